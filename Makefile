@@ -1,0 +1,42 @@
+# Stockade: `make up` runs platform + local agent; `make test` runs lint, types and tests.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
+
+.PHONY: up test lint typecheck pytest bench system-deps-run system-deps-test system-deps-bench clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev,bench]'
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+system-deps-run:
+	@scripts/install-system-deps.sh run
+system-deps-test:
+	@scripts/install-system-deps.sh test
+system-deps-bench:
+	@scripts/install-system-deps.sh bench
+
+up: system-deps-run $(STAMP)
+	$(BIN)/stockade up
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+pytest: system-deps-test $(STAMP)
+	$(BIN)/pytest -q
+
+test: lint typecheck pytest
+
+bench: system-deps-bench $(STAMP)
+	$(BIN)/python benchmarks/run_all.py
+
+clean:
+	rm -rf $(VENV) build .mypy_cache .ruff_cache .pytest_cache

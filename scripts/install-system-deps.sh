@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Install the Debian packages Stockade needs, only those missing. Idempotent.
+# Usage: install-system-deps.sh [run|test|bench]   (each group includes the ones before it)
+set -euo pipefail
+group=${1:-run}
+
+run_pkgs=(podman runc busybox-static clang llvm bpftool libbpf-dev uidmap)
+test_pkgs=(chromium postgresql nats-server redis-server)
+bench_pkgs=(redis-tools hyperfine)
+
+pkgs=("${run_pkgs[@]}")
+case "$group" in
+  run) ;;
+  test) pkgs+=("${test_pkgs[@]}") ;;
+  bench) pkgs+=("${test_pkgs[@]}" "${bench_pkgs[@]}") ;;
+  *) echo "install-system-deps.sh: unknown group '$group' (run|test|bench)" >&2; exit 2 ;;
+esac
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-system-deps.sh: missing Debian packages (${missing[*]}); run as root" >&2
+  exit 1
+fi
+echo "Installing Debian packages: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,9 @@
+"""Commands for rule files (`stockade rules ...`) and `stockade watch`."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to the top-level app."""

@@ -1,0 +1,55 @@
+"""Alerts in Falco's JSON output shape, plus Stockade's origin fields."""
+
+from __future__ import annotations
+
+import enum
+
+import msgspec
+
+
+class Priority(enum.IntEnum):
+    """Falco's priorities, ordered from most to least severe (lower value = more severe)."""
+
+    EMERGENCY = 0
+    ALERT = 1
+    CRITICAL = 2
+    ERROR = 3
+    WARNING = 4
+    NOTICE = 5
+    INFORMATIONAL = 6
+    DEBUG = 7
+
+    @classmethod
+    def parse(cls, text: str) -> Priority:
+        """Parse a priority name the way Falco does (case-insensitive, `info` allowed)."""
+        key = text.strip().upper()
+        if key == "INFO":
+            key = "INFORMATIONAL"
+        try:
+            return cls[key]
+        except KeyError:
+            raise ValueError(f"unknown priority {text!r}") from None
+
+    @property
+    def falco_name(self) -> str:
+        """The capitalised spelling Falco prints ("Warning", "Informational")."""
+        return self.name.capitalize()
+
+
+class Alert(msgspec.Struct, kw_only=True):
+    """One rule match. The first nine fields are Falco's JSON output, unchanged."""
+
+    uuid: str
+    output: str
+    priority: str  # Falco spelling: "Warning", "Critical", ...
+    rule: str
+    time: str  # RFC 3339 with nanoseconds, UTC, as Falco prints it
+    output_fields: dict[str, object]
+    source: str = "syscall"
+    tags: list[str] = msgspec.field(default_factory=list)
+    hostname: str = ""
+    # Stockade's origin fields (not in Falco's shape; tools that ignore them still work).
+    host_id: str = ""
+    container_id: str = ""
+    event_seq: int = 0
+    seq: int = 0  # the alert's own spool sequence, set by the agent

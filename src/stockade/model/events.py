@@ -1,0 +1,186 @@
+"""Kernel events as compact typed structs, named after Falco's `evt.type` and fields.
+
+An `Event` is one completed system call (or process lifecycle step) already joined with
+its context: the acting process, its ancestors and its container. Attribute names map to
+Falco field names (see `stockade.rules` for the full field table):
+
+    Event.type -> evt.type        Event.ts -> evt.rawtime      Event.res -> evt.res
+    Process.name -> proc.name     Process.exepath -> proc.exepath
+    Process.argv -> proc.exe (argv[0]), proc.args (argv[1:]), proc.cmdline
+    FdInfo.name -> fd.name        Container.id -> container.id (full) ...
+    Event.args[K] -> evt.arg.K    (Falco's per-event-type argument names)
+
+The JSON Lines capture format is one `Event` per line, encoded with `encode_jsonl`.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import msgspec
+
+from stockade.model.entities import Container
+
+
+class EventType(enum.StrEnum):
+    """Event types Stockade's sensors produce (Falco's evt.type names)."""
+
+    # process lifecycle
+    CLONE = "clone"
+    CLONE3 = "clone3"
+    FORK = "fork"
+    VFORK = "vfork"
+    EXECVE = "execve"
+    EXECVEAT = "execveat"
+    PROCEXIT = "procexit"
+    # files
+    OPEN = "open"
+    OPENAT = "openat"
+    OPENAT2 = "openat2"
+    CREAT = "creat"
+    UNLINK = "unlink"
+    UNLINKAT = "unlinkat"
+    RENAME = "rename"
+    RENAMEAT = "renameat"
+    RENAMEAT2 = "renameat2"
+    CHMOD = "chmod"
+    FCHMOD = "fchmod"
+    FCHMODAT = "fchmodat"
+    CHOWN = "chown"
+    LCHOWN = "lchown"
+    FCHOWN = "fchown"
+    FCHOWNAT = "fchownat"
+    LINK = "link"
+    LINKAT = "linkat"
+    SYMLINK = "symlink"
+    SYMLINKAT = "symlinkat"
+    MKDIR = "mkdir"
+    MKDIRAT = "mkdirat"
+    # network
+    SOCKET = "socket"
+    CONNECT = "connect"
+    ACCEPT = "accept"
+    ACCEPT4 = "accept4"
+    BIND = "bind"
+    LISTEN = "listen"
+    # privilege and isolation
+    SETUID = "setuid"
+    SETGID = "setgid"
+    SETREUID = "setreuid"
+    SETREGID = "setregid"
+    SETRESUID = "setresuid"
+    SETRESGID = "setresgid"
+    CAPSET = "capset"
+    PTRACE = "ptrace"
+    MOUNT = "mount"
+    UMOUNT = "umount"
+    UMOUNT2 = "umount2"
+    UNSHARE = "unshare"
+    SETNS = "setns"
+    INIT_MODULE = "init_module"
+    FINIT_MODULE = "finit_module"
+    BPF = "bpf"
+    MEMFD_CREATE = "memfd_create"
+    USERFAULTFD = "userfaultfd"
+    CHROOT = "chroot"
+
+
+class Process(msgspec.Struct, kw_only=True):
+    """The process (thread group) that caused an event: Falco's proc.* and user.* fields."""
+
+    pid: int
+    tid: int = 0  # thread.tid; 0 means same as pid
+    ppid: int = 0
+    vpid: int = 0  # pid inside the process's pid namespace (proc.vpid)
+    name: str = ""  # comm, at most 15 chars in the kernel (proc.name)
+    exepath: str = ""  # full path of the executable (proc.exepath)
+    argv: tuple[str, ...] = ()  # argv[0] is proc.exe, argv[1:] are proc.args
+    cwd: str = ""
+    uid: int = -1
+    gid: int = -1
+    euid: int = -1
+    egid: int = -1
+    loginuid: int = -1  # -1 when unset (Falco prints -1 for 4294967295)
+    user: str = ""  # user.name where known
+    tty: int = 0  # controlling tty device number, 0 for none (proc.tty)
+    sid: int = 0
+    vpgid: int = 0
+    start_ns: int = 0  # process start time, ns since epoch; (pid, start_ns) is unique
+    cap_effective: int = 0
+    cap_permitted: int = 0
+    cap_inheritable: int = 0
+    exe_upper_layer: bool = False  # executable lives on an overlayfs upper layer
+    exe_from_memfd: bool = False  # executable is a memfd (fileless)
+    exe_writable: bool = False  # executable is writable by the process's user
+    env: tuple[str, ...] = ()  # "KEY=value" entries, only where collected
+
+    @property
+    def cmdline(self) -> str:
+        """Falco's proc.cmdline: the name followed by the arguments."""
+        return " ".join((self.name, *self.argv[1:])) if self.argv else self.name
+
+
+class Ancestor(msgspec.Struct, frozen=True, kw_only=True):
+    """A summary of one ancestor process (parent first) for proc.p* / proc.a* fields."""
+
+    pid: int
+    name: str = ""
+    exepath: str = ""
+    argv: tuple[str, ...] = ()
+    start_ns: int = 0
+
+
+class FdInfo(msgspec.Struct, kw_only=True):
+    """The file descriptor an event acted on: Falco's fd.* fields."""
+
+    num: int = -1
+    type: str = ""  # file | directory | ipv4 | ipv6 | unix | pipe | memfd | signalfd ...
+    name: str = ""  # path, or "sip:sport->dip:dport" for sockets
+    l4proto: str = ""  # tcp | udp | raw | icmp
+    sip: str = ""
+    sport: int = 0
+    dip: str = ""
+    dport: int = 0
+    is_server: bool = False  # for accept/listen/bind
+    flags: int = 0  # open flags for files
+
+
+class Event(msgspec.Struct, kw_only=True):
+    """One event with its context; the unit of the runtime path."""
+
+    type: str  # Falco evt.type (see EventType)
+    ts: int  # ns since the epoch (evt.rawtime)
+    proc: Process
+    container: Container = msgspec.field(default_factory=Container.host)
+    ancestors: tuple[Ancestor, ...] = ()  # parent first
+    fd: FdInfo | None = None
+    res: int = 0  # return value; negative errno on failure (evt.res / evt.rawres)
+    dir: str = "<"  # Falco evt.dir; Stockade events are completed calls
+    args: dict[str, Any] = msgspec.field(default_factory=dict)  # evt.arg.<name>
+    host_id: str = ""
+    seq: int = 0  # per-agent sequence number, assigned when spooled
+    source: str = ""  # which sensor produced it (ebpf, proc_connector, fanotify, replay)
+
+
+_json_encoder = msgspec.json.Encoder()
+_json_decoder = msgspec.json.Decoder(Event)
+
+
+def encode_jsonl(events: Iterable[Event]) -> bytes:
+    """Encode events in the JSON Lines capture format."""
+    return b"".join(_json_encoder.encode(e) + b"\n" for e in events)
+
+
+def decode_jsonl(data: bytes, origin: str = "<capture>") -> Iterator[Event]:
+    """Decode a JSON Lines capture; errors name the origin and line number."""
+    for lineno, line in enumerate(data.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            yield _json_decoder.decode(line)
+        except msgspec.ValidationError as e:
+            raise msgspec.ValidationError(f"{origin}:{lineno}: {e}") from e
+        except msgspec.DecodeError as e:
+            raise msgspec.DecodeError(f"{origin}:{lineno}: {e}") from e

@@ -1,0 +1,74 @@
+"""What a scan finds: packages, the layers that brought them, and findings."""
+
+from __future__ import annotations
+
+import enum
+
+import msgspec
+
+
+class Ecosystem(enum.StrEnum):
+    """Package ecosystems, named as OSV names them where OSV has a name."""
+
+    DEBIAN = "Debian"
+    ALPINE = "Alpine"
+    RPM = "RPM"  # Red Hat family; the distro goes in Package.distro
+    PYPI = "PyPI"
+    NPM = "npm"
+    GO = "Go"
+    MAVEN = "Maven"
+    RUBYGEMS = "RubyGems"
+
+
+class Severity(enum.IntEnum):
+    """Finding severity, ordered; UNKNOWN sorts lowest."""
+
+    UNKNOWN = 0
+    LOW = 1
+    MEDIUM = 2
+    HIGH = 3
+    CRITICAL = 4
+
+
+class LayerRef(msgspec.Struct, frozen=True, kw_only=True):
+    """The image layer that brought a thing: its digest and the history line that made it."""
+
+    digest: str = ""  # sha256:... of the layer (diff id where the blob digest is unknown)
+    diff_id: str = ""
+    created_by: str = ""
+
+
+class Package(msgspec.Struct, frozen=True, kw_only=True):
+    """An installed package as an analyzer found it."""
+
+    name: str
+    version: str
+    ecosystem: Ecosystem
+    source_name: str = ""  # e.g. Debian source package, used for advisory matching
+    source_version: str = ""
+    distro: str = ""  # e.g. "debian:12", "alpine:3.20"
+    arch: str = ""
+    purl: str = ""
+    licenses: tuple[str, ...] = ()
+    path: str = ""  # file the analyzer read it from
+    layer: LayerRef = LayerRef()
+
+
+class Finding(msgspec.Struct, frozen=True, kw_only=True):
+    """One problem found by a scan (vulnerability, secret, misconfiguration, malware)."""
+
+    kind: str  # vulnerability | secret | misconfiguration | malware
+    id: str  # CVE/GHSA/OSV id, secret rule id, check id, YARA rule name
+    severity: Severity
+    title: str = ""
+    description: str = ""
+    target: str = ""  # package name or file path
+    installed_version: str = ""
+    fixed_version: str = ""
+    path: str = ""
+    line: int = 0
+    match: str = ""  # redacted evidence
+    remediation: str = ""
+    references: tuple[str, ...] = ()
+    cvss_score: float = 0.0
+    layer: LayerRef = LayerRef()

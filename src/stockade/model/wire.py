@@ -1,0 +1,51 @@
+"""Messages between agent and platform (msgpack, zstd-compressed on the wire).
+
+A `Batch` carries a contiguous run of the agent's spool sequence numbers
+[first_seq, last_seq]; every event and alert in it has its `seq` in that range and
+together they cover it exactly. The platform stores each (agent_id, seq) once and answers
+with the highest sequence it holds (`Ack.acked_seq`), so retries and restarts never store
+an event twice and a gap (first_seq > acked_seq + 1) is refused.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from stockade.model.alerts import Alert
+from stockade.model.entities import Host
+from stockade.model.events import Event
+
+BATCH_CONTENT_TYPE = "application/vnd.stockade.batch+msgpack"
+BATCH_ENCODING = "zstd"
+
+
+class Batch(msgspec.Struct, kw_only=True):
+    """A run of spooled records sent in one request."""
+
+    agent_id: str
+    first_seq: int
+    last_seq: int
+    events: list[Event] = msgspec.field(default_factory=list)
+    alerts: list[Alert] = msgspec.field(default_factory=list)
+
+
+class Ack(msgspec.Struct, kw_only=True):
+    """The platform's answer to a batch: everything up to acked_seq is stored."""
+
+    acked_seq: int
+
+
+class EnrollRequest(msgspec.Struct, kw_only=True):
+    """An agent's one-time enrollment: the token and a PEM certificate signing request."""
+
+    token: str
+    csr_pem: str
+    host: Host
+
+
+class EnrollResponse(msgspec.Struct, kw_only=True):
+    """The platform's answer: the agent's id, its signed certificate and the CA to trust."""
+
+    agent_id: str
+    cert_pem: str
+    ca_pem: str

@@ -1,0 +1,69 @@
+"""Shared fixtures: the reference corpus, capability markers and real podman containers.
+
+Tests that need root, eBPF, podman, a server or a browser carry a marker. Where the
+capability is missing they skip with the reason, except under CI=true, where they fail.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support import capabilities
+from tests.support.podman import Podman
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _missing(reason: str) -> None:
+    if IN_CI:
+        pytest.fail(f"required in CI but unavailable: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    for marker in item.iter_markers():
+        check = capabilities.CHECKS.get(marker.name)
+        if check is None:
+            continue
+        reason = check()
+        if reason:
+            _missing(f"{marker.name}: {reason}")
+
+
+@pytest.fixture(scope="session")
+def corpus() -> Path:
+    """The shared reference corpus (STOCKADE_CORPUS, default ../shared/corpus)."""
+    path = Path(os.environ.get("STOCKADE_CORPUS", REPO_ROOT.parent / "shared" / "corpus"))
+    if not (path / "README.md").is_file():
+        _missing(f"reference corpus not found at {path} (set STOCKADE_CORPUS)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def podman() -> Iterator[Podman]:
+    """A podman wrapper with this machine's working flags; removes what it started."""
+    reason = capabilities.CHECKS["podman"]()
+    if reason:
+        _missing(f"podman: {reason}")
+    client = Podman()
+    yield client
+    client.remove_started()
+
+
+@pytest.fixture(scope="session")
+def busybox_image(podman: Podman, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A busybox image built locally (no registry here); returns its name."""
+    return podman.build_busybox_image(tmp_path_factory.mktemp("busybox-rootfs"))
+
+
+@pytest.fixture(scope="session")
+def artifacts_dir() -> Path:
+    """Where tests leave artifacts (screenshots, logs) for a human to look at."""
+    path = REPO_ROOT / "test-artifacts"
+    path.mkdir(exist_ok=True)
+    return path
