@@ -115,6 +115,7 @@ class Process(msgspec.Struct, kw_only=True):
     exe_from_memfd: bool = False  # executable is a memfd (fileless)
     exe_writable: bool = False  # executable is writable by the process's user
     env: tuple[str, ...] = ()  # "KEY=value" entries, only where collected
+    cgroup_id: int = 0  # cgroup v2 id (inode) the sensor saw; the context resolves it
 
     @property
     def cmdline(self) -> str:

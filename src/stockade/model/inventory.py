@@ -72,3 +72,16 @@ class Finding(msgspec.Struct, frozen=True, kw_only=True):
     references: tuple[str, ...] = ()
     cvss_score: float = 0.0
     layer: LayerRef = LayerRef()
+
+
+class ScanResult(msgspec.Struct, kw_only=True):
+    """Everything one scan of one target found."""
+
+    target: str  # the reference scanned, e.g. "oci-archive:app.tar"
+    image_digest: str = ""
+    image_config_digest: str = ""
+    os: str = ""  # e.g. "debian 12"
+    layers: list[LayerRef] = msgspec.field(default_factory=list)
+    packages: list[Package] = msgspec.field(default_factory=list)
+    findings: list[Finding] = msgspec.field(default_factory=list)
+    warnings: list[str] = msgspec.field(default_factory=list)

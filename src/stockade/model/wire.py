@@ -49,3 +49,23 @@ class EnrollResponse(msgspec.Struct, kw_only=True):
     agent_id: str
     cert_pem: str
     ca_pem: str
+
+
+class SensorStatus(msgspec.Struct, kw_only=True):
+    """Counters of the agent's event source, sent with each heartbeat."""
+
+    source: str  # id of the event source in use (ebpf, proc_connector, ...)
+    degraded: str = ""  # why a fallback is in use; empty when fully capable
+    events_by_type: dict[str, int] = msgspec.field(default_factory=dict)
+    dropped: int = 0
+    decode_errors: int = 0
+
+
+class Heartbeat(msgspec.Struct, kw_only=True):
+    """The agent's periodic status report."""
+
+    agent_id: str
+    host: Host
+    version: str
+    sensor: SensorStatus
+    spooled_seq: int = 0  # highest sequence written to the local spool

@@ -1,0 +1,1 @@
+"""Detectors: rules on single events, correlation, learned profiles, drift."""

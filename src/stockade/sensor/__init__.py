@@ -1,0 +1,1 @@
+"""Event sources: eBPF, netlink process connector, fanotify, audit, procfs."""

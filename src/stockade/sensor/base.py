@@ -1,0 +1,62 @@
+"""The `EventSource` interface every kernel event source implements, and its registry."""
+
+from __future__ import annotations
+
+import abc
+from typing import ClassVar
+
+import msgspec
+
+from stockade.model import Event
+from stockade.registry import Registry
+
+
+class SensorError(Exception):
+    """Base error of the sensor package."""
+
+
+class SensorUnavailable(SensorError):
+    """This source cannot run here; the message says why (for `stockade doctor`)."""
+
+
+class SensorStats(msgspec.Struct, kw_only=True):
+    """Counters a source keeps: events by type, kernel drops, decode errors."""
+
+    events_by_type: dict[str, int] = msgspec.field(default_factory=dict)
+    dropped: int = 0
+    decode_errors: int = 0
+
+
+class EventSource(abc.ABC):
+    """A source of kernel events.
+
+    `poll` returns events whose `proc` holds what the kernel told (at least pid, and
+    `cgroup_id` where known) and whose container is not yet resolved: the context stage
+    (process tree + container resolver) completes them.
+    """
+
+    id: ClassVar[str]
+
+    @classmethod
+    @abc.abstractmethod
+    def unavailable_reason(cls) -> str | None:
+        """None when this source can run here, else a one-line reason."""
+
+    @abc.abstractmethod
+    def start(self) -> None:
+        """Open kernel resources; raise SensorUnavailable with the reason on failure."""
+
+    @abc.abstractmethod
+    def poll(self, timeout_s: float) -> list[Event]:
+        """Wait up to `timeout_s` and return the events seen since the last poll."""
+
+    @abc.abstractmethod
+    def stop(self) -> None:
+        """Release every kernel resource (programs, maps, sockets)."""
+
+    @abc.abstractmethod
+    def stats(self) -> SensorStats:
+        """Counters since start."""
+
+
+SOURCES: Registry[type[EventSource]] = Registry("event source")
