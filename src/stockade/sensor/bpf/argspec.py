@@ -1,0 +1,224 @@
+"""Per-event-type argument decoding: Falco's argument names and the event's fd.
+
+Each builder takes the raw record, the six stashed syscall arguments, the string slot
+lengths and the result, and returns (args, fd). Slot offsets follow c/record.h.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from stockade.model import EventType as T
+from stockade.model import FdInfo
+from stockade.sensor.bpf.sockaddr import parse_sockaddr, sockaddr_text, tuple_fd
+
+HDR_SIZE = 168
+S0, S1, S2 = HDR_SIZE, HDR_SIZE + 256, HDR_SIZE + 512  # rec_sys slots
+REC_F_TUPLE = 4
+
+Args = dict[str, Any]
+Builder = Callable[[bytes, tuple[int, ...], tuple[int, ...], int, int], tuple[Args, FdInfo | None]]
+
+
+def text(rec: bytes, off: int, n: int) -> str:
+    """A NUL-terminated string slot of length `n` (including the NUL)."""
+    return rec[off : off + n - 1].decode(errors="replace") if n > 1 else ""
+
+
+def walked(rec: bytes, off: int, n: int) -> str:
+    """A path written by the kernel's dentry walk (components leaf first)."""
+    if n <= 0:
+        return ""
+    parts = rec[off : off + n].split(b"\0")[:-1]
+    parts.reverse()
+    return "/" + "/".join(p.decode(errors="replace") for p in parts)
+
+
+def i32(v: int) -> int:
+    """A syscall argument read as a signed int (fds, AT_FDCWD = -100)."""
+    v &= 0xFFFFFFFF
+    return v - (1 << 32) if v & 0x80000000 else v
+
+
+def _file_fd(num: int, name: str, flags: int = 0) -> FdInfo:
+    return FdInfo(num=num, type="file", name=name, flags=flags)
+
+
+def _path0(rec: bytes, s: tuple[int, ...]) -> str:
+    """The opened path: the kernel's walk of the new fd, else the argument as given."""
+    return walked(rec, S2, s[2]) or text(rec, S0, s[0])
+
+
+def _open(rec: bytes, a: tuple[int, ...], s: tuple[int, ...], res: int, _f: int) -> Any:
+    name = _path0(rec, s)
+    return {"fd": res, "name": name, "flags": a[1], "mode": a[2]}, _file_fd(res, name, a[1])
+
+
+def _openat(rec: bytes, a: tuple[int, ...], s: tuple[int, ...], res: int, _f: int) -> Any:
+    name = _path0(rec, s)
+    args = {"fd": res, "dirfd": i32(a[0]), "name": name, "flags": a[2], "mode": a[3]}
+    return args, _file_fd(res, name, a[2])
+
+
+def _openat2(rec: bytes, a: tuple[int, ...], s: tuple[int, ...], res: int, _f: int) -> Any:
+    name = _path0(rec, s)
+    args = {"fd": res, "dirfd": i32(a[0]), "name": name, "flags": a[4], "mode": a[5]}
+    return args, _file_fd(res, name, a[4])
+
+
+def _creat(rec: bytes, a: tuple[int, ...], s: tuple[int, ...], res: int, _f: int) -> Any:
+    name = _path0(rec, s)
+    return {"fd": res, "name": name, "mode": a[1]}, _file_fd(res, name)
+
+
+def _paths(names: tuple[str, ...], ints: tuple[tuple[str, int], ...] = ()) -> Builder:
+    """A builder for calls with one or two path arguments (slots 0, 1) and int arguments."""
+
+    def build(rec: bytes, a: tuple[int, ...], s: tuple[int, ...], res: int, _f: int) -> Any:
+        args: Args = {"res": res}
+        for slot, name in enumerate(names):
+            args[name] = text(rec, S0 + 256 * slot, s[slot])
+        for name, idx in ints:
+            args[name] = i32(a[idx]) if name.endswith(("fd", "dir")) else a[idx]
+        path = args[names[-1]] if names else ""
+        return args, _file_fd(-1, path) if path else None
+
+    return build
+
+
+def _fd_call(ints: tuple[tuple[str, int], ...]) -> Builder:
+    """A builder for fchmod/fchown: the fd's path comes from the kernel's walk."""
+
+    def build(rec: bytes, a: tuple[int, ...], s: tuple[int, ...], res: int, _f: int) -> Any:
+        args: Args = {"res": res, "fd": i32(a[0])}
+        args.update((name, a[idx]) for name, idx in ints)
+        return args, _file_fd(i32(a[0]), walked(rec, S2, s[2]))
+
+    return build
+
+
+def _ints(*names: str, res: str = "res") -> Builder:
+    """A builder for calls whose arguments are plain integers, in order."""
+
+    def build(_rec: bytes, a: tuple[int, ...], _s: tuple[int, ...], r: int, _f: int) -> Any:
+        args: Args = {res: r}
+        args.update(zip(names, a, strict=False))
+        return args, None
+
+    return build
+
+
+def _sock_fd(rec: bytes, flags: int, num: int, *, server: bool) -> FdInfo | None:
+    return tuple_fd(num, rec[S1 : S1 + 48], server_side=server) if flags & REC_F_TUPLE else None
+
+
+def _connect(rec: bytes, a: tuple[int, ...], s: tuple[int, ...], res: int, f: int) -> Any:
+    fd = _sock_fd(rec, f, i32(a[0]), server=False)
+    raw = rec[S0 : S0 + s[0]]
+    if fd is None and raw:
+        kind, addr, port = parse_sockaddr(raw)
+        fd = FdInfo(num=i32(a[0]), type=kind, name=addr, dip=addr, dport=port)
+    return {"res": res, "tuple": fd.name if fd else "", "fd": i32(a[0])}, fd
+
+
+def _accept(rec: bytes, _a: tuple[int, ...], _s: tuple[int, ...], res: int, f: int) -> Any:
+    fd = _sock_fd(rec, f, res, server=True)
+    return {"fd": res, "tuple": fd.name if fd else ""}, fd
+
+
+def _bind(rec: bytes, a: tuple[int, ...], s: tuple[int, ...], res: int, f: int) -> Any:
+    fd = _sock_fd(rec, f, i32(a[0]), server=True)
+    addr = sockaddr_text(rec[S0 : S0 + s[0]])
+    return {"res": res, "addr": addr, "fd": i32(a[0])}, fd
+
+
+def _listen(rec: bytes, a: tuple[int, ...], _s: tuple[int, ...], res: int, f: int) -> Any:
+    fd = _sock_fd(rec, f, i32(a[0]), server=True)
+    return {"res": res, "fd": i32(a[0]), "backlog": a[1]}, fd
+
+
+def _mount(rec: bytes, a: tuple[int, ...], s: tuple[int, ...], res: int, _f: int) -> Any:
+    dev, dir_, type_ = text(rec, S0, s[0]), text(rec, S1, s[1]), text(rec, S2, s[2])
+    return {"res": res, "dev": dev, "dir": dir_, "type": type_, "flags": a[3]}, None
+
+
+def _memfd(rec: bytes, a: tuple[int, ...], s: tuple[int, ...], res: int, _f: int) -> Any:
+    name = text(rec, S0, s[0])
+    return {"fd": res, "name": name, "flags": a[1]}, FdInfo(num=res, type="memfd", name=name)
+
+
+def _procexit(_rec: bytes, a: tuple[int, ...], _s: tuple[int, ...], _res: int, _f: int) -> Any:
+    code = a[0] or a[1]
+    return {
+        "status": code,
+        "ret": (code >> 8) & 0xFF,
+        "sig": code & 0x7F,
+        "core": code >> 7 & 1,
+    }, None
+
+
+def _clone(_rec: bytes, a: tuple[int, ...], _s: tuple[int, ...], res: int, _f: int) -> Any:
+    return {"res": res, "flags": a[0]}, None
+
+
+def _clone3(_rec: bytes, a: tuple[int, ...], _s: tuple[int, ...], res: int, _f: int) -> Any:
+    return {"res": res, "flags": a[5]}, None
+
+
+BUILDERS: dict[T, Builder] = {
+    T.CLONE: _clone,
+    T.CLONE3: _clone3,
+    T.FORK: _ints(),
+    T.VFORK: _ints(),
+    T.EXECVE: _paths(("filename",)),  # failed execs only; success is decoded as exec
+    T.EXECVEAT: _paths(("filename",), (("dirfd", 0),)),
+    T.PROCEXIT: _procexit,
+    T.OPEN: _open,
+    T.OPENAT: _openat,
+    T.OPENAT2: _openat2,
+    T.CREAT: _creat,
+    T.UNLINK: _paths(("path",)),
+    T.UNLINKAT: _paths(("name",), (("dirfd", 0), ("flags", 2))),
+    T.RENAME: _paths(("oldpath", "newpath")),
+    T.RENAMEAT: _paths(("oldpath", "newpath"), (("olddirfd", 0), ("newdirfd", 2))),
+    T.RENAMEAT2: _paths(("oldpath", "newpath"), (("olddirfd", 0), ("newdirfd", 2), ("flags", 4))),
+    T.CHMOD: _paths(("filename",), (("mode", 1),)),
+    T.FCHMOD: _fd_call((("mode", 1),)),
+    T.FCHMODAT: _paths(("filename",), (("dirfd", 0), ("mode", 2))),
+    T.CHOWN: _paths(("path",), (("uid", 1), ("gid", 2))),
+    T.LCHOWN: _paths(("path",), (("uid", 1), ("gid", 2))),
+    T.FCHOWN: _fd_call((("uid", 1), ("gid", 2))),
+    T.FCHOWNAT: _paths(("pathname",), (("dirfd", 0), ("uid", 2), ("gid", 3), ("flags", 4))),
+    T.LINK: _paths(("oldpath", "newpath")),
+    T.LINKAT: _paths(("oldpath", "newpath"), (("olddir", 0), ("newdir", 2), ("flags", 4))),
+    T.SYMLINK: _paths(("target", "linkpath")),
+    T.SYMLINKAT: _paths(("target", "linkpath"), (("linkdirfd", 1),)),
+    T.MKDIR: _paths(("path",), (("mode", 1),)),
+    T.MKDIRAT: _paths(("path",), (("dirfd", 0), ("mode", 2))),
+    T.SOCKET: _ints("domain", "type", "proto", res="fd"),
+    T.CONNECT: _connect,
+    T.ACCEPT: _accept,
+    T.ACCEPT4: _accept,
+    T.BIND: _bind,
+    T.LISTEN: _listen,
+    T.SETUID: _ints("uid"),
+    T.SETGID: _ints("gid"),
+    T.SETREUID: _ints("ruid", "euid"),
+    T.SETREGID: _ints("rgid", "egid"),
+    T.SETRESUID: _ints("ruid", "euid", "suid"),
+    T.SETRESGID: _ints("rgid", "egid", "sgid"),
+    T.CAPSET: _ints(),
+    T.PTRACE: _ints("request", "pid", "addr", "data"),
+    T.MOUNT: _mount,
+    T.UMOUNT: _paths(("name",)),
+    T.UMOUNT2: _paths(("name",), (("flags", 1),)),
+    T.UNSHARE: _ints("flags"),
+    T.SETNS: _ints("fd", "nstype"),
+    T.INIT_MODULE: _paths(("uargs",), (("length", 1),)),
+    T.FINIT_MODULE: _paths(("uargs",), (("fd", 0), ("flags", 2))),
+    T.BPF: _ints("cmd", res="fd"),
+    T.MEMFD_CREATE: _memfd,
+    T.USERFAULTFD: _ints("flags"),
+    T.CHROOT: _paths(("path",)),
+}

@@ -1,0 +1,188 @@
+/* Maps, the record header and the helpers every program of the sensor shares. */
+#pragma once
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_endian.h>
+#include "record.h"
+#include "kinds.h"
+
+#define OVERLAYFS_MAGIC 0x794c7630
+#define WALK_DEPTH 24
+
+struct stash {
+	__u64 a[6];
+	__u32 kind;
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 24);
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, struct stash);
+} stashed SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} drops SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sensor_cfg);
+} cfg SEC(".maps");
+
+static __always_inline struct sensor_cfg *get_cfg(void)
+{
+	__u32 zero = 0;
+	return bpf_map_lookup_elem(&cfg, &zero);
+}
+
+/* True when the calling process is the agent itself (filtered in the kernel). */
+static __always_inline int is_self(void)
+{
+	struct sensor_cfg *c = get_cfg();
+	return c && c->self_tgid == (bpf_get_current_pid_tgid() >> 32);
+}
+
+static __always_inline void count_drop(void)
+{
+	__u32 zero = 0;
+	__u64 *n = bpf_map_lookup_elem(&drops, &zero);
+	if (n)
+		*n += 1;
+}
+
+/* Submit without waking the reader unless enough data waits (a wakeup costs ~35 us). */
+static __always_inline void submit(void *rec)
+{
+	struct sensor_cfg *c = get_cfg();
+	__u64 threshold = c ? c->wakeup_bytes : 0;
+	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+	bpf_ringbuf_submit(rec, avail >= threshold ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
+}
+
+static __always_inline __u32 tty_nr(struct task_struct *t)
+{
+	struct tty_struct *tty = BPF_CORE_READ(t, signal, tty);
+	if (!tty)
+		return 0;
+	__u32 major = BPF_CORE_READ(tty, driver, major);
+	__u32 minor = BPF_CORE_READ(tty, driver, minor_start) + BPF_CORE_READ(tty, index);
+	return (minor & 0xff) | (major << 8) | ((minor & ~0xffu) << 12);
+}
+
+static __always_inline __u32 task_vpid(struct task_struct *t)
+{
+	struct pid *p = BPF_CORE_READ(t, group_leader, thread_pid);
+	unsigned int level = BPF_CORE_READ(p, level);
+	struct upid up = {};
+	bpf_probe_read_kernel(&up, sizeof(up), &p->numbers[level & 31]);
+	return up.nr;
+}
+
+static __always_inline void fill_hdr(struct rec_hdr *h, __u32 kind, __s64 res)
+{
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+	__u64 id = bpf_get_current_pid_tgid();
+	const struct cred *cr = BPF_CORE_READ(t, cred);
+
+	h->ts = bpf_ktime_get_boot_ns();
+	h->cgroup_id = bpf_get_current_cgroup_id();
+	h->res = res;
+	h->kind = kind;
+	h->pid = id >> 32;
+	h->tid = (__u32)id;
+	h->ppid = BPF_CORE_READ(t, real_parent, tgid);
+	h->uid = BPF_CORE_READ(cr, uid.val);
+	h->gid = BPF_CORE_READ(cr, gid.val);
+	h->euid = BPF_CORE_READ(cr, euid.val);
+	h->egid = BPF_CORE_READ(cr, egid.val);
+	h->cap_eff = BPF_CORE_READ(cr, cap_effective.val);
+	h->cap_perm = BPF_CORE_READ(cr, cap_permitted.val);
+	h->loginuid = BPF_CORE_READ(t, loginuid.val);
+	h->start_ns = BPF_CORE_READ(t, group_leader, start_boottime);
+	h->tty = tty_nr(t);
+	h->vpid = task_vpid(t);
+	h->flags = 0;
+	h->slen[0] = h->slen[1] = h->slen[2] = h->slen[3] = 0;
+	bpf_get_current_comm(h->comm, sizeof(h->comm));
+}
+
+/*
+ * Write the path of (dentry, mnt) relative to the task's root into buf (STR_WALK bytes)
+ * as NUL-terminated components, leaf first; user space reverses them.
+ */
+static __always_inline __u16 walk_path(char *buf, struct dentry *dentry, struct vfsmount *vfsmnt)
+{
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+	struct dentry *root_dentry = BPF_CORE_READ(t, fs, root.dentry);
+	struct vfsmount *root_mnt = BPF_CORE_READ(t, fs, root.mnt);
+	struct mount *mnt = (struct mount *)((void *)vfsmnt - bpf_core_field_offset(struct mount, mnt));
+	__u32 off = 0;
+
+	for (int i = 0; i < WALK_DEPTH; i++) {
+		if (dentry == root_dentry && vfsmnt == root_mnt)
+			break;
+		struct dentry *parent = BPF_CORE_READ(dentry, d_parent);
+		struct dentry *mnt_root = BPF_CORE_READ(vfsmnt, mnt_root);
+		if (dentry == mnt_root || dentry == parent) {
+			struct mount *up = BPF_CORE_READ(mnt, mnt_parent);
+			if (up == mnt || !up)
+				break;
+			dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
+			mnt = up;
+			vfsmnt = (struct vfsmount *)((void *)up + bpf_core_field_offset(struct mount, mnt));
+			continue;
+		}
+		if (off > STR_WALK / 2)
+			break;
+		const unsigned char *name = BPF_CORE_READ(dentry, d_name.name);
+		long n = bpf_probe_read_kernel_str(buf + (off & (STR_WALK / 2 - 1)), STR_WALK / 2, name);
+		if (n <= 0)
+			break;
+		off += n;
+		dentry = parent;
+	}
+	return off > STR_WALK ? STR_WALK : off;
+}
+
+static __always_inline struct file *fd_file(long fd)
+{
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+	struct file **fds = BPF_CORE_READ(t, files, fdt, fd);
+	unsigned int max = BPF_CORE_READ(t, files, fdt, max_fds);
+	struct file *f = NULL;
+	if (fd < 0 || fd >= max)
+		return NULL;
+	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
+	return f;
+}
+
+static __always_inline __u16 walk_fd(char *buf, long fd)
+{
+	struct file *f = fd_file(fd);
+	if (!f)
+		return 0;
+	return walk_path(buf, BPF_CORE_READ(f, f_path.dentry), BPF_CORE_READ(f, f_path.mnt));
+}
+
+static __always_inline __u16 user_str(char *buf, __u64 ptr)
+{
+	if (!ptr)
+		return 0;
+	long n = bpf_probe_read_user_str(buf, STR_SHORT, (const void *)ptr);
+	return n > 0 ? n : 0;
+}

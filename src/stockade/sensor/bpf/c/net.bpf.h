@@ -1,0 +1,52 @@
+/* Socket addresses of a file descriptor, read from the kernel's struct sock. */
+#pragma once
+
+#include "common.bpf.h"
+
+#define AF_INET 2
+#define AF_INET6 10
+#define S_IFMT 00170000
+#define S_IFSOCK 0140000
+
+/* Fill t from the socket behind fd; returns 0 when fd is not an inet socket. */
+static __always_inline int sock_tuple(struct sock_tuple *t, long fd)
+{
+	struct file *f = fd_file(fd);
+	if (!f)
+		return 0;
+	umode_t mode = BPF_CORE_READ(f, f_inode, i_mode);
+	if ((mode & S_IFMT) != S_IFSOCK)
+		return 0;
+	struct socket *so = BPF_CORE_READ(f, private_data);
+	struct sock *sk = BPF_CORE_READ(so, sk);
+	if (!sk)
+		return 0;
+	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	t->family = family;
+	t->type = BPF_CORE_READ(sk, sk_type);
+	t->proto = BPF_CORE_READ(sk, sk_protocol);
+	t->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	t->dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	if (family == AF_INET) {
+		BPF_CORE_READ_INTO(t->saddr, sk, __sk_common.skc_rcv_saddr);
+		BPF_CORE_READ_INTO(t->daddr, sk, __sk_common.skc_daddr);
+	} else if (family == AF_INET6) {
+		BPF_CORE_READ_INTO(t->saddr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
+		BPF_CORE_READ_INTO(t->daddr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+	} else {
+		return 0;
+	}
+	return 1;
+}
+
+/* Copy a user sockaddr (at most STR_SHORT bytes) into buf. */
+static __always_inline __u16 user_sockaddr(char *buf, __u64 ptr, __u64 len)
+{
+	if (!ptr || len == 0)
+		return 0;
+	if (len > 128)
+		len = 128;
+	if (bpf_probe_read_user(buf, len & 0xff, (const void *)ptr))
+		return 0;
+	return len;
+}

@@ -1,0 +1,68 @@
+/* Layout of the records the sensor writes into the ring buffer (decoded by decoder.py). */
+#pragma once
+
+#define STR_SHORT 256
+#define STR_ARGV 1024
+#define STR_WALK 512 /* a dentry walk writes NUL-separated components, leaf first */
+
+struct rec_hdr {
+	__u64 ts;        /* bpf_ktime_get_boot_ns */
+	__u64 cgroup_id; /* bpf_get_current_cgroup_id */
+	__s64 res;       /* syscall return value */
+	__u64 cap_eff;
+	__u64 cap_perm;
+	__u64 start_ns;  /* group leader start, boot time ns */
+	__u64 a[6];      /* raw syscall arguments (some replaced, see decoder.py) */
+	__u32 kind;      /* event kind id (kinds.h, generated) */
+	__u32 pid;
+	__u32 tid;
+	__u32 ppid;
+	__u32 uid;
+	__u32 gid;
+	__u32 euid;
+	__u32 egid;
+	__u32 loginuid;
+	__u32 tty;
+	__u32 vpid;
+	__u16 flags;     /* REC_F_* */
+	__u16 slen[4];   /* bytes used in each string slot */
+	char comm[16];
+	__u8 pad[2];
+};
+
+#define REC_F_EXE_UPPER 1
+#define REC_F_EXE_MEMFD 2
+#define REC_F_TUPLE 4 /* slot 1 holds a struct sock_tuple */
+
+/* Generic syscall record: two user strings and one walked path. */
+struct rec_sys {
+	struct rec_hdr h;
+	char s0[STR_SHORT];
+	char s1[STR_SHORT];
+	char s2[STR_WALK];
+};
+
+/* Exec record: filename as given, argv, walked exe path, walked cwd. */
+struct rec_exec {
+	struct rec_hdr h;
+	char s0[STR_SHORT];
+	char s1[STR_ARGV];
+	char s2[STR_WALK];
+	char s3[STR_WALK];
+};
+
+struct sock_tuple {
+	__u16 family;
+	__u16 type;
+	__u16 proto;
+	__u16 sport; /* host order */
+	__u16 dport; /* host order */
+	__u16 pad;
+	__u8 saddr[16];
+	__u8 daddr[16];
+};
+
+struct sensor_cfg {
+	__u32 self_tgid;
+	__u32 wakeup_bytes;
+};

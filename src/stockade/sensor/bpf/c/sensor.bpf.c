@@ -1,0 +1,272 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Stockade's kernel sensor: one enter/exit tracepoint pair per system call the rules
+ * need (the loader disables the others before load), plus sched_process_exec/exit.
+ * Enter stashes the arguments per thread; exit emits one record with the result.
+ */
+#include "common.bpf.h"
+#include "net.bpf.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+static __always_inline int stash_enter(struct trace_event_raw_sys_enter *ctx, __u32 kind)
+{
+	if (is_self())
+		return 0;
+	struct stash s = {.kind = kind};
+	__u64 id = bpf_get_current_pid_tgid();
+#pragma unroll
+	for (int i = 0; i < 6; i++)
+		s.a[i] = BPF_CORE_READ(ctx, args[i]);
+	bpf_map_update_elem(&stashed, &id, &s, BPF_ANY);
+	return 0;
+}
+
+/* Per-kind extraction of strings and addresses; `kind` is a constant at each call site. */
+static __always_inline void fill_sys(struct rec_sys *r, __u32 kind, __s64 ret)
+{
+	__u64 *a = r->h.a;
+	switch (kind) {
+	case K_OPEN: case K_CREAT: case K_UNLINK: case K_CHMOD: case K_CHOWN: case K_LCHOWN:
+	case K_MKDIR: case K_UMOUNT2: case K_CHROOT: case K_MEMFD_CREATE: case K_EXECVE:
+		r->h.slen[0] = user_str(r->s0, a[0]);
+		break;
+	case K_OPENAT2: {
+		__u64 how[2] = {};
+		if (a[2] && !bpf_probe_read_user(how, sizeof(how), (const void *)a[2])) {
+			a[4] = how[0]; /* open_how.flags */
+			a[5] = how[1]; /* open_how.mode */
+		}
+		r->h.slen[0] = user_str(r->s0, a[1]);
+		break;
+	}
+	case K_OPENAT: case K_UNLINKAT: case K_FCHMODAT: case K_FCHOWNAT:
+	case K_MKDIRAT: case K_EXECVEAT: case K_FINIT_MODULE:
+		r->h.slen[0] = user_str(r->s0, a[1]);
+		break;
+	case K_RENAME: case K_LINK: case K_SYMLINK: case K_MOUNT:
+		r->h.slen[0] = user_str(r->s0, a[0]);
+		r->h.slen[1] = user_str(r->s1, a[1]);
+		break;
+	case K_RENAMEAT: case K_RENAMEAT2: case K_LINKAT:
+		r->h.slen[0] = user_str(r->s0, a[1]);
+		r->h.slen[1] = user_str(r->s1, a[3]);
+		break;
+	case K_SYMLINKAT:
+		r->h.slen[0] = user_str(r->s0, a[0]);
+		r->h.slen[1] = user_str(r->s1, a[2]);
+		break;
+	case K_INIT_MODULE:
+		r->h.slen[0] = user_str(r->s0, a[2]);
+		break;
+	case K_CONNECT: case K_BIND:
+		r->h.slen[0] = user_sockaddr(r->s0, a[1], a[2]);
+		break;
+	}
+	switch (kind) {
+	case K_OPEN: case K_OPENAT: case K_OPENAT2: case K_CREAT: case K_MEMFD_CREATE:
+		if (ret >= 0)
+			r->h.slen[2] = walk_fd(r->s2, ret);
+		break;
+	case K_FCHMOD: case K_FCHOWN:
+		r->h.slen[2] = walk_fd(r->s2, a[0]);
+		break;
+	case K_MOUNT:
+		r->h.slen[2] = user_str(r->s2, a[2]);
+		break;
+	case K_CONNECT: case K_LISTEN: case K_BIND:
+		if (sock_tuple((struct sock_tuple *)r->s1, a[0])) {
+			r->h.flags |= REC_F_TUPLE;
+			r->h.slen[1] = sizeof(struct sock_tuple);
+		}
+		break;
+	case K_ACCEPT: case K_ACCEPT4:
+		if (ret >= 0 && sock_tuple((struct sock_tuple *)r->s1, ret)) {
+			r->h.flags |= REC_F_TUPLE;
+			r->h.slen[1] = sizeof(struct sock_tuple);
+		}
+		break;
+	case K_CLONE3: {
+		__u64 flags = 0;
+		if (a[0] && !bpf_probe_read_user(&flags, sizeof(flags), (const void *)a[0]))
+			a[5] = flags; /* clone_args.flags */
+		break;
+	}
+	}
+}
+
+static __always_inline int emit_exit(struct trace_event_raw_sys_exit *ctx, __u32 kind)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__s64 ret = BPF_CORE_READ(ctx, ret);
+	struct stash *s = bpf_map_lookup_elem(&stashed, &id);
+	/* A child returning from clone/fork never entered the call itself. */
+	int forked_child = ret == 0 && (kind == K_CLONE || kind == K_CLONE3 || kind == K_FORK ||
+					 kind == K_VFORK);
+	if (!s && !forked_child)
+		return 0;
+	if (forked_child && is_self())
+		return 0;
+	/* A successful exec is reported by sched_process_exec with the new image. */
+	if ((kind == K_EXECVE || kind == K_EXECVEAT) && ret == 0) {
+		bpf_map_delete_elem(&stashed, &id);
+		return 0;
+	}
+	struct rec_sys *r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
+	if (!r) {
+		count_drop();
+		if (s)
+			bpf_map_delete_elem(&stashed, &id);
+		return 0;
+	}
+	fill_hdr(&r->h, kind, ret);
+	if (s)
+		__builtin_memcpy(r->h.a, s->a, sizeof(r->h.a));
+	else
+		__builtin_memset(r->h.a, 0, sizeof(r->h.a));
+	if (s)
+		bpf_map_delete_elem(&stashed, &id);
+	fill_sys(r, kind, ret);
+	submit(r);
+	return 0;
+}
+
+#define SYSCALL(name, KIND)                                                         \
+	SEC("tracepoint/syscalls/sys_enter_" #name)                                  \
+	int enter_##name(struct trace_event_raw_sys_enter *ctx)                      \
+	{                                                                            \
+		return stash_enter(ctx, KIND);                                           \
+	}                                                                            \
+	SEC("tracepoint/syscalls/sys_exit_" #name)                                   \
+	int exit_##name(struct trace_event_raw_sys_exit *ctx)                        \
+	{                                                                            \
+		return emit_exit(ctx, KIND);                                         \
+	}
+
+SYSCALL(clone, K_CLONE)
+SYSCALL(clone3, K_CLONE3)
+SYSCALL(fork, K_FORK)
+SYSCALL(vfork, K_VFORK)
+SYSCALL(execve, K_EXECVE)
+SYSCALL(execveat, K_EXECVEAT)
+SYSCALL(open, K_OPEN)
+SYSCALL(openat, K_OPENAT)
+SYSCALL(openat2, K_OPENAT2)
+SYSCALL(creat, K_CREAT)
+SYSCALL(unlink, K_UNLINK)
+SYSCALL(unlinkat, K_UNLINKAT)
+SYSCALL(rename, K_RENAME)
+SYSCALL(renameat, K_RENAMEAT)
+SYSCALL(renameat2, K_RENAMEAT2)
+SYSCALL(chmod, K_CHMOD)
+SYSCALL(fchmod, K_FCHMOD)
+SYSCALL(fchmodat, K_FCHMODAT)
+SYSCALL(chown, K_CHOWN)
+SYSCALL(lchown, K_LCHOWN)
+SYSCALL(fchown, K_FCHOWN)
+SYSCALL(fchownat, K_FCHOWNAT)
+SYSCALL(link, K_LINK)
+SYSCALL(linkat, K_LINKAT)
+SYSCALL(symlink, K_SYMLINK)
+SYSCALL(symlinkat, K_SYMLINKAT)
+SYSCALL(mkdir, K_MKDIR)
+SYSCALL(mkdirat, K_MKDIRAT)
+SYSCALL(socket, K_SOCKET)
+SYSCALL(connect, K_CONNECT)
+SYSCALL(accept, K_ACCEPT)
+SYSCALL(accept4, K_ACCEPT4)
+SYSCALL(bind, K_BIND)
+SYSCALL(listen, K_LISTEN)
+SYSCALL(setuid, K_SETUID)
+SYSCALL(setgid, K_SETGID)
+SYSCALL(setreuid, K_SETREUID)
+SYSCALL(setregid, K_SETREGID)
+SYSCALL(setresuid, K_SETRESUID)
+SYSCALL(setresgid, K_SETRESGID)
+SYSCALL(capset, K_CAPSET)
+SYSCALL(ptrace, K_PTRACE)
+SYSCALL(mount, K_MOUNT)
+SYSCALL(umount, K_UMOUNT2)
+SYSCALL(unshare, K_UNSHARE)
+SYSCALL(setns, K_SETNS)
+SYSCALL(init_module, K_INIT_MODULE)
+SYSCALL(finit_module, K_FINIT_MODULE)
+SYSCALL(bpf, K_BPF)
+SYSCALL(memfd_create, K_MEMFD_CREATE)
+SYSCALL(userfaultfd, K_USERFAULTFD)
+SYSCALL(chroot, K_CHROOT)
+
+static __always_inline __u16 read_argv(char *buf, struct task_struct *t)
+{
+	unsigned long start = BPF_CORE_READ(t, mm, arg_start);
+	unsigned long end = BPF_CORE_READ(t, mm, arg_end);
+	unsigned long len = end - start;
+	if (end <= start)
+		return 0;
+	if (len > STR_ARGV)
+		len = STR_ARGV;
+	if (bpf_probe_read_user(buf, len & (STR_ARGV - 1 + STR_ARGV), (const void *)start))
+		return 0;
+	return len;
+}
+
+static __always_inline __u16 exe_flags(struct file *f)
+{
+	struct inode *ino = BPF_CORE_READ(f, f_inode);
+	__u16 flags = 0;
+	if (BPF_CORE_READ(ino, i_sb, s_magic) == OVERLAYFS_MAGIC) {
+		struct ovl_inode *oi = container_of(ino, struct ovl_inode, vfs_inode);
+		if (BPF_CORE_READ(oi, __upperdentry))
+			flags |= REC_F_EXE_UPPER;
+	}
+	char name[6] = {};
+	bpf_probe_read_kernel(name, sizeof(name), BPF_CORE_READ(f, f_path.dentry, d_name.name));
+	if (name[0] == 'm' && name[1] == 'e' && name[2] == 'm' && name[3] == 'f' && name[4] == 'd' &&
+	    name[5] == ':')
+		flags |= REC_F_EXE_MEMFD;
+	return flags;
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	if (is_self())
+		return 0;
+	__u64 id = bpf_get_current_pid_tgid();
+	struct stash *s = bpf_map_lookup_elem(&stashed, &id);
+	struct rec_exec *r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
+	if (!r) {
+		count_drop();
+		return 0;
+	}
+	fill_hdr(&r->h, s ? s->kind : K_EXECVE, 0);
+	__builtin_memset(r->h.a, 0, sizeof(r->h.a));
+	r->h.a[0] = old_pid;
+	long n = bpf_probe_read_kernel_str(r->s0, STR_SHORT, BPF_CORE_READ(bprm, filename));
+	r->h.slen[0] = n > 0 ? n : 0;
+	r->h.slen[1] = read_argv(r->s1, p);
+	struct file *f = BPF_CORE_READ(bprm, file);
+	r->h.slen[2] = walk_path(r->s2, BPF_CORE_READ(f, f_path.dentry), BPF_CORE_READ(f, f_path.mnt));
+	r->h.flags = exe_flags(f);
+	r->h.slen[3] = walk_path(r->s3, BPF_CORE_READ(p, fs, pwd.dentry), BPF_CORE_READ(p, fs, pwd.mnt));
+	submit(r);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(on_exit, struct task_struct *p, bool group_dead)
+{
+	if (!group_dead || is_self())
+		return 0;
+	struct rec_sys *r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
+	if (!r) {
+		count_drop();
+		return 0;
+	}
+	fill_hdr(&r->h, K_PROCEXIT, 0);
+	__builtin_memset(r->h.a, 0, sizeof(r->h.a));
+	r->h.a[0] = BPF_CORE_READ(p, exit_code);
+	r->h.a[1] = BPF_CORE_READ(p, signal, group_exit_code);
+	submit(r);
+	return 0;
+}

@@ -1,0 +1,115 @@
+"""Decode raw ring buffer records into model Events (pure: bytes in, Event out)."""
+
+from __future__ import annotations
+
+import struct
+import time
+
+from stockade.model import Event, EventType, Process
+from stockade.sensor.bpf.argspec import BUILDERS, HDR_SIZE, Builder, text, walked
+from stockade.sensor.bpf.kinds import KINDS
+
+_HDR = struct.Struct("<QQqQQQ6Q11IH4H16s2x")
+assert _HDR.size == HDR_SIZE
+_EXEC_S0, _EXEC_S1, _EXEC_S2, _EXEC_S3 = HDR_SIZE, HDR_SIZE + 256, HDR_SIZE + 1280, HDR_SIZE + 1792
+_F_EXE_UPPER, _F_EXE_MEMFD = 1, 2
+_UNSET = 0xFFFFFFFF
+
+
+class DecodeError(ValueError):
+    """A record is too short or has an unknown kind."""
+
+
+def boot_to_epoch_offset() -> int:
+    """Nanoseconds to add to CLOCK_BOOTTIME readings to get time since the epoch."""
+    return time.time_ns() - time.clock_gettime_ns(time.CLOCK_BOOTTIME)
+
+
+class RecordDecoder:
+    """Turns records written by sensor.bpf.c into Events with `source="ebpf"`."""
+
+    def __init__(self, epoch_offset_ns: int | None = None) -> None:
+        self._offset = boot_to_epoch_offset() if epoch_offset_ns is None else epoch_offset_ns
+        self._comms: dict[bytes, str] = {}
+        self._table: list[tuple[str, Builder] | None] = [None]
+        self._table += [(t.value, BUILDERS[t]) for t in KINDS]
+        self._exec_kinds = {i for i, t in enumerate(KINDS, 1) if t in _EXEC_TYPES}
+
+    def _comm(self, raw: bytes) -> str:
+        name = self._comms.get(raw)
+        if name is None:
+            name = raw.split(b"\0", 1)[0].decode(errors="replace")
+            if len(self._comms) < 65536:
+                self._comms[raw] = name
+        return name
+
+    def decode(self, rec: bytes) -> Event:
+        """Decode one record; raises DecodeError on a malformed one."""
+        if len(rec) < HDR_SIZE:
+            raise DecodeError(f"record of {len(rec)} bytes is shorter than the header")
+        (ts, cg, res, ceff, cperm, start, a0, a1, a2, a3, a4, a5, kind, pid, tid, ppid,
+         uid, gid, euid, egid, luid, tty, vpid, flags, l0, l1, l2, l3, comm,
+         ) = _HDR.unpack_from(rec)  # fmt: skip
+        entry = self._table[kind] if kind < len(self._table) else None
+        if entry is None:
+            raise DecodeError(f"unknown record kind {kind}")
+        type_name, build = entry
+        proc = Process(
+            pid=pid,
+            tid=tid,
+            ppid=ppid,
+            vpid=vpid,
+            name=self._comm(comm),
+            uid=uid,
+            gid=gid,
+            euid=euid,
+            egid=egid,
+            loginuid=-1 if luid == _UNSET else luid,
+            tty=tty,
+            start_ns=start + self._offset,
+            cap_effective=ceff,
+            cap_permitted=cperm,
+            cgroup_id=cg,
+        )
+        ts += self._offset
+        if kind in self._exec_kinds and len(rec) > _EXEC_S3:
+            return self._exec(rec, type_name, ts, proc, flags, (l0, l1, l2, l3), a0)
+        args, fd = build(rec, (a0, a1, a2, a3, a4, a5), (l0, l1, l2, l3), res, flags)
+        return Event(type=type_name, ts=ts, proc=proc, fd=fd, res=res, args=args, source="ebpf")
+
+    def _exec(
+        self, rec: bytes, type_name: str, ts: int, proc: Process, flags: int,
+        lens: tuple[int, ...], old_pid: int,
+    ) -> Event:  # fmt: skip
+        argv = tuple(
+            a.decode(errors="replace") for a in rec[_EXEC_S1 : _EXEC_S1 + lens[1]].split(b"\0")
+        )
+        if argv and argv[-1] == "":
+            argv = argv[:-1]
+        proc.argv = argv
+        proc.exepath = walked(rec, _EXEC_S2, lens[2]) or text(rec, _EXEC_S0, lens[0])
+        proc.cwd = walked(rec, _EXEC_S3, lens[3])
+        proc.exe_upper_layer = bool(flags & _F_EXE_UPPER)
+        proc.exe_from_memfd = bool(flags & _F_EXE_MEMFD)
+        args = {
+            "res": 0,
+            "exe": argv[0] if argv else proc.exepath,
+            "args": " ".join(argv[1:]),
+            "pid": proc.pid,
+            "ptid": proc.ppid,
+            "cwd": proc.cwd,
+            "comm": proc.name,
+            "filename": text(rec, _EXEC_S0, lens[0]),
+            "trusted_exepath": proc.exepath,
+            "tty": proc.tty,
+            "loginuid": proc.loginuid,
+            "uid": proc.uid,
+            "gid": proc.gid,
+            "cap_permitted": proc.cap_permitted,
+            "cap_effective": proc.cap_effective,
+            "old_pid": old_pid,
+        }
+        return Event(type=type_name, ts=ts, proc=proc, res=0, args=args, source="ebpf")
+
+
+_EXEC_TYPES = frozenset({EventType.EXECVE, EventType.EXECVEAT})

@@ -1,0 +1,46 @@
+"""Numeric ids of the event kinds the kernel programs emit, and the programs behind each.
+
+This table is the single source of truth: the build step writes `kinds.h` from it, and
+the loader enables only the programs of the event types asked for.
+"""
+
+from __future__ import annotations
+
+from stockade.model import EventType
+
+KINDS: tuple[EventType, ...] = tuple(EventType)
+"""Kind id N (from 1) is KINDS[N - 1]."""
+
+KIND_IDS: dict[EventType, int] = {t: i for i, t in enumerate(KINDS, start=1)}
+
+# Event types whose kernel syscall (and tracepoint) name differs from Falco's evt.type.
+_SYSCALL_NAME: dict[EventType, str | None] = {
+    EventType.UMOUNT2: "umount",  # umount2(2) is sys_umount in the kernel
+    EventType.UMOUNT: None,  # the one-argument umount(2) does not exist on x86_64/arm64
+    EventType.PROCEXIT: None,
+}
+
+_EXTRA_PROGRAMS: dict[EventType, tuple[str, ...]] = {
+    EventType.EXECVE: ("on_exec",),
+    EventType.EXECVEAT: ("on_exec",),
+    EventType.PROCEXIT: ("on_exit",),
+}
+
+
+def syscall_name(event_type: EventType) -> str | None:
+    """The kernel's name of the system call behind `event_type`, or None if there is none."""
+    return _SYSCALL_NAME.get(event_type, event_type.value)
+
+
+def programs_for(event_type: EventType) -> tuple[str, ...]:
+    """Names of the BPF programs (functions in sensor.bpf.c) that produce `event_type`."""
+    name = syscall_name(event_type)
+    pair = (f"enter_{name}", f"exit_{name}") if name else ()
+    return pair + _EXTRA_PROGRAMS.get(event_type, ())
+
+
+def kinds_header() -> str:
+    """The C header with one `#define K_<TYPE> <id>` per kind (written at build time)."""
+    lines = ["/* Generated from stockade.sensor.bpf.kinds; do not edit. */", "#pragma once"]
+    lines += [f"#define K_{t.name} {i}" for t, i in KIND_IDS.items()]
+    return "\n".join(lines) + "\n"

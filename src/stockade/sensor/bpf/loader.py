@@ -1,0 +1,136 @@
+"""Load the sensor's BPF object, attach the programs asked for, and drain its ring buffer."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import subprocess
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from stockade.sensor.bpf.libbpf import (
+    LibbpfError,
+    LibbpfLog,
+    check_ptr,
+    check_rc,
+    load_library,
+    make_sample_callback,
+)
+
+TRACEFS_DIRS = (Path("/sys/kernel/tracing"), Path("/sys/kernel/debug/tracing"))
+WAKEUP_BYTES = 256 * 1024  # wake the reader once this much data waits in the ring
+
+
+def tracefs_events() -> Path | None:
+    """The tracefs `events` directory, mounting tracefs when it is not mounted yet."""
+    for d in TRACEFS_DIRS:
+        if (d / "events").is_dir():
+            return d / "events"
+    try:
+        subprocess.run(
+            ["mount", "-t", "tracefs", "nodev", str(TRACEFS_DIRS[0])],
+            check=True,
+            capture_output=True,
+            timeout=10,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    events = TRACEFS_DIRS[0] / "events"
+    return events if events.is_dir() else None
+
+
+def _has_tracepoint(events: Path | None, program: str) -> bool:
+    if not program.startswith(("enter_", "exit_")):
+        return True  # tp_btf programs need no tracefs
+    if events is None:
+        return False
+    which, _, syscall = program.partition("_")
+    return (events / "syscalls" / f"sys_{which}_{syscall}").is_dir()
+
+
+class LoadedSensor:
+    """One loaded and attached copy of sensor.bpf.o; `close()` releases everything."""
+
+    def __init__(self, obj_path: Path, programs: Iterable[str], sink: Callable[[bytes], None]):
+        self._lib = load_library()
+        self._log = LibbpfLog(self._lib)
+        self._obj: int | None = None
+        self._rb: int | None = None
+        self._links: list[int] = []
+        self.attached: list[str] = []
+        self.skipped: list[str] = []  # wanted but without a tracepoint on this kernel
+        self._callback = make_sample_callback(sink)
+        try:
+            self._load(obj_path, set(programs))
+        except BaseException:
+            self.close()
+            raise
+
+    def _load(self, obj_path: Path, wanted: set[str]) -> None:
+        lib, log = self._lib, self._log
+        self._obj = check_ptr(lib.bpf_object__open_file(str(obj_path).encode(), None), "open", log)
+        events = tracefs_events()
+        enabled: list[tuple[str, int]] = []
+        prog = lib.bpf_object__next_program(self._obj, None)
+        while prog:
+            name = lib.bpf_program__name(prog).decode()
+            keep = name in wanted and _has_tracepoint(events, name)
+            if name in wanted and not keep:
+                self.skipped.append(name)
+            lib.bpf_program__set_autoload(prog, keep)
+            if keep:
+                enabled.append((name, prog))
+            prog = lib.bpf_object__next_program(self._obj, prog)
+        check_rc(lib.bpf_object__load(self._obj), "load (verifier)", log)
+        self._configure()
+        for name, prog in enabled:
+            link = check_ptr(lib.bpf_program__attach(prog), f"attach {name}", log)
+            self._links.append(link)
+            self.attached.append(name)
+        rb_fd = self._map_fd("events")
+        self._rb = check_ptr(
+            lib.ring_buffer__new(rb_fd, self._callback, None, None), "ring_buffer__new", log
+        )
+
+    def _map_fd(self, name: str) -> int:
+        return check_rc(
+            self._lib.bpf_object__find_map_fd_by_name(self._obj, name.encode()), f"map {name}"
+        )
+
+    def _configure(self) -> None:
+        key = ctypes.c_uint32(0)
+        value = (ctypes.c_uint32 * 2)(os.getpid(), WAKEUP_BYTES)
+        rc = self._lib.bpf_map_update_elem(
+            self._map_fd("cfg"), ctypes.byref(key), ctypes.byref(value), 0
+        )
+        if rc < 0:
+            raise LibbpfError(f"setting the sensor config map failed: {os.strerror(-rc)}")
+
+    def poll(self, timeout_ms: int) -> None:
+        """Wait for a wakeup (or the timeout), then consume every record waiting."""
+        assert self._rb is not None
+        rc = self._lib.ring_buffer__poll(self._rb, timeout_ms)
+        if rc < 0 and -rc != 4:  # EINTR is harmless
+            check_rc(rc, "ring_buffer__poll")
+        # Records submitted without a wakeup are only seen by an explicit consume.
+        check_rc(self._lib.ring_buffer__consume(self._rb), "ring_buffer__consume")
+
+    def drops(self) -> int:
+        """Records the kernel could not reserve in the ring buffer, summed over CPUs."""
+        ncpu = self._lib.libbpf_num_possible_cpus()
+        values = (ctypes.c_uint64 * max(ncpu, 1))()
+        key = ctypes.c_uint32(0)
+        rc = self._lib.bpf_map_lookup_elem(self._map_fd("drops"), ctypes.byref(key), values)
+        return sum(values) if rc == 0 else 0
+
+    def close(self) -> None:
+        """Free the ring buffer, destroy every link and close the object (idempotent)."""
+        if self._rb:
+            self._lib.ring_buffer__free(self._rb)
+            self._rb = None
+        for link in self._links:
+            self._lib.bpf_link__destroy(link)
+        self._links.clear()
+        if self._obj:
+            self._lib.bpf_object__close(self._obj)
+            self._obj = None

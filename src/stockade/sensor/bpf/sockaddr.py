@@ -1,0 +1,68 @@
+"""Decode socket addresses: the kernel's sock_tuple record and raw user sockaddrs."""
+
+from __future__ import annotations
+
+import socket
+import struct
+
+from stockade.model import FdInfo
+
+AF_UNIX, AF_INET, AF_INET6 = 1, 2, 10
+_TUPLE = struct.Struct("<HHHHHH16s16s")
+_L4 = {6: "tcp", 17: "udp", 1: "icmp", 58: "icmp", 255: "raw", 0: ""}
+_SOCK_TYPE_L4 = {1: "tcp", 2: "udp", 3: "raw"}
+_FAMILY_TYPE = {AF_INET: "ipv4", AF_INET6: "ipv6", AF_UNIX: "unix"}
+
+
+def _ip(family: int, raw: bytes) -> str:
+    if family == AF_INET:
+        return socket.inet_ntop(socket.AF_INET, raw[:4])
+    return socket.inet_ntop(socket.AF_INET6, raw[:16])
+
+
+def _endpoint(ip: str, port: int) -> str:
+    return f"[{ip}]:{port}" if ":" in ip else f"{ip}:{port}"
+
+
+def tuple_fd(num: int, raw: bytes, *, server_side: bool) -> FdInfo:
+    """FdInfo from a kernel sock_tuple; names read client->server like Falco's fd.name."""
+    family, stype, proto, lport, rport, _, laddr, raddr = _TUPLE.unpack_from(raw)
+    local, remote = _ip(family, laddr), _ip(family, raddr)
+    if server_side:
+        sip, sport, dip, dport = remote, rport, local, lport
+    else:
+        sip, sport, dip, dport = local, lport, remote, rport
+    return FdInfo(
+        num=num,
+        type=_FAMILY_TYPE.get(family, "socket"),
+        name=f"{_endpoint(sip, sport)}->{_endpoint(dip, dport)}",
+        l4proto=_L4.get(proto, "") or _SOCK_TYPE_L4.get(stype, ""),
+        sip=sip,
+        sport=sport,
+        dip=dip,
+        dport=dport,
+        is_server=server_side,
+    )
+
+
+def parse_sockaddr(raw: bytes) -> tuple[str, str, int]:
+    """(fd type, address, port) of a user sockaddr; address is the path for AF_UNIX."""
+    if len(raw) < 2:
+        return "", "", 0
+    family = int.from_bytes(raw[:2], "little")
+    if family == AF_INET and len(raw) >= 8:
+        return "ipv4", _ip(AF_INET, raw[4:8]), int.from_bytes(raw[2:4], "big")
+    if family == AF_INET6 and len(raw) >= 24:
+        return "ipv6", _ip(AF_INET6, raw[8:24]), int.from_bytes(raw[2:4], "big")
+    if family == AF_UNIX:
+        path = raw[2:].split(b"\0", 1)[0] if raw[2:3] != b"\0" else b"@" + raw[3:].rstrip(b"\0")
+        return "unix", path.decode(errors="replace"), 0
+    return "", "", 0
+
+
+def sockaddr_text(raw: bytes) -> str:
+    """Falco's rendering of an address argument: ip:port, or the unix path."""
+    kind, addr, port = parse_sockaddr(raw)
+    if kind in ("ipv4", "ipv6"):
+        return _endpoint(addr, port)
+    return addr

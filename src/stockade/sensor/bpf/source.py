@@ -1,0 +1,109 @@
+"""`BpfSource`: the eBPF event source (id "ebpf") behind the `EventSource` interface."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+from stockade.model import Event, EventType
+from stockade.sensor.base import SOURCES, EventSource, SensorError, SensorStats, SensorUnavailable
+from stockade.sensor.bpf.build import BTF_PATH, build_object, missing_tool
+from stockade.sensor.bpf.decoder import DecodeError, RecordDecoder
+from stockade.sensor.bpf.kinds import programs_for
+from stockade.sensor.bpf.libbpf import load_library
+from stockade.sensor.bpf.loader import LoadedSensor
+
+DEFAULT_EVENT_TYPES: frozenset[EventType] = frozenset(EventType)
+"""Every event type of the issue; the agent narrows this to what its rules need."""
+
+
+class BpfSource(EventSource):
+    """Kernel events from CO-RE tracepoint programs through one ring buffer."""
+
+    id = "ebpf"
+
+    def __init__(
+        self,
+        event_types: Iterable[EventType | str] = DEFAULT_EVENT_TYPES,
+        *,
+        cache_dir: Path | None = None,
+    ) -> None:
+        self.event_types = frozenset(EventType(t) for t in event_types)
+        self._cache_dir = cache_dir
+        self._sensor: LoadedSensor | None = None
+        self._raw: list[bytes] = []
+        self._decoder = RecordDecoder()
+        self._stats = SensorStats()
+
+    @classmethod
+    def unavailable_reason(cls) -> str | None:
+        """Why eBPF cannot run here (not root, no BTF, no libbpf, no clang), or None."""
+        if os.geteuid() != 0:
+            return "eBPF needs root (CAP_BPF and CAP_PERFMON)"
+        if not BTF_PATH.is_file():
+            return f"no kernel BTF at {BTF_PATH} (kernel built without CONFIG_DEBUG_INFO_BTF)"
+        try:
+            load_library()
+        except SensorError as e:
+            return str(e)
+        if tool := missing_tool():
+            return f"{tool} is not installed (needed to build the BPF object)"
+        return None
+
+    @property
+    def attached(self) -> list[str]:
+        """Names of the BPF programs attached (empty before start)."""
+        return list(self._sensor.attached) if self._sensor else []
+
+    def programs(self) -> set[str]:
+        """The BPF programs needed for this source's event types."""
+        return {p for t in self.event_types for p in programs_for(t)}
+
+    def start(self) -> None:
+        """Build (or reuse) the object, load it, attach the programs needed."""
+        if reason := self.unavailable_reason():
+            raise SensorUnavailable(reason)
+        try:
+            obj = build_object(self._cache_dir)
+            self._sensor = LoadedSensor(obj, self.programs(), self._raw.append)
+        except SensorError as e:
+            raise SensorUnavailable(f"eBPF load failed: {e}") from e
+
+    def poll_raw(self, timeout_s: float) -> list[bytes]:
+        """Wait up to `timeout_s` and return the raw records seen (for capture/benchmarks)."""
+        if self._sensor is None:
+            raise SensorError("BpfSource.poll before start")
+        self._sensor.poll(max(0, int(timeout_s * 1000)))
+        raw, self._raw[:] = self._raw[:], []
+        return raw
+
+    def poll(self, timeout_s: float) -> list[Event]:
+        """Wait up to `timeout_s` and return the decoded events."""
+        events: list[Event] = []
+        decode, by_type = self._decoder.decode, self._stats.events_by_type
+        for rec in self.poll_raw(timeout_s):
+            try:
+                ev = decode(rec)
+            except (DecodeError, ValueError, IndexError):
+                self._stats.decode_errors += 1
+                continue
+            by_type[ev.type] = by_type.get(ev.type, 0) + 1
+            events.append(ev)
+        return events
+
+    def stop(self) -> None:
+        """Destroy links, free the ring buffer and close the object (nothing is pinned)."""
+        if self._sensor is not None:
+            self._stats.dropped = self._sensor.drops()
+            self._sensor.close()
+            self._sensor = None
+
+    def stats(self) -> SensorStats:
+        """Counters since start (drops read from the kernel's per-CPU counter)."""
+        if self._sensor is not None:
+            self._stats.dropped = self._sensor.drops()
+        return self._stats
+
+
+SOURCES.register(BpfSource.id, BpfSource)
