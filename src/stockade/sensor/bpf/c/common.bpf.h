@@ -156,6 +156,10 @@ static __always_inline __u16 walk_path(char *buf, struct dentry *dentry, struct 
 		off += n;
 		dentry = parent;
 	}
+	if (off == 0) {
+		buf[0] = 0; /* the root itself: one empty component */
+		return 1;
+	}
 	return off > STR_WALK ? STR_WALK : off;
 }
 

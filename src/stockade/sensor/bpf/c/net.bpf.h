@@ -28,11 +28,16 @@ static __always_inline int sock_tuple(struct sock_tuple *t, long fd)
 	t->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
 	t->dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
 	if (family == AF_INET) {
-		BPF_CORE_READ_INTO(t->saddr, sk, __sk_common.skc_rcv_saddr);
-		BPF_CORE_READ_INTO(t->daddr, sk, __sk_common.skc_daddr);
+		__u32 saddr = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
+		__u32 daddr = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+		__builtin_memcpy(t->saddr, &saddr, 4);
+		__builtin_memcpy(t->daddr, &daddr, 4);
 	} else if (family == AF_INET6) {
-		BPF_CORE_READ_INTO(t->saddr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
-		BPF_CORE_READ_INTO(t->daddr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+		struct in6_addr saddr6 = {}, daddr6 = {};
+		BPF_CORE_READ_INTO(&saddr6, sk, __sk_common.skc_v6_rcv_saddr);
+		BPF_CORE_READ_INTO(&daddr6, sk, __sk_common.skc_v6_daddr);
+		__builtin_memcpy(t->saddr, &saddr6, 16);
+		__builtin_memcpy(t->daddr, &daddr6, 16);
 	} else {
 		return 0;
 	}

@@ -1,0 +1,95 @@
+"""The record decoder, fed with records laid out as c/record.h describes (no kernel)."""
+
+from __future__ import annotations
+
+import re
+import socket
+import struct
+from importlib import resources
+
+import pytest
+
+from stockade.model import EventType
+from stockade.sensor.bpf.decoder import DecodeError, RecordDecoder
+from stockade.sensor.bpf.kinds import KIND_IDS, programs_for
+
+HDR = struct.Struct("<QQqQQQ6Q11IH4H16s2x")
+
+
+def _record(
+    kind: EventType,
+    *,
+    res: int = 0,
+    a: tuple[int, ...] = (0,) * 6,
+    slots: tuple[bytes, ...] = (),
+    sizes: tuple[int, ...] = (256, 256, 512),
+    flags: int = 0,
+) -> bytes:
+    lens = [len(s) for s in slots] + [0] * (4 - len(slots))
+    head = HDR.pack(
+        1_000, 77, res, 0x3, 0x7, 500, *a, KIND_IDS[kind], 42, 43, 1, 0, 0, 0, 0,
+        0xFFFFFFFF, 0, 5, flags, *lens, b"cat\0".ljust(16, b"\0"),
+    )  # fmt: skip
+    body = b"".join(s.ljust(n, b"\0") for s, n in zip(slots, sizes, strict=False))
+    return head + body.ljust(sum(sizes), b"\0")
+
+
+def test_openat_uses_the_walked_path() -> None:
+    rec = _record(
+        EventType.OPENAT, res=3, a=(2**32 - 100, 0, 0o1101, 0o644, 0, 0),
+        slots=(b"x\0", b"", b"x\0tmp\0"),
+    )  # fmt: skip
+    ev = RecordDecoder(epoch_offset_ns=10).decode(rec)
+    assert (ev.type, ev.res, ev.ts, ev.source) == ("openat", 3, 1_010, "ebpf")
+    assert ev.args == {"fd": 3, "dirfd": -100, "name": "/tmp/x", "flags": 0o1101, "mode": 0o644}
+    assert ev.fd is not None and (ev.fd.name, ev.fd.num, ev.fd.type) == ("/tmp/x", 3, "file")
+    p = ev.proc
+    assert (p.pid, p.tid, p.ppid, p.vpid, p.name, p.cgroup_id) == (42, 43, 1, 5, "cat", 77)
+    assert (p.loginuid, p.cap_effective, p.cap_permitted, p.start_ns) == (-1, 3, 7, 510)
+
+
+def test_exec_record() -> None:
+    rec = _record(
+        EventType.EXECVE,
+        slots=(b"./sh\0", b"sh\0-c\0exit 3\0", b"dash\0bin\0usr\0", b"tmp\0"),
+        sizes=(256, 1024, 512, 512),
+        flags=1,
+    )
+    ev = RecordDecoder(epoch_offset_ns=0).decode(rec)
+    assert ev.type == "execve"
+    assert ev.proc.argv == ("sh", "-c", "exit 3")
+    assert (ev.proc.exepath, ev.proc.cwd, ev.proc.exe_upper_layer) == (
+        "/usr/bin/dash",
+        "/tmp",
+        True,
+    )
+    assert ev.proc.cmdline == "cat -c exit 3"
+    assert ev.args["filename"] == "./sh"
+
+
+def test_connect_tuple() -> None:
+    tup = struct.pack(
+        "<HHHHHH16s16s", 2, 1, 6, 40000, 80,
+        0, socket.inet_aton("10.88.0.2"), socket.inet_aton("10.88.0.3"),
+    )  # fmt: skip
+    ev = RecordDecoder().decode(
+        _record(EventType.CONNECT, a=(3, 0, 16, 0, 0, 0), slots=(b"", tup), flags=4)
+    )
+    assert ev.fd is not None
+    assert ev.fd.name == "10.88.0.2:40000->10.88.0.3:80"
+    assert (ev.fd.l4proto, ev.fd.type, ev.args["tuple"]) == ("tcp", "ipv4", ev.fd.name)
+
+
+@pytest.mark.parametrize(
+    "rec", [b"", b"\0" * 100, _record(EventType.OPEN)[:40]], ids=["empty", "short", "cut"]
+)
+def test_short_records_are_rejected(rec: bytes) -> None:
+    with pytest.raises(DecodeError):
+        RecordDecoder().decode(rec)
+
+
+def test_every_syscall_program_has_a_kind() -> None:
+    source = (resources.files("stockade.sensor.bpf") / "c" / "sensor.bpf.c").read_text()
+    in_c = {f"enter_{m}" for m in re.findall(r"^SYSCALL\((\w+),", source, re.M)}
+    wanted = {p for t in EventType for p in programs_for(t) if p.startswith("enter_")}
+    assert wanted == in_c
