@@ -1,0 +1,40 @@
+"""Matchers: packages + the local advisory database -> vulnerability findings."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from stockade.model.inventory import Finding, Package
+from stockade.scan.matchers import distro, language
+from stockade.scan.matchers.base import MATCHERS, Lookup, Matcher, MatchError
+from stockade.scan.matchers.evaluate import Verdict, evaluate
+from stockade.scan.vulndb import VulnDB, open_db
+
+__all__ = [
+    "MATCHERS",
+    "Lookup",
+    "MatchError",
+    "Matcher",
+    "Verdict",
+    "VulnDB",
+    "evaluate",
+    "match_packages",
+    "open_db",
+]
+
+_MATCHER_MODULES = (distro, language)  # imported to register
+
+
+def match_packages(packages: list[Package], os: str, db: VulnDB) -> list[Finding]:
+    """Vulnerability findings for `packages`; `os` is the scan's OS, e.g. "debian 12".
+
+    Packages of an ecosystem no matcher handles (RPM for now) are left unmatched.
+    """
+    by_ecosystem: dict[str, list[Package]] = defaultdict(list)
+    for package in packages:
+        by_ecosystem[package.ecosystem.value].append(package)
+    findings: list[Finding] = []
+    for ecosystem, group in by_ecosystem.items():
+        if ecosystem in MATCHERS:
+            findings.extend(MATCHERS.get(ecosystem).match(group, os, db))
+    return findings
