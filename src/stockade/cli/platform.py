@@ -2,8 +2,97 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+import signal
+from pathlib import Path
+from typing import Annotated
+
 import typer
+
+from stockade.platform import Platform, PlatformConfig, PlatformError
+
+DataDir = Annotated[
+    Path | None,
+    typer.Option(help="Where the platform keeps its state (default: per-user data dir)."),
+]
+
+
+def default_data_dir() -> Path:
+    """/var/lib/stockade/platform for root, else the user's data directory."""
+    if os.geteuid() == 0:
+        return Path("/var/lib/stockade/platform")
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "stockade" / "platform"
+
+
+def _open(command: str, config: PlatformConfig) -> Platform:
+    try:
+        return Platform.open(config)
+    except PlatformError as e:
+        typer.echo(f"stockade {command}: {e}", err=True)
+        raise typer.Exit(1) from None
+
+
+async def _serve_until_signalled(platform: Platform) -> None:
+    task = asyncio.create_task(platform.serve())
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, task.cancel)
+    try:
+        await task
+    except asyncio.CancelledError:
+        if not task.cancelled():
+            raise
+
+
+def server(
+    data_dir: DataDir = None,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Console port (HTTP).")] = 8700,
+    agent_port: Annotated[
+        int | None, typer.Option(help="Agent port (mTLS); default: console port + 1.")
+    ] = None,
+) -> None:
+    """Run the platform: web console and user API, and the agents' mTLS endpoint."""
+    config = PlatformConfig(
+        data_dir=data_dir or default_data_dir(),
+        host=host,
+        console_port=port,
+        agent_port=agent_port,
+    )
+    platform = _open("server", config)
+    try:
+        typer.echo(f"Stockade console: {platform.console_url}")
+        typer.echo(f"Agent endpoint:   {platform.agent_url}")
+        if platform.first_admin_password is not None:
+            typer.echo(f"Admin login: admin / {platform.first_admin_password}  (shown only once)")
+        asyncio.run(_serve_until_signalled(platform))
+    except PlatformError as e:
+        typer.echo(f"stockade server: {e}", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        platform.close()
+
+
+def token_create(
+    data_dir: DataDir = None,
+    ttl: Annotated[int, typer.Option(help="Seconds the token stays valid.", min=1)] = 3600,
+) -> None:
+    """Print a one-time enrollment token for `stockade agent --enroll`."""
+    platform = _open("token create", PlatformConfig(data_dir=data_dir or default_data_dir()))
+    try:
+        typer.echo(platform.create_enrollment_token(ttl))
+    except PlatformError as e:
+        typer.echo(f"stockade token create: {e}", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        platform.close()
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the top-level app."""
+    app.command()(server)
+    tokens = typer.Typer(help="Agent enrollment tokens.", no_args_is_help=True)
+    tokens.command("create")(token_create)
+    app.add_typer(tokens, name="token")

@@ -1,0 +1,8 @@
+"""The Stockade platform: ingest, store, API and web console (see DESIGN.md)."""
+
+from __future__ import annotations
+
+from stockade.platform.errors import PlatformError
+from stockade.platform.server import Platform, PlatformConfig
+
+__all__ = ["Platform", "PlatformConfig", "PlatformError"]

@@ -1,0 +1,91 @@
+"""The agent port's app (served over mTLS): enroll, batches, ack, heartbeat."""
+
+from __future__ import annotations
+
+import time
+
+import msgspec
+from fastapi import APIRouter, FastAPI, Request, Response
+
+from stockade.model.wire import EnrollRequest, Heartbeat
+from stockade.platform.api.bodies import BodyTooLarge, error, json_response, read_body
+from stockade.platform.api.deps import AgentId, Services
+from stockade.platform.pki import CsrError
+from stockade.platform.services import PlatformServices
+from stockade.platform.services.enrollment import EnrollmentRefused
+from stockade.platform.services.ingest import MAX_BODY_BYTES, IngestError
+from stockade.platform.store import UnknownAgentError
+
+SMALL_BODY_BYTES = 1024 * 1024
+
+router = APIRouter(prefix="/api/v1/agent")
+
+
+@router.post("/enroll")
+async def enroll(request: Request, services: Services) -> Response:
+    """Exchange a one-time token and a CSR for a client certificate (EnrollResponse)."""
+    try:
+        body = await read_body(request, SMALL_BODY_BYTES)
+        enroll_request = msgspec.json.decode(body, type=EnrollRequest)
+        answer = await services.enrollment.enroll(enroll_request)
+    except BodyTooLarge as e:
+        return error(413, str(e))
+    except (msgspec.DecodeError, CsrError) as e:
+        return error(422, f"bad enrollment request: {e}")
+    except EnrollmentRefused as e:
+        return error(403, str(e))
+    return json_response(answer)
+
+
+@router.post("/batches")
+async def batches(request: Request, services: Services, agent: AgentId) -> Response:
+    """Store a zstd-compressed msgpack Batch exactly once; answers the Ack."""
+    try:
+        body = await read_body(request, MAX_BODY_BYTES)
+        ack = await services.ingest.ingest(
+            agent,
+            body,
+            request.headers.get("content-type", ""),
+            request.headers.get("content-encoding", ""),
+        )
+    except BodyTooLarge as e:
+        return error(413, str(e))
+    except IngestError as e:
+        if e.acked_seq is not None:
+            return error(e.status, e.reason, acked_seq=e.acked_seq)
+        return error(e.status, e.reason)
+    return json_response(ack)
+
+
+@router.get("/ack")
+async def ack(services: Services, agent: AgentId) -> Response:
+    """The highest sequence stored for the calling agent."""
+    return json_response(await services.ingest.ack(agent))
+
+
+@router.post("/heartbeat")
+async def heartbeat(request: Request, services: Services, agent: AgentId) -> Response:
+    """Record the agent's status (host, version, sensor counters)."""
+    try:
+        body = await read_body(request, SMALL_BODY_BYTES)
+        beat = msgspec.json.decode(body, type=Heartbeat)
+    except BodyTooLarge as e:
+        return error(413, str(e))
+    except msgspec.DecodeError as e:
+        return error(422, f"bad heartbeat: {e}")
+    if beat.agent_id != agent:
+        return error(403, f"heartbeat agent_id {beat.agent_id!r} differs from CN {agent!r}")
+    try:
+        await services.runner.write(services.store.record_heartbeat, beat, time.time_ns())
+    except UnknownAgentError as e:
+        return error(403, str(e))
+    return json_response({"status": "ok"})
+
+
+def create_agent_app(services: PlatformServices) -> FastAPI:
+    """Routes agents call; all but enroll need the agent's client certificate."""
+    app = FastAPI(title="Stockade agent API", docs_url=None, redoc_url=None)
+    app.state.services = services
+    app.state.agent_fingerprints = {}
+    app.include_router(router)
+    return app

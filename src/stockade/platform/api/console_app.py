@@ -1,0 +1,161 @@
+"""The console port's app: user API under /api/v1, /metrics, and the web console at /."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Response
+from fastapi.staticfiles import StaticFiles
+from prometheus_client import CONTENT_TYPE_LATEST
+from pydantic import BaseModel
+
+import stockade
+from stockade.model.alerts import Priority
+from stockade.platform.api.bodies import json_response
+from stockade.platform.api.deps import Services, current_user
+from stockade.platform.api.views import agent_view, alert_view, container_view, event_view
+from stockade.platform.services import PlatformServices
+from stockade.platform.store import AlertQuery, EventQuery
+from stockade.platform.timestamps import parse_ns
+from stockade.platform.ui import STATIC_DIR
+
+MAX_LIMIT = 10_000
+
+
+class LoginRequest(BaseModel):
+    """Credentials for POST /auth/login."""
+
+    username: str
+    password: str
+
+
+class LoginResponse(BaseModel):
+    """A bearer token for the Authorization header."""
+
+    token: str
+    token_type: str = "bearer"
+
+
+def _time(name: str, value: str | None) -> int | None:
+    if value is None:
+        return None
+    try:
+        return parse_ns(value)
+    except ValueError as e:
+        raise HTTPException(422, f"{name}: {e}") from e
+
+
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="at most this many, newest first")]
+TimeParam = Annotated[str | None, Query(description="ns since the epoch or RFC 3339")]
+
+
+public = APIRouter(prefix="/api/v1")
+private = APIRouter(prefix="/api/v1", dependencies=[Depends(current_user)])
+
+
+@public.get("/health")
+async def health() -> dict[str, str]:
+    """Liveness of the platform (no login needed)."""
+    return {"status": "ok", "version": stockade.__version__}
+
+
+@public.post("/auth/login", responses={401: {"description": "bad credentials"}})
+async def login(body: LoginRequest, services: Services) -> LoginResponse:
+    """Exchange username and password for a bearer token."""
+    token = await services.accounts.login(body.username, body.password)
+    if token is None:
+        raise HTTPException(401, "wrong username or password")
+    return LoginResponse(token=token)
+
+
+@private.get("/agents")
+async def agents(services: Services) -> Response:
+    """Enrolled agents with their last heartbeat."""
+    found = await services.runner.read(services.store.list_agents)
+    return json_response([agent_view(a) for a in found])
+
+
+@private.get("/containers")
+async def containers(services: Services) -> Response:
+    """Containers seen in stored events, most recently seen first."""
+    found = await services.runner.read(services.store.list_containers)
+    return json_response([container_view(c) for c in found])
+
+
+@private.get("/events")
+async def events(
+    services: Services,
+    since: TimeParam = None,
+    until: TimeParam = None,
+    host: str | None = None,
+    container: str | None = None,
+    type: str | None = None,
+    proc_name: str | None = None,
+    limit: Limit = 100,
+) -> Response:
+    """Stored events matching every given filter, newest first."""
+    query = EventQuery(
+        since=_time("since", since),
+        until=_time("until", until),
+        host=host,
+        container=container,
+        type=type,
+        proc_name=proc_name,
+        limit=limit,
+    )
+    found = await services.runner.read(services.store.query_events, query)
+    return json_response([event_view(e) for e in found])
+
+
+@private.get("/alerts")
+async def alerts(
+    services: Services,
+    since: TimeParam = None,
+    until: TimeParam = None,
+    host: str | None = None,
+    container: str | None = None,
+    rule: str | None = None,
+    priority: Annotated[str | None, Query(description="exactly this priority")] = None,
+    min_priority: Annotated[str | None, Query(description="this or more severe")] = None,
+    limit: Limit = 100,
+) -> Response:
+    """Stored alerts (Falco JSON plus origin) matching every given filter, newest first."""
+    try:
+        minimum = Priority.parse(min_priority) if min_priority else None
+    except ValueError as e:
+        raise HTTPException(422, f"min_priority: {e}") from e
+    query = AlertQuery(
+        since=_time("since", since),
+        until=_time("until", until),
+        host=host,
+        container=container,
+        rule=rule,
+        priority=priority,
+        min_priority=int(minimum) if minimum is not None else None,
+        limit=limit,
+    )
+    found = await services.runner.read(services.store.query_alerts, query)
+    return json_response([alert_view(a) for a in found])
+
+
+_metrics = APIRouter()
+
+
+@_metrics.get("/metrics", include_in_schema=False)
+async def metrics(services: Services) -> Response:
+    """Prometheus text exposition."""
+    agents = await services.runner.read(services.store.list_agents)
+    return Response(services.metrics.render(agents), media_type=CONTENT_TYPE_LATEST)
+
+
+def create_console_app(services: PlatformServices) -> FastAPI:
+    """The console app: API, metrics, OpenAPI at /docs, and the static web console."""
+    app = FastAPI(title="Stockade", version=stockade.__version__)
+    app.state.services = services
+    app.include_router(public)
+    app.include_router(private)
+
+    app.include_router(_metrics)
+
+    app.mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="console")
+    return app

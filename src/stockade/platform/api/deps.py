@@ -1,0 +1,60 @@
+"""FastAPI dependencies: the platform's services, the logged-in user, the calling agent."""
+
+from __future__ import annotations
+
+from typing import Annotated, cast
+
+from cryptography import x509
+from fastapi import Depends, HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from stockade.platform.api.peercert import PEER_CERT_STATE
+from stockade.platform.pki import common_name, fingerprint
+from stockade.platform.services import PlatformServices
+
+_bearer = HTTPBearer(auto_error=False, description="token from POST /api/v1/auth/login")
+
+
+def platform_services(request: Request) -> PlatformServices:
+    """The services the app was created with."""
+    return cast(PlatformServices, request.app.state.services)
+
+
+Services = Annotated[PlatformServices, Depends(platform_services)]
+
+
+async def current_user(
+    services: Services,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> str:
+    """The user behind the bearer token; 401 without a live one."""
+    user = None
+    if credentials is not None:
+        user = await services.accounts.user_for(credentials.credentials)
+    if user is None:
+        raise HTTPException(
+            401, "log in first: POST /api/v1/auth/login", {"WWW-Authenticate": "Bearer"}
+        )
+    return user
+
+
+async def calling_agent(request: Request, services: Services) -> str:
+    """The calling agent's id: CN of its verified client cert, enrolled, not replaced."""
+    der: bytes | None = getattr(request.state, PEER_CERT_STATE, None)
+    if not der:
+        raise HTTPException(401, "a client certificate issued at enrollment is required")
+    cert = x509.load_der_x509_certificate(der)
+    cn, seen = common_name(cert), fingerprint(cert)
+    known: dict[str, str] = request.app.state.agent_fingerprints
+    if cn not in known:
+        agent = await services.runner.read(services.store.get_agent, cn)
+        if agent is None:
+            raise HTTPException(403, f"agent {cn!r} is not enrolled")
+        known[cn] = agent.cert_fingerprint
+    if known[cn] != seen:
+        raise HTTPException(403, f"certificate of agent {cn!r} is not the one it enrolled with")
+    return cn
+
+
+User = Annotated[str, Depends(current_user)]
+AgentId = Annotated[str, Depends(calling_agent)]

@@ -1,0 +1,73 @@
+"""How stored records look in the user API's JSON (pure functions of records)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from stockade.platform.store import AgentRecord, ContainerRecord, StoredAlert, StoredEvent
+from stockade.platform.timestamps import format_ns
+
+
+def agent_view(agent: AgentRecord) -> dict[str, Any]:
+    """An agent with its last heartbeat's sensor counters."""
+    return {
+        "id": agent.id,
+        "hostname": agent.hostname,
+        "host_id": agent.host_id,
+        "status": agent.status,
+        "version": agent.version,
+        "acked_seq": agent.acked_seq,
+        "spooled_seq": agent.spooled_seq,
+        "enrolled_at": format_ns(agent.enrolled_at),
+        "last_seen": format_ns(agent.last_seen) if agent.last_seen else None,
+        "cert_fingerprint": agent.cert_fingerprint,
+        "sensor": agent.sensor,
+    }
+
+
+def container_view(c: ContainerRecord) -> dict[str, Any]:
+    """A container with both its full and 12-char id."""
+    return {
+        "id": c.id,
+        "short_id": c.id[:12],
+        "name": c.name,
+        "image": c.image,
+        "image_digest": c.image_digest,
+        "runtime": c.runtime,
+        "host_id": c.host_id,
+        "agent_id": c.agent_id,
+        "first_seen": format_ns(c.first_seen),
+        "last_seen": format_ns(c.last_seen),
+    }
+
+
+def event_view(stored: StoredEvent) -> dict[str, Any]:
+    """The event's own JSON form plus the agent that sent it."""
+    body: dict[str, Any] = msgspec.to_builtins(stored.event)
+    body["agent_id"] = stored.agent_id
+    return body
+
+
+def alert_view(stored: StoredAlert) -> dict[str, Any]:
+    """Falco's alert JSON plus origin: agent, process, and the container's name and image."""
+    alert = stored.alert
+    body: dict[str, Any] = msgspec.to_builtins(alert)
+    fields = alert.output_fields
+    c = stored.container
+    container_id = c.id if c else alert.container_id
+    body["agent_id"] = stored.agent_id
+    body["process"] = {
+        "name": stored.proc_name,
+        "pid": stored.proc_pid,
+        "cmdline": stored.proc_cmdline,
+    }
+    body["container"] = {
+        "id": container_id,
+        "short_id": container_id if container_id == "host" else container_id[:12],
+        "name": c.name if c else str(fields.get("container.name") or ""),
+        "image": c.image if c else str(fields.get("container.image") or ""),
+        "image_digest": c.image_digest if c else str(fields.get("container.image.digest") or ""),
+    }
+    return body

@@ -1,0 +1,37 @@
+"""The in-process `Bus`: publish awaits every subscribed handler in turn."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from stockade.model.wire import Batch
+from stockade.platform.bus.base import BUSES, BatchHandler, BusError
+
+
+class InProcessBus:
+    """A `Bus` inside one process; durable once the handlers return."""
+
+    def __init__(self) -> None:
+        self._handlers: defaultdict[str, list[BatchHandler]] = defaultdict(list)
+        self._closed = False
+
+    def subscribe(self, subject: str, handler: BatchHandler) -> None:
+        """Deliver messages published on `subject` to `handler`."""
+        self._handlers[subject].append(handler)
+
+    async def publish(self, subject: str, batch: Batch) -> None:
+        """Run each handler of `subject` on `batch`; their errors propagate."""
+        if self._closed:
+            raise BusError(f"bus is closed; cannot publish on {subject}")
+        handlers = self._handlers.get(subject)
+        if not handlers:
+            raise BusError(f"no subscriber on {subject}; start the store worker first")
+        for handler in handlers:
+            await handler(batch)
+
+    async def close(self) -> None:
+        """Refuse further publishing."""
+        self._closed = True
+
+
+BUSES.register("inprocess", InProcessBus)

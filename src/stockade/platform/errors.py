@@ -1,0 +1,15 @@
+"""The platform's exceptions: one base, with one-line messages (what, where, what to do)."""
+
+from __future__ import annotations
+
+
+class PlatformError(Exception):
+    """Base error of the platform package; its message is one clear line."""
+
+
+class DataDirError(PlatformError):
+    """The data directory (or a file in it) cannot be created, read or written."""
+
+
+class ListenError(PlatformError):
+    """A listener cannot bind its address."""

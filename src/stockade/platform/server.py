@@ -1,0 +1,262 @@
+"""The platform process: opens the data dir, then serves the console and agent listeners."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import logging
+import socket
+import ssl
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+
+from stockade.platform.api import PeerCertProtocol, create_agent_app, create_console_app
+from stockade.platform.bus import InProcessBus
+from stockade.platform.errors import DataDirError, ListenError, PlatformError
+from stockade.platform.pki import CertificateAuthority
+from stockade.platform.services import (
+    AccountService,
+    EnrollmentService,
+    IngestService,
+    PlatformMetrics,
+    PlatformServices,
+)
+from stockade.platform.services.accounts import ensure_admin
+from stockade.platform.services.enrollment import create_token
+from stockade.platform.services.ingest import StoreWorker
+from stockade.platform.store import SqliteStore, StoreError
+from stockade.platform.store.runner import StoreRunner
+
+log = logging.getLogger(__name__)
+DB_FILE = "stockade.db"
+SHUTDOWN_GRACE_S = 1.0
+
+
+@dataclass(frozen=True)
+class PlatformConfig:
+    """Where the platform keeps its state and where it listens."""
+
+    data_dir: Path
+    host: str = "127.0.0.1"
+    console_port: int = 8700
+    agent_port: int | None = None  # None -> console_port + 1
+
+    @property
+    def effective_agent_port(self) -> int:
+        """The agent port, defaulting to the console port + 1."""
+        return self.agent_port if self.agent_port is not None else self.console_port + 1
+
+
+def _url_host(host: str) -> str:
+    if host in ("0.0.0.0", ""):
+        return "127.0.0.1"
+    if host == "::":
+        return "[::1]"
+    return f"[{host}]" if ":" in host else host
+
+
+def _prepare_data_dir(path: Path) -> None:
+    """Create the data dir and prove it is writable; DataDirError in one line otherwise."""
+    try:
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        probe = path / ".write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except FileExistsError:
+        raise DataDirError(
+            f"cannot use data dir {path}: a file is in the way; choose another --data-dir"
+        ) from None
+    except OSError as e:
+        reason = e.strerror or errno.errorcode.get(e.errno or 0, str(e))
+        raise DataDirError(
+            f"cannot write data dir {path}: {reason}; choose another --data-dir or fix permissions"
+        ) from e
+
+
+class _EmbeddedServer(uvicorn.Server):
+    """A uvicorn server that leaves signal handling to its owner and reports when it listens."""
+
+    def __init__(self, config: uvicorn.Config, started: asyncio.Event) -> None:
+        super().__init__(config)
+        self._started_event = started
+
+    @contextlib.contextmanager
+    def capture_signals(self):  # type: ignore[no-untyped-def]
+        """Do not install signal handlers: the caller owns the process's signals."""
+        yield
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        """Start as uvicorn does, then report readiness."""
+        await super().startup(sockets=sockets)
+        self._started_event.set()
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        """Shut down as uvicorn does, but abort connections still open after a grace period.
+
+        An idle TLS client never answers the server's close_notify, which would otherwise
+        hold the shutdown for the whole graceful timeout.
+        """
+        loop = asyncio.get_running_loop()
+        aborter = loop.call_later(SHUTDOWN_GRACE_S, self._abort_connections)
+        try:
+            await super().shutdown(sockets=sockets)
+        finally:
+            aborter.cancel()
+
+    def _abort_connections(self) -> None:
+        for connection in list(self.server_state.connections):
+            transport = getattr(connection, "transport", None)
+            if isinstance(transport, asyncio.Transport):
+                transport.abort()
+
+
+class Platform:
+    """The platform: state in a data dir, a console listener and an mTLS agent listener."""
+
+    def __init__(
+        self,
+        config: PlatformConfig,
+        ca: CertificateAuthority,
+        services: PlatformServices,
+        bus: InProcessBus,
+        first_admin_password: str | None,
+    ) -> None:
+        self.config = config
+        self.first_admin_password = first_admin_password
+        self._ca = ca
+        self._services = services
+        self._bus = bus
+        host = _url_host(config.host)
+        self.console_url = f"http://{host}:{config.console_port}"
+        self.agent_url = f"https://{host}:{config.effective_agent_port}"
+        self.ca_pem = ca.cert_pem
+        self._closed = False
+
+    @classmethod
+    def open(cls, config: PlatformConfig) -> Platform:
+        """Create (or reopen) the data dir, CA, database and first admin; PlatformError if not."""
+        data_dir = config.data_dir.expanduser().absolute()
+        _prepare_data_dir(data_dir)
+        try:
+            ca = CertificateAuthority.load_or_create(data_dir / "pki")
+            store = SqliteStore(str(data_dir / DB_FILE))
+        except (OSError, StoreError) as e:
+            raise DataDirError(f"cannot set up data dir {data_dir}: {e}") from e
+        try:
+            password = ensure_admin(store)
+        except BaseException:
+            store.close()
+            raise
+        runner = StoreRunner()
+        metrics = PlatformMetrics()
+        bus = InProcessBus()
+        StoreWorker(store, runner, metrics).attach(bus)
+        services = PlatformServices(
+            store=store,
+            runner=runner,
+            accounts=AccountService(store, runner),
+            enrollment=EnrollmentService(store, runner, ca),
+            ingest=IngestService(store, runner, bus, metrics),
+            metrics=metrics,
+        )
+        return cls(config, ca, services, bus, password)
+
+    def create_enrollment_token(self, ttl_s: int = 3600) -> str:
+        """A one-time token an agent exchanges for its certificate within `ttl_s` seconds."""
+        return create_token(self._services.store, ttl_s)
+
+    def _bind(self, port: int) -> socket.socket:
+        family = socket.AF_INET6 if ":" in self.config.host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((self.config.host, port))
+        except OSError as e:
+            sock.close()
+            raise ListenError(
+                f"cannot listen on {self.config.host}:{port}: {e.strerror}; "
+                "choose another port or stop what uses it"
+            ) from e
+        sock.listen(2048)
+        sock.set_inheritable(True)
+        return sock
+
+    def _servers(self, started: list[asyncio.Event]) -> list[_EmbeddedServer]:
+        common = {"lifespan": "off", "log_config": None, "access_log": False}
+        console = uvicorn.Config(
+            create_console_app(self._services),
+            timeout_graceful_shutdown=5,
+            **common,  # type: ignore[arg-type]
+        )
+        extra_hosts = () if self.config.host in ("0.0.0.0", "::") else (self.config.host,)
+        tls = self._ca.server_tls(extra_hosts)
+        agent = uvicorn.Config(
+            create_agent_app(self._services),
+            http=PeerCertProtocol,
+            ssl_certfile=str(tls.cert_path),
+            ssl_keyfile=str(tls.key_path),
+            ssl_ca_certs=str(tls.ca_path),
+            ssl_cert_reqs=ssl.CERT_OPTIONAL,
+            timeout_graceful_shutdown=5,
+            **common,  # type: ignore[arg-type]
+        )
+        return [_EmbeddedServer(console, started[0]), _EmbeddedServer(agent, started[1])]
+
+    async def serve(self, ready: asyncio.Event | None = None) -> None:
+        """Run both listeners until cancelled; sets `ready` once both listen."""
+        if self._closed:
+            raise PlatformError("platform is closed; open it again to serve")
+        sockets = [self._bind(self.config.console_port)]
+        try:
+            sockets.append(self._bind(self.config.effective_agent_port))
+        except ListenError:
+            sockets[0].close()
+            raise
+        started = [asyncio.Event(), asyncio.Event()]
+        servers = self._servers(started)
+        tasks = [
+            asyncio.create_task(s.serve(sockets=[sock]), name=f"stockade-{name}")
+            for s, sock, name in zip(servers, sockets, ("console", "agent"), strict=True)
+        ]
+        try:
+            await self._wait_started(started, tasks)
+            if ready is not None:
+                ready.set()
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            for t in tasks:
+                if t.done() and t.exception() is not None:
+                    raise PlatformError(f"listener {t.get_name()} failed: {t.exception()}")
+        finally:
+            for server in servers:
+                server.should_exit = True
+            await asyncio.wait(tasks)
+            for sock in sockets:
+                sock.close()
+
+    @staticmethod
+    async def _wait_started(started: list[asyncio.Event], tasks: list[asyncio.Task[None]]) -> None:
+        both: asyncio.Future[list[bool]] = asyncio.ensure_future(
+            asyncio.gather(*(e.wait() for e in started))
+        )
+        try:
+            waiting: list[asyncio.Future[Any]] = [both, *tasks]
+            await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            both.cancel()
+        for t in tasks:
+            if t.done():
+                raise PlatformError(
+                    f"listener {t.get_name()} stopped while starting: {t.exception()}"
+                )
+
+    def close(self) -> None:
+        """Release the database and worker threads."""
+        if self._closed:
+            return
+        self._closed = True
+        self._services.runner.close()
+        self._services.store.close()

@@ -1,0 +1,33 @@
+"""The platform's services: accounts, enrollment, ingest, metrics, the store worker."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from stockade.platform.services.accounts import AccountService
+from stockade.platform.services.enrollment import EnrollmentService
+from stockade.platform.services.ingest import IngestService
+from stockade.platform.services.metrics import PlatformMetrics
+from stockade.platform.store import Store
+from stockade.platform.store.runner import StoreRunner
+
+
+@dataclass(frozen=True, slots=True)
+class PlatformServices:
+    """Everything the HTTP layer calls into."""
+
+    store: Store
+    runner: StoreRunner
+    accounts: AccountService
+    enrollment: EnrollmentService
+    ingest: IngestService
+    metrics: PlatformMetrics
+
+
+__all__ = [
+    "AccountService",
+    "EnrollmentService",
+    "IngestService",
+    "PlatformMetrics",
+    "PlatformServices",
+]

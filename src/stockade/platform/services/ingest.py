@@ -1,0 +1,163 @@
+"""Ingest of agent batches: decode and validate (pure), then publish and answer the ack."""
+
+from __future__ import annotations
+
+import time
+
+import msgspec
+import zstandard
+
+from stockade.model.wire import BATCH_CONTENT_TYPE, BATCH_ENCODING, Ack, Batch
+from stockade.platform.bus import BATCHES, Bus
+from stockade.platform.errors import PlatformError
+from stockade.platform.services.metrics import PlatformMetrics
+from stockade.platform.store import SequenceGapError, Store
+from stockade.platform.store.runner import StoreRunner
+
+MAX_BODY_BYTES = 32 * 1024 * 1024
+MAX_DECODED_BYTES = 256 * 1024 * 1024
+_FEED_BYTES = 1024
+
+_decoder = msgspec.msgpack.Decoder(Batch)
+
+
+class IngestError(PlatformError):
+    """A batch is refused; `status` is the HTTP status and the message the reason."""
+
+    def __init__(self, status: int, reason: str, acked_seq: int | None = None) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+        self.acked_seq = acked_seq
+
+
+def _decompress(body: bytes) -> bytes:
+    """One complete zstd frame, fed in small steps so a bomb stops near the limit."""
+    decompressor = zstandard.ZstdDecompressor().decompressobj()
+    chunks: list[bytes] = []
+    total = 0
+    view = memoryview(body)
+    fed = 0
+    try:
+        for start in range(0, len(body), _FEED_BYTES):
+            fed = min(start + _FEED_BYTES, len(body))
+            chunk = decompressor.decompress(view[start:fed])
+            total += len(chunk)
+            if total > MAX_DECODED_BYTES:
+                raise IngestError(413, f"batch decompresses to more than {MAX_DECODED_BYTES} bytes")
+            chunks.append(chunk)
+            if decompressor.eof:
+                break
+    except zstandard.ZstdError as e:
+        raise IngestError(400, f"body is not valid zstd data: {e}") from e
+    if not decompressor.eof:
+        raise IngestError(400, "body is not valid zstd data: the frame is truncated")
+    if decompressor.unused_data or fed < len(body):
+        raise IngestError(400, "body is not valid zstd data: bytes follow the zstd frame")
+    return b"".join(chunks)
+
+
+def decode_batch(body: bytes, content_type: str, content_encoding: str) -> Batch:
+    """The typed batch in a request body; IngestError names what is wrong."""
+    if content_type.split(";")[0].strip().lower() != BATCH_CONTENT_TYPE:
+        raise IngestError(415, f"Content-Type must be {BATCH_CONTENT_TYPE}, got {content_type!r}")
+    if content_encoding.strip().lower() != BATCH_ENCODING:
+        raise IngestError(
+            415, f"Content-Encoding must be {BATCH_ENCODING}, got {content_encoding!r}"
+        )
+    if len(body) > MAX_BODY_BYTES:
+        raise IngestError(413, f"body of {len(body)} bytes exceeds {MAX_BODY_BYTES} bytes")
+    raw = _decompress(body)
+    try:
+        return _decoder.decode(raw)
+    except msgspec.ValidationError as e:
+        raise IngestError(422, f"batch does not match the Batch schema: {e}") from e
+    except msgspec.DecodeError as e:
+        raise IngestError(400, f"decompressed body is not msgpack: {e}") from e
+
+
+def check_sequences(batch: Batch) -> None:
+    """Refuse a batch whose records do not cover [first_seq, last_seq] exactly once."""
+    first, last = batch.first_seq, batch.last_seq
+    if first < 1 or last < first:
+        raise IngestError(422, f"invalid seq range [{first}, {last}] (need 1 <= first <= last)")
+    seqs = [e.seq for e in batch.events]
+    seqs += [a.seq for a in batch.alerts]
+    expected = last - first + 1
+    if len(seqs) != expected:
+        raise IngestError(
+            422, f"batch holds {len(seqs)} records for seq range [{first}, {last}] of {expected}"
+        )
+    low, high = min(seqs), max(seqs)
+    if low < first or high > last:
+        bad = low if low < first else high
+        raise IngestError(422, f"record seq {bad} lies outside [{first}, {last}]")
+    if len(set(seqs)) != expected:
+        raise IngestError(422, f"duplicate seq in batch [{first}, {last}]")
+
+
+class IngestService:
+    """Validates a batch from an authenticated agent, publishes it, answers the ack."""
+
+    def __init__(
+        self, store: Store, runner: StoreRunner, bus: Bus, metrics: PlatformMetrics
+    ) -> None:
+        self._store = store
+        self._runner = runner
+        self._bus = bus
+        self._metrics = metrics
+
+    async def ingest(
+        self, agent_id: str, body: bytes, content_type: str, content_encoding: str
+    ) -> Ack:
+        """Store a batch exactly once; IngestError (with status) when refused."""
+        try:
+            ack = await self._ingest(agent_id, body, content_type, content_encoding)
+        except IngestError as e:
+            self._metrics.batches.labels(result=str(e.status)).inc()
+            raise
+        self._metrics.batches.labels(result="200").inc()
+        return ack
+
+    async def _ingest(
+        self, agent_id: str, body: bytes, content_type: str, content_encoding: str
+    ) -> Ack:
+        batch = decode_batch(body, content_type, content_encoding)
+        if batch.agent_id != agent_id:
+            raise IngestError(
+                403, f"batch agent_id {batch.agent_id!r} differs from certificate CN {agent_id!r}"
+            )
+        check_sequences(batch)
+        acked = await self._runner.read(self._store.acked_seq, agent_id)
+        if batch.first_seq > acked + 1:
+            raise IngestError(409, str(SequenceGapError(batch.first_seq, acked)), acked)
+        if batch.last_seq > acked:
+            try:
+                await self._bus.publish(BATCHES, batch)
+            except SequenceGapError as e:
+                raise IngestError(409, str(e), e.acked_seq) from e
+            acked = await self._runner.read(self._store.acked_seq, agent_id)
+        return Ack(acked_seq=acked)
+
+    async def ack(self, agent_id: str) -> Ack:
+        """The agent's current ack."""
+        return Ack(acked_seq=await self._runner.read(self._store.acked_seq, agent_id))
+
+
+class StoreWorker:
+    """Consumes published batches and writes them to the store."""
+
+    def __init__(self, store: Store, runner: StoreRunner, metrics: PlatformMetrics) -> None:
+        self._store = store
+        self._runner = runner
+        self._metrics = metrics
+
+    def attach(self, bus: Bus) -> None:
+        """Subscribe to the batches subject."""
+        bus.subscribe(BATCHES, self.handle)
+
+    async def handle(self, batch: Batch) -> None:
+        """Store one batch in one transaction."""
+        result = await self._runner.write(self._store.store_batch, batch, time.time_ns())
+        self._metrics.events_stored.inc(result.events_stored)
+        self._metrics.alerts_stored.inc(result.alerts_stored)

@@ -1,0 +1,39 @@
+"""Durable state behind the `Store` interface (SQLite now; PostgreSQL later)."""
+
+from __future__ import annotations
+
+from stockade.platform.store.base import (
+    STORES,
+    AgentRecord,
+    AlertQuery,
+    BatchResult,
+    ContainerRecord,
+    EventQuery,
+    SequenceGapError,
+    Store,
+    StoredAlert,
+    StoredEvent,
+    StoreError,
+    TokenState,
+    UnknownAgentError,
+    UserRecord,
+)
+from stockade.platform.store.sqlite import SqliteStore
+
+__all__ = [
+    "STORES",
+    "AgentRecord",
+    "AlertQuery",
+    "BatchResult",
+    "ContainerRecord",
+    "EventQuery",
+    "SequenceGapError",
+    "SqliteStore",
+    "Store",
+    "StoreError",
+    "StoredAlert",
+    "StoredEvent",
+    "TokenState",
+    "UnknownAgentError",
+    "UserRecord",
+]

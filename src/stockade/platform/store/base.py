@@ -1,0 +1,202 @@
+"""The `Store` interface (SQLite now, PostgreSQL later), its records, queries and registry.
+
+A store's methods block: the platform calls them from worker threads (see `StoreRunner`),
+never on the event loop.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from stockade.model.alerts import Alert
+from stockade.model.events import Event
+from stockade.model.wire import Batch, Heartbeat
+from stockade.platform.errors import PlatformError
+from stockade.registry import Registry
+
+
+class StoreError(PlatformError):
+    """The store cannot do what was asked."""
+
+
+class SequenceGapError(StoreError):
+    """A batch starts after the next expected sequence number."""
+
+    def __init__(self, first_seq: int, acked_seq: int) -> None:
+        super().__init__(
+            f"batch starts at seq {first_seq} but only up to {acked_seq} is stored; "
+            f"resend from {acked_seq + 1}"
+        )
+        self.acked_seq = acked_seq
+
+
+class UnknownAgentError(StoreError):
+    """The agent id is not enrolled."""
+
+
+class TokenState(enum.StrEnum):
+    """The outcome of claiming an enrollment token."""
+
+    CLAIMED = "claimed"
+    UNKNOWN = "unknown enrollment token"
+    USED = "enrollment token already used"
+    EXPIRED = "enrollment token expired"
+
+
+@dataclass(frozen=True, slots=True)
+class UserRecord:
+    """A console user and the hash of its password."""
+
+    id: int
+    username: str
+    password_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class AgentRecord:
+    """An enrolled agent and what it last reported."""
+
+    id: str
+    hostname: str
+    host_id: str
+    cert_fingerprint: str
+    enrolled_at: int
+    acked_seq: int = 0
+    last_seen: int = 0
+    status: str = "enrolled"
+    version: str = ""
+    spooled_seq: int = 0
+    sensor: dict[str, Any] | None = None  # the last heartbeat's SensorStatus as builtins
+
+
+@dataclass(frozen=True, slots=True)
+class ContainerRecord:
+    """A container seen in stored events."""
+
+    id: str
+    name: str
+    image: str
+    image_digest: str
+    runtime: str
+    first_seen: int
+    last_seen: int
+    host_id: str
+    agent_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class EventQuery:
+    """Filters for stored events; every set field must match. Newest first."""
+
+    since: int | None = None
+    until: int | None = None
+    host: str | None = None  # host id or agent hostname
+    container: str | None = None  # full id, 12-char id or name
+    type: str | None = None
+    proc_name: str | None = None
+    limit: int = 100
+
+
+@dataclass(frozen=True, slots=True)
+class AlertQuery:
+    """Filters for stored alerts; every set field must match. Newest first."""
+
+    since: int | None = None
+    until: int | None = None
+    host: str | None = None
+    container: str | None = None
+    rule: str | None = None
+    priority: str | None = None  # exact Falco spelling, case-insensitive
+    min_priority: int | None = None  # Priority value: this severe or more
+    limit: int = 100
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    """An event as stored, with the agent that sent it."""
+
+    agent_id: str
+    event: Event
+
+
+@dataclass(frozen=True, slots=True)
+class StoredAlert:
+    """An alert as stored, with the agent, its process and its container where known."""
+
+    agent_id: str
+    alert: Alert
+    proc_name: str
+    proc_pid: int
+    proc_cmdline: str
+    container: ContainerRecord | None
+
+
+@dataclass(frozen=True, slots=True)
+class BatchResult:
+    """What storing a batch did."""
+
+    acked_seq: int
+    events_stored: int
+    alerts_stored: int
+
+
+class Store(Protocol):
+    """Durable state of the platform: accounts, agents, events, alerts, containers."""
+
+    def close(self) -> None:
+        """Release connections."""
+
+    def create_user(self, username: str, password_hash: str) -> bool:
+        """Add a user; False when the name exists already."""
+
+    def get_user(self, username: str) -> UserRecord | None:
+        """The user with this name, if any."""
+
+    def add_session(self, token_hash: str, user_id: int, expires_at: int) -> None:
+        """Remember a login session by the hash of its bearer token."""
+
+    def session_user(self, token_hash: str, now: int) -> str | None:
+        """The username of a live session, else None."""
+
+    def add_enrollment_token(self, token_hash: str, expires_at: int) -> None:
+        """Remember a one-time enrollment token by its hash."""
+
+    def claim_enrollment_token(self, token_hash: str, now: int, agent_id: str) -> TokenState:
+        """Use a token once for `agent_id`; the state says why it was refused."""
+
+    def add_agent(self, agent: AgentRecord) -> None:
+        """Record a newly enrolled agent."""
+
+    def get_agent(self, agent_id: str) -> AgentRecord | None:
+        """One agent, if enrolled."""
+
+    def list_agents(self) -> list[AgentRecord]:
+        """Every enrolled agent."""
+
+    def record_heartbeat(self, heartbeat: Heartbeat, now: int) -> None:
+        """Store an agent's status report on its row; UnknownAgentError if not enrolled."""
+
+    def acked_seq(self, agent_id: str) -> int:
+        """The highest sequence stored for the agent (all below it are stored too)."""
+
+    def store_batch(self, batch: Batch, now: int) -> BatchResult:
+        """Store the not-yet-stored part of a batch in one transaction.
+
+        Raises SequenceGapError when the batch starts past acked_seq + 1.
+        """
+
+    def query_events(self, query: EventQuery) -> list[StoredEvent]:
+        """Events matching the query, newest first."""
+
+    def query_alerts(self, query: AlertQuery) -> list[StoredAlert]:
+        """Alerts matching the query, newest first."""
+
+    def list_containers(self) -> list[ContainerRecord]:
+        """Containers seen in stored events, most recently seen first."""
+
+
+StoreFactory = Callable[[str], Store]  # location: a file path or a URL
+STORES: Registry[StoreFactory] = Registry("store")

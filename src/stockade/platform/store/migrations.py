@@ -1,0 +1,120 @@
+"""SQLite schema migrations, numbered; each runs once, in order, in its own transaction."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+
+MIGRATIONS: tuple[tuple[int, str], ...] = (
+    (
+        1,
+        """
+        CREATE TABLE users (
+            id INTEGER PRIMARY KEY,
+            username TEXT NOT NULL UNIQUE,
+            password_hash TEXT NOT NULL,
+            created_at INTEGER NOT NULL
+        );
+        CREATE TABLE sessions (
+            token_hash TEXT PRIMARY KEY,
+            user_id INTEGER NOT NULL REFERENCES users(id),
+            created_at INTEGER NOT NULL,
+            expires_at INTEGER NOT NULL
+        );
+        CREATE TABLE enrollment_tokens (
+            token_hash TEXT PRIMARY KEY,
+            created_at INTEGER NOT NULL,
+            expires_at INTEGER NOT NULL,
+            used_at INTEGER,
+            agent_id TEXT
+        );
+        CREATE TABLE agents (
+            id TEXT PRIMARY KEY,
+            hostname TEXT NOT NULL,
+            host_id TEXT NOT NULL,
+            cert_fingerprint TEXT NOT NULL,
+            enrolled_at INTEGER NOT NULL,
+            acked_seq INTEGER NOT NULL DEFAULT 0,
+            last_seen INTEGER NOT NULL DEFAULT 0,
+            status TEXT NOT NULL DEFAULT 'enrolled',
+            version TEXT NOT NULL DEFAULT '',
+            spooled_seq INTEGER NOT NULL DEFAULT 0,
+            sensor_json TEXT
+        );
+        CREATE TABLE events (
+            id INTEGER PRIMARY KEY,
+            agent_id TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            ts INTEGER NOT NULL,
+            host_id TEXT NOT NULL,
+            container_id TEXT NOT NULL,
+            type TEXT NOT NULL,
+            proc_name TEXT NOT NULL,
+            proc_pid INTEGER NOT NULL,
+            body BLOB NOT NULL,
+            UNIQUE (agent_id, seq)
+        );
+        CREATE INDEX events_ts ON events (ts);
+        CREATE INDEX events_container_ts ON events (container_id, ts);
+        CREATE TABLE alerts (
+            id INTEGER PRIMARY KEY,
+            agent_id TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            event_seq INTEGER NOT NULL,
+            ts INTEGER NOT NULL,
+            host_id TEXT NOT NULL,
+            container_id TEXT NOT NULL,
+            rule TEXT NOT NULL,
+            priority TEXT NOT NULL,
+            priority_num INTEGER NOT NULL,
+            output TEXT NOT NULL,
+            proc_name TEXT NOT NULL,
+            proc_pid INTEGER NOT NULL,
+            proc_cmdline TEXT NOT NULL,
+            body TEXT NOT NULL,
+            UNIQUE (agent_id, seq)
+        );
+        CREATE INDEX alerts_ts ON alerts (ts);
+        CREATE TABLE containers (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            image TEXT NOT NULL,
+            image_digest TEXT NOT NULL,
+            runtime TEXT NOT NULL,
+            first_seen INTEGER NOT NULL,
+            last_seen INTEGER NOT NULL,
+            host_id TEXT NOT NULL,
+            agent_id TEXT NOT NULL
+        );
+        CREATE INDEX containers_name ON containers (name);
+        """,
+    ),
+)
+
+
+def migrate(conn: sqlite3.Connection) -> list[int]:
+    """Apply the migrations this database lacks; returns the versions applied."""
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations "
+        "(version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)"
+    )
+    applied: list[int] = []
+    for version, script in MIGRATIONS:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            done = conn.execute(
+                "SELECT 1 FROM schema_migrations WHERE version = ?", (version,)
+            ).fetchone()
+            if done is None:
+                for statement in script.split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
+                conn.execute(
+                    "INSERT INTO schema_migrations VALUES (?, ?)", (version, time.time_ns())
+                )
+                applied.append(version)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    return applied

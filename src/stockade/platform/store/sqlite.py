@@ -1,0 +1,274 @@
+"""The SQLite `Store`: WAL, one connection per thread, migrations on open."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import msgspec
+
+from stockade.model.wire import Batch, Heartbeat
+from stockade.platform.store import sqlite_batches, sqlite_queries
+from stockade.platform.store.base import (
+    STORES,
+    AgentRecord,
+    AlertQuery,
+    BatchResult,
+    ContainerRecord,
+    EventQuery,
+    StoredAlert,
+    StoredEvent,
+    StoreError,
+    TokenState,
+    UnknownAgentError,
+    UserRecord,
+)
+from stockade.platform.store.migrations import migrate
+
+_AGENT_COLUMNS = (
+    "id, hostname, host_id, cert_fingerprint, enrolled_at, acked_seq, last_seen, status, "
+    "version, spooled_seq, sensor_json"
+)
+
+
+class SqliteStore:
+    """A `Store` in one SQLite file; safe to call from many threads (one connection each)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._connections: list[sqlite3.Connection] = []
+        self._closed = False
+        migrate(self._conn())
+
+    def _conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is not None:
+            return conn
+        if self._closed:
+            raise StoreError(f"store {self.path} is closed")
+        try:
+            conn = sqlite3.connect(
+                self.path, isolation_level=None, check_same_thread=False, timeout=30.0
+            )
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+        except sqlite3.Error as e:
+            raise StoreError(f"cannot open database {self.path}: {e}") from e
+        self._local.conn = conn
+        with self._lock:
+            self._connections.append(conn)
+        return conn
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        conn = self._conn()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    def close(self) -> None:
+        """Close every thread's connection."""
+        with self._lock:
+            self._closed = True
+            for conn in self._connections:
+                conn.close()
+            self._connections.clear()
+
+    # accounts
+
+    def create_user(self, username: str, password_hash: str) -> bool:
+        """Add a user; False when the name exists already."""
+        with self._write() as conn:
+            cur = conn.execute(
+                "INSERT OR IGNORE INTO users (username, password_hash, created_at) "
+                "VALUES (?, ?, ?)",
+                (username, password_hash, time.time_ns()),
+            )
+            return cur.rowcount == 1
+
+    def get_user(self, username: str) -> UserRecord | None:
+        """The user with this name, if any."""
+        row = (
+            self._conn()
+            .execute(
+                "SELECT id, username, password_hash FROM users WHERE username = ?", (username,)
+            )
+            .fetchone()
+        )
+        return UserRecord(*row) if row else None
+
+    def add_session(self, token_hash: str, user_id: int, expires_at: int) -> None:
+        """Remember a login session by the hash of its bearer token."""
+        with self._write() as conn:
+            now = time.time_ns()
+            conn.execute("DELETE FROM sessions WHERE expires_at < ?", (now,))
+            conn.execute(
+                "INSERT INTO sessions VALUES (?, ?, ?, ?)", (token_hash, user_id, now, expires_at)
+            )
+
+    def session_user(self, token_hash: str, now: int) -> str | None:
+        """The username of a live session, else None."""
+        row = (
+            self._conn()
+            .execute(
+                "SELECT u.username FROM sessions s JOIN users u ON u.id = s.user_id "
+                "WHERE s.token_hash = ? AND s.expires_at > ?",
+                (token_hash, now),
+            )
+            .fetchone()
+        )
+        return str(row[0]) if row else None
+
+    def add_enrollment_token(self, token_hash: str, expires_at: int) -> None:
+        """Remember a one-time enrollment token by its hash."""
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO enrollment_tokens (token_hash, created_at, expires_at) "
+                "VALUES (?, ?, ?)",
+                (token_hash, time.time_ns(), expires_at),
+            )
+
+    def claim_enrollment_token(self, token_hash: str, now: int, agent_id: str) -> TokenState:
+        """Use a token once for `agent_id`; the state says why it was refused."""
+        with self._write() as conn:
+            row = conn.execute(
+                "SELECT expires_at, used_at FROM enrollment_tokens WHERE token_hash = ?",
+                (token_hash,),
+            ).fetchone()
+            if row is None:
+                return TokenState.UNKNOWN
+            if row[1] is not None:
+                return TokenState.USED
+            if row[0] <= now:
+                return TokenState.EXPIRED
+            conn.execute(
+                "UPDATE enrollment_tokens SET used_at = ?, agent_id = ? WHERE token_hash = ?",
+                (now, agent_id, token_hash),
+            )
+            return TokenState.CLAIMED
+
+    # agents
+
+    def add_agent(self, agent: AgentRecord) -> None:
+        """Record a newly enrolled agent."""
+        with self._write() as conn:
+            conn.execute(
+                f"INSERT INTO agents ({_AGENT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                _agent_row(agent),
+            )
+
+    def get_agent(self, agent_id: str) -> AgentRecord | None:
+        """One agent, if enrolled."""
+        row = (
+            self._conn()
+            .execute(f"SELECT {_AGENT_COLUMNS} FROM agents WHERE id = ?", (agent_id,))
+            .fetchone()
+        )
+        return _agent_record(row) if row else None
+
+    def list_agents(self) -> list[AgentRecord]:
+        """Every enrolled agent, most recently seen first."""
+        rows = self._conn().execute(
+            f"SELECT {_AGENT_COLUMNS} FROM agents ORDER BY last_seen DESC, enrolled_at DESC"
+        )
+        return [_agent_record(r) for r in rows]
+
+    def record_heartbeat(self, heartbeat: Heartbeat, now: int) -> None:
+        """Store an agent's status report on its row; UnknownAgentError if not enrolled."""
+        sensor = msgspec.json.encode(heartbeat.sensor).decode()
+        status = "degraded" if heartbeat.sensor.degraded else "online"
+        with self._write() as conn:
+            cur = conn.execute(
+                "UPDATE agents SET hostname = ?, host_id = ?, version = ?, last_seen = ?, "
+                "status = ?, spooled_seq = ?, sensor_json = ? WHERE id = ?",
+                (
+                    heartbeat.host.hostname,
+                    heartbeat.host.id,
+                    heartbeat.version,
+                    now,
+                    status,
+                    heartbeat.spooled_seq,
+                    sensor,
+                    heartbeat.agent_id,
+                ),
+            )
+            if cur.rowcount != 1:
+                raise UnknownAgentError(f"agent {heartbeat.agent_id} is not enrolled")
+
+    def acked_seq(self, agent_id: str) -> int:
+        """The highest sequence stored for the agent."""
+        row = (
+            self._conn()
+            .execute("SELECT acked_seq FROM agents WHERE id = ?", (agent_id,))
+            .fetchone()
+        )
+        if row is None:
+            raise UnknownAgentError(f"agent {agent_id} is not enrolled")
+        return int(row[0])
+
+    # events, alerts, containers
+
+    def store_batch(self, batch: Batch, now: int) -> BatchResult:
+        """Store the not-yet-stored part of a batch in one transaction."""
+        with self._write() as conn:
+            return sqlite_batches.store_batch(conn, batch, now)
+
+    def query_events(self, query: EventQuery) -> list[StoredEvent]:
+        """Events matching the query, newest first."""
+        return sqlite_queries.query_events(self._conn(), query)
+
+    def query_alerts(self, query: AlertQuery) -> list[StoredAlert]:
+        """Alerts matching the query, newest first."""
+        return sqlite_queries.query_alerts(self._conn(), query)
+
+    def list_containers(self) -> list[ContainerRecord]:
+        """Containers seen in stored events, most recently seen first."""
+        return sqlite_queries.list_containers(self._conn())
+
+
+def _agent_row(agent: AgentRecord) -> tuple[Any, ...]:
+    return (
+        agent.id,
+        agent.hostname,
+        agent.host_id,
+        agent.cert_fingerprint,
+        agent.enrolled_at,
+        agent.acked_seq,
+        agent.last_seen,
+        agent.status,
+        agent.version,
+        agent.spooled_seq,
+        json.dumps(agent.sensor) if agent.sensor is not None else None,
+    )
+
+
+def _agent_record(row: tuple[Any, ...]) -> AgentRecord:
+    sensor_json = row[10]
+    return AgentRecord(
+        id=row[0],
+        hostname=row[1],
+        host_id=row[2],
+        cert_fingerprint=row[3],
+        enrolled_at=row[4],
+        acked_seq=row[5],
+        last_seen=row[6],
+        status=row[7],
+        version=row[8],
+        spooled_seq=row[9],
+        sensor=json.loads(sensor_json) if sensor_json else None,
+    )
+
+
+STORES.register("sqlite", SqliteStore)

@@ -1,0 +1,150 @@
+"""Writing one validated batch into SQLite: new events, alerts and container upserts."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+import msgspec
+
+from stockade.model.alerts import Alert, Priority
+from stockade.model.entities import Container
+from stockade.model.events import Event
+from stockade.model.wire import Batch
+from stockade.platform.store.base import BatchResult, SequenceGapError, UnknownAgentError
+from stockade.platform.timestamps import parse_ns
+
+_INSERT_EVENT = (
+    "INSERT OR IGNORE INTO events (agent_id, seq, ts, host_id, container_id, type, "
+    "proc_name, proc_pid, body) VALUES (?,?,?,?,?,?,?,?,?)"
+)
+_INSERT_ALERT = (
+    "INSERT OR IGNORE INTO alerts (agent_id, seq, event_seq, ts, host_id, container_id, rule, "
+    "priority, priority_num, output, proc_name, proc_pid, proc_cmdline, body) "
+    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+)
+_UPSERT_CONTAINER = """
+    INSERT INTO containers (id, name, image, image_digest, runtime, first_seen, last_seen,
+                            host_id, agent_id)
+    VALUES (?,?,?,?,?,?,?,?,?)
+    ON CONFLICT (id) DO UPDATE SET
+        name = CASE WHEN excluded.name != '' THEN excluded.name ELSE name END,
+        image = CASE WHEN excluded.image != '' THEN excluded.image ELSE image END,
+        image_digest = CASE WHEN excluded.image_digest != ''
+                            THEN excluded.image_digest ELSE image_digest END,
+        runtime = CASE WHEN excluded.runtime != '' THEN excluded.runtime ELSE runtime END,
+        first_seen = min(first_seen, excluded.first_seen),
+        last_seen = max(last_seen, excluded.last_seen),
+        host_id = excluded.host_id,
+        agent_id = excluded.agent_id
+"""
+
+_msgpack = msgspec.msgpack.Encoder()
+_json = msgspec.json.Encoder()
+_event_decoder = msgspec.msgpack.Decoder(Event)
+
+
+def store_batch(conn: sqlite3.Connection, batch: Batch, now: int) -> BatchResult:
+    """Store what is new in `batch` inside the caller's transaction."""
+    row = conn.execute("SELECT acked_seq FROM agents WHERE id = ?", (batch.agent_id,)).fetchone()
+    if row is None:
+        raise UnknownAgentError(f"agent {batch.agent_id} is not enrolled")
+    acked = int(row[0])
+    if batch.first_seq > acked + 1:
+        raise SequenceGapError(batch.first_seq, acked)
+    agent = batch.agent_id
+    events = [e for e in batch.events if e.seq > acked]
+    conn.executemany(
+        _INSERT_EVENT,
+        [
+            (
+                agent,
+                e.seq,
+                e.ts,
+                e.host_id,
+                e.container.id,
+                e.type,
+                e.proc.name,
+                e.proc.pid,
+                _msgpack.encode(e),
+            )
+            for e in events
+        ],
+    )
+    by_seq = {e.seq: e for e in batch.events}
+    alerts = [a for a in batch.alerts if a.seq > acked]
+    conn.executemany(
+        _INSERT_ALERT, [_alert_row(conn, agent, a, by_seq.get(a.event_seq), now) for a in alerts]
+    )
+    conn.executemany(_UPSERT_CONTAINER, _container_rows(agent, events))
+    new_acked = max(acked, batch.last_seq)
+    conn.execute(
+        "UPDATE agents SET acked_seq = ?, last_seen = max(last_seen, ?) WHERE id = ?",
+        (new_acked, now, agent),
+    )
+    return BatchResult(acked_seq=new_acked, events_stored=len(events), alerts_stored=len(alerts))
+
+
+def _stored_event(conn: sqlite3.Connection, agent: str, seq: int) -> Event | None:
+    row = conn.execute(
+        "SELECT body FROM events WHERE agent_id = ? AND seq = ?", (agent, seq)
+    ).fetchone()
+    return _event_decoder.decode(row[0]) if row else None
+
+
+def _alert_row(
+    conn: sqlite3.Connection, agent: str, alert: Alert, event: Event | None, now: int
+) -> tuple[Any, ...]:
+    if event is None and alert.event_seq:
+        event = _stored_event(conn, agent, alert.event_seq)
+    fields = alert.output_fields
+    proc_name = str(fields.get("proc.name") or (event.proc.name if event else ""))
+    pid = fields.get("proc.pid")
+    proc_pid = int(pid) if isinstance(pid, int | str) and str(pid).isdigit() else 0
+    if not proc_pid and event:
+        proc_pid = event.proc.pid
+    cmdline = str(fields.get("proc.cmdline") or (event.proc.cmdline if event else ""))
+    container_id = alert.container_id or (event.container.id if event else "")
+    container_id = container_id or str(fields.get("container.id") or "")
+    try:
+        ts = parse_ns(alert.time)
+    except ValueError:
+        ts = event.ts if event else now
+    try:
+        priority_num = int(Priority.parse(alert.priority))
+    except ValueError:
+        priority_num = int(Priority.DEBUG)
+    return (
+        agent,
+        alert.seq,
+        alert.event_seq,
+        ts,
+        alert.host_id or (event.host_id if event else ""),
+        container_id,
+        alert.rule,
+        alert.priority,
+        priority_num,
+        alert.output,
+        proc_name,
+        proc_pid,
+        cmdline,
+        _json.encode(alert).decode(),
+    )
+
+
+def _container_rows(agent: str, events: list[Event]) -> list[tuple[Any, ...]]:
+    seen: dict[str, tuple[Container, int, int, str]] = {}
+    for e in events:
+        c = e.container
+        if c.is_host:
+            continue
+        known = seen.get(c.id)
+        if known is None:
+            seen[c.id] = (c, e.ts, e.ts, e.host_id)
+        else:
+            best = c if c.complete or not known[0].complete else known[0]
+            seen[c.id] = (best, min(known[1], e.ts), max(known[2], e.ts), e.host_id)
+    return [
+        (c.id, c.name, c.image, c.image_digest, c.runtime, first, last, host, agent)
+        for c, first, last, host in seen.values()
+    ]
