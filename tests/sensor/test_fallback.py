@@ -1,0 +1,99 @@
+"""The fallback chain: with eBPF disabled, proc connector + fanotify report container work."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+import uuid
+
+import pytest
+
+from stockade.model import Event, EventType
+from stockade.sensor.base import EventSource, SensorStats, SensorUnavailable
+from stockade.sensor.fallback import MergedSource, choose_source
+from tests.support.podman import BASE_FLAGS, Podman
+
+
+class _Fake(EventSource):
+    """A source that starts or refuses, for the chain's ordering logic."""
+
+    id = "fake"
+
+    def __init__(self, name: str, fails: bool) -> None:
+        self.name, self.fails, self.started = name, fails, False
+
+    @classmethod
+    def unavailable_reason(cls) -> str | None:
+        return None
+
+    def start(self) -> None:
+        if self.fails:
+            raise SensorUnavailable(f"{self.name}: cannot start")
+        self.started = True
+
+    def poll(self, timeout_s: float) -> list[Event]:
+        return []
+
+    def stop(self) -> None:
+        self.started = False
+
+    def stats(self) -> SensorStats:
+        return SensorStats()
+
+
+@pytest.mark.parametrize(
+    ("failing", "disabled", "name", "degraded"),
+    [
+        ((), (), "a", None),
+        (("a",), (), "b+c", "a: cannot start"),
+        ((), ("a",), "b+c", "a: disabled by flag"),
+        (("a", "c"), (), "b", "a: cannot start; c: cannot start"),
+    ],
+    ids=["first", "first-fails", "first-disabled", "partial-merge-fails"],
+)
+def test_chain_order(
+    failing: tuple[str, ...], disabled: tuple[str, ...], name: str, degraded: str | None
+) -> None:
+    chain = (("a",), ("b", "c"), ("b",))
+    choice = choose_source(chain, disabled=disabled, build=lambda i, _types: _Fake(i, i in failing))
+    assert (choice.name, choice.degraded) == (name, degraded)
+
+
+def test_nothing_works() -> None:
+    with pytest.raises(SensorUnavailable, match="no event source can run here: a: cannot"):
+        choose_source((("a",),), build=lambda i, _types: _Fake(i, True))
+
+
+@pytest.mark.root
+@pytest.mark.podman
+def test_fallback_sees_exec_exit_and_writes_in_a_container(
+    podman: Podman, busybox_image: str
+) -> None:
+    pytest.importorskip("stockade.sensor.proc_connector")
+    container = podman.run_detached(busybox_image, "sleep", "600")
+    cgroup = os.stat(f"/sys/fs/cgroup/unified/libpod_parent/libpod-{container}").st_ino
+    choice = choose_source(disabled={"ebpf"}, event_types=set(EventType))
+    try:
+        assert choice.name == "proc_connector+fanotify"
+        assert choice.degraded == "ebpf: disabled by flag"
+        assert isinstance(choice.source, MergedSource)
+        path = f"/tmp/fallback-{uuid.uuid4().hex[:10]}"
+        # Polled while the command runs: the fallback reads /proc of the live processes.
+        running = subprocess.Popen(
+            ["podman", *BASE_FLAGS, "exec", container, "sh", "-c", f"sleep 1; echo x > {path}"]
+        )
+        events: list[Event] = []
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            events += choice.source.poll(0.1)
+            writes = [e for e in events if e.fd and e.fd.name == path and e.type == "write"]
+            execs = [e for e in events if e.type == "execve" and e.proc.cgroup_id == cgroup]
+            exits = {e.proc.pid for e in events if e.type == "procexit"}
+            if writes and execs and any(e.proc.pid in exits for e in execs):
+                break
+        assert running.wait(timeout=30) == 0
+        assert writes and writes[0].proc.cgroup_id == cgroup
+        assert execs and any(e.proc.pid in exits for e in execs)
+    finally:
+        choice.source.stop()
