@@ -116,6 +116,11 @@ class Process(msgspec.Struct, kw_only=True):
     exe_writable: bool = False  # executable is writable by the process's user
     env: tuple[str, ...] = ()  # "KEY=value" entries, only where collected
     cgroup_id: int = 0  # cgroup v2 id (inode) the sensor saw; the context resolves it
+    group: str = ""  # group.name where known
+    loginname: str = ""  # user.loginname (name of loginuid) where known
+    exe_ino: int = 0  # inode of the executable (proc.exe_ino)
+    exe_ino_ctime: int = 0  # ns since epoch (proc.exe_ino.ctime)
+    exe_ino_mtime: int = 0  # ns since epoch (proc.exe_ino.mtime)
 
     @property
     def cmdline(self) -> str:

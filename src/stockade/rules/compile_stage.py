@@ -1,0 +1,226 @@
+"""Compiler stage: parse, expand, compile and index the collected lists, macros and rules."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from stockade.rules import ast
+from stockade.rules.collector import Collector, ItemError, RuleDef
+from stockade.rules.compiler import ConditionCompiler, Predicate
+from stockade.rules.errors import RuleCompileError, RuleSyntaxError
+from stockade.rules.escaping import EscapeError, unescape
+from stockade.rules.evttypes import event_types, specialize
+from stockade.rules.exceptions import validate, with_exceptions
+from stockade.rules.expand import Expander
+from stockade.rules.fields import FieldTable
+from stockade.rules.messages import LoadMessage, Origin
+from stockade.rules.output import compile_output
+from stockade.rules.parser import parse_condition
+from stockade.rules.ruleset import Candidates, CompiledRule
+
+SYSCALL_SOURCE = "syscall"
+
+
+@dataclass(slots=True)
+class CompileResult:
+    """Compiled rules and index, warnings, and errors grouped by the file to refuse."""
+
+    rules: list[CompiledRule] = field(default_factory=list)
+    index: dict[str, Candidates] = field(default_factory=dict)
+    catchall: Candidates = ()
+    warnings: list[LoadMessage] = field(default_factory=list)
+    errors_by_file: dict[str, list[LoadMessage]] = field(default_factory=dict)
+
+    def error(self, file: str, message: LoadMessage) -> None:
+        """Record an error that refuses `file`."""
+        self.errors_by_file.setdefault(file, []).append(message)
+
+
+def _at(origin: Origin, mark: tuple[int, int], err: RuleSyntaxError) -> Origin:
+    line = mark[0] + err.position.line - 1
+    column = mark[1] + err.position.column - 1 if err.position.line == 1 else err.position.column
+    return Origin(origin.file, line, column, origin.item)
+
+
+def _expand_lists(c: Collector) -> dict[str, tuple[str, ...]]:
+    """Items naming an earlier list are replaced by that list's items."""
+    lists: dict[str, tuple[str, ...]] = {}
+    for name, ldef in c.lists.items():
+        items: list[str] = []
+        for v in ldef.items:
+            items.extend(lists[v] if v in lists else (_unquote(v),))
+        lists[name] = tuple(items)
+    return lists
+
+
+def _unquote(item: str) -> str:
+    """A list item as the condition parser would read it: quoted items lose their quotes."""
+    if len(item) >= 2 and item[0] == item[-1] and item[0] in "'\"":
+        try:
+            return unescape(item)
+        except EscapeError:
+            return item
+    return item
+
+
+def _parse_macros(c: Collector, out: CompileResult) -> dict[str, ast.Node]:
+    macros: dict[str, ast.Node] = {}
+    for name, mdef in c.macros.items():
+        try:
+            macros[name] = parse_condition(mdef.condition)
+        except RuleSyntaxError as e:
+            where = _at(mdef.origin, mdef.mark, e)
+            out.error(mdef.origin.file, where.message("LOAD_ERR_COMPILE_CONDITION", e.message))
+    return macros
+
+
+def _last_file(rule: RuleDef, order: dict[str, int]) -> str:
+    return max(rule.files or {rule.origin.file}, key=lambda f: order.get(f, -1))
+
+
+def compile_collected(c: Collector, table: FieldTable, order: dict[str, int]) -> CompileResult:
+    """Compile everything the collector holds; errors name the file to refuse."""
+    out = CompileResult()
+    lists = _expand_lists(c)
+    macros = _parse_macros(c, out)
+    expander = Expander(macros, lists)
+    compiler = ConditionCompiler(table)
+    for rule in c.rules.values():
+        if rule.source not in (SYSCALL_SOURCE, ""):
+            out.warnings.append(
+                rule.origin.message(
+                    "LOAD_UNKNOWN_SOURCE", f"Unknown source {rule.source}, skipping"
+                )
+            )
+            continue
+        compiled = _compile_rule(rule, table, expander, compiler, out, order)
+        if compiled is not None:
+            out.rules.append(compiled)
+    _check_macros(c, macros, expander, compiler, out)
+    for name, ldef in c.lists.items():
+        if name not in expander.used_lists and not any(
+            name in other.items for other in c.lists.values()
+        ):
+            out.warnings.append(
+                ldef.origin.message(
+                    "LOAD_UNUSED_LIST", "List not referred to by any other rule/macro"
+                )
+            )
+    _index(out, compiler)
+    return out
+
+
+def _check_macros(
+    c: Collector,
+    macros: dict[str, ast.Node],
+    expander: Expander,
+    compiler: ConditionCompiler,
+    out: CompileResult,
+) -> None:
+    for name, mdef in c.macros.items():
+        if name not in macros:
+            continue
+        if name not in expander.used_macros:
+            out.warnings.append(
+                mdef.origin.message(
+                    "LOAD_UNUSED_MACRO", "Macro not referred to by any other rule/macro"
+                )
+            )
+        try:
+            compiler.source(expander.macro(name, ()))
+        except RuleCompileError as e:
+            code = "LOAD_ERR_COMPILE_CONDITION" if e.code == "LOAD_UNKNOWN_FIELD" else e.code
+            out.error(mdef.origin.file, mdef.origin.message(code, e.message))
+
+
+def _compile_rule(
+    rule: RuleDef,
+    table: FieldTable,
+    expander: Expander,
+    compiler: ConditionCompiler,
+    out: CompileResult,
+    order: dict[str, int],
+) -> CompiledRule | None:
+    file = _last_file(rule, order)
+    try:
+        tree = parse_condition(rule.condition)
+    except RuleSyntaxError as e:
+        out.error(
+            file, _at(rule.origin, rule.mark, e).message("LOAD_ERR_COMPILE_CONDITION", e.message)
+        )
+        return None
+    try:
+        for ex in rule.exceptions:
+            validate(ex, table)
+        tree = with_exceptions(tree, rule.exceptions, table)
+        expanded = expander.expand(tree)
+        predicate = compiler.compile(expanded, rule.name)
+        formatter = compile_output(rule.output, table)
+    except ItemError as e:
+        out.error(file, rule.origin.message(e.code, str(e)))
+        return None
+    except RuleCompileError as e:
+        if rule.skip_if_unknown_filter and e.code == "LOAD_UNKNOWN_FIELD":
+            out.warnings.append(
+                rule.origin.message("LOAD_UNKNOWN_FILTER", f"{e.message} (rule skipped)")
+            )
+            return None
+        code = "LOAD_ERR_COMPILE_CONDITION" if e.code == "LOAD_UNKNOWN_FIELD" else e.code
+        out.error(file, rule.origin.message(code, e.message))
+        return None
+    types = event_types(expanded)
+    if types is None and rule.warn_evttypes:
+        out.warnings.append(
+            rule.origin.message(
+                "LOAD_NO_EVTTYPE",
+                "Rule matches too many evt.type values. "
+                "This has a significant performance penalty.",
+            )
+        )
+    return CompiledRule(
+        name=rule.name,
+        condition=rule.condition,
+        output=rule.output,
+        priority=rule.priority,
+        tags=tuple(rule.tags),
+        enabled=rule.enabled,
+        source=rule.source or SYSCALL_SOURCE,
+        event_types=types,
+        description=rule.desc,
+        tree=expanded,
+        predicate=predicate,
+        formatter=formatter,
+        file=rule.origin.file,
+        line=rule.origin.line,
+    )
+
+
+def _index(out: CompileResult, compiler: ConditionCompiler) -> None:
+    """Index enabled rules by event type, each with a predicate specialised to that type."""
+    enabled = [r for r in out.rules if r.enabled]
+    known: set[str] = set()
+    for r in enabled:
+        known |= r.event_types or set()
+    buckets: dict[str, list[tuple[CompiledRule, Predicate]]] = {t: [] for t in sorted(known)}
+    for r in enabled:
+        targets = known if r.event_types is None else r.event_types
+        for t in targets:
+            buckets[t].append((r, _specialized(r, t, compiler)))
+    out.index = {t: tuple(v) for t, v in buckets.items()}
+    out.catchall = tuple((r, r.predicate) for r in enabled if r.event_types is None)
+
+
+def _specialized(rule: CompiledRule, evt_type: str, compiler: ConditionCompiler) -> Predicate:
+    tree = specialize(rule.tree, evt_type)
+    if isinstance(tree, ast.Const):
+        value = tree.value
+        return _always if value else _never
+    return compiler.compile(tree, rule.name)
+
+
+def _always(_event: object) -> bool:
+    return True
+
+
+def _never(_event: object) -> bool:
+    return False

@@ -1,0 +1,202 @@
+"""Compile an expanded condition AST into one Python function, generated once per rule.
+
+Each check becomes an inline Python expression over field extractors (`F3(e)`) and
+constants prepared at load time (`K7`: frozensets, compiled regexes, parsed numbers), so
+`and`/`or` keep Python's short-circuit order and an event costs a few calls per check.
+A field that cannot be extracted (None) makes every check on it false.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import ipaddress
+import re
+from collections.abc import Callable
+from typing import Any
+
+from stockade.model import Event
+from stockade.rules import ast
+from stockade.rules.errors import RuleCompileError
+from stockade.rules.fields import Extractor, FieldTable, FieldType
+from stockade.rules.operators import dynamic_check, in_nets, parse_value, pmatch
+from stockade.rules.transformers import ExtractorBuilder
+
+Predicate = Callable[[Event], bool]
+
+_STRING_ONLY = frozenset(
+    {"contains", "icontains", "bcontains", "startswith", "bstartswith", "endswith", "glob"}
+    | {"iglob", "regex", "pmatch"}
+)
+_ORDER = frozenset({"<", "<=", ">", ">="})
+
+
+class ConditionCompiler:
+    """Generates and compiles predicate functions sharing one namespace of constants."""
+
+    def __init__(self, table: FieldTable) -> None:
+        self.builder = ExtractorBuilder(table)
+        self.ns: dict[str, Any] = {"_in_nets": in_nets, "_pmatch": pmatch, "_dyn": dynamic_check}
+        self._names: dict[int, str] = {}
+        self._count = 0
+
+    def compile(self, node: ast.Node, label: str = "rule") -> Predicate:
+        """A predicate for `node` (macros and lists already expanded)."""
+        body = self.expr(node)
+        src = f"def _pred(e):\n    return {body}\n"
+        code = compile(src, f"<condition {label}>", "exec")
+        local: dict[str, Any] = {}
+        exec(code, self.ns, local)  # noqa: S102 - source generated from a parsed AST
+        fn: Predicate = local["_pred"]
+        return fn
+
+    def source(self, node: ast.Node) -> str:
+        """The Python expression generated for `node` (for debugging and explain)."""
+        return self.expr(node)
+
+    def _const(self, value: object) -> str:
+        name = f"K{self._count}"
+        self._count += 1
+        self.ns[name] = value
+        return name
+
+    def expr(self, node: ast.Node) -> str:
+        """The Python expression for a boolean node."""
+        if isinstance(node, ast.And):
+            return "(" + " and ".join(self.expr(c) for c in node.children) + ")"
+        if isinstance(node, ast.Or):
+            return "(" + " or ".join(self.expr(c) for c in node.children) + ")"
+        if isinstance(node, ast.Not):
+            return f"(not {self.expr(node.child)})"
+        if isinstance(node, ast.Const):
+            return "True" if node.value else "False"
+        if isinstance(node, ast.UnaryCheck):
+            getter, _, multi = self.builder.build(node.left)
+            f = self._const(getter)
+            return f"bool({f}(e))" if multi else f"({f}(e) is not None)"
+        if isinstance(node, ast.BinaryCheck):
+            return self.check(node)
+        if isinstance(node, ast.Identifier):
+            raise RuleCompileError(f"undefined macro '{node.name}' used in filter.")
+        raise RuleCompileError(f"unexpected {type(node).__name__} in a condition")
+
+    def check(self, node: ast.BinaryCheck) -> str:
+        """The Python expression for one comparison."""
+        getter, ftype, multi = self.builder.build(node.left)
+        base, _, modifier = node.op.partition(" ")
+        self._validate(base, ftype, node)
+        f = self._const(getter)
+        if isinstance(node.right, ast.Transformer):
+            other, _, _ = self.builder.build(node.right)
+            g = self._const(other)
+            op = self._const(base)
+            return f"_dyn({op}, {f}(e), {g}(e))"
+        values = self._values(node.right)
+        if ftype is FieldType.LIST and base in ("in", "intersects"):
+            k = self._const(frozenset(values))
+            if base == "in":
+                return f"(bool(_v := {f}(e)) and {k}.issuperset(_v))"
+            return f"(not {k}.isdisjoint({f}(e) or ()))"
+        test = self._test(base, modifier, values, ftype)
+        if multi or ftype is FieldType.LIST:
+            return f"any({test.format(v='_x')} for _x in ({f}(e) or ()))"
+        if base in ("=", "==", "in") and not modifier and ftype is not FieldType.IPNET:
+            return test.format(v=f"{f}(e)")
+        return f"((_v := {f}(e)) is not None and {test.format(v='_v')})"
+
+    def _validate(self, op: str, ftype: FieldType, node: ast.BinaryCheck) -> None:
+        if op in _STRING_ONLY and ftype not in (FieldType.STRING, FieldType.LIST):
+            raise RuleCompileError(
+                f"'{op}' operator not supported for field '{_describe(node.left)}' "
+                f"of type {ftype.value}"
+            )
+        if op in _ORDER and ftype in (FieldType.BOOL, FieldType.IPADDR, FieldType.IPNET):
+            raise RuleCompileError(f"'{op}' operator not supported on type {ftype.value}")
+
+    def _values(self, right: ast.Node) -> list[str]:
+        if isinstance(right, ast.ListValue):
+            return list(right.values)
+        if isinstance(right, ast.Value | ast.Identifier):
+            return [right.value if isinstance(right, ast.Value) else right.name]
+        raise RuleCompileError(f"unexpected {type(right).__name__} on the right side")
+
+    def _test(self, op: str, modifier: str, values: list[str], ftype: FieldType) -> str:
+        """A format string over `{v}` testing one value."""
+        if op in ("in", "intersects") or (op in ("=", "==") and modifier in ("oneof", "anyof")):
+            if (
+                ftype is FieldType.IPNET
+                or any("/" in v for v in values)
+                and ftype is FieldType.IPADDR
+            ):
+                nets = tuple(_network(v) for v in values)
+                return "_in_nets({v}, " + self._const(nets) + ")"
+            parsed = frozenset(parse_value(ftype, v) for v in values)
+            return "({v} in " + self._const(parsed) + ")"
+        if op == "pmatch":
+            prefixes = tuple(v.rstrip("/") for v in values)
+            return "_pmatch({v}, " + self._const(prefixes) + ")"
+        if modifier:
+            joiner = " and " if modifier == "allof" else " or "
+            parts = [self._single(op, v, ftype) for v in values]
+            return "(" + joiner.join(parts) + ")" if parts else "False"
+        if len(values) != 1:
+            raise RuleCompileError(f"operator '{op}' takes one value, got a list")
+        return self._single(op, values[0], ftype)
+
+    def _single(self, op: str, raw: str, ftype: FieldType) -> str:
+        if ftype is FieldType.IPNET:
+            net = self._const((_network(raw),))
+            test = "_in_nets({v}, " + net + ")"
+            return test if op in ("=", "==") else f"(not {test})"
+        if op == "icontains":
+            return "(" + self._const(raw.lower()) + " in {v}.lower())"
+        if op in ("bcontains", "bstartswith"):
+            try:
+                needle = bytes.fromhex(raw)
+            except ValueError:
+                raise RuleCompileError(f"'{op}' needs a hex string, got {raw!r}") from None
+            k = self._const(needle)
+            method = "__contains__" if op == "bcontains" else "startswith"
+            return "({v}.encode()." + method + "(" + k + "))"
+        if op in ("glob", "iglob"):
+            flags = re.IGNORECASE | re.DOTALL if op == "iglob" else re.DOTALL
+            k = self._const(re.compile(fnmatch.translate(raw), flags))
+            return "(" + k + ".match({v}) is not None)"
+        if op == "regex":
+            try:
+                k = self._const(re.compile(raw))
+            except re.error as e:
+                raise RuleCompileError(f"invalid regular expression {raw!r}: {e}") from None
+            return "(" + k + ".fullmatch({v}) is not None)"
+        k = self._const(parse_value(ftype, raw))
+        return {
+            "=": "({v} == " + k + ")",
+            "==": "({v} == " + k + ")",
+            "!=": "({v} != " + k + ")",
+            "<": "({v} < " + k + ")",
+            "<=": "({v} <= " + k + ")",
+            ">": "({v} > " + k + ")",
+            ">=": "({v} >= " + k + ")",
+            "contains": "(" + k + " in {v})",
+            "startswith": "{v}.startswith(" + k + ")",
+            "endswith": "{v}.endswith(" + k + ")",
+        }[op]
+
+
+def _network(raw: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    try:
+        return ipaddress.ip_network(raw, strict=False)
+    except ValueError:
+        raise RuleCompileError(f"'{raw}' is not a valid IP network") from None
+
+
+def _describe(node: ast.Node) -> str:
+    if isinstance(node, ast.FieldRef):
+        return str(node)
+    if isinstance(node, ast.Transformer):
+        return f"{node.name}(...)"
+    return type(node).__name__
+
+
+def extractor_for(table: FieldTable, ref: ast.FieldRef) -> Extractor:
+    """The extractor of one field reference (for outputs)."""
+    return ExtractorBuilder(table).field(ref)[0]

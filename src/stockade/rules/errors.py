@@ -1,0 +1,40 @@
+"""Errors of the rule engine: one base class, a syntax error that knows where it happened."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """A place in a condition: 0-based character offset, 1-based line and column."""
+
+    offset: int = 0
+    line: int = 1
+    column: int = 1
+
+    def __str__(self) -> str:
+        return f"{self.line}:{self.column}"
+
+
+class RulesError(Exception):
+    """Base class of every error raised by `stockade.rules`."""
+
+
+class RuleSyntaxError(RulesError):
+    """A condition does not follow Falco's filter grammar."""
+
+    def __init__(self, message: str, position: Position, text: str = "") -> None:
+        super().__init__(f"{message} at {position} (offset {position.offset})")
+        self.message = message
+        self.position = position
+        self.text = text
+
+
+class RuleCompileError(RulesError):
+    """A condition parses but cannot be compiled (unknown field, bad operator or value)."""
+
+    def __init__(self, message: str, code: str = "LOAD_ERR_COMPILE_CONDITION") -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code

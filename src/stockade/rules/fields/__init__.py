@@ -1,0 +1,59 @@
+"""The field table: every Falco field Stockade can extract, and where its value comes from.
+
+How `stockade.model.Event` maps to fields (None = "not available": every check on such a
+field is false, and outputs print `<NA>`):
+
+    evt.type, syscall.type  <- Event.type          evt.rawtime <- Event.ts (ns)
+    evt.num <- Event.seq (at least 1: never 0, as in Falco)   evt.dir <- Event.dir ("<")
+    evt.rawres              <- Event.res           evt.res     <- "SUCCESS" or errno name
+    evt.arg.K, evt.arg[K]   <- Event.args["K"] rendered: str as is, bool true/false,
+                               list joined by spaces, int as decimal, except `flags` of
+                               open events (int) -> "O_WRONLY|O_CREAT|O_TRUNC"
+    evt.arg[N]              <- the N-th entry of Event.args (insertion order)
+    evt.is_open_read/write  <- open flags (args["flags"] int or "O_..|.." text, else
+                               FdInfo.flags) of open/openat/openat2 events
+    evt.is_open_create/exec <- O_CREAT in those flags (exec: args["mode"] & 0o111)
+    proc.name <- Process.name    proc.exe <- Process.argv[0]   proc.exepath <- Process.exepath
+    proc.args <- " ".join(argv[1:])   proc.cmdline <- name + " " + args
+    proc.env  <- " ".join(Process.env); proc.env[HOME] <- value of "HOME=..." in Process.env
+    proc.pname/pexe/pexepath/pcmdline <- Event.ancestors[0] (the parent)
+    proc.aname[N], aexe[N], aexepath[N], acmdline[N], apid[N] <- Event.ancestors[N-1]
+                               ([0] is the process itself; without [N]: any ancestor)
+    proc.ppid <- Process.ppid, else ancestors[0].pid      proc.tty <- Process.tty
+    proc.sname / proc.vpgid.name <- the ancestor whose pid is Process.sid / Process.vpgid
+    proc.duration <- Event.ts - Process.start_ns   proc.exe_ino.* <- Process.exe_ino*
+    thread.cap_effective/permitted <- Process.cap_* masks as "CAP_CHOWN CAP_KILL ..."
+    user.uid <- Process.euid (uid when unset)   user.name <- Process.user ("root" for 0)
+    user.loginuid <- Process.loginuid (-1 unset)   user.loginname <- Process.loginname
+    group.gid <- Process.egid    group.name <- Process.group ("root" for 0)
+    fd.num/type/name/l4proto/is_server <- Event.fd.* (FdInfo); fd.typechar from fd.type
+    fd.directory / fd.filename <- dirname / basename of FdInfo.name for files
+    fd.cip/cport <- FdInfo.sip/sport (client), fd.sip/sport <- FdInfo.dip/dport (server),
+    fd.lip/lport/rip/rport pick by FdInfo.is_server; fd.net/snet/cnet... take CIDRs
+    container.id <- the 12-char id ("host" outside containers); container.full_id <- the
+    64-hex Container.id; container.name/image/image.repository/image.tag/image.digest/
+    privileged/start_ts <- Container.*; container.type <- Container.runtime;
+    container.label[K] / container.label.K <- Container.labels[K]
+    k8s.pod.name / k8s.ns.name / k8s.pod.uid / k8s.pod.label[K] <- Container.pod_*
+    fs.path.name <- args path/name/pathname; fs.path.source <- args oldpath/target;
+    fs.path.target <- args newpath/linkpath
+"""
+
+from __future__ import annotations
+
+from stockade.rules.fields import container, evt, fd, proc, user
+from stockade.rules.fields.base import ArgKind, Extractor, FieldDef, FieldTable, FieldType
+
+
+def build_table() -> FieldTable:
+    """A table holding every field of every field class."""
+    table = FieldTable()
+    for module in (evt, proc, user, fd, container):
+        module.register(table)
+    return table
+
+
+FIELDS = build_table()
+"""The default field table."""
+
+__all__ = ["FIELDS", "ArgKind", "Extractor", "FieldDef", "FieldTable", "FieldType", "build_table"]

@@ -1,0 +1,130 @@
+"""The field table's building blocks: field types, definitions and the table itself."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from stockade.model import Event
+from stockade.rules.errors import RuleCompileError
+
+Extractor = Callable[[Event], Any]
+"""Reads one field from an event; returns None when the value is not available."""
+
+
+class FieldType(enum.StrEnum):
+    """Falco's field types; they decide which operators apply and how values parse."""
+
+    STRING = "string"
+    INT64 = "int64"
+    UINT64 = "uint64"
+    BOOL = "bool"
+    IPADDR = "ipaddr"
+    IPNET = "ipnet"
+    PORT = "port"
+    ABSTIME = "abstime"
+    RELTIME = "reltime"
+    LIST = "list"
+
+    @property
+    def numeric(self) -> bool:
+        """True for the integer-like types."""
+        return self in _NUMERIC
+
+
+_NUMERIC = frozenset(
+    {FieldType.INT64, FieldType.UINT64, FieldType.PORT, FieldType.ABSTIME, FieldType.RELTIME}
+)
+
+
+class ArgKind(enum.Enum):
+    """Whether a field takes an argument (`proc.aname[2]`, `proc.env[HOME]`)."""
+
+    NONE = "none"
+    INDEX = "index"  # an integer
+    KEY = "key"  # a string
+    OPTIONAL_INDEX = "optional index"
+    OPTIONAL_KEY = "optional key"
+
+
+@dataclass(frozen=True, slots=True)
+class FieldDef:
+    """One field: its name, type, description and how to build its extractor."""
+
+    name: str
+    type: FieldType
+    description: str
+    bind: Callable[[str | None], Extractor]
+    arg: ArgKind = ArgKind.NONE
+    dotted: bool = False  # accepts `name.KEY` as well as `name[KEY]`
+    multi: bool = False  # without an argument, yields every value (checks match any)
+    deprecated: bool = False
+
+    def extractor(self, arg: str | None) -> Extractor:
+        """The extractor for this field with `arg`; validates the argument."""
+        needs = self.arg in (ArgKind.INDEX, ArgKind.KEY)
+        if arg is None and needs:
+            raise RuleCompileError(f"field '{self.name}' requires an argument")
+        if arg is not None and self.arg is ArgKind.NONE:
+            raise RuleCompileError(f"field '{self.name}' does not take an argument")
+        indexed = self.arg in (ArgKind.INDEX, ArgKind.OPTIONAL_INDEX)
+        if arg is not None and indexed and not arg.isdigit():
+            raise RuleCompileError(f"field '{self.name}' needs a numeric argument, got {arg!r}")
+        return self.bind(arg)
+
+    def is_multi(self, arg: str | None) -> bool:
+        """True when the bound field yields several values (any of them may match)."""
+        return self.type is FieldType.LIST or (self.multi and arg is None)
+
+
+class FieldTable:
+    """Every known field by name; refuses duplicates."""
+
+    def __init__(self) -> None:
+        self._fields: dict[str, FieldDef] = {}
+
+    def add(self, field: FieldDef) -> FieldDef:
+        """Register a field; a second field with the same name is an error."""
+        if field.name in self._fields:
+            raise ValueError(f"field {field.name!r} is already defined")
+        self._fields[field.name] = field
+        return field
+
+    def lookup(self, name: str, arg: str | None) -> tuple[FieldDef, str | None]:
+        """The field for `name` (and `name.KEY` forms) with its effective argument."""
+        found = self._fields.get(name)
+        if found is not None:
+            return found, arg
+        head, _, key = name.rpartition(".")
+        while head:
+            found = self._fields.get(head)
+            if found is not None and found.dotted and arg is None:
+                return found, key
+            head, _, rest = head.rpartition(".")
+            key = f"{rest}.{key}"
+        raise RuleCompileError(
+            f"filter_check called with nonexistent field {name}", "LOAD_UNKNOWN_FIELD"
+        )
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._fields
+
+    def __iter__(self) -> Iterator[FieldDef]:
+        return iter(self._fields.values())
+
+
+def simple(table: FieldTable, name: str, ftype: FieldType, desc: str, fn: Extractor) -> None:
+    """Register a field without an argument."""
+    table.add(FieldDef(name, ftype, desc, lambda _arg: fn))
+
+
+def on_fd(attr: str) -> Extractor:
+    """An extractor reading one FdInfo attribute; None when the event has no fd."""
+
+    def extract(e: Event) -> Any:
+        fd = e.fd
+        return None if fd is None else getattr(fd, attr)
+
+    return extract

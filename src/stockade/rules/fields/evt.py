@@ -1,0 +1,213 @@
+"""evt.*, syscall.* and fs.path.* fields: the event itself and its arguments."""
+
+from __future__ import annotations
+
+import errno
+import socket
+import time
+from typing import Any
+
+from stockade.model import Event
+from stockade.rules.fields.base import ArgKind, Extractor, FieldDef, FieldTable, FieldType, simple
+
+OPEN_TYPES = frozenset({"open", "openat", "openat2", "open_by_handle_at"})
+_O_FLAGS = (
+    (0o1, "O_WRONLY"),
+    (0o2, "O_RDWR"),
+    (0o100, "O_CREAT"),
+    (0o200, "O_EXCL"),
+    (0o400, "O_NOCTTY"),
+    (0o1000, "O_TRUNC"),
+    (0o2000, "O_APPEND"),
+    (0o4000, "O_NONBLOCK"),
+    (0o10000, "O_DSYNC"),
+    (0o40000, "O_DIRECT"),
+    (0o100000, "O_LARGEFILE"),
+    (0o200000, "O_DIRECTORY"),
+    (0o400000, "O_NOFOLLOW"),
+    (0o1000000, "O_NOATIME"),
+    (0o2000000, "O_CLOEXEC"),
+    (0o4000000, "O_SYNC"),
+    (0o10000000, "O_PATH"),
+    (0o20000000, "O_TMPFILE"),
+)
+_CATEGORIES = {
+    **dict.fromkeys(("open", "openat", "openat2", "creat", "unlink", "unlinkat"), "file"),
+    **dict.fromkeys(("rename", "renameat", "renameat2", "chmod", "fchmod", "fchmodat"), "file"),
+    **dict.fromkeys(("mkdir", "mkdirat", "link", "linkat", "symlink", "symlinkat"), "file"),
+    **dict.fromkeys(("chown", "lchown", "fchown", "fchownat"), "file"),
+    **dict.fromkeys(("socket", "connect", "accept", "accept4", "bind", "listen"), "net"),
+    **dict.fromkeys(("clone", "clone3", "fork", "vfork", "execve", "execveat"), "process"),
+    "procexit": "process",
+}
+
+
+def render_open_flags(flags: int) -> str:
+    """Open flags as Falco prints them: O_RDONLY when no access bit, names joined by |."""
+    names = [name for bit, name in _O_FLAGS if flags & bit == bit]
+    if not flags & 0o3:
+        names.insert(0, "O_RDONLY")
+    return "|".join(names)
+
+
+def open_flags(e: Event) -> int | None:
+    """The raw open flags of an open-type event (args["flags"] int, else fd.flags)."""
+    raw = e.args.get("flags")
+    if isinstance(raw, int):
+        return raw
+    if isinstance(raw, str):
+        value = 0
+        for bit, name in _O_FLAGS:
+            if name in raw.split("|"):
+                value |= bit
+        return value
+    return e.fd.flags if e.fd is not None else None
+
+
+def render_arg(e: Event, key: str, value: Any) -> str:
+    """An event argument as Falco renders it in evt.arg.* and evt.args."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int) and key == "flags" and e.type in OPEN_TYPES:
+        return render_open_flags(value)
+    if isinstance(value, list | tuple):
+        return " ".join(str(v) for v in value)
+    return str(value)
+
+
+def _arg(key: str | None) -> Extractor:
+    assert key is not None
+    if key.isdigit():
+        index = int(key)
+
+        def by_index(e: Event) -> Any:
+            items = list(e.args.items())
+            return render_arg(e, *items[index]) if index < len(items) else None
+
+        return by_index
+
+    def by_name(e: Event) -> Any:
+        value = e.args.get(key)
+        return None if value is None else render_arg(e, key, value)
+
+    return by_name
+
+
+def _rawarg(key: str | None) -> Extractor:
+    return lambda e: e.args.get(key or "")
+
+
+def _args(e: Event) -> str:
+    return " ".join(f"{k}={render_arg(e, k, v)}" for k, v in e.args.items())
+
+
+def _res(e: Event) -> str:
+    return "SUCCESS" if e.res >= 0 else errno.errorcode.get(-e.res, str(e.res))
+
+
+def _is_open(mask: int) -> Extractor:
+    def extract(e: Event) -> bool:
+        if e.type not in OPEN_TYPES:
+            return False
+        flags = open_flags(e)
+        if flags is None:
+            return False
+        access = flags & 0o3
+        return access == 2 or access == mask
+
+    return extract
+
+
+def _is_open_create(e: Event) -> bool:
+    if e.type == "creat":
+        return True
+    flags = open_flags(e) if e.type in OPEN_TYPES else None
+    return flags is not None and bool(flags & 0o100)
+
+
+def _is_open_exec(e: Event) -> bool:
+    mode = e.args.get("mode")
+    return _is_open_create(e) and isinstance(mode, int) and bool(mode & 0o111)
+
+
+def _clock(fmt: str, nanos: bool) -> Extractor:
+    def extract(e: Event) -> str:
+        secs, ns = divmod(e.ts, 1_000_000_000)
+        text = time.strftime(fmt, time.gmtime(secs))
+        return f"{text}.{ns:09d}" if nanos else text
+
+    return extract
+
+
+def _iso8601(e: Event) -> str:
+    secs, ns = divmod(e.ts, 1_000_000_000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs)) + f".{ns:09d}Z"
+
+
+def _type_is(name: str | None) -> Extractor:
+    return lambda e: 1 if e.type == name else 0
+
+
+def _path(*keys: str, fd_fallback: bool = False) -> Extractor:
+    def extract(e: Event) -> Any:
+        for key in keys:
+            value = e.args.get(key)
+            if isinstance(value, str):
+                return value
+        if fd_fallback and e.fd is not None and e.fd.name:
+            return e.fd.name
+        return None
+
+    return extract
+
+
+def register(t: FieldTable) -> None:
+    """Add the evt.* fields to `t`."""
+    S, INT, B = FieldType.STRING, FieldType.INT64, FieldType.BOOL
+    host = socket.gethostname()
+    simple(t, "evt.num", FieldType.UINT64, "Event.seq, at least 1", lambda e: e.seq or 1)
+    simple(t, "evt.time", S, "time of day with ns", _clock("%H:%M:%S", True))
+    simple(t, "evt.time.s", S, "time of day", _clock("%H:%M:%S", False))
+    simple(t, "evt.time.iso8601", S, "ISO 8601 timestamp, UTC", _iso8601)
+    simple(t, "evt.datetime", S, "date and time with ns", _clock("%Y-%m-%d %H:%M:%S", True))
+    simple(t, "evt.datetime.s", S, "date and time", _clock("%Y-%m-%d %H:%M:%S", False))
+    simple(t, "evt.rawtime", FieldType.ABSTIME, "ns since epoch (Event.ts)", lambda e: e.ts)
+    simple(t, "evt.rawtime.s", FieldType.ABSTIME, "s since epoch", lambda e: e.ts // 10**9)
+    simple(t, "evt.rawtime.ns", FieldType.ABSTIME, "ns part", lambda e: e.ts % 10**9)
+    simple(t, "evt.source", S, "event source", lambda _e: "syscall")
+    simple(t, "evt.hostname", S, "host name", lambda _e: host)
+    simple(t, "evt.is_async", B, "asynchronous event", lambda _e: False)
+    simple(t, "evt.type", S, "event type (Event.type)", lambda e: e.type)
+    simple(t, "syscall.type", S, "syscall name (Event.type)", lambda e: e.type)
+    simple(t, "evt.dir", S, "direction, '<' for Stockade's completed calls", lambda e: e.dir)
+    simple(t, "evt.category", S, "event category", lambda e: _CATEGORIES.get(e.type, "other"))
+    simple(t, "evt.cpu", INT, "CPU (not collected)", lambda _e: None)
+    simple(t, "evt.args", S, "all arguments, k=v joined by spaces", _args)
+    simple(t, "evt.info", S, "same as evt.args", _args)
+    simple(t, "evt.res", S, "SUCCESS or the errno name (Event.res)", _res)
+    simple(t, "evt.rawres", INT, "return value (Event.res)", lambda e: e.res)
+    simple(t, "evt.failed", B, "the call failed", lambda e: e.res < 0)
+    simple(t, "evt.count", INT, "always 1", lambda _e: 1)
+    simple(t, "evt.is_open_read", B, "opened for reading", _is_open(0))
+    simple(t, "evt.is_open_write", B, "opened for writing", _is_open(1))
+    simple(t, "evt.is_open_create", B, "open created the file", _is_open_create)
+    simple(t, "evt.is_open_exec", B, "open created an executable file", _is_open_exec)
+    args = "Event.args[KEY] rendered as Falco does"
+    t.add(FieldDef("evt.arg", S, args, _arg, ArgKind.KEY, dotted=True))
+    t.add(FieldDef("evt.rawarg", S, "Event.args[KEY] unrendered", _rawarg, ArgKind.KEY, True))
+    t.add(FieldDef("evt.type.is", INT, "1 when evt.type is KEY", _type_is, ArgKind.KEY, True))
+    simple(t, "evt.abspath", S, "path argument", _path("path", "name", "pathname"))
+    simple(
+        t,
+        "fs.path.name",
+        S,
+        "path operated on",
+        _path("path", "name", "pathname", fd_fallback=True),
+    )
+    simple(t, "fs.path.nameraw", S, "path as given", _path("path", "name", "pathname"))
+    simple(t, "fs.path.source", S, "source path", _path("oldpath", "target", "source"))
+    simple(t, "fs.path.sourceraw", S, "source path as given", _path("oldpath", "target", "source"))
+    simple(t, "fs.path.target", S, "target path", _path("newpath", "linkpath"))
+    simple(t, "fs.path.targetraw", S, "target path as given", _path("newpath", "linkpath"))

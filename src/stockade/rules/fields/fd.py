@@ -1,0 +1,208 @@
+"""fd.* fields: the file or socket an event acted on (Event.fd, an FdInfo).
+
+Sockets: FdInfo.sip/sport are the client side (who connected), dip/dport the server
+side, as in Falco's tuple `cip:cport->sip:sport`; `is_server` says which side is local.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from typing import Any
+
+from stockade.model import Event, FdInfo
+from stockade.rules.fields.base import (
+    ArgKind,
+    Extractor,
+    FieldDef,
+    FieldTable,
+    FieldType,
+    on_fd,
+    simple,
+)
+
+TYPECHARS = {
+    "file": "f",
+    "directory": "d",
+    "ipv4": "4",
+    "ipv6": "6",
+    "unix": "u",
+    "pipe": "p",
+    "event": "e",
+    "signalfd": "s",
+    "eventpoll": "l",
+    "inotify": "i",
+    "timerfd": "t",
+    "netlink": "n",
+    "bpf": "b",
+    "userfaultfd": "u",
+    "io_uring": "r",
+    "memfd": "m",
+    "pidfd": "P",
+}
+_FILE_TYPES = frozenset({"file", "directory", "memfd"})
+_IP_TYPES = frozenset({"ipv4", "ipv6"})
+
+
+def _fd(fn: Any) -> Extractor:
+    def extract(e: Event) -> Any:
+        fd = e.fd
+        return None if fd is None else fn(fd)
+
+    return extract
+
+
+def _ip_fd(fn: Any) -> Extractor:
+    def extract(e: Event) -> Any:
+        fd = e.fd
+        return None if fd is None or fd.type not in _IP_TYPES else fn(fd)
+
+    return extract
+
+
+def _directory(fd: FdInfo) -> str | None:
+    if fd.type == "directory":
+        return fd.name
+    return posixpath.dirname(fd.name) if fd.type in _FILE_TYPES and fd.name else None
+
+
+def _filename(fd: FdInfo) -> str | None:
+    return posixpath.basename(fd.name) if fd.type in _FILE_TYPES and fd.name else None
+
+
+def _local(fd: FdInfo, server: Any, client: Any) -> Any:
+    return server if fd.is_server else client
+
+
+def _types(arg: str | None) -> Extractor:
+    if arg is None:
+        return lambda e: () if e.fd is None else (e.fd.type,)
+
+    def extract(e: Event) -> Any:
+        return (e.fd.type,) if e.fd is not None and str(e.fd.num) == arg else ()
+
+    return extract
+
+
+def register(t: FieldTable) -> None:
+    """Add the fd.* fields to `t`."""
+    S, INT, B, IP, NET, P = (
+        FieldType.STRING,
+        FieldType.INT64,
+        FieldType.BOOL,
+        FieldType.IPADDR,
+        FieldType.IPNET,
+        FieldType.PORT,
+    )
+    simple(t, "fd.num", INT, "descriptor number (FdInfo.num)", on_fd("num"))
+    simple(
+        t, "fd.type", S, "file, directory, ipv4, ipv6, unix, pipe ... (FdInfo.type)", on_fd("type")
+    )
+    simple(
+        t, "fd.typechar", S, "type as one character", _fd(lambda fd: TYPECHARS.get(fd.type, "o"))
+    )
+    simple(t, "fd.name", S, "path, or cip:cport->sip:sport (FdInfo.name)", on_fd("name"))
+    simple(t, "fd.nameraw", S, "name as given (FdInfo.name)", on_fd("name"))
+    simple(t, "fd.directory", S, "directory of a file", _fd(_directory))
+    simple(t, "fd.filename", S, "file name without directory", _fd(_filename))
+    simple(t, "fd.l4proto", S, "tcp, udp, raw, icmp (FdInfo.l4proto)", on_fd("l4proto"))
+    simple(
+        t,
+        "fd.sockfamily",
+        S,
+        "ip or unix",
+        _fd(lambda fd: "ip" if fd.type in _IP_TYPES else "unix" if fd.type == "unix" else None),
+    )
+    simple(t, "fd.is_server", B, "local side is the server (FdInfo.is_server)", on_fd("is_server"))
+    simple(t, "fd.connected", B, "socket connected", _ip_fd(lambda fd: bool(fd.dip)))
+    simple(t, "fd.name_changed", B, "the event changed the fd name", lambda _e: False)
+    simple(t, "fd.cip", IP, "client IP (FdInfo.sip)", _ip_fd(lambda fd: fd.sip))
+    simple(t, "fd.sip", IP, "server IP (FdInfo.dip)", _ip_fd(lambda fd: fd.dip))
+    simple(t, "fd.lip", IP, "local IP", _ip_fd(lambda fd: _local(fd, fd.dip, fd.sip)))
+    simple(t, "fd.rip", IP, "remote IP", _ip_fd(lambda fd: _local(fd, fd.sip, fd.dip)))
+    simple(t, "fd.cport", P, "client port (FdInfo.sport)", _ip_fd(lambda fd: fd.sport))
+    simple(t, "fd.sport", P, "server port (FdInfo.dport)", _ip_fd(lambda fd: fd.dport))
+    simple(t, "fd.lport", P, "local port", _ip_fd(lambda fd: _local(fd, fd.dport, fd.sport)))
+    simple(t, "fd.rport", P, "remote port", _ip_fd(lambda fd: _local(fd, fd.sport, fd.dport)))
+    t.add(
+        FieldDef(
+            "fd.ip",
+            IP,
+            "client or server IP",
+            lambda _a: _ip_fd(lambda fd: (fd.sip, fd.dip)),
+            multi=True,
+        )
+    )
+    t.add(
+        FieldDef(
+            "fd.port",
+            P,
+            "client or server port",
+            lambda _a: _ip_fd(lambda fd: (fd.sport, fd.dport)),
+            multi=True,
+        )
+    )
+    t.add(
+        FieldDef(
+            "fd.net",
+            NET,
+            "client or server IP, for CIDR checks",
+            lambda _a: _ip_fd(lambda fd: (fd.sip, fd.dip)),
+            multi=True,
+        )
+    )
+    simple(t, "fd.cnet", NET, "client IP, for CIDR checks", _ip_fd(lambda fd: fd.sip))
+    simple(t, "fd.snet", NET, "server IP, for CIDR checks", _ip_fd(lambda fd: fd.dip))
+    simple(
+        t,
+        "fd.lnet",
+        NET,
+        "local IP, for CIDR checks",
+        _ip_fd(lambda fd: _local(fd, fd.dip, fd.sip)),
+    )
+    simple(
+        t,
+        "fd.rnet",
+        NET,
+        "remote IP, for CIDR checks",
+        _ip_fd(lambda fd: _local(fd, fd.sip, fd.dip)),
+    )
+    for side in ("cip", "sip", "lip", "rip"):
+        simple(t, f"fd.{side}.name", S, "domain name of the IP (not resolved)", lambda _e: None)
+    simple(t, "fd.ino", INT, "inode (not collected)", lambda _e: None)
+    simple(t, "fd.dev", INT, "device (not collected)", lambda _e: None)
+    simple(
+        t,
+        "fd.uid",
+        S,
+        "fd number and thread id",
+        lambda e: None if e.fd is None else f"{e.fd.num}{e.proc.tid or e.proc.pid}",
+    )
+    t.add(
+        FieldDef(
+            "fd.types",
+            FieldType.LIST,
+            "types of the fd (or of fd [N])",
+            _types,
+            ArgKind.OPTIONAL_INDEX,
+        )
+    )
+    simple(
+        t,
+        "fd.containername",
+        S,
+        "container id and fd name",
+        lambda e: None if e.fd is None else f"{e.container.short_id}:{e.fd.name}",
+    )
+    simple(
+        t,
+        "fd.containerdirectory",
+        S,
+        "container id and directory",
+        lambda e: None if e.fd is None else f"{e.container.short_id}:{_directory(e.fd)}",
+    )
+    simple(
+        t, "fd.is_upper_layer", B, "file on overlay upper layer (not collected)", lambda _e: None
+    )
+    simple(
+        t, "fd.is_lower_layer", B, "file on overlay lower layer (not collected)", lambda _e: None
+    )

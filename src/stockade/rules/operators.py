@@ -1,0 +1,91 @@
+"""Value parsing by field type and the run-time helpers generated conditions call."""
+
+from __future__ import annotations
+
+import fnmatch
+import ipaddress
+import re
+from collections.abc import Callable
+from typing import Any
+
+from stockade.rules.errors import RuleCompileError
+from stockade.rules.fields import FieldType
+
+_IpNet = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse_value(ftype: FieldType, raw: str) -> Any:
+    """Convert a condition literal to the field type's value; RuleCompileError if invalid."""
+    if ftype.numeric:
+        try:
+            return int(raw, 16) if raw.lower().startswith("0x") else int(float(raw))
+        except ValueError:
+            raise RuleCompileError(f"'{raw}' is not a valid number") from None
+    if ftype is FieldType.BOOL:
+        lowered = raw.lower()
+        if lowered in ("true", "1"):
+            return True
+        if lowered in ("false", "0"):
+            return False
+        raise RuleCompileError(f"'{raw}' is not a valid bool (true or false)")
+    if ftype is FieldType.IPADDR:
+        try:
+            return str(ipaddress.ip_address(raw))
+        except ValueError:
+            raise RuleCompileError(f"'{raw}' is not a valid IP address") from None
+    return raw
+
+
+def in_nets(value: Any, nets: tuple[_IpNet, ...]) -> bool:
+    """True when the IP address `value` lies in one of `nets`."""
+    if not value:
+        return False
+    try:
+        address = ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return any(address in net for net in nets)
+
+
+def pmatch(value: Any, prefixes: tuple[str, ...]) -> bool:
+    """Falco's pmatch: the path equals one of `prefixes` or lies below one."""
+    if not isinstance(value, str):
+        return False
+    return any(value == p or value.startswith(p + "/") for p in prefixes)
+
+
+def _glob(value: str, pattern: str, flags: int = 0) -> bool:
+    return re.match(fnmatch.translate(pattern), value, flags | re.DOTALL) is not None
+
+
+_DYNAMIC: dict[str, Callable[[Any, Any], bool]] = {
+    "=": lambda a, b: a == b,
+    "==": lambda a, b: a == b,
+    "!=": lambda a, b: a != b,
+    "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b,
+    ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b,
+    "contains": lambda a, b: str(b) in str(a),
+    "icontains": lambda a, b: str(b).lower() in str(a).lower(),
+    "bcontains": lambda a, b: str(b) in str(a),
+    "startswith": lambda a, b: str(a).startswith(str(b)),
+    "bstartswith": lambda a, b: str(a).startswith(str(b)),
+    "endswith": lambda a, b: str(a).endswith(str(b)),
+    "glob": lambda a, b: _glob(str(a), str(b)),
+    "iglob": lambda a, b: _glob(str(a), str(b), re.IGNORECASE),
+    "regex": lambda a, b: re.fullmatch(str(b), str(a)) is not None,
+    "in": lambda a, b: a == b or (isinstance(b, tuple) and a in b),
+    "intersects": lambda a, b: a == b or (isinstance(b, tuple) and a in b),
+    "pmatch": lambda a, b: pmatch(a, (str(b).rstrip("/"),)),
+}
+
+
+def dynamic_check(op: str, left: Any, right: Any) -> bool:
+    """Compare two extracted values (a field against `val(other.field)` or a transformer)."""
+    if left is None or right is None:
+        return False
+    try:
+        return _DYNAMIC[op](left, right)
+    except (TypeError, re.error):
+        return False

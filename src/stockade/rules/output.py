@@ -1,0 +1,88 @@
+"""Rule outputs: `%field` substitution as Falco formats it, and the alert's output_fields."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from stockade.model import Event
+from stockade.rules import ast
+from stockade.rules.errors import RuleCompileError
+from stockade.rules.fields import FieldTable
+from stockade.rules.transformers import ExtractorBuilder
+
+_TOKEN = re.compile(
+    r"%(?:\((?P<paren>[^)]*)\)|(?P<field>[a-zA-Z]+[a-zA-Z0-9_]*(?:\.[a-zA-Z0-9_]+)+)(?:\[(?P<arg>[^\]]*)\])?)"
+)
+NA = "<NA>"
+
+
+def render(value: Any) -> str:
+    """A field value as Falco prints it in an output string."""
+    if value is None:
+        return NA
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, tuple | list):
+        return ",".join(map(str, value))
+    return str(value)
+
+
+def falco_time(ts: int) -> str:
+    """RFC 3339 with nanoseconds, UTC (Falco's `time`)."""
+    secs, ns = divmod(ts, 1_000_000_000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs)) + f".{ns:09d}Z"
+
+
+def clock_time(ts: int) -> str:
+    """Time of day with nanoseconds, as Falco prefixes its outputs."""
+    secs, ns = divmod(ts, 1_000_000_000)
+    return time.strftime("%H:%M:%S", time.gmtime(secs)) + f".{ns:09d}"
+
+
+@dataclass(frozen=True, slots=True)
+class OutputFormat:
+    """A compiled output: literal text pieces interleaved with field extractors."""
+
+    text: str
+    literals: tuple[str, ...]
+    fields: tuple[tuple[str, Callable[[Event], Any]], ...]
+
+    def format(self, event: Event) -> tuple[str, dict[str, object]]:
+        """The substituted text and the output_fields mapping for `event`."""
+        values: dict[str, object] = {}
+        out = [self.literals[0]]
+        for (label, getter), literal in zip(self.fields, self.literals[1:], strict=True):
+            try:
+                value = getter(event)
+            except (AttributeError, IndexError, KeyError, TypeError, ValueError):
+                value = None
+            if isinstance(value, tuple):
+                value = list(value)
+            values[label] = value
+            out.append(render(value))
+            out.append(literal)
+        return "".join(out), values
+
+
+def compile_output(text: str, table: FieldTable) -> OutputFormat:
+    """Compile an output string; unknown fields raise RuleCompileError (LOAD_ERR_COMPILE_OUTPUT)."""
+    builder = ExtractorBuilder(table)
+    literals: list[str] = []
+    fields: list[tuple[str, Callable[[Event], Any]]] = []
+    last = 0
+    for m in _TOKEN.finditer(text):
+        name = m.group("field") or (m.group("paren") or "").strip()
+        arg = m.group("arg")
+        literals.append(text[last : m.start()])
+        last = m.end()
+        try:
+            getter, _, _ = builder.build(ast.FieldRef(name, arg))
+        except RuleCompileError as e:
+            raise RuleCompileError(str(e), "LOAD_ERR_COMPILE_OUTPUT") from e
+        fields.append((name if arg is None else f"{name}[{arg}]", getter))
+    literals.append(text[last:])
+    return OutputFormat(text, tuple(literals), tuple(fields))

@@ -1,0 +1,113 @@
+"""A loaded, compiled and indexed set of rules; `Ruleset.evaluate` judges one event."""
+
+from __future__ import annotations
+
+import socket
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal
+
+from stockade.model import Alert, Event, Priority
+from stockade.rules import ast
+from stockade.rules.messages import LoadMessage
+from stockade.rules.output import OutputFormat, clock_time, falco_time
+
+Matching = Literal["all", "first"]
+Predicate = Callable[[Event], bool]
+_HOSTNAME = socket.gethostname()
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class CompiledRule:
+    """One rule ready to run: its metadata, expanded AST, predicate and output."""
+
+    name: str
+    condition: str
+    output: str
+    priority: Priority
+    tags: tuple[str, ...]
+    enabled: bool
+    source: str
+    event_types: frozenset[str] | None  # None: every event type
+    description: str
+    tree: ast.Node
+    predicate: Predicate
+    formatter: OutputFormat
+    file: str = ""
+    line: int = 0
+
+    def alert(self, event: Event) -> Alert:
+        """The Falco-shaped alert this rule raises for `event`."""
+        text, fields = self.formatter.format(event)
+        prefix = f"{clock_time(event.ts)}: {self.priority.falco_name} "
+        return Alert(
+            uuid=str(uuid.uuid4()),
+            output=prefix + text,
+            priority=self.priority.falco_name,
+            rule=self.name,
+            time=falco_time(event.ts),
+            output_fields=fields,
+            source=self.source,
+            tags=list(self.tags),
+            hostname=_HOSTNAME,
+            host_id=event.host_id,
+            container_id=event.container.id,
+            event_seq=event.seq,
+        )
+
+
+Candidates = tuple[tuple[CompiledRule, Predicate], ...]
+
+
+@dataclass(slots=True)
+class Ruleset:
+    """Compiled rules indexed by event type, with the load's errors and warnings."""
+
+    rules: list[CompiledRule] = field(default_factory=list)
+    errors: list[LoadMessage] = field(default_factory=list)
+    warnings: list[LoadMessage] = field(default_factory=list)
+    matching: Matching = "all"
+    index: dict[str, Candidates] = field(default_factory=dict)
+    catchall: Candidates = ()
+
+    @property
+    def ok(self) -> bool:
+        """True when the load had no errors."""
+        return not self.errors
+
+    def rule(self, name: str) -> CompiledRule:
+        """The compiled rule called `name` (KeyError if none)."""
+        for r in self.rules:
+            if r.name == name:
+                return r
+        raise KeyError(name)
+
+    def candidates(self, event_type: str) -> Candidates:
+        """The enabled rules (with their predicates) an event of this type must meet."""
+        return self.index.get(event_type, self.catchall)
+
+    def evaluate(self, event: Event) -> list[Alert]:
+        """Alerts of every matching enabled rule (only the first when matching='first')."""
+        alerts: list[Alert] = []
+        for rule, predicate in self.index.get(event.type, self.catchall):
+            try:
+                matched = predicate(event)
+            except (AttributeError, IndexError, KeyError, TypeError, ValueError):
+                matched = False
+            if matched:
+                alerts.append(rule.alert(event))
+                if self.matching == "first":
+                    break
+        return alerts
+
+    def matches(self, event: Event) -> list[CompiledRule]:
+        """The matching rules, without building alerts (for tests and benchmarks)."""
+        found: list[CompiledRule] = []
+        for rule, predicate in self.index.get(event.type, self.catchall):
+            try:
+                if predicate(event):
+                    found.append(rule)
+            except (AttributeError, IndexError, KeyError, TypeError, ValueError):
+                continue
+        return found
