@@ -1,0 +1,107 @@
+"""Each output format, validated with its own library or schema."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+from cyclonedx.schema import SchemaVersion
+from cyclonedx.validation.json import JsonStrictValidator
+from spdx_tools.spdx.parser.parse_anything import parse_file
+from spdx_tools.spdx.validation.document_validator import validate_full_spdx_document
+
+from stockade.model.inventory import ScanResult
+from stockade.scan.output import FORMATS, OutputError, write
+
+SARIF_SCHEMA = Path(__file__).parent / "sarif-2.1.0-required.schema.json"
+
+
+def test_formats_known() -> None:
+    assert set(FORMATS) == {"json", "sarif", "cyclonedx", "spdx"}
+    with pytest.raises(OutputError, match="unknown output format"):
+        write(ScanResult(target="x"), "xml")
+
+
+def test_fixture_has_findings_of_each_ecosystem(scan_result: ScanResult) -> None:
+    targets = {f.target for f in scan_result.findings}
+    assert {"requests", "lodash", "libssl3", "apt"} <= targets
+
+
+def test_json_round_trips(scan_result: ScanResult) -> None:
+    doc = json.loads(write(scan_result, "json"))
+    assert doc["schema"] == "stockade.scan.v1"
+    assert doc["target"] == scan_result.target
+    assert len(doc["packages"]) == len(scan_result.packages)
+    assert len(doc["findings"]) == len(scan_result.findings)
+    assert {f["severity"] for f in doc["findings"]} <= {
+        "UNKNOWN",
+        "LOW",
+        "MEDIUM",
+        "HIGH",
+        "CRITICAL",
+    }
+
+
+def test_sarif_valid(scan_result: ScanResult) -> None:
+    log = json.loads(write(scan_result, "sarif"))
+    schema = json.loads(SARIF_SCHEMA.read_text())
+    jsonschema.validate(log, schema, format_checker=jsonschema.FormatChecker())
+    run = log["runs"][0]
+    rules = run["tool"]["driver"]["rules"]
+    assert len({r["id"] for r in rules}) == len(rules) == len({f.id for f in scan_result.findings})
+    assert len(run["results"]) == len(scan_result.findings)
+    for result in run["results"]:
+        assert rules[result["ruleIndex"]]["id"] == result["ruleId"]
+    by_rule = {r["ruleId"]: r for r in run["results"]}
+    secret = by_rule["aws-access-key-id"]
+    assert secret["level"] == "error"
+    assert secret["locations"][0]["physicalLocation"] == {
+        "artifactLocation": {"uri": "app/.env"},
+        "region": {"startLine": 2},
+    }
+    apt = by_rule["CVE-2011-3374"]  # urgency unimportant -> LOW
+    assert apt["level"] == "note"
+    assert apt["locations"][0]["logicalLocations"] == [{"name": "apt@2.6.1", "kind": "package"}]
+
+
+def test_cyclonedx_valid(scan_result: ScanResult) -> None:
+    text = write(scan_result, "cyclonedx").decode()
+    error = JsonStrictValidator(SchemaVersion.V1_6).validate_str(text)
+    assert error is None, str(error)
+    bom = json.loads(text)
+    assert bom["specVersion"] == "1.6"
+    purls = {c["purl"] for c in bom["components"]}
+    assert "pkg:pypi/requests@2.19.0" in purls
+    assert "pkg:npm/%40types/node@20.1.0" in purls
+    assert "pkg:deb/debian/libssl3@3.0.11-1~deb12u1?arch=amd64&distro=debian-12" in purls
+    lodash = next(c for c in bom["components"] if c["name"] == "lodash")
+    assert lodash["licenses"] == [{"license": {"id": "MIT"}}]
+    vulns = {v["id"]: v for v in bom["vulnerabilities"]}
+    assert set(vulns) == {f.id for f in scan_result.findings if f.kind == "vulnerability"}
+    refs = {c["bom-ref"]: c["name"] for c in bom["components"]}
+    assert [refs[a["ref"]] for a in vulns["PYSEC-2018-28"]["affects"]] == ["requests"]
+    assert vulns["PYSEC-2018-28"]["recommendation"] == "Upgrade: requests 2.20.0"
+
+
+def test_spdx_valid(scan_result: ScanResult, tmp_path: Path) -> None:
+    path = tmp_path / "sbom.spdx.json"
+    path.write_bytes(write(scan_result, "spdx"))
+    document = parse_file(str(path))
+    assert validate_full_spdx_document(document) == []
+    assert document.creation_info.spdx_version == "SPDX-2.3"
+    names = {p.name for p in document.packages}
+    assert {"requests", "libssl3", "lodash", "@types/node"} <= names
+    purls = {
+        ref.locator
+        for p in document.packages
+        for ref in p.external_references
+        if ref.reference_type == "purl"
+    }
+    assert "pkg:pypi/requests@2.19.0" in purls
+    contains = [r for r in document.relationships if r.relationship_type.name == "CONTAINS"]
+    assert len(contains) == len(scan_result.packages)
+    declared = {p.name: str(p.license_declared) for p in document.packages}
+    assert declared["@types/node"] == "MIT OR Apache-2.0"
+    assert declared["requests"] == "NOASSERTION"  # "Apache 2.0" is no SPDX expression
