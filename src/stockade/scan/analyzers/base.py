@@ -1,0 +1,83 @@
+"""The analyzer interface: one small class per kind of file, registered by id."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar, TypeVar
+
+import msgspec
+
+from stockade.model.inventory import Finding, Package
+from stockade.registry import Registry
+from stockade.scan.files import FileInfo
+from stockade.scan.options import Scanner
+
+
+class OSInfo(msgspec.Struct, frozen=True, kw_only=True):
+    """The distribution an image is built on."""
+
+    family: str  # debian, ubuntu, alpine, rhel, ...
+    name: str  # version as the distro spells it, e.g. "12.15"
+    priority: int = 0  # distro-specific files beat os-release
+
+
+class FileAnalysis(msgspec.Struct, kw_only=True):
+    """What analyzers found in one file; the unit the cache stores and the applier merges."""
+
+    packages: list[Package] = msgspec.field(default_factory=list)
+    findings: list[Finding] = msgspec.field(default_factory=list)
+    os: OSInfo | None = None
+
+    def merge(self, other: FileAnalysis) -> None:
+        """Add another analyzer's results for the same file."""
+        self.packages.extend(other.packages)
+        self.findings.extend(other.findings)
+        if other.os is not None and (self.os is None or other.os.priority > self.os.priority):
+            self.os = other.os
+
+
+@dataclass(frozen=True, slots=True)
+class AnalyzerOptions:
+    """Settings analyzers are built with."""
+
+    yara_rules: Path | None = None
+    secret_config: Path | None = None
+    lockfiles: bool = False
+
+
+class Analyzer(ABC):
+    """Decides from a path whether it wants a file, then turns its content into results."""
+
+    id: ClassVar[str]
+    version: ClassVar[int] = 1
+    scanner: ClassVar[Scanner] = Scanner.PKG
+
+    def __init__(self, options: AnalyzerOptions) -> None:  # noqa: B027 - most need nothing
+        """Most analyzers need no options."""
+        del options
+
+    @abstractmethod
+    def required(self, info: FileInfo) -> bool:
+        """True when this analyzer wants the content of the file `info` describes."""
+
+    @abstractmethod
+    def analyze(self, info: FileInfo, content: bytes) -> FileAnalysis | None:
+        """Results for one file; None when it holds nothing of interest."""
+
+    @classmethod
+    def enabled(cls, options: AnalyzerOptions) -> bool:
+        """False when this analyzer has nothing to do under `options`."""
+        del options
+        return True
+
+
+A = TypeVar("A", bound=type[Analyzer])
+ANALYZERS: Registry[type[Analyzer]] = Registry("analyzer")
+
+
+def register(cls: A) -> A:
+    """Class decorator adding an analyzer to the registry under its id."""
+    ANALYZERS.register(cls.id, cls)
+    return cls

@@ -1,0 +1,88 @@
+"""Debian packages from the dpkg database (var/lib/dpkg/status and status.d/*)."""
+
+from __future__ import annotations
+
+import re
+
+from stockade.model.inventory import Ecosystem, Package
+from stockade.scan.analyzers.base import Analyzer, FileAnalysis, register
+from stockade.scan.files import FileInfo
+from stockade.scan.purl import make_purl
+
+STATUS = "var/lib/dpkg/status"
+STATUS_D = "var/lib/dpkg/status.d/"
+_SOURCE = re.compile(r"^(\S+)(?:\s+\((\S+)\))?")
+
+
+def paragraphs(text: str) -> list[dict[str, str]]:
+    """The RFC 822 style paragraphs of a Debian control file (continuation lines joined)."""
+    result = []
+    for block in text.split("\n\n"):
+        fields: dict[str, str] = {}
+        key = ""
+        for line in block.splitlines():
+            if line[:1] in (" ", "\t"):
+                if key:
+                    fields[key] += "\n" + line.strip()
+                continue
+            key, sep, value = line.partition(":")
+            if not sep:
+                key = ""
+                continue
+            fields[key] = value.strip()
+        if fields:
+            result.append(fields)
+    return result
+
+
+def package_from(fields: dict[str, str], path: str) -> Package | None:
+    """A Package from one dpkg paragraph; None unless it is installed."""
+    status = fields.get("Status", "install ok installed").split()
+    if status[-1:] != ["installed"]:
+        return None
+    name, version = fields.get("Package", ""), fields.get("Version", "")
+    if not name or not version:
+        return None
+    source_name, source_version = name, version
+    match = _SOURCE.match(fields.get("Source", ""))
+    if match:
+        source_name = match.group(1)
+        source_version = match.group(2) or version
+    arch = fields.get("Architecture", "")
+    epoch, _, _ = version.rpartition(":")
+    plain = version.split(":", 1)[-1]
+    return Package(
+        name=name,
+        version=version,
+        ecosystem=Ecosystem.DEBIAN,
+        source_name=source_name,
+        source_version=source_version,
+        arch=arch,
+        purl=make_purl(
+            Ecosystem.DEBIAN,
+            name,
+            plain,
+            namespace="debian",
+            qualifiers={"arch": arch, "epoch": epoch},
+        ),
+        path=path,
+    )
+
+
+@register
+class DpkgAnalyzer(Analyzer):
+    """Installed packages listed in the dpkg status database."""
+
+    id = "dpkg"
+
+    def required(self, info: FileInfo) -> bool:
+        """The status file and the per-package files distroless images use."""
+        return info.path == STATUS or (
+            info.path.startswith(STATUS_D) and not info.name.endswith(".md5sums")
+        )
+
+    def analyze(self, info: FileInfo, content: bytes) -> FileAnalysis | None:
+        """One Package per installed paragraph."""
+        text = content.decode("utf-8", "replace")
+        packages = [p for f in paragraphs(text) if (p := package_from(f, info.path)) is not None]
+        return FileAnalysis(packages=packages) if packages else None

@@ -1,0 +1,43 @@
+"""Ruby gems from installed gemspecs (specifications/*.gemspec)."""
+
+from __future__ import annotations
+
+import re
+
+from stockade.model.inventory import Ecosystem, Package
+from stockade.scan.analyzers.base import Analyzer, FileAnalysis, register
+from stockade.scan.files import FileInfo
+from stockade.scan.purl import make_purl
+
+_NAME = re.compile(r"""\.name\s*=\s*["']([^"']+)["']""")
+_VERSION = re.compile(r"""\.version\s*=\s*(?:Gem::Version\.new\()?\s*["']([^"']+)["']""")
+_LICENSES = re.compile(r"""\.licenses?\s*=\s*\[?([^\]\n]+)""")
+_QUOTED = re.compile(r"""["']([^"']+)["']""")
+
+
+@register
+class GemspecAnalyzer(Analyzer):
+    """Installed gems' specifications."""
+
+    id = "gemspec"
+
+    def required(self, info: FileInfo) -> bool:
+        """*.gemspec inside a specifications directory."""
+        return info.path.endswith(".gemspec") and "/specifications/" in f"/{info.path}"
+
+    def analyze(self, info: FileInfo, content: bytes) -> FileAnalysis | None:
+        """The gem this spec describes."""
+        text = content.decode("utf-8", "replace")
+        name, version = _NAME.search(text), _VERSION.search(text)
+        if not name or not version:
+            return None
+        licenses = _LICENSES.search(text)
+        package = Package(
+            name=name.group(1),
+            version=version.group(1),
+            ecosystem=Ecosystem.RUBYGEMS,
+            licenses=tuple(_QUOTED.findall(licenses.group(1))) if licenses else (),
+            purl=make_purl(Ecosystem.RUBYGEMS, name.group(1), version.group(1)),
+            path=info.path,
+        )
+        return FileAnalysis(packages=[package])

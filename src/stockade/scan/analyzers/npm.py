@@ -1,0 +1,76 @@
+"""npm packages installed under node_modules (each package's package.json)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from stockade.model.inventory import Ecosystem, Package
+from stockade.scan.analyzers.base import Analyzer, FileAnalysis, register
+from stockade.scan.files import FileInfo
+from stockade.scan.purl import make_purl
+
+
+def npm_licenses(manifest: dict[str, Any]) -> tuple[str, ...]:
+    """Licences of a package.json: `license` (string or {type}) or legacy `licenses`."""
+    declared = manifest.get("license")
+    if isinstance(declared, str) and declared:
+        return (declared,)
+    if isinstance(declared, dict) and isinstance(declared.get("type"), str):
+        return (declared["type"],)
+    legacy = manifest.get("licenses")
+    if isinstance(legacy, list):
+        return tuple(
+            item["type"] if isinstance(item, dict) else item
+            for item in legacy
+            if isinstance(item, str)
+            or (isinstance(item, dict) and isinstance(item.get("type"), str))
+        )
+    return ()
+
+
+def npm_package(name: str, version: str, path: str, licenses: tuple[str, ...] = ()) -> Package:
+    """An npm Package with its purl."""
+    return Package(
+        name=name,
+        version=version,
+        ecosystem=Ecosystem.NPM,
+        licenses=licenses,
+        purl=make_purl(Ecosystem.NPM, name, version),
+        path=path,
+    )
+
+
+def is_package_root(path: str) -> bool:
+    """False for helper package.json files deeper inside an installed package."""
+    head, sep, tail = path.rpartition("node_modules/")
+    if not sep:
+        return True
+    parts = tail.split("/")
+    return len(parts) == 2 or (len(parts) == 3 and parts[0].startswith("@"))
+
+
+@register
+class NodePackageAnalyzer(Analyzer):
+    """package.json files of installed packages (inside node_modules)."""
+
+    id = "node-pkg"
+
+    def required(self, info: FileInfo) -> bool:
+        """package.json files; inside node_modules only a package's top-level one."""
+        return info.name == "package.json" and is_package_root(info.path)
+
+    def analyze(self, info: FileInfo, content: bytes) -> FileAnalysis | None:
+        """The package named by this package.json."""
+        try:
+            manifest = msgspec.json.decode(content)
+        except msgspec.DecodeError:
+            return None
+        if not isinstance(manifest, dict):
+            return None
+        name, version = manifest.get("name"), manifest.get("version")
+        if not isinstance(name, str) or not isinstance(version, str) or not name or not version:
+            return None
+        package = npm_package(name, version, info.path, npm_licenses(manifest))
+        return FileAnalysis(packages=[package])

@@ -1,0 +1,60 @@
+"""Python distributions: *.dist-info/METADATA and *.egg-info/PKG-INFO."""
+
+from __future__ import annotations
+
+from email.message import Message
+from email.parser import BytesHeaderParser
+
+from stockade.model.inventory import Ecosystem, Package
+from stockade.scan.analyzers.base import Analyzer, FileAnalysis, register
+from stockade.scan.files import FileInfo
+from stockade.scan.purl import make_purl
+
+_LICENSE_CLASSIFIER = "License :: "
+
+
+def licenses_of(meta: Message) -> tuple[str, ...]:
+    """Declared licences: License-Expression, License, else the licence classifiers."""
+    expression = (meta.get("License-Expression") or "").strip()
+    if expression:
+        return (expression,)
+    declared = (meta.get("License") or "").strip()
+    if declared and declared.upper() != "UNKNOWN" and "\n" not in declared and len(declared) < 80:
+        return (declared,)
+    return tuple(
+        c.rsplit(" :: ", 1)[-1]
+        for c in meta.get_all("Classifier") or []
+        if c.startswith(_LICENSE_CLASSIFIER) and c.count("::") >= 2
+    )
+
+
+@register
+class PythonPackageAnalyzer(Analyzer):
+    """Installed Python distributions (wheels and eggs)."""
+
+    id = "python-pkg"
+
+    def required(self, info: FileInfo) -> bool:
+        """METADATA in a .dist-info dir, PKG-INFO in (or as) an .egg-info."""
+        path = info.path
+        return (
+            path.endswith(".dist-info/METADATA")
+            or path.endswith(".egg-info/PKG-INFO")
+            or path.endswith(".egg-info")
+        )
+
+    def analyze(self, info: FileInfo, content: bytes) -> FileAnalysis | None:
+        """One Package from the metadata headers."""
+        meta = BytesHeaderParser().parsebytes(content)
+        name, version = (meta.get("Name") or "").strip(), (meta.get("Version") or "").strip()
+        if not name or not version:
+            return None
+        package = Package(
+            name=name,
+            version=version,
+            ecosystem=Ecosystem.PYPI,
+            licenses=licenses_of(meta),
+            purl=make_purl(Ecosystem.PYPI, name, version),
+            path=info.path,
+        )
+        return FileAnalysis(packages=[package])

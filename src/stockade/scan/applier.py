@@ -1,0 +1,77 @@
+"""Merge per-layer results into the image's view, keeping which layer brought what."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import msgspec
+
+from stockade.model.inventory import Finding, LayerRef, Package
+from stockade.scan.analyzers import FileAnalysis, OSInfo
+from stockade.scan.layers import LayerResult
+
+
+@dataclass(slots=True)
+class _FileState:
+    analysis: FileAnalysis
+    layer: LayerRef
+    origins: dict[tuple[str, str], LayerRef] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    """The merged view of an image."""
+
+    packages: list[Package]
+    findings: list[Finding]
+    os: OSInfo | None
+    warnings: list[str]
+
+
+def _remove_under(files: dict[str, _FileState], directory: str) -> None:
+    if not directory:
+        files.clear()
+        return
+    prefix = directory + "/"
+    for path in [p for p in files if p.startswith(prefix)]:
+        del files[path]
+
+
+def apply_layers(layers: list[tuple[LayerRef, LayerResult]]) -> Applied:
+    """Pure merge: later layers override, whiteouts and opaque dirs delete what lies below."""
+    files: dict[str, _FileState] = {}
+    warnings: list[str] = []
+    for ref, result in layers:
+        warnings.extend(result.warnings)
+        for directory in result.opaque_dirs:
+            _remove_under(files, directory)
+        for path in result.whiteouts:
+            files.pop(path, None)
+            _remove_under(files, path)
+        for path, analysis in result.files.items():
+            previous = files.get(path)
+            origins = {}
+            for package in analysis.packages:
+                key = (package.name, package.version)
+                # a package already in an older copy of the same file keeps its older layer
+                origins[key] = previous.origins.get(key, ref) if previous else ref
+            files[path] = _FileState(analysis, ref, origins)
+    return _collect(files, warnings)
+
+
+def _collect(files: dict[str, _FileState], warnings: list[str]) -> Applied:
+    packages: list[Package] = []
+    findings: list[Finding] = []
+    os_info: OSInfo | None = None
+    for path in sorted(files):
+        state = files[path]
+        for package in state.analysis.packages:
+            origin = state.origins.get((package.name, package.version), state.layer)
+            packages.append(msgspec.structs.replace(package, layer=origin))
+        findings.extend(
+            msgspec.structs.replace(f, layer=state.layer) for f in state.analysis.findings
+        )
+        candidate = state.analysis.os
+        if candidate is not None and (os_info is None or candidate.priority > os_info.priority):
+            os_info = candidate
+    return Applied(packages=packages, findings=findings, os=os_info, warnings=warnings)

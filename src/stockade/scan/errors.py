@@ -1,0 +1,27 @@
+"""Errors raised while scanning images and filesystems."""
+
+from __future__ import annotations
+
+
+class ScanError(Exception):
+    """Base of every error the scanner raises."""
+
+
+class SourceError(ScanError):
+    """An image source cannot be opened or is malformed (missing manifest, blob, layer)."""
+
+
+class DigestMismatchError(SourceError):
+    """A blob's content does not match the digest that names it."""
+
+
+class LayerError(ScanError):
+    """A layer stream cannot be read (corrupt or truncated compression, bad tar)."""
+
+
+class LimitExceededError(LayerError):
+    """A layer expands past the configured size limit (a decompression bomb)."""
+
+
+class RuleError(ScanError):
+    """A rule file (secret rules, misconfiguration checks, YARA rules) is invalid."""

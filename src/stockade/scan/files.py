@@ -1,0 +1,38 @@
+"""What the walkers tell analyzers about a file before it is read."""
+
+from __future__ import annotations
+
+import stat
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class FileInfo:
+    """A regular file met while walking a layer or a directory."""
+
+    path: str  # relative, "/"-separated, no leading slash, no ".." parts
+    size: int
+    mode: int = 0o644
+
+    @property
+    def executable(self) -> bool:
+        """True when any execute bit is set."""
+        return bool(self.mode & (stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH))
+
+    @property
+    def name(self) -> str:
+        """The last path component."""
+        return self.path.rsplit("/", 1)[-1]
+
+
+@dataclass(frozen=True, slots=True)
+class WalkLimits:
+    """Bounds that keep memory and time in check on hostile input."""
+
+    max_file_size: int = 10 * 1024 * 1024
+    max_layer_size: int = 8 * 1024 * 1024 * 1024
+    skip_dirs: tuple[str, ...] = ()
+
+    def skipped(self, path: str) -> bool:
+        """True when `path` lies in one of the skipped directories."""
+        return any(path == d or path.startswith(d + "/") for d in self.skip_dirs)

@@ -1,0 +1,100 @@
+"""The analyzers enabled for one scan, asked together about each file."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from stockade.scan.analyzers import ANALYZERS, Analyzer, AnalyzerOptions, FileAnalysis, load_builtin
+from stockade.scan.files import FileInfo, WalkLimits
+from stockade.scan.options import Scanner, ScanOptions
+
+CACHE_SCHEMA = 1
+
+
+def _wanted_scanners(options: ScanOptions) -> set[Scanner]:
+    wanted = set(options.scanners)
+    if Scanner.VULN in wanted:
+        wanted.add(Scanner.PKG)  # matching needs the package list
+    return wanted
+
+
+def _fingerprint(path: Path | None) -> str:
+    """A digest of a rules file or directory, so edited rules invalidate the cache."""
+    if path is None:
+        return ""
+    digest = hashlib.sha256()
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    for file in files:
+        digest.update(str(file).encode())
+        try:
+            digest.update(file.read_bytes())
+        except OSError:
+            continue
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class AnalyzerGroup:
+    """Analyzers for one scan; `select` decides per file, `analyze` merges their results."""
+
+    analyzers: tuple[Analyzer, ...]
+    limits: WalkLimits
+    cache_salt: str
+
+    @classmethod
+    def build(cls, options: ScanOptions, lockfiles: bool | None = None) -> AnalyzerGroup:
+        """Instantiate the registered analyzers the options ask for."""
+        load_builtin()
+        analyzer_options = AnalyzerOptions(
+            yara_rules=options.yara_rules,
+            secret_config=options.secret_config,
+            lockfiles=options.lockfiles if lockfiles is None else lockfiles,
+        )
+        wanted = _wanted_scanners(options)
+        analyzers = tuple(
+            cls_(analyzer_options)
+            for _, cls_ in ANALYZERS.items()
+            if cls_.scanner in wanted and cls_.enabled(analyzer_options)
+        )
+        limits = WalkLimits(
+            max_file_size=options.max_file_size,
+            max_layer_size=options.max_layer_size,
+            skip_dirs=tuple(d.strip("/") for d in options.skip_dirs if d.strip("/")),
+        )
+        salt = "|".join(
+            [
+                f"schema={CACHE_SCHEMA}",
+                *sorted(f"{a.id}@{a.version}" for a in analyzers),
+                f"lockfiles={analyzer_options.lockfiles}",
+                f"limits={limits.max_file_size},{','.join(limits.skip_dirs)}",
+                f"secrets={_fingerprint(options.secret_config)}",
+                f"yara={_fingerprint(options.yara_rules)}",
+            ]
+        )
+        return cls(analyzers, limits, hashlib.sha256(salt.encode()).hexdigest())
+
+    def select(self, info: FileInfo) -> tuple[Analyzer, ...] | None:
+        """The analyzers that want this file, or None."""
+        chosen = tuple(a for a in self.analyzers if a.required(info))
+        return chosen or None
+
+    def analyze(
+        self, info: FileInfo, chosen: tuple[Analyzer, ...], content: bytes
+    ) -> FileAnalysis | None:
+        """The merged results of the chosen analyzers for one file."""
+        merged: FileAnalysis | None = None
+        for analyzer in chosen:
+            result = analyzer.analyze(info, content)
+            if result is None:
+                continue
+            if merged is None:
+                merged = result
+            else:
+                merged.merge(result)
+        return merged
+
+    def cache_key(self, diff_id: str) -> str:
+        """The cache key of a layer's results under this group."""
+        return hashlib.sha256(f"{diff_id}|{self.cache_salt}".encode()).hexdigest()

@@ -1,0 +1,1 @@
+"""Misconfiguration checks as data (checks.yaml) over Dockerfiles and image configs."""

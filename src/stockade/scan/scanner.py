@@ -1,0 +1,149 @@
+"""Scan an image or a filesystem: sources -> walker -> analyzers -> applier -> findings."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from stockade.model.inventory import Finding, LayerRef, Package, ScanResult
+from stockade.scan.analyzers import OSInfo
+from stockade.scan.applier import Applied, apply_layers
+from stockade.scan.cache import LayerCache
+from stockade.scan.config_secrets import config_secrets
+from stockade.scan.distro import os_label, with_distro
+from stockade.scan.errors import SourceError
+from stockade.scan.group import AnalyzerGroup
+from stockade.scan.layers import LayerResult, analyze_layer, analyze_tree
+from stockade.scan.misconfig.engine import load_checks
+from stockade.scan.misconfig.predicates import ImageFacts
+from stockade.scan.options import Scanner, ScanOptions
+from stockade.scan.secrets.engine import SecretEngine
+from stockade.scan.secrets.rules import load_rules
+from stockade.scan.sources import ImageSource, RootfsSource, open_source
+from stockade.scan.sources.rootfs import DirectorySource
+
+Progress = Callable[[str, int, int], None]
+BASE_NAME_ANNOTATION = "org.opencontainers.image.base.name"
+
+
+def _no_progress(what: str, done: int, total: int) -> None:
+    del what, done, total
+
+
+def scan_image(ref: str, options: ScanOptions, progress: Progress | None = None) -> ScanResult:
+    """Scan the image (or root filesystem) named by `ref`."""
+    report = progress or _no_progress
+    with open_source(ref) as source:
+        if isinstance(source, RootfsSource):
+            return _scan_tree(ref, source.root, options, AnalyzerGroup.build(options), report)
+        if not isinstance(source, ImageSource):
+            raise SourceError(f"{ref}: unsupported source type {type(source).__name__}")
+        return _scan_layers(ref, source, options, report)
+
+
+def scan_fs(path: str | Path, options: ScanOptions, progress: Progress | None = None) -> ScanResult:
+    """Scan a directory tree (a project or a rootfs); lock files count here."""
+    root = Path(path)
+    source = DirectorySource(str(root), root)
+    group = AnalyzerGroup.build(options, lockfiles=True)
+    return _scan_tree(str(root), source.root, options, group, progress or _no_progress)
+
+
+def _scan_tree(
+    ref: str, root: Path, options: ScanOptions, group: AnalyzerGroup, report: Progress
+) -> ScanResult:
+    report(ref, 0, 1)
+    applied = apply_layers([(LayerRef(), analyze_tree(root, group))])
+    report(ref, 1, 1)
+    return _finish(ScanResult(target=ref), applied, options, [])
+
+
+def _scan_layers(
+    ref: str, source: ImageSource, options: ScanOptions, report: Progress
+) -> ScanResult:
+    group = AnalyzerGroup.build(options)
+    cache = LayerCache(options.cache_dir) if options.cache_dir is not None else None
+    layers = source.layers()
+    results: list[tuple[LayerRef, LayerResult]] = []
+    for index, layer in enumerate(layers):
+        report(ref, index, len(layers))
+        key = group.cache_key(layer.ref.diff_id) if layer.ref.diff_id else ""
+        result = cache.get(key) if cache is not None and key else None
+        if result is None:
+            result = analyze_layer(source, layer, group)
+            if cache is not None and key:
+                cache.put(key, result)
+        results.append((layer.ref, result))
+    report(ref, len(layers), len(layers))
+    config = source.config()
+    extra: list[Finding] = []
+    if options.enabled(Scanner.SECRET):
+        extra += config_secrets(SecretEngine(load_rules(options.secret_config)), config)
+    if options.enabled(Scanner.MISCONFIG):
+        base = source.annotations().get(BASE_NAME_ANNOTATION, "")
+        extra += load_checks().image(ImageFacts(config, base), "image config")
+    scan = ScanResult(
+        target=ref,
+        image_digest=source.manifest_digest,
+        image_config_digest=source.config_digest,
+        layers=[layer.ref for layer in layers],
+    )
+    return _finish(scan, apply_layers(results), options, extra)
+
+
+def _finish(
+    result: ScanResult, applied: Applied, options: ScanOptions, extra: list[Finding]
+) -> ScanResult:
+    packages = with_distro(applied.packages, applied.os)
+    findings = [*applied.findings, *extra]
+    warnings = list(applied.warnings)
+    if options.enabled(Scanner.VULN) and options.db_path is not None:
+        vulns, notes = _vulnerabilities(packages, applied.os, options.db_path)
+        findings += vulns
+        warnings += notes
+    findings = [f for f in findings if _kept(f, options)]
+    if not (options.enabled(Scanner.PKG) or options.enabled(Scanner.VULN)):
+        packages = []
+    return _fill(result, applied.os, packages, findings, warnings)
+
+
+def _fill(
+    result: ScanResult,
+    os_info: OSInfo | None,
+    packages: list[Package],
+    findings: list[Finding],
+    warnings: list[str],
+) -> ScanResult:
+    result.os = os_label(os_info)
+    result.packages = sorted(packages, key=lambda p: (p.ecosystem, p.name, p.version, p.path))
+    result.findings = sorted(findings, key=lambda f: (f.kind, -f.severity, f.id, f.path, f.line))
+    result.warnings = warnings
+    return result
+
+
+def _kept(finding: Finding, options: ScanOptions) -> bool:
+    if finding.severity not in options.severities:
+        return False
+    return not (
+        options.ignore_unfixed and finding.kind == "vulnerability" and not finding.fixed_version
+    )
+
+
+def _vulnerabilities(
+    packages: list[Package], os_info: OSInfo | None, db_path: Path
+) -> tuple[list[Finding], list[str]]:
+    """Findings from the vulnerability matchers, when that part of Stockade is installed."""
+    try:
+        matchers: Any = importlib.import_module("stockade.scan.matchers")
+        vulndb: Any = importlib.import_module("stockade.scan.vulndb")
+        match_packages = matchers.match_packages
+        open_db = vulndb.open_db
+    except (ImportError, AttributeError):
+        return [], [
+            "vulnerability matching is not available in this build; no vulnerability findings"
+        ]
+    db = open_db(db_path)
+    found: list[Finding] = list(match_packages(packages, os_label(os_info), db))
+    return found, []

@@ -1,0 +1,1 @@
+"""Secret detection: rules as YAML data, a keyword-filtered regex engine, redacted matches."""

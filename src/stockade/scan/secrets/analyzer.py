@@ -1,0 +1,88 @@
+"""The secret analyzer: which files are worth reading, and what secrets they hold."""
+
+from __future__ import annotations
+
+from stockade.scan.analyzers.base import Analyzer, AnalyzerOptions, FileAnalysis, register
+from stockade.scan.files import FileInfo
+from stockade.scan.options import Scanner
+from stockade.scan.secrets.engine import SecretEngine
+from stockade.scan.secrets.rules import load_rules
+
+SKIP_EXTENSIONS = frozenset(
+    {
+        ".jpg",
+        ".jpeg",
+        ".png",
+        ".gif",
+        ".bmp",
+        ".ico",
+        ".svg",
+        ".woff",
+        ".woff2",
+        ".ttf",
+        ".otf",
+        ".eot",
+        ".doc",
+        ".docx",
+        ".pdf",
+        ".bin",
+        ".socket",
+        ".deb",
+        ".rpm",
+        ".apk",
+        ".zip",
+        ".gz",
+        ".gzip",
+        ".tgz",
+        ".xz",
+        ".bz2",
+        ".zst",
+        ".tar",
+        ".jar",
+        ".war",
+        ".whl",
+        ".egg",
+        ".pyc",
+        ".pyo",
+        ".so",
+        ".a",
+        ".o",
+        ".mo",
+        ".gmo",
+        ".db",
+        ".sqlite",
+        ".wasm",
+        ".mp3",
+        ".mp4",
+        ".iso",
+    }
+)
+MAX_SECRET_FILE = 10 * 1024 * 1024
+
+
+@register
+class SecretAnalyzer(Analyzer):
+    """Text files that may hold credentials."""
+
+    id = "secret"
+    scanner = Scanner.SECRET
+
+    def __init__(self, options: AnalyzerOptions) -> None:
+        self._engine = SecretEngine(load_rules(options.secret_config))
+
+    def required(self, info: FileInfo) -> bool:
+        """Files that are not obviously binary, skipped or exempt by path."""
+        path = info.path
+        if info.size == 0 or info.size > MAX_SECRET_FILE:
+            return False
+        dot = info.name.rfind(".")
+        if dot > 0 and info.name[dot:].lower() in SKIP_EXTENSIONS:
+            return False
+        if any(d in f"/{path}" for d in ("/.git/", "/node_modules/")):
+            return False
+        return not self._engine.path_allowed(path)
+
+    def analyze(self, info: FileInfo, content: bytes) -> FileAnalysis | None:
+        """Redacted secret findings."""
+        findings = self._engine.scan(info.path, content)
+        return FileAnalysis(findings=findings) if findings else None

@@ -1,0 +1,130 @@
+"""Find secrets in text: keyword pre-filter, regex, allow rules, redaction, line numbers."""
+
+from __future__ import annotations
+
+import re
+
+from stockade.model.inventory import Finding
+from stockade.scan.secrets.keywords import KeywordIndex
+from stockade.scan.secrets.rules import RuleSet, SecretRule
+
+BINARY_SNIFF = 8000
+MAX_MATCH_LINE = 200
+MAX_WINDOWS = 4096
+
+
+class SecretEngine:
+    """Scans contents against a RuleSet."""
+
+    def __init__(self, ruleset: RuleSet) -> None:
+        self.ruleset = ruleset
+        # each distinct keyword is looked for once per file, then rules pick theirs
+        self._keywords = KeywordIndex(tuple(sorted({k for r in ruleset.rules for k in r.keywords})))
+        self._path_allows = tuple(a for a in ruleset.allow_rules if a.regex is None)
+        self._text_allows = tuple(a for a in ruleset.allow_rules if a.regex is not None)
+
+    def path_allowed(self, path: str) -> bool:
+        """True when a global allow rule exempts the whole file by its path."""
+        return any(a.allows(path, None) for a in self._path_allows)
+
+    def scan(self, path: str, content: bytes) -> list[Finding]:
+        """Secret findings in `content` (an empty list for binaries)."""
+        if b"\x00" in content[:BINARY_SNIFF]:
+            return []
+        present = self._keywords.present(content)
+        if not present and all(r.keywords for r in self.ruleset.rules):
+            return []
+        lowered = content.lower()
+        findings = []
+        for rule in self.ruleset.rules:
+            if rule.keywords and present.isdisjoint(rule.keywords):
+                continue
+            if rule.path is not None and not rule.path.search(path):
+                continue
+            if any(a.regex is None and a.allows(path, None) for a in rule.allow_rules):
+                continue
+            windows = None if rule.multiline else keyword_windows(lowered, rule.keywords)
+            findings.extend(self._matches(rule, path, content, windows))
+        return findings
+
+    def _matches(
+        self, rule: SecretRule, path: str, content: bytes, windows: list[tuple[int, int]] | None
+    ) -> list[Finding]:
+        found = []
+        seen: set[tuple[int, int]] = set()
+        spans = windows if windows is not None else [(0, len(content))]
+        matches = (m for a, b in spans for m in rule.regex.finditer(content, a, b))
+        for match in matches:
+            start, end = _span(match, rule.secret_group)
+            secret = content[start:end]
+            if (start, end) in seen or self._allowed(rule, path, secret):
+                continue
+            seen.add((start, end))
+            found.append(
+                Finding(
+                    kind="secret",
+                    id=rule.id,
+                    severity=rule.severity,
+                    title=rule.title,
+                    description=rule.category,
+                    target=path,
+                    path=path,
+                    line=content.count(b"\n", 0, start) + 1,
+                    match=redacted_line(content, start, end),
+                )
+            )
+        return found
+
+    def _allowed(self, rule: SecretRule, path: str, secret: bytes) -> bool:
+        rules = (*self._text_allows, *rule.allow_rules)
+        return any(a.regex is not None and a.allows(path, secret) for a in rules)
+
+
+def keyword_windows(
+    lowered: bytes, keywords: tuple[bytes, ...], limit: int = MAX_WINDOWS
+) -> list[tuple[int, int]] | None:
+    """Spans (line of a keyword + the next line) to search; None when a full scan is cheaper."""
+    if not keywords:
+        return None
+    starts: list[int] = []
+    for keyword in keywords:
+        at = lowered.find(keyword)
+        while at != -1:
+            starts.append(at)
+            if len(starts) > limit:
+                return None
+            at = lowered.find(keyword, at + 1)
+    windows: list[tuple[int, int]] = []
+    for at in sorted(starts):
+        begin = lowered.rfind(b"\n", 0, at) + 1
+        end = lowered.find(b"\n", at)
+        end = len(lowered) if end == -1 else lowered.find(b"\n", end + 1)
+        end = len(lowered) if end == -1 else end
+        if windows and begin <= windows[-1][1]:
+            windows[-1] = (windows[-1][0], max(end, windows[-1][1]))
+        else:
+            windows.append((begin, end))
+    return windows
+
+
+def _span(match: re.Match[bytes], group: str) -> tuple[int, int]:
+    if group and group in (match.re.groupindex or {}) and match.start(group) != -1:
+        start, end = match.start(group), match.end(group)
+    else:
+        start, end = match.start(), match.end()
+    text = match.string
+    while start < end and text[start] in b" \t\r\n":
+        start += 1  # a secret spanning lines starts where its first character is
+    return start, end
+
+
+def redacted_line(content: bytes, start: int, end: int) -> str:
+    """The first line of a match with the secret itself replaced by asterisks."""
+    line_start = content.rfind(b"\n", 0, start) + 1
+    line_end = content.find(b"\n", start)
+    if line_end == -1:
+        line_end = len(content)
+    masked_end = min(end, line_end)
+    line = content[line_start:start] + b"*" * (masked_end - start) + content[masked_end:line_end]
+    text = line.decode("utf-8", "replace").rstrip("\r")
+    return text if len(text) <= MAX_MATCH_LINE else text[:MAX_MATCH_LINE] + "..."

@@ -1,0 +1,156 @@
+"""Secret rules and allow rules: the built-in YAML set plus a user config in Trivy's shape."""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from stockade.model.inventory import Severity
+from stockade.scan.errors import RuleError
+
+
+@dataclass(frozen=True, slots=True)
+class AllowRule:
+    """Suppresses matches in some paths, or matches whose text looks harmless."""
+
+    id: str
+    path: re.Pattern[str] | None = None
+    regex: re.Pattern[bytes] | None = None
+    description: str = ""
+
+    def allows(self, path: str, secret: bytes | None) -> bool:
+        """True when this rule suppresses a match (path alone when `secret` is None)."""
+        if self.path is not None and not self.path.search(path):
+            return False
+        if self.regex is not None:
+            return secret is not None and bool(self.regex.search(secret))
+        return self.path is not None
+
+
+@dataclass(frozen=True, slots=True)
+class SecretRule:
+    """One kind of secret: cheap keywords first, then a regex over bytes."""
+
+    id: str
+    category: str
+    title: str
+    severity: Severity
+    regex: re.Pattern[bytes]
+    keywords: tuple[bytes, ...]  # lower case
+    secret_group: str = ""
+    path: re.Pattern[str] | None = None
+    allow_rules: tuple[AllowRule, ...] = ()
+    multiline: bool = True  # False: a match lies on a keyword's line or the next one
+
+
+@dataclass(frozen=True, slots=True)
+class RuleSet:
+    """The rules and global allow rules in force for one scan."""
+
+    rules: tuple[SecretRule, ...]
+    allow_rules: tuple[AllowRule, ...]
+
+
+def _compile_str(pattern: object, where: str) -> re.Pattern[str] | None:
+    if pattern is None:
+        return None
+    try:
+        return re.compile(str(pattern))
+    except re.error as e:
+        raise RuleError(f"{where}: invalid path regex {pattern!r} ({e})") from e
+
+
+def _compile_bytes(pattern: object, where: str) -> re.Pattern[bytes]:
+    try:
+        return re.compile(str(pattern).encode(), re.MULTILINE)
+    except re.error as e:
+        raise RuleError(f"{where}: invalid regex {pattern!r} ({e})") from e
+
+
+def _allow_rule(raw: dict[str, Any], where: str) -> AllowRule:
+    rule_id = str(raw.get("id", ""))
+    return AllowRule(
+        id=rule_id,
+        path=_compile_str(raw.get("path"), f"{where} allow rule {rule_id}"),
+        regex=_compile_bytes(raw["regex"], f"{where} allow rule {rule_id}")
+        if raw.get("regex")
+        else None,
+        description=str(raw.get("description", "")),
+    )
+
+
+def _severity(value: object, where: str) -> Severity:
+    try:
+        return Severity[str(value or "UNKNOWN").upper()]
+    except KeyError:
+        raise RuleError(f"{where}: unknown severity {value!r}") from None
+
+
+def _rule(raw: dict[str, Any], where: str, multiline: bool = True) -> SecretRule:
+    rule_id = raw.get("id")
+    if not rule_id or not raw.get("regex"):
+        raise RuleError(f"{where}: every rule needs an id and a regex (got {raw!r:.80})")
+    here = f"{where} rule {rule_id}"
+    keywords = tuple(str(k).lower().encode() for k in raw.get("keywords") or ())
+    return SecretRule(
+        id=str(rule_id),
+        category=str(raw.get("category", "")),
+        title=str(raw.get("title", rule_id)),
+        severity=_severity(raw.get("severity"), here),
+        regex=_compile_bytes(raw["regex"], here),
+        keywords=keywords,
+        secret_group=str(raw.get("secret-group-name", "")),
+        path=_compile_str(raw.get("path"), here),
+        allow_rules=tuple(_allow_rule(a, here) for a in raw.get("allow-rules") or ()),
+        multiline=bool(raw.get("multiline", multiline)),
+    )
+
+
+def _parse(text: str, where: str) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as e:
+        raise RuleError(f"{where}: not valid YAML ({e})") from e
+    if not isinstance(data, dict):
+        raise RuleError(f"{where}: expected a mapping with `rules` and `allow-rules`")
+    return data
+
+
+@functools.cache
+def builtin_rules() -> RuleSet:
+    """The rules shipped with Stockade."""
+    text = resources.files(__package__).joinpath("builtin_rules.yaml").read_text()
+    data = _parse(text, "builtin_rules.yaml")
+    return RuleSet(
+        rules=tuple(_rule(r, "builtin_rules.yaml", multiline=False) for r in data["rules"]),
+        allow_rules=tuple(_allow_rule(a, "builtin_rules.yaml") for a in data["allow-rules"]),
+    )
+
+
+def load_rules(config: Path | None) -> RuleSet:
+    """Built-in rules adjusted by a user config (rules, allow-rules, enable/disable lists)."""
+    base = builtin_rules()
+    if config is None:
+        return base
+    where = str(config)
+    try:
+        data = _parse(config.read_text(), where)
+    except OSError as e:
+        raise RuleError(f"{where}: cannot read the secret config ({e.strerror})") from e
+    rules = list(base.rules)
+    enabled = set(data.get("enable-builtin-rules") or ())
+    if enabled:
+        rules = [r for r in rules if r.id in enabled]
+    disabled = set(data.get("disable-rules") or ())
+    rules = [r for r in rules if r.id not in disabled]
+    rules += [_rule(r, where) for r in data.get("rules") or ()]
+    disabled_allow = set(data.get("disable-allow-rules") or ())
+    allow = [a for a in base.allow_rules if a.id not in disabled_allow]
+    allow += [_allow_rule(a, where) for a in data.get("allow-rules") or ()]
+    return RuleSet(rules=tuple(rules), allow_rules=tuple(allow))

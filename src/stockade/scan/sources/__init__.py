@@ -1,0 +1,63 @@
+"""Scan targets by reference: `kind:LOCATION` or a plain path guessed by its content."""
+
+from __future__ import annotations
+
+import tarfile
+from collections.abc import Callable
+from pathlib import Path
+
+from stockade.registry import Registry
+from stockade.scan.errors import SourceError
+from stockade.scan.sources.base import ImageSource, Layer, Readable, RootfsSource, Source
+from stockade.scan.sources.blobstore import DirStore, TarStore
+from stockade.scan.sources.docker_archive import DockerArchiveImage
+from stockade.scan.sources.oci import OciImage
+from stockade.scan.sources.podman import PodmanImage
+from stockade.scan.sources.rootfs import ContainerSource, DirectorySource
+
+__all__ = [
+    "SOURCES",
+    "ImageSource",
+    "Layer",
+    "Readable",
+    "RootfsSource",
+    "Source",
+    "guess_kind",
+    "open_source",
+]
+
+SourceFactory = Callable[[str, str], Source]
+SOURCES: Registry[SourceFactory] = Registry("image source")
+
+SOURCES.register("oci-archive", lambda ref, loc: OciImage(ref, TarStore(Path(loc))))
+SOURCES.register("oci", lambda ref, loc: OciImage(ref, DirStore(Path(loc))))
+SOURCES.register("docker-archive", lambda ref, loc: DockerArchiveImage(ref, TarStore(Path(loc))))
+SOURCES.register("podman", PodmanImage)
+SOURCES.register("dir", lambda ref, loc: DirectorySource(ref, Path(loc)))
+SOURCES.register("container", ContainerSource)
+
+
+def open_source(ref: str) -> Source:
+    """Open the target named by `ref` (`kind:LOCATION`, or a path whose kind is guessed)."""
+    kind, sep, location = ref.partition(":")
+    if not sep or kind not in SOURCES:
+        kind, location = guess_kind(Path(ref)), ref
+    return SOURCES.get(kind)(ref, location)
+
+
+def guess_kind(path: Path) -> str:
+    """The source kind of a plain path, from what it holds."""
+    if path.is_dir():
+        return "oci" if (path / "oci-layout").is_file() else "dir"
+    if not path.is_file():
+        raise SourceError(f"{path}: no such file or directory (and no known `kind:` prefix)")
+    try:
+        with tarfile.open(path, "r:*") as tar:
+            names = {n.lstrip("./") for n in tar.getnames()}
+    except (OSError, tarfile.TarError, EOFError) as e:
+        raise SourceError(f"{path}: not a directory, OCI archive or docker archive") from e
+    if "oci-layout" in names or "index.json" in names:
+        return "oci-archive"
+    if "manifest.json" in names:
+        return "docker-archive"
+    raise SourceError(f"{path}: a tar archive with neither index.json nor manifest.json")

@@ -1,0 +1,44 @@
+"""A local podman/containers-storage image (`podman:NAME`), read through `podman save`."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from stockade.scan.errors import SourceError
+from stockade.scan.sources.blobstore import TarStore
+from stockade.scan.sources.oci import OciImage
+from stockade.scan.sources.rootfs import PODMAN_FLAGS
+
+
+class PodmanImage(OciImage):
+    """A podman image saved once as an OCI archive in a private temporary directory."""
+
+    def __init__(self, ref: str, name: str) -> None:
+        podman = shutil.which("podman")
+        if podman is None:
+            raise SourceError("podman images need podman, which is not installed")
+        self._tmp = tempfile.TemporaryDirectory(prefix="stockade-scan-")
+        archive = Path(self._tmp.name) / "image.oci.tar"
+        result = subprocess.run(
+            [podman, *PODMAN_FLAGS, "save", "--format", "oci-archive", "-o", str(archive), name],
+            capture_output=True,
+            timeout=600,
+            check=False,
+        )
+        if result.returncode != 0:
+            self._tmp.cleanup()
+            message = result.stderr.decode(errors="replace").strip()
+            raise SourceError(f"podman image {name}: {message or 'cannot be saved'}")
+        try:
+            super().__init__(ref, TarStore(archive))
+        except BaseException:
+            self._tmp.cleanup()
+            raise
+
+    def close(self) -> None:
+        """Close the archive and delete the temporary copy."""
+        super().close()
+        self._tmp.cleanup()

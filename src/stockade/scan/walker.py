@@ -1,0 +1,185 @@
+"""Walk a layer tar or a directory once, reading only the files someone asked for."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import posixpath
+import stat
+import tarfile
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+import zstandard
+from isal import isal_zlib
+
+from stockade.scan.decompress import decompressed
+from stockade.scan.errors import LayerError
+from stockade.scan.files import FileInfo, WalkLimits
+from stockade.scan.sources.base import Readable
+
+T = TypeVar("T")
+Select = Callable[[FileInfo], T | None]
+
+WHITEOUT_PREFIX = ".wh."
+OPAQUE_MARKER = ".wh..wh..opq"
+TAR_BUFSIZE = 1024 * 1024
+ROOTFS_PSEUDO_DIRS = ("proc", "sys", "dev")
+
+
+@dataclass(slots=True)
+class WalkReport:
+    """What a walk saw besides files: deletions, opaque directories and warnings."""
+
+    whiteouts: list[str] = field(default_factory=list)
+    opaque_dirs: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def safe_path(name: str) -> str | None:
+    """The normalized relative path of a tar entry; None when it is absolute or escapes."""
+    while name.startswith("./"):
+        name = name[2:]
+    if name.startswith("/"):
+        return None
+    path = posixpath.normpath(name) if name else "."
+    if path == ".." or path.startswith("../"):
+        return None
+    return "" if path == "." else path
+
+
+def _escapes(base_dir: str, target: str) -> bool:
+    if target.startswith("/"):
+        return False  # absolute link targets resolve inside the image root
+    joined = posixpath.normpath(posixpath.join(base_dir, target))
+    return joined == ".." or joined.startswith("../")
+
+
+def walk_layer(
+    blob: Readable, what: str, select: Select[T], limits: WalkLimits, report: WalkReport
+) -> Iterator[tuple[FileInfo, T, bytes]]:
+    """Yield (info, selection, content) for each selected regular file of a layer blob."""
+    stream = decompressed(blob, limits.max_layer_size, what)
+    try:
+        # "r:" over a forward-only reader: tarfile's own stream mode copies its buffer per read
+        with tarfile.open(fileobj=stream, mode="r:") as tar:  # type: ignore[call-overload]
+            yield from _entries(tar, what, select, limits, report)
+        while stream.read(TAR_BUFSIZE):  # drain padding so the blob digest is checked
+            pass
+    except (
+        tarfile.TarError,
+        EOFError,
+        OSError,
+        zlib.error,
+        isal_zlib.error,  # type: ignore[misc]
+        gzip.BadGzipFile,
+        zstandard.ZstdError,
+    ) as e:
+        raise LayerError(f"{what}: corrupt or truncated layer ({e})") from e
+    finally:
+        blob.close()
+
+
+def _entries(
+    tar: tarfile.TarFile, what: str, select: Select[T], limits: WalkLimits, report: WalkReport
+) -> Iterator[tuple[FileInfo, T, bytes]]:
+    read: dict[str, bytes] = {}
+    for member in tar:
+        tar.members.clear()  # type: ignore[attr-defined]  # keep memory flat on huge layers
+        path = safe_path(member.name)
+        if path is None:
+            report.warnings.append(f"{what}: skipped entry {member.name!r} outside the root")
+            continue
+        directory, _, base = path.rpartition("/")
+        if base.startswith(WHITEOUT_PREFIX):
+            if base == OPAQUE_MARKER:
+                report.opaque_dirs.append(directory)
+            else:
+                report.whiteouts.append(posixpath.join(directory, base[len(WHITEOUT_PREFIX) :]))
+            continue
+        is_link = member.issym() or member.islnk()
+        if is_link and _escapes(directory if member.issym() else "", member.linkname):
+            kind = "symlink" if member.issym() else "hardlink"
+            report.warnings.append(
+                f"{what}: skipped {kind} {path} -> {member.linkname} pointing outside the root"
+            )
+            continue
+        if not (member.isreg() or member.islnk()) or limits.skipped(path):
+            continue
+        info = FileInfo(path=path, size=member.size, mode=member.mode)
+        chosen = select(info)
+        if chosen is None:
+            continue
+        if member.islnk():
+            target = safe_path(member.linkname)
+            if target is not None and target in read:
+                yield info, chosen, read[target]
+            continue
+        if member.size > limits.max_file_size:
+            report.warnings.append(f"{what}: skipped {path} ({member.size} bytes, over the limit)")
+            continue
+        content = _read_member(tar, member)
+        read[path] = content
+        yield info, chosen, content
+
+
+def _read_member(tar: tarfile.TarFile, member: tarfile.TarInfo) -> bytes:
+    handle = tar.extractfile(member)
+    return handle.read() if handle is not None else b""
+
+
+def walk_directory(
+    root: Path, select: Select[T], limits: WalkLimits, report: WalkReport
+) -> Iterator[tuple[FileInfo, T, bytes]]:
+    """Yield (info, selection, content) for selected regular files under `root`; no symlinks."""
+    stack = [""]
+    while stack:
+        rel_dir = stack.pop()
+        try:
+            entries = list(os.scandir(root / rel_dir if rel_dir else root))
+        except OSError as e:
+            report.warnings.append(f"{root}/{rel_dir}: cannot list ({e.strerror})")
+            continue
+        for entry in sorted(entries, key=lambda e: e.name):
+            rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
+            if limits.skipped(rel) or (not rel_dir and entry.name in ROOTFS_PSEUDO_DIRS):
+                continue
+            try:
+                st = entry.stat(follow_symlinks=False)
+            except OSError:
+                continue
+            if stat.S_ISDIR(st.st_mode):
+                stack.append(rel)
+            elif stat.S_ISREG(st.st_mode):
+                yield from _directory_file(Path(entry.path), rel, st, select, limits, report)
+
+
+def _directory_file(
+    path: Path,
+    rel: str,
+    st: os.stat_result,
+    select: Select[T],
+    limits: WalkLimits,
+    report: WalkReport,
+) -> Iterator[tuple[FileInfo, T, bytes]]:
+    info = FileInfo(path=rel, size=st.st_size, mode=st.st_mode)
+    chosen = select(info)
+    if chosen is None:
+        return
+    if st.st_size > limits.max_file_size:
+        report.warnings.append(f"{rel}: skipped ({st.st_size} bytes, over the limit)")
+        return
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError as e:
+        report.warnings.append(f"{rel}: cannot read ({e.strerror})")
+        return
+    with os.fdopen(fd, "rb") as handle:
+        content = handle.read(limits.max_file_size + 1)
+    if len(content) > limits.max_file_size:
+        report.warnings.append(f"{rel}: skipped (grew past the size limit while read)")
+        return
+    yield info, chosen, content
