@@ -96,7 +96,7 @@ def compile_collected(c: Collector, table: FieldTable, order: dict[str, int]) ->
         compiled = _compile_rule(rule, table, expander, compiler, out, order)
         if compiled is not None:
             out.rules.append(compiled)
-    _check_macros(c, macros, expander, compiler, out)
+    _check_macros(c, macros, expander, out)
     for name, ldef in c.lists.items():
         if name not in expander.used_lists and not any(
             name in other.items for other in c.lists.values()
@@ -114,7 +114,6 @@ def _check_macros(
     c: Collector,
     macros: dict[str, ast.Node],
     expander: Expander,
-    compiler: ConditionCompiler,
     out: CompileResult,
 ) -> None:
     for name, mdef in c.macros.items():
@@ -126,11 +125,12 @@ def _check_macros(
                     "LOAD_UNUSED_MACRO", "Macro not referred to by any other rule/macro"
                 )
             )
+        if name in expander.used_macros:
+            continue  # its fields were checked through the rules using it
         try:
-            compiler.source(expander.macro(name, ()))
-        except RuleCompileError as e:
-            code = "LOAD_ERR_COMPILE_CONDITION" if e.code == "LOAD_UNKNOWN_FIELD" else e.code
-            out.error(mdef.origin.file, mdef.origin.message(code, e.message))
+            expander.macro(name, ())
+        except RuleCompileError as e:  # an undefined macro or a reference loop
+            out.error(mdef.origin.file, mdef.origin.message(e.code, e.message))
 
 
 def _compile_rule(
@@ -160,7 +160,8 @@ def _compile_rule(
         out.error(file, rule.origin.message(e.code, str(e)))
         return None
     except RuleCompileError as e:
-        if rule.skip_if_unknown_filter and e.code == "LOAD_UNKNOWN_FIELD":
+        unknown = e.code == "LOAD_UNKNOWN_FIELD" or "nonexistent field" in e.message
+        if rule.skip_if_unknown_filter and unknown:
             out.warnings.append(
                 rule.origin.message("LOAD_UNKNOWN_FILTER", f"{e.message} (rule skipped)")
             )

@@ -15,7 +15,8 @@ from stockade.rules.fields import FieldTable
 from stockade.rules.transformers import ExtractorBuilder
 
 _TOKEN = re.compile(
-    r"%(?:\((?P<paren>[^)]*)\)|(?P<field>[a-zA-Z]+[a-zA-Z0-9_]*(?:\.[a-zA-Z0-9_]+)+)(?:\[(?P<arg>[^\]]*)\])?)"
+    r"%(?:\((?P<paren>[^)]*)\)"
+    r"|(?P<field>[a-zA-Z]+[a-zA-Z0-9_]*(?:\.[a-zA-Z0-9_]+)*)(?:\[(?P<arg>[^\]]*)\])?)"
 )
 NA = "<NA>"
 

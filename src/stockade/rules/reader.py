@@ -9,6 +9,19 @@ import yaml
 
 from stockade.rules.messages import LoadMessage, Origin
 
+
+class _RulesLoader(yaml.SafeLoader):
+    """SafeLoader that, like yaml-cpp, reads `=` and unknown `!tags` as plain strings."""
+
+
+def _plain(_loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> str:
+    value = node.value if isinstance(node, yaml.ScalarNode) else ""
+    return f"!{suffix}{value}"
+
+
+_RulesLoader.add_constructor("tag:yaml.org,2002:value", lambda _l, node: str(node.value))
+_RulesLoader.add_multi_constructor("!", _plain)
+
 ITEM_KINDS = ("rule", "macro", "list", "required_engine_version", "required_plugin_versions")
 
 
@@ -46,7 +59,7 @@ def _describe(kind: str, data: dict[str, Any]) -> str:
 def read_rules(text: str, file: str) -> ReadResult:
     """Parse rules YAML into raw items; never raises on bad content."""
     result = ReadResult()
-    loader = yaml.SafeLoader(text)
+    loader = _RulesLoader(text)
     try:
         while loader.check_node():
             node = loader.get_node()

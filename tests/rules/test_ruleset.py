@@ -1,0 +1,114 @@
+"""Loading Falco's rule files, evaluating events, alert shape and hot reload."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from stockade.model import Ancestor, Event, FdInfo, Process
+from stockade.model.entities import Container
+from stockade.rules import load_rules
+from stockade.rules.detector import RulesDetector
+
+CID = "ab" * 32
+RULE = """
+- list: shells
+  items: [bash, sh]
+- macro: spawned
+  condition: evt.type in (execve, execveat)
+- rule: Shell in container
+  desc: a shell started in a container
+  condition: spawned and proc.name in (shells) and container.id != host
+  output: shell %proc.name in %container.id (parent=%proc.pname flags=%evt.arg.flags)
+  priority: WARNING
+  tags: [shell]
+"""
+
+
+def _falco(corpus: Path) -> list[Path]:
+    return [
+        corpus / "falco/rules/falco_rules.yaml",
+        corpus / "falco/rules/falco-incubating_rules.yaml",
+    ]
+
+
+def _exec(name: str, container: Container | None = None) -> Event:
+    return Event(
+        type="execve",
+        ts=1_700_000_000_123_456_789,
+        proc=Process(pid=42, name=name, exepath=f"/bin/{name}", argv=(name, "-i"), euid=0),
+        container=container or Container(id=CID, name="web", image_repository="nginx"),
+        ancestors=(Ancestor(pid=1, name="runc"),),
+        seq=7,
+        host_id="h1",
+    )
+
+
+def test_falco_rule_files_load_without_errors(corpus: Path) -> None:
+    ruleset = load_rules(_falco(corpus))
+    assert ruleset.errors == []
+    assert len(ruleset.rules) == 56
+    assert all(r.event_types is not None for r in ruleset.rules)
+
+
+def test_alert_has_falco_shape() -> None:
+    ruleset = load_rules([], sources=[("inline.yaml", RULE)])
+    (alert,) = ruleset.evaluate(_exec("bash"))
+    assert alert.rule == "Shell in container"
+    assert alert.priority == "Warning"
+    assert alert.time == "2023-11-14T22:13:20.123456789Z"
+    assert alert.output == (
+        "22:13:20.123456789: Warning shell bash in abababababab (parent=runc flags=<NA>)"
+    )
+    assert alert.output_fields["container.id"] == "abababababab"
+    assert alert.output_fields["evt.arg.flags"] is None
+    assert alert.tags == ["shell"]
+    assert (alert.container_id, alert.event_seq, alert.host_id) == (CID, 7, "h1")
+
+
+def test_index_limits_candidates_and_host_is_excluded() -> None:
+    ruleset = load_rules([], sources=[("inline.yaml", RULE)])
+    assert ruleset.candidates("openat") == ()
+    assert ruleset.evaluate(_exec("bash", Container.host())) == []
+    assert ruleset.evaluate(_exec("python3")) == []
+
+
+def test_sensitive_file_read_fires(corpus: Path) -> None:
+    ruleset = load_rules(_falco(corpus))
+    event = Event(
+        type="openat",
+        ts=1,
+        proc=Process(pid=5, name="cat", exepath="/bin/cat", argv=("cat", "/etc/shadow"), euid=0),
+        ancestors=(Ancestor(pid=4, name="bash"),),
+        fd=FdInfo(num=3, type="file", name="/etc/shadow", flags=0),
+    )
+    assert "Read sensitive file untrusted" in [r.name for r in ruleset.matches(event)]
+
+
+def test_bad_file_is_refused_whole_and_good_one_kept() -> None:
+    bad = "- rule: broken\n  desc: d\n  condition: proc.nam = x\n  output: o\n  priority: INFO\n"
+    ruleset = load_rules([], sources=[("good.yaml", RULE), ("bad.yaml", bad)])
+    assert [e.code for e in ruleset.errors] == ["LOAD_ERR_COMPILE_CONDITION"]
+    assert ruleset.errors[0].file == "bad.yaml"
+    assert [r.name for r in ruleset.rules] == ["Shell in container"]
+
+
+@pytest.mark.parametrize(
+    ("condition", "column"), [("evt.type = execve and", 35), ("proc.name =", 25)]
+)
+def test_syntax_error_position_is_in_the_file(condition: str, column: int) -> None:
+    text = f"- rule: r\n  desc: d\n  condition: {condition}\n  output: o\n  priority: INFO\n"
+    (error,) = load_rules([], sources=[("f.yaml", text)]).errors
+    assert (error.line, error.column) == (3, column)
+
+
+def test_reload_swaps_and_refuses_errors() -> None:
+    detector = RulesDetector(load_rules([], sources=[("a.yaml", RULE)]))
+    assert len(detector.inspect(_exec("bash"))) == 1
+    bad = "- macro: m\n  condition: (\n"
+    errors = detector.reload([], sources=[("b.yaml", bad)])
+    assert errors and errors[0].code == "LOAD_ERR_COMPILE_CONDITION"
+    assert len(detector.inspect(_exec("bash"))) == 1
+    assert detector.reload([], sources=[("c.yaml", "[]")]) == []
+    assert detector.inspect(_exec("bash")) == []
