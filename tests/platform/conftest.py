@@ -99,7 +99,7 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningPlatfor
     server.stop()
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def admin(running: RunningPlatform) -> Iterator[httpx.Client]:
     """A console client logged in as admin."""
     client = running.login()

@@ -110,8 +110,11 @@ class _EmbeddedServer(uvicorn.Server):
     def _abort_connections(self) -> None:
         for connection in list(self.server_state.connections):
             transport = getattr(connection, "transport", None)
-            if isinstance(transport, asyncio.Transport):
-                transport.abort()
+            # a TLS transport closed twice has already dropped its protocol: abort() fails
+            with contextlib.suppress(AttributeError, OSError):
+                if isinstance(transport, asyncio.Transport):
+                    transport.abort()
+            self.server_state.connections.discard(connection)
 
 
 class Platform:

@@ -1,0 +1,108 @@
+"""Opening the platform: clear one-line errors for unusable data dirs and ports; CLI exits 1."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from stockade.cli.main import app
+from stockade.platform import Platform, PlatformConfig, PlatformError
+from tests.platform.agent_client import TestAgent
+from tests.platform.conftest import RunningPlatform, free_port
+
+
+def _one_line_error(config: PlatformConfig) -> str:
+    with pytest.raises(PlatformError) as caught:
+        Platform.open(config)
+    message = str(caught.value)
+    assert "\n" not in message
+    return message
+
+
+def test_file_in_the_way(tmp_path: Path) -> None:
+    blocker = tmp_path / "data"
+    blocker.write_text("not a directory")
+    message = _one_line_error(PlatformConfig(data_dir=blocker))
+    assert str(blocker) in message
+    assert "choose another --data-dir" in message
+
+
+def test_parent_is_a_file(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("x")
+    message = _one_line_error(PlatformConfig(data_dir=tmp_path / "file" / "data"))
+    assert message.startswith(f"cannot write data dir {tmp_path / 'file' / 'data'}: ")
+    assert "Not a directory" in message
+
+
+@pytest.fixture
+def read_only_dir(tmp_path: Path) -> Iterator[Path]:
+    """A read-only tmpfs mounted for the test."""
+    target = tmp_path / "ro"
+    target.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(target)], check=True)
+    yield target
+    subprocess.run(["umount", str(target)], check=True)
+
+
+@pytest.mark.root
+def test_read_only_mount(read_only_dir: Path) -> None:
+    data_dir = read_only_dir / "data"
+    message = _one_line_error(PlatformConfig(data_dir=data_dir))
+    assert message.startswith(f"cannot write data dir {data_dir}: Read-only file system")
+
+
+@pytest.mark.parametrize(
+    "command", [["server"], ["token", "create"]], ids=["server", "token-create"]
+)
+def test_cli_prints_one_line_and_exits_1(tmp_path: Path, command: list[str]) -> None:
+    blocker = tmp_path / "data"
+    blocker.write_text("x")
+    result = CliRunner().invoke(app, [*command, "--data-dir", str(blocker)])
+    assert result.exit_code == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(f"stockade {' '.join(command)}: cannot use data dir {blocker}")
+    assert "Traceback" not in result.output
+
+
+def test_reopen_keeps_admin_and_ca(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STOCKADE_ADMIN_PASSWORD", "chosen-secret")
+    first = Platform.open(PlatformConfig(data_dir=tmp_path / "d"))
+    first.close()
+    assert first.first_admin_password == "chosen-secret"
+    second = Platform.open(PlatformConfig(data_dir=tmp_path / "d"))
+    second.close()
+    assert second.first_admin_password is None
+    assert second.ca_pem == first.ca_pem
+    assert (tmp_path / "d" / "pki" / "ca.key").stat().st_mode & 0o777 == 0o600
+
+
+def test_busy_port_is_a_one_line_error(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        platform = Platform.open(
+            PlatformConfig(data_dir=tmp_path / "d", console_port=port, agent_port=free_port())
+        )
+        try:
+            with pytest.raises(PlatformError, match=f"cannot listen on 127.0.0.1:{port}: "):
+                asyncio.run(platform.serve())
+        finally:
+            platform.close()
+
+
+@pytest.mark.server
+def test_cli_token_create_enrolls_an_agent(running: RunningPlatform, tmp_path: Path) -> None:
+    data_dir = running.platform.config.data_dir
+    result = CliRunner().invoke(app, ["token", "create", "--data-dir", str(data_dir)])
+    assert result.exit_code == 0, result.output
+    token = result.stdout.strip()
+    agent = TestAgent.enroll(running.platform.agent_url, running.platform.ca_pem, token, tmp_path)
+    agent.client.close()
