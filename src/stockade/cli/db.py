@@ -2,8 +2,85 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import time
+from pathlib import Path
+from typing import Annotated
+
 import typer
+
+from stockade.scan.vulndb import DEFAULT_PATH, VulnDBError, import_location, open_db
+
+db_app = typer.Typer(help="The local vulnerability database (offline at scan time).")
+
+DbOption = Annotated[
+    Path | None,
+    typer.Option("--db", help=f"Database file [default: {DEFAULT_PATH}]", show_default=False),
+]
+
+
+@db_app.command("import")
+def import_command(
+    location: Annotated[str, typer.Argument(help="Directory, JSON/YAML file, zip/tar or URL")],
+    db: DbOption = None,
+) -> None:
+    """Import advisories (OSV, Debian tracker, Alpine secdb, Node.js security-wg)."""
+    started = time.perf_counter()
+    try:
+        database = open_db(db)
+        try:
+            report = import_location(database, location)
+        finally:
+            database.close()
+    except VulnDBError as e:
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(1) from e
+    formats = ", ".join(f"{name} {count}" for name, count in sorted(report.formats.items()))
+    typer.echo(f"imported {report.advisories} advisories from {report.files} files ({formats})")
+    typer.echo(f"source: {report.location}")
+    typer.echo(f"database: {database.path}")
+    typer.echo(f"seconds: {time.perf_counter() - started:.1f}")
+    if report.skipped:
+        typer.echo(f"skipped {len(report.skipped)} files:", err=True)
+        for line in report.skipped[:20]:
+            typer.echo(f"  {line}", err=True)
+
+
+@db_app.command("status")
+def status_command(
+    db: DbOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+) -> None:
+    """Show imported sources, advisories per ecosystem and the last import time."""
+    try:
+        database = open_db(db)
+    except VulnDBError as e:
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(1) from e
+    sources, counts = database.sources(), database.counts_by_ecosystem()
+    database.close()
+    last = max((s.imported_at for s in sources), default="")
+    if as_json:
+        doc = {
+            "database": str(database.path),
+            "last_import": last,
+            "sources": [dataclasses.asdict(s) for s in sources],
+            "ecosystems": counts,
+        }
+        typer.echo(json.dumps(doc, indent=2))
+        return
+    typer.echo(f"database: {database.path}")
+    typer.echo(f"last import: {last or 'never'}")
+    for source in sources:
+        typer.echo(
+            f"source: {source.location} ({source.formats}) "
+            f"{source.advisories} advisories, imported {source.imported_at}"
+        )
+    for ecosystem, count in sorted(counts.items()):
+        typer.echo(f"ecosystem: {ecosystem} {count}")
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the top-level app."""
+    app.add_typer(db_app, name="db")

@@ -1,0 +1,68 @@
+"""`stockade db import` and `stockade db status` on the corpus directories."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from stockade.cli import db as db_cli
+
+
+@pytest.fixture
+def app() -> typer.Typer:
+    app = typer.Typer()
+
+    @app.callback()
+    def main() -> None:
+        """Test root."""
+
+    db_cli.register(app)
+    return app
+
+
+def test_import_and_status(app: typer.Typer, corpus: Path, tmp_path: Path) -> None:
+    runner = CliRunner()
+    database = tmp_path / "v.sqlite"
+    for folder, line in (
+        ("osv-pypi", "(osv 2651)"),
+        ("nodejs-security-wg", "nodejs-wg 467"),
+        ("golang-vulndb", "imported"),
+    ):
+        args = ["db", "import", str(corpus / "vulndb" / folder), "--db", str(database)]
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, result.output
+        assert line in result.output
+
+    status = runner.invoke(app, ["db", "status", "--db", str(database)])
+    assert status.exit_code == 0, status.output
+    assert "ecosystem: PyPI 2651" in status.output
+    assert "ecosystem: npm 467" in status.output
+    assert status.output.count("source: ") == 3
+
+    doc = json.loads(runner.invoke(app, ["db", "status", "--db", str(database), "--json"]).output)
+    assert doc["ecosystems"]["PyPI"] == 2651
+    assert doc["ecosystems"]["Go"] > 4000
+    assert doc["last_import"] == max(s["imported_at"] for s in doc["sources"])
+
+
+def test_reimport_replaces(app: typer.Typer, corpus: Path, tmp_path: Path) -> None:
+    runner = CliRunner()
+    database = tmp_path / "v.sqlite"
+    source = str(corpus / "vulndb/nodejs-security-wg")
+    for _ in range(2):
+        assert runner.invoke(app, ["db", "import", source, "--db", str(database)]).exit_code == 0
+    doc = json.loads(runner.invoke(app, ["db", "status", "--db", str(database), "--json"]).output)
+    assert doc["ecosystems"] == {"npm": 467}
+    assert len(doc["sources"]) == 1
+
+
+def test_import_missing_path_fails(app: typer.Typer, tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        app, ["db", "import", str(tmp_path / "nope"), "--db", str(tmp_path / "v.sqlite")]
+    )
+    assert result.exit_code == 1
+    assert "no such file or directory" in result.output
