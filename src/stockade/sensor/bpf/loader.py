@@ -6,6 +6,7 @@ import ctypes
 import os
 import subprocess
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from stockade.sensor.bpf.libbpf import (
@@ -128,9 +129,12 @@ class LoadedSensor:
         if self._rb:
             self._lib.ring_buffer__free(self._rb)
             self._rb = None
-        for link in self._links:
-            self._lib.bpf_link__destroy(link)
-        self._links.clear()
+        if self._links:
+            # Each detach waits for an RCU grace period; in parallel they overlap
+            # (ctypes drops the GIL during the call).
+            with ThreadPoolExecutor(max_workers=min(64, len(self._links))) as pool:
+                list(pool.map(self._lib.bpf_link__destroy, self._links))
+            self._links.clear()
         if self._obj:
             self._lib.bpf_object__close(self._obj)
             self._obj = None

@@ -1,0 +1,45 @@
+"""`stockade sensor record`: JSON lines keyed by Falco fields, and a summary on stderr."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+from tests.support.podman import Podman
+
+pytestmark = [pytest.mark.ebpf, pytest.mark.root, pytest.mark.podman]
+
+
+def test_record_attributes_container_events(podman: Podman, container: str, tmp_path: Path) -> None:
+    out = tmp_path / "events.jsonl"
+    cmd = [str(Path(sys.executable).parent / "stockade"), "sensor", "record", "--duration", "3"]
+    fields = "evt.type,proc.cmdline,container.id,container.full_id,evt.arg.exe"
+    proc = subprocess.Popen(
+        [*cmd, "--output", str(out), "--fields", fields],
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stderr is not None
+    status = json.loads(proc.stderr.readline())  # printed once the programs are attached
+    token = uuid.uuid4().hex
+    podman.exec(container, "/bin/echo", token)
+    summary = json.loads(proc.stderr.read().splitlines()[-1])
+    assert proc.wait(timeout=60) == 0
+    assert status == {"source": "ebpf", "degraded": None}
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert summary == {"events": len(rows), "dropped": 0}
+    mine = [r for r in rows if r["evt.type"] == "execve" and r["proc.cmdline"] == f"echo {token}"]
+    assert mine == [
+        {
+            "evt.type": "execve",
+            "proc.cmdline": f"echo {token}",
+            "container.id": container[:12],
+            "container.full_id": container,
+            "evt.arg.exe": "/bin/echo",
+        }
+    ]
+    assert any(r["container.id"] == "host" for r in rows)
