@@ -5,13 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import urlparse
 
-import httpx
-
 from stockade.scan.vulndb.formats import VulnDBError
 
 
 def download(url: str, into: Path, timeout: float = 60.0) -> Path:
     """Save `url` under `into`, keeping its file name (its suffix tells the format)."""
+    import httpx  # only an import from a URL needs an HTTP client
+
     name = Path(urlparse(url).path).name or "download.json"
     target = into / name
     try:
