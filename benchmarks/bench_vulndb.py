@@ -38,7 +38,7 @@ def main() -> int:
         for feed in FEEDS:
             times = []
             for n in range(ROUNDS):
-                db = open_db(Path(tmp) / f"{feed}-{n}.sqlite")
+                db = open_db(Path(tmp) / f"{feed}-{n}.sqlite", create=True)
                 start = time.perf_counter()
                 report = import_location(db, str(CORPUS / "vulndb" / feed))
                 times.append(time.perf_counter() - start)

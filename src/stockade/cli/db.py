@@ -28,7 +28,7 @@ def import_command(
     """Import advisories (OSV, Debian tracker, Alpine secdb, Node.js security-wg)."""
     started = time.perf_counter()
     try:
-        database = open_db(db)
+        database = open_db(db, create=True)
         try:
             report = import_location(database, location)
         finally:

@@ -13,7 +13,7 @@ TESTDATA = Path(__file__).parent / "testdata"
 
 
 def _db(tmp: Path, *locations: Path) -> Iterator[VulnDB]:
-    db = open_db(tmp / "vulndb.sqlite")
+    db = open_db(tmp / "vulndb.sqlite", create=True)
     for location in locations:
         import_location(db, str(location))
     yield db

@@ -101,7 +101,7 @@ def test_unorderable_range_is_ignored() -> None:
 
 
 def test_alpine_matching(tmp_path: Path) -> None:
-    db = open_db(tmp_path / "v.sqlite")
+    db = open_db(tmp_path / "v.sqlite", create=True)
     rng = events(("introduced", "0"), ("fixed", "3.1.4-r1"))
     db.replace_source(
         "secdb",

@@ -75,7 +75,7 @@ def _packages() -> list[Package]:
 @pytest.fixture(scope="session")
 def scan_result(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ScanResult]:
     """Packages of three ecosystems, their real findings, and a secret finding."""
-    db = open_db(tmp_path_factory.mktemp("output-db") / "vulndb.sqlite")
+    db = open_db(tmp_path_factory.mktemp("output-db") / "vulndb.sqlite", create=True)
     for location in (
         corpus / "vulndb/osv-pypi",
         corpus / "vulndb/nodejs-security-wg",

@@ -66,3 +66,9 @@ def test_import_missing_path_fails(app: typer.Typer, tmp_path: Path) -> None:
     )
     assert result.exit_code == 1
     assert "no such file or directory" in result.output
+
+
+def test_status_without_database(app: typer.Typer, tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["db", "status", "--db", str(tmp_path / "none.sqlite")])
+    assert result.exit_code == 1
+    assert "stockade db import" in result.output

@@ -39,7 +39,7 @@ def test_import_zip_and_json_by_url(served: tuple[str, Path], tmp_path: Path) ->
     with zipfile.ZipFile(root / "tracker.zip", "w") as zf:
         zf.write(TRACKER, "data/tracker.json")
     (root / "tracker.json").write_bytes(TRACKER.read_bytes())
-    db = open_db(tmp_path / "v.sqlite")
+    db = open_db(tmp_path / "v.sqlite", create=True)
     for name in ("tracker.zip", "tracker.json"):
         report = import_location(db, f"{base}/{name}")
         assert report.formats["debian-tracker"] == report.advisories > 5

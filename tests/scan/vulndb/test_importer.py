@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sqlite3
 import tarfile
 import zipfile
 from pathlib import Path
@@ -18,7 +19,7 @@ TRACKER = Path(__file__).parent.parent / "matchers/testdata/debian-tracker.json"
 
 @pytest.fixture
 def db(tmp_path: Path) -> VulnDB:
-    return open_db(tmp_path / "db" / "v.sqlite")
+    return open_db(tmp_path / "db" / "v.sqlite", create=True)
 
 
 def _sample_dir(corpus: Path, into: Path) -> Path:
@@ -76,7 +77,7 @@ def test_empty_or_missing(db: VulnDB, tmp_path: Path) -> None:
 
 def test_persisted(tmp_path: Path) -> None:
     path = tmp_path / "v.sqlite"
-    db = open_db(path)
+    db = open_db(path, create=True)
     import_location(db, str(TRACKER))
     db.close()
     again = open_db(path)
@@ -97,3 +98,18 @@ def test_persisted(tmp_path: Path) -> None:
 )
 def test_normalise(ecosystem: str, name: str, expected: str) -> None:
     assert normalise(ecosystem, name) == expected
+
+
+def test_missing_database_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(VulnDBError, match="stockade db import"):
+        open_db(tmp_path / "absent.sqlite")
+    assert not (tmp_path / "absent.sqlite").exists()
+
+
+def test_foreign_format_version_refused(tmp_path: Path) -> None:
+    path = tmp_path / "v.sqlite"
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA user_version = 99")
+    conn.close()
+    with pytest.raises(VulnDBError, match="format 99"):
+        open_db(path)

@@ -15,6 +15,7 @@ from stockade.scan.vulndb.model import Advisory, Affected
 from stockade.scan.vulndb.names import normalise
 
 DEFAULT_PATH = Path("~/.cache/stockade/vulndb.sqlite")
+SCHEMA_VERSION = 1  # bump when the tables or the stored encoding change
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sources (
   location TEXT PRIMARY KEY, formats TEXT NOT NULL, imported_at TEXT NOT NULL,
@@ -52,12 +53,25 @@ class SourceStatus:
 class VulnDB:
     """Advisories on disk; a scan only reads it, so it works offline."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, create: bool = False) -> None:
         self.path = path
+        if not create and not path.is_file():
+            raise VulnDBError(
+                f"no vulnerability database at {path}: run `stockade db import PATH --db {path}`"
+            )
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._conn = sqlite3.connect(path)
-            self._conn.executescript("PRAGMA journal_mode=WAL;" + _SCHEMA)
+            version = self._conn.execute("PRAGMA user_version").fetchone()[0]
+            if version not in (0, SCHEMA_VERSION):
+                self._conn.close()
+                raise VulnDBError(
+                    f"{path} holds vulnerability database format {version}, this Stockade "
+                    f"reads {SCHEMA_VERSION}: delete it and import the advisories again"
+                )
+            self._conn.executescript(
+                f"PRAGMA journal_mode=WAL; PRAGMA user_version={SCHEMA_VERSION};" + _SCHEMA
+            )
         except (OSError, sqlite3.Error) as e:
             raise VulnDBError(f"cannot open vulnerability database {path}: {e}") from e
 
@@ -120,6 +134,6 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def open_db(path: Path | str | None = None) -> VulnDB:
-    """Open (creating if needed) the database at `path`, default ~/.cache/stockade."""
-    return VulnDB(Path(path or DEFAULT_PATH).expanduser())
+def open_db(path: Path | str | None = None, create: bool = False) -> VulnDB:
+    """Open the database at `path` (default ~/.cache/stockade); `create` makes a missing one."""
+    return VulnDB(Path(path or DEFAULT_PATH).expanduser(), create=create)
