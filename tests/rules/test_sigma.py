@@ -83,29 +83,49 @@ def test_rule_metadata_carries_id_title_level_and_tags(imported: SigmaLoadResult
     assert 'not (fd.sip = "127.0.0.1" or fd.sip = "0.0.0.0")' in shell.condition
 
 
-def test_every_loaded_rule_fires_on_an_event_built_from_its_detection(
-    imported: SigmaLoadResult, sigma_ruleset: Ruleset
-) -> None:
+def _firing_failures(imported: SigmaLoadResult, ruleset: Ruleset) -> tuple[list[str], list[str]]:
+    """Rules that fire on no sample of their detection; rules firing on every near miss."""
     silent: list[str] = []
     louder: list[str] = []
     for rule in imported.rules:
-        source = _source_rule(rule)
-        condition = source.detection.parsed_condition[0].parsed
+        condition = _source_rule(rule).detection.parsed_condition[0].parsed
         fired_on = None
         for term in itertools.islice(sample_terms(condition), MAX_TERMS):
             values = field_values(term)
             if values is None:
                 continue
-            event = sample_event(rule.category, values)
-            if rule.name in {r.name for r in sigma_ruleset.matches(event)}:
+            if rule.name in {r.name for r in ruleset.matches(sample_event(rule.category, values))}:
                 fired_on = (term, values)
                 break
         if fired_on is None:
             silent.append(f"{rule.path.name}: {rule.condition}")
-            continue
-        term, values = fired_on
-        if not _near_miss_is_silent(rule, term, values, sigma_ruleset):
+        elif not _near_miss_is_silent(rule, *fired_on, ruleset):
             louder.append(rule.path.name)
+    return silent, louder
+
+
+def test_every_loaded_rule_fires_on_an_event_built_from_its_detection(
+    imported: SigmaLoadResult, sigma_ruleset: Ruleset
+) -> None:
+    silent, louder = _firing_failures(imported, sigma_ruleset)
+    assert not silent, "rules that never fired:\n" + "\n".join(silent)
+    assert not louder, "rules still firing on every near miss:\n" + "\n".join(louder)
+
+
+def test_auditd_rules_load_where_fields_map_and_fire_on_their_samples(corpus: Path) -> None:
+    directory = corpus / "sigma" / "rules" / "linux" / "auditd"
+    files = sorted(directory.rglob("*.yml"))
+    auditd = load_sigma_rules([directory])
+    counts = f"{len(auditd.rules)} loaded, {len(auditd.refused)} refused"
+    print(f"auditd rules: {len(files)} files, {counts}")
+    for path, reason in auditd.refused:
+        print(f"refused {path.name}: {reason}")
+    assert {r.path for r in auditd.rules} | {p for p, _ in auditd.refused} == set(files)
+    assert all(reason.strip() for _, reason in auditd.refused)
+    assert len(auditd.rules) >= 15
+    ruleset = load_rules([], sources=auditd.sources())
+    assert not ruleset.errors
+    silent, louder = _firing_failures(auditd, ruleset)
     assert not silent, "rules that never fired:\n" + "\n".join(silent)
     assert not louder, "rules still firing on every near miss:\n" + "\n".join(louder)
 
@@ -135,3 +155,13 @@ def test_quote_round_trips_through_the_condition_parser() -> None:
         node = parse_condition(f"proc.cmdline = {quote(text)}")
         assert isinstance(node, BinaryCheck) and isinstance(node.right, Value)
         assert node.right.value == text
+
+
+def test_sigma_rules_join_the_default_rules_in_one_ruleset(imported: SigmaLoadResult) -> None:
+    from stockade.rules.default import default_rule_paths
+
+    ruleset = load_rules(default_rule_paths(), sources=imported.sources())
+    assert not ruleset.errors
+    names = {rule.name for rule in ruleset.rules}
+    assert "Terminal shell in container" in names
+    assert {r.name for r in imported.rules} <= names

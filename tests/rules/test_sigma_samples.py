@@ -20,6 +20,7 @@ from sigma.conditions import (
     ConditionFieldEqualsValueExpression,
     ConditionNOT,
     ConditionOR,
+    ConditionValueExpression,
 )
 from sigma.types import (
     SigmaCIDRExpression,
@@ -58,7 +59,19 @@ DEFAULTS = {
     "SourcePort": "40000",
     "Initiated": "true",
 }
-NEUTRAL = {**DEFAULTS, "Image": "/opt/neutral/zzz", "CommandLine": "zzz neutral"}
+NEUTRAL = {
+    **DEFAULTS,
+    "Image": "/opt/neutral/zzz",
+    "CommandLine": "zzz neutral",
+    # auditd record fields ("" holds the keywords of an EXECVE record)
+    "": "zzz",
+    "a0": "zzz",
+    "name": "/var/zzz",
+    "exe": "/opt/neutral/zzz",
+    "comm": "zzz",
+    "SYSCALL": "getpid",
+    "type": "USER_LOGIN",
+}
 
 _PER_CHILD = 4
 _CATEGORY_CLASS = {
@@ -88,6 +101,9 @@ def sample_terms(node: object, negate: bool = False) -> Iterator[Term]:
                 yield from sample_terms(arg, negate)
     elif isinstance(node, ConditionFieldEqualsValueExpression):
         yield (Literal(node.field, node.value, not negate),)
+    elif isinstance(node, ConditionValueExpression):  # a keyword: found anywhere
+        text = node.value.to_plain() if isinstance(node.value, SigmaString) else str(node.value)
+        yield (Literal("", SigmaString(f"*{text}*"), not negate),)
     else:
         raise TypeError(f"cannot sample {type(node).__name__}")
 
@@ -222,8 +238,41 @@ def _argv(cmdline: str, exe: str) -> tuple[str, tuple[str, ...]]:
     return name or "sample", argv
 
 
+def _auditd_event(values: dict[str, str]) -> Event:
+    record = values.get("type", "EXECVE").upper()
+    args = sorted((int(k[1:]), v) for k, v in values.items() if re.fullmatch(r"a\d+", k))
+    argv = ["x"] * (max((i for i, _ in args), default=0) + 1)
+    argv[0] = "sample"
+    for index, text in args:
+        argv[index] = text
+    if values.get(""):
+        argv.extend(values[""].split(" "))
+    exe = values.get("exe", "/usr/bin/" + argv[0].rsplit("/", 1)[-1])
+    proc = Process(
+        pid=4242,
+        name=values.get("comm", exe.rsplit("/", 1)[-1])[:15],
+        exepath=exe,
+        argv=tuple(argv),
+        uid=1000,
+        euid=1000,
+        user="alice",
+    )
+    event = Event(type="execve", ts=1_000_000_000, proc=proc, seq=1)
+    if record == "PATH":
+        event.type = "openat"
+        event.args = {"flags": "O_WRONLY"}
+        event.fd = FdInfo(num=3, type="file", name=values.get("name", "/var/zzz"))
+    elif record == "SYSCALL":
+        event.type = values.get("SYSCALL", "getpid").lower()
+    elif record != "EXECVE":
+        event.type = "procexit"
+    return event
+
+
 def sample_event(category: str, values: dict[str, str]) -> Event:
     """A Stockade event of a Sigma log source category carrying `values`."""
+    if category == "auditd":
+        return _auditd_event(values)
     name, argv = _argv(values["CommandLine"], values["Image"])
     pname, pargv = _argv(values["ParentCommandLine"], values["ParentImage"])
     user = values["User"]

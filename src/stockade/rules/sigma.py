@@ -1,10 +1,11 @@
 """Import of Sigma rules as Falco rules, compiled by the same engine as every other rule.
 
-`load_sigma_rules(paths)` reads Sigma YAML with pySigma, keeps the log source categories
-whose fields map onto Falco's (process_creation, file_event, network_connection), turns
-each detection into a Falco condition (see `sigma_condition`) and the rule metadata into a
-Falco rule item, and compiles every generated rule with `load_rules`. A rule that cannot
-be expressed or does not compile is refused with the reason; nothing is dropped silently.
+`load_sigma_rules(paths)` reads Sigma YAML with pySigma, keeps the log sources whose fields
+map onto Falco's (categories process_creation, file_event, network_connection; service
+auditd where the record fields map), turns each detection into a Falco condition (see
+`sigma_condition`, `sigma_auditd`) and the rule metadata into a Falco rule item, and
+compiles every generated rule with `load_rules`. A rule that cannot be expressed or does
+not compile is refused with the reason; nothing is dropped silently.
 The result feeds `load_rules(paths, sources=result.sources())`.
 """
 
@@ -21,11 +22,8 @@ from sigma.exceptions import SigmaError
 from sigma.rule import SigmaRule
 
 from stockade.model.alerts import Priority
-from stockade.rules.sigma_condition import (
-    ConditionTranslator,
-    SigmaUnsupportedError,
-    category_condition,
-)
+from stockade.rules.sigma_auditd import AuditdTranslator
+from stockade.rules.sigma_condition import ConditionTranslator, SigmaUnsupportedError
 
 _LEVELS = {
     "informational": Priority.INFORMATIONAL,
@@ -39,6 +37,7 @@ _OUTPUT_FIELDS = {
     "process_creation": "",
     "file_event": " file=%fd.name",
     "network_connection": " connection=%fd.name",
+    "auditd": " evt_type=%evt.type path=%fs.path.name",
 }
 
 _TECHNIQUE = re.compile(r"t\d{4}(?:\.\d{3})?")
@@ -126,23 +125,26 @@ def translate_rule(rule: SigmaRule, path: Path, name: str) -> SigmaRuleImport:
     source = rule.logsource
     if source.product not in (None, "linux"):
         raise SigmaUnsupportedError(f"log source product {source.product!r} is not linux")
-    if source.category is None:
-        service = source.service or "none"
+    translator: ConditionTranslator
+    if source.category is None and source.service == "auditd":
+        translator, category = AuditdTranslator(), "auditd"
+    elif source.category is None:
         raise SigmaUnsupportedError(
-            f"log source without a category (service {service!r}) is not supported; "
-            "supported categories: file_event, network_connection, process_creation"
+            f"log source service {source.service!r} without a category is not supported; "
+            "supported: categories file_event, network_connection, process_creation and "
+            "service auditd"
         )
-    translator = ConditionTranslator(source.category)
-    conditions = [translator.translate(c.parsed) for c in rule.detection.parsed_condition]
-    detection = conditions[0] if len(conditions) == 1 else "(" + " or ".join(conditions) + ")"
+    else:
+        translator, category = ConditionTranslator(source.category), source.category
+    condition = translator.rule_condition([c.parsed for c in rule.detection.parsed_condition])
     level = rule.level.name.lower() if rule.level else "medium"
     return SigmaRuleImport(
         path=path,
         sigma_id=str(rule.id or ""),
         title=rule.title,
         name=name,
-        category=source.category,
-        condition=category_condition(source.category, detection),
+        category=category,
+        condition=condition,
         priority=_LEVELS.get(level, Priority.WARNING),
         tags=sigma_tags(rule),
         description=(rule.description or "").strip(),

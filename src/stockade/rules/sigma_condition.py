@@ -11,7 +11,7 @@ sensitive as in Sigma unless the rule says `re|i`.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -147,11 +147,25 @@ def _regex_check(field: str, value: SigmaRegularExpression) -> str:
     return f"{field} regex {quote(f'(?{flags}).*(?:{pattern}).*')}"
 
 
-@dataclass(frozen=True, slots=True)
 class ConditionTranslator:
-    """Turns a pySigma condition tree of one log source category into Falco condition text."""
+    """Turns pySigma condition trees of one log source category into Falco condition text."""
 
-    category: str
+    def __init__(self, category: str) -> None:
+        if category not in CATEGORY_EVENTS:
+            known = ", ".join(sorted(CATEGORY_EVENTS))
+            raise SigmaUnsupportedError(
+                f"log source category {category!r} is not supported (supported: {known})"
+            )
+        self.category = category
+
+    def rule_condition(self, parsed: Sequence[object]) -> str:
+        """The full Falco condition of a rule: its category's events and its detection."""
+        return f"{CATEGORY_EVENTS[self.category]} and {self.detection(parsed)}"
+
+    def detection(self, parsed: Sequence[object]) -> str:
+        """The detection alone; several Sigma conditions are alternatives."""
+        conditions = [self.translate(node) for node in parsed]
+        return conditions[0] if len(conditions) == 1 else "(" + " or ".join(conditions) + ")"
 
     def translate(self, node: object) -> str:
         """The Falco condition for `node` (a pySigma parsed condition)."""
@@ -161,15 +175,21 @@ class ConditionTranslator:
         if isinstance(node, ConditionNOT):
             return f"not {self.translate(node.args[0])}"
         if isinstance(node, ConditionFieldEqualsValueExpression):
-            return self._field_check(node.field, node.value)
+            return self.field_check(node.field, node.value)
         if isinstance(node, ConditionValueExpression):
-            raise SigmaUnsupportedError(
-                "keyword (field-less) search is not supported: no Falco field holds the "
-                "whole raw log line"
-            )
+            return self.keyword_check(node.value)
         raise SigmaUnsupportedError(f"unsupported condition element {type(node).__name__}")
 
-    def _field_check(self, sigma_field: str, value: object) -> str:
+    def keyword_check(self, value: object) -> str:
+        """A field-less (keyword) search; no field holds a whole log line here."""
+        text = value.to_plain() if isinstance(value, SigmaString) else str(value)
+        raise SigmaUnsupportedError(
+            f"keyword (field-less) search {text!r} is not supported in category "
+            f"{self.category}: no Falco field holds the whole raw log line"
+        )
+
+    def field_check(self, sigma_field: str, value: object) -> str:
+        """The check of one Sigma field against one value."""
         if sigma_field == "Initiated" and self.category == "network_connection":
             text = str(getattr(value, "to_plain", lambda: value)()).lower()
             if text not in _INITIATED:
@@ -186,44 +206,36 @@ class ConditionTranslator:
         missing = UNAVAILABLE_FIELDS.get(mapping.field)
         if missing:
             raise SigmaUnsupportedError(f"field {sigma_field!r} maps to {mapping.field}: {missing}")
-        return self._value_check(mapping, sigma_field, value)
+        return value_check(mapping, sigma_field, value)
 
-    def _value_check(self, mapping: FieldMap, sigma_field: str, value: object) -> str:
-        if isinstance(value, SigmaString):
-            return self._str(mapping, value)
-        if isinstance(value, SigmaRegularExpression):
-            return _regex_check(mapping.field, value)
-        if isinstance(value, SigmaNumber):
-            return f"{mapping.field} = {value.number}"
-        if isinstance(value, SigmaCIDRExpression):
-            if not mapping.net_field:
-                raise SigmaUnsupportedError(f"the cidr modifier does not apply to {sigma_field}")
-            return f"{mapping.net_field} = {quote(str(value.network))}"
-        raise SigmaUnsupportedError(
-            f"value type {type(value).__name__} of field {sigma_field!r} is not supported"
-        )
 
-    @staticmethod
-    def _str(mapping: FieldMap, value: SigmaString) -> str:
+def value_check(mapping: FieldMap, sigma_field: str, value: object) -> str:
+    """The Falco check of `mapping`'s field against one Sigma value."""
+    if isinstance(value, SigmaString):
+        return _str_check(mapping, value)
+    if isinstance(value, SigmaRegularExpression):
+        return _regex_check(mapping.field, value)
+    if isinstance(value, SigmaNumber):
         if mapping.kind == "str":
-            return _string_check(mapping.field, value)
-        if value.contains_special():
-            raise SigmaUnsupportedError(f"wildcards are not supported on {mapping.field}")
-        plain = value.to_plain()
-        if mapping.kind == "ip":
-            return f"{mapping.field} = {quote(plain)}"
-        if plain.lstrip("-").isdigit():
-            return f"{mapping.field} = {int(plain)}"
-        raise SigmaUnsupportedError(f"{mapping.field} needs a number, not {plain!r}")
+            return f"{mapping.field} = {quote(str(value.number))}"
+        return f"{mapping.field} = {value.number}"
+    if isinstance(value, SigmaCIDRExpression):
+        if not mapping.net_field:
+            raise SigmaUnsupportedError(f"the cidr modifier does not apply to {sigma_field}")
+        return f"{mapping.net_field} = {quote(str(value.network))}"
+    raise SigmaUnsupportedError(
+        f"value type {type(value).__name__} of field {sigma_field!r} is not supported"
+    )
 
 
-def category_condition(category: str, detection: str) -> str:
-    """The full Falco condition: the category's event types and the detection."""
-    try:
-        events = CATEGORY_EVENTS[category]
-    except KeyError:
-        known = ", ".join(sorted(CATEGORY_EVENTS))
-        raise SigmaUnsupportedError(
-            f"log source category {category!r} is not supported (supported: {known})"
-        ) from None
-    return f"{events} and {detection}"
+def _str_check(mapping: FieldMap, value: SigmaString) -> str:
+    if mapping.kind == "str":
+        return _string_check(mapping.field, value)
+    if value.contains_special():
+        raise SigmaUnsupportedError(f"wildcards are not supported on {mapping.field}")
+    plain = value.to_plain()
+    if mapping.kind == "ip":
+        return f"{mapping.field} = {quote(plain)}"
+    if plain.lstrip("-").isdigit():
+        return f"{mapping.field} = {int(plain)}"
+    raise SigmaUnsupportedError(f"{mapping.field} needs a number, not {plain!r}")
