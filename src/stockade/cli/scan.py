@@ -2,8 +2,261 @@
 
 from __future__ import annotations
 
+import sys
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import msgspec
 import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn
+from rich.table import Table
+
+from stockade.model.inventory import ScanResult, Severity
+from stockade.scan.errors import ScanError
+from stockade.scan.options import DEFAULT_CACHE_DIR, Scanner, ScanOptions
+
+scan_app = typer.Typer(help="Scan container images and filesystems.", no_args_is_help=True)
+
+FORMATS = ("table", "json", "sarif", "cyclonedx", "spdx")
+ERROR_EXIT = 2
+KIND_LABEL = {"vulnerability": "vuln", "misconfiguration": "misconfig"}
+SEVERITY_STYLE = {
+    Severity.CRITICAL: "bold red",
+    Severity.HIGH: "red",
+    Severity.MEDIUM: "yellow",
+    Severity.LOW: "cyan",
+    Severity.UNKNOWN: "dim",
+}
+
+FormatOpt = Annotated[str, typer.Option("--format", "-f", help="table|json|sarif|cyclonedx|spdx")]
+OutputOpt = Annotated[Path | None, typer.Option("--output", "-o", help="Write the report here")]
+SeverityOpt = Annotated[
+    str, typer.Option("--severity", help="Severities to report, e.g. HIGH,CRITICAL")
+]
+UnfixedOpt = Annotated[bool, typer.Option("--ignore-unfixed", help="Hide unfixed vulns")]
+ExitCodeOpt = Annotated[int, typer.Option("--exit-code", help="Exit code when findings remain")]
+SkipDirsOpt = Annotated[str, typer.Option("--skip-dirs", help="Directories to skip, D1,D2")]
+ScannersOpt = Annotated[str, typer.Option("--scanners", help="pkg,vuln,secret,misconfig,malware")]
+CacheDirOpt = Annotated[Path, typer.Option("--cache-dir", help="Layer cache directory")]
+NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the cache")]
+DbOpt = Annotated[Path | None, typer.Option("--db", help="Vulnerability database file")]
+YaraOpt = Annotated[Path | None, typer.Option("--yara-rules", help="Directory of YARA rules")]
+SecretConfigOpt = Annotated[
+    Path | None, typer.Option("--secret-config", help="Secret rules config (YAML)")
+]
+ListPkgsOpt = Annotated[bool, typer.Option("--list-all-pkgs", help="Table: list packages too")]
+
+
+def _csv(value: str) -> list[str]:
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def build_options(
+    *,
+    severity: str,
+    ignore_unfixed: bool,
+    skip_dirs: str,
+    scanners: str,
+    cache_dir: Path,
+    no_cache: bool,
+    db: Path | None,
+    yara_rules: Path | None,
+    secret_config: Path | None,
+) -> ScanOptions:
+    """ScanOptions from command-line values; BadParameter on unknown names."""
+    try:
+        chosen = frozenset(Scanner(s) for s in _csv(scanners))
+        severities = frozenset(Severity[s.upper()] for s in _csv(severity))
+    except (ValueError, KeyError) as e:
+        raise typer.BadParameter(f"unknown scanner or severity: {e}") from e
+    if db is None and Scanner.VULN in chosen:
+        from stockade.scan.vulndb import DEFAULT_PATH
+
+        default_db = DEFAULT_PATH.expanduser()
+        db = default_db if default_db.is_file() else None
+    if yara_rules is not None:
+        chosen |= {Scanner.MALWARE}
+    return ScanOptions(
+        scanners=chosen,
+        skip_dirs=tuple(_csv(skip_dirs)),
+        cache_dir=None if no_cache else cache_dir,
+        db_path=db,
+        yara_rules=yara_rules,
+        secret_config=secret_config,
+        severities=severities,
+        ignore_unfixed=ignore_unfixed,
+    )
+
+
+@contextmanager
+def _progress() -> Iterator[Callable[[str, int, int], None]]:
+    console = Console(stderr=True)
+    with Progress(
+        TextColumn("scanning {task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} layers"),
+        console=console,
+        transient=True,
+        disable=not console.is_terminal,
+    ) as bar:
+        task = bar.add_task("", total=None)
+
+        def report(what: str, done: int, total: int) -> None:
+            bar.update(task, description=what, completed=done, total=total)
+
+        yield report
+
+
+def render_table(result: ScanResult, console: Console, list_packages: bool) -> None:
+    """The human report: a summary, the findings, and optionally every package."""
+    counts = Counter(p.ecosystem.value for p in result.packages)
+    summary = ", ".join(f"{n} {eco}" for eco, n in sorted(counts.items())) or "none"
+    console.print(f"[bold]{result.target}[/bold]  os: {result.os or 'unknown'}")
+    console.print(f"packages: {summary}; findings: {len(result.findings)}")
+    if result.findings:
+        table = Table(show_lines=False)
+        for column in ("Kind", "ID", "Severity", "Where", "Detail"):
+            table.add_column(column, overflow="fold")
+        for f in result.findings:
+            where = f"{f.path or f.target}" + (f":{f.line}" if f.line else "")
+            if f.kind == "vulnerability":
+                where = f"{f.target} {f.installed_version} -> {f.fixed_version or '(no fix)'}"
+            sev = f"[{SEVERITY_STYLE[f.severity]}]{f.severity.name}[/]"
+            table.add_row(KIND_LABEL.get(f.kind, f.kind), f.id, sev, where, f.match or f.title)
+        console.print(table)
+    if list_packages and result.packages:
+        packages = Table()
+        for column in ("Ecosystem", "Name", "Version", "Path", "Layer"):
+            packages.add_column(column, overflow="fold")
+        for p in result.packages:
+            packages.add_row(p.ecosystem.value, p.name, p.version, p.path, p.layer.diff_id[:19])
+        console.print(packages)
+    for warning in result.warnings[:20]:
+        console.print(f"[dim]warning: {warning}[/dim]")
+
+
+def _emit(result: ScanResult, fmt: str, output: Path | None, list_packages: bool) -> None:
+    if fmt not in FORMATS:
+        raise typer.BadParameter(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    if fmt == "table":
+        if output is None:
+            render_table(result, Console(), list_packages)
+            return
+        with output.open("w") as handle:
+            render_table(result, Console(file=handle, width=200), list_packages)
+        return
+    if fmt == "json":
+        data = msgspec.json.format(msgspec.json.encode(result), indent=2) + b"\n"
+    else:
+        from stockade.scan.output import write
+
+        data = write(result, fmt)
+    if output is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+    else:
+        output.write_bytes(data)
+
+
+def _run(
+    scan: Callable[[], ScanResult],
+    fmt: str,
+    output: Path | None,
+    exit_code: int,
+    list_packages: bool,
+) -> None:
+    try:
+        result = scan()
+        _emit(result, fmt, output, list_packages)
+    except ScanError as e:
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(ERROR_EXIT) from e
+    if result.findings and exit_code:
+        raise typer.Exit(exit_code)
+
+
+@scan_app.command("image")
+def image_command(
+    ref: Annotated[
+        str,
+        typer.Argument(
+            help="oci-archive:P, oci:DIR, docker-archive:P, "
+            "podman:NAME, dir:P, container:ID or a path"
+        ),
+    ],
+    fmt: FormatOpt = "table",
+    output: OutputOpt = None,
+    severity: SeverityOpt = "UNKNOWN,LOW,MEDIUM,HIGH,CRITICAL",
+    ignore_unfixed: UnfixedOpt = False,
+    exit_code: ExitCodeOpt = 0,
+    skip_dirs: SkipDirsOpt = "",
+    scanners: ScannersOpt = "pkg,vuln,secret,misconfig",
+    cache_dir: CacheDirOpt = DEFAULT_CACHE_DIR,
+    no_cache: NoCacheOpt = False,
+    db: DbOpt = None,
+    yara_rules: YaraOpt = None,
+    secret_config: SecretConfigOpt = None,
+    list_all_pkgs: ListPkgsOpt = False,
+) -> None:
+    """Scan an image: packages, vulnerabilities, secrets, misconfigurations, malware."""
+    from stockade.scan.scanner import scan_image
+
+    options = build_options(
+        severity=severity, ignore_unfixed=ignore_unfixed, skip_dirs=skip_dirs,
+        scanners=scanners, cache_dir=cache_dir, no_cache=no_cache, db=db,
+        yara_rules=yara_rules, secret_config=secret_config,
+    )  # fmt: skip
+
+    def scan() -> ScanResult:
+        with _progress() as report:
+            return scan_image(ref, options, report)
+
+    _run(scan, fmt, output, exit_code, list_all_pkgs)
+
+
+@scan_app.command("fs")
+def fs_command(
+    path: Annotated[Path, typer.Argument(help="Directory to scan")],
+    fmt: FormatOpt = "table",
+    output: OutputOpt = None,
+    severity: SeverityOpt = "UNKNOWN,LOW,MEDIUM,HIGH,CRITICAL",
+    ignore_unfixed: UnfixedOpt = False,
+    exit_code: ExitCodeOpt = 0,
+    skip_dirs: SkipDirsOpt = "",
+    scanners: ScannersOpt = "pkg,vuln,secret,misconfig",
+    cache_dir: CacheDirOpt = DEFAULT_CACHE_DIR,
+    no_cache: NoCacheOpt = False,
+    db: DbOpt = None,
+    yara_rules: YaraOpt = None,
+    secret_config: SecretConfigOpt = None,
+    list_all_pkgs: ListPkgsOpt = False,
+) -> None:
+    """Scan a directory tree (lock files included)."""
+    from stockade.scan.scanner import scan_fs
+
+    options = build_options(
+        severity=severity, ignore_unfixed=ignore_unfixed, skip_dirs=skip_dirs,
+        scanners=scanners, cache_dir=cache_dir, no_cache=no_cache, db=db,
+        yara_rules=yara_rules, secret_config=secret_config,
+    )  # fmt: skip
+
+    def scan() -> ScanResult:
+        if not path.is_dir():
+            raise ScanError(f"{path}: not a directory")
+        with _progress() as report:
+            return scan_fs(path, options, report)
+
+    _run(scan, fmt, output, exit_code, list_all_pkgs)
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the top-level app."""
+    app.add_typer(scan_app, name="scan")
+
+
+if __name__ == "__main__":  # `python -m stockade.cli.scan` skips the other commands' imports
+    scan_app()

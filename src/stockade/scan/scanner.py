@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from stockade.model.inventory import Finding, LayerRef, Package, ScanResult
 from stockade.scan.analyzers import OSInfo
@@ -100,9 +98,7 @@ def _finish(
     findings = [*applied.findings, *extra]
     warnings = list(applied.warnings)
     if options.enabled(Scanner.VULN) and options.db_path is not None:
-        vulns, notes = _vulnerabilities(packages, applied.os, options.db_path)
-        findings += vulns
-        warnings += notes
+        findings += _vulnerabilities(packages, applied.os, options.db_path)
     findings = [f for f in findings if _kept(f, options)]
     if not (options.enabled(Scanner.PKG) or options.enabled(Scanner.VULN)):
         packages = []
@@ -133,17 +129,14 @@ def _kept(finding: Finding, options: ScanOptions) -> bool:
 
 def _vulnerabilities(
     packages: list[Package], os_info: OSInfo | None, db_path: Path
-) -> tuple[list[Finding], list[str]]:
-    """Findings from the vulnerability matchers, when that part of Stockade is installed."""
-    try:
-        matchers: Any = importlib.import_module("stockade.scan.matchers")
-        vulndb: Any = importlib.import_module("stockade.scan.vulndb")
-        match_packages = matchers.match_packages
-        open_db = vulndb.open_db
-    except (ImportError, AttributeError):
-        return [], [
-            "vulnerability matching is not available in this build; no vulnerability findings"
-        ]
+) -> list[Finding]:
+    """Findings from the vulnerability matchers over the local advisory database."""
+    # imported here: the matchers pull in HTTP clients that package-only scans never need
+    from stockade.scan.matchers import match_packages
+    from stockade.scan.vulndb import open_db
+
     db = open_db(db_path)
-    found: list[Finding] = list(match_packages(packages, os_label(os_info), db))
-    return found, []
+    try:
+        return match_packages(packages, os_label(os_info), db)
+    finally:
+        db.close()

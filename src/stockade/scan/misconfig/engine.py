@@ -14,6 +14,7 @@ from stockade.registry import Registry
 from stockade.scan.errors import RuleError
 from stockade.scan.misconfig.dockerfile import Instruction
 from stockade.scan.misconfig.predicates import DOCKERFILE_TESTS, IMAGE_TESTS, Hit, ImageFacts
+from stockade.scan.secrets.rules import SafeLoader
 
 
 class Check(msgspec.Struct, frozen=True, kw_only=True):
@@ -78,7 +79,7 @@ def load_checks(text: str | None = None, where: str = "checks.yaml") -> Misconfi
     if text is None:
         text = resources.files(__package__).joinpath("checks.yaml").read_text()
     try:
-        document = msgspec.convert(yaml.safe_load(text), CheckFile)
+        document = msgspec.convert(yaml.load(text, Loader=SafeLoader), CheckFile)
     except (yaml.YAMLError, msgspec.ValidationError) as e:
         raise RuleError(f"{where}: invalid checks ({e})") from e
     for check in document.checks:

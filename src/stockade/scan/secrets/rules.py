@@ -14,6 +14,8 @@ import yaml
 from stockade.model.inventory import Severity
 from stockade.scan.errors import RuleError
 
+SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml parses ~10x faster
+
 
 @dataclass(frozen=True, slots=True)
 class AllowRule:
@@ -114,7 +116,7 @@ def _rule(raw: dict[str, Any], where: str, multiline: bool = True) -> SecretRule
 
 def _parse(text: str, where: str) -> dict[str, Any]:
     try:
-        data = yaml.safe_load(text) or {}
+        data = yaml.load(text, Loader=SafeLoader) or {}
     except yaml.YAMLError as e:
         raise RuleError(f"{where}: not valid YAML ({e})") from e
     if not isinstance(data, dict):

