@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from stockade.model.inventory import Finding, Package
-from stockade.scan.matchers import distro, language
+from stockade.scan.matchers import distro, language, rpm_family
 from stockade.scan.matchers.base import MATCHERS, Lookup, Matcher, MatchError
 from stockade.scan.matchers.evaluate import Verdict, evaluate
 from stockade.scan.vulndb import VulnDB, open_db
@@ -22,13 +22,14 @@ __all__ = [
     "open_db",
 ]
 
-_MATCHER_MODULES = (distro, language)  # imported to register
+_MATCHER_MODULES = (distro, language, rpm_family)  # imported to register
 
 
 def match_packages(packages: list[Package], os: str, db: VulnDB) -> list[Finding]:
     """Vulnerability findings for `packages`; `os` is the scan's OS, e.g. "debian 12".
 
-    Packages of an ecosystem no matcher handles (RPM for now) are left unmatched.
+    Packages no matcher can place (an RPM distro other than Rocky or Alma, a Debian
+    package without a release) are left unmatched.
     """
     by_ecosystem: dict[str, list[Package]] = defaultdict(list)
     for package in packages:
