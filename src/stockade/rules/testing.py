@@ -157,9 +157,9 @@ def _case(node: yaml.MappingNode, data: Any, origin: str, first_number: int) -> 
     events_data = data.get("events")
     if not isinstance(events_data, list) or not events_data:
         raise RuleTestFileError(f"{where}: case {name!r} needs a non-empty list of events")
-    event_nodes = dict(node.value)
-    events_node = next(v for k, v in event_nodes.items() if k.value == "events")
-    assert isinstance(events_node, yaml.SequenceNode)
+    events_node = next(v for k, v in node.value if k.value == "events")
+    if not isinstance(events_node, yaml.SequenceNode):
+        raise RuleTestFileError(f"{where}: case {name!r}: events must be a list")
     events = tuple(
         _event(item, f"{origin}:{_line_of(n)}", first_number + i)
         for i, (item, n) in enumerate(zip(events_data, events_node.value, strict=True))
