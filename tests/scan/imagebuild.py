@@ -22,6 +22,8 @@ class LayerSpec:
     extra: list[tuple[tarfile.TarInfo, bytes | None]] = field(default_factory=list)
     compression: str = "gzip"  # gzip | zstd | none
     created_by: str = ""
+    blob: bytes | None = None  # stored as-is instead of the compressed tar (hostile tests)
+    diff_id: str = ""  # with `blob`: the diff id the config claims
 
 
 def layer_tar(spec: LayerSpec) -> bytes:
@@ -77,9 +79,13 @@ def write_oci_layout(root: Path, layers: list[LayerSpec], config: dict | None = 
 
     descriptors, diff_ids = [], []
     for spec in layers:
-        raw = layer_tar(spec)
-        diff_ids.append(sha256(raw))
-        blob = compress(raw, spec.compression)
+        if spec.blob is not None:
+            blob = spec.blob
+            diff_ids.append(spec.diff_id or sha256(blob))
+        else:
+            raw = layer_tar(spec)
+            diff_ids.append(sha256(raw))
+            blob = compress(raw, spec.compression)
         media = "application/vnd.oci.image.layer.v1.tar" + (
             {"gzip": "+gzip", "zstd": "+zstd"}.get(spec.compression, "")
         )

@@ -70,6 +70,16 @@ class LimitedReader:
         if size < 0 or size > self._left + 1:
             size = self._left + 1
         data = self._stream.read(size)
+        if 0 < len(data) < size:  # zstd and pipes return short reads; tarfile wants full ones
+            parts = [data]
+            missing = size - len(data)
+            while missing > 0:
+                more = self._stream.read(missing)
+                if not more:
+                    break
+                parts.append(more)
+                missing -= len(more)
+            data = b"".join(parts)
         self._left -= len(data)
         self._pos += len(data)
         if self._left < 0:

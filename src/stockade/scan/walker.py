@@ -109,14 +109,20 @@ def _entries(
             continue
         if not (member.isreg() or member.islnk()) or limits.skipped(path):
             continue
+        if member.islnk():  # same content as a file met earlier in this layer
+            target = read.get(safe_path(member.linkname) or "")
+            if target is not None:
+                info = FileInfo(path=path, size=len(target), mode=member.mode)
+                linked = select(info)
+                if linked is not None:
+                    yield info, linked, target
+            continue
         info = FileInfo(path=path, size=member.size, mode=member.mode)
+        if member.issparse() and member.size > limits.max_file_size:
+            report.warnings.append(f"{what}: skipped sparse file {path} ({member.size} bytes)")
+            continue
         chosen = select(info)
         if chosen is None:
-            continue
-        if member.islnk():
-            target = safe_path(member.linkname)
-            if target is not None and target in read:
-                yield info, chosen, read[target]
             continue
         if member.size > limits.max_file_size:
             report.warnings.append(f"{what}: skipped {path} ({member.size} bytes, over the limit)")
@@ -166,6 +172,9 @@ def _directory_file(
     report: WalkReport,
 ) -> Iterator[tuple[FileInfo, T, bytes]]:
     info = FileInfo(path=rel, size=st.st_size, mode=st.st_mode)
+    if st.st_size > limits.max_file_size and st.st_blocks * 512 < st.st_size // 2:
+        report.warnings.append(f"{rel}: skipped sparse file ({st.st_size} bytes)")
+        return
     chosen = select(info)
     if chosen is None:
         return
