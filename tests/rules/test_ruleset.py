@@ -112,3 +112,71 @@ def test_reload_swaps_and_refuses_errors() -> None:
     assert len(detector.inspect(_exec("bash"))) == 1
     assert detector.reload([], sources=[("c.yaml", "[]")]) == []
     assert detector.inspect(_exec("bash")) == []
+
+
+def _varied_events() -> list[Event]:
+    names = ["cat", "bash", "nginx", "sshd", "python3", "systemd", "sudo", "crontab"]
+    paths = ["/etc/shadow", "/etc/ld.so.cache", "/root/.bashrc", "/var/log/syslog", "/dev/x"]
+    events = []
+    for i in range(120):
+        name = names[i % len(names)]
+        proc = Process(
+            pid=i + 10,
+            name=name,
+            exepath=f"/usr/bin/{name}",
+            argv=(name, "-x"),
+            euid=i % 2 * 1000,
+            tty=i % 3,
+            loginuid=-1 if i % 4 else 1000,
+        )
+        ancestors = (
+            Ancestor(pid=2, name=names[(i + 3) % len(names)]),
+            Ancestor(pid=1, name="init"),
+        )
+        container = Container(id=CID, name="web") if i % 2 else Container.host()
+        kind = i % 4
+        if kind in (0, 1):
+            fd = FdInfo(num=3, type="file", name=paths[i % len(paths)], flags=(0, 1, 0o101)[i % 3])
+            events.append(
+                Event(
+                    type="openat", ts=i, proc=proc, ancestors=ancestors, fd=fd, container=container
+                )
+            )
+        elif kind == 2:
+            fd = FdInfo(
+                num=4,
+                type="ipv4",
+                l4proto="tcp",
+                sip="10.88.0.2",
+                sport=5000 + i,
+                dip=("169.254.169.254", "8.8.8.8", "127.0.0.1")[i % 3],
+                dport=80,
+            )
+            events.append(
+                Event(
+                    type="connect", ts=i, proc=proc, ancestors=ancestors, fd=fd, container=container
+                )
+            )
+        else:
+            events.append(
+                Event(type="execve", ts=i, proc=proc, ancestors=ancestors, container=container)
+            )
+    return events
+
+
+def test_dispatch_agrees_with_each_rule_predicate(corpus: Path) -> None:
+    ruleset = load_rules(_falco(corpus))
+    seen = 0
+    for event in _varied_events():
+        expected = [r for r, predicate in ruleset.candidates(event.type) if predicate(event)]
+        assert ruleset.matches(event) == expected
+        seen += len(expected)
+    assert seen > 0
+
+
+def test_matching_first_stops_at_first_rule(corpus: Path) -> None:
+    every = load_rules(_falco(corpus))
+    first = load_rules(_falco(corpus), matching="first")
+    for event in _varied_events():
+        hits = [r.name for r in every.matches(event)]
+        assert [r.name for r in first.matches(event)] == hits[:1]

@@ -6,17 +6,18 @@ from dataclasses import dataclass, field
 
 from stockade.rules import ast
 from stockade.rules.collector import Collector, ItemError, RuleDef
-from stockade.rules.compiler import ConditionCompiler, Predicate
+from stockade.rules.compiler import ConditionCompiler
 from stockade.rules.errors import RuleCompileError, RuleSyntaxError
 from stockade.rules.escaping import EscapeError, unescape
-from stockade.rules.evttypes import event_types, specialize
+from stockade.rules.evttypes import event_types
 from stockade.rules.exceptions import validate, with_exceptions
 from stockade.rules.expand import Expander
 from stockade.rules.fields import FieldTable
+from stockade.rules.index import build_index
 from stockade.rules.messages import LoadMessage, Origin
 from stockade.rules.output import compile_output
 from stockade.rules.parser import parse_condition
-from stockade.rules.ruleset import Candidates, CompiledRule
+from stockade.rules.ruleset import Candidates, CompiledRule, Dispatch, _nothing
 
 SYSCALL_SOURCE = "syscall"
 
@@ -28,6 +29,8 @@ class CompileResult:
     rules: list[CompiledRule] = field(default_factory=list)
     index: dict[str, Candidates] = field(default_factory=dict)
     catchall: Candidates = ()
+    dispatch: dict[str, Dispatch] = field(default_factory=dict)
+    catchall_dispatch: Dispatch = _nothing
     warnings: list[LoadMessage] = field(default_factory=list)
     errors_by_file: dict[str, list[LoadMessage]] = field(default_factory=dict)
 
@@ -78,7 +81,9 @@ def _last_file(rule: RuleDef, order: dict[str, int]) -> str:
     return max(rule.files or {rule.origin.file}, key=lambda f: order.get(f, -1))
 
 
-def compile_collected(c: Collector, table: FieldTable, order: dict[str, int]) -> CompileResult:
+def compile_collected(
+    c: Collector, table: FieldTable, order: dict[str, int], *, first_only: bool = False
+) -> CompileResult:
     """Compile everything the collector holds; errors name the file to refuse."""
     out = CompileResult()
     lists = _expand_lists(c)
@@ -106,7 +111,7 @@ def compile_collected(c: Collector, table: FieldTable, order: dict[str, int]) ->
                     "LOAD_UNUSED_LIST", "List not referred to by any other rule/macro"
                 )
             )
-    _index(out, compiler)
+    _index(out, compiler, first_only)
     return out
 
 
@@ -196,32 +201,7 @@ def _compile_rule(
     )
 
 
-def _index(out: CompileResult, compiler: ConditionCompiler) -> None:
-    """Index enabled rules by event type, each with a predicate specialised to that type."""
-    enabled = [r for r in out.rules if r.enabled]
-    known: set[str] = set()
-    for r in enabled:
-        known |= r.event_types or set()
-    buckets: dict[str, list[tuple[CompiledRule, Predicate]]] = {t: [] for t in sorted(known)}
-    for r in enabled:
-        targets = known if r.event_types is None else r.event_types
-        for t in targets:
-            buckets[t].append((r, _specialized(r, t, compiler)))
-    out.index = {t: tuple(v) for t, v in buckets.items()}
-    out.catchall = tuple((r, r.predicate) for r in enabled if r.event_types is None)
-
-
-def _specialized(rule: CompiledRule, evt_type: str, compiler: ConditionCompiler) -> Predicate:
-    tree = specialize(rule.tree, evt_type)
-    if isinstance(tree, ast.Const):
-        value = tree.value
-        return _always if value else _never
-    return compiler.compile(tree, rule.name)
-
-
-def _always(_event: object) -> bool:
-    return True
-
-
-def _never(_event: object) -> bool:
-    return False
+def _index(out: CompileResult, compiler: ConditionCompiler, first_only: bool) -> None:
+    built = build_index(out.rules, compiler, first_only=first_only)
+    out.index, out.catchall = built.candidates, built.catchall
+    out.dispatch, out.catchall_dispatch = built.dispatch, built.catchall_dispatch

@@ -18,7 +18,15 @@ from stockade.model import Event
 from stockade.rules import ast
 from stockade.rules.errors import RuleCompileError
 from stockade.rules.fields import Extractor, FieldTable, FieldType
-from stockade.rules.operators import dynamic_check, in_nets, parse_value, pmatch
+from stockade.rules.fields.base import INLINE_HELPERS
+from stockade.rules.operators import (
+    any_of,
+    dynamic_check,
+    in_nets,
+    net_ranges,
+    parse_value,
+    pmatch,
+)
 from stockade.rules.transformers import ExtractorBuilder
 
 Predicate = Callable[[Event], bool]
@@ -35,9 +43,17 @@ class ConditionCompiler:
 
     def __init__(self, table: FieldTable) -> None:
         self.builder = ExtractorBuilder(table)
-        self.ns: dict[str, Any] = {"_in_nets": in_nets, "_pmatch": pmatch, "_dyn": dynamic_check}
-        self._names: dict[int, str] = {}
+        self.ns: dict[str, Any] = {
+            "_in_nets": in_nets,
+            "_pmatch": pmatch,
+            "_dyn": dynamic_check,
+            "_anyof": any_of,
+            **INLINE_HELPERS,
+        }
+        self._getters: dict[str, tuple[str, FieldType, bool]] = {}
         self._count = 0
+        self.field_slots: dict[str, str] | None = None  # memoising mode (see batch.py)
+        self.node_slots: dict[ast.Node, str] | None = None
 
     def compile(self, node: ast.Node, label: str = "rule") -> Predicate:
         """A predicate for `node` (macros and lists already expanded)."""
@@ -59,8 +75,39 @@ class ConditionCompiler:
         self.ns[name] = value
         return name
 
+    def getter(self, node: ast.FieldRef | ast.Transformer) -> tuple[str, FieldType, bool]:
+        """The constant name of the extractor for `node`, its type and multi-valuedness."""
+        key = node_key(node)
+        found = self._getters.get(key)
+        if found is None:
+            getter, ftype, multi = self.builder.build(node)
+            found = (self._const(getter), ftype, multi)
+            self._getters[key] = found
+        return found
+
+    def access(self, node: ast.FieldRef | ast.Transformer) -> tuple[str, FieldType, bool]:
+        """A Python expression reading `node` from event `e` (memoised in slot mode)."""
+        name, ftype, multi = self.getter(node)
+        read = f"{name}(e)"
+        if isinstance(node, ast.FieldRef):
+            inline, cheap = self.builder.inline(node)
+            if inline:
+                read = f"({inline})"
+                if cheap:
+                    return read, ftype, multi
+        if self.field_slots is None:
+            return read, ftype, multi
+        slot = self.field_slots.setdefault(name, f"_f{len(self.field_slots)}")
+        return f"({slot} if {slot} is not _U else ({slot} := {read}))", ftype, multi
+
     def expr(self, node: ast.Node) -> str:
-        """The Python expression for a boolean node."""
+        """The Python expression for a boolean node (shared subtrees memoised in slot mode)."""
+        if self.node_slots is not None and node in self.node_slots:
+            slot = self.node_slots[node]
+            return f"({slot} if {slot} is not _U else ({slot} := {self._expr(node)}))"
+        return self._expr(node)
+
+    def _expr(self, node: ast.Node) -> str:
         if isinstance(node, ast.And):
             return "(" + " and ".join(self.expr(c) for c in node.children) + ")"
         if isinstance(node, ast.Or):
@@ -70,9 +117,8 @@ class ConditionCompiler:
         if isinstance(node, ast.Const):
             return "True" if node.value else "False"
         if isinstance(node, ast.UnaryCheck):
-            getter, _, multi = self.builder.build(node.left)
-            f = self._const(getter)
-            return f"bool({f}(e))" if multi else f"({f}(e) is not None)"
+            read, _, multi = self.access(node.left)
+            return f"bool({read})" if multi else f"({read} is not None)"
         if isinstance(node, ast.BinaryCheck):
             return self.check(node)
         if isinstance(node, ast.Identifier):
@@ -81,27 +127,26 @@ class ConditionCompiler:
 
     def check(self, node: ast.BinaryCheck) -> str:
         """The Python expression for one comparison."""
-        getter, ftype, multi = self.builder.build(node.left)
+        read, ftype, multi = self.access(node.left)
         base, _, modifier = node.op.partition(" ")
         self._validate(base, ftype, node)
-        f = self._const(getter)
         if isinstance(node.right, ast.Transformer):
-            other, _, _ = self.builder.build(node.right)
-            g = self._const(other)
+            other, _, _ = self.access(node.right)
             op = self._const(base)
-            return f"_dyn({op}, {f}(e), {g}(e))"
+            return f"_dyn({op}, {read}, {other})"
         values = self._values(node.right)
         if ftype is FieldType.LIST and base in ("in", "intersects"):
             k = self._const(frozenset(values))
             if base == "in":
-                return f"(bool(_v := {f}(e)) and {k}.issuperset(_v))"
-            return f"(not {k}.isdisjoint({f}(e) or ()))"
+                return f"(bool(_v := {read}) and {k}.issuperset(_v))"
+            return f"(not {k}.isdisjoint({read} or ()))"
         test = self._test(base, modifier, values, ftype)
         if multi or ftype is FieldType.LIST:
-            return f"any({test.format(v='_x')} for _x in ({f}(e) or ()))"
+            pred = self._const(eval(f"lambda _x: {test.format(v='_x')}", self.ns))  # noqa: S307
+            return f"_anyof({pred}, {read})"
         if base in ("=", "==", "in") and not modifier and ftype is not FieldType.IPNET:
-            return test.format(v=f"{f}(e)")
-        return f"((_v := {f}(e)) is not None and {test.format(v='_v')})"
+            return test.format(v=read)
+        return f"((_v := {read}) is not None and {test.format(v='_v')})"
 
     def _validate(self, op: str, ftype: FieldType, node: ast.BinaryCheck) -> None:
         if op in _STRING_ONLY and ftype not in (FieldType.STRING, FieldType.LIST):
@@ -127,7 +172,7 @@ class ConditionCompiler:
                 or any("/" in v for v in values)
                 and ftype is FieldType.IPADDR
             ):
-                nets = tuple(_network(v) for v in values)
+                nets = net_ranges(tuple(_network(v) for v in values))
                 return "_in_nets({v}, " + self._const(nets) + ")"
             parsed = frozenset(parse_value(ftype, v) for v in values)
             return "({v} in " + self._const(parsed) + ")"
@@ -144,7 +189,7 @@ class ConditionCompiler:
 
     def _single(self, op: str, raw: str, ftype: FieldType) -> str:
         if ftype is FieldType.IPNET:
-            net = self._const((_network(raw),))
+            net = self._const(net_ranges((_network(raw),)))
             test = "_in_nets({v}, " + net + ")"
             return test if op in ("=", "==") else f"(not {test})"
         if op == "icontains":
@@ -180,6 +225,20 @@ class ConditionCompiler:
             "startswith": "{v}.startswith(" + k + ")",
             "endswith": "{v}.endswith(" + k + ")",
         }[op]
+
+
+def node_key(node: ast.Node) -> str:
+    """A text key naming a field or transformer expression (positions left out)."""
+    if isinstance(node, ast.FieldRef):
+        return str(node)
+    if isinstance(node, ast.Transformer):
+        inner = ",".join(node_key(a) for a in node.args)
+        return f"{node.name}({inner})" + ("" if node.arg is None else f"[{node.arg}]")
+    if isinstance(node, ast.TransformerList):
+        return "(" + ",".join(node_key(a) for a in node.children) + ")"
+    if isinstance(node, ast.Value):
+        return repr(node.value)
+    return type(node).__name__
 
 
 def _network(raw: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:

@@ -101,7 +101,7 @@ def load_rules(
         collector, errors, warnings = _collect(docs, refused)
         refused |= set(errors)
         all_errors.update(errors)
-        compiled = compile_collected(collector, fields, order)
+        compiled = compile_collected(collector, fields, order, first_only=matching == "first")
         if not compiled.errors_by_file:
             break
         for file, msgs in compiled.errors_by_file.items():
@@ -112,4 +112,6 @@ def load_rules(
     ruleset.warnings = [m for name, _ in docs for m in warnings.get(name, [])] + compiled.warnings
     ruleset.rules = compiled.rules
     ruleset.index, ruleset.catchall = compiled.index, compiled.catchall
+    ruleset.dispatch = compiled.dispatch
+    ruleset.catchall_dispatch = compiled.catchall_dispatch
     return ruleset

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+import functools
 import ipaddress
 import re
 from collections.abc import Callable
@@ -36,15 +37,38 @@ def parse_value(ftype: FieldType, raw: str) -> Any:
     return raw
 
 
-def in_nets(value: Any, nets: tuple[_IpNet, ...]) -> bool:
-    """True when the IP address `value` lies in one of `nets`."""
-    if not value:
-        return False
+@functools.lru_cache(maxsize=4096)
+def _address(value: str) -> tuple[int, int] | None:
+    """(IP version, address as an integer), cached: a few peers make most traffic."""
     try:
         address = ipaddress.ip_address(value)
     except ValueError:
+        return None
+    return address.version, int(address)
+
+
+NetRange = tuple[int, int, int]  # (IP version, first address, last address)
+
+
+def net_ranges(nets: tuple[_IpNet, ...]) -> tuple[NetRange, ...]:
+    """Networks as integer ranges, the form `in_nets` checks against."""
+    return tuple((n.version, int(n.network_address), int(n.broadcast_address)) for n in nets)
+
+
+def in_nets(value: Any, ranges: tuple[NetRange, ...]) -> bool:
+    """True when the IP address `value` lies in one of the network `ranges`."""
+    if not value or not isinstance(value, str):
         return False
-    return any(address in net for net in nets)
+    found = _address(value)
+    if found is None:
+        return False
+    version, number = found
+    return any(v == version and lo <= number <= hi for v, lo, hi in ranges)
+
+
+def any_of(test: Callable[[Any], bool], values: Any) -> bool:
+    """True when `test` holds for one of a multi-valued field's values."""
+    return any(map(test, values or ()))
 
 
 def pmatch(value: Any, prefixes: tuple[str, ...]) -> bool:

@@ -58,6 +58,11 @@ class CompiledRule:
 
 
 Candidates = tuple[tuple[CompiledRule, Predicate], ...]
+Dispatch = Callable[[Event], list[CompiledRule]]
+
+
+def _nothing(_event: Event) -> list[CompiledRule]:
+    return []
 
 
 @dataclass(slots=True)
@@ -70,6 +75,8 @@ class Ruleset:
     matching: Matching = "all"
     index: dict[str, Candidates] = field(default_factory=dict)
     catchall: Candidates = ()
+    dispatch: dict[str, Dispatch] = field(default_factory=dict)
+    catchall_dispatch: Dispatch = _nothing
 
     @property
     def ok(self) -> bool:
@@ -89,25 +96,9 @@ class Ruleset:
 
     def evaluate(self, event: Event) -> list[Alert]:
         """Alerts of every matching enabled rule (only the first when matching='first')."""
-        alerts: list[Alert] = []
-        for rule, predicate in self.index.get(event.type, self.catchall):
-            try:
-                matched = predicate(event)
-            except (AttributeError, IndexError, KeyError, TypeError, ValueError):
-                matched = False
-            if matched:
-                alerts.append(rule.alert(event))
-                if self.matching == "first":
-                    break
-        return alerts
+        hits = self.dispatch.get(event.type, self.catchall_dispatch)(event)
+        return [rule.alert(event) for rule in hits] if hits else []
 
     def matches(self, event: Event) -> list[CompiledRule]:
         """The matching rules, without building alerts (for tests and benchmarks)."""
-        found: list[CompiledRule] = []
-        for rule, predicate in self.index.get(event.type, self.catchall):
-            try:
-                if predicate(event):
-                    found.append(rule)
-            except (AttributeError, IndexError, KeyError, TypeError, ValueError):
-                continue
-        return found
+        return self.dispatch.get(event.type, self.catchall_dispatch)(event)

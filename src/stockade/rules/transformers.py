@@ -51,6 +51,13 @@ class ExtractorBuilder:
         fdef, arg = self.table.lookup(ref.name, ref.arg)
         return fdef.extractor(arg), fdef.type, fdef.is_multi(arg)
 
+    def inline(self, ref: ast.FieldRef) -> tuple[str, bool]:
+        """The inline Python expression for a field reference ("" if none) and its cheapness."""
+        fdef, arg = self.table.lookup(ref.name, ref.arg)
+        if fdef.is_multi(arg):
+            return "", False
+        return fdef.inline_for(arg), fdef.cheap
+
     def build(self, node: ast.Node) -> tuple[Extractor, FieldType, bool]:
         """Extractor, type and multi-valuedness for a field or transformer node."""
         if isinstance(node, ast.FieldRef):

@@ -61,6 +61,17 @@ class FieldDef:
     dotted: bool = False  # accepts `name.KEY` as well as `name[KEY]`
     multi: bool = False  # without an argument, yields every value (checks match any)
     deprecated: bool = False
+    inline: str = ""  # a Python expression over `e` ({i}: index - 1) the compiler may inline
+    cheap: bool = False  # the inline expression is cheap enough to repeat (no memo)
+
+    def inline_for(self, arg: str | None) -> str:
+        """The inline expression for this field with `arg`, or "" when there is none."""
+        if not self.inline or (arg is None) != (self.arg is ArgKind.NONE):
+            return ""
+        if arg is None:
+            return self.inline
+        index = int(arg)
+        return self.inline.format(i=index - 1) if index > 0 else ""
 
     def extractor(self, arg: str | None) -> Extractor:
         """The extractor for this field with `arg`; validates the argument."""
@@ -115,9 +126,22 @@ class FieldTable:
         return iter(self._fields.values())
 
 
-def simple(table: FieldTable, name: str, ftype: FieldType, desc: str, fn: Extractor) -> None:
+INLINE_HELPERS: dict[str, Any] = {}
+"""Names that inline field expressions may use (added to the generated code's namespace)."""
+
+
+def simple(
+    table: FieldTable,
+    name: str,
+    ftype: FieldType,
+    desc: str,
+    fn: Extractor,
+    *,
+    inline: str = "",
+    cheap: bool = False,
+) -> None:
     """Register a field without an argument."""
-    table.add(FieldDef(name, ftype, desc, lambda _arg: fn))
+    table.add(FieldDef(name, ftype, desc, lambda _arg: fn, inline=inline, cheap=cheap))
 
 
 def on_fd(attr: str) -> Extractor:

@@ -179,7 +179,9 @@ def register(t: FieldTable) -> None:
     simple(t, "evt.source", S, "event source", lambda _e: "syscall")
     simple(t, "evt.hostname", S, "host name", lambda _e: host)
     simple(t, "evt.is_async", B, "asynchronous event", lambda _e: False)
-    simple(t, "evt.type", S, "event type (Event.type)", lambda e: e.type)
+    simple(
+        t, "evt.type", S, "event type (Event.type)", lambda e: e.type, inline="e.type", cheap=True
+    )
     simple(t, "syscall.type", S, "syscall name (Event.type)", lambda e: e.type)
     simple(t, "evt.dir", S, "direction, '<' for Stockade's completed calls", lambda e: e.dir)
     simple(t, "evt.category", S, "event category", lambda e: _CATEGORIES.get(e.type, "other"))
@@ -187,7 +189,15 @@ def register(t: FieldTable) -> None:
     simple(t, "evt.args", S, "all arguments, k=v joined by spaces", _args)
     simple(t, "evt.info", S, "same as evt.args", _args)
     simple(t, "evt.res", S, "SUCCESS or the errno name (Event.res)", _res)
-    simple(t, "evt.rawres", INT, "return value (Event.res)", lambda e: e.res)
+    simple(
+        t,
+        "evt.rawres",
+        INT,
+        "return value (Event.res)",
+        lambda e: e.res,
+        inline="e.res",
+        cheap=True,
+    )
     simple(t, "evt.failed", B, "the call failed", lambda e: e.res < 0)
     simple(t, "evt.count", INT, "always 1", lambda _e: 1)
     simple(t, "evt.is_open_read", B, "opened for reading", _is_open(0))

@@ -6,11 +6,11 @@ side, as in Falco's tuple `cip:cport->sip:sport`; `is_server` says which side is
 
 from __future__ import annotations
 
-import posixpath
 from typing import Any
 
 from stockade.model import Event, FdInfo
 from stockade.rules.fields.base import (
+    INLINE_HELPERS,
     ArgKind,
     Extractor,
     FieldDef,
@@ -60,13 +60,28 @@ def _ip_fd(fn: Any) -> Extractor:
 
 
 def _directory(fd: FdInfo) -> str | None:
+    """posixpath.dirname of a file's path, without its generality (this runs per event)."""
     if fd.type == "directory":
         return fd.name
-    return posixpath.dirname(fd.name) if fd.type in _FILE_TYPES and fd.name else None
+    if fd.type not in _FILE_TYPES or not fd.name:
+        return None
+    head = fd.name.rpartition("/")[0]
+    if head.endswith("/"):
+        head = head.rstrip("/") or "/"
+    return head or ("/" if fd.name.startswith("/") else "")
 
 
 def _filename(fd: FdInfo) -> str | None:
-    return posixpath.basename(fd.name) if fd.type in _FILE_TYPES and fd.name else None
+    return fd.name.rpartition("/")[2] if fd.type in _FILE_TYPES and fd.name else None
+
+
+def _inline(attr: str) -> str:
+    return f"(e.fd.{attr} if e.fd is not None else None)"
+
+
+INLINE_HELPERS.update(
+    {"_TYPECHARS": TYPECHARS, "_fd_directory": _directory, "_fd_filename": _filename}
+)
 
 
 def _local(fd: FdInfo, server: Any, client: Any) -> Any:
@@ -93,18 +108,56 @@ def register(t: FieldTable) -> None:
         FieldType.IPNET,
         FieldType.PORT,
     )
-    simple(t, "fd.num", INT, "descriptor number (FdInfo.num)", on_fd("num"))
+    simple(t, "fd.num", INT, "descriptor number (FdInfo.num)", on_fd("num"), inline=_inline("num"))
     simple(
-        t, "fd.type", S, "file, directory, ipv4, ipv6, unix, pipe ... (FdInfo.type)", on_fd("type")
+        t,
+        "fd.type",
+        S,
+        "file, directory, ipv4, ipv6, unix, pipe ... (FdInfo.type)",
+        on_fd("type"),
+        inline=_inline("type"),
     )
     simple(
-        t, "fd.typechar", S, "type as one character", _fd(lambda fd: TYPECHARS.get(fd.type, "o"))
+        t,
+        "fd.typechar",
+        S,
+        "type as one character",
+        _fd(lambda fd: TYPECHARS.get(fd.type, "o")),
+        inline="(_TYPECHARS.get(e.fd.type, 'o') if e.fd is not None else None)",
     )
-    simple(t, "fd.name", S, "path, or cip:cport->sip:sport (FdInfo.name)", on_fd("name"))
+    simple(
+        t,
+        "fd.name",
+        S,
+        "path, or cip:cport->sip:sport (FdInfo.name)",
+        on_fd("name"),
+        inline=_inline("name"),
+    )
     simple(t, "fd.nameraw", S, "name as given (FdInfo.name)", on_fd("name"))
-    simple(t, "fd.directory", S, "directory of a file", _fd(_directory))
-    simple(t, "fd.filename", S, "file name without directory", _fd(_filename))
-    simple(t, "fd.l4proto", S, "tcp, udp, raw, icmp (FdInfo.l4proto)", on_fd("l4proto"))
+    simple(
+        t,
+        "fd.directory",
+        S,
+        "directory of a file",
+        _fd(_directory),
+        inline="(_fd_directory(e.fd) if e.fd is not None else None)",
+    )
+    simple(
+        t,
+        "fd.filename",
+        S,
+        "file name without directory",
+        _fd(_filename),
+        inline="(_fd_filename(e.fd) if e.fd is not None else None)",
+    )
+    simple(
+        t,
+        "fd.l4proto",
+        S,
+        "tcp, udp, raw, icmp (FdInfo.l4proto)",
+        on_fd("l4proto"),
+        inline=_inline("l4proto"),
+    )
     simple(
         t,
         "fd.sockfamily",

@@ -115,11 +115,27 @@ def register(t: FieldTable) -> None:
     """Add the proc.* and thread.* fields to `t`."""
     S, INT, B = FieldType.STRING, FieldType.INT64, FieldType.BOOL
     add = t.add
-    simple(t, "proc.name", S, "comm (Process.name)", lambda e: e.proc.name)
+    simple(
+        t,
+        "proc.name",
+        S,
+        "comm (Process.name)",
+        lambda e: e.proc.name,
+        inline="e.proc.name",
+        cheap=True,
+    )
     simple(t, "proc.exe", S, "argv[0] (Process.argv[0])", lambda e: _exe(e.proc))
-    simple(t, "proc.exepath", S, "executable path (Process.exepath)", lambda e: e.proc.exepath)
+    simple(
+        t,
+        "proc.exepath",
+        S,
+        "executable path (Process.exepath)",
+        lambda e: e.proc.exepath,
+        inline="e.proc.exepath",
+        cheap=True,
+    )
     simple(t, "proc.args", S, "argv[1:] joined by spaces", lambda e: " ".join(e.proc.argv[1:]))
-    simple(t, "proc.cmdline", S, "name and args", lambda e: e.proc.cmdline)
+    simple(t, "proc.cmdline", S, "name and args", lambda e: e.proc.cmdline, inline="e.proc.cmdline")
     simple(t, "proc.exeline", S, "exe and args", lambda e: " ".join(e.proc.argv))
     simple(t, "proc.cmdnargs", INT, "number of args", lambda e: max(len(e.proc.argv) - 1, 0))
     simple(t, "proc.cmdlenargs", INT, "length of args", lambda e: sum(map(len, e.proc.argv[1:])))
@@ -155,12 +171,24 @@ def register(t: FieldTable) -> None:
         "vpgid == vpid",
         lambda e: e.proc.vpgid == (e.proc.vpid or e.proc.pid),
     )
-    simple(t, "proc.pname", S, "parent's name (Event.ancestors[0])", _parent("name"))
+    simple(
+        t,
+        "proc.pname",
+        S,
+        "parent's name (Event.ancestors[0])",
+        _parent("name"),
+        inline="(e.ancestors[0].name if e.ancestors else None)",
+    )
     simple(t, "proc.pexe", S, "parent's argv[0]", _parent("exe"))
     simple(t, "proc.pexepath", S, "parent's executable path", _parent("exepath"))
     simple(t, "proc.pcmdline", S, "parent's cmdline", _parent("cmdline"))
     doc = "ancestor N (Event.ancestors[N-1]; [0] is the process); no index: any ancestor"
     for name, attr in (("aname", "name"), ("aexe", "exe"), ("aexepath", "exepath")):
+        inline = (
+            f"(e.ancestors[{{i}}].{attr} if len(e.ancestors) > {{i}} else None)"
+            if attr != "exe"
+            else ""
+        )
         add(
             FieldDef(
                 f"proc.{name}",
@@ -169,6 +197,7 @@ def register(t: FieldTable) -> None:
                 _ancestor(attr),
                 ArgKind.OPTIONAL_INDEX,
                 multi=True,
+                inline=inline,
             )
         )
     add(
