@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
-from stockade.model.wire import Batch
 from stockade.platform.errors import PlatformError
+from stockade.platform.messages import IngestBatch
 from stockade.registry import Registry
 
 BATCHES = "stockade.batches"
 """Subject of validated agent batches; the store worker consumes it."""
 
-BatchHandler = Callable[[Batch], Awaitable[None]]
+BatchHandler = Callable[[IngestBatch], Awaitable[None]]
 
 
 class BusError(PlatformError):
@@ -30,7 +30,7 @@ class Bus(Protocol):
     def subscribe(self, subject: str, handler: BatchHandler) -> None:
         """Deliver messages published on `subject` to `handler`."""
 
-    async def publish(self, subject: str, batch: Batch) -> None:
+    async def publish(self, subject: str, batch: IngestBatch) -> None:
         """Deliver `batch` to the subject's subscribers; BusError when nobody listens."""
 
     async def close(self) -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from stockade.model.wire import Batch
 from stockade.platform.bus.base import BUSES, BatchHandler, BusError
+from stockade.platform.messages import IngestBatch
 
 
 class InProcessBus:
@@ -19,7 +19,7 @@ class InProcessBus:
         """Deliver messages published on `subject` to `handler`."""
         self._handlers[subject].append(handler)
 
-    async def publish(self, subject: str, batch: Batch) -> None:
+    async def publish(self, subject: str, batch: IngestBatch) -> None:
         """Run each handler of `subject` on `batch`; their errors propagate."""
         if self._closed:
             raise BusError(f"bus is closed; cannot publish on {subject}")

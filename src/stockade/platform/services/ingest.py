@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import gc
 import time
 
 import msgspec
 import zstandard
 
+from stockade.model.alerts import Alert
+from stockade.model.events import Event
 from stockade.model.wire import BATCH_CONTENT_TYPE, BATCH_ENCODING, Ack, Batch
 from stockade.platform.bus import BATCHES, Bus
 from stockade.platform.errors import PlatformError
+from stockade.platform.messages import IngestBatch
 from stockade.platform.services.metrics import PlatformMetrics
 from stockade.platform.store import SequenceGapError, Store
 from stockade.platform.store.runner import StoreRunner
@@ -17,8 +21,6 @@ from stockade.platform.store.runner import StoreRunner
 MAX_BODY_BYTES = 32 * 1024 * 1024
 MAX_DECODED_BYTES = 256 * 1024 * 1024
 _FEED_BYTES = 1024
-
-_decoder = msgspec.msgpack.Decoder(Batch)
 
 
 class IngestError(PlatformError):
@@ -57,7 +59,44 @@ def _decompress(body: bytes) -> bytes:
     return b"".join(chunks)
 
 
-def decode_batch(body: bytes, content_type: str, content_encoding: str) -> Batch:
+class _WireBatch(msgspec.Struct, kw_only=True):
+    """`Batch` with each event left as raw msgpack, so its bytes can be stored as received."""
+
+    agent_id: str
+    first_seq: int
+    last_seq: int
+    events: list[msgspec.Raw] = msgspec.field(default_factory=list)
+    alerts: list[Alert] = msgspec.field(default_factory=list)
+
+
+_wire_decoder = msgspec.msgpack.Decoder(_WireBatch)
+_event_decoder = msgspec.msgpack.Decoder(Event)
+
+
+def _decode_events(raws: list[msgspec.Raw]) -> tuple[list[Event], list[bytes]]:
+    events: list[Event] = []
+    blobs: list[bytes] = []
+    # Decoding thousands of structs triggers many pointless young-generation collections.
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for i, raw in enumerate(raws):
+            try:
+                events.append(_event_decoder.decode(raw))
+            except msgspec.ValidationError as e:
+                raise IngestError(
+                    422, f"batch does not match the Batch schema: events[{i}]: {e}"
+                ) from e
+            except msgspec.DecodeError as e:
+                raise IngestError(400, f"events[{i}] is not msgpack: {e}") from e
+            blobs.append(bytes(raw))
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    return events, blobs
+
+
+def decode_batch(body: bytes, content_type: str, content_encoding: str) -> IngestBatch:
     """The typed batch in a request body; IngestError names what is wrong."""
     if content_type.split(";")[0].strip().lower() != BATCH_CONTENT_TYPE:
         raise IngestError(415, f"Content-Type must be {BATCH_CONTENT_TYPE}, got {content_type!r}")
@@ -69,11 +108,20 @@ def decode_batch(body: bytes, content_type: str, content_encoding: str) -> Batch
         raise IngestError(413, f"body of {len(body)} bytes exceeds {MAX_BODY_BYTES} bytes")
     raw = _decompress(body)
     try:
-        return _decoder.decode(raw)
+        wire = _wire_decoder.decode(raw)
     except msgspec.ValidationError as e:
         raise IngestError(422, f"batch does not match the Batch schema: {e}") from e
     except msgspec.DecodeError as e:
         raise IngestError(400, f"decompressed body is not msgpack: {e}") from e
+    events, blobs = _decode_events(wire.events)
+    batch = Batch(
+        agent_id=wire.agent_id,
+        first_seq=wire.first_seq,
+        last_seq=wire.last_seq,
+        events=events,
+        alerts=wire.alerts,
+    )
+    return IngestBatch(batch=batch, event_blobs=blobs)
 
 
 def check_sequences(batch: Batch) -> None:
@@ -122,7 +170,8 @@ class IngestService:
     async def _ingest(
         self, agent_id: str, body: bytes, content_type: str, content_encoding: str
     ) -> Ack:
-        batch = decode_batch(body, content_type, content_encoding)
+        ingest = decode_batch(body, content_type, content_encoding)
+        batch = ingest.batch
         if batch.agent_id != agent_id:
             raise IngestError(
                 403, f"batch agent_id {batch.agent_id!r} differs from certificate CN {agent_id!r}"
@@ -133,7 +182,7 @@ class IngestService:
             raise IngestError(409, str(SequenceGapError(batch.first_seq, acked)), acked)
         if batch.last_seq > acked:
             try:
-                await self._bus.publish(BATCHES, batch)
+                await self._bus.publish(BATCHES, ingest)
             except SequenceGapError as e:
                 raise IngestError(409, str(e), e.acked_seq) from e
             acked = await self._runner.read(self._store.acked_seq, agent_id)
@@ -156,7 +205,7 @@ class StoreWorker:
         """Subscribe to the batches subject."""
         bus.subscribe(BATCHES, self.handle)
 
-    async def handle(self, batch: Batch) -> None:
+    async def handle(self, batch: IngestBatch) -> None:
         """Store one batch in one transaction."""
         result = await self._runner.write(self._store.store_batch, batch, time.time_ns())
         self._metrics.events_stored.inc(result.events_stored)

@@ -13,8 +13,9 @@ from typing import Any, Protocol
 
 from stockade.model.alerts import Alert
 from stockade.model.events import Event
-from stockade.model.wire import Batch, Heartbeat
+from stockade.model.wire import Heartbeat
 from stockade.platform.errors import PlatformError
+from stockade.platform.messages import IngestBatch
 from stockade.registry import Registry
 
 
@@ -182,7 +183,7 @@ class Store(Protocol):
     def acked_seq(self, agent_id: str) -> int:
         """The highest sequence stored for the agent (all below it are stored too)."""
 
-    def store_batch(self, batch: Batch, now: int) -> BatchResult:
+    def store_batch(self, batch: IngestBatch, now: int) -> BatchResult:
         """Store the not-yet-stored part of a batch in one transaction.
 
         Raises SequenceGapError when the batch starts past acked_seq + 1.

@@ -10,7 +10,7 @@ import msgspec
 from stockade.model.alerts import Alert, Priority
 from stockade.model.entities import Container
 from stockade.model.events import Event
-from stockade.model.wire import Batch
+from stockade.platform.messages import IngestBatch
 from stockade.platform.store.base import BatchResult, SequenceGapError, UnknownAgentError
 from stockade.platform.timestamps import parse_ns
 
@@ -39,13 +39,13 @@ _UPSERT_CONTAINER = """
         agent_id = excluded.agent_id
 """
 
-_msgpack = msgspec.msgpack.Encoder()
 _json = msgspec.json.Encoder()
 _event_decoder = msgspec.msgpack.Decoder(Event)
 
 
-def store_batch(conn: sqlite3.Connection, batch: Batch, now: int) -> BatchResult:
-    """Store what is new in `batch` inside the caller's transaction."""
+def store_batch(conn: sqlite3.Connection, ingest: IngestBatch, now: int) -> BatchResult:
+    """Store what is new in the batch inside the caller's transaction."""
+    batch = ingest.batch
     row = conn.execute("SELECT acked_seq FROM agents WHERE id = ?", (batch.agent_id,)).fetchone()
     if row is None:
         raise UnknownAgentError(f"agent {batch.agent_id} is not enrolled")
@@ -53,24 +53,17 @@ def store_batch(conn: sqlite3.Connection, batch: Batch, now: int) -> BatchResult
     if batch.first_seq > acked + 1:
         raise SequenceGapError(batch.first_seq, acked)
     agent = batch.agent_id
-    events = [e for e in batch.events if e.seq > acked]
+    new = [
+        (e, blob) for e, blob in zip(batch.events, ingest.event_blobs, strict=True) if e.seq > acked
+    ]
     conn.executemany(
         _INSERT_EVENT,
         [
-            (
-                agent,
-                e.seq,
-                e.ts,
-                e.host_id,
-                e.container.id,
-                e.type,
-                e.proc.name,
-                e.proc.pid,
-                _msgpack.encode(e),
-            )
-            for e in events
+            (agent, e.seq, e.ts, e.host_id, e.container.id, e.type, e.proc.name, e.proc.pid, blob)
+            for e, blob in new
         ],
     )
+    events = [e for e, _ in new]
     by_seq = {e.seq: e for e in batch.events}
     alerts = [a for a in batch.alerts if a.seq > acked]
     conn.executemany(
