@@ -130,6 +130,11 @@ def test_auditd_rules_load_where_fields_map_and_fire_on_their_samples(corpus: Pa
     assert not louder, "rules still firing on every near miss:\n" + "\n".join(louder)
 
 
+def _neutral(field: str, current: str) -> str:
+    value = NEUTRAL.get(field, "zzz")
+    return value + "x" if value == current else value
+
+
 def _near_miss_is_silent(
     rule: SigmaRuleImport, term: tuple[object, ...], values: dict[str, str], ruleset: Ruleset
 ) -> bool:
@@ -137,7 +142,7 @@ def _near_miss_is_silent(
     for field in dict.fromkeys(fields):
         changed = {
             **values,
-            field: NEUTRAL[field] + ("x" if NEUTRAL[field] == values[field] else ""),
+            field: _neutral(field, values[field]),
         }
         if field in ("Initiated",):
             changed[field] = "false" if values[field] == "true" else "true"

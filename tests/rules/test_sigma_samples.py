@@ -210,8 +210,15 @@ def satisfy(values: list[object]) -> str | None:
         prefix = head if len(head) > len(prefix) else prefix
         suffix = tail if len(tail) > len(suffix) else suffix
         middle.extend(c for c in inner if c)
-    text = prefix + (" " + " ".join(middle) + " " if middle else "") + suffix
-    return text if all(value_matches(text, v) for v in values) else None
+    # Wildcards around the middle pieces absorb anything, so no padding is needed; a regex
+    # sample may be anchored (^...), so it is tried without neighbours first.
+    for text in (
+        prefix + " ".join(middle) + suffix,
+        prefix + " " + " ".join(middle) + " " + suffix,
+    ):
+        if all(value_matches(text, v) for v in values):
+            return text
+    return None
 
 
 def field_values(term: Term, base: dict[str, str] = DEFAULTS) -> dict[str, str] | None:
