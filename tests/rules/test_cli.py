@@ -1,0 +1,62 @@
+"""`stockade rules validate | fields | explain | test` through the real Typer app."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from stockade.cli.main import app
+
+RULE = """
+- rule: Shell spawned
+  desc: d
+  condition: evt.type = execve and proc.name in (bash, sh)
+  output: shell %proc.name
+  priority: NOTICE
+"""
+EVENT = {
+    "type": "execve",
+    "ts": 1,
+    "proc": {"pid": 3, "name": "bash", "argv": ["bash"]},
+}
+
+
+def _write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_validate_ok_and_errors(tmp_path: Path) -> None:
+    runner = CliRunner()
+    good = _write(tmp_path, "good.yaml", RULE)
+    result = runner.invoke(app, ["rules", "validate", str(good)])
+    assert result.exit_code == 0, result.output
+    assert "ok: 1 rules" in result.output
+    bad = _write(tmp_path, "bad.yaml", RULE.replace("proc.name in", "proc.nme in"))
+    result = runner.invoke(app, ["rules", "validate", str(bad)])
+    assert result.exit_code == 1
+    assert f"{bad}:2:3: LOAD_ERR_COMPILE_CONDITION:" in result.output
+    assert "proc.nme" in result.output
+
+
+def test_fields_lists_the_table() -> None:
+    result = CliRunner().invoke(app, ["rules", "fields", "--json"])
+    assert result.exit_code == 0
+    names = {row["name"] for row in json.loads(result.output)}
+    assert {"proc.name", "fd.name", "container.id", "proc.aname", "evt.arg"} <= names
+
+
+def test_explain_shows_deciding_clause_and_values(tmp_path: Path) -> None:
+    rules = _write(tmp_path, "r.yaml", RULE)
+    event = _write(tmp_path, "e.json", json.dumps(EVENT))
+    result = CliRunner().invoke(app, ["rules", "explain", "-r", str(rules), "--event", str(event)])
+    assert result.exit_code == 0, result.output
+    assert "rule 'Shell spawned': MATCH" in result.output
+    other = dict(EVENT, proc={"pid": 3, "name": "python3"})
+    event.write_text(json.dumps(other))
+    result = CliRunner().invoke(app, ["rules", "explain", "-r", str(rules), "--event", str(event)])
+    assert "rule 'Shell spawned': no match" in result.output
+    assert "false  proc.name in (bash, sh)   [proc.name=python3]" in result.output
