@@ -27,7 +27,7 @@ from stockade.rules.sigma_condition import (
     value_check,
 )
 
-EXECVE_EVENTS = "evt.type in (execve, execveat)"
+EXECVE_EVENTS = "evt.type in (execve, execveat) and evt.rawres = 0"
 PATH_EVENTS = (
     "evt.type in (open, openat, openat2, creat, unlink, unlinkat, mkdir, mkdirat, rmdir, "
     "chmod, fchmodat, chown, fchownat, lchown, symlink, symlinkat)"
@@ -141,7 +141,7 @@ class AuditdTranslator(ConditionTranslator):
                 "(mapped: EXECVE, PATH, SYSCALL with a SYSCALL name)"
             )
         self._typed = True
-        return events
+        return f"({events})"
 
     def _require_execve(self, what: str) -> None:
         record = self._records[-1]

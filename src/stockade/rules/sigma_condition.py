@@ -75,14 +75,16 @@ FIELD_MAPS: Mapping[str, Mapping[str, FieldMap]] = {
     "network_connection": {**_PROCESS, **_NETWORK},
 }
 
-# Falco conditions restricting each Sigma category to the events it describes.
+# Falco conditions restricting each Sigma category to the (successful) events it describes.
 CATEGORY_EVENTS: Mapping[str, str] = {
-    "process_creation": "evt.type in (execve, execveat)",
+    "process_creation": "evt.type in (execve, execveat) and evt.rawres = 0",
     "file_event": (
         "(evt.type = creat or (evt.type in (open, openat, openat2) and evt.is_open_write = true))"
+        " and evt.rawres >= 0"
     ),
     "network_connection": (
         "evt.type in (connect, accept, accept4) and (fd.typechar = 4 or fd.typechar = 6)"
+        " and (evt.rawres >= 0 or evt.res = EINPROGRESS)"
     ),
 }
 
