@@ -20,12 +20,12 @@ class SecretEngine:
         self.ruleset = ruleset
         # each distinct keyword is looked for once per file, then rules pick theirs
         self._keywords = KeywordIndex(tuple(sorted({k for r in ruleset.rules for k in r.keywords})))
-        self._path_allows = tuple(a for a in ruleset.allow_rules if a.regex is None)
+        self._path_allows = tuple(a for a in ruleset.allow_rules if a.path is not None)
         self._text_allows = tuple(a for a in ruleset.allow_rules if a.regex is not None)
 
     def path_allowed(self, path: str) -> bool:
         """True when a global allow rule exempts the whole file by its path."""
-        return any(a.allows(path, None) for a in self._path_allows)
+        return any(a.allows_path(path) for a in self._path_allows)
 
     def scan(self, path: str, content: bytes) -> list[Finding]:
         """Secret findings in `content` (an empty list for binaries)."""
@@ -41,7 +41,7 @@ class SecretEngine:
                 continue
             if rule.path is not None and not rule.path.search(path):
                 continue
-            if any(a.regex is None and a.allows(path, None) for a in rule.allow_rules):
+            if any(a.allows_path(path) for a in rule.allow_rules):
                 continue
             windows = None if rule.multiline else keyword_windows(lowered, rule.keywords)
             findings.extend(self._matches(rule, path, content, windows))
@@ -57,7 +57,7 @@ class SecretEngine:
         for match in matches:
             start, end = _span(match, rule.secret_group)
             secret = content[start:end]
-            if (start, end) in seen or self._allowed(rule, path, secret):
+            if (start, end) in seen or self._allowed(rule, secret):
                 continue
             seen.add((start, end))
             found.append(
@@ -75,9 +75,8 @@ class SecretEngine:
             )
         return found
 
-    def _allowed(self, rule: SecretRule, path: str, secret: bytes) -> bool:
-        rules = (*self._text_allows, *rule.allow_rules)
-        return any(a.regex is not None and a.allows(path, secret) for a in rules)
+    def _allowed(self, rule: SecretRule, secret: bytes) -> bool:
+        return any(a.allows_secret(secret) for a in (*self._text_allows, *rule.allow_rules))
 
 
 def keyword_windows(

@@ -26,13 +26,13 @@ class AllowRule:
     regex: re.Pattern[bytes] | None = None
     description: str = ""
 
-    def allows(self, path: str, secret: bytes | None) -> bool:
-        """True when this rule suppresses a match (path alone when `secret` is None)."""
-        if self.path is not None and not self.path.search(path):
-            return False
-        if self.regex is not None:
-            return secret is not None and bool(self.regex.search(secret))
-        return self.path is not None
+    def allows_path(self, path: str) -> bool:
+        """True when the file's path alone exempts it."""
+        return self.path is not None and bool(self.path.search(path))
+
+    def allows_secret(self, secret: bytes) -> bool:
+        """True when the matched text looks harmless (an example, a placeholder)."""
+        return self.regex is not None and bool(self.regex.search(secret))
 
 
 @dataclass(frozen=True, slots=True)
