@@ -1,0 +1,109 @@
+"""The SQLite store on its own: migrations run once, batches are stored exactly once."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import msgspec
+import pytest
+
+from stockade.model.entities import Container
+from stockade.model.wire import Batch
+from stockade.platform.messages import IngestBatch
+from stockade.platform.store import (
+    STORES,
+    AgentRecord,
+    AlertQuery,
+    EventQuery,
+    SequenceGapError,
+    SqliteStore,
+    TokenState,
+    UnknownAgentError,
+)
+from stockade.platform.store.migrations import MIGRATIONS
+from stockade.registry import DuplicateRegistrationError
+from tests.platform.agent_client import make_alert, make_event
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> SqliteStore:
+    s = SqliteStore(str(tmp_path / "db.sqlite"))
+    s.add_agent(
+        AgentRecord(id="a1", hostname="h", host_id="hid", cert_fingerprint="f", enrolled_at=1)
+    )
+    return s
+
+
+def _ingest(first: int, last: int, container: Container | None = None) -> IngestBatch:
+    events = [make_event(s, 1000 + s, container=container) for s in range(first, last + 1)]
+    return IngestBatch(
+        batch=Batch(agent_id="a1", first_seq=first, last_seq=last, events=events),
+        event_blobs=[msgspec.msgpack.encode(e) for e in events],
+    )
+
+
+def test_migrations_are_recorded_and_not_rerun(tmp_path: Path) -> None:
+    path = str(tmp_path / "db.sqlite")
+    SqliteStore(path).close()
+    SqliteStore(path).close()
+    with sqlite3.connect(path) as conn:
+        versions = [r[0] for r in conn.execute("SELECT version FROM schema_migrations")]
+        mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
+    assert versions == [v for v, _ in MIGRATIONS]
+    assert mode == "wal"
+
+
+def test_exactly_once_and_gap(store: SqliteStore) -> None:
+    assert store.store_batch(_ingest(1, 4), now=5).events_stored == 4
+    assert store.store_batch(_ingest(1, 4), now=6).events_stored == 0
+    result = store.store_batch(_ingest(3, 6), now=7)
+    assert (result.events_stored, result.acked_seq) == (2, 6)
+    with pytest.raises(SequenceGapError) as caught:
+        store.store_batch(_ingest(8, 9), now=8)
+    assert caught.value.acked_seq == 6
+    stored = store.query_events(EventQuery(limit=100))
+    assert sorted(e.event.seq for e in stored) == [1, 2, 3, 4, 5, 6]
+
+
+def test_unknown_agent(store: SqliteStore) -> None:
+    batch = _ingest(1, 1)
+    batch.batch.agent_id = "nobody"
+    with pytest.raises(UnknownAgentError):
+        store.store_batch(batch, now=1)
+    with pytest.raises(UnknownAgentError):
+        store.acked_seq("nobody")
+
+
+def test_container_upsert_keeps_known_metadata(store: SqliteStore) -> None:
+    full = Container(id="f" * 64, name="web", image="img:1", runtime="podman")
+    partial = Container(id="f" * 64, complete=False)
+    store.store_batch(_ingest(1, 2, full), now=1)
+    store.store_batch(_ingest(3, 3, partial), now=2)
+    [c] = store.list_containers()
+    assert (c.name, c.image, c.first_seen, c.last_seen) == ("web", "img:1", 1001, 1003)
+
+
+def test_alert_process_comes_from_its_event_when_fields_lack_it(store: SqliteStore) -> None:
+    event = make_event(1, 5000, pid=77, proc_name="nc")
+    alert = make_alert(2, event)
+    alert.output_fields = {}
+    batch = Batch(agent_id="a1", first_seq=1, last_seq=2, events=[event], alerts=[alert])
+    store.store_batch(IngestBatch(batch=batch, event_blobs=[msgspec.msgpack.encode(event)]), 1)
+    [stored] = store.query_alerts(AlertQuery())
+    assert (stored.proc_name, stored.proc_pid, stored.proc_cmdline) == ("nc", 77, "nc -c id")
+
+
+def test_enrollment_token_states(store: SqliteStore) -> None:
+    store.add_enrollment_token("h1", expires_at=100)
+    assert store.claim_enrollment_token("nope", 1, "x") is TokenState.UNKNOWN
+    assert store.claim_enrollment_token("h1", 200, "x") is TokenState.EXPIRED
+    store.add_enrollment_token("h2", expires_at=100)
+    assert store.claim_enrollment_token("h2", 50, "x") is TokenState.CLAIMED
+    assert store.claim_enrollment_token("h2", 60, "y") is TokenState.USED
+
+
+def test_store_registry_refuses_duplicates() -> None:
+    assert "sqlite" in STORES
+    with pytest.raises(DuplicateRegistrationError):
+        STORES.register("sqlite", SqliteStore)
