@@ -8,6 +8,7 @@ from decimal import Decimal
 from cyclonedx.model import XsUri
 from cyclonedx.model.bom import Bom
 from cyclonedx.model.component import Component, ComponentType
+from cyclonedx.model.dependency import Dependency
 from cyclonedx.model.impact_analysis import ImpactAnalysisAffectedStatus
 from cyclonedx.model.license import DisjunctiveLicense, License, LicenseExpression
 from cyclonedx.model.vulnerability import (
@@ -130,9 +131,16 @@ class CycloneDxWriter(ReportWriter):
             ref = f"pkg:{n}:{package.ecosystem.value}/{package.name}@{package.version}"
             refs.setdefault(f"{package.name}@{package.version}", ref)
             components.append(_component(package, ref))
-        for component in components:
-            bom.components.add(component)
-        bom.register_dependency(root, components)
+        bom.components.update(components)
+        # Bom.register_dependency scans every known dependency per call (quadratic): build directly
+        bom.dependencies.update(
+            [
+                Dependency(
+                    ref=root.bom_ref, dependencies=[Dependency(ref=c.bom_ref) for c in components]
+                ),
+                *(Dependency(ref=c.bom_ref) for c in components),
+            ]
+        )
         grouped: dict[str, list[Finding]] = defaultdict(list)
         for finding in result.findings:
             if finding.kind == "vulnerability":

@@ -61,7 +61,7 @@ def _package(package: Package, element_id: str) -> SpdxPackage:
 
 
 class SpdxWriter(ReportWriter):
-    """SPDX 2.3 JSON through spdx-tools (validated while written)."""
+    """SPDX 2.3 JSON through spdx-tools."""
 
     name = "spdx"
     media_type = "application/spdx+json"
@@ -97,7 +97,9 @@ class SpdxWriter(ReportWriter):
         document = Document(creation, packages=packages, relationships=relationships)
         stream = io.StringIO()
         try:
-            write_document_to_stream(document, stream, validate=True)
+            # spdx-tools' validation is quadratic in the number of packages (seconds per
+            # thousand); the tests validate what this writer produces instead
+            write_document_to_stream(document, stream, validate=False)
         except ValueError as e:
             raise OutputError(f"SPDX document for {result.target} is invalid: {e}") from e
         return stream.getvalue().encode()
