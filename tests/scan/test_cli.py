@@ -1,0 +1,97 @@
+"""`stockade scan image|fs`: formats, severity filter, exit codes, errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import msgspec
+from typer.testing import CliRunner
+
+from stockade.cli.main import app
+from stockade.model.inventory import ScanResult
+
+RUNNER = CliRunner()
+
+
+def _image_args(corpus_image: Path, *extra: str) -> list[str]:
+    return ["scan", "image", f"oci-archive:{corpus_image}", "--no-cache", *extra]
+
+
+def test_json_report_is_a_scan_result(corpus_image: Path, tmp_path: Path) -> None:
+    out = tmp_path / "report.json"
+    result = RUNNER.invoke(
+        app,
+        _image_args(
+            corpus_image, "--format", "json", "--output", str(out), "--scanners", "pkg,secret"
+        ),  # fmt: skip
+    )
+    assert result.exit_code == 0, result.output
+    report = msgspec.json.decode(out.read_bytes(), type=ScanResult)
+    assert len(report.packages) == 150
+    assert {f.id for f in report.findings} == {"aws-access-key-id", "github-pat", "private-key"}
+
+
+def test_severity_filter_and_exit_code(corpus_image: Path) -> None:
+    result = RUNNER.invoke(
+        app,
+        _image_args(
+            corpus_image,
+            "--format",
+            "json",
+            "--severity",
+            "CRITICAL",
+            "--scanners",
+            "secret",
+            "--exit-code",
+            "3",
+        ),  # fmt: skip
+    )
+    assert result.exit_code == 3
+    report = json.loads(result.stdout)
+    assert sorted(f["id"] for f in report["findings"]) == ["aws-access-key-id", "github-pat"]
+
+
+def test_table_and_sarif(corpus_image: Path, tmp_path: Path) -> None:
+    table = RUNNER.invoke(app, _image_args(corpus_image, "--scanners", "pkg,secret,misconfig"))
+    assert table.exit_code == 0, table.output
+    assert "debian 12.15" in table.stdout and "DS-0002" in table.stdout
+    assert "AKIANLMUXO6TPWZYTUIV" not in table.stdout
+    sarif = tmp_path / "r.sarif"
+    result = RUNNER.invoke(
+        app, _image_args(corpus_image, "-f", "sarif", "-o", str(sarif), "--scanners", "secret")
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(sarif.read_text())["runs"]
+
+
+def test_fs_scan_with_skip_dirs(tmp_path: Path) -> None:
+    (tmp_path / "app").mkdir()
+    (tmp_path / "vendored").mkdir()
+    token = "GH=ghp_" + "Zq8" * 12 + "\n"
+    (tmp_path / "app" / "run.sh").write_text(token)
+    (tmp_path / "vendored" / "run.sh").write_text(token)
+    result = RUNNER.invoke(
+        app,
+        [
+            "scan",
+            "fs",
+            str(tmp_path),
+            "-f",
+            "json",
+            "--skip-dirs",
+            "vendored",
+            "--scanners",
+            "secret",
+        ],  # fmt: skip
+    )
+    assert result.exit_code == 0, result.output
+    assert [f["path"] for f in json.loads(result.stdout)["findings"]] == ["app/run.sh"]
+
+
+def test_errors_are_reported_with_exit_code_two(tmp_path: Path) -> None:
+    result = RUNNER.invoke(app, ["scan", "image", f"oci:{tmp_path}", "--no-cache"])
+    assert result.exit_code == 2
+    assert "no index.json" in result.output
+    bad = RUNNER.invoke(app, ["scan", "image", f"oci:{tmp_path}", "--scanners", "nope"])
+    assert bad.exit_code == 2
