@@ -21,18 +21,39 @@ Args = dict[str, Any]
 Builder = Callable[[bytes, tuple[int, ...], tuple[int, ...], int, int], tuple[Args, FdInfo | None]]
 
 
+_CACHE_MAX = 65536
+_texts: dict[bytes, str] = {}
+_walks: dict[bytes, str] = {}
+
+
 def text(rec: bytes, off: int, n: int) -> str:
     """A NUL-terminated string slot of length `n` (including the NUL)."""
-    return rec[off : off + n - 1].decode(errors="replace") if n > 1 else ""
+    if n <= 1:
+        return ""
+    raw = rec[off : off + n - 1]
+    found = _texts.get(raw)
+    if found is None:
+        found = raw.decode(errors="replace")
+        if len(_texts) >= _CACHE_MAX:
+            _texts.clear()
+        _texts[raw] = found
+    return found
 
 
 def walked(rec: bytes, off: int, n: int) -> str:
-    """A path written by the kernel's dentry walk (components leaf first)."""
+    """A path written by the kernel's dentry walk (components leaf first); cached."""
     if n <= 0:
         return ""
-    parts = rec[off : off + n].split(b"\0")[:-1]
-    parts.reverse()
-    return "/" + "/".join(p.decode(errors="replace") for p in parts)
+    raw = rec[off : off + n - 1]
+    found = _walks.get(raw)
+    if found is None:
+        parts = raw.decode(errors="replace").split("\0")
+        parts.reverse()
+        found = "/" + "/".join(parts)
+        if len(_walks) >= _CACHE_MAX:
+            _walks.clear()
+        _walks[raw] = found
+    return found
 
 
 def i32(v: int) -> int:

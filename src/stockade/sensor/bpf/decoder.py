@@ -59,7 +59,7 @@ class RecordDecoder:
             tid=tid,
             ppid=ppid,
             vpid=vpid,
-            name=self._comm(comm),
+            name=self._comms.get(comm) or self._comm(comm),
             uid=uid,
             gid=gid,
             euid=euid,
@@ -72,7 +72,7 @@ class RecordDecoder:
             cgroup_id=cg,
         )
         ts += self._offset
-        if kind in self._exec_kinds and len(rec) > _EXEC_S3:
+        if len(rec) > _EXEC_S3 and kind in self._exec_kinds:
             return self._exec(rec, type_name, ts, proc, flags, (l0, l1, l2, l3), a0)
         args, fd = build(rec, (a0, a1, a2, a3, a4, a5), (l0, l1, l2, l3), res, flags)
         return Event(type=type_name, ts=ts, proc=proc, fd=fd, res=res, args=args, source="ebpf")
