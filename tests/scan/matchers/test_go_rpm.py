@@ -46,6 +46,14 @@ def test_go_module(go_db: VulnDB, version: str, expected: set[str]) -> None:
     assert {f.id for f in found} == expected
 
 
+def test_go_stdlib(go_db: VulnDB) -> None:
+    old = {f.id for f in match_packages([go("stdlib", "v1.20.5")], "", go_db)}
+    newer = {f.id for f in match_packages([go("stdlib", "v1.20.6")], "", go_db)}
+    assert "GO-2023-1878" in old  # net/http: fixed in 1.20.6
+    assert "GO-2023-1878" not in newer
+    assert newer < old
+
+
 def test_go_incompatible(go_db: VulnDB) -> None:
     old = go("github.com/docker/distribution", "v2.6.2+incompatible")
     fixed = go("github.com/docker/distribution", "v2.7.0+incompatible")

@@ -91,7 +91,9 @@ def evaluate(
             if rng.type == "NPM":
                 verdict = in_npm_range(rng, version)
             else:
-                rng_scheme = SCHEMES.get("semver") if rng.type == "SEMVER" else scheme
+                rng_scheme = scheme
+                if rng.type == "SEMVER" and scheme.name not in ("semver", "go"):
+                    rng_scheme = SCHEMES.get("semver")
                 verdict = in_event_range(rng, version, rng_scheme)
         except VersionError:
             continue  # a range we cannot order says nothing about this version

@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+import re
+
 from stockade.scan.versions.base import SCHEMES, VersionError, VersionScheme
 from stockade.scan.versions.semver import SemVer
 
+# toolchain spellings: go1.20, go1.21.0, go1.21rc2, go1.9beta1 (semver: 1.21.0-rc.2)
+_TOOLCHAIN = re.compile(r"^(\d+)\.(\d+)(?:\.(\d+))?(?:(rc|beta)(\d+))?$")
+
 
 def parse_go(version: str) -> SemVer:
-    """Parse a Go module version; `+incompatible` is build metadata and does not order."""
+    """Parse a Go module or toolchain version; `+incompatible` is build metadata, not order."""
     text = version.strip()
-    if text.startswith("v"):
-        text = text[1:]
-    if text.count(".") == 1 and "-" not in text:  # Go accepts the v1.2 shorthand
-        text += ".0"
+    for prefix in ("go", "v"):
+        if text.startswith(prefix):
+            text = text[len(prefix) :]
+            break
+    toolchain = _TOOLCHAIN.match(text)
+    if toolchain:
+        major, minor, patch, kind, number = toolchain.groups()
+        text = f"{major}.{minor}.{patch or 0}" + (f"-{kind}.{number}" if kind else "")
     try:
         return SemVer.parse(text)
     except VersionError as e:
