@@ -34,11 +34,25 @@ def _open(command: str, config: PlatformConfig) -> Platform:
         raise typer.Exit(1) from None
 
 
+def _announce(platform: Platform) -> None:
+    typer.echo(f"Stockade console: {platform.console_url}")
+    typer.echo(f"Agent endpoint:   {platform.agent_url}")
+    if platform.first_admin_password is not None:
+        typer.echo(f"Admin login: admin / {platform.first_admin_password}  (shown only once)")
+
+
 async def _serve_until_signalled(platform: Platform) -> None:
-    task = asyncio.create_task(platform.serve())
+    """Serve; announce the URLs once both listeners accept; stop cleanly on SIGINT/SIGTERM."""
+    ready = asyncio.Event()
+    task = asyncio.create_task(platform.serve(ready))
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, task.cancel)
+    waiter = asyncio.create_task(ready.wait())
+    await asyncio.wait({waiter, task}, return_when=asyncio.FIRST_COMPLETED)
+    waiter.cancel()
+    if ready.is_set():
+        _announce(platform)
     try:
         await task
     except asyncio.CancelledError:
@@ -63,10 +77,6 @@ def server(
     )
     platform = _open("server", config)
     try:
-        typer.echo(f"Stockade console: {platform.console_url}")
-        typer.echo(f"Agent endpoint:   {platform.agent_url}")
-        if platform.first_admin_password is not None:
-            typer.echo(f"Admin login: admin / {platform.first_admin_password}  (shown only once)")
         asyncio.run(_serve_until_signalled(platform))
     except PlatformError as e:
         typer.echo(f"stockade server: {e}", err=True)
