@@ -63,6 +63,8 @@ class ListDef:
     name: str
     items: list[str]
     origin: Origin
+    index: int = 0  # definition order (kept by redefinitions, as in Falco)
+    visibility: int = 0  # order of the last change: earlier lists are visible to it
 
 
 @dataclass(slots=True)
@@ -73,6 +75,8 @@ class MacroDef:
     condition: str
     origin: Origin
     mark: tuple[int, int]
+    index: int = 0
+    visibility: int = 0  # macros defined before this are visible to its condition
 
 
 @dataclass(slots=True)
@@ -226,6 +230,12 @@ class Collector:
         self.rules: dict[str, RuleDef] = {}
         self.required_engine: tuple[int, int, int] = (0, 0, 0)
         self.plugins: list[list[tuple[str, str]]] = []
+        self.counter = 0
+
+    def tick(self) -> int:
+        """The next definition-order number."""
+        self.counter += 1
+        return self.counter
 
     def snapshot(self) -> Collector:
         """A deep copy, to restore when a file is refused."""
@@ -254,9 +264,11 @@ class Collector:
                     "but no list by that name already exists"
                 )
             prev.items.extend(items)
+            prev.visibility = self.tick()
         else:
-            self.lists.pop(name, None)
-            self.lists[name] = ListDef(name, items, item.origin)
+            prev = self.lists.get(name)
+            index = self.tick() if prev is None else prev.index
+            self.lists[name] = ListDef(name, items, item.origin, index, self.tick())
         self._unknown_keys(item, {"list", "items", "append", "override"}, warnings)
 
     def apply_macro(self, item: RawItem, warnings: list[LoadMessage]) -> None:
@@ -282,9 +294,12 @@ class Collector:
                     "but no macro by that name already exists"
                 )
             prev.condition += " " + condition
+            prev.visibility = self.tick()
         else:
-            self.macros.pop(name, None)
-            self.macros[name] = MacroDef(name, condition, item.origin, item.marks["condition"])
+            known = self.macros.get(name)
+            index = self.tick() if known is None else known.index
+            mark = item.marks["condition"]
+            self.macros[name] = MacroDef(name, condition, item.origin, mark, index, self.tick())
         self._unknown_keys(item, {"macro", "condition", "append", "override"}, warnings)
 
     def _append_flag(self, item: RawItem, warnings: list[LoadMessage]) -> bool:

@@ -8,12 +8,13 @@ from stockade.rules import ast
 from stockade.rules.collector import Collector, ItemError, RuleDef
 from stockade.rules.compiler import ConditionCompiler
 from stockade.rules.errors import RuleCompileError, RuleSyntaxError
-from stockade.rules.escaping import EscapeError, unescape
-from stockade.rules.evttypes import event_types
+from stockade.rules.evttypes import event_types, too_broad
 from stockade.rules.exceptions import validate, with_exceptions
 from stockade.rules.expand import Expander
 from stockade.rules.fields import FieldTable
 from stockade.rules.index import build_index
+from stockade.rules.lints import condition_warnings, output_text
+from stockade.rules.lists import compile_lists, resolve_lists
 from stockade.rules.messages import LoadMessage, Origin
 from stockade.rules.output import compile_output
 from stockade.rules.parser import parse_condition
@@ -45,32 +46,13 @@ def _at(origin: Origin, mark: tuple[int, int], err: RuleSyntaxError) -> Origin:
     return Origin(origin.file, line, column, origin.item)
 
 
-def _expand_lists(c: Collector) -> dict[str, tuple[str, ...]]:
-    """Items naming an earlier list are replaced by that list's items."""
-    lists: dict[str, tuple[str, ...]] = {}
-    for name, ldef in c.lists.items():
-        items: list[str] = []
-        for v in ldef.items:
-            items.extend(lists[v] if v in lists else (_unquote(v),))
-        lists[name] = tuple(items)
-    return lists
-
-
-def _unquote(item: str) -> str:
-    """A list item as the condition parser would read it: quoted items lose their quotes."""
-    if len(item) >= 2 and item[0] == item[-1] and item[0] in "'\"":
-        try:
-            return unescape(item)
-        except EscapeError:
-            return item
-    return item
-
-
-def _parse_macros(c: Collector, out: CompileResult) -> dict[str, ast.Node]:
+def _parse_macros(
+    c: Collector, lists: dict[str, list[str]], used: set[str], out: CompileResult
+) -> dict[str, ast.Node]:
     macros: dict[str, ast.Node] = {}
     for name, mdef in c.macros.items():
         try:
-            macros[name] = parse_condition(mdef.condition)
+            macros[name] = parse_condition(resolve_lists(mdef.condition, lists, used))
         except RuleSyntaxError as e:
             where = _at(mdef.origin, mdef.mark, e)
             out.error(mdef.origin.file, where.message("LOAD_ERR_COMPILE_CONDITION", e.message))
@@ -82,13 +64,14 @@ def _last_file(rule: RuleDef, order: dict[str, int]) -> str:
 
 
 def compile_collected(
-    c: Collector, table: FieldTable, order: dict[str, int], *, first_only: bool = False
+    c: Collector, table: FieldTable, files: dict[str, int], *, first_only: bool = False
 ) -> CompileResult:
     """Compile everything the collector holds; errors name the file to refuse."""
     out = CompileResult()
-    lists = _expand_lists(c)
-    macros = _parse_macros(c, out)
-    expander = Expander(macros, lists)
+    lists, used_lists = compile_lists(c)
+    macros = _parse_macros(c, lists, used_lists, out)
+    order = {name: (m.index, m.visibility) for name, m in c.macros.items()}
+    expander = Expander(macros, order)
     compiler = ConditionCompiler(table)
     for rule in c.rules.values():
         if rule.source not in (SYSCALL_SOURCE, ""):
@@ -98,14 +81,12 @@ def compile_collected(
                 )
             )
             continue
-        compiled = _compile_rule(rule, table, expander, compiler, out, order)
+        compiled = _compile_rule(rule, table, lists, used_lists, expander, compiler, out, files)
         if compiled is not None:
             out.rules.append(compiled)
     _check_macros(c, macros, expander, out)
     for name, ldef in c.lists.items():
-        if name not in expander.used_lists and not any(
-            name in other.items for other in c.lists.values()
-        ):
+        if name not in used_lists:
             out.warnings.append(
                 ldef.origin.message(
                     "LOAD_UNUSED_LIST", "List not referred to by any other rule/macro"
@@ -133,7 +114,7 @@ def _check_macros(
         if name in expander.used_macros:
             continue  # its fields were checked through the rules using it
         try:
-            expander.macro(name, ())
+            expander.macro(name)
         except RuleCompileError as e:  # an undefined macro or a reference loop
             out.error(mdef.origin.file, mdef.origin.message(e.code, e.message))
 
@@ -141,26 +122,37 @@ def _check_macros(
 def _compile_rule(
     rule: RuleDef,
     table: FieldTable,
+    lists: dict[str, list[str]],
+    used_lists: set[str],
     expander: Expander,
     compiler: ConditionCompiler,
     out: CompileResult,
-    order: dict[str, int],
+    files: dict[str, int],
 ) -> CompiledRule | None:
-    file = _last_file(rule, order)
+    file = _last_file(rule, files)
     try:
-        tree = parse_condition(rule.condition)
+        for ex in rule.exceptions:
+            validate(ex, table)
+        text = (
+            with_exceptions(rule.condition, rule.exceptions) if rule.exceptions else rule.condition
+        )
+    except ItemError as e:
+        out.error(file, rule.origin.message(e.code, str(e)))
+        return None
+    try:
+        tree = parse_condition(resolve_lists(text, lists, used_lists))
     except RuleSyntaxError as e:
         out.error(
             file, _at(rule.origin, rule.mark, e).message("LOAD_ERR_COMPILE_CONDITION", e.message)
         )
         return None
     try:
-        for ex in rule.exceptions:
-            validate(ex, table)
-        tree = with_exceptions(tree, rule.exceptions, table)
         expanded = expander.expand(tree)
+        out.warnings.extend(condition_warnings(expanded, rule, table))
         predicate = compiler.compile(expanded, rule.name)
-        formatter = compile_output(rule.output, table)
+        output, output_warnings = output_text(rule)
+        formatter = compile_output(output, table)
+        out.warnings.extend(output_warnings)
     except ItemError as e:
         out.error(file, rule.origin.message(e.code, str(e)))
         return None
@@ -175,7 +167,7 @@ def _compile_rule(
         out.error(file, rule.origin.message(code, e.message))
         return None
     types = event_types(expanded)
-    if types is None and rule.warn_evttypes:
+    if too_broad(types) and rule.warn_evttypes:
         out.warnings.append(
             rule.origin.message(
                 "LOAD_NO_EVTTYPE",

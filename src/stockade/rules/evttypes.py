@@ -50,7 +50,30 @@ def _type_check(node: ast.BinaryCheck) -> tuple[frozenset[str], bool] | None:
     return None
 
 
+def _evt_num_invariant(node: ast.BinaryCheck) -> Types:
+    """evt.num is never 0: `evt.num = 0` (never_true) matches no type, `!= 0` every type."""
+    left, right = node.left, node.right
+    if not isinstance(left, ast.FieldRef) or left.name != "evt.num" or left.arg is not None:
+        return None
+    if node.op == "in" and isinstance(right, ast.ListValue):
+        return frozenset() if all(v.strip() == "0" for v in right.values) else None
+    if not isinstance(right, ast.Value) or not right.value.isdigit():
+        return None
+    n = int(right.value)
+    empty = {"=": n == 0, "==": n == 0, "<": n <= 1, "<=": n == 0}.get(node.op, False)
+    full = {"!=": n == 0, ">": n == 0, ">=": n <= 1}.get(node.op, False)
+    return frozenset() if empty else UNIVERSE if full else None
+
+
+def too_broad(types: Types) -> bool:
+    """True when a rule would be judged for most event types (Falco's LOAD_NO_EVTTYPE)."""
+    return types is None or len(types) > len(UNIVERSE) // 2
+
+
 def _check_types(node: ast.BinaryCheck) -> Types:
+    invariant = _evt_num_invariant(node)
+    if invariant is not None:
+        return invariant
     found = _type_check(node)
     if found is None:
         return None

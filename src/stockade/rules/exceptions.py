@@ -8,6 +8,7 @@ from stockade.rules import ast
 from stockade.rules.collector import ExceptionDef, ItemError
 from stockade.rules.errors import RuleCompileError, RuleSyntaxError
 from stockade.rules.fields import FieldTable
+from stockade.rules.lists import quote_item
 from stockade.rules.parser import LIST_OPS, NUM_OPS, STR_OPS, UNARY_OPS, parse_condition
 from stockade.rules.transformers import ExtractorBuilder
 
@@ -71,57 +72,53 @@ def validate(ex: ExceptionDef, table: FieldTable) -> None:
         _field_node(str(ex.fields), table)
 
 
-def _value_node(comp: str, value: Any) -> ast.Value | ast.ListValue:
-    if isinstance(value, list):
-        return ast.ListValue(tuple(_text(v) for v in value))
-    text = _text(value)
-    if comp in _LIST_COMPS or is_modifier_op(comp):
-        if text.startswith("(") and text.endswith(")"):
-            inner = [v.strip() for v in text[1:-1].split(",") if v.strip()]
-            return ast.ListValue(tuple(inner))
-        return ast.ListValue((text,))
-    return ast.Value(text)
-
-
 def _text(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return "" if value is None else str(value)
 
 
-def exception_node(ex: ExceptionDef, table: FieldTable) -> ast.Node | None:
-    """The condition matching any of the exception's value tuples (None if no values)."""
-    alternatives: list[ast.Node] = []
-    if isinstance(ex.fields, list):
-        assert isinstance(ex.comps, list)
-        lefts = [_field_node(str(f), table) for f in ex.fields]
-        for value in ex.values:
-            checks: list[ast.Node] = [
-                ast.BinaryCheck(left, comp, _value_node(comp, v))
-                for left, comp, v in zip(lefts, ex.comps, value, strict=True)
-            ]
-            alternatives.append(checks[0] if len(checks) == 1 else ast.And(tuple(checks)))
-    elif ex.fields is not None and ex.values:
-        comp = str(ex.comps)
-        left = _field_node(str(ex.fields), table)
-        values = tuple(_text(v) for v in ex.values)
-        if is_modifier_op(comp):
-            alternatives.extend(
-                ast.BinaryCheck(left, comp, _value_node(comp, v)) for v in ex.values
-            )
-        else:
-            alternatives.append(ast.BinaryCheck(left, comp, ast.ListValue(values)))
-    if not alternatives:
-        return None
-    return alternatives[0] if len(alternatives) == 1 else ast.Or(tuple(alternatives))
+def _paren_item(item: str) -> str:
+    return item if item.startswith("(") else f"({item})"
 
 
-def with_exceptions(
-    condition: ast.Node, exceptions: list[ExceptionDef], table: FieldTable
-) -> ast.Node:
-    """`condition and not (exception or ...)`, or `condition` when no exception has values."""
-    nodes = [n for ex in exceptions if (n := exception_node(ex, table)) is not None]
-    if not nodes:
-        return condition
-    excluded = nodes[0] if len(nodes) == 1 else ast.Or(tuple(nodes))
-    return ast.And((condition, ast.Not(excluded)))
+def _is_list_operator(comp: str) -> bool:
+    return comp in _LIST_COMPS or is_modifier_op(comp)
+
+
+def _single_field(ex: ExceptionDef) -> str:
+    parts: list[str] = []
+    for value in ex.values:
+        if isinstance(value, list):
+            raise ItemError("Expected values array to contain a list of strings")
+        parts.append(quote_item(_text(value)))
+    return f"({ex.fields} {ex.comps} ({', '.join(parts)}))" if parts else ""
+
+
+def _field_list(ex: ExceptionDef) -> str:
+    assert isinstance(ex.fields, list) and isinstance(ex.comps, list)
+    alternatives: list[str] = []
+    for values in ex.values:
+        if not isinstance(values, list) or len(values) != len(ex.fields):
+            raise ItemError("Fields and values lists must have equal length")
+        checks: list[str] = []
+        for field, comp, value in zip(ex.fields, ex.comps, values, strict=True):
+            if isinstance(value, list):
+                rhs = "(" + ", ".join(quote_item(_text(v)) for v in value) + ")"
+            elif _is_list_operator(comp):
+                rhs = _paren_item(_text(value))
+            else:
+                rhs = quote_item(_text(value))
+            checks.append(f" {field} {comp} {rhs}")
+        alternatives.append("(" + " and ".join(checks) + ")")
+    return "(" + " or ".join(alternatives) + ")" if alternatives else ""
+
+
+def with_exceptions(condition: str, exceptions: list[ExceptionDef]) -> str:
+    """Falco's condition text with exceptions: `(cond) and not (...) and not (...)`."""
+    text = f"({condition})"
+    for ex in exceptions:
+        excluded = _field_list(ex) if isinstance(ex.fields, list) else _single_field(ex)
+        if excluded:
+            text += " and not " + excluded
+    return text

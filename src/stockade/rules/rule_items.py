@@ -130,8 +130,7 @@ def _define(c: Collector, name: str, item: RawItem, warnings: list[LoadMessage])
             raise ItemError("Rule exception item must have fields property with a list of fields")
     c.find_rule(name, source)
     rule.files.add(item.origin.file)
-    c.rules.pop(name, None)
-    c.rules[name] = rule
+    c.rules[name] = rule  # a redefinition keeps the rule's place in the order
 
 
 def _append(c: Collector, name: str, source: str, item: RawItem, updates: dict[str, Any]) -> None:
