@@ -123,3 +123,20 @@ def test_ratings() -> None:
     assert from_rating("MODERATE") is Severity.MEDIUM
     assert from_rating("medium**") is Severity.MEDIUM
     assert from_rating("not yet assigned") is Severity.UNKNOWN
+
+
+def test_yaml_scalars_stay_text(tmp_path: Path) -> None:
+    path = tmp_path / "PYSEC-0000-1.yaml"
+    path.write_text(
+        "id: PYSEC-0000-1\nmodified: 2024-01-01T00:00:00Z\naffected:\n"
+        "- package: {name: demo, ecosystem: PyPI}\n"
+        "  ranges:\n  - type: ECOSYSTEM\n    events:\n    - introduced: 0\n    - fixed: 1.10\n"
+        "  versions: [1.0, 1.9]\n"
+    )
+    (adv,) = OSV.advisories(parse_document(path))
+    assert adv.affected[0].ranges[0].events == (
+        RangeEvent(introduced="0"),
+        RangeEvent(fixed="1.10"),
+    )
+    assert adv.affected[0].versions == ("1.0", "1.9")
+    assert adv.modified == "2024-01-01T00:00:00Z"

@@ -20,7 +20,8 @@ from stockade.scan.vulndb.model import Advisory
 from stockade.scan.vulndb.store import VulnDB
 
 _SUFFIXES = {".json": "json", ".yaml": "yaml", ".yml": "yaml"}
-_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# every scalar stays text: an unquoted version such as 1.10 must not turn into the float 1.1
+_YAML_LOADER = getattr(yaml, "CBaseLoader", yaml.BaseLoader)
 
 
 @dataclass
@@ -39,7 +40,7 @@ def parse_document(path: Path) -> Any:
     data = path.read_bytes()
     try:
         if _SUFFIXES.get(path.suffix.lower()) == "yaml":
-            return yaml.load(data, Loader=_YAML_LOADER)  # noqa: S506 - a safe loader
+            return yaml.load(data, Loader=_YAML_LOADER)  # noqa: S506 - builds only str/list/dict
         return msgspec.json.decode(data)
     except (yaml.YAMLError, msgspec.DecodeError) as e:
         raise FormatError(f"{path}: not valid {path.suffix[1:]}: {e}") from e
