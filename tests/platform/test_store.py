@@ -107,3 +107,22 @@ def test_store_registry_refuses_duplicates() -> None:
     assert "sqlite" in STORES
     with pytest.raises(DuplicateRegistrationError):
         STORES.register("sqlite", SqliteStore)
+
+
+def test_container_known_only_from_an_alert_is_listed(store: SqliteStore) -> None:
+    event = make_event(1, 5000, container=Container(id="9" * 64, name="shell-box"))
+    alert = make_alert(1, event)
+    alert.output_fields.update(
+        {
+            "container.full_id": "9" * 64,
+            "container.name": "shell-box",
+            "container.image.repository": "localhost/busybox",
+            "container.image.tag": "1.36",
+        }
+    )
+    batch = Batch(agent_id="a1", first_seq=1, last_seq=1, alerts=[alert])
+    store.store_batch(IngestBatch(batch=batch, event_blobs=[]), now=1)
+    [c] = store.list_containers()
+    assert (c.id, c.name, c.image) == ("9" * 64, "shell-box", "localhost/busybox:1.36")
+    [stored] = store.query_alerts(AlertQuery(container="shell-box"))
+    assert stored.container is not None and stored.container.image == "localhost/busybox:1.36"

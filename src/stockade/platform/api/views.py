@@ -6,6 +6,7 @@ from typing import Any
 
 import msgspec
 
+from stockade.platform.alert_fields import image_of
 from stockade.platform.store import AgentRecord, ContainerRecord, StoredAlert, StoredEvent
 from stockade.platform.timestamps import format_ns
 
@@ -67,7 +68,7 @@ def alert_view(stored: StoredAlert) -> dict[str, Any]:
         "id": container_id,
         "short_id": container_id if container_id == "host" else container_id[:12],
         "name": c.name if c else str(fields.get("container.name") or ""),
-        "image": c.image if c else str(fields.get("container.image") or ""),
+        "image": c.image if c else image_of(fields),
         "image_digest": c.image_digest if c else str(fields.get("container.image.digest") or ""),
     }
     return body

@@ -8,8 +8,9 @@ from typing import Any
 import msgspec
 
 from stockade.model.alerts import Alert, Priority
-from stockade.model.entities import Container
+from stockade.model.entities import HOST_CONTAINER_ID, Container
 from stockade.model.events import Event
+from stockade.platform.alert_fields import image_of
 from stockade.platform.messages import IngestBatch
 from stockade.platform.store.base import BatchResult, SequenceGapError, UnknownAgentError
 from stockade.platform.timestamps import parse_ns
@@ -69,7 +70,11 @@ def store_batch(conn: sqlite3.Connection, ingest: IngestBatch, now: int) -> Batc
     conn.executemany(
         _INSERT_ALERT, [_alert_row(conn, agent, a, by_seq.get(a.event_seq), now) for a in alerts]
     )
-    conn.executemany(_UPSERT_CONTAINER, _container_rows(agent, events))
+    seen_in_events = {e.container.id for e in events}
+    conn.executemany(
+        _UPSERT_CONTAINER,
+        _container_rows(agent, events) + _alert_container_rows(agent, alerts, seen_in_events, now),
+    )
     new_acked = max(acked, batch.last_seq)
     conn.execute(
         "UPDATE agents SET acked_seq = ?, last_seen = max(last_seen, ?) WHERE id = ?",
@@ -98,7 +103,9 @@ def _alert_row(
         proc_pid = event.proc.pid
     cmdline = str(fields.get("proc.cmdline") or (event.proc.cmdline if event else ""))
     container_id = alert.container_id or (event.container.id if event else "")
-    container_id = container_id or str(fields.get("container.id") or "")
+    container_id = container_id or str(
+        fields.get("container.full_id") or fields.get("container.id") or ""
+    )
     try:
         ts = parse_ns(alert.time)
     except ValueError:
@@ -141,3 +148,31 @@ def _container_rows(agent: str, events: list[Event]) -> list[tuple[Any, ...]]:
         (c.id, c.name, c.image, c.image_digest, c.runtime, first, last, host, agent)
         for c, first, last, host in seen.values()
     ]
+
+
+def _alert_container_rows(
+    agent: str, alerts: list[Alert], known: set[str], now: int
+) -> list[tuple[Any, ...]]:
+    """Containers named only by alerts (their events were not sent), from output fields."""
+    rows: dict[str, tuple[Any, ...]] = {}
+    for a in alerts:
+        fields = a.output_fields
+        cid = a.container_id or str(fields.get("container.full_id") or "")
+        if not cid or cid == HOST_CONTAINER_ID or cid in known or len(cid) < 64:
+            continue
+        try:
+            ts = parse_ns(a.time)
+        except ValueError:
+            ts = now
+        rows[cid] = (
+            cid,
+            str(fields.get("container.name") or ""),
+            image_of(fields),
+            str(fields.get("container.image.digest") or ""),
+            "",
+            ts,
+            ts,
+            a.host_id,
+            agent,
+        )
+    return list(rows.values())
