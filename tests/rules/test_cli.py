@@ -60,3 +60,31 @@ def test_explain_shows_deciding_clause_and_values(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["rules", "explain", "-r", str(rules), "--event", str(event)])
     assert "rule 'Shell spawned': no match" in result.output
     assert "false  proc.name in (bash, sh)   [proc.name=python3]" in result.output
+
+
+def test_watch_replays_a_capture_and_prints_falco_json(tmp_path: Path) -> None:
+    from stockade.model import Event, Process
+    from stockade.model.events import encode_jsonl
+
+    rules = _write(tmp_path, "r.yaml", RULE)
+    capture = tmp_path / "capture.jsonl"
+    capture.write_bytes(
+        encode_jsonl(
+            [
+                Event(type="execve", ts=1, proc=Process(pid=1, name="bash"), seq=1),
+                Event(type="execve", ts=2, proc=Process(pid=2, name="ls"), seq=2),
+                Event(type="execve", ts=3, proc=Process(pid=3, name="sh"), seq=3),
+            ]
+        )
+    )
+    out = tmp_path / "alerts.jsonl"
+    result = CliRunner().invoke(
+        app, ["watch", "-r", str(rules), "--replay", str(capture), "--output", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    alerts = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [a["event_seq"] for a in alerts] == [1, 3]
+    assert alerts[0]["rule"] == "Shell spawned"
+    assert alerts[0]["priority"] == "Notice"
+    assert alerts[0]["output_fields"] == {"proc.name": "bash"}
+    assert set(alerts[0]) >= {"uuid", "output", "time", "source", "tags", "hostname"}

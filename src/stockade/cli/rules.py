@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import signal
+import sys
+import time
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Annotated
 
 import msgspec
 import typer
 
-from stockade.model import Event
+from stockade.model import Event, EventType
 from stockade.model.events import decode_jsonl
-from stockade.rules import load_rules
+from stockade.rules import Ruleset, load_rules
+from stockade.rules.detector import RulesDetector
 from stockade.rules.explain import explain_event
 from stockade.rules.fields import FIELDS
 
@@ -116,6 +121,85 @@ def test(
         raise typer.Exit(1)
 
 
+def _sensor_types(ruleset: Ruleset) -> frozenset[EventType]:
+    """The sensor event types the rules need (every type when a rule is unconstrained)."""
+    if ruleset.catchall:
+        return frozenset(EventType)
+    known = {t.value for t in EventType}
+    return frozenset(EventType(t) for t in ruleset.dispatch if t in known)
+
+
+def _live_events(ruleset: Ruleset, stop: Callable[[], bool]) -> Iterator[Event]:
+    from stockade.cli.sensor import _context
+    from stockade.sensor.base import SensorError
+    from stockade.sensor.fallback import choose_source
+
+    try:
+        choice = choose_source(event_types=_sensor_types(ruleset))
+    except SensorError as e:
+        typer.echo(f"stockade watch: {e}", err=True)
+        raise typer.Exit(2) from e
+    if choice.degraded:
+        typer.echo(f"stockade watch: degraded to {choice.name} ({choice.degraded})", err=True)
+    enrich = _context()
+    try:
+        while not stop():
+            for event in choice.source.poll(0.2):
+                yield enrich(event)
+    finally:
+        choice.source.stop()
+
+
+def watch(
+    rules: Annotated[
+        list[Path] | None,
+        typer.Option("--rules", "-r", help="Rules files (default: Stockade's default rules)."),
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Alerts file (default stdout).")
+    ] = None,
+    replay: Annotated[
+        Path | None, typer.Option(help="Judge a JSON Lines capture instead of live events.")
+    ] = None,
+    duration: Annotated[float, typer.Option(help="Seconds to watch (0: until stopped).")] = 0,
+) -> None:
+    """Watch this host: sensor, context and rules; print Falco JSON alerts, one per line."""
+    from stockade.rules.default import default_rule_paths
+
+    ruleset = load_rules(rules or default_rule_paths())
+    for error in ruleset.errors:
+        typer.echo(f"{error.file}:{error.line}:{error.column}: {error.code}: {error.message}")
+    if ruleset.errors:
+        raise typer.Exit(1)
+    stopping = False
+    deadline = time.monotonic() + duration if duration > 0 else float("inf")
+
+    def _stop(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
+    events: Iterable[Event]
+    if replay is not None:
+        events = decode_jsonl(replay.read_bytes(), str(replay))
+    else:
+        events = _live_events(ruleset, lambda: stopping or time.monotonic() >= deadline)
+    detector = RulesDetector(ruleset)
+    encode = msgspec.json.Encoder().encode
+    out = output.open("ab") if output else sys.stdout.buffer
+    try:
+        for event in events:
+            for alert in detector.inspect(event):
+                out.write(encode(alert) + b"\n")
+                out.flush()
+            if stopping:
+                break
+    finally:
+        if output:
+            out.close()
+
+
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the top-level app."""
     rules = typer.Typer(help="Falco-compatible rules: validate, list fields, explain, test.")
@@ -124,3 +208,4 @@ def register(app: typer.Typer) -> None:
     rules.command("explain")(explain)
     rules.command("test")(test)
     app.add_typer(rules, name="rules")
+    app.command("watch")(watch)

@@ -1,0 +1,59 @@
+"""`stockade watch` on the real kernel: a real exec raises a Falco JSON alert."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+RULE = """
+- rule: Probe exec
+  desc: a process named stockprobe started
+  condition: evt.type in (execve, execveat) and proc.name = stockprobe
+  output: probe started (command=%proc.cmdline)
+  priority: WARNING
+"""
+
+
+@pytest.mark.root
+@pytest.mark.ebpf
+@pytest.mark.slow
+def test_watch_alerts_on_a_real_exec(tmp_path: Path) -> None:
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(RULE)
+    probe = tmp_path / "stockprobe"
+    shutil.copy("/bin/true", probe)
+    alerts = tmp_path / "alerts.jsonl"
+    watch = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "stockade"),
+            "watch",
+            "-r",
+            str(rules),
+            "-o",
+            str(alerts),
+        ],
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and watch.poll() is None:
+            subprocess.run([str(probe), "--marker"], check=True)
+            if alerts.exists() and alerts.read_text().strip():
+                break
+            time.sleep(0.5)
+    finally:
+        watch.send_signal(signal.SIGTERM)
+        _, err = watch.communicate(timeout=30)
+    lines = alerts.read_text().splitlines() if alerts.exists() else []
+    assert lines, f"no alert; watch stderr: {err.decode(errors='replace')}"
+    alert = json.loads(lines[0])
+    assert alert["rule"] == "Probe exec"
+    assert alert["output_fields"]["proc.cmdline"] == "stockprobe --marker"
+    assert alert["priority"] == "Warning"
