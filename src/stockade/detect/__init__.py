@@ -1,1 +1,8 @@
 """Detectors: rules on single events, correlation, learned profiles, drift."""
+
+from __future__ import annotations
+
+from stockade.detect.base import DETECTORS, Detector
+from stockade.detect.shell import InteractiveShellInContainer
+
+__all__ = ["DETECTORS", "Detector", "InteractiveShellInContainer"]

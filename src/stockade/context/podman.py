@@ -1,0 +1,222 @@
+"""Podman containers described from podman's own state files, without its CLI.
+
+Sources: containers/storage's `containers.json` (id, name, image id and name),
+`<id>/userdata/config.json` (the OCI spec: caps, mounts, namespaces, privileged),
+`overlay-images/images.json` (image names and manifest digest), runc's `state.json`
+(init pid) and libpod's events log (labels, start time).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from stockade.context.runtime import RUNTIMES, ContainerRuntime
+from stockade.model import Container
+from stockade.model.entities import Mount
+
+_CGROUP_RE = re.compile(r"libpod-([0-9a-f]{64})(?:\.scope)?(?:/|$)")
+
+
+class JsonFile:
+    """A JSON file re-read only when its size or mtime changes."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._stamp: tuple[int, int] | None = None
+        self._value: Any = None
+
+    def load(self) -> Any:
+        """The parsed content, or None while the file is missing or half-written."""
+        try:
+            st = self.path.stat()
+            stamp = (st.st_mtime_ns, st.st_size)
+            if stamp != self._stamp:
+                self._value = json.loads(self.path.read_bytes())
+                self._stamp = stamp
+        except (OSError, ValueError):
+            self._stamp, self._value = None, None
+        return self._value
+
+
+class EventsLog:
+    """Follows libpod's events log (JSON lines) for container labels and start times."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._offset = 0
+        self.labels: dict[str, dict[str, str]] = {}
+        self.started: dict[str, int] = {}
+
+    def refresh(self) -> None:
+        """Read the lines appended since the last call."""
+        try:
+            with self.path.open("rb") as f:
+                if f.seek(0, 2) < self._offset:
+                    self._offset = 0  # rotated
+                f.seek(self._offset)
+                data = f.read()
+        except OSError:
+            return
+        end = data.rfind(b"\n") + 1
+        self._offset += end
+        for line in data[:end].splitlines():
+            self._apply(line)
+
+    def _apply(self, line: bytes) -> None:
+        try:
+            rec = json.loads(line)
+        except ValueError:
+            return
+        cid = rec.get("ID")
+        if rec.get("Type") != "container" or not isinstance(cid, str):
+            return
+        if isinstance(rec.get("Attributes"), dict):
+            attrs = {str(k): str(v) for k, v in rec["Attributes"].items()}
+            self.labels[cid] = {k: v for k, v in attrs.items() if k not in ("image", "name")}
+        if rec.get("Status") == "start":
+            self.started[cid] = parse_time_ns(str(rec.get("Time", "")))
+        if len(self.labels) > 10_000:  # bound memory on hosts with many short containers
+            self.labels.clear()
+            self.started.clear()
+
+
+def parse_time_ns(text: str) -> int:
+    """RFC 3339 with up to nanoseconds -> ns since the epoch (0 if unparsable)."""
+    m = re.match(r"(.*T\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)$", text)
+    if not m:
+        return 0
+    tz = "+00:00" if m.group(3) == "Z" else m.group(3)
+    base = datetime.fromisoformat(m.group(1) + tz)
+    frac = (m.group(2) or "0")[:9].ljust(9, "0")
+    return int(base.timestamp()) * 1_000_000_000 + int(frac)
+
+
+def split_image_ref(ref: str) -> tuple[str, str]:
+    """'registry:5000/repo:tag' -> ('registry:5000/repo', 'tag'); digests stay in the repo."""
+    if "@" in ref:
+        return ref.split("@", 1)[0], ""
+    slash = ref.rfind("/")
+    colon = ref.rfind(":")
+    if colon > slash:
+        return ref[:colon], ref[colon + 1 :]
+    return ref, ""
+
+
+def _mounts(spec: dict[str, Any]) -> tuple[Mount, ...]:
+    found = []
+    for m in spec.get("mounts", []):
+        if m.get("type") != "bind":
+            continue
+        options = m.get("options", [])
+        propagation = next((o for o in options if o.endswith(("private", "shared", "slave"))), "")
+        found.append(
+            Mount(
+                source=m.get("source", ""),
+                dest=m.get("destination", ""),
+                mode=",".join(options),
+                rw="ro" not in options,
+                propagation=propagation,
+            )
+        )
+    return tuple(found)
+
+
+def _network_mode(spec: dict[str, Any]) -> str:
+    for ns in spec.get("linux", {}).get("namespaces", []):
+        if ns.get("type") == "network":
+            return "bridge" if ns.get("path") else "none"
+    return "host"
+
+
+class PodmanRuntime(ContainerRuntime):
+    """Podman (libpod with containers/storage and runc or crun)."""
+
+    id = "podman"
+
+    def __init__(
+        self,
+        storage_root: Path = Path("/var/lib/containers/storage"),
+        events_log: Path = Path("/run/libpod/events/events.log"),
+        runtime_roots: tuple[Path, ...] = (Path("/run/runc"), Path("/run/crun")),
+    ) -> None:
+        self._storage = storage_root
+        self._containers = JsonFile(storage_root / "overlay-containers" / "containers.json")
+        self._images = JsonFile(storage_root / "overlay-images" / "images.json")
+        self._events = EventsLog(events_log)
+        self._runtime_roots = runtime_roots
+
+    def container_id_for_cgroup(self, cgroup_path: str) -> str | None:
+        """The container id in a libpod cgroup path (cgroupfs or systemd manager)."""
+        m = _CGROUP_RE.search(cgroup_path)
+        return m.group(1) if m else None
+
+    def describe(self, container_id: str, cgroup_id: int) -> Container | None:
+        """Join containers.json, config.json, images.json, runc state and the events log."""
+        entry = _by_id(self._containers.load(), container_id)
+        if entry is None:
+            return None
+        meta = _json_object(entry.get("metadata"))
+        image_id = str(entry.get("image") or meta.get("image-id") or "")
+        image_ref = str(meta.get("image-name", ""))
+        image = _by_id(self._images.load(), image_id)
+        if not image_ref and image and image.get("names"):
+            image_ref = str(image["names"][0])
+        repository, tag = split_image_ref(image_ref)
+        spec = JsonFile(
+            self._storage / "overlay-containers" / container_id / "userdata" / "config.json"
+        ).load()
+        self._events.refresh()
+        names = entry.get("names") or [meta.get("name", "")]
+        fields: dict[str, Any] = {
+            "id": container_id,
+            "name": str(names[0]),
+            "runtime": self.id,
+            "image": image_ref,
+            "image_repository": repository,
+            "image_tag": tag,
+            "image_id": image_id,
+            "image_digest": str(image.get("digest", "")) if image else "",
+            "labels": self._events.labels.get(container_id, {}),
+            "cgroup_id": cgroup_id,
+        }
+        fields["pid"], created = self._runtime_state(container_id)
+        fields["start_ts"] = self._events.started.get(container_id, created)
+        if isinstance(spec, dict):
+            annotations = spec.get("annotations", {})
+            caps = spec.get("process", {}).get("capabilities", {}).get("effective", [])
+            fields["privileged"] = annotations.get("io.podman.annotations.privileged") == "TRUE"
+            fields["cap_effective"] = tuple(caps)
+            fields["mounts"] = _mounts(spec)
+            fields["network_mode"] = _network_mode(spec)
+        fields["complete"] = isinstance(spec, dict) and image is not None
+        return Container(**fields)
+
+    def _runtime_state(self, container_id: str) -> tuple[int, int]:
+        """The init pid and creation time (ns) from the OCI runtime's state file."""
+        for root in self._runtime_roots:
+            state = JsonFile(root / container_id / "state.json").load()
+            if isinstance(state, dict):
+                created = parse_time_ns(str(state.get("created", "")))
+                return int(state.get("init_process_pid", 0)), created
+        return 0, 0
+
+
+def _by_id(items: Any, wanted: str) -> dict[str, Any] | None:
+    if not isinstance(items, list) or not wanted:
+        return None
+    return next((i for i in items if isinstance(i, dict) and i.get("id") == wanted), None)
+
+
+def _json_object(text: Any) -> dict[str, Any]:
+    try:
+        value = json.loads(text) if isinstance(text, str) else {}
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+RUNTIMES.register(PodmanRuntime.id, PodmanRuntime)

@@ -1,0 +1,119 @@
+"""Which container an event came from, by cgroup id, cached per cgroup.
+
+A cgroup id (what eBPF's bpf_get_current_cgroup_id() and the proc connector give) is the
+inode of a cgroup v2 directory; the directory's path names the container for every
+runtime. Metadata that is not written yet is never replaced by a silent placeholder: the
+answer carries `complete=False` and the next lookup after `retry_s` asks the runtime again.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from stockade.context.runtime import ContainerRuntime
+from stockade.model import Container
+from stockade.sensor import procfs
+
+UNKNOWN_CONTAINER_ID = "unknown"
+"""container.id when a cgroup vanished before it could be attributed (never "host")."""
+
+
+class CgroupIndex:
+    """Maps cgroup ids to cgroup v2 paths, walking the hierarchy on a miss."""
+
+    def __init__(self, root: Path | None = None, min_walk_interval_s: float = 0.05) -> None:
+        self._root = root if root is not None else procfs.cgroup2_root()
+        self._paths: dict[int, str] = {}
+        self._min_interval = min_walk_interval_s
+        self._last_walk = -1e9
+
+    def learn(self, cgroup_id: int, path: str) -> None:
+        """Remember a path seen elsewhere (e.g. in /proc/PID/cgroup)."""
+        self._paths[cgroup_id] = path
+
+    def path(self, cgroup_id: int) -> str | None:
+        """The path of a cgroup id; None if it does not exist (any more)."""
+        found = self._paths.get(cgroup_id)
+        if found is None and time.monotonic() - self._last_walk >= self._min_interval:
+            self._walk()
+            found = self._paths.get(cgroup_id)
+        return found
+
+    def _walk(self) -> None:
+        self._last_walk = time.monotonic()
+        if self._root is None:
+            return
+        root = str(self._root)
+        fresh: dict[int, str] = {os.stat(root).st_ino: "/"}
+        for dirpath, dirnames, _ in os.walk(root):
+            for name in dirnames:
+                full = os.path.join(dirpath, name)
+                try:
+                    fresh[os.stat(full).st_ino] = full[len(root) :]
+                except OSError:
+                    continue
+        self._paths = fresh
+
+
+class ContainerResolver:
+    """Describes the container behind a cgroup id or pid, asking each runtime adapter."""
+
+    def __init__(
+        self,
+        runtimes: Sequence[ContainerRuntime],
+        cgroups: CgroupIndex | None = None,
+        retry_s: float = 0.2,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._runtimes = tuple(runtimes)
+        self._cgroups = cgroups if cgroups is not None else CgroupIndex()
+        self._retry_s = retry_s
+        self._clock = clock
+        self._cache: dict[int, tuple[Container, float]] = {}
+
+    def for_pid(self, pid: int) -> Container:
+        """The container of a live process (host when it is in no container)."""
+        path = procfs.cgroup_path(pid)
+        if path is None:
+            return Container(id=UNKNOWN_CONTAINER_ID, name="<NA>", complete=False)
+        cgroup_id = procfs.cgroup_id_of_path(path)
+        self._cgroups.learn(cgroup_id, path)
+        return self.for_cgroup(cgroup_id)
+
+    def for_cgroup(self, cgroup_id: int) -> Container:
+        """The container whose cgroup has this id; cached until complete."""
+        cached = self._cache.get(cgroup_id)
+        now = self._clock()
+        if cached is not None and (cached[0].complete or now - cached[1] < self._retry_s):
+            return cached[0]
+        container = self._resolve(cgroup_id)
+        if len(self._cache) > 65_536:
+            self._cache.clear()
+        self._cache[cgroup_id] = (container, now)
+        return container
+
+    def forget(self, cgroup_id: int) -> None:
+        """Drop a cached answer (e.g. when the runtime reports the container removed)."""
+        self._cache.pop(cgroup_id, None)
+
+    def _resolve(self, cgroup_id: int) -> Container:
+        path = self._cgroups.path(cgroup_id)
+        if path is None:
+            return Container(
+                id=UNKNOWN_CONTAINER_ID, name="<NA>", cgroup_id=cgroup_id, complete=False
+            )
+        for runtime in self._runtimes:
+            container_id = runtime.container_id_for_cgroup(path)
+            if container_id is None:
+                continue
+            found = runtime.describe(container_id, cgroup_id)
+            if found is not None:
+                return found
+            # The cgroup says "container" but the runtime has not written it down yet.
+            return Container(
+                id=container_id, runtime=runtime.id, cgroup_id=cgroup_id, complete=False
+            )
+        return Container.host()

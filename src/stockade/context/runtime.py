@@ -1,0 +1,39 @@
+"""The `ContainerRuntime` interface (one adapter per runtime) and its registry.
+
+An adapter answers two questions: does this cgroup path belong to one of my containers
+(and which), and what do I know about that container right now. Adding Docker or
+containerd means one new module here that implements both and registers itself.
+"""
+
+from __future__ import annotations
+
+import abc
+from typing import ClassVar
+
+from stockade.model import Container
+from stockade.registry import Registry
+
+
+class ContextError(Exception):
+    """Base error of the context package."""
+
+
+class ContainerRuntime(abc.ABC):
+    """Reads one container runtime's own state (files or API) to describe its containers."""
+
+    id: ClassVar[str]
+
+    @abc.abstractmethod
+    def container_id_for_cgroup(self, cgroup_path: str) -> str | None:
+        """The full 64-hex container id if this cgroup v2 path is one of this runtime's."""
+
+    @abc.abstractmethod
+    def describe(self, container_id: str, cgroup_id: int) -> Container | None:
+        """What the runtime knows now; None if it does not know the container (yet).
+
+        A container whose metadata is only partly written comes back with
+        `complete=False`; the resolver asks again later.
+        """
+
+
+RUNTIMES: Registry[type[ContainerRuntime]] = Registry("container runtime")

@@ -1,0 +1,128 @@
+"""The process tree cache: who is who, and whose child, from a /proc snapshot plus events.
+
+Entries are keyed by pid but checked against the start time, so a reused pid never
+inherits the identity or ancestry of the process that had it before. Exited processes
+stay a while in a bounded "dead" table so their children still find their ancestors.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Iterable
+
+import msgspec
+
+from stockade.model import Ancestor, Event, Process
+
+EXEC_TYPES = frozenset({"execve", "execveat"})
+CLONE_TYPES = frozenset({"clone", "clone3", "fork", "vfork"})
+
+
+def _same(process: Process, start_ns: int) -> bool:
+    return not start_ns or not process.start_ns or process.start_ns == start_ns
+
+
+class ProcessTree:
+    """Live processes by pid, updated from clone/execve/procexit events."""
+
+    def __init__(self, max_ancestors: int = 8, max_dead: int = 4096) -> None:
+        self._live: dict[int, Process] = {}
+        self._dead: OrderedDict[int, Process] = OrderedDict()
+        self._max_ancestors = max_ancestors
+        self._max_dead = max_dead
+
+    def __len__(self) -> int:
+        return len(self._live)
+
+    def seed(self, processes: Iterable[Process]) -> None:
+        """Load a /proc snapshot (see `stockade.sensor.procfs.scan`)."""
+        for process in processes:
+            self._live[process.pid] = process
+
+    def get(self, pid: int, start_ns: int = 0) -> Process | None:
+        """The live process with this pid (and start time, when given)."""
+        found = self._live.get(pid)
+        return found if found is not None and _same(found, start_ns) else None
+
+    def apply(self, event: Event) -> Event:
+        """Update the tree from `event`; return it with `proc` and `ancestors` filled."""
+        proc = event.proc
+        if event.type in CLONE_TYPES:
+            proc = self._on_clone(proc)
+        elif event.type in EXEC_TYPES:
+            proc = self._on_exec(proc)
+        else:
+            proc = self._known(proc)
+        ancestors = self.ancestors(proc)
+        if event.type == "procexit":
+            self._on_exit(proc)
+        return msgspec.structs.replace(event, proc=proc, ancestors=ancestors)
+
+    def ancestors(self, proc: Process) -> tuple[Ancestor, ...]:
+        """Parent first, up to `max_ancestors`; stops where a pid was reused."""
+        found: list[Ancestor] = []
+        current = proc
+        while len(found) < self._max_ancestors and current.ppid > 0:
+            parent = self._live.get(current.ppid) or self._dead.get(current.ppid)
+            if parent is None or parent.pid == current.pid:
+                break
+            if parent.start_ns and current.start_ns and parent.start_ns > current.start_ns:
+                break  # that pid now belongs to a younger process
+            found.append(
+                Ancestor(
+                    pid=parent.pid,
+                    name=parent.name,
+                    exepath=parent.exepath,
+                    argv=parent.argv,
+                    start_ns=parent.start_ns,
+                )
+            )
+            current = parent
+        return tuple(found)
+
+    def _on_clone(self, child: Process) -> Process:
+        parent = self._live.get(child.ppid)
+        if parent is not None and not child.name:
+            child = msgspec.structs.replace(
+                parent,
+                pid=child.pid,
+                tid=child.tid or child.pid,
+                ppid=child.ppid,
+                vpid=child.vpid,
+                start_ns=child.start_ns or parent.start_ns,
+                cgroup_id=child.cgroup_id or parent.cgroup_id,
+            )
+        self._live[child.pid] = child
+        return child
+
+    def _on_exec(self, proc: Process) -> Process:
+        before = self.get(proc.pid, proc.start_ns)
+        if before is not None:
+            # The sensor may have missed what died too fast; keep what the tree knew.
+            proc = msgspec.structs.replace(
+                proc,
+                ppid=proc.ppid or before.ppid,
+                start_ns=proc.start_ns or before.start_ns,
+                cgroup_id=proc.cgroup_id or before.cgroup_id,
+                uid=proc.uid if proc.uid >= 0 else before.uid,
+                user=proc.user or before.user,
+                cwd=proc.cwd or before.cwd,
+                tty=proc.tty or (before.tty if not proc.name else 0),
+            )
+        self._live[proc.pid] = proc
+        return proc
+
+    def _known(self, proc: Process) -> Process:
+        known = self.get(proc.pid, proc.start_ns)
+        if known is None or proc.name:
+            return proc
+        return msgspec.structs.replace(known, tid=proc.tid or known.tid)
+
+    def _on_exit(self, proc: Process) -> None:
+        gone = self._live.pop(proc.pid, None)
+        if gone is None:
+            return
+        self._dead[proc.pid] = gone
+        self._dead.move_to_end(proc.pid)
+        while len(self._dead) > self._max_dead:
+            self._dead.popitem(last=False)

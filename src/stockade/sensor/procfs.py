@@ -1,0 +1,192 @@
+"""Reading processes from /proc: one process at exec time, or a one-shot scan of all.
+
+Every read tolerates the process vanishing half-way (short-lived processes): what could be
+read is returned, what could not stays at the `Process` defaults.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from functools import cache
+from pathlib import Path
+
+from stockade.model import Process
+
+_CLK_TCK = os.sysconf("SC_CLK_TCK")
+# Wall-clock time of boot, from the same clock /proc/PID/stat start times count on.
+BOOT_EPOCH_NS = time.time_ns() - time.clock_gettime_ns(time.CLOCK_BOOTTIME)
+
+
+@cache
+def cgroup2_root(mounts: str = "/proc/self/mounts") -> Path | None:
+    """Where the cgroup v2 hierarchy is mounted (pure v2 or hybrid 'unified'), if at all."""
+    try:
+        text = Path(mounts).read_text()
+    except OSError:
+        return None
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) > 2 and parts[2] == "cgroup2":
+            return Path(parts[1])
+    return None
+
+
+def cgroup_path(pid: int, proc: Path = Path("/proc")) -> str | None:
+    """The process's cgroup v2 path (the `0::` line of /proc/PID/cgroup)."""
+    try:
+        text = (proc / str(pid) / "cgroup").read_text()
+    except OSError:
+        return None
+    for line in text.splitlines():
+        if line.startswith("0::"):
+            return line[3:]
+    return None
+
+
+def cgroup_id_of_path(path: str) -> int:
+    """The cgroup id of a cgroup v2 path: the inode of its directory (0 when unknown)."""
+    root = cgroup2_root()
+    if root is None:
+        return 0
+    try:
+        return (root / path.lstrip("/")).stat().st_ino
+    except OSError:
+        return 0
+
+
+def cgroup_id(pid: int, proc: Path = Path("/proc")) -> int:
+    """The cgroup v2 id of a process (what bpf_get_current_cgroup_id() returns)."""
+    path = cgroup_path(pid, proc)
+    return 0 if path is None else cgroup_id_of_path(path)
+
+
+def _read_text(path: Path) -> str | None:
+    try:
+        return path.read_text(errors="replace")
+    except OSError:
+        return None
+
+
+def _readlink(path: Path) -> str:
+    try:
+        return os.readlink(path)
+    except OSError:
+        return ""
+
+
+def _parse_stat(text: str) -> dict[str, int]:
+    # comm is in parentheses and may itself contain spaces and ')'.
+    rest = text[text.rindex(")") + 2 :].split()
+    return {
+        "ppid": int(rest[1]),
+        "pgrp": int(rest[2]),
+        "sid": int(rest[3]),
+        "tty": int(rest[4]),
+        "starttime": int(rest[19]),
+    }
+
+
+def start_ns_from_ticks(ticks: int) -> int:
+    """Convert /proc/PID/stat starttime (clock ticks since boot) to ns since the epoch."""
+    return BOOT_EPOCH_NS + ticks * (1_000_000_000 // _CLK_TCK)
+
+
+def read_start_ns(pid: int, proc: Path = Path("/proc")) -> int:
+    """The start time of a process (ns since the epoch), 0 if it is gone."""
+    text = _read_text(proc / str(pid) / "stat")
+    if text is None:
+        return 0
+    try:
+        return start_ns_from_ticks(_parse_stat(text)["starttime"])
+    except (ValueError, IndexError):
+        return 0
+
+
+def _apply_status(fields: dict[str, object], text: str) -> None:
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        parts = value.split()
+        if key == "Uid" and len(parts) >= 2:
+            fields["uid"], fields["euid"] = int(parts[0]), int(parts[1])
+        elif key == "Gid" and len(parts) >= 2:
+            fields["gid"], fields["egid"] = int(parts[0]), int(parts[1])
+        elif key == "NSpid" and parts:
+            fields["vpid"] = int(parts[-1])
+        elif key in ("CapEff", "CapPrm", "CapInh") and parts:
+            name = {"CapEff": "effective", "CapPrm": "permitted", "CapInh": "inheritable"}[key]
+            fields[f"cap_{name}"] = int(parts[0], 16)
+
+
+class UserNames:
+    """Resolves uids through the passwd file seen by the process (its container's)."""
+
+    def __init__(self) -> None:
+        self._cache: dict[tuple[int, int, int], dict[int, str]] = {}
+
+    def lookup(self, pid: int, uid: int, proc: Path = Path("/proc")) -> str:
+        """The user name of `uid` inside the root filesystem of `pid`; "" if unknown."""
+        passwd = proc / str(pid) / "root" / "etc" / "passwd"
+        try:
+            st = passwd.stat()
+        except OSError:
+            return ""
+        key = (st.st_dev, st.st_ino, st.st_mtime_ns)
+        table = self._cache.get(key)
+        if table is None:
+            table = {}
+            for line in (_read_text(passwd) or "").splitlines():
+                parts = line.split(":")
+                if len(parts) > 2 and parts[2].isdigit():
+                    table.setdefault(int(parts[2]), parts[0])
+            if len(self._cache) > 256:
+                self._cache.clear()
+            self._cache[key] = table
+        return table.get(uid, "")
+
+
+def read_process(
+    pid: int, users: UserNames | None = None, proc: Path = Path("/proc")
+) -> Process | None:
+    """Everything /proc tells about a process; None if it is already gone."""
+    base = proc / str(pid)
+    stat_text = _read_text(base / "stat")
+    if stat_text is None:
+        return None
+    fields: dict[str, object] = {"pid": pid, "tid": pid}
+    try:
+        stat = _parse_stat(stat_text)
+    except (ValueError, IndexError):
+        return None
+    fields.update(ppid=stat["ppid"], sid=stat["sid"], vpgid=stat["pgrp"], tty=stat["tty"])
+    fields["start_ns"] = start_ns_from_ticks(stat["starttime"])
+    fields["name"] = (_read_text(base / "comm") or "").rstrip("\n")
+    fields["exepath"] = _readlink(base / "exe").removesuffix(" (deleted)")
+    fields["cwd"] = _readlink(base / "cwd")
+    cmdline = _read_text(base / "cmdline") or ""
+    fields["argv"] = tuple(cmdline.rstrip("\0").split("\0")) if cmdline else ()
+    status = _read_text(base / "status")
+    if status is not None:
+        _apply_status(fields, status)
+    loginuid = (_read_text(base / "loginuid") or "").strip()
+    if loginuid.isdigit():
+        fields["loginuid"] = -1 if int(loginuid) == 0xFFFFFFFF else int(loginuid)
+    fields["exe_from_memfd"] = str(fields["exepath"]).startswith("/memfd:")
+    fields["cgroup_id"] = cgroup_id(pid, proc)
+    process = Process(**fields)  # type: ignore[arg-type]
+    if users is not None and process.uid >= 0:
+        process.user = users.lookup(pid, process.uid, proc)
+    return process
+
+
+def scan(proc: Path = Path("/proc")) -> list[Process]:
+    """A one-shot snapshot of every process (thread groups only), parents first."""
+    users = UserNames()
+    found: list[Process] = []
+    for entry in proc.iterdir():
+        if entry.name.isdigit():
+            process = read_process(int(entry.name), users, proc)
+            if process is not None:
+                found.append(process)
+    found.sort(key=lambda p: (p.start_ns, p.pid))
+    return found

@@ -1,0 +1,102 @@
+"""InteractiveShellInContainer on real kernel events from real podman containers."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from stockade.context import ContainerResolver, ContextStage, ProcessTree
+from stockade.context.podman import PodmanRuntime
+from stockade.detect import InteractiveShellInContainer
+from stockade.model import Alert, Event
+from stockade.sensor import procfs
+from stockade.sensor.proc_connector import ProcConnectorSource
+from tests.support.podman import Podman
+
+
+class Live:
+    """Kernel events through the context stage, enriched as they arrive."""
+
+    def __init__(self) -> None:
+        self.source = ProcConnectorSource()
+        tree = ProcessTree()
+        tree.seed(procfs.scan())
+        self.stage = ContextStage(tree, ContainerResolver([PodmanRuntime()]))
+        self.events: list[Event] = []
+
+    def pump_until(self, done: Callable[[], bool], timeout_s: float = 30) -> None:
+        """Poll and enrich until `done()` is true (or the timeout passes)."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline and not done():
+            self.events += [self.stage.enrich(e) for e in self.source.poll(0.05)]
+
+    def alerts(self) -> list[Alert]:
+        detector = InteractiveShellInContainer()
+        return [a for e in self.events for a in detector.inspect(e)]
+
+
+@pytest.fixture
+def live() -> Iterator[Live]:
+    pipeline = Live()
+    pipeline.source.start()
+    yield pipeline
+    pipeline.source.stop()
+
+
+def _wait_line(process: subprocess.Popen[bytes], live: Live) -> None:
+    """Pump events until the container's shell printed "ready" (its banner comes first)."""
+    assert process.stdout is not None
+
+    def ready() -> bool:
+        return any(e.type == "execve" and e.proc.name == "sh" for e in live.events)
+
+    live.pump_until(ready)
+    for line in iter(process.stdout.readline, b""):
+        if line.strip().endswith(b"ready"):
+            return
+    raise AssertionError(f"the shell ended early (exit {process.wait(10)})")
+
+
+@pytest.mark.root
+@pytest.mark.podman
+def test_fires_for_sh_i_from_a_pipe_in_a_container(
+    podman: Podman, busybox_image: str, live: Live
+) -> None:
+    shell = podman.popen(busybox_image, "sh", "-i", name="stockade-detect-shell")
+    assert shell.stdin is not None
+    shell.stdin.write(b"echo ready\n")
+    shell.stdin.flush()
+    _wait_line(shell, live)
+    shell.stdin.write(b"exit\n")
+    shell.stdin.close()
+    shell.wait(30)
+    alerts = live.alerts()
+    assert len(alerts) == 1
+    (alert,) = alerts
+    assert len(alert.container_id) == 64
+    assert alert.output_fields["container.name"] == "stockade-detect-shell"
+    assert alert.output_fields["proc.cmdline"] == "sh -i"
+    assert alert.output_fields["container.image.repository"] == busybox_image.rsplit(":", 1)[0]
+
+
+@pytest.mark.root
+@pytest.mark.podman
+def test_quiet_for_sh_c_in_a_container_and_for_a_host_shell(
+    podman: Podman, busybox_image: str, live: Live
+) -> None:
+    quiet = podman.popen(busybox_image, "sh", "-c", "sleep 1; true", name="stockade-detect-c")
+    host = subprocess.Popen(
+        ["sh", "-i"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    host.communicate(b"true\nexit\n", timeout=10)
+    live.pump_until(lambda: quiet.poll() is not None)
+    live.pump_until(lambda: False, timeout_s=0.3)
+    assert quiet.returncode == 0
+    assert any(e.type == "execve" and e.proc.pid == host.pid for e in live.events)
+    assert any(
+        e.type == "execve" and e.proc.name == "sh" and not e.container.is_host for e in live.events
+    )
+    assert live.alerts() == []
