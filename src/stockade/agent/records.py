@@ -1,0 +1,63 @@
+"""Spool record framing: length, CRC-32, sequence, kind, then the msgpack payload.
+
+    u32 body length | u32 crc32(body) | body = u64 seq | u8 kind | msgpack(Event|Alert)
+
+A record whose length runs past the end of the data or whose CRC does not match ends
+the valid part of a segment (a torn tail after a crash).
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from collections.abc import Iterator
+
+import msgspec
+
+from stockade.model import Alert, Event
+
+Record = Event | Alert
+
+HEADER = struct.Struct("<II")
+BODY_HEAD = struct.Struct("<QB")
+KIND_EVENT = 0
+KIND_ALERT = 1
+MAX_RECORD_BYTES = 16 * 1024 * 1024
+
+_encoder = msgspec.msgpack.Encoder()
+_decoders: dict[int, msgspec.msgpack.Decoder[Event] | msgspec.msgpack.Decoder[Alert]] = {
+    KIND_EVENT: msgspec.msgpack.Decoder(Event),
+    KIND_ALERT: msgspec.msgpack.Decoder(Alert),
+}
+
+
+def encode(record: Record) -> bytes:
+    """One framed record; `record.seq` must already be set."""
+    kind = KIND_ALERT if isinstance(record, Alert) else KIND_EVENT
+    body = BODY_HEAD.pack(record.seq, kind) + _encoder.encode(record)
+    return HEADER.pack(len(body), zlib.crc32(body)) + body
+
+
+def scan(data: bytes) -> Iterator[tuple[int, int, int, int]]:
+    """(offset, end, seq, kind) of each valid record, stopping at the first invalid one."""
+    offset = 0
+    while offset + HEADER.size + BODY_HEAD.size <= len(data):
+        length, crc = HEADER.unpack_from(data, offset)
+        start = offset + HEADER.size
+        end = start + length
+        if length < BODY_HEAD.size or length > MAX_RECORD_BYTES or end > len(data):
+            return
+        if zlib.crc32(memoryview(data)[start:end]) != crc:
+            return
+        seq, kind = BODY_HEAD.unpack_from(data, start)
+        yield offset, end, seq, kind
+        offset = end
+
+
+def decode(data: bytes, offset: int, end: int, kind: int) -> Record:
+    """The record framed at data[offset:end] (as found by `scan`)."""
+    payload = memoryview(data)[offset + HEADER.size + BODY_HEAD.size : end]
+    decoder = _decoders.get(kind)
+    if decoder is None:
+        raise ValueError(f"unknown spool record kind {kind}")
+    return decoder.decode(payload)
