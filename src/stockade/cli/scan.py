@@ -7,17 +7,17 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import msgspec
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn
-from rich.table import Table
 
 from stockade.model.inventory import ScanResult, Severity
 from stockade.scan.errors import ScanError
 from stockade.scan.options import DEFAULT_CACHE_DIR, Scanner, ScanOptions
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 scan_app = typer.Typer(help="Scan container images and filesystems.", no_args_is_help=True)
 
@@ -92,8 +92,18 @@ def build_options(
     )
 
 
+def _no_progress(what: str, done: int, total: int) -> None:
+    del what, done, total
+
+
 @contextmanager
 def _progress() -> Iterator[Callable[[str, int, int], None]]:
+    if not sys.stderr.isatty():  # rich is imported only when there is a terminal to draw on
+        yield _no_progress
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn
+
     console = Console(stderr=True)
     with Progress(
         TextColumn("scanning {task.description}"),
@@ -113,6 +123,8 @@ def _progress() -> Iterator[Callable[[str, int, int], None]]:
 
 def render_table(result: ScanResult, console: Console, list_packages: bool) -> None:
     """The human report: a summary, the findings, and optionally every package."""
+    from rich.table import Table
+
     counts = Counter(p.ecosystem.value for p in result.packages)
     summary = ", ".join(f"{n} {eco}" for eco, n in sorted(counts.items())) or "none"
     console.print(f"[bold]{result.target}[/bold]  os: {result.os or 'unknown'}")
@@ -143,6 +155,8 @@ def _emit(result: ScanResult, fmt: str, output: Path | None, list_packages: bool
     if fmt not in FORMATS:
         raise typer.BadParameter(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
     if fmt == "table":
+        from rich.console import Console
+
         if output is None:
             render_table(result, Console(), list_packages)
             return
