@@ -92,3 +92,35 @@ def test_host_exec_is_not_in_a_container(collector: Collector) -> None:
     assert found
     assert found[0].proc.exepath in ("/bin/echo", "/usr/bin/echo")
     assert container_of(found[0].proc.cgroup_id) == "host"
+
+
+MEMFD_EXEC = """
+import os
+fd = os.memfd_create("payload")
+os.write(fd, open("/bin/busybox", "rb").read())
+os.execv(f"/proc/self/fd/{fd}", ["true", "fileless"])
+"""
+
+
+def test_exec_from_upper_layer_and_memfd(
+    podman: Podman, container: str, collector: Collector
+) -> None:
+    copy = f"/tmp/{uuid.uuid4().hex[:8]}/true"  # busybox picks the applet by name
+    podman.exec(
+        container,
+        "sh",
+        "-c",
+        f"mkdir {copy[:-5]} && busybox cp /bin/busybox {copy} && {copy} && /bin/true",
+    )
+    upper = collector.wait_for(lambda e: e.type == "execve" and e.proc.exepath == copy)
+    _assert_in(container, upper)
+    assert upper[0].proc.exe_upper_layer and not upper[0].proc.exe_from_memfd
+    image = collector.wait_for(lambda e: e.type == "execve" and e.proc.argv == ("/bin/true",))
+    assert image and image[0].proc.exepath == "/bin/busybox"  # from the image's lower layer
+    assert not image[0].proc.exe_upper_layer
+    podman.exec(container, "python3", "-c", MEMFD_EXEC)
+    fileless = collector.wait_for(
+        lambda e: e.type == "execve" and e.proc.argv == ("true", "fileless")
+    )
+    _assert_in(container, fileless)
+    assert fileless[0].proc.exe_from_memfd

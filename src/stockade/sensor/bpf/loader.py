@@ -52,7 +52,14 @@ def _has_tracepoint(events: Path | None, program: str) -> bool:
 class LoadedSensor:
     """One loaded and attached copy of sensor.bpf.o; `close()` releases everything."""
 
-    def __init__(self, obj_path: Path, programs: Iterable[str], sink: Callable[[bytes], None]):
+    def __init__(
+        self,
+        obj_path: Path,
+        programs: Iterable[str],
+        sink: Callable[[bytes], None],
+        *,
+        attach: bool = True,
+    ) -> None:
         self._lib = load_library()
         self._log = LibbpfLog(self._lib)
         self._obj: int | None = None
@@ -62,15 +69,19 @@ class LoadedSensor:
         self.skipped: list[str] = []  # wanted but without a tracepoint on this kernel
         self._callback = make_sample_callback(sink)
         try:
-            self._load(obj_path, set(programs))
+            self._load(obj_path, set(programs), attach)
         except BaseException:
             self.close()
             raise
 
-    def _load(self, obj_path: Path, wanted: set[str]) -> None:
+    def _load(self, obj_path: Path, wanted: set[str], attach: bool) -> None:
         lib, log = self._lib, self._log
         self._obj = check_ptr(lib.bpf_object__open_file(str(obj_path).encode(), None), "open", log)
         events = tracefs_events()
+        if events is None and any(w.startswith("enter_") for w in wanted):
+            raise LibbpfError(
+                "tracefs is not mounted at /sys/kernel/tracing and mounting it failed"
+            )
         enabled: list[tuple[str, int]] = []
         prog = lib.bpf_object__next_program(self._obj, None)
         while prog:
@@ -84,6 +95,8 @@ class LoadedSensor:
             prog = lib.bpf_object__next_program(self._obj, prog)
         check_rc(lib.bpf_object__load(self._obj), "load (verifier)", log)
         self._configure()
+        if not attach:  # a probe: the verifier accepted every program, nothing runs
+            return
         for name, prog in enabled:
             link = check_ptr(lib.bpf_program__attach(prog), f"attach {name}", log)
             self._links.append(link)

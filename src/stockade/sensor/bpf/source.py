@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from pathlib import Path
+from typing import ClassVar
 
 from stockade.model import Event, EventType
 from stockade.sensor.base import SOURCES, EventSource, SensorError, SensorStats, SensorUnavailable
@@ -16,6 +17,7 @@ from stockade.sensor.bpf.loader import LoadedSensor
 
 DEFAULT_EVENT_TYPES: frozenset[EventType] = frozenset(EventType)
 """Every event type of the issue; the agent narrows this to what its rules need."""
+ALL_PROGRAMS = frozenset(p for t in EventType for p in programs_for(t))
 
 
 class BpfSource(EventSource):
@@ -36,9 +38,31 @@ class BpfSource(EventSource):
         self._decoder = RecordDecoder()
         self._stats = SensorStats()
 
+    _probe_result: ClassVar[tuple[str | None] | None] = None
+
     @classmethod
     def unavailable_reason(cls) -> str | None:
-        """Why eBPF cannot run here (not root, no BTF, no libbpf, no clang), or None."""
+        """Why eBPF cannot run here (not root, no BTF/libbpf/clang, build or load failure).
+
+        The first call in a process builds the object and loads it without attaching
+        (about a second), so a verifier rejection is reported here too.
+        """
+        if reason := cls._static_reason():
+            return reason
+        if cls._probe_result is None:
+            cls._probe_result = (cls._probe_load(),)
+        return cls._probe_result[0]
+
+    @staticmethod
+    def _probe_load() -> str | None:
+        try:
+            LoadedSensor(build_object(), ALL_PROGRAMS, lambda _rec: None, attach=False).close()
+        except SensorError as e:
+            return f"eBPF load failed: {e}"
+        return None
+
+    @staticmethod
+    def _static_reason() -> str | None:
         if os.geteuid() != 0:
             return "eBPF needs root (CAP_BPF and CAP_PERFMON)"
         if not BTF_PATH.is_file():
@@ -62,7 +86,7 @@ class BpfSource(EventSource):
 
     def start(self) -> None:
         """Build (or reuse) the object, load it, attach the programs needed."""
-        if reason := self.unavailable_reason():
+        if reason := self._static_reason():
             raise SensorUnavailable(reason)
         try:
             obj = build_object(self._cache_dir)
