@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Response
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, Response
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import BaseModel
@@ -20,6 +21,7 @@ from stockade.platform.timestamps import parse_ns
 from stockade.platform.ui import STATIC_DIR
 
 MAX_LIMIT = 10_000
+CONSOLE_CSP = "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 
 
 class LoginRequest(BaseModel):
@@ -152,6 +154,18 @@ def create_console_app(services: PlatformServices) -> FastAPI:
     """The console app: API, metrics, OpenAPI at /docs, and the static web console."""
     app = FastAPI(title="Stockade", version=stockade.__version__)
     app.state.services = services
+
+    @app.middleware("http")
+    async def console_headers(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        response = await call_next(request)
+        if not request.url.path.startswith(("/docs", "/redoc")):
+            # the console uses only its own files; /docs loads FastAPI's Swagger assets
+            response.headers["Content-Security-Policy"] = CONSOLE_CSP
+            response.headers["X-Content-Type-Options"] = "nosniff"
+        return response
+
     app.include_router(public)
     app.include_router(private)
 

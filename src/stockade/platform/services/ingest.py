@@ -11,11 +11,11 @@ import zstandard
 from stockade.model.alerts import Alert
 from stockade.model.events import Event
 from stockade.model.wire import BATCH_CONTENT_TYPE, BATCH_ENCODING, Ack, Batch
-from stockade.platform.bus import BATCHES, Bus
+from stockade.platform.bus import BATCHES, Bus, BusError
 from stockade.platform.errors import PlatformError
 from stockade.platform.messages import IngestBatch
 from stockade.platform.services.metrics import PlatformMetrics
-from stockade.platform.store import SequenceGapError, Store
+from stockade.platform.store import SequenceGapError, Store, StoreError
 from stockade.platform.store.runner import StoreRunner
 
 MAX_BODY_BYTES = 32 * 1024 * 1024
@@ -161,6 +161,9 @@ class IngestService:
         """Store a batch exactly once; IngestError (with status) when refused."""
         try:
             ack = await self._ingest(agent_id, body, content_type, content_encoding)
+        except (BusError, StoreError) as e:
+            self._metrics.batches.labels(result="503").inc()
+            raise IngestError(503, f"cannot store the batch now, retry later: {e}") from e
         except IngestError as e:
             self._metrics.batches.labels(result=str(e.status)).inc()
             raise

@@ -50,11 +50,11 @@ class SqliteStore:
         migrate(self._conn())
 
     def _conn(self) -> sqlite3.Connection:
+        if self._closed:
+            raise StoreError(f"store {self.path} is closed")
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is not None:
             return conn
-        if self._closed:
-            raise StoreError(f"store {self.path} is closed")
         try:
             conn = sqlite3.connect(
                 self.path, isolation_level=None, check_same_thread=False, timeout=30.0
@@ -225,8 +225,11 @@ class SqliteStore:
 
     def store_batch(self, batch: IngestBatch, now: int) -> BatchResult:
         """Store the not-yet-stored part of a batch in one transaction."""
-        with self._write() as conn:
-            return sqlite_batches.store_batch(conn, batch, now)
+        try:
+            with self._write() as conn:
+                return sqlite_batches.store_batch(conn, batch, now)
+        except sqlite3.Error as e:
+            raise StoreError(f"cannot store a batch in {self.path}: {e}") from e
 
     def query_events(self, query: EventQuery) -> list[StoredEvent]:
         """Events matching the query, newest first."""
