@@ -96,9 +96,9 @@ class SigmaLoadResult:
         """Every translated rule as one Falco rules file."""
         return falco_yaml(self.rules)
 
-    def sources(self) -> list[tuple[str, str]]:
-        """Named YAML sources for `load_rules(..., sources=...)`."""
-        return [("sigma-rules.yaml", self.falco_yaml())] if self.rules else []
+    def sources(self, name: str = "sigma-rules.yaml") -> list[tuple[str, str]]:
+        """Named YAML sources for `load_rules(..., sources=...)` (none when nothing loaded)."""
+        return [(name, self.falco_yaml())] if self.rules else []
 
 
 def falco_yaml(rules: Iterable[SigmaRuleImport]) -> str:
