@@ -76,13 +76,12 @@ def field_getter(name: str) -> Callable[[Event], Any]:
 
 
 def _context() -> Callable[[Event], Event]:
-    """The context stage (process tree + container resolver) when it is installed."""
-    try:
-        from stockade.context import ContainerResolver, ContextStage, ProcessTree
-        from stockade.context.podman import PodmanRuntime
-    except ImportError:
-        return lambda e: e
-    return ContextStage(ProcessTree(), ContainerResolver([PodmanRuntime()])).enrich
+    """The context stage (process tree + every registered container runtime)."""
+    from stockade.context import RUNTIMES, ContainerResolver, ContextStage, ProcessTree
+    from stockade.context import podman as _podman  # noqa: F401  (registers the runtime)
+
+    resolver = ContainerResolver([cls() for _, cls in RUNTIMES.items()])
+    return ContextStage(ProcessTree(), resolver).enrich
 
 
 def record(

@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from stockade.model import Event
+from stockade.context import ContainerResolver
+from stockade.context.podman import PodmanRuntime
+from stockade.model import Container, Event
 from stockade.sensor.bpf import BpfSource
 from tests.support.podman import Podman
 
@@ -72,3 +74,11 @@ def container_of(cgroup_id: int) -> str:
                 m = _LIBPOD.search(full)
                 return m.group(1) if m else "host"
     return "host"
+
+
+_RESOLVER = ContainerResolver([PodmanRuntime()])
+
+
+def resolve(cgroup_id: int) -> Container:
+    """The container the context stage's resolver names for a cgroup id."""
+    return _RESOLVER.for_cgroup(cgroup_id)

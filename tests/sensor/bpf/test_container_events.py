@@ -8,8 +8,8 @@ import uuid
 import pytest
 
 from stockade.model import Event
-from tests.sensor.bpf.conftest import Collector, cgroup_inode, container_of
-from tests.support.podman import Podman
+from tests.sensor.bpf.conftest import Collector, cgroup_inode, container_of, resolve
+from tests.support.podman import BUSYBOX_IMAGE, Podman
 
 pytestmark = [pytest.mark.ebpf, pytest.mark.root, pytest.mark.podman]
 
@@ -20,6 +20,9 @@ def _assert_in(container: str, events: list[Event]) -> None:
     assert events, "no matching event recorded"
     assert {e.proc.cgroup_id for e in events} == {cgroup_inode(container)}
     assert container_of(events[0].proc.cgroup_id) == container
+    resolved = resolve(events[0].proc.cgroup_id)
+    assert (resolved.id, resolved.short_id) == (container, container[:12])
+    assert resolved.image == BUSYBOX_IMAGE and resolved.runtime == "podman"
 
 
 def test_exec_in_container(podman: Podman, container: str, collector: Collector) -> None:
@@ -92,6 +95,7 @@ def test_host_exec_is_not_in_a_container(collector: Collector) -> None:
     assert found
     assert found[0].proc.exepath in ("/bin/echo", "/usr/bin/echo")
     assert container_of(found[0].proc.cgroup_id) == "host"
+    assert resolve(found[0].proc.cgroup_id).id == "host"
 
 
 MEMFD_EXEC = """
