@@ -22,6 +22,7 @@ from sigma.exceptions import SigmaError
 from sigma.rule import SigmaRule
 
 from stockade.model.alerts import Priority
+from stockade.rules.loader import load_rules
 from stockade.rules.sigma_auditd import AuditdTranslator
 from stockade.rules.sigma_condition import ConditionTranslator, SigmaUnsupportedError
 
@@ -160,8 +161,6 @@ def _rule_files(paths: Sequence[Path]) -> Iterator[Path]:
 
 
 def _compile_error(rule: SigmaRuleImport) -> str | None:
-    from stockade.rules import load_rules  # the engine package imports nothing from here
-
     result = load_rules([], sources=[(str(rule.path), rule.falco_yaml())])
     problems = [str(e) for e in result.errors]
     return "; ".join(problems) if problems else None
