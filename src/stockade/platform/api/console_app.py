@@ -159,6 +159,7 @@ def create_console_app(services: PlatformServices) -> FastAPI:
     async def console_headers(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
+        """Add security headers to console and API responses."""
         response = await call_next(request)
         if not request.url.path.startswith(("/docs", "/redoc")):
             # the console uses only its own files; /docs loads FastAPI's Swagger assets

@@ -18,6 +18,7 @@ class _AgentCollector(Collector):
         self.agents: list[AgentRecord] = []
 
     def collect(self) -> Iterator[Metric]:
+        """One family per agent figure, labelled by agent id and hostname."""
         labels = ["agent_id", "hostname"]
         last_seen = GaugeMetricFamily(
             "stockade_agent_last_seen_seconds", "When the agent was last heard from", labels=labels

@@ -46,10 +46,12 @@ class _Where:
         self.params: list[Any] = []
 
     def add(self, term: str, *params: Any) -> None:
+        """Add a condition; `@` in it stands for the table prefix."""
         self.terms.append(term.replace("@", self.prefix))
         self.params.extend(params)
 
     def common(self, conn: sqlite3.Connection, q: EventQuery | AlertQuery) -> None:
+        """Conditions events and alerts share: time window, host, container."""
         if q.since is not None:
             self.add("@ts >= ?", q.since)
         if q.until is not None:
@@ -68,6 +70,7 @@ class _Where:
 
     @property
     def sql(self) -> str:
+        """The WHERE clause, empty when there is no condition."""
         return f"WHERE {' AND '.join(self.terms)}" if self.terms else ""
 
 
