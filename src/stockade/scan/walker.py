@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import gzip
 import os
 import posixpath
 import stat
-import tarfile
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -17,9 +15,10 @@ import zstandard
 from isal import isal_zlib
 
 from stockade.scan.decompress import decompressed
-from stockade.scan.errors import LayerError
+from stockade.scan.errors import LayerError, LimitExceededError
 from stockade.scan.files import FileInfo, WalkLimits
 from stockade.scan.sources.base import Readable
+from stockade.scan.tarstream import HARDLINK, SYMLINK, TarStream
 
 T = TypeVar("T")
 Select = Callable[[FileInfo], T | None]
@@ -27,6 +26,7 @@ Select = Callable[[FileInfo], T | None]
 WHITEOUT_PREFIX = ".wh."
 OPAQUE_MARKER = ".wh..wh..opq"
 TAR_BUFSIZE = 1024 * 1024
+MAX_KEPT_FOR_LINKS = 8 * 1024 * 1024
 ROOTFS_PSEUDO_DIRS = ("proc", "sys", "dev")
 
 
@@ -64,31 +64,25 @@ def walk_layer(
     """Yield (info, selection, content) for each selected regular file of a layer blob."""
     stream = decompressed(blob, limits.max_layer_size, what)
     try:
-        # "r:" over a forward-only reader: tarfile's own stream mode copies its buffer per read
-        with tarfile.open(fileobj=stream, mode="r:") as tar:  # type: ignore[call-overload]
-            yield from _entries(tar, what, select, limits, report)
+        yield from _entries(TarStream(stream), what, select, limits, report)
         while stream.read(TAR_BUFSIZE):  # drain padding so the blob digest is checked
             pass
-    except (
-        tarfile.TarError,
-        EOFError,
-        OSError,
-        zlib.error,
-        isal_zlib.error,  # type: ignore[misc]
-        gzip.BadGzipFile,
-        zstandard.ZstdError,
-    ) as e:
+    except LayerError as e:
+        if isinstance(e, LimitExceededError) or str(e).startswith(what):
+            raise
+        raise LayerError(f"{what}: corrupt or truncated layer ({e})") from e
+    except (EOFError, OSError, zlib.error, isal_zlib.error, zstandard.ZstdError) as e:  # type: ignore[misc]
         raise LayerError(f"{what}: corrupt or truncated layer ({e})") from e
     finally:
         blob.close()
 
 
 def _entries(
-    tar: tarfile.TarFile, what: str, select: Select[T], limits: WalkLimits, report: WalkReport
+    tar: TarStream, what: str, select: Select[T], limits: WalkLimits, report: WalkReport
 ) -> Iterator[tuple[FileInfo, T, bytes]]:
-    read: dict[str, bytes] = {}
+    kept: dict[str, bytes] = {}  # recent contents, for hardlinks to them (bounded)
+    kept_bytes = 0
     for member in tar:
-        tar.members.clear()  # type: ignore[attr-defined]  # keep memory flat on huge layers
         path = safe_path(member.name)
         if path is None:
             report.warnings.append(f"{what}: skipped entry {member.name!r} outside the root")
@@ -100,17 +94,19 @@ def _entries(
             else:
                 report.whiteouts.append(posixpath.join(directory, base[len(WHITEOUT_PREFIX) :]))
             continue
-        is_link = member.issym() or member.islnk()
-        if is_link and _escapes(directory if member.issym() else "", member.linkname):
-            kind = "symlink" if member.issym() else "hardlink"
+        is_symlink, is_hardlink = member.kind == SYMLINK, member.kind == HARDLINK
+        if (is_symlink or is_hardlink) and _escapes(
+            directory if is_symlink else "", member.linkname
+        ):
+            kind = "symlink" if is_symlink else "hardlink"
             report.warnings.append(
                 f"{what}: skipped {kind} {path} -> {member.linkname} pointing outside the root"
             )
             continue
-        if not (member.isreg() or member.islnk()) or limits.skipped(path):
+        if not (member.is_regular or is_hardlink) or limits.skipped(path):
             continue
-        if member.islnk():  # same content as a file met earlier in this layer
-            target = read.get(safe_path(member.linkname) or "")
+        if is_hardlink:  # same content as a file met earlier in this layer
+            target = kept.get(safe_path(member.linkname) or "")
             if target is not None:
                 info = FileInfo(path=path, size=len(target), mode=member.mode)
                 linked = select(info)
@@ -118,8 +114,9 @@ def _entries(
                     yield info, linked, target
             continue
         info = FileInfo(path=path, size=member.size, mode=member.mode)
-        if member.issparse() and member.size > limits.max_file_size:
-            report.warnings.append(f"{what}: skipped sparse file {path} ({member.size} bytes)")
+        if member.sparse:
+            if member.size > limits.max_file_size:
+                report.warnings.append(f"{what}: skipped sparse file {path} ({member.size} bytes)")
             continue
         chosen = select(info)
         if chosen is None:
@@ -127,14 +124,11 @@ def _entries(
         if member.size > limits.max_file_size:
             report.warnings.append(f"{what}: skipped {path} ({member.size} bytes, over the limit)")
             continue
-        content = _read_member(tar, member)
-        read[path] = content
+        content = tar.content()
+        if kept_bytes + len(content) <= MAX_KEPT_FOR_LINKS:
+            kept[path] = content
+            kept_bytes += len(content)
         yield info, chosen, content
-
-
-def _read_member(tar: tarfile.TarFile, member: tarfile.TarInfo) -> bytes:
-    handle = tar.extractfile(member)
-    return handle.read() if handle is not None else b""
 
 
 def walk_directory(

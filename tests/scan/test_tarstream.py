@@ -1,0 +1,73 @@
+"""The forward-only tar reader agrees with tarfile on GNU, ustar and PAX archives."""
+
+from __future__ import annotations
+
+import io
+import tarfile
+
+import pytest
+
+from stockade.scan.errors import LayerError
+from stockade.scan.tarstream import TarStream
+
+LONG = "deep/" + "d" * 120 + "/" + "f" * 90 + ".txt"
+
+
+def _archive(fmt: int) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=fmt) as tar:
+        for name, data in (("a.txt", b"alpha"), (LONG, b"long name"), ("e", b"")):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            info.mode = 0o755
+            tar.addfile(info, io.BytesIO(data))
+        for name, kind, link in (
+            ("dir", tarfile.DIRTYPE, ""),
+            ("s", tarfile.SYMTYPE, "a.txt"),
+            ("h", tarfile.LNKTYPE, "a.txt"),
+            ("sl", tarfile.SYMTYPE, "t/" * 60 + "x"),
+        ):
+            info = tarfile.TarInfo(name)
+            info.type = kind
+            info.linkname = link
+            tar.addfile(info)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("fmt", [tarfile.GNU_FORMAT, tarfile.PAX_FORMAT], ids=["gnu", "pax"])
+def test_entries_match_tarfile(fmt: int) -> None:
+    data = _archive(fmt)
+    stream = TarStream(io.BytesIO(data))
+    seen = []
+    for entry in stream:
+        content = stream.content() if entry.is_regular else b""
+        seen.append((entry.name, entry.size if entry.is_regular else 0, entry.linkname, content))
+    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+        expected = [
+            (m.name, m.size if m.isreg() else 0, m.linkname,
+             tar.extractfile(m).read() if m.isreg() else b"")  # type: ignore[union-attr]
+            for m in tar
+        ]  # fmt: skip
+    assert seen == expected
+    assert seen[1][0] == LONG
+
+
+def test_ustar_prefix_names() -> None:
+    buffer = io.BytesIO()
+    name = "p" * 80 + "/" + "n" * 60
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.USTAR_FORMAT) as tar:
+        info = tarfile.TarInfo(name)
+        info.size = 3
+        tar.addfile(info, io.BytesIO(b"abc"))
+    [entry] = list(TarStream(io.BytesIO(buffer.getvalue())))
+    assert entry.name == name
+
+
+def test_garbage_and_truncation_are_layer_errors() -> None:
+    with pytest.raises(LayerError, match="checksum"):
+        list(TarStream(io.BytesIO(b"x" * 1024)))
+    data = _archive(tarfile.PAX_FORMAT)
+    stream = TarStream(io.BytesIO(data[:700]))
+    with pytest.raises(LayerError, match="truncated"):
+        for _ in stream:
+            stream.content()
