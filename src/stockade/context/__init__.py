@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from stockade.context import docker as _docker  # noqa: F401  (registers the Docker runtime)
 from stockade.context.enrich import ContextStage
 from stockade.context.resolver import ContainerResolver
 from stockade.context.runtime import RUNTIMES, ContainerRuntime, ContextError
