@@ -180,3 +180,32 @@ def test_matching_first_stops_at_first_rule(corpus: Path) -> None:
     for event in _varied_events():
         hits = [r.name for r in every.matches(event)]
         assert [r.name for r in first.matches(event)] == hits[:1]
+
+
+@pytest.mark.parametrize(
+    ("condition", "types"),
+    [
+        ("evt.type in (dup, dup2) and not evt.num = 0", {"dup", "dup2"}),
+        ("evt.type = open or evt.type = openat", {"open", "openat"}),
+        ("evt.type = open and evt.type = close", set()),
+        ("evt.num = 0", set()),
+        ("not (evt.type = open and proc.name = x)", None),
+        ("evt.type != open", None),
+        ("proc.name = x", None),
+    ],
+)
+def test_event_types_of_a_condition(condition: str, types: set[str] | None) -> None:
+    text = f"- rule: r\n  desc: d\n  condition: {condition}\n  output: o\n  priority: INFO\n"
+    (rule,) = load_rules([], sources=[("r.yaml", text)]).rules
+    assert rule.event_types == (None if types is None else frozenset(types))
+
+
+def test_rule_on_a_type_outside_the_event_enum_fires() -> None:
+    text = (
+        "- rule: r\n  desc: d\n  condition: evt.type = dup2 and evt.rawres in (0, 1, 2)\n"
+        "  output: o\n  priority: INFO\n"
+    )
+    ruleset = load_rules([], sources=[("r.yaml", text)])
+    event = Event(type="dup2", ts=1, res=1, proc=Process(pid=1))
+    assert [r.name for r in ruleset.matches(event)] == ["r"]
+    assert ruleset.matches(Event(type="dup2", ts=1, res=5, proc=Process(pid=1))) == []

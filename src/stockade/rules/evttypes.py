@@ -1,8 +1,7 @@
 """Event types a condition can match, derived from its evt.type checks.
 
 `None` stands for "every type" (the condition does not constrain evt.type). `and`
-intersects, `or` unites, and `not` is pushed down to the checks, where it complements
-against the universe of known event types.
+intersects, `or` unites, and `not` is pushed down to the checks (De Morgan).
 """
 
 from __future__ import annotations
@@ -50,19 +49,21 @@ def _type_check(node: ast.BinaryCheck) -> tuple[frozenset[str], bool] | None:
     return None
 
 
-def _evt_num_invariant(node: ast.BinaryCheck) -> Types:
-    """evt.num is never 0: `evt.num = 0` (never_true) matches no type, `!= 0` every type."""
+def _evt_num_invariant(node: ast.BinaryCheck) -> bool | None:
+    """evt.num is never 0: True when the check always holds, False when it never does."""
     left, right = node.left, node.right
     if not isinstance(left, ast.FieldRef) or left.name != "evt.num" or left.arg is not None:
         return None
     if node.op == "in" and isinstance(right, ast.ListValue):
-        return frozenset() if all(v.strip() == "0" for v in right.values) else None
+        return False if all(v.strip() == "0" for v in right.values) else None
     if not isinstance(right, ast.Value) or not right.value.isdigit():
         return None
     n = int(right.value)
-    empty = {"=": n == 0, "==": n == 0, "<": n <= 1, "<=": n == 0}.get(node.op, False)
-    full = {"!=": n == 0, ">": n == 0, ">=": n <= 1}.get(node.op, False)
-    return frozenset() if empty else UNIVERSE if full else None
+    if {"=": n == 0, "==": n == 0, "<": n <= 1, "<=": n == 0}.get(node.op, False):
+        return False
+    if {"!=": n == 0, ">": n == 0, ">=": n <= 1}.get(node.op, False):
+        return True
+    return None
 
 
 def too_broad(types: Types) -> bool:
@@ -70,15 +71,20 @@ def too_broad(types: Types) -> bool:
     return types is None or len(types) > len(UNIVERSE) // 2
 
 
-def _check_types(node: ast.BinaryCheck) -> Types:
+def _check_types(node: ast.BinaryCheck, negated: bool) -> Types:
+    """Types a check allows: its values for a positive evt.type check, else every type.
+
+    Complements are not taken: "every type but X" is indexed as every type (the check
+    itself still runs), so event types no rule names are never lost.
+    """
     invariant = _evt_num_invariant(node)
     if invariant is not None:
-        return invariant
+        return None if invariant != negated else frozenset()
     found = _type_check(node)
     if found is None:
         return None
     values, positive = found
-    return values if positive else UNIVERSE - values
+    return values if positive != negated else None
 
 
 def event_types(node: ast.Node, negated: bool = False) -> Types:
@@ -94,10 +100,7 @@ def event_types(node: ast.Node, negated: bool = False) -> Types:
     if isinstance(node, ast.Const):
         return frozenset() if node.value == negated else None
     if isinstance(node, ast.BinaryCheck):
-        types = _check_types(node)
-        if types is not None and negated:
-            return UNIVERSE - types
-        return types
+        return _check_types(node, negated)
     return None
 
 

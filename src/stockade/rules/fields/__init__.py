@@ -10,6 +10,8 @@ field is false, and outputs print `<NA>`):
                                list joined by spaces, int as decimal, except `flags` of
                                open events (int) -> "O_WRONLY|O_CREAT|O_TRUNC"
     evt.arg[N]              <- the N-th entry of Event.args (insertion order)
+    evt.arg.flags / evt.arg.name of open events without those args <- FdInfo.flags
+                               (rendered as above) / FdInfo.name
     evt.is_open_read/write  <- open flags (args["flags"] int or "O_..|.." text, else
                                FdInfo.flags) of open/openat/openat2 events
     evt.is_open_create/exec <- O_CREAT in those flags (exec: args["mode"] & 0o111)

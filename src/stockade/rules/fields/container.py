@@ -74,6 +74,7 @@ def register(t: FieldTable) -> None:
         S,
         "12-char id, 'host' outside containers",
         lambda e: e.container.short_id,
+        inline="e.container.short_id",
     )
     simple(t, "container.full_id", S, "64-hex id (Container.id)", lambda e: e.container.id)
     simple(t, "container.name", S, "name (Container.name)", _c(lambda c: c.name))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import functools
 import socket
 import time
 from typing import Any
@@ -42,6 +43,7 @@ _CATEGORIES = {
 }
 
 
+@functools.lru_cache(maxsize=1024)
 def render_open_flags(flags: int) -> str:
     """Open flags as Falco prints them: O_RDONLY when no access bit, names joined by |."""
     names = [name for bit, name in _O_FLAGS if flags & bit == bit]
@@ -53,6 +55,8 @@ def render_open_flags(flags: int) -> str:
 def open_flags(e: Event) -> int | None:
     """The raw open flags of an open-type event (args["flags"] int, else fd.flags)."""
     raw = e.args.get("flags")
+    if raw is None:
+        return e.fd.flags if e.fd is not None else None
     if isinstance(raw, int):
         return raw
     if isinstance(raw, str):
@@ -90,9 +94,23 @@ def _arg(key: str | None) -> Extractor:
 
     def by_name(e: Event) -> Any:
         value = e.args.get(key)
-        return None if value is None else render_arg(e, key, value)
+        if value is None:
+            return _open_fallback(e, key)
+        return render_arg(e, key, value)
 
     return by_name
+
+
+def _open_fallback(e: Event, key: str) -> Any:
+    """Open events without the argument: flags and name come from the fd, as Falco has them."""
+    fd = e.fd
+    if fd is None or e.type not in OPEN_TYPES:
+        return None
+    if key == "flags":
+        return render_open_flags(fd.flags)
+    if key == "name":
+        return fd.name or None
+    return None
 
 
 def _rawarg(key: str | None) -> Extractor:
