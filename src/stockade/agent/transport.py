@@ -1,0 +1,178 @@
+"""Sending the spool to the platform: batches over mutual TLS, exactly once by sequence.
+
+The platform stores each (agent id, seq) once and answers with the highest sequence it
+holds, so the sender simply resumes after the platform's acked seq: after a restart of
+either side, a lost answer or a `409` gap. A batch the platform refuses for what it is
+(other 4xx) stays on disk; the sender reports it and waits `refused_retry_s` before trying
+again rather than looping on it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+import httpx
+import msgspec
+import zstandard
+
+from stockade.agent.enroll import Credentials, response_detail
+from stockade.agent.errors import TransportError
+from stockade.agent.spool import Spool
+from stockade.model import Alert, Event
+from stockade.model.wire import BATCH_CONTENT_TYPE, BATCH_ENCODING, Ack, Batch, Heartbeat
+
+log = logging.getLogger(__name__)
+BATCHES_PATH = "/api/v1/agent/batches"
+ACK_PATH = "/api/v1/agent/ack"
+HEARTBEAT_PATH = "/api/v1/agent/heartbeat"
+
+
+class BatchRefused(TransportError):
+    """The platform refused a batch for its content; retrying it at once will not help."""
+
+
+def encode_batch(batch: Batch, compressor: zstandard.ZstdCompressor) -> bytes:
+    """The request body: zstd(msgpack(Batch))."""
+    return bytes(compressor.compress(msgspec.msgpack.encode(batch)))
+
+
+class Transport:
+    """One agent's connection to the platform's agent port."""
+
+    def __init__(
+        self,
+        spool: Spool,
+        server_url: str,
+        credentials: Credentials,
+        batch_records: int = 1000,
+        timeout_s: float = 10,
+    ) -> None:
+        self._spool = spool
+        self._url = server_url.rstrip("/")
+        self.agent_id = credentials.agent_id
+        self._client = httpx.Client(verify=credentials.ssl_context(), timeout=timeout_s)
+        self._compressor = zstandard.ZstdCompressor(level=3)
+        self._batch_records = batch_records
+        self.platform_acked: int | None = None  # unknown until the platform said
+        self.refused: str | None = None  # why the current batch was refused, if it was
+        self.sent_batches = 0
+
+    def close(self) -> None:
+        """Close the HTTP connection pool."""
+        self._client.close()
+
+    def _call(self, method: str, path: str, **kwargs: object) -> httpx.Response:
+        try:
+            response = self._client.request(method, self._url + path, **kwargs)  # type: ignore[arg-type]
+        except httpx.HTTPError as e:
+            raise TransportError(f"platform unreachable at {self._url}: {e}") from e
+        if response.status_code >= 500:
+            raise TransportError(f"platform error {response.status_code} on {path}")
+        return response
+
+    def _take_ack(self, acked_seq: int) -> None:
+        self.platform_acked = acked_seq
+        self._spool.ack(min(acked_seq, self._spool.last_seq))
+
+    def sync_ack(self) -> int:
+        """Ask the platform what it holds and advance the spool's acked cursor."""
+        response = self._call("GET", ACK_PATH)
+        if response.status_code != 200:
+            raise BatchRefused(f"ack refused ({response.status_code}): {response_detail(response)}")
+        self._take_ack(msgspec.json.decode(response.content, type=Ack).acked_seq)
+        return self.platform_acked or 0
+
+    def send_once(self) -> int:
+        """Send the next batch, if any; returns how many records the platform took."""
+        if self.platform_acked is None:
+            self.sync_ack()
+        start = (self.platform_acked or 0) + 1
+        records = self._spool.read(start, limit=self._batch_records)
+        if not records:
+            return 0
+        if records[0].seq != start:
+            raise BatchRefused(
+                f"platform holds up to seq {start - 1} but the spool starts at"
+                f" {records[0].seq}: records {start}..{records[0].seq - 1} are gone"
+            )
+        batch = Batch(
+            agent_id=self.agent_id,
+            first_seq=records[0].seq,
+            last_seq=records[-1].seq,
+            events=[r for r in records if isinstance(r, Event)],
+            alerts=[r for r in records if isinstance(r, Alert)],
+        )
+        response = self._call(
+            "POST",
+            BATCHES_PATH,
+            content=encode_batch(batch, self._compressor),
+            headers={"content-type": BATCH_CONTENT_TYPE, "content-encoding": BATCH_ENCODING},
+        )
+        before = self.platform_acked or 0
+        if response.status_code in (200, 409):
+            self._take_ack(msgspec.json.decode(response.content, type=Ack).acked_seq)
+            self.refused = None
+            self.sent_batches += 1
+            return max((self.platform_acked or 0) - before, 0)
+        if response.status_code == 413 and self._batch_records > 1:
+            self._batch_records = max(self._batch_records // 2, 1)
+            return 0
+        self.refused = (
+            f"batch {batch.first_seq}..{batch.last_seq} refused"
+            f" ({response.status_code}): {response_detail(response)}"
+        )
+        raise BatchRefused(self.refused)
+
+    def heartbeat(self, beat: Heartbeat) -> None:
+        """Report the agent's status."""
+        response = self._call(
+            "POST",
+            HEARTBEAT_PATH,
+            content=msgspec.json.encode(beat),
+            headers={"content-type": "application/json"},
+        )
+        if response.status_code != 200:
+            raise TransportError(
+                f"heartbeat refused ({response.status_code}): {response_detail(response)}"
+            )
+
+    def run(
+        self,
+        stop: threading.Event,
+        idle_s: float = 0.1,
+        max_backoff_s: float = 5.0,
+        refused_retry_s: float = 60.0,
+    ) -> None:
+        """Send until `stop` is set; back off while the platform is down."""
+        backoff = 0.1
+        while not stop.is_set():
+            try:
+                if self.send_once() == 0:
+                    stop.wait(idle_s)
+                backoff = 0.1
+            except BatchRefused as e:
+                log.error("%s; kept on disk, next try in %.0f s", e, refused_retry_s)
+                stop.wait(refused_retry_s)
+            except TransportError as e:
+                log.warning("%s; retrying in %.1f s", e, backoff)
+                self.platform_acked = None  # ask again: the platform may have restarted
+                stop.wait(backoff)
+                backoff = min(backoff * 2, max_backoff_s)
+
+    def drain(self, timeout_s: float) -> bool:
+        """Send what is spooled for up to `timeout_s`; True when everything was acked."""
+        deadline = threading.Event()
+        timer = threading.Timer(timeout_s, deadline.set)
+        timer.start()
+        try:
+            while not deadline.is_set():
+                try:
+                    if self.send_once() == 0 and self.platform_acked == self._spool.last_seq:
+                        return True
+                except TransportError:
+                    self.platform_acked = None
+                    deadline.wait(0.2)
+            return False
+        finally:
+            timer.cancel()

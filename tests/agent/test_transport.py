@@ -1,0 +1,114 @@
+"""Enrollment and transport against the real platform: exactly once across restarts."""
+
+from __future__ import annotations
+
+import signal
+import stat
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from stockade.agent.enroll import enroll, load_credentials
+from stockade.agent.errors import EnrollError, TransportError
+from stockade.agent.hostinfo import this_host
+from stockade.agent.spool import Spool
+from stockade.agent.transport import Transport
+from stockade.model import Alert, Event, Process
+from tests.agent.conftest import PlatformThread
+
+
+def _events(start: int, count: int) -> list[Event]:
+    return [
+        Event(type="execve", ts=1_700_000_000_000_000_000 + n, proc=Process(pid=n, name="t"))
+        for n in range(start, start + count)
+    ]
+
+
+@pytest.mark.server
+def test_enrollment_stores_credentials(platform: PlatformThread, tmp_path: Path) -> None:
+    state = tmp_path / "agent"
+    creds = enroll(state, platform.agent_url, platform.token(), this_host(state))
+    assert load_credentials(state) == creds
+    assert stat.S_IMODE((state / "agent.key").stat().st_mode) == 0o600
+    with pytest.raises(EnrollError, match="refused"):
+        enroll(tmp_path / "other", platform.agent_url, "not-a-token", this_host(state))
+
+
+@pytest.mark.server
+def test_events_arrive_exactly_once_across_platform_restarts(
+    platform: PlatformThread, tmp_path: Path
+) -> None:
+    state = tmp_path / "agent"
+    creds = enroll(state, platform.agent_url, platform.token(), this_host(state))
+    spool = Spool(state / "spool")
+    transport = Transport(spool, platform.agent_url, creds, batch_records=100)
+    spool.append(_events(1, 250))
+    spool.append(
+        [Alert(uuid="u", output="o", priority="Notice", rule="r", time="t", output_fields={})]
+    )
+    assert transport.drain(30)
+    assert spool.acked_seq == 251
+    platform.stop()
+    spool.append(_events(300, 120))  # caused while the platform is down
+    with pytest.raises(TransportError, match="unreachable"):
+        transport.send_once()
+    platform.start()
+    transport.platform_acked = None
+    spool.append(_events(500, 30))
+    assert transport.drain(30)
+    transport.close()
+    spool.close()
+    platform.stop()
+    seqs = platform.stored_event_seqs(creds.agent_id)
+    assert len(seqs) == 400 and len(set(seqs)) == 400
+    assert platform.stored_alert_rules(creds.agent_id) == ["r"]
+    platform.start()
+
+
+SENDER = textwrap.dedent(
+    """
+    import sys
+    from pathlib import Path
+    from stockade.agent.enroll import load_credentials
+    from stockade.agent.spool import Spool
+    from stockade.agent.transport import Transport
+    from stockade.model import Event, Process
+    state, url = Path(sys.argv[1]), sys.argv[2]
+    spool = Spool(state / "spool")
+    spool.append([Event(type="execve", ts=n, proc=Process(pid=n)) for n in range(1, 2001)])
+    print("spooled", flush=True)
+    transport = Transport(spool, url, load_credentials(state), batch_records=50)
+    while True:
+        transport.send_once()
+        print("sent", flush=True)
+    """
+)
+
+
+@pytest.mark.server
+def test_kill_9_between_spool_and_send_loses_and_duplicates_nothing(
+    platform: PlatformThread, tmp_path: Path
+) -> None:
+    state = tmp_path / "agent"
+    creds = enroll(state, platform.agent_url, platform.token(), this_host(state))
+    sender = subprocess.Popen(
+        [sys.executable, "-c", SENDER, str(state), platform.agent_url], stdout=subprocess.PIPE
+    )
+    assert sender.stdout is not None
+    assert sender.stdout.readline().strip() == b"spooled"
+    assert sender.stdout.readline().strip() == b"sent"
+    sender.send_signal(signal.SIGKILL)
+    sender.wait()
+    spool = Spool(state / "spool")
+    assert spool.last_seq == 2000
+    transport = Transport(spool, platform.agent_url, creds)
+    assert transport.drain(30)
+    transport.close()
+    spool.close()
+    platform.stop()
+    seqs = platform.stored_event_seqs(creds.agent_id)
+    assert sorted(seqs) == list(range(1, 2001))
+    platform.start()
