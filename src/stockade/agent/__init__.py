@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from stockade.agent.daemon import Agent, AgentConfig
 from stockade.agent.errors import AgentError
 
-__all__ = ["AgentError"]
+__all__ = ["Agent", "AgentConfig", "AgentError"]

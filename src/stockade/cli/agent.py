@@ -2,8 +2,91 @@
 
 from __future__ import annotations
 
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Annotated
+
+import msgspec
 import typer
+
+from stockade.agent import Agent, AgentConfig, AgentError
+from stockade.agent.hostinfo import this_host
+from stockade.agent.replay import open_sender, read_capture, replay
+from stockade.detect import InteractiveShellInContainer
+from stockade.model import Alert
+
+DEFAULT_STATE_DIR = Path("/var/lib/stockade/agent")
+DEFAULT_SERVER = "https://127.0.0.1:8701"
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the top-level app."""
+    app.command("agent")(agent)
+    app.command("replay")(replay_command)
+
+
+def agent(
+    state_dir: Annotated[Path, typer.Option(help="Keys, certificate and spool.")] = (
+        DEFAULT_STATE_DIR
+    ),
+    server: Annotated[str, typer.Option(help="The platform's agent URL.")] = DEFAULT_SERVER,
+    enroll: Annotated[
+        str | None, typer.Option("--enroll", help="One-time enrollment token.")
+    ] = None,
+    source: Annotated[
+        list[str] | None,
+        typer.Option("--source", help="Event source id, tried in order (repeatable)."),
+    ] = None,
+) -> None:
+    """Run the agent until SIGTERM or Ctrl-C."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    config = AgentConfig(state_dir, server, enroll)
+    if source:
+        config = AgentConfig(state_dir, server, enroll, tuple(source))
+    try:
+        Agent(config).run(stop)
+    except AgentError as e:
+        typer.echo(f"stockade agent: {e}", err=True)
+        raise typer.Exit(1) from None
+
+
+def replay_command(
+    capture: Annotated[Path, typer.Argument(help="JSON Lines capture of events.")],
+    server: Annotated[
+        str | None, typer.Option(help="Also send events and alerts to this platform.")
+    ] = None,
+    state_dir: Annotated[Path, typer.Option(help="An enrolled agent's state dir.")] = (
+        DEFAULT_STATE_DIR
+    ),
+) -> None:
+    """Feed a capture through detection; print alerts as Falco JSON lines."""
+    encoder = msgspec.json.Encoder()
+
+    def emit(alert: Alert) -> None:
+        sys.stdout.buffer.write(encoder.encode(alert) + b"\n")
+
+    try:
+        events = read_capture(capture)
+        detectors = [InteractiveShellInContainer()]
+        host = this_host(state_dir if server else None)
+        if server is None:
+            replay(events, detectors, host, emit)
+        else:
+            spool, transport = open_sender(state_dir, server)
+            try:
+                replay(events, detectors, host, emit, spool)
+                if not transport.drain(timeout_s=30):
+                    raise AgentError(f"platform at {server} did not acknowledge within 30 s")
+            finally:
+                spool.close()
+                transport.close()
+    except AgentError as e:
+        typer.echo(f"stockade replay: {e}", err=True)
+        raise typer.Exit(1) from None
+    sys.stdout.flush()

@@ -1,0 +1,164 @@
+"""The agent daemon: sensor -> context -> detect -> spool -> transport, plus heartbeats.
+
+The calling thread runs the pipeline; one thread sends the spool, one sends heartbeats.
+`Agent.run(stop)` enrolls if needed, runs until `stop` is set, then flushes and closes.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import stockade
+from stockade.agent import pipeline
+from stockade.agent.enroll import Credentials, enroll, load_credentials
+from stockade.agent.errors import AgentError, SpoolFull, TransportError
+from stockade.agent.hostinfo import this_host
+from stockade.agent.spool import Spool
+from stockade.agent.transport import Transport
+from stockade.context import RUNTIMES, ContainerResolver, ContextStage, ProcessTree
+from stockade.context import podman as _podman  # noqa: F401  (registers the runtime)
+from stockade.detect import InteractiveShellInContainer
+from stockade.detect.base import Detector
+from stockade.model import Host
+from stockade.model.wire import Heartbeat, SensorStatus
+from stockade.sensor import procfs
+from stockade.sensor.base import SensorError
+from stockade.sensor.fallback import SensorChoice, choose_source
+
+log = logging.getLogger(__name__)
+HEARTBEAT_EVERY_S = 5.0
+
+
+@dataclass(frozen=True)
+class AgentConfig:
+    """Where the agent keeps its state, which platform it reports to, how it senses."""
+
+    state_dir: Path
+    server_url: str
+    enroll_token: str | None = None
+    sources: tuple[str, ...] = ("proc_connector",)  # ids tried in order; first available wins
+
+
+class Agent:
+    """One probe on one host."""
+
+    def __init__(self, config: AgentConfig, detectors: Sequence[Detector] | None = None) -> None:
+        self.config = config
+        self.detectors: tuple[Detector, ...] = tuple(
+            detectors if detectors is not None else (InteractiveShellInContainer(),)
+        )
+        self.dropped_full = 0  # events refused by a full spool
+        self.spool: Spool | None = None
+        self.transport: Transport | None = None
+
+    @staticmethod
+    def is_enrolled(state_dir: Path) -> bool:
+        """True when `state_dir` holds credentials from an earlier enrollment."""
+        return load_credentials(state_dir) is not None
+
+    def credentials(self, host: Host) -> Credentials:
+        """The stored credentials, enrolling first with the configured token if needed."""
+        found = load_credentials(self.config.state_dir)
+        if found is not None:
+            return found
+        if not self.config.enroll_token:
+            raise AgentError(
+                f"not enrolled (no credentials in {self.config.state_dir}): pass --enroll TOKEN"
+            )
+        return enroll(self.config.state_dir, self.config.server_url, self.config.enroll_token, host)
+
+    def _choose_source(self) -> SensorChoice:
+        chain = [tuple(s.split("+")) for s in self.config.sources]
+        try:
+            return choose_source(chain)
+        except SensorError as e:
+            raise AgentError(str(e)) from e
+
+    def run(self, stop: threading.Event) -> None:
+        """Enroll if needed, run until `stop` is set, then flush and close cleanly."""
+        host = this_host(self.config.state_dir)
+        creds = self.credentials(host)
+        choice = self._choose_source()
+        spool = self.spool = Spool(self.config.state_dir / "spool")
+        transport = self.transport = Transport(spool, self.config.server_url, creds)
+        log.info("agent %s: event source %s", creds.agent_id, choice.name)
+        tree = ProcessTree()
+        tree.seed(procfs.scan())
+        resolver = ContainerResolver([cls() for _, cls in RUNTIMES.items()])
+        context = ContextStage(tree, resolver, host_id=host.id)
+        senders = threading.Event()
+        threads = [
+            threading.Thread(target=transport.run, args=(senders,), name="stockade-transport"),
+            threading.Thread(
+                target=self._heartbeats, args=(senders, transport, host, choice), name="hb"
+            ),
+        ]
+        for thread in threads:
+            thread.start()
+        try:
+            self._pipeline(stop, choice, context, spool, host)
+        finally:
+            choice.source.stop()
+            spool.flush()
+            senders.set()
+            for thread in threads:
+                thread.join()
+            transport.drain(timeout_s=2.0)
+            spool.close()
+            transport.close()
+
+    def _pipeline(
+        self,
+        stop: threading.Event,
+        choice: SensorChoice,
+        context: ContextStage,
+        spool: Spool,
+        host: Host,
+    ) -> None:
+        own_pid = os.getpid()
+        last_flush = time.monotonic()
+        while not stop.is_set():
+            raw = choice.source.poll(0.1)
+            events = pipeline.without_own_activity(
+                pipeline.enrich_all(raw, context.enrich), own_pid
+            )
+            try:
+                spool.append(events)
+                spool.append(pipeline.detect(events, self.detectors, host))
+            except SpoolFull as e:
+                self.dropped_full += len(events)
+                log.error("%s", e)
+            if time.monotonic() - last_flush > 0.5:
+                spool.flush()
+                last_flush = time.monotonic()
+
+    def _heartbeats(
+        self, stop: threading.Event, transport: Transport, host: Host, choice: SensorChoice
+    ) -> None:
+        while True:
+            stats = choice.source.stats()
+            beat = Heartbeat(
+                agent_id=transport.agent_id,
+                host=host,
+                version=stockade.__version__,
+                sensor=SensorStatus(
+                    source=choice.name,
+                    degraded=choice.degraded or "",
+                    events_by_type=stats.events_by_type,
+                    dropped=stats.dropped + self.dropped_full,
+                    decode_errors=stats.decode_errors,
+                ),
+                spooled_seq=self.spool.last_seq if self.spool else 0,
+            )
+            try:
+                transport.heartbeat(beat)
+            except TransportError as e:
+                log.warning("heartbeat: %s", e)
+            if stop.wait(HEARTBEAT_EVERY_S):
+                return

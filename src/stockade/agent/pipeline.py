@@ -1,0 +1,31 @@
+"""The agent's pure stages: enrich, drop its own activity, detect, stamp the origin."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+
+from stockade.detect.base import Detector
+from stockade.model import Alert, Event, Host
+
+
+def without_own_activity(events: Iterable[Event], own_pid: int) -> list[Event]:
+    """Events not caused by the agent itself (or its threads)."""
+    return [e for e in events if e.proc.pid != own_pid]
+
+
+def detect(events: Iterable[Event], detectors: Sequence[Detector], host: Host) -> list[Alert]:
+    """Every detector's alerts for every event, stamped with this host."""
+    alerts: list[Alert] = []
+    for event in events:
+        for detector in detectors:
+            for alert in detector.inspect(event):
+                alert.hostname = alert.hostname or host.hostname
+                alert.host_id = alert.host_id or host.id
+                alert.container_id = alert.container_id or event.container.id
+                alerts.append(alert)
+    return alerts
+
+
+def enrich_all(events: Iterable[Event], enrich: Callable[[Event], Event]) -> list[Event]:
+    """The context stage over a batch of raw events."""
+    return [enrich(e) for e in events]

@@ -1,0 +1,89 @@
+"""The whole agent against the real kernel, real containers and the real platform."""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from stockade.agent import Agent, AgentConfig, AgentError
+from stockade.model import Alert, Container, Event, Host, Process
+from tests.agent.conftest import PlatformThread
+from tests.support.podman import Podman
+
+
+def test_refuses_to_run_unenrolled_without_a_token(tmp_path: Path) -> None:
+    agent = Agent(AgentConfig(state_dir=tmp_path, server_url="https://127.0.0.1:1"))
+    assert not Agent.is_enrolled(tmp_path)
+    with pytest.raises(AgentError, match="--enroll"):
+        agent.run(threading.Event())
+
+
+def test_own_activity_is_dropped_and_alerts_are_stamped() -> None:
+    from stockade.agent import pipeline
+    from stockade.detect import InteractiveShellInContainer
+
+    box = Container(id="ab" * 32, name="c")
+    events = [
+        Event(
+            type="execve", ts=1, proc=Process(pid=7, name="sh", argv=("sh", "-i")), container=box
+        ),
+        Event(
+            type="execve", ts=2, proc=Process(pid=8, name="sh", argv=("sh", "-i")), container=box
+        ),
+    ]
+    kept = pipeline.without_own_activity(events, own_pid=7)
+    assert [e.proc.pid for e in kept] == [8]
+    alerts: list[Alert] = pipeline.detect(
+        kept, [InteractiveShellInContainer()], Host(id="h", hostname="node")
+    )
+    assert [(a.hostname, a.host_id, a.container_id) for a in alerts] == [("node", "h", "ab" * 32)]
+
+
+@pytest.mark.root
+@pytest.mark.podman
+@pytest.mark.server
+def test_agent_reports_events_and_a_container_shell_alert(
+    platform: PlatformThread, podman: Podman, busybox_image: str, tmp_path: Path
+) -> None:
+    state = tmp_path / "agent"
+    agent = Agent(AgentConfig(state, platform.agent_url, platform.token()))
+    stop = threading.Event()
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            agent.run(stop)
+        except BaseException as e:
+            failure.append(e)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while agent.transport is None and time.monotonic() < deadline and not failure:
+        time.sleep(0.05)
+    assert not failure, failure
+    subprocess.run(["/bin/sleep", "0.31"], check=True)
+    shell = podman.popen(busybox_image, "sh", "-i", name="stockade-agent-shell")
+    out, _ = shell.communicate(b"echo hi\nsleep 1\nexit\n", timeout=60)
+    assert b"hi" in out
+    time.sleep(0.5)
+    stop.set()
+    thread.join(60)
+    assert not thread.is_alive() and not failure, failure
+    assert agent.spool is not None and agent.transport is not None
+    assert agent.transport.platform_acked == agent.spool.last_seq
+    agent_id = agent.transport.agent_id
+    platform.stop()
+    events = platform.stored_events(agent_id)
+    seqs = [e.seq for e in events]
+    assert len(seqs) == len(set(seqs)) > 0
+    marker = [e for e in events if e.type == "execve" and e.proc.argv == ("/bin/sleep", "0.31")]
+    assert len(marker) == 1 and marker[0].container.is_host and marker[0].ancestors
+    assert marker[0].proc.cgroup_id and marker[0].host_id
+    assert "Terminal shell in container" in platform.stored_alert_rules(agent_id)
+    platform.start()
+    assert Agent.is_enrolled(state)
