@@ -242,3 +242,19 @@ def test_gemspec() -> None:
         ("MIT",),
         "pkg:gem/rack@2.2.8",
     )
+
+
+def test_dpkg_copyright_licenses() -> None:
+    analyzer = ANALYZERS.get("dpkg-license")(AnalyzerOptions())
+    content = (
+        b"Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n\n"
+        b"Files: *\nLicense: GPL-2+\n\nFiles: lib/*\nLicense: LGPL-2.1 or Expat\n"
+        b"License: GPL-2+\n On Debian systems...\n"
+    )
+    info = FileInfo("usr/share/doc/libfoo1/copyright", len(content))
+    assert analyzer.required(info)
+    assert not analyzer.required(FileInfo("usr/share/doc/libfoo1/examples/copyright", 1))
+    result = analyzer.analyze(info, content)
+    assert result is not None
+    assert result.licenses == {"libfoo1": ["GPL-2.0-or-later", "LGPL-2.1-only", "MIT"]}
+    assert analyzer.analyze(info, b"This is free software.\n") is None

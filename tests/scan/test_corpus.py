@@ -64,6 +64,7 @@ def test_os_and_layers_are_known(corpus_scan: ScanResult) -> None:
         "pkg:deb/debian/bsdutils@2.38.1-5%2Bdeb12u3?arch=amd64&distro=debian-12.15&epoch=1"
     )
     assert by_name["libc6"].distro == "debian:12"
+    assert by_name["apt"].licenses == ("GPL-2.0-or-later", "GPL-2.0-only", "BSD-3-Clause", "MIT")
     assert by_name["urllib3"].purl == "pkg:pypi/urllib3@1.24.1"
 
 

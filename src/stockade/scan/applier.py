@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import msgspec
 
-from stockade.model.inventory import Finding, LayerRef, Package
+from stockade.model.inventory import Ecosystem, Finding, LayerRef, Package
 from stockade.scan.analyzers import FileAnalysis, OSInfo
 from stockade.scan.layers import LayerResult
 
@@ -63,11 +63,17 @@ def _collect(files: dict[str, _FileState], warnings: list[str]) -> Applied:
     packages: list[Package] = []
     findings: list[Finding] = []
     os_info: OSInfo | None = None
+    licenses: dict[str, list[str]] = {}
+    for state in files.values():
+        licenses.update(state.analysis.licenses)
     for path in sorted(files):
         state = files[path]
         for package in state.analysis.packages:
             origin = state.origins.get((package.name, package.version), state.layer)
-            packages.append(msgspec.structs.replace(package, layer=origin))
+            declared = package.licenses or tuple(licenses.get(package.name, ()))
+            if package.ecosystem is not Ecosystem.DEBIAN:
+                declared = package.licenses
+            packages.append(msgspec.structs.replace(package, layer=origin, licenses=declared))
         findings.extend(
             msgspec.structs.replace(f, layer=state.layer) for f in state.analysis.findings
         )

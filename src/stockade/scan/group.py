@@ -10,7 +10,7 @@ from stockade.scan.analyzers import ANALYZERS, Analyzer, AnalyzerOptions, FileAn
 from stockade.scan.files import FileInfo, WalkLimits
 from stockade.scan.options import Scanner, ScanOptions
 
-CACHE_SCHEMA = 1
+CACHE_SCHEMA = 2
 
 
 def _wanted_scanners(options: ScanOptions) -> set[Scanner]:

@@ -26,6 +26,7 @@ __all__ = [
 BUILTIN_MODULES = (
     "stockade.scan.analyzers.os_release",
     "stockade.scan.analyzers.dpkg",
+    "stockade.scan.analyzers.dpkg_copyright",
     "stockade.scan.analyzers.apk",
     "stockade.scan.analyzers.rpm",
     "stockade.scan.analyzers.python_pkg",
