@@ -14,7 +14,7 @@ import pytest
 from stockade.model import Event
 from stockade.platform import Platform, PlatformConfig
 from stockade.platform.store import SqliteStore
-from stockade.platform.store.base import AlertQuery, EventQuery
+from stockade.platform.store.base import AgentRecord, AlertQuery, EventQuery
 
 
 def free_port() -> int:
@@ -96,6 +96,14 @@ class PlatformThread:
     def stored_event_seqs(self, agent_id: str) -> list[int]:
         """Sequences of every event stored for the agent (the platform must be stopped)."""
         return [e.seq for e in self.stored_events(agent_id)]
+
+    def agent_record(self, agent_id: str) -> AgentRecord | None:
+        """What the platform knows about the agent (the platform must be stopped)."""
+        store = SqliteStore(str(self.data_dir / "stockade.db"))
+        try:
+            return store.get_agent(agent_id)
+        finally:
+            store.close()
 
     def stored_alert_rules(self, agent_id: str) -> list[str]:
         """Rules of every alert stored for the agent (the platform must be stopped)."""

@@ -85,5 +85,8 @@ def test_agent_reports_events_and_a_container_shell_alert(
     assert len(marker) == 1 and marker[0].container.is_host and marker[0].ancestors
     assert marker[0].proc.cgroup_id and marker[0].host_id
     assert "Terminal shell in container" in platform.stored_alert_rules(agent_id)
+    record = platform.agent_record(agent_id)
+    assert record is not None and record.sensor is not None  # a heartbeat arrived
+    assert record.sensor["source"] == "proc_connector" and record.version
     platform.start()
     assert Agent.is_enrolled(state)

@@ -188,8 +188,8 @@ class Spool:
                         continue
                     found.append(records.decode(data, offset, end, kind))
                     size += end - offset
+                    self._cursor = (seq + 1, first, start + end)
                     if len(found) >= limit or size >= max_bytes:
-                        self._cursor = (seq + 1, first, start + end)
                         return found
                 start = 0
             return found

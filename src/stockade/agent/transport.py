@@ -154,11 +154,15 @@ class Transport:
             except BatchRefused as e:
                 log.error("%s; kept on disk, next try in %.0f s", e, refused_retry_s)
                 stop.wait(refused_retry_s)
-            except TransportError as e:
+            except (TransportError, msgspec.DecodeError) as e:
                 log.warning("%s; retrying in %.1f s", e, backoff)
                 self.platform_acked = None  # ask again: the platform may have restarted
                 stop.wait(backoff)
                 backoff = min(backoff * 2, max_backoff_s)
+            except Exception:  # a bug must not silently end sending for good
+                log.exception("transport failed; retrying in %.0f s", max_backoff_s)
+                self.platform_acked = None
+                stop.wait(max_backoff_s)
 
     def drain(self, timeout_s: float) -> bool:
         """Send what is spooled for up to `timeout_s`; True when everything was acked."""
