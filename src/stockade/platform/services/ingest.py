@@ -188,7 +188,9 @@ class IngestService:
                 await self._bus.publish(BATCHES, ingest)
             except SequenceGapError as e:
                 raise IngestError(409, str(e), e.acked_seq) from e
-            acked = await self._runner.read(self._store.acked_seq, agent_id)
+            # publish returned, so everything up to last_seq is durable (a concurrent batch may
+            # have stored more; the agent learns that with its next ack)
+            acked = batch.last_seq
         return Ack(acked_seq=acked)
 
     async def ack(self, agent_id: str) -> Ack:
