@@ -35,17 +35,22 @@ class AccountService:
         self._store = store
         self._runner = runner
 
-    def _login(self, username: str, password: str) -> str | None:
+    def _check(self, username: str, password: str) -> int | None:
         user = self._store.get_user(username)
         if user is None or not verify_password(password, user.password_hash):
             return None
-        token = new_token()
-        self._store.add_session(token_hash(token), user.id, time.time_ns() + SESSION_TTL_NS)
-        return token
+        return user.id
 
     async def login(self, username: str, password: str) -> str | None:
         """A new bearer token for good credentials, else None."""
-        return await self._runner.write(self._login, username, password)
+        # scrypt runs on a reader thread so the single writer (ingest) is not held up
+        user_id = await self._runner.read(self._check, username, password)
+        if user_id is None:
+            return None
+        token = new_token()
+        expires = time.time_ns() + SESSION_TTL_NS
+        await self._runner.write(self._store.add_session, token_hash(token), user_id, expires)
+        return token
 
     async def user_for(self, token: str) -> str | None:
         """The username behind a live bearer token, else None."""
