@@ -15,9 +15,11 @@ static __always_inline int stash_enter(struct trace_event_raw_sys_enter *ctx, __
 		return 0;
 	struct stash s = {.kind = kind};
 	__u64 id = bpf_get_current_pid_tgid();
-#pragma unroll
-	for (int i = 0; i < 6; i++)
-		s.a[i] = BPF_CORE_READ(ctx, args[i]);
+	/*
+	 * probe_read, not direct context loads: a syscall's record holds only its own
+	 * arguments, and attaching a program that reads past it fails with EACCES.
+	 */
+	bpf_probe_read_kernel(s.a, sizeof(s.a), ctx->args);
 	bpf_map_update_elem(&stashed, &id, &s, BPF_ANY);
 	return 0;
 }
@@ -98,7 +100,7 @@ static __always_inline void fill_sys(struct rec_sys *r, __u32 kind, __s64 ret)
 static __always_inline int emit_exit(struct trace_event_raw_sys_exit *ctx, __u32 kind)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	__s64 ret = BPF_CORE_READ(ctx, ret);
+	__s64 ret = ctx->ret;
 	struct stash *s = bpf_map_lookup_elem(&stashed, &id);
 	/* A child returning from clone/fork never entered the call itself. */
 	int forked_child = ret == 0 && (kind == K_CLONE || kind == K_CLONE3 || kind == K_FORK ||
