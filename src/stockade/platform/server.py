@@ -8,6 +8,8 @@ import errno
 import logging
 import socket
 import ssl
+import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -63,9 +65,8 @@ def _prepare_data_dir(path: Path) -> None:
     """Create the data dir and prove it is writable; DataDirError in one line otherwise."""
     try:
         path.mkdir(mode=0o700, parents=True, exist_ok=True)
-        probe = path / ".write-test"
-        probe.write_bytes(b"")
-        probe.unlink()
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".write-test-"):
+            pass  # another process may probe the same dir at once: unique names
     except FileExistsError:
         raise DataDirError(
             f"cannot use data dir {path}: a file is in the way; choose another --data-dir"
@@ -85,7 +86,7 @@ class _EmbeddedServer(uvicorn.Server):
         self._started_event = started
 
     @contextlib.contextmanager
-    def capture_signals(self):  # type: ignore[no-untyped-def]
+    def capture_signals(self) -> Iterator[None]:
         """Do not install signal handlers: the caller owns the process's signals."""
         yield
 
