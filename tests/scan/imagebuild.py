@@ -134,13 +134,12 @@ def write_docker_archive(
     """A `docker save` style archive: manifest.json, <id>.json and <n>/layer.tar."""
     entries: dict[str, bytes] = {}
     paths, diff_ids = [], []
-    for number, spec in enumerate(layers):
+    for spec in layers:
         raw = layer_tar(spec)
-        diff_ids.append(sha256(raw))
+        diff_ids.append(spec.diff_id or sha256(raw))
         path = f"{hashlib.sha256(raw).hexdigest()}/layer.tar"
-        entries[path] = compress(raw, spec.compression)
+        entries[path] = spec.blob if spec.blob is not None else compress(raw, spec.compression)
         paths.append(path)
-        del number
     config_blob = image_config(diff_ids, [s.created_by or "COPY x" for s in layers], config)
     config_name = hashlib.sha256(config_blob).hexdigest() + ".json"
     entries[config_name] = config_blob

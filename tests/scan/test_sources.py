@@ -13,7 +13,14 @@ from stockade.scan.errors import DigestMismatchError, SourceError
 from stockade.scan.options import Scanner, ScanOptions
 from stockade.scan.scanner import scan_fs, scan_image
 from stockade.scan.sources import ImageSource, guess_kind, open_source
-from tests.scan.imagebuild import LayerSpec, tar_directory, write_docker_archive, write_oci_layout
+from tests.scan.imagebuild import (
+    LayerSpec,
+    layer_tar,
+    sha256,
+    tar_directory,
+    write_docker_archive,
+    write_oci_layout,
+)
 from tests.support.podman import Podman
 
 PKG_ONLY = ScanOptions(cache_dir=None, scanners=frozenset({Scanner.PKG}))
@@ -131,6 +138,20 @@ def test_tampered_blob_fails_its_digest(tmp_path: Path) -> None:
     shutil.copy(other_blob, blob)
     with pytest.raises(DigestMismatchError, match="blob hashes to"):
         scan_image(f"oci:{layout}", PKG_ONLY)
+
+
+def test_docker_archive_digests_are_checked(tmp_path: Path) -> None:
+    honest = LayerSpec(files={"a.txt": b"honest"}, compression="none")
+    swapped = LayerSpec(
+        files={"a.txt": b"honest"},
+        blob=layer_tar(LayerSpec(files={"a.txt": b"evil!!"})),
+        diff_id=sha256(layer_tar(honest)),
+    )
+    archive = write_docker_archive(tmp_path / "swapped.tar", [swapped])
+    with pytest.raises(DigestMismatchError, match="layer.tar: blob hashes to"):
+        scan_image(f"docker-archive:{archive}", PKG_ONLY)
+    good = write_docker_archive(tmp_path / "good.tar", [honest])
+    assert scan_image(f"docker-archive:{good}", PKG_ONLY).layers[0].diff_id == swapped.diff_id
 
 
 def test_unknown_kind_falls_back_to_a_path(tmp_path: Path) -> None:

@@ -6,14 +6,14 @@ import zstandard
 from isal.igzip import IGzipFile  # ISA-L inflates gzip about 2.5x faster than zlib
 
 from stockade.scan.errors import LimitExceededError
-from stockade.scan.sources.base import Readable
+from stockade.scan.files import Readable
 
 GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 SKIP_CHUNK = 1024 * 1024
 
 
-class _Prefixed:
+class PrefixedReader:
     """A stream whose first bytes were already read to sniff its format."""
 
     def __init__(self, head: bytes, stream: Readable) -> None:
@@ -21,6 +21,7 @@ class _Prefixed:
         self._stream = stream
 
     def read(self, size: int = -1, /) -> bytes:
+        """Bytes from the sniffed head first, then from the stream."""
         if self._head:
             if size < 0:
                 data, self._head = self._head + self._stream.read(), b""
@@ -30,14 +31,17 @@ class _Prefixed:
         return self._stream.read(size)
 
     def readinto(self, buffer: bytearray | memoryview) -> int:
+        """Fill `buffer`; the gzip reader wants this."""
         data = self.read(len(buffer))
         buffer[: len(data)] = data
         return len(data)
 
     def readable(self) -> bool:
+        """Always readable."""
         return True
 
     def close(self) -> None:
+        """Close the underlying stream."""
         self._stream.close()
 
 
@@ -94,10 +98,15 @@ class LimitedReader:
         self._stream.close()
 
 
+def is_compressed(head: bytes) -> bool:
+    """True when the first bytes of a blob are a gzip or zstd header."""
+    return head.startswith((GZIP_MAGIC, ZSTD_MAGIC))
+
+
 def decompressed(stream: Readable, limit: int, what: str) -> LimitedReader:
     """The uncompressed content of a gzip, zstd or plain tar blob, limited to `limit` bytes."""
     head = stream.read(4)
-    prefixed = _Prefixed(head, stream)
+    prefixed = PrefixedReader(head, stream)
     inner: Readable
     if head.startswith(GZIP_MAGIC):
         inner = IGzipFile(fileobj=prefixed, mode="rb")  # type: ignore[no-untyped-call]

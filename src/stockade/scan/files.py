@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import stat
 from dataclasses import dataclass
+from typing import Protocol
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,3 +37,15 @@ class WalkLimits:
     def skipped(self, path: str) -> bool:
         """True when `path` lies in one of the skipped directories."""
         return any(path == d or path.startswith(d + "/") for d in self.skip_dirs)
+
+
+class Readable(Protocol):
+    """A byte stream that can be read and closed."""
+
+    def read(self, size: int = -1, /) -> bytes:
+        """Up to `size` bytes; b"" at EOF."""
+        ...
+
+    def close(self) -> None:
+        """Release the stream."""
+        ...

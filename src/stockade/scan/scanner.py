@@ -99,6 +99,8 @@ def _finish(
     warnings = list(applied.warnings)
     if options.enabled(Scanner.VULN) and options.db_path is not None:
         findings += _vulnerabilities(packages, applied.os, options.db_path)
+    elif options.enabled(Scanner.VULN):
+        warnings.append("no vulnerability database given: run `stockade db import` first")
     findings = [f for f in findings if _kept(f, options)]
     if not (options.enabled(Scanner.PKG) or options.enabled(Scanner.VULN)):
         packages = []

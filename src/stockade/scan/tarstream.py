@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from stockade.scan.errors import LayerError
-from stockade.scan.sources.base import Readable
+from stockade.scan.files import Readable
 
 BLOCK = 512
 REGULAR, HARDLINK, SYMLINK = b"0", b"1", b"2"

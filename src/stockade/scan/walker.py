@@ -16,8 +16,7 @@ from isal import isal_zlib
 
 from stockade.scan.decompress import decompressed
 from stockade.scan.errors import LayerError, LimitExceededError
-from stockade.scan.files import FileInfo, WalkLimits
-from stockade.scan.sources.base import Readable
+from stockade.scan.files import FileInfo, Readable, WalkLimits
 from stockade.scan.tarstream import HARDLINK, SYMLINK, TarStream
 
 T = TypeVar("T")

@@ -6,22 +6,12 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Protocol
 
 from stockade.model.inventory import LayerRef
+from stockade.scan.files import Readable
 from stockade.scan.image import ImageConfig
 
-
-class Readable(Protocol):
-    """A byte stream that can be read and closed."""
-
-    def read(self, size: int = -1, /) -> bytes:
-        """Up to `size` bytes; b"" at EOF."""
-        ...
-
-    def close(self) -> None:
-        """Release the stream."""
-        ...
+__all__ = ["ImageSource", "Layer", "Readable", "RootfsSource", "Source"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import posixpath
 import tarfile
 from abc import ABC, abstractmethod
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
 from stockade.scan.errors import DigestMismatchError, SourceError
+from stockade.scan.files import Readable
 
 MAX_METADATA_SIZE = 16 * 1024 * 1024  # manifests and configs are small; refuse giants
 
@@ -52,6 +54,13 @@ class TarStore(BlobStore):
         except (OSError, tarfile.TarError, EOFError) as e:
             raise SourceError(f"{path}: not a readable tar archive ({e})") from e
         self._members = {_norm(m.name): m for m in members if m.isfile()}
+        for link in members:  # podman's docker-archive links <id>/layer.tar to <hex>.tar
+            if link.issym():
+                target = posixpath.normpath(
+                    posixpath.join(posixpath.dirname(_norm(link.name)), link.linkname)
+                )
+                if target in self._members:
+                    self._members.setdefault(_norm(link.name), self._members[target])
 
     def exists(self, path: str) -> bool:
         """True when the archive holds `path` as a regular file."""
@@ -138,7 +147,7 @@ def check_digest(data: bytes, digest: str, what: str) -> None:
 class VerifyingReader:
     """Wraps a blob stream; at EOF checks that what was read hashes to the expected digest."""
 
-    def __init__(self, stream: BinaryIO, digest: str, what: str) -> None:
+    def __init__(self, stream: Readable, digest: str, what: str) -> None:
         algorithm, _, self._expected = digest.partition(":")
         self._hash = hashlib.new(algorithm) if algorithm in ("sha256", "sha512") else None
         self._stream = stream

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import msgspec
 
+from stockade.scan.decompress import PrefixedReader, is_compressed
 from stockade.scan.errors import SourceError
 from stockade.scan.image import ImageConfig, decode_config, layer_refs
 from stockade.scan.sources.base import ImageSource, Layer, Readable
-from stockade.scan.sources.blobstore import BlobStore
+from stockade.scan.sources.blobstore import BlobStore, VerifyingReader, check_digest
 
 
 class DockerManifestEntry(msgspec.Struct):
@@ -44,11 +45,13 @@ class DockerArchiveImage(ImageSource):
         entry = entries[0]
         if not self._store.exists(entry.Config):
             raise SourceError(f"{self._store.name}: config {entry.Config} is missing")
+        data = self._store.read(entry.Config)
+        self.config_digest = "sha256:" + entry.Config.rsplit("/", 1)[-1].removesuffix(".json")
+        check_digest(data, self.config_digest, f"{self._store.name}: config")
         try:
-            self._config = decode_config(self._store.read(entry.Config))
+            self._config = decode_config(data)
         except msgspec.DecodeError as e:
             raise SourceError(f"{self._store.name}: malformed config ({e})") from e
-        self.config_digest = "sha256:" + entry.Config.rsplit("/", 1)[-1].removesuffix(".json")
         self._paths = list(entry.Layers)
         blob_digests = [_digest_from_path(p) for p in self._paths]
         refs = layer_refs(self._config, blob_digests)
@@ -72,7 +75,16 @@ class DockerArchiveImage(ImageSource):
         path = self._paths[self._layers.index(layer)]
         if not self._store.exists(path):
             raise SourceError(f"{self._store.name}: layer {path} is missing from the archive")
-        return self._store.open(path)
+        what = f"{self._store.name}: {path}"
+        stream = self._store.open(path)
+        named = _digest_from_path(path)  # blobs/sha256/<hex> names the stored bytes
+        if named:
+            return VerifyingReader(stream, named, what)
+        head = stream.read(4)
+        reader = PrefixedReader(head, stream)
+        if is_compressed(head):
+            return reader  # an old-layout compressed layer: no digest names these bytes
+        return VerifyingReader(reader, layer.ref.diff_id, what)  # a plain tar is its diff id
 
     def close(self) -> None:
         """Close the archive."""
@@ -80,9 +92,8 @@ class DockerArchiveImage(ImageSource):
 
 
 def _digest_from_path(path: str) -> str:
-    # newer docker names layers blobs/sha256/<hex>; older ones <hex>/layer.tar
+    # docker 25+ names layers blobs/sha256/<hex>; older archives <id>/layer.tar or <hex>.tar
     parts = path.split("/")
-    for part in reversed(parts):
-        if len(part) == 64 and all(c in "0123456789abcdef" for c in part):
-            return "sha256:" + part
+    if len(parts) == 3 and parts[:2] == ["blobs", "sha256"] and len(parts[2]) == 64:
+        return "sha256:" + parts[2]
     return ""
