@@ -9,6 +9,7 @@ from stockade.scan.image import HealthConfig, HistoryEntry, ImageConfig, Runtime
 from stockade.scan.misconfig.dockerfile import parse_dockerfile
 from stockade.scan.misconfig.engine import load_checks
 from stockade.scan.misconfig.predicates import ImageFacts
+from stockade.scan.scanner import base_from_history
 
 ENGINE = load_checks()
 
@@ -67,3 +68,16 @@ def test_image_config_checks() -> None:
 def test_bad_checks_file_is_rejected() -> None:
     with pytest.raises(RuleError, match="unknown target/test"):
         load_checks("checks:\n  - {id: X, target: image, test: nope, title: t, severity: LOW}\n")
+
+
+def test_base_image_from_history_comment() -> None:
+    config = ImageConfig(
+        history=[
+            HistoryEntry(created_by="ADD file:x in /", comment="imported from tarball"),
+            HistoryEntry(created_by="COPY a /a", comment="FROM docker.io/library/alpine:latest"),
+        ]
+    )
+    base = base_from_history(config)
+    assert base == "docker.io/library/alpine:latest"
+    assert [f.id for f in ENGINE.image(ImageFacts(config, base), "c")
+            if f.id == "STK-IMG-0006"] == ["STK-IMG-0006"]  # fmt: skip

@@ -13,6 +13,7 @@ from stockade.scan.config_secrets import config_secrets
 from stockade.scan.distro import os_label, with_distro
 from stockade.scan.errors import SourceError
 from stockade.scan.group import AnalyzerGroup
+from stockade.scan.image import ImageConfig
 from stockade.scan.layers import LayerResult, analyze_layer, analyze_tree
 from stockade.scan.misconfig.engine import load_checks
 from stockade.scan.misconfig.predicates import ImageFacts
@@ -24,6 +25,14 @@ from stockade.scan.sources.rootfs import DirectorySource
 
 Progress = Callable[[str, int, int], None]
 BASE_NAME_ANNOTATION = "org.opencontainers.image.base.name"
+
+
+def base_from_history(config: ImageConfig) -> str:
+    """The base image a builder recorded in a history comment ("FROM name:tag"), if any."""
+    for entry in config.history:
+        if entry.comment.startswith("FROM "):
+            return entry.comment[5:].strip()
+    return ""
 
 
 def _no_progress(what: str, done: int, total: int) -> None:
@@ -80,7 +89,7 @@ def _scan_layers(
     if options.enabled(Scanner.SECRET):
         extra += config_secrets(SecretEngine(load_rules(options.secret_config)), config)
     if options.enabled(Scanner.MISCONFIG):
-        base = source.annotations().get(BASE_NAME_ANNOTATION, "")
+        base = source.annotations().get(BASE_NAME_ANNOTATION, "") or base_from_history(config)
         extra += load_checks().image(ImageFacts(config, base), "image config")
     scan = ScanResult(
         target=ref,
