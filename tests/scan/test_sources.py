@@ -181,3 +181,32 @@ def test_running_container_filesystem(podman: Podman, busybox_image: str) -> Non
         podman.cmd("rm", "-f", "-t", "0", container, check=False)
     with pytest.raises(SourceError):
         scan_image("container:does-not-exist-0000", ScanOptions(cache_dir=None))
+
+
+def test_nested_index_picks_linux_amd64(tmp_path: Path) -> None:
+    layout = write_oci_layout(tmp_path / "layout", _layers())
+    real = json.loads((layout / "index.json").read_text())["manifests"][0]
+    nested = json.dumps(
+        {
+            "schemaVersion": 2,
+            "manifests": [
+                {**real, "digest": "sha256:" + "1" * 64,
+                 "platform": {"os": "linux", "architecture": "arm64"}},
+                {**real, "platform": {"os": "linux", "architecture": "amd64"}},
+            ],
+        }
+    ).encode()  # fmt: skip
+    digest = sha256(nested)
+    (layout / "blobs" / "sha256" / digest.split(":")[1]).write_bytes(nested)
+    index_type = "application/vnd.oci.image.index.v1+json"
+    (layout / "index.json").write_text(
+        json.dumps(
+            {
+                "schemaVersion": 2,
+                "manifests": [{"mediaType": index_type, "digest": digest, "size": len(nested)}],
+            }
+        )  # fmt: skip
+    )
+    result = scan_image(f"oci:{layout}", PKG_ONLY)
+    assert result.image_digest == real["digest"]
+    assert _names(result.packages) == EXPECTED
