@@ -112,3 +112,30 @@ def test_kill_9_between_spool_and_send_loses_and_duplicates_nothing(
     seqs = platform.stored_event_seqs(creds.agent_id)
     assert sorted(seqs) == list(range(1, 2001))
     platform.start()
+
+
+def test_raw_batch_is_a_batch_on_the_wire(tmp_path: Path) -> None:
+    import msgspec
+    import zstandard
+
+    from stockade.agent.records import KIND_EVENT
+    from stockade.agent.transport import RawBatch, encode_batch
+    from stockade.model.wire import Batch
+
+    spool = Spool(tmp_path)
+    alert = Alert(uuid="u", output="o", priority="Notice", rule="r", time="t", output_fields={})
+    spool.append([*_events(1, 3), alert])
+    raw = spool.read_raw(1)
+    body = encode_batch(
+        RawBatch(
+            agent_id="a",
+            first_seq=1,
+            last_seq=4,
+            events=[msgspec.Raw(r.payload) for r in raw if r.kind == KIND_EVENT],
+            alerts=[msgspec.Raw(r.payload) for r in raw if r.kind != KIND_EVENT],
+        ),
+        zstandard.ZstdCompressor(),
+    )
+    batch = msgspec.msgpack.decode(zstandard.ZstdDecompressor().decompress(body), type=Batch)
+    assert batch.events == spool.read(1)[:3] and batch.alerts == [alert]
+    assert [e.seq for e in batch.events] == [1, 2, 3] and batch.alerts[0].seq == 4

@@ -123,6 +123,7 @@ class Agent:
     ) -> None:
         own_pid = os.getpid()
         last_flush = time.monotonic()
+        last_full_log = 0.0
         while not stop.is_set():
             raw = choice.source.poll(0.1)
             events = pipeline.without_own_activity(
@@ -133,7 +134,9 @@ class Agent:
                 spool.append(pipeline.detect(events, self.detectors, host))
             except SpoolFull as e:
                 self.dropped_full += len(events)
-                log.error("%s", e)
+                if time.monotonic() - last_full_log > 10:  # once per 10 s, not per batch
+                    log.error("%s (%d events dropped so far)", e, self.dropped_full)
+                    last_full_log = time.monotonic()
             if time.monotonic() - last_flush > 0.5:
                 spool.flush()
                 last_flush = time.monotonic()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import struct
 import zlib
 from collections.abc import Iterator
+from typing import NamedTuple
 
 import msgspec
 
@@ -54,10 +55,22 @@ def scan(data: bytes) -> Iterator[tuple[int, int, int, int]]:
         offset = end
 
 
-def decode(data: bytes, offset: int, end: int, kind: int) -> Record:
-    """The record framed at data[offset:end] (as found by `scan`)."""
-    payload = memoryview(data)[offset + HEADER.size + BODY_HEAD.size : end]
-    decoder = _decoders.get(kind)
+class RawRecord(NamedTuple):
+    """A record as stored: its sequence, its kind and its msgpack payload."""
+
+    seq: int
+    kind: int
+    payload: bytes
+
+
+def raw(data: bytes, offset: int, end: int, seq: int, kind: int) -> RawRecord:
+    """The record framed at data[offset:end] (as found by `scan`), not decoded."""
+    return RawRecord(seq, kind, data[offset + HEADER.size + BODY_HEAD.size : end])
+
+
+def decode(record: RawRecord) -> Record:
+    """The Event or Alert of a stored record."""
+    decoder = _decoders.get(record.kind)
     if decoder is None:
-        raise ValueError(f"unknown spool record kind {kind}")
-    return decoder.decode(payload)
+        raise ValueError(f"unknown spool record kind {record.kind} at seq {record.seq}")
+    return decoder.decode(record.payload)

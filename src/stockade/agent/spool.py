@@ -21,7 +21,7 @@ from pathlib import Path
 
 from stockade.agent import records
 from stockade.agent.errors import SpoolError, SpoolFull
-from stockade.agent.records import Record
+from stockade.agent.records import RawRecord, Record
 
 SEGMENT_SUFFIX = ".seg"
 
@@ -172,27 +172,54 @@ class Spool:
 
     def read(self, from_seq: int, limit: int = 1000, max_bytes: int = 4 << 20) -> list[Record]:
         """Up to `limit` records from `from_seq` on, in order (fewer at the end)."""
+        return [records.decode(r) for r in self.read_raw(from_seq, limit, max_bytes)]
+
+    def read_raw(
+        self, from_seq: int, limit: int = 1000, max_bytes: int = 4 << 20
+    ) -> list[RawRecord]:
+        """Like `read`, but the msgpack payloads as stored (nothing decoded)."""
         with self._lock:
-            found: list[Record] = []
+            found: list[RawRecord] = []
             index = max(bisect.bisect_right(self._firsts, from_seq) - 1, 0)
             start = 0
             if self._cursor is not None and self._cursor[0] == from_seq:
                 index, start = self._firsts.index(self._cursor[1]), self._cursor[2]
-            size = 0
             for first in self._firsts[index:]:
-                with self._segment_path(first).open("rb") as f:
-                    f.seek(start)
-                    data = f.read()
-                for offset, end, seq, kind in records.scan(data):
-                    if seq < from_seq:
-                        continue
-                    found.append(records.decode(data, offset, end, kind))
-                    size += end - offset
-                    self._cursor = (seq + 1, first, start + end)
-                    if len(found) >= limit or size >= max_bytes:
-                        return found
+                if self._read_segment(first, start, from_seq, found, limit, max_bytes):
+                    break
                 start = 0
             return found
+
+    def _read_segment(
+        self,
+        first: int,
+        pos: int,
+        from_seq: int,
+        found: list[RawRecord],
+        limit: int,
+        max_bytes: int,
+    ) -> bool:
+        """Append records of one segment from byte `pos` on; True once the batch is full."""
+        chunk, size = min(max_bytes, 1 << 20), 0
+        with self._segment_path(first).open("rb") as f:
+            while True:
+                f.seek(pos)
+                data = f.read(chunk)
+                consumed = 0
+                for offset, end, seq, kind in records.scan(data):
+                    consumed = end
+                    if seq < from_seq:
+                        continue
+                    found.append(records.raw(data, offset, end, seq, kind))
+                    size += end - offset
+                    self._cursor = (seq + 1, first, pos + end)
+                    if len(found) >= limit or size >= max_bytes:
+                        return True
+                if consumed == 0:
+                    if len(data) < chunk:
+                        return False  # end of the segment
+                    chunk *= 2  # one record larger than the chunk
+                pos += consumed
 
     def ack(self, seq: int) -> None:
         """Record that the platform stored everything up to `seq`; delete spent segments."""

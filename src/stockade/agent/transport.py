@@ -18,8 +18,8 @@ import zstandard
 
 from stockade.agent.enroll import Credentials, response_detail
 from stockade.agent.errors import TransportError
+from stockade.agent.records import KIND_ALERT, KIND_EVENT
 from stockade.agent.spool import Spool
-from stockade.model import Alert, Event
 from stockade.model.wire import BATCH_CONTENT_TYPE, BATCH_ENCODING, Ack, Batch, Heartbeat
 
 log = logging.getLogger(__name__)
@@ -32,7 +32,17 @@ class BatchRefused(TransportError):
     """The platform refused a batch for its content; retrying it at once will not help."""
 
 
-def encode_batch(batch: Batch, compressor: zstandard.ZstdCompressor) -> bytes:
+class RawBatch(msgspec.Struct, kw_only=True):
+    """`Batch` on the wire, carrying the spool's msgpack payloads without re-encoding them."""
+
+    agent_id: str
+    first_seq: int
+    last_seq: int
+    events: list[msgspec.Raw]
+    alerts: list[msgspec.Raw]
+
+
+def encode_batch(batch: Batch | RawBatch, compressor: zstandard.ZstdCompressor) -> bytes:
     """The request body: zstd(msgpack(Batch))."""
     return bytes(compressor.compress(msgspec.msgpack.encode(batch)))
 
@@ -88,7 +98,7 @@ class Transport:
         if self.platform_acked is None:
             self.sync_ack()
         start = (self.platform_acked or 0) + 1
-        records = self._spool.read(start, limit=self._batch_records)
+        records = self._spool.read_raw(start, limit=self._batch_records)
         if not records:
             return 0
         if records[0].seq != start:
@@ -96,12 +106,12 @@ class Transport:
                 f"platform holds up to seq {start - 1} but the spool starts at"
                 f" {records[0].seq}: records {start}..{records[0].seq - 1} are gone"
             )
-        batch = Batch(
+        batch = RawBatch(
             agent_id=self.agent_id,
             first_seq=records[0].seq,
             last_seq=records[-1].seq,
-            events=[r for r in records if isinstance(r, Event)],
-            alerts=[r for r in records if isinstance(r, Alert)],
+            events=[msgspec.Raw(r.payload) for r in records if r.kind == KIND_EVENT],
+            alerts=[msgspec.Raw(r.payload) for r in records if r.kind == KIND_ALERT],
         )
         response = self._call(
             "POST",
