@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import msgspec
-from packageurl import PackageURL
 
 from stockade.model.inventory import Ecosystem, Package
 from stockade.scan.analyzers import OSInfo
+from stockade.scan.purl import make_purl
 
 OS_ECOSYSTEMS = frozenset({Ecosystem.DEBIAN, Ecosystem.ALPINE, Ecosystem.RPM})
 
@@ -27,7 +27,7 @@ def os_label(os_info: OSInfo | None) -> str:
 
 
 def with_distro(packages: list[Package], os_info: OSInfo | None) -> list[Package]:
-    """OS packages with `distro` set and a `distro=` purl qualifier."""
+    """OS packages with `distro` set and their purl rebuilt with a `distro=` qualifier."""
     if os_info is None:
         return packages
     key = distro_id(os_info)
@@ -35,14 +35,17 @@ def with_distro(packages: list[Package], os_info: OSInfo | None) -> list[Package
     stamped = []
     for package in packages:
         if package.ecosystem in OS_ECOSYSTEMS:
-            purl = package.purl
-            if purl:
-                parsed = PackageURL.from_string(purl)
-                qualifiers = dict(parsed.qualifiers) if isinstance(parsed.qualifiers, dict) else {}
-                qualifiers["distro"] = qualifier
-                if package.ecosystem is Ecosystem.RPM:
-                    parsed = parsed._replace(namespace=os_info.family)
-                purl = str(parsed._replace(qualifiers=qualifiers).to_string())
+            has_epoch = ":" in package.version
+            epoch, _, plain = (
+                package.version.partition(":") if has_epoch else ("", "", package.version)
+            )
+            purl = make_purl(
+                package.ecosystem,
+                package.name,
+                plain,
+                namespace=os_info.family,
+                qualifiers={"arch": package.arch, "epoch": epoch, "distro": qualifier},
+            )
             package = msgspec.structs.replace(package, distro=key, purl=purl)
         stamped.append(package)
     return stamped

@@ -18,8 +18,7 @@ from stockade.scan.layers import LayerResult, analyze_layer, analyze_tree
 from stockade.scan.misconfig.engine import load_checks
 from stockade.scan.misconfig.predicates import ImageFacts
 from stockade.scan.options import Scanner, ScanOptions
-from stockade.scan.secrets.engine import SecretEngine
-from stockade.scan.secrets.rules import load_rules
+from stockade.scan.secrets.engine import engine_for
 from stockade.scan.sources import ImageSource, RootfsSource, open_source
 from stockade.scan.sources.rootfs import DirectorySource
 
@@ -87,7 +86,7 @@ def _scan_layers(
     config = source.config()
     extra: list[Finding] = []
     if options.enabled(Scanner.SECRET):
-        extra += config_secrets(SecretEngine(load_rules(options.secret_config)), config)
+        extra += config_secrets(engine_for(options.secret_config), config)
     if options.enabled(Scanner.MISCONFIG):
         base = source.annotations().get(BASE_NAME_ANNOTATION, "") or base_from_history(config)
         extra += load_checks().image(ImageFacts(config, base), "image config")

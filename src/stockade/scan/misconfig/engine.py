@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -74,6 +75,7 @@ def _finding(check: Check, hit: Hit, path: str) -> Finding:
     )
 
 
+@functools.cache
 def load_checks(text: str | None = None, where: str = "checks.yaml") -> MisconfigEngine:
     """The engine with the built-in checks (or those in `text`), validated."""
     if text is None:

@@ -5,8 +5,7 @@ from __future__ import annotations
 from stockade.scan.analyzers.base import Analyzer, AnalyzerOptions, FileAnalysis, register
 from stockade.scan.files import FileInfo
 from stockade.scan.options import Scanner
-from stockade.scan.secrets.engine import SecretEngine
-from stockade.scan.secrets.rules import load_rules
+from stockade.scan.secrets.engine import engine_for
 
 SKIP_EXTENSIONS = frozenset(
     {
@@ -68,7 +67,7 @@ class SecretAnalyzer(Analyzer):
     scanner = Scanner.SECRET
 
     def __init__(self, options: AnalyzerOptions) -> None:
-        self._engine = SecretEngine(load_rules(options.secret_config))
+        self._engine = engine_for(options.secret_config)
 
     def required(self, info: FileInfo) -> bool:
         """Files that are not obviously binary, skipped or exempt by path."""

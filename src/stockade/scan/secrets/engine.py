@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import re
+from pathlib import Path
 
 from stockade.model.inventory import Finding
 from stockade.scan.secrets.keywords import KeywordIndex
-from stockade.scan.secrets.rules import RuleSet, SecretRule
+from stockade.scan.secrets.rules import RuleSet, SecretRule, load_rules
 
 BINARY_SNIFF = 8000
 MAX_MATCH_LINE = 200
@@ -77,6 +79,12 @@ class SecretEngine:
 
     def _allowed(self, rule: SecretRule, secret: bytes) -> bool:
         return any(a.allows_secret(secret) for a in (*self._text_allows, *rule.allow_rules))
+
+
+@functools.cache
+def engine_for(config: Path | None) -> SecretEngine:
+    """One engine per rules config in a process (compiling the rules is the costly part)."""
+    return SecretEngine(load_rules(config))
 
 
 def keyword_windows(
