@@ -20,6 +20,7 @@ from stockade.rules.ruleset import CompiledRule
 Dispatch = Callable[[Event], list[CompiledRule]]
 _ERRORS = (AttributeError, IndexError, KeyError, TypeError, ValueError)
 _UNSET = object()
+EAGER_USES = 3
 
 
 def _subtrees(node: ast.Node, seen: Counter[ast.Node]) -> None:
@@ -42,30 +43,29 @@ def build_dispatch(
     shared: Counter[ast.Node] = Counter()
     for _, tree in entries:
         _subtrees(tree, shared)
-    compiler.field_slots = {}
     compiler.node_slots = {node: f"_m{i}" for i, (node, n) in enumerate(shared.items()) if n > 1}
-    ns: dict[str, Any] = {}
-    body: list[str] = []
     try:
-        for i, (rule, tree) in enumerate(entries):
-            ns[f"R{i}"] = rule
-            if isinstance(tree, ast.Const):
-                if tree.value:
-                    body.append(f"    hits.append(R{i})")
-                continue
-            test = compiler.expr(tree)
-            done = "\n            return hits" if first_only else ""
-            body.append(
-                f"    try:\n        if {test}:\n            hits.append(R{i}){done}\n"
-                "    except _ERRORS:\n        pass"
-            )
-        slots = [*compiler.field_slots.values(), *compiler.node_slots.values()]
+        # First pass counts how often each field is read; only those read twice get a slot.
+        compiler.field_slots, compiler.field_uses, compiler.memo_fields = {}, Counter(), None
+        compiler.inline_reads = set()
+        _body(compiler, entries, first_only)
+        uses = compiler.field_uses
+        compiler.memo_fields = frozenset(k for k, n in uses.items() if n > 1)
+        # Inline fields read in many places are read once, up front (cheaper than a memo).
+        compiler.eager_fields = frozenset(k for k in compiler.inline_reads if uses[k] >= EAGER_USES)
+        compiler.field_slots, compiler.prelude = {}, {}
+        body, ns = _body(compiler, entries, first_only)
+        prelude = [f"    {slot} = {read}" for slot, read in compiler.prelude.items()]
+        lazy = [v for v in compiler.field_slots.values() if v not in compiler.prelude]
+        slots = [*lazy, *compiler.node_slots.values()]
     finally:
         compiler.field_slots = None
         compiler.node_slots = None
-    head = ["def _dispatch(e):"]
+        compiler.memo_fields = None
+        compiler.eager_fields = frozenset()
+    head = ["def _dispatch(e):", "    _u = _U", *prelude]
     if slots:
-        head.append("    " + " = ".join(slots) + " = _U")
+        head.append("    " + " = ".join(slots) + " = _u")
     head.append("    hits = []")
     src = "\n".join([*head, *body, "    return hits", ""])
     code = compile(src, f"<rules for {label}>", "exec")
@@ -74,3 +74,26 @@ def build_dispatch(
     exec(code, namespace, local)  # noqa: S102 - source generated from parsed conditions
     fn: Dispatch = local["_dispatch"]
     return fn
+
+
+def _body(
+    compiler: ConditionCompiler,
+    entries: Sequence[tuple[CompiledRule, ast.Node]],
+    first_only: bool,
+) -> tuple[list[str], dict[str, Any]]:
+    """The dispatch function's statements: one guarded test per rule."""
+    ns: dict[str, Any] = {}
+    body: list[str] = []
+    for i, (rule, tree) in enumerate(entries):
+        ns[f"R{i}"] = rule
+        if isinstance(tree, ast.Const):
+            if tree.value:
+                body.append(f"    hits.append(R{i})")
+            continue
+        test = compiler.expr(tree)
+        done = "\n            return hits" if first_only else ""
+        body.append(
+            f"    try:\n        if {test}:\n            hits.append(R{i}){done}\n"
+            "    except _ERRORS:\n        pass"
+        )
+    return body, ns

@@ -11,6 +11,7 @@ from __future__ import annotations
 import fnmatch
 import ipaddress
 import re
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -53,6 +54,11 @@ class ConditionCompiler:
         self._getters: dict[str, tuple[str, FieldType, bool]] = {}
         self._count = 0
         self.field_slots: dict[str, str] | None = None  # memoising mode (see batch.py)
+        self.field_uses: Counter[str] = Counter()  # reads per extractor in memoising mode
+        self.memo_fields: frozenset[str] | None = None  # None: memoise every field read
+        self.eager_fields: frozenset[str] = frozenset()  # read up front (cheap, read often)
+        self.prelude: dict[str, str] = {}  # slot -> expression, for the eager fields
+        self.inline_reads: set[str] = set()  # extractors read through inline expressions
         self.node_slots: dict[ast.Node, str] | None = None
 
     def compile(self, node: ast.Node, label: str = "rule") -> Predicate:
@@ -93,18 +99,25 @@ class ConditionCompiler:
             inline, cheap = self.builder.inline(node)
             if inline:
                 read = f"({inline})"
+                self.inline_reads.add(name)
                 if cheap:
                     return read, ftype, multi
         if self.field_slots is None:
             return read, ftype, multi
+        self.field_uses[name] += 1
+        if self.memo_fields is not None and name not in self.memo_fields:
+            return read, ftype, multi  # read once per event: no slot needed
         slot = self.field_slots.setdefault(name, f"_f{len(self.field_slots)}")
-        return f"({slot} if {slot} is not _U else ({slot} := {read}))", ftype, multi
+        if name in self.eager_fields:
+            self.prelude[slot] = read
+            return slot, ftype, multi
+        return f"({slot} if {slot} is not _u else ({slot} := {read}))", ftype, multi
 
     def expr(self, node: ast.Node) -> str:
         """The Python expression for a boolean node (shared subtrees memoised in slot mode)."""
         if self.node_slots is not None and node in self.node_slots:
             slot = self.node_slots[node]
-            return f"({slot} if {slot} is not _U else ({slot} := {self._expr(node)}))"
+            return f"({slot} if {slot} is not _u else ({slot} := {self._expr(node)}))"
         return self._expr(node)
 
     def _expr(self, node: ast.Node) -> str:
@@ -173,7 +186,7 @@ class ConditionCompiler:
                 and ftype is FieldType.IPADDR
             ):
                 nets = net_ranges(tuple(_network(v) for v in values))
-                return "_in_nets({v}, " + self._const(nets) + ")"
+                return "({v} in " + self._const(nets) + ")"
             parsed = frozenset(parse_value(ftype, v) for v in values)
             return "({v} in " + self._const(parsed) + ")"
         if op == "pmatch":
@@ -190,7 +203,7 @@ class ConditionCompiler:
     def _single(self, op: str, raw: str, ftype: FieldType) -> str:
         if ftype is FieldType.IPNET:
             net = self._const(net_ranges((_network(raw),)))
-            test = "_in_nets({v}, " + net + ")"
+            test = "({v} in " + net + ")"
             return test if op in ("=", "==") else f"(not {test})"
         if op == "icontains":
             return "(" + self._const(raw.lower()) + " in {v}.lower())"

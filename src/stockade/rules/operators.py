@@ -50,20 +50,48 @@ def _address(value: str) -> tuple[int, int] | None:
 NetRange = tuple[int, int, int]  # (IP version, first address, last address)
 
 
-def net_ranges(nets: tuple[_IpNet, ...]) -> tuple[NetRange, ...]:
-    """Networks as integer ranges, the form `in_nets` checks against."""
-    return tuple((n.version, int(n.network_address), int(n.broadcast_address)) for n in nets)
+class NetSet:
+    """Networks as integer ranges, with the verdicts for recently seen addresses cached."""
+
+    __slots__ = ("_cache", "ranges")
+    CACHE_SIZE = 4096
+
+    def __init__(self, nets: tuple[_IpNet, ...]) -> None:
+        self.ranges: tuple[NetRange, ...] = tuple(
+            (n.version, int(n.network_address), int(n.broadcast_address)) for n in nets
+        )
+        self._cache: dict[str, bool] = {}
+
+    def __contains__(self, value: object) -> bool:
+        if not isinstance(value, str):
+            return False
+        verdict = self._cache.get(value)
+        if verdict is None:
+            verdict = self._decide(value)
+            if len(self._cache) >= self.CACHE_SIZE:
+                self._cache.clear()
+            self._cache[value] = verdict
+        return verdict
+
+    def _decide(self, value: str) -> bool:
+        found = _address(value) if value else None
+        if found is None:
+            return False
+        version, number = found
+        for v, lo, hi in self.ranges:  # noqa: SIM110 - a loop beats any(genexpr) here
+            if v == version and lo <= number <= hi:
+                return True
+        return False
 
 
-def in_nets(value: Any, ranges: tuple[NetRange, ...]) -> bool:
-    """True when the IP address `value` lies in one of the network `ranges`."""
-    if not value or not isinstance(value, str):
-        return False
-    found = _address(value)
-    if found is None:
-        return False
-    version, number = found
-    return any(v == version and lo <= number <= hi for v, lo, hi in ranges)
+def net_ranges(nets: tuple[_IpNet, ...]) -> NetSet:
+    """The networks in the form `in_nets` checks against."""
+    return NetSet(nets)
+
+
+def in_nets(value: Any, nets: NetSet) -> bool:
+    """True when the IP address `value` lies in one of `nets`."""
+    return value in nets
 
 
 def any_of(test: Callable[[Any], bool], values: Any) -> bool:

@@ -9,7 +9,15 @@ import time
 from typing import Any
 
 from stockade.model import Event
-from stockade.rules.fields.base import ArgKind, Extractor, FieldDef, FieldTable, FieldType, simple
+from stockade.rules.fields.base import (
+    INLINE_HELPERS,
+    ArgKind,
+    Extractor,
+    FieldDef,
+    FieldTable,
+    FieldType,
+    simple,
+)
 
 OPEN_TYPES = frozenset({"open", "openat", "openat2", "open_by_handle_at"})
 _O_FLAGS = (
@@ -125,17 +133,27 @@ def _res(e: Event) -> str:
     return "SUCCESS" if e.res >= 0 else errno.errorcode.get(-e.res, str(e.res))
 
 
+def open_access(e: Event) -> int:
+    """The access mode of an open event (0 read, 1 write, 2 both); -1 for other events."""
+    if e.type not in OPEN_TYPES:
+        return -1
+    raw = e.args.get("flags")
+    if raw is None:
+        fd = e.fd
+        return -1 if fd is None else fd.flags & 0o3
+    flags = open_flags(e)
+    return -1 if flags is None else flags & 0o3
+
+
 def _is_open(mask: int) -> Extractor:
     def extract(e: Event) -> bool:
-        if e.type not in OPEN_TYPES:
-            return False
-        flags = open_flags(e)
-        if flags is None:
-            return False
-        access = flags & 0o3
+        access = open_access(e)
         return access == 2 or access == mask
 
     return extract
+
+
+INLINE_HELPERS["_open_access"] = open_access
 
 
 def _is_open_create(e: Event) -> bool:
@@ -218,8 +236,22 @@ def register(t: FieldTable) -> None:
     )
     simple(t, "evt.failed", B, "the call failed", lambda e: e.res < 0)
     simple(t, "evt.count", INT, "always 1", lambda _e: 1)
-    simple(t, "evt.is_open_read", B, "opened for reading", _is_open(0))
-    simple(t, "evt.is_open_write", B, "opened for writing", _is_open(1))
+    simple(
+        t,
+        "evt.is_open_read",
+        B,
+        "opened for reading",
+        _is_open(0),
+        inline="(_open_access(e) in (0, 2))",
+    )
+    simple(
+        t,
+        "evt.is_open_write",
+        B,
+        "opened for writing",
+        _is_open(1),
+        inline="(_open_access(e) in (1, 2))",
+    )
     simple(t, "evt.is_open_create", B, "open created the file", _is_open_create)
     simple(t, "evt.is_open_exec", B, "open created an executable file", _is_open_exec)
     args = "Event.args[KEY] rendered as Falco does"

@@ -75,12 +75,25 @@ def _filename(fd: FdInfo) -> str | None:
     return fd.name.rpartition("/")[2] if fd.type in _FILE_TYPES and fd.name else None
 
 
+def _ip_inline(expr: str) -> str:
+    return f"(({expr}) if e.fd is not None and e.fd.type in _IP_TYPES else None)"
+
+
+def _side(server: str, client: str) -> str:
+    return f"e.fd.{server} if e.fd.is_server else e.fd.{client}"
+
+
 def _inline(attr: str) -> str:
     return f"(e.fd.{attr} if e.fd is not None else None)"
 
 
 INLINE_HELPERS.update(
-    {"_TYPECHARS": TYPECHARS, "_fd_directory": _directory, "_fd_filename": _filename}
+    {
+        "_TYPECHARS": TYPECHARS,
+        "_fd_directory": _directory,
+        "_fd_filename": _filename,
+        "_IP_TYPES": _IP_TYPES,
+    }
 )
 
 
@@ -168,14 +181,70 @@ def register(t: FieldTable) -> None:
     simple(t, "fd.is_server", B, "local side is the server (FdInfo.is_server)", on_fd("is_server"))
     simple(t, "fd.connected", B, "socket connected", _ip_fd(lambda fd: bool(fd.dip)))
     simple(t, "fd.name_changed", B, "the event changed the fd name", lambda _e: False)
-    simple(t, "fd.cip", IP, "client IP (FdInfo.sip)", _ip_fd(lambda fd: fd.sip))
-    simple(t, "fd.sip", IP, "server IP (FdInfo.dip)", _ip_fd(lambda fd: fd.dip))
-    simple(t, "fd.lip", IP, "local IP", _ip_fd(lambda fd: _local(fd, fd.dip, fd.sip)))
-    simple(t, "fd.rip", IP, "remote IP", _ip_fd(lambda fd: _local(fd, fd.sip, fd.dip)))
-    simple(t, "fd.cport", P, "client port (FdInfo.sport)", _ip_fd(lambda fd: fd.sport))
-    simple(t, "fd.sport", P, "server port (FdInfo.dport)", _ip_fd(lambda fd: fd.dport))
-    simple(t, "fd.lport", P, "local port", _ip_fd(lambda fd: _local(fd, fd.dport, fd.sport)))
-    simple(t, "fd.rport", P, "remote port", _ip_fd(lambda fd: _local(fd, fd.sport, fd.dport)))
+    simple(
+        t,
+        "fd.cip",
+        IP,
+        "client IP (FdInfo.sip)",
+        _ip_fd(lambda fd: fd.sip),
+        inline=_ip_inline("e.fd.sip"),
+    )
+    simple(
+        t,
+        "fd.sip",
+        IP,
+        "server IP (FdInfo.dip)",
+        _ip_fd(lambda fd: fd.dip),
+        inline=_ip_inline("e.fd.dip"),
+    )
+    simple(
+        t,
+        "fd.lip",
+        IP,
+        "local IP",
+        _ip_fd(lambda fd: _local(fd, fd.dip, fd.sip)),
+        inline=_ip_inline(_side("dip", "sip")),
+    )
+    simple(
+        t,
+        "fd.rip",
+        IP,
+        "remote IP",
+        _ip_fd(lambda fd: _local(fd, fd.sip, fd.dip)),
+        inline=_ip_inline(_side("sip", "dip")),
+    )
+    simple(
+        t,
+        "fd.cport",
+        P,
+        "client port (FdInfo.sport)",
+        _ip_fd(lambda fd: fd.sport),
+        inline=_ip_inline("e.fd.sport"),
+    )
+    simple(
+        t,
+        "fd.sport",
+        P,
+        "server port (FdInfo.dport)",
+        _ip_fd(lambda fd: fd.dport),
+        inline=_ip_inline("e.fd.dport"),
+    )
+    simple(
+        t,
+        "fd.lport",
+        P,
+        "local port",
+        _ip_fd(lambda fd: _local(fd, fd.dport, fd.sport)),
+        inline=_ip_inline(_side("dport", "sport")),
+    )
+    simple(
+        t,
+        "fd.rport",
+        P,
+        "remote port",
+        _ip_fd(lambda fd: _local(fd, fd.sport, fd.dport)),
+        inline=_ip_inline(_side("sport", "dport")),
+    )
     t.add(
         FieldDef(
             "fd.ip",
@@ -203,8 +272,22 @@ def register(t: FieldTable) -> None:
             multi=True,
         )
     )
-    simple(t, "fd.cnet", NET, "client IP, for CIDR checks", _ip_fd(lambda fd: fd.sip))
-    simple(t, "fd.snet", NET, "server IP, for CIDR checks", _ip_fd(lambda fd: fd.dip))
+    simple(
+        t,
+        "fd.cnet",
+        NET,
+        "client IP, for CIDR checks",
+        _ip_fd(lambda fd: fd.sip),
+        inline=_ip_inline("e.fd.sip"),
+    )
+    simple(
+        t,
+        "fd.snet",
+        NET,
+        "server IP, for CIDR checks",
+        _ip_fd(lambda fd: fd.dip),
+        inline=_ip_inline("e.fd.dip"),
+    )
     simple(
         t,
         "fd.lnet",

@@ -135,7 +135,7 @@ def register(t: FieldTable) -> None:
         cheap=True,
     )
     simple(t, "proc.args", S, "argv[1:] joined by spaces", lambda e: " ".join(e.proc.argv[1:]))
-    simple(t, "proc.cmdline", S, "name and args", lambda e: e.proc.cmdline, inline="e.proc.cmdline")
+    simple(t, "proc.cmdline", S, "name and args", lambda e: e.proc.cmdline)
     simple(t, "proc.exeline", S, "exe and args", lambda e: " ".join(e.proc.argv))
     simple(t, "proc.cmdnargs", INT, "number of args", lambda e: max(len(e.proc.argv) - 1, 0))
     simple(t, "proc.cmdlenargs", INT, "length of args", lambda e: sum(map(len, e.proc.argv[1:])))
