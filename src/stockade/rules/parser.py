@@ -8,21 +8,18 @@ quoted string or a bare word without blanks, quotes, parentheses, `=` or `,`.
 
 from __future__ import annotations
 
-import re
-
 from stockade.rules import ast
 from stockade.rules.errors import Position, RuleSyntaxError
-from stockade.rules.escaping import EscapeError, unescape
-
-_SPACE = " \t\n\r\f\v"
-_RGX_NOT_BLANK = re.compile(f"not[{_SPACE}]+")
-_RGX_IDENTIFIER = re.compile(r"[a-zA-Z]+[a-zA-Z0-9_]*")
-_RGX_FIELD_NAME = re.compile(r"[a-zA-Z]+[a-zA-Z0-9_]*(?:\.[a-zA-Z]+[a-zA-Z0-9_]*)+")
-_RGX_FIELD_ARG_BARE = re.compile(f"[^\\]\\[\"'{_SPACE}]+")
-_RGX_HEX_NUM = re.compile(r"0[xX][0-9a-fA-F]+")
-_RGX_NUMBER = re.compile(r"[+\-]?[0-9]+\.?[0-9]*(?:[eE][+\-][0-9]+)?")
-_RGX_BARE_STR = re.compile(f"[^()\"'{_SPACE}=,]+")
-_BLANKS = frozenset(" \t\b\r\n")
+from stockade.rules.lexer import (
+    RGX_BARE_STR,
+    RGX_FIELD_ARG_BARE,
+    RGX_FIELD_NAME,
+    RGX_HEX_NUM,
+    RGX_IDENTIFIER,
+    RGX_NOT_BLANK,
+    RGX_NUMBER,
+    Lexer,
+)
 
 UNARY_OPS = ("exists",)
 NUM_OPS = ("<=", "<", ">=", ">")
@@ -44,7 +41,6 @@ STR_OPS = (
 STR_MODIFIERS = ("oneof ", "anyof ", "allof ")
 LIST_OPS = ("intersects", "in", "pmatch")
 TRANSFORMERS = ("tolower(", "toupper(", "b64(", "basename(", "len(", "join(", "concat(", "getopt(")
-MAX_DEPTH = 100
 
 
 def parse_condition(text: str) -> ast.Node:
@@ -57,99 +53,8 @@ def supported_operators() -> list[str]:
     return [op.strip() for op in (*UNARY_OPS, *NUM_OPS, *STR_OPS, *LIST_OPS)]
 
 
-class _Parser:
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self.idx = 0
-        self.line = 1
-        self.col = 1
-        self.depth = 0
-        self.last = ""
-
-    # --- positions and errors -------------------------------------------------------
-
-    def pos(self) -> Position:
-        return Position(self.idx, self.line, self.col)
-
-    def restore(self, pos: Position) -> None:
-        self.idx, self.line, self.col = pos.offset, pos.line, pos.column
-
-    def error(self, message: str) -> RuleSyntaxError:
-        return RuleSyntaxError(message, self.pos(), self.text)
-
-    def advance(self, token: str) -> None:
-        for ch in token:
-            self.col += 1
-            if ch in "\r\n":
-                self.col = 1
-                self.line += 1
-        self.idx += len(token)
-
-    def enter(self) -> None:
-        self.depth += 1
-        if self.depth >= MAX_DEPTH:
-            raise self.error(f"exceeded max depth limit of {MAX_DEPTH}")
-
-    # --- lexing ---------------------------------------------------------------------
-
-    def blank(self) -> bool:
-        start = self.idx
-        while self.idx < len(self.text) and self.text[self.idx] in _BLANKS:
-            self.advance(self.text[self.idx])
-        return self.idx > start
-
-    def lit(self, token: str) -> bool:
-        if self.text.startswith(token, self.idx):
-            self.last = token
-            self.advance(token)
-            return True
-        return False
-
-    def rgx(self, pattern: re.Pattern[str]) -> bool:
-        m = pattern.match(self.text, self.idx)
-        if m is None:
-            return False
-        self.last = m.group(0)
-        self.advance(self.last)
-        return True
-
-    def lit_any(self, tokens: tuple[str, ...]) -> bool:
-        return any(self.lit(t) for t in tokens)
-
-    def operator(self, ops: tuple[str, ...]) -> bool:
-        for op in ops:
-            if not op.endswith(" "):
-                if self.lit(op):
-                    return True
-                continue
-            saved, saved_last = self.pos(), self.last
-            if self.lit(op.strip()):
-                if self.blank():
-                    return True
-                self.restore(saved)
-                self.last = saved_last
-        return False
-
-    def quoted(self) -> bool:
-        if self.idx >= len(self.text) or self.text[self.idx] not in "'\"":
-            return False
-        delimiter = self.text[self.idx]
-        prev = "\\"
-        end = self.idx
-        while end < len(self.text):
-            ch = self.text[end]
-            if ch == delimiter and prev != "\\" and end > self.idx:
-                raw = self.text[self.idx : end + 1]
-                try:
-                    value = unescape(raw)
-                except EscapeError as e:
-                    raise self.error(str(e)) from None
-                self.advance(raw)
-                self.last = value
-                return True
-            prev = ch
-            end += 1
-        return False
+class _Parser(Lexer):
+    """Recursive descent over the lexer, building the AST."""
 
     # --- grammar --------------------------------------------------------------------
 
@@ -192,7 +97,7 @@ class _Parser:
         pos = self.pos()
         negate = False
         self.blank()
-        while self.rgx(_RGX_NOT_BLANK):
+        while self.rgx(RGX_NOT_BLANK):
             negate = not negate
         if self.lit("not("):
             negate = not negate
@@ -219,14 +124,14 @@ class _Parser:
         node: ast.Node
         if self.lit("("):
             node = self.parse_embedded_remainder()
-        elif self.rgx(_RGX_FIELD_NAME):
+        elif self.rgx(RGX_FIELD_NAME):
             left: ast.FieldRef | ast.Transformer = self.parse_field_remainder(self.last, pos)
             node = self.parse_comparison(left, pos)
         elif self.lit_any(TRANSFORMERS):
             self.blank()
             left = self.parse_transformer_remainder(self.last[:-1], pos)
             node = self.parse_comparison(left, pos)
-        elif self.rgx(_RGX_IDENTIFIER):
+        elif self.rgx(RGX_IDENTIFIER):
             node = ast.Identifier(self.last, pos)
         else:
             raise self.error("expected a '(' token, a field check, or an identifier")
@@ -239,7 +144,7 @@ class _Parser:
     def parse_optional_arg(self) -> str | None:
         if not self.lit("["):
             return None
-        if not self.quoted() and not self.rgx(_RGX_FIELD_ARG_BARE):
+        if not self.quoted() and not self.rgx(RGX_FIELD_ARG_BARE):
             raise self.error("expected a valid field argument: a quoted string or a bare string")
         arg = self.last
         if not self.lit("]"):
@@ -265,13 +170,13 @@ class _Parser:
         self.enter()
         self.blank()
         node: ast.Node
-        if self.rgx(_RGX_HEX_NUM) or self.rgx(_RGX_NUMBER) or self.quoted():
+        if self.rgx(RGX_HEX_NUM) or self.rgx(RGX_NUMBER) or self.quoted():
             node = ast.Value(self.last, pos)
         elif self.lit("("):
             node = self.parse_transformer_list(pos)
         elif self.lit_any(TRANSFORMERS):
             node = self.parse_transformer_remainder(self.last[:-1], pos)
-        elif self.rgx(_RGX_FIELD_NAME):
+        elif self.rgx(RGX_FIELD_NAME):
             node = self.parse_field_remainder(self.last, pos)
         else:
             raise self.error(
@@ -297,12 +202,12 @@ class _Parser:
         return ast.TransformerList(tuple(children), pos)
 
     def parse_transformer_list_arg(self, pos: Position) -> ast.Node:
-        if self.rgx(_RGX_FIELD_NAME):
+        if self.rgx(RGX_FIELD_NAME):
             return self.parse_field_remainder(self.last, pos)
         if self.lit_any(TRANSFORMERS):
             self.blank()
             return self.parse_transformer_remainder(self.last[:-1], pos)
-        if self.quoted() or self.rgx(_RGX_HEX_NUM) or self.rgx(_RGX_NUMBER):
+        if self.quoted() or self.rgx(RGX_HEX_NUM) or self.rgx(RGX_NUMBER):
             return ast.Value(self.last, pos)
         raise self.error(
             "expected transformer list argument: field, transformer, quoted string, or number"
@@ -347,7 +252,7 @@ class _Parser:
     def list_value_follows(self) -> bool:
         if self.text.startswith("(", self.idx):
             return True
-        return _RGX_IDENTIFIER.match(self.text, self.idx) is not None
+        return RGX_IDENTIFIER.match(self.text, self.idx) is not None
 
     def bool_keyword_follows(self) -> bool:
         for kw in ("and", "or", "not"):
@@ -363,7 +268,7 @@ class _Parser:
         transformer = self.try_transformer_or_val()
         if transformer is not None:
             return transformer
-        if self.rgx(_RGX_HEX_NUM) or self.rgx(_RGX_NUMBER):
+        if self.rgx(RGX_HEX_NUM) or self.rgx(RGX_NUMBER):
             return ast.Value(self.last, pos)
         raise self.error("expected a number value or a field with a valid transformer")
 
@@ -374,7 +279,7 @@ class _Parser:
             transformer = self.try_transformer_or_val()
             if transformer is not None:
                 return transformer
-        if self.quoted() or self.rgx(_RGX_BARE_STR):
+        if self.quoted() or self.rgx(RGX_BARE_STR):
             return ast.Value(self.last, pos)
         if not with_transformer:
             raise self.error("expected a string value")
@@ -410,7 +315,7 @@ class _Parser:
         result: ast.ListValue | ast.Identifier | ast.Transformer | None = self.try_list()
         if result is None and with_transformer:
             result = self.try_transformer_or_val()
-        if result is None and self.rgx(_RGX_IDENTIFIER):
+        if result is None and self.rgx(RGX_IDENTIFIER):
             result = ast.Identifier(self.last, pos)
         if result is None:
             raise self.error(
@@ -427,7 +332,7 @@ class _Parser:
         if self.lit("val("):
             self.blank()
             field_pos = self.pos()
-            if not self.rgx(_RGX_FIELD_NAME):
+            if not self.rgx(RGX_FIELD_NAME):
                 raise self.error("expected a field within 'val' transformer")
             child = self.parse_field_remainder(self.last, field_pos)
             self.blank()
