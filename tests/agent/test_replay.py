@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -106,13 +105,16 @@ def test_agent_command_enrolls_and_stops_on_sigterm(
             "--enroll",
             platform.token(),
         ],
+        stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
-    deadline = time.monotonic() + 30
-    while not (state / "spool" / "acked").exists() and time.monotonic() < deadline:
-        time.sleep(0.1)
+    assert agent.stdout is not None
+    line = agent.stdout.readline().decode()
+    assert line.startswith("stockade agent running: id "), line
+    assert "source proc_connector" in line
     agent.send_signal(signal.SIGTERM)
     _, err = agent.communicate(timeout=30)
+    assert b"Traceback" not in err
     assert agent.returncode == 0, err
     assert (state / "agent_id").is_file()
     assert os.stat(state / "agent.key").st_mode & 0o077 == 0

@@ -10,7 +10,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,8 +21,8 @@ from stockade.agent.errors import AgentError, SpoolFull, TransportError
 from stockade.agent.hostinfo import this_host
 from stockade.agent.spool import Spool
 from stockade.agent.transport import Transport
-from stockade.context import RUNTIMES, ContainerResolver, ContextStage, ProcessTree
-from stockade.context import podman as _podman  # noqa: F401  (registers the runtime)
+from stockade.context import ContainerResolver, ContextStage, ProcessTree
+from stockade.context.runtime import all_runtimes
 from stockade.detect import InteractiveShellInContainer
 from stockade.detect.base import Detector
 from stockade.model import Host
@@ -48,8 +48,17 @@ class AgentConfig:
 class Agent:
     """One probe on one host."""
 
-    def __init__(self, config: AgentConfig, detectors: Sequence[Detector] | None = None) -> None:
+    def __init__(
+        self,
+        config: AgentConfig,
+        detectors: Sequence[Detector] | None = None,
+        on_ready: Callable[[Agent], None] | None = None,
+    ) -> None:
         self.config = config
+        self.ready = threading.Event()  # set once events flow (enrolled, sensor started)
+        self.agent_id = ""
+        self.source_name = ""
+        self._on_ready = on_ready
         self.detectors: tuple[Detector, ...] = tuple(
             detectors if detectors is not None else (InteractiveShellInContainer(),)
         )
@@ -85,12 +94,21 @@ class Agent:
         host = this_host(self.config.state_dir)
         creds = self.credentials(host)
         choice = self._choose_source()
+        try:
+            self._run_started(stop, host, creds, choice)
+        finally:
+            choice.source.stop()
+
+    def _run_started(
+        self, stop: threading.Event, host: Host, creds: Credentials, choice: SensorChoice
+    ) -> None:
         spool = self.spool = Spool(self.config.state_dir / "spool")
         transport = self.transport = Transport(spool, self.config.server_url, creds)
+        self.agent_id, self.source_name = creds.agent_id, choice.name
         log.info("agent %s: event source %s", creds.agent_id, choice.name)
         tree = ProcessTree()
         tree.seed(procfs.scan())
-        resolver = ContainerResolver([cls() for _, cls in RUNTIMES.items()])
+        resolver = ContainerResolver(all_runtimes())
         context = ContextStage(tree, resolver, host_id=host.id)
         senders = threading.Event()
         threads = [
@@ -102,9 +120,11 @@ class Agent:
         for thread in threads:
             thread.start()
         try:
+            self.ready.set()
+            if self._on_ready is not None:
+                self._on_ready(self)
             self._pipeline(stop, choice, context, spool, host)
         finally:
-            choice.source.stop()
             spool.flush()
             senders.set()
             for thread in threads:

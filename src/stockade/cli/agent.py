@@ -49,8 +49,15 @@ def agent(
     config = AgentConfig(state_dir, server, enroll)
     if source:
         config = AgentConfig(state_dir, server, enroll, tuple(source))
+
+    def announce(running: Agent) -> None:
+        typer.echo(
+            f"stockade agent running: id {running.agent_id}, source {running.source_name},"
+            f" spool {state_dir / 'spool'}"
+        )
+
     try:
-        Agent(config).run(stop)
+        Agent(config, on_ready=announce).run(stop)
     except AgentError as e:
         typer.echo(f"stockade agent: {e}", err=True)
         raise typer.Exit(1) from None

@@ -8,6 +8,8 @@ containerd means one new module here that implements both and registers itself.
 from __future__ import annotations
 
 import abc
+import importlib
+import pkgutil
 from typing import ClassVar
 
 from stockade.model import Container
@@ -37,3 +39,12 @@ class ContainerRuntime(abc.ABC):
 
 
 RUNTIMES: Registry[type[ContainerRuntime]] = Registry("container runtime")
+
+
+def all_runtimes() -> list[ContainerRuntime]:
+    """One instance of every adapter in this package (each module registers itself)."""
+    import stockade.context as package
+
+    for module in pkgutil.iter_modules(package.__path__):
+        importlib.import_module(f"{package.__name__}.{module.name}")
+    return [cls() for _, cls in RUNTIMES.items()]
