@@ -1,4 +1,20 @@
-"""The agent port's app (served over mTLS): enroll, batches, ack, heartbeat."""
+"""The agent port's app (served over mTLS): enroll, batches, ack, heartbeat.
+
+Contract (bodies are `stockade.model.wire` structs; errors are JSON {"detail": reason}):
+
+    POST /api/v1/agent/enroll     JSON EnrollRequest -> 200 EnrollResponse; no client cert
+                                  needed; 403 unknown/used/expired token; 422 bad request/CSR
+    POST /api/v1/agent/batches    zstd(msgpack(Batch)) with Content-Type BATCH_CONTENT_TYPE and
+                                  Content-Encoding zstd -> 200 Ack; 409 {"detail", "acked_seq"}
+                                  on a gap; 400 bad bytes; 413 too large; 415 wrong headers;
+                                  422 wrong shape or seqs; 403 agent_id is not the cert's CN;
+                                  503 store unavailable (retry)
+    GET  /api/v1/agent/ack        -> 200 Ack (0 before anything is stored; seqs start at 1)
+    POST /api/v1/agent/heartbeat  JSON Heartbeat -> 200 {"status": "ok"}
+
+Every route but enroll answers 401 without a client certificate and 403 for a certificate
+whose CN is not an enrolled agent; a certificate from another CA fails the TLS handshake.
+"""
 
 from __future__ import annotations
 
