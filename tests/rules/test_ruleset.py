@@ -209,3 +209,33 @@ def test_rule_on_a_type_outside_the_event_enum_fires() -> None:
     event = Event(type="dup2", ts=1, res=1, proc=Process(pid=1))
     assert [r.name for r in ruleset.matches(event)] == ["r"]
     assert ruleset.matches(Event(type="dup2", ts=1, res=5, proc=Process(pid=1))) == []
+
+
+def test_reload_never_mixes_old_and_new_rules() -> None:
+    import threading
+
+    def rules(name: str) -> list[tuple[str, str]]:
+        text = RULE.replace("Shell in container", name)
+        return [(f"{name}.yaml", text)]
+
+    detector = RulesDetector(load_rules([], sources=rules("old")))
+    stop = threading.Event()
+
+    def flip() -> None:
+        names = ["new", "old"]
+        while not stop.is_set():
+            detector.reload([], sources=rules(names[0]))
+            names.reverse()
+
+    flipper = threading.Thread(target=flip)
+    flipper.start()
+    try:
+        seen = set()
+        for _ in range(300):
+            verdict = tuple(a.rule for a in detector.inspect(_exec("bash")))
+            assert verdict in {("old",), ("new",)}
+            seen.add(verdict)
+    finally:
+        stop.set()
+        flipper.join()
+    assert seen
