@@ -38,12 +38,12 @@ _SEVERITY = {
 }
 
 
-def _license(text: str) -> License:
-    """An SPDX id, else an SPDX expression, else the licence's name as written."""
+def _license(text: str, alone: bool = True) -> License:
+    """An SPDX id, else an SPDX expression (only as a lone licence), else the name as written."""
     spdx = fixup_id(text)
     if spdx is not None:
         return DisjunctiveLicense(id=spdx)
-    if is_expression(text):
+    if alone and is_expression(text):
         return LicenseExpression(text)
     return DisjunctiveLicense(name=text)
 
@@ -55,7 +55,7 @@ def _component(package: Package, ref: str) -> Component:
         version=package.version,
         bom_ref=ref,
         purl=PackageURL.from_string(purl_of(package)),
-        licenses=[_license(text) for text in package.licenses if text],
+        licenses=[_license(text, len(package.licenses) == 1) for text in package.licenses if text],
     )
 
 
