@@ -126,3 +126,24 @@ def test_container_known_only_from_an_alert_is_listed(store: SqliteStore) -> Non
     assert (c.id, c.name, c.image) == ("9" * 64, "shell-box", "localhost/busybox:1.36")
     [stored] = store.query_alerts(AlertQuery(container="shell-box"))
     assert stored.container is not None and stored.container.image == "localhost/busybox:1.36"
+
+
+def test_a_version_1_database_is_migrated_in_place(tmp_path: Path) -> None:
+    path = str(tmp_path / "old.sqlite")
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at)")
+        conn.executescript(MIGRATIONS[0][1])
+        conn.execute("INSERT INTO schema_migrations VALUES (1, 0)")
+    store = SqliteStore(path)
+    store.add_agent(
+        AgentRecord(id="a1", hostname="h", host_id="h", cert_fingerprint="f", enrolled_at=1)
+    )
+    event = make_event(1, 10, type="connect")
+    batch = Batch(
+        agent_id="a1", first_seq=1, last_seq=2, events=[event], alerts=[make_alert(2, event)]
+    )
+    store.store_batch(IngestBatch(batch=batch, event_blobs=[msgspec.msgpack.encode(event)]), 1)
+    store.close()
+    with sqlite3.connect(path) as conn:
+        assert [r[0] for r in conn.execute("SELECT version FROM schema_migrations")] == [1, 2]
+        assert conn.execute("SELECT type FROM alerts").fetchone() == ("connect",)

@@ -89,6 +89,13 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
         CREATE INDEX containers_name ON containers (name);
         """,
     ),
+    (
+        2,
+        """
+        ALTER TABLE alerts ADD COLUMN type TEXT NOT NULL DEFAULT '';
+        CREATE INDEX alerts_rule_ts ON alerts (rule, ts);
+        """,
+    ),
 )
 
 

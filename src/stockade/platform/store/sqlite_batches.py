@@ -21,8 +21,8 @@ _INSERT_EVENT = (
 )
 _INSERT_ALERT = (
     "INSERT OR IGNORE INTO alerts (agent_id, seq, event_seq, ts, host_id, container_id, rule, "
-    "priority, priority_num, output, proc_name, proc_pid, proc_cmdline, body) "
-    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+    "priority, priority_num, output, proc_name, proc_pid, proc_cmdline, body, type) "
+    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
 )
 _UPSERT_CONTAINER = """
     INSERT INTO containers (id, name, image, image_digest, runtime, first_seen, last_seen,
@@ -129,6 +129,7 @@ def _alert_row(
         proc_pid,
         cmdline,
         _json.encode(alert).decode(),
+        str(fields.get("evt.type") or (event.type if event else "")),
     )
 
 
