@@ -43,12 +43,22 @@ class SecretRule:
     category: str
     title: str
     severity: Severity
-    regex: re.Pattern[bytes]
+    pattern: bytes  # compiled on first use: most rules never meet their keywords
     keywords: tuple[bytes, ...]  # lower case
     secret_group: str = ""
     path: re.Pattern[str] | None = None
     allow_rules: tuple[AllowRule, ...] = ()
     multiline: bool = True  # False: a match lies on a keyword's line or the next one
+
+    @property
+    def regex(self) -> re.Pattern[bytes]:
+        """The compiled pattern (cached per process)."""
+        return _compiled(self.pattern)
+
+
+@functools.cache
+def _compiled(pattern: bytes) -> re.Pattern[bytes]:
+    return re.compile(pattern, re.MULTILINE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +85,11 @@ def _compile_bytes(pattern: object, where: str) -> re.Pattern[bytes]:
         raise RuleError(f"{where}: invalid regex {pattern!r} ({e})") from e
 
 
+def _checked(pattern: object, where: str) -> bytes:
+    _compile_bytes(pattern, where)  # a user's broken regex fails at load time, with its rule id
+    return str(pattern).encode()
+
+
 def _allow_rule(raw: dict[str, Any], where: str) -> AllowRule:
     rule_id = str(raw.get("id", ""))
     return AllowRule(
@@ -94,7 +109,9 @@ def _severity(value: object, where: str) -> Severity:
         raise RuleError(f"{where}: unknown severity {value!r}") from None
 
 
-def _rule(raw: dict[str, Any], where: str, multiline: bool = True) -> SecretRule:
+def _rule(
+    raw: dict[str, Any], where: str, multiline: bool = True, check: bool = True
+) -> SecretRule:
     rule_id = raw.get("id")
     if not rule_id or not raw.get("regex"):
         raise RuleError(f"{where}: every rule needs an id and a regex (got {raw!r:.80})")
@@ -105,7 +122,7 @@ def _rule(raw: dict[str, Any], where: str, multiline: bool = True) -> SecretRule
         category=str(raw.get("category", "")),
         title=str(raw.get("title", rule_id)),
         severity=_severity(raw.get("severity"), here),
-        regex=_compile_bytes(raw["regex"], here),
+        pattern=_checked(raw["regex"], here) if check else str(raw["regex"]).encode(),
         keywords=keywords,
         secret_group=str(raw.get("secret-group-name", "")),
         path=_compile_str(raw.get("path"), here),
@@ -130,7 +147,9 @@ def builtin_rules() -> RuleSet:
     text = resources.files(__package__).joinpath("builtin_rules.yaml").read_text()
     data = _parse(text, "builtin_rules.yaml")
     return RuleSet(
-        rules=tuple(_rule(r, "builtin_rules.yaml", multiline=False) for r in data["rules"]),
+        rules=tuple(
+            _rule(r, "builtin_rules.yaml", multiline=False, check=False) for r in data["rules"]
+        ),
         allow_rules=tuple(_allow_rule(a, "builtin_rules.yaml") for a in data["allow-rules"]),
     )
 
