@@ -56,6 +56,17 @@ SKIP_EXTENSIONS = frozenset(
         ".iso",
     }
 )
+SKIP_FILES = frozenset(
+    {
+        "go.mod",
+        "go.sum",
+        "package-lock.json",
+        "yarn.lock",
+        "pnpm-lock.yaml",
+        "Pipfile.lock",
+        "Gemfile.lock",
+    }
+)  # lock files are full of integrity hashes that look like keys
 MAX_SECRET_FILE = 10 * 1024 * 1024
 
 
@@ -72,7 +83,7 @@ class SecretAnalyzer(Analyzer):
     def required(self, info: FileInfo) -> bool:
         """Files that are not obviously binary, skipped or exempt by path."""
         path = info.path
-        if info.size == 0 or info.size > MAX_SECRET_FILE:
+        if info.size == 0 or info.size > MAX_SECRET_FILE or info.name in SKIP_FILES:
             return False
         dot = info.name.rfind(".")
         if dot > 0 and info.name[dot:].lower() in SKIP_EXTENSIONS:
