@@ -28,6 +28,8 @@ from cryptography.x509.oid import NameOID
 from stockade.model.entities import Container, Host
 from stockade.model.events import Ancestor, Event, Process
 from stockade.model.wire import BATCH_CONTENT_TYPE, Batch, EnrollRequest, EnrollResponse
+from stockade.platform.services.ingest import decode_batch
+from stockade.platform.store import AgentRecord, SqliteStore
 
 BATCH_EVENTS = 1000
 BATCHES_PER_ROUND = 30
@@ -169,6 +171,28 @@ def _send_all(client: httpx.Client, bodies: list[bytes]) -> None:
             raise RuntimeError(f"batch refused: {r.status_code} {r.text}")
 
 
+def _stages(tmp: Path) -> tuple[float, float]:
+    """Events/s of the two big stages alone: decoding a body, writing a batch to SQLite."""
+    store = SqliteStore(str(tmp / "stages.sqlite"))
+    store.add_agent(
+        AgentRecord(id="s", hostname="s", host_id="s", cert_fingerprint="", enrolled_at=0)
+    )
+    decode_rates, store_rates = [], []
+    seq = 1
+    for _ in range(ROUNDS):
+        bodies = _batches("s", seq, 10)
+        seq += 10 * BATCH_EVENTS
+        started = time.perf_counter()
+        decoded = [decode_batch(b, BATCH_CONTENT_TYPE, "zstd") for b in bodies]
+        decode_rates.append(10 * BATCH_EVENTS / (time.perf_counter() - started))
+        started = time.perf_counter()
+        for batch in decoded:
+            store.store_batch(batch, time.time_ns())
+        store_rates.append(10 * BATCH_EVENTS / (time.perf_counter() - started))
+    store.close()
+    return statistics.median(decode_rates), statistics.median(store_rates)
+
+
 def main() -> int:
     """Print median events/s for one agent and for several agents in parallel."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -205,10 +229,13 @@ def main() -> int:
             client.close()
         server.terminate()
         server.wait(30)
+        decode_rate, store_rate = _stages(Path(tmp))
     print(f"ingest_batch_events: {BATCH_EVENTS} events")
     print(f"ingest_batch_compressed_size_median: {statistics.median(sizes) / 1024:.1f} KiB")
     print(f"ingest_one_agent_median: {statistics.median(single):.0f} events/s")
     print(f"ingest_{PARALLEL_AGENTS}_agents_median: {statistics.median(parallel):.0f} events/s")
+    print(f"ingest_stage_decode_median: {decode_rate:.0f} events/s")
+    print(f"ingest_stage_sqlite_store_median: {store_rate:.0f} events/s")
     return 0
 
 
