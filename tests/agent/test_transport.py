@@ -139,3 +139,39 @@ def test_raw_batch_is_a_batch_on_the_wire(tmp_path: Path) -> None:
     batch = msgspec.msgpack.decode(zstandard.ZstdDecompressor().decompress(body), type=Batch)
     assert batch.events == spool.read(1)[:3] and batch.alerts == [alert]
     assert [e.seq for e in batch.events] == [1, 2, 3] and batch.alerts[0].seq == 4
+
+
+@pytest.mark.server
+def test_a_refused_batch_stays_on_disk_and_is_reported(
+    platform: PlatformThread, tmp_path: Path
+) -> None:
+    import zlib
+
+    import msgspec
+
+    from stockade.agent import records
+    from stockade.agent.transport import BatchRefused
+
+    state = tmp_path / "agent"
+    creds = enroll(state, platform.agent_url, platform.token(), this_host(state))
+    spool = Spool(state / "spool")
+    spool.append(_events(1, 3))
+    spool.close()
+    # A record framed as seq 4 whose event says seq 99: the platform must refuse it.
+    (bad,) = _events(4, 1)
+    bad.seq = 99
+    body = records.BODY_HEAD.pack(4, records.KIND_EVENT) + msgspec.msgpack.encode(bad)
+    (segment,) = (state / "spool").glob("*.seg")
+    with segment.open("ab") as f:
+        f.write(records.HEADER.pack(len(body), zlib.crc32(body)) + body)
+    spool = Spool(state / "spool")
+    assert spool.last_seq == 4
+    transport = Transport(spool, platform.agent_url, creds, batch_records=2)
+    assert transport.send_once() == 2
+    with pytest.raises(BatchRefused, match="422"):
+        transport.send_once()
+    assert transport.refused is not None and "batch 3..4 refused" in transport.refused
+    assert spool.acked_seq == 2
+    assert [r.seq for r in spool.read_raw(3)] == [3, 4]  # kept for the operator
+    transport.close()
+    spool.close()
