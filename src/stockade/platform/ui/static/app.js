@@ -101,7 +101,12 @@ function alertRow(alert) {
   return el(
     "tr",
     { "data-testid": "alert-row", "data-uuid": alert.uuid, id: `alert-${alert.uuid}` },
-    el("td", { className: "nowrap", "data-testid": "alert-time" }, shortTime(alert.time)),
+    el(
+      "td",
+      { className: "nowrap" },
+      el("div", { "data-testid": "alert-time" }, shortTime(alert.time)),
+      el("div", { className: "small", "data-testid": "alert-host" }, alert.hostname || alert.host_id || ""),
+    ),
     el("td", {}, priorityBadge(alert.priority, "alert-priority")),
     el(
       "td",
