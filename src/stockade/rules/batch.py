@@ -76,24 +76,60 @@ def build_dispatch(
     return fn
 
 
+def _guard(compiler: ConditionCompiler, tree: ast.Node) -> tuple[ast.Node, ast.Node] | None:
+    """(shared first conjunct, the rest) when a rule starts with a shared subtree."""
+    slots = compiler.node_slots or {}
+    if not isinstance(tree, ast.And) or tree.children[0] not in slots:
+        return None
+    rest = tree.children[1:]
+    return tree.children[0], rest[0] if len(rest) == 1 else ast.And(rest, tree.pos)
+
+
+def _test(i: int, test: str, indent: str, first_only: bool) -> str:
+    done = f"\n{indent}        return hits" if first_only else ""
+    return (
+        f"{indent}try:\n{indent}    if {test}:\n{indent}        hits.append(R{i}){done}\n"
+        f"{indent}except _ERRORS:\n{indent}    pass"
+    )
+
+
 def _body(
     compiler: ConditionCompiler,
     entries: Sequence[tuple[CompiledRule, ast.Node]],
     first_only: bool,
 ) -> tuple[list[str], dict[str, Any]]:
-    """The dispatch function's statements: one guarded test per rule."""
-    ns: dict[str, Any] = {}
+    """The dispatch function's statements: one guarded test per rule.
+
+    Rules that start with the same shared subtree (an expanded macro such as `open_read`)
+    are tested together under it, so one false guard skips the whole group; the hits are
+    then put back in rule order. With matching="first" every rule keeps its own place.
+    """
+    ns: dict[str, Any] = {"_RANK": {rule: i for i, (rule, _) in enumerate(entries)}}
     body: list[str] = []
+    groups: dict[ast.Node, list[str]] = {}
     for i, (rule, tree) in enumerate(entries):
         ns[f"R{i}"] = rule
         if isinstance(tree, ast.Const):
             if tree.value:
                 body.append(f"    hits.append(R{i})")
             continue
-        test = compiler.expr(tree)
-        done = "\n            return hits" if first_only else ""
-        body.append(
-            f"    try:\n        if {test}:\n            hits.append(R{i}){done}\n"
-            "    except _ERRORS:\n        pass"
-        )
+        split = None if first_only else _guard(compiler, tree)
+        if split is None:
+            body.append(_test(i, compiler.expr(tree), "    ", first_only))
+            continue
+        guard, rest = split
+        if guard not in groups:
+            groups[guard] = []
+            body.append(f"#group{len(groups) - 1}")
+        groups[guard].append(_test(i, compiler.expr(rest), "        ", first_only))
+    for n, (guard, tests) in enumerate(groups.items()):
+        block = [
+            f"    try:\n        _g = {compiler.expr(guard)}",
+            "    except _ERRORS:\n        _g = False",
+            "    if _g:",
+            *tests,
+        ]
+        body[body.index(f"#group{n}")] = "\n".join(block)
+    if groups:
+        body.append("    if len(hits) > 1:\n        hits.sort(key=_RANK.__getitem__)")
     return body, ns
