@@ -125,3 +125,25 @@ def test_records_survive_kill_9_of_the_writer(tmp_path: Path) -> None:
     assert spool.last_seq >= reported
     seqs = [r.seq for r in spool.read(1, limit=1_000_000, max_bytes=1 << 30)]
     assert seqs == list(range(1, spool.last_seq + 1))
+
+
+@pytest.mark.root
+def test_disk_full_refuses_new_records_and_keeps_old_ones(tmp_path: Path) -> None:
+    mount = tmp_path / "small"
+    mount.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount)], check=True)
+    try:
+        spool = Spool(mount / "spool", fsync_every=1)
+        accepted = 0
+        with pytest.raises(SpoolFull, match="disk full"):
+            while True:
+                spool.append([_event(n) for n in range(accepted + 1, accepted + 11)])
+                accepted += 10
+        assert spool.rejected == 10 and spool.last_seq == accepted
+        spool.close()
+        again = Spool(mount / "spool")
+        assert again.truncated_bytes == 0  # the refused batch left nothing half-written
+        assert [r.seq for r in again.read(1, limit=100_000)] == list(range(1, accepted + 1))
+        again.close()
+    finally:
+        subprocess.run(["umount", str(mount)], check=True)

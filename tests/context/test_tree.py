@@ -41,3 +41,12 @@ def test_ancestors_survive_parent_exit() -> None:
     tree.apply(Event(type="procexit", ts=12, proc=Process(pid=10)))
     event = tree.apply(Event(type="openat", ts=13, proc=Process(pid=11)))
     assert [a.name for a in event.ancestors] == ["sh", "init"]
+
+
+def test_resync_replaces_live_processes_and_keeps_the_dead_for_ancestry() -> None:
+    tree = ProcessTree()
+    tree.seed([_proc(1, 0, "init", 1), _proc(10, 1, "sh", 10), _proc(11, 10, "gone", 11)])
+    tree.resync([_proc(1, 0, "init", 1), _proc(12, 11, "child", 12)])
+    assert tree.get(11) is None and len(tree) == 2
+    event = tree.apply(Event(type="openat", ts=13, proc=Process(pid=12)))
+    assert [a.name for a in event.ancestors] == ["gone", "sh", "init"]

@@ -144,6 +144,7 @@ class Agent:
         own_pid = os.getpid()
         last_flush = time.monotonic()
         last_full_log = 0.0
+        last_dropped = 0
         while not stop.is_set():
             raw = choice.source.poll(0.1)
             events = pipeline.without_own_activity(
@@ -160,6 +161,10 @@ class Agent:
             if time.monotonic() - last_flush > 0.5:
                 spool.flush()
                 last_flush = time.monotonic()
+                dropped = choice.source.stats().dropped
+                if dropped > last_dropped:  # exits were lost: the tree may hold the dead
+                    context.tree.resync(procfs.scan())
+                    last_dropped = dropped
 
     def _heartbeats(
         self, stop: threading.Event, transport: Transport, host: Host, choice: SensorChoice

@@ -39,6 +39,16 @@ class ProcessTree:
         for process in processes:
             self._live[process.pid] = process
 
+    def resync(self, processes: Iterable[Process]) -> None:
+        """Replace the live table with a fresh /proc snapshot (after the sensor lost events)."""
+        fresh = {p.pid: p for p in processes}
+        for pid, gone in self._live.items():
+            if pid not in fresh:
+                self._dead[pid] = gone
+        while len(self._dead) > self._max_dead:
+            self._dead.popitem(last=False)
+        self._live = fresh
+
     def get(self, pid: int, start_ns: int = 0) -> Process | None:
         """The live process with this pid (and start time, when given)."""
         found = self._live.get(pid)
