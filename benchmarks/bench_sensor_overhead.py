@@ -7,6 +7,7 @@ prints the medians side by side with the slowdown. Goal: <= 3 %.
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import statistics
@@ -16,7 +17,9 @@ import time
 
 from stockade.sensor.bpf import BpfSource
 
-ROUNDS = 5
+ROUNDS = 8
+COSTS_WITH: list[tuple[float, float]] = []
+COSTS_WITHOUT: list[tuple[float, float]] = []
 REQUESTS = 100_000
 SENSOR_LOOP = """
 import select, sys
@@ -50,6 +53,22 @@ def requests_per_s(port: int) -> float:
     return statistics.mean(rates)
 
 
+def syscall_cost_ns(n: int = 20_000) -> tuple[float, float]:
+    """CPU ns per open+close of /dev/null (traced) and per getppid (not traced).
+
+    Thread CPU time includes the kernel time of the calls (and of the BPF programs they
+    trigger), so this figure holds up on a busy machine where wall-clock rates do not.
+    """
+    start = time.thread_time_ns()
+    for _ in range(n):
+        os.close(os.open("/dev/null", os.O_RDONLY))
+    traced = (time.thread_time_ns() - start) / n
+    start = time.thread_time_ns()
+    for _ in range(n):
+        os.getppid()
+    return traced, (time.thread_time_ns() - start) / n
+
+
 def with_sensor(port: int) -> tuple[float, int, int]:
     """One benchmark run while a sensor process records and decodes every event."""
     sensor = subprocess.Popen(
@@ -59,6 +78,7 @@ def with_sensor(port: int) -> tuple[float, int, int]:
     assert sensor.stdin is not None and sensor.stdout is not None
     assert sensor.stdout.readline().strip() == "ready"
     rate = requests_per_s(port)
+    COSTS_WITH.append(syscall_cost_ns())
     sensor.stdin.write("stop\n")
     sensor.stdin.flush()
     events, dropped = (int(x) for x in sensor.stdout.readline().split())
@@ -84,11 +104,17 @@ def main() -> int:
         time.sleep(0.5)
         requests_per_s(port)  # warm-up
         base, sensed, events, dropped = [], [], 0, 0
-        for _ in range(ROUNDS):
-            base.append(requests_per_s(port))
+        for i in range(ROUNDS):
+            # Alternate which goes first so drift on a shared machine does not favour one.
+            if i % 2:
+                base.append(requests_per_s(port))
+                COSTS_WITHOUT.append(syscall_cost_ns())
             rate, n, d = with_sensor(port)
             sensed.append(rate)
             events, dropped = events + n, dropped + d
+            if not i % 2:
+                base.append(requests_per_s(port))
+                COSTS_WITHOUT.append(syscall_cost_ns())
     finally:
         server.terminate()
         server.wait()
@@ -96,7 +122,18 @@ def main() -> int:
     print(f"redis without sensor: {b:.0f} requests/s")
     print(f"redis with sensor: {s:.0f} requests/s")
     print(f"slowdown: {(b - s) / b * 100:.1f} %")
+    spread = max(base) / min(base) - 1
+    print(f"run-to-run spread without sensor: {spread * 100:.0f} % (max/min - 1)")
+    print(
+        "per-round requests/s (without, with): "
+        + ", ".join(f"({x:.0f}, {y:.0f})" for x, y in zip(base, sensed, strict=True))
+    )
     print(f"sensor events during runs: {events} (dropped {dropped})")
+    for label, idx in (("open+close (traced)", 0), ("getppid (not traced)", 1)):
+        off = statistics.median(c[idx] for c in COSTS_WITHOUT)
+        on = statistics.median(c[idx] for c in COSTS_WITH)
+        print(f"{label} cpu without sensor: {off:.0f} ns")
+        print(f"{label} cpu with sensor: {on:.0f} ns")
     return 0
 
 
