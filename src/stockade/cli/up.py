@@ -1,0 +1,118 @@
+"""`stockade up`: the platform and a local agent in one process, enrolled automatically."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import threading
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from stockade.agent import Agent, AgentConfig, AgentError
+from stockade.platform import Platform, PlatformConfig, PlatformError
+
+DEFAULT_PORT = 8700
+
+
+def default_data_dir() -> Path:
+    """/var/lib/stockade for root, else the user's data directory."""
+    if os.geteuid() == 0:
+        return Path("/var/lib/stockade")
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "stockade"
+
+
+def register(app: typer.Typer) -> None:
+    """Add `stockade up` to the top-level app."""
+    app.command()(up)
+
+
+def up(
+    data_dir: Annotated[Path | None, typer.Option(help="Where state lives.")] = None,
+    port: Annotated[int, typer.Option(help="Console port (agents use port+1).")] = DEFAULT_PORT,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+) -> None:
+    """Run the platform and a local agent; print the console URL and the admin login."""
+    data_dir = data_dir or default_data_dir()
+    try:
+        platform = Platform.open(
+            PlatformConfig(data_dir=data_dir / "platform", host=host, console_port=port)
+        )
+    except PlatformError as e:
+        typer.echo(f"stockade up: {e}", err=True)
+        raise typer.Exit(1) from None
+    try:
+        asyncio.run(_run(platform, data_dir / "agent"))
+    except AgentError as e:
+        typer.echo(f"stockade up: {e}", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        platform.close()
+
+
+def _announce(platform: Platform) -> None:
+    typer.echo(f"Stockade console: {platform.console_url}")
+    if platform.first_admin_password is not None:
+        typer.echo(f"Admin login: admin / {platform.first_admin_password}  (shown only once)")
+    else:
+        typer.echo("Admin login: admin (password shown at first start)")
+    typer.echo("Press Ctrl-C to stop.", err=True)
+
+
+async def _run(platform: Platform, agent_state: Path) -> None:
+    loop = asyncio.get_running_loop()
+    stopping = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stopping.set)
+    ready = asyncio.Event()
+    server = asyncio.create_task(platform.serve(ready))
+    await _until(ready, server)
+    if server.done():
+        server.result()  # re-raises the platform's startup error
+    token = None
+    if not Agent.is_enrolled(agent_state):
+        token = platform.create_enrollment_token()
+        agent_state.mkdir(parents=True, exist_ok=True)
+        (agent_state / "ca.crt").write_text(platform.ca_pem)  # pin the CA before enrolling
+    config = AgentConfig(state_dir=agent_state, server_url=platform.agent_url, enroll_token=token)
+    agent = _AgentThread(Agent(config), loop, stopping)
+    agent.start()
+    _announce(platform)
+    await _until(stopping, server)
+    agent.stop.set()
+    await asyncio.to_thread(agent.join, 15)
+    server.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await server
+    if agent.failure is not None:
+        raise agent.failure
+
+
+async def _until(event: asyncio.Event, server: asyncio.Task[None]) -> None:
+    """Wait for `event`, or for the server task to end (it failed or was stopped)."""
+    waiter = asyncio.create_task(event.wait())
+    await asyncio.wait({waiter, server}, return_when=asyncio.FIRST_COMPLETED)
+    waiter.cancel()
+
+
+class _AgentThread(threading.Thread):
+    """Runs the local agent; a failure stops `stockade up` and is reported by it."""
+
+    def __init__(
+        self, agent: Agent, loop: asyncio.AbstractEventLoop, stopping: asyncio.Event
+    ) -> None:
+        super().__init__(name="stockade-agent", daemon=True)
+        self.stop = threading.Event()
+        self.failure: Exception | None = None
+        self._agent, self._loop, self._stopping = agent, loop, stopping
+
+    def run(self) -> None:
+        try:
+            self._agent.run(self.stop)
+        except Exception as e:  # handed to the main thread, which prints it
+            self.failure = e
+            self._loop.call_soon_threadsafe(self._stopping.set)

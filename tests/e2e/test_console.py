@@ -1,0 +1,52 @@
+"""The web console shows a real container's shell alert to a logged-in admin."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import ADMIN_PASSWORD, Running, poll_until
+from tests.e2e.test_up import shell_alerts, start_interactive_shell
+from tests.support.podman import Podman
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.mark.root
+@pytest.mark.podman
+@pytest.mark.server
+@pytest.mark.browser
+def test_console_shows_the_shell_alert(
+    stockade_up: Running, podman: Podman, busybox_image: str, artifacts_dir: Path
+) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    name, container_id, shell = start_interactive_shell(podman, busybox_image)
+    try:
+        assert poll_until(lambda: shell_alerts(stockade_up, container_id), bool, timeout=10)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page.goto(stockade_up.console_url)
+            page.fill("#username", "admin")
+            page.fill("#password", ADMIN_PASSWORD)
+            page.click("#login-button")
+            page.click("#nav-alerts")
+            row = page.locator("[data-testid=alert-row]", has_text=name).first
+            expect(row).to_be_visible(timeout=10_000)
+            expect(row).to_contain_text("Terminal shell in container")
+            expect(row).to_contain_text("stockade-test-busybox")
+            expect(row).to_contain_text(container_id[:12])
+            page.screenshot(path=str(artifacts_dir / "console-alerts.png"), full_page=True)
+            browser.close()
+    finally:
+        podman.remove(name)
+        shell.kill()
