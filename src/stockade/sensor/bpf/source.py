@@ -18,10 +18,26 @@ from stockade.sensor.bpf.loader import LoadedSensor
 DEFAULT_EVENT_TYPES: frozenset[EventType] = frozenset(EventType)
 """Every event type of the issue; the agent narrows this to what its rules need."""
 ALL_PROGRAMS = frozenset(p for t in EventType for p in programs_for(t))
+LIFECYCLE_TYPES: frozenset[EventType] = frozenset(
+    {
+        EventType.CLONE,
+        EventType.CLONE3,
+        EventType.FORK,
+        EventType.VFORK,
+        EventType.EXECVE,
+        EventType.EXECVEAT,
+        EventType.PROCEXIT,
+    }
+)
+"""Always attached (unless lifecycle=False): the process tree is kept exact from them."""
 
 
 class BpfSource(EventSource):
-    """Kernel events from CO-RE tracepoint programs through one ring buffer."""
+    """Kernel events from CO-RE tracepoint programs through one ring buffer.
+
+    Only the programs of `event_types` (plus the process lifecycle) are loaded and
+    attached: one sys_enter/sys_exit tracepoint pair per system call.
+    """
 
     id = "ebpf"
 
@@ -30,8 +46,11 @@ class BpfSource(EventSource):
         event_types: Iterable[EventType | str] = DEFAULT_EVENT_TYPES,
         *,
         cache_dir: Path | None = None,
+        lifecycle: bool = True,
     ) -> None:
         self.event_types = frozenset(EventType(t) for t in event_types)
+        if lifecycle:
+            self.event_types |= LIFECYCLE_TYPES
         self._cache_dir = cache_dir
         self._sensor: LoadedSensor | None = None
         self._raw: list[bytes] = []
