@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
@@ -74,7 +75,8 @@ async def login(body: LoginRequest, services: Services) -> LoginResponse:
 async def agents(services: Services) -> Response:
     """Enrolled agents with their last heartbeat."""
     found = await services.runner.read(services.store.list_agents)
-    return json_response([agent_view(a) for a in found])
+    now = time.time_ns()
+    return json_response([agent_view(a, now) for a in found])
 
 
 @private.get("/containers")

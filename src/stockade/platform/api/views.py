@@ -10,14 +10,23 @@ from stockade.platform.alert_fields import image_of
 from stockade.platform.store import AgentRecord, ContainerRecord, StoredAlert, StoredEvent
 from stockade.platform.timestamps import format_ns
 
+OFFLINE_AFTER_NS = 60 * 1_000_000_000  # agents send a heartbeat every few seconds
 
-def agent_view(agent: AgentRecord) -> dict[str, Any]:
-    """An agent with its last heartbeat's sensor counters."""
+
+def agent_status(agent: AgentRecord, now: int) -> str:
+    """enrolled (never heard from), online, degraded (fallback sensor), or offline (silent)."""
+    if agent.last_seen and now - agent.last_seen > OFFLINE_AFTER_NS:
+        return "offline"
+    return agent.status
+
+
+def agent_view(agent: AgentRecord, now: int) -> dict[str, Any]:
+    """An agent with its status as of `now` and its last heartbeat's sensor counters."""
     return {
         "id": agent.id,
         "hostname": agent.hostname,
         "host_id": agent.host_id,
-        "status": agent.status,
+        "status": agent_status(agent, now),
         "version": agent.version,
         "acked_seq": agent.acked_seq,
         "spooled_seq": agent.spooled_seq,
