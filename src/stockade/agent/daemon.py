@@ -25,7 +25,7 @@ from stockade.context import ContainerResolver, ContextStage, ProcessTree
 from stockade.context.runtime import all_runtimes
 from stockade.detect import InteractiveShellInContainer
 from stockade.detect.base import Detector
-from stockade.model import Host
+from stockade.model import Alert, Event, Host
 from stockade.model.wire import Heartbeat, SensorStatus
 from stockade.sensor import procfs
 from stockade.sensor.base import SensorError
@@ -151,12 +151,10 @@ class Agent:
                 pipeline.enrich_all(raw, context.enrich), own_pid
             )
             try:
-                spool.append(events)
-                spool.append(pipeline.detect(events, self.detectors, host))
+                self._accept(spool, events, host)
             except SpoolFull as e:
-                self.dropped_full += len(events)
                 if time.monotonic() - last_full_log > 10:  # once per 10 s, not per batch
-                    log.error("%s (%d events dropped so far)", e, self.dropped_full)
+                    log.error("%s (%d records dropped so far)", e, self.dropped_full)
                     last_full_log = time.monotonic()
             if time.monotonic() - last_flush > 0.5:
                 spool.flush()
@@ -165,6 +163,29 @@ class Agent:
                 if dropped > last_dropped:  # exits were lost: the tree may hold the dead
                     context.tree.resync(procfs.scan())
                     last_dropped = dropped
+
+    def _accept(self, spool: Spool, events: list[Event], host: Host) -> None:
+        """Spool the events, then their alerts (which get their event's seq).
+
+        When the spool is full the events are dropped but still inspected: their alerts
+        may use the room the spool keeps for alerts. SpoolFull is re-raised for logging.
+        """
+        try:
+            spool.append(events)
+        except SpoolFull:
+            self.dropped_full += len(events)
+            alerts = pipeline.detect(events, self.detectors, host)
+            if alerts:
+                self._append_alerts(spool, alerts)
+            raise
+        self._append_alerts(spool, pipeline.detect(events, self.detectors, host))
+
+    def _append_alerts(self, spool: Spool, alerts: list[Alert]) -> None:
+        try:
+            spool.append(alerts)
+        except SpoolFull:
+            self.dropped_full += len(alerts)
+            raise
 
     def _heartbeats(
         self, stop: threading.Event, transport: Transport, host: Host, choice: SensorChoice
@@ -188,5 +209,7 @@ class Agent:
                 transport.heartbeat(beat)
             except TransportError as e:
                 log.warning("heartbeat: %s", e)
+            except Exception:  # a bug must not end heartbeats silently
+                log.exception("heartbeat failed")
             if stop.wait(HEARTBEAT_EVERY_S):
                 return

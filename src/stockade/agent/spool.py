@@ -5,8 +5,8 @@ shared by events and alerts. A write is one `os.write` (a killed agent loses not
 wrote), `fsync` runs every `fsync_every` records or `fsync_interval_s` (a power cut loses
 at most that window). On open, the newest segment is scanned and a torn tail is cut.
 The acked cursor (what the platform stored) is persisted; fully acked segments are
-deleted. Past `max_bytes`, or when the disk is full, `append` raises `SpoolFull` and
-nothing already accepted is touched.
+deleted. Past `max_bytes` (events already at 95 %: the rest is kept for alerts), or when
+the disk is full, `append` raises `SpoolFull` and nothing already accepted is touched.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from pathlib import Path
 from stockade.agent import records
 from stockade.agent.errors import SpoolError, SpoolFull
 from stockade.agent.records import RawRecord, Record
+from stockade.model import Alert
 
 SEGMENT_SUFFIX = ".seg"
 
@@ -126,7 +127,10 @@ class Spool:
                 item.seq = seq
                 seq += 1
             data = b"".join(records.encode(item) for item in items)
-            if self.size_bytes + len(data) > self._max_bytes:
+            cap = self._max_bytes
+            if not all(isinstance(item, Alert) for item in items):
+                cap -= self._max_bytes // 20  # the last 5 % is kept for alerts
+            if self.size_bytes + len(data) > cap:
                 self.rejected += len(items)
                 raise SpoolFull(
                     f"spool {self.directory} is at its cap of {self._max_bytes} bytes;"
