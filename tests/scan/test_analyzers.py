@@ -7,6 +7,7 @@ import json
 import sqlite3
 import struct
 import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -17,6 +18,8 @@ from stockade.scan.analyzers.gobinary import MAGIC
 from stockade.scan.analyzers.npm_lock import parse_package_lock, parse_yarn_lock
 from stockade.scan.analyzers.rpm import TAG_ARCH, TAG_EPOCH, TAG_NAME, TAG_RELEASE, TAG_VERSION
 from stockade.scan.files import FileInfo
+from stockade.scan.options import ScanOptions
+from stockade.scan.scanner import scan_image
 
 load_builtin()
 
@@ -258,3 +261,17 @@ def test_dpkg_copyright_licenses() -> None:
     assert result is not None
     assert result.licenses == {"libfoo1": ["GPL-2.0-or-later", "LGPL-2.1-only", "MIT"]}
     assert analyzer.analyze(info, b"This is free software.\n") is None
+
+
+def test_large_go_binary_is_read_past_the_default_file_limit(tmp_path: Path) -> None:
+    root = tmp_path / "rootfs"
+    (root / "usr/local/bin").mkdir(parents=True)
+    modinfo = "path\tx\nmod\tx\t(devel)\t\ndep\tgithub.com/pkg/errors\tv0.9.1\th1:x=\n"
+    binary = _go_binary("go1.22.1", modinfo)
+    tool = root / "usr/local/bin/tool"
+    tool.write_bytes(binary + b"\0" * (12 * 1024 * 1024))  # past the 10 MiB default
+    tool.chmod(0o755)
+    (root / "big.env").write_bytes(b"GH=ghp_" + b"Zq8" * 12 + b"\n" + b"#" * (12 * 1024 * 1024))
+    result = scan_image(f"dir:{root}", ScanOptions(cache_dir=None))
+    assert ("github.com/pkg/errors", "v0.9.1") in {(p.name, p.version) for p in result.packages}
+    assert not [f for f in result.findings if f.kind == "secret"]  # secrets stop at 10 MiB

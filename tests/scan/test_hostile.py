@@ -51,11 +51,14 @@ def test_dotdot_and_absolute_entries_are_skipped_with_warnings(tmp_path: Path) -
         ]
     )
     layout = write_oci_layout(tmp_path / "layout", [layer])
-    before = _tree(tmp_path.parent.parent)
+    before = _tree(tmp_path)
     result = scan_image(f"oci:{layout}", OPTIONS)
     assert [f.path for f in result.findings] == ["app/ok.env"]
     assert sum("outside the root" in w for w in result.warnings) == 3
-    assert _tree(tmp_path.parent.parent) == before  # the scan wrote nothing anywhere
+    assert _tree(tmp_path) == before  # the scan wrote nothing, not even next to the image
+    for base in (tmp_path, tmp_path.parent, tmp_path.parent.parent, Path("/")):
+        assert not (base / "escape").exists() and not (base / "up").exists()
+    assert not Path("/abs").exists()
 
 
 def test_links_pointing_outside_the_root_are_skipped(tmp_path: Path) -> None:

@@ -42,6 +42,7 @@ class AnalyzerGroup:
     analyzers: tuple[Analyzer, ...]
     limits: WalkLimits
     cache_salt: str
+    caps: tuple[int, ...]  # per analyzer: the largest file it reads
 
     @classmethod
     def build(cls, options: ScanOptions, lockfiles: bool | None = None) -> AnalyzerGroup:
@@ -58,8 +59,9 @@ class AnalyzerGroup:
             for _, cls_ in ANALYZERS.items()
             if cls_.scanner in wanted and cls_.enabled(analyzer_options)
         )
+        caps = tuple(a.max_size or options.max_file_size for a in analyzers)
         limits = WalkLimits(
-            max_file_size=options.max_file_size,
+            max_file_size=max(caps, default=options.max_file_size),
             max_layer_size=options.max_layer_size,
             skip_dirs=tuple(d.strip("/") for d in options.skip_dirs if d.strip("/")),
         )
@@ -68,16 +70,21 @@ class AnalyzerGroup:
                 f"schema={CACHE_SCHEMA}",
                 *sorted(f"{a.id}@{a.version}" for a in analyzers),
                 f"lockfiles={analyzer_options.lockfiles}",
-                f"limits={limits.max_file_size},{','.join(limits.skip_dirs)}",
+                f"limits={options.max_file_size},{','.join(limits.skip_dirs)}",
                 f"secrets={_fingerprint(options.secret_config)}",
                 f"yara={_fingerprint(options.yara_rules)}",
             ]
         )
-        return cls(analyzers, limits, hashlib.sha256(salt.encode()).hexdigest())
+        return cls(analyzers, limits, hashlib.sha256(salt.encode()).hexdigest(), caps)
 
     def select(self, info: FileInfo) -> tuple[Analyzer, ...] | None:
         """The analyzers that want this file, or None."""
-        chosen = tuple(a for a in self.analyzers if a.required(info))
+        size = info.size
+        chosen = tuple(
+            a
+            for a, cap in zip(self.analyzers, self.caps, strict=True)
+            if size <= cap and a.required(info)
+        )
         return chosen or None
 
     def analyze(

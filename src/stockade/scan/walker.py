@@ -180,7 +180,7 @@ def _directory_file(
         report.warnings.append(f"{rel}: cannot read ({e.strerror})")
         return
     with os.fdopen(fd, "rb") as handle:
-        content = handle.read(limits.max_file_size + 1)
+        content = handle.read(st.st_size + 1)  # not the cap: read(n) allocates n bytes first
     if len(content) > limits.max_file_size:
         report.warnings.append(f"{rel}: skipped (grew past the size limit while read)")
         return

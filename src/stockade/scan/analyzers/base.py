@@ -55,6 +55,7 @@ class Analyzer(ABC):
     id: ClassVar[str]
     version: ClassVar[int] = 1
     scanner: ClassVar[Scanner] = Scanner.PKG
+    max_size: ClassVar[int] = 0  # largest file it reads; 0 means the scan's max_file_size
 
     def __init__(self, options: AnalyzerOptions) -> None:  # noqa: B027 - most need nothing
         """Most analyzers need no options."""

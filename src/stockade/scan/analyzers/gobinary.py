@@ -85,6 +85,7 @@ class GoBinaryAnalyzer(Analyzer):
     """Build info of Go executables."""
 
     id = "gobinary"
+    max_size = 128 * 1024 * 1024  # Go binaries are often tens of MiB
 
     def required(self, info: FileInfo) -> bool:
         """Executable files, except in places where Go binaries never live."""

@@ -87,6 +87,7 @@ class JarAnalyzer(Analyzer):
     """Java archives (.jar, .war, .ear, .par)."""
 
     id = "jar"
+    max_size = 128 * 1024 * 1024  # fat jars bundle their dependencies
 
     def required(self, info: FileInfo) -> bool:
         """Files named like Java archives."""
