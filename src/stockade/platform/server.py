@@ -36,6 +36,7 @@ from stockade.platform.store.runner import StoreRunner
 log = logging.getLogger(__name__)
 DB_FILE = "stockade.db"
 SHUTDOWN_GRACE_S = 1.0
+AGENT_KEEP_ALIVE_S = 30  # agents call every few seconds: keep their TLS sessions open
 
 
 @dataclass(frozen=True)
@@ -207,6 +208,7 @@ class Platform:
             ssl_keyfile=str(tls.key_path),
             ssl_ca_certs=str(tls.ca_path),
             ssl_cert_reqs=ssl.CERT_OPTIONAL,
+            timeout_keep_alive=AGENT_KEEP_ALIVE_S,
             timeout_graceful_shutdown=5,
             **common,  # type: ignore[arg-type]
         )
