@@ -40,6 +40,15 @@ def test_parent_is_a_file(tmp_path: Path) -> None:
     assert "Not a directory" in message
 
 
+def test_damaged_database_is_a_one_line_error(tmp_path: Path) -> None:
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "stockade.db").write_bytes(b"this is not a database" * 200)
+    message = _one_line_error(PlatformConfig(data_dir=tmp_path / "d"))
+    assert message.startswith(f"cannot set up data dir {tmp_path / 'd'}: cannot open database")
+    assert "file is not a database" in message
+    assert message.endswith("choose another --data-dir")
+
+
 @pytest.fixture
 def read_only_dir(tmp_path: Path) -> Iterator[Path]:
     """A read-only tmpfs mounted for the test."""

@@ -150,7 +150,10 @@ class Platform:
             ca = CertificateAuthority.load_or_create(data_dir / "pki")
             store = SqliteStore(str(data_dir / DB_FILE))
         except (OSError, StoreError) as e:
-            raise DataDirError(f"cannot set up data dir {data_dir}: {e}") from e
+            raise DataDirError(
+                f"cannot set up data dir {data_dir}: {e}; repair or move it, or choose another "
+                "--data-dir"
+            ) from e
         try:
             password = ensure_admin(store)
         except BaseException:

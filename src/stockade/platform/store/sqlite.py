@@ -47,7 +47,11 @@ class SqliteStore:
         self._lock = threading.Lock()
         self._connections: list[sqlite3.Connection] = []
         self._closed = False
-        migrate(self._conn())
+        try:
+            migrate(self._conn())
+        except sqlite3.Error as e:
+            self.close()
+            raise StoreError(f"cannot prepare database {path}: {e}") from e
 
     def _conn(self) -> sqlite3.Connection:
         if self._closed:
