@@ -73,6 +73,7 @@ def walk_layer(
     except (EOFError, OSError, zlib.error, isal_zlib.error, zstandard.ZstdError) as e:  # type: ignore[misc]
         raise LayerError(f"{what}: corrupt or truncated layer ({e})") from e
     finally:
+        stream.close()
         blob.close()
 
 
