@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -145,3 +146,12 @@ def test_too_large_body_is_413(agent: TestAgent) -> None:
     r = agent.post_raw(b"\0" * (33 * 1024 * 1024))
     assert r.status_code == 413
     assert "exceeds" in r.json()["detail"]
+
+
+def test_same_batch_sent_concurrently_is_stored_once(agent: TestAgent, admin: httpx.Client) -> None:
+    batch = agent.batch(_events(1, 50))
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(lambda _: agent.send(batch), range(4)))
+    assert [r.status_code for r in answers] == [200] * 4
+    assert {r.json()["acked_seq"] for r in answers} == {50}
+    assert _stored_seqs(admin, agent) == list(range(1, 51))
