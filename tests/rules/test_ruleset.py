@@ -239,3 +239,21 @@ def test_reload_never_mixes_old_and_new_rules() -> None:
         stop.set()
         flipper.join()
     assert seen
+
+
+def test_scalars_stay_text_like_yaml_cpp() -> None:
+    text = """
+- list: words
+  items: [yes, 1.10, 0755, on]
+- rule: r
+  desc: d
+  condition: evt.type = execve and proc.name in (words)
+  output: o
+  priority: INFO
+  enabled: yes
+"""
+    ruleset = load_rules([], sources=[("r.yaml", text)])
+    assert ruleset.errors == []
+    for name in ("yes", "1.10", "0755", "on"):
+        event = Event(type="execve", ts=1, proc=Process(pid=1, name=name))
+        assert [r.name for r in ruleset.matches(event)] == ["r"], name

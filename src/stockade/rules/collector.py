@@ -48,6 +48,15 @@ WARNING_APPEND = (
 )
 
 
+# yaml-cpp's boolean spellings
+_BOOLS = {
+    **dict.fromkeys(("y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE"), True),
+    **dict.fromkeys(("on", "On", "ON"), True),
+    **dict.fromkeys(("n", "N", "no", "No", "NO", "false", "False", "FALSE"), False),
+    **dict.fromkeys(("off", "Off", "OFF"), False),
+}
+
+
 class ItemError(Exception):
     """An item cannot be collected; carries the Falco load code."""
 
@@ -118,15 +127,17 @@ def _scalar(item: RawItem, key: str, kind: type | tuple[type, ...] = str) -> Any
         raise ItemError(f"Mapping for key '{key}' is empty", "LOAD_ERR_YAML_VALIDATE")
     if isinstance(value, list | dict):
         raise ItemError("Value is not a scalar value", "LOAD_ERR_YAML_VALIDATE")
-    if kind is bool and not isinstance(value, bool):
-        raise ItemError("Can't decode YAML scalar value", "LOAD_ERR_YAML_VALIDATE")
-    if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
-        raise ItemError("Can't decode YAML scalar value", "LOAD_ERR_YAML_VALIDATE")
-    if kind is str:
-        value = (
-            "" if value is None else (str(value).lower() if isinstance(value, bool) else str(value))
-        )
-    return value
+    text = str(value)
+    if kind is bool:
+        if text not in _BOOLS or item.styles.get(key) in ("'", '"'):
+            raise ItemError("Can't decode YAML scalar value", "LOAD_ERR_YAML_VALIDATE")
+        return _BOOLS[text]
+    if kind is int:
+        try:
+            return int(text)
+        except ValueError:
+            raise ItemError("Can't decode YAML scalar value", "LOAD_ERR_YAML_VALIDATE") from None
+    return text
 
 
 def _string_list(item: RawItem, key: str) -> list[str]:

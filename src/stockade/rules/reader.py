@@ -21,6 +21,13 @@ def _plain(_loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> str:
 
 _RulesLoader.add_constructor("tag:yaml.org,2002:value", lambda _l, node: str(node.value))
 _RulesLoader.add_multi_constructor("!", _plain)
+# Like yaml-cpp, keep plain scalars as text (`yes`, `1.10`, `0755` stay as written); the
+# collector decodes booleans and numbers where a key calls for them.
+_KEPT_TAGS = {"tag:yaml.org,2002:null", "tag:yaml.org,2002:merge", "tag:yaml.org,2002:value"}
+_RulesLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag in _KEPT_TAGS]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
 
 ITEM_KINDS = ("rule", "macro", "list", "required_engine_version", "required_plugin_versions")
 

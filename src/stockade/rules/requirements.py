@@ -29,10 +29,10 @@ def _show(v: tuple[int, int, int]) -> str:
 def check_engine_version(item: RawItem) -> None:
     """Refuse a file needing a newer engine than ENGINE_VERSION."""
     raw = item.data.get("required_engine_version")
-    if raw is None or isinstance(raw, list | dict | bool):
+    if raw is None or isinstance(raw, list | dict):
         raise ItemError("Can't decode YAML scalar value", "LOAD_ERR_YAML_VALIDATE")
-    if isinstance(raw, int) and raw >= 0:
-        wanted = (0, raw, 0)
+    if str(raw).isdigit():
+        wanted = (0, int(str(raw)), 0)
     else:
         parsed = _semver(str(raw))
         if parsed is None:
