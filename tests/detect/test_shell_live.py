@@ -33,9 +33,16 @@ class Live:
         while time.monotonic() < deadline and not done():
             self.events += [self.stage.enrich(e) for e in self.source.poll(0.05)]
 
-    def alerts(self) -> list[Alert]:
+    def alerts(self, container_name: str | None = None, pid: int | None = None) -> list[Alert]:
+        """Alerts for the events of one container or process (other tests may run too)."""
         detector = InteractiveShellInContainer()
-        return [a for e in self.events for a in detector.inspect(e)]
+        mine = [
+            e
+            for e in self.events
+            if (container_name is not None and e.container.name == container_name)
+            or (pid is not None and e.proc.pid == pid)
+        ]
+        return [a for e in mine for a in detector.inspect(e)]
 
 
 @pytest.fixture
@@ -73,7 +80,7 @@ def test_fires_for_sh_i_from_a_pipe_in_a_container(
     shell.stdin.write(b"exit\n")
     shell.stdin.close()
     shell.wait(30)
-    alerts = live.alerts()
+    alerts = live.alerts("stockade-detect-shell")
     assert len(alerts) == 1
     (alert,) = alerts
     assert len(alert.container_id) == 64
@@ -99,4 +106,4 @@ def test_quiet_for_sh_c_in_a_container_and_for_a_host_shell(
     assert any(
         e.type == "execve" and e.proc.name == "sh" and not e.container.is_host for e in live.events
     )
-    assert live.alerts() == []
+    assert live.alerts("stockade-detect-c", host.pid) == []
