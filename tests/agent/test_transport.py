@@ -11,12 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from stockade.agent.enroll import enroll, load_credentials
+from stockade.agent.enroll import enroll, load_credentials, pin_ca
 from stockade.agent.errors import EnrollError, TransportError
 from stockade.agent.hostinfo import this_host
 from stockade.agent.spool import Spool
 from stockade.agent.transport import Transport
 from stockade.model import Alert, Event, Process
+from stockade.platform import Platform
 from tests.agent.conftest import PlatformThread
 
 
@@ -35,6 +36,23 @@ def test_enrollment_stores_credentials(platform: PlatformThread, tmp_path: Path)
     assert stat.S_IMODE((state / "agent.key").stat().st_mode) == 0o600
     with pytest.raises(EnrollError, match="refused"):
         enroll(tmp_path / "other", platform.agent_url, "not-a-token", this_host(state))
+
+
+@pytest.mark.server
+def test_enrollment_verifies_a_pinned_ca(platform: PlatformThread, tmp_path: Path) -> None:
+    assert platform.platform is not None
+    good, wrong = tmp_path / "good", tmp_path / "wrong"
+    pin_ca(good, platform.platform.ca_pem.encode())
+    enroll(good, platform.agent_url, platform.token(), this_host(good))
+    other = PlatformThread(tmp_path / "other-platform")  # another CA, never started
+    other_ca = Platform.open(other.config)
+    try:
+        pin_ca(wrong, other_ca.ca_pem.encode())
+    finally:
+        other_ca.close()
+    with pytest.raises(EnrollError, match="CERTIFICATE_VERIFY_FAILED"):
+        enroll(wrong, platform.agent_url, platform.token(), this_host(wrong))
+    assert not (wrong / "agent.key").exists()
 
 
 @pytest.mark.server

@@ -72,6 +72,16 @@ def _write(path: Path, data: bytes, mode: int) -> None:
     os.replace(tmp, path)
 
 
+def pin_ca(state_dir: Path, ca_pem: bytes) -> None:
+    """Trust only this CA when enrolling (before enrollment; later the CA is already set)."""
+    try:
+        x509.load_pem_x509_certificate(ca_pem)
+    except ValueError as e:
+        raise EnrollError(f"not a PEM certificate: {e}") from e
+    state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    _write(state_dir / "ca.crt", ca_pem, 0o644)
+
+
 def make_key_and_csr(common_name: str) -> tuple[bytes, str]:
     """A new P-256 key (PEM) and a CSR for it (PEM)."""
     key = ec.generate_private_key(ec.SECP256R1())

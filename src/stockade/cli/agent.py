@@ -13,6 +13,7 @@ import msgspec
 import typer
 
 from stockade.agent import Agent, AgentConfig, AgentError
+from stockade.agent.enroll import pin_ca
 from stockade.agent.hostinfo import this_host
 from stockade.agent.replay import open_sender, read_capture, replay
 from stockade.detect import InteractiveShellInContainer
@@ -40,12 +41,22 @@ def agent(
         list[str] | None,
         typer.Option("--source", help="Event source id, tried in order (repeatable)."),
     ] = None,
+    ca: Annotated[
+        Path | None,
+        typer.Option(help="The platform's CA certificate, to verify it when enrolling."),
+    ] = None,
 ) -> None:
     """Run the agent until SIGTERM or Ctrl-C."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
+    if ca is not None:
+        try:
+            pin_ca(state_dir, ca.read_bytes())
+        except (OSError, AgentError) as e:
+            typer.echo(f"stockade agent: cannot use --ca {ca}: {e}", err=True)
+            raise typer.Exit(1) from None
     config = AgentConfig(state_dir, server, enroll)
     if source:
         config = AgentConfig(state_dir, server, enroll, tuple(source))
