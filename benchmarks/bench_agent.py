@@ -6,11 +6,14 @@ compares what it saw with the execs caused (and, when the eBPF sensor runs here,
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import os
+import socket
 import statistics
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -146,11 +149,60 @@ def bench_proc_connector(execs: int = 2000) -> None:
     print(f"proc_connector_drops: {source.stats().dropped} overflows")
 
 
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def bench_transport(count: int = 20_000) -> None:
+    """Spooled events sent to a real platform (mTLS, zstd, stored in SQLite) until acked."""
+    from stockade.agent.enroll import enroll, pin_ca
+    from stockade.agent.hostinfo import this_host
+    from stockade.agent.transport import Transport
+    from stockade.platform import Platform, PlatformConfig
+
+    with tempfile.TemporaryDirectory() as tmp:
+        config = PlatformConfig(
+            data_dir=Path(tmp) / "platform", console_port=_free_port(), agent_port=_free_port()
+        )
+        platform = Platform.open(config)
+        loop = asyncio.new_event_loop()
+        ready = asyncio.Event()
+        task = loop.create_task(platform.serve(ready))
+        thread = threading.Thread(target=loop.run_forever, daemon=True)
+        thread.start()
+        while not ready.is_set():
+            time.sleep(0.05)
+        try:
+            state = Path(tmp) / "agent"
+            token = platform.create_enrollment_token()
+            pin_ca(state, platform.ca_pem.encode())
+            creds = enroll(state, platform.agent_url, token, this_host(state))
+            spool = Spool(state / "spool")
+            for _ in range(count // 1000):
+                spool.append(_events(1000))
+            transport = Transport(spool, platform.agent_url, creds)
+            started = time.perf_counter()
+            assert transport.drain(300), "the platform did not acknowledge everything"
+            elapsed = time.perf_counter() - started
+            transport.close()
+            spool.close()
+            print(f"transport_to_platform: {count / elapsed:,.0f} events/s")
+        finally:
+            loop.call_soon_threadsafe(task.cancel)
+            time.sleep(0.5)
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join(10)
+            platform.close()
+
+
 def main() -> int:
     """Run every part and print its figures."""
     bench_spool()
     bench_context_and_detect()
     bench_proc_connector()
+    bench_transport()
     return 0
 
 
