@@ -62,6 +62,7 @@ def agent(
         config = AgentConfig(state_dir, server, enroll, tuple(source))
 
     def announce(running: Agent) -> None:
+        """Tell the operator (and scripts waiting for it) that events flow."""
         typer.echo(
             f"stockade agent running: id {running.agent_id}, source {running.source_name},"
             f" spool {state_dir / 'spool'}"
@@ -87,6 +88,7 @@ def replay_command(
     encoder = msgspec.json.Encoder()
 
     def emit(alert: Alert) -> None:
+        """One alert as a Falco JSON line."""
         sys.stdout.buffer.write(encoder.encode(alert) + b"\n")
 
     try:
