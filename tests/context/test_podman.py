@@ -109,3 +109,20 @@ def test_metadata_arriving_late_is_filled_in(
         assert resolver.for_cgroup(cgroup_id) is late  # complete answers are cached
     finally:
         podman.remove(container_id)
+
+
+@pytest.mark.podman
+def test_a_new_cgroup_is_found_through_the_pid_without_a_walk(
+    podman: Podman, busybox_image: str
+) -> None:
+    index = CgroupIndex(min_walk_interval_s=3600)
+    resolver = ContainerResolver([PodmanRuntime()], index, retry_s=0)
+    assert resolver.for_cgroup(procfs.cgroup_id(1)).is_host  # the one walk allowed
+    container_id = podman.run_detached(busybox_image, "sleep", "300", name="stockade-ctx-pid")
+    try:
+        pid = _init_pid(container_id)
+        cgroup_id = procfs.cgroup_id(pid)
+        assert resolver.for_cgroup(cgroup_id).id == "unknown"  # not in the index, no walk
+        assert resolver.for_cgroup(cgroup_id, pid).id == container_id
+    finally:
+        podman.remove(container_id)

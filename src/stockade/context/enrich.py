@@ -22,7 +22,7 @@ class ContextStage:
         event = self.tree.apply(event)
         cgroup_id = event.proc.cgroup_id
         if cgroup_id:
-            container = self.resolver.for_cgroup(cgroup_id)
+            container = self.resolver.for_cgroup(cgroup_id, event.proc.pid)
         else:
             container = self.resolver.for_pid(event.proc.pid)
         return msgspec.structs.replace(

@@ -34,6 +34,10 @@ class CgroupIndex:
         """Remember a path seen elsewhere (e.g. in /proc/PID/cgroup)."""
         self._paths[cgroup_id] = path
 
+    def known(self, cgroup_id: int) -> str | None:
+        """The path if already known, without walking."""
+        return self._paths.get(cgroup_id)
+
     def path(self, cgroup_id: int) -> str | None:
         """The path of a cgroup id; None if it does not exist (any more)."""
         found = self._paths.get(cgroup_id)
@@ -83,12 +87,20 @@ class ContainerResolver:
         self._cgroups.learn(cgroup_id, path)
         return self.for_cgroup(cgroup_id)
 
-    def for_cgroup(self, cgroup_id: int) -> Container:
-        """The container whose cgroup has this id; cached until complete."""
+    def for_cgroup(self, cgroup_id: int, pid: int = 0) -> Container:
+        """The container whose cgroup has this id; cached until complete.
+
+        `pid`, a process seen in that cgroup, lets a cgroup not yet in the index be
+        found through /proc/PID/cgroup instead of a walk of the hierarchy.
+        """
         cached = self._cache.get(cgroup_id)
         now = self._clock()
         if cached is not None and (cached[0].complete or now - cached[1] < self._retry_s):
             return cached[0]
+        if pid and self._cgroups.known(cgroup_id) is None:
+            path = procfs.cgroup_path(pid)
+            if path is not None and procfs.cgroup_id_of_path(path) == cgroup_id:
+                self._cgroups.learn(cgroup_id, path)
         container = self._resolve(cgroup_id)
         if len(self._cache) > 65_536:
             self._cache.clear()
