@@ -63,7 +63,8 @@ def build_dispatch(
         compiler.node_slots = None
         compiler.memo_fields = None
         compiler.eager_fields = frozenset()
-    head = ["def _dispatch(e):", "    _u = _U", *prelude]
+    head = ["def _dispatch(e):", "    _u = _U", "    _fd, _p, _an = e.fd, e.proc, e.ancestors"]
+    head.extend(prelude)
     if slots:
         head.append("    " + " = ".join(slots) + " = _u")
     head.append("    hits = []")

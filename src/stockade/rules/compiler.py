@@ -37,6 +37,8 @@ _STRING_ONLY = frozenset(
     | {"iglob", "regex", "pmatch"}
 )
 _ORDER = frozenset({"<", "<=", ">", ">="})
+_LOCAL_NAMES = {"e.fd": "_fd", "e.proc": "_p", "e.ancestors": "_an"}
+_LOCALS = re.compile(r"\be\.(?:fd|proc|ancestors)\b")
 
 
 class ConditionCompiler:
@@ -99,6 +101,8 @@ class ConditionCompiler:
             inline, cheap = self.builder.inline(node)
             if inline:
                 read = f"({inline})"
+                if self.field_slots is not None:  # dispatch functions bind these locals
+                    read = _LOCALS.sub(lambda m: _LOCAL_NAMES[m.group(0)], read)
                 self.inline_reads.add(name)
                 if cheap:
                     return read, ftype, multi
