@@ -6,11 +6,13 @@ import json
 import shutil
 from pathlib import Path
 
+import msgspec
 import pytest
 
-from stockade.context import ContainerResolver
+from stockade.context import ContainerResolver, PendingContainers
 from stockade.context.podman import PodmanRuntime, parse_time_ns, split_image_ref
 from stockade.context.resolver import CgroupIndex
+from stockade.model import Container, Event, Process
 from stockade.sensor import procfs
 from tests.support.podman import Podman
 
@@ -87,6 +89,10 @@ def test_metadata_arriving_late_is_filled_in(
         resolver = ContainerResolver([runtime], CgroupIndex(), retry_s=0)
         early = resolver.for_cgroup(cgroup_id)
         assert early.id == container_id and not early.complete and early.runtime == "podman"
+        now = [0.0]
+        pending = PendingContainers(resolver, max_wait_s=5, clock=lambda: now[0])
+        first = Event(type="execve", ts=1, proc=Process(pid=1, cgroup_id=cgroup_id))
+        assert pending.push([msgspec.structs.replace(first, container=early)]) == []
         # containers.json arrives, then config.json and the image list.
         shutil.copy(
             STORAGE / "overlay-containers" / "containers.json",
@@ -104,6 +110,8 @@ def test_metadata_arriving_late_is_filled_in(
             storage / "overlay-images",
             ignore=shutil.ignore_patterns("*=*"),
         )
+        (released,) = pending.push([])  # the held event goes on once complete
+        assert released.container.complete and released.container.name == "stockade-ctx-late"
         late = resolver.for_cgroup(cgroup_id)
         assert late.complete and late.image_digest.startswith("sha256:")
         assert resolver.for_cgroup(cgroup_id) is late  # complete answers are cached
@@ -126,3 +134,17 @@ def test_a_new_cgroup_is_found_through_the_pid_without_a_walk(
         assert resolver.for_cgroup(cgroup_id, pid).id == container_id
     finally:
         podman.remove(container_id)
+
+
+def test_pending_releases_at_the_deadline_still_marked_incomplete() -> None:
+    now = [0.0]
+    resolver = ContainerResolver([PodmanRuntime(storage_root=Path("/nonexistent"))])
+    pending = PendingContainers(resolver, max_wait_s=1, clock=lambda: now[0])
+    half = Container(id="ef" * 32, runtime="podman", complete=False)
+    event = Event(type="execve", ts=1, proc=Process(pid=1), container=half)
+    ready = Event(type="execve", ts=2, proc=Process(pid=2))
+    assert pending.push([event, ready]) == [ready]
+    assert len(pending) == 1
+    now[0] = 1.5
+    (late,) = pending.push([])
+    assert late.container == half and not late.container.complete

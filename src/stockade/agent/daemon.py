@@ -6,6 +6,7 @@ The calling thread runs the pipeline; one thread sends the spool, one sends hear
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
@@ -22,6 +23,7 @@ from stockade.agent.hostinfo import this_host
 from stockade.agent.spool import Spool
 from stockade.agent.transport import Transport
 from stockade.context import ContainerResolver, ContextStage, ProcessTree
+from stockade.context.pending import PendingContainers
 from stockade.context.runtime import all_runtimes
 from stockade.detect import InteractiveShellInContainer
 from stockade.detect.base import Detector
@@ -110,6 +112,7 @@ class Agent:
         tree.seed(procfs.scan())
         resolver = ContainerResolver(all_runtimes())
         context = ContextStage(tree, resolver, host_id=host.id)
+        pending = PendingContainers(resolver)
         senders = threading.Event()
         threads = [
             threading.Thread(target=transport.run, args=(senders,), name="stockade-transport"),
@@ -123,8 +126,10 @@ class Agent:
             self.ready.set()
             if self._on_ready is not None:
                 self._on_ready(self)
-            self._pipeline(stop, choice, context, spool, host)
+            self._pipeline(stop, choice, context, pending, spool, host)
         finally:
+            with contextlib.suppress(SpoolFull):
+                self._accept(spool, pending.flush(), host)
             spool.flush()
             senders.set()
             for thread in threads:
@@ -138,6 +143,7 @@ class Agent:
         stop: threading.Event,
         choice: SensorChoice,
         context: ContextStage,
+        pending: PendingContainers,
         spool: Spool,
         host: Host,
     ) -> None:
@@ -147,8 +153,8 @@ class Agent:
         last_dropped = 0
         while not stop.is_set():
             raw = choice.source.poll(0.1)
-            events = pipeline.without_own_activity(
-                pipeline.enrich_all(raw, context.enrich), own_pid
+            events = pending.push(
+                pipeline.without_own_activity(pipeline.enrich_all(raw, context.enrich), own_pid)
             )
             try:
                 self._accept(spool, events, host)

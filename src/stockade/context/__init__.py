@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from stockade.context import docker as _docker  # noqa: F401  (registers the Docker runtime)
 from stockade.context.enrich import ContextStage
+from stockade.context.pending import PendingContainers
 from stockade.context.resolver import ContainerResolver
 from stockade.context.runtime import RUNTIMES, ContainerRuntime, ContextError
 from stockade.context.tree import ProcessTree
@@ -14,5 +15,6 @@ __all__ = [
     "ContainerRuntime",
     "ContextError",
     "ContextStage",
+    "PendingContainers",
     "ProcessTree",
 ]
