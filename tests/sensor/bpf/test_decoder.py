@@ -22,16 +22,15 @@ def _record(
     res: int = 0,
     a: tuple[int, ...] = (0,) * 6,
     slots: tuple[bytes, ...] = (),
-    sizes: tuple[int, ...] = (256, 256, 512),
     flags: int = 0,
 ) -> bytes:
+    """A record as the kernel writes it: header, then the slots back to back."""
     lens = [len(s) for s in slots] + [0] * (4 - len(slots))
     head = HDR.pack(
         1_000, 77, res, 0x3, 0x7, 500, *a, KIND_IDS[kind], 42, 43, 1, 0, 0, 0, 0,
         0xFFFFFFFF, 0, 5, flags, *lens, b"cat\0".ljust(16, b"\0"),
     )  # fmt: skip
-    body = b"".join(s.ljust(n, b"\0") for s, n in zip(slots, sizes, strict=False))
-    return head + body.ljust(sum(sizes), b"\0")
+    return head + b"".join(slots)
 
 
 def test_openat_uses_the_walked_path() -> None:
@@ -52,7 +51,6 @@ def test_exec_record() -> None:
     rec = _record(
         EventType.EXECVE,
         slots=(b"./sh\0", b"sh\0-c\0exit 3\0", b"dash\0bin\0usr\0", b"tmp\0"),
-        sizes=(256, 1024, 512, 512),
         flags=1,
     )
     ev = RecordDecoder(epoch_offset_ns=0).decode(rec)
@@ -81,7 +79,14 @@ def test_connect_tuple() -> None:
 
 
 @pytest.mark.parametrize(
-    "rec", [b"", b"\0" * 100, _record(EventType.OPEN)[:40]], ids=["empty", "short", "cut"]
+    "rec",
+    [
+        b"",
+        b"\0" * 100,
+        _record(EventType.OPEN)[:40],
+        _record(EventType.OPEN, slots=(b"/x\0",))[:-1],
+    ],
+    ids=["empty", "short", "cut-header", "cut-slot"],
 )
 def test_short_records_are_rejected(rec: bytes) -> None:
     with pytest.raises(DecodeError):

@@ -23,8 +23,9 @@ def test_lifecycle_is_always_included() -> None:
 
 @pytest.mark.ebpf
 @pytest.mark.root
-def test_only_selected_syscalls_are_attached(tmp_path: Path) -> None:
-    source = BpfSource({EventType.OPENAT}, lifecycle=False)
+@pytest.mark.parametrize("reader", ["mmap", "libbpf"])
+def test_only_selected_syscalls_are_attached(tmp_path: Path, reader: str) -> None:
+    source = BpfSource({EventType.OPENAT}, lifecycle=False, reader=reader)
     source.start()
     try:
         assert sorted(source.attached) == ["enter_openat", "exit_openat"]

@@ -1,7 +1,8 @@
 """Per-event-type argument decoding: Falco's argument names and the event's fd.
 
-Each builder takes the raw record, the six stashed syscall arguments, the string slot
-lengths and the result, and returns (args, fd). Slot offsets follow c/record.h.
+Each builder takes the raw record, the six stashed syscall arguments, the slots as
+(offset, length) pairs flattened, the result and the header flags, and returns
+(args, fd). Slots follow the header back to back (c/record.h).
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from stockade.model import FdInfo
 from stockade.sensor.bpf.sockaddr import parse_sockaddr, sockaddr_text, tuple_fd
 
 HDR_SIZE = 168
-S0, S1, S2 = HDR_SIZE, HDR_SIZE + 256, HDR_SIZE + 512  # rec_sys slots
 REC_F_TUPLE = 4
 
 Args = dict[str, Any]
@@ -68,7 +68,7 @@ def _file_fd(num: int, name: str, flags: int = 0) -> FdInfo:
 
 def _path0(rec: bytes, s: tuple[int, ...]) -> str:
     """The opened path: the kernel's walk of the new fd, else the argument as given."""
-    return walked(rec, S2, s[2]) or text(rec, S0, s[0])
+    return walked(rec, s[4], s[5]) or text(rec, s[0], s[1])
 
 
 def _open(rec: bytes, a: tuple[int, ...], s: tuple[int, ...], res: int, _f: int) -> Any:
@@ -99,7 +99,7 @@ def _paths(names: tuple[str, ...], ints: tuple[tuple[str, int], ...] = ()) -> Bu
     def build(rec: bytes, a: tuple[int, ...], s: tuple[int, ...], res: int, _f: int) -> Any:
         args: Args = {"res": res}
         for slot, name in enumerate(names):
-            args[name] = text(rec, S0 + 256 * slot, s[slot])
+            args[name] = text(rec, s[2 * slot], s[2 * slot + 1])
         for name, idx in ints:
             args[name] = i32(a[idx]) if name.endswith(("fd", "dir")) else a[idx]
         path = args[names[-1]] if names else ""
@@ -114,7 +114,7 @@ def _fd_call(ints: tuple[tuple[str, int], ...]) -> Builder:
     def build(rec: bytes, a: tuple[int, ...], s: tuple[int, ...], res: int, _f: int) -> Any:
         args: Args = {"res": res, "fd": i32(a[0])}
         args.update((name, a[idx]) for name, idx in ints)
-        return args, _file_fd(i32(a[0]), walked(rec, S2, s[2]))
+        return args, _file_fd(i32(a[0]), walked(rec, s[4], s[5]))
 
     return build
 
@@ -130,42 +130,46 @@ def _ints(*names: str, res: str = "res") -> Builder:
     return build
 
 
-def _sock_fd(rec: bytes, flags: int, num: int, *, server: bool) -> FdInfo | None:
-    return tuple_fd(num, rec[S1 : S1 + 48], server_side=server) if flags & REC_F_TUPLE else None
+def _sock_fd(
+    rec: bytes, s: tuple[int, ...], flags: int, num: int, *, server: bool
+) -> FdInfo | None:
+    if not flags & REC_F_TUPLE:
+        return None
+    return tuple_fd(num, rec[s[2] : s[2] + s[3]], server_side=server)
 
 
 def _connect(rec: bytes, a: tuple[int, ...], s: tuple[int, ...], res: int, f: int) -> Any:
-    fd = _sock_fd(rec, f, i32(a[0]), server=False)
-    raw = rec[S0 : S0 + s[0]]
+    fd = _sock_fd(rec, s, f, i32(a[0]), server=False)
+    raw = rec[s[0] : s[0] + s[1]]
     if fd is None and raw:
         kind, addr, port = parse_sockaddr(raw)
         fd = FdInfo(num=i32(a[0]), type=kind, name=addr, dip=addr, dport=port)
     return {"res": res, "tuple": fd.name if fd else "", "fd": i32(a[0])}, fd
 
 
-def _accept(rec: bytes, _a: tuple[int, ...], _s: tuple[int, ...], res: int, f: int) -> Any:
-    fd = _sock_fd(rec, f, res, server=True)
+def _accept(rec: bytes, _a: tuple[int, ...], s: tuple[int, ...], res: int, f: int) -> Any:
+    fd = _sock_fd(rec, s, f, res, server=True)
     return {"fd": res, "tuple": fd.name if fd else ""}, fd
 
 
 def _bind(rec: bytes, a: tuple[int, ...], s: tuple[int, ...], res: int, f: int) -> Any:
-    fd = _sock_fd(rec, f, i32(a[0]), server=True)
-    addr = sockaddr_text(rec[S0 : S0 + s[0]])
+    fd = _sock_fd(rec, s, f, i32(a[0]), server=True)
+    addr = sockaddr_text(rec[s[0] : s[0] + s[1]])
     return {"res": res, "addr": addr, "fd": i32(a[0])}, fd
 
 
-def _listen(rec: bytes, a: tuple[int, ...], _s: tuple[int, ...], res: int, f: int) -> Any:
-    fd = _sock_fd(rec, f, i32(a[0]), server=True)
+def _listen(rec: bytes, a: tuple[int, ...], s: tuple[int, ...], res: int, f: int) -> Any:
+    fd = _sock_fd(rec, s, f, i32(a[0]), server=True)
     return {"res": res, "fd": i32(a[0]), "backlog": a[1]}, fd
 
 
 def _mount(rec: bytes, a: tuple[int, ...], s: tuple[int, ...], res: int, _f: int) -> Any:
-    dev, dir_, type_ = text(rec, S0, s[0]), text(rec, S1, s[1]), text(rec, S2, s[2])
+    dev, dir_, type_ = text(rec, s[0], s[1]), text(rec, s[2], s[3]), text(rec, s[4], s[5])
     return {"res": res, "dev": dev, "dir": dir_, "type": type_, "flags": a[3]}, None
 
 
 def _memfd(rec: bytes, a: tuple[int, ...], s: tuple[int, ...], res: int, _f: int) -> Any:
-    name = text(rec, S0, s[0])
+    name = text(rec, s[0], s[1])
     return {"fd": res, "name": name, "flags": a[1]}, FdInfo(num=res, type="memfd", name=name)
 
 

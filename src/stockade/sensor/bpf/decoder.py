@@ -11,7 +11,6 @@ from stockade.sensor.bpf.kinds import KINDS
 
 _HDR = struct.Struct("<QQqQQQ6Q11IH4H16s2x")
 assert _HDR.size == HDR_SIZE
-_EXEC_S0, _EXEC_S1, _EXEC_S2, _EXEC_S3 = HDR_SIZE, HDR_SIZE + 256, HDR_SIZE + 1280, HDR_SIZE + 1792
 _F_EXE_UPPER, _F_EXE_MEMFD = 1, 2
 _UNSET = 0xFFFFFFFF
 
@@ -72,23 +71,27 @@ class RecordDecoder:
             cgroup_id=cg,
         )
         ts += self._offset
-        if len(rec) > _EXEC_S3 and kind in self._exec_kinds:
-            return self._exec(rec, type_name, ts, proc, flags, (l0, l1, l2, l3), a0)
-        args, fd = build(rec, (a0, a1, a2, a3, a4, a5), (l0, l1, l2, l3), res, flags)
+        o1 = HDR_SIZE + l0
+        o2 = o1 + l1
+        slots = (HDR_SIZE, l0, o1, l1, o2, l2, o2 + l2, l3)
+        if o2 + l2 + l3 > len(rec):
+            raise DecodeError(f"record of {len(rec)} bytes is shorter than its slots")
+        if l3 and kind in self._exec_kinds:  # only exec records carry slot 3 (cwd)
+            return self._exec(rec, type_name, ts, proc, flags, slots, a0)
+        args, fd = build(rec, (a0, a1, a2, a3, a4, a5), slots, res, flags)
         return Event(type=type_name, ts=ts, proc=proc, fd=fd, res=res, args=args, source="ebpf")
 
     def _exec(
         self, rec: bytes, type_name: str, ts: int, proc: Process, flags: int,
-        lens: tuple[int, ...], old_pid: int,
+        s: tuple[int, ...], old_pid: int,
     ) -> Event:  # fmt: skip
-        argv = tuple(
-            a.decode(errors="replace") for a in rec[_EXEC_S1 : _EXEC_S1 + lens[1]].split(b"\0")
-        )
+        raw_argv = rec[s[2] : s[2] + s[3]].split(b"\0")
+        argv = tuple(a.decode(errors="replace") for a in raw_argv)
         if argv and argv[-1] == "":
             argv = argv[:-1]
         proc.argv = argv
-        proc.exepath = walked(rec, _EXEC_S2, lens[2]) or text(rec, _EXEC_S0, lens[0])
-        proc.cwd = walked(rec, _EXEC_S3, lens[3])
+        proc.exepath = walked(rec, s[4], s[5]) or text(rec, s[0], s[1])
+        proc.cwd = walked(rec, s[6], s[7])
         proc.exe_upper_layer = bool(flags & _F_EXE_UPPER)
         proc.exe_from_memfd = bool(flags & _F_EXE_MEMFD)
         args = {
@@ -99,7 +102,7 @@ class RecordDecoder:
             "ptid": proc.ppid,
             "cwd": proc.cwd,
             "comm": proc.name,
-            "filename": text(rec, _EXEC_S0, lens[0]),
+            "filename": text(rec, s[0], s[1]),
             "trusted_exepath": proc.exepath,
             "tty": proc.tty,
             "loginuid": proc.loginuid,

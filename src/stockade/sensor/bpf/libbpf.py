@@ -32,6 +32,8 @@ _SIGNATURES: dict[str, tuple[object, list[object]]] = {
     "bpf_object__next_program": (_P, [_P, _P]),
     "bpf_object__find_program_by_name": (_P, [_P, ctypes.c_char_p]),
     "bpf_object__find_map_fd_by_name": (ctypes.c_int, [_P, ctypes.c_char_p]),
+    "bpf_object__find_map_by_name": (_P, [_P, ctypes.c_char_p]),
+    "bpf_map__max_entries": (ctypes.c_uint32, [_P]),
     "bpf_program__name": (ctypes.c_char_p, [_P]),
     "bpf_program__set_autoload": (ctypes.c_int, [_P, ctypes.c_bool]),
     "bpf_program__attach": (_P, [_P]),

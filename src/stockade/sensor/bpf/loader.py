@@ -5,7 +5,7 @@ from __future__ import annotations
 import ctypes
 import os
 import subprocess
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -17,6 +17,7 @@ from stockade.sensor.bpf.libbpf import (
     load_library,
     make_sample_callback,
 )
+from stockade.sensor.bpf.ringbuf import RingReader
 
 TRACEFS_DIRS = (Path("/sys/kernel/tracing"), Path("/sys/kernel/debug/tracing"))
 WAKEUP_BYTES = 256 * 1024  # wake the reader once this much data waits in the ring
@@ -56,9 +57,9 @@ class LoadedSensor:
         self,
         obj_path: Path,
         programs: Iterable[str],
-        sink: Callable[[bytes], None],
         *,
         attach: bool = True,
+        reader: str = "mmap",
     ) -> None:
         self._lib = load_library()
         self._log = LibbpfLog(self._lib)
@@ -67,7 +68,10 @@ class LoadedSensor:
         self._links: list[int] = []
         self.attached: list[str] = []
         self.skipped: list[str] = []  # wanted but without a tracepoint on this kernel
-        self._callback = make_sample_callback(sink)
+        self._pending: list[bytes] = []
+        self._callback = make_sample_callback(self._pending.append)
+        self._reader: RingReader | None = None
+        self._use_mmap = reader == "mmap"
         try:
             self._load(obj_path, set(programs), attach)
         except BaseException:
@@ -102,6 +106,10 @@ class LoadedSensor:
             self._links.append(link)
             self.attached.append(name)
         rb_fd = self._map_fd("events")
+        if self._use_mmap:
+            rb_map = check_ptr(lib.bpf_object__find_map_by_name(self._obj, b"events"), "map")
+            self._reader = RingReader(rb_fd, lib.bpf_map__max_entries(rb_map))
+            return
         self._rb = check_ptr(
             lib.ring_buffer__new(rb_fd, self._callback, None, None), "ring_buffer__new", log
         )
@@ -120,14 +128,21 @@ class LoadedSensor:
         if rc < 0:
             raise LibbpfError(f"setting the sensor config map failed: {os.strerror(-rc)}")
 
-    def poll(self, timeout_ms: int) -> None:
-        """Wait for a wakeup (or the timeout), then consume every record waiting."""
+    def poll(self, timeout_ms: int) -> list[bytes]:
+        """Wait for a wakeup (or the timeout), then return every record waiting."""
+        if self._reader is not None:
+            self._reader.wait(timeout_ms / 1000)
+            records: list[bytes] = []
+            self._reader.read(records)
+            return records
         assert self._rb is not None
         rc = self._lib.ring_buffer__poll(self._rb, timeout_ms)
         if rc < 0 and -rc != 4:  # EINTR is harmless
             check_rc(rc, "ring_buffer__poll")
         # Records submitted without a wakeup are only seen by an explicit consume.
         check_rc(self._lib.ring_buffer__consume(self._rb), "ring_buffer__consume")
+        records, self._pending[:] = self._pending[:], []
+        return records
 
     def drops(self) -> int:
         """Records the kernel could not reserve in the ring buffer, summed over CPUs."""
@@ -139,6 +154,9 @@ class LoadedSensor:
 
     def close(self) -> None:
         """Free the ring buffer, destroy every link and close the object (idempotent)."""
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
         if self._rb:
             self._lib.ring_buffer__free(self._rb)
             self._rb = None

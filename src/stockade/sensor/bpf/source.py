@@ -47,13 +47,14 @@ class BpfSource(EventSource):
         *,
         cache_dir: Path | None = None,
         lifecycle: bool = True,
+        reader: str = "mmap",
     ) -> None:
         self.event_types = frozenset(EventType(t) for t in event_types)
         if lifecycle:
             self.event_types |= LIFECYCLE_TYPES
         self._cache_dir = cache_dir
         self._sensor: LoadedSensor | None = None
-        self._raw: list[bytes] = []
+        self._reader = reader
         self._decoder = RecordDecoder()
         self._stats = SensorStats()
 
@@ -75,7 +76,7 @@ class BpfSource(EventSource):
     @staticmethod
     def _probe_load() -> str | None:
         try:
-            LoadedSensor(build_object(), ALL_PROGRAMS, lambda _rec: None, attach=False).close()
+            LoadedSensor(build_object(), ALL_PROGRAMS, attach=False).close()
         except SensorError as e:
             return f"eBPF load failed: {e}"
         return None
@@ -109,7 +110,7 @@ class BpfSource(EventSource):
             raise SensorUnavailable(reason)
         try:
             obj = build_object(self._cache_dir)
-            self._sensor = LoadedSensor(obj, self.programs(), self._raw.append)
+            self._sensor = LoadedSensor(obj, self.programs(), reader=self._reader)
         except SensorError as e:
             raise SensorUnavailable(f"eBPF load failed: {e}") from e
 
@@ -117,9 +118,7 @@ class BpfSource(EventSource):
         """Wait up to `timeout_s` and return the raw records seen (for capture/benchmarks)."""
         if self._sensor is None:
             raise SensorError("BpfSource.poll before start")
-        self._sensor.poll(max(0, int(timeout_s * 1000)))
-        raw, self._raw[:] = self._raw[:], []
-        return raw
+        return self._sensor.poll(max(0, int(timeout_s * 1000)))
 
     def poll(self, timeout_s: float) -> list[Event]:
         """Wait up to `timeout_s` and return the decoded events."""

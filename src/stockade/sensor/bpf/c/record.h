@@ -4,6 +4,7 @@
 #define STR_SHORT 256
 #define STR_ARGV 1024
 #define STR_WALK 512 /* a dentry walk writes NUL-separated components, leaf first */
+#define STR_SOCKADDR 128
 
 struct rec_hdr {
 	__u64 ts;        /* bpf_ktime_get_boot_ns */
@@ -34,21 +35,17 @@ struct rec_hdr {
 #define REC_F_EXE_MEMFD 2
 #define REC_F_TUPLE 4 /* slot 1 holds a struct sock_tuple */
 
-/* Generic syscall record: two user strings and one walked path. */
-struct rec_sys {
-	struct rec_hdr h;
-	char s0[STR_SHORT];
-	char s1[STR_SHORT];
-	char s2[STR_WALK];
-};
+/*
+ * A record is the header followed by up to four slots packed back to back: slot i
+ * starts where slot i-1 ends (slen[] holds each length). Records are built in a
+ * per-CPU scratch buffer and copied into the ring with their exact size.
+ */
+#define DATA_MAX 4096
+#define DATA_HALF 2048 /* a slot starts below this, so start + max length < DATA_MAX */
 
-/* Exec record: filename as given, argv, walked exe path, walked cwd. */
-struct rec_exec {
+struct scratch {
 	struct rec_hdr h;
-	char s0[STR_SHORT];
-	char s1[STR_ARGV];
-	char s2[STR_WALK];
-	char s3[STR_WALK];
+	char data[DATA_MAX];
 };
 
 struct sock_tuple {

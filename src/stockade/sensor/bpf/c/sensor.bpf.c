@@ -24,14 +24,31 @@ static __always_inline int stash_enter(struct trace_event_raw_sys_enter *ctx, __
 	return 0;
 }
 
-/* Per-kind extraction of strings and addresses; `kind` is a constant at each call site. */
-static __always_inline void fill_sys(struct rec_sys *r, __u32 kind, __s64 ret)
+/* Put a struct sock_tuple of fd into the next slot (slot 1); 0 if fd is no inet socket. */
+static __always_inline __u16 put_tuple(struct scratch *sc, __u32 used, long fd)
 {
-	__u64 *a = r->h.a;
+	struct sock_tuple t = {};
+	if (!sock_tuple(&t, fd))
+		return 0;
+	if (bpf_probe_read_kernel(slot_at(sc, used), sizeof(t), &t))
+		return 0;
+	sc->h.flags |= REC_F_TUPLE;
+	return sizeof(t);
+}
+
+/*
+ * Per-kind slots, written in slot order (0, 1, 2) so each starts where the previous
+ * ended; `kind` is a constant at each call site, so only one branch is compiled in.
+ * Returns the bytes used after the header.
+ */
+static __always_inline __u32 fill_sys(struct scratch *sc, __u32 kind, __s64 ret)
+{
+	__u64 *a = sc->h.a;
+	__u32 used = 0;
 	switch (kind) {
 	case K_OPEN: case K_CREAT: case K_UNLINK: case K_CHMOD: case K_CHOWN: case K_LCHOWN:
 	case K_MKDIR: case K_UMOUNT2: case K_CHROOT: case K_MEMFD_CREATE: case K_EXECVE:
-		r->h.slen[0] = user_str(r->s0, a[0]);
+		PUT_SLOT(sc, used, 0, user_str(slot_at(sc, used), a[0]));
 		break;
 	case K_OPENAT2: {
 		__u64 how[2] = {};
@@ -39,54 +56,49 @@ static __always_inline void fill_sys(struct rec_sys *r, __u32 kind, __s64 ret)
 			a[4] = how[0]; /* open_how.flags */
 			a[5] = how[1]; /* open_how.mode */
 		}
-		r->h.slen[0] = user_str(r->s0, a[1]);
+		PUT_SLOT(sc, used, 0, user_str(slot_at(sc, used), a[1]));
 		break;
 	}
 	case K_OPENAT: case K_UNLINKAT: case K_FCHMODAT: case K_FCHOWNAT:
 	case K_MKDIRAT: case K_EXECVEAT: case K_FINIT_MODULE:
-		r->h.slen[0] = user_str(r->s0, a[1]);
+		PUT_SLOT(sc, used, 0, user_str(slot_at(sc, used), a[1]));
 		break;
 	case K_RENAME: case K_LINK: case K_SYMLINK: case K_MOUNT:
-		r->h.slen[0] = user_str(r->s0, a[0]);
-		r->h.slen[1] = user_str(r->s1, a[1]);
+		PUT_SLOT(sc, used, 0, user_str(slot_at(sc, used), a[0]));
+		PUT_SLOT(sc, used, 1, user_str(slot_at(sc, used), a[1]));
 		break;
 	case K_RENAMEAT: case K_RENAMEAT2: case K_LINKAT:
-		r->h.slen[0] = user_str(r->s0, a[1]);
-		r->h.slen[1] = user_str(r->s1, a[3]);
+		PUT_SLOT(sc, used, 0, user_str(slot_at(sc, used), a[1]));
+		PUT_SLOT(sc, used, 1, user_str(slot_at(sc, used), a[3]));
 		break;
 	case K_SYMLINKAT:
-		r->h.slen[0] = user_str(r->s0, a[0]);
-		r->h.slen[1] = user_str(r->s1, a[2]);
+		PUT_SLOT(sc, used, 0, user_str(slot_at(sc, used), a[0]));
+		PUT_SLOT(sc, used, 1, user_str(slot_at(sc, used), a[2]));
 		break;
 	case K_INIT_MODULE:
-		r->h.slen[0] = user_str(r->s0, a[2]);
+		PUT_SLOT(sc, used, 0, user_str(slot_at(sc, used), a[2]));
 		break;
 	case K_CONNECT: case K_BIND:
-		r->h.slen[0] = user_sockaddr(r->s0, a[1], a[2]);
+		PUT_SLOT(sc, used, 0, user_sockaddr(slot_at(sc, used), a[1], a[2]));
 		break;
 	}
 	switch (kind) {
 	case K_OPEN: case K_OPENAT: case K_OPENAT2: case K_CREAT: case K_MEMFD_CREATE:
 		if (ret >= 0)
-			r->h.slen[2] = walk_fd(r->s2, ret);
+			PUT_SLOT(sc, used, 2, walk_fd(slot_at(sc, used), ret));
 		break;
 	case K_FCHMOD: case K_FCHOWN:
-		r->h.slen[2] = walk_fd(r->s2, a[0]);
+		PUT_SLOT(sc, used, 2, walk_fd(slot_at(sc, used), a[0]));
 		break;
 	case K_MOUNT:
-		r->h.slen[2] = user_str(r->s2, a[2]);
+		PUT_SLOT(sc, used, 2, user_str(slot_at(sc, used), a[2]));
 		break;
 	case K_CONNECT: case K_LISTEN: case K_BIND:
-		if (sock_tuple((struct sock_tuple *)r->s1, a[0])) {
-			r->h.flags |= REC_F_TUPLE;
-			r->h.slen[1] = sizeof(struct sock_tuple);
-		}
+		PUT_SLOT(sc, used, 1, put_tuple(sc, used, a[0]));
 		break;
 	case K_ACCEPT: case K_ACCEPT4:
-		if (ret >= 0 && sock_tuple((struct sock_tuple *)r->s1, ret)) {
-			r->h.flags |= REC_F_TUPLE;
-			r->h.slen[1] = sizeof(struct sock_tuple);
-		}
+		if (ret >= 0)
+			PUT_SLOT(sc, used, 1, put_tuple(sc, used, ret));
 		break;
 	case K_CLONE3: {
 		__u64 flags = 0;
@@ -95,12 +107,13 @@ static __always_inline void fill_sys(struct rec_sys *r, __u32 kind, __s64 ret)
 		break;
 	}
 	}
+	return used;
 }
 
 static __always_inline int emit_exit(struct trace_event_raw_sys_exit *ctx, __u32 kind)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	__s64 ret = ctx->ret;
+	__s64 ret = BPF_CORE_READ(ctx, ret);
 	struct stash *s = bpf_map_lookup_elem(&stashed, &id);
 	/* A child returning from clone/fork never entered the call itself. */
 	int forked_child = ret == 0 && (kind == K_CLONE || kind == K_CLONE3 || kind == K_FORK ||
@@ -114,22 +127,20 @@ static __always_inline int emit_exit(struct trace_event_raw_sys_exit *ctx, __u32
 		bpf_map_delete_elem(&stashed, &id);
 		return 0;
 	}
-	struct rec_sys *r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
-	if (!r) {
-		count_drop();
+	struct scratch *sc = get_scratch();
+	if (!sc) {
 		if (s)
 			bpf_map_delete_elem(&stashed, &id);
 		return 0;
 	}
-	fill_hdr(&r->h, kind, ret);
-	if (s)
-		__builtin_memcpy(r->h.a, s->a, sizeof(r->h.a));
-	else
-		__builtin_memset(r->h.a, 0, sizeof(r->h.a));
-	if (s)
+	fill_hdr(&sc->h, kind, ret);
+	if (s) {
+		__builtin_memcpy(sc->h.a, s->a, sizeof(sc->h.a));
 		bpf_map_delete_elem(&stashed, &id);
-	fill_sys(r, kind, ret);
-	submit(r);
+	} else {
+		__builtin_memset(sc->h.a, 0, sizeof(sc->h.a));
+	}
+	submit(sc, fill_sys(sc, kind, ret));
 	return 0;
 }
 
@@ -236,22 +247,25 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 		return 0;
 	__u64 id = bpf_get_current_pid_tgid();
 	struct stash *s = bpf_map_lookup_elem(&stashed, &id);
-	struct rec_exec *r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
-	if (!r) {
-		count_drop();
+	struct scratch *sc = get_scratch();
+	if (!sc)
 		return 0;
-	}
-	fill_hdr(&r->h, s ? s->kind : K_EXECVE, 0);
-	__builtin_memset(r->h.a, 0, sizeof(r->h.a));
-	r->h.a[0] = old_pid;
-	long n = bpf_probe_read_kernel_str(r->s0, STR_SHORT, BPF_CORE_READ(bprm, filename));
-	r->h.slen[0] = n > 0 ? n : 0;
-	r->h.slen[1] = read_argv(r->s1, p);
+	fill_hdr(&sc->h, s ? s->kind : K_EXECVE, 0);
+	__builtin_memset(sc->h.a, 0, sizeof(sc->h.a));
+	sc->h.a[0] = old_pid;
+	__u32 used = 0;
+	long n = bpf_probe_read_kernel_str(slot_at(sc, used), STR_SHORT, BPF_CORE_READ(bprm, filename));
+	PUT_SLOT(sc, used, 0, n > 0 ? n : 0);
+	PUT_SLOT(sc, used, 1, read_argv(slot_at(sc, used), p));
+	used = slots_used(sc);
 	struct file *f = BPF_CORE_READ(bprm, file);
-	r->h.slen[2] = walk_path(r->s2, BPF_CORE_READ(f, f_path.dentry), BPF_CORE_READ(f, f_path.mnt));
-	r->h.flags = exe_flags(f);
-	r->h.slen[3] = walk_path(r->s3, BPF_CORE_READ(p, fs, pwd.dentry), BPF_CORE_READ(p, fs, pwd.mnt));
-	submit(r);
+	PUT_SLOT(sc, used, 2,
+		 put_walk(slot_at(sc, used), BPF_CORE_READ(f, f_path.dentry), BPF_CORE_READ(f, f_path.mnt)));
+	sc->h.flags = exe_flags(f);
+	used = slots_used(sc);
+	PUT_SLOT(sc, used, 3,
+		 put_walk(slot_at(sc, used), BPF_CORE_READ(p, fs, pwd.dentry), BPF_CORE_READ(p, fs, pwd.mnt)));
+	submit(sc, used);
 	return 0;
 }
 
@@ -260,15 +274,13 @@ int BPF_PROG(on_exit, struct task_struct *p, bool group_dead)
 {
 	if (!group_dead || is_self())
 		return 0;
-	struct rec_sys *r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
-	if (!r) {
-		count_drop();
+	struct scratch *sc = get_scratch();
+	if (!sc)
 		return 0;
-	}
-	fill_hdr(&r->h, K_PROCEXIT, 0);
-	__builtin_memset(r->h.a, 0, sizeof(r->h.a));
-	r->h.a[0] = BPF_CORE_READ(p, exit_code);
-	r->h.a[1] = BPF_CORE_READ(p, signal, group_exit_code);
-	submit(r);
+	fill_hdr(&sc->h, K_PROCEXIT, 0);
+	__builtin_memset(sc->h.a, 0, sizeof(sc->h.a));
+	sc->h.a[0] = BPF_CORE_READ(p, exit_code);
+	sc->h.a[1] = BPF_CORE_READ(p, signal, group_exit_code);
+	submit(sc, 0);
 	return 0;
 }
