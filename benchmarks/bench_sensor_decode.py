@@ -62,6 +62,15 @@ def rate(fn: Callable[[bytes], Any], records: list[bytes], rounds: int = 5) -> f
     return statistics.median(rates)
 
 
+def reference_loop(n: int = 2_000_000) -> float:
+    """Millions of `total += i` iterations per CPU second: how fast this core runs Python."""
+    start = time.thread_time()
+    total = 0
+    for i in range(n):
+        total += i
+    return n / (time.thread_time() - start) / 1e6
+
+
 def main() -> int:
     """Capture, replay, print figures."""
     if reason := BpfSource.unavailable_reason():
@@ -75,6 +84,7 @@ def main() -> int:
         t = decoder.decode(rec).type
         kinds[t] = kinds.get(t, 0) + 1
     print(f"records captured: {len(records)}")
+    print(f"python reference loop: {reference_loop():.1f} M iterations/s (for comparing machines)")
     print("record mix: " + ", ".join(f"{k}={v}" for k, v in sorted(kinds.items())))
     print(f"decode rate: {rate(decoder.decode, records):.0f} events/s (per CPU second)")
     try:
