@@ -50,6 +50,14 @@ def test_bad_credentials_are_401(running: RunningPlatform, username: str, passwo
     assert "token" not in r.json()
 
 
+def test_logout_ends_the_session(running: RunningPlatform) -> None:
+    client = running.login()
+    assert client.get("/api/v1/agents").status_code == 200
+    assert client.post("/api/v1/auth/logout").status_code == 204
+    assert client.get("/api/v1/agents").status_code == 401
+    client.close()
+
+
 def test_openapi_and_docs_are_served(running: RunningPlatform) -> None:
     with running.console() as c:
         spec = c.get("/openapi.json").json()

@@ -78,5 +78,7 @@ def test_alert_shows_process_container_and_image(
                 expect(row.get_by_test_id(testid)).to_have_text(text)
             expect(row.get_by_test_id("alert-output")).to_contain_text("A shell was spawned")
             page.screenshot(path=str(artifacts_dir / "platform-alerts.png"), full_page=True)
+            page.click("#logout")
+            page.wait_for_url(f"{base}/login.html")
         finally:
             browser.close()

@@ -14,7 +14,7 @@ from pydantic import BaseModel
 import stockade
 from stockade.model.alerts import Priority
 from stockade.platform.api.bodies import json_response
-from stockade.platform.api.deps import Services, current_user
+from stockade.platform.api.deps import Bearer, Services, current_user
 from stockade.platform.api.views import agent_view, alert_view, container_view, event_view
 from stockade.platform.services import PlatformServices
 from stockade.platform.store import AlertQuery, EventQuery
@@ -69,6 +69,14 @@ async def login(body: LoginRequest, services: Services) -> LoginResponse:
     if token is None:
         raise HTTPException(401, "wrong username or password")
     return LoginResponse(token=token)
+
+
+@private.post("/auth/logout", status_code=204)
+async def logout(services: Services, credentials: Bearer) -> Response:
+    """End this bearer token's session."""
+    if credentials is not None:
+        await services.accounts.logout(credentials.credentials)
+    return Response(status_code=204)
 
 
 @private.get("/agents")

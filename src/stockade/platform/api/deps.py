@@ -57,4 +57,5 @@ async def calling_agent(request: Request, services: Services) -> str:
 
 
 User = Annotated[str, Depends(current_user)]
+Bearer = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 AgentId = Annotated[str, Depends(calling_agent)]

@@ -52,6 +52,10 @@ class AccountService:
         await self._runner.write(self._store.add_session, token_hash(token), user_id, expires)
         return token
 
+    async def logout(self, token: str) -> None:
+        """End the session of a bearer token."""
+        await self._runner.write(self._store.delete_session, token_hash(token))
+
     async def user_for(self, token: str) -> str | None:
         """The username behind a live bearer token, else None."""
         return await self._runner.read(self._store.session_user, token_hash(token), time.time_ns())

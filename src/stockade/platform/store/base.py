@@ -162,6 +162,9 @@ class Store(Protocol):
     def session_user(self, token_hash: str, now: int) -> str | None:
         """The username of a live session, else None."""
 
+    def delete_session(self, token_hash: str) -> None:
+        """End a login session."""
+
     def add_enrollment_token(self, token_hash: str, expires_at: int) -> None:
         """Remember a one-time enrollment token by its hash."""
 

@@ -138,6 +138,11 @@ class SqliteStore:
         )
         return str(row[0]) if row else None
 
+    def delete_session(self, token_hash: str) -> None:
+        """End a login session."""
+        with self._write() as conn:
+            conn.execute("DELETE FROM sessions WHERE token_hash = ?", (token_hash,))
+
     def add_enrollment_token(self, token_hash: str, expires_at: int) -> None:
         """Remember a one-time enrollment token by its hash."""
         with self._write() as conn:

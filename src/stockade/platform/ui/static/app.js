@@ -209,7 +209,10 @@ function setupSignedIn(load) {
     toLogin();
     return;
   }
-  document.getElementById("logout").addEventListener("click", toLogin);
+  document.getElementById("logout").addEventListener("click", () => {
+    fetch("/api/v1/auth/logout", { method: "POST", headers: { Authorization: `Bearer ${token()}` } })
+      .finally(toLogin);
+  });
   const reload = keepLoading(load);
   const filters = document.getElementById("alert-filters");
   if (filters) filters.addEventListener("submit", (event) => { event.preventDefault(); reload(); });
