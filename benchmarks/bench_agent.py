@@ -19,10 +19,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from stockade.agent import pipeline
+from stockade.agent.detection import rules_detector
 from stockade.agent.spool import Spool
 from stockade.context import ContainerResolver, ContextStage, ProcessTree
 from stockade.context.podman import PodmanRuntime
-from stockade.detect import InteractiveShellInContainer
 from stockade.model import Event, Host, Process
 from stockade.sensor import procfs
 
@@ -103,7 +103,7 @@ def bench_spool() -> None:
 
 
 def bench_context_and_detect() -> None:
-    """Context stage (tree + resolver on this host's cgroup) and the built-in detector."""
+    """Context stage (tree + resolver on this host's cgroup) and the default rules."""
     events = _events(N)
     tree = ProcessTree()
     tree.seed(procfs.scan())
@@ -111,10 +111,10 @@ def bench_context_and_detect() -> None:
     rate = _median_rate(lambda: len([stage.enrich(e) for e in events]))
     print(f"context_enrich: {rate:,.0f} events/s")
     enriched = [stage.enrich(e) for e in events]
-    detectors = [InteractiveShellInContainer()]
+    detectors = [rules_detector()]
     host = Host(id="h", hostname="h")
     rate = _median_rate(lambda: len(enriched) + 0 * len(pipeline.detect(enriched, detectors, host)))
-    print(f"detect_shell: {rate:,.0f} events/s")
+    print(f"detect_default_rules: {rate:,.0f} events/s")
 
 
 def bench_proc_connector(execs: int = 2000) -> None:

@@ -1,4 +1,5 @@
-"""InteractiveShellInContainer on real kernel events from real podman containers."""
+"""The default "Terminal shell in container" rule on real kernel events from real podman
+containers."""
 
 from __future__ import annotations
 
@@ -8,9 +9,9 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
+from stockade.agent.detection import rules_detector
 from stockade.context import ContainerResolver, ContextStage, ProcessTree
 from stockade.context.podman import PodmanRuntime
-from stockade.detect import InteractiveShellInContainer
 from stockade.model import Alert, Event
 from stockade.sensor import procfs
 from stockade.sensor.proc_connector import ProcConnectorSource
@@ -35,14 +36,15 @@ class Live:
 
     def alerts(self, container_name: str | None = None, pid: int | None = None) -> list[Alert]:
         """Alerts for the events of one container or process (other tests may run too)."""
-        detector = InteractiveShellInContainer()
+        detector = rules_detector()
         mine = [
             e
             for e in self.events
             if (container_name is not None and e.container.name == container_name)
             or (pid is not None and e.proc.pid == pid)
         ]
-        return [a for e in mine for a in detector.inspect(e)]
+        alerts = [a for e in mine for a in detector.inspect(e)]
+        return [a for a in alerts if a.rule == "Terminal shell in container"]
 
 
 @pytest.fixture

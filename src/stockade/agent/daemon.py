@@ -17,6 +17,7 @@ from pathlib import Path
 
 import stockade
 from stockade.agent import pipeline
+from stockade.agent.detection import event_types_needed, rules_detector
 from stockade.agent.enroll import Credentials, enroll, load_credentials
 from stockade.agent.errors import AgentError, SpoolFull, TransportError
 from stockade.agent.hostinfo import this_host
@@ -25,7 +26,6 @@ from stockade.agent.transport import Transport
 from stockade.context import ContainerResolver, ContextStage, ProcessTree
 from stockade.context.pending import PendingContainers
 from stockade.context.runtime import all_runtimes
-from stockade.detect import InteractiveShellInContainer
 from stockade.detect.base import Detector
 from stockade.model import Alert, Event, Host
 from stockade.model.wire import Heartbeat, SensorStatus
@@ -45,6 +45,7 @@ class AgentConfig:
     server_url: str
     enroll_token: str | None = None
     sources: tuple[str, ...] = ("proc_connector",)  # ids tried in order; first available wins
+    rules: tuple[Path, ...] = ()  # rule files; empty: Stockade's default rules
 
 
 class Agent:
@@ -62,7 +63,7 @@ class Agent:
         self.source_name = ""
         self._on_ready = on_ready
         self.detectors: tuple[Detector, ...] = tuple(
-            detectors if detectors is not None else (InteractiveShellInContainer(),)
+            detectors if detectors is not None else (rules_detector(config.rules),)
         )
         self.dropped_full = 0  # events refused by a full spool
         self.spool: Spool | None = None
@@ -87,7 +88,7 @@ class Agent:
     def _choose_source(self) -> SensorChoice:
         chain = [tuple(s.split("+")) for s in self.config.sources]
         try:
-            return choose_source(chain)
+            return choose_source(chain, event_types=event_types_needed(self.detectors))
         except SensorError as e:
             raise AgentError(str(e)) from e
 

@@ -19,8 +19,8 @@ def detect(events: Iterable[Event], detectors: Sequence[Detector], host: Host) -
     for event in events:
         for detector in detectors:
             for alert in detector.inspect(event):
-                alert.hostname = alert.hostname or host.hostname
-                alert.host_id = alert.host_id or host.id
+                alert.hostname = host.hostname
+                alert.host_id = host.id
                 alert.container_id = alert.container_id or event.container.id
                 alerts.append(alert)
     return alerts

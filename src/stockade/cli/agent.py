@@ -13,10 +13,10 @@ import msgspec
 import typer
 
 from stockade.agent import Agent, AgentConfig, AgentError
+from stockade.agent.detection import rules_detector
 from stockade.agent.enroll import pin_ca
 from stockade.agent.hostinfo import this_host
 from stockade.agent.replay import open_sender, read_capture, replay
-from stockade.detect import InteractiveShellInContainer
 from stockade.model import Alert
 
 DEFAULT_STATE_DIR = Path("/var/lib/stockade/agent")
@@ -45,6 +45,10 @@ def agent(
         Path | None,
         typer.Option(help="The platform's CA certificate, to verify it when enrolling."),
     ] = None,
+    rules: Annotated[
+        list[Path] | None,
+        typer.Option("--rules", help="Rule file (repeatable); default: Stockade's rules."),
+    ] = None,
 ) -> None:
     """Run the agent until SIGTERM or Ctrl-C."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
@@ -57,9 +61,9 @@ def agent(
         except (OSError, AgentError) as e:
             typer.echo(f"stockade agent: cannot use --ca {ca}: {e}", err=True)
             raise typer.Exit(1) from None
-    config = AgentConfig(state_dir, server, enroll)
+    config = AgentConfig(state_dir, server, enroll, rules=tuple(rules or ()))
     if source:
-        config = AgentConfig(state_dir, server, enroll, tuple(source))
+        config = AgentConfig(state_dir, server, enroll, tuple(source), tuple(rules or ()))
 
     def announce(running: Agent) -> None:
         """Tell the operator (and scripts waiting for it) that events flow."""
@@ -83,6 +87,10 @@ def replay_command(
     state_dir: Annotated[Path, typer.Option(help="An enrolled agent's state dir.")] = (
         DEFAULT_STATE_DIR
     ),
+    rules: Annotated[
+        list[Path] | None,
+        typer.Option("--rules", help="Rule file (repeatable); default: Stockade's rules."),
+    ] = None,
 ) -> None:
     """Feed a capture through detection; print alerts as Falco JSON lines."""
     encoder = msgspec.json.Encoder()
@@ -93,7 +101,7 @@ def replay_command(
 
     try:
         events = read_capture(capture)
-        detectors = [InteractiveShellInContainer()]
+        detectors = [rules_detector(rules or ())]
         host = this_host(state_dir if server else None)
         if server is None:
             replay(events, detectors, host, emit)

@@ -3,6 +3,5 @@
 from __future__ import annotations
 
 from stockade.detect.base import DETECTORS, Detector
-from stockade.detect.shell import InteractiveShellInContainer
 
-__all__ = ["DETECTORS", "Detector", "InteractiveShellInContainer"]
+__all__ = ["DETECTORS", "Detector"]
