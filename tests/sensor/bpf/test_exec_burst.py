@@ -35,5 +35,6 @@ def test_exec_burst_is_complete(bpf_source: BpfSource, tmp_path: Path) -> None:
             1 for e in bpf_source.poll(0.05) if e.type == "execve" and e.proc.exepath == target
         )
     assert all(w.returncode == 0 for w in workers)
-    assert bpf_source.stats().dropped - dropped_before == 0
+    dropped = bpf_source.stats().dropped - dropped_before
+    assert dropped == 0, f"{dropped} lost in the kernel: {bpf_source.drop_reasons()}"
     assert seen == TOTAL

@@ -144,13 +144,16 @@ class LoadedSensor:
         records, self._pending[:] = self._pending[:], []
         return records
 
-    def drops(self) -> int:
-        """Records the kernel could not reserve in the ring buffer, summed over CPUs."""
-        ncpu = self._lib.libbpf_num_possible_cpus()
-        values = (ctypes.c_uint64 * max(ncpu, 1))()
-        key = ctypes.c_uint32(0)
-        rc = self._lib.bpf_map_lookup_elem(self._map_fd("drops"), ctypes.byref(key), values)
-        return sum(values) if rc == 0 else 0
+    def drops(self) -> tuple[int, int]:
+        """Records lost in the kernel, summed over CPUs: (ring full, other failures)."""
+        ncpu = max(self._lib.libbpf_num_possible_cpus(), 1)
+        found = []
+        for index in (0, 1):
+            values = (ctypes.c_uint64 * ncpu)()
+            key = ctypes.c_uint32(index)
+            rc = self._lib.bpf_map_lookup_elem(self._map_fd("drops"), ctypes.byref(key), values)
+            found.append(sum(values) if rc == 0 else 0)
+        return found[0], found[1]
 
     def close(self) -> None:
         """Free the ring buffer, destroy every link and close the object (idempotent)."""

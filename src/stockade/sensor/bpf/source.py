@@ -54,7 +54,9 @@ class BpfSource(EventSource):
             self.event_types |= LIFECYCLE_TYPES
         self._cache_dir = cache_dir
         self._sensor: LoadedSensor | None = None
-        self._reader = reader
+        if reader not in ("mmap", "libbpf"):
+            raise ValueError(f"reader must be 'mmap' or 'libbpf', not {reader!r}")
+        self._reader = reader  # mmap: read the ring directly; libbpf: ring_buffer__poll
         self._decoder = RecordDecoder()
         self._stats = SensorStats()
 
@@ -137,14 +139,19 @@ class BpfSource(EventSource):
     def stop(self) -> None:
         """Destroy links, free the ring buffer and close the object (nothing is pinned)."""
         if self._sensor is not None:
-            self._stats.dropped = self._sensor.drops()
+            self._stats.dropped = sum(self._sensor.drops())
             self._sensor.close()
             self._sensor = None
+
+    def drop_reasons(self) -> dict[str, int]:
+        """Kernel-side losses by cause: the ring was full, or another reserve failure."""
+        full, other = self._sensor.drops() if self._sensor is not None else (0, 0)
+        return {"ring_full": full, "other": other}
 
     def stats(self) -> SensorStats:
         """Counters since start (drops read from the kernel's per-CPU counter)."""
         if self._sensor is not None:
-            self._stats.dropped = self._sensor.drops()
+            self._stats.dropped = sum(self._sensor.drops())
         return self._stats
 
 

@@ -20,7 +20,7 @@ struct stash {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 1 << 24);
+	__uint(max_entries, 1 << 25); /* 32 MiB: seconds of bursts while the reader is busy */
 } events SEC(".maps");
 
 struct {
@@ -30,9 +30,10 @@ struct {
 	__type(value, struct stash);
 } stashed SEC(".maps");
 
+/* Records lost: [0] the ring was full, [1] any other failure (e.g. lock contention). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
+	__uint(max_entries, 2);
 	__type(key, __u32);
 	__type(value, __u64);
 } drops SEC(".maps");
@@ -88,10 +89,12 @@ static __always_inline int is_self(void)
 	return c && c->self_tgid == (bpf_get_current_pid_tgid() >> 32);
 }
 
-static __always_inline void count_drop(void)
+#define EAGAIN 11
+
+static __always_inline void count_drop(long err)
 {
-	__u32 zero = 0;
-	__u64 *n = bpf_map_lookup_elem(&drops, &zero);
+	__u32 key = err == -EAGAIN ? 0 : 1;
+	__u64 *n = bpf_map_lookup_elem(&drops, &key);
 	if (n)
 		*n += 1;
 }
@@ -113,8 +116,9 @@ static __always_inline void submit(struct scratch *sc, __u32 used)
 	__u64 n = used;
 	asm volatile("%0 &= 4095" : "+r"(n));
 	__u32 size = sizeof(struct rec_hdr) + n;
-	if (bpf_ringbuf_output(&events, sc, size, flags))
-		count_drop();
+	long err = bpf_ringbuf_output(&events, sc, size, flags);
+	if (err)
+		count_drop(err);
 }
 
 static __always_inline __u32 tty_nr(struct task_struct *t)
