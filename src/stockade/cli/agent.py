@@ -7,19 +7,18 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import msgspec
 import typer
 
-from stockade.agent import Agent, AgentConfig, AgentError
-from stockade.agent.detection import rules_detector
-from stockade.agent.enroll import pin_ca
-from stockade.agent.hostinfo import this_host
-from stockade.agent.replay import open_sender, read_capture, replay
-from stockade.model import Alert
+from stockade.cli.datadir import default_data_root
 
-DEFAULT_STATE_DIR = Path("/var/lib/stockade/agent")
+if TYPE_CHECKING:  # imported when a command runs: keeps `stockade --help` fast
+    from stockade.agent import Agent
+    from stockade.model import Alert
+
+DEFAULT_STATE_DIR = default_data_root() / "agent"
 DEFAULT_SERVER = "https://127.0.0.1:8701"
 
 
@@ -51,6 +50,9 @@ def agent(
     ] = None,
 ) -> None:
     """Run the agent until SIGTERM or Ctrl-C."""
+    from stockade.agent import Agent, AgentConfig, AgentError
+    from stockade.agent.enroll import pin_ca
+
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -93,6 +95,11 @@ def replay_command(
     ] = None,
 ) -> None:
     """Feed a capture through detection; print alerts as Falco JSON lines."""
+    from stockade.agent import AgentError
+    from stockade.agent.detection import rules_detector
+    from stockade.agent.hostinfo import this_host
+    from stockade.agent.replay import open_sender, read_capture, replay
+
     encoder = msgspec.json.Encoder()
 
     def emit(alert: Alert) -> None:

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from stockade.platform import Platform, PlatformConfig, PlatformError
+from stockade.cli.datadir import default_data_root
+
+if TYPE_CHECKING:  # imported when a command runs: keeps `stockade --help` fast
+    from stockade.platform import Platform, PlatformConfig
 
 DataDir = Annotated[
     Path | None,
@@ -19,14 +21,13 @@ DataDir = Annotated[
 
 
 def default_data_dir() -> Path:
-    """/var/lib/stockade/platform for root, else the user's data directory."""
-    if os.geteuid() == 0:
-        return Path("/var/lib/stockade/platform")
-    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base) / "stockade" / "platform"
+    """The platform's state under the default data root."""
+    return default_data_root() / "platform"
 
 
 def _open(command: str, config: PlatformConfig) -> Platform:
+    from stockade.platform import Platform, PlatformError
+
     try:
         return Platform.open(config)
     except PlatformError as e:
@@ -34,11 +35,14 @@ def _open(command: str, config: PlatformConfig) -> Platform:
         raise typer.Exit(1) from None
 
 
-def _announce(platform: Platform) -> None:
+def announce(platform: Platform) -> None:
+    """Print the console URL, the agents' URL and, on first start only, the admin login."""
     typer.echo(f"Stockade console: {platform.console_url}")
     typer.echo(f"Agent endpoint:   {platform.agent_url}")
     if platform.first_admin_password is not None:
         typer.echo(f"Admin login: admin / {platform.first_admin_password}  (shown only once)")
+    else:
+        typer.echo("Admin login: admin (password shown at first start)")
 
 
 async def _serve_until_signalled(platform: Platform) -> None:
@@ -52,7 +56,7 @@ async def _serve_until_signalled(platform: Platform) -> None:
     await asyncio.wait({waiter, task}, return_when=asyncio.FIRST_COMPLETED)
     waiter.cancel()
     if ready.is_set():
-        _announce(platform)
+        announce(platform)
     try:
         await task
     except asyncio.CancelledError:
@@ -69,6 +73,8 @@ def server(
     ] = None,
 ) -> None:
     """Run the platform: web console and user API, and the agents' mTLS endpoint."""
+    from stockade.platform import PlatformConfig, PlatformError
+
     config = PlatformConfig(
         data_dir=data_dir or default_data_dir(),
         host=host,
@@ -90,6 +96,8 @@ def token_create(
     ttl: Annotated[int, typer.Option(help="Seconds the token stays valid.", min=1)] = 3600,
 ) -> None:
     """Print a one-time enrollment token for `stockade agent --enroll`."""
+    from stockade.platform import PlatformConfig, PlatformError
+
     platform = _open("token create", PlatformConfig(data_dir=data_dir or default_data_dir()))
     try:
         typer.echo(platform.create_enrollment_token(ttl))

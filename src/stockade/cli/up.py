@@ -4,26 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import signal
 import threading
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from stockade.agent import Agent, AgentConfig, AgentError
-from stockade.platform import Platform, PlatformConfig, PlatformError
+from stockade.cli.datadir import default_data_root
+from stockade.cli.platform import announce
+
+if TYPE_CHECKING:  # imported when the command runs: keeps `stockade --help` fast
+    from stockade.agent import Agent
+    from stockade.platform import Platform
 
 DEFAULT_PORT = 8700
-
-
-def default_data_dir() -> Path:
-    """/var/lib/stockade for root, else the user's data directory."""
-    if os.geteuid() == 0:
-        return Path("/var/lib/stockade")
-    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base) / "stockade"
 
 
 def register(app: typer.Typer) -> None:
@@ -37,7 +32,10 @@ def up(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
 ) -> None:
     """Run the platform and a local agent; print the console URL and the admin login."""
-    data_dir = data_dir or default_data_dir()
+    from stockade.agent import AgentError
+    from stockade.platform import Platform, PlatformConfig, PlatformError
+
+    data_dir = data_dir or default_data_root()
     try:
         platform = Platform.open(
             PlatformConfig(data_dir=data_dir / "platform", host=host, console_port=port)
@@ -54,16 +52,9 @@ def up(
         platform.close()
 
 
-def _announce(platform: Platform) -> None:
-    typer.echo(f"Stockade console: {platform.console_url}")
-    if platform.first_admin_password is not None:
-        typer.echo(f"Admin login: admin / {platform.first_admin_password}  (shown only once)")
-    else:
-        typer.echo("Admin login: admin (password shown at first start)")
-    typer.echo("Press Ctrl-C to stop.", err=True)
-
-
 async def _run(platform: Platform, agent_state: Path) -> None:
+    from stockade.agent import Agent, AgentConfig
+
     loop = asyncio.get_running_loop()
     stopping = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -81,7 +72,8 @@ async def _run(platform: Platform, agent_state: Path) -> None:
     config = AgentConfig(state_dir=agent_state, server_url=platform.agent_url, enroll_token=token)
     agent = _AgentThread(Agent(config), loop, stopping)
     agent.start()
-    _announce(platform)
+    announce(platform)
+    typer.echo("Press Ctrl-C to stop.", err=True)
     await _until(stopping, server)
     agent.stop.set()
     await asyncio.to_thread(agent.join, 15)
