@@ -41,8 +41,6 @@ def announce(platform: Platform) -> None:
     typer.echo(f"Agent endpoint:   {platform.agent_url}")
     if platform.first_admin_password is not None:
         typer.echo(f"Admin login: admin / {platform.first_admin_password}  (shown only once)")
-    else:
-        typer.echo("Admin login: admin (password shown at first start)")
 
 
 async def _serve_until_signalled(platform: Platform) -> None:
