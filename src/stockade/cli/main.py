@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 import stockade
-from stockade.cli import agent, db, platform, rules, scan, sensor, up
+from stockade.cli import agent, db, doctor, platform, rules, scan, sensor, up
 
 app = typer.Typer(
     help="Stockade: container-aware EDR and container security.",
@@ -25,5 +25,5 @@ def version() -> None:
     typer.echo(f"stockade {stockade.__version__}")
 
 
-for _module in (agent, db, platform, rules, scan, sensor, up):
+for _module in (agent, db, doctor, platform, rules, scan, sensor, up):
     _module.register(app)

@@ -66,6 +66,12 @@ class DockerRuntime(ContainerRuntime):
             JsonFile(p) for p in sorted((root / "image").glob("*/repositories.json"))
         ]
 
+    def unavailable_reason(self) -> str | None:
+        """Docker is readable when its containers directory exists."""
+        if not (self._root / "containers").is_dir():
+            return f"no Docker state at {self._root / 'containers'}"
+        return None
+
     def container_id_for_cgroup(self, cgroup_path: str) -> str | None:
         """The container id in a Docker cgroup path (cgroupfs or systemd driver)."""
         m = _CGROUP_RE.search(cgroup_path)

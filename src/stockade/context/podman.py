@@ -149,6 +149,12 @@ class PodmanRuntime(ContainerRuntime):
         self._events = EventsLog(events_log)
         self._runtime_roots = runtime_roots
 
+    def unavailable_reason(self) -> str | None:
+        """Podman is readable when its container store exists."""
+        if not self._containers.path.parent.is_dir():
+            return f"no podman container store at {self._containers.path.parent}"
+        return None
+
     def container_id_for_cgroup(self, cgroup_path: str) -> str | None:
         """The container id in a libpod cgroup path (cgroupfs or systemd manager)."""
         m = _CGROUP_RE.search(cgroup_path)

@@ -26,6 +26,10 @@ class ContainerRuntime(abc.ABC):
     id: ClassVar[str]
 
     @abc.abstractmethod
+    def unavailable_reason(self) -> str | None:
+        """None when this runtime's state can be read here, else a one-line reason."""
+
+    @abc.abstractmethod
     def container_id_for_cgroup(self, cgroup_path: str) -> str | None:
         """The full 64-hex container id if this cgroup v2 path is one of this runtime's."""
 

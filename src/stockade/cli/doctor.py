@@ -1,0 +1,77 @@
+"""`stockade doctor`: which event sources and container runtimes work here, and why not."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import typer
+
+
+@dataclass(frozen=True)
+class Check:
+    """One capability and whether it can be used here."""
+
+    kind: str
+    name: str
+    problem: str | None  # None: usable
+
+
+def source_checks() -> list[Check]:
+    """Every event source of the default chain, in order of preference."""
+    from stockade.sensor.base import SensorUnavailable
+    from stockade.sensor.fallback import DEFAULT_CHAIN, source_class
+
+    ids = dict.fromkeys(i for candidate in DEFAULT_CHAIN for i in candidate)
+    checks = []
+    for source_id in ids:
+        try:
+            problem = source_class(source_id).unavailable_reason()
+        except SensorUnavailable as e:
+            problem = str(e)
+        checks.append(Check("event source", source_id, problem))
+    return checks
+
+
+def runtime_checks() -> list[Check]:
+    """Every container runtime adapter."""
+    from stockade.context.runtime import all_runtimes
+
+    return [Check("container runtime", r.id, r.unavailable_reason()) for r in all_runtimes()]
+
+
+def chosen_source(checks: list[Check]) -> str:
+    """The first candidate of the default chain whose parts are all usable."""
+    from stockade.sensor.fallback import DEFAULT_CHAIN
+
+    usable = {c.name for c in checks if c.problem is None}
+    for candidate in DEFAULT_CHAIN:
+        if all(i in usable for i in candidate):
+            return "+".join(candidate)
+    return "none"
+
+
+def doctor() -> None:
+    """Say which event sources and container runtimes are usable here, and why not."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from stockade.sensor.fallback import DEFAULT_CHAIN
+
+    sources, runtimes = source_checks(), runtime_checks()
+    table = Table("kind", "name", "status")
+    for check in (*sources, *runtimes):
+        status = "[green]ok[/]" if check.problem is None else f"[red]no[/]: {check.problem}"
+        table.add_row(check.kind, check.name, status)
+    console = Console()
+    console.print(table)
+    chosen = chosen_source(sources)
+    first = "+".join(DEFAULT_CHAIN[0])
+    note = "" if chosen == first else f" (degraded: {first} unavailable)"
+    console.print(f"event source the agent will use: [bold]{chosen}[/]{note}")
+    if chosen == "none":
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    """Add `stockade doctor` to the top-level app."""
+    app.command()(doctor)
