@@ -72,15 +72,20 @@ def build_object(cache: Path | None = None) -> Path:
         return obj
     if tool := missing_tool():
         raise BpfBuildError(f"{tool} is not installed (apt-get install clang llvm bpftool)")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for name, data in sources.items():
-        (out_dir / name).write_bytes(data)
-    _run(["bpftool", "btf", "dump", "file", str(BTF_PATH), "format", "c"], out_dir / "vmlinux.h")
-    arch = _ARCH.get(platform.machine(), platform.machine())
-    tmp = out_dir / f"sensor.bpf.o.{os.getpid()}"
-    cmd = ["clang", "-O2", "-g", "-target", "bpf", f"-D__TARGET_ARCH_{arch}", "-I", str(out_dir)]
-    _run([*cmd, "-c", str(out_dir / "sensor.bpf.c"), "-o", str(tmp)])
-    tmp.replace(obj)  # atomic: a concurrent builder never sees a half-written object
+    # Each builder works in its own directory; the object is renamed into place at the
+    # end, so concurrent builders (agent, tests, CLI) never see half-written files.
+    work = out_dir / f".build-{os.getpid()}"
+    work.mkdir(parents=True, exist_ok=True)
+    try:
+        for name, data in sources.items():
+            (work / name).write_bytes(data)
+        _run(["bpftool", "btf", "dump", "file", str(BTF_PATH), "format", "c"], work / "vmlinux.h")
+        arch = _ARCH.get(platform.machine(), platform.machine())
+        cmd = ["clang", "-O2", "-g", "-target", "bpf", f"-D__TARGET_ARCH_{arch}", "-I", str(work)]
+        _run([*cmd, "-c", str(work / "sensor.bpf.c"), "-o", str(work / "sensor.bpf.o")])
+        (work / "sensor.bpf.o").replace(obj)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
     return obj
 
 
