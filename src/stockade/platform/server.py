@@ -26,6 +26,7 @@ from stockade.platform.services import (
     IngestService,
     PlatformMetrics,
     PlatformServices,
+    ScanService,
 )
 from stockade.platform.services.accounts import ensure_admin
 from stockade.platform.services.enrollment import create_token
@@ -170,6 +171,7 @@ class Platform:
             enrollment=EnrollmentService(store, runner, ca),
             ingest=IngestService(store, runner, bus, metrics),
             metrics=metrics,
+            scans=ScanService(store, runner),
         )
         return cls(config, ca, services, bus, password)
 

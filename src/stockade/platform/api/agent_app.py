@@ -11,6 +11,10 @@ Contract (bodies are `stockade.model.wire` structs; errors are JSON {"detail": r
                                   503 store unavailable (retry)
     GET  /api/v1/agent/ack        -> 200 Ack (0 before anything is stored; seqs start at 1)
     POST /api/v1/agent/heartbeat  JSON Heartbeat -> 200 {"status": "ok"}
+    POST /api/v1/agent/scans      JSON ScanResult (`stockade scan image --format json`),
+                                  optional ?name=REF (repeatable) -> 201 {"digest"}; 413; 422
+    GET  /api/v1/agent/scans/{digest}  -> 200 {"digest"} when a scan of it is stored (by any
+                                  agent or user), else 404: agents scan each digest once
 
 Every route but enroll answers 401 without a client certificate and 403 for a certificate
 whose CN is not an enrolled agent; a certificate from another CA fails the TLS handshake.
@@ -26,10 +30,12 @@ from fastapi import APIRouter, FastAPI, Request, Response
 from stockade.model.wire import EnrollRequest, Heartbeat
 from stockade.platform.api.bodies import BodyTooLarge, error, json_response, read_body
 from stockade.platform.api.deps import AgentId, Services
+from stockade.platform.api.images import Names
 from stockade.platform.pki import CsrError
 from stockade.platform.services import PlatformServices
 from stockade.platform.services.enrollment import EnrollmentRefused
 from stockade.platform.services.ingest import MAX_BODY_BYTES, IngestError
+from stockade.platform.services.scans import MAX_SCAN_BYTES, ScanRejected
 from stockade.platform.store import UnknownAgentError
 
 SMALL_BODY_BYTES = 1024 * 1024
@@ -96,6 +102,30 @@ async def heartbeat(request: Request, services: Services, agent: AgentId) -> Res
     except UnknownAgentError as e:
         return error(403, str(e))
     return json_response({"status": "ok"})
+
+
+@router.post("/scans", status_code=201)
+async def scans(
+    request: Request, services: Services, agent: AgentId, name: Names = None
+) -> Response:
+    """Store an image scan made by the calling agent; answers the image digest."""
+    try:
+        body = await read_body(request, MAX_SCAN_BYTES)
+        image = await services.scans.submit(body, name or (), agent_id=agent)
+    except BodyTooLarge as e:
+        return error(413, str(e))
+    except ScanRejected as e:
+        return error(e.status, e.reason)
+    return json_response({"digest": image.digest}, status=201)
+
+
+@router.get("/scans/{digest}")
+async def scan_known(digest: str, services: Services, agent: AgentId) -> Response:
+    """200 when a scan of the image digest is stored, 404 when it should be scanned."""
+    del agent  # the dependency authenticates the caller
+    if await services.scans.known(digest):
+        return json_response({"digest": digest})
+    return error(404, f"no scan of image {digest} is stored")
 
 
 def create_agent_app(services: PlatformServices) -> FastAPI:

@@ -15,6 +15,7 @@ import stockade
 from stockade.model.alerts import Priority
 from stockade.platform.api.bodies import json_response
 from stockade.platform.api.deps import Bearer, Services, current_user
+from stockade.platform.api.images import router as images_router
 from stockade.platform.api.views import agent_view, alert_view, container_view, event_view
 from stockade.platform.services import PlatformServices
 from stockade.platform.store import AlertQuery, EventQuery
@@ -179,6 +180,7 @@ def create_console_app(services: PlatformServices) -> FastAPI:
 
     app.include_router(public)
     app.include_router(private)
+    app.include_router(images_router)
 
     app.include_router(_metrics)
 

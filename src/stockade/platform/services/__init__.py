@@ -1,4 +1,4 @@
-"""The platform's services: accounts, enrollment, ingest, metrics, the store worker."""
+"""The platform's services: accounts, enrollment, ingest, metrics, image scans."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from stockade.platform.services.accounts import AccountService
 from stockade.platform.services.enrollment import EnrollmentService
 from stockade.platform.services.ingest import IngestService
 from stockade.platform.services.metrics import PlatformMetrics
+from stockade.platform.services.scans import ScanService
 from stockade.platform.store import Store
 from stockade.platform.store.runner import StoreRunner
 
@@ -22,6 +23,7 @@ class PlatformServices:
     enrollment: EnrollmentService
     ingest: IngestService
     metrics: PlatformMetrics
+    scans: ScanService
 
 
 __all__ = [
@@ -30,4 +32,5 @@ __all__ = [
     "IngestService",
     "PlatformMetrics",
     "PlatformServices",
+    "ScanService",
 ]

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from stockade.model.alerts import Alert
 from stockade.model.events import Event
+from stockade.model.inventory import ScanResult
 from stockade.model.wire import Heartbeat
 from stockade.platform.errors import PlatformError
 from stockade.platform.messages import IngestBatch
@@ -136,6 +137,41 @@ class StoredAlert:
 
 
 @dataclass(frozen=True, slots=True)
+class ImageRecord:
+    """A scanned image: its names, OS, when it was seen and scanned, and its finding counts."""
+
+    digest: str  # the key: manifest digest (config digest when no manifest is known)
+    names: tuple[str, ...]
+    os: str
+    first_seen: int
+    last_seen: int
+    scanned_at: int
+    agent_id: str  # who sent the latest scan; "" for an upload through the console API
+    target: str  # the reference the latest scan read
+    packages: int
+    by_severity: dict[str, int]  # Severity name -> findings
+    by_kind: dict[str, int]  # finding kind -> findings
+    max_severity: int = -1  # the worst finding's Severity value; -1 without findings
+
+
+@dataclass(frozen=True, slots=True)
+class ImageQuery:
+    """Filters for scanned images; every set field must match. Most recently scanned first."""
+
+    name: str | None = None  # substring of a name, or a digest prefix
+    min_severity: int | None = None  # images with a finding this severe or more
+    limit: int = 100
+
+
+@dataclass(frozen=True, slots=True)
+class StoredScan:
+    """The latest scan of an image with the image's record."""
+
+    image: ImageRecord
+    result: ScanResult
+
+
+@dataclass(frozen=True, slots=True)
 class BatchResult:
     """What storing a batch did."""
 
@@ -200,6 +236,21 @@ class Store(Protocol):
 
     def list_containers(self) -> list[ContainerRecord]:
         """Containers seen in stored events, most recently seen first."""
+
+    def store_scan(self, image: ImageRecord, result: ScanResult) -> ImageRecord:
+        """Keep `result` as the image's latest scan (replacing the older one); merge names.
+
+        Returns the record as stored (first_seen and names carried over from before).
+        """
+
+    def has_scan(self, digest: str) -> bool:
+        """True when a scan of this image digest is stored."""
+
+    def list_images(self, query: ImageQuery) -> list[ImageRecord]:
+        """Scanned images matching the query, most recently scanned first."""
+
+    def get_scan(self, digest: str) -> StoredScan | None:
+        """The latest scan of the image, if any."""
 
 
 StoreFactory = Callable[[str], Store]  # location: a file path or a URL

@@ -96,6 +96,30 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
         CREATE INDEX alerts_rule_ts ON alerts (rule, ts);
         """,
     ),
+    (
+        3,
+        """
+        CREATE TABLE images (
+            digest TEXT PRIMARY KEY,
+            names_json TEXT NOT NULL,
+            os TEXT NOT NULL,
+            first_seen INTEGER NOT NULL,
+            last_seen INTEGER NOT NULL,
+            scanned_at INTEGER NOT NULL,
+            agent_id TEXT NOT NULL,
+            target TEXT NOT NULL,
+            packages INTEGER NOT NULL,
+            by_severity_json TEXT NOT NULL,
+            by_kind_json TEXT NOT NULL,
+            max_severity INTEGER NOT NULL
+        );
+        CREATE INDEX images_scanned_at ON images (scanned_at);
+        CREATE TABLE image_scans (
+            digest TEXT PRIMARY KEY REFERENCES images(digest),
+            result BLOB NOT NULL
+        );
+        """,
+    ),
 )
 
 

@@ -12,9 +12,10 @@ from typing import Any
 
 import msgspec
 
+from stockade.model.inventory import ScanResult
 from stockade.model.wire import Heartbeat
 from stockade.platform.messages import IngestBatch
-from stockade.platform.store import sqlite_batches, sqlite_queries
+from stockade.platform.store import sqlite_batches, sqlite_images, sqlite_queries
 from stockade.platform.store.base import (
     STORES,
     AgentRecord,
@@ -22,8 +23,11 @@ from stockade.platform.store.base import (
     BatchResult,
     ContainerRecord,
     EventQuery,
+    ImageQuery,
+    ImageRecord,
     StoredAlert,
     StoredEvent,
+    StoredScan,
     StoreError,
     TokenState,
     UnknownAgentError,
@@ -251,6 +255,28 @@ class SqliteStore:
     def list_containers(self) -> list[ContainerRecord]:
         """Containers seen in stored events, most recently seen first."""
         return sqlite_queries.list_containers(self._conn())
+
+    # images
+
+    def store_scan(self, image: ImageRecord, result: ScanResult) -> ImageRecord:
+        """Keep `result` as the image's latest scan; returns the record as stored."""
+        try:
+            with self._write() as conn:
+                return sqlite_images.store_scan(conn, image, result)
+        except sqlite3.Error as e:
+            raise StoreError(f"cannot store a scan in {self.path}: {e}") from e
+
+    def has_scan(self, digest: str) -> bool:
+        """True when a scan of this image digest is stored."""
+        return sqlite_images.has_scan(self._conn(), digest)
+
+    def list_images(self, query: ImageQuery) -> list[ImageRecord]:
+        """Scanned images matching the query, most recently scanned first."""
+        return sqlite_images.list_images(self._conn(), query)
+
+    def get_scan(self, digest: str) -> StoredScan | None:
+        """The latest scan of the image, if any."""
+        return sqlite_images.get_scan(self._conn(), digest)
 
 
 def _agent_row(agent: AgentRecord) -> tuple[Any, ...]:

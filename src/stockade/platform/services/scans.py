@@ -1,0 +1,104 @@
+"""Image scan uploads: decode and check a `ScanResult` (pure), then keep it per image digest."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Iterable
+
+import msgspec
+
+from stockade.model.inventory import ScanResult, Severity
+from stockade.platform.errors import PlatformError
+from stockade.platform.store import ImageRecord, Store, StoreError
+from stockade.platform.store.runner import StoreRunner
+
+MAX_SCAN_BYTES = 64 * 1024 * 1024
+MAX_NAME_CHARS = 512
+_decoder = msgspec.json.Decoder(ScanResult)
+
+
+class ScanRejected(PlatformError):
+    """A scan upload is refused; `status` is the HTTP status and the message the reason."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+def decode_scan(body: bytes) -> ScanResult:
+    """The `ScanResult` JSON of `stockade scan image --format json`; ScanRejected if not."""
+    if not body.strip():
+        raise ScanRejected(422, "empty body: send the JSON of `stockade scan image --format json`")
+    try:
+        return _decoder.decode(body)
+    except msgspec.DecodeError as e:
+        raise ScanRejected(422, f"bad scan result: {e}") from e
+
+
+def image_key(result: ScanResult) -> str:
+    """The digest an image is stored under: manifest digest, else config digest."""
+    digest = result.image_digest or result.image_config_digest
+    algorithm, _, value = digest.partition(":")
+    if not algorithm or not value or not value.isalnum():
+        raise ScanRejected(
+            422,
+            "the scan names no image digest (image_digest or image_config_digest "
+            "'sha256:...'); scan an image, not a directory",
+        )
+    return digest
+
+
+def name_from_target(target: str) -> str:
+    """A readable image name from the scanned reference: `podman:busybox` -> `busybox`."""
+    scheme, sep, rest = target.partition(":")
+    if sep and scheme in ("podman", "docker", "container"):
+        return rest
+    if sep and scheme in ("oci-archive", "docker-archive", "oci", "dir"):
+        return rest.rstrip("/").rsplit("/", 1)[-1]
+    return target
+
+
+def image_record(result: ScanResult, names: Iterable[str], agent_id: str, now: int) -> ImageRecord:
+    """The image row for a new scan: names, OS and finding counts (pure)."""
+    wanted = [n.strip()[:MAX_NAME_CHARS] for n in names if n.strip()]
+    if not wanted and result.target:
+        wanted = [name_from_target(result.target)]
+    by_severity = Counter(f.severity.name for f in result.findings)
+    by_kind = Counter(f.kind for f in result.findings)
+    return ImageRecord(
+        digest=image_key(result),
+        names=tuple(dict.fromkeys(wanted)),
+        os=result.os,
+        first_seen=now,
+        last_seen=now,
+        scanned_at=now,
+        agent_id=agent_id,
+        target=result.target,
+        packages=len(result.packages),
+        by_severity={s.name: by_severity.get(s.name, 0) for s in reversed(Severity)},
+        by_kind=dict(sorted(by_kind.items())),
+        max_severity=max((int(f.severity) for f in result.findings), default=-1),
+    )
+
+
+class ScanService:
+    """Stores uploaded scans and answers whether an image digest was scanned already."""
+
+    def __init__(self, store: Store, runner: StoreRunner) -> None:
+        self._store = store
+        self._runner = runner
+
+    async def submit(self, body: bytes, names: Iterable[str], agent_id: str = "") -> ImageRecord:
+        """Decode, check and store one scan; returns the image as stored."""
+        result = decode_scan(body)
+        record = image_record(result, names, agent_id, time.time_ns())
+        try:
+            return await self._runner.write(self._store.store_scan, record, result)
+        except StoreError as e:
+            raise ScanRejected(503, f"{e}; retry later") from e
+
+    async def known(self, digest: str) -> bool:
+        """True when a scan of this image digest is stored."""
+        return await self._runner.read(self._store.has_scan, digest)

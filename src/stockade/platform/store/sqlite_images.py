@@ -1,0 +1,113 @@
+"""Scanned images in SQLite: one row per digest and its latest scan as a msgpack blob.
+
+A new scan of a digest replaces the stored one (older scans are not kept); the image's
+first_seen and the names it was known by are carried over.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import replace
+from typing import Any
+
+import msgspec
+
+from stockade.model.inventory import ScanResult
+from stockade.platform.store.base import ImageQuery, ImageRecord, StoredScan
+
+_COLUMNS = (
+    "digest, names_json, os, first_seen, last_seen, scanned_at, agent_id, target, packages, "
+    "by_severity_json, by_kind_json, max_severity"
+)
+_result_decoder = msgspec.msgpack.Decoder(ScanResult)
+
+
+def _row(image: ImageRecord) -> tuple[Any, ...]:
+    return (
+        image.digest,
+        json.dumps(list(image.names)),
+        image.os,
+        image.first_seen,
+        image.last_seen,
+        image.scanned_at,
+        image.agent_id,
+        image.target,
+        image.packages,
+        json.dumps(image.by_severity),
+        json.dumps(image.by_kind),
+        image.max_severity,
+    )
+
+
+def _record(row: tuple[Any, ...]) -> ImageRecord:
+    return ImageRecord(
+        digest=row[0],
+        names=tuple(json.loads(row[1])),
+        os=row[2],
+        first_seen=row[3],
+        last_seen=row[4],
+        scanned_at=row[5],
+        agent_id=row[6],
+        target=row[7],
+        packages=row[8],
+        by_severity=json.loads(row[9]),
+        by_kind=json.loads(row[10]),
+        max_severity=row[11],
+    )
+
+
+def _get(conn: sqlite3.Connection, digest: str) -> ImageRecord | None:
+    row = conn.execute(f"SELECT {_COLUMNS} FROM images WHERE digest = ?", (digest,)).fetchone()
+    return _record(row) if row else None
+
+
+def store_scan(conn: sqlite3.Connection, image: ImageRecord, result: ScanResult) -> ImageRecord:
+    """Insert or replace the image row and its scan (inside the caller's transaction)."""
+    before = _get(conn, image.digest)
+    if before is not None:
+        names = tuple(dict.fromkeys((*before.names, *image.names)))
+        image = replace(image, names=names, first_seen=min(before.first_seen, image.first_seen))
+    conn.execute(f"INSERT OR REPLACE INTO images ({_COLUMNS}) VALUES ({_marks(12)})", _row(image))
+    conn.execute(
+        "INSERT OR REPLACE INTO image_scans (digest, result) VALUES (?, ?)",
+        (image.digest, msgspec.msgpack.encode(result)),
+    )
+    return image
+
+
+def has_scan(conn: sqlite3.Connection, digest: str) -> bool:
+    """True when a scan of `digest` is stored."""
+    row = conn.execute("SELECT 1 FROM image_scans WHERE digest = ?", (digest,)).fetchone()
+    return row is not None
+
+
+def list_images(conn: sqlite3.Connection, query: ImageQuery) -> list[ImageRecord]:
+    """Images matching the query, most recently scanned first."""
+    terms: list[str] = []
+    params: list[Any] = []
+    if query.name:
+        terms.append("(instr(lower(names_json), lower(?)) > 0 OR digest LIKE ? || '%')")
+        params += [query.name, query.name]
+    if query.min_severity is not None:
+        terms.append("max_severity >= ?")
+        params.append(query.min_severity)
+    where = f"WHERE {' AND '.join(terms)}" if terms else ""
+    rows = conn.execute(
+        f"SELECT {_COLUMNS} FROM images {where} ORDER BY scanned_at DESC, digest LIMIT ?",
+        (*params, query.limit),
+    )
+    return [_record(r) for r in rows]
+
+
+def get_scan(conn: sqlite3.Connection, digest: str) -> StoredScan | None:
+    """The image and its latest scan."""
+    image = _get(conn, digest)
+    row = conn.execute("SELECT result FROM image_scans WHERE digest = ?", (digest,)).fetchone()
+    if image is None or row is None:
+        return None
+    return StoredScan(image=image, result=_result_decoder.decode(row[0]))
+
+
+def _marks(n: int) -> str:
+    return ",".join("?" * n)

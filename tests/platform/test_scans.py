@@ -1,0 +1,177 @@
+"""Image scans through the real console and agent ports: upload, list, detail, refusals."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import msgspec
+import pytest
+
+from stockade.model.inventory import Finding, ScanResult, Severity
+from tests.platform.conftest import RunningPlatform
+from tests.platform.corpus_scan import app_image_json, app_image_scan
+
+pytestmark = pytest.mark.server
+
+
+@pytest.fixture(scope="module")
+def app_digest(admin: httpx.Client, corpus: Path) -> str:
+    """The app image's scan uploaded once through the console API."""
+    r = admin.post(
+        "/api/v1/scans",
+        content=app_image_json(corpus),
+        params={"name": "registry.local/app:1.0"},
+        headers={"Content-Type": "application/json"},
+    )
+    assert r.status_code == 201, r.text
+    digest: str = r.json()["digest"]
+    assert digest == app_image_scan(corpus).image_digest
+    return digest
+
+
+def test_uploaded_image_is_listed_with_its_counts(admin: httpx.Client, app_digest: str) -> None:
+    listed = admin.get("/api/v1/images").json()
+    (image,) = [i for i in listed if i["digest"] == app_digest]
+    assert image["names"] == ["registry.local/app:1.0"]
+    assert image["os"].startswith("debian 12")
+    assert image["packages"] == 150
+    assert image["by_kind"] == {"misconfiguration": 7, "secret": 3}
+    assert image["by_severity"]["CRITICAL"] == 2 and image["max_severity"] == "CRITICAL"
+    assert image["last_scanned"].endswith("Z") and image["agent_id"] == ""
+
+
+@pytest.mark.parametrize(
+    ("params", "found"),
+    [
+        ({"name": "app:1"}, True),
+        ({"name": "APP:1"}, True),
+        ({"name": "sha256:4ff2"}, True),
+        ({"name": "nginx"}, False),
+        ({"severity": "critical"}, True),
+        ({"severity": "HIGH", "name": "app"}, True),
+    ],
+    ids=["name", "name-any-case", "digest-prefix", "other-name", "critical", "both"],
+)
+def test_image_list_filters(
+    admin: httpx.Client, app_digest: str, params: dict[str, str], found: bool
+) -> None:
+    digests = [i["digest"] for i in admin.get("/api/v1/images", params=params).json()]
+    assert (app_digest in digests) is found
+
+
+def test_image_detail_has_packages_secrets_and_misconfigurations(
+    admin: httpx.Client, app_digest: str
+) -> None:
+    detail = admin.get(f"/api/v1/images/{app_digest}").json()
+    assert detail["packages_total"] == 150 and len(detail["package_list"]) == 150
+    assert {p["name"] for p in detail["package_list"]} >= {"lodash", "requests", "bash"}
+    secrets = [f for f in detail["finding_list"] if f["kind"] == "secret"]
+    assert sorted(f["id"] for f in secrets) == ["aws-access-key-id", "github-pat", "private-key"]
+    assert all(f["layer_digest"].startswith("sha256:") for f in secrets)
+    misconfigs = {f["id"] for f in detail["finding_list"] if f["kind"] == "misconfiguration"}
+    assert {"DS-0002", "DS-0004", "DS-0026", "DS-0029"} <= misconfigs
+    assert detail["finding_list"][0]["severity"] == "CRITICAL"  # worst first
+    assert len(detail["layers"]) == 4
+
+
+@pytest.mark.parametrize(
+    ("params", "ids"),
+    [
+        ({"kind": "secret", "severity": "critical"}, ["aws-access-key-id", "github-pat"]),
+        ({"kind": "secret", "limit": "1"}, ["aws-access-key-id"]),
+        ({"kind": "vulnerability"}, []),
+    ],
+    ids=["kind-and-severity", "limit", "no-vulns"],
+)
+def test_image_detail_filters(
+    admin: httpx.Client, app_digest: str, params: dict[str, str], ids: list[str]
+) -> None:
+    detail = admin.get(f"/api/v1/images/{app_digest}", params=params).json()
+    assert sorted(f["id"] for f in detail["finding_list"]) == ids
+
+
+def test_unknown_image_and_bad_severity(admin: httpx.Client, app_digest: str) -> None:
+    r = admin.get("/api/v1/images/sha256:" + "0" * 64)
+    assert r.status_code == 404 and "no scan" in r.json()["detail"]
+    r = admin.get(f"/api/v1/images/{app_digest}", params={"severity": "dire"})
+    assert r.status_code == 422 and "unknown severity" in r.text
+    assert admin.get("/api/v1/images", params={"severity": "x"}).status_code == 422
+
+
+def _without_digest() -> bytes:
+    return msgspec.json.encode(ScanResult(target="dir:/srv", os="debian 12"))
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b"", "empty body"),
+        (b"{not json", "bad scan result"),
+        (b'{"image_digest": "sha256:ab"}', "missing required field `target`"),
+        (b'{"target": "x", "packages": 3}', "Expected `array`"),
+        (_without_digest(), "names no image digest"),
+    ],
+    ids=["empty", "not-json", "no-target", "wrong-type", "no-digest"],
+)
+def test_bad_bodies_are_refused_and_nothing_is_stored(
+    admin: httpx.Client, app_digest: str, body: bytes, reason: str
+) -> None:
+    before = admin.get("/api/v1/images").json()
+    r = admin.post("/api/v1/scans", content=body, headers={"Content-Type": "application/json"})
+    assert r.status_code == 422, r.text
+    assert reason in r.json()["detail"]
+    assert admin.get("/api/v1/images").json() == before
+
+
+def test_scan_api_needs_a_login(running: RunningPlatform, corpus: Path) -> None:
+    with running.console() as anonymous:
+        assert anonymous.post("/api/v1/scans", content=app_image_json(corpus)).status_code == 401
+        assert anonymous.get("/api/v1/images").status_code == 401
+        assert anonymous.get("/api/v1/images/sha256:00").status_code == 401
+
+
+def test_a_rescan_replaces_the_findings_and_keeps_the_names(
+    admin: httpx.Client, corpus: Path
+) -> None:
+    first = app_image_scan(corpus)
+    digest = "sha256:" + "1" * 64
+    rescan = ScanResult(
+        target="podman:app",
+        image_digest=digest,
+        findings=[Finding(kind="secret", id="github-pat", severity=Severity.CRITICAL)],
+    )
+    older = msgspec.structs.replace(first, image_digest=digest)
+    for body, name in ((older, "app:old"), (rescan, "app:new")):
+        r = admin.post("/api/v1/scans", content=msgspec.json.encode(body), params={"name": name})
+        assert r.status_code == 201, r.text
+    detail = admin.get(f"/api/v1/images/{digest}").json()
+    assert [f["id"] for f in detail["finding_list"]] == ["github-pat"]
+    assert detail["names"] == ["app:old", "app:new"] and detail["packages_total"] == 0
+
+
+def test_agents_ask_and_upload_scans_once_per_digest(
+    running: RunningPlatform, admin: httpx.Client, corpus: Path, tmp_path: Path
+) -> None:
+    agent = running.enroll(tmp_path, hostname="scan-node")
+    digest = "sha256:" + "2" * 64
+    body = msgspec.json.encode(msgspec.structs.replace(app_image_scan(corpus), image_digest=digest))
+    assert agent.client.get(f"/api/v1/agent/scans/{digest}").status_code == 404
+    r = agent.client.post("/api/v1/agent/scans", content=body, params={"name": "busybox:1"})
+    assert r.status_code == 201 and r.json() == {"digest": digest}
+    assert agent.client.get(f"/api/v1/agent/scans/{digest}").status_code == 200
+    other = running.enroll(tmp_path / "other", hostname="other-node")
+    assert other.client.get(f"/api/v1/agent/scans/{digest}").status_code == 200
+    image = admin.get(f"/api/v1/images/{digest}").json()
+    assert image["agent_id"] == agent.agent_id and image["names"] == ["busybox:1"]
+    bad = agent.client.post("/api/v1/agent/scans", content=b"[]")
+    assert bad.status_code == 422 and "bad scan result" in bad.json()["detail"]
+
+
+def test_agent_scan_routes_need_the_client_certificate(running: RunningPlatform) -> None:
+    ca = running.platform.ca_pem
+    from tests.platform.agent_client import tls_context
+
+    with httpx.Client(base_url=running.platform.agent_url, verify=tls_context(ca)) as client:
+        assert client.get("/api/v1/agent/scans/sha256:00").status_code == 401
+        assert client.post("/api/v1/agent/scans", content=b"{}").status_code == 401
