@@ -13,7 +13,8 @@ from stockade.model import EventType
 from stockade.sensor.bpf.decoder import DecodeError, RecordDecoder
 from stockade.sensor.bpf.kinds import KIND_IDS, programs_for
 
-HDR = struct.Struct("<QQqQQQ6Q11IH4H16s2x")
+IDENT = struct.Struct("<QQQQ10I16s")  # c/record.h: who acted
+WHAT = struct.Struct("<Qq6QIH4H2x")  # what happened
 
 
 def _record(
@@ -23,13 +24,14 @@ def _record(
     a: tuple[int, ...] = (0,) * 6,
     slots: tuple[bytes, ...] = (),
     flags: int = 0,
+    uid: int = 0,
 ) -> bytes:
     """A record as the kernel writes it: header, then the slots back to back."""
     lens = [len(s) for s in slots] + [0] * (4 - len(slots))
-    head = HDR.pack(
-        1_000, 77, res, 0x3, 0x7, 500, *a, KIND_IDS[kind], 42, 43, 1, 0, 0, 0, 0,
-        0xFFFFFFFF, 0, 5, flags, *lens, b"cat\0".ljust(16, b"\0"),
-    )  # fmt: skip
+    ident = IDENT.pack(
+        77, 0x3, 0x7, 500, 42, 43, 1, uid, 0, uid, 0, 0xFFFFFFFF, 0, 5, b"cat\0".ljust(16, b"\0")
+    )
+    head = ident + WHAT.pack(1_000, res, *a, KIND_IDS[kind], flags, *lens)
     return head + b"".join(slots)
 
 
@@ -98,3 +100,14 @@ def test_every_syscall_program_has_a_kind() -> None:
     in_c = {f"enter_{m}" for m in re.findall(r"^SYSCALL\((\w+),", source, re.M)}
     wanted = {p for t in EventType for p in programs_for(t) if p.startswith("enter_")}
     assert wanted == in_c
+
+
+def test_processes_are_shared_per_identity_but_not_for_exec() -> None:
+    decoder = RecordDecoder()
+    first, again = (decoder.decode(_record(EventType.SETUID)) for _ in range(2))
+    assert first.proc is again.proc
+    other = decoder.decode(_record(EventType.SETUID, uid=1000))
+    assert other.proc is not first.proc and other.proc.uid == 1000
+    exec_rec = _record(EventType.EXECVE, slots=(b"/bin/x\0", b"x\0", b"x\0bin\0", b"\0"))
+    execs = [decoder.decode(exec_rec) for _ in range(2)]
+    assert execs[0].proc is not execs[1].proc and execs[0].proc is not first.proc

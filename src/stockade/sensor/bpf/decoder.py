@@ -9,8 +9,11 @@ from stockade.model import Event, EventType, Process
 from stockade.sensor.bpf.argspec import BUILDERS, HDR_SIZE, Builder, text, walked
 from stockade.sensor.bpf.kinds import KINDS
 
-_HDR = struct.Struct("<QQqQQQ6Q11IH4H16s2x")
-assert _HDR.size == HDR_SIZE
+# c/record.h: who acted (88 bytes, cached per distinct value), then what happened.
+_IDENT = struct.Struct("<QQQQ10I16s")
+_WHAT = struct.Struct("<Qq6QIH4H2x")
+assert _IDENT.size + _WHAT.size == HDR_SIZE
+_CACHE_MAX = 65536
 _F_EXE_UPPER, _F_EXE_MEMFD = 1, 2
 _UNSET = 0xFFFFFFFF
 
@@ -29,36 +32,20 @@ class RecordDecoder:
 
     def __init__(self, epoch_offset_ns: int | None = None) -> None:
         self._offset = boot_to_epoch_offset() if epoch_offset_ns is None else epoch_offset_ns
-        self._comms: dict[bytes, str] = {}
+        self._procs: dict[bytes, Process] = {}
         self._table: list[tuple[str, Builder] | None] = [None]
         self._table += [(t.value, BUILDERS[t]) for t in KINDS]
         self._exec_kinds = {i for i, t in enumerate(KINDS, 1) if t in _EXEC_TYPES}
 
-    def _comm(self, raw: bytes) -> str:
-        name = self._comms.get(raw)
-        if name is None:
-            name = raw.split(b"\0", 1)[0].decode(errors="replace")
-            if len(self._comms) < 65536:
-                self._comms[raw] = name
-        return name
-
-    def decode(self, rec: bytes) -> Event:
-        """Decode one record; raises DecodeError on a malformed one."""
-        if len(rec) < HDR_SIZE:
-            raise DecodeError(f"record of {len(rec)} bytes is shorter than the header")
-        (ts, cg, res, ceff, cperm, start, a0, a1, a2, a3, a4, a5, kind, pid, tid, ppid,
-         uid, gid, euid, egid, luid, tty, vpid, flags, l0, l1, l2, l3, comm,
-         ) = _HDR.unpack_from(rec)  # fmt: skip
-        entry = self._table[kind] if kind < len(self._table) else None
-        if entry is None:
-            raise DecodeError(f"unknown record kind {kind}")
-        type_name, build = entry
-        proc = Process(
+    def _process(self, rec: bytes) -> Process:
+        (cg, ceff, cperm, start, pid, tid, ppid, uid, gid, euid, egid, luid, tty, vpid,
+         comm) = _IDENT.unpack_from(rec)  # fmt: skip
+        return Process(
             pid=pid,
             tid=tid,
             ppid=ppid,
             vpid=vpid,
-            name=self._comms.get(comm) or self._comm(comm),
+            name=comm.split(b"\0", 1)[0].decode(errors="replace"),
             uid=uid,
             gid=gid,
             euid=euid,
@@ -70,14 +57,35 @@ class RecordDecoder:
             cap_permitted=cperm,
             cgroup_id=cg,
         )
-        ts += self._offset
+
+    def decode(self, rec: bytes) -> Event:
+        """Decode one record; raises DecodeError on a malformed one.
+
+        Events from the same identity (pid, tid, credentials, comm, cgroup ...) share one
+        Process object: treat it as read-only (exec events always get their own).
+        """
+        if len(rec) < HDR_SIZE:
+            raise DecodeError(f"record of {len(rec)} bytes is shorter than the header")
+        (ts, res, a0, a1, a2, a3, a4, a5, kind, flags, l0, l1, l2, l3,
+         ) = _WHAT.unpack_from(rec, _IDENT.size)  # fmt: skip
+        entry = self._table[kind] if kind < len(self._table) else None
+        if entry is None:
+            raise DecodeError(f"unknown record kind {kind}")
+        type_name, build = entry
         o1 = HDR_SIZE + l0
         o2 = o1 + l1
-        slots = (HDR_SIZE, l0, o1, l1, o2, l2, o2 + l2, l3)
         if o2 + l2 + l3 > len(rec):
             raise DecodeError(f"record of {len(rec)} bytes is shorter than its slots")
+        slots = (HDR_SIZE, l0, o1, l1, o2, l2, o2 + l2, l3)
+        ts += self._offset
         if l3 and kind in self._exec_kinds:  # only exec records carry slot 3 (cwd)
-            return self._exec(rec, type_name, ts, proc, flags, slots, a0)
+            return self._exec(rec, type_name, ts, self._process(rec), flags, slots, a0)
+        key = rec[: _IDENT.size]
+        proc = self._procs.get(key)
+        if proc is None:
+            if len(self._procs) >= _CACHE_MAX:
+                self._procs.clear()
+            proc = self._procs[key] = self._process(rec)
         args, fd = build(rec, (a0, a1, a2, a3, a4, a5), slots, res, flags)
         return Event(type=type_name, ts=ts, proc=proc, fd=fd, res=res, args=args, source="ebpf")
 

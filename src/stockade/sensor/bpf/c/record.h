@@ -6,15 +6,15 @@
 #define STR_WALK 512 /* a dentry walk writes NUL-separated components, leaf first */
 #define STR_SOCKADDR 128
 
+/*
+ * The first 88 bytes say who acted (the decoder caches the Process built from them);
+ * the rest say what happened.
+ */
 struct rec_hdr {
-	__u64 ts;        /* bpf_ktime_get_boot_ns */
 	__u64 cgroup_id; /* bpf_get_current_cgroup_id */
-	__s64 res;       /* syscall return value */
 	__u64 cap_eff;
 	__u64 cap_perm;
 	__u64 start_ns;  /* group leader start, boot time ns */
-	__u64 a[6];      /* raw syscall arguments (some replaced, see decoder.py) */
-	__u32 kind;      /* event kind id (kinds.h, generated) */
 	__u32 pid;
 	__u32 tid;
 	__u32 ppid;
@@ -25,9 +25,14 @@ struct rec_hdr {
 	__u32 loginuid;
 	__u32 tty;
 	__u32 vpid;
+	char comm[16];
+	/* offset 88 */
+	__u64 ts;        /* bpf_ktime_get_boot_ns */
+	__s64 res;       /* syscall return value */
+	__u64 a[6];      /* raw syscall arguments (some replaced, see decoder.py) */
+	__u32 kind;      /* event kind id (kinds.h, generated) */
 	__u16 flags;     /* REC_F_* */
 	__u16 slen[4];   /* bytes used in each string slot */
-	char comm[16];
 	__u8 pad[2];
 };
 
