@@ -15,6 +15,8 @@ from typing import Any
 from stockade.model import Event
 from stockade.rules import ast
 from stockade.rules.compiler import ConditionCompiler
+from stockade.rules.errors import RuleCompileError
+from stockade.rules.order import COSTLY_FIELDS, reorder
 from stockade.rules.ruleset import CompiledRule
 
 Dispatch = Callable[[Event], list[CompiledRule]]
@@ -41,6 +43,12 @@ def build_dispatch(
 ) -> Dispatch:
     """A function returning the rules (of `entries`, in order) that `event` matches."""
     shared: Counter[ast.Node] = Counter()
+    for _, tree in entries:
+        _subtrees(tree, shared)
+    common = {node: n for node, n in shared.items() if n > 1}
+    cost = _field_cost(compiler)
+    entries = [(rule, reorder(tree, cost, common)) for rule, tree in entries]
+    shared.clear()
     for _, tree in entries:
         _subtrees(tree, shared)
     compiler.node_slots = {node: f"_m{i}" for i, (node, n) in enumerate(shared.items()) if n > 1}
@@ -75,6 +83,26 @@ def build_dispatch(
     exec(code, namespace, local)  # noqa: S102 - source generated from parsed conditions
     fn: Dispatch = local["_dispatch"]
     return fn
+
+
+def _field_cost(compiler: ConditionCompiler) -> Callable[[ast.FieldRef | ast.Transformer], float]:
+    """Rough cost of reading a field in generated code (an inline attribute read is 1)."""
+
+    def cost(node: ast.FieldRef | ast.Transformer) -> float:
+        if not isinstance(node, ast.FieldRef):
+            return 5.0
+        try:
+            inline, cheap = compiler.builder.inline(node)
+            fdef, _ = compiler.builder.table.lookup(node.name, node.arg)
+        except RuleCompileError:
+            return 5.0
+        if fdef.name in COSTLY_FIELDS:
+            return 8.0
+        if inline:
+            return 1.0 if cheap else 1.5
+        return 6.0 if fdef.is_multi(node.arg) else 3.0
+
+    return cost
 
 
 def _guard(compiler: ConditionCompiler, tree: ast.Node) -> tuple[ast.Node, ast.Node] | None:

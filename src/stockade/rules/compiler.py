@@ -38,6 +38,7 @@ _STRING_ONLY = frozenset(
 )
 _ORDER = frozenset({"<", "<=", ">", ">="})
 _LOCAL_NAMES = {"e.fd": "_fd", "e.proc": "_p", "e.ancestors": "_an"}
+_CALL = re.compile(r"[\w\]]\s*\(|\.\w+_id\b")  # a call or a computed property
 _LOCALS = re.compile(r"\be\.(?:fd|proc|ancestors)\b")
 
 
@@ -104,7 +105,7 @@ class ConditionCompiler:
                 if self.field_slots is not None:  # dispatch functions bind these locals
                     read = _LOCALS.sub(lambda m: _LOCAL_NAMES[m.group(0)], read)
                 self.inline_reads.add(name)
-                if cheap:
+                if cheap or not _CALL.search(inline):  # plain attribute reads: no memo
                     return read, ftype, multi
         if self.field_slots is None:
             return read, ftype, multi
@@ -222,7 +223,9 @@ class ConditionCompiler:
         if op in ("glob", "iglob"):
             flags = re.IGNORECASE | re.DOTALL if op == "iglob" else re.DOTALL
             k = self._const(re.compile(fnmatch.translate(raw), flags))
-            return "(" + k + ".match({v}) is not None)"
+            test = "(" + k + ".match({v}) is not None)"
+            ends = "" if op == "iglob" else self._glob_ends(raw)
+            return "(" + ends + test + ")" if ends else test
         if op == "regex":
             try:
                 k = self._const(re.compile(raw))
@@ -242,6 +245,18 @@ class ConditionCompiler:
             "startswith": "{v}.startswith(" + k + ")",
             "endswith": "{v}.endswith(" + k + ")",
         }[op]
+
+    def _glob_ends(self, pattern: str) -> str:
+        """Cheap startswith/endswith tests a glob's literal ends imply (run before its regex)."""
+        wild = [i for i, c in enumerate(pattern) if c in "*?["]
+        if not wild:
+            return ""
+        parts = []
+        if wild[0]:
+            parts.append("{v}.startswith(" + self._const(pattern[: wild[0]]) + ") and ")
+        if "[" not in pattern and wild[-1] < len(pattern) - 1:
+            parts.append("{v}.endswith(" + self._const(pattern[wild[-1] + 1 :]) + ") and ")
+        return "".join(parts)
 
 
 def node_key(node: ast.Node) -> str:

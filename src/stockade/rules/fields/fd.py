@@ -146,7 +146,14 @@ def register(t: FieldTable) -> None:
         on_fd("name"),
         inline=_inline("name"),
     )
-    simple(t, "fd.nameraw", S, "name as given (FdInfo.name)", on_fd("name"))
+    simple(
+        t,
+        "fd.nameraw",
+        S,
+        "name as given (FdInfo.name)",
+        on_fd("name"),
+        inline=_inline("name"),
+    )
     simple(
         t,
         "fd.directory",
