@@ -119,6 +119,9 @@ def test_every_field_extracts_without_raising(event: Event) -> None:
         ("evt.arg", "0", "526336"),  # flags of a non-open event: the number
         ("proc.exe", None, "nginx"),
         ("proc.args", None, "-g daemon off;"),
+        ("proc.args", "0", "-g"),  # indexed from 0: the first argument after argv[0]
+        ("proc.args", "1", "daemon off;"),
+        ("proc.args", "2", None),
         ("proc.cmdline", None, "nginx -g daemon off;"),
         ("proc.pname", None, "containerd-shim"),
         ("proc.aname", "1", "containerd-shim"),

@@ -99,6 +99,19 @@ def _leader(key: str, attr: str) -> Extractor:
     return extract
 
 
+def _args(arg: str | None) -> Extractor:
+    """proc.args, or with an index one argument (None when the process has fewer)."""
+    if arg is None:
+        return lambda e: " ".join(e.proc.argv[1:])
+    index = int(arg) + 1
+
+    def extract(e: Event) -> str | None:
+        argv = e.proc.argv
+        return argv[index] if index < len(argv) else None
+
+    return extract
+
+
 def _ppid(e: Event) -> int:
     return e.proc.ppid or (e.ancestors[0].pid if e.ancestors else 0)
 
@@ -134,7 +147,15 @@ def register(t: FieldTable) -> None:
         inline="e.proc.exepath",
         cheap=True,
     )
-    simple(t, "proc.args", S, "argv[1:] joined by spaces", lambda e: " ".join(e.proc.argv[1:]))
+    add(
+        FieldDef(
+            "proc.args",
+            S,
+            "argv[1:] joined by spaces; [N]: argument N counting from 0 (argv[N+1])",
+            _args,
+            ArgKind.OPTIONAL_INDEX,
+        )
+    )
     simple(t, "proc.cmdline", S, "name and args", lambda e: e.proc.cmdline)
     simple(t, "proc.exeline", S, "exe and args", lambda e: " ".join(e.proc.argv))
     simple(t, "proc.cmdnargs", INT, "number of args", lambda e: max(len(e.proc.argv) - 1, 0))
