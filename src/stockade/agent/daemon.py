@@ -21,6 +21,8 @@ from stockade.agent.detection import event_types_needed, rules_detector
 from stockade.agent.enroll import Credentials, enroll, load_credentials
 from stockade.agent.errors import AgentError, SpoolFull, TransportError
 from stockade.agent.hostinfo import this_host
+from stockade.agent.image_scan_runner import start_image_scans
+from stockade.agent.image_scans import ImageScanScheduler
 from stockade.agent.spool import Spool
 from stockade.agent.transport import Transport
 from stockade.context import ContainerResolver, ContextStage, ProcessTree
@@ -46,6 +48,8 @@ class AgentConfig:
     enroll_token: str | None = None
     sources: tuple[str, ...] = ("proc_connector",)  # ids tried in order; first available wins
     rules: tuple[Path, ...] = ()  # rule files; empty: Stockade's default rules
+    scan_images: bool = True  # scan the image of each new container once per digest
+    vulndb: Path | None = None  # vulnerability DB for those scans; None: no vuln matching
 
 
 class Agent:
@@ -68,6 +72,7 @@ class Agent:
         self.dropped_full = 0  # events refused by a full spool
         self.spool: Spool | None = None
         self.transport: Transport | None = None
+        self.image_scans: ImageScanScheduler | None = None
 
     @staticmethod
     def is_enrolled(state_dir: Path) -> bool:
@@ -109,6 +114,10 @@ class Agent:
         transport = self.transport = Transport(spool, self.config.server_url, creds)
         self.agent_id, self.source_name = creds.agent_id, choice.name
         log.info("agent %s: event source %s", creds.agent_id, choice.name)
+        if self.config.scan_images:
+            self.image_scans = start_image_scans(
+                self.config.state_dir, self.config.server_url, creds, self.config.vulndb
+            )
         tree = ProcessTree()
         tree.seed(procfs.scan())
         resolver = ContainerResolver(all_runtimes())
@@ -133,6 +142,8 @@ class Agent:
                 self._accept(spool, pending.flush(), host)
             spool.flush()
             senders.set()
+            if self.image_scans is not None:
+                self.image_scans.stop()
             for thread in threads:
                 thread.join()
             transport.drain(timeout_s=2.0)
@@ -177,6 +188,8 @@ class Agent:
         When the spool is full the events are dropped but still inspected: their alerts
         may use the room the spool keeps for alerts. SpoolFull is re-raised for logging.
         """
+        if self.image_scans is not None:
+            self.image_scans.offer(events)
         try:
             spool.append(events)
         except SpoolFull:

@@ -1,0 +1,142 @@
+"""The image scan worker's I/O: a niced `stockade scan image` subprocess and the mTLS client.
+
+A subprocess keeps the scanner's memory out of the agent (it ends with the scan), can be
+killed when the agent stops, and does not compete with the event pipeline for the GIL.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+
+import httpx
+import msgspec
+
+from stockade.agent.enroll import Credentials, response_detail
+from stockade.agent.errors import TransportError
+from stockade.agent.image_scans import ImageScanError, ImageScanRequest, ImageScanScheduler
+from stockade.model.inventory import ScanResult
+
+SCANS_PATH = "/api/v1/agent/scans"
+SCAN_TIMEOUT_S = 600.0
+NICENESS = 15
+_decoder = msgspec.json.Decoder(ScanResult)
+
+
+def scan_command(request: ImageScanRequest, cache_dir: Path, vulndb: Path | None) -> list[str]:
+    """The command line scanning one image at low CPU priority (pure)."""
+    scanners = "pkg,secret,misconfig" + (",vuln" if vulndb is not None else "")
+    command = [sys.executable, "-m", "stockade.cli.scan", "image", request.source]
+    command += ["--format", "json", "--scanners", scanners, "--cache-dir", str(cache_dir)]
+    if vulndb is not None:
+        command += ["--db", str(vulndb)]
+    nice = shutil.which("nice")
+    return [nice, "-n", str(NICENESS), *command] if nice else command
+
+
+class SubprocessScanner:
+    """Runs each scan as a child process; `cancel` kills the one running."""
+
+    def __init__(self, cache_dir: Path, vulndb: Path | None = None) -> None:
+        self._cache_dir = cache_dir
+        self._vulndb = vulndb
+        self._lock = threading.Lock()
+        self._running: subprocess.Popen[bytes] | None = None
+        self._cancelled = False
+
+    def scan(self, request: ImageScanRequest) -> ScanResult:
+        """The scan of the image, read from the child's JSON output."""
+        with self._lock:
+            if self._cancelled:
+                raise ImageScanError("the agent is stopping")
+            proc = self._running = subprocess.Popen(
+                scan_command(request, self._cache_dir, self._vulndb),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                stdin=subprocess.DEVNULL,
+            )
+        try:
+            out, err = proc.communicate(timeout=SCAN_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+            raise ImageScanError(
+                f"scan of {request.source} took over {SCAN_TIMEOUT_S:.0f} s"
+            ) from None
+        finally:
+            with self._lock:
+                self._running = None
+        if proc.returncode != 0:
+            message = err.decode(errors="replace").strip().splitlines()
+            raise ImageScanError(
+                f"scan of {request.source} failed ({proc.returncode}): "
+                f"{message[-1] if message else 'no message'}"
+            )
+        try:
+            return _decoder.decode(out)
+        except msgspec.DecodeError as e:
+            raise ImageScanError(f"scan of {request.source} printed no scan result: {e}") from e
+
+    def cancel(self) -> None:
+        """Kill the running scan and refuse new ones."""
+        with self._lock:
+            self._cancelled = True
+            if self._running is not None and self._running.poll() is None:
+                self._running.kill()
+
+
+class HttpScanPlatform:
+    """The platform's agent-port scan endpoints over the agent's mutual TLS."""
+
+    def __init__(self, server_url: str, credentials: Credentials, timeout_s: float = 30) -> None:
+        self._url = server_url.rstrip("/") + SCANS_PATH
+        self._client = httpx.Client(verify=credentials.ssl_context(), timeout=timeout_s)
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._client.close()
+
+    def _call(self, method: str, url: str, **kwargs: object) -> httpx.Response:
+        try:
+            return self._client.request(method, url, **kwargs)  # type: ignore[arg-type]
+        except httpx.HTTPError as e:
+            raise TransportError(f"platform unreachable at {url}: {e}") from e
+
+    def known(self, digest: str) -> bool:
+        """True when the platform holds a scan of this digest."""
+        response = self._call("GET", f"{self._url}/{digest}")
+        if response.status_code in (200, 404):
+            return response.status_code == 200
+        raise TransportError(
+            f"scan lookup refused ({response.status_code}): {response_detail(response)}"
+        )
+
+    def upload(self, result: ScanResult, names: Iterable[str]) -> None:
+        """Store the scan on the platform, under the names given."""
+        response = self._call(
+            "POST",
+            self._url,
+            content=msgspec.json.encode(result),
+            params={"name": list(names)},
+            headers={"content-type": "application/json"},
+        )
+        if response.status_code >= 500:
+            raise TransportError(f"platform error {response.status_code} on a scan upload")
+        if response.status_code != 201:  # refused for what it is: sending it again won't help
+            raise ImageScanError(
+                f"scan upload refused ({response.status_code}): {response_detail(response)}"
+            )
+
+
+def start_image_scans(
+    state_dir: Path, server_url: str, credentials: Credentials, vulndb: Path | None
+) -> ImageScanScheduler:
+    """A running scheduler scanning in subprocesses and reporting to the platform."""
+    scanner = SubprocessScanner(state_dir / "scan-cache", vulndb)
+    scheduler = ImageScanScheduler(state_dir, HttpScanPlatform(server_url, credentials), scanner)
+    scheduler.start()
+    return scheduler

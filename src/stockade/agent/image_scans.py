@@ -1,0 +1,202 @@
+"""Scanning the image of each new container once per digest, fleet-wide, off the hot path.
+
+The pipeline hands every batch of events to `ImageScanScheduler.offer`, which only picks
+the images not seen before (`images_to_scan`, pure) and queues them. One worker thread
+asks the platform whether the digest is known (another agent may have scanned it), else
+scans it in a low-priority subprocess and uploads the result. Digests done are kept in
+`<state dir>/scanned-images` so a restart does not scan them again.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from stockade.agent.errors import AgentError, TransportError
+from stockade.model import Event
+from stockade.model.inventory import ScanResult
+
+log = logging.getLogger(__name__)
+SCANNED_FILE = "scanned-images"
+MAX_QUEUED = 64
+
+
+@dataclass(frozen=True, slots=True)
+class ImageScanRequest:
+    """One image to scan, and the container it was seen in."""
+
+    digest: str
+    image_id: str
+    image: str  # the reference the container was started from
+    container_id: str
+    runtime: str
+
+    @property
+    def source(self) -> str:
+        """The scanner reference: the stored image when known, else the container's rootfs."""
+        if self.runtime == "podman" and self.image_id:
+            return f"podman:{self.image_id}"
+        return f"container:{self.container_id}"
+
+
+class ImageScanError(AgentError):
+    """An image could not be scanned."""
+
+
+class ScanPlatform(Protocol):
+    """The platform's scan endpoints as the scheduler needs them."""
+
+    def known(self, digest: str) -> bool:
+        """True when the platform holds a scan of this digest."""
+
+    def upload(self, result: ScanResult, names: Iterable[str]) -> None:
+        """Store a scan on the platform."""
+
+    def close(self) -> None:
+        """Release connections."""
+
+
+class ImageScanner(Protocol):
+    """Scans one image; `cancel` stops a scan in progress from another thread."""
+
+    def scan(self, request: ImageScanRequest) -> ScanResult:
+        """The scan of the requested image; ImageScanError when it fails."""
+
+    def cancel(self) -> None:
+        """Stop the running scan, if any."""
+
+
+def images_to_scan(events: Iterable[Event], seen: Collection[str]) -> list[ImageScanRequest]:
+    """Images of complete containers whose digest is neither in `seen` nor repeated."""
+    found: dict[str, ImageScanRequest] = {}
+    for event in events:
+        c = event.container
+        digest = c.image_digest
+        if not digest or not c.complete or c.is_host or digest in seen or digest in found:
+            continue
+        found[digest] = ImageScanRequest(
+            digest=digest,
+            image_id=c.image_id,
+            image=c.image,
+            container_id=c.id,
+            runtime=c.runtime,
+        )
+    return list(found.values())
+
+
+class ScannedDigests:
+    """The digests this agent has had scanned, one per line in a file of the state dir."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        try:
+            self._digests = set(path.read_text().split()) if path.exists() else set()
+        except OSError as e:
+            raise AgentError(f"cannot read {path}: {e}; delete it to scan images again") from e
+
+    def __contains__(self, digest: object) -> bool:
+        return digest in self._digests
+
+    def snapshot(self) -> set[str]:
+        """A copy of the digests done."""
+        with self._lock:
+            return set(self._digests)
+
+    def add(self, digest: str) -> None:
+        """Remember a digest as done, on disk at once."""
+        with self._lock:
+            if digest in self._digests:
+                return
+            self._digests.add(digest)
+            with self.path.open("a") as handle:
+                handle.write(digest + "\n")
+
+
+class ImageScanScheduler:
+    """Queues new images from the pipeline and scans them one at a time on a worker thread."""
+
+    def __init__(self, state_dir: Path, platform: ScanPlatform, scanner: ImageScanner) -> None:
+        self.done = ScannedDigests(state_dir / SCANNED_FILE)
+        self._platform = platform
+        self._scanner = scanner
+        self._seen = self.done.snapshot()  # done, queued or being scanned
+        self._queue: queue.Queue[ImageScanRequest | None] = queue.Queue(MAX_QUEUED)
+        self._thread = threading.Thread(target=self._work, name="stockade-image-scans")
+        self.scanned: list[str] = []  # digests this agent scanned and uploaded, in order
+        self.skipped = 0  # digests the platform knew already
+        self.failed = 0
+
+    def start(self) -> None:
+        """Start the worker thread."""
+        self._thread.start()
+
+    def offer(self, events: Iterable[Event]) -> None:
+        """Queue the new images among these events (cheap; called by the pipeline)."""
+        for request in images_to_scan(events, self._seen):
+            try:
+                self._queue.put_nowait(request)
+            except queue.Full:
+                return  # seen again later, queued then
+            self._seen.add(request.digest)
+
+    def idle(self) -> bool:
+        """True when nothing is queued or being scanned."""
+        return self._queue.unfinished_tasks == 0
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        """Cancel a running scan and stop the worker."""
+        self._scanner.cancel()
+        while True:  # make room for the sentinel; dropped requests are retried after restart
+            try:
+                self._queue.put_nowait(None)
+                break
+            except queue.Full:
+                self._drop_one()
+        if self._thread.is_alive():
+            self._thread.join(timeout_s)
+        self._platform.close()
+
+    def _drop_one(self) -> None:
+        try:
+            self._queue.get_nowait()
+            self._queue.task_done()
+        except queue.Empty:
+            pass
+
+    def _work(self) -> None:
+        while True:
+            request = self._queue.get()
+            try:
+                if request is None:
+                    return
+                self._handle(request)
+            except Exception:  # a bug must not end scanning silently
+                log.exception("image scan of %s failed", request)
+            finally:
+                self._queue.task_done()
+
+    def _handle(self, request: ImageScanRequest) -> None:
+        try:
+            if self._platform.known(request.digest):
+                self.skipped += 1
+            else:
+                result = self._scanner.scan(request)
+                result.image_digest = request.digest  # the runtime's digest names the image
+                self._platform.upload(result, [request.image] if request.image else [])
+                self.scanned.append(request.digest)
+                log.info("scanned image %s (%s)", request.image, request.digest)
+        except TransportError as e:
+            log.warning("image %s: %s; will scan it when seen again", request.digest, e)
+            self._seen.discard(request.digest)
+            return
+        except ImageScanError as e:
+            self.failed += 1
+            log.warning("image %s: %s", request.digest, e)
+            return
+        self.done.add(request.digest)
