@@ -214,8 +214,9 @@ function setupSignedIn(load) {
       .finally(toLogin);
   });
   const reload = keepLoading(load);
-  const filters = document.getElementById("alert-filters");
-  if (filters) filters.addEventListener("submit", (event) => { event.preventDefault(); reload(); });
+  for (const filters of document.querySelectorAll("form.filters")) {
+    filters.addEventListener("submit", (event) => { event.preventDefault(); reload(); });
+  }
 }
 
 document.addEventListener("DOMContentLoaded", () => {
@@ -223,4 +224,5 @@ document.addEventListener("DOMContentLoaded", () => {
   if (page === "login") setupLogin();
   else if (page === "dashboard") setupSignedIn(loadDashboard);
   else if (page === "alerts") setupSignedIn(loadAlerts);
+  else if (page === "images") setupSignedIn(loadImages); // defined in images.js
 });
