@@ -162,3 +162,21 @@ def test_dotted_arguments_and_host_defaults() -> None:
     assert FIELDS.lookup("user.name", None)[0].extractor(None)(host) is None
     assert FIELDS.lookup("evt.num", None)[0].extractor(None)(host) == 1
     assert FIELDS.lookup("fd.name", None)[0].extractor(None)(host) is None
+
+
+def test_server_name_fields_follow_the_server_side() -> None:
+    def read(name: str, fd: FdInfo) -> object:
+        event = Event(type="connect", ts=1, proc=Process(pid=1), fd=fd)
+        fdef, arg = FIELDS.lookup(name, None)
+        return fdef.extractor(arg)(event)
+
+    client = FdInfo(type="ipv4", sip="10.0.0.2", dip="10.96.0.1", sip_name="api.example")
+    assert [read(f"fd.{s}.name", client) for s in ("sip", "rip", "lip", "cip")] == [
+        "api.example",
+        "api.example",
+        None,
+        None,
+    ]
+    server = FdInfo(type="ipv4", sip="10.0.0.2", dip="10.0.0.9", sip_name="me", is_server=True)
+    assert [read(f"fd.{s}.name", server) for s in ("sip", "rip", "lip")] == ["me", None, "me"]
+    assert read("fd.sip.name", FdInfo(type="ipv4", dip="10.96.0.1")) is None

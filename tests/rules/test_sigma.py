@@ -11,7 +11,7 @@ import pytest
 from sigma.collection import SigmaCollection
 from sigma.rule import SigmaRule
 
-from stockade.model import Priority
+from stockade.model import Event, FdInfo, Priority, Process
 from stockade.rules import load_rules
 from stockade.rules.ruleset import Ruleset
 from stockade.rules.sigma import SigmaLoadResult, SigmaRuleImport, load_sigma_rules
@@ -63,13 +63,24 @@ def test_every_rule_loads_or_is_refused_with_a_reason(
     assert loaded | refused == set(files)
     assert not loaded & refused
     assert all(reason.strip() for _, reason in imported.refused)
-    assert len(imported.rules) >= 130
+    assert len(imported.rules) == 135
     assert len({r.name for r in imported.rules}) == len(imported.rules)
 
 
-def test_refusals_name_the_missing_capability(imported: SigmaLoadResult) -> None:
-    for path, reason in imported.refused:
-        assert "DestinationHostname" in reason and "fd.sip.name" in reason, (path, reason)
+def test_destination_hostname_rules_load_on_fd_sip_name(
+    imported: SigmaLoadResult, sigma_ruleset: Ruleset
+) -> None:
+    assert imported.refused == []
+    hostname = [r for r in imported.rules if "fd.sip.name" in r.condition]
+    assert len(hostname) == 3
+    ngrok = next(r for r in hostname if r.sigma_id == "19bf6fdb-7721-4f3d-867f-53467f6a5db6")
+    fd = FdInfo(num=3, type="ipv4", l4proto="tcp", sip="10.88.0.5", sport=40000)
+    fd.dip, fd.dport, fd.sip_name = "203.0.113.10", 443, "tunnel.eu.ngrok.com"
+    proc = Process(pid=7, name="curl", exepath="/usr/bin/curl", argv=("curl", "x"))
+    event = Event(type="connect", ts=1, proc=proc, fd=fd)
+    assert ngrok.name in {r.name for r in sigma_ruleset.matches(event)}
+    fd.sip_name = "www.example.com"
+    assert ngrok.name not in {r.name for r in sigma_ruleset.matches(event)}
 
 
 def test_rule_metadata_carries_id_title_level_and_tags(imported: SigmaLoadResult) -> None:

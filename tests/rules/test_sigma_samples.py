@@ -55,6 +55,7 @@ DEFAULTS = {
     "TargetFilename": "/home/alice/notes.txt",
     "DestinationIp": "203.0.113.10",
     "DestinationPort": "443",
+    "DestinationHostname": "www.example.com",
     "SourceIp": "10.88.0.5",
     "SourcePort": "40000",
     "Initiated": "true",
@@ -316,6 +317,7 @@ def sample_event(category: str, values: dict[str, str]) -> Event:
             dip=server,
             dport=int(values["DestinationPort"]),
             is_server=not initiated,
+            sip_name=values["DestinationHostname"],
         )
     return base
 

@@ -151,6 +151,7 @@ class FdInfo(msgspec.Struct, kw_only=True):
     dport: int = 0
     is_server: bool = False  # for accept/listen/bind
     flags: int = 0  # open flags for files
+    sip_name: str = ""  # DNS name of the server side (dip here), Falco's fd.sip.name
 
 
 class Event(msgspec.Struct, kw_only=True):

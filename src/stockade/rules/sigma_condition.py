@@ -89,9 +89,7 @@ CATEGORY_EVENTS: Mapping[str, str] = {
 }
 
 # Fields Stockade's events never carry yet; a rule needing one could never match.
-UNAVAILABLE_FIELDS: Mapping[str, str] = {
-    "fd.sip.name": "server host names are not collected (no DNS tracking), fd.sip.name is unset",
-}
+UNAVAILABLE_FIELDS: Mapping[str, str] = {}
 
 _INITIATED = {"true": "evt.type = connect", "false": "evt.type in (accept, accept4)"}
 

@@ -101,6 +101,11 @@ def _local(fd: FdInfo, server: Any, client: Any) -> Any:
     return server if fd.is_server else client
 
 
+def _server_name(*, local: bool) -> Any:
+    """The server's name when the server is the local (or the remote) side, else None."""
+    return lambda fd: (fd.sip_name or None) if fd.is_server is local else None
+
+
 def _types(arg: str | None) -> Extractor:
     if arg is None:
         return lambda e: () if e.fd is None else (e.fd.type,)
@@ -309,8 +314,11 @@ def register(t: FieldTable) -> None:
         "remote IP, for CIDR checks",
         _ip_fd(lambda fd: _local(fd, fd.sip, fd.dip)),
     )
-    for side in ("cip", "sip", "lip", "rip"):
-        simple(t, f"fd.{side}.name", S, "domain name of the IP (not resolved)", lambda _e: None)
+    simple(t, "fd.cip.name", S, "client's domain name (not collected)", lambda _e: None)
+    server_name = "server's domain name where observed (FdInfo.sip_name)"
+    simple(t, "fd.sip.name", S, server_name, _ip_fd(lambda fd: fd.sip_name or None))
+    simple(t, "fd.lip.name", S, f"local {server_name}", _ip_fd(_server_name(local=True)))
+    simple(t, "fd.rip.name", S, f"remote {server_name}", _ip_fd(_server_name(local=False)))
     simple(t, "fd.ino", INT, "inode (not collected)", lambda _e: None)
     simple(t, "fd.dev", INT, "device (not collected)", lambda _e: None)
     simple(
