@@ -108,6 +108,8 @@ class BpfSource(EventSource):
 
     def start(self) -> None:
         """Build (or reuse) the object, load it, attach the programs needed."""
+        if self._sensor is not None:
+            raise SensorError("BpfSource.start called twice; stop it first")
         if reason := self._static_reason():
             raise SensorUnavailable(reason)
         try:
