@@ -127,7 +127,7 @@ class ImageScanScheduler:
         self._scanner = scanner
         self._seen = self.done.snapshot()  # done, queued or being scanned
         self._queue: queue.Queue[ImageScanRequest | None] = queue.Queue(MAX_QUEUED)
-        self._thread = threading.Thread(target=self._work, name="stockade-image-scans")
+        self._thread = threading.Thread(target=self._work, name="stockade-image-scans", daemon=True)
         self.scanned: list[str] = []  # digests this agent scanned and uploaded, in order
         self.skipped = 0  # digests the platform knew already
         self.failed = 0
