@@ -22,7 +22,6 @@ from stockade.rules.ruleset import CompiledRule
 Dispatch = Callable[[Event], list[CompiledRule]]
 _ERRORS = (AttributeError, IndexError, KeyError, TypeError, ValueError)
 _UNSET = object()
-EAGER_USES = 3
 
 
 def _subtrees(node: ast.Node, seen: Counter[ast.Node]) -> None:
@@ -55,24 +54,19 @@ def build_dispatch(
     try:
         # First pass counts how often each field is read; only those read twice get a slot.
         compiler.field_slots, compiler.field_uses, compiler.memo_fields = {}, Counter(), None
-        compiler.inline_reads = set()
         _body(compiler, entries, first_only)
         uses = compiler.field_uses
         compiler.memo_fields = frozenset(k for k, n in uses.items() if n > 1)
-        # Inline fields read in many places are read once, up front (cheaper than a memo).
-        compiler.eager_fields = frozenset(k for k in compiler.inline_reads if uses[k] >= EAGER_USES)
-        compiler.field_slots, compiler.prelude = {}, {}
+        # Fields are read lazily: the conjunct order makes most rules stop before reading
+        # most fields, so reading any up front costs more than the memo check saves.
+        compiler.field_slots = {}
         body, ns = _body(compiler, entries, first_only)
-        prelude = [f"    {slot} = {read}" for slot, read in compiler.prelude.items()]
-        lazy = [v for v in compiler.field_slots.values() if v not in compiler.prelude]
-        slots = [*lazy, *compiler.node_slots.values()]
+        slots = [*compiler.field_slots.values(), *compiler.node_slots.values()]
     finally:
         compiler.field_slots = None
         compiler.node_slots = None
         compiler.memo_fields = None
-        compiler.eager_fields = frozenset()
     head = ["def _dispatch(e):", "    _u = _U", "    _fd, _p, _an = e.fd, e.proc, e.ancestors"]
-    head.extend(prelude)
     if slots:
         head.append("    " + " = ".join(slots) + " = _u")
     head.append("    hits = []")

@@ -59,9 +59,6 @@ class ConditionCompiler:
         self.field_slots: dict[str, str] | None = None  # memoising mode (see batch.py)
         self.field_uses: Counter[str] = Counter()  # reads per extractor in memoising mode
         self.memo_fields: frozenset[str] | None = None  # None: memoise every field read
-        self.eager_fields: frozenset[str] = frozenset()  # read up front (cheap, read often)
-        self.prelude: dict[str, str] = {}  # slot -> expression, for the eager fields
-        self.inline_reads: set[str] = set()  # extractors read through inline expressions
         self.node_slots: dict[ast.Node, str] | None = None
 
     def compile(self, node: ast.Node, label: str = "rule") -> Predicate:
@@ -104,7 +101,6 @@ class ConditionCompiler:
                 read = f"({inline})"
                 if self.field_slots is not None:  # dispatch functions bind these locals
                     read = _LOCALS.sub(lambda m: _LOCAL_NAMES[m.group(0)], read)
-                self.inline_reads.add(name)
                 if cheap or not _CALL.search(inline):  # plain attribute reads: no memo
                     return read, ftype, multi
         if self.field_slots is None:
@@ -113,9 +109,6 @@ class ConditionCompiler:
         if self.memo_fields is not None and name not in self.memo_fields:
             return read, ftype, multi  # read once per event: no slot needed
         slot = self.field_slots.setdefault(name, f"_f{len(self.field_slots)}")
-        if name in self.eager_fields:
-            self.prelude[slot] = read
-            return slot, ftype, multi
         return f"({slot} if {slot} is not _u else ({slot} := {read}))", ftype, multi
 
     def expr(self, node: ast.Node) -> str:

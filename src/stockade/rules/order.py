@@ -15,7 +15,6 @@ first, the dispatch function tests the rules starting with it under one guard.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Container, Mapping
 
 from stockade.rules import ast
@@ -31,8 +30,9 @@ COSTLY_FIELDS = frozenset(
 """Fields whose extraction builds text or walks structures (read them last)."""
 FEW_VALUES = frozenset(
     {"fd.typechar", "fd.type", "fd.l4proto", "fd.sockfamily", "evt.dir", "evt.type"}
+    | {"evt.is_open_read", "evt.is_open_write"}
 )
-"""Fields with a handful of values: an equality on them holds often."""
+"""Fields with a handful of values, mostly the one an event type implies: often equal."""
 _RARE = 0.05  # equality / membership / string match on a typical event
 _LIKELY = 0.9  # inequality, existence
 _OP_COST = {
@@ -95,17 +95,20 @@ def _check(node: ast.BinaryCheck, field_cost: FieldCost) -> tuple[float, float]:
     if base == "!=":
         return cost, _LIKELY
     if base in ("<", "<=", ">", ">="):
-        return cost, 0.5
+        return cost, 0.9 if value == "0" and base[0] == ">" else 0.5
+    name = node.left.name if isinstance(node.left, ast.FieldRef) else ""
+    if name == "evt.num":
+        return cost, 0.0  # `not evt.num = 0`, Falco's way to write "always"
+    if name in FEW_VALUES:
+        return cost, 0.8
     if base in ("=", "==") and value in ("true", "false", "0", "1"):
         return cost, 0.5
-    if isinstance(node.left, ast.FieldRef) and node.left.name in FEW_VALUES:
-        return cost, 0.7
     return cost, _RARE
 
 
 def _rank(node: ast.Node, field_cost: FieldCost, shared: Mapping[ast.Node, int]) -> float:
     cost, p = estimate(node, field_cost)
-    cost /= math.sqrt(shared.get(node, 1))  # a shared subtree is memoised: others may pay for it
+    cost /= shared.get(node, 1)  # a shared subtree is memoised: its rules share its cost
     return cost / max(1.0 - p, 0.01)
 
 

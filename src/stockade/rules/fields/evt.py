@@ -154,6 +154,12 @@ def _is_open(mask: int) -> Extractor:
 
 
 INLINE_HELPERS["_open_access"] = open_access
+INLINE_HELPERS["_OPEN_TYPES"] = OPEN_TYPES
+# open_access without its call in the common case: an open event with no raw arguments.
+_ACCESS = (
+    "(e.fd.flags & 3 if e.fd is not None and not e.args and e.type in _OPEN_TYPES"
+    " else _open_access(e))"
+)
 
 
 def _is_open_create(e: Event) -> bool:
@@ -242,7 +248,7 @@ def register(t: FieldTable) -> None:
         B,
         "opened for reading",
         _is_open(0),
-        inline="(_open_access(e) in (0, 2))",
+        inline=f"({_ACCESS} in (0, 2))",
     )
     simple(
         t,
@@ -250,7 +256,7 @@ def register(t: FieldTable) -> None:
         B,
         "opened for writing",
         _is_open(1),
-        inline="(_open_access(e) in (1, 2))",
+        inline=f"({_ACCESS} in (1, 2))",
     )
     simple(t, "evt.is_open_create", B, "open created the file", _is_open_create)
     simple(t, "evt.is_open_exec", B, "open created an executable file", _is_open_exec)
