@@ -18,7 +18,7 @@ pytestmark = [pytest.mark.ebpf, pytest.mark.root, pytest.mark.podman]
 def test_record_attributes_container_events(podman: Podman, container: str, tmp_path: Path) -> None:
     out = tmp_path / "events.jsonl"
     cmd = [str(Path(sys.executable).parent / "stockade"), "sensor", "record", "--duration", "3"]
-    fields = "evt.type,proc.cmdline,container.id,container.full_id,evt.arg.exe"
+    fields = "evt.type,proc.cmdline,container.id,container.full_id,evt.arg.exe,proc.exepath,fd.name"
     proc = subprocess.Popen(
         [*cmd, "--output", str(out), "--fields", fields],
         stderr=subprocess.PIPE,
@@ -27,6 +27,7 @@ def test_record_attributes_container_events(podman: Podman, container: str, tmp_
     status = json.loads(proc.stderr.readline())  # printed once the programs are attached
     token = uuid.uuid4().hex
     podman.exec(container, "/bin/echo", token)
+    podman.exec(container, "sh", "-c", f"echo x > /tmp/{token}; /bin/cat /tmp/{token}")
     summary = json.loads(proc.stderr.read().splitlines()[-1])
     assert proc.wait(timeout=60) == 0
     assert status == {"source": "ebpf", "degraded": None}
@@ -40,6 +41,13 @@ def test_record_attributes_container_events(podman: Podman, container: str, tmp_
             "container.id": container[:12],
             "container.full_id": container,
             "evt.arg.exe": "/bin/echo",
+            "proc.exepath": "/bin/busybox",
+            "fd.name": None,
         }
     ]
+    # A later event of a process carries the image its exec reported (process tree).
+    reads = [r for r in rows if r["fd.name"] == f"/tmp/{token}" and r["evt.type"] != "execve"]
+    assert {(r["proc.cmdline"], r["proc.exepath"]) for r in reads} >= {
+        (f"cat /tmp/{token}", "/bin/busybox")
+    }
     assert any(r["container.id"] == "host" for r in rows)

@@ -183,17 +183,9 @@ def _procexit(_rec: bytes, a: tuple[int, ...], _s: tuple[int, ...], _res: int, _
     }, None
 
 
-def _clone(_rec: bytes, a: tuple[int, ...], _s: tuple[int, ...], res: int, _f: int) -> Any:
-    return {"res": res, "flags": a[0]}, None
-
-
-def _clone3(_rec: bytes, a: tuple[int, ...], _s: tuple[int, ...], res: int, _f: int) -> Any:
-    return {"res": res, "flags": a[5]}, None
-
-
 BUILDERS: dict[T, Builder] = {
-    T.CLONE: _clone,
-    T.CLONE3: _clone3,
+    T.CLONE: _ints(),  # the new process's view: res 0, ppid in the header
+    T.CLONE3: _ints(),
     T.FORK: _ints(),
     T.VFORK: _ints(),
     T.EXECVE: _paths(("filename",)),  # failed execs only; success is decoded as exec

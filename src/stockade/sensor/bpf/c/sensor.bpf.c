@@ -100,12 +100,6 @@ static __always_inline __u32 fill_sys(struct scratch *sc, __u32 kind, __s64 ret)
 		if (ret >= 0)
 			PUT_SLOT(sc, used, 1, put_tuple(sc, used, ret));
 		break;
-	case K_CLONE3: {
-		__u64 flags = 0;
-		if (a[0] && !bpf_probe_read_user(&flags, sizeof(flags), (const void *)a[0]))
-			a[5] = flags; /* clone_args.flags */
-		break;
-	}
 	}
 	return used;
 }
@@ -115,13 +109,20 @@ static __always_inline int emit_exit(struct trace_event_raw_sys_exit *ctx, __u32
 	__u64 id = bpf_get_current_pid_tgid();
 	__s64 ret = BPF_CORE_READ(ctx, ret);
 	struct stash *s = bpf_map_lookup_elem(&stashed, &id);
-	/* A child returning from clone/fork never entered the call itself. */
-	int forked_child = ret == 0 && (kind == K_CLONE || kind == K_CLONE3 || kind == K_FORK ||
-					 kind == K_VFORK);
-	if (!s && !forked_child)
+	/*
+	 * clone/fork family: reported once, by the new process returning 0 (as the proc
+	 * connector does), so the process tree sees one event per new process. The parent's
+	 * return and new threads (tid != tgid) are not reported.
+	 */
+	if (kind == K_CLONE || kind == K_CLONE3 || kind == K_FORK || kind == K_VFORK) {
+		if (s)
+			bpf_map_delete_elem(&stashed, &id);
+		if (ret != 0 || (__u32)id != (id >> 32) || is_self())
+			return 0;
+		s = NULL;
+	} else if (!s) {
 		return 0;
-	if (forked_child && is_self())
-		return 0;
+	}
 	/* A successful exec is reported by sched_process_exec with the new image. */
 	if ((kind == K_EXECVE || kind == K_EXECVEAT) && ret == 0) {
 		bpf_map_delete_elem(&stashed, &id);
