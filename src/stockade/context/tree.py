@@ -22,6 +22,22 @@ def _same(process: Process, start_ns: int) -> bool:
     return not start_ns or not process.start_ns or process.start_ns == start_ns
 
 
+_IMAGE_FIELDS: tuple[str, ...] = (
+    "exepath", "argv", "cwd", "env", "user", "group", "loginname", "sid", "vpgid",
+    "exe_upper_layer", "exe_from_memfd", "exe_writable", "exe_ino", "exe_ino_ctime",
+    "exe_ino_mtime",
+)  # fmt: skip
+
+
+def _with_image(proc: Process, known: Process) -> Process:
+    """An event from a sensor that reports who acted but not the image (eBPF): take the
+    image (exe, argv, cwd ...) from the tree and keep the event's own identity."""
+    if proc.exepath or proc.argv:
+        return proc
+    image = {f: getattr(known, f) for f in _IMAGE_FIELDS if not getattr(proc, f)}
+    return msgspec.structs.replace(proc, **image) if image else proc
+
+
 class ProcessTree:
     """Live processes by pid, updated from clone/execve/procexit events."""
 
@@ -102,6 +118,8 @@ class ProcessTree:
                 start_ns=child.start_ns or parent.start_ns,
                 cgroup_id=child.cgroup_id or parent.cgroup_id,
             )
+        elif parent is not None:
+            child = _with_image(child, parent)
         self._live[child.pid] = child
         return child
 
@@ -124,8 +142,10 @@ class ProcessTree:
 
     def _known(self, proc: Process) -> Process:
         known = self.get(proc.pid, proc.start_ns)
-        if known is None or proc.name:
+        if known is None:
             return proc
+        if proc.name:
+            return _with_image(proc, known)
         return msgspec.structs.replace(known, tid=proc.tid or known.tid)
 
     def _on_exit(self, proc: Process) -> None:

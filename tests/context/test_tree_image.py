@@ -1,0 +1,42 @@
+"""Events from a sensor that names the actor but not its image (eBPF) get the image from
+the tree; the event's own identity (credentials, comm) is kept."""
+
+from __future__ import annotations
+
+from stockade.context import ProcessTree
+from stockade.model import Event, FdInfo, Process
+
+
+def _exec() -> Event:
+    proc = Process(pid=10, ppid=1, name="cat", exepath="/usr/bin/cat", argv=("cat", "/etc/x"),
+                   cwd="/tmp", uid=0, start_ns=5)  # fmt: skip
+    return Event(type="execve", ts=1, proc=proc)
+
+
+def test_later_events_take_the_image_from_the_tree() -> None:
+    tree = ProcessTree()
+    tree.apply(_exec())
+    opened = Event(
+        type="openat", ts=2, proc=Process(pid=10, ppid=1, name="cat", uid=1000, start_ns=5),
+        fd=FdInfo(name="/etc/x"),
+    )  # fmt: skip
+    proc = tree.apply(opened).proc
+    assert (proc.exepath, proc.argv, proc.cwd) == ("/usr/bin/cat", ("cat", "/etc/x"), "/tmp")
+    assert (proc.uid, proc.cmdline) == (1000, "cat /etc/x")
+
+
+def test_a_forked_child_runs_its_parents_image() -> None:
+    tree = ProcessTree()
+    tree.apply(_exec())
+    child = Process(pid=11, tid=11, ppid=10, name="cat", start_ns=6)
+    proc = tree.apply(Event(type="clone", ts=3, proc=child)).proc
+    assert (proc.pid, proc.exepath, proc.argv) == (11, "/usr/bin/cat", ("cat", "/etc/x"))
+    later = Event(type="connect", ts=4, proc=Process(pid=11, ppid=10, name="cat", start_ns=6))
+    assert tree.apply(later).proc.exepath == "/usr/bin/cat"
+
+
+def test_a_reused_pid_does_not_take_an_old_image() -> None:
+    tree = ProcessTree()
+    tree.apply(_exec())
+    other = Event(type="openat", ts=5, proc=Process(pid=10, name="sh", start_ns=99))
+    assert tree.apply(other).proc.exepath == ""
