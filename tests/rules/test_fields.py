@@ -10,6 +10,7 @@ import pytest
 from stockade.model import Ancestor, Event, FdInfo, Process
 from stockade.model.entities import Container, Mount
 from stockade.rules.fields import FIELDS, ArgKind, FieldDef
+from stockade.rules.fields.base import INLINE_HELPERS
 
 _FIELD = re.compile(
     r"%?\b((?:evt|proc|user|group|fd|container|k8s|thread|fs)\.[a-zA-Z0-9_.]*[a-zA-Z0-9_])"
@@ -106,6 +107,29 @@ def test_every_field_extracts_without_raising(event: Event) -> None:
             else {_sample_arg(fdef)}
         ):
             fdef.extractor(arg)(event)
+
+
+OPEN_WRITE = Event(
+    type="openat",
+    ts=1,
+    proc=Process(pid=3, name="sh", argv=(), vpid=0, tty=34816),
+    fd=FdInfo(num=4, type="file", name="/tmp/x", flags=0o1101),
+    seq=7,
+)
+
+
+@pytest.mark.parametrize("event", [MINIMAL, RICH, OPEN_WRITE], ids=["minimal", "rich", "open"])
+def test_inline_expressions_agree_with_extractors(event: Event) -> None:
+    checked = 0
+    for fdef in FIELDS:
+        for arg in (None, "1", "2", "3"):
+            code = fdef.inline_for(arg)
+            if not code:
+                continue
+            inline = eval(f"lambda e: {code}", dict(INLINE_HELPERS))  # noqa: S307
+            assert inline(event) == fdef.extractor(arg)(event), (fdef.name, arg)
+            checked += 1
+    assert checked > 20
 
 
 @pytest.mark.parametrize(

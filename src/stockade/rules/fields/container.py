@@ -80,11 +80,25 @@ def register(t: FieldTable) -> None:
     simple(t, "container.name", S, "name (Container.name)", _c(lambda c: c.name))
     simple(t, "container.image", S, "image reference (Container.image)", _c(lambda c: c.image))
     simple(t, "container.image.id", S, "image id", _c(lambda c: c.image_id))
-    simple(t, "container.image.repository", S, "image repository", _c(lambda c: c.image_repository))
+    simple(
+        t,
+        "container.image.repository",
+        S,
+        "image repository",
+        _c(lambda c: c.image_repository),
+        inline="(e.container.image_repository or None)",
+    )
     simple(t, "container.image.tag", S, "image tag", _c(lambda c: c.image_tag))
     simple(t, "container.image.digest", S, "image digest", _c(lambda c: c.image_digest))
     simple(t, "container.type", S, "runtime (Container.runtime)", _c(lambda c: c.runtime))
-    simple(t, "container.privileged", B, "privileged container", lambda e: e.container.privileged)
+    simple(
+        t,
+        "container.privileged",
+        B,
+        "privileged container",
+        lambda e: e.container.privileged,
+        inline="e.container.privileged",
+    )
     simple(
         t,
         "container.mounts",

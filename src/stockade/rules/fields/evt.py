@@ -209,7 +209,14 @@ def register(t: FieldTable) -> None:
     """Add the evt.* fields to `t`."""
     S, INT, B = FieldType.STRING, FieldType.INT64, FieldType.BOOL
     host = socket.gethostname()
-    simple(t, "evt.num", FieldType.UINT64, "Event.seq, at least 1", lambda e: e.seq or 1)
+    simple(
+        t,
+        "evt.num",
+        FieldType.UINT64,
+        "Event.seq, at least 1",
+        lambda e: e.seq or 1,
+        inline="(e.seq or 1)",
+    )
     simple(t, "evt.time", S, "time of day with ns", _clock("%H:%M:%S", True))
     simple(t, "evt.time.s", S, "time of day", _clock("%H:%M:%S", False))
     simple(t, "evt.time.iso8601", S, "ISO 8601 timestamp, UTC", _iso8601)

@@ -137,7 +137,14 @@ def register(t: FieldTable) -> None:
         inline="e.proc.name",
         cheap=True,
     )
-    simple(t, "proc.exe", S, "argv[0] (Process.argv[0])", lambda e: _exe(e.proc))
+    simple(
+        t,
+        "proc.exe",
+        S,
+        "argv[0] (Process.argv[0])",
+        lambda e: _exe(e.proc),
+        inline="(e.proc.argv[0] if e.proc.argv else e.proc.name)",
+    )
     simple(
         t,
         "proc.exepath",
@@ -165,11 +172,18 @@ def register(t: FieldTable) -> None:
             "proc.env", S, "environment, or one variable with [NAME]", _env, ArgKind.OPTIONAL_KEY
         )
     )
-    simple(t, "proc.cwd", S, "working directory (Process.cwd)", lambda e: e.proc.cwd)
-    simple(t, "proc.tty", INT, "controlling tty, 0 for none", lambda e: e.proc.tty)
+    simple(t, "proc.cwd", S, "working directory", lambda e: e.proc.cwd, inline="e.proc.cwd")
+    simple(t, "proc.tty", INT, "tty, 0: none", lambda e: e.proc.tty, inline="e.proc.tty")
     simple(t, "proc.pid", INT, "pid", lambda e: e.proc.pid)
     simple(t, "proc.ppid", INT, "parent pid", _ppid)
-    simple(t, "proc.vpid", INT, "pid in its namespace", lambda e: e.proc.vpid or e.proc.pid)
+    simple(
+        t,
+        "proc.vpid",
+        INT,
+        "pid in its namespace",
+        lambda e: e.proc.vpid or e.proc.pid,
+        inline="(e.proc.vpid or e.proc.pid)",
+    )
     simple(t, "proc.sid", INT, "session id", lambda e: e.proc.sid)
     simple(t, "proc.vpgid", INT, "process group id in its namespace", lambda e: e.proc.vpgid)
     simple(t, "proc.sname", S, "session leader's name", _leader("sid", "name"))
@@ -260,7 +274,12 @@ def register(t: FieldTable) -> None:
     )
     simple(t, "proc.is_exe_writable", B, "exe writable by its user", lambda e: e.proc.exe_writable)
     simple(
-        t, "proc.is_exe_upper_layer", B, "exe on overlay upper", lambda e: e.proc.exe_upper_layer
+        t,
+        "proc.is_exe_upper_layer",
+        B,
+        "exe on overlay upper",
+        lambda e: e.proc.exe_upper_layer,
+        inline="e.proc.exe_upper_layer",
     )
     simple(
         t,
@@ -269,7 +288,14 @@ def register(t: FieldTable) -> None:
         "exe on overlay lower",
         lambda e: not e.proc.exe_upper_layer and not e.container.is_host,
     )
-    simple(t, "proc.is_exe_from_memfd", B, "exe is a memfd", lambda e: e.proc.exe_from_memfd)
+    simple(
+        t,
+        "proc.is_exe_from_memfd",
+        B,
+        "exe is a memfd",
+        lambda e: e.proc.exe_from_memfd,
+        inline="e.proc.exe_from_memfd",
+    )
     simple(t, "proc.exe_ino", INT, "exe inode", lambda e: e.proc.exe_ino or None)
     A = FieldType.ABSTIME
     simple(t, "proc.exe_ino.ctime", A, "exe ctime, ns", lambda e: e.proc.exe_ino_ctime or None)
