@@ -46,6 +46,7 @@ class ProcessTree:
         self._dead: OrderedDict[int, Process] = OrderedDict()
         self._max_ancestors = max_ancestors
         self._max_dead = max_dead
+        self._memo: dict[tuple[int, int], tuple[Process, Process, Process]] = {}
 
     def __len__(self) -> int:
         return len(self._live)
@@ -145,8 +146,20 @@ class ProcessTree:
         if known is None:
             return proc
         if proc.name:
-            return _with_image(proc, known)
+            return self._merged(proc, known)
         return msgspec.structs.replace(known, tid=proc.tid or known.tid)
+
+    def _merged(self, proc: Process, known: Process) -> Process:
+        """`_with_image`, memoized: a sensor reuses one Process per actor identity."""
+        key = (id(proc), id(known))
+        hit = self._memo.get(key)
+        if hit is not None and hit[0] is proc and hit[1] is known:
+            return hit[2]
+        merged = _with_image(proc, known)
+        if len(self._memo) >= 65_536:
+            self._memo.clear()
+        self._memo[key] = (proc, known, merged)  # holding both keeps their ids unique
+        return merged
 
     def _on_exit(self, proc: Process) -> None:
         gone = self._live.pop(proc.pid, None)
