@@ -80,3 +80,18 @@ def test_a_failing_later_conjunct_still_means_no_match() -> None:
     event = _open("/tmp/x")
     expected = [r for r, p in ruleset.candidates("openat") if p(event)]
     assert ruleset.matches(event) == expected
+
+
+def test_a_membership_in_an_empty_list_drops_the_rule_from_dispatch() -> None:
+    tree = parse_condition("proc.name = cat and fd.name in ()")
+    assert reorder(tree, _cost, {}) == ast.Const(False)
+    negated = parse_condition("proc.name = cat and not fd.name in ()")
+    assert isinstance(reorder(negated, _cost, {}), ast.And)
+    text = (
+        "- list: empty\n  items: []\n"
+        "- rule: r\n  desc: d\n  condition: evt.type = openat and fd.name in (empty)\n"
+        "  output: o\n  priority: INFO\n"
+    )
+    ruleset = load_rules([], sources=[("r.yaml", text)])
+    assert ruleset.ok, ruleset.errors
+    assert ruleset.matches(_open("/tmp/x")) == []

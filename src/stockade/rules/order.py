@@ -112,6 +112,16 @@ def _rank(node: ast.Node, field_cost: FieldCost, shared: Mapping[ast.Node, int])
     return cost / max(1.0 - p, 0.01)
 
 
+def _never(node: ast.Node) -> bool:
+    """True for a check that holds for no value: `in`, `intersects`, `pmatch` of ()."""
+    return (
+        isinstance(node, ast.BinaryCheck)
+        and node.op in ("in", "intersects", "pmatch")
+        and isinstance(node.right, ast.ListValue)
+        and not node.right.values
+    )
+
+
 def conjuncts(node: ast.Node, keep: Container[ast.Node]) -> list[ast.Node]:
     """The top-level conjuncts of `node`, nested `and`s flattened unless kept whole."""
     if not isinstance(node, ast.And) or node in keep:
@@ -134,5 +144,7 @@ def reorder(node: ast.Node, field_cost: FieldCost, shared: Mapping[ast.Node, int
     if not isinstance(node, ast.And) or node in shared:
         return node
     parts = conjuncts(node, shared)
+    if any(_never(part) for part in parts):
+        return ast.Const(False)  # a membership in an empty list (a list Falco ships empty)
     parts.sort(key=lambda part: _rank(part, field_cost, shared))  # stable: ties keep rule order
     return parts[0] if len(parts) == 1 else ast.And(tuple(parts), node.pos)

@@ -134,7 +134,12 @@ def register(t: FieldTable) -> None:
         simple(t, f"container.{name}", S, "deprecated", lambda _e: None)
     simple(t, "k8s.pod.name", S, "pod name (Container.pod_name)", _c(lambda c: c.pod_name))
     simple(
-        t, "k8s.ns.name", S, "namespace (Container.pod_namespace)", _c(lambda c: c.pod_namespace)
+        t,
+        "k8s.ns.name",
+        S,
+        "namespace (Container.pod_namespace)",
+        _c(lambda c: c.pod_namespace),
+        inline="(e.container.pod_namespace or None)",
     )
     simple(t, "k8s.pod.uid", S, "pod uid (Container.pod_uid)", _c(lambda c: c.pod_uid))
     simple(t, "k8s.pod.id", S, "legacy: the pod uid", _c(lambda c: c.pod_uid))

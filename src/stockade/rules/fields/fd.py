@@ -316,7 +316,14 @@ def register(t: FieldTable) -> None:
     )
     simple(t, "fd.cip.name", S, "client's domain name (not collected)", lambda _e: None)
     server_name = "server's domain name where observed (FdInfo.sip_name)"
-    simple(t, "fd.sip.name", S, server_name, _ip_fd(lambda fd: fd.sip_name or None))
+    simple(
+        t,
+        "fd.sip.name",
+        S,
+        server_name,
+        _ip_fd(lambda fd: fd.sip_name or None),
+        inline=_ip_inline("e.fd.sip_name or None"),
+    )
     simple(t, "fd.lip.name", S, f"local {server_name}", _ip_fd(_server_name(local=True)))
     simple(t, "fd.rip.name", S, f"remote {server_name}", _ip_fd(_server_name(local=False)))
     simple(t, "fd.ino", INT, "inode (not collected)", lambda _e: None)
