@@ -16,6 +16,8 @@ from stockade.model import Event
 from stockade.rules import ast
 from stockade.rules.compiler import ConditionCompiler
 from stockade.rules.errors import RuleCompileError
+from stockade.rules.fields import FieldType
+from stockade.rules.keys import Key, key_groups, merge, rule_key
 from stockade.rules.order import COSTLY_FIELDS, reorder
 from stockade.rules.ruleset import CompiledRule
 
@@ -99,6 +101,51 @@ def _field_cost(compiler: ConditionCompiler) -> Callable[[ast.FieldRef | ast.Tra
     return cost
 
 
+def _keyed(
+    compiler: ConditionCompiler, entries: Sequence[tuple[CompiledRule, ast.Node]]
+) -> dict[int, tuple[object, Callable[[], str]]]:
+    """Rule index -> (its key group, the group's guard source) for rules in key groups."""
+
+    def eligible(ref: ast.FieldRef) -> bool:
+        try:
+            inline, _ = compiler.builder.inline(ref)
+            _, ftype, multi = compiler.getter(ref)
+        except RuleCompileError:
+            return False
+        return bool(inline) and ftype is FieldType.STRING and not multi
+
+    keys = [rule_key(tree, eligible) for _, tree in entries]
+    out: dict[int, tuple[object, Callable[[], str]]] = {}
+    for members in key_groups(keys):
+        merged = merge([k for k in (keys[i] for i in members) if k is not None])
+        group = ("key", members[0])
+        source = _key_guard(compiler, merged)
+        out.update((i, (group, source)) for i in members)
+    return out
+
+
+def _key_guard(compiler: ConditionCompiler, key: Key) -> Callable[[], str]:
+    """A function generating the guard expression of a merged key (when the block is made)."""
+
+    def source() -> str:
+        tests = []
+        for (kind, field), values in sorted(key.items(), key=lambda kv: (kv[0][0], str(kv[0][1]))):
+            read, _, _ = compiler.access(field)
+            if kind == "in":
+                tests.append(f"({read} in {compiler.constant(values)})")
+            else:
+                method = "startswith" if kind == "prefix" else "endswith"
+                k = compiler.constant(tuple(sorted(values)))
+                tests.append(f"((_v := {read}) is not None and _v.{method}({k}))")
+        return "(" + " or ".join(tests) + ")"
+
+    return source
+
+
+def _expr_source(compiler: ConditionCompiler, node: ast.Node) -> Callable[[], str]:
+    return lambda: compiler.expr(node)
+
+
 def _guard(compiler: ConditionCompiler, tree: ast.Node) -> tuple[ast.Node, ast.Node] | None:
     """(shared first conjunct, the rest) when a rule starts with a shared subtree."""
     slots = compiler.node_slots or {}
@@ -129,25 +176,35 @@ def _body(
     """
     ns: dict[str, Any] = {"_RANK": {rule: i for i, (rule, _) in enumerate(entries)}}
     body: list[str] = []
-    groups: dict[ast.Node, list[str]] = {}
+    groups: dict[object, list[str]] = {}
+    guards: dict[object, Callable[[], str]] = {}
+    keyed = {} if first_only else _keyed(compiler, entries)
+    test: ast.Node
+    group: object
     for i, (rule, tree) in enumerate(entries):
         ns[f"R{i}"] = rule
         if isinstance(tree, ast.Const):
             if tree.value:
                 body.append(f"    hits.append(R{i})")
             continue
-        split = None if first_only else _guard(compiler, tree)
-        if split is None:
-            body.append(_test(i, compiler.expr(tree), "    ", first_only))
-            continue
-        guard, rest = split
-        if guard not in groups:
-            groups[guard] = []
+        if i in keyed:
+            group, guard_src = keyed[i]
+            test = tree
+            guards.setdefault(group, guard_src)
+        else:
+            split = None if first_only else _guard(compiler, tree)
+            if split is None:
+                body.append(_test(i, compiler.expr(tree), "    ", first_only))
+                continue
+            group, test = split
+            guards.setdefault(group, _expr_source(compiler, split[0]))
+        if group not in groups:
+            groups[group] = []
             body.append(f"#group{len(groups) - 1}")
-        groups[guard].append(_test(i, compiler.expr(rest), "        ", first_only))
-    for n, (guard, tests) in enumerate(groups.items()):
+        groups[group].append(_test(i, compiler.expr(test), "        ", first_only))
+    for n, (group, tests) in enumerate(groups.items()):
         block = [
-            f"    try:\n        _g = {compiler.expr(guard)}",
+            f"    try:\n        _g = {guards[group]()}",
             "    except _ERRORS:\n        _g = False",
             "    if _g:",
             *tests,

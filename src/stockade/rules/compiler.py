@@ -75,6 +75,10 @@ class ConditionCompiler:
         """The Python expression generated for `node` (for debugging and explain)."""
         return self.expr(node)
 
+    def constant(self, value: object) -> str:
+        """The name of a new constant holding `value` in the generated code's namespace."""
+        return self._const(value)
+
     def _const(self, value: object) -> str:
         name = f"K{self._count}"
         self._count += 1

@@ -93,6 +93,7 @@ INLINE_HELPERS.update(
         "_fd_directory": _directory,
         "_fd_filename": _filename,
         "_IP_TYPES": _IP_TYPES,
+        "_FILE_TYPES": _FILE_TYPES,
     }
 )
 
@@ -173,7 +174,10 @@ def register(t: FieldTable) -> None:
         S,
         "file name without directory",
         _fd(_filename),
-        inline="(_fd_filename(e.fd) if e.fd is not None else None)",
+        inline=(
+            "(e.fd.name.rpartition('/')[2] if e.fd is not None and e.fd.name"
+            " and e.fd.type in _FILE_TYPES else None)"
+        ),
     )
     simple(
         t,
