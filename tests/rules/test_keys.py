@@ -98,3 +98,11 @@ def test_grouped_rules_match_as_their_predicates_do_in_rule_order() -> None:
         fd=FdInfo(num=3, type="file", name="/etc/shadow"),
     )
     assert [r.name for r in ruleset.matches(event)] == ["cat reads", "anyone reads shadow"]
+
+
+def test_a_conjunction_has_the_key_of_any_child() -> None:
+    tree = parse_condition("(fd.name contains /.ssh/ and fd.name glob '/home/*') or fd.name = /r")
+    assert key_of(tree, _any) == {
+        ("prefix", FD): frozenset({"/home/"}),
+        ("in", FD): frozenset({"/r"}),
+    }

@@ -52,6 +52,8 @@ def key_of(node: ast.Node, eligible: Callable[[ast.FieldRef], bool]) -> Key | No
     """The key a conjunct amounts to, or None when it is not a key."""
     if isinstance(node, ast.BinaryCheck):
         return _check_key(node, eligible)
+    if isinstance(node, ast.And):  # every child must hold: any child's key is one
+        return next((k for c in node.children if (k := key_of(c, eligible)) is not None), None)
     if isinstance(node, ast.Or):
         merged: Key = {}
         for child in node.children:
