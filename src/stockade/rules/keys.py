@@ -53,16 +53,10 @@ def key_of(node: ast.Node, eligible: Callable[[ast.FieldRef], bool]) -> Key | No
     if isinstance(node, ast.BinaryCheck):
         return _check_key(node, eligible)
     if isinstance(node, ast.And):  # every child must hold: any child's key is one
-        return next((k for c in node.children if (k := key_of(c, eligible)) is not None), None)
+        return rule_key(node, eligible)
     if isinstance(node, ast.Or):
-        merged: Key = {}
-        for child in node.children:
-            part = key_of(child, eligible)
-            if part is None:
-                return None
-            for k, values in part.items():
-                merged[k] = merged.get(k, frozenset()) | values
-        return merged
+        parts = [key_of(child, eligible) for child in node.children]
+        return None if any(p is None for p in parts) else merge([p for p in parts if p])
     return None
 
 
