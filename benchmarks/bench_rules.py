@@ -14,6 +14,7 @@ import random
 import statistics
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 from stockade.model import Ancestor, Event, FdInfo, Process
@@ -194,6 +195,7 @@ def main() -> int:
     print(f"load_compile_time: {statistics.median(load_times) * 1000:.0f} ms")
 
     events = _stream(50_000)
+    _print_mix(events)
     match_rates, rates, alerts = [], [], 0
     for _ in range(5):
         started = time.process_time()
@@ -217,6 +219,14 @@ def main() -> int:
     projected = rate * call_ns / IDLE_CALL_NS
     print(f"evaluate_events_per_s_projected_idle_core: {projected:,.0f} events/s (estimate)")
     return 0
+
+
+def _print_mix(events: list[Event]) -> None:
+    """The stream's share of each kind of event, to show it is the intended mix."""
+    kinds = {"openat": "opens", "execve": "execs", "connect": "connects"}
+    counts = Counter(kinds.get(e.type, "others") for e in events)
+    for kind in ("opens", "execs", "connects", "others"):
+        print(f"stream_{kind}: {counts[kind] / len(events) * 100:.1f} %")
 
 
 def _call_ns() -> float:
