@@ -61,7 +61,7 @@ async def _run(platform: Platform, agent_state: Path) -> None:
         loop.add_signal_handler(sig, stopping.set)
     ready = asyncio.Event()
     server = asyncio.create_task(platform.serve(ready))
-    await _until(ready, server)
+    await _until(server, ready)
     if server.done():
         server.result()  # re-raises the platform's startup error
     token = None
@@ -70,11 +70,20 @@ async def _run(platform: Platform, agent_state: Path) -> None:
         agent_state.mkdir(parents=True, exist_ok=True)
         (agent_state / "ca.crt").write_text(platform.ca_pem)  # pin the CA before enrolling
     config = AgentConfig(state_dir=agent_state, server_url=platform.agent_url, enroll_token=token)
-    agent = _AgentThread(Agent(config), loop, stopping)
+    agent_ready = asyncio.Event()
+
+    def on_ready(_: Agent) -> None:
+        loop.call_soon_threadsafe(agent_ready.set)
+
+    local = Agent(config, on_ready=on_ready)
+    agent = _AgentThread(local, loop, stopping)
     agent.start()
-    announce(platform)
-    typer.echo("Press Ctrl-C to stop.", err=True)
-    await _until(stopping, server)
+    await _until(server, agent_ready, stopping)  # announce only once events flow
+    if agent_ready.is_set():
+        announce(platform)
+        typer.echo(f"Local agent: {local.agent_id}, event source {local.source_name}")
+        typer.echo("Press Ctrl-C to stop.", err=True)
+    await _until(server, stopping)
     agent.stop.set()
     await asyncio.to_thread(agent.join, 15)
     server.cancel()
@@ -84,11 +93,12 @@ async def _run(platform: Platform, agent_state: Path) -> None:
         raise agent.failure
 
 
-async def _until(event: asyncio.Event, server: asyncio.Task[None]) -> None:
-    """Wait for `event`, or for the server task to end (it failed or was stopped)."""
-    waiter = asyncio.create_task(event.wait())
-    await asyncio.wait({waiter, server}, return_when=asyncio.FIRST_COMPLETED)
-    waiter.cancel()
+async def _until(server: asyncio.Task[None], *events: asyncio.Event) -> None:
+    """Wait for the first of `events`, or for the server task to end (failed or stopped)."""
+    waiters = {asyncio.create_task(e.wait()) for e in events}
+    await asyncio.wait({*waiters, server}, return_when=asyncio.FIRST_COMPLETED)
+    for waiter in waiters:
+        waiter.cancel()
 
 
 class _AgentThread(threading.Thread):
