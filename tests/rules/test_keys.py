@@ -23,6 +23,9 @@ def test_membership_prefix_suffix_and_glob_are_keys() -> None:
         ("in", FD): frozenset({"/x"}),
     }
     assert key_of(parse_condition("fd.name glob '/proc/*/environ'"), _any) == {
+        ("suffix", FD): frozenset({"/environ"})
+    }
+    assert key_of(parse_condition("fd.name glob '/proc/*'"), _any) == {
         ("prefix", FD): frozenset({"/proc/"})
     }
     assert key_of(parse_condition("fd.name endswith .so"), _any) == {
@@ -37,7 +40,8 @@ def test_what_is_no_key() -> None:
         "fd.name contains x",
         "proc.name = a or fd.name contains b",
         "fd.typechar = f",
-        "fd.name glob '*x'",
+        "fd.name glob '*'",
+        "fd.name glob '*[ab]'",
         "proc.name in ()",
     ):
         assert key_of(parse_condition(text), _any) is None, text
@@ -106,3 +110,45 @@ def test_a_conjunction_has_the_key_of_any_child() -> None:
         ("prefix", FD): frozenset({"/home/"}),
         ("in", FD): frozenset({"/r"}),
     }
+
+
+def test_iglob_keys_are_lowercased_ascii_literals() -> None:
+    exe = ast.FieldRef("proc.exepath")
+    assert key_of(parse_condition('proc.exepath iglob "*/Bash"'), _any) == {
+        ("isuffix", exe): frozenset({"/bash"})
+    }
+    assert key_of(parse_condition('proc.exepath iglob "/USR/*"'), _any) == {
+        ("iprefix", exe): frozenset({"/usr/"})
+    }
+    assert key_of(parse_condition('proc.exepath iglob "*/ſh"'), _any) is None
+
+
+SHELLS = """
+- rule: bash
+  desc: d
+  condition: evt.type = execve and proc.exepath iglob "*/BASH"
+  output: o
+  priority: INFO
+- rule: sh
+  desc: d
+  condition: evt.type = execve and (proc.exepath iglob "*/sh" or proc.exepath iglob "/opt/*")
+  output: o
+  priority: INFO
+"""
+
+
+def test_iglob_rules_match_as_the_regex_does_beyond_ascii() -> None:
+    ruleset = load_rules([], sources=[("r.yaml", SHELLS)])
+    assert ruleset.ok, ruleset.errors
+    for path, hits in [
+        ("/bin/bash", ["bash"]),
+        ("/BIN/Bash", ["bash"]),
+        ("/bin/ſh", ["sh"]),  # U+017F folds to "s" in the regex, not in str.lower()
+        ("/OPT/x", ["sh"]),
+        ("/bin/zsh2", []),
+        ("/bin/dash", []),
+    ]:
+        event = Event(type="execve", ts=1, proc=Process(pid=1, name="x", exepath=path))
+        expected = [r for r, p in ruleset.candidates("execve") if p(event)]
+        assert [r.name for r in ruleset.matches(event)] == hits, path
+        assert ruleset.matches(event) == expected, path

@@ -133,10 +133,14 @@ def _key_guard(compiler: ConditionCompiler, key: Key) -> Callable[[], str]:
             read, _, _ = compiler.access(field)
             if kind == "in":
                 tests.append(f"({read} in {compiler.constant(values)})")
+                continue
+            method = "startswith" if kind.endswith("prefix") else "endswith"
+            k = compiler.constant(tuple(sorted(values)))
+            if kind.startswith("i"):  # iglob: non-ASCII values are left to the regex
+                test = f"(not _v.isascii() or _v.lower().{method}({k}))"
             else:
-                method = "startswith" if kind == "prefix" else "endswith"
-                k = compiler.constant(tuple(sorted(values)))
-                tests.append(f"((_v := {read}) is not None and _v.{method}({k}))")
+                test = f"_v.{method}({k})"
+            tests.append(f"((_v := {read}) is not None and {test})")
         return "(" + " or ".join(tests) + ")"
 
     return source

@@ -221,7 +221,7 @@ class ConditionCompiler:
             flags = re.IGNORECASE | re.DOTALL if op == "iglob" else re.DOTALL
             k = self._const(re.compile(fnmatch.translate(raw), flags))
             test = "(" + k + ".match({v}) is not None)"
-            ends = "" if op == "iglob" else self._glob_ends(raw)
+            ends = self._glob_ends(raw, fold=op == "iglob")
             return "(" + ends + test + ")" if ends else test
         if op == "regex":
             try:
@@ -243,17 +243,28 @@ class ConditionCompiler:
             "endswith": "{v}.endswith(" + k + ")",
         }[op]
 
-    def _glob_ends(self, pattern: str) -> str:
-        """Cheap startswith/endswith tests a glob's literal ends imply (run before its regex)."""
+    def _glob_ends(self, pattern: str, *, fold: bool) -> str:
+        """Cheap startswith/endswith tests a glob's literal ends imply (run before its regex).
+
+        For `iglob` they compare lowercased ASCII only: a non-ASCII value goes straight to
+        the regex, whose case folding str.lower() does not reproduce beyond ASCII.
+        """
         wild = [i for i, c in enumerate(pattern) if c in "*?["]
-        if not wild:
+        prefix = pattern[: wild[0]] if wild else pattern
+        suffix = pattern[wild[-1] + 1 :] if wild and "[" not in pattern else ""
+        value = "{v}"
+        if fold:
+            prefix = prefix.lower() if prefix.isascii() else ""
+            suffix = suffix.lower() if suffix.isascii() else ""
+            value = "{v}.lower()"
+        tests = [value + ".startswith(" + self._const(prefix) + ")"] if prefix else []
+        if suffix:
+            tests.append(value + ".endswith(" + self._const(suffix) + ")")
+        if not tests:
             return ""
-        parts = []
-        if wild[0]:
-            parts.append("{v}.startswith(" + self._const(pattern[: wild[0]]) + ") and ")
-        if "[" not in pattern and wild[-1] < len(pattern) - 1:
-            parts.append("{v}.endswith(" + self._const(pattern[wild[-1] + 1 :]) + ") and ")
-        return "".join(parts)
+        if fold:
+            return "(not {v}.isascii() or " + " and ".join(tests) + ") and "
+        return " and ".join(tests) + " and "
 
 
 def node_key(node: ast.Node) -> str:

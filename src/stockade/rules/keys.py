@@ -17,7 +17,8 @@ from collections.abc import Callable, Sequence
 from stockade.rules import ast
 from stockade.rules.order import FEW_VALUES, conjuncts
 
-KeyPart = tuple[str, ast.FieldRef]  # (kind: "in" | "prefix" | "suffix", the field)
+KeyPart = tuple[str, ast.FieldRef]  # (kind, the field)
+"""Kinds: "in", "prefix", "suffix", and "iprefix"/"isuffix" (lowercased, ASCII values)."""
 Key = dict[KeyPart, frozenset[str]]
 _KINDS = {"=": "in", "==": "in", "in": "in", "startswith": "prefix", "endswith": "suffix"}
 
@@ -37,15 +38,26 @@ def _check_key(node: ast.BinaryCheck, eligible: Callable[[ast.FieldRef], bool]) 
     if not values:
         return None
     kind = _KINDS.get(node.op)
-    if kind is None and node.op == "glob" and len(values) == 1:
-        (pattern,) = values
-        wild = min((pattern.find(c) for c in "*?[" if c in pattern), default=-1)
-        if wild > 0:  # a literal prefix before the first wildcard
-            return {("prefix", node.left): frozenset((pattern[:wild],))}
-        return None
+    if node.op in ("glob", "iglob") and len(values) == 1:
+        return _glob_key(node.left, next(iter(values)), fold=node.op == "iglob")
     if kind is None or (kind != "in" and len(values) != 1):
         return None
     return {(kind, node.left): values}
+
+
+def _glob_key(field: ast.FieldRef, pattern: str, *, fold: bool) -> Key | None:
+    """A glob's literal suffix (else prefix) as a key; lowercased ASCII for `iglob`."""
+    wild = [i for i, c in enumerate(pattern) if c in "*?["]
+    if not wild:
+        return None
+    suffix = pattern[wild[-1] + 1 :] if "[" not in pattern else ""
+    prefix = pattern[: wild[0]]
+    kind, literal = ("suffix", suffix) if suffix else ("prefix", prefix)
+    if not literal or (fold and not literal.isascii()):
+        return None
+    if fold:
+        kind, literal = "i" + kind, literal.lower()
+    return {(kind, field): frozenset((literal,))}
 
 
 def key_of(node: ast.Node, eligible: Callable[[ast.FieldRef], bool]) -> Key | None:
