@@ -152,3 +152,17 @@ def test_iglob_rules_match_as_the_regex_does_beyond_ascii() -> None:
         expected = [r for r, p in ruleset.candidates("execve") if p(event)]
         assert [r.name for r in ruleset.matches(event)] == hits, path
         assert ruleset.matches(event) == expected, path
+
+
+def test_a_large_key_group_is_cut_into_chunks_that_agree_with_the_predicates() -> None:
+    text = "".join(
+        f"- rule: r{i}\n  desc: d\n"
+        f"  condition: evt.type = execve and proc.name in (n{i}, n{i + 1}, shared)\n"
+        "  output: o\n  priority: INFO\n"
+        for i in range(20)
+    )
+    ruleset = load_rules([], sources=[("r.yaml", text)])
+    assert ruleset.ok, ruleset.errors
+    for name, hits in [("n5", ["r4", "r5"]), ("shared", [f"r{i}" for i in range(20)]), ("x", [])]:
+        event = Event(type="execve", ts=1, proc=Process(pid=1, name=name))
+        assert [r.name for r in ruleset.matches(event)] == hits

@@ -24,6 +24,7 @@ from stockade.rules.ruleset import CompiledRule
 Dispatch = Callable[[Event], list[CompiledRule]]
 _ERRORS = (AttributeError, IndexError, KeyError, TypeError, ValueError)
 _UNSET = object()
+CHUNK = 8  # rules per sub-group of a large key group
 
 
 def _subtrees(node: ast.Node, seen: Counter[ast.Node]) -> None:
@@ -101,10 +102,18 @@ def _field_cost(compiler: ConditionCompiler) -> Callable[[ast.FieldRef | ast.Tra
     return cost
 
 
+Source = Callable[[], str]  # generates a guard expression when its block is written
+Keyed = tuple[object, Source, Source | None]  # group, its guard, the member's chunk guard
+
+
 def _keyed(
     compiler: ConditionCompiler, entries: Sequence[tuple[CompiledRule, ast.Node]]
-) -> dict[int, tuple[object, Callable[[], str]]]:
-    """Rule index -> (its key group, the group's guard source) for rules in key groups."""
+) -> dict[int, Keyed]:
+    """Rule index -> (key group, group guard, chunk guard) for rules in key groups.
+
+    A large group is cut into chunks of CHUNK rules, each under its own merged key too, so
+    an event passing the group's guard (a shell, say) is tested by few of its rules.
+    """
 
     def eligible(ref: ast.FieldRef) -> bool:
         try:
@@ -115,16 +124,20 @@ def _keyed(
         return bool(inline) and ftype is FieldType.STRING and not multi
 
     keys = [rule_key(tree, eligible) for _, tree in entries]
-    out: dict[int, tuple[object, Callable[[], str]]] = {}
+    out: dict[int, Keyed] = {}
     for members in key_groups(keys):
-        merged = merge([k for k in (keys[i] for i in members) if k is not None])
-        group = ("key", members[0])
-        source = _key_guard(compiler, merged)
-        out.update((i, (group, source)) for i in members)
+        source = _key_guard(compiler, merge([keys[i] or {} for i in members]))
+        if len(members) <= CHUNK:
+            out.update((i, (members[0], source, None)) for i in members)
+            continue
+        for start in range(0, len(members), CHUNK):
+            chunk = members[start : start + CHUNK]
+            part = _key_guard(compiler, merge([keys[i] or {} for i in chunk]))
+            out.update((i, (members[0], source, part)) for i in chunk)
     return out
 
 
-def _key_guard(compiler: ConditionCompiler, key: Key) -> Callable[[], str]:
+def _key_guard(compiler: ConditionCompiler, key: Key) -> Source:
     """A function generating the guard expression of a merged key (when the block is made)."""
 
     def source() -> str:
@@ -146,8 +159,16 @@ def _key_guard(compiler: ConditionCompiler, key: Key) -> Callable[[], str]:
     return source
 
 
-def _expr_source(compiler: ConditionCompiler, node: ast.Node) -> Callable[[], str]:
+def _expr_source(compiler: ConditionCompiler, node: ast.Node) -> Source:
     return lambda: compiler.expr(node)
+
+
+def _guarded(source: Source, indent: str, name: str) -> str:
+    """A guard statement: `name` holds the guard's truth (False when it fails)."""
+    return (
+        f"{indent}try:\n{indent}    {name} = {source()}\n"
+        f"{indent}except _ERRORS:\n{indent}    {name} = False\n{indent}if {name}:"
+    )
 
 
 def _guard(compiler: ConditionCompiler, tree: ast.Node) -> tuple[ast.Node, ast.Node] | None:
@@ -180,39 +201,40 @@ def _body(
     """
     ns: dict[str, Any] = {"_RANK": {rule: i for i, (rule, _) in enumerate(entries)}}
     body: list[str] = []
-    groups: dict[object, list[str]] = {}
-    guards: dict[object, Callable[[], str]] = {}
+    groups: dict[object, list[tuple[int, ast.Node, Source | None]]] = {}
+    guards: dict[object, Source] = {}
     keyed = {} if first_only else _keyed(compiler, entries)
-    test: ast.Node
-    group: object
     for i, (rule, tree) in enumerate(entries):
         ns[f"R{i}"] = rule
         if isinstance(tree, ast.Const):
             if tree.value:
                 body.append(f"    hits.append(R{i})")
             continue
+        chunk = None
         if i in keyed:
-            group, guard_src = keyed[i]
-            test = tree
-            guards.setdefault(group, guard_src)
+            group, source, chunk = keyed[i]
+            test: ast.Node = tree
         else:
             split = None if first_only else _guard(compiler, tree)
             if split is None:
                 body.append(_test(i, compiler.expr(tree), "    ", first_only))
                 continue
             group, test = split
-            guards.setdefault(group, _expr_source(compiler, split[0]))
+            source = _expr_source(compiler, split[0])
+        guards.setdefault(group, source)
         if group not in groups:
             groups[group] = []
             body.append(f"#group{len(groups) - 1}")
-        groups[group].append(_test(i, compiler.expr(test), "        ", first_only))
-    for n, (group, tests) in enumerate(groups.items()):
-        block = [
-            f"    try:\n        _g = {guards[group]()}",
-            "    except _ERRORS:\n        _g = False",
-            "    if _g:",
-            *tests,
-        ]
+        groups[group].append((i, test, chunk))
+    for n, (group, members) in enumerate(groups.items()):
+        block = [_guarded(guards[group], "    ", "_g")]
+        current: Source | None = None
+        for i, test, chunk in members:
+            if chunk is not None and chunk is not current:
+                block.append(_guarded(chunk, "        ", "_h"))
+            current = chunk
+            indent = "            " if chunk is not None else "        "
+            block.append(_test(i, compiler.expr(test), indent, first_only))
         body[body.index(f"#group{n}")] = "\n".join(block)
     if groups:
         body.append("    if len(hits) > 1:\n        hits.sort(key=_RANK.__getitem__)")
