@@ -20,6 +20,7 @@ from stockade.rules import ast
 from stockade.rules.errors import RuleCompileError
 from stockade.rules.fields import Extractor, FieldTable, FieldType
 from stockade.rules.fields.base import INLINE_HELPERS
+from stockade.rules.folding import Folded, fold
 from stockade.rules.operators import (
     any_of,
     dynamic_check,
@@ -126,7 +127,9 @@ class ConditionCompiler:
         if isinstance(node, ast.And):
             return "(" + " and ".join(self.expr(c) for c in node.children) + ")"
         if isinstance(node, ast.Or):
-            return "(" + " or ".join(self.expr(c) for c in node.children) + ")"
+            slow = "(" + " or ".join(self.expr(c) for c in node.children) + ")"
+            folded = fold(node)
+            return slow if folded is None else self._folded(folded, slow)
         if isinstance(node, ast.Not):
             return f"(not {self.expr(node.child)})"
         if isinstance(node, ast.Const):
@@ -139,6 +142,22 @@ class ConditionCompiler:
         if isinstance(node, ast.Identifier):
             raise RuleCompileError(f"undefined macro '{node.name}' used in filter.")
         raise RuleCompileError(f"unexpected {type(node).__name__} in a condition")
+
+    def _folded(self, folded: Folded, slow: str) -> str:
+        """One lowercased test for a folded disjunction; `slow` for non-ASCII values."""
+        read, ftype, multi = self.access(folded.ref)
+        if ftype is not FieldType.STRING or multi:
+            return slow
+        tests = []
+        if folded.suffixes:
+            tests.append(f"_w.endswith({self._const(tuple(sorted(folded.suffixes)))})")
+        if folded.prefixes:
+            tests.append(f"_w.startswith({self._const(tuple(sorted(folded.prefixes)))})")
+        if folded.equal:
+            tests.append(f"(_w in {self._const(frozenset(folded.equal))})")
+        tests.extend(f"({self._const(text)} in _w)" for text in folded.contained)
+        fast = f"((_w := _v.lower()) is not None and ({' or '.join(tests)}))"
+        return f"((_v := {read}) is not None and ({fast} if _v.isascii() else {slow}))"
 
     def check(self, node: ast.BinaryCheck) -> str:
         """The Python expression for one comparison."""
