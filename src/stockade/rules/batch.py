@@ -4,6 +4,11 @@ Inside it, each field is extracted at most once per event (a local slot filled o
 use) and condition subtrees shared by several rules (expanded macros such as `open_write`)
 are evaluated at most once. Each rule's test sits in its own try block, so a rule that
 fails on an odd event does not hide the others.
+
+Most events match no rule, so the function is built to say no fast: each rule's top-level
+conjuncts run cheapest rejection first (order.py), and rules sharing a key test on one
+field sit under one merged guard (keys.py), so a single set lookup or str.endswith(tuple)
+skips them all.
 """
 
 from __future__ import annotations
