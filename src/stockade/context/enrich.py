@@ -5,8 +5,10 @@ from __future__ import annotations
 import msgspec
 
 from stockade.context.resolver import ContainerResolver
-from stockade.context.tree import ProcessTree
+from stockade.context.tree import CLONE_TYPES, EXEC_TYPES, ProcessTree
 from stockade.model import Event
+
+_TREE_CHANGING = CLONE_TYPES | EXEC_TYPES | {"procexit"}
 
 
 class ContextStage:
@@ -19,12 +21,19 @@ class ContextStage:
 
     def enrich(self, event: Event) -> Event:
         """Fill `proc`, `ancestors`, `container` and `host_id` of one event."""
-        event = self.tree.apply(event)
-        cgroup_id = event.proc.cgroup_id
-        if cgroup_id:
-            container = self.resolver.for_cgroup(cgroup_id, event.proc.pid)
+        if event.type in _TREE_CHANGING:
+            event = self.tree.apply(event)
+            proc, ancestors = event.proc, event.ancestors
+        else:  # the common case: one cached lookup in the tree, one copy of the event
+            proc, ancestors = self.tree.view(event.proc)
+        if proc.cgroup_id:
+            container = self.resolver.for_cgroup(proc.cgroup_id, proc.pid)
         else:
-            container = self.resolver.for_pid(event.proc.pid)
+            container = self.resolver.for_pid(proc.pid)
         return msgspec.structs.replace(
-            event, container=container, host_id=event.host_id or self._host_id
+            event,
+            proc=proc,
+            ancestors=ancestors,
+            container=container,
+            host_id=event.host_id or self._host_id,
         )

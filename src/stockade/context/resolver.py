@@ -94,8 +94,10 @@ class ContainerResolver:
         found through /proc/PID/cgroup instead of a walk of the hierarchy.
         """
         cached = self._cache.get(cgroup_id)
+        if cached is not None and cached[0].complete:
+            return cached[0]
         now = self._clock()
-        if cached is not None and (cached[0].complete or now - cached[1] < self._retry_s):
+        if cached is not None and now - cached[1] < self._retry_s:
             return cached[0]
         if pid and self._cgroups.known(cgroup_id) is None:
             path = procfs.cgroup_path(pid)

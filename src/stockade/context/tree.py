@@ -7,6 +7,7 @@ stay a while in a bounded "dead" table so their children still find their ancest
 
 from __future__ import annotations
 
+import operator
 from collections import OrderedDict
 from collections.abc import Iterable
 
@@ -16,6 +17,12 @@ from stockade.model import Ancestor, Event, Process
 
 EXEC_TYPES = frozenset({"execve", "execveat"})
 CLONE_TYPES = frozenset({"clone", "clone3", "fork", "vfork"})
+
+
+_CACHE_MAX = 65_536
+_Lookups = tuple[tuple[int, "Process | None"], ...]
+# id(proc) -> (proc, generation, (proc, ancestors), what _live held for its pid, lookups)
+_View = tuple[Process, int, tuple[Process, tuple[Ancestor, ...]], "Process | None", _Lookups]
 
 
 def _same(process: Process, start_ns: int) -> bool:
@@ -29,12 +36,16 @@ _IMAGE_FIELDS: tuple[str, ...] = (
 )  # fmt: skip
 
 
+_image_of = operator.attrgetter(*_IMAGE_FIELDS)
+
+
 def _with_image(proc: Process, known: Process) -> Process:
     """An event from a sensor that reports who acted but not the image (eBPF): take the
     image (exe, argv, cwd ...) from the tree and keep the event's own identity."""
     if proc.exepath or proc.argv:
         return proc
-    image = {f: getattr(known, f) for f in _IMAGE_FIELDS if not getattr(proc, f)}
+    mine, theirs = _image_of(proc), _image_of(known)
+    image = {f: t for f, m, t in zip(_IMAGE_FIELDS, mine, theirs, strict=True) if not m}
     return msgspec.structs.replace(proc, **image) if image else proc
 
 
@@ -47,17 +58,22 @@ class ProcessTree:
         self._max_ancestors = max_ancestors
         self._max_dead = max_dead
         self._memo: dict[tuple[int, int], tuple[Process, Process, Process]] = {}
+        self.generation = 0  # bumped on every change of the tables
+        self._views: dict[int, _View] = {}
+        self._summaries: dict[int, tuple[Process, Ancestor]] = {}
 
     def __len__(self) -> int:
         return len(self._live)
 
     def seed(self, processes: Iterable[Process]) -> None:
         """Load a /proc snapshot (see `stockade.sensor.procfs.scan`)."""
+        self.generation += 1
         for process in processes:
             self._live[process.pid] = process
 
     def resync(self, processes: Iterable[Process]) -> None:
         """Replace the live table with a fresh /proc snapshot (after the sensor lost events)."""
+        self.generation += 1
         fresh = {p.pid: p for p in processes}
         for pid, gone in self._live.items():
             if pid not in fresh:
@@ -78,6 +94,9 @@ class ProcessTree:
             proc = self._on_clone(proc)
         elif event.type in EXEC_TYPES:
             proc = self._on_exec(proc)
+        elif event.type != "procexit":
+            proc, ancestors = self.view(proc)
+            return msgspec.structs.replace(event, proc=proc, ancestors=ancestors)
         else:
             proc = self._known(proc)
         ancestors = self.ancestors(proc)
@@ -85,29 +104,73 @@ class ProcessTree:
             self._on_exit(proc)
         return msgspec.structs.replace(event, proc=proc, ancestors=ancestors)
 
+    def view(self, proc: Process) -> tuple[Process, tuple[Ancestor, ...]]:
+        """What `apply` fills for an event that does not change the tree: (proc, ancestors).
+
+        Cached per Process object (sensors reuse one per actor identity; treat them as
+        read-only). A cached answer stands while every table lookup it came from still
+        finds the same object, so unrelated forks and exits do not discard it.
+        """
+        hit = self._views.get(id(proc))
+        if hit is not None and hit[0] is proc:
+            if hit[1] == self.generation:
+                return hit[2]
+            if self._live.get(proc.pid) is hit[3] and self._unchanged(hit[4]):
+                self._views[id(proc)] = (proc, self.generation, hit[2], hit[3], hit[4])
+                return hit[2]
+        known = self._live.get(proc.pid)
+        merged = self._known(proc)
+        ancestors, lookups = self._walk(merged)
+        if len(self._views) >= _CACHE_MAX:
+            self._views.clear()
+        answer = (merged, ancestors)
+        self._views[id(proc)] = (proc, self.generation, answer, known, lookups)
+        return answer
+
     def ancestors(self, proc: Process) -> tuple[Ancestor, ...]:
         """Parent first, up to `max_ancestors`; stops where a pid was reused."""
+        return self._walk(proc)[0]
+
+    def _walk(self, proc: Process) -> tuple[tuple[Ancestor, ...], _Lookups]:
+        """The ancestors, and each (ppid, what the tables held for it) looked up on the way."""
         found: list[Ancestor] = []
+        lookups: list[tuple[int, Process | None]] = []
+        live, dead = self._live, self._dead
         current = proc
         while len(found) < self._max_ancestors and current.ppid > 0:
-            parent = self._live.get(current.ppid) or self._dead.get(current.ppid)
+            parent = live.get(current.ppid) or dead.get(current.ppid)
+            lookups.append((current.ppid, parent))
             if parent is None or parent.pid == current.pid:
                 break
             if parent.start_ns and current.start_ns and parent.start_ns > current.start_ns:
                 break  # that pid now belongs to a younger process
-            found.append(
-                Ancestor(
-                    pid=parent.pid,
-                    name=parent.name,
-                    exepath=parent.exepath,
-                    argv=parent.argv,
-                    start_ns=parent.start_ns,
-                )
-            )
+            found.append(self._summary(parent))
             current = parent
-        return tuple(found)
+        return tuple(found), tuple(lookups)
+
+    def _unchanged(self, lookups: _Lookups) -> bool:
+        live, dead = self._live, self._dead
+        return all((live.get(pid) or dead.get(pid)) is held for pid, held in lookups)
+
+    def _summary(self, parent: Process) -> Ancestor:
+        """The Ancestor of a process object, built once per object."""
+        hit = self._summaries.get(id(parent))
+        if hit is not None and hit[0] is parent:
+            return hit[1]
+        summary = Ancestor(
+            pid=parent.pid,
+            name=parent.name,
+            exepath=parent.exepath,
+            argv=parent.argv,
+            start_ns=parent.start_ns,
+        )
+        if len(self._summaries) >= _CACHE_MAX:
+            self._summaries.clear()
+        self._summaries[id(parent)] = (parent, summary)  # holding it keeps its id unique
+        return summary
 
     def _on_clone(self, child: Process) -> Process:
+        self.generation += 1
         parent = self._live.get(child.ppid)
         if parent is not None and not child.name:
             child = msgspec.structs.replace(
@@ -125,6 +188,7 @@ class ProcessTree:
         return child
 
     def _on_exec(self, proc: Process) -> Process:
+        self.generation += 1
         before = self.get(proc.pid, proc.start_ns)
         if before is not None:
             # The sensor may have missed what died too fast; keep what the tree knew.
@@ -156,7 +220,7 @@ class ProcessTree:
         if hit is not None and hit[0] is proc and hit[1] is known:
             return hit[2]
         merged = _with_image(proc, known)
-        if len(self._memo) >= 65_536:
+        if len(self._memo) >= _CACHE_MAX:
             self._memo.clear()
         self._memo[key] = (proc, known, merged)  # holding both keeps their ids unique
         return merged
@@ -165,6 +229,7 @@ class ProcessTree:
         gone = self._live.pop(proc.pid, None)
         if gone is None:
             return
+        self.generation += 1
         self._dead[proc.pid] = gone
         self._dead.move_to_end(proc.pid)
         while len(self._dead) > self._max_dead:
