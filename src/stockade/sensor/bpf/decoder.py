@@ -5,14 +5,16 @@ from __future__ import annotations
 import struct
 import time
 
-from stockade.model import Event, EventType, Process
+from stockade.model import Container, Event, EventType, Process
 from stockade.sensor.bpf.argspec import BUILDERS, HDR_SIZE, Builder, text, walked
 from stockade.sensor.bpf.kinds import KINDS
 
 # c/record.h: who acted (88 bytes, cached per distinct value), then what happened.
 _IDENT = struct.Struct("<QQQQ10I16s")
 _WHAT = struct.Struct("<Qq6QIH4H2x")
-assert _IDENT.size + _WHAT.size == HDR_SIZE
+_IDENT_SIZE = _IDENT.size
+assert _IDENT_SIZE + _WHAT.size == HDR_SIZE
+_HOST = Container.host()  # what Event's default would be, without a call per event
 _CACHE_MAX = 65536
 _F_EXE_UPPER, _F_EXE_MEMFD = 1, 2
 _UNSET = 0xFFFFFFFF
@@ -67,27 +69,38 @@ class RecordDecoder:
         if len(rec) < HDR_SIZE:
             raise DecodeError(f"record of {len(rec)} bytes is shorter than the header")
         (ts, res, a0, a1, a2, a3, a4, a5, kind, flags, l0, l1, l2, l3,
-         ) = _WHAT.unpack_from(rec, _IDENT.size)  # fmt: skip
-        entry = self._table[kind] if kind < len(self._table) else None
-        if entry is None:
-            raise DecodeError(f"unknown record kind {kind}")
-        type_name, build = entry
+         ) = _WHAT.unpack_from(rec, _IDENT_SIZE)  # fmt: skip
+        try:
+            type_name, build = self._table[kind]
+        except (IndexError, TypeError):
+            raise DecodeError(f"unknown record kind {kind}") from None
         o1 = HDR_SIZE + l0
         o2 = o1 + l1
         if o2 + l2 + l3 > len(rec):
             raise DecodeError(f"record of {len(rec)} bytes is shorter than its slots")
-        slots = (HDR_SIZE, l0, o1, l1, o2, l2, o2 + l2, l3)
         ts += self._offset
         if l3 and kind in self._exec_kinds:  # only exec records carry slot 3 (cwd)
+            slots = (HDR_SIZE, l0, o1, l1, o2, l2, o2 + l2, l3)
             return self._exec(rec, type_name, ts, self._process(rec), flags, slots, a0)
-        key = rec[: _IDENT.size]
+        key = rec[:_IDENT_SIZE]
         proc = self._procs.get(key)
         if proc is None:
             if len(self._procs) >= _CACHE_MAX:
                 self._procs.clear()
             proc = self._procs[key] = self._process(rec)
-        args, fd = build(rec, (a0, a1, a2, a3, a4, a5), slots, res, flags)
-        return Event(type=type_name, ts=ts, proc=proc, fd=fd, res=res, args=args, source="ebpf")
+        args, fd = build(
+            rec, (a0, a1, a2, a3, a4, a5), (HDR_SIZE, l0, o1, l1, o2, l2, o2 + l2, l3), res, flags
+        )
+        return Event(
+            type=type_name,
+            ts=ts,
+            proc=proc,
+            container=_HOST,
+            fd=fd,
+            res=res,
+            args=args,
+            source="ebpf",
+        )
 
     def _exec(
         self, rec: bytes, type_name: str, ts: int, proc: Process, flags: int,
@@ -120,7 +133,9 @@ class RecordDecoder:
             "cap_effective": proc.cap_effective,
             "old_pid": old_pid,
         }
-        return Event(type=type_name, ts=ts, proc=proc, res=0, args=args, source="ebpf")
+        return Event(
+            type=type_name, ts=ts, proc=proc, container=_HOST, res=0, args=args, source="ebpf"
+        )
 
 
 _EXEC_TYPES = frozenset({EventType.EXECVE, EventType.EXECVEAT})
