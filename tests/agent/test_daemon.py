@@ -44,6 +44,7 @@ def test_own_activity_is_dropped_and_alerts_are_stamped() -> None:
 @pytest.mark.root
 @pytest.mark.podman
 @pytest.mark.server
+@pytest.mark.ebpf
 def test_agent_reports_events_and_a_container_shell_alert(
     platform: PlatformThread, podman: Podman, busybox_image: str, tmp_path: Path
 ) -> None:
@@ -85,6 +86,6 @@ def test_agent_reports_events_and_a_container_shell_alert(
     assert "Terminal shell in container" in platform.stored_alert_rules(agent_id)
     record = platform.agent_record(agent_id)
     assert record is not None and record.sensor is not None  # a heartbeat arrived
-    assert record.sensor["source"] == "proc_connector" and record.version
+    assert record.sensor["source"] == "ebpf" and record.version  # first of the default chain
     platform.start()
     assert Agent.is_enrolled(state)

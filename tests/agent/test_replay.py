@@ -90,6 +90,7 @@ def test_replay_to_a_platform(platform: PlatformThread, tmp_path: Path) -> None:
 
 @pytest.mark.root
 @pytest.mark.server
+@pytest.mark.ebpf
 def test_agent_command_enrolls_and_stops_on_sigterm(
     platform: PlatformThread, tmp_path: Path
 ) -> None:
@@ -111,7 +112,7 @@ def test_agent_command_enrolls_and_stops_on_sigterm(
     assert agent.stdout is not None
     line = agent.stdout.readline().decode()
     assert line.startswith("stockade agent running: id "), line
-    assert "source proc_connector" in line
+    assert "source ebpf" in line  # the first source of the default chain
     agent.send_signal(signal.SIGTERM)
     _, err = agent.communicate(timeout=30)
     assert b"Traceback" not in err

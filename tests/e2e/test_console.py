@@ -21,6 +21,7 @@ CHROMIUM_ARGS = [
 
 
 @pytest.mark.root
+@pytest.mark.ebpf
 @pytest.mark.podman
 @pytest.mark.server
 @pytest.mark.browser

@@ -46,6 +46,7 @@ def start_server(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
 
 
 @pytest.mark.root
+@pytest.mark.ebpf
 @pytest.mark.server
 @pytest.mark.slow
 def test_every_event_arrives_once_across_outages_and_kill_9(tmp_path: Path) -> None:

@@ -37,6 +37,7 @@ def shell_alerts(running: Running, container_id: str) -> list[dict[str, Any]]:
 
 
 @pytest.mark.root
+@pytest.mark.ebpf
 @pytest.mark.podman
 @pytest.mark.server
 def test_shell_in_container_is_alerted_within_10s(
