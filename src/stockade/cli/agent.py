@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import signal
 import sys
@@ -48,6 +49,13 @@ def agent(
         list[Path] | None,
         typer.Option("--rules", help="Rule file (repeatable); default: Stockade's rules."),
     ] = None,
+    scan_images: Annotated[
+        bool, typer.Option(help="Scan the image of each new container once per digest.")
+    ] = True,
+    vulndb: Annotated[
+        Path | None,
+        typer.Option(help="Vulnerability database for image scans (`stockade db import`)."),
+    ] = None,
 ) -> None:
     """Run the agent until SIGTERM or Ctrl-C."""
     from stockade.agent import Agent, AgentConfig, AgentError
@@ -63,9 +71,16 @@ def agent(
         except (OSError, AgentError) as e:
             typer.echo(f"stockade agent: cannot use --ca {ca}: {e}", err=True)
             raise typer.Exit(1) from None
-    config = AgentConfig(state_dir, server, enroll, rules=tuple(rules or ()))
+    config = AgentConfig(
+        state_dir,
+        server,
+        enroll,
+        rules=tuple(rules or ()),
+        scan_images=scan_images,
+        vulndb=vulndb,
+    )
     if source:
-        config = AgentConfig(state_dir, server, enroll, tuple(source), tuple(rules or ()))
+        config = dataclasses.replace(config, sources=tuple(source))
 
     def announce(running: Agent) -> None:
         """Tell the operator (and scripts waiting for it) that events flow."""
