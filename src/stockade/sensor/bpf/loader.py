@@ -21,6 +21,7 @@ from stockade.sensor.bpf.ringbuf import RingReader
 
 TRACEFS_DIRS = (Path("/sys/kernel/tracing"), Path("/sys/kernel/debug/tracing"))
 WAKEUP_BYTES = 256 * 1024  # wake the reader once this much data waits in the ring
+POLL_MAX = 1024  # records returned per poll: bounds the memory of the batch behind it
 
 
 def tracefs_events() -> Path | None:
@@ -129,11 +130,15 @@ class LoadedSensor:
             raise LibbpfError(f"setting the sensor config map failed: {os.strerror(-rc)}")
 
     def poll(self, timeout_ms: int) -> list[bytes]:
-        """Wait for a wakeup (or the timeout), then return every record waiting."""
+        """Wait for a wakeup (or the timeout), then return the records waiting.
+
+        The mmap reader returns at most POLL_MAX; the rest keep the ring readable, so the
+        next poll returns at once.
+        """
         if self._reader is not None:
             self._reader.wait(timeout_ms / 1000)
             records: list[bytes] = []
-            self._reader.read(records)
+            self._reader.read(records, POLL_MAX)
             return records
         assert self._rb is not None
         rc = self._lib.ring_buffer__poll(self._rb, timeout_ms)
