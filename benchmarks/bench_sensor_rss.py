@@ -1,47 +1,108 @@
-"""Resident memory of a process running the eBPF sensor with every program loaded.
+"""Resident memory of the whole agent with the default rules, while events flow.
 
-A child process starts `BpfSource` (all default event types), polls and decodes for a
-few seconds while a workload runs, then reports its VmRSS and VmHWM. Goal: <= 120 MB.
+A platform is served on loopback by this process; a child process runs the real
+`Agent` (eBPF sensor with the event types the default rules need, process tree seeded
+from /proc, container resolver, default rules, spool, transport and heartbeat threads,
+image scan scheduler), enrolls, and runs a workload of execs and file opens for a few
+seconds; it then reports its VmRSS and VmHWM. Goal: <= 120 MB.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import socket
 import subprocess
 import sys
-
-from stockade.sensor.bpf import BpfSource
+import tempfile
+import threading
+from collections.abc import Iterator
+from pathlib import Path
 
 CHILD = """
-import subprocess, sys, time
-from stockade.sensor.bpf import BpfSource
-source = BpfSource()
-source.start()
-work = subprocess.Popen(["/bin/sh", "-c", "for i in $(seq 500); do cat /etc/hostname; done"],
+import subprocess, sys, threading, time
+from pathlib import Path
+from stockade.agent.daemon import Agent, AgentConfig
+agent = Agent(AgentConfig(Path(sys.argv[1]), sys.argv[2], sys.argv[3]))
+stop = threading.Event()
+runner = threading.Thread(target=agent.run, args=(stop,))
+runner.start()
+if not agent.ready.wait(60):
+    sys.exit("agent did not become ready")
+time.sleep(1)
+ready = dict(l.split(":", 1) for l in open("/proc/self/status") if ":" in l)["VmRSS"]
+work = subprocess.Popen(["/bin/sh", "-c", "for i in $(seq 1000); do cat /etc/hostname; done"],
                         stdout=subprocess.DEVNULL)
-events = 0
-end = time.monotonic() + 4
-while time.monotonic() < end:
-    events += len(source.poll(0.1))
+time.sleep(5)
 work.wait()
 status = dict(l.split(":", 1) for l in open("/proc/self/status") if ":" in l)
-print(len(source.attached), events, status["VmRSS"].split()[0], status["VmHWM"].split()[0])
-source.stop()
+spooled = agent.spool.last_seq if agent.spool is not None else 0
+print(ready.split()[0], agent.source_name, threading.active_count(), spooled,
+      status["VmRSS"].split()[0], status["VmHWM"].split()[0], flush=True)
+stop.set()
+runner.join(60)
 """
 
 
+def free_port() -> int:
+    """A TCP port free on loopback."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def platform_on_loopback(data_dir: Path) -> Iterator[tuple[str, str]]:
+    """Serve a platform from a thread; yields (agent URL, one enrollment token)."""
+    from stockade.platform import Platform, PlatformConfig
+
+    config = PlatformConfig(data_dir=data_dir, console_port=free_port(), agent_port=free_port())
+    platform = Platform.open(config)
+    started = threading.Event()
+    loop = asyncio.new_event_loop()
+    task: list[asyncio.Task[None]] = []
+
+    async def serve() -> None:
+        ready = asyncio.Event()
+        task.append(asyncio.create_task(platform.serve(ready)))
+        await ready.wait()
+        started.set()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task[0]
+
+    thread = threading.Thread(target=loop.run_until_complete, args=(serve(),), daemon=True)
+    thread.start()
+    try:
+        if not started.wait(30):
+            raise RuntimeError("platform did not start")
+        url = f"https://127.0.0.1:{config.effective_agent_port}"
+        yield url, platform.create_enrollment_token()
+    finally:
+        if task:
+            loop.call_soon_threadsafe(task[0].cancel)
+        thread.join(30)
+        platform.close()
+
+
 def main() -> int:
-    """Run the child and print its memory figures."""
+    """Run the agent child against a loopback platform and print its memory figures."""
+    from stockade.sensor.bpf import BpfSource
+
     if reason := BpfSource.unavailable_reason():
         print(f"sensor_rss: skipped ({reason})")
         return 0
-    out = subprocess.run(
-        [sys.executable, "-c", CHILD], check=True, capture_output=True, text=True, timeout=120
-    ).stdout.split()
-    programs, events, rss_kb, hwm_kb = (int(x) for x in out[-4:])
-    print(f"programs attached: {programs}")
-    print(f"events decoded: {events}")
-    print(f"sensor rss: {rss_kb / 1024:.1f} MB")
-    print(f"sensor peak rss: {hwm_kb / 1024:.1f} MB")
+    with tempfile.TemporaryDirectory() as tmp, platform_on_loopback(Path(tmp) / "p") as (url, tok):
+        out = subprocess.run(
+            [sys.executable, "-c", CHILD, str(Path(tmp) / "agent"), url, tok],
+            check=True, capture_output=True, text=True, timeout=180,
+        ).stdout.split()  # fmt: skip
+    ready_kb, source, threads, spooled, rss_kb, hwm_kb = out[-6:]
+    print(f"agent event source: {source}")
+    print(f"agent threads: {threads}")
+    print(f"agent events spooled: {spooled}")
+    print(f"agent rss when ready: {int(ready_kb) / 1024:.1f} MB")
+    print(f"agent rss after the workload: {int(rss_kb) / 1024:.1f} MB")
+    print(f"agent peak rss: {int(hwm_kb) / 1024:.1f} MB")
     return 0
 
 
