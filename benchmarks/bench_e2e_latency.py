@@ -60,7 +60,11 @@ def main() -> None:
                     alerts = api.get(
                         "/api/v1/alerts", params={"container": container, "limit": 1000}
                     ).json()
-                    fresh = [a for a in alerts if a["uuid"] not in seen]
+                    fresh = [
+                        a
+                        for a in alerts
+                        if a["uuid"] not in seen and a["rule"] == "Terminal shell in container"
+                    ]
                     if fresh:
                         now = time.time()
                         for alert in fresh:
