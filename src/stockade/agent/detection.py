@@ -9,21 +9,10 @@ from pathlib import Path
 from stockade.agent.errors import AgentError
 from stockade.detect.base import Detector
 from stockade.model import EventType
+from stockade.model.events import LIFECYCLE_EVENT_TYPES
 from stockade.rules.default import default_rule_paths
 from stockade.rules.detector import RulesDetector
 
-# The process tree is kept exact from these whatever the rules ask for.
-LIFECYCLE = frozenset(
-    {
-        EventType.CLONE,
-        EventType.CLONE3,
-        EventType.FORK,
-        EventType.VFORK,
-        EventType.EXECVE,
-        EventType.EXECVEAT,
-        EventType.PROCEXIT,
-    }
-)
 _KNOWN = frozenset(t.value for t in EventType)
 
 
@@ -46,7 +35,7 @@ def rules_detector(rule_paths: Sequence[Path] = ()) -> RulesDetector:
 
 def event_types_needed(detectors: Sequence[Detector]) -> frozenset[EventType]:
     """The event types the detectors can match, plus the process lifecycle."""
-    needed = set(LIFECYCLE)
+    needed = set(LIFECYCLE_EVENT_TYPES)
     for detector in detectors:
         if not isinstance(detector, RulesDetector):
             return frozenset(EventType)  # an unknown detector may look at anything

@@ -87,6 +87,20 @@ class EventType(enum.StrEnum):
     CHROOT = "chroot"
 
 
+LIFECYCLE_EVENT_TYPES: frozenset[EventType] = frozenset(
+    {
+        EventType.CLONE,
+        EventType.CLONE3,
+        EventType.FORK,
+        EventType.VFORK,
+        EventType.EXECVE,
+        EventType.EXECVEAT,
+        EventType.PROCEXIT,
+    }
+)
+"""Process lifecycle: the process tree is kept exact from these, whatever rules ask for."""
+
+
 class Process(msgspec.Struct, kw_only=True):
     """The process (thread group) that caused an event: Falco's proc.* and user.* fields."""
 
