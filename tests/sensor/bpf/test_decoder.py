@@ -10,6 +10,7 @@ from importlib import resources
 import pytest
 
 from stockade.model import EventType
+from stockade.sensor.bpf.argspec import BUILDERS, HDR_SIZE
 from stockade.sensor.bpf.decoder import DecodeError, RecordDecoder
 from stockade.sensor.bpf.kinds import KIND_IDS, programs_for
 
@@ -111,3 +112,18 @@ def test_processes_are_shared_per_identity_but_not_for_exec() -> None:
     exec_rec = _record(EventType.EXECVE, slots=(b"/bin/x\0", b"x\0", b"x\0bin\0", b"\0"))
     execs = [decoder.decode(exec_rec) for _ in range(2)]
     assert execs[0].proc is not execs[1].proc and execs[0].proc is not first.proc
+
+
+@pytest.mark.parametrize(
+    "slots",
+    [(b"x\0", b"", b"x\0tmp\0"), (b"/etc/hostname\0", b"", b""), (b"", b"", b"")],
+    ids=["walked", "as-given", "no-path"],
+)
+def test_openat_inline_path_matches_its_builder(slots: tuple[bytes, ...]) -> None:
+    rec = _record(EventType.OPENAT, res=-2, a=(5, 0, 0o2, 0, 0, 0), slots=slots)
+    ev = RecordDecoder().decode(rec)
+    lens = [len(s) for s in slots] + [0]
+    offs = [HDR_SIZE, HDR_SIZE + lens[0], HDR_SIZE + lens[0] + lens[1]]
+    flat = (offs[0], lens[0], offs[1], lens[1], offs[2], lens[2], offs[2] + lens[2], 0)
+    args, fd = BUILDERS[EventType.OPENAT](rec, (5, 0, 0o2, 0, 0, 0), flat, -2, 0)
+    assert (ev.args, ev.fd) == (args, fd)

@@ -23,7 +23,7 @@ Builder = Callable[[bytes, tuple[int, ...], tuple[int, ...], int, int], tuple[Ar
 
 _CACHE_MAX = 65536
 _texts: dict[bytes, str] = {}
-_walks: dict[bytes, str] = {}
+WALKED: dict[bytes, str] = {}  # raw dentry walk -> path (read inline by the decoder)
 
 
 def text(rec: bytes, off: int, n: int) -> str:
@@ -45,14 +45,14 @@ def walked(rec: bytes, off: int, n: int) -> str:
     if n <= 0:
         return ""
     raw = rec[off : off + n - 1]
-    found = _walks.get(raw)
+    found = WALKED.get(raw)
     if found is None:
         parts = raw.decode(errors="replace").split("\0")
         parts.reverse()
         found = "/" + "/".join(parts)
-        if len(_walks) >= _CACHE_MAX:
-            _walks.clear()
-        _walks[raw] = found
+        if len(WALKED) >= _CACHE_MAX:
+            WALKED.clear()
+        WALKED[raw] = found
     return found
 
 
@@ -78,7 +78,7 @@ def _open(rec: bytes, a: tuple[int, ...], s: tuple[int, ...], res: int, _f: int)
 
 def _openat(rec: bytes, a: tuple[int, ...], s: tuple[int, ...], res: int, _f: int) -> Any:
     # The most frequent event by far: the path cache lookup and i32 are inlined.
-    name = _walks.get(rec[s[4] : s[4] + s[5] - 1]) if s[5] > 0 else None
+    name = WALKED.get(rec[s[4] : s[4] + s[5] - 1]) if s[5] > 0 else None
     if name is None:
         name = _path0(rec, s)
     dirfd = a[0] & 0xFFFFFFFF

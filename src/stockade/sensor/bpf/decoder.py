@@ -5,15 +5,16 @@ from __future__ import annotations
 import struct
 import time
 
-from stockade.model import Container, Event, EventType, Process
-from stockade.sensor.bpf.argspec import BUILDERS, HDR_SIZE, Builder, text, walked
-from stockade.sensor.bpf.kinds import KINDS
+from stockade.model import Container, Event, EventType, FdInfo, Process
+from stockade.sensor.bpf.argspec import BUILDERS, HDR_SIZE, WALKED, Builder, text, walked
+from stockade.sensor.bpf.kinds import KIND_IDS, KINDS
 
 # c/record.h: who acted (88 bytes, cached per distinct value), then what happened.
 _IDENT = struct.Struct("<QQQQ10I16s")
 _WHAT = struct.Struct("<Qq6QIH4H2x")
 _IDENT_SIZE = _IDENT.size
 assert _IDENT_SIZE + _WHAT.size == HDR_SIZE
+_K_OPENAT = KIND_IDS[EventType.OPENAT]
 _HOST = Container.host()  # what Event's default would be, without a call per event
 _CACHE_MAX = 65536
 _F_EXE_UPPER, _F_EXE_MEMFD = 1, 2
@@ -88,6 +89,23 @@ class RecordDecoder:
             if len(self._procs) >= _CACHE_MAX:
                 self._procs.clear()
             proc = self._procs[key] = self._process(rec)
+        if kind == _K_OPENAT:  # most events by far: argspec's openat builder, inlined
+            name = WALKED.get(rec[o2 : o2 + l2 - 1]) if l2 > 0 else None
+            if name is None:
+                name = walked(rec, o2, l2) or text(rec, HDR_SIZE, l0)
+            dirfd = a0 & 0xFFFFFFFF
+            if dirfd & 0x80000000:
+                dirfd -= 1 << 32
+            return Event(
+                type=type_name,
+                ts=ts,
+                proc=proc,
+                container=_HOST,
+                fd=FdInfo(num=res, type="file", name=name, flags=a2),
+                res=res,
+                args={"fd": res, "dirfd": dirfd, "name": name, "flags": a2, "mode": a3},
+                source="ebpf",
+            )
         args, fd = build(
             rec, (a0, a1, a2, a3, a4, a5), (HDR_SIZE, l0, o1, l1, o2, l2, o2 + l2, l3), res, flags
         )
