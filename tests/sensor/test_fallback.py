@@ -75,7 +75,7 @@ def test_fallback_sees_exec_exit_and_writes_in_a_container(
     cgroup = os.stat(f"/sys/fs/cgroup/unified/libpod_parent/libpod-{container}").st_ino
     choice = choose_source(disabled={"ebpf"}, event_types=set(EventType))
     try:
-        assert choice.name == "proc_connector+fanotify"
+        assert choice.name == "audit+proc_connector+fanotify"
         assert choice.degraded == "ebpf: disabled by flag"
         assert isinstance(choice.source, MergedSource)
         path = f"/tmp/fallback-{uuid.uuid4().hex[:10]}"

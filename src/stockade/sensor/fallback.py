@@ -1,4 +1,4 @@
-"""Choose the event source to run: eBPF first, else proc connector + fanotify merged.
+"""Choose the event source to run: eBPF first, else audit + proc connector + fanotify merged.
 
 `choose_source` tries each candidate in order and returns the first that starts, with
 the reasons the better ones could not (what `stockade doctor` and heartbeats show).
@@ -18,12 +18,20 @@ _SOURCE_MODULES = {
     "ebpf": "stockade.sensor.bpf",
     "proc_connector": "stockade.sensor.proc_connector",
     "fanotify": "stockade.sensor.fanotify",
+    "audit": "stockade.sensor.audit",
 }
 DEFAULT_CHAIN: tuple[tuple[str, ...], ...] = (
     ("ebpf",),
+    ("audit", "proc_connector", "fanotify"),
     ("proc_connector", "fanotify"),
     ("proc_connector",),
 )
+
+# Event types a source reports completely: later parts of the same candidate are built
+# without them, so a merged source reports each event once (audit's execs carry argv).
+CLAIMED_TYPES: dict[str, frozenset[EventType]] = {
+    "audit": frozenset({EventType.EXECVE, EventType.EXECVEAT}),
+}
 
 
 class MergedSource(EventSource):
@@ -111,7 +119,19 @@ def _build(source_id: str, event_types: frozenset[EventType]) -> EventSource:
         raise SensorUnavailable(f"{source_id}: {reason}")
     if source_id == "ebpf":
         return cls(event_types)  # type: ignore[call-arg]
+    if source_id == "proc_connector":
+        return cls(emit_exec=EventType.EXECVE in event_types)  # type: ignore[call-arg]
     return cls()
+
+
+def part_types(candidate: Sequence[str], types: frozenset[EventType]) -> list[frozenset[EventType]]:
+    """The event types each part of `candidate` should report, minus earlier parts' claims."""
+    result: list[frozenset[EventType]] = []
+    claimed: frozenset[EventType] = frozenset()
+    for source_id in candidate:
+        result.append(types - claimed)
+        claimed |= CLAIMED_TYPES.get(source_id, frozenset()) & types
+    return result
 
 
 def choose_source(
@@ -129,7 +149,9 @@ def choose_source(
             reasons.append(f"{'+'.join(skipped)}: disabled by flag")
             continue
         try:
-            parts = [build(i, types) for i in candidate]
+            parts = [
+                build(i, t) for i, t in zip(candidate, part_types(candidate, types), strict=True)
+            ]
             source = parts[0] if len(parts) == 1 else MergedSource(parts)
             source.start()
         except SensorError as e:

@@ -51,7 +51,9 @@ class ProcConnectorSource(EventSource):
 
     id = "proc_connector"
 
-    def __init__(self) -> None:
+    def __init__(self, *, emit_exec: bool = True) -> None:
+        # False when another source (audit) reports execs: skip them and their /proc reads.
+        self._emit_exec = emit_exec
         self._sock: socket.socket | None = None
         self._stats = SensorStats()
         self._users = procfs.UserNames()
@@ -133,7 +135,7 @@ class ProcConnectorSource(EventSource):
                 return None if cpid != ctgid else self._clone(ts, ptgid, ctgid)
             if what == PROC_EVENT_EXEC:
                 pid, tgid = _EXEC.unpack_from(data, body)
-                return self._execve(ts, tgid)
+                return self._execve(ts, tgid) if self._emit_exec else None
             if what == PROC_EVENT_EXIT:
                 pid, tgid, code, _sig = _EXIT.unpack_from(data, body)
                 if pid != tgid:
