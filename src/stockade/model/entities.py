@@ -51,6 +51,8 @@ class Container(msgspec.Struct, frozen=True, kw_only=True):
     pod_uid: str = ""
     pod_labels: dict[str, str] = msgspec.field(default_factory=dict)
     complete: bool = True  # False while metadata is still being resolved
+    # Fields the runtime keeps only where it cannot be read (left empty, never guessed).
+    unresolvable: tuple[str, ...] = ()
 
     @property
     def short_id(self) -> str:
