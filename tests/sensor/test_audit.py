@@ -31,8 +31,8 @@ from stockade.sensor.audit import (
     rule_data,
     tty_number,
 )
-from stockade.sensor.base import SOURCES
-from stockade.sensor.fallback import MergedSource, choose_source
+from stockade.sensor.base import SOURCES, EventSource
+from stockade.sensor.fallback import choose_source
 from tests.support.podman import BASE_FLAGS, Podman
 
 X86_64 = (0xC000003E, (59, 322))
@@ -151,7 +151,7 @@ def _needs_auditctl() -> None:
         pytest.skip("auditctl missing")
 
 
-def _collect(source: AuditSource | MergedSource, wanted: int, pick: str) -> list[Event]:
+def _collect(source: EventSource, wanted: int, pick: str) -> list[Event]:
     events: list[Event] = []
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
@@ -167,7 +167,10 @@ def test_burst_of_short_execs_all_seen_with_argv(tmp_path: Path) -> None:
     shutil.copy("/bin/true", binary)
     choice = choose_source(disabled={"ebpf"})
     try:
-        assert choice.name == "audit+proc_connector+fanotify"
+        assert (choice.name, choice.degraded) == (
+            "audit+proc_connector+fanotify",
+            "ebpf: disabled by flag",
+        )
         loop = f"i=0; while [ $i -lt 200 ]; do {binary} arg$i; i=$((i+1)); done"
         burst = subprocess.Popen(["/bin/sh", "-c", loop])
         events = _collect(choice.source, 200, binary.name)
@@ -202,13 +205,30 @@ def test_exec_in_a_container_resolves_to_it(podman: Podman, busybox_image: str) 
     assert enriched.container.id != "host" and container.startswith(enriched.container.id)
 
 
+def _holder(state: Path) -> subprocess.Popen[str]:
+    """Another process running the audit source (the same code, as a second agent would)."""
+    code = (
+        "import sys; from pathlib import Path; from stockade.sensor.audit import AuditSource; "
+        "s = AuditSource(Path(sys.argv[1])); s.start(); print('ready', flush=True); "
+        "sys.stdin.read(); s.stop()"
+    )
+    holder = subprocess.Popen(
+        [sys.executable, "-c", code, str(state)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout is not None and holder.stdout.readline() == "ready\n"
+    return holder
+
+
 @pytest.mark.root
-def test_stop_removes_own_and_stale_rules_and_restores_state() -> None:
+def test_stop_removes_own_and_stale_rules_and_restores_state(tmp_path: Path) -> None:
     _needs_auditctl()
     before_rules, before_enabled = _auditctl("-l"), _audit_enabled()
     # A rule left by a run that crashed: the next start removes it.
     _auditctl("-a", "always,exit", "-F", "arch=b64", "-S", "execve", "-k", "stockade")
-    source = AuditSource()
+    source = AuditSource(tmp_path / "state")
     source.start()
     try:
         listed = _auditctl("-l")
@@ -217,23 +237,28 @@ def test_stop_removes_own_and_stale_rules_and_restores_state() -> None:
     finally:
         source.stop()
     assert (_auditctl("-l"), _audit_enabled()) == (before_rules, before_enabled)
+    assert not (tmp_path / "state").exists()
 
 
 @pytest.mark.root
-def test_refuses_when_another_listener_holds_the_audit_pid() -> None:
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import sys; from stockade.sensor.audit import AuditSource as A; s = A(); "
-            "s.start(); print('ready', flush=True); sys.stdin.read(); s.stop()",
-        ],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+def test_after_a_crash_the_next_run_restores_the_state_before_both(tmp_path: Path) -> None:
+    _needs_auditctl()
+    before_rules, before_enabled = _auditctl("-l"), _audit_enabled()
+    crashed = _holder(tmp_path / "state")
+    crashed.kill()
+    crashed.communicate(timeout=10)
+    assert "key=stockade" in _auditctl("-l")
+    assert AuditSource.unavailable_reason() is None  # a dead holder does not count
+    source = AuditSource(tmp_path / "state")
+    source.start()
+    source.stop()
+    assert (_auditctl("-l"), _audit_enabled()) == (before_rules, before_enabled)
+
+
+@pytest.mark.root
+def test_refuses_when_another_listener_holds_the_audit_pid(tmp_path: Path) -> None:
+    holder = _holder(tmp_path / "state")
     try:
-        assert holder.stdout is not None and holder.stdout.readline() == "ready\n"
         reason = AuditSource.unavailable_reason()
         assert reason is not None and "held by python" in reason and "not taking it" in reason
     finally:

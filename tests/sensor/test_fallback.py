@@ -11,7 +11,7 @@ import pytest
 
 from stockade.model import Event, EventType
 from stockade.sensor.base import EventSource, SensorStats, SensorUnavailable
-from stockade.sensor.fallback import MergedSource, choose_source
+from stockade.sensor.fallback import DEFAULT_CHAIN, MergedSource, choose_source, part_types
 from tests.support.podman import BASE_FLAGS, Podman
 
 
@@ -63,6 +63,23 @@ def test_chain_order(
 def test_nothing_works() -> None:
     with pytest.raises(SensorUnavailable, match="no event source can run here: a: cannot"):
         choose_source((("a",),), build=lambda i, _types: _Fake(i, True))
+
+
+def test_audit_comes_right_after_ebpf_and_claims_execs() -> None:
+    assert DEFAULT_CHAIN[:2] == (("ebpf",), ("audit", "proc_connector", "fanotify"))
+    types = frozenset(EventType)
+    built: dict[str, frozenset[EventType]] = {}
+
+    def build(source_id: str, wanted: frozenset[EventType]) -> EventSource:
+        built[source_id] = wanted
+        return _Fake(source_id, fails=source_id == "ebpf")
+
+    choice = choose_source(build=build)
+    assert (choice.name, choice.degraded) == ("audit+proc_connector+fanotify", "ebpf: cannot start")
+    # Execs come from audit only, so the merged source reports each exec once.
+    assert built["audit"] == types
+    assert built["proc_connector"] == built["fanotify"] == types - {"execve", "execveat"}
+    assert part_types(("proc_connector",), types) == [types]
 
 
 @pytest.mark.root

@@ -18,6 +18,7 @@ import socket
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from stockade.model import Event, Process
 from stockade.sensor import procfs
@@ -38,6 +39,7 @@ AUDIT_ARCH_FIELD, AUDIT_FILTERKEY = 11, 210
 SO_RCVBUFFORCE = 33
 RULE_KEY = "stockade"
 BACKLOG_LIMIT = 16384  # records the kernel queues for us before making execs wait
+STATE_PATH = Path("/run/stockade/audit-state")  # "enabled backlog" found at start
 
 # (audit arch value, execve, execveat) per machine; the numbers are the native ABI's.
 EXEC_SYSCALLS = {
@@ -302,7 +304,10 @@ class AuditSource(EventSource):
 
     id = "audit"
 
-    def __init__(self) -> None:
+    def __init__(self, state_path: Path = STATE_PATH) -> None:
+        # The audit state found at start, kept on disk until stop restores it: a run that
+        # crashed leaves it for the next one, which restores what was there before both.
+        self._state_path = state_path
         self._arch, *nrs = EXEC_SYSCALLS.get(platform.machine(), (0, 0, 0))
         self._assembler = AuditAssembler(self._arch, tuple(nrs))
         self._rule = rule_data(self._arch, tuple(nrs))
@@ -340,7 +345,7 @@ class AuditSource(EventSource):
             if reason := _refusal(enabled, pid):
                 raise SensorUnavailable(f"audit: {reason}")
             self._sock = self._open_event_socket()
-            self._saved = (enabled, backlog)
+            self._saved = self._found_state(enabled, backlog)
             control.set(
                 AUDIT_STATUS_ENABLED | AUDIT_STATUS_BACKLOG_LIMIT,
                 enabled=1,
@@ -356,6 +361,15 @@ class AuditSource(EventSource):
         except SensorUnavailable:
             self.stop()
             raise
+
+    def _found_state(self, enabled: int, backlog: int) -> tuple[int, int]:
+        try:
+            saved_enabled, saved_backlog = map(int, self._state_path.read_text().split())
+            return saved_enabled, saved_backlog
+        except (OSError, ValueError):
+            self._state_path.parent.mkdir(parents=True, exist_ok=True)
+            self._state_path.write_text(f"{enabled} {backlog}\n")
+            return enabled, backlog
 
     def _open_event_socket(self) -> socket.socket:
         sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_AUDIT)
@@ -421,6 +435,7 @@ class AuditSource(EventSource):
             try:
                 if self._saved is not None:
                     self._restore(control, *self._saved)
+                    self._state_path.unlink(missing_ok=True)
             finally:
                 control.close()
         self._saved = None
@@ -449,7 +464,7 @@ class AuditSource(EventSource):
 def _refusal(enabled: int, pid: int) -> str | None:
     if enabled == 2:
         return "the audit configuration is locked (enabled=2); cannot add rules"
-    if pid and pid != os.getpid():
+    if pid and pid != os.getpid() and os.path.exists(f"/proc/{pid}"):
         return f"the audit pid is held by {_holder(pid)}; not taking it from another listener"
     return None
 
