@@ -47,7 +47,12 @@ class AgentConfig:
     server_url: str
     enroll_token: str | None = None
     # Source ids tried in order, first available wins; "a+b" merges sources.
-    sources: tuple[str, ...] = ("ebpf", "proc_connector+fanotify", "proc_connector")
+    sources: tuple[str, ...] = (
+        "ebpf",
+        "audit+proc_connector+fanotify",
+        "proc_connector+fanotify",
+        "proc_connector",
+    )
     rules: tuple[Path, ...] = ()  # rule files; empty: Stockade's default rules
     scan_images: bool = True  # scan the image of each new container once per digest
     vulndb: Path | None = None  # vulnerability DB for those scans; None: no vuln matching
