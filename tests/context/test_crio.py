@@ -243,5 +243,9 @@ def test_container_id_from_cgroup(host: Host, path: str, expected: str | None) -
     assert host.runtime.container_id_for_cgroup(path) == expected
 
 
-def test_unavailable_without_storage(tmp_path: Path) -> None:
-    assert CrioRuntime(tmp_path / "missing", tmp_path / "run").unavailable_reason()
+def test_unavailable_without_crio_state_or_storage(host: Host, tmp_path: Path) -> None:
+    (tmp_path / "crio").mkdir()
+    host.container(APP, None)
+    assert CrioRuntime(host.storage, host.run, tmp_path / "crio").unavailable_reason() is None
+    assert CrioRuntime(host.storage, host.run, tmp_path / "none").unavailable_reason()
+    assert CrioRuntime(tmp_path / "missing", host.run, tmp_path / "crio").unavailable_reason()

@@ -64,12 +64,16 @@ class CrioRuntime(ContainerRuntime):
         self,
         storage_root: Path = Path("/var/lib/containers/storage"),
         run_root: Path = Path("/run/containers/storage"),
+        crio_state: Path = Path("/var/lib/crio"),
     ) -> None:
+        self._crio_state = crio_state
         self._roots = (storage_root / "overlay-containers", run_root / "overlay-containers")
         self._images = JsonFile(storage_root / "overlay-images" / "images.json")
 
     def unavailable_reason(self) -> str | None:
-        """CRI-O is readable when its container store exists."""
+        """CRI-O is readable when it has run here (its state dir) and its store exists."""
+        if not self._crio_state.is_dir():
+            return f"no CRI-O state at {self._crio_state} (podman shares the store, not this)"
         if not self._roots[0].is_dir():
             return f"no containers/storage container store at {self._roots[0]}"
         return None
