@@ -2,9 +2,10 @@
 
 Layout (containerd 1.7/2.0, runtime v2 shim `io.containerd.runc.v2`):
 `/run/containerd/io.containerd.runtime.v2.task/<namespace>/<id>/config.json` is the OCI
-spec the CRI plugin generates (annotation names from containerd's
-`internal/cri/annotations/annotations.go`), `init.pid` is written by the shim once runc
-has created the task. Cgroup paths are the kubelet's: systemd driver
+spec the CRI plugin generates (annotations as `DefaultCRIAnnotations` in containerd's
+`pkg/cri/annotations/annotations.go` sets them: image-name and container-name for app
+containers only, sandbox-log-directory for sandboxes only); `init.pid` is written by the
+shim once runc has created the task. Cgroup paths are the kubelet's: systemd driver
 `kubepods-<qos>-pod<uid>.slice/cri-containerd-<id>.scope`, cgroupfs `/kubepods/<qos>/pod<uid>/<id>`;
 `ctr run` puts a container at `/<namespace>/<id>`.
 """
@@ -86,7 +87,6 @@ def sandbox_spec() -> dict[str, object]:
     """The pod sandbox (pause) container's spec."""
     annotations = _pod_annotations("sandbox") | {
         f"{CRI}sandbox-log-directory": f"/var/log/pods/prod_web-7d4b9c-x2v_{POD_UID}",
-        f"{CRI}image-name": "registry.k8s.io/pause:3.9",
     }
     return _spec(annotations, "/var/run/netns/cni-0c5d41a4-8e0f-7d1b", DEFAULT_CAPS)
 
@@ -160,8 +160,8 @@ def test_pause_sandbox_container(host: Host) -> None:
     cgroup = host.cgroup(f"/kubepods/burstable/pod{POD_UID}/{SANDBOX}")
     c = host.resolver.for_cgroup(cgroup)
     assert c.complete and (c.id, c.name, c.runtime) == (SANDBOX, "web-7d4b9c-x2v", "containerd")
-    assert (c.image_repository, c.image_tag) == ("registry.k8s.io/pause", "3.9")
-    assert (c.pod_namespace, c.network_mode) == ("prod", "bridge")
+    assert (c.pod_namespace, c.pod_uid, c.network_mode) == ("prod", POD_UID, "bridge")
+    assert c.image == "" and {"image", "pod_labels"} <= set(c.unresolvable)
 
 
 def test_privileged_container(host: Host) -> None:

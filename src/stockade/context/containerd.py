@@ -178,13 +178,12 @@ def describe_spec(
     unresolvable = list(_NO_API_FIELDS)
     if not digest:
         unresolvable.append("image_digest")
-    if not kind:
+    if not image:  # sandboxes and plain containers: the image is only in meta.db
         unresolvable += ["image", "image_repository", "image_tag"]
     pod_name = ann.get(_ANN + "sandbox-name", "")
     name = ann.get(_ANN + "container-name", "") or (pod_name if is_sandbox else container_id)
     caps = ((spec.get("process") or {}).get("capabilities") or {}).get("effective") or []
-    # A CRI app container is only fully known once its image is; the pause image name
-    # is not written by every containerd release, so a sandbox does without it.
+    # The CRI plugin writes image-name for app containers only, never for the sandbox.
     known = bool(pod_name and (image or is_sandbox)) if kind else True
     return Container(
         id=container_id,
