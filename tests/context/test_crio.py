@@ -21,6 +21,8 @@ from stockade.context import ContainerResolver
 from stockade.context.crio import CrioRuntime
 from stockade.context.podman import PodmanRuntime
 from stockade.context.resolver import CgroupIndex
+from stockade.sensor import procfs
+from tests.support.podman import Podman
 
 APP = "6d2f8c1b" * 8
 SANDBOX = "134b58ab" * 8
@@ -225,6 +227,32 @@ def test_podman_container_is_not_claimed_by_crio(host: Host) -> None:
     assert host.runtime.container_id_for_cgroup(path) is None
     c = host.resolver.for_cgroup(host.cgroup(path))
     assert (c.id, c.name, c.runtime) == (PODMAN_CTR, "web", "podman")
+
+
+@pytest.mark.podman
+def test_real_podman_container_stays_podmans(podman: Podman, busybox_image: str) -> None:
+    """On the real shared store, with CRI-O's adapter asked first, podman keeps its own."""
+    container_id = podman.run_detached(busybox_image, "sleep", "60", name="stockade-not-crio")
+    try:
+        cgroup_path = procfs.cgroup_path(podman_init_pid(container_id))
+        assert cgroup_path is not None and "libpod-" in cgroup_path
+        crio = CrioRuntime()
+        assert crio.container_id_for_cgroup(cgroup_path) is None
+        resolver = ContainerResolver([crio, PodmanRuntime()], retry_s=0)
+        found = resolver.for_cgroup(procfs.cgroup_id_of_path(cgroup_path))
+        assert (found.id, found.runtime, found.name) == (
+            container_id,
+            "podman",
+            "stockade-not-crio",
+        )
+    finally:
+        podman.remove(container_id)
+
+
+def podman_init_pid(container_id: str) -> int:
+    """The container's init pid from runc's state (podman runs runc here)."""
+    state = json.loads(Path(f"/run/runc/{container_id}/state.json").read_text())
+    return int(state["init_process_pid"])
 
 
 @pytest.mark.parametrize(
