@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 
-from stockade.model import Event, EventType
+from stockade.model import Event, EventType, Process
 from stockade.sensor.base import EventSource, SensorStats, SensorUnavailable
 from stockade.sensor.fallback import DEFAULT_CHAIN, MergedSource, choose_source, part_types
 from tests.support.podman import BASE_FLAGS, Podman
@@ -80,6 +80,22 @@ def test_audit_comes_right_after_ebpf_and_claims_execs() -> None:
     assert built["audit"] == types
     assert built["proc_connector"] == built["fanotify"] == types - {"execve", "execveat"}
     assert part_types(("proc_connector",), types) == [types]
+
+
+class _Polled(_Fake):
+    """A fake that returns one event per poll, tagged with its id."""
+
+    def poll(self, timeout_s: float) -> list[Event]:
+        return [Event(type=self.name, ts=0, proc=Process(pid=1), source=self.name)]
+
+
+class _Audit(_Polled):
+    id = "audit"
+
+
+def test_merged_source_emits_lagging_audit_events_after_the_others() -> None:
+    merged = MergedSource([_Audit("execve", False), _Polled("clone", False)])
+    assert [e.type for e in merged.poll(0)] == ["clone", "execve"]
 
 
 @pytest.mark.root

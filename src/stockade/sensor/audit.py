@@ -423,8 +423,9 @@ class AuditSource(EventSource):
     def _received(self, events: list[Event]) -> list[Event]:
         counts = self._stats.events_by_type
         for event in events:
-            # The record has no container id: the cgroup is read while the process lives.
+            # The record has no container id nor start time: read them while the process lives.
             event.proc.cgroup_id = procfs.cgroup_id(event.proc.pid)
+            event.proc.start_ns = procfs.read_start_ns(event.proc.pid)
             counts[event.type] = counts.get(event.type, 0) + 1
         return events
 

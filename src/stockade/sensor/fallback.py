@@ -32,6 +32,10 @@ DEFAULT_CHAIN: tuple[tuple[str, ...], ...] = (
 CLAIMED_TYPES: dict[str, frozenset[EventType]] = {
     "audit": frozenset({EventType.EXECVE, EventType.EXECVEAT}),
 }
+# Sources whose records the kernel queues after the syscall (kauditd): read first, emitted
+# after the other parts' events of the same poll, so a child's clone (already queued on
+# the proc connector when its exec's audit record arrives) reaches the process tree first.
+LAGGING: frozenset[str] = frozenset({"audit"})
 
 
 class MergedSource(EventSource):
@@ -67,12 +71,13 @@ class MergedSource(EventSource):
             raise
 
     def poll(self, timeout_s: float) -> list[Event]:
-        """Share the wait between the parts and return their events in one list."""
+        """Share the wait between the parts; their events in one list, lagging parts last."""
         share = timeout_s / len(self.parts)
         events: list[Event] = []
+        lagging: list[Event] = []
         for part in self.parts:
-            events.extend(part.poll(share))
-        return events
+            (lagging if part.id in LAGGING else events).extend(part.poll(share))
+        return events + lagging
 
     def stop(self) -> None:
         """Stop every part."""
