@@ -22,9 +22,8 @@ class ContextStage:
     def enrich(self, event: Event) -> Event:
         """Fill `proc`, `ancestors`, `container` and `host_id` of one event."""
         if event.type in _TREE_CHANGING:
-            event = self.tree.apply(event)
-            proc, ancestors = event.proc, event.ancestors
-        else:  # the common case: one cached lookup in the tree, one copy of the event
+            proc, ancestors = self.tree.update(event.type, event.proc)
+        else:  # the common case: one cached lookup in the tree
             proc, ancestors = self.tree.view(event.proc)
         if proc.cgroup_id:
             container = self.resolver.for_cgroup(proc.cgroup_id, proc.pid)

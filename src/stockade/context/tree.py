@@ -45,7 +45,8 @@ def _with_image(proc: Process, known: Process) -> Process:
     if proc.exepath or proc.argv:
         return proc
     mine, theirs = _image_of(proc), _image_of(known)
-    image = {f: t for f, m, t in zip(_IMAGE_FIELDS, mine, theirs, strict=True) if not m}
+    # Only fields the tree knows and the event lacks: copying an empty value changes nothing.
+    image = {f: t for f, m, t in zip(_IMAGE_FIELDS, mine, theirs, strict=True) if t and not m}
     return msgspec.structs.replace(proc, **image) if image else proc
 
 
@@ -89,20 +90,23 @@ class ProcessTree:
 
     def apply(self, event: Event) -> Event:
         """Update the tree from `event`; return it with `proc` and `ancestors` filled."""
-        proc = event.proc
-        if event.type in CLONE_TYPES:
+        proc, ancestors = self.update(event.type, event.proc)
+        return msgspec.structs.replace(event, proc=proc, ancestors=ancestors)
+
+    def update(self, event_type: str, proc: Process) -> tuple[Process, tuple[Ancestor, ...]]:
+        """`apply` without the copy of the event: the (proc, ancestors) it would fill."""
+        if event_type in CLONE_TYPES:
             proc = self._on_clone(proc)
-        elif event.type in EXEC_TYPES:
+        elif event_type in EXEC_TYPES:
             proc = self._on_exec(proc)
-        elif event.type != "procexit":
-            proc, ancestors = self.view(proc)
-            return msgspec.structs.replace(event, proc=proc, ancestors=ancestors)
+        elif event_type != "procexit":
+            return self.view(proc)
         else:
             proc = self._known(proc)
         ancestors = self.ancestors(proc)
-        if event.type == "procexit":
+        if event_type == "procexit":
             self._on_exit(proc)
-        return msgspec.structs.replace(event, proc=proc, ancestors=ancestors)
+        return proc, ancestors
 
     def view(self, proc: Process) -> tuple[Process, tuple[Ancestor, ...]]:
         """What `apply` fills for an event that does not change the tree: (proc, ancestors).
