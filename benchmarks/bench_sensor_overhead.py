@@ -73,9 +73,9 @@ def pipeline_child(spool_dir: Path) -> int:
         spool.flush()
         cpu, wall = time.process_time() - cpu0, time.monotonic() - wall0
         dropped = source.stats().dropped
-        source.stop()
         status = dict(x.split(":", 1) for x in Path("/proc/self/status").read_text().splitlines())
-        rss_kb = int(status["VmRSS"].split()[0])
+        rss_kb = int(status["VmRSS"].split()[0])  # while attached: the ring is mapped
+        source.stop()
         print(events, alerts, dropped, f"{cpu:.4f}", f"{wall:.4f}", rss_kb, flush=True)
     spool.close()
     return 0
@@ -200,7 +200,7 @@ def report(got: dict[str, list[float]], types: list[str]) -> None:
           f"dropped {sum(got['dropped']):.0f})")  # fmt: skip
     if events:
         print(f"agent cpu per event: {cpu / events * 1e6:.1f} us")
-    print(f"agent rss: {max(got['rss']) / 1024:.1f} MB")
+    print(f"agent pipeline rss (no transport): {max(got['rss']) / 1024:.1f} MB")
     for label, key in (("openat+close (traced)", "traced"), ("getppid (not traced)", "untraced")):
         off, on = med(got[f"{key} without"]), med(got[f"{key} with"])
         print(f"{label} cpu without agent: {off:.0f} ns")
