@@ -151,14 +151,26 @@ def _needs_auditctl() -> None:
         pytest.skip("auditctl missing")
 
 
-def _collect(source: EventSource, wanted: int, pick: str) -> list[Event]:
+def _collect(
+    source: EventSource, wanted: int, pick: str, stage: ContextStage | None = None
+) -> list[Event]:
+    """Poll until `wanted` execs of `pick` came (each event through `stage` when given)."""
     events: list[Event] = []
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
-        events += [e for e in source.poll(0.1) if e.type == "execve" and e.proc.name == pick]
+        for event in source.poll(0.1):
+            done = stage.enrich(event) if stage is not None else event
+            if done.type == "execve" and done.proc.name == pick:
+                events.append(done)
         if len(events) >= wanted:
             break
     return events
+
+
+def _stage() -> ContextStage:
+    tree = ProcessTree()
+    tree.seed(procfs.scan())
+    return ContextStage(tree, ContainerResolver([PodmanRuntime()]))
 
 
 @pytest.mark.root
@@ -173,22 +185,23 @@ def test_burst_of_short_execs_all_seen_with_argv(tmp_path: Path) -> None:
         )
         loop = f"i=0; while [ $i -lt 200 ]; do {binary} arg$i; i=$((i+1)); done"
         burst = subprocess.Popen(["/bin/sh", "-c", loop])
-        events = _collect(choice.source, 200, binary.name)
+        events = _collect(choice.source, 200, binary.name, _stage())
         assert burst.wait(timeout=30) == 0
     finally:
         choice.source.stop()
     assert {e.source for e in events} == {"audit"}  # the proc connector left execs to audit
     assert sorted(e.proc.argv[1] for e in events) == sorted(f"arg{i}" for i in range(200))
     assert all(e.proc.exepath == str(binary) and e.proc.cwd for e in events)
+    # Through the context stage: the shell is each exec's parent, and the host its container.
+    assert all(e.proc.ppid == burst.pid and e.container.id == "host" for e in events)
+    assert all(e.ancestors and e.ancestors[0].pid == burst.pid for e in events)
 
 
 @pytest.mark.root
 @pytest.mark.podman
 def test_exec_in_a_container_resolves_to_it(podman: Podman, busybox_image: str) -> None:
     container = podman.run_detached(busybox_image, "sleep", "600")
-    tree = ProcessTree()
-    tree.seed(procfs.scan())
-    stage = ContextStage(tree, ContainerResolver([PodmanRuntime()]))
+    stage = _stage()
     source = AuditSource()
     source.start()
     try:

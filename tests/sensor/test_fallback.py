@@ -11,7 +11,13 @@ import pytest
 
 from stockade.model import Event, EventType, Process
 from stockade.sensor.base import EventSource, SensorStats, SensorUnavailable
-from stockade.sensor.fallback import DEFAULT_CHAIN, MergedSource, choose_source, part_types
+from stockade.sensor.fallback import (
+    DEFAULT_CHAIN,
+    MergedSource,
+    choose_source,
+    interleave,
+    part_types,
+)
 from tests.support.podman import BASE_FLAGS, Podman
 
 
@@ -82,20 +88,53 @@ def test_audit_comes_right_after_ebpf_and_claims_execs() -> None:
     assert part_types(("proc_connector",), types) == [types]
 
 
-class _Polled(_Fake):
-    """A fake that returns one event per poll, tagged with its id."""
+def _event(type_: str, pid: int) -> Event:
+    return Event(type=type_, ts=0, proc=Process(pid=pid), source=type_)
+
+
+@pytest.mark.parametrize(
+    ("others", "execs", "merged"),
+    [
+        ([("clone", 5), ("procexit", 5)], [5], ["clone 5", "execve 5", "procexit 5"]),
+        (
+            [("procexit", 5), ("clone", 6)],
+            [5, 6],
+            ["execve 5", "procexit 5", "clone 6", "execve 6"],
+        ),
+        ([("clone", 6)], [7], ["clone 6", "execve 7"]),
+        ([("clone", 5), ("write", 5)], [5, 5], ["clone 5", "execve 5", "execve 5", "write 5"]),
+    ],
+    ids=["clone-exec-exit", "clone-in-earlier-poll", "exit-in-later-poll", "exec-chain"],
+)
+def test_interleave_keeps_clone_exec_exit_order(
+    others: list[tuple[str, int]], execs: list[int], merged: list[str]
+) -> None:
+    events = [_event(t, pid) for t, pid in others]
+    result = interleave(events, [_event("execve", pid) for pid in execs])
+    assert [f"{e.type} {e.proc.pid}" for e in result] == merged
+
+
+class _Scripted(_Fake):
+    """A fake that returns its scripted batches, one per poll."""
+
+    def __init__(self, name: str, batches: list[list[Event]]) -> None:
+        super().__init__(name, False)
+        self.batches = batches
 
     def poll(self, timeout_s: float) -> list[Event]:
-        return [Event(type=self.name, ts=0, proc=Process(pid=1), source=self.name)]
+        return self.batches.pop(0)
 
 
-class _Audit(_Polled):
+class _ScriptedAudit(_Scripted):
     id = "audit"
 
 
-def test_merged_source_emits_lagging_audit_events_after_the_others() -> None:
-    merged = MergedSource([_Audit("execve", False), _Polled("clone", False)])
-    assert [e.type for e in merged.poll(0)] == ["clone", "execve"]
+def test_an_exit_waits_one_poll_for_its_exec_still_in_flight() -> None:
+    audit = _ScriptedAudit("audit", [[], [_event("execve", 5)], []])
+    proc = _Scripted("proc", [[_event("clone", 5), _event("procexit", 5)], [], []])
+    merged = MergedSource([audit, proc])
+    polls = [[f"{e.type} {e.proc.pid}" for e in merged.poll(0)] for _ in range(3)]
+    assert polls == [["clone 5"], ["execve 5", "procexit 5"], []]
 
 
 @pytest.mark.root

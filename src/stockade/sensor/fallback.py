@@ -32,10 +32,10 @@ DEFAULT_CHAIN: tuple[tuple[str, ...], ...] = (
 CLAIMED_TYPES: dict[str, frozenset[EventType]] = {
     "audit": frozenset({EventType.EXECVE, EventType.EXECVEAT}),
 }
-# Sources whose records the kernel queues after the syscall (kauditd): read first, emitted
-# after the other parts' events of the same poll, so a child's clone (already queued on
-# the proc connector when its exec's audit record arrives) reaches the process tree first.
+# Sources whose records the kernel queues after the syscall (kauditd), with a coarse clock:
+# their events are put in place among the other parts' events by `interleave`.
 LAGGING: frozenset[str] = frozenset({"audit"})
+_CLONES = frozenset({"clone", "clone3", "fork", "vfork"})
 
 
 class MergedSource(EventSource):
@@ -47,6 +47,10 @@ class MergedSource(EventSource):
         if not parts:
             raise ValueError("MergedSource needs at least one source")
         self.parts = tuple(parts)
+        # With a lagging part: children cloned whose exec has not come, and the exits of
+        # such children held for one poll, in case their exec's record is still in flight.
+        self._awaiting_exec: set[int] = set()
+        self._held: list[Event] = []
 
     @classmethod
     def unavailable_reason(cls) -> str | None:
@@ -71,13 +75,32 @@ class MergedSource(EventSource):
             raise
 
     def poll(self, timeout_s: float) -> list[Event]:
-        """Share the wait between the parts; their events in one list, lagging parts last."""
+        """Share the wait between the parts; their events in one list, in process order."""
         share = timeout_s / len(self.parts)
         events: list[Event] = []
         lagging: list[Event] = []
         for part in self.parts:
             (lagging if part.id in LAGGING else events).extend(part.poll(share))
-        return events + lagging
+        if not any(part.id in LAGGING for part in self.parts):
+            return events
+        return self._in_process_order(events, lagging)
+
+    def _in_process_order(self, events: list[Event], lagging: list[Event]) -> list[Event]:
+        held, self._held = self._held, []
+        waiting = self._awaiting_exec
+        waiting.difference_update(e.proc.pid for e in held)
+        execs = {e.proc.pid for e in lagging}
+        waiting.difference_update(execs)
+        ready: list[Event] = []
+        for event in events:
+            if event.type in _CLONES and event.proc.pid not in execs:
+                waiting.add(event.proc.pid)
+            elif event.type == "procexit" and event.proc.pid in waiting:
+                waiting.discard(event.proc.pid)
+                self._held.append(event)
+                continue
+            ready.append(event)
+        return interleave(held + ready, lagging)
 
     def stop(self) -> None:
         """Stop every part."""
@@ -94,6 +117,28 @@ class MergedSource(EventSource):
             for k, v in s.events_by_type.items():
                 total.events_by_type[k] = total.events_by_type.get(k, 0) + v
         return total
+
+
+def interleave(events: list[Event], lagging: list[Event]) -> list[Event]:
+    """Place each lagging event of a pid after that pid's clone in `events`, else before
+    its first event there (its exit), else at the end: clone, exec, exit stay in order."""
+    if not lagging:
+        return events
+    pending: dict[int, list[Event]] = {}
+    for event in lagging:
+        pending.setdefault(event.proc.pid, []).append(event)
+    clones = {e.proc.pid: i for i, e in enumerate(events) if e.type in _CLONES}
+    merged: list[Event] = []
+    for i, event in enumerate(events):
+        pid = event.proc.pid
+        if pid in pending and pid not in clones:
+            merged += pending.pop(pid)  # its clone came in an earlier poll: exec first
+        merged.append(event)
+        if pid in pending and clones.get(pid) == i:
+            merged += pending.pop(pid)
+    for rest in pending.values():
+        merged += rest
+    return merged
 
 
 @dataclass(frozen=True, slots=True)
