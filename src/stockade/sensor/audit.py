@@ -239,6 +239,7 @@ class AuditControl:
 
     def __init__(self) -> None:
         self.sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_AUDIT)
+        self.sock.settimeout(5.0)  # the kernel answers at once; never hang a start or stop
         self.sock.bind((0, 0))
         self._seq = 0
 
@@ -379,9 +380,12 @@ class AuditSource(EventSource):
             except OSError:
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 32 << 20)
             sock.bind((0, 0))
+            sock.settimeout(5.0)
             # Registered from this socket: the kernel sends the records to its port.
             status = _STATUS.pack(AUDIT_STATUS_PID, 0, 0, os.getpid(), 0, 0, 0, 0, 0, 0, 0)
-            hdr = _NLMSGHDR.pack(_NLMSGHDR.size + len(status), AUDIT_SET, 5, 1, 0)
+            hdr = _NLMSGHDR.pack(
+                _NLMSGHDR.size + len(status), AUDIT_SET, NLM_F_REQUEST | NLM_F_ACK, 1, 0
+            )
             sock.send(hdr + status)
             for rtype, body in _messages(sock.recv(1 << 16)):
                 if rtype == NLMSG_ERROR and (code := -struct.unpack_from("=i", body)[0]):
