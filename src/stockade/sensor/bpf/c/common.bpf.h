@@ -179,16 +179,21 @@ static __always_inline __u16 walk_path(char *buf, struct dentry *dentry, struct 
 	struct vfsmount *root_mnt = BPF_CORE_READ(t, fs, root.mnt);
 	struct mount *mnt = (struct mount *)((void *)vfsmnt - bpf_core_field_offset(struct mount, mnt));
 	__u32 off = 0;
+	int whole = 0; /* reached the root: a walk cut short would read as a wrong path */
 
 	for (int i = 0; i < WALK_DEPTH; i++) {
-		if (dentry == root_dentry && vfsmnt == root_mnt)
+		if (dentry == root_dentry && vfsmnt == root_mnt) {
+			whole = 1;
 			break;
+		}
 		struct dentry *parent = BPF_CORE_READ(dentry, d_parent);
 		struct dentry *mnt_root = BPF_CORE_READ(vfsmnt, mnt_root);
 		if (dentry == mnt_root || dentry == parent) {
 			struct mount *up = BPF_CORE_READ(mnt, mnt_parent);
-			if (up == mnt || !up)
+			if (up == mnt || !up) {
+				whole = 1;
 				break;
+			}
 			dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
 			mnt = up;
 			vfsmnt = (struct vfsmount *)((void *)up + bpf_core_field_offset(struct mount, mnt));
@@ -203,6 +208,8 @@ static __always_inline __u16 walk_path(char *buf, struct dentry *dentry, struct 
 		off += n;
 		dentry = parent;
 	}
+	if (!whole)
+		return 0; /* too deep or too long: user space uses the path as given */
 	if (off == 0) {
 		buf[0] = 0; /* the root itself: one empty component */
 		return 1;
