@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 
 from stockade.model import Event, EventType
+from stockade.model.events import LIFECYCLE_EVENT_TYPES
 from stockade.sensor.bpf import BpfSource
-from stockade.sensor.bpf.source import LIFECYCLE_TYPES
 
 
 def test_lifecycle_is_always_included() -> None:
     source = BpfSource({EventType.CONNECT})
-    assert source.event_types == LIFECYCLE_TYPES | {EventType.CONNECT}
+    assert source.event_types == LIFECYCLE_EVENT_TYPES | {EventType.CONNECT}
     assert {"enter_connect", "exit_connect", "on_exec", "on_exit"} <= source.programs()
     assert "enter_openat" not in source.programs()
 

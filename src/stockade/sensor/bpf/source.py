@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from stockade.model import Event, EventType
+from stockade.model.events import LIFECYCLE_EVENT_TYPES
 from stockade.sensor.base import SOURCES, EventSource, SensorError, SensorStats, SensorUnavailable
 from stockade.sensor.bpf.build import BTF_PATH, build_object, missing_tool
 from stockade.sensor.bpf.decoder import DecodeError, RecordDecoder
@@ -18,18 +19,6 @@ from stockade.sensor.bpf.loader import LoadedSensor
 DEFAULT_EVENT_TYPES: frozenset[EventType] = frozenset(EventType)
 """Every event type of the issue; the agent narrows this to what its rules need."""
 ALL_PROGRAMS = frozenset(p for t in EventType for p in programs_for(t))
-LIFECYCLE_TYPES: frozenset[EventType] = frozenset(
-    {
-        EventType.CLONE,
-        EventType.CLONE3,
-        EventType.FORK,
-        EventType.VFORK,
-        EventType.EXECVE,
-        EventType.EXECVEAT,
-        EventType.PROCEXIT,
-    }
-)
-"""Always attached (unless lifecycle=False): the process tree is kept exact from them."""
 
 
 class BpfSource(EventSource):
@@ -51,7 +40,7 @@ class BpfSource(EventSource):
     ) -> None:
         self.event_types = frozenset(EventType(t) for t in event_types)
         if lifecycle:
-            self.event_types |= LIFECYCLE_TYPES
+            self.event_types |= LIFECYCLE_EVENT_TYPES  # the process tree needs them
         self._cache_dir = cache_dir
         self._sensor: LoadedSensor | None = None
         if reader not in ("mmap", "libbpf"):
