@@ -1,9 +1,10 @@
 """User-space decode throughput of the eBPF sensor, on one core.
 
 Raw ring buffer records are captured from the kernel while a mixed workload runs (execs,
-file opens, socket calls), then replayed through `RecordDecoder` (and through the context
-stage when it is installed). Prints events/s for each. Goal: >= 300k events/s for
-decode + context on one core of a machine running the reference loop at ~15.8 M/s.
+file opens, socket calls: roughly a host's mix), then replayed through `RecordDecoder`
+(and through the context stage when it is installed, its tree seeded from /proc as the
+agent does at start: a host's steady state). Prints events/s for each. Goal: >= 300k
+events/s for decode + context on one core of a machine running the reference loop at ~15.8 M/s.
 """
 
 from __future__ import annotations
@@ -16,26 +17,29 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from stockade.model import Process
 from stockade.sensor.bpf import BpfSource
 from stockade.sensor.bpf.decoder import RecordDecoder
+from stockade.sensor.procfs import scan
 
 NET_SNIPPET = """
 import socket
 server = socket.socket()
 server.bind(("127.0.0.1", 0))
 server.listen(64)
-for _ in range(200):
+for _ in range(1500):
     socket.create_connection(server.getsockname()).close()
     server.accept()[0].close()
 """
 WORKLOAD = "for i in $(seq 300); do /bin/true; cat /etc/hostname >/dev/null; done"
 
 
-def capture() -> list[bytes]:
-    """Raw records seen while the workload runs."""
+def capture() -> tuple[list[bytes], list[Process]]:
+    """Raw records seen while the workload runs, and a /proc snapshot taken before it."""
     source = BpfSource()
     source.start()
     records: list[bytes] = []
+    snapshot = scan()
     try:
         work = [
             subprocess.Popen(["/bin/sh", "-c", WORKLOAD]),
@@ -46,7 +50,7 @@ def capture() -> list[bytes]:
         records += source.poll_raw(0.1)
     finally:
         source.stop()
-    return records
+    return records, snapshot
 
 
 def rate(
@@ -87,7 +91,7 @@ def main() -> int:
         print(f"sensor_decode: skipped ({reason})")
         return 0
     os.sched_setaffinity(0, {0})  # one core
-    records = capture()
+    records, snapshot = capture()
     kinds: dict[str, int] = {}
     decoder = RecordDecoder()
     for rec in records:
@@ -106,7 +110,9 @@ def main() -> int:
         return 0
 
     def pipeline() -> Callable[[bytes], Any]:
-        stage = ContextStage(ProcessTree(), ContainerResolver([PodmanRuntime()]))
+        tree = ProcessTree()
+        tree.seed(snapshot)
+        stage = ContextStage(tree, ContainerResolver([PodmanRuntime()]))
         decode = RecordDecoder().decode
         return lambda rec: stage.enrich(decode(rec))
 

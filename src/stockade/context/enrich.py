@@ -6,9 +6,13 @@ import msgspec
 
 from stockade.context.resolver import ContainerResolver
 from stockade.context.tree import CLONE_TYPES, EXEC_TYPES, ProcessTree
-from stockade.model import Event
+from stockade.model import Ancestor, Container, Event, Process
 
 _TREE_CHANGING = CLONE_TYPES | EXEC_TYPES | {"procexit"}
+_HITS_MAX = 65_536
+_replace = msgspec.structs.replace
+# id(sensor's proc) -> (that proc, tree generation, resolver version, tree answer, container)
+_Hit = tuple[Process, int, int, tuple[Process, tuple[Ancestor, ...]], Container]
 
 
 class ContextStage:
@@ -18,21 +22,49 @@ class ContextStage:
         self.tree = tree
         self.resolver = resolver
         self._host_id = host_id
+        self._hits: dict[int, _Hit] = {}
 
     def enrich(self, event: Event) -> Event:
         """Fill `proc`, `ancestors`, `container` and `host_id` of one event."""
+        raw = event.proc
         if event.type in _TREE_CHANGING:
-            proc, ancestors = self.tree.update(event.type, event.proc)
-        else:  # the common case: one cached lookup in the tree
-            proc, ancestors = self.tree.view(event.proc)
-        if proc.cgroup_id:
-            container = self.resolver.for_cgroup(proc.cgroup_id, proc.pid)
-        else:
-            container = self.resolver.for_pid(proc.pid)
-        return msgspec.structs.replace(
+            proc, ancestors = self.tree.update(event.type, raw)
+            container = self._container(proc)
+        else:  # the common case: an actor seen before, in a container already described
+            hit = self._hits.get(id(raw))
+            if hit is None or hit[0] is not raw or hit[2] != self.resolver.version:
+                proc, ancestors, container = self._view(raw)
+            elif hit[1] == self.tree.generation:
+                proc, ancestors = hit[3]
+                container = hit[4]
+            elif self.tree.view(raw) is hit[3]:  # the tree changed elsewhere
+                self._hits[id(raw)] = (raw, self.tree.generation, hit[2], hit[3], hit[4])
+                proc, ancestors = hit[3]
+                container = hit[4]
+            else:
+                proc, ancestors, container = self._view(raw)
+        return _replace(
             event,
             proc=proc,
             ancestors=ancestors,
             container=container,
             host_id=event.host_id or self._host_id,
         )
+
+    def _view(self, raw: Process) -> tuple[Process, tuple[Ancestor, ...], Container]:
+        """The general path for an event that does not change the tree; caches the answer
+        when nothing in it can change without the tree or the resolver saying so."""
+        version = self.resolver.version
+        answer = self.tree.view(raw)
+        proc, ancestors = answer
+        container = self._container(proc)
+        if container.complete and proc.cgroup_id:
+            if len(self._hits) >= _HITS_MAX:
+                self._hits.clear()
+            self._hits[id(raw)] = (raw, self.tree.generation, version, answer, container)
+        return proc, ancestors, container
+
+    def _container(self, proc: Process) -> Container:
+        if proc.cgroup_id:
+            return self.resolver.for_cgroup(proc.cgroup_id, proc.pid)
+        return self.resolver.for_pid(proc.pid)

@@ -77,6 +77,7 @@ class ContainerResolver:
         self._retry_s = retry_s
         self._clock = clock
         self._cache: dict[int, tuple[Container, float]] = {}
+        self.version = 0  # bumped whenever a cached answer is dropped
 
     def for_pid(self, pid: int) -> Container:
         """The container of a live process (host when it is in no container)."""
@@ -106,12 +107,14 @@ class ContainerResolver:
         container = self._resolve(cgroup_id)
         if len(self._cache) > 65_536:
             self._cache.clear()
+            self.version += 1
         self._cache[cgroup_id] = (container, now)
         return container
 
     def forget(self, cgroup_id: int) -> None:
         """Drop a cached answer (e.g. when the runtime reports the container removed)."""
         self._cache.pop(cgroup_id, None)
+        self.version += 1
 
     def _resolve(self, cgroup_id: int) -> Container:
         path = self._cgroups.path(cgroup_id)

@@ -1,0 +1,118 @@
+"""The context stage's cached path gives the very Events the general path gives."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import msgspec
+
+from stockade.context import ContainerResolver, ContextStage, ProcessTree
+from stockade.context.resolver import CgroupIndex
+from stockade.context.runtime import ContainerRuntime
+from stockade.context.tree import CLONE_TYPES, EXEC_TYPES
+from stockade.model import Container, Event, Process
+
+_CID = "c" * 64
+_TREE_CHANGING = CLONE_TYPES | EXEC_TYPES | {"procexit"}
+
+
+class _DirRuntime(ContainerRuntime):
+    """Containers are cgroup directories named ctr-<id>; metadata once `ready` is set."""
+
+    id = "dirs"
+
+    def __init__(self) -> None:
+        self.ready = False
+        self.name = "web"
+
+    def unavailable_reason(self) -> str | None:
+        return None
+
+    def container_id_for_cgroup(self, cgroup_path: str) -> str | None:
+        name = cgroup_path.rsplit("/", 1)[-1]
+        return name[4:] if name.startswith("ctr-") else None
+
+    def describe(self, container_id: str, cgroup_id: int) -> Container | None:
+        return Container(
+            id=container_id,
+            name=self.name,
+            runtime=self.id,
+            cgroup_id=cgroup_id,
+            complete=self.ready,
+        )
+
+
+def general(stage: ContextStage, event: Event) -> Event:
+    """What `ContextStage.enrich` did before its cache: every lookup, every event."""
+    tree, resolver = stage.tree, stage.resolver
+    if event.type in _TREE_CHANGING:
+        proc, ancestors = tree.update(event.type, event.proc)
+    else:
+        proc, ancestors = tree.view(event.proc)
+    if proc.cgroup_id:
+        container = resolver.for_cgroup(proc.cgroup_id, proc.pid)
+    else:
+        container = resolver.for_pid(proc.pid)
+    return msgspec.structs.replace(
+        event, proc=proc, ancestors=ancestors, container=container, host_id="h"
+    )
+
+
+def _stream(cgroup: int) -> Iterator[Event]:
+    """Forks, execs, opens and exits, with Process objects reused per actor (as eBPF does)."""
+    sh = Process(pid=10, ppid=1, name="sh", start_ns=10, cgroup_id=cgroup)
+    for n in range(40):
+        pid = 100 + n % 7  # pids come back: reuse must not leak an old identity
+        child = Process(pid=pid, ppid=10, name="sh", start_ns=1000 + n, cgroup_id=cgroup)
+        yield Event(type="vfork", ts=n, proc=child)
+        yield Event(type="openat", ts=n, proc=sh)
+        image = ("cat", "/etc/hostname") if n % 2 else ("true",)
+        ran = Process(pid=pid, ppid=10, name=image[0], argv=image, start_ns=1000 + n)
+        ran.cgroup_id = cgroup
+        yield Event(type="execve", ts=n, proc=ran)
+        actor = Process(pid=pid, ppid=10, name=image[0], start_ns=1000 + n, cgroup_id=cgroup)
+        for _ in range(n % 4):
+            yield Event(type="openat", ts=n, proc=actor)
+            yield Event(type="connect", ts=n, proc=sh)
+        if n % 5:  # some never report their exit (lost events)
+            yield Event(type="procexit", ts=n, proc=actor)
+
+
+def _pair(root: Path, runtime: _DirRuntime) -> tuple[ContextStage, ContextStage]:
+    def stage() -> ContextStage:
+        tree = ProcessTree()
+        tree.seed([Process(pid=1, name="init", start_ns=1), Process(pid=10, ppid=1, name="sh")])
+        resolver = ContainerResolver([runtime], CgroupIndex(root), retry_s=0.0)
+        return ContextStage(tree, resolver, host_id="h")
+
+    return stage(), stage()
+
+
+def test_cached_path_equals_general_path(tmp_path: Path) -> None:
+    (tmp_path / f"ctr-{_CID}").mkdir()
+    cgroup = os.stat(tmp_path / f"ctr-{_CID}").st_ino
+    runtime = _DirRuntime()
+    fast, slow = _pair(tmp_path, runtime)
+    for i, event in enumerate(_stream(cgroup)):
+        if i == 30:
+            runtime.ready = True  # the runtime finished writing the container down
+        got, want = fast.enrich(event), general(slow, event)
+        assert got == want, (i, event.type)
+    assert got.container.complete and got.container.name == "web"
+
+
+def test_a_forgotten_container_is_asked_again(tmp_path: Path) -> None:
+    (tmp_path / f"ctr-{_CID}").mkdir()
+    cgroup = os.stat(tmp_path / f"ctr-{_CID}").st_ino
+    runtime = _DirRuntime()
+    runtime.ready = True
+    fast, _ = _pair(tmp_path, runtime)
+    actor = Process(pid=10, ppid=1, name="sh", cgroup_id=cgroup)
+    for ts in range(3):
+        assert fast.enrich(Event(type="openat", ts=ts, proc=actor)).container.name == "web"
+    runtime.name = "renamed"
+    fast.resolver.forget(cgroup)
+    again = fast.enrich(Event(type="openat", ts=9, proc=actor))
+    assert again.container.name == "renamed"
