@@ -62,6 +62,7 @@ class ProcessTree:
         self.generation = 0  # bumped on every change of the tables
         self._views: dict[int, _View] = {}
         self._summaries: dict[int, tuple[Process, Ancestor]] = {}
+        self._chains: dict[int, tuple[Process, tuple[Ancestor, ...], _Lookups]] = {}
 
     def __len__(self) -> int:
         return len(self._live)
@@ -136,20 +137,46 @@ class ProcessTree:
         return self._walk(proc)[0]
 
     def _walk(self, proc: Process) -> tuple[tuple[Ancestor, ...], _Lookups]:
-        """The ancestors, and each (ppid, what the tables held for it) looked up on the way."""
+        """The ancestors, and each (ppid, what the tables held for it) looked up on the way.
+
+        The first step is taken here; the rest is the parent's own walk, kept per parent
+        object while every lookup it made still finds the same object.
+        """
+        ppid = proc.ppid
+        if ppid <= 0 or self._max_ancestors <= 0:
+            return (), ()
+        parent = self._live.get(ppid) or self._dead.get(ppid)
+        first: _Lookups = ((ppid, parent),)
+        if parent is None or parent.pid == proc.pid:
+            return (), first
+        if parent.start_ns and proc.start_ns and parent.start_ns > proc.start_ns:
+            return (), first  # that pid now belongs to a younger process
+        memo = self._chains.get(id(parent))
+        if memo is None or memo[0] is not parent or not self._unchanged(memo[2]):
+            memo = (parent, *self._walk_from(parent))
+            if len(self._chains) >= _CACHE_MAX:
+                self._chains.clear()
+            self._chains[id(parent)] = memo  # holding it keeps its id unique
+        up = memo[1]
+        if len(up) >= self._max_ancestors:
+            up = up[: self._max_ancestors - 1]
+        return (self._summary(parent), *up), first + memo[2]
+
+    def _walk_from(self, proc: Process) -> tuple[tuple[Ancestor, ...], _Lookups]:
         found: list[Ancestor] = []
         lookups: list[tuple[int, Process | None]] = []
-        live, dead = self._live, self._dead
-        current = proc
-        while len(found) < self._max_ancestors and current.ppid > 0:
-            parent = live.get(current.ppid) or dead.get(current.ppid)
-            lookups.append((current.ppid, parent))
+        live, dead, summaries = self._live, self._dead, self._summaries
+        current, left = proc, self._max_ancestors
+        while left > 0 and (ppid := current.ppid) > 0:
+            parent = live.get(ppid) or dead.get(ppid)
+            lookups.append((ppid, parent))
             if parent is None or parent.pid == current.pid:
                 break
             if parent.start_ns and current.start_ns and parent.start_ns > current.start_ns:
                 break  # that pid now belongs to a younger process
-            found.append(self._summary(parent))
-            current = parent
+            hit = summaries.get(id(parent))
+            found.append(hit[1] if hit is not None and hit[0] is parent else self._summary(parent))
+            current, left = parent, left - 1
         return tuple(found), tuple(lookups)
 
     def _unchanged(self, lookups: _Lookups) -> bool:
