@@ -181,7 +181,10 @@ class ProcessTree:
 
     def _unchanged(self, lookups: _Lookups) -> bool:
         live, dead = self._live, self._dead
-        return all((live.get(pid) or dead.get(pid)) is held for pid, held in lookups)
+        for pid, held in lookups:  # noqa: SIM110 (a plain loop is faster; runs per tree change)
+            if (live.get(pid) or dead.get(pid)) is not held:
+                return False
+        return True
 
     def _summary(self, parent: Process) -> Ancestor:
         """The Ancestor of a process object, built once per object."""
