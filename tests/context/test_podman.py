@@ -10,7 +10,8 @@ import msgspec
 import pytest
 
 from stockade.context import ContainerResolver, PendingContainers
-from stockade.context.podman import PodmanRuntime, parse_time_ns, split_image_ref
+from stockade.context.imageref import split_reference
+from stockade.context.podman import PodmanRuntime, parse_time_ns
 from stockade.context.resolver import CgroupIndex
 from stockade.model import Container, Event, Process
 from stockade.sensor import procfs
@@ -25,17 +26,18 @@ def _init_pid(container_id: str) -> int:
 
 
 @pytest.mark.parametrize(
-    ("ref", "repo", "tag"),
+    ("ref", "parts"),
     [
-        ("localhost/x:latest", "localhost/x", "latest"),
-        ("reg:5000/a/b:1.2", "reg:5000/a/b", "1.2"),
-        ("reg:5000/a/b", "reg:5000/a/b", ""),
-        ("a/b@sha256:00", "a/b", ""),
+        ("localhost/x:latest", ("localhost/x", "latest", "")),
+        ("reg:5000/a/b:1.2", ("reg:5000/a/b", "1.2", "")),
+        ("reg:5000/a/b", ("reg:5000/a/b", "", "")),
+        ("a/b@sha256:00", ("a/b", "", "sha256:00")),
+        ("a/b:1.0@sha256:00", ("a/b", "1.0", "sha256:00")),
     ],
-    ids=["tag", "port-tag", "port-notag", "digest"],
+    ids=["tag", "port-tag", "port-notag", "digest", "tag-and-digest"],
 )
-def test_split_image_ref(ref: str, repo: str, tag: str) -> None:
-    assert split_image_ref(ref) == (repo, tag)
+def test_split_reference(ref: str, parts: tuple[str, str, str]) -> None:
+    assert split_reference(ref) == parts
 
 
 def test_parse_time_ns() -> None:
@@ -62,7 +64,7 @@ def test_resolves_a_running_container(podman: Podman, busybox_image: str) -> Non
         assert found.name == "stockade-ctx-resolve"
         assert found.runtime == "podman"
         assert found.image == busybox_image
-        assert (found.image_repository, found.image_tag) == split_image_ref(busybox_image)
+        assert (found.image_repository, found.image_tag) == split_reference(busybox_image)[:2]
         assert found.image_digest.startswith("sha256:") and found.image_id
         assert "CAP_NET_ADMIN" in found.cap_effective and not found.privileged
         assert found.labels.get("team") == "blue"

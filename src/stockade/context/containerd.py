@@ -16,7 +16,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from stockade.context.podman import JsonFile, split_image_ref
+from stockade.context.imageref import split_reference
+from stockade.context.podman import JsonFile
 from stockade.context.runtime import RUNTIMES, ContainerRuntime
 from stockade.model import Container
 from stockade.model.entities import Mount
@@ -79,13 +80,6 @@ def oci_network_mode(spec: dict[str, Any], sandbox_id: str) -> str:
                 return f"container:{sandbox_id}"
             return "bridge" if ns.get("path") else "none"
     return "host"
-
-
-def split_reference(ref: str) -> tuple[str, str, str]:
-    """'repo[:tag][@sha256:...]' -> (repository, tag, digest), each empty when absent."""
-    name, _, digest = ref.partition("@")
-    repository, tag = split_image_ref(name)
-    return repository, tag, digest if digest.startswith("sha256:") else ""
 
 
 def _annotations(spec: dict[str, Any]) -> dict[str, str]:

@@ -18,8 +18,8 @@ from stockade.context.containerd import (
     oci_mounts,
     oci_network_mode,
     oci_privileged,
-    split_reference,
 )
+from stockade.context.imageref import split_reference
 from stockade.context.podman import JsonFile, parse_time_ns
 from stockade.context.runtime import RUNTIMES, ContainerRuntime
 from stockade.model import Container

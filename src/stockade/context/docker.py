@@ -12,7 +12,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from stockade.context.podman import JsonFile, parse_time_ns, split_image_ref
+from stockade.context.imageref import split_reference
+from stockade.context.podman import JsonFile, parse_time_ns
 from stockade.context.runtime import RUNTIMES, ContainerRuntime
 from stockade.model import Container
 from stockade.model.entities import Mount
@@ -90,7 +91,7 @@ class DockerRuntime(ContainerRuntime):
         labels = {str(k): str(v) for k, v in (cfg.get("Labels") or {}).items()}
         image_ref = str(cfg.get("Image", ""))
         image_id = str(config.get("Image", ""))
-        repository, tag = split_image_ref(image_ref)
+        repository, tag, _ = split_reference(image_ref)
         return Container(
             id=container_id,
             name=str(config.get("Name", "")).lstrip("/"),

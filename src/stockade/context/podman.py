@@ -14,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from stockade.context.imageref import split_reference
 from stockade.context.runtime import RUNTIMES, ContainerRuntime
 from stockade.model import Container
 from stockade.model.entities import Mount
@@ -95,17 +96,6 @@ def parse_time_ns(text: str) -> int:
     return int(base.timestamp()) * 1_000_000_000 + int(frac)
 
 
-def split_image_ref(ref: str) -> tuple[str, str]:
-    """'registry:5000/repo:tag' -> ('registry:5000/repo', 'tag'); digests stay in the repo."""
-    if "@" in ref:
-        return ref.split("@", 1)[0], ""
-    slash = ref.rfind("/")
-    colon = ref.rfind(":")
-    if colon > slash:
-        return ref[:colon], ref[colon + 1 :]
-    return ref, ""
-
-
 def _mounts(spec: dict[str, Any]) -> tuple[Mount, ...]:
     found = []
     for m in spec.get("mounts", []):
@@ -171,7 +161,7 @@ class PodmanRuntime(ContainerRuntime):
         image = _by_id(self._images.load(), image_id)
         if not image_ref and image and image.get("names"):
             image_ref = str(image["names"][0])
-        repository, tag = split_image_ref(image_ref)
+        repository, tag, _ = split_reference(image_ref)
         spec = JsonFile(
             self._storage / "overlay-containers" / container_id / "userdata" / "config.json"
         ).load()
