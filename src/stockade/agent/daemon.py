@@ -25,9 +25,9 @@ from stockade.agent.image_scan_runner import start_image_scans
 from stockade.agent.image_scans import ImageScanScheduler
 from stockade.agent.spool import Spool
 from stockade.agent.transport import Transport
-from stockade.context import ContainerResolver, ContextStage, ProcessTree
+from stockade.context import ContextStage
+from stockade.context.local import local_context_stage
 from stockade.context.pending import PendingContainers
-from stockade.context.runtime import all_runtimes
 from stockade.detect.base import Detector
 from stockade.model import Alert, Event, Host
 from stockade.model.wire import Heartbeat, SensorStatus
@@ -124,11 +124,8 @@ class Agent:
             self.image_scans = start_image_scans(
                 self.config.state_dir, self.config.server_url, creds, self.config.vulndb
             )
-        tree = ProcessTree()
-        tree.seed(procfs.scan())
-        resolver = ContainerResolver(all_runtimes())
-        context = ContextStage(tree, resolver, host_id=host.id)
-        pending = PendingContainers(resolver)
+        context = local_context_stage(host_id=host.id)
+        pending = PendingContainers(context.resolver)
         senders = threading.Event()
         threads = [
             threading.Thread(target=transport.run, args=(senders,), name="stockade-transport"),

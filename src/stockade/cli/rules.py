@@ -130,7 +130,7 @@ def _sensor_types(ruleset: Ruleset) -> frozenset[EventType]:
 
 
 def _live_events(ruleset: Ruleset, stop: Callable[[], bool]) -> Iterator[Event]:
-    from stockade.cli.sensor import _context
+    from stockade.context.local import local_context_stage
     from stockade.sensor.base import SensorError
     from stockade.sensor.fallback import choose_source
 
@@ -141,7 +141,7 @@ def _live_events(ruleset: Ruleset, stop: Callable[[], bool]) -> Iterator[Event]:
         raise typer.Exit(2) from e
     if choice.degraded:
         typer.echo(f"stockade watch: degraded to {choice.name} ({choice.degraded})", err=True)
-    enrich = _context()
+    enrich = local_context_stage().enrich
     try:
         while not stop():
             for event in choice.source.poll(0.2):

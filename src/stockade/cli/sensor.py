@@ -75,15 +75,6 @@ def field_getter(name: str) -> Callable[[Event], Any]:
         raise typer.BadParameter(f"unknown field {name!r}") from e
 
 
-def _context() -> Callable[[Event], Event]:
-    """The context stage (process tree + every registered container runtime)."""
-    from stockade.context import RUNTIMES, ContainerResolver, ContextStage, ProcessTree
-    from stockade.context import podman as _podman  # noqa: F401  (registers the runtime)
-
-    resolver = ContainerResolver([cls() for _, cls in RUNTIMES.items()])
-    return ContextStage(ProcessTree(), resolver).enrich
-
-
 def record(
     duration: Annotated[float, typer.Option(help="Seconds to record (0: until stopped).")] = 0,
     fields: Annotated[str, typer.Option(help="Comma-separated Falco fields.")] = ",".join(
@@ -102,7 +93,9 @@ def record(
     encode = msgspec.json.Encoder().encode
     status = {"source": choice.name, "degraded": choice.degraded}
     sys.stderr.write(encode(status).decode() + "\n")
-    enrich = _context()
+    from stockade.context.local import local_context_stage
+
+    enrich = local_context_stage().enrich
     stopping = False
 
     def _stop(*_: object) -> None:
