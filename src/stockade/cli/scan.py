@@ -127,8 +127,8 @@ def render_table(result: ScanResult, console: Console, list_packages: bool) -> N
 
     counts = Counter(p.ecosystem.value for p in result.packages)
     summary = ", ".join(f"{n} {eco}" for eco, n in sorted(counts.items())) or "none"
-    console.print(f"[bold]{result.target}[/bold]  os: {result.os or 'unknown'}")
-    console.print(f"packages: {summary}; findings: {len(result.findings)}")
+    console.print(f"[bold]{result.target}[/bold]  os: {result.os or 'unknown'}", soft_wrap=True)
+    console.print(f"packages: {summary}; findings: {len(result.findings)}", soft_wrap=True)
     if result.findings:
         table = Table(show_lines=False)
         for column in ("Kind", "ID", "Severity", "Where", "Detail"):
