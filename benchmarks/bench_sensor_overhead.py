@@ -13,6 +13,11 @@ BPF programs and the syscall tracing slow path) is paid inside the traced proces
 own syscalls on their own core. Pinning separates the two: the ratio is the cost redis
 pays, and the agent's CPU time is printed beside it. Goal: slowdown <= 3 %.
 
+Wall rates on a shared 2-core machine swing by tens of percent between rounds, so the
+cost is also given in CPU time: the ns redis-server and redis-benchmark run per request
+(the scheduler's account from /proc/PID/schedstat and the children's rusage), whose
+per-pair ratio holds up when other jobs steal the core.
+
 Also prints CPU ns per traced (openat+close) and untraced (getppid) syscall with and
 without the agent: thread CPU time holds up on a busy machine where wall rates do not.
 
@@ -22,6 +27,7 @@ without the agent: thread CPU time holds up on a busy machine where wall rates d
 from __future__ import annotations
 
 import os
+import resource
 import select
 import shutil
 import socket
@@ -33,7 +39,7 @@ import time
 from pathlib import Path
 
 PAIRS = 20
-REQUESTS = 10_000
+REQUESTS = 30_000
 REDIS_CPU, AGENT_CPU = 1, 0
 
 
@@ -128,15 +134,26 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def requests_per_s(port: int) -> float:
-    """Mean of SET and GET requests/s of one short redis-benchmark run on REDIS_CPU."""
+def cpu_ns(pid: int) -> int:
+    """CPU time a process has run, in ns (the scheduler's own account, not clock ticks)."""
+    return int(Path(f"/proc/{pid}/schedstat").read_text().split()[0])
+
+
+def requests_per_s(port: int, server_pid: int) -> tuple[float, float]:
+    """Mean of SET and GET requests/s of one short redis-benchmark run on REDIS_CPU, and
+    the CPU ns per request spent by redis-server and redis-benchmark together."""
+    server0 = cpu_ns(server_pid)
+    children0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     out = subprocess.run(
         ["taskset", "-c", str(REDIS_CPU), "redis-benchmark", "-h", "127.0.0.1", "-p", str(port),
          "-n", str(REQUESTS), "-c", "20", "-t", "set,get", "--csv"],
         check=True, capture_output=True, text=True, timeout=300,
     ).stdout  # fmt: skip
+    children1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    client = sum(getattr(children1, f) - getattr(children0, f) for f in ("ru_utime", "ru_stime"))
+    cpu = cpu_ns(server_pid) - server0 + client * 1e9
     rates = [float(line.split(",")[1].strip('"')) for line in out.splitlines()[1:] if line]
-    return statistics.mean(rates)
+    return statistics.mean(rates), cpu / (2 * REQUESTS)
 
 
 def syscall_cost_ns(n: int = 20_000) -> tuple[float, float]:
@@ -151,7 +168,7 @@ def syscall_cost_ns(n: int = 20_000) -> tuple[float, float]:
     return traced, (time.thread_time_ns() - start) / n
 
 
-def measure(port: int, agent: Agent) -> dict[str, list[float]]:
+def measure(port: int, server_pid: int, agent: Agent) -> dict[str, list[float]]:
     """PAIRS interleaved pairs; per-round figures by name."""
     got: dict[str, list[float]] = {}
 
@@ -160,10 +177,11 @@ def measure(port: int, agent: Agent) -> dict[str, list[float]]:
 
     for i in range(PAIRS):
         pair: dict[bool, float] = {}
+        cost: dict[bool, float] = {}
         for sensed in (False, True) if i % 2 == 0 else (True, False):
             if sensed:
                 add("programs", agent.start())
-            pair[sensed] = requests_per_s(port)
+            pair[sensed], cost[sensed] = requests_per_s(port, server_pid)
             traced, untraced = syscall_cost_ns()
             tag = "with" if sensed else "without"
             add(f"traced {tag}", traced)
@@ -176,6 +194,9 @@ def measure(port: int, agent: Agent) -> dict[str, list[float]]:
         add("without", pair[False])
         add("with", pair[True])
         add("ratio", pair[True] / pair[False])
+        add("cpu ratio", cost[True] / cost[False])
+        add("cpu per request without", cost[False])
+        add("cpu per request with", cost[True])
     return got
 
 
@@ -191,6 +212,12 @@ def report(got: dict[str, list[float]], types: list[str]) -> None:
     print(f"slowdown (median of per-pair ratios): {(1 - med(got['ratio'])) * 100:.1f} %")
     q = statistics.quantiles(got["ratio"], n=4)
     print(f"per-pair ratio quartiles: {q[0]:.3f} {q[1]:.3f} {q[2]:.3f}")
+    print(f"redis cpu per request without agent: {med(got['cpu per request without']):.0f} ns")
+    print(f"redis cpu per request with agent: {med(got['cpu per request with']):.0f} ns")
+    print(f"cpu cost added per request (median of per-pair ratios): "
+          f"{(med(got['cpu ratio']) - 1) * 100:.1f} %")  # fmt: skip
+    q = statistics.quantiles(got["cpu ratio"], n=4)
+    print(f"per-pair cpu ratio quartiles: {q[0]:.3f} {q[1]:.3f} {q[2]:.3f}")
     spread = max(got["without"]) / min(got["without"]) - 1
     print(f"run-to-run spread without agent: {spread * 100:.0f} % (max/min - 1)")
     cpu, wall = sum(got["cpu"]), sum(got["wall"])
@@ -234,8 +261,8 @@ def main() -> int:
         agent = Agent(Path(tmp) / "spool")
         try:
             time.sleep(0.5)
-            requests_per_s(port)  # warm-up
-            got = measure(port, agent)
+            requests_per_s(port, server.pid)  # warm-up
+            got = measure(port, server.pid, agent)
         finally:
             agent.close()
             server.terminate()
