@@ -6,6 +6,7 @@ side, as in Falco's tuple `cip:cport->sip:sport`; `is_server` says which side is
 
 from __future__ import annotations
 
+from operator import attrgetter
 from typing import Any
 
 from stockade.model import Event, FdInfo
@@ -98,10 +99,6 @@ INLINE_HELPERS.update(
 )
 
 
-def _local(fd: FdInfo, server: Any, client: Any) -> Any:
-    return server if fd.is_server else client
-
-
 def _server_name(*, local: bool) -> Any:
     """The server's name when the server is the local (or the remote) side, else None."""
     return lambda fd: (fd.sip_name or None) if fd.is_server is local else None
@@ -119,14 +116,7 @@ def _types(arg: str | None) -> Extractor:
 
 def register(t: FieldTable) -> None:
     """Add the fd.* fields to `t`."""
-    S, INT, B, IP, NET, P = (
-        FieldType.STRING,
-        FieldType.INT64,
-        FieldType.BOOL,
-        FieldType.IPADDR,
-        FieldType.IPNET,
-        FieldType.PORT,
-    )
+    S, INT, B = FieldType.STRING, FieldType.INT64, FieldType.BOOL
     simple(t, "fd.num", INT, "descriptor number (FdInfo.num)", on_fd("num"), inline=_inline("num"))
     simple(
         t,
@@ -197,127 +187,7 @@ def register(t: FieldTable) -> None:
     simple(t, "fd.is_server", B, "local side is the server (FdInfo.is_server)", on_fd("is_server"))
     simple(t, "fd.connected", B, "socket connected", _ip_fd(lambda fd: bool(fd.dip)))
     simple(t, "fd.name_changed", B, "the event changed the fd name", lambda _e: False)
-    simple(
-        t,
-        "fd.cip",
-        IP,
-        "client IP (FdInfo.sip)",
-        _ip_fd(lambda fd: fd.sip),
-        inline=_ip_inline("e.fd.sip"),
-    )
-    simple(
-        t,
-        "fd.sip",
-        IP,
-        "server IP (FdInfo.dip)",
-        _ip_fd(lambda fd: fd.dip),
-        inline=_ip_inline("e.fd.dip"),
-    )
-    simple(
-        t,
-        "fd.lip",
-        IP,
-        "local IP",
-        _ip_fd(lambda fd: _local(fd, fd.dip, fd.sip)),
-        inline=_ip_inline(_side("dip", "sip")),
-    )
-    simple(
-        t,
-        "fd.rip",
-        IP,
-        "remote IP",
-        _ip_fd(lambda fd: _local(fd, fd.sip, fd.dip)),
-        inline=_ip_inline(_side("sip", "dip")),
-    )
-    simple(
-        t,
-        "fd.cport",
-        P,
-        "client port (FdInfo.sport)",
-        _ip_fd(lambda fd: fd.sport),
-        inline=_ip_inline("e.fd.sport"),
-    )
-    simple(
-        t,
-        "fd.sport",
-        P,
-        "server port (FdInfo.dport)",
-        _ip_fd(lambda fd: fd.dport),
-        inline=_ip_inline("e.fd.dport"),
-    )
-    simple(
-        t,
-        "fd.lport",
-        P,
-        "local port",
-        _ip_fd(lambda fd: _local(fd, fd.dport, fd.sport)),
-        inline=_ip_inline(_side("dport", "sport")),
-    )
-    simple(
-        t,
-        "fd.rport",
-        P,
-        "remote port",
-        _ip_fd(lambda fd: _local(fd, fd.sport, fd.dport)),
-        inline=_ip_inline(_side("sport", "dport")),
-    )
-    t.add(
-        FieldDef(
-            "fd.ip",
-            IP,
-            "client or server IP",
-            lambda _a: _ip_fd(lambda fd: (fd.sip, fd.dip)),
-            multi=True,
-        )
-    )
-    t.add(
-        FieldDef(
-            "fd.port",
-            P,
-            "client or server port",
-            lambda _a: _ip_fd(lambda fd: (fd.sport, fd.dport)),
-            multi=True,
-        )
-    )
-    t.add(
-        FieldDef(
-            "fd.net",
-            NET,
-            "client or server IP, for CIDR checks",
-            lambda _a: _ip_fd(lambda fd: (fd.sip, fd.dip)),
-            multi=True,
-        )
-    )
-    simple(
-        t,
-        "fd.cnet",
-        NET,
-        "client IP, for CIDR checks",
-        _ip_fd(lambda fd: fd.sip),
-        inline=_ip_inline("e.fd.sip"),
-    )
-    simple(
-        t,
-        "fd.snet",
-        NET,
-        "server IP, for CIDR checks",
-        _ip_fd(lambda fd: fd.dip),
-        inline=_ip_inline("e.fd.dip"),
-    )
-    simple(
-        t,
-        "fd.lnet",
-        NET,
-        "local IP, for CIDR checks",
-        _ip_fd(lambda fd: _local(fd, fd.dip, fd.sip)),
-    )
-    simple(
-        t,
-        "fd.rnet",
-        NET,
-        "remote IP, for CIDR checks",
-        _ip_fd(lambda fd: _local(fd, fd.sip, fd.dip)),
-    )
+    _register_endpoints(t)
     simple(t, "fd.cip.name", S, "client's domain name (not collected)", lambda _e: None)
     server_name = "server's domain name where observed (FdInfo.sip_name)"
     simple(
@@ -368,3 +238,53 @@ def register(t: FieldTable) -> None:
     simple(
         t, "fd.is_lower_layer", B, "file on overlay lower layer (not collected)", lambda _e: None
     )
+
+
+# (suffix, type, what, client attribute, server attribute, local/remote inlined)
+_ENDPOINTS = (
+    ("ip", FieldType.IPADDR, "IP", "sip", "dip", True),
+    ("port", FieldType.PORT, "port", "sport", "dport", True),
+    ("net", FieldType.IPNET, "IP, for CIDR checks", "sip", "dip", False),
+)
+
+
+def _register_endpoints(t: FieldTable) -> None:
+    """fd.c*/s*/l*/r* (client, server, local, remote) and fd.* (either side) of sockets."""
+    for suffix, ftype, what, client, server, inline_sides in _ENDPOINTS:
+        get_client, get_server = attrgetter(client), attrgetter(server)
+        for prefix, side, attr in (("c", "client", client), ("s", "server", server)):
+            simple(
+                t,
+                f"fd.{prefix}{suffix}",
+                ftype,
+                f"{side} {what} (FdInfo.{attr})",
+                _ip_fd(attrgetter(attr)),
+                inline=_ip_inline(f"e.fd.{attr}"),
+            )
+        for prefix, side, local in (("l", "local", True), ("r", "remote", False)):
+            near, far = (server, client) if local else (client, server)
+            simple(
+                t,
+                f"fd.{prefix}{suffix}",
+                ftype,
+                f"{side} {what}",
+                _ip_fd(_endpoint_side(attrgetter(near), attrgetter(far))),
+                inline=_ip_inline(_side(near, far)) if inline_sides else "",
+            )
+        both = _ip_fd(_endpoint_pair(get_client, get_server))
+        t.add(FieldDef(f"fd.{suffix}", ftype, f"client or server {what}", _fixed(both), multi=True))
+
+
+def _endpoint_pair(client: Any, server: Any) -> Any:
+    """(client(fd), server(fd)): both ends of a socket."""
+    return lambda fd: (client(fd), server(fd))
+
+
+def _fixed(extractor: Extractor) -> Any:
+    """A field factory that ignores its (absent) argument."""
+    return lambda _arg: extractor
+
+
+def _endpoint_side(if_server: Any, if_client: Any) -> Any:
+    """`if_server(fd)` when the local side is the server, else `if_client(fd)`."""
+    return lambda fd: if_server(fd) if fd.is_server else if_client(fd)
