@@ -5,7 +5,7 @@ set -euo pipefail
 group=${1:-run}
 
 run_pkgs=(podman runc busybox-static clang llvm bpftool libbpf-dev uidmap)
-test_pkgs=(chromium postgresql nats-server redis-server auditd)  # auditd: for auditctl only; its daemon must not run
+test_pkgs=(chromium postgresql nats-server redis-server auditd containerd)  # auditd: for auditctl only; its daemon must not run
 bench_pkgs=(redis-tools hyperfine)
 
 pkgs=("${run_pkgs[@]}")

@@ -19,8 +19,10 @@ from pathlib import Path
 import pytest
 
 from stockade.context import ContainerResolver
-from stockade.context.containerd import ContainerdRuntime
+from stockade.context.containerd import ApiFacts, ContainerdRuntime, describe_spec, with_api_facts
+from stockade.context.containerd_api import ContainerRecord, ImageRecord
 from stockade.context.resolver import CgroupIndex
+from stockade.model import Container
 from stockade.model.entities import Mount
 
 APP = "3e5c9a1f" * 8
@@ -99,7 +101,8 @@ class Host:
         self.cgroups = tmp / "sys" / "fs" / "cgroup"
         self.tasks.mkdir(parents=True)
         self.cgroups.mkdir(parents=True)
-        self.runtime = ContainerdRuntime(self.tasks)
+        # No containerd answers here: the adapter describes from the bundle alone.
+        self.runtime = ContainerdRuntime(self.tasks, tmp / "run" / "containerd" / "containerd.sock")
         index = CgroupIndex(self.cgroups, min_walk_interval_s=0)
         self.resolver = ContainerResolver([self.runtime], index, retry_s=0)
 
@@ -153,6 +156,7 @@ def test_labels_only_in_bolt_db_are_marked_not_guessed(host: Host) -> None:
     assert c.complete and c.labels == {} and c.pod_labels == {}
     assert (c.image_tag, c.image_digest) == ("1.25", "")
     assert {"labels", "pod_labels", "image_digest"} <= set(c.unresolvable)
+    assert "no containerd socket at" in c.unresolvable_reason
 
 
 def test_pause_sandbox_container(host: Host) -> None:
@@ -229,3 +233,94 @@ def test_container_id_from_cgroup(host: Host, path: str, expected: str | None) -
 def test_unavailable_without_containerd(tmp_path: Path) -> None:
     assert ContainerdRuntime(tmp_path / "missing").unavailable_reason()
     assert Host(tmp_path).runtime.unavailable_reason() is None
+
+
+def _record(cid: str, image: str, labels: dict[str, str]) -> ContainerRecord:
+    return ContainerRecord(
+        id=cid, image=image, runtime="io.containerd.runc.v2", snapshotter="overlayfs", labels=labels
+    )
+
+
+def _from_bundle(spec: dict[str, object], cid: str) -> Container:
+    return describe_spec(spec, container_id=cid, cgroup_id=7, pid=4242, start_ts=1)
+
+
+NGINX = "docker.io/library/nginx:1.25"
+POD_LABELS = {"app": "web", "io.kubernetes.pod.name": "web-7d4b9c-x2v"}
+CRI_KIND = {"io.cri-containerd.kind": "sandbox"}
+APP_RECORD = _record(APP, NGINX, {"io.kubernetes.container.name": "nginx"})
+SANDBOX_RECORD = _record(SANDBOX, "registry.k8s.io/pause:3.9", POD_LABELS | CRI_KIND)
+NGINX_IMAGE = ImageRecord(name=NGINX, digest=DIGEST, media_type="application/vnd.oci.image.index")
+
+
+@pytest.mark.parametrize(
+    ("cid", "spec", "facts", "labels", "pod_labels", "digest", "unresolvable", "reason"),
+    [
+        (
+            APP,
+            app_spec(NGINX),
+            ApiFacts(APP_RECORD, SANDBOX_RECORD, NGINX_IMAGE),
+            {"io.kubernetes.container.name": "nginx"},
+            POD_LABELS,
+            DIGEST,
+            (),
+            "",
+        ),
+        (
+            SANDBOX,
+            sandbox_spec(),
+            ApiFacts(SANDBOX_RECORD, None, None, ("image registry.k8s.io/pause:3.9 not in",)),
+            POD_LABELS,
+            POD_LABELS,
+            "",
+            ("image_digest",),
+            "image registry.k8s.io/pause:3.9 not in",
+        ),
+        (
+            APP,
+            app_spec(NGINX),
+            ApiFacts(APP_RECORD, None, NGINX_IMAGE, ("pod sandbox gone",)),
+            {"io.kubernetes.container.name": "nginx"},
+            {},
+            DIGEST,
+            ("pod_labels",),
+            "pod sandbox gone",
+        ),
+        (
+            "redis-1",
+            {"ociVersion": "1.1.0"},
+            ApiFacts(_record("redis-1", "docker.io/library/redis:7", {"team": "blue"}), None, None),
+            {"team": "blue"},
+            {},
+            "",
+            ("image_digest",),
+            "",
+        ),
+        (
+            APP,
+            app_spec(NGINX),
+            ApiFacts(None, None, None, ("containerd API: no containerd socket at /x",)),
+            {},
+            {},
+            "",
+            ("labels", "pod_labels", "image_digest"),
+            "containerd API: no containerd socket at /x",
+        ),
+    ],
+    ids=["cri-app", "cri-sandbox", "sandbox-gone", "plain", "no-api"],
+)
+def test_api_facts_complete_the_bundle(
+    cid: str,
+    spec: dict[str, object],
+    facts: ApiFacts,
+    labels: dict[str, str],
+    pod_labels: dict[str, str],
+    digest: str,
+    unresolvable: tuple[str, ...],
+    reason: str,
+) -> None:
+    kind = str((spec.get("annotations") or {}).get(f"{CRI}container-type", ""))
+    c = with_api_facts(_from_bundle(spec, cid), facts, kind)
+    assert (c.labels, c.pod_labels, c.image_digest) == (labels, pod_labels, digest)
+    assert (c.unresolvable, c.unresolvable_reason) == (unresolvable, reason)
+    assert c.image == (facts.container.image if facts.container else c.image)

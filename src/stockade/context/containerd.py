@@ -1,21 +1,38 @@
-"""containerd (plain and Kubernetes CRI) containers described from containerd's own files.
+"""containerd (plain and Kubernetes CRI) containers described from containerd itself.
 
-Source: the runtime v2 task bundle `/run/containerd/io.containerd.runtime.v2.task/<ns>/<id>/`
+Two sources. The runtime v2 task bundle `<state>/io.containerd.runtime.v2.task/<ns>/<id>/`
 that containerd writes before the shim starts the task: `config.json` (the OCI spec with
 the CRI plugin's `io.kubernetes.cri.*` annotations) and `init.pid` (written by the shim
-once the task exists). Pod labels, container labels and the image digest of a tag live
-only in containerd's bolt metadata database (`meta.db`), readable through its API alone:
-they stay empty and are named in `Container.unresolvable`, unless the image name the
-kubelet asked for carries its digest (`name@sha256:...`).
+once the task exists). And containerd's gRPC API (`containerd_api`), for what lives only
+in its metadata database: the container's labels and image (`Containers/Get`), the pod's
+labels (the CRI plugin keeps them as the labels of the pod's sandbox container, named by
+the `io.kubernetes.cri.sandbox-id` annotation) and the digest an image name points at
+(`Images/Get`). The CRI plugin's own `io.cri-containerd.*` labels are not user labels and
+are left out. When the API cannot be asked (no socket, refused, no answer within the
+timeout) the bundle alone describes the container: the fields only the API has stay empty,
+are named in `Container.unresolvable`, and `unresolvable_reason` says why.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
+from stockade.context.containerd_api import (
+    DEFAULT_ADDRESS,
+    ContainerdApiError,
+    ContainerdClient,
+    ContainerdUnreachable,
+    ContainerRecord,
+    ImageRecord,
+)
 from stockade.context.imageref import split_reference
 from stockade.context.podman import JsonFile
 from stockade.context.runtime import RUNTIMES, ContainerRuntime
@@ -33,6 +50,7 @@ _KUBEPODS_RE = re.compile(r"/kubepods/(?:[^/]+/)*?([0-9a-f]{64})(?:/|$)")
 _PLAIN_RE = re.compile(r"^/([A-Za-z0-9][A-Za-z0-9._-]*)/([A-Za-z0-9][A-Za-z0-9._-]*)$")
 
 _ANN = "io.kubernetes.cri."
+_CRI_LABELS = "io.cri-containerd."
 _NO_API_FIELDS = ("labels", "pod_labels")
 
 
@@ -86,13 +104,32 @@ def _annotations(spec: dict[str, Any]) -> dict[str, str]:
     return {str(k): str(v) for k, v in (spec.get("annotations") or {}).items()}
 
 
+@dataclass(frozen=True, slots=True)
+class ApiFacts:
+    """What containerd's API said about one container, its pod sandbox and its image."""
+
+    container: ContainerRecord | None = None
+    sandbox: ContainerRecord | None = None
+    image: ImageRecord | None = None
+    reasons: tuple[str, ...] = ()  # why something asked for was not found
+
+
 class ContainerdRuntime(ContainerRuntime):
     """containerd with its CRI plugin (Kubernetes) or used directly (ctr, nerdctl)."""
 
     id = "containerd"
 
-    def __init__(self, task_root: Path = TASK_ROOT) -> None:
+    def __init__(
+        self,
+        task_root: Path = TASK_ROOT,
+        address: Path = DEFAULT_ADDRESS,
+        api_timeout_s: float = 1.0,
+        api_retry_s: float = 10.0,
+    ) -> None:
         self._task_root = task_root
+        self._api = ContainerdClient(address, api_timeout_s)
+        self._api_retry_s = api_retry_s
+        self._api_down: tuple[float, str] | None = None  # (since, reason) after no answer
 
     def unavailable_reason(self) -> str | None:
         """containerd is readable when its runtime v2 task directory exists."""
@@ -111,23 +148,67 @@ class ContainerdRuntime(ContainerRuntime):
         return None
 
     def describe(self, container_id: str, cgroup_id: int) -> Container | None:
-        """Read the task bundle's spec and init pid; None if there is no bundle."""
+        """Read the task bundle, then ask the API; None if there is no bundle."""
         bundle = self._bundle(container_id)
         if bundle is None:
             return None
-        spec = JsonFile(bundle / "config.json").load()
+        loaded = JsonFile(bundle / "config.json").load()
         pid, started = _init_pid(bundle / "init.pid")
-        if not isinstance(spec, dict):
+        facts = self._ask_api(bundle.parent.name, container_id, loaded)
+        spec = loaded if isinstance(loaded, dict) else None
+        if spec is None and facts.container is not None and facts.container.spec is not None:
+            spec = dict(facts.container.spec)  # the bundle's copy is not written yet
+        if spec is None:
             return Container(
                 id=container_id, runtime=self.id, cgroup_id=cgroup_id, pid=pid, complete=False
             )
-        return describe_spec(
-            spec,
-            container_id=container_id,
-            cgroup_id=cgroup_id,
-            pid=pid,
-            start_ts=started,
+        container = describe_spec(
+            spec, container_id=container_id, cgroup_id=cgroup_id, pid=pid, start_ts=started
         )
+        return with_api_facts(container, facts, _annotations(spec).get(_ANN + "container-type", ""))
+
+    def _ask_api(self, namespace: str, container_id: str, spec: Any) -> ApiFacts:
+        """Containers/Get for the container and its sandbox, Images/Get for its image."""
+        now = time.monotonic()
+        if self._api_down is not None and now - self._api_down[0] < self._api_retry_s:
+            return ApiFacts(reasons=(self._api_down[1],))
+        try:
+            facts = self._lookups(namespace, container_id, spec)
+        except ContainerdApiError as e:
+            reason = f"containerd API: {e}"
+            if isinstance(e, ContainerdUnreachable):
+                self._api_down = (now, reason)
+            return ApiFacts(reasons=(reason,))
+        self._api_down = None
+        return facts
+
+    def _lookups(self, namespace: str, container_id: str, spec: Any) -> ApiFacts:
+        record = self._api.container(namespace, container_id)
+        if record is None:
+            return ApiFacts(reasons=(f"container {container_id} not in containerd ({namespace})",))
+        if not isinstance(spec, dict):
+            spec = record.spec or {}
+        ann = _annotations(spec)
+        reasons = []
+        sandbox = None
+        sandbox_id = ann.get(_ANN + "sandbox-id", "")
+        if ann.get(_ANN + "container-type") == "container" and sandbox_id:
+            sandbox = self._api.container(namespace, sandbox_id)
+            if sandbox is None:
+                reasons.append(f"pod sandbox {sandbox_id} not in containerd ({namespace})")
+        image = None
+        names = _image_names(record.image, ann.get(_ANN + "image-name", ""))
+        for name in names:
+            image = self._api.image(namespace, name)
+            if image is not None:
+                break
+        else:
+            reasons.append(
+                f"image {names[0]} not in containerd ({namespace})"
+                if names
+                else "containerd records no image for this container"
+            )
+        return ApiFacts(record, sandbox, image, tuple(reasons))
 
     def _bundle(self, container_id: str) -> Path | None:
         """The task bundle of this id in the CRI namespace first, then in any other."""
@@ -143,6 +224,62 @@ class ContainerdRuntime(ContainerRuntime):
             if ns != CRI_NAMESPACE and bundle.is_dir():
                 return bundle
         return None
+
+
+def _image_names(*refs: str) -> list[str]:
+    """The names to look an image up by: as written, then as docker normalises them."""
+    names: list[str] = []
+    for ref in refs:
+        if not ref:
+            continue
+        first, _, rest = ref.partition("/")
+        if not rest:
+            full = f"docker.io/library/{ref}"
+        elif "." in first or ":" in first or first == "localhost":
+            full = ref
+        else:
+            full = f"docker.io/{ref}"
+        names += [n for n in (ref, full) if n not in names]
+    return names
+
+
+def user_labels(labels: Mapping[str, str]) -> dict[str, str]:
+    """Labels as the user set them, without the CRI plugin's own bookkeeping labels."""
+    return {k: v for k, v in labels.items() if not k.startswith(_CRI_LABELS)}
+
+
+def with_api_facts(c: Container, facts: ApiFacts, cri_kind: str) -> Container:
+    """The container from its bundle completed with what the API said (pure).
+
+    `cri_kind` is the CRI container-type annotation: "sandbox", "container", or "" for a
+    container that is not a pod's (which then has no pod labels to miss).
+    """
+    record = facts.container
+    if record is None:
+        return msgspec.structs.replace(c, unresolvable_reason="; ".join(facts.reasons))
+    labels = user_labels(record.labels)
+    found: dict[str, Any] = {"labels": labels}
+    if cri_kind == "sandbox":
+        found["pod_labels"] = labels
+    elif facts.sandbox is not None:
+        found["pod_labels"] = user_labels(facts.sandbox.labels)
+    elif not cri_kind:
+        found["pod_labels"] = {}
+    image = c.image or record.image
+    repository, tag, digest = split_reference(image)
+    if facts.image is not None and not digest:
+        digest = facts.image.digest
+    if image:
+        found.update(image=image, image_repository=repository, image_tag=tag)
+    if digest:
+        found["image_digest"] = digest
+    missing = tuple(f for f in c.unresolvable if f not in found)
+    return msgspec.structs.replace(
+        c,
+        **found,
+        unresolvable=missing,
+        unresolvable_reason="; ".join(facts.reasons) if missing else "",
+    )
 
 
 def _init_pid(path: Path) -> tuple[int, int]:

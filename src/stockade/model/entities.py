@@ -53,6 +53,7 @@ class Container(msgspec.Struct, frozen=True, kw_only=True):
     complete: bool = True  # False while metadata is still being resolved
     # Fields the runtime keeps only where it cannot be read (left empty, never guessed).
     unresolvable: tuple[str, ...] = ()
+    unresolvable_reason: str = ""  # why those fields could not be read, when known
 
     @property
     def short_id(self) -> str:

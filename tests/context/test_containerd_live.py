@@ -1,0 +1,170 @@
+"""ContainerdRuntime against a real containerd started by the test, with real runc tasks.
+
+The daemon runs on its own root, state dir and socket (tests/support/containerd.py); the
+busybox image built with podman is imported from an OCI archive. The adapter is pointed at
+that daemon's task root and socket, and containers are found from the cgroup id of their
+init process as the sensor would report it.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from stockade.context import ContainerResolver
+from stockade.context.containerd import ContainerdRuntime
+from stockade.context.resolver import CgroupIndex
+from stockade.model import Container
+from stockade.sensor import procfs
+from tests.support.containerd import Containerd, unavailable_reason
+
+pytestmark = [pytest.mark.root, pytest.mark.podman]
+
+PLAIN_NS = "stockade-test"
+CRI_NS = "k8s.io"
+CRI = "io.kubernetes.cri."
+
+
+@pytest.fixture(scope="module")
+def containerd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Containerd]:
+    reason = unavailable_reason()
+    if reason:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"required in CI but unavailable: {reason}", pytrace=False)
+        pytest.skip(reason)
+    daemon = Containerd(tmp_path_factory.mktemp("ctd"))
+    daemon.start()
+    yield daemon
+    daemon.stop()
+
+
+@pytest.fixture(scope="module")
+def image_digest(
+    containerd: Containerd, busybox_image: str, tmp_path_factory: pytest.TempPathFactory
+) -> str:
+    """Import the busybox image into both namespaces; its digest as containerd lists it."""
+    archive = tmp_path_factory.mktemp("oci") / "busybox.tar"
+    subprocess.run(
+        ["podman", "save", "--format", "oci-archive", "-o", str(archive), busybox_image],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    digests = {ns: containerd.import_image(archive, ns)[busybox_image] for ns in (PLAIN_NS, CRI_NS)}
+    assert digests[PLAIN_NS] == digests[CRI_NS] and digests[PLAIN_NS].startswith("sha256:")
+    return digests[PLAIN_NS]
+
+
+def _resolve(runtime: ContainerdRuntime, pid: int) -> Container:
+    """The container of a live process, found by its cgroup id through the resolver."""
+    resolver = ContainerResolver([runtime], CgroupIndex(), retry_s=0)
+    return resolver.for_cgroup(procfs.cgroup_id(pid), pid)
+
+
+def test_plain_container_labels_image_and_digest_from_the_api(
+    containerd: Containerd, busybox_image: str, image_digest: str
+) -> None:
+    cid = f"plain-{os.getpid()}"
+    labels = ("--label", "team=blue", "--label", "io.cri-containerd.kind=container")
+    pid = containerd.run_detached(PLAIN_NS, busybox_image, cid, *labels)
+    runtime = ContainerdRuntime(containerd.task_root, containerd.address)
+    assert runtime.unavailable_reason() is None
+    c = _resolve(runtime, pid)
+    assert (c.id, c.name, c.runtime, c.pid, c.complete) == (cid, cid, "containerd", pid, True)
+    assert c.labels["team"] == "blue" and "io.cri-containerd.kind" not in c.labels
+    assert (c.image, c.image_repository, c.image_tag, c.image_digest) == (
+        busybox_image,
+        busybox_image.rsplit(":", 1)[0],
+        "latest",
+        image_digest,
+    )
+    assert c.pod_labels == {} and c.unresolvable == () and c.unresolvable_reason == ""
+
+
+def _cri_run(
+    containerd: Containerd, image: str, cid: str, pod_uid: str, labels: dict[str, str], **ann: str
+) -> int:
+    """Run a container the way the CRI plugin lays one out: kubepods cgroup, labels, annotations."""
+    args = []
+    for key, value in labels.items():
+        args += ["--label", f"{key}={value}"]
+    for key, value in ann.items():
+        args += ["--annotation", f"{CRI}{key.replace('_', '-')}={value}"]
+    cgroup = f"/kubepods/besteffort/pod{pod_uid}/{cid}"
+    return containerd.run_detached(CRI_NS, image, cid, *args, cgroup=cgroup)
+
+
+def test_cri_pod_labels_come_from_the_sandbox_container(
+    containerd: Containerd, busybox_image: str, image_digest: str
+) -> None:
+    sandbox, app, uid = secrets.token_hex(32), secrets.token_hex(32), "5e0c2a3e-1111-4c2b-9d55-0f3b"
+    pod = {"sandbox_id": sandbox, "sandbox_name": "web-1", "sandbox_namespace": "prod"}
+    pod_labels = {"app": "web", "tier": "front", "io.kubernetes.pod.name": "web-1"}
+    sandbox_pid = _cri_run(
+        containerd,
+        busybox_image,
+        sandbox,
+        uid,
+        pod_labels | {"io.cri-containerd.kind": "sandbox"},
+        container_type="sandbox",
+        sandbox_uid=uid,
+        **pod,
+    )
+    app_labels = {"io.kubernetes.container.name": "app", "io.kubernetes.pod.name": "web-1"}
+    app_pid = _cri_run(
+        containerd,
+        busybox_image,
+        app,
+        uid,
+        app_labels | {"io.cri-containerd.kind": "container"},
+        container_type="container",
+        container_name="app",
+        image_name=busybox_image,
+        sandbox_uid=uid,
+        **pod,
+    )
+    runtime = ContainerdRuntime(containerd.task_root, containerd.address)
+
+    def user(labels: dict[str, str]) -> dict[str, str]:
+        # ctr adds the image's stop signal as a label on every container it creates
+        return {k: v for k, v in labels.items() if not k.startswith("io.containerd.")}
+
+    c = _resolve(runtime, app_pid)
+    assert (c.id, c.name, c.pid, c.complete) == (app, "app", app_pid, True)
+    assert (c.pod_name, c.pod_namespace, c.pod_uid) == ("web-1", "prod", uid)
+    assert user(c.pod_labels) == pod_labels and user(c.labels) == app_labels
+    assert (c.image, c.image_digest, c.network_mode) == (
+        busybox_image,
+        image_digest,
+        f"container:{sandbox}",
+    )
+    assert c.unresolvable == () and c.unresolvable_reason == ""
+
+    s = _resolve(runtime, sandbox_pid)
+    assert (s.id, s.name, s.pod_name, s.complete) == (sandbox, "web-1", "web-1", True)
+    assert user(s.pod_labels) == pod_labels == user(s.labels)
+    assert (s.image, s.image_digest, s.unresolvable) == (busybox_image, image_digest, ())
+
+
+def test_without_the_api_the_bundle_alone_describes_the_container(
+    containerd: Containerd, busybox_image: str, image_digest: str, tmp_path: Path
+) -> None:
+    cid = f"no-api-{os.getpid()}"
+    pid = containerd.run_detached(PLAIN_NS, busybox_image, cid, "--label", "team=red")
+    refusing = tmp_path / "refusing.sock"
+    with socket.socket(socket.AF_UNIX) as listener:
+        listener.bind(str(refusing))  # bound, never listening: connections are refused
+        for address, reason in (
+            (tmp_path / "absent.sock", "no containerd socket at"),
+            (refusing, "UNAVAILABLE"),
+        ):
+            c = _resolve(ContainerdRuntime(containerd.task_root, address), pid)
+            assert (c.id, c.pid, c.complete, c.labels, c.image_digest) == (cid, pid, True, {}, "")
+            assert {"labels", "image", "image_digest"} <= set(c.unresolvable)
+            assert reason in c.unresolvable_reason and image_digest
