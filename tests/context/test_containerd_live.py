@@ -157,14 +157,20 @@ def test_without_the_api_the_bundle_alone_describes_the_container(
 ) -> None:
     cid = f"no-api-{os.getpid()}"
     pid = containerd.run_detached(PLAIN_NS, busybox_image, cid, "--label", "team=red")
-    refusing = tmp_path / "refusing.sock"
-    with socket.socket(socket.AF_UNIX) as listener:
-        listener.bind(str(refusing))  # bound, never listening: connections are refused
+    refusing, silent = tmp_path / "refusing.sock", tmp_path / "silent.sock"
+    with socket.socket(socket.AF_UNIX) as bound, socket.socket(socket.AF_UNIX) as mute:
+        bound.bind(str(refusing))  # bound, never listening: connections are refused
+        mute.bind(str(silent))
+        mute.listen()  # connections complete in the backlog, nothing ever answers
         for address, reason in (
             (tmp_path / "absent.sock", "no containerd socket at"),
             (refusing, "UNAVAILABLE"),
+            (silent, "DEADLINE_EXCEEDED"),
         ):
-            c = _resolve(ContainerdRuntime(containerd.task_root, address), pid)
+            runtime = ContainerdRuntime(containerd.task_root, address, api_timeout_s=0.2)
+            c = _resolve(runtime, pid)
             assert (c.id, c.pid, c.complete, c.labels, c.image_digest) == (cid, pid, True, {}, "")
             assert {"labels", "image", "image_digest"} <= set(c.unresolvable)
             assert reason in c.unresolvable_reason and image_digest
+            again = runtime.describe(cid, c.cgroup_id)  # within api_retry_s: not asked again
+            assert again is not None and again.unresolvable_reason == c.unresolvable_reason
