@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
-import logging
 import signal
 import sys
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
-import msgspec
 import typer
 
 from stockade.cli.datadir import default_data_root
@@ -58,6 +56,8 @@ def agent(
     ] = None,
 ) -> None:
     """Run the agent until SIGTERM or Ctrl-C."""
+    import logging
+
     from stockade.agent import Agent, AgentConfig, AgentError
     from stockade.agent.enroll import pin_ca
 
@@ -110,6 +110,8 @@ def replay_command(
     ] = None,
 ) -> None:
     """Feed a capture through detection; print alerts as Falco JSON lines."""
+    import msgspec
+
     from stockade.agent import AgentError
     from stockade.agent.detection import rules_detector
     from stockade.agent.hostinfo import this_host

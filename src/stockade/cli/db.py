@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import time
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from stockade.scan.vulndb import DEFAULT_PATH, VulnDBError, import_location, open_db
+from stockade.scan.locations import DEFAULT_VULNDB_PATH
 
 db_app = typer.Typer(help="The local vulnerability database (offline at scan time).")
 
 DbOption = Annotated[
     Path | None,
-    typer.Option("--db", help=f"Database file [default: {DEFAULT_PATH}]", show_default=False),
+    typer.Option(
+        "--db", help=f"Database file [default: {DEFAULT_VULNDB_PATH}]", show_default=False
+    ),
 ]
 
 
@@ -26,6 +27,8 @@ def import_command(
     db: DbOption = None,
 ) -> None:
     """Import advisories (OSV, Debian tracker, Alpine secdb, Node.js security-wg)."""
+    from stockade.scan.vulndb import VulnDBError, import_location, open_db
+
     started = time.perf_counter()
     try:
         database = open_db(db, create=True)
@@ -53,6 +56,8 @@ def status_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
 ) -> None:
     """Show imported sources, advisories per ecosystem and the last import time."""
+    from stockade.scan.vulndb import VulnDBError, open_db
+
     try:
         database = open_db(db)
     except VulnDBError as e:
@@ -68,6 +73,8 @@ def status_command(
             "sources": [dataclasses.asdict(s) for s in sources],
             "ecosystems": counts,
         }
+        import json
+
         typer.echo(json.dumps(doc, indent=2))
         return
     typer.echo(f"database: {database.path}")

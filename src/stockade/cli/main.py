@@ -1,13 +1,78 @@
-"""Entry point of the `stockade` command: each capability's module registers its commands."""
+"""Entry point of the `stockade` command: each capability's module registers its commands.
+
+A command's module is imported (and its signatures turned into options) only when that
+command runs: importing and converting them all costs more than starting Python does.
+Help, completion and unknown names load every module, so a command added to a module's
+`register` shows up even before COMMAND_MODULES names it.
+"""
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
 import typer
+import typer.main
+from typer.core import TyperGroup
 
 import stockade
-from stockade.cli import agent, db, doctor, platform, rules, scan, sensor, up
+
+if TYPE_CHECKING:
+    from typer._click import Command, Context  # typer vendors click
+
+MODULES = ("agent", "db", "doctor", "platform", "rules", "scan", "sensor", "up")
+COMMAND_MODULES = {  # top-level name -> the module whose `register` adds it
+    "agent": "agent",
+    "replay": "agent",
+    "db": "db",
+    "doctor": "doctor",
+    "server": "platform",
+    "token": "platform",
+    "rules": "rules",
+    "watch": "rules",
+    "scan": "scan",
+    "sensor": "sensor",
+    "up": "up",
+}
+
+
+def registered_commands(modules: Iterable[str]) -> dict[str, Command]:
+    """The top-level commands the `register` of each named cli module adds, in order."""
+    app = typer.Typer()
+    for module in modules:
+        importlib.import_module(f"stockade.cli.{module}").register(app)
+    return dict(typer.main.get_group(app).commands)
+
+
+class LazyCommandGroup(TyperGroup):
+    """The top-level group: builds a module's commands the first time one is asked for."""
+
+    def __init__(self, **attrs: Any) -> None:
+        super().__init__(**attrs)
+        self._own = list(self.commands)  # defined in this module (`version`): listed first
+
+    def _load(self, modules: Iterable[str]) -> list[str]:
+        loaded = registered_commands(modules)
+        for name, command in loaded.items():
+            self.commands.setdefault(name, command)
+        return list(loaded)
+
+    def get_command(self, ctx: Context, cmd_name: str) -> Command | None:
+        """The command `cmd_name`, importing only the module that registers it."""
+        if cmd_name not in self.commands:
+            module = COMMAND_MODULES.get(cmd_name)
+            self._load((module,) if module else MODULES)
+        return super().get_command(ctx, cmd_name)
+
+    def list_commands(self, ctx: Context) -> list[str]:
+        """Every command, in the order the modules register them."""
+        order = [*self._own, *self._load(MODULES)]
+        return sorted(super().list_commands(ctx), key=order.index)
+
 
 app = typer.Typer(
+    cls=LazyCommandGroup,
     help="Stockade: container-aware EDR and container security.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -23,7 +88,3 @@ def main() -> None:
 def version() -> None:
     """Print Stockade's version."""
     typer.echo(f"stockade {stockade.__version__}")
-
-
-for _module in (agent, db, doctor, platform, rules, scan, sensor, up):
-    _module.register(app)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import signal
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -45,6 +44,8 @@ def announce(platform: Platform) -> None:
 
 async def _serve_until_signalled(platform: Platform) -> None:
     """Serve; announce the URLs once both listeners accept; stop cleanly on SIGINT/SIGTERM."""
+    import asyncio
+
     ready = asyncio.Event()
     task = asyncio.create_task(platform.serve(ready))
     loop = asyncio.get_running_loop()
@@ -71,6 +72,8 @@ def server(
     ] = None,
 ) -> None:
     """Run the platform: web console and user API, and the agents' mTLS endpoint."""
+    import asyncio
+
     from stockade.platform import PlatformConfig, PlatformError
 
     config = PlatformConfig(

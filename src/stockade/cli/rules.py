@@ -7,17 +7,13 @@ import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import msgspec
 import typer
 
-from stockade.model import Event, EventType
-from stockade.model.events import decode_jsonl
-from stockade.rules import Ruleset, load_rules
-from stockade.rules.detector import RulesDetector
-from stockade.rules.explain import explain_event
-from stockade.rules.fields import FIELDS
+if TYPE_CHECKING:  # the rule engine is imported when a command runs: keeps start-up fast
+    from stockade.model import Event, EventType
+    from stockade.rules import Ruleset
 
 RulesOption = Annotated[
     list[Path],
@@ -32,6 +28,8 @@ def validate(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Do not list warnings.")] = False,
 ) -> None:
     """Load rules files; list every error (and warning) as file:line:column code message."""
+    from stockade.rules import load_rules
+
     ruleset = load_rules(files)
     for error in ruleset.errors:
         typer.echo(f"{error.file}:{error.line}:{error.column}: {error.code}: {error.message}")
@@ -52,6 +50,10 @@ def fields(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """Print the field table: name, type and where the value comes from."""
+    import msgspec
+
+    from stockade.rules.fields import FIELDS
+
     table = sorted(FIELDS, key=lambda f: f.name)
     if as_json:
         rows = [
@@ -67,6 +69,11 @@ def fields(
 
 
 def _events(path: Path) -> list[Event]:
+    import msgspec
+
+    from stockade.model import Event
+    from stockade.model.events import decode_jsonl
+
     data = path.read_bytes()
     try:
         return [msgspec.json.decode(data, type=Event)]
@@ -82,6 +89,11 @@ def explain(
     ] = None,
 ) -> None:
     """For each candidate rule of each event: which clause decided, with the values seen."""
+    import msgspec
+
+    from stockade.rules import load_rules
+    from stockade.rules.explain import explain_event
+
     ruleset = load_rules(rules)
     for error in ruleset.errors:
         typer.echo(f"{error.file}:{error.line}:{error.column}: {error.code}: {error.message}")
@@ -123,6 +135,8 @@ def test(
 
 def _sensor_types(ruleset: Ruleset) -> frozenset[EventType]:
     """The sensor event types the rules need (every type when a rule is unconstrained)."""
+    from stockade.model import EventType
+
     if ruleset.catchall:
         return frozenset(EventType)
     known = {t.value for t in EventType}
@@ -164,7 +178,12 @@ def watch(
     duration: Annotated[float, typer.Option(help="Seconds to watch (0: until stopped).")] = 0,
 ) -> None:
     """Watch this host: sensor, context and rules; print Falco JSON alerts, one per line."""
+    import msgspec
+
+    from stockade.model.events import decode_jsonl
+    from stockade.rules import load_rules
     from stockade.rules.default import default_rule_paths
+    from stockade.rules.detector import RulesDetector
 
     ruleset = load_rules(rules or default_rule_paths())
     for error in ruleset.errors:

@@ -9,27 +9,27 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
-import msgspec
 import typer
 
-from stockade.model.inventory import ScanResult, Severity
-from stockade.scan.errors import ScanError
-from stockade.scan.options import DEFAULT_CACHE_DIR, Scanner, ScanOptions
+from stockade.scan.locations import DEFAULT_CACHE_DIR, DEFAULT_VULNDB_PATH
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the scanner is imported when a command runs: keeps start-up fast
     from rich.console import Console
+
+    from stockade.model.inventory import ScanResult
+    from stockade.scan.options import ScanOptions
 
 scan_app = typer.Typer(help="Scan container images and filesystems.", no_args_is_help=True)
 
 FORMATS = ("table", "json", "sarif", "cyclonedx", "spdx")
 ERROR_EXIT = 2
 KIND_LABEL = {"vulnerability": "vuln", "misconfiguration": "misconfig"}
-SEVERITY_STYLE = {
-    Severity.CRITICAL: "bold red",
-    Severity.HIGH: "red",
-    Severity.MEDIUM: "yellow",
-    Severity.LOW: "cyan",
-    Severity.UNKNOWN: "dim",
+SEVERITY_STYLE = {  # by Severity name
+    "CRITICAL": "bold red",
+    "HIGH": "red",
+    "MEDIUM": "yellow",
+    "LOW": "cyan",
+    "UNKNOWN": "dim",
 }
 
 FormatOpt = Annotated[str, typer.Option("--format", "-f", help="table|json|sarif|cyclonedx|spdx")]
@@ -68,15 +68,16 @@ def build_options(
     secret_config: Path | None,
 ) -> ScanOptions:
     """ScanOptions from command-line values; BadParameter on unknown names."""
+    from stockade.model.inventory import Severity
+    from stockade.scan.options import Scanner, ScanOptions
+
     try:
         chosen = frozenset(Scanner(s) for s in _csv(scanners))
         severities = frozenset(Severity[s.upper()] for s in _csv(severity))
     except (ValueError, KeyError) as e:
         raise typer.BadParameter(f"unknown scanner or severity: {e}") from e
     if db is None and Scanner.VULN in chosen:
-        from stockade.scan.vulndb import DEFAULT_PATH
-
-        default_db = DEFAULT_PATH.expanduser()
+        default_db = DEFAULT_VULNDB_PATH.expanduser()
         db = default_db if default_db.is_file() else None
     if yara_rules is not None:
         chosen |= {Scanner.MALWARE}
@@ -137,7 +138,7 @@ def render_table(result: ScanResult, console: Console, list_packages: bool) -> N
             where = f"{f.path or f.target}" + (f":{f.line}" if f.line else "")
             if f.kind == "vulnerability":
                 where = f"{f.target} {f.installed_version} -> {f.fixed_version or '(no fix)'}"
-            sev = f"[{SEVERITY_STYLE[f.severity]}]{f.severity.name}[/]"
+            sev = f"[{SEVERITY_STYLE[f.severity.name]}]{f.severity.name}[/]"
             table.add_row(KIND_LABEL.get(f.kind, f.kind), f.id, sev, where, f.match or f.title)
         console.print(table)
     if list_packages and result.packages:
@@ -164,6 +165,8 @@ def _emit(result: ScanResult, fmt: str, output: Path | None, list_packages: bool
             render_table(result, Console(file=handle, width=200), list_packages)
         return
     if fmt == "json":
+        import msgspec
+
         data = msgspec.json.format(msgspec.json.encode(result), indent=2) + b"\n"
     else:
         from stockade.scan.output import write
@@ -183,6 +186,8 @@ def _run(
     exit_code: int,
     list_packages: bool,
 ) -> None:
+    from stockade.scan.errors import ScanError
+
     try:
         result = scan()
         _emit(result, fmt, output, list_packages)
@@ -250,6 +255,7 @@ def fs_command(
     list_all_pkgs: ListPkgsOpt = False,
 ) -> None:
     """Scan a directory tree (lock files included)."""
+    from stockade.scan.errors import ScanError
     from stockade.scan.scanner import scan_fs
 
     options = build_options(

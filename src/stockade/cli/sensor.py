@@ -7,14 +7,12 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import msgspec
 import typer
 
-from stockade.model import Event
-from stockade.sensor.base import SensorError
-from stockade.sensor.fallback import choose_source
+if TYPE_CHECKING:  # the sensor is imported when a command runs: keeps start-up fast
+    from stockade.model import Event
 
 DEFAULT_FIELDS = (
     "evt.type",
@@ -84,6 +82,11 @@ def record(
     no_ebpf: Annotated[bool, typer.Option("--no-ebpf", help="Use the fallback sources.")] = False,
 ) -> None:
     """Print one JSON object per kernel event, keyed by Falco field names."""
+    import msgspec
+
+    from stockade.sensor.base import SensorError
+    from stockade.sensor.fallback import choose_source
+
     getters = [(f, field_getter(f)) for f in fields.split(",") if f]
     try:
         choice = choose_source(disabled={"ebpf"} if no_ebpf else ())
@@ -126,6 +129,7 @@ def record(
 
 def build() -> None:
     """Build (or find cached) the eBPF object for this kernel and print its path."""
+    from stockade.sensor.base import SensorError
     from stockade.sensor.bpf.build import build_object
 
     try:

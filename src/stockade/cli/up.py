@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import signal
 import threading
@@ -15,6 +14,8 @@ from stockade.cli.datadir import default_data_root
 from stockade.cli.platform import announce
 
 if TYPE_CHECKING:  # imported when the command runs: keeps `stockade --help` fast
+    import asyncio
+
     from stockade.agent import Agent
     from stockade.platform import Platform
 
@@ -32,6 +33,8 @@ def up(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
 ) -> None:
     """Run the platform and a local agent; print the console URL and the admin login."""
+    import asyncio
+
     from stockade.agent import AgentError
     from stockade.platform import Platform, PlatformConfig, PlatformError
 
@@ -53,6 +56,8 @@ def up(
 
 
 async def _run(platform: Platform, agent_state: Path) -> None:
+    import asyncio
+
     from stockade.agent import Agent, AgentConfig
 
     loop = asyncio.get_running_loop()
@@ -95,6 +100,8 @@ async def _run(platform: Platform, agent_state: Path) -> None:
 
 async def _until(server: asyncio.Task[None], *events: asyncio.Event) -> None:
     """Wait for the first of `events`, or for the server task to end (failed or stopped)."""
+    import asyncio
+
     waiters = {asyncio.create_task(e.wait()) for e in events}
     await asyncio.wait({*waiters, server}, return_when=asyncio.FIRST_COMPLETED)
     for waiter in waiters:

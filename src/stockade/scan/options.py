@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from stockade.model.inventory import Severity
+from stockade.scan.locations import DEFAULT_CACHE_DIR
 
 
 class Scanner(enum.StrEnum):
@@ -20,7 +21,6 @@ class Scanner(enum.StrEnum):
 
 
 DEFAULT_SCANNERS = frozenset({Scanner.PKG, Scanner.VULN, Scanner.SECRET, Scanner.MISCONFIG})
-DEFAULT_CACHE_DIR = Path.home() / ".cache" / "stockade" / "scan"
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,11 +10,12 @@ from pathlib import Path
 
 import msgspec
 
+from stockade.scan.locations import DEFAULT_VULNDB_PATH
 from stockade.scan.vulndb.formats import VulnDBError
 from stockade.scan.vulndb.model import Advisory, Affected
 from stockade.scan.vulndb.names import normalise
 
-DEFAULT_PATH = Path("~/.cache/stockade/vulndb.sqlite")
+DEFAULT_PATH = DEFAULT_VULNDB_PATH
 SCHEMA_VERSION = 1  # bump when the tables or the stored encoding change
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sources (
