@@ -19,6 +19,7 @@ import pytest
 
 from stockade.context import ContainerResolver
 from stockade.context.containerd import ContainerdRuntime
+from stockade.context.containerd_api import ContainerdClient
 from stockade.context.resolver import CgroupIndex
 from stockade.model import Container
 from stockade.sensor import procfs
@@ -174,3 +175,22 @@ def test_without_the_api_the_bundle_alone_describes_the_container(
             assert reason in c.unresolvable_reason and image_digest
             again = runtime.describe(cid, c.cgroup_id)  # within api_retry_s: not asked again
             assert again is not None and again.unresolvable_reason == c.unresolvable_reason
+
+
+def test_client_reads_records_and_returns_none_for_unknown_names(
+    containerd: Containerd, busybox_image: str, image_digest: str
+) -> None:
+    cid = f"client-{os.getpid()}"
+    containerd.run_detached(PLAIN_NS, busybox_image, cid, "--label", "team=green")
+    client = ContainerdClient(containerd.address)
+    record = client.container(PLAIN_NS, cid)
+    assert record is not None and (record.id, record.image) == (cid, busybox_image)
+    assert record.labels["team"] == "green" and record.runtime == "io.containerd.runc.v2"
+    assert record.spec is not None and record.spec["process"]["args"] == ["sleep", "60"]
+    image = client.image(PLAIN_NS, busybox_image)
+    assert image is not None and (image.name, image.digest) == (busybox_image, image_digest)
+    assert "manifest" in image.media_type
+    assert client.container("no-such-namespace", cid) is None
+    assert client.container(PLAIN_NS, "no-such-container") is None
+    assert client.image(PLAIN_NS, "localhost/no-such-image:1") is None
+    client.close()

@@ -133,6 +133,7 @@ class ContainerdClient:
         self.address = address
         self._timeout = timeout_s
         self._channel: grpc.Channel | None = None
+        self._methods: dict[str, Callable[..., message.Message]] = {}
 
     def container(self, namespace: str, container_id: str) -> ContainerRecord | None:
         """Containers/Get; None when containerd does not know this id in that namespace."""
@@ -167,17 +168,14 @@ class ContainerdClient:
         if self._channel is not None:
             self._channel.close()
             self._channel = None
+            self._methods.clear()
 
     def _call(
         self, service: str, stub: str, kind: str, namespace: str, **request: str
     ) -> message.Message | None:
         """One unary call `/containerd.services.<service>.v1.<stub>/Get`."""
-        reply_cls = _CLASSES[f"{kind}Response"]
-        method: Callable[..., message.Message] = self._open().unary_unary(
-            f"/containerd.services.{service}.v1.{stub}/Get",
-            request_serializer=lambda m: m.SerializeToString(),
-            response_deserializer=reply_cls.FromString,
-        )
+        channel = self._open()  # checks the socket is still there on every call
+        method = self._methods.get(kind) or self._method(channel, service, stub, kind)
         try:
             return method(
                 _CLASSES[f"{kind}Request"](**request),
@@ -193,6 +191,18 @@ class ContainerdClient:
             if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
                 raise ContainerdUnreachable(where) from e
             raise ContainerdApiError(where) from e
+
+    def _method(
+        self, channel: grpc.Channel, service: str, stub: str, kind: str
+    ) -> Callable[..., message.Message]:
+        """The callable of one Get method on the channel, kept until the channel closes."""
+        method: Callable[..., message.Message] = channel.unary_unary(
+            f"/containerd.services.{service}.v1.{stub}/Get",
+            request_serializer=lambda m: m.SerializeToString(),
+            response_deserializer=_CLASSES[f"{kind}Response"].FromString,
+        )
+        self._methods[kind] = method
+        return method
 
     def _open(self) -> grpc.Channel:
         try:
