@@ -7,7 +7,9 @@ spec the CRI plugin generates (annotations as `DefaultCRIAnnotations` in contain
 containers only, sandbox-log-directory for sandboxes only); `init.pid` is written by the
 shim once runc has created the task. Cgroup paths are the kubelet's: systemd driver
 `kubepods-<qos>-pod<uid>.slice/cri-containerd-<id>.scope`, cgroupfs `/kubepods/<qos>/pod<uid>/<id>`;
-`ctr run` puts a container at `/<namespace>/<id>`.
+`ctr run` puts a container at `/<namespace>/<id>`. No containerd answers on these hosts'
+sockets, so the bundle alone describes; `with_api_facts` is checked on API records shaped
+as containerd 1.6 returns them (the live daemon is in test_containerd_live.py).
 """
 
 from __future__ import annotations
