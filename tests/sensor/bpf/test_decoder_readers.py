@@ -1,0 +1,104 @@
+"""The decoder's own readers of frequent kinds give what the argspec builders give."""
+
+from __future__ import annotations
+
+import socket
+import struct
+
+import pytest
+
+from stockade.model import EventType
+from stockade.sensor.bpf.argspec import BUILDERS, HDR_SIZE
+from stockade.sensor.bpf.decoder import DecodeError, RecordDecoder
+from stockade.sensor.bpf.kinds import KIND_IDS
+from tests.sensor.bpf.test_decoder import _record
+
+_TUPLE = struct.Struct("<HHHHHH16s16s")
+_V4 = _TUPLE.pack(
+    2, 1, 6, 40000, 80, 0, socket.inet_aton("10.88.0.2"), socket.inet_aton("10.0.0.3")
+)
+_V6 = _TUPLE.pack(
+    10, 1, 0, 5000, 443, 0, socket.inet_pton(socket.AF_INET6, "fd00::2"),
+    socket.inet_pton(socket.AF_INET6, "::1"),
+)  # fmt: skip
+_UNIX = _TUPLE.pack(1, 2, 0, 0, 0, 0, b"\0" * 16, b"\0" * 16)
+_SOCKADDR = struct.pack("<H", 2) + struct.pack("!H4s", 8080, socket.inet_aton("127.0.0.1"))
+
+CASES = [
+    ("connect-v4", EventType.CONNECT, -115, (3, 0, 16, 0, 0, 0), (b"", _V4), 4),
+    ("connect-v6", EventType.CONNECT, 0, (7, 0, 28, 0, 0, 0), (b"", _V6), 4),
+    ("connect-unix", EventType.CONNECT, 0, (2**32 - 1, 0, 0, 0, 0, 0), (b"", _UNIX), 4),
+    ("connect-sockaddr", EventType.CONNECT, -111, (4, 0, 16, 0, 0, 0), (_SOCKADDR,), 0),
+    ("connect-nothing", EventType.CONNECT, -9, (4, 0, 0, 0, 0, 0), (), 0),
+    ("accept4-v4", EventType.ACCEPT4, 5, (3, 0, 0, 0x80000, 0, 0), (b"", _V4), 4),
+    ("accept-v6", EventType.ACCEPT, 6, (3, 0, 0, 0, 0, 0), (b"", _V6), 4),
+    ("accept-failed", EventType.ACCEPT4, -11, (3, 0, 0, 0, 0, 0), (), 0),
+    ("socket", EventType.SOCKET, 3, (2, 0x80001, 6, 0, 0, 0), (), 0),
+    ("vfork", EventType.VFORK, 0, (0,) * 6, (), 0),
+    ("clone", EventType.CLONE, 0, (0x11, 0, 0, 0, 0, 0), (), 0),
+    ("clone3", EventType.CLONE3, 0, (0,) * 6, (), 0),
+    ("fork", EventType.FORK, 0, (0,) * 6, (), 0),
+    ("procexit-code", EventType.PROCEXIT, 0, (0x8B, 0, 0, 0, 0, 0), (), 0),
+    ("procexit-signal", EventType.PROCEXIT, 0, (0, 0x0300, 0, 0, 0, 0), (), 0),
+]
+
+
+@pytest.mark.parametrize(
+    ("kind", "res", "a", "slots", "flags"),
+    [c[1:] for c in CASES],
+    ids=[c[0] for c in CASES],
+)
+def test_reader_matches_its_builder(
+    kind: EventType, res: int, a: tuple[int, ...], slots: tuple[bytes, ...], flags: int
+) -> None:
+    rec = _record(kind, res=res, a=a, slots=slots, flags=flags)
+    ev = RecordDecoder(epoch_offset_ns=5).decode(rec)
+    lens = [len(s) for s in slots] + [0] * (4 - len(slots))
+    offs = [HDR_SIZE + sum(lens[:i]) for i in range(4)]
+    flat = tuple(v for pair in zip(offs, lens, strict=True) for v in pair)
+    args, fd = BUILDERS[kind](rec, a, flat, res, flags)
+    assert (ev.type, ev.ts, ev.res, ev.source) == (kind.value, 1_005, res, "ebpf")
+    assert (ev.args, ev.fd) == (args, fd)
+
+
+def test_cached_addresses_are_read_again_for_each_record() -> None:
+    decoder = RecordDecoder()
+    names = []
+    for port in (40000, 40001):
+        tup = _TUPLE.pack(2, 1, 6, port, 80, 0, b"\x0a\0\0\x02", b"\x0a\0\0\x03")
+        rec = _record(EventType.CONNECT, a=(3, 0, 16, 0, 0, 0), slots=(b"", tup), flags=4)
+        names.append(decoder.decode(rec).args["tuple"])
+    assert names == ["10.0.0.2:40000->10.0.0.3:80", "10.0.0.2:40001->10.0.0.3:80"]
+
+
+@pytest.mark.parametrize(
+    "kind", [EventType.OPENAT, EventType.CONNECT, EventType.ACCEPT4, EventType.SOCKET,
+             EventType.VFORK, EventType.PROCEXIT],
+    ids=lambda k: k.value,
+)  # fmt: skip
+def test_a_kind_sharing_only_its_low_byte_is_unknown(kind: EventType) -> None:
+    rec = bytearray(_record(kind))
+    struct.pack_into("<I", rec, HDR_SIZE - 16, KIND_IDS[kind] + 256)
+    with pytest.raises(DecodeError, match="unknown record kind"):
+        RecordDecoder().decode(bytes(rec))
+
+
+@pytest.mark.parametrize(
+    "kind", [EventType.OPENAT, EventType.CONNECT, EventType.ACCEPT, EventType.SOCKET,
+             EventType.FORK, EventType.PROCEXIT],
+    ids=lambda k: k.value,
+)  # fmt: skip
+def test_a_cut_slot_is_rejected_by_every_reader(kind: EventType) -> None:
+    rec = _record(kind, slots=(b"/x\0", _V4))[:-1]
+    with pytest.raises(DecodeError, match="shorter than its slots"):
+        RecordDecoder().decode(rec)
+
+
+def test_actors_are_shared_across_kinds_and_told_apart() -> None:
+    decoder = RecordDecoder()
+    opened = decoder.decode(_record(EventType.OPENAT, slots=(b"/x\0",)))
+    sock = decoder.decode(_record(EventType.SOCKET, res=3))
+    other = decoder.decode(_record(EventType.SOCKET, res=3, uid=7))
+    again = decoder.decode(_record(EventType.PROCEXIT))
+    assert opened.proc is sock.proc is again.proc
+    assert other.proc is not opened.proc and other.proc.uid == 7
