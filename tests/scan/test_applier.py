@@ -77,4 +77,19 @@ def test_cache_key_changes_with_scanners(tmp_path: Path) -> None:
         scan_image(
             f"oci:{layout}", ScanOptions(cache_dir=tmp_path / "c", scanners=frozenset(scanners))
         )
-    assert len(list((tmp_path / "c").rglob("*.msgpack"))) == 2
+    assert len(list((tmp_path / "c" / "layers").rglob("*.msgpack"))) == 2
+
+
+def test_image_config_findings_come_from_the_cache_unchanged(tmp_path: Path) -> None:
+    config = {"Env": ["PATH=/bin", "GH=ghp_" + "Zq8" * 12], "ExposedPorts": {"22/tcp": {}}}
+    layout = write_oci_layout(tmp_path / "layout", [LayerSpec(files={"a": b"x"})], config)
+    options = ScanOptions(cache_dir=tmp_path / "c", scanners=frozenset(Scanner) - {Scanner.VULN})
+    fresh = scan_image(f"oci:{layout}", ScanOptions(cache_dir=None, scanners=options.scanners))
+    first, cached = (scan_image(f"oci:{layout}", options) for _ in range(2))
+    assert {f.id for f in fresh.findings if f.target == "image config"} >= {"github-pat"}
+    assert fresh.findings == first.findings == cached.findings
+    assert len(list((tmp_path / "c" / "config").rglob("*.msgpack"))) == 1
+    pkg_only = scan_image(
+        f"oci:{layout}", ScanOptions(cache_dir=tmp_path / "c", scanners=frozenset({Scanner.PKG}))
+    )
+    assert pkg_only.findings == []

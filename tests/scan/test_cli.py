@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import msgspec
@@ -10,6 +13,7 @@ from typer.testing import CliRunner
 
 from stockade.cli.main import app
 from stockade.model.inventory import ScanResult
+from tests.scan.imagebuild import LayerSpec, write_oci_layout
 
 RUNNER = CliRunner()
 
@@ -95,3 +99,31 @@ def test_errors_are_reported_with_exit_code_two(tmp_path: Path) -> None:
     assert "no index.json" in result.output
     bad = RUNNER.invoke(app, ["scan", "image", f"oci:{tmp_path}", "--scanners", "nope"])
     assert bad.exit_code == 2
+
+
+def test_rescan_from_cache_imports_only_what_the_cached_path_needs(tmp_path: Path) -> None:
+    files = {"etc/os-release": b"ID=debian\nVERSION_ID=12\n", "app/.env": b"TOKEN=x\n"}
+    layout = write_oci_layout(tmp_path / "layout", [LayerSpec(files=files)])
+    command = [sys.executable, "-X", "importtime", "-m", "stockade.cli", "scan", "image"]
+    args = [f"oci:{layout}", "--scanners", "pkg,secret", "-f", "json", "-o", os.devnull]
+    args += ["--cache-dir", str(tmp_path / "cache")]
+
+    def imported() -> set[str]:
+        done = subprocess.run([*command, *args], capture_output=True, text=True, check=True)
+        lines = [line for line in done.stderr.splitlines() if line.startswith("import time:")]
+        return {line.rsplit("|", 1)[1].strip() for line in lines}
+
+    first, again = imported(), imported()
+    assert {"yaml", "stockade.scan.secrets.engine", "stockade.scan.walker"} <= first
+    not_needed = {
+        "yaml",
+        "yara",
+        "email.parser",
+        "rich",
+        "stockade.scan.secrets.engine",
+        "stockade.scan.misconfig.engine",
+        "stockade.scan.output",
+        "stockade.scan.vulndb",
+        "stockade.scan.matchers",
+    }
+    assert not_needed & again == set()

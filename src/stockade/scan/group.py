@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from stockade.scan.analyzers import ANALYZERS, Analyzer, AnalyzerOptions, FileAnalysis, load_builtin
@@ -37,16 +37,22 @@ def _fingerprint(path: Path | None) -> str:
 
 @dataclass(frozen=True, slots=True)
 class AnalyzerGroup:
-    """Analyzers for one scan; `select` decides per file, `analyze` merges their results."""
+    """Analyzers for one scan; `select` decides per file, `analyze` merges their results.
 
-    analyzers: tuple[Analyzer, ...]
+    The analyzers are instantiated on first use: a scan served from the cache needs only
+    the cache salt, not the compiled secret rules or checks.
+    """
+
+    classes: tuple[type[Analyzer], ...]
+    analyzer_options: AnalyzerOptions
     limits: WalkLimits
     cache_salt: str
     caps: tuple[int, ...]  # per analyzer: the largest file it reads
+    _built: list[tuple[tuple[Analyzer, int], ...]] = field(default_factory=list, repr=False)
 
     @classmethod
     def build(cls, options: ScanOptions, lockfiles: bool | None = None) -> AnalyzerGroup:
-        """Instantiate the registered analyzers the options ask for."""
+        """Choose the registered analyzers the options ask for."""
         load_builtin()
         analyzer_options = AnalyzerOptions(
             yara_rules=options.yara_rules,
@@ -54,12 +60,12 @@ class AnalyzerGroup:
             lockfiles=options.lockfiles if lockfiles is None else lockfiles,
         )
         wanted = _wanted_scanners(options)
-        analyzers = tuple(
-            cls_(analyzer_options)
+        classes = tuple(
+            cls_
             for _, cls_ in ANALYZERS.items()
             if cls_.scanner in wanted and cls_.enabled(analyzer_options)
         )
-        caps = tuple(a.max_size or options.max_file_size for a in analyzers)
+        caps = tuple(c.max_size or options.max_file_size for c in classes)
         limits = WalkLimits(
             max_file_size=max(caps, default=options.max_file_size),
             max_layer_size=options.max_layer_size,
@@ -68,24 +74,33 @@ class AnalyzerGroup:
         salt = "|".join(
             [
                 f"schema={CACHE_SCHEMA}",
-                *sorted(f"{a.id}@{a.version}" for a in analyzers),
+                *sorted(f"{c.id}@{c.version}" for c in classes),
                 f"lockfiles={analyzer_options.lockfiles}",
                 f"limits={options.max_file_size},{','.join(limits.skip_dirs)}",
                 f"secrets={_fingerprint(options.secret_config)}",
                 f"yara={_fingerprint(options.yara_rules)}",
             ]
         )
-        return cls(analyzers, limits, hashlib.sha256(salt.encode()).hexdigest(), caps)
+        return cls(
+            classes, analyzer_options, limits, hashlib.sha256(salt.encode()).hexdigest(), caps
+        )
+
+    def _capped(self) -> tuple[tuple[Analyzer, int], ...]:
+        if not self._built:
+            analyzers = (c(self.analyzer_options) for c in self.classes)
+            self._built.append(tuple(zip(analyzers, self.caps, strict=True)))
+        return self._built[0]
+
+    @property
+    def analyzers(self) -> tuple[Analyzer, ...]:
+        """The analyzer instances (built on first use)."""
+        return tuple(a for a, _ in self._capped())
 
     def select(self, info: FileInfo) -> tuple[Analyzer, ...] | None:
         """The analyzers that want this file, or None."""
         size = info.size
-        chosen = tuple(
-            a
-            for a, cap in zip(self.analyzers, self.caps, strict=True)
-            if size <= cap and a.required(info)
-        )
-        return chosen or None
+        chosen = [a for a, cap in self._capped() if size <= cap and a.required(info)]
+        return tuple(chosen) if chosen else None
 
     def analyze(
         self, info: FileInfo, chosen: tuple[Analyzer, ...], content: bytes

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from email.message import Message
-from email.parser import BytesHeaderParser
+from typing import TYPE_CHECKING
 
 from stockade.model.inventory import Ecosystem, Package
 from stockade.scan.analyzers.base import Analyzer, FileAnalysis, register
 from stockade.scan.files import FileInfo
 from stockade.scan.purl import make_purl
+
+if TYPE_CHECKING:  # the email package is imported when a METADATA file is met
+    from email.message import Message
 
 _LICENSE_CLASSIFIER = "License :: "
 
@@ -45,6 +47,8 @@ class PythonPackageAnalyzer(Analyzer):
 
     def analyze(self, info: FileInfo, content: bytes) -> FileAnalysis | None:
         """One Package from the metadata headers."""
+        from email.parser import BytesHeaderParser
+
         meta = BytesHeaderParser().parsebytes(content)
         name, version = (meta.get("Name") or "").strip(), (meta.get("Version") or "").strip()
         if not name or not version:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from stockade.scan.analyzers.base import Analyzer, AnalyzerOptions, FileAnalysis, register
 from stockade.scan.files import FileInfo
 from stockade.scan.misconfig.dockerfile import parse_dockerfile
-from stockade.scan.misconfig.engine import load_checks
 from stockade.scan.options import Scanner
 
 MAX_DOCKERFILE = 1024 * 1024
@@ -30,6 +29,8 @@ class DockerfileAnalyzer(Analyzer):
 
     def __init__(self, options: AnalyzerOptions) -> None:
         del options
+        from stockade.scan.misconfig.engine import load_checks  # checks load only when needed
+
         self._engine = load_checks()
 
     def required(self, info: FileInfo) -> bool:

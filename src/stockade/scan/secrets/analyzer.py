@@ -5,7 +5,6 @@ from __future__ import annotations
 from stockade.scan.analyzers.base import Analyzer, AnalyzerOptions, FileAnalysis, register
 from stockade.scan.files import FileInfo
 from stockade.scan.options import Scanner
-from stockade.scan.secrets.engine import engine_for
 
 SKIP_EXTENSIONS = frozenset(
     {
@@ -78,6 +77,8 @@ class SecretAnalyzer(Analyzer):
     scanner = Scanner.SECRET
 
     def __init__(self, options: AnalyzerOptions) -> None:
+        from stockade.scan.secrets.engine import engine_for  # rules load only when needed
+
         self._engine = engine_for(options.secret_config)
 
     def required(self, info: FileInfo) -> bool:
