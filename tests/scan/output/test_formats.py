@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
-import jsonschema
 import pytest
 from cyclonedx.schema import SchemaVersion
 from cyclonedx.validation.json import JsonStrictValidator
@@ -14,8 +14,7 @@ from spdx_tools.spdx.validation.document_validator import validate_full_spdx_doc
 
 from stockade.model.inventory import ScanResult
 from stockade.scan.output import FORMATS, OutputError, write
-
-SARIF_SCHEMA = Path(__file__).parent / "sarif-2.1.0-required.schema.json"
+from tests.scan.output.conftest import assert_valid_sarif
 
 
 def test_formats_known() -> None:
@@ -44,10 +43,9 @@ def test_json_round_trips(scan_result: ScanResult) -> None:
     }
 
 
-def test_sarif_valid(scan_result: ScanResult) -> None:
+def test_sarif_valid(scan_result: ScanResult, sarif_schema: dict[str, Any]) -> None:
     log = json.loads(write(scan_result, "sarif"))
-    schema = json.loads(SARIF_SCHEMA.read_text())
-    jsonschema.validate(log, schema, format_checker=jsonschema.FormatChecker())
+    assert_valid_sarif(log, sarif_schema)
     run = log["runs"][0]
     rules = run["tool"]["driver"]["rules"]
     assert len({r["id"] for r in rules}) == len(rules) == len({f.id for f in scan_result.findings})

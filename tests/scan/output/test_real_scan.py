@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
-import jsonschema
 from cyclonedx.schema import SchemaVersion
 from cyclonedx.validation.json import JsonStrictValidator
 from spdx_tools.spdx.parser.parse_anything import parse_file
@@ -13,11 +13,12 @@ from spdx_tools.spdx.validation.document_validator import validate_full_spdx_doc
 
 from stockade.model.inventory import ScanResult
 from stockade.scan.output import write
+from tests.scan.output.conftest import assert_valid_sarif
 
-SARIF_SCHEMA = Path(__file__).parent / "sarif-2.1.0-required.schema.json"
 
-
-def test_real_scan_in_every_format(corpus_scan: ScanResult, tmp_path: Path) -> None:
+def test_real_scan_in_every_format(
+    corpus_scan: ScanResult, tmp_path: Path, sarif_schema: dict[str, Any]
+) -> None:
     assert len(corpus_scan.packages) >= 150
     bom = write(corpus_scan, "cyclonedx").decode()
     assert JsonStrictValidator(SchemaVersion.V1_6).validate_str(bom) is None
@@ -30,9 +31,7 @@ def test_real_scan_in_every_format(corpus_scan: ScanResult, tmp_path: Path) -> N
     assert len(document.packages) == len(corpus_scan.packages) + 1  # + the image
 
     log = json.loads(write(corpus_scan, "sarif"))
-    jsonschema.validate(
-        log, json.loads(SARIF_SCHEMA.read_text()), format_checker=jsonschema.FormatChecker()
-    )
+    assert_valid_sarif(log, sarif_schema)
     assert len(log["runs"][0]["results"]) == len(corpus_scan.findings)
 
     report = json.loads(write(corpus_scan, "json"))
