@@ -10,6 +10,7 @@ from __future__ import annotations
 import operator
 from collections import OrderedDict
 from collections.abc import Iterable
+from typing import Any
 
 import msgspec
 
@@ -20,9 +21,11 @@ CLONE_TYPES = frozenset({"clone", "clone3", "fork", "vfork"})
 
 
 _CACHE_MAX = 65_536
-_Lookups = tuple[tuple[int, "Process | None"], ...]
-# id(proc) -> (proc, generation, (proc, ancestors), what _live held for its pid, lookups)
-_View = tuple[Process, int, tuple[Process, tuple[Ancestor, ...]], "Process | None", _Lookups]
+_Answer = tuple[Process, tuple[Ancestor, ...]]
+# id(parent) -> (parent, the ancestors of a child of it, the pids its walk looked up)
+_Chain = tuple[Process, tuple[Ancestor, ...], tuple[int, ...]]
+# id(proc) -> (proc, (proc, ancestors), id of the parent whose chain it used, that chain)
+_View = tuple[Process, _Answer, int, "_Chain | None"]
 
 
 def _same(process: Process, start_ns: int) -> bool:
@@ -39,15 +42,9 @@ _IMAGE_FIELDS: tuple[str, ...] = (
 _image_of = operator.attrgetter(*_IMAGE_FIELDS)
 
 
-def _with_image(proc: Process, known: Process) -> Process:
-    """An event from a sensor that reports who acted but not the image (eBPF): take the
-    image (exe, argv, cwd ...) from the tree and keep the event's own identity."""
-    if proc.exepath or proc.argv:
-        return proc
-    mine, theirs = _image_of(proc), _image_of(known)
-    # Only fields the tree knows and the event lacks: copying an empty value changes nothing.
-    image = {f: t for f, m, t in zip(_IMAGE_FIELDS, mine, theirs, strict=True) if t and not m}
-    return msgspec.structs.replace(proc, **image) if image else proc
+def _image(known: Process) -> dict[str, Any]:
+    """The image fields a process has (what it lends a child or an imageless event)."""
+    return {f: t for f, t in zip(_IMAGE_FIELDS, _image_of(known), strict=True) if t}
 
 
 class ProcessTree:
@@ -62,7 +59,11 @@ class ProcessTree:
         self.generation = 0  # bumped on every change of the tables
         self._views: dict[int, _View] = {}
         self._summaries: dict[int, tuple[Process, Ancestor]] = {}
-        self._chains: dict[int, tuple[Process, tuple[Ancestor, ...], _Lookups]] = {}
+        self._chains: dict[int, _Chain] = {}
+        self._images: dict[int, tuple[Process, dict[str, Any]]] = {}
+        # pid -> the cached views and chains that read its table entry: dropped when it changes
+        self._readers: dict[int, list[tuple[dict[int, Any], int]]] = {}
+        self._reads = 0
 
     def __len__(self) -> int:
         return len(self._live)
@@ -70,12 +71,14 @@ class ProcessTree:
     def seed(self, processes: Iterable[Process]) -> None:
         """Load a /proc snapshot (see `stockade.sensor.procfs.scan`)."""
         self.generation += 1
+        self._forget_all()
         for process in processes:
             self._live[process.pid] = process
 
     def resync(self, processes: Iterable[Process]) -> None:
         """Replace the live table with a fresh /proc snapshot (after the sensor lost events)."""
         self.generation += 1
+        self._forget_all()
         fresh = {p.pid: p for p in processes}
         for pid, gone in self._live.items():
             if pid not in fresh:
@@ -113,63 +116,62 @@ class ProcessTree:
         """What `apply` fills for an event that does not change the tree: (proc, ancestors).
 
         Cached per Process object (sensors reuse one per actor identity; treat them as
-        read-only). A cached answer stands while every table lookup it came from still
-        finds the same object, so unrelated forks and exits do not discard it.
+        read-only). A cached answer stands until a table entry it read changes (its own
+        pid's, its parent's, or one its parent's kept chain read), so unrelated forks and
+        exits do not discard it.
         """
         hit = self._views.get(id(proc))
         if hit is not None and hit[0] is proc:
-            if hit[1] == self.generation:
-                return hit[2]
-            if self._live.get(proc.pid) is hit[3] and self._unchanged(hit[4]):
-                self._views[id(proc)] = (proc, self.generation, hit[2], hit[3], hit[4])
-                return hit[2]
-        known = self._live.get(proc.pid)
+            chain = hit[3]
+            if chain is None or self._chains.get(hit[2]) is chain:
+                return hit[1]
         merged = self._known(proc)
-        ancestors, lookups = self._walk(merged)
-        if len(self._views) >= _CACHE_MAX:
-            self._views.clear()
+        ancestors, chain = self._walk(merged)
         answer = (merged, ancestors)
-        self._views[id(proc)] = (proc, self.generation, answer, known, lookups)
+        if len(self._views) >= _CACHE_MAX:
+            self._forget_all()
+        key = id(proc)
+        self._views[key] = (proc, answer, id(chain[0]) if chain else 0, chain)
+        self._watch(self._views, key, (proc.pid, merged.ppid))
         return answer
 
     def ancestors(self, proc: Process) -> tuple[Ancestor, ...]:
         """Parent first, up to `max_ancestors`; stops where a pid was reused."""
         return self._walk(proc)[0]
 
-    def _walk(self, proc: Process) -> tuple[tuple[Ancestor, ...], _Lookups]:
-        """The ancestors, and each (ppid, what the tables held for it) looked up on the way.
+    def _walk(self, proc: Process) -> tuple[tuple[Ancestor, ...], _Chain | None]:
+        """The ancestors, and the parent's kept chain they came from (None if none).
 
         The first step is taken here; the rest is the parent's own walk, kept per parent
-        object while every lookup it made still finds the same object.
+        object until a table entry that walk read changes.
         """
         ppid = proc.ppid
         if ppid <= 0 or self._max_ancestors <= 0:
-            return (), ()
+            return (), None
         parent = self._live.get(ppid) or self._dead.get(ppid)
-        first: _Lookups = ((ppid, parent),)
         if parent is None or parent.pid == proc.pid:
-            return (), first
+            return (), None
         if parent.start_ns and proc.start_ns and parent.start_ns > proc.start_ns:
-            return (), first  # that pid now belongs to a younger process
-        memo = self._chains.get(id(parent))
-        if memo is None or memo[0] is not parent or not self._unchanged(memo[2]):
-            memo = (parent, *self._walk_from(parent))
+            return (), None  # that pid now belongs to a younger process
+        chain = self._chains.get(id(parent))
+        if chain is None or chain[0] is not parent:
+            up, pids = self._walk_from(parent)
+            below = (self._summary(parent), *up[: self._max_ancestors - 1])
+            chain = (parent, below, pids)
             if len(self._chains) >= _CACHE_MAX:
-                self._chains.clear()
-            self._chains[id(parent)] = memo  # holding it keeps its id unique
-        up = memo[1]
-        if len(up) >= self._max_ancestors:
-            up = up[: self._max_ancestors - 1]
-        return (self._summary(parent), *up), first + memo[2]
+                self._forget_all()
+            self._chains[id(parent)] = chain  # holding it keeps its id unique
+            self._watch(self._chains, id(parent), pids)
+        return chain[1], chain
 
-    def _walk_from(self, proc: Process) -> tuple[tuple[Ancestor, ...], _Lookups]:
+    def _walk_from(self, proc: Process) -> tuple[tuple[Ancestor, ...], tuple[int, ...]]:
         found: list[Ancestor] = []
-        lookups: list[tuple[int, Process | None]] = []
+        pids: list[int] = []
         live, dead, summaries = self._live, self._dead, self._summaries
         current, left = proc, self._max_ancestors
         while left > 0 and (ppid := current.ppid) > 0:
             parent = live.get(ppid) or dead.get(ppid)
-            lookups.append((ppid, parent))
+            pids.append(ppid)
             if parent is None or parent.pid == current.pid:
                 break
             if parent.start_ns and current.start_ns and parent.start_ns > current.start_ns:
@@ -177,14 +179,34 @@ class ProcessTree:
             hit = summaries.get(id(parent))
             found.append(hit[1] if hit is not None and hit[0] is parent else self._summary(parent))
             current, left = parent, left - 1
-        return tuple(found), tuple(lookups)
+        return tuple(found), tuple(pids)
 
-    def _unchanged(self, lookups: _Lookups) -> bool:
-        live, dead = self._live, self._dead
-        for pid, held in lookups:  # noqa: SIM110 (a plain loop is faster; runs per tree change)
-            if (live.get(pid) or dead.get(pid)) is not held:
-                return False
-        return True
+    def _watch(self, table: dict[int, Any], key: int, pids: Iterable[int]) -> None:
+        """Drop `table[key]` when the table entry of any of `pids` changes."""
+        readers = self._readers
+        for pid in pids:
+            found = readers.get(pid)
+            if found is None:
+                readers[pid] = [(table, key)]
+            else:
+                found.append((table, key))
+            self._reads += 1
+        if self._reads >= 4 * _CACHE_MAX:
+            self._forget_all()
+
+    def _changed(self, pid: int) -> None:
+        """The table entry of `pid` changed: drop what was cached from it."""
+        self.generation += 1
+        readers = self._readers.pop(pid, None)
+        if readers is not None:
+            for table, key in readers:
+                table.pop(key, None)
+
+    def _forget_all(self) -> None:
+        self._views.clear()
+        self._chains.clear()
+        self._readers.clear()
+        self._reads = 0
 
     def _summary(self, parent: Process) -> Ancestor:
         """The Ancestor of a process object, built once per object."""
@@ -203,8 +225,27 @@ class ProcessTree:
         self._summaries[id(parent)] = (parent, summary)  # holding it keeps its id unique
         return summary
 
+    def _with_image(self, proc: Process, known: Process) -> Process:
+        """An event from a sensor that reports who acted but not the image (eBPF): take the
+        image (exe, argv, cwd ...) from the tree and keep the event's own identity."""
+        if proc.exepath or proc.argv:
+            return proc
+        mine = _image_of(proc)
+        if any(mine):  # only fields the tree knows and the event lacks
+            theirs = _image_of(known)
+            image = {
+                f: t for f, m, t in zip(_IMAGE_FIELDS, mine, theirs, strict=True) if t and not m
+            }
+        else:  # the usual case: the event has no image at all; the known one's, kept per object
+            hit = self._images.get(id(known))
+            if hit is None or hit[0] is not known:
+                if len(self._images) >= _CACHE_MAX:
+                    self._images.clear()
+                hit = self._images[id(known)] = (known, _image(known))  # holding it keeps its id
+            image = hit[1]
+        return msgspec.structs.replace(proc, **image) if image else proc
+
     def _on_clone(self, child: Process) -> Process:
-        self.generation += 1
         parent = self._live.get(child.ppid)
         if parent is not None and not child.name:
             child = msgspec.structs.replace(
@@ -217,12 +258,12 @@ class ProcessTree:
                 cgroup_id=child.cgroup_id or parent.cgroup_id,
             )
         elif parent is not None:
-            child = _with_image(child, parent)
+            child = self._with_image(child, parent)
         self._live[child.pid] = child
+        self._changed(child.pid)
         return child
 
     def _on_exec(self, proc: Process) -> Process:
-        self.generation += 1
         before = self.get(proc.pid, proc.start_ns)
         if before is not None:
             # The sensor may have missed what died too fast; keep what the tree knew.
@@ -237,6 +278,7 @@ class ProcessTree:
                 tty=proc.tty or (before.tty if not proc.name else 0),
             )
         self._live[proc.pid] = proc
+        self._changed(proc.pid)
         return proc
 
     def _known(self, proc: Process) -> Process:
@@ -253,7 +295,7 @@ class ProcessTree:
         hit = self._memo.get(key)
         if hit is not None and hit[0] is proc and hit[1] is known:
             return hit[2]
-        merged = _with_image(proc, known)
+        merged = self._with_image(proc, known)
         if len(self._memo) >= _CACHE_MAX:
             self._memo.clear()
         self._memo[key] = (proc, known, merged)  # holding both keeps their ids unique
@@ -263,8 +305,8 @@ class ProcessTree:
         gone = self._live.pop(proc.pid, None)
         if gone is None:
             return
-        self.generation += 1
         self._dead[proc.pid] = gone
         self._dead.move_to_end(proc.pid)
+        self._changed(proc.pid)
         while len(self._dead) > self._max_dead:
-            self._dead.popitem(last=False)
+            self._changed(self._dead.popitem(last=False)[0])
