@@ -101,7 +101,10 @@ LIFECYCLE_EVENT_TYPES: frozenset[EventType] = frozenset(
 """Process lifecycle: the process tree is kept exact from these, whatever rules ask for."""
 
 
-class Process(msgspec.Struct, kw_only=True):
+# The per-event structs below are not tracked by the garbage collector (gc=False): they
+# hold values and each other, never a path back to themselves, so they cannot form a
+# cycle, and millions of them a minute then cost no collector bookkeeping.
+class Process(msgspec.Struct, kw_only=True, gc=False):
     """The process (thread group) that caused an event: Falco's proc.* and user.* fields."""
 
     pid: int
@@ -142,7 +145,7 @@ class Process(msgspec.Struct, kw_only=True):
         return " ".join((self.name, *self.argv[1:])) if self.argv else self.name
 
 
-class Ancestor(msgspec.Struct, frozen=True, kw_only=True):
+class Ancestor(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """A summary of one ancestor process (parent first) for proc.p* / proc.a* fields."""
 
     pid: int
@@ -152,7 +155,7 @@ class Ancestor(msgspec.Struct, frozen=True, kw_only=True):
     start_ns: int = 0
 
 
-class FdInfo(msgspec.Struct, kw_only=True):
+class FdInfo(msgspec.Struct, kw_only=True, gc=False):
     """The file descriptor an event acted on: Falco's fd.* fields."""
 
     num: int = -1
@@ -168,7 +171,7 @@ class FdInfo(msgspec.Struct, kw_only=True):
     sip_name: str = ""  # DNS name of the server side (dip here), Falco's fd.sip.name
 
 
-class Event(msgspec.Struct, kw_only=True):
+class Event(msgspec.Struct, kw_only=True, gc=False):
     """One event with its context; the unit of the runtime path."""
 
     type: str  # Falco evt.type (see EventType)
