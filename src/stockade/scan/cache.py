@@ -6,7 +6,6 @@ An image config's findings are kept beside them, keyed by the manifest and confi
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import msgspec
@@ -51,6 +50,8 @@ class LayerCache:
         self._write(self._path(key, "config"), findings)
 
     def _write(self, path: Path, value: object) -> None:
+        import tempfile  # only a scan that missed the cache writes
+
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import msgspec
 
 from stockade.scan.analyzers import FileAnalysis
 from stockade.scan.group import AnalyzerGroup
 from stockade.scan.sources import ImageSource, Layer
-from stockade.scan.walker import WalkReport, walk_directory, walk_layer
+
+if TYPE_CHECKING:  # the walker (and the decompressors) load only when a layer is read
+    from stockade.scan.walker import WalkReport
 
 
 class LayerResult(msgspec.Struct, kw_only=True):
@@ -29,6 +32,8 @@ def _result(report: WalkReport) -> LayerResult:
 
 def analyze_layer(source: ImageSource, layer: Layer, group: AnalyzerGroup) -> LayerResult:
     """Stream the layer once; analyze the files some analyzer asked for."""
+    from stockade.scan.walker import WalkReport, walk_layer
+
     report = WalkReport()
     result = _result(report)
     what = f"layer {layer.ref.digest or layer.ref.diff_id}"
@@ -42,6 +47,8 @@ def analyze_layer(source: ImageSource, layer: Layer, group: AnalyzerGroup) -> La
 
 def analyze_tree(root: Path, group: AnalyzerGroup) -> LayerResult:
     """Walk a directory as if it were a single layer."""
+    from stockade.scan.walker import WalkReport, walk_directory
+
     report = WalkReport()
     result = _result(report)
     for info, chosen, content in walk_directory(root, group.select, group.limits, report):

@@ -17,7 +17,6 @@ from stockade.scan.image import ImageConfig
 from stockade.scan.layers import LayerResult, analyze_layer, analyze_tree
 from stockade.scan.options import Scanner, ScanOptions
 from stockade.scan.sources import ImageSource, RootfsSource, open_source
-from stockade.scan.sources.rootfs import DirectorySource
 
 Progress = Callable[[str, int, int], None]
 BASE_NAME_ANNOTATION = "org.opencontainers.image.base.name"
@@ -48,6 +47,8 @@ def scan_image(ref: str, options: ScanOptions, progress: Progress | None = None)
 
 def scan_fs(path: str | Path, options: ScanOptions, progress: Progress | None = None) -> ScanResult:
     """Scan a directory tree (a project or a rootfs); lock files count here."""
+    from stockade.scan.sources.rootfs import DirectorySource
+
     root = Path(path)
     source = DirectorySource(str(root), root)
     group = AnalyzerGroup.build(options, lockfiles=True)

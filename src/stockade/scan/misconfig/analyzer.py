@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from stockade.scan.analyzers.base import Analyzer, AnalyzerOptions, FileAnalysis, register
 from stockade.scan.files import FileInfo
-from stockade.scan.misconfig.dockerfile import parse_dockerfile
 from stockade.scan.options import Scanner
 
 MAX_DOCKERFILE = 1024 * 1024
@@ -39,6 +38,8 @@ class DockerfileAnalyzer(Analyzer):
 
     def analyze(self, info: FileInfo, content: bytes) -> FileAnalysis | None:
         """Failed checks with line numbers."""
+        from stockade.scan.misconfig.dockerfile import parse_dockerfile
+
         instructions = parse_dockerfile(content.decode("utf-8", "replace"))
         if not any(i.command == "FROM" for i in instructions):
             return None

@@ -10,10 +10,6 @@ from stockade.registry import Registry
 from stockade.scan.errors import SourceError
 from stockade.scan.sources.base import ImageSource, Layer, Readable, RootfsSource, Source
 from stockade.scan.sources.blobstore import DirStore, TarStore
-from stockade.scan.sources.docker_archive import DockerArchiveImage
-from stockade.scan.sources.oci import OciImage
-from stockade.scan.sources.podman import PodmanImage
-from stockade.scan.sources.rootfs import ContainerSource, DirectorySource
 
 __all__ = [
     "SOURCES",
@@ -29,12 +25,51 @@ __all__ = [
 SourceFactory = Callable[[str, str], Source]
 SOURCES: Registry[SourceFactory] = Registry("image source")
 
-SOURCES.register("oci-archive", lambda ref, loc: OciImage(ref, TarStore(Path(loc))))
-SOURCES.register("oci", lambda ref, loc: OciImage(ref, DirStore(Path(loc))))
-SOURCES.register("docker-archive", lambda ref, loc: DockerArchiveImage(ref, TarStore(Path(loc))))
-SOURCES.register("podman", PodmanImage)
-SOURCES.register("dir", lambda ref, loc: DirectorySource(ref, Path(loc)))
-SOURCES.register("container", ContainerSource)
+# each factory imports its source's module: a scan loads only the kind it reads
+
+
+def _oci_archive(ref: str, location: str) -> Source:
+    from stockade.scan.sources.oci import OciImage
+
+    return OciImage(ref, TarStore(Path(location)))
+
+
+def _oci_dir(ref: str, location: str) -> Source:
+    from stockade.scan.sources.oci import OciImage
+
+    return OciImage(ref, DirStore(Path(location)))
+
+
+def _docker_archive(ref: str, location: str) -> Source:
+    from stockade.scan.sources.docker_archive import DockerArchiveImage
+
+    return DockerArchiveImage(ref, TarStore(Path(location)))
+
+
+def _podman(ref: str, location: str) -> Source:
+    from stockade.scan.sources.podman import PodmanImage
+
+    return PodmanImage(ref, location)
+
+
+def _directory(ref: str, location: str) -> Source:
+    from stockade.scan.sources.rootfs import DirectorySource
+
+    return DirectorySource(ref, Path(location))
+
+
+def _container(ref: str, location: str) -> Source:
+    from stockade.scan.sources.rootfs import ContainerSource
+
+    return ContainerSource(ref, location)
+
+
+SOURCES.register("oci-archive", _oci_archive)
+SOURCES.register("oci", _oci_dir)
+SOURCES.register("docker-archive", _docker_archive)
+SOURCES.register("podman", _podman)
+SOURCES.register("dir", _directory)
+SOURCES.register("container", _container)
 
 
 def open_source(ref: str) -> Source:
