@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import io
-import zipfile
-
 from stockade.model.inventory import Ecosystem, Package
 from stockade.scan.analyzers.base import Analyzer, FileAnalysis, register
 from stockade.scan.files import FileInfo
@@ -46,6 +43,9 @@ def _maven(group: str, artifact: str, version: str, path: str) -> Package:
 
 def archive_packages(data: bytes, path: str, depth: int = 0) -> list[Package]:
     """Packages of one archive and the archives nested in it."""
+    import io
+    import zipfile  # imported when an archive is met, not at every scan's start
+
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, OSError):

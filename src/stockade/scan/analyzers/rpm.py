@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 import struct
 
 from stockade.model.inventory import Ecosystem, Package
@@ -77,6 +76,8 @@ def _package(tags: dict[int, str | int], path: str) -> Package | None:
 
 def packages_from_sqlite(content: bytes, path: str) -> list[Package]:
     """Packages of an rpmdb.sqlite image held in memory (no temporary file)."""
+    import sqlite3  # imported when an rpmdb is met, not at every scan's start
+
     connection = sqlite3.connect(":memory:")
     try:
         connection.deserialize(content)

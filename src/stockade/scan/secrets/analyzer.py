@@ -83,13 +83,14 @@ class SecretAnalyzer(Analyzer):
 
     def required(self, info: FileInfo) -> bool:
         """Files that are not obviously binary, skipped or exempt by path."""
-        path = info.path
-        if info.size == 0 or info.size > MAX_SECRET_FILE or info.name in SKIP_FILES:
+        path, name = info.path, info.name
+        if info.size == 0 or info.size > MAX_SECRET_FILE or name in SKIP_FILES:
             return False
-        dot = info.name.rfind(".")
-        if dot > 0 and info.name[dot:].lower() in SKIP_EXTENSIONS:
+        dot = name.rfind(".")
+        if dot > 0 and name[dot:].lower() in SKIP_EXTENSIONS:
             return False
-        if any(d in f"/{path}" for d in ("/.git/", "/node_modules/")):
+        rooted = "/" + path
+        if "/.git/" in rooted or "/node_modules/" in rooted:
             return False
         return not self._engine.path_allowed(path)
 

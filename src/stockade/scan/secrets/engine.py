@@ -24,9 +24,12 @@ class SecretEngine:
         self._keywords = KeywordIndex(tuple(sorted({k for r in ruleset.rules for k in r.keywords})))
         self._path_allows = tuple(a for a in ruleset.allow_rules if a.path is not None)
         self._text_allows = tuple(a for a in ruleset.allow_rules if a.regex is not None)
+        self._any_path_allow = one_pattern([a.path for a in self._path_allows if a.path])
 
     def path_allowed(self, path: str) -> bool:
         """True when a global allow rule exempts the whole file by its path."""
+        if self._any_path_allow is not None:  # asked for nearly every file of an image
+            return self._any_path_allow.search(path) is not None
         return any(a.allows_path(path) for a in self._path_allows)
 
     def scan(self, path: str, content: bytes) -> list[Finding]:
@@ -85,6 +88,20 @@ class SecretEngine:
 def engine_for(config: Path | None) -> SecretEngine:
     """One engine per rules config in a process (compiling the rules is the costly part)."""
     return SecretEngine(load_rules(config))
+
+
+def one_pattern(patterns: list[re.Pattern[str]]) -> re.Pattern[str] | None:
+    """One regex matching where any of `patterns` matches; None when they cannot be joined.
+
+    Joining is exact only for patterns without groups (no backreference can shift) and with
+    the default flags; anything else keeps the one-by-one search.
+    """
+    if not patterns or any(p.groups or p.flags != re.UNICODE for p in patterns):
+        return None
+    try:
+        return re.compile("|".join(f"(?:{p.pattern})" for p in patterns))
+    except re.error:
+        return None
 
 
 def keyword_windows(
