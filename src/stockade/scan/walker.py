@@ -44,6 +44,8 @@ def safe_path(name: str) -> str | None:
         name = name[2:]
     if name.startswith("/"):
         return None
+    if name and "//" not in name and "/." not in name and name[0] != "." and name[-1] != "/":
+        return name  # no empty, "." or ".." part: already what normpath would make of it
     path = posixpath.normpath(name) if name else "."
     if path == ".." or path.startswith("../"):
         return None
