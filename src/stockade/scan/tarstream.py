@@ -16,6 +16,7 @@ BLOCK = 512
 REGULAR, HARDLINK, SYMLINK = b"0", b"1", b"2"
 PAX_LOCAL, PAX_GLOBAL, GNU_LONGNAME, GNU_LONGLINK, GNU_SPARSE = b"x", b"g", b"L", b"K", b"S"
 MAX_META = 1024 * 1024  # long names and PAX records beyond this are hostile
+ZERO_BLOCK = bytes(BLOCK)
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +39,7 @@ class TarEntry:
 def _number(field: bytes) -> int:
     if field[:1] and field[0] & 0x80:  # GNU base-256 for sizes past 8 GiB
         return int.from_bytes(field[1:], "big")
-    text = field.split(b"\0", 1)[0].strip()
+    text = field.partition(b"\0")[0].strip()
     try:
         return int(text, 8) if text else 0
     except ValueError:
@@ -46,7 +47,7 @@ def _number(field: bytes) -> int:
 
 
 def _text(field: bytes) -> str:
-    return field.split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
+    return field.partition(b"\0")[0].decode("utf-8", "surrogateescape")
 
 
 def _checksum_ok(header: bytes) -> bool:
@@ -119,7 +120,7 @@ class TarStream:
             self._skip(self._left + self._padding)
             self._left = self._padding = 0
             header = self._stream.read(BLOCK)
-            if len(header) < BLOCK or header == bytes(BLOCK):
+            if len(header) < BLOCK or header == ZERO_BLOCK:
                 return  # end of archive (one zero block is enough for a forward reader)
             if header[257:262] != b"ustar" and not _checksum_ok(header):
                 raise LayerError("invalid tar header checksum (not a tar stream?)")
@@ -135,7 +136,7 @@ class TarStream:
                     (value, long_link) if kind == GNU_LONGNAME else (long_name, value)
                 )
                 continue
-            fields = {**pax_global, **pax}
+            fields = {**pax_global, **pax} if pax_global else pax  # most entries have none
             entry = self._entry(header, kind, size, fields, long_name, long_link)
             pax, long_name, long_link = {}, "", ""
             yield entry
@@ -156,7 +157,7 @@ class TarStream:
         name = (pax.get("path") or long_name or name).rstrip("/") or name
         linkname = pax.get("linkpath") or long_link or _text(header[157:257])
         stored = int(pax["size"]) if "size" in pax else size
-        sparse = kind == GNU_SPARSE or any(k.startswith("GNU.sparse.") for k in pax)
+        sparse = kind == GNU_SPARSE or (bool(pax) and any(k.startswith("GNU.sparse.") for k in pax))
         apparent = stored
         if kind == GNU_SPARSE:
             apparent = _number(header[483:495])
