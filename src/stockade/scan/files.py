@@ -23,7 +23,8 @@ class FileInfo:
     @property
     def name(self) -> str:
         """The last path component."""
-        return self.path.rsplit("/", 1)[-1]
+        path = self.path
+        return path[path.rfind("/") + 1 :]
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +37,8 @@ class WalkLimits:
 
     def skipped(self, path: str) -> bool:
         """True when `path` lies in one of the skipped directories."""
+        if not self.skip_dirs:  # asked for every entry of every layer
+            return False
         return any(path == d or path.startswith(d + "/") for d in self.skip_dirs)
 
 
