@@ -73,7 +73,7 @@ def test_cached_addresses_are_read_again_for_each_record() -> None:
 
 @pytest.mark.parametrize(
     "kind", [EventType.OPENAT, EventType.CONNECT, EventType.ACCEPT4, EventType.SOCKET,
-             EventType.VFORK, EventType.PROCEXIT],
+             EventType.VFORK, EventType.PROCEXIT, EventType.EXECVE],
     ids=lambda k: k.value,
 )  # fmt: skip
 def test_a_kind_sharing_only_its_low_byte_is_unknown(kind: EventType) -> None:
@@ -102,3 +102,32 @@ def test_actors_are_shared_across_kinds_and_told_apart() -> None:
     again = decoder.decode(_record(EventType.PROCEXIT))
     assert opened.proc is sock.proc is again.proc
     assert other.proc is not opened.proc and other.proc.uid == 7
+
+
+def test_execveat_gets_a_process_of_its_own() -> None:
+    slots = (b"x\0", b"x\0-v\0", b"x\0bin\0", b"tmp\0")
+    rec = _record(EventType.EXECVEAT, a=(41, 0, 0, 0, 0, 0), slots=slots, flags=2)
+    decoder = RecordDecoder(epoch_offset_ns=0)
+    ev = decoder.decode(rec)
+    p = ev.proc
+    assert (ev.type, ev.res, p.exepath, p.argv, p.cwd) == (
+        "execveat",
+        0,
+        "/bin/x",
+        ("x", "-v"),
+        "/tmp",
+    )
+    assert (p.exe_from_memfd, p.exe_upper_layer, p.name, p.start_ns) == (True, False, "cat", 500)
+    assert ev.args["old_pid"] == 41 and ev.args["args"] == "-v" and ev.args["filename"] == "x"
+    assert decoder.decode(rec).proc is not p
+
+
+def test_a_failed_exec_is_read_by_its_builder() -> None:
+    rec = _record(EventType.EXECVE, res=-2, slots=(b"/nope\0",))
+    ev = RecordDecoder().decode(rec)
+    assert (ev.type, ev.res, ev.args, ev.proc.argv) == (
+        "execve",
+        -2,
+        {"res": -2, "filename": "/nope"},
+        (),
+    )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import operator
 import os
+from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 from typing import ClassVar
@@ -11,7 +13,7 @@ from stockade.model import Event, EventType
 from stockade.model.events import LIFECYCLE_EVENT_TYPES
 from stockade.sensor.base import SOURCES, EventSource, SensorError, SensorStats, SensorUnavailable
 from stockade.sensor.bpf.build import BTF_PATH, build_object, missing_tool
-from stockade.sensor.bpf.decoder import DecodeError, RecordDecoder
+from stockade.sensor.bpf.decoder import RecordDecoder
 from stockade.sensor.bpf.kinds import programs_for
 from stockade.sensor.bpf.libbpf import load_library
 from stockade.sensor.bpf.loader import LoadedSensor
@@ -19,6 +21,7 @@ from stockade.sensor.bpf.loader import LoadedSensor
 DEFAULT_EVENT_TYPES: frozenset[EventType] = frozenset(EventType)
 """Every event type of the issue; the agent narrows this to what its rules need."""
 ALL_PROGRAMS = frozenset(p for t in EventType for p in programs_for(t))
+_type_of = operator.attrgetter("type")
 
 
 class BpfSource(EventSource):
@@ -115,16 +118,15 @@ class BpfSource(EventSource):
 
     def poll(self, timeout_s: float) -> list[Event]:
         """Wait up to `timeout_s` and return the decoded events."""
-        events: list[Event] = []
-        decode, by_type = self._decoder.decode, self._stats.events_by_type
-        for rec in self.poll_raw(timeout_s):
-            try:
-                ev = decode(rec)
-            except (DecodeError, ValueError, IndexError):
-                self._stats.decode_errors += 1
-                continue
-            by_type[ev.type] = by_type.get(ev.type, 0) + 1
-            events.append(ev)
+        return self.decode(self.poll_raw(timeout_s))
+
+    def decode(self, records: list[bytes]) -> list[Event]:
+        """Decode raw records as `poll` does, counting them in the stats."""
+        events, errors = self._decoder.decode_all(records)
+        self._stats.decode_errors += errors
+        by_type = self._stats.events_by_type
+        for type_name, n in Counter(map(_type_of, events)).items():
+            by_type[type_name] = by_type.get(type_name, 0) + n
         return events
 
     def stop(self) -> None:
