@@ -11,8 +11,17 @@ from stockade.model import Ancestor, Container, Event, Process
 _TREE_CHANGING = CLONE_TYPES | EXEC_TYPES | {"procexit"}
 _HITS_MAX = 65_536
 _replace = msgspec.structs.replace
-# id(sensor's proc) -> (that proc, tree generation, resolver version, tree answer, container)
-_Hit = tuple[Process, int, int, tuple[Process, tuple[Ancestor, ...]], Container]
+# id(sensor's proc) -> (that proc, tree generation, resolver version, tree answer,
+#                       proc, ancestors, container): the answer's parts, ready to attach
+_Hit = tuple[
+    Process,
+    int,
+    int,
+    tuple[Process, tuple[Ancestor, ...]],
+    Process,
+    tuple[Ancestor, ...],
+    Container,
+]
 
 
 class ContextStage:
@@ -27,22 +36,34 @@ class ContextStage:
     def enrich(self, event: Event) -> Event:
         """Fill `proc`, `ancestors`, `container` and `host_id` of one event."""
         raw = event.proc
+        hit = self._hits.get(id(raw))
+        # The common case: an actor seen before, nothing changed since, in a known container.
+        if (
+            hit is not None
+            and hit[0] is raw
+            and hit[1] == self.tree.generation
+            and hit[2] == self.resolver.version
+            and event.type not in _TREE_CHANGING
+        ):
+            return _replace(
+                event,
+                proc=hit[4],
+                ancestors=hit[5],
+                container=hit[6],
+                host_id=event.host_id or self._host_id,
+            )
         if event.type in _TREE_CHANGING:
             proc, ancestors = self.tree.update(event.type, raw)
             container = self._container(proc)
-        else:  # the common case: an actor seen before, in a container already described
-            hit = self._hits.get(id(raw))
-            if hit is None or hit[0] is not raw or hit[2] != self.resolver.version:
-                proc, ancestors, container = self._view(raw)
-            elif hit[1] == self.tree.generation:
-                proc, ancestors = hit[3]
-                container = hit[4]
-            elif self.tree.view(raw) is hit[3]:  # the tree changed elsewhere
-                self._hits[id(raw)] = (raw, self.tree.generation, hit[2], hit[3], hit[4])
-                proc, ancestors = hit[3]
-                container = hit[4]
+        elif hit is not None and hit[0] is raw and hit[2] == self.resolver.version:
+            # The tree changed elsewhere; the answer stands if the tree still gives it.
+            if self.tree.view(raw) is hit[3]:
+                self._hits[id(raw)] = (raw, self.tree.generation, *hit[2:])
+                proc, ancestors, container = hit[4], hit[5], hit[6]
             else:
                 proc, ancestors, container = self._view(raw)
+        else:
+            proc, ancestors, container = self._view(raw)
         return _replace(
             event,
             proc=proc,
@@ -61,7 +82,8 @@ class ContextStage:
         if container.complete and proc.cgroup_id:
             if len(self._hits) >= _HITS_MAX:
                 self._hits.clear()
-            self._hits[id(raw)] = (raw, self.tree.generation, version, answer, container)
+            hit = (raw, self.tree.generation, version, answer, proc, ancestors, container)
+            self._hits[id(raw)] = hit
         return proc, ancestors, container
 
     def _container(self, proc: Process) -> Container:
