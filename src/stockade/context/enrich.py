@@ -54,7 +54,10 @@ class ContextStage:
             )
         if event.type in _TREE_CHANGING:
             proc, ancestors = self.tree.update(event.type, raw)
-            container = self._container(proc)
+            if proc.cgroup_id:
+                container = self.resolver.for_cgroup(proc.cgroup_id, proc.pid)
+            else:
+                container = self.resolver.for_pid(proc.pid)
         elif hit is not None and hit[0] is raw and hit[2] == self.resolver.version:
             # The tree changed elsewhere; the answer stands if the tree still gives it.
             if self.tree.view(raw) is hit[3]:

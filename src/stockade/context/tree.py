@@ -107,10 +107,10 @@ class ProcessTree:
             return self.view(proc)
         else:
             proc = self._known(proc)
-        ancestors = self.ancestors(proc)
-        if event_type == "procexit":
+            ancestors = self._walk(proc)[0]
             self._on_exit(proc)
-        return proc, ancestors
+            return proc, ancestors
+        return proc, self._walk(proc)[0]
 
     def view(self, proc: Process) -> tuple[Process, tuple[Ancestor, ...]]:
         """What `apply` fills for an event that does not change the tree: (proc, ancestors).
@@ -282,8 +282,8 @@ class ProcessTree:
         return proc
 
     def _known(self, proc: Process) -> Process:
-        known = self.get(proc.pid, proc.start_ns)
-        if known is None:
+        known = self._live.get(proc.pid)
+        if known is None or not _same(known, proc.start_ns):
             return proc
         if proc.name:
             return self._merged(proc, known)
