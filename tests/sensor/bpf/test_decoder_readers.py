@@ -8,6 +8,7 @@ import struct
 import pytest
 
 from stockade.model import EventType
+from stockade.sensor.bpf import BpfSource
 from stockade.sensor.bpf.argspec import BUILDERS, HDR_SIZE
 from stockade.sensor.bpf.decoder import DecodeError, RecordDecoder
 from stockade.sensor.bpf.kinds import KIND_IDS
@@ -131,3 +132,19 @@ def test_a_failed_exec_is_read_by_its_builder() -> None:
         {"res": -2, "filename": "/nope"},
         (),
     )
+
+
+def test_a_poll_batch_is_decoded_in_order_and_counted() -> None:
+    source = BpfSource()  # not started: decode is what poll runs on the records it reads
+    records = [
+        _record(EventType.SOCKET, res=3),
+        b"\0" * 40,
+        _record(EventType.OPENAT, slots=(b"/x\0",)),
+        _record(EventType.SOCKET, res=4),
+    ]
+    events = source.decode(records)
+    assert [(e.type, e.res) for e in events] == [("socket", 3), ("openat", 0), ("socket", 4)]
+    stats = source.stats()
+    assert (stats.decode_errors, stats.events_by_type) == (1, {"socket": 2, "openat": 1})
+    source.decode(records[:1])
+    assert source.stats().events_by_type == {"socket": 3, "openat": 1}
