@@ -252,6 +252,7 @@ POD_LABELS = {"app": "web", "io.kubernetes.pod.name": "web-7d4b9c-x2v"}
 CRI_KIND = {"io.cri-containerd.kind": "sandbox"}
 APP_RECORD = _record(APP, NGINX, {"io.kubernetes.container.name": "nginx"})
 SANDBOX_RECORD = _record(SANDBOX, "registry.k8s.io/pause:3.9", POD_LABELS | CRI_KIND)
+IMAGE_ID = "7f" * 32
 NGINX_IMAGE = ImageRecord(name=NGINX, digest=DIGEST, media_type="application/vnd.oci.image.index")
 
 
@@ -261,7 +262,7 @@ NGINX_IMAGE = ImageRecord(name=NGINX, digest=DIGEST, media_type="application/vnd
         (
             APP,
             app_spec(NGINX),
-            ApiFacts(APP_RECORD, SANDBOX_RECORD, NGINX_IMAGE),
+            ApiFacts(APP_RECORD, SANDBOX_RECORD, NGINX_IMAGE, image_id=IMAGE_ID),
             {"io.kubernetes.container.name": "nginx"},
             POD_LABELS,
             DIGEST,
@@ -275,13 +276,13 @@ NGINX_IMAGE = ImageRecord(name=NGINX, digest=DIGEST, media_type="application/vnd
             POD_LABELS,
             POD_LABELS,
             "",
-            ("image_digest",),
+            ("image_id", "image_digest"),
             "image registry.k8s.io/pause:3.9 not in",
         ),
         (
             APP,
             app_spec(NGINX),
-            ApiFacts(APP_RECORD, None, NGINX_IMAGE, ("pod sandbox gone",)),
+            ApiFacts(APP_RECORD, None, NGINX_IMAGE, ("pod sandbox gone",), IMAGE_ID),
             {"io.kubernetes.container.name": "nginx"},
             {},
             DIGEST,
@@ -295,7 +296,7 @@ NGINX_IMAGE = ImageRecord(name=NGINX, digest=DIGEST, media_type="application/vnd
             {"team": "blue"},
             {},
             "",
-            ("image_digest",),
+            ("image_id", "image_digest"),
             "",
         ),
         (
@@ -305,7 +306,7 @@ NGINX_IMAGE = ImageRecord(name=NGINX, digest=DIGEST, media_type="application/vnd
             {},
             {},
             "",
-            ("labels", "pod_labels", "image_digest"),
+            ("labels", "pod_labels", "image_id", "image_digest"),
             "containerd API: no containerd socket at /x",
         ),
     ],
@@ -324,5 +325,6 @@ def test_api_facts_complete_the_bundle(
     kind = str((spec.get("annotations") or {}).get(f"{CRI}container-type", ""))
     c = with_api_facts(_from_bundle(spec, cid), facts, kind)
     assert (c.labels, c.pod_labels, c.image_digest) == (labels, pod_labels, digest)
+    assert c.image_id == facts.image_id
     assert (c.unresolvable, c.unresolvable_reason) == (unresolvable, reason)
     assert c.image == (facts.container.image if facts.container else c.image)

@@ -62,6 +62,20 @@ def image_digest(
     return digests[PLAIN_NS]
 
 
+def _runtime(containerd: Containerd) -> ContainerdRuntime:
+    """The adapter pointed at the test's daemon: its task root, socket and content store."""
+    content = containerd.root / "io.containerd.content.v1.content"
+    return ContainerdRuntime(containerd.task_root, containerd.address, content_root=content)
+
+
+def _image_id(image: str) -> str:
+    """The image id podman gives the image: its config digest, the same in containerd."""
+    return subprocess.run(
+        ["podman", "image", "inspect", "--format", "{{.Id}}", image],
+        check=True, capture_output=True, text=True, timeout=60,
+    ).stdout.strip()  # fmt: skip
+
+
 def _resolve(runtime: ContainerdRuntime, pid: int) -> Container:
     """The container of a live process, found by its cgroup id through the resolver."""
     resolver = ContainerResolver([runtime], CgroupIndex(), retry_s=0)
@@ -74,7 +88,7 @@ def test_plain_container_labels_image_and_digest_from_the_api(
     cid = f"plain-{os.getpid()}"
     labels = ("--label", "team=blue", "--label", "io.cri-containerd.kind=container")
     pid = containerd.run_detached(PLAIN_NS, busybox_image, cid, *labels)
-    runtime = ContainerdRuntime(containerd.task_root, containerd.address)
+    runtime = _runtime(containerd)
     assert runtime.unavailable_reason() is None
     c = _resolve(runtime, pid)
     assert (c.id, c.name, c.runtime, c.pid, c.complete) == (cid, cid, "containerd", pid, True)
@@ -85,6 +99,7 @@ def test_plain_container_labels_image_and_digest_from_the_api(
         "latest",
         image_digest,
     )
+    assert c.image_id == _image_id(busybox_image) and len(c.image_id) == 64
     assert c.pod_labels == {} and c.unresolvable == () and c.unresolvable_reason == ""
 
 
@@ -130,7 +145,7 @@ def test_cri_pod_labels_come_from_the_sandbox_container(
         sandbox_uid=uid,
         **pod,
     )
-    runtime = ContainerdRuntime(containerd.task_root, containerd.address)
+    runtime = _runtime(containerd)
 
     def user(labels: dict[str, str]) -> dict[str, str]:
         # ctr adds the image's stop signal as a label on every container it creates
@@ -151,6 +166,7 @@ def test_cri_pod_labels_come_from_the_sandbox_container(
     assert (s.id, s.name, s.pod_name, s.complete) == (sandbox, "web-1", "web-1", True)
     assert user(s.pod_labels) == pod_labels == user(s.labels)
     assert (s.image, s.image_digest, s.unresolvable) == (busybox_image, image_digest, ())
+    assert c.image_id == s.image_id == _image_id(busybox_image)
 
 
 def test_without_the_api_the_bundle_alone_describes_the_container(

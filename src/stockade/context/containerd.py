@@ -7,7 +7,8 @@ once the task exists). And containerd's gRPC API (`containerd_api`), for what li
 in its metadata database: the container's labels and image (`Containers/Get`), the pod's
 labels (the CRI plugin keeps them as the labels of the pod's sandbox container, named by
 the `io.kubernetes.cri.sandbox-id` annotation) and the digest an image name points at
-(`Images/Get`). The CRI plugin's own `io.cri-containerd.*` labels are not user labels and
+(`Images/Get`), whose config digest, the image id, is read from the content store on disk
+(`containerd_content`). The CRI plugin's own `io.cri-containerd.*` labels are not user labels and
 are left out. When the API cannot be asked (no socket, refused, no answer within the
 timeout) the bundle alone describes the container: the fields only the API has stay empty,
 are named in `Container.unresolvable`, and `unresolvable_reason` says why.
@@ -33,6 +34,7 @@ from stockade.context.containerd_api import (
     ContainerRecord,
     ImageRecord,
 )
+from stockade.context.containerd_content import CONTENT_ROOT, ImageIdError, image_id
 from stockade.context.imageref import split_reference
 from stockade.context.podman import JsonFile
 from stockade.context.runtime import RUNTIMES, ContainerRuntime
@@ -51,7 +53,7 @@ _PLAIN_RE = re.compile(r"^/([A-Za-z0-9][A-Za-z0-9._-]*)/([A-Za-z0-9][A-Za-z0-9._
 
 _ANN = "io.kubernetes.cri."
 _CRI_LABELS = "io.cri-containerd."
-_NO_API_FIELDS = ("labels", "pod_labels")
+_NO_API_FIELDS = ("labels", "pod_labels", "image_id")
 
 
 def oci_mounts(spec: dict[str, Any]) -> tuple[Mount, ...]:
@@ -112,6 +114,7 @@ class ApiFacts:
     sandbox: ContainerRecord | None = None
     image: ImageRecord | None = None
     reasons: tuple[str, ...] = ()  # why something asked for was not found
+    image_id: str = ""  # the image's config digest (hex), from the content store
 
 
 class ContainerdRuntime(ContainerRuntime):
@@ -125,8 +128,10 @@ class ContainerdRuntime(ContainerRuntime):
         address: Path = DEFAULT_ADDRESS,
         api_timeout_s: float = 1.0,
         api_retry_s: float = 10.0,
+        content_root: Path = CONTENT_ROOT,
     ) -> None:
         self._task_root = task_root
+        self._content_root = content_root
         self._api = ContainerdClient(address, api_timeout_s)
         self._api_retry_s = api_retry_s
         self._api_down: tuple[float, str] | None = None  # (since, reason) after no answer
@@ -208,7 +213,13 @@ class ContainerdRuntime(ContainerRuntime):
                 if names
                 else "containerd records no image for this container"
             )
-        return ApiFacts(record, sandbox, image, tuple(reasons))
+        config_id = ""
+        if image is not None:
+            try:
+                config_id = image_id(self._content_root, image.digest, image.media_type)
+            except ImageIdError as e:
+                reasons.append(f"image id: {e}")
+        return ApiFacts(record, sandbox, image, tuple(reasons), config_id)
 
     def _bundle(self, container_id: str) -> Path | None:
         """The task bundle of this id in the CRI namespace first, then in any other."""
@@ -273,6 +284,8 @@ def with_api_facts(c: Container, facts: ApiFacts, cri_kind: str) -> Container:
         found.update(image=image, image_repository=repository, image_tag=tag)
     if digest:
         found["image_digest"] = digest
+    if facts.image_id:
+        found["image_id"] = facts.image_id
     missing = tuple(f for f in c.unresolvable if f not in found)
     return msgspec.structs.replace(
         c,
