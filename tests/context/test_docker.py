@@ -84,7 +84,7 @@ def test_describe(docker_root: Path) -> None:
     assert c is not None and c.complete
     assert (c.id, c.short_id, c.name, c.runtime) == (CID, CID[:12], "web", "docker")
     assert (c.image_repository, c.image_tag) == ("registry.local:5000/team/nginx", "1.25")
-    assert (c.image_id, c.image_digest) == (IMAGE_ID, DIGEST)
+    assert (c.image_id, c.image_digest) == (IMAGE_ID.removeprefix("sha256:"), DIGEST)
     assert c.privileged and "CAP_SYS_ADMIN" in c.cap_effective
     assert "CAP_NET_RAW" not in c.cap_effective
     assert c.mounts == (Mount(source="/srv/data", dest="/data", rw=False, propagation="rprivate"),)

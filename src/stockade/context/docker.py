@@ -99,7 +99,7 @@ class DockerRuntime(ContainerRuntime):
             image=image_ref,
             image_repository=repository,
             image_tag=tag,
-            image_id=image_id,
+            image_id=image_id.partition(":")[2] or image_id,  # hex, as Falco shows it
             image_digest=self._digest(repository, image_id),
             privileged=bool(host.get("Privileged", False)),
             cap_effective=_caps(host),
