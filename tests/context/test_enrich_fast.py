@@ -116,3 +116,47 @@ def test_a_forgotten_container_is_asked_again(tmp_path: Path) -> None:
     fast.resolver.forget(cgroup)
     again = fast.enrich(Event(type="openat", ts=9, proc=actor))
     assert again.container.name == "renamed"
+
+
+def _as_a_decoder_does(stage: ContextStage, event: Event) -> Event:
+    """What the eBPF decoder attaches: a known actor's parts, else `actor`'s; lifecycle
+    events through `enrich`."""
+    if event.type in _TREE_CHANGING:
+        return stage.enrich(event)
+    known = stage.known_actors()
+    found = known.get(id(event.proc)) or stage.actor(event.proc)
+    assert found[0] is event.proc
+    return msgspec.structs.replace(
+        event, proc=found[1], ancestors=found[2], container=found[3], host_id=found[4]
+    )
+
+
+def test_known_actors_give_what_the_general_path_gives(tmp_path: Path) -> None:
+    (tmp_path / f"ctr-{_CID}").mkdir()
+    cgroup = os.stat(tmp_path / f"ctr-{_CID}").st_ino
+    runtime = _DirRuntime()
+    fused, slow = _pair(tmp_path, runtime)
+    known, most = fused.known_actors(), 0
+    for i, event in enumerate(_stream(cgroup)):
+        if i == 30:
+            runtime.ready = True
+        got, want = _as_a_decoder_does(fused, event), general(slow, event)
+        assert got == want, (i, event.type)
+        most = max(most, len(known))
+    assert known is fused.known_actors() and most  # one dict, kept valid in place
+
+
+def test_a_forgotten_container_drops_the_known_actors(tmp_path: Path) -> None:
+    (tmp_path / f"ctr-{_CID}").mkdir()
+    cgroup = os.stat(tmp_path / f"ctr-{_CID}").st_ino
+    runtime = _DirRuntime()
+    runtime.ready = True
+    fused, _ = _pair(tmp_path, runtime)
+    actor = Process(pid=10, ppid=1, name="sh", cgroup_id=cgroup)
+    first = _as_a_decoder_does(fused, Event(type="openat", ts=1, proc=actor))
+    assert id(actor) in fused.known_actors() and first.container.name == "web"
+    runtime.name = "renamed"
+    fused.resolver.forget(cgroup)
+    assert not fused.known_actors()
+    again = _as_a_decoder_does(fused, Event(type="openat", ts=2, proc=actor))
+    assert again.container.name == "renamed"

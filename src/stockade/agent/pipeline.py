@@ -27,5 +27,6 @@ def detect(events: Iterable[Event], detectors: Sequence[Detector], host: Host) -
 
 
 def enrich_all(events: Iterable[Event], enrich: Callable[[Event], Event]) -> list[Event]:
-    """The context stage over a batch of raw events."""
+    """The context stage over a batch of raw events (the agent's loop has its source do
+    this: `EventSource.poll_enriched`)."""
     return [enrich(e) for e in events]

@@ -155,11 +155,10 @@ def _live_events(ruleset: Ruleset, stop: Callable[[], bool]) -> Iterator[Event]:
         raise typer.Exit(2) from e
     if choice.degraded:
         typer.echo(f"stockade watch: degraded to {choice.name} ({choice.degraded})", err=True)
-    enrich = local_context_stage().enrich
+    context = local_context_stage()
     try:
         while not stop():
-            for event in choice.source.poll(0.2):
-                yield enrich(event)
+            yield from choice.source.poll_enriched(0.2, context)
     finally:
         choice.source.stop()
 
