@@ -41,13 +41,8 @@ class ContextStage:
         """Fill `proc`, `ancestors`, `container` and `host_id` of one event."""
         raw = event.proc
         if event.type not in _TREE_CHANGING:
-            found = self._known.get(id(raw))
-            if (
-                found is None
-                or self.tree.generation != self._generation
-                or self.resolver.version != self._version
-            ):
-                found = self.actor(raw)
+            self._sync()
+            found = self._known.get(id(raw)) or self.actor(raw)
             return _replace(
                 event,
                 proc=found[1],
