@@ -167,9 +167,10 @@ class Agent:
         last_full_log = 0.0
         last_dropped = 0
         while not stop.is_set():
-            # Enriched as the source builds them (the eBPF decoder fuses the two steps).
-            enriched = choice.source.poll_enriched(0.1, context)
-            events = pending.push(pipeline.without_own_activity(enriched, own_pid))
+            raw = choice.source.poll(0.1)
+            events = pending.push(
+                pipeline.without_own_activity(pipeline.enrich_all(raw, context.enrich), own_pid)
+            )
             try:
                 self._accept(spool, events, host)
             except SpoolFull as e:

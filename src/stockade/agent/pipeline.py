@@ -27,6 +27,5 @@ def detect(events: Iterable[Event], detectors: Sequence[Detector], host: Host) -
 
 
 def enrich_all(events: Iterable[Event], enrich: Callable[[Event], Event]) -> list[Event]:
-    """The context stage over a batch of raw events (the agent's loop has its source do
-    this: `EventSource.poll_enriched`)."""
+    """The context stage over a batch of raw events."""
     return [enrich(e) for e in events]

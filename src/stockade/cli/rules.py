@@ -155,10 +155,11 @@ def _live_events(ruleset: Ruleset, stop: Callable[[], bool]) -> Iterator[Event]:
         raise typer.Exit(2) from e
     if choice.degraded:
         typer.echo(f"stockade watch: degraded to {choice.name} ({choice.degraded})", err=True)
-    context = local_context_stage()
+    enrich = local_context_stage().enrich
     try:
         while not stop():
-            yield from choice.source.poll_enriched(0.2, context)
+            for event in choice.source.poll(0.2):
+                yield enrich(event)
     finally:
         choice.source.stop()
 

@@ -98,7 +98,7 @@ def record(
     sys.stderr.write(encode(status).decode() + "\n")
     from stockade.context.local import local_context_stage
 
-    context = local_context_stage()
+    enrich = local_context_stage().enrich
     stopping = False
 
     def _stop(*_: object) -> None:
@@ -112,11 +112,10 @@ def record(
     deadline = time.monotonic() + duration if duration > 0 else float("inf")
     try:
         while not stopping and time.monotonic() < deadline:
-            timeout = min(0.2, max(0.0, deadline - time.monotonic()))
-            lines = [
-                encode({name: get(ev) for name, get in getters}) + b"\n"
-                for ev in choice.source.poll_enriched(timeout, context)
-            ]
+            lines = []
+            for event in choice.source.poll(min(0.2, max(0.0, deadline - time.monotonic()))):
+                ev = enrich(event)
+                lines.append(encode({name: get(ev) for name, get in getters}) + b"\n")
             out.write(b"".join(lines))
             out.flush()
             count += len(lines)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import abc
-from typing import ClassVar, Protocol, runtime_checkable
+from typing import ClassVar
 
 import msgspec
 
-from stockade.model import Ancestor, Container, Event, Process
+from stockade.model import Event
 from stockade.registry import Registry
 
 
@@ -25,43 +25,6 @@ class SensorStats(msgspec.Struct, kw_only=True):
     events_by_type: dict[str, int] = msgspec.field(default_factory=dict)
     dropped: int = 0
     decode_errors: int = 0
-
-
-Actor = tuple[Process, Process, tuple[Ancestor, ...], Container, str]
-"""What an event of one sensor Process gets from the context stage, ready to attach:
-(that sensor Process, the enriched Process, ancestors, container, host id)."""
-
-
-class Enricher(Protocol):
-    """What completes a source's events: the context stage (`stockade.context`)."""
-
-    def enrich(self, event: Event) -> Event:
-        """The event with its process, ancestors, container and host id filled."""
-        ...
-
-
-@runtime_checkable
-class ActorContext(Enricher, Protocol):
-    """The context stage as a source that builds enriched events itself consults it.
-
-    Such a source asks `actor` (or looks in `known_actors`) for an event that does not
-    change the process tree and attaches the answer while it builds the event; it sends
-    process lifecycle events (clone, exec, exit) through `enrich`, in order.
-    """
-
-    def known_actors(self) -> dict[int, Actor]:
-        """Answers valid now, by id of the sensor's Process.
-
-        The stage keeps this very dict valid: it drops what a change of the tree or of
-        the resolver made stale, in `known_actors`, `actor` and `enrich`, the only calls
-        after which an answer may be stale.
-        """
-        ...
-
-    def actor(self, raw: Process) -> Actor:
-        """The answer for an event of `raw` that does not change the tree (kept in
-        `known_actors` when it stays valid until the tree or the resolver change)."""
-        ...
 
 
 class EventSource(abc.ABC):
@@ -86,15 +49,6 @@ class EventSource(abc.ABC):
     @abc.abstractmethod
     def poll(self, timeout_s: float) -> list[Event]:
         """Wait up to `timeout_s` and return the events seen since the last poll."""
-
-    def poll_enriched(self, timeout_s: float, context: Enricher) -> list[Event]:
-        """`poll`, each event completed by `context`, in order (the agent's loop).
-
-        A source that can build enriched events directly overrides this; the events
-        must be the very ones `poll` then `context.enrich` would give.
-        """
-        enrich = context.enrich
-        return [enrich(e) for e in self.poll(timeout_s)]
 
     @abc.abstractmethod
     def stop(self) -> None:

@@ -12,7 +12,6 @@ from stockade.context import ContainerResolver, ContextStage, ProcessTree
 from stockade.context.podman import PodmanRuntime
 from stockade.context.tree import CLONE_TYPES, EXEC_TYPES
 from stockade.model import Event, Process
-from stockade.model.events import encode_jsonl
 from stockade.sensor.bpf import BpfSource
 from stockade.sensor.bpf.decoder import RecordDecoder
 from stockade.sensor.procfs import scan
@@ -53,29 +52,3 @@ def test_replayed_records_enrich_the_same(bpf_source: BpfSource) -> None:
     assert got == want
     opens = [e for e in got if e.type == "openat" and e.proc.name == "cat"]
     assert opens and all(e.proc.argv == ("cat", "/etc/hostname") for e in opens)
-
-
-def test_decoding_with_the_stage_builds_the_enriched_events(bpf_source: BpfSource) -> None:
-    """Decoding with the stage (the agent's path: `BpfSource.poll_enriched`) gives, byte
-    for byte, the events decoding then `enrich` one by one give, however polls are cut."""
-    bpf_source.poll_raw(0)
-    work = subprocess.Popen(["/bin/sh", "-c", WORKLOAD])
-    polls: list[list[bytes]] = []
-    while work.poll() is None:
-        polls.append(bpf_source.poll_raw(0.05))
-    polls.append(bpf_source.poll_raw(0.1))
-    records = [rec for poll in polls for rec in poll]
-    snapshot = scan()
-    plain, errors = RecordDecoder(0).decode_all(records)
-    enrich = _stage(snapshot).enrich
-    want = encode_jsonl(enrich(e) for e in plain)
-    assert {"vfork", "execve", "openat", "procexit"} <= {e.type for e in plain}
-    for batches in (polls, [records[i : i + 7] for i in range(0, len(records), 7)]):
-        decoder, stage = RecordDecoder(0), _stage(snapshot)
-        got = [decoder.decode_all(batch, stage) for batch in batches]
-        assert encode_jsonl(e for events, _ in got for e in events) == want
-        assert sum(n for _, n in got) == errors
-    counted, source = BpfSource(), BpfSource()
-    counted.decode(records)
-    source.decode(records, context=_stage(snapshot))
-    assert source.stats().events_by_type == counted.stats().events_by_type

@@ -5,11 +5,9 @@ from __future__ import annotations
 import socket
 import struct
 
-import msgspec
 import pytest
 
-from stockade.model import Ancestor, Container, Event, EventType, Process
-from stockade.sensor.base import Actor, ActorContext
+from stockade.model import EventType
 from stockade.sensor.bpf import BpfSource
 from stockade.sensor.bpf.argspec import BUILDERS, HDR_SIZE
 from stockade.sensor.bpf.decoder import DecodeError, RecordDecoder
@@ -150,64 +148,3 @@ def test_a_poll_batch_is_decoded_in_order_and_counted() -> None:
     assert (stats.decode_errors, stats.events_by_type) == (1, {"socket": 2, "openat": 1})
     source.decode(records[:1])
     assert source.stats().events_by_type == {"socket": 3, "openat": 1}
-
-
-class _Context:
-    """An ActorContext that names what it was asked, in order."""
-
-    def __init__(self) -> None:
-        self.calls: list[str] = []
-        self.known: dict[int, Actor] = {}
-
-    def enrich(self, event: Event) -> Event:
-        self.calls.append(f"enrich {event.type}")
-        return msgspec.structs.replace(event, host_id="enriched")
-
-    def known_actors(self) -> dict[int, Actor]:
-        self.calls.append("known")
-        return self.known
-
-    def actor(self, raw: Process) -> Actor:
-        self.calls.append(f"actor {raw.pid}")
-        found = (raw, Process(pid=raw.pid, name="known"), (Ancestor(pid=1),), Container.host(), "h")
-        self.known[id(raw)] = found
-        return found
-
-
-def test_with_a_context_lifecycle_events_are_enriched_in_order_the_rest_built_enriched() -> None:
-    context = _Context()
-    assert isinstance(context, ActorContext)
-    records = [
-        _record(EventType.OPENAT, res=3, slots=(b"/x\0",)),
-        _record(EventType.VFORK),
-        b"\0" * 40,
-        _record(EventType.SOCKET, res=4),
-        _record(EventType.PROCEXIT),
-        _record(EventType.UNLINKAT, slots=(b"/y\0",)),  # the general path
-    ]
-    events, errors = RecordDecoder(0).decode_all(records, context)
-    assert errors == 1
-    assert [(e.type, e.host_id) for e in events] == [
-        ("openat", "h"),
-        ("vfork", "enriched"),
-        ("socket", "h"),
-        ("procexit", "enriched"),
-        ("unlinkat", "h"),
-    ]
-    # asked once for the actor, then found it known; lifecycle events at their place
-    assert context.calls == ["known", "actor 42", "enrich vfork", "enrich procexit"]
-    openat = events[0]
-    assert (openat.proc.name, openat.ancestors, openat.fd and openat.fd.name) == (
-        "known",
-        (Ancestor(pid=1),),
-        "/x",
-    )
-
-
-def test_without_a_context_the_decoder_builds_raw_events_again() -> None:
-    decoder = RecordDecoder(0)
-    rec = _record(EventType.OPENAT, res=3, slots=(b"/x\0",))
-    decoder.decode_all([rec], _Context())
-    (raw,), _ = decoder.decode_all([rec])
-    assert (raw.proc.name, raw.ancestors, raw.host_id) == ("cat", (), "")
-    assert raw == decoder.decode(rec)

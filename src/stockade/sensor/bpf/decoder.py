@@ -1,22 +1,13 @@
-"""Decode raw ring buffer records into model Events (pure: bytes in, Event out).
-
-`decode_all(records, context)` builds the context stage's enriched events directly: the
-events of a known actor with the parts the stage keeps for it, and the process lifecycle
-events raw, each sent through `context.enrich` at its place (so the tree is current for
-the records after it). Without a context it builds the raw events, as `decode` does.
-"""
+"""Decode raw ring buffer records into model Events (pure: bytes in, Event out)."""
 
 from __future__ import annotations
 
 import struct
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
 from stockade.model import Event, EventType, Process
-from stockade.model.events import LIFECYCLE_EVENT_TYPES
-from stockade.sensor.base import ActorContext
 from stockade.sensor.bpf.argspec import BUILDERS, HDR_SIZE, Builder, text, walked
-from stockade.sensor.bpf.decoder_actors import RawActors
 from stockade.sensor.bpf.decoder_exec import argv_of, comm_of
 from stockade.sensor.bpf.decoder_kinds import (
     HOST,
@@ -35,7 +26,6 @@ _WHAT = struct.Struct("<Qq6QIH4H2x")  # c/record.h: what happened, after who act
 _EXEC = struct.Struct("<QqQ40xIH4H")  # ts, res, argument 0 (the old pid), kind, flags, lengths
 assert IDENT_SIZE + _WHAT.size == HDR_SIZE
 _F_EXE_UPPER, _F_EXE_MEMFD = 1, 2
-_LIFECYCLE = frozenset(t.value for t in LIFECYCLE_EVENT_TYPES)
 
 
 def boot_to_epoch_offset() -> int:
@@ -57,42 +47,24 @@ class RecordDecoder(KindReaders):
         self._readers = self.readers()
         for kind in _EXECS:  # failed execs (no cwd) go on to the general path
             self._readers[kind] = self._execve
-        self._raw = RawActors()
-        self._known, self._ask = self._raw.known_actors(), self._raw.actor
 
     def decode(self, rec: bytes) -> Event:
-        """Decode one record (raw, without context); raises DecodeError on a malformed one."""
+        """Decode one record; raises DecodeError on a malformed one."""
         if len(rec) < HDR_SIZE:
             raise DecodeError(f"record of {len(rec)} bytes is shorter than the header")
         return self._readers[rec[KIND_AT]](rec)
 
-    def decode_all(
-        self, records: Iterable[bytes], context: ActorContext | None = None
-    ) -> tuple[list[Event], int]:
-        """Decode records in order: the events (enriched by `context` when given), and
-        how many were malformed (skipped)."""
-        if context is None:
-            return self._decode_all(records, frozenset(), self._raw.enrich)
-        self._known, self._ask = context.known_actors(), context.actor
-        try:
-            return self._decode_all(records, _LIFECYCLE, context.enrich)
-        finally:
-            self._known, self._ask = self._raw.known_actors(), self._raw.actor
-
-    def _decode_all(
-        self, records: Iterable[bytes], lifecycle: frozenset[str], enrich: Callable[[Event], Event]
-    ) -> tuple[list[Event], int]:
+    def decode_all(self, records: Iterable[bytes]) -> tuple[list[Event], int]:
+        """Decode records in order: the events, and how many were malformed (skipped)."""
         events: list[Event] = []
         append, readers, errors = events.append, self._readers, 0
         for rec in records:
             try:
                 if len(rec) < HDR_SIZE:
                     raise DecodeError(f"record of {len(rec)} bytes is shorter than the header")
-                event = readers[rec[KIND_AT]](rec)
+                append(readers[rec[KIND_AT]](rec))
             except (ValueError, IndexError):  # DecodeError, or a slot that does not parse
                 errors += 1
-                continue
-            append(enrich(event) if event.type in lifecycle else event)
         return events, errors
 
     def _decode(self, rec: bytes) -> Event:
@@ -112,13 +84,16 @@ class RecordDecoder(KindReaders):
         args, fd = build(
             rec, (a0, a1, a2, a3, a4, a5), (HDR_SIZE, l0, o1, l1, o2, l2, o2 + l2, l3), res, flags
         )
-        if type_name in _LIFECYCLE:  # built raw: the caller enriches it in order
-            return Event(type=type_name, ts=ts, proc=proc, container=HOST, fd=fd, res=res,
-                         args=args, source="ebpf")  # fmt: skip
-        actor = self._known.get(id(proc)) or self._ask(proc)
-        return Event(type=type_name, ts=ts, proc=actor[1], container=actor[3],
-                     ancestors=actor[2], fd=fd, res=res, args=args, host_id=actor[4],
-                     source="ebpf")  # fmt: skip
+        return Event(
+            type=type_name,
+            ts=ts,
+            proc=proc,
+            container=HOST,
+            fd=fd,
+            res=res,
+            args=args,
+            source="ebpf",
+        )
 
     def _execve(self, rec: bytes) -> Event:
         """A successful exec (only those carry slot 3, the cwd): a Process of its own."""

@@ -3,11 +3,6 @@
 Each reader unpacks only the header fields its kind uses, checks the kind in full (the
 dispatch went by its low byte) and the slot lengths, and builds the Event its argspec
 builder would give. Anything else goes to the general path, `_decode`.
-
-An event that does not change the process tree is built enriched: with the parts the
-context stage gives its actor (`self._known`, filled by `self._ask`: see
-`stockade.sensor.base.ActorContext`). Process lifecycle events (clone, exec, exit) are
-built raw: the decoder's loop sends them through the stage's `enrich`, in order.
 """
 
 from __future__ import annotations
@@ -16,7 +11,6 @@ import struct
 from collections.abc import Callable
 
 from stockade.model import Container, Event, EventType, FdInfo, Process
-from stockade.sensor.base import Actor
 from stockade.sensor.bpf.argspec import HDR_SIZE, REC_F_TUPLE, WALKED, text, walked
 from stockade.sensor.bpf.decoder_exec import comm_of
 from stockade.sensor.bpf.decoder_net import tuple_fd_at
@@ -51,11 +45,6 @@ class DecodeError(ValueError):
 
 class KindReaders:
     """The decoder's state (epoch offset, actors) and its readers of frequent kinds."""
-
-    # The context's answers for actors, and how to ask for one not there yet (set by
-    # the decoder for each batch: see `ActorContext`).
-    _known: dict[int, Actor]
-    _ask: Callable[[Process], Actor]
 
     def __init__(self, epoch_offset_ns: int) -> None:
         self._offset = epoch_offset_ns
@@ -121,7 +110,6 @@ class KindReaders:
         if o2 + l2 + l3 > len(rec):
             raise self._short(rec)
         proc = self._last_proc if rec.startswith(self._last_key) else self._actor(rec)
-        actor = self._known.get(id(proc)) or self._ask(proc)
         # argspec's openat builder, inlined
         name = WALKED.get(rec[o2 : o2 + l2 - 1]) if l2 > 0 else None
         if name is None:
@@ -129,13 +117,11 @@ class KindReaders:
         return Event(
             type="openat",
             ts=ts + self._offset,
-            proc=actor[1],
-            container=actor[3],
-            ancestors=actor[2],
+            proc=proc,
+            container=HOST,
             fd=FdInfo(num=res, type="file", name=name, flags=flags),
             res=res,
             args={"fd": res, "dirfd": dirfd, "name": name, "flags": flags, "mode": mode},
-            host_id=actor[4],
             source="ebpf",
         )
 
@@ -150,7 +136,6 @@ class KindReaders:
         if o1 + l1 + l2 + l3 > len(rec):
             raise self._short(rec)
         proc = self._last_proc if rec.startswith(self._last_key) else self._actor(rec)
-        actor = self._known.get(id(proc)) or self._ask(proc)
         fd: FdInfo | None = None
         if flags & REC_F_TUPLE:
             fd = tuple_fd_at(rec, o1, l1, num, False)
@@ -158,9 +143,8 @@ class KindReaders:
             family, addr, port = parse_sockaddr(rec[HDR_SIZE:o1])
             fd = FdInfo(num=num, type=family, name=addr, dip=addr, dport=port)
         args = {"res": res, "tuple": fd.name if fd else "", "fd": num}
-        return Event(type="connect", ts=ts + self._offset, proc=actor[1], container=actor[3],
-                     ancestors=actor[2], fd=fd, res=res, args=args, host_id=actor[4],
-                     source="ebpf")  # fmt: skip
+        return Event(type="connect", ts=ts + self._offset, proc=proc, container=HOST, fd=fd,
+                     res=res, args=args, source="ebpf")  # fmt: skip
 
     def _accept(self, rec: bytes) -> Event:
         ts, res, _, kind, flags, l0, l1, l2, l3 = _FD_CALL.unpack_from(rec, _IDENT_SIZE)
@@ -171,11 +155,9 @@ class KindReaders:
         if o1 + l1 + l2 + l3 > len(rec):
             raise self._short(rec)
         proc = self._last_proc if rec.startswith(self._last_key) else self._actor(rec)
-        actor = self._known.get(id(proc)) or self._ask(proc)
         fd = tuple_fd_at(rec, o1, l1, res, True) if flags & REC_F_TUPLE else None
-        return Event(type=type_name, ts=ts + self._offset, proc=actor[1], container=actor[3],
-                     ancestors=actor[2], fd=fd, res=res,
-                     args={"fd": res, "tuple": fd.name if fd else ""}, host_id=actor[4],
+        return Event(type=type_name, ts=ts + self._offset, proc=proc, container=HOST, fd=fd,
+                     res=res, args={"fd": res, "tuple": fd.name if fd else ""},
                      source="ebpf")  # fmt: skip
 
     def _socket(self, rec: bytes) -> Event:
@@ -185,11 +167,9 @@ class KindReaders:
         if HDR_SIZE + l0 + l1 + l2 + l3 > len(rec):
             raise self._short(rec)
         proc = self._last_proc if rec.startswith(self._last_key) else self._actor(rec)
-        actor = self._known.get(id(proc)) or self._ask(proc)
-        return Event(type="socket", ts=ts + self._offset, proc=actor[1], container=actor[3],
-                     ancestors=actor[2], res=res,
+        return Event(type="socket", ts=ts + self._offset, proc=proc, container=HOST, res=res,
                      args={"fd": res, "domain": a0, "type": a1, "proto": a2},
-                     host_id=actor[4], source="ebpf")  # fmt: skip
+                     source="ebpf")  # fmt: skip
 
     def _clone(self, rec: bytes) -> Event:
         ts, res, kind, _, l0, l1, l2, l3 = _NONE.unpack_from(rec, _IDENT_SIZE)

@@ -1,9 +1,4 @@
-"""`BpfSource`: the eBPF event source (id "ebpf") behind the `EventSource` interface.
-
-`poll_enriched` (what the agent, `stockade watch` and `stockade sensor record` call) hands
-the context stage to the decoder, which builds each event enriched in one go; `poll` gives
-the raw events, as every other source does.
-"""
+"""`BpfSource`: the eBPF event source (id "ebpf") behind the `EventSource` interface."""
 
 from __future__ import annotations
 
@@ -16,15 +11,7 @@ from typing import ClassVar
 
 from stockade.model import Event, EventType
 from stockade.model.events import LIFECYCLE_EVENT_TYPES
-from stockade.sensor.base import (
-    SOURCES,
-    ActorContext,
-    Enricher,
-    EventSource,
-    SensorError,
-    SensorStats,
-    SensorUnavailable,
-)
+from stockade.sensor.base import SOURCES, EventSource, SensorError, SensorStats, SensorUnavailable
 from stockade.sensor.bpf.build import BTF_PATH, build_object, missing_tool
 from stockade.sensor.bpf.decoder import RecordDecoder
 from stockade.sensor.bpf.kinds import programs_for
@@ -133,16 +120,9 @@ class BpfSource(EventSource):
         """Wait up to `timeout_s` and return the decoded events."""
         return self.decode(self.poll_raw(timeout_s))
 
-    def poll_enriched(self, timeout_s: float, context: Enricher) -> list[Event]:
-        """Wait up to `timeout_s` and return the events, enriched by `context` as built."""
-        if isinstance(context, ActorContext):
-            return self.decode(self.poll_raw(timeout_s), context)
-        return super().poll_enriched(timeout_s, context)
-
-    def decode(self, records: list[bytes], context: ActorContext | None = None) -> list[Event]:
-        """Decode raw records as `poll` (without context) or `poll_enriched` does, counting
-        them in the stats."""
-        events, errors = self._decoder.decode_all(records, context)
+    def decode(self, records: list[bytes]) -> list[Event]:
+        """Decode raw records as `poll` does, counting them in the stats."""
+        events, errors = self._decoder.decode_all(records)
         self._stats.decode_errors += errors
         by_type = self._stats.events_by_type
         for type_name, n in Counter(map(_type_of, events)).items():
