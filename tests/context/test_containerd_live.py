@@ -210,3 +210,29 @@ def test_client_reads_records_and_returns_none_for_unknown_names(
     assert client.container(PLAIN_NS, "no-such-container") is None
     assert client.image(PLAIN_NS, "localhost/no-such-image:1") is None
     client.close()
+
+
+def test_labels_missed_while_the_api_was_down_are_filled_in_later(
+    containerd: Containerd, busybox_image: str, image_digest: str, tmp_path: Path
+) -> None:
+    cid = f"late-{os.getpid()}"
+    pid = containerd.run_detached(PLAIN_NS, busybox_image, cid, "--label", "team=late")
+    address = tmp_path / "late.sock"  # absent at first: the API cannot be asked
+    content = containerd.root / "io.containerd.content.v1.content"
+    runtime = ContainerdRuntime(containerd.task_root, address, api_retry_s=0, content_root=content)
+    now = [0.0]
+    resolver = ContainerResolver([runtime], CgroupIndex(), retry_s=0, clock=lambda: now[0])
+    cgroup_id = procfs.cgroup_id(pid)
+    first = resolver.for_cgroup(cgroup_id, pid)
+    assert first.complete and first.labels == {} and "labels" in first.unresolvable
+    assert "no containerd socket" in first.unresolvable_reason
+    address.symlink_to(containerd.address)  # containerd answers from now on
+    assert resolver.for_cgroup(cgroup_id, pid) is first  # cached within refresh_s
+    version = resolver.version
+    now[0] = 31.0
+    later = resolver.for_cgroup(cgroup_id, pid)
+    assert later.labels["team"] == "late" and later.image_digest == image_digest
+    assert (later.unresolvable, later.unresolvable_reason) == ((), "")
+    assert resolver.version > version  # holders of the old answer know it changed
+    now[0] = 100.0
+    assert resolver.for_cgroup(cgroup_id, pid) is later  # complete now: never asked again

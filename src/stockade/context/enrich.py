@@ -77,12 +77,13 @@ class ContextStage:
 
     def _view(self, raw: Process) -> tuple[Process, tuple[Ancestor, ...], Container]:
         """The general path for an event that does not change the tree; caches the answer
-        when nothing in it can change without the tree or the resolver saying so."""
+        when nothing in it can change without the tree or the resolver saying so (not for a
+        container the resolver will refresh because a source could not be asked)."""
         version = self.resolver.version
         answer = self.tree.view(raw)
         proc, ancestors = answer
         container = self._container(proc)
-        if container.complete and proc.cgroup_id:
+        if container.complete and not container.unresolvable_reason and proc.cgroup_id:
             if len(self._hits) >= _HITS_MAX:
                 self._hits.clear()
             hit = (raw, self.tree.generation, version, answer, proc, ancestors, container)

@@ -4,6 +4,9 @@ A cgroup id (what eBPF's bpf_get_current_cgroup_id() and the proc connector give
 inode of a cgroup v2 directory; the directory's path names the container for every
 runtime. Metadata that is not written yet is never replaced by a silent placeholder: the
 answer carries `complete=False` and the next lookup after `retry_s` asks the runtime again.
+A complete answer that still lacks fields because a source could not be asked (it names
+them in `unresolvable` with an `unresolvable_reason`) is asked again every `refresh_s`, so
+what the runtime could not say at first is filled in once it can.
 """
 
 from __future__ import annotations
@@ -71,10 +74,12 @@ class ContainerResolver:
         cgroups: CgroupIndex | None = None,
         retry_s: float = 0.2,
         clock: Callable[[], float] = time.monotonic,
+        refresh_s: float = 30.0,
     ) -> None:
         self._runtimes = tuple(runtimes)
         self._cgroups = cgroups if cgroups is not None else CgroupIndex()
         self._retry_s = retry_s
+        self._refresh_s = refresh_s
         self._clock = clock
         self._cache: dict[int, tuple[Container, float]] = {}
         self.version = 0  # bumped whenever a cached answer is dropped
@@ -95,10 +100,12 @@ class ContainerResolver:
         found through /proc/PID/cgroup instead of a walk of the hierarchy.
         """
         cached = self._cache.get(cgroup_id)
-        if cached is not None and cached[0].complete:
+        if cached is not None and cached[0].complete and not cached[0].unresolvable_reason:
             return cached[0]
         now = self._clock()
-        if cached is not None and now - cached[1] < self._retry_s:
+        if cached is not None and now - cached[1] < (
+            self._refresh_s if cached[0].complete else self._retry_s
+        ):
             return cached[0]
         if pid and self._cgroups.known(cgroup_id) is None:
             path = procfs.cgroup_path(pid)
@@ -108,6 +115,8 @@ class ContainerResolver:
         if len(self._cache) > 65_536:
             self._cache.clear()
             self.version += 1
+        if cached is not None and cached[0].complete and container != cached[0]:
+            self.version += 1  # a refreshed answer replaces one others may hold
         self._cache[cgroup_id] = (container, now)
         return container
 
