@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -328,3 +330,14 @@ def test_api_facts_complete_the_bundle(
     assert c.image_id == facts.image_id
     assert (c.unresolvable, c.unresolvable_reason) == (unresolvable, reason)
     assert c.image == (facts.container.image if facts.container else c.image)
+
+
+def test_grpc_and_protobuf_load_only_when_containerd_is_asked() -> None:
+    code = (
+        "import sys\n"
+        "from stockade.context.runtime import all_runtimes\n"
+        "all_runtimes()\n"
+        "print(sorted(m for m in ('grpc', 'google.protobuf') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"  # an agent on a host without containerd pays nothing

@@ -2,33 +2,34 @@
 
 `Containers/Get` (labels, image, runtime, OCI spec) and `Images/Get` (the target
 descriptor's digest), on containerd's unix socket, with the namespace sent as the
-`containerd-namespace` metadata header. The few message types are built at import time
+`containerd-namespace` metadata header. The few message types are built at first use
 from the small table below (field numbers as in containerd's
 `api/services/containers/v1/containers.proto`, `api/services/images/v1/images.proto` and
 `api/types/descriptor.proto`); protobuf skips the fields left out. Message names are
-ours: only the method paths and field numbers travel on the wire.
+ours: only the method paths and field numbers travel on the wire. grpc and protobuf are
+imported at the first call, so an agent on a host without containerd never loads them.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import stat
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import grpc
-from google.protobuf import any_pb2, descriptor_pb2, descriptor_pool, message, message_factory
+from typing import TYPE_CHECKING, Any
 
 from stockade.context.runtime import ContextError
+
+if TYPE_CHECKING:
+    import grpc
+    from google.protobuf import message
 
 DEFAULT_ADDRESS = Path("/run/containerd/containerd.sock")
 NAMESPACE_HEADER = "containerd-namespace"
 
 _PACKAGE = "stockade.containerd.api"
-_F = descriptor_pb2.FieldDescriptorProto
-_SCALARS = {"string": _F.TYPE_STRING, "int64": _F.TYPE_INT64, "bytes": _F.TYPE_BYTES}
 # message -> (field number, name, type); "map" is map<string, string>; other types name
 # a message of this table or a fully qualified one.
 _MESSAGES: dict[str, list[tuple[int, str, str]]] = {
@@ -50,8 +51,13 @@ _MESSAGES: dict[str, list[tuple[int, str, str]]] = {
 }
 
 
+@functools.cache
 def _message_classes() -> dict[str, type[message.Message]]:
-    """Build the message classes of `_MESSAGES` in a private descriptor pool."""
+    """Build the message classes of `_MESSAGES` in a private descriptor pool (once)."""
+    from google.protobuf import any_pb2, descriptor_pb2, descriptor_pool, message_factory
+
+    _F = descriptor_pb2.FieldDescriptorProto
+    scalars = {"string": _F.TYPE_STRING, "int64": _F.TYPE_INT64, "bytes": _F.TYPE_BYTES}
     pool = descriptor_pool.DescriptorPool()
     pool.Add(descriptor_pb2.FileDescriptorProto.FromString(any_pb2.DESCRIPTOR.serialized_pb))
     proto = descriptor_pb2.FileDescriptorProto(
@@ -64,8 +70,8 @@ def _message_classes() -> dict[str, type[message.Message]]:
         msg = proto.message_type.add(name=name)
         for number, fname, ftype in fields:
             f = msg.field.add(name=fname, number=number, label=_F.LABEL_OPTIONAL)
-            if ftype in _SCALARS:
-                f.type = _SCALARS[ftype]
+            if ftype in scalars:
+                f.type = scalars[ftype]
             elif ftype == "map":
                 entry = msg.nested_type.add(name="LabelsEntry")
                 entry.options.map_entry = True
@@ -83,9 +89,6 @@ def _message_classes() -> dict[str, type[message.Message]]:
         name: message_factory.GetMessageClass(pool.FindMessageTypeByName(f"{_PACKAGE}.{name}"))
         for name in _MESSAGES
     }
-
-
-_CLASSES = _message_classes()
 
 
 class ContainerdApiError(ContextError):
@@ -174,11 +177,13 @@ class ContainerdClient:
         self, service: str, stub: str, kind: str, namespace: str, **request: str
     ) -> message.Message | None:
         """One unary call `/containerd.services.<service>.v1.<stub>/Get`."""
+        import grpc
+
         channel = self._open()  # checks the socket is still there on every call
         method = self._methods.get(kind) or self._method(channel, service, stub, kind)
         try:
             return method(
-                _CLASSES[f"{kind}Request"](**request),
+                _message_classes()[f"{kind}Request"](**request),
                 timeout=self._timeout,
                 metadata=((NAMESPACE_HEADER, namespace),),
             )
@@ -199,12 +204,14 @@ class ContainerdClient:
         method: Callable[..., message.Message] = channel.unary_unary(
             f"/containerd.services.{service}.v1.{stub}/Get",
             request_serializer=lambda m: m.SerializeToString(),
-            response_deserializer=_CLASSES[f"{kind}Response"].FromString,
+            response_deserializer=_message_classes()[f"{kind}Response"].FromString,
         )
         self._methods[kind] = method
         return method
 
     def _open(self) -> grpc.Channel:
+        import grpc
+
         try:
             is_socket = stat.S_ISSOCK(self.address.stat().st_mode)
         except OSError:
