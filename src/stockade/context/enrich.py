@@ -78,7 +78,7 @@ class ContextStage:
     def _view(self, raw: Process) -> tuple[Process, tuple[Ancestor, ...], Container]:
         """The general path for an event that does not change the tree; caches the answer
         when nothing in it can change without the tree or the resolver saying so (not for a
-        container the resolver will refresh because a source could not be asked)."""
+        container the resolver will refresh because it lacks fields and says why)."""
         version = self.resolver.version
         answer = self.tree.view(raw)
         proc, ancestors = answer

@@ -4,9 +4,9 @@ A cgroup id (what eBPF's bpf_get_current_cgroup_id() and the proc connector give
 inode of a cgroup v2 directory; the directory's path names the container for every
 runtime. Metadata that is not written yet is never replaced by a silent placeholder: the
 answer carries `complete=False` and the next lookup after `retry_s` asks the runtime again.
-A complete answer that still lacks fields because a source could not be asked (it names
-them in `unresolvable` with an `unresolvable_reason`) is asked again every `refresh_s`, so
-what the runtime could not say at first is filled in once it can.
+A complete answer that still lacks fields and says why (`unresolvable` with an
+`unresolvable_reason`: a source could not be asked, or did not know a name) is asked again
+every `refresh_s`, so what the runtime could not say at first is filled in once it can.
 """
 
 from __future__ import annotations
@@ -82,7 +82,7 @@ class ContainerResolver:
         self._refresh_s = refresh_s
         self._clock = clock
         self._cache: dict[int, tuple[Container, float]] = {}
-        self.version = 0  # bumped whenever a cached answer is dropped
+        self.version = 0  # bumped whenever a cached answer is dropped or replaced
 
     def for_pid(self, pid: int) -> Container:
         """The container of a live process (host when it is in no container)."""
