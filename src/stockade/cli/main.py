@@ -21,7 +21,6 @@ import stockade
 if TYPE_CHECKING:
     from typer._click import Command, Context  # typer vendors click
 
-MODULES = ("agent", "db", "doctor", "platform", "rules", "scan", "sensor", "up")
 COMMAND_MODULES = {  # top-level name -> the module whose `register` adds it
     "agent": "agent",
     "replay": "agent",
@@ -35,6 +34,7 @@ COMMAND_MODULES = {  # top-level name -> the module whose `register` adds it
     "sensor": "sensor",
     "up": "up",
 }
+MODULES = tuple(dict.fromkeys(COMMAND_MODULES.values()))  # each cli module once, in order
 
 
 def registered_commands(modules: Iterable[str]) -> dict[str, Command]:
