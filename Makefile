@@ -2,11 +2,12 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
+# Re-installed when the package list or the compiled module changes (editable: Python is live).
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml setup.py src/stockade/sensor/bpf/*.pyx | sha1sum | cut -c1-12)
 
 .PHONY: up test lint typecheck pytest bench system-deps-run system-deps-test system-deps-bench clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml setup.py $(wildcard src/stockade/sensor/bpf/*.pyx)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[dev,bench]'
@@ -24,8 +25,8 @@ up: system-deps-run $(STAMP)
 	$(BIN)/stockade up
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks setup.py
+	$(BIN)/ruff format --check src tests benchmarks setup.py
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -39,4 +40,5 @@ bench: system-deps-bench $(STAMP)
 	$(BIN)/python benchmarks/run_all.py
 
 clean:
-	rm -rf $(VENV) build .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) build .mypy_cache .ruff_cache .pytest_cache src/stockade/sensor/bpf/_readers.c
+	find src -name "*.so" -delete

@@ -4,7 +4,7 @@
 set -euo pipefail
 group=${1:-run}
 
-run_pkgs=(podman runc busybox-static clang llvm bpftool libbpf-dev uidmap)
+run_pkgs=(podman runc busybox-static clang llvm bpftool libbpf-dev uidmap gcc libc6-dev)  # gcc: the compiled decoder
 test_pkgs=(chromium postgresql nats-server redis-server auditd containerd)  # auditd: for auditctl only; its daemon must not run
 bench_pkgs=(redis-tools hyperfine)
 

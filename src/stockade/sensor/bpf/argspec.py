@@ -22,7 +22,7 @@ Builder = Callable[[bytes, tuple[int, ...], tuple[int, ...], int, int], tuple[Ar
 
 
 _CACHE_MAX = 65536
-_texts: dict[bytes, str] = {}
+TEXTS: dict[bytes, str] = {}  # raw string slot -> text (read inline by the compiled readers)
 WALKED: dict[bytes, str] = {}  # raw dentry walk -> path (read inline by the decoder)
 
 
@@ -31,12 +31,12 @@ def text(rec: bytes, off: int, n: int) -> str:
     if n <= 1:
         return ""
     raw = rec[off : off + n - 1]
-    found = _texts.get(raw)
+    found = TEXTS.get(raw)
     if found is None:
         found = raw.decode(errors="replace")
-        if len(_texts) >= _CACHE_MAX:
-            _texts.clear()
-        _texts[raw] = found
+        if len(TEXTS) >= _CACHE_MAX:
+            TEXTS.clear()
+        TEXTS[raw] = found
     return found
 
 

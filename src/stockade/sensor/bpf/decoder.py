@@ -10,17 +10,27 @@ from stockade.model import Event, EventType, Process
 from stockade.sensor.bpf.argspec import BUILDERS, HDR_SIZE, Builder, text, walked
 from stockade.sensor.bpf.decoder_exec import argv_of, comm_of
 from stockade.sensor.bpf.decoder_kinds import (
+    ACCEPTS,
+    CLONES,
     HOST,
     IDENT,
     IDENT_SIZE,
     KIND_AT,
+    MALFORMED,
     UNSET,
     DecodeError,
     KindReaders,
 )
 from stockade.sensor.bpf.kinds import KIND_IDS, KINDS
 
-__all__ = ["DecodeError", "RecordDecoder", "boot_to_epoch_offset"]
+try:
+    from stockade.sensor.bpf._readers import CompiledReaders
+except ImportError:  # not built here: the Python readers do all the work
+    COMPILED = False
+else:
+    COMPILED = True
+
+__all__ = ["COMPILED", "DecodeError", "RecordDecoder", "boot_to_epoch_offset"]
 
 _WHAT = struct.Struct("<Qq6QIH4H2x")  # c/record.h: what happened, after who acted
 _EXEC = struct.Struct("<QqQ40xIH4H")  # ts, res, argument 0 (the old pid), kind, flags, lengths
@@ -40,13 +50,19 @@ class RecordDecoder(KindReaders):
     Process object: treat it as read-only (exec events always get their own).
     """
 
-    def __init__(self, epoch_offset_ns: int | None = None) -> None:
+    def __init__(self, epoch_offset_ns: int | None = None, *, compiled: bool = True) -> None:
         super().__init__(boot_to_epoch_offset() if epoch_offset_ns is None else epoch_offset_ns)
         self._table: list[tuple[str, Builder] | None] = [None]
         self._table += [(t.value, BUILDERS[t]) for t in KINDS]
         self._readers = self.readers()
         for kind in _EXECS:  # failed execs (no cwd) go on to the general path
             self._readers[kind] = self._execve
+        self.compiled = compiled and COMPILED
+        if self.compiled:  # the same readers in C; the others stay the Python ones
+            kinds = {t.value: KIND_IDS[t] for t in _COMPILED_KINDS}
+            self._compiled = CompiledReaders(
+                self._actor, self._procs, self._readers, HOST, self._offset, kinds, CLONES, ACCEPTS
+            )
 
     def decode(self, rec: bytes) -> Event:
         """Decode one record; raises DecodeError on a malformed one."""
@@ -56,6 +72,8 @@ class RecordDecoder(KindReaders):
 
     def decode_all(self, records: Iterable[bytes]) -> tuple[list[Event], int]:
         """Decode records in order: the events, and how many were malformed (skipped)."""
+        if self.compiled:
+            return self._compiled.decode_all(records)
         events: list[Event] = []
         append, readers, errors = events.append, self._readers, 0
         for rec in records:
@@ -63,7 +81,7 @@ class RecordDecoder(KindReaders):
                 if len(rec) < HDR_SIZE:
                     raise DecodeError(f"record of {len(rec)} bytes is shorter than the header")
                 append(readers[rec[KIND_AT]](rec))
-            except (ValueError, IndexError):  # DecodeError, or a slot that does not parse
+            except MALFORMED:
                 errors += 1
         return events, errors
 
@@ -146,3 +164,4 @@ class RecordDecoder(KindReaders):
 
 
 _EXECS = {KIND_IDS[t]: t.value for t in (EventType.EXECVE, EventType.EXECVEAT)}
+_COMPILED_KINDS = (EventType.OPENAT, EventType.SOCKET, EventType.CONNECT, EventType.PROCEXIT)

@@ -31,8 +31,8 @@ _TWO = struct.Struct("<QqQQ32xIH4H")  # procexit
 _K_OPENAT = KIND_IDS[EventType.OPENAT]
 _K_CONNECT, _K_SOCKET = KIND_IDS[EventType.CONNECT], KIND_IDS[EventType.SOCKET]
 _K_PROCEXIT = KIND_IDS[EventType.PROCEXIT]
-_ACCEPTS = {KIND_IDS[EventType.ACCEPT]: "accept", KIND_IDS[EventType.ACCEPT4]: "accept4"}
-_CLONES = {KIND_IDS[t]: t.value for t in (EventType.CLONE, EventType.CLONE3, EventType.FORK,
+ACCEPTS = {KIND_IDS[EventType.ACCEPT]: "accept", KIND_IDS[EventType.ACCEPT4]: "accept4"}
+CLONES = {KIND_IDS[t]: t.value for t in (EventType.CLONE, EventType.CLONE3, EventType.FORK,
                                            EventType.VFORK)}  # fmt: skip
 HOST = Container.host()  # what Event's default would be, without a call per event
 _CACHE_MAX = 65536
@@ -41,6 +41,10 @@ UNSET = 0xFFFFFFFF  # loginuid not set
 
 class DecodeError(ValueError):
     """A record is too short or has an unknown kind."""
+
+
+MALFORMED = (ValueError, IndexError, struct.error)
+"""What reading a malformed record raises: DecodeError, or a slot that does not parse."""
 
 
 class KindReaders:
@@ -60,9 +64,9 @@ class KindReaders:
         table[_K_CONNECT] = self._connect
         table[_K_SOCKET] = self._socket
         table[_K_PROCEXIT] = self._procexit
-        for kind in _ACCEPTS:
+        for kind in ACCEPTS:
             table[kind] = self._accept
-        for kind in _CLONES:
+        for kind in CLONES:
             table[kind] = self._clone
         return table
 
@@ -148,7 +152,7 @@ class KindReaders:
 
     def _accept(self, rec: bytes) -> Event:
         ts, res, _, kind, flags, l0, l1, l2, l3 = _FD_CALL.unpack_from(rec, _IDENT_SIZE)
-        type_name = _ACCEPTS.get(kind)
+        type_name = ACCEPTS.get(kind)
         if type_name is None:
             return self._decode(rec)
         o1 = HDR_SIZE + l0
@@ -173,7 +177,7 @@ class KindReaders:
 
     def _clone(self, rec: bytes) -> Event:
         ts, res, kind, _, l0, l1, l2, l3 = _NONE.unpack_from(rec, _IDENT_SIZE)
-        type_name = _CLONES.get(kind)
+        type_name = CLONES.get(kind)
         if type_name is None:
             return self._decode(rec)
         if HDR_SIZE + l0 + l1 + l2 + l3 > len(rec):
