@@ -7,7 +7,6 @@ from stockade.model import Container, Event, Process
 class CompiledReaders:
     def __init__(
         self,
-        actor: Callable[[bytes], Process],
         procs: dict[bytes, Process],
         fallback: list[Callable[[bytes], Event]],
         host: Container,
@@ -15,5 +14,6 @@ class CompiledReaders:
         kinds: dict[str, int],
         clones: dict[int, str],
         accepts: dict[int, str],
+        execs: dict[int, str],
     ) -> None: ...
     def decode_all(self, records: Iterable[bytes]) -> tuple[list[Event], int]: ...

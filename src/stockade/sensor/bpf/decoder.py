@@ -61,7 +61,7 @@ class RecordDecoder(KindReaders):
         if self.compiled:  # the same readers in C; the others stay the Python ones
             kinds = {t.value: KIND_IDS[t] for t in _COMPILED_KINDS}
             self._compiled = CompiledReaders(
-                self._actor, self._procs, self._readers, HOST, self._offset, kinds, CLONES, ACCEPTS
+                self._procs, self._readers, HOST, self._offset, kinds, CLONES, ACCEPTS, _EXECS
             )
 
     def decode(self, rec: bytes) -> Event:

@@ -35,7 +35,7 @@ ACCEPTS = {KIND_IDS[EventType.ACCEPT]: "accept", KIND_IDS[EventType.ACCEPT4]: "a
 CLONES = {KIND_IDS[t]: t.value for t in (EventType.CLONE, EventType.CLONE3, EventType.FORK,
                                            EventType.VFORK)}  # fmt: skip
 HOST = Container.host()  # what Event's default would be, without a call per event
-_CACHE_MAX = 65536
+ACTORS_MAX = 65536  # distinct identities kept (the cache starts over when full)
 UNSET = 0xFFFFFFFF  # loginuid not set
 
 
@@ -100,7 +100,7 @@ class KindReaders:
         key = rec[:_IDENT_SIZE]
         proc = self._procs.get(key)
         if proc is None:
-            if len(self._procs) >= _CACHE_MAX:
+            if len(self._procs) >= ACTORS_MAX:
                 self._procs.clear()
             proc = self._procs[key] = self._process(rec)
         self._last_key, self._last_proc = key, proc

@@ -10,28 +10,25 @@ import socket
 import struct
 
 from stockade.model import FdInfo
-from stockade.sensor.bpf.sockaddr import AF_INET, AF_INET6, AF_UNIX, tuple_fd
+from stockade.sensor.bpf.sockaddr import AF_INET, FAMILY_TYPE, L4, SOCK_TYPE_L4, tuple_fd
 
 _HEAD = struct.Struct("<HHHHH")  # family, type, proto, local port, remote port
-_TUPLE_SIZE = 44  # c/record.h struct sock_tuple: the head, 2 bytes pad, two 16-byte addrs
-_L4 = {6: "tcp", 17: "udp", 1: "icmp", 58: "icmp", 255: "raw", 0: ""}
-_SOCK_TYPE_L4 = {1: "tcp", 2: "udp", 3: "raw"}
-_FAMILY_TYPE = {AF_INET: "ipv4", AF_INET6: "ipv6", AF_UNIX: "unix"}
+TUPLE_SIZE = 44  # c/record.h struct sock_tuple: the head, 2 bytes pad, two 16-byte addrs
 _CACHE_MAX = 4096
-_pairs4: dict[bytes, tuple[str, str]] = {}  # both 16-byte address fields -> (local, remote)
-_pairs6: dict[bytes, tuple[str, str]] = {}
+PAIRS4: dict[bytes, tuple[str, str]] = {}  # both 16-byte address fields -> (local, remote)
+PAIRS6: dict[bytes, tuple[str, str]] = {}
 
 
-def _texts(raw: bytes, family: int) -> tuple[str, str]:
+def pair_texts(raw: bytes, family: int) -> tuple[str, str]:
     """Local and remote address as sockaddr.tuple_fd renders them (IPv6 for non-IPv4)."""
     if family == AF_INET:
         pair = (socket.inet_ntop(socket.AF_INET, raw[:4]),
                 socket.inet_ntop(socket.AF_INET, raw[16:20]))  # fmt: skip
-        cache = _pairs4
+        cache = PAIRS4
     else:
         pair = (socket.inet_ntop(socket.AF_INET6, raw[:16]),
                 socket.inet_ntop(socket.AF_INET6, raw[16:32]))  # fmt: skip
-        cache = _pairs6
+        cache = PAIRS6
     if len(cache) >= _CACHE_MAX:
         cache.clear()
     cache[raw] = pair
@@ -40,11 +37,11 @@ def _texts(raw: bytes, family: int) -> tuple[str, str]:
 
 def tuple_fd_at(rec: bytes, off: int, size: int, num: int, server_side: bool) -> FdInfo:
     """`sockaddr.tuple_fd(num, rec[off:off + size], server_side=...)`, read in place."""
-    if size < _TUPLE_SIZE:  # let the general reader fail (or not) exactly as it does
+    if size < TUPLE_SIZE:  # let the general reader fail (or not) exactly as it does
         return tuple_fd(num, rec[off : off + size], server_side=server_side)
     family, stype, proto, lport, rport = _HEAD.unpack_from(rec, off)
-    raw = rec[off + 12 : off + _TUPLE_SIZE]
-    pair = (_pairs4 if family == AF_INET else _pairs6).get(raw) or _texts(raw, family)
+    raw = rec[off + 12 : off + TUPLE_SIZE]
+    pair = (PAIRS4 if family == AF_INET else PAIRS6).get(raw) or pair_texts(raw, family)
     if server_side:
         sip, dip = pair[1], pair[0]
         sport, dport = rport, lport
@@ -57,9 +54,9 @@ def tuple_fd_at(rec: bytes, off: int, size: int, num: int, server_side: bool) ->
         name = f"[{sip}]:{sport}->[{dip}]:{dport}"
     return FdInfo(
         num=num,
-        type=_FAMILY_TYPE.get(family, "socket"),
+        type=FAMILY_TYPE.get(family, "socket"),
         name=name,
-        l4proto=_L4.get(proto, "") or _SOCK_TYPE_L4.get(stype, ""),
+        l4proto=L4.get(proto, "") or SOCK_TYPE_L4.get(stype, ""),
         sip=sip,
         sport=sport,
         dip=dip,

@@ -9,9 +9,9 @@ from stockade.model import FdInfo
 
 AF_UNIX, AF_INET, AF_INET6 = 1, 2, 10
 _TUPLE = struct.Struct("<HHHHHH16s16s")
-_L4 = {6: "tcp", 17: "udp", 1: "icmp", 58: "icmp", 255: "raw", 0: ""}
-_SOCK_TYPE_L4 = {1: "tcp", 2: "udp", 3: "raw"}
-_FAMILY_TYPE = {AF_INET: "ipv4", AF_INET6: "ipv6", AF_UNIX: "unix"}
+L4 = {6: "tcp", 17: "udp", 1: "icmp", 58: "icmp", 255: "raw", 0: ""}  # by IP protocol
+SOCK_TYPE_L4 = {1: "tcp", 2: "udp", 3: "raw"}  # by socket type, where the protocol is 0
+FAMILY_TYPE = {AF_INET: "ipv4", AF_INET6: "ipv6", AF_UNIX: "unix"}  # Falco's fd.type
 
 
 def _ip(family: int, raw: bytes) -> str:
@@ -34,9 +34,9 @@ def tuple_fd(num: int, raw: bytes, *, server_side: bool) -> FdInfo:
         sip, sport, dip, dport = local, lport, remote, rport
     return FdInfo(
         num=num,
-        type=_FAMILY_TYPE.get(family, "socket"),
+        type=FAMILY_TYPE.get(family, "socket"),
         name=f"{_endpoint(sip, sport)}->{_endpoint(dip, dport)}",
-        l4proto=_L4.get(proto, "") or _SOCK_TYPE_L4.get(stype, ""),
+        l4proto=L4.get(proto, "") or SOCK_TYPE_L4.get(stype, ""),
         sip=sip,
         sport=sport,
         dip=dip,
