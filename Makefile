@@ -2,12 +2,13 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-# Re-installed when the package list or the compiled module changes (editable: Python is live).
-STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml setup.py src/stockade/sensor/bpf/*.pyx | sha1sum | cut -c1-12)
+# Re-installed when the package list or a compiled module changes (editable: Python is live).
+PYX    := $(shell find src -name '*.pyx' | sort)
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml setup.py $(PYX) | sha1sum | cut -c1-12)
 
 .PHONY: up test lint typecheck pytest bench system-deps-run system-deps-test system-deps-bench clean
 
-$(STAMP): pyproject.toml setup.py $(wildcard src/stockade/sensor/bpf/*.pyx)
+$(STAMP): pyproject.toml setup.py $(PYX)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[dev,bench]'
@@ -40,5 +41,6 @@ bench: system-deps-bench $(STAMP)
 	$(BIN)/python benchmarks/run_all.py
 
 clean:
-	rm -rf $(VENV) build .mypy_cache .ruff_cache .pytest_cache src/stockade/sensor/bpf/_readers.c
+	rm -rf $(VENV) build .mypy_cache .ruff_cache .pytest_cache
 	find src -name "*.so" -delete
+	for f in $(PYX); do rm -f "$${f%.pyx}.c"; done

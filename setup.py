@@ -1,16 +1,21 @@
-"""The one compiled module: the decoder's readers (everything else is in pyproject.toml).
+"""The compiled modules of the hot path (everything else is in pyproject.toml).
 
-It is optional: where it cannot be built, the pure-Python readers it mirrors are used.
+Each is optional and mirrors Python code that stays the reference: where one cannot be
+built, that Python code runs instead.
 """
 
 from Cython.Build import cythonize
 from setuptools import Extension, setup
 
-READERS = Extension(
-    "stockade.sensor.bpf._readers",
-    ["src/stockade/sensor/bpf/_readers.pyx"],
-    extra_compile_args=["-O2"],
-    optional=True,
-)
+COMPILED = {
+    "stockade.sensor.bpf._readers": "the decoder's readers of frequent record kinds",
+    "stockade.context._batch": "the context stage's loop over a batch",
+}
 
-setup(ext_modules=cythonize([READERS], quiet=True))
+
+def extension(module: str) -> Extension:
+    source = "src/" + module.replace(".", "/") + ".pyx"
+    return Extension(module, [source], extra_compile_args=["-O2"], optional=True)
+
+
+setup(ext_modules=cythonize([extension(m) for m in COMPILED], quiet=True))

@@ -4,11 +4,12 @@ Raw ring buffer records are captured from the kernel, poll by poll, while a mixe
 runs (execs, file opens, socket calls: roughly a host's mix). Each pass replays them as the
 agent handles a poll: the poll's records are handed over as fresh bytes, as the ring reader
 slices them out of the ring (not timed), `BpfSource.decode` (what `poll` runs: decode and
-count) turns them into events, and the context stage enriches each one as
-`agent.pipeline.enrich_all` does, its tree seeded from /proc as the agent does at start (a
-host's steady state). Prints events per CPU second for decode alone and for decode +
-context, and the same one record at a time (one `decode` and one `enrich` call per record,
-the way this benchmark measured before polls were decoded as a batch).
+count) turns them into events, and the context stage enriches them as the agent does
+(`ContextStage.enrich_all`), its tree seeded from /proc as the agent does at start (a
+host's steady state). Says whether the compiled readers and context loop are in use.
+Prints events per CPU second for decode alone and for decode + context, and the same one
+record at a time (one `decode` and one `enrich` call per record, the way this benchmark
+measured before polls were decoded as a batch).
 
 Goal: >= 300k events/s for decode + context on one core of a machine running the reference
 loop at ~14.8 M/s, i.e. <= ~49 reference iterations per event.
@@ -130,6 +131,7 @@ def main() -> int:
     print(f"records captured: {sum(mix.values())} in {len(polls)} polls")
     print(f"python reference loop: {reference_loop():.1f} M iterations/s (for comparing machines)")
     print("record mix: " + ", ".join(f"{k}={v}" for k, v in sorted(mix.items())))
+    print(f"compiled readers: {'yes' if source.compiled_decoder else 'no (pure Python)'}")
     decode_only, decode_cost = rate(lambda: BpfSource().decode, polls)
     print(f"decode rate: {decode_only:.0f} events/s (per CPU second)")
     print(f"decode cost: {decode_cost:.0f} reference iterations/event")
@@ -144,9 +146,11 @@ def main() -> int:
         tree.seed(snapshot)
         return ContextStage(tree, ContainerResolver([PodmanRuntime()]))
 
+    print(f"compiled context loop: {'yes' if stage().compiled else 'no (pure Python)'}")
+
     def pipeline() -> Callable[[list[bytes]], Any]:
-        decode, enrich = BpfSource().decode, stage().enrich
-        return lambda records: [enrich(e) for e in decode(records)]
+        decode, enrich_all = BpfSource().decode, stage().enrich_all
+        return lambda records: enrich_all(decode(records))
 
     with_context, context_cost = rate(pipeline, polls)
     print(f"decode+context rate: {with_context:.0f} events/s (per CPU second)")

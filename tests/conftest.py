@@ -19,7 +19,8 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
-def _missing(reason: str) -> None:
+def missing(reason: str) -> None:
+    """Skip for want of `reason`; under CI=true, fail instead."""
     if IN_CI:
         pytest.fail(f"required in CI but unavailable: {reason}", pytrace=False)
     pytest.skip(reason)
@@ -32,7 +33,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
             continue
         reason = check()
         if reason:
-            _missing(f"{marker.name}: {reason}")
+            missing(f"{marker.name}: {reason}")
 
 
 @pytest.fixture(scope="session")
@@ -40,7 +41,7 @@ def corpus() -> Path:
     """The shared reference corpus (STOCKADE_CORPUS, default ../shared/corpus)."""
     path = Path(os.environ.get("STOCKADE_CORPUS", REPO_ROOT.parent / "shared" / "corpus"))
     if not (path / "README.md").is_file():
-        _missing(f"reference corpus not found at {path} (set STOCKADE_CORPUS)")
+        missing(f"reference corpus not found at {path} (set STOCKADE_CORPUS)")
     return path
 
 
@@ -49,7 +50,7 @@ def podman() -> Iterator[Podman]:
     """A podman wrapper with this machine's working flags; removes what it started."""
     reason = capabilities.CHECKS["podman"]()
     if reason:
-        _missing(f"podman: {reason}")
+        missing(f"podman: {reason}")
     client = Podman()
     yield client
     client.remove_started()

@@ -34,4 +34,6 @@ def test_doctor_reports_sources_and_runtimes_here() -> None:
     assert result.exit_code == 0, result.output
     for name in ("ebpf", "proc_connector", "fanotify", "podman", "docker"):
         assert name in result.output
+    assert "eBPF record readers │ ok" in result.output  # built by the install step
+    assert "context stage loop  │ ok" in result.output
     assert "event source the agent will use: ebpf" in result.output

@@ -7,12 +7,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import msgspec
+import pytest
 
 from stockade.context import ContainerResolver, ContextStage, ProcessTree
 from stockade.context.resolver import CgroupIndex
 from stockade.context.runtime import ContainerRuntime
 from stockade.context.tree import CLONE_TYPES, EXEC_TYPES
 from stockade.model import Container, Event, Process
+from tests.conftest import missing
 
 _CID = "c" * 64
 _TREE_CHANGING = CLONE_TYPES | EXEC_TYPES | {"procexit"}
@@ -63,7 +65,11 @@ def general(stage: ContextStage, event: Event) -> Event:
 def _stream(cgroup: int) -> Iterator[Event]:
     """Forks, execs, opens and exits, with Process objects reused per actor (as eBPF does)."""
     sh = Process(pid=10, ppid=1, name="sh", start_ns=10, cgroup_id=cgroup)
+    # a child that lives throughout, one Process object for all its events (as eBPF does)
+    worker = Process(pid=50, ppid=10, name="worker", start_ns=50, cgroup_id=cgroup)
+    yield Event(type="vfork", ts=0, proc=worker)
     for n in range(40):
+        yield Event(type="openat", ts=n, proc=worker)
         pid = 100 + n % 7  # pids come back: reuse must not leak an old identity
         child = Process(pid=pid, ppid=10, name="sh", start_ns=1000 + n, cgroup_id=cgroup)
         yield Event(type="vfork", ts=n, proc=child)
@@ -78,14 +84,21 @@ def _stream(cgroup: int) -> Iterator[Event]:
             yield Event(type="connect", ts=n, proc=sh)
         if n % 5:  # some never report their exit (lost events)
             yield Event(type="procexit", ts=n, proc=actor)
+        if n == 20:  # the parent runs another program: its children's ancestors change
+            sh = Process(pid=10, ppid=1, name="bash", argv=("bash",), start_ns=10)
+            sh.cgroup_id = cgroup
+            yield Event(type="execve", ts=n, proc=sh)
+            sh = Process(pid=10, ppid=1, name="bash", start_ns=10, cgroup_id=cgroup)
 
 
-def _pair(root: Path, runtime: _DirRuntime) -> tuple[ContextStage, ContextStage]:
+def _pair(
+    root: Path, runtime: _DirRuntime, compiled: bool = True
+) -> tuple[ContextStage, ContextStage]:
     def stage() -> ContextStage:
         tree = ProcessTree()
         tree.seed([Process(pid=1, name="init", start_ns=1), Process(pid=10, ppid=1, name="sh")])
         resolver = ContainerResolver([runtime], CgroupIndex(root), retry_s=0.0)
-        return ContextStage(tree, resolver, host_id="h")
+        return ContextStage(tree, resolver, host_id="h", compiled=compiled)
 
     return stage(), stage()
 
@@ -101,6 +114,31 @@ def test_cached_path_equals_general_path(tmp_path: Path) -> None:
         got, want = fast.enrich(event), general(slow, event)
         assert got == want, (i, event.type)
     assert got.container.complete and got.container.name == "web"
+
+
+@pytest.mark.parametrize("compiled", [True, False], ids=["compiled", "python"])
+def test_a_batch_gives_what_one_event_at_a_time_gives(tmp_path: Path, compiled: bool) -> None:
+    if compiled and not ContextStage(ProcessTree(), ContainerResolver([])).compiled:
+        missing("the compiled batch loop is not built (setup.py: Cython and a C compiler)")
+    (tmp_path / f"ctr-{_CID}").mkdir()
+    cgroup = os.stat(tmp_path / f"ctr-{_CID}").st_ino
+    runtime = _DirRuntime()
+    fast, slow = _pair(tmp_path, runtime, compiled)
+    assert fast.compiled == compiled
+    events = list(_stream(cgroup))
+    got: list[Event] = []
+    for start in range(0, len(events), 13):  # batches cut across forks, execs and exits
+        if start >= 39:
+            runtime.ready = True
+        batch = events[start : start + 13]
+        as_sent = [msgspec.structs.replace(e) for e in batch]  # enrich_all fills in place
+        got += fast.enrich_all(batch)
+        for event, enriched in zip(as_sent, got[start:], strict=True):
+            assert enriched == general(slow, event), (start, event.type)
+    assert {e.ancestors[0].name for e in got if e.proc.pid == 50 and e.ancestors} == {
+        "sh",
+        "bash",
+    }
 
 
 def test_a_forgotten_container_is_asked_again(tmp_path: Path) -> None:

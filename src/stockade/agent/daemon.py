@@ -168,9 +168,7 @@ class Agent:
         last_dropped = 0
         while not stop.is_set():
             raw = choice.source.poll(0.1)
-            events = pending.push(
-                pipeline.without_own_activity(pipeline.enrich_all(raw, context.enrich), own_pid)
-            )
+            events = pending.push(pipeline.without_own_activity(context.enrich_all(raw), own_pid))
             try:
                 self._accept(spool, events, host)
             except SpoolFull as e:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 from stockade.detect.base import Detector
 from stockade.model import Alert, Event, Host
@@ -24,8 +24,3 @@ def detect(events: Iterable[Event], detectors: Sequence[Detector], host: Host) -
                 alert.container_id = alert.container_id or event.container.id
                 alerts.append(alert)
     return alerts
-
-
-def enrich_all(events: Iterable[Event], enrich: Callable[[Event], Event]) -> list[Event]:
-    """The context stage over a batch of raw events."""
-    return [enrich(e) for e in events]

@@ -1,4 +1,4 @@
-"""`stockade doctor`: which event sources and container runtimes work here, and why not."""
+"""`stockade doctor`: which event sources, container runtimes and compiled modules work here."""
 
 from __future__ import annotations
 
@@ -39,6 +39,18 @@ def runtime_checks() -> list[Check]:
     return [Check("container runtime", r.id, r.unavailable_reason()) for r in all_runtimes()]
 
 
+def compiled_checks() -> list[Check]:
+    """The compiled modules of the hot path (without them the Python code they mirror runs)."""
+    from stockade.context import enrich
+    from stockade.sensor.bpf import decoder
+
+    missing = "not built (Cython or a C compiler was missing at install): Python runs, slower"
+    return [
+        Check("compiled code", "eBPF record readers", None if decoder.COMPILED else missing),
+        Check("compiled code", "context stage loop", None if enrich.COMPILED else missing),
+    ]
+
+
 def chosen_source(checks: list[Check]) -> str:
     """The first candidate of the default chain whose parts are all usable."""
     from stockade.sensor.fallback import DEFAULT_CHAIN
@@ -59,7 +71,7 @@ def doctor() -> None:
 
     sources, runtimes = source_checks(), runtime_checks()
     table = Table("kind", "name", "status")
-    for check in (*sources, *runtimes):
+    for check in (*sources, *runtimes, *compiled_checks()):
         status = "[green]ok[/]" if check.problem is None else f"[red]no[/]: {check.problem}"
         table.add_row(check.kind, check.name, status)
     console = Console()

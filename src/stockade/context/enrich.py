@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import msgspec
 
 from stockade.context.resolver import ContainerResolver
 from stockade.context.tree import CLONE_TYPES, EXEC_TYPES, ProcessTree
 from stockade.model import Ancestor, Container, Event, Process
 
-_TREE_CHANGING = CLONE_TYPES | EXEC_TYPES | {"procexit"}
+try:
+    from stockade.context._batch import enrich_all as compiled_enrich_all
+except ImportError:  # not built here: the Python loop in ContextStage.enrich_all does the same
+    COMPILED = False
+else:
+    COMPILED = True
+
+_TREE_CHANGING = frozenset(CLONE_TYPES | EXEC_TYPES | {"procexit"})
 _HITS_MAX = 65_536
 _replace = msgspec.structs.replace
 # id(sensor's proc) -> (that proc, tree generation, resolver version, tree answer,
@@ -27,11 +36,50 @@ _Hit = tuple[
 class ContextStage:
     """Joins each event with the process tree and the container resolver."""
 
-    def __init__(self, tree: ProcessTree, resolver: ContainerResolver, host_id: str = "") -> None:
+    def __init__(
+        self,
+        tree: ProcessTree,
+        resolver: ContainerResolver,
+        host_id: str = "",
+        *,
+        compiled: bool = True,
+    ) -> None:
         self.tree = tree
         self.resolver = resolver
         self._host_id = host_id
         self._hits: dict[int, _Hit] = {}
+        self.compiled = compiled and COMPILED
+
+    def enrich_all(self, events: Iterable[Event]) -> list[Event]:
+        """`enrich` over a batch of the sensor's fresh events.
+
+        The common case (an actor seen before, nothing changed since, in a known
+        container) is taken without a call per event, and its event is filled in place.
+        Runs compiled where `_batch` is built.
+        """
+        if self.compiled:
+            return compiled_enrich_all(self, events, self._hits, _TREE_CHANGING, self._host_id)
+        out: list[Event] = []
+        append, hits, enrich = out.append, self._hits, self.enrich
+        generation, version = self.tree.generation, self.resolver.version
+        for event in events:
+            raw = event.proc
+            hit = hits.get(id(raw))
+            if (
+                hit is not None
+                and event.type not in _TREE_CHANGING
+                and hit[0] is raw
+                and hit[1] == generation
+                and hit[2] == version
+            ):
+                event.proc, event.ancestors, event.container = hit[4], hit[5], hit[6]
+                if not event.host_id:
+                    event.host_id = self._host_id
+                append(event)
+            else:
+                append(enrich(event))
+                generation, version = self.tree.generation, self.resolver.version
+        return out
 
     def enrich(self, event: Event) -> Event:
         """Fill `proc`, `ancestors`, `container` and `host_id` of one event."""

@@ -90,6 +90,11 @@ class BpfSource(EventSource):
         return None
 
     @property
+    def compiled_decoder(self) -> bool:
+        """Whether the compiled readers decode (else the pure-Python ones, slower)."""
+        return self._decoder.compiled
+
+    @property
     def attached(self) -> list[str]:
         """Names of the BPF programs attached (empty before start)."""
         return list(self._sensor.attached) if self._sensor else []
