@@ -56,7 +56,7 @@ class ProcessTree:
         self._max_ancestors = max_ancestors
         self._max_dead = max_dead
         self._memo: dict[tuple[int, int], tuple[Process, Process, Process]] = {}
-        self.generation = 0  # bumped on every change of the tables
+        self.generation = 0  # bumped whenever an answer the tree gave may have changed
         self._views: dict[int, _View] = {}
         self._summaries: dict[int, tuple[Process, Ancestor]] = {}
         self._chains: dict[int, _Chain] = {}
@@ -70,14 +70,12 @@ class ProcessTree:
 
     def seed(self, processes: Iterable[Process]) -> None:
         """Load a /proc snapshot (see `stockade.sensor.procfs.scan`)."""
-        self.generation += 1
         self._forget_all()
         for process in processes:
             self._live[process.pid] = process
 
     def resync(self, processes: Iterable[Process]) -> None:
         """Replace the live table with a fresh /proc snapshot (after the sensor lost events)."""
-        self.generation += 1
         self._forget_all()
         fresh = {p.pid: p for p in processes}
         for pid, gone in self._live.items():
@@ -195,14 +193,19 @@ class ProcessTree:
             self._forget_all()
 
     def _changed(self, pid: int) -> None:
-        """The table entry of `pid` changed: drop what was cached from it."""
-        self.generation += 1
+        """The table entry of `pid` changed: drop what was cached from it.
+
+        `generation` moves only when something read that entry: an answer given from the
+        tree (and cached by its user) cannot change otherwise.
+        """
         readers = self._readers.pop(pid, None)
         if readers is not None:
+            self.generation += 1
             for table, key in readers:
                 table.pop(key, None)
 
     def _forget_all(self) -> None:
+        self.generation += 1  # what was read is no longer tracked: every answer may change
         self._views.clear()
         self._chains.clear()
         self._readers.clear()
