@@ -40,6 +40,10 @@ _IMAGE_FIELDS: tuple[str, ...] = (
 
 
 _image_of = operator.attrgetter(*_IMAGE_FIELDS)
+# every other field: who the process is, as a sensor reports it with each event
+_identity_of = operator.attrgetter(
+    *(f for f in Process.__struct_fields__ if f not in _IMAGE_FIELDS)
+)
 
 
 def _image(known: Process) -> dict[str, Any]:
@@ -239,6 +243,8 @@ class ProcessTree:
             image = {
                 f: t for f, m, t in zip(_IMAGE_FIELDS, mine, theirs, strict=True) if t and not m
             }
+        elif _identity_of(proc) == _identity_of(known):
+            return known  # the very process the tree knows: its record is the answer
         else:  # the usual case: the event has no image at all; the known one's, kept per object
             hit = self._images.get(id(known))
             if hit is None or hit[0] is not known:
