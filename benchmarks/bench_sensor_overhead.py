@@ -71,7 +71,7 @@ def pipeline_child(spool_dir: Path) -> int:
         events = alerts = 0
         while not select.select([sys.stdin], [], [], 0)[0]:
             raw = source.poll(0.05)
-            batch = pipeline.without_own_activity(pipeline.enrich_all(raw, stage.enrich), own)
+            batch = pipeline.without_own_activity(stage.enrich_all(raw), own)
             alerts += len(pipeline.detect(batch, detectors, host))
             spool.append(batch)
             events += len(batch)
