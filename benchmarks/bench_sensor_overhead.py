@@ -264,9 +264,11 @@ def main() -> int:
             requests_per_s(port, server.pid)  # warm-up
             got = measure(port, server.pid, agent)
         finally:
-            agent.close()
-            server.terminate()
-            server.wait()
+            try:
+                agent.close()  # raises if the agent child died; redis must stop anyway
+            finally:
+                server.terminate()
+                server.wait()
     report(got, agent.types)
     return 0
 
