@@ -40,3 +40,19 @@ def test_a_reused_pid_does_not_take_an_old_image() -> None:
     tree.apply(_exec())
     other = Event(type="openat", ts=5, proc=Process(pid=10, name="sh", start_ns=99))
     assert tree.apply(other).proc.exepath == ""
+
+
+def test_the_field_checks_name_every_field_of_their_kind() -> None:
+    """`_has_image` and `_same_identity` spell out their fields: each must still see
+    exactly one kind, and the two kinds together every field of Process."""
+    from stockade.context.tree import _IDENTITY_FIELDS, _IMAGE_FIELDS, _has_image, _same_identity
+
+    assert sorted(_IDENTITY_FIELDS + _IMAGE_FIELDS) == sorted(Process.__struct_fields__)
+    base = Process(pid=10)
+    defaults = {f: getattr(base, f) for f in Process.__struct_fields__}
+    for field in Process.__struct_fields__:
+        value = defaults[field]
+        other = {bool: True, int: 7, str: "x", tuple: ("x",)}[type(value)]
+        changed = Process(**{**defaults, field: other})
+        assert _has_image(changed) == (field in _IMAGE_FIELDS), field
+        assert _same_identity(changed, base) == (field not in _IDENTITY_FIELDS), field
