@@ -10,7 +10,7 @@ import socket
 import struct
 
 from stockade.model import FdInfo
-from stockade.sensor.bpf.sockaddr import AF_INET, FAMILY_TYPE, L4, SOCK_TYPE_L4, tuple_fd
+from stockade.sensor.bpf.sockaddr import AF_INET, socket_fd, tuple_fd
 
 _HEAD = struct.Struct("<HHHHH")  # family, type, proto, local port, remote port
 TUPLE_SIZE = 44  # c/record.h struct sock_tuple: the head, 2 bytes pad, two 16-byte addrs
@@ -52,14 +52,4 @@ def tuple_fd_at(rec: bytes, off: int, size: int, num: int, server_side: bool) ->
         name = f"{sip}:{sport}->{dip}:{dport}"
     else:  # an IPv6 text always holds a colon: bracketed, as sockaddr._endpoint does
         name = f"[{sip}]:{sport}->[{dip}]:{dport}"
-    return FdInfo(
-        num=num,
-        type=FAMILY_TYPE.get(family, "socket"),
-        name=name,
-        l4proto=L4.get(proto, "") or SOCK_TYPE_L4.get(stype, ""),
-        sip=sip,
-        sport=sport,
-        dip=dip,
-        dport=dport,
-        is_server=server_side,
-    )
+    return socket_fd(num, family, stype, proto, (sip, sport, dip, dport), name, server_side)

@@ -32,10 +32,25 @@ def tuple_fd(num: int, raw: bytes, *, server_side: bool) -> FdInfo:
         sip, sport, dip, dport = remote, rport, local, lport
     else:
         sip, sport, dip, dport = local, lport, remote, rport
+    name = f"{_endpoint(sip, sport)}->{_endpoint(dip, dport)}"
+    return socket_fd(num, family, stype, proto, (sip, sport, dip, dport), name, server_side)
+
+
+def socket_fd(
+    num: int,
+    family: int,
+    stype: int,
+    proto: int,
+    ends: tuple[str, int, str, int],
+    name: str,
+    server_side: bool,
+) -> FdInfo:
+    """The FdInfo of a socket: `ends` is (client ip, port, server ip, port)."""
+    sip, sport, dip, dport = ends
     return FdInfo(
         num=num,
         type=FAMILY_TYPE.get(family, "socket"),
-        name=f"{_endpoint(sip, sport)}->{_endpoint(dip, dport)}",
+        name=name,
         l4proto=L4.get(proto, "") or SOCK_TYPE_L4.get(stype, ""),
         sip=sip,
         sport=sport,
