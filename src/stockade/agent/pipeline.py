@@ -1,4 +1,5 @@
-"""The agent's pure stages: enrich, drop its own activity, detect, stamp the origin."""
+"""The agent's pure stages after the context stage: drop its own activity, detect, stamp the
+origin (enrichment is `ContextStage.enrich_all`)."""
 
 from __future__ import annotations
 

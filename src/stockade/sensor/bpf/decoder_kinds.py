@@ -33,7 +33,7 @@ _K_CONNECT, _K_SOCKET = KIND_IDS[EventType.CONNECT], KIND_IDS[EventType.SOCKET]
 _K_PROCEXIT = KIND_IDS[EventType.PROCEXIT]
 ACCEPTS = {KIND_IDS[EventType.ACCEPT]: "accept", KIND_IDS[EventType.ACCEPT4]: "accept4"}
 CLONES = {KIND_IDS[t]: t.value for t in (EventType.CLONE, EventType.CLONE3, EventType.FORK,
-                                           EventType.VFORK)}  # fmt: skip
+                                          EventType.VFORK)}  # fmt: skip
 HOST = Container.host()  # what Event's default would be, without a call per event
 ACTORS_MAX = 65536  # distinct identities kept (the cache starts over when full)
 UNSET = 0xFFFFFFFF  # loginuid not set
