@@ -1,7 +1,8 @@
 """Shared fixtures: the reference corpus, capability markers and real podman containers.
 
 Tests that need root, eBPF, podman, a server or a browser carry a marker. Where the
-capability is missing they skip with the reason, except under CI=true, where they fail.
+capability is missing they skip with the reason, except under CI=true, where they fail
+(tests/support/ci.py). Helpers for tests live in tests/support/, not in test modules.
 """
 
 from __future__ import annotations
@@ -13,17 +14,10 @@ from pathlib import Path
 import pytest
 
 from tests.support import capabilities
+from tests.support.ci import skip_or_fail
 from tests.support.podman import Podman
 
-IN_CI = os.environ.get("CI", "").lower() == "true"
 REPO_ROOT = Path(__file__).resolve().parent.parent
-
-
-def missing(reason: str) -> None:
-    """Skip for want of `reason`; under CI=true, fail instead."""
-    if IN_CI:
-        pytest.fail(f"required in CI but unavailable: {reason}", pytrace=False)
-    pytest.skip(reason)
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
@@ -33,7 +27,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
             continue
         reason = check()
         if reason:
-            missing(f"{marker.name}: {reason}")
+            skip_or_fail(f"{marker.name}: {reason}")
 
 
 @pytest.fixture(scope="session")
@@ -41,7 +35,7 @@ def corpus() -> Path:
     """The shared reference corpus (STOCKADE_CORPUS, default ../shared/corpus)."""
     path = Path(os.environ.get("STOCKADE_CORPUS", REPO_ROOT.parent / "shared" / "corpus"))
     if not (path / "README.md").is_file():
-        missing(f"reference corpus not found at {path} (set STOCKADE_CORPUS)")
+        skip_or_fail(f"reference corpus not found at {path} (set STOCKADE_CORPUS)")
     return path
 
 
@@ -50,7 +44,7 @@ def podman() -> Iterator[Podman]:
     """A podman wrapper with this machine's working flags; removes what it started."""
     reason = capabilities.CHECKS["podman"]()
     if reason:
-        missing(f"podman: {reason}")
+        skip_or_fail(f"podman: {reason}")
     client = Podman()
     yield client
     client.remove_started()

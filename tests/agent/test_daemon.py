@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import threading
-import time
 from pathlib import Path
 
 import pytest
 
 from stockade.agent import Agent, AgentConfig, AgentError
 from stockade.model import Alert, Container, Event, Host, Process
-from tests.agent.conftest import PlatformThread
+from tests.support.agent_runner import AgentRunner
+from tests.support.platform_runner import PlatformRunner
 from tests.support.podman import Podman
+from tests.support.polling import poll_until
+
+SHELL_RULE = "Terminal shell in container"
 
 
 def test_refuses_to_run_unenrolled_without_a_token(tmp_path: Path) -> None:
@@ -46,33 +50,21 @@ def test_own_activity_is_dropped_and_alerts_are_stamped() -> None:
 @pytest.mark.server
 @pytest.mark.ebpf
 def test_agent_reports_events_and_a_container_shell_alert(
-    platform: PlatformThread, podman: Podman, busybox_image: str, tmp_path: Path
+    platform: PlatformRunner, podman: Podman, busybox_image: str, tmp_path: Path
 ) -> None:
     state = tmp_path / "agent"
     agent = Agent(AgentConfig(state, platform.agent_url, platform.token()))
-    stop = threading.Event()
-    failure: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            agent.run(stop)
-        except BaseException as e:
-            failure.append(e)
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while agent.transport is None and time.monotonic() < deadline and not failure:
-        time.sleep(0.05)
-    assert not failure, failure
-    subprocess.run(["/bin/sleep", "0.31"], check=True)
-    shell = podman.popen(busybox_image, "sh", "-i", name="stockade-agent-shell")
-    out, _ = shell.communicate(b"echo hi\nsleep 1\nexit\n", timeout=60)
-    assert b"hi" in out
-    time.sleep(0.5)
-    stop.set()
-    thread.join(60)
-    assert not thread.is_alive() and not failure, failure
+    with AgentRunner(agent):
+        subprocess.run(["/bin/sleep", "0.31"], check=True)
+        shell = podman.popen(busybox_image, "sh", "-i", name="stockade-agent-shell")
+        out, _ = shell.communicate(b"echo hi\nsleep 1\nexit\n", timeout=60)
+        assert b"hi" in out
+        with contextlib.closing(platform.login()) as admin:
+            poll_until(
+                lambda: admin.get("/api/v1/alerts", params={"rule": SHELL_RULE}).json(),
+                30,
+                "the platform to store the container shell alert",
+            )
     assert agent.spool is not None and agent.transport is not None
     assert agent.transport.platform_acked == agent.spool.last_seq
     agent_id = agent.transport.agent_id
@@ -83,7 +75,7 @@ def test_agent_reports_events_and_a_container_shell_alert(
     marker = [e for e in events if e.type == "execve" and e.proc.argv == ("/bin/sleep", "0.31")]
     assert len(marker) == 1 and marker[0].container.is_host and marker[0].ancestors
     assert marker[0].proc.cgroup_id and marker[0].host_id
-    assert "Terminal shell in container" in platform.stored_alert_rules(agent_id)
+    assert SHELL_RULE in platform.stored_alert_rules(agent_id)
     record = platform.agent_record(agent_id)
     assert record is not None and record.sensor is not None  # a heartbeat arrived
     assert record.sensor["source"] == "ebpf" and record.version  # first of the default chain

@@ -15,7 +15,7 @@ from stockade.agent.enroll import enroll
 from stockade.agent.hostinfo import this_host
 from stockade.model import Ancestor, Container, Event, Process
 from stockade.model.events import encode_jsonl
-from tests.agent.conftest import PlatformThread
+from tests.support.platform_runner import PlatformRunner
 
 STOCKADE = [sys.executable, "-c", "from stockade.cli.main import app; app()"]
 BOX = Container(id="cd" * 32, name="web", runtime="podman", image_repository="busybox")
@@ -70,7 +70,7 @@ def test_replay_names_the_bad_line(tmp_path: Path) -> None:
 
 
 @pytest.mark.server
-def test_replay_to_a_platform(platform: PlatformThread, tmp_path: Path) -> None:
+def test_replay_to_a_platform(platform: PlatformRunner, tmp_path: Path) -> None:
     state = tmp_path / "agent"
     creds = enroll(state, platform.agent_url, platform.token(), this_host(state))
     result = _stockade(
@@ -92,7 +92,7 @@ def test_replay_to_a_platform(platform: PlatformThread, tmp_path: Path) -> None:
 @pytest.mark.server
 @pytest.mark.ebpf
 def test_agent_command_enrolls_and_stops_on_sigterm(
-    platform: PlatformThread, tmp_path: Path
+    platform: PlatformRunner, tmp_path: Path
 ) -> None:
     state = tmp_path / "agent"
     agent = subprocess.Popen(

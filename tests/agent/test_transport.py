@@ -18,7 +18,7 @@ from stockade.agent.spool import Spool
 from stockade.agent.transport import Transport
 from stockade.model import Alert, Event, Process
 from stockade.platform import Platform
-from tests.agent.conftest import PlatformThread
+from tests.support.platform_runner import PlatformRunner
 
 
 def _events(start: int, count: int) -> list[Event]:
@@ -29,7 +29,7 @@ def _events(start: int, count: int) -> list[Event]:
 
 
 @pytest.mark.server
-def test_enrollment_stores_credentials(platform: PlatformThread, tmp_path: Path) -> None:
+def test_enrollment_stores_credentials(platform: PlatformRunner, tmp_path: Path) -> None:
     state = tmp_path / "agent"
     creds = enroll(state, platform.agent_url, platform.token(), this_host(state))
     assert load_credentials(state) == creds
@@ -39,12 +39,12 @@ def test_enrollment_stores_credentials(platform: PlatformThread, tmp_path: Path)
 
 
 @pytest.mark.server
-def test_enrollment_verifies_a_pinned_ca(platform: PlatformThread, tmp_path: Path) -> None:
+def test_enrollment_verifies_a_pinned_ca(platform: PlatformRunner, tmp_path: Path) -> None:
     assert platform.platform is not None
     good, wrong = tmp_path / "good", tmp_path / "wrong"
     pin_ca(good, platform.platform.ca_pem.encode())
     enroll(good, platform.agent_url, platform.token(), this_host(good))
-    other = PlatformThread(tmp_path / "other-platform")  # another CA, never started
+    other = PlatformRunner(tmp_path / "other-platform")  # another CA, never started
     other_ca = Platform.open(other.config)
     try:
         pin_ca(wrong, other_ca.ca_pem.encode())
@@ -57,7 +57,7 @@ def test_enrollment_verifies_a_pinned_ca(platform: PlatformThread, tmp_path: Pat
 
 @pytest.mark.server
 def test_events_arrive_exactly_once_across_platform_restarts(
-    platform: PlatformThread, tmp_path: Path
+    platform: PlatformRunner, tmp_path: Path
 ) -> None:
     state = tmp_path / "agent"
     creds = enroll(state, platform.agent_url, platform.token(), this_host(state))
@@ -108,7 +108,7 @@ SENDER = textwrap.dedent(
 
 @pytest.mark.server
 def test_kill_9_between_spool_and_send_loses_and_duplicates_nothing(
-    platform: PlatformThread, tmp_path: Path
+    platform: PlatformRunner, tmp_path: Path
 ) -> None:
     state = tmp_path / "agent"
     creds = enroll(state, platform.agent_url, platform.token(), this_host(state))
@@ -161,7 +161,7 @@ def test_raw_batch_is_a_batch_on_the_wire(tmp_path: Path) -> None:
 
 @pytest.mark.server
 def test_a_refused_batch_stays_on_disk_and_is_reported(
-    platform: PlatformThread, tmp_path: Path
+    platform: PlatformRunner, tmp_path: Path
 ) -> None:
     import zlib
 

@@ -23,6 +23,7 @@ from stockade.context.containerd_api import ContainerdClient
 from stockade.context.resolver import CgroupIndex
 from stockade.model import Container
 from stockade.sensor import procfs
+from tests.support.ci import skip_or_fail
 from tests.support.containerd import Containerd, unavailable_reason
 
 pytestmark = [pytest.mark.root, pytest.mark.podman]
@@ -36,9 +37,7 @@ CRI = "io.kubernetes.cri."
 def containerd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Containerd]:
     reason = unavailable_reason()
     if reason:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"required in CI but unavailable: {reason}", pytrace=False)
-        pytest.skip(reason)
+        skip_or_fail(reason)
     daemon = Containerd(tmp_path_factory.mktemp("ctd"))
     daemon.start()
     yield daemon

@@ -8,16 +8,16 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.test_console import CHROMIUM_ARGS
-from tests.platform.conftest import RunningPlatform
 from tests.platform.corpus_scan import app_image_json, app_image_scan
+from tests.support.platform_runner import PlatformRunner
 
 IMAGE_NAME = "registry.local/shop/app:1.4"
 
 
 @pytest.fixture
-def platform(tmp_path: Path) -> Iterator[RunningPlatform]:
+def platform(tmp_path: Path) -> Iterator[PlatformRunner]:
     """A real platform for this test."""
-    server = RunningPlatform(tmp_path / "platform")
+    server = PlatformRunner(tmp_path / "platform")
     yield server
     server.stop()
 
@@ -25,7 +25,7 @@ def platform(tmp_path: Path) -> Iterator[RunningPlatform]:
 @pytest.mark.server
 @pytest.mark.browser
 def test_console_shows_an_image_and_its_findings(
-    platform: RunningPlatform, corpus: Path, artifacts_dir: Path
+    platform: PlatformRunner, corpus: Path, artifacts_dir: Path
 ) -> None:
     from playwright.sync_api import expect, sync_playwright
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.platform.conftest import free_port
+from tests.support.ports import free_port
 
 pytestmark = pytest.mark.server
 

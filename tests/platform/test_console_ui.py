@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from stockade.model.entities import Container
-from tests.platform.agent_client import make_alert, make_event
-from tests.platform.conftest import RunningPlatform
+from tests.support.agent_client import make_alert, make_event
+from tests.support.platform_runner import PlatformRunner
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -31,7 +31,7 @@ WEB = Container(
 @pytest.mark.server
 @pytest.mark.browser
 def test_alert_shows_process_container_and_image(
-    running: RunningPlatform, tmp_path: Path, artifacts_dir: Path
+    running: PlatformRunner, tmp_path: Path, artifacts_dir: Path
 ) -> None:
     from playwright.sync_api import expect, sync_playwright
 

@@ -17,13 +17,13 @@ from cryptography.x509.oid import NameOID
 
 from stockade.model.entities import Host
 from stockade.model.wire import EnrollRequest, Heartbeat, SensorStatus
-from tests.platform.agent_client import TestAgent, key_and_csr, key_pem, tls_context
-from tests.platform.conftest import RunningPlatform
+from tests.support.agent_client import TestAgent, key_and_csr, key_pem, tls_context
+from tests.support.platform_runner import PlatformRunner
 
 pytestmark = pytest.mark.server
 
 
-def _enroll_raw(running: RunningPlatform, token: str) -> httpx.Response:
+def _enroll_raw(running: PlatformRunner, token: str) -> httpx.Response:
     _, csr = key_and_csr()
     request = EnrollRequest(token=token, csr_pem=csr, host=Host(id="h", hostname="node"))
     ctx = tls_context(running.platform.ca_pem)
@@ -31,7 +31,7 @@ def _enroll_raw(running: RunningPlatform, token: str) -> httpx.Response:
         return c.post("/api/v1/agent/enroll", content=msgspec.json.encode(request))
 
 
-def test_token_works_once(running: RunningPlatform) -> None:
+def test_token_works_once(running: PlatformRunner) -> None:
     token = running.platform.create_enrollment_token()
     first = _enroll_raw(running, token)
     assert first.status_code == 200
@@ -44,7 +44,7 @@ def test_token_works_once(running: RunningPlatform) -> None:
     assert second.json()["detail"] == "enrollment token already used"
 
 
-def test_unknown_and_expired_tokens_are_refused(running: RunningPlatform) -> None:
+def test_unknown_and_expired_tokens_are_refused(running: PlatformRunner) -> None:
     assert _enroll_raw(running, "made-up").json()["detail"] == "unknown enrollment token"
     token = running.platform.create_enrollment_token(ttl_s=1)
     time.sleep(1.1)
@@ -53,7 +53,7 @@ def test_unknown_and_expired_tokens_are_refused(running: RunningPlatform) -> Non
     assert r.json()["detail"] == "enrollment token expired"
 
 
-def test_bad_csr_is_refused_without_spending_the_token(running: RunningPlatform) -> None:
+def test_bad_csr_is_refused_without_spending_the_token(running: PlatformRunner) -> None:
     token = running.platform.create_enrollment_token()
     request = {"token": token, "csr_pem": "garbage", "host": {"id": "h", "hostname": "n"}}
     with httpx.Client(
@@ -67,7 +67,7 @@ def test_bad_csr_is_refused_without_spending_the_token(running: RunningPlatform)
     assert _enroll_raw(running, token).status_code == 200
 
 
-def test_agent_call_without_client_cert_is_refused(running: RunningPlatform) -> None:
+def test_agent_call_without_client_cert_is_refused(running: PlatformRunner) -> None:
     ctx = tls_context(running.platform.ca_pem)
     with httpx.Client(base_url=running.platform.agent_url, verify=ctx, timeout=30) as c:
         assert c.get("/api/v1/agent/ack").status_code == 401
@@ -109,7 +109,7 @@ def _foreign_client_cert(directory: Path, cn: str) -> tuple[Path, Path]:
     return cert_path, key_path
 
 
-def test_client_cert_from_another_ca_is_refused(running: RunningPlatform, tmp_path: Path) -> None:
+def test_client_cert_from_another_ca_is_refused(running: PlatformRunner, tmp_path: Path) -> None:
     agent = running.enroll(tmp_path / "real")
     # same CN as a real agent, but issued by a CA of our own
     cert_path, key_path = _foreign_client_cert(tmp_path, agent.agent_id)
@@ -123,7 +123,7 @@ def test_client_cert_from_another_ca_is_refused(running: RunningPlatform, tmp_pa
 
 
 def test_heartbeat_shows_in_agents_and_metrics(
-    running: RunningPlatform, admin: httpx.Client, tmp_path: Path
+    running: PlatformRunner, admin: httpx.Client, tmp_path: Path
 ) -> None:
     agent = running.enroll(tmp_path, hostname="beat-host")
     beat = Heartbeat(
@@ -156,7 +156,7 @@ def test_heartbeat_shows_in_agents_and_metrics(
     assert f'stockade_agent_sensor_dropped_total{{agent_id="{agent.agent_id}"' in metrics
 
 
-def test_heartbeat_for_another_agent_is_refused(running: RunningPlatform, tmp_path: Path) -> None:
+def test_heartbeat_for_another_agent_is_refused(running: PlatformRunner, tmp_path: Path) -> None:
     agent: TestAgent = running.enroll(tmp_path)
     beat = Heartbeat(
         agent_id="someone-else",

@@ -14,8 +14,8 @@ import zstandard
 from stockade.model.entities import Container
 from stockade.model.events import Event
 from stockade.model.wire import Batch
-from tests.platform.agent_client import TestAgent, encode_batch, make_alert, make_event
-from tests.platform.conftest import RunningPlatform
+from tests.support.agent_client import TestAgent, encode_batch, make_alert, make_event
+from tests.support.platform_runner import PlatformRunner
 
 pytestmark = pytest.mark.server
 
@@ -35,7 +35,7 @@ def _stored_seqs(admin: httpx.Client, agent: TestAgent) -> list[int]:
 
 
 @pytest.fixture
-def agent(running: RunningPlatform, tmp_path: Path) -> TestAgent:
+def agent(running: PlatformRunner, tmp_path: Path) -> TestAgent:
     return running.enroll(tmp_path)
 
 
@@ -132,7 +132,7 @@ def test_batch_not_covering_its_range_is_422(
 
 
 def test_agent_id_not_matching_the_cert_is_403(
-    agent: TestAgent, running: RunningPlatform, tmp_path: Path, admin: httpx.Client
+    agent: TestAgent, running: PlatformRunner, tmp_path: Path, admin: httpx.Client
 ) -> None:
     other = running.enroll(tmp_path / "other")
     batch = Batch(agent_id=other.agent_id, first_seq=1, last_seq=2, events=_events(1, 2))

@@ -8,7 +8,7 @@ import zstandard
 
 from stockade.model.wire import BATCH_CONTENT_TYPE, Batch
 from stockade.platform.services.ingest import IngestError, check_sequences, decode_batch
-from tests.platform.agent_client import encode_batch, make_alert, make_event
+from tests.support.agent_client import encode_batch, make_alert, make_event
 
 ZSTD = zstandard.ZstdCompressor()
 

@@ -13,7 +13,7 @@ from stockade.platform.services import PlatformMetrics
 from stockade.platform.services.ingest import IngestError, IngestService, StoreWorker
 from stockade.platform.store import AgentRecord, SqliteStore
 from stockade.platform.store.runner import StoreRunner
-from tests.platform.agent_client import encode_batch, make_event
+from tests.support.agent_client import encode_batch, make_event
 
 
 def _service(tmp_path: Path) -> tuple[IngestService, SqliteStore, StoreRunner, PlatformMetrics]:

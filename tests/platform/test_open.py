@@ -13,8 +13,9 @@ from typer.testing import CliRunner
 
 from stockade.cli.main import app
 from stockade.platform import Platform, PlatformConfig, PlatformError
-from tests.platform.agent_client import TestAgent
-from tests.platform.conftest import RunningPlatform, free_port
+from tests.support.agent_client import TestAgent
+from tests.support.platform_runner import PlatformRunner
+from tests.support.ports import free_port
 
 
 def _one_line_error(config: PlatformConfig) -> str:
@@ -108,7 +109,7 @@ def test_busy_port_is_a_one_line_error(tmp_path: Path) -> None:
 
 
 @pytest.mark.server
-def test_cli_token_create_enrolls_an_agent(running: RunningPlatform, tmp_path: Path) -> None:
+def test_cli_token_create_enrolls_an_agent(running: PlatformRunner, tmp_path: Path) -> None:
     data_dir = running.platform.config.data_dir
     result = CliRunner().invoke(app, ["token", "create", "--data-dir", str(data_dir)])
     assert result.exit_code == 0, result.output

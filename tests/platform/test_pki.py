@@ -10,7 +10,7 @@ from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from stockade.platform.pki import CertificateAuthority, CsrError, common_name
-from tests.platform.agent_client import key_and_csr
+from tests.support.agent_client import key_and_csr
 
 
 def _names(cert_path: Path) -> set[str]:

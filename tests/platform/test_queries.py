@@ -9,8 +9,8 @@ import pytest
 
 from stockade.model.entities import Container
 from stockade.platform.timestamps import format_ns
-from tests.platform.agent_client import TestAgent, make_alert, make_event
-from tests.platform.conftest import RunningPlatform
+from tests.support.agent_client import TestAgent, make_alert, make_event
+from tests.support.platform_runner import PlatformRunner
 
 pytestmark = pytest.mark.server
 
@@ -26,7 +26,7 @@ DB = Container(id="b2" * 32, name="q-db", image="registry.local/db:2", runtime="
 
 
 @pytest.fixture(scope="module")
-def agent(running: RunningPlatform, tmp_path_factory: pytest.TempPathFactory) -> TestAgent:
+def agent(running: PlatformRunner, tmp_path_factory: pytest.TempPathFactory) -> TestAgent:
     """An agent that stored 6 events and 3 alerts with known fields."""
     agent = running.enroll(tmp_path_factory.mktemp("agent"), hostname="query-host")
     s = 1e9

@@ -9,8 +9,8 @@ import msgspec
 import pytest
 
 from stockade.model.inventory import Finding, ScanResult, Severity
-from tests.platform.conftest import RunningPlatform
 from tests.platform.corpus_scan import app_image_json, app_image_scan
+from tests.support.platform_runner import PlatformRunner
 
 pytestmark = pytest.mark.server
 
@@ -124,7 +124,7 @@ def test_bad_bodies_are_refused_and_nothing_is_stored(
     assert admin.get("/api/v1/images").json() == before
 
 
-def test_scan_api_needs_a_login(running: RunningPlatform, corpus: Path) -> None:
+def test_scan_api_needs_a_login(running: PlatformRunner, corpus: Path) -> None:
     with running.console() as anonymous:
         assert anonymous.post("/api/v1/scans", content=app_image_json(corpus)).status_code == 401
         assert anonymous.get("/api/v1/images").status_code == 401
@@ -151,7 +151,7 @@ def test_a_rescan_replaces_the_findings_and_keeps_the_names(
 
 
 def test_agents_ask_and_upload_scans_once_per_digest(
-    running: RunningPlatform, admin: httpx.Client, corpus: Path, tmp_path: Path
+    running: PlatformRunner, admin: httpx.Client, corpus: Path, tmp_path: Path
 ) -> None:
     agent = running.enroll(tmp_path, hostname="scan-node")
     digest = "sha256:" + "2" * 64
@@ -168,9 +168,9 @@ def test_agents_ask_and_upload_scans_once_per_digest(
     assert bad.status_code == 422 and "bad scan result" in bad.json()["detail"]
 
 
-def test_agent_scan_routes_need_the_client_certificate(running: RunningPlatform) -> None:
+def test_agent_scan_routes_need_the_client_certificate(running: PlatformRunner) -> None:
     ca = running.platform.ca_pem
-    from tests.platform.agent_client import tls_context
+    from tests.support.agent_client import tls_context
 
     with httpx.Client(base_url=running.platform.agent_url, verify=tls_context(ca)) as client:
         assert client.get("/api/v1/agent/scans/sha256:00").status_code == 401

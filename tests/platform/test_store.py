@@ -23,7 +23,7 @@ from stockade.platform.store import (
 )
 from stockade.platform.store.migrations import MIGRATIONS
 from stockade.registry import DuplicateRegistrationError
-from tests.platform.agent_client import make_alert, make_event
+from tests.support.agent_client import make_alert, make_event
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import pytest
 
 from stockade.platform.api.views import OFFLINE_AFTER_NS, agent_view, alert_view
 from stockade.platform.store import AgentRecord, StoredAlert
-from tests.platform.agent_client import make_alert, make_event
+from tests.support.agent_client import make_alert, make_event
 
 NOW = 10 * OFFLINE_AFTER_NS
 

@@ -13,6 +13,7 @@ import pytest
 from stockade.model.inventory import ScanResult
 from stockade.scan.options import ScanOptions
 from stockade.scan.scanner import scan_image
+from tests.support.ci import require_file
 
 GOLDEN_DIR = Path(__file__).parent / "golden"
 
@@ -35,10 +36,7 @@ def update_golden(request: pytest.FixtureRequest) -> bool:
 @pytest.fixture(scope="session")
 def corpus_image(corpus: Path) -> Path:
     """The Debian 12 test image (OCI archive) of the shared corpus."""
-    path = corpus / "images" / "debian12-app.oci.tar"
-    if not path.is_file():
-        pytest.skip(f"{path} missing from the corpus")
-    return path
+    return require_file(corpus / "images" / "debian12-app.oci.tar", "corpus image")
 
 
 @pytest.fixture(scope="session")

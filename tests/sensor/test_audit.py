@@ -34,6 +34,7 @@ from stockade.sensor.audit import (
 )
 from stockade.sensor.base import SOURCES, EventSource
 from stockade.sensor.fallback import choose_source
+from tests.support.ci import require
 from tests.support.podman import BASE_FLAGS, Podman
 
 X86_64 = (0xC000003E, (59, 322))
@@ -146,10 +147,7 @@ def _audit_enabled() -> str:
 
 
 def _needs_auditctl() -> None:
-    if shutil.which("auditctl") is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("auditctl missing (scripts/install-system-deps.sh test)")
-        pytest.skip("auditctl missing")
+    require(shutil.which("auditctl"), "auditctl missing (scripts/install-system-deps.sh test)")
 
 
 def _collect(

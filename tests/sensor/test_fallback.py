@@ -142,7 +142,6 @@ def test_an_exit_waits_one_poll_for_its_exec_still_in_flight() -> None:
 def test_fallback_sees_exec_exit_and_writes_in_a_container(
     podman: Podman, busybox_image: str
 ) -> None:
-    pytest.importorskip("stockade.sensor.proc_connector")
     container = podman.run_detached(busybox_image, "sleep", "600")
     cgroup = os.stat(f"/sys/fs/cgroup/unified/libpod_parent/libpod-{container}").st_ino
     choice = choose_source(disabled={"ebpf"}, event_types=set(EventType))

@@ -17,15 +17,15 @@ import pytest
 from stockade.model import Event, EventType
 from stockade.sensor.bpf import BpfSource
 from stockade.sensor.bpf.decoder import COMPILED, RecordDecoder
-from tests.conftest import missing
 from tests.sensor.bpf.test_decoder import _record
 from tests.sensor.bpf.test_decoder_readers import _SOCKADDR, _V4, CASES
+from tests.support.ci import skip_or_fail
 
 
 @pytest.fixture(autouse=True)
 def _compiled() -> None:
     if not COMPILED:
-        missing("the compiled readers are not built (setup.py: Cython and a C compiler)")
+        skip_or_fail("the compiled readers are not built (setup.py: Cython and a C compiler)")
 
 
 def _both(records: Iterable[bytes]) -> tuple[tuple[list[Event], int], tuple[list[Event], int]]:

@@ -1,0 +1,150 @@
+"""A real platform served from a background thread's event loop, restartable on its ports."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+
+from stockade.model import Event
+from stockade.platform import Platform, PlatformConfig
+from stockade.platform.store import SqliteStore
+from stockade.platform.store.base import AgentRecord, AlertQuery, EventQuery
+from tests.support.agent_client import TestAgent
+from tests.support.ports import free_port
+
+START_TIMEOUT_S = 30
+
+
+class PlatformRunner:
+    """Serves a `Platform` from its own thread; `stop()` then `start()` restarts it."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self.config = PlatformConfig(
+            data_dir=data_dir, console_port=free_port(), agent_port=free_port()
+        )
+        self.admin_password = ""
+        self._platform: Platform | None = None
+        self._agents: list[TestAgent] = []
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._failure: BaseException | None = None
+
+    @property
+    def platform(self) -> Platform:
+        """The running platform."""
+        assert self._platform is not None, "the platform is not running"
+        return self._platform
+
+    @property
+    def agent_url(self) -> str:
+        """The agent port's URL (stable across restarts)."""
+        return f"https://127.0.0.1:{self.config.effective_agent_port}"
+
+    def start(self) -> PlatformRunner:
+        """Open the data dir and serve until `stop()`; returns self once it listens."""
+        self._platform = Platform.open(self.config)
+        self.admin_password = self._platform.first_admin_password or self.admin_password
+        self._failure = None
+        ready = threading.Event()
+        self._thread = threading.Thread(target=self._serve, args=(ready,), daemon=True)
+        self._thread.start()
+        if not ready.wait(START_TIMEOUT_S) or self._failure is not None:
+            raise AssertionError(f"platform did not start: {self._failure!r}")
+        return self
+
+    def _serve(self, ready: threading.Event) -> None:
+        async def main() -> None:
+            self._loop = asyncio.get_running_loop()
+            started = asyncio.Event()
+            self._task = asyncio.create_task(self.platform.serve(started))
+            waiter = asyncio.create_task(started.wait())
+            await asyncio.wait({waiter, self._task}, return_when=asyncio.FIRST_COMPLETED)
+            ready.set()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+        try:
+            asyncio.run(main())
+        except BaseException as e:  # reported by start() or stop()
+            self._failure = e
+            ready.set()
+
+    def stop(self) -> None:
+        """Close the test agents, cancel serving, wait for a clean shutdown, close the data dir."""
+        for agent in self._agents:
+            agent.client.close()
+        self._agents.clear()
+        if self._loop is not None and self._task is not None:
+            self._loop.call_soon_threadsafe(self._task.cancel)
+        if self._thread is not None:
+            self._thread.join(START_TIMEOUT_S)
+            assert not self._thread.is_alive(), "platform did not stop"
+        if self._platform is not None:
+            self._platform.close()
+        self._platform = self._thread = self._loop = self._task = None
+        if self._failure is not None:
+            raise self._failure
+
+    def token(self) -> str:
+        """A one-time enrollment token."""
+        return self.platform.create_enrollment_token()
+
+    def console(self) -> httpx.Client:
+        """An HTTP client for the console port (not logged in)."""
+        return httpx.Client(base_url=self.platform.console_url, timeout=30)
+
+    def login(self) -> httpx.Client:
+        """A console client logged in as admin."""
+        client = self.console()
+        r = client.post(
+            "/api/v1/auth/login", json={"username": "admin", "password": self.admin_password}
+        )
+        r.raise_for_status()
+        client.headers["Authorization"] = f"Bearer {r.json()['token']}"
+        return client
+
+    def enroll(self, tmp_path: Path, hostname: str = "node-1") -> TestAgent:
+        """A new test agent enrolled through the real endpoint (closed by `stop()`)."""
+        agent = TestAgent.enroll(
+            self.platform.agent_url, self.platform.ca_pem, self.token(), tmp_path, hostname=hostname
+        )
+        self._agents.append(agent)
+        return agent
+
+    @contextlib.contextmanager
+    def stored(self) -> Iterator[SqliteStore]:
+        """The platform's store, read directly (the platform must be stopped)."""
+        assert self._platform is None, "stop the platform before reading its store"
+        store = SqliteStore(str(self.data_dir / "stockade.db"))
+        try:
+            yield store
+        finally:
+            store.close()
+
+    def stored_events(self, agent_id: str) -> list[Event]:
+        """Every event stored for the agent (the platform must be stopped)."""
+        with self.stored() as store:
+            found = store.query_events(EventQuery(limit=10_000_000))
+        return [s.event for s in found if s.agent_id == agent_id]
+
+    def stored_event_seqs(self, agent_id: str) -> list[int]:
+        """Sequences of every event stored for the agent (the platform must be stopped)."""
+        return [e.seq for e in self.stored_events(agent_id)]
+
+    def stored_alert_rules(self, agent_id: str) -> list[str]:
+        """Rules of every alert stored for the agent (the platform must be stopped)."""
+        with self.stored() as store:
+            found = store.query_alerts(AlertQuery(limit=1_000_000))
+        return [s.alert.rule for s in found if s.agent_id == agent_id]
+
+    def agent_record(self, agent_id: str) -> AgentRecord | None:
+        """What the platform knows about the agent (the platform must be stopped)."""
+        with self.stored() as store:
+            return store.get_agent(agent_id)

@@ -1,0 +1,48 @@
+"""Waiting for something a test expects: poll with a deadline, never a fixed sleep."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T")
+
+INTERVAL_S = 0.05
+
+
+def poll_value(
+    fetch: Callable[[], T],
+    accept: Callable[[T], object],
+    timeout: float,
+    what: str,
+    *,
+    interval: float = INTERVAL_S,
+) -> T:
+    """Call `fetch` until `accept(result)` holds and return that result.
+
+    Raises AssertionError naming `what` and the last result when `timeout` seconds pass
+    first. `fetch` may do work between checks (send a request, exec a process).
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        value = fetch()
+        if accept(value):
+            return value
+        if time.monotonic() >= deadline:
+            last = repr(value)[:500]
+            raise AssertionError(f"timed out after {timeout:g}s waiting for {what} (last: {last})")
+        time.sleep(interval)
+
+
+def poll_until(
+    predicate: Callable[[], T | None],
+    timeout: float,
+    what: str,
+    *,
+    interval: float = INTERVAL_S,
+) -> T:
+    """Call `predicate` until it returns a truthy value and return that value (see `poll_value`)."""
+    value = poll_value(predicate, bool, timeout, what, interval=interval)
+    assert value is not None
+    return value
