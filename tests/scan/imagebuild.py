@@ -67,8 +67,10 @@ def image_config(diff_ids: list[str], history: list[str], config: dict | None = 
     ).encode()
 
 
-def write_oci_layout(root: Path, layers: list[LayerSpec], config: dict | None = None) -> Path:
-    """An OCI layout directory holding one image made of `layers`."""
+def write_oci_layout(
+    root: Path, layers: list[LayerSpec], config: dict | None = None, raw_config: bytes = b""
+) -> Path:
+    """An OCI layout directory holding one image made of `layers` (or `raw_config` as config)."""
     blobs = root / "blobs" / "sha256"
     blobs.mkdir(parents=True, exist_ok=True)
 
@@ -90,7 +92,9 @@ def write_oci_layout(root: Path, layers: list[LayerSpec], config: dict | None = 
             {"gzip": "+gzip", "zstd": "+zstd"}.get(spec.compression, "")
         )
         descriptors.append({"mediaType": media, "digest": put(blob), "size": len(blob)})
-    config_blob = image_config(diff_ids, [s.created_by or "COPY x" for s in layers], config)
+    config_blob = raw_config or image_config(
+        diff_ids, [s.created_by or "COPY x" for s in layers], config
+    )
     config_digest = put(config_blob)
     manifest = json.dumps(
         {

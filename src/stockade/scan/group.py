@@ -103,12 +103,16 @@ class AnalyzerGroup:
         return tuple(chosen) if chosen else None
 
     def analyze(
-        self, info: FileInfo, chosen: tuple[Analyzer, ...], content: bytes
+        self, info: FileInfo, chosen: tuple[Analyzer, ...], content: bytes, warnings: list[str]
     ) -> FileAnalysis | None:
-        """The merged results of the chosen analyzers for one file."""
+        """The merged results of the chosen analyzers for one file; skips go to `warnings`."""
         merged: FileAnalysis | None = None
         for analyzer in chosen:
-            result = analyzer.analyze(info, content)
+            try:
+                result = analyzer.analyze(info, content)
+            except RecursionError:  # a hostile file (JSON/YAML nested thousands deep)
+                warnings.append(f"{info.path}: skipped by analyzer {analyzer.id}: nested too deep")
+                continue
             if result is None:
                 continue
             if merged is None:

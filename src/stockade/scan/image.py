@@ -5,6 +5,7 @@ from __future__ import annotations
 import msgspec
 
 from stockade.model.inventory import LayerRef
+from stockade.scan.jsondoc import decode_json_as
 
 _NOP_PREFIXES = ("/bin/sh -c #(nop) ", "/bin/sh -c #(nop)")
 
@@ -56,7 +57,7 @@ class ImageConfig(msgspec.Struct, kw_only=True):
 
 def decode_config(data: bytes) -> ImageConfig:
     """Decode an image config JSON document."""
-    return msgspec.json.decode(data, type=ImageConfig)
+    return decode_json_as(data, ImageConfig)
 
 
 def clean_created_by(line: str) -> str:

@@ -39,7 +39,7 @@ def analyze_layer(source: ImageSource, layer: Layer, group: AnalyzerGroup) -> La
     what = f"layer {layer.ref.digest or layer.ref.diff_id}"
     blob = source.open_layer(layer)
     for info, chosen, content in walk_layer(blob, what, group.select, group.limits, report):
-        analysis = group.analyze(info, chosen, content)
+        analysis = group.analyze(info, chosen, content, result.warnings)
         if analysis is not None:
             result.files[info.path] = analysis
     return result
@@ -52,7 +52,7 @@ def analyze_tree(root: Path, group: AnalyzerGroup) -> LayerResult:
     report = WalkReport()
     result = _result(report)
     for info, chosen, content in walk_directory(root, group.select, group.limits, report):
-        analysis = group.analyze(info, chosen, content)
+        analysis = group.analyze(info, chosen, content, result.warnings)
         if analysis is not None:
             result.files[info.path] = analysis
     return result

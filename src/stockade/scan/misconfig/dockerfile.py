@@ -22,7 +22,7 @@ class Instruction:
         if text.startswith("["):
             try:
                 parsed = json.loads(text)
-            except ValueError:
+            except (ValueError, RecursionError):  # RecursionError: brackets nested too deep
                 parsed = None
             if isinstance(parsed, list):
                 return [str(p) for p in parsed]

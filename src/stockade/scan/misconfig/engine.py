@@ -82,7 +82,7 @@ def load_checks(text: str | None = None, where: str = "checks.yaml") -> Misconfi
         text = resources.files(__package__).joinpath("checks.yaml").read_text()
     try:
         document = msgspec.convert(yaml.load(text, Loader=SafeLoader), CheckFile)
-    except (yaml.YAMLError, msgspec.ValidationError) as e:
+    except (yaml.YAMLError, msgspec.ValidationError, RecursionError) as e:
         raise RuleError(f"{where}: invalid checks ({e})") from e
     for check in document.checks:
         tests = DOCKERFILE_TESTS if check.target == "dockerfile" else IMAGE_TESTS

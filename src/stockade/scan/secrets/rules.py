@@ -134,7 +134,7 @@ def _rule(
 def _parse(text: str, where: str) -> dict[str, Any]:
     try:
         data = yaml.load(text, Loader=SafeLoader) or {}
-    except yaml.YAMLError as e:
+    except (yaml.YAMLError, RecursionError) as e:  # RecursionError: nested too deep
         raise RuleError(f"{where}: not valid YAML ({e})") from e
     if not isinstance(data, dict):
         raise RuleError(f"{where}: expected a mapping with `rules` and `allow-rules`")

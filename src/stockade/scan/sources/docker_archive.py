@@ -7,6 +7,7 @@ import msgspec
 from stockade.scan.decompress import PrefixedReader, is_compressed
 from stockade.scan.errors import SourceError
 from stockade.scan.image import ImageConfig, decode_config, layer_refs
+from stockade.scan.jsondoc import decode_json_as
 from stockade.scan.sources.base import ImageSource, Layer, Readable
 from stockade.scan.sources.blobstore import BlobStore, VerifyingReader, check_digest
 
@@ -35,9 +36,7 @@ class DockerArchiveImage(ImageSource):
         if not self._store.exists("manifest.json"):
             raise SourceError(f"{self._store.name}: no manifest.json; not a docker archive")
         try:
-            entries = msgspec.json.decode(
-                self._store.read("manifest.json"), type=list[DockerManifestEntry]
-            )
+            entries = decode_json_as(self._store.read("manifest.json"), list[DockerManifestEntry])
         except msgspec.DecodeError as e:
             raise SourceError(f"{self._store.name}: malformed manifest.json ({e})") from e
         if not entries:

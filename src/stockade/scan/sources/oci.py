@@ -6,6 +6,7 @@ import msgspec
 
 from stockade.scan.errors import SourceError
 from stockade.scan.image import ImageConfig, decode_config, layer_refs
+from stockade.scan.jsondoc import decode_json_as
 from stockade.scan.sources.base import ImageSource, Layer, Readable
 from stockade.scan.sources.blobstore import BlobStore, VerifyingReader, blob_path, check_digest
 
@@ -63,9 +64,9 @@ class OciImage(ImageSource):
         if not self._store.exists("index.json"):
             raise SourceError(f"{self._store.name}: no index.json; not an OCI layout")
         try:
-            index = msgspec.json.decode(self._store.read("index.json"), type=Index)
+            index = decode_json_as(self._store.read("index.json"), Index)
             descriptor = self._pick(index, platform)
-            manifest = msgspec.json.decode(self._blob(descriptor, "manifest"), type=Manifest)
+            manifest = decode_json_as(self._blob(descriptor, "manifest"), Manifest)
             self._config = decode_config(self._blob(manifest.config, "config"))
         except msgspec.DecodeError as e:
             raise SourceError(f"{self._store.name}: malformed OCI document ({e})") from e
@@ -96,7 +97,7 @@ class OciImage(ImageSource):
         if chosen.mediaType in INDEX_TYPES:
             if depth > 4:
                 raise SourceError(f"{self._store.name}: image indexes nest too deep")
-            nested = msgspec.json.decode(self._blob(chosen, "index"), type=Index)
+            nested = decode_json_as(self._blob(chosen, "index"), Index)
             return self._pick(nested, platform, depth + 1)
         return chosen
 
