@@ -7,8 +7,11 @@ field is false, and outputs print `<NA>`):
     evt.num <- Event.seq (at least 1: never 0, as in Falco)   evt.dir <- Event.dir ("<")
     evt.rawres              <- Event.res           evt.res     <- "SUCCESS" or errno name
     evt.arg.K, evt.arg[K]   <- Event.args["K"] rendered: str as is, bool true/false,
-                               list joined by spaces, int as decimal, except `flags` of
-                               open events (int) -> "O_WRONLY|O_CREAT|O_TRUNC"
+                               list joined by spaces, int as decimal, except flag and enum
+                               arguments (model.flagnames) -> "O_WRONLY|O_CREAT",
+                               "PTRACE_ATTACH", "AF_PACKET", "S_ISUID|...", "SIGKILL"
+    evt.rawarg.K            <- Event.args["K"] when it is a number (None otherwise)
+    evt.buffer              <- Event.args["data"] (I/O data up to the sensor's snaplen)
     evt.arg[N]              <- the N-th entry of Event.args (insertion order)
     evt.arg.flags / evt.arg.name of open events without those args <- FdInfo.flags
                                (rendered as above) / FdInfo.name

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import errno
-import functools
 import socket
 import time
 from typing import Any
 
 from stockade.model import Event
+from stockade.model.flagnames import (
+    OPEN_FLAGS,
+    render_flag_arg,
+    render_open_flags,
+    render_sockopt_name,
+)
 from stockade.rules.fields.base import (
     INLINE_HELPERS,
     ArgKind,
@@ -20,26 +25,6 @@ from stockade.rules.fields.base import (
 )
 
 OPEN_TYPES = frozenset({"open", "openat", "openat2", "open_by_handle_at"})
-_O_FLAGS = (
-    (0o1, "O_WRONLY"),
-    (0o2, "O_RDWR"),
-    (0o100, "O_CREAT"),
-    (0o200, "O_EXCL"),
-    (0o400, "O_NOCTTY"),
-    (0o1000, "O_TRUNC"),
-    (0o2000, "O_APPEND"),
-    (0o4000, "O_NONBLOCK"),
-    (0o10000, "O_DSYNC"),
-    (0o40000, "O_DIRECT"),
-    (0o100000, "O_LARGEFILE"),
-    (0o200000, "O_DIRECTORY"),
-    (0o400000, "O_NOFOLLOW"),
-    (0o1000000, "O_NOATIME"),
-    (0o2000000, "O_CLOEXEC"),
-    (0o4000000, "O_SYNC"),
-    (0o10000000, "O_PATH"),
-    (0o20000000, "O_TMPFILE"),
-)
 _CATEGORIES = {
     **dict.fromkeys(("open", "openat", "openat2", "creat", "unlink", "unlinkat"), "file"),
     **dict.fromkeys(("rename", "renameat", "renameat2", "chmod", "fchmod", "fchmodat"), "file"),
@@ -51,15 +36,6 @@ _CATEGORIES = {
 }
 
 
-@functools.lru_cache(maxsize=1024)
-def render_open_flags(flags: int) -> str:
-    """Open flags as Falco prints them: O_RDONLY when no access bit, names joined by |."""
-    names = [name for bit, name in _O_FLAGS if flags & bit == bit]
-    if not flags & 0o3:
-        names.insert(0, "O_RDONLY")
-    return "|".join(names)
-
-
 def open_flags(e: Event) -> int | None:
     """The raw open flags of an open-type event (args["flags"] int, else fd.flags)."""
     raw = e.args.get("flags")
@@ -69,7 +45,7 @@ def open_flags(e: Event) -> int | None:
         return raw
     if isinstance(raw, str):
         value = 0
-        for bit, name in _O_FLAGS:
+        for bit, name in OPEN_FLAGS:
             if name in raw.split("|"):
                 value |= bit
         return value
@@ -82,8 +58,11 @@ def render_arg(e: Event, key: str, value: Any) -> str:
         return value
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, int) and key == "flags" and e.type in OPEN_TYPES:
-        return render_open_flags(value)
+    if isinstance(value, int):
+        if key == "optname":
+            return render_sockopt_name(e.args.get("level", -1), value)
+        named = render_flag_arg(e.type, key, value)
+        return str(value) if named is None else named
     if isinstance(value, list | tuple):
         return " ".join(str(v) for v in value)
     return str(value)
@@ -122,7 +101,18 @@ def _open_fallback(e: Event, key: str) -> Any:
 
 
 def _rawarg(key: str | None) -> Extractor:
-    return lambda e: e.args.get(key or "")
+    name = key or ""
+
+    def extract(e: Event) -> int | None:
+        value = e.args.get(name)
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+    return extract
+
+
+def _buffer(e: Event) -> Any:
+    data = e.args.get("data")
+    return data if isinstance(data, str) else None
 
 
 def _args(e: Event) -> str:
@@ -269,7 +259,9 @@ def register(t: FieldTable) -> None:
     simple(t, "evt.is_open_exec", B, "open created an executable file", _is_open_exec)
     args = "Event.args[KEY] rendered as Falco does"
     t.add(FieldDef("evt.arg", S, args, _arg, ArgKind.KEY, dotted=True))
-    t.add(FieldDef("evt.rawarg", S, "Event.args[KEY] unrendered", _rawarg, ArgKind.KEY, True))
+    raw = "Event.args[KEY] as the number the kernel saw (numeric arguments only)"
+    t.add(FieldDef("evt.rawarg", INT, raw, _rawarg, ArgKind.KEY, True))
+    simple(t, "evt.buffer", S, "I/O data up to the snaplen (Event.args data)", _buffer)
     t.add(FieldDef("evt.type.is", INT, "1 when evt.type is KEY", _type_is, ArgKind.KEY, True))
     simple(t, "evt.abspath", S, "path argument", _path("path", "name", "pathname"))
     simple(
