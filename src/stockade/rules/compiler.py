@@ -1,7 +1,7 @@
 """Compile an expanded condition AST into one Python function, generated once per rule.
 
 Each check becomes an inline Python expression over field extractors (`F3(e)`) and
-constants prepared at load time (`K7`: frozensets, compiled regexes, parsed numbers), so
+constants prepared at load time (`K7`: frozensets, compiled patterns, parsed numbers), so
 `and`/`or` keep Python's short-circuit order and an event costs a few calls per check.
 A field that cannot be extracted (None) makes every check on it false.
 """
@@ -29,6 +29,7 @@ from stockade.rules.operators import (
     parse_value,
     pmatch,
 )
+from stockade.rules.regex import Regex
 from stockade.rules.transformers import ExtractorBuilder
 
 Predicate = Callable[[Event], bool]
@@ -243,11 +244,7 @@ class ConditionCompiler:
             ends = self._glob_ends(raw, fold=op == "iglob")
             return "(" + ends + test + ")" if ends else test
         if op == "regex":
-            try:
-                k = self._const(re.compile(raw))
-            except re.error as e:
-                raise RuleCompileError(f"invalid regular expression {raw!r}: {e}") from None
-            return "(" + k + ".fullmatch({v}) is not None)"
+            return self._const(Regex(raw)) + ".matches({v})"
         k = self._const(parse_value(ftype, raw))
         return {
             "=": "({v} == " + k + ")",

@@ -11,6 +11,7 @@ from typing import Any
 
 from stockade.rules.errors import RuleCompileError
 from stockade.rules.fields import FieldType
+from stockade.rules.regex import regex_match
 
 _IpNet = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -126,7 +127,7 @@ _DYNAMIC: dict[str, Callable[[Any, Any], bool]] = {
     "endswith": lambda a, b: str(a).endswith(str(b)),
     "glob": lambda a, b: _glob(str(a), str(b)),
     "iglob": lambda a, b: _glob(str(a), str(b), re.IGNORECASE),
-    "regex": lambda a, b: re.fullmatch(str(b), str(a)) is not None,
+    "regex": lambda a, b: regex_match(str(a), str(b)),
     "in": lambda a, b: a == b or (isinstance(b, tuple) and a in b),
     "intersects": lambda a, b: a == b or (isinstance(b, tuple) and a in b),
     "pmatch": lambda a, b: pmatch(a, (str(b).rstrip("/"),)),
