@@ -1,0 +1,55 @@
+"""Fixtures for detection tests on real containers: one live pipeline for the session,
+Stockade's default rules, Falco's rules (from the corpus) and the images scenarios run in."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from stockade.agent.detection import rules_detector
+from stockade.rules.detector import RulesDetector
+from tests.conftest import missing
+from tests.support import capabilities
+from tests.support.live import LivePipeline
+from tests.support.podman import Podman
+
+DEBIAN_IMAGE = "localhost/stockade-test-debian:latest"
+FALCO_RULE_FILES = ("falco_rules.yaml", "falco-incubating_rules.yaml")
+
+
+@pytest.fixture(scope="session")
+def default_rules() -> RulesDetector:
+    """Stockade's default rules, as the agent loads them."""
+    return rules_detector()
+
+
+@pytest.fixture(scope="session")
+def falco_rules(corpus: Path) -> RulesDetector:
+    """Falco's stable and incubating rules, read from the corpus."""
+    detector = RulesDetector.from_paths([corpus / "falco" / "rules" / f for f in FALCO_RULE_FILES])
+    assert not detector.ruleset.errors, detector.ruleset.errors[:3]
+    return detector
+
+
+@pytest.fixture(scope="session")
+def live(default_rules: RulesDetector, falco_rules: RulesDetector) -> Iterator[LivePipeline]:
+    """The eBPF sensor and context stage, attached to what both rule sets need."""
+    for marker in ("ebpf", "podman"):
+        if reason := capabilities.CHECKS[marker]():
+            missing(f"{marker}: {reason}")
+    pipeline = LivePipeline([default_rules, falco_rules])
+    pipeline.start()
+    yield pipeline
+    pipeline.stop()
+
+
+@pytest.fixture(scope="session")
+def debian_image(podman: Podman, corpus: Path) -> str:
+    """The corpus's Debian 12 image (bash, coreutils, apt, util-linux, perl), loaded once."""
+    if podman.cmd("image", "exists", DEBIAN_IMAGE, check=False).returncode != 0:
+        loaded = podman.cmd("load", "-i", str(corpus / "images" / "debian12-app.oci.tar"))
+        name = loaded.stdout.decode().strip().rsplit("Loaded image: ", 1)[-1].splitlines()[0]
+        podman.cmd("tag", name, DEBIAN_IMAGE)
+    return DEBIAN_IMAGE

@@ -1,0 +1,60 @@
+"""The container runtime's own processes never trigger Stockade's default rules: real
+containers started, exec'd into, stopped and started again under the real sensor."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from stockade.model import Event
+from stockade.rules.detector import RulesDetector
+from tests.support.live import LivePipeline, alerts_for
+from tests.support.podman import RUN_FLAGS, Podman
+
+pytestmark = [pytest.mark.ebpf, pytest.mark.root, pytest.mark.podman]
+
+# The runtime's processes on the host side (other engineers' and tests' work on the same
+# host is left out by judging only these and the containers started here).
+RUNTIME_NAMES = {"podman", "conmon", "runc", "crun", "netavark", "aardvark-dns", "catatonit"}
+
+
+def _lifecycle(podman: Podman, image: str, shell: str) -> list[str]:
+    """Run to completion, start detached, exec into, stop, start, remove; returns the ids."""
+    once, kept = (f"stockade-quiet-{uuid.uuid4().hex[:8]}" for _ in range(2))
+    podman.cmd("run", "--name", once, *RUN_FLAGS, image, shell, "-c", "true")
+    ids = [podman.inspect_id(once)]
+    podman.remove(once)
+    ids.append(podman.run_detached(image, "sleep", "300", name=kept))
+    podman.exec(kept, shell, "-c", "echo hello > /tmp/greeting")
+    podman.cmd("stop", "-t", "0", kept)
+    podman.cmd("start", kept)
+    podman.remove(kept)
+    return ids
+
+
+def _by_the_runtime_or_in(containers: set[str], event: Event) -> bool:
+    if event.container.is_host:
+        return event.proc.name in RUNTIME_NAMES or event.proc.name.startswith("runc:[")
+    return event.container.id in containers
+
+
+@pytest.mark.parametrize("which", ["busybox", "debian"])
+def test_container_lifecycle_raises_no_default_alert(
+    which: str,
+    podman: Podman,
+    busybox_image: str,
+    debian_image: str,
+    live: LivePipeline,
+    default_rules: RulesDetector,
+) -> None:
+    image, shell = (busybox_image, "sh") if which == "busybox" else (debian_image, "bash")
+    live.clear()
+    containers = {cid for _ in range(2) for cid in _lifecycle(podman, image, shell)}
+    events = [e for e in live.sync() if _by_the_runtime_or_in(containers, e)]
+    assert {e.container.id for e in events} >= containers
+    assert any(e.type == "mount" and e.proc.name.startswith("runc:[") for e in events)
+    assert any(e.type == "setns" and not e.container.is_host for e in events)
+    assert any(e.type == "execve" and e.proc.name == "sleep" for e in events)
+    alerts = alerts_for(default_rules, events)
+    assert [(a.rule, a.output) for a in alerts] == []
