@@ -10,8 +10,8 @@ import pytest
 
 from stockade.agent.detection import rules_detector
 from stockade.rules.detector import RulesDetector
-from tests.conftest import missing
 from tests.support import capabilities
+from tests.support.ci import skip_or_fail
 from tests.support.live import LivePipeline
 from tests.support.podman import Podman
 
@@ -38,7 +38,7 @@ def live(default_rules: RulesDetector, falco_rules: RulesDetector) -> Iterator[L
     """The eBPF sensor and context stage, attached to what both rule sets need."""
     for marker in ("ebpf", "podman"):
         if reason := capabilities.CHECKS[marker]():
-            missing(f"{marker}: {reason}")
+            skip_or_fail(f"{marker}: {reason}")
     pipeline = LivePipeline([default_rules, falco_rules])
     pipeline.start()
     yield pipeline
