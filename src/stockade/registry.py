@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Generic, TypeVar
 
+from stockade.errors import StockadeError
+
 T = TypeVar("T")
 
 
-class DuplicateRegistrationError(ValueError):
+class DuplicateRegistrationError(StockadeError, ValueError):
     """Raised when an id is registered twice."""
 
 

@@ -66,7 +66,7 @@ def test_replay_names_the_bad_line(tmp_path: Path) -> None:
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"type": "execve", "ts": 1, "proc": {"pid": 1}}\n{"type": 3}\n')
     result = _stockade("replay", str(bad))
-    assert result.returncode == 1 and b"bad.jsonl:2" in result.stderr
+    assert result.returncode == 2 and b"bad.jsonl:2" in result.stderr
 
 
 @pytest.mark.server

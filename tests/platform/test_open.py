@@ -77,7 +77,7 @@ def test_cli_prints_one_line_and_exits_1(tmp_path: Path, command: list[str]) -> 
     assert result.exit_code == 1
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
-    assert lines[0].startswith(f"stockade {' '.join(command)}: cannot use data dir {blocker}")
+    assert lines[0].startswith(f"stockade: error: cannot use data dir {blocker}")
     assert "Traceback" not in result.output
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from stockade.errors import USAGE_EXIT, StockadeError
 
-class AgentError(Exception):
+
+class AgentError(StockadeError):
     """Base error of the agent package."""
 
 
@@ -21,3 +23,9 @@ class EnrollError(AgentError):
 
 class TransportError(AgentError):
     """The platform could not be reached or refused what was sent."""
+
+
+class CaptureError(AgentError):
+    """A capture file to replay cannot be read or holds a malformed event."""
+
+    exit_code = USAGE_EXIT

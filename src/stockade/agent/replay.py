@@ -9,7 +9,7 @@ import msgspec
 
 from stockade.agent import pipeline
 from stockade.agent.enroll import load_credentials
-from stockade.agent.errors import AgentError
+from stockade.agent.errors import AgentError, CaptureError
 from stockade.agent.spool import Spool
 from stockade.agent.transport import Transport
 from stockade.detect.base import Detector
@@ -18,13 +18,13 @@ from stockade.model.events import decode_jsonl
 
 
 def read_capture(path: Path) -> list[Event]:
-    """The events of a capture file; AgentError names the file and line of a bad one."""
+    """The events of a capture file; CaptureError names the file and line of a bad one."""
     try:
         return list(decode_jsonl(path.read_bytes(), origin=str(path)))
     except OSError as e:
-        raise AgentError(f"cannot read {path}: {e}") from e
+        raise CaptureError(f"cannot read {path}: {e.strerror}") from e
     except (msgspec.ValidationError, msgspec.DecodeError) as e:
-        raise AgentError(str(e)) from e
+        raise CaptureError(str(e)) from e
 
 
 def replay(

@@ -58,8 +58,9 @@ def agent(
     """Run the agent until SIGTERM or Ctrl-C."""
     import logging
 
-    from stockade.agent import Agent, AgentConfig, AgentError
+    from stockade.agent import Agent, AgentConfig
     from stockade.agent.enroll import pin_ca
+    from stockade.errors import UsageError
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     stop = threading.Event()
@@ -67,10 +68,10 @@ def agent(
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     if ca is not None:
         try:
-            pin_ca(state_dir, ca.read_bytes())
-        except (OSError, AgentError) as e:
-            typer.echo(f"stockade agent: cannot use --ca {ca}: {e}", err=True)
-            raise typer.Exit(1) from None
+            pem = ca.read_bytes()
+        except OSError as e:
+            raise UsageError(f"cannot read --ca {ca}: {e.strerror}") from e
+        pin_ca(state_dir, pem)
     config = AgentConfig(
         state_dir,
         server,
@@ -89,11 +90,7 @@ def agent(
             f" spool {state_dir / 'spool'}"
         )
 
-    try:
-        Agent(config, on_ready=announce).run(stop)
-    except AgentError as e:
-        typer.echo(f"stockade agent: {e}", err=True)
-        raise typer.Exit(1) from None
+    Agent(config, on_ready=announce).run(stop)
 
 
 def replay_command(
@@ -123,22 +120,18 @@ def replay_command(
         """One alert as a Falco JSON line."""
         sys.stdout.buffer.write(encoder.encode(alert) + b"\n")
 
-    try:
-        events = read_capture(capture)
-        detectors = [rules_detector(rules or ())]
-        host = this_host(state_dir if server else None)
-        if server is None:
-            replay(events, detectors, host, emit)
-        else:
-            spool, transport = open_sender(state_dir, server)
-            try:
-                replay(events, detectors, host, emit, spool)
-                if not transport.drain(timeout_s=30):
-                    raise AgentError(f"platform at {server} did not acknowledge within 30 s")
-            finally:
-                spool.close()
-                transport.close()
-    except AgentError as e:
-        typer.echo(f"stockade replay: {e}", err=True)
-        raise typer.Exit(1) from None
+    events = read_capture(capture)
+    detectors = [rules_detector(rules or ())]
+    host = this_host(state_dir if server else None)
+    if server is None:
+        replay(events, detectors, host, emit)
+    else:
+        spool, transport = open_sender(state_dir, server)
+        try:
+            replay(events, detectors, host, emit, spool)
+            if not transport.drain(timeout_s=30):
+                raise AgentError(f"platform at {server} did not acknowledge within 30 s")
+        finally:
+            spool.close()
+            transport.close()
     sys.stdout.flush()

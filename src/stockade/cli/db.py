@@ -27,18 +27,14 @@ def import_command(
     db: DbOption = None,
 ) -> None:
     """Import advisories (OSV, Debian tracker, Alpine secdb, Node.js security-wg)."""
-    from stockade.scan.vulndb import VulnDBError, import_location, open_db
+    from stockade.scan.vulndb import import_location, open_db
 
     started = time.perf_counter()
+    database = open_db(db, create=True)
     try:
-        database = open_db(db, create=True)
-        try:
-            report = import_location(database, location)
-        finally:
-            database.close()
-    except VulnDBError as e:
-        typer.echo(f"error: {e}", err=True)
-        raise typer.Exit(1) from e
+        report = import_location(database, location)
+    finally:
+        database.close()
     formats = ", ".join(f"{name} {count}" for name, count in sorted(report.formats.items()))
     typer.echo(f"imported {report.advisories} advisories from {report.files} files ({formats})")
     typer.echo(f"source: {report.location}")
@@ -56,13 +52,9 @@ def status_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
 ) -> None:
     """Show imported sources, advisories per ecosystem and the last import time."""
-    from stockade.scan.vulndb import VulnDBError, open_db
+    from stockade.scan.vulndb import open_db
 
-    try:
-        database = open_db(db)
-    except VulnDBError as e:
-        typer.echo(f"error: {e}", err=True)
-        raise typer.Exit(1) from e
+    database = open_db(db)
     sources, counts = database.sources(), database.counts_by_ecosystem()
     database.close()
     last = max((s.imported_at for s in sources), default="")

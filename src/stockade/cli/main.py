@@ -4,19 +4,24 @@ A command's module is imported (and its signatures turned into options) only whe
 command runs: importing and converting them all costs more than starting Python does.
 Help, completion and unknown names load every module, so a command added to a module's
 `register` shows up even before COMMAND_MODULES names it.
+
+Every command's errors end here: a `StockadeError` (bad input, an unusable environment)
+becomes one line on stderr and the error's exit status; anything else is a bug and keeps
+its traceback.
 """
 
 from __future__ import annotations
 
 import importlib
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 import typer.main
 from typer.core import TyperGroup
 
 import stockade
+from stockade.errors import StockadeError
 
 if TYPE_CHECKING:
     from typer._click import Command, Context  # typer vendors click
@@ -45,6 +50,12 @@ def registered_commands(modules: Iterable[str]) -> dict[str, Command]:
     return dict(typer.main.get_group(app).commands)
 
 
+def report(error: StockadeError) -> NoReturn:
+    """Print `error` as one line on stderr and exit with its status."""
+    typer.echo(f"stockade: error: {error}", err=True)
+    raise typer.Exit(error.exit_code)
+
+
 class LazyCommandGroup(TyperGroup):
     """The top-level group: builds a module's commands the first time one is asked for."""
 
@@ -64,6 +75,13 @@ class LazyCommandGroup(TyperGroup):
             module = COMMAND_MODULES.get(cmd_name)
             self._load((module,) if module else MODULES)
         return super().get_command(ctx, cmd_name)
+
+    def invoke(self, ctx: Context) -> Any:
+        """Run the command; a StockadeError becomes `stockade: error: ...` and its exit status."""
+        try:
+            return super().invoke(ctx)
+        except StockadeError as e:
+            report(e)
 
     def list_commands(self, ctx: Context) -> list[str]:
         """Every command, in the order the modules register them."""

@@ -11,7 +11,7 @@ import typer
 from stockade.cli.datadir import default_data_root
 
 if TYPE_CHECKING:  # imported when a command runs: keeps `stockade --help` fast
-    from stockade.platform import Platform, PlatformConfig
+    from stockade.platform import Platform
 
 DataDir = Annotated[
     Path | None,
@@ -22,16 +22,6 @@ DataDir = Annotated[
 def default_data_dir() -> Path:
     """The platform's state under the default data root."""
     return default_data_root() / "platform"
-
-
-def _open(command: str, config: PlatformConfig) -> Platform:
-    from stockade.platform import Platform, PlatformError
-
-    try:
-        return Platform.open(config)
-    except PlatformError as e:
-        typer.echo(f"stockade {command}: {e}", err=True)
-        raise typer.Exit(1) from None
 
 
 def announce(platform: Platform) -> None:
@@ -74,7 +64,7 @@ def server(
     """Run the platform: web console and user API, and the agents' mTLS endpoint."""
     import asyncio
 
-    from stockade.platform import PlatformConfig, PlatformError
+    from stockade.platform import Platform, PlatformConfig
 
     config = PlatformConfig(
         data_dir=data_dir or default_data_dir(),
@@ -82,12 +72,9 @@ def server(
         console_port=port,
         agent_port=agent_port,
     )
-    platform = _open("server", config)
+    platform = Platform.open(config)
     try:
         asyncio.run(_serve_until_signalled(platform))
-    except PlatformError as e:
-        typer.echo(f"stockade server: {e}", err=True)
-        raise typer.Exit(1) from None
     finally:
         platform.close()
 
@@ -97,14 +84,11 @@ def token_create(
     ttl: Annotated[int, typer.Option(help="Seconds the token stays valid.", min=1)] = 3600,
 ) -> None:
     """Print a one-time enrollment token for `stockade agent --enroll`."""
-    from stockade.platform import PlatformConfig, PlatformError
+    from stockade.platform import Platform, PlatformConfig
 
-    platform = _open("token create", PlatformConfig(data_dir=data_dir or default_data_dir()))
+    platform = Platform.open(PlatformConfig(data_dir=data_dir or default_data_dir()))
     try:
         typer.echo(platform.create_enrollment_token(ttl))
-    except PlatformError as e:
-        typer.echo(f"stockade token create: {e}", err=True)
-        raise typer.Exit(1) from None
     finally:
         platform.close()
 

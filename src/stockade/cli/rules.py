@@ -91,6 +91,7 @@ def explain(
     """For each candidate rule of each event: which clause decided, with the values seen."""
     import msgspec
 
+    from stockade.errors import UsageError
     from stockade.rules import load_rules
     from stockade.rules.explain import explain_event
 
@@ -102,8 +103,7 @@ def explain(
     try:
         events = _events(event)
     except (OSError, msgspec.ValidationError, msgspec.DecodeError) as e:
-        typer.echo(f"cannot read event: {e}", err=True)
-        raise typer.Exit(2) from e
+        raise UsageError(f"cannot read event {event}: {e}") from e
     for ev in events:
         typer.echo(f"event {ev.type} (proc {ev.proc.name}, seq {ev.seq}):")
         explanations = [x for x in explain_event(ruleset, ev) if only is None or x.rule == only]
@@ -121,13 +121,13 @@ def test(
     ] = None,
 ) -> None:
     """Run a rule test file; exit 1 when a case fails."""
-    from stockade.rules.testing import RuleTestFileError, run_test_file
+    from stockade.errors import UsageError
+    from stockade.rules.testing import run_test_file
 
     try:
         report = run_test_file(tests, rules=rules) if rules else run_test_file(tests)
-    except (OSError, RuleTestFileError) as e:
-        typer.echo(str(e), err=True)
-        raise typer.Exit(2) from e
+    except OSError as e:
+        raise UsageError(f"cannot read {e.filename or tests}: {e.strerror}") from e
     typer.echo(report.render())
     if not report.ok:
         raise typer.Exit(1)
@@ -145,14 +145,9 @@ def _sensor_types(ruleset: Ruleset) -> frozenset[EventType]:
 
 def _live_events(ruleset: Ruleset, stop: Callable[[], bool]) -> Iterator[Event]:
     from stockade.context.local import local_context_stage
-    from stockade.sensor.base import SensorError
     from stockade.sensor.fallback import choose_source
 
-    try:
-        choice = choose_source(event_types=_sensor_types(ruleset))
-    except SensorError as e:
-        typer.echo(f"stockade watch: {e}", err=True)
-        raise typer.Exit(2) from e
+    choice = choose_source(event_types=_sensor_types(ruleset))
     if choice.degraded:
         typer.echo(f"stockade watch: degraded to {choice.name} ({choice.degraded})", err=True)
     enrich = local_context_stage().enrich

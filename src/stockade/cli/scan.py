@@ -22,7 +22,6 @@ if TYPE_CHECKING:  # the scanner is imported when a command runs: keeps start-up
 scan_app = typer.Typer(help="Scan container images and filesystems.", no_args_is_help=True)
 
 FORMATS = ("table", "json", "sarif", "cyclonedx", "spdx")
-ERROR_EXIT = 2
 KIND_LABEL = {"vulnerability": "vuln", "misconfiguration": "misconfig"}
 SEVERITY_STYLE = {  # by Severity name
     "CRITICAL": "bold red",
@@ -186,14 +185,8 @@ def _run(
     exit_code: int,
     list_packages: bool,
 ) -> None:
-    from stockade.scan.errors import ScanError
-
-    try:
-        result = scan()
-        _emit(result, fmt, output, list_packages)
-    except ScanError as e:
-        typer.echo(f"error: {e}", err=True)
-        raise typer.Exit(ERROR_EXIT) from e
+    result = scan()
+    _emit(result, fmt, output, list_packages)
     if result.findings and exit_code:
         raise typer.Exit(exit_code)
 
@@ -278,5 +271,7 @@ def register(app: typer.Typer) -> None:
     app.add_typer(scan_app, name="scan")
 
 
-if __name__ == "__main__":  # `python -m stockade.cli.scan` skips the other commands' imports
-    scan_app()
+if __name__ == "__main__":  # `python -m stockade.cli.scan`: the main app reports the errors
+    from stockade.cli.main import app
+
+    app(["scan", *sys.argv[1:]], prog_name="stockade")

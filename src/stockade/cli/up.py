@@ -35,22 +35,14 @@ def up(
     """Run the platform and a local agent; print the console URL and the admin login."""
     import asyncio
 
-    from stockade.agent import AgentError
-    from stockade.platform import Platform, PlatformConfig, PlatformError
+    from stockade.platform import Platform, PlatformConfig
 
     data_dir = data_dir or default_data_root()
-    try:
-        platform = Platform.open(
-            PlatformConfig(data_dir=data_dir / "platform", host=host, console_port=port)
-        )
-    except PlatformError as e:
-        typer.echo(f"stockade up: {e}", err=True)
-        raise typer.Exit(1) from None
+    platform = Platform.open(
+        PlatformConfig(data_dir=data_dir / "platform", host=host, console_port=port)
+    )
     try:
         asyncio.run(_run(platform, data_dir / "agent"))
-    except AgentError as e:
-        typer.echo(f"stockade up: {e}", err=True)
-        raise typer.Exit(1) from None
     finally:
         platform.close()
 

@@ -12,11 +12,12 @@ import importlib
 import pkgutil
 from typing import ClassVar
 
+from stockade.errors import StockadeError
 from stockade.model import Container
 from stockade.registry import Registry
 
 
-class ContextError(Exception):
+class ContextError(StockadeError):
     """Base error of the context package."""
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from stockade.errors import StockadeError
 
-class PlatformError(Exception):
+
+class PlatformError(StockadeError):
     """Base error of the platform package; its message is one clear line."""
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from stockade.model import Priority
+from stockade.rules.errors import RulesError
 from stockade.rules.messages import LoadMessage, Origin
 from stockade.rules.reader import RawItem
 
@@ -57,7 +58,7 @@ _BOOLS = {
 }
 
 
-class ItemError(Exception):
+class ItemError(RulesError):
     """An item cannot be collected; carries the Falco load code."""
 
     def __init__(self, message: str, code: str = "LOAD_ERR_VALIDATE") -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from stockade.errors import USAGE_EXIT, StockadeError
+
 
 @dataclass(frozen=True, slots=True)
 class Position:
@@ -17,8 +19,10 @@ class Position:
         return f"{self.line}:{self.column}"
 
 
-class RulesError(Exception):
+class RulesError(StockadeError):
     """Base class of every error raised by `stockade.rules`."""
+
+    exit_code = USAGE_EXIT  # raised on what the user wrote: rule files, conditions, tests
 
 
 class RuleSyntaxError(RulesError):

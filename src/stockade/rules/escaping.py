@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from stockade.rules.errors import RulesError
+
 _HEX = frozenset("0123456789abcdefABCDEF")
 _SIMPLE = {"b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", " ": "\\", "\\": "\\", "/": "/"}
 
 
-class EscapeError(ValueError):
+class EscapeError(RulesError, ValueError):
     """A quoted string holds an escape sequence Falco does not accept."""
 
 

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from stockade.errors import USAGE_EXIT, StockadeError
 
-class ScanError(Exception):
+
+class ScanError(StockadeError):
     """Base of every error the scanner raises."""
+
+    exit_code = USAGE_EXIT  # a scan fails on what it was given: the image, path or database
 
 
 class SourceError(ScanError):

@@ -7,11 +7,12 @@ from typing import ClassVar
 
 import msgspec
 
+from stockade.errors import StockadeError
 from stockade.model import Event
 from stockade.registry import Registry
 
 
-class SensorError(Exception):
+class SensorError(StockadeError):
     """Base error of the sensor package."""
 
 

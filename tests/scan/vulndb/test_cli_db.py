@@ -9,19 +9,12 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from stockade.cli import db as db_cli
+from stockade.cli import main
 
 
 @pytest.fixture
 def app() -> typer.Typer:
-    app = typer.Typer()
-
-    @app.callback()
-    def main() -> None:
-        """Test root."""
-
-    db_cli.register(app)
-    return app
+    return main.app  # the real entry point: it turns Stockade's errors into one line
 
 
 def test_import_and_status(app: typer.Typer, corpus: Path, tmp_path: Path) -> None:
@@ -64,11 +57,11 @@ def test_import_missing_path_fails(app: typer.Typer, tmp_path: Path) -> None:
     result = CliRunner().invoke(
         app, ["db", "import", str(tmp_path / "nope"), "--db", str(tmp_path / "v.sqlite")]
     )
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "no such file or directory" in result.output
 
 
 def test_status_without_database(app: typer.Typer, tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["db", "status", "--db", str(tmp_path / "none.sqlite")])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "stockade db import" in result.output

@@ -8,10 +8,12 @@ import msgspec
 from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 
+from stockade.platform.errors import PlatformError
+
 _encoder = msgspec.json.Encoder()
 
 
-class BodyTooLarge(Exception):
+class BodyTooLarge(PlatformError):
     """The request body exceeds the limit."""
 
 

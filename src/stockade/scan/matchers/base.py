@@ -7,10 +7,11 @@ from dataclasses import dataclass
 
 from stockade.model.inventory import Finding, Package
 from stockade.registry import Registry
+from stockade.scan.errors import ScanError
 from stockade.scan.vulndb import VulnDB
 
 
-class MatchError(Exception):
+class MatchError(ScanError):
     """Base of the matchers' errors."""
 
 

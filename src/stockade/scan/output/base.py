@@ -6,12 +6,13 @@ from abc import ABC, abstractmethod
 
 from stockade.model.inventory import ScanResult
 from stockade.registry import Registry
+from stockade.scan.errors import ScanError
 
 TOOL_NAME = "stockade"
 TOOL_URI = "https://github.com/stockade/stockade"
 
 
-class OutputError(Exception):
+class OutputError(ScanError):
     """Base of the output writers' errors."""
 
 

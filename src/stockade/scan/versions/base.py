@@ -5,9 +5,10 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 
 from stockade.registry import Registry
+from stockade.scan.errors import ScanError
 
 
-class VersionError(ValueError):
+class VersionError(ScanError, ValueError):
     """A version string that the scheme cannot parse."""
 
 

@@ -7,10 +7,11 @@ from collections.abc import Iterator
 from typing import Any
 
 from stockade.registry import Registry
+from stockade.scan.errors import ScanError
 from stockade.scan.vulndb.model import Advisory
 
 
-class VulnDBError(Exception):
+class VulnDBError(ScanError):
     """Base of the vulnerability database's errors."""
 
 

@@ -11,6 +11,7 @@ import struct
 from collections.abc import Callable
 
 from stockade.model import Container, Event, EventType, FdInfo, Process
+from stockade.sensor.base import SensorError
 from stockade.sensor.bpf.argspec import HDR_SIZE, REC_F_TUPLE, WALKED, text, walked
 from stockade.sensor.bpf.decoder_exec import comm_of
 from stockade.sensor.bpf.decoder_net import tuple_fd_at
@@ -39,7 +40,7 @@ ACTORS_MAX = 65536  # distinct identities kept (the cache starts over when full)
 UNSET = 0xFFFFFFFF  # loginuid not set
 
 
-class DecodeError(ValueError):
+class DecodeError(SensorError, ValueError):
     """A record is too short or has an unknown kind."""
 
 
