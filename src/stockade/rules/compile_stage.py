@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from stockade.rules import ast
 from stockade.rules.collector import Collector, ItemError, RuleDef
 from stockade.rules.compiler import ConditionCompiler
-from stockade.rules.errors import RuleCompileError, RuleSyntaxError
+from stockade.rules.errors import ConditionTooLarge, RuleCompileError, RuleSyntaxError
 from stockade.rules.evttypes import event_types, too_broad
 from stockade.rules.exceptions import validate, with_exceptions
 from stockade.rules.expand import Expander
@@ -72,6 +72,7 @@ def compile_collected(
     macros = _parse_macros(c, lists, used_lists, out)
     order = {name: (m.index, m.visibility) for name, m in c.macros.items()}
     expander = Expander(macros, order)
+    _bound_macros(c, macros, expander, out)
     compiler = ConditionCompiler(table)
     for rule in c.rules.values():
         if rule.source not in (SYSCALL_SOURCE, ""):
@@ -94,6 +95,24 @@ def compile_collected(
             )
     _index(out, compiler, first_only)
     return out
+
+
+def _bound_macros(
+    c: Collector, macros: dict[str, ast.Node], expander: Expander, out: CompileResult
+) -> None:
+    """Expand macros in definition order, each once, refusing those past the bounds at
+    their own position (a rule using one is refused too)."""
+    refused: set[str] = set()
+    for name in macros:
+        try:
+            expander.prepare(name)
+        except ConditionTooLarge as e:
+            if e.macro and e.macro not in refused:
+                refused.add(e.macro)
+                origin = c.macros[e.macro].origin
+                out.error(origin.file, origin.message(e.code, e.message))
+        except RuleCompileError:
+            pass  # reported with the rules or macros that use it
 
 
 def _check_macros(

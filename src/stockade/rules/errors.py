@@ -42,3 +42,11 @@ class RuleCompileError(RulesError):
         super().__init__(message)
         self.message = message
         self.code = code
+
+
+class ConditionTooLarge(RuleCompileError):
+    """An expanded condition passes the engine's bounds (nodes or macro nesting)."""
+
+    def __init__(self, message: str, macro: str = "") -> None:
+        super().__init__(message, "LOAD_ERR_CONDITION_TOO_LARGE")
+        self.macro = macro  # the macro at fault, when one is

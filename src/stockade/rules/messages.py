@@ -15,6 +15,7 @@ ERROR_CODES = frozenset(
         "LOAD_ERR_EXTENSION",
         "LOAD_UNKNOWN_FIELD",
         "LOAD_INVALID_MACRO_DEPENDENCY",
+        "LOAD_ERR_CONDITION_TOO_LARGE",  # Stockade's: expansion past the engine's bounds
     }
 )
 WARNING_CODES = frozenset(
