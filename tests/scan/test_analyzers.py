@@ -19,6 +19,7 @@ from stockade.scan.analyzers.npm_lock import parse_package_lock, parse_yarn_lock
 from stockade.scan.analyzers.rpm import TAG_ARCH, TAG_EPOCH, TAG_NAME, TAG_RELEASE, TAG_VERSION
 from stockade.scan.files import FileInfo
 from stockade.scan.options import ScanOptions
+from stockade.scan.purl import purl_of
 from stockade.scan.scanner import scan_image
 
 load_builtin()
@@ -64,7 +65,7 @@ def test_dpkg_status_and_status_d() -> None:
     )
     [libc] = _analyze("dpkg", "var/lib/dpkg/status", status)
     assert (libc.source_name, libc.source_version) == ("glibc", "2.36-9")
-    assert libc.purl == "pkg:deb/debian/libc6@2.36-9%2Bdeb12u4?arch=amd64"
+    assert purl_of(libc) == "pkg:deb/debian/libc6@2.36-9%2Bdeb12u4?arch=amd64"
     distroless = b"Package: tzdata\nVersion: 2024a-0+deb12u1\nArchitecture: all\n"
     [tz] = _analyze("dpkg", "var/lib/dpkg/status.d/tzdata", distroless)
     assert tz.name == "tzdata"
@@ -108,7 +109,7 @@ def test_rpm_sqlite_database() -> None:
         ("bash", "5.1.8-9.el9"),
         ("openssl", "1:3.0.7-27.el9"),
     ]
-    assert found[1].purl == "pkg:rpm/openssl@3.0.7-27.el9?epoch=1"
+    assert purl_of(found[1]) == "pkg:rpm/openssl@3.0.7-27.el9?epoch=1"
 
 
 def test_python_dist_info_and_egg_info() -> None:
@@ -117,7 +118,7 @@ def test_python_dist_info_and_egg_info() -> None:
         "python-pkg", "usr/lib/python3/site-packages/Jinja2-2.10.dist-info/METADATA", metadata
     )
     assert (jinja.name, jinja.version, jinja.licenses) == ("Jinja2", "2.10", ("BSD",))
-    assert jinja.purl == "pkg:pypi/jinja2@2.10"
+    assert purl_of(jinja) == "pkg:pypi/jinja2@2.10"
     pkg_info = b"Name: six\nVersion: 1.16.0\nClassifier: License :: OSI Approved :: MIT License\n"
     [six] = _analyze("python-pkg", "x/six.egg-info/PKG-INFO", pkg_info)
     assert six.licenses == ("MIT License",)
@@ -132,7 +133,7 @@ def test_npm_package_json_roots_only() -> None:
         "app/node_modules/@types/node/package.json",
         b'{"name": "@types/node", "version": "20.1.0", "license": {"type": "MIT"}}',
     )
-    assert pkg.purl == "pkg:npm/%40types/node@20.1.0" and pkg.licenses == ("MIT",)
+    assert purl_of(pkg) == "pkg:npm/%40types/node@20.1.0" and pkg.licenses == ("MIT",)
 
 
 def test_package_lock_versions_and_yarn_lock() -> None:
@@ -201,7 +202,7 @@ def test_go_binary_build_info() -> None:
         ("golang.org/x/net", "v0.17.0"),
         ("stdlib", "v1.21.5"),
     ]
-    assert found[0].purl == "pkg:golang/github.com/pkg/errors@v0.9.1"
+    assert purl_of(found[0]) == "pkg:golang/github.com/pkg/errors@v0.9.1"
 
 
 def _zip(files: dict[str, bytes]) -> bytes:
@@ -229,7 +230,7 @@ def test_jar_pom_properties_manifest_and_nested() -> None:
         ("org.example:app", "1.2.3"),
         ("inner-lib", "2.0"),
     ]
-    assert found[0].purl == "pkg:maven/org.example/app@1.2.3"
+    assert purl_of(found[0]) == "pkg:maven/org.example/app@1.2.3"
     assert found[0].ecosystem is Ecosystem.MAVEN
 
 
@@ -239,7 +240,7 @@ def test_gemspec() -> None:
         b'  s.licenses = ["MIT"]\nend\n'
     )
     [rack] = _analyze("gemspec", "usr/lib/ruby/gems/3.1.0/specifications/rack-2.2.8.gemspec", spec)
-    assert (rack.name, rack.version, rack.licenses, rack.purl) == (
+    assert (rack.name, rack.version, rack.licenses, purl_of(rack)) == (
         "rack",
         "2.2.8",
         ("MIT",),

@@ -1,14 +1,13 @@
-"""Stamp OS packages with the distribution they belong to (distro field, purl qualifier)."""
+"""Stamp packages with the distribution (OS packages' distro field) and their purl."""
 
 from __future__ import annotations
 
 import msgspec
 
-from stockade.model.inventory import Ecosystem, Package
+from stockade.model.inventory import Package
 from stockade.scan.analyzers import OSInfo
-from stockade.scan.purl import make_purl
-
-OS_ECOSYSTEMS = frozenset({Ecosystem.DEBIAN, Ecosystem.ALPINE, Ecosystem.RPM})
+from stockade.scan.ecosystems import spec_of
+from stockade.scan.purl import build_purl
 
 
 def distro_id(os_info: OSInfo) -> str:
@@ -27,25 +26,14 @@ def os_label(os_info: OSInfo | None) -> str:
 
 
 def with_distro(packages: list[Package], os_info: OSInfo | None) -> list[Package]:
-    """OS packages with `distro` set and their purl rebuilt with a `distro=` qualifier."""
-    if os_info is None:
-        return packages
-    key = distro_id(os_info)
-    qualifier = f"{os_info.family}-{os_info.name}"
+    """Packages with their purl; OS packages also with `distro` and a `distro=` qualifier."""
+    key = distro_id(os_info) if os_info else ""
+    family = os_info.family if os_info else ""
+    qualifier = f"{os_info.family}-{os_info.name}" if os_info else ""
     stamped = []
     for package in packages:
-        if package.ecosystem in OS_ECOSYSTEMS:
-            has_epoch = ":" in package.version
-            epoch, _, plain = (
-                package.version.partition(":") if has_epoch else ("", "", package.version)
-            )
-            purl = make_purl(
-                package.ecosystem,
-                package.name,
-                plain,
-                namespace=os_info.family,
-                qualifiers={"arch": package.arch, "epoch": epoch, "distro": qualifier},
-            )
-            package = msgspec.structs.replace(package, distro=key, purl=purl)
-        stamped.append(package)
+        if spec_of(package.ecosystem).os_packages and os_info:
+            package = msgspec.structs.replace(package, distro=key)
+        purl = build_purl(package, family, qualifier)
+        stamped.append(msgspec.structs.replace(package, purl=purl))
     return stamped

@@ -5,7 +5,6 @@ from __future__ import annotations
 from stockade.model.inventory import Ecosystem, Package
 from stockade.scan.analyzers.base import Analyzer, FileAnalysis, register
 from stockade.scan.files import FileInfo
-from stockade.scan.purl import make_purl
 
 INSTALLED = "lib/apk/db/installed"
 
@@ -24,9 +23,6 @@ def _package(fields: dict[str, str], path: str) -> Package | None:
         source_version=version,
         arch=arch,
         licenses=licenses,
-        purl=make_purl(
-            Ecosystem.ALPINE, name, version, namespace="alpine", qualifiers={"arch": arch}
-        ),
         path=path,
     )
 
@@ -36,6 +32,7 @@ class ApkAnalyzer(Analyzer):
     """Installed packages listed in the apk database."""
 
     id = "apk"
+    ecosystems = frozenset({Ecosystem.ALPINE})
 
     def required(self, info: FileInfo) -> bool:
         """The apk installed database."""

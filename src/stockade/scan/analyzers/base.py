@@ -9,7 +9,7 @@ from typing import ClassVar, TypeVar
 
 import msgspec
 
-from stockade.model.inventory import Finding, Package
+from stockade.model.inventory import Ecosystem, Finding, Package
 from stockade.registry import Registry
 from stockade.scan.files import FileInfo
 from stockade.scan.options import Scanner
@@ -56,6 +56,8 @@ class Analyzer(ABC):
     version: ClassVar[int] = 1
     scanner: ClassVar[Scanner] = Scanner.PKG
     max_size: ClassVar[int] = 0  # largest file it reads; 0 means the scan's max_file_size
+    # the package ecosystems it can emit; each has a row in scan/ecosystems.py
+    ecosystems: ClassVar[frozenset[Ecosystem]] = frozenset()
 
     def __init__(self, options: AnalyzerOptions) -> None:  # noqa: B027 - most need nothing
         """Most analyzers need no options."""

@@ -7,7 +7,6 @@ import re
 from stockade.model.inventory import Ecosystem, Package
 from stockade.scan.analyzers.base import Analyzer, FileAnalysis, register
 from stockade.scan.files import FileInfo
-from stockade.scan.purl import make_purl
 
 STATUS = "var/lib/dpkg/status"
 STATUS_D = "var/lib/dpkg/status.d/"
@@ -49,8 +48,6 @@ def package_from(fields: dict[str, str], path: str) -> Package | None:
         source_name = match.group(1)
         source_version = match.group(2) or version
     arch = fields.get("Architecture", "")
-    epoch, _, _ = version.rpartition(":")
-    plain = version.split(":", 1)[-1]
     return Package(
         name=name,
         version=version,
@@ -58,13 +55,6 @@ def package_from(fields: dict[str, str], path: str) -> Package | None:
         source_name=source_name,
         source_version=source_version,
         arch=arch,
-        purl=make_purl(
-            Ecosystem.DEBIAN,
-            name,
-            plain,
-            namespace="debian",
-            qualifiers={"arch": arch, "epoch": epoch},
-        ),
         path=path,
     )
 
@@ -74,6 +64,7 @@ class DpkgAnalyzer(Analyzer):
     """Installed packages listed in the dpkg status database."""
 
     id = "dpkg"
+    ecosystems = frozenset({Ecosystem.DEBIAN})
 
     def required(self, info: FileInfo) -> bool:
         """The status file and the per-package files distroless images use."""

@@ -7,7 +7,6 @@ import re
 from stockade.model.inventory import Ecosystem, Package
 from stockade.scan.analyzers.base import Analyzer, FileAnalysis, register
 from stockade.scan.files import FileInfo
-from stockade.scan.purl import make_purl
 
 _NAME = re.compile(r"""\.name\s*=\s*["']([^"']+)["']""")
 _VERSION = re.compile(r"""\.version\s*=\s*(?:Gem::Version\.new\()?\s*["']([^"']+)["']""")
@@ -20,6 +19,7 @@ class GemspecAnalyzer(Analyzer):
     """Installed gems' specifications."""
 
     id = "gemspec"
+    ecosystems = frozenset({Ecosystem.RUBYGEMS})
 
     def required(self, info: FileInfo) -> bool:
         """*.gemspec inside a specifications directory."""
@@ -37,7 +37,6 @@ class GemspecAnalyzer(Analyzer):
             version=version.group(1),
             ecosystem=Ecosystem.RUBYGEMS,
             licenses=tuple(_QUOTED.findall(licenses.group(1))) if licenses else (),
-            purl=make_purl(Ecosystem.RUBYGEMS, name.group(1), version.group(1)),
             path=info.path,
         )
         return FileAnalysis(packages=[package])

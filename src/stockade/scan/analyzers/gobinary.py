@@ -5,7 +5,6 @@ from __future__ import annotations
 from stockade.model.inventory import Ecosystem, Package
 from stockade.scan.analyzers.base import Analyzer, FileAnalysis, register
 from stockade.scan.files import FileInfo
-from stockade.scan.purl import make_purl
 
 MAGIC = b"\xff Go buildinf:"
 HEADER_SIZE = 32
@@ -60,7 +59,6 @@ def parse_modinfo(go_version: str, modinfo: str, path: str) -> list[Package]:
             name=name,
             version=version,
             ecosystem=Ecosystem.GO,
-            purl=make_purl(Ecosystem.GO, name, version),
             path=path,
         )
         for name, version in modules
@@ -73,7 +71,6 @@ def parse_modinfo(go_version: str, modinfo: str, path: str) -> list[Package]:
                 name="stdlib",
                 version=stdlib_version,
                 ecosystem=Ecosystem.GO,
-                purl=make_purl(Ecosystem.GO, "stdlib", stdlib_version),
                 path=path,
             )
         )
@@ -85,6 +82,7 @@ class GoBinaryAnalyzer(Analyzer):
     """Build info of Go executables."""
 
     id = "gobinary"
+    ecosystems = frozenset({Ecosystem.GO})
     max_size = 128 * 1024 * 1024  # Go binaries are often tens of MiB
 
     def required(self, info: FileInfo) -> bool:

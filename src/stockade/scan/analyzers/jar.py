@@ -5,7 +5,6 @@ from __future__ import annotations
 from stockade.model.inventory import Ecosystem, Package
 from stockade.scan.analyzers.base import Analyzer, FileAnalysis, register
 from stockade.scan.files import FileInfo
-from stockade.scan.purl import make_purl
 
 ARCHIVE_SUFFIXES = (".jar", ".war", ".ear", ".par")
 MAX_DEPTH = 3
@@ -36,7 +35,6 @@ def _maven(group: str, artifact: str, version: str, path: str) -> Package:
         name=name,
         version=version,
         ecosystem=Ecosystem.MAVEN,
-        purl=make_purl(Ecosystem.MAVEN, artifact, version, namespace=group or None),
         path=path,
     )
 
@@ -87,6 +85,7 @@ class JarAnalyzer(Analyzer):
     """Java archives (.jar, .war, .ear, .par)."""
 
     id = "jar"
+    ecosystems = frozenset({Ecosystem.MAVEN})
     max_size = 128 * 1024 * 1024  # fat jars bundle their dependencies
 
     def required(self, info: FileInfo) -> bool:

@@ -9,7 +9,6 @@ import msgspec
 from stockade.model.inventory import Ecosystem, Package
 from stockade.scan.analyzers.base import Analyzer, FileAnalysis, register
 from stockade.scan.files import FileInfo
-from stockade.scan.purl import make_purl
 
 
 def npm_licenses(manifest: dict[str, Any]) -> tuple[str, ...]:
@@ -37,7 +36,6 @@ def npm_package(name: str, version: str, path: str, licenses: tuple[str, ...] = 
         version=version,
         ecosystem=Ecosystem.NPM,
         licenses=licenses,
-        purl=make_purl(Ecosystem.NPM, name, version),
         path=path,
     )
 
@@ -56,6 +54,7 @@ class NodePackageAnalyzer(Analyzer):
     """package.json files of installed packages (inside node_modules)."""
 
     id = "node-pkg"
+    ecosystems = frozenset({Ecosystem.NPM})
 
     def required(self, info: FileInfo) -> bool:
         """package.json files; inside node_modules only a package's top-level one."""

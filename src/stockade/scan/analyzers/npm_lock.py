@@ -7,7 +7,7 @@ from typing import Any
 
 import msgspec
 
-from stockade.model.inventory import Package
+from stockade.model.inventory import Ecosystem, Package
 from stockade.scan.analyzers.base import Analyzer, AnalyzerOptions, FileAnalysis, register
 from stockade.scan.analyzers.npm import npm_package
 from stockade.scan.files import FileInfo
@@ -77,6 +77,7 @@ class NpmLockAnalyzer(Analyzer):
     """Dependencies pinned by package-lock.json and yarn.lock."""
 
     id = "npm-lock"
+    ecosystems = frozenset({Ecosystem.NPM})
 
     @classmethod
     def enabled(cls, options: AnalyzerOptions) -> bool:

@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING
 from stockade.model.inventory import Ecosystem, Package
 from stockade.scan.analyzers.base import Analyzer, FileAnalysis, register
 from stockade.scan.files import FileInfo
-from stockade.scan.purl import make_purl
 
 if TYPE_CHECKING:  # the email package is imported when a METADATA file is met
     from email.message import Message
@@ -35,6 +34,7 @@ class PythonPackageAnalyzer(Analyzer):
     """Installed Python distributions (wheels and eggs)."""
 
     id = "python-pkg"
+    ecosystems = frozenset({Ecosystem.PYPI})
 
     def required(self, info: FileInfo) -> bool:
         """METADATA in a .dist-info dir, PKG-INFO in (or as) an .egg-info."""
@@ -58,7 +58,6 @@ class PythonPackageAnalyzer(Analyzer):
             version=version,
             ecosystem=Ecosystem.PYPI,
             licenses=licenses_of(meta),
-            purl=make_purl(Ecosystem.PYPI, name, version),
             path=info.path,
         )
         return FileAnalysis(packages=[package])

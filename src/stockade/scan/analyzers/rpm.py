@@ -7,7 +7,6 @@ import struct
 from stockade.model.inventory import Ecosystem, Package
 from stockade.scan.analyzers.base import Analyzer, FileAnalysis, register
 from stockade.scan.files import FileInfo
-from stockade.scan.purl import make_purl
 
 DB_PATHS = frozenset(
     {
@@ -64,12 +63,6 @@ def _package(tags: dict[int, str | int], path: str) -> Package | None:
         source_name=source.rsplit("-", 2)[0] if source.endswith(".src.rpm") else name,
         arch=arch,
         licenses=(license_,) if isinstance(license_, str) and license_ else (),
-        purl=make_purl(
-            Ecosystem.RPM,
-            name,
-            full.split(":", 1)[-1],
-            qualifiers={"arch": arch, "epoch": str(epoch) if epoch else ""},
-        ),
         path=path,
     )
 
@@ -102,6 +95,7 @@ class RpmAnalyzer(Analyzer):
     """Installed packages of Red Hat family images (SQLite rpmdb)."""
 
     id = "rpm"
+    ecosystems = frozenset({Ecosystem.RPM})
 
     def required(self, info: FileInfo) -> bool:
         """The rpmdb files."""

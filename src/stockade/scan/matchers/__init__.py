@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from stockade.model.inventory import Finding, Package
+from stockade.scan.ecosystems import spec_of
 from stockade.scan.matchers import distro, language, rpm_family
 from stockade.scan.matchers.base import MATCHERS, Lookup, Matcher, MatchError
 from stockade.scan.matchers.evaluate import Verdict, evaluate
@@ -31,11 +32,10 @@ def match_packages(packages: list[Package], os: str, db: VulnDB) -> list[Finding
     Packages no matcher can place (an RPM distro other than Rocky or Alma, a Debian
     package without a release) are left unmatched.
     """
-    by_ecosystem: dict[str, list[Package]] = defaultdict(list)
+    by_matcher: dict[str, list[Package]] = defaultdict(list)
     for package in packages:
-        by_ecosystem[package.ecosystem.value].append(package)
+        by_matcher[spec_of(package.ecosystem).matcher].append(package)
     findings: list[Finding] = []
-    for ecosystem, group in by_ecosystem.items():
-        if ecosystem in MATCHERS:
-            findings.extend(MATCHERS.get(ecosystem).match(group, os, db))
+    for matcher, group in by_matcher.items():
+        findings.extend(MATCHERS.get(matcher).match(group, os, db))
     return findings

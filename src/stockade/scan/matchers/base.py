@@ -25,9 +25,9 @@ class Lookup:
 
 
 class Matcher(ABC):
-    """Finds the advisories in a VulnDB that affect packages of one ecosystem."""
+    """Finds the advisories in a VulnDB that affect packages; the ecosystem table names it."""
 
-    ecosystem: str
+    id: str
 
     @abstractmethod
     def lookup(self, package: Package, os: str) -> Lookup | None:
@@ -35,7 +35,7 @@ class Matcher(ABC):
 
     @abstractmethod
     def match(self, packages: list[Package], os: str, db: VulnDB) -> list[Finding]:
-        """The findings for `packages` (all of this matcher's ecosystem)."""
+        """The findings for `packages` (all of ecosystems the table gives this matcher)."""
 
 
 MATCHERS: Registry[Matcher] = Registry("matcher")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from stockade.model.inventory import Ecosystem, Finding, Package
+from stockade.model.inventory import Finding, Package
 from stockade.scan.matchers.base import MATCHERS, Lookup, Matcher
 from stockade.scan.matchers.findings import match_with
 from stockade.scan.vulndb import VulnDB
@@ -23,7 +23,7 @@ def release_of(package: Package, os: str) -> tuple[str, str, str] | None:
 class DebianMatcher(Matcher):
     """Debian tracks advisories per source package: match source name and version per release."""
 
-    ecosystem = Ecosystem.DEBIAN.value
+    id = "debian"
 
     def lookup(self, package: Package, os: str) -> Lookup | None:
         """("Debian:12", source name, source version), falling back to the binary's."""
@@ -42,7 +42,7 @@ class DebianMatcher(Matcher):
 class AlpineMatcher(Matcher):
     """Alpine's secdb names origin packages per branch (v3.20)."""
 
-    ecosystem = Ecosystem.ALPINE.value
+    id = "alpine"
 
     def lookup(self, package: Package, os: str) -> Lookup | None:
         """("Alpine:v3.20", origin name, version)."""
@@ -57,5 +57,5 @@ class AlpineMatcher(Matcher):
         return match_with(self, packages, os, db)
 
 
-MATCHERS.register(Ecosystem.DEBIAN.value, DebianMatcher())
-MATCHERS.register(Ecosystem.ALPINE.value, AlpineMatcher())
+MATCHERS.register(DebianMatcher.id, DebianMatcher())
+MATCHERS.register(AlpineMatcher.id, AlpineMatcher())

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from stockade.model.inventory import Ecosystem, Finding, Package
+from stockade.model.inventory import Finding, Package
 from stockade.scan.matchers.base import MATCHERS, Lookup, Matcher
 from stockade.scan.matchers.distro import release_of
 from stockade.scan.matchers.findings import match_with
@@ -15,7 +15,7 @@ OSV_ECOSYSTEMS = {"rocky": "Rocky Linux", "almalinux": "AlmaLinux"}
 class RpmMatcher(Matcher):
     """Looks binary RPMs up by name and [epoch:]version-release in "<distro>:<major>"."""
 
-    ecosystem = Ecosystem.RPM.value
+    id = "rpm"
 
     def lookup(self, package: Package, os: str) -> Lookup | None:
         """("Rocky Linux:9", name, evr); None for distributions without OSV advisories here."""
@@ -29,4 +29,4 @@ class RpmMatcher(Matcher):
         return match_with(self, packages, os, db)
 
 
-MATCHERS.register(Ecosystem.RPM.value, RpmMatcher())
+MATCHERS.register(RpmMatcher.id, RpmMatcher())

@@ -26,8 +26,9 @@ from packageurl import PackageURL
 
 import stockade
 from stockade.model.inventory import Finding, Package, ScanResult, Severity
+from stockade.scan.ecosystems import split_name
 from stockade.scan.output.base import TOOL_NAME, WRITERS, ReportWriter
-from stockade.scan.output.purls import purl_of
+from stockade.scan.purl import purl_of
 
 _SEVERITY = {
     Severity.CRITICAL: VulnerabilitySeverity.CRITICAL,
@@ -49,9 +50,11 @@ def _license(text: str, alone: bool = True) -> License:
 
 
 def _component(package: Package, ref: str) -> Component:
+    group, name = split_name(package.ecosystem, package.name)  # Maven group, npm scope, ...
     return Component(
         type=ComponentType.LIBRARY,
-        name=package.name,
+        group=group or None,
+        name=name,
         version=package.version,
         bom_ref=ref,
         purl=PackageURL.from_string(purl_of(package)),

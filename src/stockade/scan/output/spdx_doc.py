@@ -22,7 +22,7 @@ from spdx_tools.spdx.writer.json.json_writer import write_document_to_stream
 import stockade
 from stockade.model.inventory import Package, ScanResult
 from stockade.scan.output.base import TOOL_NAME, WRITERS, OutputError, ReportWriter
-from stockade.scan.output.purls import purl_of
+from stockade.scan.purl import purl_of
 
 NAMESPACE_BASE = "https://stockade.dev/spdx"
 _UNSAFE_ID = re.compile(r"[^A-Za-z0-9.-]+")

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import re
-
-_PEP503 = re.compile(r"[-_.]+")
+from stockade.scan.ecosystems import UnknownEcosystemError, spec_for_advisories
 
 
 def normalise(ecosystem: str, name: str) -> str:
-    """PEP 503 for PyPI; lowercase for npm, Debian, Alpine and RPM; as written elsewhere (Go)."""
-    base = ecosystem.split(":", 1)[0]
-    if base == "PyPI":
-        return _PEP503.sub("-", name).lower()
-    if base in ("npm", "Debian", "Ubuntu", "Alpine", "RPM"):
-        return name.lower()
-    return name
+    """`name` as the ecosystem table says its registry compares names; else as written."""
+    try:
+        return spec_for_advisories(ecosystem).normalise(name)
+    except UnknownEcosystemError:
+        return name
