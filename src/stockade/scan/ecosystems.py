@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from stockade.model.inventory import Ecosystem
+from stockade.scan.errors import ScanError
 
 _PEP503 = re.compile(r"[-_.]+")
 
@@ -118,7 +119,7 @@ _BY_ADVISORY_NAME = {
 }  # fmt: skip
 
 
-class UnknownEcosystemError(KeyError):
+class UnknownEcosystemError(ScanError):
     """An ecosystem name no row of the table claims."""
 
 
