@@ -6,18 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import ADMIN_PASSWORD, Running, poll_until
-from tests.e2e.test_up import shell_alerts, start_interactive_shell
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.support.podman import Podman
-
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+from tests.support.polling import poll_until
+from tests.support.processes import ADMIN_PASSWORD, SHELL_RULE, Running
 
 
 @pytest.mark.root
@@ -30,11 +22,13 @@ def test_console_shows_the_shell_alert(
 ) -> None:
     from playwright.sync_api import expect, sync_playwright
 
-    name, container_id, shell = start_interactive_shell(podman, busybox_image)
+    name, container_id, shell = podman.interactive_shell(busybox_image)
     try:
-        assert poll_until(lambda: shell_alerts(stockade_up, container_id), bool, timeout=10)
+        poll_until(
+            lambda: stockade_up.shell_alerts(container_id), 10, f"a shell alert for {container_id}"
+        )
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1400, "height": 900})
             page.goto(stockade_up.console_url)
             page.fill("#username", "admin")
@@ -42,7 +36,7 @@ def test_console_shows_the_shell_alert(
             page.click("#login-button")
             page.click("#nav-alerts")
             rows = page.locator("[data-testid=alert-row]", has_text=name)
-            row = rows.filter(has_text="Terminal shell in container").first
+            row = rows.filter(has_text=SHELL_RULE).first
             expect(row).to_be_visible(timeout=10_000)
             expect(row).to_contain_text("stockade-test-busybox")
             expect(row).to_contain_text(container_id[:12])

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.test_console import CHROMIUM_ARGS
-from tests.platform.corpus_scan import app_image_json, app_image_scan
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.support.corpus_scan import app_image_json, app_image_scan
 from tests.support.platform_runner import PlatformRunner
 
 IMAGE_NAME = "registry.local/shop/app:1.4"
@@ -17,7 +17,7 @@ IMAGE_NAME = "registry.local/shop/app:1.4"
 @pytest.fixture
 def platform(tmp_path: Path) -> Iterator[PlatformRunner]:
     """A real platform for this test."""
-    server = PlatformRunner(tmp_path / "platform")
+    server = PlatformRunner(tmp_path / "platform").start()
     yield server
     server.stop()
 
@@ -35,7 +35,7 @@ def test_console_shows_an_image_and_its_findings(
     assert r.status_code == 201, r.text
     digest = app_image_scan(corpus).image_digest
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 900})
         page.goto(platform.platform.console_url)
         page.fill("#username", "admin")

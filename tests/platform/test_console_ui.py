@@ -9,16 +9,9 @@ import pytest
 
 from stockade.model.entities import Container
 from tests.support.agent_client import make_alert, make_event
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.support.platform_runner import PlatformRunner
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 WEB = Container(
     id="e3" * 32,
     name="shop-frontend",
@@ -42,7 +35,7 @@ def test_alert_shows_process_container_and_image(
     base = running.platform.console_url
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1440, "height": 900})
             page.goto(f"{base}/alerts.html")

@@ -9,7 +9,7 @@ import msgspec
 import pytest
 
 from stockade.model.inventory import Finding, ScanResult, Severity
-from tests.platform.corpus_scan import app_image_json, app_image_scan
+from tests.support.corpus_scan import app_image_json, app_image_scan
 from tests.support.platform_runner import PlatformRunner
 
 pytestmark = pytest.mark.server

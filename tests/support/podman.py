@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import tarfile
+import uuid
 from pathlib import Path
 
 BASE_FLAGS = ("--runtime", "runc", "--cgroup-manager", "cgroupfs")
@@ -85,6 +86,19 @@ class Podman:
     def inspect_id(self, name: str) -> str:
         """The full id of a container by name."""
         return self.cmd("inspect", "--format", "{{.Id}}", name).stdout.decode().strip()
+
+    def interactive_shell(self, image: str) -> tuple[str, str, subprocess.Popen[bytes]]:
+        """Run `sh -i` in a new container fed from a pipe; returns (name, full id, process)."""
+        name = f"e2e-shell-{uuid.uuid4().hex[:8]}"
+        shell = self.popen(image, "sh", "-i", name=name)
+        assert shell.stdin is not None and shell.stdout is not None
+        shell.stdin.write(b"echo shell-is-up\n")
+        shell.stdin.flush()
+        lines: list[bytes] = []
+        while len(lines) < 20 and not any(b"shell-is-up" in line for line in lines):
+            lines.append(shell.stdout.readline())
+        assert any(b"shell-is-up" in line for line in lines), f"no answer from the shell: {lines}"
+        return name, self.inspect_id(name), shell
 
     def remove(self, container: str) -> None:
         """Remove a container at once (busybox as PID 1 ignores SIGTERM)."""
