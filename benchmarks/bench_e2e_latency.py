@@ -18,8 +18,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from tests.e2e.conftest import free_port_pair, login, start, stop, wait_for_line  # noqa: E402
 from tests.support.podman import BASE_FLAGS, Podman  # noqa: E402
+from tests.support.ports import free_port_pair  # noqa: E402
+from tests.support.processes import login, start, stop, wait_for_line  # noqa: E402
 
 SAMPLES = 40
 
