@@ -4,7 +4,7 @@ the tree; the event's own identity (credentials, comm) is kept."""
 from __future__ import annotations
 
 from stockade.context import ProcessTree
-from stockade.model import Event, FdInfo, Process
+from stockade.model import Event, FdInfo, Process, ProcSnapshot
 
 
 def _exec() -> Event:
@@ -52,7 +52,9 @@ def test_the_field_checks_name_every_field_of_their_kind() -> None:
     defaults = {f: getattr(base, f) for f in Process.__struct_fields__}
     for field in Process.__struct_fields__:
         value = defaults[field]
-        other = {bool: True, int: 7, str: "x", tuple: ("x",)}[type(value)]
+        other = {bool: True, int: 7, str: "x", tuple: ("x",), type(None): ProcSnapshot()}[
+            type(value)
+        ]
         changed = Process(**{**defaults, field: other})
         assert _has_image(changed) == (field in _IMAGE_FIELDS), field
         assert _same_identity(changed, base) == (field not in _IDENTITY_FIELDS), field

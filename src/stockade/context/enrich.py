@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 import msgspec
 
+from stockade.context.details import ProcessDetails
 from stockade.context.resolver import ContainerResolver
 from stockade.context.tree import CLONE_TYPES, EXEC_TYPES, ProcessTree
 from stockade.model import Ancestor, Container, Event, Process
@@ -42,11 +43,13 @@ class ContextStage:
         resolver: ContainerResolver,
         host_id: str = "",
         *,
+        details: ProcessDetails | None = None,
         compiled: bool = True,
     ) -> None:
         self.tree = tree
         self.resolver = resolver
         self._host_id = host_id
+        self._details = details
         self._hits: dict[int, _Hit] = {}
         self.compiled = compiled and COMPILED
 
@@ -101,7 +104,11 @@ class ContextStage:
                 host_id=event.host_id or self._host_id,
             )
         if event.type in _TREE_CHANGING:
+            exec_ = event.type in EXEC_TYPES
+            if exec_ and self._details is not None:
+                raw = self._details.at_exec(raw)
             proc, ancestors = self.tree.update(event.type, raw)
+            proc = self._named(proc, fresh=exec_)
             if proc.cgroup_id:
                 container = self.resolver.for_cgroup(proc.cgroup_id, proc.pid)
             else:
@@ -130,6 +137,7 @@ class ContextStage:
         version = self.resolver.version
         answer = self.tree.view(raw)
         proc, ancestors = answer
+        proc = self._named(proc)
         container = self._container(proc)
         if container.complete and not container.unresolvable_reason and proc.cgroup_id:
             if len(self._hits) >= _HITS_MAX:
@@ -137,6 +145,10 @@ class ContextStage:
             hit = (raw, self.tree.generation, version, answer, proc, ancestors, container)
             self._hits[id(raw)] = hit
         return proc, ancestors, container
+
+    def _named(self, proc: Process, *, fresh: bool = False) -> Process:
+        """`proc` with the names of its current ids (as the tree knows them otherwise)."""
+        return proc if self._details is None else self._details.named(proc, fresh=fresh)
 
     def _container(self, proc: Process) -> Container:
         if proc.cgroup_id:

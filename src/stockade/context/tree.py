@@ -35,7 +35,7 @@ def _same(process: Process, start_ns: int) -> bool:
 _IMAGE_FIELDS: tuple[str, ...] = (
     "exepath", "argv", "cwd", "env", "user", "group", "loginname", "sid", "vpgid",
     "exe_upper_layer", "exe_from_memfd", "exe_writable", "exe_ino", "exe_ino_ctime",
-    "exe_ino_mtime",
+    "exe_ino_mtime", "snapshot",
 )  # fmt: skip
 
 
@@ -54,7 +54,7 @@ def _has_image(p: Process) -> bool:
     return bool(
         p.exepath or p.argv or p.cwd or p.env or p.user or p.group or p.loginname or p.sid
         or p.vpgid or p.exe_upper_layer or p.exe_from_memfd or p.exe_writable or p.exe_ino
-        or p.exe_ino_ctime or p.exe_ino_mtime
+        or p.exe_ino_ctime or p.exe_ino_mtime or p.snapshot
     )  # fmt: skip
 
 
@@ -250,6 +250,8 @@ class ProcessTree:
             exepath=parent.exepath,
             argv=parent.argv,
             start_ns=parent.start_ns,
+            vpid=parent.vpid,
+            env=parent.env,
         )
         if len(self._summaries) >= _CACHE_MAX:
             self._summaries.clear()
@@ -305,7 +307,8 @@ class ProcessTree:
                 start_ns=proc.start_ns or before.start_ns,
                 cgroup_id=proc.cgroup_id or before.cgroup_id,
                 uid=proc.uid if proc.uid >= 0 else before.uid,
-                user=proc.user or before.user,
+                # a name stands only for the uid it was looked up for (setuid, then exec)
+                user=proc.user or (before.user if proc.euid == before.euid else ""),
                 cwd=proc.cwd or before.cwd,
                 tty=proc.tty or (before.tty if not proc.name else 0),
             )

@@ -10,6 +10,8 @@ from stockade.model.events import (
     EventType,
     FdInfo,
     Process,
+    ProcSnapshot,
+    StdFd,
 )
 
 __all__ = [
@@ -22,5 +24,7 @@ __all__ = [
     "FdInfo",
     "Host",
     "Priority",
+    "ProcSnapshot",
     "Process",
+    "StdFd",
 ]

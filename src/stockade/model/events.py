@@ -104,6 +104,33 @@ LIFECYCLE_EVENT_TYPES: frozenset[EventType] = frozenset(
 # The per-event structs below are not tracked by the garbage collector (gc=False): they
 # hold values and each other, never a path back to themselves, so they cannot form a
 # cycle, and millions of them a minute then cost no collector bookkeeping.
+class StdFd(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    """One standard descriptor (0, 1 or 2) of a process: proc.stdin/stdout/stderr.*."""
+
+    type: str = ""  # file | directory | pipe | unix | ipv4 | ipv6 | ... (FdInfo.type)
+    name: str = ""  # path, pipe:[inode], socket:[inode] ...
+
+
+class ProcSnapshot(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    """What /proc told about a process when it was seen exec (or at the agent's start).
+
+    Falco keeps these in its thread table from exec and clone events; here they are read
+    once at exec and inherited by children, as Falco does. -1 means "not read".
+    """
+
+    pgid: int = -1  # process group in the host pid namespace (proc.pgid)
+    fdlimit: int = -1  # RLIMIT_NOFILE soft limit (proc.fdlimit)
+    fd_count: int = -1  # open descriptors (proc.fdopencount)
+    vmsize_kb: int = -1
+    vmrss_kb: int = -1
+    vmswap_kb: int = -1
+    pfmajor: int = -1
+    pfminor: int = -1
+    nthreads: int = -1  # threads alive, leader included (proc.nthreads)
+    stdio: tuple[StdFd, ...] = ()  # descriptors 0, 1, 2 in order
+    cgroups: tuple[tuple[str, str], ...] = ()  # (subsystem, path), /proc/PID/cgroup order
+
+
 class Process(msgspec.Struct, kw_only=True, gc=False):
     """The process (thread group) that caused an event: Falco's proc.* and user.* fields."""
 
@@ -138,6 +165,7 @@ class Process(msgspec.Struct, kw_only=True, gc=False):
     exe_ino: int = 0  # inode of the executable (proc.exe_ino)
     exe_ino_ctime: int = 0  # ns since epoch (proc.exe_ino.ctime)
     exe_ino_mtime: int = 0  # ns since epoch (proc.exe_ino.mtime)
+    snapshot: ProcSnapshot | None = None  # read from /proc at exec, where the agent could
 
     @property
     def cmdline(self) -> str:
@@ -153,6 +181,8 @@ class Ancestor(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     exepath: str = ""
     argv: tuple[str, ...] = ()
     start_ns: int = 0
+    vpid: int = 0  # pid in its own namespace (proc.pvpid of its child)
+    env: tuple[str, ...] = ()  # as Process.env (proc.aenv)
 
 
 class FdInfo(msgspec.Struct, kw_only=True, gc=False):
@@ -169,6 +199,9 @@ class FdInfo(msgspec.Struct, kw_only=True, gc=False):
     is_server: bool = False  # for accept/listen/bind
     flags: int = 0  # open flags for files
     sip_name: str = ""  # DNS name of the server side (dip here), Falco's fd.sip.name
+    nameraw: str = ""  # a file's path as the call gave it, before resolving (fd.nameraw)
+    dev: int = -1  # device of a file, kernel encoding major << 20 | minor (fd.dev)
+    ino: int = 0  # inode of a file (fd.ino)
 
 
 class Event(msgspec.Struct, kw_only=True, gc=False):

@@ -61,7 +61,8 @@ def cgroup_id(pid: int, proc: Path = Path("/proc")) -> int:
     return 0 if path is None else cgroup_id_of_path(path)
 
 
-def _read_text(path: Path) -> str | None:
+def read_text(path: Path) -> str | None:
+    """The text of a /proc file, None when it cannot be read (the process is gone)."""
     try:
         return path.read_text(errors="replace")
     except OSError:
@@ -94,7 +95,7 @@ def start_ns_from_ticks(ticks: int) -> int:
 
 def read_start_ns(pid: int, proc: Path = Path("/proc")) -> int:
     """The start time of a process (ns since the epoch), 0 if it is gone."""
-    text = _read_text(proc / str(pid) / "stat")
+    text = read_text(proc / str(pid) / "stat")
     if text is None:
         return 0
     try:
@@ -113,36 +114,46 @@ def _apply_status(fields: dict[str, object], text: str) -> None:
             fields["gid"], fields["egid"] = int(parts[0]), int(parts[1])
         elif key == "NSpid" and parts:
             fields["vpid"] = int(parts[-1])
+        elif key == "NSpgid" and parts:
+            fields["vpgid"] = int(parts[-1])
         elif key in ("CapEff", "CapPrm", "CapInh") and parts:
             name = {"CapEff": "effective", "CapPrm": "permitted", "CapInh": "inheritable"}[key]
             fields[f"cap_{name}"] = int(parts[0], 16)
 
 
 class UserNames:
-    """Resolves uids through the passwd file seen by the process (its container's)."""
+    """Resolves uids and gids through the passwd and group files the process sees (its
+    container's, through /proc/PID/root), re-read when such a file changes."""
 
     def __init__(self) -> None:
         self._cache: dict[tuple[int, int, int], dict[int, str]] = {}
 
     def lookup(self, pid: int, uid: int, proc: Path = Path("/proc")) -> str:
         """The user name of `uid` inside the root filesystem of `pid`; "" if unknown."""
-        passwd = proc / str(pid) / "root" / "etc" / "passwd"
+        return self._names(proc / str(pid) / "root" / "etc" / "passwd").get(uid, "")
+
+    def group(self, pid: int, gid: int, proc: Path = Path("/proc")) -> str:
+        """The group name of `gid` inside the root filesystem of `pid`; "" if unknown."""
+        return self._names(proc / str(pid) / "root" / "etc" / "group").get(gid, "")
+
+    def _names(self, path: Path) -> dict[int, str]:
+        """id -> name of a passwd or group file (name:x:id:...); empty if unreadable."""
         try:
-            st = passwd.stat()
+            st = path.stat()
         except OSError:
-            return ""
+            return {}
         key = (st.st_dev, st.st_ino, st.st_mtime_ns)
         table = self._cache.get(key)
         if table is None:
             table = {}
-            for line in (_read_text(passwd) or "").splitlines():
+            for line in (read_text(path) or "").splitlines():
                 parts = line.split(":")
                 if len(parts) > 2 and parts[2].isdigit():
                     table.setdefault(int(parts[2]), parts[0])
             if len(self._cache) > 256:
                 self._cache.clear()
             self._cache[key] = table
-        return table.get(uid, "")
+        return table
 
 
 def read_process(
@@ -150,7 +161,7 @@ def read_process(
 ) -> Process | None:
     """Everything /proc tells about a process; None if it is already gone."""
     base = proc / str(pid)
-    stat_text = _read_text(base / "stat")
+    stat_text = read_text(base / "stat")
     if stat_text is None:
         return None
     fields: dict[str, object] = {"pid": pid, "tid": pid}
@@ -160,23 +171,41 @@ def read_process(
         return None
     fields.update(ppid=stat["ppid"], sid=stat["sid"], vpgid=stat["pgrp"], tty=stat["tty"])
     fields["start_ns"] = start_ns_from_ticks(stat["starttime"])
-    fields["name"] = (_read_text(base / "comm") or "").rstrip("\n")
+    fields["name"] = (read_text(base / "comm") or "").rstrip("\n")
     fields["exepath"] = _readlink(base / "exe").removesuffix(" (deleted)")
     fields["cwd"] = _readlink(base / "cwd")
-    cmdline = _read_text(base / "cmdline") or ""
+    cmdline = read_text(base / "cmdline") or ""
     fields["argv"] = tuple(cmdline.rstrip("\0").split("\0")) if cmdline else ()
-    status = _read_text(base / "status")
+    status = read_text(base / "status")
     if status is not None:
         _apply_status(fields, status)
-    loginuid = (_read_text(base / "loginuid") or "").strip()
+    loginuid = (read_text(base / "loginuid") or "").strip()
     if loginuid.isdigit():
         fields["loginuid"] = -1 if int(loginuid) == 0xFFFFFFFF else int(loginuid)
     fields["exe_from_memfd"] = str(fields["exepath"]).startswith("/memfd:")
+    if fields["exe_from_memfd"]:
+        fields["exepath"] = memfd_exepath(str(fields["exepath"]))
     fields["cgroup_id"] = cgroup_id(pid, proc)
+    from stockade.sensor import procstate  # it reads through this module's helpers
+
+    fields["env"] = procstate.read_environ(pid, proc)
+    fields["snapshot"] = procstate.read_snapshot(pid, proc)
     process = Process(**fields)  # type: ignore[arg-type]
-    if users is not None and process.uid >= 0:
-        process.user = users.lookup(pid, process.uid, proc)
+    if users is not None and process.euid >= 0:
+        process.user = users.lookup(pid, process.euid, proc)
+        process.group = users.group(pid, process.egid, proc) if process.egid >= 0 else ""
     return process
+
+
+def readlink_exe(pid: int, proc: Path = Path("/proc")) -> str:
+    """The target of /proc/PID/exe ("" when the process is gone)."""
+    return _readlink(proc / str(pid) / "exe")
+
+
+def memfd_exepath(link: str) -> str:
+    """Falco's proc.exepath of a program run from a memfd: "memfd:NAME" (the link of
+    /proc/PID/exe reads "/memfd:NAME (deleted)")."""
+    return link.removesuffix(" (deleted)").removeprefix("/")
 
 
 def scan(proc: Path = Path("/proc")) -> list[Process]:

@@ -197,21 +197,23 @@ cdef class CompiledReaders:
         proc = self._proc(rec, p)
         host = self._host
         if kind == self._k_openat:
+            raw = ""  # the path as given (fd.nameraw)
+            if l0 > 1:
+                raw = TEXTS.get(rec[HDR : HDR + l0 - 1])
+                if raw is None:
+                    raw = text(rec, HDR, l0)
             if l2 > 0:  # the kernel's walk of the new fd
                 o2 = HDR + l0 + l1
                 name = WALKED.get(rec[o2 : o2 + l2 - 1])
                 if name is None:
                     name = walked(rec, o2, l2)
-            elif l0 > 1:  # else the path as given
-                name = TEXTS.get(rec[HDR : HDR + l0 - 1])
-                if name is None:
-                    name = text(rec, HDR, l0)
-            else:
-                name = ""
+            else:  # else the path as given
+                name = raw
             open_flags = _u64(p, AT_A2)
             return Event(
                 type="openat", ts=ts, proc=proc, container=host,
-                fd=FdInfo(num=res, type="file", name=name, flags=open_flags), res=res,
+                fd=FdInfo(num=res, type="file", name=name, flags=open_flags, nameraw=raw),
+                res=res,
                 args={"fd": res, "dirfd": _s32(p, AT_A0), "name": name,
                       "flags": open_flags, "mode": _u64(p, AT_A3)},
                 source="ebpf",

@@ -62,8 +62,8 @@ def i32(v: int) -> int:
     return v - (1 << 32) if v & 0x80000000 else v
 
 
-def _file_fd(num: int, name: str, flags: int = 0) -> FdInfo:
-    return FdInfo(num=num, type="file", name=name, flags=flags)
+def _file_fd(num: int, name: str, flags: int = 0, raw: str = "") -> FdInfo:
+    return FdInfo(num=num, type="file", name=name, flags=flags, nameraw=raw)
 
 
 def _path0(rec: bytes, s: tuple[int, ...]) -> str:
@@ -73,7 +73,8 @@ def _path0(rec: bytes, s: tuple[int, ...]) -> str:
 
 def _open(rec: bytes, a: tuple[int, ...], s: tuple[int, ...], res: int, _f: int) -> Any:
     name = _path0(rec, s)
-    return {"fd": res, "name": name, "flags": a[1], "mode": a[2]}, _file_fd(res, name, a[1])
+    fd = _file_fd(res, name, a[1], text(rec, s[0], s[1]))
+    return {"fd": res, "name": name, "flags": a[1], "mode": a[2]}, fd
 
 
 def _openat(rec: bytes, a: tuple[int, ...], s: tuple[int, ...], res: int, _f: int) -> Any:
@@ -86,18 +87,19 @@ def _openat(rec: bytes, a: tuple[int, ...], s: tuple[int, ...], res: int, _f: in
         dirfd -= 1 << 32
     flags = a[2]
     args = {"fd": res, "dirfd": dirfd, "name": name, "flags": flags, "mode": a[3]}
-    return args, FdInfo(num=res, type="file", name=name, flags=flags)
+    raw = text(rec, s[0], s[1])  # fd.nameraw: the path as the call gave it
+    return args, FdInfo(num=res, type="file", name=name, flags=flags, nameraw=raw)
 
 
 def _openat2(rec: bytes, a: tuple[int, ...], s: tuple[int, ...], res: int, _f: int) -> Any:
     name = _path0(rec, s)
     args = {"fd": res, "dirfd": i32(a[0]), "name": name, "flags": a[4], "mode": a[5]}
-    return args, _file_fd(res, name, a[4])
+    return args, _file_fd(res, name, a[4], text(rec, s[0], s[1]))
 
 
 def _creat(rec: bytes, a: tuple[int, ...], s: tuple[int, ...], res: int, _f: int) -> Any:
     name = _path0(rec, s)
-    return {"fd": res, "name": name, "mode": a[1]}, _file_fd(res, name)
+    return {"fd": res, "name": name, "mode": a[1]}, _file_fd(res, name, 0, text(rec, s[0], s[1]))
 
 
 def _paths(names: tuple[str, ...], ints: tuple[tuple[str, int], ...] = ()) -> Builder:

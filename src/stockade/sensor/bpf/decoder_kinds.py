@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from stockade.model import Container, Event, EventType, FdInfo, Process
 from stockade.sensor.base import SensorError
-from stockade.sensor.bpf.argspec import HDR_SIZE, REC_F_TUPLE, WALKED, text, walked
+from stockade.sensor.bpf.argspec import HDR_SIZE, REC_F_TUPLE, TEXTS, WALKED, text, walked
 from stockade.sensor.bpf.decoder_exec import comm_of
 from stockade.sensor.bpf.decoder_net import tuple_fd_at
 from stockade.sensor.bpf.kinds import KIND_IDS
@@ -117,14 +117,17 @@ class KindReaders:
         proc = self._last_proc if rec.startswith(self._last_key) else self._actor(rec)
         # argspec's openat builder, inlined
         name = WALKED.get(rec[o2 : o2 + l2 - 1]) if l2 > 0 else None
+        raw = TEXTS.get(rec[HDR_SIZE : HDR_SIZE + l0 - 1]) if l0 > 1 else ""
+        if raw is None:
+            raw = text(rec, HDR_SIZE, l0)
         if name is None:
-            name = walked(rec, o2, l2) or text(rec, HDR_SIZE, l0)
+            name = walked(rec, o2, l2) or raw
         return Event(
             type="openat",
             ts=ts + self._offset,
             proc=proc,
             container=HOST,
-            fd=FdInfo(num=res, type="file", name=name, flags=flags),
+            fd=FdInfo(num=res, type="file", name=name, flags=flags, nameraw=raw),
             res=res,
             args={"fd": res, "dirfd": dirfd, "name": name, "flags": flags, "mode": mode},
             source="ebpf",
