@@ -86,5 +86,11 @@ def test_watch_replays_a_capture_and_prints_falco_json(tmp_path: Path) -> None:
     assert [a["event_seq"] for a in alerts] == [1, 3]
     assert alerts[0]["rule"] == "Shell spawned"
     assert alerts[0]["priority"] == "Notice"
-    assert alerts[0]["output_fields"] == {"proc.name": "bash"}
+    assert alerts[0]["output_fields"] == {  # with what Falco's container plugin adds
+        "proc.name": "bash",
+        "container.id": "host",
+        "container.name": "host",
+        "container.image.repository": None,
+        "container.image.tag": None,
+    }
     assert set(alerts[0]) >= {"uuid", "output", "time", "source", "tags", "hostname"}

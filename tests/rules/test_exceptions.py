@@ -158,4 +158,4 @@ def test_override_replace_priority_and_output() -> None:
     ruleset = load_rules([], sources=[("base.yaml", BASE), ("extra.yaml", extra)])
     (alert,) = ruleset.evaluate(_exec("bash"))
     assert alert.priority == "Critical"
-    assert alert.output.endswith("Critical shell bash")
+    assert alert.output.endswith("Critical shell bash container_id=host container_name=host")

@@ -60,8 +60,11 @@ def test_alert_has_falco_shape() -> None:
     assert alert.time == "2023-11-14T22:13:20.123456789Z"
     assert alert.output == (
         "22:13:20.123456789: Warning shell bash in abababababab (parent=runc flags=<NA>)"
+        " container_name=web"  # the container plugin's suggested field the rule lacks
     )
     assert alert.output_fields["container.id"] == "abababababab"
+    assert alert.output_fields["container.name"] == "web"
+    assert "container.image.tag" in alert.output_fields
     assert alert.output_fields["evt.arg.flags"] is None
     assert alert.tags == ["shell"]
     assert (alert.container_id, alert.event_seq, alert.host_id) == (CID, 7, "h1")

@@ -144,13 +144,14 @@ def _sensor_types(ruleset: Ruleset) -> frozenset[EventType]:
 
 
 def _live_events(ruleset: Ruleset, stop: Callable[[], bool]) -> Iterator[Event]:
+    from stockade.agent.hostinfo import host_id
     from stockade.context.local import local_context_stage
     from stockade.sensor.fallback import choose_source
 
     choice = choose_source(event_types=_sensor_types(ruleset))
     if choice.degraded:
         typer.echo(f"stockade watch: degraded to {choice.name} ({choice.degraded})", err=True)
-    enrich = local_context_stage().enrich
+    enrich = local_context_stage(host_id=host_id(None)).enrich  # alerts name their host
     try:
         while not stop():
             for event in choice.source.poll(0.2):

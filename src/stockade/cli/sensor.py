@@ -91,9 +91,10 @@ def record(
     encode = msgspec.json.Encoder().encode
     status = {"source": choice.name, "degraded": choice.degraded}
     sys.stderr.write(encode(status).decode() + "\n")
+    from stockade.agent.hostinfo import host_id
     from stockade.context.local import local_context_stage
 
-    enrich = local_context_stage().enrich
+    enrich = local_context_stage(host_id=host_id(None)).enrich
     stopping = False
 
     def _stop(*_: object) -> None:

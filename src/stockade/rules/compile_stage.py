@@ -170,7 +170,7 @@ def _compile_rule(
         out.warnings.extend(condition_warnings(expanded, rule, table))
         predicate = compiler.compile(expanded, rule.name)
         output, output_warnings = output_text(rule)
-        formatter = compile_output(output, table)
+        formatter = compile_output(output, table, source=rule.source or SYSCALL_SOURCE)
         out.warnings.extend(output_warnings)
     except ItemError as e:
         out.error(file, rule.origin.message(e.code, str(e)))

@@ -18,6 +18,11 @@ _IpNet = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 def parse_value(ftype: FieldType, raw: str) -> Any:
     """Convert a condition literal to the field type's value; RuleCompileError if invalid."""
+    if ftype is FieldType.DOUBLE:
+        try:
+            return float(raw)
+        except ValueError:
+            raise RuleCompileError(f"'{raw}' is not a valid number") from None
     if ftype.numeric:
         try:
             return int(raw, 16) if raw.lower().startswith("0x") else int(float(raw))

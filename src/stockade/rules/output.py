@@ -19,6 +19,11 @@ _TOKEN = re.compile(
     r"|(?P<field>[a-zA-Z]+[a-zA-Z0-9_]*(?:\.[a-zA-Z0-9_]+)*)(?:\[(?P<arg>[^\]]*)\])?)"
 )
 NA = "<NA>"
+# What Falco's container plugin adds to the alerts of syscall rules: its suggested output
+# fields appended to the text (Falco's default `append_output: suggested_output`), and the
+# image in output_fields only (as `extra_fields` would).
+SUGGESTED_OUTPUT = (("container_id", "container.id"), ("container_name", "container.name"))
+EXTRA_FIELDS = ("container.image.repository", "container.image.tag")
 
 
 def render(value: Any) -> str:
@@ -51,6 +56,7 @@ class OutputFormat:
     text: str
     literals: tuple[str, ...]
     fields: tuple[tuple[str, Callable[[Event], Any]], ...]
+    extra: tuple[tuple[str, Callable[[Event], Any]], ...] = ()  # output_fields only
 
     def format(self, event: Event) -> tuple[str, dict[str, object]]:
         """The substituted text and the output_fields mapping for `event`."""
@@ -66,11 +72,39 @@ class OutputFormat:
             values[label] = value
             out.append(render(value))
             out.append(literal)
+        for label, getter in self.extra:
+            values[label] = getter(event)
         return "".join(out), values
 
 
-def compile_output(text: str, table: FieldTable) -> OutputFormat:
-    """Compile an output string; unknown fields raise RuleCompileError (LOAD_ERR_COMPILE_OUTPUT)."""
+def with_suggested_output(text: str) -> str:
+    """`text` with the container plugin's suggested fields it lacks appended."""
+    used = {m.group("field") or (m.group("paren") or "").strip() for m in _TOKEN.finditer(text)}
+    extra = " ".join(f"{key}=%{field}" for key, field in SUGGESTED_OUTPUT if field not in used)
+    return f"{text.rstrip()} {extra}" if extra else text
+
+
+def compile_output(text: str, table: FieldTable, *, source: str = "") -> OutputFormat:
+    """Compile an output string; unknown fields raise RuleCompileError (LOAD_ERR_COMPILE_OUTPUT).
+
+    For a syscall rule the container fields Falco's container plugin adds come too.
+    """
+    if source == "syscall":
+        text = with_suggested_output(text)
+    compiled = _compile(text, table)
+    if source != "syscall":
+        return compiled
+    builder = ExtractorBuilder(table)
+    named = {label for label, _ in compiled.fields}
+    extra = tuple(
+        (name, builder.build(ast.FieldRef(name, None))[0])
+        for name in EXTRA_FIELDS
+        if name not in named
+    )
+    return OutputFormat(compiled.text, compiled.literals, compiled.fields, extra)
+
+
+def _compile(text: str, table: FieldTable) -> OutputFormat:
     builder = ExtractorBuilder(table)
     literals: list[str] = []
     fields: list[tuple[str, Callable[[Event], Any]]] = []

@@ -46,14 +46,26 @@ field is false, and outputs print `<NA>`):
 
 from __future__ import annotations
 
-from stockade.rules.fields import container, evt, fd, proc, user
+from stockade.rules.fields import (
+    container,
+    evt,
+    evt_io,
+    evt_time,
+    fd,
+    fdlist,
+    proc,
+    proc_lineage,
+    proc_state,
+    user,
+)
 from stockade.rules.fields.base import ArgKind, Extractor, FieldDef, FieldTable, FieldType
 
 
 def build_table() -> FieldTable:
     """A table holding every field of every field class."""
     table = FieldTable()
-    for module in (evt, proc, user, fd, container):
+    for module in (evt, evt_io, evt_time, proc, proc_lineage, proc_state, user, fd, fdlist,
+                   container):  # fmt: skip
         module.register(table)
     return table
 

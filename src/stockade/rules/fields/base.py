@@ -27,6 +27,7 @@ class FieldType(enum.StrEnum):
     ABSTIME = "abstime"
     RELTIME = "reltime"
     LIST = "list"
+    DOUBLE = "double"
 
     @property
     def numeric(self) -> bool:
@@ -36,6 +37,7 @@ class FieldType(enum.StrEnum):
 
 _NUMERIC = frozenset(
     {FieldType.INT64, FieldType.UINT64, FieldType.PORT, FieldType.ABSTIME, FieldType.RELTIME}
+    | {FieldType.DOUBLE}
 )
 
 

@@ -152,4 +152,24 @@ def register(t: FieldTable) -> None:
     )
     simple(t, "k8s.pod.labels", S, "pod labels k:v", _c(lambda c: _labels(c.pod_labels)))
     simple(t, "k8s.pod.ip", S, "pod IP (not collected)", lambda _e: None)
+    _register_deprecated_k8s(t)
     simple(t, "k8s.pod.cni.json", S, "pod CNI result (not collected)", lambda _e: None)
+
+
+def _register_deprecated_k8s(t: FieldTable) -> None:
+    """The k8s.* fields the container plugin keeps only as deprecated: always empty."""
+    S = FieldType.STRING
+    for kind in ("rc", "svc", "ns", "rs", "deployment"):
+        names = ("id", "labels") if kind == "ns" else ("name", "id", "labels")
+        for attr in names:
+            simple(t, f"k8s.{kind}.{attr}", S, "deprecated (k8smeta plugin)", lambda _e: None)
+        t.add(
+            FieldDef(
+                f"k8s.{kind}.label",
+                S,
+                "deprecated (k8smeta plugin)",
+                lambda _arg: lambda _e: None,
+                ArgKind.KEY,
+                dotted=True,
+            )
+        )

@@ -238,7 +238,7 @@ def register(t: FieldTable) -> None:
         cheap=True,
     )
     simple(t, "evt.failed", B, "the call failed", lambda e: e.res < 0)
-    simple(t, "evt.count", INT, "always 1", lambda _e: 1)
+    simple(t, "evt.count", FieldType.UINT64, "always 1", lambda _e: 1)
     simple(
         t,
         "evt.is_open_read",
@@ -262,7 +262,8 @@ def register(t: FieldTable) -> None:
     raw = "Event.args[KEY] as the number the kernel saw (numeric arguments only)"
     t.add(FieldDef("evt.rawarg", INT, raw, _rawarg, ArgKind.KEY, True))
     simple(t, "evt.buffer", S, "I/O data up to the snaplen (Event.args data)", _buffer)
-    t.add(FieldDef("evt.type.is", INT, "1 when evt.type is KEY", _type_is, ArgKind.KEY, True))
+    is_type = "1 when evt.type is KEY"
+    t.add(FieldDef("evt.type.is", FieldType.UINT64, is_type, _type_is, ArgKind.KEY, True))
     simple(t, "evt.abspath", S, "path argument", _path("path", "name", "pathname"))
     simple(
         t,

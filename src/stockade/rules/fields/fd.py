@@ -6,6 +6,8 @@ side, as in Falco's tuple `cip:cport->sip:sport`; `is_server` says which side is
 
 from __future__ import annotations
 
+import functools
+import socket
 from operator import attrgetter
 from typing import Any
 
@@ -146,9 +148,9 @@ def register(t: FieldTable) -> None:
         t,
         "fd.nameraw",
         S,
-        "name as given (FdInfo.name)",
-        on_fd("name"),
-        inline=_inline("name"),
+        "a file's path as the call gave it (FdInfo.nameraw), else FdInfo.name",
+        _fd(lambda fd: fd.nameraw or fd.name),
+        inline="((e.fd.nameraw or e.fd.name) if e.fd is not None else None)",
     )
     simple(
         t,
@@ -200,8 +202,11 @@ def register(t: FieldTable) -> None:
     )
     simple(t, "fd.lip.name", S, f"local {server_name}", _ip_fd(_server_name(local=True)))
     simple(t, "fd.rip.name", S, f"remote {server_name}", _ip_fd(_server_name(local=False)))
-    simple(t, "fd.ino", INT, "inode (not collected)", lambda _e: None)
-    simple(t, "fd.dev", INT, "device (not collected)", lambda _e: None)
+    simple(t, "fd.ino", INT, "inode (FdInfo.ino)", _fd(lambda fd: fd.ino or None))
+    simple(t, "fd.dev", INT, "device (FdInfo.dev)", _fd(lambda fd: None if fd.dev < 0 else fd.dev))
+    simple(t, "fd.dev.major", INT, "device major", _fd(lambda fd: _dev(fd, major=True)))
+    simple(t, "fd.dev.minor", INT, "device minor", _fd(lambda fd: _dev(fd, major=False)))
+    _register_protocols(t)
     simple(
         t,
         "fd.uid",
@@ -246,6 +251,47 @@ _ENDPOINTS = (
     ("port", FieldType.PORT, "port", "sport", "dport", True),
     ("net", FieldType.IPNET, "IP, for CIDR checks", "sip", "dip", False),
 )
+
+
+def _dev(fd: FdInfo, *, major: bool) -> int | None:
+    """Major or minor of the kernel's device number (major << 20 | minor)."""
+    if fd.dev < 0:
+        return None
+    return fd.dev >> 20 if major else fd.dev & 0xFFFFF
+
+
+@functools.lru_cache(maxsize=1024)
+def port_name(port: int, l4proto: str) -> str:
+    """The service name of a port (/etc/services, as Falco resolves it), else the number."""
+    try:
+        return socket.getservbyport(port, l4proto or "tcp")
+    except (OSError, OverflowError):
+        return str(port)
+
+
+def _proto(near: str, far: str | None) -> Any:
+    """The service name of one end's port: `near`, or by role when `far` is given."""
+
+    def of(fd: FdInfo) -> str:
+        attr = near if far is None or fd.is_server else far
+        return port_name(getattr(fd, attr), fd.l4proto)
+
+    return of
+
+
+def _register_protocols(t: FieldTable) -> None:
+    """fd.cproto/sproto/lproto/rproto (service names) and fd.proto (either port)."""
+    S = FieldType.STRING
+    for prefix, side, near, far in (
+        ("c", "client", "sport", None),
+        ("s", "server", "dport", None),
+        ("l", "local", "dport", "sport"),
+        ("r", "remote", "sport", "dport"),
+    ):
+        simple(t, f"fd.{prefix}proto", S, f"{side} protocol (service name of its port)",
+               _ip_fd(_proto(near, far)))  # fmt: skip
+    either = _ip_fd(_endpoint_pair(attrgetter("sport"), attrgetter("dport")))
+    t.add(FieldDef("fd.proto", FieldType.PORT, "client or server port", _fixed(either), multi=True))
 
 
 def _register_endpoints(t: FieldTable) -> None:

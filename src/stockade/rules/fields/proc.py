@@ -165,15 +165,29 @@ def register(t: FieldTable) -> None:
     )
     simple(t, "proc.cmdline", S, "name and args", lambda e: e.proc.cmdline)
     simple(t, "proc.exeline", S, "exe and args", lambda e: " ".join(e.proc.argv))
-    simple(t, "proc.cmdnargs", INT, "number of args", lambda e: max(len(e.proc.argv) - 1, 0))
-    simple(t, "proc.cmdlenargs", INT, "length of args", lambda e: sum(map(len, e.proc.argv[1:])))
+    simple(
+        t,
+        "proc.cmdnargs",
+        FieldType.UINT64,
+        "number of args",
+        lambda e: max(len(e.proc.argv) - 1, 0),
+    )
+    simple(
+        t,
+        "proc.cmdlenargs",
+        FieldType.UINT64,
+        "length of args",
+        lambda e: sum(map(len, e.proc.argv[1:])),
+    )
     add(
         FieldDef(
             "proc.env", S, "environment, or one variable with [NAME]", _env, ArgKind.OPTIONAL_KEY
         )
     )
     simple(t, "proc.cwd", S, "working directory", lambda e: e.proc.cwd, inline="e.proc.cwd")
-    simple(t, "proc.tty", INT, "tty, 0: none", lambda e: e.proc.tty, inline="e.proc.tty")
+    simple(
+        t, "proc.tty", FieldType.UINT64, "tty, 0: none", lambda e: e.proc.tty, inline="e.proc.tty"
+    )
     simple(t, "proc.pid", INT, "pid", lambda e: e.proc.pid)
     simple(t, "proc.ppid", INT, "parent pid", _ppid)
     simple(
@@ -322,7 +336,7 @@ def register(t: FieldTable) -> None:
     simple(
         t,
         "user.uid",
-        INT,
+        FieldType.UINT64,
         "effective uid",
         lambda e: _uid_or_none(e.proc.euid if e.proc.euid >= 0 else e.proc.uid),
     )

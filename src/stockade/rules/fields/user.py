@@ -37,5 +37,5 @@ def register(t: FieldTable) -> None:
     simple(t, "user.loginname", S, "Process.loginname; 'root' for loginuid 0", _login_name)
     simple(t, "user.homedir", S, "home directory (not collected)", lambda _e: None)
     simple(t, "user.shell", S, "login shell (not collected)", lambda _e: None)
-    simple(t, "group.gid", FieldType.INT64, "effective gid", _gid)
+    simple(t, "group.gid", FieldType.UINT64, "effective gid", _gid)
     simple(t, "group.name", S, "Process.group; 'root' for gid 0", _group_name)
