@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from stockade.agent import pipeline
-from stockade.agent.detection import rules_detector
+from stockade.agent.detection import agent_detectors
 from stockade.agent.spool import Spool
 from stockade.context import ContainerResolver, ContextStage, ProcessTree
 from stockade.context.podman import PodmanRuntime
@@ -111,7 +111,7 @@ def bench_context_and_detect() -> None:
     rate = _median_rate(lambda: len([stage.enrich(e) for e in events]))
     print(f"context_enrich: {rate:,.0f} events/s")
     enriched = [stage.enrich(e) for e in events]
-    detectors = [rules_detector()]
+    detectors = agent_detectors()
     host = Host(id="h", hostname="h")
     rate = _median_rate(lambda: len(enriched) + 0 * len(pipeline.detect(enriched, detectors, host)))
     print(f"detect_default_rules: {rate:,.0f} events/s")

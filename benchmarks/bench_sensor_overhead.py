@@ -1,7 +1,7 @@
 """Throughput cost of the agent's eBPF sensor on a syscall-heavy server: redis on loopback.
 
 The sensor runs as the agent runs it: the event types the default rules need
-(`event_types_needed([rules_detector()])`), and every event goes through the context
+(`event_types_needed(agent_detectors())`), and every event goes through the context
 stage, the default rules and an on-disk spool (no platform), in a child process.
 
 Many short rounds, interleaved A/B then B/A, each pair giving one ratio
@@ -46,7 +46,7 @@ REDIS_CPU, AGENT_CPU = 1, 0
 def pipeline_child(spool_dir: Path) -> int:
     """Agent side: on each `start` line attach and run the pipeline until the next line."""
     from stockade.agent import pipeline
-    from stockade.agent.detection import event_types_needed, rules_detector
+    from stockade.agent.detection import agent_detectors, event_types_needed
     from stockade.agent.spool import Spool
     from stockade.context import ContainerResolver, ContextStage, ProcessTree
     from stockade.context.runtime import all_runtimes
@@ -54,7 +54,7 @@ def pipeline_child(spool_dir: Path) -> int:
     from stockade.sensor import procfs
     from stockade.sensor.bpf import BpfSource
 
-    detectors = [rules_detector()]
+    detectors = agent_detectors()
     types = event_types_needed(detectors)
     tree = ProcessTree()
     tree.seed(procfs.scan())

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Generic, TypeVar
 
+from stockade import plugins
 from stockade.errors import StockadeError
 
 T = TypeVar("T")
@@ -15,33 +16,52 @@ class DuplicateRegistrationError(StockadeError, ValueError):
 
 
 class Registry(Generic[T]):
-    """One registry per pluggable capability (event sources, analyzers, stores, ...)."""
+    """One registry per pluggable capability (event sources, analyzers, stores, ...).
+
+    Its built-ins are loaded by `stockade.plugins` (under the `capability` name) the first
+    time the registry is used; a module being imported by that load may register while
+    the load is under way.
+    """
 
     def __init__(self, capability: str) -> None:
-        self._capability = capability
+        self.capability = capability
         self._items: dict[str, T] = {}
+        self._builtins_loaded = False
+
+    def _loaded(self) -> dict[str, T]:
+        if not self._builtins_loaded:
+            self._builtins_loaded = True  # first: the modules imported below register here
+            plugins.load_builtins(self.capability)
+        return self._items
 
     def register(self, key: str, item: T) -> T:
         """Add `item` under `key`; a second registration of the same key is an error."""
-        if key in self._items:
-            raise DuplicateRegistrationError(f"{self._capability} {key!r} is already registered")
+        if key in self._loaded():
+            raise DuplicateRegistrationError(f"{self.capability} {key!r} is already registered")
         self._items[key] = item
         return item
 
     def get(self, key: str) -> T:
         """The item registered under `key`; KeyError names what is known."""
         try:
-            return self._items[key]
+            return self._loaded()[key]
         except KeyError:
-            known = ", ".join(sorted(self._items)) or "none"
-            raise KeyError(f"unknown {self._capability} {key!r} (known: {known})") from None
+            raise KeyError(self.unknown(key)) from None
+
+    def unknown(self, key: str) -> str:
+        """One line saying `key` is not registered, naming the known ids."""
+        known = ", ".join(sorted(self._loaded())) or "none"
+        failed = "; ".join(plugins.failures(self.capability))
+        return f"unknown {self.capability} {key!r} (known: {known})" + (
+            f" (not loaded: {failed})" if failed else ""
+        )
 
     def __contains__(self, key: object) -> bool:
-        return key in self._items
+        return key in self._loaded()
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._items)
+        return iter(list(self._loaded()))
 
     def items(self) -> list[tuple[str, T]]:
         """Registered (key, item) pairs in registration order."""
-        return list(self._items.items())
+        return list(self._loaded().items())

@@ -28,7 +28,7 @@ def test_refuses_to_run_unenrolled_without_a_token(tmp_path: Path) -> None:
 
 def test_own_activity_is_dropped_and_alerts_are_stamped() -> None:
     from stockade.agent import pipeline
-    from stockade.agent.detection import rules_detector
+    from stockade.agent.detection import agent_detectors
 
     box = Container(id="ab" * 32, name="c")
     events = [
@@ -41,7 +41,7 @@ def test_own_activity_is_dropped_and_alerts_are_stamped() -> None:
     ]
     kept = pipeline.without_own_activity(events, own_pid=7)
     assert [e.proc.pid for e in kept] == [8]
-    alerts: list[Alert] = pipeline.detect(kept, [rules_detector()], Host(id="h", hostname="node"))
+    alerts: list[Alert] = pipeline.detect(kept, agent_detectors(), Host(id="h", hostname="node"))
     assert [(a.hostname, a.host_id, a.container_id) for a in alerts] == [("node", "h", "ab" * 32)]
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from stockade.agent.detection import rules_detector
-from stockade.rules.detector import RulesDetector
+from stockade.detect import DetectorConfig
+from stockade.detect.rules import RulesDetector
 from tests.support import capabilities
 from tests.support.ci import skip_or_fail
 from tests.support.live import LivePipeline
@@ -22,7 +22,7 @@ FALCO_RULE_FILES = ("falco_rules.yaml", "falco-incubating_rules.yaml")
 @pytest.fixture(scope="session")
 def default_rules() -> RulesDetector:
     """Stockade's default rules, as the agent loads them."""
-    return rules_detector()
+    return RulesDetector.from_config(DetectorConfig())
 
 
 @pytest.fixture(scope="session")

@@ -7,8 +7,8 @@ import uuid
 
 import pytest
 
+from stockade.detect.rules import RulesDetector
 from stockade.model import Event
-from stockade.rules.detector import RulesDetector
 from tests.support.live import LivePipeline, alerts_for
 from tests.support.podman import RUN_FLAGS, Podman
 

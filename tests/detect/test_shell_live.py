@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from stockade.agent.detection import rules_detector
+from stockade.agent.detection import agent_detectors
 from stockade.context import ContainerResolver, ContextStage, ProcessTree
 from stockade.context.podman import PodmanRuntime
 from stockade.model import Alert, Event
@@ -36,14 +36,14 @@ class Live:
 
     def alerts(self, container_name: str | None = None, pid: int | None = None) -> list[Alert]:
         """Alerts for the events of one container or process (other tests may run too)."""
-        detector = rules_detector()
+        detectors = agent_detectors()
         mine = [
             e
             for e in self.events
             if (container_name is not None and e.container.name == container_name)
             or (pid is not None and e.proc.pid == pid)
         ]
-        alerts = [a for e in mine for a in detector.inspect(e)]
+        alerts = [a for d in detectors for e in mine for a in d.inspect(e)]
         return [a for a in alerts if a.rule == "Terminal shell in container"]
 
 

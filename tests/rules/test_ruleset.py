@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from stockade.detect.rules import RulesDetector
 from stockade.model import Ancestor, Event, FdInfo, Process
 from stockade.model.entities import Container
 from stockade.rules import load_rules
-from stockade.rules.detector import RulesDetector
 
 CID = "ab" * 32
 RULE = """

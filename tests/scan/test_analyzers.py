@@ -13,7 +13,7 @@ import pytest
 
 from stockade.model.inventory import Ecosystem, Package
 from stockade.registry import DuplicateRegistrationError
-from stockade.scan.analyzers import ANALYZERS, Analyzer, AnalyzerOptions, load_builtin, register
+from stockade.scan.analyzers import ANALYZERS, Analyzer, AnalyzerOptions, register
 from stockade.scan.analyzers.gobinary import MAGIC
 from stockade.scan.analyzers.npm_lock import parse_package_lock, parse_yarn_lock
 from stockade.scan.analyzers.rpm import TAG_ARCH, TAG_EPOCH, TAG_NAME, TAG_RELEASE, TAG_VERSION
@@ -21,8 +21,6 @@ from stockade.scan.files import FileInfo
 from stockade.scan.options import ScanOptions
 from stockade.scan.purl import purl_of
 from stockade.scan.scanner import scan_image
-
-load_builtin()
 
 
 def _analyze(analyzer_id: str, path: str, content: bytes, mode: int = 0o644) -> list[Package]:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import stockade
 from stockade.agent import pipeline
-from stockade.agent.detection import event_types_needed, rules_detector
+from stockade.agent.detection import DEFAULT_DETECTORS, agent_detectors, event_types_needed
 from stockade.agent.enroll import Credentials, enroll, load_credentials
 from stockade.agent.errors import AgentError, SpoolFull, TransportError
 from stockade.agent.hostinfo import this_host
@@ -53,6 +53,7 @@ class AgentConfig:
         "proc_connector+fanotify",
         "proc_connector",
     )
+    detectors: tuple[str, ...] = DEFAULT_DETECTORS  # ids in the DETECTORS registry
     rules: tuple[Path, ...] = ()  # rule files; empty: Stockade's default rules
     scan_images: bool = True  # scan the image of each new container once per digest
     vulndb: Path | None = None  # vulnerability DB for those scans; None: no vuln matching
@@ -73,7 +74,7 @@ class Agent:
         self.source_name = ""
         self._on_ready = on_ready
         self.detectors: tuple[Detector, ...] = tuple(
-            detectors if detectors is not None else (rules_detector(config.rules),)
+            detectors if detectors is not None else agent_detectors(config.detectors, config.rules)
         )
         self.dropped_full = 0  # events refused by a full spool
         self.spool: Spool | None = None

@@ -110,7 +110,7 @@ def replay_command(
     import msgspec
 
     from stockade.agent import AgentError
-    from stockade.agent.detection import rules_detector
+    from stockade.agent.detection import agent_detectors
     from stockade.agent.hostinfo import this_host
     from stockade.agent.replay import open_sender, read_capture, replay
 
@@ -121,7 +121,7 @@ def replay_command(
         sys.stdout.buffer.write(encoder.encode(alert) + b"\n")
 
     events = read_capture(capture)
-    detectors = [rules_detector(rules or ())]
+    detectors = agent_detectors(rule_paths=rules or ())
     host = this_host(state_dir if server else None)
     if server is None:
         replay(events, detectors, host, emit)

@@ -176,10 +176,10 @@ def watch(
     """Watch this host: sensor, context and rules; print Falco JSON alerts, one per line."""
     import msgspec
 
+    from stockade.detect.rules import RulesDetector
     from stockade.model.events import decode_jsonl
     from stockade.rules import load_rules
     from stockade.rules.default import default_rule_paths
-    from stockade.rules.detector import RulesDetector
 
     ruleset = load_rules(rules or default_rule_paths())
     for error in ruleset.errors:

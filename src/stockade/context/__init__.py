@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from stockade.context import docker as _docker  # noqa: F401  (registers the Docker runtime)
 from stockade.context.enrich import ContextStage
 from stockade.context.pending import PendingContainers
 from stockade.context.resolver import ContainerResolver

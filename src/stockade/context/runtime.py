@@ -1,15 +1,13 @@
 """The `ContainerRuntime` interface (one adapter per runtime) and its registry.
 
 An adapter answers two questions: does this cgroup path belong to one of my containers
-(and which), and what do I know about that container right now. Adding Docker or
-containerd means one new module here that implements both and registers itself.
+(and which), and what do I know about that container right now. Adding a runtime means
+one new module here that implements both and registers itself, named in `stockade.plugins`.
 """
 
 from __future__ import annotations
 
 import abc
-import importlib
-import pkgutil
 from typing import ClassVar
 
 from stockade.errors import StockadeError
@@ -47,9 +45,5 @@ RUNTIMES: Registry[type[ContainerRuntime]] = Registry("container runtime")
 
 
 def all_runtimes() -> list[ContainerRuntime]:
-    """One instance of every adapter in this package (each module registers itself)."""
-    import stockade.context as package
-
-    for module in pkgutil.iter_modules(package.__path__):
-        importlib.import_module(f"{package.__name__}.{module.name}")
+    """One instance of every registered adapter."""
     return [cls() for _, cls in RUNTIMES.items()]

@@ -2,6 +2,20 @@
 
 from __future__ import annotations
 
-from stockade.detect.base import DETECTORS, Detector
+from stockade.detect.base import (
+    DETECTORS,
+    DetectError,
+    Detector,
+    DetectorConfig,
+    DetectorConfigError,
+    build_detectors,
+)
 
-__all__ = ["DETECTORS", "Detector"]
+__all__ = [
+    "DETECTORS",
+    "DetectError",
+    "Detector",
+    "DetectorConfig",
+    "DetectorConfigError",
+    "build_detectors",
+]

@@ -1,11 +1,30 @@
-"""The `Detector` interface and its registry."""
+"""The `Detector` interface, what detectors are built from, and their registry."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
-from stockade.model import Alert, Event
+from stockade.errors import StockadeError
+from stockade.model import Alert, Event, EventType
 from stockade.registry import Registry
+
+
+class DetectError(StockadeError):
+    """Base error of the detect package."""
+
+
+class DetectorConfigError(DetectError):
+    """A detector cannot be built from its configuration (e.g. its rules do not load)."""
+
+
+@dataclass(frozen=True, slots=True)
+class DetectorConfig:
+    """What every detector is built from (each reads the parts it needs)."""
+
+    rule_paths: tuple[Path, ...] = ()  # rule files; empty: Stockade's default rules
 
 
 class Detector(Protocol):
@@ -15,5 +34,20 @@ class Detector(Protocol):
         """Alerts for this event; an empty list when nothing matched."""
         ...
 
+    def event_types(self) -> frozenset[EventType] | None:
+        """The kernel event types this detector can match; None when it may match any."""
+        ...
 
-DETECTORS: Registry[type[Detector]] = Registry("detector")
+
+DetectorFactory = Callable[[DetectorConfig], Detector]
+DETECTORS: Registry[DetectorFactory] = Registry("detector")
+
+
+def build_detectors(ids: Iterable[str], config: DetectorConfig) -> list[Detector]:
+    """One detector per registered id, each built from `config`."""
+    built = []
+    for detector_id in ids:
+        if detector_id not in DETECTORS:
+            raise DetectorConfigError(DETECTORS.unknown(detector_id))
+        built.append(DETECTORS.get(detector_id)(config))
+    return built

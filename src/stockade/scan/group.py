@@ -6,7 +6,7 @@ import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from stockade.scan.analyzers import ANALYZERS, Analyzer, AnalyzerOptions, FileAnalysis, load_builtin
+from stockade.scan.analyzers import ANALYZERS, Analyzer, AnalyzerOptions, FileAnalysis
 from stockade.scan.files import FileInfo, WalkLimits
 from stockade.scan.options import Scanner, ScanOptions
 
@@ -53,7 +53,6 @@ class AnalyzerGroup:
     @classmethod
     def build(cls, options: ScanOptions, lockfiles: bool | None = None) -> AnalyzerGroup:
         """Choose the registered analyzers the options ask for."""
-        load_builtin()
         analyzer_options = AnalyzerOptions(
             yara_rules=options.yara_rules,
             secret_config=options.secret_config,

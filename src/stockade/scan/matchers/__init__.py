@@ -6,7 +6,6 @@ from collections import defaultdict
 
 from stockade.model.inventory import Finding, Package
 from stockade.scan.ecosystems import spec_of
-from stockade.scan.matchers import distro, language, rpm_family
 from stockade.scan.matchers.base import MATCHERS, Lookup, Matcher, MatchError
 from stockade.scan.matchers.evaluate import Verdict, evaluate
 from stockade.scan.vulndb import VulnDB, open_db
@@ -22,8 +21,6 @@ __all__ = [
     "match_packages",
     "open_db",
 ]
-
-_MATCHER_MODULES = (distro, language, rpm_family)  # imported to register
 
 
 def match_packages(packages: list[Package], os: str, db: VulnDB) -> list[Finding]:

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from stockade.model.inventory import ScanResult
-from stockade.scan.output import cyclonedx_bom, json_report, sarif, spdx_doc
 from stockade.scan.output.base import WRITERS, OutputError, ReportWriter
 
 __all__ = ["FORMATS", "WRITERS", "OutputError", "ReportWriter", "write"]
 
-_WRITER_MODULES = (cyclonedx_bom, json_report, sarif, spdx_doc)  # imported to register
 FORMATS = tuple(WRITERS)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from stockade.scan.ecosystems import UnknownEcosystemError, spec_for_advisories
-from stockade.scan.versions import apk, debian, golang, maven, pep440, rpm, rubygems, semver
 from stockade.scan.versions.base import SCHEMES, VersionError, VersionScheme
 from stockade.scan.versions.npm_range import NpmRange
 from stockade.scan.versions.semver import SemVer
@@ -17,8 +16,6 @@ __all__ = [
     "scheme_for",
     "scheme_name_for",
 ]
-
-_MODULES = (apk, debian, golang, maven, pep440, rpm, rubygems, semver)  # imported to register
 
 
 def scheme_name_for(ecosystem: str) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from stockade.scan.vulndb import alpine_secdb, debian_tracker, nodejs_wg, osv
 from stockade.scan.vulndb.formats import FORMATS, AdvisoryFormat, FormatError, VulnDBError
 from stockade.scan.vulndb.importer import ImportReport, import_location
 from stockade.scan.vulndb.model import Advisory, Affected, AffectedRange, RangeEvent
@@ -25,5 +24,3 @@ __all__ = [
     "import_location",
     "open_db",
 ]
-
-_FORMAT_MODULES = (osv, debian_tracker, alpine_secdb, nodejs_wg)  # imported to register

@@ -5,11 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from stockade.detect.base import DETECTORS
-from stockade.model import Alert, Event
+from stockade.detect.base import DETECTORS, DetectorConfig, DetectorConfigError
+from stockade.model import Alert, Event, EventType
+from stockade.rules.default import default_rule_paths
 from stockade.rules.loader import load_rules
 from stockade.rules.messages import LoadMessage
 from stockade.rules.ruleset import Matching, Ruleset
+
+_KNOWN = frozenset(t.value for t in EventType)
 
 
 class RulesDetector:
@@ -23,6 +26,23 @@ class RulesDetector:
         """A detector over rules loaded from `paths` (errors stay in `.ruleset.errors`)."""
         return cls(load_rules(paths, matching=matching))
 
+    @classmethod
+    def from_config(cls, config: DetectorConfig) -> RulesDetector:
+        """A detector over the configured rule files (Stockade's default rules when none).
+
+        Refuses rules that do not load: an agent must not run silently blind.
+        """
+        detector = cls.from_paths(list(config.rule_paths) or default_rule_paths())
+        errors = detector.ruleset.errors
+        if errors:
+            first = errors[0]
+            raise DetectorConfigError(
+                f"{len(errors)} error(s) in the rule files; first: {first.file}:{first.line}:"
+                f"{first.column}: {first.code}: {first.message}"
+                " (check with `stockade rules validate`)"
+            )
+        return detector
+
     @property
     def ruleset(self) -> Ruleset:
         """The ruleset events are judged by now."""
@@ -31,6 +51,15 @@ class RulesDetector:
     def inspect(self, event: Event) -> list[Alert]:
         """Alerts for this event under one ruleset (read once, so never half old, half new)."""
         return self._ruleset.evaluate(event)
+
+    def event_types(self) -> frozenset[EventType] | None:
+        """The kernel event types the rules name; None when a rule has no event type."""
+        needed: set[EventType] = set()
+        for rule in self._ruleset.rules:
+            if rule.event_types is None:
+                return None
+            needed.update(EventType(t) for t in rule.event_types if t in _KNOWN)
+        return frozenset(needed)
 
     def reload(
         self, paths: Sequence[Path | str], *, sources: Sequence[tuple[str, str]] = ()
@@ -43,4 +72,4 @@ class RulesDetector:
         return []
 
 
-DETECTORS.register("rules", RulesDetector)
+DETECTORS.register("rules", RulesDetector.from_config)

@@ -1,0 +1,70 @@
+"""The agent builds its detectors from DETECTORS and asks each for the event types it needs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from stockade.agent import Agent, AgentConfig, AgentError
+from stockade.agent.detection import event_types_needed
+from stockade.detect import DETECTORS, DetectorConfig
+from stockade.detect.rules import RulesDetector
+from stockade.model import Alert, Event, EventType
+from stockade.model.events import LIFECYCLE_EVENT_TYPES
+
+
+class ConnectDetector:
+    """A detector that is not the rule engine: looks at connects only."""
+
+    def __init__(self, config: DetectorConfig) -> None:
+        self.rule_paths = config.rule_paths
+
+    def inspect(self, event: Event) -> list[Alert]:  # noqa: ARG002 (interface)
+        """Nothing."""
+        return []
+
+    def event_types(self) -> frozenset[EventType] | None:
+        """Connects."""
+        return frozenset({EventType.CONNECT})
+
+
+class AnyDetector(ConnectDetector):
+    """A detector that may look at any event."""
+
+    def event_types(self) -> frozenset[EventType] | None:
+        """Any."""
+        return None
+
+
+DETECTORS.register("test-agent-connect", ConnectDetector)
+DETECTORS.register("test-agent-any", AnyDetector)
+
+
+def _agent(tmp_path: Path, detectors: tuple[str, ...]) -> Agent:
+    config = AgentConfig(tmp_path, "https://127.0.0.1:1", detectors=detectors)
+    return Agent(config)
+
+
+def test_the_agent_builds_the_configured_detectors_from_the_registry(tmp_path: Path) -> None:
+    agent = _agent(tmp_path, ("rules", "test-agent-connect"))
+    rules, connect = agent.detectors
+    assert isinstance(rules, RulesDetector) and isinstance(connect, ConnectDetector)
+    assert connect.rule_paths == ()
+
+
+def test_the_default_is_the_rules_detector(tmp_path: Path) -> None:
+    (only,) = Agent(AgentConfig(tmp_path, "https://127.0.0.1:1")).detectors
+    assert isinstance(only, RulesDetector)
+
+
+def test_an_unknown_detector_id_stops_the_agent_with_the_known_ids(tmp_path: Path) -> None:
+    with pytest.raises(AgentError, match=r"unknown detector 'nosuch' \(known: .*rules"):
+        _agent(tmp_path, ("nosuch",))
+
+
+def test_event_types_come_from_each_detector(tmp_path: Path) -> None:
+    connect_only = _agent(tmp_path, ("test-agent-connect",)).detectors
+    assert event_types_needed(connect_only) == LIFECYCLE_EVENT_TYPES | {EventType.CONNECT}
+    with_any = _agent(tmp_path, ("test-agent-connect", "test-agent-any")).detectors
+    assert event_types_needed(with_any) == frozenset(EventType)
