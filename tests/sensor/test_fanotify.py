@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import time
 import uuid
 
 import pytest
@@ -11,6 +10,7 @@ import pytest
 from stockade.model import Event
 from stockade.sensor.fanotify import FanotifySource, overlay_mounts
 from tests.support.podman import Podman
+from tests.support.polling import poll_until
 
 MOUNTINFO = (
     "36 35 98:0 / /mnt1 rw,noatime master:1 - ext3 /dev/root rw,errors=continue\n"
@@ -33,16 +33,24 @@ def test_writes_in_a_container(podman: Podman, busybox_image: str) -> None:
     source = FanotifySource()
     source.start()
     try:
+        marked_before = source.marked
         container = podman.run_detached(busybox_image, "sleep", "600")
         cgroup = os.stat(f"/sys/fs/cgroup/unified/libpod_parent/libpod-{container}").st_ino
-        time.sleep(0.6)  # the new overlay mount is picked up on the next rescan
-        source.poll(0)
+        # a poll rescans the mounts (at most every 0.5 s) and marks the container's overlay
+        poll_until(
+            lambda: source.poll(0.05) is not None and source.marked - marked_before,
+            10,
+            "the container's overlay mount to be marked",
+        )
         path = f"/root/fanotify-{uuid.uuid4().hex[:10]}"
         podman.exec(container, "sh", "-c", f"echo x > {path}")
         events: list[Event] = []
-        deadline = time.monotonic() + 10
-        while not any(e.type == "close" for e in events) and time.monotonic() < deadline:
-            events += [e for e in source.poll(0.1) if e.fd is not None and e.fd.name == path]
+
+        def closed() -> bool:
+            events.extend(e for e in source.poll(0.1) if e.fd is not None and e.fd.name == path)
+            return any(e.type == "close" for e in events)
+
+        poll_until(closed, 10, f"the close of {path}", interval=0)
         assert {e.type for e in events} == {"write", "close"}
         assert {e.proc.cgroup_id for e in events} == {cgroup}
         assert source.stats().events_by_type["close"] >= 1

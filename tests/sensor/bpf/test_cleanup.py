@@ -7,9 +7,10 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
+
+from tests.support.polling import poll_until
 
 pytestmark = [pytest.mark.ebpf, pytest.mark.root]
 
@@ -51,8 +52,9 @@ def test_sigkill_leaves_nothing_loaded() -> None:
     finally:
         os.kill(child.pid, signal.SIGKILL)
         child.wait()
-    deadline = time.monotonic() + 10
-    while (_ids("prog") & progs or _ids("map") & maps) and time.monotonic() < deadline:
-        time.sleep(0.2)  # programs and maps are freed after an RCU grace period
-    assert _ids("prog") & progs == set()
-    assert _ids("map") & maps == set()
+    poll_until(  # programs and maps are freed after an RCU grace period
+        lambda: not (_ids("prog") & progs or _ids("map") & maps),
+        10,
+        f"programs {sorted(progs)} and maps {sorted(maps)} to be unloaded",
+        interval=0.2,
+    )

@@ -17,8 +17,7 @@ import pytest
 from stockade.model import Event, EventType
 from stockade.sensor.bpf import BpfSource
 from stockade.sensor.bpf.decoder import COMPILED, RecordDecoder
-from tests.sensor.bpf.test_decoder import _record
-from tests.sensor.bpf.test_decoder_readers import _SOCKADDR, _V4, CASES
+from tests.support.bpf_records import READER_CASES, SOCKADDR, V4, record
 from tests.support.ci import skip_or_fail
 
 
@@ -37,23 +36,23 @@ def _both(records: Iterable[bytes]) -> tuple[tuple[list[Event], int], tuple[list
 
 
 def _shapes() -> list[bytes]:
-    records = [_record(kind, res=res, a=a, slots=slots, flags=flags)
-               for _, kind, res, a, slots, flags in CASES]  # fmt: skip
+    records = [record(kind, res=res, a=a, slots=slots, flags=flags)
+               for _, kind, res, a, slots, flags in READER_CASES]  # fmt: skip
     records += [
-        _record(EventType.OPENAT, res=3, a=(2**32 - 100, 0, 0o1101, 0o644, 0, 0),
+        record(EventType.OPENAT, res=3, a=(2**32 - 100, 0, 0o1101, 0o644, 0, 0),
                 slots=(b"x\0", b"", b"x\0tmp\0")),  # the kernel's walk
-        _record(EventType.OPENAT, res=-2, a=(5, 0, 0, 0, 0, 0), slots=(b"/nope\0",)),  # as given
-        _record(EventType.OPENAT, res=-14),  # no path at all
-        _record(EventType.OPENAT, res=3, slots=(b"caf\xc3\xa9\xff\0",)),  # not UTF-8
-        _record(EventType.EXECVE, slots=(b"/bin/x\0", b"x\0-v\0", b"x\0bin\0", b"tmp\0")),
-        _record(EventType.EXECVE, res=-2, slots=(b"/nope\0",)),
-        _record(EventType.UNLINKAT, a=(2**32 - 100, 0, 0, 0, 0, 0), slots=(b"/tmp/x\0",)),
-        _record(EventType.BIND, a=(3, 0, 16, 0, 0, 0), slots=(_SOCKADDR,)),
-        _record(EventType.CONNECT, a=(3, 0, 16, 0, 0, 0), slots=(b"", _V4[:20]), flags=4),
-        _record(EventType.SOCKET, uid=7),  # another identity
-        _record(EventType.OPENAT, slots=(b"/x\0",)),  # and back
+        record(EventType.OPENAT, res=-2, a=(5, 0, 0, 0, 0, 0), slots=(b"/nope\0",)),  # as given
+        record(EventType.OPENAT, res=-14),  # no path at all
+        record(EventType.OPENAT, res=3, slots=(b"caf\xc3\xa9\xff\0",)),  # not UTF-8
+        record(EventType.EXECVE, slots=(b"/bin/x\0", b"x\0-v\0", b"x\0bin\0", b"tmp\0")),
+        record(EventType.EXECVE, res=-2, slots=(b"/nope\0",)),
+        record(EventType.UNLINKAT, a=(2**32 - 100, 0, 0, 0, 0, 0), slots=(b"/tmp/x\0",)),
+        record(EventType.BIND, a=(3, 0, 16, 0, 0, 0), slots=(SOCKADDR,)),
+        record(EventType.CONNECT, a=(3, 0, 16, 0, 0, 0), slots=(b"", V4[:20]), flags=4),
+        record(EventType.SOCKET, uid=7),  # another identity
+        record(EventType.OPENAT, slots=(b"/x\0",)),  # and back
     ]  # fmt: skip
-    unknown = bytearray(_record(EventType.OPENAT, slots=(b"/x\0",)))
+    unknown = bytearray(record(EventType.OPENAT, slots=(b"/x\0",)))
     unknown[153] += 1  # the kind's second byte: same low byte, unknown kind
     return [*records, bytes(unknown), b"\0" * 40, b""]
 

@@ -8,8 +8,8 @@ import uuid
 import pytest
 
 from stockade.model import Event
-from tests.sensor.bpf.conftest import Collector, cgroup_inode, container_of, resolve
 from tests.support.podman import BUSYBOX_IMAGE, Podman
+from tests.support.sensor import Collector, cgroup_inode, container_of, resolve
 
 pytestmark = [pytest.mark.ebpf, pytest.mark.root, pytest.mark.podman]
 

@@ -15,6 +15,7 @@ from stockade.model import Event, Process
 from stockade.sensor.bpf import BpfSource
 from stockade.sensor.bpf.decoder import RecordDecoder
 from stockade.sensor.procfs import scan
+from tests.support.polling import poll_until
 
 pytestmark = [pytest.mark.ebpf, pytest.mark.root]
 _TREE_CHANGING = CLONE_TYPES | EXEC_TYPES | {"procexit"}
@@ -41,9 +42,16 @@ def test_replayed_records_enrich_the_same(bpf_source: BpfSource) -> None:
     bpf_source.poll_raw(0)
     work = subprocess.Popen(["/bin/sh", "-c", WORKLOAD])
     records: list[bytes] = []
-    while work.poll() is None:
-        records += bpf_source.poll_raw(0.05)
-    records += bpf_source.poll_raw(0.1)
+    watch = RecordDecoder(0).decode  # its own state: the compared decoders start afresh
+
+    def shell_exited() -> bool:
+        batch = bpf_source.poll_raw(0.05)
+        records.extend(batch)
+        return any(e.type == "procexit" and e.proc.pid == work.pid for e in map(watch, batch))
+
+    # the shell's exit is its last record: everything the workload did is read by then
+    poll_until(shell_exited, 30, "the workload shell's exit record", interval=0)
+    assert work.wait(30) == 0
     snapshot = scan()
     fast, slow = _stage(snapshot), _stage(snapshot)
     fast_decode, slow_decode = RecordDecoder(0).decode, RecordDecoder(0).decode

@@ -12,32 +12,12 @@ import pytest
 from stockade.model import EventType
 from stockade.sensor.bpf.argspec import BUILDERS, HDR_SIZE
 from stockade.sensor.bpf.decoder import DecodeError, RecordDecoder
-from stockade.sensor.bpf.kinds import KIND_IDS, programs_for
-
-IDENT = struct.Struct("<QQQQ10I16s")  # c/record.h: who acted
-WHAT = struct.Struct("<Qq6QIH4H2x")  # what happened
-
-
-def _record(
-    kind: EventType,
-    *,
-    res: int = 0,
-    a: tuple[int, ...] = (0,) * 6,
-    slots: tuple[bytes, ...] = (),
-    flags: int = 0,
-    uid: int = 0,
-) -> bytes:
-    """A record as the kernel writes it: header, then the slots back to back."""
-    lens = [len(s) for s in slots] + [0] * (4 - len(slots))
-    ident = IDENT.pack(
-        77, 0x3, 0x7, 500, 42, 43, 1, uid, 0, uid, 0, 0xFFFFFFFF, 0, 5, b"cat\0".ljust(16, b"\0")
-    )
-    head = ident + WHAT.pack(1_000, res, *a, KIND_IDS[kind], flags, *lens)
-    return head + b"".join(slots)
+from stockade.sensor.bpf.kinds import programs_for
+from tests.support.bpf_records import record
 
 
 def test_openat_uses_the_walked_path() -> None:
-    rec = _record(
+    rec = record(
         EventType.OPENAT, res=3, a=(2**32 - 100, 0, 0o1101, 0o644, 0, 0),
         slots=(b"x\0", b"", b"x\0tmp\0"),
     )  # fmt: skip
@@ -51,7 +31,7 @@ def test_openat_uses_the_walked_path() -> None:
 
 
 def test_exec_record() -> None:
-    rec = _record(
+    rec = record(
         EventType.EXECVE,
         slots=(b"./sh\0", b"sh\0-c\0exit 3\0", b"dash\0bin\0usr\0", b"tmp\0"),
         flags=1,
@@ -74,7 +54,7 @@ def test_connect_tuple() -> None:
         0, socket.inet_aton("10.88.0.2"), socket.inet_aton("10.88.0.3"),
     )  # fmt: skip
     ev = RecordDecoder().decode(
-        _record(EventType.CONNECT, a=(3, 0, 16, 0, 0, 0), slots=(b"", tup), flags=4)
+        record(EventType.CONNECT, a=(3, 0, 16, 0, 0, 0), slots=(b"", tup), flags=4)
     )
     assert ev.fd is not None
     assert ev.fd.name == "10.88.0.2:40000->10.88.0.3:80"
@@ -86,8 +66,8 @@ def test_connect_tuple() -> None:
     [
         b"",
         b"\0" * 100,
-        _record(EventType.OPEN)[:40],
-        _record(EventType.OPEN, slots=(b"/x\0",))[:-1],
+        record(EventType.OPEN)[:40],
+        record(EventType.OPEN, slots=(b"/x\0",))[:-1],
     ],
     ids=["empty", "short", "cut-header", "cut-slot"],
 )
@@ -105,11 +85,11 @@ def test_every_syscall_program_has_a_kind() -> None:
 
 def test_processes_are_shared_per_identity_but_not_for_exec() -> None:
     decoder = RecordDecoder()
-    first, again = (decoder.decode(_record(EventType.SETUID)) for _ in range(2))
+    first, again = (decoder.decode(record(EventType.SETUID)) for _ in range(2))
     assert first.proc is again.proc
-    other = decoder.decode(_record(EventType.SETUID, uid=1000))
+    other = decoder.decode(record(EventType.SETUID, uid=1000))
     assert other.proc is not first.proc and other.proc.uid == 1000
-    exec_rec = _record(EventType.EXECVE, slots=(b"/bin/x\0", b"x\0", b"x\0bin\0", b"\0"))
+    exec_rec = record(EventType.EXECVE, slots=(b"/bin/x\0", b"x\0", b"x\0bin\0", b"\0"))
     execs = [decoder.decode(exec_rec) for _ in range(2)]
     assert execs[0].proc is not execs[1].proc and execs[0].proc is not first.proc
 
@@ -120,7 +100,7 @@ def test_processes_are_shared_per_identity_but_not_for_exec() -> None:
     ids=["walked", "as-given", "no-path"],
 )
 def test_openat_inline_path_matches_its_builder(slots: tuple[bytes, ...]) -> None:
-    rec = _record(EventType.OPENAT, res=-2, a=(5, 0, 0o2, 0, 0, 0), slots=slots)
+    rec = record(EventType.OPENAT, res=-2, a=(5, 0, 0o2, 0, 0, 0), slots=slots)
     ev = RecordDecoder().decode(rec)
     lens = [len(s) for s in slots] + [0]
     offs = [HDR_SIZE, HDR_SIZE + lens[0], HDR_SIZE + lens[0] + lens[1]]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import struct
 
 import pytest
@@ -12,47 +11,18 @@ from stockade.sensor.bpf import BpfSource
 from stockade.sensor.bpf.argspec import BUILDERS, HDR_SIZE
 from stockade.sensor.bpf.decoder import DecodeError, RecordDecoder
 from stockade.sensor.bpf.kinds import KIND_IDS
-from tests.sensor.bpf.test_decoder import _record
-
-_TUPLE = struct.Struct("<HHHHHH16s16s")
-_V4 = _TUPLE.pack(
-    2, 1, 6, 40000, 80, 0, socket.inet_aton("10.88.0.2"), socket.inet_aton("10.0.0.3")
-)
-_V6 = _TUPLE.pack(
-    10, 1, 0, 5000, 443, 0, socket.inet_pton(socket.AF_INET6, "fd00::2"),
-    socket.inet_pton(socket.AF_INET6, "::1"),
-)  # fmt: skip
-_UNIX = _TUPLE.pack(1, 2, 0, 0, 0, 0, b"\0" * 16, b"\0" * 16)
-_SOCKADDR = struct.pack("<H", 2) + struct.pack("!H4s", 8080, socket.inet_aton("127.0.0.1"))
-
-CASES = [
-    ("connect-v4", EventType.CONNECT, -115, (3, 0, 16, 0, 0, 0), (b"", _V4), 4),
-    ("connect-v6", EventType.CONNECT, 0, (7, 0, 28, 0, 0, 0), (b"", _V6), 4),
-    ("connect-unix", EventType.CONNECT, 0, (2**32 - 1, 0, 0, 0, 0, 0), (b"", _UNIX), 4),
-    ("connect-sockaddr", EventType.CONNECT, -111, (4, 0, 16, 0, 0, 0), (_SOCKADDR,), 0),
-    ("connect-nothing", EventType.CONNECT, -9, (4, 0, 0, 0, 0, 0), (), 0),
-    ("accept4-v4", EventType.ACCEPT4, 5, (3, 0, 0, 0x80000, 0, 0), (b"", _V4), 4),
-    ("accept-v6", EventType.ACCEPT, 6, (3, 0, 0, 0, 0, 0), (b"", _V6), 4),
-    ("accept-failed", EventType.ACCEPT4, -11, (3, 0, 0, 0, 0, 0), (), 0),
-    ("socket", EventType.SOCKET, 3, (2, 0x80001, 6, 0, 0, 0), (), 0),
-    ("vfork", EventType.VFORK, 0, (0,) * 6, (), 0),
-    ("clone", EventType.CLONE, 0, (0x11, 0, 0, 0, 0, 0), (), 0),
-    ("clone3", EventType.CLONE3, 0, (0,) * 6, (), 0),
-    ("fork", EventType.FORK, 0, (0,) * 6, (), 0),
-    ("procexit-code", EventType.PROCEXIT, 0, (0x8B, 0, 0, 0, 0, 0), (), 0),
-    ("procexit-signal", EventType.PROCEXIT, 0, (0, 0x0300, 0, 0, 0, 0), (), 0),
-]
+from tests.support.bpf_records import READER_CASES, TUPLE, V4, record
 
 
 @pytest.mark.parametrize(
     ("kind", "res", "a", "slots", "flags"),
-    [c[1:] for c in CASES],
-    ids=[c[0] for c in CASES],
+    [c[1:] for c in READER_CASES],
+    ids=[c[0] for c in READER_CASES],
 )
 def test_reader_matches_its_builder(
     kind: EventType, res: int, a: tuple[int, ...], slots: tuple[bytes, ...], flags: int
 ) -> None:
-    rec = _record(kind, res=res, a=a, slots=slots, flags=flags)
+    rec = record(kind, res=res, a=a, slots=slots, flags=flags)
     ev = RecordDecoder(epoch_offset_ns=5).decode(rec)
     lens = [len(s) for s in slots] + [0] * (4 - len(slots))
     offs = [HDR_SIZE + sum(lens[:i]) for i in range(4)]
@@ -66,8 +36,8 @@ def test_cached_addresses_are_read_again_for_each_record() -> None:
     decoder = RecordDecoder()
     names = []
     for port in (40000, 40001):
-        tup = _TUPLE.pack(2, 1, 6, port, 80, 0, b"\x0a\0\0\x02", b"\x0a\0\0\x03")
-        rec = _record(EventType.CONNECT, a=(3, 0, 16, 0, 0, 0), slots=(b"", tup), flags=4)
+        tup = TUPLE.pack(2, 1, 6, port, 80, 0, b"\x0a\0\0\x02", b"\x0a\0\0\x03")
+        rec = record(EventType.CONNECT, a=(3, 0, 16, 0, 0, 0), slots=(b"", tup), flags=4)
         names.append(decoder.decode(rec).args["tuple"])
     assert names == ["10.0.0.2:40000->10.0.0.3:80", "10.0.0.2:40001->10.0.0.3:80"]
 
@@ -78,7 +48,7 @@ def test_cached_addresses_are_read_again_for_each_record() -> None:
     ids=lambda k: k.value,
 )  # fmt: skip
 def test_a_kind_sharing_only_its_low_byte_is_unknown(kind: EventType) -> None:
-    rec = bytearray(_record(kind))
+    rec = bytearray(record(kind))
     struct.pack_into("<I", rec, HDR_SIZE - 16, KIND_IDS[kind] + 256)
     with pytest.raises(DecodeError, match="unknown record kind"):
         RecordDecoder().decode(bytes(rec))
@@ -90,24 +60,24 @@ def test_a_kind_sharing_only_its_low_byte_is_unknown(kind: EventType) -> None:
     ids=lambda k: k.value,
 )  # fmt: skip
 def test_a_cut_slot_is_rejected_by_every_reader(kind: EventType) -> None:
-    rec = _record(kind, slots=(b"/x\0", _V4))[:-1]
+    rec = record(kind, slots=(b"/x\0", V4))[:-1]
     with pytest.raises(DecodeError, match="shorter than its slots"):
         RecordDecoder().decode(rec)
 
 
 def test_actors_are_shared_across_kinds_and_told_apart() -> None:
     decoder = RecordDecoder()
-    opened = decoder.decode(_record(EventType.OPENAT, slots=(b"/x\0",)))
-    sock = decoder.decode(_record(EventType.SOCKET, res=3))
-    other = decoder.decode(_record(EventType.SOCKET, res=3, uid=7))
-    again = decoder.decode(_record(EventType.PROCEXIT))
+    opened = decoder.decode(record(EventType.OPENAT, slots=(b"/x\0",)))
+    sock = decoder.decode(record(EventType.SOCKET, res=3))
+    other = decoder.decode(record(EventType.SOCKET, res=3, uid=7))
+    again = decoder.decode(record(EventType.PROCEXIT))
     assert opened.proc is sock.proc is again.proc
     assert other.proc is not opened.proc and other.proc.uid == 7
 
 
 def test_execveat_gets_a_process_of_its_own() -> None:
     slots = (b"x\0", b"x\0-v\0", b"x\0bin\0", b"tmp\0")
-    rec = _record(EventType.EXECVEAT, a=(41, 0, 0, 0, 0, 0), slots=slots, flags=2)
+    rec = record(EventType.EXECVEAT, a=(41, 0, 0, 0, 0, 0), slots=slots, flags=2)
     decoder = RecordDecoder(epoch_offset_ns=0)
     ev = decoder.decode(rec)
     p = ev.proc
@@ -124,7 +94,7 @@ def test_execveat_gets_a_process_of_its_own() -> None:
 
 
 def test_a_failed_exec_is_read_by_its_builder() -> None:
-    rec = _record(EventType.EXECVE, res=-2, slots=(b"/nope\0",))
+    rec = record(EventType.EXECVE, res=-2, slots=(b"/nope\0",))
     ev = RecordDecoder().decode(rec)
     assert (ev.type, ev.res, ev.args, ev.proc.argv) == (
         "execve",
@@ -137,10 +107,10 @@ def test_a_failed_exec_is_read_by_its_builder() -> None:
 def test_a_poll_batch_is_decoded_in_order_and_counted() -> None:
     source = BpfSource()  # not started: decode is what poll runs on the records it reads
     records = [
-        _record(EventType.SOCKET, res=3),
+        record(EventType.SOCKET, res=3),
         b"\0" * 40,
-        _record(EventType.OPENAT, slots=(b"/x\0",)),
-        _record(EventType.SOCKET, res=4),
+        record(EventType.OPENAT, slots=(b"/x\0",)),
+        record(EventType.SOCKET, res=4),
     ]
     events = source.decode(records)
     assert [(e.type, e.res) for e in events] == [("socket", 3), ("openat", 0), ("socket", 4)]

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.sensor.bpf.conftest import Collector
+from tests.support.sensor import Collector
 
 pytestmark = [pytest.mark.ebpf, pytest.mark.root]
 
