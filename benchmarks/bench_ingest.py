@@ -72,7 +72,8 @@ def _start_server(data_dir: Path) -> tuple[subprocess.Popen[bytes], str, str]:
     else:
         server.kill()
         raise RuntimeError("stockade server did not start")
-    return server, f"https://127.0.0.1:{agent}", (data_dir / "pki" / "ca.crt").read_text()
+    ca_pem = (data_dir / "platform" / "pki" / "ca.crt").read_text()
+    return server, f"https://127.0.0.1:{agent}", ca_pem
 
 
 def _token(data_dir: Path) -> str:
@@ -196,7 +197,7 @@ def _stages(tmp: Path) -> tuple[float, float]:
 def main() -> int:
     """Print median events/s for one agent and for several agents in parallel."""
     with tempfile.TemporaryDirectory() as tmp:
-        data_dir = Path(tmp) / "platform"
+        data_dir = Path(tmp)  # the data root: the platform's state goes to its platform/
         server, agent_url, ca_pem = _start_server(data_dir)
         agents = [
             _enroll(agent_url, ca_pem, _token(data_dir), Path(tmp), n)

@@ -97,7 +97,7 @@ def test_every_event_arrives_once_across_outages_and_kill_9(tmp_path: Path) -> N
     binary = tmp_path / name
     shutil.copy("/bin/sleep", binary)
     port = free_port_pair()
-    platform_dir, agent_dir = tmp_path / "platform", tmp_path / "agent"
+    data_root, agent_dir = tmp_path, tmp_path / "agent"  # the platform's state in platform/
     spool_dir = agent_dir / "spool"
     agent_args = [
         "agent",
@@ -107,10 +107,10 @@ def test_every_event_arrives_once_across_outages_and_kill_9(tmp_path: Path) -> N
         f"https://127.0.0.1:{port + 1}",
     ]
 
-    server = start_server(platform_dir, port)
+    server = start_server(data_root, port)
     token = (
         subprocess.run(
-            [*STOCKADE, "token", "create", "--data-dir", str(platform_dir)],
+            [*STOCKADE, "token", "create", "--data-dir", str(data_root)],
             capture_output=True,
             check=True,
             timeout=60,
@@ -134,7 +134,7 @@ def test_every_event_arrives_once_across_outages_and_kill_9(tmp_path: Path) -> N
         wait_for_line(agent, "agent running")
         run_unique_binary(binary, RUNS_PER_PHASE)  # phase 3: platform still down
 
-        server = start_server(platform_dir, port)
+        server = start_server(data_root, port)
         pids = run_unique_binary(binary, RUNS_PER_PHASE)  # phase 4: platform back
         api = login(f"http://127.0.0.1:{port}")
         wait_spooled(spool_dir, name, pids, lambda: stored_pids(api, name))

@@ -13,8 +13,6 @@ from typer.testing import CliRunner
 
 from stockade.cli.main import app
 from stockade.platform import Platform, PlatformConfig, PlatformError
-from tests.support.agent_client import TestAgent
-from tests.support.platform_runner import PlatformRunner
 from tests.support.ports import free_port
 
 
@@ -77,7 +75,7 @@ def test_cli_prints_one_line_and_exits_1(tmp_path: Path, command: list[str]) -> 
     assert result.exit_code == 1
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
-    assert lines[0].startswith(f"stockade: error: cannot use data dir {blocker}")
+    assert lines[0].startswith(f"stockade: error: cannot write data dir {blocker / 'platform'}")
     assert "Traceback" not in result.output
 
 
@@ -106,13 +104,3 @@ def test_busy_port_is_a_one_line_error(tmp_path: Path) -> None:
                 asyncio.run(platform.serve())
         finally:
             platform.close()
-
-
-@pytest.mark.server
-def test_cli_token_create_enrolls_an_agent(running: PlatformRunner, tmp_path: Path) -> None:
-    data_dir = running.platform.config.data_dir
-    result = CliRunner().invoke(app, ["token", "create", "--data-dir", str(data_dir)])
-    assert result.exit_code == 0, result.output
-    token = result.stdout.strip()
-    agent = TestAgent.enroll(running.platform.agent_url, running.platform.ca_pem, token, tmp_path)
-    agent.client.close()

@@ -11,13 +11,13 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from stockade.cli.datadir import default_data_root
+from stockade.cli.datadir import agent_dir
 
 if TYPE_CHECKING:  # imported when a command runs: keeps `stockade --help` fast
     from stockade.agent import Agent
     from stockade.model import Alert
 
-DEFAULT_STATE_DIR = default_data_root() / "agent"
+DEFAULT_STATE_DIR = agent_dir(None)
 DEFAULT_SERVER = "https://127.0.0.1:8701"
 
 

@@ -28,6 +28,8 @@ def source_checks() -> list[Check]:
             problem = source_class(source_id).unavailable_reason()
         except SensorUnavailable as e:
             problem = str(e)
+        except OSError as e:
+            problem = _denied(e)
         checks.append(Check("event source", source_id, problem))
     return checks
 
@@ -36,7 +38,20 @@ def runtime_checks() -> list[Check]:
     """Every container runtime adapter."""
     from stockade.context.runtime import all_runtimes
 
-    return [Check("container runtime", r.id, r.unavailable_reason()) for r in all_runtimes()]
+    checks = []
+    for runtime in all_runtimes():
+        try:
+            problem = runtime.unavailable_reason()
+        except OSError as e:  # a store only root may read: say so instead of failing
+            problem = _denied(e)
+        checks.append(Check("container runtime", runtime.id, problem))
+    return checks
+
+
+def _denied(error: OSError) -> str:
+    where = f" {error.filename}" if error.filename else ""
+    hint = " (run as root)" if isinstance(error, PermissionError) else ""
+    return f"cannot check{where}: {error.strerror}{hint}"
 
 
 def compiled_checks() -> list[Check]:

@@ -8,20 +8,23 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from stockade.cli.datadir import default_data_root
+from stockade.cli.datadir import platform_dir
+from stockade.errors import UsageError
 
 if TYPE_CHECKING:  # imported when a command runs: keeps `stockade --help` fast
     from stockade.platform import Platform
 
 DataDir = Annotated[
     Path | None,
-    typer.Option(help="Where the platform keeps its state (default: per-user data dir)."),
+    typer.Option(help="Data root; the platform's state is in its platform/ (as for `up`)."),
 ]
+MAX_PORT = 65535
 
 
-def default_data_dir() -> Path:
-    """The platform's state under the default data root."""
-    return default_data_root() / "platform"
+def check_port(option: str, port: int) -> None:
+    """UsageError unless `port` is one a listener can be asked for (0 would pick any)."""
+    if not 1 <= port <= MAX_PORT:
+        raise UsageError(f"{option} {port}: choose a port from 1 to {MAX_PORT}")
 
 
 def announce(platform: Platform) -> None:
@@ -66,8 +69,10 @@ def server(
 
     from stockade.platform import Platform, PlatformConfig
 
+    check_port("--port", port)
+    check_port("--agent-port", port + 1 if agent_port is None else agent_port)
     config = PlatformConfig(
-        data_dir=data_dir or default_data_dir(),
+        data_dir=platform_dir(data_dir),
         host=host,
         console_port=port,
         agent_port=agent_port,
@@ -86,7 +91,7 @@ def token_create(
     """Print a one-time enrollment token for `stockade agent --enroll`."""
     from stockade.platform import Platform, PlatformConfig
 
-    platform = Platform.open(PlatformConfig(data_dir=data_dir or default_data_dir()))
+    platform = Platform.open(PlatformConfig(data_dir=platform_dir(data_dir)))
     try:
         typer.echo(platform.create_enrollment_token(ttl))
     finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import signal
 import sys
 import time
@@ -15,6 +16,7 @@ if TYPE_CHECKING:  # the rule engine is imported when a command runs: keeps star
     from stockade.model import Event, EventType
     from stockade.rules import Ruleset
 
+FALCO_OPTION = re.compile(r"[A-Za-z_][\w.\[\]-]*=.*")  # `-o json_output=true`, no directory part
 RulesOption = Annotated[
     list[Path],
     typer.Option(
@@ -160,13 +162,27 @@ def _live_events(ruleset: Ruleset, stop: Callable[[], bool]) -> Iterator[Event]:
         choice.source.stop()
 
 
+def alerts_file(output: str) -> Path:
+    """The path `-o` names; UsageError for Falco's `-o key=value`, which means another thing."""
+    from stockade.errors import UsageError
+
+    if FALCO_OPTION.fullmatch(output):
+        raise UsageError(
+            f"-o {output}: this looks like Falco's `-o key=value` (it overrides a falco.yaml "
+            "setting; json_output=true asks for JSON alerts). Here -o names the alerts file, "
+            f"and alerts are always Falco JSON lines: pass a path (./{output} to really write "
+            "a file of that name)"
+        )
+    return Path(output)
+
+
 def watch(
     rules: Annotated[
         list[Path] | None,
         typer.Option("--rules", "-r", help="Rules files (default: Stockade's default rules)."),
     ] = None,
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Alerts file (default stdout).")
+        str | None, typer.Option("--output", "-o", help="Alerts file (default stdout).")
     ] = None,
     replay: Annotated[
         Path | None, typer.Option(help="Judge a JSON Lines capture instead of live events.")
@@ -181,6 +197,7 @@ def watch(
     from stockade.rules import load_rules
     from stockade.rules.default import default_rule_paths
 
+    alerts = alerts_file(output) if output else None
     ruleset = load_rules(rules or default_rule_paths())
     for error in ruleset.errors:
         typer.echo(f"{error.file}:{error.line}:{error.column}: {error.code}: {error.message}")
@@ -202,7 +219,7 @@ def watch(
         events = _live_events(ruleset, lambda: stopping or time.monotonic() >= deadline)
     detector = RulesDetector(ruleset)
     encode = msgspec.json.Encoder().encode
-    out = output.open("ab") if output else sys.stdout.buffer
+    out = alerts.open("ab") if alerts else sys.stdout.buffer
     try:
         for event in events:
             for alert in detector.inspect(event):
@@ -211,7 +228,7 @@ def watch(
             if stopping:
                 break
     finally:
-        if output:
+        if alerts:
             out.close()
 
 

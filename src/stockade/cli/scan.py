@@ -76,8 +76,7 @@ def build_options(
     except (ValueError, KeyError) as e:
         raise typer.BadParameter(f"unknown scanner or severity: {e}") from e
     if db is None and Scanner.VULN in chosen:
-        default_db = DEFAULT_VULNDB_PATH.expanduser()
-        db = default_db if default_db.is_file() else None
+        db = _default_db()
     if yara_rules is not None:
         chosen |= {Scanner.MALWARE}
     return ScanOptions(
@@ -90,6 +89,20 @@ def build_options(
         severities=severities,
         ignore_unfixed=ignore_unfixed,
     )
+
+
+def _default_db() -> Path:
+    """The default database; UsageError when missing (a scan must not pass for want of it)."""
+    from stockade.errors import UsageError
+
+    default_db = DEFAULT_VULNDB_PATH.expanduser()
+    if not default_db.is_file():
+        raise UsageError(
+            f"vulnerability scanning needs a database and there is none at {default_db}: "
+            "run `stockade db import PATH`, pass --db FILE, or leave vulnerabilities out "
+            "with --scanners pkg,secret,misconfig"
+        )
+    return default_db
 
 
 def _no_progress(what: str, done: int, total: int) -> None:

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from stockade.cli.datadir import default_data_root
-from stockade.cli.platform import announce
+from stockade.cli.datadir import agent_dir, platform_dir
+from stockade.cli.platform import announce, check_port
 
 if TYPE_CHECKING:  # imported when the command runs: keeps `stockade --help` fast
     import asyncio
@@ -28,7 +28,9 @@ def register(app: typer.Typer) -> None:
 
 
 def up(
-    data_dir: Annotated[Path | None, typer.Option(help="Where state lives.")] = None,
+    data_dir: Annotated[
+        Path | None, typer.Option(help="Data root: platform/ and agent/ state below it.")
+    ] = None,
     port: Annotated[int, typer.Option(help="Console port (agents use port+1).")] = DEFAULT_PORT,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
 ) -> None:
@@ -37,12 +39,13 @@ def up(
 
     from stockade.platform import Platform, PlatformConfig
 
-    data_dir = data_dir or default_data_root()
+    check_port("--port", port)
+    check_port("the agents' port (--port + 1)", port + 1)
     platform = Platform.open(
-        PlatformConfig(data_dir=data_dir / "platform", host=host, console_port=port)
+        PlatformConfig(data_dir=platform_dir(data_dir), host=host, console_port=port)
     )
     try:
-        asyncio.run(_run(platform, data_dir / "agent"))
+        asyncio.run(_run(platform, agent_dir(data_dir)))
     finally:
         platform.close()
 

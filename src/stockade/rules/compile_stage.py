@@ -176,7 +176,7 @@ def _compile_rule(
         out.error(file, rule.origin.message(e.code, str(e)))
         return None
     except RuleCompileError as e:
-        unknown = e.code == "LOAD_UNKNOWN_FIELD" or "nonexistent field" in e.message
+        unknown = _unknown_field(e)
         if rule.skip_if_unknown_filter and unknown:
             out.warnings.append(
                 rule.origin.message("LOAD_UNKNOWN_FILTER", f"{e.message} (rule skipped)")
@@ -216,3 +216,11 @@ def _index(out: CompileResult, compiler: ConditionCompiler, first_only: bool) ->
     built = build_index(out.rules, compiler, first_only=first_only)
     out.index, out.catchall = built.candidates, built.catchall
     out.dispatch, out.catchall_dispatch = built.dispatch, built.catchall_dispatch
+
+
+def _unknown_field(error: RuleCompileError) -> bool:
+    """Whether `error` (or the error it wraps, as an output's does) names an unknown field."""
+    cause = error.__cause__
+    return error.code == "LOAD_UNKNOWN_FIELD" or (
+        isinstance(cause, RuleCompileError) and cause.code == "LOAD_UNKNOWN_FIELD"
+    )

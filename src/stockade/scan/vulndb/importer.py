@@ -102,5 +102,11 @@ def import_location(db: VulnDB, location: str) -> ImportReport:
         advisories = read_advisories(root, report)
     if report.files == 0:
         raise VulnDBError(f"no JSON or YAML files found at {location}")
+    if report.advisories == 0:
+        first = f" (first: {report.skipped[0]})" if report.skipped else ""
+        raise VulnDBError(
+            f"no advisories in {location}: {report.files} JSON or YAML files, none of them "
+            f"OSV, Debian tracker, Alpine secdb or Node.js security-wg advisories{first}"
+        )
     db.replace_source(key, report.formats.keys(), advisories)
     return report
