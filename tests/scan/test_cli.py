@@ -94,7 +94,9 @@ def test_fs_scan_with_skip_dirs(tmp_path: Path) -> None:
 
 
 def test_errors_are_reported_with_exit_code_two(tmp_path: Path) -> None:
-    result = RUNNER.invoke(app, ["scan", "image", f"oci:{tmp_path}", "--no-cache"])
+    result = RUNNER.invoke(
+        app, ["scan", "image", f"oci:{tmp_path}", "--no-cache", "--scanners", "pkg"]
+    )
     assert result.exit_code == 2
     assert "no index.json" in result.output
     bad = RUNNER.invoke(app, ["scan", "image", f"oci:{tmp_path}", "--scanners", "nope"])
