@@ -69,6 +69,8 @@ def test_scan_command_is_niced_and_adds_vulns_with_a_db(tmp_path: Path) -> None:
     request = ImageScanRequest(DIGEST_A, "f" * 64, "app", "c" * 64, "podman")
     plain = scan_command(request, tmp_path, None)
     assert plain[:3][1:] == ["-n", "15"] and sys.executable in plain
+    assert plain[plain.index("-m") + 1] == "stockade.agent.scan_child"  # not a user format
+    assert "--format" not in plain
     assert plain[plain.index("--scanners") + 1] == "pkg,secret,misconfig"
     with_db = scan_command(request, tmp_path, tmp_path / "vuln.db")
     assert "pkg,secret,misconfig,vuln" in with_db and str(tmp_path / "vuln.db") in with_db

@@ -9,6 +9,7 @@ import msgspec
 import pytest
 
 from stockade.model.inventory import Finding, ScanResult, Severity
+from stockade.model.wire import SCAN_CONTENT_TYPE, encode_scan
 from tests.support.corpus_scan import app_image_json, app_image_scan
 from tests.support.platform_runner import PlatformRunner
 
@@ -155,9 +156,14 @@ def test_agents_ask_and_upload_scans_once_per_digest(
 ) -> None:
     agent = running.enroll(tmp_path, hostname="scan-node")
     digest = "sha256:" + "2" * 64
-    body = msgspec.json.encode(msgspec.structs.replace(app_image_scan(corpus), image_digest=digest))
+    body = encode_scan(msgspec.structs.replace(app_image_scan(corpus), image_digest=digest))
     assert agent.client.get(f"/api/v1/agent/scans/{digest}").status_code == 404
-    r = agent.client.post("/api/v1/agent/scans", content=body, params={"name": "busybox:1"})
+    r = agent.client.post(
+        "/api/v1/agent/scans",
+        content=body,
+        params={"name": "busybox:1"},
+        headers={"Content-Type": SCAN_CONTENT_TYPE},
+    )
     assert r.status_code == 201 and r.json() == {"digest": digest}
     assert agent.client.get(f"/api/v1/agent/scans/{digest}").status_code == 200
     other = running.enroll(tmp_path / "other", hostname="other-node")
@@ -165,6 +171,10 @@ def test_agents_ask_and_upload_scans_once_per_digest(
     image = admin.get(f"/api/v1/images/{digest}").json()
     assert image["agent_id"] == agent.agent_id and image["names"] == ["busybox:1"]
     bad = agent.client.post("/api/v1/agent/scans", content=b"[]")
+    assert bad.status_code == 422 and "bad scan result" in bad.json()["detail"]
+    bad = agent.client.post(
+        "/api/v1/agent/scans", content=b"{}", headers={"Content-Type": SCAN_CONTENT_TYPE}
+    )
     assert bad.status_code == 422 and "bad scan result" in bad.json()["detail"]
 
 

@@ -8,11 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-import msgspec
 from typer.testing import CliRunner
 
 from stockade.cli.main import app
-from stockade.model.inventory import ScanResult
+from stockade.scan.jsonreport import decode_report
+from stockade.scan.output import WRITERS
 from tests.scan.imagebuild import LayerSpec, write_oci_layout
 
 RUNNER = CliRunner()
@@ -31,9 +31,23 @@ def test_json_report_is_a_scan_result(corpus_image: Path, tmp_path: Path) -> Non
         ),  # fmt: skip
     )
     assert result.exit_code == 0, result.output
-    report = msgspec.json.decode(out.read_bytes(), type=ScanResult)
+    doc = json.loads(out.read_bytes())
+    assert doc["schema"] == "stockade.scan.v1"
+    assert {f["severity"] for f in doc["findings"]} <= {"CRITICAL", "HIGH", "MEDIUM", "LOW"}
+    report = decode_report(out.read_bytes())
     assert len(report.packages) == 150
     assert {f.id for f in report.findings} == {"aws-access-key-id", "github-pat", "private-key"}
+
+
+def test_formats_come_from_the_report_writers(tmp_path: Path) -> None:
+    unknown = RUNNER.invoke(app, ["scan", "fs", str(tmp_path), "-f", "xml"])
+    assert unknown.exit_code == 2
+    for name in ("table", *WRITERS):
+        assert name in unknown.output
+    for name in WRITERS:  # every registered writer is a format, with no list to keep in step
+        written = RUNNER.invoke(app, ["scan", "fs", str(tmp_path), "-f", name, "--no-cache"])
+        assert written.exit_code == 0, (name, written.output)
+        assert written.stdout_bytes.strip()
 
 
 def test_severity_filter_and_exit_code(corpus_image: Path) -> None:
@@ -128,7 +142,8 @@ def test_rescan_from_cache_imports_only_what_the_cached_path_needs(tmp_path: Pat
         "rich",
         "stockade.scan.secrets.engine",
         "stockade.scan.misconfig.engine",
-        "stockade.scan.output",
+        "cyclonedx",  # the json report comes from WRITERS; the other writers' libraries
+        "spdx_tools",  # load only when their format is written
         "stockade.scan.vulndb",
         "stockade.scan.matchers",
     }

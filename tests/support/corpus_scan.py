@@ -5,9 +5,8 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
-import msgspec
-
 from stockade.model.inventory import ScanResult
+from stockade.scan.jsonreport import encode_report
 from stockade.scan.options import Scanner, ScanOptions
 from stockade.scan.scanner import scan_image
 
@@ -25,4 +24,4 @@ def app_image_scan(corpus: Path) -> ScanResult:
 
 def app_image_json(corpus: Path) -> bytes:
     """The scan as `stockade scan image --format json` prints it."""
-    return msgspec.json.encode(app_image_scan(corpus))
+    return encode_report(app_image_scan(corpus))

@@ -20,18 +20,18 @@ from stockade.agent.enroll import Credentials, response_detail
 from stockade.agent.errors import TransportError
 from stockade.agent.image_scans import ImageScanError, ImageScanRequest, ImageScanScheduler
 from stockade.model.inventory import ScanResult
+from stockade.model.wire import SCAN_CONTENT_TYPE, decode_scan, encode_scan
 
 SCANS_PATH = "/api/v1/agent/scans"
 SCAN_TIMEOUT_S = 600.0
 NICENESS = 15
-_decoder = msgspec.json.Decoder(ScanResult)
 
 
 def scan_command(request: ImageScanRequest, cache_dir: Path, vulndb: Path | None) -> list[str]:
     """The command line scanning one image at low CPU priority (pure)."""
     scanners = "pkg,secret,misconfig" + (",vuln" if vulndb is not None else "")
-    command = [sys.executable, "-m", "stockade.cli.scan", "image", request.source]
-    command += ["--format", "json", "--scanners", scanners, "--cache-dir", str(cache_dir)]
+    command = [sys.executable, "-m", "stockade.agent.scan_child", request.source]
+    command += ["--scanners", scanners, "--cache-dir", str(cache_dir)]
     if vulndb is not None:
         command += ["--db", str(vulndb)]
     nice = shutil.which("nice")
@@ -49,7 +49,7 @@ class SubprocessScanner:
         self._cancelled = False
 
     def scan(self, request: ImageScanRequest) -> ScanResult:
-        """The scan of the image, read from the child's JSON output."""
+        """The scan of the image, read from the child's output (the upload format)."""
         with self._lock:
             if self._cancelled:
                 raise ImageScanError("the agent is stopping")
@@ -77,7 +77,7 @@ class SubprocessScanner:
                 f"{message[-1] if message else 'no message'}"
             )
         try:
-            return _decoder.decode(out)
+            return decode_scan(out)
         except msgspec.DecodeError as e:
             raise ImageScanError(f"scan of {request.source} printed no scan result: {e}") from e
 
@@ -120,9 +120,9 @@ class HttpScanPlatform:
         response = self._call(
             "POST",
             self._url,
-            content=msgspec.json.encode(result),
+            content=encode_scan(result),
             params={"name": list(names)},
-            headers={"content-type": "application/json"},
+            headers={"content-type": SCAN_CONTENT_TYPE},
         )
         if response.status_code >= 500:
             raise TransportError(f"platform error {response.status_code} on a scan upload")

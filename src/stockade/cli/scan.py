@@ -21,7 +21,7 @@ if TYPE_CHECKING:  # the scanner is imported when a command runs: keeps start-up
 
 scan_app = typer.Typer(help="Scan container images and filesystems.", no_args_is_help=True)
 
-FORMATS = ("table", "json", "sarif", "cyclonedx", "spdx")
+TABLE = "table"  # the human view; every other format is a report writer (scan.output.WRITERS)
 KIND_LABEL = {"vulnerability": "vuln", "misconfiguration": "misconfig"}
 SEVERITY_STYLE = {  # by Severity name
     "CRITICAL": "bold red",
@@ -31,7 +31,10 @@ SEVERITY_STYLE = {  # by Severity name
     "UNKNOWN": "dim",
 }
 
-FormatOpt = Annotated[str, typer.Option("--format", "-f", help="table|json|sarif|cyclonedx|spdx")]
+FormatOpt = Annotated[
+    str,
+    typer.Option("--format", "-f", help="table, or a report writer (json, sarif, cyclonedx, ...)"),
+]
 OutputOpt = Annotated[Path | None, typer.Option("--output", "-o", help="Write the report here")]
 SeverityOpt = Annotated[
     str, typer.Option("--severity", help="Severities to report, e.g. HIGH,CRITICAL")
@@ -164,10 +167,19 @@ def render_table(result: ScanResult, console: Console, list_packages: bool) -> N
         console.print(f"[dim]warning: {warning}[/dim]")
 
 
+def check_format(fmt: str) -> None:
+    """BadParameter unless `fmt` is the table or a registered report writer."""
+    if fmt == TABLE:
+        return
+    from stockade.scan.output import WRITERS
+
+    if fmt not in WRITERS:
+        known = ", ".join([TABLE, *WRITERS])
+        raise typer.BadParameter(f"unknown format {fmt!r}; choose one of {known}")
+
+
 def _emit(result: ScanResult, fmt: str, output: Path | None, list_packages: bool) -> None:
-    if fmt not in FORMATS:
-        raise typer.BadParameter(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
-    if fmt == "table":
+    if fmt == TABLE:
         from rich.console import Console
 
         if output is None:
@@ -176,14 +188,9 @@ def _emit(result: ScanResult, fmt: str, output: Path | None, list_packages: bool
         with output.open("w") as handle:
             render_table(result, Console(file=handle, width=200), list_packages)
         return
-    if fmt == "json":
-        import msgspec
+    from stockade.scan.output import write
 
-        data = msgspec.json.format(msgspec.json.encode(result), indent=2) + b"\n"
-    else:
-        from stockade.scan.output import write
-
-        data = write(result, fmt)
+    data = write(result, fmt)
     if output is None:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
@@ -198,6 +205,7 @@ def _run(
     exit_code: int,
     list_packages: bool,
 ) -> None:
+    check_format(fmt)  # before the scan: a typo should not cost a scan
     result = scan()
     _emit(result, fmt, output, list_packages)
     if result.findings and exit_code:

@@ -14,9 +14,14 @@ import msgspec
 from stockade.model.alerts import Alert
 from stockade.model.entities import Host
 from stockade.model.events import Event
+from stockade.model.inventory import ScanResult
 
 BATCH_CONTENT_TYPE = "application/vnd.stockade.batch+msgpack"
 BATCH_ENCODING = "zstd"
+# an image scan as the agent's scan subprocess prints it and the agent uploads it
+SCAN_CONTENT_TYPE = "application/vnd.stockade.scan+msgpack"
+_SCAN_ENCODER = msgspec.msgpack.Encoder()
+_SCAN_DECODER = msgspec.msgpack.Decoder(ScanResult)
 
 
 class Batch(msgspec.Struct, kw_only=True):
@@ -69,3 +74,13 @@ class Heartbeat(msgspec.Struct, kw_only=True):
     version: str
     sensor: SensorStatus
     spooled_seq: int = 0  # highest sequence written to the local spool
+
+
+def encode_scan(result: ScanResult) -> bytes:
+    """An image scan in the agent's upload format (msgpack of the ScanResult)."""
+    return _SCAN_ENCODER.encode(result)
+
+
+def decode_scan(data: bytes) -> ScanResult:
+    """The ScanResult of an upload; msgspec.DecodeError (or ValidationError) if it is not one."""
+    return _SCAN_DECODER.decode(data)

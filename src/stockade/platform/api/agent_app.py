@@ -11,7 +11,7 @@ Contract (bodies are `stockade.model.wire` structs; errors are JSON {"detail": r
                                   503 store unavailable (retry)
     GET  /api/v1/agent/ack        -> 200 Ack (0 before anything is stored; seqs start at 1)
     POST /api/v1/agent/heartbeat  JSON Heartbeat -> 200 {"status": "ok"}
-    POST /api/v1/agent/scans      JSON ScanResult (`stockade scan image --format json`),
+    POST /api/v1/agent/scans      a ScanResult in the upload format (model.wire.encode_scan),
                                   optional ?name=REF (repeatable) -> 201 {"digest"}; 413; 422
     GET  /api/v1/agent/scans/{digest}  -> 200 {"digest"} when a scan of it is stored (by any
                                   agent or user), else 404: agents scan each digest once
@@ -111,7 +111,9 @@ async def scans(
     """Store an image scan made by the calling agent; answers the image digest."""
     try:
         body = await read_body(request, MAX_SCAN_BYTES)
-        image = await services.scans.submit(body, name or (), agent_id=agent)
+        image = await services.scans.submit(
+            body, name or (), agent_id=agent, content_type=request.headers.get("content-type", "")
+        )
     except BodyTooLarge as e:
         return error(413, str(e))
     except ScanRejected as e:

@@ -41,7 +41,9 @@ async def upload_scan(request: Request, services: Services, name: Names = None) 
     """Store the JSON of `stockade scan image --format json`; answers the image digest."""
     try:
         body = await read_body(request, MAX_SCAN_BYTES)
-        image = await services.scans.submit(body, name or ())
+        image = await services.scans.submit(
+            body, name or (), content_type=request.headers.get("content-type", "")
+        )
     except BodyTooLarge as e:
         return error(413, str(e))
     except ScanRejected as e:

@@ -9,13 +9,15 @@ from collections.abc import Iterable
 import msgspec
 
 from stockade.model.inventory import ScanResult, Severity
+from stockade.model.wire import SCAN_CONTENT_TYPE
+from stockade.model.wire import decode_scan as decode_upload
 from stockade.platform.errors import PlatformError
 from stockade.platform.store import ImageRecord, Store, StoreError
 from stockade.platform.store.runner import StoreRunner
+from stockade.scan.jsonreport import ReportError, decode_report
 
 MAX_SCAN_BYTES = 64 * 1024 * 1024
 MAX_NAME_CHARS = 512
-_decoder = msgspec.json.Decoder(ScanResult)
 
 
 class ScanRejected(PlatformError):
@@ -27,13 +29,19 @@ class ScanRejected(PlatformError):
         self.reason = reason
 
 
-def decode_scan(body: bytes) -> ScanResult:
-    """The `ScanResult` JSON of `stockade scan image --format json`; ScanRejected if not."""
+def decode_scan(body: bytes, content_type: str = "application/json") -> ScanResult:
+    """An agent's upload (SCAN_CONTENT_TYPE), else the JSON report of `stockade scan image
+    --format json`; ScanRejected if the body is neither."""
     if not body.strip():
         raise ScanRejected(422, "empty body: send the JSON of `stockade scan image --format json`")
+    if content_type.split(";", 1)[0].strip() == SCAN_CONTENT_TYPE:
+        try:
+            return decode_upload(body)
+        except msgspec.DecodeError as e:
+            raise ScanRejected(422, f"bad scan result: {e}") from e
     try:
-        return _decoder.decode(body)
-    except msgspec.DecodeError as e:
+        return decode_report(body)
+    except ReportError as e:
         raise ScanRejected(422, f"bad scan result: {e}") from e
 
 
@@ -90,9 +98,15 @@ class ScanService:
         self._store = store
         self._runner = runner
 
-    async def submit(self, body: bytes, names: Iterable[str], agent_id: str = "") -> ImageRecord:
+    async def submit(
+        self,
+        body: bytes,
+        names: Iterable[str],
+        agent_id: str = "",
+        content_type: str = "application/json",
+    ) -> ImageRecord:
         """Decode, check and store one scan; returns the image as stored."""
-        result = decode_scan(body)
+        result = decode_scan(body, content_type)
         record = image_record(result, names, agent_id, time.time_ns())
         try:
             return await self._runner.write(self._store.store_scan, record, result)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import msgspec
-
-from stockade.model.inventory import ScanResult, Severity
+from stockade.model.inventory import ScanResult
+from stockade.scan.jsonreport import SCHEMA, encode_report
 from stockade.scan.output.base import WRITERS, ReportWriter
 
-SCHEMA = "stockade.scan.v1"
+__all__ = ["SCHEMA", "JsonReportWriter"]
 
 
 class JsonReportWriter(ReportWriter):
@@ -18,10 +17,7 @@ class JsonReportWriter(ReportWriter):
 
     def write(self, result: ScanResult) -> bytes:
         """The result with a schema marker; findings' severities as names (HIGH, ...)."""
-        doc = {"schema": SCHEMA, **msgspec.to_builtins(result)}
-        for finding in doc["findings"]:
-            finding["severity"] = Severity(finding["severity"]).name
-        return msgspec.json.format(msgspec.json.encode(doc), indent=2) + b"\n"
+        return encode_report(result)
 
 
 WRITERS.register("json", JsonReportWriter())
