@@ -7,7 +7,7 @@ import pytest
 from packageurl import PackageURL
 
 from stockade.model.inventory import Ecosystem, Package
-from stockade.scan.analyzers import ANALYZERS, load_builtin
+from stockade.scan.analyzers import ANALYZERS
 from stockade.scan.ecosystems import ECOSYSTEMS, spec_for_advisories
 from stockade.scan.matchers import MATCHERS
 from stockade.scan.purl import build_purl, purl_of
@@ -16,7 +16,6 @@ from stockade.scan.vulndb.names import normalise
 
 
 def _emitted() -> set[Ecosystem]:
-    load_builtin()
     return {eco for _, cls in ANALYZERS.items() for eco in cls.ecosystems}
 
 
