@@ -10,7 +10,8 @@ import pytest
 from stockade.model import Ancestor, Event, FdInfo, Process
 from stockade.model.entities import Container, Mount
 from stockade.rules.fields import FIELDS, ArgKind, FieldDef
-from stockade.rules.fields.base import INLINE_HELPERS
+from stockade.rules.fields.base import INLINE_HELPERS, FieldType
+from stockade.rules.fields.evt_time import Around
 
 _FIELD = re.compile(
     r"%?\b((?:evt|proc|user|group|fd|container|k8s|thread|fs)\.[a-zA-Z0-9_.]*[a-zA-Z0-9_])"
@@ -98,15 +99,47 @@ def test_every_field_of_falco_rules_is_known(corpus: Path) -> None:
     assert len(used) > 80
 
 
+_PYTHON_TYPES: dict[FieldType, tuple[type, ...]] = {
+    FieldType.STRING: (str,),
+    FieldType.INT64: (int,),
+    FieldType.UINT64: (int, Around),  # evt.around[T] compares with '=' only
+    FieldType.BOOL: (bool,),
+    FieldType.IPADDR: (str,),
+    FieldType.IPNET: (str,),
+    FieldType.PORT: (int,),
+    FieldType.ABSTIME: (int,),
+    FieldType.RELTIME: (int,),
+    FieldType.LIST: (str,),  # the items of the tuple
+    FieldType.DOUBLE: (float, int),
+}
+
+
+def _fits(fdef: FieldDef, arg: str | None, value: object) -> bool:
+    """True when `value` is what `fdef` declares: None (absent), or its type, or a tuple of
+    it for a list field or a multi-valued field read without an argument."""
+    if value is None:
+        return fdef.type is not FieldType.LIST  # an absent list is empty, not None
+    wanted = _PYTHON_TYPES[fdef.type]
+    if fdef.type is FieldType.LIST or (fdef.multi and arg is None):
+        return isinstance(value, tuple) and all(isinstance(v, wanted) for v in value)
+    if fdef.type is not FieldType.BOOL and isinstance(value, bool):
+        return False  # bool is an int to isinstance, not to a rule
+    return isinstance(value, wanted)
+
+
 @pytest.mark.parametrize("event", [MINIMAL, RICH], ids=["minimal", "rich"])
-def test_every_field_extracts_without_raising(event: Event) -> None:
+def test_every_field_extracts_a_value_of_its_type(event: Event) -> None:
+    wrong = []
     for fdef in FIELDS:
         for arg in (
             {None, _sample_arg(fdef)}
             if fdef.arg.value.startswith("optional")
             else {_sample_arg(fdef)}
         ):
-            fdef.extractor(arg)(event)
+            value = fdef.extractor(arg)(event)
+            if not _fits(fdef, arg, value):
+                wrong.append((fdef.name, arg, fdef.type.value, value))
+    assert wrong == []
 
 
 OPEN_WRITE = Event(

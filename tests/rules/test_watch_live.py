@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+
+from tests.support.polling import poll_until
 
 RULE = """
 - rule: Probe exec
@@ -42,12 +44,19 @@ def test_watch_alerts_on_a_real_exec(tmp_path: Path) -> None:
         stderr=subprocess.PIPE,
     )
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and watch.poll() is None:
+
+        def alerted() -> bool:
             subprocess.run([str(probe), "--marker"], check=True)
-            if alerts.exists() and alerts.read_text().strip():
-                break
-            time.sleep(0.5)
+            return alerts.exists() and bool(alerts.read_text().strip())
+
+        # on a timeout the assertion below says more: it shows watch's stderr
+        with contextlib.suppress(AssertionError):
+            poll_until(
+                lambda: watch.poll() is not None or alerted(),
+                60,
+                "an alert from stockade watch",
+                interval=0.5,
+            )
     finally:
         watch.send_signal(signal.SIGTERM)
         _, err = watch.communicate(timeout=30)

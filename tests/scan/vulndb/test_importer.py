@@ -79,9 +79,13 @@ def test_persisted(tmp_path: Path) -> None:
     path = tmp_path / "v.sqlite"
     db = open_db(path, create=True)
     import_location(db, str(TRACKER))
+    before = db.candidates("Debian:12", "glibc")
     db.close()
     again = open_db(path)
-    assert again.candidates("Debian:12", "glibc")
+    after = again.candidates("Debian:12", "glibc")
+    assert [c.advisory.id for c in after] == ["CVE-2023-4911", "CVE-2010-4756"]
+    assert after == before  # every field survives the round trip
+    assert again.counts_by_ecosystem() == {"Debian:11": 2, "Debian:12": 9}
     again.close()
 
 
