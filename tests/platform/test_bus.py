@@ -50,4 +50,6 @@ def test_publish_without_subscriber_or_after_close_fails() -> None:
 
 
 def test_inprocess_bus_is_registered() -> None:
-    assert isinstance(BUSES.get("inprocess")(), InProcessBus)
+    assert isinstance(BUSES.get("inprocess")(""), InProcessBus)
+    with pytest.raises(BusError, match="takes no location"):
+        BUSES.get("inprocess")("nats://127.0.0.1:4222")

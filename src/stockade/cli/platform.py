@@ -63,6 +63,18 @@ def server(
     agent_port: Annotated[
         int | None, typer.Option(help="Agent port (mTLS); default: console port + 1.")
     ] = None,
+    store: Annotated[str, typer.Option(help="Store to keep state in (a registered id).")] = (
+        "sqlite"
+    ),
+    store_location: Annotated[
+        str, typer.Option(help="The store's file or URL; default: stockade.db in the data dir.")
+    ] = "",
+    bus: Annotated[str, typer.Option(help="Bus from ingest to workers (a registered id).")] = (
+        "inprocess"
+    ),
+    bus_location: Annotated[
+        str, typer.Option(help="The bus's URL; default: none (the bus runs in this process).")
+    ] = "",
 ) -> None:
     """Run the platform: web console and user API, and the agents' mTLS endpoint."""
     import asyncio
@@ -76,6 +88,10 @@ def server(
         host=host,
         console_port=port,
         agent_port=agent_port,
+        store=store,
+        store_location=store_location,
+        bus=bus,
+        bus_location=bus_location,
     )
     platform = Platform.open(config)
     try:

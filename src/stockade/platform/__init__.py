@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from stockade.platform.errors import PlatformError
+from stockade.platform.errors import PlatformConfigError, PlatformError
 from stockade.platform.server import Platform, PlatformConfig
 
-__all__ = ["Platform", "PlatformConfig", "PlatformError"]
+__all__ = ["Platform", "PlatformConfig", "PlatformConfigError", "PlatformError"]

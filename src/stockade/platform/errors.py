@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from stockade.errors import StockadeError
+from stockade.errors import USAGE_EXIT, StockadeError
 
 
 class PlatformError(StockadeError):
@@ -15,3 +15,9 @@ class DataDirError(PlatformError):
 
 class ListenError(PlatformError):
     """A listener cannot bind its address."""
+
+
+class PlatformConfigError(PlatformError):
+    """The configuration names something that does not exist (an unknown store or bus)."""
+
+    exit_code = USAGE_EXIT

@@ -17,7 +17,8 @@ from typing import Any
 import uvicorn
 
 from stockade.platform.api import PeerCertProtocol, create_agent_app, create_console_app
-from stockade.platform.bus import InProcessBus
+from stockade.platform.backends import check_backends, open_bus, open_store
+from stockade.platform.bus import Bus
 from stockade.platform.errors import DataDirError, ListenError, PlatformError
 from stockade.platform.pki import CertificateAuthority
 from stockade.platform.services import (
@@ -31,7 +32,7 @@ from stockade.platform.services import (
 from stockade.platform.services.accounts import ensure_admin
 from stockade.platform.services.enrollment import create_token
 from stockade.platform.services.ingest import StoreWorker
-from stockade.platform.store import SqliteStore, StoreError
+from stockade.platform.store import StoreError
 from stockade.platform.store.runner import StoreRunner
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,10 @@ class PlatformConfig:
     host: str = "127.0.0.1"
     console_port: int = 8700
     agent_port: int | None = None  # None -> console_port + 1
+    store: str = "sqlite"  # an id in STORES
+    store_location: str = ""  # file path or URL; "": stockade.db in the data dir
+    bus: str = "inprocess"  # an id in BUSES
+    bus_location: str = ""  # URL; "": the bus runs in this process
 
     @property
     def effective_agent_port(self) -> int:
@@ -128,7 +133,7 @@ class Platform:
         config: PlatformConfig,
         ca: CertificateAuthority,
         services: PlatformServices,
-        bus: InProcessBus,
+        bus: Bus,
         first_admin_password: str | None,
     ) -> None:
         self.config = config
@@ -145,11 +150,12 @@ class Platform:
     @classmethod
     def open(cls, config: PlatformConfig) -> Platform:
         """Create (or reopen) the data dir, CA, database and first admin; PlatformError if not."""
+        check_backends(config.store, config.bus)
         data_dir = config.data_dir.expanduser().absolute()
         _prepare_data_dir(data_dir)
         try:
             ca = CertificateAuthority.load_or_create(data_dir / "pki")
-            store = SqliteStore(str(data_dir / DB_FILE))
+            store = open_store(config.store, config.store_location or str(data_dir / DB_FILE))
         except (OSError, StoreError) as e:
             raise DataDirError(
                 f"cannot set up data dir {data_dir}: {e}; repair or move it, or choose another "
@@ -157,12 +163,12 @@ class Platform:
             ) from e
         try:
             password = ensure_admin(store)
+            bus = open_bus(config.bus, config.bus_location)
         except BaseException:
             store.close()
             raise
         runner = StoreRunner()
         metrics = PlatformMetrics()
-        bus = InProcessBus()
         StoreWorker(store, runner, metrics).attach(bus)
         services = PlatformServices(
             store=store,

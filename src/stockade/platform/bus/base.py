@@ -37,4 +37,5 @@ class Bus(Protocol):
         """Stop delivering."""
 
 
-BUSES: Registry[Callable[[], Bus]] = Registry("bus")
+BusFactory = Callable[[str], Bus]  # location: a URL; "" for a bus inside this process
+BUSES: Registry[BusFactory] = Registry("bus")

@@ -1,0 +1,35 @@
+"""The store and bus a platform runs on, built from its configuration through the
+STORES and BUSES registries (the only place the platform chooses them)."""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from stockade.platform.bus.base import BUSES, Bus
+from stockade.platform.errors import PlatformConfigError
+from stockade.platform.store.base import STORES, Store
+from stockade.registry import Registry
+
+F = TypeVar("F")
+
+
+def _factory(registry: Registry[F], key: str, option: str) -> F:
+    if key not in registry:
+        raise PlatformConfigError(f"{registry.unknown(key)}; choose one with {option}")
+    return registry.get(key)
+
+
+def check_backends(store_id: str, bus_id: str) -> None:
+    """PlatformConfigError, in one line naming the known ids, if either id is unknown."""
+    _factory(STORES, store_id, "--store")
+    _factory(BUSES, bus_id, "--bus")
+
+
+def open_store(store_id: str, location: str) -> Store:
+    """The store registered as `store_id`, opened at `location` (a file path or a URL)."""
+    return _factory(STORES, store_id, "--store")(location)
+
+
+def open_bus(bus_id: str, location: str) -> Bus:
+    """The bus registered as `bus_id`, connected to `location` ("" for in-process)."""
+    return _factory(BUSES, bus_id, "--bus")(location)
