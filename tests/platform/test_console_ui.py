@@ -31,6 +31,7 @@ def test_alert_shows_process_container_and_image(
     agent = running.enroll(tmp_path, hostname="ui-host")
     event = make_event(1, time.time_ns(), container=WEB, proc_name="sh", pid=31337)
     alert = make_alert(2, event, rule="Terminal shell in container", priority="Warning")
+    alert.count = 7  # seven identical alerts, aggregated at the agent
     assert agent.send(agent.batch([event], [alert])).status_code == 200
     base = running.platform.console_url
 
@@ -58,6 +59,7 @@ def test_alert_shows_process_container_and_image(
             expected = {
                 "alert-rule": "Terminal shell in container",
                 "alert-priority": "Warning",
+                "alert-count": "7",
                 "alert-proc-name": "sh",
                 "alert-proc-pid": "31337",
                 "alert-proc-cmdline": "sh -c id",

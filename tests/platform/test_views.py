@@ -37,6 +37,7 @@ def test_agent_status(last_seen: int, status: str, shown: str) -> None:
 def test_alert_without_container_row_takes_origin_from_output_fields() -> None:
     alert = make_alert(2, make_event(1, 5))
     alert.container_id = "7" * 64
+    alert.count = 3  # aggregated at the agent
     alert.output_fields.update(
         {
             "container.name": "api",
@@ -63,3 +64,4 @@ def test_alert_without_container_row_takes_origin_from_output_fields() -> None:
         "image_digest": "sha256:ab",
     }
     assert view["process"] == {"name": "sh", "pid": 3, "cmdline": "sh -c id"}
+    assert view["count"] == 3

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from typer.testing import CliRunner
 
@@ -94,3 +95,32 @@ def test_watch_replays_a_capture_and_prints_falco_json(tmp_path: Path) -> None:
         "container.image.tag": None,
     }
     assert set(alerts[0]) >= {"uuid", "output", "time", "source", "tags", "hostname"}
+
+
+def test_watch_prints_repeats_once_with_their_count(tmp_path: Path) -> None:
+    from stockade.model import Event, Process
+    from stockade.model.events import encode_jsonl
+
+    rules = _write(tmp_path, "r.yaml", RULE)
+    second = 1_000_000_000
+    capture = tmp_path / "capture.jsonl"
+    capture.write_bytes(
+        encode_jsonl(
+            [
+                Event(type="execve", ts=t * second, proc=Process(pid=t, name="bash"), seq=t)
+                for t in (1, 2, 3, 100)  # three within 30 s of the first, one long after
+            ]
+        )
+    )
+
+    def watched(*flags: str) -> list[dict[str, Any]]:
+        out = tmp_path / f"alerts{len(flags)}.jsonl"
+        args = ["watch", "-r", str(rules), "--replay", str(capture), "-o", str(out), *flags]
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 0, result.output
+        return [json.loads(line) for line in out.read_text().splitlines()]
+
+    alerts = watched()
+    assert [(a["event_seq"], a["count"]) for a in alerts] == [(1, 1), (3, 2), (100, 1)]
+    unaggregated = watched("--alert-window", "0")
+    assert [(a["event_seq"], a["count"]) for a in unaggregated] == [(t, 1) for t in (1, 2, 3, 100)]

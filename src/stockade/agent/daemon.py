@@ -17,6 +17,7 @@ from pathlib import Path
 
 import stockade
 from stockade.agent import pipeline
+from stockade.agent.aggregate import DEFAULT_WINDOW_S, AlertAggregator
 from stockade.agent.detection import DEFAULT_DETECTORS, agent_detectors, event_types_needed
 from stockade.agent.enroll import Credentials, enroll, load_credentials
 from stockade.agent.errors import AgentError, SpoolFull, TransportError
@@ -57,6 +58,7 @@ class AgentConfig:
     rules: tuple[Path, ...] = ()  # rule files; empty: Stockade's default rules
     scan_images: bool = True  # scan the image of each new container once per digest
     vulndb: Path | None = None  # vulnerability DB for those scans; None: no vuln matching
+    alert_window_s: float = DEFAULT_WINDOW_S  # identical alerts within it go out as one; 0: off
 
 
 class Agent:
@@ -77,6 +79,7 @@ class Agent:
             detectors if detectors is not None else agent_detectors(config.detectors, config.rules)
         )
         self.dropped_full = 0  # events refused by a full spool
+        self.aggregator = AlertAggregator(config.alert_window_s)
         self.spool: Spool | None = None
         self.transport: Transport | None = None
         self.image_scans: ImageScanScheduler | None = None
@@ -144,6 +147,8 @@ class Agent:
         finally:
             with contextlib.suppress(SpoolFull):
                 self._accept(spool, pending.flush(), host)
+            with contextlib.suppress(SpoolFull):
+                self._append_alerts(spool, self.aggregator.flush())  # counted repeats too
             spool.flush()
             senders.set()
             if self.image_scans is not None:
@@ -196,11 +201,11 @@ class Agent:
             spool.append(events)
         except SpoolFull:
             self.dropped_full += len(events)
-            alerts = pipeline.detect(events, self.detectors, host)
+            alerts = pipeline.detect(events, self.detectors, host, self.aggregator)
             if alerts:
                 self._append_alerts(spool, alerts)
             raise
-        self._append_alerts(spool, pipeline.detect(events, self.detectors, host))
+        self._append_alerts(spool, pipeline.detect(events, self.detectors, host, self.aggregator))
 
     def _append_alerts(self, spool: Spool, alerts: list[Alert]) -> None:
         try:

@@ -1,10 +1,11 @@
 """The agent's pure stages after the context stage: drop its own activity, detect, stamp the
-origin (enrichment is `ContextStage.enrich_all`)."""
+origin, aggregate repeats (enrichment is `ContextStage.enrich_all`)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from stockade.agent.aggregate import AlertAggregator
 from stockade.detect.base import Detector
 from stockade.model import Alert, Event, Host
 
@@ -14,8 +15,17 @@ def without_own_activity(events: Iterable[Event], own_pid: int) -> list[Event]:
     return [e for e in events if e.proc.pid != own_pid]
 
 
-def detect(events: Iterable[Event], detectors: Sequence[Detector], host: Host) -> list[Alert]:
-    """Every detector's alerts for every event, stamped with this host."""
+def detect(
+    events: Iterable[Event],
+    detectors: Sequence[Detector],
+    host: Host,
+    aggregator: AlertAggregator | None = None,
+) -> list[Alert]:
+    """Every detector's alerts for every event, stamped with this host.
+
+    With an aggregator, repeats of an alert are counted instead of returned, and the
+    aggregates whose windows have ended are returned after the new alerts.
+    """
     alerts: list[Alert] = []
     for event in events:
         for detector in detectors:
@@ -23,5 +33,10 @@ def detect(events: Iterable[Event], detectors: Sequence[Detector], host: Host) -
                 alert.hostname = host.hostname
                 alert.host_id = host.id
                 alert.container_id = alert.container_id or event.container.id
-                alerts.append(alert)
+                if aggregator is None:
+                    alerts.append(alert)
+                else:
+                    alerts += aggregator.offer(alert, event.proc.exepath or event.proc.name)
+    if aggregator is not None:
+        alerts += aggregator.due()
     return alerts

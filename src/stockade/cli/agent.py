@@ -54,6 +54,12 @@ def agent(
         Path | None,
         typer.Option(help="Vulnerability database for image scans (`stockade db import`)."),
     ] = None,
+    alert_window: Annotated[
+        float | None,
+        typer.Option(
+            min=0, help="Seconds within which identical alerts go out as one (0: off; default 30)."
+        ),
+    ] = None,
 ) -> None:
     """Run the agent until SIGTERM or Ctrl-C."""
     import logging
@@ -82,6 +88,8 @@ def agent(
     )
     if source:
         config = dataclasses.replace(config, sources=tuple(source))
+    if alert_window is not None:
+        config = dataclasses.replace(config, alert_window_s=alert_window)
 
     def announce(running: Agent) -> None:
         """Tell the operator (and scripts waiting for it) that events flow."""

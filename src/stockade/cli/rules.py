@@ -13,7 +13,9 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 if TYPE_CHECKING:  # the rule engine is imported when a command runs: keeps start-up fast
-    from stockade.model import Event, EventType
+    from stockade.agent.aggregate import AlertAggregator
+    from stockade.detect.base import Detector
+    from stockade.model import Alert, Event, EventType
     from stockade.rules import Ruleset
 
 FALCO_OPTION = re.compile(r"[A-Za-z_][\w.\[\]-]*=.*")  # `-o json_output=true`, no directory part
@@ -145,7 +147,8 @@ def _sensor_types(ruleset: Ruleset) -> frozenset[EventType]:
     return frozenset(EventType(t) for t in ruleset.dispatch if t in known)
 
 
-def _live_events(ruleset: Ruleset, stop: Callable[[], bool]) -> Iterator[Event]:
+def _live_events(ruleset: Ruleset, stop: Callable[[], bool]) -> Iterator[Event | None]:
+    """Enriched live events; None after a quiet poll (time passes for the aggregator)."""
     from stockade.agent.hostinfo import host_id
     from stockade.context.local import local_context_stage
     from stockade.sensor.fallback import choose_source
@@ -156,7 +159,10 @@ def _live_events(ruleset: Ruleset, stop: Callable[[], bool]) -> Iterator[Event]:
     enrich = local_context_stage(host_id=host_id(None)).enrich  # alerts name their host
     try:
         while not stop():
-            for event in choice.source.poll(0.2):
+            events = choice.source.poll(0.2)
+            if not events:
+                yield None
+            for event in events:
                 yield enrich(event)
     finally:
         choice.source.stop()
@@ -176,6 +182,45 @@ def alerts_file(output: str) -> Path:
     return Path(output)
 
 
+class _CaptureClock:
+    """The time of the capture's event being judged, in seconds."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def follow(self, events: Iterable[Event]) -> Iterator[Event]:
+        """`events`, moving the clock to each one's time as it is taken."""
+        for event in events:
+            self.now = event.ts / 1e9
+            yield event
+
+
+def _write_alerts(
+    events: Iterable[Event | None],
+    detector: Detector,
+    aggregator: AlertAggregator,
+    write: Callable[[Alert], None],
+    stopping: Callable[[], bool],
+) -> None:
+    """Judge each event; write alerts as the aggregator releases them, all of them at the end."""
+    try:
+        for event in events:
+            if event is not None:
+                for alert in detector.inspect(event):
+                    for out in aggregator.offer(alert, event.proc.exepath or event.proc.name):
+                        write(out)
+            for out in aggregator.due():
+                write(out)
+            if stopping():
+                break
+    finally:
+        for out in aggregator.flush():
+            write(out)
+
+
 def watch(
     rules: Annotated[
         list[Path] | None,
@@ -188,10 +233,20 @@ def watch(
         Path | None, typer.Option(help="Judge a JSON Lines capture instead of live events.")
     ] = None,
     duration: Annotated[float, typer.Option(help="Seconds to watch (0: until stopped).")] = 0,
+    alert_window: Annotated[
+        float | None,
+        typer.Option(
+            min=0, help="Seconds within which identical alerts print as one (0: off; default 30)."
+        ),
+    ] = None,
 ) -> None:
-    """Watch this host: sensor, context and rules; print Falco JSON alerts, one per line."""
+    """Watch this host: sensor, context and rules; print Falco JSON alerts, one per line.
+
+    Identical alerts within the window print once at first, then once with their count.
+    """
     import msgspec
 
+    from stockade.agent.aggregate import DEFAULT_WINDOW_S, AlertAggregator
     from stockade.detect.rules import RulesDetector
     from stockade.model.events import decode_jsonl
     from stockade.rules import load_rules
@@ -212,21 +267,24 @@ def watch(
 
     signal.signal(signal.SIGINT, _stop)
     signal.signal(signal.SIGTERM, _stop)
-    events: Iterable[Event]
+    window = DEFAULT_WINDOW_S if alert_window is None else alert_window
+    events: Iterable[Event | None]
     if replay is not None:
-        events = decode_jsonl(replay.read_bytes(), str(replay))
+        clock = _CaptureClock()  # a capture's windows follow its own time, not the wall's
+        events = clock.follow(decode_jsonl(replay.read_bytes(), str(replay)))
+        aggregator = AlertAggregator(window, clock=clock)
     else:
         events = _live_events(ruleset, lambda: stopping or time.monotonic() >= deadline)
-    detector = RulesDetector(ruleset)
+        aggregator = AlertAggregator(window)
     encode = msgspec.json.Encoder().encode
     out = alerts.open("ab") if alerts else sys.stdout.buffer
+
+    def write(alert: Alert) -> None:
+        out.write(encode(alert) + b"\n")
+        out.flush()
+
     try:
-        for event in events:
-            for alert in detector.inspect(event):
-                out.write(encode(alert) + b"\n")
-                out.flush()
-            if stopping:
-                break
+        _write_alerts(events, RulesDetector(ruleset), aggregator, write, lambda: stopping)
     finally:
         if alerts:
             out.close()

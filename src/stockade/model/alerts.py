@@ -53,3 +53,4 @@ class Alert(msgspec.Struct, kw_only=True):
     container_id: str = ""
     event_seq: int = 0
     seq: int = 0  # the alert's own spool sequence, set by the agent
+    count: int = 1  # identical alerts this one stands for (aggregated at the agent)

@@ -97,6 +97,14 @@ function imageCell(alert) {
   );
 }
 
+// How many identical alerts this row stands for (the agent aggregates repeats in a window).
+function countCell(alert) {
+  const count = alert.count ?? 1;
+  const attrs = { className: count > 1 ? "strong" : "muted", "data-testid": "alert-count" };
+  if (count > 1) attrs.title = `${count} identical alerts, aggregated at the agent`;
+  return el("td", attrs, count);
+}
+
 function alertRow(alert) {
   return el(
     "tr",
@@ -108,6 +116,7 @@ function alertRow(alert) {
       el("div", { className: "small", "data-testid": "alert-host" }, alert.hostname || alert.host_id || ""),
     ),
     el("td", {}, priorityBadge(alert.priority, "alert-priority")),
+    countCell(alert),
     el(
       "td",
       { className: "rule" },
