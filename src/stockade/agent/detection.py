@@ -9,9 +9,10 @@ from pathlib import Path
 from stockade.agent.errors import AgentError
 from stockade.detect.base import DetectError, Detector, DetectorConfig, build_detectors
 from stockade.model import EventType
-from stockade.model.events import LIFECYCLE_EVENT_TYPES
+from stockade.model.events import HIGH_VOLUME_EVENT_TYPES, LIFECYCLE_EVENT_TYPES
 
 DEFAULT_DETECTORS: tuple[str, ...] = ("rules",)
+_ANY = frozenset(EventType) - HIGH_VOLUME_EVENT_TYPES  # what a rule on no event type gets
 
 
 def agent_detectors(
@@ -30,11 +31,14 @@ def agent_detectors(
 
 
 def event_types_needed(detectors: Sequence[Detector]) -> frozenset[EventType]:
-    """The event types the detectors can match, plus the process lifecycle."""
+    """The event types the detectors can match, plus the process lifecycle (the base set).
+
+    A detector that may look at any event gets every type but the high-volume ones.
+    """
     needed = set(LIFECYCLE_EVENT_TYPES)
     for detector in detectors:
         types = detector.event_types()
         if types is None:
-            return frozenset(EventType)
+            return _ANY
         needed.update(types)
     return frozenset(needed)

@@ -138,11 +138,13 @@ def test(
 
 
 def _sensor_types(ruleset: Ruleset) -> frozenset[EventType]:
-    """The sensor event types the rules need (every type when a rule is unconstrained)."""
+    """The sensor event types the rules need (all but the high-volume ones when a rule is
+    unconstrained)."""
     from stockade.model import EventType
+    from stockade.model.events import HIGH_VOLUME_EVENT_TYPES
 
     if ruleset.catchall:
-        return frozenset(EventType)
+        return frozenset(EventType) - HIGH_VOLUME_EVENT_TYPES
     known = {t.value for t in EventType}
     return frozenset(EventType(t) for t in ruleset.dispatch if t in known)
 

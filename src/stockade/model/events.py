@@ -58,6 +58,29 @@ class EventType(enum.StrEnum):
     SYMLINKAT = "symlinkat"
     MKDIR = "mkdir"
     MKDIRAT = "mkdirat"
+    RMDIR = "rmdir"
+    TRUNCATE = "truncate"
+    FTRUNCATE = "ftruncate"
+    FCHMODAT2 = "fchmodat2"
+    CHDIR = "chdir"
+    FCHDIR = "fchdir"
+    # file descriptors and I/O
+    DUP = "dup"
+    DUP2 = "dup2"
+    DUP3 = "dup3"
+    PIPE = "pipe"
+    PIPE2 = "pipe2"
+    CLOSE = "close"
+    FCNTL = "fcntl"
+    SPLICE = "splice"
+    READ = "read"
+    WRITE = "write"
+    PREAD = "pread"
+    PWRITE = "pwrite"
+    READV = "readv"
+    WRITEV = "writev"
+    PREADV = "preadv"
+    PWRITEV = "pwritev"
     # network
     SOCKET = "socket"
     CONNECT = "connect"
@@ -65,6 +88,14 @@ class EventType(enum.StrEnum):
     ACCEPT4 = "accept4"
     BIND = "bind"
     LISTEN = "listen"
+    SOCKETPAIR = "socketpair"
+    SHUTDOWN = "shutdown"
+    GETSOCKOPT = "getsockopt"
+    SETSOCKOPT = "setsockopt"
+    SENDTO = "sendto"
+    SENDMSG = "sendmsg"
+    RECVFROM = "recvfrom"
+    RECVMSG = "recvmsg"
     # privilege and isolation
     SETUID = "setuid"
     SETGID = "setgid"
@@ -85,6 +116,23 @@ class EventType(enum.StrEnum):
     MEMFD_CREATE = "memfd_create"
     USERFAULTFD = "userfaultfd"
     CHROOT = "chroot"
+    PRCTL = "prctl"
+    SECCOMP = "seccomp"
+    SETRLIMIT = "setrlimit"
+    PRLIMIT = "prlimit"
+    SETSID = "setsid"
+    SETPGID = "setpgid"
+    IO_URING_SETUP = "io_uring_setup"
+    # signals, memory and other processes
+    KILL = "kill"
+    TKILL = "tkill"
+    TGKILL = "tgkill"
+    PIDFD_OPEN = "pidfd_open"
+    PIDFD_GETFD = "pidfd_getfd"
+    PROCESS_VM_READV = "process_vm_readv"
+    PROCESS_VM_WRITEV = "process_vm_writev"
+    MMAP = "mmap"
+    MPROTECT = "mprotect"
 
 
 LIFECYCLE_EVENT_TYPES: frozenset[EventType] = frozenset(
@@ -99,6 +147,30 @@ LIFECYCLE_EVENT_TYPES: frozenset[EventType] = frozenset(
     }
 )
 """Process lifecycle: the process tree is kept exact from these, whatever rules ask for."""
+
+HIGH_VOLUME_EVENT_TYPES: frozenset[EventType] = frozenset(
+    {
+        EventType.READ,
+        EventType.WRITE,
+        EventType.PREAD,
+        EventType.PWRITE,
+        EventType.READV,
+        EventType.WRITEV,
+        EventType.PREADV,
+        EventType.PWRITEV,
+        EventType.SENDTO,
+        EventType.SENDMSG,
+        EventType.RECVFROM,
+        EventType.RECVMSG,
+        EventType.CLOSE,
+        EventType.FCNTL,
+        EventType.MMAP,
+        EventType.MPROTECT,
+        EventType.PRLIMIT,  # the dynamic loader's getrlimit: one per exec
+    }
+)
+"""Calls made thousands of times a second on a busy host: captured only when a loaded rule
+names them (a rule that names no event type does not bring them in)."""
 
 
 # The per-event structs below are not tracked by the garbage collector (gc=False): they

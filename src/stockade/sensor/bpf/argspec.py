@@ -247,4 +247,7 @@ BUILDERS: dict[T, Builder] = {
     T.MEMFD_CREATE: _memfd,
     T.USERFAULTFD: _ints("flags"),
     T.CHROOT: _paths(("path",)),
+    T.RMDIR: _paths(("path",)),
+    T.CHDIR: _paths(("path",)),
+    T.FCHMODAT2: _paths(("filename",), (("dirfd", 0), ("mode", 2), ("flags", 3))),
 }

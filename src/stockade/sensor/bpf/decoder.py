@@ -8,6 +8,7 @@ from collections.abc import Iterable
 
 from stockade.model import Event, EventType, Process
 from stockade.sensor.bpf.argspec import BUILDERS, HDR_SIZE, Builder, text, walked
+from stockade.sensor.bpf.argspec_io import IO_BUILDERS
 from stockade.sensor.bpf.decoder_exec import argv_of, comm_of
 from stockade.sensor.bpf.decoder_kinds import (
     ACCEPTS,
@@ -53,7 +54,8 @@ class RecordDecoder(KindReaders):
     def __init__(self, epoch_offset_ns: int | None = None, *, compiled: bool = True) -> None:
         super().__init__(boot_to_epoch_offset() if epoch_offset_ns is None else epoch_offset_ns)
         self._table: list[tuple[str, Builder] | None] = [None]
-        self._table += [(t.value, BUILDERS[t]) for t in KINDS]
+        builders = {**BUILDERS, **IO_BUILDERS}
+        self._table += [(t.value, builders[t]) for t in KINDS]
         self._readers = self.readers()
         for kind in _EXECS:  # failed execs (no cwd) go on to the general path
             self._readers[kind] = self._execve

@@ -18,6 +18,9 @@ _SYSCALL_NAME: dict[EventType, str | None] = {
     EventType.UMOUNT2: "umount",  # umount2(2) is sys_umount in the kernel
     EventType.UMOUNT: None,  # the one-argument umount(2) does not exist on x86_64/arm64
     EventType.PROCEXIT: None,
+    EventType.PREAD: "pread64",
+    EventType.PWRITE: "pwrite64",
+    EventType.PRLIMIT: "prlimit64",
 }
 
 _EXTRA_PROGRAMS: dict[EventType, tuple[str, ...]] = {

@@ -22,6 +22,8 @@ from stockade.sensor.bpf.ringbuf import RingReader
 TRACEFS_DIRS = (Path("/sys/kernel/tracing"), Path("/sys/kernel/debug/tracing"))
 WAKEUP_BYTES = 256 * 1024  # wake the reader once this much data waits in the ring
 POLL_MAX = 1024  # records returned per poll: bounds the memory of the batch behind it
+SNAPLEN_DEFAULT = 80  # bytes of I/O data kept per event, as Falco's default
+SNAPLEN_MAX = 1024  # c/record.h SNAP_MAX
 
 
 def tracefs_events() -> Path | None:
@@ -61,7 +63,11 @@ class LoadedSensor:
         *,
         attach: bool = True,
         reader: str = "mmap",
+        snaplen: int = SNAPLEN_DEFAULT,
     ) -> None:
+        if not 0 <= snaplen <= SNAPLEN_MAX:
+            raise LibbpfError(f"snaplen must be between 0 and {SNAPLEN_MAX}, not {snaplen}")
+        self._snaplen = snaplen
         self._lib = load_library()
         self._log = LibbpfLog(self._lib)
         self._obj: int | None = None
@@ -122,7 +128,7 @@ class LoadedSensor:
 
     def _configure(self) -> None:
         key = ctypes.c_uint32(0)
-        value = (ctypes.c_uint32 * 2)(os.getpid(), WAKEUP_BYTES)
+        value = (ctypes.c_uint32 * 4)(os.getpid(), WAKEUP_BYTES, self._snaplen, 0)
         rc = self._lib.bpf_map_update_elem(
             self._map_fd("cfg"), ctypes.byref(key), ctypes.byref(value), 0
         )

@@ -10,16 +10,16 @@ from pathlib import Path
 from typing import ClassVar
 
 from stockade.model import Event, EventType
-from stockade.model.events import LIFECYCLE_EVENT_TYPES
+from stockade.model.events import HIGH_VOLUME_EVENT_TYPES, LIFECYCLE_EVENT_TYPES
 from stockade.sensor.base import SOURCES, EventSource, SensorError, SensorStats, SensorUnavailable
 from stockade.sensor.bpf.build import BTF_PATH, build_object, missing_tool
 from stockade.sensor.bpf.decoder import RecordDecoder
 from stockade.sensor.bpf.kinds import programs_for
 from stockade.sensor.bpf.libbpf import load_library
-from stockade.sensor.bpf.loader import LoadedSensor
+from stockade.sensor.bpf.loader import SNAPLEN_DEFAULT, SNAPLEN_MAX, LoadedSensor
 
-DEFAULT_EVENT_TYPES: frozenset[EventType] = frozenset(EventType)
-"""Every event type of the issue; the agent narrows this to what its rules need."""
+DEFAULT_EVENT_TYPES: frozenset[EventType] = frozenset(EventType) - HIGH_VOLUME_EVENT_TYPES
+"""Every event type but the high-volume ones; the agent narrows this to what its rules need."""
 ALL_PROGRAMS = frozenset(p for t in EventType for p in programs_for(t))
 _type_of = operator.attrgetter("type")
 
@@ -40,8 +40,12 @@ class BpfSource(EventSource):
         cache_dir: Path | None = None,
         lifecycle: bool = True,
         reader: str = "mmap",
+        snaplen: int = SNAPLEN_DEFAULT,
     ) -> None:
         self.event_types = frozenset(EventType(t) for t in event_types)
+        if not 0 <= snaplen <= SNAPLEN_MAX:
+            raise ValueError(f"snaplen must be between 0 and {SNAPLEN_MAX} bytes, not {snaplen}")
+        self.snaplen = snaplen  # bytes of I/O data kept per event (evt.buffer)
         if lifecycle:
             self.event_types |= LIFECYCLE_EVENT_TYPES  # the process tree needs them
         self._cache_dir = cache_dir
@@ -111,7 +115,9 @@ class BpfSource(EventSource):
             raise SensorUnavailable(reason)
         try:
             obj = build_object(self._cache_dir)
-            self._sensor = LoadedSensor(obj, self.programs(), reader=self._reader)
+            self._sensor = LoadedSensor(
+                obj, self.programs(), reader=self._reader, snaplen=self.snaplen
+            )
         except SensorError as e:
             raise SensorUnavailable(f"eBPF load failed: {e}") from e
 

@@ -67,4 +67,8 @@ struct sock_tuple {
 struct sensor_cfg {
 	__u32 self_tgid;
 	__u32 wakeup_bytes;
+	__u32 snaplen; /* bytes of I/O data kept per event (at most SNAP_MAX) */
+	__u32 pad;
 };
+
+#define SNAP_MAX 1024

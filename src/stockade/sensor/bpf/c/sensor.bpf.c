@@ -6,6 +6,7 @@
  */
 #include "common.bpf.h"
 #include "net.bpf.h"
+#include "io.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -48,8 +49,37 @@ static __always_inline __u32 fill_sys(struct scratch *sc, __u32 kind, __s64 ret)
 	switch (kind) {
 	case K_OPEN: case K_CREAT: case K_UNLINK: case K_CHMOD: case K_CHOWN: case K_LCHOWN:
 	case K_MKDIR: case K_UMOUNT2: case K_CHROOT: case K_MEMFD_CREATE: case K_EXECVE:
+	case K_RMDIR: case K_TRUNCATE: case K_CHDIR:
 		PUT_SLOT(sc, used, 0, user_str(slot_at(sc, used), a[0]));
 		break;
+	case K_PRCTL:
+		if (a[0] == PR_SET_NAME)
+			PUT_SLOT(sc, used, 0, user_str(slot_at(sc, used), a[1]));
+		break;
+	case K_WRITE: case K_PWRITE: case K_READ: case K_PREAD: case K_SENDTO: case K_RECVFROM:
+		PUT_SLOT(sc, used, 0, user_data(slot_at(sc, used), a[1], ret));
+		PUT_SLOT(sc, used, 1, put_tuple(sc, used, a[0]));
+		if (kind == K_SENDTO)
+			PUT_SLOT(sc, used, 2, user_sockaddr(slot_at(sc, used), a[4], a[5]));
+		a[1] = fd_mode(a[0]);
+		break;
+	case K_WRITEV: case K_PWRITEV: case K_READV: case K_PREADV:
+		PUT_SLOT(sc, used, 0, iov_data(slot_at(sc, used), a[1], ret));
+		PUT_SLOT(sc, used, 1, put_tuple(sc, used, a[0]));
+		a[1] = fd_mode(a[0]);
+		break;
+	case K_SENDMSG: case K_RECVMSG: {
+		struct user_msghdr mh = {};
+		if (a[1])
+			bpf_probe_read_user(&mh, sizeof(mh), (const void *)a[1]);
+		PUT_SLOT(sc, used, 0, iov_data(slot_at(sc, used), (__u64)mh.msg_iov, ret));
+		PUT_SLOT(sc, used, 1, put_tuple(sc, used, a[0]));
+		if (kind == K_SENDMSG)
+			PUT_SLOT(sc, used, 2,
+				 user_sockaddr(slot_at(sc, used), (__u64)mh.msg_name, mh.msg_namelen));
+		a[1] = fd_mode(a[0]);
+		break;
+	}
 	case K_OPENAT2: {
 		__u64 how[2] = {};
 		if (a[2] && !bpf_probe_read_user(how, sizeof(how), (const void *)a[2])) {
@@ -59,7 +89,7 @@ static __always_inline __u32 fill_sys(struct scratch *sc, __u32 kind, __s64 ret)
 		PUT_SLOT(sc, used, 0, user_str(slot_at(sc, used), a[1]));
 		break;
 	}
-	case K_OPENAT: case K_UNLINKAT: case K_FCHMODAT: case K_FCHOWNAT:
+	case K_OPENAT: case K_UNLINKAT: case K_FCHMODAT: case K_FCHMODAT2: case K_FCHOWNAT:
 	case K_MKDIRAT: case K_EXECVEAT: case K_FINIT_MODULE:
 		PUT_SLOT(sc, used, 0, user_str(slot_at(sc, used), a[1]));
 		break;
@@ -87,8 +117,24 @@ static __always_inline __u32 fill_sys(struct scratch *sc, __u32 kind, __s64 ret)
 		if (ret >= 0)
 			PUT_SLOT(sc, used, 2, walk_fd(slot_at(sc, used), ret));
 		break;
-	case K_FCHMOD: case K_FCHOWN:
+	case K_FCHMOD: case K_FCHOWN: case K_FTRUNCATE: case K_FCHDIR:
 		PUT_SLOT(sc, used, 2, walk_fd(slot_at(sc, used), a[0]));
+		break;
+	case K_DUP: case K_DUP2: case K_DUP3:
+		PUT_SLOT(sc, used, 1, put_tuple(sc, used, a[0]));
+		a[5] = fd_mode(a[0]);
+		break;
+	case K_PIPE: case K_PIPE2: case K_SOCKETPAIR:
+		fd_pair(a, kind == K_SOCKETPAIR ? a[3] : a[0], ret, kind != K_SOCKETPAIR);
+		break;
+	case K_GETSOCKOPT: case K_SETSOCKOPT:
+		sockopt_value(a, kind == K_GETSOCKOPT, ret);
+		break;
+	case K_SETRLIMIT:
+		read_pair(a, 2, a[1]);
+		break;
+	case K_PRLIMIT:
+		read_pair(a, 4, a[2]);
 		break;
 	case K_MOUNT:
 		PUT_SLOT(sc, used, 2, user_str(slot_at(sc, used), a[2]));
@@ -209,6 +255,52 @@ SYSCALL(bpf, K_BPF)
 SYSCALL(memfd_create, K_MEMFD_CREATE)
 SYSCALL(userfaultfd, K_USERFAULTFD)
 SYSCALL(chroot, K_CHROOT)
+SYSCALL(rmdir, K_RMDIR)
+SYSCALL(truncate, K_TRUNCATE)
+SYSCALL(ftruncate, K_FTRUNCATE)
+SYSCALL(fchmodat2, K_FCHMODAT2)
+SYSCALL(chdir, K_CHDIR)
+SYSCALL(fchdir, K_FCHDIR)
+SYSCALL(dup, K_DUP)
+SYSCALL(dup2, K_DUP2)
+SYSCALL(dup3, K_DUP3)
+SYSCALL(pipe, K_PIPE)
+SYSCALL(pipe2, K_PIPE2)
+SYSCALL(close, K_CLOSE)
+SYSCALL(fcntl, K_FCNTL)
+SYSCALL(splice, K_SPLICE)
+SYSCALL(read, K_READ)
+SYSCALL(write, K_WRITE)
+SYSCALL(pread64, K_PREAD)
+SYSCALL(pwrite64, K_PWRITE)
+SYSCALL(readv, K_READV)
+SYSCALL(writev, K_WRITEV)
+SYSCALL(preadv, K_PREADV)
+SYSCALL(pwritev, K_PWRITEV)
+SYSCALL(socketpair, K_SOCKETPAIR)
+SYSCALL(shutdown, K_SHUTDOWN)
+SYSCALL(getsockopt, K_GETSOCKOPT)
+SYSCALL(setsockopt, K_SETSOCKOPT)
+SYSCALL(sendto, K_SENDTO)
+SYSCALL(sendmsg, K_SENDMSG)
+SYSCALL(recvfrom, K_RECVFROM)
+SYSCALL(recvmsg, K_RECVMSG)
+SYSCALL(prctl, K_PRCTL)
+SYSCALL(seccomp, K_SECCOMP)
+SYSCALL(setrlimit, K_SETRLIMIT)
+SYSCALL(prlimit64, K_PRLIMIT)
+SYSCALL(setsid, K_SETSID)
+SYSCALL(setpgid, K_SETPGID)
+SYSCALL(io_uring_setup, K_IO_URING_SETUP)
+SYSCALL(kill, K_KILL)
+SYSCALL(tkill, K_TKILL)
+SYSCALL(tgkill, K_TGKILL)
+SYSCALL(pidfd_open, K_PIDFD_OPEN)
+SYSCALL(pidfd_getfd, K_PIDFD_GETFD)
+SYSCALL(process_vm_readv, K_PROCESS_VM_READV)
+SYSCALL(process_vm_writev, K_PROCESS_VM_WRITEV)
+SYSCALL(mmap, K_MMAP)
+SYSCALL(mprotect, K_MPROTECT)
 
 static __always_inline __u16 read_argv(char *buf, struct task_struct *t)
 {

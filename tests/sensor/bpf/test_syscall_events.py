@@ -1,0 +1,167 @@
+"""Descriptor, I/O, signal and memory calls reach the sensor with Falco's names and arguments."""
+
+from __future__ import annotations
+
+import platform
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from stockade.model import Event, EventType
+from stockade.rules import load_rules
+from stockade.sensor.bpf import BpfSource
+
+pytestmark = [pytest.mark.ebpf, pytest.mark.root]
+PROGRAM = Path(__file__).parent / "programs" / "syscalls.py"
+T = EventType
+TYPES = {
+    T.DUP, T.DUP2, T.DUP3, T.SENDTO, T.SENDMSG, T.RECVFROM, T.RECVMSG, T.WRITE, T.READ,
+    T.WRITEV, T.READV, T.PWRITE, T.PREAD, T.GETSOCKOPT, T.SETSOCKOPT, T.SHUTDOWN,
+    T.SOCKETPAIR, T.SOCKET, T.TRUNCATE, T.FTRUNCATE, T.FCHMODAT2, T.PIPE, T.PIPE2, T.CLOSE,
+    T.PRCTL, T.KILL, T.TKILL, T.TGKILL, T.MMAP, T.MPROTECT,
+}  # fmt: skip
+Check = Callable[[Event], bool]
+
+
+def _arg(e: Event, key: str) -> object:
+    return e.args.get(key)
+
+
+EXPECTED: dict[str, Check] = {
+    "dup": lambda e: e.res >= 0 and e.fd is not None and e.fd.type == "ipv4",
+    "dup2": lambda e: e.args["newfd"] == 100 and e.fd is not None and e.fd.l4proto == "tcp",
+    "dup3": lambda e: e.args["newfd"] == 101 and e.args["flags"] == 0o2000000,
+    "sendto": lambda e: (
+        "mining.subscribe" in str(_arg(e, "data")) and e.fd is not None and e.fd.dip == "127.0.0.1"
+    ),
+    "recvfrom": lambda e: "mining.subscribe" in str(_arg(e, "data")),
+    "sendmsg": lambda e: _arg(e, "data") == "sendmsg-data" and "tuple" in e.args,
+    "recvmsg": lambda e: _arg(e, "data") == "sendmsg-data",
+    "write": lambda e: _arg(e, "data") == "write-data" and e.fd is not None and e.fd.sport > 0,
+    "read": lambda e: _arg(e, "data") == "write-data",
+    "writev": lambda e: _arg(e, "data") == "writev-data",
+    "readv": lambda e: _arg(e, "data") == "writev-data",
+    "pwrite": lambda e: _arg(e, "data") == "pwrite-data" and e.args["pos"] == 0,
+    "pread": lambda e: (
+        _arg(e, "data") == "pwrite-data" and e.fd is not None and e.fd.type == "file"
+    ),
+    "getsockopt": lambda e: (e.args["level"], e.args["optname"], e.args["val"]) == (1, 4, 0),
+    "setsockopt": lambda e: (e.args["optname"], e.args["val"]) == (9, 1),
+    "shutdown": lambda e: e.args["how"] == 1,
+    "socketpair": lambda e: e.args["domain"] == 1 and e.args["fd1"] >= 0 and e.args["fd2"] >= 0,
+    "socket": lambda e: e.args["domain"] == 17,
+    "truncate": lambda e: str(_arg(e, "path")).endswith("/trunc") and e.args["length"] == 10,
+    "ftruncate": lambda e: (
+        e.args["length"] == 5 and e.fd is not None and e.fd.name.endswith("/trunc")
+    ),
+    "fchmodat2": lambda e: str(_arg(e, "filename")).endswith("/trunc") and e.args["mode"] == 0o4755,
+    "pipe2": lambda e: e.args["flags"] == 0o4000 and e.args["fd1"] >= 0 and e.args["ino"] > 0,
+    "close": lambda e: e.res == 0 and isinstance(_arg(e, "fd"), int),
+    "prctl": lambda e: e.args["option"] == 15 and e.args["arg2_str"] == "stockade-t",
+    "kill": lambda e: e.args["sig"] == 9 and e.args["pid"] > 0,
+    "tgkill": lambda e: e.args["sig"] == 0 and e.args["tid"] > 0,
+    "mmap": lambda e: e.args["prot"] == 7 and e.args["flags"] == 0x22,
+    "mprotect": lambda e: e.args["prot"] == 5,
+}
+if platform.machine() == "x86_64":  # the test calls these by their x86_64 numbers
+    EXPECTED["pipe"] = lambda e: e.args["fd1"] >= 0 and e.args["fd2"] >= 0
+    EXPECTED["tkill"] = lambda e: e.args["sig"] == 0 and e.args["tid"] > 0
+
+# How the rules see them: Falco's names in evt.arg, the numbers in evt.rawarg.
+RULES = """
+- rule: reverse shell redirect
+  desc: a standard stream redirected to a network connection
+  condition: evt.type in (dup, dup2, dup3) and fd.type in (ipv4, ipv6) and evt.arg.newfd >= 100
+  output: "%evt.args"
+  priority: WARNING
+- rule: miner
+  desc: stratum protocol in a socket's data
+  condition: evt.type in (sendto, write) and evt.buffer contains "mining.subscribe"
+  output: "%evt.buffer"
+  priority: WARNING
+- rule: packet socket
+  desc: a raw packet socket
+  condition: evt.type = socket and evt.arg.domain = AF_PACKET
+  output: "%evt.arg.domain"
+  priority: WARNING
+- rule: setuid bit
+  desc: setuid bit set
+  condition: evt.type = fchmodat2 and evt.arg.mode contains S_ISUID
+  output: "%evt.arg.mode"
+  priority: WARNING
+- rule: kill
+  desc: SIGKILL
+  condition: evt.type = kill and evt.arg.sig = SIGKILL and evt.rawarg.sig = 9
+  output: "%evt.arg.sig"
+  priority: WARNING
+- rule: wx memory
+  desc: executable and writable anonymous memory
+  condition: >
+    evt.type = mmap and evt.arg.prot contains PROT_EXEC and evt.arg.prot contains PROT_WRITE
+  output: "%evt.arg.prot"
+  priority: WARNING
+"""
+
+
+@pytest.fixture(scope="module")
+def source() -> Iterator[BpfSource]:
+    """A source with the calls under test only (no process lifecycle)."""
+    src = BpfSource(TYPES, lifecycle=False)
+    src.start()
+    yield src
+    src.stop()
+
+
+def _run_program() -> int:
+    out = subprocess.run([sys.executable, str(PROGRAM)], check=True, capture_output=True)
+    return int(out.stdout.split()[-1])
+
+
+def _events_of(source: BpfSource, pid: int, expected: dict[str, Check]) -> list[Event]:
+    """The child's events, polled until each expected type was seen passing its check."""
+    missing, mine = dict(expected), []
+    deadline = time.monotonic() + 20
+    while missing and time.monotonic() < deadline:
+        for e in source.poll(0.05):
+            if e.proc.pid != pid:
+                continue
+            mine.append(e)
+            check = missing.get(e.type)
+            if check is not None and check(e):
+                del missing[e.type]
+    return mine
+
+
+def test_each_call_is_seen_with_its_arguments(source: BpfSource) -> None:
+    source.poll(0)
+    pid = _run_program()
+    mine = _events_of(source, pid, EXPECTED)
+    missing = {
+        t for t, check in EXPECTED.items() if not any(e.type == t and check(e) for e in mine)
+    }
+    got = {t: [e.args for e in mine if e.type == t][:3] for t in missing}
+    assert not missing, f"not seen as expected: {got}"
+    alerts = {a.rule for e in mine for a in load_rules([], sources=[("r.yaml", RULES)]).evaluate(e)}
+    assert alerts == {"reverse shell redirect", "miner", "packet socket", "setuid bit", "kill",
+                      "wx memory"}  # fmt: skip
+
+
+def test_snaplen_bounds_the_data_kept() -> None:
+    src = BpfSource({T.WRITE}, lifecycle=False, snaplen=8)
+    src.start()
+    try:
+        pid = _run_program()
+        found = _events_of(src, pid, {"write": lambda e: e.args["size"] == len("write-data")})
+        writes = [e.args for e in found if e.args["size"] == len("write-data")]
+        assert writes and writes[0]["data"] == "write-da"
+    finally:
+        src.stop()
+
+
+def test_snaplen_out_of_range_is_refused() -> None:
+    with pytest.raises(ValueError, match="snaplen"):
+        BpfSource({T.WRITE}, snaplen=100_000)
