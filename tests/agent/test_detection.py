@@ -11,7 +11,7 @@ from stockade.agent.detection import event_types_needed
 from stockade.detect import DETECTORS, DetectorConfig
 from stockade.detect.rules import RulesDetector
 from stockade.model import Alert, Event, EventType
-from stockade.model.events import LIFECYCLE_EVENT_TYPES
+from stockade.model.events import HIGH_VOLUME_EVENT_TYPES, LIFECYCLE_EVENT_TYPES
 
 
 class ConnectDetector:
@@ -67,4 +67,4 @@ def test_event_types_come_from_each_detector(tmp_path: Path) -> None:
     connect_only = _agent(tmp_path, ("test-agent-connect",)).detectors
     assert event_types_needed(connect_only) == LIFECYCLE_EVENT_TYPES | {EventType.CONNECT}
     with_any = _agent(tmp_path, ("test-agent-connect", "test-agent-any")).detectors
-    assert event_types_needed(with_any) == frozenset(EventType)
+    assert event_types_needed(with_any) == frozenset(EventType) - HIGH_VOLUME_EVENT_TYPES
