@@ -16,7 +16,7 @@ from stockade.rules import load_rules
 from stockade.rules.ruleset import Ruleset
 from stockade.rules.sigma import SigmaLoadResult, SigmaRuleImport, load_sigma_rules
 from stockade.rules.sigma_condition import quote
-from tests.rules.test_sigma_samples import (
+from tests.rules.sigma_samples import (
     NEUTRAL,
     field_values,
     sample_event,

@@ -15,8 +15,6 @@ from stockade.scan.options import ScanOptions
 from stockade.scan.scanner import scan_image
 from tests.support.ci import require_file
 
-GOLDEN_DIR = Path(__file__).parent / "golden"
-
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(

@@ -10,6 +10,7 @@ import tarfile
 import tempfile
 from pathlib import Path
 
+GOLDEN_DIR = Path(__file__).parent / "golden"
 TRIVY_TYPES = {"debian": "deb", "node-pkg": "npm", "python-pkg": "python"}
 
 

@@ -13,8 +13,7 @@ import pytest
 from stockade.model.inventory import Ecosystem, ScanResult
 from stockade.scan.options import Scanner, ScanOptions
 from stockade.scan.scanner import scan_image
-from tests.scan.conftest import GOLDEN_DIR
-from tests.scan.reference import syft_packages, trivy_packages
+from tests.scan.reference import GOLDEN_DIR, syft_packages, trivy_packages
 
 GOLDEN = GOLDEN_DIR / "debian12-app.packages.json"
 KINDS = {"deb": Ecosystem.DEBIAN, "npm": Ecosystem.NPM, "python": Ecosystem.PYPI}

@@ -8,8 +8,7 @@ from stockade.model.inventory import Ecosystem
 from stockade.scan.options import ScanOptions
 from stockade.scan.scanner import scan_image
 from stockade.scan.vulndb import import_location, open_db
-from tests.scan.matchers.test_npm import expected as expected_npm
-from tests.scan.matchers.test_pypi import IMAGE_PYTHON, expected_ids
+from tests.scan.matchers.references import IMAGE_PYTHON, expected_ids, expected_npm
 
 
 def test_scan_with_database(corpus: Path, tmp_path: Path) -> None:

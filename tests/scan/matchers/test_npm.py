@@ -2,58 +2,12 @@
 
 from __future__ import annotations
 
-import json
-import re
-import tarfile
 from pathlib import Path
-
-import nodesemver
 
 from stockade.model.inventory import Ecosystem, Finding, Package
 from stockade.scan.matchers import match_packages
 from stockade.scan.vulndb import VulnDB
-
-_MODULE_JSON = re.compile(
-    r"^app/node_modules/(?:.+/node_modules/)?(?:@[^/]+/)?[^/@]+/package\.json$"
-)
-
-
-def image_npm_packages(archive: Path) -> list[Package]:
-    """Every package.json under /app/node_modules in the OCI archive's layers."""
-    packages = []
-    with tarfile.open(archive) as oci:
-        index = json.load(oci.extractfile("index.json"))  # type: ignore[arg-type]
-        manifest_digest = index["manifests"][0]["digest"].split(":")[1]
-        manifest = json.load(oci.extractfile(f"blobs/sha256/{manifest_digest}"))  # type: ignore[arg-type]
-        for layer in manifest["layers"]:
-            blob = oci.extractfile(f"blobs/sha256/{layer['digest'].split(':')[1]}")
-            with tarfile.open(fileobj=blob, mode="r|*") as tar:
-                for member in tar:
-                    if member.isfile() and _MODULE_JSON.match(member.name):
-                        meta = json.load(tar.extractfile(member))  # type: ignore[arg-type]
-                        packages.append(
-                            Package(
-                                name=meta["name"],
-                                version=meta["version"],
-                                ecosystem=Ecosystem.NPM,
-                                path="/" + member.name,
-                            )
-                        )
-    return packages
-
-
-def expected(corpus: Path, packages: list[Package]) -> set[tuple[str, str, str]]:
-    """(name, version, NSWG-ECO-n) for every advisory whose range node-semver says matches."""
-    installed: dict[str, set[str]] = {}
-    for p in packages:
-        installed.setdefault(p.name.lower(), set()).add(p.version)
-    out = set()
-    for path in (corpus / "vulndb/nodejs-security-wg/vuln/npm").glob("*.json"):
-        doc = json.loads(path.read_text())
-        for version in installed.get(str(doc.get("module_name", "")).lower(), ()):
-            if nodesemver.satisfies(version, doc["vulnerable_versions"] or "*", loose=False):
-                out.add((doc["module_name"], version, f"NSWG-ECO-{doc['id']}"))
-    return out
+from tests.scan.matchers.references import expected_npm, image_npm_packages
 
 
 def _nswg(finding: Finding) -> str:
@@ -74,7 +28,7 @@ def test_image_npm_packages_match_exactly(corpus: Path, npm_db: VulnDB) -> None:
     )
     findings = match_packages(packages, "debian 12", npm_db)
     got = {(f.target, f.installed_version, _nswg(f)) for f in findings}
-    want = expected(corpus, packages)
+    want = expected_npm(corpus, packages)
     assert got == want
     assert want  # the image is old enough to have some
     lodash = [f for f in findings if f.target == "lodash"]

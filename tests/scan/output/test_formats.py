@@ -14,7 +14,7 @@ from spdx_tools.spdx.validation.document_validator import validate_full_spdx_doc
 
 from stockade.model.inventory import ScanResult
 from stockade.scan.output import FORMATS, OutputError, write
-from tests.scan.output.conftest import assert_valid_sarif
+from tests.scan.output.sarif import assert_valid_sarif
 
 
 def test_formats_known() -> None:
