@@ -45,6 +45,10 @@ BUILTIN_MODULES: dict[str, tuple[str, ...]] = {
         "stockade.scan.misconfig.analyzer",
         "stockade.scan.malware.analyzer",
     ),
+    "image config analyzer": (
+        "stockade.scan.secrets.config_analyzer",
+        "stockade.scan.misconfig.image_analyzer",
+    ),
     "dockerfile test": ("stockade.scan.misconfig.predicates",),
     "image test": ("stockade.scan.misconfig.predicates",),
     "version scheme": (

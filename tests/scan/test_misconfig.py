@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from stockade.scan.analyzers.image_config import base_from_history
 from stockade.scan.errors import RuleError
 from stockade.scan.image import HealthConfig, HistoryEntry, ImageConfig, RuntimeConfig
 from stockade.scan.misconfig.dockerfile import parse_dockerfile
 from stockade.scan.misconfig.engine import load_checks
 from stockade.scan.misconfig.predicates import ImageFacts
-from stockade.scan.scanner import base_from_history
 
 ENGINE = load_checks()
 

@@ -7,9 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from stockade.scan.config_secrets import config_secrets
+from stockade.scan.analyzers import AnalyzerOptions
+from stockade.scan.analyzers.image_config import ImageConfigInput
 from stockade.scan.errors import RuleError
 from stockade.scan.image import ImageConfig, RuntimeConfig
+from stockade.scan.secrets.config_analyzer import ConfigSecretAnalyzer
 from stockade.scan.secrets.engine import SecretEngine, one_pattern
 from stockade.scan.secrets.rules import builtin_rules, load_rules
 
@@ -113,7 +115,7 @@ def test_secrets_in_the_image_config() -> None:
     config = ImageConfig(
         config=RuntimeConfig(Env=["PATH=/bin", "GH=ghp_" + "Zq8" * 12], Labels={"a": "b"})
     )
-    [finding] = config_secrets(ENGINE, config)
+    [finding] = ConfigSecretAnalyzer(AnalyzerOptions()).analyze(ImageConfigInput(config))
     assert finding.id == "github-pat" and finding.target == "image config"
     assert "ghp_" not in finding.match
 

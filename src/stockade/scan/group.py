@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from stockade.scan.analyzers import ANALYZERS, Analyzer, AnalyzerOptions, FileAnalysis
+from stockade.scan.analyzers.image_config import CONFIG_ANALYZERS, ImageConfigAnalyzer
 from stockade.scan.files import FileInfo, WalkLimits
 from stockade.scan.options import Scanner, ScanOptions
 
@@ -48,7 +49,9 @@ class AnalyzerGroup:
     limits: WalkLimits
     cache_salt: str
     caps: tuple[int, ...]  # per analyzer: the largest file it reads
+    config_classes: tuple[type[ImageConfigAnalyzer], ...] = ()
     _built: list[tuple[tuple[Analyzer, int], ...]] = field(default_factory=list, repr=False)
+    _built_config: list[tuple[ImageConfigAnalyzer, ...]] = field(default_factory=list, repr=False)
 
     @classmethod
     def build(cls, options: ScanOptions, lockfiles: bool | None = None) -> AnalyzerGroup:
@@ -65,6 +68,11 @@ class AnalyzerGroup:
             if cls_.scanner in wanted and cls_.enabled(analyzer_options)
         )
         caps = tuple(c.max_size or options.max_file_size for c in classes)
+        config_classes = tuple(
+            cls_
+            for _, cls_ in CONFIG_ANALYZERS.items()
+            if cls_.scanner in wanted and cls_.enabled(analyzer_options)
+        )
         limits = WalkLimits(
             max_file_size=max(caps, default=options.max_file_size),
             max_layer_size=options.max_layer_size,
@@ -81,7 +89,12 @@ class AnalyzerGroup:
             ]
         )
         return cls(
-            classes, analyzer_options, limits, hashlib.sha256(salt.encode()).hexdigest(), caps
+            classes,
+            analyzer_options,
+            limits,
+            hashlib.sha256(salt.encode()).hexdigest(),
+            caps,
+            config_classes,
         )
 
     def _capped(self) -> tuple[tuple[Analyzer, int], ...]:
@@ -123,3 +136,14 @@ class AnalyzerGroup:
     def cache_key(self, diff_id: str) -> str:
         """The cache key of a layer's results under this group."""
         return hashlib.sha256(f"{diff_id}|{self.cache_salt}".encode()).hexdigest()
+
+    def config_analyzers(self) -> tuple[ImageConfigAnalyzer, ...]:
+        """The image-config analyzer instances (built on first use)."""
+        if not self._built_config:
+            self._built_config.append(tuple(c(self.analyzer_options) for c in self.config_classes))
+        return self._built_config[0]
+
+    def config_cache_key(self, image: str) -> str:
+        """The cache key of an image config's findings (`image`: its digests) under this group."""
+        ids = ",".join(sorted(f"{c.id}@{c.version}" for c in self.config_classes))
+        return hashlib.sha256(f"{image}|{ids}|{self.cache_salt}".encode()).hexdigest()

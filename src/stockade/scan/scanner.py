@@ -2,32 +2,22 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from pathlib import Path
 
 from stockade.model.inventory import Finding, LayerRef, Package, ScanResult
 from stockade.scan.analyzers import OSInfo
+from stockade.scan.analyzers.image_config import ImageConfigInput
 from stockade.scan.applier import Applied, apply_layers
 from stockade.scan.cache import LayerCache
 from stockade.scan.distro import os_label, with_distro
 from stockade.scan.errors import SourceError
 from stockade.scan.group import AnalyzerGroup
-from stockade.scan.image import ImageConfig
 from stockade.scan.layers import LayerResult, analyze_layer, analyze_tree
 from stockade.scan.options import Scanner, ScanOptions
 from stockade.scan.sources import ImageSource, RootfsSource, open_source
 
 Progress = Callable[[str, int, int], None]
-BASE_NAME_ANNOTATION = "org.opencontainers.image.base.name"
-
-
-def base_from_history(config: ImageConfig) -> str:
-    """The base image a builder recorded in a history comment ("FROM name:tag"), if any."""
-    for entry in config.history:
-        if entry.comment.startswith("FROM "):
-            return entry.comment[5:].strip()
-    return ""
 
 
 def _no_progress(what: str, done: int, total: int) -> None:
@@ -81,7 +71,7 @@ def _scan_layers(
                 cache.put(key, result)
         results.append((layer.ref, result))
     report(ref, len(layers), len(layers))
-    extra = _image_findings(source, options, group, cache)
+    extra = _image_findings(source, group, cache)
     scan = ScanResult(
         target=ref,
         image_digest=source.manifest_digest,
@@ -92,40 +82,21 @@ def _scan_layers(
 
 
 def _image_findings(
-    source: ImageSource, options: ScanOptions, group: AnalyzerGroup, cache: LayerCache | None
+    source: ImageSource, group: AnalyzerGroup, cache: LayerCache | None
 ) -> list[Finding]:
-    """Secrets and misconfigurations of the image config, cached like a layer's results."""
-    wanted = [s.value for s in (Scanner.SECRET, Scanner.MISCONFIG) if options.enabled(s)]
-    if not wanted:
+    """The image-config analyzers' findings, cached like a layer's results."""
+    if not group.config_classes:
         return []
     key = ""
     if cache is not None and source.config_digest:
-        digests = f"{source.manifest_digest}|{source.config_digest}"
-        salted = f"{digests}|{','.join(wanted)}|{group.cache_salt}"
-        key = hashlib.sha256(salted.encode()).hexdigest()
+        key = group.config_cache_key(f"{source.manifest_digest}|{source.config_digest}")
         cached = cache.get_findings(key)
         if cached is not None:
-            return cached
-    findings = _config_findings(source, options)
+            return cached  # the analyzers (compiled rules, checks) are never built
+    image = ImageConfigInput(source.config(), source.annotations())
+    findings = [f for analyzer in group.config_analyzers() for f in analyzer.analyze(image)]
     if cache is not None and key:
         cache.put_findings(key, findings)
-    return findings
-
-
-def _config_findings(source: ImageSource, options: ScanOptions) -> list[Finding]:
-    # imported here: rules and checks are compiled only when the cache cannot answer
-    from stockade.scan.config_secrets import config_secrets
-    from stockade.scan.misconfig.engine import load_checks
-    from stockade.scan.misconfig.predicates import ImageFacts
-    from stockade.scan.secrets.engine import engine_for
-
-    config = source.config()
-    findings: list[Finding] = []
-    if options.enabled(Scanner.SECRET):
-        findings += config_secrets(engine_for(options.secret_config), config)
-    if options.enabled(Scanner.MISCONFIG):
-        base = source.annotations().get(BASE_NAME_ANNOTATION, "") or base_from_history(config)
-        findings += load_checks().image(ImageFacts(config, base), "image config")
     return findings
 
 
