@@ -1,0 +1,111 @@
+"""The suite's own rules: test modules do not import each other, and nothing sleeps.
+
+Shared helpers live in tests/support (or a helper module beside the tests that use it);
+waits poll with a deadline (tests.support.polling) instead of sleeping a fixed time.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+TESTS = Path(__file__).resolve().parent
+SUPPORT = TESTS / "support"
+
+
+def _modules() -> Iterator[tuple[Path, ast.Module]]:
+    for path in sorted(TESTS.rglob("*.py")):
+        yield path, ast.parse(path.read_text(), str(path))
+
+
+def _is_test_module(module: str) -> bool:
+    last = module.rsplit(".", 1)[-1]
+    return module.startswith("tests.") and (last.startswith("test_") or last == "conftest")
+
+
+def _imported(tree: ast.Module) -> Iterator[tuple[int, str]]:
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            yield node.lineno, node.module
+            for alias in node.names:  # `from tests.x import test_y`
+                yield node.lineno, f"{node.module}.{alias.name}"
+        elif isinstance(node, ast.Import):
+            yield from ((node.lineno, alias.name) for alias in node.names)
+
+
+def _is_sleep(call: ast.Call, sleep_from_time: bool) -> bool:
+    """time.sleep(...), a bare sleep(...) imported from time, or asyncio.sleep(non-zero)."""
+    func = call.func
+    if isinstance(func, ast.Name):
+        return func.id == "sleep" and sleep_from_time
+    if not (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name)):
+        return False
+    if func.attr != "sleep" or func.value.id not in ("time", "asyncio"):
+        return False
+    first = call.args[0] if call.args else None
+    yields_only = isinstance(first, ast.Constant) and first.value == 0  # waits for nothing
+    return func.value.id == "time" or not yields_only
+
+
+def _sleeps(tree: ast.Module) -> Iterator[int]:
+    """Lines that sleep; code in strings (scripts for child processes) is not code here."""
+    sleep_from_time = any(
+        isinstance(n, ast.ImportFrom)
+        and n.module == "time"
+        and "sleep" in {a.name for a in n.names}
+        for n in ast.walk(tree)
+    )
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and _is_sleep(node, sleep_from_time):
+            yield node.lineno
+
+
+def test_no_test_module_imports_another() -> None:
+    found = [
+        f"{path.relative_to(TESTS)}:{line}: imports {module}"
+        for path, tree in _modules()
+        for line, module in _imported(tree)
+        if _is_test_module(module)
+    ]
+    assert found == [], "move shared helpers to tests/support or a helper module"
+
+
+def test_no_fixed_sleeps_outside_the_support_package() -> None:
+    found = [
+        f"{path.relative_to(TESTS)}:{line}"
+        for path, tree in _modules()
+        if not path.is_relative_to(SUPPORT)
+        for line in _sleeps(tree)
+    ]
+    assert found == [], "poll with tests.support.polling.poll_until instead of sleeping"
+
+
+@pytest.mark.parametrize(
+    ("source", "sleeps"),
+    [
+        ("import time\ntime.sleep(1)\n", [2]),
+        ("from time import sleep\nsleep(1)\n", [2]),
+        ("import asyncio\nasyncio.sleep(0.5)\nasyncio.sleep(0)\n", [2]),
+        ("script = 'import time; time.sleep(9)'\n", []),
+    ],
+    ids=["time.sleep", "bare-sleep", "asyncio", "in-a-string"],
+)
+def test_the_sleep_check_finds_calls_not_strings(source: str, sleeps: list[int]) -> None:
+    assert list(_sleeps(ast.parse(source))) == sleeps
+
+
+@pytest.mark.parametrize(
+    ("module", "forbidden"),
+    [
+        ("tests.rules.test_sigma", True),
+        ("tests.scan.conftest", True),
+        ("tests.support.polling", False),
+        ("tests.rules.sigma_samples", False),
+        ("stockade.rules.test_helpers", False),
+    ],
+)
+def test_the_import_check_names_test_modules(module: str, forbidden: bool) -> None:
+    assert _is_test_module(module) is forbidden
