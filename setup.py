@@ -18,4 +18,13 @@ def extension(module: str) -> Extension:
     return Extension(module, [source], extra_compile_args=["-O2"], optional=True)
 
 
-setup(ext_modules=cythonize([extension(m) for m in COMPILED], quiet=True))
+def generated_c(module: str) -> tuple[str, list[str]]:
+    """The C file Cython writes beside a module's .pyx: a build input, never package data."""
+    package, _, name = module.rpartition(".")
+    return package, [f"{name}.c"]
+
+
+setup(
+    ext_modules=cythonize([extension(m) for m in COMPILED], quiet=True),
+    exclude_package_data=dict(generated_c(m) for m in COMPILED),
+)

@@ -1,0 +1,84 @@
+"""What the package declares and ships: direct imports declared, the wheel's file list."""
+
+from __future__ import annotations
+
+import ast
+import shutil
+import subprocess
+import sys
+import tomllib
+import zipfile
+from importlib.metadata import packages_distributions
+from pathlib import Path
+
+import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
+ROOT = Path(__file__).resolve().parent.parent
+SRC = ROOT / "src" / "stockade"
+PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
+GENERATED_C = {"stockade/sensor/bpf/_readers.c", "stockade/context/_batch.c"}  # from .pyx
+
+
+def imported_top_level(root: Path) -> set[str]:
+    """The top-level names of every absolute import in the Python files under `root`."""
+    names: set[str] = set()
+    for path in root.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names.add(node.module.split(".")[0])
+    return names - set(sys.stdlib_module_names) - {"stockade"}
+
+
+def test_every_direct_import_is_a_declared_dependency() -> None:
+    declared = {canonicalize_name(Requirement(r).name) for r in PROJECT["project"]["dependencies"]}
+    owners = packages_distributions()
+    undeclared = {
+        module: owners.get(module)
+        for module in imported_top_level(SRC)
+        if not {canonicalize_name(d) for d in owners.get(module, [])} & declared
+    }
+    assert undeclared == {}
+
+
+def test_mypy_overrides_name_only_modules_in_use() -> None:
+    imported = imported_top_level(SRC)
+    overrides = [m for o in PROJECT["tool"]["mypy"]["overrides"] for m in o["module"]]
+    assert [m for m in overrides if m.split(".")[0] not in imported] == []
+
+
+def _project_copy(into: Path) -> Path:
+    """The project's sources, without build products, to build from where nothing is left."""
+    into.mkdir()
+    for name in ("pyproject.toml", "setup.py", "README.md"):
+        shutil.copy(ROOT / name, into / name)
+    generated = (Path(c).name for c in GENERATED_C)
+    skip = shutil.ignore_patterns("__pycache__", "*.so", "*.egg-info", *generated)
+    shutil.copytree(ROOT / "src", into / "src", ignore=skip)
+    return into
+
+
+@pytest.mark.slow
+def test_wheel_ships_bpf_sources_but_not_generated_c(tmp_path: Path) -> None:
+    project = _project_copy(tmp_path / "project")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(tmp_path), "."],
+        cwd=project,
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
+    (wheel,) = tmp_path.glob("stockade-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert names & GENERATED_C == set()
+    bpf = {"c/sensor.bpf.c", "c/common.bpf.h", "c/net.bpf.h", "c/record.h"}
+    assert {f"stockade/sensor/bpf/{name}" for name in bpf} <= names
+    data = {
+        str(p.relative_to(SRC.parent))
+        for p in SRC.rglob("*")
+        if p.suffix in {".yaml", ".html", ".js", ".css", ".pyi"} or p.name == "py.typed"
+    }
+    assert data - names == set()
