@@ -22,7 +22,8 @@ from stockade.sensor.bpf.decoder_kinds import (
     DecodeError,
     KindReaders,
 )
-from stockade.sensor.bpf.kinds import KIND_IDS, KINDS
+from stockade.sensor.bpf.kinds import GENERIC_KIND, KIND_IDS, KINDS
+from stockade.sensor.bpf.syscalls import syscall_table
 
 try:
     from stockade.sensor.bpf._readers import CompiledReaders
@@ -35,6 +36,7 @@ __all__ = ["COMPILED", "DecodeError", "RecordDecoder", "boot_to_epoch_offset"]
 
 _WHAT = struct.Struct("<Qq6QIH4H2x")  # c/record.h: what happened, after who acted
 _EXEC = struct.Struct("<QqQ40xIH4H")  # ts, res, argument 0 (the old pid), kind, flags, lengths
+_GENERIC = struct.Struct("<Qq48xI10xH")  # ts, res, kind, syscall number
 assert IDENT_SIZE + _WHAT.size == HDR_SIZE
 _F_EXE_UPPER, _F_EXE_MEMFD = 1, 2
 
@@ -59,6 +61,8 @@ class RecordDecoder(KindReaders):
         self._readers = self.readers()
         for kind in _EXECS:  # failed execs (no cwd) go on to the general path
             self._readers[kind] = self._execve
+        self._readers[GENERIC_KIND & 0xFF] = self._generic
+        self._syscalls = syscall_table()
         self.compiled = compiled and COMPILED
         if self.compiled:  # the same readers in C; the others stay the Python ones
             kinds = {t.value: KIND_IDS[t] for t in _COMPILED_KINDS}
@@ -114,6 +118,16 @@ class RecordDecoder(KindReaders):
             args=args,
             source="ebpf",
         )
+
+    def _generic(self, rec: bytes) -> Event:
+        """Any other syscall: named by its number, as Falco's generic event (ID, nativeID)."""
+        ts, res, kind, nr = _GENERIC.unpack_from(rec, IDENT_SIZE)
+        if kind != GENERIC_KIND:
+            return self._decode(rec)
+        name = self._syscalls.get(nr, "unknown")
+        proc = self._last_proc if rec.startswith(self._last_key) else self._actor(rec)
+        return Event(type=name, ts=ts + self._offset, proc=proc, container=HOST, res=res,
+                     args={"ID": name, "nativeID": nr}, source="ebpf")  # fmt: skip
 
     def _execve(self, rec: bytes) -> Event:
         """A successful exec (only those carry slot 3, the cwd): a Process of its own."""

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from stockade.sensor.bpf.kinds import GENERIC_PROGRAMS
 from stockade.sensor.bpf.libbpf import (
     LibbpfError,
     LibbpfLog,
@@ -49,6 +50,8 @@ def _has_tracepoint(events: Path | None, program: str) -> bool:
         return True  # tp_btf programs need no tracefs
     if events is None:
         return False
+    if program in GENERIC_PROGRAMS:
+        return (events / "raw_syscalls" / "sys_enter").is_dir()
     which, _, syscall = program.partition("_")
     return (events / "syscalls" / f"sys_{which}_{syscall}").is_dir()
 
@@ -64,10 +67,12 @@ class LoadedSensor:
         attach: bool = True,
         reader: str = "mmap",
         snaplen: int = SNAPLEN_DEFAULT,
+        generic_nrs: Iterable[int] = (),
     ) -> None:
         if not 0 <= snaplen <= SNAPLEN_MAX:
             raise LibbpfError(f"snaplen must be between 0 and {SNAPLEN_MAX}, not {snaplen}")
         self._snaplen = snaplen
+        self._generic_nrs = tuple(generic_nrs)  # syscalls the generic programs report
         self._lib = load_library()
         self._log = LibbpfLog(self._lib)
         self._obj: int | None = None
@@ -134,6 +139,14 @@ class LoadedSensor:
         )
         if rc < 0:
             raise LibbpfError(f"setting the sensor config map failed: {os.strerror(-rc)}")
+        on = ctypes.c_uint8(1)
+        for nr in self._generic_nrs:
+            key = ctypes.c_uint32(nr)
+            rc = self._lib.bpf_map_update_elem(
+                self._map_fd("generic_nrs"), ctypes.byref(key), ctypes.byref(on), 0
+            )
+            if rc < 0:
+                raise LibbpfError(f"selecting generic syscall {nr} failed: {os.strerror(-rc)}")
 
     def poll(self, timeout_ms: int) -> list[bytes]:
         """Wait for a wakeup (or the timeout), then return the records waiting.

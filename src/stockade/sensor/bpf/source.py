@@ -14,14 +14,15 @@ from stockade.model.events import HIGH_VOLUME_EVENT_TYPES, LIFECYCLE_EVENT_TYPES
 from stockade.sensor.base import SOURCES, EventSource, SensorError, SensorStats, SensorUnavailable
 from stockade.sensor.bpf.build import BTF_PATH, build_object, missing_tool
 from stockade.sensor.bpf.decoder import RecordDecoder
-from stockade.sensor.bpf.kinds import programs_for
+from stockade.sensor.bpf.kinds import GENERIC_PROGRAMS, generic_syscalls, programs_for
 from stockade.sensor.bpf.libbpf import load_library
 from stockade.sensor.bpf.loader import SNAPLEN_DEFAULT, SNAPLEN_MAX, LoadedSensor
 
 DEFAULT_EVENT_TYPES: frozenset[EventType] = frozenset(EventType) - HIGH_VOLUME_EVENT_TYPES
 """Every event type but the high-volume ones; the agent narrows this to what its rules need."""
-ALL_PROGRAMS = frozenset(p for t in EventType for p in programs_for(t))
+ALL_PROGRAMS = frozenset(p for t in EventType for p in programs_for(t)) | set(GENERIC_PROGRAMS)
 _type_of = operator.attrgetter("type")
+_TYPE_NAMES = frozenset(t.value for t in EventType)
 
 
 class BpfSource(EventSource):
@@ -42,7 +43,7 @@ class BpfSource(EventSource):
         reader: str = "mmap",
         snaplen: int = SNAPLEN_DEFAULT,
     ) -> None:
-        self.event_types = frozenset(EventType(t) for t in event_types)
+        self.event_types, self.generic = _split_types(event_types)
         if not 0 <= snaplen <= SNAPLEN_MAX:
             raise ValueError(f"snaplen must be between 0 and {SNAPLEN_MAX} bytes, not {snaplen}")
         self.snaplen = snaplen  # bytes of I/O data kept per event (evt.buffer)
@@ -105,7 +106,8 @@ class BpfSource(EventSource):
 
     def programs(self) -> set[str]:
         """The BPF programs needed for this source's event types."""
-        return {p for t in self.event_types for p in programs_for(t)}
+        generic = set(GENERIC_PROGRAMS) if self.generic else set()
+        return {p for t in self.event_types for p in programs_for(t)} | generic
 
     def start(self) -> None:
         """Build (or reuse) the object, load it, attach the programs needed."""
@@ -115,8 +117,13 @@ class BpfSource(EventSource):
             raise SensorUnavailable(reason)
         try:
             obj = build_object(self._cache_dir)
+            numbers = generic_syscalls()
             self._sensor = LoadedSensor(
-                obj, self.programs(), reader=self._reader, snaplen=self.snaplen
+                obj,
+                self.programs(),
+                reader=self._reader,
+                snaplen=self.snaplen,
+                generic_nrs=[numbers[name] for name in self.generic],
             )
         except SensorError as e:
             raise SensorUnavailable(f"eBPF load failed: {e}") from e
@@ -157,6 +164,23 @@ class BpfSource(EventSource):
         if self._sensor is not None:
             self._stats.dropped = sum(self._sensor.drops())
         return self._stats
+
+
+def _split_types(
+    event_types: Iterable[EventType | str],
+) -> tuple[frozenset[EventType], frozenset[str]]:
+    """Event types with programs of their own, and other syscalls (reported generically)."""
+    known: set[EventType] = set()
+    generic: set[str] = set()
+    others = generic_syscalls()
+    for t in event_types:
+        if t in _TYPE_NAMES:
+            known.add(EventType(t))
+        elif t in others:
+            generic.add(t)
+        else:
+            raise ValueError(f"{t!r} is neither an event type nor a syscall of this machine")
+    return frozenset(known), frozenset(generic)
 
 
 SOURCES.register(BpfSource.id, BpfSource)

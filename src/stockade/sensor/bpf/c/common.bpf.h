@@ -45,6 +45,14 @@ struct {
 	__type(value, struct sensor_cfg);
 } cfg SEC(".maps");
 
+/* Syscall numbers reported as generic events (1 = wanted), set by the loader. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 512);
+	__type(key, __u32);
+	__type(value, __u8);
+} generic_nrs SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
@@ -165,6 +173,7 @@ static __always_inline void fill_hdr(struct rec_hdr *h, __u32 kind, __s64 res)
 	h->vpid = task_vpid(t);
 	h->flags = 0;
 	h->slen[0] = h->slen[1] = h->slen[2] = h->slen[3] = 0;
+	h->nr = 0;
 	bpf_get_current_comm(h->comm, sizeof(h->comm));
 }
 

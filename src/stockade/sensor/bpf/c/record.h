@@ -33,7 +33,7 @@ struct rec_hdr {
 	__u32 kind;      /* event kind id (kinds.h, generated) */
 	__u16 flags;     /* REC_F_* */
 	__u16 slen[4];   /* bytes used in each string slot */
-	__u8 pad[2];
+	__u16 nr;        /* the syscall number of a generic record (K_GENERIC), else 0 */
 };
 
 #define REC_F_EXE_UPPER 1

@@ -181,6 +181,8 @@ static __always_inline int emit_exit(struct trace_event_raw_sys_exit *ctx, __u32
 		return 0;
 	}
 	fill_hdr(&sc->h, kind, ret);
+	if (kind == K_GENERIC)
+		sc->h.nr = BPF_CORE_READ(ctx, id);
 	if (s) {
 		__builtin_memcpy(sc->h.a, s->a, sizeof(sc->h.a));
 		bpf_map_delete_elem(&stashed, &id);
@@ -301,6 +303,33 @@ SYSCALL(process_vm_readv, K_PROCESS_VM_READV)
 SYSCALL(process_vm_writev, K_PROCESS_VM_WRITEV)
 SYSCALL(mmap, K_MMAP)
 SYSCALL(mprotect, K_MPROTECT)
+
+static __always_inline int generic_wanted(long nr)
+{
+	__u32 key = nr;
+	__u8 *on = bpf_map_lookup_elem(&generic_nrs, &key);
+	return on && *on;
+}
+
+/*
+ * Every other syscall the rules name: one pair on the raw_syscalls tracepoints, filtered
+ * by number, reporting the arguments raw (Falco's generic event).
+ */
+SEC("tracepoint/raw_syscalls/sys_enter")
+int enter_generic(struct trace_event_raw_sys_enter *ctx)
+{
+	if (!generic_wanted(BPF_CORE_READ(ctx, id)))
+		return 0;
+	return stash_enter(ctx, K_GENERIC);
+}
+
+SEC("tracepoint/raw_syscalls/sys_exit")
+int exit_generic(struct trace_event_raw_sys_exit *ctx)
+{
+	if (!generic_wanted(BPF_CORE_READ(ctx, id)))
+		return 0;
+	return emit_exit(ctx, K_GENERIC);
+}
 
 static __always_inline __u16 read_argv(char *buf, struct task_struct *t)
 {
