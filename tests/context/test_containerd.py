@@ -324,7 +324,9 @@ def test_api_facts_complete_the_bundle(
     unresolvable: tuple[str, ...],
     reason: str,
 ) -> None:
-    kind = str((spec.get("annotations") or {}).get(f"{CRI}container-type", ""))
+    annotations = spec.get("annotations") or {}
+    assert isinstance(annotations, dict)
+    kind = str(annotations.get(f"{CRI}container-type", ""))
     c = with_api_facts(_from_bundle(spec, cid), facts, kind)
     assert (c.labels, c.pod_labels, c.image_digest) == (labels, pod_labels, digest)
     assert c.image_id == facts.image_id

@@ -52,13 +52,13 @@ def agent(running: PlatformRunner, tmp_path_factory: pytest.TempPathFactory) -> 
     return agent
 
 
-def _events(admin: httpx.Client, **params: object) -> list[int]:
+def _events(admin: httpx.Client, **params: str | int) -> list[int]:
     r = admin.get("/api/v1/events", params={"host": "query-host", **params})
     assert r.status_code == 200, r.text
     return [e["seq"] for e in r.json()]
 
 
-def _alerts(admin: httpx.Client, **params: object) -> list[int]:
+def _alerts(admin: httpx.Client, **params: str | int) -> list[int]:
     r = admin.get("/api/v1/alerts", params={"host": "query-host", **params})
     assert r.status_code == 200, r.text
     return [a["seq"] for a in r.json()]
@@ -96,7 +96,7 @@ def _alerts(admin: httpx.Client, **params: object) -> list[int]:
     ],
 )
 def test_event_filters(
-    agent: TestAgent, admin: httpx.Client, params: dict[str, object], seqs: list[int]
+    agent: TestAgent, admin: httpx.Client, params: dict[str, str | int], seqs: list[int]
 ) -> None:
     assert _events(admin, **params) == seqs
 
@@ -114,7 +114,7 @@ def test_event_json_carries_origin(agent: TestAgent, admin: httpx.Client) -> Non
     [({"since": "yesterday"}, 422), ({"limit": 10001}, 422), ({"limit": 0}, 422)],
     ids=["bad-time", "limit-too-big", "limit-zero"],
 )
-def test_bad_query_is_422(admin: httpx.Client, params: dict[str, object], status: int) -> None:
+def test_bad_query_is_422(admin: httpx.Client, params: dict[str, str | int], status: int) -> None:
     assert admin.get("/api/v1/events", params=params).status_code == status
 
 
@@ -144,7 +144,7 @@ def test_bad_query_is_422(admin: httpx.Client, params: dict[str, object], status
     ],
 )
 def test_alert_filters(
-    agent: TestAgent, admin: httpx.Client, params: dict[str, object], seqs: list[int]
+    agent: TestAgent, admin: httpx.Client, params: dict[str, str | int], seqs: list[int]
 ) -> None:
     assert _alerts(admin, **params) == seqs
 

@@ -9,6 +9,7 @@ import json
 import tarfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import zstandard
 
@@ -35,8 +36,8 @@ def layer_tar(spec: LayerSpec) -> bytes:
             info.size = len(content)
             info.mode = spec.modes.get(path, 0o644)
             tar.addfile(info, io.BytesIO(content))
-        for info, content in spec.extra:
-            tar.addfile(info, io.BytesIO(content) if content is not None else None)
+        for info, data in spec.extra:
+            tar.addfile(info, io.BytesIO(data) if data is not None else None)
     return buffer.getvalue()
 
 
@@ -54,7 +55,9 @@ def sha256(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
-def image_config(diff_ids: list[str], history: list[str], config: dict | None = None) -> bytes:
+def image_config(
+    diff_ids: list[str], history: list[str], config: dict[str, Any] | None = None
+) -> bytes:
     """A minimal image config JSON."""
     return json.dumps(
         {
@@ -68,7 +71,10 @@ def image_config(diff_ids: list[str], history: list[str], config: dict | None = 
 
 
 def write_oci_layout(
-    root: Path, layers: list[LayerSpec], config: dict | None = None, raw_config: bytes = b""
+    root: Path,
+    layers: list[LayerSpec],
+    config: dict[str, Any] | None = None,
+    raw_config: bytes = b"",
 ) -> Path:
     """An OCI layout directory holding one image made of `layers` (or `raw_config` as config)."""
     blobs = root / "blobs" / "sha256"
@@ -133,7 +139,7 @@ def tar_directory(root: Path, archive: Path) -> Path:
 
 
 def write_docker_archive(
-    archive: Path, layers: list[LayerSpec], config: dict | None = None
+    archive: Path, layers: list[LayerSpec], config: dict[str, Any] | None = None
 ) -> Path:
     """A `docker save` style archive: manifest.json, <id>.json and <n>/layer.tar."""
     entries: dict[str, bytes] = {}

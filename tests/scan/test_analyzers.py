@@ -94,7 +94,7 @@ def _rpm_header(tags: dict[int, str | int]) -> bytes:
 def test_rpm_sqlite_database() -> None:
     db = sqlite3.connect(":memory:")
     db.execute("CREATE TABLE Packages (hnum INTEGER PRIMARY KEY, blob BLOB NOT NULL)")
-    headers = [
+    headers: list[dict[int, str | int]] = [
         {TAG_NAME: "bash", TAG_VERSION: "5.1.8", TAG_RELEASE: "9.el9", TAG_ARCH: "x86_64"},
         {TAG_NAME: "openssl", TAG_EPOCH: 1, TAG_VERSION: "3.0.7", TAG_RELEASE: "27.el9"},
         {TAG_NAME: "gpg-pubkey", TAG_VERSION: "fd431d51", TAG_RELEASE: "4ae0493b"},

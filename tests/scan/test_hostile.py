@@ -83,7 +83,7 @@ def _bomb(size: int) -> tuple[bytes, str]:
     compressed = io.BytesIO()
     with (
         gzip.GzipFile(fileobj=compressed, mode="wb", compresslevel=1) as stream,
-        tarfile.open(fileobj=stream, mode="w|") as tar,  # type: ignore[call-overload]
+        tarfile.open(fileobj=stream, mode="w|") as tar,
     ):
         tar.addfile(_entry("var/zeros", size=size), _Zeros(size))
     return compressed.getvalue(), ""

@@ -6,6 +6,7 @@ import json
 import re
 import tarfile
 from pathlib import Path
+from typing import Any
 
 import nodesemver
 import yaml
@@ -34,7 +35,8 @@ def _key(version: str) -> Version | None:
 def _intervals(events: list[dict[str, str]]) -> list[tuple[Version | None, Version | None, bool]]:
     """[(start, end, end_inclusive)] built by walking the events in version order."""
     ordered = sorted(events, key=lambda e: (_key(next(iter(e.values()))) or Version("0"), 0))
-    out, start, open_ = [], None, False
+    out: list[tuple[Version | None, Version | None, bool]] = []
+    start, open_ = None, False
     for event in ordered:
         ((kind, version),) = event.items()
         if kind == "introduced" and not open_:
@@ -47,7 +49,7 @@ def _intervals(events: list[dict[str, str]]) -> list[tuple[Version | None, Versi
     return out
 
 
-def reference_affects(record: dict, name: str, version: str) -> bool:
+def reference_affects(record: dict[str, Any], name: str, version: str) -> bool:
     """A plain reading of the OSV schema: listed versions, or inside an introduced..fixed span."""
     installed = Version(version)
     for affected in record.get("affected", []):

@@ -80,7 +80,7 @@ def test_npm_range_rejects_garbage() -> None:
 
 
 def _corpus_ranges(corpus: Path) -> set[str]:
-    out = set()
+    out: set[str] = set()
     for path in (corpus / "vulndb/nodejs-security-wg/vuln/npm").glob("*.json"):
         doc = json.loads(path.read_text())
         out.update(doc[k] for k in ("vulnerable_versions", "patched_versions") if doc.get(k))
