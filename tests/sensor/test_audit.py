@@ -227,7 +227,7 @@ def _holder(state: Path) -> subprocess.Popen[str]:
     """Another process running the audit source (the same code, as a second agent would)."""
     code = (
         "import sys; from pathlib import Path; from stockade.sensor.audit import AuditSource; "
-        "s = AuditSource(Path(sys.argv[1])); s.start(); print('ready', flush=True); "
+        "s = AuditSource(state_path=Path(sys.argv[1])); s.start(); print('ready', flush=True); "
         "sys.stdin.read(); s.stop()"
     )
     holder = subprocess.Popen(
@@ -246,7 +246,7 @@ def test_stop_removes_own_and_stale_rules_and_restores_state(tmp_path: Path) -> 
     before_rules, before_enabled = _auditctl("-l"), _audit_enabled()
     # A rule left by a run that crashed: the next start removes it.
     _auditctl("-a", "always,exit", "-F", "arch=b64", "-S", "execve", "-k", "stockade")
-    source = AuditSource(tmp_path / "state")
+    source = AuditSource(state_path=tmp_path / "state")
     source.start()
     try:
         listed = _auditctl("-l")
@@ -267,7 +267,7 @@ def test_after_a_crash_the_next_run_restores_the_state_before_both(tmp_path: Pat
     crashed.communicate(timeout=10)
     assert "key=stockade" in _auditctl("-l")
     assert AuditSource.unavailable_reason() is None  # a dead holder does not count
-    source = AuditSource(tmp_path / "state")
+    source = AuditSource(state_path=tmp_path / "state")
     source.start()
     source.stop()
     assert (_auditctl("-l"), _audit_enabled()) == (before_rules, before_enabled)

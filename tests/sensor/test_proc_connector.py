@@ -10,7 +10,7 @@ import pytest
 
 from stockade.context import ContainerResolver, ContextStage, ProcessTree
 from stockade.context.podman import PodmanRuntime
-from stockade.model import Event
+from stockade.model import Event, EventType
 from stockade.sensor import procfs
 from stockade.sensor.base import SOURCES
 from stockade.sensor.proc_connector import ProcConnectorSource
@@ -66,3 +66,15 @@ def test_procfs_scan_sees_this_process() -> None:
     me = found[os.getpid()]
     assert me.name.startswith(("python", "pytest"))
     assert me.start_ns > 0 and me.ppid == os.getppid()
+
+
+@pytest.mark.root
+def test_without_execve_wanted_it_reports_the_lifecycle_but_no_exec() -> None:
+    source = ProcConnectorSource(frozenset(EventType) - {EventType.EXECVE})
+    source.start()
+    try:
+        child = subprocess.Popen(["/bin/sleep", "0.2"])
+        events = _collect_until(source, child)
+    finally:
+        source.stop()
+    assert [e.type for e in events if e.proc.pid == child.pid] == ["clone", "procexit"]

@@ -34,7 +34,7 @@ from stockade.model import Alert, Event, Host
 from stockade.model.wire import Heartbeat, SensorStatus
 from stockade.sensor import procfs
 from stockade.sensor.base import SensorError
-from stockade.sensor.fallback import SensorChoice, choose_source
+from stockade.sensor.fallback import DEFAULT_CHAIN, Chain, SensorChoice, choose_source
 
 log = logging.getLogger(__name__)
 HEARTBEAT_EVERY_S = 5.0
@@ -47,13 +47,7 @@ class AgentConfig:
     state_dir: Path
     server_url: str
     enroll_token: str | None = None
-    # Source ids tried in order, first available wins; "a+b" merges sources.
-    sources: tuple[str, ...] = (
-        "ebpf",
-        "audit+proc_connector+fanotify",
-        "proc_connector+fanotify",
-        "proc_connector",
-    )
+    sources: Chain = DEFAULT_CHAIN  # event source candidates, first that starts wins
     detectors: tuple[str, ...] = DEFAULT_DETECTORS  # ids in the DETECTORS registry
     rules: tuple[Path, ...] = ()  # rule files; empty: Stockade's default rules
     scan_images: bool = True  # scan the image of each new container once per digest
@@ -101,9 +95,10 @@ class Agent:
         return enroll(self.config.state_dir, self.config.server_url, self.config.enroll_token, host)
 
     def _choose_source(self) -> SensorChoice:
-        chain = [tuple(s.split("+")) for s in self.config.sources]
         try:
-            return choose_source(chain, event_types=event_types_needed(self.detectors))
+            return choose_source(
+                self.config.sources, event_types=event_types_needed(self.detectors)
+            )
         except SensorError as e:
             raise AgentError(str(e)) from e
 

@@ -37,7 +37,7 @@ def agent(
     ] = None,
     source: Annotated[
         list[str] | None,
-        typer.Option("--source", help="Event source id, tried in order (repeatable)."),
+        typer.Option("--source", help="Event source id (a+b merges), tried in order (repeatable)."),
     ] = None,
     ca: Annotated[
         Path | None,
@@ -87,7 +87,9 @@ def agent(
         vulndb=vulndb,
     )
     if source:
-        config = dataclasses.replace(config, sources=tuple(source))
+        from stockade.sensor.fallback import parse_chain
+
+        config = dataclasses.replace(config, sources=parse_chain(source))
     if alert_window is not None:
         config = dataclasses.replace(config, alert_window_s=alert_window)
 

@@ -16,13 +16,19 @@ import re
 import select
 import socket
 import struct
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from stockade.model import Event, Process
+from stockade.model import Event, EventType, Process
 from stockade.sensor import procfs
-from stockade.sensor.base import SOURCES, EventSource, SensorStats, SensorUnavailable
+from stockade.sensor.base import (
+    ALL_EVENT_TYPES,
+    SOURCES,
+    EventSource,
+    SensorStats,
+    SensorUnavailable,
+)
 
 NETLINK_AUDIT = 9
 NLMSG_ERROR, NLMSG_DONE = 2, 3
@@ -305,7 +311,12 @@ class AuditSource(EventSource):
 
     id = "audit"
 
-    def __init__(self, state_path: Path = STATE_PATH) -> None:
+    def __init__(
+        self,
+        event_types: Iterable[EventType] = ALL_EVENT_TYPES,  # noqa: ARG002 (it reports execs only)
+        *,
+        state_path: Path = STATE_PATH,
+    ) -> None:
         # The audit state found at start, kept on disk until stop restores it: a run that
         # crashed leaves it for the next one, which restores what was there before both.
         self._state_path = state_path

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import abc
+from collections.abc import Iterable
 from typing import ClassVar
 
 import msgspec
 
 from stockade.errors import StockadeError
-from stockade.model import Event
+from stockade.model import Event, EventType
 from stockade.registry import Registry
+
+ALL_EVENT_TYPES: frozenset[EventType] = frozenset(EventType)
 
 
 class SensorError(StockadeError):
@@ -34,9 +37,16 @@ class EventSource(abc.ABC):
     `poll` returns events whose `proc` holds what the kernel told (at least pid, and
     `cgroup_id` where known) and whose container is not yet resolved: the context stage
     (process tree + container resolver) completes them.
+
+    Every registered source is built the same way, `cls(event_types)`; options a source
+    may add (paths, tuning) are keyword-only with defaults.
     """
 
     id: ClassVar[str]
+
+    @abc.abstractmethod
+    def __init__(self, event_types: Iterable[EventType]) -> None:
+        """Prepare to report those of `event_types` this source sees; no kernel work yet."""
 
     @classmethod
     @abc.abstractmethod

@@ -1,26 +1,22 @@
 """Choose the event source to run: eBPF first, else audit + proc connector + fanotify merged.
 
-`choose_source` tries each candidate in order and returns the first that starts, with
-the reasons the better ones could not (what `stockade doctor` and heartbeats show).
+`DEFAULT_CHAIN` is the one declaration of that order: the agent, `stockade doctor`,
+`watch` and `sensor record` all read it. `choose_source` tries each candidate in order
+and returns the first that starts, with the reasons the better ones could not (what
+`stockade doctor` and heartbeats show).
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from stockade.model import Event, EventType
 from stockade.sensor.base import SOURCES, EventSource, SensorError, SensorStats, SensorUnavailable
 
-# Modules that register the sources the chain may use (imported on demand).
-_SOURCE_MODULES = {
-    "ebpf": "stockade.sensor.bpf",
-    "proc_connector": "stockade.sensor.proc_connector",
-    "fanotify": "stockade.sensor.fanotify",
-    "audit": "stockade.sensor.audit",
-}
-DEFAULT_CHAIN: tuple[tuple[str, ...], ...] = (
+# Candidates tried in order (ids in SOURCES); the parts of a candidate run merged.
+Chain = tuple[tuple[str, ...], ...]
+DEFAULT_CHAIN: Chain = (
     ("ebpf",),
     ("audit", "proc_connector", "fanotify"),
     ("proc_connector", "fanotify"),
@@ -150,28 +146,23 @@ class SensorChoice:
     degraded: str | None
 
 
+def parse_chain(candidates: Iterable[str]) -> Chain:
+    """A chain from candidates written as ids joined by '+', e.g. "proc_connector+fanotify"."""
+    return tuple(tuple(candidate.split("+")) for candidate in candidates)
+
+
 def source_class(source_id: str) -> type[EventSource]:
-    """The registered class of a source id, importing the module that registers it."""
-    if source_id not in SOURCES and source_id in _SOURCE_MODULES:
-        try:
-            importlib.import_module(_SOURCE_MODULES[source_id])
-        except ImportError as e:
-            raise SensorUnavailable(f"{source_id}: not installed ({e})") from e
-    try:
-        return SOURCES.get(source_id)
-    except KeyError as e:
-        raise SensorUnavailable(f"{source_id}: no such event source") from e
+    """The class registered in SOURCES as `source_id`; SensorUnavailable naming the known ids."""
+    if source_id not in SOURCES:
+        raise SensorUnavailable(f"{source_id}: {SOURCES.unknown(source_id)}")
+    return SOURCES.get(source_id)
 
 
 def _build(source_id: str, event_types: frozenset[EventType]) -> EventSource:
     cls = source_class(source_id)
     if reason := cls.unavailable_reason():
         raise SensorUnavailable(f"{source_id}: {reason}")
-    if source_id == "ebpf":
-        return cls(event_types)  # type: ignore[call-arg]
-    if source_id == "proc_connector":
-        return cls(emit_exec=EventType.EXECVE in event_types)  # type: ignore[call-arg]
-    return cls()
+    return cls(event_types)
 
 
 def part_types(candidate: Sequence[str], types: frozenset[EventType]) -> list[frozenset[EventType]]:

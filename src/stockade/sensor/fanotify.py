@@ -13,10 +13,18 @@ import os
 import select
 import struct
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
-from stockade.model import Event, FdInfo, Process
-from stockade.sensor.base import SOURCES, EventSource, SensorError, SensorStats, SensorUnavailable
+from stockade.model import Event, EventType, FdInfo, Process
+from stockade.sensor.base import (
+    ALL_EVENT_TYPES,
+    SOURCES,
+    EventSource,
+    SensorError,
+    SensorStats,
+    SensorUnavailable,
+)
 
 FAN_CLOEXEC, FAN_NONBLOCK, FAN_CLASS_NOTIF = 0x1, 0x2, 0x0
 FAN_MARK_ADD, FAN_MARK_FILESYSTEM = 0x1, 0x100
@@ -65,7 +73,12 @@ class FanotifySource(EventSource):
 
     id = "fanotify"
 
-    def __init__(self, extra_paths: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        event_types: Iterable[EventType] = ALL_EVENT_TYPES,  # noqa: ARG002 (it sees writes only)
+        *,
+        extra_paths: tuple[str, ...] = (),
+    ) -> None:
         self._extra = extra_paths
         self._fd = -1
         self._marked: set[str] = set()

@@ -13,10 +13,17 @@ import select
 import socket
 import struct
 import time
+from collections.abc import Iterable
 
-from stockade.model import Event, Process
+from stockade.model import Event, EventType, Process
 from stockade.sensor import procfs
-from stockade.sensor.base import SOURCES, EventSource, SensorStats, SensorUnavailable
+from stockade.sensor.base import (
+    ALL_EVENT_TYPES,
+    SOURCES,
+    EventSource,
+    SensorStats,
+    SensorUnavailable,
+)
 
 NETLINK_CONNECTOR = 11
 CN_IDX_PROC = 1
@@ -51,9 +58,9 @@ class ProcConnectorSource(EventSource):
 
     id = "proc_connector"
 
-    def __init__(self, *, emit_exec: bool = True) -> None:
-        # False when another source (audit) reports execs: skip them and their /proc reads.
-        self._emit_exec = emit_exec
+    def __init__(self, event_types: Iterable[EventType] = ALL_EVENT_TYPES) -> None:
+        # Without execve (another source, audit, reports them): skip execs and their /proc reads.
+        self._emit_exec = EventType.EXECVE in frozenset(event_types)
         self._sock: socket.socket | None = None
         self._stats = SensorStats()
         self._users = procfs.UserNames()
