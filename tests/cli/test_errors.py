@@ -155,3 +155,28 @@ def test_watch_refuses_falcos_output_option(
     meant = RUNNER.invoke(app, ["watch", "-o", "./json_output=true", "--replay", str(capture)])
     assert meant.exit_code == 0, meant.output
     assert (tmp_path / "json_output=true").is_file()
+
+
+def test_watch_names_a_missing_or_bad_capture(tmp_path: Path) -> None:
+    missing = tmp_path / "missing.jsonl"
+    message = usage_error(RUNNER.invoke(app, ["watch", "--replay", str(missing)]))
+    assert message == f"cannot read capture {missing}: No such file or directory"
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"type": 3}\n')
+    message = usage_error(RUNNER.invoke(app, ["watch", "--replay", str(bad)]))
+    assert message.startswith(f"{bad}:1: ")
+
+
+def test_scan_report_into_a_missing_directory_is_refused_before_scanning(tmp_path: Path) -> None:
+    report = tmp_path / "no-such-dir" / "report.json"
+    args = ["scan", "fs", str(tmp_path), "--scanners", "pkg", "-f", "json", "-o", str(report)]
+    message = usage_error(RUNNER.invoke(app, args))
+    assert message == f"cannot write the report to {report}: no such directory"
+
+
+def test_an_archive_that_is_not_tar_is_one_line(tmp_path: Path) -> None:
+    archive = tmp_path / "image.tar"
+    archive.write_text("not a tar archive\n")
+    args = ["scan", "image", f"oci-archive:{archive}", "--scanners", "pkg", "--no-cache"]
+    message = usage_error(RUNNER.invoke(app, args))
+    assert message.startswith(f"{archive}: not a readable tar archive (")

@@ -184,6 +184,21 @@ def alerts_file(output: str) -> Path:
     return Path(output)
 
 
+def _capture(path: Path) -> list[Event]:
+    """The events of a JSON Lines capture; UsageError names the file (and line) when bad."""
+    import msgspec
+
+    from stockade.errors import UsageError
+    from stockade.model.events import decode_jsonl
+
+    try:
+        return list(decode_jsonl(path.read_bytes(), str(path)))
+    except OSError as e:
+        raise UsageError(f"cannot read capture {path}: {e.strerror}") from e
+    except (msgspec.ValidationError, msgspec.DecodeError) as e:
+        raise UsageError(str(e)) from e
+
+
 class _CaptureClock:
     """The time of the capture's event being judged, in seconds."""
 
@@ -250,7 +265,6 @@ def watch(
 
     from stockade.agent.aggregate import DEFAULT_WINDOW_S, AlertAggregator
     from stockade.detect.rules import RulesDetector
-    from stockade.model.events import decode_jsonl
     from stockade.rules import load_rules
     from stockade.rules.default import default_rule_paths
 
@@ -273,7 +287,7 @@ def watch(
     events: Iterable[Event | None]
     if replay is not None:
         clock = _CaptureClock()  # a capture's windows follow its own time, not the wall's
-        events = clock.follow(decode_jsonl(replay.read_bytes(), str(replay)))
+        events = clock.follow(_capture(replay))
         aggregator = AlertAggregator(window, clock=clock)
     else:
         events = _live_events(ruleset, lambda: stopping or time.monotonic() >= deadline)

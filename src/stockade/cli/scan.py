@@ -205,9 +205,18 @@ def _run(
     exit_code: int,
     list_packages: bool,
 ) -> None:
+    from stockade.errors import UsageError
+
     check_format(fmt)  # before the scan: a typo should not cost a scan
+    if output is not None and not output.absolute().parent.is_dir():
+        raise UsageError(f"cannot write the report to {output}: no such directory")
     result = scan()
-    _emit(result, fmt, output, list_packages)
+    try:
+        _emit(result, fmt, output, list_packages)
+    except OSError as e:
+        if output is None:
+            raise  # stdout itself failed: not a mistake in the command line
+        raise UsageError(f"cannot write the report to {output}: {e.strerror}") from e
     if result.findings and exit_code:
         raise typer.Exit(exit_code)
 

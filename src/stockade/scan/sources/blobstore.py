@@ -52,7 +52,8 @@ class TarStore(BlobStore):
             self._tar = tarfile.open(path, "r:*")  # noqa: SIM115 - closed by close()
             members = self._tar.getmembers()
         except (OSError, tarfile.TarError, EOFError) as e:
-            raise SourceError(f"{path}: not a readable tar archive ({e})") from e
+            reason = str(e).splitlines()[0].rstrip(":")  # tarfile lists each method tried below
+            raise SourceError(f"{path}: not a readable tar archive ({reason})") from e
         self._members = {_norm(m.name): m for m in members if m.isfile()}
         for link in members:  # podman's docker-archive links <id>/layer.tar to <hex>.tar
             if link.issym():
