@@ -133,6 +133,7 @@ class EventType(enum.StrEnum):
     PROCESS_VM_WRITEV = "process_vm_writev"
     MMAP = "mmap"
     MPROTECT = "mprotect"
+    SIGNALDELIVER = "signaldeliver"  # a tracepoint, not a syscall: a signal reached its target
 
 
 LIFECYCLE_EVENT_TYPES: frozenset[EventType] = frozenset(
@@ -167,6 +168,7 @@ HIGH_VOLUME_EVENT_TYPES: frozenset[EventType] = frozenset(
         EventType.MMAP,
         EventType.MPROTECT,
         EventType.PRLIMIT,  # the dynamic loader's getrlimit: one per exec
+        EventType.SIGNALDELIVER,
     }
 )
 """Calls made thousands of times a second on a busy host: captured only when a loaded rule

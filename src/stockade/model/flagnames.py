@@ -222,6 +222,7 @@ RENDERERS: dict[tuple[str, str], Renderer] = {
     ("kill", "sig"): _signal,
     ("tkill", "sig"): _signal,
     ("tgkill", "sig"): _signal,
+    ("signaldeliver", "sig"): _signal,
     ("getsockopt", "level"): _enum(SOCKOPT_LEVELS),
     ("setsockopt", "level"): _enum(SOCKOPT_LEVELS),
     ("shutdown", "how"): _enum(SHUTDOWN_HOW),

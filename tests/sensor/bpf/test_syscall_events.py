@@ -22,7 +22,7 @@ TYPES = {
     T.DUP, T.DUP2, T.DUP3, T.SENDTO, T.SENDMSG, T.RECVFROM, T.RECVMSG, T.WRITE, T.READ,
     T.WRITEV, T.READV, T.PWRITE, T.PREAD, T.GETSOCKOPT, T.SETSOCKOPT, T.SHUTDOWN,
     T.SOCKETPAIR, T.SOCKET, T.TRUNCATE, T.FTRUNCATE, T.FCHMODAT2, T.PIPE, T.PIPE2, T.CLOSE,
-    T.PRCTL, T.KILL, T.TKILL, T.TGKILL, T.MMAP, T.MPROTECT,
+    T.PRCTL, T.KILL, T.TKILL, T.TGKILL, T.MMAP, T.MPROTECT, T.SIGNALDELIVER,
 }  # fmt: skip
 Check = Callable[[Event], bool]
 
@@ -66,6 +66,7 @@ EXPECTED: dict[str, Check] = {
     "tgkill": lambda e: e.args["sig"] == 0 and e.args["tid"] > 0,
     "mmap": lambda e: e.args["prot"] == 7 and e.args["flags"] == 0x22,
     "mprotect": lambda e: e.args["prot"] == 5,
+    "signaldeliver": lambda e: e.args["sig"] == 10 and e.args["spid"] == e.args["dpid"] > 0,
 }
 if platform.machine() == "x86_64":  # the test calls these by their x86_64 numbers
     EXPECTED["pipe"] = lambda e: e.args["fd1"] >= 0 and e.args["fd2"] >= 0

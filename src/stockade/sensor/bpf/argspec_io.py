@@ -143,6 +143,10 @@ def _limits(*names: tuple[str, int]) -> Builder:
     return build
 
 
+def _signal_deliver(_rec: bytes, a: tuple[int, ...], _s: tuple[int, ...], _r: int, _f: int) -> Any:
+    return {"spid": i32(a[0]), "dpid": i32(a[2]), "sig": a[1]}, None
+
+
 IO_BUILDERS: dict[T, Builder] = {
     T.READ: _io(),
     T.WRITE: _io(),
@@ -187,4 +191,5 @@ IO_BUILDERS: dict[T, Builder] = {
     T.PROCESS_VM_WRITEV: _signed("pid"),
     T.MMAP: _signed("addr", "length", "prot", "flags", "fd", "offset"),
     T.MPROTECT: _signed("addr", "length", "prot"),
+    T.SIGNALDELIVER: _signal_deliver,
 }

@@ -22,6 +22,7 @@ _SYSCALL_NAME: dict[EventType, str | None] = {
     EventType.UMOUNT2: "umount",  # umount2(2) is sys_umount in the kernel
     EventType.UMOUNT: None,  # the one-argument umount(2) does not exist on x86_64/arm64
     EventType.PROCEXIT: None,
+    EventType.SIGNALDELIVER: None,
     EventType.PREAD: "pread64",
     EventType.PWRITE: "pwrite64",
     EventType.PRLIMIT: "prlimit64",
@@ -31,6 +32,7 @@ _EXTRA_PROGRAMS: dict[EventType, tuple[str, ...]] = {
     EventType.EXECVE: ("on_exec",),
     EventType.EXECVEAT: ("on_exec",),
     EventType.PROCEXIT: ("on_exit",),
+    EventType.SIGNALDELIVER: ("on_signal",),
 }
 
 

@@ -74,6 +74,8 @@ def process() -> None:
     sleeper.wait()
     signal.pthread_kill(threading.get_ident(), 0)  # tgkill
     libc.syscall(200, threading.get_native_id(), 0)  # tkill (x86_64)
+    signal.signal(signal.SIGUSR1, lambda _sig, _frame: None)
+    os.kill(os.getpid(), signal.SIGUSR1)  # delivered to the handler: signaldeliver
     addr = libc.mmap(None, 4096, PROT_RWX, MAP_PRIVATE_ANON, -1, 0)
     libc.mprotect(addr, 4096, 5)
 

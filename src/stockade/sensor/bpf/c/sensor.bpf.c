@@ -406,3 +406,23 @@ int BPF_PROG(on_exit, struct task_struct *p, bool group_dead)
 	submit(sc, 0);
 	return 0;
 }
+
+/* A signal reaching the current task (Falco's signaldeliver): sender, target, signal. */
+SEC("tp_btf/signal_deliver")
+int BPF_PROG(on_signal, int sig, struct kernel_siginfo *info, struct k_sigaction *ka)
+{
+	if (is_self())
+		return 0;
+	struct scratch *sc = get_scratch();
+	if (!sc)
+		return 0;
+	fill_hdr(&sc->h, K_SIGNALDELIVER, 0);
+	__builtin_memset(sc->h.a, 0, sizeof(sc->h.a));
+	/* Only a signal a process sent (si_code <= 0: kill, tgkill, sigqueue) names a sender. */
+	if (info && BPF_CORE_READ(info, si_code) <= 0)
+		sc->h.a[0] = BPF_CORE_READ(info, _sifields._kill._pid);
+	sc->h.a[1] = sig;
+	sc->h.a[2] = sc->h.pid;
+	submit(sc, 0);
+	return 0;
+}
