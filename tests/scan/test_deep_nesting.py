@@ -10,6 +10,7 @@ from stockade.scan.errors import RuleError, SourceError
 from stockade.scan.options import Scanner, ScanOptions
 from stockade.scan.scanner import scan_fs, scan_image
 from stockade.scan.secrets.rules import load_rules
+from stockade.scan.vulndb import import_location, open_db
 from tests.scan.imagebuild import LayerSpec, write_oci_layout
 
 DEPTH = 20_000  # far past Python's recursion limit
@@ -59,3 +60,21 @@ def test_deep_secret_rules_yaml_is_a_rule_error(tmp_path: Path) -> None:
     config.write_text("rules: " + "[" * DEPTH + "]" * DEPTH + "\n")
     with pytest.raises(RuleError, match="deep.yaml"):
         load_rules(config)
+
+
+def test_a_deep_advisory_file_is_skipped_by_db_import(tmp_path: Path) -> None:
+    advisories = tmp_path / "advisories"
+    advisories.mkdir()
+    (advisories / "deep.json").write_bytes(b"[" * DEPTH + b"]" * DEPTH)
+    (advisories / "ok.json").write_text(
+        '{"id": "OSV-1", "modified": "2024-01-01T00:00:00Z", "affected": '
+        '[{"package": {"ecosystem": "PyPI", "name": "x"}, "versions": ["1.0"]}]}'
+    )
+    db = open_db(tmp_path / "db.sqlite", create=True)
+    try:
+        report = import_location(db, str(advisories))
+    finally:
+        db.close()
+    assert report.advisories == 1
+    [skipped] = report.skipped
+    assert "deep.json" in skipped and skipped.endswith("not valid json: nested too deeply")

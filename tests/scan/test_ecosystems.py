@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from packageurl import PackageURL
 
-from stockade.model.inventory import Ecosystem, Package
+from stockade.model.inventory import Ecosystem, Package, ScanResult
 from stockade.scan.analyzers import ANALYZERS
 from stockade.scan.ecosystems import ECOSYSTEMS, spec_for_advisories
 from stockade.scan.matchers import MATCHERS
@@ -19,8 +19,9 @@ def _emitted() -> set[Ecosystem]:
     return {eco for _, cls in ANALYZERS.items() for eco in cls.ecosystems}
 
 
-def test_package_analyzers_declare_what_they_emit() -> None:
+def test_package_analyzers_declare_what_they_emit(corpus_scan: ScanResult) -> None:
     assert _emitted() == set(Ecosystem)
+    assert {p.ecosystem for p in corpus_scan.packages} <= _emitted()
 
 
 @pytest.mark.parametrize("ecosystem", sorted(_emitted()), ids=str)

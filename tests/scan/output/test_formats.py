@@ -74,7 +74,10 @@ def test_cyclonedx_valid(scan_result: ScanResult) -> None:
     assert "pkg:pypi/requests@2.19.0" in purls
     assert "pkg:npm/%40types/node@20.1.0" in purls
     assert "pkg:deb/debian/libssl3@3.0.11-1~deb12u1?arch=amd64&distro=debian-12" in purls
+    node = next(c for c in bom["components"] if c["purl"].startswith("pkg:npm/%40types/node"))
+    assert (node["group"], node["name"]) == ("@types", "node")  # the ecosystem table's split
     lodash = next(c for c in bom["components"] if c["name"] == "lodash")
+    assert "group" not in lodash
     assert lodash["licenses"] == [{"license": {"id": "MIT"}}]
     vulns = {v["id"]: v for v in bom["vulnerabilities"]}
     assert set(vulns) == {f.id for f in scan_result.findings if f.kind == "vulnerability"}

@@ -44,6 +44,8 @@ def parse_document(path: Path) -> Any:
         return msgspec.json.decode(data)
     except (yaml.YAMLError, msgspec.DecodeError) as e:
         raise FormatError(f"{path}: not valid {path.suffix[1:]}: {e}") from e
+    except RecursionError as e:  # nested thousands deep: skipped like any malformed file
+        raise FormatError(f"{path}: not valid {path.suffix[1:]}: nested too deeply") from e
 
 
 def _files(root: Path) -> Iterator[Path]:
