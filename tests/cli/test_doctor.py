@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from typer.testing import CliRunner
 
-from stockade.cli.doctor import Check, chosen_source
+from stockade.cli.doctor import Check, chosen_source, tracepoint_checks
 from stockade.cli.main import app
 
 
@@ -37,3 +39,23 @@ def test_doctor_reports_sources_and_runtimes_here() -> None:
     assert "eBPF record readers │ ok" in result.output  # built by the install step
     assert "context stage loop  │ ok" in result.output
     assert "event source the agent will use: ebpf" in result.output
+
+
+def test_tracepoints_this_kernel_lacks_are_listed_with_what_they_lose(tmp_path: Path) -> None:
+    from stockade.model import EventType
+    from stockade.sensor.bpf.coverage import tracepoint_for
+    from stockade.sensor.bpf.kinds import GENERIC_PROGRAMS, programs_for
+
+    events = tmp_path / "events"
+    programs = [p for t in EventType if t is not EventType.PTRACE for p in programs_for(t)]
+    for program in [*programs, *GENERIC_PROGRAMS]:
+        tracepoint = tracepoint_for(program)
+        if tracepoint:
+            (events / tracepoint).mkdir(parents=True, exist_ok=True)
+    checks = tracepoint_checks(events)
+    assert [(c.kind, c.name) for c in checks] == [
+        ("tracepoint", "syscalls/sys_enter_ptrace"),
+        ("tracepoint", "syscalls/sys_exit_ptrace"),
+    ]
+    assert all(c.problem and "(not captured: ptrace)" in c.problem for c in checks)
+    assert [c.name for c in tracepoint_checks(None)] == ["tracefs"]

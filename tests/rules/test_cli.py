@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from typer.testing import CliRunner
 
 from stockade.cli.main import app
@@ -124,3 +125,17 @@ def test_watch_prints_repeats_once_with_their_count(tmp_path: Path) -> None:
     assert [(a["event_seq"], a["count"]) for a in alerts] == [(1, 1), (3, 2), (100, 1)]
     unaggregated = watched("--alert-window", "0")
     assert [(a["event_seq"], a["count"]) for a in unaggregated] == [(t, 1) for t in (1, 2, 3, 100)]
+
+
+@pytest.mark.root  # tracefs, which says what this host's sensor can attach to, is root's
+def test_validate_warns_about_event_types_this_host_does_not_capture(tmp_path: Path) -> None:
+    # Falco's scheduler event: no Stockade sensor produces it, on any kernel.
+    rule = RULE.replace("evt.type = execve", "evt.type in (execve, switch)")
+    path = _write(tmp_path, "r.yaml", rule)
+    result = CliRunner().invoke(app, ["rules", "validate", str(path)])
+    assert result.exit_code == 0, result.output
+    assert f"{path}:2:3: warning LOAD_EVTTYPE_NOT_CAPTURED: needs event type(s) switch" in (
+        result.stderr
+    )
+    quiet = CliRunner().invoke(app, ["rules", "validate", "--no-host-check", str(path)])
+    assert "LOAD_EVTTYPE_NOT_CAPTURED" not in quiet.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import typer
 
@@ -66,6 +67,25 @@ def compiled_checks() -> list[Check]:
     ]
 
 
+def tracepoint_checks(events: Path | None) -> list[Check]:
+    """The tracepoints the eBPF programs need that cannot be attached here, and what is lost.
+
+    `events` is the tracefs events directory (None: tracefs is not mounted).
+    """
+    from stockade.sensor.bpf.coverage import missing_tracepoints
+
+    if events is None:
+        return [Check("tracepoints", "tracefs", "not mounted (the eBPF source mounts it)")]
+    return [
+        Check(
+            "tracepoint",
+            tracepoint,
+            f"cannot be attached: not in this kernel (not captured: {', '.join(types)})",
+        )
+        for tracepoint, types in sorted(missing_tracepoints(events).items())
+    ]
+
+
 def chosen_source(checks: list[Check]) -> str:
     """The first candidate of the default chain whose parts are all usable."""
     from stockade.sensor.fallback import DEFAULT_CHAIN
@@ -78,15 +98,20 @@ def chosen_source(checks: list[Check]) -> str:
 
 
 def doctor() -> None:
-    """Say which event sources and container runtimes are usable here, and why not."""
+    """Say which event sources, tracepoints and container runtimes are usable here, and why not."""
     from rich.console import Console
     from rich.table import Table
 
+    from stockade.sensor.bpf.coverage import mounted_events_dir
     from stockade.sensor.fallback import DEFAULT_CHAIN
 
     sources, runtimes = source_checks(), runtime_checks()
+    try:
+        tracepoints = tracepoint_checks(mounted_events_dir())
+    except OSError as e:  # tracefs is root's
+        tracepoints = [Check("tracepoints", "tracefs", _denied(e))]
     table = Table("kind", "name", "status")
-    for check in (*sources, *runtimes, *compiled_checks()):
+    for check in (*sources, *tracepoints, *runtimes, *compiled_checks()):
         status = "[green]ok[/]" if check.problem is None else f"[red]no[/]: {check.problem}"
         table.add_row(check.kind, check.name, status)
     console = Console()

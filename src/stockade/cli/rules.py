@@ -16,7 +16,7 @@ if TYPE_CHECKING:  # the rule engine is imported when a command runs: keeps star
     from stockade.agent.aggregate import AlertAggregator
     from stockade.detect.base import Detector
     from stockade.model import Alert, Event, EventType
-    from stockade.rules import Ruleset
+    from stockade.rules import LoadMessage, Ruleset
 
 FALCO_OPTION = re.compile(r"[A-Za-z_][\w.\[\]-]*=.*")  # `-o json_output=true`, no directory part
 RulesOption = Annotated[
@@ -27,9 +27,32 @@ RulesOption = Annotated[
 ]
 
 
+def _host_warnings(ruleset: Ruleset) -> list[LoadMessage]:
+    """Rules needing event types this host's eBPF sensor cannot capture (no tracepoint)."""
+    from stockade.rules.capture import uncaptured_warnings
+    from stockade.sensor.bpf.coverage import captured_types, mounted_events_dir
+
+    try:
+        events = mounted_events_dir()
+    except OSError as e:  # tracefs is root's
+        events, why = None, f"cannot read {e.filename}: {e.strerror} (run as root)"
+    else:
+        why = "tracefs is not mounted"
+    if events is None:
+        typer.echo(f"note: {why}: the check of captured event types was skipped", err=True)
+        return []
+    return uncaptured_warnings(ruleset.rules, captured_types(events))
+
+
 def validate(
     files: Annotated[list[Path], typer.Argument(help="Rules files, loaded in order.")],
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Do not list warnings.")] = False,
+    host_check: Annotated[
+        bool,
+        typer.Option(
+            help="Warn about rules needing event types the sensor on this host cannot capture."
+        ),
+    ] = True,
 ) -> None:
     """Load rules files; list every error (and warning) as file:line:column code message."""
     from stockade.rules import load_rules
@@ -38,7 +61,8 @@ def validate(
     for error in ruleset.errors:
         typer.echo(f"{error.file}:{error.line}:{error.column}: {error.code}: {error.message}")
     if not quiet:
-        for warning in ruleset.warnings:
+        host = _host_warnings(ruleset) if host_check and not ruleset.errors else []
+        for warning in [*ruleset.warnings, *host]:
             typer.echo(
                 f"{warning.file}:{warning.line}:{warning.column}: warning {warning.code}: "
                 f"{warning.message}",

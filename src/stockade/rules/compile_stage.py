@@ -209,6 +209,7 @@ def _compile_rule(
         formatter=formatter,
         file=rule.origin.file,
         line=rule.origin.line,
+        column=rule.origin.column,
     )
 
 

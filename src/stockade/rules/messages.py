@@ -35,6 +35,7 @@ WARNING_CODES = frozenset(
         "LOAD_INVALID_LIST_NAME",
         "LOAD_COMPILE_CONDITION",
         "LOAD_UNKNOWN_KEY",
+        "LOAD_EVTTYPE_NOT_CAPTURED",  # Stockade's: this host's sensor cannot see the type
     }
 )
 

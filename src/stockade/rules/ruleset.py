@@ -36,6 +36,7 @@ class CompiledRule:
     formatter: OutputFormat
     file: str = ""
     line: int = 0
+    column: int = 0
 
     def alert(self, event: Event) -> Alert:
         """The Falco-shaped alert this rule raises for `event`."""

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from stockade.sensor.bpf.kinds import GENERIC_PROGRAMS
+from stockade.sensor.bpf.coverage import has_tracepoint
 from stockade.sensor.bpf.libbpf import (
     LibbpfError,
     LibbpfLog,
@@ -43,17 +43,6 @@ def tracefs_events() -> Path | None:
         return None
     events = TRACEFS_DIRS[0] / "events"
     return events if events.is_dir() else None
-
-
-def _has_tracepoint(events: Path | None, program: str) -> bool:
-    if not program.startswith(("enter_", "exit_")):
-        return True  # tp_btf programs need no tracefs
-    if events is None:
-        return False
-    if program in GENERIC_PROGRAMS:
-        return (events / "raw_syscalls" / "sys_enter").is_dir()
-    which, _, syscall = program.partition("_")
-    return (events / "syscalls" / f"sys_{which}_{syscall}").is_dir()
 
 
 class LoadedSensor:
@@ -102,7 +91,7 @@ class LoadedSensor:
         prog = lib.bpf_object__next_program(self._obj, None)
         while prog:
             name = lib.bpf_program__name(prog).decode()
-            keep = name in wanted and _has_tracepoint(events, name)
+            keep = name in wanted and has_tracepoint(events, name)
             if name in wanted and not keep:
                 self.skipped.append(name)
             lib.bpf_program__set_autoload(prog, keep)
