@@ -1,4 +1,4 @@
-"""The image scan worker's I/O: a niced `stockade scan image` subprocess and the mTLS client.
+"""The image scan worker's I/O: a niced scan subprocess (`scan_child`) and the mTLS client.
 
 A subprocess keeps the scanner's memory out of the agent (it ends with the scan), can be
 killed when the agent stops, and does not compete with the event pipeline for the GIL.
