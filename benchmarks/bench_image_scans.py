@@ -22,7 +22,8 @@ import msgspec
 from stockade.agent.image_scan_runner import scan_command
 from stockade.agent.image_scans import ImageScanRequest
 from stockade.platform.services.scans import decode_scan, image_record
-from stockade.platform.store import ImageQuery, SqliteStore
+from stockade.platform.store import ImageQuery
+from stockade.platform.store.sqlite import SqliteStore
 from stockade.scan.options import Scanner, ScanOptions
 from stockade.scan.scanner import scan_image
 

@@ -29,7 +29,8 @@ from stockade.model.entities import Container, Host
 from stockade.model.events import Ancestor, Event, Process
 from stockade.model.wire import BATCH_CONTENT_TYPE, Batch, EnrollRequest, EnrollResponse
 from stockade.platform.services.ingest import decode_batch
-from stockade.platform.store import AgentRecord, SqliteStore
+from stockade.platform.store import AgentRecord
+from stockade.platform.store.sqlite import SqliteStore
 
 BATCH_EVENTS = 1000
 BATCHES_PER_ROUND = 30

@@ -4,7 +4,9 @@ Each module named here registers its plug-ins in a `Registry` when imported. A r
 imports the modules of its capability the first time it is read or written (`get`, `in`,
 iteration, `register`), so importing a registry is cheap and a command loads only the
 plug-ins of the capabilities it uses. A new built-in is one more module name below;
-nothing else imports a plug-in module to register it.
+nothing else imports a plug-in module to register it. Importing one for what it defines
+is fine: its `register` first loads the capability's built-ins from here, so a registry
+holds the same plug-ins, in the same order, whichever way it is reached.
 """
 
 from __future__ import annotations

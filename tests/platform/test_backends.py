@@ -9,9 +9,11 @@ from typer.testing import CliRunner
 
 from stockade.cli.main import app
 from stockade.platform import Platform, PlatformConfig, PlatformConfigError
-from stockade.platform.bus import BUSES, InProcessBus
+from stockade.platform.bus import BUSES
 from stockade.platform.bus.base import BatchHandler
-from stockade.platform.store import STORES, SqliteStore, Store
+from stockade.platform.bus.inprocess import InProcessBus
+from stockade.platform.store import STORES, Store
+from stockade.platform.store.sqlite import SqliteStore
 
 opened_stores: list[str] = []
 subscribed: list[str] = []

@@ -7,7 +7,8 @@ import asyncio
 import pytest
 
 from stockade.model.wire import Batch
-from stockade.platform.bus import BATCHES, BUSES, BusError, InProcessBus
+from stockade.platform.bus import BATCHES, BUSES, BusError
+from stockade.platform.bus.inprocess import InProcessBus
 from stockade.platform.messages import IngestBatch
 
 MESSAGE = IngestBatch(batch=Batch(agent_id="a", first_seq=1, last_seq=1), event_blobs=[])

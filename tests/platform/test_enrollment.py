@@ -19,7 +19,7 @@ from cryptography.x509.oid import NameOID
 from stockade.model.entities import Host
 from stockade.model.wire import EnrollRequest, Heartbeat, SensorStatus
 from stockade.platform.services.credentials import new_token, token_hash
-from stockade.platform.store import SqliteStore
+from stockade.platform.store.sqlite import SqliteStore
 from tests.support.agent_client import TestAgent, key_and_csr, key_pem, tls_context
 from tests.support.platform_runner import PlatformRunner
 

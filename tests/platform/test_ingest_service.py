@@ -8,11 +8,12 @@ from pathlib import Path
 import pytest
 
 from stockade.model.wire import BATCH_CONTENT_TYPE, Batch
-from stockade.platform.bus import InProcessBus
+from stockade.platform.bus.inprocess import InProcessBus
 from stockade.platform.services import PlatformMetrics
 from stockade.platform.services.ingest import IngestError, IngestService, StoreWorker
-from stockade.platform.store import AgentRecord, SqliteStore
+from stockade.platform.store import AgentRecord
 from stockade.platform.store.runner import StoreRunner
+from stockade.platform.store.sqlite import SqliteStore
 from tests.support.agent_client import encode_batch, make_event
 
 

@@ -17,11 +17,11 @@ from stockade.platform.store import (
     AlertQuery,
     EventQuery,
     SequenceGapError,
-    SqliteStore,
     TokenState,
     UnknownAgentError,
 )
 from stockade.platform.store.migrations import MIGRATIONS
+from stockade.platform.store.sqlite import SqliteStore
 from stockade.registry import DuplicateRegistrationError
 from tests.support.agent_client import make_alert, make_event
 

@@ -12,8 +12,8 @@ import httpx
 
 from stockade.model import Event
 from stockade.platform import Platform, PlatformConfig
-from stockade.platform.store import SqliteStore
 from stockade.platform.store.base import AgentRecord, AlertQuery, EventQuery
+from stockade.platform.store.sqlite import SqliteStore
 from tests.support.agent_client import TestAgent
 from tests.support.ports import free_port
 

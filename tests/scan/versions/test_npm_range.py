@@ -9,7 +9,8 @@ from pathlib import Path
 import nodesemver
 import pytest
 
-from stockade.scan.versions import SCHEMES, NpmRange, SemVer, VersionError
+from stockade.scan.versions import SCHEMES, NpmRange, VersionError
+from stockade.scan.versions.semver import SemVer
 
 SEMVER = SCHEMES.get("semver")
 

@@ -1,8 +1,11 @@
-"""Message bus between ingest and workers (in-process now; NATS JetStream later)."""
+"""Message bus between ingest and workers (in-process now; NATS JetStream later).
+
+The implementations register in BUSES (loaded through `stockade.plugins`); the platform
+builds the configured one by id (`platform/backends.py`).
+"""
 
 from __future__ import annotations
 
 from stockade.platform.bus.base import BATCHES, BUSES, Bus, BusError
-from stockade.platform.bus.inprocess import InProcessBus
 
-__all__ = ["BATCHES", "BUSES", "Bus", "BusError", "InProcessBus"]
+__all__ = ["BATCHES", "BUSES", "Bus", "BusError"]

@@ -1,4 +1,8 @@
-"""Durable state behind the `Store` interface (SQLite now; PostgreSQL later)."""
+"""Durable state behind the `Store` interface (SQLite now; PostgreSQL later).
+
+The implementations register in STORES (loaded through `stockade.plugins`); the platform
+builds the configured one by id (`platform/backends.py`).
+"""
 
 from __future__ import annotations
 
@@ -21,7 +25,6 @@ from stockade.platform.store.base import (
     UnknownAgentError,
     UserRecord,
 )
-from stockade.platform.store.sqlite import SqliteStore
 
 __all__ = [
     "STORES",
@@ -33,7 +36,6 @@ __all__ = [
     "ImageQuery",
     "ImageRecord",
     "SequenceGapError",
-    "SqliteStore",
     "Store",
     "StoreError",
     "StoredAlert",

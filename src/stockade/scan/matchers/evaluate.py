@@ -6,8 +6,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cmp_to_key
 
-from stockade.scan.versions import SCHEMES, NpmRange, SemVer, VersionError, VersionScheme
+from stockade.scan.versions import SCHEMES, NpmRange, VersionError, VersionScheme
 from stockade.scan.versions import scheme_for as _scheme_for
+from stockade.scan.versions.semver import SemVer
 from stockade.scan.vulndb.model import Affected, AffectedRange, RangeEvent
 
 

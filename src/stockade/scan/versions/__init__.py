@@ -5,12 +5,10 @@ from __future__ import annotations
 from stockade.scan.ecosystems import UnknownEcosystemError, spec_for_advisories
 from stockade.scan.versions.base import SCHEMES, VersionError, VersionScheme
 from stockade.scan.versions.npm_range import NpmRange
-from stockade.scan.versions.semver import SemVer
 
 __all__ = [
     "SCHEMES",
     "NpmRange",
-    "SemVer",
     "VersionError",
     "VersionScheme",
     "scheme_for",
