@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from stockade.agent.hostinfo import host_id
 from tests.support.polling import poll_until
 
 RULE = """
@@ -66,3 +67,5 @@ def test_watch_alerts_on_a_real_exec(tmp_path: Path) -> None:
     assert alert["rule"] == "Probe exec"
     assert alert["output_fields"]["proc.cmdline"].startswith("stockprobe")
     assert alert["priority"] == "Warning"
+    assert alert["host_id"] == host_id(None)  # the machine id, as the agent's alerts carry
+    assert alert["output_fields"]["container.id"] == "host"

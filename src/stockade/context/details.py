@@ -48,7 +48,10 @@ class ProcfsDetails:
         if snapshot is not None:
             changes["snapshot"] = snapshot
         if proc.exe_from_memfd and not proc.exepath.startswith("memfd:"):
-            link = procfs.readlink_exe(proc.pid)
+            # the sensor gives "/memfd:NAME"; an older one gave "/" (then ask /proc)
+            link = proc.exepath
+            if not link.startswith("/memfd:"):
+                link = procfs.readlink_exe(proc.pid)
             if link.startswith("/memfd:"):
                 changes["exepath"] = procfs.memfd_exepath(link)
         return msgspec.structs.replace(proc, **changes) if changes else proc
@@ -71,9 +74,11 @@ class ProcfsDetails:
         return msgspec.structs.replace(proc, user=user, group=group, loginname=login)
 
     def _lookup(self, proc: Process, euid: int, egid: int) -> tuple[str, str, str]:
-        """Read the names through the process's root, else its parent's (it may be gone)."""
+        """Read the names through the process's root, else through its parent's when the
+        parent is in the same cgroup (the process may be gone; a parent outside, such as a
+        container runtime's, sees another passwd)."""
         for pid in (proc.pid, proc.ppid):
-            if pid <= 0:
+            if pid <= 0 or (pid != proc.pid and procfs.cgroup_id(pid) != proc.cgroup_id):
                 continue
             user = self._users.lookup(pid, euid) if euid >= 0 else ""
             group = self._users.group(pid, egid) if egid >= 0 else ""

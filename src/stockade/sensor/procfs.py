@@ -126,7 +126,7 @@ class UserNames:
     container's, through /proc/PID/root), re-read when such a file changes."""
 
     def __init__(self) -> None:
-        self._cache: dict[tuple[int, int, int], dict[int, str]] = {}
+        self._cache: dict[tuple[int, int, int, int], dict[int, str]] = {}
 
     def lookup(self, pid: int, uid: int, proc: Path = Path("/proc")) -> str:
         """The user name of `uid` inside the root filesystem of `pid`; "" if unknown."""
@@ -142,7 +142,7 @@ class UserNames:
             st = path.stat()
         except OSError:
             return {}
-        key = (st.st_dev, st.st_ino, st.st_mtime_ns)
+        key = (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size)
         table = self._cache.get(key)
         if table is None:
             table = {}

@@ -20,7 +20,9 @@ field is false, and outputs print `<NA>`):
     evt.is_open_create/exec <- O_CREAT in those flags (exec: args["mode"] & 0o111)
     proc.name <- Process.name    proc.exe <- Process.argv[0]   proc.exepath <- Process.exepath
     proc.args <- " ".join(argv[1:])   proc.cmdline <- name + " " + args
-    proc.env  <- " ".join(Process.env); proc.env[HOME] <- value of "HOME=..." in Process.env
+    proc.env  <- " ".join(Process.env) (read from /proc/PID/environ at exec);
+                 proc.env[HOME] <- value of "HOME=..." in Process.env
+    proc.aenv[N] / proc.aenv[NAME] <- Ancestor.env of ancestor N / first NAME up the lineage
     proc.pname/pexe/pexepath/pcmdline <- Event.ancestors[0] (the parent)
     proc.aname[N], aexe[N], aexepath[N], acmdline[N], apid[N] <- Event.ancestors[N-1]
                                ([0] is the process itself; without [N]: any ancestor)
@@ -28,11 +30,17 @@ field is false, and outputs print `<NA>`):
     proc.sname / proc.vpgid.name <- the ancestor whose pid is Process.sid / Process.vpgid
     proc.duration <- Event.ts - Process.start_ns   proc.exe_ino.* <- Process.exe_ino*
     thread.cap_effective/permitted <- Process.cap_* masks as "CAP_CHOWN CAP_KILL ..."
-    user.uid <- Process.euid (uid when unset)   user.name <- Process.user ("root" for 0)
+    proc.pgid*, fdlimit, fdopencount, vm*, nthreads, stdin/stdout/stderr.*, thread.cgroup*,
+    thread.pf* <- Process.snapshot (ProcSnapshot, read from /proc at exec; None without)
+    user.uid <- Process.euid (uid when unset), as Falco's uid after exec and set*uid calls
+    user.name <- Process.user: the name of that uid in the process's own (container's)
+                 /etc/passwd, looked up by the context stage ("root" for 0)
     user.loginuid <- Process.loginuid (-1 unset)   user.loginname <- Process.loginname
     group.gid <- Process.egid    group.name <- Process.group ("root" for 0)
     fd.num/type/name/l4proto/is_server <- Event.fd.* (FdInfo); fd.typechar from fd.type
     fd.directory / fd.filename <- dirname / basename of FdInfo.name for files
+    fd.nameraw <- FdInfo.nameraw (the path as the call gave it), else FdInfo.name
+    fd.dev/ino <- FdInfo.dev/ino where the sensor sets them   fdlist.* <- args["fds"]
     fd.cip/cport <- FdInfo.sip/sport (client), fd.sip/sport <- FdInfo.dip/dport (server),
     fd.lip/lport/rip/rport pick by FdInfo.is_server; fd.net/snet/cnet... take CIDRs
     container.id <- the 12-char id ("host" outside containers); container.full_id <- the

@@ -381,9 +381,17 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	PUT_SLOT(sc, used, 1, read_argv(slot_at(sc, used), p));
 	used = slots_used(sc);
 	struct file *f = BPF_CORE_READ(bprm, file);
-	PUT_SLOT(sc, used, 2,
-		 put_walk(slot_at(sc, used), BPF_CORE_READ(f, f_path.dentry), BPF_CORE_READ(f, f_path.mnt)));
 	sc->h.flags = exe_flags(f);
+	if (sc->h.flags & REC_F_EXE_MEMFD) {
+		/* a memfd's dentry hangs under no directory: its name ("memfd:NAME") is its path */
+		n = bpf_probe_read_kernel_str(slot_at(sc, used), STR_SHORT,
+					      BPF_CORE_READ(f, f_path.dentry, d_name.name));
+		PUT_SLOT(sc, used, 2, n > 0 ? n : 0);
+	} else {
+		PUT_SLOT(sc, used, 2,
+			 put_walk(slot_at(sc, used), BPF_CORE_READ(f, f_path.dentry),
+				  BPF_CORE_READ(f, f_path.mnt)));
+	}
 	used = slots_used(sc);
 	PUT_SLOT(sc, used, 3,
 		 put_walk(slot_at(sc, used), BPF_CORE_READ(p, fs, pwd.dentry), BPF_CORE_READ(p, fs, pwd.mnt)));

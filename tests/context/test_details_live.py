@@ -1,0 +1,184 @@
+"""Process details and names on real kernel events: the eBPF sensor, then the context stage
+this host's agent uses, then the fields Falco's rules read."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from stockade.context import ContextStage
+from stockade.context.local import local_context_stage
+from stockade.model import Event
+from stockade.rules import load_rules
+from stockade.rules.fields import FIELDS
+from stockade.sensor.bpf import BpfSource
+from tests.support.podman import Podman
+
+pytestmark = [pytest.mark.root, pytest.mark.ebpf]
+EXECS = ("execve", "execveat")
+
+
+class Live:
+    """Kernel events through this host's context stage, kept for the test to search."""
+
+    def __init__(self, source: BpfSource) -> None:
+        self.source = source
+        self.stage: ContextStage = local_context_stage(host_id="test-host")
+        self.events: list[Event] = []
+
+    def wait_for(self, match: Callable[[Event], bool], timeout_s: float = 20) -> Event:
+        """The first enriched event that matches (polling until the deadline)."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            for event in self.events:
+                if match(event):
+                    return event
+            self.events += [self.stage.enrich(e) for e in self.source.poll(0.05)]
+        raise AssertionError("no matching event")
+
+
+@pytest.fixture(scope="module")
+def source() -> Iterator[BpfSource]:
+    bpf = BpfSource()
+    bpf.start()
+    yield bpf
+    bpf.stop()
+
+
+@pytest.fixture
+def live(source: BpfSource) -> Live:
+    source.poll(0)
+    return Live(source)
+
+
+def field(event: Event, name: str, arg: str | None = None) -> object:
+    """What the rule engine reads for `name` from `event`."""
+    definition, effective = FIELDS.lookup(name, arg)
+    return definition.extractor(effective)(event)
+
+
+def _python(code: str, **kwargs: object) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-c", code], **kwargs)  # type: ignore[call-overload]
+
+
+def test_proc_env_comes_from_the_process_environment(live: Live) -> None:
+    token = uuid.uuid4().hex
+    sleeper = subprocess.Popen(["/bin/sleep", "3"], env={"STOCKADE_MARK": token, "LANG": "C"})
+    try:
+        event = live.wait_for(lambda e: e.type in EXECS and e.proc.pid == sleeper.pid)
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    assert field(event, "proc.env") == f"STOCKADE_MARK={token} LANG=C"
+    assert field(event, "proc.env", "STOCKADE_MARK") == token
+    assert field(event, "proc.stdin.type") is not None
+    limit = field(event, "proc.fdlimit")
+    assert isinstance(limit, int) and limit > 0
+
+
+def test_memfd_exec_has_falcos_exepath_and_name(live: Live) -> None:
+    code = (
+        "import os\n"
+        "fd = os.memfd_create('stockpayload', 0)\n"
+        "os.write(fd, open('/bin/sleep', 'rb').read())\n"
+        "os.execve(f'/proc/self/fd/{fd}', ['stockpayload', '2'], {})\n"
+    )
+    child = _python(code)
+    try:
+        event = live.wait_for(
+            lambda e: e.type in EXECS and e.proc.pid == child.pid and e.proc.exe_from_memfd
+        )
+        comm = Path(f"/proc/{child.pid}/comm").read_text().strip()
+    finally:
+        child.kill()
+        child.wait()
+    assert field(event, "proc.exepath") == "memfd:stockpayload"
+    assert field(event, "proc.is_exe_from_memfd") is True
+    assert field(event, "proc.exe") == "stockpayload"
+    # Falco's proc.name is the kernel's comm: the last part of the path the exec was given
+    assert field(event, "proc.name") == comm
+
+
+def test_user_follows_setuid_and_the_exec_after_it(live: Live) -> None:
+    code = (
+        "import os, time\nos.setuid(1)\ntime.sleep(0.3)\nos.execv('/bin/sleep', ['sleep', '2'])\n"
+    )
+    child = _python(code)
+    try:
+        changed = live.wait_for(lambda e: e.type == "setuid" and e.proc.pid == child.pid)
+        execed = live.wait_for(
+            lambda e: e.type in EXECS and e.proc.pid == child.pid and e.proc.name == "sleep"
+        )
+    finally:
+        child.kill()
+        child.wait()
+    host_name = _passwd_name(Path("/etc/passwd"), 1)
+    # the setuid event itself is judged with the credentials the call left (Falco's exit event)
+    assert (field(changed, "user.uid"), field(changed, "user.name")) == (1, host_name)
+    assert (field(execed, "user.uid"), field(execed, "user.name")) == (1, host_name)
+
+
+def _passwd_name(passwd: Path, uid: int) -> str:
+    for line in passwd.read_text().splitlines():
+        parts = line.split(":")
+        if len(parts) > 2 and parts[2] == str(uid):
+            return parts[0]
+    raise AssertionError(f"uid {uid} not in {passwd}")
+
+
+def test_directory_traversal_rule_fires_on_the_raw_path(live: Live, tmp_path: Path) -> None:
+    workdir = tmp_path / "a" / "b"
+    workdir.mkdir(parents=True)
+    depth = len(workdir.parts) - 1
+    raw = "../" * depth + "etc/hostname"
+    reader = subprocess.run(["/bin/cat", raw], cwd=workdir, capture_output=True, check=True)
+    event = live.wait_for(lambda e: e.type == "openat" and e.fd is not None and e.fd.nameraw == raw)
+    assert reader.stdout
+    assert field(event, "fd.name") == "/etc/hostname"
+    assert field(event, "fd.nameraw") == raw
+    falco = Path(os.environ.get("STOCKADE_CORPUS", "")) / "falco/rules/falco_rules.yaml"
+    if not falco.is_file():
+        pytest.skip("Falco's rules are not in the corpus")
+    ruleset = load_rules([falco])
+    alerts = [a for a in ruleset.evaluate(event) if a.rule.startswith("Directory traversal")]
+    assert alerts, "Directory traversal monitored file read did not fire"
+    assert alerts[0].output_fields["fd.nameraw"] == raw
+    assert alerts[0].host_id == "test-host"
+
+
+@pytest.mark.podman
+def test_user_name_comes_from_the_containers_passwd(
+    live: Live, podman: Podman, busybox_image: str
+) -> None:
+    name = f"stockade-users-{uuid.uuid4().hex[:8]}"
+    podman.run_detached(busybox_image, "sleep", "600", name=name)
+    podman.cmd("exec", name, "sh", "-c", "echo stockuser:x:4321:4321::/:/bin/sh >> /etc/passwd")
+    podman.cmd("exec", "-d", "--user", "4321", name, "/bin/sleep", "5")
+    event = live.wait_for(
+        lambda e: e.type in EXECS and e.container.name == name and e.proc.euid == 4321
+    )
+    assert field(event, "user.uid") == 4321
+    assert field(event, "user.name") == "stockuser"
+    ruleset = load_rules(
+        [],
+        sources=[
+            (
+                "probe.yaml",
+                "- rule: Probe\n  desc: d\n  condition: evt.type = execve and user.uid = 4321\n"
+                "  output: ran %proc.name\n  priority: INFO\n",
+            )
+        ],
+    )
+    (alert,) = ruleset.evaluate(event)
+    assert alert.output_fields["container.name"] == name
+    assert alert.output_fields["container.id"] == event.container.short_id
+    assert alert.output_fields["container.image.repository"] == busybox_image.rsplit(":", 1)[0]
+    assert alert.output_fields["container.image.tag"] == busybox_image.rsplit(":", 1)[1]
+    assert alert.output.endswith(f"container_id={event.container.short_id} container_name={name}")
