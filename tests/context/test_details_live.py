@@ -64,8 +64,8 @@ def field(event: Event, name: str, arg: str | None = None) -> object:
     return definition.extractor(effective)(event)
 
 
-def _python(code: str, **kwargs: object) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-c", code], **kwargs)  # type: ignore[call-overload]
+def _python(code: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-c", code])
 
 
 def test_proc_env_comes_from_the_process_environment(live: Live) -> None:
