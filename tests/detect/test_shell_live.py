@@ -4,7 +4,6 @@ containers."""
 from __future__ import annotations
 
 import subprocess
-import time
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -16,6 +15,7 @@ from stockade.model import Alert, Event
 from stockade.sensor import procfs
 from stockade.sensor.proc_connector import ProcConnectorSource
 from tests.support.podman import Podman
+from tests.support.polling import poll_until
 
 
 class Live:
@@ -28,11 +28,23 @@ class Live:
         self.stage = ContextStage(tree, ContainerResolver([PodmanRuntime()]))
         self.events: list[Event] = []
 
-    def pump_until(self, done: Callable[[], bool], timeout_s: float = 30) -> None:
-        """Poll and enrich until `done()` is true (or the timeout passes)."""
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline and not done():
+    def pump_until(self, done: Callable[[], bool], what: str, timeout_s: float = 30) -> None:
+        """Poll and enrich until `done()` is true; fails naming `what` at the deadline."""
+
+        def pumped() -> bool:
             self.events += [self.stage.enrich(e) for e in self.source.poll(0.05)]
+            return done()
+
+        poll_until(pumped, timeout_s, what, interval=0)
+
+    def sync(self) -> None:
+        """Pump until the exit of a process started now: every earlier event is read by then."""
+        marker = subprocess.Popen(["true"])
+        marker.wait()
+        self.pump_until(
+            lambda: any(e.type == "procexit" and e.proc.pid == marker.pid for e in self.events),
+            f"the exit of the marker process {marker.pid}",
+        )
 
     def alerts(self, container_name: str | None = None, pid: int | None = None) -> list[Alert]:
         """Alerts for the events of one container or process (other tests may run too)."""
@@ -62,7 +74,7 @@ def _wait_line(process: subprocess.Popen[bytes], live: Live) -> None:
     def ready() -> bool:
         return any(e.type == "execve" and e.proc.name == "sh" for e in live.events)
 
-    live.pump_until(ready)
+    live.pump_until(ready, "the container shell's exec")
     for line in iter(process.stdout.readline, b""):
         if line.strip().endswith(b"ready"):
             return
@@ -101,8 +113,8 @@ def test_quiet_for_sh_c_in_a_container_and_for_a_host_shell(
         ["sh", "-i"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
     host.communicate(b"true\nexit\n", timeout=10)
-    live.pump_until(lambda: quiet.poll() is not None)
-    live.pump_until(lambda: False, timeout_s=0.3)
+    live.pump_until(lambda: quiet.poll() is not None, "the end of the sh -c container")
+    live.sync()
     assert quiet.returncode == 0
     assert any(e.type == "execve" and e.proc.pid == host.pid for e in live.events)
     assert any(

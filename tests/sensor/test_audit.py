@@ -6,7 +6,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -36,6 +35,7 @@ from stockade.sensor.base import SOURCES, EventSource
 from stockade.sensor.fallback import choose_source
 from tests.support.ci import require
 from tests.support.podman import BASE_FLAGS, Podman
+from tests.support.polling import poll_until
 
 X86_64 = (0xC000003E, (59, 322))
 HEAD = "audit(1795860793.933:76): "
@@ -158,14 +158,15 @@ def _collect(
 ) -> list[Event]:
     """Poll until `wanted` execs that `pick` came (each event through `stage` when given)."""
     events: list[Event] = []
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
+
+    def enough() -> bool:
         for event in source.poll(0.1):
             done = stage.enrich(event) if stage is not None else event
             if done.type == "execve" and pick(done):
                 events.append(done)
-        if len(events) >= wanted:
-            break
+        return len(events) >= wanted
+
+    poll_until(enough, 20, f"{wanted} exec events", interval=0)
     return events
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import time
 import uuid
 
 import pytest
@@ -19,6 +18,7 @@ from stockade.sensor.fallback import (
     part_types,
 )
 from tests.support.podman import BASE_FLAGS, Podman
+from tests.support.sensor import collect_until
 
 
 class _Fake(EventSource):
@@ -154,17 +154,24 @@ def test_fallback_sees_exec_exit_and_writes_in_a_container(
         running = subprocess.Popen(
             ["podman", *BASE_FLAGS, "exec", container, "sh", "-c", f"sleep 1; echo x > {path}"]
         )
-        events: list[Event] = []
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            events += choice.source.poll(0.1)
-            writes = [e for e in events if e.fd and e.fd.name == path and e.type == "write"]
-            execs = [e for e in events if e.type == "execve" and e.proc.cgroup_id == cgroup]
+
+        def writes(events: list[Event]) -> list[Event]:
+            return [e for e in events if e.fd and e.fd.name == path and e.type == "write"]
+
+        def execs(events: list[Event]) -> list[Event]:
+            return [e for e in events if e.type == "execve" and e.proc.cgroup_id == cgroup]
+
+        def exited(events: list[Event]) -> bool:
             exits = {e.proc.pid for e in events if e.type == "procexit"}
-            if writes and execs and any(e.proc.pid in exits for e in execs):
-                break
+            return any(e.proc.pid in exits for e in execs(events))
+
+        events = collect_until(
+            choice.source,
+            lambda seen: writes(seen) and exited(seen),
+            10,
+            f"the write to {path} and an exec's exit in the container",
+        )
         assert running.wait(timeout=30) == 0
-        assert writes and writes[0].proc.cgroup_id == cgroup
-        assert execs and any(e.proc.pid in exits for e in execs)
+        assert writes(events)[0].proc.cgroup_id == cgroup
     finally:
         choice.source.stop()

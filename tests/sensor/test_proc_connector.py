@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import time
 
 import pytest
 
@@ -14,18 +13,19 @@ from stockade.model import Event, EventType
 from stockade.sensor import procfs
 from stockade.sensor.base import SOURCES
 from stockade.sensor.proc_connector import ProcConnectorSource
+from tests.support.sensor import collect_until
 
 
 def _collect_until(source: ProcConnectorSource, done: subprocess.Popen[bytes]) -> list[Event]:
-    events: list[Event] = []
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        events += source.poll(0.1)
-        if done.poll() is not None and any(
-            e.type == "procexit" and e.proc.pid == done.pid for e in events
-        ):
-            break
-    return events
+    return collect_until(
+        source,
+        lambda events: (
+            done.poll() is not None
+            and any(e.type == "procexit" and e.proc.pid == done.pid for e in events)
+        ),
+        10,
+        f"the exit of pid {done.pid}",
+    )
 
 
 def test_registered() -> None:

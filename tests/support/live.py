@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import subprocess
 import threading
-import time
 from collections.abc import Callable, Iterable, Sequence
 
 from stockade.agent import pipeline
@@ -20,6 +19,7 @@ from stockade.context.pending import PendingContainers
 from stockade.detect.base import Detector
 from stockade.model import Alert, Event
 from stockade.sensor.bpf import BpfSource
+from tests.support.polling import poll_until
 
 
 class LivePipeline:
@@ -70,14 +70,11 @@ class LivePipeline:
         with self._lock:
             return list(self._events)
 
-    def wait_for(self, match: Callable[[Event], bool], timeout_s: float = 30.0) -> list[Event]:
-        """Wait until an event matches (or the deadline passes); returns the matches."""
-        deadline = time.monotonic() + timeout_s
-        while True:
-            found = [e for e in self.events() if match(e)]
-            if found or time.monotonic() > deadline:
-                return found
-            time.sleep(0.05)
+    def wait_for(
+        self, match: Callable[[Event], bool], what: str, timeout_s: float = 30.0
+    ) -> list[Event]:
+        """Wait until an event matches and return the matches; fails naming `what` in time."""
+        return poll_until(lambda: [e for e in self.events() if match(e)], timeout_s, what)
 
     def sync(self, timeout_s: float = 30.0) -> list[Event]:
         """Everything the kernel reported until now: waits for a marker process's exit.
@@ -92,8 +89,7 @@ class LivePipeline:
         def is_marker(e: Event) -> bool:
             return e.type == "procexit" and e.proc.pid == marker.pid
 
-        if not self.wait_for(is_marker, timeout_s):
-            raise AssertionError("the sensor did not report a marker process in time")
+        self.wait_for(is_marker, f"the sensor to report the marker process {marker.pid}", timeout_s)
         with self._lock:
             self._events += self._pending.flush()
         return self.events()

@@ -30,8 +30,8 @@ def poll_value(
         if accept(value):
             return value
         if time.monotonic() >= deadline:
-            last = repr(value)[:500]
-            raise AssertionError(f"timed out after {timeout:g}s waiting for {what} (last: {last})")
+            last = "" if isinstance(value, bool | None) else f" (last: {repr(value)[:500]})"
+            raise AssertionError(f"timed out after {timeout:g}s waiting for {what}{last}")
         time.sleep(interval)
 
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import os
 import re
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 from stockade.context import ContainerResolver
 from stockade.context.podman import PodmanRuntime
 from stockade.model import Container, Event
-from stockade.sensor.bpf import BpfSource
+from stockade.sensor.base import EventSource
+from tests.support.polling import poll_until
 
 CGROUP_V2 = Path("/sys/fs/cgroup/unified")
 _LIBPOD = re.compile(r"libpod-([0-9a-f]{64})")
@@ -21,18 +21,39 @@ HOST_MOUNTS = ("-v", "/usr:/usr:ro", "-v", "/lib:/lib:ro", "-v", "/lib64:/lib64:
 class Collector:
     """Polls a source and keeps every event, so tests can wait for what they expect."""
 
-    def __init__(self, source: BpfSource) -> None:
+    def __init__(self, source: EventSource) -> None:
         self.source = source
         self.events: list[Event] = []
 
-    def wait_for(self, match: Callable[[Event], bool], timeout_s: float = 10.0) -> list[Event]:
-        """Poll until at least one event matches (or time runs out); returns the matches."""
-        deadline = time.monotonic() + timeout_s
-        while True:
-            found = [e for e in self.events if match(e)]
-            if found or time.monotonic() > deadline:
-                return found
+    def wait_for(
+        self, match: Callable[[Event], bool], timeout_s: float = 10.0, what: str = "an event"
+    ) -> list[Event]:
+        """Poll until at least one event matches and return the matches; fails at the deadline."""
+
+        def found() -> list[Event]:
             self.events.extend(self.source.poll(0.05))
+            return [e for e in self.events if match(e)]
+
+        return poll_until(found, timeout_s, f"{what} from the sensor", interval=0)
+
+
+def collect_until(
+    source: EventSource,
+    done: Callable[[list[Event]], object],
+    timeout: float,
+    what: str,
+    keep: Callable[[Event], bool] = lambda _: True,
+) -> list[Event]:
+    """Poll `source`, keeping the events `keep` accepts, until `done(kept)` holds; the kept
+    events. Fails naming `what` at the deadline (a busy ring is never idle: no idle test)."""
+    kept: list[Event] = []
+
+    def finished() -> bool:
+        kept.extend(e for e in source.poll(0.05) if keep(e))
+        return bool(done(kept))
+
+    poll_until(finished, timeout, what, interval=0)
+    return kept
 
 
 def cgroup_inode(container_id: str) -> int:

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import subprocess
-import time
 import uuid
 from pathlib import Path
 
 import pytest
 
 from stockade.agent.detection import agent_detectors, event_types_needed
-from stockade.model import Event, EventType
+from stockade.model import EventType
 from stockade.model.events import HIGH_VOLUME_EVENT_TYPES, LIFECYCLE_EVENT_TYPES
 from stockade.sensor.bpf import BpfSource
 from stockade.sensor.bpf.kinds import programs_for
+from tests.support.sensor import collect_until
 
 
 def test_lifecycle_is_always_included() -> None:
@@ -33,11 +33,12 @@ def test_only_selected_syscalls_are_attached(tmp_path: Path, reader: str) -> Non
         assert sorted(source.attached) == ["enter_openat", "exit_openat"]
         path = tmp_path / uuid.uuid4().hex
         subprocess.run(["/bin/sh", "-c", f"echo x > {path}"], check=True)
-        events: list[Event] = []
-        deadline = time.monotonic() + 10
-        while not any(e.fd and e.fd.name == str(path) for e in events):
-            assert time.monotonic() < deadline, "the open was not recorded"
-            events += source.poll(0.05)
+        events = collect_until(
+            source,
+            lambda seen: any(e.fd and e.fd.name == str(path) for e in seen),
+            10,
+            f"the open of {path}",
+        )
         assert {e.type for e in events} == {"openat"}
     finally:
         source.stop()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import platform
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -14,6 +13,7 @@ import pytest
 from stockade.model import Event, EventType
 from stockade.rules import load_rules
 from stockade.sensor.bpf import BpfSource
+from tests.support.sensor import collect_until
 
 pytestmark = [pytest.mark.ebpf, pytest.mark.root]
 PROGRAM = Path(__file__).parent / "programs" / "syscalls.py"
@@ -124,17 +124,21 @@ def _run_program() -> int:
 
 def _events_of(source: BpfSource, pid: int, expected: dict[str, Check]) -> list[Event]:
     """The child's events, polled until each expected type was seen passing its check."""
-    missing, mine = dict(expected), []
-    deadline = time.monotonic() + 20
-    while missing and time.monotonic() < deadline:
-        for e in source.poll(0.05):
-            if e.proc.pid != pid:
-                continue
-            mine.append(e)
-            check = missing.get(e.type)
-            if check is not None and check(e):
-                del missing[e.type]
-    return mine
+    missing = dict(expected)
+
+    def checked(e: Event) -> bool:
+        check = missing.get(e.type)
+        if check is not None and check(e):
+            del missing[e.type]
+        return True
+
+    return collect_until(
+        source,
+        lambda _: not missing,
+        20,
+        f"{sorted(expected)} of pid {pid} passing their checks",
+        keep=lambda e: e.proc.pid == pid and checked(e),
+    )
 
 
 def test_each_call_is_seen_with_its_arguments(source: BpfSource) -> None:
