@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-import threading
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from stockade.agent.image_scans import (
 )
 from stockade.model import Container, Event, Process
 from stockade.model.inventory import ScanResult
+from tests.support.polling import poll_until
 
 DIGEST_A = "sha256:" + "a" * 64
 DIGEST_B = "sha256:" + "b" * 64
@@ -123,9 +123,7 @@ def run_until_idle(scheduler: ImageScanScheduler, *batches: list[Event]) -> None
     scheduler.start()
     for batch in batches:
         scheduler.offer(batch)
-    done = threading.Event()
-    while not scheduler.idle():
-        done.wait(0.01)
+    poll_until(scheduler.idle, 30, "the scan worker to finish the batches", interval=0.01)
     scheduler.stop()
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,6 +19,7 @@ from stockade.rules import load_rules
 from stockade.rules.fields import FIELDS
 from stockade.sensor.bpf import BpfSource
 from tests.support.podman import Podman
+from tests.support.polling import poll_until
 
 pytestmark = [pytest.mark.root, pytest.mark.ebpf]
 EXECS = ("execve", "execveat")
@@ -35,13 +35,12 @@ class Live:
 
     def wait_for(self, match: Callable[[Event], bool], timeout_s: float = 20) -> Event:
         """The first enriched event that matches (polling until the deadline)."""
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            for event in self.events:
-                if match(event):
-                    return event
+
+        def found() -> Event | None:
             self.events += [self.stage.enrich(e) for e in self.source.poll(0.05)]
-        raise AssertionError("no matching event")
+            return next((e for e in self.events if match(e)), None)
+
+        return poll_until(found, timeout_s, "a matching event", interval=0)
 
 
 @pytest.fixture(scope="module")
