@@ -3,6 +3,7 @@
 The sensor runs as the agent runs it: the event types the default rules need
 (`event_types_needed(agent_detectors())`), and every event goes through the context
 stage, the default rules and an on-disk spool (no platform), in a child process.
+With STOCKADE_BENCH_FALCO_RULES=1, Falco's stable and incubating rules are loaded too.
 
 Many short rounds, interleaved A/B then B/A, each pair giving one ratio
 (with / without); the figure is the median of those ratios, which a slow drift of a
@@ -43,6 +44,18 @@ REQUESTS = 30_000
 REDIS_CPU, AGENT_CPU = 1, 0
 
 
+def bench_rule_paths() -> list[Path]:
+    """The agent's default rules; with STOCKADE_BENCH_FALCO_RULES=1, plus Falco's stable and
+    incubating rules from the reference corpus ($STOCKADE_CORPUS)."""
+    if not os.environ.get("STOCKADE_BENCH_FALCO_RULES"):
+        return []  # the agent's default
+    from stockade.rules.default import default_rule_paths
+
+    falco = Path(os.environ["STOCKADE_CORPUS"]) / "falco" / "rules"
+    extra = [falco / "falco_rules.yaml", falco / "falco-incubating_rules.yaml"]
+    return [*default_rule_paths(), *extra]
+
+
 def pipeline_child(spool_dir: Path) -> int:
     """Agent side: on each `start` line attach and run the pipeline until the next line."""
     from stockade.agent import pipeline
@@ -54,7 +67,7 @@ def pipeline_child(spool_dir: Path) -> int:
     from stockade.sensor import procfs
     from stockade.sensor.bpf import BpfSource
 
-    detectors = agent_detectors()
+    detectors = agent_detectors(rule_paths=bench_rule_paths())
     types = event_types_needed(detectors)
     tree = ProcessTree()
     tree.seed(procfs.scan())

@@ -4,7 +4,8 @@ A platform is served on loopback by this process; a child process runs the real
 `Agent` (eBPF sensor with the event types the default rules need, process tree seeded
 from /proc, container resolver, default rules, spool, transport and heartbeat threads,
 image scan scheduler), enrolls, and runs a workload of execs and file opens for a few
-seconds; it then reports its VmRSS and VmHWM. Goal: <= 120 MB.
+seconds; it then reports its VmRSS and VmHWM. Goal: <= 120 MB. With
+STOCKADE_BENCH_FALCO_RULES=1, Falco's stable and incubating rules are loaded too.
 """
 
 from __future__ import annotations
@@ -23,7 +24,9 @@ CHILD = """
 import subprocess, sys, threading, time
 from pathlib import Path
 from stockade.agent.daemon import Agent, AgentConfig
-agent = Agent(AgentConfig(Path(sys.argv[1]), sys.argv[2], sys.argv[3]))
+from benchmarks.bench_sensor_overhead import bench_rule_paths
+rules = tuple(bench_rule_paths())
+agent = Agent(AgentConfig(Path(sys.argv[1]), sys.argv[2], sys.argv[3], rules=rules))
 stop = threading.Event()
 runner = threading.Thread(target=agent.run, args=(stop,))
 runner.start()

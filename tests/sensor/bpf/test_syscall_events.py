@@ -170,3 +170,27 @@ def test_snaplen_bounds_the_data_kept() -> None:
 def test_snaplen_out_of_range_is_refused() -> None:
     with pytest.raises(ValueError, match="snaplen"):
         BpfSource({T.WRITE}, snaplen=100_000)
+
+
+def test_only_the_first_io_calls_of_a_socket_are_reported() -> None:
+    code = (
+        "import os, socket\n"
+        "a, b = socket.socketpair()\n"
+        "for i in range(10):\n"
+        "    os.write(a.fileno(), b'sock-%d' % i)\n"
+        "r, w = os.pipe()\n"
+        "for i in range(10):\n"
+        "    os.write(w, b'pipe-%d' % i)\n"
+        "print(os.getpid())\n"
+    )
+    src = BpfSource({T.WRITE}, lifecycle=False, sock_io_max=4)
+    src.start()
+    try:
+        out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+        pid = int(out.stdout)
+        found = _events_of(src, pid, {"write": lambda e: e.args["data"] == "pipe-9"})
+        data = [str(e.args["data"]) for e in found]
+        assert [d for d in data if d.startswith("sock-")] == [f"sock-{i}" for i in range(4)]
+        assert [d for d in data if d.startswith("pipe-")] == [f"pipe-{i}" for i in range(10)]
+    finally:
+        src.stop()

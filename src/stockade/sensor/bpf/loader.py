@@ -25,6 +25,7 @@ WAKEUP_BYTES = 256 * 1024  # wake the reader once this much data waits in the ri
 POLL_MAX = 1024  # records returned per poll: bounds the memory of the batch behind it
 SNAPLEN_DEFAULT = 80  # bytes of I/O data kept per event, as Falco's default
 SNAPLEN_MAX = 1024  # c/record.h SNAP_MAX
+SOCK_IO_MAX_DEFAULT = 16  # I/O events reported per socket: the start of each conversation
 
 
 def tracefs_events() -> Path | None:
@@ -57,11 +58,13 @@ class LoadedSensor:
         reader: str = "mmap",
         snaplen: int = SNAPLEN_DEFAULT,
         generic_nrs: Iterable[int] = (),
+        sock_io_max: int = SOCK_IO_MAX_DEFAULT,
     ) -> None:
         if not 0 <= snaplen <= SNAPLEN_MAX:
             raise LibbpfError(f"snaplen must be between 0 and {SNAPLEN_MAX}, not {snaplen}")
         self._snaplen = snaplen
         self._generic_nrs = tuple(generic_nrs)  # syscalls the generic programs report
+        self._sock_io_max = sock_io_max
         self._lib = load_library()
         self._log = LibbpfLog(self._lib)
         self._obj: int | None = None
@@ -122,7 +125,7 @@ class LoadedSensor:
 
     def _configure(self) -> None:
         key = ctypes.c_uint32(0)
-        value = (ctypes.c_uint32 * 4)(os.getpid(), WAKEUP_BYTES, self._snaplen, 0)
+        value = (ctypes.c_uint32 * 4)(os.getpid(), WAKEUP_BYTES, self._snaplen, self._sock_io_max)
         rc = self._lib.bpf_map_update_elem(
             self._map_fd("cfg"), ctypes.byref(key), ctypes.byref(value), 0
         )

@@ -16,7 +16,12 @@ from stockade.sensor.bpf.build import BTF_PATH, build_object, missing_tool
 from stockade.sensor.bpf.decoder import RecordDecoder
 from stockade.sensor.bpf.kinds import GENERIC_PROGRAMS, generic_syscalls, programs_for
 from stockade.sensor.bpf.libbpf import load_library
-from stockade.sensor.bpf.loader import SNAPLEN_DEFAULT, SNAPLEN_MAX, LoadedSensor
+from stockade.sensor.bpf.loader import (
+    SNAPLEN_DEFAULT,
+    SNAPLEN_MAX,
+    SOCK_IO_MAX_DEFAULT,
+    LoadedSensor,
+)
 
 DEFAULT_EVENT_TYPES: frozenset[EventType] = frozenset(EventType) - HIGH_VOLUME_EVENT_TYPES
 """Every event type but the high-volume ones; the agent narrows this to what its rules need."""
@@ -29,7 +34,9 @@ class BpfSource(EventSource):
     """Kernel events from CO-RE tracepoint programs through one ring buffer.
 
     Only the programs of `event_types` (plus the process lifecycle) are loaded and
-    attached: one sys_enter/sys_exit tracepoint pair per system call.
+    attached: one sys_enter/sys_exit tracepoint pair per system call. I/O events carry up
+    to `snaplen` bytes of data; on a socket, only its first `sock_io_max` I/O calls are
+    reported (0: all), so a busy connection costs a map lookup per call, not an event.
     """
 
     id = "ebpf"
@@ -42,11 +49,15 @@ class BpfSource(EventSource):
         lifecycle: bool = True,
         reader: str = "mmap",
         snaplen: int = SNAPLEN_DEFAULT,
+        sock_io_max: int = SOCK_IO_MAX_DEFAULT,
     ) -> None:
         self.event_types, self.generic = _split_types(event_types)
         if not 0 <= snaplen <= SNAPLEN_MAX:
             raise ValueError(f"snaplen must be between 0 and {SNAPLEN_MAX} bytes, not {snaplen}")
         self.snaplen = snaplen  # bytes of I/O data kept per event (evt.buffer)
+        if sock_io_max < 0:
+            raise ValueError(f"sock_io_max must be 0 (no limit) or more, not {sock_io_max}")
+        self.sock_io_max = sock_io_max  # I/O events reported per socket, its first ones
         if lifecycle:
             self.event_types |= LIFECYCLE_EVENT_TYPES  # the process tree needs them
         self._cache_dir = cache_dir
@@ -124,6 +135,7 @@ class BpfSource(EventSource):
                 reader=self._reader,
                 snaplen=self.snaplen,
                 generic_nrs=[numbers[name] for name in self.generic],
+                sock_io_max=self.sock_io_max,
             )
         except SensorError as e:
             raise SensorUnavailable(f"eBPF load failed: {e}") from e

@@ -2,8 +2,53 @@
 #pragma once
 
 #include "common.bpf.h"
+#include "net.bpf.h"
 
 #define PR_SET_NAME 15
+
+struct sock_key {
+	__u64 sk;  /* the struct sock */
+	__u64 ino; /* its inode number: a freed sock's address may serve a new socket */
+};
+
+/* I/O events reported so far per socket. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct sock_key);
+	__type(value, __u32);
+} sock_io SEC(".maps");
+
+/*
+ * Whether an I/O call on fd is reported: always for files and pipes; for a socket, only
+ * its first cfg->sock_io_max calls (the start of a conversation is what content rules
+ * look at), so a busy long-lived connection costs a map lookup per call, not an event.
+ */
+static __always_inline int io_wanted(long fd)
+{
+	struct sensor_cfg *c = get_cfg();
+	__u32 max = c ? c->sock_io_max : 0;
+	if (!max)
+		return 1;
+	struct file *f = fd_file(fd);
+	if (!f)
+		return 1;
+	struct inode *ino = BPF_CORE_READ(f, f_inode);
+	if ((BPF_CORE_READ(ino, i_mode) & S_IFMT) != S_IFSOCK)
+		return 1;
+	struct socket *so = BPF_CORE_READ(f, private_data);
+	struct sock_key key = {.sk = (__u64)BPF_CORE_READ(so, sk), .ino = BPF_CORE_READ(ino, i_ino)};
+	__u32 *n = bpf_map_lookup_elem(&sock_io, &key);
+	if (!n) {
+		__u32 one = 1;
+		bpf_map_update_elem(&sock_io, &key, &one, BPF_ANY);
+		return 1;
+	}
+	if (*n >= max)
+		return 0;
+	__sync_fetch_and_add(n, 1);
+	return 1;
+}
 
 /* Copy the first min(len, snaplen) bytes of a user buffer into buf; returns the count. */
 static __always_inline __u16 user_data(char *buf, __u64 ptr, __s64 len)

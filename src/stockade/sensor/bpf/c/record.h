@@ -68,7 +68,7 @@ struct sensor_cfg {
 	__u32 self_tgid;
 	__u32 wakeup_bytes;
 	__u32 snaplen; /* bytes of I/O data kept per event (at most SNAP_MAX) */
-	__u32 pad;
+	__u32 sock_io_max; /* I/O events reported per socket (its first ones); 0: all */
 };
 
 #define SNAP_MAX 1024

@@ -193,6 +193,28 @@ static __always_inline int emit_exit(struct trace_event_raw_sys_exit *ctx, __u32
 	return 0;
 }
 
+/* Enter of an I/O call: stashed only while its socket is within its quota (io_wanted). */
+static __always_inline int io_enter(struct trace_event_raw_sys_enter *ctx, __u32 kind)
+{
+	long fd = 0;
+	bpf_probe_read_kernel(&fd, sizeof(fd), &ctx->args[0]);
+	if (is_self() || !io_wanted(fd))
+		return 0;
+	return stash_enter(ctx, kind);
+}
+
+#define SYSCALL_IO(name, KIND)                                                      \
+	SEC("tracepoint/syscalls/sys_enter_" #name)                                  \
+	int enter_##name(struct trace_event_raw_sys_enter *ctx)                      \
+	{                                                                            \
+		return io_enter(ctx, KIND);                                              \
+	}                                                                            \
+	SEC("tracepoint/syscalls/sys_exit_" #name)                                   \
+	int exit_##name(struct trace_event_raw_sys_exit *ctx)                        \
+	{                                                                            \
+		return emit_exit(ctx, KIND);                                         \
+	}
+
 #define SYSCALL(name, KIND)                                                         \
 	SEC("tracepoint/syscalls/sys_enter_" #name)                                  \
 	int enter_##name(struct trace_event_raw_sys_enter *ctx)                      \
@@ -271,22 +293,22 @@ SYSCALL(pipe2, K_PIPE2)
 SYSCALL(close, K_CLOSE)
 SYSCALL(fcntl, K_FCNTL)
 SYSCALL(splice, K_SPLICE)
-SYSCALL(read, K_READ)
-SYSCALL(write, K_WRITE)
+SYSCALL_IO(read, K_READ)
+SYSCALL_IO(write, K_WRITE)
 SYSCALL(pread64, K_PREAD)
 SYSCALL(pwrite64, K_PWRITE)
-SYSCALL(readv, K_READV)
-SYSCALL(writev, K_WRITEV)
+SYSCALL_IO(readv, K_READV)
+SYSCALL_IO(writev, K_WRITEV)
 SYSCALL(preadv, K_PREADV)
 SYSCALL(pwritev, K_PWRITEV)
 SYSCALL(socketpair, K_SOCKETPAIR)
 SYSCALL(shutdown, K_SHUTDOWN)
 SYSCALL(getsockopt, K_GETSOCKOPT)
 SYSCALL(setsockopt, K_SETSOCKOPT)
-SYSCALL(sendto, K_SENDTO)
-SYSCALL(sendmsg, K_SENDMSG)
-SYSCALL(recvfrom, K_RECVFROM)
-SYSCALL(recvmsg, K_RECVMSG)
+SYSCALL_IO(sendto, K_SENDTO)
+SYSCALL_IO(sendmsg, K_SENDMSG)
+SYSCALL_IO(recvfrom, K_RECVFROM)
+SYSCALL_IO(recvmsg, K_RECVMSG)
 SYSCALL(prctl, K_PRCTL)
 SYSCALL(seccomp, K_SECCOMP)
 SYSCALL(setrlimit, K_SETRLIMIT)
