@@ -66,7 +66,11 @@ def test_agent_reports_events_and_a_container_shell_alert(
                 "the platform to store the container shell alert",
             )
     assert agent.spool is not None and agent.transport is not None
-    assert agent.transport.platform_acked == agent.spool.last_seq
+    # The agent spools the host's events until it stops and drains for at most 2 s; on a
+    # busy host some may stay spooled for its next start (test_transport and the no-loss
+    # test prove those arrive once): the platform acked some, not necessarily all.
+    acked = agent.transport.platform_acked
+    assert acked is not None and 0 < acked <= agent.spool.last_seq
     agent_id = agent.transport.agent_id
     platform.stop()
     events = platform.stored_events(agent_id)
