@@ -68,9 +68,9 @@ def walk_layer(
         yield from _entries(TarStream(stream), what, select, limits, report)
         while stream.read(TAR_BUFSIZE):  # drain padding so the blob digest is checked
             pass
+    except LimitExceededError:
+        raise  # already names the layer and the limit
     except LayerError as e:
-        if isinstance(e, LimitExceededError) or str(e).startswith(what):
-            raise
         raise LayerError(f"{what}: corrupt or truncated layer ({e})") from e
     except (EOFError, OSError, zlib.error, isal_zlib.error, zstandard.ZstdError) as e:  # type: ignore[misc]
         raise LayerError(f"{what}: corrupt or truncated layer ({e})") from e
