@@ -94,3 +94,13 @@ def test_key_leaves_out_occurrence_fields() -> None:
     a, b = _alert(1), _alert(2)
     assert alert_key(a, "/bin/sh") == alert_key(b, "/bin/sh")
     assert alert_key(a, "/bin/sh") != alert_key(_alert(1, **{"proc.cmdline": "sh -x"}), "/bin/sh")
+
+
+def test_too_many_kinds_at_once_close_the_oldest_window_early() -> None:
+    agg = AlertAggregator(window_s=60, clock=FakeClock(), max_open=2)
+    agg.offer(_alert(1, rule="a"), "/bin/sh")
+    agg.offer(_alert(2, rule="a"), "/bin/sh")  # counted in a's window
+    agg.offer(_alert(3, rule="b"), "/bin/sh")
+    sent = agg.offer(_alert(4, rule="c"), "/bin/sh")  # a third kind: a's window closes
+    assert [(a.rule, a.count) for a in sent] == [("a", 1), ("c", 1)]
+    assert agg.flush() == []

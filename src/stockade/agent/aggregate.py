@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from stockade.model import Alert
 
 DEFAULT_WINDOW_S = 30.0
+MAX_OPEN_WINDOWS = 10_000
+"""Kinds of alert counted at once; past it the oldest window closes early (memory bound)."""
 
 # Output fields that differ between occurrences of one behaviour, left out of the key.
 _OCCURRENCE_FIELDS = (
@@ -69,11 +71,15 @@ class AlertAggregator:
     """Counts repeats of an alert within `window_s` of its first occurrence."""
 
     def __init__(
-        self, window_s: float = DEFAULT_WINDOW_S, clock: Callable[[], float] = time.monotonic
+        self,
+        window_s: float = DEFAULT_WINDOW_S,
+        clock: Callable[[], float] = time.monotonic,
+        max_open: int = MAX_OPEN_WINDOWS,
     ) -> None:
         if window_s < 0:
             raise ValueError(f"window_s must be >= 0, not {window_s}")
         self.window_s = window_s
+        self.max_open = max_open
         self._clock = clock
         self._windows: dict[AlertKey, _Window] = {}
 
@@ -89,9 +95,11 @@ class AlertAggregator:
             window.repeats += 1
             window.latest = alert
             return []
-        ended = self._close(key) if window is not None else None
+        ended = [self._close(key)] if window is not None else []
+        if len(self._windows) >= self.max_open:  # many kinds at once: close the oldest
+            ended.append(self._close(next(iter(self._windows))))
         self._windows[key] = _Window(ends=now + self.window_s)
-        return [alert] if ended is None else [ended, alert]
+        return [a for a in ended if a is not None] + [alert]
 
     def due(self) -> list[Alert]:
         """The aggregated alerts whose windows have ended (each carrying its count)."""
