@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -61,6 +63,14 @@ def test_the_default_is_the_rules_detector(tmp_path: Path) -> None:
 def test_an_unknown_detector_id_stops_the_agent_with_the_known_ids(tmp_path: Path) -> None:
     with pytest.raises(AgentError, match=r"unknown detector 'nosuch' \(known: .*rules"):
         _agent(tmp_path, ("nosuch",))
+
+
+def test_cli_agent_with_an_unknown_detector_fails_in_one_line(tmp_path: Path) -> None:
+    args = ["agent", "--state-dir", str(tmp_path), "--detector", "nosuch"]
+    done = subprocess.run([sys.executable, "-m", "stockade.cli", *args], capture_output=True)
+    assert done.returncode == 1
+    lines = done.stderr.decode().strip().splitlines()
+    assert len(lines) == 1 and "unknown detector 'nosuch' (known: " in lines[0], lines
 
 
 def test_event_types_come_from_each_detector(tmp_path: Path) -> None:

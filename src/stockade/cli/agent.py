@@ -47,6 +47,10 @@ def agent(
         list[Path] | None,
         typer.Option("--rules", help="Rule file (repeatable); default: Stockade's rules."),
     ] = None,
+    detector: Annotated[
+        list[str] | None,
+        typer.Option("--detector", help="Detector id (repeatable); default: rules."),
+    ] = None,
     scan_images: Annotated[
         bool, typer.Option(help="Scan the image of each new container once per digest.")
     ] = True,
@@ -92,6 +96,8 @@ def agent(
         config = dataclasses.replace(config, sources=parse_chain(source))
     if alert_window is not None:
         config = dataclasses.replace(config, alert_window_s=alert_window)
+    if detector:
+        config = dataclasses.replace(config, detectors=tuple(detector))
 
     def announce(running: Agent) -> None:
         """Tell the operator (and scripts waiting for it) that events flow."""
