@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from stockade.agent.hostinfo import host_id
 from tests.support.podman import Podman
 from tests.support.polling import poll_until
 from tests.support.processes import Running
@@ -32,6 +33,8 @@ def test_shell_in_container_is_alerted_within_10s(
         assert fields["container.name"] == name
         assert fields["container.image.repository"].endswith("stockade-test-busybox")
         assert fields["proc.name"] == "sh"
+        assert fields["container.image.tag"] == busybox_image.rsplit(":", 1)[1]
+        assert alert["host_id"] == host_id(None)  # which host, in the API's alert too
     finally:
         podman.remove(name)
         shell.kill()
