@@ -7,6 +7,7 @@ Every read tolerates the process vanishing half-way: what could not be read stay
 from __future__ import annotations
 
 import os
+import resource
 import stat
 from pathlib import Path
 
@@ -25,15 +26,26 @@ _ANON_TYPES = {
     "[pidfd]": "pidfd",
 }
 _ENVIRON_MAX = 64 * 1024  # Falco keeps at most this much of a large environment
+_PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
+
+
+def _read(path: str, limit: int = 65536) -> bytes | None:
+    """A /proc file's bytes (one read: these files are generated whole), None if gone."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        return os.read(fd, limit)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
 
 
 def read_environ(pid: int, proc: Path = _PROC) -> tuple[str, ...]:
     """The process's environment as "KEY=value" entries (empty if unreadable)."""
-    try:
-        with open(proc / str(pid) / "environ", "rb") as f:
-            raw = f.read(_ENVIRON_MAX)
-    except OSError:
-        return ()
+    raw = _read(f"{proc}/{pid}/environ", _ENVIRON_MAX) or b""
     return tuple(item for item in raw.decode(errors="replace").split("\0") if item)
 
 
@@ -68,7 +80,7 @@ def read_stdio(pid: int, proc: Path = _PROC) -> tuple[StdFd, ...]:
     found: list[StdFd] = []
     families: dict[str, str] | None = None
     for num in range(3):
-        path = proc / str(pid) / "fd" / str(num)
+        path = f"{proc}/{pid}/fd/{num}"
         try:
             link = os.readlink(path)
             mode = os.stat(path).st_mode if link.startswith("/") else 0
@@ -84,11 +96,18 @@ def read_stdio(pid: int, proc: Path = _PROC) -> tuple[StdFd, ...]:
 
 
 def _fdlimit(pid: int, proc: Path) -> int:
-    for line in (procfs.read_text(proc / str(pid) / "limits") or "").splitlines():
-        if line.startswith("Max open files"):
-            soft = line.split()[3]
-            return int(soft) if soft.isdigit() else -1
-    return -1
+    """The soft RLIMIT_NOFILE: one prlimit call (formatting /proc/PID/limits costs more)."""
+    if proc != _PROC:
+        for line in (procfs.read_text(proc / str(pid) / "limits") or "").splitlines():
+            if line.startswith("Max open files"):
+                text = line.split()[3]
+                return int(text) if text.isdigit() else -1
+        return -1
+    try:
+        soft = resource.prlimit(pid, resource.RLIMIT_NOFILE)[0]
+    except (OSError, ValueError):
+        return -1
+    return -1 if soft == resource.RLIM_INFINITY else soft
 
 
 def _fd_count(pid: int, proc: Path) -> int:
@@ -98,19 +117,9 @@ def _fd_count(pid: int, proc: Path) -> int:
         return -1
 
 
-def _status_numbers(pid: int, proc: Path) -> dict[str, int]:
-    wanted = ("VmSize", "VmRSS", "VmSwap", "Threads")
-    numbers: dict[str, int] = {}
-    for line in (procfs.read_text(proc / str(pid) / "status") or "").splitlines():
-        key, _, value = line.partition(":")
-        if key in wanted and value.split():
-            numbers[key] = int(value.split()[0])
-    return numbers
-
-
 def read_cgroups(pid: int, proc: Path = _PROC) -> tuple[tuple[str, str], ...]:
     """(subsystem, path) for each cgroup v1 subsystem; on a pure v2 host, each controller."""
-    text = procfs.read_text(proc / str(pid) / "cgroup") or ""
+    text = (_read(f"{proc}/{pid}/cgroup") or b"").decode(errors="replace")
     found: list[tuple[str, str]] = []
     unified = ""
     for line in text.splitlines():
@@ -126,22 +135,24 @@ def read_cgroups(pid: int, proc: Path = _PROC) -> tuple[tuple[str, str], ...]:
 
 
 def read_snapshot(pid: int, proc: Path = _PROC) -> ProcSnapshot | None:
-    """Everything of `ProcSnapshot` for a live process; None if it is already gone."""
-    stat_text = procfs.read_text(proc / str(pid) / "stat")
-    if stat_text is None:
+    """Everything of `ProcSnapshot` for a live process; None if it is already gone.
+
+    Memory and threads come from /proc/PID/stat, read anyway (status would cost another
+    read per exec): swap is not there, so proc.vmswap stays unread (-1).
+    """
+    raw = _read(f"{proc}/{pid}/stat")
+    if raw is None:
         return None
-    rest = stat_text[stat_text.rindex(")") + 2 :].split()
-    status = _status_numbers(pid, proc)
+    rest = raw[raw.rindex(b")") + 2 :].split()
     return ProcSnapshot(
         pgid=int(rest[2]),
         fdlimit=_fdlimit(pid, proc),
         fd_count=_fd_count(pid, proc),
-        vmsize_kb=status.get("VmSize", 0),
-        vmrss_kb=status.get("VmRSS", 0),
-        vmswap_kb=status.get("VmSwap", 0),
+        vmsize_kb=int(rest[20]) // 1024,
+        vmrss_kb=int(rest[21]) * _PAGE_KB,
         pfmajor=int(rest[9]),
         pfminor=int(rest[7]),
-        nthreads=status.get("Threads", -1),
+        nthreads=int(rest[17]),
         stdio=read_stdio(pid, proc),
         cgroups=read_cgroups(pid, proc),
     )

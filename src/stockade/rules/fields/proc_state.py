@@ -68,7 +68,8 @@ def register(t: FieldTable) -> None:
     simple(t, "proc.fdusage", FieldType.DOUBLE, "open / limit", _snap(_fdusage))
     simple(t, "proc.vmsize", U64, "virtual memory, kB", _snap(lambda s: s.vmsize_kb))
     simple(t, "proc.vmrss", U64, "resident memory, kB", _snap(lambda s: s.vmrss_kb))
-    simple(t, "proc.vmswap", U64, "swapped memory, kB", _snap(lambda s: s.vmswap_kb))
+    simple(t, "proc.vmswap", U64, "swapped memory, kB (not read at exec)",
+           _snap(lambda s: s.vmswap_kb))  # fmt: skip
     simple(t, "proc.nthreads", U64, "threads alive", _snap(lambda s: s.nthreads))
     simple(t, "proc.nchilds", U64, "threads but the leader",
            _snap(lambda s: max(s.nthreads - 1, 0) if s.nthreads > 0 else -1))  # fmt: skip
