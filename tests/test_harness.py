@@ -1,16 +1,22 @@
-"""The suite's own rules: test modules do not import each other, and nothing sleeps.
+"""The suite's own rules, and the tests/support helpers they point to.
 
-Shared helpers live in tests/support (or a helper module beside the tests that use it);
-waits poll with a deadline (tests.support.polling) instead of sleeping a fixed time.
+Test modules do not import each other, and nothing sleeps. Shared helpers live in
+tests/support (or a helper module beside the tests that use it); waits poll with a
+deadline (tests.support.polling) instead of sleeping a fixed time.
 """
 
 from __future__ import annotations
 
 import ast
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.support import ci
+from tests.support.polling import poll_until, poll_value
+from tests.support.ports import free_port, free_port_pair
 
 TESTS = Path(__file__).resolve().parent
 SUPPORT = TESTS / "support"
@@ -109,3 +115,37 @@ def test_the_sleep_check_finds_calls_not_strings(source: str, sleeps: list[int])
 )
 def test_the_import_check_names_test_modules(module: str, forbidden: bool) -> None:
     assert _is_test_module(module) is forbidden
+
+
+def test_poll_until_returns_the_first_truthy_value() -> None:
+    answers = iter([None, [], ["found"]])
+    assert poll_until(lambda: next(answers), 5, "an answer", interval=0) == ["found"]
+
+
+def test_poll_until_says_what_it_waited_for_at_the_deadline() -> None:
+    with pytest.raises(
+        AssertionError, match=r"timed out after 0s waiting for the moon \(last: \[\]\)"
+    ):
+        poll_until(list, 0, "the moon")
+
+
+def test_poll_value_returns_the_accepted_result() -> None:
+    counter = iter(range(10))
+    assert poll_value(lambda: next(counter), lambda n: n >= 3, 5, "three", interval=0) == 3
+
+
+@pytest.mark.parametrize("in_ci", [False, True], ids=["local", "ci"])
+def test_a_missing_capability_skips_except_in_ci(
+    monkeypatch: pytest.MonkeyPatch, in_ci: bool
+) -> None:
+    monkeypatch.setattr(ci, "IN_CI", in_ci)
+    expected = pytest.fail.Exception if in_ci else pytest.skip.Exception
+    with pytest.raises(expected, match="no unicorn"):
+        ci.require(False, "no unicorn")
+    ci.require(True, "never said")
+
+
+def test_free_ports_can_be_bound() -> None:
+    for port in (free_port(), free_port_pair(), free_port_pair() + 1):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", port))
