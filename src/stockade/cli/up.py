@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import signal
 import threading
 from pathlib import Path
@@ -33,6 +34,12 @@ def up(
     ] = None,
     port: Annotated[int, typer.Option(help="Console port (agents use port+1).")] = DEFAULT_PORT,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    alert_window: Annotated[
+        float | None,
+        typer.Option(
+            min=0, help="Seconds within which identical alerts go out as one (0: off; default 30)."
+        ),
+    ] = None,
 ) -> None:
     """Run the platform and a local agent; print the console URL and the admin login."""
     import asyncio
@@ -45,12 +52,12 @@ def up(
         PlatformConfig(data_dir=platform_dir(data_dir), host=host, console_port=port)
     )
     try:
-        asyncio.run(_run(platform, agent_dir(data_dir)))
+        asyncio.run(_run(platform, agent_dir(data_dir), alert_window))
     finally:
         platform.close()
 
 
-async def _run(platform: Platform, agent_state: Path) -> None:
+async def _run(platform: Platform, agent_state: Path, alert_window: float | None) -> None:
     import asyncio
 
     from stockade.agent import Agent, AgentConfig
@@ -70,6 +77,8 @@ async def _run(platform: Platform, agent_state: Path) -> None:
         agent_state.mkdir(parents=True, exist_ok=True)
         (agent_state / "ca.crt").write_text(platform.ca_pem)  # pin the CA before enrolling
     config = AgentConfig(state_dir=agent_state, server_url=platform.agent_url, enroll_token=token)
+    if alert_window is not None:
+        config = dataclasses.replace(config, alert_window_s=alert_window)
     agent_ready = asyncio.Event()
 
     def on_ready(_: Agent) -> None:
