@@ -14,6 +14,7 @@ from tests.support import capabilities
 from tests.support.ci import skip_or_fail
 from tests.support.live import LivePipeline
 from tests.support.podman import Podman
+from tests.support.tools_image import build_tools_image, missing_tools
 
 DEBIAN_IMAGE = "localhost/stockade-test-debian:latest"
 FALCO_RULE_FILES = ("falco_rules.yaml", "falco-incubating_rules.yaml")
@@ -53,3 +54,11 @@ def debian_image(podman: Podman, corpus: Path) -> str:
         name = loaded.stdout.decode().strip().rsplit("Loaded image: ", 1)[-1].splitlines()[0]
         podman.cmd("tag", name, DEBIAN_IMAGE)
     return DEBIAN_IMAGE
+
+
+@pytest.fixture(scope="session")
+def tools_image(podman: Podman, debian_image: str, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The Debian image with netcat, socat, nmap, python3, strace, curl and busybox added."""
+    if reason := missing_tools():
+        skip_or_fail(reason)
+    return build_tools_image(podman, debian_image, tmp_path_factory.mktemp("tools-image"))

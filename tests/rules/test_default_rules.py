@@ -25,7 +25,7 @@ def default_ruleset() -> Ruleset:
 def test_default_rules_load_without_errors_or_warnings(default_ruleset: Ruleset) -> None:
     messages = [*default_ruleset.errors, *default_ruleset.warnings]
     assert not messages, "\n".join(str(m) for m in messages)
-    assert 10 <= len(default_ruleset.rules) <= 20
+    assert 25 <= len(default_ruleset.rules) <= 40
     assert all(rule.enabled for rule in default_ruleset.rules)
 
 
