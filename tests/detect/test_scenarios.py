@@ -126,8 +126,16 @@ SCENARIOS: dict[str, Scenario] = {
     "03-nc-e": Scenario(
         "Reverse shell or netcat execution",
         "Critical",
-        falco=falco("Launch Suspicious Network Tool in Container"),
-        attack=bash(LISTENER + RETRY.format("nc.traditional -e /bin/sh 127.0.0.1 4444")),
+        falco=falco(
+            "Launch Suspicious Network Tool in Container",
+            "Netcat Remote Code Execution in Container",
+        ),
+        # Named `nc`, as Debian's alternatives link makes it when netcat-traditional is in.
+        attack=bash(
+            "ln -s /usr/bin/nc.traditional /tmp/nc && "
+            + LISTENER
+            + RETRY.format("/tmp/nc -e /bin/sh 127.0.0.1 4444")
+        ),
         benign=bash(
             'python3 -c \'import socket; s=socket.create_server(("127.0.0.1", 4444)); '
             "s.settimeout(20); s.accept()[0].recv(8)' & " + RETRY.format(PY_CLIENT)
@@ -179,7 +187,6 @@ SCENARIOS: dict[str, Scenario] = {
     "08-write-below-bin": Scenario(
         "Write below binary directory",
         "Error",
-        falco=falco("Write below binary dir"),
         attack=("cp", "/bin/true", "/usr/bin/helper"),
         benign=("cp", "/bin/true", "/tmp/helper"),
     ),
