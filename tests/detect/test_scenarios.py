@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from stockade.rules.detector import RulesDetector
+from stockade.detect.rules import RulesDetector
 from tests.support.live import LivePipeline, alerts_for
 from tests.support.podman import Podman
 
