@@ -154,3 +154,41 @@ def test_an_unloadable_built_in_is_named_in_the_unknown_id_error() -> None:
         plugins.FAILED.pop("stockade.no_such_plugin_module", None)
     assert message.startswith("unknown test capability 'x' (known: none) (not loaded: ")
     assert "stockade.no_such_plugin_module: No module named" in message
+
+
+def test_a_thread_reading_during_the_load_waits_for_all_built_ins(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    from stockade.registry import Registry
+
+    registry: Registry[int] = Registry("test slow capability")
+    gate, entered = threading.Event(), threading.Event()
+    (tmp_path / "test_slow_plugin.py").write_text(
+        "import test_plugins_gate as g\n"
+        "g.entered.set()\n"
+        "g.gate.wait(10)\n"
+        "g.registry.register('first', 1)\n"
+        "g.registry.register('second', 2)\n"
+    )
+    gate_module = type(sys)("test_plugins_gate")
+    gate_module.__dict__.update(gate=gate, entered=entered, registry=registry)
+    monkeypatch.setitem(sys.modules, "test_plugins_gate", gate_module)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setitem(plugins.BUILTIN_MODULES, "test slow capability", ("test_slow_plugin",))
+    seen: dict[str, list[str]] = {}
+
+    def read(name: str) -> None:
+        seen[name] = list(registry)
+
+    loader = threading.Thread(target=read, args=("loader",))
+    loader.start()
+    assert entered.wait(10)
+    reader = threading.Thread(target=read, args=("reader",))
+    reader.start()
+    gate.set()
+    for thread in (loader, reader):
+        thread.join(10)
+    monkeypatch.delitem(sys.modules, "test_slow_plugin")
+    assert seen == {"loader": ["first", "second"], "reader": ["first", "second"]}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from typing import Generic, TypeVar
 
@@ -19,24 +20,43 @@ class Registry(Generic[T]):
     """One registry per pluggable capability (event sources, analyzers, stores, ...).
 
     Its built-ins are loaded by `stockade.plugins` (under the `capability` name) the first
-    time the registry is used; a module being imported by that load may register while
-    the load is under way.
+    time the registry is used. Another thread reading meanwhile waits for the load to end;
+    the loading thread itself (a module registering, or reading, while it is imported by
+    the load) goes on with what is registered so far.
     """
 
     def __init__(self, capability: str) -> None:
         self.capability = capability
         self._items: dict[str, T] = {}
-        self._builtins_loaded = False
+        self._lock = threading.RLock()
+        self._load_started = False
+        self._loaded_all = False
 
     def _loaded(self) -> dict[str, T]:
-        if not self._builtins_loaded:
-            self._builtins_loaded = True  # first: the modules imported below register here
-            plugins.load_builtins(self.capability)
+        if not self._loaded_all:
+            with self._lock:
+                self._load_once()
         return self._items
+
+    def _load_once(self) -> None:
+        if self._load_started:  # done, or under way in this thread (the lock is re-entrant)
+            return
+        self._load_started = True
+        try:
+            plugins.load_builtins(self.capability)
+        finally:
+            self._loaded_all = True
 
     def register(self, key: str, item: T) -> T:
         """Add `item` under `key`; a second registration of the same key is an error."""
-        if key in self._loaded():
+        # Never wait here: if another thread is loading, this may be one of the modules it
+        # imports (holding that module's import lock), and that thread imports it whole.
+        if not self._loaded_all and self._lock.acquire(blocking=False):
+            try:
+                self._load_once()
+            finally:
+                self._lock.release()
+        if key in self._items:
             raise DuplicateRegistrationError(f"{self.capability} {key!r} is already registered")
         self._items[key] = item
         return item
