@@ -71,3 +71,10 @@ def test_bad_pattern_is_a_load_error_with_position_and_code() -> None:
     ]
     assert "invalid regular expression" in ruleset.errors[0].message
     assert ruleset.rules == []
+
+
+def test_cached_verdicts_stay_right_past_the_cache_size() -> None:
+    regex = Regex("x[0-9]*7")
+    values = [f"x{n}" for n in range(Regex.CACHE_SIZE + 10)] + ["x" + "1" * 5000 + "7"]
+    for _ in range(2):  # the second pass reads verdicts from the cache where kept
+        assert [regex.matches(v) for v in values] == [v.endswith("7") for v in values]

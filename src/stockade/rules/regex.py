@@ -20,6 +20,7 @@ from stockade.rules.errors import RuleCompileError
 def _options() -> Any:
     options = re2.Options()
     options.log_errors = False  # the load error says it; RE2 would also print to stderr
+    options.never_capture = True  # only whether it matches is asked: no groups to track
     return options
 
 
@@ -27,9 +28,15 @@ _OPTIONS = _options()
 
 
 class Regex:
-    """A pattern compiled by RE2, matched against whole values."""
+    """A pattern compiled by RE2, matched against whole values.
 
-    __slots__ = ("_compiled", "pattern")
+    Verdicts for recently seen values are cached: a few command lines and paths make most
+    events, and a call into RE2 costs microseconds (linear, but not free).
+    """
+
+    __slots__ = ("_compiled", "_verdicts", "pattern")
+    CACHE_SIZE = 4096
+    CACHED_LENGTH = 1024  # longer values are matched each time, not kept
 
     def __init__(self, pattern: str) -> None:
         try:
@@ -40,20 +47,27 @@ class Regex:
         except UnicodeEncodeError as e:
             raise RuleCompileError(f"invalid regular expression {pattern!r}: {e}") from None
         self.pattern = pattern
+        self._verdicts: dict[str, bool] = {}
 
     def matches(self, value: str) -> bool:
         """True when the pattern matches the whole of `value`."""
-        try:
-            return self._compiled.fullmatch(value) is not None
-        except UnicodeEncodeError:  # undecodable bytes kept as surrogates: match the bytes
-            return self._compiled.fullmatch(_raw_bytes(value)) is not None
+        verdict = self._verdicts.get(value)
+        if verdict is None:
+            # Bytes spare RE2's binding the mapping of byte offsets back to characters.
+            verdict = self._compiled.fullmatch(_raw_bytes(value)) is not None
+            if len(value) <= self.CACHED_LENGTH:
+                if len(self._verdicts) >= self.CACHE_SIZE:
+                    self._verdicts.clear()
+                self._verdicts[value] = verdict
+        return verdict
 
     def __repr__(self) -> str:
         return f"Regex({self.pattern!r})"
 
 
 def _raw_bytes(value: str) -> bytes:
-    """The bytes a value decoded with surrogateescape came from (lone surrogates kept)."""
+    """The UTF-8 bytes of `value`; those a value decoded with surrogateescape came from
+    (lone surrogates kept)."""
     try:
         return value.encode("utf-8", "surrogateescape")
     except UnicodeEncodeError:
