@@ -180,3 +180,17 @@ def test_an_archive_that_is_not_tar_is_one_line(tmp_path: Path) -> None:
     args = ["scan", "image", f"oci-archive:{archive}", "--scanners", "pkg", "--no-cache"]
     message = usage_error(RUNNER.invoke(app, args))
     assert message.startswith(f"{archive}: not a readable tar archive (")
+
+
+def test_scan_with_an_empty_database_fails(tmp_path: Path) -> None:
+    """A failed `db import` leaves an empty database: scanning with it must not pass."""
+    database = tmp_path / "v.sqlite"
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "config.json").write_text("{}")
+    failed = RUNNER.invoke(app, ["db", "import", str(tmp_path / "notes"), "--db", str(database)])
+    assert failed.exit_code == 2 and database.is_file()
+    result = RUNNER.invoke(app, ["scan", "fs", str(tmp_path), "--no-cache", "--db", str(database)])
+    assert usage_error(result) == (
+        f"vulnerability database {database} holds no advisories: "
+        f"run `stockade db import PATH --db {database}`"
+    )

@@ -144,10 +144,15 @@ def _vulnerabilities(
     """Findings from the vulnerability matchers over the local advisory database."""
     # imported here: the matchers pull in HTTP clients that package-only scans never need
     from stockade.scan.matchers import match_packages
-    from stockade.scan.vulndb import open_db
+    from stockade.scan.vulndb import VulnDBError, open_db
 
     db = open_db(db_path)
     try:
+        if not db.sources():  # e.g. left by an import that failed: no finding would mean nothing
+            raise VulnDBError(
+                f"vulnerability database {db_path} holds no advisories: "
+                f"run `stockade db import PATH --db {db_path}`"
+            )
         return match_packages(packages, os_label(os_info), db)
     finally:
         db.close()
