@@ -3,7 +3,6 @@ this host's agent uses, then the fields Falco's rules read."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import uuid
@@ -132,7 +131,9 @@ def _passwd_name(passwd: Path, uid: int) -> str:
     raise AssertionError(f"uid {uid} not in {passwd}")
 
 
-def test_directory_traversal_rule_fires_on_the_raw_path(live: Live, tmp_path: Path) -> None:
+def test_directory_traversal_rule_fires_on_the_raw_path(
+    live: Live, tmp_path: Path, corpus: Path
+) -> None:
     workdir = tmp_path / "a" / "b"
     workdir.mkdir(parents=True)
     depth = len(workdir.parts) - 1
@@ -142,10 +143,7 @@ def test_directory_traversal_rule_fires_on_the_raw_path(live: Live, tmp_path: Pa
     assert reader.stdout
     assert field(event, "fd.name") == "/etc/hostname"
     assert field(event, "fd.nameraw") == raw
-    falco = Path(os.environ.get("STOCKADE_CORPUS", "")) / "falco/rules/falco_rules.yaml"
-    if not falco.is_file():
-        pytest.skip("Falco's rules are not in the corpus")
-    ruleset = load_rules([falco])
+    ruleset = load_rules([corpus / "falco/rules/falco_rules.yaml"])
     alerts = [a for a in ruleset.evaluate(event) if a.rule.startswith("Directory traversal")]
     assert alerts, "Directory traversal monitored file read did not fire"
     assert alerts[0].output_fields["fd.nameraw"] == raw
@@ -181,3 +179,30 @@ def test_user_name_comes_from_the_containers_passwd(
     assert alert.output_fields["container.image.repository"] == busybox_image.rsplit(":", 1)[0]
     assert alert.output_fields["container.image.tag"] == busybox_image.rsplit(":", 1)[1]
     assert alert.output.endswith(f"container_id={event.container.short_id} container_name={name}")
+
+
+@pytest.mark.podman
+def test_falcos_rule_alert_in_a_container_carries_the_container(
+    live: Live, podman: Podman, busybox_image: str, corpus: Path
+) -> None:
+    name = f"stockade-traversal-{uuid.uuid4().hex[:8]}"
+    podman.run_detached(busybox_image, "sleep", "600", name=name)
+    podman.exec(name, "mkdir", "-p", "/tmp/a/b")
+    podman.cmd("exec", "-w", "/tmp/a/b", name, "cat", "../../../etc/passwd")
+    event = live.wait_for(
+        lambda e: (
+            e.type == "openat"
+            and e.container.name == name
+            and e.fd is not None
+            and e.fd.nameraw == "../../../etc/passwd"
+        )
+    )
+    ruleset = load_rules([corpus / "falco/rules/falco_rules.yaml"])
+    (alert,) = [a for a in ruleset.evaluate(event) if a.rule.startswith("Directory traversal")]
+    repository, tag = busybox_image.rsplit(":", 1)
+    assert alert.output_fields["fd.name"] == "/etc/passwd"
+    assert alert.output_fields["container.id"] == event.container.short_id
+    assert alert.output_fields["container.name"] == name
+    assert alert.output_fields["container.image.repository"] == repository
+    assert alert.output_fields["container.image.tag"] == tag
+    assert f"container_id={event.container.short_id} container_name={name}" in alert.output
