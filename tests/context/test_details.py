@@ -67,6 +67,7 @@ def test_user_names_read_the_passwd_and_group_of_the_process_root(tmp_path: Path
     (etc / "group").write_text("root:x:0:\nwww:x:33:\n")
     users = procfs.UserNames()
     assert users.lookup(42, 33, tmp_path) == "web"
+    assert users.account(42, 33, tmp_path) == ("web", "/var/www", "/bin/false")
     assert users.group(42, 33, tmp_path) == "www"
     assert users.lookup(42, 7, tmp_path) == ""
     (etc / "passwd").write_text("root:x:0:0::/root:/bin/sh\nnginx:x:33:33::/:/bin/false\n")

@@ -156,13 +156,14 @@ def test_user_name_comes_from_the_containers_passwd(
 ) -> None:
     name = f"stockade-users-{uuid.uuid4().hex[:8]}"
     podman.run_detached(busybox_image, "sleep", "600", name=name)
-    podman.cmd("exec", name, "sh", "-c", "echo stockuser:x:4321:4321::/:/bin/sh >> /etc/passwd")
+    podman.cmd("exec", name, "sh", "-c", "echo stockuser:x:4321:4321::/home:/bin/sh >> /etc/passwd")
     podman.cmd("exec", "-d", "--user", "4321", name, "/bin/sleep", "5")
     event = live.wait_for(
         lambda e: e.type in EXECS and e.container.name == name and e.proc.euid == 4321
     )
     assert field(event, "user.uid") == 4321
     assert field(event, "user.name") == "stockuser"
+    assert (field(event, "user.homedir"), field(event, "user.shell")) == ("/home", "/bin/sh")
     ruleset = load_rules(
         [],
         sources=[

@@ -17,7 +17,8 @@ from stockade.sensor import procfs, procstate
 
 _NAMES_MAX = 16_384
 _Key = tuple[int, int, int, int]  # cgroup id, euid, egid, loginuid
-_UNKNOWN = ("", "", "")
+_Names = tuple[str, str, str, str, str]  # user, group, login name, home directory, shell
+_UNKNOWN: _Names = ("", "", "", "", "")
 
 
 class ProcessDetails(Protocol):
@@ -28,7 +29,8 @@ class ProcessDetails(Protocol):
         ...
 
     def named(self, proc: Process, *, fresh: bool = False) -> Process:
-        """`proc` with user, group and login names for its ids (re-read when `fresh`)."""
+        """`proc` with user (name, home, shell), group and login names for its ids (re-read
+        when `fresh`)."""
         ...
 
 
@@ -37,7 +39,7 @@ class ProcfsDetails:
 
     def __init__(self) -> None:
         self._users = procfs.UserNames()
-        self._names: dict[_Key, tuple[str, str, str]] = {}
+        self._names: dict[_Key, _Names] = {}
 
     def at_exec(self, proc: Process) -> Process:
         """Environment, snapshot and (for a memfd) the exe path, read while it runs."""
@@ -68,21 +70,23 @@ class ProcfsDetails:
                 if len(self._names) >= _NAMES_MAX:
                     self._names.clear()
                 self._names[key] = names
-        user, group, login = names
-        if (proc.user, proc.group, proc.loginname) == names:
+        user, group, login, home, shell = names
+        if (proc.user, proc.group, proc.loginname, proc.homedir, proc.shell) == names:
             return proc
-        return msgspec.structs.replace(proc, user=user, group=group, loginname=login)
+        return msgspec.structs.replace(
+            proc, user=user, group=group, loginname=login, homedir=home, shell=shell
+        )
 
-    def _lookup(self, proc: Process, euid: int, egid: int) -> tuple[str, str, str]:
+    def _lookup(self, proc: Process, euid: int, egid: int) -> _Names:
         """Read the names through the process's root, else through its parent's when the
         parent is in the same cgroup (the process may be gone; a parent outside, such as a
         container runtime's, sees another passwd)."""
         for pid in (proc.pid, proc.ppid):
             if pid <= 0 or (pid != proc.pid and procfs.cgroup_id(pid) != proc.cgroup_id):
                 continue
-            user = self._users.lookup(pid, euid) if euid >= 0 else ""
+            user, home, shell = self._users.account(pid, euid) if euid >= 0 else _UNKNOWN[:3]
             group = self._users.group(pid, egid) if egid >= 0 else ""
             login = self._users.lookup(pid, proc.loginuid) if proc.loginuid >= 0 else ""
             if user or group or login:
-                return user, group, login
+                return user, group, login, home, shell
         return _UNKNOWN

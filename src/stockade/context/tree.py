@@ -33,7 +33,8 @@ def _same(process: Process, start_ns: int) -> bool:
 
 
 _IMAGE_FIELDS: tuple[str, ...] = (
-    "exepath", "argv", "cwd", "env", "user", "group", "loginname", "sid", "vpgid",
+    "exepath", "argv", "cwd", "env", "user", "homedir", "shell", "group", "loginname", "sid",
+    "vpgid",
     "exe_upper_layer", "exe_from_memfd", "exe_writable", "exe_ino", "exe_ino_ctime",
     "exe_ino_mtime", "snapshot",
 )  # fmt: skip
@@ -52,7 +53,8 @@ _IDENTITY_FIELDS: tuple[str, ...] = (
 def _has_image(p: Process) -> bool:
     """Whether any image field is set."""
     return bool(
-        p.exepath or p.argv or p.cwd or p.env or p.user or p.group or p.loginname or p.sid
+        p.exepath or p.argv or p.cwd or p.env or p.user or p.homedir or p.shell or p.group
+        or p.loginname or p.sid
         or p.vpgid or p.exe_upper_layer or p.exe_from_memfd or p.exe_writable or p.exe_ino
         or p.exe_ino_ctime or p.exe_ino_mtime or p.snapshot
     )  # fmt: skip
@@ -309,6 +311,8 @@ class ProcessTree:
                 uid=proc.uid if proc.uid >= 0 else before.uid,
                 # a name stands only for the uid it was looked up for (setuid, then exec)
                 user=proc.user or (before.user if proc.euid == before.euid else ""),
+                homedir=proc.homedir or (before.homedir if proc.euid == before.euid else ""),
+                shell=proc.shell or (before.shell if proc.euid == before.euid else ""),
                 cwd=proc.cwd or before.cwd,
                 tty=proc.tty or (before.tty if not proc.name else 0),
             )

@@ -222,6 +222,8 @@ class Process(msgspec.Struct, kw_only=True, gc=False):
     egid: int = -1
     loginuid: int = -1  # -1 when unset (Falco prints -1 for 4294967295)
     user: str = ""  # user.name where known
+    homedir: str = ""  # user.homedir (the passwd entry of the effective uid) where known
+    shell: str = ""  # user.shell where known
     tty: int = 0  # controlling tty device number, 0 for none (proc.tty)
     sid: int = 0
     vpgid: int = 0

@@ -126,18 +126,26 @@ class UserNames:
     container's, through /proc/PID/root), re-read when such a file changes."""
 
     def __init__(self) -> None:
-        self._cache: dict[tuple[int, int, int, int], dict[int, str]] = {}
+        self._cache: dict[tuple[int, int, int, int], dict[int, tuple[str, ...]]] = {}
 
     def lookup(self, pid: int, uid: int, proc: Path = Path("/proc")) -> str:
         """The user name of `uid` inside the root filesystem of `pid`; "" if unknown."""
-        return self._names(proc / str(pid) / "root" / "etc" / "passwd").get(uid, "")
+        return self.account(pid, uid, proc)[0]
+
+    def account(self, pid: int, uid: int, proc: Path = Path("/proc")) -> tuple[str, str, str]:
+        """(name, home directory, shell) of `uid` inside the root of `pid`; "" if unknown."""
+        entry = self._entries(proc / str(pid) / "root" / "etc" / "passwd").get(uid)
+        if entry is None:
+            return "", "", ""
+        return entry[0], _field(entry, 5), _field(entry, 6)
 
     def group(self, pid: int, gid: int, proc: Path = Path("/proc")) -> str:
         """The group name of `gid` inside the root filesystem of `pid`; "" if unknown."""
-        return self._names(proc / str(pid) / "root" / "etc" / "group").get(gid, "")
+        entry = self._entries(proc / str(pid) / "root" / "etc" / "group").get(gid)
+        return "" if entry is None else entry[0]
 
-    def _names(self, path: Path) -> dict[int, str]:
-        """id -> name of a passwd or group file (name:x:id:...); empty if unreadable."""
+    def _entries(self, path: Path) -> dict[int, tuple[str, ...]]:
+        """id -> fields of a passwd or group file (name:x:id:...); empty if unreadable."""
         try:
             st = path.stat()
         except OSError:
@@ -149,11 +157,15 @@ class UserNames:
             for line in (read_text(path) or "").splitlines():
                 parts = line.split(":")
                 if len(parts) > 2 and parts[2].isdigit():
-                    table.setdefault(int(parts[2]), parts[0])
+                    table.setdefault(int(parts[2]), tuple(parts))
             if len(self._cache) > 256:
                 self._cache.clear()
             self._cache[key] = table
         return table
+
+
+def _field(entry: tuple[str, ...], index: int) -> str:
+    return entry[index] if len(entry) > index else ""
 
 
 def read_process(
@@ -192,7 +204,7 @@ def read_process(
     fields["snapshot"] = procstate.read_snapshot(pid, proc)
     process = Process(**fields)  # type: ignore[arg-type]
     if users is not None and process.euid >= 0:
-        process.user = users.lookup(pid, process.euid, proc)
+        process.user, process.homedir, process.shell = users.account(pid, process.euid, proc)
         process.group = users.group(pid, process.egid, proc) if process.egid >= 0 else ""
     return process
 

@@ -34,7 +34,8 @@ field is false, and outputs print `<NA>`):
     thread.pf* <- Process.snapshot (ProcSnapshot, read from /proc at exec; None without)
     user.uid <- Process.euid (uid when unset), as Falco's uid after exec and set*uid calls
     user.name <- Process.user: the name of that uid in the process's own (container's)
-                 /etc/passwd, looked up by the context stage ("root" for 0)
+                 /etc/passwd, looked up by the context stage ("root" for 0);
+                 user.homedir / user.shell <- Process.homedir / shell, the same entry's
     user.loginuid <- Process.loginuid (-1 unset)   user.loginname <- Process.loginname
     group.gid <- Process.egid    group.name <- Process.group ("root" for 0)
     fd.num/type/name/l4proto/is_server <- Event.fd.* (FdInfo); fd.typechar from fd.type

@@ -14,6 +14,14 @@ def _user_name(e: Event) -> str | None:
     return "root" if uid == 0 else None
 
 
+def _homedir(e: Event) -> str | None:
+    p = e.proc
+    if p.homedir:
+        return p.homedir
+    uid = p.euid if p.euid >= 0 else p.uid
+    return "/root" if uid == 0 else None
+
+
 def _login_name(e: Event) -> str | None:
     p = e.proc
     if p.loginname:
@@ -35,7 +43,8 @@ def register(t: FieldTable) -> None:
     S = FieldType.STRING
     simple(t, "user.name", S, "Process.user; 'root' for uid 0", _user_name)
     simple(t, "user.loginname", S, "Process.loginname; 'root' for loginuid 0", _login_name)
-    simple(t, "user.homedir", S, "home directory (not collected)", lambda _e: None)
-    simple(t, "user.shell", S, "login shell (not collected)", lambda _e: None)
+    simple(t, "user.homedir", S, "Process.homedir; '/root' for uid 0", _homedir)
+    simple(t, "user.shell", S, "Process.shell (the passwd entry's shell)",
+           lambda e: e.proc.shell or None)  # fmt: skip
     simple(t, "group.gid", FieldType.UINT64, "effective gid", _gid)
     simple(t, "group.name", S, "Process.group; 'root' for gid 0", _group_name)
