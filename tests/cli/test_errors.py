@@ -11,10 +11,12 @@ import sys
 from pathlib import Path
 
 import pytest
+import typer
 from typer.testing import CliRunner, Result
 
 from stockade.cli.datadir import platform_dir
-from stockade.cli.main import app
+from stockade.cli.main import app, report
+from stockade.errors import UsageError
 from tests.support.agent_client import TestAgent
 from tests.support.platform_runner import PlatformRunner
 
@@ -22,7 +24,8 @@ RUNNER = CliRunner()
 DOCTOR_AS_NOBODY = """
 import os
 from typer.testing import CliRunner
-from stockade.cli.main import app
+from stockade.cli.main import app, report
+from stockade.errors import UsageError
 CliRunner().invoke(app, ["doctor"])  # as root first: loads every module the command needs
 os.setgroups([])
 os.setresgid(65534, 65534, 65534)
@@ -194,3 +197,10 @@ def test_scan_with_an_empty_database_fails(tmp_path: Path) -> None:
         f"vulnerability database {database} holds no advisories: "
         f"run `stockade db import PATH --db {database}`"
     )
+
+
+def test_a_message_of_several_lines_is_printed_as_one(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(typer.Exit) as stopped:
+        report(UsageError("podman said:\n  Error: image not known\n"))
+    assert stopped.value.exit_code == 2
+    assert capsys.readouterr().err == "stockade: error: podman said: Error: image not known\n"

@@ -52,7 +52,8 @@ def registered_commands(modules: Iterable[str]) -> dict[str, Command]:
 
 def report(error: StockadeError) -> NoReturn:
     """Print `error` as one line on stderr and exit with its status."""
-    typer.echo(f"stockade: error: {error}", err=True)
+    message = " ".join(line.strip() for line in str(error).splitlines())  # quoted tool output
+    typer.echo(f"stockade: error: {message}", err=True)
     raise typer.Exit(error.exit_code)
 
 
