@@ -6,6 +6,8 @@ group=${1:-run}
 
 run_pkgs=(podman runc busybox-static clang llvm bpftool libbpf-dev uidmap gcc libc6-dev)  # gcc: the compiled decoder
 test_pkgs=(chromium postgresql nats-server redis-server auditd containerd)  # auditd: for auditctl only; its daemon must not run
+# Attack tools copied into the detection scenarios' image (tests/support/tools_image.py).
+test_pkgs+=(netcat-openbsd netcat-traditional socat nmap strace curl python3)
 bench_pkgs=(redis-tools hyperfine)
 
 pkgs=("${run_pkgs[@]}")

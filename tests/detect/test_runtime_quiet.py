@@ -3,19 +3,22 @@ containers started, exec'd into, stopped and started again under the real sensor
 
 from __future__ import annotations
 
+import subprocess
 import uuid
+from pathlib import Path
 
 import pytest
 
 from stockade.detect.rules import RulesDetector
 from stockade.model import Event
 from tests.support.live import LivePipeline, alerts_for
-from tests.support.podman import RUN_FLAGS, Podman
+from tests.support.podman import BASE_FLAGS, RUN_FLAGS, Podman
 
 pytestmark = [pytest.mark.ebpf, pytest.mark.root, pytest.mark.podman]
 
 # The runtime's processes on the host side (other engineers' and tests' work on the same
 # host is left out by judging only these and the containers started here).
+BUILT = "localhost/stockade-test-quiet-build:latest"
 RUNTIME_NAMES = {"podman", "conmon", "runc", "crun", "netavark", "aardvark-dns", "catatonit"}
 
 
@@ -57,4 +60,54 @@ def test_container_lifecycle_raises_no_default_alert(
     assert any(e.type == "setns" and not e.container.is_host for e in events)
     assert any(e.type == "execve" and e.proc.name == "sleep" for e in events)
     alerts = alerts_for(default_rules, events)
-    assert [(a.rule, a.output) for a in alerts] == []
+    assert [(a.rule, a.output) for a in alerts] == [], "\n".join(a.output for a in alerts)
+
+
+# A real package install: a small .deb built and installed by dpkg (no mirror is reachable).
+BUILD = """\
+FROM {base}
+RUN mkdir -p /tmp/pkg/DEBIAN /tmp/pkg/usr/local/bin \\
+ && printf 'Package: probe\\nVersion: 1\\nArchitecture: all\\nMaintainer: t\\nDescription: t\\n' \\
+    > /tmp/pkg/DEBIAN/control \\
+ && cp /bin/true /tmp/pkg/usr/local/bin/probe \\
+ && dpkg-deb --build /tmp/pkg /tmp/probe.deb >/dev/null && dpkg -i /tmp/probe.deb >/dev/null \\
+ && apt-get -s install apt >/dev/null && probe
+"""
+
+
+def test_package_install_during_image_build_raises_no_default_alert(
+    podman: Podman,
+    debian_image: str,
+    live: LivePipeline,
+    default_rules: RulesDetector,
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "Containerfile").write_text(BUILD.format(base=debian_image))
+    live.clear()
+    build = subprocess.Popen(
+        [
+            "podman",
+            *BASE_FLAGS,
+            "build",
+            "--no-cache",
+            "--network",
+            "none",
+            "-t",
+            BUILT,
+            str(tmp_path),
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    assert build.wait(300) == 0
+    try:
+        events = [
+            e
+            for e in live.sync()
+            if e.proc.pid == build.pid or any(a.pid == build.pid for a in e.ancestors)
+        ]
+    finally:
+        podman.cmd("rmi", "-f", BUILT, check=False)
+    assert any(e.type == "execve" and e.proc.name == "apt-get" for e in events)
+    assert any(e.type == "execve" and e.proc.exepath == "/usr/local/bin/probe" for e in events)
+    alerts = alerts_for(default_rules, events)
+    assert [(a.rule, a.output) for a in alerts] == [], "\n".join(a.output for a in alerts)
