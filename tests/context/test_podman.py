@@ -69,9 +69,25 @@ def test_resolves_a_running_container(podman: Podman, busybox_image: str) -> Non
         assert "CAP_NET_ADMIN" in found.cap_effective and not found.privileged
         assert found.labels.get("team") == "blue"
         assert found.network_mode == "bridge"
+        assert (found.host_pid, found.host_ipc) == (False, False)
         assert found.pid == pid and found.cgroup_id == cgroup_id and found.start_ts > 0
         assert resolver.for_pid(pid) == found
         assert resolver.for_pid(1).is_host
+    finally:
+        podman.remove(container_id)
+
+
+@pytest.mark.podman
+def test_host_pid_and_ipc_namespaces_are_seen(podman: Podman, busybox_image: str) -> None:
+    container_id = podman.run_detached(
+        busybox_image, "sleep", "300", extra=("--pid", "host", "--ipc", "host")
+    )
+    try:
+        found = ContainerResolver([PodmanRuntime()]).for_cgroup(
+            procfs.cgroup_id(_init_pid(container_id))
+        )
+        assert found.id == container_id
+        assert (found.host_pid, found.host_ipc) == (True, True)
     finally:
         podman.remove(container_id)
 

@@ -36,6 +36,7 @@ from stockade.context.containerd_api import (
 )
 from stockade.context.containerd_content import CONTENT_ROOT, ImageIdError, image_id
 from stockade.context.imageref import split_reference
+from stockade.context.ocispec import oci_shares_host
 from stockade.context.podman import JsonFile
 from stockade.context.runtime import RUNTIMES, ContainerRuntime
 from stockade.model import Container
@@ -341,6 +342,8 @@ def describe_spec(
         cap_effective=tuple(str(c) for c in caps),
         mounts=oci_mounts(spec),
         network_mode=oci_network_mode(spec, sandbox_id),
+        host_pid=oci_shares_host(spec, "pid"),
+        host_ipc=oci_shares_host(spec, "ipc"),
         labels={},
         pid=pid,
         cgroup_id=cgroup_id,

@@ -20,6 +20,7 @@ from stockade.context.containerd import (
     oci_privileged,
 )
 from stockade.context.imageref import split_reference
+from stockade.context.ocispec import oci_shares_host
 from stockade.context.podman import JsonFile, parse_time_ns
 from stockade.context.runtime import RUNTIMES, ContainerRuntime
 from stockade.model import Container
@@ -180,6 +181,8 @@ def describe_spec(
         cap_effective=tuple(str(c) for c in caps),
         mounts=oci_mounts(spec),
         network_mode="host" if host_net else oci_network_mode(spec, sandbox_id),
+        host_pid=oci_shares_host(spec, "pid"),
+        host_ipc=oci_shares_host(spec, "ipc"),
         labels=labels,
         pid=pid,
         cgroup_id=cgroup_id,

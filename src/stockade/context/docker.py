@@ -105,6 +105,8 @@ class DockerRuntime(ContainerRuntime):
             cap_effective=_caps(host),
             mounts=_mounts(config),
             network_mode=str(host.get("NetworkMode", "")),
+            host_pid=host.get("PidMode") == "host",
+            host_ipc=host.get("IpcMode") == "host",
             labels=labels,
             pid=int(state.get("Pid", 0) or 0),
             cgroup_id=cgroup_id,

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from stockade.context.imageref import split_reference
+from stockade.context.ocispec import oci_shares_host
 from stockade.context.runtime import RUNTIMES, ContainerRuntime
 from stockade.model import Container
 from stockade.model.entities import Mount
@@ -188,6 +189,8 @@ class PodmanRuntime(ContainerRuntime):
             fields["cap_effective"] = tuple(caps)
             fields["mounts"] = _mounts(spec)
             fields["network_mode"] = _network_mode(spec)
+            fields["host_pid"] = oci_shares_host(spec, "pid")
+            fields["host_ipc"] = oci_shares_host(spec, "ipc")
         fields["complete"] = isinstance(spec, dict) and image is not None
         return Container(**fields)
 

@@ -42,6 +42,8 @@ class Container(msgspec.Struct, frozen=True, kw_only=True):
     cap_effective: tuple[str, ...] = ()
     mounts: tuple[Mount, ...] = ()
     network_mode: str = ""
+    host_pid: bool = False  # shares the host's pid namespace (container.host_pid)
+    host_ipc: bool = False  # shares the host's IPC namespace (container.host_ipc)
     labels: dict[str, str] = msgspec.field(default_factory=dict)
     pid: int = 0  # the container's init process on the host
     cgroup_id: int = 0

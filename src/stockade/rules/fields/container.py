@@ -60,6 +60,11 @@ def _label(which: str) -> Any:
     return bind
 
 
+def _in_container(fn: Any) -> Extractor:
+    """A container's flag; None for host activity (no container to describe)."""
+    return lambda e: None if e.container.is_host else fn(e.container)
+
+
 def _duration(e: Event) -> int | None:
     start = e.container.start_ts
     return e.ts - start if start else None
@@ -119,7 +124,8 @@ def register(t: FieldTable) -> None:
     simple(t, "container.duration", FieldType.RELTIME, "ns since start", _duration)
     simple(t, "container.ip", S, "primary IP (not collected)", lambda _e: None)
     simple(t, "container.cni.json", S, "CNI result (not collected)", lambda _e: None)
-    simple(t, "container.host_pid", B, "in the host pid namespace (not collected)", lambda _e: None)
+    simple(t, "container.host_pid", B, "in the host pid namespace (Container.host_pid)",
+           _in_container(lambda c: c.host_pid))  # fmt: skip
     simple(
         t,
         "container.host_network",
@@ -127,7 +133,8 @@ def register(t: FieldTable) -> None:
         "in the host network namespace",
         lambda e: e.container.network_mode == "host",
     )
-    simple(t, "container.host_ipc", B, "in the host IPC namespace (not collected)", lambda _e: None)
+    simple(t, "container.host_ipc", B, "in the host IPC namespace (Container.host_ipc)",
+           _in_container(lambda c: c.host_ipc))  # fmt: skip
     t.add(FieldDef("container.label", S, "one label", _label("labels"), ArgKind.KEY, dotted=True))
     simple(t, "container.labels", S, "labels k:v joined by commas", _c(lambda c: _labels(c.labels)))
     for name in ("healthcheck", "liveness_probe", "readiness_probe"):
