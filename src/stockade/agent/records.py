@@ -4,6 +4,10 @@
 
 A record whose length runs past the end of the data or whose CRC does not match ends
 the valid part of a segment (a torn tail after a crash).
+
+Events leave the host without what the agent read from /proc for its own rules: the
+environment (it holds secrets) and the exec-time snapshot, its own and its ancestors'.
+Alerts keep whatever their rules printed of them.
 """
 
 from __future__ import annotations
@@ -11,11 +15,11 @@ from __future__ import annotations
 import struct
 import zlib
 from collections.abc import Iterator
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import msgspec
 
-from stockade.model import Alert, Event
+from stockade.model import Alert, Ancestor, Event, Process
 
 Record = Event | Alert
 
@@ -32,10 +36,50 @@ _decoders: dict[int, msgspec.msgpack.Decoder[Event] | msgspec.msgpack.Decoder[Al
 }
 
 
+_MEMO_MAX = 65_536
+# id(object) -> (that object, its copy without local-only details); the context stage
+# shares one Process and one ancestors tuple among the events of an actor
+_procs: dict[int, tuple[Process, Process]] = {}
+_chains: dict[int, tuple[tuple[Ancestor, ...], tuple[Ancestor, ...]]] = {}
+
+
+def _memo(table: dict[int, tuple[Any, Any]], key: Any, strip: Any) -> Any:
+    hit = table.get(id(key))
+    if hit is not None and hit[0] is key:
+        return hit[1]
+    if len(table) >= _MEMO_MAX:
+        table.clear()
+    stripped = strip(key)
+    table[id(key)] = (key, stripped)  # holding the key keeps its id unique
+    return stripped
+
+
+def _strip_proc(proc: Process) -> Process:
+    if not proc.env and proc.snapshot is None:
+        return proc
+    return msgspec.structs.replace(proc, env=(), snapshot=None)
+
+
+def _strip_chain(chain: tuple[Ancestor, ...]) -> tuple[Ancestor, ...]:
+    if not any(a.env for a in chain):
+        return chain
+    return tuple(msgspec.structs.replace(a, env=()) if a.env else a for a in chain)
+
+
+def for_wire(event: Event) -> Event:
+    """`event` as it leaves the host: no environment, no /proc snapshot."""
+    proc = _memo(_procs, event.proc, _strip_proc)
+    chain = _memo(_chains, event.ancestors, _strip_chain)
+    if proc is event.proc and chain is event.ancestors:
+        return event
+    return msgspec.structs.replace(event, proc=proc, ancestors=chain)
+
+
 def encode(record: Record) -> bytes:
     """One framed record; `record.seq` must already be set."""
     kind = KIND_ALERT if isinstance(record, Alert) else KIND_EVENT
-    body = BODY_HEAD.pack(record.seq, kind) + _encoder.encode(record)
+    payload = record if isinstance(record, Alert) else for_wire(record)
+    body = BODY_HEAD.pack(record.seq, kind) + _encoder.encode(payload)
     return HEADER.pack(len(body), zlib.crc32(body)) + body
 
 
