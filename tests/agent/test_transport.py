@@ -159,37 +159,79 @@ def test_raw_batch_is_a_batch_on_the_wire(tmp_path: Path) -> None:
     assert [e.seq for e in batch.events] == [1, 2, 3] and batch.alerts[0].seq == 4
 
 
-@pytest.mark.server
-def test_a_refused_batch_stays_on_disk_and_is_reported(
-    platform: PlatformRunner, tmp_path: Path
-) -> None:
+def _append_framed(spool_dir: Path, seq: int, event: Event) -> None:
+    """Append a record framed as `seq` to the spool's segment, whatever the event says."""
     import zlib
 
     import msgspec
 
     from stockade.agent import records
-    from stockade.agent.transport import BatchRefused
 
+    body = records.BODY_HEAD.pack(seq, records.KIND_EVENT) + msgspec.msgpack.encode(event)
+    (segment,) = spool_dir.glob("*.seg")
+    with segment.open("ab") as f:
+        f.write(records.HEADER.pack(len(body), zlib.crc32(body)) + body)
+
+
+@pytest.mark.server
+def test_records_the_platform_refuses_are_skipped_counted_and_the_stream_moves_on(
+    platform: PlatformRunner, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     state = tmp_path / "agent"
     creds = enroll(state, platform.agent_url, platform.token(), this_host(state))
     spool = Spool(state / "spool")
     spool.append(_events(1, 3))
     spool.close()
-    # A record framed as seq 4 whose event says seq 99: the platform must refuse it.
-    (bad,) = _events(4, 1)
-    bad.seq = 99
-    body = records.BODY_HEAD.pack(4, records.KIND_EVENT) + msgspec.msgpack.encode(bad)
-    (segment,) = (state / "spool").glob("*.seg")
-    with segment.open("ab") as f:
-        f.write(records.HEADER.pack(len(body), zlib.crc32(body)) + body)
+    # seq 4: an event whose own seq says 99 (422); seq 5: a time past int64 (422)
+    (wrong_seq,) = _events(4, 1)
+    wrong_seq.seq = 99
+    _append_framed(state / "spool", 4, wrong_seq)
+    (huge_ts,) = _events(5, 1)
+    huge_ts.seq, huge_ts.ts = 5, 2**63
+    _append_framed(state / "spool", 5, huge_ts)
     spool = Spool(state / "spool")
-    assert spool.last_seq == 4
-    transport = Transport(spool, platform.agent_url, creds, batch_records=2)
-    assert transport.send_once() == 2
-    with pytest.raises(BatchRefused, match="422"):
+    spool.append(_events(6, 3))
+    transport = Transport(spool, platform.agent_url, creds, batch_records=4)
+    with caplog.at_level("ERROR", logger="stockade.agent.transport"):
+        for _ in range(20):  # a few batches, halved around each refused record
+            if transport.platform_acked == 8:
+                break
+            transport.send_once()
+    assert transport.platform_acked == 8
+    assert transport.records_refused == 2
+    refusals = [r.getMessage() for r in caplog.records if "skipped and counted" in r.getMessage()]
+    assert len(refusals) == 2
+    assert refusals[0].startswith("record 4 refused by the platform (422)")
+    assert "does not fit a signed 64-bit integer" in refusals[1]
+    transport.close()
+    spool.close()
+    admin = platform.login()
+    (agent,) = [a for a in admin.get("/api/v1/agents").json() if a["id"] == creds.agent_id]
+    assert agent["records_refused"] == 2
+    metrics = admin.get("/metrics").text
+    admin.close()
+    assert f'stockade_agent_records_refused_total{{agent_id="{creds.agent_id}"' in metrics
+    platform.stop()
+    assert sorted(platform.stored_event_seqs(creds.agent_id)) == [1, 2, 3, 6, 7, 8]
+    platform.start()
+
+
+@pytest.mark.server
+def test_a_batch_refused_for_who_sends_it_stays_on_disk_and_is_reported(
+    platform: PlatformRunner, tmp_path: Path
+) -> None:
+    from stockade.agent.transport import BatchRefused
+
+    state = tmp_path / "agent"
+    creds = enroll(state, platform.agent_url, platform.token(), this_host(state))
+    spool = Spool(state / "spool")
+    spool.append(_events(1, 2))
+    transport = Transport(spool, platform.agent_url, creds)
+    transport.agent_id = "someone-else"  # not the certificate's CN: 403, not the records' fault
+    with pytest.raises(BatchRefused, match="403"):
         transport.send_once()
-    assert transport.refused is not None and "batch 3..4 refused" in transport.refused
-    assert spool.acked_seq == 2
-    assert [r.seq for r in spool.read_raw(3)] == [3, 4]  # kept for the operator
+    assert transport.refused is not None and "batch 1..2 refused" in transport.refused
+    assert transport.records_refused == 0
+    assert [r.seq for r in spool.read_raw(1)] == [1, 2]  # kept for the operator
     transport.close()
     spool.close()

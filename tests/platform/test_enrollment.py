@@ -140,6 +140,7 @@ def test_heartbeat_shows_in_agents_and_metrics(
             events_by_type={"execve": 7},
             dropped=2,
             decode_errors=1,
+            spool_dropped=19_279,
         ),
         spooled_seq=9,
     )
@@ -151,6 +152,7 @@ def test_heartbeat_shows_in_agents_and_metrics(
     assert row["status"] == "degraded"
     assert row["sensor"]["events_by_type"] == {"execve": 7}
     assert row["sensor"]["dropped"] == 2
+    assert row["spool_dropped"] == 19_279  # spool overflow, shown apart from sensor losses
     assert row["last_seen"] is not None
     metrics = admin.get("/metrics").text
     assert (
@@ -158,6 +160,10 @@ def test_heartbeat_shows_in_agents_and_metrics(
         'source="proc_connector",type="execve"} 7.0'
     ) in metrics
     assert f'stockade_agent_sensor_dropped_total{{agent_id="{agent.agent_id}"' in metrics
+    assert (
+        f'stockade_agent_spool_dropped_total{{agent_id="{agent.agent_id}",hostname="beat-host"}}'
+        " 19279.0"
+    ) in metrics
 
 
 def test_heartbeat_for_another_agent_is_refused(running: PlatformRunner, tmp_path: Path) -> None:

@@ -222,8 +222,9 @@ class Agent:
                     source=choice.name,
                     degraded=choice.degraded or "",
                     events_by_type=stats.events_by_type,
-                    dropped=stats.dropped + self.dropped_full,
+                    dropped=stats.dropped,
                     decode_errors=stats.decode_errors,
+                    spool_dropped=self.dropped_full,
                 ),
                 spooled_seq=self.spool.last_seq if self.spool else 0,
             )

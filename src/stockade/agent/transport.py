@@ -2,9 +2,12 @@
 
 The platform stores each (agent id, seq) once and answers with the highest sequence it
 holds, so the sender simply resumes after the platform's acked seq: after a restart of
-either side, a lost answer or a `409` gap. A batch the platform refuses for what it is
-(other 4xx) stays on disk; the sender reports it and waits `refused_retry_s` before trying
-again rather than looping on it.
+either side, a lost answer or a `409` gap. When the platform refuses the records themselves
+(400, 413, 422), the sender halves the batch until the refused record stands alone, then
+gives up on that one record: it logs the record's seq and the platform's reason, counts it
+(`records_refused`), and sends the seq as `refused` so the platform counts it too and the
+stream moves on. Any other refusal (401, 403, 415: who is sending, not what) stays on disk;
+the sender reports it and waits `refused_retry_s` before trying again.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ log = logging.getLogger(__name__)
 BATCHES_PATH = "/api/v1/agent/batches"
 ACK_PATH = "/api/v1/agent/ack"
 HEARTBEAT_PATH = "/api/v1/agent/heartbeat"
+RECORD_REFUSALS = frozenset({400, 413, 422})  # the platform refused the records themselves
 
 
 class BatchRefused(TransportError):
@@ -40,6 +44,7 @@ class RawBatch(msgspec.Struct, kw_only=True):
     last_seq: int
     events: list[msgspec.Raw]
     alerts: list[msgspec.Raw]
+    refused: list[int] = msgspec.field(default_factory=list)
 
 
 def encode_batch(batch: Batch | RawBatch, compressor: zstandard.ZstdCompressor) -> bytes:
@@ -63,10 +68,11 @@ class Transport:
         self.agent_id = credentials.agent_id
         self._client = httpx.Client(verify=credentials.ssl_context(), timeout=timeout_s)
         self._compressor = zstandard.ZstdCompressor(level=3)
-        self._batch_records = batch_records
+        self._batch_records = self._full_batch_records = batch_records
         self.platform_acked: int | None = None  # unknown until the platform said
         self.refused: str | None = None  # why the current batch was refused, if it was
         self.sent_batches = 0
+        self.records_refused = 0  # records the platform refused that were then skipped
 
     def close(self) -> None:
         """Close the HTTP connection pool."""
@@ -113,26 +119,59 @@ class Transport:
             events=[msgspec.Raw(r.payload) for r in records if r.kind == KIND_EVENT],
             alerts=[msgspec.Raw(r.payload) for r in records if r.kind == KIND_ALERT],
         )
-        response = self._call(
+        response = self._post_batch(batch)
+        if response.status_code in RECORD_REFUSALS:
+            if len(records) > 1:
+                self._batch_records = max(len(records) // 2, 1)
+                log.warning(
+                    "batch %d..%d refused (%d): %s; retrying in batches of %d",
+                    batch.first_seq,
+                    batch.last_seq,
+                    response.status_code,
+                    response_detail(response),
+                    self._batch_records,
+                )
+                return 0
+            return self._give_up(records[0].seq, response)
+        return self._answered(batch, response)
+
+    def _post_batch(self, batch: RawBatch) -> httpx.Response:
+        return self._call(
             "POST",
             BATCHES_PATH,
             content=encode_batch(batch, self._compressor),
             headers={"content-type": BATCH_CONTENT_TYPE, "content-encoding": BATCH_ENCODING},
         )
+
+    def _answered(self, batch: RawBatch, response: httpx.Response) -> int:
+        """Take the ack of an accepted batch, else raise BatchRefused with the reason."""
         before = self.platform_acked or 0
         if response.status_code in (200, 409):
             self._take_ack(msgspec.json.decode(response.content, type=Ack).acked_seq)
             self.refused = None
             self.sent_batches += 1
             return max((self.platform_acked or 0) - before, 0)
-        if response.status_code == 413 and self._batch_records > 1:
-            self._batch_records = max(self._batch_records // 2, 1)
-            return 0
         self.refused = (
             f"batch {batch.first_seq}..{batch.last_seq} refused"
             f" ({response.status_code}): {response_detail(response)}"
         )
         raise BatchRefused(self.refused)
+
+    def _give_up(self, seq: int, response: httpx.Response) -> int:
+        """Skip one record the platform refused, saying so and counting it on both sides."""
+        log.error(
+            "record %d refused by the platform (%d): %s; skipped and counted",
+            seq,
+            response.status_code,
+            response_detail(response),
+        )
+        skip = RawBatch(
+            agent_id=self.agent_id, first_seq=seq, last_seq=seq, events=[], alerts=[], refused=[seq]
+        )
+        taken = self._answered(skip, self._post_batch(skip))
+        self.records_refused += 1
+        self._batch_records = self._full_batch_records
+        return taken
 
     def heartbeat(self, beat: Heartbeat) -> None:
         """Report the agent's status."""

@@ -32,6 +32,9 @@ class Batch(msgspec.Struct, kw_only=True):
     last_seq: int
     events: list[Event] = msgspec.field(default_factory=list)
     alerts: list[Alert] = msgspec.field(default_factory=list)
+    # seqs of records the platform refused (4xx) that the agent gives up on: they count as
+    # covered so the stream moves on, and the platform counts them on the agent's row
+    refused: list[int] = msgspec.field(default_factory=list)
 
 
 class Ack(msgspec.Struct, kw_only=True):
@@ -64,6 +67,7 @@ class SensorStatus(msgspec.Struct, kw_only=True):
     events_by_type: dict[str, int] = msgspec.field(default_factory=dict)
     dropped: int = 0
     decode_errors: int = 0
+    spool_dropped: int = 0  # records lost because the agent's spool was at its cap
 
 
 class Heartbeat(msgspec.Struct, kw_only=True):

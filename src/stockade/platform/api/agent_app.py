@@ -52,7 +52,7 @@ async def enroll(request: Request, services: Services) -> Response:
         answer = await services.enrollment.enroll(enroll_request)
     except BodyTooLarge as e:
         return error(413, str(e))
-    except (msgspec.DecodeError, CsrError) as e:
+    except (msgspec.DecodeError, RecursionError, CsrError) as e:
         return error(422, f"bad enrollment request: {e}")
     except EnrollmentRefused as e:
         return error(403, str(e))
@@ -93,7 +93,7 @@ async def heartbeat(request: Request, services: Services, agent: AgentId) -> Res
         beat = msgspec.json.decode(body, type=Heartbeat)
     except BodyTooLarge as e:
         return error(413, str(e))
-    except msgspec.DecodeError as e:
+    except (msgspec.DecodeError, RecursionError) as e:
         return error(422, f"bad heartbeat: {e}")
     if beat.agent_id != agent:
         return error(403, f"heartbeat agent_id {beat.agent_id!r} differs from CN {agent!r}")

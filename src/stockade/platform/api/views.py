@@ -34,6 +34,9 @@ def agent_view(agent: AgentRecord, now: int) -> dict[str, Any]:
         "last_seen": format_ns(agent.last_seen) if agent.last_seen else None,
         "cert_fingerprint": agent.cert_fingerprint,
         "sensor": agent.sensor,
+        # records lost on the way: refused by the platform, or dropped by a full agent spool
+        "records_refused": agent.records_refused,
+        "spool_dropped": int((agent.sensor or {}).get("spool_dropped", 0)),
     }
 
 

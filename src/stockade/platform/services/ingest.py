@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import time
+from typing import Any
 
 import msgspec
 import zstandard
@@ -14,12 +15,20 @@ from stockade.model.wire import BATCH_CONTENT_TYPE, BATCH_ENCODING, Ack, Batch
 from stockade.platform.bus import BATCHES, Bus, BusError
 from stockade.platform.errors import PlatformError
 from stockade.platform.messages import IngestBatch
+from stockade.platform.services.batch_limits import (
+    BatchLimitError,
+    array_length,
+    check_alert,
+    check_event,
+    check_record_count,
+    check_value,
+)
 from stockade.platform.services.metrics import PlatformMetrics
 from stockade.platform.store import SequenceGapError, Store, StoreError
 from stockade.platform.store.runner import StoreRunner
 
 MAX_BODY_BYTES = 32 * 1024 * 1024
-MAX_DECODED_BYTES = 256 * 1024 * 1024
+MAX_DECODED_BYTES = 64 * 1024 * 1024  # a batch of 1,000 events is ~1 MB
 _FEED_BYTES = 1024
 
 
@@ -60,17 +69,41 @@ def _decompress(body: bytes) -> bytes:
 
 
 class _WireBatch(msgspec.Struct, kw_only=True):
-    """`Batch` with each event left as raw msgpack, so its bytes can be stored as received."""
+    """`Batch` with its record lists left as raw msgpack: counted before they are decoded."""
 
     agent_id: str
     first_seq: int
     last_seq: int
-    events: list[msgspec.Raw] = msgspec.field(default_factory=list)
-    alerts: list[Alert] = msgspec.field(default_factory=list)
+    events: msgspec.Raw = msgspec.Raw(b"\x90")
+    alerts: msgspec.Raw = msgspec.Raw(b"\x90")
+    refused: msgspec.Raw = msgspec.Raw(b"\x90")
 
 
 _wire_decoder = msgspec.msgpack.Decoder(_WireBatch)
+_raws_decoder = msgspec.msgpack.Decoder(list[msgspec.Raw])
+_alert_decoder = msgspec.msgpack.Decoder(Alert)
 _event_decoder = msgspec.msgpack.Decoder(Event)
+_seqs_decoder = msgspec.msgpack.Decoder(list[int])
+
+
+def _decode_list(raw: msgspec.Raw, where: str) -> list[msgspec.Raw]:
+    try:
+        return _raws_decoder.decode(raw)
+    except msgspec.ValidationError as e:
+        raise IngestError(422, f"batch does not match the Batch schema: {where}: {e}") from e
+    except (msgspec.DecodeError, RecursionError) as e:
+        raise IngestError(400, f"{where} is not msgpack: {e}") from e
+
+
+def _decode_record(decoder: msgspec.msgpack.Decoder[Any], raw: msgspec.Raw, where: str) -> Any:
+    try:
+        return decoder.decode(raw)
+    except msgspec.ValidationError as e:
+        raise IngestError(422, f"batch does not match the Batch schema: {where}: {e}") from e
+    except msgspec.DecodeError as e:
+        raise IngestError(400, f"{where} is not msgpack: {e}") from e
+    except RecursionError as e:  # msgspec's own bound on nesting, far past ours
+        raise IngestError(422, f"{where} nests too deeply to decode") from e
 
 
 def _decode_events(raws: list[msgspec.Raw]) -> tuple[list[Event], list[bytes]]:
@@ -81,19 +114,39 @@ def _decode_events(raws: list[msgspec.Raw]) -> tuple[list[Event], list[bytes]]:
     gc.disable()
     try:
         for i, raw in enumerate(raws):
-            try:
-                events.append(_event_decoder.decode(raw))
-            except msgspec.ValidationError as e:
-                raise IngestError(
-                    422, f"batch does not match the Batch schema: events[{i}]: {e}"
-                ) from e
-            except msgspec.DecodeError as e:
-                raise IngestError(400, f"events[{i}] is not msgpack: {e}") from e
+            event: Event = _decode_record(_event_decoder, raw, f"events[{i}]")
+            check_event(event, f"events[{i}]")
+            events.append(event)
             blobs.append(bytes(raw))
     finally:
         if gc_was_enabled:
             gc.enable()
     return events, blobs
+
+
+def _decode_alerts(raws: list[msgspec.Raw]) -> list[Alert]:
+    alerts: list[Alert] = []
+    for i, raw in enumerate(raws):
+        alert: Alert = _decode_record(_alert_decoder, raw, f"alerts[{i}]")
+        check_alert(alert, f"alerts[{i}]")
+        alerts.append(alert)
+    return alerts
+
+
+def _decode_wire(raw: bytes) -> _WireBatch:
+    try:
+        wire = _wire_decoder.decode(raw)
+    except msgspec.ValidationError as e:
+        raise IngestError(422, f"batch does not match the Batch schema: {e}") from e
+    except msgspec.DecodeError as e:
+        raise IngestError(400, f"decompressed body is not msgpack: {e}") from e
+    except RecursionError as e:
+        raise IngestError(422, "batch nests too deeply to decode") from e
+    check_value(wire.first_seq, "first_seq")
+    check_value(wire.last_seq, "last_seq")
+    lists = {"events": wire.events, "alerts": wire.alerts, "refused": wire.refused}
+    check_record_count({name: array_length(bytes(r), name) for name, r in lists.items()})
+    return wire
 
 
 def decode_batch(body: bytes, content_type: str, content_encoding: str) -> IngestBatch:
@@ -106,20 +159,21 @@ def decode_batch(body: bytes, content_type: str, content_encoding: str) -> Inges
         )
     if len(body) > MAX_BODY_BYTES:
         raise IngestError(413, f"body of {len(body)} bytes exceeds {MAX_BODY_BYTES} bytes")
-    raw = _decompress(body)
     try:
-        wire = _wire_decoder.decode(raw)
-    except msgspec.ValidationError as e:
-        raise IngestError(422, f"batch does not match the Batch schema: {e}") from e
-    except msgspec.DecodeError as e:
-        raise IngestError(400, f"decompressed body is not msgpack: {e}") from e
-    events, blobs = _decode_events(wire.events)
+        wire = _decode_wire(_decompress(body))
+        events, blobs = _decode_events(_decode_list(wire.events, "events"))
+        alerts = _decode_alerts(_decode_list(wire.alerts, "alerts"))
+        refused = _decode_record(_seqs_decoder, wire.refused, "refused")
+        check_value(refused, "refused")
+    except BatchLimitError as e:
+        raise IngestError(e.status, str(e)) from e
     batch = Batch(
         agent_id=wire.agent_id,
         first_seq=wire.first_seq,
         last_seq=wire.last_seq,
         events=events,
-        alerts=wire.alerts,
+        alerts=alerts,
+        refused=refused,
     )
     return IngestBatch(batch=batch, event_blobs=blobs)
 
@@ -131,6 +185,7 @@ def check_sequences(batch: Batch) -> None:
         raise IngestError(422, f"invalid seq range [{first}, {last}] (need 1 <= first <= last)")
     seqs = [e.seq for e in batch.events]
     seqs += [a.seq for a in batch.alerts]
+    seqs += batch.refused
     expected = last - first + 1
     if len(seqs) != expected:
         raise IngestError(

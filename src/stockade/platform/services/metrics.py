@@ -39,6 +39,16 @@ class _AgentCollector(Collector):
             "Kernel records the sensor could not decode",
             labels=[*labels, "source"],
         )
+        refused = CounterMetricFamily(
+            "stockade_agent_records_refused",
+            "Records the platform refused (4xx) and the agent then skipped",
+            labels=labels,
+        )
+        spool_dropped = CounterMetricFamily(
+            "stockade_agent_spool_dropped",
+            "Records the agent dropped because its spool was at its cap",
+            labels=labels,
+        )
         degraded = GaugeMetricFamily(
             "stockade_agent_sensor_degraded",
             "1 when the agent runs a fallback event source",
@@ -48,8 +58,10 @@ class _AgentCollector(Collector):
             ids = [a.id, a.hostname]
             last_seen.add_metric(ids, a.last_seen / 1e9)
             acked.add_metric(ids, a.acked_seq)
+            refused.add_metric(ids, float(a.records_refused))
             if a.sensor is None:
                 continue
+            spool_dropped.add_metric(ids, float(a.sensor.get("spool_dropped", 0)))
             source = str(a.sensor.get("source", ""))
             by_type = a.sensor.get("events_by_type") or {}
             for kind, count in sorted(by_type.items()):
@@ -58,7 +70,8 @@ class _AgentCollector(Collector):
             decode_errors.add_metric([*ids, source], float(a.sensor.get("decode_errors", 0)))
             reason = str(a.sensor.get("degraded", ""))
             degraded.add_metric([*ids, source, reason], 1.0 if reason else 0.0)
-        yield from (last_seen, acked, events, dropped, decode_errors, degraded)
+        yield from (last_seen, acked, refused, spool_dropped)
+        yield from (events, dropped, decode_errors, degraded)
 
 
 class PlatformMetrics:

@@ -37,7 +37,7 @@ def decode_scan(body: bytes, content_type: str = "application/json") -> ScanResu
     if content_type.split(";", 1)[0].strip() == SCAN_CONTENT_TYPE:
         try:
             return decode_upload(body)
-        except msgspec.DecodeError as e:
+        except (msgspec.DecodeError, RecursionError) as e:
             raise ScanRejected(422, f"bad scan result: {e}") from e
     try:
         return decode_report(body)

@@ -72,6 +72,7 @@ class AgentRecord:
     version: str = ""
     spooled_seq: int = 0
     sensor: dict[str, Any] | None = None  # the last heartbeat's SensorStatus as builtins
+    records_refused: int = 0  # records the platform refused and the agent then gave up on
 
 
 @dataclass(frozen=True, slots=True)

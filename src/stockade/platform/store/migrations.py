@@ -120,6 +120,23 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
         );
         """,
     ),
+    (
+        4,
+        """
+        CREATE INDEX events_proc_name_ts ON events (proc_name, ts);
+        CREATE INDEX events_type_ts ON events (type, ts);
+        CREATE INDEX events_host_ts ON events (host_id, ts);
+        CREATE INDEX events_agent_ts ON events (agent_id, ts);
+        CREATE INDEX alerts_host_ts ON alerts (host_id, ts);
+        CREATE INDEX alerts_agent_ts ON alerts (agent_id, ts);
+        CREATE INDEX alerts_container_ts ON alerts (container_id, ts);
+        CREATE INDEX alerts_priority_ts ON alerts (lower(priority), ts);
+        CREATE INDEX alerts_priority_num_ts ON alerts (priority_num, ts);
+        CREATE INDEX agents_hostname ON agents (hostname);
+        CREATE INDEX agents_host_id ON agents (host_id);
+        ALTER TABLE agents ADD COLUMN records_refused INTEGER NOT NULL DEFAULT 0;
+        """,
+    ),
 )
 
 

@@ -38,7 +38,7 @@ from stockade.platform.store.migrations import migrate
 WAL_CHECKPOINT_PAGES = 10_000  # ~40 MB: fewer, larger checkpoints while ingesting
 _AGENT_COLUMNS = (
     "id, hostname, host_id, cert_fingerprint, enrolled_at, acked_seq, last_seen, status, "
-    "version, spooled_seq, sensor_json"
+    "version, spooled_seq, sensor_json, records_refused"
 )
 
 
@@ -181,7 +181,7 @@ class SqliteStore:
         """Record a newly enrolled agent."""
         with self._write() as conn:
             conn.execute(
-                f"INSERT INTO agents ({_AGENT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                f"INSERT INTO agents ({_AGENT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                 _agent_row(agent),
             )
 
@@ -292,6 +292,7 @@ def _agent_row(agent: AgentRecord) -> tuple[Any, ...]:
         agent.version,
         agent.spooled_seq,
         json.dumps(agent.sensor) if agent.sensor is not None else None,
+        agent.records_refused,
     )
 
 
@@ -309,6 +310,7 @@ def _agent_record(row: tuple[Any, ...]) -> AgentRecord:
         version=row[8],
         spooled_seq=row[9],
         sensor=json.loads(sensor_json) if sensor_json else None,
+        records_refused=row[11],
     )
 
 

@@ -40,6 +40,7 @@ _UPSERT_CONTAINER = """
         agent_id = excluded.agent_id
 """
 
+_INT64_MAX = 2**63 - 1
 _json = msgspec.json.Encoder()
 _event_decoder = msgspec.msgpack.Decoder(Event)
 
@@ -76,9 +77,11 @@ def store_batch(conn: sqlite3.Connection, ingest: IngestBatch, now: int) -> Batc
         _container_rows(agent, events) + _alert_container_rows(agent, alerts, seen_in_events, now),
     )
     new_acked = max(acked, batch.last_seq)
+    refused = sum(1 for seq in batch.refused if seq > acked)
     conn.execute(
-        "UPDATE agents SET acked_seq = ?, last_seen = max(last_seen, ?) WHERE id = ?",
-        (new_acked, now, agent),
+        "UPDATE agents SET acked_seq = ?, last_seen = max(last_seen, ?), "
+        "records_refused = records_refused + ? WHERE id = ?",
+        (new_acked, now, refused, agent),
     )
     return BatchResult(acked_seq=new_acked, events_stored=len(events), alerts_stored=len(alerts))
 
@@ -99,6 +102,8 @@ def _alert_row(
     proc_name = str(fields.get("proc.name") or (event.proc.name if event else ""))
     pid = fields.get("proc.pid")
     proc_pid = int(pid) if isinstance(pid, int | str) and str(pid).isdigit() else 0
+    if proc_pid > _INT64_MAX:  # a digit string the int64 check of the batch cannot see
+        proc_pid = 0
     if not proc_pid and event:
         proc_pid = event.proc.pid
     cmdline = str(fields.get("proc.cmdline") or (event.proc.cmdline if event else ""))

@@ -148,6 +148,11 @@ async function loadDashboard() {
       el("td", {}, el("span", { className: `badge status-${a.status}` }, a.status)),
       el("td", { title: sensor.degraded || "" }, sensor.source || "–"),
       el("td", {}, total),
+      el(
+        "td",
+        { "data-testid": "agent-lost", title: "spool overflow / refused by the platform" },
+        `${a.spool_dropped} / ${a.records_refused}`,
+      ),
       el("td", {}, a.acked_seq),
       el("td", { className: "nowrap" }, shortTime(a.last_seen)),
       el("td", { className: "mono tiny" }, a.id),
