@@ -70,6 +70,7 @@ def test_resolves_a_running_container(podman: Podman, busybox_image: str) -> Non
         assert found.labels.get("team") == "blue"
         assert found.network_mode == "bridge"
         assert (found.host_pid, found.host_ipc) == (False, False)
+        assert found.ip.startswith("10.88.")  # podman's default bridge network
         assert found.pid == pid and found.cgroup_id == cgroup_id and found.start_ts > 0
         assert resolver.for_pid(pid) == found
         assert resolver.for_pid(1).is_host

@@ -16,9 +16,11 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import msgspec
+
 from stockade.context.runtime import ContainerRuntime
 from stockade.model import Container
-from stockade.sensor import procfs
+from stockade.sensor import procfs, procstate
 
 UNKNOWN_CONTAINER_ID = "unknown"
 """container.id when a cgroup vanished before it could be attributed (never "host")."""
@@ -63,6 +65,15 @@ class CgroupIndex:
                 except OSError:
                     continue
         self._paths = fresh
+
+
+def with_ip(container: Container) -> Container:
+    """The container with its primary IPv4 address, read from its init's network namespace
+    (every runtime alike; the host's network has no address of the container's own)."""
+    if container.ip or not container.pid or container.network_mode == "host":
+        return container
+    ip = procstate.read_ipv4(container.pid)
+    return msgspec.structs.replace(container, ip=ip) if ip else container
 
 
 class ContainerResolver:
@@ -137,7 +148,7 @@ class ContainerResolver:
                 continue
             found = runtime.describe(container_id, cgroup_id)
             if found is not None:
-                return found
+                return with_ip(found)
             # The cgroup says "container" but the runtime has not written it down yet.
             return Container(
                 id=container_id, runtime=runtime.id, cgroup_id=cgroup_id, complete=False

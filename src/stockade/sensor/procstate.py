@@ -156,3 +156,16 @@ def read_snapshot(pid: int, proc: Path = _PROC) -> ProcSnapshot | None:
         stdio=read_stdio(pid, proc),
         cgroups=read_cgroups(pid, proc),
     )
+
+
+def read_ipv4(pid: int, proc: Path = _PROC) -> str:
+    """The first IPv4 address local to the network namespace of `pid`, loopback aside
+    (the kernel's routing trie lists each as "|-- ADDR" over "/32 host LOCAL")."""
+    text = (_read(f"{proc}/{pid}/net/fib_trie", 1 << 20) or b"").decode(errors="replace")
+    previous = ""
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped == "/32 host LOCAL" and previous and not previous.startswith("127."):
+            return previous
+        previous = stripped[4:] if stripped.startswith("|-- ") else ""
+    return ""

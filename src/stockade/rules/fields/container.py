@@ -122,7 +122,7 @@ def register(t: FieldTable) -> None:
         _c(lambda c: c.start_ts or None),
     )
     simple(t, "container.duration", FieldType.RELTIME, "ns since start", _duration)
-    simple(t, "container.ip", S, "primary IP (not collected)", lambda _e: None)
+    simple(t, "container.ip", S, "primary IPv4 (Container.ip)", _c(lambda c: c.ip))
     simple(t, "container.cni.json", S, "CNI result (not collected)", lambda _e: None)
     simple(t, "container.host_pid", B, "in the host pid namespace (Container.host_pid)",
            _in_container(lambda c: c.host_pid))  # fmt: skip
@@ -158,7 +158,8 @@ def register(t: FieldTable) -> None:
         )
     )
     simple(t, "k8s.pod.labels", S, "pod labels k:v", _c(lambda c: _labels(c.pod_labels)))
-    simple(t, "k8s.pod.ip", S, "pod IP (not collected)", lambda _e: None)
+    simple(t, "k8s.pod.ip", S, "pod IPv4: the container's (shared network)",
+           lambda e: (e.container.ip or None) if e.container.pod_name else None)  # fmt: skip
     _register_deprecated_k8s(t)
     simple(t, "k8s.pod.cni.json", S, "pod CNI result (not collected)", lambda _e: None)
 
