@@ -1,8 +1,8 @@
 """The suite's own rules, and the tests/support helpers they point to.
 
-Test modules do not import each other, and nothing sleeps. Shared helpers live in
-tests/support (or a helper module beside the tests that use it); waits poll with a
-deadline (tests.support.polling) instead of sleeping a fixed time.
+Test modules do not import each other, nothing sleeps, and nothing skips past the CI
+rule (tests.support.ci). Shared helpers live in tests/support (or a helper module beside
+the tests that use it); waits poll with a deadline (tests.support.polling).
 """
 
 from __future__ import annotations
@@ -89,6 +89,41 @@ def test_no_fixed_sleeps_outside_the_support_package() -> None:
     assert found == [], "poll with tests.support.polling.poll_until instead of sleeping"
 
 
+def _is_bare_skip(node: ast.AST) -> bool:
+    """pytest.skip(...) or pytest.importorskip(...) called, or pytest.mark.skip(if) used."""
+    if isinstance(node, ast.Call):
+        func = node.func
+        return (
+            isinstance(func, ast.Attribute)
+            and isinstance(func.value, ast.Name)
+            and func.value.id == "pytest"
+            and func.attr in ("skip", "importorskip")
+        )
+    return (
+        isinstance(node, ast.Attribute)
+        and node.attr in ("skip", "skipif")
+        and isinstance(node.value, ast.Attribute)
+        and node.value.attr == "mark"
+    )
+
+
+def _skips(tree: ast.Module) -> Iterator[int]:
+    """Lines that skip without the CI rule."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.expr) and _is_bare_skip(node):
+            yield node.lineno
+
+
+def test_skips_go_through_the_ci_rule() -> None:
+    found = [
+        f"{path.relative_to(TESTS)}:{line}"
+        for path, tree in _modules()
+        if not path.is_relative_to(SUPPORT)
+        for line in _skips(tree)
+    ]
+    assert found == [], "use tests.support.ci (skip_or_fail, require): under CI=true it fails"
+
+
 @pytest.mark.parametrize(
     ("source", "sleeps"),
     [
@@ -101,6 +136,22 @@ def test_no_fixed_sleeps_outside_the_support_package() -> None:
 )
 def test_the_sleep_check_finds_calls_not_strings(source: str, sleeps: list[int]) -> None:
     assert list(_sleeps(ast.parse(source))) == sleeps
+
+
+@pytest.mark.parametrize(
+    ("source", "skips"),
+    [
+        ("import pytest\npytest.skip('x')\n", [2]),
+        ("import pytest\n@pytest.mark.skipif(True, reason='x')\ndef f(): pass\n", [2]),
+        ("import pytest\npytest.importorskip('x')\n", [2]),
+        ("import pytest\n@pytest.mark.skip\ndef f(): pass\n", [2]),
+        ("from tests.support.ci import skip_or_fail\nskip_or_fail('x')\n", []),
+        ("import pytest\nerror = pytest.skip.Exception\n", []),
+    ],
+    ids=["skip", "skipif", "importorskip", "mark-skip", "skip_or_fail", "the-exception"],
+)
+def test_the_skip_check_finds_bare_skips(source: str, skips: list[int]) -> None:
+    assert list(_skips(ast.parse(source))) == skips
 
 
 @pytest.mark.parametrize(
