@@ -142,7 +142,7 @@ def test_kubernetes_app_container(host: Host) -> None:
         DIGEST,
     )
     assert c.image == f"docker.io/library/nginx:1.25@{DIGEST}"
-    assert c.network_mode == f"container:{SANDBOX}"
+    assert c.network_mode == f"container:{SANDBOX}" and c.pod_sandbox_id == SANDBOX
     assert c.cap_effective == tuple(DEFAULT_CAPS) and not c.privileged
     assert c.mounts[1] == Mount(
         source=f"/var/lib/kubelet/pods/{POD_UID}/volumes/kubernetes.io~projected/kube-api-access-8x2lp",
@@ -169,6 +169,7 @@ def test_pause_sandbox_container(host: Host) -> None:
     c = host.resolver.for_cgroup(cgroup)
     assert c.complete and (c.id, c.name, c.runtime) == (SANDBOX, "web-7d4b9c-x2v", "containerd")
     assert (c.pod_namespace, c.pod_uid, c.network_mode) == ("prod", POD_UID, "bridge")
+    assert c.pod_sandbox_id == SANDBOX  # a sandbox is its own
     assert c.image == "" and {"image", "pod_labels"} <= set(c.unresolvable)
 
 

@@ -174,6 +174,7 @@ def test_kubernetes_pod_container(host: Host) -> None:
     )
     assert (c.image_id, c.image_digest) == (IMAGE_ID, DIGEST)
     assert c.network_mode == f"container:{SANDBOX}" and not c.privileged
+    assert c.pod_sandbox_id == SANDBOX
     assert [(m.dest, m.rw) for m in c.mounts] == [("/dev/shm", True), ("/config", False)]
     assert c.cap_effective == tuple(CAPS) and c.start_ts == 1_795_852_801_500_000_000
     assert c.unresolvable == ()
@@ -185,7 +186,7 @@ def test_pause_sandbox_container(host: Host) -> None:
     assert c.complete and (c.id, c.name, c.runtime, c.pid) == (SANDBOX, "api-5f7d", "cri-o", 5100)
     assert (c.image_repository, c.image_tag) == ("registry.k8s.io/pause", "3.9")
     assert c.pod_labels == {"app": "api", "tier": "backend"}
-    assert (c.pod_namespace, c.network_mode) == ("shop", "host")
+    assert (c.pod_namespace, c.network_mode, c.pod_sandbox_id) == ("shop", "host", SANDBOX)
 
 
 def test_privileged_container(host: Host) -> None:

@@ -181,6 +181,7 @@ def describe_spec(
         cap_effective=tuple(str(c) for c in caps),
         mounts=oci_mounts(spec),
         network_mode="host" if host_net else oci_network_mode(spec, sandbox_id),
+        pod_sandbox_id=container_id if is_sandbox else sandbox_id,
         host_pid=oci_shares_host(spec, "pid"),
         host_ipc=oci_shares_host(spec, "ipc"),
         labels=labels,

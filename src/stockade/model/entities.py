@@ -52,6 +52,7 @@ class Container(msgspec.Struct, frozen=True, kw_only=True):
     pod_name: str = ""
     pod_namespace: str = ""
     pod_uid: str = ""
+    pod_sandbox_id: str = ""  # full id of the pod's sandbox (its own id for the sandbox)
     pod_labels: dict[str, str] = msgspec.field(default_factory=dict)
     complete: bool = True  # False while metadata is still being resolved
     # Fields the runtime keeps only where it cannot be read (left empty, never guessed).

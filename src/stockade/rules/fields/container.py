@@ -150,8 +150,10 @@ def register(t: FieldTable) -> None:
     )
     simple(t, "k8s.pod.uid", S, "pod uid (Container.pod_uid)", _c(lambda c: c.pod_uid))
     simple(t, "k8s.pod.id", S, "legacy: the pod uid", _c(lambda c: c.pod_uid))
-    simple(t, "k8s.pod.sandbox_id", S, "sandbox id (not collected)", lambda _e: None)
-    simple(t, "k8s.pod.full_sandbox_id", S, "sandbox id (not collected)", lambda _e: None)
+    simple(t, "k8s.pod.sandbox_id", S, "sandbox id, 12 chars",
+           _c(lambda c: c.pod_sandbox_id[:12]))  # fmt: skip
+    simple(t, "k8s.pod.full_sandbox_id", S, "sandbox id (Container.pod_sandbox_id)",
+           _c(lambda c: c.pod_sandbox_id))  # fmt: skip
     t.add(
         FieldDef(
             "k8s.pod.label", S, "one pod label", _label("pod_labels"), ArgKind.KEY, dotted=True
