@@ -91,8 +91,8 @@ def _leader(key: str, attr: str) -> Extractor:
         ident = getattr(p, key)
         if ident in (0, p.vpid or p.pid, p.pid):
             return _exe(p) if attr == "exe" else getattr(p, attr)
-        for a in e.ancestors:
-            if a.pid == ident:
+        for a in e.ancestors:  # a vpgid counts in the process's own pid namespace
+            if (a.vpid or a.pid if key == "vpgid" else a.pid) == ident:
                 return _exe(a) if attr == "exe" else getattr(a, attr)
         return None
 
