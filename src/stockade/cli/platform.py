@@ -75,6 +75,10 @@ def server(
     bus_location: Annotated[
         str, typer.Option(help="The bus's URL; default: none (the bus runs in this process).")
     ] = "",
+    query_budget: Annotated[
+        float,
+        typer.Option(help="Seconds a user query may run before it is stopped.", min=0.01),
+    ] = 2.0,
 ) -> None:
     """Run the platform: web console and user API, and the agents' mTLS endpoint."""
     import asyncio
@@ -92,6 +96,7 @@ def server(
         store_location=store_location,
         bus=bus,
         bus_location=bus_location,
+        query_budget_s=query_budget,
     )
     platform = Platform.open(config)
     try:

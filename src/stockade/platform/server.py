@@ -33,6 +33,7 @@ from stockade.platform.services.accounts import ensure_admin
 from stockade.platform.services.enrollment import create_token
 from stockade.platform.services.ingest import StoreWorker
 from stockade.platform.store import StoreError
+from stockade.platform.store.base import DEFAULT_QUERY_BUDGET_S
 from stockade.platform.store.runner import StoreRunner
 
 log = logging.getLogger(__name__)
@@ -53,6 +54,7 @@ class PlatformConfig:
     store_location: str = ""  # file path or URL; "": stockade.db in the data dir
     bus: str = "inprocess"  # an id in BUSES
     bus_location: str = ""  # URL; "": the bus runs in this process
+    query_budget_s: float = DEFAULT_QUERY_BUDGET_S  # a user query stops past this (422)
 
     @property
     def effective_agent_port(self) -> int:
@@ -178,6 +180,7 @@ class Platform:
             ingest=IngestService(store, runner, bus, metrics),
             metrics=metrics,
             scans=ScanService(store, runner),
+            query_budget_s=config.query_budget_s,
         )
         return cls(config, ca, services, bus, password)
 

@@ -18,7 +18,7 @@ from stockade.platform.api.deps import Bearer, Services, current_user
 from stockade.platform.api.images import router as images_router
 from stockade.platform.api.views import agent_view, alert_view, container_view, event_view
 from stockade.platform.services import PlatformServices
-from stockade.platform.store import AlertQuery, EventQuery
+from stockade.platform.store import AlertQuery, EventQuery, QueryTimeout
 from stockade.platform.timestamps import parse_ns
 from stockade.platform.ui import STATIC_DIR
 
@@ -115,8 +115,12 @@ async def events(
         type=type,
         proc_name=proc_name,
         limit=limit,
+        budget_s=services.query_budget_s,
     )
-    found = await services.runner.read(services.store.query_events, query)
+    try:
+        found = await services.runner.read(services.store.query_events, query)
+    except QueryTimeout as e:
+        raise HTTPException(422, str(e)) from e
     return json_response([event_view(e) for e in found])
 
 
@@ -146,8 +150,12 @@ async def alerts(
         priority=priority,
         min_priority=int(minimum) if minimum is not None else None,
         limit=limit,
+        budget_s=services.query_budget_s,
     )
-    found = await services.runner.read(services.store.query_alerts, query)
+    try:
+        found = await services.runner.read(services.store.query_alerts, query)
+    except QueryTimeout as e:
+        raise HTTPException(422, str(e)) from e
     return json_response([alert_view(a) for a in found])
 
 

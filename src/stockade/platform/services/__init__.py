@@ -10,6 +10,7 @@ from stockade.platform.services.ingest import IngestService
 from stockade.platform.services.metrics import PlatformMetrics
 from stockade.platform.services.scans import ScanService
 from stockade.platform.store import Store
+from stockade.platform.store.base import DEFAULT_QUERY_BUDGET_S
 from stockade.platform.store.runner import StoreRunner
 
 
@@ -24,6 +25,7 @@ class PlatformServices:
     ingest: IngestService
     metrics: PlatformMetrics
     scans: ScanService
+    query_budget_s: float = DEFAULT_QUERY_BUDGET_S  # each user query stops past this
 
 
 __all__ = [

@@ -19,6 +19,8 @@ from stockade.platform.errors import PlatformError
 from stockade.platform.messages import IngestBatch
 from stockade.registry import Registry
 
+DEFAULT_QUERY_BUDGET_S = 2.0  # a query past it would hold a reader thread and the CPU
+
 
 class StoreError(PlatformError):
     """The store cannot do what was asked."""
@@ -33,6 +35,10 @@ class SequenceGapError(StoreError):
             f"resend from {acked_seq + 1}"
         )
         self.acked_seq = acked_seq
+
+
+class QueryTimeout(StoreError):
+    """A query ran past its time budget and was stopped."""
 
 
 class UnknownAgentError(StoreError):
@@ -101,6 +107,7 @@ class EventQuery:
     type: str | None = None
     proc_name: str | None = None
     limit: int = 100
+    budget_s: float = DEFAULT_QUERY_BUDGET_S  # past this the store stops (QueryTimeout)
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +122,7 @@ class AlertQuery:
     priority: str | None = None  # exact Falco spelling, case-insensitive
     min_priority: int | None = None  # Priority value: this severe or more
     limit: int = 100
+    budget_s: float = DEFAULT_QUERY_BUDGET_S  # past this the store stops (QueryTimeout)
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,10 +238,10 @@ class Store(Protocol):
         """
 
     def query_events(self, query: EventQuery) -> list[StoredEvent]:
-        """Events matching the query, newest first."""
+        """Events matching the query, newest first; QueryTimeout past its budget."""
 
     def query_alerts(self, query: AlertQuery) -> list[StoredAlert]:
-        """Alerts matching the query, newest first."""
+        """Alerts matching the query, newest first; QueryTimeout past its budget."""
 
     def list_containers(self) -> list[ContainerRecord]:
         """Containers seen in stored events, most recently seen first."""

@@ -6,9 +6,9 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 
@@ -25,6 +25,7 @@ from stockade.platform.store.base import (
     EventQuery,
     ImageQuery,
     ImageRecord,
+    QueryTimeout,
     StoredAlert,
     StoredEvent,
     StoredScan,
@@ -35,6 +36,8 @@ from stockade.platform.store.base import (
 )
 from stockade.platform.store.migrations import migrate
 
+T = TypeVar("T")
+PROGRESS_EVERY_OPS = 10_000  # SQLite VM steps between two looks at a query's clock
 WAL_CHECKPOINT_PAGES = 10_000  # ~40 MB: fewer, larger checkpoints while ingesting
 _AGENT_COLUMNS = (
     "id, hostname, host_id, cert_fingerprint, enrolled_at, acked_seq, last_seen, status, "
@@ -245,12 +248,14 @@ class SqliteStore:
             raise StoreError(f"cannot store a batch in {self.path}: {e}") from e
 
     def query_events(self, query: EventQuery) -> list[StoredEvent]:
-        """Events matching the query, newest first."""
-        return sqlite_queries.query_events(self._conn(), query)
+        """Events matching the query, newest first; QueryTimeout past its budget."""
+        conn = self._conn()
+        return _within(conn, query.budget_s, lambda: sqlite_queries.query_events(conn, query))
 
     def query_alerts(self, query: AlertQuery) -> list[StoredAlert]:
-        """Alerts matching the query, newest first."""
-        return sqlite_queries.query_alerts(self._conn(), query)
+        """Alerts matching the query, newest first; QueryTimeout past its budget."""
+        conn = self._conn()
+        return _within(conn, query.budget_s, lambda: sqlite_queries.query_alerts(conn, query))
 
     def list_containers(self) -> list[ContainerRecord]:
         """Containers seen in stored events, most recently seen first."""
@@ -277,6 +282,23 @@ class SqliteStore:
     def get_scan(self, digest: str) -> StoredScan | None:
         """The latest scan of the image, if any."""
         return sqlite_images.get_scan(self._conn(), digest)
+
+
+def _within(conn: sqlite3.Connection, budget_s: float, run: Callable[[], T]) -> T:
+    """Run `run` on `conn`, interrupting its statements once `budget_s` has passed."""
+    deadline = time.monotonic() + budget_s
+    conn.set_progress_handler(lambda: time.monotonic() > deadline, PROGRESS_EVERY_OPS)
+    try:
+        return run()
+    except sqlite3.OperationalError as e:
+        if e.sqlite_errorcode == sqlite3.SQLITE_INTERRUPT:
+            raise QueryTimeout(
+                f"the query ran past its {budget_s:g} s budget and was stopped; narrow it "
+                "with since/until or more filters"
+            ) from e
+        raise
+    finally:
+        conn.set_progress_handler(None, 0)
 
 
 def _agent_row(agent: AgentRecord) -> tuple[Any, ...]:

@@ -37,13 +37,33 @@ def _container_ids(conn: sqlite3.Connection, text: str) -> list[str]:
     return ids
 
 
-class _Where:
-    """Collects SQL conditions and their parameters."""
+def _host_terms(conn: sqlite3.Connection, table: str, host: str) -> list[tuple[str, str]]:
+    """One (column, value) per way a record can belong to `host` (host id or agent hostname).
 
-    def __init__(self, prefix: str) -> None:
+    A host id no record carries is left out when agents stand for the host: with another
+    filter SQLite may read that filter's index and scan all of it looking for the id.
+    """
+    terms: list[tuple[str, str]] = []
+    rows = conn.execute(
+        "SELECT id, host_id FROM agents WHERE hostname = ? OR host_id = ?", (host, host)
+    )
+    for agent_id, host_id in rows:
+        terms += [("agent_id", str(agent_id)), ("host_id", str(host_id))]
+    literal = conn.execute(f"SELECT 1 FROM {table} WHERE host_id = ? LIMIT 1", (host,)).fetchone()
+    if literal is not None or not terms:
+        terms.append(("host_id", host))
+    return list(dict.fromkeys(terms))
+
+
+class _Where:
+    """Collects SQL conditions and their parameters, and the alternatives of a host filter."""
+
+    def __init__(self, table: str, prefix: str = "") -> None:
+        self.table = table
         self.prefix = prefix
         self.terms: list[str] = []
         self.params: list[Any] = []
+        self.alternatives: list[tuple[str, str]] = []  # any one must match
 
     def add(self, term: str, *params: Any) -> None:
         """Add a condition; `@` in it stands for the table prefix."""
@@ -57,41 +77,54 @@ class _Where:
         if q.until is not None:
             self.add("@ts <= ?", q.until)
         if q.host is not None:
-            self.add(
-                "(@host_id = ? OR @agent_id IN "
-                "(SELECT id FROM agents WHERE hostname = ? OR host_id = ?))",
-                q.host,
-                q.host,
-                q.host,
-            )
+            self.alternatives = _host_terms(conn, self.table, q.host)
         if q.container is not None:
             ids = _container_ids(conn, q.container)
             self.add(f"@container_id IN ({','.join('?' * len(ids))})", *ids)
 
-    @property
-    def sql(self) -> str:
-        """The WHERE clause, empty when there is no condition."""
-        return f"WHERE {' AND '.join(self.terms)}" if self.terms else ""
+    def select(self, columns: str, source: str, order: str, limit: int) -> tuple[str, list[Any]]:
+        """The statement and its parameters, newest first.
+
+        A host filter becomes one indexed, ordered and limited SELECT per alternative,
+        merged: an OR across columns would make SQLite sort every matching row.
+        """
+        if not self.alternatives:
+            where = f"WHERE {' AND '.join(self.terms)}" if self.terms else ""
+            return f"SELECT {columns} FROM {source} {where} ORDER BY {order} LIMIT ?", [
+                *self.params,
+                limit,
+            ]
+        parts: list[str] = []
+        params: list[Any] = []
+        for column, value in self.alternatives:
+            terms = [*self.terms, f"{self.prefix}{column} = ?"]
+            parts.append(
+                f"SELECT * FROM (SELECT {columns} FROM {source} WHERE {' AND '.join(terms)} "
+                f"ORDER BY {order} LIMIT ?)"
+            )
+            params += [*self.params, value, limit]
+        union = " UNION ".join(parts)
+        return f"SELECT * FROM ({union}) ORDER BY _ts DESC, _id DESC LIMIT ?", [*params, limit]
 
 
 def query_events(conn: sqlite3.Connection, q: EventQuery) -> list[StoredEvent]:
     """Events matching the query, newest first."""
-    where = _Where("")
+    where = _Where("events")
     where.common(conn, q)
     if q.type is not None:
         where.add("type = ?", q.type)
     if q.proc_name is not None:
         where.add("proc_name = ?", q.proc_name)
-    rows = conn.execute(
-        f"SELECT agent_id, body FROM events {where.sql} ORDER BY ts DESC, id DESC LIMIT ?",
-        (*where.params, q.limit),
+    sql, params = where.select(
+        "agent_id, body, ts AS _ts, id AS _id", "events", "ts DESC, id DESC", q.limit
     )
+    rows = conn.execute(sql, params)
     return [StoredEvent(agent_id=r[0], event=_event_decoder.decode(r[1])) for r in rows]
 
 
 def query_alerts(conn: sqlite3.Connection, q: AlertQuery) -> list[StoredAlert]:
     """Alerts matching the query, newest first, joined with their container."""
-    where = _Where("a.")
+    where = _Where("alerts", "a.")
     where.common(conn, q)
     if q.rule is not None:
         where.add("a.rule = ?", q.rule)
@@ -100,12 +133,14 @@ def query_alerts(conn: sqlite3.Connection, q: AlertQuery) -> list[StoredAlert]:
     if q.min_priority is not None:
         where.add("a.priority_num <= ?", q.min_priority)
     columns = ", ".join(f"c.{c.strip()}" for c in _CONTAINER_COLUMNS.split(","))
-    rows = conn.execute(
-        f"SELECT a.agent_id, a.body, a.proc_name, a.proc_pid, a.proc_cmdline, {columns} "
-        f"FROM alerts a LEFT JOIN containers c ON c.id = a.container_id {where.sql} "
-        "ORDER BY a.ts DESC, a.id DESC LIMIT ?",
-        (*where.params, q.limit),
+    sql, params = where.select(
+        f"a.agent_id, a.body, a.proc_name, a.proc_pid, a.proc_cmdline, {columns}, "
+        "a.ts AS _ts, a.id AS _id",
+        "alerts a LEFT JOIN containers c ON c.id = a.container_id",
+        "a.ts DESC, a.id DESC",
+        q.limit,
     )
+    rows = conn.execute(sql, params)
     return [
         StoredAlert(
             agent_id=r[0],
@@ -113,7 +148,7 @@ def query_alerts(conn: sqlite3.Connection, q: AlertQuery) -> list[StoredAlert]:
             proc_name=r[2],
             proc_pid=r[3],
             proc_cmdline=r[4],
-            container=ContainerRecord(*r[5:]) if r[5] is not None else None,
+            container=ContainerRecord(*r[5:14]) if r[5] is not None else None,
         )
         for r in rows
     ]
