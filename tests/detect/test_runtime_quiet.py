@@ -23,17 +23,18 @@ RUNTIME_NAMES = {"podman", "conmon", "runc", "crun", "netavark", "aardvark-dns",
 
 
 def _lifecycle(podman: Podman, image: str, shell: str) -> list[str]:
-    """Run to completion, start detached, exec into, stop, start, remove; returns the ids."""
+    """Run to completion, start detached, exec into, stop, start; returns the names.
+
+    The containers are removed by the caller once their events are read: the context
+    stage names a container from its metadata, which removal deletes.
+    """
     once, kept = (f"stockade-quiet-{uuid.uuid4().hex[:8]}" for _ in range(2))
     podman.cmd("run", "--name", once, *RUN_FLAGS, image, shell, "-c", "true")
-    ids = [podman.inspect_id(once)]
-    podman.remove(once)
-    ids.append(podman.run_detached(image, "sleep", "300", name=kept))
+    podman.run_detached(image, "sleep", "300", name=kept)
     podman.exec(kept, shell, "-c", "echo hello > /tmp/greeting")
     podman.cmd("stop", "-t", "0", kept)
     podman.cmd("start", kept)
-    podman.remove(kept)
-    return ids
+    return [once, kept]
 
 
 def _by_the_runtime_or_in(containers: set[str], event: Event) -> bool:
@@ -53,8 +54,13 @@ def test_container_lifecycle_raises_no_default_alert(
 ) -> None:
     image, shell = (busybox_image, "sh") if which == "busybox" else (debian_image, "bash")
     live.clear()
-    containers = {cid for _ in range(2) for cid in _lifecycle(podman, image, shell)}
-    events = [e for e in live.sync() if _by_the_runtime_or_in(containers, e)]
+    names = [name for _ in range(2) for name in _lifecycle(podman, image, shell)]
+    containers = {podman.inspect_id(name) for name in names}
+    try:
+        events = [e for e in live.sync() if _by_the_runtime_or_in(containers, e)]
+    finally:
+        for name in names:
+            podman.remove(name)
     assert {e.container.id for e in events} >= containers
     assert any(e.type == "mount" and e.proc.name.startswith("runc:[") for e in events)
     assert any(e.type == "setns" and not e.container.is_host for e in events)
