@@ -44,7 +44,7 @@ def main() -> None:
         up = start(args)
         try:
             url = wait_for_line(up, "Stockade console:").split("console:", 1)[1].strip()
-            api = login(url)
+            api = login(url, Path(tmp) / "data")
             container = podman.run_detached(image, "sleep", "3600")
             seen: set[str] = set()
             latencies: list[float] = []

@@ -64,16 +64,18 @@ def _start_server(data_dir: Path) -> tuple[subprocess.Popen[bytes], str, str]:
         stdout=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 60
+    ca_path = data_dir / "platform" / "pki" / "ca.crt"
     while time.monotonic() < deadline:
         try:
-            if httpx.get(f"http://127.0.0.1:{console}/api/v1/health").status_code == 200:
+            health = f"https://127.0.0.1:{console}/api/v1/health"
+            if httpx.get(health, verify=str(ca_path)).status_code == 200:
                 break
-        except httpx.TransportError:
+        except (httpx.TransportError, OSError):  # not listening yet, or no CA written yet
             time.sleep(0.2)
     else:
         server.kill()
         raise RuntimeError("stockade server did not start")
-    ca_pem = (data_dir / "platform" / "pki" / "ca.crt").read_text()
+    ca_pem = ca_path.read_text()
     return server, f"https://127.0.0.1:{agent}", ca_pem
 
 

@@ -19,7 +19,7 @@ def stockade_up(tmp_path: Path) -> Iterator[Running]:
     try:
         line = wait_for_line(proc, "Stockade console:")
         url = line.split("Stockade console:", 1)[1].strip()
-        running = Running(proc, url, tmp_path / "data", login(url))
+        running = Running(proc, url, tmp_path / "data", login(url, tmp_path / "data"))
         yield running
         running.api.close()
         assert stop(proc) == 0, "stockade up did not exit cleanly on SIGTERM"

@@ -136,7 +136,7 @@ def test_every_event_arrives_once_across_outages_and_kill_9(tmp_path: Path) -> N
 
         server = start_server(data_root, port)
         pids = run_unique_binary(binary, RUNS_PER_PHASE)  # phase 4: platform back
-        api = login(f"http://127.0.0.1:{port}")
+        api = login(f"https://127.0.0.1:{port}", data_root)
         wait_spooled(spool_dir, name, pids, lambda: stored_pids(api, name))
         agent.send_signal(signal.SIGKILL)  # possibly mid-send: acked or not, resent once
         agent.wait(10)

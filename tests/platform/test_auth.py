@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+
+import httpx
 import pytest
 
 from tests.support.platform_runner import PlatformRunner
@@ -58,8 +61,33 @@ def test_logout_ends_the_session(running: PlatformRunner) -> None:
     client.close()
 
 
-def test_openapi_and_docs_are_served(running: PlatformRunner) -> None:
+@pytest.mark.parametrize("path", ["/metrics", "/docs", "/openapi.json"])
+def test_pages_that_name_hosts_refuse_anonymous_requests(
+    running: PlatformRunner, path: str
+) -> None:
     with running.console() as c:
-        spec = c.get("/openapi.json").json()
-        assert "/api/v1/events" in spec["paths"]
-        assert c.get("/docs").status_code == 200
+        assert c.get(path).status_code == 401
+        assert c.get(path, headers={"Cookie": "stockade_session=forged"}).status_code == 401
+
+
+def test_openapi_and_metrics_are_served_to_a_bearer(admin: httpx.Client) -> None:
+    spec = admin.get("/openapi.json").json()
+    assert "/api/v1/events" in spec["paths"]
+    assert "stockade_" in admin.get("/metrics").text
+
+
+def test_docs_load_their_assets_from_the_platform(running: PlatformRunner) -> None:
+    with running.console() as c:
+        login = c.post(
+            "/api/v1/auth/login", json={"username": "admin", "password": running.admin_password}
+        )
+        assert login.status_code == 200
+        page = c.get("/docs")  # as a browser opens it: with the session cookie only
+        assert page.status_code == 200, page.text
+        sources = re.findall(r"""(?:src|href)=["']?([^"' >]+)""", page.text)
+        assert sources, page.text
+        assert not [s for s in sources if "//" in s], sources  # nothing from another host
+        assert "https://" not in page.text and "http://" not in page.text
+        for source in sources:
+            assert c.get(source).status_code == 200, source
+        assert "/api/v1/events" in c.get("/openapi.json").json()["paths"]

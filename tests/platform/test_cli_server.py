@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import ssl
 import subprocess
 import sys
 from pathlib import Path
@@ -39,10 +40,11 @@ def _run_server(data_dir: Path, port: int, agent_port: int) -> tuple[int, str, s
     try:
         assert proc.stdout is not None
         lines = [proc.stdout.readline().decode() for _ in range(2)]
-        assert lines[0] == f"Stockade console: http://127.0.0.1:{port}\n", lines
+        assert lines[0] == f"Stockade console: https://127.0.0.1:{port}\n", lines
         assert lines[1] == f"Agent endpoint:   https://127.0.0.1:{agent_port}\n", lines
         # announced only once listening: the first call must succeed
-        assert httpx.get(f"http://127.0.0.1:{port}/api/v1/health").status_code == 200
+        ca = ssl.create_default_context(cafile=str(data_dir / "platform" / "pki" / "ca.crt"))
+        assert httpx.get(f"https://127.0.0.1:{port}/api/v1/health", verify=ca).status_code == 200
         proc.send_signal(signal.SIGTERM)
         proc.wait(20)
         out = proc.stdout.read()  # not communicate(): it would skip what readline buffered

@@ -80,15 +80,39 @@ def test_cli_prints_one_line_and_exits_1(tmp_path: Path, command: list[str]) -> 
 
 
 def test_reopen_keeps_admin_and_ca(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("STOCKADE_ADMIN_PASSWORD", "chosen-secret")
+    monkeypatch.setenv("STOCKADE_ADMIN_PASSWORD", "chosen-secret-7")
     first = Platform.open(PlatformConfig(data_dir=tmp_path / "d"))
     first.close()
-    assert first.first_admin_password == "chosen-secret"
+    assert first.first_admin_password is None  # the environment's password is never echoed
     second = Platform.open(PlatformConfig(data_dir=tmp_path / "d"))
     second.close()
     assert second.first_admin_password is None
     assert second.ca_pem == first.ca_pem
     assert (tmp_path / "d" / "pki" / "ca.key").stat().st_mode & 0o777 == 0o600
+
+
+@pytest.mark.parametrize("password", ["x", "admin-password", "aaaaaaaaaaaaaaaa"])
+def test_weak_admin_password_from_the_environment_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, password: str
+) -> None:
+    monkeypatch.setenv("STOCKADE_ADMIN_PASSWORD", password)
+    result = CliRunner().invoke(app, ["token", "create", "--data-dir", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "STOCKADE_ADMIN_PASSWORD: password" in result.stderr
+    assert password not in result.output
+    assert "Traceback" not in result.output
+
+
+def test_data_dirs_are_private_and_keys_owner_only(tmp_path: Path) -> None:
+    data = tmp_path / "d"
+    data.mkdir(mode=0o755)  # a data dir made by hand beforehand is made private on open
+    Platform.open(PlatformConfig(data_dir=data)).close()
+    assert data.stat().st_mode & 0o777 == 0o700
+    assert (data / "pki").stat().st_mode & 0o777 == 0o700
+    keys = list(data.rglob("*.key"))
+    assert keys
+    for key in keys:
+        assert key.stat().st_mode & 0o777 == 0o600, key
 
 
 def test_busy_port_is_a_one_line_error(tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ssl
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +19,7 @@ from tests.support.agent_client import TestAgent
 from tests.support.ports import free_port
 
 START_TIMEOUT_S = 30
+USER_PASSWORD = "correct-horse-battery-9"  # of users made by `add_user`
 
 
 class PlatformRunner:
@@ -96,19 +98,33 @@ class PlatformRunner:
         """A one-time enrollment token."""
         return self.platform.create_enrollment_token()
 
-    def console(self) -> httpx.Client:
-        """An HTTP client for the console port (not logged in)."""
-        return httpx.Client(base_url=self.platform.console_url, timeout=30)
+    def console(self, source: str | None = None) -> httpx.Client:
+        """A client for the console port (not logged in), trusting only the platform CA.
 
-    def login(self) -> httpx.Client:
-        """A console client logged in as admin."""
+        `source` is a loopback address to call from (127.0.0.2, ...): another client address.
+        """
+        verify = ssl.create_default_context(cafile=str(self.platform.ca_path))
+        transport = httpx.HTTPTransport(verify=verify, local_address=source)
+        return httpx.Client(base_url=self.platform.console_url, transport=transport, timeout=30)
+
+    def login(self, username: str = "admin", password: str | None = None) -> httpx.Client:
+        """A console client logged in (as admin unless told otherwise)."""
         client = self.console()
-        r = client.post(
-            "/api/v1/auth/login", json={"username": "admin", "password": self.admin_password}
-        )
+        secret = self.admin_password if password is None else password
+        r = client.post("/api/v1/auth/login", json={"username": username, "password": secret})
         r.raise_for_status()
         client.headers["Authorization"] = f"Bearer {r.json()['token']}"
         return client
+
+    def add_user(self, username: str, role: str, password: str = USER_PASSWORD) -> httpx.Client:
+        """Create a user with `role` through the API as admin; returns its logged-in client."""
+        admin = self.login()
+        r = admin.post(
+            "/api/v1/users", json={"username": username, "password": password, "role": role}
+        )
+        admin.close()
+        assert r.status_code == 201, r.text
+        return self.login(username, password)
 
     def enroll(self, tmp_path: Path, hostname: str = "node-1") -> TestAgent:
         """A new test agent enrolled through the real endpoint (closed by `stop()`)."""

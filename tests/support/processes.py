@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import select
 import signal
+import ssl
 import subprocess
 import sys
 import time
@@ -65,9 +66,15 @@ def stop(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM, timeout: floa
         raise AssertionError(f"process did not stop within {timeout}s after signal {sig}") from None
 
 
-def login(console_url: str) -> httpx.Client:
+def console_client(console_url: str, data_root: Path) -> httpx.Client:
+    """A client for the console of the platform in `data_root`, trusting its CA only."""
+    verify = ssl.create_default_context(cafile=str(data_root / "platform" / "pki" / "ca.crt"))
+    return httpx.Client(base_url=console_url, timeout=10, verify=verify)
+
+
+def login(console_url: str, data_root: Path) -> httpx.Client:
     """An API client logged in as the admin."""
-    client = httpx.Client(base_url=console_url, timeout=10)
+    client = console_client(console_url, data_root)
     answer = client.post(
         "/api/v1/auth/login", json={"username": "admin", "password": ADMIN_PASSWORD}
     )

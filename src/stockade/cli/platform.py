@@ -27,12 +27,25 @@ def check_port(option: str, port: int) -> None:
         raise UsageError(f"{option} {port}: choose a port from 1 to {MAX_PORT}")
 
 
+PlainHttp = Annotated[
+    bool, typer.Option("--plain-http", help="Serve the console over plain HTTP instead of TLS.")
+]
+TlsFile = Annotated[
+    Path | None,
+    typer.Option(
+        help="The console's TLS certificate/key (PEM); default: issued by the platform CA."
+    ),
+]
+
+
 def announce(platform: Platform) -> None:
     """Print the console URL, the agents' URL and, on first start only, the admin login."""
     typer.echo(f"Stockade console: {platform.console_url}")
     typer.echo(f"Agent endpoint:   {platform.agent_url}")
     if platform.first_admin_password is not None:
         typer.echo(f"Admin login: admin / {platform.first_admin_password}  (shown only once)")
+    if platform.console_url.startswith("https:") and platform.config.console_cert is None:
+        typer.echo(f"Console certificate issued by the platform CA: {platform.ca_path}")
 
 
 async def _serve_until_signalled(platform: Platform) -> None:
@@ -59,7 +72,7 @@ async def _serve_until_signalled(platform: Platform) -> None:
 def server(
     data_dir: DataDir = None,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Console port (HTTP).")] = 8700,
+    port: Annotated[int, typer.Option(help="Console port (HTTPS unless --plain-http).")] = 8700,
     agent_port: Annotated[
         int | None, typer.Option(help="Agent port (mTLS); default: console port + 1.")
     ] = None,
@@ -79,6 +92,9 @@ def server(
         float,
         typer.Option(help="Seconds a user query may run before it is stopped.", min=0.01),
     ] = 2.0,
+    plain_http: PlainHttp = False,
+    tls_cert: TlsFile = None,
+    tls_key: TlsFile = None,
 ) -> None:
     """Run the platform: web console and user API, and the agents' mTLS endpoint."""
     import asyncio
@@ -97,6 +113,9 @@ def server(
         bus=bus,
         bus_location=bus_location,
         query_budget_s=query_budget,
+        console_tls=not plain_http,
+        console_cert=tls_cert,
+        console_key=tls_key,
     )
     platform = Platform.open(config)
     try:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from stockade.cli.datadir import agent_dir, platform_dir
-from stockade.cli.platform import announce, check_port
+from stockade.cli.platform import PlainHttp, announce, check_port
 
 if TYPE_CHECKING:  # imported when the command runs: keeps `stockade --help` fast
     import asyncio
@@ -40,6 +40,7 @@ def up(
             min=0, help="Seconds within which identical alerts go out as one (0: off; default 30)."
         ),
     ] = None,
+    plain_http: PlainHttp = False,
 ) -> None:
     """Run the platform and a local agent; print the console URL and the admin login."""
     import asyncio
@@ -49,7 +50,12 @@ def up(
     check_port("--port", port)
     check_port("the agents' port (--port + 1)", port + 1)
     platform = Platform.open(
-        PlatformConfig(data_dir=platform_dir(data_dir), host=host, console_port=port)
+        PlatformConfig(
+            data_dir=platform_dir(data_dir),
+            host=host,
+            console_port=port,
+            console_tls=not plain_http,
+        )
     )
     try:
         asyncio.run(_run(platform, agent_dir(data_dir), alert_window))

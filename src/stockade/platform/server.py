@@ -19,10 +19,16 @@ import uvicorn
 from stockade.platform.api import PeerCertProtocol, create_agent_app, create_console_app
 from stockade.platform.backends import check_backends, open_bus, open_store
 from stockade.platform.bus import Bus
-from stockade.platform.errors import DataDirError, ListenError, PlatformError
+from stockade.platform.errors import (
+    DataDirError,
+    ListenError,
+    PlatformConfigError,
+    PlatformError,
+)
 from stockade.platform.pki import CertificateAuthority
 from stockade.platform.services import (
     AccountService,
+    AuditService,
     EnrollmentService,
     IngestService,
     PlatformMetrics,
@@ -31,6 +37,7 @@ from stockade.platform.services import (
 )
 from stockade.platform.services.accounts import ensure_admin
 from stockade.platform.services.enrollment import create_token
+from stockade.platform.services.hash_pool import HashPool
 from stockade.platform.services.ingest import StoreWorker
 from stockade.platform.store import StoreError
 from stockade.platform.store.base import DEFAULT_QUERY_BUDGET_S
@@ -55,6 +62,9 @@ class PlatformConfig:
     bus: str = "inprocess"  # an id in BUSES
     bus_location: str = ""  # URL; "": the bus runs in this process
     query_budget_s: float = DEFAULT_QUERY_BUDGET_S  # a user query stops past this (422)
+    console_tls: bool = True  # False: plain HTTP, only when asked for
+    console_cert: Path | None = None  # the user's certificate (PEM); None: one from the CA
+    console_key: Path | None = None
 
     @property
     def effective_agent_port(self) -> int:
@@ -74,6 +84,7 @@ def _prepare_data_dir(path: Path) -> None:
     """Create the data dir and prove it is writable; DataDirError in one line otherwise."""
     try:
         path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        path.chmod(0o700)  # keys, tokens and events: only the platform's user may look
         with tempfile.NamedTemporaryFile(dir=path, prefix=".write-test-"):
             pass  # another process may probe the same dir at once: unique names
     except FileExistsError:
@@ -85,6 +96,20 @@ def _prepare_data_dir(path: Path) -> None:
         raise DataDirError(
             f"cannot write data dir {path}: {reason}; choose another --data-dir or fix permissions"
         ) from e
+
+
+def _check_console_cert(config: PlatformConfig) -> None:
+    """PlatformConfigError unless the user's console certificate and key come as a readable pair."""
+    given = [p for p in (config.console_cert, config.console_key) if p is not None]
+    if not given:
+        return
+    if len(given) == 1:
+        raise PlatformConfigError(
+            "give the console's certificate and key together (--tls-cert, --tls-key)"
+        )
+    for path in given:
+        if not path.is_file():
+            raise PlatformConfigError(f"cannot read TLS file {path}: no such file")
 
 
 class _EmbeddedServer(uvicorn.Server):
@@ -144,15 +169,18 @@ class Platform:
         self._services = services
         self._bus = bus
         host = _url_host(config.host)
-        self.console_url = f"http://{host}:{config.console_port}"
+        scheme = "https" if config.console_tls else "http"
+        self.console_url = f"{scheme}://{host}:{config.console_port}"
         self.agent_url = f"https://{host}:{config.effective_agent_port}"
         self.ca_pem = ca.cert_pem
+        self.ca_path = ca.cert_path  # what a client trusts to reach the console over TLS
         self._closed = False
 
     @classmethod
     def open(cls, config: PlatformConfig) -> Platform:
         """Create (or reopen) the data dir, CA, database and first admin; PlatformError if not."""
         check_backends(config.store, config.bus)
+        _check_console_cert(config)
         data_dir = config.data_dir.expanduser().absolute()
         _prepare_data_dir(data_dir)
         try:
@@ -172,10 +200,12 @@ class Platform:
         runner = StoreRunner()
         metrics = PlatformMetrics()
         StoreWorker(store, runner, metrics).attach(bus)
+        audit = AuditService(store, runner)
         services = PlatformServices(
             store=store,
             runner=runner,
-            accounts=AccountService(store, runner),
+            accounts=AccountService(store, runner, audit, HashPool()),
+            audit=audit,
             enrollment=EnrollmentService(store, runner, ca),
             ingest=IngestService(store, runner, bus, metrics),
             metrics=metrics,
@@ -208,13 +238,17 @@ class Platform:
 
     def _servers(self, started: list[asyncio.Event]) -> list[_EmbeddedServer]:
         common = {"lifespan": "off", "log_config": None, "access_log": False}
+        extra_hosts = () if self.config.host in ("0.0.0.0", "::") else (self.config.host,)
+        tls = self._ca.server_tls(extra_hosts)
+        cert, key = self.config.console_cert, self.config.console_key
+        on = self.config.console_tls
         console = uvicorn.Config(
             create_console_app(self._services),
+            ssl_certfile=str(cert or tls.cert_path) if on else None,
+            ssl_keyfile=str(key or tls.key_path) if on else None,
             timeout_graceful_shutdown=5,
             **common,  # type: ignore[arg-type]
         )
-        extra_hosts = () if self.config.host in ("0.0.0.0", "::") else (self.config.host,)
-        tls = self._ca.server_tls(extra_hosts)
         agent = uvicorn.Config(
             create_agent_app(self._services),
             http=PeerCertProtocol,
@@ -280,5 +314,6 @@ class Platform:
         if self._closed:
             return
         self._closed = True
+        self._services.accounts.close()
         self._services.runner.close()
         self._services.store.close()

@@ -1,4 +1,4 @@
-"""The console port's app: user API under /api/v1, /metrics, and the web console at /."""
+"""The console port's app: user API under /api/v1, /metrics, /docs, and the web console at /."""
 
 from __future__ import annotations
 
@@ -8,16 +8,26 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, Response
 from fastapi.staticfiles import StaticFiles
-from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import BaseModel
 
 import stockade
 from stockade.model.alerts import Priority
 from stockade.platform.api.bodies import json_response
-from stockade.platform.api.deps import Bearer, Services, current_user
+from stockade.platform.api.deps import (
+    SAFE_METHODS,
+    USER_STATE,
+    Bearer,
+    SelfService,
+    Services,
+    current_user,
+)
+from stockade.platform.api.docs import SESSION_COOKIE, mount_docs
 from stockade.platform.api.images import router as images_router
+from stockade.platform.api.users import refused
+from stockade.platform.api.users import router as users_router
 from stockade.platform.api.views import agent_view, alert_view, container_view, event_view
 from stockade.platform.services import PlatformServices
+from stockade.platform.services.accounts import SESSION_TTL_NS, AccountError
 from stockade.platform.store import AlertQuery, EventQuery, QueryTimeout
 from stockade.platform.timestamps import parse_ns
 from stockade.platform.ui import STATIC_DIR
@@ -63,21 +73,46 @@ async def health() -> dict[str, str]:
     return {"status": "ok", "version": stockade.__version__}
 
 
-@public.post("/auth/login", responses={401: {"description": "bad credentials"}})
-async def login(body: LoginRequest, services: Services) -> LoginResponse:
-    """Exchange username and password for a bearer token."""
-    token = await services.accounts.login(body.username, body.password)
-    if token is None:
-        raise HTTPException(401, "wrong username or password")
-    return LoginResponse(token=token)
+@public.post(
+    "/auth/login",
+    response_model=LoginResponse,
+    responses={
+        401: {"description": "bad credentials"},
+        429: {"description": "locked out after failed logins"},
+        503: {"description": "too many logins at once"},
+    },
+)
+async def login(body: LoginRequest, request: Request, services: Services) -> Response:
+    """Exchange username and password for a bearer token (also set as a cookie for /docs)."""
+    setattr(request.state, USER_STATE, body.username)
+    try:
+        token = await services.accounts.login(body.username, body.password, _source(request))
+    except AccountError as e:
+        return refused(e)
+    response = json_response(LoginResponse(token=token).model_dump())
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=SESSION_TTL_NS // 1_000_000_000,
+        httponly=True,
+        secure=request.url.scheme == "https",
+        samesite="strict",
+    )
+    return response
 
 
-@private.post("/auth/logout", status_code=204)
-async def logout(services: Services, credentials: Bearer) -> Response:
+@public.post("/auth/logout", status_code=204)
+async def logout(services: Services, credentials: Bearer, _: SelfService) -> Response:
     """End this bearer token's session."""
     if credentials is not None:
         await services.accounts.logout(credentials.credentials)
-    return Response(status_code=204)
+    response = Response(status_code=204)
+    response.delete_cookie(SESSION_COOKIE)
+    return response
+
+
+def _source(request: Request) -> str:
+    return request.client.host if request.client else ""
 
 
 @private.get("/agents")
@@ -159,19 +194,27 @@ async def alerts(
     return json_response([alert_view(a) for a in found])
 
 
-_metrics = APIRouter()
-
-
-@_metrics.get("/metrics", include_in_schema=False)
-async def metrics(services: Services) -> Response:
-    """Prometheus text exposition."""
-    agents = await services.runner.read(services.store.list_agents)
-    return Response(services.metrics.render(agents), media_type=CONTENT_TYPE_LATEST)
+async def _audit(request: Request, response: Response, services: PlatformServices) -> None:
+    """Log a state-changing API call; logins refused by a lockout are counted, not logged."""
+    if request.method in SAFE_METHODS or not request.url.path.startswith("/api/"):
+        return
+    if response.status_code == 429:
+        return  # a flood's refusals would crowd the log (and the writer); the lockout is logged
+    username = getattr(request.state, USER_STATE, "")
+    await services.audit.record(
+        username, request.method, request.url.path, response.status_code, _source(request)
+    )
 
 
 def create_console_app(services: PlatformServices) -> FastAPI:
     """The console app: API, metrics, OpenAPI at /docs, and the static web console."""
-    app = FastAPI(title="Stockade", version=stockade.__version__)
+    app = FastAPI(
+        title="Stockade",
+        version=stockade.__version__,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
     app.state.services = services
 
     @app.middleware("http")
@@ -180,6 +223,7 @@ def create_console_app(services: PlatformServices) -> FastAPI:
     ) -> Response:
         """Add security headers to console and API responses."""
         response = await call_next(request)
+        await _audit(request, response, services)
         if not request.url.path.startswith(("/docs", "/redoc")):
             # the console uses only its own files; /docs loads FastAPI's Swagger assets
             response.headers["Content-Security-Policy"] = CONSOLE_CSP
@@ -189,8 +233,8 @@ def create_console_app(services: PlatformServices) -> FastAPI:
     app.include_router(public)
     app.include_router(private)
     app.include_router(images_router)
-
-    app.include_router(_metrics)
+    app.include_router(users_router)
+    mount_docs(app)
 
     app.mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="console")
     return app

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated, cast
 
 from cryptography import x509
@@ -11,6 +12,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from stockade.platform.api.peercert import PEER_CERT_STATE
 from stockade.platform.pki import common_name, fingerprint
 from stockade.platform.services import PlatformServices
+from stockade.platform.services.accounts import Principal
+from stockade.platform.services.roles import Role
 
 _bearer = HTTPBearer(auto_error=False, description="token from POST /api/v1/auth/login")
 
@@ -23,19 +26,45 @@ def platform_services(request: Request) -> PlatformServices:
 Services = Annotated[PlatformServices, Depends(platform_services)]
 
 
-async def current_user(
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+USER_STATE = "username"  # request.state attribute the audit log reads
+
+
+async def any_user(
+    request: Request,
     services: Services,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> str:
-    """The user behind the bearer token; 401 without a live one."""
+) -> Principal:
+    """The user behind the bearer token, whatever its role; 401 without a live one."""
     user = None
     if credentials is not None:
-        user = await services.accounts.user_for(credentials.credentials)
+        user = await services.accounts.principal_for(credentials.credentials)
     if user is None:
         raise HTTPException(
             401, "log in first: POST /api/v1/auth/login", {"WWW-Authenticate": "Bearer"}
         )
+    setattr(request.state, USER_STATE, user.username)
     return user
+
+
+async def current_user(
+    request: Request, user: Annotated[Principal, Depends(any_user)]
+) -> Principal:
+    """The logged-in user; a viewer may only read (403 for anything that changes state)."""
+    if request.method not in SAFE_METHODS and not user.role.allows(Role.ANALYST):
+        raise HTTPException(403, f"role {user.role} may only read")
+    return user
+
+
+def require(role: Role) -> Callable[[Principal], Awaitable[Principal]]:
+    """A dependency that admits only users whose role allows what `role` may do."""
+
+    async def check(user: Annotated[Principal, Depends(current_user)]) -> Principal:
+        if not user.role.allows(role):
+            raise HTTPException(403, f"this needs role {role} or higher; you are {user.role}")
+        return user
+
+    return check
 
 
 async def calling_agent(request: Request, services: Services) -> str:
@@ -56,6 +85,8 @@ async def calling_agent(request: Request, services: Services) -> str:
     return cn
 
 
-User = Annotated[str, Depends(current_user)]
+User = Annotated[Principal, Depends(current_user)]
+SelfService = Annotated[Principal, Depends(any_user)]  # calls a viewer may make on itself
+Admin = Annotated[Principal, Depends(require(Role.ADMIN))]
 Bearer = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 AgentId = Annotated[str, Depends(calling_agent)]

@@ -1,10 +1,11 @@
-"""The platform's services: accounts, enrollment, ingest, metrics, image scans."""
+"""The platform's services: accounts, audit, enrollment, ingest, metrics, image scans."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from stockade.platform.services.accounts import AccountService
+from stockade.platform.services.audit import AuditService
 from stockade.platform.services.enrollment import EnrollmentService
 from stockade.platform.services.ingest import IngestService
 from stockade.platform.services.metrics import PlatformMetrics
@@ -21,6 +22,7 @@ class PlatformServices:
     store: Store
     runner: StoreRunner
     accounts: AccountService
+    audit: AuditService
     enrollment: EnrollmentService
     ingest: IngestService
     metrics: PlatformMetrics
@@ -30,6 +32,7 @@ class PlatformServices:
 
 __all__ = [
     "AccountService",
+    "AuditService",
     "EnrollmentService",
     "IngestService",
     "PlatformMetrics",

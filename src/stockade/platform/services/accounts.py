@@ -1,61 +1,187 @@
-"""Console users: the first admin, logins and bearer sessions."""
+"""Console users: the first admin, guarded logins, bearer sessions and per-user API tokens."""
 
 from __future__ import annotations
 
+import logging
 import os
 import time
+from dataclasses import dataclass
 
+from stockade.platform.errors import PlatformError
+from stockade.platform.services.audit import AuditService
 from stockade.platform.services.credentials import (
     hash_password,
     new_password,
     new_token,
+    password_problem,
     token_hash,
     verify_password,
 )
-from stockade.platform.store import Store
+from stockade.platform.services.hash_pool import HashPool, HashPoolBusy
+from stockade.platform.services.login_guard import LoginGuard
+from stockade.platform.services.roles import Role
+from stockade.platform.store import ApiTokenRecord, Store, UserRecord
 from stockade.platform.store.runner import StoreRunner
 
+log = logging.getLogger(__name__)
 ADMIN = "admin"
 ADMIN_PASSWORD_ENV = "STOCKADE_ADMIN_PASSWORD"
 SESSION_TTL_NS = 12 * 3600 * 1_000_000_000
+MAX_TOKEN_DAYS = 365
+DAY_NS = 86_400 * 1_000_000_000
+# verified against for unknown users, so a wrong name costs the same time as a wrong password
+_DUMMY_HASH = hash_password(new_password())
+
+
+class AccountError(PlatformError):
+    """A refused account operation, with the HTTP status that says why."""
+
+    def __init__(self, status: int, reason: str, retry_after_s: int | None = None) -> None:
+        super().__init__(reason)
+        self.status, self.reason, self.retry_after_s = status, reason, retry_after_s
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """The user behind a request's bearer token."""
+
+    user_id: int
+    username: str
+    role: Role
+    token_hash: str
 
 
 def ensure_admin(store: Store) -> str | None:
-    """Create user `admin` if missing; returns its password only when created now."""
+    """Create user `admin` if missing; returns a password generated now (never the env's)."""
     if store.get_user(ADMIN) is not None:
         return None
-    password = os.environ.get(ADMIN_PASSWORD_ENV) or new_password()
-    return password if store.create_user(ADMIN, hash_password(password)) else None
+    chosen = os.environ.get(ADMIN_PASSWORD_ENV)
+    if chosen:
+        problem = password_problem(chosen, ADMIN)
+        if problem:
+            raise PlatformError(f"{ADMIN_PASSWORD_ENV}: {problem}")
+    password = chosen or new_password()
+    created = store.create_user(ADMIN, hash_password(password), Role.ADMIN)
+    return password if created and not chosen else None
+
+
+def _check_new_password(password: str, username: str) -> None:
+    problem = password_problem(password, username)
+    if problem:
+        raise AccountError(422, problem)
 
 
 class AccountService:
-    """Logs users in and resolves bearer tokens, off the event loop."""
+    """Logs users in (rate limited) and manages users and tokens, off the event loop."""
 
-    def __init__(self, store: Store, runner: StoreRunner) -> None:
-        self._store = store
-        self._runner = runner
+    def __init__(
+        self, store: Store, runner: StoreRunner, audit: AuditService, hashing: HashPool
+    ) -> None:
+        self._store, self._runner, self._audit, self._hashing = store, runner, audit, hashing
+        self.guard = LoginGuard()
 
-    def _check(self, username: str, password: str) -> int | None:
-        user = self._store.get_user(username)
-        if user is None or not verify_password(password, user.password_hash):
-            return None
-        return user.id
+    async def login(self, username: str, password: str, source: str) -> str:
+        """A new bearer token for good credentials; AccountError (401, 429, 503) otherwise."""
+        now = time.time_ns()
+        lockout = self.guard.locked(username, source, now)
+        if lockout is not None:
+            raise AccountError(429, "too many failed logins; try later", _seconds(lockout.until))
+        user = await self._runner.read(self._store.get_user, username)
+        stored = user.password_hash if user else _DUMMY_HASH
+        try:
+            good = await self._hashing.run(verify_password, password, stored)
+        except HashPoolBusy as e:
+            raise AccountError(503, str(e), 1) from e
+        if user is None or not good:
+            for started in self.guard.failed(username, source, time.time_ns()):
+                log.warning("login locked out: %s, until %d", started.key, started.until)
+                await self._audit.record(username, "LOCKOUT", started.key, 429, source)
+            raise AccountError(401, "wrong username or password")
+        self.guard.succeeded(username, source)
+        return await self._new_token(user.id, SESSION_TTL_NS, None)
 
-    async def login(self, username: str, password: str) -> str | None:
-        """A new bearer token for good credentials, else None."""
-        # scrypt runs on a reader thread so the single writer (ingest) is not held up
-        user_id = await self._runner.read(self._check, username, password)
-        if user_id is None:
-            return None
+    async def _new_token(self, user_id: int, ttl_ns: int, name: str | None) -> str:
         token = new_token()
-        expires = time.time_ns() + SESSION_TTL_NS
-        await self._runner.write(self._store.add_session, token_hash(token), user_id, expires)
+        expires = time.time_ns() + ttl_ns
+        await self._runner.write(self._store.add_session, token_hash(token), user_id, expires, name)
         return token
 
     async def logout(self, token: str) -> None:
         """End the session of a bearer token."""
         await self._runner.write(self._store.delete_session, token_hash(token))
 
-    async def user_for(self, token: str) -> str | None:
-        """The username behind a live bearer token, else None."""
-        return await self._runner.read(self._store.session_user, token_hash(token), time.time_ns())
+    async def principal_for(self, token: str) -> Principal | None:
+        """The user behind a live bearer token or API token, else None."""
+        hashed = token_hash(token)
+        user = await self._runner.read(self._store.session_user, hashed, time.time_ns())
+        if user is None:
+            return None
+        return Principal(user.id, user.username, Role(user.role), hashed)
+
+    async def change_password(self, who: Principal, current: str, new: str) -> None:
+        """Change the caller's own password; ends its other login sessions."""
+        user = await self._runner.read(self._store.get_user, who.username)
+        if user is None or not await self._hashing.run(
+            verify_password, current, user.password_hash
+        ):
+            raise AccountError(403, "current password is wrong")
+        _check_new_password(new, who.username)
+        hashed = await self._hashing.run(hash_password, new)
+        await self._runner.write(self._store.set_password, who.username, hashed, who.token_hash)
+
+    async def list_users(self) -> list[UserRecord]:
+        """Every user, by name."""
+        return await self._runner.read(self._store.list_users)
+
+    async def create_user(self, username: str, password: str, role: Role) -> None:
+        """Add a user; AccountError 409 when the name is taken, 422 for a weak password."""
+        if not username or len(username) > 64 or not username.isprintable():
+            raise AccountError(422, "username: 1 to 64 printable characters")
+        _check_new_password(password, username)
+        hashed = await self._hashing.run(hash_password, password)
+        if not await self._runner.write(self._store.create_user, username, hashed, role):
+            raise AccountError(409, f"user {username!r} exists already")
+
+    async def update_user(self, username: str, role: Role | None, password: str | None) -> None:
+        """Change another user's role and/or password (admin); 404 for an unknown user."""
+        found = True
+        if password is not None:
+            _check_new_password(password, username)
+            hashed = await self._hashing.run(hash_password, password)
+            found = await self._runner.write(self._store.set_password, username, hashed, "")
+        if found and role is not None:
+            found = await self._runner.write(self._store.set_role, username, role)
+        if not found:
+            raise AccountError(404, f"no user {username!r}")
+
+    async def delete_user(self, who: Principal, username: str) -> None:
+        """Remove a user (not oneself, so one admin always remains)."""
+        if username == who.username:
+            raise AccountError(409, "you cannot delete yourself")
+        if not await self._runner.write(self._store.delete_user, username):
+            raise AccountError(404, f"no user {username!r}")
+
+    async def create_api_token(self, who: Principal, name: str, days: int) -> str:
+        """A named API token for the caller, valid for `days` (1 to 365)."""
+        if not 1 <= days <= MAX_TOKEN_DAYS:
+            raise AccountError(422, f"days: choose 1 to {MAX_TOKEN_DAYS}")
+        if not name or len(name) > 64:
+            raise AccountError(422, "name: 1 to 64 characters")
+        return await self._new_token(who.user_id, days * DAY_NS, name)
+
+    async def list_api_tokens(self, who: Principal) -> list[ApiTokenRecord]:
+        """The caller's live API tokens."""
+        return await self._runner.read(self._store.list_api_tokens, who.user_id, time.time_ns())
+
+    async def revoke_api_token(self, who: Principal, token_id: str) -> None:
+        """Revoke one of the caller's API tokens; 404 when it has none with that id."""
+        if not await self._runner.write(self._store.delete_api_token, who.user_id, token_id):
+            raise AccountError(404, f"no API token {token_id!r}")
+
+    def close(self) -> None:
+        """Stop the hashing threads."""
+        self._hashing.close()
+
+
+def _seconds(until_ns: int) -> int:
+    return max(1, (until_ns - time.time_ns()) // 1_000_000_000 + 1)

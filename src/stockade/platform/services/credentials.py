@@ -38,6 +38,20 @@ def verify_password(password: str, stored: str) -> bool:
     return hmac.compare_digest(actual, expected)
 
 
+MIN_PASSWORD_CHARS = 12
+
+
+def password_problem(password: str, username: str) -> str | None:
+    """Why `password` is too weak for `username`, or None when it is acceptable."""
+    if len(password) < MIN_PASSWORD_CHARS:
+        return f"password too short: use at least {MIN_PASSWORD_CHARS} characters"
+    if username and username.lower() in password.lower():
+        return "password must not contain the username"
+    if len(set(password)) < 4:
+        return "password too simple: use at least 4 different characters"
+    return None
+
+
 def new_token() -> str:
     """A fresh random token (URL-safe, 256 bits)."""
     return secrets.token_urlsafe(32)

@@ -56,11 +56,34 @@ class TokenState(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class UserRecord:
-    """A console user and the hash of its password."""
+    """A console user, the hash of its password and its role (a `Role` value)."""
 
     id: int
     username: str
     password_hash: str
+    role: str
+
+
+@dataclass(frozen=True, slots=True)
+class ApiTokenRecord:
+    """A named, expiring API token of a user (only its hash is stored)."""
+
+    id: str  # the start of the token's hash: enough to name it, useless to log in
+    name: str
+    created_at: int
+    expires_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRecord:
+    """One state-changing call: who, what, when, from where, and the answer's status."""
+
+    ts: int
+    username: str  # "" when the caller was not logged in
+    method: str
+    path: str
+    status: int
+    source: str  # the client's address
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,20 +218,46 @@ class Store(Protocol):
     def close(self) -> None:
         """Release connections."""
 
-    def create_user(self, username: str, password_hash: str) -> bool:
+    def create_user(self, username: str, password_hash: str, role: str) -> bool:
         """Add a user; False when the name exists already."""
 
     def get_user(self, username: str) -> UserRecord | None:
         """The user with this name, if any."""
 
-    def add_session(self, token_hash: str, user_id: int, expires_at: int) -> None:
-        """Remember a login session by the hash of its bearer token."""
+    def list_users(self) -> list[UserRecord]:
+        """Every user, by name."""
 
-    def session_user(self, token_hash: str, now: int) -> str | None:
-        """The username of a live session, else None."""
+    def set_role(self, username: str, role: str) -> bool:
+        """Change a user's role; False when there is no such user."""
+
+    def set_password(self, username: str, password_hash: str, keep_token_hash: str) -> bool:
+        """Change a password and end the user's other login sessions; False if no such user."""
+
+    def delete_user(self, username: str) -> bool:
+        """Remove a user with its sessions and API tokens; False when there is no such user."""
+
+    def add_session(
+        self, token_hash: str, user_id: int, expires_at: int, name: str | None = None
+    ) -> None:
+        """Remember a login session (or, with a name, an API token) by its token's hash."""
+
+    def session_user(self, token_hash: str, now: int) -> UserRecord | None:
+        """The user of a live session or API token, else None."""
 
     def delete_session(self, token_hash: str) -> None:
         """End a login session."""
+
+    def list_api_tokens(self, user_id: int, now: int) -> list[ApiTokenRecord]:
+        """A user's unexpired API tokens, newest first."""
+
+    def delete_api_token(self, user_id: int, token_id: str) -> bool:
+        """Revoke one of a user's API tokens; False when it has none with that id."""
+
+    def add_audit(self, record: AuditRecord) -> None:
+        """Append a state-changing call to the audit log."""
+
+    def list_audit(self, limit: int) -> list[AuditRecord]:
+        """The newest audit log entries, newest first."""
 
     def add_enrollment_token(self, token_hash: str, expires_at: int) -> None:
         """Remember a one-time enrollment token by its hash."""

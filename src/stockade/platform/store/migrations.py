@@ -137,6 +137,24 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
         ALTER TABLE agents ADD COLUMN records_refused INTEGER NOT NULL DEFAULT 0;
         """,
     ),
+    (
+        5,
+        """
+        ALTER TABLE users ADD COLUMN role TEXT NOT NULL DEFAULT 'admin';
+        ALTER TABLE sessions ADD COLUMN name TEXT;
+        CREATE INDEX sessions_user ON sessions (user_id);
+        CREATE TABLE audit_log (
+            id INTEGER PRIMARY KEY,
+            ts INTEGER NOT NULL,
+            username TEXT NOT NULL,
+            method TEXT NOT NULL,
+            path TEXT NOT NULL,
+            status INTEGER NOT NULL,
+            source TEXT NOT NULL
+        );
+        CREATE INDEX audit_log_ts ON audit_log (ts);
+        """,
+    ),
 )
 
 

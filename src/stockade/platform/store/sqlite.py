@@ -15,11 +15,18 @@ import msgspec
 from stockade.model.inventory import ScanResult
 from stockade.model.wire import Heartbeat
 from stockade.platform.messages import IngestBatch
-from stockade.platform.store import sqlite_batches, sqlite_images, sqlite_queries
+from stockade.platform.store import (
+    sqlite_accounts,
+    sqlite_batches,
+    sqlite_images,
+    sqlite_queries,
+)
 from stockade.platform.store.base import (
     STORES,
     AgentRecord,
     AlertQuery,
+    ApiTokenRecord,
+    AuditRecord,
     BatchResult,
     ContainerRecord,
     EventQuery,
@@ -100,55 +107,69 @@ class SqliteStore:
                 conn.close()
             self._connections.clear()
 
-    # accounts
+    # accounts (SQL in sqlite_accounts)
 
-    def create_user(self, username: str, password_hash: str) -> bool:
+    def create_user(self, username: str, password_hash: str, role: str) -> bool:
         """Add a user; False when the name exists already."""
         with self._write() as conn:
-            cur = conn.execute(
-                "INSERT OR IGNORE INTO users (username, password_hash, created_at) "
-                "VALUES (?, ?, ?)",
-                (username, password_hash, time.time_ns()),
-            )
-            return cur.rowcount == 1
+            return sqlite_accounts.create_user(conn, username, password_hash, role)
 
     def get_user(self, username: str) -> UserRecord | None:
         """The user with this name, if any."""
-        row = (
-            self._conn()
-            .execute(
-                "SELECT id, username, password_hash FROM users WHERE username = ?", (username,)
-            )
-            .fetchone()
-        )
-        return UserRecord(*row) if row else None
+        return sqlite_accounts.get_user(self._conn(), username)
 
-    def add_session(self, token_hash: str, user_id: int, expires_at: int) -> None:
-        """Remember a login session by the hash of its bearer token."""
+    def list_users(self) -> list[UserRecord]:
+        """Every user, by name."""
+        return sqlite_accounts.list_users(self._conn())
+
+    def set_role(self, username: str, role: str) -> bool:
+        """Change a user's role; False when there is no such user."""
         with self._write() as conn:
-            now = time.time_ns()
-            conn.execute("DELETE FROM sessions WHERE expires_at < ?", (now,))
-            conn.execute(
-                "INSERT INTO sessions VALUES (?, ?, ?, ?)", (token_hash, user_id, now, expires_at)
-            )
+            return sqlite_accounts.set_role(conn, username, role)
 
-    def session_user(self, token_hash: str, now: int) -> str | None:
-        """The username of a live session, else None."""
-        row = (
-            self._conn()
-            .execute(
-                "SELECT u.username FROM sessions s JOIN users u ON u.id = s.user_id "
-                "WHERE s.token_hash = ? AND s.expires_at > ?",
-                (token_hash, now),
-            )
-            .fetchone()
-        )
-        return str(row[0]) if row else None
+    def set_password(self, username: str, password_hash: str, keep_token_hash: str) -> bool:
+        """Change a password and end the user's other login sessions; False if no such user."""
+        with self._write() as conn:
+            return sqlite_accounts.set_password(conn, username, password_hash, keep_token_hash)
+
+    def delete_user(self, username: str) -> bool:
+        """Remove a user with its sessions and API tokens; False when there is no such user."""
+        with self._write() as conn:
+            return sqlite_accounts.delete_user(conn, username)
+
+    def add_session(
+        self, token_hash: str, user_id: int, expires_at: int, name: str | None = None
+    ) -> None:
+        """Remember a login session (or, with a name, an API token) by its token's hash."""
+        with self._write() as conn:
+            sqlite_accounts.add_session(conn, token_hash, user_id, expires_at, name)
+
+    def session_user(self, token_hash: str, now: int) -> UserRecord | None:
+        """The user of a live session or API token, else None."""
+        return sqlite_accounts.session_user(self._conn(), token_hash, now)
 
     def delete_session(self, token_hash: str) -> None:
         """End a login session."""
         with self._write() as conn:
             conn.execute("DELETE FROM sessions WHERE token_hash = ?", (token_hash,))
+
+    def list_api_tokens(self, user_id: int, now: int) -> list[ApiTokenRecord]:
+        """A user's unexpired API tokens, newest first."""
+        return sqlite_accounts.list_api_tokens(self._conn(), user_id, now)
+
+    def delete_api_token(self, user_id: int, token_id: str) -> bool:
+        """Revoke one of a user's API tokens; False when it has none with that id."""
+        with self._write() as conn:
+            return sqlite_accounts.delete_api_token(conn, user_id, token_id)
+
+    def add_audit(self, record: AuditRecord) -> None:
+        """Append a state-changing call to the audit log."""
+        with self._write() as conn:
+            sqlite_accounts.add_audit(conn, record)
+
+    def list_audit(self, limit: int) -> list[AuditRecord]:
+        """The newest audit log entries, newest first."""
+        return sqlite_accounts.list_audit(self._conn(), limit)
 
     def add_enrollment_token(self, token_hash: str, expires_at: int) -> None:
         """Remember a one-time enrollment token by its hash."""
