@@ -60,6 +60,7 @@ def pipeline_child(spool_dir: Path) -> int:
     """Agent side: on each `start` line attach and run the pipeline until the next line."""
     from stockade.agent import pipeline
     from stockade.agent.detection import agent_detectors, event_types_needed
+    from stockade.agent.errors import SpoolFull
     from stockade.agent.spool import Spool
     from stockade.context import ContainerResolver, ContextStage, ProcessTree
     from stockade.context.runtime import all_runtimes
@@ -81,12 +82,15 @@ def pipeline_child(spool_dir: Path) -> int:
         source.start()
         print(len(source.attached), flush=True)
         cpu0, wall0 = time.process_time(), time.monotonic()
-        events = alerts = 0
+        events = alerts = full = 0
         while not select.select([sys.stdin], [], [], 0)[0]:
             raw = source.poll(0.05)
             batch = pipeline.without_own_activity(stage.enrich_all(raw), own)
             alerts += len(pipeline.detect(batch, detectors, host))
-            spool.append(batch)
+            try:
+                spool.append(batch)
+            except SpoolFull:  # as the agent does: count the loss, keep sensing
+                full += len(batch)
             events += len(batch)
         sys.stdin.readline()  # "stop"
         spool.flush()
@@ -95,6 +99,8 @@ def pipeline_child(spool_dir: Path) -> int:
         status = dict(x.split(":", 1) for x in Path("/proc/self/status").read_text().splitlines())
         rss_kb = int(status["VmRSS"].split()[0])  # while attached: the ring is mapped
         source.stop()
+        if full:
+            print(f"spool full: {full} events not spooled", file=sys.stderr, flush=True)
         print(events, alerts, dropped, f"{cpu:.4f}", f"{wall:.4f}", rss_kb, flush=True)
     spool.close()
     return 0
