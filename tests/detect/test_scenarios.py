@@ -328,6 +328,16 @@ SCENARIOS: dict[str, Scenario] = {
         attack=("cat", "/root/.ssh/id_rsa"),
         benign=("cat", "/app/package.json"),
     ),
+    "14-kernel-module-load": Scenario(
+        "Kernel module tool run in container",
+        "Error",
+        # busybox's insmod under its own name; this kernel has no module support, so the
+        # load itself fails (ENOSYS) and only the attempt is there to see.
+        attack=bash(
+            "ln -s /usr/bin/busybox /tmp/insmod && printf x > /tmp/x.ko && /tmp/insmod /tmp/x.ko"
+        ),
+        benign=bash("ln -s /usr/bin/busybox /tmp/lsmod && /tmp/lsmod"),
+    ),
     "15-setuid-bit": Scenario(
         "Setuid or setgid bit set",
         "Notice",
