@@ -22,15 +22,15 @@ BUILT = "localhost/stockade-test-quiet-build:latest"
 RUNTIME_NAMES = {"podman", "conmon", "runc", "crun", "netavark", "aardvark-dns", "catatonit"}
 
 
-def _lifecycle(podman: Podman, image: str, shell: str) -> list[str]:
+def _lifecycle(podman: Podman, image: str, shell: str, flags: tuple[str, ...]) -> list[str]:
     """Run to completion, start detached, exec into, stop, start; returns the names.
 
     The containers are removed by the caller once their events are read: the context
     stage names a container from its metadata, which removal deletes.
     """
     once, kept = (f"stockade-quiet-{uuid.uuid4().hex[:8]}" for _ in range(2))
-    podman.cmd("run", "--name", once, *RUN_FLAGS, image, shell, "-c", "true")
-    podman.run_detached(image, "sleep", "300", name=kept)
+    podman.cmd("run", "--name", once, *RUN_FLAGS, *flags, image, shell, "-c", "true")
+    podman.run_detached(image, "sleep", "300", name=kept, extra=flags)
     podman.exec(kept, shell, "-c", "echo hello > /tmp/greeting")
     podman.cmd("stop", "-t", "0", kept)
     podman.cmd("start", kept)
@@ -43,7 +43,8 @@ def _by_the_runtime_or_in(containers: set[str], event: Event) -> bool:
     return event.container.id in containers
 
 
-@pytest.mark.parametrize("which", ["busybox", "debian"])
+# Privileged containers get more mounts from the runtime (all devices, writable /sys).
+@pytest.mark.parametrize("which", ["busybox", "debian", "debian-privileged"])
 def test_container_lifecycle_raises_no_default_alert(
     which: str,
     podman: Podman,
@@ -53,8 +54,9 @@ def test_container_lifecycle_raises_no_default_alert(
     default_rules: RulesDetector,
 ) -> None:
     image, shell = (busybox_image, "sh") if which == "busybox" else (debian_image, "bash")
+    flags = ("--privileged",) if which.endswith("privileged") else ()
     live.clear()
-    names = [name for _ in range(2) for name in _lifecycle(podman, image, shell)]
+    names = [name for _ in range(2) for name in _lifecycle(podman, image, shell, flags)]
     containers = {podman.inspect_id(name) for name in names}
     try:
         events = [e for e in live.sync() if _by_the_runtime_or_in(containers, e)]
