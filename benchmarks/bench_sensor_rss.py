@@ -26,7 +26,7 @@ from pathlib import Path
 from stockade.agent.daemon import Agent, AgentConfig
 from benchmarks.bench_sensor_overhead import bench_rule_paths
 rules = tuple(bench_rule_paths())
-agent = Agent(AgentConfig(Path(sys.argv[1]), sys.argv[2], sys.argv[3], rules=rules))
+agent = Agent(AgentConfig(Path(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4], rules=rules))
 stop = threading.Event()
 runner = threading.Thread(target=agent.run, args=(stop,))
 runner.start()
@@ -55,8 +55,8 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def platform_on_loopback(data_dir: Path) -> Iterator[tuple[str, str]]:
-    """Serve a platform from a thread; yields (agent URL, one enrollment token)."""
+def platform_on_loopback(data_dir: Path) -> Iterator[tuple[str, str, str]]:
+    """Serve a platform from a thread; yields (agent URL, one enrollment token, CA pin)."""
     from stockade.platform import Platform, PlatformConfig
 
     config = PlatformConfig(data_dir=data_dir, console_port=free_port(), agent_port=free_port())
@@ -79,7 +79,7 @@ def platform_on_loopback(data_dir: Path) -> Iterator[tuple[str, str]]:
         if not started.wait(30):
             raise RuntimeError("platform did not start")
         url = f"https://127.0.0.1:{config.effective_agent_port}"
-        yield url, platform.create_enrollment_token()
+        yield url, platform.create_enrollment_token(), platform.ca_fingerprint
     finally:
         if task:
             loop.call_soon_threadsafe(task[0].cancel)
@@ -94,9 +94,12 @@ def main() -> int:
     if reason := BpfSource.unavailable_reason():
         print(f"sensor_rss: skipped ({reason})")
         return 0
-    with tempfile.TemporaryDirectory() as tmp, platform_on_loopback(Path(tmp) / "p") as (url, tok):
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        platform_on_loopback(Path(tmp) / "p") as (url, tok, pin),
+    ):
         out = subprocess.run(
-            [sys.executable, "-c", CHILD, str(Path(tmp) / "agent"), url, tok],
+            [sys.executable, "-c", CHILD, str(Path(tmp) / "agent"), url, tok, pin],
             check=True, capture_output=True, text=True, timeout=180,
         ).stdout.split()  # fmt: skip
     ready_kb, source, threads, spooled, rss_kb, hwm_kb = out[-6:]

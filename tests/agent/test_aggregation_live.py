@@ -38,6 +38,7 @@ def test_repeated_alerts_reach_the_platform_as_one_with_their_count(
         tmp_path / "agent",
         platform.agent_url,
         platform.token(),
+        platform.ca_fingerprint,
         rules=(rules,),
         scan_images=False,
         alert_window_s=3600,  # the repeats leave when the agent stops, not before

@@ -26,7 +26,11 @@ def test_one_scan_per_image_digest(
 ) -> None:
     digest = podman.cmd("image", "inspect", "--format", "{{.Digest}}", busybox_image)
     digest_text = digest.stdout.decode().strip()
-    agent = Agent(AgentConfig(tmp_path / "agent", platform.agent_url, platform.token()))
+    agent = Agent(
+        AgentConfig(
+            tmp_path / "agent", platform.agent_url, platform.token(), platform.ca_fingerprint
+        )
+    )
     with AgentRunner(agent):
         scans = agent.image_scans
         assert scans is not None

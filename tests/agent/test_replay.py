@@ -72,7 +72,8 @@ def test_replay_names_the_bad_line(tmp_path: Path) -> None:
 @pytest.mark.server
 def test_replay_to_a_platform(platform: PlatformRunner, tmp_path: Path) -> None:
     state = tmp_path / "agent"
-    creds = enroll(state, platform.agent_url, platform.token(), this_host(state))
+    pin = platform.platform.ca_fingerprint
+    creds = enroll(state, platform.agent_url, platform.token(), this_host(state), pin)
     result = _stockade(
         "replay",
         str(_capture(tmp_path / "c.jsonl")),
@@ -103,9 +104,10 @@ def test_agent_command_enrolls_and_stops_on_sigterm(
             str(state),
             "--server",
             platform.agent_url,
-            "--enroll",
-            platform.token(),
+            "--ca-fingerprint",
+            platform.platform.ca_fingerprint,
         ],
+        env={**os.environ, "STOCKADE_ENROLL_TOKEN": platform.token()},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )

@@ -13,17 +13,28 @@ import pytest
 
 from stockade.agent.enroll import enroll, load_credentials, pin_ca
 from stockade.agent.errors import EnrollError, TransportError
-from stockade.agent.hostinfo import this_host
 from stockade.agent.spool import Spool
 from stockade.agent.transport import Transport
-from stockade.model import Alert, Event, Process
+from stockade.model import Alert, Event, Host, Process
 from stockade.platform import Platform
 from tests.support.platform_runner import PlatformRunner
+
+HOST = Host(id="transport-host", hostname="transport")
+
+
+def _pin(platform: PlatformRunner) -> str:
+    """The running platform's CA fingerprint, as `token create` prints it."""
+    return f"sha256:{platform.platform.ca_fingerprint}"
 
 
 def _events(start: int, count: int) -> list[Event]:
     return [
-        Event(type="execve", ts=1_700_000_000_000_000_000 + n, proc=Process(pid=n, name="t"))
+        Event(
+            type="execve",
+            ts=1_700_000_000_000_000_000 + n,
+            proc=Process(pid=n, name="t"),
+            host_id=HOST.id,
+        )
         for n in range(start, start + count)
     ]
 
@@ -31,11 +42,11 @@ def _events(start: int, count: int) -> list[Event]:
 @pytest.mark.server
 def test_enrollment_stores_credentials(platform: PlatformRunner, tmp_path: Path) -> None:
     state = tmp_path / "agent"
-    creds = enroll(state, platform.agent_url, platform.token(), this_host(state))
+    creds = enroll(state, platform.agent_url, platform.token(), HOST, _pin(platform))
     assert load_credentials(state) == creds
     assert stat.S_IMODE((state / "agent.key").stat().st_mode) == 0o600
     with pytest.raises(EnrollError, match="refused"):
-        enroll(tmp_path / "other", platform.agent_url, "not-a-token", this_host(state))
+        enroll(tmp_path / "other", platform.agent_url, "not-a-token", HOST, _pin(platform))
 
 
 @pytest.mark.server
@@ -43,7 +54,7 @@ def test_enrollment_verifies_a_pinned_ca(platform: PlatformRunner, tmp_path: Pat
     assert platform.platform is not None
     good, wrong = tmp_path / "good", tmp_path / "wrong"
     pin_ca(good, platform.platform.ca_pem.encode())
-    enroll(good, platform.agent_url, platform.token(), this_host(good))
+    enroll(good, platform.agent_url, platform.token(), HOST)
     other = PlatformRunner(tmp_path / "other-platform")  # another CA, never started
     other_ca = Platform.open(other.config)
     try:
@@ -51,7 +62,7 @@ def test_enrollment_verifies_a_pinned_ca(platform: PlatformRunner, tmp_path: Pat
     finally:
         other_ca.close()
     with pytest.raises(EnrollError, match="CERTIFICATE_VERIFY_FAILED"):
-        enroll(wrong, platform.agent_url, platform.token(), this_host(wrong))
+        enroll(wrong, platform.agent_url, platform.token(), HOST)
     assert not (wrong / "agent.key").exists()
 
 
@@ -60,12 +71,22 @@ def test_events_arrive_exactly_once_across_platform_restarts(
     platform: PlatformRunner, tmp_path: Path
 ) -> None:
     state = tmp_path / "agent"
-    creds = enroll(state, platform.agent_url, platform.token(), this_host(state))
+    creds = enroll(state, platform.agent_url, platform.token(), HOST, _pin(platform))
     spool = Spool(state / "spool")
     transport = Transport(spool, platform.agent_url, creds, batch_records=100)
     spool.append(_events(1, 250))
     spool.append(
-        [Alert(uuid="u", output="o", priority="Notice", rule="r", time="t", output_fields={})]
+        [
+            Alert(
+                uuid="u",
+                output="o",
+                priority="Notice",
+                rule="r",
+                time="t",
+                output_fields={},
+                host_id=HOST.id,
+            )
+        ]
     )
     assert transport.drain(30)
     assert spool.acked_seq == 251
@@ -96,7 +117,9 @@ SENDER = textwrap.dedent(
     from stockade.model import Event, Process
     state, url = Path(sys.argv[1]), sys.argv[2]
     spool = Spool(state / "spool")
-    spool.append([Event(type="execve", ts=n, proc=Process(pid=n)) for n in range(1, 2001)])
+    events = [Event(type="execve", ts=n, proc=Process(pid=n), host_id=sys.argv[3])
+              for n in range(1, 2001)]
+    spool.append(events)
     print("spooled", flush=True)
     transport = Transport(spool, url, load_credentials(state), batch_records=50)
     while True:
@@ -111,9 +134,10 @@ def test_kill_9_between_spool_and_send_loses_and_duplicates_nothing(
     platform: PlatformRunner, tmp_path: Path
 ) -> None:
     state = tmp_path / "agent"
-    creds = enroll(state, platform.agent_url, platform.token(), this_host(state))
+    creds = enroll(state, platform.agent_url, platform.token(), HOST, _pin(platform))
     sender = subprocess.Popen(
-        [sys.executable, "-c", SENDER, str(state), platform.agent_url], stdout=subprocess.PIPE
+        [sys.executable, "-c", SENDER, str(state), platform.agent_url, HOST.id],
+        stdout=subprocess.PIPE,
     )
     assert sender.stdout is not None
     assert sender.stdout.readline().strip() == b"spooled"
@@ -141,7 +165,15 @@ def test_raw_batch_is_a_batch_on_the_wire(tmp_path: Path) -> None:
     from stockade.model.wire import Batch
 
     spool = Spool(tmp_path)
-    alert = Alert(uuid="u", output="o", priority="Notice", rule="r", time="t", output_fields={})
+    alert = Alert(
+        uuid="u",
+        output="o",
+        priority="Notice",
+        rule="r",
+        time="t",
+        output_fields={},
+        host_id=HOST.id,
+    )
     spool.append([*_events(1, 3), alert])
     raw = spool.read_raw(1)
     body = encode_batch(
@@ -178,7 +210,7 @@ def test_records_the_platform_refuses_are_skipped_counted_and_the_stream_moves_o
     platform: PlatformRunner, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     state = tmp_path / "agent"
-    creds = enroll(state, platform.agent_url, platform.token(), this_host(state))
+    creds = enroll(state, platform.agent_url, platform.token(), HOST, _pin(platform))
     spool = Spool(state / "spool")
     spool.append(_events(1, 3))
     spool.close()
@@ -223,7 +255,7 @@ def test_a_batch_refused_for_who_sends_it_stays_on_disk_and_is_reported(
     from stockade.agent.transport import BatchRefused
 
     state = tmp_path / "agent"
-    creds = enroll(state, platform.agent_url, platform.token(), this_host(state))
+    creds = enroll(state, platform.agent_url, platform.token(), HOST, _pin(platform))
     spool = Spool(state / "spool")
     spool.append(_events(1, 2))
     transport = Transport(spool, platform.agent_url, creds)

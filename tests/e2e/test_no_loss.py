@@ -108,18 +108,15 @@ def test_every_event_arrives_once_across_outages_and_kill_9(tmp_path: Path) -> N
     ]
 
     server = start_server(data_root, port)
-    token = (
-        subprocess.run(
-            [*STOCKADE, "token", "create", "--data-dir", str(data_root)],
-            capture_output=True,
-            check=True,
-            timeout=60,
-        )
-        .stdout.decode()
-        .strip()
-        .splitlines()[-1]
+    created = subprocess.run(
+        [*STOCKADE, "token", "create", "--data-dir", str(data_root)],
+        capture_output=True,
+        check=True,
+        timeout=60,
     )
-    agent = start([*agent_args, "--enroll", token])
+    token = created.stdout.decode().strip().splitlines()[-1]
+    pin = created.stderr.decode().strip().splitlines()[-1].rsplit(" ", 1)[-1]
+    agent = start([*agent_args, "--enroll", token, "--ca-fingerprint", pin])
     try:
         wait_for_line(agent, "agent running")
         run_unique_binary(binary, RUNS_PER_PHASE)  # phase 1: platform up

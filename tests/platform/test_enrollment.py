@@ -132,7 +132,7 @@ def test_heartbeat_shows_in_agents_and_metrics(
     agent = running.enroll(tmp_path, hostname="beat-host")
     beat = Heartbeat(
         agent_id=agent.agent_id,
-        host=Host(id="id-beat-host", hostname="beat-host"),
+        host=agent.host,
         version="0.1.0",
         sensor=SensorStatus(
             source="proc_connector",

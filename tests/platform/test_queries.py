@@ -28,7 +28,7 @@ DB = Container(id="b2" * 32, name="q-db", image="registry.local/db:2", runtime="
 @pytest.fixture(scope="module")
 def agent(running: PlatformRunner, tmp_path_factory: pytest.TempPathFactory) -> TestAgent:
     """An agent that stored 6 events and 3 alerts with known fields."""
-    agent = running.enroll(tmp_path_factory.mktemp("agent"), hostname="query-host")
+    agent = running.enroll(tmp_path_factory.mktemp("agent"), hostname="query-host", host_id="qh")
     s = 1e9
     events = [
         make_event(1, T0, container=WEB, proc_name="nginx", host_id="qh"),

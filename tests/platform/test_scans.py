@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import time
+import uuid
 from pathlib import Path
 
 import httpx
 import msgspec
 import pytest
 
+from stockade.model.entities import Container
 from stockade.model.inventory import Finding, ScanResult, Severity
 from stockade.model.wire import SCAN_CONTENT_TYPE, encode_scan
+from tests.support.agent_client import TestAgent, make_event
 from tests.support.corpus_scan import app_image_json, app_image_scan
 from tests.support.platform_runner import PlatformRunner
 
@@ -151,23 +155,35 @@ def test_a_rescan_replaces_the_findings_and_keeps_the_names(
     assert detail["names"] == ["app:old", "app:new"] and detail["packages_total"] == 0
 
 
+def _upload(agent: TestAgent, scan: ScanResult, name: str = "busybox:1") -> httpx.Response:
+    return agent.client.post(
+        "/api/v1/agent/scans",
+        content=encode_scan(scan),
+        params={"name": name},
+        headers={"Content-Type": SCAN_CONTENT_TYPE},
+    )
+
+
+def _run_image(agent: TestAgent, digest: str, seq: int = 1) -> None:
+    """Report a container of the image through the agent's batches."""
+    container = Container(
+        id=uuid.uuid4().hex * 2, name="app", image="busybox:1", image_digest=digest
+    )
+    event = make_event(seq, time.time_ns(), container=container, host_id=agent.host_id)
+    assert agent.send(agent.batch([event])).status_code == 200
+
+
 def test_agents_ask_and_upload_scans_once_per_digest(
     running: PlatformRunner, admin: httpx.Client, corpus: Path, tmp_path: Path
 ) -> None:
     agent = running.enroll(tmp_path, hostname="scan-node")
     digest = "sha256:" + "2" * 64
-    body = encode_scan(msgspec.structs.replace(app_image_scan(corpus), image_digest=digest))
+    scan = msgspec.structs.replace(app_image_scan(corpus), image_digest=digest)
     assert agent.client.get(f"/api/v1/agent/scans/{digest}").status_code == 404
-    r = agent.client.post(
-        "/api/v1/agent/scans",
-        content=body,
-        params={"name": "busybox:1"},
-        headers={"Content-Type": SCAN_CONTENT_TYPE},
-    )
+    _run_image(agent, digest)
+    r = _upload(agent, scan)
     assert r.status_code == 201 and r.json() == {"digest": digest}
     assert agent.client.get(f"/api/v1/agent/scans/{digest}").status_code == 200
-    other = running.enroll(tmp_path / "other", hostname="other-node")
-    assert other.client.get(f"/api/v1/agent/scans/{digest}").status_code == 200
     image = admin.get(f"/api/v1/images/{digest}").json()
     assert image["agent_id"] == agent.agent_id and image["names"] == ["busybox:1"]
     bad = agent.client.post("/api/v1/agent/scans", content=b"[]")
@@ -176,6 +192,50 @@ def test_agents_ask_and_upload_scans_once_per_digest(
         "/api/v1/agent/scans", content=b"{}", headers={"Content-Type": SCAN_CONTENT_TYPE}
     )
     assert bad.status_code == 422 and "bad scan result" in bad.json()["detail"]
+
+
+def test_an_agent_cannot_overwrite_or_hide_the_scan_of_an_image_it_never_ran(
+    running: PlatformRunner, admin: httpx.Client, corpus: Path, tmp_path: Path
+) -> None:
+    honest = running.enroll(tmp_path / "honest", hostname="honest")
+    forger = running.enroll(tmp_path / "forger", hostname="forger", host_id="host-forger")
+    digest = "sha256:" + "3" * 64
+    genuine = msgspec.structs.replace(app_image_scan(corpus), image_digest=digest)
+    clean = ScanResult(target="podman:app", image_digest=digest)  # hides every finding
+    _run_image(honest, digest)
+    assert _upload(honest, genuine).status_code == 201
+    # the attack: overwrite the stored scan of an image the forger never reported
+    r = _upload(forger, clean, name="clean:1")
+    assert r.status_code == 403 and "reported no container" in r.json()["detail"]
+    detail = admin.get(f"/api/v1/images/{digest}").json()
+    assert detail["agent_id"] == honest.agent_id and detail["names"] == ["busybox:1"]
+    assert detail["by_kind"] == {"misconfiguration": 7, "secret": 3}
+    # and another agent's scan does not make the forger (or anyone) skip its own scan
+    assert forger.client.get(f"/api/v1/agent/scans/{digest}").status_code == 404
+    # once the forger runs the image, its scan is kept apart: the honest one stays known
+    _run_image(forger, digest)
+    assert _upload(forger, clean).status_code == 201
+    assert honest.client.get(f"/api/v1/agent/scans/{digest}").status_code == 200
+    assert forger.client.get(f"/api/v1/agent/scans/{digest}").status_code == 200
+    running.stop()
+    try:
+        with running.stored() as store:
+            kept = {s for s in (honest.agent_id, forger.agent_id) if store.has_scan(digest, s)}
+    finally:
+        running.start()
+    assert kept == {honest.agent_id, forger.agent_id}
+
+
+def test_a_user_request_lets_an_agent_scan_an_image_it_does_not_run(
+    running: PlatformRunner, admin: httpx.Client, corpus: Path, tmp_path: Path
+) -> None:
+    agent = running.enroll(tmp_path, hostname="scanner")
+    digest = "sha256:" + "4" * 64
+    scan = msgspec.structs.replace(app_image_scan(corpus), image_digest=digest)
+    assert _upload(agent, scan).status_code == 403
+    r = admin.post(f"/api/v1/images/{digest}/scan-request")
+    assert r.status_code == 202 and r.json()["requested_by"] == "admin"
+    assert _upload(agent, scan).status_code == 201
 
 
 def test_agent_scan_routes_need_the_client_certificate(running: PlatformRunner) -> None:

@@ -109,23 +109,35 @@ def make_alert(
 
 
 class TestAgent:
-    """An enrolled agent: its id and an mTLS client for the agent port."""
+    """An enrolled agent: its id, its host and an mTLS client for the agent port."""
 
     __test__ = False  # not a test class
 
-    def __init__(self, agent_id: str, client: httpx.Client) -> None:
+    def __init__(self, agent_id: str, host: Host, client: httpx.Client, cert_path: Path) -> None:
         self.agent_id = agent_id
+        self.host = host
         self.client = client
+        self.cert_path = cert_path
+
+    @property
+    def host_id(self) -> str:
+        """The host id this agent enrolled with (its certificate is bound to it)."""
+        return self.host.id
 
     @classmethod
     def enroll(
-        cls, agent_url: str, ca_pem: str, token: str, directory: Path, hostname: str = "node-1"
+        cls,
+        agent_url: str,
+        ca_pem: str,
+        token: str,
+        directory: Path,
+        hostname: str = "node-1",
+        host_id: str = "host-1",
     ) -> TestAgent:
         """Enroll with `token` and return the agent with its client certificate."""
         key, csr = key_and_csr()
-        request = EnrollRequest(
-            token=token, csr_pem=csr, host=Host(id=f"id-{hostname}", hostname=hostname)
-        )
+        host = Host(id=host_id, hostname=hostname)
+        request = EnrollRequest(token=token, csr_pem=csr, host=host)
         with httpx.Client(base_url=agent_url, verify=tls_context(ca_pem), timeout=30) as c:
             r = c.post(
                 "/api/v1/agent/enroll",
@@ -139,7 +151,8 @@ class TestAgent:
         cert_path.write_text(answer.cert_pem)
         key_path.write_bytes(key_pem(key))
         ctx = tls_context(answer.ca_pem, cert_path, key_path)
-        return cls(answer.agent_id, httpx.Client(base_url=agent_url, verify=ctx, timeout=30))
+        client = httpx.Client(base_url=agent_url, verify=ctx, timeout=30)
+        return cls(answer.agent_id, host, client, cert_path)
 
     def send(self, batch: Batch) -> httpx.Response:
         """POST one batch."""

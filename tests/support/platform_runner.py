@@ -94,6 +94,11 @@ class PlatformRunner:
         if self._failure is not None:
             raise self._failure
 
+    @property
+    def ca_fingerprint(self) -> str:
+        """The platform CA's fingerprint, which agents pin when enrolling."""
+        return self.platform.ca_fingerprint
+
     def token(self) -> str:
         """A one-time enrollment token."""
         return self.platform.create_enrollment_token()
@@ -126,10 +131,17 @@ class PlatformRunner:
         assert r.status_code == 201, r.text
         return self.login(username, password)
 
-    def enroll(self, tmp_path: Path, hostname: str = "node-1") -> TestAgent:
+    def enroll(
+        self, tmp_path: Path, hostname: str = "node-1", host_id: str = "host-1"
+    ) -> TestAgent:
         """A new test agent enrolled through the real endpoint (closed by `stop()`)."""
         agent = TestAgent.enroll(
-            self.platform.agent_url, self.platform.ca_pem, self.token(), tmp_path, hostname=hostname
+            self.platform.agent_url,
+            self.platform.ca_pem,
+            self.token(),
+            tmp_path,
+            hostname=hostname,
+            host_id=host_id,
         )
         self._agents.append(agent)
         return agent

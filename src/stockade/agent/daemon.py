@@ -47,6 +47,7 @@ class AgentConfig:
     state_dir: Path
     server_url: str
     enroll_token: str | None = None
+    ca_fingerprint: str | None = None  # pins the platform's CA when enrolling
     sources: Chain = DEFAULT_CHAIN  # event source candidates, first that starts wins
     detectors: tuple[str, ...] = DEFAULT_DETECTORS  # ids in the DETECTORS registry
     rules: tuple[Path, ...] = ()  # rule files; empty: Stockade's default rules
@@ -92,7 +93,13 @@ class Agent:
             raise AgentError(
                 f"not enrolled (no credentials in {self.config.state_dir}): pass --enroll TOKEN"
             )
-        return enroll(self.config.state_dir, self.config.server_url, self.config.enroll_token, host)
+        return enroll(
+            self.config.state_dir,
+            self.config.server_url,
+            self.config.enroll_token,
+            host,
+            self.config.ca_fingerprint,
+        )
 
     def _choose_source(self) -> SensorChoice:
         try:

@@ -126,6 +126,8 @@ class HttpScanPlatform:
         )
         if response.status_code >= 500:
             raise TransportError(f"platform error {response.status_code} on a scan upload")
+        if response.status_code == 403:  # its container's events may not be stored yet
+            raise TransportError(f"scan upload refused for now: {response_detail(response)}")
         if response.status_code != 201:  # refused for what it is: sending it again won't help
             raise ImageScanError(
                 f"scan upload refused ({response.status_code}): {response_detail(response)}"

@@ -37,11 +37,13 @@ def replay(
     """Run each event through detection (context-free: the capture carries the context).
 
     With a spool, events and their alerts are spooled in order as the daemon does (the
-    events get this agent's sequence numbers). Returns the number of alerts.
+    events get this agent's sequence numbers and host, the one its certificate is bound
+    to). Returns the number of alerts.
     """
     count = 0
     for event in events:
         if spool is not None:
+            event = msgspec.structs.replace(event, host_id=host.id)
             spool.append([event])
         alerts = pipeline.detect([event], detectors, host)
         if spool is not None:

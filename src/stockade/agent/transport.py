@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 import httpx
 import msgspec
@@ -22,12 +23,14 @@ import zstandard
 from stockade.agent.enroll import Credentials, response_detail
 from stockade.agent.errors import TransportError
 from stockade.agent.records import KIND_ALERT, KIND_EVENT
+from stockade.agent.renewal import renew, renewal_due
 from stockade.agent.spool import Spool
 from stockade.model.wire import BATCH_CONTENT_TYPE, BATCH_ENCODING, Ack, Batch, Heartbeat
 
 log = logging.getLogger(__name__)
 BATCHES_PATH = "/api/v1/agent/batches"
 ACK_PATH = "/api/v1/agent/ack"
+RENEW_RETRY_S = 60.0
 HEARTBEAT_PATH = "/api/v1/agent/heartbeat"
 RECORD_REFUSALS = frozenset({400, 413, 422})  # the platform refused the records themselves
 
@@ -66,6 +69,8 @@ class Transport:
         self._spool = spool
         self._url = server_url.rstrip("/")
         self.agent_id = credentials.agent_id
+        self._credentials = credentials
+        self._renew_at = renewal_due(credentials.cert_path)
         self._client = httpx.Client(verify=credentials.ssl_context(), timeout=timeout_s)
         self._compressor = zstandard.ZstdCompressor(level=3)
         self._batch_records = self._full_batch_records = batch_records
@@ -86,6 +91,21 @@ class Transport:
         if response.status_code >= 500:
             raise TransportError(f"platform error {response.status_code} on {path}")
         return response
+
+    def renew_if_due(self, now: float | None = None) -> bool:
+        """Renew the client certificate once it is due; True when it was renewed now."""
+        now = time.time() if now is None else now
+        if now < self._renew_at:
+            return False
+        try:
+            ends = renew(self._credentials, self._url, self._client)
+        except TransportError as e:
+            log.warning("%s; trying again in %.0f s", e, RENEW_RETRY_S)
+            self._renew_at = now + RENEW_RETRY_S
+            return False
+        self._renew_at = renewal_due(self._credentials.cert_path)
+        log.info("client certificate renewed; valid until %s", ends.isoformat())
+        return True
 
     def _take_ack(self, acked_seq: int) -> None:
         self.platform_acked = acked_seq
@@ -197,6 +217,7 @@ class Transport:
         backoff = 0.1
         while not stop.is_set():
             try:
+                self.renew_if_due()
                 if self.send_once() == 0:
                     stop.wait(idle_s)
                 backoff = 0.1

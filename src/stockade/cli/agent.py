@@ -1,4 +1,4 @@
-"""Commands for the probe: `stockade agent`, `stockade replay`."""
+"""Commands for the probe: `stockade agent` (and `agent revoke`), `stockade replay`."""
 
 from __future__ import annotations
 
@@ -21,19 +21,54 @@ DEFAULT_STATE_DIR = agent_dir(None)
 DEFAULT_SERVER = "https://127.0.0.1:8701"
 
 
+TOKEN_ENV = "STOCKADE_ENROLL_TOKEN"
+
+
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the top-level app."""
-    app.command("agent")(agent)
+    from stockade.cli.platform import agent_revoke
+
+    agents = typer.Typer(invoke_without_command=True, help="Run the agent (or manage agents).")
+    agents.callback()(agent)
+    agents.command("revoke")(agent_revoke)
+    app.add_typer(agents, name="agent")
     app.command("replay")(replay_command)
 
 
+def _enroll_token(token: str | None, token_file: Path | None) -> str | None:
+    """The enrollment token from --enroll, --enroll-token-file or STOCKADE_ENROLL_TOKEN."""
+    import os
+
+    from stockade.errors import UsageError
+
+    if token is not None and token_file is not None:
+        raise UsageError("give the token by --enroll or by --enroll-token-file, not both")
+    if token_file is not None:
+        try:
+            token = token_file.read_text().strip()
+        except OSError as e:
+            raise UsageError(f"cannot read --enroll-token-file {token_file}: {e.strerror}") from e
+        if not token:
+            raise UsageError(f"--enroll-token-file {token_file} is empty")
+    return token or os.environ.get(TOKEN_ENV) or None
+
+
 def agent(
+    ctx: typer.Context,
     state_dir: Annotated[Path, typer.Option(help="Keys, certificate and spool.")] = (
         DEFAULT_STATE_DIR
     ),
     server: Annotated[str, typer.Option(help="The platform's agent URL.")] = DEFAULT_SERVER,
     enroll: Annotated[
-        str | None, typer.Option("--enroll", help="One-time enrollment token.")
+        str | None,
+        typer.Option(
+            "--enroll",
+            help=f"One-time enrollment token (visible to other users: prefer ${TOKEN_ENV} "
+            "or --enroll-token-file).",
+        ),
+    ] = None,
+    enroll_token_file: Annotated[
+        Path | None, typer.Option(help="A file holding the one-time enrollment token.")
     ] = None,
     source: Annotated[
         list[str] | None,
@@ -42,6 +77,13 @@ def agent(
     ca: Annotated[
         Path | None,
         typer.Option(help="The platform's CA certificate, to verify it when enrolling."),
+    ] = None,
+    ca_fingerprint: Annotated[
+        str | None,
+        typer.Option(
+            help="SHA-256 fingerprint of the platform's CA (printed by `token create`): "
+            "enrollment fails unless the platform's CA has it."
+        ),
     ] = None,
     rules: Annotated[
         list[Path] | None,
@@ -66,6 +108,8 @@ def agent(
     ] = None,
 ) -> None:
     """Run the agent until SIGTERM or Ctrl-C."""
+    if ctx.invoked_subcommand is not None:
+        return  # `stockade agent revoke ...`
     import logging
 
     from stockade.agent import Agent, AgentConfig
@@ -85,7 +129,8 @@ def agent(
     config = AgentConfig(
         state_dir,
         server,
-        enroll,
+        _enroll_token(enroll, enroll_token_file),
+        ca_fingerprint=ca_fingerprint,
         rules=tuple(rules or ()),
         scan_images=scan_images,
         vulndb=vulndb,

@@ -1,4 +1,5 @@
-"""Commands for the platform: `stockade server`, `stockade token create`."""
+"""Commands for the platform: `stockade server`, `stockade token create`,
+`stockade agent revoke` (registered by the agent command's module)."""
 
 from __future__ import annotations
 
@@ -128,14 +129,32 @@ def token_create(
     data_dir: DataDir = None,
     ttl: Annotated[int, typer.Option(help="Seconds the token stays valid.", min=1)] = 3600,
 ) -> None:
-    """Print a one-time enrollment token for `stockade agent --enroll`."""
+    """Print a one-time enrollment token for `stockade agent --enroll` (stdout) and the
+    platform CA's fingerprint for `--ca-fingerprint` (stderr)."""
     from stockade.platform import Platform, PlatformConfig
 
     platform = Platform.open(PlatformConfig(data_dir=platform_dir(data_dir)))
     try:
         typer.echo(platform.create_enrollment_token(ttl))
+        typer.echo(f"CA fingerprint: sha256:{platform.ca_fingerprint}", err=True)
     finally:
         platform.close()
+
+
+def agent_revoke(
+    agent_id: Annotated[str, typer.Argument(help="The agent's id (see /api/v1/agents).")],
+    data_dir: DataDir = None,
+) -> None:
+    """Revoke an agent: every listener refuses its certificate within seconds."""
+    from stockade.platform import Platform, PlatformConfig
+
+    platform = Platform.open(PlatformConfig(data_dir=platform_dir(data_dir)))
+    try:
+        if not platform.revoke_agent(agent_id):
+            raise UsageError(f"no agent {agent_id!r} is enrolled in {platform.config.data_dir}")
+    finally:
+        platform.close()
+    typer.echo(f"agent {agent_id} revoked")
 
 
 def register(app: typer.Typer) -> None:

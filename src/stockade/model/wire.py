@@ -59,6 +59,18 @@ class EnrollResponse(msgspec.Struct, kw_only=True):
     ca_pem: str
 
 
+class RenewRequest(msgspec.Struct, kw_only=True):
+    """An enrolled agent asks for a new certificate over its current mTLS channel."""
+
+    csr_pem: str
+
+
+class RenewResponse(msgspec.Struct, kw_only=True):
+    """The renewed client certificate (same agent id, same key)."""
+
+    cert_pem: str
+
+
 class SensorStatus(msgspec.Struct, kw_only=True):
     """Counters of the agent's event source, sent with each heartbeat."""
 

@@ -18,7 +18,8 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from stockade.platform.errors import PlatformError
 
 CA_VALIDITY = dt.timedelta(days=3650)
-LEAF_VALIDITY = dt.timedelta(days=365)
+LEAF_VALIDITY = dt.timedelta(days=365)  # the agent port's server certificate
+AGENT_CERT_VALIDITY = dt.timedelta(days=30)  # agents renew theirs well before this ends
 RENEW_BEFORE = dt.timedelta(days=30)
 
 
@@ -150,6 +151,7 @@ class CertificateAuthority:
         public_key: CertificatePublicKeyTypes,
         usage: x509.ObjectIdentifier,
         san: list[x509.GeneralName] | None = None,
+        validity: dt.timedelta = LEAF_VALIDITY,
     ) -> x509.Certificate:
         now = _now()
         builder = (
@@ -159,7 +161,7 @@ class CertificateAuthority:
             .public_key(public_key)
             .serial_number(x509.random_serial_number())
             .not_valid_before(now - dt.timedelta(minutes=5))
-            .not_valid_after(now + LEAF_VALIDITY)
+            .not_valid_after(now + validity)
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
             .add_extension(
@@ -171,10 +173,19 @@ class CertificateAuthority:
             builder = builder.add_extension(x509.SubjectAlternativeName(san), critical=False)
         return builder.sign(self._key, hashes.SHA256())
 
-    def sign_agent_csr(self, csr_pem: str, agent_id: str) -> x509.Certificate:
+    def sign_agent_csr(
+        self, csr_pem: str, agent_id: str, validity: dt.timedelta = AGENT_CERT_VALIDITY
+    ) -> x509.Certificate:
         """Issue a client certificate for `agent_id` (its CN) from an agent's CSR."""
         csr = load_csr(csr_pem)
-        return self._issue(agent_id, csr.public_key(), ExtendedKeyUsageOID.CLIENT_AUTH)
+        return self._issue(
+            agent_id, csr.public_key(), ExtendedKeyUsageOID.CLIENT_AUTH, validity=validity
+        )
+
+    @property
+    def fingerprint(self) -> str:
+        """The CA certificate's SHA-256 fingerprint: what `agent --ca-fingerprint` pins."""
+        return fingerprint(self.cert)
 
     def server_tls(self, extra_hosts: tuple[str, ...] = ()) -> ServerTls:
         """Certificate and key for the agent port, reissued when missing, old or lacking a name."""

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import errno
 import logging
 import socket
 import ssl
 import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,9 +27,10 @@ from stockade.platform.errors import (
     PlatformConfigError,
     PlatformError,
 )
-from stockade.platform.pki import CertificateAuthority
+from stockade.platform.pki import AGENT_CERT_VALIDITY, CertificateAuthority
 from stockade.platform.services import (
     AccountService,
+    AgentService,
     AuditService,
     EnrollmentService,
     IngestService,
@@ -65,6 +68,7 @@ class PlatformConfig:
     console_tls: bool = True  # False: plain HTTP, only when asked for
     console_cert: Path | None = None  # the user's certificate (PEM); None: one from the CA
     console_key: Path | None = None
+    agent_cert_validity_s: int = int(AGENT_CERT_VALIDITY.total_seconds())
 
     @property
     def effective_agent_port(self) -> int:
@@ -199,6 +203,7 @@ class Platform:
             raise
         runner = StoreRunner()
         metrics = PlatformMetrics()
+        validity = dt.timedelta(seconds=config.agent_cert_validity_s)
         StoreWorker(store, runner, metrics).attach(bus)
         audit = AuditService(store, runner)
         services = PlatformServices(
@@ -206,7 +211,8 @@ class Platform:
             runner=runner,
             accounts=AccountService(store, runner, audit, HashPool()),
             audit=audit,
-            enrollment=EnrollmentService(store, runner, ca),
+            agents=AgentService(store, runner, ca, validity),
+            enrollment=EnrollmentService(store, runner, ca, validity),
             ingest=IngestService(store, runner, bus, metrics),
             metrics=metrics,
             scans=ScanService(store, runner),
@@ -217,6 +223,15 @@ class Platform:
     def create_enrollment_token(self, ttl_s: int = 3600) -> str:
         """A one-time token an agent exchanges for its certificate within `ttl_s` seconds."""
         return create_token(self._services.store, ttl_s)
+
+    @property
+    def ca_fingerprint(self) -> str:
+        """The CA certificate's SHA-256 fingerprint (hex), for agents to pin."""
+        return self._ca.fingerprint
+
+    def revoke_agent(self, agent_id: str) -> bool:
+        """Refuse the agent's certificates from now on; False when it is not enrolled."""
+        return self._services.store.revoke_agent(agent_id, time.time_ns())
 
     def _bind(self, port: int) -> socket.socket:
         family = socket.AF_INET6 if ":" in self.config.host else socket.AF_INET

@@ -4,20 +4,28 @@ Contract (bodies are `stockade.model.wire` structs; errors are JSON {"detail": r
 
     POST /api/v1/agent/enroll     JSON EnrollRequest -> 200 EnrollResponse; no client cert
                                   needed; 403 unknown/used/expired token; 422 bad request/CSR
+    GET  /api/v1/agent/ca         -> 200 the CA certificate (PEM); no client cert needed: an
+                                  agent enrolling keeps it only if its fingerprint is pinned
     POST /api/v1/agent/batches    zstd(msgpack(Batch)) with Content-Type BATCH_CONTENT_TYPE and
                                   Content-Encoding zstd -> 200 Ack; 409 {"detail", "acked_seq"}
                                   on a gap; 400 bad bytes; 413 too large; 415 wrong headers;
-                                  422 wrong shape or seqs; 403 agent_id is not the cert's CN;
+                                  422 wrong shape or seqs; 403 agent_id is not the cert's CN
+                                  or a record names another host than the agent's;
                                   503 store unavailable (retry)
     GET  /api/v1/agent/ack        -> 200 Ack (0 before anything is stored; seqs start at 1)
-    POST /api/v1/agent/heartbeat  JSON Heartbeat -> 200 {"status": "ok"}
+    POST /api/v1/agent/heartbeat  JSON Heartbeat -> 200 {"status": "ok"}; 403 another agent
+                                  or another host than the one enrolled
+    POST /api/v1/agent/renew      JSON RenewRequest -> 200 RenewResponse: a new certificate
     POST /api/v1/agent/scans      a ScanResult in the upload format (model.wire.encode_scan),
-                                  optional ?name=REF (repeatable) -> 201 {"digest"}; 413; 422
-    GET  /api/v1/agent/scans/{digest}  -> 200 {"digest"} when a scan of it is stored (by any
-                                  agent or user), else 404: agents scan each digest once
+                                  optional ?name=REF (repeatable) -> 201 {"digest"}; 413; 422;
+                                  403 an image the agent reported no container of and no
+                                  user asked to have scanned
+    GET  /api/v1/agent/scans/{digest}  -> 200 {"digest"} when this agent or a user stored a
+                                  scan of it, else 404: each agent scans each digest once
 
 Every route but enroll answers 401 without a client certificate and 403 for a certificate
-whose CN is not an enrolled agent; a certificate from another CA fails the TLS handshake.
+whose CN is not an enrolled agent, is revoked, or is not one issued to it; a certificate
+from another CA (or expired) fails the TLS handshake.
 """
 
 from __future__ import annotations
@@ -27,9 +35,9 @@ import time
 import msgspec
 from fastapi import APIRouter, FastAPI, Request, Response
 
-from stockade.model.wire import EnrollRequest, Heartbeat
+from stockade.model.wire import EnrollRequest, Heartbeat, RenewRequest, RenewResponse
 from stockade.platform.api.bodies import BodyTooLarge, error, json_response, read_body
-from stockade.platform.api.deps import AgentId, Services
+from stockade.platform.api.deps import CallingAgent, Services
 from stockade.platform.api.images import Names
 from stockade.platform.pki import CsrError
 from stockade.platform.services import PlatformServices
@@ -59,8 +67,14 @@ async def enroll(request: Request, services: Services) -> Response:
     return json_response(answer)
 
 
+@router.get("/ca")
+async def ca(services: Services) -> Response:
+    """The platform's CA certificate (PEM), which agents pin by its fingerprint."""
+    return Response(services.agents.ca_pem, media_type="application/x-pem-file")
+
+
 @router.post("/batches")
-async def batches(request: Request, services: Services, agent: AgentId) -> Response:
+async def batches(request: Request, services: Services, agent: CallingAgent) -> Response:
     """Store a zstd-compressed msgpack Batch exactly once; answers the Ack."""
     try:
         body = await read_body(request, MAX_BODY_BYTES)
@@ -80,13 +94,16 @@ async def batches(request: Request, services: Services, agent: AgentId) -> Respo
 
 
 @router.get("/ack")
-async def ack(services: Services, agent: AgentId) -> Response:
+async def ack(services: Services, agent: CallingAgent) -> Response:
     """The highest sequence stored for the calling agent."""
-    return json_response(await services.ingest.ack(agent))
+    try:
+        return json_response(await services.ingest.ack(agent.agent_id))
+    except IngestError as e:
+        return error(e.status, e.reason)
 
 
 @router.post("/heartbeat")
-async def heartbeat(request: Request, services: Services, agent: AgentId) -> Response:
+async def heartbeat(request: Request, services: Services, agent: CallingAgent) -> Response:
     """Record the agent's status (host, version, sensor counters)."""
     try:
         body = await read_body(request, SMALL_BODY_BYTES)
@@ -95,8 +112,16 @@ async def heartbeat(request: Request, services: Services, agent: AgentId) -> Res
         return error(413, str(e))
     except (msgspec.DecodeError, RecursionError) as e:
         return error(422, f"bad heartbeat: {e}")
-    if beat.agent_id != agent:
-        return error(403, f"heartbeat agent_id {beat.agent_id!r} differs from CN {agent!r}")
+    if beat.agent_id != agent.agent_id:
+        return error(
+            403, f"heartbeat agent_id {beat.agent_id!r} differs from CN {agent.agent_id!r}"
+        )
+    if (beat.host.id, beat.host.hostname) != (agent.host_id, agent.hostname):
+        return error(
+            403,
+            f"heartbeat names host {beat.host.id!r} ({beat.host.hostname!r}), but this agent "
+            f"enrolled as host {agent.host_id!r} ({agent.hostname!r})",
+        )
     try:
         await services.runner.write(services.store.record_heartbeat, beat, time.time_ns())
     except UnknownAgentError as e:
@@ -104,15 +129,34 @@ async def heartbeat(request: Request, services: Services, agent: AgentId) -> Res
     return json_response({"status": "ok"})
 
 
+@router.post("/renew")
+async def renew(request: Request, services: Services, agent: CallingAgent) -> Response:
+    """A new certificate for the calling agent's CSR; the one it called with stays valid."""
+    try:
+        body = await read_body(request, SMALL_BODY_BYTES)
+        renewal = msgspec.json.decode(body, type=RenewRequest)
+        cert_pem = await services.agents.renew(agent, renewal.csr_pem)
+    except BodyTooLarge as e:
+        return error(413, str(e))
+    except (msgspec.DecodeError, CsrError) as e:
+        return error(422, f"bad renewal request: {e}")
+    except UnknownAgentError as e:
+        return error(403, str(e))
+    return json_response(RenewResponse(cert_pem=cert_pem))
+
+
 @router.post("/scans", status_code=201)
 async def scans(
-    request: Request, services: Services, agent: AgentId, name: Names = None
+    request: Request, services: Services, agent: CallingAgent, name: Names = None
 ) -> Response:
     """Store an image scan made by the calling agent; answers the image digest."""
     try:
         body = await read_body(request, MAX_SCAN_BYTES)
         image = await services.scans.submit(
-            body, name or (), agent_id=agent, content_type=request.headers.get("content-type", "")
+            body,
+            name or (),
+            agent_id=agent.agent_id,
+            content_type=request.headers.get("content-type", ""),
         )
     except BodyTooLarge as e:
         return error(413, str(e))
@@ -122,10 +166,9 @@ async def scans(
 
 
 @router.get("/scans/{digest}")
-async def scan_known(digest: str, services: Services, agent: AgentId) -> Response:
-    """200 when a scan of the image digest is stored, 404 when it should be scanned."""
-    del agent  # the dependency authenticates the caller
-    if await services.scans.known(digest):
+async def scan_known(digest: str, services: Services, agent: CallingAgent) -> Response:
+    """200 when this agent or a user stored a scan of the digest, 404 when it should scan it."""
+    if await services.scans.known(digest, agent.agent_id):
         return json_response({"digest": digest})
     return error(404, f"no scan of image {digest} is stored")
 
@@ -134,6 +177,5 @@ def create_agent_app(services: PlatformServices) -> FastAPI:
     """Routes agents call; all but enroll need the agent's client certificate."""
     app = FastAPI(title="Stockade agent API", docs_url=None, redoc_url=None)
     app.state.services = services
-    app.state.agent_fingerprints = {}
     app.include_router(router)
     return app

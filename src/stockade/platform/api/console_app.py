@@ -16,6 +16,7 @@ from stockade.platform.api.bodies import json_response
 from stockade.platform.api.deps import (
     SAFE_METHODS,
     USER_STATE,
+    Admin,
     Bearer,
     SelfService,
     Services,
@@ -121,6 +122,18 @@ async def agents(services: Services) -> Response:
     found = await services.runner.read(services.store.list_agents)
     now = time.time_ns()
     return json_response([agent_view(a, now) for a in found])
+
+
+@private.delete("/agents/{agent_id}", responses={404: {"description": "no such agent"}})
+async def revoke_agent(agent_id: str, services: Services, admin: Admin) -> Response:
+    """Revoke an agent (admin only): its certificate is refused on every listener within
+    seconds."""
+    del admin  # the dependency admits admins only
+    if not await services.agents.revoke(agent_id):
+        raise HTTPException(404, f"no agent {agent_id!r} is enrolled")
+    found = await services.runner.read(services.store.get_agent, agent_id)
+    assert found is not None  # agents are revoked, never removed
+    return json_response(agent_view(found, time.time_ns()))
 
 
 @private.get("/containers")

@@ -10,9 +10,9 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from stockade.platform.api.peercert import PEER_CERT_STATE
-from stockade.platform.pki import common_name, fingerprint
 from stockade.platform.services import PlatformServices
 from stockade.platform.services.accounts import Principal
+from stockade.platform.services.agents import AgentIdentity, AgentRefused
 from stockade.platform.services.roles import Role
 
 _bearer = HTTPBearer(auto_error=False, description="token from POST /api/v1/auth/login")
@@ -67,26 +67,19 @@ def require(role: Role) -> Callable[[Principal], Awaitable[Principal]]:
     return check
 
 
-async def calling_agent(request: Request, services: Services) -> str:
-    """The calling agent's id: CN of its verified client cert, enrolled, not replaced."""
+async def calling_agent(request: Request, services: Services) -> AgentIdentity:
+    """The calling agent and its host: from its verified client cert, enrolled, not revoked."""
     der: bytes | None = getattr(request.state, PEER_CERT_STATE, None)
     if not der:
         raise HTTPException(401, "a client certificate issued at enrollment is required")
-    cert = x509.load_der_x509_certificate(der)
-    cn, seen = common_name(cert), fingerprint(cert)
-    known: dict[str, str] = request.app.state.agent_fingerprints
-    if cn not in known:
-        agent = await services.runner.read(services.store.get_agent, cn)
-        if agent is None:
-            raise HTTPException(403, f"agent {cn!r} is not enrolled")
-        known[cn] = agent.cert_fingerprint
-    if known[cn] != seen:
-        raise HTTPException(403, f"certificate of agent {cn!r} is not the one it enrolled with")
-    return cn
+    try:
+        return await services.agents.identify(x509.load_der_x509_certificate(der))
+    except AgentRefused as e:
+        raise HTTPException(e.status, e.reason) from e
 
 
 User = Annotated[Principal, Depends(current_user)]
 SelfService = Annotated[Principal, Depends(any_user)]  # calls a viewer may make on itself
 Admin = Annotated[Principal, Depends(require(Role.ADMIN))]
 Bearer = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
-AgentId = Annotated[str, Depends(calling_agent)]
+CallingAgent = Annotated[AgentIdentity, Depends(calling_agent)]

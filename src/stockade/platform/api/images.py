@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 
 from stockade.model.inventory import Severity
 from stockade.platform.api.bodies import BodyTooLarge, error, json_response, read_body
-from stockade.platform.api.deps import Services, current_user
+from stockade.platform.api.deps import Services, User, current_user
 from stockade.platform.api.image_views import (
     image_detail_view,
     image_view,
@@ -49,6 +49,13 @@ async def upload_scan(request: Request, services: Services, name: Names = None) 
     except ScanRejected as e:
         return error(e.status, e.reason)
     return json_response({"digest": image.digest, "image": image_view(image)}, status=201)
+
+
+@router.post("/images/{digest}/scan-request", status_code=202)
+async def request_scan(digest: str, services: Services, user: User) -> Response:
+    """Let agents upload a scan of this image even if none of theirs runs it."""
+    await services.scans.request(digest, user.username)
+    return json_response({"digest": digest, "requested_by": user.username}, status=202)
 
 
 @router.get("/images")

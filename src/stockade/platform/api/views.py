@@ -14,7 +14,10 @@ OFFLINE_AFTER_NS = 60 * 1_000_000_000  # agents send a heartbeat every few secon
 
 
 def agent_status(agent: AgentRecord, now: int) -> str:
-    """enrolled (never heard from), online, degraded (fallback sensor), or offline (silent)."""
+    """enrolled (never heard from), online, degraded (fallback sensor), offline (silent),
+    or revoked."""
+    if agent.revoked_at is not None:
+        return "revoked"
     if agent.last_seen and now - agent.last_seen > OFFLINE_AFTER_NS:
         return "offline"
     return agent.status
@@ -37,6 +40,7 @@ def agent_view(agent: AgentRecord, now: int) -> dict[str, Any]:
         # records lost on the way: refused by the platform, or dropped by a full agent spool
         "records_refused": agent.records_refused,
         "spool_dropped": int((agent.sensor or {}).get("spool_dropped", 0)),
+        "revoked_at": format_ns(agent.revoked_at) if agent.revoked_at is not None else None,
     }
 
 

@@ -1,10 +1,11 @@
-"""The platform's services: accounts, audit, enrollment, ingest, metrics, image scans."""
+"""The platform's services: accounts, agents, audit, enrollment, ingest, metrics, scans."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from stockade.platform.services.accounts import AccountService
+from stockade.platform.services.agents import AgentService
 from stockade.platform.services.audit import AuditService
 from stockade.platform.services.enrollment import EnrollmentService
 from stockade.platform.services.ingest import IngestService
@@ -22,6 +23,7 @@ class PlatformServices:
     store: Store
     runner: StoreRunner
     accounts: AccountService
+    agents: AgentService
     audit: AuditService
     enrollment: EnrollmentService
     ingest: IngestService
@@ -32,6 +34,7 @@ class PlatformServices:
 
 __all__ = [
     "AccountService",
+    "AgentService",
     "AuditService",
     "EnrollmentService",
     "IngestService",

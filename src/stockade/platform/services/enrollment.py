@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 import uuid
 
@@ -9,7 +10,12 @@ from cryptography.hazmat.primitives import serialization
 
 from stockade.model.wire import EnrollRequest, EnrollResponse
 from stockade.platform.errors import PlatformError
-from stockade.platform.pki import CertificateAuthority, fingerprint, load_csr
+from stockade.platform.pki import (
+    AGENT_CERT_VALIDITY,
+    CertificateAuthority,
+    fingerprint,
+    load_csr,
+)
 from stockade.platform.services.credentials import new_token, token_hash
 from stockade.platform.store import AgentRecord, Store, TokenState
 from stockade.platform.store.runner import StoreRunner
@@ -29,12 +35,19 @@ def create_token(store: Store, ttl_s: int) -> str:
 
 
 class EnrollmentService:
-    """Checks a token once, signs the agent's CSR and records the agent."""
+    """Checks a token once, signs the agent's CSR and records the agent with its host."""
 
-    def __init__(self, store: Store, runner: StoreRunner, ca: CertificateAuthority) -> None:
+    def __init__(
+        self,
+        store: Store,
+        runner: StoreRunner,
+        ca: CertificateAuthority,
+        cert_validity: dt.timedelta = AGENT_CERT_VALIDITY,
+    ) -> None:
         self._store = store
         self._runner = runner
         self._ca = ca
+        self._validity = cert_validity
 
     def _enroll(self, request: EnrollRequest) -> EnrollResponse:
         load_csr(request.csr_pem)  # refuse a bad CSR before spending the token
@@ -43,7 +56,7 @@ class EnrollmentService:
         state = self._store.claim_enrollment_token(token_hash(request.token), now, agent_id)
         if state is not TokenState.CLAIMED:
             raise EnrollmentRefused(str(state))
-        cert = self._ca.sign_agent_csr(request.csr_pem, agent_id)
+        cert = self._ca.sign_agent_csr(request.csr_pem, agent_id, self._validity)
         self._store.add_agent(
             AgentRecord(
                 id=agent_id,

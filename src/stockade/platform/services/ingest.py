@@ -15,6 +15,7 @@ from stockade.model.wire import BATCH_CONTENT_TYPE, BATCH_ENCODING, Ack, Batch
 from stockade.platform.bus import BATCHES, Bus, BusError
 from stockade.platform.errors import PlatformError
 from stockade.platform.messages import IngestBatch
+from stockade.platform.services.agents import AgentIdentity
 from stockade.platform.services.batch_limits import (
     BatchLimitError,
     array_length,
@@ -24,7 +25,7 @@ from stockade.platform.services.batch_limits import (
     check_value,
 )
 from stockade.platform.services.metrics import PlatformMetrics
-from stockade.platform.store import SequenceGapError, Store, StoreError
+from stockade.platform.store import SequenceGapError, Store, StoreError, UnknownAgentError
 from stockade.platform.store.runner import StoreRunner
 
 MAX_BODY_BYTES = 32 * 1024 * 1024
@@ -199,6 +200,24 @@ def check_sequences(batch: Batch) -> None:
         raise IngestError(422, f"duplicate seq in batch [{first}, {last}]")
 
 
+def check_origin(batch: Batch, agent: AgentIdentity) -> None:
+    """Refuse a batch of another agent or with a record naming another host than the one
+    the agent's certificate is bound to."""
+    if batch.agent_id != agent.agent_id:
+        raise IngestError(
+            403,
+            f"batch agent_id {batch.agent_id!r} differs from certificate CN {agent.agent_id!r}",
+        )
+    for kind, records in (("event", batch.events), ("alert", batch.alerts)):
+        for record in records:
+            if record.host_id != agent.host_id:
+                raise IngestError(
+                    403,
+                    f"{kind} seq {record.seq} names host {record.host_id!r}, but this agent is "
+                    f"bound to host {agent.host_id!r}",
+                )
+
+
 class IngestService:
     """Validates a batch from an authenticated agent, publishes it, answers the ack."""
 
@@ -211,11 +230,14 @@ class IngestService:
         self._metrics = metrics
 
     async def ingest(
-        self, agent_id: str, body: bytes, content_type: str, content_encoding: str
+        self, agent: AgentIdentity, body: bytes, content_type: str, content_encoding: str
     ) -> Ack:
         """Store a batch exactly once; IngestError (with status) when refused."""
         try:
-            ack = await self._ingest(agent_id, body, content_type, content_encoding)
+            ack = await self._ingest(agent, body, content_type, content_encoding)
+        except UnknownAgentError as e:  # deleted while its request was under way
+            self._metrics.batches.labels(result="403").inc()
+            raise IngestError(403, str(e)) from e
         except (BusError, StoreError) as e:
             self._metrics.batches.labels(result="503").inc()
             raise IngestError(503, f"cannot store the batch now, retry later: {e}") from e
@@ -226,16 +248,13 @@ class IngestService:
         return ack
 
     async def _ingest(
-        self, agent_id: str, body: bytes, content_type: str, content_encoding: str
+        self, agent: AgentIdentity, body: bytes, content_type: str, content_encoding: str
     ) -> Ack:
         ingest = decode_batch(body, content_type, content_encoding)
         batch = ingest.batch
-        if batch.agent_id != agent_id:
-            raise IngestError(
-                403, f"batch agent_id {batch.agent_id!r} differs from certificate CN {agent_id!r}"
-            )
+        check_origin(batch, agent)
         check_sequences(batch)
-        acked = await self._runner.read(self._store.acked_seq, agent_id)
+        acked = await self._runner.read(self._store.acked_seq, agent.agent_id)
         if batch.first_seq > acked + 1:
             raise IngestError(409, str(SequenceGapError(batch.first_seq, acked)), acked)
         if batch.last_seq > acked:
@@ -249,8 +268,11 @@ class IngestService:
         return Ack(acked_seq=acked)
 
     async def ack(self, agent_id: str) -> Ack:
-        """The agent's current ack."""
-        return Ack(acked_seq=await self._runner.read(self._store.acked_seq, agent_id))
+        """The agent's current ack; IngestError 403 when it is not enrolled (any more)."""
+        try:
+            return Ack(acked_seq=await self._runner.read(self._store.acked_seq, agent_id))
+        except UnknownAgentError as e:
+            raise IngestError(403, str(e)) from e
 
 
 class StoreWorker:

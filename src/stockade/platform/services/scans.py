@@ -105,14 +105,30 @@ class ScanService:
         agent_id: str = "",
         content_type: str = "application/json",
     ) -> ImageRecord:
-        """Decode, check and store one scan; returns the image as stored."""
+        """Decode, check and store one scan; returns the image as stored.
+
+        An agent's scan (`agent_id` set) is kept apart from other agents' scans and
+        accepted only for an image it reported running or a user asked to have scanned.
+        """
         result = decode_scan(body, content_type)
         record = image_record(result, names, agent_id, time.time_ns())
+        if agent_id and not await self._runner.read(
+            self._store.agent_may_scan, agent_id, record.digest
+        ):
+            raise ScanRejected(
+                403,
+                f"agent {agent_id} reported no container running image {record.digest} "
+                "and no user asked for a scan of it",
+            )
         try:
             return await self._runner.write(self._store.store_scan, record, result)
         except StoreError as e:
             raise ScanRejected(503, f"{e}; retry later") from e
 
-    async def known(self, digest: str) -> bool:
-        """True when a scan of this image digest is stored."""
-        return await self._runner.read(self._store.has_scan, digest)
+    async def known(self, digest: str, agent_id: str) -> bool:
+        """True when this agent or a user stored a scan of this image digest."""
+        return await self._runner.read(self._store.has_scan, digest, agent_id)
+
+    async def request(self, digest: str, username: str) -> None:
+        """Let agents upload scans of this image digest."""
+        await self._runner.write(self._store.request_scan, digest, username, time.time_ns())

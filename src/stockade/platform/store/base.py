@@ -102,11 +102,19 @@ class AgentRecord:
     spooled_seq: int = 0
     sensor: dict[str, Any] | None = None  # the last heartbeat's SensorStatus as builtins
     records_refused: int = 0  # records the platform refused and the agent then gave up on
+    revoked_at: int | None = None  # set once: its certificates are refused from then on
+    previous_fingerprint: str = ""  # the certificate renewal replaced (still accepted)
+
+    def accepts(self, cert_fingerprint: str) -> bool:
+        """True when a certificate with this fingerprint may speak for this agent."""
+        if self.revoked_at is not None or not cert_fingerprint:
+            return False
+        return cert_fingerprint in (self.cert_fingerprint, self.previous_fingerprint)
 
 
 @dataclass(frozen=True, slots=True)
 class ContainerRecord:
-    """A container seen in stored events."""
+    """A container seen in stored events; one record per (container id, reporting agent)."""
 
     id: str
     name: str
@@ -178,7 +186,7 @@ class ImageRecord:
     first_seen: int
     last_seen: int
     scanned_at: int
-    agent_id: str  # who sent the latest scan; "" for an upload through the console API
+    agent_id: str  # who sent this scan; "" for an upload through the console API
     target: str  # the reference the latest scan read
     packages: int
     by_severity: dict[str, int]  # Severity name -> findings
@@ -274,6 +282,12 @@ class Store(Protocol):
     def list_agents(self) -> list[AgentRecord]:
         """Every enrolled agent."""
 
+    def revoke_agent(self, agent_id: str, now: int) -> bool:
+        """Refuse the agent's certificates from now on; False when no such agent is enrolled."""
+
+    def replace_agent_cert(self, agent_id: str, cert_fingerprint: str) -> None:
+        """Make a renewed certificate current (the one it replaces stays accepted)."""
+
     def record_heartbeat(self, heartbeat: Heartbeat, now: int) -> None:
         """Store an agent's status report on its row; UnknownAgentError if not enrolled."""
 
@@ -296,13 +310,20 @@ class Store(Protocol):
         """Containers seen in stored events, most recently seen first."""
 
     def store_scan(self, image: ImageRecord, result: ScanResult) -> ImageRecord:
-        """Keep `result` as the image's latest scan (replacing the older one); merge names.
+        """Keep `result` as `image.agent_id`'s scan of the image (replacing only that agent's
+        older one) and as the image's latest; merge names.
 
         Returns the record as stored (first_seen and names carried over from before).
         """
 
-    def has_scan(self, digest: str) -> bool:
-        """True when a scan of this image digest is stored."""
+    def has_scan(self, digest: str, agent_id: str) -> bool:
+        """True when this agent or a user stored a scan of this image digest."""
+
+    def agent_may_scan(self, agent_id: str, digest: str) -> bool:
+        """True when the agent reported a container running this image or a user asked."""
+
+    def request_scan(self, digest: str, username: str, now: int) -> None:
+        """Let agents upload scans of this image digest (a user asked for one)."""
 
     def list_images(self, query: ImageQuery) -> list[ImageRecord]:
         """Scanned images matching the query, most recently scanned first."""

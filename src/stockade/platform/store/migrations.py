@@ -155,6 +155,49 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
         CREATE INDEX audit_log_ts ON audit_log (ts);
         """,
     ),
+    (
+        6,
+        """
+        ALTER TABLE agents ADD COLUMN revoked_at INTEGER;
+        ALTER TABLE agents ADD COLUMN previous_fingerprint TEXT NOT NULL DEFAULT '';
+        CREATE TABLE containers_by_agent (
+            id TEXT NOT NULL,
+            agent_id TEXT NOT NULL,
+            name TEXT NOT NULL,
+            image TEXT NOT NULL,
+            image_digest TEXT NOT NULL,
+            runtime TEXT NOT NULL,
+            first_seen INTEGER NOT NULL,
+            last_seen INTEGER NOT NULL,
+            host_id TEXT NOT NULL,
+            PRIMARY KEY (id, agent_id)
+        );
+        INSERT INTO containers_by_agent (id, agent_id, name, image, image_digest, runtime,
+                                         first_seen, last_seen, host_id)
+            SELECT id, agent_id, name, image, image_digest, runtime, first_seen, last_seen,
+                   host_id FROM containers;
+        DROP TABLE containers;
+        ALTER TABLE containers_by_agent RENAME TO containers;
+        CREATE INDEX containers_name ON containers (name);
+        CREATE INDEX containers_agent_digest ON containers (agent_id, image_digest);
+        CREATE TABLE agent_image_scans (
+            digest TEXT NOT NULL REFERENCES images(digest),
+            agent_id TEXT NOT NULL,
+            scanned_at INTEGER NOT NULL,
+            result BLOB NOT NULL,
+            PRIMARY KEY (digest, agent_id)
+        );
+        INSERT INTO agent_image_scans (digest, agent_id, scanned_at, result)
+            SELECT s.digest, i.agent_id, i.scanned_at, s.result
+            FROM image_scans s JOIN images i ON i.digest = s.digest;
+        DROP TABLE image_scans;
+        CREATE TABLE scan_requests (
+            digest TEXT PRIMARY KEY,
+            requested_by TEXT NOT NULL,
+            requested_at INTEGER NOT NULL
+        )
+        """,
+    ),
 )
 
 

@@ -48,7 +48,7 @@ PROGRESS_EVERY_OPS = 10_000  # SQLite VM steps between two looks at a query's cl
 WAL_CHECKPOINT_PAGES = 10_000  # ~40 MB: fewer, larger checkpoints while ingesting
 _AGENT_COLUMNS = (
     "id, hostname, host_id, cert_fingerprint, enrolled_at, acked_seq, last_seen, status, "
-    "version, spooled_seq, sensor_json, records_refused"
+    "version, spooled_seq, sensor_json, records_refused, revoked_at, previous_fingerprint"
 )
 
 
@@ -205,7 +205,7 @@ class SqliteStore:
         """Record a newly enrolled agent."""
         with self._write() as conn:
             conn.execute(
-                f"INSERT INTO agents ({_AGENT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                f"INSERT INTO agents ({_AGENT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 _agent_row(agent),
             )
 
@@ -225,17 +225,37 @@ class SqliteStore:
         )
         return [_agent_record(r) for r in rows]
 
+    def revoke_agent(self, agent_id: str, now: int) -> bool:
+        """Refuse the agent's certificates from now on; False when no such agent is enrolled."""
+        with self._write() as conn:
+            cur = conn.execute(
+                "UPDATE agents SET revoked_at = coalesce(revoked_at, ?), status = 'revoked' "
+                "WHERE id = ?",
+                (now, agent_id),
+            )
+            return cur.rowcount == 1
+
+    def replace_agent_cert(self, agent_id: str, cert_fingerprint: str) -> None:
+        """Make a renewed certificate current (the one it replaces stays accepted)."""
+        with self._write() as conn:
+            cur = conn.execute(
+                "UPDATE agents SET previous_fingerprint = cert_fingerprint, cert_fingerprint = ? "
+                "WHERE id = ? AND revoked_at IS NULL",
+                (cert_fingerprint, agent_id),
+            )
+            if cur.rowcount != 1:
+                raise UnknownAgentError(f"agent {agent_id} is not enrolled or is revoked")
+
     def record_heartbeat(self, heartbeat: Heartbeat, now: int) -> None:
         """Store an agent's status report on its row; UnknownAgentError if not enrolled."""
         sensor = msgspec.json.encode(heartbeat.sensor).decode()
         status = "degraded" if heartbeat.sensor.degraded else "online"
         with self._write() as conn:
             cur = conn.execute(
-                "UPDATE agents SET hostname = ?, host_id = ?, version = ?, last_seen = ?, "
-                "status = ?, spooled_seq = ?, sensor_json = ? WHERE id = ?",
+                "UPDATE agents SET version = ?, last_seen = ?, "
+                "status = ?, spooled_seq = ?, sensor_json = ? "
+                "WHERE id = ? AND revoked_at IS NULL",
                 (
-                    heartbeat.host.hostname,
-                    heartbeat.host.id,
                     heartbeat.version,
                     now,
                     status,
@@ -292,9 +312,22 @@ class SqliteStore:
         except sqlite3.Error as e:
             raise StoreError(f"cannot store a scan in {self.path}: {e}") from e
 
-    def has_scan(self, digest: str) -> bool:
-        """True when a scan of this image digest is stored."""
-        return sqlite_images.has_scan(self._conn(), digest)
+    def has_scan(self, digest: str, agent_id: str) -> bool:
+        """True when this agent or a user stored a scan of this image digest."""
+        return sqlite_images.has_scan(self._conn(), digest, agent_id)
+
+    def agent_may_scan(self, agent_id: str, digest: str) -> bool:
+        """True when the agent reported a container running this image or a user asked."""
+        return sqlite_images.agent_may_scan(self._conn(), agent_id, digest)
+
+    def request_scan(self, digest: str, username: str, now: int) -> None:
+        """Let agents upload scans of this image digest (a user asked for one)."""
+        with self._write() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO scan_requests (digest, requested_by, requested_at) "
+                "VALUES (?, ?, ?)",
+                (digest, username, now),
+            )
 
     def list_images(self, query: ImageQuery) -> list[ImageRecord]:
         """Scanned images matching the query, most recently scanned first."""
@@ -336,6 +369,8 @@ def _agent_row(agent: AgentRecord) -> tuple[Any, ...]:
         agent.spooled_seq,
         json.dumps(agent.sensor) if agent.sensor is not None else None,
         agent.records_refused,
+        agent.revoked_at,
+        agent.previous_fingerprint,
     )
 
 
@@ -354,6 +389,8 @@ def _agent_record(row: tuple[Any, ...]) -> AgentRecord:
         spooled_seq=row[9],
         sensor=json.loads(sensor_json) if sensor_json else None,
         records_refused=row[11],
+        revoked_at=row[12],
+        previous_fingerprint=row[13],
     )
 
 

@@ -28,16 +28,14 @@ _UPSERT_CONTAINER = """
     INSERT INTO containers (id, name, image, image_digest, runtime, first_seen, last_seen,
                             host_id, agent_id)
     VALUES (?,?,?,?,?,?,?,?,?)
-    ON CONFLICT (id) DO UPDATE SET
+    ON CONFLICT (id, agent_id) DO UPDATE SET
         name = CASE WHEN excluded.name != '' THEN excluded.name ELSE name END,
         image = CASE WHEN excluded.image != '' THEN excluded.image ELSE image END,
         image_digest = CASE WHEN excluded.image_digest != ''
                             THEN excluded.image_digest ELSE image_digest END,
         runtime = CASE WHEN excluded.runtime != '' THEN excluded.runtime ELSE runtime END,
         first_seen = min(first_seen, excluded.first_seen),
-        last_seen = max(last_seen, excluded.last_seen),
-        host_id = excluded.host_id,
-        agent_id = excluded.agent_id
+        last_seen = max(last_seen, excluded.last_seen)
 """
 
 _INT64_MAX = 2**63 - 1

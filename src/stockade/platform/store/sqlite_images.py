@@ -1,6 +1,7 @@
-"""Scanned images in SQLite: one row per digest and its latest scan as a msgpack blob.
+"""Scanned images in SQLite: one row per digest (its latest scan's summary) and each
+scanner's scan of it as a msgpack blob (agent id "" for a user's upload).
 
-A new scan of a digest replaces the stored one (older scans are not kept); the image's
+A scanner's new scan of a digest replaces only that scanner's older one; the image's
 first_seen and the names it was known by are carried over.
 """
 
@@ -70,15 +71,29 @@ def store_scan(conn: sqlite3.Connection, image: ImageRecord, result: ScanResult)
         image = replace(image, names=names, first_seen=min(before.first_seen, image.first_seen))
     conn.execute(f"INSERT OR REPLACE INTO images ({_COLUMNS}) VALUES ({_marks(12)})", _row(image))
     conn.execute(
-        "INSERT OR REPLACE INTO image_scans (digest, result) VALUES (?, ?)",
-        (image.digest, msgspec.msgpack.encode(result)),
+        "INSERT OR REPLACE INTO agent_image_scans (digest, agent_id, scanned_at, result) "
+        "VALUES (?, ?, ?, ?)",
+        (image.digest, image.agent_id, image.scanned_at, msgspec.msgpack.encode(result)),
     )
     return image
 
 
-def has_scan(conn: sqlite3.Connection, digest: str) -> bool:
-    """True when a scan of `digest` is stored."""
-    row = conn.execute("SELECT 1 FROM image_scans WHERE digest = ?", (digest,)).fetchone()
+def has_scan(conn: sqlite3.Connection, digest: str, agent_id: str) -> bool:
+    """True when `agent_id` or a user (agent id "") stored a scan of `digest`."""
+    row = conn.execute(
+        "SELECT 1 FROM agent_image_scans WHERE digest = ? AND agent_id IN (?, '')",
+        (digest, agent_id),
+    ).fetchone()
+    return row is not None
+
+
+def agent_may_scan(conn: sqlite3.Connection, agent_id: str, digest: str) -> bool:
+    """True when the agent's own containers ran `digest` or a user asked for a scan of it."""
+    row = conn.execute(
+        "SELECT 1 FROM containers WHERE agent_id = ? AND image_digest = ? "
+        "UNION ALL SELECT 1 FROM scan_requests WHERE digest = ? LIMIT 1",
+        (agent_id, digest, digest),
+    ).fetchone()
     return row is not None
 
 
@@ -101,10 +116,15 @@ def list_images(conn: sqlite3.Connection, query: ImageQuery) -> list[ImageRecord
 
 
 def get_scan(conn: sqlite3.Connection, digest: str) -> StoredScan | None:
-    """The image and its latest scan."""
+    """The image and its latest scan (by whoever made it: `image.agent_id`)."""
     image = _get(conn, digest)
-    row = conn.execute("SELECT result FROM image_scans WHERE digest = ?", (digest,)).fetchone()
-    if image is None or row is None:
+    if image is None:
+        return None
+    row = conn.execute(
+        "SELECT result FROM agent_image_scans WHERE digest = ? AND agent_id = ?",
+        (digest, image.agent_id),
+    ).fetchone()
+    if row is None:
         return None
     return StoredScan(image=image, result=_result_decoder.decode(row[0]))
 

@@ -28,7 +28,7 @@ _alert_decoder = msgspec.json.Decoder(Alert)
 def _container_ids(conn: sqlite3.Connection, text: str) -> list[str]:
     """Full ids a container filter (full id, 12-char id or name) stands for."""
     rows = conn.execute(
-        "SELECT id FROM containers WHERE id = ? OR name = ? OR substr(id, 1, 12) = ?",
+        "SELECT DISTINCT id FROM containers WHERE id = ? OR name = ? OR substr(id, 1, 12) = ?",
         (text, text, text),
     )
     ids = [str(r[0]) for r in rows]
@@ -136,7 +136,7 @@ def query_alerts(conn: sqlite3.Connection, q: AlertQuery) -> list[StoredAlert]:
     sql, params = where.select(
         f"a.agent_id, a.body, a.proc_name, a.proc_pid, a.proc_cmdline, {columns}, "
         "a.ts AS _ts, a.id AS _id",
-        "alerts a LEFT JOIN containers c ON c.id = a.container_id",
+        "alerts a LEFT JOIN containers c ON c.id = a.container_id AND c.agent_id = a.agent_id",
         "a.ts DESC, a.id DESC",
         q.limit,
     )
