@@ -13,7 +13,13 @@ from stockade.scan.cache import LayerCache
 from stockade.scan.distro import os_label, with_distro
 from stockade.scan.errors import SourceError
 from stockade.scan.group import AnalyzerGroup
-from stockade.scan.layers import LayerResult, analyze_layer, analyze_tree
+from stockade.scan.layers import (
+    LayerResult,
+    analyze_layer,
+    analyze_tree,
+    cache_digest,
+    verify_layer,
+)
 from stockade.scan.options import Scanner, ScanOptions
 from stockade.scan.sources import ImageSource, RootfsSource, open_source
 
@@ -63,9 +69,14 @@ def _scan_layers(
     results: list[tuple[LayerRef, LayerResult]] = []
     for index, layer in enumerate(layers):
         report(ref, index, len(layers))
-        key = group.cache_key(layer.ref.diff_id) if layer.ref.diff_id else ""
+        # analyze_layer checks a layer's digests while reading it and verify_layer before
+        # a cached result is used: a layer claiming another's digest is an error
+        digest = cache_digest(layer)
+        key = group.cache_key(digest) if digest else ""
         result = cache.get(key) if cache is not None and key else None
-        if result is None:
+        if result is not None:
+            verify_layer(source, layer, group)
+        else:
             result = analyze_layer(source, layer, group)
             if cache is not None and key:
                 cache.put(key, result)

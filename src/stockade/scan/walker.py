@@ -17,6 +17,7 @@ from isal import isal_zlib
 from stockade.scan.decompress import decompressed
 from stockade.scan.errors import LayerError, LimitExceededError
 from stockade.scan.files import FileInfo, Readable, WalkLimits
+from stockade.scan.sources.blobstore import VerifyingReader
 from stockade.scan.tarstream import HARDLINK, SYMLINK, TarStream
 
 T = TypeVar("T")
@@ -60,10 +61,21 @@ def _escapes(base_dir: str, target: str) -> bool:
 
 
 def walk_layer(
-    blob: Readable, what: str, select: Select[T], limits: WalkLimits, report: WalkReport
+    blob: Readable,
+    what: str,
+    select: Select[T],
+    limits: WalkLimits,
+    report: WalkReport,
+    diff_id: str = "",
 ) -> Iterator[tuple[FileInfo, T, bytes]]:
-    """Yield (info, selection, content) for each selected regular file of a layer blob."""
-    stream = decompressed(blob, limits.max_layer_size, what)
+    """Yield (info, selection, content) for each selected regular file of a layer blob.
+
+    With `diff_id`, the uncompressed tar must hash to it: DigestMismatchError (naming the
+    layer) at the end of the walk otherwise, so a layer cannot pass for another one.
+    """
+    stream: Readable = decompressed(blob, limits.max_layer_size, what)
+    if diff_id:
+        stream = VerifyingReader(stream, diff_id, f"{what} (uncompressed, diff id)")
     try:
         yield from _entries(TarStream(stream), what, select, limits, report)
         while stream.read(TAR_BUFSIZE):  # drain padding so the blob digest is checked

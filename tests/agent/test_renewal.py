@@ -1,0 +1,73 @@
+"""Short-lived agent certificates renewed over the agent's own mTLS channel; a revoked
+agent can neither renew nor send (a real platform, a real enrolled `Transport`)."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import time
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+
+from stockade.agent.enroll import enroll, load_credentials
+from stockade.agent.errors import TransportError
+from stockade.agent.spool import Spool
+from stockade.agent.transport import Transport
+from stockade.model import Event, Host, Process
+from tests.support.platform_runner import PlatformRunner
+
+pytestmark = pytest.mark.server
+
+HOST = Host(id="renewal-host", hostname="renewal")
+DAY_S = 86400
+
+
+def _cert(path: Path) -> x509.Certificate:
+    return x509.load_pem_x509_certificate(path.read_bytes())
+
+
+def _events(start: int, count: int) -> list[Event]:
+    return [
+        Event(type="execve", ts=n, proc=Process(pid=n, name="t"), host_id=HOST.id)
+        for n in range(start, start + count)
+    ]
+
+
+def test_the_agent_renews_its_certificate_and_a_revoked_one_cannot(
+    platform: PlatformRunner, tmp_path: Path
+) -> None:
+    state = tmp_path / "agent"
+    creds = enroll(state, platform.agent_url, platform.token(), HOST, platform.ca_fingerprint)
+    first = _cert(creds.cert_path)
+    lifetime = first.not_valid_after_utc - first.not_valid_before_utc
+    assert lifetime == dt.timedelta(days=30, minutes=5)  # valid from 5 min ago for clock skew
+    spool = Spool(state / "spool")
+    transport = Transport(spool, platform.agent_url, creds)
+    with contextlib.closing(spool), contextlib.closing(transport):
+        spool.append(_events(1, 10))
+        assert transport.drain(30)
+        assert not transport.renew_if_due(time.time())  # not due yet: nothing asked
+        assert _cert(creds.cert_path) == first
+        assert transport.renew_if_due(time.time() + 25 * DAY_S)
+        renewed = _cert(creds.cert_path)
+        assert renewed.serial_number != first.serial_number
+        assert renewed.subject == first.subject and renewed.not_valid_after_utc >= (
+            first.not_valid_after_utc
+        )
+        # a fresh connection presents the renewed certificate, which the platform accepts
+        fresh = Transport(spool, platform.agent_url, load_credentials(state) or creds)
+        with contextlib.closing(fresh):
+            spool.append(_events(11, 5))
+            assert fresh.drain(30)
+        with contextlib.closing(platform.login()) as admin:
+            [row] = [a for a in admin.get("/api/v1/agents").json() if a["id"] == creds.agent_id]
+            assert row["cert_fingerprint"] == renewed.fingerprint(hashes.SHA256()).hex()
+            assert admin.delete(f"/api/v1/agents/{creds.agent_id}").status_code == 200
+        # revoked: renewal is refused and the certificate stays what it was
+        assert not transport.renew_if_due(time.time() + 25 * DAY_S)
+        assert _cert(creds.cert_path) == renewed
+        with pytest.raises(TransportError, match="403"):
+            transport.sync_ack()
