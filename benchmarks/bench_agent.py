@@ -30,7 +30,7 @@ RUNS = 5
 N = 50_000
 
 
-def _events(n: int) -> list[Event]:
+def _events(n: int, host_id: str = "") -> list[Event]:
     me = procfs.read_process(os.getpid())
     assert me is not None
     return [
@@ -46,6 +46,7 @@ def _events(n: int) -> list[Event]:
                 cgroup_id=me.cgroup_id,
                 start_ns=i,
             ),
+            host_id=host_id,
         )
         for i in range(n)
     ]
@@ -178,10 +179,11 @@ def bench_transport(count: int = 20_000) -> None:
             state = Path(tmp) / "agent"
             token = platform.create_enrollment_token()
             pin_ca(state, platform.ca_pem.encode())
-            creds = enroll(state, platform.agent_url, token, this_host(state))
+            host = this_host(state)
+            creds = enroll(state, platform.agent_url, token, host)
             spool = Spool(state / "spool")
             for _ in range(count // 1000):
-                spool.append(_events(1000))
+                spool.append(_events(1000, host.id))  # the host its certificate is bound to
             transport = Transport(spool, platform.agent_url, creds)
             started = time.perf_counter()
             assert transport.drain(300), "the platform did not acknowledge everything"

@@ -103,7 +103,7 @@ def _enroll(
     request = EnrollRequest(
         token=token,
         csr_pem=csr,
-        host=Host(id=f"bench-{n}", hostname=f"bench-{n}"),
+        host=Host(id="bench-host", hostname=f"bench-{n}"),  # the host its events name
     )
     trust = ssl.create_default_context(cadata=ca_pem)
     with httpx.Client(base_url=agent_url, verify=trust) as c:
