@@ -61,6 +61,21 @@ def test_connect_tuple() -> None:
     assert (ev.fd.l4proto, ev.fd.type, ev.args["tuple"]) == ("tcp", "ipv4", ev.fd.name)
 
 
+def test_failed_connect_keeps_the_port_it_tried() -> None:
+    # A refused connect leaves the socket without its peer port: the tuple reads ...:0.
+    tup = struct.pack(
+        "<HHHHHH16s16s", 2, 1, 6, 0, 0,
+        0, socket.inet_aton("0.0.0.0"), socket.inet_aton("10.88.0.3"),
+    )  # fmt: skip
+    addr = struct.pack("<H", 2) + struct.pack(">H", 8080) + socket.inet_aton("10.88.0.3")
+    ev = RecordDecoder().decode(
+        record(EventType.CONNECT, a=(3, 0, 16, 0, 0, 0), res=-111, slots=(addr, tup), flags=4)
+    )
+    assert ev.fd is not None
+    assert (ev.fd.dip, ev.fd.dport, ev.res) == ("10.88.0.3", 8080, -111)
+    assert ev.fd.name == "0.0.0.0:0->10.88.0.3:8080"
+
+
 @pytest.mark.parametrize(
     "rec",
     [

@@ -17,7 +17,9 @@ from stockade.sensor.bpf.argspec import TEXTS, WALKED, text, walked
 from stockade.sensor.bpf.decoder_exec import argv_of, comm_of
 from stockade.sensor.bpf.decoder_kinds import ACTORS_MAX, MALFORMED, DecodeError
 from stockade.sensor.bpf.decoder_net import PAIRS4, PAIRS6, TUPLE_SIZE, pair_texts, tuple_fd_at
-from stockade.sensor.bpf.sockaddr import FAMILY_TYPE, L4, SOCK_TYPE_L4, parse_sockaddr
+from stockade.sensor.bpf.sockaddr import (
+    FAMILY_TYPE, L4, SOCK_TYPE_L4, parse_sockaddr, with_requested_peer,
+)
 
 # c/record.h: who acted (88 bytes), then what happened; slots follow the 168-byte header.
 cdef enum:
@@ -231,7 +233,7 @@ cdef class CompiledReaders:
             o1 = HDR + l0
             fd = None
             if flags & F_TUPLE:
-                fd = _tuple_fd(rec, p, o1, l1, num, False)
+                fd = with_requested_peer(_tuple_fd(rec, p, o1, l1, num, False), rec[HDR:o1])
             elif l0:
                 family, addr, port = parse_sockaddr(rec[HDR:o1])
                 fd = FdInfo(num=num, type=family, name=addr, dip=addr, dport=port)

@@ -12,7 +12,12 @@ from typing import Any
 
 from stockade.model import EventType as T
 from stockade.model import FdInfo
-from stockade.sensor.bpf.sockaddr import parse_sockaddr, sockaddr_text, tuple_fd
+from stockade.sensor.bpf.sockaddr import (
+    parse_sockaddr,
+    sockaddr_text,
+    tuple_fd,
+    with_requested_peer,
+)
 
 HDR_SIZE = 168
 REC_F_TUPLE = 4
@@ -150,7 +155,9 @@ def _sock_fd(
 def _connect(rec: bytes, a: tuple[int, ...], s: tuple[int, ...], res: int, f: int) -> Any:
     fd = _sock_fd(rec, s, f, i32(a[0]), server=False)
     raw = rec[s[0] : s[0] + s[1]]
-    if fd is None and raw:
+    if fd is not None:
+        fd = with_requested_peer(fd, raw)
+    elif raw:
         kind, addr, port = parse_sockaddr(raw)
         fd = FdInfo(num=i32(a[0]), type=kind, name=addr, dip=addr, dport=port)
     return {"res": res, "tuple": fd.name if fd else "", "fd": i32(a[0])}, fd

@@ -16,7 +16,7 @@ from stockade.sensor.bpf.argspec import HDR_SIZE, REC_F_TUPLE, TEXTS, WALKED, te
 from stockade.sensor.bpf.decoder_exec import comm_of
 from stockade.sensor.bpf.decoder_net import tuple_fd_at
 from stockade.sensor.bpf.kinds import KIND_IDS
-from stockade.sensor.bpf.sockaddr import parse_sockaddr
+from stockade.sensor.bpf.sockaddr import parse_sockaddr, with_requested_peer
 
 # c/record.h: who acted (88 bytes, cached per distinct value), then what happened.
 IDENT = struct.Struct("<QQQQ10I16s")
@@ -146,7 +146,7 @@ class KindReaders:
         proc = self._last_proc if rec.startswith(self._last_key) else self._actor(rec)
         fd: FdInfo | None = None
         if flags & REC_F_TUPLE:
-            fd = tuple_fd_at(rec, o1, l1, num, False)
+            fd = with_requested_peer(tuple_fd_at(rec, o1, l1, num, False), rec[HDR_SIZE:o1])
         elif l0:
             family, addr, port = parse_sockaddr(rec[HDR_SIZE:o1])
             fd = FdInfo(num=num, type=family, name=addr, dip=addr, dport=port)

@@ -81,3 +81,20 @@ def sockaddr_text(raw: bytes) -> str:
     if kind in ("ipv4", "ipv6"):
         return _endpoint(addr, port)
     return addr
+
+
+def with_requested_peer(fd: FdInfo, raw: bytes) -> FdInfo:
+    """`fd` with the destination the call asked for when its socket has none (port 0).
+
+    A failed connect (ECONNREFUSED, a timeout) leaves the kernel socket without its peer,
+    so its tuple reads `...->ip:0`; the address the call was given still names the port
+    tried, which a port scan's connects must keep (as Falco's drivers fill it in).
+    """
+    if fd.dport or not raw:
+        return fd
+    kind, addr, port = parse_sockaddr(raw)
+    if kind not in ("ipv4", "ipv6") or not port:
+        return fd
+    fd.dip, fd.dport = addr, port
+    fd.name = f"{_endpoint(fd.sip, fd.sport)}->{_endpoint(addr, port)}"
+    return fd
