@@ -27,7 +27,7 @@ BUILTIN_MODULES: dict[str, tuple[str, ...]] = {
         "stockade.context.containerd",
         "stockade.context.crio",
     ),
-    "detector": ("stockade.detect.rules",),
+    "detector": ("stockade.detect.rules", "stockade.detect.correlation"),
     "store": ("stockade.platform.store.sqlite",),
     "bus": ("stockade.platform.bus.inprocess",),
     "image source": ("stockade.scan.sources",),

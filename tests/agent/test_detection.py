@@ -11,6 +11,7 @@ import pytest
 from stockade.agent import Agent, AgentConfig, AgentError
 from stockade.agent.detection import event_types_needed
 from stockade.detect import DETECTORS, DetectorConfig
+from stockade.detect.correlation import CorrelationDetector
 from stockade.detect.rules import RulesDetector
 from stockade.model import Alert, Event, EventType
 from stockade.model.events import HIGH_VOLUME_EVENT_TYPES, LIFECYCLE_EVENT_TYPES
@@ -55,9 +56,10 @@ def test_the_agent_builds_the_configured_detectors_from_the_registry(tmp_path: P
     assert connect.rule_paths == ()
 
 
-def test_the_default_is_the_rules_detector(tmp_path: Path) -> None:
-    (only,) = Agent(AgentConfig(tmp_path, "https://127.0.0.1:1")).detectors
-    assert isinstance(only, RulesDetector)
+def test_the_defaults_are_the_rules_and_correlation_detectors(tmp_path: Path) -> None:
+    rules, correlation = Agent(AgentConfig(tmp_path, "https://127.0.0.1:1")).detectors
+    assert isinstance(rules, RulesDetector)
+    assert isinstance(correlation, CorrelationDetector)
 
 
 def test_an_unknown_detector_id_stops_the_agent_with_the_known_ids(tmp_path: Path) -> None:

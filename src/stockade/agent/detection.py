@@ -11,7 +11,7 @@ from stockade.detect.base import DetectError, Detector, DetectorConfig, build_de
 from stockade.model import EventType
 from stockade.model.events import HIGH_VOLUME_EVENT_TYPES, LIFECYCLE_EVENT_TYPES
 
-DEFAULT_DETECTORS: tuple[str, ...] = ("rules",)
+DEFAULT_DETECTORS: tuple[str, ...] = ("rules", "correlation")
 _ANY = frozenset(EventType) - HIGH_VOLUME_EVENT_TYPES  # what a rule on no event type gets
 
 

@@ -91,7 +91,7 @@ def agent(
     ] = None,
     detector: Annotated[
         list[str] | None,
-        typer.Option("--detector", help="Detector id (repeatable); default: rules."),
+        typer.Option("--detector", help="Detector id (repeatable); default: rules, correlation."),
     ] = None,
     scan_images: Annotated[
         bool, typer.Option(help="Scan the image of each new container once per digest.")

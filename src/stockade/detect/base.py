@@ -25,6 +25,8 @@ class DetectorConfig:
     """What every detector is built from (each reads the parts it needs)."""
 
     rule_paths: tuple[Path, ...] = ()  # rule files; empty: Stockade's default rules
+    # correlation files; empty: the `correlations/` directory beside the rule files
+    correlation_paths: tuple[Path, ...] = ()
 
 
 class Detector(Protocol):

@@ -1,0 +1,1 @@
+"""Stockade's default correlations: YAML beside the default rules, loaded with them."""
