@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from stockade.detect import DetectorConfig
+from stockade.detect.correlation import CorrelationDetector
 from stockade.detect.rules import RulesDetector
 from tests.support import capabilities
 from tests.support.ci import skip_or_fail
@@ -36,11 +37,13 @@ def falco_rules(corpus: Path) -> RulesDetector:
 
 @pytest.fixture(scope="session")
 def live(default_rules: RulesDetector, falco_rules: RulesDetector) -> Iterator[LivePipeline]:
-    """The eBPF sensor and context stage, attached to what both rule sets need."""
+    """The eBPF sensor and context stage, attached to what both rule sets and the default
+    correlations need."""
     for marker in ("ebpf", "podman"):
         if reason := capabilities.CHECKS[marker]():
             skip_or_fail(f"{marker}: {reason}")
-    pipeline = LivePipeline([default_rules, falco_rules])
+    correlations = CorrelationDetector.from_config(DetectorConfig())
+    pipeline = LivePipeline([default_rules, falco_rules, correlations])
     pipeline.start()
     yield pipeline
     pipeline.stop()
