@@ -8,6 +8,9 @@ run_pkgs=(podman runc busybox-static clang llvm bpftool libbpf-dev uidmap gcc li
 test_pkgs=(chromium postgresql nats-server redis-server auditd containerd)  # auditd: for auditctl only; its daemon must not run
 # Attack tools copied into the detection scenarios' image (tests/support/tools_image.py).
 test_pkgs+=(netcat-openbsd netcat-traditional socat nmap strace curl python3)
+# The SSH brute force scenario's server and client (tests/detect/ssh_image.py); no init
+# system here starts the host's sshd.
+test_pkgs+=(openssh-server openssh-client)
 bench_pkgs=(redis-tools hyperfine)
 
 pkgs=("${run_pkgs[@]}")

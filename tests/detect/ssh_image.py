@@ -4,11 +4,10 @@ with the shared libraries they load, built with a COPY-only Containerfile."""
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from pathlib import Path
 
 from tests.support.podman import Podman
+from tests.support.tools_image import copy_program
 
 SSH_IMAGE = "localhost/stockade-test-ssh:1"
 PROGRAMS = ("/usr/sbin/sshd", "/usr/bin/ssh", "/usr/bin/ssh-keygen")
@@ -42,32 +41,13 @@ def missing_programs() -> str | None:
     return None
 
 
-def _libraries(program: str) -> set[Path]:
-    out = subprocess.run(["ldd", program], capture_output=True, text=True, check=False).stdout
-    found = set()
-    for line in out.splitlines():
-        words = line.split()
-        path = words[2] if "=>" in words and len(words) > 2 else words[0] if words else ""
-        if path.startswith("/"):
-            found.add(Path(path))
-    return found
-
-
-def _copy(source: Path, root: Path) -> None:
-    """Copy under `root` in its real directory (/lib is /usr/lib) by the name it is loaded by."""
-    target = root / str(source.parent.resolve() / source.name).lstrip("/")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(source.resolve(), target)
-
-
 def build_ssh_image(podman: Podman, base: str, workdir: Path) -> str:
     """Build (once per host) the SSH image on top of `base`; returns its name."""
     if podman.cmd("image", "exists", SSH_IMAGE, check=False).returncode == 0:
         return SSH_IMAGE
     root = workdir / "root"
     for program in PROGRAMS:
-        for path in {Path(program), *_libraries(program)}:
-            _copy(path, root)
+        copy_program(program, root)
     (root / "etc" / "ssh").mkdir(parents=True, exist_ok=True)
     (root / "etc" / "ssh" / "sshd_config").write_text(SSHD_CONFIG)
     (workdir / "Containerfile").write_text(f"FROM {base}\nCOPY root/ /\n")

@@ -11,6 +11,7 @@ import pytest
 
 from stockade.detect import DetectorConfig
 from stockade.detect.correlation import CorrelationDetector
+from stockade.detect.rules import RulesDetector
 from stockade.model import Alert, Event
 from tests.detect.ssh_image import SERVER_COMMAND, build_ssh_image, missing_programs
 from tests.support.ci import skip_or_fail
@@ -38,6 +39,14 @@ GUESSES = (
     f"ssh {SSH_OPTIONS} -o PreferredAuthentications=password -o NumberOfPasswordPrompts=1 "
     "root@127.0.0.1 true </dev/null; done"
 )
+# Falco's rules (stable and incubating) on the attacks: none counts events; on every SSH
+# connection sshd's re-executed child reads and writes the socket as stdin/stdout, and
+# two rules judge that one event.
+FALCO_ON_SCAN: set[str] = set()
+FALCO_ON_GUESSES = {
+    "Redirect STDOUT/STDIN to Network Connection in Container",
+    "Unexpected UDP Traffic",
+}
 KEY_LOGIN = f"ssh {SSH_OPTIONS} -o BatchMode=yes root@127.0.0.1 id"
 
 
@@ -56,7 +65,7 @@ def assert_origin(alert: Alert, container_id: str, image: str) -> None:
 
 
 def test_17_port_scan_from_a_container(
-    podman: Podman, debian_image: str, live: LivePipeline
+    podman: Podman, debian_image: str, live: LivePipeline, falco_rules: RulesDetector
 ) -> None:
     name = f"stockade-scenario-17-{uuid.uuid4().hex[:6]}"
     cid = podman.run_detached(debian_image, "sleep", "600", name=name)
@@ -78,6 +87,7 @@ def test_17_port_scan_from_a_container(
     assert_origin(fired[0], cid, debian_image)
     assert fired[0].output_fields["fd.sip"] == "127.0.0.1"
     assert fired[0].output_fields["corr.count"] == 20
+    assert {a.rule for a in alerts_for(falco_rules, attack, cid)} == FALCO_ON_SCAN
 
 
 @pytest.fixture(scope="module")
@@ -114,7 +124,11 @@ def ssh_pair(podman: Podman, ssh_image: str) -> Iterator[tuple[str, str]]:
 
 
 def test_18_ssh_brute_force_against_a_container(
-    podman: Podman, ssh_image: str, ssh_pair: tuple[str, str], live: LivePipeline
+    podman: Podman,
+    ssh_image: str,
+    ssh_pair: tuple[str, str],
+    live: LivePipeline,
+    falco_rules: RulesDetector,
 ) -> None:
     server_id, client = ssh_pair
     key = podman.exec(
@@ -138,3 +152,5 @@ def test_18_ssh_brute_force_against_a_container(
     assert_origin(fired[0], server_id, ssh_image)
     assert fired[0].output_fields["fd.cip"] == "127.0.0.1"
     assert fired[0].output_fields["proc.name"] == "sshd"
+    assert {a.rule for a in alerts_for(falco_rules, attack, server_id)} == FALCO_ON_GUESSES
+    assert {a.rule for a in alerts_for(falco_rules, benign, server_id)} == FALCO_ON_GUESSES

@@ -60,14 +60,19 @@ def _copy(source: Path, root: Path) -> None:
         shutil.copy2(source.resolve(), target)
 
 
+def copy_program(program: str, root: Path) -> None:
+    """Copy `program` and the shared libraries it loads under `root`, as an image's files."""
+    for path in {Path(program), *_libraries(program)}:
+        _copy(path, root)
+
+
 def build_tools_image(podman: Podman, base: str, workdir: Path) -> str:
     """Build (once per host) the tools image on top of `base`; returns its name."""
     if podman.cmd("image", "exists", TOOLS_IMAGE, check=False).returncode == 0:
         return TOOLS_IMAGE
     root = workdir / "root"
     for program in TOOL_PROGRAMS:
-        for path in {Path(program), *_libraries(program)}:
-            _copy(path, root)
+        copy_program(program, root)
     for data in TOOL_DATA:
         _copy(Path(data), root)
     for link, target in TOOL_LINKS.items():
