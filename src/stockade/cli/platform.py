@@ -93,6 +93,13 @@ def server(
         float,
         typer.Option(help="Seconds a user query may run before it is stopped.", min=0.01),
     ] = 2.0,
+    agent_cert_days: Annotated[
+        int,
+        typer.Option(
+            help="Days an agent certificate is valid (agents renew theirs with a third left).",
+            min=1,
+        ),
+    ] = 30,
     plain_http: PlainHttp = False,
     tls_cert: TlsFile = None,
     tls_key: TlsFile = None,
@@ -114,6 +121,7 @@ def server(
         bus=bus,
         bus_location=bus_location,
         query_budget_s=query_budget,
+        agent_cert_validity_s=agent_cert_days * 86400,
         console_tls=not plain_http,
         console_cert=tls_cert,
         console_key=tls_key,
