@@ -127,6 +127,30 @@ def test_watch_prints_repeats_once_with_their_count(tmp_path: Path) -> None:
     assert [(a["event_seq"], a["count"]) for a in unaggregated] == [(t, 1) for t in (1, 2, 3, 100)]
 
 
+CORRELATION = """
+- correlation: Many connects
+  condition: evt.type = connect
+  group_by: [container.id]
+  threshold: 5
+  window: 10s
+  priority: NOTICE
+  output: "%corr.count connects"
+"""
+
+
+def test_validate_checks_correlation_files_too(tmp_path: Path) -> None:
+    runner = CliRunner()
+    rules = _write(tmp_path, "rules.yaml", RULE)
+    good = _write(tmp_path, "good.yaml", CORRELATION)
+    result = runner.invoke(app, ["rules", "validate", str(rules), "--correlations", str(good)])
+    assert result.exit_code == 0, result.output
+    assert "ok: 1 correlations" in result.output
+    bad = _write(tmp_path, "bad.yaml", CORRELATION.replace("10s", "soon"))
+    result = runner.invoke(app, ["rules", "validate", str(rules), "--correlations", str(bad)])
+    assert result.exit_code == 1
+    assert f"{bad}:6:11: LOAD_ERR_YAML_VALIDATE: 'window' must be a duration" in result.output
+
+
 @pytest.mark.root  # tracefs, which says what this host's sensor can attach to, is root's
 def test_validate_warns_about_event_types_this_host_does_not_capture(tmp_path: Path) -> None:
     # Falco's scheduler event: no Stockade sensor produces it, on any kernel.

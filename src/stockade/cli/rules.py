@@ -53,13 +53,23 @@ def validate(
             help="Warn about rules needing event types the sensor on this host cannot capture."
         ),
     ] = True,
+    correlations: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--correlations", help="Correlation files or directories to check too (repeatable)."
+        ),
+    ] = None,
 ) -> None:
     """Load rules files; list every error (and warning) as file:line:column code message."""
+    from stockade.detect.correlation_load import load_correlations
     from stockade.rules import load_rules
 
     ruleset = load_rules(files)
-    for error in ruleset.errors:
+    correlated = load_correlations(correlations or [])
+    for error in [*ruleset.errors, *correlated.errors]:
         typer.echo(f"{error.file}:{error.line}:{error.column}: {error.code}: {error.message}")
+    if correlated.errors:
+        raise typer.Exit(1)
     if not quiet:
         host = _host_warnings(ruleset) if host_check and not ruleset.errors else []
         for warning in [*ruleset.warnings, *host]:
@@ -72,6 +82,8 @@ def validate(
         raise typer.Exit(1)
     enabled = sum(r.enabled for r in ruleset.rules)
     typer.echo(f"ok: {len(ruleset.rules)} rules ({enabled} enabled) in {len(files)} file(s)")
+    if correlations:
+        typer.echo(f"ok: {len(correlated.correlations)} correlations")
 
 
 def fields(
