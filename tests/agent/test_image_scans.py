@@ -13,6 +13,7 @@ from stockade.agent.image_scans import (
     ImageScanError,
     ImageScanRequest,
     ImageScanScheduler,
+    ScanDeferred,
     ScannedDigests,
     images_to_scan,
 )
@@ -152,3 +153,36 @@ def test_a_failed_scan_is_counted_and_not_remembered(tmp_path: Path) -> None:
     run_until_idle(scheduler, [event_in(box(DIGEST_A)), event_in(box(DIGEST_B, cid="c2"))])
     assert scheduler.failed == 1 and scheduler.scanned == [DIGEST_B]
     assert DIGEST_A not in scheduler.done and DIGEST_B in scheduler.done
+
+
+class DeferringPlatform(FakePlatform):
+    """Defers the first `defer` uploads, as the platform does before the image's events land."""
+
+    def __init__(self, defer: int) -> None:
+        super().__init__()
+        self.defer = defer
+
+    def upload(self, result: ScanResult, names: Iterable[str]) -> None:
+        if self.defer > 0:
+            self.defer -= 1
+            raise ScanDeferred("agent reported no container running the image")
+        super().upload(result, names)
+
+
+def test_a_deferred_upload_is_retried_without_scanning_again(tmp_path: Path) -> None:
+    scanner, platform = FakeScanner(), DeferringPlatform(defer=2)
+    scheduler = ImageScanScheduler(tmp_path, platform, scanner, upload_retries_s=(0, 0))
+    run_until_idle(scheduler, [event_in(box(DIGEST_A))])
+    assert scanner.calls == [DIGEST_A] and scheduler.scanned == [DIGEST_A]
+    assert DIGEST_A in platform.stored and DIGEST_A in scheduler.done
+
+
+def test_an_upload_deferred_past_its_retries_is_scanned_when_seen_again(tmp_path: Path) -> None:
+    scanner, platform = FakeScanner(), DeferringPlatform(defer=2)
+    scheduler = ImageScanScheduler(tmp_path, platform, scanner, upload_retries_s=(0,))
+    scheduler.start()
+    for _ in range(2):
+        scheduler.offer([event_in(box(DIGEST_A))])
+        poll_until(scheduler.idle, 30, "the scan worker to finish", interval=0.01)
+    scheduler.stop()
+    assert scanner.calls == [DIGEST_A, DIGEST_A] and DIGEST_A in platform.stored

@@ -18,7 +18,12 @@ import msgspec
 
 from stockade.agent.enroll import Credentials, response_detail
 from stockade.agent.errors import TransportError
-from stockade.agent.image_scans import ImageScanError, ImageScanRequest, ImageScanScheduler
+from stockade.agent.image_scans import (
+    ImageScanError,
+    ImageScanRequest,
+    ImageScanScheduler,
+    ScanDeferred,
+)
 from stockade.model.inventory import ScanResult
 from stockade.model.wire import SCAN_CONTENT_TYPE, decode_scan, encode_scan
 
@@ -127,7 +132,7 @@ class HttpScanPlatform:
         if response.status_code >= 500:
             raise TransportError(f"platform error {response.status_code} on a scan upload")
         if response.status_code == 403:  # its container's events may not be stored yet
-            raise TransportError(f"scan upload refused for now: {response_detail(response)}")
+            raise ScanDeferred(f"scan upload refused for now: {response_detail(response)}")
         if response.status_code != 201:  # refused for what it is: sending it again won't help
             raise ImageScanError(
                 f"scan upload refused ({response.status_code}): {response_detail(response)}"

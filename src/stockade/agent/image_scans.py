@@ -1,10 +1,12 @@
-"""Scanning the image of each new container once per digest, fleet-wide, off the hot path.
+"""Scanning the image of each new container once per digest, off the hot path.
 
 The pipeline hands every batch of events to `ImageScanScheduler.offer`, which only picks
 the images not seen before (`images_to_scan`, pure) and queues them. One worker thread
-asks the platform whether the digest is known (another agent may have scanned it), else
-scans it in a low-priority subprocess and uploads the result. Digests done are kept in
-`<state dir>/scanned-images` so a restart does not scan them again.
+asks the platform whether the digest is known (this agent or a user scanned it: another
+agent's scan is its own), else scans it in a low-priority subprocess and uploads the
+result, waiting a little while the platform defers it until the events reporting the
+image's container have landed. Digests done are kept in `<state dir>/scanned-images` so
+a restart does not scan them again.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from stockade.model.inventory import ScanResult
 log = logging.getLogger(__name__)
 SCANNED_FILE = "scanned-images"
 MAX_QUEUED = 64
+UPLOAD_RETRIES_S = (1.0, 3.0, 10.0, 30.0)  # waits for the events naming the image to land
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +49,11 @@ class ImageScanRequest:
 
 class ImageScanError(AgentError):
     """An image could not be scanned."""
+
+
+class ScanDeferred(TransportError):
+    """The platform takes a scan only once it holds a container of the image from this
+    agent: the events that report it may still be on their way."""
 
 
 class ScanPlatform(Protocol):
@@ -121,8 +129,16 @@ class ScannedDigests:
 class ImageScanScheduler:
     """Queues new images from the pipeline and scans them one at a time on a worker thread."""
 
-    def __init__(self, state_dir: Path, platform: ScanPlatform, scanner: ImageScanner) -> None:
+    def __init__(
+        self,
+        state_dir: Path,
+        platform: ScanPlatform,
+        scanner: ImageScanner,
+        upload_retries_s: tuple[float, ...] = UPLOAD_RETRIES_S,
+    ) -> None:
         self.done = ScannedDigests(state_dir / SCANNED_FILE)
+        self._upload_retries_s = upload_retries_s
+        self._stopping = threading.Event()
         self._platform = platform
         self._scanner = scanner
         self._seen = self.done.snapshot()  # done, queued or being scanned
@@ -151,6 +167,7 @@ class ImageScanScheduler:
 
     def stop(self, timeout_s: float = 10.0) -> None:
         """Cancel a running scan and stop the worker."""
+        self._stopping.set()
         self._scanner.cancel()
         while True:  # make room for the sentinel; dropped requests are retried after restart
             try:
@@ -188,7 +205,7 @@ class ImageScanScheduler:
             else:
                 result = self._scanner.scan(request)
                 result.image_digest = request.digest  # the runtime's digest names the image
-                self._platform.upload(result, [request.image] if request.image else [])
+                self._upload(result, [request.image] if request.image else [])
                 self.scanned.append(request.digest)
                 log.info("scanned image %s (%s)", request.image, request.digest)
         except TransportError as e:
@@ -200,3 +217,13 @@ class ImageScanScheduler:
             log.warning("image %s: %s", request.digest, e)
             return
         self.done.add(request.digest)
+
+    def _upload(self, result: ScanResult, names: list[str]) -> None:
+        """Upload, waiting a little while the platform defers the scan (ScanDeferred)."""
+        for delay in (*self._upload_retries_s, None):
+            try:
+                self._platform.upload(result, names)
+                return
+            except ScanDeferred:
+                if delay is None or self._stopping.wait(delay):
+                    raise
