@@ -38,6 +38,7 @@ COMMAND_MODULES = {  # top-level name -> the module whose `register` adds it
     "scan": "scan",
     "sensor": "sensor",
     "up": "up",
+    "user": "users",
 }
 MODULES = tuple(dict.fromkeys(COMMAND_MODULES.values()))  # each cli module once, in order
 

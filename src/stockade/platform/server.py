@@ -220,6 +220,16 @@ class Platform:
         )
         return cls(config, ca, services, bus, password)
 
+    @property
+    def accounts(self) -> AccountService:
+        """Users, passwords and tokens (for the CLI, which runs its calls with asyncio.run)."""
+        return self._services.accounts
+
+    @property
+    def audit(self) -> AuditService:
+        """The audit log."""
+        return self._services.audit
+
     def create_enrollment_token(self, ttl_s: int = 3600) -> str:
         """A one-time token an agent exchanges for its certificate within `ttl_s` seconds."""
         return create_token(self._services.store, ttl_s)

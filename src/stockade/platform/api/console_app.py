@@ -208,10 +208,10 @@ async def alerts(
 
 
 async def _audit(request: Request, response: Response, services: PlatformServices) -> None:
-    """Log a state-changing API call; logins refused by a lockout are counted, not logged."""
+    """Log a state-changing API call, except calls turned away before anything was tried."""
     if request.method in SAFE_METHODS or not request.url.path.startswith("/api/"):
         return
-    if response.status_code == 429:
+    if response.status_code in (429, 503):
         return  # a flood's refusals would crowd the log (and the writer); the lockout is logged
     username = getattr(request.state, USER_STATE, "")
     await services.audit.record(

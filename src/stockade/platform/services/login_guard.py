@@ -55,6 +55,8 @@ class LoginGuard:
             self._forget_old(now)
         started = []
         for key, limit in self._keys(username, address):
+            if self._locked.get(key, 0) > now:
+                continue  # a guess that was already under way when the lockout began
             times = self._failures.setdefault(key, deque())
             times.append(now)
             while times and times[0] <= now - self.window_ns:
@@ -68,6 +70,11 @@ class LoginGuard:
     def succeeded(self, username: str, address: str) -> None:
         """Forget the failures of this account from this address."""
         self._failures.pop(self._keys(username, address)[0][0], None)
+
+    @property
+    def keys_tracked(self) -> int:
+        """How many keys have failures counted (bounded by about `max_keys`)."""
+        return len(self._failures)
 
     def _forget_old(self, now: int) -> None:
         self._failures = {k: t for k, t in self._failures.items() if t[-1] > now - self.window_ns}

@@ -1,0 +1,105 @@
+"""Login floods: locked out and logged, the owner still gets in from elsewhere, ingest goes on."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support.agent_client import make_event
+from tests.support.platform_runner import PlatformRunner
+
+pytestmark = pytest.mark.server
+FLOOD_THREADS = 16
+FLOOD_ATTEMPTS = 700
+EVENTS_PER_BATCH = 100
+
+
+def _flood(running: PlatformRunner, username: str, attempts: int, source: str) -> Counter[int]:
+    """`attempts` wrong passwords from `source` on FLOOD_THREADS threads; counts the statuses."""
+    statuses: Counter[int] = Counter()
+    lock = threading.Lock()
+
+    def worker(share: int) -> None:
+        with running.console(source) as c:
+            for i in range(share):
+                r = c.post("/api/v1/auth/login", json={"username": username, "password": f"g{i}"})
+                with lock:
+                    statuses[r.status_code] += 1
+
+    shares = [attempts // FLOOD_THREADS] * FLOOD_THREADS
+    shares[0] += attempts % FLOOD_THREADS
+    with ThreadPoolExecutor(FLOOD_THREADS) as pool:
+        list(pool.map(worker, shares))
+    return statuses
+
+
+def _login(running: PlatformRunner, source: str, username: str, password: str) -> int:
+    with running.console(source) as c:
+        body = {"username": username, "password": password}
+        return c.post("/api/v1/auth/login", json=body).status_code
+
+
+def test_flood_locks_out_is_logged_and_the_owner_gets_in_elsewhere(
+    running: PlatformRunner, admin: httpx.Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("WARNING", logger="stockade.platform.services.accounts")
+    statuses = _flood(running, "admin", FLOOD_ATTEMPTS, "127.0.0.1")
+    assert statuses[200] == 0
+    # a few wrong guesses are checked; the rest are refused unchecked: locked out (429) or,
+    # while the hashing pool's short queue is full, turned away (503)
+    assert statuses[401] <= 5 + FLOOD_THREADS, statuses
+    assert statuses[429] + statuses[503] >= FLOOD_ATTEMPTS - 5 - FLOOD_THREADS, statuses
+    assert statuses[429] > FLOOD_ATTEMPTS // 2, statuses
+    assert _login(running, "127.0.0.1", "admin", running.admin_password) == 429
+    assert _login(running, "127.0.0.2", "admin", running.admin_password) == 200
+    locked = [r.getMessage() for r in caplog.records if "login locked out" in r.getMessage()]
+    assert len(locked) == 1, locked
+    audit = admin.get("/api/v1/audit", params={"limit": 1000}).json()
+    lockouts = [a for a in audit if a["method"] == "LOCKOUT"]
+    assert lockouts and lockouts[0]["source"] == "127.0.0.1", audit[:5]
+    assert "'admin' from 127.0.0.1" in lockouts[0]["path"]
+    failed = [a for a in audit if a["path"] == "/api/v1/auth/login" and a["status"] == 401]
+    assert failed and failed[0]["username"] == "admin"
+
+
+def test_spraying_many_accounts_locks_the_address(running: PlatformRunner) -> None:
+    for i in range(20):
+        assert _login(running, "127.0.0.3", f"user{i}", "wrong-password") == 401
+    assert _login(running, "127.0.0.3", "admin", running.admin_password) == 429
+    assert _login(running, "127.0.0.4", "admin", running.admin_password) == 200
+
+
+def test_ingest_keeps_running_during_a_login_flood(
+    running: PlatformRunner, admin: httpx.Client, tmp_path: Path
+) -> None:
+    agent = running.enroll(tmp_path, hostname="busy-node")
+    flooding = threading.Event()
+    flooding.set()
+    sent: list[int] = []  # statuses of batches sent while the flood ran
+
+    def ingest() -> None:
+        seq = 1
+        while flooding.is_set():
+            now = time.time_ns()
+            events = [make_event(seq + i, now) for i in range(EVENTS_PER_BATCH)]
+            sent.append(agent.send(agent.batch(events)).status_code)
+            seq += EVENTS_PER_BATCH
+
+    sender = threading.Thread(target=ingest)
+    sender.start()
+    try:
+        statuses = _flood(running, "nobody", FLOOD_ATTEMPTS, "127.0.0.5")
+    finally:
+        flooding.clear()
+        sender.join(60)
+    assert statuses[200] == 0 and statuses[429] > 0, statuses
+    assert len(sent) >= 2, "no batch went in while the flood ran"
+    assert set(sent) == {200}, Counter(sent)
+    stored = admin.get("/api/v1/events", params={"host": "busy-node", "limit": 10_000}).json()
+    assert len(stored) == len(sent) * EVENTS_PER_BATCH
