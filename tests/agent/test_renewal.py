@@ -4,7 +4,9 @@ agent can neither renew nor send (a real platform, a real enrolled `Transport`).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
+import threading
 import time
 from pathlib import Path
 
@@ -18,6 +20,7 @@ from stockade.agent.spool import Spool
 from stockade.agent.transport import Transport
 from stockade.model import Event, Host, Process
 from tests.support.platform_runner import PlatformRunner
+from tests.support.polling import poll_until
 
 pytestmark = pytest.mark.server
 
@@ -37,7 +40,7 @@ def _events(start: int, count: int) -> list[Event]:
 
 
 def test_the_agent_renews_its_certificate_and_a_revoked_one_cannot(
-    platform: PlatformRunner, tmp_path: Path
+    platform: PlatformRunner, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     state = tmp_path / "agent"
     creds = enroll(state, platform.agent_url, platform.token(), HOST, platform.ca_fingerprint)
@@ -67,7 +70,41 @@ def test_the_agent_renews_its_certificate_and_a_revoked_one_cannot(
             assert row["cert_fingerprint"] == renewed.fingerprint(hashes.SHA256()).hex()
             assert admin.delete(f"/api/v1/agents/{creds.agent_id}").status_code == 200
         # revoked: renewal is refused and the certificate stays what it was
-        assert not transport.renew_if_due(time.time() + 25 * DAY_S)
+        with caplog.at_level("WARNING", logger="stockade.agent.transport"):
+            assert not transport.renew_if_due(time.time() + 29 * DAY_S)
+        assert "certificate renewal refused (403)" in caplog.text
+        assert "is revoked" in caplog.text
         assert _cert(creds.cert_path) == renewed
         with pytest.raises(TransportError, match="403"):
             transport.sync_ack()
+
+
+def test_a_running_transport_renews_a_certificate_that_is_due(tmp_path: Path) -> None:
+    runner = PlatformRunner(tmp_path / "platform")
+    # a 60 s certificate (valid from 5 min back for clock skew) is due at once
+    runner.config = dataclasses.replace(runner.config, agent_cert_validity_s=60)
+    runner.start()
+    try:
+        state = tmp_path / "agent"
+        creds = enroll(state, runner.agent_url, runner.token(), HOST, runner.ca_fingerprint)
+        first = _cert(creds.cert_path)
+        spool = Spool(state / "spool")
+        transport = Transport(spool, runner.agent_url, creds)
+        stop = threading.Event()
+        sender = threading.Thread(target=transport.run, args=(stop,))
+        sender.start()
+        try:
+            poll_until(
+                lambda: _cert(creds.cert_path).serial_number != first.serial_number,
+                30,
+                "the transport to renew its certificate",
+            )
+            spool.append(_events(1, 3))
+            poll_until(lambda: transport.platform_acked == 3, 30, "the batch to be acked")
+        finally:
+            stop.set()
+            sender.join(30)
+            transport.close()
+            spool.close()
+    finally:
+        runner.stop()

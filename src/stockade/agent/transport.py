@@ -71,6 +71,7 @@ class Transport:
         self.agent_id = credentials.agent_id
         self._credentials = credentials
         self._renew_at = renewal_due(credentials.cert_path)
+        self._timeout_s = timeout_s
         self._client = httpx.Client(verify=credentials.ssl_context(), timeout=timeout_s)
         self._compressor = zstandard.ZstdCompressor(level=3)
         self._batch_records = self._full_batch_records = batch_records
@@ -103,7 +104,14 @@ class Transport:
             log.warning("%s; trying again in %.0f s", e, RENEW_RETRY_S)
             self._renew_at = now + RENEW_RETRY_S
             return False
-        self._renew_at = renewal_due(self._credentials.cert_path)
+        # never sooner than a retry: a certificate this short-lived must not renew in a loop
+        self._renew_at = max(renewal_due(self._credentials.cert_path), now + RENEW_RETRY_S)
+        # connections made with the old certificate close: new ones present the renewed one
+        old, self._client = (
+            self._client,
+            httpx.Client(verify=self._credentials.ssl_context(), timeout=self._timeout_s),
+        )
+        old.close()
         log.info("client certificate renewed; valid until %s", ends.isoformat())
         return True
 
