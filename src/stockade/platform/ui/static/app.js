@@ -209,7 +209,8 @@ function setupLogin() {
       }),
     });
     if (!response.ok) {
-      error.textContent = response.status === 401 ? "Wrong username or password." : `Sign-in failed (HTTP ${response.status}).`;
+      const reasons = { 401: "Wrong username or password.", 429: "Too many failed sign-ins; try again later." };
+      error.textContent = reasons[response.status] || `Sign-in failed (HTTP ${response.status}).`;
       error.hidden = false;
       return;
     }
@@ -239,4 +240,8 @@ document.addEventListener("DOMContentLoaded", () => {
   else if (page === "dashboard") setupSignedIn(loadDashboard);
   else if (page === "alerts") setupSignedIn(loadAlerts);
   else if (page === "images") setupSignedIn(loadImages); // defined in images.js
+  else if (page === "users") {
+    setupSignedIn(async () => {}); // users.js loads on its own: a refresh would reset its forms
+    if (token()) setupUsers();
+  }
 });
