@@ -9,6 +9,7 @@ _RFC3339 = re.compile(
     r"^(?P<base>\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2})(?:\.(?P<frac>\d{1,9})\d*)?"
     r"(?P<tz>[Zz]|[+-]\d{2}:\d{2})$"
 )
+_EPOCH = dt.datetime(1970, 1, 1)
 
 
 def parse_ns(text: str) -> int:
@@ -24,7 +25,9 @@ def parse_ns(text: str) -> int:
         base = dt.datetime.fromisoformat(match["base"].replace("t", "T") + tz)
     except ValueError as e:
         raise ValueError(f"{text!r} is not a valid RFC 3339 time: {e}") from e
-    seconds = int(base.timestamp())
+    # by arithmetic, not timestamp(): an offset may carry year 1 or 9999 past datetime's range
+    offset = base.utcoffset() or dt.timedelta()
+    seconds = (base.replace(tzinfo=None) - _EPOCH - offset) // dt.timedelta(seconds=1)
     fraction = int((match["frac"] or "").ljust(9, "0"))
     return seconds * 1_000_000_000 + fraction
 

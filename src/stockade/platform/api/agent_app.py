@@ -36,8 +36,10 @@ import msgspec
 from fastapi import APIRouter, FastAPI, Request, Response
 
 from stockade.model.wire import EnrollRequest, Heartbeat, RenewRequest, RenewResponse
+from stockade.platform.api import http_errors
 from stockade.platform.api.bodies import BodyTooLarge, error, json_response, read_body
 from stockade.platform.api.deps import CallingAgent, Services
+from stockade.platform.api.http_errors import error_responses
 from stockade.platform.api.images import Names
 from stockade.platform.pki import CsrError
 from stockade.platform.services import PlatformServices
@@ -177,5 +179,6 @@ def create_agent_app(services: PlatformServices) -> FastAPI:
     """Routes agents call; all but enroll need the agent's client certificate."""
     app = FastAPI(title="Stockade agent API", docs_url=None, redoc_url=None)
     app.state.services = services
-    app.include_router(router)
+    app.include_router(router, responses=error_responses(401, 422))
+    http_errors.install(app)
     return app

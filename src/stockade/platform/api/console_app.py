@@ -12,6 +12,7 @@ from pydantic import BaseModel
 
 import stockade
 from stockade.model.alerts import Priority
+from stockade.platform.api import http_errors
 from stockade.platform.api.bodies import json_response
 from stockade.platform.api.deps import (
     SAFE_METHODS,
@@ -23,6 +24,7 @@ from stockade.platform.api.deps import (
     current_user,
 )
 from stockade.platform.api.docs import SESSION_COOKIE, mount_docs
+from stockade.platform.api.http_errors import error_responses, hinted_pattern, names_pattern
 from stockade.platform.api.images import router as images_router
 from stockade.platform.api.users import refused
 from stockade.platform.api.users import router as users_router
@@ -55,13 +57,29 @@ def _time(name: str, value: str | None) -> int | None:
     if value is None:
         return None
     try:
-        return parse_ns(value)
+        ns = parse_ns(value)
     except ValueError as e:
         raise HTTPException(422, f"{name}: {e}") from e
+    return max(min(ns, INT64_MAX), -INT64_MAX - 1)  # past the store's range means "ever"
 
 
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="at most this many, newest first")]
-TimeParam = Annotated[str | None, Query(description="ns since the epoch or RFC 3339")]
+INT64_MAX = 2**63 - 1
+_PRIORITY_PATTERN = names_pattern([p.name for p in Priority] + ["info"])
+_YEAR = r"([1-9][0-9]{3}|0[1-9][0-9]{2}|00[1-9][0-9]|000[1-9])"
+_LEAP_YEAR = r"([0-9]{2}(0[48]|[2468][048]|[13579][26])|([2468][048]|[13579][26]|0[48])00)"
+_DATE = (  # a real calendar date, as datetime takes it
+    f"({_YEAR}-(0[13578]|1[02])-(0[1-9]|[12][0-9]|3[01])|{_YEAR}-(0[469]|11)-(0[1-9]|[12][0-9]|30)"
+    f"|{_YEAR}-02-(0[1-9]|1[0-9]|2[0-8])|{_LEAP_YEAR}-02-29)"
+)
+_TIME_PATTERN = hinted_pattern(  # what parse_ns takes: ns since the epoch or RFC 3339
+    rf"^(-?[0-9]+|{_DATE}[Tt ]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]+)?"
+    r"([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9]))$",
+    "send ns since the epoch or an RFC 3339 time such as 2026-01-31T12:00:00Z",
+)
+TimeParam = Annotated[
+    str | None, Query(description="ns since the epoch or RFC 3339", pattern=_TIME_PATTERN)
+]
 
 
 public = APIRouter(prefix="/api/v1")
@@ -77,11 +95,7 @@ async def health() -> dict[str, str]:
 @public.post(
     "/auth/login",
     response_model=LoginResponse,
-    responses={
-        401: {"description": "bad credentials"},
-        429: {"description": "locked out after failed logins"},
-        503: {"description": "too many logins at once"},
-    },
+    responses=error_responses(401, 429, 503),
 )
 async def login(body: LoginRequest, request: Request, services: Services) -> Response:
     """Exchange username and password for a bearer token (also set as a cookie for /docs)."""
@@ -102,7 +116,7 @@ async def login(body: LoginRequest, request: Request, services: Services) -> Res
     return response
 
 
-@public.post("/auth/logout", status_code=204)
+@public.post("/auth/logout", status_code=204, responses=error_responses(401))
 async def logout(services: Services, credentials: Bearer, _: SelfService) -> Response:
     """End this bearer token's session."""
     if credentials is not None:
@@ -124,7 +138,7 @@ async def agents(services: Services) -> Response:
     return json_response([agent_view(a, now) for a in found])
 
 
-@private.delete("/agents/{agent_id}", responses={404: {"description": "no such agent"}})
+@private.delete("/agents/{agent_id}", responses=error_responses(404))
 async def revoke_agent(agent_id: str, services: Services, admin: Admin) -> Response:
     """Revoke an agent (admin only): its certificate is refused on every listener within
     seconds."""
@@ -181,7 +195,9 @@ async def alerts(
     container: str | None = None,
     rule: str | None = None,
     priority: Annotated[str | None, Query(description="exactly this priority")] = None,
-    min_priority: Annotated[str | None, Query(description="this or more severe")] = None,
+    min_priority: Annotated[
+        str | None, Query(description="this or more severe", pattern=_PRIORITY_PATTERN)
+    ] = None,
     limit: Limit = 100,
 ) -> Response:
     """Stored alerts (Falco JSON plus origin) matching every given filter, newest first."""
@@ -243,11 +259,12 @@ def create_console_app(services: PlatformServices) -> FastAPI:
             response.headers["X-Content-Type-Options"] = "nosniff"
         return response
 
-    app.include_router(public)
-    app.include_router(private)
-    app.include_router(images_router)
-    app.include_router(users_router)
+    app.include_router(public, responses=error_responses(400, 422))
+    app.include_router(private, responses=error_responses(400, 401, 403, 422))
+    app.include_router(images_router, responses=error_responses(400, 401, 403, 422))
+    app.include_router(users_router, responses=error_responses(400, 401, 403, 422))
     mount_docs(app)
+    http_errors.install(app)
 
     app.mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="console")
     return app

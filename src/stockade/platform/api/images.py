@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from stockade.model.inventory import Severity
 from stockade.platform.api.bodies import BodyTooLarge, error, json_response, read_body
 from stockade.platform.api.deps import Services, User, current_user
+from stockade.platform.api.http_errors import error_responses, names_pattern
 from stockade.platform.api.image_views import (
     image_detail_view,
     image_view,
@@ -19,7 +20,13 @@ from stockade.platform.store import ImageQuery
 
 MAX_LIMIT = 10_000
 Names = Annotated[list[str] | None, Query(description="names the image is known by")]
-SeverityParam = Annotated[str | None, Query(description="this severity or worse, e.g. HIGH")]
+SeverityParam = Annotated[
+    str | None,
+    Query(
+        description="this severity or worse, e.g. HIGH",
+        pattern=names_pattern([s.name for s in Severity]),
+    ),
+]
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="at most this many")]
 
 router = APIRouter(prefix="/api/v1", dependencies=[Depends(current_user)])
@@ -35,7 +42,14 @@ def _severity(value: str | None) -> Severity | None:
 @router.post(
     "/scans",
     status_code=201,
-    responses={413: {"description": "too large"}, 422: {"description": "not a scan result"}},
+    responses=error_responses(413, 422),
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "description": "the JSON of `stockade scan image --format json`",
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        }
+    },
 )
 async def upload_scan(request: Request, services: Services, name: Names = None) -> Response:
     """Store the JSON of `stockade scan image --format json`; answers the image digest."""
@@ -71,7 +85,7 @@ async def images(
     return json_response([image_view(i) for i in found])
 
 
-@router.get("/images/{digest}", responses={404: {"description": "never scanned"}})
+@router.get("/images/{digest}", responses=error_responses(404))
 async def image(
     digest: str,
     services: Services,

@@ -2,25 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
 from stockade.platform.api.bodies import error, json_response
 from stockade.platform.api.deps import Admin, SelfService, Services
+from stockade.platform.api.http_errors import error_responses
 from stockade.platform.services.accounts import MAX_TOKEN_DAYS, AccountError
 from stockade.platform.services.roles import Role
 from stockade.platform.store import ApiTokenRecord, UserRecord
 from stockade.platform.timestamps import format_ns
 
 router = APIRouter(prefix="/api/v1")
-REFUSALS: dict[int | str, dict[str, Any]] = {
-    403: {"description": "not allowed for this role"},
-    404: {"description": "no such user or token"},
-    409: {"description": "conflict"},
-    422: {"description": "invalid, e.g. a weak password"},
-}
+REFUSALS = error_responses(403, 404, 409, 422)
 
 
 class NewUser(BaseModel):
