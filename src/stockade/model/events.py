@@ -96,6 +96,8 @@ class EventType(enum.StrEnum):
     SENDMSG = "sendmsg"
     RECVFROM = "recvfrom"
     RECVMSG = "recvmsg"
+    SENDMMSG = "sendmmsg"
+    RECVMMSG = "recvmmsg"
     # privilege and isolation
     SETUID = "setuid"
     SETGID = "setgid"
@@ -163,6 +165,8 @@ HIGH_VOLUME_EVENT_TYPES: frozenset[EventType] = frozenset(
         EventType.SENDMSG,
         EventType.RECVFROM,
         EventType.RECVMSG,
+        EventType.SENDMMSG,
+        EventType.RECVMMSG,
         EventType.CLOSE,
         EventType.FCNTL,
         EventType.MMAP,

@@ -20,7 +20,8 @@ PROGRAM = Path(__file__).parent / "programs" / "syscalls.py"
 T = EventType
 TYPES = {
     T.DUP, T.DUP2, T.DUP3, T.SENDTO, T.SENDMSG, T.RECVFROM, T.RECVMSG, T.WRITE, T.READ,
-    T.WRITEV, T.READV, T.PWRITE, T.PREAD, T.GETSOCKOPT, T.SETSOCKOPT, T.SHUTDOWN,
+    T.SENDMMSG, T.RECVMMSG, T.WRITEV, T.READV, T.PWRITE, T.PREAD, T.GETSOCKOPT, T.SETSOCKOPT,
+    T.SHUTDOWN,
     T.SOCKETPAIR, T.SOCKET, T.TRUNCATE, T.FTRUNCATE, T.FCHMODAT2, T.PIPE, T.PIPE2, T.CLOSE,
     T.PRCTL, T.KILL, T.TKILL, T.TGKILL, T.MMAP, T.MPROTECT, T.SIGNALDELIVER,
 }  # fmt: skip
@@ -41,6 +42,13 @@ EXPECTED: dict[str, Check] = {
     "recvfrom": lambda e: "mining.subscribe" in str(_arg(e, "data")),
     "sendmsg": lambda e: _arg(e, "data") == "sendmsg-data" and "tuple" in e.args,
     "recvmsg": lambda e: _arg(e, "data") == "sendmsg-data",
+    "sendmmsg": lambda e: (
+        _arg(e, "data") == "mmsg-data"
+        and e.args["size"] == 9
+        and e.fd is not None
+        and e.fd.l4proto == "udp"
+    ),
+    "recvmmsg": lambda e: _arg(e, "data") == "mmsg-data" and e.args["res"] == 1,
     "write": lambda e: _arg(e, "data") == "write-data" and e.fd is not None and e.fd.sport > 0,
     "read": lambda e: _arg(e, "data") == "write-data",
     "writev": lambda e: _arg(e, "data") == "writev-data",

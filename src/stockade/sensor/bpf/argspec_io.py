@@ -160,6 +160,8 @@ IO_BUILDERS: dict[T, Builder] = {
     T.SENDMSG: _io(vectored=True),
     T.RECVFROM: _io(),
     T.RECVMSG: _io(vectored=True),
+    T.SENDMMSG: _io(),  # the first message: its data, its length as size
+    T.RECVMMSG: _io(),
     T.DUP: _dup("oldfd"),
     T.DUP2: _dup("oldfd", "newfd"),
     T.DUP3: _dup("oldfd", "newfd", "flags"),

@@ -49,6 +49,48 @@ def sockets() -> None:
     socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0).close()
 
 
+class IOVec(ctypes.Structure):
+    """struct iovec."""
+
+    _fields_ = [("base", ctypes.c_void_p), ("len", ctypes.c_size_t)]
+
+
+class MsgHdr(ctypes.Structure):
+    """struct msghdr."""
+
+    _fields_ = [("name", ctypes.c_void_p), ("namelen", ctypes.c_uint32),
+                ("iov", ctypes.POINTER(IOVec)), ("iovlen", ctypes.c_size_t),
+                ("control", ctypes.c_void_p), ("controllen", ctypes.c_size_t),
+                ("flags", ctypes.c_int)]  # fmt: skip
+
+
+class MMsgHdr(ctypes.Structure):
+    """struct mmsghdr."""
+
+    _fields_ = [("hdr", MsgHdr), ("len", ctypes.c_uint32)]
+
+
+def one_mmsg(buf: ctypes.Array[ctypes.c_char]) -> MMsgHdr:
+    """A vector of one message over `buf`."""
+    iov = IOVec(ctypes.cast(buf, ctypes.c_void_p), len(buf))
+    msg = MMsgHdr()
+    msg.hdr.iov = ctypes.pointer(iov)
+    msg.hdr.iovlen = 1
+    return msg
+
+
+def datagrams() -> None:
+    """sendmmsg and recvmmsg of one message over connected UDP sockets."""
+    rx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    rx.bind(("127.0.0.1", 0))
+    tx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    tx.connect(rx.getsockname())
+    out = one_mmsg(ctypes.create_string_buffer(b"mmsg-data", 9))
+    libc.sendmmsg(tx.fileno(), ctypes.byref(out), 1, 0)
+    got = one_mmsg(ctypes.create_string_buffer(64))
+    libc.recvmmsg(rx.fileno(), ctypes.byref(got), 1, 0, None)
+
+
 def files(directory: str) -> None:
     """truncate, ftruncate, fchmodat2 (setuid bit), pread/pwrite, pipes, close."""
     path = os.path.join(directory, "trunc")
@@ -83,6 +125,7 @@ def process() -> None:
 if __name__ == "__main__":
     with tempfile.TemporaryDirectory() as d:
         sockets()
+        datagrams()
         files(d)
         process()
     sys.stdout.write(f"{os.getpid()}\n")

@@ -80,6 +80,23 @@ static __always_inline __u32 fill_sys(struct scratch *sc, __u32 kind, __s64 ret)
 		a[1] = fd_mode(a[0]);
 		break;
 	}
+	case K_SENDMMSG: case K_RECVMMSG: {
+		/* The first message of the vector: its header, then its length (struct mmsghdr). */
+		struct user_msghdr mh = {};
+		__u32 len = 0;
+		if (a[1] && ret > 0) {
+			bpf_probe_read_user(&mh, sizeof(mh), (const void *)a[1]);
+			bpf_probe_read_user(&len, sizeof(len), (const void *)(a[1] + sizeof(mh)));
+		}
+		PUT_SLOT(sc, used, 0, iov_data(slot_at(sc, used), (__u64)mh.msg_iov, len));
+		PUT_SLOT(sc, used, 1, put_tuple(sc, used, a[0]));
+		if (kind == K_SENDMMSG)
+			PUT_SLOT(sc, used, 2,
+				 user_sockaddr(slot_at(sc, used), (__u64)mh.msg_name, mh.msg_namelen));
+		a[1] = fd_mode(a[0]);
+		a[2] = len;
+		break;
+	}
 	case K_OPENAT2: {
 		__u64 how[2] = {};
 		if (a[2] && !bpf_probe_read_user(how, sizeof(how), (const void *)a[2])) {
@@ -309,6 +326,8 @@ SYSCALL_IO(sendto, K_SENDTO)
 SYSCALL_IO(sendmsg, K_SENDMSG)
 SYSCALL_IO(recvfrom, K_RECVFROM)
 SYSCALL_IO(recvmsg, K_RECVMSG)
+SYSCALL_IO(sendmmsg, K_SENDMMSG)
+SYSCALL_IO(recvmmsg, K_RECVMMSG)
 SYSCALL(prctl, K_PRCTL)
 SYSCALL(seccomp, K_SECCOMP)
 SYSCALL(setrlimit, K_SETRLIMIT)
