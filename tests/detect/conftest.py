@@ -52,11 +52,7 @@ def live(default_rules: RulesDetector, falco_rules: RulesDetector) -> Iterator[L
 @pytest.fixture(scope="session")
 def debian_image(podman: Podman, corpus: Path) -> str:
     """The corpus's Debian 12 image (bash, coreutils, apt, util-linux, perl), loaded once."""
-    if podman.cmd("image", "exists", DEBIAN_IMAGE, check=False).returncode != 0:
-        loaded = podman.cmd("load", "-i", str(corpus / "images" / "debian12-app.oci.tar"))
-        name = loaded.stdout.decode().strip().rsplit("Loaded image: ", 1)[-1].splitlines()[0]
-        podman.cmd("tag", name, DEBIAN_IMAGE)
-    return DEBIAN_IMAGE
+    return podman.load_image(corpus / "images" / "debian12-app.oci.tar", DEBIAN_IMAGE)
 
 
 @pytest.fixture(scope="session")

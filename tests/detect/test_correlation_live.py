@@ -13,11 +13,11 @@ from stockade.detect import DetectorConfig
 from stockade.detect.correlation import CorrelationDetector
 from stockade.detect.rules import RulesDetector
 from stockade.model import Alert, Event
-from tests.detect.ssh_image import SERVER_COMMAND, build_ssh_image, missing_programs
 from tests.support.ci import skip_or_fail
 from tests.support.live import LivePipeline, alerts_for
 from tests.support.podman import Podman
 from tests.support.polling import poll_until
+from tests.support.ssh_image import SERVER_COMMAND, build_ssh_image, missing_programs
 
 pytestmark = [pytest.mark.ebpf, pytest.mark.root, pytest.mark.podman]
 

@@ -63,6 +63,14 @@ class LivePipeline:
         with self._lock:
             self._events = []
 
+    def take(self) -> list[Event]:
+        """What was captured since the last `clear` or `take`, forgotten here (long runs)."""
+        if self._error is not None:
+            raise RuntimeError("the live pipeline stopped") from self._error
+        with self._lock:
+            taken, self._events = self._events, []
+        return taken
+
     def events(self) -> list[Event]:
         """What was captured since the last `clear`."""
         if self._error is not None:

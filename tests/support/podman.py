@@ -110,6 +110,13 @@ class Podman:
             self.remove(container)
         self._started.clear()
 
+    def load_image(self, archive: Path, name: str) -> str:
+        """Load (once per host) an OCI archive and tag it `name`; returns `name`."""
+        if self.cmd("image", "exists", name, check=False).returncode != 0:
+            loaded = self.cmd("load", "-i", str(archive)).stdout.decode().strip()
+            self.cmd("tag", loaded.rsplit("Loaded image: ", 1)[-1].splitlines()[0], name)
+        return name
+
     def build_busybox_image(self, workdir: Path, name: str = BUSYBOX_IMAGE) -> str:
         """Build a busybox-static image with `podman import` (no registry needed)."""
         if self.cmd("image", "exists", name, check=False).returncode == 0:
