@@ -93,6 +93,19 @@ def server(
         float,
         typer.Option(help="Seconds a user query may run before it is stopped.", min=0.01),
     ] = 2.0,
+    events_days: Annotated[
+        float, typer.Option(help="Days events are kept (retention by age).", min=0.001)
+    ] = 7,
+    alerts_days: Annotated[
+        float, typer.Option(help="Days alerts are kept (retention by age).", min=0.001)
+    ] = 90,
+    store_max_gb: Annotated[
+        float,
+        typer.Option(
+            help="GB the stored data may occupy; past it the oldest events go first (0: no cap).",
+            min=0,
+        ),
+    ] = 5,
     agent_cert_days: Annotated[
         int,
         typer.Option(
@@ -108,6 +121,7 @@ def server(
     import asyncio
 
     from stockade.platform import Platform, PlatformConfig
+    from stockade.platform.services.retention import DAY_S, RetentionPolicy
 
     check_port("--port", port)
     check_port("--agent-port", port + 1 if agent_port is None else agent_port)
@@ -121,6 +135,11 @@ def server(
         bus=bus,
         bus_location=bus_location,
         query_budget_s=query_budget,
+        retention=RetentionPolicy(
+            events_max_age_s=events_days * DAY_S,
+            alerts_max_age_s=alerts_days * DAY_S,
+            max_store_bytes=int(store_max_gb * 1024**3),
+        ),
         agent_cert_validity_s=agent_cert_days * 86400,
         console_tls=not plain_http,
         console_cert=tls_cert,

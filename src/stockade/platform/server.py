@@ -42,6 +42,7 @@ from stockade.platform.services.accounts import ensure_admin
 from stockade.platform.services.enrollment import create_token
 from stockade.platform.services.hash_pool import HashPool
 from stockade.platform.services.ingest import StoreWorker
+from stockade.platform.services.retention import RetentionPolicy, RetentionService
 from stockade.platform.store import StoreError
 from stockade.platform.store.base import DEFAULT_QUERY_BUDGET_S
 from stockade.platform.store.runner import StoreRunner
@@ -69,6 +70,7 @@ class PlatformConfig:
     console_cert: Path | None = None  # the user's certificate (PEM); None: one from the CA
     console_key: Path | None = None
     agent_cert_validity_s: int = int(AGENT_CERT_VALIDITY.total_seconds())
+    retention: RetentionPolicy = RetentionPolicy()  # events and alerts by age and size
 
     @property
     def effective_agent_port(self) -> int:
@@ -303,6 +305,9 @@ class Platform:
             asyncio.create_task(s.serve(sockets=[sock]), name=f"stockade-{name}")
             for s, sock, name in zip(servers, sockets, ("console", "agent"), strict=True)
         ]
+        svc = self._services
+        retention = RetentionService(svc.store, svc.runner, self.config.retention, svc.metrics)
+        retaining = asyncio.create_task(retention.run(), name="stockade-retention")
         try:
             await self._wait_started(started, tasks)
             if ready is not None:
@@ -312,9 +317,10 @@ class Platform:
                 if t.done() and t.exception() is not None:
                     raise PlatformError(f"listener {t.get_name()} failed: {t.exception()}")
         finally:
+            retaining.cancel()
             for server in servers:
                 server.should_exit = True
-            await asyncio.wait(tasks)
+            await asyncio.wait([*tasks, retaining])
             for sock in sockets:
                 sock.close()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from prometheus_client import CollectorRegistry, Counter, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -90,6 +90,17 @@ class PlatformMetrics:
         )
         self.alerts_stored = Counter(
             "stockade_ingest_alerts_stored", "Alerts stored", registry=self.registry
+        )
+        self.retention_deleted = Counter(
+            "stockade_retention_deleted",
+            "Records deleted by retention (age or size cap), by kind",
+            ["kind"],
+            registry=self.registry,
+        )
+        self.store_bytes = Gauge(
+            "stockade_store_bytes",
+            "Bytes the store's data occupies, as of the last retention pass",
+            registry=self.registry,
         )
         self._agents = _AgentCollector()
         self.registry.register(self._agents)

@@ -45,6 +45,13 @@ class UnknownAgentError(StoreError):
     """The agent id is not enrolled."""
 
 
+class RecordKind(enum.StrEnum):
+    """What retention deletes: the two kinds of record that grow with activity."""
+
+    EVENTS = "events"
+    ALERTS = "alerts"
+
+
 class TokenState(enum.StrEnum):
     """The outcome of claiming an enrollment token."""
 
@@ -299,6 +306,13 @@ class Store(Protocol):
 
         Raises SequenceGapError when the batch starts past acked_seq + 1.
         """
+
+    def prune(self, kind: RecordKind, before_ts: int | None, limit: int) -> int:
+        """Delete up to `limit` of the oldest records of `kind` (only those with a time
+        before `before_ts` when given) in one short transaction; returns how many."""
+
+    def used_bytes(self) -> int:
+        """Bytes the stored data occupies (space freed by `prune` is reused first)."""
 
     def query_events(self, query: EventQuery) -> list[StoredEvent]:
         """Events matching the query, newest first; QueryTimeout past its budget."""

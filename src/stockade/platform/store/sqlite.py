@@ -33,6 +33,7 @@ from stockade.platform.store.base import (
     ImageQuery,
     ImageRecord,
     QueryTimeout,
+    RecordKind,
     StoredAlert,
     StoredEvent,
     StoredScan,
@@ -287,6 +288,30 @@ class SqliteStore:
                 return sqlite_batches.store_batch(conn, batch, now)
         except sqlite3.Error as e:
             raise StoreError(f"cannot store a batch in {self.path}: {e}") from e
+
+    def prune(self, kind: RecordKind, before_ts: int | None, limit: int) -> int:
+        """Delete up to `limit` of the oldest records of `kind` (before `before_ts` if given)."""
+        table = RecordKind(kind).value  # one of two fixed names, never user text
+        where = "WHERE ts < ?" if before_ts is not None else ""
+        params = (before_ts, limit) if before_ts is not None else (limit,)
+        try:
+            with self._write() as conn:
+                cur = conn.execute(
+                    f"DELETE FROM {table} WHERE id IN "
+                    f"(SELECT id FROM {table} {where} ORDER BY ts LIMIT ?)",
+                    params,
+                )
+                return cur.rowcount
+        except sqlite3.Error as e:
+            raise StoreError(f"cannot prune {table} in {self.path}: {e}") from e
+
+    def used_bytes(self) -> int:
+        """Pages in use times the page size (the file keeps freed pages for reuse)."""
+        conn = self._conn()
+        pages = conn.execute("PRAGMA page_count").fetchone()[0]
+        free = conn.execute("PRAGMA freelist_count").fetchone()[0]
+        size = conn.execute("PRAGMA page_size").fetchone()[0]
+        return int((pages - free) * size)
 
     def query_events(self, query: EventQuery) -> list[StoredEvent]:
         """Events matching the query, newest first; QueryTimeout past its budget."""
