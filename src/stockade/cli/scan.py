@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import inspect
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -18,6 +19,7 @@ if TYPE_CHECKING:  # the scanner is imported when a command runs: keeps start-up
 
     from stockade.model.inventory import ScanResult
     from stockade.scan.options import ScanOptions
+    from stockade.scan.scanner import Progress
 
 scan_app = typer.Typer(help="Scan container images and filesystems.", no_args_is_help=True)
 
@@ -113,7 +115,7 @@ def _no_progress(what: str, done: int, total: int) -> None:
 
 
 @contextmanager
-def _progress() -> Iterator[Callable[[str, int, int], None]]:
+def _progress() -> Iterator[Progress]:
     if not sys.stderr.isatty():  # rich is imported only when there is a terminal to draw on
         yield _no_progress
         return
@@ -221,79 +223,96 @@ def _run(
         raise typer.Exit(exit_code)
 
 
-@scan_app.command("image")
-def image_command(
-    ref: Annotated[
+def _scan_options(
+    fmt: FormatOpt = TABLE,
+    output: OutputOpt = None,
+    severity: SeverityOpt = "UNKNOWN,LOW,MEDIUM,HIGH,CRITICAL",
+    ignore_unfixed: UnfixedOpt = False,
+    exit_code: ExitCodeOpt = 0,
+    skip_dirs: SkipDirsOpt = "",
+    scanners: ScannersOpt = "pkg,vuln,secret,misconfig",
+    cache_dir: CacheDirOpt = DEFAULT_CACHE_DIR,
+    no_cache: NoCacheOpt = False,
+    db: DbOpt = None,
+    yara_rules: YaraOpt = None,
+    secret_config: SecretConfigOpt = None,
+    list_all_pkgs: ListPkgsOpt = False,
+) -> None:
+    """The options every scan command takes, declared once (`_scan_command` reads them)."""
+
+
+def _scan_command(
+    name: str, target: inspect.Parameter, scan: Callable[[Any, ScanOptions, Progress], ScanResult]
+) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Register command `name`: its `target` argument, then the options of `_scan_options`.
+
+    The decorated function gives the command its help text; `scan` does the work. Typer
+    reads a command's parameters from its signature, so the shared options are written once
+    and both `scan image` and `scan fs` offer exactly the same ones.
+    """
+
+    def define(doc_holder: Callable[..., None]) -> Callable[..., None]:
+        def command(**values: Any) -> None:
+            subject = values.pop(target.name)
+            fmt, output = values.pop("fmt"), values.pop("output")
+            exit_code, list_packages = values.pop("exit_code"), values.pop("list_all_pkgs")
+            options = build_options(**values)
+
+            def run() -> ScanResult:
+                with _progress() as report:
+                    return scan(subject, options, report)
+
+            _run(run, fmt, output, exit_code, list_packages)
+
+        shared = inspect.signature(_scan_options, eval_str=True).parameters.values()
+        command.__signature__ = inspect.Signature([target, *shared])  # type: ignore[attr-defined]
+        command.__doc__ = doc_holder.__doc__
+        return scan_app.command(name)(command)
+
+    return define
+
+
+def _scan_image(ref: str, options: ScanOptions, report: Progress) -> ScanResult:
+    from stockade.scan.scanner import scan_image
+
+    return scan_image(ref, options, report)
+
+
+def _scan_fs(path: Path, options: ScanOptions, report: Progress) -> ScanResult:
+    from stockade.scan.errors import ScanError
+    from stockade.scan.scanner import scan_fs
+
+    if not path.is_dir():
+        raise ScanError(f"{path}: not a directory")
+    return scan_fs(path, options, report)
+
+
+_IMAGE_REF = inspect.Parameter(
+    "ref",
+    inspect.Parameter.POSITIONAL_OR_KEYWORD,
+    annotation=Annotated[
         str,
         typer.Argument(
             help="oci-archive:P, oci:DIR, docker-archive:P, "
             "podman:NAME, dir:P, container:ID or a path"
         ),
     ],
-    fmt: FormatOpt = "table",
-    output: OutputOpt = None,
-    severity: SeverityOpt = "UNKNOWN,LOW,MEDIUM,HIGH,CRITICAL",
-    ignore_unfixed: UnfixedOpt = False,
-    exit_code: ExitCodeOpt = 0,
-    skip_dirs: SkipDirsOpt = "",
-    scanners: ScannersOpt = "pkg,vuln,secret,misconfig",
-    cache_dir: CacheDirOpt = DEFAULT_CACHE_DIR,
-    no_cache: NoCacheOpt = False,
-    db: DbOpt = None,
-    yara_rules: YaraOpt = None,
-    secret_config: SecretConfigOpt = None,
-    list_all_pkgs: ListPkgsOpt = False,
-) -> None:
+)
+_FS_PATH = inspect.Parameter(
+    "path",
+    inspect.Parameter.POSITIONAL_OR_KEYWORD,
+    annotation=Annotated[Path, typer.Argument(help="Directory to scan")],
+)
+
+
+@_scan_command("image", _IMAGE_REF, _scan_image)
+def image_command() -> None:
     """Scan an image: packages, vulnerabilities, secrets, misconfigurations, malware."""
-    from stockade.scan.scanner import scan_image
-
-    options = build_options(
-        severity=severity, ignore_unfixed=ignore_unfixed, skip_dirs=skip_dirs,
-        scanners=scanners, cache_dir=cache_dir, no_cache=no_cache, db=db,
-        yara_rules=yara_rules, secret_config=secret_config,
-    )  # fmt: skip
-
-    def scan() -> ScanResult:
-        with _progress() as report:
-            return scan_image(ref, options, report)
-
-    _run(scan, fmt, output, exit_code, list_all_pkgs)
 
 
-@scan_app.command("fs")
-def fs_command(
-    path: Annotated[Path, typer.Argument(help="Directory to scan")],
-    fmt: FormatOpt = "table",
-    output: OutputOpt = None,
-    severity: SeverityOpt = "UNKNOWN,LOW,MEDIUM,HIGH,CRITICAL",
-    ignore_unfixed: UnfixedOpt = False,
-    exit_code: ExitCodeOpt = 0,
-    skip_dirs: SkipDirsOpt = "",
-    scanners: ScannersOpt = "pkg,vuln,secret,misconfig",
-    cache_dir: CacheDirOpt = DEFAULT_CACHE_DIR,
-    no_cache: NoCacheOpt = False,
-    db: DbOpt = None,
-    yara_rules: YaraOpt = None,
-    secret_config: SecretConfigOpt = None,
-    list_all_pkgs: ListPkgsOpt = False,
-) -> None:
+@_scan_command("fs", _FS_PATH, _scan_fs)
+def fs_command() -> None:
     """Scan a directory tree (lock files included)."""
-    from stockade.scan.errors import ScanError
-    from stockade.scan.scanner import scan_fs
-
-    options = build_options(
-        severity=severity, ignore_unfixed=ignore_unfixed, skip_dirs=skip_dirs,
-        scanners=scanners, cache_dir=cache_dir, no_cache=no_cache, db=db,
-        yara_rules=yara_rules, secret_config=secret_config,
-    )  # fmt: skip
-
-    def scan() -> ScanResult:
-        if not path.is_dir():
-            raise ScanError(f"{path}: not a directory")
-        with _progress() as report:
-            return scan_fs(path, options, report)
-
-    _run(scan, fmt, output, exit_code, list_all_pkgs)
 
 
 def register(app: typer.Typer) -> None:
