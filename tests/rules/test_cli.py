@@ -138,6 +138,30 @@ CORRELATION = """
 """
 
 
+def test_watch_runs_the_correlations_beside_the_rules(tmp_path: Path) -> None:
+    from stockade.model import Event, FdInfo, Process
+    from stockade.model.events import encode_jsonl
+
+    rules = _write(tmp_path, "r.yaml", RULE)
+    (tmp_path / "correlations").mkdir()
+    _write(tmp_path / "correlations", "c.yaml", CORRELATION.replace("threshold: 5", "threshold: 3"))
+    capture = tmp_path / "capture.jsonl"
+    connect = FdInfo(type="ipv4", l4proto="tcp", sip="10.0.0.9", dip="10.0.0.1", dport=80)
+    events = [
+        Event(type="connect", ts=i * 10**9, proc=Process(pid=1, name="curl"), fd=connect, seq=i)
+        for i in range(1, 5)
+    ]
+    capture.write_bytes(encode_jsonl(events))
+    out = tmp_path / "alerts.jsonl"
+    result = CliRunner().invoke(
+        app, ["watch", "-r", str(rules), "--replay", str(capture), "--output", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    alerts = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [(a["rule"], a["event_seq"]) for a in alerts] == [("Many connects", 3)]
+    assert alerts[0]["output_fields"]["corr.count"] == 3
+
+
 def test_validate_checks_correlation_files_too(tmp_path: Path) -> None:
     runner = CliRunner()
     rules = _write(tmp_path, "rules.yaml", RULE)

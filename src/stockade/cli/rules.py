@@ -6,7 +6,7 @@ import re
 import signal
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -173,25 +173,27 @@ def test(
         raise typer.Exit(1)
 
 
-def _sensor_types(ruleset: Ruleset) -> frozenset[EventType]:
-    """The sensor event types the rules need (all but the high-volume ones when a rule is
-    unconstrained)."""
+def _sensor_types(ruleset: Ruleset, others: frozenset[EventType] | None) -> frozenset[EventType]:
+    """The sensor event types the rules and the other detectors need (all but the
+    high-volume ones when a rule or detector is unconstrained)."""
     from stockade.model import EventType
     from stockade.model.events import HIGH_VOLUME_EVENT_TYPES
 
-    if ruleset.catchall:
+    if ruleset.catchall or others is None:
         return frozenset(EventType) - HIGH_VOLUME_EVENT_TYPES
     known = {t.value for t in EventType}
-    return frozenset(EventType(t) for t in ruleset.dispatch if t in known)
+    return frozenset(EventType(t) for t in ruleset.dispatch if t in known) | others
 
 
-def _live_events(ruleset: Ruleset, stop: Callable[[], bool]) -> Iterator[Event | None]:
+def _live_events(
+    ruleset: Ruleset, others: frozenset[EventType] | None, stop: Callable[[], bool]
+) -> Iterator[Event | None]:
     """Enriched live events; None after a quiet poll (time passes for the aggregator)."""
     from stockade.agent.hostinfo import host_id
     from stockade.context.local import local_context_stage
     from stockade.sensor.fallback import choose_source
 
-    choice = choose_source(event_types=_sensor_types(ruleset))
+    choice = choose_source(event_types=_sensor_types(ruleset, others))
     if choice.degraded:
         typer.echo(f"stockade watch: degraded to {choice.name} ({choice.degraded})", err=True)
     enrich = local_context_stage(host_id=host_id(None)).enrich  # alerts name their host
@@ -253,7 +255,7 @@ class _CaptureClock:
 
 def _write_alerts(
     events: Iterable[Event | None],
-    detector: Detector,
+    detectors: Sequence[Detector],
     aggregator: AlertAggregator,
     write: Callable[[Alert], None],
     stopping: Callable[[], bool],
@@ -262,7 +264,7 @@ def _write_alerts(
     try:
         for event in events:
             if event is not None:
-                for alert in detector.inspect(event):
+                for alert in (a for d in detectors for a in d.inspect(event)):
                     for out in aggregator.offer(alert, event.proc.exepath or event.proc.name):
                         write(out)
             for out in aggregator.due():
@@ -293,23 +295,29 @@ def watch(
         ),
     ] = None,
 ) -> None:
-    """Watch this host: sensor, context and rules; print Falco JSON alerts, one per line.
+    """Watch this host: sensor, context, rules and correlations; print Falco JSON alerts.
 
     Identical alerts within the window print once at first, then once with their count.
     """
     import msgspec
 
     from stockade.agent.aggregate import DEFAULT_WINDOW_S, AlertAggregator
+    from stockade.detect.base import DetectorConfig
+    from stockade.detect.correlation import CorrelationDetector
+    from stockade.detect.correlation_load import correlation_paths, load_correlations
     from stockade.detect.rules import RulesDetector
     from stockade.rules import load_rules
     from stockade.rules.default import default_rule_paths
 
     alerts = alerts_file(output) if output else None
     ruleset = load_rules(rules or default_rule_paths())
-    for error in ruleset.errors:
+    config = DetectorConfig(rule_paths=tuple(rules or ()))
+    correlated = load_correlations(correlation_paths(config))
+    for error in [*ruleset.errors, *correlated.errors]:
         typer.echo(f"{error.file}:{error.line}:{error.column}: {error.code}: {error.message}")
-    if ruleset.errors:
+    if ruleset.errors or correlated.errors:
         raise typer.Exit(1)
+    correlations = CorrelationDetector(correlated.correlations)
     stopping = False
     deadline = time.monotonic() + duration if duration > 0 else float("inf")
 
@@ -326,7 +334,11 @@ def watch(
         events = clock.follow(_capture(replay))
         aggregator = AlertAggregator(window, clock=clock)
     else:
-        events = _live_events(ruleset, lambda: stopping or time.monotonic() >= deadline)
+        events = _live_events(
+            ruleset,
+            correlations.event_types(),
+            lambda: stopping or time.monotonic() >= deadline,
+        )
         aggregator = AlertAggregator(window)
     encode = msgspec.json.Encoder().encode
     out = alerts.open("ab") if alerts else sys.stdout.buffer
@@ -336,7 +348,8 @@ def watch(
         out.flush()
 
     try:
-        _write_alerts(events, RulesDetector(ruleset), aggregator, write, lambda: stopping)
+        detectors: list[Detector] = [RulesDetector(ruleset), correlations]
+        _write_alerts(events, detectors, aggregator, write, lambda: stopping)
     finally:
         if alerts:
             out.close()
