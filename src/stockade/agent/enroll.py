@@ -16,6 +16,7 @@ import ssl
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
 import msgspec
@@ -24,9 +25,11 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from stockade.agent.errors import EnrollError
+from stockade.agent.errors import AgentError, EnrollError
 from stockade.model import Host
 from stockade.model.wire import EnrollRequest, EnrollResponse
+
+A = TypeVar("A")
 
 log = logging.getLogger(__name__)
 _contexts: dict[Path, ssl.SSLContext] = {}  # cert path -> the one client context for it
@@ -172,26 +175,15 @@ def enroll(
         )
     pinned = ca_path.read_bytes()
     key_pem, csr_pem = make_key_and_csr(host.hostname or "stockade-agent")
-    body = msgspec.json.encode(EnrollRequest(token=token, csr_pem=csr_pem, host=host))
+    request = EnrollRequest(token=token, csr_pem=csr_pem, host=host)
     verify = ssl.create_default_context(cafile=str(ca_path))
+    with httpx.Client(verify=verify, timeout=30) as client:
+        url = server_url.rstrip("/") + ENROLL_PATH
+        answer = post_json(client, url, request, EnrollResponse, "enrollment", EnrollError)
     try:
-        with httpx.Client(verify=verify, timeout=30) as client:
-            response = client.post(
-                server_url.rstrip("/") + ENROLL_PATH,
-                content=body,
-                headers={"content-type": "application/json"},
-            )
-    except httpx.HTTPError as e:
-        raise EnrollError(f"cannot reach {server_url} to enroll: {e}") from e
-    if response.status_code != 200:
-        raise EnrollError(
-            f"enrollment refused ({response.status_code}): {response_detail(response)}"
-        )
-    try:
-        answer = msgspec.json.decode(response.content, type=EnrollResponse)
         x509.load_pem_x509_certificate(answer.cert_pem.encode())
         same_ca = _ca_fingerprint(answer.ca_pem.encode()) == _ca_fingerprint(pinned)
-    except (msgspec.DecodeError, ValueError) as e:
+    except ValueError as e:
         raise EnrollError(f"the platform's enrollment answer is unusable: {e}") from e
     if not same_ca:
         raise EnrollError("the platform answered with another CA than the one pinned")
@@ -199,6 +191,29 @@ def enroll(
     write_file(cert_path, answer.cert_pem.encode(), 0o644)
     write_file(id_path, answer.agent_id.encode(), 0o644)  # last: marks enrollment complete
     return Credentials(answer.agent_id, key_path, cert_path, ca_path)
+
+
+def post_json(
+    client: httpx.Client,
+    url: str,
+    request: object,
+    answer: type[A],
+    what: str,
+    error: type[AgentError],
+) -> A:
+    """POST `request` as JSON to `url`; its 200 answer decoded as `answer`, else `error`."""
+    try:
+        response = client.post(
+            url, content=msgspec.json.encode(request), headers={"content-type": "application/json"}
+        )
+    except httpx.HTTPError as e:
+        raise error(f"cannot reach {url} for {what}: {e}") from e
+    if response.status_code != 200:
+        raise error(f"{what} refused ({response.status_code}): {response_detail(response)}")
+    try:
+        return msgspec.json.decode(response.content, type=answer)
+    except msgspec.DecodeError as e:
+        raise error(f"the platform's {what} answer is unusable: {e}") from e
 
 
 def response_detail(response: httpx.Response) -> str:

@@ -11,13 +11,12 @@ import datetime as dt
 from pathlib import Path
 
 import httpx
-import msgspec
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from stockade.agent.enroll import Credentials, response_detail, write_file
+from stockade.agent.enroll import Credentials, post_json, write_file
 from stockade.agent.errors import TransportError
 from stockade.model.wire import RenewRequest, RenewResponse
 
@@ -43,24 +42,14 @@ def _csr(credentials: Credentials) -> str:
 
 def renew(credentials: Credentials, server_url: str, client: httpx.Client) -> dt.datetime:
     """Replace agent.crt with a renewed certificate; returns its end. TransportError if not."""
-    body = msgspec.json.encode(RenewRequest(csr_pem=_csr(credentials)))
+    url = server_url.rstrip("/") + RENEW_PATH
+    request = RenewRequest(csr_pem=_csr(credentials))
+    answer = post_json(client, url, request, RenewResponse, "certificate renewal", TransportError)
+    pem = answer.cert_pem.encode()
     try:
-        response = client.post(
-            server_url.rstrip("/") + RENEW_PATH,
-            content=body,
-            headers={"content-type": "application/json"},
-        )
-    except httpx.HTTPError as e:
-        raise TransportError(f"platform unreachable at {server_url} to renew: {e}") from e
-    if response.status_code != 200:
-        raise TransportError(
-            f"certificate renewal refused ({response.status_code}): {response_detail(response)}"
-        )
-    try:
-        pem = msgspec.json.decode(response.content, type=RenewResponse).cert_pem.encode()
         cert = x509.load_pem_x509_certificate(pem)
-    except (msgspec.DecodeError, ValueError) as e:
-        raise TransportError(f"the platform's renewal answer is unusable: {e}") from e
+    except ValueError as e:
+        raise TransportError(f"the platform's certificate renewal answer is unusable: {e}") from e
     write_file(credentials.cert_path, pem, 0o644)
     credentials.reload()
     return cert.not_valid_after_utc
