@@ -162,10 +162,15 @@ def bench_transport(count: int = 20_000) -> None:
     from stockade.agent.hostinfo import this_host
     from stockade.agent.transport import Transport
     from stockade.platform import Platform, PlatformConfig
+    from stockade.platform.services.retention import RetentionPolicy
 
     with tempfile.TemporaryDirectory() as tmp:
         config = PlatformConfig(
-            data_dir=Path(tmp) / "platform", console_port=_free_port(), agent_port=_free_port()
+            data_dir=Path(tmp) / "platform",
+            console_port=_free_port(),
+            agent_port=_free_port(),
+            # the events' times are small numbers: age retention would delete them as they land
+            retention=RetentionPolicy(events_max_age_s=0, alerts_max_age_s=0),
         )
         platform = Platform.open(config)
         loop = asyncio.new_event_loop()

@@ -13,6 +13,7 @@ import httpx
 
 from stockade.model import Event
 from stockade.platform import Platform, PlatformConfig
+from stockade.platform.services.retention import RetentionPolicy
 from stockade.platform.store.base import AgentRecord, AlertQuery, EventQuery
 from stockade.platform.store.sqlite import SqliteStore
 from tests.support.agent_client import TestAgent
@@ -28,7 +29,11 @@ class PlatformRunner:
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
         self.config = PlatformConfig(
-            data_dir=data_dir, console_port=free_port(), agent_port=free_port()
+            data_dir=data_dir,
+            console_port=free_port(),
+            agent_port=free_port(),
+            # tests send events at fixed past times: keep them whatever their age
+            retention=RetentionPolicy(events_max_age_s=0, alerts_max_age_s=0),
         )
         self.admin_password = ""
         self._platform: Platform | None = None

@@ -94,10 +94,10 @@ def server(
         typer.Option(help="Seconds a user query may run before it is stopped.", min=0.01),
     ] = 2.0,
     events_days: Annotated[
-        float, typer.Option(help="Days events are kept (retention by age).", min=0.001)
+        float, typer.Option(help="Days events are kept, by their time (0: no limit).", min=0)
     ] = 7,
     alerts_days: Annotated[
-        float, typer.Option(help="Days alerts are kept (retention by age).", min=0.001)
+        float, typer.Option(help="Days alerts are kept, by their time (0: no limit).", min=0)
     ] = 90,
     store_max_gb: Annotated[
         float,

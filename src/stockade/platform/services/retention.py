@@ -23,7 +23,8 @@ DAY_S = 86_400
 
 @dataclass(frozen=True, slots=True)
 class RetentionPolicy:
-    """How long events and alerts are kept and how large the store may grow (0: no cap)."""
+    """How long events and alerts are kept (by their own time) and how large the store may
+    grow; 0 means no limit."""
 
     events_max_age_s: float = 7 * DAY_S
     alerts_max_age_s: float = 90 * DAY_S
@@ -57,6 +58,8 @@ class RetentionService:
         return count
 
     async def _by_age(self, kind: RecordKind, max_age_s: float, now_ns: int) -> int:
+        if max_age_s <= 0:
+            return 0
         cutoff = now_ns - int(max_age_s * 1e9)
         total = 0
         while (count := await self._prune(kind, cutoff)) > 0:
