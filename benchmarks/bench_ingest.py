@@ -45,8 +45,8 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _start_server(data_dir: Path) -> tuple[subprocess.Popen[bytes], str, str]:
-    """`stockade server` in its own process (as deployed); returns it, agent URL and CA."""
+def _start_server(data_dir: Path) -> tuple[subprocess.Popen[bytes], str, str, str]:
+    """`stockade server` in its own process (as deployed): it, agent URL, CA, console URL."""
     console, agent = _free_port(), _free_port()
     server = subprocess.Popen(
         [
@@ -76,7 +76,7 @@ def _start_server(data_dir: Path) -> tuple[subprocess.Popen[bytes], str, str]:
         server.kill()
         raise RuntimeError("stockade server did not start")
     ca_pem = ca_path.read_text()
-    return server, f"https://127.0.0.1:{agent}", ca_pem
+    return server, f"https://127.0.0.1:{agent}", ca_pem, f"https://127.0.0.1:{console}"
 
 
 def _token(data_dir: Path) -> str:
@@ -201,7 +201,7 @@ def main() -> int:
     """Print median events/s for one agent and for several agents in parallel."""
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = Path(tmp)  # the data root: the platform's state goes to its platform/
-        server, agent_url, ca_pem = _start_server(data_dir)
+        server, agent_url, ca_pem, _ = _start_server(data_dir)
         agents = [
             _enroll(agent_url, ca_pem, _token(data_dir), Path(tmp), n)
             for n in range(PARALLEL_AGENTS)

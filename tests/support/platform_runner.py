@@ -17,6 +17,7 @@ from stockade.platform.services.retention import RetentionPolicy
 from stockade.platform.store.base import AgentRecord, AlertQuery, EventQuery
 from stockade.platform.store.sqlite import SqliteStore
 from tests.support.agent_client import TestAgent
+from tests.support.polling import poll_value
 from tests.support.ports import free_port
 
 START_TIMEOUT_S = 30
@@ -121,7 +122,14 @@ class PlatformRunner:
         """A console client logged in (as admin unless told otherwise)."""
         client = self.console()
         secret = self.admin_password if password is None else password
-        r = client.post("/api/v1/auth/login", json={"username": username, "password": secret})
+        body = {"username": username, "password": secret}
+        # 503: the platform checks a few logins a second; a client retries after a moment
+        r = poll_value(
+            lambda: client.post("/api/v1/auth/login", json=body),
+            lambda answer: answer.status_code != 503,
+            START_TIMEOUT_S,
+            f"login of {username} not turned away",
+        )
         r.raise_for_status()
         client.headers["Authorization"] = f"Bearer {r.json()['token']}"
         return client

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import time
@@ -18,7 +19,7 @@ from stockade.platform.services.credentials import (
     verify_password,
 )
 from stockade.platform.services.hash_pool import HashPool, HashPoolBusy
-from stockade.platform.services.login_guard import LoginGuard
+from stockade.platform.services.login_guard import Lockout, LoginGuard
 from stockade.platform.services.roles import Role
 from stockade.platform.store import ApiTokenRecord, Store, UserRecord
 from stockade.platform.store.runner import StoreRunner
@@ -29,6 +30,8 @@ ADMIN_PASSWORD_ENV = "STOCKADE_ADMIN_PASSWORD"
 SESSION_TTL_NS = 12 * 3600 * 1_000_000_000
 MAX_TOKEN_DAYS = 365
 DAY_NS = 86_400 * 1_000_000_000
+# a refused login is answered late: a flooding client waits instead of costing the event loop
+REFUSAL_DELAY_S = 0.5
 # verified against for unknown users, so a wrong name costs the same time as a wrong password
 _DUMMY_HASH = hash_password(new_password())
 
@@ -85,20 +88,25 @@ class AccountService:
         now = time.time_ns()
         lockout = self.guard.locked(username, source, now)
         if lockout is not None:
+            await asyncio.sleep(REFUSAL_DELAY_S)
             raise AccountError(429, "too many failed logins; try later", _seconds(lockout.until))
         user = await self._runner.read(self._store.get_user, username)
         stored = user.password_hash if user else _DUMMY_HASH
         try:
-            good = await self._hashing.run(verify_password, password, stored)
+            good = await self._hashing.run_rated(verify_password, password, stored)
         except HashPoolBusy as e:
+            await asyncio.sleep(REFUSAL_DELAY_S)
             raise AccountError(503, str(e), 1) from e
         if user is None or not good:
-            for started in self.guard.failed(username, source, time.time_ns()):
-                log.warning("login locked out: %s, until %d", started.key, started.until)
-                await self._audit.record(username, "LOCKOUT", started.key, 429, source)
+            await self._log_lockouts(username, source, self.guard.failed(username, source, now))
             raise AccountError(401, "wrong username or password")
         self.guard.succeeded(username, source)
         return await self._new_token(user.id, SESSION_TTL_NS, None)
+
+    async def _log_lockouts(self, username: str, source: str, started: list[Lockout]) -> None:
+        for lockout in started:
+            log.warning("login locked out: %s, until %d", lockout.key, lockout.until)
+            await self._audit.record(username, "LOCKOUT", lockout.key, 429, source)
 
     async def _new_token(self, user_id: int, ttl_ns: int, name: str | None) -> str:
         token = new_token()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import ParamSpec, TypeVar
@@ -19,15 +20,37 @@ class HashPoolBusy(PlatformError):
 
 
 class HashPool:
-    """Runs password hashing on `workers` threads with at most `queue` calls waiting.
+    """Runs password hashing on `workers` threads with at most `queue` calls waiting; logins
+    (anyone may try one) also at most `rate` a second on average, in bursts of `burst`.
 
-    A login flood then costs at most `workers` cores, and ingest keeps the rest.
+    A login flood from many addresses then costs a fifth of a core (4 x ~50 ms a second),
+    and ingest keeps the rest; people log in far less often than that.
     """
 
-    def __init__(self, workers: int = 1, queue: int = 8) -> None:
+    def __init__(
+        self, workers: int = 1, queue: int = 8, rate: float = 4.0, burst: float = 10.0
+    ) -> None:
         self._executor = ThreadPoolExecutor(workers, thread_name_prefix="password-hash")
         self._limit = workers + queue
-        self._pending = 0  # touched only on the event loop's thread
+        self._rate, self._burst = rate, burst
+        # touched only on the event loop's thread
+        self._pending = 0
+        self._tokens, self._refilled = burst, time.monotonic()
+
+    def _take_token(self) -> bool:
+        now = time.monotonic()
+        self._tokens = min(self._burst, self._tokens + (now - self._refilled) * self._rate)
+        self._refilled = now
+        if self._tokens < 1:
+            return False
+        self._tokens -= 1
+        return True
+
+    async def run_rated(self, fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+        """Run `fn` (a login's check) on the pool; HashPoolBusy also when the rate is spent."""
+        if not self._take_token():
+            raise HashPoolBusy("too many logins at once; try again in a moment")
+        return await self.run(fn, *args, **kwargs)
 
     async def run(self, fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
         """Run `fn` on the pool; HashPoolBusy when the queue is full."""

@@ -51,10 +51,13 @@ class LoginGuard:
 
     def failed(self, username: str, address: str, now: int) -> list[Lockout]:
         """Count a failed login; returns the lockouts it starts."""
+        return self._count(self._keys(username, address), now)
+
+    def _count(self, keys: list[tuple[str, int]], now: int) -> list[Lockout]:
         if len(self._failures) > self.max_keys:
             self._forget_old(now)
         started = []
-        for key, limit in self._keys(username, address):
+        for key, limit in keys:
             if self._locked.get(key, 0) > now:
                 continue  # a guess that was already under way when the lockout began
             times = self._failures.setdefault(key, deque())
