@@ -5,9 +5,11 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from stockade.model.entities import Container
+from stockade.model.wire import Heartbeat, SensorStatus
 from tests.support.agent_client import make_alert, make_event
 from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.support.platform_runner import PlatformRunner
@@ -33,6 +35,14 @@ def test_alert_shows_process_container_and_image(
     alert = make_alert(2, event, rule="Terminal shell in container", priority="Warning")
     alert.count = 7  # seven identical alerts, aggregated at the agent
     assert agent.send(agent.batch([event], [alert])).status_code == 200
+    beat = Heartbeat(  # the agent's spool overflowed: the console must show the loss
+        agent_id=agent.agent_id,
+        host=agent.host,
+        version="0.1.0",
+        sensor=SensorStatus(source="ebpf", spool_dropped=19_279),
+    )
+    r = agent.client.post("/api/v1/agent/heartbeat", content=msgspec.json.encode(beat))
+    assert r.status_code == 200, r.text
     base = running.platform.console_url
 
     with sync_playwright() as p:
@@ -54,7 +64,8 @@ def test_alert_shows_process_container_and_image(
             recent = page.locator(f'[data-testid=recent-alert-row][data-uuid="{alert.uuid}"]')
             expect(recent).to_contain_text("Terminal shell in container")
             expect(page.locator(f'[data-testid=container-row][data-container-id="{WEB.id}"]'))
-            expect(page.locator(f'[data-testid=agent-row][data-agent-id="{agent.agent_id}"]'))
+            agent_row = page.locator(f'[data-testid=agent-row][data-agent-id="{agent.agent_id}"]')
+            expect(agent_row.get_by_test_id("agent-lost")).to_have_text("19279 / 0")
             page.screenshot(path=str(artifacts_dir / "platform-dashboard.png"), full_page=True)
 
             page.click("#nav-alerts")
