@@ -101,6 +101,7 @@ class AccountService:
             await self._log_lockouts(username, source, self.guard.failed(username, source, now))
             raise AccountError(401, "wrong username or password")
         self.guard.succeeded(username, source)
+        self._hashing.refund()
         return await self._new_token(user.id, SESSION_TTL_NS, None)
 
     async def _log_lockouts(self, username: str, source: str, started: list[Lockout]) -> None:

@@ -20,15 +20,15 @@ class HashPoolBusy(PlatformError):
 
 
 class HashPool:
-    """Runs password hashing on `workers` threads with at most `queue` calls waiting; logins
-    (anyone may try one) also at most `rate` a second on average, in bursts of `burst`.
+    """Runs password hashing on `workers` threads with at most `queue` calls waiting; failed
+    logins (anyone may try one) also at most `rate` a second on average, in bursts of `burst`.
 
-    A login flood from many addresses then costs a fifth of a core (4 x ~50 ms a second),
-    and ingest keeps the rest; people log in far less often than that.
+    A login flood from many addresses then costs a tenth of a core (2 x ~50 ms a second),
+    and ingest keeps the rest; a good login gives its turn back (`refund`).
     """
 
     def __init__(
-        self, workers: int = 1, queue: int = 8, rate: float = 4.0, burst: float = 10.0
+        self, workers: int = 1, queue: int = 8, rate: float = 2.0, burst: float = 5.0
     ) -> None:
         self._executor = ThreadPoolExecutor(workers, thread_name_prefix="password-hash")
         self._limit = workers + queue
@@ -45,6 +45,10 @@ class HashPool:
             return False
         self._tokens -= 1
         return True
+
+    def refund(self) -> None:
+        """Give back the turn of a login that succeeded: only failures use up the rate."""
+        self._tokens = min(self._burst, self._tokens + 1)
 
     async def run_rated(self, fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
         """Run `fn` (a login's check) on the pool; HashPoolBusy also when the rate is spent."""
