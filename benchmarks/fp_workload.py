@@ -10,7 +10,7 @@ from pathlib import Path
 
 from tests.support.podman import BASE_FLAGS, Podman
 from tests.support.polling import poll_until
-from tests.support.ssh_image import SERVER_COMMAND, build_ssh_image
+from tests.support.ssh_image import KEYS_ONLY_COMMAND, build_ssh_image
 from tests.support.tools_image import build_tools_image, copy_program
 
 DEBIAN_IMAGE = "localhost/stockade-test-debian:latest"
@@ -31,17 +31,19 @@ DB_LOAD = (
     "while :; do redis-benchmark -q -n 4000 -c 8 -t set,get,incr,lpush >/dev/null; sleep 1; done"
 )
 CRONTAB = "* * * * * date >> /tmp/cron.log && ls /etc > /dev/null && gzip -kf /tmp/cron.log\n"
-CRON = f"mkdir -p /etc/crontabs && printf '{CRONTAB}' > /etc/crontabs/root && busybox crond -f"
-# A small C project built again and again with the host's toolchain, mounted read-only.
+# A small C project built and run again and again, in a workspace mounted from the host
+# (as CI jobs do) with the host's toolchain mounted read-only.
 COMPILE = (
-    "mkdir -p /tmp/b && cd /tmp/b && for i in $(seq 12); do "
+    "cd /workspace && for i in $(seq 12); do "
     'printf "int f$i(int x) { return x * $i; }\\n" > f$i.c; done && '
     "printf 'int main(void) { return 0; }\\n' > main.c && "
     "printf 'all: app\\napp: $(patsubst %%.c,%%.o,$(wildcard *.c))\\n\\t$(CC) -o $@ $^\\n' "
     "> Makefile && while :; do rm -f *.o app; make -s -j2 CC=gcc; "
     "./app; sleep 1; done"
 )
-SSH_LOGINS = f"while :; do ssh {SSH_OPTIONS} root@127.0.0.1 'id; uptime; ls /'; sleep 3; done"
+# A key login about every 10 s from one address: the brute-force correlation counts
+# connections, and ten new ones a minute from one client look like guesses to it.
+SSH_LOGINS = f"while :; do ssh {SSH_OPTIONS} root@127.0.0.1 'id; uptime; ls /'; sleep 8; done"
 # A real package install in a build step: a small .deb built and installed by dpkg.
 BUILD = """\
 FROM {base}
@@ -109,12 +111,18 @@ class Workload:
         """A web server, a database, cron, a compiler build and SSH logins, all under load."""
         self.run(self.images.tools, "bash", "-c", WEB_LOAD)
         self.run(self.images.redis, "bash", "-c", DB_LOAD)
-        self.run(self.images.tools, "bash", "-c", CRON)
-        self.run(self.images.debian, "bash", "-c", COMPILE, extra=("-v", "/usr:/usr:ro"))
+        crontabs, workspace = self.workdir / "crontabs", self.workdir / "workspace"
+        crontabs.mkdir()
+        (crontabs / "root").write_text(CRONTAB)
+        workspace.mkdir()
+        cron_mount = ("-v", f"{crontabs}:/etc/crontabs:ro")
+        self.run(self.images.tools, "busybox", "crond", "-f", extra=cron_mount)
+        compile_mounts = ("-v", "/usr:/usr:ro", "-v", f"{workspace}:/workspace")
+        self.run(self.images.debian, "bash", "-c", COMPILE, extra=compile_mounts)
         self._start_ssh()
 
     def _start_ssh(self) -> None:
-        server = self.run(self.images.ssh, *SERVER_COMMAND)
+        server = self.run(self.images.ssh, *KEYS_ONLY_COMMAND)
         poll_until(
             lambda: (
                 " 00000000:0016 00000000:0000 0A "

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import msgspec
+
 from stockade.context import ProcessTree
 from stockade.model import Event, Process
 
@@ -22,6 +24,27 @@ def test_clone_exec_exit_and_ancestors() -> None:
     gone = tree.apply(Event(type="procexit", ts=23, proc=Process(pid=20)))
     assert gone.proc.name == "cat"
     assert tree.get(20) is None
+
+
+def test_a_daemon_child_copies_its_parent_that_exited_first() -> None:
+    tree = ProcessTree()
+    tree.seed([_proc(1, 0, "init", 1), _proc(10, 1, "bash", 10)])
+    daemon = Process(pid=20, ppid=10, name="busybox", start_ns=20)
+    tree.apply(
+        Event(
+            type="execve",
+            ts=20,
+            proc=msgspec.structs.replace(
+                daemon, argv=("busybox", "httpd"), exepath="/usr/bin/busybox"
+            ),
+        )
+    )
+    tree.apply(Event(type="procexit", ts=21, proc=Process(pid=20)))
+    child = Process(pid=21, ppid=20, name="busybox", start_ns=21)
+    clone = tree.apply(Event(type="clone", ts=22, proc=child))
+    assert clone.proc.argv == ("busybox", "httpd")
+    assert clone.proc.exepath == "/usr/bin/busybox"
+    assert [a.name for a in clone.ancestors] == ["busybox", "bash", "init"]
 
 
 def test_pid_reuse_does_not_inherit_identity() -> None:

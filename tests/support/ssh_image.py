@@ -4,12 +4,13 @@ with the shared libraries they load, built with a COPY-only Containerfile."""
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
-from tests.support.podman import Podman
+from tests.support.podman import RUN_FLAGS, Podman
 from tests.support.tools_image import copy_program
 
-SSH_IMAGE = "localhost/stockade-test-ssh:1"
+SSH_IMAGE = "localhost/stockade-test-ssh:2"
 PROGRAMS = ("/usr/sbin/sshd", "/usr/bin/ssh", "/usr/bin/ssh-keygen")
 # Keys and passwords only, no PAM: the container has no PAM stack for sshd.
 SSHD_CONFIG = """\
@@ -22,15 +23,12 @@ PubkeyAuthentication yes
 MaxAuthTries 2
 PidFile /run/sshd.pid
 """
-# The privilege separation user sshd needs, and a root password the guesses miss.
-SETUP = (
-    "mkdir -p /run/sshd /root/.ssh && chmod 700 /root/.ssh && "
-    "echo 'sshd:x:74:65534::/run/sshd:/usr/sbin/nologin' >> /etc/passwd && "
-    "echo 'root:correct-horse-battery' | chpasswd && "
-    "ssh-keygen -q -t ed25519 -N '' -f /etc/ssh/ssh_host_ed25519_key && "
-    "exec /usr/sbin/sshd -D -e"
-)
-SERVER_COMMAND = ("bash", "-c", SETUP)
+# The image holds sshd's privilege separation user, its host key and root's .ssh, as a
+# real image would; a server started with SERVER_COMMAND sets a root password the
+# guesses miss, one with KEYS_ONLY_COMMAND accepts keys only (and writes nothing to /etc).
+SSHD = "mkdir -p /run/sshd && exec /usr/sbin/sshd -D -e"
+SERVER_COMMAND = ("bash", "-c", f"echo 'root:correct-horse-battery' | chpasswd && {SSHD}")
+KEYS_ONLY_COMMAND = ("bash", "-c", SSHD)
 
 
 def missing_programs() -> str | None:
@@ -50,6 +48,11 @@ def build_ssh_image(podman: Podman, base: str, workdir: Path) -> str:
         copy_program(program, root)
     (root / "etc" / "ssh").mkdir(parents=True, exist_ok=True)
     (root / "etc" / "ssh" / "sshd_config").write_text(SSHD_CONFIG)
+    passwd = podman.cmd("run", "--rm", *RUN_FLAGS, base, "cat", "/etc/passwd").stdout.decode()
+    (root / "etc" / "passwd").write_text(passwd + "sshd:x:74:65534::/run/sshd:/usr/sbin/nologin\n")
+    host_key = root / "etc" / "ssh" / "ssh_host_ed25519_key"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(host_key)], check=True)
+    (root / "root" / ".ssh").mkdir(mode=0o700, parents=True)
     (workdir / "Containerfile").write_text(f"FROM {base}\nCOPY root/ /\n")
     podman.cmd("build", "-t", SSH_IMAGE, str(workdir), timeout=600)
     return SSH_IMAGE

@@ -281,8 +281,18 @@ class ProcessTree:
             image = hit[1]
         return msgspec.structs.replace(proc, **image) if image else proc
 
-    def _on_clone(self, child: Process) -> Process:
+    def _clone_parent(self, child: Process) -> Process | None:
+        """The parent a new child copies: live, or just exited (a daemon's parent forks and
+        exits at once, and the child's clone can be read after that exit)."""
         parent = self._live.get(child.ppid)
+        if parent is None:
+            parent = self._dead.get(child.ppid)
+            if parent is not None and child.start_ns and parent.start_ns > child.start_ns:
+                return None  # that pid's older holder was a different process
+        return parent
+
+    def _on_clone(self, child: Process) -> Process:
+        parent = self._clone_parent(child)
         if parent is not None and not child.name:
             child = msgspec.structs.replace(
                 parent,

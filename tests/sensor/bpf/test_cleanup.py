@@ -24,8 +24,8 @@ time.sleep(600)
 """
 
 
-_PROG_PREFIXES = ("enter_", "exit_", "on_exec", "on_exit")
-_MAP_NAMES = {"events", "stashed", "drops", "cfg"}
+_PROG_PREFIXES = ("enter_", "exit_", "on_exec", "on_exit", "on_fork")
+_MAP_NAMES = {"events", "stashed", "drops", "cfg", "forked_by"}
 
 
 def _ids(kind: str) -> set[int]:

@@ -32,6 +32,10 @@ _EXTRA_PROGRAMS: dict[EventType, tuple[str, ...]] = {
     EventType.EXECVE: ("on_exec",),
     EventType.EXECVEAT: ("on_exec",),
     EventType.PROCEXIT: ("on_exit",),
+    EventType.CLONE: ("on_fork",),
+    EventType.CLONE3: ("on_fork",),
+    EventType.FORK: ("on_fork",),
+    EventType.VFORK: ("on_fork",),
     EventType.SIGNALDELIVER: ("on_signal",),
 }
 

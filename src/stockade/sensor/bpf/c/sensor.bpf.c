@@ -167,6 +167,32 @@ static __always_inline __u32 fill_sys(struct scratch *sc, __u32 kind, __s64 ret)
 	return used;
 }
 
+/*
+ * Each new process's parent, recorded at the fork (in the forker): the new process
+ * reports its clone on its first return, and by then a parent that exited at once (a
+ * daemon forking itself into the background) has been replaced by the reaper.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, __u32);
+} forked_by SEC(".maps");
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
+{
+	__u32 pid = BPF_CORE_READ(child, pid);
+	__u32 tgid = BPF_CORE_READ(child, tgid);
+	if (pid != tgid)
+		return 0; /* a new thread: not reported */
+	/* its parent as set by the fork (the forker's own parent under CLONE_PARENT, as
+	 * runc's stages are made) */
+	__u32 by = BPF_CORE_READ(child, real_parent, tgid);
+	bpf_map_update_elem(&forked_by, &pid, &by, BPF_ANY);
+	return 0;
+}
+
 static __always_inline int emit_exit(struct trace_event_raw_sys_exit *ctx, __u32 kind)
 {
 	__u64 id = bpf_get_current_pid_tgid();
@@ -198,6 +224,14 @@ static __always_inline int emit_exit(struct trace_event_raw_sys_exit *ctx, __u32
 		return 0;
 	}
 	fill_hdr(&sc->h, kind, ret);
+	if (!s) { /* the clone family: the forking parent, not today's reaper */
+		__u32 pid = id >> 32;
+		__u32 *by = bpf_map_lookup_elem(&forked_by, &pid);
+		if (by) {
+			sc->h.ppid = *by;
+			bpf_map_delete_elem(&forked_by, &pid);
+		}
+	}
 	if (kind == K_GENERIC)
 		sc->h.nr = BPF_CORE_READ(ctx, id);
 	if (s) {
