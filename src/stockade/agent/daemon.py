@@ -21,6 +21,7 @@ from stockade.agent.aggregate import DEFAULT_WINDOW_S, AlertAggregator
 from stockade.agent.detection import DEFAULT_DETECTORS, agent_detectors, event_types_needed
 from stockade.agent.enroll import Credentials, enroll, load_credentials
 from stockade.agent.errors import AgentError, SpoolFull, TransportError
+from stockade.agent.heap import release_free_pages, return_large_buffers
 from stockade.agent.hostinfo import this_host
 from stockade.agent.image_scan_runner import start_image_scans
 from stockade.agent.image_scans import ImageScanScheduler
@@ -66,6 +67,7 @@ class Agent:
         on_ready: Callable[[Agent], None] | None = None,
     ) -> None:
         self.config = config
+        return_large_buffers()  # batch-sized buffers must not stay resident once freed
         self.ready = threading.Event()  # set once events flow (enrolled, sensor started)
         self.agent_id = ""
         self.source_name = ""
@@ -73,6 +75,7 @@ class Agent:
         self.detectors: tuple[Detector, ...] = tuple(
             detectors if detectors is not None else agent_detectors(config.detectors, config.rules)
         )
+        release_free_pages()  # what compiling the rules left behind
         self.dropped_full = 0  # events refused by a full spool
         self.aggregator = AlertAggregator(config.alert_window_s)
         self.spool: Spool | None = None

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Sequence
+from types import CodeType
 from typing import Any
 
 from stockade.model import Event
@@ -80,11 +81,23 @@ def build_dispatch(
     head.append("    hits = []")
     src = "\n".join([*head, *body, "    return hits", ""])
     code = compile(src, f"<rules for {label}>", "exec")
-    namespace = {**compiler.ns, **ns, "_U": _UNSET, "_ERRORS": _ERRORS}
+    available = {**compiler.ns, **ns, "_U": _UNSET, "_ERRORS": _ERRORS}
+    # The compiler's namespace holds every loaded rule's constants; a copy per event type
+    # cost megabytes with Falco's rules loaded. Each function keeps only the names it reads.
+    namespace = {name: available[name] for name in _global_names(code) if name in available}
     local: dict[str, Any] = {}
     exec(code, namespace, local)  # noqa: S102 - source generated from parsed conditions
     fn: Dispatch = local["_dispatch"]
     return fn
+
+
+def _global_names(code: CodeType) -> set[str]:
+    """Every name `code` and the functions and comprehensions inside it may look up."""
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if isinstance(const, CodeType):
+            names |= _global_names(const)
+    return names
 
 
 def _field_cost(compiler: ConditionCompiler) -> Callable[[ast.FieldRef | ast.Transformer], float]:
