@@ -42,6 +42,8 @@ def test_admin_manages_users_in_the_console(running: PlatformRunner, admin: http
             page.click("#create-token")
             expect(page.locator('[data-testid=token-row][data-name="prometheus"]')).to_be_visible()
             shown = page.get_by_test_id("token-shown").inner_text()
+            audit = page.get_by_test_id("audit-row").filter(has_text="/api/v1/users/walter")
+            expect(audit.first).to_contain_text("PATCH")
         finally:
             browser.close()
     users = {u["username"]: u["role"] for u in admin.get("/api/v1/users").json()}

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 
 STOCKADE = [sys.executable, "-m", "stockade.cli"]
-ADMIN_PASSWORD = "e2e-admin-password"
+ADMIN_PASSWORD = "e2e-console-secret-1"
 SHELL_RULE = "Terminal shell in container"
 
 

@@ -55,12 +55,23 @@ function tokenRow(t) {
     el("td", {}, revoke));
 }
 
+function auditRow(entry) {
+  return el("tr", { "data-testid": "audit-row" },
+    el("td", { className: "nowrap" }, shortTime(entry.time)), el("td", {}, entry.username),
+    el("td", { className: "mono small" }, `${entry.method} ${entry.path}`),
+    el("td", {}, entry.status), el("td", { className: "mono small" }, entry.source));
+}
+
 async function loadUsers() {
   const me = await api("/api/v1/auth/me");
   document.getElementById("me-name").textContent = me.username;
   document.getElementById("me-role").textContent = me.role;
   document.getElementById("user-admin").hidden = me.role !== "admin";
-  if (me.role === "admin") fillTable("users-table", (await api("/api/v1/users")).map(userRow));
+  document.getElementById("audit-section").hidden = me.role !== "admin";
+  if (me.role === "admin") {
+    fillTable("users-table", (await api("/api/v1/users")).map(userRow));
+    fillTable("audit-table", (await api("/api/v1/audit?limit=200")).map(auditRow));
+  }
   fillTable("tokens-table", (await api("/api/v1/auth/tokens")).map(tokenRow));
 }
 
