@@ -27,7 +27,7 @@ class ConnectDetector:
         """Nothing."""
         return []
 
-    def event_types(self) -> frozenset[EventType] | None:
+    def event_types(self) -> frozenset[str] | None:
         """Connects."""
         return frozenset({EventType.CONNECT})
 
@@ -35,7 +35,7 @@ class ConnectDetector:
 class AnyDetector(ConnectDetector):
     """A detector that may look at any event."""
 
-    def event_types(self) -> frozenset[EventType] | None:
+    def event_types(self) -> frozenset[str] | None:
         """Any."""
         return None
 
@@ -80,3 +80,22 @@ def test_event_types_come_from_each_detector(tmp_path: Path) -> None:
     assert event_types_needed(connect_only) == LIFECYCLE_EVENT_TYPES | {EventType.CONNECT}
     with_any = _agent(tmp_path, ("test-agent-connect", "test-agent-any")).detectors
     assert event_types_needed(with_any) == frozenset(EventType) - HIGH_VOLUME_EVENT_TYPES
+
+
+FLOCK_RULE = """
+- rule: Lock taken
+  desc: a process takes a file lock (a syscall without a reader of its own)
+  condition: evt.type in (flock, container) and proc.name = python3
+  output: lock by %proc.name (%evt.arg.ID)
+  priority: NOTICE
+"""
+
+
+def test_a_syscall_without_a_reader_of_its_own_is_needed_by_name(tmp_path: Path) -> None:
+    path = tmp_path / "rules.yaml"
+    path.write_text(FLOCK_RULE)
+    detectors = [RulesDetector.from_paths([path])]
+    needed = event_types_needed(detectors)
+    assert "flock" in needed  # eBPF reports it as Falco's generic event
+    assert "container" not in needed  # no sensor captures that name: left out
+    assert needed - {"flock"} == LIFECYCLE_EVENT_TYPES

@@ -74,9 +74,9 @@ def test_nothing_works() -> None:
 def test_audit_comes_right_after_ebpf_and_claims_execs() -> None:
     assert DEFAULT_CHAIN[:2] == (("ebpf",), ("audit", "proc_connector", "fanotify"))
     types = frozenset(EventType)
-    built: dict[str, frozenset[EventType]] = {}
+    built: dict[str, frozenset[str]] = {}
 
-    def build(source_id: str, wanted: frozenset[EventType]) -> EventSource:
+    def build(source_id: str, wanted: frozenset[str]) -> EventSource:
         built[source_id] = wanted
         return _Fake(source_id, fails=source_id == "ebpf")
 

@@ -10,9 +10,11 @@ from stockade.agent.errors import AgentError
 from stockade.detect.base import DetectError, Detector, DetectorConfig, build_detectors
 from stockade.model import EventType
 from stockade.model.events import HIGH_VOLUME_EVENT_TYPES, LIFECYCLE_EVENT_TYPES
+from stockade.sensor.fallback import capturable
 
 DEFAULT_DETECTORS: tuple[str, ...] = ("rules", "correlation")
-_ANY = frozenset(EventType) - HIGH_VOLUME_EVENT_TYPES  # what a rule on no event type gets
+# what a detector that may match any event gets
+_ANY: frozenset[str] = frozenset(EventType) - HIGH_VOLUME_EVENT_TYPES
 
 
 def agent_detectors(
@@ -30,15 +32,17 @@ def agent_detectors(
         raise AgentError(str(e)) from e
 
 
-def event_types_needed(detectors: Sequence[Detector]) -> frozenset[EventType]:
+def event_types_needed(detectors: Sequence[Detector]) -> frozenset[str]:
     """The event types the detectors can match, plus the process lifecycle (the base set).
 
-    A detector that may look at any event gets every type but the high-volume ones.
+    Any syscall a detector names is in, those without a reader of their own too (eBPF
+    reports them as Falco's generic event); names no sensor captures are left out. A
+    detector that may look at any event gets every type but the high-volume ones.
     """
-    needed = set(LIFECYCLE_EVENT_TYPES)
+    needed: set[str] = set(LIFECYCLE_EVENT_TYPES)
     for detector in detectors:
         types = detector.event_types()
         if types is None:
             return _ANY
-        needed.update(types)
+        needed |= capturable(types)
     return frozenset(needed)

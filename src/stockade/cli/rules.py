@@ -15,7 +15,7 @@ import typer
 if TYPE_CHECKING:  # the rule engine is imported when a command runs: keeps start-up fast
     from stockade.agent.aggregate import AlertAggregator
     from stockade.detect.base import Detector
-    from stockade.model import Alert, Event, EventType
+    from stockade.model import Alert, Event
     from stockade.rules import LoadMessage, Ruleset
 
 FALCO_OPTION = re.compile(r"[A-Za-z_][\w.\[\]-]*=.*")  # `-o json_output=true`, no directory part
@@ -173,20 +173,20 @@ def test(
         raise typer.Exit(1)
 
 
-def _sensor_types(ruleset: Ruleset, others: frozenset[EventType] | None) -> frozenset[EventType]:
-    """The sensor event types the rules and the other detectors need (all but the
-    high-volume ones when a rule or detector is unconstrained)."""
+def _sensor_types(ruleset: Ruleset, others: frozenset[str] | None) -> frozenset[str]:
+    """The sensor event types the rules and the other detectors need, any syscall they
+    name included (all but the high-volume ones when a rule or detector is unconstrained)."""
     from stockade.model import EventType
     from stockade.model.events import HIGH_VOLUME_EVENT_TYPES
+    from stockade.sensor.fallback import capturable
 
     if ruleset.catchall or others is None:
         return frozenset(EventType) - HIGH_VOLUME_EVENT_TYPES
-    known = {t.value for t in EventType}
-    return frozenset(EventType(t) for t in ruleset.dispatch if t in known) | others
+    return capturable({*ruleset.dispatch, *others})
 
 
 def _live_events(
-    ruleset: Ruleset, others: frozenset[EventType] | None, stop: Callable[[], bool]
+    ruleset: Ruleset, others: frozenset[str] | None, stop: Callable[[], bool]
 ) -> Iterator[Event | None]:
     """Enriched live events; None after a quiet poll (time passes for the aggregator)."""
     from stockade.agent.hostinfo import host_id

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Protocol
 
 from stockade.errors import StockadeError
-from stockade.model import Alert, Event, EventType
+from stockade.model import Alert, Event
 from stockade.registry import Registry
 
 
@@ -36,8 +36,9 @@ class Detector(Protocol):
         """Alerts for this event; an empty list when nothing matched."""
         ...
 
-    def event_types(self) -> frozenset[EventType] | None:
-        """The kernel event types this detector can match; None when it may match any."""
+    def event_types(self) -> frozenset[str] | None:
+        """The event types (Falco's names, any syscall's included) this detector can match;
+        None when it may match any."""
         ...
 
 

@@ -18,11 +18,10 @@ from typing import Any
 
 from stockade.detect.base import DETECTORS, DetectorConfig, DetectorConfigError
 from stockade.detect.windows import CountWindow, GroupTable, SequenceProgress
-from stockade.model import Alert, Event, EventType, Priority
+from stockade.model import Alert, Event, Priority
 from stockade.rules.output import OutputFormat, clock_time, falco_time
 
 _HOSTNAME = socket.gethostname()
-_KNOWN = frozenset(t.value for t in EventType)
 COUNT_MARK = "\x00corr.count\x00"  # where `%corr.count` stood in an output
 
 
@@ -184,14 +183,14 @@ class CorrelationDetector:
                 alerts.append(alert)
         return alerts
 
-    def event_types(self) -> frozenset[EventType] | None:
-        """The kernel event types the correlations' conditions name."""
-        needed: set[EventType] = set()
+    def event_types(self) -> frozenset[str] | None:
+        """The event types the correlations' conditions name."""
+        needed: set[str] = set()
         for correlation in self.correlations:
             types = correlation.event_types()
             if types is None:
                 return None
-            needed.update(EventType(t) for t in types if t in _KNOWN)
+            needed |= types
         return frozenset(needed)
 
 

@@ -6,13 +6,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from stockade.detect.base import DETECTORS, DetectorConfig, DetectorConfigError
-from stockade.model import Alert, Event, EventType
+from stockade.model import Alert, Event
 from stockade.rules.default import default_rule_paths
 from stockade.rules.loader import load_rules
 from stockade.rules.messages import LoadMessage
 from stockade.rules.ruleset import Matching, Ruleset
-
-_KNOWN = frozenset(t.value for t in EventType)
 
 
 class RulesDetector:
@@ -52,13 +50,13 @@ class RulesDetector:
         """Alerts for this event under one ruleset (read once, so never half old, half new)."""
         return self._ruleset.evaluate(event)
 
-    def event_types(self) -> frozenset[EventType] | None:
-        """The kernel event types the rules name; None when a rule has no event type."""
-        needed: set[EventType] = set()
+    def event_types(self) -> frozenset[str] | None:
+        """The event types the rules name; None when a rule has no event type."""
+        needed: set[str] = set()
         for rule in self._ruleset.rules:
             if rule.event_types is None:
                 return None
-            needed.update(EventType(t) for t in rule.event_types if t in _KNOWN)
+            needed |= rule.event_types
         return frozenset(needed)
 
     def reload(

@@ -43,9 +43,10 @@ class EventSource(abc.ABC):
     """
 
     id: ClassVar[str]
+    generic_syscalls: ClassVar[bool] = False  # takes any syscall's name as an event type
 
     @abc.abstractmethod
-    def __init__(self, event_types: Iterable[EventType]) -> None:
+    def __init__(self, event_types: Iterable[EventType | str]) -> None:
         """Prepare to report those of `event_types` this source sees; no kernel work yet."""
 
     @classmethod

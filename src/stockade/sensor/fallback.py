@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from stockade.model import Event, EventType
 from stockade.sensor.base import SOURCES, EventSource, SensorError, SensorStats, SensorUnavailable
+from stockade.sensor.bpf.syscalls import syscall_table
 
 # Candidates tried in order (ids in SOURCES); the parts of a candidate run merged.
 Chain = tuple[tuple[str, ...], ...]
@@ -158,17 +159,29 @@ def source_class(source_id: str) -> type[EventSource]:
     return SOURCES.get(source_id)
 
 
-def _build(source_id: str, event_types: frozenset[EventType]) -> EventSource:
+_TYPE_NAMES = frozenset(t.value for t in EventType)
+
+
+def capturable(names: Iterable[str]) -> frozenset[str]:
+    """Those of `names` a sensor may capture: Stockade's event types and the other
+    syscalls of this machine (eBPF reports them as Falco's generic event)."""
+    syscalls = set(syscall_table().values())
+    return frozenset(n for n in names if n in _TYPE_NAMES or n in syscalls)
+
+
+def _build(source_id: str, event_types: frozenset[str]) -> EventSource:
     cls = source_class(source_id)
     if reason := cls.unavailable_reason():
         raise SensorUnavailable(f"{source_id}: {reason}")
+    if not cls.generic_syscalls:  # it has readers for Stockade's event types only
+        event_types = frozenset(t for t in event_types if t in _TYPE_NAMES)
     return cls(event_types)
 
 
-def part_types(candidate: Sequence[str], types: frozenset[EventType]) -> list[frozenset[EventType]]:
+def part_types(candidate: Sequence[str], types: frozenset[str]) -> list[frozenset[str]]:
     """The event types each part of `candidate` should report, minus earlier parts' claims."""
-    result: list[frozenset[EventType]] = []
-    claimed: frozenset[EventType] = frozenset()
+    result: list[frozenset[str]] = []
+    claimed: frozenset[str] = frozenset()
     for source_id in candidate:
         result.append(types - claimed)
         claimed |= CLAIMED_TYPES.get(source_id, frozenset()) & types
@@ -178,11 +191,15 @@ def part_types(candidate: Sequence[str], types: frozenset[EventType]) -> list[fr
 def choose_source(
     chain: Iterable[Sequence[str]] = DEFAULT_CHAIN,
     *,
-    event_types: Iterable[EventType] = frozenset(EventType),
+    event_types: Iterable[str] = frozenset(EventType),
     disabled: Iterable[str] = (),
-    build: Callable[[str, frozenset[EventType]], EventSource] = _build,
+    build: Callable[[str, frozenset[str]], EventSource] = _build,
 ) -> SensorChoice:
-    """Start the first candidate of `chain` that works (skipping `disabled` ids)."""
+    """Start the first candidate of `chain` that works (skipping `disabled` ids).
+
+    `event_types` are Falco's names: Stockade's event types and, for a source that
+    reports any syscall generically (eBPF), other syscalls; the rest get only the former.
+    """
     types, off = frozenset(event_types), set(disabled)
     reasons: list[str] = []
     for candidate in chain:

@@ -40,6 +40,7 @@ class BpfSource(EventSource):
     """
 
     id = "ebpf"
+    generic_syscalls = True  # any other syscall named: Falco's generic event (ID, nativeID)
 
     def __init__(
         self,
