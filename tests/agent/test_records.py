@@ -40,3 +40,17 @@ def test_alerts_keep_what_their_rules_printed() -> None:
     )
     stored = _roundtrip(alert)
     assert isinstance(stored, Alert) and stored.output_fields == {"proc.env": "A=1"}
+
+
+def test_the_wire_copies_kept_stay_bounded_after_a_burst_of_execs() -> None:
+    # Each kept entry holds a process with its environment: a burst of execs must not
+    # leave every one of them resident.
+    env = tuple(f"VAR{i}=value" for i in range(20))
+    for pid in range(3 * records._MEMO_MAX):
+        proc = Process(pid=pid, name="cat", env=env, snapshot=ProcSnapshot(fdlimit=1024))
+        chain = (Ancestor(pid=1, name="sh", env=env),)
+        wire = records.for_wire(Event(type="execve", ts=pid, proc=proc, ancestors=chain))
+        assert wire.proc.env == () and wire.proc.snapshot is None
+        assert wire.ancestors[0].env == ()
+    assert len(records._procs) <= records._MEMO_MAX
+    assert len(records._chains) <= records._MEMO_MAX
