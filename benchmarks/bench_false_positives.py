@@ -126,6 +126,8 @@ def run(seconds: float, workdir: Path) -> Tally:
 def report(tally: Tally, seconds: float) -> None:
     """Print the figures."""
     print(f"benign workload: {seconds:.0f} s, {tally.events} events of the workload")
+    if not tally.counts:
+        print("  no alert of any priority from the workload")
     for (rule, priority), n in sorted(tally.counts.items(), key=lambda kv: -kv[1]):
         print(f"  {n:6d}  {priority:<13} {rule}")
         for output in tally.samples.get(rule, []):
