@@ -24,6 +24,11 @@ START_TIMEOUT_S = 30
 USER_PASSWORD = "correct-horse-battery-9"  # of users made by `add_user`
 
 
+def turned_away(answer: httpx.Response) -> bool:
+    """A login refused for a moment (the platform is checking enough already), not locked out."""
+    return answer.status_code == 429 and answer.headers.get("Retry-After") == "1"
+
+
 class PlatformRunner:
     """Serves a `Platform` from its own thread; `stop()` then `start()` restarts it."""
 
@@ -123,10 +128,10 @@ class PlatformRunner:
         client = self.console()
         secret = self.admin_password if password is None else password
         body = {"username": username, "password": secret}
-        # 503: the platform checks a few logins a second; a client retries after a moment
+        # the platform checks a few failed logins a second; a client retries after a moment
         r = poll_value(
             lambda: client.post("/api/v1/auth/login", json=body),
-            lambda answer: answer.status_code != 503,
+            lambda answer: not turned_away(answer),
             START_TIMEOUT_S,
             f"login of {username} not turned away",
         )

@@ -95,7 +95,7 @@ async def health() -> dict[str, str]:
 @public.post(
     "/auth/login",
     response_model=LoginResponse,
-    responses=error_responses(401, 429, 503),
+    responses=error_responses(401, 429),
 )
 async def login(body: LoginRequest, request: Request, services: Services) -> Response:
     """Exchange username and password for a bearer token (also set as a cookie for /docs)."""
@@ -227,7 +227,7 @@ async def _audit(request: Request, response: Response, services: PlatformService
     """Log a state-changing API call, except calls turned away before anything was tried."""
     if request.method in SAFE_METHODS or not request.url.path.startswith("/api/"):
         return
-    if response.status_code in (429, 503):
+    if response.status_code == 429:
         return  # a flood's refusals would crowd the log (and the writer); the lockout is logged
     username = getattr(request.state, USER_STATE, "")
     await services.audit.record(

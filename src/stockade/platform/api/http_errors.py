@@ -42,8 +42,7 @@ _DESCRIPTIONS = {
     413: "body too large",
     415: "wrong content type",
     422: "invalid parameters or body",
-    429: "locked out after failed logins",
-    503: "too many logins at once",
+    429: "locked out after failed logins, or too many logins at once (Retry-After: 1)",
 }
 
 

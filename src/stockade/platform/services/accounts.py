@@ -84,7 +84,7 @@ class AccountService:
         self.guard = LoginGuard()
 
     async def login(self, username: str, password: str, source: str) -> str:
-        """A new bearer token for good credentials; AccountError (401, 429, 503) otherwise."""
+        """A new bearer token for good credentials; AccountError (401, 429) otherwise."""
         now = time.time_ns()
         lockout = self.guard.locked(username, source, now)
         if lockout is not None:
@@ -96,7 +96,7 @@ class AccountService:
             good = await self._hashing.run_rated(verify_password, password, stored)
         except HashPoolBusy as e:
             await asyncio.sleep(REFUSAL_DELAY_S)
-            raise AccountError(503, str(e), 1) from e
+            raise AccountError(429, str(e), 1) from e  # Retry-After: 1, not a lockout's
         if user is None or not good:
             await self._log_lockouts(username, source, self.guard.failed(username, source, now))
             raise AccountError(401, "wrong username or password")
