@@ -61,6 +61,7 @@ def pipeline_child(spool_dir: Path) -> int:
     from stockade.agent import pipeline
     from stockade.agent.detection import agent_detectors, event_types_needed
     from stockade.agent.errors import SpoolFull
+    from stockade.agent.heap import release_free_pages, return_large_buffers
     from stockade.agent.spool import Spool
     from stockade.context import ContainerResolver, ContextStage, ProcessTree
     from stockade.context.runtime import all_runtimes
@@ -68,7 +69,9 @@ def pipeline_child(spool_dir: Path) -> int:
     from stockade.sensor import procfs
     from stockade.sensor.bpf import BpfSource
 
+    return_large_buffers()  # as the agent does
     detectors = agent_detectors(rule_paths=bench_rule_paths())
+    release_free_pages()
     types = event_types_needed(detectors)
     tree = ProcessTree()
     tree.seed(procfs.scan())
