@@ -7,10 +7,11 @@ import ctypes.util
 import pytest
 
 from stockade.agent.heap import return_large_buffers
+from tests.support.ci import require
 
 
-@pytest.mark.skipif(ctypes.util.find_library("c") is None, reason="no C library found")
 def test_glibc_takes_a_fixed_mmap_threshold() -> None:
+    require(ctypes.util.find_library("c") is not None, "no C library found")
     assert return_large_buffers() is True
 
 
