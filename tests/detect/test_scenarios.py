@@ -261,8 +261,13 @@ SCENARIOS: dict[str, Scenario] = {
         "Namespace change in container",
         "Warning",
         falco=falco("Change thread namespace"),
-        # Into the namespaces of the runtime process that started this exec, on the host.
-        attack=bash("nsenter -t $PPID -m -u -n hostname"),
+        # Into the namespaces of a host process: the container's conmon, found by name (the
+        # exec's own parent may already be gone, and runc's processes cannot be entered).
+        attack=bash(
+            "for p in /proc/[0-9]*; do read -r c < $p/comm 2>/dev/null;"
+            ' [ "$c" = conmon ] && t=${p#/proc/} && break; done;'
+            " nsenter -t $t -m -u -n hostname"
+        ),
         benign=("nsenter", "--version"),
         run=("--privileged", "--pid", "host"),
     ),
