@@ -261,11 +261,12 @@ SCENARIOS: dict[str, Scenario] = {
         "Namespace change in container",
         "Warning",
         falco=falco("Change thread namespace"),
-        # Into the namespaces of a host process: the container's conmon, found by name (the
-        # exec's own parent may already be gone, and runc's processes cannot be entered).
+        # Into the namespaces of a host process: a live conmon, found by name (the exec's
+        # own parent may already be gone, runc's processes cannot be entered, and a removed
+        # container's conmon may be a zombie whose namespaces are gone).
         attack=bash(
             "for p in /proc/[0-9]*; do read -r c < $p/comm 2>/dev/null;"
-            ' [ "$c" = conmon ] && t=${p#/proc/} && break; done;'
+            ' [ "$c" = conmon ] && [ -e $p/ns/mnt ] && t=${p#/proc/}; done;'
             " nsenter -t $t -m -u -n hostname"
         ),
         benign=("nsenter", "--version"),
