@@ -27,6 +27,7 @@ from tests.support.podman import Podman
 from tests.support.ssh_image import missing_programs
 from tests.support.tools_image import missing_tools
 
+from benchmarks.corpus import CORPUS
 from benchmarks.fp_workload import Workload, build_images
 from stockade.detect import DetectorConfig
 from stockade.detect.base import Detector
@@ -36,7 +37,6 @@ from stockade.model import Alert, Ancestor, Event, Process
 from stockade.model.alerts import Priority
 
 REPO = Path(__file__).resolve().parents[1]
-CORPUS = Path(os.environ.get("STOCKADE_CORPUS", REPO.parent / "shared" / "corpus"))
 SECONDS = float(os.environ.get("STOCKADE_FP_SECONDS", "300"))
 CONTAINERS = 30
 BUILDS = 2

@@ -9,7 +9,6 @@ whose layer cache is cold). Prints medians as `name: value unit`.
 
 from __future__ import annotations
 
-import os
 import resource
 import statistics
 import subprocess
@@ -19,6 +18,7 @@ from pathlib import Path
 
 import msgspec
 
+from benchmarks.corpus import CORPUS
 from stockade.agent.image_scan_runner import scan_command
 from stockade.agent.image_scans import ImageScanRequest
 from stockade.platform.services.scans import decode_scan, image_record
@@ -27,9 +27,6 @@ from stockade.platform.store.sqlite import SqliteStore
 from stockade.scan.options import Scanner, ScanOptions
 from stockade.scan.scanner import scan_image
 
-CORPUS = Path(
-    os.environ.get("STOCKADE_CORPUS", Path(__file__).resolve().parents[2] / "shared" / "corpus")
-)
 IMAGES = 200
 ROUNDS = 5
 

@@ -9,21 +9,17 @@ call, ~30-40 ns on an idle modern core). Prints medians in `name: value unit` fo
 
 from __future__ import annotations
 
-import os
 import random
 import statistics
 import sys
 import time
 from collections import Counter
-from pathlib import Path
 
+from benchmarks.corpus import CORPUS
 from stockade.model import Ancestor, Event, FdInfo, Process
 from stockade.model.entities import Container
 from stockade.rules import load_rules
 
-CORPUS = Path(
-    os.environ.get("STOCKADE_CORPUS", Path(__file__).resolve().parents[2] / "shared" / "corpus")
-)
 RULE_FILES = [
     CORPUS / "falco/rules/falco_rules.yaml",
     CORPUS / "falco/rules/falco-incubating_rules.yaml",

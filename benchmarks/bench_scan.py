@@ -25,8 +25,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks.corpus import CORPUS
+
 REPO = Path(__file__).resolve().parent.parent
-CORPUS = Path(os.environ.get("STOCKADE_CORPUS", REPO.parent / "shared" / "corpus"))
 IMAGE = CORPUS / "images" / "debian12-app.oci.tar"
 RUNS = 5
 MEASURE = (

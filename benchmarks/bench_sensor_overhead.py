@@ -39,6 +39,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks.corpus import CORPUS
+
 PAIRS = 40  # the median of per-pair ratios: more pairs, less of a busy host in it
 REQUESTS = 30_000
 REDIS_CPU, AGENT_CPU = 1, 0
@@ -46,12 +48,12 @@ REDIS_CPU, AGENT_CPU = 1, 0
 
 def bench_rule_paths() -> list[Path]:
     """The agent's default rules; with STOCKADE_BENCH_FALCO_RULES=1, plus Falco's stable and
-    incubating rules from the reference corpus ($STOCKADE_CORPUS)."""
+    incubating rules from the reference corpus (benchmarks.corpus)."""
     if not os.environ.get("STOCKADE_BENCH_FALCO_RULES"):
         return []  # the agent's default
     from stockade.rules.default import default_rule_paths
 
-    falco = Path(os.environ["STOCKADE_CORPUS"]) / "falco" / "rules"
+    falco = CORPUS / "falco" / "rules"
     extra = [falco / "falco_rules.yaml", falco / "falco-incubating_rules.yaml"]
     return [*default_rule_paths(), *extra]
 

@@ -10,21 +10,17 @@ Prints medians in `name: value unit` form.
 
 from __future__ import annotations
 
-import os
 import random
 import statistics
 import time
-from pathlib import Path
 
+from benchmarks.corpus import CORPUS
 from stockade.model import Ancestor, Event, FdInfo, Process
 from stockade.model.entities import Container
 from stockade.rules import Ruleset, load_rules
 from stockade.rules.default import default_rule_paths
 from stockade.rules.sigma import load_sigma_rules
 
-CORPUS = Path(
-    os.environ.get("STOCKADE_CORPUS", Path(__file__).resolve().parents[2] / "shared" / "corpus")
-)
 SIGMA = CORPUS / "sigma" / "rules" / "linux"
 CATEGORIES = ("process_creation", "file_event", "network_connection", "auditd")
 COMMANDS = [

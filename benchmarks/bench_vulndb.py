@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import os
 import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from benchmarks.corpus import CORPUS
 from stockade.model.inventory import Ecosystem, Package
 from stockade.scan.matchers import match_packages
 from stockade.scan.vulndb import import_location, open_db
 
 ROOT = Path(__file__).resolve().parent.parent
-CORPUS = Path(os.environ.get("STOCKADE_CORPUS", ROOT.parent / "shared" / "corpus"))
 FEEDS = ("osv-pypi", "golang-vulndb", "nodejs-security-wg")
 PYTHON = [
     ("requests", "2.19.0"),
