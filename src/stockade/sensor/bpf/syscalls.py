@@ -1,9 +1,15 @@
-"""System call numbers of x86_64 (the kernel's syscall_64.tbl), for generic events.
+"""System call numbers of x86_64 and aarch64, for generic events.
 
 A call the sensor has no program of its own for is captured from the raw_syscalls
 tracepoints and reported, as Falco does, under its own name with its number as the
-`nativeID` argument. Other architectures have no table here yet: there the generic path
-is off.
+`nativeID` argument. The numbers are the raw_syscalls tracepoints' `id`, which is the
+running kernel's own numbering, so the table is chosen at run time by the machine the
+kernel reports (`platform.machine()`, i.e. `uname -m`): x86_64 from the kernel's
+`arch/x86/entry/syscalls/syscall_64.tbl`, aarch64 from its generic table
+(`include/uapi/asm-generic/unistd.h` as arm64 configures it: renameat, new stat,
+get/setrlimit, clone3, memfd_secret; 64-bit names such as `newfstatat`, `fstat`,
+`mmap`). From 424 on every architecture shares one numbering, kept once below. Other
+architectures have no table: there the generic path is off.
 """
 
 from __future__ import annotations
@@ -60,12 +66,59 @@ futex_wake futex_wait futex_requeue statmount listmount lsm_get_self_attr lsm_se
 lsm_list_modules mseal setxattrat getxattrat listxattrat removexattrat open_tree_attr
 file_getattr file_setattr
 """
-X86_64: dict[int, str] = {nr: name for nr, name in enumerate(_X86_64.split()) if name != "-"}
+# aarch64's calls below 424 (the generic table; 244-259 are reserved for the architecture).
+_AARCH64 = """
+io_setup io_destroy io_submit io_cancel io_getevents setxattr lsetxattr fsetxattr getxattr
+lgetxattr fgetxattr listxattr llistxattr flistxattr removexattr lremovexattr fremovexattr
+getcwd lookup_dcookie eventfd2 epoll_create1 epoll_ctl epoll_pwait dup dup3 fcntl
+inotify_init1 inotify_add_watch inotify_rm_watch ioctl ioprio_set ioprio_get flock mknodat
+mkdirat unlinkat symlinkat linkat renameat umount2 mount pivot_root nfsservctl statfs
+fstatfs truncate ftruncate fallocate faccessat chdir fchdir chroot fchmod fchmodat fchownat
+fchown openat close vhangup pipe2 quotactl getdents64 lseek read write readv writev pread64
+pwrite64 preadv pwritev sendfile pselect6 ppoll signalfd4 vmsplice splice tee readlinkat
+newfstatat fstat sync fsync fdatasync sync_file_range timerfd_create timerfd_settime
+timerfd_gettime utimensat acct capget capset personality exit exit_group waitid
+set_tid_address unshare futex set_robust_list get_robust_list nanosleep getitimer setitimer
+kexec_load init_module delete_module timer_create timer_gettime timer_getoverrun
+timer_settime timer_delete clock_settime clock_gettime clock_getres clock_nanosleep syslog
+ptrace sched_setparam sched_setscheduler sched_getscheduler sched_getparam sched_setaffinity
+sched_getaffinity sched_yield sched_get_priority_max sched_get_priority_min
+sched_rr_get_interval restart_syscall kill tkill tgkill sigaltstack rt_sigsuspend
+rt_sigaction rt_sigprocmask rt_sigpending rt_sigtimedwait rt_sigqueueinfo rt_sigreturn
+setpriority getpriority reboot setregid setgid setreuid setuid setresuid getresuid setresgid
+getresgid setfsuid setfsgid times setpgid getpgid getsid setsid getgroups setgroups uname
+sethostname setdomainname getrlimit setrlimit getrusage umask prctl getcpu gettimeofday
+settimeofday adjtimex getpid getppid getuid geteuid getgid getegid gettid sysinfo mq_open
+mq_unlink mq_timedsend mq_timedreceive mq_notify mq_getsetattr msgget msgctl msgrcv msgsnd
+semget semctl semtimedop semop shmget shmctl shmat shmdt socket socketpair bind listen
+accept connect getsockname getpeername sendto recvfrom setsockopt getsockopt shutdown
+sendmsg recvmsg readahead brk munmap mremap add_key request_key keyctl clone execve mmap
+fadvise64 swapon swapoff mprotect msync mlock munlock mlockall munlockall mincore madvise
+remap_file_pages mbind get_mempolicy set_mempolicy migrate_pages move_pages
+rt_tgsigqueueinfo perf_event_open accept4 recvmmsg - - - - - - - - - - -
+- - - - - wait4 prlimit64 fanotify_init fanotify_mark name_to_handle_at open_by_handle_at
+clock_adjtime syncfs setns sendmmsg process_vm_readv process_vm_writev kcmp finit_module
+sched_setattr sched_getattr renameat2 seccomp getrandom memfd_create bpf execveat
+userfaultfd membarrier mlock2 copy_file_range preadv2 pwritev2 pkey_mprotect pkey_alloc
+pkey_free statx io_pgetevents rseq kexec_file_load
+"""
+_SHARED_FROM = 424  # numbers every architecture has in common since Linux 5.1
+
+
+def _table(names: str) -> dict[int, str]:
+    return {nr: name for nr, name in enumerate(names.split()) if name != "-"}
+
+
+X86_64: dict[int, str] = _table(_X86_64)
+AARCH64: dict[int, str] = _table(_AARCH64) | {
+    nr: name for nr, name in X86_64.items() if nr >= _SHARED_FROM
+}
+_TABLES = {"x86_64": X86_64, "aarch64": AARCH64, "arm64": AARCH64}
 
 
 def syscall_table(machine: str | None = None) -> dict[int, str]:
     """Name by number of this machine's system calls (empty where none is known)."""
-    return X86_64 if (machine or platform.machine()) == "x86_64" else {}
+    return _TABLES.get(machine or platform.machine(), {})
 
 
 def syscall_numbers(machine: str | None = None) -> dict[str, int]:
