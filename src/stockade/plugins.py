@@ -28,6 +28,13 @@ BUILTIN_MODULES: dict[str, tuple[str, ...]] = {
         "stockade.context.crio",
     ),
     "detector": ("stockade.detect.rules", "stockade.detect.correlation"),
+    "response action": (
+        "stockade.respond.process",
+        "stockade.respond.cgroups",
+        "stockade.respond.network",
+        "stockade.respond.execblock",
+        "stockade.respond.quarantine",
+    ),
     "store": ("stockade.platform.store.sqlite",),
     "bus": ("stockade.platform.bus.inprocess",),
     "image source": ("stockade.scan.sources",),

@@ -1,0 +1,131 @@
+"""The isolation ruleset as nftables JSON (pure), and `nft -j` run in a network namespace."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from stockade.respond.errors import RespondError, TargetError
+
+TABLE = "stockade_isolate"
+FAMILY = "inet"
+NFT_TIMEOUT_S = 10.0
+JsonObj = dict[str, Any]
+
+
+def _address(text: str) -> Any:
+    """An nft JSON address or prefix; TargetError for anything else."""
+    try:
+        net = ipaddress.ip_network(text.strip(), strict=False)
+    except ValueError:
+        raise TargetError(f"allow: {text!r} is not an IP address or CIDR") from None
+    if net.num_addresses == 1:
+        return str(net.network_address)
+    return {"prefix": {"addr": str(net.network_address), "len": net.prefixlen}}
+
+
+def _match(protocol: str, field: str, right: Any) -> JsonObj:
+    return {
+        "match": {
+            "op": "==",
+            "left": {"payload": {"protocol": protocol, "field": field}},
+            "right": right,
+        }
+    }
+
+
+def _rule(chain: str, *expr: JsonObj) -> JsonObj:
+    return {
+        "add": {
+            "rule": {
+                "family": FAMILY,
+                "table": TABLE,
+                "chain": chain,
+                "expr": [*expr, {"accept": None}],
+            }
+        }
+    }
+
+
+def _chain(hook: str) -> JsonObj:
+    chain = {"family": FAMILY, "table": TABLE, "name": hook, "type": "filter", "hook": hook}
+    return {"add": {"chain": {**chain, "prio": -300, "policy": "drop"}}}
+
+
+def isolation_commands(allow: tuple[str, ...]) -> JsonObj:
+    """nft JSON commands: drop everything in and out but loopback and the allowed peers."""
+    commands: list[JsonObj] = [{"add": {"table": {"family": FAMILY, "name": TABLE}}}]
+    commands += [_chain(chain) for chain in ("input", "output")]
+    commands.append(
+        _rule("input", {"match": {"op": "==", "left": {"meta": {"key": "iifname"}}, "right": "lo"}})
+    )
+    commands.append(
+        _rule(
+            "output", {"match": {"op": "==", "left": {"meta": {"key": "oifname"}}, "right": "lo"}}
+        )
+    )
+    for text in allow:
+        address = _address(text)
+        protocol = "ip6" if ":" in text else "ip"
+        commands.append(_rule("input", _match(protocol, "saddr", address)))
+        commands.append(_rule("output", _match(protocol, "daddr", address)))
+    return {"nftables": commands}
+
+
+def delete_command() -> JsonObj:
+    """The nft JSON command removing the isolation table."""
+    return {"nftables": [{"delete": {"table": {"family": FAMILY, "name": TABLE}}}]}
+
+
+def has_isolation(ruleset: JsonObj) -> bool:
+    """True when a ruleset listing holds the isolation table."""
+    return any(item.get("table", {}).get("name") == TABLE for item in ruleset.get("nftables", []))
+
+
+def without_metainfo(ruleset: JsonObj) -> list[JsonObj]:
+    """A listing's objects without its version header, for comparing two listings."""
+    return [item for item in ruleset.get("nftables", []) if "metainfo" not in item]
+
+
+def restore_commands(saved: JsonObj) -> JsonObj:
+    """nft JSON commands replacing the whole ruleset by a saved listing."""
+    return {"nftables": [{"flush": {"ruleset": None}}, *without_metainfo(saved)]}
+
+
+def nft(netns: Path, *args: str, commands: JsonObj | None = None) -> JsonObj:
+    """Run `nft -j ARGS` inside the network namespace `netns`; its JSON answer, if any."""
+    argv = ["nsenter", f"--net={netns}", "nft", "-j", *args]
+    try:
+        done = subprocess.run(
+            argv,
+            input=json.dumps(commands).encode() if commands is not None else None,
+            capture_output=True,
+            timeout=NFT_TIMEOUT_S,
+            check=False,
+        )
+    except FileNotFoundError as e:
+        raise RespondError(
+            f"{e.filename} is not installed (install nftables and util-linux)"
+        ) from e
+    except subprocess.TimeoutExpired:
+        raise RespondError(
+            f"nft {' '.join(args)} in {netns} took over {NFT_TIMEOUT_S:g} s"
+        ) from None
+    if done.returncode != 0:
+        reason = " ".join(done.stderr.decode(errors="replace").split())[:300]
+        raise RespondError(f"nft {' '.join(args)} in {netns} failed: {reason}")
+    out = done.stdout.strip()
+    return json.loads(out) if out else {}
+
+
+def list_ruleset(netns: Path) -> JsonObj:
+    """The namespace's whole ruleset, as `nft -j list ruleset` prints it."""
+    return nft(netns, "list", "ruleset")
+
+
+def apply(netns: Path, commands: JsonObj) -> None:
+    """Apply JSON commands in one transaction (all or nothing)."""
+    nft(netns, "-f", "-", commands=commands)
