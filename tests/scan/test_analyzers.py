@@ -14,7 +14,7 @@ import pytest
 from stockade.model.inventory import Ecosystem, Package
 from stockade.registry import DuplicateRegistrationError
 from stockade.scan.analyzers import ANALYZERS, Analyzer, AnalyzerOptions, register
-from stockade.scan.analyzers.gobinary import MAGIC
+from stockade.scan.analyzers.gobuildinfo import MAGIC
 from stockade.scan.analyzers.npm_lock import parse_package_lock, parse_yarn_lock
 from stockade.scan.analyzers.rpm import TAG_ARCH, TAG_EPOCH, TAG_NAME, TAG_RELEASE, TAG_VERSION
 from stockade.scan.files import FileInfo
@@ -196,11 +196,12 @@ def test_go_binary_build_info() -> None:
     )
     found = _analyze("gobinary", "usr/local/bin/app", _go_binary("go1.21.5", modinfo), 0o755)
     assert [(p.name, p.version) for p in found] == [
+        ("example.com/app", ""),  # (devel) is no version, as Trivy has it
         ("github.com/pkg/errors", "v0.9.1"),
         ("golang.org/x/net", "v0.17.0"),
         ("stdlib", "v1.21.5"),
     ]
-    assert purl_of(found[0]) == "pkg:golang/github.com/pkg/errors@v0.9.1"
+    assert purl_of(found[1]) == "pkg:golang/github.com/pkg/errors@v0.9.1"
 
 
 def _zip(files: dict[str, bytes]) -> bytes:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import stat
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,4 +51,26 @@ class Readable(Protocol):
 
     def close(self) -> None:
         """Release the stream."""
+        ...
+
+
+@runtime_checkable
+class RandomAccess(Readable, Protocol):
+    """A byte stream that can also seek (a file on disk, an in-memory buffer)."""
+
+    def seek(self, offset: int, whence: int = 0, /) -> int:
+        """Move to `offset` (from the start, or as `whence` says); the new position."""
+        ...
+
+
+class Selection(Protocol):
+    """What a walker's selector returned for a file: whether to load it into memory.
+
+    False streams the file to the analyzers instead (a tar entry read forward, a file on
+    disk that can seek), so a file of any size can be analyzed in bounded memory.
+    """
+
+    @property
+    def in_memory(self) -> bool:
+        """True when the file's whole content should be read into memory."""
         ...

@@ -7,11 +7,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from stockade.scan.analyzers import ANALYZERS, Analyzer, AnalyzerOptions, FileAnalysis
+from stockade.scan.analyzers.base import SkippedFile
 from stockade.scan.analyzers.image_config import CONFIG_ANALYZERS, ImageConfigAnalyzer
-from stockade.scan.files import FileInfo, WalkLimits
+from stockade.scan.files import FileInfo, RandomAccess, Readable, WalkLimits
 from stockade.scan.options import Scanner, ScanOptions
+from stockade.scan.selection import Chosen, SkippedFiles
 
-CACHE_SCHEMA = 2
+CACHE_SCHEMA = 3
 
 
 def _wanted_scanners(options: ScanOptions) -> set[Scanner]:
@@ -108,22 +110,47 @@ class AnalyzerGroup:
         """The analyzer instances (built on first use)."""
         return tuple(a for a, _ in self._capped())
 
-    def select(self, info: FileInfo) -> tuple[Analyzer, ...] | None:
-        """The analyzers that want this file, or None."""
+    def select(self, info: FileInfo) -> Chosen | None:
+        """The analyzers that want this file and how they read it, or None."""
         size = info.size
-        chosen = [a for a, cap in self._capped() if size <= cap and a.required(info)]
-        return tuple(chosen) if chosen else None
+        capped = self._capped()
+        if size <= min(self.caps, default=0):  # nearly every file: within every limit
+            whole = tuple(a for a, _ in capped if a.required(info))
+            return Chosen(whole) if whole else None
+        wanting = [(a, cap) for a, cap in capped if a.required(info)]
+        if not wanting:
+            return None
+        return Chosen(
+            whole=tuple(a for a, cap in wanting if size <= cap),
+            streamed=tuple(a for a, cap in wanting if size > cap and a.streams),
+            too_large=tuple(a for a, cap in wanting if size > cap and not a.streams),
+        )
+
+    def cap_of(self, analyzer: Analyzer) -> int:
+        """The largest file `analyzer` reads whole in this scan."""
+        return next(cap for a, cap in self._capped() if a is analyzer)
 
     def analyze(
-        self, info: FileInfo, chosen: tuple[Analyzer, ...], content: bytes, warnings: list[str]
+        self,
+        info: FileInfo,
+        chosen: Chosen,
+        content: bytes | Readable,
+        warnings: list[str],
+        skipped: SkippedFiles,
     ) -> FileAnalysis | None:
-        """The merged results of the chosen analyzers for one file; skips go to `warnings`."""
+        """The merged results of the chosen analyzers for one file; skips go to `warnings`
+        and `skipped`. `content` is bytes, or a stream when no analyzer reads it whole."""
+        for analyzer in chosen.too_large:
+            skipped.add(analyzer, self.cap_of(analyzer), info)
         merged: FileAnalysis | None = None
-        for analyzer in chosen:
+        for index, analyzer in enumerate((*chosen.whole, *chosen.streamed)):
             try:
-                result = analyzer.analyze(info, content)
+                result = _run(analyzer, info, content, index)
             except RecursionError:  # a hostile file (JSON/YAML nested thousands deep)
                 warnings.append(f"{info.path}: skipped by analyzer {analyzer.id}: nested too deep")
+                continue
+            except SkippedFile as e:
+                warnings.append(f"{info.path}: skipped by analyzer {analyzer.id}: {e}")
                 continue
             if result is None:
                 continue
@@ -147,3 +174,16 @@ class AnalyzerGroup:
         """The cache key of an image config's findings (`image`: its digests) under this group."""
         ids = ",".join(sorted(f"{c.id}@{c.version}" for c in self.config_classes))
         return hashlib.sha256(f"{image}|{ids}|{self.cache_salt}".encode()).hexdigest()
+
+
+def _run(
+    analyzer: Analyzer, info: FileInfo, content: bytes | Readable, index: int
+) -> FileAnalysis | None:
+    """One analyzer's results: from bytes, else from the stream (rewound for a later one)."""
+    if isinstance(content, bytes):
+        return analyzer.analyze(info, content)
+    if isinstance(content, RandomAccess):
+        content.seek(0)
+    elif index:  # a forward stream is read once; only one analyzer streams today
+        return None
+    return analyzer.analyze_stream(info, content)

@@ -10,6 +10,7 @@ import msgspec
 from stockade.scan.analyzers import FileAnalysis
 from stockade.scan.files import FileInfo
 from stockade.scan.group import AnalyzerGroup
+from stockade.scan.selection import SkippedFiles
 from stockade.scan.sources import ImageSource, Layer
 from stockade.scan.sources.blobstore import VerifyingReader
 
@@ -80,10 +81,12 @@ def analyze_layer(source: ImageSource, layer: Layer, group: AnalyzerGroup) -> La
     what = _what(layer)
     blob = source.open_layer(layer)
     walk = walk_layer(blob, what, group.select, group.limits, report, layer.ref.diff_id)
+    skipped = SkippedFiles()
     for info, chosen, content in walk:
-        analysis = group.analyze(info, chosen, content, result.warnings)
+        analysis = group.analyze(info, chosen, content, result.warnings, skipped)
         if analysis is not None:
             result.files[info.path] = analysis
+    result.warnings.extend(f"{what}: {line}" for line in skipped.warnings())
     return result
 
 
@@ -93,8 +96,10 @@ def analyze_tree(root: Path, group: AnalyzerGroup) -> LayerResult:
 
     report = WalkReport()
     result = _result(report)
+    skipped = SkippedFiles()
     for info, chosen, content in walk_directory(root, group.select, group.limits, report):
-        analysis = group.analyze(info, chosen, content, result.warnings)
+        analysis = group.analyze(info, chosen, content, result.warnings, skipped)
         if analysis is not None:
             result.files[info.path] = analysis
+    result.warnings.extend(skipped.warnings())
     return result

@@ -105,6 +105,18 @@ class TarStream:
         self._left = 0
         return data
 
+    def read(self, size: int = -1, /) -> bytes:
+        """Up to `size` more bytes of the current entry's data (all that is left for -1)."""
+        size = self._left if size < 0 else min(size, self._left)
+        data = self._stream.read(size) if size else b""
+        if len(data) != size:
+            raise LayerError(f"truncated tar stream (wanted {size} bytes, got {len(data)})")
+        self._left -= size
+        return data
+
+    def close(self) -> None:
+        """Nothing to release: the rest of the entry is skipped when iteration goes on."""
+
     def _meta(self, size: int) -> bytes:
         if size > MAX_META:
             raise LayerError(f"tar metadata entry of {size} bytes is too large")

@@ -16,12 +16,13 @@ from isal import isal_zlib
 
 from stockade.scan.decompress import decompressed
 from stockade.scan.errors import LayerError, LimitExceededError
-from stockade.scan.files import FileInfo, Readable, WalkLimits
+from stockade.scan.files import FileInfo, Readable, Selection, WalkLimits
 from stockade.scan.sources.blobstore import VerifyingReader
 from stockade.scan.tarstream import HARDLINK, SYMLINK, TarStream
 
-T = TypeVar("T")
+T = TypeVar("T", bound=Selection)
 Select = Callable[[FileInfo], T | None]
+Content = bytes | Readable  # a Readable when the selection streams the file
 
 WHITEOUT_PREFIX = ".wh."
 OPAQUE_MARKER = ".wh..wh..opq"
@@ -67,8 +68,11 @@ def walk_layer(
     limits: WalkLimits,
     report: WalkReport,
     diff_id: str = "",
-) -> Iterator[tuple[FileInfo, T, bytes]]:
+) -> Iterator[tuple[FileInfo, T, Content]]:
     """Yield (info, selection, content) for each selected regular file of a layer blob.
+
+    The content is bytes when the selection wants the file in memory, else a reader of
+    the entry's data, valid until the next item is asked for.
 
     With `diff_id`, the uncompressed tar must hash to it: DigestMismatchError (naming the
     layer) at the end of the walk otherwise, so a layer cannot pass for another one.
@@ -93,7 +97,7 @@ def walk_layer(
 
 def _entries(
     tar: TarStream, what: str, select: Select[T], limits: WalkLimits, report: WalkReport
-) -> Iterator[tuple[FileInfo, T, bytes]]:
+) -> Iterator[tuple[FileInfo, T, Content]]:
     kept: dict[str, bytes] = {}  # recent contents, for hardlinks to them (bounded)
     kept_bytes = 0
     for member in tar:
@@ -135,6 +139,9 @@ def _entries(
         chosen = select(info)
         if chosen is None:
             continue
+        if not chosen.in_memory:
+            yield info, chosen, tar  # read forward; the rest is skipped on the next entry
+            continue
         if member.size > limits.max_file_size:
             report.warnings.append(f"{what}: skipped {path} ({member.size} bytes, over the limit)")
             continue
@@ -147,8 +154,11 @@ def _entries(
 
 def walk_directory(
     root: Path, select: Select[T], limits: WalkLimits, report: WalkReport
-) -> Iterator[tuple[FileInfo, T, bytes]]:
-    """Yield (info, selection, content) for selected regular files under `root`; no symlinks."""
+) -> Iterator[tuple[FileInfo, T, Content]]:
+    """Yield (info, selection, content) for selected regular files under `root`; no symlinks.
+
+    The content is bytes, or an open file (seekable) when the selection streams it.
+    """
     stack = [""]
     while stack:
         rel_dir = stack.pop()
@@ -178,7 +188,7 @@ def _directory_file(
     select: Select[T],
     limits: WalkLimits,
     report: WalkReport,
-) -> Iterator[tuple[FileInfo, T, bytes]]:
+) -> Iterator[tuple[FileInfo, T, Content]]:
     info = FileInfo(path=rel, size=st.st_size, mode=st.st_mode)
     if st.st_size > limits.max_file_size and st.st_blocks * 512 < st.st_size // 2:
         report.warnings.append(f"{rel}: skipped sparse file ({st.st_size} bytes)")
@@ -186,7 +196,7 @@ def _directory_file(
     chosen = select(info)
     if chosen is None:
         return
-    if st.st_size > limits.max_file_size:
+    if chosen.in_memory and st.st_size > limits.max_file_size:
         report.warnings.append(f"{rel}: skipped ({st.st_size} bytes, over the limit)")
         return
     try:
@@ -195,6 +205,9 @@ def _directory_file(
         report.warnings.append(f"{rel}: cannot read ({e.strerror})")
         return
     with os.fdopen(fd, "rb") as handle:
+        if not chosen.in_memory:
+            yield info, chosen, handle
+            return
         content = handle.read(st.st_size + 1)  # not the cap: read(n) allocates n bytes first
     if len(content) > limits.max_file_size:
         report.warnings.append(f"{rel}: skipped (grew past the size limit while read)")

@@ -11,7 +11,8 @@ import msgspec
 
 from stockade.model.inventory import Ecosystem, Finding, Package
 from stockade.registry import Registry
-from stockade.scan.files import FileInfo
+from stockade.scan.errors import ScanError
+from stockade.scan.files import FileInfo, Readable
 from stockade.scan.options import Scanner
 
 
@@ -40,6 +41,10 @@ class FileAnalysis(msgspec.Struct, kw_only=True):
             self.os = other.os
 
 
+class SkippedFile(ScanError):
+    """An analyzer left a file unread for a reason the scan reports as a warning."""
+
+
 @dataclass(frozen=True, slots=True)
 class AnalyzerOptions:
     """Settings analyzers are built with."""
@@ -58,6 +63,8 @@ class Analyzer(ABC):
     max_size: ClassVar[int] = 0  # largest file it reads; 0 means the scan's max_file_size
     # the package ecosystems it can emit; each has a row in scan/ecosystems.py
     ecosystems: ClassVar[frozenset[Ecosystem]] = frozenset()
+    # True when it reads files past max_size through `analyze_stream` (bounded memory)
+    streams: ClassVar[bool] = False
 
     def __init__(self, options: AnalyzerOptions) -> None:  # noqa: B027 - most need nothing
         """Most analyzers need no options."""
@@ -70,6 +77,11 @@ class Analyzer(ABC):
     @abstractmethod
     def analyze(self, info: FileInfo, content: bytes) -> FileAnalysis | None:
         """Results for one file; None when it holds nothing of interest."""
+
+    def analyze_stream(self, info: FileInfo, stream: Readable) -> FileAnalysis | None:
+        """Results for a file too large to hold, from a stream (seekable on disk, forward
+        in a layer); only called on analyzers that set `streams`."""
+        raise NotImplementedError(f"analyzer {self.id} does not read streams")
 
     @classmethod
     def enabled(cls, options: AnalyzerOptions) -> bool:

@@ -66,7 +66,6 @@ SKIP_FILES = frozenset(
         "Gemfile.lock",
     }
 )  # lock files are full of integrity hashes that look like keys
-MAX_SECRET_FILE = 10 * 1024 * 1024
 
 
 @register
@@ -84,7 +83,7 @@ class SecretAnalyzer(Analyzer):
     def required(self, info: FileInfo) -> bool:
         """Files that are not obviously binary, skipped or exempt by path."""
         path, name = info.path, info.name
-        if info.size == 0 or info.size > MAX_SECRET_FILE or name in SKIP_FILES:
+        if info.size == 0 or name in SKIP_FILES:  # past the scan's size limit: reported
             return False
         dot = name.rfind(".")
         if dot > 0 and name[dot:].lower() in SKIP_EXTENSIONS:
