@@ -1,7 +1,9 @@
 """fd.* fields: the file or socket an event acted on (Event.fd, an FdInfo).
 
 Sockets: FdInfo.sip/sport are the client side (who connected), dip/dport the server
-side, as in Falco's tuple `cip:cport->sip:sport`; `is_server` says which side is local.
+side, as in Falco's tuple `cip:cport->sip:sport`; `is_server` says which side is local
+(Falco's server role: set by accept and bind, and by the sensor for every later call on
+a socket accept returned, so fd.lip/lport are then the listening side).
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from stockade.sensor.bpf.decoder_exec import argv_of, comm_of
 from stockade.sensor.bpf.decoder_kinds import ACTORS_MAX, MALFORMED, DecodeError
 from stockade.sensor.bpf.decoder_net import PAIRS4, PAIRS6, TUPLE_SIZE, pair_texts, tuple_fd_at
 from stockade.sensor.bpf.sockaddr import (
-    FAMILY_TYPE, L4, SOCK_TYPE_L4, parse_sockaddr, with_requested_peer,
+    FAMILY_TYPE, L4, ROLE_SERVER, SOCK_TYPE_L4, parse_sockaddr, with_requested_peer,
 )
 
 # c/record.h: who acted (88 bytes), then what happened; slots follow the 168-byte header.
@@ -89,6 +89,7 @@ cdef object _tuple_fd(bytes rec, const char* p, Py_ssize_t off, Py_ssize_t size,
     cdef uint16_t lport = _u16(p, off + 6)
     cdef uint16_t rport = _u16(p, off + 8)
     cdef uint16_t sport, dport
+    server_side = server_side or _u16(p, off + 10) == ROLE_SERVER  # accepted by the kernel's map
     raw = rec[off + 12 : off + TUPLE_SIZE]
     pair = (PAIRS4 if family == AF_INET else PAIRS6).get(raw) or pair_texts(raw, family)
     if server_side:

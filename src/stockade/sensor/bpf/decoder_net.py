@@ -10,10 +10,10 @@ import socket
 import struct
 
 from stockade.model import FdInfo
-from stockade.sensor.bpf.sockaddr import AF_INET, socket_fd, tuple_fd
+from stockade.sensor.bpf.sockaddr import AF_INET, ROLE_SERVER, socket_fd, tuple_fd
 
-_HEAD = struct.Struct("<HHHHH")  # family, type, proto, local port, remote port
-TUPLE_SIZE = 44  # c/record.h struct sock_tuple: the head, 2 bytes pad, two 16-byte addrs
+_HEAD = struct.Struct("<HHHHHH")  # family, type, proto, local port, remote port, role
+TUPLE_SIZE = 44  # c/record.h struct sock_tuple: the head, two 16-byte addrs
 _CACHE_MAX = 4096
 PAIRS4: dict[bytes, tuple[str, str]] = {}  # both 16-byte address fields -> (local, remote)
 PAIRS6: dict[bytes, tuple[str, str]] = {}
@@ -39,7 +39,8 @@ def tuple_fd_at(rec: bytes, off: int, size: int, num: int, server_side: bool) ->
     """`sockaddr.tuple_fd(num, rec[off:off + size], server_side=...)`, read in place."""
     if size < TUPLE_SIZE:  # let the general reader fail (or not) exactly as it does
         return tuple_fd(num, rec[off : off + size], server_side=server_side)
-    family, stype, proto, lport, rport = _HEAD.unpack_from(rec, off)
+    family, stype, proto, lport, rport, role = _HEAD.unpack_from(rec, off)
+    server_side = server_side or role == ROLE_SERVER
     raw = rec[off + 12 : off + TUPLE_SIZE]
     pair = (PAIRS4 if family == AF_INET else PAIRS6).get(raw) or pair_texts(raw, family)
     if server_side:

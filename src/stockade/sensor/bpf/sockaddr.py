@@ -9,6 +9,7 @@ from stockade.model import FdInfo
 
 AF_UNIX, AF_INET, AF_INET6 = 1, 2, 10
 _TUPLE = struct.Struct("<HHHHHH16s16s")
+ROLE_SERVER = 1  # c/record.h sock_tuple.role: the socket came from accept (Falco's server)
 L4 = {6: "tcp", 17: "udp", 1: "icmp", 58: "icmp", 255: "raw", 0: ""}  # by IP protocol
 SOCK_TYPE_L4 = {1: "tcp", 2: "udp", 3: "raw"}  # by socket type, where the protocol is 0
 FAMILY_TYPE = {AF_INET: "ipv4", AF_INET6: "ipv6", AF_UNIX: "unix"}  # Falco's fd.type
@@ -25,9 +26,14 @@ def _endpoint(ip: str, port: int) -> str:
 
 
 def tuple_fd(num: int, raw: bytes, *, server_side: bool) -> FdInfo:
-    """FdInfo from a kernel sock_tuple; names read client->server like Falco's fd.name."""
-    family, stype, proto, lport, rport, _, laddr, raddr = _TUPLE.unpack_from(raw)
+    """FdInfo from a kernel sock_tuple; names read client->server like Falco's fd.name.
+
+    `server_side` says the local end is the server (accept, bind); a tuple whose socket
+    the kernel saw accepted says so itself, for any later call on it.
+    """
+    family, stype, proto, lport, rport, role, laddr, raddr = _TUPLE.unpack_from(raw)
     local, remote = _ip(family, laddr), _ip(family, raddr)
+    server_side = server_side or role == ROLE_SERVER
     if server_side:
         sip, sport, dip, dport = remote, rport, local, lport
     else:

@@ -28,6 +28,10 @@ DEFAULT_EVENT_TYPES: frozenset[EventType] = frozenset(EventType) - HIGH_VOLUME_E
 ALL_PROGRAMS = frozenset(p for t in EventType for p in programs_for(t)) | set(GENERIC_PROGRAMS)
 _type_of = operator.attrgetter("type")
 _TYPE_NAMES = frozenset(t.value for t in EventType)
+_ACCEPTS = frozenset({EventType.ACCEPT, EventType.ACCEPT4})
+# Calls whose fd may be a socket another call accepted: their fd.is_server (and fd.sip,
+# fd.lip ...) need the accepts seen, so the accept programs attach with them.
+_SOCKET_CALLS = HIGH_VOLUME_EVENT_TYPES | {EventType.DUP, EventType.DUP2, EventType.DUP3}
 
 
 class BpfSource(EventSource):
@@ -61,6 +65,12 @@ class BpfSource(EventSource):
         self.sock_io_max = sock_io_max  # I/O events reported per socket, its first ones
         if lifecycle:
             self.event_types |= LIFECYCLE_EVENT_TYPES  # the process tree needs them
+        # The kernel marks accepted sockets (server role) at accept: attached with the
+        # calls that may use such a socket, their events dropped unless asked for.
+        self._unasked: frozenset[str] = frozenset()
+        if self.event_types & _SOCKET_CALLS:
+            self._unasked = frozenset(t.value for t in _ACCEPTS - self.event_types)
+            self.event_types |= _ACCEPTS
         self._cache_dir = cache_dir
         self._sensor: LoadedSensor | None = None
         if reader not in ("mmap", "libbpf"):
@@ -154,6 +164,8 @@ class BpfSource(EventSource):
     def decode(self, records: list[bytes]) -> list[Event]:
         """Decode raw records as `poll` does, counting them in the stats."""
         events, errors = self._decoder.decode_all(records)
+        if self._unasked:
+            events = [e for e in events if e.type not in self._unasked]
         self._stats.decode_errors += errors
         by_type = self._stats.events_by_type
         for type_name, n in Counter(map(_type_of, events)).items():

@@ -6,11 +6,6 @@
 
 #define PR_SET_NAME 15
 
-struct sock_key {
-	__u64 sk;  /* the struct sock */
-	__u64 ino; /* its inode number: a freed sock's address may serve a new socket */
-};
-
 /* I/O events reported so far per socket. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);

@@ -8,19 +8,55 @@
 #define S_IFMT 00170000
 #define S_IFSOCK 0140000
 
-/* Fill t from the socket behind fd; returns 0 when fd is not an inet socket. */
-static __always_inline int sock_tuple(struct sock_tuple *t, long fd)
+struct sock_key {
+	__u64 sk;  /* the struct sock */
+	__u64 ino; /* its inode number: a freed sock's address may serve a new socket */
+};
+
+/*
+ * Sockets returned by accept/accept4: Falco's server role, which every later call on
+ * the socket (read, write, send, recv, in whichever process holds it) reports.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct sock_key);
+	__type(value, __u8);
+} accepted SEC(".maps");
+
+/* The socket behind fd and its map key; NULL when fd is no socket. */
+static __always_inline struct sock *fd_sock(long fd, struct sock_key *key)
 {
 	struct file *f = fd_file(fd);
 	if (!f)
-		return 0;
-	umode_t mode = BPF_CORE_READ(f, f_inode, i_mode);
-	if ((mode & S_IFMT) != S_IFSOCK)
-		return 0;
+		return NULL;
+	struct inode *ino = BPF_CORE_READ(f, f_inode);
+	if ((BPF_CORE_READ(ino, i_mode) & S_IFMT) != S_IFSOCK)
+		return NULL;
 	struct socket *so = BPF_CORE_READ(f, private_data);
 	struct sock *sk = BPF_CORE_READ(so, sk);
+	key->sk = (__u64)sk;
+	key->ino = BPF_CORE_READ(ino, i_ino);
+	return sk;
+}
+
+/* Remember the socket accept returned as fd (server role). */
+static __always_inline void mark_accepted(long fd)
+{
+	struct sock_key key = {};
+	__u8 one = 1;
+	if (fd_sock(fd, &key))
+		bpf_map_update_elem(&accepted, &key, &one, BPF_ANY);
+}
+
+/* Fill t from the socket behind fd; returns 0 when fd is not an inet socket. */
+static __always_inline int sock_tuple(struct sock_tuple *t, long fd)
+{
+	struct sock_key key = {};
+	struct sock *sk = fd_sock(fd, &key);
 	if (!sk)
 		return 0;
+	t->role = bpf_map_lookup_elem(&accepted, &key) ? ROLE_SERVER : 0;
 	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
 	t->family = family;
 	t->type = BPF_CORE_READ(sk, sk_type);

@@ -59,10 +59,12 @@ struct sock_tuple {
 	__u16 proto;
 	__u16 sport; /* host order */
 	__u16 dport; /* host order */
-	__u16 pad;
+	__u16 role;  /* ROLE_SERVER: the socket came from accept */
 	__u8 saddr[16];
 	__u8 daddr[16];
 };
+
+#define ROLE_SERVER 1
 
 struct sensor_cfg {
 	__u32 self_tgid;

@@ -160,8 +160,10 @@ static __always_inline __u32 fill_sys(struct scratch *sc, __u32 kind, __s64 ret)
 		PUT_SLOT(sc, used, 1, put_tuple(sc, used, a[0]));
 		break;
 	case K_ACCEPT: case K_ACCEPT4:
-		if (ret >= 0)
+		if (ret >= 0) {
+			mark_accepted(ret);
 			PUT_SLOT(sc, used, 1, put_tuple(sc, used, ret));
+		}
 		break;
 	}
 	return used;

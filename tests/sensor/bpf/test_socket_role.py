@@ -1,0 +1,108 @@
+"""Calls on an accepted socket carry Falco's server role; a connected socket's, the client's."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+
+import pytest
+
+from stockade.model import Event, EventType
+from stockade.rules.fields import FIELDS
+from stockade.sensor.bpf import BpfSource
+from tests.support.sensor import collect_until
+
+pytestmark = [pytest.mark.ebpf, pytest.mark.root]
+T = EventType
+# A server accepts one connection; the accepted socket is read in the process and then,
+# after a fork, written by the child (the role belongs to the socket, not the process).
+PROGRAM = """
+import os, socket
+srv = socket.create_server(("127.0.0.1", 0))
+cli = socket.create_connection(srv.getsockname())
+conn, _ = srv.accept()
+cli.sendall(b"client-hello")
+conn.recv(64)
+child = os.fork()
+if child == 0:
+    conn.sendall(b"child-reply")
+    os._exit(0)
+os.waitpid(child, 0)
+cli.recv(64)
+print(os.getpid(), srv.getsockname()[1], cli.getsockname()[1], flush=True)
+"""
+FIELD_NAMES = (
+    "fd.is_server", "fd.sip", "fd.sport", "fd.cip", "fd.cport", "fd.lip", "fd.lport",
+    "fd.rip", "fd.rport", "fd.sockfamily", "fd.name",
+)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def source() -> Iterator[BpfSource]:
+    """I/O calls only: the source adds the accept programs that mark server sockets (and
+    drops their events, not asked for)."""
+    src = BpfSource({T.READ, T.WRITE, T.SENDTO, T.RECVFROM}, lifecycle=False)
+    src.start()
+    yield src
+    src.stop()
+
+
+def _fields(event: Event) -> dict[str, object]:
+    values = {}
+    for name in FIELD_NAMES:
+        definition, arg = FIELDS.lookup(name, None)
+        values[name] = definition.extractor(arg)(event)
+    return values
+
+
+def _data(e: Event) -> str:
+    return str(e.args.get("data", ""))
+
+
+def test_accepted_socket_io_reports_the_server_role(source: BpfSource) -> None:
+    source.poll(0)
+    out = subprocess.run([sys.executable, "-c", PROGRAM], check=True, capture_output=True)
+    pid, server_port, client_port = map(int, out.stdout.split())
+    wanted = ("client-hello", "child-reply")
+
+    def ours(e: Event) -> bool:
+        return e.fd is not None and e.fd.type == "ipv4" and server_port in (e.fd.sport, e.fd.dport)
+
+    events = collect_until(
+        source,
+        lambda got: all(any(w in _data(e) for e in got) for w in wanted),
+        20.0,
+        "the I/O of both ends",
+        keep=ours,
+    )
+    # (data, whether the server process itself made the call, fd.is_server) -> event
+    by_role = {(w, e.proc.pid == pid, e.fd.is_server): e for e in events for w in wanted
+               if w in _data(e) and e.fd is not None}  # fmt: skip
+    # The server side: the accepted socket, read by the process, written by its child.
+    server_read = by_role[("client-hello", True, True)]
+    child_write = by_role[("child-reply", False, True)]
+    for e in (server_read, child_write):
+        assert _fields(e) == {
+            "fd.is_server": True,
+            "fd.sip": "127.0.0.1",
+            "fd.sport": server_port,
+            "fd.cip": "127.0.0.1",
+            "fd.cport": client_port,
+            "fd.lip": "127.0.0.1",
+            "fd.lport": server_port,
+            "fd.rip": "127.0.0.1",
+            "fd.rport": client_port,
+            "fd.sockfamily": "ip",
+            "fd.name": f"127.0.0.1:{client_port}->127.0.0.1:{server_port}",
+        }
+    # The benign twin: the connecting socket stays the client, local port its own.
+    assert not [e for e in events if e.type in ("accept", "accept4")]
+    client_write = by_role[("client-hello", True, False)]
+    got = _fields(client_write)
+    assert (got["fd.is_server"], got["fd.lport"], got["fd.rport"]) == (
+        False,
+        client_port,
+        server_port,
+    )
+    assert got["fd.name"] == f"127.0.0.1:{client_port}->127.0.0.1:{server_port}"
