@@ -7,7 +7,8 @@ from typing import TypeVar
 
 from stockade.platform.bus.base import BUSES, Bus
 from stockade.platform.errors import PlatformConfigError
-from stockade.platform.store.base import STORES, Store
+from stockade.platform.store.base import STORES, Store, StoreError
+from stockade.platform.store.incidents import IncidentStore
 from stockade.registry import Registry
 
 F = TypeVar("F")
@@ -33,3 +34,14 @@ def open_store(store_id: str, location: str) -> Store:
 def open_bus(bus_id: str, location: str) -> Bus:
     """The bus registered as `bus_id`, connected to `location` ("" for in-process)."""
     return _factory(BUSES, bus_id, "--bus")(location)
+
+
+def open_incident_store(store: Store) -> IncidentStore:
+    """The incidents kept beside `store` (in the same database)."""
+    # imported here: a store module is loaded by the STORES registry, never before it is read
+    from stockade.platform.store.sqlite import SqliteStore
+    from stockade.platform.store.sqlite_incidents import SqliteIncidentStore
+
+    if isinstance(store, SqliteStore):
+        return SqliteIncidentStore(store)
+    raise StoreError(f"the {type(store).__name__} store keeps no incidents yet")

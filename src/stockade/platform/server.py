@@ -18,8 +18,9 @@ from typing import Any
 
 import uvicorn
 
+from stockade.detect.incidents import DEFAULT_WINDOW_NS
 from stockade.platform.api import PeerCertProtocol, create_agent_app, create_console_app
-from stockade.platform.backends import check_backends, open_bus, open_store
+from stockade.platform.backends import check_backends, open_bus, open_incident_store, open_store
 from stockade.platform.bus import Bus
 from stockade.platform.errors import (
     DataDirError,
@@ -33,6 +34,7 @@ from stockade.platform.services import (
     AgentService,
     AuditService,
     EnrollmentService,
+    IncidentService,
     IngestService,
     PlatformMetrics,
     PlatformServices,
@@ -71,6 +73,7 @@ class PlatformConfig:
     console_key: Path | None = None
     agent_cert_validity_s: int = int(AGENT_CERT_VALIDITY.total_seconds())
     retention: RetentionPolicy = RetentionPolicy()  # events and alerts by age and size
+    incident_window_s: int = DEFAULT_WINDOW_NS // 1_000_000_000  # alerts this close group
 
     @property
     def effective_agent_port(self) -> int:
@@ -207,6 +210,10 @@ class Platform:
         metrics = PlatformMetrics()
         validity = dt.timedelta(seconds=config.agent_cert_validity_s)
         StoreWorker(store, runner, metrics).attach(bus)
+        incidents = IncidentService(
+            store, open_incident_store(store), runner, config.incident_window_s * 1_000_000_000
+        )
+        incidents.attach(bus)  # after the store worker: grouping reads the stored alerts
         audit = AuditService(store, runner)
         services = PlatformServices(
             store=store,
@@ -215,6 +222,7 @@ class Platform:
             audit=audit,
             agents=AgentService(store, runner, ca, validity),
             enrollment=EnrollmentService(store, runner, ca, validity),
+            incidents=incidents,
             ingest=IngestService(store, runner, bus, metrics),
             metrics=metrics,
             scans=ScanService(store, runner),

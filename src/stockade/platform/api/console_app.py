@@ -26,6 +26,7 @@ from stockade.platform.api.deps import (
 from stockade.platform.api.docs import SESSION_COOKIE, mount_docs
 from stockade.platform.api.http_errors import error_responses, hinted_pattern, names_pattern
 from stockade.platform.api.images import router as images_router
+from stockade.platform.api.incidents import router as incidents_router
 from stockade.platform.api.users import refused
 from stockade.platform.api.users import router as users_router
 from stockade.platform.api.views import agent_view, alert_view, container_view, event_view
@@ -263,6 +264,7 @@ def create_console_app(services: PlatformServices) -> FastAPI:
     app.include_router(private, responses=error_responses(400, 401, 403, 422))
     app.include_router(images_router, responses=error_responses(400, 401, 403, 422))
     app.include_router(users_router, responses=error_responses(400, 401, 403, 422))
+    app.include_router(incidents_router, responses=error_responses(400, 401, 403, 422))
     mount_docs(app)
     http_errors.install(app)
 

@@ -75,6 +75,7 @@ def alert_view(stored: StoredAlert) -> dict[str, Any]:
     c = stored.container
     container_id = c.id if c else alert.container_id
     body["agent_id"] = stored.agent_id
+    body["incident_id"] = stored.incident_id  # GET /api/v1/incidents/{id}; null until grouped
     body["process"] = {
         "name": stored.proc_name,
         "pid": stored.proc_pid,

@@ -1,4 +1,5 @@
-"""The platform's services: accounts, agents, audit, enrollment, ingest, metrics, scans."""
+"""The platform's services: accounts, agents, audit, enrollment, incidents, ingest, metrics,
+scans."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from stockade.platform.services.accounts import AccountService
 from stockade.platform.services.agents import AgentService
 from stockade.platform.services.audit import AuditService
 from stockade.platform.services.enrollment import EnrollmentService
+from stockade.platform.services.incidents import IncidentService
 from stockade.platform.services.ingest import IngestService
 from stockade.platform.services.metrics import PlatformMetrics
 from stockade.platform.services.scans import ScanService
@@ -26,6 +28,7 @@ class PlatformServices:
     agents: AgentService
     audit: AuditService
     enrollment: EnrollmentService
+    incidents: IncidentService
     ingest: IngestService
     metrics: PlatformMetrics
     scans: ScanService
@@ -37,6 +40,7 @@ __all__ = [
     "AgentService",
     "AuditService",
     "EnrollmentService",
+    "IncidentService",
     "IngestService",
     "PlatformMetrics",
     "PlatformServices",

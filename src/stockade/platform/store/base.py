@@ -181,6 +181,7 @@ class StoredAlert:
     proc_pid: int
     proc_cmdline: str
     container: ContainerRecord | None
+    incident_id: int | None = None  # the incident grouping put it in (None until grouped)
 
 
 @dataclass(frozen=True, slots=True)

@@ -198,6 +198,39 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
         )
         """,
     ),
+    (
+        7,
+        """
+        CREATE TABLE incidents (
+            id INTEGER PRIMARY KEY,
+            host_id TEXT NOT NULL,
+            container_id TEXT NOT NULL,
+            title TEXT NOT NULL,
+            severity INTEGER NOT NULL,
+            status TEXT NOT NULL DEFAULT 'new',
+            assignee TEXT NOT NULL DEFAULT '',
+            first_ts INTEGER NOT NULL,
+            last_ts INTEGER NOT NULL,
+            alert_count INTEGER NOT NULL DEFAULT 0,
+            lineage_json TEXT NOT NULL DEFAULT '[]',
+            created_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL
+        );
+        CREATE INDEX incidents_last_ts ON incidents (last_ts, id);
+        CREATE INDEX incidents_host_last_ts ON incidents (host_id, last_ts);
+        CREATE TABLE incident_notes (
+            id INTEGER PRIMARY KEY,
+            incident_id INTEGER NOT NULL REFERENCES incidents(id),
+            ts INTEGER NOT NULL,
+            username TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            text TEXT NOT NULL
+        );
+        CREATE INDEX incident_notes_incident ON incident_notes (incident_id, ts);
+        ALTER TABLE alerts ADD COLUMN incident_id INTEGER;
+        CREATE INDEX alerts_incident_ts ON alerts (incident_id, ts)
+        """,
+    ),
 )
 
 

@@ -100,6 +100,16 @@ class SqliteStore:
             raise
         conn.execute("COMMIT")
 
+    def connection(self) -> sqlite3.Connection:
+        """This thread's connection, for the store modules kept beside this class."""
+        return self._conn()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """This thread's connection inside one write transaction (rolled back on error)."""
+        with self._write() as conn:
+            yield conn
+
     def close(self) -> None:
         """Close every thread's connection."""
         with self._lock:

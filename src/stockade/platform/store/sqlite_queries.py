@@ -135,7 +135,7 @@ def query_alerts(conn: sqlite3.Connection, q: AlertQuery) -> list[StoredAlert]:
     columns = ", ".join(f"c.{c.strip()}" for c in _CONTAINER_COLUMNS.split(","))
     sql, params = where.select(
         f"a.agent_id, a.body, a.proc_name, a.proc_pid, a.proc_cmdline, {columns}, "
-        "a.ts AS _ts, a.id AS _id",
+        "a.incident_id, a.ts AS _ts, a.id AS _id",
         "alerts a LEFT JOIN containers c ON c.id = a.container_id AND c.agent_id = a.agent_id",
         "a.ts DESC, a.id DESC",
         q.limit,
@@ -149,6 +149,7 @@ def query_alerts(conn: sqlite3.Connection, q: AlertQuery) -> list[StoredAlert]:
             proc_pid=r[3],
             proc_cmdline=r[4],
             container=ContainerRecord(*r[5:14]) if r[5] is not None else None,
+            incident_id=r[14],
         )
         for r in rows
     ]

@@ -1,0 +1,182 @@
+"""Incidents: alerts grouped as they are stored, worked by analysts, told as a storyline."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+from stockade.detect.incidents import (
+    DEFAULT_WINDOW_NS,
+    AlertFacts,
+    group_alerts,
+    lineage_of,
+    priority_of,
+    process_key,
+)
+from stockade.detect.storyline import Offender, StoryEvent, Storyline, build_storyline
+from stockade.model.alerts import Alert
+from stockade.model.entities import HOST_CONTAINER_ID
+from stockade.model.events import Event
+from stockade.model.wire import Batch
+from stockade.platform.bus import BATCHES, Bus
+from stockade.platform.messages import IngestBatch
+from stockade.platform.store import EventQuery, Store, StoredAlert, StoreError
+from stockade.platform.store.incidents import (
+    IncidentChange,
+    IncidentNote,
+    IncidentQuery,
+    IncidentRecord,
+    IncidentStore,
+)
+from stockade.platform.store.runner import StoreRunner
+from stockade.platform.timestamps import parse_ns
+
+log = logging.getLogger(__name__)
+MAX_ALERTS_SHOWN = 1_000  # an incident's page lists its first alerts; the count says all
+STORY_LOOKBACK_NS = 10 * 60 * 1_000_000_000  # events before the first alert that set it up
+STORY_AFTER_NS = 60 * 1_000_000_000
+MAX_STORY_EVENTS = 20_000
+
+
+def alert_facts(alert: Alert, event: Event | None) -> AlertFacts:
+    """What grouping needs of an alert, with its event where stored."""
+    try:
+        ts = parse_ns(alert.time)
+    except ValueError:
+        ts = event.ts if event is not None else 0
+    container = alert.container_id or (event.container.id if event is not None else "")
+    container = container or HOST_CONTAINER_ID
+    on_host = container == HOST_CONTAINER_ID
+    return AlertFacts(
+        seq=alert.seq,
+        ts=ts,
+        host_id=alert.host_id or (event.host_id if event is not None else ""),
+        container_id=container,
+        priority=priority_of(alert),
+        rule=alert.rule,
+        lineage=lineage_of(event, alert) if on_host else frozenset(),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentDetail:
+    """An incident with its alerts, analysts' notes and storyline."""
+
+    incident: IncidentRecord
+    alerts: list[StoredAlert]
+    notes: list[IncidentNote]
+    storyline: Storyline
+
+
+class IncidentService:
+    """Groups each stored batch's alerts into incidents; reads and changes incidents."""
+
+    def __init__(
+        self,
+        store: Store,
+        incidents: IncidentStore,
+        runner: StoreRunner,
+        window_ns: int = DEFAULT_WINDOW_NS,
+    ) -> None:
+        self._store = store
+        self._incidents = incidents
+        self._runner = runner
+        self._window_ns = window_ns
+
+    def attach(self, bus: Bus) -> None:
+        """Subscribe to the batches subject (after the store worker: alerts are stored)."""
+        bus.subscribe(BATCHES, self.handle)
+
+    async def handle(self, ingest: IngestBatch) -> None:
+        """Group the batch's new alerts; a failure is logged, never refuses the batch."""
+        if not ingest.batch.alerts:
+            return
+        try:
+            await self._runner.write(self.group_batch, ingest.batch)
+        except StoreError as e:
+            log.error("alerts of agent %s left out of incidents: %s", ingest.batch.agent_id, e)
+
+    def group_batch(self, batch: Batch) -> list[int]:
+        """Group the batch's stored, ungrouped alerts (on the store's writer thread, so no
+        other grouping runs in between); the ids of the incidents that gained alerts."""
+        agent = batch.agent_id
+        todo = self._incidents.ungrouped_alerts(agent, [a.seq for a in batch.alerts])
+        if not todo:
+            return []
+        events = {e.seq: e for e in batch.events}
+        facts = []
+        for alert in batch.alerts:
+            if alert.seq not in todo:
+                continue
+            event = events.get(alert.event_seq)
+            if event is None and alert.event_seq:
+                event = self._incidents.stored_event(agent, alert.event_seq)
+            facts.append(alert_facts(alert, event))
+        since = min(f.ts for f in facts) - self._window_ns
+        candidates = self._incidents.open_incidents({f.host_id for f in facts}, since)
+        drafts = group_alerts(facts, candidates, self._window_ns)
+        return self._incidents.apply_grouping(agent, drafts, time.time_ns())
+
+    async def page(self, query: IncidentQuery) -> list[IncidentRecord]:
+        """Incidents matching the query, latest activity first."""
+        return await self._runner.read(self._incidents.list_incidents, query)
+
+    async def detail(self, incident_id: int, budget_s: float) -> IncidentDetail | None:
+        """One incident with its alerts, notes and storyline; None if no such incident."""
+        return await self._runner.read(self._detail, incident_id, budget_s)
+
+    def _detail(self, incident_id: int, budget_s: float) -> IncidentDetail | None:
+        incident = self._incidents.get_incident(incident_id)
+        if incident is None:
+            return None
+        alerts = self._incidents.incident_alerts(incident_id, MAX_ALERTS_SHOWN)
+        notes = self._incidents.incident_notes(incident_id)
+        return IncidentDetail(incident, alerts, notes, self._storyline(incident, alerts, budget_s))
+
+    def _storyline(
+        self, incident: IncidentRecord, alerts: list[StoredAlert], budget_s: float
+    ) -> Storyline:
+        on_host = incident.container_id == HOST_CONTAINER_ID
+        query = EventQuery(
+            since=incident.first_ts - STORY_LOOKBACK_NS,
+            until=incident.last_ts + STORY_AFTER_NS,
+            host=incident.host_id,
+            container=incident.container_id,
+            limit=MAX_STORY_EVENTS,
+            budget_s=budget_s,
+        )
+        stored = self._store.query_events(query)
+        offenders = [self._offender(a) for a in alerts]
+        events = [StoryEvent(s.agent_id, s.event) for s in stored]
+        if on_host:  # only the processes of the incident's ancestry, not the whole host's
+            events = [s for s in events if _touches(s.event, set(incident.lineage))]
+        return build_storyline(events, offenders, on_host=on_host)
+
+    def _offender(self, stored: StoredAlert) -> Offender:
+        alert = stored.alert
+        event = (
+            self._incidents.stored_event(stored.agent_id, alert.event_seq)
+            if alert.event_seq
+            else None
+        )
+        pid = event.proc.pid if event is not None else stored.proc_pid
+        start = event.proc.start_ns if event is not None else 0
+        try:
+            ts = parse_ns(alert.time)
+        except ValueError:
+            ts = event.ts if event is not None else 0
+        return Offender(pid=pid, start_ns=start, rule=alert.rule, ts=ts, alert_uuid=alert.uuid)
+
+    async def change(self, incident_id: int, change: IncidentChange) -> IncidentRecord | None:
+        """Apply a user's change; None if no such incident."""
+        return await self._runner.write(
+            self._incidents.change_incident, incident_id, change, time.time_ns()
+        )
+
+
+def _touches(event: Event, lineage: set[str]) -> bool:
+    """True when the event's process or one of its ancestors is in the lineage."""
+    keys = {process_key(event.proc.pid, event.proc.start_ns)}
+    keys.update(process_key(a.pid, a.start_ns) for a in event.ancestors)
+    return bool(keys & lineage)
