@@ -1,83 +1,100 @@
-"""Java archives: Maven coordinates from pom.properties or MANIFEST.MF, nested jars too."""
+"""Java archives: Maven coordinates of each archive and of the archives nested in it.
+
+Nested archives (fat jars, WARs, EARs) are listed with their path inside the outer one
+(`app.jar/BOOT-INF/lib/x.jar`); `jar_identity.py` says who each archive is.
+"""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from stockade.model.inventory import Ecosystem, Package
 from stockade.scan.analyzers.base import Analyzer, FileAnalysis, register
+from stockade.scan.analyzers.jar_identity import (
+    Coordinates,
+    file_name_coordinates,
+    manifest_coordinates,
+    manifest_main_section,
+    pom_properties,
+)
 from stockade.scan.files import FileInfo
+
+if TYPE_CHECKING:  # zipfile loads when an archive is met, not at every scan's start
+    import zipfile
 
 ARCHIVE_SUFFIXES = (".jar", ".war", ".ear", ".par")
 MAX_DEPTH = 3
 MAX_NESTED_SIZE = 64 * 1024 * 1024
+MAX_TEXT_ENTRY = 1024 * 1024  # a manifest or pom.properties past this is not a real one
 
 
-def _properties(text: str) -> dict[str, str]:
-    fields = {}
-    for line in text.splitlines():
-        key, sep, value = line.partition("=")
-        if sep and not key.lstrip().startswith("#"):
-            fields[key.strip()] = value.strip()
-    return fields
+def _package(found: Coordinates, path: str) -> Package:
+    return Package(name=found.name, version=found.version, ecosystem=Ecosystem.MAVEN, path=path)
 
 
-def _manifest(text: str) -> dict[str, str]:
-    fields = {}
-    for line in text.splitlines():
-        key, sep, value = line.partition(":")
-        if sep and not line.startswith(" "):
-            fields[key.strip()] = value.strip()
-    return fields
-
-
-def _maven(group: str, artifact: str, version: str, path: str) -> Package:
-    name = f"{group}:{artifact}" if group else artifact
-    return Package(
-        name=name,
-        version=version,
-        ecosystem=Ecosystem.MAVEN,
-        path=path,
-    )
+def _is_own(found: Coordinates, file_name: str, poms: list[Coordinates]) -> bool:
+    """True when a pom.properties describes the archive itself, not a bundled dependency."""
+    from_name = file_name_coordinates(file_name, tuple(p.version for p in poms))
+    if from_name is None:
+        return len(poms) == 1  # `app.jar`: a lone pom.properties is the app's
+    return found.artifact == from_name[0]
 
 
 def archive_packages(data: bytes, path: str, depth: int = 0) -> list[Package]:
-    """Packages of one archive and the archives nested in it."""
+    """Packages of one archive and the archives nested in it (duplicates dropped)."""
     import io
-    import zipfile  # imported when an archive is met, not at every scan's start
+    import zipfile
 
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, OSError):
+    except (zipfile.BadZipFile, OSError, ValueError):
         return []
-    found: list[Package] = []
     with archive:
-        names = archive.namelist()
-        for name in names:
-            if name.startswith("META-INF/maven/") and name.endswith("/pom.properties"):
-                props = _properties(archive.read(name).decode("utf-8", "replace"))
-                if props.get("artifactId") and props.get("version"):
-                    found.append(
-                        _maven(
-                            props.get("groupId", ""), props["artifactId"], props["version"], path
-                        )
-                    )
-        if not found and "META-INF/MANIFEST.MF" in names:
-            found.extend(_from_manifest(archive.read("META-INF/MANIFEST.MF"), path))
-        if depth < MAX_DEPTH:
-            for entry in archive.infolist():
-                if entry.filename.endswith(ARCHIVE_SUFFIXES) and entry.file_size < MAX_NESTED_SIZE:
-                    nested_path = f"{path}/{entry.filename}"
-                    found.extend(archive_packages(archive.read(entry), nested_path, depth + 1))
+        try:
+            found = _own_and_bundled(archive, path)
+            if depth < MAX_DEPTH:
+                found += _nested(archive, path, depth)
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+            return []  # corrupt entries (bad CRC, truncated data): nothing to trust
+    unique: dict[tuple[str, str, str], Package] = {}
+    for package in found:
+        unique.setdefault((package.name, package.version, package.path), package)
+    return list(unique.values())
+
+
+def _text(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> str:
+    if info.file_size > MAX_TEXT_ENTRY:
+        return ""
+    return archive.read(info).decode("utf-8", "replace")
+
+
+def _own_and_bundled(archive: zipfile.ZipFile, path: str) -> list[Package]:
+    poms: list[Coordinates] = []
+    manifest: dict[str, str] = {}
+    for info in archive.infolist():
+        name = info.filename
+        if name.startswith("META-INF/maven/") and name.endswith("/pom.properties"):
+            coordinates = pom_properties(_text(archive, info), name)
+            if coordinates is not None:
+                poms.append(coordinates)
+        elif name == "META-INF/MANIFEST.MF":
+            manifest = manifest_main_section(_text(archive, info))
+    file_name = path.rsplit("/", 1)[-1]
+    found = [_package(p, path) for p in poms]
+    if not any(_is_own(p, file_name, poms) for p in poms):
+        own = manifest_coordinates(manifest, path)
+        if own is not None:
+            found.append(_package(own, path))
     return found
 
 
-def _from_manifest(content: bytes, path: str) -> list[Package]:
-    fields = _manifest(content.decode("utf-8", "replace"))
-    artifact = fields.get("Implementation-Title") or fields.get("Bundle-SymbolicName", "")
-    version = fields.get("Implementation-Version") or fields.get("Bundle-Version", "")
-    group = fields.get("Implementation-Vendor-Id", "")
-    if not artifact or not version:
-        return []
-    return [_maven(group, artifact.split(";")[0].strip(), version, path)]
+def _nested(archive: zipfile.ZipFile, path: str, depth: int) -> list[Package]:
+    found: list[Package] = []
+    for info in archive.infolist():
+        if info.filename.endswith(ARCHIVE_SUFFIXES) and info.file_size < MAX_NESTED_SIZE:
+            nested_path = f"{path}/{info.filename}"
+            found.extend(archive_packages(archive.read(info), nested_path, depth + 1))
+    return found
 
 
 @register
@@ -85,6 +102,7 @@ class JarAnalyzer(Analyzer):
     """Java archives (.jar, .war, .ear, .par)."""
 
     id = "jar"
+    version = 2
     ecosystems = frozenset({Ecosystem.MAVEN})
     max_size = 128 * 1024 * 1024  # fat jars bundle their dependencies
 
