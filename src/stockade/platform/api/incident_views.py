@@ -159,7 +159,8 @@ def _timeline(detail: IncidentDetail) -> list[dict[str, Any]]:
     entries: list[tuple[int, int, dict[str, Any]]] = []
     for i, stored in enumerate(detail.alerts):
         alert = stored.alert
-        entries.append((_ts(alert.time), i, _entry(alert.time, "alert", alert.output, "", alert)))
+        text = f"{alert.rule}: {alert.output}"
+        entries.append((_ts(alert.time), i, _entry(alert.time, "alert", text, "", alert)))
     offset = len(entries)
     for i, note in enumerate(detail.notes):
         entry = _note_entry(note)
