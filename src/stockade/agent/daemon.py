@@ -17,6 +17,7 @@ from pathlib import Path
 
 import stockade
 from stockade.agent import pipeline
+from stockade.agent.action_journal import ActionJournal
 from stockade.agent.aggregate import DEFAULT_WINDOW_S, AlertAggregator
 from stockade.agent.detection import DEFAULT_DETECTORS, agent_detectors, event_types_needed
 from stockade.agent.enroll import Credentials, enroll, load_credentials
@@ -25,6 +26,8 @@ from stockade.agent.heap import release_free_pages, return_large_buffers
 from stockade.agent.hostinfo import this_host
 from stockade.agent.image_scan_runner import start_image_scans
 from stockade.agent.image_scans import ImageScanScheduler
+from stockade.agent.orders import OrderChannel
+from stockade.agent.responder import Responder
 from stockade.agent.spool import Spool
 from stockade.agent.transport import Transport
 from stockade.context import ContextStage
@@ -33,6 +36,8 @@ from stockade.context.pending import PendingContainers
 from stockade.detect.base import Detector
 from stockade.model import Alert, Event, Host
 from stockade.model.wire import Heartbeat, SensorStatus
+from stockade.respond.base import ActionContext
+from stockade.respond.policy_load import load_policies
 from stockade.sensor import procfs
 from stockade.sensor.base import SensorError
 from stockade.sensor.fallback import DEFAULT_CHAIN, Chain, SensorChoice, choose_source
@@ -55,6 +60,7 @@ class AgentConfig:
     scan_images: bool = True  # scan the image of each new container once per digest
     vulndb: Path | None = None  # vulnerability DB for those scans; None: no vuln matching
     alert_window_s: float = DEFAULT_WINDOW_S  # identical alerts within it go out as one; 0: off
+    policies: tuple[Path, ...] = ()  # response policy files (YAML), judged on every alert
 
 
 class Agent:
@@ -81,6 +87,8 @@ class Agent:
         self.spool: Spool | None = None
         self.transport: Transport | None = None
         self.image_scans: ImageScanScheduler | None = None
+        self.policies = load_policies(config.policies)  # a bad file stops the start-up
+        self.responder: Responder | None = None
 
     @staticmethod
     def is_enrolled(state_dir: Path) -> bool:
@@ -133,6 +141,14 @@ class Agent:
             self.image_scans = start_image_scans(
                 self.config.state_dir, self.config.server_url, creds, self.config.vulndb
             )
+        responder = self.responder = Responder(
+            ActionJournal(self.config.state_dir / "actions"),
+            ActionContext(self.config.state_dir / "respond"),
+            self.policies,
+            agent_id=creds.agent_id,
+            host_id=host.id,
+        )
+        orders = OrderChannel(self.config.server_url, creds, responder).start()
         context = local_context_stage(host_id=host.id)
         pending = PendingContainers(context.resolver)
         senders = threading.Event()
@@ -158,6 +174,9 @@ class Agent:
             senders.set()
             if self.image_scans is not None:
                 self.image_scans.stop()
+            responder.close()
+            orders.stop()
+            responder.journal.close()
             for thread in threads:
                 thread.join()
             transport.drain(timeout_s=2.0)
@@ -206,11 +225,16 @@ class Agent:
             spool.append(events)
         except SpoolFull:
             self.dropped_full += len(events)
-            alerts = pipeline.detect(events, self.detectors, host, self.aggregator)
+            alerts = self._detect(events, host)
             if alerts:
                 self._append_alerts(spool, alerts)
             raise
-        self._append_alerts(spool, pipeline.detect(events, self.detectors, host, self.aggregator))
+        self._append_alerts(spool, self._detect(events, host))
+
+    def _detect(self, events: list[Event], host: Host) -> list[Alert]:
+        """Alerts for the events; the responder judges each one as it is made."""
+        offer = self.responder.offer if self.responder is not None else None
+        return pipeline.detect(events, self.detectors, host, self.aggregator, offer)
 
     def _append_alerts(self, spool: Spool, alerts: list[Alert]) -> None:
         try:

@@ -3,7 +3,7 @@ origin, aggregate repeats (enrichment is `ContextStage.enrich_all`)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from stockade.agent.aggregate import AlertAggregator
 from stockade.detect.base import Detector
@@ -20,11 +20,13 @@ def detect(
     detectors: Sequence[Detector],
     host: Host,
     aggregator: AlertAggregator | None = None,
+    on_alert: Callable[[Alert, Event], None] | None = None,
 ) -> list[Alert]:
     """Every detector's alerts for every event, stamped with this host.
 
     With an aggregator, repeats of an alert are counted instead of returned, and the
-    aggregates whose windows have ended are returned after the new alerts.
+    aggregates whose windows have ended are returned after the new alerts. `on_alert`
+    sees every alert with its event as soon as it is made, repeats too (the responder).
     """
     alerts: list[Alert] = []
     for event in events:
@@ -33,6 +35,8 @@ def detect(
                 alert.hostname = host.hostname
                 alert.host_id = host.id
                 alert.container_id = alert.container_id or event.container.id
+                if on_alert is not None:
+                    on_alert(alert, event)
                 if aggregator is None:
                     alerts.append(alert)
                 else:

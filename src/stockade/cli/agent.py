@@ -106,6 +106,10 @@ def agent(
             min=0, help="Seconds within which identical alerts go out as one (0: off; default 30)."
         ),
     ] = None,
+    policy: Annotated[
+        list[Path] | None,
+        typer.Option("--policy", help="Response policy file (YAML, repeatable)."),
+    ] = None,
 ) -> None:
     """Run the agent until SIGTERM or Ctrl-C."""
     if ctx.invoked_subcommand is not None:
@@ -134,6 +138,7 @@ def agent(
         rules=tuple(rules or ()),
         scan_images=scan_images,
         vulndb=vulndb,
+        policies=tuple(policy or ()),
     )
     if source:
         from stockade.sensor.fallback import parse_chain

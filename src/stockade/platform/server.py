@@ -41,6 +41,7 @@ from stockade.platform.services import (
     ScanService,
 )
 from stockade.platform.services.accounts import ensure_admin
+from stockade.platform.services.actions import ActionService, action_store
 from stockade.platform.services.enrollment import create_token
 from stockade.platform.services.hash_pool import HashPool
 from stockade.platform.services.ingest import StoreWorker
@@ -226,6 +227,7 @@ class Platform:
             ingest=IngestService(store, runner, bus, metrics),
             metrics=metrics,
             scans=ScanService(store, runner),
+            actions=ActionService(action_store(store), runner),
             query_budget_s=config.query_budget_s,
         )
         return cls(config, ca, services, bus, password)
@@ -326,6 +328,7 @@ class Platform:
                     raise PlatformError(f"listener {t.get_name()} failed: {t.exception()}")
         finally:
             retaining.cancel()
+            svc.actions.close()  # agents' long polls end now, not at the shutdown timeout
             for server in servers:
                 server.should_exit = True
             await asyncio.wait([*tasks, retaining])

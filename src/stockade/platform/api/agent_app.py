@@ -22,6 +22,7 @@ Contract (bodies are `stockade.model.wire` structs; errors are JSON {"detail": r
                                   user asked to have scanned
     GET  /api/v1/agent/scans/{digest}  -> 200 {"digest"} when this agent or a user stored a
                                   scan of it, else 404: each agent scans each digest once
+    GET  /api/v1/agent/orders, POST /api/v1/agent/actions: response actions (agent_orders.py)
 
 Every route but enroll answers 401 without a client certificate and 403 for a certificate
 whose CN is not an enrolled agent, is revoked, or is not one issued to it; a certificate
@@ -37,6 +38,7 @@ from fastapi import APIRouter, FastAPI, Request, Response
 
 from stockade.model.wire import EnrollRequest, Heartbeat, RenewRequest, RenewResponse
 from stockade.platform.api import http_errors
+from stockade.platform.api.agent_orders import router as orders_router
 from stockade.platform.api.bodies import BodyTooLarge, error, json_response, read_body
 from stockade.platform.api.deps import CallingAgent, Services
 from stockade.platform.api.http_errors import error_responses
@@ -180,5 +182,6 @@ def create_agent_app(services: PlatformServices) -> FastAPI:
     app = FastAPI(title="Stockade agent API", docs_url=None, redoc_url=None)
     app.state.services = services
     app.include_router(router, responses=error_responses(401, 422))
+    app.include_router(orders_router, responses=error_responses(401, 403, 422))
     http_errors.install(app)
     return app

@@ -13,6 +13,7 @@ from pydantic import BaseModel
 import stockade
 from stockade.model.alerts import Priority
 from stockade.platform.api import http_errors
+from stockade.platform.api.actions import router as actions_router
 from stockade.platform.api.bodies import json_response
 from stockade.platform.api.deps import (
     SAFE_METHODS,
@@ -265,6 +266,7 @@ def create_console_app(services: PlatformServices) -> FastAPI:
     app.include_router(images_router, responses=error_responses(400, 401, 403, 422))
     app.include_router(users_router, responses=error_responses(400, 401, 403, 422))
     app.include_router(incidents_router, responses=error_responses(400, 401, 403, 422))
+    app.include_router(actions_router, responses=error_responses(400, 401, 403, 422))
     mount_docs(app)
     http_errors.install(app)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from stockade.platform.services.accounts import AccountService
+from stockade.platform.services.actions import ActionService
 from stockade.platform.services.agents import AgentService
 from stockade.platform.services.audit import AuditService
 from stockade.platform.services.enrollment import EnrollmentService
@@ -32,11 +33,13 @@ class PlatformServices:
     ingest: IngestService
     metrics: PlatformMetrics
     scans: ScanService
+    actions: ActionService
     query_budget_s: float = DEFAULT_QUERY_BUDGET_S  # each user query stops past this
 
 
 __all__ = [
     "AccountService",
+    "ActionService",
     "AgentService",
     "AuditService",
     "EnrollmentService",

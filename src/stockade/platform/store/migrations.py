@@ -231,6 +231,23 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
         CREATE INDEX alerts_incident_ts ON alerts (incident_id, ts)
         """,
     ),
+    (
+        8,
+        # response actions: the audit trail (users' orders and policies' actions alike)
+        """
+        CREATE TABLE actions (
+            id TEXT PRIMARY KEY,
+            agent_id TEXT NOT NULL,
+            action TEXT NOT NULL,
+            status TEXT NOT NULL,
+            requested_at INTEGER NOT NULL,
+            completed_at INTEGER NOT NULL,
+            record TEXT NOT NULL
+        );
+        CREATE INDEX actions_requested ON actions (requested_at);
+        CREATE INDEX actions_pending ON actions (agent_id, status)
+        """,
+    ),
 )
 
 

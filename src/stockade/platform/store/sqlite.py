@@ -43,6 +43,7 @@ from stockade.platform.store.base import (
     UserRecord,
 )
 from stockade.platform.store.migrations import migrate
+from stockade.platform.store.sqlite_actions import SqliteActions
 
 T = TypeVar("T")
 PROGRESS_EVERY_OPS = 10_000  # SQLite VM steps between two looks at a query's clock
@@ -53,7 +54,7 @@ _AGENT_COLUMNS = (
 )
 
 
-class SqliteStore:
+class SqliteStore(SqliteActions):
     """A `Store` in one SQLite file; safe to call from many threads (one connection each)."""
 
     def __init__(self, path: str) -> None:

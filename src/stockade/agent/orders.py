@@ -1,0 +1,119 @@
+"""The agent's order channel: a long poll for users' orders, and reports of every action.
+
+`GET /api/v1/agent/orders?wait_s=N` is held open by the platform until an order for this
+agent exists (or N seconds pass); orders still pending come again after a reconnect, and
+the journal keeps any from running twice. Ended records go to `POST /api/v1/agent/actions`
+as soon as they are written, and again until the platform took them.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+import httpx
+import msgspec
+
+from stockade.agent.enroll import Credentials, response_detail
+from stockade.agent.errors import TransportError
+from stockade.agent.responder import Responder
+from stockade.model.actions import ActionOrder, ActionReport
+
+log = logging.getLogger(__name__)
+ORDERS_PATH = "/api/v1/agent/orders"
+REPORTS_PATH = "/api/v1/agent/actions"
+LONG_POLL_S = 15.0
+RETRY_S = 1.0
+_orders = msgspec.json.Decoder(list[ActionOrder])
+
+
+class OrderChannel:
+    """Two threads over the agent's mTLS identity: one waits for orders, one reports."""
+
+    def __init__(self, server_url: str, credentials: Credentials, responder: Responder) -> None:
+        self._url = server_url.rstrip("/")
+        self._credentials = credentials
+        self._responder = responder
+        self._stop = threading.Event()
+        self._threads = [
+            threading.Thread(target=self._poll, name="stockade-orders", daemon=True),
+            threading.Thread(target=self._report, name="stockade-reports", daemon=True),
+        ]
+
+    def _client(self) -> httpx.Client:
+        # a new client per reconnect: it presents the current (maybe renewed) certificate
+        timeout = httpx.Timeout(10.0, read=LONG_POLL_S + 10.0)
+        return httpx.Client(verify=self._credentials.ssl_context(), timeout=timeout)
+
+    def start(self) -> OrderChannel:
+        """Start both threads."""
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Report what is left (briefly) and stop; a poll in flight ends with its thread."""
+        self._stop.set()
+        self._responder.journal.changed.set()
+        self._threads[1].join(timeout=5)
+
+    def _poll(self) -> None:
+        client = self._client()
+        while not self._stop.is_set():
+            try:
+                for order in self.fetch_orders(client):
+                    if self._responder.order(order):
+                        log.info("order %s: %s %s", order.id, order.action, order.target)
+            except (TransportError, msgspec.DecodeError) as e:
+                log.warning("orders: %s; retrying in %.0f s", e, RETRY_S)
+                client.close()
+                self._stop.wait(RETRY_S)
+                client = self._client()
+        client.close()
+
+    def fetch_orders(self, client: httpx.Client) -> list[ActionOrder]:
+        """One long poll: the orders pending for this agent (maybe none)."""
+        try:
+            response = client.get(self._url + ORDERS_PATH, params={"wait_s": LONG_POLL_S})
+        except httpx.HTTPError as e:
+            raise TransportError(f"platform unreachable at {self._url}: {e}") from e
+        if response.status_code != 200:
+            raise TransportError(
+                f"orders refused ({response.status_code}): {response_detail(response)}"
+            )
+        return _orders.decode(response.content)
+
+    def _report(self) -> None:
+        client = self._client()
+        journal = self._responder.journal
+        while True:
+            journal.changed.wait(0 if self._stop.is_set() else 5.0)
+            journal.changed.clear()
+            pending = journal.unreported()
+            if pending:
+                try:
+                    self.send_report(client, ActionReport(records=pending))
+                    journal.mark_reported(pending)
+                except TransportError as e:
+                    log.warning("action reports: %s; retrying in %.0f s", e, RETRY_S)
+                    journal.changed.set()
+                    if self._stop.wait(RETRY_S):
+                        break
+            elif self._stop.is_set():
+                break
+        client.close()
+
+    def send_report(self, client: httpx.Client, report: ActionReport) -> None:
+        """Post ended records; TransportError unless the platform stored them."""
+        try:
+            response = client.post(
+                self._url + REPORTS_PATH,
+                content=msgspec.json.encode(report),
+                headers={"content-type": "application/json"},
+            )
+        except httpx.HTTPError as e:
+            raise TransportError(f"platform unreachable at {self._url}: {e}") from e
+        if response.status_code != 200:
+            raise TransportError(
+                f"action report refused ({response.status_code}): {response_detail(response)}"
+            )

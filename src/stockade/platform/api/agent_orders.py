@@ -1,0 +1,48 @@
+"""The agent port's response routes: the orders long poll and the action reports.
+
+GET  /api/v1/agent/orders?wait_s=N  -> 200 [ActionOrder]: the calling agent's pending
+                                      orders, held up to N s (at most 30) until one exists
+POST /api/v1/agent/actions          JSON ActionReport -> 200 {"stored": n}; 403 for a
+                                      record ordered from another agent; 422 bad body
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+from fastapi import APIRouter, Query, Request, Response
+
+from stockade.model.actions import ActionReport
+from stockade.platform.api.bodies import BodyTooLarge, error, json_response, read_body
+from stockade.platform.api.deps import CallingAgent, Services
+from stockade.platform.services.actions import MAX_WAIT_S, ActionRefused
+
+MAX_REPORT_BYTES = 4 * 1024 * 1024
+router = APIRouter(prefix="/api/v1/agent")
+
+
+@router.get("/orders")
+async def orders(
+    services: Services,
+    agent: CallingAgent,
+    wait_s: Annotated[float, Query(ge=0, le=MAX_WAIT_S)] = 0,
+) -> Response:
+    """The calling agent's pending orders, waiting up to `wait_s` for one."""
+    return json_response(await services.actions.orders(agent.agent_id, wait_s))
+
+
+@router.post("/actions")
+async def report(request: Request, services: Services, agent: CallingAgent) -> Response:
+    """Store the outcomes of actions the calling agent took (orders and policies)."""
+    try:
+        body = await read_body(request, MAX_REPORT_BYTES)
+        report = msgspec.json.decode(body, type=ActionReport)
+        stored = await services.actions.report(agent.agent_id, agent.host_id, report.records)
+    except BodyTooLarge as e:
+        return error(413, str(e))
+    except (msgspec.DecodeError, RecursionError) as e:
+        return error(422, f"bad action report: {e}")
+    except ActionRefused as e:
+        return error(e.status, e.reason)
+    return json_response({"stored": stored})

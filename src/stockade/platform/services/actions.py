@@ -1,0 +1,171 @@
+"""Response actions on the platform: users' orders, agents' long polls, the audit trail.
+
+A user's order is stored pending, then handed to its agent by the agent's long poll
+(`orders`), which wakes as soon as an order is stored. The agent reports the outcome
+(`report`), and the record is replaced by it; policy actions the agent took on its own
+arrive the same way. Waiters (`wait_ended`) wake when a record ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections import defaultdict
+from typing import Protocol, runtime_checkable
+
+from stockade.model.actions import (
+    ActionOrder,
+    ActionRecord,
+    ActionStatus,
+    ActionTarget,
+    Trigger,
+)
+from stockade.platform.errors import PlatformConfigError, PlatformError
+from stockade.platform.store import AgentRecord, Store
+from stockade.platform.store.runner import StoreRunner
+from stockade.platform.store.sqlite_actions import ActionQuery
+from stockade.respond.base import RESPONSE_ACTIONS, check_target
+from stockade.respond.errors import RespondError
+
+MAX_WAIT_S = 30.0
+
+
+class ActionRefused(PlatformError):
+    """An order cannot be given (unknown action or agent, target incomplete); `status`."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+@runtime_checkable
+class ActionStore(Protocol):
+    """What the action trail needs from a store."""
+
+    def save_action(self, record: ActionRecord) -> None:
+        """Insert or replace a record by id."""
+
+    def get_action(self, action_id: str) -> ActionRecord | None:
+        """One record by id."""
+
+    def pending_actions(self, agent_id: str) -> list[ActionRecord]:
+        """An agent's orders not reported yet, oldest first."""
+
+    def list_actions(self, query: ActionQuery) -> list[ActionRecord]:
+        """The trail matching the query, newest first."""
+
+    def get_agent(self, agent_id: str) -> AgentRecord | None:
+        """One enrolled agent."""
+
+
+def action_store(store: Store) -> ActionStore:
+    """The store as an action trail; PlatformConfigError for a store that has none."""
+    if not isinstance(store, ActionStore):
+        raise PlatformConfigError(f"store {type(store).__name__} cannot keep response actions")
+    return store
+
+
+class ActionService:
+    """Orders to agents and the trail of every action, in one platform process."""
+
+    def __init__(self, store: ActionStore, runner: StoreRunner) -> None:
+        self._store = store
+        self._runner = runner
+        self._orders_for: defaultdict[str, asyncio.Event] = defaultdict(asyncio.Event)
+        self._ended: defaultdict[str, asyncio.Event] = defaultdict(asyncio.Event)
+        self._closing = False
+
+    def close(self) -> None:
+        """Answer every long poll and waiter now (the platform is stopping)."""
+        self._closing = True
+        for event in [*self._orders_for.values(), *self._ended.values()]:
+            event.set()
+
+    async def order(
+        self, username: str, agent_id: str, action: str, target: ActionTarget
+    ) -> ActionRecord:
+        """Store a user's order for an agent and wake the agent's long poll."""
+        if action not in RESPONSE_ACTIONS:
+            raise ActionRefused(422, RESPONSE_ACTIONS.unknown(action))
+        try:
+            check_target(RESPONSE_ACTIONS.get(action), target)
+        except RespondError as e:
+            raise ActionRefused(422, str(e)) from e
+        agent = await self._runner.read(self._store.get_agent, agent_id)
+        if agent is None or agent.revoked_at is not None:
+            raise ActionRefused(404, f"no enrolled agent {agent_id!r}")
+        record = ActionRecord(
+            id=str(uuid.uuid4()),
+            action=action,
+            target=target,
+            trigger=Trigger(kind="user", user=username),
+            agent_id=agent_id,
+            host_id=agent.host_id,
+            requested_at=time.time_ns(),
+        )
+        await self._runner.write(self._store.save_action, record)
+        self._orders_for[agent_id].set()
+        return record
+
+    async def orders(self, agent_id: str, wait_s: float) -> list[ActionOrder]:
+        """The agent's pending orders, waiting up to `wait_s` for one when there are none."""
+        wake = self._orders_for[agent_id]
+        wake.clear()  # cleared before reading: an order stored after the read sets it again
+        pending = await self._runner.read(self._store.pending_actions, agent_id)
+        if not pending and wait_s > 0 and not self._closing:
+            try:
+                await asyncio.wait_for(wake.wait(), min(wait_s, MAX_WAIT_S))
+            except TimeoutError:
+                return []
+            pending = await self._runner.read(self._store.pending_actions, agent_id)
+        return [
+            ActionOrder(
+                id=r.id,
+                action=r.action,
+                target=r.target,
+                trigger=r.trigger,
+                requested_at=r.requested_at,
+            )
+            for r in pending
+        ]
+
+    async def report(self, agent_id: str, host_id: str, records: list[ActionRecord]) -> int:
+        """Store what the agent reports (its own orders' ends, its policies' actions)."""
+        stored = 0
+        for record in records:
+            if record.status == ActionStatus.PENDING:
+                continue  # only ends are reported
+            known = await self._runner.read(self._store.get_action, record.id)
+            if known is not None and known.agent_id != agent_id:
+                raise ActionRefused(403, f"action {record.id} was not ordered from {agent_id}")
+            if known is not None and known.trigger.kind == "user":
+                record.trigger = known.trigger  # the user's name is the platform's word
+            record.agent_id, record.host_id = agent_id, host_id
+            await self._runner.write(self._store.save_action, record)
+            stored += 1
+            if record.id in self._ended:
+                self._ended.pop(record.id).set()
+        return stored
+
+    async def get(self, action_id: str) -> ActionRecord | None:
+        """One record."""
+        return await self._runner.read(self._store.get_action, action_id)
+
+    async def wait_ended(self, action_id: str, timeout_s: float) -> ActionRecord | None:
+        """The record once it ended, or as it stands after `timeout_s`."""
+        ended = self._ended[action_id]
+        record = await self.get(action_id)
+        if record is None or record.status != ActionStatus.PENDING or timeout_s <= 0:
+            self._ended.pop(action_id, None)
+            return record
+        try:
+            await asyncio.wait_for(ended.wait(), min(timeout_s, MAX_WAIT_S))
+        except TimeoutError:
+            self._ended.pop(action_id, None)
+        return await self.get(action_id)
+
+    async def trail(self, query: ActionQuery) -> list[ActionRecord]:
+        """The audit trail, newest first."""
+        return await self._runner.read(self._store.list_actions, query)

@@ -1,0 +1,85 @@
+"""Response actions in SQLite: one row per action record (its JSON), indexed for the trail
+and for an agent's pending orders. `SqliteStore` takes these methods in as a mixin."""
+
+from __future__ import annotations
+
+import sqlite3
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+
+import msgspec
+
+from stockade.model.actions import ActionRecord, ActionStatus
+
+_decoder = msgspec.json.Decoder(ActionRecord)
+
+
+@dataclass(frozen=True, slots=True)
+class ActionQuery:
+    """Filters of the audit trail; None means any."""
+
+    agent_id: str | None = None
+    action: str | None = None
+    status: str | None = None
+    limit: int = 100
+
+
+class SqliteActions:
+    """The action trail's SQL, mixed into `SqliteStore` (which provides the connections)."""
+
+    def _conn(self) -> sqlite3.Connection:
+        raise NotImplementedError
+
+    def _write(self) -> AbstractContextManager[sqlite3.Connection]:
+        raise NotImplementedError
+
+    def save_action(self, record: ActionRecord) -> None:
+        """Insert or replace an action record by id."""
+        with self._write() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO actions "
+                "(id, agent_id, action, status, requested_at, completed_at, record) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    record.id,
+                    record.agent_id,
+                    record.action,
+                    str(record.status),
+                    record.requested_at,
+                    record.completed_at,
+                    msgspec.json.encode(record).decode(),
+                ),
+            )
+
+    def get_action(self, action_id: str) -> ActionRecord | None:
+        """One record by id."""
+        row = (
+            self._conn().execute("SELECT record FROM actions WHERE id = ?", (action_id,)).fetchone()
+        )
+        return _decoder.decode(row[0]) if row else None
+
+    def pending_actions(self, agent_id: str) -> list[ActionRecord]:
+        """The agent's orders not reported yet, oldest first."""
+        rows = self._conn().execute(
+            "SELECT record FROM actions WHERE agent_id = ? AND status = ? ORDER BY requested_at",
+            (agent_id, str(ActionStatus.PENDING)),
+        )
+        return [_decoder.decode(r[0]) for r in rows]
+
+    def list_actions(self, query: ActionQuery) -> list[ActionRecord]:
+        """The trail matching the query, newest first."""
+        where, params = [], []
+        for column, value in (
+            ("agent_id", query.agent_id),
+            ("action", query.action),
+            ("status", query.status),
+        ):
+            if value is not None:
+                where.append(f"{column} = ?")
+                params.append(value)
+        sql = "SELECT record FROM actions"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY requested_at DESC LIMIT ?"
+        rows = self._conn().execute(sql, (*params, query.limit))
+        return [_decoder.decode(r[0]) for r in rows]

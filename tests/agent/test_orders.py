@@ -1,0 +1,165 @@
+"""Users' orders through the real platform to the agent's order channel and back, on a
+real podman container: the result within 2 s, the trail, roles, reconnects, at most once."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from stockade.agent.action_journal import ActionJournal
+from stockade.agent.enroll import enroll
+from stockade.agent.orders import OrderChannel
+from stockade.agent.responder import Responder
+from stockade.model import Host
+from stockade.model.actions import ActionOrder, ActionTarget, Trigger
+from stockade.respond.base import ActionContext
+from tests.support.platform_runner import PlatformRunner
+from tests.support.podman import Podman
+from tests.support.polling import poll_value
+
+pytestmark = [pytest.mark.server, pytest.mark.root, pytest.mark.podman]
+RESULT_WITHIN_S = 2.0
+
+
+@dataclass
+class Channel:
+    """An enrolled agent's responder and order channel (no sensor: orders only)."""
+
+    agent_id: str
+    responder: Responder
+    channel: OrderChannel
+
+
+def _open(platform: PlatformRunner, state: Path) -> Channel:
+    host = Host(id="host-orders", hostname="orders-node")
+    creds = enroll(state, platform.agent_url, platform.token(), host, platform.ca_fingerprint)
+    responder = Responder(
+        ActionJournal(state / "actions"),
+        ActionContext(state / "respond"),
+        agent_id=creds.agent_id,
+        host_id=host.id,
+    )
+    return Channel(creds.agent_id, responder, OrderChannel(platform.agent_url, creds, responder))
+
+
+@pytest.fixture
+def agent(platform: PlatformRunner, tmp_path: Path) -> Iterator[Channel]:
+    """An agent's order channel, running."""
+    opened = _open(platform, tmp_path / "agent")
+    opened.channel.start()
+    yield opened
+    opened.responder.close()
+    opened.channel.stop()
+    opened.responder.journal.close()
+
+
+def _order(admin: httpx.Client, agent_id: str, action: str, **target: object) -> httpx.Response:
+    body = {"action": action, "agent_id": agent_id, "target": target, "wait_s": RESULT_WITHIN_S}
+    return admin.post("/api/v1/actions", json=body)
+
+
+def test_an_order_is_done_and_shown_within_two_seconds(
+    platform: PlatformRunner, agent: Channel, podman: Podman, busybox_image: str
+) -> None:
+    container = podman.run_detached(busybox_image, "sleep", "600")
+    with contextlib.closing(platform.login()) as admin:
+        answer = _order(admin, agent.agent_id, "kill_container", container_id=container)
+        assert answer.status_code == 200, answer.text  # 200: ended within wait_s
+        record = answer.json()
+        assert record["status"] == "done", record
+        assert record["trigger"] == {
+            "kind": "user",
+            "user": "admin",
+            "policy": "",
+            "alert_id": "",
+            "rule": "",
+        }
+        trail = admin.get("/api/v1/actions", params={"agent_id": agent.agent_id}).json()
+        assert [r["id"] for r in trail] == [record["id"]]
+        assert trail[0]["completed_at"] and trail[0]["host_id"] == "host-orders"
+    state = podman.cmd("inspect", "--format", "{{.State.ExitCode}}", container).stdout
+    assert state.strip() == b"137"
+
+
+def test_viewers_read_the_trail_but_may_not_act(platform: PlatformRunner, agent: Channel) -> None:
+    viewer = platform.add_user("watcher", "viewer")
+    with contextlib.closing(viewer):
+        refused = _order(viewer, agent.agent_id, "kill_process", pid=1)
+        assert refused.status_code == 403
+        assert viewer.get("/api/v1/actions").status_code == 200
+        catalog = {a["name"]: a["needs"] for a in viewer.get("/api/v1/actions/catalog").json()}
+        assert catalog["kill_container"] == ["container_id"]
+
+
+@pytest.mark.parametrize(
+    ("action", "agent_id", "target", "status", "detail"),
+    [
+        ("explode", None, {"pid": 5}, 422, "unknown response action 'explode'"),
+        ("kill_container", None, {}, 422, "kill_container needs a target container_id"),
+        ("kill_process", "nobody", {"pid": 5}, 404, "no enrolled agent 'nobody'"),
+    ],
+    ids=["unknown-action", "no-target", "unknown-agent"],
+)
+def test_bad_orders_are_refused_in_one_line(
+    platform: PlatformRunner,
+    agent: Channel,
+    action: str,
+    agent_id: str | None,
+    target: dict[str, object],
+    status: int,
+    detail: str,
+) -> None:
+    with contextlib.closing(platform.login()) as admin:
+        answer = _order(admin, agent_id or agent.agent_id, action, **target)
+    assert answer.status_code == status and answer.json()["detail"].startswith(detail)
+
+
+def test_a_failed_action_reports_its_error(platform: PlatformRunner, agent: Channel) -> None:
+    with contextlib.closing(platform.login()) as admin:
+        record = _order(admin, agent.agent_id, "kill_container", container_id="ab" * 32).json()
+    assert record["status"] == "failed"
+    assert record["error"] == f"no running container {'ab' * 32} on this host"
+
+
+def test_orders_survive_a_platform_restart(
+    platform: PlatformRunner, agent: Channel, podman: Podman, busybox_image: str
+) -> None:
+    platform.stop()
+    platform.start()
+    container = podman.run_detached(busybox_image, "sleep", "600")
+    with contextlib.closing(platform.login()) as admin:
+        # the agent reconnects within its retry delay; the order waits for it meanwhile
+        record = _order(admin, agent.agent_id, "freeze_container", container_id=container).json()
+        done = poll_value(
+            lambda: admin.get(f"/api/v1/actions/{record['id']}").json(),
+            lambda r: r["status"] != "pending",
+            30,
+            "the order to end after the reconnect",
+        )
+        assert done["status"] == "done", done
+        _order(admin, agent.agent_id, "thaw_container", container_id=container)
+
+
+def test_an_order_runs_at_most_once_even_after_a_restart(tmp_path: Path) -> None:
+    journal_dir, context = tmp_path / "actions", ActionContext(tmp_path / "respond")
+    order = ActionOrder(
+        id="order-1",
+        action="kill_process",
+        target=ActionTarget(pid=2**22 + 3),
+        trigger=Trigger(kind="user", user="admin"),
+        requested_at=1,
+    )
+    first = Responder(ActionJournal(journal_dir), context)
+    assert first.order(order) and not first.order(order)
+    first.close()
+    first.journal.close()
+    again = Responder(ActionJournal(journal_dir), context)
+    assert not again.order(order)  # delivered again after a reconnect: not run again
+    record = again.journal.get("order-1")
+    assert record is not None and record.status == "failed" and "no process" in record.error
+    again.close()
