@@ -35,6 +35,13 @@ BUILTIN_MODULES: dict[str, tuple[str, ...]] = {
         "stockade.respond.execblock",
         "stockade.respond.quarantine",
     ),
+    "alert output": (
+        "stockade.outputs.streams",
+        "stockade.outputs.http",
+        "stockade.outputs.syslog",
+        "stockade.outputs.splunk",
+        "stockade.outputs.webhook",
+    ),
     "store": ("stockade.platform.store.sqlite",),
     "bus": ("stockade.platform.bus.inprocess",),
     "image source": ("stockade.scan.sources",),

@@ -1,0 +1,42 @@
+"""`http_output`: each alert POSTed as Falco's JSON, as falcosidekick receives it."""
+
+from __future__ import annotations
+
+from stockade.outputs.base import OUTPUTS, OutputContext, require
+from stockade.outputs.delivery import QueuedOutput
+from stockade.outputs.falco_format import falco_json
+from stockade.outputs.http_client import http_client, post
+from stockade.outputs.settings import HttpOutput
+
+
+class FalcoHttpTransport:
+    """One POST per alert (falcosidekick reads one Falco JSON object per request)."""
+
+    def __init__(self, settings: HttpOutput) -> None:
+        self._url = require(settings.url, "http_output.url")
+        self._headers = {"Content-Type": "application/json", "User-Agent": settings.user_agent}
+        self._client = http_client(settings.ca_cert, settings.insecure, settings.timeout)
+
+    def send(self, bodies: list[bytes]) -> None:
+        """POST each alert in order; DeliveryError says how many arrived first."""
+        for delivered, body in enumerate(bodies):
+            post(self._client, self._url, body, self._headers, delivered)
+
+    def reset(self) -> None:
+        """Nothing to drop: httpx reconnects by itself."""
+
+    def close(self) -> None:
+        """Close the client."""
+        self._client.close()
+
+
+def http_output(context: OutputContext) -> QueuedOutput | None:
+    """The falcosidekick-compatible output when `http_output.enabled`."""
+    settings = context.settings
+    if not settings.http_output.enabled:
+        return None
+    transport = FalcoHttpTransport(settings.http_output)
+    return QueuedOutput("http", context, lambda a: falco_json(a, settings), transport)
+
+
+OUTPUTS.register("http", http_output)

@@ -1,0 +1,221 @@
+"""Syslog output: RFC 5424 messages carrying CEF, over UDP, TCP or TLS (RFC 5425/6587).
+
+TCP and TLS frame each message by octet counting (`LEN SP MSG`); UDP sends one datagram
+per message and cannot know whether it arrived (its queue empties as fast as it sends).
+"""
+
+from __future__ import annotations
+
+import select
+import socket
+import ssl
+
+import stockade
+from stockade.model import Alert, Priority
+from stockade.outputs.base import OUTPUTS, DeliveryError, OutputContext, OutputError, require
+from stockade.outputs.delivery import QueuedOutput
+from stockade.outputs.falco_format import message
+from stockade.outputs.settings import SyslogOutput
+from stockade.outputs.tls import client_context
+
+PROTOCOLS = ("udp", "tcp", "tls")
+# Falco priority -> CEF severity (0-10)
+CEF_SEVERITY = {
+    Priority.EMERGENCY: 10,
+    Priority.ALERT: 10,
+    Priority.CRITICAL: 9,
+    Priority.ERROR: 7,
+    Priority.WARNING: 5,
+    Priority.NOTICE: 3,
+    Priority.INFORMATIONAL: 1,
+    Priority.DEBUG: 0,
+}
+# CEF extension key -> Falco output field it is taken from
+CEF_FIELDS = {
+    "sproc": "proc.name",
+    "suser": "user.name",
+    "spid": "proc.pid",
+    "filePath": "fd.name",
+    "cs2": "container.name",
+    "cs3": "container.image.repository",
+}
+CEF_LABELS = {"cs1": "containerId", "cs2": "containerName", "cs3": "image", "cs4": "tags"}
+
+
+def _header_escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+
+
+def _ext_escape(value: object) -> str:
+    text = str(value)
+    text = text.replace("\\", "\\\\").replace("=", "\\=")
+    return text.replace("\r\n", "\\n").replace("\n", "\\n").replace("\r", "\\r")
+
+
+def _priority(alert: Alert) -> Priority:
+    try:
+        return Priority.parse(alert.priority)
+    except ValueError:
+        return Priority.WARNING
+
+
+def cef(alert: Alert) -> str:
+    """The alert as an ArcSight CEF:0 record."""
+    priority = _priority(alert)
+    header = "|".join(
+        _header_escape(part)
+        for part in (
+            "CEF:0",
+            "Stockade",
+            "Stockade",
+            stockade.__version__,
+            alert.rule,
+            alert.rule,
+            str(CEF_SEVERITY[priority]),
+        )
+    )
+    ext: dict[str, object] = {
+        "rt": alert.time,
+        "dvchost": alert.hostname,
+        "externalId": alert.uuid,
+        "msg": message(alert),
+        "cat": alert.source,
+        "cs1": alert.container_id,
+        "cs4": ",".join(alert.tags),
+        "cnt": alert.count,
+    }
+    for key, field in CEF_FIELDS.items():
+        value = alert.output_fields.get(field)
+        if value is not None:
+            ext[key] = value
+    for key, label in CEF_LABELS.items():
+        if key in ext:
+            ext[f"{key}Label"] = label
+    return header + "|" + " ".join(f"{k}={_ext_escape(v)}" for k, v in ext.items())
+
+
+def _header_field(value: str, limit: int) -> str:
+    """An RFC 5424 header field: printable ASCII without spaces, or `-` when empty."""
+    clean = "".join(c for c in value if 33 <= ord(c) <= 126)[:limit]
+    return clean or "-"
+
+
+def rfc5424(alert: Alert, facility: int, app_name: str) -> bytes:
+    """The alert as one RFC 5424 message whose MSG is its CEF record (UTF-8, with BOM)."""
+    pri = facility * 8 + min(int(_priority(alert)), 7)  # Falco's order is syslog's severity
+    header = " ".join(
+        (
+            f"<{pri}>1",
+            _header_field(alert.time, 64),
+            _header_field(alert.hostname, 255),
+            _header_field(app_name, 48),
+            "-",  # PROCID
+            _header_field(alert.source, 32),  # MSGID
+            "-",  # no structured data
+        )
+    )
+    return header.encode() + b" \xef\xbb\xbf" + cef(alert).encode()
+
+
+def octet_frame(body: bytes) -> bytes:
+    """RFC 6587 octet counting: `LEN SP MSG`."""
+    return b"%d %s" % (len(body), body)
+
+
+class SyslogTransport:
+    """Sends syslog messages over one UDP socket or one TCP/TLS connection."""
+
+    def __init__(self, settings: SyslogOutput) -> None:
+        if settings.protocol not in PROTOCOLS:
+            choices = ", ".join(PROTOCOLS)
+            raise OutputError(f"syslog_output.protocol {settings.protocol!r}: choose {choices}")
+        self._settings = settings
+        tls = settings.protocol == "tls"
+        self._tls = client_context(settings.ca_cert, settings.insecure) if tls else None
+        self._sock: socket.socket | None = None
+
+    def _connect(self) -> socket.socket:
+        address = (self._settings.host, self._settings.port)
+        if self._settings.protocol == "udp":
+            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            sock.connect(address)
+            return sock
+        sock = socket.create_connection(address, timeout=self._settings.timeout)
+        if self._tls is not None:
+            sock = self._tls.wrap_socket(sock, server_hostname=self._settings.host)
+        return sock
+
+    def _open(self) -> socket.socket:
+        if self._sock is not None and self._settings.protocol != "udp" and _peer_closed(self._sock):
+            self.reset()
+        if self._sock is None:
+            self._sock = self._connect()
+        return self._sock
+
+    def send(self, bodies: list[bytes]) -> None:
+        """Send the messages in order (one write per batch on TCP and TLS)."""
+        try:
+            sock = self._open()
+            if self._settings.protocol == "udp":
+                for sent, body in enumerate(bodies):
+                    try:
+                        sock.send(body)
+                    except OSError as e:
+                        raise DeliveryError(f"syslog udp: {e}", sent) from e
+                return
+            sock.sendall(b"".join(octet_frame(b) for b in bodies))
+        except OSError as e:  # ssl.SSLError is an OSError
+            where = f"{self._settings.host}:{self._settings.port}"
+            raise DeliveryError(f"syslog {self._settings.protocol} {where}: {e}") from e
+
+    def reset(self) -> None:
+        """Forget the connection; the next send opens a new one."""
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.reset()
+
+
+def _peer_closed(sock: socket.socket) -> bool:
+    """True when the receiver closed the connection (readable with nothing to read)."""
+    readable, _, _ = select.select([sock], [], [], 0)
+    if not readable:
+        return False
+    if not isinstance(sock, ssl.SSLSocket):
+        try:
+            return sock.recv(1, socket.MSG_PEEK) == b""
+        except OSError:
+            return True
+    previous = sock.gettimeout()
+    sock.setblocking(False)  # TLS 1.3 session tickets also make the socket readable
+    try:
+        return sock.recv(1) == b""
+    except ssl.SSLWantReadError:
+        return False
+    except OSError:
+        return True
+    finally:
+        sock.settimeout(previous)
+
+
+def syslog_output(context: OutputContext) -> QueuedOutput | None:
+    """The syslog output when `syslog_output.enabled`."""
+    settings = context.settings.syslog_output
+    if not settings.enabled:
+        return None
+    require(settings.host, "syslog_output.host")
+    facility, app = settings.facility, settings.app_name
+    if not 0 <= facility <= 23:
+        raise OutputError(f"syslog_output.facility {facility}: choose 0 to 23")
+    return QueuedOutput(
+        "syslog",
+        context,
+        lambda alert: rfc5424(alert, facility, app),
+        SyslogTransport(settings),
+    )
+
+
+OUTPUTS.register("syslog", syslog_output)
