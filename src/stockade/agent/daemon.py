@@ -12,7 +12,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import stockade
@@ -36,6 +36,7 @@ from stockade.context.pending import PendingContainers
 from stockade.detect.base import Detector
 from stockade.model import Alert, Event, Host
 from stockade.model.wire import Heartbeat, SensorStatus
+from stockade.outputs import AlertOutputs, OutputSettings, open_outputs
 from stockade.respond.base import ActionContext
 from stockade.respond.policy_load import load_policies
 from stockade.sensor import procfs
@@ -61,6 +62,7 @@ class AgentConfig:
     vulndb: Path | None = None  # vulnerability DB for those scans; None: no vuln matching
     alert_window_s: float = DEFAULT_WINDOW_S  # identical alerts within it go out as one; 0: off
     policies: tuple[Path, ...] = ()  # response policy files (YAML), judged on every alert
+    outputs: OutputSettings = field(default_factory=OutputSettings)  # where alerts also go
 
 
 class Agent:
@@ -89,6 +91,7 @@ class Agent:
         self.image_scans: ImageScanScheduler | None = None
         self.policies = load_policies(config.policies)  # a bad file stops the start-up
         self.responder: Responder | None = None
+        self.outputs: AlertOutputs | None = None
 
     @staticmethod
     def is_enrolled(state_dir: Path) -> bool:
@@ -134,6 +137,7 @@ class Agent:
         self, stop: threading.Event, host: Host, creds: Credentials, choice: SensorChoice
     ) -> None:
         spool = self.spool = Spool(self.config.state_dir / "spool")
+        self.outputs = open_outputs(self.config.outputs, self.config.state_dir)
         transport = self.transport = Transport(spool, self.config.server_url, creds)
         self.agent_id, self.source_name = creds.agent_id, choice.name
         log.info("agent %s: event source %s", creds.agent_id, choice.name)
@@ -171,6 +175,7 @@ class Agent:
             with contextlib.suppress(SpoolFull):
                 self._append_alerts(spool, self.aggregator.flush())  # counted repeats too
             spool.flush()
+            self.outputs.close()
             senders.set()
             if self.image_scans is not None:
                 self.image_scans.stop()
@@ -237,6 +242,8 @@ class Agent:
         return pipeline.detect(events, self.detectors, host, self.aggregator, offer)
 
     def _append_alerts(self, spool: Spool, alerts: list[Alert]) -> None:
+        if self.outputs is not None:
+            self.outputs.emit(alerts)  # queued on their own: a full spool does not stop them
         try:
             spool.append(alerts)
         except SpoolFull:

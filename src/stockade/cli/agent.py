@@ -11,10 +11,12 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from stockade.cli.configured import ConfigFile, Overrides, command_config
 from stockade.cli.datadir import agent_dir
 
 if TYPE_CHECKING:  # imported when a command runs: keeps `stockade --help` fast
-    from stockade.agent import Agent
+    from stockade.agent import Agent, AgentConfig
+    from stockade.config import StockadeConfig
     from stockade.model import Alert
 
 DEFAULT_STATE_DIR = agent_dir(None)
@@ -53,8 +55,26 @@ def _enroll_token(token: str | None, token_file: Path | None) -> str | None:
     return token or os.environ.get(TOKEN_ENV) or None
 
 
+AGENT_FLAGS = {  # parameter -> configuration key
+    "state_dir": "agent.state_dir",
+    "server": "agent.server",
+    "enroll_token_file": "agent.enroll_token_file",
+    "source": "agent.sources",
+    "ca": "agent.ca",
+    "ca_fingerprint": "agent.ca_fingerprint",
+    "rules": "agent.rules",
+    "detector": "agent.detectors",
+    "scan_images": "agent.scan_images",
+    "vulndb": "agent.vulndb",
+    "alert_window": "agent.alert_window",
+    "policy": "agent.policies",
+}
+
+
 def agent(
     ctx: typer.Context,
+    config: ConfigFile = None,
+    option: Overrides = None,
     state_dir: Annotated[Path, typer.Option(help="Keys, certificate and spool.")] = (
         DEFAULT_STATE_DIR
     ),
@@ -116,38 +136,32 @@ def agent(
         return  # `stockade agent revoke ...`
     import logging
 
-    from stockade.agent import Agent, AgentConfig
-    from stockade.agent.enroll import pin_ca
-    from stockade.errors import UsageError
+    from stockade.agent import Agent
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    settings = command_config(
+        ctx,
+        config,
+        option,
+        AGENT_FLAGS,
+        state_dir=state_dir,
+        server=server,
+        enroll_token_file=enroll_token_file,
+        source=source,
+        ca=ca,
+        ca_fingerprint=ca_fingerprint,
+        rules=rules,
+        detector=detector,
+        scan_images=scan_images,
+        vulndb=vulndb,
+        alert_window=alert_window,
+        policy=policy,
+    )
+    agent_config = build_agent_config(settings, enroll)
+    state_dir = agent_config.state_dir
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    if ca is not None:
-        try:
-            pem = ca.read_bytes()
-        except OSError as e:
-            raise UsageError(f"cannot read --ca {ca}: {e.strerror}") from e
-        pin_ca(state_dir, pem)
-    config = AgentConfig(
-        state_dir,
-        server,
-        _enroll_token(enroll, enroll_token_file),
-        ca_fingerprint=ca_fingerprint,
-        rules=tuple(rules or ()),
-        scan_images=scan_images,
-        vulndb=vulndb,
-        policies=tuple(policy or ()),
-    )
-    if source:
-        from stockade.sensor.fallback import parse_chain
-
-        config = dataclasses.replace(config, sources=parse_chain(source))
-    if alert_window is not None:
-        config = dataclasses.replace(config, alert_window_s=alert_window)
-    if detector:
-        config = dataclasses.replace(config, detectors=tuple(detector))
 
     def announce(running: Agent) -> None:
         """Tell the operator (and scripts waiting for it) that events flow."""
@@ -156,7 +170,44 @@ def agent(
             f" spool {state_dir / 'spool'}"
         )
 
-    Agent(config, on_ready=announce).run(stop)
+    Agent(agent_config, on_ready=announce).run(stop)
+
+
+def build_agent_config(settings: StockadeConfig, enroll: str | None) -> AgentConfig:
+    """The agent's configuration from the `agent` section and the output keys."""
+    from stockade.agent import AgentConfig
+    from stockade.agent.enroll import pin_ca
+    from stockade.errors import UsageError
+
+    section = settings.agent
+    root = Path(settings.data_dir) if settings.data_dir else None
+    state_dir = Path(section.state_dir) if section.state_dir else agent_dir(root)
+    if section.ca:
+        try:
+            pem = Path(section.ca).read_bytes()
+        except OSError as e:
+            raise UsageError(f"cannot read --ca {section.ca}: {e.strerror}") from e
+        pin_ca(state_dir, pem)
+    token_file = Path(section.enroll_token_file) if section.enroll_token_file else None
+    config = AgentConfig(
+        state_dir,
+        section.server,
+        _enroll_token(enroll, token_file),
+        ca_fingerprint=section.ca_fingerprint or None,
+        rules=tuple(Path(r) for r in section.rules),
+        scan_images=section.scan_images,
+        vulndb=Path(section.vulndb) if section.vulndb else None,
+        alert_window_s=section.alert_window,
+        policies=tuple(Path(p) for p in section.policies),
+        outputs=settings,
+    )
+    if section.sources:
+        from stockade.sensor.fallback import parse_chain
+
+        config = dataclasses.replace(config, sources=parse_chain(section.sources))
+    if section.detectors:
+        config = dataclasses.replace(config, detectors=tuple(section.detectors))
+    return config
 
 
 def replay_command(

@@ -9,11 +9,13 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from stockade.cli.configured import ConfigFile, Overrides, command_config
 from stockade.cli.datadir import platform_dir
 from stockade.errors import UsageError
 
 if TYPE_CHECKING:  # imported when a command runs: keeps `stockade --help` fast
-    from stockade.platform import Platform
+    from stockade.config import StockadeConfig
+    from stockade.platform import Platform, PlatformConfig
 
 DataDir = Annotated[
     Path | None,
@@ -70,7 +72,20 @@ async def _serve_until_signalled(platform: Platform) -> None:
             raise
 
 
+_SERVER_KEYS = (
+    "host port agent_port store store_location bus bus_location query_budget "
+    "events_days alerts_days store_max_gb agent_cert_days plain_http tls_cert tls_key"
+)
+SERVER_FLAGS = {  # parameter -> configuration key
+    "data_dir": "data_dir",
+    **{name: f"server.{name}" for name in _SERVER_KEYS.split()},
+}
+
+
 def server(
+    ctx: typer.Context,
+    config: ConfigFile = None,
+    option: Overrides = None,
     data_dir: DataDir = None,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Console port (HTTPS unless --plain-http).")] = 8700,
@@ -120,36 +135,67 @@ def server(
     """Run the platform: web console and user API, and the agents' mTLS endpoint."""
     import asyncio
 
-    from stockade.platform import Platform, PlatformConfig
-    from stockade.platform.services.retention import DAY_S, RetentionPolicy
+    from stockade.platform import Platform
 
-    check_port("--port", port)
-    check_port("--agent-port", port + 1 if agent_port is None else agent_port)
-    config = PlatformConfig(
-        data_dir=platform_dir(data_dir),
+    settings = command_config(
+        ctx,
+        config,
+        option,
+        SERVER_FLAGS,
+        data_dir=data_dir,
         host=host,
-        console_port=port,
+        port=port,
         agent_port=agent_port,
         store=store,
         store_location=store_location,
         bus=bus,
         bus_location=bus_location,
-        query_budget_s=query_budget,
-        retention=RetentionPolicy(
-            events_max_age_s=events_days * DAY_S,
-            alerts_max_age_s=alerts_days * DAY_S,
-            max_store_bytes=int(store_max_gb * 1024**3),
-        ),
-        agent_cert_validity_s=agent_cert_days * 86400,
-        console_tls=not plain_http,
-        console_cert=tls_cert,
-        console_key=tls_key,
+        query_budget=query_budget,
+        events_days=events_days,
+        alerts_days=alerts_days,
+        store_max_gb=store_max_gb,
+        agent_cert_days=agent_cert_days,
+        plain_http=plain_http,
+        tls_cert=tls_cert,
+        tls_key=tls_key,
     )
-    platform = Platform.open(config)
+    platform = Platform.open(platform_config(settings))
     try:
         asyncio.run(_serve_until_signalled(platform))
     finally:
         platform.close()
+
+
+def platform_config(settings: StockadeConfig) -> PlatformConfig:
+    """The platform's configuration from the `server` section and the output keys."""
+    from stockade.platform import PlatformConfig
+    from stockade.platform.services.retention import DAY_S, RetentionPolicy
+
+    section = settings.server
+    check_port("--port", section.port)
+    if section.agent_port is None:
+        check_port("the agents' port (--port + 1)", section.port + 1)
+    return PlatformConfig(
+        data_dir=platform_dir(Path(settings.data_dir) if settings.data_dir else None),
+        host=section.host,
+        console_port=section.port,
+        agent_port=section.agent_port,
+        store=section.store,
+        store_location=section.store_location,
+        bus=section.bus,
+        bus_location=section.bus_location,
+        query_budget_s=section.query_budget,
+        retention=RetentionPolicy(
+            events_max_age_s=section.events_days * DAY_S,
+            alerts_max_age_s=section.alerts_days * DAY_S,
+            max_store_bytes=int(section.store_max_gb * 1024**3),
+        ),
+        agent_cert_validity_s=section.agent_cert_days * 86400,
+        console_tls=not section.plain_http,
+        console_cert=Path(section.tls_cert) if section.tls_cert else None,
+        console_key=Path(section.tls_key) if section.tls_key else None,
+        outputs=settings,
+    )
 
 
 def token_create(

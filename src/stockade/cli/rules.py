@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import signal
-import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
@@ -12,10 +11,14 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from stockade.cli.configured import ConfigFile, command_config
+
 if TYPE_CHECKING:  # the rule engine is imported when a command runs: keeps start-up fast
     from stockade.agent.aggregate import AlertAggregator
+    from stockade.config import StockadeConfig
     from stockade.detect.base import Detector
     from stockade.model import Alert, Event
+    from stockade.outputs import AlertOutputs
     from stockade.rules import LoadMessage, Ruleset
 
 FALCO_OPTION = re.compile(r"[A-Za-z_][\w.\[\]-]*=.*")  # `-o json_output=true`, no directory part
@@ -208,20 +211,6 @@ def _live_events(
         choice.source.stop()
 
 
-def alerts_file(output: str) -> Path:
-    """The path `-o` names; UsageError for Falco's `-o key=value`, which means another thing."""
-    from stockade.errors import UsageError
-
-    if FALCO_OPTION.fullmatch(output):
-        raise UsageError(
-            f"-o {output}: this looks like Falco's `-o key=value` (it overrides a falco.yaml "
-            "setting; json_output=true asks for JSON alerts). Here -o names the alerts file, "
-            f"and alerts are always Falco JSON lines: pass a path (./{output} to really write "
-            "a file of that name)"
-        )
-    return Path(output)
-
-
 def _capture(path: Path) -> list[Event]:
     """The events of a JSON Lines capture; UsageError names the file (and line) when bad."""
     import msgspec
@@ -276,13 +265,24 @@ def _write_alerts(
             write(out)
 
 
+WATCH_FLAGS = {"rules": "watch.rules", "alert_window": "watch.alert_window"}
+
+
 def watch(
+    ctx: typer.Context,
+    config: ConfigFile = None,
     rules: Annotated[
         list[Path] | None,
         typer.Option("--rules", "-r", help="Rules files (default: Stockade's default rules)."),
     ] = None,
     output: Annotated[
-        str | None, typer.Option("--output", "-o", help="Alerts file (default stdout).")
+        list[str] | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Alerts file (default stdout); or KEY=VALUE, which sets a configuration key "
+            "as Falco's -o does (repeatable).",
+        ),
     ] = None,
     replay: Annotated[
         Path | None, typer.Option(help="Judge a JSON Lines capture instead of live events.")
@@ -295,13 +295,12 @@ def watch(
         ),
     ] = None,
 ) -> None:
-    """Watch this host: sensor, context, rules and correlations; print Falco JSON alerts.
+    """Watch this host: sensor, context, rules and correlations; alerts to the outputs
+    (default: Falco JSON lines on stdout).
 
     Identical alerts within the window print once at first, then once with their count.
     """
-    import msgspec
-
-    from stockade.agent.aggregate import DEFAULT_WINDOW_S, AlertAggregator
+    from stockade.agent.aggregate import AlertAggregator
     from stockade.detect.base import DetectorConfig
     from stockade.detect.correlation import CorrelationDetector
     from stockade.detect.correlation_load import correlation_paths, load_correlations
@@ -309,10 +308,14 @@ def watch(
     from stockade.rules import load_rules
     from stockade.rules.default import default_rule_paths
 
-    alerts = alerts_file(output) if output else None
-    ruleset = load_rules(rules or default_rule_paths())
-    config = DetectorConfig(rule_paths=tuple(rules or ()))
-    correlated = load_correlations(correlation_paths(config))
+    overrides, alerts = split_output_options(output or [])
+    settings = command_config(
+        ctx, config, overrides, WATCH_FLAGS, rules=rules, alert_window=alert_window
+    )
+    rule_paths = [Path(r) for r in settings.watch.rules]
+    ruleset = load_rules(rule_paths or default_rule_paths())
+    detector_config = DetectorConfig(rule_paths=tuple(rule_paths))
+    correlated = load_correlations(correlation_paths(detector_config))
     for error in [*ruleset.errors, *correlated.errors]:
         typer.echo(f"{error.file}:{error.line}:{error.column}: {error.code}: {error.message}")
     if ruleset.errors or correlated.errors:
@@ -327,7 +330,7 @@ def watch(
 
     signal.signal(signal.SIGINT, _stop)
     signal.signal(signal.SIGTERM, _stop)
-    window = DEFAULT_WINDOW_S if alert_window is None else alert_window
+    window = settings.watch.alert_window
     events: Iterable[Event | None]
     if replay is not None:
         clock = _CaptureClock()  # a capture's windows follow its own time, not the wall's
@@ -340,19 +343,40 @@ def watch(
             lambda: stopping or time.monotonic() >= deadline,
         )
         aggregator = AlertAggregator(window)
-    encode = msgspec.json.Encoder().encode
-    out = alerts.open("ab") if alerts else sys.stdout.buffer
-
-    def write(alert: Alert) -> None:
-        out.write(encode(alert) + b"\n")
-        out.flush()
-
+    outputs = watch_outputs(settings, alerts)
     try:
         detectors: list[Detector] = [RulesDetector(ruleset), correlations]
-        _write_alerts(events, detectors, aggregator, write, lambda: stopping)
+        _write_alerts(events, detectors, aggregator, lambda a: outputs.emit([a]), lambda: stopping)
     finally:
-        if alerts:
-            out.close()
+        outputs.close()
+
+
+def split_output_options(values: Sequence[str]) -> tuple[list[str], Path | None]:
+    """`-o` values: Falco's KEY=VALUE settings, and the alerts file (the last path given)."""
+    overrides = [v for v in values if FALCO_OPTION.fullmatch(v)]
+    paths = [Path(v) for v in values if not FALCO_OPTION.fullmatch(v)]
+    return overrides, (paths[-1] if paths else None)
+
+
+def watch_outputs(settings: StockadeConfig, alerts: Path | None) -> AlertOutputs:
+    """The outputs of `watch`: stdout unless the configuration or an alerts file says else."""
+    import msgspec
+
+    from stockade.cli.datadir import default_data_root
+    from stockade.outputs import open_outputs
+
+    stdout_on = settings.stdout_output.enabled
+    if stdout_on is None:
+        stdout_on = alerts is None
+    changes: dict[str, object] = {
+        "stdout_output": msgspec.structs.replace(settings.stdout_output, enabled=stdout_on)
+    }
+    if alerts is not None:
+        changes["file_output"] = msgspec.structs.replace(
+            settings.file_output, enabled=True, filename=str(alerts)
+        )
+    root = Path(settings.data_dir) if settings.data_dir else default_data_root()
+    return open_outputs(msgspec.structs.replace(settings, **changes), root / "watch")
 
 
 def register(app: typer.Typer) -> None:

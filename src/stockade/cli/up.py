@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import signal
 import threading
 from pathlib import Path
@@ -11,8 +10,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from stockade.cli.datadir import agent_dir, platform_dir
-from stockade.cli.platform import PlainHttp, announce, check_port
+from stockade.cli.configured import ConfigFile, Overrides, command_config
+from stockade.cli.datadir import agent_dir
+from stockade.cli.platform import PlainHttp, announce, platform_config
 
 if TYPE_CHECKING:  # imported when the command runs: keeps `stockade --help` fast
     import asyncio
@@ -28,11 +28,25 @@ def register(app: typer.Typer) -> None:
     app.command()(up)
 
 
+UP_FLAGS = {  # parameter -> configuration key
+    "data_dir": "data_dir",
+    "port": "server.port",
+    "host": "server.host",
+    "alert_window": "agent.alert_window",
+    "plain_http": "server.plain_http",
+}
+
+
 def up(
+    ctx: typer.Context,
+    config: ConfigFile = None,
+    option: Overrides = None,
     data_dir: Annotated[
         Path | None, typer.Option(help="Data root: platform/ and agent/ state below it.")
     ] = None,
-    port: Annotated[int, typer.Option(help="Console port (agents use port+1).")] = DEFAULT_PORT,
+    port: Annotated[
+        int, typer.Option(help="Console port (agents use port+1 unless server.agent_port).")
+    ] = DEFAULT_PORT,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     alert_window: Annotated[
         float | None,
@@ -45,25 +59,28 @@ def up(
     """Run the platform and a local agent; print the console URL and the admin login."""
     import asyncio
 
-    from stockade.platform import Platform, PlatformConfig
+    from stockade.platform import Platform
 
-    check_port("--port", port)
-    check_port("the agents' port (--port + 1)", port + 1)
-    platform = Platform.open(
-        PlatformConfig(
-            data_dir=platform_dir(data_dir),
-            host=host,
-            console_port=port,
-            console_tls=not plain_http,
-        )
+    settings = command_config(
+        ctx,
+        config,
+        option,
+        UP_FLAGS,
+        data_dir=data_dir,
+        port=port,
+        host=host,
+        alert_window=alert_window,
+        plain_http=plain_http,
     )
+    platform = Platform.open(platform_config(settings))
+    root = Path(settings.data_dir) if settings.data_dir else None
     try:
-        asyncio.run(_run(platform, agent_dir(data_dir), alert_window))
+        asyncio.run(_run(platform, agent_dir(root), settings.agent.alert_window))
     finally:
         platform.close()
 
 
-async def _run(platform: Platform, agent_state: Path, alert_window: float | None) -> None:
+async def _run(platform: Platform, agent_state: Path, alert_window: float) -> None:
     import asyncio
 
     from stockade.agent import Agent, AgentConfig
@@ -82,9 +99,13 @@ async def _run(platform: Platform, agent_state: Path, alert_window: float | None
         token = platform.create_enrollment_token()
         agent_state.mkdir(parents=True, exist_ok=True)
         (agent_state / "ca.crt").write_text(platform.ca_pem)  # pin the CA before enrolling
-    config = AgentConfig(state_dir=agent_state, server_url=platform.agent_url, enroll_token=token)
-    if alert_window is not None:
-        config = dataclasses.replace(config, alert_window_s=alert_window)
+    # the platform forwards the local agent's alerts to the outputs: the agent has none
+    config = AgentConfig(
+        state_dir=agent_state,
+        server_url=platform.agent_url,
+        enroll_token=token,
+        alert_window_s=alert_window,
+    )
     agent_ready = asyncio.Event()
 
     def on_ready(_: Agent) -> None:

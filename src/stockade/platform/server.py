@@ -12,13 +12,14 @@ import ssl
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import uvicorn
 
 from stockade.detect.incidents import DEFAULT_WINDOW_NS
+from stockade.outputs import AlertOutputs, OutputSettings, open_outputs
 from stockade.platform.api import PeerCertProtocol, create_agent_app, create_console_app
 from stockade.platform.backends import check_backends, open_bus, open_incident_store, open_store
 from stockade.platform.bus import Bus
@@ -42,6 +43,7 @@ from stockade.platform.services import (
 )
 from stockade.platform.services.accounts import ensure_admin
 from stockade.platform.services.actions import ActionService, action_store
+from stockade.platform.services.alert_outputs import AlertForwarder
 from stockade.platform.services.enrollment import create_token
 from stockade.platform.services.hash_pool import HashPool
 from stockade.platform.services.ingest import StoreWorker
@@ -75,6 +77,7 @@ class PlatformConfig:
     agent_cert_validity_s: int = int(AGENT_CERT_VALIDITY.total_seconds())
     retention: RetentionPolicy = RetentionPolicy()  # events and alerts by age and size
     incident_window_s: int = DEFAULT_WINDOW_NS // 1_000_000_000  # alerts this close group
+    outputs: OutputSettings = field(default_factory=OutputSettings)  # where alerts also go
 
     @property
     def effective_agent_port(self) -> int:
@@ -178,6 +181,7 @@ class Platform:
         self._ca = ca
         self._services = services
         self._bus = bus
+        self._outputs: AlertOutputs | None = None
         host = _url_host(config.host)
         scheme = "https" if config.console_tls else "http"
         self.console_url = f"{scheme}://{host}:{config.console_port}"
@@ -215,6 +219,12 @@ class Platform:
             store, open_incident_store(store), runner, config.incident_window_s * 1_000_000_000
         )
         incidents.attach(bus)  # after the store worker: grouping reads the stored alerts
+        try:
+            outputs = open_outputs(config.outputs, data_dir)
+        except BaseException:
+            store.close()
+            raise
+        AlertForwarder(outputs).attach(bus)
         audit = AuditService(store, runner)
         services = PlatformServices(
             store=store,
@@ -230,7 +240,9 @@ class Platform:
             actions=ActionService(action_store(store), runner),
             query_budget_s=config.query_budget_s,
         )
-        return cls(config, ca, services, bus, password)
+        platform = cls(config, ca, services, bus, password)
+        platform._outputs = outputs
+        return platform
 
     @property
     def accounts(self) -> AccountService:
@@ -356,6 +368,8 @@ class Platform:
         if self._closed:
             return
         self._closed = True
+        if self._outputs is not None:
+            self._outputs.close()
         self._services.accounts.close()
         self._services.runner.close()
         self._services.store.close()

@@ -1,0 +1,73 @@
+"""The configuration file's typed model: the output keys (Falco's names) and one section
+per command (`watch`, `agent`, `server`), with the defaults the commands had as flags."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+
+from stockade.outputs.settings import OutputSettings
+
+DEFAULT_WINDOW_S = 30.0  # identical alerts within it go out as one (the agent's default)
+DEFAULT_SERVER = "https://127.0.0.1:8701"
+
+Port = Annotated[int, msgspec.Meta(ge=1, le=65535)]
+NonNegative = Annotated[float, msgspec.Meta(ge=0)]
+
+
+class _Section(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """A section of the file: unknown keys are refused."""
+
+
+class WatchSection(_Section):
+    """`stockade watch`."""
+
+    rules: list[str] = msgspec.field(default_factory=list)  # empty: Stockade's rules
+    alert_window: NonNegative = DEFAULT_WINDOW_S
+
+
+class AgentSection(_Section):
+    """`stockade agent` (and the local agent of `stockade up`)."""
+
+    state_dir: str = ""  # empty: agent/ in the data directory
+    server: str = DEFAULT_SERVER
+    sources: list[str] = msgspec.field(default_factory=list)  # empty: the fallback chain
+    detectors: list[str] = msgspec.field(default_factory=list)  # empty: rules, correlation
+    rules: list[str] = msgspec.field(default_factory=list)
+    scan_images: bool = True
+    vulndb: str = ""
+    alert_window: NonNegative = DEFAULT_WINDOW_S
+    ca: str = ""
+    ca_fingerprint: str = ""
+    enroll_token_file: str = ""
+    policies: list[str] = msgspec.field(default_factory=list)  # response policy files (YAML)
+
+
+class ServerSection(_Section):
+    """`stockade server` (and the platform of `stockade up`)."""
+
+    host: str = "127.0.0.1"
+    port: Port = 8700
+    agent_port: Port | None = None  # None: port + 1
+    store: str = "sqlite"
+    store_location: str = ""
+    bus: str = "inprocess"
+    bus_location: str = ""
+    query_budget: Annotated[float, msgspec.Meta(ge=0.01)] = 2.0
+    events_days: NonNegative = 7
+    alerts_days: NonNegative = 90
+    store_max_gb: NonNegative = 5
+    agent_cert_days: Annotated[int, msgspec.Meta(ge=1)] = 30
+    plain_http: bool = False
+    tls_cert: str = ""
+    tls_key: str = ""
+
+
+class StockadeConfig(OutputSettings, kw_only=True, forbid_unknown_fields=True):
+    """The whole file: output keys at the top (as in falco.yaml), then the sections."""
+
+    data_dir: str = ""  # empty: /var/lib/stockade for root, else the user's data dir
+    watch: WatchSection = msgspec.field(default_factory=WatchSection)
+    agent: AgentSection = msgspec.field(default_factory=AgentSection)
+    server: ServerSection = msgspec.field(default_factory=ServerSection)
