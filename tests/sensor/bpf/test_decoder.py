@@ -23,8 +23,10 @@ def test_openat_uses_the_walked_path() -> None:
     )  # fmt: skip
     ev = RecordDecoder(epoch_offset_ns=10).decode(rec)
     assert (ev.type, ev.res, ev.ts, ev.source) == ("openat", 3, 1_010, "ebpf")
-    assert ev.args == {"fd": 3, "dirfd": -100, "name": "/tmp/x", "flags": 0o1101, "mode": 0o644}
+    # the name argument as the call gave it (Falco's), fd.name the kernel's walk
+    assert ev.args == {"fd": 3, "dirfd": -100, "name": "x", "flags": 0o1101, "mode": 0o644}
     assert ev.fd is not None and (ev.fd.name, ev.fd.num, ev.fd.type) == ("/tmp/x", 3, "file")
+    assert ev.fd.nameraw == "x"
     p = ev.proc
     assert (p.pid, p.tid, p.ppid, p.vpid, p.name, p.cgroup_id) == (42, 43, 1, 5, "cat", 77)
     assert (p.loginuid, p.cap_effective, p.cap_permitted, p.start_ns) == (-1, 3, 7, 510)

@@ -10,7 +10,10 @@ field is false, and outputs print `<NA>`):
                                list joined by spaces, int as decimal, except flag and enum
                                arguments (model.flagnames) -> "O_WRONLY|O_CREAT",
                                "PTRACE_ATTACH", "AF_PACKET", "S_ISUID|...", "SIGKILL"
-    evt.rawarg.K            <- Event.args["K"] when it is a number (None otherwise)
+                               a relative path argument resolved (evt_paths: the
+                               call's dirfd, else the cwd; an open's fd path)
+    evt.rawarg.K            <- Event.args["K"] as the call gave it: a number, or for a
+                               text argument (paths, data) the text, unresolved
     evt.buffer              <- Event.args["data"] (I/O data up to the sensor's snaplen)
     evt.arg[N]              <- the N-th entry of Event.args (insertion order)
     evt.arg.flags / evt.arg.name of open events without those args <- FdInfo.flags

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -65,6 +66,7 @@ class FieldDef:
     deprecated: bool = False
     inline: str = ""  # a Python expression over `e` ({i}: index - 1) the compiler may inline
     cheap: bool = False  # the inline expression is cheap enough to repeat (no memo)
+    key_type: Callable[[str], FieldType] | None = None  # a type per KEY (Falco's DYNAMIC)
 
     def inline_for(self, arg: str | None) -> str:
         """The inline expression for this field with `arg`, or "" when there is none."""
@@ -109,12 +111,12 @@ class FieldTable:
         """The field for `name` (and `name.KEY` forms) with its effective argument."""
         found = self._fields.get(name)
         if found is not None:
-            return found, arg
+            return _typed(found, arg), arg
         head, _, key = name.rpartition(".")
         while head:
             found = self._fields.get(head)
             if found is not None and found.dotted and arg is None:
-                return found, key
+                return _typed(found, key), key
             head, _, rest = head.rpartition(".")
             key = f"{rest}.{key}"
         raise RuleCompileError(
@@ -126,6 +128,14 @@ class FieldTable:
 
     def __iter__(self) -> Iterator[FieldDef]:
         return iter(self._fields.values())
+
+
+def _typed(field: FieldDef, key: str | None) -> FieldDef:
+    """`field` with the type its KEY gives it, for fields whose type depends on the key."""
+    if field.key_type is None or key is None:
+        return field
+    ftype = field.key_type(key)
+    return field if ftype is field.type else dataclasses.replace(field, type=ftype)
 
 
 INLINE_HELPERS: dict[str, Any] = {}

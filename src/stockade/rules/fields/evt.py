@@ -23,6 +23,7 @@ from stockade.rules.fields.base import (
     FieldType,
     simple,
 )
+from stockade.rules.fields.evt_paths import PATH_ARGS, resolved_path
 
 OPEN_TYPES = frozenset({"open", "openat", "openat2", "open_by_handle_at"})
 _CATEGORIES = {
@@ -83,6 +84,8 @@ def _arg(key: str | None) -> Extractor:
         value = e.args.get(key)
         if value is None:
             return _open_fallback(e, key)
+        if isinstance(value, str):
+            return resolved_path(e, key, value) or value
         return render_arg(e, key, value)
 
     return by_name
@@ -102,6 +105,8 @@ def _open_fallback(e: Event, key: str) -> Any:
 
 def _rawarg(key: str | None) -> Extractor:
     name = key or ""
+    if rawarg_type(name) is FieldType.STRING:
+        return lambda e: e.args.get(name) if isinstance(e.args.get(name), str) else None
 
     def extract(e: Event) -> int | None:
         value = e.args.get(name)
@@ -110,13 +115,31 @@ def _rawarg(key: str | None) -> Extractor:
     return extract
 
 
+# Arguments the sensors give as text; every other argument is a number.
+_TEXT_ARGS = frozenset({key for keys in PATH_ARGS.values() for key in keys}) | {
+    "target", "data", "exe", "cwd", "tuple", "addr", "dev", "type", "uargs", "arg2_str",
+}  # fmt: skip
+
+
+def rawarg_type(key: str) -> FieldType:
+    """evt.rawarg.KEY's type (Falco's is the argument's own): text or a number."""
+    return FieldType.STRING if key in _TEXT_ARGS else FieldType.INT64
+
+
 def _buffer(e: Event) -> Any:
     data = e.args.get("data")
     return data if isinstance(data, str) else None
 
 
 def _args(e: Event) -> str:
-    return " ".join(f"{k}={render_arg(e, k, v)}" for k, v in e.args.items())
+    return " ".join(f"{k}={_arg_text(e, k, v)}" for k, v in e.args.items())
+
+
+def _arg_text(e: Event, key: str, value: Any) -> str:
+    """One argument in evt.args: a resolved relative path as `given(resolved)`, as Falco."""
+    text = render_arg(e, key, value)
+    resolved = resolved_path(e, key, value) if isinstance(value, str) else None
+    return f"{text}({resolved})" if resolved else text
 
 
 def _res(e: Event) -> str:
@@ -259,8 +282,8 @@ def register(t: FieldTable) -> None:
     simple(t, "evt.is_open_exec", B, "open created an executable file", _is_open_exec)
     args = "Event.args[KEY] rendered as Falco does"
     t.add(FieldDef("evt.arg", S, args, _arg, ArgKind.KEY, dotted=True))
-    raw = "Event.args[KEY] as the number the kernel saw (numeric arguments only)"
-    t.add(FieldDef("evt.rawarg", INT, raw, _rawarg, ArgKind.KEY, True))
+    raw = "Event.args[KEY] as the call gave it: the number, or a path unresolved"
+    t.add(FieldDef("evt.rawarg", INT, raw, _rawarg, ArgKind.KEY, True, key_type=rawarg_type))
     simple(t, "evt.buffer", S, "I/O data up to the snaplen (Event.args data)", _buffer)
     is_type = "1 when evt.type is KEY"
     t.add(FieldDef("evt.type.is", FieldType.UINT64, is_type, _type_is, ArgKind.KEY, True))

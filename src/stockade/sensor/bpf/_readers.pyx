@@ -217,7 +217,7 @@ cdef class CompiledReaders:
                 type="openat", ts=ts, proc=proc, container=host,
                 fd=FdInfo(num=res, type="file", name=name, flags=open_flags, nameraw=raw),
                 res=res,
-                args={"fd": res, "dirfd": _s32(p, AT_A0), "name": name,
+                args={"fd": res, "dirfd": _s32(p, AT_A0), "name": raw,
                       "flags": open_flags, "mode": _u64(p, AT_A3)},
                 source="ebpf",
             )

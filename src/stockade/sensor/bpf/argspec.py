@@ -76,10 +76,14 @@ def _path0(rec: bytes, s: tuple[int, ...]) -> str:
     return walked(rec, s[4], s[5]) or text(rec, s[0], s[1])
 
 
+# The open family's `name` argument is the path as the call gave it (Falco's driver
+# passes it so; evt.arg.name resolves a relative one); fd.name is the kernel's path.
+
+
 def _open(rec: bytes, a: tuple[int, ...], s: tuple[int, ...], res: int, _f: int) -> Any:
-    name = _path0(rec, s)
-    fd = _file_fd(res, name, a[1], text(rec, s[0], s[1]))
-    return {"fd": res, "name": name, "flags": a[1], "mode": a[2]}, fd
+    raw = text(rec, s[0], s[1])
+    fd = _file_fd(res, _path0(rec, s), a[1], raw)
+    return {"fd": res, "name": raw, "flags": a[1], "mode": a[2]}, fd
 
 
 def _openat(rec: bytes, a: tuple[int, ...], s: tuple[int, ...], res: int, _f: int) -> Any:
@@ -91,20 +95,20 @@ def _openat(rec: bytes, a: tuple[int, ...], s: tuple[int, ...], res: int, _f: in
     if dirfd & 0x80000000:
         dirfd -= 1 << 32
     flags = a[2]
-    args = {"fd": res, "dirfd": dirfd, "name": name, "flags": flags, "mode": a[3]}
-    raw = text(rec, s[0], s[1])  # fd.nameraw: the path as the call gave it
+    raw = text(rec, s[0], s[1])  # the path as the call gave it (evt.arg.name, fd.nameraw)
+    args = {"fd": res, "dirfd": dirfd, "name": raw, "flags": flags, "mode": a[3]}
     return args, FdInfo(num=res, type="file", name=name, flags=flags, nameraw=raw)
 
 
 def _openat2(rec: bytes, a: tuple[int, ...], s: tuple[int, ...], res: int, _f: int) -> Any:
-    name = _path0(rec, s)
-    args = {"fd": res, "dirfd": i32(a[0]), "name": name, "flags": a[4], "mode": a[5]}
-    return args, _file_fd(res, name, a[4], text(rec, s[0], s[1]))
+    raw = text(rec, s[0], s[1])
+    args = {"fd": res, "dirfd": i32(a[0]), "name": raw, "flags": a[4], "mode": a[5]}
+    return args, _file_fd(res, _path0(rec, s), a[4], raw)
 
 
 def _creat(rec: bytes, a: tuple[int, ...], s: tuple[int, ...], res: int, _f: int) -> Any:
-    name = _path0(rec, s)
-    return {"fd": res, "name": name, "mode": a[1]}, _file_fd(res, name, 0, text(rec, s[0], s[1]))
+    raw = text(rec, s[0], s[1])
+    return {"fd": res, "name": raw, "mode": a[1]}, _file_fd(res, _path0(rec, s), 0, raw)
 
 
 def _paths(names: tuple[str, ...], ints: tuple[tuple[str, int], ...] = ()) -> Builder:

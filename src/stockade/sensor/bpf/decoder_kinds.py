@@ -129,7 +129,7 @@ class KindReaders:
             container=HOST,
             fd=FdInfo(num=res, type="file", name=name, flags=flags, nameraw=raw),
             res=res,
-            args={"fd": res, "dirfd": dirfd, "name": name, "flags": flags, "mode": mode},
+            args={"fd": res, "dirfd": dirfd, "name": raw, "flags": flags, "mode": mode},
             source="ebpf",
         )
 
