@@ -74,6 +74,10 @@ def test_flood_locks_out_is_logged_and_the_owner_gets_in_elsewhere(
     assert "'admin' from 127.0.0.1" in lockouts[0]["path"]
     failed = [a for a in audit if a["path"] == "/api/v1/auth/login" and a["status"] == 401]
     assert failed and failed[0]["username"] == "admin"
+    # the refusals are counted, not written one by one: the first at once, the rest per minute
+    refused = [a for a in audit if a["method"] == "LOGIN_REFUSED" and a["source"] == "127.0.0.1"]
+    assert refused and "refused" in refused[-1]["path"], audit[:5]
+    assert len(refused) < statuses[429] // 10, refused
 
 
 def test_spraying_many_accounts_locks_the_address(running: PlatformRunner) -> None:

@@ -55,6 +55,7 @@ from stockade.platform.store.runner import StoreRunner
 log = logging.getLogger(__name__)
 DB_FILE = "stockade.db"
 SHUTDOWN_GRACE_S = 1.0
+REFUSAL_REPORT_S = 10  # how often ended windows of refused logins reach the audit log
 AGENT_KEEP_ALIVE_S = 30  # agents call every few seconds: keep their TLS sessions open
 
 
@@ -330,6 +331,9 @@ class Platform:
         svc = self._services
         retention = RetentionService(svc.store, svc.runner, self.config.retention, svc.metrics)
         retaining = asyncio.create_task(retention.run(), name="stockade-retention")
+        reporting = asyncio.create_task(
+            svc.accounts.report_refusals_every(REFUSAL_REPORT_S), name="stockade-refusals"
+        )
         try:
             await self._wait_started(started, tasks)
             if ready is not None:
@@ -341,9 +345,12 @@ class Platform:
         finally:
             retaining.cancel()
             svc.actions.close()  # agents' long polls end now, not at the shutdown timeout
+            reporting.cancel()
             for server in servers:
                 server.should_exit = True
-            await asyncio.wait([*tasks, retaining])
+            await asyncio.wait([*tasks, retaining, reporting])
+            with contextlib.suppress(StoreError):  # counted refusals are not lost on shutdown
+                await svc.accounts.report_refusals(final=True)
             for sock in sockets:
                 sock.close()
 

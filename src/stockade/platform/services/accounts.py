@@ -12,6 +12,7 @@ from stockade.platform.errors import PlatformError
 from stockade.platform.services.audit import AuditService
 from stockade.platform.services.credentials import (
     hash_password,
+    needs_rehash,
     new_password,
     new_token,
     password_problem,
@@ -20,8 +21,9 @@ from stockade.platform.services.credentials import (
 )
 from stockade.platform.services.hash_pool import HashPool, HashPoolBusy
 from stockade.platform.services.login_guard import Lockout, LoginGuard
+from stockade.platform.services.login_refusals import RefusalTally
 from stockade.platform.services.roles import Role
-from stockade.platform.store import ApiTokenRecord, Store, UserRecord
+from stockade.platform.store import ApiTokenRecord, Store, StoreError, UserRecord
 from stockade.platform.store.runner import StoreRunner
 
 log = logging.getLogger(__name__)
@@ -32,6 +34,7 @@ MAX_TOKEN_DAYS = 365
 DAY_NS = 86_400 * 1_000_000_000
 # a refused login is answered late: a flooding client waits instead of costing the event loop
 REFUSAL_DELAY_S = 0.5
+REFUSED = "LOGIN_REFUSED"  # the audit log's method for refused logins
 # verified against for unknown users, so a wrong name costs the same time as a wrong password
 _DUMMY_HASH = hash_password(new_password())
 
@@ -82,27 +85,63 @@ class AccountService:
     ) -> None:
         self._store, self._runner, self._audit, self._hashing = store, runner, audit, hashing
         self.guard = LoginGuard()
+        self.refusals = RefusalTally()
 
     async def login(self, username: str, password: str, source: str) -> str:
-        """A new bearer token for good credentials; AccountError (401, 429) otherwise."""
+        """A new bearer token for good credentials; AccountError (401, 429) otherwise.
+
+        A refused attempt (locked out, or the hashing pool's rate spent) is turned away
+        before any store read, hash or write; refusals reach the audit log counted.
+        """
         now = time.time_ns()
         lockout = self.guard.locked(username, source, now)
         if lockout is not None:
-            await asyncio.sleep(REFUSAL_DELAY_S)
+            await self._refused(username, source, now, "locked out")
             raise AccountError(429, "too many failed logins; try later", _seconds(lockout.until))
-        user = await self._runner.read(self._store.get_user, username)
-        stored = user.password_hash if user else _DUMMY_HASH
         try:
-            good = await self._hashing.run_rated(verify_password, password, stored)
+            self._hashing.admit()
+            user = await self._runner.read(self._store.get_user, username)
+            stored = user.password_hash if user else _DUMMY_HASH
+            good = await self._hashing.run(verify_password, password, stored)
         except HashPoolBusy as e:
-            await asyncio.sleep(REFUSAL_DELAY_S)
+            await self._refused(username, source, now, "logins checked too fast")
             raise AccountError(429, str(e), 1) from e  # Retry-After: 1, not a lockout's
         if user is None or not good:
             await self._log_lockouts(username, source, self.guard.failed(username, source, now))
             raise AccountError(401, "wrong username or password")
         self.guard.succeeded(username, source)
         self._hashing.refund()
+        if needs_rehash(user.password_hash):
+            await self._rehash(user.username, user.password_hash, password)
         return await self._new_token(user.id, SESSION_TTL_NS, None)
+
+    async def _rehash(self, username: str, old_hash: str, password: str) -> None:
+        """Store the password's hash made the current way (argon2id) in place of `old_hash`."""
+        new_hash = await self._hashing.run(hash_password, password)
+        await self._runner.write(self._store.replace_password_hash, username, old_hash, new_hash)
+
+    async def _refused(self, username: str, source: str, now: int, why: str) -> None:
+        """Answer late (a flooding client waits); audit only the first refusal of a window."""
+        if self.refusals.refused(source, now):
+            path = f"login of {username!r} refused ({why}); repeats are counted"
+            await self._audit.record(username, REFUSED, path, 429, source)
+        await asyncio.sleep(REFUSAL_DELAY_S)
+
+    async def report_refusals_every(self, interval_s: float) -> None:
+        """Report ended windows of refused logins every `interval_s` until cancelled."""
+        while True:
+            await asyncio.sleep(interval_s)
+            try:
+                await self.report_refusals()
+            except StoreError as e:  # the counts wait for the next round
+                log.warning("cannot write refused logins to the audit log: %s", e)
+
+    async def report_refusals(self, *, final: bool = False) -> None:
+        """Write the counts of refused logins whose window ended (all of them if `final`)."""
+        counts = self.refusals.drain() if final else self.refusals.ended(time.time_ns())
+        for count in counts:
+            path = f"{count.count} more logins refused from {count.address}"
+            await self._audit.record("", REFUSED, path, 429, count.address)
 
     async def _log_lockouts(self, username: str, source: str, started: list[Lockout]) -> None:
         for lockout in started:

@@ -72,7 +72,7 @@ class AgentService:
         cached = self._known.get(agent_id)
         if cached is not None and now - cached[0] < self._max_age_s:
             return cached[1]
-        record = await self._runner.read(self._store.get_agent, agent_id)
+        record = await self._runner.read_for_agent(self._store.get_agent, agent_id)
         self._known[agent_id] = (now, record)
         return record
 

@@ -50,11 +50,11 @@ class HashPool:
         """Give back the turn of a login that succeeded: only failures use up the rate."""
         self._tokens = min(self._burst, self._tokens + 1)
 
-    async def run_rated(self, fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
-        """Run `fn` (a login's check) on the pool; HashPoolBusy also when the rate is spent."""
-        if not self._take_token():
+    def admit(self) -> None:
+        """Take a login's turn before any of its work (store read, hash); HashPoolBusy when
+        the rate is spent or the queue is full."""
+        if self._pending >= self._limit or not self._take_token():
             raise HashPoolBusy("too many logins at once; try again in a moment")
-        return await self.run(fn, *args, **kwargs)
 
     async def run(self, fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
         """Run `fn` on the pool; HashPoolBusy when the queue is full."""

@@ -254,7 +254,7 @@ class IngestService:
         batch = ingest.batch
         check_origin(batch, agent)
         check_sequences(batch)
-        acked = await self._runner.read(self._store.acked_seq, agent.agent_id)
+        acked = await self._runner.read_for_agent(self._store.acked_seq, agent.agent_id)
         if batch.first_seq > acked + 1:
             raise IngestError(409, str(SequenceGapError(batch.first_seq, acked)), acked)
         if batch.last_seq > acked:
@@ -270,7 +270,7 @@ class IngestService:
     async def ack(self, agent_id: str) -> Ack:
         """The agent's current ack; IngestError 403 when it is not enrolled (any more)."""
         try:
-            return Ack(acked_seq=await self._runner.read(self._store.acked_seq, agent_id))
+            return Ack(acked_seq=await self._runner.read_for_agent(self._store.acked_seq, agent_id))
         except UnknownAgentError as e:
             raise IngestError(403, str(e)) from e
 

@@ -112,7 +112,7 @@ class ScanService:
         """
         result = decode_scan(body, content_type)
         record = image_record(result, names, agent_id, time.time_ns())
-        if agent_id and not await self._runner.read(
+        if agent_id and not await self._runner.read_for_agent(
             self._store.agent_may_scan, agent_id, record.digest
         ):
             raise ScanRejected(
@@ -127,7 +127,7 @@ class ScanService:
 
     async def known(self, digest: str, agent_id: str) -> bool:
         """True when this agent or a user stored a scan of this image digest."""
-        return await self._runner.read(self._store.has_scan, digest, agent_id)
+        return await self._runner.read_for_agent(self._store.has_scan, digest, agent_id)
 
     async def request(self, digest: str, username: str) -> None:
         """Let agents upload scans of this image digest."""

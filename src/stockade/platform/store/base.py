@@ -249,6 +249,10 @@ class Store(Protocol):
     def set_password(self, username: str, password_hash: str, keep_token_hash: str) -> bool:
         """Change a password and end the user's other login sessions; False if no such user."""
 
+    def replace_password_hash(self, username: str, old_hash: str, new_hash: str) -> bool:
+        """Swap a password's hash for another of the same password (sessions stay), only if
+        it is still `old_hash`; False otherwise."""
+
     def delete_user(self, username: str) -> bool:
         """Remove a user with its sessions and API tokens; False when there is no such user."""
 

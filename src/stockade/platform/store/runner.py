@@ -1,4 +1,4 @@
-"""Runs blocking `Store` calls off the event loop: one writer thread, a few reader threads."""
+"""Runs blocking `Store` calls off the event loop: one writer, readers for users and for agents."""
 
 from __future__ import annotations
 
@@ -13,11 +13,16 @@ R = TypeVar("R")
 
 
 class StoreRunner:
-    """Serialises writes on one thread (SQLite has one writer) and spreads reads on others."""
+    """Serialises writes on one thread (SQLite has one writer) and spreads reads on others.
 
-    def __init__(self, readers: int = 2) -> None:
+    Agents' reads (acks, identities) have threads of their own: slow user queries (up to the
+    query budget each) or a flood of console requests never make ingest wait for a reader.
+    """
+
+    def __init__(self, readers: int = 2, agent_readers: int = 1) -> None:
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="store-writer")
         self._readers = ThreadPoolExecutor(readers, thread_name_prefix="store-reader")
+        self._agent_readers = ThreadPoolExecutor(agent_readers, thread_name_prefix="agent-reader")
 
     async def write(self, fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
         """Run a writing store call on the writer thread."""
@@ -25,11 +30,18 @@ class StoreRunner:
         return await loop.run_in_executor(self._writer, functools.partial(fn, *args, **kwargs))
 
     async def read(self, fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
-        """Run a reading store call on a reader thread."""
+        """Run a reading store call for a user (console, user API) on a reader thread."""
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._readers, functools.partial(fn, *args, **kwargs))
+
+    async def read_for_agent(self, fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+        """Run a reading store call for an agent on the agents' own reader thread."""
+        loop = asyncio.get_running_loop()
+        call = functools.partial(fn, *args, **kwargs)
+        return await loop.run_in_executor(self._agent_readers, call)
 
     def close(self) -> None:
         """Wait for running calls and stop the threads."""
         self._writer.shutdown(wait=True)
         self._readers.shutdown(wait=True)
+        self._agent_readers.shutdown(wait=True)

@@ -144,6 +144,11 @@ class SqliteStore(SqliteActions):
         with self._write() as conn:
             return sqlite_accounts.set_password(conn, username, password_hash, keep_token_hash)
 
+    def replace_password_hash(self, username: str, old_hash: str, new_hash: str) -> bool:
+        """Swap a password's hash for a rehash of it, unless it changed meanwhile."""
+        with self._write() as conn:
+            return sqlite_accounts.replace_password_hash(conn, username, old_hash, new_hash)
+
     def delete_user(self, username: str) -> bool:
         """Remove a user with its sessions and API tokens; False when there is no such user."""
         with self._write() as conn:

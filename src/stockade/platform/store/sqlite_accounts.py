@@ -56,6 +56,17 @@ def set_password(
     return True
 
 
+def replace_password_hash(
+    conn: sqlite3.Connection, username: str, old_hash: str, new_hash: str
+) -> bool:
+    """Swap the hash of the same password, unless it changed meanwhile."""
+    cursor = conn.execute(
+        "UPDATE users SET password_hash = ? WHERE username = ? AND password_hash = ?",
+        (new_hash, username, old_hash),
+    )
+    return cursor.rowcount == 1
+
+
 def delete_user(conn: sqlite3.Connection, username: str) -> bool:
     """Remove a user with its sessions and API tokens."""
     user = get_user(conn, username)
