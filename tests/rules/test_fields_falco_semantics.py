@@ -77,6 +77,8 @@ def value(event: Event, field: str, arg: str | None = None) -> object:
     ("event", "field", "arg", "expected"),
     [
         (EVENT, "proc.env", None, "HOME=/root LANG=C"),
+        (EVENT, "fd.name_changed", None, False),  # an open names a new fd
+        (SOCKET, "fd.name_changed", None, True),  # a connect renames its socket
         (EVENT, "proc.env", "LANG", "C"),
         (EVENT, "proc.aenv", None, "HOME=/root LANG=C"),
         (EVENT, "proc.aenv", "2", "SECRET=1"),

@@ -282,6 +282,7 @@ class FdInfo(msgspec.Struct, kw_only=True, gc=False):
     nameraw: str = ""  # a file's path as the call gave it, before resolving (fd.nameraw)
     dev: int = -1  # device of a file, kernel encoding major << 20 | minor (fd.dev)
     ino: int = 0  # inode of a file (fd.ino)
+    name_changed: bool = False  # the event renamed an existing fd (fd.name_changed)
 
 
 class Event(msgspec.Struct, kw_only=True, gc=False):

@@ -106,3 +106,53 @@ def test_accepted_socket_io_reports_the_server_role(source: BpfSource) -> None:
         server_port,
     )
     assert got["fd.name"] == f"127.0.0.1:{client_port}->127.0.0.1:{server_port}"
+
+
+# A datagram to a peer named by the call, then a connected datagram socket.
+DATAGRAMS = """
+import os, socket
+rx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+rx.bind(("127.0.0.1", 0))
+tx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+tx.sendto(b"dgram-unconnected", rx.getsockname())
+cx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+cx.connect(rx.getsockname())
+cx.send(b"dgram-connected")
+print(os.getpid(), rx.getsockname()[1], flush=True)
+"""
+
+
+@pytest.fixture(scope="module")
+def datagram_source() -> Iterator[BpfSource]:
+    """Sends and connects."""
+    src = BpfSource({T.SENDTO, T.CONNECT}, lifecycle=False)
+    src.start()
+    yield src
+    src.stop()
+
+
+def test_fd_name_changed_when_a_call_names_the_peer(datagram_source: BpfSource) -> None:
+    datagram_source.poll(0)
+    out = subprocess.run([sys.executable, "-c", DATAGRAMS], check=True, capture_output=True)
+    pid, port = map(int, out.stdout.split())
+    events = collect_until(
+        datagram_source,
+        lambda got: (
+            {"connect", "dgram-unconnected", "dgram-connected"}
+            <= {e.type for e in got} | {_data(e) for e in got}
+        ),
+        20.0,
+        "the datagrams and the connect",
+        keep=lambda e: e.proc.pid == pid and e.fd is not None and e.fd.dport == port,
+    )
+    changed = {(e.type, _data(e)): _field(e, "fd.name_changed") for e in events}
+    assert changed == {
+        ("sendto", "dgram-unconnected"): True,  # the tuple comes from the call's address
+        ("connect", ""): True,  # the socket takes its peer
+        ("sendto", "dgram-connected"): False,  # the benign twin: the name stays
+    }
+
+
+def _field(event: Event, name: str) -> object:
+    definition, arg = FIELDS.lookup(name, None)
+    return definition.extractor(arg)(event)

@@ -45,6 +45,8 @@ field is false, and outputs print `<NA>`):
     fd.directory / fd.filename <- dirname / basename of FdInfo.name for files
     fd.nameraw <- FdInfo.nameraw (the path as the call gave it), else FdInfo.name
     fd.dev/ino <- FdInfo.dev/ino where the sensor sets them   fdlist.* <- args["fds"]
+    fd.name_changed <- a connect (0 or EINPROGRESS), else FdInfo.name_changed (datagram
+                       I/O whose peer the call named on an unconnected socket)
     fd.cip/cport <- FdInfo.sip/sport (client), fd.sip/sport <- FdInfo.dip/dport (server),
     fd.lip/lport/rip/rport pick by FdInfo.is_server; fd.net/snet/cnet... take CIDRs
     container.id <- the 12-char id ("host" outside containers); container.full_id <- the

@@ -108,6 +108,23 @@ def _server_name(*, local: bool) -> Any:
     return lambda fd: (fd.sip_name or None) if fd.is_server is local else None
 
 
+_EINPROGRESS = 115
+
+
+def _name_changed(e: Event) -> bool | None:
+    """Whether the event changed the name of an fd that existed before it, as Falco's
+    parser sees it: a connect (the socket takes its peer's tuple; also while it is in
+    progress) and datagram I/O naming its peer on an unconnected socket (the sensor sets
+    FdInfo.name_changed). An event creating its fd (open, socket, accept) names a new fd.
+    """
+    fd = e.fd
+    if fd is None:
+        return None
+    if e.type == "connect":
+        return e.res in (0, -_EINPROGRESS)
+    return fd.name_changed
+
+
 def _types(arg: str | None) -> Extractor:
     if arg is None:
         return lambda e: () if e.fd is None else (e.fd.type,)
@@ -190,7 +207,7 @@ def register(t: FieldTable) -> None:
     )
     simple(t, "fd.is_server", B, "local side is the server (FdInfo.is_server)", on_fd("is_server"))
     simple(t, "fd.connected", B, "socket connected", _ip_fd(lambda fd: bool(fd.dip)))
-    simple(t, "fd.name_changed", B, "the event changed the fd name", lambda _e: False)
+    simple(t, "fd.name_changed", B, "the event renamed the fd it used", _name_changed)
     _register_endpoints(t)
     simple(t, "fd.cip.name", S, "client's domain name (not collected)", lambda _e: None)
     server_name = "server's domain name where observed (FdInfo.sip_name)"

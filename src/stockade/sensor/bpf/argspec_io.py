@@ -35,6 +35,7 @@ def fd_info(rec: bytes, s: tuple[int, ...], flags: int, num: int, mode: int) -> 
             kind, addr, port = parse_sockaddr(rec[s[4] : s[4] + s[5]])
             if kind:
                 fd.dip, fd.dport, fd.name = addr, port, f"{fd.sip}:{fd.sport}->{addr}:{port}"
+                fd.name_changed = True  # the call named its peer: Falco's UDP tuple change
         return fd
     fd_type = _FD_TYPES.get(mode & _S_IFMT)
     return FdInfo(num=num, type=fd_type) if fd_type else None
