@@ -9,6 +9,7 @@ from pathlib import Path
 from stockade.model.inventory import Finding
 from stockade.scan.secrets.keywords import KeywordIndex
 from stockade.scan.secrets.rules import RuleSet, SecretRule, load_rules
+from stockade.scan.secrets.values import line_allows, looks_secret
 
 BINARY_SNIFF = 8000
 MAX_MATCH_LINE = 200
@@ -40,7 +41,7 @@ class SecretEngine:
         if not present and all(r.keywords for r in self.ruleset.rules):
             return []
         lowered = content.lower()
-        findings = []
+        found: list[tuple[int, int, SecretRule, Finding]] = []
         for rule in self.ruleset.rules:
             if rule.keywords and present.isdisjoint(rule.keywords):
                 continue
@@ -49,12 +50,12 @@ class SecretEngine:
             if any(a.allows_path(path) for a in rule.allow_rules):
                 continue
             windows = None if rule.multiline else keyword_windows(lowered, rule.keywords)
-            findings.extend(self._matches(rule, path, content, windows))
-        return findings
+            found.extend(self._matches(rule, path, content, windows))
+        return _once_per_secret(found)
 
     def _matches(
         self, rule: SecretRule, path: str, content: bytes, windows: list[tuple[int, int]] | None
-    ) -> list[Finding]:
+    ) -> list[tuple[int, int, SecretRule, Finding]]:
         found = []
         seen: set[tuple[int, int]] = set()
         spans = windows if windows is not None else [(0, len(content))]
@@ -65,8 +66,11 @@ class SecretEngine:
             if (start, end) in seen or self._allowed(rule, secret):
                 continue
             seen.add((start, end))
-            found.append(
-                Finding(
+            if not looks_secret(secret, rule.entropy, rule.character_classes):
+                continue
+            if line_allows(content, start):
+                continue
+            finding = Finding(
                     kind="secret",
                     id=rule.id,
                     severity=rule.severity,
@@ -77,11 +81,22 @@ class SecretEngine:
                     line=content.count(b"\n", 0, start) + 1,
                     match=redacted_line(content, start, end),
                 )
-            )
+            found.append((start, end, rule, finding))
         return found
 
     def _allowed(self, rule: SecretRule, secret: bytes) -> bool:
         return any(a.allows_secret(secret) for a in (*self._text_allows, *rule.allow_rules))
+
+
+def _once_per_secret(found: list[tuple[int, int, SecretRule, Finding]]) -> list[Finding]:
+    """One finding per secret where rules overlap: the most severe, then a specific rule
+    before a generic one (a Google API key assigned to `api_key` is a gcp-api-key)."""
+    ranked = sorted(found, key=lambda f: (-f[2].severity, f[2].category == "Generic", f[0]))
+    kept: list[tuple[int, int, Finding]] = []
+    for start, end, _, finding in ranked:
+        if all(end <= s or start >= e for s, e, _ in kept):
+            kept.append((start, end, finding))
+    return [finding for _, _, finding in sorted(kept, key=lambda k: (k[0], k[2].id))]
 
 
 @functools.cache

@@ -49,6 +49,8 @@ class SecretRule:
     path: re.Pattern[str] | None = None
     allow_rules: tuple[AllowRule, ...] = ()
     multiline: bool = True  # False: a match lies on a keyword's line or the next one
+    entropy: float = 0.0  # least bits per character of the secret (0: any)
+    character_classes: int = 0  # least kinds of characters it mixes (lower, upper, digit, other)
 
     @property
     def regex(self) -> re.Pattern[bytes]:
@@ -128,7 +130,20 @@ def _rule(
         path=_compile_str(raw.get("path"), here),
         allow_rules=tuple(_allow_rule(a, here) for a in raw.get("allow-rules") or ()),
         multiline=bool(raw.get("multiline", multiline)),
+        entropy=_number(raw.get("entropy", 0), f"{here} entropy", 8.0),
+        character_classes=int(_number(raw.get("character-classes", 0), f"{here} classes", 4)),
     )
+
+
+def _number(value: object, where: str, most: float) -> float:
+    """A rule's numeric setting, between 0 and `most`."""
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise RuleError(f"{where}: expected a number, got {value!r}") from None
+    if not 0 <= number <= most:
+        raise RuleError(f"{where}: {number} is outside 0..{most}")
+    return number
 
 
 def _parse(text: str, where: str) -> dict[str, Any]:
