@@ -56,7 +56,7 @@ def test_code_and_examples_are_not_secrets(path: str, text: str) -> None:
     [
         ("srv/app/.env", "DB_PASSWORD=Xk9mQ2vL7pR4\n", "generic-password-config"),
         ("srv/app/config.yml", "  password: Xk9mQ2vL7pR4  # prod\n", "generic-password-config"),
-        ("srv/app/settings.json", '{"client_secret": "Xk9mQ2vL7pR4"}\n', "generic-password-assignment"),
+        ("srv/app/s.json", '{"client_secret": "Xk9mQ2vL7pR4"}\n', "generic-password-assignment"),
         ("srv/app/deploy.sh", 'export API_KEY="Xk9mQ2vL7pR4"\n', "generic-password-assignment"),
         ("srv/app/main.py", 'API_KEY = "q8Zr2Lm9Xv4Tk7Wn3Hp6"\n', "generic-password-in-code"),
     ],

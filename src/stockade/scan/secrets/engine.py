@@ -71,16 +71,16 @@ class SecretEngine:
             if line_allows(content, start):
                 continue
             finding = Finding(
-                    kind="secret",
-                    id=rule.id,
-                    severity=rule.severity,
-                    title=rule.title,
-                    description=rule.category,
-                    target=path,
-                    path=path,
-                    line=content.count(b"\n", 0, start) + 1,
-                    match=redacted_line(content, start, end),
-                )
+                kind="secret",
+                id=rule.id,
+                severity=rule.severity,
+                title=rule.title,
+                description=rule.category,
+                target=path,
+                path=path,
+                line=content.count(b"\n", 0, start) + 1,
+                match=redacted_line(content, start, end),
+            )
             found.append((start, end, rule, finding))
         return found
 
