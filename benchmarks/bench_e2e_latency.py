@@ -62,7 +62,7 @@ def main() -> None:
                 while time.time() < deadline:
                     alerts = api.get(
                         "/api/v1/alerts", params={"container": container, "limit": 1000}
-                    ).json()
+                    ).json()["items"]
                     fresh = [
                         a
                         for a in alerts

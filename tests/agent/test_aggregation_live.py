@@ -50,7 +50,7 @@ def test_repeated_alerts_reach_the_platform_as_one_with_their_count(
         def marker_alerts() -> list[dict[str, Any]]:
             r = admin.get("/api/v1/alerts", params={"rule": "Aggregation marker run"})
             r.raise_for_status()
-            found: list[dict[str, Any]] = r.json()
+            found: list[dict[str, Any]] = r.json()["items"]
             return found
 
         for _ in range(RUNS):  # distinct pids, otherwise identical

@@ -61,7 +61,7 @@ def test_agent_reports_events_and_a_container_shell_alert(
         assert b"hi" in out
         with contextlib.closing(platform.login()) as admin:
             poll_until(
-                lambda: admin.get("/api/v1/alerts", params={"rule": SHELL_RULE}).json(),
+                lambda: admin.get("/api/v1/alerts", params={"rule": SHELL_RULE}).json()["items"],
                 30,
                 "the platform to store the container shell alert",
             )

@@ -42,7 +42,7 @@ def attacker(running: PlatformRunner, tmp_path_factory: pytest.TempPathFactory) 
 def _alerts(admin: httpx.Client, host: str) -> list[dict[str, object]]:
     r = admin.get("/api/v1/alerts", params={"host": host})
     assert r.status_code == 200, r.text
-    return list(r.json())
+    return list(r.json()["items"])
 
 
 def test_a_batch_naming_another_host_is_refused_and_stores_nothing(

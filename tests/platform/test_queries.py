@@ -61,7 +61,7 @@ def _events(admin: httpx.Client, **params: str | int) -> list[int]:
 def _alerts(admin: httpx.Client, **params: str | int) -> list[int]:
     r = admin.get("/api/v1/alerts", params={"host": "query-host", **params})
     assert r.status_code == 200, r.text
-    return [a["seq"] for a in r.json()]
+    return [a["seq"] for a in r.json()["items"]]
 
 
 @pytest.mark.parametrize(
@@ -150,7 +150,9 @@ def test_alert_filters(
 
 
 def test_alert_json_is_falco_shaped_with_origin(agent: TestAgent, admin: httpx.Client) -> None:
-    [alert] = admin.get("/api/v1/alerts", params={"rule": "Terminal shell in container"}).json()
+    [alert] = admin.get("/api/v1/alerts", params={"rule": "Terminal shell in container"}).json()[
+        "items"
+    ]
     for field in ("uuid", "output", "priority", "rule", "time", "output_fields", "source", "tags"):
         assert field in alert
     assert alert["priority"] == "Warning"

@@ -50,7 +50,9 @@ def by_size(tmp_path: Path) -> Iterator[PlatformRunner]:
 def _seqs(admin: httpx.Client, path: str, agent: TestAgent) -> list[int]:
     r = admin.get(path, params={"limit": 10_000})
     assert r.status_code == 200, r.text
-    return sorted(x["seq"] for x in r.json() if x["agent_id"] == agent.agent_id)
+    found = r.json()
+    items = found["items"] if isinstance(found, dict) else found  # alerts come in pages
+    return sorted(x["seq"] for x in items if x["agent_id"] == agent.agent_id)
 
 
 def test_events_and_alerts_past_their_age_are_deleted(

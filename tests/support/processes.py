@@ -96,4 +96,4 @@ class Running:
         """Alerts of the container shell rule for one container, from the API."""
         answer = self.api.get("/api/v1/alerts", params={"container": container_id})
         answer.raise_for_status()
-        return [a for a in answer.json() if a["rule"] == SHELL_RULE]
+        return [a for a in answer.json()["items"] if a["rule"] == SHELL_RULE]

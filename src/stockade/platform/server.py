@@ -33,6 +33,7 @@ from stockade.platform.pki import AGENT_CERT_VALIDITY, CertificateAuthority
 from stockade.platform.services import (
     AccountService,
     AgentService,
+    AlertService,
     AuditService,
     EnrollmentService,
     IncidentService,
@@ -233,6 +234,7 @@ class Platform:
             accounts=AccountService(store, runner, audit, HashPool()),
             audit=audit,
             agents=AgentService(store, runner, ca, validity),
+            alerts=AlertService(store, runner),
             enrollment=EnrollmentService(store, runner, ca, validity),
             incidents=incidents,
             ingest=IngestService(store, runner, bus, metrics),

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 
 import stockade
-from stockade.model.alerts import Priority
 from stockade.platform.api import http_errors
 from stockade.platform.api.actions import router as actions_router
+from stockade.platform.api.alerts import router as alerts_router
 from stockade.platform.api.bodies import json_response
 from stockade.platform.api.deps import (
     SAFE_METHODS,
@@ -25,19 +24,18 @@ from stockade.platform.api.deps import (
     current_user,
 )
 from stockade.platform.api.docs import SESSION_COOKIE, mount_docs
-from stockade.platform.api.http_errors import error_responses, hinted_pattern, names_pattern
+from stockade.platform.api.http_errors import error_responses
 from stockade.platform.api.images import router as images_router
 from stockade.platform.api.incidents import router as incidents_router
+from stockade.platform.api.params import Limit, TimeParam, time_ns
 from stockade.platform.api.users import refused
 from stockade.platform.api.users import router as users_router
-from stockade.platform.api.views import agent_view, alert_view, container_view, event_view
+from stockade.platform.api.views import agent_view, container_view, event_view
 from stockade.platform.services import PlatformServices
 from stockade.platform.services.accounts import SESSION_TTL_NS, AccountError
-from stockade.platform.store import AlertQuery, EventQuery, QueryTimeout
-from stockade.platform.timestamps import parse_ns
+from stockade.platform.store import EventQuery, QueryTimeout
 from stockade.platform.ui import STATIC_DIR
 
-MAX_LIMIT = 10_000
 CONSOLE_CSP = "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 
 
@@ -53,35 +51,6 @@ class LoginResponse(BaseModel):
 
     token: str
     token_type: str = "bearer"
-
-
-def _time(name: str, value: str | None) -> int | None:
-    if value is None:
-        return None
-    try:
-        ns = parse_ns(value)
-    except ValueError as e:
-        raise HTTPException(422, f"{name}: {e}") from e
-    return max(min(ns, INT64_MAX), -INT64_MAX - 1)  # past the store's range means "ever"
-
-
-Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="at most this many, newest first")]
-INT64_MAX = 2**63 - 1
-_PRIORITY_PATTERN = names_pattern([p.name for p in Priority] + ["info"])
-_YEAR = r"([1-9][0-9]{3}|0[1-9][0-9]{2}|00[1-9][0-9]|000[1-9])"
-_LEAP_YEAR = r"([0-9]{2}(0[48]|[2468][048]|[13579][26])|([2468][048]|[13579][26]|0[48])00)"
-_DATE = (  # a real calendar date, as datetime takes it
-    f"({_YEAR}-(0[13578]|1[02])-(0[1-9]|[12][0-9]|3[01])|{_YEAR}-(0[469]|11)-(0[1-9]|[12][0-9]|30)"
-    f"|{_YEAR}-02-(0[1-9]|1[0-9]|2[0-8])|{_LEAP_YEAR}-02-29)"
-)
-_TIME_PATTERN = hinted_pattern(  # what parse_ns takes: ns since the epoch or RFC 3339
-    rf"^(-?[0-9]+|{_DATE}[Tt ]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]+)?"
-    r"([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9]))$",
-    "send ns since the epoch or an RFC 3339 time such as 2026-01-31T12:00:00Z",
-)
-TimeParam = Annotated[
-    str | None, Query(description="ns since the epoch or RFC 3339", pattern=_TIME_PATTERN)
-]
 
 
 public = APIRouter(prefix="/api/v1")
@@ -172,8 +141,8 @@ async def events(
 ) -> Response:
     """Stored events matching every given filter, newest first."""
     query = EventQuery(
-        since=_time("since", since),
-        until=_time("until", until),
+        since=time_ns("since", since),
+        until=time_ns("until", until),
         host=host,
         container=container,
         type=type,
@@ -186,43 +155,6 @@ async def events(
     except QueryTimeout as e:
         raise HTTPException(422, str(e)) from e
     return json_response([event_view(e) for e in found])
-
-
-@private.get("/alerts")
-async def alerts(
-    services: Services,
-    since: TimeParam = None,
-    until: TimeParam = None,
-    host: str | None = None,
-    container: str | None = None,
-    rule: str | None = None,
-    priority: Annotated[str | None, Query(description="exactly this priority")] = None,
-    min_priority: Annotated[
-        str | None, Query(description="this or more severe", pattern=_PRIORITY_PATTERN)
-    ] = None,
-    limit: Limit = 100,
-) -> Response:
-    """Stored alerts (Falco JSON plus origin) matching every given filter, newest first."""
-    try:
-        minimum = Priority.parse(min_priority) if min_priority else None
-    except ValueError as e:
-        raise HTTPException(422, f"min_priority: {e}") from e
-    query = AlertQuery(
-        since=_time("since", since),
-        until=_time("until", until),
-        host=host,
-        container=container,
-        rule=rule,
-        priority=priority,
-        min_priority=int(minimum) if minimum is not None else None,
-        limit=limit,
-        budget_s=services.query_budget_s,
-    )
-    try:
-        found = await services.runner.read(services.store.query_alerts, query)
-    except QueryTimeout as e:
-        raise HTTPException(422, str(e)) from e
-    return json_response([alert_view(a) for a in found])
 
 
 async def _audit(request: Request, response: Response, services: PlatformServices) -> None:
@@ -263,6 +195,7 @@ def create_console_app(services: PlatformServices) -> FastAPI:
 
     app.include_router(public, responses=error_responses(400, 422))
     app.include_router(private, responses=error_responses(400, 401, 403, 422))
+    app.include_router(alerts_router, responses=error_responses(400, 401, 403, 422))
     app.include_router(images_router, responses=error_responses(400, 401, 403, 422))
     app.include_router(users_router, responses=error_responses(400, 401, 403, 422))
     app.include_router(incidents_router, responses=error_responses(400, 401, 403, 422))

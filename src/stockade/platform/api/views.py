@@ -40,6 +40,11 @@ def agent_view(agent: AgentRecord, now: int) -> dict[str, Any]:
         # records lost on the way: refused by the platform, or dropped by a full agent spool
         "records_refused": agent.records_refused,
         "spool_dropped": int((agent.sensor or {}).get("spool_dropped", 0)),
+        # health at a glance: throughput, the sensor's own losses, why it runs degraded
+        "events_per_s": round(agent.events_per_s, 1),
+        "sensor_dropped": int((agent.sensor or {}).get("dropped", 0)),
+        "decode_errors": int((agent.sensor or {}).get("decode_errors", 0)),
+        "degraded": str((agent.sensor or {}).get("degraded", "")),
         "revoked_at": format_ns(agent.revoked_at) if agent.revoked_at is not None else None,
     }
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from stockade.platform.services.accounts import AccountService
 from stockade.platform.services.actions import ActionService
 from stockade.platform.services.agents import AgentService
+from stockade.platform.services.alerts import AlertService
 from stockade.platform.services.audit import AuditService
 from stockade.platform.services.enrollment import EnrollmentService
 from stockade.platform.services.incidents import IncidentService
@@ -27,6 +28,7 @@ class PlatformServices:
     runner: StoreRunner
     accounts: AccountService
     agents: AgentService
+    alerts: AlertService
     audit: AuditService
     enrollment: EnrollmentService
     incidents: IncidentService
@@ -41,6 +43,7 @@ __all__ = [
     "AccountService",
     "ActionService",
     "AgentService",
+    "AlertService",
     "AuditService",
     "EnrollmentService",
     "IncidentService",

@@ -111,6 +111,7 @@ class AgentRecord:
     records_refused: int = 0  # records the platform refused and the agent then gave up on
     revoked_at: int | None = None  # set once: its certificates are refused from then on
     previous_fingerprint: str = ""  # the certificate renewal replaced (still accepted)
+    events_per_s: float = 0.0  # sensor events per second between its last two heartbeats
 
     def accepts(self, cert_fingerprint: str) -> bool:
         """True when a certificate with this fingerprint may speak for this agent."""

@@ -248,7 +248,74 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
         CREATE INDEX actions_pending ON actions (agent_id, status)
         """,
     ),
+    (
+        9,
+        # the alert console: triage state, sortable origin columns, full-text search
+        """
+        ALTER TABLE alerts ADD COLUMN hostname TEXT NOT NULL DEFAULT '';
+        ALTER TABLE alerts ADD COLUMN container_name TEXT NOT NULL DEFAULT '';
+        ALTER TABLE alerts ADD COLUMN image TEXT NOT NULL DEFAULT '';
+        ALTER TABLE alerts ADD COLUMN tags TEXT NOT NULL DEFAULT ',';
+        ALTER TABLE alerts ADD COLUMN count INTEGER NOT NULL DEFAULT 1;
+        ALTER TABLE alerts ADD COLUMN status TEXT NOT NULL DEFAULT 'new';
+        ALTER TABLE alerts ADD COLUMN status_by TEXT NOT NULL DEFAULT '';
+        ALTER TABLE alerts ADD COLUMN status_at INTEGER;
+        UPDATE alerts SET
+            hostname = coalesce(json_extract(body, '$.hostname'), ''),
+            count = coalesce(json_extract(body, '$.count'), 1),
+            tags = ',' || coalesce((SELECT group_concat(value, ',')
+                                    FROM json_each(alerts.body, '$.tags')), '') || ',',
+            container_name = coalesce((SELECT c.name FROM containers c
+                WHERE c.id = alerts.container_id AND c.agent_id = alerts.agent_id), ''),
+            image = coalesce((SELECT c.image FROM containers c
+                WHERE c.id = alerts.container_id AND c.agent_id = alerts.agent_id), '');
+        UPDATE alerts SET tags = ',' WHERE tags = ',,';
+        DROP INDEX alerts_rule_ts;
+        CREATE INDEX alerts_rule_ts ON alerts (rule, ts DESC, id DESC);
+        DROP INDEX alerts_priority_num_ts;
+        CREATE INDEX alerts_priority_num_ts ON alerts (priority_num, ts DESC, id DESC);
+        CREATE INDEX alerts_hostname_ts ON alerts (hostname, ts DESC, id DESC);
+        CREATE INDEX alerts_container_name_ts ON alerts (container_name, ts DESC, id DESC);
+        CREATE INDEX alerts_image_ts ON alerts (image, ts);
+        CREATE INDEX alerts_status_ts ON alerts (status, ts);
+        CREATE VIRTUAL TABLE alerts_text USING fts5 (
+            rule, output, proc_cmdline, hostname, container_name, image, tags,
+            content='alerts', content_rowid='id'
+        );
+        INSERT INTO alerts_text (alerts_text) VALUES ('rebuild');
+        CREATE TRIGGER alerts_text_insert AFTER INSERT ON alerts BEGIN
+            INSERT INTO alerts_text (rowid, rule, output, proc_cmdline, hostname,
+                                     container_name, image, tags)
+            VALUES (new.id, new.rule, new.output, new.proc_cmdline, new.hostname,
+                    new.container_name, new.image, new.tags);
+        END;
+        CREATE TRIGGER alerts_text_delete AFTER DELETE ON alerts BEGIN
+            INSERT INTO alerts_text (alerts_text, rowid, rule, output, proc_cmdline, hostname,
+                                     container_name, image, tags)
+            VALUES ('delete', old.id, old.rule, old.output, old.proc_cmdline, old.hostname,
+                    old.container_name, old.image, old.tags);
+        END;
+        ALTER TABLE agents ADD COLUMN events_total INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE agents ADD COLUMN heartbeat_at INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE agents ADD COLUMN events_per_s REAL NOT NULL DEFAULT 0
+        """,
+    ),
 )
+
+
+def _statements(script: str) -> list[str]:
+    """The statements of a script; a trigger's body keeps its own semicolons."""
+    statements: list[str] = []
+    pending = ""
+    for piece in script.split(";"):
+        pending += piece + ";"
+        if sqlite3.complete_statement(pending):
+            if pending.strip(" \n;"):
+                statements.append(pending)
+            pending = ""
+    if pending.strip(" \n;"):
+        statements.append(pending)
+    return statements
 
 
 def migrate(conn: sqlite3.Connection) -> list[int]:
@@ -265,9 +332,8 @@ def migrate(conn: sqlite3.Connection) -> list[int]:
                 "SELECT 1 FROM schema_migrations WHERE version = ?", (version,)
             ).fetchone()
             if done is None:
-                for statement in script.split(";"):
-                    if statement.strip():
-                        conn.execute(statement)
+                for statement in _statements(script):
+                    conn.execute(statement)
                 conn.execute(
                     "INSERT INTO schema_migrations VALUES (?, ?)", (version, time.time_ns())
                 )

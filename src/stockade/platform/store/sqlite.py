@@ -6,9 +6,9 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import Any
 
 import msgspec
 
@@ -32,7 +32,6 @@ from stockade.platform.store.base import (
     EventQuery,
     ImageQuery,
     ImageRecord,
-    QueryTimeout,
     RecordKind,
     StoredAlert,
     StoredEvent,
@@ -44,17 +43,18 @@ from stockade.platform.store.base import (
 )
 from stockade.platform.store.migrations import migrate
 from stockade.platform.store.sqlite_actions import SqliteActions
+from stockade.platform.store.sqlite_alert_console import SqliteAlertConsole
+from stockade.platform.store.sqlite_budget import within
 
-T = TypeVar("T")
-PROGRESS_EVERY_OPS = 10_000  # SQLite VM steps between two looks at a query's clock
 WAL_CHECKPOINT_PAGES = 10_000  # ~40 MB: fewer, larger checkpoints while ingesting
 _AGENT_COLUMNS = (
     "id, hostname, host_id, cert_fingerprint, enrolled_at, acked_seq, last_seen, status, "
-    "version, spooled_seq, sensor_json, records_refused, revoked_at, previous_fingerprint"
+    "version, spooled_seq, sensor_json, records_refused, revoked_at, previous_fingerprint, "
+    "events_per_s"
 )
 
 
-class SqliteStore(SqliteActions):
+class SqliteStore(SqliteActions, SqliteAlertConsole):
     """A `Store` in one SQLite file; safe to call from many threads (one connection each)."""
 
     def __init__(self, path: str) -> None:
@@ -222,7 +222,7 @@ class SqliteStore(SqliteActions):
         """Record a newly enrolled agent."""
         with self._write() as conn:
             conn.execute(
-                f"INSERT INTO agents ({_AGENT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                f"INSERT INTO agents ({_AGENT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 _agent_row(agent),
             )
 
@@ -267,10 +267,15 @@ class SqliteStore(SqliteActions):
         """Store an agent's status report on its row; UnknownAgentError if not enrolled."""
         sensor = msgspec.json.encode(heartbeat.sensor).decode()
         status = "degraded" if heartbeat.sensor.degraded else "online"
+        total = sum(heartbeat.sensor.events_by_type.values())
         with self._write() as conn:
             cur = conn.execute(
                 "UPDATE agents SET version = ?, last_seen = ?, "
-                "status = ?, spooled_seq = ?, sensor_json = ? "
+                "status = ?, spooled_seq = ?, sensor_json = ?, "
+                # the rate since the previous heartbeat (a restarted agent counts from 0)
+                "events_per_s = CASE WHEN heartbeat_at > 0 AND ? > heartbeat_at "
+                "AND ? >= events_total THEN (? - events_total) * 1e9 / (? - heartbeat_at) "
+                "ELSE 0 END, events_total = ?, heartbeat_at = ? "
                 "WHERE id = ? AND revoked_at IS NULL",
                 (
                     heartbeat.version,
@@ -278,6 +283,7 @@ class SqliteStore(SqliteActions):
                     status,
                     heartbeat.spooled_seq,
                     sensor,
+                    *(now, total, total, now, total, now),
                     heartbeat.agent_id,
                 ),
             )
@@ -332,12 +338,12 @@ class SqliteStore(SqliteActions):
     def query_events(self, query: EventQuery) -> list[StoredEvent]:
         """Events matching the query, newest first; QueryTimeout past its budget."""
         conn = self._conn()
-        return _within(conn, query.budget_s, lambda: sqlite_queries.query_events(conn, query))
+        return within(conn, query.budget_s, lambda: sqlite_queries.query_events(conn, query))
 
     def query_alerts(self, query: AlertQuery) -> list[StoredAlert]:
         """Alerts matching the query, newest first; QueryTimeout past its budget."""
         conn = self._conn()
-        return _within(conn, query.budget_s, lambda: sqlite_queries.query_alerts(conn, query))
+        return within(conn, query.budget_s, lambda: sqlite_queries.query_alerts(conn, query))
 
     def list_containers(self) -> list[ContainerRecord]:
         """Containers seen in stored events, most recently seen first."""
@@ -379,23 +385,6 @@ class SqliteStore(SqliteActions):
         return sqlite_images.get_scan(self._conn(), digest)
 
 
-def _within(conn: sqlite3.Connection, budget_s: float, run: Callable[[], T]) -> T:
-    """Run `run` on `conn`, interrupting its statements once `budget_s` has passed."""
-    deadline = time.monotonic() + budget_s
-    conn.set_progress_handler(lambda: time.monotonic() > deadline, PROGRESS_EVERY_OPS)
-    try:
-        return run()
-    except sqlite3.OperationalError as e:
-        if e.sqlite_errorcode == sqlite3.SQLITE_INTERRUPT:
-            raise QueryTimeout(
-                f"the query ran past its {budget_s:g} s budget and was stopped; narrow it "
-                "with since/until or more filters"
-            ) from e
-        raise
-    finally:
-        conn.set_progress_handler(None, 0)
-
-
 def _agent_row(agent: AgentRecord) -> tuple[Any, ...]:
     return (
         agent.id,
@@ -412,6 +401,7 @@ def _agent_row(agent: AgentRecord) -> tuple[Any, ...]:
         agent.records_refused,
         agent.revoked_at,
         agent.previous_fingerprint,
+        agent.events_per_s,
     )
 
 
@@ -432,6 +422,7 @@ def _agent_record(row: tuple[Any, ...]) -> AgentRecord:
         records_refused=row[11],
         revoked_at=row[12],
         previous_fingerprint=row[13],
+        events_per_s=row[14],
     )
 
 

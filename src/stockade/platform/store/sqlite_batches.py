@@ -21,8 +21,9 @@ _INSERT_EVENT = (
 )
 _INSERT_ALERT = (
     "INSERT OR IGNORE INTO alerts (agent_id, seq, event_seq, ts, host_id, container_id, rule, "
-    "priority, priority_num, output, proc_name, proc_pid, proc_cmdline, body, type) "
-    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+    "priority, priority_num, output, proc_name, proc_pid, proc_cmdline, body, type, "
+    "hostname, container_name, image, tags, count) "
+    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
 )
 _UPSERT_CONTAINER = """
     INSERT INTO containers (id, name, image, image_digest, runtime, first_seen, last_seen,
@@ -133,6 +134,22 @@ def _alert_row(
         cmdline,
         _json.encode(alert).decode(),
         str(fields.get("evt.type") or (event.type if event else "")),
+        *_console_columns(alert, event),
+    )
+
+
+def _console_columns(alert: Alert, event: Event | None) -> tuple[str, str, str, str, int]:
+    """hostname, container name, image, tags (`,a,b,`: exact match by `,a,`) and count."""
+    fields = alert.output_fields
+    container = event.container if event is not None and not event.container.is_host else None
+    name = container.name if container else ""
+    image = container.image if container else ""
+    return (
+        alert.hostname,
+        name or str(fields.get("container.name") or ""),
+        image or image_of(fields),
+        f",{','.join(alert.tags)}," if alert.tags else ",",
+        max(1, alert.count),
     )
 
 

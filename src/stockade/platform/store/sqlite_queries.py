@@ -25,7 +25,7 @@ _event_decoder = msgspec.msgpack.Decoder(Event)
 _alert_decoder = msgspec.json.Decoder(Alert)
 
 
-def _container_ids(conn: sqlite3.Connection, text: str) -> list[str]:
+def container_ids(conn: sqlite3.Connection, text: str) -> list[str]:
     """Full ids a container filter (full id, 12-char id or name) stands for."""
     rows = conn.execute(
         "SELECT DISTINCT id FROM containers WHERE id = ? OR name = ? OR substr(id, 1, 12) = ?",
@@ -37,7 +37,7 @@ def _container_ids(conn: sqlite3.Connection, text: str) -> list[str]:
     return ids
 
 
-def _host_terms(conn: sqlite3.Connection, table: str, host: str) -> list[tuple[str, str]]:
+def host_terms(conn: sqlite3.Connection, table: str, host: str) -> list[tuple[str, str]]:
     """One (column, value) per way a record can belong to `host` (host id or agent hostname).
 
     A host id no record carries is left out when agents stand for the host: with another
@@ -77,9 +77,9 @@ class _Where:
         if q.until is not None:
             self.add("@ts <= ?", q.until)
         if q.host is not None:
-            self.alternatives = _host_terms(conn, self.table, q.host)
+            self.alternatives = host_terms(conn, self.table, q.host)
         if q.container is not None:
-            ids = _container_ids(conn, q.container)
+            ids = container_ids(conn, q.container)
             self.add(f"@container_id IN ({','.join('?' * len(ids))})", *ids)
 
     def select(self, columns: str, source: str, order: str, limit: int) -> tuple[str, list[Any]]:

@@ -1,0 +1,194 @@
+"""SQL of the alert console's pages: filters, sort orders and keyset paging on SQLite.
+
+A page is never read by OFFSET: it starts after the previous page's last key (sort value,
+time, id), so page 1,000 costs what page 1 costs. Each sort column has an index
+(column, ts DESC, id DESC); a page after a key is two index searches, the rest of the key's
+group and the groups after it, each ordered and limited, merged.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from typing import Any
+
+import msgspec
+
+from stockade.model.alerts import Alert
+from stockade.platform.store.alert_console import (
+    AlertFilter,
+    AlertKey,
+    AlertPage,
+    AlertPageQuery,
+    AlertSort,
+    AlertStatus,
+    AlertTriage,
+    ConsoleAlert,
+)
+from stockade.platform.store.base import ContainerRecord, StoredAlert
+from stockade.platform.store.sqlite_queries import container_ids, host_terms
+
+SORT_COLUMNS: dict[AlertSort, str] = {
+    AlertSort.TIME: "a.ts",
+    AlertSort.PRIORITY: "a.priority_num",
+    AlertSort.RULE: "a.rule",
+    AlertSort.HOST: "a.hostname",
+    AlertSort.CONTAINER: "a.container_name",
+}
+_CONTAINER = "c.id, c.name, c.image, c.image_digest, c.runtime, c.first_seen, c.last_seen, "
+_CONTAINER += "c.host_id, c.agent_id"
+_SOURCE = "alerts a LEFT JOIN containers c ON c.id = a.container_id AND c.agent_id = a.agent_id"
+_WORD = re.compile(r"\w", re.UNICODE)
+_decoder = msgspec.json.Decoder(Alert)
+
+
+class Conditions:
+    """SQL conditions of a filter with their parameters, and a host filter's alternatives."""
+
+    def __init__(self, conn: sqlite3.Connection, f: AlertFilter) -> None:
+        self.terms: list[str] = []
+        self.params: list[Any] = []
+        self.alternatives: list[tuple[str, str]] = []  # (column, value): any one must match
+        if f.host is not None:
+            self.alternatives = host_terms(conn, "alerts", f.host)
+        self._add_simple(f)
+        if f.container is not None:
+            self._add_in("a.container_id", container_ids(conn, f.container))
+        if f.image is not None:
+            self._add_image(conn, f.image)
+        for tag in f.tags:
+            self.add("instr(a.tags, ?) > 0", f",{tag},")
+        match = text_match(f.text or "", f.tags)
+        if match:
+            self.add("a.id IN (SELECT rowid FROM alerts_text WHERE alerts_text MATCH ?)", match)
+
+    def add(self, term: str, *params: Any) -> None:
+        """Add one condition and its parameters."""
+        self.terms.append(term)
+        self.params.extend(params)
+
+    def _add_simple(self, f: AlertFilter) -> None:
+        for term, value in (
+            ("a.ts >= ?", f.since),
+            ("a.ts <= ?", f.until),
+            ("a.agent_id = ?", f.agent),
+            ("a.rule = ?", f.rule),
+            ("lower(a.priority) = lower(?)", f.priority),
+            ("a.priority_num <= ?", f.min_priority),
+            ("a.status = ?", None if f.status is None else str(f.status)),
+        ):
+            if value is not None:
+                self.add(term, value)
+
+    def _add_in(self, column: str, values: list[str]) -> None:
+        self.add(f"{column} IN ({','.join('?' * len(values))})", *values)
+
+    def _add_image(self, conn: sqlite3.Connection, image: str) -> None:
+        if not image.startswith("sha256:"):
+            self.add("a.image = ?", image)
+            return
+        rows = conn.execute("SELECT DISTINCT id FROM containers WHERE image_digest = ?", (image,))
+        self._add_in("a.container_id", [str(r[0]) for r in rows] or [""])
+
+
+def text_match(text: str, tags: tuple[str, ...] = ()) -> str:
+    """An FTS5 query: every word of `text` as a prefix, and every tag as a phrase in tags."""
+    words = [w for w in text.split() if _WORD.search(w)]
+    terms = [_quoted(w) + "*" for w in words]
+    terms += [f"tags : {_quoted(t)}" for t in tags if _WORD.search(t)]
+    return " AND ".join(terms)
+
+
+def _quoted(word: str) -> str:
+    return '"' + word.replace('"', '""') + '"'
+
+
+def _order(sort: AlertSort, reverse: bool) -> list[tuple[str, bool]]:
+    """(column, descending) of each ordering term, the sort column first."""
+    order = [("a.ts", True), ("a.id", True)]
+    if sort is not AlertSort.TIME:
+        order.insert(0, (SORT_COLUMNS[sort], False))
+    return [(column, desc != reverse) for column, desc in order]
+
+
+def _order_sql(order: list[tuple[str, bool]], alias: bool = False) -> str:
+    names = {"a.ts": "_ts", "a.id": "_id"}
+    return ", ".join(
+        f"{names.get(c, '_k') if alias else c} {'DESC' if desc else 'ASC'}" for c, desc in order
+    )
+
+
+def _after(order: list[tuple[str, bool]], key: AlertKey | None) -> list[tuple[str, list[Any]]]:
+    """Conditions of the parts a page after `key` is read from (one part without a key)."""
+    if key is None:
+        return [("", [])]
+    ts_op = "<" if order[-1][1] else ">"
+    rest = (f"(a.ts, a.id) {ts_op} (?, ?)", [key.ts, key.id])
+    if len(order) == 2:  # by time: the time and id are the whole key
+        return [rest]
+    column, desc = order[0]
+    return [
+        (f"{column} = ? AND {rest[0]}", [key.value, *rest[1]]),
+        (f"{column} {'<' if desc else '>'} ?", [key.value]),
+    ]
+
+
+def select_columns(conn: sqlite3.Connection) -> str:
+    """The columns a ConsoleAlert is read from (the incident id once alerts carry one)."""
+    columns = {str(r[1]) for r in conn.execute("PRAGMA table_info(alerts)")}
+    incident = "a.incident_id" if "incident_id" in columns else "NULL"
+    return (
+        "a.id, a.agent_id, a.body, a.proc_name, a.proc_pid, a.proc_cmdline, "
+        f"{_CONTAINER}, a.status, a.status_by, a.status_at, {incident}"
+    )
+
+
+def console_alert(row: tuple[Any, ...]) -> ConsoleAlert:
+    """A ConsoleAlert from a row of `select_columns`."""
+    stored = StoredAlert(
+        agent_id=row[1],
+        alert=_decoder.decode(row[2]),
+        proc_name=row[3],
+        proc_pid=row[4],
+        proc_cmdline=row[5],
+        container=ContainerRecord(*row[6:15]) if row[6] is not None else None,
+    )
+    triage = AlertTriage(
+        id=row[0],
+        status=AlertStatus(row[15]),
+        status_by=row[16],
+        status_at=row[17],
+        incident_id=row[18],
+    )
+    return ConsoleAlert(stored=stored, triage=triage, raw=row[2])
+
+
+def page_alerts(conn: sqlite3.Connection, q: AlertPageQuery) -> AlertPage:
+    """One page of alerts in the query's order, and the key of its last alert."""
+    where = Conditions(conn, q.filter)
+    order = _order(q.sort, q.reverse)
+    columns = f"{select_columns(conn)}, {order[0][0]} AS _k, a.ts AS _ts, a.id AS _id"
+    alternatives: list[tuple[str, list[Any]]] = [
+        (f"a.{column} = ?", [value]) for column, value in where.alternatives
+    ] or [("", [])]
+    parts: list[str] = []
+    params: list[Any] = []
+    for after, after_params in _after(order, q.after):
+        for alternative, alt_params in alternatives:
+            terms = [t for t in (*where.terms, after, alternative) if t]
+            clause = f"WHERE {' AND '.join(terms)}" if terms else ""
+            parts.append(
+                f"SELECT {columns} FROM {_SOURCE} {clause} ORDER BY {_order_sql(order)} LIMIT ?"
+            )
+            params += [*where.params, *after_params, *alt_params, q.limit + 1]
+    if len(parts) == 1:
+        sql = parts[0]
+    else:
+        union = " UNION ".join(f"SELECT * FROM ({p})" for p in parts)
+        sql = f"SELECT * FROM ({union}) ORDER BY {_order_sql(order, alias=True)} LIMIT ?"
+        params.append(q.limit + 1)
+    rows = conn.execute(sql, params).fetchall()
+    alerts = [console_alert(r[:19]) for r in rows[: q.limit]]
+    last = rows[q.limit - 1] if len(rows) > q.limit else None
+    next_key = AlertKey(value=last[19], ts=last[20], id=last[21]) if last else None
+    return AlertPage(alerts=alerts, next=next_key)
