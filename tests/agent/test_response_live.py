@@ -101,7 +101,7 @@ def test_policy_kills_a_reverse_shell_before_its_second_answer(
                 "the policy's kill in the platform's audit trail",
             )
             alerts = poll_value(
-                lambda: admin.get("/api/v1/alerts", params={"rule": RULE}).json(),
+                lambda: admin.get("/api/v1/alerts", params={"rule": RULE}).json()["items"],
                 bool,
                 30,
                 "the reverse shell alert at the platform",

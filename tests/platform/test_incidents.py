@@ -79,7 +79,7 @@ def test_alerts_are_grouped_by_container_and_window(agent: TestAgent, admin: htt
     assert shop["origin"]["container_name"] == "shop"
     assert shop["origin"]["hostname"] == "inc-node"
     assert by_title["Kernel module"]["origin"]["container_id"] == "host"
-    alerts = admin.get("/api/v1/alerts", params={"container": SHOP.id}).json()
+    alerts = admin.get("/api/v1/alerts", params={"container": SHOP.id}).json()["items"]
     ids = sorted(a["incident_id"] for a in alerts if a["agent_id"] == agent.agent_id)
     late = next(i["id"] for i in page["items"] if i["last_seen"] > shop["last_seen"])
     assert ids == sorted([shop["id"], shop["id"], late])  # each alert names its incident

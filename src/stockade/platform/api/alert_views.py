@@ -40,7 +40,6 @@ def console_alert_view(found: ConsoleAlert) -> dict[str, Any]:
     body["status"] = str(triage.status)
     body["status_by"] = triage.status_by
     body["status_at"] = format_ns(triage.status_at) if triage.status_at is not None else None
-    body["incident_id"] = triage.incident_id
     return body
 
 

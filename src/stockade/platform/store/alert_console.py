@@ -69,13 +69,12 @@ class AlertPageQuery:
 
 @dataclass(frozen=True, slots=True)
 class AlertTriage:
-    """An alert's stored id with its triage state and incident."""
+    """An alert's stored id with its triage state."""
 
     id: int
     status: AlertStatus
     status_by: str  # who set the status; "" while new
     status_at: int | None
-    incident_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,7 @@ from stockade.platform.store.alert_console import (
     Tally,
 )
 from stockade.platform.store.base import DEFAULT_QUERY_BUDGET_S
-from stockade.platform.store.sqlite_alert_pages import console_alert, page_alerts, select_columns
+from stockade.platform.store.sqlite_alert_pages import SELECT_COLUMNS, console_alert, page_alerts
 from stockade.platform.store.sqlite_budget import within
 
 TOP_GROUPS = 10  # rows of each "top" table on the dashboard
@@ -61,7 +61,7 @@ class SqliteAlertConsole:
 
 def _get(conn: sqlite3.Connection, alert_id: int) -> ConsoleAlert | None:
     row = conn.execute(
-        f"SELECT {select_columns(conn)} FROM {_SOURCE} WHERE a.id = ?", (alert_id,)
+        f"SELECT {SELECT_COLUMNS} FROM {_SOURCE} WHERE a.id = ?", (alert_id,)
     ).fetchone()
     return console_alert(row) if row else None
 

@@ -133,18 +133,14 @@ def _after(order: list[tuple[str, bool]], key: AlertKey | None) -> list[tuple[st
     ]
 
 
-def select_columns(conn: sqlite3.Connection) -> str:
-    """The columns a ConsoleAlert is read from (the incident id once alerts carry one)."""
-    columns = {str(r[1]) for r in conn.execute("PRAGMA table_info(alerts)")}
-    incident = "a.incident_id" if "incident_id" in columns else "NULL"
-    return (
-        "a.id, a.agent_id, a.body, a.proc_name, a.proc_pid, a.proc_cmdline, "
-        f"{_CONTAINER}, a.status, a.status_by, a.status_at, {incident}"
-    )
+SELECT_COLUMNS = (  # what a ConsoleAlert is read from
+    "a.id, a.agent_id, a.body, a.proc_name, a.proc_pid, a.proc_cmdline, "
+    f"{_CONTAINER}, a.status, a.status_by, a.status_at, a.incident_id"
+)
 
 
 def console_alert(row: tuple[Any, ...]) -> ConsoleAlert:
-    """A ConsoleAlert from a row of `select_columns`."""
+    """A ConsoleAlert from a row of SELECT_COLUMNS."""
     stored = StoredAlert(
         agent_id=row[1],
         alert=_decoder.decode(row[2]),
@@ -152,13 +148,10 @@ def console_alert(row: tuple[Any, ...]) -> ConsoleAlert:
         proc_pid=row[4],
         proc_cmdline=row[5],
         container=ContainerRecord(*row[6:15]) if row[6] is not None else None,
+        incident_id=row[18],
     )
     triage = AlertTriage(
-        id=row[0],
-        status=AlertStatus(row[15]),
-        status_by=row[16],
-        status_at=row[17],
-        incident_id=row[18],
+        id=row[0], status=AlertStatus(row[15]), status_by=row[16], status_at=row[17]
     )
     return ConsoleAlert(stored=stored, triage=triage, raw=row[2])
 
@@ -167,7 +160,7 @@ def page_alerts(conn: sqlite3.Connection, q: AlertPageQuery) -> AlertPage:
     """One page of alerts in the query's order, and the key of its last alert."""
     where = Conditions(conn, q.filter)
     order = _order(q.sort, q.reverse)
-    columns = f"{select_columns(conn)}, {order[0][0]} AS _k, a.ts AS _ts, a.id AS _id"
+    columns = f"{SELECT_COLUMNS}, {order[0][0]} AS _k, a.ts AS _ts, a.id AS _id"
     alternatives: list[tuple[str, list[Any]]] = [
         (f"a.{column} = ?", [value]) for column, value in where.alternatives
     ] or [("", [])]

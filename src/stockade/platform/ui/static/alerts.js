@@ -63,7 +63,7 @@ function statusBadge(alert, testid) {
 
 function incidentLink(alert) {
   if (alert.incident_id === null || alert.incident_id === undefined) return null;
-  return el("a", { href: `/incidents/${alert.incident_id}`, "data-testid": "alert-incident" }, `incident ${alert.incident_id}`);
+  return el("a", { href: `/incident.html?id=${alert.incident_id}`, "data-testid": "alert-incident" }, `incident ${alert.incident_id}`);
 }
 
 function alertRow(alert) {
