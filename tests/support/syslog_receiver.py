@@ -20,6 +20,8 @@ RFC5424 = re.compile(
     r"(?P<msgid>\S+) (?P<sd>-|(?:\[[^\]]*\])+)(?: (?P<msg>.*))?",
     re.DOTALL,
 )
+_CEF_FIELD = r"\|((?:[^|\\]|\\.)*)"  # up to an unescaped `|`
+_CEF_HEADER = re.compile(r"(CEF:\d+)" + _CEF_FIELD * 6 + r"\|(.*)", re.DOTALL)
 _CEF_KEY = re.compile(r"(?:^| )([A-Za-z0-9_.]+)=")
 _CEF_UNESCAPE = {"\\": "\\", "=": "=", "n": "\n", "r": "\r", "|": "|"}
 
@@ -53,34 +55,18 @@ class SyslogMessage:
 
 
 def _unescape(text: str) -> str:
+    if "\\" not in text:
+        return text
     return re.sub(r"\\(.)", lambda m: _CEF_UNESCAPE.get(m[1], "\\" + m[1]), text)
-
-
-def _split_header(text: str) -> tuple[list[str], str]:
-    """The seven `|`-separated header fields (`\\|` and `\\\\` escaped) and the rest."""
-    parts: list[str] = []
-    current: list[str] = []
-    i = 0
-    while len(parts) < 7:
-        if i >= len(text):
-            raise ValueError(f"not a CEF record: {text[:80]!r}")
-        char = text[i]
-        if char == "\\" and i + 1 < len(text):
-            current.append(text[i + 1])
-            i += 2
-        elif char == "|":
-            parts.append("".join(current))
-            current = []
-            i += 1
-        else:
-            current.append(char)
-            i += 1
-    return parts, text[i:]
 
 
 def parse_cef(text: str) -> CefRecord:
     """Parse `CEF:0|vendor|product|version|id|name|severity|ext`; ValueError when malformed."""
-    parts, extension_text = _split_header(text)
+    match = _CEF_HEADER.fullmatch(text)
+    if match is None:
+        raise ValueError(f"not a CEF record: {text[:80]!r}")
+    parts = [_unescape(part) for part in match.groups()[:7]]
+    extension_text = match[8]
     if not parts[0].startswith("CEF:"):
         raise ValueError(f"no CEF: prefix: {text[:80]!r}")
     keys = list(_CEF_KEY.finditer(extension_text))

@@ -42,14 +42,17 @@ CEF_FIELDS = {
 CEF_LABELS = {"cs1": "containerId", "cs2": "containerName", "cs3": "image", "cs4": "tags"}
 
 
+# CEF's escapes, applied in one pass (str.translate) on the hot path
+_HEADER_ESCAPES = str.maketrans({"\\": "\\\\", "|": "\\|", "\n": " ", "\r": " "})
+_EXT_ESCAPES = str.maketrans({"\\": "\\\\", "=": "\\=", "\n": "\\n", "\r": "\\r"})
+
+
 def _header_escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+    return value.translate(_HEADER_ESCAPES)
 
 
 def _ext_escape(value: object) -> str:
-    text = str(value)
-    text = text.replace("\\", "\\\\").replace("=", "\\=")
-    return text.replace("\r\n", "\\n").replace("\n", "\\n").replace("\r", "\\r")
+    return (value if isinstance(value, str) else str(value)).translate(_EXT_ESCAPES)
 
 
 def _priority(alert: Alert) -> Priority:
@@ -96,8 +99,9 @@ def cef(alert: Alert) -> str:
 
 def _header_field(value: str, limit: int) -> str:
     """An RFC 5424 header field: printable ASCII without spaces, or `-` when empty."""
-    clean = "".join(c for c in value if 33 <= ord(c) <= 126)[:limit]
-    return clean or "-"
+    if not (value.isascii() and value.isprintable() and " " not in value):
+        value = "".join(c for c in value if 33 <= ord(c) <= 126)
+    return value[:limit] or "-"
 
 
 def rfc5424(alert: Alert, facility: int, app_name: str) -> bytes:
