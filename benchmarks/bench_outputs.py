@@ -79,11 +79,11 @@ def _receiver(kind: str, pki: str) -> Any:
     if kind.startswith("syslog-"):
         tls = CertificateAuthority.load_or_create(Path(pki)).server_tls()
         return SyslogReceiver(kind.removeprefix("syslog-"), cert=tls.cert_path, key=tls.key_path)
-    return {
-        "http": lambda: FalcosidekickReceiver(),
-        "splunk_hec": lambda: HecReceiver(TOKEN),
-        "webhook": lambda: WebhookReceiver(SECRET),
-    }[kind]()
+    if kind == "http":
+        return FalcosidekickReceiver()
+    if kind == "splunk_hec":
+        return HecReceiver(TOKEN)
+    return WebhookReceiver(SECRET)
 
 
 def _received(receiver: Any) -> int:
@@ -109,12 +109,13 @@ def _settings(kind: str, port: int, work: Path) -> OutputSettings:
     base = OutputSettings(outputs_queue=queue)
     url = f"http://127.0.0.1:{port}"
     ca = str(work / "pki" / "ca.crt")
-    changes: dict[str, object] = {
+    by_kind: dict[str, dict[str, object]] = {
         "file": {"file_output": FileOutput(enabled=True, filename=str(work / "alerts.json"))},
         "http": {"http_output": HttpOutput(enabled=True, url=url + "/")},
         "splunk_hec": {"splunk_hec_output": SplunkHecOutput(enabled=True, url=url, token=TOKEN)},
         "webhook": {"webhook_output": WebhookOutput(enabled=True, url=url, secret=SECRET)},
-    }.get(kind) or {
+    }
+    changes = by_kind.get(kind) or {
         "syslog_output": SyslogOutput(
             enabled=True,
             host="127.0.0.1",
