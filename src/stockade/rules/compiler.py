@@ -17,6 +17,7 @@ from typing import Any
 
 from stockade.model import Event
 from stockade.rules import ast
+from stockade.rules.dns import DNS_NAMES, NAME_FIELDS
 from stockade.rules.errors import RuleCompileError
 from stockade.rules.fields import Extractor, FieldTable, FieldType
 from stockade.rules.fields.base import INLINE_HELPERS
@@ -170,6 +171,12 @@ class ConditionCompiler:
             op = self._const(base)
             return f"_dyn({op}, {read}, {other})"
         values = self._values(node.right)
+        if isinstance(node.left, ast.FieldRef) and node.left.name in NAME_FIELDS:
+            DNS_NAMES.watch(values)  # the names these fields can take (Falco's DNS manager)
+            if base in ("=", "==", "in", "!=") and not modifier:
+                # as Falco compares them: the address is one a named host resolves to
+                args = f"{self._const(node.left.name)}, {self._const(tuple(values))}, e"
+                return f"({'not ' if base == '!=' else ''}_dns_match({args}))"
         if ftype is FieldType.LIST and base in ("in", "intersects"):
             k = self._const(frozenset(values))
             if base == "in":

@@ -14,6 +14,7 @@ from operator import attrgetter
 from typing import Any
 
 from stockade.model import Event, FdInfo
+from stockade.rules.dns import DNS_NAMES
 from stockade.rules.fields.base import (
     INLINE_HELPERS,
     ArgKind,
@@ -92,8 +93,31 @@ def _inline(attr: str) -> str:
     return f"(e.fd.{attr} if e.fd is not None else None)"
 
 
+# fd.*.name field -> (FdInfo attribute when the local side is the server, else)
+_NAMED_ENDS = {
+    "fd.cip.name": ("sip", "sip"),
+    "fd.sip.name": ("dip", "dip"),
+    "fd.lip.name": ("dip", "sip"),
+    "fd.rip.name": ("sip", "dip"),
+}
+
+
+def _dns_match(field: str, names: tuple[str, ...], e: Event) -> bool:
+    """`field = name` (or `in`) as Falco compares it: the address of that end of the
+    socket is one of the named hosts' addresses (rules.dns)."""
+    fd = e.fd
+    if fd is None or fd.type not in _IP_TYPES:
+        return False
+    if_server, if_client = _NAMED_ENDS[field]
+    attr = if_server if fd.is_server else if_client
+    if attr == "dip" and fd.sip_name and fd.sip_name in names:
+        return True
+    return DNS_NAMES.matches(names, getattr(fd, attr))
+
+
 INLINE_HELPERS.update(
     {
+        "_dns_match": _dns_match,
         "_TYPECHARS": TYPECHARS,
         "_fd_directory": _directory,
         "_fd_filename": _filename,
@@ -103,9 +127,18 @@ INLINE_HELPERS.update(
 )
 
 
-def _server_name(*, local: bool) -> Any:
-    """The server's name when the server is the local (or the remote) side, else None."""
-    return lambda fd: (fd.sip_name or None) if fd.is_server is local else None
+def _name_of(if_server: str, if_client: str) -> Any:
+    """The name of one end's address: FdInfo.`if_server` when the local side is the
+    server, else `if_client`; a name the sensor saw for the server (FdInfo.sip_name) first,
+    else the watched name resolving to it (Falco's DNS manager: rules.dns)."""
+
+    def of(fd: FdInfo) -> str | None:
+        attr = if_server if fd.is_server else if_client
+        if attr == "dip" and fd.sip_name:
+            return fd.sip_name
+        return DNS_NAMES.name_of(getattr(fd, attr))
+
+    return of
 
 
 _EINPROGRESS = 115
@@ -209,18 +242,10 @@ def register(t: FieldTable) -> None:
     simple(t, "fd.connected", B, "socket connected", _ip_fd(lambda fd: bool(fd.dip)))
     simple(t, "fd.name_changed", B, "the event renamed the fd it used", _name_changed)
     _register_endpoints(t)
-    simple(t, "fd.cip.name", S, "client's domain name (not collected)", lambda _e: None)
-    server_name = "server's domain name where observed (FdInfo.sip_name)"
-    simple(
-        t,
-        "fd.sip.name",
-        S,
-        server_name,
-        _ip_fd(lambda fd: fd.sip_name or None),
-        inline=_ip_inline("e.fd.sip_name or None"),
-    )
-    simple(t, "fd.lip.name", S, f"local {server_name}", _ip_fd(_server_name(local=True)))
-    simple(t, "fd.rip.name", S, f"remote {server_name}", _ip_fd(_server_name(local=False)))
+    for field, (if_server, if_client) in _NAMED_ENDS.items():
+        end = field.split(".")[1]
+        desc = f"the watched name resolving to {end} (rules.dns)"
+        simple(t, field, S, desc, _ip_fd(_name_of(if_server, if_client)))
     simple(t, "fd.ino", INT, "inode (FdInfo.ino)", _fd(lambda fd: fd.ino or None))
     simple(t, "fd.dev", INT, "device (FdInfo.dev)", _fd(lambda fd: None if fd.dev < 0 else fd.dev))
     simple(t, "fd.dev.major", INT, "device major", _fd(lambda fd: _dev(fd, major=True)))
