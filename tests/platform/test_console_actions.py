@@ -1,0 +1,99 @@
+"""The response actions page in a real Chromium: order kill_process on a real process through
+a real agent order channel, see the result and the audit trail, with no console errors."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from stockade.agent.action_journal import ActionJournal
+from stockade.agent.enroll import enroll
+from stockade.agent.orders import OrderChannel
+from stockade.agent.responder import Responder
+from stockade.model import Host
+from stockade.respond.base import ActionContext
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.support.platform_runner import PlatformRunner
+
+pytestmark = [pytest.mark.server, pytest.mark.browser]
+
+
+@pytest.fixture
+def agent_id(running: PlatformRunner, tmp_path: Path) -> Iterator[str]:
+    """An enrolled agent whose order channel runs (no sensor: orders only)."""
+    host = Host(id="ui-actions", hostname="ui-actions-node")
+    state = tmp_path / "agent"
+    creds = enroll(state, running.agent_url, running.token(), host, running.ca_fingerprint)
+    responder = Responder(
+        ActionJournal(state / "actions"),
+        ActionContext(state / "respond"),
+        agent_id=creds.agent_id,
+        host_id=host.id,
+    )
+    channel = OrderChannel(running.agent_url, creds, responder).start()
+    yield creds.agent_id
+    responder.close()
+    channel.stop()
+    responder.journal.close()
+
+
+def test_order_an_action_and_read_the_trail(
+    running: PlatformRunner, agent_id: str, artifacts_dir: Path
+) -> None:
+    from playwright.sync_api import ConsoleMessage, Error, expect, sync_playwright
+
+    victim = subprocess.Popen(["sleep", "600"])
+    base = running.platform.console_url
+    problems: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(
+                viewport={"width": 1500, "height": 900}, ignore_https_errors=True
+            )
+
+            def console_error(message: ConsoleMessage) -> None:
+                if message.type == "error":
+                    problems.append(f"{message.text} {message.location.get('url', '')}")
+
+            def page_error(error: Error) -> None:
+                problems.append(str(error))
+
+            page.on("console", console_error)
+            page.on("pageerror", page_error)
+            page.goto(f"{base}/login.html")
+            page.fill("#username", "admin")
+            page.fill("#password", running.admin_password)
+            page.click("#login-button")
+            page.wait_for_url(f"{base}/")
+            page.goto(f"{base}/actions.html")
+            expect(page.locator(f'#order-agent option[value="{agent_id}"]')).to_have_count(1)
+            page.select_option("#order-action", "kill_process")
+            expect(page.get_by_test_id("order-needs")).to_have_text("kill_process needs: pid")
+            page.select_option("#order-agent", agent_id)
+            page.fill("#order-pid", str(victim.pid))
+            page.click("#order-submit")
+            expect(page.get_by_test_id("order-result")).to_have_text(
+                f"kill_process: done — killed process {victim.pid}"
+            )
+            assert victim.wait(timeout=10) == -9
+            row = page.get_by_test_id("action-row").first
+            expect(row.get_by_test_id("action-status")).to_have_text("done")
+            expect(row.get_by_test_id("action-trigger")).to_have_text("user admin")
+            expect(row.get_by_test_id("action-target")).to_have_text(f"pid {victim.pid}")
+
+            page.select_option("#order-action", "kill_container")
+            page.fill("#order-container", "ab" * 32)
+            page.click("#order-submit")
+            expect(page.get_by_test_id("order-result")).to_contain_text(
+                "kill_container: failed — no running container"
+            )
+            page.screenshot(path=str(artifacts_dir / "platform-actions.png"), full_page=True)
+        finally:
+            browser.close()
+            victim.kill()
+            victim.wait()
+    assert problems == []
