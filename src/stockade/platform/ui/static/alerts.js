@@ -170,12 +170,12 @@ async function loadAlerts() {
   document.getElementById("page-next").disabled = !page.next_cursor;
 }
 
-function fieldRows(entries) {
+function fieldRows(entries, prefix) {
   return entries.map(([name, value]) => el(
     "tr",
     { "data-field": name },
     el("th", {}, name),
-    el("td", { className: "mono", "data-testid": `detail-${name}` }, typeof value === "object" && value !== null ? JSON.stringify(value) : String(value ?? "")),
+    el("td", { className: "mono", "data-testid": `${prefix}-${name}` }, typeof value === "object" && value !== null ? JSON.stringify(value) : String(value ?? "")),
   ));
 }
 
@@ -193,8 +193,8 @@ function renderDetail(alert) {
     ...Object.entries(top),
     ...Object.entries(process || {}).map(([k, v]) => [`process.${k}`, v]),
     ...Object.entries(container || {}).map(([k, v]) => [`container.${k}`, v]),
-  ]));
-  fillTable("detail-output-fields", fieldRows(Object.entries(fields || {})));
+  ], "detail"));
+  fillTable("detail-output-fields", fieldRows(Object.entries(fields || {}), "output"));
   document.getElementById("detail-raw").textContent = JSON.stringify(raw, null, 2);
   box.hidden = false;
 }
