@@ -18,6 +18,7 @@ from pathlib import Path
 
 import msgspec
 
+from stockade.context.cni import cni_json
 from stockade.context.runtime import ContainerRuntime
 from stockade.model import Container
 from stockade.sensor import procfs, procstate
@@ -74,6 +75,15 @@ def with_ip(container: Container) -> Container:
         return container
     ip = procstate.read_ipv4(container.pid)
     return msgspec.structs.replace(container, ip=ip) if ip else container
+
+
+def with_cni(container: Container) -> Container:
+    """The container with its CNI result, by its own id or its pod sandbox's (every runtime
+    alike: libcni's cache is keyed so for podman, containerd and CRI-O)."""
+    if container.cni_json or container.network_mode == "host":
+        return container
+    found = cni_json((container.id, container.pod_sandbox_id))
+    return msgspec.structs.replace(container, cni_json=found) if found else container
 
 
 class ContainerResolver:
@@ -148,7 +158,7 @@ class ContainerResolver:
                 continue
             found = runtime.describe(container_id, cgroup_id)
             if found is not None:
-                return with_ip(found)
+                return with_cni(with_ip(found))
             # The cgroup says "container" but the runtime has not written it down yet.
             return Container(
                 id=container_id, runtime=runtime.id, cgroup_id=cgroup_id, complete=False

@@ -43,6 +43,7 @@ class Container(msgspec.Struct, frozen=True, kw_only=True):
     mounts: tuple[Mount, ...] = ()
     network_mode: str = ""
     ip: str = ""  # primary IPv4 address, read from its network namespace (container.ip)
+    cni_json: str = ""  # its CNI result by interface, compact JSON (container.cni.json)
     host_pid: bool = False  # shares the host's pid namespace (container.host_pid)
     host_ipc: bool = False  # shares the host's IPC namespace (container.host_ipc)
     labels: dict[str, str] = msgspec.field(default_factory=dict)

@@ -54,6 +54,8 @@ field is false, and outputs print `<NA>`):
     privileged/start_ts <- Container.*; container.type <- Container.runtime;
     container.label[K] / container.label.K <- Container.labels[K]
     container.ip / k8s.pod.ip <- Container.ip; container.host_pid/host_ipc <- Container.*
+    container.cni.json / k8s.pod.cni.json <- Container.cni_json (libcni's cached result,
+                               by interface: context.cni)
     k8s.pod.name / k8s.ns.name / k8s.pod.uid / k8s.pod.label[K] / k8s.pod.sandbox_id
                                <- Container.pod_*
     fs.path.name <- args path/name/pathname; fs.path.source <- args oldpath/target;

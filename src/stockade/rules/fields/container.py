@@ -123,7 +123,8 @@ def register(t: FieldTable) -> None:
     )
     simple(t, "container.duration", FieldType.RELTIME, "ns since start", _duration)
     simple(t, "container.ip", S, "primary IPv4 (Container.ip)", _c(lambda c: c.ip))
-    simple(t, "container.cni.json", S, "CNI result (not collected)", lambda _e: None)
+    simple(t, "container.cni.json", S, "CNI result by interface (Container.cni_json)",
+           _c(lambda c: c.cni_json))  # fmt: skip
     simple(t, "container.host_pid", B, "in the host pid namespace (Container.host_pid)",
            _in_container(lambda c: c.host_pid))  # fmt: skip
     simple(
@@ -163,7 +164,8 @@ def register(t: FieldTable) -> None:
     simple(t, "k8s.pod.ip", S, "pod IPv4: the container's (shared network)",
            lambda e: (e.container.ip or None) if e.container.pod_name else None)  # fmt: skip
     _register_deprecated_k8s(t)
-    simple(t, "k8s.pod.cni.json", S, "pod CNI result (not collected)", lambda _e: None)
+    simple(t, "k8s.pod.cni.json", S, "pod CNI result: the container's (shared network)",
+           lambda e: (e.container.cni_json or None) if e.container.pod_name else None)  # fmt: skip
 
 
 def _register_deprecated_k8s(t: FieldTable) -> None:
