@@ -15,12 +15,12 @@ from stockade.agent.action_journal import ActionJournal
 from stockade.agent.enroll import enroll
 from stockade.agent.orders import OrderChannel
 from stockade.agent.responder import Responder
-from stockade.model import Host
+from stockade.model import Alert, Event, Host, Process
 from stockade.model.actions import ActionOrder, ActionTarget, Trigger
 from stockade.respond.base import ActionContext
 from tests.support.platform_runner import PlatformRunner
 from tests.support.podman import Podman
-from tests.support.polling import poll_value
+from tests.support.polling import poll_until, poll_value
 
 pytestmark = [pytest.mark.server, pytest.mark.root, pytest.mark.podman]
 RESULT_WITHIN_S = 2.0
@@ -163,3 +163,56 @@ def test_an_order_runs_at_most_once_even_after_a_restart(tmp_path: Path) -> None
     record = again.journal.get("order-1")
     assert record is not None and record.status == "failed" and "no process" in record.error
     again.close()
+
+
+PUSHED = """
+policies:
+  - name: pushed-watch
+    match: {rules: ["Miner*"]}
+    scope: {containers_only: false}
+    actions: [kill_process]
+    dry_run: true
+"""
+
+
+def test_pushed_policies_reach_the_agent_and_their_dry_runs_the_trail(
+    platform: PlatformRunner, agent: Channel
+) -> None:
+    with contextlib.closing(platform.login()) as admin:
+        assert admin.get("/api/v1/policies").json()["version"] == 0
+        answer = admin.put("/api/v1/policies", json={"yaml": PUSHED})
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["policies"] == [
+            {"name": "pushed-watch", "actions": ["kill_process"], "dry_run": True, "enabled": True}
+        ]
+        poll_until(lambda: agent.responder.policies, 10, "the agent to take the pushed policies")
+        assert agent.channel.policy_version == 1
+        alert = Alert(
+            uuid="a-9", output="x", priority="Critical", rule="Miner", time="t", output_fields={}
+        )
+        agent.responder.offer(alert, Event(type="execve", ts=1, proc=Process(pid=4, name="x")))
+        trail = poll_value(
+            lambda: admin.get("/api/v1/actions", params={"status": "dry-run"}).json(),
+            bool,
+            10,
+            "the dry run in the platform's trail",
+        )
+    assert trail[0]["trigger"]["policy"] == "pushed-watch"
+    assert trail[0]["trigger"]["alert_id"] == "a-9"
+
+
+def test_bad_pushed_policies_are_refused_in_one_line(
+    platform: PlatformRunner, agent: Channel
+) -> None:
+    del agent
+    with contextlib.closing(platform.login()) as admin:
+        answer = admin.put("/api/v1/policies", json={"yaml": "policies: [{name: a}]"})
+    assert answer.status_code == 422
+    assert answer.json()["detail"] == (
+        "policy file platform policies: Object missing required field `actions`"
+        " - at `$.policies[0]`"
+    )
+    viewer = platform.add_user("policy-viewer", "viewer")
+    with contextlib.closing(viewer):
+        assert viewer.put("/api/v1/policies", json={"yaml": PUSHED}).status_code == 403
+        assert viewer.get("/api/v1/policies").status_code == 200

@@ -2,8 +2,11 @@
 
 `GET /api/v1/agent/orders?wait_s=N` is held open by the platform until an order for this
 agent exists (or N seconds pass); orders still pending come again after a reconnect, and
-the journal keeps any from running twice. Ended records go to `POST /api/v1/agent/actions`
-as soon as they are written, and again until the platform took them.
+the journal keeps any from running twice. The answer carries the version of the policies
+the platform pushes; a new version is fetched (`GET /api/v1/agent/policies`) and judged
+beside the local policy files (a malformed one is logged and the previous kept). Ended
+records go to `POST /api/v1/agent/actions` as soon as they are written, and again until
+the platform took them.
 """
 
 from __future__ import annotations
@@ -17,14 +20,18 @@ import msgspec
 from stockade.agent.enroll import Credentials, response_detail
 from stockade.agent.errors import TransportError
 from stockade.agent.responder import Responder
-from stockade.model.actions import ActionOrder, ActionReport
+from stockade.model.actions import ActionReport, OrdersAnswer, PolicyPush
+from stockade.respond.errors import PolicyError
+from stockade.respond.policy_load import parse_policies
 
 log = logging.getLogger(__name__)
 ORDERS_PATH = "/api/v1/agent/orders"
+POLICIES_PATH = "/api/v1/agent/policies"
 REPORTS_PATH = "/api/v1/agent/actions"
 LONG_POLL_S = 15.0
 RETRY_S = 1.0
-_orders = msgspec.json.Decoder(list[ActionOrder])
+_answer = msgspec.json.Decoder(OrdersAnswer)
+_policies = msgspec.json.Decoder(PolicyPush)
 
 
 class OrderChannel:
@@ -35,6 +42,7 @@ class OrderChannel:
         self._credentials = credentials
         self._responder = responder
         self._stop = threading.Event()
+        self.policy_version = 0  # of the pushed policies the responder has
         self._threads = [
             threading.Thread(target=self._poll, name="stockade-orders", daemon=True),
             threading.Thread(target=self._report, name="stockade-reports", daemon=True),
@@ -61,7 +69,10 @@ class OrderChannel:
         client = self._client()
         while not self._stop.is_set():
             try:
-                for order in self.fetch_orders(client):
+                answer = self.fetch_orders(client)
+                if answer.policy_version != self.policy_version:
+                    self._take_policies(client)
+                for order in answer.orders:
                     if self._responder.order(order):
                         log.info("order %s: %s %s", order.id, order.action, order.target)
             except (TransportError, msgspec.DecodeError) as e:
@@ -71,17 +82,33 @@ class OrderChannel:
                 client = self._client()
         client.close()
 
-    def fetch_orders(self, client: httpx.Client) -> list[ActionOrder]:
-        """One long poll: the orders pending for this agent (maybe none)."""
+    def _get(self, client: httpx.Client, path: str, **params: float) -> bytes:
         try:
-            response = client.get(self._url + ORDERS_PATH, params={"wait_s": LONG_POLL_S})
+            response = client.get(self._url + path, params=params)
         except httpx.HTTPError as e:
             raise TransportError(f"platform unreachable at {self._url}: {e}") from e
         if response.status_code != 200:
             raise TransportError(
-                f"orders refused ({response.status_code}): {response_detail(response)}"
+                f"{path} refused ({response.status_code}): {response_detail(response)}"
             )
-        return _orders.decode(response.content)
+        return response.content
+
+    def fetch_orders(self, client: httpx.Client) -> OrdersAnswer:
+        """One long poll: the orders pending for this agent (maybe none)."""
+        return _answer.decode(self._get(client, ORDERS_PATH, wait_s=LONG_POLL_S))
+
+    def _take_policies(self, client: httpx.Client) -> None:
+        """Fetch the pushed policies and hand them to the responder."""
+        pushed = _policies.decode(self._get(client, POLICIES_PATH))
+        where = f"platform policies v{pushed.version}"
+        try:
+            policies = parse_policies(pushed.yaml, where) if pushed.yaml else []
+        except PolicyError as e:  # the platform checks them: only a newer agent disagrees
+            log.error("%s; keeping the policies of v%d", e, self.policy_version)
+        else:
+            self._responder.set_pushed(policies)
+            log.info("%s: %d policies", where, len(policies))
+        self.policy_version = pushed.version
 
     def _report(self) -> None:
         client = self._client()

@@ -43,13 +43,18 @@ class Responder:
     ) -> None:
         self.journal = journal
         self.context = context
-        self.policies = tuple(policies)
+        self.local_policies = tuple(policies)
+        self.policies = self.local_policies  # replaced whole (atomically) by pushed ones
         self.agent_id = agent_id
         self.host_id = host_id
         self._guard = RepeatGuard()
         self._queue: queue.SimpleQueue[ActionRecord | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._work, name="stockade-respond", daemon=True)
         self._thread.start()
+
+    def set_pushed(self, pushed: Sequence[ResponsePolicy]) -> None:
+        """Judge alerts by the local policy files plus these, from the platform, from now on."""
+        self.policies = self.local_policies + tuple(pushed)
 
     def offer(self, alert: Alert, event: Event) -> None:
         """Judge one alert against the policies; queue (or, dry-run, record) what they choose."""

@@ -86,3 +86,17 @@ class ActionReport(msgspec.Struct, kw_only=True):
     """Records an agent reports back (`POST /api/v1/agent/actions`): orders and policy actions."""
 
     records: list[ActionRecord]
+
+
+class OrdersAnswer(msgspec.Struct, kw_only=True):
+    """The answer to an agent's long poll: its pending orders, and the pushed policies' version."""
+
+    orders: list[ActionOrder]
+    policy_version: int = 0  # 0: no policies pushed; another number: fetch them
+
+
+class PolicyPush(msgspec.Struct, kw_only=True):
+    """The response policies the platform pushes to every agent (`GET /api/v1/agent/policies`)."""
+
+    yaml: str
+    version: int

@@ -48,6 +48,7 @@ from stockade.platform.services.alert_outputs import AlertForwarder
 from stockade.platform.services.enrollment import create_token
 from stockade.platform.services.hash_pool import HashPool
 from stockade.platform.services.ingest import StoreWorker
+from stockade.platform.services.response_policies import PolicyService
 from stockade.platform.services.retention import RetentionPolicy, RetentionService
 from stockade.platform.store import StoreError
 from stockade.platform.store.base import DEFAULT_QUERY_BUDGET_S
@@ -228,6 +229,7 @@ class Platform:
             raise
         AlertForwarder(outputs).attach(bus)
         audit = AuditService(store, runner)
+        actions = ActionService(action_store(store), runner)
         services = PlatformServices(
             store=store,
             runner=runner,
@@ -240,7 +242,8 @@ class Platform:
             ingest=IngestService(store, runner, bus, metrics),
             metrics=metrics,
             scans=ScanService(store, runner),
-            actions=ActionService(action_store(store), runner),
+            actions=actions,
+            policies=PolicyService(action_store(store), runner, actions),
             query_budget_s=config.query_budget_s,
         )
         platform = cls(config, ca, services, bus, password)

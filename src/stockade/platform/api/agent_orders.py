@@ -13,7 +13,7 @@ from typing import Annotated
 import msgspec
 from fastapi import APIRouter, Query, Request, Response
 
-from stockade.model.actions import ActionReport
+from stockade.model.actions import ActionReport, PolicyPush
 from stockade.platform.api.bodies import BodyTooLarge, error, json_response, read_body
 from stockade.platform.api.deps import CallingAgent, Services
 from stockade.platform.services.actions import MAX_WAIT_S, ActionRefused
@@ -30,6 +30,14 @@ async def orders(
 ) -> Response:
     """The calling agent's pending orders, waiting up to `wait_s` for one."""
     return json_response(await services.actions.orders(agent.agent_id, wait_s))
+
+
+@router.get("/policies")
+async def policies(services: Services, agent: CallingAgent) -> Response:
+    """The response policies pushed to every agent, with their version."""
+    del agent  # any enrolled agent may read them
+    document, _ = await services.policies.current()
+    return json_response(PolicyPush(yaml=document.yaml, version=document.version))
 
 
 @router.post("/actions")

@@ -14,6 +14,7 @@ from stockade.platform.services.enrollment import EnrollmentService
 from stockade.platform.services.incidents import IncidentService
 from stockade.platform.services.ingest import IngestService
 from stockade.platform.services.metrics import PlatformMetrics
+from stockade.platform.services.response_policies import PolicyService
 from stockade.platform.services.scans import ScanService
 from stockade.platform.store import Store
 from stockade.platform.store.base import DEFAULT_QUERY_BUDGET_S
@@ -36,6 +37,7 @@ class PlatformServices:
     metrics: PlatformMetrics
     scans: ScanService
     actions: ActionService
+    policies: PolicyService
     query_budget_s: float = DEFAULT_QUERY_BUDGET_S  # each user query stops past this
 
 
@@ -50,5 +52,6 @@ __all__ = [
     "IngestService",
     "PlatformMetrics",
     "PlatformServices",
+    "PolicyService",
     "ScanService",
 ]

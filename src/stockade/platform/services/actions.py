@@ -9,6 +9,7 @@ arrive the same way. Waiters (`wait_ended`) wake when a record ends.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
 from collections import defaultdict
@@ -19,12 +20,13 @@ from stockade.model.actions import (
     ActionRecord,
     ActionStatus,
     ActionTarget,
+    OrdersAnswer,
     Trigger,
 )
 from stockade.platform.errors import PlatformConfigError, PlatformError
 from stockade.platform.store import AgentRecord, Store
 from stockade.platform.store.runner import StoreRunner
-from stockade.platform.store.sqlite_actions import ActionQuery
+from stockade.platform.store.sqlite_actions import ActionQuery, PolicyDocument
 from stockade.respond.base import RESPONSE_ACTIONS, check_target
 from stockade.respond.errors import RespondError
 
@@ -58,6 +60,12 @@ class ActionStore(Protocol):
 
     def get_agent(self, agent_id: str) -> AgentRecord | None:
         """One enrolled agent."""
+
+    def get_policies(self) -> PolicyDocument:
+        """The policy document pushed to agents."""
+
+    def put_policies(self, yaml: str, username: str, now: int) -> PolicyDocument:
+        """Replace the pushed policy document."""
 
 
 def action_store(store: Store) -> ActionStore:
@@ -109,17 +117,27 @@ class ActionService:
         self._orders_for[agent_id].set()
         return record
 
-    async def orders(self, agent_id: str, wait_s: float) -> list[ActionOrder]:
-        """The agent's pending orders, waiting up to `wait_s` for one when there are none."""
+    def wake_all(self) -> None:
+        """Answer every agent's long poll now (the pushed policies changed)."""
+        for event in self._orders_for.values():
+            event.set()
+
+    async def orders(self, agent_id: str, wait_s: float) -> OrdersAnswer:
+        """The agent's pending orders, waiting up to `wait_s` for one when there are none
+        (or for new policies), with the pushed policies' version."""
         wake = self._orders_for[agent_id]
         wake.clear()  # cleared before reading: an order stored after the read sets it again
+        known = (await self._runner.read(self._store.get_policies)).version
         pending = await self._runner.read(self._store.pending_actions, agent_id)
         if not pending and wait_s > 0 and not self._closing:
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(wake.wait(), min(wait_s, MAX_WAIT_S))
-            except TimeoutError:
-                return []
             pending = await self._runner.read(self._store.pending_actions, agent_id)
+            known = (await self._runner.read(self._store.get_policies)).version
+        return OrdersAnswer(orders=self._as_orders(pending), policy_version=known)
+
+    @staticmethod
+    def _as_orders(pending: list[ActionRecord]) -> list[ActionOrder]:
         return [
             ActionOrder(
                 id=r.id,

@@ -300,6 +300,19 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
         ALTER TABLE agents ADD COLUMN events_per_s REAL NOT NULL DEFAULT 0
         """,
     ),
+    (
+        10,
+        # response policies pushed to every agent: one YAML document, versioned
+        """
+        CREATE TABLE response_policies (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            yaml TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL,
+            updated_by TEXT NOT NULL
+        )
+        """,
+    ),
 )
 
 

@@ -1,5 +1,6 @@
 """Response actions in SQLite: one row per action record (its JSON), indexed for the trail
-and for an agent's pending orders. `SqliteStore` takes these methods in as a mixin."""
+and for an agent's pending orders, and the policy document pushed to agents. `SqliteStore`
+takes these methods in as a mixin."""
 
 from __future__ import annotations
 
@@ -22,6 +23,16 @@ class ActionQuery:
     action: str | None = None
     status: str | None = None
     limit: int = 100
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyDocument:
+    """The response policies pushed to agents: YAML text, its version, who set it when."""
+
+    yaml: str = ""
+    version: int = 0  # 0: never set
+    updated_at: int = 0
+    updated_by: str = ""
 
 
 class SqliteActions:
@@ -83,3 +94,23 @@ class SqliteActions:
         sql += " ORDER BY requested_at DESC LIMIT ?"
         rows = self._conn().execute(sql, (*params, query.limit))
         return [_decoder.decode(r[0]) for r in rows]
+
+    def get_policies(self) -> PolicyDocument:
+        """The pushed policy document (version 0 and no text when never set)."""
+        row = (
+            self._conn()
+            .execute("SELECT yaml, version, updated_at, updated_by FROM response_policies")
+            .fetchone()
+        )
+        return PolicyDocument(*row) if row else PolicyDocument()
+
+    def put_policies(self, yaml: str, username: str, now: int) -> PolicyDocument:
+        """Replace the pushed policy document; its version goes up by one."""
+        with self._write() as conn:
+            row = conn.execute("SELECT version FROM response_policies").fetchone()
+            version = (row[0] if row else 0) + 1
+            conn.execute(
+                "INSERT OR REPLACE INTO response_policies VALUES (1, ?, ?, ?, ?)",
+                (yaml, version, now, username),
+            )
+        return PolicyDocument(yaml, version, now, username)
