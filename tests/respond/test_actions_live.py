@@ -180,10 +180,20 @@ def test_quarantine_moves_the_file_away_and_restore_puts_it_back(
         ("kill_container", ActionTarget(container_id="ab" * 32), "no running container"),
         ("freeze_container", ActionTarget(container_id="x; rm"), "is not 6-64 hex digits"),
         ("kill_process", ActionTarget(pid=2**22 + 7), "no process"),
+        ("kill_process", ActionTarget(pid=1), "refusing to kill process 1"),
         ("quarantine_file", ActionTarget(path="relative"), "must be absolute"),
         ("isolate_container", ActionTarget(container_id="ab" * 32, allow=("x",)), "not an IP"),
     ],
-    ids=["unknown", "no-target", "no-container", "bad-id", "no-process", "relative", "bad-allow"],
+    ids=[
+        "unknown",
+        "no-target",
+        "no-container",
+        "bad-id",
+        "no-process",
+        "init",
+        "relative",
+        "bad-allow",
+    ],
 )
 def test_errors_are_one_line_results(
     name: str, target: ActionTarget, error: str, action_context: ActionContext

@@ -20,6 +20,8 @@ class KillProcess(ResponseAction):
     def run(self, target: ActionTarget, context: ActionContext) -> ActionResult:
         """Open a pidfd on the pid and send SIGKILL through it."""
         del context
+        if target.pid <= 1 or target.pid == os.getpid():
+            raise TargetError(f"refusing to kill process {target.pid} (init or the agent itself)")
         try:
             fd = os.pidfd_open(target.pid)
         except ProcessLookupError:
