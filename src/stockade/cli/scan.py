@@ -53,6 +53,13 @@ SecretConfigOpt = Annotated[
     Path | None, typer.Option("--secret-config", help="Secret rules config (YAML)")
 ]
 ListPkgsOpt = Annotated[bool, typer.Option("--list-all-pkgs", help="Table: list packages too")]
+LockfilesOpt = Annotated[
+    bool,
+    typer.Option(
+        "--lockfiles",
+        help="Image scans: list lock files' dependencies too, marked so (scan fs always does)",
+    ),
+]
 
 
 def _csv(value: str) -> list[str]:
@@ -70,6 +77,7 @@ def build_options(
     db: Path | None,
     yara_rules: Path | None,
     secret_config: Path | None,
+    lockfiles: bool = False,
 ) -> ScanOptions:
     """ScanOptions from command-line values; BadParameter on unknown names."""
     from stockade.model.inventory import Severity
@@ -93,6 +101,7 @@ def build_options(
         secret_config=secret_config,
         severities=severities,
         ignore_unfixed=ignore_unfixed,
+        lockfiles=lockfiles,
     )
 
 
@@ -163,7 +172,8 @@ def render_table(result: ScanResult, console: Console, list_packages: bool) -> N
         for column in ("Ecosystem", "Name", "Version", "Path", "Layer"):
             packages.add_column(column, overflow="fold")
         for p in result.packages:
-            packages.add_row(p.ecosystem.value, p.name, p.version, p.path, p.layer.diff_id[:19])
+            where = f"{p.path} (lock file)" if p.from_lockfile else p.path
+            packages.add_row(p.ecosystem.value, p.name, p.version, where, p.layer.diff_id[:19])
         console.print(packages)
     for warning in result.warnings[:20]:
         console.print(f"[dim]warning: {warning}[/dim]")
@@ -237,6 +247,7 @@ def _scan_options(
     yara_rules: YaraOpt = None,
     secret_config: SecretConfigOpt = None,
     list_all_pkgs: ListPkgsOpt = False,
+    lockfiles: LockfilesOpt = False,
 ) -> None:
     """The options every scan command takes, declared once (`_scan_command` reads them)."""
 

@@ -52,6 +52,7 @@ class Package(msgspec.Struct, frozen=True, kw_only=True):
     licenses: tuple[str, ...] = ()
     path: str = ""  # file the analyzer read it from
     layer: LayerRef = LayerRef()
+    from_lockfile: bool = False  # declared by a lock file (`path`), not found installed
 
 
 class Finding(msgspec.Struct, frozen=True, kw_only=True):

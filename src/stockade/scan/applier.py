@@ -81,3 +81,19 @@ def _collect(files: dict[str, _FileState], warnings: list[str]) -> Applied:
         if candidate is not None and (os_info is None or candidate.priority > os_info.priority):
             os_info = candidate
     return Applied(packages=packages, findings=findings, os=os_info, warnings=warnings)
+
+
+def without_declared_duplicates(packages: list[Package]) -> list[Package]:
+    """Lock-file packages that are also found installed are dropped (the installed copy
+    says more: its own path and layer); each lock file lists a package once."""
+    installed = {(p.ecosystem, p.name, p.version) for p in packages if not p.from_lockfile}
+    kept: list[Package] = []
+    seen: set[tuple[Ecosystem, str, str, str]] = set()
+    for package in packages:
+        if package.from_lockfile:
+            key = (package.ecosystem, package.name, package.version, package.path)
+            if key in seen or key[:3] in installed:
+                continue
+            seen.add(key)
+        kept.append(package)
+    return kept

@@ -56,12 +56,14 @@ class AnalyzerGroup:
     _built_config: list[tuple[ImageConfigAnalyzer, ...]] = field(default_factory=list, repr=False)
 
     @classmethod
-    def build(cls, options: ScanOptions, lockfiles: bool | None = None) -> AnalyzerGroup:
-        """Choose the registered analyzers the options ask for."""
+    def build(cls, options: ScanOptions, tree: bool = False) -> AnalyzerGroup:
+        """Choose the registered analyzers the options ask for; a `tree` (filesystem scan)
+        reads lock files and does not count the project's own manifest as a package."""
         analyzer_options = AnalyzerOptions(
             yara_rules=options.yara_rules,
             secret_config=options.secret_config,
-            lockfiles=options.lockfiles if lockfiles is None else lockfiles,
+            lockfiles=options.lockfiles or tree,
+            project_manifests=not tree,
         )
         wanted = _wanted_scanners(options)
         classes = tuple(
@@ -85,6 +87,7 @@ class AnalyzerGroup:
                 f"schema={CACHE_SCHEMA}",
                 *sorted(f"{c.id}@{c.version}" for c in classes),
                 f"lockfiles={analyzer_options.lockfiles}",
+                f"projects={analyzer_options.project_manifests}",
                 f"limits={options.max_file_size},{','.join(limits.skip_dirs)}",
                 f"secrets={_fingerprint(options.secret_config)}",
                 f"yara={_fingerprint(options.yara_rules)}",

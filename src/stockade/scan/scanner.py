@@ -8,7 +8,7 @@ from pathlib import Path
 from stockade.model.inventory import Finding, LayerRef, Package, ScanResult
 from stockade.scan.analyzers import OSInfo
 from stockade.scan.analyzers.image_config import ImageConfigInput
-from stockade.scan.applier import Applied, apply_layers
+from stockade.scan.applier import Applied, apply_layers, without_declared_duplicates
 from stockade.scan.cache import LayerCache
 from stockade.scan.distro import os_label, with_distro
 from stockade.scan.errors import SourceError
@@ -42,12 +42,13 @@ def scan_image(ref: str, options: ScanOptions, progress: Progress | None = None)
 
 
 def scan_fs(path: str | Path, options: ScanOptions, progress: Progress | None = None) -> ScanResult:
-    """Scan a directory tree (a project or a rootfs); lock files count here."""
+    """Scan a directory tree (a project or a rootfs): lock files' dependencies are listed
+    (marked as such), the project's own package.json is not a package."""
     from stockade.scan.sources.rootfs import DirectorySource
 
     root = Path(path)
     source = DirectorySource(str(root), root)
-    group = AnalyzerGroup.build(options, lockfiles=True)
+    group = AnalyzerGroup.build(options, tree=True)
     return _scan_tree(str(root), source.root, options, group, progress or _no_progress)
 
 
@@ -114,7 +115,7 @@ def _image_findings(
 def _finish(
     result: ScanResult, applied: Applied, options: ScanOptions, extra: list[Finding]
 ) -> ScanResult:
-    packages = with_distro(applied.packages, applied.os)
+    packages = with_distro(without_declared_duplicates(applied.packages), applied.os)
     findings = [*applied.findings, *extra]
     warnings = list(applied.warnings)
     if options.enabled(Scanner.VULN) and options.db_path is not None:

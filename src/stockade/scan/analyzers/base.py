@@ -51,7 +51,10 @@ class AnalyzerOptions:
 
     yara_rules: Path | None = None
     secret_config: Path | None = None
-    lockfiles: bool = False
+    lockfiles: bool = False  # lock files' dependencies, marked `from_lockfile`
+    # a package.json outside node_modules is a package: the application an image ships (as
+    # Trivy and Syft list it); off in filesystem scans, where it is the project scanned
+    project_manifests: bool = True
 
 
 class Analyzer(ABC):

@@ -7,7 +7,7 @@ from typing import Any
 import msgspec
 
 from stockade.model.inventory import Ecosystem, Package
-from stockade.scan.analyzers.base import Analyzer, FileAnalysis, register
+from stockade.scan.analyzers.base import Analyzer, AnalyzerOptions, FileAnalysis, register
 from stockade.scan.files import FileInfo
 
 
@@ -54,11 +54,20 @@ class NodePackageAnalyzer(Analyzer):
     """package.json files of installed packages (inside node_modules)."""
 
     id = "node-pkg"
+    version = 2
     ecosystems = frozenset({Ecosystem.NPM})
 
+    def __init__(self, options: AnalyzerOptions) -> None:
+        self._projects = options.project_manifests
+
     def required(self, info: FileInfo) -> bool:
-        """package.json files; inside node_modules only a package's top-level one."""
-        return info.name == "package.json" and is_package_root(info.path)
+        """package.json files; inside node_modules only a package's top-level one, and
+        outside it (a project's own manifest) only when project manifests count."""
+        if info.name != "package.json":
+            return False
+        if "node_modules/" not in info.path:
+            return self._projects
+        return is_package_root(info.path)
 
     def analyze(self, info: FileInfo, content: bytes) -> FileAnalysis | None:
         """The package named by this package.json."""

@@ -1,4 +1,4 @@
-"""npm lock files (package-lock.json v1-v3) and yarn.lock; used for filesystem scans."""
+"""npm lock files (package-lock.json v1-v3) and yarn.lock: dependencies marked as declared."""
 
 from __future__ import annotations
 
@@ -19,7 +19,9 @@ _YARN_VERSION = re.compile(r'^\s+version:?\s+"?([^"\s]+)"?')
 def _from_packages(packages: dict[str, Any], path: str) -> list[Package]:
     found = []
     for key, entry in packages.items():
-        if not key or not isinstance(entry, dict) or entry.get("link") or entry.get("dev"):
+        if "node_modules/" not in key or not isinstance(entry, dict):
+            continue  # "" is the project itself, other keys its workspace members
+        if entry.get("link") or entry.get("dev"):
             continue
         name = entry.get("name") or key.rsplit("node_modules/", 1)[-1]
         version = entry.get("version")
@@ -77,6 +79,7 @@ class NpmLockAnalyzer(Analyzer):
     """Dependencies pinned by package-lock.json and yarn.lock."""
 
     id = "npm-lock"
+    version = 2
     ecosystems = frozenset({Ecosystem.NPM})
 
     @classmethod
@@ -97,4 +100,6 @@ class NpmLockAnalyzer(Analyzer):
                 packages = parse_package_lock(content, info.path)
         except msgspec.DecodeError:
             return None
-        return FileAnalysis(packages=packages) if packages else None
+        unique = {(p.name, p.version): p for p in packages}  # nested copies, yarn aliases
+        marked = [msgspec.structs.replace(p, from_lockfile=True) for p in unique.values()]
+        return FileAnalysis(packages=marked) if marked else None
