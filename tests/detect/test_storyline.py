@@ -91,3 +91,17 @@ def test_on_a_host_the_oldest_known_ancestor_is_the_top() -> None:
     story = build_storyline(events, [Offender(70, 3, "nc", 5, "u")], on_host=True)
     assert [n.name for n in story.nodes] == ["systemd", "sshd", "bash", "nc"]
     assert [story.nodes[0].key] == list(story.roots)
+
+
+def test_a_repeat_of_an_offender_whose_alert_is_still_counted_at_the_agent_is_kept() -> None:
+    first = event("execve", 210, 9, 9, ("nc", "10.88.0.9", "4444"), (BASH, CONMON))
+    again = event("execve", 211, 10, 10, ("nc", "10.88.0.9", "4444"), (BASH, CONMON))
+    shell = event("execve", 211, 10, 10, ("sh",), (BASH, CONMON))
+    later = event("execve", 212, 11, 11, ("sh",), (BASH, CONMON))  # ran sh only: not kept
+    alert = Offender(210, 9, "nc", first.event.ts, "u")
+    story = build_storyline([first, again, shell, later], [alert])
+    assert [(n.pid, n.name, n.offending) for n in story.nodes] == [
+        (200, "bash", False),
+        (210, "nc", True),
+        (211, "sh", False),
+    ]

@@ -178,12 +178,12 @@ def build_storyline(
         _append(node, Step(offender.ts, "alert", offender.rule))
     for node in tree.nodes.values():
         node.in_scope = node.in_scope or on_host
+        node.steps.sort(key=lambda s: s.ts)  # stable: an alert follows the exec it came from
     _widen_scope(tree.nodes)
     kept = _kept(tree.nodes)
     for node in kept.values():
         if node.parent not in kept:
             node.parent = ""
-        node.steps.sort(key=lambda s: s.ts)
     ordered = _parents_first(kept)
     return Storyline(tuple(n.key for n in ordered if not n.parent), tuple(ordered))
 
@@ -217,6 +217,7 @@ def _kept(nodes: dict[str, StoryNode]) -> dict[str, StoryNode]:
     offenders = {k for k, n in scoped.items() if n.offending}
     if not offenders:
         return scoped
+    offenders |= _repeats(scoped)
     kept: set[str] = set()
     for node in scoped.values():
         path = _upwards(node, scoped)
@@ -227,6 +228,30 @@ def _kept(nodes: dict[str, StoryNode]) -> dict[str, StoryNode]:
     for key in offenders:
         kept.update(_upwards(scoped[key], scoped))  # the path up to its top
     return {k: scoped[k] for k in scoped if k in kept}
+
+
+def _repeats(scoped: dict[str, StoryNode]) -> set[str]:
+    """Processes that ran what an offender ran before it alerted: the agent sends the
+    repeats of an alert later, as one counted alert, so their own alerts may be missing."""
+    alerted: set[tuple[str, ...]] = set()
+    for node in scoped.values():
+        if node.offending:
+            alerted |= {s.event.proc.argv for s in _execs_before_alert(node) if s.event}
+    return {
+        key
+        for key, node in scoped.items()
+        if any(s.event and s.event.proc.argv in alerted for s in _execs_before_alert(node))
+    }
+
+
+def _execs_before_alert(node: StoryNode) -> list[Step]:
+    execs: list[Step] = []
+    for step in node.steps:
+        if step.kind == "alert":
+            break
+        if step.kind == "exec":
+            execs.append(step)
+    return execs
 
 
 def _upwards(node: StoryNode, scoped: dict[str, StoryNode]) -> list[str]:

@@ -141,7 +141,8 @@ class IncidentService:
         query = EventQuery(
             since=incident.first_ts - STORY_LOOKBACK_NS,
             until=incident.last_ts + STORY_AFTER_NS,
-            host=incident.host_id,
+            # a container id is unique: its own index, not the whole host's events
+            host=incident.host_id if on_host else None,
             container=incident.container_id,
             limit=MAX_STORY_EVENTS,
             budget_s=budget_s,
