@@ -61,7 +61,7 @@ def bench_rule_paths() -> list[Path]:
 def pipeline_child(spool_dir: Path) -> int:
     """Agent side: on each `start` line attach and run the pipeline until the next line."""
     from stockade.agent import pipeline
-    from stockade.agent.detection import agent_detectors, event_types_needed
+    from stockade.agent.detection import agent_detectors, event_types_needed, fd_kinds_needed
     from stockade.agent.errors import SpoolFull
     from stockade.agent.heap import release_free_pages, return_large_buffers
     from stockade.agent.spool import Spool
@@ -84,6 +84,7 @@ def pipeline_child(spool_dir: Path) -> int:
     print(" ".join(sorted(types)), flush=True)
     while sys.stdin.readline().strip() == "start":
         source = BpfSource(types)
+        source.set_fd_kinds(fd_kinds_needed(detectors, types))  # as the agent does
         source.start()
         print(len(source.attached), flush=True)
         cpu0, wall0 = time.process_time(), time.monotonic()

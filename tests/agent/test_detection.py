@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from stockade.agent import Agent, AgentConfig, AgentError
-from stockade.agent.detection import event_types_needed
+from stockade.agent.detection import event_types_needed, fd_kinds_needed
 from stockade.detect import DETECTORS, DetectorConfig
 from stockade.detect.correlation import CorrelationDetector
 from stockade.detect.rules import RulesDetector
@@ -99,3 +99,34 @@ def test_a_syscall_without_a_reader_of_its_own_is_needed_by_name(tmp_path: Path)
     assert "flock" in needed  # eBPF reports it as Falco's generic event
     assert "container" not in needed  # no sensor captures that name: left out
     assert needed - {"flock"} == LIFECYCLE_EVENT_TYPES
+
+
+STRATUM_RULE = """
+- rule: stratum
+  desc: stratum sent
+  condition: evt.type in (write, sendto) and (fd.typechar = 4 or fd.typechar = 6)
+    and evt.buffer contains mining.subscribe
+  output: "%proc.name"
+  priority: WARNING
+- rule: pipe write
+  desc: a write on a pipe
+  condition: evt.type = write and fd.type = pipe
+  output: "%proc.name"
+  priority: WARNING
+"""
+
+
+def test_fd_kinds_needed_unite_the_rules_of_each_type(tmp_path: Path) -> None:
+    path = tmp_path / "rules.yaml"
+    path.write_text(STRATUM_RULE)
+    rules = RulesDetector.from_paths([path])
+    kinds = fd_kinds_needed([rules], ["write", "sendto", "openat"])
+    assert kinds == {"write": frozenset("46p"), "sendto": frozenset("46")}  # openat: no rule
+
+
+def test_a_detector_that_cannot_say_keeps_every_kind(tmp_path: Path) -> None:
+    path = tmp_path / "rules.yaml"
+    path.write_text(STRATUM_RULE)
+    rules, anything = RulesDetector.from_paths([path]), AnyDetector(DetectorConfig())
+    assert fd_kinds_needed([rules, anything], ["write"]) == {}
+    assert fd_kinds_needed([rules, ConnectDetector(DetectorConfig())], ["connect"]) == {}

@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 
 from stockade.agent import pipeline
-from stockade.agent.detection import event_types_needed
+from stockade.agent.detection import event_types_needed, fd_kinds_needed
 from stockade.context.local import local_context_stage
 from stockade.context.pending import PendingContainers
 from stockade.detect.base import Detector
@@ -26,7 +26,9 @@ class LivePipeline:
     """A running sensor and context stage; `capture` collects what happens meanwhile."""
 
     def __init__(self, detectors: Sequence[Detector]) -> None:
-        self.source = BpfSource(event_types_needed(detectors))
+        types = event_types_needed(detectors)
+        self.source = BpfSource(types)
+        self.source.set_fd_kinds(fd_kinds_needed(detectors, types))  # as the agent does
         self.context = local_context_stage()
         self._pending = PendingContainers(self.context.resolver)
         self._events: list[Event] = []

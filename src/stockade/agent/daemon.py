@@ -19,7 +19,12 @@ import stockade
 from stockade.agent import pipeline
 from stockade.agent.action_journal import ActionJournal
 from stockade.agent.aggregate import DEFAULT_WINDOW_S, AlertAggregator
-from stockade.agent.detection import DEFAULT_DETECTORS, agent_detectors, event_types_needed
+from stockade.agent.detection import (
+    DEFAULT_DETECTORS,
+    agent_detectors,
+    event_types_needed,
+    fd_kinds_needed,
+)
 from stockade.agent.enroll import Credentials, enroll, load_credentials
 from stockade.agent.errors import AgentError, SpoolFull, TransportError
 from stockade.agent.heap import release_free_pages, return_large_buffers
@@ -117,8 +122,11 @@ class Agent:
 
     def _choose_source(self) -> SensorChoice:
         try:
+            types = event_types_needed(self.detectors)
             return choose_source(
-                self.config.sources, event_types=event_types_needed(self.detectors)
+                self.config.sources,
+                event_types=types,
+                fd_kinds=fd_kinds_needed(self.detectors, types),
             )
         except SensorError as e:
             raise AgentError(str(e)) from e

@@ -7,7 +7,13 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from stockade.agent.errors import AgentError
-from stockade.detect.base import DetectError, Detector, DetectorConfig, build_detectors
+from stockade.detect.base import (
+    DetectError,
+    Detector,
+    DetectorConfig,
+    FdKindsAware,
+    build_detectors,
+)
 from stockade.model import EventType
 from stockade.model.events import HIGH_VOLUME_EVENT_TYPES, LIFECYCLE_EVENT_TYPES
 from stockade.sensor.fallback import capturable
@@ -46,3 +52,29 @@ def event_types_needed(detectors: Sequence[Detector]) -> frozenset[str]:
             return _ANY
         needed |= capturable(types)
     return frozenset(needed)
+
+
+def fd_kinds_needed(
+    detectors: Sequence[Detector], event_types: Iterable[str]
+) -> dict[str, frozenset[str]]:
+    """For each of `event_types`, the descriptor kinds (fd.typechar) its events must be on
+    for some detector to match them; the sensor drops the others early. A type that one
+    detector may match on any kind (or with no descriptor), or that none names, is left out.
+    """
+    needed: dict[str, frozenset[str]] = {}
+    for event_type in event_types:
+        kinds: set[str] = set()
+        named = False
+        for detector in detectors:
+            types = detector.event_types()
+            if types is not None and event_type not in types:
+                continue
+            named = True
+            found = detector.fd_kinds(event_type) if isinstance(detector, FdKindsAware) else None
+            if found is None:
+                break
+            kinds |= found
+        else:  # no detector that may match any kind
+            if named:
+                needed[event_type] = frozenset(kinds)
+    return needed

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from stockade.errors import StockadeError
 from stockade.model import Alert, Event
@@ -39,6 +39,15 @@ class Detector(Protocol):
     def event_types(self) -> frozenset[str] | None:
         """The event types (Falco's names, any syscall's included) this detector can match;
         None when it may match any."""
+        ...
+
+
+@runtime_checkable
+class FdKindsAware(Protocol):
+    """A detector that can tell on which descriptors an event type's events may match it."""
+
+    def fd_kinds(self, event_type: str) -> frozenset[str] | None:
+        """The fd.typechar values an `event_type` event must have to match; None: any."""
         ...
 
 

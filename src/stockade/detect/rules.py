@@ -8,6 +8,7 @@ from pathlib import Path
 from stockade.detect.base import DETECTORS, DetectorConfig, DetectorConfigError
 from stockade.model import Alert, Event
 from stockade.rules.default import default_rule_paths
+from stockade.rules.fdkinds import fd_kinds_for
 from stockade.rules.loader import load_rules
 from stockade.rules.messages import LoadMessage
 from stockade.rules.ruleset import Matching, Ruleset
@@ -58,6 +59,19 @@ class RulesDetector:
                 return None
             needed |= rule.event_types
         return frozenset(needed)
+
+    def fd_kinds(self, event_type: str) -> frozenset[str] | None:
+        """The descriptor kinds (fd.typechar) an `event_type` event must be on for a rule to
+        match it; None when any kind (or no descriptor) may do."""
+        kinds: set[str] = set()
+        for rule in self._ruleset.rules:
+            if rule.event_types is not None and event_type not in rule.event_types:
+                continue
+            found = fd_kinds_for(rule.tree, event_type)
+            if found is None:
+                return None
+            kinds |= found
+        return frozenset(kinds)
 
     def reload(
         self, paths: Sequence[Path | str], *, sources: Sequence[tuple[str, str]] = ()

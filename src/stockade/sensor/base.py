@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import ClassVar
 
 import msgspec
@@ -53,6 +53,11 @@ class EventSource(abc.ABC):
     @abc.abstractmethod
     def unavailable_reason(cls) -> str | None:
         """None when this source can run here, else a one-line reason."""
+
+    def set_fd_kinds(self, fd_kinds: Mapping[str, frozenset[str]]) -> None:  # noqa: B027
+        """Before start: events of these types are wanted only on descriptors of these kinds
+        (fd.typechar values; types not named: any). A source may drop the others early (eBPF
+        does, in the kernel) or report them all; this one reports them all."""
 
     @abc.abstractmethod
     def start(self) -> None:

@@ -8,7 +8,7 @@ and returns the first that starts, with the reasons the better ones could not (w
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from stockade.model import Event, EventType
@@ -53,6 +53,11 @@ class MergedSource(EventSource):
     def unavailable_reason(cls) -> str | None:
         """Always None: the parts say for themselves."""
         return None
+
+    def set_fd_kinds(self, fd_kinds: Mapping[str, frozenset[str]]) -> None:
+        """Passed on to every part."""
+        for part in self.parts:
+            part.set_fd_kinds(fd_kinds)
 
     @property
     def name(self) -> str:
@@ -194,11 +199,13 @@ def choose_source(
     event_types: Iterable[str] = frozenset(EventType),
     disabled: Iterable[str] = (),
     build: Callable[[str, frozenset[str]], EventSource] = _build,
+    fd_kinds: Mapping[str, frozenset[str]] | None = None,
 ) -> SensorChoice:
     """Start the first candidate of `chain` that works (skipping `disabled` ids).
 
     `event_types` are Falco's names: Stockade's event types and, for a source that
     reports any syscall generically (eBPF), other syscalls; the rest get only the former.
+    `fd_kinds` (see `EventSource.set_fd_kinds`) lets a source drop I/O calls early.
     """
     types, off = frozenset(event_types), set(disabled)
     reasons: list[str] = []
@@ -211,6 +218,8 @@ def choose_source(
                 build(i, t) for i, t in zip(candidate, part_types(candidate, types), strict=True)
             ]
             source = parts[0] if len(parts) == 1 else MergedSource(parts)
+            if fd_kinds:
+                source.set_fd_kinds(fd_kinds)
             source.start()
         except SensorError as e:
             reasons.append(str(e))

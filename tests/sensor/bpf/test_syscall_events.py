@@ -202,3 +202,28 @@ def test_only_the_first_io_calls_of_a_socket_are_reported() -> None:
         assert [d for d in data if d.startswith("pipe-")] == [f"pipe-{i}" for i in range(10)]
     finally:
         src.stop()
+
+
+def test_io_calls_on_descriptors_no_rule_matches_are_dropped_in_the_kernel() -> None:
+    code = (
+        "import os, socket, tempfile\n"
+        "srv = socket.create_server(('127.0.0.1', 0))\n"
+        "tcp = socket.create_connection(srv.getsockname())\n"
+        "a, b = socket.socketpair()\n"
+        "r, w = os.pipe()\n"
+        "f = tempfile.TemporaryFile()\n"
+        "for fd in (a.fileno(), w, f.fileno()):\n"
+        "    os.write(fd, b'not-ip')\n"
+        "os.write(tcp.fileno(), b'ip-data')\n"
+        "print(os.getpid())\n"
+    )
+    src = BpfSource({T.WRITE}, lifecycle=False)
+    src.set_fd_kinds({"write": frozenset("46")})  # a rule on IP sockets only
+    src.start()
+    try:
+        out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+        pid = int(out.stdout)
+        found = _events_of(src, pid, {"write": lambda e: e.args["data"] == "ip-data"})
+        assert [e.args["data"] for e in found] == ["ip-data"]
+    finally:
+        src.stop()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ctypes
 import os
 import subprocess
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -59,12 +59,14 @@ class LoadedSensor:
         snaplen: int = SNAPLEN_DEFAULT,
         generic_nrs: Iterable[int] = (),
         sock_io_max: int = SOCK_IO_MAX_DEFAULT,
+        io_drop: Mapping[int, int] | None = None,
     ) -> None:
         if not 0 <= snaplen <= SNAPLEN_MAX:
             raise LibbpfError(f"snaplen must be between 0 and {SNAPLEN_MAX}, not {snaplen}")
         self._snaplen = snaplen
         self._generic_nrs = tuple(generic_nrs)  # syscalls the generic programs report
         self._sock_io_max = sock_io_max
+        self._io_drop = dict(io_drop or {})  # kind id -> descriptor classes dropped (iofilter)
         self._lib = load_library()
         self._log = LibbpfLog(self._lib)
         self._obj: int | None = None
@@ -131,14 +133,18 @@ class LoadedSensor:
         )
         if rc < 0:
             raise LibbpfError(f"setting the sensor config map failed: {os.strerror(-rc)}")
-        on = ctypes.c_uint8(1)
         for nr in self._generic_nrs:
-            key = ctypes.c_uint32(nr)
-            rc = self._lib.bpf_map_update_elem(
-                self._map_fd("generic_nrs"), ctypes.byref(key), ctypes.byref(on), 0
-            )
-            if rc < 0:
-                raise LibbpfError(f"selecting generic syscall {nr} failed: {os.strerror(-rc)}")
+            self._set_u8("generic_nrs", nr, 1, f"selecting generic syscall {nr}")
+        for kind, classes in self._io_drop.items():
+            self._set_u8("io_drop", kind, classes, f"the I/O filter of kind {kind}")
+
+    def _set_u8(self, map_name: str, index: int, value: int, what: str) -> None:
+        key, val = ctypes.c_uint32(index), ctypes.c_uint8(value)
+        rc = self._lib.bpf_map_update_elem(
+            self._map_fd(map_name), ctypes.byref(key), ctypes.byref(val), 0
+        )
+        if rc < 0:
+            raise LibbpfError(f"setting {what} failed: {os.strerror(-rc)}")
 
     def poll(self, timeout_ms: int) -> list[bytes]:
         """Wait for a wakeup (or the timeout), then return the records waiting.

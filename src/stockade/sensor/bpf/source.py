@@ -5,7 +5,7 @@ from __future__ import annotations
 import operator
 import os
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import ClassVar
 
@@ -14,6 +14,7 @@ from stockade.model.events import HIGH_VOLUME_EVENT_TYPES, LIFECYCLE_EVENT_TYPES
 from stockade.sensor.base import SOURCES, EventSource, SensorError, SensorStats, SensorUnavailable
 from stockade.sensor.bpf.build import BTF_PATH, build_object, missing_tool
 from stockade.sensor.bpf.decoder import RecordDecoder
+from stockade.sensor.bpf.iofilter import io_drop_entries
 from stockade.sensor.bpf.kinds import GENERIC_PROGRAMS, generic_syscalls, programs_for
 from stockade.sensor.bpf.libbpf import load_library
 from stockade.sensor.bpf.loader import (
@@ -78,6 +79,7 @@ class BpfSource(EventSource):
         self._reader = reader  # mmap: read the ring directly; libbpf: ring_buffer__poll
         self._decoder = RecordDecoder()
         self._stats = SensorStats()
+        self._io_drop: dict[int, int] = {}  # kind id -> descriptor classes dropped in the kernel
 
     _probe_result: ClassVar[tuple[str | None] | None] = None
 
@@ -131,6 +133,10 @@ class BpfSource(EventSource):
         generic = set(GENERIC_PROGRAMS) if self.generic else set()
         return {p for t in self.event_types for p in programs_for(t)} | generic
 
+    def set_fd_kinds(self, fd_kinds: Mapping[str, frozenset[str]]) -> None:
+        """Drop I/O calls on other descriptors in the kernel, before any record is built."""
+        self._io_drop = io_drop_entries(fd_kinds)
+
     def start(self) -> None:
         """Build (or reuse) the object, load it, attach the programs needed."""
         if self._sensor is not None:
@@ -147,6 +153,7 @@ class BpfSource(EventSource):
                 snaplen=self.snaplen,
                 generic_nrs=[numbers[name] for name in self.generic],
                 sock_io_max=self.sock_io_max,
+                io_drop=self._io_drop,
             )
         except SensorError as e:
             raise SensorUnavailable(f"eBPF load failed: {e}") from e

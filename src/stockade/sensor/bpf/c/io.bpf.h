@@ -14,25 +14,70 @@ struct {
 	__type(value, __u32);
 } sock_io SEC(".maps");
 
-/*
- * Whether an I/O call on fd is reported: always for files and pipes; for a socket, only
- * its first cfg->sock_io_max calls (the start of a conversation is what content rules
- * look at), so a busy long-lived connection costs a map lookup per call, not an event.
- */
-static __always_inline int io_wanted(long fd)
+/* Descriptor classes of an I/O call's fd (io_drop holds the classes dropped per kind). */
+#define IOF_INET 1  /* AF_INET, AF_INET6 sockets: fd.typechar 4, 6 */
+#define IOF_SOCK 2  /* other sockets: u */
+#define IOF_PIPE 4  /* p */
+#define IOF_FILE 8  /* regular files and devices: f */
+#define IOF_DIR 16  /* d */
+#define IOF_OTHER 32 /* no open fd, anonymous inodes (eventfd, epoll ...) */
+#define S_IFIFO 0010000
+#define S_IFCHR 0020000
+#define S_IFDIR 0040000
+#define S_IFBLK 0060000
+#define S_IFREG 0100000
+
+/* Per event kind: the descriptor classes whose I/O calls no rule can match (set by the loader). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 256);
+	__type(key, __u32);
+	__type(value, __u8);
+} io_drop SEC(".maps");
+
+static __always_inline __u32 file_class(__u32 fmt)
 {
-	struct sensor_cfg *c = get_cfg();
-	__u32 max = c ? c->sock_io_max : 0;
-	if (!max)
+	switch (fmt) {
+	case S_IFIFO:
+		return IOF_PIPE;
+	case S_IFREG: case S_IFCHR: case S_IFBLK:
+		return IOF_FILE;
+	case S_IFDIR:
+		return IOF_DIR;
+	}
+	return IOF_OTHER;
+}
+
+/*
+ * Whether an I/O call of `kind` on fd is reported: not when no rule can match its
+ * descriptor's class (io_drop); on a socket, only its first c->sock_io_max calls (the
+ * start of a conversation is what content rules look at), so a busy long-lived
+ * connection costs a map lookup per call, not an event.
+ */
+static __always_inline int io_wanted(struct sensor_cfg *c, long fd, __u32 kind)
+{
+	__u8 *dropped = bpf_map_lookup_elem(&io_drop, &kind);
+	__u32 drop = dropped ? *dropped : 0;
+	__u32 max = c->sock_io_max;
+	if (!drop && !max)
 		return 1;
 	struct file *f = fd_file(fd);
 	if (!f)
-		return 1;
+		return !(drop & IOF_OTHER);
 	struct inode *ino = BPF_CORE_READ(f, f_inode);
-	if ((BPF_CORE_READ(ino, i_mode) & S_IFMT) != S_IFSOCK)
-		return 1;
+	__u32 fmt = BPF_CORE_READ(ino, i_mode) & S_IFMT;
+	if (fmt != S_IFSOCK)
+		return !(drop & file_class(fmt));
 	struct socket *so = BPF_CORE_READ(f, private_data);
-	struct sock_key key = {.sk = (__u64)BPF_CORE_READ(so, sk), .ino = BPF_CORE_READ(ino, i_ino)};
+	struct sock *sk = BPF_CORE_READ(so, sk);
+	if (drop) {
+		__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+		if (drop & (family == AF_INET || family == AF_INET6 ? IOF_INET : IOF_SOCK))
+			return 0;
+	}
+	if (!max)
+		return 1;
+	struct sock_key key = {.sk = (__u64)sk, .ino = BPF_CORE_READ(ino, i_ino)};
 	__u32 *n = bpf_map_lookup_elem(&sock_io, &key);
 	if (!n) {
 		__u32 one = 1;

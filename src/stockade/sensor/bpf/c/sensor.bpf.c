@@ -246,12 +246,15 @@ static __always_inline int emit_exit(struct trace_event_raw_sys_exit *ctx, __u32
 	return 0;
 }
 
-/* Enter of an I/O call: stashed only while its socket is within its quota (io_wanted). */
+/* Enter of an I/O call: stashed only when its descriptor passes io_wanted. */
 static __always_inline int io_enter(struct trace_event_raw_sys_enter *ctx, __u32 kind)
 {
+	struct sensor_cfg *c = get_cfg();
+	if (!c || c->self_tgid == (bpf_get_current_pid_tgid() >> 32))
+		return 0;
 	long fd = 0;
 	bpf_probe_read_kernel(&fd, sizeof(fd), &ctx->args[0]);
-	if (is_self() || !io_wanted(fd))
+	if (!io_wanted(c, fd, kind))
 		return 0;
 	return stash_enter(ctx, kind);
 }
@@ -348,12 +351,12 @@ SYSCALL(fcntl, K_FCNTL)
 SYSCALL(splice, K_SPLICE)
 SYSCALL_IO(read, K_READ)
 SYSCALL_IO(write, K_WRITE)
-SYSCALL(pread64, K_PREAD)
-SYSCALL(pwrite64, K_PWRITE)
+SYSCALL_IO(pread64, K_PREAD)
+SYSCALL_IO(pwrite64, K_PWRITE)
 SYSCALL_IO(readv, K_READV)
 SYSCALL_IO(writev, K_WRITEV)
-SYSCALL(preadv, K_PREADV)
-SYSCALL(pwritev, K_PWRITEV)
+SYSCALL_IO(preadv, K_PREADV)
+SYSCALL_IO(pwritev, K_PWRITEV)
 SYSCALL(socketpair, K_SOCKETPAIR)
 SYSCALL(shutdown, K_SHUTDOWN)
 SYSCALL(getsockopt, K_GETSOCKOPT)
