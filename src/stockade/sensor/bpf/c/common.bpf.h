@@ -23,12 +23,22 @@ struct {
 	__uint(max_entries, 1 << 25); /* 32 MiB: seconds of bursts while the reader is busy */
 } events SEC(".maps");
 
+/*
+ * A syscall's arguments from its enter to its exit, kept with the thread itself (task
+ * local storage: a lookup costs a pointer walk, where a hash map's insert and delete
+ * cost a hash and a lock per call; freed with the thread). kind 0: nothing stashed.
+ */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u64);
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
 	__type(value, struct stash);
 } stashed SEC(".maps");
+
+static __always_inline struct stash *stash_of_current(__u64 flags)
+{
+	return bpf_task_storage_get(&stashed, bpf_get_current_task_btf(), 0, flags);
+}
 
 /* Records lost: [0] the ring was full, [1] any other failure (e.g. lock contention). */
 struct {
@@ -134,20 +144,21 @@ static __always_inline void submit(struct scratch *sc, __u32 used)
 		count_drop(err);
 }
 
+/* The task's pointers below are walked by direct (BTF) loads: see fd_file. */
 static __always_inline __u32 tty_nr(struct task_struct *t)
 {
-	struct tty_struct *tty = BPF_CORE_READ(t, signal, tty);
+	struct tty_struct *tty = t->signal->tty;
 	if (!tty)
 		return 0;
-	__u32 major = BPF_CORE_READ(tty, driver, major);
-	__u32 minor = BPF_CORE_READ(tty, driver, minor_start) + BPF_CORE_READ(tty, index);
+	__u32 major = tty->driver->major;
+	__u32 minor = tty->driver->minor_start + tty->index;
 	return (minor & 0xff) | (major << 8) | ((minor & ~0xffu) << 12);
 }
 
 static __always_inline __u32 task_vpid(struct task_struct *t)
 {
-	struct pid *p = BPF_CORE_READ(t, group_leader, thread_pid);
-	unsigned int level = BPF_CORE_READ(p, level);
+	struct pid *p = t->group_leader->thread_pid;
+	unsigned int level = p->level;
 	struct upid up = {};
 	bpf_probe_read_kernel(&up, sizeof(up), &p->numbers[level & 31]);
 	return up.nr;
@@ -155,9 +166,9 @@ static __always_inline __u32 task_vpid(struct task_struct *t)
 
 static __always_inline void fill_hdr(struct rec_hdr *h, __u32 kind, __s64 res)
 {
-	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+	struct task_struct *t = bpf_get_current_task_btf();
 	__u64 id = bpf_get_current_pid_tgid();
-	const struct cred *cr = BPF_CORE_READ(t, cred);
+	const struct cred *cr = t->cred;
 
 	h->ts = bpf_ktime_get_boot_ns();
 	h->cgroup_id = bpf_get_current_cgroup_id();
@@ -165,15 +176,15 @@ static __always_inline void fill_hdr(struct rec_hdr *h, __u32 kind, __s64 res)
 	h->kind = kind;
 	h->pid = id >> 32;
 	h->tid = (__u32)id;
-	h->ppid = BPF_CORE_READ(t, real_parent, tgid);
-	h->uid = BPF_CORE_READ(cr, uid.val);
-	h->gid = BPF_CORE_READ(cr, gid.val);
-	h->euid = BPF_CORE_READ(cr, euid.val);
-	h->egid = BPF_CORE_READ(cr, egid.val);
-	h->cap_eff = BPF_CORE_READ(cr, cap_effective.val);
-	h->cap_perm = BPF_CORE_READ(cr, cap_permitted.val);
-	h->loginuid = BPF_CORE_READ(t, loginuid.val);
-	h->start_ns = BPF_CORE_READ(t, group_leader, start_boottime);
+	h->ppid = t->real_parent->tgid;
+	h->uid = cr->uid.val;
+	h->gid = cr->gid.val;
+	h->euid = cr->euid.val;
+	h->egid = cr->egid.val;
+	h->cap_eff = cr->cap_effective.val;
+	h->cap_perm = cr->cap_permitted.val;
+	h->loginuid = t->loginuid.val;
+	h->start_ns = t->group_leader->start_boottime;
 	h->tty = tty_nr(t);
 	h->vpid = task_vpid(t);
 	h->flags = 0;
@@ -231,13 +242,18 @@ static __always_inline __u16 walk_path(char *buf, struct dentry *dentry, struct 
 	return off > STR_WALK ? STR_WALK : off;
 }
 
+/*
+ * The open file behind fd of the current task. The task's own pointers are walked by
+ * direct (BTF) loads, a few ns each, where every bpf_probe_read hop is a helper call:
+ * this runs on every traced I/O call.
+ */
 static __always_inline struct file *fd_file(long fd)
 {
-	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
-	struct file **fds = BPF_CORE_READ(t, files, fdt, fd);
-	unsigned int max = BPF_CORE_READ(t, files, fdt, max_fds);
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct fdtable *fdt = t->files->fdt;
+	struct file **fds = fdt->fd;
 	struct file *f = NULL;
-	if (fd < 0 || fd >= max)
+	if (fd < 0 || fd >= fdt->max_fds)
 		return NULL;
 	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
 	return f;

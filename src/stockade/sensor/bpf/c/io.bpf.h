@@ -6,6 +6,9 @@
 
 #define PR_SET_NAME 15
 
+/* A kernel pointer read as a plain number, typed again for direct (BTF) loads. */
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
+
 /* I/O events reported so far per socket. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -61,23 +64,25 @@ static __always_inline int io_wanted(struct sensor_cfg *c, long fd, __u32 kind)
 	__u32 max = c->sock_io_max;
 	if (!drop && !max)
 		return 1;
-	struct file *f = fd_file(fd);
-	if (!f)
+	struct file *raw = fd_file(fd);
+	if (!raw)
 		return !(drop & IOF_OTHER);
-	struct inode *ino = BPF_CORE_READ(f, f_inode);
-	__u32 fmt = BPF_CORE_READ(ino, i_mode) & S_IFMT;
+	/* direct (BTF) loads from here on: see fd_file */
+	struct file *f = bpf_rdonly_cast(raw, bpf_core_type_id_kernel(struct file));
+	struct inode *ino = f->f_inode;
+	__u32 fmt = ino->i_mode & S_IFMT;
 	if (fmt != S_IFSOCK)
 		return !(drop & file_class(fmt));
-	struct socket *so = BPF_CORE_READ(f, private_data);
-	struct sock *sk = BPF_CORE_READ(so, sk);
+	struct socket *so = bpf_rdonly_cast(f->private_data, bpf_core_type_id_kernel(struct socket));
+	struct sock *sk = so->sk;
 	if (drop) {
-		__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+		__u16 family = sk->__sk_common.skc_family;
 		if (drop & (family == AF_INET || family == AF_INET6 ? IOF_INET : IOF_SOCK))
 			return 0;
 	}
 	if (!max)
 		return 1;
-	struct sock_key key = {.sk = (__u64)sk, .ino = BPF_CORE_READ(ino, i_ino)};
+	struct sock_key key = {.sk = (__u64)sk, .ino = ino->i_ino};
 	__u32 *n = bpf_map_lookup_elem(&sock_io, &key);
 	if (!n) {
 		__u32 one = 1;

@@ -14,14 +14,15 @@ static __always_inline int stash_enter(struct trace_event_raw_sys_enter *ctx, __
 {
 	if (is_self())
 		return 0;
-	struct stash s = {.kind = kind};
-	__u64 id = bpf_get_current_pid_tgid();
+	struct stash *s = stash_of_current(BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!s)
+		return 0;
 	/*
 	 * probe_read, not direct context loads: a syscall's record holds only its own
 	 * arguments, and attaching a program that reads past it fails with EACCES.
 	 */
-	bpf_probe_read_kernel(s.a, sizeof(s.a), ctx->args);
-	bpf_map_update_elem(&stashed, &id, &s, BPF_ANY);
+	bpf_probe_read_kernel(s->a, sizeof(s->a), ctx->args);
+	s->kind = kind;
 	return 0;
 }
 
@@ -197,34 +198,32 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 
 static __always_inline int emit_exit(struct trace_event_raw_sys_exit *ctx, __u32 kind)
 {
+	int clone = kind == K_CLONE || kind == K_CLONE3 || kind == K_FORK || kind == K_VFORK;
+	struct stash *s = stash_of_current(0);
+	if (s && !s->kind)
+		s = NULL;
+	if (!s && !clone)
+		return 0; /* first, as cheap as can be: most exits of I/O calls end here */
+	if (s)
+		s->kind = 0; /* taken: the next exit without an enter finds nothing */
 	__u64 id = bpf_get_current_pid_tgid();
-	__s64 ret = BPF_CORE_READ(ctx, ret);
-	struct stash *s = bpf_map_lookup_elem(&stashed, &id);
+	__s64 ret = ctx->ret;
 	/*
 	 * clone/fork family: reported once, by the new process returning 0 (as the proc
 	 * connector does), so the process tree sees one event per new process. The parent's
 	 * return and new threads (tid != tgid) are not reported.
 	 */
-	if (kind == K_CLONE || kind == K_CLONE3 || kind == K_FORK || kind == K_VFORK) {
-		if (s)
-			bpf_map_delete_elem(&stashed, &id);
+	if (clone) {
 		if (ret != 0 || (__u32)id != (id >> 32) || is_self())
 			return 0;
 		s = NULL;
-	} else if (!s) {
-		return 0;
 	}
 	/* A successful exec is reported by sched_process_exec with the new image. */
-	if ((kind == K_EXECVE || kind == K_EXECVEAT) && ret == 0) {
-		bpf_map_delete_elem(&stashed, &id);
+	if ((kind == K_EXECVE || kind == K_EXECVEAT) && ret == 0)
 		return 0;
-	}
 	struct scratch *sc = get_scratch();
-	if (!sc) {
-		if (s)
-			bpf_map_delete_elem(&stashed, &id);
+	if (!sc)
 		return 0;
-	}
 	fill_hdr(&sc->h, kind, ret);
 	if (!s) { /* the clone family: the forking parent, not today's reaper */
 		__u32 pid = id >> 32;
@@ -236,12 +235,10 @@ static __always_inline int emit_exit(struct trace_event_raw_sys_exit *ctx, __u32
 	}
 	if (kind == K_GENERIC)
 		sc->h.nr = BPF_CORE_READ(ctx, id);
-	if (s) {
+	if (s)
 		__builtin_memcpy(sc->h.a, s->a, sizeof(sc->h.a));
-		bpf_map_delete_elem(&stashed, &id);
-	} else {
+	else
 		__builtin_memset(sc->h.a, 0, sizeof(sc->h.a));
-	}
 	submit(sc, fill_sys(sc, kind, ret));
 	return 0;
 }
@@ -447,12 +444,11 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 {
 	if (is_self())
 		return 0;
-	__u64 id = bpf_get_current_pid_tgid();
-	struct stash *s = bpf_map_lookup_elem(&stashed, &id);
+	struct stash *s = stash_of_current(0);
 	struct scratch *sc = get_scratch();
 	if (!sc)
 		return 0;
-	fill_hdr(&sc->h, s ? s->kind : K_EXECVE, 0);
+	fill_hdr(&sc->h, s && s->kind ? s->kind : K_EXECVE, 0);
 	__builtin_memset(sc->h.a, 0, sizeof(sc->h.a));
 	sc->h.a[0] = old_pid;
 	__u32 used = 0;
