@@ -12,6 +12,7 @@ import pytest
 
 from stockade.model.entities import Container
 from stockade.model.events import Ancestor, Event, FdInfo
+from stockade.platform.api.incident_views import IncidentDetailView
 from tests.support.agent_client import TestAgent, make_alert, make_event
 from tests.support.platform_runner import PlatformRunner
 
@@ -109,6 +110,7 @@ def test_detail_has_timeline_and_storyline(agent: TestAgent, admin: httpx.Client
     r = admin.get(f"/api/v1/incidents/{shop['id']}")
     assert r.status_code == 200, r.text
     detail = r.json()
+    IncidentDetailView.model_validate(detail)  # the documented shape, field by field
     assert [a["rule"] for a in detail["alerts"]] == ["Reverse shell", "Read shadow"]
     assert [e["kind"] for e in detail["timeline"]] == ["alert", "alert"]
     story = detail["storyline"]
@@ -121,6 +123,18 @@ def test_detail_has_timeline_and_storyline(agent: TestAgent, admin: httpx.Client
     assert [s["kind"] for s in nc["steps"]] == ["exec", "alert", "connect"]  # alerted at exec
     assert nc["steps"][0]["event"]["proc"]["pid"] == 4010
     assert admin.get("/api/v1/incidents/999999").status_code == 404
+
+
+def test_a_host_incident_tells_the_story_of_its_process(
+    agent: TestAgent, admin: httpx.Client
+) -> None:
+    del agent
+    [host] = [
+        i for i in incidents(admin, host="inc-host")["items"] if i["title"] == "Kernel module"
+    ]
+    story = admin.get(f"/api/v1/incidents/{host['id']}").json()["storyline"]
+    assert [(p["name"], p["offending"]) for p in story["processes"]] == [("insmod", True)]
+    assert story["roots"] == [story["processes"][0]["id"]]
 
 
 def test_analyst_changes_are_on_the_timeline_and_audited(

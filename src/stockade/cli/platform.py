@@ -74,7 +74,8 @@ async def _serve_until_signalled(platform: Platform) -> None:
 
 _SERVER_KEYS = (
     "host port agent_port store store_location bus bus_location query_budget "
-    "events_days alerts_days store_max_gb agent_cert_days plain_http tls_cert tls_key"
+    "events_days alerts_days store_max_gb agent_cert_days incident_window_min plain_http "
+    "tls_cert tls_key"
 )
 SERVER_FLAGS = {  # parameter -> configuration key
     "data_dir": "data_dir",
@@ -128,6 +129,14 @@ def server(
             min=1,
         ),
     ] = 30,
+    incident_window_min: Annotated[
+        float,
+        typer.Option(
+            help="Minutes within which alerts of one container or process ancestry are one "
+            "incident.",
+            min=0.01,
+        ),
+    ] = 30,
     plain_http: PlainHttp = False,
     tls_cert: TlsFile = None,
     tls_key: TlsFile = None,
@@ -155,6 +164,7 @@ def server(
         alerts_days=alerts_days,
         store_max_gb=store_max_gb,
         agent_cert_days=agent_cert_days,
+        incident_window_min=incident_window_min,
         plain_http=plain_http,
         tls_cert=tls_cert,
         tls_key=tls_key,
@@ -191,6 +201,7 @@ def platform_config(settings: StockadeConfig) -> PlatformConfig:
             max_store_bytes=int(section.store_max_gb * 1024**3),
         ),
         agent_cert_validity_s=section.agent_cert_days * 86400,
+        incident_window_s=max(1, round(section.incident_window_min * 60)),
         console_tls=not section.plain_http,
         console_cert=Path(section.tls_cert) if section.tls_cert else None,
         console_key=Path(section.tls_key) if section.tls_key else None,
