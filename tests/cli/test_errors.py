@@ -205,3 +205,21 @@ def test_a_message_of_several_lines_is_printed_as_one(capsys: pytest.CaptureFixt
         report(UsageError("podman said:\n  Error: image not known\n"))
     assert stopped.value.exit_code == 2
     assert capsys.readouterr().err == "stockade: error: podman said: Error: image not known\n"
+
+
+def test_a_bad_response_policy_stops_the_agent_in_one_line(tmp_path: Path) -> None:
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("policies: [{name: a, actions: [explode]}]\n")
+    done = stockade(
+        "agent",
+        "--policy",
+        str(policy),
+        "--state-dir",
+        str(tmp_path / "agent"),
+        "--server",
+        "https://127.0.0.1:1",
+    )
+    assert done.returncode == 2
+    assert one_line(done.stderr).startswith(
+        f"policy file {policy}: `$.policies[0]` ('a'): unknown response action 'explode'"
+    )
