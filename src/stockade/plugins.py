@@ -23,6 +23,7 @@ BUILTIN_MODULES: dict[str, tuple[str, ...]] = {
     ),
     "container runtime": (
         "stockade.context.podman",
+        "stockade.context.buildah",
         "stockade.context.docker",
         "stockade.context.containerd",
         "stockade.context.crio",
