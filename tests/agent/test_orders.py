@@ -13,10 +13,18 @@ import pytest
 
 from stockade.agent.action_journal import ActionJournal
 from stockade.agent.enroll import enroll
+from stockade.agent.errors import TransportError
 from stockade.agent.orders import OrderChannel
 from stockade.agent.responder import Responder
 from stockade.model import Alert, Event, Host, Process
-from stockade.model.actions import ActionOrder, ActionTarget, Trigger
+from stockade.model.actions import (
+    ActionOrder,
+    ActionRecord,
+    ActionReport,
+    ActionStatus,
+    ActionTarget,
+    Trigger,
+)
 from stockade.respond.base import ActionContext
 from tests.support.platform_runner import PlatformRunner
 from tests.support.podman import Podman
@@ -216,3 +224,15 @@ def test_bad_pushed_policies_are_refused_in_one_line(
     with contextlib.closing(viewer):
         assert viewer.put("/api/v1/policies", json={"yaml": PUSHED}).status_code == 403
         assert viewer.get("/api/v1/policies").status_code == 200
+
+
+def test_an_agent_cannot_report_a_user_order_never_given(agent: Channel) -> None:
+    forged = ActionRecord(
+        id="forged-1",
+        action="kill_process",
+        target=ActionTarget(pid=5),
+        trigger=Trigger(kind="user", user="admin"),
+        status=ActionStatus.DONE,
+    )
+    with agent.channel.new_client() as client, pytest.raises(TransportError, match="422"):
+        agent.channel.send_report(client, ActionReport(records=[forged]))

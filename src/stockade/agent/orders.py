@@ -30,6 +30,7 @@ POLICIES_PATH = "/api/v1/agent/policies"
 REPORTS_PATH = "/api/v1/agent/actions"
 LONG_POLL_S = 15.0
 RETRY_S = 1.0
+MAX_RETRY_S = 30.0
 _answer = msgspec.json.Decoder(OrdersAnswer)
 _policies = msgspec.json.Decoder(PolicyPush)
 
@@ -48,7 +49,8 @@ class OrderChannel:
             threading.Thread(target=self._report, name="stockade-reports", daemon=True),
         ]
 
-    def _client(self) -> httpx.Client:
+    def new_client(self) -> httpx.Client:
+        """An HTTP client presenting the agent's current certificate."""
         # a new client per reconnect: it presents the current (maybe renewed) certificate
         timeout = httpx.Timeout(10.0, read=LONG_POLL_S + 10.0)
         return httpx.Client(verify=self._credentials.ssl_context(), timeout=timeout)
@@ -66,20 +68,23 @@ class OrderChannel:
         self._threads[1].join(timeout=5)
 
     def _poll(self) -> None:
-        client = self._client()
+        client = self.new_client()
+        delay = RETRY_S
         while not self._stop.is_set():
             try:
                 answer = self.fetch_orders(client)
+                delay = RETRY_S
                 if answer.policy_version != self.policy_version:
                     self._take_policies(client)
                 for order in answer.orders:
                     if self._responder.order(order):
                         log.info("order %s: %s %s", order.id, order.action, order.target)
             except (TransportError, msgspec.DecodeError) as e:
-                log.warning("orders: %s; retrying in %.0f s", e, RETRY_S)
+                log.warning("orders: %s; retrying in %.0f s", e, delay)
                 client.close()
-                self._stop.wait(RETRY_S)
-                client = self._client()
+                self._stop.wait(delay)
+                delay = min(delay * 2, MAX_RETRY_S)  # a refusal (revoked) must not flood logs
+                client = self.new_client()
         client.close()
 
     def _get(self, client: httpx.Client, path: str, **params: float) -> bytes:
@@ -111,7 +116,7 @@ class OrderChannel:
         self.policy_version = pushed.version
 
     def _report(self) -> None:
-        client = self._client()
+        client = self.new_client()
         journal = self._responder.journal
         while True:
             journal.changed.wait(0 if self._stop.is_set() else 5.0)

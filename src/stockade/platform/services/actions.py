@@ -160,6 +160,10 @@ class ActionService:
                 raise ActionRefused(403, f"action {record.id} was not ordered from {agent_id}")
             if known is not None and known.trigger.kind == "user":
                 record.trigger = known.trigger  # the user's name is the platform's word
+            elif record.trigger.kind != "policy":
+                raise ActionRefused(
+                    422, f"action {record.id}: only orders given here or policy actions are taken"
+                )
             record.agent_id, record.host_id = agent_id, host_id
             await self._runner.write(self._store.save_action, record)
             stored += 1
