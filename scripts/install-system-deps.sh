@@ -4,7 +4,7 @@
 set -euo pipefail
 group=${1:-run}
 
-run_pkgs=(podman runc busybox-static clang llvm bpftool libbpf-dev uidmap gcc libc6-dev)  # gcc: the compiled decoder
+run_pkgs=(podman runc busybox-static clang llvm bpftool libbpf-dev uidmap gcc libc6-dev nftables)  # gcc: the compiled decoder; nftables: isolate_container
 test_pkgs=(chromium postgresql nats-server redis-server auditd containerd)  # auditd: for auditctl only; its daemon must not run
 # Attack tools copied into the detection scenarios' image (tests/support/tools_image.py).
 test_pkgs+=(netcat-openbsd netcat-traditional socat nmap strace curl python3)
