@@ -105,4 +105,7 @@ def test_spdx_valid(scan_result: ScanResult, tmp_path: Path) -> None:
     assert len(contains) == len(scan_result.packages)
     declared = {p.name: str(p.license_declared) for p in document.packages}
     assert declared["@types/node"] == "MIT OR Apache-2.0"
-    assert declared["requests"] == "NOASSERTION"  # "Apache 2.0" is no SPDX expression
+    assert declared["requests"] == "Apache-2.0"  # its metadata says "Apache 2.0"
+    assert declared["Jinja2"] == "LicenseRef-BSD"  # "BSD" names no SPDX licence
+    extracted = {e.license_id: e.extracted_text for e in document.extracted_licensing_info}
+    assert extracted["LicenseRef-BSD"] == "BSD"

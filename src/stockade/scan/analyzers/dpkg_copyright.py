@@ -1,10 +1,11 @@
-"""Licences of Debian packages from machine-readable copyright files (DEP-5)."""
+"""Licences of Debian packages from their copyright files: DEP-5 fields, else the free text."""
 
 from __future__ import annotations
 
 import re
 
 from stockade.scan.analyzers.base import Analyzer, FileAnalysis, register
+from stockade.scan.analyzers.copyright_text import free_form_licenses
 from stockade.scan.files import FileInfo
 
 _LICENSE_LINE = re.compile(rb"^License:[ \t]*(\S[^\n]*)", re.MULTILINE)
@@ -47,9 +48,10 @@ def copyright_licenses(content: bytes) -> list[str]:
 
 @register
 class DpkgCopyrightAnalyzer(Analyzer):
-    """usr/share/doc/<package>/copyright of DEP-5 format."""
+    """usr/share/doc/<package>/copyright files."""
 
     id = "dpkg-license"
+    version = 2
 
     def required(self, info: FileInfo) -> bool:
         """Copyright files directly in a package's doc directory."""
@@ -57,8 +59,9 @@ class DpkgCopyrightAnalyzer(Analyzer):
         return len(parts) == 5 and parts[:3] == ["usr", "share", "doc"] and parts[4] == "copyright"
 
     def analyze(self, info: FileInfo, content: bytes) -> FileAnalysis | None:
-        """The licences, keyed by the package the directory is named after."""
-        if not content.startswith(b"Format:"):
-            return None  # free-form copyright text needs a classifier; not attempted
-        licenses = copyright_licenses(content)
+        """The licences, keyed by the package the directory is named after: DEP-5 fields,
+        else (free-form text, or DEP-5 naming none) what the text says."""
+        licenses = copyright_licenses(content) if content.startswith(b"Format:") else []
+        if not licenses:
+            licenses = free_form_licenses(content.decode("utf-8", "replace"))
         return FileAnalysis(licenses={info.path.split("/")[3]: licenses}) if licenses else None

@@ -6,6 +6,8 @@ Nested archives (fat jars, WARs, EARs) are listed with their path inside the out
 
 from __future__ import annotations
 
+import re
+from html import unescape
 from typing import TYPE_CHECKING
 
 from stockade.model.inventory import Ecosystem, Package
@@ -18,6 +20,7 @@ from stockade.scan.analyzers.jar_identity import (
     pom_properties,
 )
 from stockade.scan.files import FileInfo
+from stockade.scan.licenses import spdx_or_name
 
 if TYPE_CHECKING:  # zipfile loads when an archive is met, not at every scan's start
     import zipfile
@@ -28,8 +31,28 @@ MAX_NESTED_SIZE = 64 * 1024 * 1024
 MAX_TEXT_ENTRY = 1024 * 1024  # a manifest or pom.properties past this is not a real one
 
 
-def _package(found: Coordinates, path: str) -> Package:
-    return Package(name=found.name, version=found.version, ecosystem=Ecosystem.MAVEN, path=path)
+_POM_LICENSES = re.compile(r"<licenses>(.*?)</licenses>", re.DOTALL)
+_POM_LICENSE_NAME = re.compile(r"<license>.*?<name>\s*(.*?)\s*</name>", re.DOTALL)
+
+
+def pom_licenses(pom: str) -> tuple[str, ...]:
+    """The licences a pom.xml declares (`<licenses><license><name>`), as SPDX ids where the
+    name is certain ("The Apache Software License, Version 2.0" -> Apache-2.0)."""
+    block = _POM_LICENSES.search(pom)
+    if block is None:
+        return ()
+    names = (unescape(n) for n in _POM_LICENSE_NAME.findall(block.group(1)))
+    return tuple(dict.fromkeys(spdx_or_name(n) for n in names if n and len(n) < 200))
+
+
+def _package(found: Coordinates, path: str, licenses: tuple[str, ...] = ()) -> Package:
+    return Package(
+        name=found.name,
+        version=found.version,
+        ecosystem=Ecosystem.MAVEN,
+        path=path,
+        licenses=licenses,
+    )
 
 
 def _is_own(found: Coordinates, file_name: str, poms: list[Coordinates]) -> bool:
@@ -70,6 +93,7 @@ def _text(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> str:
 
 def _own_and_bundled(archive: zipfile.ZipFile, path: str) -> list[Package]:
     poms: list[Coordinates] = []
+    licenses: dict[str, tuple[str, ...]] = {}  # by META-INF/maven/<g>/<a>/ directory
     manifest: dict[str, str] = {}
     for info in archive.infolist():
         name = info.filename
@@ -77,10 +101,14 @@ def _own_and_bundled(archive: zipfile.ZipFile, path: str) -> list[Package]:
             coordinates = pom_properties(_text(archive, info), name)
             if coordinates is not None:
                 poms.append(coordinates)
+        elif name.startswith("META-INF/maven/") and name.endswith("/pom.xml"):
+            licenses[name.rsplit("/", 1)[0]] = pom_licenses(_text(archive, info))
         elif name == "META-INF/MANIFEST.MF":
             manifest = manifest_main_section(_text(archive, info))
     file_name = path.rsplit("/", 1)[-1]
-    found = [_package(p, path) for p in poms]
+    found = [
+        _package(p, path, licenses.get(f"META-INF/maven/{p.group}/{p.artifact}", ())) for p in poms
+    ]
     if not any(_is_own(p, file_name, poms) for p in poms):
         own = manifest_coordinates(manifest, path)
         if own is not None:
@@ -102,7 +130,7 @@ class JarAnalyzer(Analyzer):
     """Java archives (.jar, .war, .ear, .par)."""
 
     id = "jar"
-    version = 2
+    version = 3
     ecosystems = frozenset({Ecosystem.MAVEN})
     max_size = 128 * 1024 * 1024  # fat jars bundle their dependencies
 

@@ -7,26 +7,23 @@ from typing import TYPE_CHECKING
 from stockade.model.inventory import Ecosystem, Package
 from stockade.scan.analyzers.base import Analyzer, FileAnalysis, register
 from stockade.scan.files import FileInfo
+from stockade.scan.licenses import from_classifier, spdx_or_name
 
 if TYPE_CHECKING:  # the email package is imported when a METADATA file is met
     from email.message import Message
 
-_LICENSE_CLASSIFIER = "License :: "
-
 
 def licenses_of(meta: Message) -> tuple[str, ...]:
-    """Declared licences: License-Expression, License, else the licence classifiers."""
+    """Declared licences, as SPDX ids where the name is certain: License-Expression, else
+    the License field when it is a name (not a licence text), else the licence classifiers."""
     expression = (meta.get("License-Expression") or "").strip()
     if expression:
         return (expression,)
     declared = (meta.get("License") or "").strip()
     if declared and declared.upper() != "UNKNOWN" and "\n" not in declared and len(declared) < 80:
-        return (declared,)
-    return tuple(
-        c.rsplit(" :: ", 1)[-1]
-        for c in meta.get_all("Classifier") or []
-        if c.startswith(_LICENSE_CLASSIFIER) and c.count("::") >= 2
-    )
+        return (spdx_or_name(declared),)
+    classified = (from_classifier(c) for c in meta.get_all("Classifier") or [])
+    return tuple(dict.fromkeys(c for c in classified if c))
 
 
 @register
@@ -34,6 +31,7 @@ class PythonPackageAnalyzer(Analyzer):
     """Installed Python distributions (wheels and eggs)."""
 
     id = "python-pkg"
+    version = 2
     ecosystems = frozenset({Ecosystem.PYPI})
 
     def required(self, info: FileInfo) -> bool:

@@ -13,6 +13,7 @@ from license_expression import (  # type: ignore[import-untyped]
 )
 from spdx_tools.spdx.model.actor import Actor, ActorType
 from spdx_tools.spdx.model.document import CreationInfo, Document
+from spdx_tools.spdx.model.extracted_licensing_info import ExtractedLicensingInfo
 from spdx_tools.spdx.model.package import ExternalPackageRef, ExternalPackageRefCategory
 from spdx_tools.spdx.model.package import Package as SpdxPackage
 from spdx_tools.spdx.model.relationship import Relationship, RelationshipType
@@ -34,23 +35,48 @@ def spdx_id(kind: str, n: int, name: str) -> str:
     return f"SPDXRef-{kind}-{n}-{_UNSAFE_ID.sub('-', name).strip('-')}"
 
 
-def _license(texts: tuple[str, ...]) -> object:
+def license_ref(text: str) -> str:
+    """The `LicenseRef-` id standing for a licence that is no SPDX expression."""
+    return "LicenseRef-" + (_UNSAFE_ID.sub("-", text).strip("-") or "unnamed")
+
+
+def _term(text: str, refs: dict[str, str]) -> str:
+    """One licence as an SPDX expression: itself when valid, else a LicenseRef (kept in
+    `refs` with the text it stands for, for the document's extracted licences)."""
+    try:
+        _LICENSING.parse(text, validate=True, strict=True)
+    except ExpressionError:
+        ref = license_ref(text)
+        refs.setdefault(ref, text)
+        return ref
+    return f"({text})"
+
+
+def _license(texts: tuple[str, ...], refs: dict[str, str]) -> object:
     if not texts:
         return SpdxNoAssertion()
+    expression = " AND ".join(_term(t, refs) for t in texts)
     try:
-        return _LICENSING.parse(" AND ".join(f"({t})" for t in texts), validate=True, strict=True)
+        return _LICENSING.parse(expression, validate=False, strict=False)
     except ExpressionError:
-        return SpdxNoAssertion()  # free text such as "BSD-like" is no SPDX expression
+        return SpdxNoAssertion()
 
 
-def _package(package: Package, element_id: str) -> SpdxPackage:
+def _extracted(refs: dict[str, str]) -> list[ExtractedLicensingInfo]:
+    return [
+        ExtractedLicensingInfo(license_id=ref, extracted_text=text, license_name=text)
+        for ref, text in sorted(refs.items())
+    ]
+
+
+def _package(package: Package, element_id: str, refs: dict[str, str]) -> SpdxPackage:
     return SpdxPackage(
         spdx_id=element_id,
         name=package.name,
         download_location=SpdxNoAssertion(),
         version=package.version or None,
         files_analyzed=False,
-        license_declared=_license(package.licenses),
+        license_declared=_license(package.licenses, refs),
         license_concluded=SpdxNoAssertion(),
         copyright_text=SpdxNoAssertion(),
         source_info=f"found in {package.path}" if package.path else None,
@@ -80,13 +106,19 @@ def spdx_json(result: ScanResult) -> bytes:
     )
     packages = [image]
     relationships = [Relationship("SPDXRef-DOCUMENT", RelationshipType.DESCRIBES, image.spdx_id)]
+    refs: dict[str, str] = {}
     for n, package in enumerate(result.packages):
-        element = _package(package, spdx_id("Package", n, package.name))
+        element = _package(package, spdx_id("Package", n, package.name), refs)
         packages.append(element)
         relationships.append(
             Relationship(image.spdx_id, RelationshipType.CONTAINS, element.spdx_id)
         )
-    document = Document(creation, packages=packages, relationships=relationships)
+    document = Document(
+        creation,
+        packages=packages,
+        relationships=relationships,
+        extracted_licensing_info=_extracted(refs),
+    )
     stream = io.StringIO()
     try:
         # spdx-tools' validation is quadratic in the number of packages (seconds per
