@@ -22,6 +22,7 @@ policies:
   - name: record-scans
     match: {correlation: true}
     actions: [isolate_container]
+    allow: [10.88.0.1]
     dry_run: true
   - name: disabled-one
     enabled: false
@@ -63,7 +64,8 @@ def test_decisions(alert: Alert, event: Event, chosen: list[str]) -> None:
     decisions = decide(parse_policies(POLICIES, "test.yaml"), alert, event)
     assert [d.action for d in decisions] == chosen
     for d in decisions:
-        assert d.target == ActionTarget(container_id=CID, pid=42, path="/usr/bin/bash")
+        allow = ("10.88.0.1",) if d.action == "isolate_container" else ()
+        assert d.target == ActionTarget(container_id=CID, pid=42, path="/usr/bin/bash", allow=allow)
         assert d.dry_run == (d.policy == "record-scans")
 
 
@@ -106,9 +108,19 @@ def test_repeat_guard_lets_one_through_per_container_and_window() -> None:
             "name used twice",
         ),
         ("policies: [{name: a, actions: []}]", "no actions"),
+        ("policies: [{name: a, actions: [isolate_container], allow: [x]}]", "allow: 'x' is not"),
         ("policies: [", "line 2, column 1"),
     ],
-    ids=["no-actions", "unknown-action", "unknown-field", "priority", "twice", "empty", "yaml"],
+    ids=[
+        "no-actions",
+        "unknown-action",
+        "unknown-field",
+        "priority",
+        "twice",
+        "empty",
+        "allow",
+        "yaml",
+    ],
 )
 def test_policy_file_errors_say_what_and_where(text: str, error: str) -> None:
     with pytest.raises(PolicyError) as refused:

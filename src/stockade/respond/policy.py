@@ -50,6 +50,7 @@ class ResponsePolicy(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     scope: PolicyScope = PolicyScope()
     dry_run: bool = False
     enabled: bool = True
+    allow: tuple[str, ...] = ()  # isolate_container: addresses (or CIDRs) still allowed
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +113,7 @@ def decide(policies: Iterable[ResponsePolicy], alert: Alert, event: Event) -> li
     chosen: list[Decision] = []
     for policy in policies:
         if policy.enabled and matches(policy.match, alert) and in_scope(policy.scope, alert, event):
-            target = target_of(event)
+            target = msgspec.structs.replace(target_of(event), allow=policy.allow)
             chosen += [Decision(policy.name, a, target, policy.dry_run) for a in policy.actions]
     return chosen
 

@@ -10,6 +10,7 @@ policies:
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 
 import msgspec
@@ -54,6 +55,13 @@ def _check(policies: list[ResponsePolicy], where: str) -> None:
         for action in policy.actions:
             if action not in RESPONSE_ACTIONS:
                 raise PolicyError(f"{at}: {RESPONSE_ACTIONS.unknown(action)}")
+        for address in policy.allow:
+            try:
+                ipaddress.ip_network(address, strict=False)
+            except ValueError:
+                raise PolicyError(
+                    f"{at}: allow: {address!r} is not an IP address or CIDR"
+                ) from None
         if policy.match.min_priority:
             try:
                 Priority.parse(policy.match.min_priority)
