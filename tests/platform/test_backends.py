@@ -80,7 +80,8 @@ def test_the_configured_store_and_bus_are_the_ones_used(tmp_path: Path) -> None:
     config = PlatformConfig(data_dir=tmp_path / "d", store="test-recording", bus="test-recording")
     Platform.open(config).close()
     assert opened_stores == [str(tmp_path / "d" / "stockade.db")]
-    assert subscribed == ["opened at ''", "stockade.batches"]  # the store worker listens
+    # the store worker listens, then the incident grouping
+    assert subscribed == ["opened at ''", "stockade.batches", "stockade.batches"]
 
 
 def test_a_store_location_replaces_the_data_dir_default(tmp_path: Path) -> None:
