@@ -215,3 +215,12 @@ def _all_but(tree: Path) -> tuple[str, ...]:
             if p.name != keep[depth] and p.is_dir() or p.is_file()
         ]
     return tuple(skipped)
+
+
+def test_nested_archives_left_unread_are_reported(tmp_path: Path) -> None:
+    inner = _zip(_pom("org.example", "leaf", "1.0"))
+    for _ in range(4):  # four levels down: past the depth the analyzer reads
+        inner = _zip({"lib/inner.jar": inner})
+    (tmp_path / "deep.jar").write_bytes(inner)
+    result = scan_fs(tmp_path, ScanOptions(scanners=frozenset({Scanner.PKG}), cache_dir=None))
+    assert any("nested deeper than" in w and w.startswith("deep.jar/lib/") for w in result.warnings)

@@ -157,6 +157,9 @@ class AnalyzerGroup:
                 continue
             if result is None:
                 continue
+            if result.warnings:  # reported once, by the walk, not kept with the file's results
+                warnings.extend(result.warnings)
+                result.warnings = []
             if merged is None:
                 merged = result
             else:

@@ -31,12 +31,14 @@ class FileAnalysis(msgspec.Struct, kw_only=True):
     findings: list[Finding] = msgspec.field(default_factory=list)
     os: OSInfo | None = None
     licenses: dict[str, list[str]] = msgspec.field(default_factory=dict)  # package -> ids
+    warnings: list[str] = msgspec.field(default_factory=list)  # what was not read, and why
 
     def merge(self, other: FileAnalysis) -> None:
         """Add another analyzer's results for the same file."""
         self.packages.extend(other.packages)
         self.findings.extend(other.findings)
         self.licenses.update(other.licenses)
+        self.warnings.extend(other.warnings)
         if other.os is not None and (self.os is None or other.os.priority > self.os.priority):
             self.os = other.os
 

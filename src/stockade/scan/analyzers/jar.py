@@ -63,11 +63,15 @@ def _is_own(found: Coordinates, file_name: str, poms: list[Coordinates]) -> bool
     return found.artifact == from_name[0]
 
 
-def archive_packages(data: bytes, path: str, depth: int = 0) -> list[Package]:
-    """Packages of one archive and the archives nested in it (duplicates dropped)."""
+def archive_packages(
+    data: bytes, path: str, depth: int = 0, skipped: list[str] | None = None
+) -> list[Package]:
+    """Packages of one archive and the archives nested in it (duplicates dropped); nested
+    archives left unread (too large, too deep) are named in `skipped`."""
     import io
     import zipfile
 
+    skipped = [] if skipped is None else skipped
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, OSError, ValueError):
@@ -75,8 +79,7 @@ def archive_packages(data: bytes, path: str, depth: int = 0) -> list[Package]:
     with archive:
         try:
             found = _own_and_bundled(archive, path)
-            if depth < MAX_DEPTH:
-                found += _nested(archive, path, depth)
+            found += _nested(archive, path, depth, skipped)
         except (zipfile.BadZipFile, OSError, ValueError, EOFError):
             return []  # corrupt entries (bad CRC, truncated data): nothing to trust
     unique: dict[tuple[str, str, str], Package] = {}
@@ -116,12 +119,21 @@ def _own_and_bundled(archive: zipfile.ZipFile, path: str) -> list[Package]:
     return found
 
 
-def _nested(archive: zipfile.ZipFile, path: str, depth: int) -> list[Package]:
+def _nested(archive: zipfile.ZipFile, path: str, depth: int, skipped: list[str]) -> list[Package]:
     found: list[Package] = []
     for info in archive.infolist():
-        if info.filename.endswith(ARCHIVE_SUFFIXES) and info.file_size < MAX_NESTED_SIZE:
-            nested_path = f"{path}/{info.filename}"
-            found.extend(archive_packages(archive.read(info), nested_path, depth + 1))
+        if not info.filename.endswith(ARCHIVE_SUFFIXES):
+            continue
+        nested_path = f"{path}/{info.filename}"
+        if depth >= MAX_DEPTH:
+            skipped.append(f"{nested_path}: not read (nested deeper than {MAX_DEPTH} archives)")
+        elif info.file_size >= MAX_NESTED_SIZE:
+            skipped.append(
+                f"{nested_path}: not read ({info.file_size} bytes, over the "
+                f"{MAX_NESTED_SIZE // (1024 * 1024)} MiB limit of nested archives)"
+            )
+        else:
+            found.extend(archive_packages(archive.read(info), nested_path, depth + 1, skipped))
     return found
 
 
@@ -140,5 +152,6 @@ class JarAnalyzer(Analyzer):
 
     def analyze(self, info: FileInfo, content: bytes) -> FileAnalysis | None:
         """Maven packages found in the archive."""
-        packages = archive_packages(content, info.path)
-        return FileAnalysis(packages=packages) if packages else None
+        skipped: list[str] = []
+        packages = archive_packages(content, info.path, skipped=skipped)
+        return FileAnalysis(packages=packages, warnings=skipped) if packages or skipped else None
