@@ -142,8 +142,12 @@ def test_a_real_binary_over_128_mib_is_listed() -> None:
             "build\t-ldflags=-X=main.version=3.1.0\n",
             ("x.io/m", "3.1.0"),  # a pseudo-version yields to a stamped release
         ),
+        (
+            "dep\tz.io/private\tv1.0.0\t\n=>\t./private_repos/z.io/private/\t\t\n",
+            ("z.io/private", ""),  # replaced by a local directory: the module, no version
+        ),
     ],
-    ids=["gopath-cmd", "toolchain", "module", "ldflags", "ambiguous", "pseudo"],
+    ids=["gopath-cmd", "toolchain", "module", "ldflags", "ambiguous", "pseudo", "local-replace"],
 )
 def test_main_module_rules(modinfo: str, main: tuple[str, str] | None) -> None:
     packages = parse_modinfo("go1.22.1", modinfo, "app")

@@ -82,7 +82,8 @@ def parse_modinfo(go_version: str, modinfo: str, path: str) -> list[Package]:
         if parts[0] == "dep" and len(parts) >= 3:
             modules.append((parts[1], parts[2]))
         elif parts[0] == "=>" and len(parts) >= 3 and modules:
-            modules[-1] = (parts[1], parts[2])
+            local = parts[1].startswith((".", "/"))  # replaced by a directory: no module
+            modules[-1] = (modules[-1][0], "") if local else (parts[1], parts[2])
     main = _main_module(lines)
     if main is not None:
         modules.insert(0, main)
