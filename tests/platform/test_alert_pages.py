@@ -19,7 +19,7 @@ from stockade.model.entities import Container
 from stockade.model.events import Event
 from stockade.model.wire import Batch
 from stockade.platform.messages import IngestBatch
-from stockade.platform.store import AgentRecord
+from stockade.platform.store import AgentRecord, sqlite_alert_pages
 from stockade.platform.store.alert_console import (
     AlertFilter,
     AlertPageQuery,
@@ -135,7 +135,8 @@ def test_pages_with_a_host_filter_merge_its_alternatives(store: SqliteStore) -> 
         (AlertFilter(tags=("mitre_execution",)), lambda i: i % 2 == 1),
         (AlertFilter(tags=("mitre_execution", "T101")), lambda i: i % 2 == 1 and i % 3 == 1),
         (AlertFilter(tags=("mitre",)), lambda i: False),  # tags match whole
-        (AlertFilter(text="revers"), lambda i: i % 4 == 2),  # words match as prefixes
+        (AlertFilter(text="revers*"), lambda i: i % 4 == 2),  # word* matches as a prefix
+        (AlertFilter(text="revers"), lambda i: False),  # words match whole
         (AlertFilter(text="REVERSE shell"), lambda i: i % 4 == 2),
         (AlertFilter(text="reverse web"), lambda i: i % 4 == 2 and i % 3 == 0),
         (AlertFilter(text="proc.name=sh"), lambda i: True),
@@ -152,7 +153,7 @@ def test_filters(store: SqliteStore, given: AlertFilter, expected: object) -> No
 
 
 def test_text_match_quotes_every_word() -> None:
-    assert text_match('a"b c', ("x",)) == '"a""b"* AND "c"* AND tags : "x"'
+    assert text_match('a"b c*', ("x",)) == '"a""b" AND "c"* AND tags : "x"'
     assert text_match("-- ..") == ""
 
 
@@ -236,3 +237,23 @@ def test_an_alert_is_found_by_its_id(store: SqliteStore) -> None:
     again = [store.get_alert(a.triage.id) for a in first]
     assert [a.triage.id for a in first] == [a.triage.id for a in again if a is not None]
     assert store.get_alert(10**9) is None
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        (AlertFilter(text="reverse"), lambda i: i % 4 == 2),
+        (AlertFilter(tags=("mitre_execution", "T101")), lambda i: i % 2 == 1 and i % 3 == 1),
+        (AlertFilter(text="etc", container="web"), lambda i: i % 4 == 0 and i % 3 == 0),
+    ],
+    ids=["text", "tags", "text-and-container"],
+)
+def test_common_words_are_tested_row_by_row_with_the_same_answer(
+    store: SqliteStore, monkeypatch: pytest.MonkeyPatch, given: AlertFilter, expected: object
+) -> None:
+    assert callable(expected)
+    monkeypatch.setattr(sqlite_alert_pages, "MANY_MATCHES", 1)  # every word counts as common
+    for sort in AlertSort:
+        found = _all_pages(store, AlertPageQuery(given, sort, limit=3))
+        seqs = sorted(a.stored.alert.seq for a in found)
+        assert seqs == [2 * i + 2 for i in range(COUNT) if expected(i)]

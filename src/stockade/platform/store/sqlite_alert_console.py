@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
+from collections import Counter
 from contextlib import AbstractContextManager
-from typing import Any
 
 from stockade.platform.store.alert_console import (
     AlertPage,
@@ -67,33 +67,49 @@ def _get(conn: sqlite3.Connection, alert_id: int) -> ConsoleAlert | None:
 
 
 def _stats(conn: sqlite3.Connection, since: int, until: int, buckets: int) -> AlertStats:
+    """One pass over the window's rows (five GROUP BYs would read each row five times)."""
     bucket_ns = max(1, -(-(until - since) // buckets))
-    window = "FROM alerts WHERE ts >= ? AND ts < ?"
-    span = (since, until)
-    series = conn.execute(
-        f"SELECT (ts - ?) / ?, priority_num, count(*) {window} GROUP BY 1, 2",
-        (since, bucket_ns, *span),
-    ).fetchall()
-
-    def top(key: str, label: str = "''", where: str = "") -> list[Tally]:
-        rows = conn.execute(
-            f"SELECT {key}, count(*), sum(count), max({label}) {window} {where} "
-            f"GROUP BY {key} ORDER BY 2 DESC, 1 LIMIT {TOP_GROUPS}",
-            span,
-        )
-        return [_tally(r) for r in rows]
-
+    series: Counter[tuple[int, int]] = Counter()
+    groups: dict[str, dict[str, list[int]]] = {k: {} for k in ("rule", "container", "image")}
+    statuses: dict[str, list[int]] = {}
+    labels: dict[str, str] = {}
+    rows = conn.execute(
+        "SELECT ts, priority_num, rule, container_id, container_name, image, status, count "
+        "FROM alerts WHERE ts >= ? AND ts < ?",
+        (since, until),
+    )
+    for ts, priority, rule, container, name, image, status, count in rows:
+        series[((ts - since) // bucket_ns, priority)] += 1
+        _add(groups["rule"], rule, count)
+        _add(groups["container"], container, count)
+        labels[container] = name or labels.get(container, "")
+        if image:
+            _add(groups["image"], image, count)
+        _add(statuses, status, count)
     return AlertStats(
         since=since,
         until=until,
         bucket_ns=bucket_ns,
-        series=[(int(b), int(p), int(n)) for b, p, n in series],
-        top_rules=top("rule"),
-        top_containers=top("container_id", "container_name"),
-        top_images=top("image", where="AND image != ''"),
-        by_status=top("status"),
+        series=[(b, p, n) for (b, p), n in sorted(series.items())],
+        top_rules=_top(groups["rule"]),
+        top_containers=_top(groups["container"], labels),
+        top_images=_top(groups["image"]),
+        by_status=_top(statuses),
     )
 
 
-def _tally(row: tuple[Any, ...]) -> Tally:
-    return Tally(key=str(row[0]), alerts=int(row[1]), occurrences=int(row[2]), label=str(row[3]))
+def _add(group: dict[str, list[int]], key: str, count: int) -> None:
+    totals = group.get(key)
+    if totals is None:
+        group[key] = [1, count]
+    else:
+        totals[0] += 1
+        totals[1] += count
+
+
+def _top(group: dict[str, list[int]], labels: dict[str, str] | None = None) -> list[Tally]:
+    ranked = sorted(group.items(), key=lambda kv: (-kv[1][0], kv[0]))[:TOP_GROUPS]
+    return [
+        Tally(key=k, alerts=n, occurrences=c, label=(labels or {}).get(k, ""))
+        for k, (n, c) in ranked
+    ]

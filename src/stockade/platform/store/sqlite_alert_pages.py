@@ -39,19 +39,22 @@ _CONTAINER = "c.id, c.name, c.image, c.image_digest, c.runtime, c.first_seen, c.
 _CONTAINER += "c.host_id, c.agent_id"
 _SOURCE = "alerts a LEFT JOIN containers c ON c.id = a.container_id AND c.agent_id = a.agent_id"
 _WORD = re.compile(r"\w", re.UNICODE)
+MANY_MATCHES = 30_000  # past this many text matches, testing rows in order beats reading all
 _decoder = msgspec.json.Decoder(Alert)
 
 
 class Conditions:
     """SQL conditions of a filter with their parameters, and a host filter's alternatives."""
 
-    def __init__(self, conn: sqlite3.Connection, f: AlertFilter) -> None:
+    def __init__(
+        self, conn: sqlite3.Connection, f: AlertFilter, sort: AlertSort = AlertSort.TIME
+    ) -> None:
         self.terms: list[str] = []
         self.params: list[Any] = []
         self.alternatives: list[tuple[str, str]] = []  # (column, value): any one must match
         if f.host is not None:
             self.alternatives = host_terms(conn, "alerts", f.host)
-        self._add_simple(f)
+        self._add_simple(f, sort)
         if f.container is not None:
             self._add_in("a.container_id", container_ids(conn, f.container))
         if f.image is not None:
@@ -60,25 +63,45 @@ class Conditions:
             self.add("instr(a.tags, ?) > 0", f",{tag},")
         match = text_match(f.text or "", f.tags)
         if match:
-            self.add("a.id IN (SELECT rowid FROM alerts_text WHERE alerts_text MATCH ?)", match)
+            self._add_match(conn, match)
 
     def add(self, term: str, *params: Any) -> None:
         """Add one condition and its parameters."""
         self.terms.append(term)
         self.params.extend(params)
 
-    def _add_simple(self, f: AlertFilter) -> None:
+    def _add_simple(self, f: AlertFilter, sort: AlertSort) -> None:
+        # A status or priority holds a large share of all alerts: ordered by another column,
+        # walking that column's index beats sorting every alert of the status (SQLite,
+        # without statistics, would guess otherwise); `+` keeps it off their indexes.
+        few = "" if sort is AlertSort.TIME else "+"
         for term, value in (
             ("a.ts >= ?", f.since),
             ("a.ts <= ?", f.until),
             ("a.agent_id = ?", f.agent),
             ("a.rule = ?", f.rule),
-            ("lower(a.priority) = lower(?)", f.priority),
-            ("a.priority_num <= ?", f.min_priority),
-            ("a.status = ?", None if f.status is None else str(f.status)),
+            (f"{few}lower(a.priority) = lower(?)", f.priority),
+            (f"{few}a.priority_num <= ?", f.min_priority),
+            (f"{few}a.status = ?", None if f.status is None else str(f.status)),
         ):
             if value is not None:
                 self.add(term, value)
+
+    def _add_match(self, conn: sqlite3.Connection, match: str) -> None:
+        """Few matches: read them all, then order them. Many: walk the order, testing each
+        row, as a page fills within a few rows then (each test is one index seek)."""
+        counted = conn.execute(
+            "SELECT count(*) FROM (SELECT rowid FROM alerts_text WHERE alerts_text MATCH ? "
+            "LIMIT ?)",
+            (match, MANY_MATCHES),
+        ).fetchone()[0]
+        if counted < MANY_MATCHES:
+            self.add("a.id IN (SELECT rowid FROM alerts_text WHERE alerts_text MATCH ?)", match)
+        else:
+            self.add(
+                "EXISTS (SELECT 1 FROM alerts_text t WHERE alerts_text MATCH ? AND t.rowid = a.id)",
+                match,
+            )
 
     def _add_in(self, column: str, values: list[str]) -> None:
         self.add(f"{column} IN ({','.join('?' * len(values))})", *values)
@@ -92,9 +115,12 @@ class Conditions:
 
 
 def text_match(text: str, tags: tuple[str, ...] = ()) -> str:
-    """An FTS5 query: every word of `text` as a prefix, and every tag as a phrase in tags."""
+    """An FTS5 query: every word of `text` (`word*`: any word it begins), every tag in tags.
+
+    Whole words by default: a prefix costs a walk over every word it begins at each test.
+    """
     words = [w for w in text.split() if _WORD.search(w)]
-    terms = [_quoted(w) + "*" for w in words]
+    terms = [_quoted(w[:-1]) + "*" if w.endswith("*") else _quoted(w) for w in words]
     terms += [f"tags : {_quoted(t)}" for t in tags if _WORD.search(t)]
     return " AND ".join(terms)
 
@@ -158,7 +184,7 @@ def console_alert(row: tuple[Any, ...]) -> ConsoleAlert:
 
 def page_alerts(conn: sqlite3.Connection, q: AlertPageQuery) -> AlertPage:
     """One page of alerts in the query's order, and the key of its last alert."""
-    where = Conditions(conn, q.filter)
+    where = Conditions(conn, q.filter, q.sort)
     order = _order(q.sort, q.reverse)
     columns = f"{SELECT_COLUMNS}, {order[0][0]} AS _k, a.ts AS _ts, a.id AS _id"
     alternatives: list[tuple[str, list[Any]]] = [
