@@ -8,6 +8,7 @@ from pathlib import Path
 
 from stockade.model.inventory import Ecosystem, Package, ScanResult
 from stockade.scan.options import Scanner, ScanOptions
+from stockade.scan.output import write
 from stockade.scan.scanner import scan_fs, scan_image
 from tests.scan.imagebuild import LayerSpec, write_oci_layout
 from tests.support.ci import require_file
@@ -102,3 +103,14 @@ def test_a_real_vendored_project(tmp_path: Path) -> None:
     assert {p.name for p in npm} <= set(declared) | {
         name for entry in declared.values() for name in entry.get("dependencies", {})
     }
+
+
+def test_cyclonedx_marks_lock_file_packages(tmp_path: Path) -> None:
+    result = scan_fs(_write(tmp_path, PROJECT), ScanOptions(scanners=PKG_ONLY, cache_dir=None))
+    bom = json.loads(write(result, "cyclonedx"))
+    marked = {
+        c["name"]
+        for c in bom["components"]
+        if {"name": "stockade:package:from_lockfile", "value": "true"} in c.get("properties", [])
+    }
+    assert marked == {"ms", "minimist"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from decimal import Decimal
 
-from cyclonedx.model import XsUri
+from cyclonedx.model import Property, XsUri
 from cyclonedx.model.bom import Bom
 from cyclonedx.model.component import Component, ComponentType
 from cyclonedx.model.dependency import Dependency
@@ -39,6 +39,9 @@ _SEVERITY = {
 }
 
 
+FROM_LOCKFILE = "stockade:package:from_lockfile"  # declared by a lock file, not installed
+
+
 def _license(text: str, alone: bool = True) -> License:
     """An SPDX id, else an SPDX expression (only as a lone licence), else the name as written."""
     spdx = fixup_id(text)
@@ -59,6 +62,7 @@ def _component(package: Package, ref: str) -> Component:
         bom_ref=ref,
         purl=PackageURL.from_string(purl_of(package)),
         licenses=[_license(text, len(package.licenses) == 1) for text in package.licenses if text],
+        properties=[Property(name=FROM_LOCKFILE, value="true")] if package.from_lockfile else [],
     )
 
 
