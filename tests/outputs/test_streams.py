@@ -80,3 +80,15 @@ def test_program_output_is_restarted_after_it_exits(tmp_path: Path) -> None:
         outputs.close()
     assert int(pidfile.read_text()) != pid
     assert outputs.stats()["program"].retries == 1
+
+
+def test_a_file_that_cannot_be_written_counts_its_alerts(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    target = tmp_path / "gone" / "alerts.json"
+    file_output = FileOutput(enabled=True, filename=str(target), keep_alive=False)
+    outputs = open_outputs(OutputSettings(file_output=file_output), tmp_path)
+    outputs.emit(alerts(4))  # the directory does not exist: nothing raised to the caller
+    outputs.close()
+    assert outputs.stats()["file"].dropped == 4
+    assert "4 alerts not written" in caplog.text

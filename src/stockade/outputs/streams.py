@@ -43,18 +43,25 @@ class StreamOutput:
         """Write the alerts, one line each, and flush."""
         data = b"".join(self._format(a) + b"\n" for a in alerts)
         with self._lock:
-            stream = self._stream or self._open()
             try:
-                stream.write(data)
-                stream.flush()
-            finally:
-                if not self._keep_alive:
-                    stream.close()
+                stream = self._stream or self._open()
+                try:
+                    stream.write(data)
+                    stream.flush()
+                finally:
+                    if not self._keep_alive:
+                        stream.close()
+            except (OSError, OutputError) as e:  # a full disk must not stop detection
+                self._stats.dropped += len(alerts)
+                log.error(
+                    "%s output: %s: %d alerts not written so far", self.name, e, self._stats.dropped
+                )
+                return
             self._stats.sent += len(alerts)
 
     def stats(self) -> OutputStats:
         """Counts so far."""
-        return OutputStats(sent=self._stats.sent)
+        return OutputStats(**vars(self._stats))
 
     def close(self) -> None:
         """Flush and close (standard output stays open)."""
