@@ -25,7 +25,7 @@ time.sleep(600)
 
 
 _PROG_PREFIXES = ("enter_", "exit_", "on_exec", "on_exit", "on_fork")
-_MAP_NAMES = {"events", "stashed", "drops", "cfg", "forked_by"}
+_MAP_NAMES = {"events", "stashed", "drops", "cfg", "forked_by", "accepted", "closing"}
 
 
 def _ids(kind: str) -> set[int]:

@@ -30,7 +30,10 @@ if child == 0:
     os._exit(0)
 os.waitpid(child, 0)
 cli.recv(64)
-print(os.getpid(), srv.getsockname()[1], cli.getsockname()[1], flush=True)
+ports = srv.getsockname()[1], cli.getsockname()[1]
+conn.close()
+cli.close()
+print(os.getpid(), *ports, flush=True)
 """
 FIELD_NAMES = (
     "fd.is_server", "fd.sip", "fd.sport", "fd.cip", "fd.cport", "fd.lip", "fd.lport",
@@ -42,7 +45,7 @@ FIELD_NAMES = (
 def source() -> Iterator[BpfSource]:
     """I/O calls only: the source adds the accept programs that mark server sockets (and
     drops their events, not asked for)."""
-    src = BpfSource({T.READ, T.WRITE, T.SENDTO, T.RECVFROM}, lifecycle=False)
+    src = BpfSource({T.READ, T.WRITE, T.SENDTO, T.RECVFROM, T.CLOSE}, lifecycle=False)
     src.start()
     yield src
     src.stop()
@@ -67,22 +70,30 @@ def test_accepted_socket_io_reports_the_server_role(source: BpfSource) -> None:
     wanted = ("client-hello", "child-reply")
 
     def ours(e: Event) -> bool:
+        if pid not in (e.proc.pid, e.proc.ppid):  # the program or its child
+            return False
         return e.fd is not None and e.fd.type == "ipv4" and server_port in (e.fd.sport, e.fd.dport)
 
     events = collect_until(
         source,
-        lambda got: all(any(w in _data(e) for e in got) for w in wanted),
+        lambda got: (
+            all(any(w in _data(e) for e in got) for w in wanted)
+            and sum(e.type == "close" and e.fd is not None and e.fd.dport > 0 for e in got) >= 2
+        ),
         20.0,
-        "the I/O of both ends",
+        "the I/O and the closes of both ends",
         keep=ours,
     )
     # (data, whether the server process itself made the call, fd.is_server) -> event
     by_role = {(w, e.proc.pid == pid, e.fd.is_server): e for e in events for w in wanted
                if w in _data(e) and e.fd is not None}  # fmt: skip
-    # The server side: the accepted socket, read by the process, written by its child.
+    # The server side: the accepted socket, read by the process, written by its child,
+    # closed by the process (close reports the fd as it was before the call).
     server_read = by_role[("client-hello", True, True)]
     child_write = by_role[("child-reply", False, True)]
-    for e in (server_read, child_write):
+    closes = {e.fd.is_server: e for e in events
+              if e.type == "close" and e.fd is not None and e.fd.dport}  # fmt: skip
+    for e in (server_read, child_write, closes[True]):
         assert _fields(e) == {
             "fd.is_server": True,
             "fd.sip": "127.0.0.1",
@@ -99,6 +110,7 @@ def test_accepted_socket_io_reports_the_server_role(source: BpfSource) -> None:
     # The benign twin: the connecting socket stays the client, local port its own.
     assert not [e for e in events if e.type in ("accept", "accept4")]
     client_write = by_role[("client-hello", True, False)]
+    assert _fields(closes[False])["fd.lport"] == client_port
     got = _fields(client_write)
     assert (got["fd.is_server"], got["fd.lport"], got["fd.rport"]) == (
         False,

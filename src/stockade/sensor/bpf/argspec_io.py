@@ -144,6 +144,12 @@ def _limits(*names: tuple[str, int]) -> Builder:
     return build
 
 
+def _close(rec: bytes, a: tuple[int, ...], s: tuple[int, ...], res: int, f: int) -> Any:
+    """close: the fd as it was before the call (a socket's tuple, else its kind)."""
+    num = i32(a[0])
+    return {"res": res, "fd": num}, fd_info(rec, s, f, num, a[1])
+
+
 def _signal_deliver(_rec: bytes, a: tuple[int, ...], _s: tuple[int, ...], _r: int, _f: int) -> Any:
     return {"spid": i32(a[0]), "dpid": i32(a[2]), "sig": a[1]}, None
 
@@ -172,7 +178,7 @@ IO_BUILDERS: dict[T, Builder] = {
     T.GETSOCKOPT: _sockopt,
     T.SETSOCKOPT: _sockopt,
     T.SHUTDOWN: _signed("fd", "how"),
-    T.CLOSE: _signed("fd"),
+    T.CLOSE: _close,
     T.FCNTL: _signed("fd", "cmd", "arg"),
     T.SPLICE: _signed("fd_in", "", "fd_out", "", "size", "flags"),
     T.TRUNCATE: _path_len,

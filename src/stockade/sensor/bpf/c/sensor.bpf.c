@@ -38,6 +38,29 @@ static __always_inline __u16 put_tuple(struct scratch *sc, __u32 used, long fd)
 	return sizeof(t);
 }
 
+/* The socket tuple a close's enter read (map `closing`), into slot 1. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);
+	__type(value, struct sock_tuple);
+} closing SEC(".maps");
+
+static __always_inline __u16 closed_tuple(struct scratch *sc, __u32 used)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct sock_tuple *t = bpf_map_lookup_elem(&closing, &id);
+	if (!t)
+		return 0;
+	if (bpf_probe_read_kernel(slot_at(sc, used), sizeof(*t), t)) {
+		bpf_map_delete_elem(&closing, &id);
+		return 0;
+	}
+	bpf_map_delete_elem(&closing, &id);
+	sc->h.flags |= REC_F_TUPLE;
+	return sizeof(*t);
+}
+
 /*
  * Per-kind slots, written in slot order (0, 1, 2) so each starts where the previous
  * ended; `kind` is a constant at each call site, so only one branch is compiled in.
@@ -137,6 +160,9 @@ static __always_inline __u32 fill_sys(struct scratch *sc, __u32 kind, __s64 ret)
 		break;
 	case K_FCHMOD: case K_FCHOWN: case K_FTRUNCATE: case K_FCHDIR:
 		PUT_SLOT(sc, used, 2, walk_fd(slot_at(sc, used), a[0]));
+		break;
+	case K_CLOSE:
+		PUT_SLOT(sc, used, 1, closed_tuple(sc, used));
 		break;
 	case K_DUP: case K_DUP2: case K_DUP3:
 		PUT_SLOT(sc, used, 1, put_tuple(sc, used, a[0]));
@@ -343,7 +369,33 @@ SYSCALL(dup2, K_DUP2)
 SYSCALL(dup3, K_DUP3)
 SYSCALL(pipe, K_PIPE)
 SYSCALL(pipe2, K_PIPE2)
-SYSCALL(close, K_CLOSE)
+/*
+ * close: the fd is gone at exit, so its mode (a[1]) and, for an inet socket, its tuple
+ * (map `closing`, per thread) are read at enter; the exit puts the tuple in slot 1.
+ */
+SEC("tracepoint/syscalls/sys_enter_close")
+int enter_close(struct trace_event_raw_sys_enter *ctx)
+{
+	stash_enter(ctx, K_CLOSE);
+	struct stash *s = stash_of_current(0);
+	if (!s || s->kind != K_CLOSE)
+		return 0;
+	long fd = s->a[0];
+	__u64 id = bpf_get_current_pid_tgid();
+	struct sock_tuple t = {};
+	s->a[1] = fd_mode(fd);
+	if (sock_tuple(&t, fd))
+		bpf_map_update_elem(&closing, &id, &t, BPF_ANY);
+	else
+		bpf_map_delete_elem(&closing, &id);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_close")
+int exit_close(struct trace_event_raw_sys_exit *ctx)
+{
+	return emit_exit(ctx, K_CLOSE);
+}
 SYSCALL(fcntl, K_FCNTL)
 SYSCALL(splice, K_SPLICE)
 SYSCALL_IO(read, K_READ)
