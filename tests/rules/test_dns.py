@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+from stockade.config import ConfigError, ConfigSources, load_config
 from stockade.model import Event, FdInfo, Process
 from stockade.rules import load_rules
 from stockade.rules.dns import DnsNames, hosts_resolver
@@ -75,3 +78,17 @@ def test_rules_compare_names_by_resolution() -> None:
     accepted = _connect("10.9.9.9", server=True)  # the local side serves: lip is the server's
     assert value(accepted, "fd.lip.name") is None and value(accepted, "fd.cip.name") == "localhost"
     assert value(accepted, "fd.rip.name") == "localhost"
+
+
+def test_the_resolver_is_chosen_by_configuration(tmp_path: Path) -> None:
+    path = tmp_path / "stockade.yaml"
+    path.write_text("dns_resolver: system\n")
+    assert load_config(ConfigSources(path=path, environ={})).dns_resolver == "system"
+    assert load_config(ConfigSources(environ={})).dns_resolver == "hosts"  # nothing sent
+    path.write_text("dns_resolver: dns\n")
+    with pytest.raises(ConfigError, match="dns_resolver"):
+        load_config(ConfigSources(path=path, environ={}))
+    names = DnsNames()
+    names.use("system")  # localhost: answered from the hosts file, nothing on the network
+    names.watch(["localhost"])
+    assert names.name_of("127.0.0.1") == "localhost"

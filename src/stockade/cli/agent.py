@@ -178,7 +178,9 @@ def build_agent_config(settings: StockadeConfig, enroll: str | None) -> AgentCon
     from stockade.agent import AgentConfig
     from stockade.agent.enroll import pin_ca
     from stockade.errors import UsageError
+    from stockade.rules.dns import DNS_NAMES
 
+    DNS_NAMES.use(settings.dns_resolver)  # before the agent compiles its rules
     section = settings.agent
     root = Path(settings.data_dir) if settings.data_dir else None
     state_dir = Path(section.state_dir) if section.state_dir else agent_dir(root)

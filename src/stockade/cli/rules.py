@@ -307,11 +307,13 @@ def watch(
     from stockade.detect.rules import RulesDetector
     from stockade.rules import load_rules
     from stockade.rules.default import default_rule_paths
+    from stockade.rules.dns import DNS_NAMES
 
     overrides, alerts = split_output_options(output or [])
     settings = command_config(
         ctx, config, overrides, WATCH_FLAGS, rules=rules, alert_window=alert_window
     )
+    DNS_NAMES.use(settings.dns_resolver)  # before the rules name hosts to resolve
     rule_paths = [Path(r) for r in settings.watch.rules]
     ruleset = load_rules(rule_paths or default_rule_paths())
     detector_config = DetectorConfig(rule_paths=tuple(rule_paths))

@@ -3,7 +3,7 @@ per command (`watch`, `agent`, `server`), with the defaults the commands had as 
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -69,6 +69,9 @@ class StockadeConfig(OutputSettings, kw_only=True, forbid_unknown_fields=True):
     """The whole file: output keys at the top (as in falco.yaml), then the sections."""
 
     data_dir: str = ""  # empty: /var/lib/stockade for root, else the user's data dir
+    # fd.*.name: the names rules compare them with, resolved from the hosts file only
+    # (nothing sent on the network), or by the system's resolver (DNS too), as Falco does
+    dns_resolver: Literal["hosts", "system"] = "hosts"
     watch: WatchSection = msgspec.field(default_factory=WatchSection)
     agent: AgentSection = msgspec.field(default_factory=AgentSection)
     server: ServerSection = msgspec.field(default_factory=ServerSection)

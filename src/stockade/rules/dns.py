@@ -6,10 +6,11 @@ resolved to its addresses, and an address is named by the first watched name tha
 resolves to it; an address no watched name resolves to has no name (None, `<NA>`).
 
 Resolution: by default from the hosts file only (/etc/hosts), which sends nothing on the
-network; `DnsNames.use_system_resolver()` switches to the system's resolver
-(getaddrinfo: hosts file, then DNS). New names are resolved when the rules are compiled;
-every `refresh_s` seconds all watched names are resolved again in a background thread,
-started by the first lookup that finds the answers stale.
+network; the configuration key `dns_resolver: system` (`DnsNames.use`) switches to the
+system's resolver (getaddrinfo: hosts file, then DNS), as Falco resolves. New names are
+resolved when the rules are compiled; every `refresh_s` seconds all watched names are
+resolved again in a background thread, started by the first lookup that finds the
+answers stale.
 """
 
 from __future__ import annotations
@@ -76,6 +77,10 @@ class DnsNames:
     def use_system_resolver(self) -> None:
         """Resolve through getaddrinfo (hosts file, then DNS) from now on."""
         self._resolve = system_resolver
+
+    def use(self, resolver: str) -> None:
+        """Resolve with "system" (getaddrinfo) or "hosts" (the hosts file) from now on."""
+        self._resolve = system_resolver if resolver == "system" else hosts_resolver()
 
     def watch(self, names: Iterable[str]) -> None:
         """Watch `names` (those not watched yet are resolved now)."""
