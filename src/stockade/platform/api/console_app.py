@@ -24,6 +24,7 @@ from stockade.platform.api.deps import (
     current_user,
 )
 from stockade.platform.api.docs import SESSION_COOKIE, mount_docs
+from stockade.platform.api.fleet_models import AgentView, ContainerView
 from stockade.platform.api.http_errors import error_responses
 from stockade.platform.api.images import router as images_router
 from stockade.platform.api.incidents import router as incidents_router
@@ -102,7 +103,7 @@ def _source(request: Request) -> str:
     return request.client.host if request.client else ""
 
 
-@private.get("/agents")
+@private.get("/agents", response_model=list[AgentView])
 async def agents(services: Services) -> Response:
     """Enrolled agents with their last heartbeat."""
     found = await services.runner.read(services.store.list_agents)
@@ -110,7 +111,7 @@ async def agents(services: Services) -> Response:
     return json_response([agent_view(a, now) for a in found])
 
 
-@private.delete("/agents/{agent_id}", responses=error_responses(404))
+@private.delete("/agents/{agent_id}", response_model=AgentView, responses=error_responses(404))
 async def revoke_agent(agent_id: str, services: Services, admin: Admin) -> Response:
     """Revoke an agent (admin only): its certificate is refused on every listener within
     seconds."""
@@ -122,7 +123,7 @@ async def revoke_agent(agent_id: str, services: Services, admin: Admin) -> Respo
     return json_response(agent_view(found, time.time_ns()))
 
 
-@private.get("/containers")
+@private.get("/containers", response_model=list[ContainerView])
 async def containers(services: Services) -> Response:
     """Containers seen in stored events, most recently seen first."""
     found = await services.runner.read(services.store.list_containers)

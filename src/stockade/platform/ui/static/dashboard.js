@@ -94,15 +94,27 @@ function agentRow(a) {
   );
 }
 
+// The window's counts read every alert in it: asked for again only every STATS_EVERY_MS (or
+// for another range), while agents, containers and recent alerts refresh every few seconds.
+const STATS_EVERY_MS = 30000;
+const statsCache = { range: null, at: 0, value: null };
+
+async function windowStats(range, buckets) {
+  if (statsCache.range === range && Date.now() - statsCache.at < STATS_EVERY_MS) return statsCache.value;
+  const since = new Date(Date.now() - CHART_RANGES[range]).toISOString();
+  const value = await api(`/api/v1/alerts/stats?since=${encodeURIComponent(since)}&buckets=${buckets}`);
+  Object.assign(statsCache, { range, at: Date.now(), value });
+  return value;
+}
+
 async function loadDashboard() {
   const range = document.getElementById("chart-range").value;
   const buckets = 48;
-  const since = new Date(Date.now() - CHART_RANGES[range]).toISOString();
   const [agents, containers, page, stats] = await Promise.all([
     api("/api/v1/agents"),
     api("/api/v1/containers"),
     api("/api/v1/alerts?limit=10"),
-    api(`/api/v1/alerts/stats?since=${encodeURIComponent(since)}&buckets=${buckets}`),
+    windowStats(range, buckets),
   ]);
   const alerts = page.items;
   const total = stats.by_status.reduce((n, t) => n + t.alerts, 0);
