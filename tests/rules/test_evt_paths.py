@@ -48,6 +48,13 @@ def value(event: Event, field: str) -> object:
                 dirfd=9, name="f"), "evt.rawarg.name", "f"),
         (_event("openat", res=-2, dirfd=-100, name="../x"), "evt.args",
          "name=../x(/srv/x)"),
+        # fs.path.* and evt.abspath: resolved; the *raw ones as given
+        (_event("unlinkat", dirfd=-100, name="a/../b"), "fs.path.name", "/srv/app/b"),
+        (_event("unlinkat", dirfd=-100, name="a/../b"), "fs.path.nameraw", "a/../b"),
+        (_event("unlinkat", dirfd=-100, name="a/../b"), "evt.abspath", "/srv/app/b"),
+        (_event("rename", oldpath="x", newpath="../y"), "fs.path.source", "/srv/app/x"),
+        (_event("rename", oldpath="x", newpath="../y"), "fs.path.target", "/srv/y"),
+        (_event("rename", oldpath="x", newpath="../y"), "fs.path.targetraw", "../y"),
         # numbers stay numbers in evt.rawarg
         (_event("openat", res=-2, dirfd=-100, name="x", flags=65), "evt.rawarg.flags", 65),
     ],

@@ -205,12 +205,14 @@ def _type_is(name: str | None) -> Extractor:
     return lambda e: 1 if e.type == name else 0
 
 
-def _path(*keys: str, fd_fallback: bool = False) -> Extractor:
+def _path(*keys: str, fd_fallback: bool = False, raw: bool = False) -> Extractor:
+    """The first of `keys` present: as given (`raw`), else resolved as evt.arg resolves it."""
+
     def extract(e: Event) -> Any:
         for key in keys:
             value = e.args.get(key)
             if isinstance(value, str):
-                return value
+                return value if raw else resolved_path(e, key, value) or value
         if fd_fallback and e.fd is not None and e.fd.name:
             return e.fd.name
         return None
@@ -287,7 +289,7 @@ def register(t: FieldTable) -> None:
     simple(t, "evt.buffer", S, "I/O data up to the snaplen (Event.args data)", _buffer)
     is_type = "1 when evt.type is KEY"
     t.add(FieldDef("evt.type.is", FieldType.UINT64, is_type, _type_is, ArgKind.KEY, True))
-    simple(t, "evt.abspath", S, "path argument", _path("path", "name", "pathname"))
+    simple(t, "evt.abspath", S, "path argument, resolved", _path("path", "name", "pathname"))
     simple(
         t,
         "fs.path.name",
@@ -295,8 +297,10 @@ def register(t: FieldTable) -> None:
         "path operated on",
         _path("path", "name", "pathname", fd_fallback=True),
     )
-    simple(t, "fs.path.nameraw", S, "path as given", _path("path", "name", "pathname"))
+    simple(t, "fs.path.nameraw", S, "path as given", _path("path", "name", "pathname", raw=True))
     simple(t, "fs.path.source", S, "source path", _path("oldpath", "target", "source"))
-    simple(t, "fs.path.sourceraw", S, "source path as given", _path("oldpath", "target", "source"))
+    source_raw = _path("oldpath", "target", "source", raw=True)
+    simple(t, "fs.path.sourceraw", S, "source path as given", source_raw)
     simple(t, "fs.path.target", S, "target path", _path("newpath", "linkpath"))
-    simple(t, "fs.path.targetraw", S, "target path as given", _path("newpath", "linkpath"))
+    target_raw = _path("newpath", "linkpath", raw=True)
+    simple(t, "fs.path.targetraw", S, "target path as given", target_raw)
