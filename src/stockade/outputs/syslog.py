@@ -30,16 +30,16 @@ CEF_SEVERITY = {
     Priority.INFORMATIONAL: 1,
     Priority.DEBUG: 0,
 }
-# CEF extension key -> Falco output field it is taken from
-CEF_FIELDS = {
-    "sproc": "proc.name",
-    "suser": "user.name",
-    "spid": "proc.pid",
-    "filePath": "fd.name",
-    "cs2": "container.name",
-    "cs3": "container.image.repository",
+# CEF extension key -> the Falco output field it is taken from, and its label if custom
+CEF_FIELDS: dict[str, tuple[str, str | None]] = {
+    "sproc": ("proc.name", None),
+    "suser": ("user.name", None),
+    "spid": ("proc.pid", None),
+    "filePath": ("fd.name", None),
+    "cs2": ("container.name", "containerName"),
+    "cs3": ("container.image.repository", "image"),
 }
-CEF_LABELS = {"cs1": "containerId", "cs2": "containerName", "cs3": "image", "cs4": "tags"}
+FIXED_LABELS = "cs1Label=containerId cs4Label=tags"
 
 
 # CEF's escapes, applied in one pass (str.translate) on the hot path
@@ -55,46 +55,42 @@ def _ext_escape(value: object) -> str:
     return (value if isinstance(value, str) else str(value)).translate(_EXT_ESCAPES)
 
 
+_PRIORITIES = {p.falco_name: p for p in Priority}  # the spelling alerts carry, parsed once
+_CEF_PREFIX = f"CEF:0|Stockade|Stockade|{_header_escape(stockade.__version__)}|"
+
+
 def _priority(alert: Alert) -> Priority:
+    found = _PRIORITIES.get(alert.priority)
+    if found is not None:
+        return found
     try:
         return Priority.parse(alert.priority)
     except ValueError:
         return Priority.WARNING
 
 
-def cef(alert: Alert) -> str:
+def cef(alert: Alert, priority: Priority | None = None) -> str:
     """The alert as an ArcSight CEF:0 record."""
-    priority = _priority(alert)
-    header = "|".join(
-        _header_escape(part)
-        for part in (
-            "CEF:0",
-            "Stockade",
-            "Stockade",
-            stockade.__version__,
-            alert.rule,
-            alert.rule,
-            str(CEF_SEVERITY[priority]),
-        )
-    )
-    ext: dict[str, object] = {
-        "rt": alert.time,
-        "dvchost": alert.hostname,
-        "externalId": alert.uuid,
-        "msg": message(alert),
-        "cat": alert.source,
-        "cs1": alert.container_id,
-        "cs4": ",".join(alert.tags),
-        "cnt": alert.count,
-    }
-    for key, field in CEF_FIELDS.items():
+    severity = CEF_SEVERITY[priority if priority is not None else _priority(alert)]
+    rule = _header_escape(alert.rule)
+    ext = [
+        f"rt={_ext_escape(alert.time)}",
+        f"dvchost={_ext_escape(alert.hostname)}",
+        f"externalId={_ext_escape(alert.uuid)}",
+        f"msg={_ext_escape(message(alert))}",
+        f"cat={_ext_escape(alert.source)}",
+        f"cs1={_ext_escape(alert.container_id)}",
+        f"cs4={_ext_escape(','.join(alert.tags))}",
+        f"cnt={alert.count}",
+    ]
+    labels = [FIXED_LABELS]
+    for key, (field, label) in CEF_FIELDS.items():
         value = alert.output_fields.get(field)
         if value is not None:
-            ext[key] = value
-    for key, label in CEF_LABELS.items():
-        if key in ext:
-            ext[f"{key}Label"] = label
-    return header + "|" + " ".join(f"{k}={_ext_escape(v)}" for k, v in ext.items())
+            ext.append(f"{key}={_ext_escape(value)}")
+            if label:
+                labels.append(f"{key}Label={label}")
+    return f"{_CEF_PREFIX}{rule}|{rule}|{severity}|{' '.join(ext)} {' '.join(labels)}"
 
 
 def _header_field(value: str, limit: int) -> str:
@@ -106,19 +102,13 @@ def _header_field(value: str, limit: int) -> str:
 
 def rfc5424(alert: Alert, facility: int, app_name: str) -> bytes:
     """The alert as one RFC 5424 message whose MSG is its CEF record (UTF-8, with BOM)."""
-    pri = facility * 8 + min(int(_priority(alert)), 7)  # Falco's order is syslog's severity
-    header = " ".join(
-        (
-            f"<{pri}>1",
-            _header_field(alert.time, 64),
-            _header_field(alert.hostname, 255),
-            _header_field(app_name, 48),
-            "-",  # PROCID
-            _header_field(alert.source, 32),  # MSGID
-            "-",  # no structured data
-        )
+    priority = _priority(alert)
+    pri = facility * 8 + min(int(priority), 7)  # Falco's order is syslog's severity
+    header = (
+        f"<{pri}>1 {_header_field(alert.time, 64)} {_header_field(alert.hostname, 255)} "
+        f"{_header_field(app_name, 48)} - {_header_field(alert.source, 32)} -"  # PROCID, SD: -
     )
-    return header.encode() + b" \xef\xbb\xbf" + cef(alert).encode()
+    return f"{header} \ufeff{cef(alert, priority)}".encode()
 
 
 def octet_frame(body: bytes) -> bytes:
