@@ -83,7 +83,7 @@ def test_policy_kills_a_reverse_shell_before_its_second_answer(
                 _read_until(conn, b"first-42", 30)  # answered, or killed already
                 # the operator's second command, which takes the shell a moment to answer
                 with contextlib.suppress(OSError):
-                    conn.sendall(b"sleep 2; echo second-$((6*7))\n")
+                    conn.sendall(b"sleep 5; echo second-$((6*7))\n")
                 answer = _read_until(conn, b"second-42", 30)
             assert b"second-42" not in answer
         state = poll_value(
