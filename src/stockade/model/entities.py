@@ -32,7 +32,7 @@ class Container(msgspec.Struct, frozen=True, kw_only=True):
 
     id: str
     name: str = ""
-    runtime: str = ""  # podman | docker | containerd | cri-o | host
+    runtime: str = ""  # podman | buildah (a build step) | docker | containerd | cri-o | host
     image: str = ""  # image reference as started: repository[:tag]
     image_repository: str = ""
     image_tag: str = ""

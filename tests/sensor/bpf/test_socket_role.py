@@ -157,11 +157,14 @@ def test_fd_name_changed_when_a_call_names_the_peer(datagram_source: BpfSource) 
         "the datagrams and the connect",
         keep=lambda e: e.proc.pid == pid and e.fd is not None and e.fd.dport == port,
     )
-    changed = {(e.type, _data(e)): _field(e, "fd.name_changed") for e in events}
+    changed = {
+        (e.type, _data(e)): (_field(e, "fd.name_changed"), _field(e, "fd.connected"))
+        for e in events
+    }
     assert changed == {
-        ("sendto", "dgram-unconnected"): True,  # the tuple comes from the call's address
-        ("connect", ""): True,  # the socket takes its peer
-        ("sendto", "dgram-connected"): False,  # the benign twin: the name stays
+        ("sendto", "dgram-unconnected"): (True, False),  # the tuple is the call's address
+        ("connect", ""): (True, True),  # the socket takes its peer
+        ("sendto", "dgram-connected"): (False, True),  # the benign twin: the name stays
     }
 
 

@@ -239,7 +239,10 @@ def register(t: FieldTable) -> None:
         _fd(lambda fd: "ip" if fd.type in _IP_TYPES else "unix" if fd.type == "unix" else None),
     )
     simple(t, "fd.is_server", B, "local side is the server (FdInfo.is_server)", on_fd("is_server"))
-    simple(t, "fd.connected", B, "socket connected", _ip_fd(lambda fd: bool(fd.dip)))
+    # a datagram whose peer the call named travels on an unconnected socket (Falco's
+    # outbound macro: sendto with fd.connected=false and fd.name_changed=true)
+    simple(t, "fd.connected", B, "socket connected",
+           _ip_fd(lambda fd: bool(fd.dip) and not fd.name_changed))  # fmt: skip
     simple(t, "fd.name_changed", B, "the event renamed the fd it used", _name_changed)
     _register_endpoints(t)
     for field, (if_server, if_client) in _NAMED_ENDS.items():
