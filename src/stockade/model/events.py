@@ -283,6 +283,7 @@ class FdInfo(msgspec.Struct, kw_only=True, gc=False):
     dev: int = -1  # device of a file, kernel encoding major << 20 | minor (fd.dev)
     ino: int = 0  # inode of a file (fd.ino)
     name_changed: bool = False  # the event renamed an existing fd (fd.name_changed)
+    layer: str = ""  # a file's overlayfs layer: upper, lower, none ("": not known)
 
 
 class Event(msgspec.Struct, kw_only=True, gc=False):

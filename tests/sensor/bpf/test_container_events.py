@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -128,3 +130,31 @@ def test_exec_from_upper_layer_and_memfd(
     )
     _assert_in(container, fileless)
     assert fileless[0].proc.exe_from_memfd
+
+
+def test_opened_files_carry_device_inode_and_overlay_layer(
+    podman: Podman, container: str, collector: Collector
+) -> None:
+    path = f"/tmp/stockade-{uuid.uuid4().hex[:12]}"  # written now: the upper layer
+    podman.exec(container, "sh", "-c", f"echo x > {path}; cat {path} /bin/busybox >/dev/null")
+    upper = collector.wait_for(
+        lambda e: e.type in OPEN_TYPES and e.fd is not None and e.fd.name == path
+    )
+    lower = collector.wait_for(  # the image's own file: a lower layer
+        lambda e: e.type in OPEN_TYPES and e.fd is not None and e.fd.name == "/bin/busybox"
+    )
+    assert all(e.fd is not None and e.fd.layer == "upper" and e.fd.ino for e in upper)
+    assert all(e.fd is not None and e.fd.layer == "lower" and e.fd.ino for e in lower)
+
+
+def test_a_host_file_carries_its_device_and_inode(tmp_path: Path, collector: Collector) -> None:
+    path = tmp_path / uuid.uuid4().hex
+    path.write_text("x")
+    subprocess.run(["cat", str(path)], check=True, capture_output=True)
+    opened = collector.wait_for(
+        lambda e: e.type in OPEN_TYPES and e.fd is not None and e.fd.name == str(path)
+    )
+    st = path.stat()
+    fd = opened[0].fd
+    assert fd is not None and (fd.ino, fd.layer) == (st.st_ino, "none")
+    assert (fd.dev >> 20, fd.dev & 0xFFFFF) == (os.major(st.st_dev), os.minor(st.st_dev))

@@ -284,12 +284,8 @@ def register(t: FieldTable) -> None:
         "container id and directory",
         lambda e: None if e.fd is None else f"{e.container.short_id}:{_directory(e.fd)}",
     )
-    simple(
-        t, "fd.is_upper_layer", B, "file on overlay upper layer (not collected)", lambda _e: None
-    )
-    simple(
-        t, "fd.is_lower_layer", B, "file on overlay lower layer (not collected)", lambda _e: None
-    )
+    simple(t, "fd.is_upper_layer", B, "file on an overlayfs upper layer", _layer("upper"))
+    simple(t, "fd.is_lower_layer", B, "file on an overlayfs lower layer", _layer("lower"))
 
 
 # (suffix, type, what, client attribute, server attribute, local/remote inlined)
@@ -298,6 +294,11 @@ _ENDPOINTS = (
     ("port", FieldType.PORT, "port", "sport", "dport", True),
     ("net", FieldType.IPNET, "IP, for CIDR checks", "sip", "dip", False),
 )
+
+
+def _layer(which: str) -> Extractor:
+    """Whether the event's file is on that overlayfs layer (None where the sensor cannot tell)."""
+    return _fd(lambda fd: fd.layer == which if fd.layer else None)
 
 
 def _dev(fd: FdInfo, *, major: bool) -> int | None:

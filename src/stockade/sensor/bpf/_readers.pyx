@@ -48,12 +48,16 @@ cdef enum:
     AT_A1 = IDENT + 24
     AT_A2 = IDENT + 32
     AT_A3 = IDENT + 40
+    AT_A4 = IDENT + 48
+    AT_A5 = IDENT + 56
     AT_KIND = IDENT + 64
     AT_FLAGS = IDENT + 68
     AT_SLEN = IDENT + 70
     F_EXE_UPPER = 1  # REC_F_EXE_UPPER
     F_EXE_MEMFD = 2  # REC_F_EXE_MEMFD
     F_TUPLE = 4  # REC_F_TUPLE: slot 1 holds a struct sock_tuple
+    F_FD_UPPER = 8  # REC_F_FD_UPPER: the file opened is on an overlayfs upper layer
+    F_FD_LOWER = 16  # REC_F_FD_LOWER: ... on a lower one
     AF_INET = 2
 
 cdef uint32_t UNSET = 0xFFFFFFFF  # loginuid not set
@@ -213,9 +217,15 @@ cdef class CompiledReaders:
             else:  # else the path as given
                 name = raw
             open_flags = _u64(p, AT_A2)
+            fd = FdInfo(num=res, type="file", name=name, flags=open_flags, nameraw=raw)
+            ino = _u64(p, AT_A5)
+            if ino:  # 0: the kernel could not read the new file
+                rflags = _u16(p, AT_FLAGS)
+                fd.dev, fd.ino = _u64(p, AT_A4), ino
+                fd.layer = ("upper" if rflags & F_FD_UPPER else
+                            "lower" if rflags & F_FD_LOWER else "none")
             return Event(
-                type="openat", ts=ts, proc=proc, container=host,
-                fd=FdInfo(num=res, type="file", name=name, flags=open_flags, nameraw=raw),
+                type="openat", ts=ts, proc=proc, container=host, fd=fd,
                 res=res,
                 args={"fd": res, "dirfd": _s32(p, AT_A0), "name": raw,
                       "flags": open_flags, "mode": _u64(p, AT_A3)},

@@ -67,8 +67,20 @@ def i32(v: int) -> int:
     return v - (1 << 32) if v & 0x80000000 else v
 
 
-def _file_fd(num: int, name: str, flags: int = 0, raw: str = "") -> FdInfo:
-    return FdInfo(num=num, type="file", name=name, flags=flags, nameraw=raw)
+REC_F_FD_UPPER, REC_F_FD_LOWER = 8, 16
+
+
+def file_layer(flags: int) -> str:
+    """The overlayfs layer an opened file is on, from the record flags (none: no overlay)."""
+    return "upper" if flags & REC_F_FD_UPPER else "lower" if flags & REC_F_FD_LOWER else "none"
+
+
+def _file_fd(num: int, name: str, flags: int, raw: str, a: tuple[int, ...], f: int) -> FdInfo:
+    """A file the open family made: its device and inode in a[4], a[5] (0: not read)."""
+    fd = FdInfo(num=num, type="file", name=name, flags=flags, nameraw=raw)
+    if a[5]:
+        fd.dev, fd.ino, fd.layer = a[4], a[5], file_layer(f)
+    return fd
 
 
 def _path0(rec: bytes, s: tuple[int, ...]) -> str:
@@ -80,13 +92,13 @@ def _path0(rec: bytes, s: tuple[int, ...]) -> str:
 # passes it so; evt.arg.name resolves a relative one); fd.name is the kernel's path.
 
 
-def _open(rec: bytes, a: tuple[int, ...], s: tuple[int, ...], res: int, _f: int) -> Any:
+def _open(rec: bytes, a: tuple[int, ...], s: tuple[int, ...], res: int, f: int) -> Any:
     raw = text(rec, s[0], s[1])
-    fd = _file_fd(res, _path0(rec, s), a[1], raw)
+    fd = _file_fd(res, _path0(rec, s), a[1], raw, a, f)
     return {"fd": res, "name": raw, "flags": a[1], "mode": a[2]}, fd
 
 
-def _openat(rec: bytes, a: tuple[int, ...], s: tuple[int, ...], res: int, _f: int) -> Any:
+def _openat(rec: bytes, a: tuple[int, ...], s: tuple[int, ...], res: int, f: int) -> Any:
     # The most frequent event by far: the path cache lookup and i32 are inlined.
     name = WALKED.get(rec[s[4] : s[4] + s[5] - 1]) if s[5] > 0 else None
     if name is None:
@@ -97,18 +109,18 @@ def _openat(rec: bytes, a: tuple[int, ...], s: tuple[int, ...], res: int, _f: in
     flags = a[2]
     raw = text(rec, s[0], s[1])  # the path as the call gave it (evt.arg.name, fd.nameraw)
     args = {"fd": res, "dirfd": dirfd, "name": raw, "flags": flags, "mode": a[3]}
-    return args, FdInfo(num=res, type="file", name=name, flags=flags, nameraw=raw)
+    return args, _file_fd(res, name, flags, raw, a, f)
 
 
-def _openat2(rec: bytes, a: tuple[int, ...], s: tuple[int, ...], res: int, _f: int) -> Any:
+def _openat2(rec: bytes, a: tuple[int, ...], s: tuple[int, ...], res: int, f: int) -> Any:
+    raw = text(rec, s[0], s[1])  # open_how's flags and mode: a[2], a[3]
+    args = {"fd": res, "dirfd": i32(a[0]), "name": raw, "flags": a[2], "mode": a[3]}
+    return args, _file_fd(res, _path0(rec, s), a[2], raw, a, f)
+
+
+def _creat(rec: bytes, a: tuple[int, ...], s: tuple[int, ...], res: int, f: int) -> Any:
     raw = text(rec, s[0], s[1])
-    args = {"fd": res, "dirfd": i32(a[0]), "name": raw, "flags": a[4], "mode": a[5]}
-    return args, _file_fd(res, _path0(rec, s), a[4], raw)
-
-
-def _creat(rec: bytes, a: tuple[int, ...], s: tuple[int, ...], res: int, _f: int) -> Any:
-    raw = text(rec, s[0], s[1])
-    return {"fd": res, "name": raw, "mode": a[1]}, _file_fd(res, _path0(rec, s), 0, raw)
+    return {"fd": res, "name": raw, "mode": a[1]}, _file_fd(res, _path0(rec, s), 0, raw, a, f)
 
 
 def _paths(names: tuple[str, ...], ints: tuple[tuple[str, int], ...] = ()) -> Builder:
@@ -121,7 +133,7 @@ def _paths(names: tuple[str, ...], ints: tuple[tuple[str, int], ...] = ()) -> Bu
         for name, idx in ints:
             args[name] = i32(a[idx]) if name.endswith(("fd", "dir")) else a[idx]
         path = args[names[-1]] if names else ""
-        return args, _file_fd(-1, path) if path else None
+        return args, FdInfo(num=-1, type="file", name=path) if path else None
 
     return build
 
@@ -132,7 +144,7 @@ def _fd_call(ints: tuple[tuple[str, int], ...]) -> Builder:
     def build(rec: bytes, a: tuple[int, ...], s: tuple[int, ...], res: int, _f: int) -> Any:
         args: Args = {"res": res, "fd": i32(a[0])}
         args.update((name, a[idx]) for name, idx in ints)
-        return args, _file_fd(i32(a[0]), walked(rec, s[4], s[5]))
+        return args, FdInfo(num=i32(a[0]), type="file", name=walked(rec, s[4], s[5]))
 
     return build
 

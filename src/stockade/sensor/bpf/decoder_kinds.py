@@ -12,7 +12,15 @@ from collections.abc import Callable
 
 from stockade.model import Container, Event, EventType, FdInfo, Process
 from stockade.sensor.base import SensorError
-from stockade.sensor.bpf.argspec import HDR_SIZE, REC_F_TUPLE, TEXTS, WALKED, text, walked
+from stockade.sensor.bpf.argspec import (
+    HDR_SIZE,
+    REC_F_TUPLE,
+    TEXTS,
+    WALKED,
+    file_layer,
+    text,
+    walked,
+)
 from stockade.sensor.bpf.decoder_exec import comm_of
 from stockade.sensor.bpf.decoder_net import tuple_fd_at
 from stockade.sensor.bpf.kinds import KIND_IDS
@@ -24,7 +32,7 @@ IDENT_SIZE = IDENT.size
 _IDENT_SIZE = IDENT_SIZE
 KIND_AT = IDENT_SIZE + 64  # the kind's low byte: a cheap first guess, checked after
 # Per kind: ts, res, the arguments it uses, kind, flags, slot lengths.
-_OPENAT = struct.Struct("<Qqi4x8xQQ16xIxx4H")  # dirfd: argument 0's low half, signed
+_OPENAT = struct.Struct("<Qqi4x8xQQQQIH4H")  # dirfd: argument 0's low half, signed
 _FD_CALL = struct.Struct("<Qqi4x40xIH4H")  # connect, accept: argument 0 as a signed int
 _THREE = struct.Struct("<QqQQQ24xIH4H")  # socket
 _NONE = struct.Struct("<Qq48xIH4H")  # clone, fork, vfork
@@ -108,7 +116,9 @@ class KindReaders:
         return proc
 
     def _openat(self, rec: bytes) -> Event:
-        ts, res, dirfd, flags, mode, kind, l0, l1, l2, l3 = _OPENAT.unpack_from(rec, _IDENT_SIZE)
+        ts, res, dirfd, flags, mode, dev, ino, kind, rflags, l0, l1, l2, l3 = _OPENAT.unpack_from(
+            rec, _IDENT_SIZE
+        )
         if kind != _K_OPENAT:
             return self._decode(rec)
         o2 = HDR_SIZE + l0 + l1
@@ -122,12 +132,15 @@ class KindReaders:
             raw = text(rec, HDR_SIZE, l0)
         if name is None:
             name = walked(rec, o2, l2) or raw
+        fd = FdInfo(num=res, type="file", name=name, flags=flags, nameraw=raw)
+        if ino:  # 0: the kernel could not read the new file
+            fd.dev, fd.ino, fd.layer = dev, ino, file_layer(rflags)
         return Event(
             type="openat",
             ts=ts + self._offset,
             proc=proc,
             container=HOST,
-            fd=FdInfo(num=res, type="file", name=name, flags=flags, nameraw=raw),
+            fd=fd,
             res=res,
             args={"fd": res, "dirfd": dirfd, "name": raw, "flags": flags, "mode": mode},
             source="ebpf",

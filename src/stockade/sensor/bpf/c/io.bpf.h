@@ -169,3 +169,27 @@ static __always_inline void read_pair(__u64 *a, int i, __u64 ptr)
 	a[i & 3] = v[0];
 	a[(i & 3) + 1] = v[1];
 }
+
+/*
+ * The open family: the new file's device (the kernel's s_dev) and inode into a[4], a[5]
+ * (0 when not read) and its overlayfs layer into the flags (Falco's fd.dev, fd.ino,
+ * fd.is_upper_layer, fd.is_lower_layer).
+ */
+static __always_inline void file_identity(struct rec_hdr *h, long fd)
+{
+	h->a[4] = h->a[5] = 0;
+	struct file *raw = fd_file(fd);
+	if (!raw)
+		return;
+	struct file *f = bpf_rdonly_cast(raw, bpf_core_type_id_kernel(struct file));
+	struct inode *ino = f->f_inode;
+	struct super_block *sb = ino->i_sb;
+	h->a[4] = sb->s_dev;
+	h->a[5] = ino->i_ino;
+	if (sb->s_magic == OVERLAYFS_MAGIC) {
+		/* a plain pointer again: container_of is arithmetic the verifier refuses on BTF ones */
+		struct inode *plain = (struct inode *)(unsigned long)ino;
+		struct ovl_inode *oi = container_of(plain, struct ovl_inode, vfs_inode);
+		h->flags |= BPF_CORE_READ(oi, __upperdentry) ? REC_F_FD_UPPER : REC_F_FD_LOWER;
+	}
+}

@@ -39,6 +39,8 @@ struct rec_hdr {
 #define REC_F_EXE_UPPER 1
 #define REC_F_EXE_MEMFD 2
 #define REC_F_TUPLE 4 /* slot 1 holds a struct sock_tuple */
+#define REC_F_FD_UPPER 8 /* the file opened is on an overlayfs upper layer */
+#define REC_F_FD_LOWER 16 /* ... on a lower layer */
 
 /*
  * A record is the header followed by up to four slots packed back to back: slot i

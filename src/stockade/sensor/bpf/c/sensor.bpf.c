@@ -124,8 +124,10 @@ static __always_inline __u32 fill_sys(struct scratch *sc, __u32 kind, __s64 ret)
 	case K_OPENAT2: {
 		__u64 how[2] = {};
 		if (a[2] && !bpf_probe_read_user(how, sizeof(how), (const void *)a[2])) {
-			a[4] = how[0]; /* open_how.flags */
-			a[5] = how[1]; /* open_how.mode */
+			a[2] = how[0]; /* open_how.flags */
+			a[3] = how[1]; /* open_how.mode */
+		} else {
+			a[2] = a[3] = 0;
 		}
 		PUT_SLOT(sc, used, 0, user_str(slot_at(sc, used), a[1]));
 		break;
@@ -155,6 +157,7 @@ static __always_inline __u32 fill_sys(struct scratch *sc, __u32 kind, __s64 ret)
 	}
 	switch (kind) {
 	case K_OPEN: case K_OPENAT: case K_OPENAT2: case K_CREAT: case K_MEMFD_CREATE:
+		file_identity(&sc->h, ret);
 		if (ret >= 0)
 			PUT_SLOT(sc, used, 2, walk_fd(slot_at(sc, used), ret));
 		break;
