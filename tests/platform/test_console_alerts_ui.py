@@ -34,7 +34,7 @@ CONTAINERS = [
 RULES = ["Reverse shell", "Write below etc", "Crypto miner", "Terminal shell in container"]
 PRIORITIES = ["Critical", "Warning", "Notice", "Error"]
 COUNT = 60
-PAGES = ["/", "/alerts.html", "/incidents.html", "/images.html", "/users.html"]
+PAGES = ["/", "/alerts.html", "/incidents.html", "/actions.html", "/images.html", "/users.html"]
 
 
 @pytest.fixture(scope="module")
