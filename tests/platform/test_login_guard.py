@@ -41,3 +41,12 @@ def test_made_up_names_do_not_grow_memory_without_bound() -> None:
     for i in range(1000):
         guard.failed(f"user{i}", "10.0.0.1", i * 100)
     assert guard.keys_tracked <= 3 * 101
+
+
+def test_an_address_lockout_is_known_without_the_account() -> None:
+    guard = LoginGuard()
+    for i in range(20):  # spraying: one wrong password for each of 20 accounts
+        guard.failed(f"user{i}", "10.0.0.1", i)
+    assert guard.address_locked("10.0.0.1", 20) is not None
+    assert guard.address_locked("10.0.0.2", 20) is None
+    assert guard.address_locked("10.0.0.1", 15 * MINUTE_NS + 20) is None

@@ -84,5 +84,5 @@ def test_a_locked_out_flood_is_two_audit_rows(tmp_path: Path) -> None:
     assert len(answers) == 20
     refused = [a.path for a in audit if a.method == REFUSED]
     assert len(refused) == 2, refused
-    assert "refused (locked out)" in refused[1]  # the first refusal, at once (newest first)
+    assert "refused: too many failed logins" in refused[1]  # the first, at once (newest first)
     assert refused[0] == "19 more logins refused from 10.0.0.9"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, Response
 from fastapi.staticfiles import StaticFiles
@@ -14,8 +13,8 @@ from stockade.platform.api import http_errors
 from stockade.platform.api.actions import router as actions_router
 from stockade.platform.api.alerts import router as alerts_router
 from stockade.platform.api.bodies import json_response
+from stockade.platform.api.console_layer import ConsoleLayer
 from stockade.platform.api.deps import (
-    SAFE_METHODS,
     USER_STATE,
     Admin,
     Bearer,
@@ -28,6 +27,7 @@ from stockade.platform.api.fleet_models import AgentView, ContainerView
 from stockade.platform.api.http_errors import error_responses
 from stockade.platform.api.images import router as images_router
 from stockade.platform.api.incidents import router as incidents_router
+from stockade.platform.api.login_shield import LoginShield
 from stockade.platform.api.params import Limit, TimeParam, time_ns
 from stockade.platform.api.response_policies import router as policies_router
 from stockade.platform.api.users import refused
@@ -37,8 +37,6 @@ from stockade.platform.services import PlatformServices
 from stockade.platform.services.accounts import SESSION_TTL_NS, AccountError
 from stockade.platform.store import EventQuery, QueryTimeout
 from stockade.platform.ui import STATIC_DIR
-
-CONSOLE_CSP = "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 
 
 class LoginRequest(BaseModel):
@@ -159,18 +157,6 @@ async def events(
     return json_response([event_view(e) for e in found])
 
 
-async def _audit(request: Request, response: Response, services: PlatformServices) -> None:
-    """Log a state-changing API call, except calls turned away before anything was tried."""
-    if request.method in SAFE_METHODS or not request.url.path.startswith("/api/"):
-        return
-    if response.status_code == 429:
-        return  # a flood's refusals would crowd the log (and the writer); the lockout is logged
-    username = getattr(request.state, USER_STATE, "")
-    await services.audit.record(
-        username, request.method, request.url.path, response.status_code, _source(request)
-    )
-
-
 def create_console_app(services: PlatformServices) -> FastAPI:
     """The console app: API, metrics, OpenAPI at /docs, and the static web console."""
     app = FastAPI(
@@ -182,19 +168,8 @@ def create_console_app(services: PlatformServices) -> FastAPI:
     )
     app.state.services = services
 
-    @app.middleware("http")
-    async def console_headers(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        """Add security headers to console and API responses."""
-        response = await call_next(request)
-        await _audit(request, response, services)
-        if not request.url.path.startswith(("/docs", "/redoc")):
-            # the console uses only its own files; /docs loads FastAPI's Swagger assets
-            response.headers["Content-Security-Policy"] = CONSOLE_CSP
-            response.headers["X-Content-Type-Options"] = "nosniff"
-        return response
-
+    app.add_middleware(LoginShield, accounts=services.accounts)
+    app.add_middleware(ConsoleLayer, audit=services.audit)  # outermost: it sees every answer
     app.include_router(public, responses=error_responses(400, 422))
     app.include_router(private, responses=error_responses(400, 401, 403, 422))
     app.include_router(alerts_router, responses=error_responses(400, 401, 403, 422))

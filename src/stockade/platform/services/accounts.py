@@ -32,11 +32,12 @@ ADMIN_PASSWORD_ENV = "STOCKADE_ADMIN_PASSWORD"
 SESSION_TTL_NS = 12 * 3600 * 1_000_000_000
 MAX_TOKEN_DAYS = 365
 DAY_NS = 86_400 * 1_000_000_000
-# a refused login is answered late: a flooding client waits instead of costing the event loop
+# a refused or failed login is answered this long after it came: a flooding client waits
+# instead of costing the event loop, and a wrong name takes as long as a wrong password
+# (an unknown user's login is not hashed at all: a flood of made-up names costs no hashing)
 REFUSAL_DELAY_S = 0.5
 REFUSED = "LOGIN_REFUSED"  # the audit log's method for refused logins
-# verified against for unknown users, so a wrong name costs the same time as a wrong password
-_DUMMY_HASH = hash_password(new_password())
+LOCKED_OUT = "too many failed logins; try later"
 
 
 class AccountError(PlatformError):
@@ -93,27 +94,43 @@ class AccountService:
         A refused attempt (locked out, or the hashing pool's rate spent) is turned away
         before any store read, hash or write; refusals reach the audit log counted.
         """
-        now = time.time_ns()
+        now, started = time.time_ns(), time.monotonic()
         lockout = self.guard.locked(username, source, now)
         if lockout is not None:
-            await self._refused(username, source, now, "locked out")
-            raise AccountError(429, "too many failed logins; try later", _seconds(lockout.until))
+            await self._refused(username, source, now, LOCKED_OUT)
+            raise AccountError(429, LOCKED_OUT, _seconds(lockout.until))
         try:
             self._hashing.admit()
             user = await self._runner.read(self._store.get_user, username)
-            stored = user.password_hash if user else _DUMMY_HASH
-            good = await self._hashing.run(verify_password, password, stored)
+            good = user is not None and await self._hashing.run(
+                verify_password, password, user.password_hash
+            )
         except HashPoolBusy as e:
-            await self._refused(username, source, now, "logins checked too fast")
+            await self._refused(username, source, now, str(e))
             raise AccountError(429, str(e), 1) from e  # Retry-After: 1, not a lockout's
         if user is None or not good:
             await self._log_lockouts(username, source, self.guard.failed(username, source, now))
+            await asyncio.sleep(max(0.0, started + REFUSAL_DELAY_S - time.monotonic()))
             raise AccountError(401, "wrong username or password")
         self.guard.succeeded(username, source)
         self._hashing.refund()
         if needs_rehash(user.password_hash):
             await self._rehash(user.username, user.password_hash, password)
         return await self._new_token(user.id, SESSION_TTL_NS, None)
+
+    async def refuse_unseen(self, source: str) -> AccountError | None:
+        """The refusal of any login from `source` now, known before reading it: the address
+        is locked out or the hashing pool's rate is spent (answered late); else None."""
+        now = time.time_ns()
+        lockout = self.guard.address_locked(source, now)
+        if lockout is not None:
+            refusal = AccountError(429, LOCKED_OUT, _seconds(lockout.until))
+        elif not self._hashing.has_turn():
+            refusal = AccountError(429, str(HashPoolBusy.default()), 1)
+        else:
+            return None
+        await self._refused("", source, now, refusal.reason)
+        return refusal
 
     async def _rehash(self, username: str, old_hash: str, password: str) -> None:
         """Store the password's hash made the current way (argon2id) in place of `old_hash`."""
@@ -123,7 +140,7 @@ class AccountService:
     async def _refused(self, username: str, source: str, now: int, why: str) -> None:
         """Answer late (a flooding client waits); audit only the first refusal of a window."""
         if self.refusals.refused(source, now):
-            path = f"login of {username!r} refused ({why}); repeats are counted"
+            path = f"login of {username!r} refused: {why}; repeats are counted"
             await self._audit.record(username, REFUSED, path, 429, source)
         await asyncio.sleep(REFUSAL_DELAY_S)
 

@@ -18,6 +18,11 @@ R = TypeVar("R")
 class HashPoolBusy(PlatformError):
     """Too many password hashes are waiting: refuse rather than queue without bound."""
 
+    @classmethod
+    def default(cls) -> HashPoolBusy:
+        """The refusal with its usual message."""
+        return cls("too many logins at once; try again in a moment")
+
 
 class HashPool:
     """Runs password hashing on `workers` threads with at most `queue` calls waiting; failed
@@ -50,16 +55,22 @@ class HashPool:
         """Give back the turn of a login that succeeded: only failures use up the rate."""
         self._tokens = min(self._burst, self._tokens + 1)
 
+    def has_turn(self) -> bool:
+        """Whether `admit` would let a login in now (nothing is taken)."""
+        now = time.monotonic()
+        tokens = min(self._burst, self._tokens + (now - self._refilled) * self._rate)
+        return self._pending < self._limit and tokens >= 1
+
     def admit(self) -> None:
         """Take a login's turn before any of its work (store read, hash); HashPoolBusy when
         the rate is spent or the queue is full."""
         if self._pending >= self._limit or not self._take_token():
-            raise HashPoolBusy("too many logins at once; try again in a moment")
+            raise HashPoolBusy.default()
 
     async def run(self, fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
         """Run `fn` on the pool; HashPoolBusy when the queue is full."""
         if self._pending >= self._limit:
-            raise HashPoolBusy("too many logins at once; try again in a moment")
+            raise HashPoolBusy.default()
         self._pending += 1
         try:
             loop = asyncio.get_running_loop()

@@ -37,7 +37,7 @@ class LoginGuard:
     def _keys(self, username: str, address: str) -> list[tuple[str, int]]:
         return [
             (f"account {username!r} from {address}", self.per_account_address),
-            (f"address {address}", self.per_address),
+            (_address_key(address), self.per_address),
             (f"account {username!r}", self.per_account),
         ]
 
@@ -48,6 +48,12 @@ class LoginGuard:
             if until > now:
                 return Lockout(key, until)
         return None
+
+    def address_locked(self, address: str, now: int) -> Lockout | None:
+        """The lockout of the address over all accounts (password spraying), if any now."""
+        key = _address_key(address)
+        until = self._locked.get(key, 0)
+        return Lockout(key, until) if until > now else None
 
     def failed(self, username: str, address: str, now: int) -> list[Lockout]:
         """Count a failed login; returns the lockouts it starts."""
@@ -82,3 +88,7 @@ class LoginGuard:
     def _forget_old(self, now: int) -> None:
         self._failures = {k: t for k, t in self._failures.items() if t[-1] > now - self.window_ns}
         self._locked = {k: until for k, until in self._locked.items() if until > now}
+
+
+def _address_key(address: str) -> str:
+    return f"address {address}"
