@@ -24,7 +24,8 @@ Contract (bodies are `stockade.model.wire` structs; errors are JSON {"detail": r
                                   scan of it, else 404: each agent scans each digest once
     GET  /api/v1/agent/orders, POST /api/v1/agent/actions: response actions (agent_orders.py)
 
-Every route but enroll answers 401 without a client certificate and 403 for a certificate
+GET /openapi.json documents all of this (bodies typed from the wire structs, every error).
+Every route but enroll and ca answers 401 without a client certificate and 403 for a certificate
 whose CN is not an enrolled agent, is revoked, or is not one issued to it; a certificate
 from another CA (or expired) fails the TLS handshake.
 """
@@ -32,16 +33,35 @@ from another CA (or expired) fails the TLS handshake.
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import msgspec
 from fastapi import APIRouter, FastAPI, Request, Response
 
-from stockade.model.wire import EnrollRequest, Heartbeat, RenewRequest, RenewResponse
+from stockade.model.wire import (
+    BATCH_CONTENT_TYPE,
+    BATCH_ENCODING,
+    SCAN_CONTENT_TYPE,
+    Ack,
+    EnrollRequest,
+    EnrollResponse,
+    Heartbeat,
+    RenewRequest,
+    RenewResponse,
+)
 from stockade.platform.api import http_errors
 from stockade.platform.api.agent_orders import router as orders_router
+from stockade.platform.api.agent_schema import (
+    Digest,
+    HeartbeatAnswer,
+    binary_body,
+    errors,
+    install_wire_schemas,
+    wire_answer,
+    wire_body,
+)
 from stockade.platform.api.bodies import BodyTooLarge, error, json_response, read_body
 from stockade.platform.api.deps import CallingAgent, Services
-from stockade.platform.api.http_errors import error_responses
 from stockade.platform.api.images import Names
 from stockade.platform.pki import CsrError
 from stockade.platform.services import PlatformServices
@@ -51,11 +71,25 @@ from stockade.platform.services.scans import MAX_SCAN_BYTES, ScanRejected
 from stockade.platform.store import UnknownAgentError
 
 SMALL_BODY_BYTES = 1024 * 1024
+PEM = "application/x-pem-file"
+_PEM_ANSWER: dict[int | str, dict[str, Any]] = {
+    200: {"description": "CA certificate", "content": {PEM: {"schema": {"type": "string"}}}}
+}
+_ZSTD_HEADER = {  # a batch's Content-Encoding (415 otherwise)
+    "name": "Content-Encoding",
+    "in": "header",
+    "required": True,
+    "schema": {"type": "string", "enum": [BATCH_ENCODING]},
+}
 
 router = APIRouter(prefix="/api/v1/agent")
 
 
-@router.post("/enroll")
+@router.post(
+    "/enroll",
+    openapi_extra=wire_body(EnrollRequest),
+    responses={**wire_answer(EnrollResponse), **errors(403, 413, 422)},
+)
 async def enroll(request: Request, services: Services) -> Response:
     """Exchange a one-time token and a CSR for a client certificate (EnrollResponse)."""
     try:
@@ -71,13 +105,17 @@ async def enroll(request: Request, services: Services) -> Response:
     return json_response(answer)
 
 
-@router.get("/ca")
+@router.get("/ca", response_class=Response, responses=_PEM_ANSWER)
 async def ca(services: Services) -> Response:
     """The platform's CA certificate (PEM), which agents pin by its fingerprint."""
-    return Response(services.agents.ca_pem, media_type="application/x-pem-file")
+    return Response(services.agents.ca_pem, media_type=PEM)
 
 
-@router.post("/batches")
+@router.post(
+    "/batches",
+    openapi_extra={**binary_body(BATCH_CONTENT_TYPE), "parameters": [_ZSTD_HEADER]},
+    responses={**wire_answer(Ack), **errors(400, 401, 403, 409, 413, 415, 422, 503)},
+)
 async def batches(request: Request, services: Services, agent: CallingAgent) -> Response:
     """Store a zstd-compressed msgpack Batch exactly once; answers the Ack."""
     try:
@@ -97,7 +135,7 @@ async def batches(request: Request, services: Services, agent: CallingAgent) -> 
     return json_response(ack)
 
 
-@router.get("/ack")
+@router.get("/ack", responses={**wire_answer(Ack), **errors(401, 403)})
 async def ack(services: Services, agent: CallingAgent) -> Response:
     """The highest sequence stored for the calling agent."""
     try:
@@ -106,7 +144,12 @@ async def ack(services: Services, agent: CallingAgent) -> Response:
         return error(e.status, e.reason)
 
 
-@router.post("/heartbeat")
+@router.post(
+    "/heartbeat",
+    openapi_extra=wire_body(Heartbeat),
+    response_model=HeartbeatAnswer,
+    responses=errors(401, 403, 413, 422),
+)
 async def heartbeat(request: Request, services: Services, agent: CallingAgent) -> Response:
     """Record the agent's status (host, version, sensor counters)."""
     try:
@@ -133,7 +176,11 @@ async def heartbeat(request: Request, services: Services, agent: CallingAgent) -
     return json_response({"status": "ok"})
 
 
-@router.post("/renew")
+@router.post(
+    "/renew",
+    openapi_extra=wire_body(RenewRequest),
+    responses={**wire_answer(RenewResponse), **errors(401, 403, 413, 422)},
+)
 async def renew(request: Request, services: Services, agent: CallingAgent) -> Response:
     """A new certificate for the calling agent's CSR; the one it called with stays valid."""
     try:
@@ -149,7 +196,13 @@ async def renew(request: Request, services: Services, agent: CallingAgent) -> Re
     return json_response(RenewResponse(cert_pem=cert_pem))
 
 
-@router.post("/scans", status_code=201)
+@router.post(
+    "/scans",
+    status_code=201,
+    openapi_extra=binary_body(SCAN_CONTENT_TYPE, "application/json"),
+    response_model=Digest,
+    responses=errors(401, 403, 413, 422, 503),
+)
 async def scans(
     request: Request, services: Services, agent: CallingAgent, name: Names = None
 ) -> Response:
@@ -169,7 +222,7 @@ async def scans(
     return json_response({"digest": image.digest}, status=201)
 
 
-@router.get("/scans/{digest}")
+@router.get("/scans/{digest}", response_model=Digest, responses=errors(401, 403, 404, 422))
 async def scan_known(digest: str, services: Services, agent: CallingAgent) -> Response:
     """200 when this agent or a user stored a scan of the digest, 404 when it should scan it."""
     if await services.scans.known(digest, agent.agent_id):
@@ -181,7 +234,8 @@ def create_agent_app(services: PlatformServices) -> FastAPI:
     """Routes agents call; all but enroll need the agent's client certificate."""
     app = FastAPI(title="Stockade agent API", docs_url=None, redoc_url=None)
     app.state.services = services
-    app.include_router(router, responses=error_responses(401, 422))
-    app.include_router(orders_router, responses=error_responses(401, 403, 422))
+    app.include_router(router)
+    app.include_router(orders_router)
+    install_wire_schemas(app)
     http_errors.install(app)
     return app

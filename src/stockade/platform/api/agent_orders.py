@@ -13,16 +13,18 @@ from typing import Annotated
 import msgspec
 from fastapi import APIRouter, Query, Request, Response
 
-from stockade.model.actions import ActionReport, PolicyPush
+from stockade.model.actions import ActionOrder, ActionReport, PolicyPush
+from stockade.platform.api.agent_schema import ActionsStored, errors, wire_answer, wire_body
 from stockade.platform.api.bodies import BodyTooLarge, error, json_response, read_body
 from stockade.platform.api.deps import CallingAgent, Services
 from stockade.platform.services.actions import MAX_WAIT_S, ActionRefused
+from stockade.platform.services.batch_limits import BatchLimitError, check_value
 
 MAX_REPORT_BYTES = 4 * 1024 * 1024
 router = APIRouter(prefix="/api/v1/agent")
 
 
-@router.get("/orders")
+@router.get("/orders", responses={**wire_answer(list[ActionOrder]), **errors(401, 403, 422)})
 async def orders(
     services: Services,
     agent: CallingAgent,
@@ -32,7 +34,7 @@ async def orders(
     return json_response(await services.actions.orders(agent.agent_id, wait_s))
 
 
-@router.get("/policies")
+@router.get("/policies", responses={**wire_answer(PolicyPush), **errors(401, 403)})
 async def policies(services: Services, agent: CallingAgent) -> Response:
     """The response policies pushed to every agent, with their version."""
     del agent  # any enrolled agent may read them
@@ -40,17 +42,25 @@ async def policies(services: Services, agent: CallingAgent) -> Response:
     return json_response(PolicyPush(yaml=document.yaml, version=document.version))
 
 
-@router.post("/actions")
+@router.post(
+    "/actions",
+    openapi_extra=wire_body(ActionReport),
+    response_model=ActionsStored,
+    responses=errors(401, 403, 413, 422),
+)
 async def report(request: Request, services: Services, agent: CallingAgent) -> Response:
     """Store the outcomes of actions the calling agent took (orders and policies)."""
     try:
         body = await read_body(request, MAX_REPORT_BYTES)
         report = msgspec.json.decode(body, type=ActionReport)
+        check_value(msgspec.to_builtins(report.records), "records")  # stored integers: int64
         stored = await services.actions.report(agent.agent_id, agent.host_id, report.records)
     except BodyTooLarge as e:
         return error(413, str(e))
     except (msgspec.DecodeError, RecursionError) as e:
         return error(422, f"bad action report: {e}")
+    except BatchLimitError as e:
+        return error(e.status, f"bad action report: {e}")
     except ActionRefused as e:
         return error(e.status, e.reason)
     return json_response({"stored": stored})

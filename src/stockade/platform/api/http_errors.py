@@ -43,6 +43,7 @@ _DESCRIPTIONS = {
     415: "wrong content type",
     422: "invalid parameters or body",
     429: "locked out after failed logins, or too many logins at once (Retry-After: 1)",
+    503: "cannot be stored now: retry later",
 }
 
 
