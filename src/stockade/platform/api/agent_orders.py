@@ -1,7 +1,9 @@
 """The agent port's response routes: the orders long poll and the action reports.
 
-GET  /api/v1/agent/orders?wait_s=N  -> 200 [ActionOrder]: the calling agent's pending
-                                      orders, held up to N s (at most 30) until one exists
+GET  /api/v1/agent/orders?wait_s=N  -> 200 OrdersAnswer: the calling agent's pending
+                                      orders and the policies' version, held up to N s
+                                      (at most 30) until an order or new policies exist
+GET  /api/v1/agent/policies         -> 200 PolicyPush: the pushed response policies
 POST /api/v1/agent/actions          JSON ActionReport -> 200 {"stored": n}; 403 for a
                                       record ordered from another agent; 422 bad body
 """
@@ -13,7 +15,7 @@ from typing import Annotated
 import msgspec
 from fastapi import APIRouter, Query, Request, Response
 
-from stockade.model.actions import ActionOrder, ActionReport, PolicyPush
+from stockade.model.actions import ActionReport, OrdersAnswer, PolicyPush
 from stockade.platform.api.agent_schema import ActionsStored, errors, wire_answer, wire_body
 from stockade.platform.api.bodies import BodyTooLarge, error, json_response, read_body
 from stockade.platform.api.deps import CallingAgent, Services
@@ -24,7 +26,7 @@ MAX_REPORT_BYTES = 4 * 1024 * 1024
 router = APIRouter(prefix="/api/v1/agent")
 
 
-@router.get("/orders", responses={**wire_answer(list[ActionOrder]), **errors(401, 403, 422)})
+@router.get("/orders", responses={**wire_answer(OrdersAnswer), **errors(401, 403, 422)})
 async def orders(
     services: Services,
     agent: CallingAgent,
