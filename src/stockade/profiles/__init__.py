@@ -1,0 +1,1 @@
+"""Runtime protection: workload groups, their modes, learned behaviour profiles and drift."""
