@@ -182,9 +182,18 @@ function drawStoryline(incident) {
   if (!story.processes.length) canvas.append(el("p", { className: "muted" }, "No stored events for this incident."));
 }
 
+// "nc → sh" for a process that executed one program and then another (nc -e, exec in a shell).
+function execNames(process) {
+  const names = process.steps
+    .filter((step) => step.kind === "exec" && step.event)
+    .map((step) => step.event.proc.name);
+  const distinct = names.filter((name, i) => name && name !== names[i - 1]);
+  return distinct.length > 1 ? distinct.join(" → ") : process.name || "?";
+}
+
 function storyNode(item, at, kind, process) {
   const marks = process && process.rules.length ? `⚠ ${process.rules.join(", ")}` : "";
-  const label = process ? `${item.name || "?"}  pid ${process.pid}` : item.name;
+  const label = process ? `${execNames(process)}  pid ${process.pid}` : item.name;
   const group = svg(
     "g",
     {
