@@ -5,29 +5,32 @@ from __future__ import annotations
 from stockade.outputs.base import OUTPUTS, OutputContext, require
 from stockade.outputs.delivery import QueuedOutput
 from stockade.outputs.falco_format import falco_json
-from stockade.outputs.http_client import http_client, post
+from stockade.outputs.http_client import HttpClient
 from stockade.outputs.settings import HttpOutput
 
 
 class FalcoHttpTransport:
-    """One POST per alert (falcosidekick reads one Falco JSON object per request)."""
+    """One POST per alert, one after another (falcosidekick reads one alert per request)."""
 
     def __init__(self, settings: HttpOutput) -> None:
-        self._url = require(settings.url, "http_output.url")
+        url = require(settings.url, "http_output.url")
+        self._client = HttpClient(
+            url, "http_output.url", settings.ca_cert, settings.insecure, settings.timeout
+        )
         self._headers = {"Content-Type": "application/json", "User-Agent": settings.user_agent}
-        self._client = http_client(settings.ca_cert, settings.insecure, settings.timeout)
 
     def send(self, bodies: list[bytes]) -> None:
         """POST each alert in order; DeliveryError says how many arrived first."""
         for delivered, body in enumerate(bodies):
-            post(self._client, self._url, body, self._headers, delivered)
+            self._client.post(self._client.path, body, self._headers, delivered)
 
     def reset(self) -> None:
-        """Nothing to drop: httpx reconnects by itself."""
+        """Drop the connection; the next send opens a new one."""
+        self._client.reset()
 
     def close(self) -> None:
-        """Close the client."""
-        self._client.close()
+        """Close the connection."""
+        self._client.reset()
 
 
 def http_output(context: OutputContext) -> QueuedOutput | None:

@@ -19,7 +19,7 @@ from stockade.model import Alert
 from stockade.outputs.base import OUTPUTS, DeliveryError, OutputContext, require
 from stockade.outputs.delivery import QueuedOutput
 from stockade.outputs.falco_format import falco_dict
-from stockade.outputs.http_client import http_client, post
+from stockade.outputs.http_client import HttpClient
 from stockade.outputs.settings import OutputSettings, SplunkHecOutput
 
 EVENT_PATH = "/services/collector/event"
@@ -64,8 +64,12 @@ class HecTransport:
     """POSTs batches to the event endpoint and waits for their acknowledgement."""
 
     def __init__(self, settings: SplunkHecOutput) -> None:
-        base = require(settings.url, "splunk_hec_output.url").rstrip("/")
-        self._event_url, self._ack_url = base + EVENT_PATH, base + ACK_PATH
+        url = require(settings.url, "splunk_hec_output.url")
+        self._client = HttpClient(
+            url, "splunk_hec_output.url", settings.ca_cert, settings.insecure, settings.timeout
+        )
+        base = self._client.path.split("?")[0].rstrip("/")
+        self._event_path, self._ack_path = base + EVENT_PATH, base + ACK_PATH
         self._settings = settings
         self._channel = str(uuid.uuid4())
         self._headers = {
@@ -73,13 +77,12 @@ class HecTransport:
             "Content-Type": "application/json",
             CHANNEL_HEADER: self._channel,
         }
-        self._client = http_client(settings.ca_cert, settings.insecure, settings.timeout)
 
     def send(self, bodies: list[bytes]) -> None:
         """POST the batch; with acks, return only once Splunk has indexed it."""
-        response = post(self._client, self._event_url, b"\n".join(bodies), self._headers)
+        content = self._client.post(self._event_path, b"\n".join(bodies), self._headers)
         try:
-            answer = msgspec.json.decode(response.content, type=_HecAnswer)
+            answer = msgspec.json.decode(content, type=_HecAnswer)
         except msgspec.DecodeError as e:
             raise DeliveryError(f"HEC answered with something other than its JSON: {e}") from e
         if answer.code != 0:
@@ -95,9 +98,9 @@ class HecTransport:
         pause = 0.005
         query = _encode({"acks": [ack_id]})
         while True:
-            response = post(self._client, self._ack_url, query, self._headers)
+            content = self._client.post(self._ack_path, query, self._headers)
             try:
-                acks = msgspec.json.decode(response.content, type=_AckAnswer).acks
+                acks = msgspec.json.decode(content, type=_AckAnswer).acks
             except msgspec.DecodeError as e:
                 raise DeliveryError(f"HEC's ack answer is not its JSON: {e}") from e
             if acks.get(str(ack_id)):
@@ -108,11 +111,12 @@ class HecTransport:
             pause = min(pause * 2, 1.0)
 
     def reset(self) -> None:
-        """Nothing to drop: httpx reconnects by itself."""
+        """Drop the connection; the next send opens a new one."""
+        self._client.reset()
 
     def close(self) -> None:
-        """Close the client."""
-        self._client.close()
+        """Close the connection."""
+        self._client.reset()
 
 
 def splunk_hec_output(context: OutputContext) -> QueuedOutput | None:

@@ -14,7 +14,7 @@ import time
 from stockade.outputs.base import OUTPUTS, OutputContext, require
 from stockade.outputs.delivery import QueuedOutput
 from stockade.outputs.falco_format import falco_json
-from stockade.outputs.http_client import http_client, post
+from stockade.outputs.http_client import HttpClient
 from stockade.outputs.settings import WebhookOutput
 
 SIGNATURE_HEADER = "X-Stockade-Signature"
@@ -31,10 +31,12 @@ class WebhookTransport:
     """One signed POST per batch."""
 
     def __init__(self, settings: WebhookOutput) -> None:
-        self._url = require(settings.url, "webhook_output.url")
+        url = require(settings.url, "webhook_output.url")
+        self._client = HttpClient(
+            url, "webhook_output.url", settings.ca_cert, settings.insecure, settings.timeout
+        )
         self._secret = settings.secret
         self._headers = {"Content-Type": "application/json", **settings.headers}
-        self._client = http_client(settings.ca_cert, settings.insecure, settings.timeout)
 
     def send(self, bodies: list[bytes]) -> None:
         """POST the batch as one JSON array."""
@@ -44,14 +46,15 @@ class WebhookTransport:
             now = str(int(time.time()))
             headers[TIMESTAMP_HEADER] = now
             headers[SIGNATURE_HEADER] = signature(self._secret, now, body)
-        post(self._client, self._url, body, headers)
+        self._client.post(self._client.path, body, headers)
 
     def reset(self) -> None:
-        """Nothing to drop: httpx reconnects by itself."""
+        """Drop the connection; the next send opens a new one."""
+        self._client.reset()
 
     def close(self) -> None:
-        """Close the client."""
-        self._client.close()
+        """Close the connection."""
+        self._client.reset()
 
 
 def webhook_output(context: OutputContext) -> QueuedOutput | None:
