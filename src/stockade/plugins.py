@@ -28,7 +28,11 @@ BUILTIN_MODULES: dict[str, tuple[str, ...]] = {
         "stockade.context.containerd",
         "stockade.context.crio",
     ),
-    "detector": ("stockade.detect.rules", "stockade.detect.correlation"),
+    "detector": (
+        "stockade.detect.rules",
+        "stockade.detect.correlation",
+        "stockade.profiles.detector",
+    ),
     "response action": (
         "stockade.respond.process",
         "stockade.respond.cgroups",

@@ -1,0 +1,103 @@
+"""The agent's profile book: per group, its profile, its modes, what it learned, what it alerted.
+
+Pure state with the clock passed in: `judge` takes one event's behaviours and says
+what is new and what to do about it. Discover learns (no alert), monitor reports each
+new behaviour once, protect reports it as to be blocked. Drift (an executable written
+after the container started, or run from memory) is never learned: it is reported in
+monitor and protect alike.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from stockade.model import Event
+from stockade.profiles.groups import GroupId, group_id
+from stockade.profiles.modes import GroupModes, GroupState, Mode, ModePolicy, effective_modes
+from stockade.profiles.profile import NETWORK_KINDS, Behaviour, Kind, Profile, merged
+
+
+@dataclass(frozen=True, slots=True)
+class Deviation:
+    """Something a group did outside its profile, and the mode it was judged in."""
+
+    group: GroupId
+    behaviour: Behaviour
+    mode: Mode  # monitor: alert; protect: alert and block
+    drift: bool = False
+
+
+@dataclass(slots=True)
+class ProfileBook:
+    """Profiles and modes of every group this agent sees, and what it learned since sync."""
+
+    policy: ModePolicy = field(default_factory=ModePolicy)
+    profiles: dict[GroupId, Profile] = field(default_factory=dict)
+    states: dict[GroupId, GroupState] = field(default_factory=dict)
+    learned: dict[GroupId, set[Behaviour]] = field(default_factory=dict)  # not yet sent
+    _reported: set[tuple[GroupId, Behaviour]] = field(default_factory=set)
+
+    def modes(self, group: GroupId, now_ns: int) -> GroupModes:
+        """The group's modes now (a group first seen now starts in discover)."""
+        state = self.states.setdefault(group, GroupState(first_seen_ns=now_ns))
+        return effective_modes(state, self.policy, now_ns)
+
+    def profile(self, group: GroupId) -> Profile:
+        """The group's profile (empty until learned or pushed)."""
+        return self.profiles.setdefault(group, Profile(group=group))
+
+    def judge(self, event: Event, behaviours: list[Behaviour], now_ns: int) -> list[Deviation]:
+        """Learn or report what in `behaviours` the event's group's profile does not hold."""
+        group = group_id(event.container)
+        modes = self.modes(group, now_ns)
+        found = []
+        drift = drift_of(event)
+        if drift is not None and modes.process is not Mode.DISCOVER:
+            found.extend(self._report(group, drift, modes.process, drift=True))
+        profile = self.profile(group)
+        for behaviour in behaviours:
+            if profile.has(behaviour):
+                continue
+            mode = modes.network if behaviour.kind in NETWORK_KINDS else modes.process
+            if mode is Mode.DISCOVER:
+                self._learn(group, behaviour)
+            else:
+                found.extend(self._report(group, behaviour, mode))
+        return found
+
+    def _learn(self, group: GroupId, behaviour: Behaviour) -> None:
+        self.profiles[group] = merged(self.profile(group), [behaviour])
+        self.learned.setdefault(group, set()).add(behaviour)
+
+    def _report(
+        self, group: GroupId, behaviour: Behaviour, mode: Mode, *, drift: bool = False
+    ) -> list[Deviation]:
+        key = (group, behaviour)
+        if key in self._reported:  # one alert per new thing, not one per repeat
+            return []
+        self._reported.add(key)
+        return [Deviation(group, behaviour, mode, drift)]
+
+    def take_learned(self) -> dict[GroupId, set[Behaviour]]:
+        """What was learned since the last call (to send to the platform), then forget it."""
+        learned, self.learned = self.learned, {}
+        return learned
+
+    def replace(self, profile: Profile) -> None:
+        """Take a profile pushed by the platform (learned but unsent behaviour is kept)."""
+        pending = self.learned.get(profile.group, set())
+        self.profiles[profile.group] = merged(profile, pending)
+        self._reported = {(g, b) for g, b in self._reported if g != profile.group}
+
+    def set_state(self, group: GroupId, state: GroupState) -> None:
+        """Take a group's first sighting and user-set modes as the platform has them."""
+        self.states[group] = state
+
+
+def drift_of(event: Event) -> Behaviour | None:
+    """The drifted executable an exec ran (upper layer or memfd), as a behaviour, or None."""
+    if event.type not in ("execve", "execveat") or event.res < 0 or event.container.is_host:
+        return None
+    if event.proc.exe_from_memfd or event.proc.exe_upper_layer:
+        return Behaviour(Kind.EXEC, event.proc.exepath)
+    return None

@@ -1,0 +1,65 @@
+"""Which profile behaviours one event shows (pure: an event in, behaviours out)."""
+
+from __future__ import annotations
+
+from stockade.model import Event
+from stockade.profiles.profile import Behaviour, Kind
+
+EXEC_TYPES = frozenset({"execve", "execveat"})
+OPEN_TYPES = frozenset({"open", "openat", "openat2", "creat"})
+CONNECT_TYPES = frozenset({"connect"})
+LISTEN_TYPES = frozenset({"listen"})
+EVENT_TYPES = EXEC_TYPES | OPEN_TYPES | CONNECT_TYPES | LISTEN_TYPES
+# Paths whose writes are churn, not behaviour: temporary files, the kernel's views.
+TEMPORARY_PREFIXES = ("/tmp/", "/var/tmp/", "/dev/", "/proc/", "/sys/", "/run/", "/dev/shm/")
+_WRITE_FLAGS = 0o1 | 0o2 | 0o100  # O_WRONLY | O_RDWR | O_CREAT
+
+
+def behaviours_of(event: Event, exe_hash: str = "") -> list[Behaviour]:
+    """The behaviours `event` shows; `exe_hash` ("sha256:...") is its executable's, if known."""
+    if event.res < 0 and event.type not in EXEC_TYPES:
+        return []
+    if event.type in EXEC_TYPES:
+        return _exec(event, exe_hash) if event.res >= 0 else []
+    if event.type in OPEN_TYPES:
+        return _write(event)
+    if event.type in CONNECT_TYPES:
+        return _connect(event)
+    if event.type in LISTEN_TYPES:
+        return _listen(event)
+    return []
+
+
+def _exec(event: Event, exe_hash: str) -> list[Behaviour]:
+    path = event.proc.exepath
+    found = [Behaviour(Kind.EXEC, path), Behaviour(Kind.USER, str(event.proc.uid))]
+    if exe_hash:
+        found.append(Behaviour(Kind.EXEC_HASH, f"{path} {exe_hash}"))
+    parent = event.ancestors[0].exepath if event.ancestors else ""
+    if parent:
+        found.append(Behaviour(Kind.PARENT, f"{parent} -> {path}"))
+    return found
+
+
+def _write(event: Event) -> list[Behaviour]:
+    fd = event.fd
+    if fd is None or not fd.name.startswith("/") or not fd.flags & _WRITE_FLAGS:
+        return []
+    if fd.name.startswith(TEMPORARY_PREFIXES):
+        return []
+    return [Behaviour(Kind.FILE_WRITE, fd.name)]
+
+
+def _connect(event: Event) -> list[Behaviour]:
+    fd = event.fd
+    if fd is None or fd.type not in ("ipv4", "ipv6") or not fd.dport:
+        return []
+    return [Behaviour(Kind.CONNECT, f"{fd.dip}:{fd.dport}")]
+
+
+def _listen(event: Event) -> list[Behaviour]:
+    fd = event.fd
+    if fd is None or fd.type not in ("ipv4", "ipv6"):
+        return []
+    port = fd.dport or fd.sport
+    return [Behaviour(Kind.LISTEN, f"tcp/{port}")] if port else []

@@ -1,0 +1,105 @@
+"""Profiles learned in discover, deviations alerted once in monitor, drift never learned."""
+
+from __future__ import annotations
+
+import pytest
+
+from stockade.model import Event
+from stockade.model.entities import Container
+from stockade.model.events import Ancestor, FdInfo, Process
+from stockade.profiles.detector import DEVIATION_RULE, DRIFT_RULE, ProfileDetector
+from stockade.profiles.groups import group_id
+from stockade.profiles.modes import GroupState, Mode
+from stockade.profiles.profile import (
+    Behaviour,
+    Kind,
+    Profile,
+    ProfileFormatError,
+    from_yaml,
+    merged,
+    to_yaml,
+)
+
+WEB = Container(id="c" * 64, name="web", image_repository="localhost/web")
+
+
+def _exec(path: str, *, parent: str = "/bin/sh", upper: bool = False, memfd: bool = False) -> Event:
+    proc = Process(pid=10, exepath=path, uid=0, exe_upper_layer=upper, exe_from_memfd=memfd)
+    return Event(
+        type="execve", ts=1, proc=proc, container=WEB, ancestors=(Ancestor(pid=1, exepath=parent),)
+    )
+
+
+def _connect(ip: str, port: int) -> Event:
+    fd = FdInfo(type="ipv4", dip=ip, dport=port)
+    return Event(
+        type="connect", ts=1, proc=Process(pid=10, exepath="/usr/bin/curl"), container=WEB, fd=fd
+    )
+
+
+def _detector(process: Mode, network: Mode = Mode.DISCOVER) -> ProfileDetector:
+    detector = ProfileDetector(hasher=lambda _e: "sha256:ab", clock=lambda: 0)
+    state = GroupState(first_seen_ns=0, process=process, network=network)
+    detector.book.set_state(group_id(WEB), state)
+    return detector
+
+
+def test_discover_learns_without_alerts_then_monitor_alerts_once_per_new_thing() -> None:
+    detector = _detector(Mode.DISCOVER)
+    assert detector.inspect(_exec("/usr/bin/python3")) == []
+    learned = detector.book.take_learned()[group_id(WEB)]
+    assert Behaviour(Kind.EXEC_HASH, "/usr/bin/python3 sha256:ab") in learned
+    assert Behaviour(Kind.PARENT, "/bin/sh -> /usr/bin/python3") in learned
+    detector.book.set_state(group_id(WEB), GroupState(first_seen_ns=0, process=Mode.MONITOR))
+    assert detector.inspect(_exec("/usr/bin/python3")) == []
+    alerts = detector.inspect(_exec("/usr/bin/id"))
+    assert {a.rule for a in alerts} == {DEVIATION_RULE}
+    assert {a.output_fields["profile.kind"] for a in alerts} == {
+        "executables",
+        "executable_hashes",
+        "parents",
+    }
+    assert all(a.output_fields["profile.mode"] == "monitor" for a in alerts)
+    assert detector.inspect(_exec("/usr/bin/id")) == []  # repeats: deduplicated
+
+
+def test_network_has_its_own_mode() -> None:
+    detector = _detector(Mode.MONITOR, Mode.DISCOVER)
+    assert detector.inspect(_connect("10.88.0.5", 80)) == []
+    detector.book.set_state(group_id(WEB), GroupState(first_seen_ns=0, network=Mode.MONITOR))
+    [alert] = detector.inspect(_connect("10.88.0.5", 8080))
+    assert alert.output_fields["profile.new"] == "10.88.0.5:8080"
+
+
+@pytest.mark.parametrize(
+    ("upper", "memfd", "action"),
+    [(True, False, "refused"), (False, True, "kill")],
+    ids=["upper", "memfd"],
+)
+def test_drift_is_alerted_never_learned_and_protect_says_what_it_did(
+    upper: bool, memfd: bool, action: str
+) -> None:
+    detector = _detector(Mode.DISCOVER)
+    assert detector.inspect(_exec("/tmp/x", upper=upper, memfd=memfd)) == []
+    detector.book.set_state(group_id(WEB), GroupState(first_seen_ns=0, process=Mode.PROTECT))
+    alerts = detector.inspect(_exec("/tmp/x", upper=upper, memfd=memfd))
+    drift = [a for a in alerts if a.rule == DRIFT_RULE]
+    assert len(drift) == 1 and drift[0].priority == "Critical"
+    assert drift[0].output_fields["profile.action"] == action
+
+
+def test_yaml_round_trip_and_one_line_errors() -> None:
+    profile = merged(Profile(group=group_id(WEB), version=3), [Behaviour(Kind.EXEC, "/bin/sh")])
+    again = from_yaml(to_yaml(profile), "p.yaml")
+    assert again == profile
+    with pytest.raises(ProfileFormatError, match=r"^p\.yaml: unknown key 'exec'"):
+        from_yaml("group: g\nexec: [/bin/sh]\n", "p.yaml")
+    with pytest.raises(ProfileFormatError, match=r"^p\.yaml:2:"):
+        from_yaml("group: g\n  - : [\n", "p.yaml")
+
+
+def test_a_pushed_profile_keeps_what_was_learned_but_not_sent() -> None:
+    detector = _detector(Mode.DISCOVER)
+    detector.inspect(_exec("/usr/bin/python3"))
+    detector.book.replace(Profile(group=group_id(WEB), version=2))
+    assert detector.book.profile(group_id(WEB)).has(Behaviour(Kind.EXEC, "/usr/bin/python3"))
