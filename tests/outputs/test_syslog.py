@@ -74,6 +74,7 @@ def test_a_receiver_down_then_back_gets_everything_in_order(
     try:
         outputs.emit(alerts(100))
         poll_until(lambda: len(receiver.received()) == 100, 10, "the first 100 alerts")
+        poll_until(lambda: outputs.stats()["syslog"].sent == 100, 10, "100 alerts sent")
         receiver.stop()
         outputs.emit(alerts(300, first=101))
         stats = outputs.stats()["syslog"]
