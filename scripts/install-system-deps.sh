@@ -6,6 +6,7 @@ group=${1:-run}
 
 run_pkgs=(podman runc busybox-static clang llvm bpftool libbpf-dev uidmap gcc libc6-dev nftables)  # gcc: the compiled decoder; nftables: isolate_container
 test_pkgs=(chromium postgresql nats-server redis-server auditd containerd)  # auditd: for auditctl only; its daemon must not run
+test_pkgs+=(buildah)  # build steps of the buildah CLI (tests/context/test_buildah.py)
 # Attack tools copied into the detection scenarios' image (tests/support/tools_image.py).
 test_pkgs+=(netcat-openbsd netcat-traditional socat nmap strace curl python3)
 # The SSH brute force scenario's server and client (tests/detect/ssh_image.py); no init

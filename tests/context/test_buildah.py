@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import uuid
 from pathlib import Path
@@ -13,6 +14,7 @@ from stockade.context import ContainerResolver
 from stockade.context.buildah import BuildahRuntime
 from stockade.context.podman import PodmanRuntime
 from stockade.sensor import procfs
+from tests.support.ci import require
 from tests.support.podman import BASE_FLAGS, RUN_FLAGS, Podman
 from tests.support.polling import poll_until
 
@@ -79,3 +81,35 @@ def test_a_running_build_step_is_a_buildah_container(
             build.kill()
             build.wait(30)
         podman.cmd("rmi", "-f", tag, check=False)
+
+
+@pytest.mark.podman
+def test_a_buildah_run_step_is_its_working_container(busybox_image: str) -> None:
+    buildah = shutil.which("buildah")
+    require(buildah, "buildah is not installed (scripts/install-system-deps.sh)")
+    assert buildah is not None
+    marker = uuid.uuid4().hex
+    working = subprocess.run(
+        [buildah, "from", busybox_image], check=True, capture_output=True, text=True
+    ).stdout.strip()
+    step = subprocess.Popen(
+        [buildah, "run", "--runtime", "runc", working, "--", "sh", "-c",
+         f"for i in $(seq 600); do [ -e /tmp/go ] && break; sleep 0.1; done; echo {marker}"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        pid = poll_until(lambda: _step_pid(marker), 60, "the buildah run step's runc state")
+        found = ContainerResolver([PodmanRuntime(), BuildahRuntime()]).for_cgroup(
+            procfs.cgroup_id(pid)
+        )
+        assert (found.runtime, found.name, found.image) == ("buildah", working, busybox_image)
+        assert found.complete and len(found.id) == 64
+        subprocess.run(["nsenter", "-t", str(pid), "-m", "touch", "/tmp/go"], check=True)
+        out, _ = step.communicate(timeout=60)
+        assert marker in out.decode(errors="replace")
+    finally:
+        if step.poll() is None:
+            step.kill()
+            step.wait(30)
+        subprocess.run([buildah, "rm", working], check=False, capture_output=True)
