@@ -48,8 +48,8 @@ _encoder = msgspec.json.Encoder()
 def _rows(start: int, stop: int, t0: int) -> Iterator[tuple[object, ...]]:
     rng = random.Random(start)
     for i in range(start, stop):
-        host = i % HOSTS
         container = min(int(rng.paretovariate(1.1)) - 1, CONTAINERS - 1)
+        host = container % HOSTS  # a container runs on one host
         rule = RULES[min(int(rng.paretovariate(1.3)) - 1, len(RULES) - 1)]
         priority = rng.choices(PRIORITIES, WEIGHTS)[0]
         ts = t0 + i * STEP_NS
@@ -67,16 +67,20 @@ def _rows(start: int, stop: int, t0: int) -> Iterator[tuple[object, ...]]:
             hostname=f"node-{host}",
             host_id=f"host-{host}",
             container_id=f"{container:064x}",
-            seq=i // HOSTS + 1,
+            seq=i + 1,
             count=count,
         )
         yield (
-            i + 1, f"agent-{host}", i // HOSTS + 1, 0, ts, f"host-{host}", f"{container:064x}",
+            i + 1, f"agent-{host}", i + 1, 0, ts, f"host-{host}", f"{container:064x}",
             rule, priority, int(Priority.parse(priority)), alert.output, f"proc-{i % 300}",
             1000 + i % 5000, f"proc-{i % 300} --flag {i % 1000}", _encoder.encode(alert).decode(),
             "execve", f"node-{host}", f"c-{container}", image, f",{','.join(tags)},", count,
             rng.choice(STATUSES),
         )  # fmt: skip
+
+
+def _host_and_agent(container: int) -> tuple[str, str]:
+    return f"host-{container % HOSTS}", f"agent-{container % HOSTS}"
 
 
 def build(data_dir: Path) -> None:
@@ -101,9 +105,16 @@ def build(data_dir: Path) -> None:
         [(f"agent-{h}", f"node-{h}", f"host-{h}") for h in range(HOSTS)],
     )
     conn.executemany(
-        "INSERT INTO containers VALUES (?, ?, ?, '', 'podman', 0, 0, ?, ?)",
+        "INSERT INTO containers (id, name, image, image_digest, runtime, first_seen, last_seen,"
+        " host_id, agent_id) VALUES (?, ?, ?, '', 'podman', 0, 0, ?, ?)",
         [
-            (f"{c:064x}", f"c-{c}", f"registry.local/app-{c % IMAGES}:1", "host-0", "agent-0")
+            (
+                f"{c:064x}",
+                f"c-{c}",
+                f"registry.local/app-{c % IMAGES}:1",
+                "host-0",
+                f"agent-{c % HOSTS}",
+            )
             for c in range(CONTAINERS)
         ],
     )

@@ -42,6 +42,7 @@ CONTAINERS = [
     Container.host(),
 ]
 COUNT = 37
+CONSOLE_MIGRATION = 9  # alerts gain the console's columns and text index
 
 
 def _alerts() -> tuple[list[Event], list[Alert]]:
@@ -257,3 +258,51 @@ def test_common_words_are_tested_row_by_row_with_the_same_answer(
         found = _all_pages(store, AlertPageQuery(given, sort, limit=3))
         seqs = sorted(a.stored.alert.seq for a in found)
         assert seqs == [2 * i + 2 for i in range(COUNT) if expected(i)]
+
+
+def test_alerts_stored_before_the_console_get_its_columns(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from stockade.platform.store import migrations
+
+    path = str(tmp_path / "old.sqlite")
+    before = tuple(m for m in migrations.MIGRATIONS if m[0] < CONSOLE_MIGRATION)
+    monkeypatch.setattr(migrations, "MIGRATIONS", before)
+    old = SqliteStore(path)  # the schema as it was before the alert console
+    event = make_event(1, T0, container=CONTAINERS[0])
+    alert = make_alert(2, event, rule="Old rule")
+    alert.tags, alert.count, alert.hostname = ["mitre_execution", "T1059"], 9, "old-node"
+    with old._write() as conn:  # the inserts of that time: no console columns
+        conn.execute(
+            "INSERT INTO agents (id, hostname, host_id, cert_fingerprint, enrolled_at) "
+            "VALUES ('a1', 'h', 'host-1', 'f', 1)"
+        )
+        conn.execute(
+            "INSERT INTO alerts (agent_id, seq, event_seq, ts, host_id, container_id, rule, "
+            "priority, priority_num, output, proc_name, proc_pid, proc_cmdline, body) "
+            "VALUES ('a1', 2, 1, ?, 'host-1', ?, 'Old rule', 'Warning', 4, 'out', 'sh', 1, "
+            "'sh', ?)",
+            (T0, CONTAINERS[0].id, msgspec.json.encode(alert).decode()),
+        )
+        conn.execute(
+            "INSERT INTO containers (id, name, image, image_digest, runtime, first_seen, "
+            "last_seen, host_id, agent_id) "
+            "VALUES (?, 'web', 'registry.local/web:1', '', 'podman', 0, 0, 'host-1', 'a1')",
+            (CONTAINERS[0].id,),
+        )
+    old.close()
+    monkeypatch.undo()
+    store = SqliteStore(path)
+    try:
+        [found] = store.page_alerts(AlertPageQuery(AlertFilter(text="old", tags=("T1059",)))).alerts
+        assert found.triage.status is AlertStatus.NEW
+        by_name = store.page_alerts(AlertPageQuery(AlertFilter(image="registry.local/web:1")))
+        assert [a.triage.id for a in by_name.alerts] == [found.triage.id]
+        stats = store.alert_stats(T0, T0 + S, 1)
+        assert [(t.label, t.occurrences) for t in stats.top_containers] == [("web", 9)]
+        assert [t.key for t in store.alert_stats(T0, T0 + S, 1).top_images] == [
+            "registry.local/web:1"
+        ]
+        assert store.page_alerts(AlertPageQuery(sort=AlertSort.HOST)).alerts[0].triage.id == 1
+    finally:
+        store.close()
