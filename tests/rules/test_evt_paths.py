@@ -66,6 +66,12 @@ def test_path_argument(event: Event, field: str, expected: object) -> None:
         assert value(event, field) == expected
 
 
+def test_an_argument_by_index_resolves_too() -> None:
+    event = _event("unlinkat", dirfd=-100, name="x", flags=0)
+    definition, arg = FIELDS.lookup("evt.arg", "1")
+    assert definition.extractor(arg)(event) == "/srv/app/x"
+
+
 def test_rawarg_type_follows_the_argument() -> None:
     assert FIELDS.lookup("evt.rawarg.name", None)[0].type is FieldType.STRING
     assert FIELDS.lookup("evt.rawarg", "path")[0].type is FieldType.STRING

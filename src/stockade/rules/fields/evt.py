@@ -76,7 +76,12 @@ def _arg(key: str | None) -> Extractor:
 
         def by_index(e: Event) -> Any:
             items = list(e.args.items())
-            return render_arg(e, *items[index]) if index < len(items) else None
+            if index >= len(items):
+                return None
+            key, value = items[index]
+            if isinstance(value, str):
+                return resolved_path(e, key, value) or value
+            return render_arg(e, key, value)
 
         return by_index
 
