@@ -9,6 +9,7 @@ from typing import Any
 
 from stockade.model.alerts import Priority
 from stockade.platform.api.views import alert_view
+from stockade.platform.errors import PlatformError
 from stockade.platform.store.alert_console import (
     AlertKey,
     AlertSort,
@@ -28,7 +29,7 @@ DEFAULT_ORDER = {  # each sort's natural order: newest, most severe, A to Z
 _FLIPPED = {"asc": "desc", "desc": "asc"}
 
 
-class CursorError(ValueError):
+class CursorError(PlatformError, ValueError):
     """A cursor that this listing did not hand out."""
 
 
