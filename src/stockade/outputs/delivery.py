@@ -10,6 +10,7 @@ A full queue refuses new alerts: each refusal is counted in `stats().dropped` an
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -62,22 +63,23 @@ class QueuedOutput:
         """Queue `alerts` (refusing, counted and logged, what a full queue has no room for)."""
         if not alerts:
             return
-        taken = self._queue.put([self._encode(a) for a in alerts])
+        try:
+            taken = self._queue.put([self._encode(a) for a in alerts])
+        except sqlite3.Error as e:  # a full disk: refused like a full queue, with its reason
+            self._refused(len(alerts), f"cannot write to {self._queue.path}: {e}")
+            return
         if taken < len(alerts):
-            self._refused(len(alerts) - taken)
+            full = f"queue {self._queue.path} is full ({self._queue.capacity} alerts)"
+            self._refused(len(alerts) - taken, full)
         self._wake.set()
 
-    def _refused(self, count: int) -> None:
+    def _refused(self, count: int, why: str) -> None:
         self._stats.dropped += count
         now = time.monotonic()
         if now - self._last_full_log >= FULL_LOG_EVERY_S:  # once per period, not per alert
             self._last_full_log = now
             log.error(
-                "output %s: queue %s is full (%d alerts): %d alerts refused so far",
-                self.name,
-                self._queue.path,
-                self._queue.capacity,
-                self._stats.dropped,
+                "output %s: %s: %d alerts refused so far", self.name, why, self._stats.dropped
             )
 
     def stats(self) -> OutputStats:
