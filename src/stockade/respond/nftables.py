@@ -16,7 +16,7 @@ NFT_TIMEOUT_S = 10.0
 JsonObj = dict[str, Any]
 
 
-def _address(text: str) -> Any:
+def address_expr(text: str) -> Any:
     """An nft JSON address or prefix; TargetError for anything else."""
     try:
         net = ipaddress.ip_network(text.strip(), strict=False)
@@ -27,7 +27,8 @@ def _address(text: str) -> Any:
     return {"prefix": {"addr": str(net.network_address), "len": net.prefixlen}}
 
 
-def _match(protocol: str, field: str, right: Any) -> JsonObj:
+def payload_match(protocol: str, field: str, right: Any) -> JsonObj:
+    """An nft JSON match of a packet header field (`ip saddr == right`)."""
     return {
         "match": {
             "op": "==",
@@ -68,10 +69,10 @@ def isolation_commands(allow: tuple[str, ...]) -> JsonObj:
         )
     )
     for text in allow:
-        address = _address(text)
+        address = address_expr(text)
         protocol = "ip6" if ":" in text else "ip"
-        commands.append(_rule("input", _match(protocol, "saddr", address)))
-        commands.append(_rule("output", _match(protocol, "daddr", address)))
+        commands.append(_rule("input", payload_match(protocol, "saddr", address)))
+        commands.append(_rule("output", payload_match(protocol, "daddr", address)))
     return {"nftables": commands}
 
 

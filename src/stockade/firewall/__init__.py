@@ -1,0 +1,1 @@
+"""The learned container firewall: flows between workload groups, allow-lists, nftables."""

@@ -1,0 +1,164 @@
+"""The firewall's pure core: flows, allow-lists, socket tables, nft rules, NetworkPolicy."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import kubernetes_validate
+import pytest
+import yaml
+
+from stockade.firewall.allowlist import AllowRule, Violations, allowed, check_rule, learn
+from stockade.firewall.enforce import Enforcer, Member
+from stockade.firewall.flows import EXTERNAL, Connection, aggregate, merge, outbound
+from stockade.firewall.networkpolicy import GROUP_LABEL, network_policies, to_yaml
+from stockade.firewall.nftrules import TABLE, protect_commands
+from stockade.firewall.sockets import connections, parse_table
+
+# /proc/net/tcp of a client: a listener on 22, an outbound to 10.88.0.5:8080 (TIME_WAIT),
+# an accepted one on 22 from outside, and an outbound to 203.0.113.9:443.
+TCP_TABLE = """\
+  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
+   0: 00000000:0016 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1 1
+   1: 0600580A:C350 0500580A:1F90 06 00000000:00000000 00:00000000 00000000     0        0 0 1
+   2: 0600580A:0016 0A00000A:D431 01 00000000:00000000 00:00000000 00000000     0        0 2 1
+   3: 0600580A:C351 097100CB:01BB 01 00000000:00000000 00:00000000 00000000     0        0 3 1
+   4: 0100007F:C352 0100007F:1F90 01 00000000:00000000 00:00000000 00000000     0        0 4 1
+"""
+GROUPS = {"10.88.0.5": "web", "10.88.0.6": "client"}
+
+
+def test_socket_table_gives_outbound_and_inbound_from_outside() -> None:
+    sockets = parse_table(TCP_TABLE, "tcp")
+    assert sockets[1].local == "10.88.0.6" and sockets[1].remote_port == 8080
+    found = {
+        (c.src_kind, c.src, c.dst_kind, c.dst, c.port)
+        for c in connections("client", sockets, GROUPS)
+    }
+    assert found == {
+        ("group", "client", "group", "web", 8080),
+        ("external", "10.0.0.10", "group", "client", 22),
+        ("group", "client", "external", "203.0.113.9", 443),
+    }
+
+
+def test_flows_count_and_merge() -> None:
+    conns = [
+        Connection(src="a", dst="b", port=80, ts=5),
+        Connection(src="a", dst="b", port=80, ts=2),
+        Connection(src="a", dst="b", port=81, ts=3),
+    ]
+    flows = aggregate(conns)
+    assert [(f.port, f.count, f.first_ns, f.last_ns) for f in flows] == [
+        (80, 2, 2, 5),
+        (81, 1, 3, 3),
+    ]
+    merged = merge(flows, aggregate([Connection(src="a", dst="b", port=80, ts=9)]))
+    assert [(f.port, f.count, f.last_ns) for f in merged] == [(80, 3, 9), (81, 1, 3)]
+
+
+def test_outbound_ignores_loopback_and_names_outside_addresses() -> None:
+    assert outbound("a", "127.0.0.1", 80, "tcp", GROUPS) is None
+    c = outbound("a", "::ffff:203.0.113.1", 80, "tcp", GROUPS)
+    assert c is not None and (c.dst_kind, c.dst) == (EXTERNAL, "203.0.113.1")
+
+
+def test_learned_rules_allow_their_flow_and_violations_report_once() -> None:
+    rules = learn(aggregate([Connection(src="client", dst="web", port=8080)]))
+    assert allowed(rules, Connection(src="client", dst="web", port=8080))
+    new = Connection(src="client", dst="web", port=9090)
+    violations = Violations()
+    assert violations.new(rules, [new, new]) == [new]
+    assert violations.new(rules, [new]) == []
+    cidr = AllowRule(src="client", dst="203.0.113.0/24", dst_kind=EXTERNAL, port=443, origin="user")
+    assert allowed([cidr], Connection(src="client", dst="203.0.113.7", dst_kind=EXTERNAL, port=443))
+
+
+@pytest.mark.parametrize(
+    ("rule", "error"),
+    [
+        (AllowRule(src="a", dst="b", port=0), "port 0"),
+        (AllowRule(src="a", dst="b", port=80, protocol="icmp"), "protocol 'icmp'"),
+        (AllowRule(src="a", dst="nope", dst_kind=EXTERNAL, port=80), "no address or CIDR"),
+        (AllowRule(src="", dst="b", port=80), "src is empty"),
+    ],
+    ids=["port", "protocol", "address", "empty"],
+)
+def test_bad_rules_are_one_line_errors(rule: AllowRule, error: str) -> None:
+    with pytest.raises(ValueError, match=error):
+        check_rule(rule, "rules[0]")
+
+
+def _accepts(commands: dict[str, Any], chain: str) -> list[list[Any]]:
+    return [
+        c["add"]["rule"]["expr"]
+        for c in commands["nftables"]
+        if "rule" in c.get("add", {}) and c["add"]["rule"]["chain"] == chain
+    ]
+
+
+def test_protect_rules_allow_learned_peers_dns_and_established_only() -> None:
+    rules = [AllowRule(src="client", dst="web", port=8080)]
+    addresses = {"web": ["10.88.0.5", "10.88.0.7"], "client": ["10.88.0.6"]}
+    web = protect_commands("web", rules, addresses, resolvers=["10.88.0.1"])
+    chains = [c["add"]["chain"] for c in web["nftables"] if "chain" in c.get("add", {})]
+    assert {(c["name"], c["policy"]) for c in chains} == {("input", "drop"), ("output", "drop")}
+    inputs = _accepts(web, "input")
+    assert any("10.88.0.6" in str(e) and "8080" in str(e) for e in inputs)
+    assert len(inputs) == 3  # loopback, established/related, client:8080
+    outputs = _accepts(protect_commands("client", rules, addresses), "output")
+    assert any("'set': ['10.88.0.5', '10.88.0.7']" in str(e) for e in outputs)
+    assert len(_accepts(web, "output")) == 4  # loopback, established, DNS udp and tcp
+    assert web["nftables"][1] == {"delete": {"table": {"family": "inet", "name": TABLE}}}
+
+
+def test_enforcer_applies_once_per_namespace_and_removes_when_unprotected() -> None:
+    applied: list[tuple[Path, str]] = []
+    enforcer = Enforcer(apply=lambda netns, cmds: applied.append((netns, str(cmds)[:40])))
+    web = Member("w" * 64, "web", 100, ("10.88.0.5",))
+    enforcer.sync([web], [], {"web"})
+    enforcer.sync([web], [], {"web"})
+    assert len(applied) == 1
+    restarted = Member("w" * 64, "web", 200, ("10.88.0.5",))
+    assert enforcer.sync([restarted], [], {"web"}).applied == [web.container_id]
+    assert enforcer.sync([restarted], [], set()).removed == [web.container_id]
+
+
+def test_network_policy_export_is_valid_and_matches_the_rules() -> None:
+    rules = [
+        AllowRule(src="client-1a2b3c4d", dst="web-5e6f7a8b", port=8080),
+        AllowRule(
+            src="web-5e6f7a8b", dst="203.0.113.0/24", dst_kind=EXTERNAL, port=443, protocol="tcp"
+        ),
+    ]
+    documents = list(yaml.safe_load_all(to_yaml(network_policies(rules))))
+    for document in documents:
+        kubernetes_validate.validate(document, kubernetes_validate.latest_version(), strict=True)
+    by_group = {d["spec"]["podSelector"]["matchLabels"][GROUP_LABEL]: d["spec"] for d in documents}
+    web = by_group["web-5e6f7a8b"]
+    assert web["ingress"] == [
+        {
+            "from": [
+                {
+                    "namespaceSelector": {},
+                    "podSelector": {"matchLabels": {GROUP_LABEL: "client-1a2b3c4d"}},
+                }
+            ],
+            "ports": [{"protocol": "TCP", "port": 8080}],
+        }
+    ]
+    assert {
+        "to": [{"ipBlock": {"cidr": "203.0.113.0/24"}}],
+        "ports": [{"protocol": "TCP", "port": 443}],
+    } in web["egress"]
+    client = by_group["client-1a2b3c4d"]
+    assert client["ingress"] == []
+    assert client["egress"][1]["ports"] == [{"protocol": "TCP", "port": 8080}]
+
+
+def test_an_invalid_policy_is_caught_by_the_schema() -> None:
+    bad = network_policies([AllowRule(src="a", dst="b", port=80)])[1]  # b: its ingress
+    bad["spec"]["ingress"][0]["ports"][0]["protocol"] = 7
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(bad, kubernetes_validate.latest_version(), strict=True)
