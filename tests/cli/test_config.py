@@ -110,3 +110,19 @@ def test_server_rejects_an_unknown_o_key(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert result.output.strip() == "stockade: error: -o server.prot=1: unknown key server.prot"
     assert not tmp_path.joinpath("platform").exists()
+
+
+def test_watch_sends_to_a_webhook_set_by_o(tmp_path: Path, capture: Path) -> None:
+    from tests.support.http_receivers import WebhookReceiver
+
+    receiver = WebhookReceiver("s3cret").start()
+    try:
+        lines = _watch(
+            tmp_path, capture, None, {"STOCKADE_OUTPUTS_QUEUE__DIRECTORY": str(tmp_path / "q")},
+            "-o", "webhook_output.enabled=true", "-o", f"webhook_output.url={receiver.url}/",
+            "-o", "webhook_output.secret=s3cret",
+        )  # fmt: skip
+    finally:
+        receiver.stop()  # watch drained its queue before it returned
+    assert [a["event_seq"] for a in receiver.alerts] == [1, 3, 100]
+    assert len(lines) == 3  # the alerts file still has them too
