@@ -306,3 +306,32 @@ def test_alerts_stored_before_the_console_get_its_columns(
         assert store.page_alerts(AlertPageQuery(sort=AlertSort.HOST)).alerts[0].triage.id == 1
     finally:
         store.close()
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        AlertFilter(container="web"),
+        AlertFilter(host="h", status=AlertStatus.NEW),
+        AlertFilter(min_priority=int(Priority.ERROR), image="registry.local/db:2"),
+        AlertFilter(rule="Reverse shell", text="shell"),
+        AlertFilter(tags=("T101",), agent="a1"),
+    ],
+    ids=["container", "host-status", "priority-image", "rule-text", "tag-agent"],
+)
+@pytest.mark.parametrize("sort", list(AlertSort), ids=str)
+def test_walking_the_sort_or_reading_the_filters_gives_one_answer(
+    store: SqliteStore, given: AlertFilter, sort: AlertSort
+) -> None:
+    conn = store._conn()
+    pages: dict[bool, list[int]] = {}
+    for walk in (True, False):
+        query, ids = AlertPageQuery(given, sort, limit=3), []
+        for _ in range(COUNT):
+            page = sqlite_alert_pages.read_page(conn, query, walk)
+            ids += [a.triage.id for a in page.alerts]
+            if page.next is None:
+                break
+            query = AlertPageQuery(given, sort, after=page.next, limit=3)
+        pages[walk] = ids
+    assert pages[True] == pages[False] and pages[True]

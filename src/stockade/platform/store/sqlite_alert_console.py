@@ -33,8 +33,7 @@ class SqliteAlertConsole:
 
     def page_alerts(self, query: AlertPageQuery) -> AlertPage:
         """One page in the query's order; QueryTimeout past its budget."""
-        conn = self._conn()
-        return within(conn, query.budget_s, lambda: page_alerts(conn, query))
+        return page_alerts(self._conn(), query)
 
     def get_alert(self, alert_id: int) -> ConsoleAlert | None:
         """One stored alert, if it exists."""

@@ -25,7 +25,8 @@ from stockade.platform.store.alert_console import (
     AlertTriage,
     ConsoleAlert,
 )
-from stockade.platform.store.base import ContainerRecord, StoredAlert
+from stockade.platform.store.base import ContainerRecord, QueryTimeout, StoredAlert
+from stockade.platform.store.sqlite_budget import within
 from stockade.platform.store.sqlite_queries import container_ids, host_terms
 
 SORT_COLUMNS: dict[AlertSort, str] = {
@@ -40,61 +41,62 @@ _CONTAINER += "c.host_id, c.agent_id"
 _SOURCE = "alerts a LEFT JOIN containers c ON c.id = a.container_id AND c.agent_id = a.agent_id"
 _WORD = re.compile(r"\w", re.UNICODE)
 MANY_MATCHES = 30_000  # past this many text matches, testing rows in order beats reading all
+WALK_S = 0.15  # how long a page walks its sort column's index before reading the filters'''
 _decoder = msgspec.json.Decoder(Alert)
 
 
 class Conditions:
     """SQL conditions of a filter with their parameters, and a host filter's alternatives."""
 
-    def __init__(
-        self, conn: sqlite3.Connection, f: AlertFilter, sort: AlertSort = AlertSort.TIME
-    ) -> None:
+    def __init__(self, conn: sqlite3.Connection, f: AlertFilter, walk: bool = False) -> None:
+        # walk: keep every filter off its index (`+column`), so that SQLite walks the sort
+        # column's index and tests each row, rather than sorting all the filter's rows
+        self.plus = "+" if walk else ""
         self.terms: list[str] = []
         self.params: list[Any] = []
         self.alternatives: list[tuple[str, str]] = []  # (column, value): any one must match
         if f.host is not None:
             self.alternatives = host_terms(conn, "alerts", f.host)
-        self._add_simple(f, sort)
+        self._add_simple(f)
         if f.container is not None:
-            self._add_in("a.container_id", container_ids(conn, f.container))
+            self._add_in(f"{self.plus}a.container_id", container_ids(conn, f.container))
         if f.image is not None:
             self._add_image(conn, f.image)
         for tag in f.tags:
             self.add("instr(a.tags, ?) > 0", f",{tag},")
         match = text_match(f.text or "", f.tags)
         if match:
-            self._add_match(conn, match)
+            self._add_match(conn, match, walk)
 
     def add(self, term: str, *params: Any) -> None:
         """Add one condition and its parameters."""
         self.terms.append(term)
         self.params.extend(params)
 
-    def _add_simple(self, f: AlertFilter, sort: AlertSort) -> None:
-        # A status or priority holds a large share of all alerts: ordered by another column,
-        # walking that column's index beats sorting every alert of the status (SQLite,
-        # without statistics, would guess otherwise); `+` keeps it off their indexes.
-        few = "" if sort is AlertSort.TIME else "+"
+    def _add_simple(self, f: AlertFilter) -> None:
+        plus = self.plus
         for term, value in (
             ("a.ts >= ?", f.since),
             ("a.ts <= ?", f.until),
-            ("a.agent_id = ?", f.agent),
-            ("a.rule = ?", f.rule),
-            (f"{few}lower(a.priority) = lower(?)", f.priority),
-            (f"{few}a.priority_num <= ?", f.min_priority),
-            (f"{few}a.status = ?", None if f.status is None else str(f.status)),
+            (f"{plus}a.agent_id = ?", f.agent),
+            (f"{plus}a.rule = ?", f.rule),
+            (f"{plus}lower(a.priority) = lower(?)", f.priority),
+            (f"{plus}a.priority_num <= ?", f.min_priority),
+            (f"{plus}a.status = ?", None if f.status is None else str(f.status)),
         ):
             if value is not None:
                 self.add(term, value)
 
-    def _add_match(self, conn: sqlite3.Connection, match: str) -> None:
+    def _add_match(self, conn: sqlite3.Connection, match: str, walk: bool) -> None:
         """Few matches: read them all, then order them. Many: walk the order, testing each
         row, as a page fills within a few rows then (each test is one index seek)."""
-        counted = conn.execute(
-            "SELECT count(*) FROM (SELECT rowid FROM alerts_text WHERE alerts_text MATCH ? "
-            "LIMIT ?)",
-            (match, MANY_MATCHES),
-        ).fetchone()[0]
+        counted = MANY_MATCHES
+        if not walk:
+            counted = conn.execute(
+                "SELECT count(*) FROM (SELECT rowid FROM alerts_text WHERE alerts_text MATCH ? "
+                "LIMIT ?)",
+                (match, MANY_MATCHES),
+            ).fetchone()[0]
         if counted < MANY_MATCHES:
             self.add("a.id IN (SELECT rowid FROM alerts_text WHERE alerts_text MATCH ?)", match)
         else:
@@ -108,10 +110,10 @@ class Conditions:
 
     def _add_image(self, conn: sqlite3.Connection, image: str) -> None:
         if not image.startswith("sha256:"):
-            self.add("a.image = ?", image)
+            self.add(f"{self.plus}a.image = ?", image)
             return
         rows = conn.execute("SELECT DISTINCT id FROM containers WHERE image_digest = ?", (image,))
-        self._add_in("a.container_id", [str(r[0]) for r in rows] or [""])
+        self._add_in(f"{self.plus}a.container_id", [str(r[0]) for r in rows] or [""])
 
 
 def text_match(text: str, tags: tuple[str, ...] = ()) -> str:
@@ -183,12 +185,33 @@ def console_alert(row: tuple[Any, ...]) -> ConsoleAlert:
 
 
 def page_alerts(conn: sqlite3.Connection, q: AlertPageQuery) -> AlertPage:
-    """One page of alerts in the query's order, and the key of its last alert."""
-    where = Conditions(conn, q.filter, q.sort)
+    """One page of alerts in the query's order, and the key of its last alert.
+
+    Ordered by a column other than time, with filters: first the sort column's index is
+    walked for a moment (quick when the filters match many alerts), then, if the page is not
+    full by then, the filters' indexes are read and their rows sorted (quick when they match
+    few). SQLite, without statistics, cannot tell which; QueryTimeout past the budget.
+    """
+    filtered = q.filter != AlertFilter(since=q.filter.since, until=q.filter.until)
+    if filtered and (q.sort is not AlertSort.TIME or q.filter.min_priority is not None):
+        try:
+            return within(conn, min(WALK_S, q.budget_s), lambda: read_page(conn, q, walk=True))
+        except QueryTimeout:
+            pass
+    return within(conn, q.budget_s, lambda: read_page(conn, q, walk=False))
+
+
+def read_page(conn: sqlite3.Connection, q: AlertPageQuery, walk: bool) -> AlertPage:
+    """One page, walking the sort column's index (`walk`) or reading the filters' indexes."""
+    where = Conditions(conn, q.filter, walk)
+    source = _SOURCE
+    if not walk and q.sort is AlertSort.TIME and q.filter.min_priority is not None:
+        # the few severe alerts: read by priority and sorted (SQLite would walk the time)
+        source = source.replace("alerts a ", "alerts a INDEXED BY alerts_priority_num_ts ", 1)
     order = _order(q.sort, q.reverse)
     columns = f"{SELECT_COLUMNS}, {order[0][0]} AS _k, a.ts AS _ts, a.id AS _id"
     alternatives: list[tuple[str, list[Any]]] = [
-        (f"a.{column} = ?", [value]) for column, value in where.alternatives
+        (f"{where.plus}a.{column} = ?", [value]) for column, value in where.alternatives
     ] or [("", [])]
     parts: list[str] = []
     params: list[Any] = []
@@ -197,7 +220,7 @@ def page_alerts(conn: sqlite3.Connection, q: AlertPageQuery) -> AlertPage:
             terms = [t for t in (*where.terms, after, alternative) if t]
             clause = f"WHERE {' AND '.join(terms)}" if terms else ""
             parts.append(
-                f"SELECT {columns} FROM {_SOURCE} {clause} ORDER BY {_order_sql(order)} LIMIT ?"
+                f"SELECT {columns} FROM {source} {clause} ORDER BY {_order_sql(order)} LIMIT ?"
             )
             params += [*where.params, *after_params, *alt_params, q.limit + 1]
     if len(parts) == 1:

@@ -55,10 +55,10 @@ function drawChart(stats, buckets) {
       ));
     }
   });
-  const ticks = [[0, "start"], [Math.floor(buckets / 2), "middle"], [buckets - 1, "end"]];
-  for (const [i, anchor] of ticks) {
-    const x = anchor === "start" ? left + i * slot : anchor === "end" ? width : left + (i + 0.5) * slot;
-    chart.append(svg("text", { x, y: height - 6, class: "tick", "text-anchor": anchor }, timeLabel(since + i * stats.bucket_seconds * 1000, span)));
+  // the window's start, middle and end, under the chart's left edge, middle and right edge
+  const ticks = [[left, "start", since], [(left + width) / 2, "middle", since + span / 2], [width, "end", since + span]];
+  for (const [x, anchor, ms] of ticks) {
+    chart.append(svg("text", { x, y: height - 6, class: "tick", "text-anchor": anchor }, timeLabel(ms, span)));
   }
   const legend = el("div", { className: "legend" });
   for (const priority of PRIORITY_ORDER) {
