@@ -9,6 +9,7 @@ from stockade.platform.bus.base import BUSES, Bus
 from stockade.platform.errors import PlatformConfigError
 from stockade.platform.store.base import STORES, Store, StoreError
 from stockade.platform.store.incidents import IncidentStore
+from stockade.platform.store.profiles import ProfileStore
 from stockade.registry import Registry
 
 F = TypeVar("F")
@@ -34,6 +35,14 @@ def open_store(store_id: str, location: str) -> Store:
 def open_bus(bus_id: str, location: str) -> Bus:
     """The bus registered as `bus_id`, connected to `location` ("" for in-process)."""
     return _factory(BUSES, bus_id, "--bus")(location)
+
+
+def open_profile_store(store: Store) -> ProfileStore | None:
+    """The workload groups and profiles kept beside `store`, or None where it keeps none."""
+    from stockade.platform.store.sqlite import SqliteStore
+    from stockade.platform.store.sqlite_profiles import SqliteProfileStore
+
+    return SqliteProfileStore(store) if isinstance(store, SqliteStore) else None
 
 
 def open_incident_store(store: Store) -> IncidentStore:

@@ -21,7 +21,13 @@ import uvicorn
 from stockade.detect.incidents import DEFAULT_WINDOW_NS
 from stockade.outputs import AlertOutputs, OutputSettings, open_outputs
 from stockade.platform.api import PeerCertProtocol, create_agent_app, create_console_app
-from stockade.platform.backends import check_backends, open_bus, open_incident_store, open_store
+from stockade.platform.backends import (
+    check_backends,
+    open_bus,
+    open_incident_store,
+    open_profile_store,
+    open_store,
+)
 from stockade.platform.bus import Bus
 from stockade.platform.errors import (
     DataDirError,
@@ -48,11 +54,13 @@ from stockade.platform.services.alert_outputs import AlertForwarder
 from stockade.platform.services.enrollment import create_token
 from stockade.platform.services.hash_pool import HashPool
 from stockade.platform.services.ingest import StoreWorker
+from stockade.platform.services.profiles import ProfileService
 from stockade.platform.services.response_policies import PolicyService
 from stockade.platform.services.retention import RetentionPolicy, RetentionService
-from stockade.platform.store import StoreError
+from stockade.platform.store import Store, StoreError
 from stockade.platform.store.base import DEFAULT_QUERY_BUDGET_S
 from stockade.platform.store.runner import StoreRunner
+from stockade.profiles.modes import DEFAULT_DISCOVER_MINUTES, ModePolicy
 
 log = logging.getLogger(__name__)
 DB_FILE = "stockade.db"
@@ -80,12 +88,22 @@ class PlatformConfig:
     agent_cert_validity_s: int = int(AGENT_CERT_VALIDITY.total_seconds())
     retention: RetentionPolicy = RetentionPolicy()  # events and alerts by age and size
     incident_window_s: int = DEFAULT_WINDOW_NS // 1_000_000_000  # alerts this close group
+    profile_discover_minutes: int = DEFAULT_DISCOVER_MINUTES  # then a group is monitored
     outputs: OutputSettings = field(default_factory=OutputSettings)  # where alerts also go
 
     @property
     def effective_agent_port(self) -> int:
         """The agent port, defaulting to the console port + 1."""
         return self.agent_port if self.agent_port is not None else self.console_port + 1
+
+
+def _profile_service(
+    store: Store, runner: StoreRunner, config: PlatformConfig
+) -> ProfileService | None:
+    """Groups and profiles, where the store keeps them (modes by the configured policy)."""
+    profiles = open_profile_store(store)
+    policy = ModePolicy(discover_minutes=config.profile_discover_minutes)
+    return ProfileService(profiles, runner, policy) if profiles is not None else None
 
 
 def _url_host(host: str) -> str:
@@ -244,6 +262,7 @@ class Platform:
             scans=ScanService(store, runner),
             actions=actions,
             policies=PolicyService(action_store(store), runner, actions),
+            profiles=_profile_service(store, runner, config),
             query_budget_s=config.query_budget_s,
         )
         platform = cls(config, ca, services, bus, password)

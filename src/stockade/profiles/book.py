@@ -12,9 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from stockade.model import Event
-from stockade.profiles.groups import GroupId, group_id
+from stockade.profiles.groups import GroupId, WorkloadGroup, workload_group
 from stockade.profiles.modes import GroupModes, GroupState, Mode, ModePolicy, effective_modes
 from stockade.profiles.profile import NETWORK_KINDS, Behaviour, Kind, Profile, merged
+
+MAX_CACHED_CONTAINERS = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +37,20 @@ class ProfileBook:
     profiles: dict[GroupId, Profile] = field(default_factory=dict)
     states: dict[GroupId, GroupState] = field(default_factory=dict)
     learned: dict[GroupId, set[Behaviour]] = field(default_factory=dict)  # not yet sent
+    names: dict[GroupId, str] = field(default_factory=dict)
     _reported: set[tuple[GroupId, Behaviour]] = field(default_factory=set)
+    _groups: dict[str, WorkloadGroup] = field(default_factory=dict)  # by container id
+
+    def group_of(self, event: Event) -> WorkloadGroup:
+        """The event's workload group (cached per container: ids cost a hash)."""
+        container = event.container
+        found = self._groups.get(container.id)
+        if found is None:
+            if len(self._groups) >= MAX_CACHED_CONTAINERS:
+                self._groups.clear()
+            found = self._groups[container.id] = workload_group(container)
+            self.names[found.id] = found.name
+        return found
 
     def modes(self, group: GroupId, now_ns: int) -> GroupModes:
         """The group's modes now (a group first seen now starts in discover)."""
@@ -48,7 +63,7 @@ class ProfileBook:
 
     def judge(self, event: Event, behaviours: list[Behaviour], now_ns: int) -> list[Deviation]:
         """Learn or report what in `behaviours` the event's group's profile does not hold."""
-        group = group_id(event.container)
+        group = self.group_of(event).id
         modes = self.modes(group, now_ns)
         found = []
         drift = drift_of(event)
@@ -86,8 +101,11 @@ class ProfileBook:
     def replace(self, profile: Profile) -> None:
         """Take a profile pushed by the platform (learned but unsent behaviour is kept)."""
         pending = self.learned.get(profile.group, set())
+        before = self.profiles.get(profile.group)
         self.profiles[profile.group] = merged(profile, pending)
-        self._reported = {(g, b) for g, b in self._reported if g != profile.group}
+        if before is None or before.items != self.profiles[profile.group].items:
+            # an edited profile may have dropped what was alerted: alert on it again
+            self._reported = {(g, b) for g, b in self._reported if g != profile.group}
 
     def set_state(self, group: GroupId, state: GroupState) -> None:
         """Take a group's first sighting and user-set modes as the platform has them."""

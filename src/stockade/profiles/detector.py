@@ -9,6 +9,7 @@ guard, or to be killed at exec where no permission event could stop it (memfd).
 from __future__ import annotations
 
 import socket
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -16,9 +17,10 @@ from collections.abc import Callable
 from stockade.detect.base import DETECTORS, DetectorConfig
 from stockade.model import Alert, Event, Priority
 from stockade.profiles.book import Deviation, ProfileBook
-from stockade.profiles.groups import workload_group
+from stockade.profiles.groups import GroupId, workload_group
 from stockade.profiles.modes import Mode
 from stockade.profiles.observe import EVENT_TYPES, EXEC_TYPES, behaviours_of
+from stockade.profiles.wire import LearnedGroup, LearnedReport, ProfilePush
 from stockade.rules.output import clock_time, falco_time
 
 DEVIATION_RULE = "Behaviour outside the learned profile"
@@ -40,6 +42,37 @@ class ProfileDetector:
         self.book = book or ProfileBook()
         self._hasher = hasher
         self._clock = clock
+        self._lock = threading.Lock()  # the agent's profile sync thread touches the book too
+
+    def apply(self, push: ProfilePush) -> None:
+        """Take the profiles and modes the platform pushed."""
+        with self._lock:
+            self.book.policy = push.policy
+            for pushed in push.groups:
+                self.book.set_state(pushed.profile.group, pushed.state)
+                self.book.replace(pushed.profile)
+
+    def take_learned(self) -> LearnedReport:
+        """What was learned since the last call, by group, to send to the platform."""
+        with self._lock:
+            learned = self.book.take_learned()
+            groups = [
+                LearnedGroup(
+                    id=group,
+                    name=self.book.names.get(group, group),
+                    first_seen_ns=self.book.states[group].first_seen_ns,
+                    behaviours=sorted(behaviours),
+                )
+                for group, behaviours in learned.items()
+            ]
+        return LearnedReport(groups=groups)
+
+    def give_back(self, report: LearnedReport) -> None:
+        """Keep a report the platform did not take, to be sent again."""
+        with self._lock:
+            for group in report.groups:
+                gid = GroupId(group.id)
+                self.book.learned.setdefault(gid, set()).update(group.behaviours)
 
     def event_types(self) -> frozenset[str] | None:
         """Execs, opens, connects and listens."""
@@ -53,7 +86,8 @@ class ProfileDetector:
         if self._hasher is not None and event.type in EXEC_TYPES and event.res >= 0:
             exe_hash = self._hasher(event)
         behaviours = behaviours_of(event, exe_hash)
-        deviations = self.book.judge(event, behaviours, self._clock())
+        with self._lock:
+            deviations = self.book.judge(event, behaviours, self._clock())
         return [deviation_alert(event, d) for d in deviations]
 
 

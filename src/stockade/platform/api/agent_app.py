@@ -51,6 +51,7 @@ from stockade.model.wire import (
 )
 from stockade.platform.api import http_errors
 from stockade.platform.api.agent_orders import router as orders_router
+from stockade.platform.api.agent_profiles import router as agent_profiles_router
 from stockade.platform.api.agent_schema import (
     Digest,
     HeartbeatAnswer,
@@ -236,6 +237,7 @@ def create_agent_app(services: PlatformServices) -> FastAPI:
     app.state.services = services
     app.include_router(router)
     app.include_router(orders_router)
+    app.include_router(agent_profiles_router)
     install_wire_schemas(app)
     http_errors.install(app)
     return app

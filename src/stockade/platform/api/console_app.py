@@ -29,6 +29,7 @@ from stockade.platform.api.images import router as images_router
 from stockade.platform.api.incidents import router as incidents_router
 from stockade.platform.api.login_shield import LoginShield
 from stockade.platform.api.params import Limit, TimeParam, time_ns
+from stockade.platform.api.profiles import router as profiles_router
 from stockade.platform.api.response_policies import router as policies_router
 from stockade.platform.api.users import refused
 from stockade.platform.api.users import router as users_router
@@ -178,6 +179,7 @@ def create_console_app(services: PlatformServices) -> FastAPI:
     app.include_router(incidents_router, responses=error_responses(400, 401, 403, 422))
     app.include_router(actions_router, responses=error_responses(400, 401, 403, 422))
     app.include_router(policies_router, responses=error_responses(400, 401, 403, 422))
+    app.include_router(profiles_router, responses=error_responses(400, 401, 403, 422))
     mount_docs(app)
     http_errors.install(app)
 

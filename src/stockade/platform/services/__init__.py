@@ -14,6 +14,7 @@ from stockade.platform.services.enrollment import EnrollmentService
 from stockade.platform.services.incidents import IncidentService
 from stockade.platform.services.ingest import IngestService
 from stockade.platform.services.metrics import PlatformMetrics
+from stockade.platform.services.profiles import ProfileService
 from stockade.platform.services.response_policies import PolicyService
 from stockade.platform.services.scans import ScanService
 from stockade.platform.store import Store
@@ -38,6 +39,7 @@ class PlatformServices:
     scans: ScanService
     actions: ActionService
     policies: PolicyService
+    profiles: ProfileService | None = None  # workload groups and profiles (SQLite stores)
     query_budget_s: float = DEFAULT_QUERY_BUDGET_S  # each user query stops past this
 
 

@@ -313,6 +313,34 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
         )
         """,
     ),
+    (
+        11,
+        # workload groups (modes a user set), their profiles' versions, and one revision
+        # counter agents compare to know when to fetch profiles and modes again
+        """
+        CREATE TABLE profile_groups (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            first_seen INTEGER NOT NULL,
+            process_mode TEXT,
+            network_mode TEXT,
+            updated_at INTEGER NOT NULL,
+            updated_by TEXT NOT NULL
+        );
+        CREATE TABLE profile_versions (
+            group_id TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            yaml TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            created_by TEXT NOT NULL,
+            PRIMARY KEY (group_id, version)
+        );
+        CREATE TABLE profile_revision (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            revision INTEGER NOT NULL
+        )
+        """,
+    ),
 )
 
 

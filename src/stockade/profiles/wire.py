@@ -1,0 +1,38 @@
+"""Profile messages between agent and platform: what the agent learned, what it is pushed."""
+
+from __future__ import annotations
+
+import msgspec
+
+from stockade.profiles.modes import GroupState, ModePolicy
+from stockade.profiles.profile import Behaviour, Profile
+
+
+class LearnedGroup(msgspec.Struct, frozen=True, kw_only=True):
+    """What an agent learned of one group since it last reported."""
+
+    id: str
+    name: str
+    first_seen_ns: int
+    behaviours: list[Behaviour] = msgspec.field(default_factory=list)
+
+
+class LearnedReport(msgspec.Struct, frozen=True, kw_only=True):
+    """An agent's learned behaviour, by group (`POST /api/v1/agent/profiles`)."""
+
+    groups: list[LearnedGroup]
+
+
+class PushedGroup(msgspec.Struct, frozen=True, kw_only=True):
+    """One group as the platform has it: its first sighting, user-set modes and profile."""
+
+    state: GroupState
+    profile: Profile
+
+
+class ProfilePush(msgspec.Struct, frozen=True, kw_only=True):
+    """Every group's profile and modes (`GET /api/v1/agent/profiles`), at one revision."""
+
+    revision: int
+    policy: ModePolicy
+    groups: list[PushedGroup] = msgspec.field(default_factory=list)

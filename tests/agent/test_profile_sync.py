@@ -1,0 +1,119 @@
+"""Profiles through a real platform: learned on the agent, versioned and edited through the
+user API, pushed back with the groups' modes, and kept across agent and platform restarts."""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+
+import httpx
+import pytest
+
+from stockade.agent.enroll import Credentials, enroll
+from stockade.agent.profile_sync import ProfileSync
+from stockade.model import Event, Host, Process
+from stockade.model.entities import Container
+from stockade.model.events import Ancestor
+from stockade.profiles.detector import DEVIATION_RULE, ProfileDetector
+from stockade.profiles.groups import group_id
+from stockade.profiles.modes import Mode
+from stockade.profiles.profile import Behaviour, Kind, from_yaml
+from tests.support.platform_runner import PlatformRunner
+from tests.support.polling import poll_until
+
+pytestmark = [pytest.mark.server]
+WEB = Container(id="d" * 64, name="web", image_repository="localhost/web")
+GROUP = group_id(WEB)
+SYNC_S = 0.2
+
+
+def _exec(path: str) -> Event:
+    proc = Process(pid=7, exepath=path, uid=33)
+    parent = (Ancestor(pid=1, exepath="/usr/bin/python3"),)
+    return Event(type="execve", ts=1, proc=proc, container=WEB, ancestors=parent)
+
+
+def _sync(platform: PlatformRunner, creds: Credentials, state: Path) -> ProfileSync:
+    detector = ProfileDetector(hasher=lambda _e: "sha256:00")
+    return ProfileSync(platform.agent_url, creds, detector, state, interval_s=SYNC_S)
+
+
+def _detector(sync: ProfileSync) -> ProfileDetector:
+    return sync._detector  # noqa: SLF001 - the test drives the detector the sync feeds
+
+
+def _stored_profile(admin: httpx.Client) -> set[Behaviour]:
+    answer = admin.get(f"/api/v1/profiles/{GROUP}")
+    return (
+        from_yaml(answer.json()["yaml"], "answer").behaviours()
+        if answer.status_code == 200
+        else set()
+    )
+
+
+def test_learned_profile_round_trip_modes_and_restarts(
+    platform: PlatformRunner, tmp_path: Path
+) -> None:
+    state = tmp_path / "agent"
+    host = Host(id="host-profiles", hostname="profiles-node")
+    creds = enroll(state, platform.agent_url, platform.token(), host, platform.ca_fingerprint)
+    sync = _sync(platform, creds, state).start()
+    admin = platform.login()
+    try:
+        assert _detector(sync).inspect(_exec("/usr/bin/ls")) == []  # discover: learned
+        learned = Behaviour(Kind.EXEC, "/usr/bin/ls")
+        poll_until(lambda: learned in _stored_profile(admin), 10, "the learned exec stored")
+        [group] = admin.get("/api/v1/groups").json()
+        assert group["id"] == GROUP and group["process_mode"] == "discover"
+        assert not group["process_mode_set"]
+
+        answer = admin.put(f"/api/v1/groups/{GROUP}/mode", json={"process": "monitor"})
+        assert answer.status_code == 200 and answer.json()["process_mode"] == "monitor"
+        detector = _detector(sync)
+        poll_until(
+            lambda: detector.book.modes(GROUP, 0).process is Mode.MONITOR,
+            10,
+            "the monitor mode pushed to the agent",
+        )
+        assert detector.inspect(_exec("/usr/bin/ls")) == []
+        assert {a.rule for a in detector.inspect(_exec("/usr/bin/id"))} == {DEVIATION_RULE}
+
+        # edit: export, add /usr/bin/id, import as the next version; the agent goes quiet on it
+        exported = admin.get(f"/api/v1/profiles/{GROUP}/yaml").text
+        edited = exported.replace("executables:\n", "executables:\n- /usr/bin/id\n", 1)
+        assert admin.put(f"/api/v1/profiles/{GROUP}", json={"yaml": edited}).status_code == 200
+        versions = admin.get(f"/api/v1/profiles/{GROUP}/versions").json()
+        assert [v["version"] for v in versions] == [2, 1]
+        assert versions[0]["created_by"] == "admin"
+        poll_until(
+            lambda: detector.book.profile(GROUP).has(Behaviour(Kind.EXEC, "/usr/bin/id")),
+            10,
+            "the edited profile pushed to the agent",
+        )
+        refused = admin.put(f"/api/v1/profiles/{GROUP}", json={"yaml": "group: other\n"})
+        assert refused.status_code == 422 and "other" in refused.json()["detail"]
+    finally:
+        sync.stop()
+        admin.close()
+
+    platform.stop()
+    # agent restart while the platform is away: the last push, from disk
+    offline = _sync(platform, creds, state)
+    assert _detector(offline).book.profile(GROUP).has(Behaviour(Kind.EXEC, "/usr/bin/id"))
+    assert _detector(offline).book.modes(GROUP, 0).process is Mode.MONITOR
+    platform.start()
+    with contextlib.closing(platform.login()) as admin:
+        assert Behaviour(Kind.EXEC, "/usr/bin/id") in _stored_profile(admin)
+        assert admin.get(f"/api/v1/groups/{GROUP}").json()["process_mode"] == "monitor"
+
+
+def test_modes_need_an_analyst_and_unknown_groups_are_404(platform: PlatformRunner) -> None:
+    viewer = platform.add_user("viewer-profiles", "viewer")
+    with contextlib.closing(viewer), contextlib.closing(platform.login()) as admin:
+        assert admin.get("/api/v1/groups/nope").status_code == 404
+        assert admin.put("/api/v1/groups/nope/mode", json={"process": "protect"}).status_code == 404
+        bad = admin.put("/api/v1/groups/nope/mode", json={"process": "block"})
+        assert bad.status_code == 422
+        assert (
+            viewer.put("/api/v1/groups/nope/mode", json={"process": "protect"}).status_code == 403
+        )
