@@ -21,7 +21,7 @@ MAX_REPORT_BYTES = 8 * 1024 * 1024
 router = APIRouter(prefix="/api/v1/agent")
 
 
-@router.get("/profiles", responses={**wire_answer(ProfilePush), **errors(401, 403, 404)})
+@router.get("/profiles", responses={**wire_answer(ProfilePush), **errors(401, 403, 404, 422)})
 async def profiles(
     services: Services, agent: CallingAgent, revision: Annotated[int, Query(ge=0)] = 0
 ) -> Response:
