@@ -127,13 +127,13 @@ class ActionService:
         (or for new policies), with the pushed policies' version."""
         wake = self._orders_for[agent_id]
         wake.clear()  # cleared before reading: an order stored after the read sets it again
-        known = (await self._runner.read(self._store.get_policies)).version
-        pending = await self._runner.read(self._store.pending_actions, agent_id)
+        known = (await self._runner.read_for_agent(self._store.get_policies)).version
+        pending = await self._runner.read_for_agent(self._store.pending_actions, agent_id)
         if not pending and wait_s > 0 and not self._closing:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(wake.wait(), min(wait_s, MAX_WAIT_S))
-            pending = await self._runner.read(self._store.pending_actions, agent_id)
-            known = (await self._runner.read(self._store.get_policies)).version
+            pending = await self._runner.read_for_agent(self._store.pending_actions, agent_id)
+            known = (await self._runner.read_for_agent(self._store.get_policies)).version
         return OrdersAnswer(orders=self._as_orders(pending), policy_version=known)
 
     @staticmethod
@@ -155,7 +155,7 @@ class ActionService:
         for record in records:
             if record.status == ActionStatus.PENDING:
                 continue  # only ends are reported
-            known = await self._runner.read(self._store.get_action, record.id)
+            known = await self._runner.read_for_agent(self._store.get_action, record.id)
             if known is not None and known.agent_id != agent_id:
                 raise ActionRefused(403, f"action {record.id} was not ordered from {agent_id}")
             if known is not None and known.trigger.kind == "user":
