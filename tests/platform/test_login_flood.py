@@ -17,7 +17,7 @@ from tests.support.polling import poll_value
 
 pytestmark = pytest.mark.server
 FLOOD_THREADS = 16
-FLOOD_ATTEMPTS = 320  # refusals are answered late (0.5 s): kept short
+FLOOD_ATTEMPTS = 320  # refusals are answered late (1 s): kept short
 EVENTS_PER_BATCH = 100
 
 

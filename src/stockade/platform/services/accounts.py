@@ -32,10 +32,12 @@ ADMIN_PASSWORD_ENV = "STOCKADE_ADMIN_PASSWORD"
 SESSION_TTL_NS = 12 * 3600 * 1_000_000_000
 MAX_TOKEN_DAYS = 365
 DAY_NS = 86_400 * 1_000_000_000
-# a refused or failed login is answered this long after it came: a flooding client waits
-# instead of costing the event loop, and a wrong name takes as long as a wrong password
-# (an unknown user's login is not hashed at all: a flood of made-up names costs no hashing)
-REFUSAL_DELAY_S = 0.5
+# a failed login is answered this long after it came, so a wrong name takes as long as a
+# wrong password (an unknown user's login is not hashed: made-up names cost no hashing)
+FAILURE_DELAY_S = 0.5
+# a refused login (429) is held longer: a guessing tool's N connections get N answers a
+# second, each ~0.5 ms of the event loop the agent port shares
+REFUSAL_DELAY_S = 1.0
 REFUSED = "LOGIN_REFUSED"  # the audit log's method for refused logins
 LOCKED_OUT = "too many failed logins; try later"
 
@@ -110,7 +112,7 @@ class AccountService:
             raise AccountError(429, str(e), 1) from e  # Retry-After: 1, not a lockout's
         if user is None or not good:
             await self._log_lockouts(username, source, self.guard.failed(username, source, now))
-            await asyncio.sleep(max(0.0, started + REFUSAL_DELAY_S - time.monotonic()))
+            await asyncio.sleep(max(0.0, started + FAILURE_DELAY_S - time.monotonic()))
             raise AccountError(401, "wrong username or password")
         self.guard.succeeded(username, source)
         self._hashing.refund()
