@@ -168,6 +168,8 @@ def _requests() -> dict[str, list[dict[str, str | int]]]:
             {"container": "c-3", "sort": "priority"},
             {"status": "new", "sort": "container"},
             {"q": "shell", "sort": "priority"},
+            {"container": "c-400", "sort": "priority"},  # a rare container
+            {"rule": RULES[40], "sort": "container"},  # a rare rule
         ],
     }
 

@@ -204,12 +204,13 @@ def page_alerts(conn: sqlite3.Connection, q: AlertPageQuery) -> AlertPage:
 def read_page(conn: sqlite3.Connection, q: AlertPageQuery, walk: bool) -> AlertPage:
     """One page, walking the sort column's index (`walk`) or reading the filters' indexes."""
     where = Conditions(conn, q.filter, walk)
-    source = _SOURCE
+    source = "alerts a"
     if not walk and q.sort is AlertSort.TIME and q.filter.min_priority is not None:
         # the few severe alerts: read by priority and sorted (SQLite would walk the time)
-        source = source.replace("alerts a ", "alerts a INDEXED BY alerts_priority_num_ts ", 1)
+        source = "alerts a INDEXED BY alerts_priority_num_ts"
     order = _order(q.sort, q.reverse)
-    columns = f"{SELECT_COLUMNS}, {order[0][0]} AS _k, a.ts AS _ts, a.id AS _id"
+    # the keys first (what a sort holds stays small), then the page's rows by id
+    columns = f"{order[0][0]} AS _k, a.ts AS _ts, a.id AS _id"
     alternatives: list[tuple[str, list[Any]]] = [
         (f"{where.plus}a.{column} = ?", [value]) for column, value in where.alternatives
     ] or [("", [])]
@@ -229,8 +230,14 @@ def read_page(conn: sqlite3.Connection, q: AlertPageQuery, walk: bool) -> AlertP
         union = " UNION ".join(f"SELECT * FROM ({p})" for p in parts)
         sql = f"SELECT * FROM ({union}) ORDER BY {_order_sql(order, alias=True)} LIMIT ?"
         params.append(q.limit + 1)
-    rows = conn.execute(sql, params).fetchall()
-    alerts = [console_alert(r[:19]) for r in rows[: q.limit]]
-    last = rows[q.limit - 1] if len(rows) > q.limit else None
-    next_key = AlertKey(value=last[19], ts=last[20], id=last[21]) if last else None
+    keys = conn.execute(sql, params).fetchall()
+    ids = [int(k[2]) for k in keys[: q.limit]]
+    found = conn.execute(
+        f"SELECT {SELECT_COLUMNS} FROM {_SOURCE} WHERE a.id IN ({','.join('?' * len(ids))})",
+        ids,
+    )
+    by_id = {int(r[0]): r for r in found}
+    alerts = [console_alert(by_id[i]) for i in ids if i in by_id]
+    last = keys[q.limit - 1] if len(keys) > q.limit else None
+    next_key = AlertKey(value=last[0], ts=last[1], id=last[2]) if last else None
     return AlertPage(alerts=alerts, next=next_key)
