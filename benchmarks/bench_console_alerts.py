@@ -190,6 +190,8 @@ def _report(name: str, times: list[float]) -> None:
 def measure(client: httpx.Client) -> None:
     """p50/p95 of each request over HTTPS, the first pages together, a deep page, stats."""
     first_pages: list[float] = []
+    cold = _time(client, "/api/v1/alerts", {"limit": PAGE})  # the server's caches fill
+    print(f"  {'first request (cold)':22} {cold * 1e3:7.1f} ms")
     for name, variants in _requests().items():
         times = [
             _time(client, "/api/v1/alerts", {"limit": PAGE, **variants[run % len(variants)]})
