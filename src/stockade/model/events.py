@@ -136,6 +136,8 @@ class EventType(enum.StrEnum):
     MMAP = "mmap"
     MPROTECT = "mprotect"
     SIGNALDELIVER = "signaldeliver"  # a tracepoint, not a syscall: a signal reached its target
+    POLL = "poll"
+    PPOLL = "ppoll"
 
 
 LIFECYCLE_EVENT_TYPES: frozenset[EventType] = frozenset(
@@ -173,6 +175,8 @@ HIGH_VOLUME_EVENT_TYPES: frozenset[EventType] = frozenset(
         EventType.MPROTECT,
         EventType.PRLIMIT,  # the dynamic loader's getrlimit: one per exec
         EventType.SIGNALDELIVER,
+        EventType.POLL,
+        EventType.PPOLL,
     }
 )
 """Calls made thousands of times a second on a busy host: captured only when a loaded rule

@@ -227,3 +227,50 @@ def test_io_calls_on_descriptors_no_rule_matches_are_dropped_in_the_kernel() -> 
         assert [e.args["data"] for e in found] == ["ip-data"]
     finally:
         src.stop()
+
+
+def test_poll_reports_its_descriptors_for_fdlist() -> None:
+    code = (
+        "import os, select\n"
+        "r, w = os.pipe()\n"
+        "os.write(w, b'x')\n"
+        "p = select.poll()\n"
+        "p.register(r, select.POLLIN)\n"
+        "p.register(w, select.POLLOUT)\n"
+        "p.poll(0)\n"
+        "print(os.getpid(), r, w)\n"
+    )
+    src = BpfSource({T.POLL, T.PPOLL}, lifecycle=False)
+    src.start()
+    try:
+        out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+        pid, r, w = map(int, out.stdout.split())
+        two: Check = lambda e: len(e.args["fds"]) == 2  # noqa: E731
+        polled = {"poll": two, "ppoll": two}
+        found = [e for e in _events_of_any(src, pid, polled) if e.type in polled and two(e)]
+        fds = found[-1].args["fds"]
+        assert [(d["num"], d["revents"] & 0o5 != 0) for d in fds] == [(r, True), (w, True)]
+        rules = load_rules([], sources=[("r.yaml", POLL_RULE)])
+        assert [a.output_fields["fdlist.nums"] for a in rules.evaluate(found[-1])] == [f"{r},{w}"]
+    finally:
+        src.stop()
+
+
+POLL_RULE = """
+- rule: poll
+  desc: a poll
+  condition: evt.type in (poll, ppoll) and fdlist.nums != ""
+  output: "%fdlist.nums"
+  priority: INFO
+"""
+
+
+def _events_of_any(source: BpfSource, pid: int, expected: dict[str, Check]) -> list[Event]:
+    """The child's events, polled until one of the expected types passed its check."""
+    return collect_until(
+        source,
+        lambda seen: any(check(e) for e in seen for t, check in expected.items() if e.type == t),
+        20,
+        f"one of {sorted(expected)} of pid {pid}",
+        keep=lambda e: e.proc.pid == pid,
+    )

@@ -7,6 +7,7 @@ sendmsg), and the fd's i_mode in argument 1 (c/io.bpf.h).
 
 from __future__ import annotations
 
+import struct
 from typing import Any
 
 from stockade.model import EventType as T
@@ -154,6 +155,27 @@ def _signal_deliver(_rec: bytes, a: tuple[int, ...], _s: tuple[int, ...], _r: in
     return {"spid": i32(a[0]), "dpid": i32(a[2]), "sig": a[1]}, None
 
 
+_POLLFD = struct.Struct("<ihh")  # struct pollfd: fd, events, revents
+_NO_TIMEOUT = (1 << 64) - 1  # c/io.bpf.h read_pair: no timespec given
+
+
+def _poll(*, ppoll: bool) -> Builder:
+    """poll/ppoll: the first pollfd entries (c/io.bpf.h POLL_FDS_MAX) as fdlist's entries."""
+
+    def build(rec: bytes, a: tuple[int, ...], s: tuple[int, ...], res: int, _f: int) -> Any:
+        raw = rec[s[0] : s[0] + s[1] - s[1] % _POLLFD.size]
+        fds = [{"num": n, "events": ev, "revents": rev} for n, ev, rev in _POLLFD.iter_unpack(raw)]
+        args: Args = {"res": res, "fds": fds}
+        if ppoll:  # a timespec (ns; -1: none) and the signal mask
+            args["timeout"] = -1 if a[2] == _NO_TIMEOUT else a[2] * 1_000_000_000 + a[3]
+            args["sigmask"] = a[4]
+        else:  # milliseconds
+            args["timeout"] = i32(a[2])
+        return args, None
+
+    return build
+
+
 IO_BUILDERS: dict[T, Builder] = {
     T.READ: _io(),
     T.WRITE: _io(),
@@ -201,4 +223,6 @@ IO_BUILDERS: dict[T, Builder] = {
     T.MMAP: _signed("addr", "length", "prot", "flags", "fd", "offset"),
     T.MPROTECT: _signed("addr", "length", "prot"),
     T.SIGNALDELIVER: _signal_deliver,
+    T.POLL: _poll(ppoll=False),
+    T.PPOLL: _poll(ppoll=True),
 }

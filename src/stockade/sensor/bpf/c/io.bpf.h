@@ -193,3 +193,19 @@ static __always_inline void file_identity(struct rec_hdr *h, long fd)
 		h->flags |= BPF_CORE_READ(oi, __upperdentry) ? REC_F_FD_UPPER : REC_F_FD_LOWER;
 	}
 }
+
+#define POLL_FDS_MAX 16 /* pollfd entries kept per poll/ppoll, 8 bytes each */
+
+/* The first pollfd entries of a poll/ppoll, with the revents the call left in them. */
+static __always_inline __u16 user_pollfds(char *buf, __u64 ptr, __u64 nfds)
+{
+	if (!ptr || !nfds)
+		return 0;
+	if (nfds > POLL_FDS_MAX)
+		nfds = POLL_FDS_MAX;
+	__u64 n = nfds * 8;
+	asm volatile("%0 &= 255" : "+r"(n)); /* a bound clang cannot drop (see submit) */
+	if (bpf_probe_read_user(buf, n, (const void *)ptr))
+		return 0;
+	return n;
+}

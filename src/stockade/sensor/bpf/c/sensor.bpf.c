@@ -154,6 +154,19 @@ static __always_inline __u32 fill_sys(struct scratch *sc, __u32 kind, __s64 ret)
 	case K_CONNECT: case K_BIND:
 		PUT_SLOT(sc, used, 0, user_sockaddr(slot_at(sc, used), a[1], a[2]));
 		break;
+	case K_POLL:
+		PUT_SLOT(sc, used, 0, user_pollfds(slot_at(sc, used), a[0], a[1]));
+		break;
+	case K_PPOLL: {
+		/* the signal mask into a[4], the timeout (a timespec) into a[2], a[3] */
+		__u64 mask = 0;
+		if (a[3])
+			bpf_probe_read_user(&mask, sizeof(mask), (const void *)a[3]);
+		a[4] = mask;
+		read_pair(a, 2, a[2]);
+		PUT_SLOT(sc, used, 0, user_pollfds(slot_at(sc, used), a[0], a[1]));
+		break;
+	}
 	}
 	switch (kind) {
 	case K_OPEN: case K_OPENAT: case K_OPENAT2: case K_CREAT: case K_MEMFD_CREATE:
@@ -435,6 +448,8 @@ SYSCALL(process_vm_readv, K_PROCESS_VM_READV)
 SYSCALL(process_vm_writev, K_PROCESS_VM_WRITEV)
 SYSCALL(mmap, K_MMAP)
 SYSCALL(mprotect, K_MPROTECT)
+SYSCALL(poll, K_POLL)
+SYSCALL(ppoll, K_PPOLL)
 
 static __always_inline int generic_wanted(long nr)
 {
