@@ -88,6 +88,15 @@ BUILTIN_MODULES: dict[str, tuple[str, ...]] = {
         "stockade.scan.vulndb.alpine_secdb",
         "stockade.scan.vulndb.nodejs_wg",
     ),
+    "inventory table": (
+        "stockade.host.system",
+        "stockade.host.packages",
+        "stockade.host.accounts",
+        "stockade.host.sessions",
+        "stockade.host.processes",
+        "stockade.host.files",
+        "stockade.host.network",
+    ),
     "matcher": (
         "stockade.scan.matchers.distro",
         "stockade.scan.matchers.language",

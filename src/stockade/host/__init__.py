@@ -1,0 +1,1 @@
+"""Host inventory: osquery-shaped tables of what a host (and each container) holds."""
