@@ -81,9 +81,10 @@ def test_learned_rules_allow_their_flow_and_violations_report_once() -> None:
         (AllowRule(src="a", dst="b", port=0), "port 0"),
         (AllowRule(src="a", dst="b", port=80, protocol="icmp"), "protocol 'icmp'"),
         (AllowRule(src="a", dst="nope", dst_kind=EXTERNAL, port=80), "no address or CIDR"),
-        (AllowRule(src="", dst="b", port=80), "src is empty"),
+        (AllowRule(src="", dst="b", port=80), "rules\\[0\\].src: .. is no group id"),
+        (AllowRule(src="a b", dst="b", port=80), "is no group id"),
     ],
-    ids=["port", "protocol", "address", "empty"],
+    ids=["port", "protocol", "address", "empty", "space"],
 )
 def test_bad_rules_are_one_line_errors(rule: AllowRule, error: str) -> None:
     with pytest.raises(ValueError, match=error):
@@ -132,7 +133,7 @@ def test_network_policy_export_is_valid_and_matches_the_rules() -> None:
             src="web-5e6f7a8b", dst="203.0.113.0/24", dst_kind=EXTERNAL, port=443, protocol="tcp"
         ),
     ]
-    documents = list(yaml.safe_load_all(to_yaml(network_policies(rules))))
+    documents = yaml.safe_load(to_yaml(network_policies(rules)))["items"]
     for document in documents:
         kubernetes_validate.validate(document, kubernetes_validate.latest_version(), strict=True)
     by_group = {d["spec"]["podSelector"]["matchLabels"][GROUP_LABEL]: d["spec"] for d in documents}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+import re
 from collections.abc import Iterable
 
 import msgspec
@@ -40,22 +41,32 @@ class AllowRule(msgspec.Struct, frozen=True, kw_only=True):
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+# A group id is used as a Kubernetes label value in the NetworkPolicy export.
+_GROUP_ID = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
+
+
+def check_endpoint(kind: str, value: str, where: str) -> None:
+    """A ValueError naming `where` unless `value` is a group id or (external) address/CIDR."""
+    if kind == GROUP:
+        if not _GROUP_ID.match(value):
+            raise ValueError(f"{where}: {value!r} is no group id (1-63 letters, digits, -_.)")
+    elif kind == EXTERNAL:
+        try:
+            ipaddress.ip_network(value, strict=False)
+        except ValueError:
+            raise ValueError(f"{where}: {value!r} is no address or CIDR") from None
+    else:
+        raise ValueError(f"{where}: kind {kind!r} is not group or external")
+
+
 def check_rule(rule: AllowRule, where: str) -> AllowRule:
     """The rule if it is well formed; else a ValueError naming `where` and what is wrong."""
     if rule.protocol not in PROTOCOLS:
         raise ValueError(f"{where}: protocol {rule.protocol!r} is not one of tcp, udp")
     if not 0 < rule.port < 65536:
         raise ValueError(f"{where}: port {rule.port} is not between 1 and 65535")
-    for side, kind, value in (("src", rule.src_kind, rule.src), ("dst", rule.dst_kind, rule.dst)):
-        if kind not in (GROUP, EXTERNAL):
-            raise ValueError(f"{where}: {side}_kind {kind!r} is not group or external")
-        if not value:
-            raise ValueError(f"{where}: {side} is empty")
-        if kind == EXTERNAL:
-            try:
-                ipaddress.ip_network(value, strict=False)
-            except ValueError:
-                raise ValueError(f"{where}: {side} {value!r} is no address or CIDR") from None
+    check_endpoint(rule.src_kind, rule.src, f"{where}.src")
+    check_endpoint(rule.dst_kind, rule.dst, f"{where}.dst")
     return rule
 
 

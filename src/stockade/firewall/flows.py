@@ -144,3 +144,12 @@ def inbound(
     return Connection(
         src=found[1], src_kind=EXTERNAL, dst=group, port=port, protocol=protocol, ts=ts
     )
+
+
+class FlowReport(msgspec.Struct, frozen=True, kw_only=True):
+    """What an agent sends: flows since its last report, which of them broke the rules,
+    and the groups still learning (their flows become learned allow rules)."""
+
+    flows: list[Flow]
+    violations: list[bool] = msgspec.field(default_factory=list)  # per flow; [] = none
+    learning: list[str] = msgspec.field(default_factory=list)

@@ -1,9 +1,10 @@
 """The allow-list as Kubernetes NetworkPolicy documents (pure: rules in, YAML out).
 
-One NetworkPolicy per group that any rule names: it selects the group's pods by the
-`stockade.io/group` label, denies by default in both directions (both policy types),
-and allows exactly the rules' peers and ports, plus DNS. Peers that are groups are
-selected by the same label in every namespace; external peers become ipBlocks.
+One NetworkPolicy per group that any rule names (all in one `v1` List): it selects
+the group's pods by the `stockade.io/group` label, denies by default in both
+directions (both policy types), and allows exactly the rules' peers and ports, plus
+DNS. Peers that are groups are selected by the same label in every namespace;
+external peers become ipBlocks.
 """
 
 from __future__ import annotations
@@ -77,5 +78,6 @@ def network_policies(rules: Iterable[AllowRule]) -> list[JsonObj]:
 
 
 def to_yaml(policies: Iterable[JsonObj]) -> str:
-    """The policies as one multi-document YAML stream."""
-    return yaml.safe_dump_all(list(policies), sort_keys=False)
+    """The policies as one YAML document: a `v1` List, as `kubectl get -o yaml` writes."""
+    listing = {"apiVersion": "v1", "kind": "List", "items": list(policies)}
+    return yaml.safe_dump(listing, sort_keys=False)

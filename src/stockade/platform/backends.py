@@ -7,6 +7,7 @@ from typing import TypeVar
 
 from stockade.platform.bus.base import BUSES, Bus
 from stockade.platform.errors import PlatformConfigError
+from stockade.platform.services.firewall import FirewallStore
 from stockade.platform.store.base import STORES, Store, StoreError
 from stockade.platform.store.incidents import IncidentStore
 from stockade.platform.store.profiles import ProfileStore
@@ -54,3 +55,13 @@ def open_incident_store(store: Store) -> IncidentStore:
     if isinstance(store, SqliteStore):
         return SqliteIncidentStore(store)
     raise StoreError(f"the {type(store).__name__} store keeps no incidents yet")
+
+
+def open_firewall_store(store: Store) -> FirewallStore:
+    """The firewall's flows and rules kept beside `store` (in the same database)."""
+    from stockade.platform.store.sqlite import SqliteStore
+    from stockade.platform.store.sqlite_firewall import SqliteFirewall
+
+    if isinstance(store, SqliteStore):
+        return SqliteFirewall(store)
+    raise StoreError(f"the {type(store).__name__} store keeps no firewall flows yet")

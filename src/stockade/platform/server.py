@@ -24,6 +24,7 @@ from stockade.platform.api import PeerCertProtocol, create_agent_app, create_con
 from stockade.platform.backends import (
     check_backends,
     open_bus,
+    open_firewall_store,
     open_incident_store,
     open_profile_store,
     open_store,
@@ -52,6 +53,7 @@ from stockade.platform.services.accounts import ensure_admin
 from stockade.platform.services.actions import ActionService, action_store
 from stockade.platform.services.alert_outputs import AlertForwarder
 from stockade.platform.services.enrollment import create_token
+from stockade.platform.services.firewall import FirewallService
 from stockade.platform.services.hash_pool import HashPool
 from stockade.platform.services.ingest import StoreWorker
 from stockade.platform.services.profiles import ProfileService
@@ -263,6 +265,7 @@ class Platform:
             actions=actions,
             policies=PolicyService(action_store(store), runner, actions),
             profiles=_profile_service(store, runner, config),
+            firewall=FirewallService(open_firewall_store(store), runner),
             query_budget_s=config.query_budget_s,
         )
         platform = cls(config, ca, services, bus, password)

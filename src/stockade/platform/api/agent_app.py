@@ -23,6 +23,7 @@ Contract (bodies are `stockade.model.wire` structs; errors are JSON {"detail": r
     GET  /api/v1/agent/scans/{digest}  -> 200 {"digest"} when this agent or a user stored a
                                   scan of it, else 404: each agent scans each digest once
     GET  /api/v1/agent/orders, POST /api/v1/agent/actions: response actions (agent_orders.py)
+    POST /api/v1/agent/flows, GET /api/v1/agent/firewall/rules: the firewall (agent_firewall.py)
 
 GET /openapi.json documents all of this (bodies typed from the wire structs, every error).
 Every route but enroll and ca answers 401 without a client certificate and 403 for a certificate
@@ -50,6 +51,7 @@ from stockade.model.wire import (
     RenewResponse,
 )
 from stockade.platform.api import http_errors
+from stockade.platform.api.agent_firewall import router as firewall_router
 from stockade.platform.api.agent_orders import router as orders_router
 from stockade.platform.api.agent_profiles import router as agent_profiles_router
 from stockade.platform.api.agent_schema import (
@@ -238,6 +240,7 @@ def create_agent_app(services: PlatformServices) -> FastAPI:
     app.include_router(router)
     app.include_router(orders_router)
     app.include_router(agent_profiles_router)
+    app.include_router(firewall_router)
     install_wire_schemas(app)
     http_errors.install(app)
     return app

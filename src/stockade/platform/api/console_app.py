@@ -23,6 +23,7 @@ from stockade.platform.api.deps import (
     current_user,
 )
 from stockade.platform.api.docs import SESSION_COOKIE, mount_docs
+from stockade.platform.api.firewall import router as firewall_router
 from stockade.platform.api.fleet_models import AgentView, ContainerView
 from stockade.platform.api.http_errors import error_responses
 from stockade.platform.api.images import router as images_router
@@ -180,6 +181,7 @@ def create_console_app(services: PlatformServices) -> FastAPI:
     app.include_router(actions_router, responses=error_responses(400, 401, 403, 422))
     app.include_router(policies_router, responses=error_responses(400, 401, 403, 422))
     app.include_router(profiles_router, responses=error_responses(400, 401, 403, 422))
+    app.include_router(firewall_router, responses=error_responses(400, 401, 403, 422))
     mount_docs(app)
     http_errors.install(app)
 

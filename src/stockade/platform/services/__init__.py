@@ -11,6 +11,7 @@ from stockade.platform.services.agents import AgentService
 from stockade.platform.services.alerts import AlertService
 from stockade.platform.services.audit import AuditService
 from stockade.platform.services.enrollment import EnrollmentService
+from stockade.platform.services.firewall import FirewallService
 from stockade.platform.services.incidents import IncidentService
 from stockade.platform.services.ingest import IngestService
 from stockade.platform.services.metrics import PlatformMetrics
@@ -39,6 +40,7 @@ class PlatformServices:
     scans: ScanService
     actions: ActionService
     policies: PolicyService
+    firewall: FirewallService
     profiles: ProfileService | None = None  # workload groups and profiles (SQLite stores)
     query_budget_s: float = DEFAULT_QUERY_BUDGET_S  # each user query stops past this
 
@@ -50,6 +52,7 @@ __all__ = [
     "AlertService",
     "AuditService",
     "EnrollmentService",
+    "FirewallService",
     "IncidentService",
     "IngestService",
     "PlatformMetrics",

@@ -341,6 +341,25 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
         )
         """,
     ),
+    (
+        12,
+        # the container firewall: flows between workload groups, and the allow rules
+        """
+        CREATE TABLE firewall_flows (
+            src_kind TEXT NOT NULL, src TEXT NOT NULL, dst_kind TEXT NOT NULL, dst TEXT NOT NULL,
+            port INTEGER NOT NULL, protocol TEXT NOT NULL,
+            count INTEGER NOT NULL, first_ns INTEGER NOT NULL, last_ns INTEGER NOT NULL,
+            violations INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (src_kind, src, dst_kind, dst, port, protocol)
+        );
+        CREATE TABLE firewall_rules (
+            id TEXT PRIMARY KEY,
+            src_kind TEXT NOT NULL, src TEXT NOT NULL, dst_kind TEXT NOT NULL, dst TEXT NOT NULL,
+            port INTEGER NOT NULL, protocol TEXT NOT NULL, origin TEXT NOT NULL,
+            created_at INTEGER NOT NULL, created_by TEXT NOT NULL
+        )
+        """,
+    ),
 )
 
 
