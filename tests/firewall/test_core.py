@@ -91,12 +91,9 @@ def test_bad_rules_are_one_line_errors(rule: AllowRule, error: str) -> None:
         check_rule(rule, "rules[0]")
 
 
-def _accepts(commands: dict[str, Any], chain: str) -> list[list[Any]]:
-    return [
-        c["add"]["rule"]["expr"]
-        for c in commands["nftables"]
-        if "rule" in c.get("add", {}) and c["add"]["rule"]["chain"] == chain
-    ]
+def _elements(commands: dict[str, Any], name: str) -> list[Any]:
+    sets = [c["add"]["set"] for c in commands["nftables"] if "set" in c.get("add", {})]
+    return next(s.get("elem", []) for s in sets if s["name"] == name)
 
 
 def test_protect_rules_allow_learned_peers_dns_and_established_only() -> None:
@@ -105,13 +102,22 @@ def test_protect_rules_allow_learned_peers_dns_and_established_only() -> None:
     web = protect_commands("web", rules, addresses, resolvers=["10.88.0.1"])
     chains = [c["add"]["chain"] for c in web["nftables"] if "chain" in c.get("add", {})]
     assert {(c["name"], c["policy"]) for c in chains} == {("input", "drop"), ("output", "drop")}
-    inputs = _accepts(web, "input")
-    assert any("10.88.0.6" in str(e) and "8080" in str(e) for e in inputs)
-    assert len(inputs) == 3  # loopback, established/related, client:8080
-    outputs = _accepts(protect_commands("client", rules, addresses), "output")
-    assert any("'set': ['10.88.0.5', '10.88.0.7']" in str(e) for e in outputs)
-    assert len(_accepts(web, "output")) == 4  # loopback, established, DNS udp and tcp
+    assert _elements(web, "input_ip") == [{"concat": ["10.88.0.6", "tcp", 8080]}]
+    assert _elements(web, "output_ip") == [
+        {"concat": ["10.88.0.1", "tcp", 53]},
+        {"concat": ["10.88.0.1", "udp", 53]},
+    ]
+    client = protect_commands("client", rules, addresses)
+    assert _elements(client, "output_ip") == [
+        {"concat": ["10.88.0.5", "tcp", 8080]},
+        {"concat": ["10.88.0.7", "tcp", 8080]},
+    ]
+    assert _elements(client, "input_ip") == []
     assert web["nftables"][1] == {"delete": {"table": {"family": "inet", "name": TABLE}}}
+    outside = [AllowRule(src="web", dst="2001:db8::/32", dst_kind=EXTERNAL, port=443)]
+    ipv6 = protect_commands("web", outside, addresses)
+    prefix = {"prefix": {"addr": "2001:db8::", "len": 32}}
+    assert _elements(ipv6, "output_ip6") == [{"concat": [prefix, "tcp", 443]}]
 
 
 def test_enforcer_applies_once_per_namespace_and_removes_when_unprotected() -> None:

@@ -3,6 +3,8 @@
 Once a group is protected, each of its containers gets one table in its own network
 namespace: both directions drop by default; loopback, established and related traffic,
 DNS to the configured resolvers and every allow rule naming the group are accepted.
+The allowed (peer, protocol, port) triples sit in sets (one per direction and address
+family), so a new connection costs one set lookup however many groups the rules name.
 The commands replace the table whole in one transaction, so re-applying is idempotent.
 """
 
@@ -14,11 +16,13 @@ from typing import Any
 
 from stockade.firewall.allowlist import AllowRule
 from stockade.firewall.flows import GROUP
-from stockade.respond.nftables import FAMILY, address_expr, payload_match
+from stockade.respond.nftables import FAMILY, address_expr
 
 TABLE = "stockade_firewall"
 PRIORITY = 0  # after isolation (-300): an isolated container stays cut off whatever this allows
 JsonObj = dict[str, Any]
+_ADDRESS_TYPES = {"ip": "ipv4_addr", "ip6": "ipv6_addr"}
+_PEER_FIELD = {"input": "saddr", "output": "daddr"}
 
 
 def _rule(chain: str, *expr: JsonObj) -> JsonObj:
@@ -35,26 +39,51 @@ _ESTABLISHED = {
 }
 
 
-def _by_family(addresses: Iterable[str]) -> dict[str, list[Any]]:
-    """Addresses and CIDRs as nft JSON, split into ip and ip6."""
-    found: dict[str, list[Any]] = {}
-    for text in sorted(set(addresses)):
-        net = ipaddress.ip_network(text, strict=False)
-        found.setdefault("ip" if net.version == 4 else "ip6", []).append(address_expr(text))
-    return found
+def set_name(chain: str, family: str) -> str:
+    """The set of allowed (peer, protocol, port) of one chain and address family."""
+    return f"{chain}_{family}"
 
 
-def _matches(field: str, addresses: Iterable[str], protocol: str, port: int) -> list[list[JsonObj]]:
-    """One expression list per address family: the peer is one of them, on the port."""
-    port_match = payload_match(protocol, "dport", port)
-    return [
-        [payload_match(family, field, items[0] if len(items) == 1 else {"set": items}), port_match]
-        for family, items in _by_family(addresses).items()
+def _lookup(chain: str, family: str) -> JsonObj:
+    """`ip daddr . meta l4proto . th dport @output_ip` (saddr for input)."""
+    key = [
+        {"payload": {"protocol": family, "field": _PEER_FIELD[chain]}},
+        {"meta": {"key": "l4proto"}},
+        {"payload": {"protocol": "th", "field": "dport"}},
     ]
+    return {"match": {"op": "==", "left": {"concat": key}, "right": f"@{set_name(chain, family)}"}}
 
 
 def _peers(kind: str, value: str, addresses: Mapping[str, Sequence[str]]) -> Sequence[str]:
     return addresses.get(value, ()) if kind == GROUP else (value,)
+
+
+def allowed_triples(
+    group: str,
+    rules: Iterable[AllowRule],
+    addresses: Mapping[str, Sequence[str]],
+    resolvers: Sequence[str] = (),
+) -> dict[str, set[tuple[str, str, int]]]:
+    """Per chain, the (peer address or CIDR, protocol, port) a container of `group` allows."""
+    found: dict[str, set[tuple[str, str, int]]] = {"input": set(), "output": set()}
+    found["output"] |= {(r, p, 53) for r in resolvers for p in ("udp", "tcp")}
+    for rule in rules:
+        if rule.src_kind == GROUP and rule.src == group:
+            peers = _peers(rule.dst_kind, rule.dst, addresses)
+            found["output"] |= {(a, rule.protocol, rule.port) for a in peers}
+        if rule.dst_kind == GROUP and rule.dst == group:
+            peers = _peers(rule.src_kind, rule.src, addresses)
+            found["input"] |= {(a, rule.protocol, rule.port) for a in peers}
+    return found
+
+
+def _elements(triples: Iterable[tuple[str, str, int]], family: str) -> list[JsonObj]:
+    version = 4 if family == "ip" else 6
+    return [
+        {"concat": [address_expr(peer), protocol, port]}
+        for peer, protocol, port in sorted(triples)
+        if ipaddress.ip_network(peer, strict=False).version == version
+    ]
 
 
 def protect_commands(
@@ -71,22 +100,20 @@ def protect_commands(
     table = {"family": FAMILY, "name": TABLE}
     commands: list[JsonObj] = [{"add": {"table": table}}, {"delete": {"table": table}}]
     commands.append({"add": {"table": table}})
+    triples = allowed_triples(group, rules, addresses, resolvers)
     for hook in ("input", "output"):
+        for family, address_type in _ADDRESS_TYPES.items():
+            found = {
+                "family": FAMILY, "table": TABLE, "name": set_name(hook, family),
+                "type": [address_type, "inet_proto", "inet_service"], "flags": ["interval"],
+            }  # fmt: skip
+            elements = _elements(triples[hook], family)
+            commands.append({"add": {"set": {**found, "elem": elements} if elements else found}})
         chain = {"family": FAMILY, "table": TABLE, "name": hook, "type": "filter", "hook": hook}
         commands.append({"add": {"chain": {**chain, "prio": PRIORITY, "policy": "drop"}}})
         commands.append(_rule(hook, _iface("iifname" if hook == "input" else "oifname")))
         commands.append(_rule(hook, _ESTABLISHED))
-    for protocol in ("udp", "tcp"):
-        commands += [_rule("output", *e) for e in _matches("daddr", resolvers, protocol, 53)]
-    for rule in rules:
-        if rule.src_kind == GROUP and rule.src == group:
-            peers = _peers(rule.dst_kind, rule.dst, addresses)
-            matches = _matches("daddr", peers, rule.protocol, rule.port)
-            commands += [_rule("output", *e) for e in matches]
-        if rule.dst_kind == GROUP and rule.dst == group:
-            peers = _peers(rule.src_kind, rule.src, addresses)
-            matches = _matches("saddr", peers, rule.protocol, rule.port)
-            commands += [_rule("input", *e) for e in matches]
+        commands += [_rule(hook, _lookup(hook, family)) for family in _ADDRESS_TYPES]
     return {"nftables": commands}
 
 
