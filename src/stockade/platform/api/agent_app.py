@@ -39,6 +39,7 @@ from typing import Any
 import msgspec
 from fastapi import APIRouter, FastAPI, Request, Response
 
+import stockade
 from stockade.model.wire import (
     BATCH_CONTENT_TYPE,
     BATCH_ENCODING,
@@ -235,7 +236,9 @@ async def scan_known(digest: str, services: Services, agent: CallingAgent) -> Re
 
 def create_agent_app(services: PlatformServices) -> FastAPI:
     """Routes agents call; all but enroll need the agent's client certificate."""
-    app = FastAPI(title="Stockade agent API", docs_url=None, redoc_url=None)
+    app = FastAPI(
+        title="Stockade agent API", version=stockade.__version__, docs_url=None, redoc_url=None
+    )
     app.state.services = services
     app.include_router(router)
     app.include_router(orders_router)
