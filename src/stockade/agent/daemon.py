@@ -39,6 +39,8 @@ from stockade.context import ContextStage
 from stockade.context.local import local_context_stage
 from stockade.context.pending import PendingContainers
 from stockade.detect.base import Detector
+from stockade.host.fim_monitor import FimMonitor
+from stockade.host.fim_policy import FimPolicy
 from stockade.model import Alert, Event, Host
 from stockade.model.wire import Heartbeat, SensorStatus
 from stockade.outputs import AlertOutputs, OutputSettings, open_outputs
@@ -68,6 +70,7 @@ class AgentConfig:
     alert_window_s: float = DEFAULT_WINDOW_S  # identical alerts within it go out as one; 0: off
     policies: tuple[Path, ...] = ()  # response policy files (YAML), judged on every alert
     outputs: OutputSettings = field(default_factory=OutputSettings)  # where alerts also go
+    fim: FimPolicy | None = None  # file integrity monitoring; None: off
 
 
 class Agent:
@@ -97,6 +100,7 @@ class Agent:
         self.policies = load_policies(config.policies)  # a bad file stops the start-up
         self.responder: Responder | None = None
         self.outputs: AlertOutputs | None = None
+        self._alerts_lock = threading.Lock()  # the pipeline and FIM both hand in alerts
 
     @staticmethod
     def is_enrolled(state_dir: Path) -> bool:
@@ -170,6 +174,15 @@ class Agent:
                 target=self._heartbeats, args=(senders, transport, host, choice), name="hb"
             ),
         ]
+        if self.config.fim is not None:
+            monitor = FimMonitor(self.config.fim, self.config.state_dir, host.id)
+            threads.append(
+                threading.Thread(
+                    target=monitor.run,
+                    args=(senders, lambda alerts: self._fim_alerts(spool, alerts)),
+                    name="stockade-fim",
+                )
+            )
         for thread in threads:
             thread.start()
         try:
@@ -250,13 +263,21 @@ class Agent:
         return pipeline.detect(events, self.detectors, host, self.aggregator, offer)
 
     def _append_alerts(self, spool: Spool, alerts: list[Alert]) -> None:
-        if self.outputs is not None:
-            self.outputs.emit(alerts)  # queued on their own: a full spool does not stop them
-        try:
-            spool.append(alerts)
-        except SpoolFull:
-            self.dropped_full += len(alerts)
-            raise
+        with self._alerts_lock:
+            if self.outputs is not None:
+                self.outputs.emit(alerts)  # queued on their own: a full spool does not stop them
+            try:
+                spool.append(alerts)
+            except SpoolFull:
+                self.dropped_full += len(alerts)
+                raise
+
+    def _fim_alerts(self, spool: Spool, alerts: list[Alert]) -> None:
+        """FIM's alerts, spooled (and sent to the outputs) like the rules' ones."""
+        if not alerts:
+            return
+        with contextlib.suppress(SpoolFull):
+            self._append_alerts(spool, alerts)
 
     def _heartbeats(
         self, stop: threading.Event, transport: Transport, host: Host, choice: SensorChoice

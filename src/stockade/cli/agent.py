@@ -13,6 +13,7 @@ import typer
 
 from stockade.cli.configured import ConfigFile, Overrides, command_config
 from stockade.cli.datadir import agent_dir
+from stockade.host.fim_policy import FimPolicy, load_policy
 
 if TYPE_CHECKING:  # imported when a command runs: keeps `stockade --help` fast
     from stockade.agent import Agent, AgentConfig
@@ -202,6 +203,7 @@ def build_agent_config(settings: StockadeConfig, enroll: str | None) -> AgentCon
         alert_window_s=section.alert_window,
         policies=tuple(Path(p) for p in section.policies),
         outputs=settings,
+        fim=_fim_policy(section.fim, section.fim_policy),
     )
     if section.sources:
         from stockade.sensor.fallback import parse_chain
@@ -210,6 +212,13 @@ def build_agent_config(settings: StockadeConfig, enroll: str | None) -> AgentCon
     if section.detectors:
         config = dataclasses.replace(config, detectors=tuple(section.detectors))
     return config
+
+
+def _fim_policy(enabled: bool, policy_file: str) -> FimPolicy | None:
+    """The FIM policy when FIM is on (a policy file turns it on too)."""
+    if policy_file:
+        return load_policy(Path(policy_file))
+    return FimPolicy() if enabled else None
 
 
 def replay_command(

@@ -42,6 +42,8 @@ class AgentSection(_Section):
     ca_fingerprint: str = ""
     enroll_token_file: str = ""
     policies: list[str] = msgspec.field(default_factory=list)  # response policy files (YAML)
+    fim: bool = False  # file integrity monitoring (live fanotify + hash baseline)
+    fim_policy: str = ""  # FIM policy file (YAML); empty: the default watched paths
 
 
 class ServerSection(_Section):
