@@ -68,10 +68,11 @@ def test_each_layer_overrides_the_one_before(tmp_path: Path) -> None:
         ("server.agent_port=null", lambda c: c.server.agent_port, None),
         ("agent.sources=[ebpf, audit+proc]", lambda c: c.agent.sources, ["ebpf", "audit+proc"]),
         ("agent.scan_images=false", lambda c: c.agent.scan_images, False),
+        ("agent.inventory=false", lambda c: c.agent.inventory, False),
         ("webhook_output.headers.X-Team=42", lambda c: c.webhook_output.headers, {"X-Team": "42"}),
         ("splunk_hec_output.token=0123", lambda c: c.splunk_hec_output.token, "0123"),
     ],
-    ids=["int", "null", "list", "bool", "mapping", "digits-as-text"],
+    ids=["int", "null", "list", "bool", "inventory-off", "mapping", "digits-as-text"],
 )
 def test_overrides_are_typed_by_the_key(
     override: str, read: Callable[[StockadeConfig], object], value: object

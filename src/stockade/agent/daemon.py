@@ -31,6 +31,7 @@ from stockade.agent.heap import release_free_pages, return_large_buffers
 from stockade.agent.hostinfo import this_host
 from stockade.agent.image_scan_runner import start_image_scans
 from stockade.agent.image_scans import ImageScanScheduler
+from stockade.agent.inventory import InventoryCollector, InventorySender, InventoryWorker
 from stockade.agent.orders import OrderChannel
 from stockade.agent.responder import Responder
 from stockade.agent.spool import Spool
@@ -67,6 +68,8 @@ class AgentConfig:
     rules: tuple[Path, ...] = ()  # rule files; empty: Stockade's default rules
     scan_images: bool = True  # scan the image of each new container once per digest
     vulndb: Path | None = None  # vulnerability DB for those scans; None: no vuln matching
+    inventory: bool = True  # collect the host inventory (start, on change, every 24 h)
+    shell_history: bool = True  # include shell_history rows in it
     alert_window_s: float = DEFAULT_WINDOW_S  # identical alerts within it go out as one; 0: off
     policies: tuple[Path, ...] = ()  # response policy files (YAML), judged on every alert
     outputs: OutputSettings = field(default_factory=OutputSettings)  # where alerts also go
@@ -97,6 +100,7 @@ class Agent:
         self.spool: Spool | None = None
         self.transport: Transport | None = None
         self.image_scans: ImageScanScheduler | None = None
+        self.inventory: InventoryWorker | None = None
         self.policies = load_policies(config.policies)  # a bad file stops the start-up
         self.responder: Responder | None = None
         self.outputs: AlertOutputs | None = None
@@ -165,6 +169,7 @@ class Agent:
             host_id=host.id,
         )
         orders = OrderChannel(self.config.server_url, creds, responder).start()
+        inventory = self._start_inventory(host, creds)
         context = local_context_stage(host_id=host.id)
         pending = PendingContainers(context.resolver)
         senders = threading.Event()
@@ -202,12 +207,22 @@ class Agent:
                 self.image_scans.stop()
             responder.close()
             orders.stop()
+            if inventory is not None:
+                inventory.stop()
             responder.journal.close()
             for thread in threads:
                 thread.join()
             transport.drain(timeout_s=2.0)
             spool.close()
             transport.close()
+
+    def _start_inventory(self, host: Host, creds: Credentials) -> InventoryWorker | None:
+        if not self.config.inventory:
+            return None
+        sender = InventorySender(self.config.server_url, creds)
+        collector = InventoryCollector(host.id, shell_history=self.config.shell_history)
+        self.inventory = InventoryWorker(collector, sender.send, on_stop=sender.close)
+        return self.inventory.start()
 
     def _pipeline(
         self,

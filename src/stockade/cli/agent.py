@@ -200,6 +200,8 @@ def build_agent_config(settings: StockadeConfig, enroll: str | None) -> AgentCon
         rules=tuple(Path(r) for r in section.rules),
         scan_images=section.scan_images,
         vulndb=Path(section.vulndb) if section.vulndb else None,
+        inventory=section.inventory,
+        shell_history=section.shell_history,
         alert_window_s=section.alert_window,
         policies=tuple(Path(p) for p in section.policies),
         outputs=settings,

@@ -37,6 +37,8 @@ class AgentSection(_Section):
     rules: list[str] = msgspec.field(default_factory=list)
     scan_images: bool = True
     vulndb: str = ""
+    inventory: bool = True  # collect the host inventory and send its differences
+    shell_history: bool = True  # the inventory includes shell_history rows
     alert_window: NonNegative = DEFAULT_WINDOW_S
     ca: str = ""
     ca_fingerprint: str = ""

@@ -360,6 +360,35 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
         )
         """,
     ),
+    (
+        13,
+        # host inventory: each host's current rows per osquery-shaped table (row = its JSON),
+        # the time of its last collection, and the history of rows added and removed
+        """
+        CREATE TABLE host_inventory (
+            host_id TEXT NOT NULL,
+            table_name TEXT NOT NULL,
+            row TEXT NOT NULL,
+            seen_at INTEGER NOT NULL,
+            PRIMARY KEY (host_id, table_name, row)
+        ) WITHOUT ROWID;
+        CREATE TABLE host_inventory_changes (
+            id INTEGER PRIMARY KEY,
+            host_id TEXT NOT NULL,
+            table_name TEXT NOT NULL,
+            change TEXT NOT NULL CHECK (change IN ('added', 'removed')),
+            row TEXT NOT NULL,
+            at INTEGER NOT NULL
+        );
+        CREATE INDEX host_inventory_changes_host ON host_inventory_changes (host_id, at);
+        CREATE TABLE host_inventory_collections (
+            host_id TEXT PRIMARY KEY,
+            agent_id TEXT NOT NULL,
+            collected_at INTEGER NOT NULL,
+            received_at INTEGER NOT NULL
+        )
+        """,
+    ),
 )
 
 

@@ -45,6 +45,7 @@ from stockade.platform.store.migrations import migrate
 from stockade.platform.store.sqlite_actions import SqliteActions
 from stockade.platform.store.sqlite_alert_console import SqliteAlertConsole
 from stockade.platform.store.sqlite_budget import within
+from stockade.platform.store.sqlite_inventory import SqliteInventory
 
 WAL_CHECKPOINT_PAGES = 10_000  # ~40 MB: fewer, larger checkpoints while ingesting
 _AGENT_COLUMNS = (
@@ -54,7 +55,7 @@ _AGENT_COLUMNS = (
 )
 
 
-class SqliteStore(SqliteActions, SqliteAlertConsole):
+class SqliteStore(SqliteActions, SqliteAlertConsole, SqliteInventory):
     """A `Store` in one SQLite file; safe to call from many threads (one connection each)."""
 
     def __init__(self, path: str) -> None:
