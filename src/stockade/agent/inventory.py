@@ -60,17 +60,18 @@ class InventoryState:
 class InventoryCollector:
     """Collections and the differences to send: pure of I/O but for reading the host."""
 
-    def __init__(self, host_id: str, shell_history: bool = True) -> None:
+    def __init__(self, host_id: str, shell_history: bool = True, containers: bool = True) -> None:
         self.host_id = host_id
         self.shell_history = shell_history
+        self.containers = containers  # False: the host's own view only
         self.state = InventoryState()
 
     def scopes(self) -> list[Scope]:
         """The host, then each running container."""
-        return [
-            Scope(shell_history=self.shell_history),
-            *container_scopes(shell_history=self.shell_history),
-        ]
+        host = Scope(shell_history=self.shell_history)
+        if not self.containers:
+            return [host]
+        return [host, *container_scopes(shell_history=self.shell_history)]
 
     def changes(
         self, full: bool, names: tuple[str, ...] | None = None
