@@ -54,8 +54,9 @@ def main() -> int:
     changed_cpu = time.process_time() - cpu_start
     changed_rows = sum(len(t.added) + len(t.removed) for t in again.tables)
     print(f"inventory_unchanged_cpu: {changed_cpu * 1000:.0f} ms (slow-moving tables)")
+    changed_tables = ", ".join(t.table for t in again.tables) or "none"
     print(f"inventory_unchanged_sent: {len(encode_diff(again))} bytes zstd, "
-          f"{changed_rows} rows in: {', '.join(t.table for t in again.tables) or 'none'}")  # fmt: skip
+          f"{changed_rows} rows in: {changed_tables}")  # fmt: skip
     host_only = InventoryCollector(collector.host_id, containers=False)
     _, host_snapshot = host_only.changes(full=False)
     host_only.sent(host_snapshot)
