@@ -189,14 +189,20 @@ def _sensor_types(ruleset: Ruleset, others: frozenset[str] | None) -> frozenset[
 
 
 def _live_events(
-    ruleset: Ruleset, others: frozenset[str] | None, stop: Callable[[], bool]
+    ruleset: Ruleset,
+    others: frozenset[str] | None,
+    detectors: Sequence[Detector],
+    stop: Callable[[], bool],
 ) -> Iterator[Event | None]:
-    """Enriched live events; None after a quiet poll (time passes for the aggregator)."""
+    """Enriched live events; None after a quiet poll (time passes for the aggregator).
+    I/O calls on descriptors no detector can match are dropped early, as the agent does."""
+    from stockade.agent.detection import fd_kinds_needed
     from stockade.agent.hostinfo import host_id
     from stockade.context.local import local_context_stage
     from stockade.sensor.fallback import choose_source
 
-    choice = choose_source(event_types=_sensor_types(ruleset, others))
+    types = _sensor_types(ruleset, others)
+    choice = choose_source(event_types=types, fd_kinds=fd_kinds_needed(detectors, types))
     if choice.degraded:
         typer.echo(f"stockade watch: degraded to {choice.name} ({choice.degraded})", err=True)
     enrich = local_context_stage(host_id=host_id(None)).enrich  # alerts name their host
@@ -334,6 +340,7 @@ def watch(
     signal.signal(signal.SIGTERM, _stop)
     window = settings.watch.alert_window
     events: Iterable[Event | None]
+    detectors: list[Detector] = [RulesDetector(ruleset), correlations]
     if replay is not None:
         clock = _CaptureClock()  # a capture's windows follow its own time, not the wall's
         events = clock.follow(_capture(replay))
@@ -342,12 +349,12 @@ def watch(
         events = _live_events(
             ruleset,
             correlations.event_types(),
+            detectors,
             lambda: stopping or time.monotonic() >= deadline,
         )
         aggregator = AlertAggregator(window)
     outputs = watch_outputs(settings, alerts)
     try:
-        detectors: list[Detector] = [RulesDetector(ruleset), correlations]
         _write_alerts(events, detectors, aggregator, lambda a: outputs.emit([a]), lambda: stopping)
     finally:
         outputs.close()
