@@ -135,8 +135,12 @@ class AccountService:
         return refusal
 
     async def _rehash(self, username: str, old_hash: str, password: str) -> None:
-        """Store the password's hash made the current way (argon2id) in place of `old_hash`."""
-        new_hash = await self._hashing.run(hash_password, password)
+        """Store the password's hash made the current way (argon2id) in place of `old_hash`;
+        when the pool is busy, the user's next login does it."""
+        try:
+            new_hash = await self._hashing.run(hash_password, password)
+        except HashPoolBusy:
+            return
         await self._runner.write(self._store.replace_password_hash, username, old_hash, new_hash)
 
     async def _refused(self, username: str, source: str, now: int, why: str) -> None:
