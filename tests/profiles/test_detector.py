@@ -52,14 +52,12 @@ def test_discover_learns_without_alerts_then_monitor_alerts_once_per_new_thing()
     assert Behaviour(Kind.PARENT, "/bin/sh -> /usr/bin/python3") in learned
     detector.book.set_state(group_id(WEB), GroupState(first_seen_ns=0, process=Mode.MONITOR))
     assert detector.inspect(_exec("/usr/bin/python3")) == []
-    alerts = detector.inspect(_exec("/usr/bin/id"))
-    assert {a.rule for a in alerts} == {DEVIATION_RULE}
-    assert {a.output_fields["profile.kind"] for a in alerts} == {
-        "executables",
-        "executable_hashes",
-        "parents",
-    }
-    assert all(a.output_fields["profile.mode"] == "monitor" for a in alerts)
+    [alert] = detector.inspect(_exec("/usr/bin/id"))
+    assert alert.rule == DEVIATION_RULE and alert.output_fields["profile.mode"] == "monitor"
+    assert alert.output_fields["profile.new"] == "/usr/bin/id"
+    new = str(alert.output_fields["profile.all_new"])
+    assert "executable_hashes: /usr/bin/id sha256:ab" in new
+    assert "parents: /bin/sh -> /usr/bin/id" in new
     assert detector.inspect(_exec("/usr/bin/id")) == []  # repeats: deduplicated
 
 
@@ -82,10 +80,9 @@ def test_drift_is_alerted_never_learned_and_protect_says_what_it_did(
     detector = _detector(Mode.DISCOVER)
     assert detector.inspect(_exec("/tmp/x", upper=upper, memfd=memfd)) == []
     detector.book.set_state(group_id(WEB), GroupState(first_seen_ns=0, process=Mode.PROTECT))
-    alerts = detector.inspect(_exec("/tmp/x", upper=upper, memfd=memfd))
-    drift = [a for a in alerts if a.rule == DRIFT_RULE]
-    assert len(drift) == 1 and drift[0].priority == "Critical"
-    assert drift[0].output_fields["profile.action"] == action
+    [drift] = detector.inspect(_exec("/tmp/x", upper=upper, memfd=memfd))
+    assert drift.rule == DRIFT_RULE and drift.priority == "Critical"
+    assert drift.output_fields["profile.action"] == action
 
 
 def test_yaml_round_trip_and_one_line_errors() -> None:

@@ -33,6 +33,7 @@ from stockade.agent.image_scan_runner import start_image_scans
 from stockade.agent.image_scans import ImageScanScheduler
 from stockade.agent.inventory import InventoryCollector, InventorySender, InventoryWorker
 from stockade.agent.orders import OrderChannel
+from stockade.agent.profile_sync import start_profiles
 from stockade.agent.responder import Responder
 from stockade.agent.spool import Spool
 from stockade.agent.transport import Transport
@@ -170,6 +171,9 @@ class Agent:
         )
         orders = OrderChannel(self.config.server_url, creds, responder).start()
         inventory = self._start_inventory(host, creds)
+        stop_profiles = start_profiles(
+            self.detectors, self.config.server_url, creds, self.config.state_dir
+        )
         context = local_context_stage(host_id=host.id)
         pending = PendingContainers(context.resolver)
         senders = threading.Event()
@@ -209,6 +213,8 @@ class Agent:
             orders.stop()
             if inventory is not None:
                 inventory.stop()
+            if stop_profiles is not None:
+                stop_profiles()
             responder.journal.close()
             for thread in threads:
                 thread.join()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import httpx
@@ -20,7 +20,9 @@ import msgspec
 
 from stockade.agent.enroll import Credentials, response_detail
 from stockade.profiles.detector import ProfileDetector
+from stockade.profiles.protection import ExeHashes, Protection
 from stockade.profiles.wire import ProfilePush
+from stockade.respond.errors import RespondError
 
 log = logging.getLogger(__name__)
 PROFILES_PATH = "/api/v1/agent/profiles"
@@ -113,3 +115,30 @@ class ProfileSync:
         partial = self._file.with_suffix(".partial")
         partial.write_bytes(data)
         os.replace(partial, self._file)
+
+
+def start_profiles(
+    detectors: Sequence[object], server_url: str, credentials: Credentials, state_dir: Path
+) -> Callable[[], None] | None:
+    """Start profile sync and protect mode for the agent's `ProfileDetector`, if it runs one;
+    returns what stops them."""
+    found = [d for d in detectors if isinstance(d, ProfileDetector)]
+    if not found:
+        return None
+    detector = found[0]
+    if detector.hasher is None:
+        detector.hasher = ExeHashes()
+    try:
+        protection: Protection | None = Protection(detector)
+    except RespondError as e:
+        log.warning("protect mode unavailable (alerts only): %s", e)
+        protection = None
+    on_push = protection.on_push if protection is not None else None
+    sync = ProfileSync(server_url, credentials, detector, state_dir, on_push).start()
+
+    def stop() -> None:
+        sync.stop()
+        if protection is not None:
+            protection.close()
+
+    return stop

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from stockade.model import Event
+from stockade.model.entities import Container
 from stockade.profiles.groups import GroupId, WorkloadGroup, workload_group
 from stockade.profiles.modes import GroupModes, GroupState, Mode, ModePolicy, effective_modes
 from stockade.profiles.profile import NETWORK_KINDS, Behaviour, Kind, Profile, merged
@@ -38,12 +39,15 @@ class ProfileBook:
     states: dict[GroupId, GroupState] = field(default_factory=dict)
     learned: dict[GroupId, set[Behaviour]] = field(default_factory=dict)  # not yet sent
     names: dict[GroupId, str] = field(default_factory=dict)
-    _reported: set[tuple[GroupId, Behaviour]] = field(default_factory=set)
+    _reported: set[tuple[GroupId, Behaviour, Mode]] = field(default_factory=set)
     _groups: dict[str, WorkloadGroup] = field(default_factory=dict)  # by container id
 
     def group_of(self, event: Event) -> WorkloadGroup:
         """The event's workload group (cached per container: ids cost a hash)."""
-        container = event.container
+        return self.group_of_container(event.container)
+
+    def group_of_container(self, container: Container) -> WorkloadGroup:
+        """The container's workload group (cached per container id)."""
         found = self._groups.get(container.id)
         if found is None:
             if len(self._groups) >= MAX_CACHED_CONTAINERS:
@@ -68,7 +72,7 @@ class ProfileBook:
         found = []
         drift = drift_of(event)
         if drift is not None and modes.process is not Mode.DISCOVER:
-            found.extend(self._report(group, drift, modes.process, drift=True))
+            found.extend(self.report(group, drift, modes.process, drift=True))
         profile = self.profile(group)
         for behaviour in behaviours:
             if profile.has(behaviour):
@@ -77,18 +81,19 @@ class ProfileBook:
             if mode is Mode.DISCOVER:
                 self._learn(group, behaviour)
             else:
-                found.extend(self._report(group, behaviour, mode))
+                found.extend(self.report(group, behaviour, mode))
         return found
 
     def _learn(self, group: GroupId, behaviour: Behaviour) -> None:
         self.profiles[group] = merged(self.profile(group), [behaviour])
         self.learned.setdefault(group, set()).add(behaviour)
 
-    def _report(
+    def report(
         self, group: GroupId, behaviour: Behaviour, mode: Mode, *, drift: bool = False
     ) -> list[Deviation]:
-        key = (group, behaviour)
-        if key in self._reported:  # one alert per new thing, not one per repeat
+        """A deviation to alert on, unless this group's behaviour was reported already."""
+        key = (group, behaviour, mode)  # a refusal in protect is recorded after monitor
+        if key in self._reported:  # one alert per new thing and mode, not per repeat
             return []
         self._reported.add(key)
         return [Deviation(group, behaviour, mode, drift)]
@@ -105,7 +110,7 @@ class ProfileBook:
         self.profiles[profile.group] = merged(profile, pending)
         if before is None or before.items != self.profiles[profile.group].items:
             # an edited profile may have dropped what was alerted: alert on it again
-            self._reported = {(g, b) for g, b in self._reported if g != profile.group}
+            self._reported = {r for r in self._reported if r[0] != profile.group}
 
     def set_state(self, group: GroupId, state: GroupState) -> None:
         """Take a group's first sighting and user-set modes as the platform has them."""

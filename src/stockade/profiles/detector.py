@@ -12,14 +12,18 @@ import socket
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable
 
 from stockade.detect.base import DETECTORS, DetectorConfig
-from stockade.model import Alert, Event, Priority
+from stockade.model import Alert, Event, Priority, Process
+from stockade.model.entities import Container
 from stockade.profiles.book import Deviation, ProfileBook
 from stockade.profiles.groups import GroupId, workload_group
 from stockade.profiles.modes import Mode
 from stockade.profiles.observe import EVENT_TYPES, EXEC_TYPES, behaviours_of
+from stockade.profiles.profile import Behaviour, Kind
+from stockade.profiles.verdict import ALLOW, ExecVerdict, exec_verdict
 from stockade.profiles.wire import LearnedGroup, LearnedReport, ProfilePush
 from stockade.rules.output import clock_time, falco_time
 
@@ -40,9 +44,48 @@ class ProfileDetector:
         clock: Callable[[], int] = time.time_ns,
     ) -> None:
         self.book = book or ProfileBook()
-        self._hasher = hasher
+        self.hasher = hasher
         self._clock = clock
         self._lock = threading.Lock()  # the agent's profile sync thread touches the book too
+        self.containers: dict[str, Container] = {}  # seen, by id
+        self.on_container: Callable[[Container], None] | None = None  # a new one was seen
+        self.on_kill: Callable[[Event], None] | None = None  # protect, where refusing cannot
+        self._refusals: deque[Alert] = deque()  # from the exec guard's thread
+
+    def verdict(
+        self, container_id: str, path: str, on_upper: bool, file_hash: Callable[[], str]
+    ) -> ExecVerdict:
+        """The exec guard's question: may this container run `path` now?"""
+        with self._lock:
+            container = self.containers.get(container_id)
+            if container is None:
+                return ALLOW  # not seen yet: nothing learned for it either
+            group = self.book.group_of_container(container).id
+            if self.book.modes(group, self._clock()).process is not Mode.PROTECT:
+                return ALLOW
+            profile = self.book.profile(group)
+        return exec_verdict(profile, path, on_upper, file_hash)
+
+    def process_mode(self, container: Container) -> Mode:
+        """The process mode of the container's group now."""
+        with self._lock:
+            group = self.book.group_of_container(container).id
+            return self.book.modes(group, self._clock()).process
+
+    def refused(self, container_id: str, path: str, verdict: ExecVerdict) -> None:
+        """Record an exec the guard refused: one alert per group and path."""
+        container = self.containers.get(container_id)
+        if container is None:
+            return
+        proc = Process(pid=0, exepath=path)
+        event = Event(type="execve", ts=self._clock(), proc=proc, container=container, res=-1)
+        with self._lock:
+            group = self.book.group_of_container(container).id
+            deviations = self.book.report(
+                group, Behaviour(Kind.EXEC, path), Mode.PROTECT, drift=verdict.drift
+            )
+        if deviations:
+            self._refusals.append(deviation_alert(event, deviations, verdict.reason))
 
     def apply(self, push: ProfilePush) -> None:
         """Take the profiles and modes the platform pushed."""
@@ -80,15 +123,29 @@ class ProfileDetector:
 
     def inspect(self, event: Event) -> list[Alert]:
         """Alerts for what this event did that its group's profile does not hold."""
+        refusals = self._drain_refusals()
         if event.container.is_host or event.type not in EVENT_TYPES:
-            return []
+            return refusals
+        if event.container.id not in self.containers:
+            self.containers[event.container.id] = event.container
+            if self.on_container is not None:
+                self.on_container(event.container)
         exe_hash = ""
-        if self._hasher is not None and event.type in EXEC_TYPES and event.res >= 0:
-            exe_hash = self._hasher(event)
+        if self.hasher is not None and event.type in EXEC_TYPES and event.res >= 0:
+            exe_hash = self.hasher(event)
         behaviours = behaviours_of(event, exe_hash)
         with self._lock:
             deviations = self.book.judge(event, behaviours, self._clock())
-        return [deviation_alert(event, d) for d in deviations]
+        alerts = [deviation_alert(event, deviations)] if deviations else []
+        if self.on_kill is not None and any(action_of(d, event) == "kill" for d in deviations):
+            self.on_kill(event)
+        return refusals + alerts
+
+    def _drain_refusals(self) -> list[Alert]:
+        drained = []
+        while self._refusals:
+            drained.append(self._refusals.popleft())
+        return drained
 
 
 def action_of(deviation: Deviation, event: Event) -> str:
@@ -100,23 +157,28 @@ def action_of(deviation: Deviation, event: Event) -> str:
     return "refused" if event.type in EXEC_TYPES else "alert"
 
 
-def deviation_alert(event: Event, deviation: Deviation) -> Alert:
-    """The alert for one deviation, naming what was new, the group and the mode."""
+def deviation_alert(event: Event, deviations: list[Deviation], why: str = "") -> Alert:
+    """One alert for what one event did outside the profile (drift first), naming it all."""
+    lead = next((d for d in deviations if d.drift), deviations[0])
     group = workload_group(event.container)
-    rule = DRIFT_RULE if deviation.drift else DEVIATION_RULE
-    what = deviation.behaviour.describe()
-    priority = Priority.CRITICAL if deviation.mode is Mode.PROTECT else Priority.WARNING
+    rule = DRIFT_RULE if lead.drift else DEVIATION_RULE
+    what = "; ".join(
+        d.behaviour.describe() for d in [lead, *(d for d in deviations if d is not lead)]
+    )
+    priority = Priority.CRITICAL if lead.mode is Mode.PROTECT else Priority.WARNING
     text = (
-        f"{rule} (new {what} group={group.name} mode={deviation.mode.value} "
+        f"{rule} (new {what} group={group.name} mode={lead.mode.value} "
         f"proc.exepath={event.proc.exepath} container_id={event.container.short_id})"
     )
     fields: dict[str, object] = {
         "profile.group": group.id,
         "profile.group_name": group.name,
-        "profile.kind": deviation.behaviour.kind.value,
-        "profile.new": deviation.behaviour.value,
-        "profile.mode": deviation.mode.value,
-        "profile.action": action_of(deviation, event),
+        "profile.kind": lead.behaviour.kind.value,
+        "profile.new": lead.behaviour.value,
+        "profile.all_new": what,
+        "profile.mode": lead.mode.value,
+        "profile.action": action_of(lead, event),
+        "profile.reason": why,
         "proc.exepath": event.proc.exepath,
         "proc.pid": event.proc.pid,
         "container.id": event.container.short_id,
@@ -129,7 +191,7 @@ def deviation_alert(event: Event, deviation: Deviation) -> Alert:
         rule=rule,
         time=falco_time(event.ts),
         output_fields=fields,
-        tags=["profile", "drift"] if deviation.drift else ["profile"],
+        tags=["profile", "drift"] if lead.drift else ["profile"],
         hostname=_HOSTNAME,
         host_id=event.host_id,
         container_id=event.container.id,

@@ -12,6 +12,8 @@ LISTEN_TYPES = frozenset({"listen"})
 EVENT_TYPES = EXEC_TYPES | OPEN_TYPES | CONNECT_TYPES | LISTEN_TYPES
 # Paths whose writes are churn, not behaviour: temporary files, the kernel's views.
 TEMPORARY_PREFIXES = ("/tmp/", "/var/tmp/", "/dev/", "/proc/", "/sys/", "/run/", "/dev/shm/")
+# The processes that start a container's entrypoint and `exec` sessions.
+RUNTIME_NAMES = ("runc", "crun", "conmon", "containerd-shim", "youki", "runsc")
 _WRITE_FLAGS = 0o1 | 0o2 | 0o100  # O_WRONLY | O_RDWR | O_CREAT
 
 
@@ -35,10 +37,18 @@ def _exec(event: Event, exe_hash: str) -> list[Behaviour]:
     found = [Behaviour(Kind.EXEC, path), Behaviour(Kind.USER, str(event.proc.uid))]
     if exe_hash:
         found.append(Behaviour(Kind.EXEC_HASH, f"{path} {exe_hash}"))
-    parent = event.ancestors[0].exepath if event.ancestors else ""
+    parent = _parent_name(event.ancestors[0].exepath) if event.ancestors else ""
     if parent:
         found.append(Behaviour(Kind.PARENT, f"{parent} -> {path}"))
     return found
+
+
+def _parent_name(exepath: str) -> str:
+    """The parent as a profile names it: the runtime, whichever copy of it, is `<runtime>`."""
+    name = exepath.rsplit("/", 1)[-1]
+    if exepath.startswith("/memfd:") or name.startswith(RUNTIME_NAMES):
+        return "<runtime>"  # runc execs from a memfd copy of itself, or from its path
+    return exepath
 
 
 def _write(event: Event) -> list[Behaviour]:

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 import msgspec
 import yaml
 
+from stockade.errors import StockadeError
 from stockade.profiles.groups import GroupId
 
 
@@ -73,8 +74,10 @@ def _by_kind(behaviours: Iterable[Behaviour]) -> dict[Kind, list[str]]:
     return items
 
 
-class ProfileFormatError(ValueError):
+class ProfileFormatError(StockadeError):
     """A profile document cannot be read: the message is one line naming where."""
+
+    exit_code = 2
 
 
 def to_yaml(profile: Profile) -> str:

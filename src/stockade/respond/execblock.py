@@ -28,6 +28,11 @@ _METADATA = struct.Struct("IBBHQii")  # event_len, vers, reserved, metadata_len,
 _RESPONSE = struct.Struct("iI")  # fd, response
 
 
+def fanotify_libc() -> ctypes.CDLL:
+    """libc with fanotify_init and fanotify_mark typed."""
+    return _libc()
+
+
 def _libc() -> ctypes.CDLL:
     libc = ctypes.CDLL(None, use_errno=True)
     libc.fanotify_init.argtypes = [ctypes.c_uint, ctypes.c_uint]

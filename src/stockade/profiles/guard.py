@@ -1,0 +1,182 @@
+"""The exec guard of protected groups: fanotify permission events on a container's root mount.
+
+One fanotify group marks the root mount of every container whose group is in protect
+(FAN_MARK_MOUNT on /proc/PID/root: the mount in the container's own namespace). Each
+exec asks `decide` with the path as the container sees it, whether the file is on the
+overlay's upper layer (written or replaced after the container started) and a lazy
+sha256; a refusal answers FAN_DENY (the exec fails with EPERM) and is handed to
+`on_refused`. Unmarked containers, and everything once the guard is closed, run freely.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import hashlib
+import logging
+import os
+import select
+import struct
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from stockade.profiles.verdict import ALLOW, ExecVerdict
+from stockade.respond.errors import RespondError
+from stockade.respond.execblock import (
+    AT_FDCWD,
+    FAN_ALLOW,
+    FAN_CLASS_CONTENT,
+    FAN_CLOEXEC,
+    FAN_DENY,
+    FAN_MARK_ADD,
+    FAN_MARK_REMOVE,
+    FAN_NONBLOCK,
+    FAN_OPEN_EXEC_PERM,
+    fanotify_libc,
+)
+
+log = logging.getLogger(__name__)
+FAN_MARK_MOUNT = 0x10
+_METADATA = struct.Struct("IBBHQii")  # event_len, vers, reserved, metadata_len, mask, fd, pid
+_RESPONSE = struct.Struct("iI")  # fd, response
+_HASH_CHUNK = 1 << 20
+
+Decide = Callable[[str, str, bool, Callable[[], str]], ExecVerdict]  # id, path, upper, hash
+OnRefused = Callable[[str, str, ExecVerdict], None]  # container id, path, verdict
+
+
+@dataclass(frozen=True, slots=True)
+class GuardedRoot:
+    """A protected container's root: its mount's device, upper layer and mark path."""
+
+    container_id: str
+    root: Path  # /proc/PID/root
+    dev: int
+    upperdir: str  # the overlay's upper directory ("" when not on overlay)
+
+
+def overlay_upperdir(pid: int) -> str:
+    """The upper directory of the overlay mounted as `pid`'s root ("" if none)."""
+    for line in Path(f"/proc/{pid}/mountinfo").read_text().splitlines():
+        left, _, right = line.partition(" - ")
+        fields, tail = left.split(), right.split()
+        if len(fields) > 4 and fields[4] == "/" and tail and tail[0] == "overlay":
+            for option in tail[-1].split(","):
+                if option.startswith("upperdir="):
+                    return option[len("upperdir=") :]
+    return ""
+
+
+class ExecGuard:
+    """Answers exec permission events on protected containers' root mounts."""
+
+    def __init__(self, decide: Decide, on_refused: OnRefused) -> None:
+        self._libc = fanotify_libc()
+        fd = self._libc.fanotify_init(
+            FAN_CLASS_CONTENT | FAN_CLOEXEC | FAN_NONBLOCK, os.O_RDONLY | os.O_LARGEFILE
+        )
+        if fd < 0:
+            raise RespondError("fanotify_init failed: the exec guard needs CAP_SYS_ADMIN")
+        self._fd = fd
+        self._decide, self._on_refused = decide, on_refused
+        self._roots: dict[int, GuardedRoot] = {}  # by device
+        self._hashes: dict[tuple[int, ...], str] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._answer, name="stockade-guard", daemon=True)
+        self._thread.start()
+
+    def protect(self, container_id: str, pid: int) -> None:
+        """Guard every exec on the container's root mount (its init process is `pid`)."""
+        root = Path(f"/proc/{pid}/root")
+        guarded = GuardedRoot(container_id, root, os.stat(root).st_dev, overlay_upperdir(pid))
+        self._mark(FAN_MARK_ADD | FAN_MARK_MOUNT, root)
+        with self._lock:
+            self._roots[guarded.dev] = guarded
+
+    def release(self, container_id: str) -> None:
+        """Stop guarding the container (if it still runs, its mark is removed)."""
+        with self._lock:
+            found = [g for g in self._roots.values() if g.container_id == container_id]
+            for guarded in found:
+                del self._roots[guarded.dev]
+        for guarded in found:
+            with contextlib.suppress(RespondError):  # a container gone took its mount along
+                self._mark(FAN_MARK_REMOVE | FAN_MARK_MOUNT, guarded.root)
+
+    def guarded(self) -> set[str]:
+        """Ids of the containers guarded now."""
+        with self._lock:
+            return {g.container_id for g in self._roots.values()}
+
+    def _mark(self, flags: int, path: Path) -> None:
+        mask = FAN_OPEN_EXEC_PERM
+        if self._libc.fanotify_mark(self._fd, flags, mask, AT_FDCWD, os.fsencode(path)) != 0:
+            raise RespondError(f"fanotify_mark on {path} failed: {os.strerror(ctypes.get_errno())}")
+
+    def _answer(self) -> None:
+        poller = select.poll()
+        poller.register(self._fd, select.POLLIN)
+        while not self._stop.is_set():
+            if not poller.poll(200):
+                continue
+            try:
+                data = os.read(self._fd, 4096)
+            except BlockingIOError:
+                continue
+            except OSError:
+                return
+            offset = 0
+            while offset + _METADATA.size <= len(data):
+                length, _, _, _, _, fd, _ = _METADATA.unpack_from(data, offset)
+                offset += max(length, _METADATA.size)
+                if fd >= 0:
+                    self._answer_one(fd)
+
+    def _answer_one(self, fd: int) -> None:
+        verdict = ALLOW
+        try:
+            verdict, refused = self._judge(fd)
+        except Exception:  # an unexpected failure must never leave the exec hanging
+            log.exception("exec guard: judging an exec failed; allowing it")
+            refused = None
+        finally:
+            os.write(self._fd, _RESPONSE.pack(fd, FAN_ALLOW if verdict.allow else FAN_DENY))
+            os.close(fd)
+        if refused is not None:
+            self._on_refused(*refused, verdict)
+
+    def _judge(self, fd: int) -> tuple[ExecVerdict, tuple[str, str] | None]:
+        info = os.fstat(fd)
+        with self._lock:
+            guarded = self._roots.get(info.st_dev)
+        if guarded is None:
+            return ALLOW, None
+        path = os.readlink(f"/proc/self/fd/{fd}")
+        upper = bool(guarded.upperdir) and os.path.lexists(guarded.upperdir + path)
+        key = (info.st_dev, info.st_ino, info.st_mtime_ns, info.st_ctime_ns, info.st_size)
+        verdict = self._decide(guarded.container_id, path, upper, lambda: self._hash(fd, key))
+        return verdict, (None if verdict.allow else (guarded.container_id, path))
+
+    def _hash(self, fd: int, key: tuple[int, ...]) -> str:
+        found = self._hashes.get(key)
+        if found is None:
+            found = self._hashes[key] = fd_sha256(fd)
+        return found
+
+    def close(self) -> None:
+        """Stop answering and close the group (the kernel then allows everything)."""
+        self._stop.set()
+        self._thread.join(timeout=2)
+        os.close(self._fd)
+
+
+def fd_sha256(fd: int) -> str:
+    """sha256 of a file through an open descriptor, from its start ("sha256:<hex>")."""
+    digest, offset = hashlib.sha256(), 0
+    while chunk := os.pread(fd, _HASH_CHUNK, offset):
+        digest.update(chunk)
+        offset += len(chunk)
+    return "sha256:" + digest.hexdigest()

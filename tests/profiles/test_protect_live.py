@@ -1,0 +1,167 @@
+"""Profiles on the whole agent (real eBPF sensor, real podman web container, real
+platform): discover learns the web's processes, monitor raises one alert per new thing,
+protect refuses an unknown executable before it runs while the learned ones keep working,
+and drift (a binary copied in, an image binary overwritten in place) is alerted, then refused."""
+
+from __future__ import annotations
+
+import contextlib
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from stockade.agent import Agent, AgentConfig
+from stockade.profiles.detector import DEVIATION_RULE, DRIFT_RULE, ProfileDetector
+from stockade.profiles.groups import GROUP_LABEL, GroupId
+from stockade.profiles.modes import Mode
+from tests.support.agent_runner import AgentRunner
+from tests.support.platform_runner import PlatformRunner
+from tests.support.podman import Podman
+from tests.support.polling import poll_until, poll_value
+
+pytestmark = [pytest.mark.root, pytest.mark.podman, pytest.mark.server, pytest.mark.ebpf]
+GROUP_NAME = "profile-live-web"
+# what the web's operators do in discover: a shell running ls, python3 one-liners
+NORMAL = (("sh", "-c", "ls / >/dev/null"), ("python3", "-c", "print(6 * 7)"))
+COPY_IN = "import shutil; shutil.copy('/usr/bin/ls', '/usr/local/bin/dropped')"
+OVERWRITE = "import shutil; shutil.copy('/usr/bin/ls', '/usr/bin/tac')"
+
+
+def _get(ip: str) -> int:
+    with urllib.request.urlopen(f"http://{ip}:8080/", timeout=10) as answer:  # noqa: S310
+        return int(answer.status)
+
+
+def _alerts(admin: httpx.Client, rule: str, group: str) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = admin.get("/api/v1/alerts", params={"rule": rule}).json()["items"]
+    return [a for a in items if a["output_fields"].get("profile.group") == group]
+
+
+def _group_id(admin: httpx.Client, name: str) -> str:
+    found = [g["id"] for g in admin.get("/api/v1/groups").json() if g["name"] == name]
+    return str(found[0]) if found else ""
+
+
+def _new(alert: dict[str, Any]) -> str:
+    return str(alert["output_fields"]["profile.new"])
+
+
+def _set_mode(admin: httpx.Client, group: str, detector: ProfileDetector, mode: Mode) -> None:
+    answer = admin.put(f"/api/v1/groups/{group}/mode", json={"process": mode.value})
+    assert answer.status_code == 200, answer.text
+    poll_until(
+        lambda: detector.book.modes(GroupId(group), 0).process is mode,
+        15,
+        f"{mode.value} on the agent",
+    )
+
+
+def test_discover_monitor_protect_and_drift_on_a_web_container(
+    platform: PlatformRunner, podman: Podman, tools_image: str, tmp_path: Path
+) -> None:
+    config = AgentConfig(
+        tmp_path / "agent",
+        platform.agent_url,
+        platform.token(),
+        platform.ca_fingerprint,
+        scan_images=False,
+        detectors=("profile",),
+    )
+    with AgentRunner(Agent(config)) as runner, contextlib.closing(platform.login()) as admin:
+        [detector] = runner.agent.detectors
+        assert isinstance(detector, ProfileDetector)
+        web = podman.run_detached(
+            tools_image,
+            *("python3", "-m", "http.server", "8080"),
+            extra=("--label", f"{GROUP_LABEL}={GROUP_NAME}"),
+        )
+        ip = podman.cmd("inspect", "-f", "{{.NetworkSettings.IPAddress}}", web).stdout.decode()
+        poll_value(lambda: _try_get(ip.strip()), lambda s: s == 200, 30, "the web to answer")
+        for command in NORMAL:
+            podman.exec(web, *command)
+        # discover: the entrypoint and the operators' commands reach the stored profile
+        # other containers on this host have groups too: the web's is found by its label
+        gid = poll_value(
+            lambda: _group_id(admin, GROUP_NAME), bool, 30, "the web's group at the platform"
+        )
+        poll_value(
+            lambda: _executables(admin, gid),
+            lambda found: {"/usr/bin/python3.11", "/usr/bin/ls", "/usr/bin/dash"} <= found,
+            30,
+            "python3, sh and ls in the web's stored profile",
+        )
+        assert not _alerts(admin, DEVIATION_RULE, gid)
+        poll_until(
+            lambda: detector.book.profile(GroupId(gid)).version > 0,
+            15,
+            "the stored profile pushed back",
+        )
+
+        _set_mode(admin, gid, detector, Mode.MONITOR)
+        for _ in range(3):
+            podman.exec(web, "id")  # new: one alert, however often it runs
+        for command in NORMAL:
+            podman.exec(web, *command)  # learned: quiet
+        podman.exec(web, "python3", "-c", COPY_IN)
+        podman.exec(web, "/usr/local/bin/dropped", "/")
+        drift = poll_value(
+            lambda: _alerts(admin, DRIFT_RULE, gid), bool, 30, "the copied-in binary's drift alert"
+        )
+        assert [_new(a) for a in drift] == ["/usr/local/bin/dropped"]
+        deviations = _alerts(admin, DEVIATION_RULE, gid)
+        found = sorted((a["output_fields"]["profile.kind"], _new(a)) for a in deviations)
+        assert found == [
+            ("executables", "/usr/bin/id"),  # once, though it ran three times
+            ("files_written", "/usr/local/bin/dropped"),  # the copy itself is new too
+        ]
+        assert all(a["count"] == 1 for a in deviations)
+
+        _set_mode(admin, gid, detector, Mode.PROTECT)
+        refused = poll_value(
+            lambda: podman.cmd("exec", web, "id", check=False),
+            lambda done: done.returncode != 0,
+            15,
+            "the exec guard on the web container",
+        )
+        assert b"not permitted" in refused.stderr
+        for command in NORMAL:
+            podman.exec(web, *command)  # learned processes keep working
+        assert _try_get(ip.strip()) == 200
+        dropped = podman.cmd("exec", web, "/usr/local/bin/dropped", check=False)
+        assert dropped.returncode != 0 and b"not permitted" in dropped.stderr
+        # an image binary overwritten in place: refused although its path was in the image
+        podman.exec(web, "python3", "-c", OVERWRITE)
+        overwritten = podman.cmd("exec", web, "/usr/bin/tac", "/etc/hostname", check=False)
+        assert overwritten.returncode != 0 and b"not permitted" in overwritten.stderr
+        refusals = poll_value(
+            lambda: [
+                a
+                for a in _alerts(admin, DRIFT_RULE, gid) + _alerts(admin, DEVIATION_RULE, gid)
+                if a["output_fields"]["profile.action"] == "refused"
+            ],
+            lambda found: len(found) >= 3,
+            30,
+            "the refusals recorded at the platform",
+        )
+        assert {_new(a) for a in refusals} == {
+            "/usr/bin/id",
+            "/usr/local/bin/dropped",
+            "/usr/bin/tac",
+        }
+
+
+def _try_get(ip: str) -> int:
+    try:
+        return _get(ip)
+    except OSError:
+        return 0
+
+
+def _executables(admin: httpx.Client, group: str) -> set[str]:
+    answer = admin.get(f"/api/v1/profiles/{group}")
+    return (
+        set(answer.json()["items"].get("executables", [])) if answer.status_code == 200 else set()
+    )
