@@ -37,6 +37,7 @@ BUILTIN_MODULES: dict[str, tuple[str, ...]] = {
         "stockade.respond.process",
         "stockade.respond.cgroups",
         "stockade.respond.network",
+        "stockade.respond.hostnet",
         "stockade.respond.execblock",
         "stockade.respond.quarantine",
     ),

@@ -164,7 +164,7 @@ class Agent:
             )
         responder = self.responder = Responder(
             ActionJournal(self.config.state_dir / "actions"),
-            ActionContext(self.config.state_dir / "respond"),
+            ActionContext(self.config.state_dir / "respond", self.config.server_url),
             self.policies,
             agent_id=creds.agent_id,
             host_id=host.id,

@@ -21,6 +21,8 @@ class ActionContext:
     """What actions share on one host: a state dir, and the exec blocker once one runs."""
 
     state_dir: Path
+    platform_url: str = ""  # isolate_host keeps this connection open
+    host_netns: Path = Path("/proc/1/ns/net")  # the namespace isolate_host closes
     _blocker: ExecBlocker | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 

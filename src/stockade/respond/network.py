@@ -1,21 +1,19 @@
 """Network isolation of a container: nftables in its own network namespace, and release.
 
 Isolation adds one table that drops every packet in and out but loopback and the allowed
-peers (the target's `allow`); the ruleset listed before is kept in the state dir. Release
-removes the table and, should the ruleset still differ from the saved listing, restores
-that listing whole, so the container ends with exactly the rules it had.
+peers (the target's `allow`); see `isolation` for how the ruleset before is kept and
+restored exactly on release.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from stockade.model.actions import ActionResult, ActionTarget
 from stockade.respond import nftables
 from stockade.respond.base import RESPONSE_ACTIONS, ActionContext, ResponseAction, done
 from stockade.respond.containers import locate
-from stockade.respond.errors import TargetError
+from stockade.respond.isolation import isolate, release
 
 
 def _saved_path(context: ActionContext, container_id: str) -> Path:
@@ -33,13 +31,9 @@ class IsolateContainer(ResponseAction):
         """Save the ruleset, then add the isolation table in one transaction."""
         commands = nftables.isolation_commands(target.allow)  # bad `allow`: refused first
         container = locate(target.container_id)
-        before = nftables.list_ruleset(container.netns)
-        if nftables.has_isolation(before):
-            return done(f"container {container.id[:12]} is isolated already")
         saved = _saved_path(context, container.id)
-        saved.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        saved.write_text(json.dumps(before))
-        nftables.apply(container.netns, commands)
+        if not isolate(container.netns, commands, saved, nftables.TABLE):
+            return done(f"container {container.id[:12]} is isolated already")
         allowed = ", ".join(target.allow) or "nothing but loopback"
         return done(f"isolated container {container.id[:12]} (allowed: {allowed})")
 
@@ -54,21 +48,10 @@ class ReleaseContainer(ResponseAction):
     def run(self, target: ActionTarget, context: ActionContext) -> ActionResult:
         """Remove the isolation table; restore the saved listing if anything else changed."""
         container = locate(target.container_id)
-        saved_path = _saved_path(context, container.id)
-        current = nftables.list_ruleset(container.netns)
-        if not nftables.has_isolation(current):
-            raise TargetError(f"container {container.id[:12]} is not isolated")
-        nftables.apply(container.netns, nftables.delete_command())
-        if not saved_path.exists():
-            return done(f"released container {container.id[:12]} (no saved ruleset)")
-        saved = json.loads(saved_path.read_text())
-        after = nftables.list_ruleset(container.netns)
-        how = "exactly as before"
-        if nftables.without_metainfo(after) != nftables.without_metainfo(saved):
-            nftables.apply(container.netns, nftables.restore_commands(saved))
-            how = "saved ruleset restored whole"
-        saved_path.unlink()
-        return done(f"released container {container.id[:12]} ({how})")
+        saved = _saved_path(context, container.id)
+        what = f"container {container.id[:12]}"
+        how = release(container.netns, saved, nftables.TABLE, what)
+        return done(f"released {what} ({how})")
 
 
 RESPONSE_ACTIONS.register(IsolateContainer.name, IsolateContainer())

@@ -38,12 +38,12 @@ def payload_match(protocol: str, field: str, right: Any) -> JsonObj:
     }
 
 
-def _rule(chain: str, *expr: JsonObj) -> JsonObj:
+def _rule(chain: str, *expr: JsonObj, table: str = TABLE) -> JsonObj:
     return {
         "add": {
             "rule": {
                 "family": FAMILY,
-                "table": TABLE,
+                "table": table,
                 "chain": chain,
                 "expr": [*expr, {"accept": None}],
             }
@@ -51,39 +51,54 @@ def _rule(chain: str, *expr: JsonObj) -> JsonObj:
     }
 
 
-def _chain(hook: str) -> JsonObj:
-    chain = {"family": FAMILY, "table": TABLE, "name": hook, "type": "filter", "hook": hook}
+def _chain(hook: str, table: str = TABLE) -> JsonObj:
+    chain = {"family": FAMILY, "table": table, "name": hook, "type": "filter", "hook": hook}
     return {"add": {"chain": {**chain, "prio": -300, "policy": "drop"}}}
 
 
-def isolation_commands(allow: tuple[str, ...]) -> JsonObj:
-    """nft JSON commands: drop everything in and out but loopback and the allowed peers."""
-    commands: list[JsonObj] = [{"add": {"table": {"family": FAMILY, "name": TABLE}}}]
-    commands += [_chain(chain) for chain in ("input", "output")]
-    commands.append(
-        _rule("input", {"match": {"op": "==", "left": {"meta": {"key": "iifname"}}, "right": "lo"}})
-    )
-    commands.append(
-        _rule(
-            "output", {"match": {"op": "==", "left": {"meta": {"key": "oifname"}}, "right": "lo"}}
-        )
-    )
+def isolation_commands(
+    allow: tuple[str, ...],
+    table: str = TABLE,
+    tcp_peers: tuple[tuple[str, int], ...] = (),
+    established: bool = False,
+) -> JsonObj:
+    """nft JSON commands: drop everything in and out but loopback and the allowed peers.
+
+    `tcp_peers` are (address, port) pairs allowed for TCP to and from that port alone;
+    `established` also accepts packets of connections conntrack already knows.
+    """
+    commands: list[JsonObj] = [{"add": {"table": {"family": FAMILY, "name": table}}}]
+    commands += [_chain(chain, table) for chain in ("input", "output")]
+    for chain, key in (("input", "iifname"), ("output", "oifname")):
+        loopback = {"match": {"op": "==", "left": {"meta": {"key": key}}, "right": "lo"}}
+        commands.append(_rule(chain, loopback, table=table))
+    if established:
+        state = {"ct": {"key": "state"}}
+        known = {"match": {"op": "in", "left": state, "right": ["established", "related"]}}
+        commands += [_rule(chain, known, table=table) for chain in ("input", "output")]
     for text in allow:
         address = address_expr(text)
         protocol = "ip6" if ":" in text else "ip"
-        commands.append(_rule("input", payload_match(protocol, "saddr", address)))
-        commands.append(_rule("output", payload_match(protocol, "daddr", address)))
+        commands.append(_rule("input", payload_match(protocol, "saddr", address), table=table))
+        commands.append(_rule("output", payload_match(protocol, "daddr", address), table=table))
+    for text, port in tcp_peers:
+        address = address_expr(text)
+        protocol = "ip6" if ":" in text else "ip"
+        inbound = (payload_match(protocol, "saddr", address), payload_match("tcp", "sport", port))
+        outbound = (payload_match(protocol, "daddr", address), payload_match("tcp", "dport", port))
+        commands.append(_rule("input", *inbound, table=table))
+        commands.append(_rule("output", *outbound, table=table))
     return {"nftables": commands}
 
 
-def delete_command() -> JsonObj:
+def delete_command(table: str = TABLE) -> JsonObj:
     """The nft JSON command removing the isolation table."""
-    return {"nftables": [{"delete": {"table": {"family": FAMILY, "name": TABLE}}}]}
+    return {"nftables": [{"delete": {"table": {"family": FAMILY, "name": table}}}]}
 
 
-def has_isolation(ruleset: JsonObj) -> bool:
+def has_isolation(ruleset: JsonObj, table: str = TABLE) -> bool:
     """True when a ruleset listing holds the isolation table."""
-    return any(item.get("table", {}).get("name") == TABLE for item in ruleset.get("nftables", []))
+    return any(item.get("table", {}).get("name") == table for item in ruleset.get("nftables", []))
 
 
 def without_metainfo(ruleset: JsonObj) -> list[JsonObj]:

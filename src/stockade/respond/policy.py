@@ -142,6 +142,8 @@ class RepeatGuard:
 def _key_target(decision: Decision) -> ActionTarget:
     """A container action's key is the container alone (any of its processes is a repeat)."""
     target = decision.target
+    if decision.action.endswith("_host"):
+        return ActionTarget()
     if decision.action.endswith("_container"):
         return ActionTarget(container_id=target.container_id)
     return target
