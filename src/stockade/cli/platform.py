@@ -195,6 +195,7 @@ def platform_config(settings: StockadeConfig) -> PlatformConfig:
         bus=section.bus,
         bus_location=section.bus_location,
         query_budget_s=section.query_budget,
+        vulndb=Path(section.vulndb) if section.vulndb else None,
         retention=RetentionPolicy(
             events_max_age_s=section.events_days * DAY_S,
             alerts_max_age_s=section.alerts_days * DAY_S,

@@ -59,6 +59,7 @@ class ServerSection(_Section):
     bus: str = "inprocess"
     bus_location: str = ""
     query_budget: Annotated[float, msgspec.Meta(ge=0.01)] = 2.0
+    vulndb: str = ""  # vulnerability DB (`stockade db update`) for hosts' vulnerable packages
     events_days: NonNegative = 7
     alerts_days: NonNegative = 90
     store_max_gb: NonNegative = 5

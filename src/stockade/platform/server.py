@@ -55,6 +55,7 @@ from stockade.platform.services.alert_outputs import AlertForwarder
 from stockade.platform.services.enrollment import create_token
 from stockade.platform.services.firewall import FirewallService
 from stockade.platform.services.hash_pool import HashPool
+from stockade.platform.services.host_risk import HostRisk
 from stockade.platform.services.ingest import StoreWorker
 from stockade.platform.services.profiles import ProfileService
 from stockade.platform.services.response_policies import PolicyService
@@ -84,6 +85,7 @@ class PlatformConfig:
     bus: str = "inprocess"  # an id in BUSES
     bus_location: str = ""  # URL; "": the bus runs in this process
     query_budget_s: float = DEFAULT_QUERY_BUDGET_S  # a user query stops past this (422)
+    vulndb: Path | None = None  # the scanner's vulnerability DB, for hosts' risk summaries
     console_tls: bool = True  # False: plain HTTP, only when asked for
     console_cert: Path | None = None  # the user's certificate (PEM); None: one from the CA
     console_key: Path | None = None
@@ -267,6 +269,7 @@ class Platform:
             profiles=_profile_service(store, runner, config),
             firewall=FirewallService(open_firewall_store(store), runner),
             query_budget_s=config.query_budget_s,
+            host_risk=HostRisk(config.vulndb),
         )
         platform = cls(config, ca, services, bus, password)
         platform._outputs = outputs

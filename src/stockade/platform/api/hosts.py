@@ -75,7 +75,7 @@ def _store(services: PlatformServices) -> InventoryStore:
     return cast(InventoryStore, services.store)
 
 
-def host_view(summary: HostSummary) -> HostView:
+def host_view(summary: HostSummary, vulnerable: int | None = None) -> HostView:
     """The API's view of a stored host summary."""
     return HostView(
         id=summary.host_id,
@@ -87,7 +87,7 @@ def host_view(summary: HostSummary) -> HostView:
             open_ports=summary.open_ports,
             suid_files=summary.suid_files,
             packages=summary.packages,
-            vulnerable_packages=None,
+            vulnerable_packages=vulnerable,
             failed_checks=None,
         ),
     )
@@ -101,10 +101,20 @@ async def _summary(services: PlatformServices, host_id: str) -> HostSummary:
     return found[0]
 
 
+async def _vulnerable(services: PlatformServices, summary: HostSummary) -> int | None:
+    return await services.runner.read(
+        services.host_risk.vulnerable_packages,
+        _store(services),
+        summary.host_id,
+        summary.inventory_at,
+    )
+
+
 @router.get("/hosts", response_model=list[HostView])
 async def hosts(services: Services) -> list[HostView]:
     """Every host with an enrolled agent, with its risk summary."""
-    return [host_view(s) for s in await services.runner.read(_store(services).host_summaries)]
+    summaries = await services.runner.read(_store(services).host_summaries)
+    return [host_view(s, await _vulnerable(services, s)) for s in summaries]
 
 
 @router.get("/hosts/{host_id}", response_model=HostDetail, responses=error_responses(404))
@@ -115,7 +125,7 @@ async def host(host_id: str, services: Services) -> HostDetail:
     tables = await services.runner.read(store.inventory_tables, host_id)
     changes = await services.runner.read(store.inventory_changes, host_id, 50)
     return HostDetail(
-        **host_view(summary).model_dump(),
+        **host_view(summary, await _vulnerable(services, summary)).model_dump(),
         tables={name: tables.get(name, 0) for name in sorted(set(TABLES) | set(tables))},
         changes=[
             ChangeView(at=format_ns(at), table=t, change=c, row=json.loads(r))

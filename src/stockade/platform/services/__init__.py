@@ -3,7 +3,7 @@ scans."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from stockade.platform.services.accounts import AccountService
 from stockade.platform.services.actions import ActionService
@@ -12,6 +12,7 @@ from stockade.platform.services.alerts import AlertService
 from stockade.platform.services.audit import AuditService
 from stockade.platform.services.enrollment import EnrollmentService
 from stockade.platform.services.firewall import FirewallService
+from stockade.platform.services.host_risk import HostRisk
 from stockade.platform.services.incidents import IncidentService
 from stockade.platform.services.ingest import IngestService
 from stockade.platform.services.metrics import PlatformMetrics
@@ -43,6 +44,7 @@ class PlatformServices:
     firewall: FirewallService
     profiles: ProfileService | None = None  # workload groups and profiles (SQLite stores)
     query_budget_s: float = DEFAULT_QUERY_BUDGET_S  # each user query stops past this
+    host_risk: HostRisk = field(default_factory=lambda: HostRisk(None))  # vulnerable packages
 
 
 __all__ = [
