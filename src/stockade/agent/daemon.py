@@ -31,7 +31,12 @@ from stockade.agent.heap import release_free_pages, return_large_buffers
 from stockade.agent.hostinfo import this_host
 from stockade.agent.image_scan_runner import start_image_scans
 from stockade.agent.image_scans import ImageScanScheduler
-from stockade.agent.inventory import InventoryCollector, InventorySender, InventoryWorker
+from stockade.agent.inventory import (
+    POLL_EVERY_S,
+    InventoryCollector,
+    InventorySender,
+    InventoryWorker,
+)
 from stockade.agent.orders import OrderChannel
 from stockade.agent.profile_sync import start_profiles
 from stockade.agent.responder import Responder
@@ -71,6 +76,7 @@ class AgentConfig:
     vulndb: Path | None = None  # vulnerability DB for those scans; None: no vuln matching
     inventory: bool = True  # collect the host inventory (start, on change, every 24 h)
     shell_history: bool = True  # include shell_history rows in it
+    inventory_poll_s: float = POLL_EVERY_S  # how often its sources are checked for changes
     alert_window_s: float = DEFAULT_WINDOW_S  # identical alerts within it go out as one; 0: off
     policies: tuple[Path, ...] = ()  # response policy files (YAML), judged on every alert
     outputs: OutputSettings = field(default_factory=OutputSettings)  # where alerts also go
@@ -227,7 +233,9 @@ class Agent:
             return None
         sender = InventorySender(self.config.server_url, creds)
         collector = InventoryCollector(host.id, shell_history=self.config.shell_history)
-        self.inventory = InventoryWorker(collector, sender.send, on_stop=sender.close)
+        self.inventory = InventoryWorker(
+            collector, sender.send, self.config.inventory_poll_s, on_stop=sender.close
+        )
         return self.inventory.start()
 
     def _pipeline(
