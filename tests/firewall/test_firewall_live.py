@@ -23,11 +23,9 @@ from tests.support.podman import Podman
 from tests.support.polling import poll_until, poll_value
 
 pytestmark = [pytest.mark.root, pytest.mark.podman]
-# Two ports answered alike: the learned one and one the client never used while learning.
-SERVE = (
-    "while true; do echo pong | nc -l -p 8080; done & "
-    "while true; do echo pong | nc -l -p 9090; done"
-)
+# An echo server per port (one forked `cat` per connection), so a client holds its
+# connection open as long as it keeps its own input open.
+SERVE = "nc -ll -p 8080 -e cat & exec nc -ll -p 9090 -e cat"
 WEB_GROUP = group_id(Container(id="w" * 64, labels={GROUP_LABEL: "fw-web"}))
 CLIENT_GROUP = group_id(Container(id="c" * 64, labels={GROUP_LABEL: "fw-client"}))
 
@@ -50,7 +48,7 @@ def _member(podman: Podman, container: str, group: str) -> Member:
 
 
 def _reaches(podman: Podman, client: str, address: str, port: int) -> bool:
-    out = podman.exec(client, "sh", "-c", f"echo | nc -w 2 {address} {port}", check=False)
+    out = podman.exec(client, "sh", "-c", f"echo pong | nc -w 2 {address} {port}", check=False)
     return out.startswith(b"pong")
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from stockade.firewall.flows import Connection, inbound, outbound
 
+EPHEMERAL_PORTS = range(32768, 61000)  # Linux's default ip_local_port_range
 TCP_LISTEN = 0x0A
 TCP_CLOSE = 0x07
 _TABLES = (("tcp", "tcp"), ("tcp6", "tcp"), ("udp", "udp"), ("udp6", "udp"))
@@ -61,6 +62,11 @@ def parse_table(text: str, protocol: str) -> list[Socket]:
     return sockets
 
 
+def listeners(sockets: Iterable[Socket]) -> set[tuple[str, int]]:
+    """The (protocol, port) pairs the table listens on."""
+    return {(s.protocol, s.local_port) for s in sockets if s.state == TCP_LISTEN}
+
+
 def read_sockets(pid: int, proc: Path = Path("/proc")) -> list[Socket]:
     """Every socket of the network namespace process `pid` is in; [] if it is gone."""
     found: list[Socket] = []
@@ -74,21 +80,27 @@ def read_sockets(pid: int, proc: Path = Path("/proc")) -> list[Socket]:
 
 
 def connections(
-    group: str, sockets: Iterable[Socket], groups_by_address: Mapping[str, str], ts: int = 0
+    group: str,
+    sockets: Iterable[Socket],
+    groups_by_address: Mapping[str, str],
+    ts: int = 0,
+    listening: Iterable[tuple[str, int]] = (),
 ) -> list[Connection]:
     """The group's connections in a socket table: outbound ones, and inbound from outside.
 
-    A TCP socket whose local port is one the namespace listens on was accepted (inbound);
-    any other connected socket was opened from here (outbound). Unconnected UDP sockets
-    and listeners are no connection.
+    A socket on a port the namespace listens on (now, or in `listening`: seen before, as
+    a server that re-opens its listener per client is not always listening) was accepted,
+    and so was one from a fixed port to a peer's ephemeral port; any other connected socket
+    was opened from here. Unconnected UDP sockets and listeners are no connection.
     """
     rows = list(sockets)
-    listening = {(s.protocol, s.local_port) for s in rows if s.state == TCP_LISTEN}
+    listening = {*listening, *((s.protocol, s.local_port) for s in rows if s.state == TCP_LISTEN)}
     found: list[Connection] = []
     for s in rows:
         if s.state in (TCP_LISTEN, TCP_CLOSE) or s.remote_port == 0:
             continue
-        if (s.protocol, s.local_port) in listening:
+        accepted = s.local_port not in EPHEMERAL_PORTS and s.remote_port in EPHEMERAL_PORTS
+        if (s.protocol, s.local_port) in listening or accepted:
             c = inbound(group, s.remote, s.local_port, s.protocol, groups_by_address, ts)
         else:
             c = outbound(group, s.remote, s.remote_port, s.protocol, groups_by_address, ts)

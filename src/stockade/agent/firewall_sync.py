@@ -1,0 +1,196 @@
+"""The agent's firewall: container flows up, rules down, violations alerted, protect applied.
+
+Every `SYNC_S` one thread reads the socket table of each running container's network
+namespace, turns the connections not seen in the previous read into flows (group ->
+group or outside address), judges them by the rules and each group's network mode (from
+the profile push: discover learns, monitor alerts once per flow, protect alerts and
+enforces), posts the flows (`POST /api/v1/agent/flows`, naming the groups still
+learning), fetches the rules (`GET /api/v1/agent/firewall/rules`) and brings every
+protected container's nftables table in line (`firewall.enforce`).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable, Sequence
+
+import httpx
+import msgspec
+
+from stockade.agent.enroll import Credentials, response_detail
+from stockade.firewall.allowlist import AllowRule, Violations
+from stockade.firewall.enforce import Enforcer, Member
+from stockade.firewall.flows import Connection, FlowReport, aggregate
+from stockade.firewall.sockets import Socket, connections, listeners, read_sockets
+from stockade.model import Alert, Container
+from stockade.profiles.groups import group_id
+from stockade.profiles.modes import Mode, ModePolicy, effective_modes
+from stockade.profiles.wire import ProfilePush
+from stockade.rules.output import falco_time
+
+log = logging.getLogger(__name__)
+FLOWS_PATH = "/api/v1/agent/flows"
+RULES_PATH = "/api/v1/agent/firewall/rules"
+SYNC_S = 2.0
+RULE_NAME = "Connection outside the learned firewall rules"
+_rules = msgspec.json.Decoder(list[AllowRule])
+
+
+class FirewallSync:
+    """One thread keeping the containers' flows, the platform's rules and nftables in step."""
+
+    def __init__(
+        self,
+        server_url: str,
+        credentials: Credentials,
+        containers: Callable[[], Sequence[Container]],
+        on_alerts: Callable[[list[Alert]], None],
+        host_id: str = "",
+        resolvers: Sequence[str] = (),
+        interval_s: float = SYNC_S,
+    ) -> None:
+        self._url = server_url.rstrip("/")
+        self._credentials = credentials
+        self._containers = containers
+        self._on_alerts = on_alerts
+        self._host_id = host_id
+        self._resolvers = tuple(resolvers)
+        self._interval_s = interval_s
+        self.rules: list[AllowRule] = []
+        self._push = ProfilePush(revision=0, policy=ModePolicy())
+        self._seen: dict[str, set[tuple[str, str, int, str, int]]] = {}
+        self._listening: dict[str, set[tuple[str, int]]] = {}  # by container, ever seen
+        self._violations = Violations()
+        self.enforcer = Enforcer()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="stockade-firewall", daemon=True)
+
+    def take_push(self, push: ProfilePush) -> None:
+        """Take the groups' modes from a profile push (`ProfileSync(on_push=...)`)."""
+        self._push = push
+
+    def network_mode(self, group: str, now_ns: int) -> Mode:
+        """The group's network mode now; a group the platform has not seen yet discovers."""
+        for pushed in self._push.groups:
+            if pushed.profile.group == group:
+                return effective_modes(pushed.state, self._push.policy, now_ns).network
+        return Mode.DISCOVER
+
+    def start(self) -> FirewallSync:
+        """Start the thread."""
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop the thread (the tables stay: protection outlives the agent)."""
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        with httpx.Client(verify=self._credentials.ssl_context(), timeout=10.0) as client:
+            while not self._stop.wait(self._interval_s):
+                try:
+                    self.sync_once(client)
+                except Exception:  # the thread must outlive one bad round
+                    log.exception("firewall: sync failed")
+
+    def new_connections(self, running: Sequence[Container], now_ns: int) -> list[Connection]:
+        """Connections in the containers' socket tables that were not there last time."""
+        by_address = {c.ip: group_id(c) for c in running if c.ip}
+        found: list[Connection] = []
+        seen: dict[str, set[tuple[str, str, int, str, int]]] = {}
+        for container in running:
+            sockets = read_sockets(container.pid)
+            before = self._seen.get(container.id, set())
+            seen[container.id] = {s.key for s in sockets}
+            fresh: list[Socket] = [s for s in sockets if s.key not in before]
+            ports = self._listening.setdefault(container.id, set())
+            ports |= listeners(sockets)
+            found += connections(group_id(container), fresh, by_address, now_ns, ports)
+        self._seen = seen
+        self._listening = {k: v for k, v in self._listening.items() if k in seen}
+        return found
+
+    def sync_once(self, client: httpx.Client) -> list[Alert]:
+        """One round: read, judge, report, fetch the rules, enforce. Returns its alerts."""
+        now = time.time_ns()
+        running = [c for c in self._containers() if c.pid > 0 and not c.is_host]
+        found = self.new_connections(running, now)
+        modes: dict[str, Mode] = {
+            str(group_id(c)): self.network_mode(group_id(c), now) for c in running
+        }
+        judged = [c for c in found if modes.get(c.src, Mode.DISCOVER) != Mode.DISCOVER
+                  or modes.get(c.dst, Mode.DISCOVER) != Mode.DISCOVER]  # fmt: skip
+        bad = self._violations.new(self.rules, judged)
+        alerts = [self._alert(c, modes, running, now) for c in bad]
+        if alerts:
+            self._on_alerts(alerts)
+        self._report(client, found, bad, [g for g, m in modes.items() if m == Mode.DISCOVER])
+        self._fetch_rules(client)
+        members = [Member(c.id, group_id(c), c.pid, (c.ip,) if c.ip else ()) for c in running]
+        protected = {g for g, m in modes.items() if m == Mode.PROTECT}
+        self.enforcer.sync(members, self.rules, protected, self._resolvers)
+        return alerts
+
+    def _report(
+        self,
+        client: httpx.Client,
+        found: list[Connection],
+        bad: list[Connection],
+        learning: list[str],
+    ) -> None:
+        flows = aggregate(found)
+        if not flows:
+            return
+        bad_keys = {c.key for c in bad}
+        report = FlowReport(
+            flows=flows, violations=[f.key in bad_keys for f in flows], learning=learning
+        )
+        try:
+            sent = client.post(self._url + FLOWS_PATH, content=msgspec.json.encode(report))
+        except httpx.HTTPError as e:
+            log.warning("firewall: platform unreachable: %s", e)
+            return
+        if sent.status_code != 200:
+            log.warning("firewall: flows refused: %s", response_detail(sent))
+
+    def _fetch_rules(self, client: httpx.Client) -> None:
+        try:
+            answer = client.get(self._url + RULES_PATH)
+        except httpx.HTTPError as e:
+            log.warning("firewall: platform unreachable: %s", e)
+            return
+        if answer.status_code == 200:
+            self.rules = _rules.decode(answer.content)
+        else:
+            log.warning("firewall: rules refused: %s", response_detail(answer))
+
+    def _alert(
+        self, c: Connection, modes: dict[str, Mode], running: Sequence[Container], now: int
+    ) -> Alert:
+        mode = modes.get(c.src) if c.src_kind == "group" else modes.get(c.dst)
+        container = next((x for x in running if group_id(x) == c.src), None)
+        target = f"{c.dst}:{c.port}/{c.protocol}"
+        return Alert(
+            uuid=str(uuid.uuid4()),
+            output=f"Connection outside the learned firewall rules ({c.src} -> {target}, "
+            f"mode {mode})",
+            priority="Warning",
+            rule=RULE_NAME,
+            time=falco_time(now),
+            output_fields={
+                "firewall.src": c.src,
+                "firewall.dst": c.dst,
+                "firewall.port": c.port,
+                "firewall.protocol": c.protocol,
+                "firewall.mode": str(mode),
+                "firewall.action": "blocked" if mode == Mode.PROTECT else "alert",
+            },  # fmt: skip
+            source="firewall",
+            tags=["network", "firewall", "T1046"],
+            host_id=self._host_id,
+            container_id=container.id if container else "",
+        )

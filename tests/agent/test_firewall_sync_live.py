@@ -1,0 +1,146 @@
+"""The agent's firewall round against a real platform and real podman containers.
+
+A web and a client container on a test network, their containers resolved by the
+agent's own resolver: discover learns client -> web:8080 on the platform; in monitor a
+connection to a new port raises one alert however often it happens; in protect that
+port is cut while the learned one keeps working, also after the web container restarts.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import msgspec
+import pytest
+
+from stockade.agent.enroll import enroll
+from stockade.agent.firewall_sync import FirewallSync
+from stockade.context.local import local_context_stage
+from stockade.firewall.nftrules import has_protection
+from stockade.model import Alert, Container, Host
+from stockade.profiles.groups import GROUP_LABEL, group_id
+from stockade.profiles.modes import GroupState, Mode, ModePolicy
+from stockade.profiles.profile import Profile
+from stockade.profiles.wire import ProfilePush, PushedGroup
+from stockade.respond import nftables
+from tests.support.ci import require
+from tests.support.platform_runner import PlatformRunner
+from tests.support.podman import Podman
+from tests.support.polling import poll_until
+
+pytestmark = [pytest.mark.root, pytest.mark.podman, pytest.mark.server]
+# An echo server per port (one forked `cat` per connection), so a client holds its
+# connection open as long as it keeps its own input open.
+SERVE = "nc -ll -p 8080 -e cat & exec nc -ll -p 9090 -e cat"
+
+
+@pytest.fixture
+def platform(tmp_path: Path) -> Iterator[PlatformRunner]:
+    """A real platform for this test."""
+    server = PlatformRunner(tmp_path / "platform").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def network(podman: Podman) -> Iterator[str]:
+    """A podman bridge network of the test's own."""
+    require(any(Path(d, "nft").exists() for d in os.environ["PATH"].split(":")), "nft missing")
+    name = f"stockade-fws-{uuid.uuid4().hex[:8]}"
+    podman.cmd("network", "create", name)
+    yield name
+    podman.remove_started()
+    podman.cmd("network", "rm", "-f", name, check=False)
+
+
+def _push(modes: dict[str, Mode]) -> ProfilePush:
+    groups = [
+        PushedGroup(state=GroupState(first_seen_ns=1, network=mode), profile=Profile(group=g))  # type: ignore[arg-type]
+        for g, mode in modes.items()
+    ]
+    return ProfilePush(revision=len(modes), policy=ModePolicy(), groups=groups)
+
+
+def test_discover_monitor_protect_through_the_platform(
+    platform: PlatformRunner, podman: Podman, busybox_image: str, network: str, tmp_path: Path
+) -> None:
+    net = ("--network", network)
+    names = {"web": f"{network}-web", "client": f"{network}-client"}
+    podman.run_detached(busybox_image, "sh", "-c", SERVE, name=names["web"],
+                        extra=(*net, "--label", f"{GROUP_LABEL}=fws-web"))  # fmt: skip
+    podman.run_detached(busybox_image, "sleep", "600", name=names["client"],
+                        extra=(*net, "--label", f"{GROUP_LABEL}=fws-client"))  # fmt: skip
+    resolver = local_context_stage().resolver
+
+    def running() -> list[Container]:
+        pids = [
+            podman.cmd("inspect", "--format", "{{.State.Pid}}", n).stdout for n in names.values()
+        ]
+        # the resolver describes the container; its init pid is the runtime's to say
+        return [msgspec.structs.replace(resolver.for_pid(int(p)), pid=int(p)) for p in pids]
+
+    web, client = running()
+    web_group, client_group = group_id(web), group_id(client)
+    assert web.ip and client.ip, (web, client)
+
+    def reaches(port: int) -> bool:
+        address = running()[0].ip
+        out = podman.exec(
+            names["client"], "sh", "-c", f"echo pong | nc -w 2 {address} {port}", check=False
+        )
+        return out.startswith(b"pong")
+
+    def hold(port: int) -> None:
+        podman.cmd("exec", "-d", names["client"], "sh", "-c",
+                   f"sleep 3 | nc -w 2 {running()[0].ip} {port}")  # fmt: skip
+
+    poll_until(lambda: reaches(8080), 30, "the web container to answer")
+    creds = enroll(tmp_path / "agent", platform.agent_url, platform.token(),
+                   Host(id="fws-host", hostname="fws-node"), platform.ca_fingerprint)  # fmt: skip
+    alerts: list[Alert] = []
+    sync = FirewallSync(platform.agent_url, creds, running, alerts.extend, host_id="fws-host")
+    with httpx.Client(verify=creds.ssl_context(), timeout=10.0) as client_http:
+
+        def rounds(port: int, until: object) -> None:
+            def once() -> bool:
+                hold(port)
+                sync.sync_once(client_http)
+                return bool(until if not callable(until) else until())
+
+            poll_until(once, 60, f"a firewall round to see port {port}")
+
+        # Discover: the platform learns client -> web:8080, and the agent fetches the rule.
+        rounds(8080, lambda: any(r.port == 8080 and r.src == client_group and r.dst == web_group
+                                 for r in sync.rules))  # fmt: skip
+        # Monitor: a connection to 9090 is one alert, however often it happens.
+        sync.take_push(_push({web_group: Mode.MONITOR, client_group: Mode.MONITOR}))
+        rounds(9090, lambda: alerts)
+        for _ in range(3):
+            hold(9090)
+            hold(8080)
+            sync.sync_once(client_http)
+        assert [
+            (a.output_fields["firewall.port"], a.output_fields["firewall.mode"]) for a in alerts
+        ] == [(9090, "monitor")]
+        assert alerts[0].container_id == client.id
+
+        # Protect: 8080 keeps working, 9090 is cut; the same after the web container restarts.
+        sync.take_push(_push({web_group: Mode.PROTECT, client_group: Mode.PROTECT}))
+        sync.sync_once(client_http)
+        assert reaches(8080)
+        assert not reaches(9090)
+        podman.cmd("restart", "-t", "0", names["web"])
+        sync.sync_once(client_http)
+        assert has_protection(nftables.list_ruleset(Path(f"/proc/{running()[0].pid}/ns/net")))
+        poll_until(lambda: reaches(8080), 30, "the restarted web on 8080")
+        assert not reaches(9090)
+
+    admin = platform.login()
+    flows = {f["port"]: f for f in admin.get("/api/v1/flows").json()["flows"]}
+    assert flows[8080]["allowed"] and not flows[9090]["allowed"]
+    assert flows[9090]["violations"] >= 1
+    assert "port: 8080" in admin.get("/api/v1/networkpolicies").text
