@@ -9,6 +9,7 @@ port is cut while the learned one keeps working, also after the web container re
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,9 +24,7 @@ from stockade.context.local import local_context_stage
 from stockade.firewall.nftrules import has_protection
 from stockade.model import Alert, Container, Host
 from stockade.profiles.groups import GROUP_LABEL, group_id
-from stockade.profiles.modes import GroupState, Mode, ModePolicy
-from stockade.profiles.profile import Profile
-from stockade.profiles.wire import ProfilePush, PushedGroup
+from stockade.profiles.modes import Mode
 from stockade.respond import nftables
 from tests.support.ci import require
 from tests.support.platform_runner import PlatformRunner
@@ -55,14 +54,6 @@ def network(podman: Podman) -> Iterator[str]:
     yield name
     podman.remove_started()
     podman.cmd("network", "rm", "-f", name, check=False)
-
-
-def _push(modes: dict[str, Mode]) -> ProfilePush:
-    groups = [
-        PushedGroup(state=GroupState(first_seen_ns=1, network=mode), profile=Profile(group=g))  # type: ignore[arg-type]
-        for g, mode in modes.items()
-    ]
-    return ProfilePush(revision=len(modes), policy=ModePolicy(), groups=groups)
 
 
 def test_discover_monitor_protect_through_the_platform(
@@ -101,6 +92,20 @@ def test_discover_monitor_protect_through_the_platform(
     poll_until(lambda: reaches(8080), 30, "the web container to answer")
     creds = enroll(tmp_path / "agent", platform.agent_url, platform.token(),
                    Host(id="fws-host", hostname="fws-node"), platform.ca_fingerprint)  # fmt: skip
+    admin = platform.login()
+
+    def set_network_mode(*groups_and_mode: str) -> None:
+        *groups, mode = groups_and_mode
+        for group in groups:
+            changed = admin.put(f"/api/v1/groups/{group}/mode", json={"network": mode})
+            assert changed.status_code == 200, changed.text
+
+        def taken() -> bool:
+            sync.sync_once(client_http)
+            return all(sync.network_mode(g, time.time_ns()) == Mode(mode) for g in groups)
+
+        poll_until(taken, 30, f"the agent to take network mode {mode}")
+
     alerts: list[Alert] = []
     sync = FirewallSync(platform.agent_url, creds, running, alerts.extend, host_id="fws-host")
     with httpx.Client(verify=creds.ssl_context(), timeout=10.0) as client_http:
@@ -117,7 +122,7 @@ def test_discover_monitor_protect_through_the_platform(
         rounds(8080, lambda: any(r.port == 8080 and r.src == client_group and r.dst == web_group
                                  for r in sync.rules))  # fmt: skip
         # Monitor: a connection to 9090 is one alert, however often it happens.
-        sync.take_push(_push({web_group: Mode.MONITOR, client_group: Mode.MONITOR}))
+        set_network_mode(web_group, client_group, "monitor")
         rounds(9090, lambda: alerts)
         for _ in range(3):
             hold(9090)
@@ -129,8 +134,7 @@ def test_discover_monitor_protect_through_the_platform(
         assert alerts[0].container_id == client.id
 
         # Protect: 8080 keeps working, 9090 is cut; the same after the web container restarts.
-        sync.take_push(_push({web_group: Mode.PROTECT, client_group: Mode.PROTECT}))
-        sync.sync_once(client_http)
+        set_network_mode(web_group, client_group, "protect")
         assert reaches(8080)
         assert not reaches(9090)
         podman.cmd("restart", "-t", "0", names["web"])
@@ -139,7 +143,6 @@ def test_discover_monitor_protect_through_the_platform(
         poll_until(lambda: reaches(8080), 30, "the restarted web on 8080")
         assert not reaches(9090)
 
-    admin = platform.login()
     flows = {f["port"]: f for f in admin.get("/api/v1/flows").json()["flows"]}
     assert flows[8080]["allowed"] and not flows[9090]["allowed"]
     assert flows[9090]["violations"] >= 1

@@ -2,9 +2,10 @@
 
 Every `SYNC_S` one thread reads the socket table of each running container's network
 namespace, turns the connections not seen in the previous read into flows (group ->
-group or outside address), judges them by the rules and each group's network mode (from
-the profile push: discover learns, monitor alerts once per flow, protect alerts and
-enforces), posts the flows (`POST /api/v1/agent/flows`, naming the groups still
+group or outside address), judges them by the rules and each group's network mode (the
+profile push, `GET /api/v1/agent/profiles`; each group is announced once so a user can
+set its mode): discover learns, monitor alerts once per flow, protect alerts and
+enforces. It posts the flows (`POST /api/v1/agent/flows`, naming the groups still
 learning), fetches the rules (`GET /api/v1/agent/firewall/rules`) and brings every
 protected container's nftables table in line (`firewall.enforce`).
 """
@@ -26,17 +27,19 @@ from stockade.firewall.enforce import Enforcer, Member
 from stockade.firewall.flows import Connection, FlowReport, aggregate
 from stockade.firewall.sockets import Socket, connections, listeners, read_sockets
 from stockade.model import Alert, Container
-from stockade.profiles.groups import group_id
+from stockade.profiles.groups import group_id, workload_group
 from stockade.profiles.modes import Mode, ModePolicy, effective_modes
-from stockade.profiles.wire import ProfilePush
+from stockade.profiles.wire import LearnedGroup, LearnedReport, ProfilePush
 from stockade.rules.output import falco_time
 
 log = logging.getLogger(__name__)
 FLOWS_PATH = "/api/v1/agent/flows"
 RULES_PATH = "/api/v1/agent/firewall/rules"
+PROFILES_PATH = "/api/v1/agent/profiles"  # the groups' modes, shared with profile sync
 SYNC_S = 2.0
 RULE_NAME = "Connection outside the learned firewall rules"
 _rules = msgspec.json.Decoder(list[AllowRule])
+_push = msgspec.json.Decoder(ProfilePush)
 
 
 class FirewallSync:
@@ -64,6 +67,7 @@ class FirewallSync:
         self._seen: dict[str, set[tuple[str, str, int, str, int]]] = {}
         self._listening: dict[str, set[tuple[str, int]]] = {}  # by container, ever seen
         self._violations = Violations()
+        self._announced: set[str] = set()
         self.enforcer = Enforcer()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="stockade-firewall", daemon=True)
@@ -118,6 +122,8 @@ class FirewallSync:
         """One round: read, judge, report, fetch the rules, enforce. Returns its alerts."""
         now = time.time_ns()
         running = [c for c in self._containers() if c.pid > 0 and not c.is_host]
+        self._announce(client, running, now)
+        self._fetch_modes(client)
         found = self.new_connections(running, now)
         modes: dict[str, Mode] = {
             str(group_id(c)): self.network_mode(group_id(c), now) for c in running
@@ -156,6 +162,34 @@ class FirewallSync:
             return
         if sent.status_code != 200:
             log.warning("firewall: flows refused: %s", response_detail(sent))
+
+    def _announce(self, client: httpx.Client, running: Sequence[Container], now: int) -> None:
+        """Make the platform know each group (so a user can set its mode) once."""
+        new = {g.id: g for g in map(workload_group, running) if g.id not in self._announced}
+        if not new:
+            return
+        groups = [LearnedGroup(id=g.id, name=g.name, first_seen_ns=now) for g in new.values()]
+        try:
+            sent = client.post(
+                self._url + PROFILES_PATH, content=msgspec.json.encode(LearnedReport(groups=groups))
+            )
+        except httpx.HTTPError as e:
+            log.warning("firewall: platform unreachable: %s", e)
+            return
+        if sent.status_code == 200:
+            self._announced |= set(new)
+
+    def _fetch_modes(self, client: httpx.Client) -> None:
+        """Take the groups' modes when the platform has a newer profile push."""
+        try:
+            answer = client.get(self._url + PROFILES_PATH, params={"revision": self._push.revision})
+        except httpx.HTTPError as e:
+            log.warning("firewall: platform unreachable: %s", e)
+            return
+        if answer.status_code == 200:
+            push = _push.decode(answer.content)
+            if push.revision != self._push.revision:
+                self._push = push
 
     def _fetch_rules(self, client: httpx.Client) -> None:
         try:
