@@ -122,3 +122,11 @@ def test_the_platform_refuses_another_host_and_unknown_tables(
 def test_unknown_host_and_table_are_404(running: PlatformRunner, admin: httpx.Client) -> None:
     assert admin.get("/api/v1/hosts/no-such-host").status_code == 404
     assert admin.get("/api/v1/hosts/no-such-host/inventory/users").status_code == 404
+
+
+def test_openapi_types_each_tables_rows(admin: httpx.Client) -> None:
+    document = admin.get("/openapi.json").json()
+    page = document["components"]["schemas"]["TablePage"]["properties"]["rows"]["items"]
+    users = next(s for s in page["anyOf"] if s["title"] == "users row")
+    assert {"uid", "username", "shell", "admin", "container", "image"} <= set(users["properties"])
+    assert "/api/v1/hosts/{host_id}/inventory/{table}" in document["paths"]

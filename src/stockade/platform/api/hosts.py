@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any, cast
 
+import msgspec
 from fastapi import APIRouter, Depends, HTTPException, Path, Query
 from pydantic import BaseModel, Field
 
@@ -60,6 +61,19 @@ class HostDetail(HostView):
     changes: list[ChangeView]
 
 
+def row_schemas() -> list[dict[str, Any]]:
+    """The JSON schema of each table's row (msgspec's, the encoder the agent uses)."""
+    types = [t.row for _, t in TABLES.items()]
+    _, components = msgspec.json.schema_components(types)
+    return [
+        {**components[t.__name__], "title": f"{name} row"}
+        for name, t in ((n, TABLES.get(n).row) for n in TABLES)
+    ]
+
+
+_ROWS_SCHEMA: Any = {"items": {"anyOf": row_schemas()}}
+
+
 class TablePage(BaseModel):
     """One page of a host's table, rows with osquery's columns plus container and image."""
 
@@ -68,7 +82,10 @@ class TablePage(BaseModel):
     columns: list[str]
     total: int
     offset: int
-    rows: list[dict[str, Any]]
+    rows: list[dict[str, Any]] = Field(
+        description="rows of the table named (one of the row schemas)",
+        json_schema_extra=_ROWS_SCHEMA,
+    )
 
 
 def _store(services: PlatformServices) -> InventoryStore:
