@@ -5,24 +5,23 @@ from __future__ import annotations
 from stockade.outputs.base import OUTPUTS, OutputContext, require
 from stockade.outputs.delivery import QueuedOutput
 from stockade.outputs.falco_format import falco_json
-from stockade.outputs.http_client import HttpClient
+from stockade.outputs.http_pipeline import PipelinedClient
 from stockade.outputs.settings import HttpOutput
 
 
 class FalcoHttpTransport:
-    """One POST per alert, one after another (falcosidekick reads one alert per request)."""
+    """One POST per alert, pipelined in order (falcosidekick reads one alert per request)."""
 
     def __init__(self, settings: HttpOutput) -> None:
         url = require(settings.url, "http_output.url")
-        self._client = HttpClient(
+        self._client = PipelinedClient(
             url, "http_output.url", settings.ca_cert, settings.insecure, settings.timeout
         )
         self._headers = {"Content-Type": "application/json", "User-Agent": settings.user_agent}
 
     def send(self, bodies: list[bytes]) -> None:
-        """POST each alert in order; DeliveryError says how many arrived first."""
-        for delivered, body in enumerate(bodies):
-            self._client.post(self._client.path, body, self._headers, delivered)
+        """POST each alert in order; DeliveryError says how many were acknowledged first."""
+        self._client.post_each(bodies, self._headers)
 
     def reset(self) -> None:
         """Drop the connection; the next send opens a new one."""

@@ -1,8 +1,8 @@
-"""The keep-alive HTTP client of the HTTP outputs (http, splunk_hec, webhook).
+"""The keep-alive HTTP client of the batch HTTP outputs (splunk_hec, webhook).
 
 Built on http.client, which writes each request's headers and body in one send: measured
-here, a small POST costs a sixth of what it costs through httpx, and the http output
-sends one request per alert.
+here, a small POST costs a sixth of what it costs through httpx. The one-alert-per-POST
+http output pipelines its requests instead (http_pipeline.py).
 """
 
 from __future__ import annotations
