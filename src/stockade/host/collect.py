@@ -57,7 +57,8 @@ def collect(tables: list[InventoryTable], scopes: list[Scope]) -> Snapshot:
                 continue
             try:
                 rows = t.collect(scope)
-            except (OSError, ValueError) as e:  # a container that stopped meanwhile, bad file
+            except Exception as e:  # noqa: BLE001 - one odd file must not stop the inventory
+                # (a container that stopped meanwhile, a file in an unexpected shape)
                 log.warning("inventory table %s in %s: %s", t.name, scope.container or "host", e)
                 continue
             encoded.update(_encoder.encode(r) for r in rows)
