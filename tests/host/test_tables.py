@@ -14,10 +14,11 @@ import pytest
 from stockade.host.collect import chosen_tables, collect, container_scopes
 from stockade.host.system import os_release
 from stockade.host.table import TABLES, Scope
-from tests.support.ci import require
+from tests.support.ci import require, require_file
 from tests.support.podman import Podman
 from tests.support.polling import poll_until
 
+DEBIAN_IMAGE = "localhost/stockade-test-debian:latest"
 OSQUERY_NAMES = {
     "os_version", "system_info", "deb_packages", "rpm_packages", "apk_packages",
     "python_packages", "npm_packages", "users", "groups", "logged_in_users", "last",
@@ -114,5 +115,28 @@ def test_container_port_and_users_appear_with_the_container_id(
         users = rows("users", scopes[0])
         assert {u["container"] for u in users} == {container}
         assert "root" in {u["username"] for u in users}
+    finally:
+        podman.remove(container)
+
+
+@pytest.mark.podman
+def test_a_containers_packages_equal_dpkg_query_inside_it(podman: Podman, corpus: Path) -> None:
+    archive = require_file(corpus / "images" / "debian12-app.oci.tar", "corpus image")
+    image = podman.load_image(archive, DEBIAN_IMAGE)
+    container = podman.run_detached(image, "sleep", "300")
+    try:
+        out = podman.exec(container, "dpkg-query", "-W", "-f", "${Package}\t${Version}\n")
+        expected = {tuple(line.split("\t")) for line in out.decode().splitlines()}
+        scope = poll_until(
+            lambda: [s for s in container_scopes() if s.container == container],
+            30,
+            "the container's scope",
+        )[0]
+        packages = rows("deb_packages", scope)
+        assert {(r["name"], r["version"]) for r in packages} == expected
+        assert {r["container"] for r in packages} == {container}
+        assert {r["image"] for r in packages} == {DEBIAN_IMAGE}
+        (release,) = rows("os_version", scope)
+        assert release["platform"] == "debian" and release["major"] == 12
     finally:
         podman.remove(container)
