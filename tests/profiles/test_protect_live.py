@@ -6,6 +6,7 @@ and drift (a binary copied in, an image binary overwritten in place) is alerted,
 from __future__ import annotations
 
 import contextlib
+import time
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,8 @@ GROUP_NAME = "profile-live-web"
 # what the web's operators do in discover: a shell running ls, python3 one-liners
 NORMAL = (("sh", "-c", "ls / >/dev/null"), ("python3", "-c", "print(6 * 7)"))
 COPY_IN = "import shutil; shutil.copy('/usr/bin/ls', '/usr/local/bin/dropped')"
+QUIET_S = 30.0
+MARKER_WAIT_S = 120.0  # the agent may be behind on a busy host: its events queue, never drop
 OVERWRITE = "import shutil; shutil.copy('/usr/bin/ls', '/usr/bin/tac')"
 
 
@@ -151,6 +154,62 @@ def test_discover_monitor_protect_and_drift_on_a_web_container(
             "/usr/local/bin/dropped",
             "/usr/bin/tac",
         }
+
+
+def test_a_learned_profile_is_quiet_under_normal_load(
+    platform: PlatformRunner, podman: Podman, tools_image: str, tmp_path: Path
+) -> None:
+    """The web under its normal load (requests, the operators' commands) learned, then the
+    same load in monitor for QUIET_S raises nothing (the 5-minute run is bench_profiles)."""
+    config = AgentConfig(
+        tmp_path / "agent",
+        platform.agent_url,
+        platform.token(),
+        platform.ca_fingerprint,
+        scan_images=False,
+        detectors=("profile",),
+    )
+    with AgentRunner(Agent(config)) as runner, contextlib.closing(platform.login()) as admin:
+        [detector] = runner.agent.detectors
+        assert isinstance(detector, ProfileDetector)
+        web = podman.run_detached(
+            tools_image,
+            *("python3", "-m", "http.server", "8080"),
+            extra=("--label", f"{GROUP_LABEL}={GROUP_NAME}-quiet"),
+        )
+        ip = podman.cmd("inspect", "-f", "{{.NetworkSettings.IPAddress}}", web).stdout.decode()
+        poll_value(lambda: _try_get(ip.strip()), lambda s: s == 200, 30, "the web to answer")
+        gid = poll_value(
+            lambda: _group_id(admin, f"{GROUP_NAME}-quiet"), bool, 30, "the web's group"
+        )
+        _normal_load(podman, web, ip.strip(), rounds=3)
+        poll_value(
+            lambda: _executables(admin, gid),
+            lambda found: {"/usr/bin/python3.11", "/usr/bin/ls", "/usr/bin/dash"} <= found,
+            30,
+            "the normal load learned",
+        )
+        _set_mode(admin, gid, detector, Mode.MONITOR)
+        deadline = time.monotonic() + QUIET_S
+        rounds = 0
+        while time.monotonic() < deadline:
+            _normal_load(podman, web, ip.strip(), rounds=1)
+            rounds += 1
+        assert rounds >= 3
+        podman.exec(web, "id")  # a marker: once its alert is stored, everything before is too
+        marker = poll_value(
+            lambda: _alerts(admin, DEVIATION_RULE, gid), bool, MARKER_WAIT_S, "the marker's alert"
+        )
+        assert [_new(a) for a in marker] == ["/usr/bin/id"]
+        assert _alerts(admin, DRIFT_RULE, gid) == []
+
+
+def _normal_load(podman: Podman, web: str, ip: str, rounds: int) -> None:
+    for _ in range(rounds):
+        for _ in range(20):
+            assert _get(ip) == 200
+        for command in NORMAL:
+            podman.exec(web, *command)
 
 
 def _try_get(ip: str) -> int:
