@@ -19,6 +19,7 @@ import stockade
 from stockade.agent import pipeline
 from stockade.agent.action_journal import ActionJournal
 from stockade.agent.aggregate import DEFAULT_WINDOW_S, AlertAggregator
+from stockade.agent.baseline_checks import BaselineSender, BaselineWorker
 from stockade.agent.detection import (
     DEFAULT_DETECTORS,
     agent_detectors,
@@ -81,6 +82,7 @@ class AgentConfig:
     policies: tuple[Path, ...] = ()  # response policy files (YAML), judged on every alert
     outputs: OutputSettings = field(default_factory=OutputSettings)  # where alerts also go
     fim: FimPolicy | None = None  # file integrity monitoring; None: off
+    baseline: bool = False  # run the shipped baseline policies at start and every 24 h
 
 
 class Agent:
@@ -177,6 +179,7 @@ class Agent:
         )
         orders = OrderChannel(self.config.server_url, creds, responder).start()
         inventory = self._start_inventory(host, creds)
+        baseline = self._start_baseline(host, creds)
         stop_profiles = start_profiles(
             self.detectors, self.config.server_url, creds, self.config.state_dir
         )
@@ -219,6 +222,8 @@ class Agent:
             orders.stop()
             if inventory is not None:
                 inventory.stop()
+            if baseline is not None:
+                baseline.stop()
             if stop_profiles is not None:
                 stop_profiles()
             responder.journal.close()
@@ -227,6 +232,11 @@ class Agent:
             transport.drain(timeout_s=2.0)
             spool.close()
             transport.close()
+
+    def _start_baseline(self, host: Host, creds: Credentials) -> BaselineWorker | None:
+        if not self.config.baseline:
+            return None
+        return BaselineWorker(host.id, BaselineSender(self.config.server_url, creds).send).start()
 
     def _start_inventory(self, host: Host, creds: Credentials) -> InventoryWorker | None:
         if not self.config.inventory:

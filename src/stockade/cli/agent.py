@@ -206,6 +206,7 @@ def build_agent_config(settings: StockadeConfig, enroll: str | None) -> AgentCon
         policies=tuple(Path(p) for p in section.policies),
         outputs=settings,
         fim=_fim_policy(section.fim, section.fim_policy),
+        baseline=section.baseline,
     )
     if section.sources:
         from stockade.sensor.fallback import parse_chain

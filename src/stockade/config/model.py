@@ -46,6 +46,7 @@ class AgentSection(_Section):
     policies: list[str] = msgspec.field(default_factory=list)  # response policy files (YAML)
     fim: bool = False  # file integrity monitoring (live fanotify + hash baseline)
     fim_policy: str = ""  # FIM policy file (YAML); empty: the default watched paths
+    baseline: bool = False  # run the shipped baseline policies at start and every 24 h
 
 
 class ServerSection(_Section):

@@ -25,6 +25,7 @@ Contract (bodies are `stockade.model.wire` structs; errors are JSON {"detail": r
     GET  /api/v1/agent/orders, POST /api/v1/agent/actions: response actions (agent_orders.py)
     POST /api/v1/agent/flows, GET /api/v1/agent/firewall/rules: the firewall (agent_firewall.py)
     POST /api/v1/agent/inventory: host inventory differences (agent_inventory.py)
+    POST /api/v1/agent/baseline: baseline check results (agent_baseline.py)
 
 GET /openapi.json documents all of this (bodies typed from the wire structs, every error).
 Every route but enroll and ca answers 401 without a client certificate and 403 for a certificate
@@ -53,6 +54,7 @@ from stockade.model.wire import (
     RenewResponse,
 )
 from stockade.platform.api import http_errors
+from stockade.platform.api.agent_baseline import router as baseline_router
 from stockade.platform.api.agent_firewall import router as firewall_router
 from stockade.platform.api.agent_inventory import router as inventory_router
 from stockade.platform.api.agent_orders import router as orders_router
@@ -245,6 +247,7 @@ def create_agent_app(services: PlatformServices) -> FastAPI:
     app.include_router(router)
     app.include_router(orders_router)
     app.include_router(inventory_router)
+    app.include_router(baseline_router)
     app.include_router(agent_profiles_router)
     app.include_router(firewall_router)
     install_wire_schemas(app)

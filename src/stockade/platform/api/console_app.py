@@ -12,6 +12,7 @@ import stockade
 from stockade.platform.api import http_errors
 from stockade.platform.api.actions import router as actions_router
 from stockade.platform.api.alerts import router as alerts_router
+from stockade.platform.api.baseline import router as baseline_router
 from stockade.platform.api.bodies import json_response
 from stockade.platform.api.console_layer import ConsoleLayer
 from stockade.platform.api.deps import (
@@ -178,6 +179,7 @@ def create_console_app(services: PlatformServices) -> FastAPI:
     app.include_router(alerts_router, responses=error_responses(400, 401, 403, 422))
     app.include_router(images_router, responses=error_responses(400, 401, 403, 422))
     app.include_router(hosts_router, responses=error_responses(400, 401, 403, 422))
+    app.include_router(baseline_router, responses=error_responses(401, 403, 422))
     app.include_router(users_router, responses=error_responses(400, 401, 403, 422))
     app.include_router(incidents_router, responses=error_responses(400, 401, 403, 422))
     app.include_router(actions_router, responses=error_responses(400, 401, 403, 422))

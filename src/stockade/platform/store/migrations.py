@@ -389,6 +389,26 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
         )
         """,
     ),
+    (
+        14,
+        # baseline checks: one row per policy run on a host (its checks as JSON); the
+        # newest run of each (host, policy) is the current state, older ones its history
+        """
+        CREATE TABLE baseline_runs (
+            id INTEGER PRIMARY KEY,
+            host_id TEXT NOT NULL,
+            policy_id TEXT NOT NULL,
+            policy_name TEXT NOT NULL,
+            ran_at INTEGER NOT NULL,
+            score REAL NOT NULL,
+            passed INTEGER NOT NULL,
+            failed INTEGER NOT NULL,
+            not_applicable INTEGER NOT NULL,
+            checks TEXT NOT NULL
+        );
+        CREATE INDEX baseline_runs_host ON baseline_runs (host_id, policy_id, ran_at)
+        """,
+    ),
 )
 
 

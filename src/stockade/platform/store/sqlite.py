@@ -44,6 +44,7 @@ from stockade.platform.store.base import (
 from stockade.platform.store.migrations import migrate
 from stockade.platform.store.sqlite_actions import SqliteActions
 from stockade.platform.store.sqlite_alert_console import SqliteAlertConsole
+from stockade.platform.store.sqlite_baseline import SqliteBaseline
 from stockade.platform.store.sqlite_budget import within
 from stockade.platform.store.sqlite_inventory import SqliteInventory
 
@@ -55,7 +56,7 @@ _AGENT_COLUMNS = (
 )
 
 
-class SqliteStore(SqliteActions, SqliteAlertConsole, SqliteInventory):
+class SqliteStore(SqliteActions, SqliteAlertConsole, SqliteInventory, SqliteBaseline):
     """A `Store` in one SQLite file; safe to call from many threads (one connection each)."""
 
     def __init__(self, path: str) -> None:
