@@ -1,7 +1,8 @@
 """HTTP/1.1 pipelining on one keep-alive connection, for the one-alert-per-POST http output.
 
 A window of requests is written at once, then their answers are read in order
-(RFC 9112 section 9.3.2: a server answers pipelined requests in the order received).
+(RFC 9112 section 9.3.2: a server answers pipelined requests in the order received),
+parsed here by hand: http.client cannot share one read buffer between answers.
 The first answer that is not 2xx, or a broken connection, stops the batch: the requests
 before it are acknowledged, the rest is sent again from the first unacknowledged one.
 The window is small so that a server that stops reading cannot deadlock the two sides
@@ -15,42 +16,60 @@ import io
 import socket
 import ssl
 import urllib.parse
-from typing import Any
+from typing import NamedTuple
 
 from stockade.outputs.base import DeliveryError, OutputError
 from stockade.outputs.tls import client_context
 
 WINDOW = 64  # requests in flight before their answers are read
+MAX_LINE = 65536  # longest status or header line accepted
 
 
-class _SharedReader:
-    """The connection's one buffered reader, lent to each HTTPResponse without being closed.
-
-    http.client reads a response from `sock.makefile()` and closes that file when done;
-    with pipelining the next answers may already sit in the buffer, so every response
-    reads from the same buffer and closing it is left to the connection.
-    """
-
-    def __init__(self, reader: io.BufferedReader) -> None:
-        self._reader = reader
-
-    def makefile(self, mode: str) -> io.BufferedReader:
-        """What HTTPResponse reads from (it believes this is a socket; `mode` is "rb")."""
-        del mode
-        return _Unclosable(self._reader)  # type: ignore[return-value]
+class _Answer(NamedTuple):
+    status: int
+    body: bytes
+    closing: bool  # the server closes the connection after this answer
 
 
-class _Unclosable:
-    """A file whose `close` does nothing (the connection owns the buffer)."""
+def read_answer(reader: io.BufferedReader) -> _Answer:
+    """One HTTP/1.1 answer from `reader` (Content-Length or chunked), leaving the next."""
+    status_line = reader.readline(MAX_LINE)
+    parts = status_line.split(None, 2)
+    if len(parts) < 2 or not parts[0].startswith(b"HTTP/") or not parts[1].isdigit():
+        raise http.client.BadStatusLine(repr(status_line[:100]))
+    fields: dict[bytes, bytes] = {}
+    while (line := reader.readline(MAX_LINE)) not in (b"\r\n", b"\n"):
+        if not line:
+            raise http.client.IncompleteRead(b"")
+        name, _, value = line.partition(b":")
+        fields[name.strip().lower()] = value.strip()
+    closing = fields.get(b"connection", b"").lower() == b"close" or parts[0] == b"HTTP/1.0"
+    if fields.get(b"transfer-encoding", b"").lower() == b"chunked":
+        body = _chunked(reader)
+    elif b"content-length" in fields:
+        body = _exactly(reader, int(fields[b"content-length"]))
+    elif parts[1] in (b"204", b"304"):
+        body = b""
+    else:  # no length: the body runs to the end of the connection
+        body, closing = reader.read(), True
+    return _Answer(int(parts[1]), body, closing)
 
-    def __init__(self, reader: io.BufferedReader) -> None:
-        self._reader = reader
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._reader, name)
+def _exactly(reader: io.BufferedReader, size: int) -> bytes:
+    data = reader.read(size)
+    if len(data) < size:
+        raise http.client.IncompleteRead(data, size - len(data))
+    return data
 
-    def close(self) -> None:
-        """Leave the shared buffer open."""
+
+def _chunked(reader: io.BufferedReader) -> bytes:
+    chunks = []
+    while size := int(reader.readline(MAX_LINE).split(b";")[0], 16):
+        chunks.append(_exactly(reader, size))
+        reader.readline(MAX_LINE)
+    while reader.readline(MAX_LINE) not in (b"\r\n", b"\n", b""):  # trailer fields
+        pass
+    return b"".join(chunks)
 
 
 class PipelinedClient:
@@ -104,14 +123,12 @@ class PipelinedClient:
 
     def _answer(self, reader: io.BufferedReader, done: int) -> bool:
         """Read one answer; True when the server closes the connection after it."""
-        response = http.client.HTTPResponse(_SharedReader(reader))  # type: ignore[arg-type]
-        response.begin()
-        answer = response.read()
-        if not 200 <= response.status < 300:
+        answer = read_answer(reader)
+        if not 200 <= answer.status < 300:
             self.reset()
-            text = answer[:200].decode(errors="replace").replace("\n", " ")
-            raise DeliveryError(f"POST {self.url}: {response.status} {text}", done)
-        return bool(response.will_close)
+            text = answer.body[:200].decode(errors="replace").replace("\n", " ")
+            raise DeliveryError(f"POST {self.url}: {answer.status} {text}", done)
+        return answer.closing
 
     def reset(self) -> None:
         """Drop the connection; the next post opens a new one."""
