@@ -31,7 +31,7 @@ class _Answer(NamedTuple):
     closing: bool  # the server closes the connection after this answer
 
 
-def read_answer(reader: io.BufferedReader) -> _Answer:
+def read_answer(reader: io.BufferedIOBase) -> _Answer:
     """One HTTP/1.1 answer from `reader` (Content-Length or chunked), leaving the next."""
     status_line = reader.readline(MAX_LINE)
     parts = status_line.split(None, 2)
@@ -55,14 +55,14 @@ def read_answer(reader: io.BufferedReader) -> _Answer:
     return _Answer(int(parts[1]), body, closing)
 
 
-def _exactly(reader: io.BufferedReader, size: int) -> bytes:
+def _exactly(reader: io.BufferedIOBase, size: int) -> bytes:
     data = reader.read(size)
     if len(data) < size:
         raise http.client.IncompleteRead(data, size - len(data))
     return data
 
 
-def _chunked(reader: io.BufferedReader) -> bytes:
+def _chunked(reader: io.BufferedIOBase) -> bytes:
     chunks = []
     while size := int(reader.readline(MAX_LINE).split(b";")[0], 16):
         chunks.append(_exactly(reader, size))
