@@ -15,11 +15,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import msgspec
 import pytest
 
 from stockade.agent.enroll import enroll
-from stockade.agent.firewall_sync import FirewallSync
+from stockade.agent.firewall_sync import FirewallSync, running_containers
 from stockade.context.local import local_context_stage
 from stockade.firewall.nftrules import has_protection
 from stockade.model import Alert, Container, Host
@@ -68,11 +67,10 @@ def test_discover_monitor_protect_through_the_platform(
     resolver = local_context_stage().resolver
 
     def running() -> list[Container]:
-        pids = [
-            podman.cmd("inspect", "--format", "{{.State.Pid}}", n).stdout for n in names.values()
-        ]
-        # the resolver describes the container; its init pid is the runtime's to say
-        return [msgspec.structs.replace(resolver.for_pid(int(p)), pid=int(p)) for p in pids]
+        """The test's two containers (web, client), as the agent lists running ones."""
+        ids = [podman.inspect_id(n) for n in names.values()]
+        listed = {c.id: c for c in running_containers(resolver)}
+        return [listed[i] for i in ids]
 
     web, client = running()
     web_group, client_group = group_id(web), group_id(client)

@@ -28,6 +28,7 @@ from stockade.agent.detection import (
 )
 from stockade.agent.enroll import Credentials, enroll, load_credentials
 from stockade.agent.errors import AgentError, SpoolFull, TransportError
+from stockade.agent.firewall_sync import FirewallSync, running_containers
 from stockade.agent.heap import release_free_pages, return_large_buffers
 from stockade.agent.hostinfo import this_host
 from stockade.agent.image_scan_runner import start_image_scans
@@ -46,6 +47,8 @@ from stockade.agent.transport import Transport
 from stockade.context import ContextStage
 from stockade.context.local import local_context_stage
 from stockade.context.pending import PendingContainers
+from stockade.context.resolver import ContainerResolver
+from stockade.context.runtime import all_runtimes
 from stockade.detect.base import Detector
 from stockade.host.fim_monitor import FimMonitor
 from stockade.host.fim_policy import FimPolicy
@@ -83,6 +86,8 @@ class AgentConfig:
     outputs: OutputSettings = field(default_factory=OutputSettings)  # where alerts also go
     fim: FimPolicy | None = None  # file integrity monitoring; None: off
     baseline: bool = False  # run the shipped baseline policies at start and every 24 h
+    firewall: bool = False  # the learned container firewall (agent/firewall_sync.py)
+    firewall_dns: tuple[str, ...] = ()  # DNS resolvers a protected container may still reach
 
 
 class Agent:
@@ -183,6 +188,7 @@ class Agent:
         stop_profiles = start_profiles(
             self.detectors, self.config.server_url, creds, self.config.state_dir
         )
+        firewall = self._start_firewall(host, creds, spool)
         context = local_context_stage(host_id=host.id)
         pending = PendingContainers(context.resolver)
         senders = threading.Event()
@@ -226,6 +232,8 @@ class Agent:
                 baseline.stop()
             if stop_profiles is not None:
                 stop_profiles()
+            if firewall is not None:
+                firewall.stop()
             responder.journal.close()
             for thread in threads:
                 thread.join()
@@ -310,6 +318,20 @@ class Agent:
             except SpoolFull:
                 self.dropped_full += len(alerts)
                 raise
+
+    def _start_firewall(self, host: Host, creds: Credentials, spool: Spool) -> FirewallSync | None:
+        """The firewall's thread, if configured; its alerts are spooled like FIM's."""
+        if not self.config.firewall:
+            return None
+        resolver = ContainerResolver(all_runtimes())  # its own: the pipeline's is not shared
+        return FirewallSync(
+            self.config.server_url,
+            creds,
+            lambda: running_containers(resolver),
+            lambda alerts: self._fim_alerts(spool, alerts),
+            host_id=host.id,
+            resolvers=self.config.firewall_dns,
+        ).start()
 
     def _fim_alerts(self, spool: Spool, alerts: list[Alert]) -> None:
         """FIM's alerts, spooled (and sent to the outputs) like the rules' ones."""

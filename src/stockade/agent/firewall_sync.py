@@ -13,6 +13,7 @@ protected container's nftables table in line (`firewall.enforce`).
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 import uuid
@@ -22,6 +23,7 @@ import httpx
 import msgspec
 
 from stockade.agent.enroll import Credentials, response_detail
+from stockade.context.resolver import UNKNOWN_CONTAINER_ID, ContainerResolver
 from stockade.firewall.allowlist import AllowRule, Violations
 from stockade.firewall.enforce import Enforcer, Member
 from stockade.firewall.flows import Connection, FlowReport, aggregate
@@ -30,6 +32,8 @@ from stockade.model import Alert, Container
 from stockade.profiles.groups import group_id, workload_group
 from stockade.profiles.modes import Mode, ModePolicy, effective_modes
 from stockade.profiles.wire import LearnedGroup, LearnedReport, ProfilePush
+from stockade.respond.containers import RUNTIME_STATE_DIRS, locate
+from stockade.respond.errors import RespondError
 from stockade.rules.output import falco_time
 
 log = logging.getLogger(__name__)
@@ -40,6 +44,25 @@ SYNC_S = 2.0
 RULE_NAME = "Connection outside the learned firewall rules"
 _rules = msgspec.json.Decoder(list[AllowRule])
 _push = msgspec.json.Decoder(ProfilePush)
+
+
+def running_containers(resolver: ContainerResolver) -> list[Container]:
+    """The containers running on this host (from the runtimes' state), with their init pid."""
+    found: list[Container] = []
+    for state_dir in RUNTIME_STATE_DIRS:
+        try:
+            names = sorted(os.listdir(state_dir))
+        except OSError:
+            continue
+        for name in names:
+            try:
+                pid = locate(name).pid
+            except RespondError:
+                continue  # stopped, or not a container's state
+            container = resolver.for_pid(pid)
+            if container.id != UNKNOWN_CONTAINER_ID and not container.is_host:
+                found.append(msgspec.structs.replace(container, pid=pid))
+    return found
 
 
 class FirewallSync:

@@ -207,6 +207,8 @@ def build_agent_config(settings: StockadeConfig, enroll: str | None) -> AgentCon
         outputs=settings,
         fim=_fim_policy(section.fim, section.fim_policy),
         baseline=section.baseline,
+        firewall=section.firewall,
+        firewall_dns=tuple(section.firewall_dns),
     )
     if section.sources:
         from stockade.sensor.fallback import parse_chain

@@ -47,6 +47,8 @@ class AgentSection(_Section):
     fim: bool = False  # file integrity monitoring (live fanotify + hash baseline)
     fim_policy: str = ""  # FIM policy file (YAML); empty: the default watched paths
     baseline: bool = False  # run the shipped baseline policies at start and every 24 h
+    firewall: bool = False  # the learned container firewall (flows, alerts, protect tables)
+    firewall_dns: list[str] = msgspec.field(default_factory=list)  # resolvers protect allows
 
 
 class ServerSection(_Section):
