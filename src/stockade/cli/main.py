@@ -31,6 +31,7 @@ COMMAND_MODULES = {  # top-level name -> the module whose `register` adds it
     "replay": "agent",
     "db": "db",
     "doctor": "doctor",
+    "hunt": "hunt",
     "server": "platform",
     "token": "platform",
     "rules": "rules",

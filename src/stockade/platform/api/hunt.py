@@ -1,0 +1,64 @@
+"""User API for hunting: one read-only SQL query over the hunt views (`POST /api/v1/hunt`).
+
+Analysts and admins may hunt (a POST); the query runs on its own read-only connection
+on a worker thread, with its window, row limit and time limit (see `stockade.hunt`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Depends, HTTPException
+from pydantic import BaseModel, Field
+
+from stockade.hunt.engine import MAX_ROWS, HuntError, HuntQuery, run_hunt
+from stockade.platform.api.deps import Services, current_user
+from stockade.platform.services import PlatformServices
+
+router = APIRouter(prefix="/api/v1", tags=["hunting"], dependencies=[Depends(current_user)])
+
+
+class HuntBody(BaseModel):
+    """One hunt: a SELECT over the hunt views, and its guards."""
+
+    sql: str = Field(min_length=1, max_length=20_000, description="one SELECT statement")
+    since: int = Field(0, ge=0, description="window start, ns since the epoch; 0: 24 h ago")
+    until: int = Field(0, ge=0, description="window end, ns since the epoch; 0: now")
+    limit: int = Field(1000, ge=1, le=MAX_ROWS, description="most rows returned")
+    timeout_s: float = Field(10.0, gt=0, le=60, description="time limit of the query")
+
+
+class HuntAnswer(BaseModel):
+    """The rows a hunt found, with the window its events and alerts were limited to."""
+
+    columns: list[str]
+    rows: list[list[Any]]
+    truncated: bool = Field(description="true: more rows matched than `limit`")
+    since: int
+    until: int
+
+
+def database_path(services: PlatformServices) -> Path:
+    """The SQLite file hunts read; 501 when the store is not SQLite."""
+    path = getattr(services.store, "path", None)
+    if not isinstance(path, str) or not Path(path).exists():
+        raise HTTPException(501, "hunting needs the SQLite store")
+    return Path(path)
+
+
+@router.post("/hunt", response_model=HuntAnswer)
+def hunt(body: HuntBody, services: Services) -> HuntAnswer:
+    """Run one read-only query; 400 with a one-line reason when it is refused or wrong."""
+    query = HuntQuery(body.sql, body.since, body.until, body.limit, body.timeout_s)
+    try:
+        result = run_hunt(database_path(services), query)
+    except HuntError as e:
+        raise HTTPException(400, str(e)) from None
+    return HuntAnswer(
+        columns=result.columns,
+        rows=result.rows,
+        truncated=result.truncated,
+        since=result.since,
+        until=result.until,
+    )
