@@ -1,0 +1,58 @@
+"""A running agent with FIM on: a watched file's change reaches the platform as an alert
+through the agent's spool and transport, like the rules' alerts."""
+
+from __future__ import annotations
+
+import contextlib
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from stockade.agent.daemon import Agent, AgentConfig
+from stockade.host.fim_policy import FimPolicy
+from stockade.sensor.fallback import parse_chain
+from tests.support.agent_runner import AgentRunner
+from tests.support.platform_runner import PlatformRunner
+from tests.support.polling import poll_until
+
+RULE = "File integrity: watched file changed"
+
+
+@pytest.mark.root
+@pytest.mark.server
+def test_fim_alert_reaches_the_platform(platform: PlatformRunner, tmp_path: Path) -> None:
+    watched = tmp_path / "watched"
+    watched.mkdir()
+    target = watched / "sshd_config"
+    target.write_text("PermitRootLogin no\n")
+    config = AgentConfig(
+        tmp_path / "agent",
+        platform.agent_url,
+        platform.token(),
+        platform.ca_fingerprint,
+        sources=parse_chain(["proc_connector"]),
+        scan_images=False,
+        inventory=False,
+        fim=FimPolicy(paths=(str(watched),), containers=False),
+    )
+    agent = Agent(config)
+    with AgentRunner(agent), contextlib.closing(platform.login()) as admin:
+
+        def stored() -> list[dict[str, Any]]:
+            items: list[dict[str, Any]] = admin.get("/api/v1/alerts", params={"rule": RULE}).json()[
+                "items"
+            ]
+            return items
+
+        # the monitor's first scan runs on its own thread: change it until a change is seen
+        writes = iter(range(1000))
+
+        def changed() -> list[dict[str, Any]]:
+            line = f"PermitRootLogin yes # {next(writes)}"
+            subprocess.run(["/bin/sh", "-c", f"echo '{line}' > {target}"], check=True)
+            return stored()
+
+        items = poll_until(changed, 30, "the FIM alert on the platform", interval=0.5)
+    assert items[0]["rule"] == RULE and "proc.exepath=/usr/bin/dash" in items[0]["output"]
