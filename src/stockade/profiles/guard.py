@@ -42,6 +42,7 @@ FAN_MARK_MOUNT = 0x10
 _METADATA = struct.Struct("IBBHQii")  # event_len, vers, reserved, metadata_len, mask, fd, pid
 _RESPONSE = struct.Struct("iI")  # fd, response
 _HASH_CHUNK = 1 << 20
+MAX_ALLOWED = 65536
 
 Decide = Callable[[str, str, bool, Callable[[], str]], ExecVerdict]  # id, path, upper, hash
 OnRefused = Callable[[str, str, ExecVerdict], None]  # container id, path, verdict
@@ -83,6 +84,8 @@ class ExecGuard:
         self._decide, self._on_refused = decide, on_refused
         self._roots: dict[int, GuardedRoot] = {}  # by device
         self._hashes: dict[tuple[int, ...], str] = {}
+        # file versions (device, inode, times, size) allowed since profiles last changed
+        self._allowed: set[tuple[int, ...]] = set()
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._answer, name="stockade-guard", daemon=True)
@@ -150,15 +153,27 @@ class ExecGuard:
 
     def _judge(self, fd: int) -> tuple[ExecVerdict, tuple[str, str] | None]:
         info = os.fstat(fd)
+        key = (info.st_dev, info.st_ino, info.st_mtime_ns, info.st_ctime_ns, info.st_size)
         with self._lock:
             guarded = self._roots.get(info.st_dev)
-        if guarded is None:
-            return ALLOW, None
+            if guarded is None:
+                return ALLOW, None
+            if key in self._allowed:  # a file version allowed before: no path, no lookup
+                return ALLOW, None
         path = os.readlink(f"/proc/self/fd/{fd}")
         upper = bool(guarded.upperdir) and os.path.lexists(guarded.upperdir + path)
-        key = (info.st_dev, info.st_ino, info.st_mtime_ns, info.st_ctime_ns, info.st_size)
         verdict = self._decide(guarded.container_id, path, upper, lambda: self._hash(fd, key))
+        if verdict.allow:
+            with self._lock:
+                if len(self._allowed) >= MAX_ALLOWED:
+                    self._allowed.clear()
+                self._allowed.add(key)
         return verdict, (None if verdict.allow else (guarded.container_id, path))
+
+    def forget(self) -> None:
+        """Judge every file again (profiles or modes changed)."""
+        with self._lock:
+            self._allowed.clear()
 
     def _hash(self, fd: int, key: tuple[int, ...]) -> str:
         found = self._hashes.get(key)

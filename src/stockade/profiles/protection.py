@@ -38,6 +38,7 @@ class Protection:
     def on_push(self, push: ProfilePush) -> None:
         """Modes may have changed: guard or release every container seen."""
         del push
+        self.guard.forget()
         for container in list(self._detector.containers.values()):
             self.consider(container)
 
