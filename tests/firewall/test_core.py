@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 from typing import Any
 
@@ -11,10 +12,13 @@ import yaml
 
 from stockade.firewall.allowlist import AllowRule, Violations, allowed, check_rule, learn
 from stockade.firewall.enforce import Enforcer, Member
+from stockade.firewall.events import connection_of
 from stockade.firewall.flows import EXTERNAL, Connection, aggregate, merge, outbound
 from stockade.firewall.networkpolicy import GROUP_LABEL, network_policies, to_yaml
 from stockade.firewall.nftrules import TABLE, protect_commands
 from stockade.firewall.sockets import connections, parse_table
+from stockade.model import Container, Event, Process
+from stockade.model.events import FdInfo
 
 # /proc/net/tcp of a client: a listener on 22, an outbound to 10.88.0.5:8080 (TIME_WAIT),
 # an accepted one on 22 from outside, and an outbound to 203.0.113.9:443.
@@ -169,3 +173,25 @@ def test_an_invalid_policy_is_caught_by_the_schema() -> None:
     bad["spec"]["ingress"][0]["ports"][0]["protocol"] = 7
     with pytest.raises(kubernetes_validate.ValidationError):
         kubernetes_validate.validate(bad, kubernetes_validate.latest_version(), strict=True)
+
+
+def _event(kind: str, res: int = 0) -> Event:
+    fd = FdInfo(type="ipv4", l4proto="tcp", sip="10.88.0.6", sport=50000,
+                dip="10.88.0.5", dport=8080, is_server=kind != "connect")  # fmt: skip
+    labels = {"stockade.group": "client" if kind == "connect" else "web"}
+    container = Container(id="c" * 64, labels=labels)
+    return Event(type=kind, ts=7, proc=Process(pid=1), container=container, fd=fd, res=res)
+
+
+def test_connect_and_accept_events_are_connections() -> None:
+    by_address = {"10.88.0.5": "web-x", "10.88.0.6": "client-x"}
+    made = connection_of(_event("connect", -errno.EINPROGRESS), by_address)
+    assert made is not None
+    connection, key = made
+    assert (connection.dst, connection.port, connection.ts) == ("web-x", 8080, 7)
+    assert key == ("tcp", "10.88.0.6", 50000, "10.88.0.5", 8080)
+    assert connection_of(_event("connect", -errno.ECONNREFUSED), by_address) is None
+    assert connection_of(_event("accept"), by_address) is None  # the client reports it
+    outside = connection_of(_event("accept"), {"10.88.0.5": "web-x"})
+    assert outside is not None and outside[0].src_kind == EXTERNAL
+    assert outside[1] == ("tcp", "10.88.0.5", 8080, "10.88.0.6", 50000)

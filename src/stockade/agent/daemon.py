@@ -114,6 +114,7 @@ class Agent:
         self.spool: Spool | None = None
         self.transport: Transport | None = None
         self.image_scans: ImageScanScheduler | None = None
+        self.firewall: FirewallSync | None = None
         self.inventory: InventoryWorker | None = None
         self.policies = load_policies(config.policies)  # a bad file stops the start-up
         self.responder: Responder | None = None
@@ -188,7 +189,7 @@ class Agent:
         stop_profiles = start_profiles(
             self.detectors, self.config.server_url, creds, self.config.state_dir
         )
-        firewall = self._start_firewall(host, creds, spool)
+        firewall = self.firewall = self._start_firewall(host, creds, spool)
         context = local_context_stage(host_id=host.id)
         pending = PendingContainers(context.resolver)
         senders = threading.Event()
@@ -294,6 +295,8 @@ class Agent:
         """
         if self.image_scans is not None:
             self.image_scans.offer(events)
+        if self.firewall is not None:
+            self.firewall.observe(events)
         try:
             spool.append(events)
         except SpoolFull:

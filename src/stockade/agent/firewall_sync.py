@@ -26,9 +26,10 @@ from stockade.agent.enroll import Credentials, response_detail
 from stockade.context.resolver import UNKNOWN_CONTAINER_ID, ContainerResolver
 from stockade.firewall.allowlist import AllowRule, Violations
 from stockade.firewall.enforce import Enforcer, Member
+from stockade.firewall.events import CONNECTION_EVENTS, connection_of
 from stockade.firewall.flows import Connection, FlowReport, aggregate
 from stockade.firewall.sockets import Socket, connections, listeners, read_sockets
-from stockade.model import Alert, Container
+from stockade.model import Alert, Container, Event
 from stockade.profiles.groups import group_id, workload_group
 from stockade.profiles.modes import Mode, ModePolicy, effective_modes
 from stockade.profiles.wire import LearnedGroup, LearnedReport, ProfilePush
@@ -41,6 +42,7 @@ FLOWS_PATH = "/api/v1/agent/flows"
 RULES_PATH = "/api/v1/agent/firewall/rules"
 PROFILES_PATH = "/api/v1/agent/profiles"  # the groups' modes, shared with profile sync
 SYNC_S = 2.0
+MAX_EVENTS = 100_000  # held between two rounds at most; past it events wait for the tables
 RULE_NAME = "Connection outside the learned firewall rules"
 _rules = msgspec.json.Decoder(list[AllowRule])
 _push = msgspec.json.Decoder(ProfilePush)
@@ -91,6 +93,8 @@ class FirewallSync:
         self._listening: dict[str, set[tuple[str, int]]] = {}  # by container, ever seen
         self._violations = Violations()
         self._announced: set[str] = set()
+        self._events: list[Event] = []  # connect/accept events handed in since the last round
+        self._events_lock = threading.Lock()
         self.enforcer = Enforcer()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="stockade-firewall", daemon=True)
@@ -124,10 +128,30 @@ class FirewallSync:
                 except Exception:  # the thread must outlive one bad round
                     log.exception("firewall: sync failed")
 
-    def new_connections(self, running: Sequence[Container], now_ns: int) -> list[Connection]:
-        """Connections in the containers' socket tables that were not there last time."""
-        by_address = {c.ip: group_id(c) for c in running if c.ip}
+    def observe(self, events: Sequence[Event]) -> None:
+        """Hand in the sensor's events (any thread); connects and accepts are kept."""
+        wanted = [e for e in events if e.type in CONNECTION_EVENTS]
+        if wanted:
+            with self._events_lock:
+                self._events += wanted[: MAX_EVENTS - len(self._events)]
+
+    def _event_connections(self, by_address: dict[str, str]) -> list[Connection]:
+        """Connections of the events handed in; their sockets count as seen already."""
+        with self._events_lock:
+            events, self._events = self._events, []
         found: list[Connection] = []
+        for event in events:
+            made = connection_of(event, by_address)
+            if made is not None:
+                found.append(made[0])
+                self._seen.setdefault(event.container.id, set()).add(made[1])
+        return found
+
+    def new_connections(self, running: Sequence[Container], now_ns: int) -> list[Connection]:
+        """Connections of the sensor's events, and those in the containers' socket tables
+        that were there neither last time nor in an event."""
+        by_address: dict[str, str] = {c.ip: str(group_id(c)) for c in running if c.ip}
+        found: list[Connection] = self._event_connections(by_address)
         seen: dict[str, set[tuple[str, str, int, str, int]]] = {}
         for container in running:
             sockets = read_sockets(container.pid)
