@@ -203,6 +203,7 @@ def platform_config(settings: StockadeConfig) -> PlatformConfig:
         ),
         agent_cert_validity_s=section.agent_cert_days * 86400,
         incident_window_s=max(1, round(section.incident_window_min * 60)),
+        profile_discover_minutes=int(section.profile_discover_min),
         console_tls=not section.plain_http,
         console_cert=Path(section.tls_cert) if section.tls_cert else None,
         console_key=Path(section.tls_key) if section.tls_key else None,
