@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from stockade.cli.scan_outputs import TABLE, Output, plan_outputs
 from stockade.scan.locations import DEFAULT_CACHE_DIR, DEFAULT_VULNDB_PATH
 
 if TYPE_CHECKING:  # the scanner is imported when a command runs: keeps start-up fast
@@ -23,7 +24,6 @@ if TYPE_CHECKING:  # the scanner is imported when a command runs: keeps start-up
 
 scan_app = typer.Typer(help="Scan container images and filesystems.", no_args_is_help=True)
 
-TABLE = "table"  # the human view; every other format is a report writer (scan.output.WRITERS)
 KIND_LABEL = {"vulnerability": "vuln", "misconfiguration": "misconfig"}
 SEVERITY_STYLE = {  # by Severity name
     "CRITICAL": "bold red",
@@ -35,9 +35,20 @@ SEVERITY_STYLE = {  # by Severity name
 
 FormatOpt = Annotated[
     str,
-    typer.Option("--format", "-f", help="table, or a report writer (json, sarif, cyclonedx, ...)"),
+    typer.Option(
+        "--format",
+        "-f",
+        help="table, or a report writer (json, trivy-json, sarif, cyclonedx-json, spdx-json, spdx)",
+    ),
 ]
-OutputOpt = Annotated[Path | None, typer.Option("--output", "-o", help="Write the report here")]
+OutputOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--output",
+        "-o",
+        help="FILE (the -f format), FORMAT (to stdout) or FORMAT=FILE; repeat for several",
+    ),
+]
 SeverityOpt = Annotated[
     str, typer.Option("--severity", help="Severities to report, e.g. HIGH,CRITICAL")
 ]
@@ -179,56 +190,44 @@ def render_table(result: ScanResult, console: Console, list_packages: bool) -> N
         console.print(f"[dim]warning: {warning}[/dim]")
 
 
-def check_format(fmt: str) -> None:
-    """BadParameter unless `fmt` is the table or a registered report writer."""
-    if fmt == TABLE:
-        return
-    from stockade.scan.output import WRITERS
-
-    if fmt not in WRITERS:
-        known = ", ".join([TABLE, *WRITERS])
-        raise typer.BadParameter(f"unknown format {fmt!r}; choose one of {known}")
-
-
-def _emit(result: ScanResult, fmt: str, output: Path | None, list_packages: bool) -> None:
-    if fmt == TABLE:
+def _emit(result: ScanResult, output: Output, list_packages: bool) -> None:
+    if output.fmt == TABLE:
         from rich.console import Console
 
-        if output is None:
+        if output.path is None:
             render_table(result, Console(), list_packages)
             return
-        with output.open("w") as handle:
+        with output.path.open("w") as handle:
             render_table(result, Console(file=handle, width=200), list_packages)
         return
     from stockade.scan.output import write
 
-    data = write(result, fmt)
-    if output is None:
+    data = write(result, output.fmt)
+    if output.path is None:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
     else:
-        output.write_bytes(data)
+        output.path.write_bytes(data)
 
 
 def _run(
     scan: Callable[[], ScanResult],
     fmt: str,
-    output: Path | None,
+    outputs: list[str],
     exit_code: int,
     list_packages: bool,
 ) -> None:
     from stockade.errors import UsageError
 
-    check_format(fmt)  # before the scan: a typo should not cost a scan
-    if output is not None and not output.absolute().parent.is_dir():
-        raise UsageError(f"cannot write the report to {output}: no such directory")
+    planned = plan_outputs(fmt, outputs)  # before the scan: a typo should not cost a scan
     result = scan()
-    try:
-        _emit(result, fmt, output, list_packages)
-    except OSError as e:
-        if output is None:
-            raise  # stdout itself failed: not a mistake in the command line
-        raise UsageError(f"cannot write the report to {output}: {e.strerror}") from e
+    for output in planned:
+        try:
+            _emit(result, output, list_packages)
+        except OSError as e:
+            if output.path is None:
+                raise  # stdout itself failed: not a mistake in the command line
+            raise UsageError(f"cannot write the report to {output.path}: {e.strerror}") from e
     if result.findings and exit_code:
         raise typer.Exit(exit_code)
 
@@ -273,7 +272,7 @@ def _scan_command(
                 with _progress() as report:
                     return scan(subject, options, report)
 
-            _run(run, fmt, output, exit_code, list_packages)
+            _run(run, fmt, output or [], exit_code, list_packages)
 
         shared = inspect.signature(_scan_options, eval_str=True).parameters.values()
         command.__signature__ = inspect.Signature([target, *shared])  # type: ignore[attr-defined]

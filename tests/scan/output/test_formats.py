@@ -18,7 +18,10 @@ from tests.scan.output.sarif import assert_valid_sarif
 
 
 def test_formats_known() -> None:
-    assert set(FORMATS) == {"json", "sarif", "cyclonedx", "spdx"}
+    assert set(FORMATS) == {
+        *("json", "sarif", "cyclonedx", "cyclonedx-json"),
+        *("spdx-json", "spdx", "spdx-tag-value"),
+    }
     with pytest.raises(OutputError, match="unknown output format"):
         write(ScanResult(target="x"), "xml")
 
@@ -88,7 +91,7 @@ def test_cyclonedx_valid(scan_result: ScanResult) -> None:
 
 def test_spdx_valid(scan_result: ScanResult, tmp_path: Path) -> None:
     path = tmp_path / "sbom.spdx.json"
-    path.write_bytes(write(scan_result, "spdx"))
+    path.write_bytes(write(scan_result, "spdx-json"))
     document = parse_file(str(path))
     assert validate_full_spdx_document(document) == []
     assert document.creation_info.spdx_version == "SPDX-2.3"

@@ -25,7 +25,7 @@ def test_real_scan_in_every_format(
     assert len(json.loads(bom)["components"]) == len(corpus_scan.packages)
 
     spdx = tmp_path / "image.spdx.json"
-    spdx.write_bytes(write(corpus_scan, "spdx"))
+    spdx.write_bytes(write(corpus_scan, "spdx-json"))
     document = parse_file(str(spdx))
     assert validate_full_spdx_document(document) == []
     assert len(document.packages) == len(corpus_scan.packages) + 1  # + the image

@@ -19,4 +19,5 @@ class CycloneDxWriter(ReportWriter):
         return cyclonedx_json(result)
 
 
-WRITERS.register("cyclonedx", CycloneDxWriter())
+_WRITER = WRITERS.register("cyclonedx", CycloneDxWriter())
+WRITERS.register("cyclonedx-json", _WRITER)  # Trivy's and Syft's name

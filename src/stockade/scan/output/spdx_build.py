@@ -19,6 +19,9 @@ from spdx_tools.spdx.model.package import Package as SpdxPackage
 from spdx_tools.spdx.model.relationship import Relationship, RelationshipType
 from spdx_tools.spdx.model.spdx_no_assertion import SpdxNoAssertion
 from spdx_tools.spdx.writer.json.json_writer import write_document_to_stream
+from spdx_tools.spdx.writer.tagvalue.tagvalue_writer import (
+    write_document_to_stream as write_tag_value,
+)
 
 import stockade
 from stockade.model.inventory import Package, ScanResult
@@ -86,8 +89,8 @@ def _package(package: Package, element_id: str, refs: dict[str, str]) -> SpdxPac
     )
 
 
-def spdx_json(result: ScanResult) -> bytes:
-    """The SPDX document: DOCUMENT DESCRIBES image, image CONTAINS each package."""
+def spdx_json(result: ScanResult, *, tag_value: bool = False) -> bytes:
+    """The SPDX document (JSON, or tag-value): DOCUMENT DESCRIBES image, CONTAINS each package."""
     unique = f"{_UNSAFE_ID.sub('-', result.target)}-{uuid.uuid4()}"
     creation = CreationInfo(
         spdx_version="SPDX-2.3",
@@ -123,7 +126,10 @@ def spdx_json(result: ScanResult) -> bytes:
     try:
         # spdx-tools' validation is quadratic in the number of packages (seconds per
         # thousand); the tests validate what this writer produces instead
-        write_document_to_stream(document, stream, validate=False)
+        if tag_value:
+            write_tag_value(document, stream, validate=False)
+        else:
+            write_document_to_stream(document, stream, validate=False)
     except ValueError as e:
         raise OutputError(f"SPDX document for {result.target} is invalid: {e}") from e
     return stream.getvalue().encode()
