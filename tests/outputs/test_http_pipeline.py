@@ -10,6 +10,7 @@ from typing import Any
 from stockade.outputs import open_outputs
 from stockade.outputs.http_pipeline import WINDOW, read_answer
 from stockade.outputs.settings import HttpOutput
+from stockade.platform.pki import ServerTls
 from tests.outputs.alerts import alerts, fast_retry
 from tests.support.framing_receiver import FramingFalcosidekickReceiver
 from tests.support.http_receivers import Answer, FalcosidekickReceiver
@@ -53,6 +54,21 @@ def test_a_refused_alert_mid_window_is_sent_again_with_what_followed(queue_dir: 
     restart = seqs.index(10)
     assert seqs[:restart] == [*range(1, 10), *range(11, 11 + restart - 9)]
     assert seqs[restart:] == list(range(10, WINDOW * 2 + 1))
+
+
+def test_alerts_go_over_https_verified_by_the_ca(queue_dir: Path, server_tls: ServerTls) -> None:
+    receiver = FalcosidekickReceiver().with_tls(str(server_tls.cert_path), str(server_tls.key_path))
+    receiver.start()
+    http = HttpOutput(enabled=True, url=receiver.url + "/", ca_cert=str(server_tls.ca_path))
+    outputs = open_outputs(fast_retry(queue_dir, http_output=http), queue_dir)
+    try:
+        outputs.emit(alerts(WINDOW + 10))
+        poll_until(lambda: len(receiver.alerts) >= WINDOW + 10, 10, "every alert over HTTPS")
+    finally:
+        outputs.close()
+        receiver.stop()
+    assert receiver.url.startswith("https://")
+    assert _seqs(receiver.alerts) == list(range(1, WINDOW + 11))
 
 
 def test_every_request_is_framed_and_checked_by_the_fast_receiver(queue_dir: Path) -> None:

@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import json
 import socket
+import ssl
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -75,6 +76,7 @@ class HttpReceiver:
 
     def __init__(self, port: int = 0) -> None:
         self.port = port
+        self.tls: ssl.SSLContext | None = None  # set by `with_tls`: serve HTTPS
         self.rejected: list[str] = []  # why requests were refused (400s)
         self._lock = threading.Lock()
         self._server: _Server | None = None
@@ -83,7 +85,13 @@ class HttpReceiver:
     @property
     def url(self) -> str:
         """The receiver's base URL."""
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
+
+    def with_tls(self, cert: str, key: str) -> Self:
+        """Serve HTTPS with this certificate and key (call before `start`)."""
+        self.tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.tls.load_cert_chain(cert, key)
+        return self
 
     def route(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Answer:
         """Answer one request (subclasses implement the protocol)."""
@@ -100,6 +108,8 @@ class HttpReceiver:
         """Listen and serve from a thread."""
         self._server = _Server(self.port, self._locked_route)
         self.port = self._server.server_address[1]
+        if self.tls is not None:
+            self._server.socket = self.tls.wrap_socket(self._server.socket, server_side=True)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
         return self
