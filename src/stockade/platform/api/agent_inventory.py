@@ -20,6 +20,7 @@ from stockade.model.host_inventory import INVENTORY_PATH, InventoryDiff
 from stockade.platform.api.agent_schema import errors, wire_body
 from stockade.platform.api.bodies import BodyTooLarge, error, json_response, read_body
 from stockade.platform.api.deps import CallingAgent, Services
+from stockade.platform.errors import PlatformError
 from stockade.platform.store.sqlite_inventory import InventoryStore
 
 MAX_BODY_BYTES = 32 * 1024 * 1024
@@ -33,7 +34,7 @@ class InventoryStored(BaseModel):
     changed: int
 
 
-class _Refused(Exception):
+class _Refused(PlatformError):
     def __init__(self, status: int, reason: str) -> None:
         super().__init__(reason)
         self.status = status
