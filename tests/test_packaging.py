@@ -15,6 +15,9 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
+from tests.support.capabilities import ebpf
+from tests.support.ci import require
+
 ROOT = Path(__file__).resolve().parent.parent
 SRC = ROOT / "src" / "stockade"
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
@@ -63,7 +66,7 @@ def _project_copy(into: Path) -> Path:
 
 
 @pytest.mark.slow
-def test_wheel_ships_bpf_sources_but_not_generated_c(tmp_path: Path) -> None:
+def test_wheel_ships_bpf_sources_and_object_but_not_generated_c(tmp_path: Path) -> None:
     project = _project_copy(tmp_path / "project")
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(tmp_path), "."],
@@ -77,6 +80,9 @@ def test_wheel_ships_bpf_sources_but_not_generated_c(tmp_path: Path) -> None:
     assert names & GENERATED_C == set()
     bpf = {"c/sensor.bpf.c", "c/common.bpf.h", "c/net.bpf.h", "c/record.h"}
     assert {f"stockade/sensor/bpf/{name}" for name in bpf} <= names
+    shipped = {"stockade/sensor/bpf/sensor.bpf.o", "stockade/sensor/bpf/sensor.bpf.o.sources"}
+    require(not ebpf(), f"the CO-RE object is built with the wheel only with eBPF: {ebpf()}")
+    assert shipped <= names  # compiled once at build time: hosts need no clang or bpftool
     data = {
         str(p.relative_to(SRC.parent))
         for p in SRC.rglob("*")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from stockade.cli.doctor import Check, chosen_source, tracepoint_checks
+from stockade.cli.doctor import Check, chosen_source, object_check, tracepoint_checks
 from stockade.cli.main import app
 
 
@@ -61,3 +61,13 @@ def test_tracepoints_this_kernel_lacks_are_listed_with_what_they_lose(tmp_path: 
     ]
     assert all(c.problem and "(not captured: ptrace)" in c.problem for c in checks)
     assert [c.name for c in tracepoint_checks(None)] == ["tracefs"]
+
+
+def test_doctor_says_whether_the_shipped_object_is_used() -> None:
+    from stockade.sensor.bpf.shipped import shipped_object
+
+    check = object_check()
+    assert (check.kind, check.name) == ("eBPF object", "shipped CO-RE object")
+    reason = shipped_object()[1]  # a source tree ships none: its object is built here
+    if reason is not None:
+        assert check.problem == f"{reason}: built on this host with clang and bpftool instead"

@@ -67,6 +67,20 @@ def compiled_checks() -> list[Check]:
     ]
 
 
+def object_check() -> Check:
+    """Whether the CO-RE object shipped in the package is used, or built on this host and why.
+
+    Read after `source_checks()`, whose eBPF probe loads the object.
+    """
+    from stockade.sensor.bpf.shipped import shipped_object
+    from stockade.sensor.bpf.source import BpfSource
+
+    problem = shipped_object()[1] or BpfSource.object_fallback
+    if problem is not None:
+        problem += ": built on this host with clang and bpftool instead"
+    return Check("eBPF object", "shipped CO-RE object", problem)
+
+
 def tracepoint_checks(events: Path | None) -> list[Check]:
     """The tracepoints the eBPF programs need that cannot be attached here, and what is lost.
 
@@ -111,7 +125,8 @@ def doctor() -> None:
     except OSError as e:  # tracefs is root's
         tracepoints = [Check("tracepoints", "tracefs", _denied(e))]
     table = Table("kind", "name", "status")
-    for check in (*sources, *tracepoints, *runtimes, *compiled_checks()):
+    checks = (*sources, object_check(), *tracepoints, *runtimes, *compiled_checks())
+    for check in checks:
         status = "[green]ok[/]" if check.problem is None else f"[red]no[/]: {check.problem}"
         table.add_row(check.kind, check.name, status)
     console = Console()

@@ -1,7 +1,8 @@
 """Build the CO-RE object: vmlinux.h from the running kernel's BTF, then clang -target bpf.
 
-The object is cached under a key made of the kernel BTF and the C sources, so it is
-rebuilt only when either changes. Nothing built is committed to the repository.
+The package build compiles it once (shipped.py); on a host, it is built only when the
+shipped object is missing or cannot load there. A host build is cached under a key made
+of the kernel BTF and the C sources. Nothing built is committed to the repository.
 """
 
 from __future__ import annotations
@@ -59,6 +60,11 @@ def missing_tool() -> str | None:
     return None
 
 
+def sources_key(sources: dict[str, bytes]) -> str:
+    """A hash of the C sources alone: what a shipped object records it was built from."""
+    return build_key(b"", sources)
+
+
 def build_object(cache: Path | None = None) -> Path:
     """Return the path of the compiled object, building it first when not cached."""
     sources = c_sources()
@@ -66,15 +72,19 @@ def build_object(cache: Path | None = None) -> Path:
         btf = BTF_PATH.read_bytes()
     except OSError as e:
         raise BpfBuildError(f"cannot read kernel BTF at {BTF_PATH}: {e}") from e
-    out_dir = (cache or cache_root()) / build_key(btf, sources)
-    obj = out_dir / "sensor.bpf.o"
-    if obj.is_file():
-        return obj
+    obj = (cache or cache_root()) / build_key(btf, sources) / "sensor.bpf.o"
+    if not obj.is_file():
+        compile_object(sources, obj)
+    return obj
+
+
+def compile_object(sources: dict[str, bytes], obj: Path) -> None:
+    """Compile `sources` into the CO-RE object `obj` against this machine's kernel BTF."""
     if tool := missing_tool():
         raise BpfBuildError(f"{tool} is not installed (apt-get install clang llvm bpftool)")
     # Each builder works in its own directory; the object is renamed into place at the
     # end, so concurrent builders (agent, tests, CLI) never see half-written files.
-    work = out_dir / f".build-{os.getpid()}"
+    work = obj.parent / f".build-{os.getpid()}"
     work.mkdir(parents=True, exist_ok=True)
     try:
         for name, data in sources.items():
@@ -86,7 +96,6 @@ def build_object(cache: Path | None = None) -> Path:
         (work / "sensor.bpf.o").replace(obj)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    return obj
 
 
 def _run(cmd: list[str], stdout_to: Path | None = None) -> None:

@@ -12,7 +12,7 @@ from typing import ClassVar
 from stockade.model import Event, EventType
 from stockade.model.events import HIGH_VOLUME_EVENT_TYPES, LIFECYCLE_EVENT_TYPES
 from stockade.sensor.base import SOURCES, EventSource, SensorError, SensorStats, SensorUnavailable
-from stockade.sensor.bpf.build import BTF_PATH, build_object, missing_tool
+from stockade.sensor.bpf.build import BTF_PATH, missing_tool
 from stockade.sensor.bpf.decoder import RecordDecoder
 from stockade.sensor.bpf.iofilter import io_drop_entries
 from stockade.sensor.bpf.kinds import GENERIC_PROGRAMS, generic_syscalls, programs_for
@@ -23,6 +23,7 @@ from stockade.sensor.bpf.loader import (
     SOCK_IO_MAX_DEFAULT,
     LoadedSensor,
 )
+from stockade.sensor.bpf.shipped import load_object, shipped_object
 
 DEFAULT_EVENT_TYPES: frozenset[EventType] = frozenset(EventType) - HIGH_VOLUME_EVENT_TYPES
 """Every event type but the high-volume ones; the agent narrows this to what its rules need."""
@@ -82,6 +83,8 @@ class BpfSource(EventSource):
         self._io_drop: dict[int, int] = {}  # kind id -> descriptor classes dropped in the kernel
 
     _probe_result: ClassVar[tuple[str | None] | None] = None
+    object_fallback: ClassVar[str | None] = None
+    """Why the last load in this process built the object on the host (None: shipped one)."""
 
     @classmethod
     def unavailable_reason(cls) -> str | None:
@@ -96,12 +99,14 @@ class BpfSource(EventSource):
             cls._probe_result = (cls._probe_load(),)
         return cls._probe_result[0]
 
-    @staticmethod
-    def _probe_load() -> str | None:
+    @classmethod
+    def _probe_load(cls) -> str | None:
         try:
-            LoadedSensor(build_object(), ALL_PROGRAMS, attach=False).close()
+            loaded = load_object(lambda obj: LoadedSensor(obj, ALL_PROGRAMS, attach=False))
         except SensorError as e:
             return f"eBPF load failed: {e}"
+        loaded.value.close()
+        cls.object_fallback = loaded.fallback_reason
         return None
 
     @staticmethod
@@ -114,8 +119,8 @@ class BpfSource(EventSource):
             load_library()
         except SensorError as e:
             return str(e)
-        if tool := missing_tool():
-            return f"{tool} is not installed (needed to build the BPF object)"
+        if shipped_object()[0] is None and (tool := missing_tool()):
+            return f"{tool} is not installed (needed to build the BPF object: none shipped)"
         return None
 
     @property
@@ -138,23 +143,27 @@ class BpfSource(EventSource):
         self._io_drop = io_drop_entries(fd_kinds)
 
     def start(self) -> None:
-        """Build (or reuse) the object, load it, attach the programs needed."""
+        """Load the shipped object (else build one here), attach the programs needed."""
         if self._sensor is not None:
             raise SensorError("BpfSource.start called twice; stop it first")
         if reason := self._static_reason():
             raise SensorUnavailable(reason)
+        numbers = generic_syscalls()
         try:
-            obj = build_object(self._cache_dir)
-            numbers = generic_syscalls()
-            self._sensor = LoadedSensor(
-                obj,
-                self.programs(),
-                reader=self._reader,
-                snaplen=self.snaplen,
-                generic_nrs=[numbers[name] for name in self.generic],
-                sock_io_max=self.sock_io_max,
-                io_drop=self._io_drop,
+            loaded = load_object(
+                lambda obj: LoadedSensor(
+                    obj,
+                    self.programs(),
+                    reader=self._reader,
+                    snaplen=self.snaplen,
+                    generic_nrs=[numbers[name] for name in self.generic],
+                    sock_io_max=self.sock_io_max,
+                    io_drop=self._io_drop,
+                ),
+                cache_dir=self._cache_dir,
             )
+            self._sensor = loaded.value
+            type(self).object_fallback = loaded.fallback_reason
         except SensorError as e:
             raise SensorUnavailable(f"eBPF load failed: {e}") from e
 

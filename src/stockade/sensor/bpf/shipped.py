@@ -1,0 +1,76 @@
+"""The CO-RE object built with the package, and the host build as its fallback.
+
+The package build compiles `sensor.bpf.o` once (setup.py) and ships it beside a stamp
+naming the C sources it came from. Its BTF relocations let one object load on many
+kernels, so a host needs neither clang nor bpftool. Where it is missing, stale (other C
+sources) or refused by the kernel, the object is built on the host instead, and one log
+line says why.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Generic, TypeVar
+
+from stockade.sensor.base import SensorError
+from stockade.sensor.bpf.build import build_object, c_sources, compile_object, sources_key
+
+log = logging.getLogger(__name__)
+
+OBJECT_NAME = "sensor.bpf.o"
+STAMP_NAME = "sensor.bpf.o.sources"  # sources_key() of the C sources the object came from
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Loaded(Generic[T]):
+    """What was loaded, from which object, and why the shipped one was not used (if not)."""
+
+    value: T
+    path: Path
+    fallback_reason: str | None  # None: the shipped object loaded
+
+
+def write_shipped(package_dir: Path) -> Path:
+    """Compile the object into an installed package's `stockade/sensor/bpf` directory."""
+    sources = c_sources()
+    obj = package_dir / OBJECT_NAME
+    compile_object(sources, obj)
+    (package_dir / STAMP_NAME).write_text(sources_key(sources) + "\n")
+    return obj
+
+
+def shipped_object(package_dir: Path | None = None) -> tuple[Path | None, str | None]:
+    """The shipped object if it matches the C sources here, else None and why not."""
+    where = package_dir or Path(str(resources.files("stockade.sensor.bpf")))
+    obj, stamp = where / OBJECT_NAME, where / STAMP_NAME
+    if not obj.is_file() or not stamp.is_file():
+        return None, f"no CO-RE object shipped in {where}"
+    if stamp.read_text().strip() != sources_key(c_sources()):
+        return None, f"the shipped {obj} was built from other C sources"
+    return obj, None
+
+
+def load_object(
+    load: Callable[[Path], T],
+    *,
+    cache_dir: Path | None = None,
+    package_dir: Path | None = None,
+) -> Loaded[T]:
+    """`load` the shipped object; if that is impossible, build one on this host and load it."""
+    obj, reason = shipped_object(package_dir)
+    if obj is not None:
+        try:
+            return Loaded(load(obj), obj, None)
+        except SensorError as e:
+            reason = f"the shipped object did not load on this kernel: {e}"
+    log.warning("eBPF: %s; building the object on this host (clang, bpftool)", reason)
+    try:
+        built = build_object(cache_dir)
+    except SensorError as e:
+        raise SensorError(f"{reason}, and building on this host failed: {e}") from e
+    return Loaded(load(built), built, reason)
