@@ -27,6 +27,7 @@ from stockade.model import Alert
 log = logging.getLogger(__name__)
 HOST_SCOPE = "host"
 SAVE_EVERY_S = 5.0
+COALESCE_S = 0.5  # writes to one file within this window are checked (and alerted) once
 
 
 class FimMonitor:
@@ -41,6 +42,8 @@ class FimMonitor:
         self._texts = ContentCache(policy.diff_max_bytes, policy.content_budget_bytes)
         self._roots: dict[str, str] = {}  # scope -> root directory
         self._watcher: FanotifyWatcher | None = None
+        self._pending: dict[tuple[str, str], Touch] = {}  # (root, path) -> its latest write
+        self._last_check = 0.0
         self._dirty = False
         self._last_save = self._last_rescan = 0.0
 
@@ -122,15 +125,21 @@ class FimMonitor:
         if self._watcher is not None:
             for touch in self._watcher.poll(timeout_s):
                 if touch.closed:
-                    alert = self._check(touch)
-                    if alert is not None:
-                        alerts.append(alert)
+                    self._pending[(touch.root, touch.path)] = touch
         now = time.monotonic()
+        if self._pending and now - self._last_check >= COALESCE_S:
+            self._last_check = now
+            alerts += self.flush()
         if now - self._last_rescan > self.policy.rescan_interval_s:
             alerts += self.rescan()
         if self._dirty and now - self._last_save > SAVE_EVERY_S:
             self.save()
         return alerts
+
+    def flush(self) -> list[Alert]:
+        """Alerts for the writes still waiting out their coalescing window."""
+        touches, self._pending = list(self._pending.values()), {}
+        return [a for a in map(self._check, touches) if a is not None]
 
     def _check(self, touch: Touch) -> Alert | None:
         scope = HOST_SCOPE if touch.root == "/" else touch.writer.container_id
@@ -164,6 +173,7 @@ class FimMonitor:
                 alerts = self.poll(0.2)
                 if alerts:
                     emit(alerts)
+            emit(self.flush())
         finally:
             self.close()
 

@@ -3,8 +3,9 @@
 The host's watched directories get inode marks (FAN_EVENT_ON_CHILD), so writes to other
 files of the same filesystem (logs, databases) never reach the agent. Each container's
 overlay root gets a filesystem mark (one per container, as the sensor's fanotify source
-does) and events are filtered by path. FAN_MODIFY names the writer while it is writing;
-FAN_CLOSE_WRITE says the file is complete and can be hashed. Creations by rename,
+does) and events are filtered by path. Only FAN_CLOSE_WRITE is asked for: the file is
+complete and can be hashed, and its writer is read from /proc at once (FAN_MODIFY would
+double the events for a writer that is nearly always still there at close). Creations by rename,
 deletions and attribute-only changes need fanotify's FID mode; the periodic rescan
 catches those.
 """
@@ -27,7 +28,7 @@ from stockade.model import HOST_CONTAINER_ID
 
 FAN_CLOEXEC, FAN_NONBLOCK, FAN_CLASS_NOTIF = 0x1, 0x2, 0x0
 FAN_MARK_ADD, FAN_MARK_FILESYSTEM = 0x1, 0x100
-FAN_MODIFY, FAN_CLOSE_WRITE, FAN_Q_OVERFLOW = 0x2, 0x8, 0x4000
+FAN_CLOSE_WRITE = 0x8
 FAN_EVENT_ON_CHILD = 0x08000000
 _META = struct.Struct("<IBBHQii")
 _CONTAINER_ID = re.compile(r"[0-9a-f]{64}")
@@ -85,7 +86,7 @@ class FanotifyWatcher:
         """Mark every watched directory of the host; returns how many were marked."""
         dirs = {os.path.dirname(p) for p in watched_files("/", self.policy)}
         dirs |= {p for p in self.policy.paths if os.path.isdir(p)}
-        mask = FAN_MODIFY | FAN_CLOSE_WRITE | FAN_EVENT_ON_CHILD
+        mask = FAN_CLOSE_WRITE | FAN_EVENT_ON_CHILD
         return sum(self._mark(d, FAN_MARK_ADD, mask) for d in sorted(dirs))
 
     def mark_container(self, mount: str, container_id: str) -> bool:
@@ -94,7 +95,7 @@ class FanotifyWatcher:
             self._roots[os.stat(mount).st_dev] = (mount.rstrip("/"), container_id)
         except OSError:
             return False
-        return self._mark(mount, FAN_MARK_ADD | FAN_MARK_FILESYSTEM, FAN_MODIFY | FAN_CLOSE_WRITE)
+        return self._mark(mount, FAN_MARK_ADD | FAN_MARK_FILESYSTEM, FAN_CLOSE_WRITE)
 
     def _mark(self, path: str, flags: int, mask: int) -> bool:
         return bool(self._libc.fanotify_mark(self._fd, flags, mask, -100, path.encode()) == 0)
