@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from stockade.firewall.allowlist import AllowRule, Violations, allowed, check_rule, learn
+from stockade.firewall.conntrack import parse_conntrack, tracked_connections
 from stockade.firewall.enforce import Enforcer, Member
 from stockade.firewall.events import connection_of
 from stockade.firewall.flows import EXTERNAL, Connection, aggregate, merge, outbound
@@ -195,3 +196,33 @@ def test_connect_and_accept_events_are_connections() -> None:
     outside = connection_of(_event("accept"), {"10.88.0.5": "web-x"})
     assert outside is not None and outside[0].src_kind == EXTERNAL
     assert outside[1] == ("tcp", "10.88.0.5", 8080, "10.88.0.6", 50000)
+
+
+CONNTRACK_TEXT = "\n".join(  # nf_conntrack lines: original direction, then the reply
+    [
+        "ipv4 2 tcp 6 431999 ESTABLISHED src=10.88.0.6 dst=203.0.113.9 sport=40000 dport=443"
+        " src=203.0.113.9 dst=192.0.2.1 sport=443 dport=40000 [ASSURED] mark=0 zone=0 use=2",
+        "ipv4 2 udp 17 20 src=198.51.100.7 dst=10.88.0.5 sport=5353 dport=53 [UNREPLIED]"
+        " src=10.88.0.5 dst=198.51.100.7 sport=53 dport=5353 mark=0 zone=0 use=2",
+        "ipv4 2 tcp 6 5 TIME_WAIT src=127.0.0.1 dst=127.0.0.1 sport=1 dport=2"
+        " src=127.0.0.1 dst=127.0.0.1 sport=2 dport=1 mark=0 zone=0 use=2",
+        "ipv4 2 icmp 1 29 src=10.88.0.6 dst=10.88.0.5 type=8 code=0 id=1"
+        " src=10.88.0.5 dst=10.88.0.6 type=0 code=0 id=1 mark=0 zone=0 use=2",
+    ]
+)
+
+
+def test_conntrack_entries_are_connections_of_known_containers() -> None:
+    entries = parse_conntrack(CONNTRACK_TEXT)
+    assert [e.key for e in entries][:2] == [
+        ("tcp", "10.88.0.6", 40000, "203.0.113.9", 443),
+        ("udp", "198.51.100.7", 5353, "10.88.0.5", 53),
+    ]
+    found = {
+        (c.src_kind, c.src, c.dst_kind, c.dst, c.port, c.protocol)
+        for c in tracked_connections(entries, GROUPS)
+    }
+    assert found == {
+        ("group", "client", "external", "203.0.113.9", 443, "tcp"),
+        ("external", "198.51.100.7", "group", "web", 53, "udp"),
+    }

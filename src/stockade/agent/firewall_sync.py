@@ -25,6 +25,7 @@ import msgspec
 from stockade.agent.enroll import Credentials, response_detail
 from stockade.context.resolver import UNKNOWN_CONTAINER_ID, ContainerResolver
 from stockade.firewall.allowlist import AllowRule, Violations
+from stockade.firewall.conntrack import read_conntrack, tracked_connections
 from stockade.firewall.enforce import Enforcer, Member
 from stockade.firewall.events import CONNECTION_EVENTS, connection_of
 from stockade.firewall.flows import Connection, FlowReport, aggregate
@@ -93,6 +94,9 @@ class FirewallSync:
         self._listening: dict[str, set[tuple[str, int]]] = {}  # by container, ever seen
         self._violations = Violations()
         self._announced: set[str] = set()
+        # conntrack entries of the last round; None before the first, whose entries are only
+        # a baseline: they may be days old, of containers long gone whose address is reused
+        self._tracked: set[tuple[str, str, int, str, int]] | None = None
         self._events: list[Event] = []  # connect/accept events handed in since the last round
         self._events_lock = threading.Lock()
         self.enforcer = Enforcer()
@@ -162,8 +166,24 @@ class FirewallSync:
             ports |= listeners(sockets)
             found += connections(group_id(container), fresh, by_address, now_ns, ports)
         self._seen = seen
+        found += self._conntrack_connections(by_address, now_ns)
         self._listening = {k: v for k, v in self._listening.items() if k in seen}
         return found
+
+    def _conntrack_connections(self, by_address: dict[str, str], now_ns: int) -> list[Connection]:
+        """Host conntrack entries new since last round whose sockets no table or event showed."""
+        entries = read_conntrack()
+        if self._tracked is None:
+            self._tracked = {t.key for t in entries}
+            return []
+        counted = set().union(*self._seen.values()) if self._seen else set()
+        fresh = [
+            t for t in entries
+            if t.key not in self._tracked and t.key not in counted
+            and (t.protocol, t.dst, t.dport, t.src, t.sport) not in counted
+        ]  # fmt: skip
+        self._tracked = {t.key for t in entries}
+        return tracked_connections(fresh, by_address, now_ns)
 
     def sync_once(self, client: httpx.Client) -> list[Alert]:
         """One round: read, judge, report, fetch the rules, enforce. Returns its alerts."""
