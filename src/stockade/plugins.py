@@ -108,6 +108,7 @@ BUILTIN_MODULES: dict[str, tuple[str, ...]] = {
         "stockade.scan.output.json_report",
         "stockade.scan.output.sarif",
         "stockade.scan.output.spdx_doc",
+        "stockade.scan.output.trivy_json",
     ),
 }
 

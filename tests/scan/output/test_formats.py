@@ -20,7 +20,7 @@ from tests.scan.output.sarif import assert_valid_sarif
 def test_formats_known() -> None:
     assert set(FORMATS) == {
         *("json", "sarif", "cyclonedx", "cyclonedx-json"),
-        *("spdx-json", "spdx", "spdx-tag-value"),
+        *("spdx-json", "spdx", "spdx-tag-value", "trivy-json"),
     }
     with pytest.raises(OutputError, match="unknown output format"):
         write(ScanResult(target="x"), "xml")
