@@ -60,6 +60,7 @@ from stockade.platform.services.ingest import StoreWorker
 from stockade.platform.services.profiles import ProfileService
 from stockade.platform.services.response_policies import PolicyService
 from stockade.platform.services.retention import RetentionPolicy, RetentionService
+from stockade.platform.services.saved_hunts import run_schedule
 from stockade.platform.store import Store, StoreError
 from stockade.platform.store.base import DEFAULT_QUERY_BUDGET_S
 from stockade.platform.store.runner import StoreRunner
@@ -342,6 +343,12 @@ class Platform:
         )
         return [_EmbeddedServer(console, started[0]), _EmbeddedServer(agent, started[1])]
 
+    async def _saved_hunts(self) -> None:
+        """Run saved hunts on their schedule (SQLite stores only: hunts read the file)."""
+        path = getattr(self._services.store, "path", None)
+        if isinstance(path, str) and Path(path).exists():
+            await run_schedule(Path(path))
+
     async def serve(self, ready: asyncio.Event | None = None) -> None:
         """Run both listeners until cancelled; sets `ready` once both listen."""
         if self._closed:
@@ -364,6 +371,7 @@ class Platform:
         reporting = asyncio.create_task(
             svc.accounts.report_refusals_every(REFUSAL_REPORT_S), name="stockade-refusals"
         )
+        hunting = asyncio.create_task(self._saved_hunts(), name="stockade-saved-hunts")
         try:
             await self._wait_started(started, tasks)
             if ready is not None:
@@ -374,11 +382,12 @@ class Platform:
                     raise PlatformError(f"listener {t.get_name()} failed: {t.exception()}")
         finally:
             retaining.cancel()
+            hunting.cancel()
             svc.actions.close()  # agents' long polls end now, not at the shutdown timeout
             reporting.cancel()
             for server in servers:
                 server.should_exit = True
-            await asyncio.wait([*tasks, retaining, reporting])
+            await asyncio.wait([*tasks, retaining, reporting, hunting])
             with contextlib.suppress(StoreError):  # counted refusals are not lost on shutdown
                 await svc.accounts.report_refusals(final=True)
             for sock in sockets:

@@ -29,6 +29,7 @@ from stockade.platform.api.fleet_models import AgentView, ContainerView
 from stockade.platform.api.hosts import router as hosts_router
 from stockade.platform.api.http_errors import error_responses
 from stockade.platform.api.hunt import router as hunt_router
+from stockade.platform.api.hunts import router as hunts_router
 from stockade.platform.api.images import router as images_router
 from stockade.platform.api.incidents import router as incidents_router
 from stockade.platform.api.login_shield import LoginShield
@@ -182,6 +183,7 @@ def create_console_app(services: PlatformServices) -> FastAPI:
     app.include_router(hosts_router, responses=error_responses(400, 401, 403, 422))
     app.include_router(baseline_router, responses=error_responses(401, 403, 422))
     app.include_router(hunt_router, responses=error_responses(400, 401, 403, 422))
+    app.include_router(hunts_router, responses=error_responses(400, 401, 403, 404, 409, 422))
     app.include_router(users_router, responses=error_responses(400, 401, 403, 422))
     app.include_router(incidents_router, responses=error_responses(400, 401, 403, 422))
     app.include_router(actions_router, responses=error_responses(400, 401, 403, 422))

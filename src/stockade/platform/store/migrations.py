@@ -409,6 +409,27 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
         CREATE INDEX baseline_runs_host ON baseline_runs (host_id, policy_id, ran_at)
         """,
     ),
+    (
+        15,
+        # saved hunts: a query run every interval over the window since its last run; rows
+        # found raise an alert (agent_id 'hunt', its own seq per hunt)
+        """
+        CREATE TABLE saved_hunts (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            sql TEXT NOT NULL,
+            interval_s INTEGER NOT NULL,
+            priority TEXT NOT NULL,
+            enabled INTEGER NOT NULL DEFAULT 1,
+            created_by TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            last_run_at INTEGER NOT NULL DEFAULT 0,
+            last_rows INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT NOT NULL DEFAULT '',
+            alerts INTEGER NOT NULL DEFAULT 0
+        )
+        """,
+    ),
 )
 
 
