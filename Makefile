@@ -11,7 +11,7 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml setup.py $(PYX) | sha1su
 $(STAMP): pyproject.toml setup.py $(PYX)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev,bench]'
+	$(BIN)/pip install -q -e '.[platform,dev,bench]'
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
