@@ -1,5 +1,6 @@
-"""A running agent with FIM on: a watched file's change reaches the platform as an alert
-through the agent's spool and transport, like the rules' alerts."""
+"""A running agent with FIM and baseline checks on: a watched file's change reaches the
+platform as an alert through the agent's spool and transport, like the rules' alerts, and
+its baseline results are stored for its host."""
 
 from __future__ import annotations
 
@@ -56,3 +57,32 @@ def test_fim_alert_reaches_the_platform(platform: PlatformRunner, tmp_path: Path
 
         items = poll_until(changed, 30, "the FIM alert on the platform", interval=0.5)
     assert items[0]["rule"] == RULE and "proc.exepath=/usr/bin/dash" in items[0]["output"]
+
+
+@pytest.mark.root
+@pytest.mark.server
+@pytest.mark.slow
+def test_agent_sends_its_baseline_results(platform: PlatformRunner, tmp_path: Path) -> None:
+    config = AgentConfig(
+        tmp_path / "agent",
+        platform.agent_url,
+        platform.token(),
+        platform.ca_fingerprint,
+        sources=parse_chain(["proc_connector"]),
+        scan_images=False,
+        inventory=False,
+        baseline=True,
+    )
+    agent = Agent(config)
+    with AgentRunner(agent), contextlib.closing(platform.login()) as admin:
+        host_id = poll_until(
+            lambda: [a["host_id"] for a in admin.get("/api/v1/agents").json()],
+            30,
+            "the agent's host",
+        )[0]
+
+        def policies() -> list[str]:
+            answer = admin.get(f"/api/v1/hosts/{host_id}/baseline").json()
+            return sorted(p["policy_id"] for p in answer["policies"])
+
+        assert poll_until(policies, 180, "the agent's baseline results") == ["debian12", "linux"]
