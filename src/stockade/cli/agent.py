@@ -13,11 +13,11 @@ import typer
 
 from stockade.cli.configured import ConfigFile, Overrides, command_config
 from stockade.cli.datadir import agent_dir
-from stockade.host.fim_policy import FimPolicy, load_policy
 
 if TYPE_CHECKING:  # imported when a command runs: keeps `stockade --help` fast
     from stockade.agent import Agent, AgentConfig
     from stockade.config import StockadeConfig
+    from stockade.host.fim_policy import FimPolicy
     from stockade.model import Alert
 
 DEFAULT_STATE_DIR = agent_dir(None)
@@ -221,6 +221,8 @@ def build_agent_config(settings: StockadeConfig, enroll: str | None) -> AgentCon
 
 def _fim_policy(enabled: bool, policy_file: str) -> FimPolicy | None:
     """The FIM policy when FIM is on (a policy file turns it on too)."""
+    from stockade.host.fim_policy import FimPolicy, load_policy  # yaml: not at CLI start-up
+
     if policy_file:
         return load_policy(Path(policy_file))
     return FimPolicy() if enabled else None
