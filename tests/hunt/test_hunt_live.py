@@ -28,6 +28,21 @@ RULE = """
   tags: [test]
 """
 
+SIGMA_RULE = """
+title: Hunt marker sleep (Sigma)
+id: 5f1d2c1e-8d43-4b1e-9a57-3c2e4d3a0b11
+status: test
+logsource:
+    product: linux
+    category: process_creation
+detection:
+    selection:
+        Image|endswith: '/sleep'
+        CommandLine|contains: '0.523'
+    condition: selection
+level: medium
+"""
+
 
 @pytest.fixture
 def platform(tmp_path: Path) -> Iterator[PlatformRunner]:
@@ -91,6 +106,11 @@ def test_hunts_find_a_real_agents_alert_event_and_packages(
         ["dpkg-query", "-W", "-f=${Version}", "bash"], capture_output=True, text=True, check=True
     )
     assert bash == [[dpkg.stdout]]
+
+    sigma = admin.post("/api/v1/hunt/sigma", json={"yaml": SIGMA_RULE})
+    assert sigma.status_code == 200, sigma.text
+    assert sigma.json()["refused"] == []
+    assert "sleep 0.523" in [m["proc_cmdline"] for m in sigma.json()["matches"]]
 
     written = admin.post("/api/v1/hunt", json={"sql": "DELETE FROM alerts"})
     assert written.status_code == 400 and written.json()["detail"].startswith("hunt: ")

@@ -6,13 +6,17 @@ on a worker thread, with its window, row limit and time limit (see `stockade.hun
 
 from __future__ import annotations
 
+import dataclasses
+import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException
 from pydantic import BaseModel, Field
 
-from stockade.hunt.engine import MAX_ROWS, HuntError, HuntQuery, run_hunt
+from stockade.hunt.engine import MAX_ROWS, HuntError, HuntQuery, run_hunt, window
+from stockade.hunt.sigma import sigma_hunt
 from stockade.platform.api.deps import Services, current_user
 from stockade.platform.services import PlatformServices
 
@@ -61,4 +65,48 @@ def hunt(body: HuntBody, services: Services) -> HuntAnswer:
         truncated=result.truncated,
         since=result.since,
         until=result.until,
+    )
+
+
+class SigmaHuntBody(BaseModel):
+    """Sigma rules (one YAML document or several) to run over stored events."""
+
+    yaml: str = Field(min_length=1, max_length=200_000, description="Sigma rule YAML")
+    since: int = Field(0, ge=0, description="window start, ns since the epoch; 0: 24 h ago")
+    until: int = Field(0, ge=0, description="window end, ns since the epoch; 0: now")
+    limit: int = Field(1000, ge=1, le=MAX_ROWS, description="most matches returned")
+    timeout_s: float = Field(30.0, gt=0, le=120, description="time limit of the hunt")
+
+
+class SigmaHuntAnswer(BaseModel):
+    """The stored events the rules matched, and the rules refused (with the reason)."""
+
+    matches: list[dict[str, Any]]
+    refused: list[str]
+    truncated: bool
+    scanned: int = Field(description="stored events judged")
+    since: int
+    until: int
+
+
+@router.post("/hunt/sigma", response_model=SigmaHuntAnswer)
+def hunt_sigma(body: SigmaHuntBody, services: Services) -> SigmaHuntAnswer:
+    """Run Sigma rules as a hunt over the window's stored events."""
+    since, until = window(HuntQuery("", body.since, body.until), time.time_ns())
+    with tempfile.TemporaryDirectory(prefix="stockade-sigma-") as where:
+        rule = Path(where) / "rule.yml"
+        rule.write_text(body.yaml)
+        try:
+            result = sigma_hunt(
+                database_path(services), [rule], (since, until), body.limit, body.timeout_s
+            )
+        except HuntError as e:
+            raise HTTPException(400, str(e)) from None
+    return SigmaHuntAnswer(
+        matches=[dataclasses.asdict(m) for m in result.matches],
+        refused=[r.replace(str(rule), "yaml") for r in result.refused],
+        truncated=result.truncated,
+        scanned=result.scanned,
+        since=since,
+        until=until,
     )
