@@ -85,7 +85,7 @@ def _file(test: Test, target: Target) -> Outcome:
     expect = test.expect
     if "exists" in expect:
         return bool(existing) == expect["exists"], f"{shown} {'exists' if existing else 'missing'}"
-    if not existing and "default" not in expect and "not_matches" not in expect:
+    if not existing and "default" not in expect:  # absent: nothing to vouch for
         return False, f"{shown} not found"
     for check in (_file_mode, _file_owner):
         outcome = check(expect, existing, target)
