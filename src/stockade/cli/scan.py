@@ -303,8 +303,8 @@ _IMAGE_REF = inspect.Parameter(
     annotation=Annotated[
         str,
         typer.Argument(
-            help="oci-archive:P, oci:DIR, docker-archive:P, "
-            "podman:NAME, dir:P, container:ID or a path"
+            help="oci-archive:P, oci-dir:DIR (or oci:DIR), docker-archive:P, podman:NAME, "
+            "dir:P, container:ID, a path, or an image name in podman, Docker or containerd"
         ),
     ],
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tarfile
 from collections.abc import Callable
 from pathlib import Path
@@ -19,9 +20,15 @@ __all__ = [
     "RootfsSource",
     "Source",
     "guess_kind",
+    "looks_like_image_name",
     "open_source",
 ]
 
+# a relaxed image reference: [host[:port]/]path[:tag][@digest], lower-case path components
+_IMAGE_NAME = re.compile(
+    r"(?:[a-zA-Z0-9](?:[a-zA-Z0-9.-]*[a-zA-Z0-9])?(?::[0-9]+)?/)?[a-z0-9]+(?:[._/-][a-z0-9]+)*"
+    r"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[0-9a-f]{64})?"
+)
 SourceFactory = Callable[[str, str], Source]
 SOURCES: Registry[SourceFactory] = Registry("image source")
 
@@ -66,6 +73,7 @@ def _container(ref: str, location: str) -> Source:
 
 SOURCES.register("oci-archive", _oci_archive)
 SOURCES.register("oci", _oci_dir)
+SOURCES.register("oci-dir", _oci_dir)  # Trivy's and Syft's name for a layout directory
 SOURCES.register("docker-archive", _docker_archive)
 SOURCES.register("podman", _podman)
 SOURCES.register("dir", _directory)
@@ -75,9 +83,18 @@ SOURCES.register("container", _container)
 def open_source(ref: str) -> Source:
     """Open the target named by `ref` (`kind:LOCATION`, or a path whose kind is guessed)."""
     kind, sep, location = ref.partition(":")
-    if not sep or kind not in SOURCES:
-        kind, location = guess_kind(Path(ref)), ref
-    return SOURCES.get(kind)(ref, location)
+    if sep and kind in SOURCES:
+        return SOURCES.get(kind)(ref, location)
+    if not Path(ref).exists() and looks_like_image_name(ref):
+        from stockade.scan.sources.runtimes import open_by_name
+
+        return open_by_name(ref)  # Trivy's way: a name that is no file is a local image
+    return SOURCES.get(guess_kind(Path(ref)))(ref, ref)
+
+
+def looks_like_image_name(ref: str) -> bool:
+    """Whether `ref` could be an image reference (`app`, `localhost/app:1`, `a/b@sha256:...`)."""
+    return _IMAGE_NAME.fullmatch(ref) is not None
 
 
 def guess_kind(path: Path) -> str:
