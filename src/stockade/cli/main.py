@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 COMMAND_MODULES = {  # top-level name -> the module whose `register` adds it
     "agent": "agent",
     "replay": "agent",
+    "baseline": "baseline",
     "db": "db",
     "doctor": "doctor",
     "hunt": "hunt",
