@@ -27,12 +27,14 @@ def import_command(
     db: DbOption = None,
 ) -> None:
     """Import advisories (OSV, Debian tracker, Alpine secdb, Node.js security-wg)."""
+    from stockade.cli.import_progress import import_progress
     from stockade.scan.vulndb import import_location, open_db
 
     started = time.perf_counter()
     database = open_db(db, create=True)
     try:
-        report = import_location(database, location)
+        with import_progress() as progress:
+            report = import_location(database, location, progress)
     finally:
         database.close()
     formats = ", ".join(f"{name} {count}" for name, count in sorted(report.formats.items()))

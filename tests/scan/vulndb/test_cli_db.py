@@ -9,7 +9,8 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from stockade.cli import main
+from stockade.cli import import_progress, main
+from stockade.cli.import_progress import LineProgress
 
 
 @pytest.fixture
@@ -65,3 +66,41 @@ def test_status_without_database(app: typer.Typer, tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["db", "status", "--db", str(tmp_path / "none.sqlite")])
     assert result.exit_code == 2
     assert "stockade db import" in result.output
+
+
+def test_import_reports_progress_on_stderr(
+    app: typer.Typer, corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(import_progress, "START_DELAY", 0.0)  # this import is over in a second
+    args = ["db", "import", str(corpus / "vulndb/osv-pypi"), "--db", str(tmp_path / "v.sqlite")]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    lines = result.stderr.splitlines()
+    reading = [line for line in lines if line.startswith("reading advisory files: ")]
+    assert reading and reading[-1] == f"reading advisory files: {reading[-1].split()[-1]}"
+    done, total = reading[-1].split()[-1].split("/")
+    assert done == total and int(total) >= 2651  # the last line says every file was read
+    assert "storing advisories: 2651/2651" in lines
+    assert "imported 2651" not in result.stderr  # the summary stays on stdout
+
+
+def test_line_progress_writes_each_step_and_then_every_interval() -> None:
+    written: list[str] = []
+    now = [0.0]
+    progress = LineProgress(written.append, interval=2.0, delay=0.05, clock=lambda: now[0])
+    progress("read", 0, 10)  # before the delay: a quick import shows nothing
+    for done in range(1, 10):  # ten files in one second: one line, then the last
+        now[0] = done / 10
+        progress("read", done, 10)
+    progress("read", 10, 10)
+    now[0] = 1.5
+    progress("store", 0, 50)
+    now[0] = 3.6
+    progress("store", 20, 50)
+    progress("store", 30, 50)
+    assert written == [
+        "reading advisory files: 1/10",
+        "reading advisory files: 10/10",
+        "storing advisories: 0/50",
+        "storing advisories: 20/50",
+    ]

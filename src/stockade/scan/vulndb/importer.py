@@ -6,7 +6,7 @@ import tarfile
 import tempfile
 import zipfile
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,14 @@ from stockade.scan.vulndb.store import VulnDB
 _SUFFIXES = {".json": "json", ".yaml": "yaml", ".yml": "yaml"}
 # every scalar stays text: an unquoted version such as 1.10 must not turn into the float 1.1
 _YAML_LOADER = getattr(yaml, "CBaseLoader", yaml.BaseLoader)
+
+
+# progress: (step, done, total); total 0 while unknown. Steps: download, unpack, read, store
+ImportProgress = Callable[[str, int, int], None]
+
+
+def _quiet(step: str, done: int, total: int) -> None:
+    del step, done, total
 
 
 @dataclass
@@ -57,10 +65,14 @@ def _files(root: Path) -> Iterator[Path]:
             yield path
 
 
-def read_advisories(root: Path, report: ImportReport) -> list[Advisory]:
+def read_advisories(
+    root: Path, report: ImportReport, progress: ImportProgress = _quiet
+) -> list[Advisory]:
     """Every advisory under `root` (a file or a directory tree), counted into `report`."""
     out: list[Advisory] = []
-    for path in _files(root):
+    paths = list(_files(root))
+    for path in paths:
+        progress("read", report.files, len(paths))
         report.files += 1
         try:
             doc = parse_document(path)
@@ -74,6 +86,7 @@ def read_advisories(root: Path, report: ImportReport) -> list[Advisory]:
             continue
         report.formats[fmt.name] += len(found)
         out.extend(found)
+    progress("read", report.files, len(paths))
     report.advisories = len(out)
     return out
 
@@ -90,18 +103,21 @@ def _unpack(archive: Path, into: Path) -> Path:
     return archive
 
 
-def import_location(db: VulnDB, location: str) -> ImportReport:
+def import_location(db: VulnDB, location: str, progress: ImportProgress = _quiet) -> ImportReport:
     """Import a path (directory, JSON/YAML file, zip or tar) or an http(s) URL into `db`."""
     is_url = location.startswith(("http://", "https://"))
     key = location if is_url else str(Path(location).resolve())
     report = ImportReport(location=key)
     with tempfile.TemporaryDirectory(prefix="stockade-vulndb-") as tmp:
+        if is_url:
+            progress("download", 0, 0)
         root = download(location, Path(tmp)) if is_url else Path(location)
         if not root.exists():
             raise VulnDBError(f"nothing to import at {location}: no such file or directory")
         if root.is_file() and root.suffix.lower() not in _SUFFIXES:
+            progress("unpack", 0, 0)
             root = _unpack(root, Path(tmp) / "unpacked")
-        advisories = read_advisories(root, report)
+        advisories = read_advisories(root, report, progress)
     if report.files == 0:
         raise VulnDBError(f"no JSON or YAML files found at {location}")
     if report.advisories == 0:
@@ -110,5 +126,7 @@ def import_location(db: VulnDB, location: str) -> ImportReport:
             f"no advisories in {location}: {report.files} JSON or YAML files, none of them "
             f"OSV, Debian tracker, Alpine secdb or Node.js security-wg advisories{first}"
         )
+    progress("store", 0, report.advisories)
     db.replace_source(key, report.formats.keys(), advisories)
+    progress("store", report.advisories, report.advisories)
     return report
