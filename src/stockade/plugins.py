@@ -38,6 +38,7 @@ BUILTIN_MODULES: dict[str, tuple[str, ...]] = {
         "stockade.respond.cgroups",
         "stockade.respond.network",
         "stockade.respond.hostnet",
+        "stockade.respond.livequery",
         "stockade.respond.execblock",
         "stockade.respond.quarantine",
     ),

@@ -23,6 +23,7 @@ class ActionTarget(msgspec.Struct, frozen=True, kw_only=True):
     pid: int = 0  # a host pid
     path: str = ""  # a file path, inside the container when container_id is set
     allow: tuple[str, ...] = ()  # isolation: addresses (or CIDRs) still allowed both ways
+    table: str = ""  # a live query: the inventory table to collect now
 
 
 class Trigger(msgspec.Struct, frozen=True, kw_only=True):

@@ -37,6 +37,7 @@ class TargetModel(BaseModel):
     allow: list[str] = Field(
         default_factory=list, max_length=64, description="isolation: addresses still allowed"
     )
+    table: str = Field("", max_length=64, description="query_table: an inventory table")
 
 
 class ActionRequest(BaseModel):
@@ -102,6 +103,7 @@ def action_view(record: ActionRecord) -> ActionView:
             pid=target.pid,
             path=target.path,
             allow=list(target.allow),
+            table=target.table,
         ),
         trigger=TriggerView(
             kind=trigger.kind,
@@ -168,6 +170,7 @@ async def order(body: ActionRequest, services: Services, user: Responder) -> Res
         pid=body.target.pid,
         path=body.target.path,
         allow=tuple(body.target.allow),
+        table=body.target.table,
     )
     try:
         record = await services.actions.order(user.username, body.agent_id, body.action, target)

@@ -32,6 +32,7 @@ from stockade.platform.api.hunt import router as hunt_router
 from stockade.platform.api.hunts import router as hunts_router
 from stockade.platform.api.images import router as images_router
 from stockade.platform.api.incidents import router as incidents_router
+from stockade.platform.api.live_queries import router as live_queries_router
 from stockade.platform.api.login_shield import LoginShield
 from stockade.platform.api.params import Limit, TimeParam, time_ns
 from stockade.platform.api.profiles import router as profiles_router
@@ -184,6 +185,7 @@ def create_console_app(services: PlatformServices) -> FastAPI:
     app.include_router(baseline_router, responses=error_responses(401, 403, 422))
     app.include_router(hunt_router, responses=error_responses(400, 401, 403, 422))
     app.include_router(hunts_router, responses=error_responses(400, 401, 403, 404, 409, 422))
+    app.include_router(live_queries_router, responses=error_responses(400, 401, 403, 404, 422))
     app.include_router(users_router, responses=error_responses(400, 401, 403, 422))
     app.include_router(incidents_router, responses=error_responses(400, 401, 403, 422))
     app.include_router(actions_router, responses=error_responses(400, 401, 403, 422))
