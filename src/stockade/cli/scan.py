@@ -7,6 +7,7 @@ import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -19,6 +20,7 @@ if TYPE_CHECKING:  # the scanner is imported when a command runs: keeps start-up
     from rich.console import Console
 
     from stockade.model.inventory import ScanResult
+    from stockade.scan.ignore import IgnoreRule
     from stockade.scan.options import ScanOptions
     from stockade.scan.scanner import Progress
 
@@ -64,6 +66,15 @@ SecretConfigOpt = Annotated[
     Path | None, typer.Option("--secret-config", help="Secret rules config (YAML)")
 ]
 ListPkgsOpt = Annotated[bool, typer.Option("--list-all-pkgs", help="Table: list packages too")]
+IgnorefileOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--ignorefile",
+        help="Accepted findings (ids a line, or Trivy's YAML shape) "
+        "[default: .stockadeignore or .stockadeignore.yaml here]",
+        show_default=False,
+    ),
+]
 LockfilesOpt = Annotated[
     bool,
     typer.Option(
@@ -186,6 +197,9 @@ def render_table(result: ScanResult, console: Console, list_packages: bool) -> N
             where = f"{p.path} (lock file)" if p.from_lockfile else p.path
             packages.add_row(p.ecosystem.value, p.name, p.version, where, p.layer.diff_id[:19])
         console.print(packages)
+    for hidden in result.suppressed:
+        f, why = hidden.finding, hidden.statement or "no reason given"
+        console.print(f"[dim]suppressed: {f.id} {f.target} ({why}; {hidden.source})[/dim]")
     for warning in result.warnings[:20]:
         console.print(f"[dim]warning: {warning}[/dim]")
 
@@ -247,6 +261,7 @@ def _scan_options(
     secret_config: SecretConfigOpt = None,
     list_all_pkgs: ListPkgsOpt = False,
     lockfiles: LockfilesOpt = False,
+    ignorefile: IgnorefileOpt = None,
 ) -> None:
     """The options every scan command takes, declared once (`_scan_command` reads them)."""
 
@@ -266,11 +281,17 @@ def _scan_command(
             subject = values.pop(target.name)
             fmt, output = values.pop("fmt"), values.pop("output")
             exit_code, list_packages = values.pop("exit_code"), values.pop("list_all_pkgs")
+            rules = _ignore_rules(values.pop("ignorefile"))
             options = build_options(**values)
 
             def run() -> ScanResult:
                 with _progress() as report:
-                    return scan(subject, options, report)
+                    result = scan(subject, options, report)
+                if rules:
+                    from stockade.scan.ignore import apply_ignores
+
+                    apply_ignores(result, rules, datetime.now(UTC).date())
+                return result
 
             _run(run, fmt, output or [], exit_code, list_packages)
 
@@ -280,6 +301,17 @@ def _scan_command(
         return scan_app.command(name)(command)
 
     return define
+
+
+def _ignore_rules(ignorefile: Path | None) -> list[IgnoreRule]:
+    """The rules of --ignorefile, else of a default ignore file here; none without either."""
+    from stockade.scan.ignore import DEFAULT_IGNOREFILES, load_ignorefile
+
+    if ignorefile is None:
+        ignorefile = next((Path(n) for n in DEFAULT_IGNOREFILES if Path(n).is_file()), None)
+        if ignorefile is None:
+            return []
+    return load_ignorefile(ignorefile)
 
 
 def _scan_image(ref: str, options: ScanOptions, report: Progress) -> ScanResult:

@@ -75,6 +75,14 @@ class Finding(msgspec.Struct, frozen=True, kw_only=True):
     layer: LayerRef = LayerRef()
 
 
+class Suppressed(msgspec.Struct, frozen=True, kw_only=True):
+    """A finding an ignore rule hid: the finding, the rule's reason and where the rule is."""
+
+    finding: Finding
+    statement: str = ""
+    source: str = ""  # e.g. ".stockadeignore:3"
+
+
 class ScanResult(msgspec.Struct, kw_only=True):
     """Everything one scan of one target found."""
 
@@ -86,3 +94,4 @@ class ScanResult(msgspec.Struct, kw_only=True):
     packages: list[Package] = msgspec.field(default_factory=list)
     findings: list[Finding] = msgspec.field(default_factory=list)
     warnings: list[str] = msgspec.field(default_factory=list)
+    suppressed: list[Suppressed] = msgspec.field(default_factory=list)  # by an ignore file
