@@ -6,7 +6,9 @@ import sqlite3
 from pathlib import Path
 
 import msgspec
+import pytest
 
+from stockade.hunt.engine import HuntError
 from stockade.hunt.sigma import sigma_hunt
 from stockade.model import Event, Process
 from stockade.platform.store.migrations import migrate
@@ -49,3 +51,11 @@ def test_a_corpus_sigma_rule_finds_the_stored_exec_it_describes(
 
     old = sigma_hunt(database, [rules / "proc_creation_lnx_nohup.yml"], (0, NOW - 10**9))
     assert old.matches == [] and old.scanned == 0
+
+
+def test_yaml_that_is_no_sigma_rule_is_refused_in_one_line(tmp_path: Path) -> None:
+    """A document that is not a mapping is a one-line HuntError, not a traceback."""
+    rule = tmp_path / "rule.yml"
+    rule.write_text("0")
+    with pytest.raises(HuntError, match="must be a Sigma rule"):
+        sigma_hunt(tmp_path / "unused.db", [rule], (0, NOW))

@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import msgspec
+import yaml
 
+from stockade.errors import StockadeError
 from stockade.hunt.engine import HuntError
 from stockade.model.events import Event
 from stockade.rules import load_rules
@@ -53,7 +55,11 @@ def sigma_hunt(
     timeout_s: float = 30.0,
 ) -> SigmaHuntResult:
     """Judge the Sigma rules at `rule_paths` against stored events in [since, until)."""
-    loaded = load_sigma_rules(rule_paths)
+    _check_documents(rule_paths)
+    try:
+        loaded = load_sigma_rules(rule_paths)
+    except (StockadeError, ValueError) as e:
+        raise HuntError(f"sigma hunt: {' '.join(str(e).split())}") from None
     result = SigmaHuntResult(refused=[f"{path}: {reason}" for path, reason in loaded.refused])
     if not loaded.rules:
         return result
@@ -80,6 +86,17 @@ def sigma_hunt(
     finally:
         conn.close()
     return result
+
+
+def _check_documents(paths: Sequence[Path]) -> None:
+    """HuntError unless every YAML document of every file is a mapping (a Sigma rule)."""
+    for path in paths:
+        try:
+            documents = list(yaml.safe_load_all(path.read_text()))
+        except (OSError, yaml.YAMLError) as e:
+            raise HuntError(f"sigma hunt: {path.name}: {' '.join(str(e).split())}") from None
+        if not documents or not all(isinstance(d, dict) for d in documents):
+            raise HuntError(f"sigma hunt: {path.name}: each YAML document must be a Sigma rule")
 
 
 def _match(rule: str, agent_id: str, event: Event) -> SigmaMatch:

@@ -27,8 +27,10 @@ class HuntBody(BaseModel):
     """One hunt: a SELECT over the hunt views, and its guards."""
 
     sql: str = Field(min_length=1, max_length=20_000, description="one SELECT statement")
-    since: int = Field(0, ge=0, description="window start, ns since the epoch; 0: 24 h ago")
-    until: int = Field(0, ge=0, description="window end, ns since the epoch; 0: now")
+    since: int = Field(
+        0, ge=0, le=2**63 - 1, description="window start, ns since the epoch; 0: 24 h ago"
+    )
+    until: int = Field(0, ge=0, le=2**63 - 1, description="window end, ns since the epoch; 0: now")
     limit: int = Field(1000, ge=1, le=MAX_ROWS, description="most rows returned")
     timeout_s: float = Field(10.0, gt=0, le=60, description="time limit of the query")
 
@@ -72,8 +74,10 @@ class SigmaHuntBody(BaseModel):
     """Sigma rules (one YAML document or several) to run over stored events."""
 
     yaml: str = Field(min_length=1, max_length=200_000, description="Sigma rule YAML")
-    since: int = Field(0, ge=0, description="window start, ns since the epoch; 0: 24 h ago")
-    until: int = Field(0, ge=0, description="window end, ns since the epoch; 0: now")
+    since: int = Field(
+        0, ge=0, le=2**63 - 1, description="window start, ns since the epoch; 0: 24 h ago"
+    )
+    until: int = Field(0, ge=0, le=2**63 - 1, description="window end, ns since the epoch; 0: now")
     limit: int = Field(1000, ge=1, le=MAX_ROWS, description="most matches returned")
     timeout_s: float = Field(30.0, gt=0, le=120, description="time limit of the hunt")
 
@@ -92,16 +96,18 @@ class SigmaHuntAnswer(BaseModel):
 @router.post("/hunt/sigma", response_model=SigmaHuntAnswer)
 def hunt_sigma(body: SigmaHuntBody, services: Services) -> SigmaHuntAnswer:
     """Run Sigma rules as a hunt over the window's stored events."""
-    since, until = window(HuntQuery("", body.since, body.until), time.time_ns())
-    with tempfile.TemporaryDirectory(prefix="stockade-sigma-") as where:
-        rule = Path(where) / "rule.yml"
-        rule.write_text(body.yaml)
-        try:
+    try:
+        since, until = window(HuntQuery("", body.since, body.until), time.time_ns())
+        with tempfile.TemporaryDirectory(prefix="stockade-sigma-") as where:
+            rule = Path(where) / "rule.yml"
+            rule.write_text(body.yaml)
             result = sigma_hunt(
                 database_path(services), [rule], (since, until), body.limit, body.timeout_s
             )
-        except HuntError as e:
-            raise HTTPException(400, str(e)) from None
+    except HuntError as e:
+        raise HTTPException(400, str(e)) from None
+    except UnicodeError:
+        raise HTTPException(400, "sigma hunt: the YAML is not valid UTF-8 text") from None
     return SigmaHuntAnswer(
         matches=[dataclasses.asdict(m) for m in result.matches],
         refused=[r.replace(str(rule), "yaml") for r in result.refused],
