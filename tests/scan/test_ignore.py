@@ -94,3 +94,17 @@ def test_bad_ignore_files_are_one_line_errors(tmp_path: Path) -> None:
     assert "expiry 'soon' is not a date" in result.output and "Traceback" not in result.output
     missing = RUNNER.invoke(app, [*args, "--ignorefile", str(tmp_path / "nope")])
     assert missing.exit_code == 2 and "cannot read ignore file" in missing.output
+
+
+def test_suppressed_findings_in_the_trivy_report(corpus_image: Path, tmp_path: Path) -> None:
+    ignorefile = tmp_path / "accepted.yaml"
+    ignorefile.write_text(IGNORE_YAML)
+    args = ["scan", "image", f"oci-archive:{corpus_image}", "--no-cache", "-f", "trivy-json"]
+    result = RUNNER.invoke(app, [*args, "--scanners", "secret", "--ignorefile", str(ignorefile)])
+    assert result.exit_code == 0, result.output
+    results = json.loads(result.stdout)["Results"]
+    modified = [m for r in results for m in r.get("ExperimentalModifiedFindings", [])]
+    assert {m["Finding"]["RuleID"] for m in modified} == {"aws-access-key-id", "github-pat"}
+    assert {m["Status"] for m in modified} == {"ignored"}
+    secrets = {s["RuleID"] for r in results for s in r.get("Secrets", [])}
+    assert secrets == {"private-key"}

@@ -134,19 +134,26 @@ def trivy_report(result: ScanResult) -> dict[str, Any]:
         key = _package_key(package, os_target, os_family)
         entry(key).setdefault("Packages", []).append(_package(package))
         by_id.setdefault((package.name, package.version, package.path), package)
+
+    def placed(finding: Finding) -> tuple[Key, str, dict[str, Any]]:
+        """Where a finding goes (its package's result, or its file's) and as what."""
+        if finding.kind != "vulnerability":
+            return _file_finding(finding)
+        found = by_id.get((finding.target, finding.installed_version, finding.path))
+        key = (
+            _package_key(found, os_target, os_family) if found else (finding.path, "lang-pkgs", "")
+        )
+        return key, "Vulnerabilities", _vulnerability(finding, found)
+
     for finding in result.findings:
-        if finding.kind == "vulnerability":
-            found = by_id.get((finding.target, finding.installed_version, finding.path))
-            key = (
-                _package_key(found, os_target, os_family)
-                if found
-                else (finding.path, "lang-pkgs", "")
-            )
-            vuln = _vulnerability(finding, found)
-            entry(key).setdefault("Vulnerabilities", []).append(vuln)
-        else:
-            key, field, doc = _file_finding(finding)
-            entry(key).setdefault(field, []).append({k: v for k, v in doc.items() if v})
+        key, field, doc = placed(finding)
+        entry(key).setdefault(field, []).append({k: v for k, v in doc.items() if v})
+    for hidden in result.suppressed:  # as Trivy shows them with --show-suppressed
+        key, _, doc = placed(hidden.finding)
+        modified: dict[str, Any] = {"Type": hidden.finding.kind, "Status": "ignored"}
+        modified |= {"Statement": hidden.statement, "Source": hidden.source}
+        modified["Finding"] = {k: v for k, v in doc.items() if v}
+        entry(key).setdefault("ExperimentalModifiedFindings", []).append(modified)
     metadata: dict[str, Any] = {
         "OS": {"Family": os_family, "Name": os_name} if result.os else {},
         "ImageID": result.image_config_digest,
