@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from stockade.errors import StockadeError
 from stockade.hunt.views import view_sql
 
 MAX_ROWS = 10_000
@@ -26,7 +27,7 @@ _RECURSIVE = getattr(sqlite3, "SQLITE_RECURSIVE", 33)
 _BEHIND_VIEWS = {"events", "alerts", "containers", "agents", "host_inventory"}
 
 
-class HuntError(Exception):
+class HuntError(StockadeError):
     """A hunt that cannot run: a refused statement, a bad query, or over its time limit."""
 
 
