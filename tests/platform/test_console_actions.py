@@ -15,7 +15,7 @@ from stockade.agent.orders import OrderChannel
 from stockade.agent.responder import Responder
 from stockade.model import Host
 from stockade.respond.base import ActionContext
-from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.support.browser import logged_in_console
 from tests.support.platform_runner import PlatformRunner
 
 pytestmark = [pytest.mark.server, pytest.mark.browser]
@@ -43,32 +43,13 @@ def agent_id(running: PlatformRunner, tmp_path: Path) -> Iterator[str]:
 def test_order_an_action_and_read_the_trail(
     running: PlatformRunner, agent_id: str, artifacts_dir: Path
 ) -> None:
-    from playwright.sync_api import ConsoleMessage, Error, expect, sync_playwright
+    from playwright.sync_api import expect
 
     victim = subprocess.Popen(["sleep", "600"])
     base = running.platform.console_url
-    problems: list[str] = []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(
-                viewport={"width": 1500, "height": 900}, ignore_https_errors=True
-            )
-
-            def console_error(message: ConsoleMessage) -> None:
-                if message.type == "error":
-                    problems.append(f"{message.text} {message.location.get('url', '')}")
-
-            def page_error(error: Error) -> None:
-                problems.append(str(error))
-
-            page.on("console", console_error)
-            page.on("pageerror", page_error)
-            page.goto(f"{base}/login.html")
-            page.fill("#username", "admin")
-            page.fill("#password", running.admin_password)
-            page.click("#login-button")
-            page.wait_for_url(f"{base}/")
+    try:
+        with logged_in_console(base, running.admin_password, width=1500, height=900) as session:
+            page = session.page
             page.goto(f"{base}/actions.html")
             expect(page.locator(f'#order-agent option[value="{agent_id}"]')).to_have_count(1)
             page.select_option("#order-action", "kill_process")
@@ -92,8 +73,7 @@ def test_order_an_action_and_read_the_trail(
                 "kill_container: failed — no running container"
             )
             page.screenshot(path=str(artifacts_dir / "platform-actions.png"), full_page=True)
-        finally:
-            browser.close()
-            victim.kill()
-            victim.wait()
-    assert problems == []
+    finally:
+        victim.kill()
+        victim.wait()
+    assert session.problems == []

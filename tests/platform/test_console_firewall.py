@@ -8,7 +8,7 @@ import msgspec
 import pytest
 
 from stockade.firewall.flows import EXTERNAL, Flow, FlowReport
-from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.support.browser import logged_in_console
 from tests.support.platform_runner import PlatformRunner
 
 pytestmark = [pytest.mark.server, pytest.mark.browser]
@@ -23,7 +23,7 @@ def _flow(dst: str, port: int, dst_kind: str = "group") -> Flow:
 def test_flow_map_shows_groups_flows_and_violations(
     running: PlatformRunner, tmp_path: Path, artifacts_dir: Path
 ) -> None:
-    from playwright.sync_api import ConsoleMessage, Error, expect, sync_playwright
+    from playwright.sync_api import expect
 
     agent = running.enroll(tmp_path, hostname="fw-ui-node", host_id="fw-ui-host")
     learned = FlowReport(
@@ -36,42 +36,20 @@ def test_flow_map_shows_groups_flows_and_violations(
         assert answer.status_code == 200, answer.text
 
     base = running.platform.console_url
-    problems: list[str] = []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(
-                viewport={"width": 1300, "height": 1000}, ignore_https_errors=True
-            )
-
-            def console_error(message: ConsoleMessage) -> None:
-                if message.type == "error":
-                    problems.append(f"{message.text} {message.location.get('url', '')}")
-
-            def page_error(error: Error) -> None:
-                problems.append(str(error))
-
-            page.on("console", console_error)
-            page.on("pageerror", page_error)
-            page.goto(f"{base}/login.html")
-            page.fill("#username", "admin")
-            page.fill("#password", running.admin_password)
-            page.click("#login-button")
-            page.wait_for_url(f"{base}/")
-            page.click("#nav-firewall")
-            page.wait_for_url(f"{base}/firewall.html")
-            nodes = page.get_by_test_id("flow-node")
-            expect(nodes).to_have_count(3)
-            edges = page.get_by_test_id("flow-edge")
-            expect(edges).to_have_count(3)
-            red = page.locator('[data-testid="flow-edge"][data-violation="true"]')
-            expect(red).to_have_count(1)
-            expect(red).to_have_attribute("data-port", "9090")
-            expect(red.locator("path")).to_have_css("stroke", "rgb(198, 40, 40)")
-            allowed = page.locator('[data-testid="flow-edge"][data-violation="false"] path')
-            expect(allowed.first).to_have_css("stroke", "rgb(74, 111, 165)")
-            expect(page.get_by_test_id("rule-row")).to_have_count(2)
-            page.screenshot(path=str(artifacts_dir / "platform-firewall.png"), full_page=True)
-        finally:
-            browser.close()
-    assert problems == []
+    with logged_in_console(base, running.admin_password, width=1300, height=1000) as session:
+        page = session.page
+        page.click("#nav-firewall")
+        page.wait_for_url(f"{base}/firewall.html")
+        nodes = page.get_by_test_id("flow-node")
+        expect(nodes).to_have_count(3)
+        edges = page.get_by_test_id("flow-edge")
+        expect(edges).to_have_count(3)
+        red = page.locator('[data-testid="flow-edge"][data-violation="true"]')
+        expect(red).to_have_count(1)
+        expect(red).to_have_attribute("data-port", "9090")
+        expect(red.locator("path")).to_have_css("stroke", "rgb(198, 40, 40)")
+        allowed = page.locator('[data-testid="flow-edge"][data-violation="false"] path')
+        expect(allowed.first).to_have_css("stroke", "rgb(74, 111, 165)")
+        expect(page.get_by_test_id("rule-row")).to_have_count(2)
+        page.screenshot(path=str(artifacts_dir / "platform-firewall.png"), full_page=True)
+    assert session.problems == []

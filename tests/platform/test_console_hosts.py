@@ -8,7 +8,7 @@ import pytest
 
 from stockade.agent.inventory import InventoryCollector, encode_diff
 from stockade.model.host_inventory import INVENTORY_PATH
-from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.support.browser import logged_in_console
 from tests.support.platform_runner import PlatformRunner
 
 pytestmark = [pytest.mark.server, pytest.mark.browser]
@@ -18,7 +18,7 @@ TABLES = ("listening_ports", "suid_bin", "os_version", "users", "deb_packages")
 def test_host_page_shows_risk_summary_and_tables(
     running: PlatformRunner, tmp_path: Path, artifacts_dir: Path
 ) -> None:
-    from playwright.sync_api import ConsoleMessage, Error, expect, sync_playwright
+    from playwright.sync_api import expect
 
     agent = running.enroll(tmp_path, hostname="inventory-ui-node", host_id="inventory-ui-host")
     diff, snapshot = InventoryCollector(agent.host_id, containers=False).changes(
@@ -32,50 +32,27 @@ def test_host_page_shows_risk_summary_and_tables(
     assert answer.status_code == 200, answer.text
     suid = len(snapshot["suid_bin"])
     base = running.platform.console_url
-    problems: list[str] = []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(
-                viewport={"width": 1400, "height": 1000}, ignore_https_errors=True
-            )
-
-            def console_error(message: ConsoleMessage) -> None:
-                # not Chromium noting that the machine's network changed (other tests)
-                if message.type == "error" and "ERR_NETWORK_CHANGED" not in message.text:
-                    problems.append(f"{message.text} {message.location.get('url', '')}")
-
-            def page_error(error: Error) -> None:
-                problems.append(str(error))
-
-            page.on("console", console_error)
-            page.on("pageerror", page_error)
-            page.goto(f"{base}/login.html")
-            page.fill("#username", "admin")
-            page.fill("#password", running.admin_password)
-            page.click("#login-button")
-            page.wait_for_url(f"{base}/")
-            page.click("#nav-hosts")
-            page.wait_for_url(f"{base}/hosts.html")
-            row = page.locator(f'[data-testid=host-row][data-host-id="{agent.host_id}"]')
-            expect(row.get_by_test_id("host-suid")).to_have_text(str(suid))
-            page.screenshot(path=str(artifacts_dir / "platform-hosts.png"), full_page=True)
-            row.get_by_role("link").click()
-            page.wait_for_url(f"{base}/host.html?id={agent.host_id}")
-            expect(page.get_by_test_id("host-name")).to_have_text("inventory-ui-node")
-            expect(page.get_by_test_id("risk-suid")).to_have_text(str(suid))
-            expect(page.get_by_test_id("risk-checks")).to_have_text("n/a")
-            page.get_by_test_id("table-select").select_option("os_version")
-            expect(page.get_by_test_id("inventory-row")).to_have_count(1)
-            expect(page.get_by_test_id("inventory-table")).to_contain_text("Debian")
-            page.get_by_test_id("table-select").select_option("deb_packages")
-            expect(page.get_by_test_id("inventory-row")).to_have_count(50)
-            expect(page.get_by_test_id("page-info")).to_contain_text(
-                f"of {len(snapshot['deb_packages'])}"
-            )
-            page.click("#page-next")
-            expect(page.get_by_test_id("page-info")).to_contain_text("51–100")
-            page.screenshot(path=str(artifacts_dir / "platform-host.png"), full_page=True)
-        finally:
-            browser.close()
-    assert problems == []
+    with logged_in_console(base, running.admin_password) as session:
+        page = session.page
+        page.click("#nav-hosts")
+        page.wait_for_url(f"{base}/hosts.html")
+        row = page.locator(f'[data-testid=host-row][data-host-id="{agent.host_id}"]')
+        expect(row.get_by_test_id("host-suid")).to_have_text(str(suid))
+        page.screenshot(path=str(artifacts_dir / "platform-hosts.png"), full_page=True)
+        row.get_by_role("link").click()
+        page.wait_for_url(f"{base}/host.html?id={agent.host_id}")
+        expect(page.get_by_test_id("host-name")).to_have_text("inventory-ui-node")
+        expect(page.get_by_test_id("risk-suid")).to_have_text(str(suid))
+        expect(page.get_by_test_id("risk-checks")).to_have_text("n/a")
+        page.get_by_test_id("table-select").select_option("os_version")
+        expect(page.get_by_test_id("inventory-row")).to_have_count(1)
+        expect(page.get_by_test_id("inventory-table")).to_contain_text("Debian")
+        page.get_by_test_id("table-select").select_option("deb_packages")
+        expect(page.get_by_test_id("inventory-row")).to_have_count(50)
+        expect(page.get_by_test_id("page-info")).to_contain_text(
+            f"of {len(snapshot['deb_packages'])}"
+        )
+        page.click("#page-next")
+        expect(page.get_by_test_id("page-info")).to_contain_text("51–100")
+        page.screenshot(path=str(artifacts_dir / "platform-host.png"), full_page=True)
+    assert session.problems == []

@@ -10,7 +10,7 @@ import pytest
 
 from stockade.profiles.profile import Behaviour, Kind
 from stockade.profiles.wire import LearnedGroup, LearnedReport
-from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.support.browser import logged_in_console
 from tests.support.platform_runner import PlatformRunner
 
 pytestmark = [pytest.mark.server, pytest.mark.browser]
@@ -21,7 +21,7 @@ GROUP = "localhost-web-1a2b3c4d"
 def test_groups_show_modes_switch_and_profile(
     running: PlatformRunner, tmp_path: Path, artifacts_dir: Path
 ) -> None:
-    from playwright.sync_api import ConsoleMessage, Error, expect, sync_playwright
+    from playwright.sync_api import expect
 
     agent = running.enroll(tmp_path, hostname="profiles-ui-node", host_id="profiles-ui-host")
     learned = [
@@ -38,45 +38,23 @@ def test_groups_show_modes_switch_and_profile(
     assert answer.status_code == 200, answer.text
 
     base = running.platform.console_url
-    problems: list[str] = []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(
-                viewport={"width": 1300, "height": 1000}, ignore_https_errors=True
-            )
-
-            def console_error(message: ConsoleMessage) -> None:
-                if message.type == "error":
-                    problems.append(f"{message.text} {message.location.get('url', '')}")
-
-            def page_error(error: Error) -> None:
-                problems.append(str(error))
-
-            page.on("console", console_error)
-            page.on("pageerror", page_error)
-            page.goto(f"{base}/login.html")
-            page.fill("#username", "admin")
-            page.fill("#password", running.admin_password)
-            page.click("#login-button")
-            page.wait_for_url(f"{base}/")
-            page.click("#nav-profiles")
-            page.wait_for_url(f"{base}/profiles.html")
-            row = page.locator(f'[data-testid="group-row"][data-group-id="{GROUP}"]')
-            expect(row).to_have_count(1)
-            expect(row.get_by_test_id("mode-process-now")).to_have_attribute("data-mode", "monitor")
-            row.get_by_test_id("mode-process").select_option("protect")
-            expect(row.get_by_test_id("mode-process-now")).to_have_attribute("data-mode", "protect")
-            expect(row.get_by_test_id("mode-network-now")).to_have_attribute("data-mode", "monitor")
-            row.get_by_test_id("group-link").click()
-            expect(page.get_by_test_id("profile-version")).to_contain_text("v1")
-            executables = page.locator('[data-testid="profile-kind"][data-kind="executables"]')
-            expect(executables).to_contain_text("/usr/bin/python3.11")
-            expect(page.locator('[data-kind="listening_ports"]')).to_contain_text("tcp/8080")
-            page.screenshot(path=str(artifacts_dir / "platform-profiles.png"), full_page=True)
-        finally:
-            browser.close()
-    assert problems == []
+    with logged_in_console(base, running.admin_password, width=1300, height=1000) as session:
+        page = session.page
+        page.click("#nav-profiles")
+        page.wait_for_url(f"{base}/profiles.html")
+        row = page.locator(f'[data-testid="group-row"][data-group-id="{GROUP}"]')
+        expect(row).to_have_count(1)
+        expect(row.get_by_test_id("mode-process-now")).to_have_attribute("data-mode", "monitor")
+        row.get_by_test_id("mode-process").select_option("protect")
+        expect(row.get_by_test_id("mode-process-now")).to_have_attribute("data-mode", "protect")
+        expect(row.get_by_test_id("mode-network-now")).to_have_attribute("data-mode", "monitor")
+        row.get_by_test_id("group-link").click()
+        expect(page.get_by_test_id("profile-version")).to_contain_text("v1")
+        executables = page.locator('[data-testid="profile-kind"][data-kind="executables"]')
+        expect(executables).to_contain_text("/usr/bin/python3.11")
+        expect(page.locator('[data-kind="listening_ports"]')).to_contain_text("tcp/8080")
+        page.screenshot(path=str(artifacts_dir / "platform-profiles.png"), full_page=True)
+    assert session.problems == []
     with contextlib.closing(running.login()) as admin:
         group = admin.get(f"/api/v1/groups/{GROUP}").json()
     assert group["process_mode"] == "protect" and group["process_mode_set"]
