@@ -47,16 +47,23 @@ def test_fim_alert_reaches_the_platform(platform: PlatformRunner, tmp_path: Path
             ]
             return items
 
-        # the monitor's first scan runs on its own thread: change it until a change is seen
+        # the monitor's first scan runs on its own thread: change it until a change is seen;
+        # each writer stays alive (blocked on its stdin) so the monitor can read its exe
         writes = iter(range(1000))
+        writers: list[subprocess.Popen[bytes]] = []
 
         def changed() -> list[dict[str, Any]]:
             line = f"PermitRootLogin yes # {next(writes)}"
-            subprocess.run(["/bin/sh", "-c", f"echo '{line}' > {target}"], check=True)
-            return stored()
+            script = f"echo '{line}' > {target}; read _"
+            writers.append(subprocess.Popen(["/bin/sh", "-c", script], stdin=subprocess.PIPE))
+            return [i for i in stored() if "proc.exepath=/usr/bin/dash" in i["output"]]
 
-        items = poll_until(changed, 30, "the FIM alert on the platform", interval=0.5)
-    assert items[0]["rule"] == RULE and "proc.exepath=/usr/bin/dash" in items[0]["output"]
+        try:
+            items = poll_until(changed, 30, "the FIM alert on the platform", interval=0.5)
+        finally:
+            for writer in writers:
+                writer.communicate(b"\n", timeout=10)
+    assert items[0]["rule"] == RULE
 
 
 @pytest.mark.root

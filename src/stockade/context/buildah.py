@@ -94,13 +94,23 @@ class BuildahRuntime(ContainerRuntime):
 
     def _working_container(self, hostname: str) -> dict[str, Any] | None:
         """The working container whose id the step's hostname abbreviates."""
-        items = self._containers.load()
-        if len(hostname) < 12 or not isinstance(items, list):
+        if len(hostname) < 12:
             return None
-        return next(
-            (c for c in items if isinstance(c, dict) and str(c.get("id", "")).startswith(hostname)),
-            None,
+        found = _named_by(self._containers.load(), hostname)
+        # a step starts right after its working container is stored: read again once
+        return (
+            found if found is not None else _named_by(self._containers.load(fresh=True), hostname)
         )
+
+
+def _named_by(items: Any, hostname: str) -> dict[str, Any] | None:
+    """The container whose id the hostname abbreviates, in containers.json's list."""
+    if not isinstance(items, list):
+        return None
+    return next(
+        (c for c in items if isinstance(c, dict) and str(c.get("id", "")).startswith(hostname)),
+        None,
+    )
 
 
 def _capabilities(spec: dict[str, Any]) -> list[str]:

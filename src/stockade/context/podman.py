@@ -31,8 +31,14 @@ class JsonFile:
         self._stamp: tuple[int, int] | None = None
         self._value: Any = None
 
-    def load(self) -> Any:
-        """The parsed content, or None while the file is missing or half-written."""
+    def load(self, *, fresh: bool = False) -> Any:
+        """The parsed content, or None while the file is missing or half-written.
+
+        `fresh` reads the file whatever its stamp says: a rewrite within one mtime tick
+        that keeps the size (one container swapped for another) leaves the stamp unchanged.
+        """
+        if fresh:
+            self._stamp = None
         try:
             st = self.path.stat()
             stamp = (st.st_mtime_ns, st.st_size)

@@ -24,7 +24,8 @@ def test_record_attributes_container_events(podman: Podman, container: str, tmp_
         stderr=subprocess.PIPE,
     )
     assert proc.stderr is not None
-    status = json.loads(proc.stderr.readline())  # printed once the programs are attached
+    # printed once the programs are attached; log lines (e.g. the object built here) may precede it
+    status = next(json.loads(line) for line in proc.stderr if line.startswith(b"{"))
     token = uuid.uuid4().hex
     podman.exec(container, "/bin/echo", token)
     podman.exec(container, "sh", "-c", f"echo x > /tmp/{token}; /bin/cat /tmp/{token}")
