@@ -61,7 +61,12 @@ class LivePipeline:
             self._error = e
 
     def clear(self) -> None:
-        """Forget what was captured so far (the start of a scenario)."""
+        """Forget everything the kernel reported until now (the start of a scenario).
+
+        Drains first: an event of the set-up still in the ring buffer must not be
+        counted in the scenario that follows.
+        """
+        self.sync()
         with self._lock:
             self._events = []
 
