@@ -65,6 +65,10 @@ def test_runs_are_stored_with_history_and_failures_first(
     assert current["checks"][0]["compliance"] == {"cis": ["5.1.20"], "nist_800_53": ["AC-6"]}
     assert (current["score"], body["failed_checks"]) == (50.0, 1)
     assert [run["score"] for run in body["history"]] == [50.0, 100.0]
+    hosts = {h["id"]: h for h in admin.get("/api/v1/hosts").json()}
+    assert hosts[agent.host_id]["risk"]["failed_checks"] == 1  # the risk summary counts them
+    detail = admin.get(f"/api/v1/hosts/{agent.host_id}").json()
+    assert detail["risk"]["failed_checks"] == 1
 
     fleet = admin.get("/api/v1/baseline").json()
     assert {"host_id": agent.host_id, "policy_id": "ssh", "failed": 1}.items() <= next(

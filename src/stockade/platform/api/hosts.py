@@ -14,6 +14,7 @@ from stockade.host.table import TABLES
 from stockade.platform.api.deps import Services, current_user
 from stockade.platform.api.http_errors import error_responses
 from stockade.platform.services import PlatformServices
+from stockade.platform.store.sqlite_baseline import BaselineStore
 from stockade.platform.store.sqlite_inventory import HostSummary, InventoryStore
 from stockade.platform.timestamps import format_ns
 
@@ -92,7 +93,9 @@ def _store(services: PlatformServices) -> InventoryStore:
     return cast(InventoryStore, services.store)
 
 
-def host_view(summary: HostSummary, vulnerable: int | None = None) -> HostView:
+def host_view(
+    summary: HostSummary, vulnerable: int | None = None, failed_checks: int | None = None
+) -> HostView:
     """The API's view of a stored host summary."""
     return HostView(
         id=summary.host_id,
@@ -105,7 +108,7 @@ def host_view(summary: HostSummary, vulnerable: int | None = None) -> HostView:
             suid_files=summary.suid_files,
             packages=summary.packages,
             vulnerable_packages=vulnerable,
-            failed_checks=None,
+            failed_checks=failed_checks,
         ),
     )
 
@@ -127,11 +130,28 @@ async def _vulnerable(services: PlatformServices, summary: HostSummary) -> int |
     )
 
 
+async def _failed_checks(services: PlatformServices) -> dict[str, int]:
+    """Failed checks of each host's newest run of every policy; hosts never checked are absent."""
+    runs = await services.runner.read(cast(BaselineStore, services.store).fleet_baseline)
+    failed: dict[str, int] = {}
+    for run in runs:
+        failed[run.host_id] = failed.get(run.host_id, 0) + run.failed
+    return failed
+
+
+async def _host_view(
+    services: PlatformServices, summary: HostSummary, failed: dict[str, int]
+) -> HostView:
+    vulnerable = await _vulnerable(services, summary)
+    return host_view(summary, vulnerable, failed.get(summary.host_id))
+
+
 @router.get("/hosts", response_model=list[HostView])
 async def hosts(services: Services) -> list[HostView]:
     """Every host with an enrolled agent, with its risk summary."""
     summaries = await services.runner.read(_store(services).host_summaries)
-    return [host_view(s, await _vulnerable(services, s)) for s in summaries]
+    failed = await _failed_checks(services)
+    return [await _host_view(services, s, failed) for s in summaries]
 
 
 @router.get("/hosts/{host_id}", response_model=HostDetail, responses=error_responses(404))
@@ -142,7 +162,7 @@ async def host(host_id: str, services: Services) -> HostDetail:
     tables = await services.runner.read(store.inventory_tables, host_id)
     changes = await services.runner.read(store.inventory_changes, host_id, 50)
     return HostDetail(
-        **host_view(summary, await _vulnerable(services, summary)).model_dump(),
+        **(await _host_view(services, summary, await _failed_checks(services))).model_dump(),
         tables={name: tables.get(name, 0) for name in sorted(set(TABLES) | set(tables))},
         changes=[
             ChangeView(at=format_ns(at), table=t, change=c, row=json.loads(r))
