@@ -1,8 +1,9 @@
 """Saved hunts on a real platform: CRUD under /api/v1/hunts, and a scheduled run that finds
-rows raising an alert that the alerts view (and a hunt over it) shows."""
+rows raising an alert that the alerts view (and a hunt over it) shows and the outputs get."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -10,8 +11,12 @@ from typing import Any
 import httpx
 import pytest
 
+from stockade.outputs.settings import OutputSettings, OutputsQueue, WebhookOutput
+from tests.support.http_receivers import WebhookReceiver
 from tests.support.platform_runner import PlatformRunner
-from tests.support.polling import poll_value
+from tests.support.polling import poll_until, poll_value
+
+WEBHOOK_SECRET = "hunt-webhook-secret"
 
 
 @pytest.fixture
@@ -85,3 +90,33 @@ def test_a_saved_hunt_that_writes_is_refused_in_one_line(platform: PlatformRunne
     assert refused.status_code == 400
     assert refused.json()["detail"].startswith("hunt: only SELECT")
     assert admin.get("/api/v1/hunts").json() == []
+
+
+@pytest.mark.server
+def test_a_saved_hunts_alert_goes_to_the_outputs(tmp_path: Path) -> None:
+    """The alert a scheduled hunt raises reaches the platform's outputs as agents' alerts do."""
+    receiver = WebhookReceiver(WEBHOOK_SECRET).start()
+    runner = PlatformRunner(tmp_path / "platform")
+    hook = WebhookOutput(enabled=True, url=receiver.url + "/hook", secret=WEBHOOK_SECRET)
+    settings = OutputSettings(
+        webhook_output=hook,
+        outputs_queue=OutputsQueue(retry_initial=0.05, retry_max=0.5, drain_timeout=2),
+    )
+    runner.config = dataclasses.replace(runner.config, outputs=settings)
+    runner.start()
+    try:
+        runner.enroll(tmp_path / "agent", hostname="forwarded-node")
+        body = {
+            "name": "forwarded node seen",
+            "sql": "SELECT hostname FROM hosts WHERE hostname = 'forwarded-node'",
+            "interval_s": 3600,
+            "priority": "Critical",
+        }
+        assert runner.login().post("/api/v1/hunts", json=body).status_code == 201
+        poll_until(lambda: receiver.alerts, 30, "the hunt's alert at the webhook")
+    finally:
+        runner.stop()
+        receiver.stop()
+    (alert,) = receiver.alerts  # one run in the hour: one alert
+    assert (alert["rule"], alert["priority"]) == ("Hunt: forwarded node seen", "Critical")
+    assert alert["output"] == "saved hunt 'forwarded node seen' found 1 rows"

@@ -29,6 +29,10 @@ class AlertOutputs:
         for output in self.outputs:
             output.emit(chosen)
 
+    def emit_one(self, alert: Alert) -> None:
+        """Hand one alert to the outputs (alerts the platform raises itself, e.g. hunts')."""
+        self.emit([alert])
+
     def stats(self) -> dict[str, OutputStats]:
         """Each output's counts, by its name."""
         return {o.name: o.stats() for o in self.outputs}

@@ -347,7 +347,8 @@ class Platform:
         """Run saved hunts on their schedule (SQLite stores only: hunts read the file)."""
         path = getattr(self._services.store, "path", None)
         if isinstance(path, str) and Path(path).exists():
-            await run_schedule(Path(path))
+            outputs = self._outputs
+            await run_schedule(Path(path), outputs.emit_one if outputs is not None else None)
 
     async def serve(self, ready: asyncio.Event | None = None) -> None:
         """Run both listeners until cancelled; sets `ready` once both listen."""

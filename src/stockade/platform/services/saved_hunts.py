@@ -1,6 +1,7 @@
 """Saved hunts on a schedule: each enabled hunt runs every `interval_s` over the window
 since its last run, and a run that returns rows raises one alert (rule `Hunt: NAME`)
-holding the first rows; the run's outcome is kept with the hunt."""
+holding the first rows, stored and handed to `on_alert` (the platform's outputs); the
+run's outcome is kept with the hunt."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import json
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import msgspec
@@ -22,6 +24,7 @@ log = logging.getLogger(__name__)
 TICK_S = 1.0
 ROWS_IN_ALERT = 20
 _json = msgspec.json.Encoder()
+AlertSink = Callable[[Alert], None]
 
 
 def due(hunt: SavedHunt, now: int) -> bool:
@@ -44,7 +47,9 @@ def alert_for(hunt: SavedHunt, columns: list[str], rows: list[list[object]], at:
     )
 
 
-def run_once(hunts: SavedHunts, hunt: SavedHunt, now: int) -> int:
+def run_once(
+    hunts: SavedHunts, hunt: SavedHunt, now: int, on_alert: AlertSink | None = None
+) -> int:
     """Run one hunt over the window since its last run; the rows it found (0 on error)."""
     since = hunt.last_run_at or now - hunt.interval_s * 10**9
     try:
@@ -57,26 +62,28 @@ def run_once(hunts: SavedHunts, hunt: SavedHunt, now: int) -> int:
         priority = int(Priority.parse(hunt.priority))
         body = _json.encode(alert).decode()
         hunts.raise_alert(hunt, now, alert.output, priority, body, ",hunt,")
+        if on_alert is not None:
+            on_alert(alert)  # after it is stored, as the agents' alerts reach the outputs
     hunts.record_run(hunt.id, now, len(result.rows), "")
     return len(result.rows)
 
 
-def run_due(path: Path, now: int) -> int:
+def run_due(path: Path, now: int, on_alert: AlertSink | None = None) -> int:
     """Run every hunt that is due; how many ran."""
     hunts = SavedHunts(path)
     ran = 0
     for hunt in hunts.list():
         if due(hunt, now):
-            run_once(hunts, hunt, now)
+            run_once(hunts, hunt, now, on_alert)
             ran += 1
     return ran
 
 
-async def run_schedule(path: Path) -> None:
+async def run_schedule(path: Path, on_alert: AlertSink | None = None) -> None:
     """Run due hunts every TICK_S until cancelled (on a worker thread: SQLite blocks)."""
     while True:
         try:
-            await asyncio.to_thread(run_due, path, time.time_ns())
+            await asyncio.to_thread(run_due, path, time.time_ns(), on_alert)
         except Exception:  # a broken hunt or a busy store must not stop the schedule
             log.exception("saved hunts: a scheduled run failed")
         await asyncio.sleep(TICK_S)
