@@ -16,6 +16,8 @@ import pytest
 from tests.support import capabilities
 from tests.support.ci import skip_or_fail
 from tests.support.podman import Podman
+from tests.support.postgres import TEMPLATE as POSTGRES_TEMPLATE
+from tests.support.postgres import PostgresServer, start_postgres
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -62,3 +64,23 @@ def artifacts_dir() -> Path:
     path = REPO_ROOT / "test-artifacts"
     path.mkdir(exist_ok=True)
     return path
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """One real PostgreSQL 15 server for the session, with the store's schema as template."""
+    from stockade.platform.store.postgres import PostgresStore
+
+    server = start_postgres()
+    try:
+        server.sql(f"CREATE DATABASE {POSTGRES_TEMPLATE}")
+        PostgresStore(server.url(POSTGRES_TEMPLATE)).close()
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres: PostgresServer) -> str:
+    """A fresh database of its own for one test (the store's schema already in it)."""
+    return postgres.create_database()

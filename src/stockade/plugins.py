@@ -49,7 +49,7 @@ BUILTIN_MODULES: dict[str, tuple[str, ...]] = {
         "stockade.outputs.splunk",
         "stockade.outputs.webhook",
     ),
-    "store": ("stockade.platform.store.sqlite",),
+    "store": ("stockade.platform.store.sqlite", "stockade.platform.store.postgres"),
     "bus": ("stockade.platform.bus.inprocess",),
     "image source": ("stockade.scan.sources",),
     "analyzer": (

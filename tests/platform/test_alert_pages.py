@@ -217,7 +217,8 @@ def test_stats_count_by_bucket_priority_and_group(store: SqliteStore) -> None:
     ],
 )
 def test_each_order_reads_its_index(store: SqliteStore, sort: AlertSort, index: str) -> None:
-    conn: sqlite3.Connection = store._conn()
+    conn = store._conn()
+    assert isinstance(conn, sqlite3.Connection)
     statements: list[str] = []
     conn.set_trace_callback(statements.append)
     try:

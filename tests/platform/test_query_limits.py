@@ -31,7 +31,8 @@ def store(tmp_path: Path) -> Iterator[SqliteStore]:
 
 
 def _plan(store: SqliteStore, run: object, table: str) -> list[str]:
-    conn: sqlite3.Connection = store._conn()
+    conn = store._conn()
+    assert isinstance(conn, sqlite3.Connection)
     statements: list[str] = []
     conn.set_trace_callback(statements.append)
     try:

@@ -42,6 +42,7 @@ from stockade.platform.store.base import (
     UserRecord,
 )
 from stockade.platform.store.migrations import migrate
+from stockade.platform.store.sql import Connection
 from stockade.platform.store.sqlite_actions import SqliteActions
 from stockade.platform.store.sqlite_alert_console import SqliteAlertConsole
 from stockade.platform.store.sqlite_baseline import SqliteBaseline
@@ -71,7 +72,7 @@ class SqliteStore(SqliteActions, SqliteAlertConsole, SqliteInventory, SqliteBase
             self.close()
             raise StoreError(f"cannot prepare database {path}: {e}") from e
 
-    def _conn(self) -> sqlite3.Connection:
+    def _conn(self) -> Connection:
         if self._closed:
             raise StoreError(f"store {self.path} is closed")
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
@@ -93,7 +94,7 @@ class SqliteStore(SqliteActions, SqliteAlertConsole, SqliteInventory, SqliteBase
         return conn
 
     @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
+    def _write(self) -> Iterator[Connection]:
         conn = self._conn()
         conn.execute("BEGIN IMMEDIATE")
         try:
@@ -103,12 +104,12 @@ class SqliteStore(SqliteActions, SqliteAlertConsole, SqliteInventory, SqliteBase
             raise
         conn.execute("COMMIT")
 
-    def connection(self) -> sqlite3.Connection:
+    def connection(self) -> Connection:
         """This thread's connection, for the store modules kept beside this class."""
         return self._conn()
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self) -> Iterator[Connection]:
         """This thread's connection inside one write transaction (rolled back on error)."""
         with self._write() as conn:
             yield conn

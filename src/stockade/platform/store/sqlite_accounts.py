@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import sqlite3
 import time
 
 from stockade.platform.store.base import ApiTokenRecord, AuditRecord, UserRecord
+from stockade.platform.store.sql import Connection
 
 TOKEN_ID_CHARS = 16
 _USER_COLUMNS = "id, username, password_hash, role"
 
 
-def create_user(conn: sqlite3.Connection, username: str, password_hash: str, role: str) -> bool:
+def create_user(conn: Connection, username: str, password_hash: str, role: str) -> bool:
     """Add a user; False when the name exists already."""
     cur = conn.execute(
         "INSERT OR IGNORE INTO users (username, password_hash, created_at, role) "
@@ -21,7 +21,7 @@ def create_user(conn: sqlite3.Connection, username: str, password_hash: str, rol
     return cur.rowcount == 1
 
 
-def get_user(conn: sqlite3.Connection, username: str) -> UserRecord | None:
+def get_user(conn: Connection, username: str) -> UserRecord | None:
     """The user with this name, if any."""
     row = conn.execute(
         f"SELECT {_USER_COLUMNS} FROM users WHERE username = ?", (username,)
@@ -29,21 +29,19 @@ def get_user(conn: sqlite3.Connection, username: str) -> UserRecord | None:
     return UserRecord(*row) if row else None
 
 
-def list_users(conn: sqlite3.Connection) -> list[UserRecord]:
+def list_users(conn: Connection) -> list[UserRecord]:
     """Every user, by name."""
     rows = conn.execute(f"SELECT {_USER_COLUMNS} FROM users ORDER BY username").fetchall()
     return [UserRecord(*row) for row in rows]
 
 
-def set_role(conn: sqlite3.Connection, username: str, role: str) -> bool:
+def set_role(conn: Connection, username: str, role: str) -> bool:
     """Change a user's role; False when there is no such user."""
     cur = conn.execute("UPDATE users SET role = ? WHERE username = ?", (role, username))
     return cur.rowcount == 1
 
 
-def set_password(
-    conn: sqlite3.Connection, username: str, password_hash: str, keep_token_hash: str
-) -> bool:
+def set_password(conn: Connection, username: str, password_hash: str, keep_token_hash: str) -> bool:
     """Change a password and end the user's other login sessions (API tokens stay)."""
     user = get_user(conn, username)
     if user is None:
@@ -56,9 +54,7 @@ def set_password(
     return True
 
 
-def replace_password_hash(
-    conn: sqlite3.Connection, username: str, old_hash: str, new_hash: str
-) -> bool:
+def replace_password_hash(conn: Connection, username: str, old_hash: str, new_hash: str) -> bool:
     """Swap the hash of the same password, unless it changed meanwhile."""
     cursor = conn.execute(
         "UPDATE users SET password_hash = ? WHERE username = ? AND password_hash = ?",
@@ -67,7 +63,7 @@ def replace_password_hash(
     return cursor.rowcount == 1
 
 
-def delete_user(conn: sqlite3.Connection, username: str) -> bool:
+def delete_user(conn: Connection, username: str) -> bool:
     """Remove a user with its sessions and API tokens."""
     user = get_user(conn, username)
     if user is None:
@@ -78,7 +74,7 @@ def delete_user(conn: sqlite3.Connection, username: str) -> bool:
 
 
 def add_session(
-    conn: sqlite3.Connection, token_hash: str, user_id: int, expires_at: int, name: str | None
+    conn: Connection, token_hash: str, user_id: int, expires_at: int, name: str | None
 ) -> None:
     """Remember a session or API token by its hash; drops expired ones on the way."""
     now = time.time_ns()
@@ -90,7 +86,7 @@ def add_session(
     )
 
 
-def session_user(conn: sqlite3.Connection, token_hash: str, now: int) -> UserRecord | None:
+def session_user(conn: Connection, token_hash: str, now: int) -> UserRecord | None:
     """The user of a live session or API token, else None."""
     row = conn.execute(
         "SELECT u.id, u.username, u.password_hash, u.role FROM sessions s "
@@ -100,7 +96,7 @@ def session_user(conn: sqlite3.Connection, token_hash: str, now: int) -> UserRec
     return UserRecord(*row) if row else None
 
 
-def list_api_tokens(conn: sqlite3.Connection, user_id: int, now: int) -> list[ApiTokenRecord]:
+def list_api_tokens(conn: Connection, user_id: int, now: int) -> list[ApiTokenRecord]:
     """A user's unexpired API tokens, newest first."""
     rows = conn.execute(
         "SELECT substr(token_hash, 1, ?), name, created_at, expires_at FROM sessions "
@@ -110,7 +106,7 @@ def list_api_tokens(conn: sqlite3.Connection, user_id: int, now: int) -> list[Ap
     return [ApiTokenRecord(*row) for row in rows]
 
 
-def delete_api_token(conn: sqlite3.Connection, user_id: int, token_id: str) -> bool:
+def delete_api_token(conn: Connection, user_id: int, token_id: str) -> bool:
     """Revoke one of a user's API tokens by id."""
     if len(token_id) != TOKEN_ID_CHARS:
         return False
@@ -122,7 +118,7 @@ def delete_api_token(conn: sqlite3.Connection, user_id: int, token_id: str) -> b
     return cur.rowcount > 0
 
 
-def add_audit(conn: sqlite3.Connection, record: AuditRecord) -> None:
+def add_audit(conn: Connection, record: AuditRecord) -> None:
     """Append a state-changing call to the audit log."""
     conn.execute(
         "INSERT INTO audit_log (ts, username, method, path, status, source) "
@@ -131,7 +127,7 @@ def add_audit(conn: sqlite3.Connection, record: AuditRecord) -> None:
     )
 
 
-def list_audit(conn: sqlite3.Connection, limit: int) -> list[AuditRecord]:
+def list_audit(conn: Connection, limit: int) -> list[AuditRecord]:
     """The newest audit log entries, newest first."""
     rows = conn.execute(
         "SELECT ts, username, method, path, status, source FROM audit_log "

@@ -4,13 +4,13 @@ takes these methods in as a mixin."""
 
 from __future__ import annotations
 
-import sqlite3
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 import msgspec
 
 from stockade.model.actions import ActionRecord, ActionStatus
+from stockade.platform.store.sql import Connection
 
 _decoder = msgspec.json.Decoder(ActionRecord)
 
@@ -38,10 +38,10 @@ class PolicyDocument:
 class SqliteActions:
     """The action trail's SQL, mixed into `SqliteStore` (which provides the connections)."""
 
-    def _conn(self) -> sqlite3.Connection:
+    def _conn(self) -> Connection:
         raise NotImplementedError
 
-    def _write(self) -> AbstractContextManager[sqlite3.Connection]:
+    def _write(self) -> AbstractContextManager[Connection]:
         raise NotImplementedError
 
     def save_action(self, record: ActionRecord) -> None:

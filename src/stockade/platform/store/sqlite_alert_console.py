@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections import Counter
 from contextlib import AbstractContextManager
 
@@ -15,6 +14,7 @@ from stockade.platform.store.alert_console import (
     Tally,
 )
 from stockade.platform.store.base import DEFAULT_QUERY_BUDGET_S
+from stockade.platform.store.sql import Connection
 from stockade.platform.store.sqlite_alert_pages import SELECT_COLUMNS, console_alert, page_alerts
 from stockade.platform.store.sqlite_budget import within
 
@@ -25,10 +25,10 @@ _SOURCE = "alerts a LEFT JOIN containers c ON c.id = a.container_id AND c.agent_
 class SqliteAlertConsole:
     """`AlertConsoleStore` for a class that gives per-thread connections and write blocks."""
 
-    def _conn(self) -> sqlite3.Connection:
+    def _conn(self) -> Connection:
         raise NotImplementedError
 
-    def _write(self) -> AbstractContextManager[sqlite3.Connection]:
+    def _write(self) -> AbstractContextManager[Connection]:
         raise NotImplementedError
 
     def page_alerts(self, query: AlertPageQuery) -> AlertPage:
@@ -58,14 +58,14 @@ class SqliteAlertConsole:
         return within(conn, budget_s, lambda: _stats(conn, since, until, buckets))
 
 
-def _get(conn: sqlite3.Connection, alert_id: int) -> ConsoleAlert | None:
+def _get(conn: Connection, alert_id: int) -> ConsoleAlert | None:
     row = conn.execute(
         f"SELECT {SELECT_COLUMNS} FROM {_SOURCE} WHERE a.id = ?", (alert_id,)
     ).fetchone()
     return console_alert(row) if row else None
 
 
-def _stats(conn: sqlite3.Connection, since: int, until: int, buckets: int) -> AlertStats:
+def _stats(conn: Connection, since: int, until: int, buckets: int) -> AlertStats:
     """One pass over the window's rows (five GROUP BYs would read each row five times)."""
     bucket_ns = max(1, -(-(until - since) // buckets))
     series: Counter[tuple[int, int]] = Counter()

@@ -9,7 +9,6 @@ group and the groups after it, each ordered and limited, merged.
 from __future__ import annotations
 
 import re
-import sqlite3
 from typing import Any
 
 import msgspec
@@ -26,6 +25,8 @@ from stockade.platform.store.alert_console import (
     ConsoleAlert,
 )
 from stockade.platform.store.base import ContainerRecord, QueryTimeout, StoredAlert
+from stockade.platform.store.dialect import alert_text_vector, text_query
+from stockade.platform.store.sql import Connection, is_sqlite
 from stockade.platform.store.sqlite_budget import within
 from stockade.platform.store.sqlite_queries import container_ids, host_terms
 
@@ -48,7 +49,7 @@ _decoder = msgspec.json.Decoder(Alert)
 class Conditions:
     """SQL conditions of a filter with their parameters, and a host filter's alternatives."""
 
-    def __init__(self, conn: sqlite3.Connection, f: AlertFilter, walk: bool = False) -> None:
+    def __init__(self, conn: Connection, f: AlertFilter, walk: bool = False) -> None:
         # walk: keep every filter off its index (`+column`), so that SQLite walks the sort
         # column's index and tests each row, rather than sorting all the filter's rows
         self.plus = "+" if walk else ""
@@ -64,6 +65,10 @@ class Conditions:
             self._add_image(conn, f.image)
         for tag in f.tags:
             self.add("instr(a.tags, ?) > 0", f",{tag},")
+        if not is_sqlite(conn):
+            if query := text_query(f.text or ""):  # tags are matched above already
+                self.add(f"{alert_text_vector('a.')} @@ to_tsquery('simple', ?)", query)
+            return
         match = text_match(f.text or "", f.tags)
         if match:
             self._add_match(conn, match, walk)
@@ -87,7 +92,7 @@ class Conditions:
             if value is not None:
                 self.add(term, value)
 
-    def _add_match(self, conn: sqlite3.Connection, match: str, walk: bool) -> None:
+    def _add_match(self, conn: Connection, match: str, walk: bool) -> None:
         """Few matches: read them all, then order them. Many: walk the order, testing each
         row, as a page fills within a few rows then (each test is one index seek)."""
         counted = MANY_MATCHES
@@ -108,7 +113,7 @@ class Conditions:
     def _add_in(self, column: str, values: list[str]) -> None:
         self.add(f"{column} IN ({','.join('?' * len(values))})", *values)
 
-    def _add_image(self, conn: sqlite3.Connection, image: str) -> None:
+    def _add_image(self, conn: Connection, image: str) -> None:
         if not image.startswith("sha256:"):
             self.add(f"{self.plus}a.image = ?", image)
             return
@@ -184,7 +189,7 @@ def console_alert(row: tuple[Any, ...]) -> ConsoleAlert:
     return ConsoleAlert(stored=stored, triage=triage, raw=row[2])
 
 
-def page_alerts(conn: sqlite3.Connection, q: AlertPageQuery) -> AlertPage:
+def page_alerts(conn: Connection, q: AlertPageQuery) -> AlertPage:
     """One page of alerts in the query's order, and the key of its last alert.
 
     Ordered by a column other than time, with filters: first the sort column's index is
@@ -201,7 +206,7 @@ def page_alerts(conn: sqlite3.Connection, q: AlertPageQuery) -> AlertPage:
     return within(conn, q.budget_s, lambda: read_page(conn, q, walk=False))
 
 
-def read_page(conn: sqlite3.Connection, q: AlertPageQuery, walk: bool) -> AlertPage:
+def read_page(conn: Connection, q: AlertPageQuery, walk: bool) -> AlertPage:
     """One page, walking the sort column's index (`walk`) or reading the filters' indexes."""
     where = Conditions(conn, q.filter, walk)
     source = "alerts a"

@@ -3,7 +3,6 @@ is the current state. `SqliteStore` takes these in as a mixin."""
 
 from __future__ import annotations
 
-import sqlite3
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Protocol
@@ -11,6 +10,7 @@ from typing import Protocol
 import msgspec
 
 from stockade.model.baseline import BaselineReport, CheckReport
+from stockade.platform.store.sql import Connection
 
 RUNS_KEPT_PER_POLICY = 1000  # older runs of a host's policy are dropped past this many
 _checks_decoder = msgspec.json.Decoder(list[CheckReport])
@@ -65,10 +65,10 @@ def _run(row: tuple[object, ...], checks: list[CheckReport] | None = None) -> Ba
 class SqliteBaseline:
     """The baseline's SQL, mixed into `SqliteStore` (which provides the connections)."""
 
-    def _conn(self) -> sqlite3.Connection:
+    def _conn(self) -> Connection:
         raise NotImplementedError
 
-    def _write(self) -> AbstractContextManager[sqlite3.Connection]:
+    def _write(self) -> AbstractContextManager[Connection]:
         raise NotImplementedError
 
     def record_baseline(self, report: BaselineReport) -> int:

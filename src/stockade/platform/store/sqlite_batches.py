@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 
 import msgspec
@@ -13,19 +12,27 @@ from stockade.model.events import Event
 from stockade.platform.alert_fields import image_of
 from stockade.platform.messages import IngestBatch
 from stockade.platform.store.base import BatchResult, SequenceGapError, UnknownAgentError
+from stockade.platform.store.sql import Connection
 from stockade.platform.timestamps import parse_ns
 
+EVENT_COLUMNS = (
+    *("agent_id", "seq", "ts", "host_id", "container_id", "type", "proc_name", "proc_pid"),
+    "body",
+)
+ALERT_COLUMNS = (
+    *("agent_id", "seq", "event_seq", "ts", "host_id", "container_id", "rule", "priority"),
+    *("priority_num", "output", "proc_name", "proc_pid", "proc_cmdline", "body", "type"),
+    *("hostname", "container_name", "image", "tags", "count"),
+)
 _INSERT_EVENT = (
-    "INSERT OR IGNORE INTO events (agent_id, seq, ts, host_id, container_id, type, "
-    "proc_name, proc_pid, body) VALUES (?,?,?,?,?,?,?,?,?)"
+    f"INSERT OR IGNORE INTO events ({', '.join(EVENT_COLUMNS)}) "
+    f"VALUES ({','.join('?' * len(EVENT_COLUMNS))})"
 )
 _INSERT_ALERT = (
-    "INSERT OR IGNORE INTO alerts (agent_id, seq, event_seq, ts, host_id, container_id, rule, "
-    "priority, priority_num, output, proc_name, proc_pid, proc_cmdline, body, type, "
-    "hostname, container_name, image, tags, count) "
-    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+    f"INSERT OR IGNORE INTO alerts ({', '.join(ALERT_COLUMNS)}) "
+    f"VALUES ({','.join('?' * len(ALERT_COLUMNS))})"
 )
-_UPSERT_CONTAINER = """
+UPSERT_CONTAINER = """
     INSERT INTO containers (id, name, image, image_digest, runtime, first_seen, last_seen,
                             host_id, agent_id)
     VALUES (?,?,?,?,?,?,?,?,?)
@@ -44,7 +51,7 @@ _json = msgspec.json.Encoder()
 _event_decoder = msgspec.msgpack.Decoder(Event)
 
 
-def store_batch(conn: sqlite3.Connection, ingest: IngestBatch, now: int) -> BatchResult:
+def store_batch(conn: Connection, ingest: IngestBatch, now: int) -> BatchResult:
     """Store what is new in the batch inside the caller's transaction."""
     batch = ingest.batch
     row = conn.execute("SELECT acked_seq FROM agents WHERE id = ?", (batch.agent_id,)).fetchone()
@@ -57,23 +64,17 @@ def store_batch(conn: sqlite3.Connection, ingest: IngestBatch, now: int) -> Batc
     new = [
         (e, blob) for e, blob in zip(batch.events, ingest.event_blobs, strict=True) if e.seq > acked
     ]
-    conn.executemany(
-        _INSERT_EVENT,
-        [
-            (agent, e.seq, e.ts, e.host_id, e.container.id, e.type, e.proc.name, e.proc.pid, blob)
-            for e, blob in new
-        ],
-    )
+    conn.executemany(_INSERT_EVENT, [event_row(agent, e, blob) for e, blob in new])
     events = [e for e, _ in new]
     by_seq = {e.seq: e for e in batch.events}
     alerts = [a for a in batch.alerts if a.seq > acked]
     conn.executemany(
-        _INSERT_ALERT, [_alert_row(conn, agent, a, by_seq.get(a.event_seq), now) for a in alerts]
+        _INSERT_ALERT, [alert_row(conn, agent, a, by_seq.get(a.event_seq), now) for a in alerts]
     )
     seen_in_events = {e.container.id for e in events}
     conn.executemany(
-        _UPSERT_CONTAINER,
-        _container_rows(agent, events) + _alert_container_rows(agent, alerts, seen_in_events, now),
+        UPSERT_CONTAINER,
+        container_rows(agent, events) + alert_container_rows(agent, alerts, seen_in_events, now),
     )
     new_acked = max(acked, batch.last_seq)
     refused = sum(1 for seq in batch.refused if seq > acked)
@@ -85,16 +86,22 @@ def store_batch(conn: sqlite3.Connection, ingest: IngestBatch, now: int) -> Batc
     return BatchResult(acked_seq=new_acked, events_stored=len(events), alerts_stored=len(alerts))
 
 
-def _stored_event(conn: sqlite3.Connection, agent: str, seq: int) -> Event | None:
+def event_row(agent: str, e: Event, blob: bytes) -> tuple[Any, ...]:
+    """An event's row in EVENT_COLUMNS' order."""
+    return (agent, e.seq, e.ts, e.host_id, e.container.id, e.type, e.proc.name, e.proc.pid, blob)
+
+
+def _stored_event(conn: Connection, agent: str, seq: int) -> Event | None:
     row = conn.execute(
         "SELECT body FROM events WHERE agent_id = ? AND seq = ?", (agent, seq)
     ).fetchone()
     return _event_decoder.decode(row[0]) if row else None
 
 
-def _alert_row(
-    conn: sqlite3.Connection, agent: str, alert: Alert, event: Event | None, now: int
+def alert_row(
+    conn: Connection, agent: str, alert: Alert, event: Event | None, now: int
 ) -> tuple[Any, ...]:
+    """An alert's row in ALERT_COLUMNS' order, completed from its event where it lacks."""
     if event is None and alert.event_seq:
         event = _stored_event(conn, agent, alert.event_seq)
     fields = alert.output_fields
@@ -153,7 +160,8 @@ def _console_columns(alert: Alert, event: Event | None) -> tuple[str, str, str, 
     )
 
 
-def _container_rows(agent: str, events: list[Event]) -> list[tuple[Any, ...]]:
+def container_rows(agent: str, events: list[Event]) -> list[tuple[Any, ...]]:
+    """One row per container the events ran in (their widest time span), for the upsert."""
     seen: dict[str, tuple[Container, int, int, str]] = {}
     for e in events:
         c = e.container
@@ -171,7 +179,7 @@ def _container_rows(agent: str, events: list[Event]) -> list[tuple[Any, ...]]:
     ]
 
 
-def _alert_container_rows(
+def alert_container_rows(
     agent: str, alerts: list[Alert], known: set[str], now: int
 ) -> list[tuple[Any, ...]]:
     """Containers named only by alerts (their events were not sent), from output fields."""

@@ -62,13 +62,12 @@ class SqliteFirewall:
             for r in rules
         ]  # fmt: skip
         with self._store.transaction() as conn:
-            before = conn.total_changes
-            conn.executemany(
+            cursor = conn.executemany(
                 f"INSERT OR IGNORE INTO firewall_rules (id, {_RULE_COLUMNS}, created_at, "
                 "created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 rows,
             )
-            return conn.total_changes - before
+            return cursor.rowcount
 
     def rules(self) -> list[tuple[AllowRule, int, str]]:
         """Every allow rule with when and by whom it was made."""

@@ -8,7 +8,6 @@ first_seen and the names it was known by are carried over.
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import replace
 from typing import Any
 
@@ -16,6 +15,7 @@ import msgspec
 
 from stockade.model.inventory import ScanResult
 from stockade.platform.store.base import ImageQuery, ImageRecord, StoredScan
+from stockade.platform.store.sql import Connection
 
 _COLUMNS = (
     "digest, names_json, os, first_seen, last_seen, scanned_at, agent_id, target, packages, "
@@ -58,12 +58,12 @@ def _record(row: tuple[Any, ...]) -> ImageRecord:
     )
 
 
-def _get(conn: sqlite3.Connection, digest: str) -> ImageRecord | None:
+def _get(conn: Connection, digest: str) -> ImageRecord | None:
     row = conn.execute(f"SELECT {_COLUMNS} FROM images WHERE digest = ?", (digest,)).fetchone()
     return _record(row) if row else None
 
 
-def store_scan(conn: sqlite3.Connection, image: ImageRecord, result: ScanResult) -> ImageRecord:
+def store_scan(conn: Connection, image: ImageRecord, result: ScanResult) -> ImageRecord:
     """Insert or replace the image row and its scan (inside the caller's transaction)."""
     before = _get(conn, image.digest)
     if before is not None:
@@ -78,7 +78,7 @@ def store_scan(conn: sqlite3.Connection, image: ImageRecord, result: ScanResult)
     return image
 
 
-def has_scan(conn: sqlite3.Connection, digest: str, agent_id: str) -> bool:
+def has_scan(conn: Connection, digest: str, agent_id: str) -> bool:
     """True when `agent_id` or a user (agent id "") stored a scan of `digest`."""
     row = conn.execute(
         "SELECT 1 FROM agent_image_scans WHERE digest = ? AND agent_id IN (?, '')",
@@ -87,7 +87,7 @@ def has_scan(conn: sqlite3.Connection, digest: str, agent_id: str) -> bool:
     return row is not None
 
 
-def agent_may_scan(conn: sqlite3.Connection, agent_id: str, digest: str) -> bool:
+def agent_may_scan(conn: Connection, agent_id: str, digest: str) -> bool:
     """True when the agent's own containers ran `digest` or a user asked for a scan of it."""
     row = conn.execute(
         "SELECT 1 FROM containers WHERE agent_id = ? AND image_digest = ? "
@@ -97,7 +97,7 @@ def agent_may_scan(conn: sqlite3.Connection, agent_id: str, digest: str) -> bool
     return row is not None
 
 
-def list_images(conn: sqlite3.Connection, query: ImageQuery) -> list[ImageRecord]:
+def list_images(conn: Connection, query: ImageQuery) -> list[ImageRecord]:
     """Images matching the query, most recently scanned first."""
     terms: list[str] = []
     params: list[Any] = []
@@ -115,7 +115,7 @@ def list_images(conn: sqlite3.Connection, query: ImageQuery) -> list[ImageRecord
     return [_record(r) for r in rows]
 
 
-def get_scan(conn: sqlite3.Connection, digest: str) -> StoredScan | None:
+def get_scan(conn: Connection, digest: str) -> StoredScan | None:
     """The image and its latest scan (by whoever made it: `image.agent_id`)."""
     image = _get(conn, digest)
     if image is None:

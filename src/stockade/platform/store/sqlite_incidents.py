@@ -19,6 +19,7 @@ from stockade.platform.store.incidents import (
     IncidentQuery,
     IncidentRecord,
 )
+from stockade.platform.store.sql import Connection
 from stockade.platform.store.sqlite import SqliteStore
 
 _COLUMNS = (
@@ -222,7 +223,7 @@ class SqliteIncidentStore:
         return self.get_incident(incident_id)
 
 
-def _save_draft(conn: sqlite3.Connection, draft: IncidentDraft, now: int) -> int:
+def _save_draft(conn: Connection, draft: IncidentDraft, now: int) -> int:
     """Insert a new incident or widen a stored one; its id."""
     lineage = json.dumps(sorted(draft.lineage))
     if draft.id:
@@ -263,7 +264,7 @@ def _save_draft(conn: sqlite3.Connection, draft: IncidentDraft, now: int) -> int
     return cur.lastrowid
 
 
-def _host_ids(conn: sqlite3.Connection, host: str) -> list[str]:
+def _host_ids(conn: Connection, host: str) -> list[str]:
     """Host ids a host filter (host id or agent hostname) stands for."""
     rows = conn.execute(
         "SELECT DISTINCT host_id FROM agents WHERE hostname = ? OR host_id = ?", (host, host)

@@ -3,12 +3,12 @@ added and removed, and the per-host risk counts. `SqliteStore` takes these in as
 
 from __future__ import annotations
 
-import sqlite3
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Protocol
 
 from stockade.model.host_inventory import InventoryDiff
+from stockade.platform.store.sql import Connection
 
 HISTORY_KEPT_PER_HOST = 100_000  # older changes are dropped past this many
 
@@ -67,10 +67,10 @@ _COUNT = "SELECT COUNT(*) FROM host_inventory WHERE host_id = h.host_id AND tabl
 class SqliteInventory:
     """The inventory's SQL, mixed into `SqliteStore` (which provides the connections)."""
 
-    def _conn(self) -> sqlite3.Connection:
+    def _conn(self) -> Connection:
         raise NotImplementedError
 
-    def _write(self) -> AbstractContextManager[sqlite3.Connection]:
+    def _write(self) -> AbstractContextManager[Connection]:
         raise NotImplementedError
 
     def apply_inventory(self, agent_id: str, diff: InventoryDiff, now: int) -> int:

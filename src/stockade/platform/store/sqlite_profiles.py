@@ -7,9 +7,8 @@ counter goes up on every change so agents know when to fetch again.
 
 from __future__ import annotations
 
-import sqlite3
-
 from stockade.platform.store.profiles import GroupRecord, ProfileVersion
+from stockade.platform.store.sql import Connection
 from stockade.platform.store.sqlite import SqliteStore
 
 
@@ -105,7 +104,7 @@ class SqliteProfileStore:
         return int(row[0]) if row else 0
 
 
-def _bump(conn: sqlite3.Connection) -> None:
+def _bump(conn: Connection) -> None:
     conn.execute(
         "INSERT INTO profile_revision VALUES (1, 1) "
         "ON CONFLICT (id) DO UPDATE SET revision = revision + 1"

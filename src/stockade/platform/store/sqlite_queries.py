@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 
 import msgspec
@@ -17,6 +16,7 @@ from stockade.platform.store.base import (
     StoredAlert,
     StoredEvent,
 )
+from stockade.platform.store.sql import Connection
 
 _CONTAINER_COLUMNS = (
     "id, name, image, image_digest, runtime, first_seen, last_seen, host_id, agent_id"
@@ -25,7 +25,7 @@ _event_decoder = msgspec.msgpack.Decoder(Event)
 _alert_decoder = msgspec.json.Decoder(Alert)
 
 
-def container_ids(conn: sqlite3.Connection, text: str) -> list[str]:
+def container_ids(conn: Connection, text: str) -> list[str]:
     """Full ids a container filter (full id, 12-char id or name) stands for."""
     rows = conn.execute(
         "SELECT DISTINCT id FROM containers WHERE id = ? OR name = ? OR substr(id, 1, 12) = ?",
@@ -37,7 +37,7 @@ def container_ids(conn: sqlite3.Connection, text: str) -> list[str]:
     return ids
 
 
-def host_terms(conn: sqlite3.Connection, table: str, host: str) -> list[tuple[str, str]]:
+def host_terms(conn: Connection, table: str, host: str) -> list[tuple[str, str]]:
     """One (column, value) per way a record can belong to `host` (host id or agent hostname).
 
     A host id no record carries is left out when agents stand for the host: with another
@@ -70,7 +70,7 @@ class _Where:
         self.terms.append(term.replace("@", self.prefix))
         self.params.extend(params)
 
-    def common(self, conn: sqlite3.Connection, q: EventQuery | AlertQuery) -> None:
+    def common(self, conn: Connection, q: EventQuery | AlertQuery) -> None:
         """Conditions events and alerts share: time window, host, container."""
         if q.since is not None:
             self.add("@ts >= ?", q.since)
@@ -107,7 +107,7 @@ class _Where:
         return f"SELECT * FROM ({union}) ORDER BY _ts DESC, _id DESC LIMIT ?", [*params, limit]
 
 
-def query_events(conn: sqlite3.Connection, q: EventQuery) -> list[StoredEvent]:
+def query_events(conn: Connection, q: EventQuery) -> list[StoredEvent]:
     """Events matching the query, newest first."""
     where = _Where("events")
     where.common(conn, q)
@@ -122,7 +122,7 @@ def query_events(conn: sqlite3.Connection, q: EventQuery) -> list[StoredEvent]:
     return [StoredEvent(agent_id=r[0], event=_event_decoder.decode(r[1])) for r in rows]
 
 
-def query_alerts(conn: sqlite3.Connection, q: AlertQuery) -> list[StoredAlert]:
+def query_alerts(conn: Connection, q: AlertQuery) -> list[StoredAlert]:
     """Alerts matching the query, newest first, joined with their container."""
     where = _Where("alerts", "a.")
     where.common(conn, q)
@@ -155,7 +155,7 @@ def query_alerts(conn: sqlite3.Connection, q: AlertQuery) -> list[StoredAlert]:
     ]
 
 
-def list_containers(conn: sqlite3.Connection) -> list[ContainerRecord]:
+def list_containers(conn: Connection) -> list[ContainerRecord]:
     """Containers seen in stored events, most recently seen first."""
     rows = conn.execute(f"SELECT {_CONTAINER_COLUMNS} FROM containers ORDER BY last_seen DESC")
     return [ContainerRecord(*r) for r in rows]

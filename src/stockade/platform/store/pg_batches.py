@@ -1,0 +1,93 @@
+"""Storing a batch in PostgreSQL: COPY of its new events and alerts, exactly once.
+
+Rows are built before the transaction (by the SQLite store's own row builders), so the
+partitions they need can be made first; inside it, the agent's row is locked
+(`FOR UPDATE`): batches of one agent stored by several workers at once queue there, and
+each stores only what is past the sequence the one before it acknowledged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from stockade.model.alerts import Alert
+from stockade.model.events import Event
+from stockade.platform.messages import IngestBatch
+from stockade.platform.store.base import (
+    BatchResult,
+    SequenceGapError,
+    StoreError,
+    UnknownAgentError,
+)
+from stockade.platform.store.pg_connection import PgConnection
+from stockade.platform.store.pg_partitions import NoPartition
+from stockade.platform.store.sqlite_batches import (
+    ALERT_COLUMNS,
+    EVENT_COLUMNS,
+    UPSERT_CONTAINER,
+    alert_container_rows,
+    alert_row,
+    container_rows,
+    event_row,
+)
+
+_NO_PARTITION = "no partition of relation"
+
+
+@dataclass(frozen=True, slots=True)
+class BatchRows:
+    """Every event and alert of a batch as rows (in EVENT_COLUMNS / ALERT_COLUMNS order)."""
+
+    events: list[tuple[Any, ...]]
+    alerts: list[tuple[Any, ...]]
+
+
+def prepare_batch(conn: PgConnection, ingest: IngestBatch, now: int) -> BatchRows:
+    """The batch's rows; an alert whose event came in an earlier batch reads it back."""
+    batch = ingest.batch
+    agent = batch.agent_id
+    by_seq = {e.seq: e for e in batch.events}
+    return BatchRows(
+        events=[
+            event_row(agent, e, blob)
+            for e, blob in zip(batch.events, ingest.event_blobs, strict=True)
+        ],
+        alerts=[alert_row(conn, agent, a, by_seq.get(a.event_seq), now) for a in batch.alerts],
+    )
+
+
+def write_batch(conn: PgConnection, ingest: IngestBatch, rows: BatchRows, now: int) -> BatchResult:
+    """Store what is new in the batch inside the caller's transaction."""
+    batch = ingest.batch
+    agent = batch.agent_id
+    row = conn.execute("SELECT acked_seq FROM agents WHERE id = ? FOR UPDATE", (agent,)).fetchone()
+    if row is None:
+        raise UnknownAgentError(f"agent {agent} is not enrolled")
+    acked = int(row[0])
+    if batch.first_seq > acked + 1:
+        raise SequenceGapError(batch.first_seq, acked)
+    events = [r for r in rows.events if r[1] > acked]
+    alerts = [r for r in rows.alerts if r[1] > acked]
+    try:
+        conn.copy_records("events", EVENT_COLUMNS, events)
+        conn.copy_records("alerts", ALERT_COLUMNS, alerts)
+    except StoreError as e:
+        if _NO_PARTITION in str(e):
+            raise NoPartition(str(e)) from e
+        raise
+    new_events: list[Event] = [e for e in batch.events if e.seq > acked]
+    new_alerts: list[Alert] = [a for a in batch.alerts if a.seq > acked]
+    seen = {e.container.id for e in new_events}
+    conn.executemany(
+        UPSERT_CONTAINER,
+        container_rows(agent, new_events) + alert_container_rows(agent, new_alerts, seen, now),
+    )
+    new_acked = max(acked, batch.last_seq)
+    refused = sum(1 for seq in batch.refused if seq > acked)
+    conn.execute(
+        "UPDATE agents SET acked_seq = ?, last_seen = max(last_seen, ?), "
+        "records_refused = records_refused + ? WHERE id = ?",
+        (new_acked, now, refused, agent),
+    )
+    return BatchResult(acked_seq=new_acked, events_stored=len(events), alerts_stored=len(alerts))

@@ -1,0 +1,119 @@
+"""A real PostgreSQL 15 server (Debian's packages) on loopback, one per test session.
+
+`initdb` into a temporary directory, `postgres` on a free port (as the `postgres` user
+when the tests run as root: PostgreSQL refuses to run as root). Each test gets a database
+of its own, cloned from a template that holds the store's migrated schema, so a test
+pays for `CREATE DATABASE`, not for the migrations.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import pwd
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import asyncpg
+
+from tests.support.ci import skip_or_fail
+from tests.support.polling import poll_until
+from tests.support.ports import free_port
+
+BIN = Path("/usr/lib/postgresql/15/bin")
+TEMPLATE = "stockade_template"
+FAST_SETTINGS = ("fsync=off", "synchronous_commit=off", "full_page_writes=off")
+
+
+@dataclass
+class PostgresServer:
+    """A running server: its port, data directory and process."""
+
+    port: int
+    root: Path
+    process: subprocess.Popen[bytes]
+    _names: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+
+    def url(self, database: str = "postgres") -> str:
+        """A `postgresql://` URL of one of its databases (trusted loopback login)."""
+        return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
+
+    def sql(self, statement: str, database: str = "postgres") -> None:
+        """Run one statement as the superuser."""
+        asyncio.run(_execute(self.url(database), statement))
+
+    def create_database(self, template: str | None = TEMPLATE) -> str:
+        """A new empty database (a copy of `template`); its URL."""
+        name = f"t{os.getpid()}_{next(self._names)}"
+        clone = f" TEMPLATE {template}" if template else ""
+        self.sql(f"CREATE DATABASE {name}{clone}")
+        return self.url(name)
+
+    def stop(self) -> None:
+        """Stop the server and remove its files."""
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+async def _execute(url: str, statement: str) -> None:
+    conn = await asyncpg.connect(url, timeout=10)
+    try:
+        await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
+async def _ready(url: str) -> bool:
+    try:
+        conn = await asyncpg.connect(url, timeout=2)
+    except (OSError, asyncpg.PostgresError, TimeoutError):
+        return False
+    await conn.close()
+    return True
+
+
+def start_postgres(settings: tuple[str, ...] = FAST_SETTINGS) -> PostgresServer:
+    """initdb and start a server; skip (fail under CI=true) without Debian's PostgreSQL 15."""
+    if not (BIN / "initdb").exists():
+        skip_or_fail(f"PostgreSQL 15 not installed ({BIN}/initdb missing; apt-get install postgresql)")
+    root = Path(tempfile.mkdtemp(prefix="stockade-pg-"))
+    user = _server_user()
+    shutil.chown(root, user.pw_uid, user.pw_gid)
+    data = root / "data"
+    run_as = {"user": user.pw_uid, "group": user.pw_gid} if os.geteuid() == 0 else {}
+    subprocess.run(
+        [BIN / "initdb", "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"],
+        check=True,
+        capture_output=True,
+        **run_as,  # type: ignore[arg-type]
+    )
+    port = free_port()
+    options = [f"-c{s}" for s in (*settings, "max_connections=300", "listen_addresses=127.0.0.1")]
+    process = subprocess.Popen(
+        [BIN / "postgres", "-D", data, "-p", str(port), "-k", root, *options],
+        stdout=subprocess.DEVNULL,
+        stderr=(root / "server.log").open("wb"),
+        **run_as,  # type: ignore[arg-type]
+    )
+    server = PostgresServer(port=port, root=root, process=process)
+    poll_until(lambda: asyncio.run(_ready(server.url())), 60, "PostgreSQL to accept connections")
+    return server
+
+
+def _server_user() -> pwd.struct_passwd:
+    """Who runs the server: `postgres` for root (PostgreSQL refuses root), else ourselves."""
+    if os.geteuid() != 0:
+        return pwd.getpwuid(os.geteuid())
+    try:
+        return pwd.getpwnam("postgres")
+    except KeyError:
+        skip_or_fail("no `postgres` user to run PostgreSQL as (apt-get install postgresql)")
