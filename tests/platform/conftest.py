@@ -1,4 +1,9 @@
-"""A real platform on free loopback ports per module, and an admin console client."""
+"""A real platform on free loopback ports per module, and an admin console client.
+
+The platform stores in SQLite; a module that sets `STORE_KINDS = ("sqlite", "postgresql")`
+runs all its tests once per store (PostgreSQL: a database of its own on the session's
+server).
+"""
 
 from __future__ import annotations
 
@@ -8,12 +13,30 @@ import httpx
 import pytest
 
 from tests.support.platform_runner import PlatformRunner
+from tests.support.postgres import PostgresServer
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "store_kind" in metafunc.fixturenames:
+        kinds = getattr(metafunc.module, "STORE_KINDS", ("sqlite",))
+        metafunc.parametrize("store_kind", kinds, scope="module")
+
+
+def store_url(store_kind: str, request: pytest.FixtureRequest) -> str:
+    """ "" for SQLite in the data dir; a fresh PostgreSQL database's URL for "postgresql"."""
+    if store_kind == "sqlite":
+        return ""
+    server: PostgresServer = request.getfixturevalue("postgres")
+    return server.create_database()
 
 
 @pytest.fixture(scope="module")
-def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PlatformRunner]:
-    """One real platform for the tests of a module."""
-    server = PlatformRunner(tmp_path_factory.mktemp("platform")).start()
+def running(
+    tmp_path_factory: pytest.TempPathFactory, store_kind: str, request: pytest.FixtureRequest
+) -> Iterator[PlatformRunner]:
+    """One real platform for the tests of a module (per store kind, see STORE_KINDS)."""
+    url = store_url(store_kind, request)
+    server = PlatformRunner(tmp_path_factory.mktemp("platform"), url).start()
     yield server
     server.stop()
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import ssl
 import time
@@ -19,11 +18,12 @@ from cryptography.x509.oid import NameOID
 from stockade.model.entities import Host
 from stockade.model.wire import EnrollRequest, Heartbeat, SensorStatus
 from stockade.platform.services.credentials import new_token, token_hash
-from stockade.platform.store.sqlite import SqliteStore
 from tests.support.agent_client import TestAgent, key_and_csr, key_pem, tls_context
 from tests.support.platform_runner import PlatformRunner
 
 pytestmark = pytest.mark.server
+
+STORE_KINDS = ("sqlite", "postgresql")  # every test runs on each store (conftest.py)
 
 
 def _enroll_raw(running: PlatformRunner, token: str) -> httpx.Response:
@@ -50,7 +50,7 @@ def test_token_works_once(running: PlatformRunner) -> None:
 def test_unknown_and_expired_tokens_are_refused(running: PlatformRunner) -> None:
     assert _enroll_raw(running, "made-up").json()["detail"] == "unknown enrollment token"
     token = new_token()  # stored as expired a nanosecond ago rather than waiting for a ttl
-    with contextlib.closing(SqliteStore(str(running.data_dir / "stockade.db"))) as store:
+    with running.beside() as store:
         store.add_enrollment_token(token_hash(token), time.time_ns() - 1)
     r = _enroll_raw(running, token)
     assert r.status_code == 403

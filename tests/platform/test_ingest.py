@@ -21,6 +21,8 @@ pytestmark = pytest.mark.server
 
 WEB = Container(id="c" * 64, name="ingest-web", image="busybox:latest", runtime="podman")
 
+STORE_KINDS = ("sqlite", "postgresql")  # every test runs on each store (conftest.py)
+
 
 def _events(first: int, last: int) -> list[Event]:
     now = time.time_ns()

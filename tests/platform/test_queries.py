@@ -24,6 +24,8 @@ WEB = Container(
 )
 DB = Container(id="b2" * 32, name="q-db", image="registry.local/db:2", runtime="podman")
 
+STORE_KINDS = ("sqlite", "postgresql")  # every test runs on each store (conftest.py)
+
 
 @pytest.fixture(scope="module")
 def agent(running: PlatformRunner, tmp_path_factory: pytest.TempPathFactory) -> TestAgent:

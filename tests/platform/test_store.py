@@ -1,8 +1,10 @@
-"""The SQLite store on its own: migrations run once, batches are stored exactly once."""
+"""The store on its own, SQLite and PostgreSQL alike: batches are stored exactly once;
+SQLite's migrations run once (PostgreSQL's own: test_store_postgres.py)."""
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 import msgspec
@@ -17,6 +19,7 @@ from stockade.platform.store import (
     AlertQuery,
     EventQuery,
     SequenceGapError,
+    Store,
     TokenState,
     UnknownAgentError,
 )
@@ -26,13 +29,19 @@ from stockade.registry import DuplicateRegistrationError
 from tests.support.agent_client import make_alert, make_event
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> SqliteStore:
-    s = SqliteStore(str(tmp_path / "db.sqlite"))
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    """An empty store of each kind with one enrolled agent, a1."""
+    if request.param == "sqlite":
+        location = str(tmp_path / "db.sqlite")
+    else:
+        location = request.getfixturevalue("postgres_url")
+    s = STORES.get(request.param)(location)
     s.add_agent(
         AgentRecord(id="a1", hostname="h", host_id="hid", cert_fingerprint="f", enrolled_at=1)
     )
-    return s
+    yield s
+    s.close()
 
 
 def _ingest(first: int, last: int, container: Container | None = None) -> IngestBatch:
@@ -54,7 +63,7 @@ def test_migrations_are_recorded_and_not_rerun(tmp_path: Path) -> None:
     assert mode == "wal"
 
 
-def test_exactly_once_and_gap(store: SqliteStore) -> None:
+def test_exactly_once_and_gap(store: Store) -> None:
     assert store.store_batch(_ingest(1, 4), now=5).events_stored == 4
     assert store.store_batch(_ingest(1, 4), now=6).events_stored == 0
     result = store.store_batch(_ingest(3, 6), now=7)
@@ -66,7 +75,7 @@ def test_exactly_once_and_gap(store: SqliteStore) -> None:
     assert sorted(e.event.seq for e in stored) == [1, 2, 3, 4, 5, 6]
 
 
-def test_unknown_agent(store: SqliteStore) -> None:
+def test_unknown_agent(store: Store) -> None:
     batch = _ingest(1, 1)
     batch.batch.agent_id = "nobody"
     with pytest.raises(UnknownAgentError):
@@ -75,7 +84,7 @@ def test_unknown_agent(store: SqliteStore) -> None:
         store.acked_seq("nobody")
 
 
-def test_container_upsert_keeps_known_metadata(store: SqliteStore) -> None:
+def test_container_upsert_keeps_known_metadata(store: Store) -> None:
     full = Container(id="f" * 64, name="web", image="img:1", runtime="podman")
     partial = Container(id="f" * 64, complete=False)
     store.store_batch(_ingest(1, 2, full), now=1)
@@ -84,7 +93,7 @@ def test_container_upsert_keeps_known_metadata(store: SqliteStore) -> None:
     assert (c.name, c.image, c.first_seen, c.last_seen) == ("web", "img:1", 1001, 1003)
 
 
-def test_alert_process_comes_from_its_event_when_fields_lack_it(store: SqliteStore) -> None:
+def test_alert_process_comes_from_its_event_when_fields_lack_it(store: Store) -> None:
     event = make_event(1, 5000, pid=77, proc_name="nc")
     alert = make_alert(2, event)
     alert.output_fields = {}
@@ -94,7 +103,7 @@ def test_alert_process_comes_from_its_event_when_fields_lack_it(store: SqliteSto
     assert (stored.proc_name, stored.proc_pid, stored.proc_cmdline) == ("nc", 77, "nc -c id")
 
 
-def test_enrollment_token_states(store: SqliteStore) -> None:
+def test_enrollment_token_states(store: Store) -> None:
     store.add_enrollment_token("h1", expires_at=100)
     assert store.claim_enrollment_token("nope", 1, "x") is TokenState.UNKNOWN
     assert store.claim_enrollment_token("h1", 200, "x") is TokenState.EXPIRED
@@ -109,7 +118,7 @@ def test_store_registry_refuses_duplicates() -> None:
         STORES.register("sqlite", SqliteStore)
 
 
-def test_container_known_only_from_an_alert_is_listed(store: SqliteStore) -> None:
+def test_container_known_only_from_an_alert_is_listed(store: Store) -> None:
     event = make_event(1, 5000, container=Container(id="9" * 64, name="shell-box"))
     alert = make_alert(1, event)
     alert.output_fields.update(

@@ -15,6 +15,7 @@ from stockade.model import Event
 from stockade.platform import Platform, PlatformConfig
 from stockade.platform.services.retention import RetentionPolicy
 from stockade.platform.store.base import AgentRecord, AlertQuery, EventQuery
+from stockade.platform.store.postgres import PostgresStore
 from stockade.platform.store.sqlite import SqliteStore
 from tests.support.agent_client import TestAgent
 from tests.support.polling import poll_value
@@ -32,10 +33,14 @@ def turned_away(answer: httpx.Response) -> bool:
 class PlatformRunner:
     """Serves a `Platform` from its own thread; `stop()` then `start()` restarts it."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, store_url: str = "") -> None:
+        """`store_url`: a `postgresql://` database to store in, else SQLite in `data_dir`."""
         self.data_dir = data_dir
+        self.store_url = store_url
         self.config = PlatformConfig(
             data_dir=data_dir,
+            store="postgresql" if store_url else "sqlite",
+            store_location=store_url,
             console_port=free_port(),
             agent_port=free_port(),
             # tests send events at fixed past times: keep them whatever their age
@@ -168,7 +173,17 @@ class PlatformRunner:
     def stored(self) -> Iterator[SqliteStore]:
         """The platform's store, read directly (the platform must be stopped)."""
         assert self._platform is None, "stop the platform before reading its store"
-        store = SqliteStore(str(self.data_dir / "stockade.db"))
+        with self.beside() as store:
+            yield store
+
+    @contextlib.contextmanager
+    def beside(self) -> Iterator[SqliteStore]:
+        """The platform's store opened a second time, beside the running platform."""
+        store = (
+            PostgresStore(self.store_url)
+            if self.store_url
+            else SqliteStore(str(self.data_dir / "stockade.db"))
+        )
         try:
             yield store
         finally:

@@ -84,17 +84,18 @@ async def _ready(url: str) -> bool:
 def start_postgres(settings: tuple[str, ...] = FAST_SETTINGS) -> PostgresServer:
     """initdb and start a server; skip (fail under CI=true) without Debian's PostgreSQL 15."""
     if not (BIN / "initdb").exists():
-        skip_or_fail(f"PostgreSQL 15 not installed ({BIN}/initdb missing; apt-get install postgresql)")
+        skip_or_fail(f"PostgreSQL 15 not installed ({BIN}/initdb missing)")
     root = Path(tempfile.mkdtemp(prefix="stockade-pg-"))
     user = _server_user()
     shutil.chown(root, user.pw_uid, user.pw_gid)
     data = root / "data"
-    run_as = {"user": user.pw_uid, "group": user.pw_gid} if os.geteuid() == 0 else {}
+    uid, gid = (user.pw_uid, user.pw_gid) if os.geteuid() == 0 else (None, None)
     subprocess.run(
         [BIN / "initdb", "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"],
         check=True,
         capture_output=True,
-        **run_as,  # type: ignore[arg-type]
+        user=uid,
+        group=gid,
     )
     port = free_port()
     options = [f"-c{s}" for s in (*settings, "max_connections=300", "listen_addresses=127.0.0.1")]
@@ -102,7 +103,8 @@ def start_postgres(settings: tuple[str, ...] = FAST_SETTINGS) -> PostgresServer:
         [BIN / "postgres", "-D", data, "-p", str(port), "-k", root, *options],
         stdout=subprocess.DEVNULL,
         stderr=(root / "server.log").open("wb"),
-        **run_as,  # type: ignore[arg-type]
+        user=uid,
+        group=gid,
     )
     server = PostgresServer(port=port, root=root, process=process)
     poll_until(lambda: asyncio.run(_ready(server.url())), 60, "PostgreSQL to accept connections")
