@@ -71,7 +71,8 @@ def test_cli_server_with_an_unknown_store_exits_2_in_one_line(tmp_path: Path) ->
     result = CliRunner().invoke(app, ["server", "--data-dir", str(tmp_path), "--store", "nosuch"])
     assert result.exit_code == 2
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and "unknown store 'nosuch' (known: postgresql, sqlite" in lines[0], result.stderr
+    assert len(lines) == 1, result.stderr
+    assert "unknown store 'nosuch' (known: postgresql, sqlite" in lines[0], result.stderr
 
 
 def test_the_configured_store_and_bus_are_the_ones_used(tmp_path: Path) -> None:
