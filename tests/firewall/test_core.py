@@ -101,7 +101,7 @@ def _elements(commands: dict[str, Any], name: str) -> list[Any]:
     return next(s.get("elem", []) for s in sets if s["name"] == name)
 
 
-def test_protect_rules_allow_learned_peers_dns_and_established_only() -> None:
+def test_protect_rules_allow_learned_peers_dns_and_their_replies_only() -> None:
     rules = [AllowRule(src="client", dst="web", port=8080)]
     addresses = {"web": ["10.88.0.5", "10.88.0.7"], "client": ["10.88.0.6"]}
     web = protect_commands("web", rules, addresses, resolvers=["10.88.0.1"])

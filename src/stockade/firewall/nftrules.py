@@ -1,10 +1,19 @@
 """The protect ruleset of one container as nftables JSON (pure).
 
 Once a group is protected, each of its containers gets one table in its own network
-namespace: both directions drop by default; loopback, established and related traffic,
-DNS to the configured resolvers and every allow rule naming the group are accepted.
-The allowed (peer, protocol, port) triples sit in sets (one per direction and address
-family), so a new connection costs one set lookup however many groups the rules name.
+namespace: both directions drop by default; loopback, DNS to the configured resolvers
+and every allow rule naming the group are accepted. The allowed (peer, protocol, port)
+triples sit in sets (one per direction and address family), so a packet costs one set
+lookup however many groups the rules name.
+
+The table is stateless: no `ct` expression, so connection tracking stays off in the
+container's namespace (it cost a new connection about half its setup time). A packet is
+accepted when it goes to (or comes from) an allowed peer's port, or is the reply to
+such a packet: it comes from a peer's allowed port (the peer's side of an outbound
+connection) or goes from one of ours (our side of an inbound one). A TCP packet opening
+a connection (SYN without ACK) is never taken as a reply, so only the allowed side can
+open one; for UDP a peer's allowed port may also reach other local ports. ICMP errors
+(unreachable, too big, time exceeded) and IPv6 neighbour discovery pass either way.
 The commands replace the table whole in one transaction, so re-applying is idempotent.
 """
 
@@ -25,8 +34,8 @@ _ADDRESS_TYPES = {"ip": "ipv4_addr", "ip6": "ipv6_addr"}
 _PEER_FIELD = {"input": "saddr", "output": "daddr"}
 
 
-def _rule(chain: str, *expr: JsonObj) -> JsonObj:
-    rule = {"family": FAMILY, "table": TABLE, "chain": chain, "expr": [*expr, {"accept": None}]}
+def _rule(chain: str, *expr: JsonObj, verdict: str = "accept") -> JsonObj:
+    rule = {"family": FAMILY, "table": TABLE, "chain": chain, "expr": [*expr, {verdict: None}]}
     return {"add": {"rule": rule}}
 
 
@@ -34,9 +43,23 @@ def _iface(key: str) -> JsonObj:
     return {"match": {"op": "==", "left": {"meta": {"key": key}}, "right": "lo"}}
 
 
-_ESTABLISHED = {
-    "match": {"op": "in", "left": {"ct": {"key": "state"}}, "right": ["established", "related"]}
-}
+_TCP_FLAGS = {"payload": {"protocol": "tcp", "field": "flags"}}
+# a connection's first packet: only the allowed side opens a connection
+_TCP_OPENING = {"match": {"op": "==", "left": {"&": [_TCP_FLAGS, ["syn", "ack"]]}, "right": "syn"}}
+_ICMP_TYPES = {
+    "icmp": ["destination-unreachable", "time-exceeded", "parameter-problem"],
+    "icmpv6": [
+        "destination-unreachable", "packet-too-big", "time-exceeded", "parameter-problem",
+        "nd-neighbor-solicit", "nd-neighbor-advert",
+    ],
+}  # fmt: skip
+# the chain whose set holds the connection a reply belongs to
+_OPPOSITE = {"input": "output", "output": "input"}
+
+
+def _icmp(protocol: str) -> JsonObj:
+    field = {"payload": {"protocol": protocol, "field": "type"}}
+    return {"match": {"op": "==", "left": field, "right": {"set": _ICMP_TYPES[protocol]}}}
 
 
 def set_name(chain: str, family: str) -> str:
@@ -44,14 +67,22 @@ def set_name(chain: str, family: str) -> str:
     return f"{chain}_{family}"
 
 
-def _lookup(chain: str, family: str) -> JsonObj:
-    """`ip daddr . meta l4proto . th dport @output_ip` (saddr for input)."""
+def _lookup(chain: str, family: str, *, reply: bool = False) -> JsonObj:
+    """`ip daddr . meta l4proto . th dport @output_ip` (saddr for input).
+
+    As a reply (`reply`): a packet of a connection the other chain allows, flowing back:
+    its source port is that connection's allowed port. `ip saddr . meta l4proto . th
+    sport @output_ip` in input (a peer answering our connection), `ip daddr ... th sport
+    @input_ip` in output (our answer to a peer's).
+    """
+    port = "sport" if reply else "dport"
+    named = set_name(_OPPOSITE[chain] if reply else chain, family)
     key = [
         {"payload": {"protocol": family, "field": _PEER_FIELD[chain]}},
         {"meta": {"key": "l4proto"}},
-        {"payload": {"protocol": "th", "field": "dport"}},
+        {"payload": {"protocol": "th", "field": port}},
     ]
-    return {"match": {"op": "==", "left": {"concat": key}, "right": f"@{set_name(chain, family)}"}}
+    return {"match": {"op": "==", "left": {"concat": key}, "right": f"@{named}"}}
 
 
 def _peers(kind: str, value: str, addresses: Mapping[str, Sequence[str]]) -> Sequence[str]:
@@ -86,6 +117,19 @@ def _elements(triples: Iterable[tuple[str, str, int]], family: str) -> list[Json
     ]
 
 
+def _chain_commands(hook: str) -> list[JsonObj]:
+    """One hook's chain: loopback, allowed peers, then replies to the other direction's."""
+    chain = {"family": FAMILY, "table": TABLE, "name": hook, "type": "filter", "hook": hook}
+    return [
+        {"add": {"chain": {**chain, "prio": PRIORITY, "policy": "drop"}}},
+        _rule(hook, _iface("iifname" if hook == "input" else "oifname")),
+        *(_rule(hook, _lookup(hook, family)) for family in _ADDRESS_TYPES),
+        _rule(hook, _TCP_OPENING, verdict="drop"),
+        *(_rule(hook, _lookup(hook, family, reply=True)) for family in _ADDRESS_TYPES),
+        *(_rule(hook, _icmp(protocol)) for protocol in _ICMP_TYPES),
+    ]
+
+
 def protect_commands(
     group: str,
     rules: Iterable[AllowRule],
@@ -101,7 +145,7 @@ def protect_commands(
     commands: list[JsonObj] = [{"add": {"table": table}}, {"delete": {"table": table}}]
     commands.append({"add": {"table": table}})
     triples = allowed_triples(group, rules, addresses, resolvers)
-    for hook in ("input", "output"):
+    for hook in ("input", "output"):  # every set first: each chain reads both chains' sets
         for family, address_type in _ADDRESS_TYPES.items():
             found = {
                 "family": FAMILY, "table": TABLE, "name": set_name(hook, family),
@@ -109,11 +153,8 @@ def protect_commands(
             }  # fmt: skip
             elements = _elements(triples[hook], family)
             commands.append({"add": {"set": {**found, "elem": elements} if elements else found}})
-        chain = {"family": FAMILY, "table": TABLE, "name": hook, "type": "filter", "hook": hook}
-        commands.append({"add": {"chain": {**chain, "prio": PRIORITY, "policy": "drop"}}})
-        commands.append(_rule(hook, _iface("iifname" if hook == "input" else "oifname")))
-        commands.append(_rule(hook, _ESTABLISHED))
-        commands += [_rule(hook, _lookup(hook, family)) for family in _ADDRESS_TYPES]
+    for hook in ("input", "output"):
+        commands += _chain_commands(hook)
     return {"nftables": commands}
 
 

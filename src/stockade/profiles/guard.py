@@ -6,6 +6,12 @@ exec asks `decide` with the path as the container sees it, whether the file is o
 overlay's upper layer (written or replaced after the container started) and a lazy
 sha256; a refusal answers FAN_DENY (the exec fails with EPERM) and is handed to
 `on_refused`. Unmarked containers, and everything once the guard is closed, run freely.
+
+An allowed file gets an inode mark ignoring exec permission events, so the kernel stops
+asking about it: a repeated exec (and the ELF interpreter each exec opens) costs no trip
+to this process. The kernel drops such an ignore mark when the file is modified (written
+or truncated: it is judged again); a file replaced by rename is a new inode, never
+marked. Profiles or modes changing flush every ignore mark (`forget`).
 """
 
 from __future__ import annotations
@@ -39,6 +45,8 @@ from stockade.respond.execblock import (
 
 log = logging.getLogger(__name__)
 FAN_MARK_MOUNT = 0x10
+FAN_MARK_IGNORED_MASK = 0x20  # cleared by the kernel when the file is modified
+FAN_MARK_FLUSH = 0x80  # without FAN_MARK_MOUNT: every inode mark of the group
 _METADATA = struct.Struct("IBBHQii")  # event_len, vers, reserved, metadata_len, mask, fd, pid
 _RESPONSE = struct.Struct("iI")  # fd, response
 _HASH_CHUNK = 1 << 20
@@ -84,8 +92,7 @@ class ExecGuard:
         self._decide, self._on_refused = decide, on_refused
         self._roots: dict[int, GuardedRoot] = {}  # by device
         self._hashes: dict[tuple[int, ...], str] = {}
-        # file versions (device, inode, times, size) allowed since profiles last changed
-        self._allowed: set[tuple[int, ...]] = set()
+        self._ignored = 0  # inode ignore marks since the last flush
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._answer, name="stockade-guard", daemon=True)
@@ -108,6 +115,8 @@ class ExecGuard:
         for guarded in found:
             with contextlib.suppress(RespondError):  # a container gone took its mount along
                 self._mark(FAN_MARK_REMOVE | FAN_MARK_MOUNT, guarded.root)
+        if found:
+            self.forget()  # its files' ignore marks would pin their inodes
 
     def guarded(self) -> set[str]:
         """Ids of the containers guarded now."""
@@ -156,24 +165,27 @@ class ExecGuard:
         key = (info.st_dev, info.st_ino, info.st_mtime_ns, info.st_ctime_ns, info.st_size)
         with self._lock:
             guarded = self._roots.get(info.st_dev)
-            if guarded is None:
-                return ALLOW, None
-            if key in self._allowed:  # a file version allowed before: no path, no lookup
-                return ALLOW, None
+        if guarded is None:
+            return ALLOW, None
         path = os.readlink(f"/proc/self/fd/{fd}")
         upper = bool(guarded.upperdir) and os.path.lexists(guarded.upperdir + path)
         verdict = self._decide(guarded.container_id, path, upper, lambda: self._hash(fd, key))
         if verdict.allow:
-            with self._lock:
-                if len(self._allowed) >= MAX_ALLOWED:
-                    self._allowed.clear()
-                self._allowed.add(key)
+            self._ignore(fd)
         return verdict, (None if verdict.allow else (guarded.container_id, path))
 
+    def _ignore(self, fd: int) -> None:
+        """Let the kernel allow this file's execs without asking, until it is modified."""
+        if self._ignored >= MAX_ALLOWED:
+            self.forget()
+        flags = FAN_MARK_ADD | FAN_MARK_IGNORED_MASK
+        if self._libc.fanotify_mark(self._fd, flags, FAN_OPEN_EXEC_PERM, fd, None) == 0:
+            self._ignored += 1
+
     def forget(self) -> None:
-        """Judge every file again (profiles or modes changed)."""
-        with self._lock:
-            self._allowed.clear()
+        """Judge every file again (profiles or modes changed): drop every ignore mark."""
+        self._libc.fanotify_mark(self._fd, FAN_MARK_FLUSH, 0, AT_FDCWD, None)
+        self._ignored = 0
 
     def _hash(self, fd: int, key: tuple[int, ...]) -> str:
         found = self._hashes.get(key)

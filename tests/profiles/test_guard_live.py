@@ -1,0 +1,57 @@
+"""The exec guard on a real podman container: the kernel stops asking about a file once it
+was allowed (a repeated exec never reaches the agent), asks again once the file is
+modified in place, and refuses what the profile lacks."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable
+
+import pytest
+
+from stockade.profiles.groups import GroupId
+from stockade.profiles.guard import ExecGuard
+from stockade.profiles.profile import Behaviour, Kind, Profile, merged
+from stockade.profiles.verdict import ExecVerdict, exec_verdict
+from tests.support.podman import Podman
+
+pytestmark = [pytest.mark.root, pytest.mark.podman]
+ALLOWED = ("/usr/bin/true", "/usr/bin/sh", "/usr/bin/dash", "/usr/bin/cp", "/usr/bin/id")
+
+
+def test_an_allowed_file_is_asked_about_once_until_it_is_modified(
+    podman: Podman, tools_image: str
+) -> None:
+    container = podman.run_detached(tools_image, "sleep", "600")
+    pid = int(podman.cmd("inspect", "-f", "{{.State.Pid}}", container).stdout)
+    profile = merged(Profile(group=GroupId("g")), [Behaviour(Kind.EXEC, p) for p in ALLOWED])
+    asked: list[str] = []
+    refused: list[str] = []
+
+    def decide(_cid: str, path: str, upper: bool, file_hash: Callable[[], str]) -> ExecVerdict:
+        asked.append(path)
+        return exec_verdict(profile, path, upper, file_hash)
+
+    guard = ExecGuard(decide, lambda _cid, path, _v: refused.append(path))
+    try:
+        guard.protect(container, pid)
+        for _ in range(3):
+            podman.exec(container, "/usr/bin/true")
+        assert asked.count("/usr/bin/true") == 1  # the kernel allowed the repeats itself
+        assert not [p for p in asked if "/ld-linux" not in p and p != "/usr/bin/true"]
+
+        podman.exec(container, "/usr/bin/cp", "/usr/bin/id", "/usr/bin/true")
+        podman.exec(container, "/usr/bin/true", check=False)
+        assert asked.count("/usr/bin/true") == 2, asked  # modified: judged again
+        assert "/usr/bin/true" in refused  # on the upper layer now: drift
+
+        with pytest.raises(subprocess.CalledProcessError):
+            podman.exec(container, "/usr/bin/tac", "/dev/null")
+        assert "/usr/bin/tac" in refused
+        guard.forget()
+        podman.exec(container, "/usr/bin/id")
+        podman.exec(container, "/usr/bin/id")
+        assert asked.count("/usr/bin/id") == 1
+    finally:
+        guard.close()
+        podman.remove(container)
