@@ -16,6 +16,7 @@ from stockade.sensor.bpf.loader import LoadedSensor
 from stockade.sensor.bpf.shipped import (
     OBJECT_NAME,
     STAMP_NAME,
+    in_source_checkout,
     load_object,
     shipped_object,
     write_shipped,
@@ -116,3 +117,26 @@ def test_missing_shipped_object_falls_back_to_a_host_build(
     assert loaded.fallback_reason == f"no CO-RE object shipped in {tmp_path}"
     (message,) = [r.getMessage() for r in caplog.records]
     assert message.startswith(f"eBPF: no CO-RE object shipped in {tmp_path}; building")
+
+
+def test_source_checkout_is_told_from_an_installed_package(tmp_path: Path) -> None:
+    assert in_source_checkout(ROOT / "src" / "stockade" / "sensor" / "bpf")
+    installed = tmp_path / "site-packages" / "stockade" / "sensor" / "bpf"
+    installed.mkdir(parents=True)
+    assert not in_source_checkout(installed)
+
+
+@pytest.mark.ebpf
+def test_source_checkout_builds_on_the_host_at_debug_level(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    checkout = tmp_path / "checkout"
+    package = checkout / "src" / "stockade" / "sensor" / "bpf"
+    package.mkdir(parents=True)
+    (checkout / "setup.py").write_text("")
+    with caplog.at_level(logging.DEBUG, logger="stockade.sensor.bpf.shipped"):
+        loaded = load_object(_probe, package_dir=package, cache_dir=tmp_path / "cache")
+    loaded.value.close()
+    (record,) = caplog.records
+    assert record.levelno == logging.DEBUG
+    assert record.getMessage().startswith(f"eBPF: no CO-RE object shipped in {package}")

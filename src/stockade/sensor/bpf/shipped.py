@@ -4,7 +4,8 @@ The package build compiles `sensor.bpf.o` once (setup.py) and ships it beside a 
 naming the C sources it came from. Its BTF relocations let one object load on many
 kernels, so a host needs neither clang nor bpftool. Where it is missing, stale (other C
 sources) or refused by the kernel, the object is built on the host instead, and one log
-line says why.
+line says why: a warning for an installed package, a debug line in a source checkout, where
+building on the host is the normal way.
 """
 
 from __future__ import annotations
@@ -44,9 +45,19 @@ def write_shipped(package_dir: Path) -> Path:
     return obj
 
 
+def in_source_checkout(package_dir: Path) -> bool:
+    """Whether `package_dir` is `src/stockade/sensor/bpf` of a source checkout, not an install."""
+    parents = package_dir.resolve().parents
+    return len(parents) > 3 and parents[2].name == "src" and (parents[3] / "setup.py").is_file()
+
+
+def _package_dir(package_dir: Path | None) -> Path:
+    return package_dir or Path(str(resources.files("stockade.sensor.bpf")))
+
+
 def shipped_object(package_dir: Path | None = None) -> tuple[Path | None, str | None]:
     """The shipped object if it matches the C sources here, else None and why not."""
-    where = package_dir or Path(str(resources.files("stockade.sensor.bpf")))
+    where = _package_dir(package_dir)
     obj, stamp = where / OBJECT_NAME, where / STAMP_NAME
     if not obj.is_file() or not stamp.is_file():
         return None, f"no CO-RE object shipped in {where}"
@@ -63,12 +74,15 @@ def load_object(
 ) -> Loaded[T]:
     """`load` the shipped object; if that is impossible, build one on this host and load it."""
     obj, reason = shipped_object(package_dir)
+    level = logging.WARNING
     if obj is not None:
         try:
             return Loaded(load(obj), obj, None)
         except SensorError as e:
             reason = f"the shipped object did not load on this kernel: {e}"
-    log.warning("eBPF: %s; building the object on this host (clang, bpftool)", reason)
+    elif in_source_checkout(_package_dir(package_dir)):
+        level = logging.DEBUG  # a checkout ships nothing: the host build is expected there
+    log.log(level, "eBPF: %s; building the object on this host (clang, bpftool)", reason)
     try:
         built = build_object(cache_dir)
     except SensorError as e:
