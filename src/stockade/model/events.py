@@ -211,6 +211,10 @@ class ProcSnapshot(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     nthreads: int = -1  # threads alive, leader included (proc.nthreads)
     stdio: tuple[StdFd, ...] = ()  # descriptors 0, 1, 2 in order
     cgroups: tuple[tuple[str, str], ...] = ()  # (subsystem, path), /proc/PID/cgroup order
+    # CPU per second before the read, % of one CPU as Falco counts it (clock ticks at
+    # 100 Hz, at most 100): the last second of a thread younger than one, else its mean
+    cpu_user_pct: float = -1
+    cpu_system_pct: float = -1
 
 
 class Process(msgspec.Struct, kw_only=True, gc=False):
@@ -305,6 +309,7 @@ class Event(msgspec.Struct, kw_only=True, gc=False):
     host_id: str = ""
     seq: int = 0  # per-agent sequence number, assigned when spooled
     source: str = ""  # which sensor produced it (ebpf, proc_connector, fanotify, replay)
+    cpu: int = -1  # the CPU it happened on (evt.cpu); -1: the sensor does not say
 
 
 _json_encoder = msgspec.json.Encoder()

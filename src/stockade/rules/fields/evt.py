@@ -254,7 +254,7 @@ def register(t: FieldTable) -> None:
     simple(t, "syscall.type", S, "syscall name (Event.type)", lambda e: e.type)
     simple(t, "evt.dir", S, "direction, '<' for Stockade's completed calls", lambda e: e.dir)
     simple(t, "evt.category", S, "event category", lambda e: _CATEGORIES.get(e.type, "other"))
-    simple(t, "evt.cpu", INT, "CPU (not collected)", lambda _e: None)
+    simple(t, "evt.cpu", INT, "CPU it happened on", lambda e: e.cpu if e.cpu >= 0 else None)
     simple(t, "evt.args", S, "all arguments, k=v joined by spaces", _args)
     simple(t, "evt.info", S, "same as evt.args", _args)
     simple(t, "evt.res", S, "SUCCESS or the errno name (Event.res)", _res)

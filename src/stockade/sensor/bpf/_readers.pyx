@@ -51,6 +51,7 @@ cdef enum:
     AT_A4 = IDENT + 48
     AT_A5 = IDENT + 56
     AT_KIND = IDENT + 64
+    AT_CPU = IDENT + 66
     AT_FLAGS = IDENT + 68
     AT_SLEN = IDENT + 70
     F_EXE_UPPER = 1  # REC_F_EXE_UPPER
@@ -172,9 +173,12 @@ cdef class CompiledReaders:
         for item in records:
             rec = item  # a TypeError for anything but bytes, as in the Python readers
             try:
-                events.append(self._read(rec))
+                event = self._read(rec)
             except MALFORMED:
                 errors += 1
+            else:  # _read checked the length: the header is there
+                event.cpu = _u16(PyBytes_AS_STRING(rec), AT_CPU)
+                events.append(event)
         return events, errors
 
     cdef object _read(self, bytes rec):
@@ -189,7 +193,7 @@ cdef class CompiledReaders:
         if n < HDR:
             raise DecodeError(f"record of {n} bytes is shorter than the header")
         p = PyBytes_AS_STRING(rec)
-        kind = _u32(p, AT_KIND)
+        kind = _u16(p, AT_KIND)
         l0 = _u16(p, AT_SLEN)
         l1 = _u16(p, AT_SLEN + 2)
         l2 = _u16(p, AT_SLEN + 4)

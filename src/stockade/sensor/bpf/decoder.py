@@ -13,6 +13,7 @@ from stockade.sensor.bpf.decoder_exec import argv_of, comm_of
 from stockade.sensor.bpf.decoder_kinds import (
     ACCEPTS,
     CLONES,
+    CPU_AT,
     HOST,
     IDENT,
     IDENT_SIZE,
@@ -34,9 +35,9 @@ else:
 
 __all__ = ["COMPILED", "DecodeError", "RecordDecoder", "boot_to_epoch_offset"]
 
-_WHAT = struct.Struct("<Qq6QIH4H2x")  # c/record.h: what happened, after who acted
-_EXEC = struct.Struct("<QqQ40xIH4H")  # ts, res, argument 0 (the old pid), kind, flags, lengths
-_GENERIC = struct.Struct("<Qq48xI10xH")  # ts, res, kind, syscall number
+_WHAT = struct.Struct("<Qq6QH2xH4H2x")  # c/record.h: what happened, after who acted
+_EXEC = struct.Struct("<QqQ40xH2xH4H")  # ts, res, argument 0 (old pid), kind, flags, lengths
+_GENERIC = struct.Struct("<Qq48xH12xH")  # ts, res, kind, syscall number
 assert IDENT_SIZE + _WHAT.size == HDR_SIZE
 _F_EXE_UPPER, _F_EXE_MEMFD = 1, 2
 
@@ -74,7 +75,9 @@ class RecordDecoder(KindReaders):
         """Decode one record; raises DecodeError on a malformed one."""
         if len(rec) < HDR_SIZE:
             raise DecodeError(f"record of {len(rec)} bytes is shorter than the header")
-        return self._readers[rec[KIND_AT]](rec)
+        event = self._readers[rec[KIND_AT]](rec)
+        event.cpu = rec[CPU_AT] | rec[CPU_AT + 1] << 8
+        return event
 
     def decode_all(self, records: Iterable[bytes]) -> tuple[list[Event], int]:
         """Decode records in order: the events, and how many were malformed (skipped)."""
@@ -86,7 +89,9 @@ class RecordDecoder(KindReaders):
             try:
                 if len(rec) < HDR_SIZE:
                     raise DecodeError(f"record of {len(rec)} bytes is shorter than the header")
-                append(readers[rec[KIND_AT]](rec))
+                event = readers[rec[KIND_AT]](rec)
+                event.cpu = rec[CPU_AT] | rec[CPU_AT + 1] << 8
+                append(event)
             except MALFORMED:
                 errors += 1
         return events, errors

@@ -16,9 +16,10 @@ from stockade.sensor.bpf.kinds import KIND_IDS
 
 IO_FILTERED: frozenset[T] = frozenset(
     {T.READ, T.WRITE, T.PREAD, T.PWRITE, T.READV, T.WRITEV, T.PREADV, T.PWRITEV, T.SENDTO,
-     T.SENDMSG, T.RECVFROM, T.RECVMSG, T.SENDMMSG, T.RECVMMSG}
+     T.SENDMSG, T.RECVFROM, T.RECVMSG, T.SENDMMSG, T.RECVMMSG, T.DUP, T.DUP2, T.DUP3}
 )  # fmt: skip
-"""The event types whose programs filter on the descriptor's class (SYSCALL_IO)."""
+"""The event types whose programs filter on the descriptor's class (SYSCALL_IO, SYSCALL_DUP:
+a dup on its old fd, whose class the new one shares)."""
 
 IOF_OTHER = 32
 # c/io.bpf.h IOF_* and the fd.typechar values the decoder (argspec_io.fd_info) can give a

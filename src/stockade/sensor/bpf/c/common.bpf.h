@@ -174,6 +174,7 @@ static __always_inline void fill_hdr(struct rec_hdr *h, __u32 kind, __s64 res)
 	h->cgroup_id = bpf_get_current_cgroup_id();
 	h->res = res;
 	h->kind = kind;
+	h->cpu = bpf_get_smp_processor_id();
 	h->pid = id >> 32;
 	h->tid = (__u32)id;
 	h->ppid = t->real_parent->tgid;

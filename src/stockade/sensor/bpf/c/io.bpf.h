@@ -53,15 +53,16 @@ static __always_inline __u32 file_class(__u32 fmt)
 
 /*
  * Whether an I/O call of `kind` on fd is reported: not when no rule can match its
- * descriptor's class (io_drop); on a socket, only its first c->sock_io_max calls (the
- * start of a conversation is what content rules look at), so a busy long-lived
- * connection costs a map lookup per call, not an event.
+ * descriptor's class (io_drop); on a socket, with `counted`, only its first
+ * c->sock_io_max calls (the start of a conversation is what content rules look at), so
+ * a busy long-lived connection costs a map lookup per call, not an event. A dup is
+ * filtered by class only (`counted` 0): it is no conversation.
  */
-static __always_inline int io_wanted(struct sensor_cfg *c, long fd, __u32 kind)
+static __always_inline int io_wanted(struct sensor_cfg *c, long fd, __u32 kind, int counted)
 {
 	__u8 *dropped = bpf_map_lookup_elem(&io_drop, &kind);
 	__u32 drop = dropped ? *dropped : 0;
-	__u32 max = c->sock_io_max;
+	__u32 max = counted ? c->sock_io_max : 0;
 	if (!drop && !max)
 		return 1;
 	struct file *raw = fd_file(fd);

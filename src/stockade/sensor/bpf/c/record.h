@@ -30,7 +30,8 @@ struct rec_hdr {
 	__u64 ts;        /* bpf_ktime_get_boot_ns */
 	__s64 res;       /* syscall return value */
 	__u64 a[6];      /* raw syscall arguments (some replaced, see decoder.py) */
-	__u32 kind;      /* event kind id (kinds.h, generated) */
+	__u16 kind;      /* event kind id (kinds.h, generated) */
+	__u16 cpu;       /* bpf_get_smp_processor_id (evt.cpu) */
 	__u16 flags;     /* REC_F_* */
 	__u16 slen[4];   /* bytes used in each string slot */
 	__u16 nr;        /* the syscall number of a generic record (K_GENERIC), else 0 */

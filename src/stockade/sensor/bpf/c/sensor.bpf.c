@@ -285,15 +285,18 @@ static __always_inline int emit_exit(struct trace_event_raw_sys_exit *ctx, __u32
 	return 0;
 }
 
-/* Enter of an I/O call: stashed only when its descriptor passes io_wanted. */
-static __always_inline int io_enter(struct trace_event_raw_sys_enter *ctx, __u32 kind)
+/*
+ * Enter of an I/O or dup call: stashed only when its descriptor passes io_wanted. Every
+ * such call of the host runs this, so argument 0 (the fd, within every one of these
+ * calls' records) is a direct context load, not a helper call.
+ */
+static __always_inline int io_enter(struct trace_event_raw_sys_enter *ctx, __u32 kind, int counted)
 {
 	struct sensor_cfg *c = get_cfg();
 	if (!c || c->self_tgid == (bpf_get_current_pid_tgid() >> 32))
 		return 0;
-	long fd = 0;
-	bpf_probe_read_kernel(&fd, sizeof(fd), &ctx->args[0]);
-	if (!io_wanted(c, fd, kind))
+	long fd = ctx->args[0];
+	if (!io_wanted(c, fd, kind, counted))
 		return 0;
 	return stash_enter(ctx, kind);
 }
@@ -302,7 +305,20 @@ static __always_inline int io_enter(struct trace_event_raw_sys_enter *ctx, __u32
 	SEC("tracepoint/syscalls/sys_enter_" #name)                                  \
 	int enter_##name(struct trace_event_raw_sys_enter *ctx)                      \
 	{                                                                            \
-		return io_enter(ctx, KIND);                                              \
+		return io_enter(ctx, KIND, 1);                                           \
+	}                                                                            \
+	SEC("tracepoint/syscalls/sys_exit_" #name)                                   \
+	int exit_##name(struct trace_event_raw_sys_exit *ctx)                        \
+	{                                                                            \
+		return emit_exit(ctx, KIND);                                         \
+	}
+
+/* A dup family call: filtered on its old fd's class, as an I/O call is, but not counted. */
+#define SYSCALL_DUP(name, KIND)                                                     \
+	SEC("tracepoint/syscalls/sys_enter_" #name)                                  \
+	int enter_##name(struct trace_event_raw_sys_enter *ctx)                      \
+	{                                                                            \
+		return io_enter(ctx, KIND, 0);                                           \
 	}                                                                            \
 	SEC("tracepoint/syscalls/sys_exit_" #name)                                   \
 	int exit_##name(struct trace_event_raw_sys_exit *ctx)                        \
@@ -380,9 +396,9 @@ SYSCALL(ftruncate, K_FTRUNCATE)
 SYSCALL(fchmodat2, K_FCHMODAT2)
 SYSCALL(chdir, K_CHDIR)
 SYSCALL(fchdir, K_FCHDIR)
-SYSCALL(dup, K_DUP)
-SYSCALL(dup2, K_DUP2)
-SYSCALL(dup3, K_DUP3)
+SYSCALL_DUP(dup, K_DUP)
+SYSCALL_DUP(dup2, K_DUP2)
+SYSCALL_DUP(dup3, K_DUP3)
 SYSCALL(pipe, K_PIPE)
 SYSCALL(pipe2, K_PIPE2)
 /*
