@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import resource
 import stat
+import time
 from pathlib import Path
 
 from stockade.model import ProcSnapshot, StdFd
@@ -27,6 +28,7 @@ _ANON_TYPES = {
 }
 _ENVIRON_MAX = 64 * 1024  # Falco keeps at most this much of a large environment
 _PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
+_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def _read(path: str, limit: int = 65536) -> bytes | None:
@@ -144,6 +146,7 @@ def read_snapshot(pid: int, proc: Path = _PROC) -> ProcSnapshot | None:
     if raw is None:
         return None
     rest = raw[raw.rindex(b")") + 2 :].split()
+    user, system = _last_second_cpu(int(rest[11]), int(rest[12]), int(rest[19]))
     return ProcSnapshot(
         pgid=int(rest[2]),
         fdlimit=_fdlimit(pid, proc),
@@ -155,7 +158,19 @@ def read_snapshot(pid: int, proc: Path = _PROC) -> ProcSnapshot | None:
         nthreads=int(rest[17]),
         stdio=read_stdio(pid, proc),
         cgroups=read_cgroups(pid, proc),
+        cpu_user_pct=user,
+        cpu_system_pct=system,
     )
+
+
+def _last_second_cpu(utime: int, stime: int, start_ticks: int) -> tuple[float, float]:
+    """User and system CPU per second, in % of one CPU as Falco's thread.cpu.* count it
+    (clock ticks at 100 Hz, at most 100), from /proc's totals: for a thread younger than a
+    second (most at exec) exactly its last second, its whole life; for an older one its
+    mean second (/proc keeps no history)."""
+    age = time.clock_gettime(time.CLOCK_BOOTTIME) - start_ticks / _TICKS
+    per_second = 100 / _TICKS / max(age, 1.0)
+    return min(utime * per_second, 100.0), min(stime * per_second, 100.0)
 
 
 def read_ipv4(pid: int, proc: Path = _PROC) -> str:

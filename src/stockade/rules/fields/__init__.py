@@ -34,7 +34,10 @@ field is false, and outputs print `<NA>`):
     proc.duration <- Event.ts - Process.start_ns   proc.exe_ino.* <- Process.exe_ino*
     thread.cap_effective/permitted <- Process.cap_* masks as "CAP_CHOWN CAP_KILL ..."
     proc.pgid*, fdlimit, fdopencount, vm*, nthreads, stdin/stdout/stderr.*, thread.cgroup*,
-    thread.pf* <- Process.snapshot (ProcSnapshot, read from /proc at exec; None without)
+    thread.pf*, thread.cpu* <- Process.snapshot (ProcSnapshot, read from /proc at exec;
+                               None without)   thread.exectime/totexectime <- 0 (Falco's
+                               value outside scheduler switch events)
+    evt.cpu <- Event.cpu (the CPU in the eBPF record's header; None from other sensors)
     user.uid <- Process.euid (uid when unset), as Falco's uid after exec and set*uid calls
     user.name <- Process.user: the name of that uid in the process's own (container's)
                  /etc/passwd, looked up by the context stage ("root" for 0);

@@ -86,9 +86,21 @@ def register(t: FieldTable) -> None:
     simple(t, "thread.cgroups", S, "subsystem=path joined by spaces", _snap(_cgroups))
     t.add(FieldDef("thread.cgroup", S, "path in one subsystem", _cgroup, ArgKind.KEY, True))
     R, D = FieldType.RELTIME, FieldType.DOUBLE
-    switch = "from scheduler switch events (not collected)"
-    simple(t, "thread.exectime", R, f"CPU time last scheduled, {switch}", lambda _e: None)
-    simple(t, "thread.totexectime", R, f"total CPU time, {switch}", lambda _e: None)
-    simple(t, "thread.cpu", D, "CPU in the last second (not sampled)", lambda _e: None)
-    simple(t, "thread.cpu.user", D, "user CPU in the last second (not sampled)", lambda _e: None)
-    simple(t, "thread.cpu.system", D, "system CPU last second (not sampled)", lambda _e: None)
+    # Falco sets these from scheduler switch events, and gives 0 on every other event: the
+    # sensor reports no switch events, so 0 is what Falco shows for a syscall's thread too.
+    simple(t, "thread.exectime", R, "CPU time last scheduled (switch events only: 0)",
+           lambda _e: 0)  # fmt: skip
+    simple(t, "thread.totexectime", R, "CPU time over switch events seen (none: 0)",
+           lambda _e: 0)  # fmt: skip
+    simple(t, "thread.cpu", D, "CPU % in the last second, as of the exec's snapshot",
+           _snap(_cpu_total))  # fmt: skip
+    simple(t, "thread.cpu.user", D, "user CPU % in the last second (exec's snapshot)",
+           _snap(lambda s: s.cpu_user_pct))  # fmt: skip
+    simple(t, "thread.cpu.system", D, "system CPU % in the last second (exec's snapshot)",
+           _snap(lambda s: s.cpu_system_pct))  # fmt: skip
+
+
+def _cpu_total(s: ProcSnapshot) -> float:
+    if s.cpu_user_pct < 0 or s.cpu_system_pct < 0:
+        return -1
+    return min(s.cpu_user_pct + s.cpu_system_pct, 100.0)

@@ -1,0 +1,73 @@
+"""evt.cpu and the thread.* CPU fields on real kernel events in a real container: the eBPF
+sensor, this host's context stage, then what the rule engine reads."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from stockade.context.local import local_context_stage
+from stockade.model import Event
+from stockade.rules.fields import FIELDS
+from stockade.sensor.bpf import BpfSource
+from tests.support.podman import Podman
+from tests.support.polling import poll_until
+
+pytestmark = [pytest.mark.root, pytest.mark.ebpf, pytest.mark.podman]
+EXECS = ("execve", "execveat")
+
+
+@pytest.fixture(scope="module")
+def source() -> Iterator[BpfSource]:
+    bpf = BpfSource()
+    bpf.start()
+    yield bpf
+    bpf.stop()
+
+
+def _wait_for(source: BpfSource, match: Callable[[Event], bool]) -> Event:
+    stage = local_context_stage(host_id="test-host")
+    seen: list[Event] = []
+
+    def found() -> Event | None:
+        seen.extend(stage.enrich(e) for e in source.poll(0.05))
+        return next((e for e in seen if match(e)), None)
+
+    return poll_until(found, 20, "a matching event", interval=0)
+
+
+def field(event: Event, name: str) -> object:
+    """What the rule engine reads for `name` from `event`."""
+    definition, effective = FIELDS.lookup(name, None)
+    return definition.extractor(effective)(event)
+
+
+def test_cpu_fields_of_an_exec_in_a_container(
+    source: BpfSource, podman: Podman, busybox_image: str
+) -> None:
+    name = f"stockade-cpu-{uuid.uuid4().hex[:8]}"
+    podman.run_detached(busybox_image, "sleep", "600", name=name)
+    source.poll(0)
+    podman.cmd("exec", "-d", name, "/bin/sleep", "5")
+    event = _wait_for(source, lambda e: e.type in EXECS and e.container.name == name)
+
+    cpu = field(event, "evt.cpu")
+    assert isinstance(cpu, int) and 0 <= cpu < (os.cpu_count() or 1)
+    # Falco gives 0 outside scheduler switch events, which the sensor does not report
+    assert (field(event, "thread.exectime"), field(event, "thread.totexectime")) == (0, 0)
+    user, system, total = (field(event, f) for f in ("thread.cpu.user", "thread.cpu.system",
+                                                       "thread.cpu"))  # fmt: skip
+    assert isinstance(user, float) and isinstance(system, float) and isinstance(total, float)
+    assert 0 <= user <= 100 and 0 <= system <= 100
+    assert total == min(user + system, 100.0)
+
+
+def test_every_event_of_the_sensor_says_its_cpu(source: BpfSource) -> None:
+    source.poll(0)
+    with open("/dev/null", "rb"):
+        pass
+    events = poll_until(lambda: source.poll(0.05) or None, 20, "events")
+    assert all(0 <= e.cpu < (os.cpu_count() or 1) for e in events)
