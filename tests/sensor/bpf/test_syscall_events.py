@@ -229,6 +229,32 @@ def test_io_calls_on_descriptors_no_rule_matches_are_dropped_in_the_kernel() -> 
         src.stop()
 
 
+def test_dup_of_descriptors_no_rule_matches_is_dropped_in_the_kernel() -> None:
+    code = (
+        "import os, socket\n"
+        "srv = socket.create_server(('127.0.0.1', 0))\n"
+        "tcp = socket.create_connection(srv.getsockname())\n"
+        "r, w = os.pipe()\n"
+        "f = open('/dev/null', 'wb')\n"
+        "for fd in (w, f.fileno()):\n"
+        "    os.dup2(fd, 100)\n"
+        "os.dup2(tcp.fileno(), 101)\n"
+        "print(os.getpid(), tcp.fileno())\n"
+    )
+    src = BpfSource({T.DUP2, T.DUP3}, lifecycle=False)
+    src.set_fd_kinds({"dup2": frozenset("46"), "dup3": frozenset("46")})  # reverse shells
+    src.start()
+    try:
+        out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+        pid, sock = map(int, out.stdout.split())
+        reported: Check = lambda e: e.args.get("newfd") == 101  # noqa: E731
+        found = _events_of_any(src, pid, {"dup2": reported, "dup3": reported})
+        dups = [e for e in found if e.type in ("dup2", "dup3")]
+        assert [(e.args["oldfd"], e.args["newfd"]) for e in dups] == [(sock, 101)]
+    finally:
+        src.stop()
+
+
 def test_poll_reports_its_descriptors_for_fdlist() -> None:
     code = (
         "import os, select\n"
