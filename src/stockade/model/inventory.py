@@ -38,6 +38,14 @@ class LayerRef(msgspec.Struct, frozen=True, kw_only=True):
     created_by: str = ""
 
 
+class PackageFile(msgspec.Struct, frozen=True, kw_only=True):
+    """A file the package database lists for a package, with the digests it records."""
+
+    path: str
+    md5: str = ""  # hex, as dpkg's md5sums list it
+    sha256: str = ""  # hex (Python's RECORD holds it in urlsafe base64)
+
+
 class Package(msgspec.Struct, frozen=True, kw_only=True):
     """An installed package as an analyzer found it."""
 
@@ -53,6 +61,15 @@ class Package(msgspec.Struct, frozen=True, kw_only=True):
     path: str = ""  # file the analyzer read it from
     layer: LayerRef = LayerRef()
     from_lockfile: bool = False  # declared by a lock file (`path`), not found installed
+    supplier: str = ""  # who distributes it: Debian's Maintainer, a Python Author, ...
+    # what it needs, as its ecosystem states it (`scan/graph.py` resolves these): Debian
+    # names with alternatives as "a|b", Python Requires-Dist lines, npm names (or
+    # "name@version" pinned by a lock file), Go module paths, Maven "group:artifact"
+    requires: tuple[str, ...] = ()
+    provides: tuple[str, ...] = ()  # virtual names (Debian Provides)
+    files: tuple[PackageFile, ...] = ()  # as the package database lists them (SBOM scans)
+    id: str = ""  # unique within one scan result: its purl, plus "#path" where that repeats
+    depends_on: tuple[str, ...] = ()  # ids of the installed packages it requires
 
 
 class Finding(msgspec.Struct, frozen=True, kw_only=True):
@@ -80,7 +97,9 @@ class Suppressed(msgspec.Struct, frozen=True, kw_only=True):
 
     finding: Finding
     statement: str = ""
-    source: str = ""  # e.g. ".stockadeignore:3"
+    source: str = ""  # e.g. ".stockadeignore:3", "vex.json: CVE-2024-1 for pkg:oci/app"
+    status: str = "ignored"  # an ignore rule's, or the VEX status (not_affected, fixed)
+    justification: str = ""  # VEX justification, e.g. vulnerable_code_not_in_execute_path
 
 
 class ScanResult(msgspec.Struct, kw_only=True):

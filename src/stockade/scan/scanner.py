@@ -12,6 +12,7 @@ from stockade.scan.applier import Applied, apply_layers, without_declared_duplic
 from stockade.scan.cache import LayerCache
 from stockade.scan.distro import os_label, with_distro
 from stockade.scan.errors import SourceError
+from stockade.scan.graph import link
 from stockade.scan.group import AnalyzerGroup
 from stockade.scan.layers import (
     LayerResult,
@@ -115,7 +116,7 @@ def _image_findings(
 def _finish(
     result: ScanResult, applied: Applied, options: ScanOptions, extra: list[Finding]
 ) -> ScanResult:
-    packages = with_distro(without_declared_duplicates(applied.packages), applied.os)
+    packages = link(with_distro(without_declared_duplicates(applied.packages), applied.os))
     findings = [*applied.findings, *extra]
     warnings = list(applied.warnings)
     if options.enabled(Scanner.VULN) and options.db_path is not None:

@@ -11,6 +11,18 @@ from stockade.scan.files import FileInfo
 STATUS = "var/lib/dpkg/status"
 STATUS_D = "var/lib/dpkg/status.d/"
 _SOURCE = re.compile(r"^(\S+)(?:\s+\((\S+)\))?")
+_RELATION_NAME = re.compile(r"^\s*([^\s(\[<:]+)")  # a name before version, arch, profile
+
+
+def relation_names(field: str) -> tuple[str, ...]:
+    """Names of a Depends-style field: "libc6 (>= 2.34), a | b:any" -> ("libc6", "a|b")."""
+    names = []
+    for relation in field.replace("\n", " ").split(","):
+        choices = (_RELATION_NAME.match(choice) for choice in relation.split("|"))
+        alternatives = "|".join(m.group(1) for m in choices if m is not None)
+        if alternatives:
+            names.append(alternatives)
+    return tuple(names)
 
 
 def paragraphs(text: str) -> list[dict[str, str]]:
@@ -56,6 +68,10 @@ def package_from(fields: dict[str, str], path: str) -> Package | None:
         source_version=source_version,
         arch=arch,
         path=path,
+        supplier=fields.get("Maintainer", ""),
+        requires=relation_names(fields.get("Pre-Depends", ""))
+        + relation_names(fields.get("Depends", "")),
+        provides=relation_names(fields.get("Provides", "")),
     )
 
 
@@ -64,6 +80,7 @@ class DpkgAnalyzer(Analyzer):
     """Installed packages listed in the dpkg status database."""
 
     id = "dpkg"
+    version = 2
     ecosystems = frozenset({Ecosystem.DEBIAN})
 
     def required(self, info: FileInfo) -> bool:

@@ -7,6 +7,8 @@ import json
 import re
 import shlex
 
+import msgspec
+
 from stockade.model.inventory import Ecosystem, Package
 from stockade.scan.analyzers import gobuildinfo
 from stockade.scan.analyzers.base import Analyzer, FileAnalysis, register
@@ -102,6 +104,11 @@ def parse_modinfo(go_version: str, modinfo: str, path: str) -> list[Package]:
         found.append(
             Package(name="stdlib", version=stdlib_version, ecosystem=Ecosystem.GO, path=path)
         )
+    if main is not None and found and found[0].name == main[0]:
+        # build info lists what the binary links, not who needs whom: the main module
+        # requires every module (and the stdlib) compiled into it, as Syft records it
+        others = tuple(dict.fromkeys(p.name for p in found[1:] if p.name != main[0]))
+        found[0] = msgspec.structs.replace(found[0], requires=others)
     return found
 
 
@@ -110,7 +117,7 @@ class GoBinaryAnalyzer(Analyzer):
     """Build info of Go executables, found by seeking (ELF on disk) or streaming: no size limit."""
 
     id = "gobinary"
-    version = 2
+    version = 3
     ecosystems = frozenset({Ecosystem.GO})
     streams = True  # binaries past the scan's file size limit are streamed, never skipped
 

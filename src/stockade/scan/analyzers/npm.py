@@ -29,14 +29,54 @@ def npm_licenses(manifest: dict[str, Any]) -> tuple[str, ...]:
     return ()
 
 
-def npm_package(name: str, version: str, path: str, licenses: tuple[str, ...] = ()) -> Package:
-    """An npm Package with its purl."""
+def _person(value: Any) -> str:
+    """npm's person field: "Name <email> (url)" or {name, email}, as "Name <email>"."""
+    if isinstance(value, str):
+        return value.split(" (", 1)[0].strip()
+    if not isinstance(value, dict):
+        return ""
+    name, email = value.get("name"), value.get("email")
+    name = name.strip() if isinstance(name, str) else ""
+    email = email.strip() if isinstance(email, str) else ""
+    return f"{name} <{email}>" if name and email else name or email
+
+
+def npm_author(manifest: dict[str, Any]) -> str:
+    """Who publishes a package.json: its `author`, else its first contributor or maintainer."""
+    author = _person(manifest.get("author"))
+    for field in ("contributors", "maintainers"):
+        people = manifest.get(field)
+        if not author and isinstance(people, list) and people:
+            author = _person(people[0])
+    return author
+
+
+def npm_requires(manifest: dict[str, Any]) -> tuple[str, ...]:
+    """Names it depends on at run time: dependencies and optionalDependencies."""
+    names: dict[str, None] = {}
+    for field in ("dependencies", "optionalDependencies"):
+        declared = manifest.get(field)
+        if isinstance(declared, dict):
+            names.update(dict.fromkeys(n for n in declared if isinstance(n, str)))
+    return tuple(names)
+
+
+def npm_package(
+    name: str,
+    version: str,
+    path: str,
+    licenses: tuple[str, ...] = (),
+    manifest: dict[str, Any] | None = None,
+) -> Package:
+    """An npm Package; its author and dependencies from `manifest` where given."""
     return Package(
         name=name,
         version=version,
         ecosystem=Ecosystem.NPM,
         licenses=licenses,
         path=path,
+        supplier=npm_author(manifest) if manifest else "",
+        requires=npm_requires(manifest) if manifest else (),
     )
 
 
@@ -54,7 +94,7 @@ class NodePackageAnalyzer(Analyzer):
     """package.json files of installed packages (inside node_modules)."""
 
     id = "node-pkg"
-    version = 2
+    version = 3
     ecosystems = frozenset({Ecosystem.NPM})
 
     def __init__(self, options: AnalyzerOptions) -> None:
@@ -80,5 +120,5 @@ class NodePackageAnalyzer(Analyzer):
         name, version = manifest.get("name"), manifest.get("version")
         if not isinstance(name, str) or not isinstance(version, str) or not name or not version:
             return None
-        package = npm_package(name, version, info.path, npm_licenses(manifest))
+        package = npm_package(name, version, info.path, npm_licenses(manifest), manifest)
         return FileAnalysis(packages=[package])

@@ -16,8 +16,34 @@ _YARN_HEADER = re.compile(r'^"?((?:@[^@/\s"]+/)?[^@\s",]+)@')
 _YARN_VERSION = re.compile(r'^\s+version:?\s+"?([^"\s]+)"?')
 
 
+def resolve_node(key: str, dependency: str, present: Any) -> str | None:
+    """Where node finds `dependency` required from the package at `key` (a path such as
+    "node_modules/a/node_modules/b"): its own node_modules, then each enclosing one."""
+    base = key
+    while True:
+        candidate = f"{base}/node_modules/{dependency}" if base else f"node_modules/{dependency}"
+        if candidate in present:
+            return candidate
+        if not base:
+            return None
+        head, sep, _ = base.rpartition("node_modules/")
+        base = head.rstrip("/") if sep else ""
+
+
+def _pinned(key: str, entry: dict[str, Any], found: dict[str, tuple[str, str]]) -> tuple[str, ...]:
+    """`entry`'s dependencies as "name@version", each resolved to the copy node would load."""
+    pins = []
+    for field in ("dependencies", "optionalDependencies"):
+        declared = entry.get(field)
+        for name in declared if isinstance(declared, dict) else ():
+            where = resolve_node(key, name, found)
+            if where is not None:
+                pins.append("@".join(found[where]))
+    return tuple(dict.fromkeys(pins))
+
+
 def _from_packages(packages: dict[str, Any], path: str) -> list[Package]:
-    found = []
+    found: dict[str, tuple[str, str]] = {}  # key -> (name, version)
     for key, entry in packages.items():
         if "node_modules/" not in key or not isinstance(entry, dict):
             continue  # "" is the project itself, other keys its workspace members
@@ -26,22 +52,41 @@ def _from_packages(packages: dict[str, Any], path: str) -> list[Package]:
         name = entry.get("name") or key.rsplit("node_modules/", 1)[-1]
         version = entry.get("version")
         if isinstance(name, str) and isinstance(version, str):
-            found.append(npm_package(name, version, path))
-    return found
+            found[key] = (name, version)
+    return [
+        msgspec.structs.replace(
+            npm_package(name, version, path), requires=_pinned(key, packages[key], found)
+        )
+        for key, (name, version) in found.items()
+    ]
 
 
-def _from_dependencies(deps: dict[str, Any], path: str) -> list[Package]:
-    found = []
-    for name, entry in deps.items():
-        if not isinstance(entry, dict) or entry.get("dev"):
-            continue
-        version = entry.get("version")
-        if isinstance(version, str) and not version.startswith(("file:", "link:")):
-            found.append(npm_package(name, version, path))
-        nested = entry.get("dependencies")
-        if isinstance(nested, dict):
-            found.extend(_from_dependencies(nested, path))
-    return found
+def _from_dependencies(deps: dict[str, Any], path: str, key: str = "") -> list[Package]:
+    """v1 lock files: nested `dependencies`, each with `requires`; keys as in v2 so that
+    `resolve_node` finds what each requires."""
+    tree: dict[str, tuple[str, str]] = {}
+    entries: dict[str, dict[str, Any]] = {}
+
+    def walk(level: dict[str, Any], parent: str) -> None:
+        for name, entry in level.items():
+            if not isinstance(entry, dict) or entry.get("dev"):
+                continue
+            here = f"{parent}/node_modules/{name}" if parent else f"node_modules/{name}"
+            version = entry.get("version")
+            if isinstance(version, str) and not version.startswith(("file:", "link:")):
+                tree[here], entries[here] = (name, version), entry
+            nested = entry.get("dependencies")
+            if isinstance(nested, dict):
+                walk(nested, here)
+
+    walk(deps, key)
+    return [
+        msgspec.structs.replace(
+            npm_package(name, version, path),
+            requires=_pinned(here, {"dependencies": entries[here].get("requires")}, tree),
+        )
+        for here, (name, version) in tree.items()
+    ]
 
 
 def parse_package_lock(content: bytes, path: str) -> list[Package]:
@@ -79,7 +124,7 @@ class NpmLockAnalyzer(Analyzer):
     """Dependencies pinned by package-lock.json and yarn.lock."""
 
     id = "npm-lock"
-    version = 2
+    version = 3
     ecosystems = frozenset({Ecosystem.NPM})
 
     @classmethod
@@ -100,6 +145,12 @@ class NpmLockAnalyzer(Analyzer):
                 packages = parse_package_lock(content, info.path)
         except msgspec.DecodeError:
             return None
-        unique = {(p.name, p.version): p for p in packages}  # nested copies, yarn aliases
-        marked = [msgspec.structs.replace(p, from_lockfile=True) for p in unique.values()]
+        unique: dict[tuple[str, str], Package] = {}  # nested copies, yarn aliases: merged
+        for p in packages:
+            seen = unique.get((p.name, p.version))
+            requires = seen.requires + p.requires if seen else p.requires
+            unique[p.name, p.version] = msgspec.structs.replace(
+                p, requires=tuple(dict.fromkeys(requires)), from_lockfile=True
+            )
+        marked = list(unique.values())
         return FileAnalysis(packages=marked) if marked else None

@@ -26,12 +26,27 @@ def licenses_of(meta: Message) -> tuple[str, ...]:
     return tuple(dict.fromkeys(c for c in classified if c))
 
 
+def supplier_of(meta: Message) -> str:
+    """Who distributes it: Author (with Author-email), else Maintainer, else the e-mails."""
+    for name, email in (("Author", "Author-email"), ("Maintainer", "Maintainer-email")):
+        who, address = (meta.get(name) or "").strip(), (meta.get(email) or "").strip()
+        if who.upper() == "UNKNOWN":
+            who = ""
+        if address.upper() == "UNKNOWN":
+            address = ""
+        if who and address and "<" not in address:
+            return f"{who} <{address}>"
+        if who or address:
+            return who or address
+    return ""
+
+
 @register
 class PythonPackageAnalyzer(Analyzer):
     """Installed Python distributions (wheels and eggs)."""
 
     id = "python-pkg"
-    version = 2
+    version = 3
     ecosystems = frozenset({Ecosystem.PYPI})
 
     def required(self, info: FileInfo) -> bool:
@@ -57,5 +72,7 @@ class PythonPackageAnalyzer(Analyzer):
             ecosystem=Ecosystem.PYPI,
             licenses=licenses_of(meta),
             path=info.path,
+            supplier=supplier_of(meta),
+            requires=tuple(r.strip() for r in meta.get_all("Requires-Dist") or [] if r.strip()),
         )
         return FileAnalysis(packages=[package])

@@ -5,30 +5,34 @@ from __future__ import annotations
 from collections import defaultdict
 from decimal import Decimal
 
-from cyclonedx.model import Property, XsUri
+from cyclonedx.model import XsUri
 from cyclonedx.model.bom import Bom
+from cyclonedx.model.bom_ref import BomRef
 from cyclonedx.model.component import Component, ComponentType
+from cyclonedx.model.contact import OrganizationalContact
 from cyclonedx.model.dependency import Dependency
-from cyclonedx.model.impact_analysis import ImpactAnalysisAffectedStatus
-from cyclonedx.model.license import DisjunctiveLicense, License, LicenseExpression
+from cyclonedx.model.impact_analysis import (
+    ImpactAnalysisAffectedStatus,
+    ImpactAnalysisJustification,
+    ImpactAnalysisState,
+)
 from cyclonedx.model.vulnerability import (
     BomTarget,
     BomTargetVersionRange,
     Vulnerability,
+    VulnerabilityAnalysis,
     VulnerabilityRating,
     VulnerabilityReference,
     VulnerabilitySeverity,
     VulnerabilitySource,
 )
 from cyclonedx.output.json import JsonV1Dot6
-from cyclonedx.spdx import fixup_id, is_expression
-from packageurl import PackageURL
 
 import stockade
-from stockade.model.inventory import Finding, Package, ScanResult, Severity
-from stockade.scan.ecosystems import split_name
+from stockade.model.inventory import Finding, ScanResult, Severity, Suppressed
+from stockade.scan.graph import with_ids
 from stockade.scan.output.base import TOOL_NAME
-from stockade.scan.purl import purl_of
+from stockade.scan.output.cyclonedx_components import os_component, package_component
 
 _SEVERITY = {
     Severity.CRITICAL: VulnerabilitySeverity.CRITICAL,
@@ -37,33 +41,6 @@ _SEVERITY = {
     Severity.LOW: VulnerabilitySeverity.LOW,
     Severity.UNKNOWN: VulnerabilitySeverity.UNKNOWN,
 }
-
-
-FROM_LOCKFILE = "stockade:package:from_lockfile"  # declared by a lock file, not installed
-
-
-def _license(text: str, alone: bool = True) -> License:
-    """An SPDX id, else an SPDX expression (only as a lone licence), else the name as written."""
-    spdx = fixup_id(text)
-    if spdx is not None:
-        return DisjunctiveLicense(id=spdx)
-    if alone and is_expression(text):
-        return LicenseExpression(text)
-    return DisjunctiveLicense(name=text)
-
-
-def _component(package: Package, ref: str) -> Component:
-    group, name = split_name(package.ecosystem, package.name)  # Maven group, npm scope, ...
-    return Component(
-        type=ComponentType.LIBRARY,
-        group=group or None,
-        name=name,
-        version=package.version,
-        bom_ref=ref,
-        purl=PackageURL.from_string(purl_of(package)),
-        licenses=[_license(text, len(package.licenses) == 1) for text in package.licenses if text],
-        properties=[Property(name=FROM_LOCKFILE, value="true")] if package.from_lockfile else [],
-    )
 
 
 def _source(vuln_id: str) -> VulnerabilitySource | None:
@@ -79,7 +56,47 @@ def _source(vuln_id: str) -> VulnerabilitySource | None:
     return VulnerabilitySource(name={"CVE": "NVD"}.get(prefix, "OSV"), url=XsUri(urls[prefix]))
 
 
-def _vulnerability(vuln_id: str, findings: list[Finding], refs: dict[str, str]) -> Vulnerability:
+_STATES = {  # VEX statuses (OpenVEX's and CycloneDX's words) -> CycloneDX analysis states
+    "not_affected": ImpactAnalysisState.NOT_AFFECTED,
+    "fixed": ImpactAnalysisState.RESOLVED,
+    "resolved": ImpactAnalysisState.RESOLVED,
+    "false_positive": ImpactAnalysisState.FALSE_POSITIVE,
+}
+_JUSTIFICATIONS = {  # OpenVEX justifications -> CycloneDX's nearest
+    "component_not_present": ImpactAnalysisJustification.CODE_NOT_PRESENT,
+    "vulnerable_code_not_present": ImpactAnalysisJustification.CODE_NOT_PRESENT,
+    "vulnerable_code_not_in_execute_path": ImpactAnalysisJustification.CODE_NOT_REACHABLE,
+    "vulnerable_code_cannot_be_controlled_by_adversary": (
+        ImpactAnalysisJustification.PROTECTED_BY_MITIGATING_CONTROL
+    ),
+    "inline_mitigations_already_exist": (
+        ImpactAnalysisJustification.PROTECTED_BY_MITIGATING_CONTROL
+    ),
+}
+
+
+def _analysis(hidden: Suppressed) -> VulnerabilityAnalysis:
+    """How a suppressed finding was judged: the VEX state and justification, or the
+    ignore rule's reason (CycloneDX has no state for an accepted finding)."""
+    justification = _JUSTIFICATIONS.get(hidden.justification)
+    if justification is None and hidden.justification:
+        try:
+            justification = ImpactAnalysisJustification(hidden.justification)
+        except ValueError:
+            justification = None
+    detail = "; ".join(x for x in (hidden.statement, f"suppressed by {hidden.source}") if x)
+    return VulnerabilityAnalysis(
+        state=_STATES.get(hidden.status), justification=justification, detail=detail
+    )
+
+
+def _vulnerability(
+    vuln_id: str,
+    findings: list[Finding],
+    refs: dict[str, str],
+    hidden: Suppressed | None = None,
+    bom_ref: str = "",
+) -> Vulnerability:
     first = findings[0]
     rating = VulnerabilityRating(
         score=Decimal(str(first.cvss_score)) if first.cvss_score else None,
@@ -91,7 +108,10 @@ def _vulnerability(vuln_id: str, findings: list[Finding], refs: dict[str, str]) 
             ref=refs[f"{f.target}@{f.installed_version}"],
             versions=[
                 BomTargetVersionRange(
-                    version=f.installed_version, status=ImpactAnalysisAffectedStatus.AFFECTED
+                    version=f.installed_version,
+                    status=ImpactAnalysisAffectedStatus.UNAFFECTED
+                    if hidden is not None and hidden.status != "ignored"
+                    else ImpactAnalysisAffectedStatus.AFFECTED,
                 )
             ],
         )
@@ -100,7 +120,7 @@ def _vulnerability(vuln_id: str, findings: list[Finding], refs: dict[str, str]) 
     ]
     aliases = [r for r in first.references if not r.startswith(("http://", "https://"))]
     return Vulnerability(
-        bom_ref=f"vuln:{vuln_id}",
+        bom_ref=bom_ref or f"vuln:{vuln_id}",
         id=vuln_id,
         source=_source(vuln_id),
         references=[
@@ -113,11 +133,14 @@ def _vulnerability(vuln_id: str, findings: list[Finding], refs: dict[str, str]) 
         detail=first.description or None,
         recommendation=("Upgrade: " + ", ".join(fixes)) if fixes else None,
         affects=affects,
+        analysis=_analysis(hidden) if hidden is not None else None,
     )
 
 
 def cyclonedx_json(result: ScanResult) -> bytes:
-    """The BOM of `result`: metadata component = the image, one component per package."""
+    """The BOM of `result`: metadata component = the image; the OS and each package as
+    components, with the packages' dependencies; vulnerabilities, suppressed ones with
+    their analysis."""
     bom = Bom()
     root = Component(type=ComponentType.CONTAINER, name=result.target, bom_ref="image")
     if result.image_digest:
@@ -126,26 +149,43 @@ def cyclonedx_json(result: ScanResult) -> bytes:
     bom.metadata.tools.components.add(
         Component(type=ComponentType.APPLICATION, name=TOOL_NAME, version=stockade.__version__)
     )
+    bom.metadata.authors.add(OrganizationalContact(name=f"{TOOL_NAME} {stockade.__version__}"))
+    packages = result.packages
+    if not all(p.id for p in packages):  # a result built by hand rather than by a scan
+        packages = with_ids(packages)
     refs: dict[str, str] = {}
     components = []
-    for n, package in enumerate(result.packages):
-        ref = f"pkg:{n}:{package.ecosystem.value}/{package.name}@{package.version}"
-        refs.setdefault(f"{package.name}@{package.version}", ref)
-        components.append(_component(package, ref))
-    bom.components.update(components)
+    for package in packages:
+        refs.setdefault(f"{package.name}@{package.version}", package.id)
+        components.append(package_component(package, package.id))
+    operating_system = os_component(result)
+    top = [operating_system, *components] if operating_system else components
+    bom.components.update(top)
     # Bom.register_dependency scans every known dependency per call (quadratic): build directly
     bom.dependencies.update(
         [
-            Dependency(
-                ref=root.bom_ref, dependencies=[Dependency(ref=c.bom_ref) for c in components]
+            Dependency(ref=root.bom_ref, dependencies=[Dependency(ref=c.bom_ref) for c in top]),
+            *(
+                Dependency(
+                    ref=component.bom_ref,
+                    dependencies=[Dependency(ref=BomRef(ref)) for ref in package.depends_on],
+                )
+                for package, component in zip(packages, components, strict=True)
             ),
-            *(Dependency(ref=c.bom_ref) for c in components),
         ]
     )
+    if operating_system is not None:
+        bom.dependencies.add(Dependency(ref=operating_system.bom_ref))
     grouped: dict[str, list[Finding]] = defaultdict(list)
     for finding in result.findings:
         if finding.kind == "vulnerability":
             grouped[finding.id].append(finding)
     for vuln_id, findings in grouped.items():
         bom.vulnerabilities.add(_vulnerability(vuln_id, findings, refs))
+    for n, hidden in enumerate(result.suppressed):
+        if hidden.finding.kind == "vulnerability":
+            ref = f"vuln:{hidden.finding.id}:suppressed:{n}"
+            bom.vulnerabilities.add(
+                _vulnerability(hidden.finding.id, [hidden.finding], refs, hidden, ref)
+            )
     return JsonV1Dot6(bom).output_as_string(indent=2).encode()

@@ -1,21 +1,15 @@
-"""The SPDX 2.3 JSON document, built when one is written (spdx-tools is slow to load)."""
+"""The SPDX 2.3 document, built when one is written (spdx-tools is slow to load)."""
 
 from __future__ import annotations
 
 import io
-import re
 import uuid
 from datetime import UTC, datetime
 
-from license_expression import (  # type: ignore[import-untyped]
-    ExpressionError,
-    get_spdx_licensing,
-)
 from spdx_tools.spdx.model.actor import Actor, ActorType
 from spdx_tools.spdx.model.document import CreationInfo, Document
-from spdx_tools.spdx.model.extracted_licensing_info import ExtractedLicensingInfo
-from spdx_tools.spdx.model.package import ExternalPackageRef, ExternalPackageRefCategory
 from spdx_tools.spdx.model.package import Package as SpdxPackage
+from spdx_tools.spdx.model.package import PackagePurpose
 from spdx_tools.spdx.model.relationship import Relationship, RelationshipType
 from spdx_tools.spdx.model.spdx_no_assertion import SpdxNoAssertion
 from spdx_tools.spdx.writer.json.json_writer import write_document_to_stream
@@ -24,75 +18,23 @@ from spdx_tools.spdx.writer.tagvalue.tagvalue_writer import (
 )
 
 import stockade
-from stockade.model.inventory import Package, ScanResult
+from stockade.model.inventory import ScanResult
+from stockade.scan.graph import with_ids
 from stockade.scan.output.base import TOOL_NAME, OutputError
-from stockade.scan.purl import purl_of
+from stockade.scan.output.spdx_packages import (
+    UNSAFE_ID,
+    extracted_licences,
+    os_element,
+    package_element,
+    spdx_id,
+)
 
 NAMESPACE_BASE = "https://stockade.dev/spdx"
-_UNSAFE_ID = re.compile(r"[^A-Za-z0-9.-]+")
-_LICENSING = get_spdx_licensing()
 
 
-def spdx_id(kind: str, n: int, name: str) -> str:
-    """An SPDX element id (letters, digits, '.' and '-' only)."""
-    return f"SPDXRef-{kind}-{n}-{_UNSAFE_ID.sub('-', name).strip('-')}"
-
-
-def license_ref(text: str) -> str:
-    """The `LicenseRef-` id standing for a licence that is no SPDX expression."""
-    return "LicenseRef-" + (_UNSAFE_ID.sub("-", text).strip("-") or "unnamed")
-
-
-def _term(text: str, refs: dict[str, str]) -> str:
-    """One licence as an SPDX expression: itself when valid, else a LicenseRef (kept in
-    `refs` with the text it stands for, for the document's extracted licences)."""
-    try:
-        _LICENSING.parse(text, validate=True, strict=True)
-    except ExpressionError:
-        ref = license_ref(text)
-        refs.setdefault(ref, text)
-        return ref
-    return f"({text})"
-
-
-def _license(texts: tuple[str, ...], refs: dict[str, str]) -> object:
-    if not texts:
-        return SpdxNoAssertion()
-    expression = " AND ".join(_term(t, refs) for t in texts)
-    try:
-        return _LICENSING.parse(expression, validate=False, strict=False)
-    except ExpressionError:
-        return SpdxNoAssertion()
-
-
-def _extracted(refs: dict[str, str]) -> list[ExtractedLicensingInfo]:
-    return [
-        ExtractedLicensingInfo(license_id=ref, extracted_text=text, license_name=text)
-        for ref, text in sorted(refs.items())
-    ]
-
-
-def _package(package: Package, element_id: str, refs: dict[str, str]) -> SpdxPackage:
-    return SpdxPackage(
-        spdx_id=element_id,
-        name=package.name,
-        download_location=SpdxNoAssertion(),
-        version=package.version or None,
-        files_analyzed=False,
-        license_declared=_license(package.licenses, refs),
-        license_concluded=SpdxNoAssertion(),
-        copyright_text=SpdxNoAssertion(),
-        source_info=f"found in {package.path}" if package.path else None,
-        external_references=[
-            ExternalPackageRef(ExternalPackageRefCategory.PACKAGE_MANAGER, "purl", purl_of(package))
-        ],
-    )
-
-
-def spdx_json(result: ScanResult, *, tag_value: bool = False) -> bytes:
-    """The SPDX document (JSON, or tag-value): DOCUMENT DESCRIBES image, CONTAINS each package."""
-    unique = f"{_UNSAFE_ID.sub('-', result.target)}-{uuid.uuid4()}"
-    creation = CreationInfo(
+def _creation(result: ScanResult) -> CreationInfo:
+    unique = f"{UNSAFE_ID.sub('-', result.target)}-{uuid.uuid4()}"
+    return CreationInfo(
         spdx_version="SPDX-2.3",
         spdx_id="SPDXRef-DOCUMENT",
         name=result.target,
@@ -100,27 +42,50 @@ def spdx_json(result: ScanResult, *, tag_value: bool = False) -> bytes:
         creators=[Actor(ActorType.TOOL, f"{TOOL_NAME}-{stockade.__version__}")],
         created=datetime.now(UTC).replace(microsecond=0),
     )
+
+
+def spdx_json(result: ScanResult, *, tag_value: bool = False) -> bytes:
+    """The SPDX document (JSON, or tag-value): DOCUMENT DESCRIBES the image, which CONTAINS
+    the OS and each package; each package DEPENDS_ON the installed packages it requires."""
     image = SpdxPackage(
         spdx_id="SPDXRef-Image",
         name=result.target,
         download_location=SpdxNoAssertion(),
         version=result.image_digest or None,
+        supplier=SpdxNoAssertion(),
         files_analyzed=False,
+        primary_package_purpose=PackagePurpose.CONTAINER,
     )
-    packages = [image]
+    elements = [image]
     relationships = [Relationship("SPDXRef-DOCUMENT", RelationshipType.DESCRIBES, image.spdx_id)]
+    operating_system = os_element(result)
+    if operating_system is not None:
+        elements.append(operating_system)
+        relationships.append(
+            Relationship(image.spdx_id, RelationshipType.CONTAINS, operating_system.spdx_id)
+        )
+    packages = result.packages
+    if not all(p.id for p in packages):  # a result built by hand rather than by a scan
+        packages = with_ids(packages)
+    element_ids = {p.id: spdx_id("Package", n, p.name) for n, p in enumerate(packages)}
     refs: dict[str, str] = {}
-    for n, package in enumerate(result.packages):
-        element = _package(package, spdx_id("Package", n, package.name), refs)
-        packages.append(element)
+    for package in packages:
+        element = package_element(package, element_ids[package.id], refs)
+        elements.append(element)
         relationships.append(
             Relationship(image.spdx_id, RelationshipType.CONTAINS, element.spdx_id)
         )
+    relationships += [
+        Relationship(element_ids[p.id], RelationshipType.DEPENDS_ON, element_ids[dependency])
+        for p in packages
+        for dependency in p.depends_on
+        if dependency in element_ids
+    ]
     document = Document(
-        creation,
-        packages=packages,
+        _creation(result),
+        packages=elements,
         relationships=relationships,
-        extracted_licensing_info=_extracted(refs),
+        extracted_licensing_info=extracted_licences(refs),
     )
     stream = io.StringIO()
     try:
