@@ -14,6 +14,7 @@ machine's load, which here varies more between rounds than the tables cost; goal
 
 from __future__ import annotations
 
+import os
 import statistics
 import subprocess
 import sys
@@ -42,11 +43,13 @@ CLIENT = f"""
 import socket, struct, time
 linger = struct.pack("ii", 1, 0)
 times = []
+cpu = time.thread_time_ns()
 for _ in range({CONNECTS}):
     s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger)
     t = time.perf_counter_ns(); s.connect(("10.253.0.2", {PORT}))
     times.append(time.perf_counter_ns() - t); s.close()
-times.sort(); print(times[len(times) // 2])
+cpu = time.thread_time_ns() - cpu
+times.sort(); print(times[len(times) // 2], cpu // {CONNECTS})
 """
 
 
@@ -94,10 +97,12 @@ def _rules() -> tuple[list[AllowRule], dict[str, list[str]]]:
     return rules, addresses
 
 
-def _median_connect(client: str) -> int:
+def _median_connect(client: str) -> tuple[int, int]:
+    """The round's median connect() wall time and its CPU time per connection (ns)."""
     out = subprocess.run(["ip", "netns", "exec", client, sys.executable, "-c", CLIENT],
                          check=True, capture_output=True, text=True)  # fmt: skip
-    return int(out.stdout.strip())
+    wall, cpu = out.stdout.split()
+    return int(wall), int(cpu)
 
 
 def main() -> None:
@@ -115,23 +120,35 @@ def main() -> None:
         }
         rule_count = sum(1 for c in tables[server]["nftables"] if "rule" in c.get("add", {}))
         side: dict[bool, list[int]] = {False: [], True: []}
+        cpu: dict[bool, list[int]] = {False: [], True: []}
         added: list[float] = []
+        load = os.getloadavg()[0]
         _median_connect(client)  # warm-up
         for _ in range(BLOCKS):
             block: dict[bool, list[int]] = {False: [], True: []}
             for on in (False, True, True, False):
                 for ns, commands in tables.items():
                     nftables.apply(Path(f"/run/netns/{ns}"), commands if on else remove_commands())
-                block[on].append(_median_connect(client))
+                wall, per_connect = _median_connect(client)
+                block[on].append(wall)
+                cpu[on].append(per_connect)
             side[False] += block[False]
             side[True] += block[True]
             added.append((sum(block[True]) - sum(block[False])) / sum(block[False]) * 100)
+        load = max(load, os.getloadavg()[0])
         off, on_ = statistics.median(side[False]), statistics.median(side[True])
+        cpu_off, cpu_on = statistics.median(cpu[False]), statistics.median(cpu[True])
         print(f"groups: {GROUPS}; server table rules: {rule_count}; connects/round: {CONNECTS}")
+        print(f"load average: up to {load:.1f}")
         print(f"connect_median_off: {off / 1000:.1f} us")
         print(f"connect_median_on: {on_ / 1000:.1f} us")
         print(f"connect_added_per_block: {sorted(round(a, 1) for a in added)} %")
         print(f"connect_added_median: {statistics.median(added):+.1f} % (goal <= 5 %)")
+        print(
+            f"connect_cpu_per_connection: off {cpu_off / 1000:.1f} us, on {cpu_on / 1000:.1f} us"
+            f" ({(cpu_on - cpu_off) / cpu_off * 100:+.1f} %: the client's CPU time, the whole"
+            " handshake runs in its context over veth; waits for a CPU do not count)"
+        )
     finally:
         listener.kill()
         listener.wait()

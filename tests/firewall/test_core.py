@@ -122,7 +122,8 @@ def test_protect_rules_allow_learned_peers_dns_and_their_replies_only() -> None:
     outside = [AllowRule(src="web", dst="2001:db8::/32", dst_kind=EXTERNAL, port=443)]
     ipv6 = protect_commands("web", outside, addresses)
     prefix = {"prefix": {"addr": "2001:db8::", "len": 32}}
-    assert _elements(ipv6, "output_ip6") == [{"concat": [prefix, "tcp", 443]}]
+    assert _elements(ipv6, "output_ip6_net") == [{"concat": [prefix, "tcp", 443]}]
+    assert _elements(ipv6, "output_ip6") == []
 
 
 def test_enforcer_applies_once_per_namespace_and_removes_when_unprotected() -> None:

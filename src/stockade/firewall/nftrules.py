@@ -62,12 +62,16 @@ def _icmp(protocol: str) -> JsonObj:
     return {"match": {"op": "==", "left": field, "right": {"set": _ICMP_TYPES[protocol]}}}
 
 
-def set_name(chain: str, family: str) -> str:
-    """The set of allowed (peer, protocol, port) of one chain and address family."""
-    return f"{chain}_{family}"
+def set_name(chain: str, family: str, *, networks: bool = False) -> str:
+    """The set of allowed (peer, protocol, port) of one chain and address family.
+
+    Exact peers (a container's address) sit in a hash set; CIDRs in a `_net` interval
+    set of their own, so the common lookup is a hash, not an interval walk.
+    """
+    return f"{chain}_{family}_net" if networks else f"{chain}_{family}"
 
 
-def _lookup(chain: str, family: str, *, reply: bool = False) -> JsonObj:
+def _lookup(chain: str, named: str, family: str, *, reply: bool = False) -> JsonObj:
     """`ip daddr . meta l4proto . th dport @output_ip` (saddr for input).
 
     As a reply (`reply`): a packet of a connection the other chain allows, flowing back:
@@ -76,7 +80,6 @@ def _lookup(chain: str, family: str, *, reply: bool = False) -> JsonObj:
     @input_ip` in output (our answer to a peer's).
     """
     port = "sport" if reply else "dport"
-    named = set_name(_OPPOSITE[chain] if reply else chain, family)
     key = [
         {"payload": {"protocol": family, "field": _PEER_FIELD[chain]}},
         {"meta": {"key": "l4proto"}},
@@ -108,26 +111,65 @@ def allowed_triples(
     return found
 
 
-def _elements(triples: Iterable[tuple[str, str, int]], family: str) -> list[JsonObj]:
+def _elements(
+    triples: Iterable[tuple[str, str, int]], family: str, *, networks: bool
+) -> list[JsonObj]:
+    """The set elements of one family: exact peers, or (`networks`) CIDRs only."""
     version = 4 if family == "ip" else 6
-    return [
-        {"concat": [address_expr(peer), protocol, port]}
-        for peer, protocol, port in sorted(triples)
-        if ipaddress.ip_network(peer, strict=False).version == version
-    ]
+    found = []
+    for peer, protocol, port in sorted(triples):
+        net = ipaddress.ip_network(peer, strict=False)
+        if net.version == version and (net.num_addresses > 1) == networks:
+            found.append({"concat": [address_expr(peer), protocol, port]})
+    return found
 
 
-def _chain_commands(hook: str) -> list[JsonObj]:
-    """One hook's chain: loopback, allowed peers, then replies to the other direction's."""
+SetKey = tuple[str, str, bool]  # chain, address family, networks
+
+
+def _sets(triples: dict[str, set[tuple[str, str, int]]]) -> dict[SetKey, list[JsonObj]]:
+    """Every set's elements, by (chain, family, networks): each declared, empty or not."""
+    return {
+        (hook, family, networks): _elements(triples[hook], family, networks=networks)
+        for hook in ("input", "output")
+        for family in _ADDRESS_TYPES
+        for networks in (False, True)
+    }
+
+
+def _set_command(key: SetKey, elements: list[JsonObj]) -> JsonObj:
+    hook, family, networks = key
+    found: JsonObj = {
+        "family": FAMILY, "table": TABLE, "name": set_name(hook, family, networks=networks),
+        "type": [_ADDRESS_TYPES[family], "inet_proto", "inet_service"],
+    }  # fmt: skip
+    if networks:
+        found["flags"] = ["interval"]
+    return {"add": {"set": {**found, "elem": elements} if elements else found}}
+
+
+def _chain_commands(hook: str, sets: dict[SetKey, list[JsonObj]]) -> list[JsonObj]:
+    """One hook's chain: loopback, allowed peers, then replies to the other direction's.
+
+    Only non-empty sets are looked up (the table is rebuilt whenever one changes)."""
     chain = {"family": FAMILY, "table": TABLE, "name": hook, "type": "filter", "hook": hook}
-    return [
+    commands = [
         {"add": {"chain": {**chain, "prio": PRIORITY, "policy": "drop"}}},
         _rule(hook, _iface("iifname" if hook == "input" else "oifname")),
-        *(_rule(hook, _lookup(hook, family)) for family in _ADDRESS_TYPES),
-        _rule(hook, _TCP_OPENING, verdict="drop"),
-        *(_rule(hook, _lookup(hook, family, reply=True)) for family in _ADDRESS_TYPES),
-        *(_rule(hook, _icmp(protocol)) for protocol in _ICMP_TYPES),
     ]
+    for (owner, family, networks), elements in sets.items():
+        if owner == hook and elements:
+            named = set_name(owner, family, networks=networks)
+            commands.append(_rule(hook, _lookup(hook, named, family)))
+    replies = [
+        _rule(hook, _lookup(hook, set_name(owner, family, networks=networks), family, reply=True))
+        for (owner, family, networks), elements in sets.items()
+        if owner == _OPPOSITE[hook] and elements
+    ]
+    if replies:
+        commands += [_rule(hook, _TCP_OPENING, verdict="drop"), *replies]
+    commands += [_rule(hook, _icmp(protocol)) for protocol in _ICMP_TYPES]
+    return commands
 
 
 def protect_commands(
@@ -144,17 +186,10 @@ def protect_commands(
     table = {"family": FAMILY, "name": TABLE}
     commands: list[JsonObj] = [{"add": {"table": table}}, {"delete": {"table": table}}]
     commands.append({"add": {"table": table}})
-    triples = allowed_triples(group, rules, addresses, resolvers)
-    for hook in ("input", "output"):  # every set first: each chain reads both chains' sets
-        for family, address_type in _ADDRESS_TYPES.items():
-            found = {
-                "family": FAMILY, "table": TABLE, "name": set_name(hook, family),
-                "type": [address_type, "inet_proto", "inet_service"], "flags": ["interval"],
-            }  # fmt: skip
-            elements = _elements(triples[hook], family)
-            commands.append({"add": {"set": {**found, "elem": elements} if elements else found}})
+    sets = _sets(allowed_triples(group, rules, addresses, resolvers))
+    commands += [_set_command(key, elements) for key, elements in sets.items()]
     for hook in ("input", "output"):
-        commands += _chain_commands(hook)
+        commands += _chain_commands(hook, sets)
     return {"nftables": commands}
 
 
