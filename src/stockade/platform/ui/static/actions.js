@@ -78,14 +78,9 @@ async function order(event) {
     },
     wait_s: RESULT_WAIT_S,
   };
-  const response = await fetch("/api/v1/actions", {
-    method: "POST",
-    headers: { Authorization: `Bearer ${token()}`, "Content-Type": "application/json" },
-    body: JSON.stringify(body),
-  });
-  const answer = await response.json().catch(() => ({}));
-  if (!response.ok) {
-    showResult(`Refused: ${answer.detail || `HTTP ${response.status}`}`, true);
+  const { ok, status, answer } = await send("POST", "/api/v1/actions", body);
+  if (!ok) {
+    showResult(`Refused: ${answer.detail || `HTTP ${status}`}`, true);
     return;
   }
   const outcome = answer.error || answer.detail || "ordered; the agent has not reported yet";

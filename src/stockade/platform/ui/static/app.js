@@ -4,6 +4,37 @@
 const TOKEN_KEY = "stockade.token";
 const REFRESH_MS = 5000;
 
+// The console's menu, drawn once here into every page's empty <header class="topbar">.
+const MENU = [
+  ["dashboard", "/", "Dashboard"],
+  ["alerts", "/alerts.html", "Alerts"],
+  ["incidents", "/incidents.html", "Incidents"],
+  ["actions", "/actions.html", "Actions"],
+  ["firewall", "/firewall.html", "Firewall"],
+  ["hosts", "/hosts.html", "Hosts"],
+  ["baseline", "/baseline.html", "Baseline"],
+  ["hunt", "/hunt.html", "Hunt"],
+  ["profiles", "/profiles.html", "Profiles"],
+  ["images", "/images.html", "Images"],
+  ["users", "/users.html", "Users"],
+];
+// Detail pages light up the menu entry of their list.
+const MENU_OF_PAGE = { host: "hosts", incident: "incidents" };
+
+function drawTopbar() {
+  const header = document.querySelector("header.topbar");
+  if (!header) return;
+  const page = document.body.dataset.page;
+  const current = MENU_OF_PAGE[page] || page;
+  const links = MENU.map(([id, href, label]) =>
+    el("a", { id: `nav-${id}`, href, className: id === current ? "active" : null }, label));
+  header.replaceChildren(
+    el("span", { className: "brand" }, "Stockade"),
+    el("nav", {}, ...links),
+    el("button", { id: "logout", className: "link" }, "Sign out"),
+  );
+}
+
 function token() {
   return sessionStorage.getItem(TOKEN_KEY);
 }
@@ -24,6 +55,18 @@ async function api(path, method = "GET") {
     throw new Error(body.detail || `${path}: HTTP ${response.status}`);
   }
   return response.json();
+}
+
+// A JSON request that changes something; the answer (or {}) with its status, never a throw.
+async function send(method, path, body) {
+  const response = await fetch(path, {
+    method,
+    headers: { Authorization: `Bearer ${token()}`, "Content-Type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (response.status === 401) toLogin();
+  const answer = await response.json().catch(() => ({}));
+  return { ok: response.ok, status: response.status, answer };
 }
 
 // Build an element; strings become text nodes (never HTML), so data cannot inject markup.
@@ -110,6 +153,8 @@ function setupSignedIn(load) {
   }
   return reload;
 }
+
+drawTopbar(); // deferred scripts run once the page is parsed: before any page script looks for it
 
 document.addEventListener("DOMContentLoaded", () => {
   const page = document.body.dataset.page;

@@ -253,15 +253,10 @@ function setupIncident() {
     if (status) body.status = status;
     if (assignee) body.assignee = assignee;
     if (note) body.note = note;
-    const response = await fetch(`/api/v1/incidents/${encodeURIComponent(incidentId())}`, {
-      method: "PATCH",
-      headers: { Authorization: `Bearer ${token()}`, "Content-Type": "application/json" },
-      body: JSON.stringify(body),
-    });
-    const answer = await response.json().catch(() => ({}));
-    error.hidden = response.ok;
-    error.textContent = response.ok ? "" : answer.detail || `HTTP ${response.status}`;
-    if (response.ok) {
+    const result = await send("PATCH", `/api/v1/incidents/${encodeURIComponent(incidentId())}`, body);
+    error.hidden = result.ok;
+    error.textContent = result.ok ? "" : result.answer.detail || `HTTP ${result.status}`;
+    if (result.ok) {
       document.getElementById("incident-change").reset();
       reload();
     }

@@ -9,15 +9,8 @@ async function setMode(group, half, value) {
   const body = { process: group.process_mode_set ? group.process_mode : null,
                  network: group.network_mode_set ? group.network_mode : null };
   body[half] = value === "policy" ? null : value;
-  const response = await fetch(`/api/v1/groups/${encodeURIComponent(group.id)}/mode`, {
-    method: "PUT",
-    headers: { Authorization: `Bearer ${token()}`, "Content-Type": "application/json" },
-    body: JSON.stringify(body),
-  });
-  if (!response.ok) {
-    const answer = await response.json().catch(() => ({}));
-    throw new Error(answer.detail || `HTTP ${response.status}`);
-  }
+  const result = await send("PUT", `/api/v1/groups/${encodeURIComponent(group.id)}/mode`, body);
+  if (!result.ok) throw new Error(result.answer.detail || `HTTP ${result.status}`);
   await loadGroups();
 }
 

@@ -1,17 +1,6 @@
 // Stockade web console: users and roles (admins), own API tokens and password (uses app.js).
 "use strict";
 
-async function send(method, path, body) {
-  const response = await fetch(path, {
-    method,
-    headers: { Authorization: `Bearer ${token()}`, "Content-Type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  if (response.status === 401) toLogin();
-  const answer = await response.json().catch(() => ({}));
-  return { ok: response.ok, status: response.status, answer };
-}
-
 function report(result, success) {
   const box = document.getElementById("action-result");
   box.hidden = false;
