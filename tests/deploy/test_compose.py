@@ -1,0 +1,67 @@
+"""deploy/compose.yaml: valid by the Compose Specification, the fleet's shape, real commands."""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+
+from stockade.config import ConfigSources, load_config
+from tests.support.cli_options import WORKER_PENDING, unknown_options
+
+DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
+FLEET = {"nats", "postgres", "server-1", "server-2", "worker-1", "worker-2", "agent"}
+
+
+def _compose() -> dict[str, Any]:
+    document: dict[str, Any] = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
+    return document
+
+
+def _services() -> dict[str, dict[str, Any]]:
+    services: dict[str, dict[str, Any]] = _compose()["services"]
+    return services
+
+
+def test_compose_file_follows_the_compose_specification() -> None:
+    # check-jsonschema ships the specification's schema (compose-spec/compose-spec)
+    vendored = resources.files("check_jsonschema") / "builtin_schemas/vendor/compose-spec.json"
+    schema = json.loads(vendored.read_text())
+    jsonschema.validate(_compose(), schema)
+
+
+def test_compose_runs_the_fleet() -> None:
+    services = _services()
+    assert set(services) == FLEET
+    assert services["agent"]["privileged"] is True and services["agent"]["pid"] == "host"
+
+
+@pytest.mark.parametrize("name", ["server-1", "server-2", "worker-1", "worker-2", "agent"])
+def test_stockade_services_run_the_images_the_build_makes(name: str) -> None:
+    image = _services()[name]["image"]
+    built = "agent" if name == "agent" else "platform"
+    assert image == f"localhost/stockade-{built}:latest"
+    assert f"install_image {built} " in (DEPLOY / "images" / "build.sh").read_text()
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "server-1",
+        "server-2",
+        pytest.param("worker-1", marks=WORKER_PENDING),
+        pytest.param("worker-2", marks=WORKER_PENDING),
+        "agent",
+    ],
+)
+def test_stockade_services_run_real_commands_with_real_settings(name: str) -> None:
+    service = _services()[name]
+    subcommand, *args = service["command"]
+    assert unknown_options((subcommand,), args) == []
+    environ = {k: str(v) for k, v in service.get("environment", {}).items()}
+    load_config(ConfigSources(path=None, environ=environ))  # ConfigError if a key is unknown
