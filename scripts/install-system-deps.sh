@@ -12,6 +12,9 @@ test_pkgs+=(netcat-openbsd netcat-traditional socat nmap strace curl python3)
 # The SSH brute force scenario's server and client (tests/detect/ssh_image.py); no init
 # system here starts the host's sshd.
 test_pkgs+=(openssh-server openssh-client)
+# The container images' root filesystem (deploy/images/build.sh); sqlite3 and systemd for
+# the documented backup and the units' checks (tests/deploy).
+test_pkgs+=(debootstrap sqlite3 systemd)
 bench_pkgs=(redis-tools hyperfine)
 
 pkgs=("${run_pkgs[@]}")
