@@ -12,7 +12,9 @@ import pytest
 import yaml
 
 from stockade.config import ConfigSources, load_config
-from tests.support.cli_options import WORKER_PENDING, unknown_options
+from stockade.platform.bus.base import BUSES
+from stockade.platform.store.base import STORES
+from tests.support.cli_options import NATS_PENDING, WORKER_PENDING, unknown_options
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 FLEET = {"nats", "postgres", "server-1", "server-2", "worker-1", "worker-2", "agent"}
@@ -65,3 +67,14 @@ def test_stockade_services_run_real_commands_with_real_settings(name: str) -> No
     assert unknown_options((subcommand,), args) == []
     environ = {k: str(v) for k, v in service.get("environment", {}).items()}
     load_config(ConfigSources(path=None, environ=environ))  # ConfigError if a key is unknown
+
+
+def test_the_fleet_keeps_its_state_in_a_registered_store() -> None:
+    for name in ("server-1", "server-2", "worker-1", "worker-2"):
+        assert _services()[name]["environment"]["STOCKADE_SERVER__STORE"] in STORES
+
+
+@NATS_PENDING
+def test_the_fleet_uses_a_registered_bus() -> None:
+    for name in ("server-1", "server-2", "worker-1", "worker-2"):
+        assert _services()[name]["environment"]["STOCKADE_SERVER__BUS"] in BUSES

@@ -10,7 +10,9 @@ import pytest
 import yaml
 
 from stockade.config import ConfigSources, load_config
-from tests.support.cli_options import WORKER_PENDING, unknown_options
+from stockade.platform.bus.base import BUSES
+from stockade.platform.store.base import STORES
+from tests.support.cli_options import NATS_PENDING, WORKER_PENDING, unknown_options
 
 MANIFESTS = Path(__file__).resolve().parents[2] / "deploy" / "kubernetes"
 KUSTOMIZATION = MANIFESTS / "kustomization.yaml"
@@ -131,3 +133,19 @@ def test_containers_run_real_commands_with_real_settings(
     config_file.write_text(_object("ConfigMap", "stockade-config")["data"]["stockade.yaml"])
     environ = {e["name"]: e.get("value", "from-a-secret") for e in container.get("env", [])}
     load_config(ConfigSources(path=config_file, environ=environ))  # ConfigError if not
+
+
+def _platform_settings() -> dict[str, Any]:
+    settings: dict[str, Any] = yaml.safe_load(
+        _object("ConfigMap", "stockade-config")["data"]["stockade.yaml"]
+    )["server"]
+    return settings
+
+
+def test_the_fleet_keeps_its_state_in_a_registered_store() -> None:
+    assert _platform_settings()["store"] in STORES
+
+
+@NATS_PENDING
+def test_the_fleet_uses_a_registered_bus() -> None:
+    assert _platform_settings()["bus"] in BUSES
