@@ -15,6 +15,7 @@ from stockade.detect.correlation import CorrelationDetector
 from stockade.detect.rules import RulesDetector
 from stockade.model import Alert, Event, EventType
 from stockade.model.events import HIGH_VOLUME_EVENT_TYPES, LIFECYCLE_EVENT_TYPES
+from stockade.profiles.detector import ProfileDetector
 
 
 class ConnectDetector:
@@ -56,10 +57,11 @@ def test_the_agent_builds_the_configured_detectors_from_the_registry(tmp_path: P
     assert connect.rule_paths == ()
 
 
-def test_the_defaults_are_the_rules_and_correlation_detectors(tmp_path: Path) -> None:
-    rules, correlation = Agent(AgentConfig(tmp_path, "https://127.0.0.1:1")).detectors
+def test_the_defaults_are_the_rules_correlation_and_profile_detectors(tmp_path: Path) -> None:
+    rules, correlation, profile = Agent(AgentConfig(tmp_path, "https://127.0.0.1:1")).detectors
     assert isinstance(rules, RulesDetector)
     assert isinstance(correlation, CorrelationDetector)
+    assert isinstance(profile, ProfileDetector)
 
 
 def test_an_unknown_detector_id_stops_the_agent_with_the_known_ids(tmp_path: Path) -> None:

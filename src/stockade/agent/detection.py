@@ -18,7 +18,7 @@ from stockade.model import EventType
 from stockade.model.events import HIGH_VOLUME_EVENT_TYPES, LIFECYCLE_EVENT_TYPES
 from stockade.sensor.fallback import capturable
 
-DEFAULT_DETECTORS: tuple[str, ...] = ("rules", "correlation")
+DEFAULT_DETECTORS: tuple[str, ...] = ("rules", "correlation", "profile")
 # what a detector that may match any event gets
 _ANY: frozenset[str] = frozenset(EventType) - HIGH_VOLUME_EVENT_TYPES
 
