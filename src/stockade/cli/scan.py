@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # the scanner is imported when a command runs: keeps start-up
     from stockade.scan.ignore import IgnoreRule
     from stockade.scan.options import ScanOptions
     from stockade.scan.scanner import Progress
+    from stockade.scan.vex import VexStatement
 
 scan_app = typer.Typer(help="Scan container images and filesystems.", no_args_is_help=True)
 
@@ -73,6 +74,14 @@ IgnorefileOpt = Annotated[
         help="Accepted findings (ids a line, or Trivy's YAML shape) "
         "[default: .stockadeignore or .stockadeignore.yaml here]",
         show_default=False,
+    ),
+]
+VexOpt = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--vex",
+        help="OpenVEX or CycloneDX VEX document: its not_affected/fixed findings are "
+        "reported as suppressed; repeat for several",
     ),
 ]
 LockfilesOpt = Annotated[
@@ -199,7 +208,11 @@ def render_table(result: ScanResult, console: Console, list_packages: bool) -> N
         console.print(packages)
     for hidden in result.suppressed:
         f, why = hidden.finding, hidden.statement or "no reason given"
-        console.print(f"[dim]suppressed: {f.id} {f.target} ({why}; {hidden.source})[/dim]")
+        vex = [s for s in (hidden.status, hidden.justification) if s and s != "ignored"]
+        label = f"suppressed ({', '.join(vex)})" if vex else "suppressed"
+        console.print(
+            f"[dim]{label}: {f.id} {f.target} ({why}; {hidden.source})[/dim]", soft_wrap=True
+        )
     for warning in result.warnings[:20]:
         console.print(f"[dim]warning: {warning}[/dim]")
 
@@ -262,6 +275,7 @@ def _scan_options(
     list_all_pkgs: ListPkgsOpt = False,
     lockfiles: LockfilesOpt = False,
     ignorefile: IgnorefileOpt = None,
+    vex: VexOpt = None,
 ) -> None:
     """The options every scan command takes, declared once (`_scan_command` reads them)."""
 
@@ -282,6 +296,7 @@ def _scan_command(
             fmt, output = values.pop("fmt"), values.pop("output")
             exit_code, list_packages = values.pop("exit_code"), values.pop("list_all_pkgs")
             rules = _ignore_rules(values.pop("ignorefile"))
+            statements = _vex_statements(values.pop("vex") or [])  # read before the scan
             options = build_options(**values)
 
             def run() -> ScanResult:
@@ -291,6 +306,10 @@ def _scan_command(
                     from stockade.scan.ignore import apply_ignores
 
                     apply_ignores(result, rules, datetime.now(UTC).date())
+                if statements:
+                    from stockade.scan.vex import apply_vex
+
+                    apply_vex(result, statements)
                 return result
 
             _run(run, fmt, output or [], exit_code, list_packages)
@@ -312,6 +331,15 @@ def _ignore_rules(ignorefile: Path | None) -> list[IgnoreRule]:
         if ignorefile is None:
             return []
     return load_ignorefile(ignorefile)
+
+
+def _vex_statements(paths: list[Path]) -> list[VexStatement]:
+    """The statements of every --vex document, in the order given (later ones win)."""
+    if not paths:
+        return []
+    from stockade.scan.vex import load_vex
+
+    return [statement for path in paths for statement in load_vex(path)]
 
 
 def _scan_image(ref: str, options: ScanOptions, report: Progress) -> ScanResult:

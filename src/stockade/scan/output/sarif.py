@@ -8,7 +8,7 @@ from urllib.parse import quote
 import msgspec
 
 import stockade
-from stockade.model.inventory import Finding, ScanResult, Severity
+from stockade.model.inventory import Finding, ScanResult, Severity, Suppressed
 from stockade.scan.output.base import TOOL_NAME, TOOL_URI, WRITERS, ReportWriter
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -86,6 +86,16 @@ def _result(finding: Finding, rule_index: int, target: str) -> dict[str, Any]:
     }
 
 
+def _suppression(hidden: Suppressed) -> dict[str, Any]:
+    """SARIF's record of a finding an ignore rule or a VEX statement hid (still listed)."""
+    why = [hidden.status, hidden.justification, hidden.statement, f"by {hidden.source}"]
+    return {
+        "kind": "external",
+        "status": "accepted",
+        "justification": "; ".join(w for w in why if w and w != "by "),
+    }
+
+
 class SarifWriter(ReportWriter):
     """SARIF 2.1.0 log with a single run."""
 
@@ -102,6 +112,13 @@ class SarifWriter(ReportWriter):
                 index[finding.id] = len(rules)
                 rules.append(_rule(finding))
             results.append(_result(finding, index[finding.id], result.target))
+        for hidden in result.suppressed:  # listed with their suppression, as SARIF asks
+            if hidden.finding.id not in index:
+                index[hidden.finding.id] = len(rules)
+                rules.append(_rule(hidden.finding))
+            entry = _result(hidden.finding, index[hidden.finding.id], result.target)
+            entry["suppressions"] = [_suppression(hidden)]
+            results.append(entry)
         log = {
             "$schema": SARIF_SCHEMA,
             "version": "2.1.0",

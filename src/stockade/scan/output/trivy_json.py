@@ -150,8 +150,10 @@ def trivy_report(result: ScanResult) -> dict[str, Any]:
         entry(key).setdefault(field, []).append({k: v for k, v in doc.items() if v})
     for hidden in result.suppressed:  # as Trivy shows them with --show-suppressed
         key, _, doc = placed(hidden.finding)
-        modified: dict[str, Any] = {"Type": hidden.finding.kind, "Status": "ignored"}
+        modified: dict[str, Any] = {"Type": hidden.finding.kind, "Status": hidden.status}
         modified |= {"Statement": hidden.statement, "Source": hidden.source}
+        if hidden.justification:
+            modified["Justification"] = hidden.justification
         modified["Finding"] = {k: v for k, v in doc.items() if v}
         entry(key).setdefault("ExperimentalModifiedFindings", []).append(modified)
     metadata: dict[str, Any] = {
