@@ -1,4 +1,4 @@
-"""Profiles learned in discover, deviations alerted once in monitor, drift never learned."""
+"""Profiles learned in discover, deviations alerted once in monitor, drift alerted."""
 
 from __future__ import annotations
 
@@ -74,15 +74,31 @@ def test_network_has_its_own_mode() -> None:
     [(True, False, "refused"), (False, True, "kill")],
     ids=["upper", "memfd"],
 )
-def test_drift_is_alerted_never_learned_and_protect_says_what_it_did(
+def test_drift_is_alerted_and_protect_says_what_it_did(
     upper: bool, memfd: bool, action: str
 ) -> None:
-    detector = _detector(Mode.DISCOVER)
-    assert detector.inspect(_exec("/tmp/x", upper=upper, memfd=memfd)) == []
-    detector.book.set_state(group_id(WEB), GroupState(first_seen_ns=0, process=Mode.PROTECT))
+    detector = _detector(Mode.PROTECT)
     [drift] = detector.inspect(_exec("/tmp/x", upper=upper, memfd=memfd))
     assert drift.rule == DRIFT_RULE and drift.priority == "Critical"
     assert drift.output_fields["profile.action"] == action
+
+
+def test_a_file_run_while_discovering_is_no_drift_later_unless_its_content_changed() -> None:
+    hashes = iter(["sha256:ab", "sha256:ab", "sha256:ff", "sha256:ab", "sha256:ab"])
+    detector = ProfileDetector(hasher=lambda _e: next(hashes), clock=lambda: 0)
+    detector.book.set_state(group_id(WEB), GroupState(first_seen_ns=0, process=Mode.DISCOVER))
+    installed = "/usr/local/bin/tool"  # a package installed while the group discovered
+    assert detector.inspect(_exec(installed, upper=True)) == []
+    detector.book.set_state(group_id(WEB), GroupState(first_seen_ns=0, process=Mode.MONITOR))
+    assert detector.inspect(_exec(installed, upper=True)) == []
+    [drift] = detector.inspect(_exec(installed, upper=True))  # replaced: another sha256
+    assert drift.rule == DRIFT_RULE
+    memfd = _exec("/memfd:x", memfd=True)
+    detector.book.set_state(group_id(WEB), GroupState(first_seen_ns=0, process=Mode.DISCOVER))
+    assert detector.inspect(memfd) == []
+    detector.book.set_state(group_id(WEB), GroupState(first_seen_ns=0, process=Mode.MONITOR))
+    [from_memory] = detector.inspect(memfd)  # a memfd is drift however often it ran
+    assert from_memory.rule == DRIFT_RULE
 
 
 def test_yaml_round_trip_and_one_line_errors() -> None:

@@ -18,13 +18,24 @@ PROFILE = merged(
     ("path", "upper", "file_hash", "allow", "drift"),
     [
         ("/usr/bin/ls", False, "sha256:aa", True, False),
-        ("/usr/bin/ls", True, "sha256:aa", False, True),
+        ("/usr/bin/ls", True, "sha256:bb", False, True),
+        ("/usr/bin/ls", True, "sha256:aa", True, False),
+        ("/usr/bin/id", True, "sha256:aa", False, True),
         ("/usr/bin/ls", False, "sha256:bb", False, True),
         ("/usr/bin/id", False, "sha256:cc", False, False),
         ("/usr/lib64/ld-linux-x86-64.so.2", False, "", True, False),
         ("/tmp/ld-linux-x86-64.so.2", False, "", False, False),
     ],
-    ids=["learned", "upper-layer", "replaced", "unknown", "interpreter", "fake-interpreter"],
+    ids=[
+        "learned",
+        "drift",
+        "drift-learned-in-discover",
+        "drift-unknown",
+        "replaced",
+        "unknown",
+        "interpreter",
+        "fake-interpreter",
+    ],
 )
 def test_exec_verdict(path: str, upper: bool, file_hash: str, allow: bool, drift: bool) -> None:
     verdict = exec_verdict(PROFILE, path, upper, lambda: file_hash)

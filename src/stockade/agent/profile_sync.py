@@ -20,6 +20,7 @@ import msgspec
 
 from stockade.agent.enroll import Credentials, response_detail
 from stockade.profiles.detector import ProfileDetector
+from stockade.profiles.imagefiles import ImageFiles
 from stockade.profiles.protection import ExeHashes, Protection
 from stockade.profiles.wire import ProfilePush
 from stockade.respond.errors import RespondError
@@ -128,6 +129,8 @@ def start_profiles(
     detector = found[0]
     if detector.hasher is None:
         detector.hasher = ExeHashes()
+    if detector.image_files is None:
+        detector.image_files = ImageFiles()
     try:
         protection: Protection | None = Protection(detector)
     except RespondError as e:

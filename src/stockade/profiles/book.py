@@ -2,9 +2,10 @@
 
 Pure state with the clock passed in: `judge` takes one event's behaviours and says
 what is new and what to do about it. Discover learns (no alert), monitor reports each
-new behaviour once, protect reports it as to be blocked. Drift (an executable written
-after the container started, or run from memory) is never learned: it is reported in
-monitor and protect alike.
+new behaviour once, protect reports it as to be blocked. Drift (an executable not as the
+image has it: written after the container started, or run from memory) is reported in
+monitor and protect alike, unless the group learned that very file (path and sha256)
+while it discovered (a package installed then); a memfd always is.
 """
 
 from __future__ import annotations
@@ -65,15 +66,27 @@ class ProfileBook:
         """The group's profile (empty until learned or pushed)."""
         return self.profiles.setdefault(group, Profile(group=group))
 
-    def judge(self, event: Event, behaviours: list[Behaviour], now_ns: int) -> list[Deviation]:
-        """Learn or report what in `behaviours` the event's group's profile does not hold."""
+    def judge(
+        self,
+        event: Event,
+        behaviours: list[Behaviour],
+        now_ns: int,
+        drifted: bool | None = None,
+    ) -> list[Deviation]:
+        """Learn or report what in `behaviours` the event's group's profile does not hold.
+
+        `drifted`: the exec's file compared with the image's (None: the event's upper
+        layer and memfd flags say)."""
         group = self.group_of(event).id
         modes = self.modes(group, now_ns)
         found = []
-        drift = drift_of(event)
-        if drift is not None and modes.process is not Mode.DISCOVER:
-            found.extend(self.report(group, drift, modes.process, drift=True))
         profile = self.profile(group)
+        drift = drift_of(event, drifted)
+        learned = not event.proc.exe_from_memfd and any(
+            b.kind is Kind.EXEC_HASH and profile.has(b) for b in behaviours
+        )
+        if drift is not None and modes.process is not Mode.DISCOVER and not learned:
+            found.extend(self.report(group, drift, modes.process, drift=True))
         for behaviour in behaviours:
             if profile.has(behaviour):
                 continue
@@ -117,10 +130,11 @@ class ProfileBook:
         self.states[group] = state
 
 
-def drift_of(event: Event) -> Behaviour | None:
-    """The drifted executable an exec ran (upper layer or memfd), as a behaviour, or None."""
+def drift_of(event: Event, drifted: bool | None = None) -> Behaviour | None:
+    """The drifted executable an exec ran, as a behaviour, or None; `drifted` None: drift
+    is the event's upper layer or memfd flag."""
     if event.type not in ("execve", "execveat") or event.res < 0 or event.container.is_host:
         return None
-    if event.proc.exe_from_memfd or event.proc.exe_upper_layer:
-        return Behaviour(Kind.EXEC, event.proc.exepath)
-    return None
+    if drifted is None:
+        drifted = event.proc.exe_from_memfd or event.proc.exe_upper_layer
+    return Behaviour(Kind.EXEC, event.proc.exepath) if drifted else None

@@ -20,6 +20,7 @@ from stockade.model import Alert, Event, Priority, Process
 from stockade.model.entities import Container
 from stockade.profiles.book import Deviation, ProfileBook
 from stockade.profiles.groups import GroupId, workload_group
+from stockade.profiles.imagefiles import ImageFiles, image_drift
 from stockade.profiles.modes import Mode
 from stockade.profiles.observe import EVENT_TYPES, EXEC_TYPES, behaviours_of
 from stockade.profiles.profile import Behaviour, Kind
@@ -45,6 +46,7 @@ class ProfileDetector:
     ) -> None:
         self.book = book or ProfileBook()
         self.hasher = hasher
+        self.image_files: ImageFiles | None = None  # drift judged against the image's files
         self._clock = clock
         self._lock = threading.Lock()  # the agent's profile sync thread touches the book too
         self.containers: dict[str, Container] = {}  # seen, by id
@@ -64,7 +66,17 @@ class ProfileDetector:
             if self.book.modes(group, self._clock()).process is not Mode.PROTECT:
                 return ALLOW
             profile = self.book.profile(group)
-        return exec_verdict(profile, path, on_upper, file_hash)
+        drifted = self._drifted(container, path, on_upper, file_hash)
+        return exec_verdict(profile, path, drifted, file_hash)
+
+    def _drifted(
+        self, container: Container, path: str, on_upper: bool, file_hash: Callable[[], str]
+    ) -> bool:
+        """Drift against the image's own file where it can be read, else the upper layer."""
+        if self.image_files is None:
+            return on_upper
+        image_hash = self.image_files.sha256(container.id, container.pid, path)
+        return image_drift(on_upper, image_hash, file_hash)
 
     def process_mode(self, container: Container) -> Mode:
         """The process mode of the container's group now."""
@@ -134,8 +146,13 @@ class ProfileDetector:
         if self.hasher is not None and event.type in EXEC_TYPES and event.res >= 0:
             exe_hash = self.hasher(event)
         behaviours = behaviours_of(event, exe_hash)
+        drifted = None
+        if exe_hash and not event.proc.exe_from_memfd:
+            drifted = self._drifted(
+                event.container, event.proc.exepath, event.proc.exe_upper_layer, lambda: exe_hash
+            )
         with self._lock:
-            deviations = self.book.judge(event, behaviours, self._clock())
+            deviations = self.book.judge(event, behaviours, self._clock(), drifted)
         alerts = [deviation_alert(event, deviations)] if deviations else []
         if self.on_kill is not None and any(action_of(d, event) == "kill" for d in deviations):
             self.on_kill(event)

@@ -28,6 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from stockade.profiles.imagefiles import root_overlay
 from stockade.profiles.verdict import ALLOW, ExecVerdict
 from stockade.respond.errors import RespondError
 from stockade.respond.execblock import (
@@ -68,14 +69,7 @@ class GuardedRoot:
 
 def overlay_upperdir(pid: int) -> str:
     """The upper directory of the overlay mounted as `pid`'s root ("" if none)."""
-    for line in Path(f"/proc/{pid}/mountinfo").read_text().splitlines():
-        left, _, right = line.partition(" - ")
-        fields, tail = left.split(), right.split()
-        if len(fields) > 4 and fields[4] == "/" and tail and tail[0] == "overlay":
-            for option in tail[-1].split(","):
-                if option.startswith("upperdir="):
-                    return option[len("upperdir=") :]
-    return ""
+    return root_overlay(pid).upperdir
 
 
 class ExecGuard:
