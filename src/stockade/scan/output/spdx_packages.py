@@ -85,7 +85,11 @@ def supplier_actor(supplier: str) -> Actor | SpdxNoAssertion:
 
 
 def _source_info(package: Package) -> str | None:
+    """Where it was found, and (OS packages) its source package in Trivy's words."""
     where = f"found in {package.path}" if package.path else ""
+    if package.source_name:
+        built = f"built package from: {package.source_name} {package.source_version}".strip()
+        where = f"{built}; {where}" if where else built
     if package.layer.diff_id:
         where = f"{where or 'found'} in layer {package.layer.diff_id}"
     if package.from_lockfile:
