@@ -7,8 +7,10 @@ Nested archives (fat jars, WARs, EARs) are listed with their path inside the out
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
 from html import unescape
-from typing import TYPE_CHECKING
 
 from stockade.model.inventory import Ecosystem, Package
 from stockade.scan.analyzers.base import Analyzer, FileAnalysis, register
@@ -19,13 +21,14 @@ from stockade.scan.analyzers.jar_identity import (
     manifest_main_section,
     pom_properties,
 )
+from stockade.scan.analyzers.zipindex import CorruptEntry, read_entry, wanted_entries
 from stockade.scan.files import FileInfo
 from stockade.scan.licenses import spdx_or_name
 
-if TYPE_CHECKING:  # zipfile loads when an archive is met, not at every scan's start
-    import zipfile
-
 ARCHIVE_SUFFIXES = (".jar", ".war", ".ear", ".par")
+_RAW_ARCHIVE_SUFFIXES = tuple(s.encode() for s in ARCHIVE_SUFFIXES)
+IDENTITY_PREFIXES = ("META-INF/maven/", "META-INF/MANIFEST.MF")  # entries saying who it is
+_RAW_IDENTITY_PREFIXES = tuple(p.encode() for p in IDENTITY_PREFIXES)
 MAX_DEPTH = 3
 MAX_NESTED_SIZE = 64 * 1024 * 1024
 MAX_TEXT_ENTRY = 1024 * 1024  # a manifest or pom.properties past this is not a real one
@@ -63,51 +66,85 @@ def _is_own(found: Coordinates, file_name: str, poms: list[Coordinates]) -> bool
     return found.artifact == from_name[0]
 
 
+@dataclass(frozen=True, slots=True)
+class _Member:
+    """An entry of an archive that may say who it is, or is an archive itself."""
+
+    name: str
+    file_size: int
+    read: Callable[[], bytes]
+
+
 def archive_packages(
     data: bytes, path: str, depth: int = 0, skipped: list[str] | None = None
 ) -> list[Package]:
     """Packages of one archive and the archives nested in it (duplicates dropped); nested
     archives left unread (too large, too deep) are named in `skipped`."""
+    skipped = [] if skipped is None else skipped
+    entries = wanted_entries(data, _RAW_IDENTITY_PREFIXES, _RAW_ARCHIVE_SUFFIXES)
+    if entries is None:  # zip64, another compression method, a damaged end record
+        return _with_zipfile(data, path, depth, skipped)
+    members = [_Member(e.name, e.file_size, partial(read_entry, data, e)) for e in entries]
+    return _packages(members, path, depth, skipped, (CorruptEntry,))
+
+
+def _with_zipfile(data: bytes, path: str, depth: int, skipped: list[str]) -> list[Package]:
+    """archive_packages through zipfile, which reads every kind of archive it can."""
     import io
     import zipfile
 
-    skipped = [] if skipped is None else skipped
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, OSError, ValueError):
         return []
     with archive:
-        try:
-            found = _own_and_bundled(archive, path)
-            found += _nested(archive, path, depth, skipped)
-        except (zipfile.BadZipFile, OSError, ValueError, EOFError):
-            return []  # corrupt entries (bad CRC, truncated data): nothing to trust
+        members = [
+            _Member(info.filename, info.file_size, partial(archive.read, info))
+            for info in archive.infolist()
+            if info.filename.startswith(IDENTITY_PREFIXES)
+            or info.filename.endswith(ARCHIVE_SUFFIXES)
+        ]
+        corrupt = (zipfile.BadZipFile, OSError, ValueError, EOFError)
+        return _packages(members, path, depth, skipped, corrupt)
+
+
+def _packages(
+    members: list[_Member],
+    path: str,
+    depth: int,
+    skipped: list[str],
+    corrupt: tuple[type[Exception], ...],
+) -> list[Package]:
+    try:
+        found = _own_and_bundled(members, path) + _nested(members, path, depth, skipped)
+    except corrupt:
+        return []  # corrupt entries (bad CRC, truncated data): nothing to trust
     unique: dict[tuple[str, str, str], Package] = {}
     for package in found:
         unique.setdefault((package.name, package.version, package.path), package)
     return list(unique.values())
 
 
-def _text(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> str:
-    if info.file_size > MAX_TEXT_ENTRY:
+def _text(member: _Member) -> str:
+    if member.file_size > MAX_TEXT_ENTRY:
         return ""
-    return archive.read(info).decode("utf-8", "replace")
+    return member.read().decode("utf-8", "replace")
 
 
-def _own_and_bundled(archive: zipfile.ZipFile, path: str) -> list[Package]:
+def _own_and_bundled(members: list[_Member], path: str) -> list[Package]:
     poms: list[Coordinates] = []
     licenses: dict[str, tuple[str, ...]] = {}  # by META-INF/maven/<g>/<a>/ directory
     manifest: dict[str, str] = {}
-    for info in archive.infolist():
-        name = info.filename
+    for member in members:
+        name = member.name
         if name.startswith("META-INF/maven/") and name.endswith("/pom.properties"):
-            coordinates = pom_properties(_text(archive, info), name)
+            coordinates = pom_properties(_text(member), name)
             if coordinates is not None:
                 poms.append(coordinates)
         elif name.startswith("META-INF/maven/") and name.endswith("/pom.xml"):
-            licenses[name.rsplit("/", 1)[0]] = pom_licenses(_text(archive, info))
+            licenses[name.rsplit("/", 1)[0]] = pom_licenses(_text(member))
         elif name == "META-INF/MANIFEST.MF":
-            manifest = manifest_main_section(_text(archive, info))
+            manifest = manifest_main_section(_text(member))
     file_name = path.rsplit("/", 1)[-1]
     found = [
         _package(p, path, licenses.get(f"META-INF/maven/{p.group}/{p.artifact}", ())) for p in poms
@@ -119,21 +156,21 @@ def _own_and_bundled(archive: zipfile.ZipFile, path: str) -> list[Package]:
     return found
 
 
-def _nested(archive: zipfile.ZipFile, path: str, depth: int, skipped: list[str]) -> list[Package]:
+def _nested(members: list[_Member], path: str, depth: int, skipped: list[str]) -> list[Package]:
     found: list[Package] = []
-    for info in archive.infolist():
-        if not info.filename.endswith(ARCHIVE_SUFFIXES):
+    for entry in members:
+        if not entry.name.endswith(ARCHIVE_SUFFIXES):
             continue
-        nested_path = f"{path}/{info.filename}"
+        nested_path = f"{path}/{entry.name}"
         if depth >= MAX_DEPTH:
             skipped.append(f"{nested_path}: not read (nested deeper than {MAX_DEPTH} archives)")
-        elif info.file_size >= MAX_NESTED_SIZE:
+        elif entry.file_size >= MAX_NESTED_SIZE:
             skipped.append(
-                f"{nested_path}: not read ({info.file_size} bytes, over the "
+                f"{nested_path}: not read ({entry.file_size} bytes, over the "
                 f"{MAX_NESTED_SIZE // (1024 * 1024)} MiB limit of nested archives)"
             )
         else:
-            found.extend(archive_packages(archive.read(info), nested_path, depth + 1, skipped))
+            found.extend(archive_packages(entry.read(), nested_path, depth + 1, skipped))
     return found
 
 
