@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import stat
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Protocol, Self, runtime_checkable
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,4 +73,13 @@ class Selection(Protocol):
     @property
     def in_memory(self) -> bool:
         """True when the file's whole content should be read into memory."""
+        ...
+
+    @property
+    def head_size(self) -> int:
+        """How many first bytes to read before deciding on the rest (0: no such test)."""
+        ...
+
+    def after_head(self, head: bytes) -> Self | None:
+        """What is still wanted once the first `head_size` bytes are known; None: nothing."""
         ...

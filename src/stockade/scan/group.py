@@ -52,6 +52,7 @@ class AnalyzerGroup:
     cache_salt: str
     caps: tuple[int, ...]  # per analyzer: the largest file it reads
     config_classes: tuple[type[ImageConfigAnalyzer], ...] = ()
+    caps_floor: int = 0  # the smallest of `caps`: files within it need no size check
     _built: list[tuple[tuple[Analyzer, int], ...]] = field(default_factory=list, repr=False)
     _built_config: list[tuple[ImageConfigAnalyzer, ...]] = field(default_factory=list, repr=False)
 
@@ -100,6 +101,7 @@ class AnalyzerGroup:
             hashlib.sha256(salt.encode()).hexdigest(),
             caps,
             config_classes,
+            min(caps, default=0),
         )
 
     def _capped(self) -> tuple[tuple[Analyzer, int], ...]:
@@ -115,11 +117,11 @@ class AnalyzerGroup:
 
     def select(self, info: FileInfo) -> Chosen | None:
         """The analyzers that want this file and how they read it, or None."""
-        size = info.size
         capped = self._capped()
-        if size <= min(self.caps, default=0):  # nearly every file: within every limit
-            whole = tuple(a for a, _ in capped if a.required(info))
-            return Chosen(whole) if whole else None
+        size = info.size
+        if size <= self.caps_floor:  # nearly every file: within every limit
+            whole = [a for a, _ in capped if a.required(info)]
+            return Chosen(tuple(whole)) if whole else None
         wanting = [(a, cap) for a, cap in capped if a.required(info)]
         if not wanting:
             return None
@@ -127,6 +129,18 @@ class AnalyzerGroup:
             whole=tuple(a for a, cap in wanting if size <= cap),
             streamed=tuple(a for a, cap in wanting if size > cap and a.streams),
             too_large=tuple(a for a, cap in wanting if size > cap and not a.streams),
+        )
+
+    def select_seekable(self, info: FileInfo) -> Chosen | None:
+        """`select` for a file on disk: analyzers that can stream read it by seeking, at any
+        size (a Go binary's build info is found without reading the whole binary)."""
+        chosen = self.select(info)
+        if chosen is None or not any(a.streams for a in chosen.whole):
+            return chosen
+        return Chosen(
+            whole=tuple(a for a in chosen.whole if not a.streams),
+            streamed=(*chosen.streamed, *(a for a in chosen.whole if a.streams)),
+            too_large=chosen.too_large,
         )
 
     def cap_of(self, analyzer: Analyzer) -> int:

@@ -97,7 +97,8 @@ def analyze_tree(root: Path, group: AnalyzerGroup) -> LayerResult:
     report = WalkReport()
     result = _result(report)
     skipped = SkippedFiles()
-    for info, chosen, content in walk_directory(root, group.select, group.limits, report):
+    walk = walk_directory(root, group.select_seekable, group.limits, report)
+    for info, chosen, content in walk:
         analysis = group.analyze(info, chosen, content, result.warnings, skipped)
         if analysis is not None:
             result.files[info.path] = analysis

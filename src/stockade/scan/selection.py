@@ -24,6 +24,22 @@ class Chosen:
         """True when some analyzer reads the whole content."""
         return bool(self.whole)
 
+    @property
+    def head_size(self) -> int:
+        """How many first bytes decide whether the file is read on: 0 unless every
+        analyzer reading it whole can rule it out from that head."""
+        sizes = [a.head_size for a in self.whole]
+        return max(sizes) if sizes and min(sizes) > 0 else 0
+
+    def after_head(self, head: bytes) -> Chosen | None:
+        """The analyzers still wanting the file once its head is known; None if none."""
+        whole = tuple(a for a in self.whole if a.accepts_head(head))
+        if whole == self.whole:
+            return self
+        if not whole and not self.streamed and not self.too_large:
+            return None
+        return Chosen(whole, self.streamed, self.too_large)
+
 
 def _mib(size: int) -> str:
     return f"{size / (1024 * 1024):.0f} MiB"

@@ -158,31 +158,45 @@ def walk_directory(
     """Yield (info, selection, content) for selected regular files under `root`; no symlinks.
 
     The content is bytes, or an open file (seekable) when the selection streams it.
+    Directory entries' types come from the directory listing (no stat), so only regular
+    files are stat'ed; skipped directories are never entered.
     """
+    skipped = frozenset(limits.skip_dirs)
     stack = [""]
+    top = str(root)
+    base = top.rstrip("/")  # "/" scans the host root: "/usr", not "//usr"
     while stack:
         rel_dir = stack.pop()
         try:
-            entries = list(os.scandir(root / rel_dir if rel_dir else root))
+            with os.scandir(f"{base}/{rel_dir}" if rel_dir else top) as listing:
+                entries = sorted(listing, key=_entry_name)
         except OSError as e:
             report.warnings.append(f"{root}/{rel_dir}: cannot list ({e.strerror})")
             continue
-        for entry in sorted(entries, key=lambda e: e.name):
-            rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
-            if limits.skipped(rel) or (not rel_dir and entry.name in ROOTFS_PSEUDO_DIRS):
-                continue
+        prefix = f"{rel_dir}/" if rel_dir else ""
+        for entry in entries:
+            rel = prefix + entry.name
+            if rel in skipped or (not rel_dir and entry.name in ROOTFS_PSEUDO_DIRS):
+                continue  # under a skipped directory nothing is met: it is never entered
             try:
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append(rel)
+                    continue
+                if not entry.is_file(follow_symlinks=False):
+                    continue
                 st = entry.stat(follow_symlinks=False)
             except OSError:
                 continue
-            if stat.S_ISDIR(st.st_mode):
-                stack.append(rel)
-            elif stat.S_ISREG(st.st_mode):
-                yield from _directory_file(Path(entry.path), rel, st, select, limits, report)
+            if stat.S_ISREG(st.st_mode):
+                yield from _directory_file(entry.path, rel, st, select, limits, report)
+
+
+def _entry_name(entry: os.DirEntry[str]) -> str:
+    return entry.name
 
 
 def _directory_file(
-    path: Path,
+    path: str,
     rel: str,
     st: os.stat_result,
     select: Select[T],
@@ -205,10 +219,20 @@ def _directory_file(
         report.warnings.append(f"{rel}: cannot read ({e.strerror})")
         return
     with os.fdopen(fd, "rb") as handle:
+        head = b""
+        if chosen.head_size:  # e.g. a binary the secret analyzer needs only 8 kB of
+            head = handle.read(chosen.head_size)
+            narrowed = chosen.after_head(head)
+            if narrowed is None:
+                return
+            chosen = narrowed
         if not chosen.in_memory:
             yield info, chosen, handle
             return
-        content = handle.read(st.st_size + 1)  # not the cap: read(n) allocates n bytes first
+        # not the cap: read(n) allocates n bytes first; one byte more shows a file that grew
+        content = (
+            head + handle.read(st.st_size + 1 - len(head)) if head else handle.read(st.st_size + 1)
+        )
     if len(content) > limits.max_file_size:
         report.warnings.append(f"{rel}: skipped (grew past the size limit while read)")
         return

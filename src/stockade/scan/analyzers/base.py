@@ -70,6 +70,9 @@ class Analyzer(ABC):
     ecosystems: ClassVar[frozenset[Ecosystem]] = frozenset()
     # True when it reads files past max_size through `analyze_stream` (bounded memory)
     streams: ClassVar[bool] = False
+    # > 0 when the first `head_size` bytes can rule a file out (`accepts_head`): a walk
+    # reads that much first and the rest only if some analyzer still wants the file
+    head_size: ClassVar[int] = 0
 
     def __init__(self, options: AnalyzerOptions) -> None:  # noqa: B027 - most need nothing
         """Most analyzers need no options."""
@@ -87,6 +90,12 @@ class Analyzer(ABC):
         """Results for a file too large to hold, from a stream (seekable on disk, forward
         in a layer); only called on analyzers that set `streams`."""
         raise NotImplementedError(f"analyzer {self.id} does not read streams")
+
+    def accepts_head(self, head: bytes) -> bool:
+        """False when the file's first `head_size` bytes (all of it, if shorter) show that
+        `analyze` would find nothing in it; only asked when `head_size` is set."""
+        del head
+        return True
 
     @classmethod
     def enabled(cls, options: AnalyzerOptions) -> bool:

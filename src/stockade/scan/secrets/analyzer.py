@@ -5,6 +5,7 @@ from __future__ import annotations
 from stockade.scan.analyzers.base import Analyzer, AnalyzerOptions, FileAnalysis, register
 from stockade.scan.files import FileInfo
 from stockade.scan.options import Scanner
+from stockade.scan.secrets.values import BINARY_SNIFF
 
 SKIP_EXTENSIONS = frozenset(
     {
@@ -74,6 +75,7 @@ class SecretAnalyzer(Analyzer):
 
     id = "secret"
     scanner = Scanner.SECRET
+    head_size = BINARY_SNIFF  # binaries are told by their head: never read further
 
     def __init__(self, options: AnalyzerOptions) -> None:
         from stockade.scan.secrets.engine import engine_for  # rules load only when needed
@@ -92,6 +94,10 @@ class SecretAnalyzer(Analyzer):
         if "/.git/" in rooted or "/node_modules/" in rooted:
             return False
         return not self._engine.path_allowed(path)
+
+    def accepts_head(self, head: bytes) -> bool:
+        """Text: no NUL byte where the engine looks for one."""
+        return b"\x00" not in head[:BINARY_SNIFF]
 
     def analyze(self, info: FileInfo, content: bytes) -> FileAnalysis | None:
         """Redacted secret findings."""

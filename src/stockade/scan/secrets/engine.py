@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+import re2
 
 from stockade.model.inventory import Finding
 from stockade.scan.secrets.keywords import KeywordIndex
 from stockade.scan.secrets.rules import RuleSet, SecretRule, load_rules
-from stockade.scan.secrets.values import line_allows, looks_secret
+from stockade.scan.secrets.values import BINARY_SNIFF, line_allows, looks_secret
 
-BINARY_SNIFF = 8000
 MAX_MATCH_LINE = 200
 MAX_WINDOWS = 4096
 
@@ -25,12 +28,12 @@ class SecretEngine:
         self._keywords = KeywordIndex(tuple(sorted({k for r in ruleset.rules for k in r.keywords})))
         self._path_allows = tuple(a for a in ruleset.allow_rules if a.path is not None)
         self._text_allows = tuple(a for a in ruleset.allow_rules if a.regex is not None)
-        self._any_path_allow = one_pattern([a.path for a in self._path_allows if a.path])
+        self._any_path_allow = any_path_matcher([a.path for a in self._path_allows if a.path])
 
     def path_allowed(self, path: str) -> bool:
         """True when a global allow rule exempts the whole file by its path."""
         if self._any_path_allow is not None:  # asked for nearly every file of an image
-            return self._any_path_allow.search(path) is not None
+            return self._any_path_allow(path)
         return any(a.allows_path(path) for a in self._path_allows)
 
     def scan(self, path: str, content: bytes) -> list[Finding]:
@@ -117,6 +120,39 @@ def one_pattern(patterns: list[re.Pattern[str]]) -> re.Pattern[str] | None:
         return re.compile("|".join(f"(?:{p.pattern})" for p in patterns))
     except re.error:
         return None
+
+
+def any_path_matcher(patterns: list[re.Pattern[str]]) -> Callable[[str], bool] | None:
+    """A test of whether any of `patterns` matches a path; None when they cannot be joined.
+
+    Asked for nearly every file of a scan: RE2 searches the joined pattern several times
+    faster than `re` (it does not retry each alternative at each position); `re` when RE2
+    cannot compile it (look-around, backreferences).
+    """
+    joined = one_pattern(patterns)
+    if joined is None:
+        return None
+    try:
+        compiled: Any = re2.compile(joined.pattern, _RE2_OPTIONS)
+    except (re2.error, UnicodeEncodeError):
+        return lambda path: joined.search(path) is not None
+
+    def matches(path: str) -> bool:
+        # bytes spare the binding mapping offsets back to characters; paths that are no
+        # valid UTF-8 keep their bytes (surrogateescape), as the file system has them
+        return compiled.search(path.encode("utf-8", "surrogateescape")) is not None
+
+    return matches
+
+
+def _re2_options() -> Any:
+    options = re2.Options()
+    options.log_errors = False
+    options.never_capture = True  # only whether it matches is asked
+    return options
+
+
+_RE2_OPTIONS = _re2_options()
 
 
 def keyword_windows(

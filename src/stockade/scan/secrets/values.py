@@ -12,6 +12,8 @@ from __future__ import annotations
 import math
 from collections import Counter
 
+BINARY_SNIFF = 8000  # a NUL byte in this many first bytes makes a file binary: not scanned
+
 # gitleaks, bandit (# nosec), detect-secrets and Trivy-style markers, lower case
 ALLOW_COMMENTS = (b"gitleaks:allow", b"nosec", b"pragma: allowlist secret", b"stockade:allow")
 
