@@ -202,7 +202,9 @@ def bench(item: Input, trivy: str, tmp: Path, revision: str) -> None:
     for run in range(RUNS):
         ours.append(measure(stockade_command(item, str(report))))
         if trivy:
-            theirs.append(measure(trivy_command(trivy, item, layout, tmp / f"trivy-{item.name}-{run}")))
+            theirs.append(
+                measure(trivy_command(trivy, item, layout, tmp / f"trivy-{item.name}-{run}"))
+            )
     packages, secrets = found_sets(report)
     wall, rss = statistics.median(s[0] for s in ours), statistics.median(s[1] for s in ours)
     print(f"{item.name}_stockade: {wall:.2f} s, {rss / 1024:.0f} MiB peak RSS "
