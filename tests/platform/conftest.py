@@ -2,11 +2,12 @@
 
 The platform stores in SQLite; a module that sets `STORE_KINDS = ("sqlite", "postgresql")`
 runs all its tests once per store (PostgreSQL: a database of its own on the session's
-server).
+server). STOCKADE_TEST_STORES=sqlite,postgresql runs every module on each.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import httpx
@@ -17,9 +18,16 @@ from tests.support.postgres import PostgresServer
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if "store_kind" in metafunc.fixturenames:
-        kinds = getattr(metafunc.module, "STORE_KINDS", ("sqlite",))
+    every = os.environ.get("STOCKADE_TEST_STORES")
+    kinds = every.split(",") if every else getattr(metafunc.module, "STORE_KINDS", None)
+    if kinds and "store_kind" in metafunc.fixturenames:
         metafunc.parametrize("store_kind", kinds, scope="module")
+
+
+@pytest.fixture(scope="module")
+def store_kind() -> str:
+    """The store a module's platform keeps its data in, unless parametrized (STORE_KINDS)."""
+    return "sqlite"
 
 
 def store_url(store_kind: str, request: pytest.FixtureRequest) -> str:

@@ -7,7 +7,6 @@ import hashlib
 
 import pytest
 
-from stockade.platform.store.sqlite import SqliteStore
 from tests.support.platform_runner import PlatformRunner
 
 pytestmark = pytest.mark.server
@@ -23,11 +22,8 @@ def _scrypt_hash(password: str) -> str:
 
 
 def _stored_hash(running: PlatformRunner, username: str) -> str:
-    store = SqliteStore(str(running.data_dir / "stockade.db"))  # a second connection (WAL)
-    try:
+    with running.beside() as store:  # a second connection
         user = store.get_user(username)
-    finally:
-        store.close()
     assert user is not None
     return user.password_hash
 
@@ -35,11 +31,8 @@ def _stored_hash(running: PlatformRunner, username: str) -> str:
 def test_scrypt_hash_is_rehashed_to_argon2id_at_the_next_good_login(
     running: PlatformRunner,
 ) -> None:
-    store = SqliteStore(str(running.data_dir / "stockade.db"))
-    try:
+    with running.beside() as store:
         assert store.create_user("legacy", _scrypt_hash(PASSWORD), "viewer")
-    finally:
-        store.close()
     with running.console() as c:
         wrong = c.post("/api/v1/auth/login", json={"username": "legacy", "password": "x" * 12})
         assert wrong.status_code == 401

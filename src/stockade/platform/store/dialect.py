@@ -6,7 +6,8 @@ placeholders (`?` -> `$n`), column types (64-bit INTEGER, REAL, BLOB), rowid key
 (identity columns), `INSERT OR IGNORE` / `OR REPLACE` (ON CONFLICT), the planner hints
 SQLite needs (`INDEXED BY`, unary `+`), subqueries in FROM (PostgreSQL 15 wants an alias),
 bare column names in ON CONFLICT's SET (ambiguous with `excluded`), `lastrowid`
-(RETURNING id), and time-partitioned events and alerts. SQLite's scalar `min(a, b)`,
+(RETURNING id), `IN ()`, `? IS NULL` (a text parameter: PostgreSQL cannot infer its type), and
+time-partitioned events and alerts. SQLite's scalar `min(a, b)`,
 `max(a, b)` and `instr` are defined as SQL functions instead (`PRELUDE`).
 
 Written by hand: sqlglot, the library for this, neither speaks asyncpg's `$n`
@@ -80,6 +81,8 @@ _NOT_ALIASES = frozenset(
     ]
 )
 _ON_CONFLICT_SET = re.compile(r"\bON CONFLICT\s*\([^)]*\)\s*DO UPDATE SET\b", re.I)
+_EMPTY_IN = re.compile(r"\bIN \(\s*\)", re.I)
+_MARK_IS_NULL = re.compile(r"(?<![\w'])\?(?= IS (NOT )?NULL)", re.I)
 _FETCHES = re.compile(r"^\s*(SELECT|WITH|VALUES)\b|\bRETURNING\b", re.I)
 
 
@@ -172,6 +175,8 @@ class PostgresDialect:
         text = _UNARY_PLUS.sub("", text)
         text = _alias_subqueries(text)
         text = self._qualify_conflict_updates(text)
+        text = _EMPTY_IN.sub("IN (NULL)", text)  # SQLite's empty list; never true either way
+        text = _MARK_IS_NULL.sub("CAST(? AS TEXT)", text)  # a type PostgreSQL cannot infer
         text = _placeholders(text)
         insert = _INSERT.match(text)
         returns_id = bool(insert and insert.group(1) in self._catalog.identity)

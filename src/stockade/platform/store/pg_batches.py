@@ -21,6 +21,7 @@ from stockade.platform.store.base import (
     UnknownAgentError,
 )
 from stockade.platform.store.pg_connection import PgConnection
+from stockade.platform.store.pg_connection import without_nul as clean_nul
 from stockade.platform.store.pg_partitions import NoPartition
 from stockade.platform.store.sqlite_batches import (
     ALERT_COLUMNS,
@@ -33,6 +34,11 @@ from stockade.platform.store.sqlite_batches import (
 )
 
 _NO_PARTITION = "no partition of relation"
+_NUL = 'invalid byte sequence for encoding "UTF8": 0x00'
+
+
+class NulInText(StoreError):
+    """A text of the batch holds NUL, which PostgreSQL's text cannot."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +63,14 @@ def prepare_batch(conn: PgConnection, ingest: IngestBatch, now: int) -> BatchRow
     )
 
 
+def without_nul(rows: BatchRows) -> BatchRows:
+    """The rows with NUL in texts replaced (rare: only after COPY refused them)."""
+    return BatchRows(
+        events=[tuple(clean_nul(r)) for r in rows.events],
+        alerts=[tuple(clean_nul(r)) for r in rows.alerts],
+    )
+
+
 def write_batch(conn: PgConnection, ingest: IngestBatch, rows: BatchRows, now: int) -> BatchResult:
     """Store what is new in the batch inside the caller's transaction."""
     batch = ingest.batch
@@ -75,6 +89,8 @@ def write_batch(conn: PgConnection, ingest: IngestBatch, rows: BatchRows, now: i
     except StoreError as e:
         if _NO_PARTITION in str(e):
             raise NoPartition(str(e)) from e
+        if _NUL in str(e):
+            raise NulInText(str(e)) from e
         raise
     new_events: list[Event] = [e for e in batch.events if e.seq > acked]
     new_alerts: list[Alert] = [a for a in batch.alerts if a.seq > acked]

@@ -153,6 +153,7 @@ class PgConnection:
             self.raw.terminate()
 
     async def _execute(self, statement: Statement, parameters: Sequence[Any]) -> PgCursor:
+        parameters = without_nul(parameters)
         if statement.fetches:
             rows = await self.raw.fetch(statement.sql, *parameters)
             tuples = [tuple(r) for r in rows]
@@ -166,13 +167,21 @@ class PgConnection:
             return PgCursor([], 0, None)
         prepared = await self.raw.prepare(statement.sql)
         changed = 0
-        for row in rows:  # one by one: asyncpg's executemany counts no changed rows
+        for row in map(without_nul, rows):  # one by one: asyncpg's executemany counts no rows
             if statement.fetches:
                 changed += len(await prepared.fetch(*row))
             else:
                 await prepared.fetch(*row)
                 changed += _changed(prepared.get_statusmsg())
         return PgCursor([], changed, None)
+
+
+def without_nul(values: Sequence[Any]) -> Sequence[Any]:
+    """`values` with NUL characters in texts replaced by U+FFFD: PostgreSQL's text cannot
+    hold NUL (SQLite's can), and no stored text has one to match."""
+    if not any(isinstance(v, str) and "\x00" in v for v in values):
+        return values
+    return [v.replace("\x00", "\ufffd") if isinstance(v, str) else v for v in values]
 
 
 def _changed(status: str) -> int:

@@ -25,7 +25,7 @@ from stockade.platform.messages import IngestBatch
 from stockade.platform.store.base import STORES, BatchResult, RecordKind, StoreError
 from stockade.platform.store.dialect import PARTITIONED, PRELUDE, Catalog, PostgresDialect
 from stockade.platform.store.migrations import migrate
-from stockade.platform.store.pg_batches import prepare_batch, write_batch
+from stockade.platform.store.pg_batches import NulInText, prepare_batch, without_nul, write_batch
 from stockade.platform.store.pg_connection import LoopThread, PgConnection, connect
 from stockade.platform.store.pg_partitions import NoPartition, Partitions
 from stockade.platform.store.sqlite import SqliteStore
@@ -119,16 +119,20 @@ class PostgresStore(SqliteStore):
         """Store the not-yet-stored part of a batch in one transaction (COPY)."""
         conn = self._conn()
         rows = prepare_batch(conn, batch, now)
-        for attempt in (1, 2):
+        for attempt in (1, 2, 3):  # again after a partition went missing or a NUL refused
             self._partitions.ensure(conn, "events", (r[2] for r in rows.events))
             self._partitions.ensure(conn, "alerts", (r[3] for r in rows.alerts))
             try:
                 with self._transaction(serialised=False) as tx:
                     return write_batch(tx, batch, rows, now)
             except NoPartition:
-                if attempt == 2:
+                if attempt == 3:
                     raise
                 self._partitions.forget()
+            except NulInText:
+                if attempt == 3:
+                    raise
+                rows = without_nul(rows)
         raise AssertionError("unreachable")
 
     def prune(self, kind: RecordKind, before_ts: int | None, limit: int) -> int:
