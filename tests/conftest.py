@@ -15,6 +15,7 @@ import pytest
 
 from tests.support import capabilities
 from tests.support.ci import skip_or_fail
+from tests.support.nats import NatsServer
 from tests.support.podman import Podman
 from tests.support.postgres import TEMPLATE as POSTGRES_TEMPLATE
 from tests.support.postgres import PostgresServer, start_postgres
@@ -84,3 +85,13 @@ def postgres() -> Iterator[PostgresServer]:
 def postgres_url(postgres: PostgresServer) -> str:
     """A fresh database of its own for one test (the store's schema already in it)."""
     return postgres.create_database()
+
+
+@pytest.fixture
+def nats_server(tmp_path: Path) -> Iterator[NatsServer]:
+    """A fresh nats-server -js (Debian's package) on a free loopback port."""
+    server = NatsServer(tmp_path / "jetstream").start()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -50,7 +50,7 @@ BUILTIN_MODULES: dict[str, tuple[str, ...]] = {
         "stockade.outputs.webhook",
     ),
     "store": ("stockade.platform.store.sqlite", "stockade.platform.store.postgres"),
-    "bus": ("stockade.platform.bus.inprocess",),
+    "bus": ("stockade.platform.bus.inprocess", "stockade.platform.bus.jetstream"),
     "image source": ("stockade.scan.sources",),
     "analyzer": (
         "stockade.scan.analyzers.os_release",

@@ -41,6 +41,7 @@ COMMAND_MODULES = {  # top-level name -> the module whose `register` adds it
     "sensor": "sensor",
     "up": "up",
     "user": "users",
+    "worker": "worker",
 }
 MODULES = tuple(dict.fromkeys(COMMAND_MODULES.values()))  # each cli module once, in order
 

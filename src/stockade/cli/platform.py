@@ -141,7 +141,11 @@ def server(
     tls_cert: TlsFile = None,
     tls_key: TlsFile = None,
 ) -> None:
-    """Run the platform: web console and user API, and the agents' mTLS endpoint."""
+    """Run the platform: web console and user API, and the agents' mTLS endpoint.
+
+    On a shared bus (--bus nats --bus-location URL) this is one stateless API node: it
+    publishes agents' batches, and `stockade worker` processes store them.
+    """
     import asyncio
 
     from stockade.platform import Platform

@@ -38,7 +38,10 @@ class Batch(msgspec.Struct, kw_only=True):
 
 
 class Ack(msgspec.Struct, kw_only=True):
-    """The platform's answer to a batch: everything up to acked_seq is stored."""
+    """The platform's answer to a batch: everything up to acked_seq is durable.
+
+    Durable means stored, or on the disk of the shared bus its workers store from.
+    """
 
     acked_seq: int
 

@@ -19,7 +19,7 @@ from typing import Any
 import uvicorn
 
 from stockade.detect.incidents import DEFAULT_WINDOW_NS
-from stockade.outputs import AlertOutputs, OutputSettings, open_outputs
+from stockade.outputs import AlertOutputs, OutputSettings
 from stockade.platform.api import PeerCertProtocol, create_agent_app, create_console_app
 from stockade.platform.backends import (
     check_backends,
@@ -29,7 +29,7 @@ from stockade.platform.backends import (
     open_profile_store,
     open_store,
 )
-from stockade.platform.bus import Bus
+from stockade.platform.bus import Bus, BusError
 from stockade.platform.errors import (
     DataDirError,
     ListenError,
@@ -51,19 +51,17 @@ from stockade.platform.services import (
 )
 from stockade.platform.services.accounts import ensure_admin
 from stockade.platform.services.actions import ActionService, action_store
-from stockade.platform.services.alert_outputs import AlertForwarder
 from stockade.platform.services.enrollment import create_token
 from stockade.platform.services.firewall import FirewallService
 from stockade.platform.services.hash_pool import HashPool
 from stockade.platform.services.host_risk import HostRisk
-from stockade.platform.services.ingest import StoreWorker
 from stockade.platform.services.profiles import ProfileService
 from stockade.platform.services.response_policies import PolicyService
-from stockade.platform.services.retention import RetentionPolicy, RetentionService
-from stockade.platform.services.saved_hunts import run_schedule
+from stockade.platform.services.retention import RetentionPolicy
 from stockade.platform.store import Store, StoreError
 from stockade.platform.store.base import DEFAULT_QUERY_BUDGET_S
 from stockade.platform.store.runner import StoreRunner
+from stockade.platform.worker import attach_workers, worker_duties
 from stockade.profiles.modes import DEFAULT_DISCOVER_MINUTES, ModePolicy
 
 log = logging.getLogger(__name__)
@@ -97,6 +95,12 @@ class PlatformConfig:
     outputs: OutputSettings = field(default_factory=OutputSettings)  # where alerts also go
 
     @property
+    def runs_workers(self) -> bool:
+        """True when the bus runs in this process, so its workers must too (`stockade up`,
+        `stockade server` on the in-process bus); on a shared bus `stockade worker` does."""
+        return not self.bus_location
+
+    @property
     def effective_agent_port(self) -> int:
         """The agent port, defaulting to the console port + 1."""
         return self.agent_port if self.agent_port is not None else self.console_port + 1
@@ -119,7 +123,7 @@ def _url_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
-def _prepare_data_dir(path: Path) -> None:
+def prepare_data_dir(path: Path) -> None:
     """Create the data dir and prove it is writable; DataDirError in one line otherwise."""
     try:
         path.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -222,7 +226,7 @@ class Platform:
         check_backends(config.store, config.bus)
         _check_console_cert(config)
         data_dir = config.data_dir.expanduser().absolute()
-        _prepare_data_dir(data_dir)
+        prepare_data_dir(data_dir)
         try:
             ca = CertificateAuthority.load_or_create(data_dir / "pki")
             store = open_store(config.store, config.store_location or str(data_dir / DB_FILE))
@@ -240,17 +244,16 @@ class Platform:
         runner = StoreRunner()
         metrics = PlatformMetrics()
         validity = dt.timedelta(seconds=config.agent_cert_validity_s)
-        StoreWorker(store, runner, metrics).attach(bus)
         incidents = IncidentService(
             store, open_incident_store(store), runner, config.incident_window_s * 1_000_000_000
         )
-        incidents.attach(bus)  # after the store worker: grouping reads the stored alerts
-        try:
-            outputs = open_outputs(config.outputs, data_dir)
-        except BaseException:
-            store.close()
-            raise
-        AlertForwarder(outputs).attach(bus)
+        outputs = None
+        if config.runs_workers:  # else `stockade worker` processes consume the shared bus
+            try:
+                outputs = attach_workers(store, runner, bus, metrics, incidents, config, data_dir)
+            except BaseException:
+                store.close()
+                raise
         audit = AuditService(store, runner)
         actions = ActionService(action_store(store), runner)
         services = PlatformServices(
@@ -343,13 +346,6 @@ class Platform:
         )
         return [_EmbeddedServer(console, started[0]), _EmbeddedServer(agent, started[1])]
 
-    async def _saved_hunts(self) -> None:
-        """Run saved hunts on their schedule (SQLite stores only: hunts read the file)."""
-        path = getattr(self._services.store, "path", None)
-        if isinstance(path, str) and Path(path).exists():
-            outputs = self._outputs
-            await run_schedule(Path(path), outputs.emit_one if outputs is not None else None)
-
     async def serve(self, ready: asyncio.Event | None = None) -> None:
         """Run both listeners until cancelled; sets `ready` once both listen."""
         if self._closed:
@@ -367,12 +363,15 @@ class Platform:
             for s, sock, name in zip(servers, sockets, ("console", "agent"), strict=True)
         ]
         svc = self._services
-        retention = RetentionService(svc.store, svc.runner, self.config.retention, svc.metrics)
-        retaining = asyncio.create_task(retention.run(), name="stockade-retention")
+        duties = (
+            worker_duties(svc.store, svc.runner, self.config.retention, svc.metrics, self._outputs)
+            if self.config.runs_workers
+            else []
+        )
+        background = [asyncio.create_task(duty) for duty in duties]
         reporting = asyncio.create_task(
             svc.accounts.report_refusals_every(REFUSAL_REPORT_S), name="stockade-refusals"
         )
-        hunting = asyncio.create_task(self._saved_hunts(), name="stockade-saved-hunts")
         try:
             await self._wait_started(started, tasks)
             if ready is not None:
@@ -382,17 +381,19 @@ class Platform:
                 if t.done() and t.exception() is not None:
                     raise PlatformError(f"listener {t.get_name()} failed: {t.exception()}")
         finally:
-            retaining.cancel()
-            hunting.cancel()
+            for duty in background:
+                duty.cancel()
             svc.actions.close()  # agents' long polls end now, not at the shutdown timeout
             reporting.cancel()
             for server in servers:
                 server.should_exit = True
-            await asyncio.wait([*tasks, retaining, reporting, hunting])
+            await asyncio.wait([*tasks, *background, reporting])
             with contextlib.suppress(StoreError):  # counted refusals are not lost on shutdown
                 await svc.accounts.report_refusals(final=True)
             for sock in sockets:
                 sock.close()
+            with contextlib.suppress(BusError):
+                await self._bus.close()
 
     @staticmethod
     async def _wait_started(started: list[asyncio.Event], tasks: list[asyncio.Task[None]]) -> None:

@@ -143,9 +143,9 @@ async def batches(request: Request, services: Services, agent: CallingAgent) -> 
     return json_response(ack)
 
 
-@router.get("/ack", responses={**wire_answer(Ack), **errors(401, 403)})
+@router.get("/ack", responses={**wire_answer(Ack), **errors(401, 403, 503)})
 async def ack(services: Services, agent: CallingAgent) -> Response:
-    """The highest sequence stored for the calling agent."""
+    """The highest sequence durable for the calling agent (stored, or held by the bus)."""
     try:
         return json_response(await services.ingest.ack(agent.agent_id))
     except IngestError as e:

@@ -1,4 +1,4 @@
-"""Message bus between ingest and workers (in-process now; NATS JetStream later).
+"""Message bus between ingest and workers: in-process, or NATS JetStream between processes.
 
 The implementations register in BUSES (loaded through `stockade.plugins`); the platform
 builds the configured one by id (`platform/backends.py`).

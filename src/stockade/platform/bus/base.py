@@ -24,7 +24,8 @@ class Bus(Protocol):
 
     `publish` returns once the message is durable: for the in-process bus that is when
     every handler has finished (so a store worker has committed it); a handler's error
-    reaches the publisher.
+    reaches the publisher. On a shared bus (NATS JetStream) it is when the bus's server
+    has it on disk; workers elsewhere `consume` it, and the agent's ack is `held_seq`.
     """
 
     def subscribe(self, subject: str, handler: BatchHandler) -> None:
@@ -32,6 +33,15 @@ class Bus(Protocol):
 
     async def publish(self, subject: str, batch: IngestBatch) -> None:
         """Deliver `batch` to the subject's subscribers; BusError when nobody listens."""
+
+    async def held_seq(self, agent_id: str, at_least: int) -> int:
+        """The highest seq of the agent the bus holds durably, stored or not yet (0: none
+        beyond the store). A bus may answer from its own record of what it published when
+        that reaches `at_least`, and asks its server otherwise."""
+
+    async def consume(self) -> None:
+        """Deliver messages from the bus's server to the subscribers until cancelled;
+        BusError for a bus that delivers at publish (nothing to consume)."""
 
     async def close(self) -> None:
         """Stop delivering."""

@@ -29,6 +29,14 @@ class InProcessBus:
         for handler in handlers:
             await handler(batch)
 
+    async def held_seq(self, agent_id: str, at_least: int) -> int:  # noqa: ARG002
+        """0: what was published here is stored before `publish` returns."""
+        return 0
+
+    async def consume(self) -> None:
+        """BusError: this bus delivers at publish, inside the publishing process."""
+        raise BusError("the in-process bus has nothing to consume; run workers with --bus nats")
+
     async def close(self) -> None:
         """Refuse further publishing."""
         self._closed = True

@@ -31,6 +31,7 @@ from stockade.platform.store.runner import StoreRunner
 MAX_BODY_BYTES = 32 * 1024 * 1024
 MAX_DECODED_BYTES = 64 * 1024 * 1024  # a batch of 1,000 events is ~1 MB
 _FEED_BYTES = 1024
+_ALWAYS_ASK = 2**63  # past any seq: the bus asks its server rather than its own record
 
 
 class IngestError(PlatformError):
@@ -254,7 +255,7 @@ class IngestService:
         batch = ingest.batch
         check_origin(batch, agent)
         check_sequences(batch)
-        acked = await self._runner.read_for_agent(self._store.acked_seq, agent.agent_id)
+        acked = await self._acked(agent.agent_id, batch.first_seq)
         if batch.first_seq > acked + 1:
             raise IngestError(409, str(SequenceGapError(batch.first_seq, acked)), acked)
         if batch.last_seq > acked:
@@ -267,12 +268,26 @@ class IngestService:
             acked = batch.last_seq
         return Ack(acked_seq=acked)
 
+    async def _acked(self, agent_id: str, first_seq: int) -> int:
+        """What is durable of the agent: held by the bus (a shared bus holds batches its
+        workers have not stored yet) or stored. The store is read only when the bus's own
+        record does not reach the batch, so a steady stream of batches costs no read."""
+        held = await self._bus.held_seq(agent_id, first_seq - 1)
+        if held and first_seq <= held + 1:
+            return held
+        stored = await self._runner.read_for_agent(self._store.acked_seq, agent_id)
+        return max(held, stored)
+
     async def ack(self, agent_id: str) -> Ack:
         """The agent's current ack; IngestError 403 when it is not enrolled (any more)."""
         try:
-            return Ack(acked_seq=await self._runner.read_for_agent(self._store.acked_seq, agent_id))
+            stored = await self._runner.read_for_agent(self._store.acked_seq, agent_id)
+            held = await self._bus.held_seq(agent_id, _ALWAYS_ASK)
         except UnknownAgentError as e:
             raise IngestError(403, str(e)) from e
+        except (BusError, StoreError) as e:
+            raise IngestError(503, f"cannot read the agent's ack now, retry later: {e}") from e
+        return Ack(acked_seq=max(stored, held))
 
 
 class StoreWorker:

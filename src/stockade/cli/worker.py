@@ -1,0 +1,105 @@
+"""`stockade worker`: one consumer of the shared bus (store, incidents, outputs, retention)."""
+
+from __future__ import annotations
+
+import signal
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from stockade.cli.configured import ConfigFile, Overrides, command_config
+from stockade.cli.platform import DataDir, platform_config
+
+if TYPE_CHECKING:  # imported when the command runs: keeps `stockade --help` fast
+    from stockade.platform.worker import Worker
+
+WORKER_FLAGS = {  # parameter -> configuration key (the `server` section: one fleet, one file)
+    "data_dir": "data_dir",
+    **{
+        name: f"server.{name}"
+        for name in [
+            "store",
+            "store_location",
+            "bus",
+            "bus_location",
+            "events_days",
+            "alerts_days",
+            "store_max_gb",
+            "incident_window_min",
+        ]
+    },
+}
+
+
+def register(app: typer.Typer) -> None:
+    """Add `stockade worker` to the top-level app."""
+    app.command()(worker)
+
+
+def worker(
+    ctx: typer.Context,
+    config: ConfigFile = None,
+    option: Overrides = None,
+    data_dir: DataDir = None,
+    store: Annotated[str, typer.Option(help="Store to write to (a registered id).")] = "sqlite",
+    store_location: Annotated[
+        str, typer.Option(help="The store's file or URL; default: stockade.db in the data dir.")
+    ] = "",
+    bus: Annotated[str, typer.Option(help="Shared bus to consume (a registered id).")] = "nats",
+    bus_location: Annotated[
+        str, typer.Option(help="The bus's URL, e.g. nats://127.0.0.1:4222.")
+    ] = "",
+    events_days: Annotated[
+        float, typer.Option(help="Days events are kept, by their time (0: no limit).", min=0)
+    ] = 7,
+    alerts_days: Annotated[
+        float, typer.Option(help="Days alerts are kept, by their time (0: no limit).", min=0)
+    ] = 90,
+    store_max_gb: Annotated[
+        float, typer.Option(help="GB the stored data may occupy (0: no cap).", min=0)
+    ] = 5,
+    incident_window_min: Annotated[
+        float, typer.Option(help="Minutes within which alerts are one incident.", min=0.01)
+    ] = 30,
+) -> None:
+    """Run a platform worker: store agents' batches from the bus, group incidents, forward
+    alerts; run as many as the load needs beside `stockade server` API nodes."""
+    import asyncio
+
+    from stockade.platform.worker import Worker
+
+    settings = command_config(
+        ctx,
+        config,
+        option,
+        WORKER_FLAGS,
+        data_dir=data_dir,
+        store=store,
+        store_location=store_location,
+        bus=bus,
+        bus_location=bus_location,
+        events_days=events_days,
+        alerts_days=alerts_days,
+        store_max_gb=store_max_gb,
+        incident_window_min=incident_window_min,
+    )
+    opened = Worker.open(platform_config(settings))
+    try:
+        asyncio.run(_run_until_signalled(opened))
+    finally:
+        opened.close()
+
+
+async def _run_until_signalled(opened: Worker) -> None:
+    import asyncio
+
+    task = asyncio.create_task(opened.run())
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, task.cancel)
+    typer.echo(f"Stockade worker: consuming {opened.config.bus} at {opened.config.bus_location}")
+    try:
+        await task
+    except asyncio.CancelledError:
+        if not task.cancelled():
+            raise

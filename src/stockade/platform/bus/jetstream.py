@@ -1,0 +1,248 @@
+"""The `Bus` on NATS JetStream (id "nats", location `nats://host:port[,nats://...]`).
+
+API nodes publish each agent batch as a few messages (`codec.split_batch`) on
+`stockade.batches.<agent id>` of one file-stored, work-queue stream; `publish` returns
+once JetStream acknowledged every message, i.e. has it on disk. Workers share one durable
+pull consumer: each message goes to one of them, which acks it only after its handlers
+(the store first) finished; a worker that dies leaves its messages to be redelivered to
+another after `ACK_WAIT_S`. A message whose records follow a gap (its predecessor is still
+being stored elsewhere) is handed back with a short delay. Redelivery stores nothing twice:
+the store keeps each (agent, seq) once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections import defaultdict
+from typing import Any
+
+import nats
+import nats.errors
+import nats.js.errors
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext, api
+
+from stockade.platform.bus.base import BATCHES, BUSES, BatchHandler, BusError
+from stockade.platform.bus.codec import decode_message, encode_message, split_batch
+from stockade.platform.messages import IngestBatch
+from stockade.platform.store.base import SequenceGapError, UnknownAgentError
+
+log = logging.getLogger(__name__)
+STREAM = "STOCKADE_BATCHES"
+DURABLE = "stockade-workers"
+LAST_SEQ_HEADER = "Stockade-Last-Seq"
+ACK_WAIT_S = 30.0  # a worker silent this long has its messages handed to another
+FETCH_MESSAGES = 64
+FETCH_WAIT_S = 1.0
+GAP_RETRY_S = 0.2  # the message before it is being stored by another worker
+FAILURE_RETRY_S = 1.0
+PUBLISH_TIMEOUT_S = 5.0
+CONNECT_TIMEOUT_S = 5.0
+DUPLICATE_WINDOW_S = 120.0  # a batch published again within this is dropped by JetStream
+_AGENT_TOKEN = re.compile(r"[A-Za-z0-9_-]+")
+_ERRORS = (nats.errors.Error, OSError, asyncio.TimeoutError)
+
+
+def subject_of(subject: str, agent_id: str) -> str:
+    """The subject one agent's batches go to; BusError for an id NATS cannot carry."""
+    if not _AGENT_TOKEN.fullmatch(agent_id):
+        raise BusError(f"agent id {agent_id!r} cannot be a NATS subject token")
+    return f"{subject}.{agent_id}"
+
+
+def parse_location(location: str) -> list[str]:
+    """The server URLs of a `nats://host:port[,nats://host:port...]` location."""
+    urls = [u.strip() for u in location.split(",") if u.strip()]
+    if not urls or any(not re.fullmatch(r"(nats|tls)://[^/\s]+", u) for u in urls):
+        raise BusError(f"the NATS bus needs a location like nats://HOST:4222, got {location!r}")
+    return urls
+
+
+class NatsBus:
+    """A `Bus` between processes on NATS JetStream; connects at its first use."""
+
+    def __init__(self, servers: list[str]) -> None:
+        self._servers = servers
+        self._nc: Client | None = None
+        self._js: JetStreamContext | None = None
+        self._lock = asyncio.Lock()
+        self._handlers: defaultdict[str, list[BatchHandler]] = defaultdict(list)
+        self._held: dict[str, int] = {}  # agent -> highest seq JetStream acknowledged to us
+
+    async def _jetstream(self) -> JetStreamContext:
+        async with self._lock:
+            if self._js is not None:
+                return self._js
+            try:
+                # once connected it reconnects for ever; a first connect gives up (the
+                # caller answers 503 or retries) rather than hang in that loop
+                nc = await asyncio.wait_for(
+                    nats.connect(
+                        servers=self._servers,
+                        connect_timeout=2,
+                        reconnect_time_wait=0.5,
+                        max_reconnect_attempts=-1,
+                        error_cb=_log_error,
+                    ),
+                    CONNECT_TIMEOUT_S,
+                )
+            except _ERRORS as e:
+                raise BusError(f"cannot reach NATS at {','.join(self._servers)}: {e}") from e
+            js = nc.jetstream(timeout=PUBLISH_TIMEOUT_S)
+            try:
+                await _ensure_stream(js)
+            except _ERRORS as e:
+                await nc.close()
+                raise BusError(f"cannot set up stream {STREAM} on NATS: {e}") from e
+            self._nc, self._js = nc, js
+            return js
+
+    def subscribe(self, subject: str, handler: BatchHandler) -> None:
+        """Run `handler` on each message of `subject` that `consume` takes."""
+        self._handlers[subject].append(handler)
+
+    async def publish(self, subject: str, batch: IngestBatch) -> None:
+        """Publish the batch as messages; returns once JetStream holds every one on disk."""
+        js = await self._jetstream()
+        agent = batch.batch.agent_id
+        target = subject_of(subject, agent)
+        for run in split_batch(batch):
+            headers = {
+                api.Header.MSG_ID.value: f"{agent}:{run.first_seq}-{run.last_seq}",
+                LAST_SEQ_HEADER: str(run.last_seq),
+            }
+            try:
+                await js.publish(target, encode_message(run), headers=headers, stream=STREAM)
+            except _ERRORS as e:
+                where = f"{run.first_seq}..{run.last_seq}"
+                raise BusError(f"NATS did not take batch {where}: {e}") from e
+            self._held[agent] = max(self._held.get(agent, 0), run.last_seq)
+
+    async def held_seq(self, agent_id: str, at_least: int) -> int:
+        """What JetStream holds of the agent: from this node's publishes when they reach
+        `at_least`, else the last message on the agent's subject (0 when consumed)."""
+        held = self._held.get(agent_id, 0)
+        if held and held >= at_least:
+            return held
+        js = await self._jetstream()
+        try:
+            last = await js.get_last_msg(STREAM, subject_of(BATCHES, agent_id))
+        except nats.js.errors.NotFoundError:
+            return held
+        except _ERRORS as e:
+            raise BusError(f"cannot read the last batch of agent {agent_id} from NATS: {e}") from e
+        seq = int((last.headers or {}).get(LAST_SEQ_HEADER, 0))
+        self._held[agent_id] = max(held, seq)
+        return self._held[agent_id]
+
+    async def consume(self) -> None:
+        """Take batches from the shared durable consumer and run the handlers, until cancelled."""
+        handlers = self._handlers.get(BATCHES)
+        if not handlers:
+            raise BusError(f"nothing subscribed to {BATCHES}: nothing to consume for")
+        subscription: JetStreamContext.PullSubscription | None = None
+        while True:
+            try:
+                if subscription is None:
+                    subscription = await _pull(await self._jetstream())
+                messages = await subscription.fetch(FETCH_MESSAGES, timeout=FETCH_WAIT_S)
+            except nats.errors.TimeoutError:
+                continue
+            except (*_ERRORS, BusError) as e:
+                log.warning("cannot fetch batches from NATS: %s; retrying", e)
+                await asyncio.sleep(FAILURE_RETRY_S)
+                continue
+            await _deliver(messages, handlers)
+
+    async def close(self) -> None:
+        """Flush and close the connection."""
+        async with self._lock:
+            nc, self._nc, self._js = self._nc, None, None
+        if nc is not None:
+            try:
+                await nc.drain()
+            except _ERRORS:
+                await nc.close()
+
+
+async def _log_error(e: Exception) -> None:
+    log.warning("NATS connection: %s", e)
+
+
+async def _ensure_stream(js: JetStreamContext) -> None:
+    try:
+        await js.stream_info(STREAM)
+        return
+    except nats.js.errors.NotFoundError:
+        pass
+    await js.add_stream(
+        name=STREAM,
+        subjects=[f"{BATCHES}.>"],
+        retention=api.RetentionPolicy.WORK_QUEUE,
+        storage=api.StorageType.FILE,
+        duplicate_window=DUPLICATE_WINDOW_S,
+        allow_direct=True,
+    )
+
+
+async def _pull(js: JetStreamContext) -> JetStreamContext.PullSubscription:
+    config = api.ConsumerConfig(
+        ack_policy=api.AckPolicy.EXPLICIT,
+        ack_wait=ACK_WAIT_S,
+        max_deliver=-1,
+        max_ack_pending=20_000,
+    )
+    return await js.pull_subscribe(f"{BATCHES}.>", durable=DURABLE, stream=STREAM, config=config)
+
+
+async def _deliver(messages: list[Msg], handlers: list[BatchHandler]) -> None:
+    """Run the handlers on each message, each agent's in sequence order, and settle it."""
+    decoded: list[tuple[IngestBatch, Msg]] = []
+    for message in messages:
+        try:
+            decoded.append((decode_message(message.data), message))
+        except Exception as e:  # noqa: BLE001  not one of ours: nothing can ever store it
+            log.error("dropping a message on %s that is not a batch: %s", message.subject, e)
+            await _settle(message.term())
+    decoded.sort(key=lambda pair: (pair[0].batch.agent_id, pair[0].batch.first_seq))
+    for batch, message in decoded:
+        await _settle(_handle(batch, message, handlers))
+
+
+async def _handle(batch: IngestBatch, message: Msg, handlers: list[BatchHandler]) -> None:
+    try:
+        for handler in handlers:
+            await handler(batch)
+    except SequenceGapError:
+        await message.nak(delay=GAP_RETRY_S)
+    except UnknownAgentError as e:  # the agent was deleted: nothing will ever store this
+        log.error("dropping batch %s: %s", _name(batch), e)
+        await message.term()
+    except Exception as e:  # noqa: BLE001  the store is down or failed: try again later
+        log.warning("batch %s not stored, retrying: %s", _name(batch), e)
+        await message.nak(delay=FAILURE_RETRY_S)
+    else:
+        await message.ack()
+
+
+async def _settle(step: Any) -> None:
+    """Await an ack/nak/term; when NATS is gone the message comes back after ACK_WAIT_S."""
+    try:
+        await step
+    except _ERRORS as e:
+        log.warning("cannot settle a batch with NATS: %s", e)
+
+
+def _name(batch: IngestBatch) -> str:
+    return f"{batch.batch.agent_id}:{batch.batch.first_seq}..{batch.batch.last_seq}"
+
+
+def open_nats_bus(location: str) -> NatsBus:
+    """A NATS JetStream bus at `location` (nothing is contacted until it is used)."""
+    return NatsBus(parse_location(location))
+
+
+BUSES.register("nats", open_nats_bus)

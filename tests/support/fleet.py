@@ -1,0 +1,232 @@
+"""A platform fleet of real processes: nats-server, `stockade server` API nodes and
+`stockade worker`s on one store, each killable and restartable, and what the store holds."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import select
+import signal
+import sqlite3
+import subprocess
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from stockade.fleet.loadgen import LoadPlan, SimulatedAgent, run_load
+from stockade.platform.backends import open_store
+from stockade.platform.services.enrollment import create_token
+from tests.support.nats import NatsServer
+from tests.support.polling import poll_until
+from tests.support.ports import free_port
+from tests.support.processes import ADMIN_PASSWORD, STOCKADE
+
+START_TIMEOUT_S = 90
+LOAD_TIMEOUT_S = 180
+DRAIN_TIMEOUT_S = 300
+
+
+@dataclass(frozen=True)
+class Stored:
+    """What the store holds of one agent's events: rows, distinct seqs, highest seq."""
+
+    rows: int
+    distinct: int
+    highest: int
+
+
+class PlatformProcess:
+    """One `stockade` process of the fleet, started again with the same arguments."""
+
+    def __init__(self, name: str, args: list[str], ready: str, log_dir: Path) -> None:
+        self.name = name
+        self.args = args
+        self.ready = ready
+        self.log_path = log_dir / f"{name}.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        """Start the process and wait until it prints its ready line."""
+        with self.log_path.open("ab") as log:
+            self.proc = subprocess.Popen(
+                [*STOCKADE, *self.args],
+                stdout=subprocess.PIPE,
+                stderr=log,
+                bufsize=0,  # unbuffered: select() then sees every line, not only the first
+                env={**os.environ, "STOCKADE_ADMIN_PASSWORD": ADMIN_PASSWORD},
+            )
+        self._wait_ready()
+
+    def _wait_ready(self) -> None:
+        assert self.proc is not None and self.proc.stdout is not None
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while time.monotonic() < deadline and self.proc.poll() is None:
+            readable, _, _ = select.select([self.proc.stdout], [], [], 0.2)
+            if readable and self.ready in self.proc.stdout.readline().decode(errors="replace"):
+                return
+        log = self.log_path.read_text(errors="replace")[-3000:]
+        raise AssertionError(f"{self.name} did not start: {log}")
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        """Signal the process (SIGKILL: a crash) and wait for it to end."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self.proc is not None and self.proc.stdout is not None:
+            self.proc.stdout.close()
+        self.proc = None
+
+    @property
+    def running(self) -> bool:
+        """True while the process runs."""
+        return self.proc is not None and self.proc.poll() is None
+
+
+class Fleet:
+    """N API nodes and M workers on one NATS server and one store (SQLite file by default)."""
+
+    def __init__(
+        self,
+        root: Path,
+        nats: NatsServer,
+        api_nodes: int = 2,
+        workers: int = 2,
+        store: str = "sqlite",
+        store_location: str = "",
+    ) -> None:
+        self.root = root
+        self.nats = nats
+        self.store = store
+        self.store_location = store_location or str(root / "data" / "platform" / "stockade.db")
+        common = ["--data-dir", str(root / "data"), "--store", store]
+        common += ["--store-location", self.store_location]
+        common += ["--bus", "nats", "--bus-location", nats.url]
+        retention = ["--events-days", "0", "--alerts-days", "0", "--store-max-gb", "0"]
+        self.agent_ports = [free_port() for _ in range(api_nodes)]
+        self.api = [
+            PlatformProcess(
+                f"api-{i}",
+                ["server", *common, "--port", str(free_port()), "--agent-port", str(port)],
+                "Agent endpoint:",
+                root,
+            )
+            for i, port in enumerate(self.agent_ports)
+        ]
+        self.workers = [
+            PlatformProcess(f"worker-{i}", ["worker", *common, *retention], "worker:", root)
+            for i in range(workers)
+        ]
+
+    @property
+    def agent_urls(self) -> list[str]:
+        """The agent port of each API node."""
+        return [f"https://127.0.0.1:{port}" for port in self.agent_ports]
+
+    @property
+    def ca_pem(self) -> bytes:
+        """The platform CA the agents pin."""
+        return (self.root / "data" / "platform" / "pki" / "ca.crt").read_bytes()
+
+    @property
+    def processes(self) -> list[PlatformProcess]:
+        """Every platform process: API nodes, then workers."""
+        return [*self.api, *self.workers]
+
+    def start(self) -> Fleet:
+        """Start the API nodes one after the other (the first makes the CA), then workers."""
+        for process in self.processes:
+            if not process.running:
+                process.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop every platform process (SIGTERM)."""
+        for process in self.processes:
+            process.kill(signal.SIGTERM)
+
+    def token(self) -> str:
+        """A one-time enrollment token, written to the store directly."""
+        store = open_store(self.store, self.store_location)
+        try:
+            return create_token(store, 3600)
+        finally:
+            store.close()
+
+    def stored(self) -> dict[str, Stored]:
+        """Per agent: event rows, distinct seqs and the highest seq in the store."""
+        query = (
+            "SELECT agent_id, count(*), count(DISTINCT seq), max(seq) FROM events GROUP BY agent_id"
+        )
+        if self.store != "sqlite":
+            raise NotImplementedError(f"reading events of a {self.store} store")
+        with sqlite3.connect(f"file:{self.store_location}?mode=ro", uri=True, timeout=30) as db:
+            return {row[0]: Stored(*row[1:]) for row in db.execute(query)}
+
+    def stored_seqs(self) -> dict[str, int]:
+        """Per agent: the store's acked seq (everything up to it stored)."""
+        with sqlite3.connect(f"file:{self.store_location}?mode=ro", uri=True, timeout=30) as db:
+            return dict(db.execute("SELECT id, acked_seq FROM agents"))
+
+
+class LoadRun:
+    """`run_load` on a thread of its own, so the test can inject faults meanwhile."""
+
+    def __init__(
+        self, fleet: Fleet, agents: Sequence[SimulatedAgent], plan: LoadPlan, generate_s: float
+    ) -> None:
+        self.fleet = fleet
+        self.agents = agents
+        self._done = threading.Event()
+        self.drained = False
+        self._thread = threading.Thread(target=self._run, args=(plan, generate_s), daemon=True)
+        self._thread.start()
+
+    def _run(self, plan: LoadPlan, generate_s: float) -> None:
+        try:
+            self.drained = asyncio.run(run_load(self.agents, plan, generate_s, self._all_stored))
+        finally:
+            self._done.set()
+
+    def _all_stored(self) -> bool:
+        stored = self.fleet.stored_seqs()
+        return all(stored.get(a.agent_id, 0) >= a.generated.last_seq for a in self.agents)
+
+    def acked(self) -> int:
+        """Events the platform acknowledged so far, over all agents."""
+        return sum(a.acked_seq for a in self.agents)
+
+    def wait_for_progress(self, events: int, what: str) -> None:
+        """Wait until `events` more events are acknowledged than now."""
+        target = self.acked() + events
+        poll_until(lambda: self.acked() >= target, LOAD_TIMEOUT_S, what, interval=0.2)
+
+    def finish(self) -> None:
+        """Wait for generation and draining to end; fail unless everything was stored."""
+        assert self._done.wait(LOAD_TIMEOUT_S + DRAIN_TIMEOUT_S), "the load run did not end"
+        assert self.drained, "not every event reached the store in time"
+
+    def outage(self, seconds: float) -> None:
+        """Every platform process down (nats-server too) for `seconds`, then up again."""
+        for process in self.fleet.processes:
+            process.kill()
+        self.fleet.nats.stop(signal.SIGKILL)
+        time.sleep(seconds)  # the outage the agents must ride out, spooling
+        self.fleet.nats.start()
+        self.fleet.start()
+
+
+def assert_stored_once(fleet: Fleet, agents: Sequence[SimulatedAgent]) -> None:
+    """Every generated event of every agent is in the store exactly once."""
+    stored = fleet.stored()
+    wrong = {
+        a.agent_id: stored.get(a.agent_id)
+        for a in agents
+        if stored.get(a.agent_id) != Stored(*(a.generated.last_seq,) * 3)
+    }
+    assert not wrong, f"{len(wrong)} agents not stored exactly once, e.g. {list(wrong.items())[:3]}"
