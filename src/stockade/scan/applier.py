@@ -8,6 +8,7 @@ import msgspec
 
 from stockade.model.inventory import Ecosystem, Finding, LayerRef, Package
 from stockade.scan.analyzers import FileAnalysis, OSInfo
+from stockade.scan.analyzers.pom import inherited_licenses
 from stockade.scan.layers import LayerResult
 
 
@@ -70,9 +71,11 @@ def _collect(files: dict[str, _FileState], warnings: list[str]) -> Applied:
         state = files[path]
         for package in state.analysis.packages:
             origin = state.origins.get((package.name, package.version), state.layer)
-            declared = package.licenses or tuple(licenses.get(package.name, ()))
-            if package.ecosystem is not Ecosystem.DEBIAN:
-                declared = package.licenses
+            declared = package.licenses
+            if not declared and package.ecosystem is Ecosystem.DEBIAN:
+                declared = tuple(licenses.get(package.name, ()))
+            elif not declared and package.ecosystem is Ecosystem.MAVEN:  # the parent POM's
+                declared = inherited_licenses(f"{package.name}:{package.version}", licenses)
             packages.append(msgspec.structs.replace(package, layer=origin, licenses=declared))
         findings.extend(
             msgspec.structs.replace(f, layer=state.layer) for f in state.analysis.findings

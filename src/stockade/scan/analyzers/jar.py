@@ -6,11 +6,9 @@ Nested archives (fat jars, WARs, EARs) are listed with their path inside the out
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
-from html import unescape
 
 from stockade.model.inventory import Ecosystem, Package
 from stockade.scan.analyzers.base import Analyzer, FileAnalysis, register
@@ -21,9 +19,9 @@ from stockade.scan.analyzers.jar_identity import (
     manifest_main_section,
     pom_properties,
 )
+from stockade.scan.analyzers.pom import Pom, parse_pom, side_table
 from stockade.scan.analyzers.zipindex import CorruptEntry, read_entry, wanted_entries
 from stockade.scan.files import FileInfo
-from stockade.scan.licenses import spdx_or_name
 
 ARCHIVE_SUFFIXES = (".jar", ".war", ".ear", ".par")
 _RAW_ARCHIVE_SUFFIXES = tuple(s.encode() for s in ARCHIVE_SUFFIXES)
@@ -34,27 +32,21 @@ MAX_NESTED_SIZE = 64 * 1024 * 1024
 MAX_TEXT_ENTRY = 1024 * 1024  # a manifest or pom.properties past this is not a real one
 
 
-_POM_LICENSES = re.compile(r"<licenses>(.*?)</licenses>", re.DOTALL)
-_POM_LICENSE_NAME = re.compile(r"<license>.*?<name>\s*(.*?)\s*</name>", re.DOTALL)
-
-
 def pom_licenses(pom: str) -> tuple[str, ...]:
     """The licences a pom.xml declares (`<licenses><license><name>`), as SPDX ids where the
     name is certain ("The Apache Software License, Version 2.0" -> Apache-2.0)."""
-    block = _POM_LICENSES.search(pom)
-    if block is None:
-        return ()
-    names = (unescape(n) for n in _POM_LICENSE_NAME.findall(block.group(1)))
-    return tuple(dict.fromkeys(spdx_or_name(n) for n in names if n and len(n) < 200))
+    parsed = parse_pom(pom)
+    return parsed.licenses if parsed is not None else ()
 
 
-def _package(found: Coordinates, path: str, licenses: tuple[str, ...] = ()) -> Package:
+def _package(found: Coordinates, path: str, pom: Pom | None = None) -> Package:
     return Package(
         name=found.name,
         version=found.version,
         ecosystem=Ecosystem.MAVEN,
         path=path,
-        licenses=licenses,
+        licenses=pom.licenses if pom is not None else (),
+        requires=pom.dependencies if pom is not None else (),
     )
 
 
@@ -76,19 +68,27 @@ class _Member:
 
 
 def archive_packages(
-    data: bytes, path: str, depth: int = 0, skipped: list[str] | None = None
+    data: bytes,
+    path: str,
+    depth: int = 0,
+    skipped: list[str] | None = None,
+    poms: dict[str, list[str]] | None = None,
 ) -> list[Package]:
     """Packages of one archive and the archives nested in it (duplicates dropped); nested
-    archives left unread (too large, too deep) are named in `skipped`."""
+    archives left unread (too large, too deep) are named in `skipped`, and the licences and
+    parents of every embedded POM go into `poms` (see `pom.side_table`)."""
     skipped = [] if skipped is None else skipped
+    poms = {} if poms is None else poms
     entries = wanted_entries(data, _RAW_IDENTITY_PREFIXES, _RAW_ARCHIVE_SUFFIXES)
     if entries is None:  # zip64, another compression method, a damaged end record
-        return _with_zipfile(data, path, depth, skipped)
+        return _with_zipfile(data, path, depth, skipped, poms)
     members = [_Member(e.name, e.file_size, partial(read_entry, data, e)) for e in entries]
-    return _packages(members, path, depth, skipped, (CorruptEntry,))
+    return _packages(members, path, depth, (skipped, poms), (CorruptEntry,))
 
 
-def _with_zipfile(data: bytes, path: str, depth: int, skipped: list[str]) -> list[Package]:
+def _with_zipfile(
+    data: bytes, path: str, depth: int, skipped: list[str], poms: dict[str, list[str]]
+) -> list[Package]:
     """archive_packages through zipfile, which reads every kind of archive it can."""
     import io
     import zipfile
@@ -105,18 +105,20 @@ def _with_zipfile(data: bytes, path: str, depth: int, skipped: list[str]) -> lis
             or info.filename.endswith(ARCHIVE_SUFFIXES)
         ]
         corrupt = (zipfile.BadZipFile, OSError, ValueError, EOFError)
-        return _packages(members, path, depth, skipped, corrupt)
+        return _packages(members, path, depth, (skipped, poms), corrupt)
 
 
 def _packages(
     members: list[_Member],
     path: str,
     depth: int,
-    skipped: list[str],
+    out: tuple[list[str], dict[str, list[str]]],  # what was skipped, the POMs' side table
     corrupt: tuple[type[Exception], ...],
 ) -> list[Package]:
+    skipped, poms = out
     try:
-        found = _own_and_bundled(members, path) + _nested(members, path, depth, skipped)
+        found = _own_and_bundled(members, path, poms)
+        found += _nested(members, path, depth, skipped, poms)
     except corrupt:
         return []  # corrupt entries (bad CRC, truncated data): nothing to trust
     unique: dict[tuple[str, str, str], Package] = {}
@@ -131,9 +133,11 @@ def _text(member: _Member) -> str:
     return member.read().decode("utf-8", "replace")
 
 
-def _own_and_bundled(members: list[_Member], path: str) -> list[Package]:
+def _own_and_bundled(
+    members: list[_Member], path: str, table: dict[str, list[str]]
+) -> list[Package]:
     poms: list[Coordinates] = []
-    licenses: dict[str, tuple[str, ...]] = {}  # by META-INF/maven/<g>/<a>/ directory
+    pom_files: dict[str, Pom] = {}  # by META-INF/maven/<g>/<a>/ directory
     manifest: dict[str, str] = {}
     for member in members:
         name = member.name
@@ -142,12 +146,15 @@ def _own_and_bundled(members: list[_Member], path: str) -> list[Package]:
             if coordinates is not None:
                 poms.append(coordinates)
         elif name.startswith("META-INF/maven/") and name.endswith("/pom.xml"):
-            licenses[name.rsplit("/", 1)[0]] = pom_licenses(_text(member))
+            pom = parse_pom(_text(member))
+            if pom is not None:
+                pom_files[name.rsplit("/", 1)[0]] = pom
+                table.update(side_table(pom))
         elif name == "META-INF/MANIFEST.MF":
             manifest = manifest_main_section(_text(member))
     file_name = path.rsplit("/", 1)[-1]
     found = [
-        _package(p, path, licenses.get(f"META-INF/maven/{p.group}/{p.artifact}", ())) for p in poms
+        _package(p, path, pom_files.get(f"META-INF/maven/{p.group}/{p.artifact}")) for p in poms
     ]
     if not any(_is_own(p, file_name, poms) for p in poms):
         own = manifest_coordinates(manifest, path)
@@ -156,7 +163,13 @@ def _own_and_bundled(members: list[_Member], path: str) -> list[Package]:
     return found
 
 
-def _nested(members: list[_Member], path: str, depth: int, skipped: list[str]) -> list[Package]:
+def _nested(
+    members: list[_Member],
+    path: str,
+    depth: int,
+    skipped: list[str],
+    poms: dict[str, list[str]],
+) -> list[Package]:
     found: list[Package] = []
     for entry in members:
         if not entry.name.endswith(ARCHIVE_SUFFIXES):
@@ -170,7 +183,7 @@ def _nested(members: list[_Member], path: str, depth: int, skipped: list[str]) -
                 f"{MAX_NESTED_SIZE // (1024 * 1024)} MiB limit of nested archives)"
             )
         else:
-            found.extend(archive_packages(entry.read(), nested_path, depth + 1, skipped))
+            found.extend(archive_packages(entry.read(), nested_path, depth + 1, skipped, poms))
     return found
 
 
@@ -179,16 +192,31 @@ class JarAnalyzer(Analyzer):
     """Java archives (.jar, .war, .ear, .par)."""
 
     id = "jar"
-    version = 3
+    version = 4
     ecosystems = frozenset({Ecosystem.MAVEN})
     max_size = 128 * 1024 * 1024  # fat jars bundle their dependencies
 
     def required(self, info: FileInfo) -> bool:
-        """Files named like Java archives."""
-        return info.path.endswith(ARCHIVE_SUFFIXES)
+        """Files named like Java archives, and POMs of a Maven repository layout (parents
+        whose licences their children inherit)."""
+        return info.path.endswith(ARCHIVE_SUFFIXES) or is_repository_pom(info.path)
 
     def analyze(self, info: FileInfo, content: bytes) -> FileAnalysis | None:
-        """Maven packages found in the archive."""
+        """Maven packages found in the archive; a repository POM's licences and parent."""
+        if not info.path.endswith(ARCHIVE_SUFFIXES):
+            pom = parse_pom(content.decode("utf-8", "replace"))
+            return FileAnalysis(licenses=side_table(pom)) if pom is not None else None
         skipped: list[str] = []
-        packages = archive_packages(content, info.path, skipped=skipped)
-        return FileAnalysis(packages=packages, warnings=skipped) if packages or skipped else None
+        poms: dict[str, list[str]] = {}
+        packages = archive_packages(content, info.path, skipped=skipped, poms=poms)
+        if not (packages or skipped or poms):
+            return None
+        return FileAnalysis(packages=packages, warnings=skipped, licenses=poms)
+
+
+def is_repository_pom(path: str) -> bool:
+    """`.../<artifact>/<version>/<artifact>-<version>.pom`, as Maven repositories lay POMs out."""
+    if not path.endswith(".pom"):
+        return False
+    parts = path.split("/")
+    return len(parts) >= 4 and parts[-1] == f"{parts[-3]}-{parts[-2]}.pom"
