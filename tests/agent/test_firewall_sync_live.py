@@ -27,7 +27,7 @@ from stockade.profiles.modes import Mode
 from stockade.respond import nftables
 from tests.support.ci import require
 from tests.support.platform_runner import PlatformRunner
-from tests.support.podman import Podman
+from tests.support.podman import RUN_FLAGS, Podman
 from tests.support.polling import poll_until
 
 pytestmark = [pytest.mark.root, pytest.mark.podman, pytest.mark.server]
@@ -76,6 +76,11 @@ def test_discover_monitor_protect_through_the_platform(
     web_group, client_group = group_id(web), group_id(client)
     assert web.ip and client.ip, (web, client)
 
+    def members() -> list[Container]:
+        """Every running container of the test's two groups, as the agent lists them."""
+        groups = (web_group, client_group)
+        return [c for c in running_containers(resolver) if group_id(c) in groups]
+
     def reaches(port: int) -> bool:
         address = running()[0].ip
         out = podman.exec(
@@ -105,7 +110,7 @@ def test_discover_monitor_protect_through_the_platform(
         poll_until(taken, 30, f"the agent to take network mode {mode}")
 
     alerts: list[Alert] = []
-    sync = FirewallSync(platform.agent_url, creds, running, alerts.extend, host_id="fws-host")
+    sync = FirewallSync(platform.agent_url, creds, members, alerts.extend, host_id="fws-host")
     with httpx.Client(verify=creds.ssl_context(), timeout=10.0) as client_http:
 
         def rounds(port: int, until: object) -> None:
@@ -140,6 +145,18 @@ def test_discover_monitor_protect_through_the_platform(
         assert has_protection(nftables.list_ruleset(Path(f"/proc/{running()[0].pid}/ns/net")))
         poll_until(lambda: reaches(8080), 30, "the restarted web on 8080")
         assert not reaches(9090)
+
+        # A new client is let in from its first connection: its address reaches the web's
+        # table as the runtime creates the container, not at the next round (none runs here).
+        sync.watch_starts()
+        try:
+            once = f"echo pong | nc -w 2 {running()[0].ip} 8080"
+            first = podman.cmd("run", "--rm", *RUN_FLAGS, *net,
+                               "--label", f"{GROUP_LABEL}=fws-client", busybox_image,
+                               "sh", "-c", once)  # fmt: skip
+        finally:
+            sync.stop()
+        assert first.stdout.startswith(b"pong"), first
 
     flows = {f["port"]: f for f in admin.get("/api/v1/flows").json()["flows"]}
     assert flows[8080]["allowed"] and not flows[9090]["allowed"]

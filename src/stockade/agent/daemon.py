@@ -327,14 +327,18 @@ class Agent:
         if not self.config.firewall:
             return None
         resolver = ContainerResolver(all_runtimes())  # its own: the pipeline's is not shared
-        return FirewallSync(
-            self.config.server_url,
-            creds,
-            lambda: running_containers(resolver),
-            lambda alerts: self._fim_alerts(spool, alerts),
-            host_id=host.id,
-            resolvers=self.config.firewall_dns,
-        ).start()
+        return (
+            FirewallSync(
+                self.config.server_url,
+                creds,
+                lambda: running_containers(resolver),
+                lambda alerts: self._fim_alerts(spool, alerts),
+                host_id=host.id,
+                resolvers=self.config.firewall_dns,
+            )
+            .start()
+            .watch_starts()
+        )
 
     def _fim_alerts(self, spool: Spool, alerts: list[Alert]) -> None:
         """FIM's alerts, spooled (and sent to the outputs) like the rules' ones."""

@@ -7,7 +7,10 @@ profile push, `GET /api/v1/agent/profiles`; each group is announced once so a us
 set its mode): discover learns, monitor alerts once per flow, protect alerts and
 enforces. It posts the flows (`POST /api/v1/agent/flows`, naming the groups still
 learning), fetches the rules (`GET /api/v1/agent/firewall/rules`) and brings every
-protected container's nftables table in line (`firewall.enforce`).
+protected container's nftables table in line (`firewall.enforce`). A container being
+created (`container_started`, from `agent/container_starts.py`) brings the tables in line
+at once from the rules and modes at hand, so a new container of an allowed group is
+reachable from its first packet, not from the next round.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from collections.abc import Callable, Sequence
 import httpx
 import msgspec
 
+from stockade.agent.container_starts import ContainerStarts
 from stockade.agent.enroll import Credentials, response_detail
 from stockade.context.resolver import UNKNOWN_CONTAINER_ID, ContainerResolver
 from stockade.firewall.allowlist import AllowRule, Violations
@@ -100,6 +104,8 @@ class FirewallSync:
         self._events: list[Event] = []  # connect/accept events handed in since the last round
         self._events_lock = threading.Lock()
         self.enforcer = Enforcer()
+        self._enforce_lock = threading.RLock()  # rounds and container starts both enforce
+        self._starts: ContainerStarts | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="stockade-firewall", daemon=True)
 
@@ -119,10 +125,18 @@ class FirewallSync:
         self._thread.start()
         return self
 
+    def watch_starts(self) -> FirewallSync:
+        """Bring the tables in line as each container is created (`container_started`)."""
+        self._starts = ContainerStarts(self.container_started).start()
+        return self
+
     def stop(self) -> None:
-        """Stop the thread (the tables stay: protection outlives the agent)."""
+        """Stop the threads (the tables stay: protection outlives the agent)."""
+        if self._starts is not None:
+            self._starts.stop()
         self._stop.set()
-        self._thread.join(timeout=10)
+        if self._thread.is_alive():
+            self._thread.join(timeout=10)
 
     def _run(self) -> None:
         with httpx.Client(verify=self._credentials.ssl_context(), timeout=10.0) as client:
@@ -188,7 +202,8 @@ class FirewallSync:
     def sync_once(self, client: httpx.Client) -> list[Alert]:
         """One round: read, judge, report, fetch the rules, enforce. Returns its alerts."""
         now = time.time_ns()
-        running = [c for c in self._containers() if c.pid > 0 and not c.is_host]
+        with self._enforce_lock:  # the containers' lister is not shared between threads
+            running = [c for c in self._containers() if c.pid > 0 and not c.is_host]
         self._announce(client, running, now)
         self._fetch_modes(client)
         found = self.new_connections(running, now)
@@ -203,10 +218,23 @@ class FirewallSync:
             self._on_alerts(alerts)
         self._report(client, found, bad, [g for g, m in modes.items() if m == Mode.DISCOVER])
         self._fetch_rules(client)
+        self._enforce(running, modes)
+        return alerts
+
+    def container_started(self, container_id: str) -> None:
+        """A container is being created: bring every table in line now (no platform call)."""
+        del container_id  # its peers' tables change too: every running container is looked at
+        now = time.time_ns()
+        with self._enforce_lock:
+            running = [c for c in self._containers() if c.pid > 0 and not c.is_host]
+            modes = {str(group_id(c)): self.network_mode(group_id(c), now) for c in running}
+            self._enforce(running, modes)
+
+    def _enforce(self, running: Sequence[Container], modes: dict[str, Mode]) -> None:
         members = [Member(c.id, group_id(c), c.pid, (c.ip,) if c.ip else ()) for c in running]
         protected = {g for g, m in modes.items() if m == Mode.PROTECT}
-        self.enforcer.sync(members, self.rules, protected, self._resolvers)
-        return alerts
+        with self._enforce_lock:
+            self.enforcer.sync(members, self.rules, protected, self._resolvers)
 
     def _report(
         self,

@@ -99,12 +99,12 @@ class ImageFiles:
     def __init__(self) -> None:
         self._overlays: dict[str, RootOverlay] = {}  # by container id
         self._pinned: dict[tuple[str, str], str] = {}  # (layer file) -> "sha256:..."
+        self._found: dict[tuple[str, str], str | None] = {}  # (container, path) -> layer file
 
     def sha256(self, container_id: str, pid: int, path: str) -> str | None:
         """The image's sha256 of `path` in the container; None when not in its image or the
         container (its overlay) cannot be read."""
-        overlay = self._overlay(container_id, pid)
-        found = image_file(overlay.lowerdirs, path) if overlay.lowerdirs else None
+        found = self._layer_file(container_id, pid, path)
         if found is None:
             return None
         key = (found, path)
@@ -119,6 +119,21 @@ class ImageFiles:
                 self._pinned.clear()
             self._pinned[key] = pinned
         return pinned
+
+    def _layer_file(self, container_id: str, pid: int, path: str) -> str | None:
+        """Where the image holds `path` (looked up once per container and path: layers
+        are read-only, so what hides or holds a path there does not change)."""
+        key = (container_id, path)
+        if key in self._found:
+            return self._found[key]
+        overlay = self._overlay(container_id, pid)
+        if not overlay.lowerdirs:
+            return None  # no overlay root, or not readable now
+        found = image_file(overlay.lowerdirs, path)
+        if len(self._found) >= MAX_PINNED:
+            self._found.clear()
+        self._found[key] = found
+        return found
 
     def _overlay(self, container_id: str, pid: int) -> RootOverlay:
         found = self._overlays.get(container_id)
