@@ -23,21 +23,22 @@ HOUR_NS = 3600 * 1_000_000_000
 SIZE_CAP = 3 * 1024 * 1024
 
 
-def _platform(path: Path, policy: RetentionPolicy) -> Iterator[PlatformRunner]:
-    server = PlatformRunner(path)
+def _platform(path: Path, policy: RetentionPolicy, store_url: str = "") -> Iterator[PlatformRunner]:
+    server = PlatformRunner(path, store_url)
     server.config = dataclasses.replace(server.config, retention=policy)
     server.start()
     yield server
     server.stop()
 
 
-@pytest.fixture
-def by_age(tmp_path: Path) -> Iterator[PlatformRunner]:
-    """Events kept 1 h, alerts 2 h, no size cap, enforced every 0.1 s."""
+@pytest.fixture(params=["sqlite", "postgresql"])
+def by_age(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[PlatformRunner]:
+    """Events kept 1 h, alerts 2 h, no size cap, enforced every 0.1 s; on each store."""
     policy = RetentionPolicy(
         events_max_age_s=3600, alerts_max_age_s=7200, max_store_bytes=0, interval_s=0.1
     )
-    yield from _platform(tmp_path / "age", policy)
+    url = request.getfixturevalue("postgres_url") if request.param == "postgresql" else ""
+    yield from _platform(tmp_path / "age", policy, url)
 
 
 @pytest.fixture

@@ -65,22 +65,21 @@ class Partitions:
         with self._lock:
             self._known.clear()
 
-    def drop_before(self, conn: PgConnection, table: str, before_ts: int | None) -> tuple[int, int]:
-        """Drop `table`'s partitions wholly before `before_ts` (None: only the oldest one);
-        returns (partitions dropped, rows they held)."""
-        bounds = listed(conn, table)
-        old = [
-            (name, start) for name, start, end in bounds if before_ts is None or end <= before_ts
-        ]
-        if before_ts is None:
-            old = old[:1]
+    def drop_before(self, conn: PgConnection, table: str, before_ts: int | None) -> int:
+        """Drop `table`'s partitions wholly before `before_ts` (None: the oldest ones up to
+        the first holding rows); returns how many rows they held."""
         rows = 0
-        for name, start in old:
-            rows += int(conn.execute(f"SELECT count(*) FROM {name}").fetchone()[0])
+        for name, start, end in listed(conn, table):
+            if before_ts is not None and end > before_ts:
+                break
+            held = int(conn.execute(f"SELECT count(*) FROM {name}").fetchone()[0])
             conn.execute(f"DROP TABLE IF EXISTS {name}")
             with self._lock:
                 self._known.discard((table, start))
-        return len(old), rows
+            rows += held
+            if before_ts is None and held:
+                break
+        return rows
 
 
 def listed(conn: PgConnection, table: str) -> list[tuple[str, int, int]]:

@@ -137,12 +137,12 @@ class PostgresStore(SqliteStore):
 
     def prune(self, kind: RecordKind, before_ts: int | None, limit: int) -> int:
         """Drop whole partitions past `before_ts` (else delete up to `limit` rows before it);
-        without `before_ts`, drop the oldest partition (PostgreSQL returns a deleted row's
-        space to the database only with its partition)."""
+        without `before_ts`, drop the oldest partition holding rows (PostgreSQL gives a
+        deleted row's space back only with its partition)."""
         table = RecordKind(kind).value
         conn = self._conn()
         self._partitions.ahead(conn, PARTITIONED, time.time_ns())
-        dropped, rows = self._partitions.drop_before(conn, table, before_ts)
+        rows = self._partitions.drop_before(conn, table, before_ts)
         if before_ts is None or rows:
             return rows
         cur = conn.execute(
