@@ -61,7 +61,8 @@ def test_migrations_are_recorded_once_and_the_schema_is_partitioned(
         assert sorted(versions) == [v for v, _ in MIGRATIONS]
         kinds = dict(
             conn.execute(
-                "SELECT relname, CAST(relkind AS TEXT) FROM pg_class WHERE relname IN ('events', 'alerts')"
+                "SELECT relname, CAST(relkind AS TEXT) FROM pg_class "
+                "WHERE relname IN ('events', 'alerts')"
             ).fetchall()
         )
         assert kinds == {"events": "p", "alerts": "p"}  # partitioned tables
