@@ -6,6 +6,7 @@
 # Usage: deploy/images/build.sh [agent|platform|all]
 #   agent     localhost/stockade-agent:TAG     runs `stockade agent` (privileged, host PID)
 #   platform  localhost/stockade-platform:TAG  runs `stockade SUBCOMMAND`, default `server`
+#             (a layer on the agent's image, which it builds too)
 # Environment:
 #   STOCKADE_IMAGE_TAG    tag of the images (default: latest)
 #   STOCKADE_IMAGE_CACHE  where the root filesystem is kept between builds, by a hash of
@@ -60,7 +61,7 @@ podman image exists "$base" || make_rootfs
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' "$repo/pyproject.toml")
 wheels=$(mktemp -d)
 trap 'rm -rf "$wheels"' EXIT
-echo "building the stockade $version wheel" >&2
+echo "[${SECONDS}s] building the stockade $version wheel" >&2
 "$python" -m pip wheel -q --no-deps -w "$wheels" "$repo" >&2
 wheel=$(ls "$wheels"/stockade-*.whl)
 
@@ -72,24 +73,25 @@ print(json.dumps([project["dependencies"], project["optional-dependencies"]["pla
   "$repo/pyproject.toml" | sha256sum | cut -c1-16)
 deps=$cache/wheels-$deps_key
 if [ ! -d "$deps" ]; then
-  echo "downloading or building the dependencies' wheels" >&2
+  echo "[${SECONDS}s] downloading or building the dependencies' wheels" >&2
   partial=$(mktemp -d "$cache/wheels.XXXXXX")
   "$python" -m pip wheel -q -w "$partial" "$wheel[platform]" >&2
   rm -f "$partial"/stockade-*.whl
   mv "$partial" "$deps"
 fi
 
-# install_image NAME REQUIREMENT CMD-JSON: a virtualenv at /opt/stockade, from the
-# wheels only (--network none), committed on the base as one layer.
-install_image() {
-  local name=$1 requirement=$2 cmd=$3 builder=stockade-build-$1-$$
+# pip runs from bookworm's own pip wheel: the images' virtualenv carries no pip or setuptools
+pip=/usr/share/python-wheels/pip-*.whl
+pip_install="/opt/stockade/bin/python \$(ls $pip)/pip install -q --no-index --no-cache-dir"
+pip_install+=" --find-links /wheels --find-links /deps"
+
+# install_layer FROM NAME SCRIPT CMD-JSON: run SCRIPT in a container of FROM with the wheels
+# and no network, commit it as one layer named NAME whose default command is CMD-JSON.
+install_layer() {
+  local from=$1 name=$2 script=$3 cmd=$4 builder=stockade-build-$2-$$
   podman rm -f "$builder" >/dev/null 2>&1 || true
   podman run --name "$builder" --network none "${run_flags[@]}" \
-    -v "$wheels:/wheels:ro" -v "$deps:/deps:ro" "$base" sh -ec "
-      python3 -m venv /opt/stockade
-      /opt/stockade/bin/pip install -q --no-index --no-cache-dir --find-links /wheels --find-links /deps '$requirement'
-      /opt/stockade/bin/pip uninstall -q -y pip setuptools
-      mkdir -p /var/lib/stockade /etc/stockade" >&2
+    -v "$wheels:/wheels:ro" -v "$deps:/deps:ro" --entrypoint /bin/sh "$from" -ec "$script" >&2
   podman commit -q \
     --change 'ENV PATH=/opt/stockade/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
     --change 'ENV STOCKADE_DATA_DIR=/var/lib/stockade' \
@@ -100,13 +102,18 @@ install_image() {
     --change "LABEL org.opencontainers.image.version=$version" \
     "$builder" "localhost/stockade-$name:$tag" >/dev/null
   podman rm -f "$builder" >/dev/null
-  echo "localhost/stockade-$name:$tag"
+  echo "[${SECONDS}s] localhost/stockade-$name:$tag" >&2
 }
 
-if [ "$what" = agent ] || [ "$what" = all ]; then
-  install_image agent 'stockade[agent]' '["agent"]'
-fi
+# The agent: the package with only what the agent needs. The platform: the agent's image
+# plus the platform's extras, one more layer (every platform dependency is the agent's
+# or an extra), its command the subcommand: `podman run IMAGE worker` runs a worker.
+install_layer "$base" agent "
+  python3 -m venv --without-pip /opt/stockade
+  $pip_install 'stockade[agent]'
+  mkdir -p /var/lib/stockade /etc/stockade" '["agent"]'
+[ "$what" = platform ] || echo "localhost/stockade-agent:$tag"
 if [ "$what" = platform ] || [ "$what" = all ]; then
-  # the subcommand is the CMD: `podman run IMAGE worker ...` runs `stockade worker ...`
-  install_image platform 'stockade[platform]' '["server"]'
+  install_layer "localhost/stockade-agent:$tag" platform "$pip_install 'stockade[platform]'" '["server"]'
+  echo "localhost/stockade-platform:$tag"
 fi
