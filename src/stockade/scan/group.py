@@ -65,6 +65,7 @@ class AnalyzerGroup:
             secret_config=options.secret_config,
             lockfiles=options.lockfiles or tree,
             project_manifests=not tree,
+            package_files=options.package_files,
         )
         wanted = _wanted_scanners(options)
         classes = tuple(

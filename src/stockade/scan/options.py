@@ -38,6 +38,7 @@ class ScanOptions:
     max_file_size: int = 10 * 1024 * 1024  # files larger than this are never read
     max_layer_size: int = 8 * 1024 * 1024 * 1024  # decompressed bytes per layer
     lockfiles: bool = False  # lock files describe what *would* be installed
+    package_files: bool = False  # each package's files and digests (dpkg md5sums, RECORD)
 
     def enabled(self, scanner: Scanner) -> bool:
         """True when `scanner` is part of this scan."""

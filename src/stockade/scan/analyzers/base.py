@@ -9,7 +9,7 @@ from typing import ClassVar, TypeVar
 
 import msgspec
 
-from stockade.model.inventory import Ecosystem, Finding, Package
+from stockade.model.inventory import Ecosystem, Finding, Package, PackageFile
 from stockade.registry import Registry
 from stockade.scan.errors import ScanError
 from stockade.scan.files import FileInfo, Readable
@@ -32,6 +32,8 @@ class FileAnalysis(msgspec.Struct, kw_only=True):
     os: OSInfo | None = None
     licenses: dict[str, list[str]] = msgspec.field(default_factory=dict)  # package -> ids
     warnings: list[str] = msgspec.field(default_factory=list)  # what was not read, and why
+    # files a package database lists, by `package_files.files_key` of their package
+    package_files: dict[str, list[PackageFile]] = msgspec.field(default_factory=dict)
 
     def merge(self, other: FileAnalysis) -> None:
         """Add another analyzer's results for the same file."""
@@ -39,6 +41,7 @@ class FileAnalysis(msgspec.Struct, kw_only=True):
         self.findings.extend(other.findings)
         self.licenses.update(other.licenses)
         self.warnings.extend(other.warnings)
+        self.package_files.update(other.package_files)
         if other.os is not None and (self.os is None or other.os.priority > self.os.priority):
             self.os = other.os
 
@@ -57,6 +60,7 @@ class AnalyzerOptions:
     # a package.json outside node_modules is a package: the application an image ships (as
     # Trivy and Syft list it); off in filesystem scans, where it is the project scanned
     project_manifests: bool = True
+    package_files: bool = False  # list each package's files with their digests (SBOMs)
 
 
 class Analyzer(ABC):
