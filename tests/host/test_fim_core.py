@@ -9,6 +9,7 @@ import pytest
 from stockade.host.fim_alerts import Writer, fim_alert
 from stockade.host.fim_compare import ChangeKind, compare
 from stockade.host.fim_content import ContentCache, unified_diff
+from stockade.host.fim_pace import AlertPacer
 from stockade.host.fim_policy import FimError, FimPolicy, load_policy
 from stockade.host.fim_scan import FileState, scan
 
@@ -102,3 +103,28 @@ def test_bad_policy_file_is_one_line_error(tmp_path: Path) -> None:
     bad.write_text("pathz: [/etc]\n")
     with pytest.raises(FimError, match="unknown keys"):
         load_policy(bad)
+
+
+def test_a_hot_file_waits_longer_between_alerts_and_cools_down() -> None:
+    pacer = AlertPacer(first_s=0.5, max_s=4.0)
+    assert pacer.due("f", 0.0)
+    pacer.alerted("f", 0.0)
+    assert not pacer.due("f", 0.4) and pacer.due("f", 0.5)
+    pacer.alerted("f", 0.5)  # changed again at once: hot, waits 1 s
+    assert not pacer.due("f", 1.4) and pacer.due("f", 1.5)
+    at, waits = 1.5, []
+    for _ in range(5):  # alerts each time it is due: the wait doubles up to max_s
+        pacer.alerted("f", at)
+        due = at
+        while not pacer.due("f", due):
+            due += 0.25
+        waits.append(due - at)
+        at = due
+    assert waits == [2.0, 4.0, 4.0, 4.0, 4.0]
+    pacer.alerted("f", at)
+    assert pacer.due("g", at)  # another file is not held up
+    quiet = at + 2 * 4.0 + 0.1  # rested twice its wait: cold again, 0.5 s after its next alert
+    pacer.alerted("f", quiet)
+    assert pacer.due("f", quiet + 0.5)
+    pacer.forget_cold(quiet + 100)
+    assert pacer.due("f", quiet + 100)

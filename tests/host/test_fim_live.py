@@ -1,8 +1,11 @@
-"""FIM on the real kernel: fanotify names the writer (host and podman container), and a
-change made while the monitor was stopped is found when it starts again."""
+"""FIM on the real kernel: fanotify names the writer (host and podman container), sees
+creations, deletions, renames and chmods live, and a change made while the monitor was
+stopped is found when it starts again."""
 
 from __future__ import annotations
 
+import dataclasses
+import os
 import subprocess
 import threading
 from pathlib import Path
@@ -118,3 +121,70 @@ def test_change_while_stopped_is_found_at_restart(tmp_path: Path) -> None:
     assert alerts["/gone"].rule == "File integrity: watched file deleted"
     assert "+PermitRootLogin yes" in str(alerts["/edit"].output_fields["fim.diff"])
     assert all(a.output_fields["fim.detected_by"] == "rescan" for a in alerts.values())
+
+
+@pytest.mark.root
+def test_creation_deletion_chmod_and_rename_are_seen_live(tmp_path: Path) -> None:
+    """Not only writes: each namespace or attribute change raises its alert as it happens."""
+    watched = tmp_path / "watched"
+    (watched / "sub").mkdir(parents=True)
+    (watched / "victim").write_text("stay\n")
+    (watched / "locked").write_text("secret\n")
+    outside = tmp_path / "staging.conf"
+    outside.write_text("moved in\n")
+    policy = FimPolicy(paths=(str(watched), str(tmp_path / "later" / ".ssh")), containers=False)
+    policy = dataclasses.replace(policy, rescan_interval_s=3600)  # live events only
+    running = _Running(FimMonitor(policy, tmp_path / "state", "host-1"))
+    try:
+        (watched / "victim").unlink()
+        (watched / "locked").chmod(0o666)
+        os.rename(outside, watched / "sub" / "dropped.conf")
+        (watched / "new-dir").mkdir()
+        (watched / "new-dir" / "inside").write_text("x\n")
+        (tmp_path / "later" / ".ssh").mkdir(parents=True)
+        keys = tmp_path / "later" / ".ssh" / "authorized_keys"
+        keys.write_text("ssh-ed25519 AAAA attacker\n")
+        wanted = {
+            str(watched / "victim"): "File integrity: watched file deleted",
+            str(watched / "locked"): None,
+            str(watched / "sub" / "dropped.conf"): None,
+            str(watched / "new-dir" / "inside"): None,
+            str(keys): None,
+        }
+        for path in wanted:
+            poll_until(lambda p=path: running.for_path(p), 15, f"the live alert for {path}")  # type: ignore[misc]
+    finally:
+        running.stop()
+    for path, rule in wanted.items():
+        (alert,) = running.for_path(path)
+        assert alert.output_fields["fim.detected_by"] == "realtime", path
+        assert alert.output_fields["proc.pid"] == os.getpid(), path
+        if rule is not None:
+            assert alert.rule == rule
+    assert running.for_path(str(watched / "locked"))[0].output_fields["fim.changed"] == ["mode"]
+
+
+@pytest.mark.root
+@pytest.mark.podman
+def test_a_file_dropped_and_one_deleted_in_a_container_are_seen_live(
+    tmp_path: Path, podman: Podman, busybox_image: str
+) -> None:
+    container = podman.run_detached(busybox_image, "sleep", "600")
+    policy = FimPolicy(paths=("/etc", str(tmp_path / "none")))
+    policy = dataclasses.replace(policy, rescan_interval_s=3600)
+    running = _Running(FimMonitor(policy, tmp_path / "state", "host-1"))
+    try:
+        script = "rm /etc/passwd; echo x > /tmp/d; mv /tmp/d /etc/dropped"
+        podman.exec(container, "sh", "-c", script)
+        for path in ("/etc/passwd", "/etc/dropped"):
+            poll_until(
+                lambda p=path: [a for a in running.for_path(p) if a.container_id == container],  # type: ignore[misc]
+                15,
+                f"the container's live alert for {path}",
+            )
+    finally:
+        running.stop()
+    (removed,) = [a for a in running.for_path("/etc/passwd") if a.container_id == container]
+    assert removed.rule == "File integrity: watched file deleted"
+    assert removed.output_fields["fim.detected_by"] == "realtime"
+    assert int(str(removed.output_fields["proc.pid"])) > 0  # the shell may be gone by now

@@ -2,8 +2,10 @@
 
 At start it rescans the watched files and compares them with the baseline saved on
 disk, so changes made while the agent was down are reported (found by rescan, no
-writer). Then fanotify reports writes as they happen, with the writer; a rescan every
-`rescan_interval_s` catches what fanotify cannot see (renames, deletions, chmod).
+writer). Then fanotify reports writes, creations, deletions, renames and attribute
+changes as they happen, with the process that made them; a rescan every
+`rescan_interval_s` (and at once after the kernel's event queue overflowed) catches
+whatever the live events missed.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from stockade.host.fim_alerts import Writer, fim_alert
 from stockade.host.fim_compare import FileChange, change_of, compare
 from stockade.host.fim_containers import container_roots
 from stockade.host.fim_content import ContentCache, unified_diff
+from stockade.host.fim_pace import AlertPacer
 from stockade.host.fim_policy import FimPolicy
 from stockade.host.fim_scan import FileState, file_state, scan
 from stockade.host.fim_watch import FanotifyWatcher, Touch
@@ -26,8 +29,10 @@ from stockade.model import Alert
 
 log = logging.getLogger(__name__)
 HOST_SCOPE = "host"
-SAVE_EVERY_S = 5.0
+SAVE_EVERY_S = 5.0  # at least; a baseline that is costly to write waits longer
+SAVE_COST_SHARE = 0.005  # saving takes at most this share of a core
 COALESCE_S = 0.5  # writes to one file within this window are checked (and alerted) once
+Key = tuple[str, str]  # (root, path)
 
 
 class FimMonitor:
@@ -42,10 +47,12 @@ class FimMonitor:
         self._texts = ContentCache(policy.diff_max_bytes, policy.content_budget_bytes)
         self._roots: dict[str, str] = {}  # scope -> root directory
         self._watcher: FanotifyWatcher | None = None
-        self._pending: dict[tuple[str, str], Touch] = {}  # (root, path) -> its latest write
+        self._pending: dict[Key, Touch] = {}  # (root, path) -> its latest change
+        self._pacer = AlertPacer(COALESCE_S)  # hot files wait longer between alerts
         self._last_check = 0.0
         self._dirty = False
         self._last_save = self._last_rescan = 0.0
+        self._save_every_s = SAVE_EVERY_S
 
     def start(self, *, live: bool = True) -> list[Alert]:
         """Rescan against the saved baseline (alerts for what changed), then start watching."""
@@ -124,22 +131,34 @@ class FimMonitor:
         alerts: list[Alert] = []
         if self._watcher is not None:
             for touch in self._watcher.poll(timeout_s):
-                if touch.closed:
-                    self._pending[(touch.root, touch.path)] = touch
+                self._pending[(touch.root, touch.path)] = touch
         now = time.monotonic()
+        overflowed = self._watcher is not None and self._watcher.overflowed
+        if self._watcher is not None and overflowed:
+            self._watcher.overflowed = False
+            log.warning("fim: the kernel's event queue overflowed; rescanning")
         if self._pending and now - self._last_check >= COALESCE_S:
             self._last_check = now
-            alerts += self.flush()
-        if now - self._last_rescan > self.policy.rescan_interval_s:
+            alerts += self.flush(everything=False)
+        if overflowed or now - self._last_rescan > self.policy.rescan_interval_s:
             alerts += self.rescan()
-        if self._dirty and now - self._last_save > SAVE_EVERY_S:
+        if self._dirty and now - self._last_save > self._save_every_s:
             self.save()
         return alerts
 
-    def flush(self) -> list[Alert]:
-        """Alerts for the writes still waiting out their coalescing window."""
-        touches, self._pending = list(self._pending.values()), {}
-        return [a for a in map(self._check, touches) if a is not None]
+    def flush(self, *, everything: bool = True) -> list[Alert]:
+        """Alerts for the changes waiting (only those whose file is due unless `everything`)."""
+        now = time.monotonic()
+        alerts = []
+        for key, touch in list(self._pending.items()):
+            if not everything and not self._pacer.due(key, now):
+                continue
+            del self._pending[key]
+            alert = self._check(touch)
+            if alert is not None:
+                self._pacer.alerted(key, now)
+                alerts.append(alert)
+        return alerts
 
     def _check(self, touch: Touch) -> Alert | None:
         scope = HOST_SCOPE if touch.root == "/" else touch.writer.container_id
@@ -160,10 +179,14 @@ class FimMonitor:
 
     def save(self) -> None:
         """Write the baseline and kept texts to disk."""
+        cpu = time.thread_time()
         texts = self._texts.items()
         fim_store.save(self._path, fim_store.StoredBaseline(scopes=self._scopes, texts=texts))
         self._dirty = False
         self._last_save = time.monotonic()
+        # A crash loses only the changes since the last save, and those are reported again
+        # by the rescan at start: saving less often repeats alerts, it never misses one.
+        self._save_every_s = max(SAVE_EVERY_S, (time.thread_time() - cpu) / SAVE_COST_SHARE)
 
     def run(self, stop: threading.Event, emit: Callable[[list[Alert]], None]) -> None:
         """Start, then poll until `stop` is set; hands every batch of alerts to `emit`."""

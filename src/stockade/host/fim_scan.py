@@ -78,6 +78,34 @@ def watched_files(root: str, policy: FimPolicy) -> Iterator[str]:
                 yield inner
 
 
+def watched_dirs(root: str, policy: FimPolicy) -> Iterator[str]:
+    """Directories (inside `root`) to mark for live events: every directory under a watched
+    prefix, and for a prefix that does not exist yet its nearest existing ancestor (so that
+    creating it, e.g. /root/.ssh, is seen)."""
+    prefix = root.rstrip("/")
+    seen: set[str] = set()
+    for top in policy.paths:
+        anchor = top
+        while anchor != "/" and not os.path.isdir(prefix + anchor):
+            anchor = os.path.dirname(anchor)
+        stack = [anchor]
+        while stack:
+            inner = stack.pop()
+            if inner in seen or (inner != anchor and policy.ignored(inner)):
+                continue
+            seen.add(inner)
+            yield inner
+            if inner != top and not inner.startswith(top.rstrip("/") + "/"):
+                continue  # an ancestor of a missing prefix: itself only
+            try:
+                entries = list(os.scandir(prefix + inner))
+            except OSError:
+                continue
+            stack += [
+                inner.rstrip("/") + "/" + e.name for e in entries if e.is_dir(follow_symlinks=False)
+            ]
+
+
 def _walk(prefix: str, top: str) -> Iterator[str]:
     stack = [top]
     while stack:
