@@ -17,11 +17,13 @@ from stockade.platform.store import (
     QueryTimeout,
     RecordKind,
     SequenceGapError,
+    StoreError,
 )
 from stockade.platform.store.migrations import MIGRATIONS
 from stockade.platform.store.pg_partitions import DAY_NS, listed, partition_name
 from stockade.platform.store.postgres import PostgresStore, redacted
 from tests.support.agent_client import make_alert, make_event
+from tests.support.polling import poll_until
 from tests.support.postgres import PostgresServer
 
 pytestmark = pytest.mark.server
@@ -167,3 +169,26 @@ def test_a_statement_past_its_budget_is_stopped(store: PostgresStore) -> None:
 def test_a_password_never_shows_in_messages() -> None:
     assert redacted("postgresql://u:secret@db:5432/x") == "postgresql://u:***@db:5432/x"
     assert redacted("postgresql://db/x") == "postgresql://db/x"
+
+
+def test_the_store_reconnects_after_the_database_restarts(
+    postgres: PostgresServer, store: PostgresStore
+) -> None:
+    store.store_batch(_ingest(1, 3), now=1)
+    postgres.halt()
+    try:
+        with pytest.raises(StoreError):
+            store.store_batch(_ingest(4, 6), now=2)
+    finally:
+        postgres.resume()
+    poll_until(lambda: _stored(store, _ingest(4, 6)), 30, "a batch stored again")
+    assert store.store_batch(_ingest(4, 6), now=3).events_stored == 0  # once only
+    assert store.acked_seq("a1") == 6
+
+
+def _stored(store: PostgresStore, batch: IngestBatch) -> bool:
+    try:
+        store.store_batch(batch, now=2)
+    except StoreError:
+        return False
+    return True

@@ -13,6 +13,7 @@ import itertools
 import os
 import pwd
 import shutil
+import signal
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
@@ -36,6 +37,9 @@ class PostgresServer:
     port: int
     root: Path
     process: subprocess.Popen[bytes]
+    command: list[str | Path]
+    uid: int | None
+    gid: int | None
     _names: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def url(self, database: str = "postgres") -> str:
@@ -53,14 +57,23 @@ class PostgresServer:
         self.sql(f"CREATE DATABASE {name}{clone}")
         return self.url(name)
 
-    def stop(self) -> None:
-        """Stop the server and remove its files."""
-        self.process.terminate()
+    def halt(self) -> None:
+        """Stop the server (fast shutdown: clients are disconnected); its files stay."""
+        self.process.send_signal(signal.SIGINT)  # SIGTERM would wait for every client to leave
         try:
             self.process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+
+    def resume(self) -> None:
+        """Start the halted server again on the same port and files."""
+        self.process = _spawn(self.command, self.root, self.uid, self.gid)
+        poll_until(lambda: asyncio.run(_ready(self.url())), 60, "PostgreSQL to accept again")
+
+    def stop(self) -> None:
+        """Stop the server and remove its files."""
+        self.halt()
         shutil.rmtree(self.root, ignore_errors=True)
 
 
@@ -99,16 +112,19 @@ def start_postgres(settings: tuple[str, ...] = FAST_SETTINGS) -> PostgresServer:
     )
     port = free_port()
     options = [f"-c{s}" for s in (*settings, "max_connections=300", "listen_addresses=127.0.0.1")]
-    process = subprocess.Popen(
-        [BIN / "postgres", "-D", data, "-p", str(port), "-k", root, *options],
-        stdout=subprocess.DEVNULL,
-        stderr=(root / "server.log").open("wb"),
-        user=uid,
-        group=gid,
-    )
-    server = PostgresServer(port=port, root=root, process=process)
+    command: list[str | Path] = [BIN / "postgres", "-D", data, "-p", str(port), "-k", root]
+    command += options
+    process = _spawn(command, root, uid, gid)
+    server = PostgresServer(port, root, process, command, uid, gid)
     poll_until(lambda: asyncio.run(_ready(server.url())), 60, "PostgreSQL to accept connections")
     return server
+
+
+def _spawn(
+    command: list[str | Path], root: Path, uid: int | None, gid: int | None
+) -> subprocess.Popen[bytes]:
+    with (root / "server.log").open("ab") as log:
+        return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=log, user=uid, group=gid)
 
 
 def _server_user() -> pwd.struct_passwd:

@@ -30,6 +30,7 @@ _CONNECTION_LOST = (
     asyncpg.exceptions.AdminShutdownError,
     asyncpg.exceptions.CannotConnectNowError,
     asyncpg.InterfaceError,
+    asyncpg.exceptions.InternalClientError,  # an operation cut off mid-way
     ConnectionError,
     OSError,
 )
