@@ -14,6 +14,7 @@ import statistics
 import tempfile
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import msgspec
@@ -64,7 +65,7 @@ def _enroll(store: Store, agent: str) -> None:
     )
 
 
-def _rate(stores: list[Store], work: list[list[IngestBatch]]) -> float:
+def _rate(stores: Sequence[Store], work: list[list[IngestBatch]]) -> float:
     """Events/s storing each store's batches, all stores at once (one thread each)."""
 
     def run(store: Store, batches: list[IngestBatch]) -> None:
@@ -81,7 +82,7 @@ def _rate(stores: list[Store], work: list[list[IngestBatch]]) -> float:
     return events / (time.perf_counter() - started)
 
 
-def _measure(stores: list[Store]) -> float:
+def _measure(stores: Sequence[Store]) -> float:
     """The median rate over ROUNDS rounds of BATCHES_PER_ROUND batches spread over `stores`."""
     agents = [f"bench-{n}" for n in range(len(stores))]
     for agent in agents:
