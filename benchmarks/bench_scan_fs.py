@@ -141,7 +141,7 @@ def trivy_command(trivy: str, item: Input, layout: Path, cache: Path) -> list[st
     write_empty_trivy_dbs(cache)
     common = ["--cache-dir", str(cache), "--scanners", "vuln,secret", "--skip-db-update",
               "--skip-java-db-update", "--offline-scan", "--list-all-pkgs", "-f", "json",
-              "-o", os.devnull, "--quiet"]  # fmt: skip
+              "-o", os.devnull, "--quiet", "--timeout", "2h"]  # fmt: skip
     if item.image:
         return [trivy, "image", "--input", str(layout), *common]
     skips = [a for p in item.skip for a in ("--skip-dirs", p)]

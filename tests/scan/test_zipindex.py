@@ -4,12 +4,13 @@ zipfile reads, and it hands anything it is not sure about back (None) to zipfile
 from __future__ import annotations
 
 import io
+import tempfile
 import zipfile
 from pathlib import Path
 
 import pytest
 
-from stockade.scan.analyzers.zipindex import CorruptEntry, read_entry, wanted_entries
+from stockade.scan.analyzers.zipindex import CorruptEntry, ZipSource, read_entry, wanted_entries
 from tests.support.ci import require
 
 PREFIXES = (b"META-INF/maven/", b"META-INF/MANIFEST.MF")
@@ -36,10 +37,26 @@ def _by_zipfile(data: bytes) -> dict[str, bytes]:
 
 
 def _by_index(data: bytes) -> dict[str, bytes] | None:
-    entries = wanted_entries(data, PREFIXES, SUFFIXES)
+    """The wanted entries read from memory, checked against the same read from a file."""
+    source = ZipSource.of_bytes(data)
+    entries = wanted_entries(source, PREFIXES, SUFFIXES)
+    on_disk = _from_file(data)
     if entries is None:
+        assert on_disk is None
         return None
-    return {entry.name: read_entry(data, entry) for entry in entries}
+    found = {entry.name: read_entry(source, entry) for entry in entries}
+    assert on_disk == found
+    return found
+
+
+def _from_file(data: bytes) -> dict[str, bytes] | None:
+    with tempfile.TemporaryFile() as handle:
+        handle.write(data)
+        source = ZipSource.of_file(handle)
+        entries = wanted_entries(source, PREFIXES, SUFFIXES)
+        if entries is None:
+            return None
+        return {entry.name: read_entry(source, entry) for entry in entries}
 
 
 FILES = {
@@ -98,10 +115,11 @@ def test_a_bad_crc_is_corrupt() -> None:
     data = bytearray(_zip({"META-INF/MANIFEST.MF": b"Manifest-Version: 1.0\r\n"}, 0))
     at = data.index(b"Manifest-Version")
     data[at] ^= 0xFF
-    entries = wanted_entries(bytes(data), PREFIXES, SUFFIXES)
+    source = ZipSource.of_bytes(bytes(data))
+    entries = wanted_entries(source, PREFIXES, SUFFIXES)
     assert entries is not None
     with pytest.raises(CorruptEntry):
-        read_entry(bytes(data), entries[0])
+        read_entry(source, entries[0])
     with pytest.raises(zipfile.BadZipFile):
         _by_zipfile(bytes(data))
 

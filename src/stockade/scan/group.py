@@ -133,14 +133,15 @@ class AnalyzerGroup:
         )
 
     def select_seekable(self, info: FileInfo) -> Chosen | None:
-        """`select` for a file on disk: analyzers that can stream read it by seeking, at any
-        size (a Go binary's build info is found without reading the whole binary)."""
+        """`select` for a file on disk: analyzers that `seek` get the open file instead of
+        its content (a Go binary's build info, a jar's central directory, are found
+        without reading the whole file)."""
         chosen = self.select(info)
-        if chosen is None or not any(a.streams for a in chosen.whole):
+        if chosen is None or not any(a.seeks for a in chosen.whole):
             return chosen
         return Chosen(
-            whole=tuple(a for a in chosen.whole if not a.streams),
-            streamed=(*chosen.streamed, *(a for a in chosen.whole if a.streams)),
+            whole=tuple(a for a in chosen.whole if not a.seeks),
+            streamed=(*chosen.streamed, *(a for a in chosen.whole if a.seeks)),
             too_large=chosen.too_large,
         )
 

@@ -74,6 +74,9 @@ class Analyzer(ABC):
     ecosystems: ClassVar[frozenset[Ecosystem]] = frozenset()
     # True when it reads files past max_size through `analyze_stream` (bounded memory)
     streams: ClassVar[bool] = False
+    # True when, on disk, `analyze_stream` given the open file (seekable) reads less than
+    # `analyze` given the whole content, and finds the same
+    seeks: ClassVar[bool] = False
     # > 0 when the first `head_size` bytes can rule a file out (`accepts_head`): a walk
     # reads that much first and the rest only if some analyzer still wants the file
     head_size: ClassVar[int] = 0

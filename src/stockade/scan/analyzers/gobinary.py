@@ -120,6 +120,7 @@ class GoBinaryAnalyzer(Analyzer):
     version = 3
     ecosystems = frozenset({Ecosystem.GO})
     streams = True  # binaries past the scan's file size limit are streamed, never skipped
+    seeks = True  # on disk the build info is found by seeking, not by reading the binary
 
     def required(self, info: FileInfo) -> bool:
         """Executable files, except in places where Go binaries never live."""

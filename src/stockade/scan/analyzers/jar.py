@@ -20,8 +20,8 @@ from stockade.scan.analyzers.jar_identity import (
     pom_properties,
 )
 from stockade.scan.analyzers.pom import Pom, parse_pom, side_table
-from stockade.scan.analyzers.zipindex import CorruptEntry, read_entry, wanted_entries
-from stockade.scan.files import FileInfo
+from stockade.scan.analyzers.zipindex import CorruptEntry, ZipSource, read_entry, wanted_entries
+from stockade.scan.files import FileInfo, RandomAccess, Readable
 
 ARCHIVE_SUFFIXES = (".jar", ".war", ".ear", ".par")
 _RAW_ARCHIVE_SUFFIXES = tuple(s.encode() for s in ARCHIVE_SUFFIXES)
@@ -77,24 +77,44 @@ def archive_packages(
     """Packages of one archive and the archives nested in it (duplicates dropped); nested
     archives left unread (too large, too deep) are named in `skipped`, and the licences and
     parents of every embedded POM go into `poms` (see `pom.side_table`)."""
+    return _archive_packages(ZipSource.of_bytes(data), path, depth, skipped, poms)
+
+
+def file_archive_packages(
+    handle: RandomAccess,
+    path: str,
+    skipped: list[str] | None = None,
+    poms: dict[str, list[str]] | None = None,
+) -> list[Package]:
+    """archive_packages of an archive on disk, reading only what names it (and nested ones)."""
+    return _archive_packages(ZipSource.of_file(handle), path, 0, skipped, poms)
+
+
+def _archive_packages(
+    source: ZipSource,
+    path: str,
+    depth: int,
+    skipped: list[str] | None,
+    poms: dict[str, list[str]] | None,
+) -> list[Package]:
     skipped = [] if skipped is None else skipped
     poms = {} if poms is None else poms
-    entries = wanted_entries(data, _RAW_IDENTITY_PREFIXES, _RAW_ARCHIVE_SUFFIXES)
+    entries = wanted_entries(source, _RAW_IDENTITY_PREFIXES, _RAW_ARCHIVE_SUFFIXES)
     if entries is None:  # zip64, another compression method, a damaged end record
-        return _with_zipfile(data, path, depth, skipped, poms)
-    members = [_Member(e.name, e.file_size, partial(read_entry, data, e)) for e in entries]
+        return _with_zipfile(source, path, depth, skipped, poms)
+    members = [_Member(e.name, e.file_size, partial(read_entry, source, e)) for e in entries]
     return _packages(members, path, depth, (skipped, poms), (CorruptEntry,))
 
 
 def _with_zipfile(
-    data: bytes, path: str, depth: int, skipped: list[str], poms: dict[str, list[str]]
+    source: ZipSource, path: str, depth: int, skipped: list[str], poms: dict[str, list[str]]
 ) -> list[Package]:
     """archive_packages through zipfile, which reads every kind of archive it can."""
     import io
     import zipfile
 
     try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
+        archive = zipfile.ZipFile(io.BytesIO(source.read_at(0, source.size)))
     except (zipfile.BadZipFile, OSError, ValueError):
         return []
     with archive:
@@ -195,6 +215,8 @@ class JarAnalyzer(Analyzer):
     version = 4
     ecosystems = frozenset({Ecosystem.MAVEN})
     max_size = 128 * 1024 * 1024  # fat jars bundle their dependencies
+    seeks = True  # on disk: the central directory and a few entries, never the whole jar
+    file_suffixes = (*ARCHIVE_SUFFIXES, ".pom")
 
     def required(self, info: FileInfo) -> bool:
         """Files named like Java archives, and POMs of a Maven repository layout (parents
@@ -209,9 +231,28 @@ class JarAnalyzer(Analyzer):
         skipped: list[str] = []
         poms: dict[str, list[str]] = {}
         packages = archive_packages(content, info.path, skipped=skipped, poms=poms)
-        if not (packages or skipped or poms):
-            return None
-        return FileAnalysis(packages=packages, warnings=skipped, licenses=poms)
+        return _analysis(packages, skipped, poms)
+
+    def analyze_stream(self, info: FileInfo, stream: Readable) -> FileAnalysis | None:
+        """The same from a file on disk: an archive's central directory and the entries
+        naming it are read by seeking (the jar analyzer gets no layer stream: it does not
+        stream)."""
+        if not isinstance(stream, RandomAccess):
+            raise NotImplementedError("the jar analyzer reads seekable files only")
+        if not info.path.endswith(ARCHIVE_SUFFIXES):
+            return self.analyze(info, stream.read())
+        skipped: list[str] = []
+        poms: dict[str, list[str]] = {}
+        packages = file_archive_packages(stream, info.path, skipped=skipped, poms=poms)
+        return _analysis(packages, skipped, poms)
+
+
+def _analysis(
+    packages: list[Package], skipped: list[str], poms: dict[str, list[str]]
+) -> FileAnalysis | None:
+    if not (packages or skipped or poms):
+        return None
+    return FileAnalysis(packages=packages, warnings=skipped, licenses=poms)
 
 
 def is_repository_pom(path: str) -> bool:

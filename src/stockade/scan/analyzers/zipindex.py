@@ -16,7 +16,10 @@ import functools
 import re
 import struct
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
+
+from stockade.scan.files import RandomAccess
 
 _END = struct.Struct("<4s4H2LH")  # end of central directory record
 _END64_LOCATOR = struct.Struct("<4sLQL")
@@ -50,22 +53,49 @@ class ZipEntry:
     raw_name: bytes
 
 
-def _end_record(data: bytes) -> tuple[int, int, int, int] | None:
+class ZipSource:
+    """An archive's bytes, in memory or in a seekable file, read by offset and length."""
+
+    def __init__(self, size: int, read_at: Callable[[int, int], bytes]) -> None:
+        self.size = size
+        self.read_at = read_at  # (offset, length) -> up to length bytes
+
+    @classmethod
+    def of_bytes(cls, data: bytes) -> ZipSource:
+        """An archive held in memory."""
+        return cls(len(data), lambda at, length: data[at : at + length] if at >= 0 else b"")
+
+    @classmethod
+    def of_file(cls, handle: RandomAccess) -> ZipSource:
+        """An archive on disk: only the central directory and wanted entries are read."""
+
+        def read_at(at: int, length: int) -> bytes:
+            if at < 0:
+                return b""
+            handle.seek(at)
+            return handle.read(length)
+
+        return cls(handle.seek(0, 2), read_at)
+
+
+def _end_record(source: ZipSource) -> tuple[int, int, int, int] | None:
     """(central directory start, its size, prefix length, entry count), as zipfile finds
     them; the prefix (data before the archive, as in self-extracting jars) shifts offsets."""
-    at = len(data) - _END.size
+    tail_start = max(0, source.size - _MAX_COMMENT - _END.size)
+    tail = source.read_at(tail_start, source.size - tail_start)
+    at = len(tail) - _END.size
     if at < 0:
         return None
-    if not (data.startswith(_END_SIG, at) and data.endswith(b"\x00\x00")):
-        at = data.rfind(_END_SIG, max(0, len(data) - _MAX_COMMENT - _END.size))
-        if at < 0 or at + _END.size > len(data):
+    if not (tail.startswith(_END_SIG, at) and tail.endswith(b"\x00\x00")):
+        at = tail.rfind(_END_SIG)
+        if at < 0 or at + _END.size > len(tail):
             return None
-    _, disk, _, _, count, size, offset, _ = _END.unpack_from(data, at)
+    _, disk, _, _, count, size, offset, _ = _END.unpack_from(tail, at)
+    at += tail_start
     concat = at - size - offset
-    locator = at - _END64_LOCATOR.size
-    if locator >= 0 and data.startswith(_END64_LOCATOR_SIG, locator):
+    if source.read_at(at - _END64_LOCATOR.size, 4) == _END64_LOCATOR_SIG:
         return None  # a zip64 archive: left to zipfile
-    if disk or concat < 0 or offset + concat < 0 or offset + concat + size > len(data):
+    if disk or concat < 0 or offset + concat < 0 or offset + concat + size > source.size:
         return None
     return offset + concat, size, concat, count
 
@@ -81,31 +111,33 @@ def _name_patterns(
 
 
 def wanted_entries(
-    data: bytes, prefixes: tuple[bytes, ...], suffixes: tuple[bytes, ...]
+    source: ZipSource, prefixes: tuple[bytes, ...], suffixes: tuple[bytes, ...]
 ) -> list[ZipEntry] | None:
     """The entries whose raw name starts with one of `prefixes` or ends with one of
     `suffixes`, in archive order; None when unsure (the caller then uses zipfile)."""
-    found = _end_record(data)
+    found = _end_record(source)
     if found is None:
         return None
     start, size, shift, count = found
-    end = start + size
-    if data.count(_CENTRAL_SIG, start, end) != count:
+    data = source.read_at(start, size)  # the central directory
+    if len(data) != size:
+        return None
+    if data.count(_CENTRAL_SIG) != count:
         return None  # a signature inside a name or comment: only a full walk can tell
     # every signature is a header now: find the few wanted ones with C-speed searches
     by_prefix, by_suffix = _name_patterns(prefixes, suffixes)
     headers = {
         m.start() - _CENTRAL.size
-        for m in by_prefix.finditer(data, start, end)
-        if data.startswith(_CENTRAL_SIG, m.start() - _CENTRAL.size)
+        for m in by_prefix.finditer(data)
+        if m.start() >= _CENTRAL.size and data.startswith(_CENTRAL_SIG, m.start() - _CENTRAL.size)
     }
-    for match in by_suffix.finditer(data, start, end):
-        at = data.rfind(_CENTRAL_SIG, start, match.start())
+    for match in by_suffix.finditer(data):
+        at = data.rfind(_CENTRAL_SIG, 0, match.start())
         if at >= 0 and at + _CENTRAL.size + _name_length(data, at) == match.end():
             headers.add(at)
     entries = []
     for at in sorted(headers):
-        entry = _entry(data, at, end, shift)
+        entry = _entry(data, at, size, shift)
         if entry is None:
             return None
         entries.append(entry)
@@ -137,19 +169,19 @@ def _entry(data: bytes, at: int, end: int, shift: int) -> ZipEntry | None:
     return ZipEntry(name, file_size, compress_size, method, crc, offset + shift, raw_name)
 
 
-def read_entry(data: bytes, entry: ZipEntry) -> bytes:
+def read_entry(source: ZipSource, entry: ZipEntry) -> bytes:
     """The uncompressed content of `entry`; CorruptEntry when it cannot be trusted."""
     at = entry.header_offset
-    if at < 0 or at + _LOCAL.size > len(data):
+    header = source.read_at(at, _LOCAL.size + len(entry.raw_name))
+    if at < 0 or len(header) != _LOCAL.size + len(entry.raw_name):
         raise CorruptEntry(f"{entry.name}: truncated local header")
-    local = _LOCAL.unpack_from(data, at)
+    local = _LOCAL.unpack_from(header)
     if local[0] != _LOCAL_SIG:
         raise CorruptEntry(f"{entry.name}: bad local header")
-    name_start = at + _LOCAL.size
-    if data[name_start : name_start + local[10]] != entry.raw_name:
+    if local[10] != len(entry.raw_name) or header[_LOCAL.size :] != entry.raw_name:
         raise CorruptEntry(f"{entry.name}: names in directory and header differ")
-    begin = name_start + local[10] + local[11]
-    packed = data[begin : begin + entry.compress_size]
+    begin = at + _LOCAL.size + local[10] + local[11]
+    packed = source.read_at(begin, entry.compress_size)
     if len(packed) != entry.compress_size:
         raise CorruptEntry(f"{entry.name}: truncated data")
     try:
