@@ -14,6 +14,7 @@ from stockade.scan.options import Scanner, ScanOptions
 from stockade.scan.selection import Chosen, SkippedFiles
 
 CACHE_SCHEMA = 3
+MAX_REMEMBERED_NAMES = 65536  # distinct file names whose analyzers are remembered
 
 
 def _wanted_scanners(options: ScanOptions) -> set[Scanner]:
@@ -55,6 +56,8 @@ class AnalyzerGroup:
     caps_floor: int = 0  # the smallest of `caps`: files within it need no size check
     _built: list[tuple[tuple[Analyzer, int], ...]] = field(default_factory=list, repr=False)
     _built_config: list[tuple[ImageConfigAnalyzer, ...]] = field(default_factory=list, repr=False)
+    # per file name: the analyzers that may want a file so named (see `_may_want`)
+    _by_name: dict[str, tuple[tuple[Analyzer, int], ...]] = field(default_factory=dict, repr=False)
 
     @classmethod
     def build(cls, options: ScanOptions, tree: bool = False) -> AnalyzerGroup:
@@ -116,9 +119,20 @@ class AnalyzerGroup:
         """The analyzer instances (built on first use)."""
         return tuple(a for a, _ in self._capped())
 
+    def _candidates(self, name: str) -> tuple[tuple[Analyzer, int], ...]:
+        """The analyzers (with their caps, in registry order) a file named `name` may
+        interest; remembered per name, as most names recur (package.json, __init__.py)."""
+        found = self._by_name.get(name)
+        if found is None:
+            found = tuple((a, cap) for a, cap in self._capped() if _may_want(a, name))
+            if len(self._by_name) >= MAX_REMEMBERED_NAMES:
+                self._by_name.clear()
+            self._by_name[name] = found
+        return found
+
     def select(self, info: FileInfo) -> Chosen | None:
         """The analyzers that want this file and how they read it, or None."""
-        capped = self._capped()
+        capped = self._candidates(info.name)
         size = info.size
         if size <= self.caps_floor:  # nearly every file: within every limit
             whole = [a for a, _ in capped if a.required(info)]
@@ -196,6 +210,13 @@ class AnalyzerGroup:
         """The cache key of an image config's findings (`image`: its digests) under this group."""
         ids = ",".join(sorted(f"{c.id}@{c.version}" for c in self.config_classes))
         return hashlib.sha256(f"{image}|{ids}|{self.cache_salt}".encode()).hexdigest()
+
+
+def _may_want(analyzer: Analyzer, name: str) -> bool:
+    """False when the analyzer's declared names rule out a file called `name`."""
+    if not analyzer.file_names and not analyzer.file_suffixes:
+        return True  # it looks at more than names (size, mode, directories)
+    return name in analyzer.file_names or name.endswith(analyzer.file_suffixes)
 
 
 def _run(

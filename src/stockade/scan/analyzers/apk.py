@@ -34,6 +34,8 @@ class ApkAnalyzer(Analyzer):
     id = "apk"
     ecosystems = frozenset({Ecosystem.ALPINE})
 
+    file_names = frozenset({INSTALLED.rsplit("/", 1)[-1]})
+
     def required(self, info: FileInfo) -> bool:
         """The apk installed database."""
         return info.path == INSTALLED

@@ -72,6 +72,10 @@ class Analyzer(ABC):
     max_size: ClassVar[int] = 0  # largest file it reads; 0 means the scan's max_file_size
     # the package ecosystems it can emit; each has a row in scan/ecosystems.py
     ecosystems: ClassVar[frozenset[Ecosystem]] = frozenset()
+    # When either is set, `required` is true only for files of these names or name endings:
+    # the scan asks it about those files only (most files then ask a few analyzers)
+    file_names: ClassVar[frozenset[str]] = frozenset()
+    file_suffixes: ClassVar[tuple[str, ...]] = ()
     # True when it reads files past max_size through `analyze_stream` (bounded memory)
     streams: ClassVar[bool] = False
     # True when, on disk, `analyze_stream` given the open file (seekable) reads less than

@@ -53,6 +53,8 @@ class DpkgCopyrightAnalyzer(Analyzer):
     id = "dpkg-license"
     version = 2
 
+    file_names = frozenset({"copyright"})
+
     def required(self, info: FileInfo) -> bool:
         """Copyright files directly in a package's doc directory."""
         parts = info.path.split("/")

@@ -21,6 +21,8 @@ class GemspecAnalyzer(Analyzer):
     id = "gemspec"
     ecosystems = frozenset({Ecosystem.RUBYGEMS})
 
+    file_suffixes = (".gemspec",)
+
     def required(self, info: FileInfo) -> bool:
         """*.gemspec inside a specifications directory."""
         return info.path.endswith(".gemspec") and "/specifications/" in f"/{info.path}"

@@ -100,6 +100,8 @@ class NodePackageAnalyzer(Analyzer):
     def __init__(self, options: AnalyzerOptions) -> None:
         self._projects = options.project_manifests
 
+    file_names = frozenset({"package.json"})
+
     def required(self, info: FileInfo) -> bool:
         """package.json files; inside node_modules only a package's top-level one, and
         outside it (a project's own manifest) only when project manifests count."""

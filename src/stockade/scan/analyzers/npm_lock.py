@@ -132,6 +132,8 @@ class NpmLockAnalyzer(Analyzer):
         """Only when lock files are wanted (filesystem scans)."""
         return options.lockfiles
 
+    file_names = frozenset({"package-lock.json", "yarn.lock"})
+
     def required(self, info: FileInfo) -> bool:
         """Lock files outside node_modules."""
         return info.name in ("package-lock.json", "yarn.lock") and "node_modules/" not in info.path

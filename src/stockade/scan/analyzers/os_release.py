@@ -24,6 +24,8 @@ class OsReleaseAnalyzer(Analyzer):
 
     id = "os-release"
 
+    file_names = frozenset(p.rsplit("/", 1)[-1] for p in OS_RELEASE_PATHS)
+
     def required(self, info: FileInfo) -> bool:
         """The os-release files."""
         return info.path in OS_RELEASE_PATHS
@@ -51,6 +53,8 @@ class DistroVersionAnalyzer(Analyzer):
     """Reads the precise point release from etc/debian_version or etc/alpine-release."""
 
     id = "distro-version"
+
+    file_names = frozenset(p.rsplit("/", 1)[-1] for p in _VERSION_FILES)
 
     def required(self, info: FileInfo) -> bool:
         """The distro version files."""

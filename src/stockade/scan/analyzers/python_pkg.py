@@ -49,6 +49,9 @@ class PythonPackageAnalyzer(Analyzer):
     version = 3
     ecosystems = frozenset({Ecosystem.PYPI})
 
+    file_names = frozenset({"METADATA", "PKG-INFO"})
+    file_suffixes = (".egg-info",)
+
     def required(self, info: FileInfo) -> bool:
         """METADATA in a .dist-info dir, PKG-INFO in (or as) an .egg-info."""
         path = info.path

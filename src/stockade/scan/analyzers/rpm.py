@@ -97,6 +97,8 @@ class RpmAnalyzer(Analyzer):
     id = "rpm"
     ecosystems = frozenset({Ecosystem.RPM})
 
+    file_names = frozenset(p.rsplit("/", 1)[-1] for p in DB_PATHS)
+
     def required(self, info: FileInfo) -> bool:
         """The rpmdb files."""
         return info.path in DB_PATHS
