@@ -29,6 +29,7 @@ class SecretEngine:
         self._path_allows = tuple(a for a in ruleset.allow_rules if a.path is not None)
         self._text_allows = tuple(a for a in ruleset.allow_rules if a.regex is not None)
         self._any_path_allow = any_path_matcher([a.path for a in self._path_allows if a.path])
+        self._every_rule_keyed = all(r.keywords for r in ruleset.rules)
 
     def path_allowed(self, path: str) -> bool:
         """True when a global allow rule exempts the whole file by its path."""
@@ -41,10 +42,12 @@ class SecretEngine:
         if b"\x00" in content[:BINARY_SNIFF]:
             return []
         present = self._keywords.present(content)
-        if not present and all(r.keywords for r in self.ruleset.rules):
+        if not present and self._every_rule_keyed:
             return []
         lowered = content.lower()
         found: list[tuple[int, int, SecretRule, Finding]] = []
+        # rules sharing keywords (the generic ones share eight) share their windows
+        windows_of: dict[tuple[bytes, ...], list[tuple[int, int]] | None] = {}
         for rule in self.ruleset.rules:
             if rule.keywords and present.isdisjoint(rule.keywords):
                 continue
@@ -52,7 +55,11 @@ class SecretEngine:
                 continue
             if any(a.allows_path(path) for a in rule.allow_rules):
                 continue
-            windows = None if rule.multiline else keyword_windows(lowered, rule.keywords)
+            windows = None
+            if not rule.multiline:
+                if rule.keywords not in windows_of:
+                    windows_of[rule.keywords] = keyword_windows(lowered, rule.keywords)
+                windows = windows_of[rule.keywords]
             found.extend(self._matches(rule, path, content, windows))
         return _once_per_secret(found)
 
