@@ -13,13 +13,18 @@ if TYPE_CHECKING:  # the email package is imported when a METADATA file is met
     from email.message import Message
 
 
+def _header(meta: Message, name: str) -> str:
+    """A header's text; bytes that are not ASCII make `email` return a Header object."""
+    return str(meta.get(name) or "").strip()
+
+
 def licenses_of(meta: Message) -> tuple[str, ...]:
     """Declared licences, as SPDX ids where the name is certain: License-Expression, else
     the License field when it is a name (not a licence text), else the licence classifiers."""
-    expression = (meta.get("License-Expression") or "").strip()
+    expression = _header(meta, "License-Expression")
     if expression:
         return (expression,)
-    declared = (meta.get("License") or "").strip()
+    declared = _header(meta, "License")
     if declared and declared.upper() != "UNKNOWN" and "\n" not in declared and len(declared) < 80:
         return (spdx_or_name(declared),)
     classified = (from_classifier(c) for c in meta.get_all("Classifier") or [])
@@ -29,7 +34,7 @@ def licenses_of(meta: Message) -> tuple[str, ...]:
 def supplier_of(meta: Message) -> str:
     """Who distributes it: Author (with Author-email), else Maintainer, else the e-mails."""
     for name, email in (("Author", "Author-email"), ("Maintainer", "Maintainer-email")):
-        who, address = (meta.get(name) or "").strip(), (meta.get(email) or "").strip()
+        who, address = _header(meta, name), _header(meta, email)
         if who.upper() == "UNKNOWN":
             who = ""
         if address.upper() == "UNKNOWN":
@@ -66,7 +71,7 @@ class PythonPackageAnalyzer(Analyzer):
         from email.parser import BytesHeaderParser
 
         meta = BytesHeaderParser().parsebytes(content)
-        name, version = (meta.get("Name") or "").strip(), (meta.get("Version") or "").strip()
+        name, version = _header(meta, "Name"), _header(meta, "Version")
         if not name or not version:
             return None
         package = Package(
@@ -76,6 +81,6 @@ class PythonPackageAnalyzer(Analyzer):
             licenses=licenses_of(meta),
             path=info.path,
             supplier=supplier_of(meta),
-            requires=tuple(r.strip() for r in meta.get_all("Requires-Dist") or [] if r.strip()),
+            requires=tuple(t for r in meta.get_all("Requires-Dist") or [] if (t := str(r).strip())),
         )
         return FileAnalysis(packages=[package])
