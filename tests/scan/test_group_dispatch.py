@@ -31,6 +31,7 @@ WANTED_PATHS = (
     "app/yarn.lock",
     "opt/lib/commons-lang3-3.12.0.jar",
     "srv/app.war",
+    "root/.m2/repository/org/apache/commons/commons-parent/52/commons-parent-52.pom",
     "usr/lib/ruby/gems/3.1.0/specifications/rake-13.0.6.gemspec",
 )
 

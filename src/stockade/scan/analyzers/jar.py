@@ -218,8 +218,6 @@ class JarAnalyzer(Analyzer):
     seeks = True  # on disk: the central directory and a few entries, never the whole jar
     file_suffixes = (*ARCHIVE_SUFFIXES, ".pom")
 
-    file_suffixes = ARCHIVE_SUFFIXES
-
     def required(self, info: FileInfo) -> bool:
         """Files named like Java archives, and POMs of a Maven repository layout (parents
         whose licences their children inherit)."""
