@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from decimal import Decimal
 
+import msgspec
 from cyclonedx.model import XsUri
 from cyclonedx.model.bom import Bom
 from cyclonedx.model.bom_ref import BomRef
@@ -29,10 +30,14 @@ from cyclonedx.model.vulnerability import (
 from cyclonedx.output.json import JsonV1Dot6
 
 import stockade
-from stockade.model.inventory import Finding, ScanResult, Severity, Suppressed
+from stockade.model.inventory import Finding, Package, ScanResult, Severity, Suppressed
 from stockade.scan.graph import with_ids
 from stockade.scan.output.base import TOOL_NAME
-from stockade.scan.output.cyclonedx_components import os_component, package_component
+from stockade.scan.output.cyclonedx_components import (
+    file_components,
+    os_component,
+    package_component,
+)
 
 _SEVERITY = {
     Severity.CRITICAL: VulnerabilitySeverity.CRITICAL,
@@ -188,4 +193,17 @@ def cyclonedx_json(result: ScanResult) -> bytes:
             bom.vulnerabilities.add(
                 _vulnerability(hidden.finding.id, [hidden.finding], refs, hidden, ref)
             )
-    return JsonV1Dot6(bom).output_as_string(indent=2).encode()
+    text = JsonV1Dot6(bom).output_as_string(indent=2)
+    if not any(p.files for p in packages):
+        return text.encode()
+    return _with_files(text, packages)
+
+
+def _with_files(text: str, packages: list[Package]) -> bytes:
+    """The BOM with each package's files nested in its component (see `file_components`)."""
+    document = msgspec.json.decode(text)
+    by_ref = {c["bom-ref"]: c for c in document.get("components", [])}
+    for package in packages:
+        if package.files and package.id in by_ref:
+            by_ref[package.id]["components"] = file_components(package.id, package.files)
+    return msgspec.json.format(msgspec.json.encode(document), indent=2)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cyclonedx.model import HashAlgorithm, HashType, Property
+from cyclonedx.model import Property
 from cyclonedx.model.component import Component, ComponentType
 from cyclonedx.model.contact import OrganizationalEntity
 from cyclonedx.model.license import DisjunctiveLicense, License, LicenseExpression
@@ -49,13 +49,20 @@ def _properties(package: Package) -> list[Property]:
     return [Property(name=name, value=value) for name, value in values.items() if value]
 
 
-def _file(owner: str, file: PackageFile) -> Component:
-    hashes = [HashType(alg=HashAlgorithm.MD5, content=file.md5)] if file.md5 else []
-    if file.sha256:
-        hashes.append(HashType(alg=HashAlgorithm.SHA_256, content=file.sha256))
-    return Component(
-        type=ComponentType.FILE, name=file.path, bom_ref=f"{owner}#file:{file.path}", hashes=hashes
-    )
+def file_components(owner: str, files: tuple[PackageFile, ...]) -> list[dict[str, object]]:
+    """A package's files as CycloneDX `file` components, in JSON form: they are added to
+    the library's output, whose per-component cost (12 s for the corpus image's 5,000
+    files, against 0.1 s here) is too high for thousands of them."""
+    components: list[dict[str, object]] = []
+    for file in files:
+        hashes = [{"alg": "MD5", "content": file.md5}] if file.md5 else []
+        if file.sha256:
+            hashes.append({"alg": "SHA-256", "content": file.sha256})
+        entry: dict[str, object] = {"bom-ref": f"{owner}#file:{file.path}"}
+        if hashes:
+            entry["hashes"] = hashes
+        components.append(entry | {"name": file.path, "type": "file"})
+    return components
 
 
 def package_component(package: Package, ref: str) -> Component:
@@ -74,7 +81,6 @@ def package_component(package: Package, ref: str) -> Component:
         cpe=package_cpe(package) or None,
         licenses=[_license(text, len(package.licenses) == 1) for text in package.licenses if text],
         properties=_properties(package),
-        components=[_file(ref, f) for f in package.files],
     )
 
 
