@@ -118,6 +118,10 @@ def test_a_real_binary_over_128_mib_is_listed() -> None:
     assert found["github.com/aquasecurity/trivy"].startswith("v")
     assert "stdlib" in found
     assert len(found) > 100  # the module list is complete, not cut at a window
+    # the dependency graph: the main module requires every module compiled in, and the stdlib
+    main = next(p for p in result.packages if p.name == "github.com/aquasecurity/trivy")
+    by_id = {p.id: p.name for p in result.packages}
+    assert sorted(by_id[d] for d in main.depends_on) == sorted(set(found) - {main.name})
     assert not [w for w in result.warnings if w.startswith("trivy")]
 
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from stockade.model.inventory import Ecosystem, Package
+from stockade.scan.analyzers import AnalyzerOptions
 from stockade.scan.analyzers.dpkg import relation_names
-from stockade.scan.analyzers.npm_lock import parse_package_lock
+from stockade.scan.analyzers.npm_lock import NpmLockAnalyzer, parse_package_lock
 from stockade.scan.cpe import os_cpe, package_cpe
+from stockade.scan.files import FileInfo
 from stockade.scan.graph import link
 
 SITE = "usr/lib/python3.11/site-packages"
@@ -93,6 +95,12 @@ def test_npm_node_lookup_and_lock_trees() -> None:
       "node_modules/b": {"version": "1.0.0"}}}"""
     locked = parse_package_lock(lock, "app/package-lock.json")
     assert {p.name: p.requires for p in locked if p.requires} == {"a": ("b@2.0.0",)}
+    info = FileInfo(path="app/package-lock.json", size=len(lock))
+    analysis = NpmLockAnalyzer(AnalyzerOptions(lockfiles=True)).analyze(info, lock)
+    assert analysis is not None
+    linked = {(p.name, p.version): p for p in link(analysis.packages)}
+    b2 = linked["b", "2.0.0"]
+    assert b2.from_lockfile and linked["a", "1.0.0"].depends_on == (b2.id,)
 
 
 def test_cpes_of_os_packages_and_the_os() -> None:
