@@ -216,14 +216,20 @@ def platform_config(settings: StockadeConfig) -> PlatformConfig:
 
 
 def token_create(
+    ctx: typer.Context,
+    config: ConfigFile = None,
+    option: Overrides = None,
     data_dir: DataDir = None,
     ttl: Annotated[int, typer.Option(help="Seconds the token stays valid.", min=1)] = 3600,
 ) -> None:
     """Print a one-time enrollment token for `stockade agent --enroll` (stdout) and the
     platform CA's fingerprint for `--ca-fingerprint` (stderr)."""
-    from stockade.platform import Platform, PlatformConfig
+    from stockade.platform import Platform
 
-    platform = Platform.open(PlatformConfig(data_dir=platform_dir(data_dir)))
+    # the servers' own configuration (file, STOCKADE_*): the token goes to the store they
+    # read, a fleet's PostgreSQL as much as the data dir's SQLite
+    settings = command_config(ctx, config, option, {"data_dir": "data_dir"}, data_dir=data_dir)
+    platform = Platform.open(platform_config(settings))
     try:
         typer.echo(platform.create_enrollment_token(ttl))
         typer.echo(f"CA fingerprint: sha256:{platform.ca_fingerprint}", err=True)
@@ -232,13 +238,17 @@ def token_create(
 
 
 def agent_revoke(
+    ctx: typer.Context,
     agent_id: Annotated[str, typer.Argument(help="The agent's id (see /api/v1/agents).")],
+    config: ConfigFile = None,
+    option: Overrides = None,
     data_dir: DataDir = None,
 ) -> None:
     """Revoke an agent: every listener refuses its certificate within seconds."""
-    from stockade.platform import Platform, PlatformConfig
+    from stockade.platform import Platform
 
-    platform = Platform.open(PlatformConfig(data_dir=platform_dir(data_dir)))
+    settings = command_config(ctx, config, option, {"data_dir": "data_dir"}, data_dir=data_dir)
+    platform = Platform.open(platform_config(settings))
     try:
         if not platform.revoke_agent(agent_id):
             raise UsageError(f"no agent {agent_id!r} is enrolled in {platform.config.data_dir}")
