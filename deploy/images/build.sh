@@ -36,7 +36,7 @@ podman() { command podman "${podman_flags[@]}" "$@"; }
 # below change what the same inputs produce.
 suite=bookworm
 packages=python3,python3-venv,libbpf1,nftables
-recipe=1
+recipe=2
 key=$(printf '%s\n' "$suite" "$packages" "$recipe" | sha256sum | cut -c1-16)
 base=localhost/stockade-base:$key
 mkdir -p "$cache"
@@ -47,8 +47,12 @@ make_rootfs() {
     work=$(mktemp -d "$cache/rootfs.XXXXXX")
     echo "debootstrap $suite (+$packages) into $work" >&2
     debootstrap --variant=minbase --include="$packages" "$suite" "$work/root" "$mirror" >&2
-    # apt's indexes and downloaded packages are of no use in an image
+    # apt's indexes and downloaded packages, manuals, translations: of no use in an image
+    # (each package's copyright file stays)
     rm -rf "$work/root/var/lib/apt/lists/"* "$work/root/var/cache/apt/"*
+    rm -rf "$work/root/usr/share/man/"* "$work/root/usr/share/info/"* \
+      "$work/root/usr/share/locale/"*
+    find "$work/root/usr/share/doc" -type f ! -name copyright -delete
     tar -C "$work/root" --numeric-owner -cf "$tar.partial" .
     mv "$tar.partial" "$tar"
     rm -rf "$work"
@@ -57,6 +61,8 @@ make_rootfs() {
 }
 
 podman image exists "$base" || make_rootfs
+# a root filesystem of other inputs is of no more use
+find "$cache" -maxdepth 1 -name 'rootfs-*.tar' ! -name "rootfs-$key.tar" -delete
 
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' "$repo/pyproject.toml")
 wheels=$(mktemp -d)
@@ -79,6 +85,7 @@ if [ ! -d "$deps" ]; then
   rm -f "$partial"/stockade-*.whl
   mv "$partial" "$deps"
 fi
+find "$cache" -maxdepth 1 -name 'wheels-*' ! -name "wheels-$deps_key" -exec rm -rf {} +
 
 # pip runs from bookworm's own pip wheel: the images' virtualenv carries no pip or setuptools
 pip=/usr/share/python-wheels/pip-*.whl
@@ -91,7 +98,8 @@ install_layer() {
   local from=$1 name=$2 script=$3 cmd=$4 builder=stockade-build-$2-$$
   podman rm -f "$builder" >/dev/null 2>&1 || true
   podman run --name "$builder" --network none "${run_flags[@]}" \
-    -v "$wheels:/wheels:ro" -v "$deps:/deps:ro" --entrypoint /bin/sh "$from" -ec "$script" >&2
+    -v "$wheels:/wheels:ro" -v "$deps:/deps:ro" --entrypoint /bin/sh "$from" -ec "$script" >&2 ||
+    { podman rm -f "$builder" >/dev/null; echo "build.sh: installing $name failed" >&2; exit 1; }
   podman commit -q \
     --change 'ENV PATH=/opt/stockade/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
     --change 'ENV STOCKADE_DATA_DIR=/var/lib/stockade' \

@@ -89,8 +89,10 @@ class PlatformContainer:
 
 
 @pytest.fixture(scope="module")
-def platform(images: tuple[str, str], podman: Podman) -> Iterator[PlatformContainer]:
-    """`stockade server` from the platform image, on loopback port PORT."""
+def platform(
+    images: tuple[str, str], podman: Podman, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[PlatformContainer]:
+    """`stockade server` from the platform image as the server Deployment runs it."""
     port = free_port()
     container = podman.run_detached(
         images[1],
@@ -99,6 +101,7 @@ def platform(images: tuple[str, str], podman: Podman) -> Iterator[PlatformContai
             "--hostname", PLATFORM_HOST,
             "-p", f"127.0.0.1:{port}:8700",
             "-e", f"STOCKADE_ADMIN_PASSWORD={ADMIN_PASSWORD}",
+            *_deployment_flags(tmp_path_factory.mktemp("platform-state")),
         ),
     )  # fmt: skip
     ca = poll_value(
@@ -222,13 +225,32 @@ def _daemonset_flags(state: Path) -> list[str]:
     (agent,) = pod["containers"]
     host_paths = {v["name"]: v["hostPath"]["path"] for v in pod["volumes"] if "hostPath" in v}
     host_paths["state"] = str(state)  # not the host's own agent state
-    flags = ["--pid", "host", "--cap-drop", "ALL"]
-    flags += [
-        f for cap in agent["securityContext"]["capabilities"]["add"] for f in ("--cap-add", cap)
-    ]
+    security = agent["securityContext"]
+    assert security["readOnlyRootFilesystem"] and not security["allowPrivilegeEscalation"]
+    flags = ["--pid", "host", "--read-only", "--security-opt", "no-new-privileges"]
+    flags += ["--cap-drop", "ALL"]
+    flags += [f for cap in security["capabilities"]["add"] for f in ("--cap-add", cap)]
     for mount in agent["volumeMounts"]:
         source = host_paths.get(mount["name"])
         if source is not None and Path(source).exists():
             read_only = ":ro" if mount.get("readOnly") else ""
             flags += ["-v", f"{source}:{mount['mountPath']}{read_only}"]
     return flags
+
+
+def _deployment_flags(state: Path) -> list[str]:
+    """`podman run` flags restricting the platform as deploy/kubernetes/server.yaml does."""
+    documents = yaml.safe_load_all((DEPLOY / "kubernetes" / "server.yaml").read_text())
+    deployment = next(d for d in documents if d["kind"] == "Deployment")
+    pod = deployment["spec"]["template"]["spec"]
+    (server,) = pod["containers"]
+    user, group = pod["securityContext"]["runAsUser"], pod["securityContext"]["runAsGroup"]
+    security = server["securityContext"]
+    assert security["readOnlyRootFilesystem"] and not security["allowPrivilegeEscalation"]
+    assert security["capabilities"] == {"drop": ["ALL"]}
+    os.chown(state, user, group)  # as the Deployment's fsGroup makes its volume the user's
+    return [
+        "--user", f"{user}:{group}",
+        "--read-only", "--security-opt", "no-new-privileges", "--cap-drop", "ALL",
+        "-v", f"{state}:/var/lib/stockade",
+    ]  # fmt: skip
