@@ -1,15 +1,19 @@
 """The PostgreSQL store on a real server: migrations once, exactly-once ingest from several
-stores at once, day partitions made on demand and dropped by retention, query budgets."""
+stores at once, day partitions made on demand and dropped by retention, query budgets, a
+restart of the database, an unreachable one."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import msgspec
 import pytest
 
 from stockade.model.wire import Batch
+from stockade.platform import Platform, PlatformConfig
+from stockade.platform.errors import PlatformConfigError
 from stockade.platform.messages import IngestBatch
 from stockade.platform.store import (
     AgentRecord,
@@ -24,6 +28,7 @@ from stockade.platform.store.pg_partitions import DAY_NS, listed, partition_name
 from stockade.platform.store.postgres import PostgresStore, redacted
 from tests.support.agent_client import make_alert, make_event
 from tests.support.polling import poll_until
+from tests.support.ports import free_port
 from tests.support.postgres import PostgresServer
 
 pytestmark = pytest.mark.server
@@ -192,3 +197,16 @@ def _stored(store: PostgresStore, batch: IngestBatch) -> bool:
     except StoreError:
         return False
     return True
+
+
+def test_an_unreachable_database_is_one_line_without_its_password(tmp_path: Path) -> None:
+    config = PlatformConfig(
+        data_dir=tmp_path,
+        store="postgresql",
+        store_location=f"postgresql://stockade:secret@127.0.0.1:{free_port()}/x",
+    )
+    with pytest.raises(PlatformConfigError) as caught:
+        Platform.open(config)
+    message = str(caught.value)
+    assert "\n" not in message and "secret" not in message
+    assert message.endswith("check --store-location") and "stockade:***@" in message

@@ -141,6 +141,14 @@ def prepare_data_dir(path: Path) -> None:
         ) from e
 
 
+def _open_located_store(config: PlatformConfig) -> Store:
+    """The store at --store-location; PlatformConfigError saying so when it cannot open."""
+    try:
+        return open_store(config.store, config.store_location)
+    except StoreError as e:
+        raise PlatformConfigError(f"{e}; check --store-location") from e
+
+
 def _check_console_cert(config: PlatformConfig) -> None:
     """PlatformConfigError unless the user's console certificate and key come as a readable pair."""
     given = [p for p in (config.console_cert, config.console_key) if p is not None]
@@ -229,7 +237,10 @@ class Platform:
         prepare_data_dir(data_dir)
         try:
             ca = CertificateAuthority.load_or_create(data_dir / "pki")
-            store = open_store(config.store, config.store_location or str(data_dir / DB_FILE))
+            if config.store_location:  # a database elsewhere: its own error, not the dir's
+                store = _open_located_store(config)
+            else:
+                store = open_store(config.store, str(data_dir / DB_FILE))
         except (OSError, StoreError) as e:
             raise DataDirError(
                 f"cannot set up data dir {data_dir}: {e}; repair or move it, or choose another "

@@ -1,4 +1,4 @@
-"""Durable state behind the `Store` interface (SQLite now; PostgreSQL later).
+"""Durable state behind the `Store` interface (SQLite; PostgreSQL for several processes).
 
 The implementations register in STORES (loaded through `stockade.plugins`); the platform
 builds the configured one by id (`platform/backends.py`).

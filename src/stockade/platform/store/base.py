@@ -1,4 +1,4 @@
-"""The `Store` interface (SQLite now, PostgreSQL later), its records, queries and registry.
+"""The `Store` interface (SQLite and PostgreSQL), its records, queries and registry.
 
 A store's methods block: the platform calls them from worker threads (see `StoreRunner`),
 never on the event loop.

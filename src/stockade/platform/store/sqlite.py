@@ -1,4 +1,7 @@
-"""The SQLite `Store`: WAL, one connection per thread, migrations on open."""
+"""The SQLite `Store`: WAL, one connection per thread, migrations on open.
+
+Its SQL is shared: `PostgresStore` subclasses it and runs the same statements through
+`dialect.py`, so statements here keep to what that translation covers."""
 
 from __future__ import annotations
 
