@@ -229,6 +229,41 @@ def test_io_calls_on_descriptors_no_rule_matches_are_dropped_in_the_kernel() -> 
         src.stop()
 
 
+def test_socket_calls_come_from_the_socket_layer_when_rules_want_sockets_only() -> None:
+    code = (
+        "import os, socket\n"
+        "srv = socket.create_server(('127.0.0.1', 0))\n"
+        "tcp = socket.create_connection(srv.getsockname())\n"
+        "peer, _ = srv.accept()\n"
+        "tcp.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)\n"
+        "for i in range(8):\n"
+        "    os.write(tcp.fileno(), b'w%03d' % i)\n"
+        "    peer.recvfrom(4)\n"
+        "with open('/dev/null', 'wb') as f:\n"
+        "    os.write(f.fileno(), b'file')\n"
+        "print(os.getpid(), srv.getsockname()[1])\n"
+    )
+    src = BpfSource({T.WRITE, T.RECVFROM}, lifecycle=False, snaplen=8, sock_io_max=2)
+    src.set_fd_kinds({"write": frozenset("46"), "recvfrom": frozenset("46")})
+    src.start()
+    try:
+        assert {"on_sock_send", "on_sock_recv"} <= set(src.attached)
+        assert not {"enter_write", "exit_write", "enter_recvfrom"} & set(src.attached)
+        out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+        pid, port = map(int, out.stdout.split())
+        last: Check = lambda e: e.args.get("data") == "w003"  # noqa: E731
+        found = _events_of_any(src, pid, {"write": last})
+        found += [e for e in src.poll(0.5) if e.proc.pid == pid]  # the rest: none past w003
+        writes = [e for e in found if e.type == "write"]
+        # a TCP send: reported while fewer than sock_io_max * snaplen (16) bytes went out
+        assert [e.args["data"] for e in writes] == ["w000", "w001", "w002", "w003"]
+        assert all(e.fd is not None and e.fd.dport == port and e.res == 4 for e in writes)
+        # other sockets' calls are counted: the first sock_io_max
+        assert [e.args["data"] for e in found if e.type == "recvfrom"] == ["w000", "w001"]
+    finally:
+        src.stop()
+
+
 def test_dup_of_descriptors_no_rule_matches_is_dropped_in_the_kernel() -> None:
     code = (
         "import os, socket\n"

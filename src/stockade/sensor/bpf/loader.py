@@ -60,6 +60,7 @@ class LoadedSensor:
         generic_nrs: Iterable[int] = (),
         sock_io_max: int = SOCK_IO_MAX_DEFAULT,
         io_drop: Mapping[int, int] | None = None,
+        sock_kinds: Mapping[int, int] | None = None,
     ) -> None:
         if not 0 <= snaplen <= SNAPLEN_MAX:
             raise LibbpfError(f"snaplen must be between 0 and {SNAPLEN_MAX}, not {snaplen}")
@@ -67,6 +68,7 @@ class LoadedSensor:
         self._generic_nrs = tuple(generic_nrs)  # syscalls the generic programs report
         self._sock_io_max = sock_io_max
         self._io_drop = dict(io_drop or {})  # kind id -> descriptor classes dropped (iofilter)
+        self._sock_kinds = dict(sock_kinds or {})  # syscall nr -> kind from the socket layer
         self._lib = load_library()
         self._log = LibbpfLog(self._lib)
         self._obj: int | None = None
@@ -137,6 +139,8 @@ class LoadedSensor:
             self._set_u8("generic_nrs", nr, 1, f"selecting generic syscall {nr}")
         for kind, classes in self._io_drop.items():
             self._set_u8("io_drop", kind, classes, f"the I/O filter of kind {kind}")
+        for nr, kind in self._sock_kinds.items():
+            self._set_u8("sock_kinds", nr, kind, f"the socket-layer kind of syscall {nr}")
 
     def _set_u8(self, map_name: str, index: int, value: int, what: str) -> None:
         key, val = ctypes.c_uint32(index), ctypes.c_uint8(value)

@@ -22,8 +22,10 @@ from stockade.sensor.bpf.loader import (
     SNAPLEN_MAX,
     SOCK_IO_MAX_DEFAULT,
     LoadedSensor,
+    tracefs_events,
 )
 from stockade.sensor.bpf.shipped import load_object, shipped_object
+from stockade.sensor.bpf.socklayer import SOCKET_LAYER, sock_kinds, socket_layer_types, supported
 
 DEFAULT_EVENT_TYPES: frozenset[EventType] = frozenset(EventType) - HIGH_VOLUME_EVENT_TYPES
 """Every event type but the high-volume ones; the agent narrows this to what its rules need."""
@@ -136,7 +138,15 @@ class BpfSource(EventSource):
     def programs(self) -> set[str]:
         """The BPF programs needed for this source's event types."""
         generic = set(GENERIC_PROGRAMS) if self.generic else set()
-        return {p for t in self.event_types for p in programs_for(t)} | generic
+        routed = self._socket_layer()
+        own = {p for t in self.event_types - routed for p in programs_for(t)}
+        return own | {SOCKET_LAYER[t] for t in routed} | generic
+
+    def _socket_layer(self) -> frozenset[EventType]:
+        """The I/O types reported from the socket layer (socklayer: sockets only wanted)."""
+        if not self._io_drop or not supported(tracefs_events()):
+            return frozenset()
+        return socket_layer_types(self.event_types, self._io_drop)
 
     def set_fd_kinds(self, fd_kinds: Mapping[str, frozenset[str]]) -> None:
         """Drop I/O calls on other descriptors in the kernel, before any record is built."""
@@ -159,6 +169,7 @@ class BpfSource(EventSource):
                     generic_nrs=[numbers[name] for name in self.generic],
                     sock_io_max=self.sock_io_max,
                     io_drop=self._io_drop,
+                    sock_kinds=sock_kinds(self._socket_layer()),
                 ),
                 cache_dir=self._cache_dir,
             )

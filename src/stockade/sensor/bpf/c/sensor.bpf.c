@@ -301,6 +301,141 @@ static __always_inline int io_enter(struct trace_event_raw_sys_enter *ctx, __u32
 	return stash_enter(ctx, kind);
 }
 
+/*
+ * I/O calls whose rules want sockets only are reported from the socket layer instead of
+ * a syscall tracepoint pair: sock_send_length and sock_recv_length fire inside the call,
+ * for sockets alone, so the host's other reads and writes (files, pipes) run no program
+ * at all, and a socket's call runs one program, not two. The call's number says which
+ * call it is (sock_kinds, set by the loader; 0: not one of them, e.g. a splice or the
+ * kernel's own sockets) and its registers hold the arguments the record carries.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 512);
+	__type(key, __u32);
+	__type(value, __u8);
+} sock_kinds SEC(".maps");
+
+/* The number and the six arguments of the system call the task is in. */
+static __always_inline __u32 syscall_args(struct pt_regs *regs, __u64 *a)
+{
+#if defined(__TARGET_ARCH_x86)
+	a[0] = regs->di;
+	a[1] = regs->si;
+	a[2] = regs->dx;
+	a[3] = regs->r10;
+	a[4] = regs->r8;
+	a[5] = regs->r9;
+	return regs->orig_ax;
+#elif defined(__TARGET_ARCH_arm64)
+	a[0] = regs->orig_x0; /* x0 holds the result once the call returns */
+	for (int i = 1; i < 6; i++)
+		a[i] = regs->regs[i];
+	return regs->syscallno;
+#else
+	return ~0u; /* no socket-layer path: the loader keeps the syscall pairs */
+#endif
+}
+
+static __always_inline int sock_emit(__u64 *args, __u32 kind, __s64 ret)
+{
+	struct scratch *sc = get_scratch();
+	if (!sc)
+		return 0;
+	fill_hdr(&sc->h, kind, ret);
+	__builtin_memcpy(sc->h.a, args, sizeof(sc->h.a));
+	submit(sc, fill_sys(sc, kind, ret));
+	return 0;
+}
+
+/*
+ * Whether a socket's call is among the first ones (c->sock_io_max) of its conversation.
+ * A TCP send needs no map: the socket's own count of bytes sent says how far the
+ * conversation is, and calls go on being reported until sock_io_max * snaplen bytes
+ * (what that many calls would show at least) have gone out before this one. Other
+ * sockets, and receives, count their calls in `sock_io`.
+ */
+static __always_inline int sock_start(struct sensor_cfg *c, struct sock *sk, int ret, int send)
+{
+	__u32 max = c->sock_io_max;
+	if (!max)
+		return 1;
+	if (send && sk->sk_protocol == IPPROTO_TCP && sk->sk_type == SOCK_STREAM) {
+		struct tcp_sock *tp = bpf_skc_to_tcp_sock(sk);
+		if (tp) {
+			__u64 before = tp->bytes_sent - (ret > 0 ? ret : 0);
+			return before < (__u64)max * (c->snaplen ? c->snaplen : 1);
+		}
+	}
+	struct socket *so = sk->sk_socket;
+	struct sock_key key = {.sk = (__u64)sk, .ino = so->file->f_inode->i_ino};
+	__u32 *n = bpf_map_lookup_elem(&sock_io, &key);
+	if (!n) {
+		__u32 one = 1;
+		bpf_map_update_elem(&sock_io, &key, &one, BPF_ANY);
+		return 1;
+	}
+	if (*n >= max)
+		return 0;
+	__sync_fetch_and_add(n, 1);
+	return 1;
+}
+
+static __always_inline int sock_call(struct sock *sk, int ret, int send)
+{
+	struct sensor_cfg *c = get_cfg();
+	if (!c || c->self_tgid == (bpf_get_current_pid_tgid() >> 32))
+		return 0;
+	/* a process's own socket: the kernel's (an NFS mount's ...) have no file */
+	struct socket *so = sk->sk_socket;
+	if (!so || !so->file)
+		return 0;
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	__u64 a[6] = {};
+	__u32 nr = syscall_args(regs, a);
+	__u8 *found = bpf_map_lookup_elem(&sock_kinds, &nr);
+	if (!found || !*found)
+		return 0;
+	__u32 kind = *found;
+	__u8 *dropped = bpf_map_lookup_elem(&io_drop, &kind);
+	__u16 family = sk->__sk_common.skc_family;
+	if (dropped && (*dropped & (family == AF_INET || family == AF_INET6 ? IOF_INET : IOF_SOCK)))
+		return 0;
+	if (!sock_start(c, sk, ret, send))
+		return 0;
+	switch (kind) { /* a constant kind per copy: fill_sys compiles one branch each */
+	case K_WRITE:
+		return sock_emit(a, K_WRITE, ret);
+	case K_WRITEV:
+		return sock_emit(a, K_WRITEV, ret);
+	case K_SENDTO:
+		return sock_emit(a, K_SENDTO, ret);
+	case K_SENDMSG:
+		return sock_emit(a, K_SENDMSG, ret);
+	case K_READ:
+		return sock_emit(a, K_READ, ret);
+	case K_READV:
+		return sock_emit(a, K_READV, ret);
+	case K_RECVFROM:
+		return sock_emit(a, K_RECVFROM, ret);
+	case K_RECVMSG:
+		return sock_emit(a, K_RECVMSG, ret);
+	}
+	return 0;
+}
+
+SEC("tp_btf/sock_send_length")
+int BPF_PROG(on_sock_send, struct sock *sk, int ret, int flags)
+{
+	return sock_call(sk, ret, 1);
+}
+
+SEC("tp_btf/sock_recv_length")
+int BPF_PROG(on_sock_recv, struct sock *sk, int ret, int flags)
+{
+	return sock_call(sk, ret, 0);
+}
+
 #define SYSCALL_IO(name, KIND)                                                      \
 	SEC("tracepoint/syscalls/sys_enter_" #name)                                  \
 	int enter_##name(struct trace_event_raw_sys_enter *ctx)                      \
