@@ -91,8 +91,8 @@ def test_accepted_socket_io_reports_the_server_role(source: BpfSource) -> None:
     # closed by the process (close reports the fd as it was before the call).
     server_read = by_role[("client-hello", True, True)]
     child_write = by_role[("child-reply", False, True)]
-    closes = {e.fd.is_server: e for e in events
-              if e.type == "close" and e.fd is not None and e.fd.dport}  # fmt: skip
+    closes = {e.fd.is_server: e for e in events  # connections: both ends have ports
+              if e.type == "close" and e.fd is not None and e.fd.dport and e.fd.sport}  # fmt: skip
     for e in (server_read, child_write, closes[True]):
         assert _fields(e) == {
             "fd.is_server": True,
@@ -171,3 +171,77 @@ def test_fd_name_changed_when_a_call_names_the_peer(datagram_source: BpfSource) 
 def _field(event: Event, name: str) -> object:
     definition, arg = FIELDS.lookup(name, None)
     return definition.extractor(arg)(event)
+
+
+# Sockets made before the sensor starts: an accepted connection (and its client), a
+# listening socket, a UDP socket bound to a port; after "go", each sends, and a socket
+# bound to a port that then connects (a client, whatever its bind said).
+OLDER_THAN_THE_SENSOR = """
+import os, socket, sys
+srv = socket.create_server(("127.0.0.1", 0))
+cli = socket.create_connection(srv.getsockname())
+conn, _ = srv.accept()
+udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+udp.bind(("127.0.0.1", 0))
+peer = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+print(srv.getsockname()[1], cli.getsockname()[1], udp.getsockname()[1], flush=True)
+sys.stdin.readline()
+conn.send(b"old-accepted")
+os.write(cli.fileno(), b"old-client")
+udp.sendto(b"old-udp", ("127.0.0.1", 9))
+free = socket.socket()
+free.bind(("127.0.0.1", 0))
+port = free.getsockname()[1]
+free.close()
+bound = socket.socket()
+bound.bind(("127.0.0.1", port))
+bound.connect(srv.getsockname())
+os.write(bound.fileno(), b"bound-client")
+srv.close()
+print(os.getpid(), port, flush=True)
+"""
+
+
+def test_sockets_older_than_the_sensor_keep_their_server_role() -> None:
+    child = subprocess.Popen(
+        [sys.executable, "-c", OLDER_THAN_THE_SENSOR],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert child.stdin is not None and child.stdout is not None
+    server_port, client_port, udp_port = map(int, child.stdout.readline().split())
+    src = BpfSource({T.WRITE, T.SENDTO, T.CLOSE}, lifecycle=False)
+    src.set_fd_kinds({"write": frozenset("46")})  # writes from the socket layer
+    src.start()
+    try:
+        child.stdin.write("go\n")
+        child.stdin.flush()
+        pid, bound_port = map(int, child.stdout.readline().split())
+        sent = ("old-accepted", "old-client", "old-udp", "bound-client")
+        events = collect_until(
+            src,
+            lambda got: (
+                all(any(_data(e) == s for e in got) for s in sent)
+                and any(e.type == "close" for e in got)
+            ),
+            20.0,
+            "the sends and the listening socket's close",
+            keep=lambda e: e.proc.pid == pid and e.fd is not None,
+        )
+    finally:
+        src.stop()
+        child.wait(10)
+    by_data = {_data(e): _fields(e) for e in events if _data(e)}
+    accepted = by_data["old-accepted"]
+    assert (accepted["fd.is_server"], accepted["fd.lport"], accepted["fd.sport"]) == (
+        True, server_port, server_port,
+    )  # fmt: skip
+    assert accepted["fd.cport"] == client_port
+    client = by_data["old-client"]
+    assert (client["fd.is_server"], client["fd.lport"]) == (False, client_port)
+    udp = by_data["old-udp"]
+    assert (udp["fd.is_server"], udp["fd.lport"], udp["fd.sport"]) == (True, udp_port, udp_port)
+    bound = by_data["bound-client"]
+    assert (bound["fd.is_server"], bound["fd.lport"]) == (False, bound_port)
+    closes = [_fields(e) for e in events if e.type == "close"]
+    (listening,) = [f for f in closes if f["fd.lport"] == server_port]
+    assert (listening["fd.is_server"], listening["fd.sport"]) == (True, server_port)

@@ -142,6 +142,15 @@ class LoadedSensor:
         for nr, kind in self._sock_kinds.items():
             self._set_u8("sock_kinds", nr, kind, f"the socket-layer kind of syscall {nr}")
 
+    def add_server_inodes(self, inodes: Iterable[int]) -> None:
+        """Give the kernel the sockets that were servers before it started (by inode)."""
+        fd, one = self._map_fd("server_inos"), ctypes.c_uint8(1)
+        for ino in inodes:
+            key = ctypes.c_uint64(ino)
+            rc = self._lib.bpf_map_update_elem(fd, ctypes.byref(key), ctypes.byref(one), 0)
+            if rc < 0:  # full: the rest keep the client role, as unknown sockets do
+                break
+
     def _set_u8(self, map_name: str, index: int, value: int, what: str) -> None:
         key, val = ctypes.c_uint32(index), ctypes.c_uint8(value)
         rc = self._lib.bpf_map_update_elem(

@@ -26,15 +26,20 @@ from stockade.sensor.bpf.loader import (
 )
 from stockade.sensor.bpf.shipped import load_object, shipped_object
 from stockade.sensor.bpf.socklayer import SOCKET_LAYER, sock_kinds, socket_layer_types, supported
+from stockade.sensor.serversocks import server_socket_inodes
 
 DEFAULT_EVENT_TYPES: frozenset[EventType] = frozenset(EventType) - HIGH_VOLUME_EVENT_TYPES
 """Every event type but the high-volume ones; the agent narrows this to what its rules need."""
 ALL_PROGRAMS = frozenset(p for t in EventType for p in programs_for(t)) | set(GENERIC_PROGRAMS)
 _type_of = operator.attrgetter("type")
 _TYPE_NAMES = frozenset(t.value for t in EventType)
-_ACCEPTS = frozenset({EventType.ACCEPT, EventType.ACCEPT4})
-# Calls whose fd may be a socket another call accepted: their fd.is_server (and fd.sip,
-# fd.lip ...) need the accepts seen, so the accept programs attach with them.
+_ACCEPTS = frozenset(
+    {EventType.ACCEPT, EventType.ACCEPT4, EventType.BIND, EventType.LISTEN, EventType.CONNECT}
+)
+# Calls whose fd may be a socket another call made a server (accept, a bind to a port,
+# listen) or a client again (connect): their fd.is_server (and fd.sip, fd.lip ...) need
+# those calls seen, so their programs attach with them. Sockets older than the sensor
+# are found in /proc at start (serversocks).
 _SOCKET_CALLS = HIGH_VOLUME_EVENT_TYPES | {EventType.DUP, EventType.DUP2, EventType.DUP3}
 
 
@@ -174,6 +179,8 @@ class BpfSource(EventSource):
                 cache_dir=self._cache_dir,
             )
             self._sensor = loaded.value
+            if self.event_types & _SOCKET_CALLS:
+                self._sensor.add_server_inodes(server_socket_inodes())
             type(self).object_fallback = loaded.fallback_reason
         except SensorError as e:
             raise SensorUnavailable(f"eBPF load failed: {e}") from e

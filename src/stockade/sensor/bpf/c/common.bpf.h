@@ -108,6 +108,7 @@ static __always_inline int is_self(void)
 }
 
 #define EAGAIN 11
+#define EINPROGRESS 115
 
 static __always_inline void count_drop(long err)
 {

@@ -24,6 +24,17 @@ struct {
 	__type(value, __u8);
 } accepted SEC(".maps");
 
+/*
+ * Sockets that were servers before the sensor started, by inode (set by the loader from
+ * /proc/PID/net: listening, accepted, bound without a peer; sensor/serversocks.py).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, __u8);
+} server_inos SEC(".maps");
+
 /* The socket behind fd and its map key; NULL when fd is no socket. */
 static __always_inline struct sock *fd_sock(long fd, struct sock_key *key)
 {
@@ -49,6 +60,26 @@ static __always_inline void mark_accepted(long fd)
 		bpf_map_update_elem(&accepted, &key, &one, BPF_ANY);
 }
 
+/* A socket that connects is a client, whatever a bind before said (Falco's role). */
+static __always_inline void mark_client(long fd)
+{
+	struct sock_key key = {};
+	if (fd_sock(fd, &key)) {
+		bpf_map_delete_elem(&accepted, &key);
+		bpf_map_delete_elem(&server_inos, &key.ino);
+	}
+}
+
+/* bind: a socket bound to a port (the user sockaddr's, not 0) is a server, as Falco has it. */
+static __always_inline void mark_bound(long fd, __u64 addr, __u64 len)
+{
+	__u16 head[2] = {};
+	if (!addr || len < sizeof(head) || bpf_probe_read_user(head, sizeof(head), (const void *)addr))
+		return;
+	if ((head[0] == AF_INET || head[0] == AF_INET6) && head[1])
+		mark_accepted(fd);
+}
+
 /* Fill t from the socket behind fd; returns 0 when fd is not an inet socket. */
 static __always_inline int sock_tuple(struct sock_tuple *t, long fd)
 {
@@ -56,7 +87,9 @@ static __always_inline int sock_tuple(struct sock_tuple *t, long fd)
 	struct sock *sk = fd_sock(fd, &key);
 	if (!sk)
 		return 0;
-	t->role = bpf_map_lookup_elem(&accepted, &key) ? ROLE_SERVER : 0;
+	t->role = bpf_map_lookup_elem(&accepted, &key) || bpf_map_lookup_elem(&server_inos, &key.ino)
+			  ? ROLE_SERVER
+			  : 0;
 	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
 	t->family = family;
 	t->type = BPF_CORE_READ(sk, sk_type);

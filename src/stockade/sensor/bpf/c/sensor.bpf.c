@@ -200,6 +200,12 @@ static __always_inline __u32 fill_sys(struct scratch *sc, __u32 kind, __s64 ret)
 		PUT_SLOT(sc, used, 2, user_str(slot_at(sc, used), a[2]));
 		break;
 	case K_CONNECT: case K_LISTEN: case K_BIND:
+		if (kind == K_CONNECT && (ret == 0 || ret == -EINPROGRESS))
+			mark_client(a[0]);
+		else if (kind == K_LISTEN && ret == 0)
+			mark_accepted(a[0]);
+		else if (kind == K_BIND && ret == 0)
+			mark_bound(a[0], a[1], a[2]);
 		PUT_SLOT(sc, used, 1, put_tuple(sc, used, a[0]));
 		break;
 	case K_ACCEPT: case K_ACCEPT4:
