@@ -335,3 +335,57 @@ def _events_of_any(source: BpfSource, pid: int, expected: dict[str, Check]) -> l
         f"one of {sorted(expected)} of pid {pid}",
         keep=lambda e: e.proc.pid == pid,
     )
+
+
+# A server polling its listening socket, an accepted connection, a pipe and a file; it
+# stays alive (reading stdin) so the agent can read its descriptors as Falco's table has them.
+POLLER = """
+import os, select, socket, sys
+srv = socket.create_server(("127.0.0.1", 0))
+cli = socket.create_connection(srv.getsockname())
+conn, _ = srv.accept()
+r, w = os.pipe()
+f = open("/etc/hostname", "rb")
+p = select.poll()
+for fd in (srv.fileno(), conn.fileno(), r, f.fileno()):
+    p.register(fd, select.POLLIN)
+print(os.getpid(), srv.getsockname()[1], cli.getsockname()[1], flush=True)
+p.poll(0)
+sys.stdin.readline()
+"""
+
+
+def test_poll_descriptors_are_named_for_fdlist() -> None:
+    src = BpfSource({T.POLL, T.PPOLL}, lifecycle=False)
+    src.start()
+    child = subprocess.Popen(
+        [sys.executable, "-c", POLLER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert child.stdout is not None
+        pid, port, client = map(int, child.stdout.readline().split())
+        four: Check = lambda e: len(e.args["fds"]) == 4  # noqa: E731
+        found = _events_of_any(src, pid, {"poll": four, "ppoll": four})
+        (event,) = [e for e in found if e.type in ("poll", "ppoll") and four(e)][-1:]
+    finally:
+        child.kill()
+        child.wait()
+    rules = load_rules([], sources=[("r.yaml", FDLIST_RULE)])
+    (alert,) = rules.evaluate(event)
+    names = str(alert.output_fields["fdlist.names"]).split(",")
+    assert names[:2] == [f"127.0.0.1:{port}", f"127.0.0.1:{client}->127.0.0.1:{port}"]
+    assert names[2].startswith("pipe:[") and names[3] == "/etc/hostname"
+    # the IP sockets alone; the listening one has no client end (Falco's server socket)
+    assert alert.output_fields["fdlist.cips"] == "127.0.0.1"
+    assert alert.output_fields["fdlist.sips"] == "127.0.0.1,127.0.0.1"
+    assert alert.output_fields["fdlist.cports"] == str(client)
+    assert alert.output_fields["fdlist.sports"] == f"{port},{port}"
+
+
+FDLIST_RULE = """
+- rule: poll
+  desc: a poll
+  condition: evt.type in (poll, ppoll) and fdlist.names != ""
+  output: "%fdlist.names %fdlist.cips %fdlist.sips %fdlist.cports %fdlist.sports"
+  priority: INFO
+"""

@@ -22,8 +22,9 @@ def _entries(e: Event) -> list[Mapping[str, Any]] | None:
     return [item if isinstance(item, Mapping) else {"num": item} for item in fds]
 
 
-def _joined(pick: Any, *, ip_only: bool) -> Any:
-    """Each entry's value joined by commas; sockets' fields skip entries that are not IP."""
+def _joined(pick_key: str, *, ip_only: bool) -> Any:
+    """Each entry's value joined by commas; sockets' fields skip entries that are not IP,
+    and those without that end (a listening socket has no client end, as in Falco)."""
 
     def extract(e: Event) -> str | None:
         entries = _entries(e)
@@ -31,9 +32,9 @@ def _joined(pick: Any, *, ip_only: bool) -> Any:
             return None
         values = []
         for entry in entries:
-            if ip_only and entry.get("type") not in _IP:
+            if ip_only and (entry.get("type") not in _IP or pick_key not in entry):
                 continue
-            value = pick(entry)
+            value = entry.get(pick_key)
             values.append("<NA>" if value in (None, "") else str(value))
         return ",".join(values)
 
@@ -45,11 +46,11 @@ def register(t: FieldTable) -> None:
     S = FieldType.STRING
     for name, key in (("nums", "num"), ("names", "name")):
         simple(t, f"fdlist.{name}", S, f"descriptor {name}",
-               _joined(lambda d, k=key: d.get(k), ip_only=False))  # fmt: skip
+               _joined(key, ip_only=False))  # fmt: skip
     for name, key, what in (
         ("cips", "sip", "client IPs"),
         ("sips", "dip", "server IPs"),
         ("cports", "sport", "client ports"),
         ("sports", "dport", "server ports"),
     ):
-        simple(t, f"fdlist.{name}", S, what, _joined(lambda d, k=key: d.get(k), ip_only=True))
+        simple(t, f"fdlist.{name}", S, what, _joined(key, ip_only=True))
