@@ -15,10 +15,13 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from stockade.model import Event
 from stockade.sensor import procfs
 from stockade.sensor.procstate import fd_type
 
 _PROC = Path("/proc")
+_POLLS = frozenset({"poll", "ppoll"})
+POLLS_PER_BATCH = 16
 _LISTEN = "0A"
 _Ends = tuple[str, str, int, str, int, bool]  # type, local ip, port, remote ip, port, listening
 
@@ -50,6 +53,20 @@ def _sockets(pid: int, proc: Path) -> tuple[dict[int, _Ends], set[int]]:
     return found, listening
 
 
+def _tables(
+    pid: int, proc: Path, cache: dict[int, tuple[dict[int, _Ends], set[int]]] | None
+) -> tuple[dict[int, _Ends], set[int]]:
+    if cache is None:
+        return _sockets(pid, proc)
+    try:
+        netns = os.stat(f"{proc}/{pid}/ns/net").st_ino
+    except OSError:
+        return {}, set()
+    if netns not in cache:
+        cache[netns] = _sockets(pid, proc)
+    return cache[netns]
+
+
 def _socket_entry(ends: _Ends, listening: set[int]) -> dict[str, Any]:
     kind, lip, lport, rip, rport, listen = ends
     if listen:  # Falco's server socket: its own address, no client end
@@ -63,9 +80,29 @@ def _socket_entry(ends: _Ends, listening: set[int]) -> dict[str, Any]:
             "sport": sport, "dip": dip, "dport": dport, "is_server": server}  # fmt: skip
 
 
-def describe_fds(pid: int, fds: Iterable[Any], proc: Path = _PROC) -> list[Any]:
+def name_polls(events: Iterable[Event], limit: int = POLLS_PER_BATCH) -> None:
+    """Name the descriptors of up to `limit` poll events of one batch, in place (their
+    args["fds"]); a network namespace's socket tables are read once per batch. The
+    limit keeps a host full of pollers from slowing the reader: past it, numbers stay."""
+    tables: dict[int, tuple[dict[int, _Ends], set[int]]] = {}
+    for event in events:
+        if limit <= 0:
+            return
+        if event.type in _POLLS and event.args.get("fds"):
+            event.args["fds"] = describe_fds(event.proc.pid, event.args["fds"], tables=tables)
+            limit -= 1
+
+
+def describe_fds(
+    pid: int,
+    fds: Iterable[Any],
+    proc: Path = _PROC,
+    *,
+    tables: dict[int, tuple[dict[int, _Ends], set[int]]] | None = None,
+) -> list[Any]:
     """Each entry of a poll's `fds` (a number or a mapping with "num") with its type and
-    name, and an IP socket's ends; entries stay as they were when /proc has no answer."""
+    name, and an IP socket's ends; entries stay as they were when /proc has no answer.
+    `tables` caches socket tables by network namespace across calls."""
     sockets: tuple[dict[int, _Ends], set[int]] | None = None
     out: list[Any] = []
     for item in fds:
@@ -79,7 +116,7 @@ def describe_fds(pid: int, fds: Iterable[Any], proc: Path = _PROC) -> list[Any]:
             out.append(item)
             continue
         if link.startswith("socket:["):
-            sockets = sockets if sockets is not None else _sockets(pid, proc)
+            sockets = sockets if sockets is not None else _tables(pid, proc, tables)
             ends = sockets[0].get(int(link[8:-1]))
             if ends is not None:
                 out.append({**entry, **_socket_entry(ends, sockets[1])})

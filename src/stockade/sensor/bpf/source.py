@@ -26,7 +26,7 @@ from stockade.sensor.bpf.loader import (
 )
 from stockade.sensor.bpf.shipped import load_object, shipped_object
 from stockade.sensor.bpf.socklayer import SOCKET_LAYER, sock_kinds, socket_layer_types, supported
-from stockade.sensor.fdnames import describe_fds
+from stockade.sensor.fdnames import name_polls
 from stockade.sensor.serversocks import server_socket_inodes
 
 DEFAULT_EVENT_TYPES: frozenset[EventType] = frozenset(EventType) - HIGH_VOLUME_EVENT_TYPES
@@ -42,7 +42,6 @@ _ACCEPTS = frozenset(
 # those calls seen, so their programs attach with them. Sockets older than the sensor
 # are found in /proc at start (serversocks).
 _POLLS = frozenset({EventType.POLL, EventType.PPOLL})
-_POLL_NAMES = frozenset(t.value for t in _POLLS)
 _SOCKET_CALLS = HIGH_VOLUME_EVENT_TYPES | {EventType.DUP, EventType.DUP2, EventType.DUP3}
 
 
@@ -204,9 +203,7 @@ class BpfSource(EventSource):
         if self._unasked:
             events = [e for e in events if e.type not in self._unasked]
         if self.event_types & _POLLS:  # fdlist.*: the descriptors, read while it runs
-            for e in events:
-                if e.type in _POLL_NAMES and e.args.get("fds"):
-                    e.args["fds"] = describe_fds(e.proc.pid, e.args["fds"])
+            name_polls(events)
         self._stats.decode_errors += errors
         by_type = self._stats.events_by_type
         for type_name, n in Counter(map(_type_of, events)).items():
