@@ -79,3 +79,12 @@ def test_the_fleet_keeps_its_state_in_a_registered_store() -> None:
 def test_the_fleet_uses_a_registered_bus() -> None:
     for name in ("server-1", "server-2", "worker-1", "worker-2"):
         assert _services()[name]["environment"]["STOCKADE_SERVER__BUS"] in BUSES
+
+
+def test_only_the_servers_hold_the_ca_key() -> None:
+    holders = {
+        name
+        for name, service in _services().items()
+        if any(str(v).startswith("pki:") for v in service.get("volumes", []))
+    }
+    assert holders == {"server-1", "server-2"}

@@ -149,3 +149,14 @@ def test_the_fleet_keeps_its_state_in_a_registered_store() -> None:
 @NATS_PENDING
 def test_the_fleet_uses_a_registered_bus() -> None:
     assert _platform_settings()["bus"] in BUSES
+
+
+def test_only_the_servers_hold_the_ca_key() -> None:
+    holders = {
+        d["metadata"]["name"]
+        for _, d in _documents()
+        if d["kind"] in {"Deployment", "DaemonSet", "StatefulSet"}
+        for v in d["spec"]["template"]["spec"].get("volumes", [])
+        if v.get("secret", {}).get("secretName") == "stockade-ca"
+    }
+    assert holders == {"stockade-server"}
