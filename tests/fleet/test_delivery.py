@@ -14,6 +14,7 @@ import pytest
 from stockade.fleet.loadgen import LoadPlan, SimulatedAgent, enroll_agents
 from tests.support.fleet import Fleet, LoadRun, assert_stored_once
 from tests.support.nats import NatsServer
+from tests.support.postgres import PostgresServer, start_postgres
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
 
@@ -21,14 +22,28 @@ AGENTS = int(os.environ.get("STOCKADE_FLEET_AGENTS", "200"))
 LOAD_S = float(os.environ.get("STOCKADE_FLEET_LOAD_S", "60"))  # each run, as the issue says
 OUTAGE_S = 60.0
 PLAN = LoadPlan(events_per_s=20, send_interval_s=1.0)
-PROGRESS = AGENTS * 20  # about a second of the fleet's events
+STEP = int(AGENTS * PLAN.events_per_s * LOAD_S / 6)  # the fleet's events of 1/6 of a run
 
 
 @pytest.fixture(scope="module")
-def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
+def postgres_server() -> Iterator[PostgresServer]:
+    """A server of this module's own, restartable; commits are durable (a crash of
+    PostgreSQL loses nothing it acknowledged: a worker acks its messages after that)."""
+    server = start_postgres(settings=("fsync=off", "full_page_writes=off"))
+    try:
+        server.sql("CREATE DATABASE stockade")
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def fleet(
+    tmp_path_factory: pytest.TempPathFactory, postgres_server: PostgresServer
+) -> Iterator[Fleet]:
     root = tmp_path_factory.mktemp("fleet")
     nats = NatsServer(root / "jetstream").start()
-    running = Fleet(root, nats)
+    running = Fleet(root, nats, store="postgresql", store_location=postgres_server.url("stockade"))
     try:
         yield running.start()
     finally:
@@ -55,9 +70,9 @@ def test_every_event_is_stored_once_under_load(fleet: Fleet, agents: list[Simula
 
 def test_a_killed_worker_loses_nothing(fleet: Fleet, agents: list[SimulatedAgent]) -> None:
     run = LoadRun(fleet, agents, PLAN, LOAD_S)
-    run.wait_for_progress(PROGRESS * 10, "the fleet under load")
+    run.wait_for_progress(STEP, "the fleet under load")
     fleet.workers[0].kill()
-    run.wait_for_progress(PROGRESS * 10, "the other worker carrying the load")
+    run.wait_for_stored(STEP, "the other worker carrying the load")
     fleet.workers[0].start()
     run.finish()
     assert_stored_once(fleet, agents)
@@ -65,9 +80,9 @@ def test_a_killed_worker_loses_nothing(fleet: Fleet, agents: list[SimulatedAgent
 
 def test_a_killed_api_node_loses_nothing(fleet: Fleet, agents: list[SimulatedAgent]) -> None:
     run = LoadRun(fleet, agents, PLAN, LOAD_S)
-    run.wait_for_progress(PROGRESS * 10, "the fleet under load")
+    run.wait_for_progress(STEP, "the fleet under load")
     fleet.api[0].kill()
-    run.wait_for_progress(PROGRESS * 10, "agents moving to the other node")
+    run.wait_for_progress(STEP, "agents moving to the other node")
     fleet.api[0].start()
     run.finish()
     assert_stored_once(fleet, agents)
@@ -76,9 +91,21 @@ def test_a_killed_api_node_loses_nothing(fleet: Fleet, agents: list[SimulatedAge
 
 def test_a_restarted_nats_server_loses_nothing(fleet: Fleet, agents: list[SimulatedAgent]) -> None:
     run = LoadRun(fleet, agents, PLAN, LOAD_S)
-    run.wait_for_progress(PROGRESS * 10, "the fleet under load")
+    run.wait_for_progress(STEP, "the fleet under load")
     fleet.nats.restart(signal.SIGKILL)
-    run.wait_for_progress(PROGRESS * 10, "the fleet after NATS came back")
+    run.wait_for_progress(STEP, "the fleet after NATS came back")
+    run.finish()
+    assert_stored_once(fleet, agents)
+
+
+def test_a_restarted_postgresql_loses_nothing(
+    fleet: Fleet, agents: list[SimulatedAgent], postgres_server: PostgresServer
+) -> None:
+    run = LoadRun(fleet, agents, PLAN, LOAD_S)
+    run.wait_for_progress(STEP, "the fleet under load")
+    postgres_server.halt()
+    postgres_server.resume()
+    run.wait_for_stored(STEP, "the workers storing again")
     run.finish()
     assert_stored_once(fleet, agents)
 
@@ -87,7 +114,7 @@ def test_a_60_s_outage_of_the_whole_platform_loses_nothing(
     fleet: Fleet, agents: list[SimulatedAgent]
 ) -> None:
     run = LoadRun(fleet, agents, PLAN, LOAD_S + OUTAGE_S)
-    run.wait_for_progress(PROGRESS * 5, "the fleet under load")
+    run.wait_for_progress(STEP, "the fleet under load")
     run.outage(OUTAGE_S)  # the agents keep generating into their spools meanwhile
     run.finish()
     assert_stored_once(fleet, agents)

@@ -14,6 +14,9 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import asyncpg
 
 from stockade.fleet.loadgen import LoadPlan, SimulatedAgent, run_load
 from stockade.platform.backends import open_store
@@ -158,20 +161,30 @@ class Fleet:
         finally:
             store.close()
 
+    def _rows(self, query: str) -> list[tuple[Any, ...]]:
+        if self.store == "postgresql":
+            return asyncio.run(_pg_rows(self.store_location, query))
+        with sqlite3.connect(f"file:{self.store_location}?mode=ro", uri=True, timeout=30) as db:
+            return list(db.execute(query))
+
     def stored(self) -> dict[str, Stored]:
         """Per agent: event rows, distinct seqs and the highest seq in the store."""
         query = (
             "SELECT agent_id, count(*), count(DISTINCT seq), max(seq) FROM events GROUP BY agent_id"
         )
-        if self.store != "sqlite":
-            raise NotImplementedError(f"reading events of a {self.store} store")
-        with sqlite3.connect(f"file:{self.store_location}?mode=ro", uri=True, timeout=30) as db:
-            return {row[0]: Stored(*row[1:]) for row in db.execute(query)}
+        return {row[0]: Stored(*row[1:]) for row in self._rows(query)}
 
     def stored_seqs(self) -> dict[str, int]:
         """Per agent: the store's acked seq (everything up to it stored)."""
-        with sqlite3.connect(f"file:{self.store_location}?mode=ro", uri=True, timeout=30) as db:
-            return dict(db.execute("SELECT id, acked_seq FROM agents"))
+        return {row[0]: row[1] for row in self._rows("SELECT id, acked_seq FROM agents")}
+
+
+async def _pg_rows(url: str, query: str) -> list[tuple[Any, ...]]:
+    conn = await asyncpg.connect(url, timeout=10)
+    try:
+        return [tuple(record) for record in await conn.fetch(query)]
+    finally:
+        await conn.close()
 
 
 class LoadRun:
@@ -205,6 +218,15 @@ class LoadRun:
         """Wait until `events` more events are acknowledged than now."""
         target = self.acked() + events
         poll_until(lambda: self.acked() >= target, LOAD_TIMEOUT_S, what, interval=0.2)
+
+    def stored(self) -> int:
+        """Events the store holds so far, over all agents."""
+        return sum(self.fleet.stored_seqs().values())
+
+    def wait_for_stored(self, events: int, what: str) -> None:
+        """Wait until the store holds `events` more events than now."""
+        target = self.stored() + events
+        poll_until(lambda: self.stored() >= target, LOAD_TIMEOUT_S, what, interval=0.5)
 
     def finish(self) -> None:
         """Wait for generation and draining to end; fail unless everything was stored."""

@@ -180,7 +180,7 @@ async def run_load(
             deadline = time.monotonic() + drain_timeout_s
             while time.monotonic() < deadline:
                 acked = all(a.acked_seq >= a.generated.last_seq for a in agents)
-                if acked and (drained is None or drained()):
+                if acked and (drained is None or await asyncio.to_thread(drained)):
                     return True
                 await asyncio.sleep(0.5)
             return False

@@ -14,6 +14,7 @@ from stockade.platform.services import PlatformServices
 from stockade.platform.services.accounts import Principal
 from stockade.platform.services.agents import AgentIdentity, AgentRefused
 from stockade.platform.services.roles import Role
+from stockade.platform.store import StoreError
 
 _bearer = HTTPBearer(auto_error=False, description="token from POST /api/v1/auth/login")
 
@@ -76,6 +77,8 @@ async def calling_agent(request: Request, services: Services) -> AgentIdentity:
         return await services.agents.identify(x509.load_der_x509_certificate(der))
     except AgentRefused as e:
         raise HTTPException(e.status, e.reason) from e
+    except StoreError as e:
+        raise HTTPException(503, f"cannot check the agent's identity now, retry later: {e}") from e
 
 
 User = Annotated[Principal, Depends(current_user)]

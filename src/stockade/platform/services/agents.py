@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives import serialization
 
 from stockade.platform.errors import PlatformError
 from stockade.platform.pki import CertificateAuthority, common_name, fingerprint
-from stockade.platform.store import AgentRecord, Store
+from stockade.platform.store import AgentRecord, Store, StoreError
 from stockade.platform.store.runner import StoreRunner
 
 RECHECK_AFTER_S = 2.0  # revocation reaches every listener within this (+ one request)
@@ -72,7 +72,14 @@ class AgentService:
         cached = self._known.get(agent_id)
         if cached is not None and now - cached[0] < self._max_age_s:
             return cached[1]
-        record = await self._runner.read_for_agent(self._store.get_agent, agent_id)
+        try:
+            record = await self._runner.read_for_agent(self._store.get_agent, agent_id)
+        except StoreError:
+            if cached is None:
+                raise
+            # the store is down (a restart): nobody can revoke meanwhile, so the last copy
+            # stays true, and agents keep sending to the bus rather than wait for the store
+            return cached[1]
         self._known[agent_id] = (now, record)
         return record
 
