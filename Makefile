@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 PYX    := $(shell find src -name '*.pyx' | sort)
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml setup.py $(PYX) | sha1sum | cut -c1-12)
 
-.PHONY: up test lint typecheck pytest bench system-deps-run system-deps-test system-deps-bench clean
+.PHONY: up test lint typecheck pytest bench soak system-deps-run system-deps-test system-deps-bench clean
 
 $(STAMP): pyproject.toml setup.py $(PYX)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -39,6 +39,10 @@ test: lint typecheck pytest
 
 bench: system-deps-bench $(STAMP)
 	$(BIN)/python benchmarks/run_all.py
+
+# An hour of 200 simulated agents on a fleet with random faults (CI does not run it).
+soak: system-deps-test $(STAMP)
+	PYTHONPATH=$(CURDIR) $(BIN)/python benchmarks/soak_fleet.py --minutes 60
 
 clean:
 	rm -rf $(VENV) build .mypy_cache .ruff_cache .pytest_cache

@@ -12,9 +12,8 @@ from pathlib import Path
 import pytest
 
 from stockade.fleet.loadgen import LoadPlan, SimulatedAgent, enroll_agents
-from tests.support.fleet import Fleet, LoadRun, assert_stored_once
-from tests.support.nats import NatsServer
-from tests.support.postgres import PostgresServer, start_postgres
+from tests.support.fleet import Fleet, LoadRun, assert_stored_once, fleet_on_postgres
+from tests.support.postgres import PostgresServer
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
 
@@ -26,29 +25,19 @@ STEP = int(AGENTS * PLAN.events_per_s * LOAD_S / 6)  # the fleet's events of 1/6
 
 
 @pytest.fixture(scope="module")
-def postgres_server() -> Iterator[PostgresServer]:
-    """A server of this module's own, restartable; commits are durable (a crash of
-    PostgreSQL loses nothing it acknowledged: a worker acks its messages after that)."""
-    server = start_postgres(settings=("fsync=off", "full_page_writes=off"))
-    try:
-        server.sql("CREATE DATABASE stockade")
-        yield server
-    finally:
-        server.stop()
+def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Fleet, PostgresServer]]:
+    with fleet_on_postgres(tmp_path_factory.mktemp("fleet")) as both:
+        yield both
 
 
 @pytest.fixture(scope="module")
-def fleet(
-    tmp_path_factory: pytest.TempPathFactory, postgres_server: PostgresServer
-) -> Iterator[Fleet]:
-    root = tmp_path_factory.mktemp("fleet")
-    nats = NatsServer(root / "jetstream").start()
-    running = Fleet(root, nats, store="postgresql", store_location=postgres_server.url("stockade"))
-    try:
-        yield running.start()
-    finally:
-        running.stop()
-        nats.stop()
+def fleet(running: tuple[Fleet, PostgresServer]) -> Fleet:
+    return running[0]
+
+
+@pytest.fixture(scope="module")
+def postgres_server(running: tuple[Fleet, PostgresServer]) -> PostgresServer:
+    return running[1]
 
 
 @pytest.fixture(scope="module")

@@ -4,16 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import signal
+from pathlib import Path
 
 import msgspec
 import pytest
 
-from stockade.model.wire import Batch
+from stockade.model.wire import BATCH_CONTENT_TYPE, Batch
 from stockade.platform.bus import BATCHES, BUSES, BusError
 from stockade.platform.bus.jetstream import NatsBus, open_nats_bus
 from stockade.platform.messages import IngestBatch
+from stockade.platform.services import PlatformMetrics
+from stockade.platform.services.agents import AgentIdentity
+from stockade.platform.services.ingest import IngestError, IngestService
+from stockade.platform.store import AgentRecord
 from stockade.platform.store.base import SequenceGapError, StoreError
-from tests.support.agent_client import make_event
+from stockade.platform.store.runner import StoreRunner
+from stockade.platform.store.sqlite import SqliteStore
+from tests.support.agent_client import encode_batch, make_event
 from tests.support.nats import NatsServer
 
 pytestmark = pytest.mark.server
@@ -138,3 +145,40 @@ def test_an_unreachable_server_is_a_bus_error(nats_server: NatsServer) -> None:
 def test_a_bad_location_is_one_line(location: str) -> None:
     with pytest.raises(BusError, match="nats://HOST:4222"):
         BUSES.get("nats")(location)
+
+
+def test_an_api_node_acks_what_jetstream_holds_before_any_worker_stored_it(
+    nats_server: NatsServer, tmp_path: Path
+) -> None:
+    store = SqliteStore(str(tmp_path / "db.sqlite"))
+    store.add_agent(
+        AgentRecord(id="a1", hostname="h", host_id="host-1", cert_fingerprint="f", enrolled_at=1)
+    )
+    agent = AgentIdentity(agent_id="a1", host_id="host-1", hostname="h")
+    runner = StoreRunner()
+
+    def body(first: int, last: int) -> bytes:
+        events = [make_event(seq, seq * 1000) for seq in range(first, last + 1)]
+        return encode_batch(Batch(agent_id="a1", first_seq=first, last_seq=last, events=events))
+
+    async def run() -> tuple[int, int, int, int]:
+        node, other = open_nats_bus(nats_server.url), open_nats_bus(nats_server.url)
+        ingest = IngestService(store, runner, node, PlatformMetrics())
+        elsewhere = IngestService(store, runner, other, PlatformMetrics())
+        first = (await ingest.ingest(agent, body(1, 100), BATCH_CONTENT_TYPE, "zstd")).acked_seq
+        second = (
+            await elsewhere.ingest(agent, body(101, 150), BATCH_CONTENT_TYPE, "zstd")
+        ).acked_seq
+        asked = (await ingest.ack("a1")).acked_seq  # what another node published counts
+        with pytest.raises(IngestError) as gap:
+            await ingest.ingest(agent, body(152, 160), BATCH_CONTENT_TYPE, "zstd")
+        await node.close()
+        await other.close()
+        return first, second, asked, gap.value.status
+
+    try:
+        assert asyncio.run(run()) == (100, 150, 150, 409)
+        assert store.acked_seq("a1") == 0  # nothing stored: no worker ran
+    finally:
+        runner.close()
+        store.close()

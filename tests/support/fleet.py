@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import select
 import signal
@@ -11,7 +12,7 @@ import sqlite3
 import subprocess
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from stockade.platform.services.enrollment import create_token
 from tests.support.nats import NatsServer
 from tests.support.polling import poll_until
 from tests.support.ports import free_port
+from tests.support.postgres import PostgresServer, start_postgres
 from tests.support.processes import ADMIN_PASSWORD, STOCKADE
 
 START_TIMEOUT_S = 90
@@ -252,3 +254,23 @@ def assert_stored_once(fleet: Fleet, agents: Sequence[SimulatedAgent]) -> None:
         if stored.get(a.agent_id) != Stored(*(a.generated.last_seq,) * 3)
     }
     assert not wrong, f"{len(wrong)} agents not stored exactly once, e.g. {list(wrong.items())[:3]}"
+
+
+@contextlib.contextmanager
+def fleet_on_postgres(
+    root: Path, api_nodes: int = 2, workers: int = 2
+) -> Iterator[tuple[Fleet, PostgresServer]]:
+    """PostgreSQL (commits durable), nats-server and the fleet's processes, all under `root`."""
+    postgres = start_postgres(settings=("fsync=off", "full_page_writes=off"))
+    nats = NatsServer(root / "jetstream")
+    fleet: Fleet | None = None
+    try:
+        postgres.sql("CREATE DATABASE stockade")
+        nats.start()
+        fleet = Fleet(root, nats, api_nodes, workers, "postgresql", postgres.url("stockade"))
+        yield fleet.start(), postgres
+    finally:
+        if fleet is not None:
+            fleet.stop()
+        nats.stop()
+        postgres.stop()
