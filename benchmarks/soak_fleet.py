@@ -21,7 +21,13 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from tests.support.fleet import Fleet, LoadRun, assert_stored_once, fleet_on_postgres  # noqa: E402
+from tests.support.fleet import (  # noqa: E402
+    Fleet,
+    LoadRun,
+    assert_stored_once,
+    fleet_on_postgres,
+    restart_postgres,
+)
 from tests.support.postgres import PostgresServer  # noqa: E402
 
 from stockade.fleet.loadgen import LoadPlan, enroll_agents  # noqa: E402
@@ -45,7 +51,7 @@ def _faults(fleet: Fleet, postgres: PostgresServer, run: LoadRun) -> dict[str, C
         "kill -9 worker": down_then_up("worker", random.randrange(len(fleet.workers))),
         "kill -9 API node": down_then_up("api", random.randrange(len(fleet.api))),
         "restart nats-server (kill -9)": lambda: fleet.nats.restart(signal.SIGKILL),
-        "restart PostgreSQL (immediate)": postgres.restart,
+        "restart PostgreSQL (immediate)": lambda: restart_postgres(postgres),
         "whole platform down 60 s": lambda: run.outage(60.0),
     }
 

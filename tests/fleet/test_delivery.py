@@ -12,7 +12,13 @@ from pathlib import Path
 import pytest
 
 from stockade.fleet.loadgen import LoadPlan, SimulatedAgent, enroll_agents
-from tests.support.fleet import Fleet, LoadRun, assert_stored_once, fleet_on_postgres
+from tests.support.fleet import (
+    Fleet,
+    LoadRun,
+    assert_stored_once,
+    fleet_on_postgres,
+    restart_postgres,
+)
 from tests.support.postgres import PostgresServer
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
@@ -92,8 +98,7 @@ def test_a_restarted_postgresql_loses_nothing(
 ) -> None:
     run = LoadRun(fleet, agents, PLAN, LOAD_S)
     run.wait_for_progress(STEP, "the fleet under load")
-    postgres_server.halt()
-    postgres_server.resume()
+    restart_postgres(postgres_server)
     run.wait_for_stored(STEP, "the workers storing again")
     run.finish()
     assert_stored_once(fleet, agents)

@@ -151,7 +151,10 @@ class Fleet:
         return self
 
     def stop(self) -> None:
-        """Stop every platform process (SIGTERM)."""
+        """Stop every platform process (SIGTERM to all first: they shut down together)."""
+        for process in self.processes:
+            if process.running and process.proc is not None:
+                process.proc.send_signal(signal.SIGTERM)
         for process in self.processes:
             process.kill(signal.SIGTERM)
 
@@ -274,3 +277,10 @@ def fleet_on_postgres(
             fleet.stop()
         nats.stop()
         postgres.stop()
+
+
+def restart_postgres(server: PostgresServer) -> None:
+    """Immediate shutdown (no checkpoint: recovery at start, as after a crash), then start."""
+    server.process.send_signal(signal.SIGQUIT)
+    server.process.wait(60)
+    server.resume()
