@@ -78,6 +78,31 @@ def test_migrations_are_recorded_once_and_the_schema_is_partitioned(
         store.close()
 
 
+def test_processes_starting_together_migrate_once(postgres: PostgresServer) -> None:
+    url = postgres.create_database(template=None)
+    opened: list[PostgresStore] = []
+    errors: list[BaseException] = []
+
+    def open_store() -> None:
+        try:
+            opened.append(PostgresStore(url))
+        except BaseException as e:
+            errors.append(e)
+
+    threads = [threading.Thread(target=open_store) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    try:
+        assert not errors and len(opened) == 3
+        rows = opened[0].connection().execute("SELECT version FROM schema_migrations").fetchall()
+        assert len(rows) == len(MIGRATIONS)
+    finally:
+        for store in opened:
+            store.close()
+
+
 def test_batches_from_several_stores_at_once_are_stored_exactly_once(
     postgres_url: str, store: PostgresStore
 ) -> None:
