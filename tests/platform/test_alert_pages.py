@@ -27,10 +27,12 @@ from stockade.platform.store.alert_console import (
     AlertStatus,
     ConsoleAlert,
 )
+from stockade.platform.store.postgres import PostgresStore
 from stockade.platform.store.sqlite import SqliteStore
 from stockade.platform.store.sqlite_alert_pages import text_match
 from stockade.platform.timestamps import parse_ns
 from tests.support.agent_client import make_alert, make_event
+from tests.support.postgres import PostgresServer
 
 T0 = 1_700_000_000_000_000_000
 S = 1_000_000_000
@@ -65,7 +67,23 @@ def _alerts() -> tuple[list[Event], list[Alert]]:
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SqliteStore]:
-    s = SqliteStore(str(tmp_path_factory.mktemp("pages") / "db.sqlite"))
+    """The SQLite store with the alerts (for what is SQLite's own: its query plans)."""
+    yield from _filled(SqliteStore(str(tmp_path_factory.mktemp("pages") / "db.sqlite")))
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def any_store(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[SqliteStore]:
+    """Each store with the alerts (PostgreSQL: a database of its own)."""
+    if request.param == "sqlite":
+        yield from _filled(SqliteStore(str(tmp_path_factory.mktemp("pages") / "db.sqlite")))
+    else:
+        server: PostgresServer = request.getfixturevalue("postgres")
+        yield from _filled(PostgresStore(server.create_database()))
+
+
+def _filled(s: SqliteStore) -> Iterator[SqliteStore]:
     s.add_agent(
         AgentRecord(id="a1", hostname="h", host_id="host-1", cert_fingerprint="f", enrolled_at=1)
     )
@@ -107,17 +125,17 @@ def _key(sort: AlertSort, a: ConsoleAlert) -> tuple[object, ...]:
 @pytest.mark.parametrize("sort", list(AlertSort), ids=str)
 @pytest.mark.parametrize("limit", [1, 4, 50])
 def test_pages_by_key_give_the_whole_ordered_list(
-    store: SqliteStore, sort: AlertSort, reverse: bool, limit: int
+    any_store: SqliteStore, sort: AlertSort, reverse: bool, limit: int
 ) -> None:
-    found = _all_pages(store, AlertPageQuery(sort=sort, reverse=reverse, limit=limit))
+    found = _all_pages(any_store, AlertPageQuery(sort=sort, reverse=reverse, limit=limit))
     assert len({a.triage.id for a in found}) == COUNT == len(found)
     expected = sorted(found, key=lambda a: _key(sort, a), reverse=reverse)
     assert [a.triage.id for a in found] == [a.triage.id for a in expected]
 
 
-def test_pages_with_a_host_filter_merge_its_alternatives(store: SqliteStore) -> None:
+def test_pages_with_a_host_filter_merge_its_alternatives(any_store: SqliteStore) -> None:
     query = AlertPageQuery(AlertFilter(host="h"), AlertSort.RULE, limit=3)
-    found = _all_pages(store, query)
+    found = _all_pages(any_store, query)
     assert len(found) == COUNT
     assert [a.stored.alert.rule for a in found] == sorted(a.stored.alert.rule for a in found)
 
@@ -146,9 +164,9 @@ def test_pages_with_a_host_filter_merge_its_alternatives(store: SqliteStore) -> 
     ],
     ids=lambda v: repr(v) if not callable(v) else "",
 )
-def test_filters(store: SqliteStore, given: AlertFilter, expected: object) -> None:
+def test_filters(any_store: SqliteStore, given: AlertFilter, expected: object) -> None:
     assert callable(expected)
-    found = _all_pages(store, AlertPageQuery(given, limit=7))
+    found = _all_pages(any_store, AlertPageQuery(given, limit=7))
     seqs = sorted(a.stored.alert.seq for a in found)
     assert seqs == [2 * i + 2 for i in range(COUNT) if expected(i)]
 
@@ -187,8 +205,8 @@ def test_triage_is_stored_with_who_and_when(tmp_path: Path) -> None:
     s.close()
 
 
-def test_stats_count_by_bucket_priority_and_group(store: SqliteStore) -> None:
-    stats = store.alert_stats(T0, T0 + 20 * S, buckets=10)
+def test_stats_count_by_bucket_priority_and_group(any_store: SqliteStore) -> None:
+    stats = any_store.alert_stats(T0, T0 + 20 * S, buckets=10)
     assert stats.bucket_ns == 2 * S
     assert sum(n for _, _, n in stats.series) == COUNT
     by_bucket = dict.fromkeys(range(10), 0)
@@ -234,11 +252,11 @@ def test_each_order_reads_its_index(store: SqliteStore, sort: AlertSort, index: 
             assert "TEMP B-TREE" not in plan, plan
 
 
-def test_an_alert_is_found_by_its_id(store: SqliteStore) -> None:
-    first = store.page_alerts(AlertPageQuery(limit=COUNT)).alerts
-    again = [store.get_alert(a.triage.id) for a in first]
+def test_an_alert_is_found_by_its_id(any_store: SqliteStore) -> None:
+    first = any_store.page_alerts(AlertPageQuery(limit=COUNT)).alerts
+    again = [any_store.get_alert(a.triage.id) for a in first]
     assert [a.triage.id for a in first] == [a.triage.id for a in again if a is not None]
-    assert store.get_alert(10**9) is None
+    assert any_store.get_alert(10**9) is None
 
 
 @pytest.mark.parametrize(
@@ -251,12 +269,12 @@ def test_an_alert_is_found_by_its_id(store: SqliteStore) -> None:
     ids=["text", "tags", "text-and-container"],
 )
 def test_common_words_are_tested_row_by_row_with_the_same_answer(
-    store: SqliteStore, monkeypatch: pytest.MonkeyPatch, given: AlertFilter, expected: object
+    any_store: SqliteStore, monkeypatch: pytest.MonkeyPatch, given: AlertFilter, expected: object
 ) -> None:
     assert callable(expected)
     monkeypatch.setattr(sqlite_alert_pages, "MANY_MATCHES", 1)  # every word counts as common
     for sort in AlertSort:
-        found = _all_pages(store, AlertPageQuery(given, sort, limit=3))
+        found = _all_pages(any_store, AlertPageQuery(given, sort, limit=3))
         seqs = sorted(a.stored.alert.seq for a in found)
         assert seqs == [2 * i + 2 for i in range(COUNT) if expected(i)]
 
@@ -322,9 +340,9 @@ def test_alerts_stored_before_the_console_get_its_columns(
 )
 @pytest.mark.parametrize("sort", list(AlertSort), ids=str)
 def test_walking_the_sort_or_reading_the_filters_gives_one_answer(
-    store: SqliteStore, given: AlertFilter, sort: AlertSort
+    any_store: SqliteStore, given: AlertFilter, sort: AlertSort
 ) -> None:
-    conn = store._conn()
+    conn = any_store._conn()
     pages: dict[bool, list[int]] = {}
     for walk in (True, False):
         query, ids = AlertPageQuery(given, sort, limit=3), []

@@ -103,8 +103,10 @@ def start_postgres(settings: tuple[str, ...] = FAST_SETTINGS) -> PostgresServer:
     shutil.chown(root, user.pw_uid, user.pw_gid)
     data = root / "data"
     uid, gid = (user.pw_uid, user.pw_gid) if os.geteuid() == 0 else (None, None)
+    initdb: list[str | Path] = [BIN / "initdb", "-D", data, "-U", "postgres", "--auth=trust"]
+    initdb += ["-E", "UTF8", "--no-sync", "--no-locale"]  # C: texts sort by bytes, as in SQLite
     subprocess.run(
-        [BIN / "initdb", "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"],
+        initdb,
         check=True,
         capture_output=True,
         user=uid,
