@@ -18,6 +18,8 @@ pytestmark = pytest.mark.server
 
 HOUR_NS = 3600 * 1_000_000_000
 
+STORE_KINDS = ("sqlite", "postgresql")  # every test runs on each store (conftest.py)
+
 
 def _container(name: str, image: str, digest: str) -> Container:
     return Container(id="f0" * 32, name=name, image=image, image_digest=digest, runtime="podman")

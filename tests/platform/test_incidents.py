@@ -24,6 +24,8 @@ CART = Container(id="6b" * 32, name="cart", image="localhost/cart:1", runtime="p
 CONMON = Ancestor(pid=4000, vpid=4000, start_ns=10, name="conmon", argv=("conmon",))
 BASH = Ancestor(pid=4001, vpid=3, start_ns=11, name="bash", argv=("bash", "-i"))
 
+STORE_KINDS = ("sqlite", "postgresql")  # every test runs on each store (conftest.py)
+
 
 def shell_event(seq: int, ts: int, container: Container, name: str, pid: int) -> Event:
     event = make_event(seq, ts, container=container, proc_name=name, pid=pid, host_id="inc-host")
