@@ -3,7 +3,8 @@
 One list for SQLite and PostgreSQL: the scripts are SQLite's, and `dialect.ddl` turns
 their types and keys into PostgreSQL's. `POSTGRESQL_SCRIPTS` holds the few versions whose
 SQLite text has no translation (FTS5 and its triggers; a key PostgreSQL's B-tree cannot
-hold): PostgreSQL runs that text instead (through `dialect.ddl` as well).
+hold): PostgreSQL runs that text instead (through `dialect.ddl` as well). A new migration
+runs on both: the store tests migrate a PostgreSQL database from nothing every session.
 """
 
 from __future__ import annotations
