@@ -116,3 +116,10 @@ def test_a_pushed_profile_keeps_what_was_learned_but_not_sent() -> None:
     detector.inspect(_exec("/usr/bin/python3"))
     detector.book.replace(Profile(group=group_id(WEB), version=2))
     assert detector.book.profile(group_id(WEB)).has(Behaviour(Kind.EXEC, "/usr/bin/python3"))
+
+
+def test_the_runtimes_sealed_copy_of_itself_is_no_behaviour() -> None:
+    detector = _detector(Mode.MONITOR)
+    assert detector.inspect(_exec("/", parent="/usr/bin/conmon")) == []  # runc init
+    [alert] = detector.inspect(_exec("/usr/bin/sleep", parent="/"))  # started by it
+    assert "parents: <runtime> -> /usr/bin/sleep" in str(alert.output_fields["profile.all_new"])

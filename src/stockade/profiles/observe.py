@@ -15,6 +15,9 @@ TEMPORARY_PREFIXES = ("/tmp/", "/var/tmp/", "/dev/", "/proc/", "/sys/", "/run/",
 # The processes that start a container's entrypoint and `exec` sessions.
 RUNTIME_NAMES = ("runc", "crun", "conmon", "containerd-shim", "youki", "runsc")
 _WRITE_FLAGS = 0o1 | 0o2 | 0o100  # O_WRONLY | O_RDWR | O_CREAT
+# An executable named "/" is a file mounted at the root of a mount of its own: how runc
+# seals the copy of itself it re-executes as `runc init` in the container's cgroup.
+SEALED_RUNTIME = "/"
 
 
 def behaviours_of(event: Event, exe_hash: str = "") -> list[Behaviour]:
@@ -34,6 +37,8 @@ def behaviours_of(event: Event, exe_hash: str = "") -> list[Behaviour]:
 
 def _exec(event: Event, exe_hash: str) -> list[Behaviour]:
     path = event.proc.exepath
+    if path == SEALED_RUNTIME:
+        return []  # the runtime itself, starting the container or an exec session
     found = [Behaviour(Kind.EXEC, path), Behaviour(Kind.USER, str(event.proc.uid))]
     if exe_hash:
         found.append(Behaviour(Kind.EXEC_HASH, f"{path} {exe_hash}"))
@@ -46,7 +51,7 @@ def _exec(event: Event, exe_hash: str) -> list[Behaviour]:
 def _parent_name(exepath: str) -> str:
     """The parent as a profile names it: the runtime, whichever copy of it, is `<runtime>`."""
     name = exepath.rsplit("/", 1)[-1]
-    if exepath.startswith("/memfd:") or name.startswith(RUNTIME_NAMES):
+    if exepath == SEALED_RUNTIME or exepath.startswith("/memfd:") or name.startswith(RUNTIME_NAMES):
         return "<runtime>"  # runc execs from a memfd copy of itself, or from its path
     return exepath
 
