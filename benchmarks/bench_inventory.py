@@ -28,9 +28,9 @@ from stockade.agent.inventory import (  # noqa: E402
     POLL_EVERY_S,
     POLLED_TABLES,
     InventoryCollector,
-    encode_diff,
     signature,
 )
+from stockade.agent.inventory_outbox import encode_diff  # noqa: E402
 
 RUNS = 5
 

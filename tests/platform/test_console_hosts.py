@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from stockade.agent.inventory import InventoryCollector, encode_diff
+from stockade.agent.inventory import InventoryCollector
+from stockade.agent.inventory_outbox import encode_diff
 from stockade.model.host_inventory import INVENTORY_PATH
 from tests.support.browser import logged_in_console
 from tests.support.platform_runner import PlatformRunner

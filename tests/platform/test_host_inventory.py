@@ -1,5 +1,6 @@
 """The agent's inventory reaches a real platform: a full collection first, then only the
-differences (a user the test adds appears, and is gone after its removal)."""
+differences (a user the test adds appears, and is gone after its removal); differences
+made while the platform is down wait on disk and arrive in order."""
 
 from __future__ import annotations
 
@@ -13,9 +14,11 @@ from typing import Any
 import httpx
 import pytest
 
-from stockade.agent.inventory import InventoryCollector, InventoryWorker, encode_diff
+from stockade.agent.errors import TransportError
+from stockade.agent.inventory import InventoryCollector, InventoryWorker
+from stockade.agent.inventory_outbox import InventoryOutbox, encode_diff
 from stockade.model.host_inventory import INVENTORY_PATH, InventoryDiff
-from tests.support.agent_client import TestAgent
+from tests.support.agent_client import TestAgent, tls_context
 from tests.support.platform_runner import PlatformRunner
 
 HEADERS = {"content-type": "application/json", "content-encoding": "zstd"}
@@ -130,3 +133,44 @@ def test_openapi_types_each_tables_rows(admin: httpx.Client) -> None:
     users = next(s for s in page["anyOf"] if s["title"] == "users row")
     assert {"uid", "username", "shell", "admin", "container", "image"} <= set(users["properties"])
     assert "/api/v1/hosts/{host_id}/inventory/{table}" in document["paths"]
+
+
+@pytest.mark.root
+def test_differences_made_while_the_platform_is_down_wait_on_disk_in_order(
+    tmp_path: Path, user_name: str
+) -> None:
+    """A user added and removed during an outage still shows in the host's history."""
+    runner = PlatformRunner(tmp_path / "platform").start()
+    try:
+        agent = runner.enroll(tmp_path / "agent", hostname="outage-node", host_id="outage-host")
+        ca_pem = runner.platform.ca_pem
+        context = tls_context(ca_pem, agent.cert_path, tmp_path / "agent" / "agent.key")
+
+        def send(diff: InventoryDiff) -> None:  # a fresh connection each time, as after an outage
+            try:
+                with httpx.Client(base_url=runner.agent_url, verify=context, timeout=10) as c:
+                    answer = c.post(INVENTORY_PATH, content=encode_diff(diff), headers=HEADERS)
+            except httpx.HTTPError as e:
+                raise TransportError(f"platform unreachable: {e}") from e
+            assert answer.status_code == 200, answer.text
+
+        outbox = InventoryOutbox(tmp_path / "outbox")
+        worker = InventoryWorker(InventoryCollector(agent.host_id), send, outbox=outbox)
+        worker.round(full=True)
+        runner.stop()
+        subprocess.run(["useradd", "-M", "-s", "/bin/false", user_name], check=True)
+        with pytest.raises(TransportError):
+            worker.round(full=False)
+        subprocess.run(["userdel", user_name], check=True)
+        with pytest.raises(TransportError):
+            worker.round(full=False)
+        assert len(outbox) == 2  # both steps kept, on disk
+        runner.start()
+        worker.round(full=False)
+        assert len(outbox) == 0
+        admin = runner.login()
+        history = admin.get(f"/api/v1/hosts/{agent.host_id}/changes", params={"table": "users"})
+        steps = [c["change"] for c in reversed(history.json()) if c["row"]["username"] == user_name]
+        assert steps == ["added", "removed"]
+    finally:
+        runner.stop()

@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import msgspec
 
-from stockade.agent.inventory import encode_diff
+from stockade.agent.inventory_outbox import encode_diff
 from stockade.host.packages import PythonPackageRow
 from stockade.host.system import OsVersionRow
 from stockade.model.host_inventory import INVENTORY_PATH, InventoryDiff, TableDiff

@@ -39,6 +39,7 @@ from stockade.agent.inventory import (
     InventorySender,
     InventoryWorker,
 )
+from stockade.agent.inventory_outbox import InventoryOutbox
 from stockade.agent.orders import OrderChannel
 from stockade.agent.profile_sync import start_profiles
 from stockade.agent.responder import Responder
@@ -252,9 +253,11 @@ class Agent:
             return None
         sender = InventorySender(self.config.server_url, creds)
         collector = InventoryCollector(host.id, shell_history=self.config.shell_history)
+        outbox = InventoryOutbox(self.config.state_dir / "inventory-outbox")
         self.inventory = InventoryWorker(
-            collector, sender.send, self.config.inventory_poll_s, on_stop=sender.close
-        )
+            collector, sender.send, self.config.inventory_poll_s, on_stop=sender.close,
+            outbox=outbox,
+        )  # fmt: skip
         return self.inventory.start()
 
     def _pipeline(

@@ -1,6 +1,7 @@
 """The agent's inventory worker: a full collection at start and every 24 h, a collection of
 the slow-moving tables when their sources change (mtime polling), sending only the
-differences to the platform over the agent's mutual TLS."""
+differences to the platform over the agent's mutual TLS. Differences wait on disk in an
+`InventoryOutbox` while the platform cannot take them."""
 
 from __future__ import annotations
 
@@ -13,10 +14,10 @@ from dataclasses import dataclass
 
 import httpx
 import msgspec
-import zstandard
 
 from stockade.agent.enroll import Credentials, response_detail
 from stockade.agent.errors import TransportError
+from stockade.agent.inventory_outbox import InventoryOutbox, encode_diff
 from stockade.host.collect import Snapshot, chosen_tables, collect, container_scopes, diff
 from stockade.host.procs import all_procs
 from stockade.host.table import Scope
@@ -99,11 +100,6 @@ class InventoryCollector:
         self.state.sent = merged
 
 
-def encode_diff(diff_: InventoryDiff) -> bytes:
-    """The request body: zstd of the difference's JSON."""
-    return bytes(zstandard.ZstdCompressor(level=3).compress(msgspec.json.encode(diff_)))
-
-
 class InventorySender:
     """POSTs inventory differences to the platform's agent port."""
 
@@ -141,9 +137,11 @@ class InventoryWorker:
         poll_every_s: float = POLL_EVERY_S,
         full_every_s: float = FULL_EVERY_S,
         on_stop: Callable[[], None] | None = None,
+        outbox: InventoryOutbox | None = None,
     ) -> None:
         self.collector = collector
         self._send = send
+        self.outbox = outbox
         self.poll_every_s = poll_every_s
         self.full_every_s = full_every_s
         self._on_stop = on_stop
@@ -165,13 +163,26 @@ class InventoryWorker:
             self._on_stop()
 
     def round(self, full: bool, names: tuple[str, ...] | None = None) -> InventoryDiff:
-        """One collection; its differences are sent when there are any."""
+        """One collection; its differences are sent (or wait in the outbox) when there are any.
+
+        TransportError when the platform did not take them: with an outbox they wait
+        there, in order, for the next round.
+        """
         changes, snapshot = self.collector.changes(full, names)
         self.collections += 1
         if changes.tables or changes.full:
-            self._send(changes)
+            if self.outbox is None:
+                self._send(changes)
+            elif not self.outbox.put(changes):
+                log.warning("inventory: too much waiting for the platform; sending it whole")
+                self.outbox.clear()
+                self.collector.state.sent = None
+                changes, snapshot = self.collector.changes(True)
+                self.outbox.put(changes)
             self.sent_bytes += len(encode_diff(changes))
         self.collector.sent(snapshot)
+        if self.outbox is not None:
+            self.outbox.drain(self._send)
         return changes
 
     def _run(self) -> None:
@@ -182,6 +193,8 @@ class InventoryWorker:
             full = not last_full or now - last_full >= self.full_every_s
             current = signature()
             try:
+                if self.outbox is not None:
+                    self.outbox.drain(self._send)  # what waited from an outage, first
                 if full or current != seen:
                     self.round(full)
                     seen = current
@@ -189,6 +202,9 @@ class InventoryWorker:
                 else:  # a port opens without any file changing: its table is polled
                     self.round(False, POLLED_TABLES)
             except TransportError as e:
-                log.warning("%s; the inventory is sent whole next time", e)
-                self.collector.state.sent = None
+                if self.outbox is None:
+                    log.warning("%s; the inventory is sent whole next time", e)
+                    self.collector.state.sent = None
+                else:
+                    log.warning("%s; %d inventory differences wait", e, len(self.outbox))
             self._stop.wait(self.poll_every_s)
