@@ -17,6 +17,8 @@ installed packages, jars or Go binaries), so `rootfs` is the one doing the same 
 vulnerability and Java DBs cannot be downloaded here: each Trivy run gets a fresh cache
 directory holding empty ones (`trivy_db.py`), so Trivy still lists every package and looks
 each up, and nothing is served from an earlier run's cache.
+Peak RSS is the largest process's (Stockade walks a directory tree in two processes when
+it has two CPUs; Trivy runs goroutines in one); CPU is user+system of all the processes.
 Runs alternate Stockade and Trivy (RUNS each, $STOCKADE_BENCH_FS_RUNS) so machine load
 hits both alike; medians of wall time and peak RSS, and their ratios, are printed with the
 load average before and after. Inputs can be named as arguments (`host maven`).
@@ -207,14 +209,18 @@ def bench(item: Input, trivy: str, tmp: Path, revision: str) -> None:
             )
     packages, secrets = found_sets(report)
     wall, rss = statistics.median(s[0] for s in ours), statistics.median(s[1] for s in ours)
-    print(f"{item.name}_stockade: {wall:.2f} s, {rss / 1024:.0f} MiB peak RSS "
+    cpu = statistics.median(s[2] for s in ours)
+    print(f"{item.name}_stockade: {wall:.2f} s, {cpu:.2f} s CPU, {rss / 1024:.0f} MiB peak RSS "
           f"({len(packages)} packages, {len(secrets)} secrets)")  # fmt: skip
     if theirs:
         t_wall, t_rss = (
             statistics.median(s[0] for s in theirs),
             statistics.median(s[1] for s in theirs),
         )
-        print(f"{item.name}_trivy: {t_wall:.2f} s, {t_rss / 1024:.0f} MiB peak RSS")
+        t_cpu = statistics.median(s[2] for s in theirs)
+        print(
+            f"{item.name}_trivy: {t_wall:.2f} s, {t_cpu:.2f} s CPU, {t_rss / 1024:.0f} MiB peak RSS"
+        )
         print(f"{item.name}_stockade_over_trivy_wall: {wall / t_wall:.2f} ratio (goal <= 0.8)")
         print(f"{item.name}_stockade_over_trivy_rss: {rss / t_rss:.2f} ratio (goal <= 1)")
     print(f"{item.name}: load after {load()}", flush=True)

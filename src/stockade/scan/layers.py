@@ -91,7 +91,14 @@ def analyze_layer(source: ImageSource, layer: Layer, group: AnalyzerGroup) -> La
 
 
 def analyze_tree(root: Path, group: AnalyzerGroup) -> LayerResult:
-    """Walk a directory as if it were a single layer."""
+    """Walk a directory as if it were a single layer (in two processes when there are
+    two CPUs and no other thread: `tree_split.py`)."""
+    from stockade.scan.tree_split import analyze_units, may_fork, merged, units_of
+
+    units = units_of(root, group) if may_fork() else []
+    if len(units) > 1:
+        files, warnings = merged(analyze_units(root, group, units))
+        return LayerResult(files=files, warnings=warnings)
     from stockade.scan.walker import WalkReport, walk_directory
 
     report = WalkReport()

@@ -153,26 +153,26 @@ def _entries(
 
 
 def walk_directory(
-    root: Path, select: Select[T], limits: WalkLimits, report: WalkReport
+    root: Path,
+    select: Select[T],
+    limits: WalkLimits,
+    report: WalkReport,
+    start: str = "",
+    subdirs: bool = True,
 ) -> Iterator[tuple[FileInfo, T, Content]]:
     """Yield (info, selection, content) for selected regular files under `root`; no symlinks.
 
     The content is bytes, or an open file (seekable) when the selection streams it.
     Directory entries' types come from the directory listing (no stat), so only regular
-    files are stat'ed; skipped directories are never entered.
+    files are stat'ed; skipped directories are never entered. `start` walks one subtree
+    (paths stay relative to `root`); without `subdirs`, only the files directly in it.
+    Order: a directory's files by name, then its subdirectories' walks, last name first.
     """
     skipped = frozenset(limits.skip_dirs)
-    stack = [""]
-    top = str(root)
-    base = top.rstrip("/")  # "/" scans the host root: "/usr", not "//usr"
+    stack = [start]
     while stack:
         rel_dir = stack.pop()
-        try:
-            with os.scandir(f"{base}/{rel_dir}" if rel_dir else top) as listing:
-                entries = sorted(listing, key=_entry_name)
-        except OSError as e:
-            report.warnings.append(f"{root}/{rel_dir}: cannot list ({e.strerror})")
-            continue
+        entries = _listing(root, rel_dir, report)
         prefix = f"{rel_dir}/" if rel_dir else ""
         for entry in entries:
             rel = prefix + entry.name
@@ -180,7 +180,8 @@ def walk_directory(
                 continue  # under a skipped directory nothing is met: it is never entered
             try:
                 if entry.is_dir(follow_symlinks=False):
-                    stack.append(rel)
+                    if subdirs:
+                        stack.append(rel)
                     continue
                 if not entry.is_file(follow_symlinks=False):
                     continue
@@ -189,6 +190,40 @@ def walk_directory(
                 continue
             if stat.S_ISREG(st.st_mode):
                 yield from _directory_file(entry.path, rel, st, select, limits, report)
+
+
+def subdirectories(root: Path, rel_dir: str, limits: WalkLimits) -> list[str] | None:
+    """The subdirectories `walk_directory` enters from `rel_dir`, in the order it pushes
+    them (by name); None when `rel_dir` cannot be listed."""
+    report = WalkReport()
+    entries = _listing(root, rel_dir, report)
+    if report.warnings:
+        return None
+    skipped = frozenset(limits.skip_dirs)
+    prefix = f"{rel_dir}/" if rel_dir else ""
+    found = []
+    for entry in entries:
+        rel = prefix + entry.name
+        if rel in skipped or (not rel_dir and entry.name in ROOTFS_PSEUDO_DIRS):
+            continue
+        try:
+            if entry.is_dir(follow_symlinks=False):
+                found.append(rel)
+        except OSError:
+            continue
+    return found
+
+
+def _listing(root: Path, rel_dir: str, report: WalkReport) -> list[os.DirEntry[str]]:
+    """A directory's entries by name; none (and a warning) when it cannot be listed."""
+    top = str(root)
+    base = top.rstrip("/")  # "/" scans the host root: "/usr", not "//usr"
+    try:
+        with os.scandir(f"{base}/{rel_dir}" if rel_dir else top) as listing:
+            return sorted(listing, key=_entry_name)
+    except OSError as e:
+        report.warnings.append(f"{root}/{rel_dir}: cannot list ({e.strerror})")
+        return []
 
 
 def _entry_name(entry: os.DirEntry[str]) -> str:

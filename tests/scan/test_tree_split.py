@@ -1,0 +1,92 @@
+"""A directory scan cut into units for two processes finds exactly what one walk finds,
+in the same order: packages, secrets, warnings (files over a limit, nested archives left
+unread)."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+
+import msgspec
+import pytest
+
+from stockade.scan import tree_split
+from stockade.scan.group import AnalyzerGroup
+from stockade.scan.layers import LayerResult, analyze_tree
+from stockade.scan.options import Scanner, ScanOptions
+
+AWS_KEY = "AKIA" + "Z7VRSQ5TJN2XMPLE"
+
+
+def _jar(depth: int) -> bytes:
+    inner = b"Manifest-Version: 1.0\r\n"
+    data = _zip({"META-INF/MANIFEST.MF": inner})
+    for _ in range(depth):
+        data = _zip({"lib/inner.jar": data})
+    return data
+
+
+def _zip(files: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, content in files.items():
+            archive.writestr(name, content)
+    return buffer.getvalue()
+
+
+def _tree(root: Path) -> None:
+    for n in range(40):
+        package = root / "app" / "node_modules" / f"pkg{n:02d}"
+        package.mkdir(parents=True)
+        (package / "package.json").write_text(f'{{"name": "pkg{n:02d}", "version": "1.0.{n}"}}')
+        (package / "index.js").write_text("module.exports = 1;\n")
+    for n in range(30):
+        site = root / "lib" / f"py{n:02d}" / f"dist{n:02d}-2.0.dist-info"
+        site.mkdir(parents=True)
+        (site / "METADATA").write_text(f"Name: dist{n:02d}\nVersion: 2.0\n\n")
+        (site.parent / "settings.env").write_text(f"AWS_ACCESS_KEY_ID={AWS_KEY}\n")
+    (root / "opt" / "deep").mkdir(parents=True)
+    (root / "opt" / "deep" / "deep.jar").write_bytes(_jar(5))
+    (root / "etc").mkdir()
+    (root / "etc" / "big.env").write_bytes(b"x" * 2048)
+
+
+def _scan(root: Path, split: bool, monkeypatch: pytest.MonkeyPatch) -> LayerResult:
+    monkeypatch.setattr(tree_split, "may_fork", lambda: split)
+    monkeypatch.setattr(tree_split, "TARGET_UNITS", 16)
+    options = ScanOptions(
+        scanners=frozenset({Scanner.PKG, Scanner.SECRET}), cache_dir=None, max_file_size=1024
+    )
+    return analyze_tree(root, AnalyzerGroup.build(options, tree=True))
+
+
+def test_two_processes_find_what_one_walk_finds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _tree(tmp_path)
+    one = _scan(tmp_path, split=False, monkeypatch=monkeypatch)
+    two = _scan(tmp_path, split=True, monkeypatch=monkeypatch)
+    assert msgspec.msgpack.encode(two) == msgspec.msgpack.encode(one)
+    packages = [p for f in one.files.values() for p in f.packages]
+    assert len(packages) >= 70
+    assert sum(len(f.findings) for f in one.files.values()) == 30
+    assert any("nested deeper than" in w for w in one.warnings)
+    assert any("big.env" in w for w in one.warnings)
+
+
+def test_units_follow_the_walk_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("a/x", "a/y", "b", "c/z"):
+        (tmp_path / name).mkdir(parents=True)
+    monkeypatch.setattr(tree_split, "TARGET_UNITS", 100)
+    group = AnalyzerGroup.build(ScanOptions(cache_dir=None), tree=True)
+    units = tree_split.units_of(tmp_path, group)
+    assert [(u.rel_dir, u.subtree) for u in units] == [
+        ("", False),
+        ("c", False),
+        ("c/z", False),
+        ("b", False),
+        ("a", False),
+        ("a/y", False),
+        ("a/x", False),
+    ]
