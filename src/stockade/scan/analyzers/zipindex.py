@@ -19,6 +19,7 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from stockade.scan.errors import ScanError
 from stockade.scan.files import RandomAccess
 
 _END = struct.Struct("<4s4H2LH")  # end of central directory record
@@ -36,7 +37,7 @@ _STORED, _DEFLATED = 0, 8
 _ZIP64_MARK = 0xFFFFFFFF
 
 
-class CorruptEntry(ValueError):
+class CorruptEntry(ScanError, ValueError):
     """A wanted entry cannot be read: bad header, truncated or failed its CRC."""
 
 
