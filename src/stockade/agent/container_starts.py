@@ -49,30 +49,34 @@ class ContainerStarts:
         return self
 
     def stop(self) -> None:
-        """Stop watching."""
+        """Stop watching (the thread closes the watch as it ends)."""
         self._stop.set()
         self._thread.join(timeout=5)
-        self._inotify.close()
 
     def _watch_roots(self) -> None:
         watched = set(self._roots.values())
         for state_dir in self._state_dirs:
             if state_dir not in watched and state_dir.is_dir():
-                self._roots[self._inotify.add_watch(state_dir, _DIR_EVENTS)] = state_dir
+                try:
+                    self._roots[self._inotify.add_watch(state_dir, _DIR_EVENTS)] = state_dir
+                except OSError as e:  # removed meanwhile: tried again on a quiet read
+                    log.debug("container starts: %s: %s", state_dir, e)
 
     def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
+        try:
+            while not self._stop.is_set():
                 events = self._inotify.read(timeout=READ_TIMEOUT_MS)
-            except OSError:
-                return  # closed
-            if not events:
-                self._watch_roots()  # a runtime's first container makes its state dir
-            for event in events:
-                try:
-                    self._take(event.wd, event.mask, event.name)
-                except OSError as e:  # a container gone before it was looked at
-                    log.debug("container starts: %s", e)
+                if not events:
+                    self._watch_roots()  # a runtime's first container makes its state dir
+                for event in events:
+                    if self._stop.is_set():
+                        break
+                    try:
+                        self._take(event.wd, event.mask, event.name)
+                    except OSError as e:  # a container gone before it was looked at
+                        log.debug("container starts: %s", e)
+        finally:
+            self._inotify.close()
 
     def _take(self, wd: int, mask: int, name: str) -> None:
         root = self._roots.get(wd)
