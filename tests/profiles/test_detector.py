@@ -123,3 +123,14 @@ def test_the_runtimes_sealed_copy_of_itself_is_no_behaviour() -> None:
     assert detector.inspect(_exec("/", parent="/usr/bin/conmon")) == []  # runc init
     [alert] = detector.inspect(_exec("/usr/bin/sleep", parent="/"))  # started by it
     assert "parents: <runtime> -> /usr/bin/sleep" in str(alert.output_fields["profile.all_new"])
+
+
+def test_the_runtimes_own_writes_are_no_behaviour() -> None:
+    detector = _detector(Mode.MONITOR)
+    hosts = FdInfo(type="file", name="/var/lib/containers/storage/overlay/x/merged/etc/hosts",
+                   flags=0o1101)  # fmt: skip
+    runc = Process(pid=10, exepath="/usr/sbin/runc")
+    write = Event(type="openat", ts=1, proc=runc, container=WEB, fd=hosts)
+    assert detector.inspect(write) == []
+    app = Event(type="openat", ts=1, proc=Process(pid=11, exepath="/app"), container=WEB, fd=hosts)
+    assert detector.inspect(app) != []

@@ -24,6 +24,8 @@ def behaviours_of(event: Event, exe_hash: str = "") -> list[Behaviour]:
     """The behaviours `event` shows; `exe_hash` ("sha256:...") is its executable's, if known."""
     if event.res < 0 and event.type not in EXEC_TYPES:
         return []
+    if is_runtime(event.proc.exepath):
+        return []  # the runtime setting the container up (its /etc/hosts ...), not the workload
     if event.type in EXEC_TYPES:
         return _exec(event, exe_hash) if event.res >= 0 else []
     if event.type in OPEN_TYPES:
@@ -46,6 +48,14 @@ def _exec(event: Event, exe_hash: str) -> list[Behaviour]:
     if parent:
         found.append(Behaviour(Kind.PARENT, f"{parent} -> {path}"))
     return found
+
+
+def is_runtime(exepath: str) -> bool:
+    """Whether an executable is the container runtime itself (any copy runc makes of itself)."""
+    name = exepath.rsplit("/", 1)[-1]
+    return exepath in (SEALED_RUNTIME, "/memfd:runc_cloned:/proc/self/exe") or name.startswith(
+        RUNTIME_NAMES
+    )
 
 
 def _parent_name(exepath: str) -> str:
