@@ -43,6 +43,7 @@ from stockade.agent.inventory_outbox import InventoryOutbox
 from stockade.agent.orders import OrderChannel
 from stockade.agent.profile_sync import start_profiles
 from stockade.agent.responder import Responder
+from stockade.agent.ring_commits import RingCommits, resume_commits
 from stockade.agent.spool import Spool
 from stockade.agent.transport import Transport
 from stockade.context import ContextStage
@@ -59,7 +60,9 @@ from stockade.outputs import AlertOutputs, OutputSettings, open_outputs
 from stockade.respond.base import ActionContext
 from stockade.respond.policy_load import load_policies
 from stockade.sensor import procfs
-from stockade.sensor.base import SensorError
+from stockade.sensor.base import EventSource, SensorError
+from stockade.sensor.bpf.pins import PinLayout
+from stockade.sensor.bpf.source import BpfSource
 from stockade.sensor.fallback import DEFAULT_CHAIN, Chain, SensorChoice, choose_source
 
 log = logging.getLogger(__name__)
@@ -89,6 +92,8 @@ class AgentConfig:
     baseline: bool = False  # run the shipped baseline policies at start and every 24 h
     firewall: bool = False  # the learned container firewall (agent/firewall_sync.py)
     firewall_dns: tuple[str, ...] = ()  # DNS resolvers a protected container may still reach
+    pin_dir: Path | None = None  # bpffs dir keeping the eBPF sensor between runs; None: off
+    ring_bytes: int | None = None  # a new eBPF ring's size; None: the object's (32 MiB)
 
 
 class Agent:
@@ -121,6 +126,7 @@ class Agent:
         self.responder: Responder | None = None
         self.outputs: AlertOutputs | None = None
         self._alerts_lock = threading.Lock()  # the pipeline and FIM both hand in alerts
+        self._commits: RingCommits | None = None  # a pinned ring freed only once spooled
 
     @staticmethod
     def is_enrolled(state_dir: Path) -> bool:
@@ -151,9 +157,16 @@ class Agent:
                 self.config.sources,
                 event_types=types,
                 fd_kinds=fd_kinds_needed(self.detectors, types),
+                configure=self._configure_source,
             )
         except SensorError as e:
             raise AgentError(str(e)) from e
+
+    def _configure_source(self, source: EventSource) -> None:
+        """With a pin dir, the eBPF sensor stays in the kernel and commits after spooling."""
+        if self.config.pin_dir is not None and isinstance(source, BpfSource):
+            source.keep_pinned(PinLayout(self.config.pin_dir), self.config.ring_bytes)
+            source.hold_commits()
 
     def run(self, stop: threading.Event) -> None:
         """Enroll if needed, run until `stop` is set, then flush and close cleanly."""
@@ -169,6 +182,7 @@ class Agent:
         self, stop: threading.Event, host: Host, creds: Credentials, choice: SensorChoice
     ) -> None:
         spool = self.spool = Spool(self.config.state_dir / "spool")
+        self._commits = resume_commits(choice.source, self.config.state_dir, spool)
         self.outputs = open_outputs(self.config.outputs, self.config.state_dir)
         transport = self.transport = Transport(spool, self.config.server_url, creds)
         self.agent_id, self.source_name = creds.agent_id, choice.name
@@ -222,6 +236,8 @@ class Agent:
             with contextlib.suppress(SpoolFull):
                 self._append_alerts(spool, self.aggregator.flush())  # counted repeats too
             spool.flush()
+            if self._commits is not None:
+                self._commits.commit(None)
             self.outputs.close()
             senders.set()
             if self.image_scans is not None:
@@ -273,15 +289,23 @@ class Agent:
         last_flush = time.monotonic()
         last_full_log = 0.0
         last_dropped = 0
+        commits = self._commits
         while not stop.is_set():
+            mark = commits.begin_batch() if commits else 0
             raw = choice.source.poll(0.1)
-            events = pending.push(pipeline.without_own_activity(context.enrich_all(raw), own_pid))
+            if commits is not None:
+                raw = commits.drop_replayed(raw)
+            events = pending.push(
+                pipeline.without_own_activity(context.enrich_all(raw), own_pid), mark
+            )
             try:
                 self._accept(spool, events, host)
             except SpoolFull as e:
                 if time.monotonic() - last_full_log > 10:  # once per 10 s, not per batch
                     log.error("%s (%d records dropped so far)", e, self.dropped_full)
                     last_full_log = time.monotonic()
+            if commits is not None:
+                commits.commit(pending.oldest_mark())
             if time.monotonic() - last_flush > 0.5:
                 spool.flush()
                 last_flush = time.monotonic()

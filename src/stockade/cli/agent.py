@@ -34,6 +34,7 @@ def register(app: typer.Typer) -> None:
     agents = typer.Typer(invoke_without_command=True, help="Run the agent (or manage agents).")
     agents.callback()(agent)
     agents.command("revoke")(agent_revoke)
+    agents.command("uninstall")(agent_uninstall)
     app.add_typer(agents, name="agent")
     app.command("replay")(replay_command)
 
@@ -69,6 +70,7 @@ AGENT_FLAGS = {  # parameter -> configuration key
     "vulndb": "agent.vulndb",
     "alert_window": "agent.alert_window",
     "policy": "agent.policies",
+    "pin_dir": "agent.pin_dir",
 }
 
 
@@ -131,6 +133,14 @@ def agent(
         list[Path] | None,
         typer.Option("--policy", help="Response policy file (YAML, repeatable)."),
     ] = None,
+    pin_dir: Annotated[
+        Path | None,
+        typer.Option(
+            help="bpffs directory (e.g. /sys/fs/bpf/stockade) where the eBPF sensor stays"
+            " pinned: it records while the agent restarts or upgrades; remove it with"
+            " `stockade agent uninstall`."
+        ),
+    ] = None,
 ) -> None:
     """Run the agent until SIGTERM or Ctrl-C."""
     if ctx.invoked_subcommand is not None:
@@ -157,6 +167,7 @@ def agent(
         vulndb=vulndb,
         alert_window=alert_window,
         policy=policy,
+        pin_dir=pin_dir,
     )
     agent_config = build_agent_config(settings, enroll)
     state_dir = agent_config.state_dir
@@ -172,6 +183,25 @@ def agent(
         )
 
     Agent(agent_config, on_ready=announce).run(stop)
+
+
+def agent_uninstall(
+    pin_dir: Annotated[
+        Path, typer.Option(help="The bpffs directory the agent ran with (--pin-dir).")
+    ] = Path("/sys/fs/bpf/stockade"),
+) -> None:
+    """Remove the pinned eBPF sensor (after stopping the agent for good): it stops recording."""
+    from stockade.errors import UsageError
+    from stockade.sensor.base import SensorError
+    from stockade.sensor.bpf.pins import unpin
+
+    try:
+        removed = unpin(pin_dir)
+    except SensorError as e:
+        raise UsageError(str(e)) from e
+    typer.echo(
+        f"removed {removed} pins under {pin_dir}" if removed else f"nothing pinned under {pin_dir}"
+    )
 
 
 def build_agent_config(settings: StockadeConfig, enroll: str | None) -> AgentConfig:
@@ -209,6 +239,8 @@ def build_agent_config(settings: StockadeConfig, enroll: str | None) -> AgentCon
         baseline=section.baseline,
         firewall=section.firewall,
         firewall_dns=tuple(section.firewall_dns),
+        pin_dir=Path(section.pin_dir) if section.pin_dir else None,
+        ring_bytes=_ring_bytes(section.ring_mib),
     )
     if section.sources:
         from stockade.sensor.fallback import parse_chain
@@ -217,6 +249,17 @@ def build_agent_config(settings: StockadeConfig, enroll: str | None) -> AgentCon
     if section.detectors:
         config = dataclasses.replace(config, detectors=tuple(section.detectors))
     return config
+
+
+def _ring_bytes(ring_mib: int) -> int | None:
+    """The ring size asked for in bytes (None: the object's 32 MiB); a power of 2 MiB."""
+    from stockade.errors import UsageError
+
+    if ring_mib == 0:
+        return None
+    if ring_mib < 0 or ring_mib & (ring_mib - 1):
+        raise UsageError(f"agent.ring_mib must be a power of 2 (MiB), not {ring_mib}")
+    return ring_mib << 20
 
 
 def _fim_policy(enabled: bool, policy_file: str) -> FimPolicy | None:

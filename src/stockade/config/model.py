@@ -49,6 +49,8 @@ class AgentSection(_Section):
     baseline: bool = False  # run the shipped baseline policies at start and every 24 h
     firewall: bool = False  # the learned container firewall (flows, alerts, protect tables)
     firewall_dns: list[str] = msgspec.field(default_factory=list)  # resolvers protect allows
+    pin_dir: str = ""  # bpffs directory keeping the eBPF sensor between runs; empty: off
+    ring_mib: int = 0  # size of a new eBPF ring buffer in MiB (a power of 2); 0: 32
 
 
 class ServerSection(_Section):

@@ -29,33 +29,41 @@ class PendingContainers:
         self._resolver = resolver
         self._max_wait_s = max_wait_s
         self._clock = clock
-        self._held: list[tuple[float, Event]] = []
+        self._held: list[tuple[float, Event, int]] = []  # (since, event, the caller's mark)
 
     def __len__(self) -> int:
         return len(self._held)
 
-    def push(self, events: Iterable[Event]) -> list[Event]:
-        """Add enriched events; return those ready to go on (held ones first)."""
+    def push(self, events: Iterable[Event], mark: int = 0) -> list[Event]:
+        """Add enriched events; return those ready to go on (held ones first).
+
+        `mark` is kept with each event held (the agent passes the ring position its batch
+        started at: it must not free the ring past an event not yet spooled).
+        """
         now = self._clock()
         ready: list[Event] = []
-        still: list[tuple[float, Event]] = []
-        for since, event in self._held:
+        still: list[tuple[float, Event, int]] = []
+        for since, event, held_mark in self._held:
             event = self._refresh(event)
             if event.container.complete or now - since >= self._max_wait_s:
                 ready.append(event)
             else:
-                still.append((since, event))
+                still.append((since, event, held_mark))
         for event in events:
             if event.container.complete:
                 ready.append(event)
             else:
-                still.append((now, event))
+                still.append((now, event, mark))
         self._held = still
         return ready
 
+    def oldest_mark(self) -> int | None:
+        """The smallest mark of the events still held (None: nothing is held)."""
+        return min((mark for _, _, mark in self._held), default=None)
+
     def flush(self) -> list[Event]:
         """Everything held, refreshed once more (at shutdown)."""
-        released = [self._refresh(event) for _, event in self._held]
+        released = [self._refresh(event) for _, event, _ in self._held]
         self._held = []
         return released
 

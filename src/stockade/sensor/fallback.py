@@ -200,12 +200,14 @@ def choose_source(
     disabled: Iterable[str] = (),
     build: Callable[[str, frozenset[str]], EventSource] = _build,
     fd_kinds: Mapping[str, frozenset[str]] | None = None,
+    configure: Callable[[EventSource], None] | None = None,
 ) -> SensorChoice:
     """Start the first candidate of `chain` that works (skipping `disabled` ids).
 
     `event_types` are Falco's names: Stockade's event types and, for a source that
     reports any syscall generically (eBPF), other syscalls; the rest get only the former.
     `fd_kinds` (see `EventSource.set_fd_kinds`) lets a source drop I/O calls early.
+    `configure` sees each part before it starts (the agent asks eBPF to stay pinned).
     """
     types, off = frozenset(event_types), set(disabled)
     reasons: list[str] = []
@@ -217,6 +219,9 @@ def choose_source(
             parts = [
                 build(i, t) for i, t in zip(candidate, part_types(candidate, types), strict=True)
             ]
+            if configure is not None:
+                for part in parts:
+                    configure(part)
             source = parts[0] if len(parts) == 1 else MergedSource(parts)
             if fd_kinds:
                 source.set_fd_kinds(fd_kinds)

@@ -1,8 +1,9 @@
 """A small typed ctypes binding to the system libbpf.so.1 (libbpf 1.1 API subset).
 
 Only what the sensor needs: open/load an object, toggle and attach programs, update maps,
-and drain a ring buffer. Every pointer-returning function has `restype = c_void_p`, and
-callbacks are kept referenced for as long as libbpf may call them.
+pin maps and links in bpffs and reuse pinned maps, and drain a ring buffer. Every
+pointer-returning function has `restype = c_void_p`, and callbacks are kept referenced
+for as long as libbpf may call them.
 """
 
 from __future__ import annotations
@@ -34,10 +35,25 @@ _SIGNATURES: dict[str, tuple[object, list[object]]] = {
     "bpf_object__find_map_fd_by_name": (ctypes.c_int, [_P, ctypes.c_char_p]),
     "bpf_object__find_map_by_name": (_P, [_P, ctypes.c_char_p]),
     "bpf_map__max_entries": (ctypes.c_uint32, [_P]),
+    "bpf_map__set_max_entries": (ctypes.c_int, [_P, ctypes.c_uint32]),
+    "bpf_object__next_map": (_P, [_P, _P]),
+    "bpf_map__name": (ctypes.c_char_p, [_P]),
+    "bpf_map__type": (ctypes.c_int, [_P]),
+    "bpf_map__key_size": (ctypes.c_uint32, [_P]),
+    "bpf_map__value_size": (ctypes.c_uint32, [_P]),
+    "bpf_map__map_flags": (ctypes.c_uint32, [_P]),
+    "bpf_map__fd": (ctypes.c_int, [_P]),
+    "bpf_map__reuse_fd": (ctypes.c_int, [_P, ctypes.c_int]),
+    "bpf_obj_pin": (ctypes.c_int, [ctypes.c_int, ctypes.c_char_p]),
+    "bpf_obj_get": (ctypes.c_int, [ctypes.c_char_p]),
+    "bpf_obj_get_info_by_fd": (ctypes.c_int, [ctypes.c_int, _P, _P]),
     "bpf_program__name": (ctypes.c_char_p, [_P]),
     "bpf_program__set_autoload": (ctypes.c_int, [_P, ctypes.c_bool]),
     "bpf_program__attach": (_P, [_P]),
     "bpf_link__destroy": (ctypes.c_int, [_P]),
+    "bpf_link__pin": (ctypes.c_int, [_P, ctypes.c_char_p]),
+    "bpf_link__disconnect": (None, [_P]),
+    "bpf_link__fd": (ctypes.c_int, [_P]),
     "bpf_map_update_elem": (ctypes.c_int, [ctypes.c_int, _P, _P, ctypes.c_uint64]),
     "bpf_map_lookup_elem": (ctypes.c_int, [ctypes.c_int, _P, _P]),
     "libbpf_num_possible_cpus": (ctypes.c_int, []),

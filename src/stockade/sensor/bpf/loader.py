@@ -18,7 +18,9 @@ from stockade.sensor.bpf.libbpf import (
     load_library,
     make_sample_callback,
 )
-from stockade.sensor.bpf.ringbuf import RingReader
+from stockade.sensor.bpf.pin_adopt import Adoption, PinAdopter
+from stockade.sensor.bpf.pins import PinLayout, object_key
+from stockade.sensor.bpf.ringbuf import OverlapFilter, RingReader
 
 TRACEFS_DIRS = (Path("/sys/kernel/tracing"), Path("/sys/kernel/debug/tracing"))
 WAKEUP_BYTES = 256 * 1024  # wake the reader once this much data waits in the ring
@@ -26,6 +28,8 @@ POLL_MAX = 1024  # records returned per poll: bounds the memory of the batch beh
 SNAPLEN_DEFAULT = 80  # bytes of I/O data kept per event, as Falco's default
 SNAPLEN_MAX = 1024  # c/record.h SNAP_MAX
 SOCK_IO_MAX_DEFAULT = 16  # I/O events reported per socket: the start of each conversation
+GENERIC_NRS_MAX = 512  # c/common.bpf.h generic_nrs entries (sensor.bpf.c sock_kinds too)
+IO_DROP_KINDS = 256  # c/io.bpf.h io_drop entries
 
 
 def tracefs_events() -> Path | None:
@@ -47,7 +51,11 @@ def tracefs_events() -> Path | None:
 
 
 class LoadedSensor:
-    """One loaded and attached copy of sensor.bpf.o; `close()` releases everything."""
+    """One loaded and attached copy of sensor.bpf.o; `close()` releases everything.
+
+    With `pins`, maps and links are pinned in bpffs and adopted from an earlier process
+    (see `pins.py`): the programs keep recording into the pinned ring while no agent runs.
+    """
 
     def __init__(
         self,
@@ -61,6 +69,8 @@ class LoadedSensor:
         sock_io_max: int = SOCK_IO_MAX_DEFAULT,
         io_drop: Mapping[int, int] | None = None,
         sock_kinds: Mapping[int, int] | None = None,
+        pins: PinLayout | None = None,
+        ring_bytes: int | None = None,
     ) -> None:
         if not 0 <= snaplen <= SNAPLEN_MAX:
             raise LibbpfError(f"snaplen must be between 0 and {SNAPLEN_MAX}, not {snaplen}")
@@ -69,6 +79,8 @@ class LoadedSensor:
         self._sock_io_max = sock_io_max
         self._io_drop = dict(io_drop or {})  # kind id -> descriptor classes dropped (iofilter)
         self._sock_kinds = dict(sock_kinds or {})  # syscall nr -> kind from the socket layer
+        self._pins = pins if attach else None
+        self._ring_bytes = ring_bytes
         self._lib = load_library()
         self._log = LibbpfLog(self._lib)
         self._obj: int | None = None
@@ -76,10 +88,12 @@ class LoadedSensor:
         self._links: list[int] = []
         self.attached: list[str] = []
         self.skipped: list[str] = []  # wanted but without a tracepoint on this kernel
+        self.adoption: Adoption | None = None  # what was taken over from pinned state
         self._pending: list[bytes] = []
         self._callback = make_sample_callback(self._pending.append)
         self._reader: RingReader | None = None
         self._use_mmap = reader == "mmap"
+        self._overlap = OverlapFilter()
         try:
             self._load(obj_path, set(programs), attach)
         except BaseException:
@@ -89,34 +103,59 @@ class LoadedSensor:
     def _load(self, obj_path: Path, wanted: set[str], attach: bool) -> None:
         lib, log = self._lib, self._log
         self._obj = check_ptr(lib.bpf_object__open_file(str(obj_path).encode(), None), "open", log)
+        if self._ring_bytes is not None:
+            ring = check_ptr(lib.bpf_object__find_map_by_name(self._obj, b"events"), "map")
+            check_rc(lib.bpf_map__set_max_entries(ring, self._ring_bytes), "ring size", log)
+        enabled, programs = self._enabled_programs(wanted)
+        adopter = None
+        load = set(enabled)
+        if self._pins is not None:
+            adopter = PinAdopter(lib, self._obj, self._pins, object_key(obj_path))
+            load = set(adopter.plan(enabled).load)
+        for name, prog in programs:
+            lib.bpf_program__set_autoload(prog, name in load)
+        check_rc(lib.bpf_object__load(self._obj), "load (verifier)", log)
+        self._configure()
+        if not attach:  # a probe: the verifier accepted every program, nothing runs
+            return
+        for name, prog in programs:
+            if name in load:
+                link = check_ptr(lib.bpf_program__attach(prog), f"attach {name}", log)
+                self._links.append(link)
+                if adopter is not None:
+                    adopter.pin_link(name, link)
+        if adopter is not None:
+            self.adoption = adopter.finish()
+        self.attached = sorted(enabled)
+        self._open_reader()
+
+    def _enabled_programs(self, wanted: set[str]) -> tuple[set[str], list[tuple[str, int]]]:
+        """The wanted programs this kernel has a tracepoint for, and every program."""
         events = tracefs_events()
         if events is None and any(w.startswith("enter_") for w in wanted):
             raise LibbpfError(
                 "tracefs is not mounted at /sys/kernel/tracing and mounting it failed"
             )
-        enabled: list[tuple[str, int]] = []
-        prog = lib.bpf_object__next_program(self._obj, None)
+        enabled: set[str] = set()
+        programs: list[tuple[str, int]] = []
+        prog = self._lib.bpf_object__next_program(self._obj, None)
         while prog:
-            name = lib.bpf_program__name(prog).decode()
-            keep = name in wanted and has_tracepoint(events, name)
-            if name in wanted and not keep:
-                self.skipped.append(name)
-            lib.bpf_program__set_autoload(prog, keep)
-            if keep:
-                enabled.append((name, prog))
-            prog = lib.bpf_object__next_program(self._obj, prog)
-        check_rc(lib.bpf_object__load(self._obj), "load (verifier)", log)
-        self._configure()
-        if not attach:  # a probe: the verifier accepted every program, nothing runs
-            return
-        for name, prog in enabled:
-            link = check_ptr(lib.bpf_program__attach(prog), f"attach {name}", log)
-            self._links.append(link)
-            self.attached.append(name)
+            name = self._lib.bpf_program__name(prog).decode()
+            programs.append((name, prog))
+            if name in wanted:
+                if has_tracepoint(events, name):
+                    enabled.add(name)
+                else:
+                    self.skipped.append(name)
+            prog = self._lib.bpf_object__next_program(self._obj, prog)
+        return enabled, programs
+
+    def _open_reader(self) -> None:
+        lib, log = self._lib, self._log
         rb_fd = self._map_fd("events")
         if self._use_mmap:
             rb_map = check_ptr(lib.bpf_object__find_map_by_name(self._obj, b"events"), "map")
-            self._reader = RingReader(rb_fd, lib.bpf_map__max_entries(rb_map))
+            self._reader = RingReader(rb_fd, lib.bpf_map__max_entries(rb_map), WAKEUP_BYTES)
             return
         self._rb = check_ptr(
             lib.ring_buffer__new(rb_fd, self._callback, None, None), "ring_buffer__new", log
@@ -135,6 +174,10 @@ class LoadedSensor:
         )
         if rc < 0:
             raise LibbpfError(f"setting the sensor config map failed: {os.strerror(-rc)}")
+        if self._pins is not None:  # the pinned tables hold the earlier rules' choices
+            self._reset_u8("generic_nrs", GENERIC_NRS_MAX)
+            self._reset_u8("io_drop", IO_DROP_KINDS)
+            self._reset_u8("sock_kinds", GENERIC_NRS_MAX)
         for nr in self._generic_nrs:
             self._set_u8("generic_nrs", nr, 1, f"selecting generic syscall {nr}")
         for kind, classes in self._io_drop.items():
@@ -150,6 +193,10 @@ class LoadedSensor:
             rc = self._lib.bpf_map_update_elem(fd, ctypes.byref(key), ctypes.byref(one), 0)
             if rc < 0:  # full: the rest keep the client role, as unknown sockets do
                 break
+
+    def _reset_u8(self, map_name: str, entries: int) -> None:
+        for index in range(entries):
+            self._set_u8(map_name, index, 0, f"clearing {map_name}")
 
     def _set_u8(self, map_name: str, index: int, value: int, what: str) -> None:
         key, val = ctypes.c_uint32(index), ctypes.c_uint8(value)
@@ -169,6 +216,8 @@ class LoadedSensor:
             self._reader.wait(timeout_ms / 1000)
             records: list[bytes] = []
             self._reader.read(records, POLL_MAX)
+            if self.adoption is not None and self.adoption.overlap is not None:
+                records = self._overlap.drop_repeats(records, self.adoption.overlap)
             return records
         assert self._rb is not None
         rc = self._lib.ring_buffer__poll(self._rb, timeout_ms)
@@ -178,6 +227,11 @@ class LoadedSensor:
         check_rc(self._lib.ring_buffer__consume(self._rb), "ring_buffer__consume")
         records, self._pending[:] = self._pending[:], []
         return records
+
+    @property
+    def reader(self) -> RingReader | None:
+        """The mmap reader (None with the libbpf reader, which commits as it reads)."""
+        return self._reader
 
     def drops(self) -> tuple[int, int]:
         """Records lost in the kernel, summed over CPUs: (ring full, other failures)."""
@@ -190,14 +244,29 @@ class LoadedSensor:
             found.append(sum(values) if rc == 0 else 0)
         return found[0], found[1]
 
+    def _release_pinned_links(self) -> None:
+        """Let go of pinned links without detaching them: their pins keep them attached."""
+        for link in self._links:
+            fd = self._lib.bpf_link__fd(link)
+            self._lib.bpf_link__disconnect(link)
+            self._lib.bpf_link__destroy(link)
+            if fd >= 0:
+                os.close(fd)
+        self._links.clear()
+
     def close(self) -> None:
-        """Free the ring buffer, destroy every link and close the object (idempotent)."""
+        """Free the ring buffer, release or destroy every link, close the object (idempotent).
+
+        Pinned links stay attached (and their maps alive) until their pins are removed.
+        """
         if self._reader is not None:
             self._reader.close()
             self._reader = None
         if self._rb:
             self._lib.ring_buffer__free(self._rb)
             self._rb = None
+        if self._links and self._pins is not None:
+            self._release_pinned_links()
         if self._links:
             # Each detach waits for an RCU grace period; in parallel they overlap
             # (ctypes drops the GIL during the call).

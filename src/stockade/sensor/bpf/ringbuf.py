@@ -6,6 +6,12 @@ row so a record that wraps around reads as one slice. We map it once (the second
 would count again in the agent's RSS) and join the two parts of a wrapped record. Each
 record starts with an 8-byte header: the length with BUSY (bit 31) and DISCARD (bit 30)
 flags, then a page offset; records are 8-aligned, so a header never wraps.
+
+The consumer position is the ring's sequence number: a 64-bit byte offset that only
+grows for as long as the map lives (pinned, across agent processes). By default `read`
+commits it as it goes, freeing the space at once. After `hold_commits()` it only moves on
+`commit(position)`: the agent commits once the records before `position` are in its
+spool, so a reader killed before that leaves them in the ring for the next one.
 """
 
 from __future__ import annotations
@@ -13,16 +19,19 @@ from __future__ import annotations
 import mmap
 import select
 import struct
+import time
 
 _BUSY, _DISCARD = 1 << 31, 1 << 30
 _U64 = struct.Struct("<Q")
 _U32 = struct.Struct("<I")
+TS_AT = 88  # c/record.h: rec_hdr.ts, the boot-time ns of the record
+_HELD_WAIT_STEP_S = 0.01
 
 
 class RingReader:
     """Drains one ring buffer map; `read` returns each submitted record as bytes."""
 
-    def __init__(self, map_fd: int, size: int) -> None:
+    def __init__(self, map_fd: int, size: int, wake_bytes: int = 1) -> None:
         page = mmap.PAGESIZE
         self._mask = size - 1
         self._size = size
@@ -31,15 +40,57 @@ class RingReader:
         self._page = page
         self._epoll = select.epoll()
         self._epoll.register(map_fd, select.EPOLLIN)
+        self._wake_bytes = wake_bytes
+        self._auto_commit = True
+        self._pos = self.committed  # where the next read starts
+
+    @property
+    def committed(self) -> int:
+        """The consumer position the kernel sees: everything before it may be overwritten."""
+        return int(_U64.unpack_from(self._consumer, 0)[0])
+
+    @property
+    def position(self) -> int:
+        """Where the last read ended (the next read starts here)."""
+        return self._pos
+
+    def hold_commits(self) -> None:
+        """From now on, move the consumer position only on `commit`."""
+        self._auto_commit = False
+
+    def commit(self, position: int) -> None:
+        """Free the ring up to `position` (a value `position` returned, not past the reads)."""
+        if not self.committed <= position <= self._pos:
+            raise ValueError(
+                f"commit at {position} outside {self.committed}..{self._pos} (committed..read)"
+            )
+        _U64.pack_into(self._consumer, 0, position)
 
     def wait(self, timeout_s: float) -> None:
-        """Block until the kernel wakes readers (past the fill threshold) or time runs out."""
-        self._epoll.poll(timeout_s)
+        """Block until the kernel wakes readers (past the fill threshold) or time runs out.
+
+        While read records wait uncommitted, epoll reports the ring readable at once; then
+        wait in small steps until as much new data as the kernel's threshold has come.
+        """
+        if self._pos == self.committed:
+            self._epoll.poll(timeout_s)
+            return
+        deadline = time.monotonic() + timeout_s
+        while self.produced - self._pos < self._wake_bytes:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            time.sleep(min(left, _HELD_WAIT_STEP_S))
+
+    @property
+    def produced(self) -> int:
+        """The producer position: where the kernel writes its next record."""
+        return int(_U64.unpack_from(self._data, 0)[0])
 
     def read(self, out: list[bytes], limit: int = 1 << 20) -> int:
         """Append every complete record (at most `limit`) to `out`; returns how many."""
         data, page, mask, size = self._data, self._page, self._mask, self._size
-        cons = _U64.unpack_from(self._consumer, 0)[0]
+        cons = self._pos
         prod = _U64.unpack_from(data, 0)[0]
         n = 0
         while cons < prod and n < limit:
@@ -56,9 +107,11 @@ class RingReader:
                     out.append(data[at + 8 : page + size] + data[page : end - size])
                 n += 1
             cons += (length + 8 + 7) & ~7
-            if n & 1023 == 0:
+            if n & 1023 == 0 and self._auto_commit:
                 _U64.pack_into(self._consumer, 0, cons)  # free space for the producers
-        _U64.pack_into(self._consumer, 0, cons)
+        self._pos = cons
+        if self._auto_commit:
+            _U64.pack_into(self._consumer, 0, cons)
         return n
 
     def close(self) -> None:
@@ -66,3 +119,27 @@ class RingReader:
         self._epoll.close()
         self._data.close()
         self._consumer.close()
+
+
+class OverlapFilter:
+    """Drops a record equal to an earlier one but for its timestamp, inside a time window.
+
+    While an upgrade swaps programs, both the old and the new program of a tracepoint run
+    for a moment, and a process event may be written twice, a few ns apart.
+    """
+
+    def __init__(self) -> None:
+        self._seen: set[bytes] = set()
+
+    def drop_repeats(self, records: list[bytes], window: tuple[int, int]) -> list[bytes]:
+        """`records` without the repeats of those stamped inside `window` (boot-time ns)."""
+        low, high = window
+        kept: list[bytes] = []
+        for rec in records:
+            if len(rec) >= TS_AT + 8 and low <= _U64.unpack_from(rec, TS_AT)[0] <= high:
+                key = rec[:TS_AT] + rec[TS_AT + 8 :]
+                if key in self._seen:
+                    continue
+                self._seen.add(key)
+            kept.append(rec)
+        return kept

@@ -13,7 +13,7 @@ from stockade.model import Event, EventType
 from stockade.model.events import HIGH_VOLUME_EVENT_TYPES, LIFECYCLE_EVENT_TYPES
 from stockade.sensor.base import SOURCES, EventSource, SensorError, SensorStats, SensorUnavailable
 from stockade.sensor.bpf.build import BTF_PATH, missing_tool
-from stockade.sensor.bpf.decoder import RecordDecoder
+from stockade.sensor.bpf.decoder import RecordDecoder, boot_to_epoch_offset
 from stockade.sensor.bpf.iofilter import io_drop_entries
 from stockade.sensor.bpf.kinds import GENERIC_PROGRAMS, generic_syscalls, programs_for
 from stockade.sensor.bpf.libbpf import load_library
@@ -24,6 +24,8 @@ from stockade.sensor.bpf.loader import (
     LoadedSensor,
     tracefs_events,
 )
+from stockade.sensor.bpf.pin_adopt import Adoption
+from stockade.sensor.bpf.pins import PinLayout
 from stockade.sensor.bpf.shipped import load_object, shipped_object
 from stockade.sensor.bpf.socklayer import SOCKET_LAYER, sock_kinds, socket_layer_types, supported
 from stockade.sensor.fdnames import name_polls
@@ -87,9 +89,14 @@ class BpfSource(EventSource):
         if reader not in ("mmap", "libbpf"):
             raise ValueError(f"reader must be 'mmap' or 'libbpf', not {reader!r}")
         self._reader = reader  # mmap: read the ring directly; libbpf: ring_buffer__poll
-        self._decoder = RecordDecoder()
+        self._epoch_offset = boot_to_epoch_offset()
+        self._decoder = RecordDecoder(self._epoch_offset)
         self._stats = SensorStats()
         self._io_drop: dict[int, int] = {}  # kind id -> descriptor classes dropped in the kernel
+        self._pins: PinLayout | None = None  # keep_pinned(): survive this process
+        self._ring_bytes: int | None = None
+        self._hold_commits = False
+        self._adoption: Adoption | None = None
 
     _probe_result: ClassVar[tuple[str | None] | None] = None
     object_fallback: ClassVar[str | None] = None
@@ -159,6 +166,51 @@ class BpfSource(EventSource):
         """Drop I/O calls on other descriptors in the kernel, before any record is built."""
         self._io_drop = io_drop_entries(fd_kinds)
 
+    def keep_pinned(self, layout: PinLayout, ring_bytes: int | None = None) -> None:
+        """Before start: pin maps and links in bpffs (adopting pinned ones) so the kernel
+        keeps recording after this process ends; `ring_bytes` sizes a new ring."""
+        self._pins, self._ring_bytes = layout, ring_bytes
+
+    def hold_commits(self) -> None:
+        """Before start: free ring space only on `commit` (see `ringbuf.RingReader`)."""
+        self._hold_commits = True
+
+    @property
+    def adoption(self) -> Adoption | None:
+        """What start took over from pinned state (None: nothing was pinned or pinning off)."""
+        return self._adoption
+
+    def position(self) -> int:
+        """The ring position after the last poll (0 with the libbpf reader)."""
+        reader = self._sensor.reader if self._sensor else None
+        return reader.position if reader else 0
+
+    def committed(self) -> int:
+        """The ring position committed so far (0 with the libbpf reader)."""
+        reader = self._sensor.reader if self._sensor else None
+        return reader.committed if reader else 0
+
+    def produced(self) -> int:
+        """The ring position the kernel writes at next (0 with the libbpf reader)."""
+        reader = self._sensor.reader if self._sensor else None
+        return reader.produced if reader else 0
+
+    def commit(self, position: int) -> None:
+        """Free the ring up to `position` (a value of `position()`), once it is durable."""
+        reader = self._sensor.reader if self._sensor else None
+        if reader is not None:
+            reader.commit(position)
+
+    def set_epoch_offset(self, offset_ns: int) -> None:
+        """Stamp events with this boot-to-epoch offset (the one an earlier process used)."""
+        self._epoch_offset = offset_ns
+        self._decoder = RecordDecoder(offset_ns)
+
+    @property
+    def epoch_offset(self) -> int:
+        """The boot-to-epoch offset added to the kernel's timestamps."""
+        return self._epoch_offset
+
     def start(self) -> None:
         """Load the shipped object (else build one here), attach the programs needed."""
         if self._sensor is not None:
@@ -177,12 +229,17 @@ class BpfSource(EventSource):
                     sock_io_max=self.sock_io_max,
                     io_drop=self._io_drop,
                     sock_kinds=sock_kinds(self._socket_layer()),
+                    pins=self._pins,
+                    ring_bytes=self._ring_bytes,
                 ),
                 cache_dir=self._cache_dir,
             )
             self._sensor = loaded.value
             if self.event_types & _SOCKET_CALLS:
                 self._sensor.add_server_inodes(server_socket_inodes())
+            self._adoption = self._sensor.adoption
+            if self._hold_commits and self._sensor.reader is not None:
+                self._sensor.reader.hold_commits()
             type(self).object_fallback = loaded.fallback_reason
         except SensorError as e:
             raise SensorUnavailable(f"eBPF load failed: {e}") from e
@@ -211,7 +268,7 @@ class BpfSource(EventSource):
         return events
 
     def stop(self) -> None:
-        """Destroy links, free the ring buffer and close the object (nothing is pinned)."""
+        """Destroy links, free the ring buffer and close the object (pinned ones stay)."""
         if self._sensor is not None:
             self._stats.dropped = sum(self._sensor.drops())
             self._sensor.close()
