@@ -24,6 +24,21 @@ from tests.support.processes import STOCKADE, wait_for_line
 
 READY_TIMEOUT_S = 120
 MARKER_EXE = "/bin/true"
+# One rule that never fires: the sensor attaches exec and the process lifecycle only, so
+# the busy host's other syscalls do not fill the spool that is read.
+EXEC_ONLY_RULE = """
+- rule: Marker never matches
+  desc: makes the agent record execs only
+  condition: evt.type = execve and proc.name = no-such-process-name
+  output: never
+  priority: NOTICE
+"""
+
+
+def write_exec_only_rules(path: Path) -> Path:
+    """A rule file that needs execve only."""
+    path.write_text(EXEC_ONLY_RULE)
+    return path
 
 
 def fresh_pin_dir() -> Path:
@@ -32,12 +47,13 @@ def fresh_pin_dir() -> Path:
 
 
 class PinnedAgent:
-    """`stockade agent --pin-dir ...` in a child process; `kill()` is SIGKILL."""
+    """`stockade agent --pin-dir ...` in a child process (no pins: `pin_dir=None`);
+    `kill()` is SIGKILL."""
 
     def __init__(
         self,
         state_dir: Path,
-        pin_dir: Path,
+        pin_dir: Path | None,
         server_url: str,
         ca_fingerprint: str,
         token: str,
@@ -54,8 +70,7 @@ class PinnedAgent:
             server_url,
             "--ca-fingerprint",
             ca_fingerprint,
-            "--pin-dir",
-            str(pin_dir),
+            *(["--pin-dir", str(pin_dir)] if pin_dir else []),
             "--no-scan-images",
             "-o",
             "agent.inventory=false",
@@ -65,12 +80,14 @@ class PinnedAgent:
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = state_dir.parent / f"{state_dir.name}.log"
 
-    def start(self) -> float:
+    def start(self, env: dict[str, str] | None = None) -> float:
         """Start the agent; returns the seconds until it announced that events flow."""
         began = time.monotonic()
         with self.log_path.open("ab") as log:
+            log.write(f"$ {' '.join(self._args)}\n".encode())
+            log.flush()
             self.proc = subprocess.Popen(
-                self._args, env=self._env, stdout=subprocess.PIPE, stderr=log
+                self._args, env={**self._env, **(env or {})}, stdout=subprocess.PIPE, stderr=log
             )
         wait_for_line(self.proc, "stockade agent running", READY_TIMEOUT_S)
         return time.monotonic() - began
@@ -96,7 +113,8 @@ class PinnedAgent:
         """Stop if running, then remove the pins (the sensor stops recording)."""
         if self.proc is not None and self.proc.poll() is None:
             self.kill()
-        unpin(self.pin_dir)
+        if self.pin_dir is not None:
+            unpin(self.pin_dir)
 
 
 def spooled_events(spool_dir: Path) -> list[Event]:

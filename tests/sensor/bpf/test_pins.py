@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import struct
 from pathlib import Path
 
 import pytest
 
+from stockade.model import Event, Process
+from stockade.sensor.bpf.pin_adopt import OverlapFilter
 from stockade.sensor.bpf.pins import PinLayout, plan_links, unpin
-from stockade.sensor.bpf.ringbuf import TS_AT, OverlapFilter
 
 ROOT = Path("/sys/fs/bpf/x")
 LAYOUT = PinLayout(ROOT)
@@ -50,16 +50,13 @@ def test_plan_adopts_own_links_and_replaces_the_rest(
     assert plan.replaced_objects == replaced
 
 
-def _record(ts: int, body: bytes) -> bytes:
-    rec = bytearray(b"h" * TS_AT + bytes(8) + body)
-    struct.pack_into("<Q", rec, TS_AT, ts)
-    return bytes(rec)
+def _exec(ts: int, pid: int = 7) -> Event:
+    return Event(type="execve", ts=ts, proc=Process(pid=pid))
 
 
 def test_overlap_filter_drops_repeats_inside_the_window_only() -> None:
-    first, repeat = _record(100, b"exec"), _record(101, b"exec")
-    other = _record(102, b"fork")
-    late_twin = _record(500, b"exec")  # after the window: a new event, kept
+    first, repeat, other = _exec(100), _exec(101), _exec(102, pid=8)
+    late_twin = _exec(500)  # after the window: a new event, kept
     kept = OverlapFilter().drop_repeats([first, repeat, other, late_twin], (50, 200))
     assert kept == [first, other, late_twin]
 

@@ -20,7 +20,7 @@ from stockade.sensor.bpf.libbpf import (
 )
 from stockade.sensor.bpf.pin_adopt import Adoption, PinAdopter
 from stockade.sensor.bpf.pins import PinLayout, object_key
-from stockade.sensor.bpf.ringbuf import OverlapFilter, RingReader
+from stockade.sensor.bpf.ringbuf import RingReader
 
 TRACEFS_DIRS = (Path("/sys/kernel/tracing"), Path("/sys/kernel/debug/tracing"))
 WAKEUP_BYTES = 256 * 1024  # wake the reader once this much data waits in the ring
@@ -93,7 +93,6 @@ class LoadedSensor:
         self._callback = make_sample_callback(self._pending.append)
         self._reader: RingReader | None = None
         self._use_mmap = reader == "mmap"
-        self._overlap = OverlapFilter()
         try:
             self._load(obj_path, set(programs), attach)
         except BaseException:
@@ -118,6 +117,8 @@ class LoadedSensor:
         self._configure()
         if not attach:  # a probe: the verifier accepted every program, nothing runs
             return
+        if adopter is not None:
+            adopter.begin_attach()
         for name, prog in programs:
             if name in load:
                 link = check_ptr(lib.bpf_program__attach(prog), f"attach {name}", log)
@@ -216,8 +217,6 @@ class LoadedSensor:
             self._reader.wait(timeout_ms / 1000)
             records: list[bytes] = []
             self._reader.read(records, POLL_MAX)
-            if self.adoption is not None and self.adoption.overlap is not None:
-                records = self._overlap.drop_repeats(records, self.adoption.overlap)
             return records
         assert self._rb is not None
         rc = self._lib.ring_buffer__poll(self._rb, timeout_ms)

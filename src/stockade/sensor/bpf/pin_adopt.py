@@ -11,8 +11,8 @@ programs write to the old maps.
 Replacing attaches before it detaches, so for a moment both programs of a tracepoint run.
 A syscall's exit is reported by whichever exit program takes the shared stash first;
 records of the others (exec, exit, fork, signal) may come twice: `overlap` gives the
-window (boot-time ns) in which the reader drops a record equal to one before it but for
-its timestamp.
+window (boot-time ns) in which `OverlapFilter` drops an event equal to one before it but
+for its timestamp.
 """
 
 from __future__ import annotations
@@ -23,6 +23,9 @@ import os
 import time
 from dataclasses import dataclass
 
+import msgspec
+
+from stockade.model import Event
 from stockade.sensor.bpf.libbpf import LibbpfError, check_rc
 from stockade.sensor.bpf.pins import (
     LinkPlan,
@@ -34,6 +37,7 @@ from stockade.sensor.bpf.pins import (
 )
 
 log = logging.getLogger(__name__)
+DETACH_SLACK_NS = 1_000_000_000
 
 
 @dataclass(frozen=True)
@@ -95,10 +99,12 @@ class PinAdopter:
         self._plan = plan_links(pinned, self._key, enabled)
         return self._plan
 
+    def begin_attach(self) -> None:
+        """Just before the first new link is attached: where an overlap may begin."""
+        self._first_attach = time.clock_gettime_ns(time.CLOCK_BOOTTIME)
+
     def pin_link(self, program: str, link: int) -> None:
         """Pin a link just attached (replacing a stale pin of the same name)."""
-        if self._first_attach is None:
-            self._first_attach = time.clock_gettime_ns(time.CLOCK_BOOTTIME)
         path = self._layout.link_path(self._key, program)
         path.parent.mkdir(parents=True, exist_ok=True)
         if path.exists():
@@ -113,7 +119,9 @@ class PinAdopter:
                 path.parent.rmdir()
         overlap = None
         if self._plan.replaced_objects and self._first_attach is not None:
-            overlap = (self._first_attach, time.clock_gettime_ns(time.CLOCK_BOOTTIME))
+            # The kernel releases an unpinned link from a work queue: give it time.
+            end = time.clock_gettime_ns(time.CLOCK_BOOTTIME) + DETACH_SLACK_NS
+            overlap = (self._first_attach, end)
         for name, map_ptr in self._to_pin:
             path = self._layout.map_path(name)
             path.unlink(missing_ok=True)
@@ -157,3 +165,28 @@ def _log_adoption(a: Adoption, key: str) -> None:
             len(a.loaded),
             len(a.detached),
         )
+
+
+class OverlapFilter:
+    """Drops an event equal to an earlier one but for its timestamp, inside a time window.
+
+    While an upgrade swaps programs, both the old and the new program of a tracepoint run
+    for a moment, and a process event may be written twice, a few µs apart.
+    """
+
+    def __init__(self) -> None:
+        self._seen: set[bytes] = set()
+        self._encode = msgspec.msgpack.Encoder().encode
+
+    def drop_repeats(self, events: list[Event], window: tuple[int, int]) -> list[Event]:
+        """`events` without the repeats of those stamped inside `window` (event ts, ns)."""
+        low, high = window
+        kept: list[Event] = []
+        for event in events:
+            if low <= event.ts <= high:
+                key = self._encode(msgspec.structs.replace(event, ts=0))
+                if key in self._seen:
+                    continue
+                self._seen.add(key)
+            kept.append(event)
+        return kept

@@ -24,7 +24,6 @@ import time
 _BUSY, _DISCARD = 1 << 31, 1 << 30
 _U64 = struct.Struct("<Q")
 _U32 = struct.Struct("<I")
-TS_AT = 88  # c/record.h: rec_hdr.ts, the boot-time ns of the record
 _HELD_WAIT_STEP_S = 0.01
 
 
@@ -119,27 +118,3 @@ class RingReader:
         self._epoll.close()
         self._data.close()
         self._consumer.close()
-
-
-class OverlapFilter:
-    """Drops a record equal to an earlier one but for its timestamp, inside a time window.
-
-    While an upgrade swaps programs, both the old and the new program of a tracepoint run
-    for a moment, and a process event may be written twice, a few ns apart.
-    """
-
-    def __init__(self) -> None:
-        self._seen: set[bytes] = set()
-
-    def drop_repeats(self, records: list[bytes], window: tuple[int, int]) -> list[bytes]:
-        """`records` without the repeats of those stamped inside `window` (boot-time ns)."""
-        low, high = window
-        kept: list[bytes] = []
-        for rec in records:
-            if len(rec) >= TS_AT + 8 and low <= _U64.unpack_from(rec, TS_AT)[0] <= high:
-                key = rec[:TS_AT] + rec[TS_AT + 8 :]
-                if key in self._seen:
-                    continue
-                self._seen.add(key)
-            kept.append(rec)
-        return kept

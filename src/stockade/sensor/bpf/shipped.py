@@ -5,12 +5,15 @@ naming the C sources it came from. Its BTF relocations let one object load on ma
 kernels, so a host needs neither clang nor bpftool. Where it is missing, stale (other C
 sources) or refused by the kernel, the object is built on the host instead, and one log
 line says why: a warning for an installed package, a debug line in a source checkout, where
-building on the host is the normal way.
+building on the host is the normal way. `$STOCKADE_BPF_OBJECT` names an object to load
+instead of both (another build being tried out, or an upgrade rehearsed with the pinned
+sensor).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
@@ -24,6 +27,7 @@ log = logging.getLogger(__name__)
 
 OBJECT_NAME = "sensor.bpf.o"
 STAMP_NAME = "sensor.bpf.o.sources"  # sources_key() of the C sources the object came from
+OBJECT_ENV = "STOCKADE_BPF_OBJECT"
 T = TypeVar("T")
 
 
@@ -73,6 +77,9 @@ def load_object(
     package_dir: Path | None = None,
 ) -> Loaded[T]:
     """`load` the shipped object; if that is impossible, build one on this host and load it."""
+    if chosen := os.environ.get(OBJECT_ENV):
+        log.info("eBPF: loading %s (from $%s)", chosen, OBJECT_ENV)
+        return Loaded(load(Path(chosen)), Path(chosen), f"${OBJECT_ENV} names it")
     obj, reason = shipped_object(package_dir)
     level = logging.WARNING
     if obj is not None:

@@ -24,7 +24,7 @@ from stockade.sensor.bpf.loader import (
     LoadedSensor,
     tracefs_events,
 )
-from stockade.sensor.bpf.pin_adopt import Adoption
+from stockade.sensor.bpf.pin_adopt import Adoption, OverlapFilter
 from stockade.sensor.bpf.pins import PinLayout
 from stockade.sensor.bpf.shipped import load_object, shipped_object
 from stockade.sensor.bpf.socklayer import SOCKET_LAYER, sock_kinds, socket_layer_types, supported
@@ -97,6 +97,7 @@ class BpfSource(EventSource):
         self._ring_bytes: int | None = None
         self._hold_commits = False
         self._adoption: Adoption | None = None
+        self._overlap = OverlapFilter()
 
     _probe_result: ClassVar[tuple[str | None] | None] = None
     object_fallback: ClassVar[str | None] = None
@@ -252,7 +253,12 @@ class BpfSource(EventSource):
 
     def poll(self, timeout_s: float) -> list[Event]:
         """Wait up to `timeout_s` and return the decoded events."""
-        return self.decode(self.poll_raw(timeout_s))
+        events = self.decode(self.poll_raw(timeout_s))
+        overlap = self._adoption.overlap if self._adoption else None
+        if overlap is not None:  # an upgrade: old and new programs both ran for a moment
+            window = (overlap[0] + self._epoch_offset, overlap[1] + self._epoch_offset)
+            events = self._overlap.drop_repeats(events, window)
+        return events
 
     def decode(self, records: list[bytes]) -> list[Event]:
         """Decode raw records as `poll` does, counting them in the stats."""
