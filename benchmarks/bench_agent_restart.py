@@ -21,12 +21,12 @@ from pathlib import Path
 
 from tests.support.pinned_agent import (
     PinnedAgent,
+    exec_only_args,
     execs_done,
     fresh_pin_dir,
     marker_counts,
     spooled_events,
     start_marker_execs,
-    write_exec_only_rules,
 )
 from tests.support.platform_runner import PlatformRunner
 from tests.support.polling import poll_until
@@ -68,7 +68,7 @@ def kill_and_restart(scratch: Path, pinned: bool) -> Run:
         platform.agent_url,
         platform.ca_fingerprint,
         platform.token(),
-        extra=["--rules", str(write_exec_only_rules(scratch / "rules.yaml"))],
+        extra=exec_only_args(scratch / "rules.yaml"),
     )
     try:
         agent.start()

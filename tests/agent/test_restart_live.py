@@ -22,12 +22,12 @@ from stockade.sensor.bpf.pins import object_key
 from stockade.sensor.bpf.shipped import OBJECT_ENV
 from tests.support.pinned_agent import (
     PinnedAgent,
+    exec_only_args,
     execs_done,
     fresh_pin_dir,
     marker_counts,
     spooled_events,
     start_marker_execs,
-    write_exec_only_rules,
 )
 from tests.support.platform_runner import PlatformRunner
 from tests.support.polling import poll_until
@@ -39,14 +39,8 @@ SPOOL_TIMEOUT_S = 180
 
 
 @pytest.fixture
-def exec_rules(tmp_path: Path) -> Path:
-    """A rule file needing execve only."""
-    return write_exec_only_rules(tmp_path / "exec-only.yaml")
-
-
-@pytest.fixture
 def agent(
-    platform: PlatformRunner, tmp_path: Path, exec_rules: Path, request: pytest.FixtureRequest
+    platform: PlatformRunner, tmp_path: Path, request: pytest.FixtureRequest
 ) -> Iterator[PinnedAgent]:
     """An enrolled agent with its own pin dir; its platform is stopped once it runs."""
     ring_mib = getattr(request, "param", None)  # a ring of this many MiB (else the default)
@@ -57,8 +51,7 @@ def agent(
         platform.ca_fingerprint,
         platform.token(),
         extra=[
-            "--rules",
-            str(exec_rules),
+            *exec_only_args(tmp_path / "exec-only.yaml"),
             *(["-o", f"agent.ring_mib={ring_mib}"] if ring_mib else []),
         ],
     )

@@ -36,9 +36,14 @@ EXEC_ONLY_RULE = """
 
 
 def write_exec_only_rules(path: Path) -> Path:
-    """A rule file that needs execve only."""
+    """A rule file that needs execve only (run with the rules detector alone: EXEC_ONLY)."""
     path.write_text(EXEC_ONLY_RULE)
     return path
+
+
+def exec_only_args(rules: Path) -> list[str]:
+    """Agent flags for recording execs only: the rule file, and no other detector."""
+    return ["--rules", str(write_exec_only_rules(rules)), "--detector", "rules"]
 
 
 def fresh_pin_dir() -> Path:
