@@ -20,6 +20,7 @@ from stockade.agent.inventory_outbox import InventoryOutbox, encode_diff
 from stockade.model.host_inventory import INVENTORY_PATH, InventoryDiff
 from tests.support.agent_client import TestAgent, tls_context
 from tests.support.platform_runner import PlatformRunner
+from tests.support.polling import poll_until
 
 HEADERS = {"content-type": "application/json", "content-encoding": "zstd"}
 
@@ -174,3 +175,22 @@ def test_differences_made_while_the_platform_is_down_wait_on_disk_in_order(
         assert steps == ["added", "removed"]
     finally:
         runner.stop()
+
+
+@pytest.mark.root
+def test_a_changed_source_wakes_the_worker_long_before_its_next_poll(
+    running: PlatformRunner, admin: httpx.Client, tmp_path: Path, user_name: str
+) -> None:
+    """inotify on /etc: a user added then removed reaches the platform with an hour's poll."""
+    agent = running.enroll(tmp_path, hostname="watch-node", host_id="watch-host")
+    worker = InventoryWorker(InventoryCollector(agent.host_id), sender(agent), poll_every_s=3600)
+    worker.start()
+    try:
+        poll_until(lambda: usernames(admin, agent.host_id), 60, "the first full inventory")
+        subprocess.run(["useradd", "-M", "-s", "/bin/false", user_name], check=True)
+        poll_until(lambda: user_name in usernames(admin, agent.host_id), 30, "the added user")
+        subprocess.run(["userdel", user_name], check=True)
+        poll_until(lambda: user_name not in usernames(admin, agent.host_id), 30, "its removal")
+    finally:
+        worker.stop()
+    assert worker.collections >= 3

@@ -8,7 +8,7 @@ from types import TracebackType
 from stockade.agent import Agent
 from tests.support.polling import poll_until
 
-READY_TIMEOUT_S = 30
+READY_TIMEOUT_S = 90  # a deadline: a loaded machine starts the sensor slowly
 STOP_TIMEOUT_S = 60
 
 

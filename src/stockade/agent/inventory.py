@@ -1,5 +1,6 @@
 """The agent's inventory worker: a full collection at start and every 24 h, a collection of
-the slow-moving tables when their sources change (mtime polling), sending only the
+the slow-moving tables when their sources change (inotify wakes it, `SourceWatch`; their
+(mtime, size) signature confirms it), listening ports every poll, sending only the
 differences to the platform over the agent's mutual TLS. Differences wait on disk in an
 `InventoryOutbox` while the platform cannot take them."""
 
@@ -18,6 +19,7 @@ import msgspec
 from stockade.agent.enroll import Credentials, response_detail
 from stockade.agent.errors import TransportError
 from stockade.agent.inventory_outbox import InventoryOutbox, encode_diff
+from stockade.agent.inventory_watch import SourceWatch
 from stockade.host.collect import Snapshot, chosen_tables, collect, container_scopes, diff
 from stockade.host.procs import all_procs
 from stockade.host.table import Scope
@@ -186,6 +188,13 @@ class InventoryWorker:
         return changes
 
     def _run(self) -> None:
+        watch = SourceWatch(WATCHED)
+        try:
+            self._rounds(watch)
+        finally:
+            watch.close()
+
+    def _rounds(self, watch: SourceWatch) -> None:
         last_full = 0.0
         seen: tuple[tuple[str, int, int], ...] = ()
         while not self._stop.is_set():
@@ -207,4 +216,4 @@ class InventoryWorker:
                     self.collector.state.sent = None
                 else:
                     log.warning("%s; %d inventory differences wait", e, len(self.outbox))
-            self._stop.wait(self.poll_every_s)
+            watch.wait(self.poll_every_s, self._stop)
