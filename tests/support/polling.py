@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from typing import TypeVar
@@ -46,3 +47,14 @@ def poll_until(
     value = poll_value(predicate, bool, timeout, what, interval=interval)
     assert value is not None
     return value
+
+
+async def poll_until_async(
+    predicate: Callable[[], object], timeout: float, what: str, *, interval: float = INTERVAL_S
+) -> None:
+    """`poll_until` inside an event loop: awaits between checks so the loop's tasks run."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {timeout:g}s waiting for {what}")
+        await asyncio.sleep(interval)
