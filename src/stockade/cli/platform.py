@@ -21,6 +21,36 @@ DataDir = Annotated[
     Path | None,
     typer.Option(help="Data root; the platform's state is in its platform/ (as for `up`)."),
 ]
+# Options `server` and `worker` share (one fleet, one `server` configuration section).
+StoreId = Annotated[str, typer.Option(help="Store to keep state in (a registered id).")]
+StoreLocation = Annotated[
+    str, typer.Option(help="The store's file or URL; default: stockade.db in the data dir.")
+]
+BusId = Annotated[str, typer.Option(help="Bus between API nodes and workers (a registered id).")]
+BusLocation = Annotated[
+    str,
+    typer.Option(help="The bus's URL, e.g. nats://127.0.0.1:4222; none: it runs in-process."),
+]
+EventsDays = Annotated[
+    float, typer.Option(help="Days events are kept, by their time (0: no limit).", min=0)
+]
+AlertsDays = Annotated[
+    float, typer.Option(help="Days alerts are kept, by their time (0: no limit).", min=0)
+]
+StoreMaxGb = Annotated[
+    float,
+    typer.Option(
+        help="GB the stored data may occupy; past it the oldest events go first (0: no cap).",
+        min=0,
+    ),
+]
+IncidentWindowMin = Annotated[
+    float,
+    typer.Option(
+        help="Minutes within which alerts of one container or process ancestry are one incident.",
+        min=0.01,
+    ),
+]
 MAX_PORT = 65535
 
 
@@ -93,35 +123,17 @@ def server(
     agent_port: Annotated[
         int | None, typer.Option(help="Agent port (mTLS); default: console port + 1.")
     ] = None,
-    store: Annotated[str, typer.Option(help="Store to keep state in (a registered id).")] = (
-        "sqlite"
-    ),
-    store_location: Annotated[
-        str, typer.Option(help="The store's file or URL; default: stockade.db in the data dir.")
-    ] = "",
-    bus: Annotated[str, typer.Option(help="Bus from ingest to workers (a registered id).")] = (
-        "inprocess"
-    ),
-    bus_location: Annotated[
-        str, typer.Option(help="The bus's URL; default: none (the bus runs in this process).")
-    ] = "",
+    store: StoreId = "sqlite",
+    store_location: StoreLocation = "",
+    bus: BusId = "inprocess",
+    bus_location: BusLocation = "",
     query_budget: Annotated[
         float,
         typer.Option(help="Seconds a user query may run before it is stopped.", min=0.01),
     ] = 2.0,
-    events_days: Annotated[
-        float, typer.Option(help="Days events are kept, by their time (0: no limit).", min=0)
-    ] = 7,
-    alerts_days: Annotated[
-        float, typer.Option(help="Days alerts are kept, by their time (0: no limit).", min=0)
-    ] = 90,
-    store_max_gb: Annotated[
-        float,
-        typer.Option(
-            help="GB the stored data may occupy; past it the oldest events go first (0: no cap).",
-            min=0,
-        ),
-    ] = 5,
+    events_days: EventsDays = 7,
+    alerts_days: AlertsDays = 90,
+    store_max_gb: StoreMaxGb = 5,
     agent_cert_days: Annotated[
         int,
         typer.Option(
@@ -129,14 +141,7 @@ def server(
             min=1,
         ),
     ] = 30,
-    incident_window_min: Annotated[
-        float,
-        typer.Option(
-            help="Minutes within which alerts of one container or process ancestry are one "
-            "incident.",
-            min=0.01,
-        ),
-    ] = 30,
+    incident_window_min: IncidentWindowMin = 30,
     plain_http: PlainHttp = False,
     tls_cert: TlsFile = None,
     tls_key: TlsFile = None,

@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 import signal
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING
 
 import typer
 
 from stockade.cli.configured import ConfigFile, Overrides, command_config
-from stockade.cli.platform import DataDir, platform_config
+from stockade.cli.platform import (
+    AlertsDays,
+    BusId,
+    BusLocation,
+    DataDir,
+    EventsDays,
+    IncidentWindowMin,
+    StoreId,
+    StoreLocation,
+    StoreMaxGb,
+    platform_config,
+)
 
 if TYPE_CHECKING:  # imported when the command runs: keeps `stockade --help` fast
     from stockade.platform.worker import Worker
@@ -41,26 +52,14 @@ def worker(
     config: ConfigFile = None,
     option: Overrides = None,
     data_dir: DataDir = None,
-    store: Annotated[str, typer.Option(help="Store to write to (a registered id).")] = "sqlite",
-    store_location: Annotated[
-        str, typer.Option(help="The store's file or URL; default: stockade.db in the data dir.")
-    ] = "",
-    bus: Annotated[str, typer.Option(help="Shared bus to consume (a registered id).")] = "nats",
-    bus_location: Annotated[
-        str, typer.Option(help="The bus's URL, e.g. nats://127.0.0.1:4222.")
-    ] = "",
-    events_days: Annotated[
-        float, typer.Option(help="Days events are kept, by their time (0: no limit).", min=0)
-    ] = 7,
-    alerts_days: Annotated[
-        float, typer.Option(help="Days alerts are kept, by their time (0: no limit).", min=0)
-    ] = 90,
-    store_max_gb: Annotated[
-        float, typer.Option(help="GB the stored data may occupy (0: no cap).", min=0)
-    ] = 5,
-    incident_window_min: Annotated[
-        float, typer.Option(help="Minutes within which alerts are one incident.", min=0.01)
-    ] = 30,
+    store: StoreId = "sqlite",
+    store_location: StoreLocation = "",
+    bus: BusId = "nats",
+    bus_location: BusLocation = "",
+    events_days: EventsDays = 7,
+    alerts_days: AlertsDays = 90,
+    store_max_gb: StoreMaxGb = 5,
+    incident_window_min: IncidentWindowMin = 30,
 ) -> None:
     """Run a platform worker: store agents' batches from the bus, group incidents, forward
     alerts; run as many as the load needs beside `stockade server` API nodes."""
