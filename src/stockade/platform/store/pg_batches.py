@@ -26,11 +26,9 @@ from stockade.platform.store.pg_partitions import NoPartition
 from stockade.platform.store.sqlite_batches import (
     ALERT_COLUMNS,
     EVENT_COLUMNS,
-    UPSERT_CONTAINER,
-    alert_container_rows,
     alert_row,
-    container_rows,
     event_row,
+    finish_batch,
 )
 
 _NO_PARTITION = "no partition of relation"
@@ -94,16 +92,4 @@ def write_batch(conn: PgConnection, ingest: IngestBatch, rows: BatchRows, now: i
         raise
     new_events: list[Event] = [e for e in batch.events if e.seq > acked]
     new_alerts: list[Alert] = [a for a in batch.alerts if a.seq > acked]
-    seen = {e.container.id for e in new_events}
-    conn.executemany(
-        UPSERT_CONTAINER,
-        container_rows(agent, new_events) + alert_container_rows(agent, new_alerts, seen, now),
-    )
-    new_acked = max(acked, batch.last_seq)
-    refused = sum(1 for seq in batch.refused if seq > acked)
-    conn.execute(
-        "UPDATE agents SET acked_seq = ?, last_seen = max(last_seen, ?), "
-        "records_refused = records_refused + ? WHERE id = ?",
-        (new_acked, now, refused, agent),
-    )
-    return BatchResult(acked_seq=new_acked, events_stored=len(events), alerts_stored=len(alerts))
+    return finish_batch(conn, batch, acked, (new_events, new_alerts), now)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable, Sequence
+from typing import Any, Protocol
 
 import msgspec
 
 from stockade.model.alerts import Alert, Priority
 from stockade.model.entities import HOST_CONTAINER_ID, Container
 from stockade.model.events import Event
+from stockade.model.wire import Batch
 from stockade.platform.alert_fields import image_of
 from stockade.platform.messages import IngestBatch
 from stockade.platform.store.base import BatchResult, SequenceGapError, UnknownAgentError
@@ -71,6 +73,27 @@ def store_batch(conn: Connection, ingest: IngestBatch, now: int) -> BatchResult:
     conn.executemany(
         _INSERT_ALERT, [alert_row(conn, agent, a, by_seq.get(a.event_seq), now) for a in alerts]
     )
+    return finish_batch(conn, batch, acked, (events, alerts), now)
+
+
+class BatchWriter(Protocol):
+    """What finishing a batch needs of a connection (SQLite's, or the PostgreSQL store's)."""
+
+    def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> object:
+        """Run one statement."""
+        ...
+
+    def executemany(self, sql: str, parameters: Iterable[Sequence[Any]], /) -> object:
+        """Run one statement per row."""
+        ...
+
+
+def finish_batch(
+    conn: BatchWriter, batch: Batch, acked: int, new: tuple[list[Event], list[Alert]], now: int
+) -> BatchResult:
+    """After a batch's new rows are in: its containers, the agent's acked seq and refusals."""
+    events, alerts = new
+    agent = batch.agent_id
     seen_in_events = {e.container.id for e in events}
     conn.executemany(
         UPSERT_CONTAINER,
