@@ -51,6 +51,22 @@ static __always_inline __u32 file_class(__u32 fmt)
 	return IOF_OTHER;
 }
 
+/* Counts one more call on a socket's conversation in `sock_io`: true while under `max`. */
+static __always_inline int sock_io_counted(struct sock *sk, __u64 ino, __u32 max)
+{
+	struct sock_key key = {.sk = (__u64)sk, .ino = ino};
+	__u32 *n = bpf_map_lookup_elem(&sock_io, &key);
+	if (!n) {
+		__u32 one = 1;
+		bpf_map_update_elem(&sock_io, &key, &one, BPF_ANY);
+		return 1;
+	}
+	if (*n >= max)
+		return 0;
+	__sync_fetch_and_add(n, 1);
+	return 1;
+}
+
 /*
  * Whether an I/O call of `kind` on fd is reported: not when no rule can match its
  * descriptor's class (io_drop); on a socket, with `counted`, only its first
@@ -83,17 +99,7 @@ static __always_inline int io_wanted(struct sensor_cfg *c, long fd, __u32 kind, 
 	}
 	if (!max)
 		return 1;
-	struct sock_key key = {.sk = (__u64)sk, .ino = ino->i_ino};
-	__u32 *n = bpf_map_lookup_elem(&sock_io, &key);
-	if (!n) {
-		__u32 one = 1;
-		bpf_map_update_elem(&sock_io, &key, &one, BPF_ANY);
-		return 1;
-	}
-	if (*n >= max)
-		return 0;
-	__sync_fetch_and_add(n, 1);
-	return 1;
+	return sock_io_counted(sk, ino->i_ino, max);
 }
 
 /* Copy the first min(len, snaplen) bytes of a user buffer into buf; returns the count. */

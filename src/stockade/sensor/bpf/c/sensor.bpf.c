@@ -374,17 +374,7 @@ static __always_inline int sock_start(struct sensor_cfg *c, struct sock *sk, int
 		}
 	}
 	struct socket *so = sk->sk_socket;
-	struct sock_key key = {.sk = (__u64)sk, .ino = so->file->f_inode->i_ino};
-	__u32 *n = bpf_map_lookup_elem(&sock_io, &key);
-	if (!n) {
-		__u32 one = 1;
-		bpf_map_update_elem(&sock_io, &key, &one, BPF_ANY);
-		return 1;
-	}
-	if (*n >= max)
-		return 0;
-	__sync_fetch_and_add(n, 1);
-	return 1;
+	return sock_io_counted(sk, so->file->f_inode->i_ino, max);
 }
 
 static __always_inline int sock_call(struct sock *sk, int ret, int send)
