@@ -37,8 +37,11 @@ def test_build_step_is_attributed_and_quiet(
 ) -> None:
     marker = uuid.uuid4().hex[:12]
     tag = f"localhost/stockade-test-build-{marker}:1"
+    # the step lives on a few seconds: a loaded machine may read the exec's context after a
+    # step this short is gone, and a step gone before the sensor reads its runtime state
+    # cannot be described (it is then marked incomplete)
     (tmp_path / "Containerfile").write_text(
-        f"FROM {busybox_image}\nRUN {DRIFT.format(marker=marker)}\n"
+        f"FROM {busybox_image}\nRUN {DRIFT.format(marker=marker)} && /bin/busybox sleep 5\n"
     )
     live.clear()
     try:
