@@ -1,9 +1,9 @@
 """Schema migrations, numbered; each runs once, in order, in its own transaction.
 
 One list for SQLite and PostgreSQL: the scripts are SQLite's, and `dialect.ddl` turns
-their types and keys into PostgreSQL's. `POSTGRESQL_SCRIPTS` holds the few versions whose
+their types and keys into PostgreSQL's. `migrations_postgres` gives the few versions whose
 SQLite text has no translation (FTS5 and its triggers; a key PostgreSQL's B-tree cannot
-hold): PostgreSQL runs that text instead (through `dialect.ddl` as well). A new migration
+hold) their PostgreSQL text (run through `dialect.ddl` as well). A new migration
 runs on both: the store tests migrate a PostgreSQL database from nothing every session.
 """
 
@@ -12,7 +12,8 @@ from __future__ import annotations
 import sqlite3
 import time
 
-from stockade.platform.store.dialect import alert_text_vector, ddl
+from stockade.platform.store.dialect import ddl
+from stockade.platform.store.migrations_postgres import postgresql_script
 from stockade.platform.store.sql import Connection
 
 MIGRATIONS: tuple[tuple[int, str], ...] = (
@@ -443,56 +444,6 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
 )
 
 
-POSTGRESQL_SCRIPTS: dict[int, str] = {
-    9: """
-        ALTER TABLE alerts ADD COLUMN hostname TEXT NOT NULL DEFAULT '';
-        ALTER TABLE alerts ADD COLUMN container_name TEXT NOT NULL DEFAULT '';
-        ALTER TABLE alerts ADD COLUMN image TEXT NOT NULL DEFAULT '';
-        ALTER TABLE alerts ADD COLUMN tags TEXT NOT NULL DEFAULT ',';
-        ALTER TABLE alerts ADD COLUMN count INTEGER NOT NULL DEFAULT 1;
-        ALTER TABLE alerts ADD COLUMN status TEXT NOT NULL DEFAULT 'new';
-        ALTER TABLE alerts ADD COLUMN status_by TEXT NOT NULL DEFAULT '';
-        ALTER TABLE alerts ADD COLUMN status_at INTEGER;
-        DROP INDEX alerts_rule_ts;
-        CREATE INDEX alerts_rule_ts ON alerts (rule, ts DESC, id DESC);
-        DROP INDEX alerts_priority_num_ts;
-        CREATE INDEX alerts_priority_num_ts ON alerts (priority_num, ts DESC, id DESC);
-        CREATE INDEX alerts_hostname_ts ON alerts (hostname, ts DESC, id DESC);
-        CREATE INDEX alerts_container_name_ts ON alerts (container_name, ts DESC, id DESC);
-        CREATE INDEX alerts_image_ts ON alerts (image, ts);
-        CREATE INDEX alerts_status_ts ON alerts (status, ts);
-        CREATE INDEX alerts_text ON alerts USING gin (ALERT_TEXT);
-        ALTER TABLE agents ADD COLUMN events_total INTEGER NOT NULL DEFAULT 0;
-        ALTER TABLE agents ADD COLUMN heartbeat_at INTEGER NOT NULL DEFAULT 0;
-        ALTER TABLE agents ADD COLUMN events_per_s REAL NOT NULL DEFAULT 0
-    """.replace("ALERT_TEXT", alert_text_vector("")),
-    13: """
-        CREATE TABLE host_inventory (
-            host_id TEXT NOT NULL,
-            table_name TEXT NOT NULL,
-            row TEXT NOT NULL,
-            seen_at INTEGER NOT NULL
-        );
-        CREATE UNIQUE INDEX host_inventory_row ON host_inventory (host_id, table_name, md5(row));
-        CREATE TABLE host_inventory_changes (
-            id INTEGER PRIMARY KEY,
-            host_id TEXT NOT NULL,
-            table_name TEXT NOT NULL,
-            change TEXT NOT NULL CHECK (change IN ('added', 'removed')),
-            row TEXT NOT NULL,
-            at INTEGER NOT NULL
-        );
-        CREATE INDEX host_inventory_changes_host ON host_inventory_changes (host_id, at);
-        CREATE TABLE host_inventory_collections (
-            host_id TEXT PRIMARY KEY,
-            agent_id TEXT NOT NULL,
-            collected_at INTEGER NOT NULL,
-            received_at INTEGER NOT NULL
-        )
-    """,
-}
-
-
 def _statements(script: str) -> list[str]:
     """The statements of a script; a trigger's body keeps its own semicolons."""
     statements: list[str] = []
@@ -522,7 +473,7 @@ def migrate(conn: Connection, postgresql: bool = False) -> list[int]:
     for version, sqlite_script in MIGRATIONS:
         script = sqlite_script
         if postgresql:
-            script = ddl(POSTGRESQL_SCRIPTS.get(version, sqlite_script))
+            script = ddl(postgresql_script(version, sqlite_script))
         conn.execute("BEGIN" if postgresql else "BEGIN IMMEDIATE")
         try:
             done = conn.execute(

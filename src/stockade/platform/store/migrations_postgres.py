@@ -1,0 +1,55 @@
+"""The PostgreSQL text of the few migrations whose SQLite text has no translation.
+
+Version 9 builds full-text search with FTS5 and triggers in SQLite; PostgreSQL gets a GIN
+index over the alerts' words instead. Version 13 keys host inventory rows by their whole
+JSON, longer than a B-tree entry may be: PostgreSQL keys them by its md5, the rest of the
+script as SQLite's. Every other version runs SQLite's text through `dialect.ddl`.
+"""
+
+from __future__ import annotations
+
+from stockade.platform.store.base import StoreError
+from stockade.platform.store.dialect import alert_text_vector
+
+_FULL_TEXT_SEARCH = """
+        ALTER TABLE alerts ADD COLUMN hostname TEXT NOT NULL DEFAULT '';
+        ALTER TABLE alerts ADD COLUMN container_name TEXT NOT NULL DEFAULT '';
+        ALTER TABLE alerts ADD COLUMN image TEXT NOT NULL DEFAULT '';
+        ALTER TABLE alerts ADD COLUMN tags TEXT NOT NULL DEFAULT ',';
+        ALTER TABLE alerts ADD COLUMN count INTEGER NOT NULL DEFAULT 1;
+        ALTER TABLE alerts ADD COLUMN status TEXT NOT NULL DEFAULT 'new';
+        ALTER TABLE alerts ADD COLUMN status_by TEXT NOT NULL DEFAULT '';
+        ALTER TABLE alerts ADD COLUMN status_at INTEGER;
+        DROP INDEX alerts_rule_ts;
+        CREATE INDEX alerts_rule_ts ON alerts (rule, ts DESC, id DESC);
+        DROP INDEX alerts_priority_num_ts;
+        CREATE INDEX alerts_priority_num_ts ON alerts (priority_num, ts DESC, id DESC);
+        CREATE INDEX alerts_hostname_ts ON alerts (hostname, ts DESC, id DESC);
+        CREATE INDEX alerts_container_name_ts ON alerts (container_name, ts DESC, id DESC);
+        CREATE INDEX alerts_image_ts ON alerts (image, ts);
+        CREATE INDEX alerts_status_ts ON alerts (status, ts);
+        CREATE INDEX alerts_text ON alerts USING gin (ALERT_TEXT);
+        ALTER TABLE agents ADD COLUMN events_total INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE agents ADD COLUMN heartbeat_at INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE agents ADD COLUMN events_per_s REAL NOT NULL DEFAULT 0
+""".replace("ALERT_TEXT", alert_text_vector(""))
+
+_INVENTORY_KEY_SQLITE = """
+            seen_at INTEGER NOT NULL,
+            PRIMARY KEY (host_id, table_name, row)
+        ) WITHOUT ROWID;"""
+_INVENTORY_KEY_POSTGRESQL = """
+            seen_at INTEGER NOT NULL
+        );
+        CREATE UNIQUE INDEX host_inventory_row ON host_inventory (host_id, table_name, md5(row));"""
+
+
+def postgresql_script(version: int, sqlite_script: str) -> str:
+    """The script PostgreSQL runs for `version` (before `dialect.ddl`)."""
+    if version == 9:
+        return _FULL_TEXT_SEARCH
+    if version == 13:
+        if _INVENTORY_KEY_SQLITE not in sqlite_script:
+            raise StoreError("migration 13: its PostgreSQL key no longer matches its SQLite text")
+        return sqlite_script.replace(_INVENTORY_KEY_SQLITE, _INVENTORY_KEY_POSTGRESQL)
+    return sqlite_script
