@@ -23,14 +23,19 @@ from stockade.platform.services import PlatformServices
 router = APIRouter(prefix="/api/v1", tags=["hunting"], dependencies=[Depends(current_user)])
 
 
-class HuntBody(BaseModel):
-    """One hunt: a SELECT over the hunt views, and its guards."""
+class HuntWindow(BaseModel):
+    """The time window a hunt's events and alerts are limited to."""
 
-    sql: str = Field(min_length=1, max_length=20_000, description="one SELECT statement")
     since: int = Field(
         0, ge=0, le=2**63 - 1, description="window start, ns since the epoch; 0: 24 h ago"
     )
     until: int = Field(0, ge=0, le=2**63 - 1, description="window end, ns since the epoch; 0: now")
+
+
+class HuntBody(HuntWindow):
+    """One hunt: a SELECT over the hunt views, and its guards."""
+
+    sql: str = Field(min_length=1, max_length=20_000, description="one SELECT statement")
     limit: int = Field(1000, ge=1, le=MAX_ROWS, description="most rows returned")
     timeout_s: float = Field(10.0, gt=0, le=60, description="time limit of the query")
 
@@ -70,14 +75,10 @@ def hunt(body: HuntBody, services: Services) -> HuntAnswer:
     )
 
 
-class SigmaHuntBody(BaseModel):
+class SigmaHuntBody(HuntWindow):
     """Sigma rules (one YAML document or several) to run over stored events."""
 
     yaml: str = Field(min_length=1, max_length=200_000, description="Sigma rule YAML")
-    since: int = Field(
-        0, ge=0, le=2**63 - 1, description="window start, ns since the epoch; 0: 24 h ago"
-    )
-    until: int = Field(0, ge=0, le=2**63 - 1, description="window end, ns since the epoch; 0: now")
     limit: int = Field(1000, ge=1, le=MAX_ROWS, description="most matches returned")
     timeout_s: float = Field(30.0, gt=0, le=120, description="time limit of the hunt")
 
