@@ -24,24 +24,32 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from stockade.fanotify import (
+    AT_FDCWD,
+    FAN_CLASS_NOTIF,
+    FAN_CLOEXEC,
+    FAN_CLOSE_WRITE,
+    FAN_MARK_ADD,
+    FAN_NONBLOCK,
+    FAN_Q_OVERFLOW,
+    METADATA,
+    fanotify_libc,
+    last_error,
+)
 from stockade.host.fim_alerts import Writer
 from stockade.host.fim_policy import FimError, FimPolicy
 from stockade.host.fim_scan import watched_dirs
 from stockade.model import HOST_CONTAINER_ID
 
-FAN_CLOEXEC, FAN_NONBLOCK, FAN_CLASS_NOTIF = 0x1, 0x2, 0x0
 FAN_REPORT_DFID_NAME = 0x400 | 0x800  # FAN_REPORT_DIR_FID | FAN_REPORT_NAME
-FAN_MARK_ADD = 0x1
-FAN_ATTRIB, FAN_CLOSE_WRITE, FAN_MOVED_FROM, FAN_MOVED_TO = 0x4, 0x8, 0x40, 0x80
-FAN_CREATE, FAN_DELETE, FAN_Q_OVERFLOW = 0x100, 0x200, 0x4000
+FAN_ATTRIB, FAN_MOVED_FROM, FAN_MOVED_TO, FAN_CREATE, FAN_DELETE = 0x4, 0x40, 0x80, 0x100, 0x200
 FAN_ONDIR, FAN_EVENT_ON_CHILD = 0x40000000, 0x08000000
 CHANGES = FAN_ATTRIB | FAN_CLOSE_WRITE | FAN_MOVED_FROM | FAN_MOVED_TO | FAN_CREATE | FAN_DELETE
 MARK_MASK = CHANGES | FAN_ONDIR | FAN_EVENT_ON_CHILD
 APPEARED = FAN_CREATE | FAN_MOVED_TO
 FAN_EVENT_INFO_TYPE_DFID_NAME = 2
-AT_FDCWD, AT_HANDLE_FID = -100, 0x200  # a handle to compare, never to open
+AT_HANDLE_FID = 0x200  # a handle to compare, never to open
 MAX_HANDLE = 128
-_META = struct.Struct("<IBBHQii")
 _INFO = struct.Struct("<BBH8sIi")  # header, fsid, then the file handle's size and type
 _CONTAINER_ID = re.compile(r"[0-9a-f]{64}")
 _WRITER_TTL_S = 1.0
@@ -74,11 +82,7 @@ class _FileHandle(ctypes.Structure):
 
 
 def _libc() -> ctypes.CDLL:
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.fanotify_init.argtypes = [ctypes.c_uint, ctypes.c_uint]
-    libc.fanotify_mark.argtypes = [
-        ctypes.c_int, ctypes.c_uint, ctypes.c_uint64, ctypes.c_int, ctypes.c_char_p,
-    ]  # fmt: skip
+    libc = fanotify_libc()
     libc.name_to_handle_at.argtypes = [
         ctypes.c_int, ctypes.c_char_p, ctypes.POINTER(_FileHandle),
         ctypes.POINTER(ctypes.c_int), ctypes.c_int,
@@ -112,7 +116,7 @@ class FanotifyWatcher:
             os.O_RDONLY | os.O_LARGEFILE,
         )
         if self._fd < 0:
-            raise FimError(f"fanotify_init: {os.strerror(ctypes.get_errno())} (needs root)")
+            raise FimError(f"fanotify_init: {last_error()} (needs root)")
         self._dirs: dict[DirKey, _Dir] = {}
         self._writers: dict[int, tuple[float, Writer]] = {}
         self._last_read = 0.0
@@ -176,9 +180,9 @@ class FanotifyWatcher:
     def _decode(self, data: bytes) -> list[Touch]:
         touches: list[Touch] = []
         off = 0
-        while off + _META.size <= len(data):
-            length, _v, _r, meta_len, mask, _fd, pid = _META.unpack_from(data, off)
-            end, info = off + max(length, _META.size), off + meta_len
+        while off + METADATA.size <= len(data):
+            length, _v, _r, meta_len, mask, _fd, pid = METADATA.unpack_from(data, off)
+            end, info = off + max(length, METADATA.size), off + meta_len
             off = end
             if mask & FAN_Q_OVERFLOW:
                 self.overflowed = True

@@ -17,39 +17,36 @@ marked. Profiles or modes changing flush every ignore mark (`forget`).
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import hashlib
 import logging
 import os
-import select
-import struct
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from stockade.profiles.imagefiles import root_overlay
-from stockade.profiles.verdict import ALLOW, ExecVerdict
-from stockade.respond.errors import RespondError
-from stockade.respond.execblock import (
+from stockade.fanotify import (
     AT_FDCWD,
-    FAN_ALLOW,
     FAN_CLASS_CONTENT,
     FAN_CLOEXEC,
-    FAN_DENY,
     FAN_MARK_ADD,
+    FAN_MARK_FLUSH,
+    FAN_MARK_IGNORED_MASK,
+    FAN_MARK_MOUNT,
     FAN_MARK_REMOVE,
     FAN_NONBLOCK,
     FAN_OPEN_EXEC_PERM,
+    answer,
     fanotify_libc,
+    last_error,
+    permission_fds,
+    reads_until,
 )
+from stockade.profiles.imagefiles import root_overlay
+from stockade.profiles.verdict import ALLOW, ExecVerdict
+from stockade.respond.errors import RespondError
 
 log = logging.getLogger(__name__)
-FAN_MARK_MOUNT = 0x10
-FAN_MARK_IGNORED_MASK = 0x20  # cleared by the kernel when the file is modified
-FAN_MARK_FLUSH = 0x80  # without FAN_MARK_MOUNT: every inode mark of the group
-_METADATA = struct.Struct("IBBHQii")  # event_len, vers, reserved, metadata_len, mask, fd, pid
-_RESPONSE = struct.Struct("iI")  # fd, response
 _HASH_CHUNK = 1 << 20
 MAX_ALLOWED = 65536
 
@@ -120,26 +117,12 @@ class ExecGuard:
     def _mark(self, flags: int, path: Path) -> None:
         mask = FAN_OPEN_EXEC_PERM
         if self._libc.fanotify_mark(self._fd, flags, mask, AT_FDCWD, os.fsencode(path)) != 0:
-            raise RespondError(f"fanotify_mark on {path} failed: {os.strerror(ctypes.get_errno())}")
+            raise RespondError(f"fanotify_mark on {path} failed: {last_error()}")
 
     def _answer(self) -> None:
-        poller = select.poll()
-        poller.register(self._fd, select.POLLIN)
-        while not self._stop.is_set():
-            if not poller.poll(200):
-                continue
-            try:
-                data = os.read(self._fd, 4096)
-            except BlockingIOError:
-                continue
-            except OSError:
-                return
-            offset = 0
-            while offset + _METADATA.size <= len(data):
-                length, _, _, _, _, fd, _ = _METADATA.unpack_from(data, offset)
-                offset += max(length, _METADATA.size)
-                if fd >= 0:
-                    self._answer_one(fd)
+        for data in reads_until(self._fd, self._stop):
+            for fd in permission_fds(data):
+                self._answer_one(fd)
 
     def _answer_one(self, fd: int) -> None:
         verdict = ALLOW
@@ -149,8 +132,7 @@ class ExecGuard:
             log.exception("exec guard: judging an exec failed; allowing it")
             refused = None
         finally:
-            os.write(self._fd, _RESPONSE.pack(fd, FAN_ALLOW if verdict.allow else FAN_DENY))
-            os.close(fd)
+            answer(self._fd, fd, verdict.allow)
         if refused is not None:
             self._on_refused(*refused, verdict)
 

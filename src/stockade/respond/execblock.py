@@ -7,55 +7,40 @@ group (agent exit) lets every exec through again: the kernel allows pending even
 
 from __future__ import annotations
 
-import ctypes
 import os
-import select
-import struct
 import threading
 from pathlib import Path
 
+from stockade.fanotify import (
+    AT_FDCWD,
+    FAN_CLASS_CONTENT,
+    FAN_CLOEXEC,
+    FAN_MARK_ADD,
+    FAN_MARK_REMOVE,
+    FAN_NONBLOCK,
+    FAN_OPEN_EXEC_PERM,
+    answer,
+    fanotify_libc,
+    last_error,
+    permission_fds,
+    reads_until,
+)
 from stockade.model.actions import ActionResult, ActionTarget
 from stockade.respond.base import RESPONSE_ACTIONS, ActionContext, ResponseAction, done
 from stockade.respond.containers import locate
 from stockade.respond.errors import RespondError, TargetError
-
-FAN_CLOEXEC, FAN_NONBLOCK, FAN_CLASS_CONTENT = 0x1, 0x2, 0x4
-FAN_MARK_ADD, FAN_MARK_REMOVE = 0x1, 0x2
-FAN_OPEN_EXEC_PERM = 0x00040000
-FAN_ALLOW, FAN_DENY = 0x01, 0x02
-AT_FDCWD = -100
-_METADATA = struct.Struct("IBBHQii")  # event_len, vers, reserved, metadata_len, mask, fd, pid
-_RESPONSE = struct.Struct("iI")  # fd, response
-
-
-def fanotify_libc() -> ctypes.CDLL:
-    """libc with fanotify_init and fanotify_mark typed."""
-    return _libc()
-
-
-def _libc() -> ctypes.CDLL:
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.fanotify_init.argtypes = [ctypes.c_uint, ctypes.c_uint]
-    libc.fanotify_mark.argtypes = [
-        ctypes.c_int,
-        ctypes.c_uint,
-        ctypes.c_uint64,
-        ctypes.c_int,
-        ctypes.c_char_p,
-    ]
-    return libc
 
 
 class ExecBlocker:
     """The host's blocked executables, denied at exec by one fanotify group and thread."""
 
     def __init__(self) -> None:
-        self._libc = _libc()
+        self._libc = fanotify_libc()
         fd = self._libc.fanotify_init(
             FAN_CLASS_CONTENT | FAN_CLOEXEC | FAN_NONBLOCK, os.O_RDONLY | os.O_LARGEFILE
         )
         if fd < 0:
-            raise RespondError(f"fanotify_init failed: {os.strerror(ctypes.get_errno())}")
+            raise RespondError(f"fanotify_init failed: {last_error()}")
         self._fd = fd
         self._blocked: dict[tuple[int, int], str] = {}  # (dev, inode) -> path as given
         self._lock = threading.Lock()
@@ -70,8 +55,7 @@ class ExecBlocker:
             )
             != 0
         ):
-            err = os.strerror(ctypes.get_errno())
-            raise RespondError(f"fanotify_mark on {path} failed: {err}")
+            raise RespondError(f"fanotify_mark on {path} failed: {last_error()}")
 
     def block(self, path: Path) -> None:
         """Deny every exec of the file at `path` from now on."""
@@ -94,33 +78,18 @@ class ExecBlocker:
             return sorted(self._blocked.values())
 
     def _answer(self) -> None:
-        poller = select.poll()
-        poller.register(self._fd, select.POLLIN)
-        while not self._stop.is_set():
-            if not poller.poll(200):
-                continue
-            try:
-                data = os.read(self._fd, 4096)
-            except BlockingIOError:
-                continue
-            except OSError:
-                return
-            self._answer_all(data)
+        for data in reads_until(self._fd, self._stop):
+            for fd in permission_fds(data):
+                self._answer_one(fd)
 
-    def _answer_all(self, data: bytes) -> None:
-        offset = 0
-        while offset + _METADATA.size <= len(data):
-            length, _, _, _, _, fd, _ = _METADATA.unpack_from(data, offset)
-            offset += max(length, _METADATA.size)
-            if fd < 0:
-                continue
-            try:
-                info = os.fstat(fd)
-                with self._lock:
-                    deny = (info.st_dev, info.st_ino) in self._blocked
-                os.write(self._fd, _RESPONSE.pack(fd, FAN_DENY if deny else FAN_ALLOW))
-            finally:
-                os.close(fd)
+    def _answer_one(self, fd: int) -> None:
+        deny = False
+        try:
+            info = os.fstat(fd)
+            with self._lock:
+                deny = (info.st_dev, info.st_ino) in self._blocked
+        finally:
+            answer(self._fd, fd, allow=not deny)
 
     def close(self) -> None:
         """Stop answering and close the group (the kernel then allows everything)."""

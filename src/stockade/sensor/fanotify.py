@@ -11,11 +11,24 @@ from __future__ import annotations
 import ctypes
 import os
 import select
-import struct
 import time
 from collections.abc import Iterable
 from pathlib import Path
 
+from stockade.fanotify import (
+    AT_FDCWD,
+    FAN_CLASS_NOTIF,
+    FAN_CLOEXEC,
+    FAN_CLOSE_WRITE,
+    FAN_MARK_ADD,
+    FAN_MARK_FILESYSTEM,
+    FAN_MODIFY,
+    FAN_NONBLOCK,
+    FAN_Q_OVERFLOW,
+    METADATA,
+    fanotify_libc,
+    last_error,
+)
 from stockade.model import Event, EventType, FdInfo, Process
 from stockade.sensor.base import (
     ALL_EVENT_TYPES,
@@ -26,20 +39,7 @@ from stockade.sensor.base import (
     SensorUnavailable,
 )
 
-FAN_CLOEXEC, FAN_NONBLOCK, FAN_CLASS_NOTIF = 0x1, 0x2, 0x0
-FAN_MARK_ADD, FAN_MARK_FILESYSTEM = 0x1, 0x100
-FAN_MODIFY, FAN_CLOSE_WRITE, FAN_Q_OVERFLOW = 0x2, 0x8, 0x4000
-_META = struct.Struct("<IBBHQii")  # fanotify_event_metadata
 _MOUNT_RESCAN_S = 0.5
-
-
-def _libc() -> ctypes.CDLL:
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.fanotify_init.argtypes = [ctypes.c_uint, ctypes.c_uint]
-    libc.fanotify_mark.argtypes = [
-        ctypes.c_int, ctypes.c_uint, ctypes.c_uint64, ctypes.c_int, ctypes.c_char_p,
-    ]  # fmt: skip
-    return libc
 
 
 def overlay_mounts(mountinfo: str) -> set[str]:
@@ -92,9 +92,9 @@ class FanotifySource(EventSource):
         """None where fanotify filesystem marks can be used (root, kernel support)."""
         if os.geteuid() != 0:
             return "fanotify filesystem marks need root (CAP_SYS_ADMIN)"
-        fd = _libc().fanotify_init(FAN_CLASS_NOTIF | FAN_CLOEXEC, os.O_RDONLY)
+        fd = fanotify_libc().fanotify_init(FAN_CLASS_NOTIF | FAN_CLOEXEC, os.O_RDONLY)
         if fd < 0:
-            return f"fanotify_init failed: {os.strerror(ctypes.get_errno())}"
+            return f"fanotify_init failed: {last_error()}"
         os.close(fd)
         return None
 
@@ -102,11 +102,11 @@ class FanotifySource(EventSource):
         """Open the fanotify group and mark the overlay filesystems present now."""
         if reason := self.unavailable_reason():
             raise SensorUnavailable(reason)
-        self._libc = _libc()
+        self._libc = fanotify_libc()
         flags = FAN_CLASS_NOTIF | FAN_CLOEXEC | FAN_NONBLOCK
         self._fd = self._libc.fanotify_init(flags, os.O_RDONLY | os.O_LARGEFILE)
         if self._fd < 0:
-            raise SensorUnavailable(f"fanotify_init: {os.strerror(ctypes.get_errno())}")
+            raise SensorUnavailable(f"fanotify_init: {last_error()}")
         for path in self._extra:
             self._mark(path)
         self._rescan(force=True)
@@ -115,7 +115,7 @@ class FanotifySource(EventSource):
         assert self._libc is not None
         mask = FAN_MODIFY | FAN_CLOSE_WRITE
         flags = FAN_MARK_ADD | FAN_MARK_FILESYSTEM
-        if self._libc.fanotify_mark(self._fd, flags, mask, -100, path.encode()) == 0:
+        if self._libc.fanotify_mark(self._fd, flags, mask, AT_FDCWD, path.encode()) == 0:
             self._marked.add(path)
 
     def _rescan(self, force: bool = False) -> None:
@@ -152,9 +152,9 @@ class FanotifySource(EventSource):
     def _decode(self, data: bytes) -> list[Event]:
         events: list[Event] = []
         off = 0
-        while off + _META.size <= len(data):
-            length, _vers, _res, _mlen, mask, fd, pid = _META.unpack_from(data, off)
-            off += max(length, _META.size)
+        while off + METADATA.size <= len(data):
+            length, _vers, _res, _mlen, mask, fd, pid = METADATA.unpack_from(data, off)
+            off += max(length, METADATA.size)
             if mask & FAN_Q_OVERFLOW:
                 self._stats.dropped += 1
             if fd < 0:

@@ -27,10 +27,9 @@ class AlertContainer(BaseModel):
     image_digest: str
 
 
-class AlertItem(BaseModel):
-    """A stored alert: Falco's JSON output, its origin, and its triage state."""
+class AlertFields(BaseModel):
+    """What every view of a stored alert shows: Falco's JSON output and its origin."""
 
-    id: int = Field(description="the platform's id of the stored alert")
     uuid: str
     output: str
     priority: str
@@ -48,6 +47,12 @@ class AlertItem(BaseModel):
     agent_id: str
     process: AlertProcess
     container: AlertContainer
+
+
+class AlertItem(AlertFields):
+    """A stored alert: Falco's JSON output, its origin, and its triage state."""
+
+    id: int = Field(description="the platform's id of the stored alert")
     status: AlertStatus
     status_by: str = Field(description="who set the status; empty while new")
     status_at: str | None = Field(description="when the status was set (RFC 3339)")

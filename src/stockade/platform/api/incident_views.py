@@ -11,7 +11,7 @@ from stockade.detect.storyline import Step, Storyline, StoryNode
 from stockade.model.alerts import Priority
 from stockade.model.entities import HOST_CONTAINER_ID
 from stockade.model.incidents import IncidentStatus
-from stockade.platform.api.alert_models import AlertContainer, AlertProcess
+from stockade.platform.api.alert_models import AlertFields
 from stockade.platform.api.views import alert_view
 from stockade.platform.services.incidents import IncidentDetail
 from stockade.platform.store.incidents import IncidentNote, IncidentRecord
@@ -52,27 +52,10 @@ class IncidentPage(BaseModel):
     next_cursor: str | None
 
 
-class IncidentAlert(BaseModel):
+class IncidentAlert(AlertFields):
     """One of an incident's alerts: Falco's JSON output and its origin."""
 
-    uuid: str
-    output: str
-    priority: str
-    rule: str
-    time: str = Field(description="RFC 3339 with nanoseconds, UTC")
-    output_fields: dict[str, Any]
-    source: str
-    tags: list[str]
-    hostname: str
-    host_id: str
-    container_id: str
-    event_seq: int
-    seq: int
-    count: int = Field(description="identical alerts this one stands for (aggregated)")
-    agent_id: str
     incident_id: int | None
-    process: AlertProcess
-    container: AlertContainer
 
 
 class TimelineEntry(BaseModel):
