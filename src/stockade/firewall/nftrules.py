@@ -149,18 +149,18 @@ def _set_command(key: SetKey, elements: list[JsonObj]) -> JsonObj:
 
 
 def _chain_commands(hook: str, sets: dict[SetKey, list[JsonObj]]) -> list[JsonObj]:
-    """One hook's chain: loopback, allowed peers, then replies to the other direction's.
+    """One hook's chain: allowed peers, loopback, then replies to the other direction's.
 
-    Only non-empty sets are looked up (the table is rebuilt whenever one changes)."""
+    Only non-empty sets are looked up (the table is rebuilt whenever one changes). The
+    peers come first so that a container's own connections (the packets that matter) pass
+    after one rule; loopback is matched by interface index, not by name (a 16-byte copy)."""
     chain = {"family": FAMILY, "table": TABLE, "name": hook, "type": "filter", "hook": hook}
-    commands = [
-        {"add": {"chain": {**chain, "prio": PRIORITY, "policy": "drop"}}},
-        _rule(hook, _iface("iifname" if hook == "input" else "oifname")),
-    ]
+    commands = [{"add": {"chain": {**chain, "prio": PRIORITY, "policy": "drop"}}}]
     for (owner, family, networks), elements in sets.items():
         if owner == hook and elements:
             named = set_name(owner, family, networks=networks)
             commands.append(_rule(hook, _lookup(hook, named, family)))
+    commands.append(_rule(hook, _iface("iif" if hook == "input" else "oif")))
     replies = [
         _rule(hook, _lookup(hook, set_name(owner, family, networks=networks), family, reply=True))
         for (owner, family, networks), elements in sets.items()
