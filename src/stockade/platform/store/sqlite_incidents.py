@@ -9,10 +9,9 @@ from typing import Any
 import msgspec
 
 from stockade.detect.incidents import IncidentDraft
-from stockade.model.alerts import Alert
 from stockade.model.events import Event
 from stockade.model.incidents import OPEN_STATUSES, IncidentStatus
-from stockade.platform.store.base import ContainerRecord, StoredAlert, StoreError
+from stockade.platform.store.base import StoredAlert, StoreError
 from stockade.platform.store.incidents import (
     IncidentChange,
     IncidentNote,
@@ -21,6 +20,7 @@ from stockade.platform.store.incidents import (
 )
 from stockade.platform.store.sql import Connection
 from stockade.platform.store.sqlite import SqliteStore
+from stockade.platform.store.sqlite_queries import STORED_ALERT_COLUMNS, stored_alert
 
 _COLUMNS = (
     "i.id, i.host_id, i.container_id, i.title, i.severity, i.status, i.assignee, i.first_ts, "
@@ -29,12 +29,7 @@ _COLUMNS = (
     "(SELECT name FROM containers WHERE id = i.container_id ORDER BY last_seen DESC LIMIT 1), "
     "(SELECT image FROM containers WHERE id = i.container_id ORDER BY last_seen DESC LIMIT 1)"
 )
-_CONTAINER_COLUMNS = (
-    "c.id, c.name, c.image, c.image_digest, c.runtime, c.first_seen, c.last_seen, c.host_id, "
-    "c.agent_id"
-)
 _event_decoder = msgspec.msgpack.Decoder(Event)
-_alert_decoder = msgspec.json.Decoder(Alert)
 
 
 def _record(row: tuple[Any, ...]) -> IncidentRecord:
@@ -161,24 +156,12 @@ class SqliteIncidentStore:
     def incident_alerts(self, incident_id: int, limit: int) -> list[StoredAlert]:
         """The incident's alerts, oldest first."""
         rows = self._store.connection().execute(
-            f"SELECT a.agent_id, a.body, a.proc_name, a.proc_pid, a.proc_cmdline, "
-            f"{_CONTAINER_COLUMNS}, a.incident_id FROM alerts a LEFT JOIN containers c "
+            f"SELECT {STORED_ALERT_COLUMNS} FROM alerts a LEFT JOIN containers c "
             "ON c.id = a.container_id AND c.agent_id = a.agent_id "
             "WHERE a.incident_id = ? ORDER BY a.ts, a.id LIMIT ?",
             (incident_id, limit),
         )
-        return [
-            StoredAlert(
-                agent_id=r[0],
-                alert=_alert_decoder.decode(r[1]),
-                proc_name=r[2],
-                proc_pid=r[3],
-                proc_cmdline=r[4],
-                container=ContainerRecord(*r[5:14]) if r[5] is not None else None,
-                incident_id=r[14],
-            )
-            for r in rows
-        ]
+        return [stored_alert(r) for r in rows]
 
     def incident_notes(self, incident_id: int) -> list[IncidentNote]:
         """The incident's notes and changes, oldest first."""

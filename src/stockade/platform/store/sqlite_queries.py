@@ -23,6 +23,24 @@ _CONTAINER_COLUMNS = (
 )
 _event_decoder = msgspec.msgpack.Decoder(Event)
 _alert_decoder = msgspec.json.Decoder(Alert)
+STORED_ALERT_COLUMNS = (
+    "a.agent_id, a.body, a.proc_name, a.proc_pid, a.proc_cmdline, "
+    + ", ".join(f"c.{c.strip()}" for c in _CONTAINER_COLUMNS.split(","))
+    + ", a.incident_id"
+)  # what `stored_alert` reads, from `alerts a` LEFT JOIN `containers c`
+
+
+def stored_alert(r: tuple[Any, ...]) -> StoredAlert:
+    """A row of STORED_ALERT_COLUMNS as a StoredAlert."""
+    return StoredAlert(
+        agent_id=r[0],
+        alert=_alert_decoder.decode(r[1]),
+        proc_name=r[2],
+        proc_pid=r[3],
+        proc_cmdline=r[4],
+        container=ContainerRecord(*r[5:14]) if r[5] is not None else None,
+        incident_id=r[14],
+    )
 
 
 def container_ids(conn: Connection, text: str) -> list[str]:
@@ -132,27 +150,13 @@ def query_alerts(conn: Connection, q: AlertQuery) -> list[StoredAlert]:
         where.add("lower(a.priority) = lower(?)", q.priority)
     if q.min_priority is not None:
         where.add("a.priority_num <= ?", q.min_priority)
-    columns = ", ".join(f"c.{c.strip()}" for c in _CONTAINER_COLUMNS.split(","))
     sql, params = where.select(
-        f"a.agent_id, a.body, a.proc_name, a.proc_pid, a.proc_cmdline, {columns}, "
-        "a.incident_id, a.ts AS _ts, a.id AS _id",
+        f"{STORED_ALERT_COLUMNS}, a.ts AS _ts, a.id AS _id",
         "alerts a LEFT JOIN containers c ON c.id = a.container_id AND c.agent_id = a.agent_id",
         "a.ts DESC, a.id DESC",
         q.limit,
     )
-    rows = conn.execute(sql, params)
-    return [
-        StoredAlert(
-            agent_id=r[0],
-            alert=_alert_decoder.decode(r[1]),
-            proc_name=r[2],
-            proc_pid=r[3],
-            proc_cmdline=r[4],
-            container=ContainerRecord(*r[5:14]) if r[5] is not None else None,
-            incident_id=r[14],
-        )
-        for r in rows
-    ]
+    return [stored_alert(r) for r in conn.execute(sql, params)]
 
 
 def list_containers(conn: Connection) -> list[ContainerRecord]:
