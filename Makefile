@@ -33,7 +33,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 pytest: system-deps-test $(STAMP)
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q --durations=30
 
 test: lint typecheck pytest
 
