@@ -7,6 +7,9 @@ group=${1:-run}
 run_pkgs=(podman runc busybox-static clang llvm bpftool libbpf-dev uidmap gcc libc6-dev nftables)  # gcc: the compiled decoder; nftables: isolate_container
 test_pkgs=(chromium postgresql nats-server redis-server auditd containerd)  # auditd: for auditctl only; its daemon must not run
 test_pkgs+=(buildah)  # build steps of the buildah CLI (tests/context/test_buildah.py)
+# Podman's netavark network backend, used by tests on a store of their own (the host's
+# default backend is left as it is): container.cni.json (tests/context/test_cni.py).
+test_pkgs+=(netavark aardvark-dns)
 # Attack tools copied into the detection scenarios' image (tests/support/tools_image.py).
 test_pkgs+=(netcat-openbsd netcat-traditional socat nmap strace curl python3)
 # The SSH brute force scenario's server and client (tests/detect/ssh_image.py); no init

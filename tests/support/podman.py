@@ -37,19 +37,24 @@ BUSYBOX_APPLETS = (
 class Podman:
     """Runs podman; remembers the containers it started so a session can remove them."""
 
-    def __init__(self) -> None:
+    def __init__(
+        self, global_args: tuple[str, ...] = (), env: dict[str, str] | None = None
+    ) -> None:
         self._started: list[str] = []
+        self._global = global_args  # e.g. a separate store: --root DIR --runroot DIR
+        self._env = env
 
     def cmd(
         self, *args: str, check: bool = True, timeout: float = 120, input: bytes | None = None
     ) -> subprocess.CompletedProcess[bytes]:
         """Run `podman ARGS` with this machine's runtime flags."""
         return subprocess.run(
-            ["podman", *BASE_FLAGS, *args],
+            ["podman", *BASE_FLAGS, *self._global, *args],
             check=check,
             timeout=timeout,
             capture_output=True,
             input=input,
+            env=self._env,
         )
 
     def run_detached(
@@ -68,7 +73,7 @@ class Podman:
         self, image: str, *command: str, name: str | None = None, extra: tuple[str, ...] = ()
     ) -> subprocess.Popen[bytes]:
         """Start `podman run -i` attached to pipes (for feeding a shell from a pipe)."""
-        args = ["podman", *BASE_FLAGS, "run", "-i", "--rm", *RUN_FLAGS, *extra]
+        args = ["podman", *BASE_FLAGS, *self._global, "run", "-i", "--rm", *RUN_FLAGS, *extra]
         if name:
             args += ["--name", name]
             self._started.append(name)
@@ -77,6 +82,7 @@ class Podman:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
+            env=self._env,
         )
 
     def exec(self, container: str, *command: str, check: bool = True) -> bytes:

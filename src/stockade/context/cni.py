@@ -5,7 +5,7 @@ attachment's result in `/var/lib/cni/results/<network>-<container or sandbox id>
 The result is given the way Falco's CRI engine gives containerd's: compact JSON keyed by
 the interface name inside the container, each with its addresses (`IPConfigs`: `IP` and
 `Gateway`), `Mac` and `Sandbox` (the network namespace). Podman's netavark backend keeps
-no such cache (its results live in podman's database): there the field stays empty.
+no such cache: podman's own adapter reads its answer from podman's state (`netstatus.py`).
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@
 Sources: containers/storage's `containers.json` (id, name, image id and name),
 `<id>/userdata/config.json` (the OCI spec: caps, mounts, namespaces, privileged),
 `overlay-images/images.json` (image names and manifest digest), runc's `state.json`
-(init pid) and libpod's events log (labels, start time).
+(init pid), libpod's events log (labels, start time) and libpod's state database (the
+network status netavark or CNI returned: container.cni.json, `netstatus.py`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from stockade.context.imageref import split_reference
+from stockade.context.netstatus import PodmanNetworkStatus
 from stockade.context.ocispec import oci_shares_host
 from stockade.context.runtime import RUNTIMES, ContainerRuntime
 from stockade.model import Container
@@ -145,6 +147,7 @@ class PodmanRuntime(ContainerRuntime):
         self._images = JsonFile(storage_root / "overlay-images" / "images.json")
         self._events = EventsLog(events_log)
         self._runtime_roots = runtime_roots
+        self._network = PodmanNetworkStatus(storage_root / "libpod" / "bolt_state.db")
 
     def unavailable_reason(self) -> str | None:
         """Podman is readable when its container store exists."""
@@ -195,6 +198,8 @@ class PodmanRuntime(ContainerRuntime):
             fields["cap_effective"] = tuple(caps)
             fields["mounts"] = _mounts(spec)
             fields["network_mode"] = _network_mode(spec)
+            if fields["network_mode"] == "bridge":  # netavark's (or CNI's) answer, by interface
+                fields["cni_json"] = self._network.cni_json(container_id)
             fields["host_pid"] = oci_shares_host(spec, "pid")
             fields["host_ipc"] = oci_shares_host(spec, "ipc")
         fields["complete"] = isinstance(spec, dict) and image is not None
