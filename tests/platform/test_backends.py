@@ -81,8 +81,8 @@ def test_the_configured_store_and_bus_are_the_ones_used(tmp_path: Path) -> None:
     config = PlatformConfig(data_dir=tmp_path / "d", store="test-recording", bus="test-recording")
     Platform.open(config).close()
     assert opened_stores == [str(tmp_path / "d" / "stockade.db")]
-    # the store worker listens, then the incident grouping
-    assert subscribed == ["opened at ''", "stockade.batches", "stockade.batches"]
+    # the store worker listens, then the incident grouping, then the fleet correlations
+    assert subscribed == ["opened at ''", *["stockade.batches"] * 3]
 
 
 def test_a_store_location_replaces_the_data_dir_default(tmp_path: Path) -> None:

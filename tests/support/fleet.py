@@ -166,7 +166,8 @@ class Fleet:
         finally:
             store.close()
 
-    def _rows(self, query: str) -> list[tuple[Any, ...]]:
+    def rows(self, query: str) -> list[tuple[Any, ...]]:
+        """The rows a read-only query finds in the fleet's store."""
         if self.store == "postgresql":
             return asyncio.run(_pg_rows(self.store_location, query))
         with sqlite3.connect(f"file:{self.store_location}?mode=ro", uri=True, timeout=30) as db:
@@ -177,11 +178,11 @@ class Fleet:
         query = (
             "SELECT agent_id, count(*), count(DISTINCT seq), max(seq) FROM events GROUP BY agent_id"
         )
-        return {row[0]: Stored(*row[1:]) for row in self._rows(query)}
+        return {row[0]: Stored(*row[1:]) for row in self.rows(query)}
 
     def stored_seqs(self) -> dict[str, int]:
         """Per agent: the store's acked seq (everything up to it stored)."""
-        return {row[0]: row[1] for row in self._rows("SELECT id, acked_seq FROM agents")}
+        return {row[0]: row[1] for row in self.rows("SELECT id, acked_seq FROM agents")}
 
 
 async def _pg_rows(url: str, query: str) -> list[tuple[Any, ...]]:

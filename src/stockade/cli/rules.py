@@ -59,7 +59,9 @@ def validate(
     correlations: Annotated[
         list[Path] | None,
         typer.Option(
-            "--correlations", help="Correlation files or directories to check too (repeatable)."
+            "--correlations",
+            help="Correlation files or directories to check too, the agents' and the "
+            "fleet's (`scope: fleet`) (repeatable).",
         ),
     ] = None,
 ) -> None:
@@ -86,7 +88,8 @@ def validate(
     enabled = sum(r.enabled for r in ruleset.rules)
     typer.echo(f"ok: {len(ruleset.rules)} rules ({enabled} enabled) in {len(files)} file(s)")
     if correlations:
-        typer.echo(f"ok: {len(correlated.correlations)} correlations")
+        fleet = f", {len(correlated.fleet)} fleet correlations" if correlated.fleet else ""
+        typer.echo(f"ok: {len(correlated.correlations)} correlations{fleet}")
 
 
 def fields(

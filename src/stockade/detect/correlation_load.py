@@ -30,6 +30,7 @@ import yaml
 
 from stockade.detect.base import DetectError, DetectorConfig
 from stockade.detect.correlation import COUNT_MARK, Correlation, FieldGetter, Step
+from stockade.detect.fleet import FleetCorrelation
 from stockade.model import Priority
 from stockade.rules import ast
 from stockade.rules.compiler import ConditionCompiler
@@ -45,8 +46,9 @@ from stockade.rules.transformers import ExtractorBuilder
 CORRELATIONS_DIR = "correlations"
 KEYS = frozenset(
     {"correlation", "desc", "condition", "sequence", "group_by", "distinct", "threshold"}
-    | {"window", "suppress", "priority", "output", "tags", "enabled"}
+    | {"window", "suppress", "priority", "output", "tags", "enabled", "scope"}
 )
+SCOPES = ("host", "fleet")  # host: the agent runs it; fleet: the platform's workers
 REQUIRED = ("correlation", "group_by", "window", "priority", "output")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
 _UNIT_NS = {"ms": 10**6, "s": 10**9, "m": 60 * 10**9, "h": 3600 * 10**9}
@@ -58,6 +60,7 @@ class CorrelationSet:
 
     correlations: list[Correlation] = field(default_factory=list)
     errors: list[LoadMessage] = field(default_factory=list)
+    fleet: list[FleetCorrelation] = field(default_factory=list)  # `scope: fleet` items
 
 
 class CorrelationItemError(DetectError):
@@ -99,6 +102,7 @@ def load_correlations(paths: Sequence[Path | str]) -> CorrelationSet:
             loaded = read_correlations(text, str(file))
             result.correlations += loaded.correlations
             result.errors += loaded.errors
+            result.fleet += loaded.fleet
     return result
 
 
@@ -123,9 +127,14 @@ def read_correlations(text: str, file: str) -> CorrelationSet:
         return result
     for node in root.value:
         try:
-            result.correlations.append(_compile_item(loader, node, file))
+            compiled = _compile_item(loader, node, file)
         except CorrelationItemError as e:
             result.errors.append(e.message)
+            continue
+        if isinstance(compiled, Correlation):
+            result.correlations.append(compiled)
+        else:
+            result.fleet.append(compiled)
     loader.dispose()
     return result
 
@@ -134,7 +143,9 @@ def _origin(file: str, node: yaml.Node, item: str = "") -> Origin:
     return Origin(file, node.start_mark.line + 1, node.start_mark.column + 1, item)
 
 
-def _compile_item(loader: yaml.SafeLoader, node: yaml.Node, file: str) -> Correlation:
+def _compile_item(
+    loader: yaml.SafeLoader, node: yaml.Node, file: str
+) -> Correlation | FleetCorrelation:
     where = _origin(file, node)
     if not isinstance(node, yaml.MappingNode):
         raise CorrelationItemError(
@@ -150,11 +161,21 @@ def _compile_item(loader: yaml.SafeLoader, node: yaml.Node, file: str) -> Correl
     item = f"correlation '{name}'" if isinstance(name, str) else "correlation"
     where = Origin(file, where.line, where.column, item)
     at = {k: Origin(o.file, o.line, o.column, item) for k, o in at.items()}
-    return _ItemCompiler(values, at, where).compile()
+    scope = values.get("scope", "host")
+    if scope not in SCOPES:
+        msg = f"'scope' must be one of {', '.join(SCOPES)}, got {scope!r}"
+        raise CorrelationItemError("LOAD_ERR_YAML_VALIDATE", msg, at["scope"])
+    if scope == "fleet":
+        from stockade.detect.fleet_load import FleetItemCompiler  # it builds on this module
+
+        return FleetItemCompiler(values, at, where).compile_fleet()
+    return ItemCompiler(values, at, where).compile()
 
 
 @dataclass(slots=True)
-class _ItemCompiler:
+class ItemCompiler:
+    """Checks and compiles one correlation item's values, failing at their positions."""
+
     values: dict[str, Any]
     at: dict[str, Origin]
     where: Origin

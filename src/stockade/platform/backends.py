@@ -9,6 +9,7 @@ from stockade.platform.bus.base import BUSES, Bus
 from stockade.platform.errors import PlatformConfigError
 from stockade.platform.services.firewall import FirewallStore
 from stockade.platform.store.base import STORES, Store, StoreError
+from stockade.platform.store.fleet import FleetState
 from stockade.platform.store.incidents import IncidentStore
 from stockade.platform.store.profiles import ProfileStore
 from stockade.registry import Registry
@@ -55,6 +56,16 @@ def open_incident_store(store: Store) -> IncidentStore:
     if isinstance(store, SqliteStore):
         return SqliteIncidentStore(store)
     raise StoreError(f"the {type(store).__name__} store keeps no incidents yet")
+
+
+def open_fleet_state(store: Store) -> FleetState:
+    """The fleet correlations' shared state kept beside `store` (in the same database)."""
+    from stockade.platform.store.sqlite import SqliteStore
+    from stockade.platform.store.sqlite_fleet import SqliteFleetState
+
+    if isinstance(store, SqliteStore):
+        return SqliteFleetState(store)
+    raise StoreError(f"the {type(store).__name__} store keeps no fleet correlation state yet")
 
 
 def open_firewall_store(store: Store) -> FirewallStore:

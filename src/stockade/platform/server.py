@@ -93,6 +93,7 @@ class PlatformConfig:
     incident_window_s: int = DEFAULT_WINDOW_NS // 1_000_000_000  # alerts this close group
     profile_discover_minutes: int = DEFAULT_DISCOVER_MINUTES  # then a group is monitored
     outputs: OutputSettings = field(default_factory=OutputSettings)  # where alerts also go
+    fleet_correlations: tuple[Path, ...] = ()  # correlation files; (): the shipped defaults
 
     @property
     def runs_workers(self) -> bool:

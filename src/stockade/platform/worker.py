@@ -1,5 +1,6 @@
 """A platform worker: takes batches from the shared bus, stores them, groups their alerts
-into incidents and forwards them to the outputs; also runs retention and saved hunts.
+into incidents, judges the fleet correlations over every host's batches and forwards the
+alerts to the outputs; also runs retention and saved hunts.
 
 `stockade worker` runs one; any number share the bus's durable consumer. Where the bus is
 in-process (`stockade up`, `stockade server` without a bus location), the platform process
@@ -16,10 +17,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from stockade.outputs import AlertOutputs, open_outputs
-from stockade.platform.backends import check_backends, open_bus, open_incident_store, open_store
+from stockade.platform.backends import (
+    check_backends,
+    open_bus,
+    open_fleet_state,
+    open_incident_store,
+    open_store,
+)
 from stockade.platform.bus import Bus, BusError
 from stockade.platform.errors import DataDirError, PlatformConfigError
 from stockade.platform.services.alert_outputs import AlertForwarder
+from stockade.platform.services.fleet_correlation import FleetCorrelator, load_fleet_correlations
 from stockade.platform.services.incidents import IncidentService
 from stockade.platform.services.ingest import StoreWorker
 from stockade.platform.services.metrics import PlatformMetrics
@@ -44,12 +52,20 @@ def attach_workers(
     config: PlatformConfig,
     data_dir: Path,
 ) -> AlertOutputs:
-    """Subscribe the store worker, then incidents, then the outputs (in that order: each
-    reads what the one before stored); returns the opened outputs."""
-    StoreWorker(store, runner, metrics).attach(bus)
-    incidents.attach(bus)
+    """Subscribe the store worker, then incidents, then fleet correlations, then the
+    outputs (in that order: each reads what the one before stored); returns the outputs."""
+    correlations = load_fleet_correlations(config.fleet_correlations)
     outputs = open_outputs(config.outputs, data_dir)
-    AlertForwarder(outputs).attach(bus)
+    try:
+        StoreWorker(store, runner, metrics).attach(bus)
+        incidents.attach(bus)
+        emit = outputs.emit if outputs.outputs else None
+        state = open_fleet_state(store)
+        FleetCorrelator(correlations, state, runner, incidents, emit).attach(bus)
+        AlertForwarder(outputs).attach(bus)
+    except BaseException:
+        outputs.close()
+        raise
     return outputs
 
 

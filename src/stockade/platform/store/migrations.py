@@ -441,6 +441,44 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
         )
         """,
     ),
+    (
+        16,
+        # fleet correlations' shared state: the workers' signals (alerts and connections,
+        # each record once per correlation), hosts' own addresses, and each correlation
+        # met (one row per correlation, group and window: it fires once)
+        """
+        CREATE TABLE fleet_signals (
+            correlation TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            group_key TEXT NOT NULL,
+            host_id TEXT NOT NULL,
+            ts INTEGER NOT NULL,
+            agent_id TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            detail TEXT NOT NULL,
+            PRIMARY KEY (correlation, kind, agent_id, seq)
+        );
+        CREATE INDEX fleet_signals_group ON fleet_signals (correlation, kind, group_key, ts);
+        CREATE INDEX fleet_signals_ts ON fleet_signals (ts);
+        CREATE TABLE fleet_addresses (
+            address TEXT NOT NULL,
+            host_id TEXT NOT NULL,
+            seen_ts INTEGER NOT NULL,
+            PRIMARY KEY (address, host_id)
+        );
+        CREATE INDEX fleet_addresses_host ON fleet_addresses (host_id);
+        CREATE TABLE fleet_fires (
+            id INTEGER PRIMARY KEY,
+            correlation TEXT NOT NULL,
+            group_key TEXT NOT NULL,
+            first_ts INTEGER NOT NULL,
+            last_ts INTEGER NOT NULL,
+            fired_at INTEGER NOT NULL,
+            UNIQUE (correlation, group_key, first_ts)
+        );
+        CREATE INDEX fleet_fires_group ON fleet_fires (correlation, group_key, last_ts)
+        """,
+    ),
 )
 
 
