@@ -65,6 +65,7 @@ BUILTIN_MODULES: dict[str, tuple[str, ...]] = {
         "stockade.scan.analyzers.gobinary",
         "stockade.scan.analyzers.jar",
         "stockade.scan.analyzers.gemspec",
+        "stockade.scan.analyzers.executables",
         "stockade.scan.secrets.analyzer",
         "stockade.scan.misconfig.analyzer",
         "stockade.scan.malware.analyzer",

@@ -1,12 +1,22 @@
-"""The scan subprocess prints the agent's upload format, and fails in one line."""
+"""The scan subprocess prints the agent's upload format, keeps the image's executables'
+digests when asked, and fails in one line."""
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 import sys
 from pathlib import Path
 
+import msgspec
+
 from stockade.model.wire import decode_scan
+from stockade.profiles.scanned_files import (
+    RECHECK_S,
+    ScannedExecutables,
+    file_of,
+    write_executables,
+)
 from tests.scan.imagebuild import LayerSpec, write_oci_layout
 
 TOKEN = b"GITHUB_TOKEN=ghp_" + b"A1b2" * 9 + b"\n"
@@ -32,3 +42,39 @@ def test_a_bad_source_is_one_line_on_stderr(tmp_path: Path) -> None:
     assert done.returncode == 2 and done.stdout == b""
     lines = done.stderr.decode().strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in lines[0]
+
+
+def test_the_child_keeps_the_images_executables_digests(tmp_path: Path) -> None:
+    """Only files with an execute bit, as the top layer holding them has them; none that
+    a later layer deleted."""
+    lower = LayerSpec(
+        files={"bin/tool": b"old tool", "bin/gone": b"gone", "etc/conf": b"data"},
+        modes={"bin/tool": 0o755, "bin/gone": 0o755},
+    )
+    upper = LayerSpec(
+        files={"bin/tool": b"new tool", "bin/.wh.gone": b""}, modes={"bin/tool": 0o700}
+    )
+    layout = write_oci_layout(tmp_path / "img", [lower, upper])
+    kept = tmp_path / "image-files" / "sha256-x.msgpack"
+    done = _child(
+        f"oci:{layout}", "--cache-dir", str(tmp_path / "c"), "--executables-to", str(kept)
+    )
+    assert done.returncode == 0, done.stderr
+    assert decode_scan(done.stdout).image_digest.startswith("sha256:")
+    found = msgspec.msgpack.decode(kept.read_bytes())
+    assert found == {"/bin/tool": "sha256:" + hashlib.sha256(b"new tool").hexdigest()}
+
+
+def test_scanned_executables_are_read_back_and_an_unscanned_image_looked_for_again(
+    tmp_path: Path,
+) -> None:
+    now = [0.0]
+    scanned = ScannedExecutables(tmp_path, clock=lambda: now[0])
+    digest = "sha256:" + "ab" * 32
+    assert scanned.get(digest) is None
+    kept = file_of(tmp_path, digest)
+    assert kept is not None and file_of(tmp_path, "sha256:../../etc") is None
+    write_executables(kept, {"/bin/tool": "sha256:00"})
+    assert scanned.get(digest) is None  # absent a moment ago: not looked for at every exec
+    now[0] = RECHECK_S
+    assert scanned.get(digest) == {"/bin/tool": "sha256:00"}

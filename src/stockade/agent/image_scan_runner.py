@@ -26,19 +26,29 @@ from stockade.agent.image_scans import (
 )
 from stockade.model.inventory import ScanResult
 from stockade.model.wire import SCAN_CONTENT_TYPE, decode_scan, encode_scan
+from stockade.profiles.scanned_files import IMAGE_FILES_DIR, file_of
 
 SCANS_PATH = "/api/v1/agent/scans"
 SCAN_TIMEOUT_S = 600.0
 NICENESS = 15
 
 
-def scan_command(request: ImageScanRequest, cache_dir: Path, vulndb: Path | None) -> list[str]:
-    """The command line scanning one image at low CPU priority (pure)."""
+def scan_command(
+    request: ImageScanRequest,
+    cache_dir: Path,
+    vulndb: Path | None,
+    image_files_dir: Path | None = None,
+) -> list[str]:
+    """The command line scanning one image at low CPU priority (pure); with
+    `image_files_dir`, the image's executables' sha256 are kept there for drift checks."""
     scanners = "pkg,secret,misconfig" + (",vuln" if vulndb is not None else "")
     command = [sys.executable, "-m", "stockade.agent.scan_child", request.source]
     command += ["--scanners", scanners, "--cache-dir", str(cache_dir)]
     if vulndb is not None:
         command += ["--db", str(vulndb)]
+    kept = file_of(image_files_dir, request.digest) if image_files_dir is not None else None
+    if kept is not None:
+        command += ["--executables-to", str(kept)]
     nice = shutil.which("nice")
     return [nice, "-n", str(NICENESS), *command] if nice else command
 
@@ -46,9 +56,12 @@ def scan_command(request: ImageScanRequest, cache_dir: Path, vulndb: Path | None
 class SubprocessScanner:
     """Runs each scan as a child process; `cancel` kills the one running."""
 
-    def __init__(self, cache_dir: Path, vulndb: Path | None = None) -> None:
+    def __init__(
+        self, cache_dir: Path, vulndb: Path | None = None, image_files_dir: Path | None = None
+    ) -> None:
         self._cache_dir = cache_dir
         self._vulndb = vulndb
+        self._image_files_dir = image_files_dir
         self._lock = threading.Lock()
         self._running: subprocess.Popen[bytes] | None = None
         self._cancelled = False
@@ -59,7 +72,7 @@ class SubprocessScanner:
             if self._cancelled:
                 raise ImageScanError("the agent is stopping")
             proc = self._running = subprocess.Popen(
-                scan_command(request, self._cache_dir, self._vulndb),
+                scan_command(request, self._cache_dir, self._vulndb, self._image_files_dir),
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 stdin=subprocess.DEVNULL,
@@ -143,7 +156,7 @@ def start_image_scans(
     state_dir: Path, server_url: str, credentials: Credentials, vulndb: Path | None
 ) -> ImageScanScheduler:
     """A running scheduler scanning in subprocesses and reporting to the platform."""
-    scanner = SubprocessScanner(state_dir / "scan-cache", vulndb)
+    scanner = SubprocessScanner(state_dir / "scan-cache", vulndb, state_dir / IMAGE_FILES_DIR)
     scheduler = ImageScanScheduler(state_dir, HttpScanPlatform(server_url, credentials), scanner)
     scheduler.start()
     return scheduler

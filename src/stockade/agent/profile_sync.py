@@ -22,6 +22,7 @@ from stockade.agent.enroll import Credentials, response_detail
 from stockade.profiles.detector import ProfileDetector
 from stockade.profiles.imagefiles import ImageFiles
 from stockade.profiles.protection import ExeHashes, Protection
+from stockade.profiles.scanned_files import IMAGE_FILES_DIR, ScannedExecutables
 from stockade.profiles.wire import ProfilePush
 from stockade.respond.errors import RespondError
 
@@ -130,7 +131,7 @@ def start_profiles(
     if detector.hasher is None:
         detector.hasher = ExeHashes()
     if detector.image_files is None:
-        detector.image_files = ImageFiles()
+        detector.image_files = ImageFiles(ScannedExecutables(state_dir / IMAGE_FILES_DIR))
     try:
         protection: Protection | None = Protection(detector)
     except RespondError as e:

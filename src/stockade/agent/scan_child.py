@@ -19,6 +19,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--scanners", default="pkg,secret,misconfig")
     parser.add_argument("--cache-dir", type=Path, required=True)
     parser.add_argument("--db", type=Path, default=None)
+    parser.add_argument(
+        "--executables-to", type=Path, default=None, help="also store executables' sha256 here"
+    )
     return parser.parse_args(argv)
 
 
@@ -27,7 +30,7 @@ def run(argv: list[str]) -> bytes:
     from stockade.errors import UsageError
     from stockade.model.wire import encode_scan
     from stockade.scan.options import Scanner, ScanOptions
-    from stockade.scan.scanner import scan_image
+    from stockade.scan.scanner import scan_image, scan_image_executables
 
     args = parse_args(argv)
     try:
@@ -35,7 +38,17 @@ def run(argv: list[str]) -> bytes:
     except ValueError as e:
         raise UsageError(f"--scanners: {e}") from e
     options = ScanOptions(scanners=scanners, cache_dir=args.cache_dir, db_path=args.db)
-    return encode_scan(scan_image(args.source, options))
+    if args.executables_to is None:
+        return encode_scan(scan_image(args.source, options))
+    from stockade.profiles.scanned_files import write_executables
+
+    result, executables = scan_image_executables(args.source, options)
+    if executables:
+        try:
+            write_executables(args.executables_to, executables)
+        except OSError as e:
+            raise UsageError(f"--executables-to {args.executables_to}: {e}") from e
+    return encode_scan(result)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -75,7 +75,9 @@ class ProfileDetector:
         """Drift against the image's own file where it can be read, else the upper layer."""
         if self.image_files is None:
             return on_upper
-        image_hash = self.image_files.sha256(container.id, container.pid, path)
+        image_hash = self.image_files.sha256(
+            container.id, container.pid, path, container.image_digest
+        )
         return image_drift(on_upper, image_hash, file_hash)
 
     def process_mode(self, container: Container) -> Mode:

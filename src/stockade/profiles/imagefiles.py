@@ -9,6 +9,10 @@ whether an executable is drift against that version: a file the image lacks is d
 when it is on the upper layer; a file the image has is drift exactly when its content
 differs, on the upper layer or not (one copied up unchanged, by a chmod or an
 identical reinstall, is not).
+
+Where the agent scanned the image (`scanned_files`), the scanner's sha256 of an
+executable, read from the image's verified layers, is taken instead of the pinned one:
+a layer file changed in place even before its first read is then caught too.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ import stat
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+from stockade.profiles.scanned_files import ScannedExecutables
 
 MAX_PINNED = 65536
 MAX_CONTAINERS = 4096
@@ -96,14 +102,19 @@ def image_drift(on_upper: bool, image_sha256: str | None, file_sha256: Callable[
 class ImageFiles:
     """sha256 of files as each container's image has them (pinned on first read)."""
 
-    def __init__(self) -> None:
+    def __init__(self, scanned: ScannedExecutables | None = None) -> None:
+        self._scanned = scanned
         self._overlays: dict[str, RootOverlay] = {}  # by container id
         self._pinned: dict[tuple[str, str], str] = {}  # (layer file) -> "sha256:..."
         self._found: dict[tuple[str, str], str | None] = {}  # (container, path) -> layer file
 
-    def sha256(self, container_id: str, pid: int, path: str) -> str | None:
+    def sha256(self, container_id: str, pid: int, path: str, image_digest: str = "") -> str | None:
         """The image's sha256 of `path` in the container; None when not in its image or the
-        container (its overlay) cannot be read."""
+        container (its overlay) cannot be read. The scan of `image_digest` comes first."""
+        if image_digest and self._scanned is not None:
+            executables = self._scanned.get(image_digest)
+            if executables is not None and path in executables:
+                return executables[path]
         found = self._layer_file(container_id, pid, path)
         if found is None:
             return None

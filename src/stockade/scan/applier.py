@@ -28,6 +28,7 @@ class Applied:
     findings: list[Finding]
     os: OSInfo | None
     warnings: list[str]
+    executables: dict[str, str] = field(default_factory=dict)  # "/path" -> "sha256:..."
 
 
 def _remove_under(files: dict[str, _FileState], directory: str) -> None:
@@ -92,7 +93,8 @@ def _collect(files: dict[str, _FileState], warnings: list[str]) -> Applied:
         candidate = state.analysis.os
         if candidate is not None and (os_info is None or candidate.priority > os_info.priority):
             os_info = candidate
-    return Applied(packages=packages, findings=findings, os=os_info, warnings=warnings)
+    executables = {"/" + p: s.analysis.sha256 for p, s in files.items() if s.analysis.sha256}
+    return Applied(packages, findings, os_info, warnings, executables)
 
 
 def without_declared_duplicates(packages: list[Package]) -> list[Package]:

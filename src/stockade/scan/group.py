@@ -69,6 +69,7 @@ class AnalyzerGroup:
             lockfiles=options.lockfiles or tree,
             project_manifests=not tree,
             package_files=options.package_files,
+            executables=options.executables,
         )
         wanted = _wanted_scanners(options)
         classes = tuple(

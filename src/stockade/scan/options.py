@@ -39,6 +39,7 @@ class ScanOptions:
     max_layer_size: int = 8 * 1024 * 1024 * 1024  # decompressed bytes per layer
     lockfiles: bool = False  # lock files describe what *would* be installed
     package_files: bool = False  # each package's files and digests (dpkg md5sums, RECORD)
+    executables: bool = False  # each executable file's sha256 (`scan_image_executables`)
 
     def enabled(self, scanner: Scanner) -> bool:
         """True when `scanner` is part of this scan."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 
@@ -42,6 +43,20 @@ def scan_image(ref: str, options: ScanOptions, progress: Progress | None = None)
         return _scan_layers(ref, source, options, report)
 
 
+def scan_image_executables(ref: str, options: ScanOptions) -> tuple[ScanResult, dict[str, str]]:
+    """`scan_image`, plus the image's executable files' sha256 by path ("/usr/bin/id") as
+    its verified layers hold them; empty for a container's root filesystem (not an image's)."""
+    options = dataclasses.replace(options, executables=True)
+    with open_source(ref) as source:
+        if isinstance(source, RootfsSource):
+            group = AnalyzerGroup.build(dataclasses.replace(options, executables=False))
+            return _scan_tree(ref, source.root, options, group, _no_progress), {}
+        if not isinstance(source, ImageSource):
+            raise SourceError(f"{ref}: unsupported source type {type(source).__name__}")
+        scan, applied = _layers_applied(ref, source, options, _no_progress)
+        return _finish(scan, applied, options, scan.findings), applied.executables
+
+
 def scan_fs(path: str | Path, options: ScanOptions, progress: Progress | None = None) -> ScanResult:
     """Scan a directory tree (a project or a rootfs): lock files' dependencies are listed
     (marked as such), the project's own package.json is not a package."""
@@ -77,6 +92,15 @@ def _scan_tree(
 def _scan_layers(
     ref: str, source: ImageSource, options: ScanOptions, report: Progress
 ) -> ScanResult:
+    scan, applied = _layers_applied(ref, source, options, report)
+    return _finish(scan, applied, options, scan.findings)
+
+
+def _layers_applied(
+    ref: str, source: ImageSource, options: ScanOptions, report: Progress
+) -> tuple[ScanResult, Applied]:
+    """The image's layers read (or taken from the cache once verified) and merged; the
+    image-config findings wait in the result's `findings`."""
     group = AnalyzerGroup.build(options)
     cache = LayerCache(options.cache_dir) if options.cache_dir is not None else None
     layers = source.layers()
@@ -102,8 +126,9 @@ def _scan_layers(
         image_digest=source.manifest_digest,
         image_config_digest=source.config_digest,
         layers=[layer.ref for layer in layers],
+        findings=extra,
     )
-    return _finish(scan, apply_layers(results), options, extra)
+    return scan, apply_layers(results)
 
 
 def _image_findings(

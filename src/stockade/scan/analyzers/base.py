@@ -34,6 +34,7 @@ class FileAnalysis(msgspec.Struct, kw_only=True):
     warnings: list[str] = msgspec.field(default_factory=list)  # what was not read, and why
     # files a package database lists, by `package_files.files_key` of their package
     package_files: dict[str, list[PackageFile]] = msgspec.field(default_factory=dict)
+    sha256: str = ""  # "sha256:..." of an executable file, when the scan lists them
 
     def merge(self, other: FileAnalysis) -> None:
         """Add another analyzer's results for the same file."""
@@ -42,6 +43,7 @@ class FileAnalysis(msgspec.Struct, kw_only=True):
         self.licenses.update(other.licenses)
         self.warnings.extend(other.warnings)
         self.package_files.update(other.package_files)
+        self.sha256 = self.sha256 or other.sha256
         if other.os is not None and (self.os is None or other.os.priority > self.os.priority):
             self.os = other.os
 
@@ -61,6 +63,7 @@ class AnalyzerOptions:
     # Trivy and Syft list it); off in filesystem scans, where it is the project scanned
     project_manifests: bool = True
     package_files: bool = False  # list each package's files with their digests (SBOMs)
+    executables: bool = False  # hash each executable file (the agent's drift check)
 
 
 class Analyzer(ABC):
