@@ -10,6 +10,7 @@ import pytest
 
 from stockade.hunt.engine import HuntError
 from stockade.hunt.sigma import sigma_hunt
+from stockade.hunt.source import SqliteHuntSource
 from stockade.model import Event, Process
 from stockade.platform.store.migrations import migrate
 
@@ -42,14 +43,18 @@ def test_a_corpus_sigma_rule_finds_the_stored_exec_it_describes(
     conn.commit()
     conn.close()
     rules = corpus / "sigma" / "rules" / "linux" / "process_creation"
-    result = sigma_hunt(database, [rules / "proc_creation_lnx_nohup.yml"], (NOW - 10**9, NOW))
+    result = sigma_hunt(
+        SqliteHuntSource(database), [rules / "proc_creation_lnx_nohup.yml"], (NOW - 10**9, NOW)
+    )
     assert result.refused == []
     assert [(m.rule, m.proc_cmdline) for m in result.matches] == [
         ("Nohup Execution", "nohup sleep 60")
     ]
     assert result.scanned == 3
 
-    old = sigma_hunt(database, [rules / "proc_creation_lnx_nohup.yml"], (0, NOW - 10**9))
+    old = sigma_hunt(
+        SqliteHuntSource(database), [rules / "proc_creation_lnx_nohup.yml"], (0, NOW - 10**9)
+    )
     assert old.matches == [] and old.scanned == 0
 
 
@@ -58,4 +63,4 @@ def test_yaml_that_is_no_sigma_rule_is_refused_in_one_line(tmp_path: Path) -> No
     rule = tmp_path / "rule.yml"
     rule.write_text("0")
     with pytest.raises(HuntError, match="must be a Sigma rule"):
-        sigma_hunt(tmp_path / "unused.db", [rule], (0, NOW))
+        sigma_hunt(SqliteHuntSource(tmp_path / "unused.db"), [rule], (0, NOW))

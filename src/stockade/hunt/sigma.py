@@ -5,7 +5,6 @@ limit and a time limit like SQL hunts."""
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -16,6 +15,7 @@ import yaml
 
 from stockade.errors import StockadeError
 from stockade.hunt.engine import HuntError
+from stockade.hunt.source import HuntSource
 from stockade.model.events import Event
 from stockade.rules import load_rules
 from stockade.rules.sigma import load_sigma_rules
@@ -48,7 +48,7 @@ class SigmaHuntResult:
 
 
 def sigma_hunt(
-    db_path: Path,
+    source: HuntSource,
     rule_paths: Sequence[Path],
     window: tuple[int, int],
     limit: int = 1000,
@@ -65,12 +65,7 @@ def sigma_hunt(
         return result
     ruleset = load_rules([], sources=loaded.sources())
     deadline = time.monotonic() + timeout_s
-    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
-    try:
-        conn.execute("PRAGMA query_only = ON")
-        rows = conn.execute(
-            "SELECT agent_id, body FROM events WHERE ts >= ? AND ts < ? ORDER BY ts", window
-        )
+    with source.event_bodies(window) as rows:
         for agent_id, body in rows:
             result.scanned += 1
             if result.scanned % 10_000 == 0 and time.monotonic() > deadline:
@@ -81,10 +76,6 @@ def sigma_hunt(
                     result.truncated = True
                     return result
                 result.matches.append(_match(rule.name, agent_id, event))
-    except sqlite3.Error as e:
-        raise HuntError(f"sigma hunt: {e}") from None
-    finally:
-        conn.close()
     return result
 
 

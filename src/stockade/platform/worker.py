@@ -34,6 +34,7 @@ from stockade.platform.services.metrics import PlatformMetrics
 from stockade.platform.services.retention import RetentionPolicy, RetentionService
 from stockade.platform.services.saved_hunts import run_schedule
 from stockade.platform.store import Store, StoreError
+from stockade.platform.store.hunting import HuntingUnavailable, hunting_of
 from stockade.platform.store.runner import StoreRunner
 
 if TYPE_CHECKING:
@@ -70,11 +71,14 @@ def attach_workers(
 
 
 async def run_saved_hunts(store: Store, outputs: AlertOutputs | None) -> None:
-    """Run saved hunts on their schedule (SQLite stores only: hunts read the file); their
-    alerts go to the outputs too."""
-    path = getattr(store, "path", None)
-    if isinstance(path, str) and Path(path).exists():
-        await run_schedule(Path(path), outputs.emit_one if outputs is not None else None)
+    """Run saved hunts on their schedule (on a store that can be hunted); their alerts go
+    to the outputs too."""
+    try:
+        hunting = await asyncio.to_thread(hunting_of, store)
+    except HuntingUnavailable as e:
+        log.warning("saved hunts do not run: %s", e)
+        return
+    await run_schedule(hunting, outputs.emit_one if outputs is not None else None)
 
 
 def worker_duties(

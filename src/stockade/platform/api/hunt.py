@@ -1,7 +1,8 @@
 """User API for hunting: one read-only SQL query over the hunt views (`POST /api/v1/hunt`).
 
 Analysts and admins may hunt (a POST); the query runs on its own read-only connection
-on a worker thread, with its window, row limit and time limit (see `stockade.hunt`).
+on a worker thread, with its window, row limit and time limit (see `stockade.hunt`; on
+PostgreSQL `platform/store/pg_hunt.py`).
 """
 
 from __future__ import annotations
@@ -15,10 +16,11 @@ from typing import Any
 from fastapi import APIRouter, Depends, HTTPException
 from pydantic import BaseModel, Field
 
-from stockade.hunt.engine import MAX_ROWS, HuntError, HuntQuery, run_hunt, window
+from stockade.hunt.engine import MAX_ROWS, HuntError, HuntQuery, window
 from stockade.hunt.sigma import sigma_hunt
 from stockade.platform.api.deps import Services, current_user
 from stockade.platform.services import PlatformServices
+from stockade.platform.store.hunting import Hunting, HuntingUnavailable, hunting_of
 
 router = APIRouter(prefix="/api/v1", tags=["hunting"], dependencies=[Depends(current_user)])
 
@@ -50,12 +52,12 @@ class HuntAnswer(BaseModel):
     until: int
 
 
-def database_path(services: PlatformServices) -> Path:
-    """The SQLite file hunts read; 501 when the store is not SQLite."""
-    path = getattr(services.store, "path", None)
-    if not isinstance(path, str) or not Path(path).exists():
-        raise HTTPException(501, "hunting needs the SQLite store")
-    return Path(path)
+def store_hunting(services: PlatformServices) -> Hunting:
+    """The store's hunting; 501 when the store cannot be hunted."""
+    try:
+        return hunting_of(services.store)
+    except HuntingUnavailable as e:
+        raise HTTPException(501, str(e)) from None
 
 
 @router.post("/hunt", response_model=HuntAnswer)
@@ -63,7 +65,7 @@ def hunt(body: HuntBody, services: Services) -> HuntAnswer:
     """Run one read-only query; 400 with a one-line reason when it is refused or wrong."""
     query = HuntQuery(body.sql, body.since, body.until, body.limit, body.timeout_s)
     try:
-        result = run_hunt(database_path(services), query)
+        result = store_hunting(services).source.run(query)
     except HuntError as e:
         raise HTTPException(400, str(e)) from None
     return HuntAnswer(
@@ -103,7 +105,7 @@ def hunt_sigma(body: SigmaHuntBody, services: Services) -> SigmaHuntAnswer:
             rule = Path(where) / "rule.yml"
             rule.write_text(body.yaml)
             result = sigma_hunt(
-                database_path(services), [rule], (since, until), body.limit, body.timeout_s
+                store_hunting(services).source, [rule], (since, until), body.limit, body.timeout_s
             )
     except HuntError as e:
         raise HTTPException(400, str(e)) from None

@@ -6,19 +6,18 @@ it once over the last hour before it is stored, so a refused query is a 400 at o
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Path
 from pydantic import BaseModel, Field
 
-from stockade.hunt.engine import HuntError, HuntQuery, run_hunt
+from stockade.hunt.engine import HuntError, HuntQuery
 from stockade.platform.api.deps import Services, current_user
-from stockade.platform.api.hunt import database_path
+from stockade.platform.api.hunt import store_hunting
 from stockade.platform.services import PlatformServices
 from stockade.platform.services.accounts import Principal
-from stockade.platform.store.sqlite_hunts import SavedHunt, SavedHunts
+from stockade.platform.store.sqlite_hunts import HuntNameTaken, SavedHunt, SavedHunts
 
 router = APIRouter(prefix="/api/v1", tags=["hunting"], dependencies=[Depends(current_user)])
 HuntId = Annotated[int, Path(ge=1, description="a saved hunt's id")]
@@ -48,7 +47,7 @@ class SavedHuntView(SavedHuntBody):
 
 
 def _hunts(services: PlatformServices) -> SavedHunts:
-    return SavedHunts(database_path(services))
+    return store_hunting(services).saved
 
 
 def _view(hunt: SavedHunt) -> SavedHuntView:
@@ -71,7 +70,7 @@ def _view(hunt: SavedHunt) -> SavedHuntView:
 def _check(services: PlatformServices, sql: str) -> None:
     now = time.time_ns()
     try:
-        run_hunt(database_path(services), HuntQuery(sql, since=now - 3600 * 10**9, limit=1), now)
+        store_hunting(services).source.run(HuntQuery(sql, since=now - 3600 * 10**9, limit=1), now)
     except HuntError as e:
         raise HTTPException(400, str(e)) from None
 
@@ -102,8 +101,8 @@ def create_hunt(
         hunt_id = hunts.create(
             body.name, body.sql, body.interval_s, body.priority, user.username, time.time_ns()
         )
-    except sqlite3.IntegrityError:
-        raise HTTPException(409, f"a saved hunt is named {body.name!r} already") from None
+    except HuntNameTaken as e:
+        raise HTTPException(409, str(e)) from None
     if not body.enabled:
         hunts.update(hunt_id, body.sql, body.interval_s, body.priority, False)
     return get_hunt(hunt_id, services)

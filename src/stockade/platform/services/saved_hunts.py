@@ -11,13 +11,13 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
-from pathlib import Path
 
 import msgspec
 
-from stockade.hunt.engine import HuntError, HuntQuery, run_hunt
+from stockade.hunt.engine import HuntError, HuntQuery
 from stockade.model.alerts import Alert, Priority
-from stockade.platform.store.sqlite_hunts import SavedHunt, SavedHunts
+from stockade.platform.store.hunting import Hunting
+from stockade.platform.store.sqlite_hunts import SavedHunt
 from stockade.platform.timestamps import format_ns
 
 log = logging.getLogger(__name__)
@@ -47,13 +47,12 @@ def alert_for(hunt: SavedHunt, columns: list[str], rows: list[list[object]], at:
     )
 
 
-def run_once(
-    hunts: SavedHunts, hunt: SavedHunt, now: int, on_alert: AlertSink | None = None
-) -> int:
+def run_once(hunting: Hunting, hunt: SavedHunt, now: int, on_alert: AlertSink | None = None) -> int:
     """Run one hunt over the window since its last run; the rows it found (0 on error)."""
     since = hunt.last_run_at or now - hunt.interval_s * 10**9
+    hunts = hunting.saved
     try:
-        result = run_hunt(hunts.path, HuntQuery(hunt.sql, since=since, until=now), now)
+        result = hunting.source.run(HuntQuery(hunt.sql, since=since, until=now), now)
     except HuntError as e:
         hunts.record_run(hunt.id, now, 0, str(e))
         return 0
@@ -68,22 +67,21 @@ def run_once(
     return len(result.rows)
 
 
-def run_due(path: Path, now: int, on_alert: AlertSink | None = None) -> int:
+def run_due(hunting: Hunting, now: int, on_alert: AlertSink | None = None) -> int:
     """Run every hunt that is due; how many ran."""
-    hunts = SavedHunts(path)
     ran = 0
-    for hunt in hunts.list():
-        if due(hunt, now):
-            run_once(hunts, hunt, now, on_alert)
+    for hunt in hunting.saved.list():
+        if due(hunt, now) and hunting.saved.claim(hunt, now):
+            run_once(hunting, hunt, now, on_alert)
             ran += 1
     return ran
 
 
-async def run_schedule(path: Path, on_alert: AlertSink | None = None) -> None:
-    """Run due hunts every TICK_S until cancelled (on a worker thread: SQLite blocks)."""
+async def run_schedule(hunting: Hunting, on_alert: AlertSink | None = None) -> None:
+    """Run due hunts every TICK_S until cancelled (on a worker thread: the store blocks)."""
     while True:
         try:
-            await asyncio.to_thread(run_due, path, time.time_ns(), on_alert)
+            await asyncio.to_thread(run_due, hunting, time.time_ns(), on_alert)
         except Exception:  # a broken hunt or a busy store must not stop the schedule
             log.exception("saved hunts: a scheduled run failed")
         await asyncio.sleep(TICK_S)

@@ -24,11 +24,15 @@ from urllib.parse import urlsplit, urlunsplit
 from stockade.platform.messages import IngestBatch
 from stockade.platform.store.base import STORES, BatchResult, RecordKind, StoreError
 from stockade.platform.store.dialect import PARTITIONED, PRELUDE, Catalog, PostgresDialect
+from stockade.platform.store.hunting import Hunting, HuntingUnavailable
 from stockade.platform.store.migrations import migrate
 from stockade.platform.store.pg_batches import NulInText, prepare_batch, without_nul, write_batch
 from stockade.platform.store.pg_connection import LoopThread, PgConnection, connect
+from stockade.platform.store.pg_hunt import PostgresHuntSource
+from stockade.platform.store.pg_hunt_setup import prepare_hunting
 from stockade.platform.store.pg_partitions import NoPartition, Partitions
 from stockade.platform.store.sqlite import SqliteStore
+from stockade.platform.store.sqlite_hunts import SavedHunts
 
 WRITER_LOCK = 0x5704CADE  # advisory lock: the SQLite-style writes, one at a time
 MIGRATION_LOCK = 0x5704CADF  # advisory lock: one process migrates at a time
@@ -38,7 +42,7 @@ class PostgresStore(SqliteStore):
     """A `Store` in a PostgreSQL database; safe from many threads and many processes."""
 
     def __init__(self, url: str) -> None:
-        self.path = url  # no file: hunting (which reads SQLite's file) says it needs SQLite
+        self.path = url
         self.where = redacted(url)
         self._local = threading.local()
         self._lock = threading.Lock()
@@ -47,6 +51,8 @@ class PostgresStore(SqliteStore):
         self._dialect = PostgresDialect()
         self._partitions = Partitions()
         self._loop = LoopThread(name="postgres-store")
+        self._hunting: Hunting | None = None
+        self._hunting_lock = threading.Lock()
         try:
             self._prepare()
         except (StoreError, OSError) as e:
@@ -103,6 +109,22 @@ class PostgresStore(SqliteStore):
     def connection(self) -> PgConnection:
         """This thread's connection, for the store modules kept beside this class."""
         return self._conn()
+
+    def hunting(self) -> Hunting:
+        """Hunts as the database's hunt role (made on first use); saved hunts in the store."""
+        with self._hunting_lock:
+            if self._hunting is None:
+                try:
+                    with self._write() as conn:
+                        login = prepare_hunting(conn)
+                except StoreError as e:
+                    raise HuntingUnavailable(
+                        f"hunting on {self.where} needs a role the store may create "
+                        f"(CREATEROLE): {e}"
+                    ) from e
+                source = PostgresHuntSource(self._loop, self.path, login, self._conn)
+                self._hunting = Hunting(source, SavedHunts(self._write))
+            return self._hunting
 
     def close(self) -> None:
         """Close every thread's connection and stop the event loop."""

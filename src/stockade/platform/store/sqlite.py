@@ -11,10 +11,12 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import msgspec
 
+from stockade.hunt.source import SqliteHuntSource
 from stockade.model.inventory import ScanResult
 from stockade.model.wire import Heartbeat
 from stockade.platform.messages import IngestBatch
@@ -44,12 +46,14 @@ from stockade.platform.store.base import (
     UnknownAgentError,
     UserRecord,
 )
+from stockade.platform.store.hunting import Hunting, HuntingUnavailable
 from stockade.platform.store.migrations import migrate
 from stockade.platform.store.sql import Connection
 from stockade.platform.store.sqlite_actions import SqliteActions
 from stockade.platform.store.sqlite_alert_console import SqliteAlertConsole
 from stockade.platform.store.sqlite_baseline import SqliteBaseline
 from stockade.platform.store.sqlite_budget import within
+from stockade.platform.store.sqlite_hunts import SavedHunts, sqlite_transaction
 from stockade.platform.store.sqlite_inventory import SqliteInventory
 
 WAL_CHECKPOINT_PAGES = 10_000  # ~40 MB: fewer, larger checkpoints while ingesting
@@ -116,6 +120,13 @@ class SqliteStore(SqliteActions, SqliteAlertConsole, SqliteInventory, SqliteBase
         """This thread's connection inside one write transaction (rolled back on error)."""
         with self._write() as conn:
             yield conn
+
+    def hunting(self) -> Hunting:
+        """Hunts over this store's file, read-only; saved hunts on connections of their own."""
+        if self.path == ":memory:" or not Path(self.path).exists():
+            raise HuntingUnavailable(f"hunting needs the store's file ({self.path} is none)")
+        path = Path(self.path)
+        return Hunting(SqliteHuntSource(path), SavedHunts(sqlite_transaction(path)))
 
     def close(self) -> None:
         """Close every thread's connection."""
