@@ -5,8 +5,10 @@ unread)."""
 from __future__ import annotations
 
 import io
+import os
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import msgspec
 import pytest
@@ -15,6 +17,7 @@ from stockade.scan import tree_split
 from stockade.scan.group import AnalyzerGroup
 from stockade.scan.layers import LayerResult, analyze_tree
 from stockade.scan.options import Scanner, ScanOptions
+from stockade.scan.walker import list_small_tree
 
 AWS_KEY = "AKIA" + "Z7VRSQ5TJN2XMPLE"
 
@@ -55,6 +58,7 @@ def _tree(root: Path) -> None:
 def _scan(root: Path, split: bool, monkeypatch: pytest.MonkeyPatch) -> LayerResult:
     monkeypatch.setattr(tree_split, "may_fork", lambda: split)
     monkeypatch.setattr(tree_split, "TARGET_UNITS", 16)
+    monkeypatch.setattr(tree_split, "SPLIT_MIN_ENTRIES", 0)  # split even this small tree
     options = ScanOptions(
         scanners=frozenset({Scanner.PKG, Scanner.SECRET}), cache_dir=None, max_file_size=1024
     )
@@ -73,6 +77,46 @@ def test_two_processes_find_what_one_walk_finds(
     assert sum(len(f.findings) for f in one.files.values()) == 30
     assert any("nested deeper than" in w for w in one.warnings)
     assert any("big.env" in w for w in one.warnings)
+
+
+def test_a_small_tree_is_walked_once_in_this_process_from_the_listings_it_made(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _tree(tmp_path)
+    one = _scan(tmp_path, split=False, monkeypatch=monkeypatch)
+    monkeypatch.setattr(tree_split, "SPLIT_MIN_ENTRIES", 10_000)
+    monkeypatch.setattr(tree_split, "may_fork", lambda: True)
+
+    def no_split(*args: object) -> None:
+        raise AssertionError("a small tree was split")
+
+    monkeypatch.setattr(tree_split, "analyze_units", no_split)
+    listed: list[str] = []
+    real_scandir = os.scandir
+
+    def counting_scandir(path: str) -> Any:
+        listed.append(path)
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", counting_scandir)
+    group = AnalyzerGroup.build(
+        ScanOptions(
+            scanners=frozenset({Scanner.PKG, Scanner.SECRET}), cache_dir=None, max_file_size=1024
+        ),
+        tree=True,
+    )
+    small = analyze_tree(tmp_path, group)
+    assert msgspec.msgpack.encode(small) == msgspec.msgpack.encode(one)
+    assert len(listed) == len(set(listed))  # each directory listed once
+
+
+def test_a_tree_over_the_size_estimate_is_not_listed_whole(tmp_path: Path) -> None:
+    _tree(tmp_path)
+    limits = AnalyzerGroup.build(ScanOptions(cache_dir=None), tree=True).limits
+    assert list_small_tree(tmp_path, limits, 50) is None
+    listings = list_small_tree(tmp_path, limits, 10_000)
+    assert listings is not None
+    assert {"", "app/node_modules/pkg00", "opt/deep"} <= set(listings)
 
 
 def test_units_follow_the_walk_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -98,6 +98,8 @@ def _site_dir(path: str) -> str:
 
 
 def _python(packages: list[Package]) -> Resolver:
+    if not any(p.ecosystem is Ecosystem.PYPI and p.requires for p in packages):
+        return _nothing  # no parsing to do: packaging is not even imported
     from packaging.requirements import InvalidRequirement, Requirement
     from packaging.utils import canonicalize_name
 
@@ -116,6 +118,11 @@ def _python(packages: list[Package]) -> Resolver:
         return local or found
 
     return resolve
+
+
+def _nothing(package: Package, requirement: str) -> Iterable[int]:
+    del package, requirement
+    return ()
 
 
 def _environment(package: Package) -> dict[str, str]:

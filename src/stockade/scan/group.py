@@ -15,6 +15,8 @@ from stockade.scan.selection import Chosen, SkippedFiles
 
 CACHE_SCHEMA = 3
 MAX_REMEMBERED_NAMES = 65536  # distinct file names whose analyzers are remembered
+# declared names, declared suffixes, and the (analyzer, cap) pairs that declare neither
+_NameIndex = tuple[frozenset[str], tuple[str, ...], tuple[tuple[Analyzer, int], ...]]
 
 
 def _wanted_scanners(options: ScanOptions) -> set[Scanner]:
@@ -58,6 +60,7 @@ class AnalyzerGroup:
     _built_config: list[tuple[ImageConfigAnalyzer, ...]] = field(default_factory=list, repr=False)
     # per file name: the analyzers that may want a file so named (see `_may_want`)
     _by_name: dict[str, tuple[tuple[Analyzer, int], ...]] = field(default_factory=dict, repr=False)
+    _index: list[_NameIndex] = field(default_factory=list, repr=False)
 
     @classmethod
     def build(cls, options: ScanOptions, tree: bool = False) -> AnalyzerGroup:
@@ -115,6 +118,19 @@ class AnalyzerGroup:
             self._built.append(tuple(zip(analyzers, self.caps, strict=True)))
         return self._built[0]
 
+    def _name_index(self) -> _NameIndex:
+        """Every declared file name, every declared suffix, and the analyzers declaring
+        neither (those that look at more than names)."""
+        if not self._index:
+            capped = self._capped()
+            names = frozenset(n for a, _ in capped for n in a.file_names)
+            suffixes = tuple(dict.fromkeys(s for a, _ in capped for s in a.file_suffixes))
+            general = tuple(
+                (a, cap) for a, cap in capped if not a.file_names and not a.file_suffixes
+            )
+            self._index.append((names, suffixes, general))
+        return self._index[0]
+
     @property
     def analyzers(self) -> tuple[Analyzer, ...]:
         """The analyzer instances (built on first use)."""
@@ -122,9 +138,12 @@ class AnalyzerGroup:
 
     def _candidates(self, name: str) -> tuple[tuple[Analyzer, int], ...]:
         """The analyzers (with their caps, in registry order) a file named `name` may
-        interest; remembered per name, as most names recur (package.json, __init__.py)."""
+        interest; remembered per declared name, as those recur (package.json, METADATA)."""
         found = self._by_name.get(name)
         if found is None:
+            names, suffixes, general = self._name_index()
+            if name not in names and not name.endswith(suffixes):
+                return general  # most names (of a node_modules tree, say) are met once
             found = tuple((a, cap) for a, cap in self._capped() if _may_want(a, name))
             if len(self._by_name) >= MAX_REMEMBERED_NAMES:
                 self._by_name.clear()

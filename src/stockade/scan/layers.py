@@ -92,19 +92,21 @@ def analyze_layer(source: ImageSource, layer: Layer, group: AnalyzerGroup) -> La
 
 def analyze_tree(root: Path, group: AnalyzerGroup) -> LayerResult:
     """Walk a directory as if it were a single layer (in two processes when there are
-    two CPUs and no other thread: `tree_split.py`)."""
-    from stockade.scan.tree_split import analyze_units, may_fork, merged, units_of
+    two CPUs, no other thread and a tree large enough to repay the split: `tree_split.py`)."""
+    from stockade.scan import tree_split
+    from stockade.scan.walker import WalkReport, list_small_tree, walk_directory
 
-    units = units_of(root, group) if may_fork() else []
-    if len(units) > 1:
-        files, warnings = merged(analyze_units(root, group, units))
-        return LayerResult(files=files, warnings=warnings)
-    from stockade.scan.walker import WalkReport, walk_directory
-
+    listings = None
+    if tree_split.may_fork():
+        listings = list_small_tree(root, group.limits, tree_split.SPLIT_MIN_ENTRIES)
+        units = tree_split.units_of(root, group) if listings is None else []
+        if len(units) > 1:
+            files, warnings = tree_split.merged(tree_split.analyze_units(root, group, units))
+            return LayerResult(files=files, warnings=warnings)
     report = WalkReport()
     result = _result(report)
     skipped = SkippedFiles()
-    walk = walk_directory(root, group.select_seekable, group.limits, report)
+    walk = walk_directory(root, group.select_seekable, group.limits, report, listings=listings)
     for info, chosen, content in walk:
         analysis = group.analyze(info, chosen, content, result.warnings, skipped)
         if analysis is not None:

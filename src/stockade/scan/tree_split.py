@@ -10,7 +10,6 @@ A worker that fails leaves its units to this process.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import threading
 from dataclasses import dataclass
@@ -25,6 +24,9 @@ from stockade.scan.selection import MAX_EXAMPLES, SkippedFiles
 from stockade.scan.walker import WalkReport, subdirectories, walk_directory
 
 TARGET_UNITS = 256  # enough for two processes to finish close together
+# below this many directory entries, forking, cutting the tree and merging cost more than
+# the second core saves (a 10k-file node_modules tree runs faster in one process)
+SPLIT_MIN_ENTRIES = 20_000
 MAX_LISTINGS = 4096  # directories listed to cut the tree
 
 
@@ -136,6 +138,8 @@ def _worker(root: Path, group: AnalyzerGroup, units: list[Unit], counter: Any, p
 
 def analyze_units(root: Path, group: AnalyzerGroup, units: list[Unit]) -> list[UnitResult]:
     """Every unit's result, in unit order, from this process and one forked worker."""
+    import multiprocessing  # only for trees large enough to split
+
     group.analyzers  # noqa: B018 - built before the fork: the worker inherits them
     context = multiprocessing.get_context("fork")
     counter = context.Value("i", 0)

@@ -152,6 +152,9 @@ def _entries(
         yield info, chosen, content
 
 
+Listings = dict[str, list[os.DirEntry[str]]]  # directory listings made ahead, by rel_dir
+
+
 def walk_directory(
     root: Path,
     select: Select[T],
@@ -159,6 +162,7 @@ def walk_directory(
     report: WalkReport,
     start: str = "",
     subdirs: bool = True,
+    listings: Listings | None = None,
 ) -> Iterator[tuple[FileInfo, T, Content]]:
     """Yield (info, selection, content) for selected regular files under `root`; no symlinks.
 
@@ -166,13 +170,15 @@ def walk_directory(
     Directory entries' types come from the directory listing (no stat), so only regular
     files are stat'ed; skipped directories are never entered. `start` walks one subtree
     (paths stay relative to `root`); without `subdirs`, only the files directly in it.
+    `listings` (from `list_small_tree`) are used, and dropped, instead of listing again.
     Order: a directory's files by name, then its subdirectories' walks, last name first.
     """
     skipped = frozenset(limits.skip_dirs)
     stack = [start]
     while stack:
         rel_dir = stack.pop()
-        entries = _listing(root, rel_dir, report)
+        known = listings.pop(rel_dir, None) if listings is not None else None
+        entries = known if known is not None else _listing(root, rel_dir, report)
         prefix = f"{rel_dir}/" if rel_dir else ""
         for entry in entries:
             rel = prefix + entry.name
@@ -188,8 +194,35 @@ def walk_directory(
                 st = entry.stat(follow_symlinks=False)
             except OSError:
                 continue
-            if stat.S_ISREG(st.st_mode):
-                yield from _directory_file(entry.path, rel, st, select, limits, report)
+            if not stat.S_ISREG(st.st_mode):
+                continue
+            info = FileInfo(rel, st.st_size, st.st_mode)
+            if st.st_size > limits.max_file_size and st.st_blocks * 512 < st.st_size // 2:
+                report.warnings.append(f"{rel}: skipped sparse file ({st.st_size} bytes)")
+                continue
+            chosen = select(info)  # asked here, not in a generator per file: most say no
+            if chosen is not None:
+                yield from _directory_file(entry.path, info, chosen, limits, report)
+
+
+def list_small_tree(root: Path, limits: WalkLimits, most_entries: int) -> Listings | None:
+    """Every listing `walk_directory` would make of `root`, when the tree holds at most
+    `most_entries` entries; None (having listed no more than that) when it is larger.
+    A cheap size estimate that costs nothing when the tree is small: the walk reuses it."""
+    listings: Listings = {}
+    pending, seen = [""], 0
+    while pending:
+        rel_dir = pending.pop()
+        report = WalkReport()
+        entries = _listing(root, rel_dir, report)
+        seen += len(entries)
+        if seen > most_entries:
+            return None
+        if report.warnings:
+            continue  # the walk lists it again, and warns where one walk would
+        listings[rel_dir] = entries
+        pending.extend(_subdirectories_of(rel_dir, entries, limits))
+    return listings
 
 
 def subdirectories(root: Path, rel_dir: str, limits: WalkLimits) -> list[str] | None:
@@ -199,6 +232,12 @@ def subdirectories(root: Path, rel_dir: str, limits: WalkLimits) -> list[str] | 
     entries = _listing(root, rel_dir, report)
     if report.warnings:
         return None
+    return _subdirectories_of(rel_dir, entries, limits)
+
+
+def _subdirectories_of(
+    rel_dir: str, entries: list[os.DirEntry[str]], limits: WalkLimits
+) -> list[str]:
     skipped = frozenset(limits.skip_dirs)
     prefix = f"{rel_dir}/" if rel_dir else ""
     found = []
@@ -231,22 +270,11 @@ def _entry_name(entry: os.DirEntry[str]) -> str:
 
 
 def _directory_file(
-    path: str,
-    rel: str,
-    st: os.stat_result,
-    select: Select[T],
-    limits: WalkLimits,
-    report: WalkReport,
+    path: str, info: FileInfo, chosen: T, limits: WalkLimits, report: WalkReport
 ) -> Iterator[tuple[FileInfo, T, Content]]:
-    info = FileInfo(path=rel, size=st.st_size, mode=st.st_mode)
-    if st.st_size > limits.max_file_size and st.st_blocks * 512 < st.st_size // 2:
-        report.warnings.append(f"{rel}: skipped sparse file ({st.st_size} bytes)")
-        return
-    chosen = select(info)
-    if chosen is None:
-        return
-    if chosen.in_memory and st.st_size > limits.max_file_size:
-        report.warnings.append(f"{rel}: skipped ({st.st_size} bytes, over the limit)")
+    rel, size = info.path, info.size
+    if chosen.in_memory and size > limits.max_file_size:
+        report.warnings.append(f"{rel}: skipped ({size} bytes, over the limit)")
         return
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
@@ -265,9 +293,7 @@ def _directory_file(
             yield info, chosen, handle
             return
         # not the cap: read(n) allocates n bytes first; one byte more shows a file that grew
-        content = (
-            head + handle.read(st.st_size + 1 - len(head)) if head else handle.read(st.st_size + 1)
-        )
+        content = head + handle.read(size + 1 - len(head)) if head else handle.read(size + 1)
     if len(content) > limits.max_file_size:
         report.warnings.append(f"{rel}: skipped (grew past the size limit while read)")
         return
