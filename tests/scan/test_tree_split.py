@@ -17,7 +17,7 @@ from stockade.scan import tree_split
 from stockade.scan.group import AnalyzerGroup
 from stockade.scan.layers import LayerResult, analyze_tree
 from stockade.scan.options import Scanner, ScanOptions
-from stockade.scan.walker import list_small_tree
+from stockade.scan.walker import BYTES_PER_ENTRY, list_small_tree
 
 AWS_KEY = "AKIA" + "Z7VRSQ5TJN2XMPLE"
 
@@ -112,11 +112,17 @@ def test_a_small_tree_is_walked_once_in_this_process_from_the_listings_it_made(
 
 def test_a_tree_over_the_size_estimate_is_not_listed_whole(tmp_path: Path) -> None:
     _tree(tmp_path)
-    limits = AnalyzerGroup.build(ScanOptions(cache_dir=None), tree=True).limits
-    assert list_small_tree(tmp_path, limits, 50) is None
-    listings = list_small_tree(tmp_path, limits, 10_000)
+    group = AnalyzerGroup.build(ScanOptions(cache_dir=None), tree=True)
+    assert list_small_tree(tmp_path, group.limits, 50, group.picks_by_name) is None
+    listings = list_small_tree(tmp_path, group.limits, 10_000, group.picks_by_name)
     assert listings is not None
     assert {"", "app/node_modules/pkg00", "opt/deep"} <= set(listings)
+    entries = sum(len(listing) for listing in listings.values())  # no file weighs more yet
+    jar = tmp_path / "opt" / "deep" / "big.jar"  # picked by name: weighs by its size
+    jar.write_bytes(b"\0" * 40 * BYTES_PER_ENTRY)
+    assert list_small_tree(tmp_path, group.limits, entries + 41, group.picks_by_name)
+    jar.write_bytes(b"\0" * 400 * BYTES_PER_ENTRY)
+    assert list_small_tree(tmp_path, group.limits, entries + 41, group.picks_by_name) is None
 
 
 def test_units_follow_the_walk_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -118,6 +118,11 @@ class AnalyzerGroup:
             self._built.append(tuple(zip(analyzers, self.caps, strict=True)))
         return self._built[0]
 
+    def picks_by_name(self, name: str) -> bool:
+        """True when some analyzer declares files named `name` (by name or suffix)."""
+        names, suffixes, _ = self._name_index()
+        return name in names or name.endswith(suffixes)
+
     def _name_index(self) -> _NameIndex:
         """Every declared file name, every declared suffix, and the analyzers declaring
         neither (those that look at more than names)."""

@@ -98,7 +98,9 @@ def analyze_tree(root: Path, group: AnalyzerGroup) -> LayerResult:
 
     listings = None
     if tree_split.may_fork():
-        listings = list_small_tree(root, group.limits, tree_split.SPLIT_MIN_ENTRIES)
+        listings = list_small_tree(
+            root, group.limits, tree_split.SPLIT_MIN_ENTRIES, group.picks_by_name
+        )
         units = tree_split.units_of(root, group) if listings is None else []
         if len(units) > 1:
             files, warnings = tree_split.merged(tree_split.analyze_units(root, group, units))

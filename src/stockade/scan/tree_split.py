@@ -24,8 +24,10 @@ from stockade.scan.selection import MAX_EXAMPLES, SkippedFiles
 from stockade.scan.walker import WalkReport, subdirectories, walk_directory
 
 TARGET_UNITS = 256  # enough for two processes to finish close together
-# below this many directory entries, forking, cutting the tree and merging cost more than
-# the second core saves (a 10k-file node_modules tree runs faster in one process)
+# below this size estimate (directory entries, plus the bytes of files picked by name in
+# 4 kB steps: `list_small_tree`), forking, cutting the tree and merging the results cost
+# more than the second core saves: a 10k-file node_modules tree is walked in one process,
+# a Maven repository of 1k jars in two
 SPLIT_MIN_ENTRIES = 20_000
 MAX_LISTINGS = 4096  # directories listed to cut the tree
 

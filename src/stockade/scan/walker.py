@@ -29,6 +29,7 @@ OPAQUE_MARKER = ".wh..wh..opq"
 TAR_BUFSIZE = 1024 * 1024
 MAX_KEPT_FOR_LINKS = 8 * 1024 * 1024
 ROOTFS_PSEUDO_DIRS = ("proc", "sys", "dev")
+BYTES_PER_ENTRY = 4096  # in a size estimate, file bytes worth as much work as one entry
 
 
 @dataclass(slots=True)
@@ -205,24 +206,40 @@ def walk_directory(
                 yield from _directory_file(entry.path, info, chosen, limits, report)
 
 
-def list_small_tree(root: Path, limits: WalkLimits, most_entries: int) -> Listings | None:
-    """Every listing `walk_directory` would make of `root`, when the tree holds at most
-    `most_entries` entries; None (having listed no more than that) when it is larger.
-    A cheap size estimate that costs nothing when the tree is small: the walk reuses it."""
+def list_small_tree(
+    root: Path, limits: WalkLimits, budget: int, weighty: Callable[[str], bool]
+) -> Listings | None:
+    """Every listing `walk_directory` would make of `root` when the tree is small, else
+    None (having listed little more than `budget` allows). A cheap size estimate, wasted
+    only on large trees: each entry counts 1, and each regular file that `weighty` says
+    an analyzer picks by name counts 1 more per BYTES_PER_ENTRY (a jar costs more than a
+    package.json); its stat is kept by the entry for the walk."""
     listings: Listings = {}
-    pending, seen = [""], 0
+    pending, spent = [""], 0
     while pending:
         rel_dir = pending.pop()
         report = WalkReport()
         entries = _listing(root, rel_dir, report)
-        seen += len(entries)
-        if seen > most_entries:
+        spent += len(entries) + _weight(entries, weighty)
+        if spent > budget:
             return None
         if report.warnings:
             continue  # the walk lists it again, and warns where one walk would
         listings[rel_dir] = entries
         pending.extend(_subdirectories_of(rel_dir, entries, limits))
     return listings
+
+
+def _weight(entries: list[os.DirEntry[str]], weighty: Callable[[str], bool]) -> int:
+    weight = 0
+    for entry in entries:
+        if weighty(entry.name):
+            try:
+                if entry.is_file(follow_symlinks=False):
+                    weight += entry.stat(follow_symlinks=False).st_size // BYTES_PER_ENTRY
+            except OSError:
+                continue
+    return weight
 
 
 def subdirectories(root: Path, rel_dir: str, limits: WalkLimits) -> list[str] | None:
