@@ -20,7 +20,7 @@ each up, and nothing is served from an earlier run's cache.
 Peak RSS is the largest process's (Stockade walks a directory tree in two processes when
 it has two CPUs; Trivy runs goroutines in one); CPU is user+system of all the processes.
 Runs alternate Stockade and Trivy (RUNS each, $STOCKADE_BENCH_FS_RUNS) so machine load
-hits both alike; medians of wall time and peak RSS, and their ratios, are printed with the
+hits both alike; medians of wall time, CPU and peak RSS, and their ratios, are printed with the
 load average before and after. Inputs can be named as arguments (`host maven`).
 `--compare REV` also scans each input once with the Stockade of git revision REV and
 checks that both list the same packages and secrets.
@@ -225,6 +225,7 @@ def bench(item: Input, trivy: str, tmp: Path, revision: str) -> None:
             f"{item.name}_trivy: {t_wall:.2f} s, {t_cpu:.2f} s CPU, {t_rss / 1024:.0f} MiB peak RSS"
         )
         print(f"{item.name}_stockade_over_trivy_wall: {wall / t_wall:.2f} ratio (goal <= 0.8)")
+        print(f"{item.name}_stockade_over_trivy_cpu: {cpu / t_cpu:.2f} ratio")
         print(f"{item.name}_stockade_over_trivy_rss: {rss / t_rss:.2f} ratio (goal <= 1)")
     print(f"{item.name}: load after {load()}", flush=True)
     if revision:
