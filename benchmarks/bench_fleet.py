@@ -1,39 +1,173 @@
-"""A fleet on PostgreSQL + NATS JetStream: ingest per API node, store rate per worker from
-1 to 2 workers, and end-to-end lag p99 under load.
+"""A fleet on PostgreSQL + NATS JetStream, each stage's capacity measured on its own.
 
-200 simulated agents (`stockade.fleet.loadgen`: real enrollment, mTLS, the agent's own
-spool and transport) in this process push as fast as they can to one API node:
-- ingest: events/s the node acknowledged (durable in JetStream), 2 workers storing;
-- lag at 80 % of that rate: for each step of each agent, generation -> the store's acked
-  seq reaching it (polled every 0.25 s, so the figure is at most that much high), p99;
-- workers: with the workers stopped the node fills JetStream with a backlog; then 1, and
-  again 2, workers drain one: events stored per second.
-The load generator shares the 2 cores with everything else: the figures are what this
-machine reaches, each with the load average it ran under.
+The load generator, the API node, nats-server, the workers and PostgreSQL all share this
+machine's cores, so an end-to-end rate says little about any one of them. Each stage is
+therefore measured apart, by the events it moves and the CPU seconds it spends on them
+(read from /proc, which load does not distort the way it distorts wall-clock rates):
+- ingest: 200 simulated agents (`stockade.fleet.loadgen`: real enrollment, mTLS, the
+  agent's own spool and transport) push flat out to 1 API node, no worker running: the
+  events/s the node acknowledged (durable in JetStream), median over windows, and the
+  node's CPU seconds per 100k events (so its events/s per core);
+- drain: JetStream pre-filled by the node, then 1 worker, and again 2 workers, store the
+  backlog in PostgreSQL (interleaved 1, 2, 1, 2, ...): events/s stored, the workers' and
+  PostgreSQL's CPU seconds per 100k events, the 1 -> 2 ratio of the medians;
+- lag: 1 node + 2 workers at a sustained offered rate below both capacities (a fraction
+  of the smaller, stated): generation -> the store's acked seq reaching each agent step,
+  polled every 0.25 s (so the figure is at most that much high), p99.
+Every figure is printed with the load average it ran under.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import signal
+import statistics
 import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from tests.support.fleet import Fleet, fleet_on_postgres  # noqa: E402
+from tests.support.fleet import Fleet, PlatformProcess, fleet_on_postgres  # noqa: E402
+from tests.support.postgres import PostgresServer  # noqa: E402
 
 from stockade.fleet.loadgen import LoadPlan, SimulatedAgent, enroll_agents, run_load  # noqa: E402
 
 AGENTS = 200
-RUN_S = float(os.environ.get("STOCKADE_BENCH_FLEET_S", "30"))
+INGEST_S = float(os.environ.get("STOCKADE_BENCH_FLEET_S", "30"))
+WINDOW_S = 5.0  # ingest is sampled in windows of this length; the median is reported
+FILL_S = INGEST_S / 3  # each refill of the backlog before a drain
+DRAIN_ROUNDS = int(os.environ.get("STOCKADE_BENCH_FLEET_ROUNDS", "2"))  # of 1 then 2 workers
+LAG_S = INGEST_S
+LAG_SHARE = float(os.environ.get("STOCKADE_BENCH_FLEET_LAG_SHARE", "0.5"))  # of capacity
 FLAT_OUT = LoadPlan(events_per_s=600, send_interval_s=0.5, threads=24)
 POLL_S = 0.25
-LAG_LOAD = 0.8  # of the measured ingest rate: a load the fleet keeps up with
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU the process and its children (live, or ended and reaped) have used."""
+    total = 0.0
+    fields = _stat(pid)
+    if fields:
+        total += sum(int(f) for f in fields[11:15]) / TICKS  # utime stime cutime cstime
+    for child in _children(pid):
+        fields = _stat(child)
+        if fields:
+            total += (int(fields[11]) + int(fields[12])) / TICKS
+    return total
+
+
+def _stat(pid: int) -> list[str]:
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return []
+    return text[text.rindex(")") + 2 :].split()  # fields from state on: index 11 is utime
+
+
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            found += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            continue
+    return found
+
+
+def _pid(process: PlatformProcess) -> int:
+    assert process.proc is not None, f"{process.name} is not running"
+    return process.proc.pid
+
+
+def _load() -> str:
+    return f"load avg {os.getloadavg()[0]:.1f}"
+
+
+def _per_100k(cpu: float, events: int) -> float:
+    return cpu * 100_000 / events if events else float("nan")
+
+
+def _acked(agents: list[SimulatedAgent]) -> int:
+    return sum(a.acked_seq for a in agents)
+
+
+def _stored(fleet: Fleet) -> int:
+    return sum(fleet.stored_seqs().values())
+
+
+def _drained(fleet: Fleet, agents: list[SimulatedAgent]) -> bool:
+    stored = fleet.stored_seqs()
+    return all(stored.get(a.agent_id, 0) >= a.generated.last_seq for a in agents)
+
+
+def _in_background(work: Callable[[], object]) -> threading.Thread:
+    thread = threading.Thread(target=work, daemon=True)
+    thread.start()
+    return thread
+
+
+def ingest(fleet: Fleet, agents: list[SimulatedAgent]) -> float:
+    """Flat out to 1 API node, no worker: events/s acked (median of windows), node CPU."""
+    node, me = _pid(fleet.api[0]), os.getpid()
+    load = _in_background(lambda: asyncio.run(run_load(agents, FLAT_OUT, INGEST_S)))
+    time.sleep(WINDOW_S)  # past the start: every agent sending
+    rates: list[float] = []
+    first = (_acked(agents), cpu_seconds(node), cpu_seconds(me), time.monotonic())
+    last = first
+    while load.is_alive() and time.monotonic() - first[3] < INGEST_S - 2 * WINDOW_S:
+        time.sleep(WINDOW_S)
+        now = (_acked(agents), cpu_seconds(node), cpu_seconds(me), time.monotonic())
+        rates.append((now[0] - last[0]) / (now[3] - last[3]))
+        last = now
+    events = last[0] - first[0]
+    rate = statistics.median(rates)
+    print(
+        f"ingest, 1 API node, no worker: {rate:,.0f} events/s acked (median of {len(rates)} "
+        f"windows of {WINDOW_S:.0f} s); node {_per_100k(last[1] - first[1], events):.2f} CPU s "
+        f"per 100k events = {100_000 / _per_100k(last[1] - first[1], events):,.0f} events/s "
+        f"per core; load generator {_per_100k(last[2] - first[2], events):.2f} CPU s per 100k "
+        f"({_load()})",
+        flush=True,
+    )
+    load.join()
+    return rate
+
+
+def _fill(agents: list[SimulatedAgent]) -> None:
+    asyncio.run(run_load(agents, FLAT_OUT, FILL_S))
+
+
+def drain(fleet: Fleet, agents: list[SimulatedAgent], postgres: PostgresServer, n: int) -> float:
+    """Start `n` workers on the backlog; events/s stored until it is gone, and their CPU."""
+    workers = fleet.workers[:n]
+    for worker in workers:
+        worker.start()
+    # timed from when every worker is up, so n processes' start-up is not in the figure
+    pids = [_pid(w) for w in workers]
+    cpu = sum(cpu_seconds(p) for p in pids), cpu_seconds(postgres.process.pid)
+    before, started = _stored(fleet), time.monotonic()
+    while not _drained(fleet, agents):
+        time.sleep(POLL_S)
+    elapsed, events = time.monotonic() - started, _stored(fleet) - before
+    worker_cpu = sum(cpu_seconds(p) for p in pids) - cpu[0]
+    pg_cpu = cpu_seconds(postgres.process.pid) - cpu[1]
+    for worker in workers:
+        worker.kill(signal.SIGTERM)  # all acked by now: nothing left to redeliver
+    rate = events / elapsed
+    print(
+        f"drain, {n} worker{'s' if n > 1 else ''}: {rate:,.0f} events/s stored ({events:,} "
+        f"events); workers {_per_100k(worker_cpu, events):.2f} CPU s per 100k, PostgreSQL "
+        f"{_per_100k(pg_cpu, events):.2f} ({_load()})",
+        flush=True,
+    )
+    return rate
 
 
 class LagProbe:
@@ -45,8 +179,7 @@ class LagProbe:
         self._next = {a.agent_id: len(a.generated.steps) for a in agents}
         self.lags: list[float] = []
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
+        self._thread = _in_background(self._run)
 
     def _run(self) -> None:
         while not self._stop.wait(POLL_S):
@@ -67,69 +200,53 @@ class LagProbe:
         return ordered[int(len(ordered) * 0.99)] if ordered else float("nan")
 
 
-def _acked(agents: list[SimulatedAgent]) -> int:
-    return sum(a.acked_seq for a in agents)
-
-
-def _ingest(agents: list[SimulatedAgent]) -> float:
-    """Events/s the API node acknowledged while the agents pushed flat out."""
-    before, started = _acked(agents), time.monotonic()
-    asyncio.run(run_load(agents, FLAT_OUT, RUN_S))
-    return (_acked(agents) - before) / (time.monotonic() - started)
-
-
-def _lag(fleet: Fleet, agents: list[SimulatedAgent], events_per_s: float) -> float:
-    """The p99 lag, generation to stored, at a load of `events_per_s` over the fleet."""
+def lag(fleet: Fleet, agents: list[SimulatedAgent], events_per_s: float) -> None:
+    """The p99 lag, generation to stored, at `events_per_s` over the fleet (2 workers)."""
+    for worker in fleet.workers:
+        worker.start()
     plan = LoadPlan(events_per_s=events_per_s / len(agents), send_interval_s=0.5, threads=24)
     probe = LagProbe(fleet, agents)
-    asyncio.run(run_load(agents, plan, RUN_S, lambda: _drained(fleet, agents)))
-    return probe.stop()
+    started, before = time.monotonic(), _acked(agents)
+    asyncio.run(run_load(agents, plan, LAG_S, lambda: _drained(fleet, agents)))
+    p99 = probe.stop()
+    offered = (_acked(agents) - before) / (time.monotonic() - started)
+    print(
+        f"end-to-end lag p99, 1 API node + 2 workers, offered {events_per_s:,.0f} events/s "
+        f"({offered:,.0f} acked over the run incl. its drain): {p99:.2f} s ({_load()})",
+        flush=True,
+    )
 
 
-def _drained(fleet: Fleet, agents: list[SimulatedAgent]) -> bool:
-    stored = fleet.stored_seqs()
-    return all(stored.get(a.agent_id, 0) >= a.generated.last_seq for a in agents)
-
-
-def _store_rate(fleet: Fleet, agents: list[SimulatedAgent], workers: int) -> float:
-    """Fill JetStream with the workers stopped, then time `workers` of them draining it."""
+def measure(fleet: Fleet, postgres: PostgresServer, agents: list[SimulatedAgent]) -> None:
+    """The three stages in turn; the backlog the ingest stage leaves is the first drained."""
     for worker in fleet.workers:
-        worker.kill()
-    asyncio.run(run_load(agents, FLAT_OUT, RUN_S / 2))
-    backlog = _acked(agents) - sum(fleet.stored_seqs().values())
-    started = time.monotonic()
-    for worker in fleet.workers[:workers]:
-        worker.start()
-    while not _drained(fleet, agents):
-        time.sleep(POLL_S)
-    return backlog / (time.monotonic() - started)
+        worker.kill(signal.SIGTERM)
+    node = ingest(fleet, agents)
+    by_workers: dict[int, list[float]] = {1: [], 2: []}
+    for round_ in range(DRAIN_ROUNDS):
+        for n in (1, 2):
+            if round_ or n == 2:
+                _fill(agents)
+            by_workers[n].append(drain(fleet, agents, postgres, n))
+    one, two = statistics.median(by_workers[1]), statistics.median(by_workers[2])
+    print(
+        f"drain medians: 1 worker {one:,.0f} events/s, 2 workers {two:,.0f} events/s "
+        f"(x{two / one:.2f}; {two / 2:,.0f} per worker) ({_load()})",
+        flush=True,
+    )
+    lag(fleet, agents, LAG_SHARE * min(node, two))
 
 
 def main() -> None:
-    """Measure and print the figures."""
+    """Start the fleet, enroll the agents, measure and print the figures."""
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        with fleet_on_postgres(root, api_nodes=1, workers=2) as (fleet, _):
+        with fleet_on_postgres(root, api_nodes=1, workers=2) as (fleet, postgres):
             agents = enroll_agents(
                 root / "agents", AGENTS, fleet.agent_urls, fleet.ca_pem, fleet.token
             )
             try:
-                rate = _ingest(agents)
-                load = os.getloadavg()[0]
-                print(f"ingest, 1 API node, 2 workers: {rate:,.0f} events/s (load avg {load:.1f})")
-                lag = _lag(fleet, agents, rate * LAG_LOAD)
-                load = os.getloadavg()[0]
-                print(
-                    f"end-to-end lag p99 at {rate * LAG_LOAD:,.0f} events/s: {lag:.2f} s "
-                    f"(load avg {load:.1f})"
-                )
-                one = _store_rate(fleet, agents, 1)
-                two = _store_rate(fleet, agents, 2)
-                load = os.getloadavg()[0]
-                print(
-                    f"store, 1 worker: {one:,.0f} events/s; 2 workers: {two:,.0f} events/s "
-                    f"(x{two / one:.2f}; load avg {load:.1f})"
-                )
+                measure(fleet, postgres, agents)
             finally:
                 for agent in agents:
                     agent.close()

@@ -6,9 +6,9 @@ import msgspec
 import pytest
 
 from stockade.model.wire import Batch
-from stockade.platform.bus.codec import decode_message, encode_message, split_batch
+from stockade.platform.bus.codec import decode_body, decode_message, encode_message, split_batch
 from stockade.platform.messages import IngestBatch
-from tests.support.agent_client import make_alert, make_event
+from tests.support.agent_client import encode_batch, make_alert, make_event
 
 
 def _batch(
@@ -64,5 +64,12 @@ def test_a_message_decodes_to_the_records_sent() -> None:
     ingest = _batch(1, 30, refused=(3,))
     [run] = split_batch(ingest)
     decoded = decode_message(encode_message(run))
+    assert decoded.batch == ingest.batch
+    assert decoded.event_blobs == ingest.event_blobs
+
+
+def test_an_agent_body_decodes_to_the_records_sent() -> None:
+    ingest = _batch(1, 30, refused=(3,))
+    decoded = decode_body(encode_batch(ingest.batch))
     assert decoded.batch == ingest.batch
     assert decoded.event_blobs == ingest.event_blobs

@@ -27,10 +27,12 @@ pytestmark = pytest.mark.server
 TIMEOUT_S = 30
 
 
-def _batch(first: int, last: int, agent: str = "a1") -> IngestBatch:
+def _batch(first: int, last: int, agent: str = "a1", as_body: bool = False) -> IngestBatch:
+    """A batch; `as_body`: with the agent's request body, so it travels as one message."""
     events = [make_event(seq, seq * 1000) for seq in range(first, last + 1)]
     batch = Batch(agent_id=agent, first_seq=first, last_seq=last, events=events)
-    return IngestBatch(batch=batch, event_blobs=[msgspec.msgpack.encode(e) for e in events])
+    blobs = [msgspec.msgpack.encode(e) for e in events]
+    return IngestBatch(batch=batch, event_blobs=blobs, body=encode_batch(batch) if as_body else b"")
 
 
 class FakeStore:
@@ -79,8 +81,9 @@ def test_two_workers_store_every_record_once_in_order(nats_server: NatsServer) -
     async def run() -> FakeStore:
         publisher = open_nats_bus(nats_server.url)
         for agent in ("a1", "a2"):
-            for first in range(1, 3000, 600):  # 600 records: two messages each
-                await publisher.publish(BATCHES, _batch(first, first + 599, agent))
+            for first in range(1, 3000, 600):  # a1's as agents' bodies, a2's as two runs each
+                batch = _batch(first, first + 599, agent, as_body=agent == "a1")
+                await publisher.publish(BATCHES, batch)
         assert await publisher.held_seq("a1", 3000) == 3000
         await publisher.close()
         store = FakeStore(target=6000)

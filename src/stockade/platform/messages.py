@@ -8,7 +8,13 @@ from stockade.model.wire import Batch
 
 
 class IngestBatch(msgspec.Struct, kw_only=True):
-    """A decoded agent batch plus each event's msgpack bytes as received (stored as-is)."""
+    """A decoded agent batch plus each event's msgpack bytes as received (stored as-is).
+
+    `body` is the agent's request body (zstd(msgpack(Batch))) once the API node validated
+    it, so a shared bus can carry those bytes as they came instead of encoding the batch
+    again; empty for a batch built otherwise.
+    """
 
     batch: Batch
     event_blobs: list[bytes]
+    body: bytes = b""

@@ -1,13 +1,17 @@
-"""Batches as bus messages: split into runs of a few hundred records, encoded compactly.
+"""Batches as bus messages: the agent's own request body, or runs of a few hundred records.
 
-An agent's batch (up to 10,000 records) becomes messages of at most `MAX_RECORDS` records
+An agent's request body (zstd(msgpack(Batch))), once the API node validated it, travels as
+it came when it fits one message (`MAX_BODY_BYTES`): nothing is encoded again, and a worker
+decodes it without checking it again (`decode_body`). A batch without one, or too large,
+ (up to 10,000 records) becomes messages of at most `MAX_RECORDS` records
 and about `MAX_BYTES` of event bodies each, every one covering a contiguous run of
 sequence numbers, so a worker can store each message on its own and in order. Events
-travel as the msgpack bytes the agent sent (stored as they are); the API node validated
-them, so a worker decodes them without checking again.
+travel as the msgpack bytes the agent sent (stored as they are).
 """
 
 from __future__ import annotations
+
+import gc
 
 import msgspec
 import zstandard
@@ -19,6 +23,19 @@ from stockade.platform.messages import IngestBatch
 
 MAX_RECORDS = 500  # nats-py moves ~10k messages/s: a few hundred records each keep up
 MAX_BYTES = 512 * 1024  # of event bodies; NATS refuses messages past max_payload (1 MB)
+MAX_BODY_BYTES = 900 * 1024  # an agent's compressed body up to this is one message
+MAX_DECODED_BYTES = 64 * 1024 * 1024  # what the API node lets a body decompress to
+
+
+class WireBatch(msgspec.Struct, kw_only=True):
+    """`Batch` with its record lists left as raw msgpack: counted before they are decoded."""
+
+    agent_id: str
+    first_seq: int
+    last_seq: int
+    events: msgspec.Raw = msgspec.Raw(b"\x90")
+    alerts: msgspec.Raw = msgspec.Raw(b"\x90")
+    refused: msgspec.Raw = msgspec.Raw(b"\x90")
 
 
 class BusBatch(msgspec.Struct, array_like=True):
@@ -35,6 +52,10 @@ class BusBatch(msgspec.Struct, array_like=True):
 _encoder = msgspec.msgpack.Encoder()
 _decoder = msgspec.msgpack.Decoder(BusBatch)
 _event_decoder = msgspec.msgpack.Decoder(Event)
+_wire_decoder = msgspec.msgpack.Decoder(WireBatch)
+_raws_decoder = msgspec.msgpack.Decoder(list[msgspec.Raw])
+_alerts_decoder = msgspec.msgpack.Decoder(list[Alert])
+_seqs_decoder = msgspec.msgpack.Decoder(list[int])
 _compressor = zstandard.ZstdCompressor(level=1)
 _decompressor = zstandard.ZstdDecompressor()
 
@@ -82,13 +103,40 @@ def encode_message(run: BusBatch) -> bytes:
 def decode_message(payload: bytes) -> IngestBatch:
     """The batch a message carries (msgspec/zstd errors when it is not one of ours)."""
     run = _decoder.decode(_decompressor.decompress(payload))
-    events = [_event_decoder.decode(blob) for blob in run.event_blobs]
     batch = Batch(
         agent_id=run.agent_id,
         first_seq=run.first_seq,
         last_seq=run.last_seq,
-        events=events,
+        events=_decode_events(run.event_blobs),
         alerts=run.alerts,
         refused=run.refused,
     )
     return IngestBatch(batch=batch, event_blobs=run.event_blobs)
+
+
+def decode_body(payload: bytes) -> IngestBatch:
+    """The batch in an agent's request body that an API node validated and published."""
+    wire = _wire_decoder.decode(
+        _decompressor.decompress(payload, max_output_size=MAX_DECODED_BYTES)
+    )
+    blobs = [bytes(raw) for raw in _raws_decoder.decode(wire.events)]
+    batch = Batch(
+        agent_id=wire.agent_id,
+        first_seq=wire.first_seq,
+        last_seq=wire.last_seq,
+        events=_decode_events(blobs),
+        alerts=_alerts_decoder.decode(wire.alerts),
+        refused=_seqs_decoder.decode(wire.refused),
+    )
+    return IngestBatch(batch=batch, event_blobs=blobs)
+
+
+def _decode_events(blobs: list[bytes]) -> list[Event]:
+    # thousands of new structs would trigger many pointless young-generation collections
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return [_event_decoder.decode(blob) for blob in blobs]
+    finally:
+        if gc_was_enabled:
+            gc.enable()

@@ -1,7 +1,8 @@
 """The `Bus` on NATS JetStream (id "nats", location `nats://host:port[,nats://...]`).
 
-API nodes publish each agent batch as a few messages (`codec.split_batch`) on
-`stockade.batches.<agent id>` of one file-stored, work-queue stream; `publish` returns
+API nodes publish each agent batch on `stockade.batches.<agent id>` of one file-stored,
+work-queue stream: as one message carrying the agent's request body as it came when it
+fits, else as a few messages (`codec.split_batch`); `publish` returns
 once JetStream acknowledged every message, i.e. has it on disk. Workers share one durable
 pull consumer: each message goes to one of them, which acks it only after its handlers
 (the store first) finished; a worker that dies leaves its messages to be redelivered to
@@ -26,7 +27,13 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext, api
 
 from stockade.platform.bus.base import BATCHES, BUSES, BatchHandler, BusError
-from stockade.platform.bus.codec import decode_message, encode_message, split_batch
+from stockade.platform.bus.codec import (
+    MAX_BODY_BYTES,
+    decode_body,
+    decode_message,
+    encode_message,
+    split_batch,
+)
 from stockade.platform.messages import IngestBatch
 from stockade.platform.store.base import SequenceGapError, UnknownAgentError
 
@@ -34,6 +41,8 @@ log = logging.getLogger(__name__)
 STREAM = "STOCKADE_BATCHES"
 DURABLE = "stockade-workers"
 LAST_SEQ_HEADER = "Stockade-Last-Seq"
+FORMAT_HEADER = "Stockade-Format"
+AGENT_BODY = "agent-body"  # FORMAT_HEADER of a message that is an agent's request body
 ACK_WAIT_S = 30.0  # a worker silent this long has its messages handed to another
 FETCH_MESSAGES = 64
 FETCH_WAIT_S = 1.0
@@ -109,17 +118,14 @@ class NatsBus:
         js = await self._jetstream()
         agent = batch.batch.agent_id
         target = subject_of(subject, agent)
-        for run in split_batch(batch):
-            headers = {
-                api.Header.MSG_ID.value: f"{agent}:{run.first_seq}-{run.last_seq}",
-                LAST_SEQ_HEADER: str(run.last_seq),
-            }
+        for payload, first, last, headers in _messages(batch):
+            headers[api.Header.MSG_ID.value] = f"{agent}:{first}-{last}"
+            headers[LAST_SEQ_HEADER] = str(last)
             try:
-                await js.publish(target, encode_message(run), headers=headers, stream=STREAM)
+                await js.publish(target, payload, headers=headers, stream=STREAM)
             except _ERRORS as e:
-                where = f"{run.first_seq}..{run.last_seq}"
-                raise BusError(f"NATS did not take batch {where}: {e}") from e
-            self._held[agent] = max(self._held.get(agent, 0), run.last_seq)
+                raise BusError(f"NATS did not take batch {first}..{last}: {e}") from e
+            self._held[agent] = max(self._held.get(agent, 0), last)
 
     async def held_seq(self, agent_id: str, at_least: int) -> int:
         """What JetStream holds of the agent: from this node's publishes when they reach
@@ -168,6 +174,20 @@ class NatsBus:
                 await nc.close()
 
 
+def _messages(batch: IngestBatch) -> list[tuple[bytes, int, int, dict[str, str]]]:
+    """(payload, first seq, last seq, headers) of each message carrying the batch."""
+    if batch.body and len(batch.body) <= MAX_BODY_BYTES:
+        whole = batch.batch
+        return [(batch.body, whole.first_seq, whole.last_seq, {FORMAT_HEADER: AGENT_BODY})]
+    return [(encode_message(r), r.first_seq, r.last_seq, {}) for r in split_batch(batch)]
+
+
+def _decode(message: Msg) -> IngestBatch:
+    if (message.headers or {}).get(FORMAT_HEADER) == AGENT_BODY:
+        return decode_body(message.data)
+    return decode_message(message.data)
+
+
 async def _log_error(e: Exception) -> None:
     log.warning("NATS connection: %s", e)
 
@@ -203,7 +223,7 @@ async def _deliver(messages: list[Msg], handlers: list[BatchHandler]) -> None:
     decoded: list[tuple[IngestBatch, Msg]] = []
     for message in messages:
         try:
-            decoded.append((decode_message(message.data), message))
+            decoded.append((_decode(message), message))
         except Exception as e:  # noqa: BLE001  not one of ours: nothing can ever store it
             log.error("dropping a message on %s that is not a batch: %s", message.subject, e)
             await _settle(message.term())

@@ -13,6 +13,8 @@ from stockade.model.alerts import Alert
 from stockade.model.events import Event
 from stockade.model.wire import BATCH_CONTENT_TYPE, BATCH_ENCODING, Ack, Batch
 from stockade.platform.bus import BATCHES, Bus, BusError
+from stockade.platform.bus.codec import MAX_DECODED_BYTES as MAX_DECODED_BYTES
+from stockade.platform.bus.codec import WireBatch
 from stockade.platform.errors import PlatformError
 from stockade.platform.messages import IngestBatch
 from stockade.platform.services.agents import AgentIdentity
@@ -29,7 +31,6 @@ from stockade.platform.store import SequenceGapError, Store, StoreError, Unknown
 from stockade.platform.store.runner import StoreRunner
 
 MAX_BODY_BYTES = 32 * 1024 * 1024
-MAX_DECODED_BYTES = 64 * 1024 * 1024  # a batch of 1,000 events is ~1 MB
 _FEED_BYTES = 1024
 _ALWAYS_ASK = 2**63  # past any seq: the bus asks its server rather than its own record
 
@@ -70,18 +71,7 @@ def _decompress(body: bytes) -> bytes:
     return b"".join(chunks)
 
 
-class _WireBatch(msgspec.Struct, kw_only=True):
-    """`Batch` with its record lists left as raw msgpack: counted before they are decoded."""
-
-    agent_id: str
-    first_seq: int
-    last_seq: int
-    events: msgspec.Raw = msgspec.Raw(b"\x90")
-    alerts: msgspec.Raw = msgspec.Raw(b"\x90")
-    refused: msgspec.Raw = msgspec.Raw(b"\x90")
-
-
-_wire_decoder = msgspec.msgpack.Decoder(_WireBatch)
+_wire_decoder = msgspec.msgpack.Decoder(WireBatch)
 _raws_decoder = msgspec.msgpack.Decoder(list[msgspec.Raw])
 _alert_decoder = msgspec.msgpack.Decoder(Alert)
 _event_decoder = msgspec.msgpack.Decoder(Event)
@@ -135,7 +125,7 @@ def _decode_alerts(raws: list[msgspec.Raw]) -> list[Alert]:
     return alerts
 
 
-def _decode_wire(raw: bytes) -> _WireBatch:
+def _decode_wire(raw: bytes) -> WireBatch:
     try:
         wire = _wire_decoder.decode(raw)
     except msgspec.ValidationError as e:
@@ -177,7 +167,7 @@ def decode_batch(body: bytes, content_type: str, content_encoding: str) -> Inges
         alerts=alerts,
         refused=refused,
     )
-    return IngestBatch(batch=batch, event_blobs=blobs)
+    return IngestBatch(batch=batch, event_blobs=blobs, body=body)
 
 
 def check_sequences(batch: Batch) -> None:
