@@ -17,8 +17,8 @@ import msgspec
 import pytest
 import zstandard
 
+from stockade.platform.bus.codec import MAX_DECODED_BYTES
 from stockade.platform.services.batch_limits import MAX_BATCH_RECORDS, MAX_VALUE_DEPTH
-from stockade.platform.services.ingest import MAX_DECODED_BYTES
 from tests.support.agent_client import TestAgent, make_alert, make_event
 from tests.support.platform_runner import PlatformRunner
 

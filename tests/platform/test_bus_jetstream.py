@@ -12,7 +12,7 @@ import pytest
 from stockade.model.wire import BATCH_CONTENT_TYPE, Batch
 from stockade.platform.bus import BATCHES, BUSES, BusError
 from stockade.platform.bus.jetstream import NatsBus, open_nats_bus
-from stockade.platform.messages import IngestBatch
+from stockade.platform.messages import CheckedBody, IngestBatch
 from stockade.platform.services import PlatformMetrics
 from stockade.platform.services.agents import AgentIdentity
 from stockade.platform.services.ingest import IngestError, IngestService
@@ -27,12 +27,16 @@ pytestmark = pytest.mark.server
 TIMEOUT_S = 30
 
 
-def _batch(first: int, last: int, agent: str = "a1", as_body: bool = False) -> IngestBatch:
-    """A batch; `as_body`: with the agent's request body, so it travels as one message."""
+def _batch(first: int, last: int, agent: str = "a1") -> IngestBatch:
     events = [make_event(seq, seq * 1000) for seq in range(first, last + 1)]
     batch = Batch(agent_id=agent, first_seq=first, last_seq=last, events=events)
-    blobs = [msgspec.msgpack.encode(e) for e in events]
-    return IngestBatch(batch=batch, event_blobs=blobs, body=encode_batch(batch) if as_body else b"")
+    return IngestBatch(batch=batch, event_blobs=[msgspec.msgpack.encode(e) for e in events])
+
+
+def _body(first: int, last: int, agent: str) -> CheckedBody:
+    """The batch as the agent's request body, which travels as one message."""
+    batch = _batch(first, last, agent).batch
+    return CheckedBody(agent, first, last, encode_batch(batch))
 
 
 class FakeStore:
@@ -82,7 +86,8 @@ def test_two_workers_store_every_record_once_in_order(nats_server: NatsServer) -
         publisher = open_nats_bus(nats_server.url)
         for agent in ("a1", "a2"):
             for first in range(1, 3000, 600):  # a1's as agents' bodies, a2's as two runs each
-                batch = _batch(first, first + 599, agent, as_body=agent == "a1")
+                last = first + 599
+                batch = _body(first, last, agent) if agent == "a1" else _batch(first, last, agent)
                 await publisher.publish(BATCHES, batch)
         assert await publisher.held_seq("a1", 3000) == 3000
         await publisher.close()

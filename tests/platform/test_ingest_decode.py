@@ -60,9 +60,9 @@ def test_bad_bodies(body: bytes, status: int, reason: str) -> None:
 
 
 def test_decompression_bomb_is_413(monkeypatch: pytest.MonkeyPatch) -> None:
-    from stockade.platform.services import ingest
+    from stockade.platform.services import ingest_checks
 
-    monkeypatch.setattr(ingest, "MAX_DECODED_BYTES", 1 << 20)
+    monkeypatch.setattr(ingest_checks, "MAX_DECODED_BYTES", 1 << 20)
     with pytest.raises(IngestError) as caught:
         _decode(ZSTD.compress(b"\0" * (8 << 20)))
     assert caught.value.status == 413

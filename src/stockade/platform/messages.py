@@ -8,13 +8,17 @@ from stockade.model.wire import Batch
 
 
 class IngestBatch(msgspec.Struct, kw_only=True):
-    """A decoded agent batch plus each event's msgpack bytes as received (stored as-is).
-
-    `body` is the agent's request body (zstd(msgpack(Batch))) once the API node validated
-    it, so a shared bus can carry those bytes as they came instead of encoding the batch
-    again; empty for a batch built otherwise.
-    """
+    """A decoded agent batch plus each event's msgpack bytes as received (stored as-is)."""
 
     batch: Batch
     event_blobs: list[bytes]
-    body: bytes = b""
+
+
+class CheckedBody(msgspec.Struct, frozen=True):
+    """An agent's request body (zstd(msgpack(Batch))) whose every record the API node
+    checked: a bus carries it as it came, and it decodes without checking again."""
+
+    agent_id: str
+    first_seq: int
+    last_seq: int
+    body: bytes

@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 from stockade.platform.errors import PlatformError
-from stockade.platform.messages import IngestBatch
+from stockade.platform.messages import CheckedBody, IngestBatch
 from stockade.registry import Registry
 
 BATCHES = "stockade.batches"
@@ -31,8 +31,9 @@ class Bus(Protocol):
     def subscribe(self, subject: str, handler: BatchHandler) -> None:
         """Deliver messages published on `subject` to `handler`."""
 
-    async def publish(self, subject: str, batch: IngestBatch) -> None:
-        """Deliver `batch` to the subject's subscribers; BusError when nobody listens."""
+    async def publish(self, subject: str, batch: IngestBatch | CheckedBody) -> None:
+        """Deliver `batch` to the subject's subscribers (a checked body decoded for them);
+        BusError when nobody listens."""
 
     async def held_seq(self, agent_id: str, at_least: int) -> int:
         """The highest seq of the agent the bus holds durably, stored or not yet (0: none

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections import defaultdict
 
 from stockade.platform.bus.base import BUSES, BatchHandler, BusError
-from stockade.platform.messages import IngestBatch
+from stockade.platform.bus.codec import decode_body
+from stockade.platform.messages import CheckedBody, IngestBatch
 
 
 class InProcessBus:
@@ -19,15 +20,16 @@ class InProcessBus:
         """Deliver messages published on `subject` to `handler`."""
         self._handlers[subject].append(handler)
 
-    async def publish(self, subject: str, batch: IngestBatch) -> None:
+    async def publish(self, subject: str, batch: IngestBatch | CheckedBody) -> None:
         """Run each handler of `subject` on `batch`; their errors propagate."""
         if self._closed:
             raise BusError(f"bus is closed; cannot publish on {subject}")
         handlers = self._handlers.get(subject)
         if not handlers:
             raise BusError(f"no subscriber on {subject}; start the store worker first")
+        decoded = decode_body(batch.body) if isinstance(batch, CheckedBody) else batch
         for handler in handlers:
-            await handler(batch)
+            await handler(decoded)
 
     async def held_seq(self, agent_id: str, at_least: int) -> int:  # noqa: ARG002
         """0: what was published here is stored before `publish` returns."""

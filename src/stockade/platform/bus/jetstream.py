@@ -34,7 +34,7 @@ from stockade.platform.bus.codec import (
     encode_message,
     split_batch,
 )
-from stockade.platform.messages import IngestBatch
+from stockade.platform.messages import CheckedBody, IngestBatch
 from stockade.platform.store.base import SequenceGapError, UnknownAgentError
 
 log = logging.getLogger(__name__)
@@ -113,10 +113,10 @@ class NatsBus:
         """Run `handler` on each message of `subject` that `consume` takes."""
         self._handlers[subject].append(handler)
 
-    async def publish(self, subject: str, batch: IngestBatch) -> None:
+    async def publish(self, subject: str, batch: IngestBatch | CheckedBody) -> None:
         """Publish the batch as messages; returns once JetStream holds every one on disk."""
         js = await self._jetstream()
-        agent = batch.batch.agent_id
+        agent = batch.agent_id if isinstance(batch, CheckedBody) else batch.batch.agent_id
         target = subject_of(subject, agent)
         for payload, first, last, headers in _messages(batch):
             headers[api.Header.MSG_ID.value] = f"{agent}:{first}-{last}"
@@ -174,11 +174,14 @@ class NatsBus:
                 await nc.close()
 
 
-def _messages(batch: IngestBatch) -> list[tuple[bytes, int, int, dict[str, str]]]:
+def _messages(
+    batch: IngestBatch | CheckedBody,
+) -> list[tuple[bytes, int, int, dict[str, str]]]:
     """(payload, first seq, last seq, headers) of each message carrying the batch."""
-    if batch.body and len(batch.body) <= MAX_BODY_BYTES:
-        whole = batch.batch
-        return [(batch.body, whole.first_seq, whole.last_seq, {FORMAT_HEADER: AGENT_BODY})]
+    if isinstance(batch, CheckedBody):
+        if len(batch.body) <= MAX_BODY_BYTES:
+            return [(batch.body, batch.first_seq, batch.last_seq, {FORMAT_HEADER: AGENT_BODY})]
+        batch = decode_body(batch.body)
     return [(encode_message(r), r.first_seq, r.last_seq, {}) for r in split_batch(batch)]
 
 
