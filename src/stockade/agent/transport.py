@@ -33,6 +33,9 @@ ACK_PATH = "/api/v1/agent/ack"
 RENEW_RETRY_S = 60.0
 HEARTBEAT_PATH = "/api/v1/agent/heartbeat"
 RECORD_REFUSALS = frozenset({400, 413, 422})  # the platform refused the records themselves
+# reuse the TLS connection between batches a few seconds apart (httpx drops it after 5 s
+# idle, so each such batch paid a new handshake on both sides); the platform keeps it 30 s
+_KEEP_CONNECTION = httpx.Limits(keepalive_expiry=25.0)
 
 
 class BatchRefused(TransportError):
@@ -72,7 +75,9 @@ class Transport:
         self._credentials = credentials
         self._renew_at = renewal_due(credentials.cert_path)
         self._timeout_s = timeout_s
-        self._client = httpx.Client(verify=credentials.ssl_context(), timeout=timeout_s)
+        self._client = httpx.Client(
+            verify=credentials.ssl_context(), timeout=timeout_s, limits=_KEEP_CONNECTION
+        )
         self._compressor = zstandard.ZstdCompressor(level=3)
         self._batch_records = self._full_batch_records = batch_records
         self.platform_acked: int | None = None  # unknown until the platform said
