@@ -4,7 +4,9 @@ Starts a real PostgreSQL 15 (Debian's packages, durable settings: fsync and sync
 commit on) on loopback, and stores the same pre-built batches of 1,000 events (with one
 alert each) into each store: one writer, then (PostgreSQL only: SQLite has one writer)
 several writers at once, each its own store and agent, as workers in separate processes
-would. Prints the median rate over several rounds.
+would. Prints the median rate over several rounds, and the CPU seconds spent per 100,000
+events (this process plus every process of the PostgreSQL server, from /proc): a figure
+a loaded machine distorts far less than events/s.
 """
 
 from __future__ import annotations
@@ -15,11 +17,12 @@ import tempfile
 import threading
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import msgspec
 from tests.support.agent_client import make_alert, make_event
-from tests.support.postgres import start_postgres
+from tests.support.postgres import PostgresServer, start_postgres
 
 from stockade.model.wire import Batch
 from stockade.platform.messages import IngestBatch
@@ -65,6 +68,42 @@ def _enroll(store: Store, agent: str) -> None:
     )
 
 
+@dataclass
+class Figures:
+    """Rates of each round, and CPU seconds spent over all rounds."""
+
+    rates: list[float] = field(default_factory=list)
+    events: int = 0
+    client_cpu_s: float = 0.0
+    server_cpu_s: float = 0.0
+
+    def line(self, name: str) -> str:
+        """One printed line: median events/s, CPU seconds per 100k events."""
+        per = 100_000 / max(1, self.events)
+        return (
+            f"{name}: {statistics.median(self.rates):10,.0f} events/s; CPU s per 100k events: "
+            f"client {self.client_cpu_s * per:.2f}, server {self.server_cpu_s * per:.2f}, "
+            f"total {(self.client_cpu_s + self.server_cpu_s) * per:.2f}"
+        )
+
+
+def server_cpu_s(server: PostgresServer | None) -> float:
+    """CPU seconds the server's processes (postmaster and its children) have used so far."""
+    if server is None:
+        return 0.0
+    root = server.process.pid
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # the process ended meanwhile
+        pid = int(stat.parent.name)
+        if pid == root or int(fields[1]) == root:  # fields[1]: the parent's pid
+            total += int(fields[11]) + int(fields[12])  # utime, stime (clock ticks)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def _rate(stores: Sequence[Store], work: list[list[IngestBatch]]) -> float:
     """Events/s storing each store's batches, all stores at once (one thread each)."""
 
@@ -82,20 +121,24 @@ def _rate(stores: Sequence[Store], work: list[list[IngestBatch]]) -> float:
     return events / (time.perf_counter() - started)
 
 
-def _measure(stores: Sequence[Store]) -> float:
-    """The median rate over ROUNDS rounds of BATCHES_PER_ROUND batches spread over `stores`."""
+def _measure(stores: Sequence[Store], server: PostgresServer | None = None) -> Figures:
+    """Rates of ROUNDS rounds of BATCHES_PER_ROUND batches spread over `stores`, and CPU."""
     agents = [f"bench-{n}" for n in range(len(stores))]
     for agent in agents:
         _enroll(stores[0], agent)
-    rates = []
+    figures = Figures()
     next_seq = dict.fromkeys(agents, 1)
     per_store = BATCHES_PER_ROUND // len(stores)
     for _ in range(ROUNDS):
         work = [_batches(a, next_seq[a], per_store) for a in agents]
         for a in agents:
             next_seq[a] += per_store * (BATCH_EVENTS + 1)
-        rates.append(_rate(stores, work))
-    return statistics.median(rates)
+        client, served = time.process_time(), server_cpu_s(server)
+        figures.rates.append(_rate(stores, work))
+        figures.client_cpu_s += time.process_time() - client
+        figures.server_cpu_s += server_cpu_s(server) - served
+        figures.events += sum(len(b.batch.events) for batches in work for b in batches)
+    return figures
 
 
 def main() -> int:
@@ -110,13 +153,13 @@ def main() -> int:
     try:
         one = PostgresStore(server.create_database(template=None))
         try:
-            pg_rate = _measure([one])
+            pg_rate = _measure([one], server)
         finally:
             one.close()
         url = server.create_database(template=None)
         many = [PostgresStore(url) for _ in range(WRITERS)]
         try:
-            pg_many_rate = _measure(many)
+            pg_many_rate = _measure(many, server)
         finally:
             for store in many:
                 store.close()
@@ -124,9 +167,10 @@ def main() -> int:
         server.stop()
     load = os.getloadavg()[0]
     print(f"batches of {BATCH_EVENTS} events + 1 alert, median of {ROUNDS} rounds, load {load:.1f}")
-    print(f"sqlite      1 writer : {sqlite_rate:10,.0f} events/s")
-    print(f"postgresql  1 writer : {pg_rate:10,.0f} events/s (COPY)")
-    print(f"postgresql  {WRITERS} writers: {pg_many_rate:10,.0f} events/s (goal {GOAL:,} per node)")
+    print(sqlite_rate.line("sqlite      1 writer "))
+    print(pg_rate.line("postgresql  1 writer "))
+    print(pg_many_rate.line(f"postgresql  {WRITERS} writers"))
+    print(f"goal: {GOAL:,} events/s per node")
     return 0
 
 
