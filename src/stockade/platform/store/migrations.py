@@ -479,6 +479,12 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
         CREATE INDEX fleet_fires_group ON fleet_fires (correlation, group_key, last_ts)
         """,
     ),
+    (
+        17,
+        # PostgreSQL only (migrations_postgres.py): fewer indexes for events to maintain
+        # at ingest; SQLite keeps its own
+        "",
+    ),
 )
 
 

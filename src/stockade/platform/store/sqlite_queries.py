@@ -16,7 +16,7 @@ from stockade.platform.store.base import (
     StoredAlert,
     StoredEvent,
 )
-from stockade.platform.store.sql import Connection
+from stockade.platform.store.sql import Connection, is_sqlite
 
 _CONTAINER_COLUMNS = (
     "id, name, image, image_digest, runtime, first_seen, last_seen, host_id, agent_id"
@@ -65,8 +65,11 @@ def host_terms(conn: Connection, table: str, host: str) -> list[tuple[str, str]]
     rows = conn.execute(
         "SELECT id, host_id FROM agents WHERE hostname = ? OR host_id = ?", (host, host)
     )
+    # PostgreSQL has no (agent_id, ts) index on events: its host id finds an agent's events
+    by_agent = table != "events" or is_sqlite(conn)
     for agent_id, host_id in rows:
-        terms += [("agent_id", str(agent_id)), ("host_id", str(host_id))]
+        terms += [("agent_id", str(agent_id))] if by_agent else []
+        terms.append(("host_id", str(host_id)))
     literal = conn.execute(f"SELECT 1 FROM {table} WHERE host_id = ? LIMIT 1", (host,)).fetchone()
     if literal is not None or not terms:
         terms.append(("host_id", host))
