@@ -355,24 +355,35 @@ static __always_inline int sock_emit(__u64 *args, __u32 kind, __s64 ret)
 }
 
 /*
- * Whether a socket's call is among the first ones (c->sock_io_max) of its conversation.
- * A TCP send needs no map: the socket's own count of bytes sent says how far the
- * conversation is, and calls go on being reported until sock_io_max * snaplen bytes
- * (what that many calls would show at least) have gone out before this one. Other
- * sockets, and receives, count their calls in `sock_io`.
+ * Where a TCP send stands in its conversation, from the socket alone (no map, nothing
+ * else read): 1 among its first c->sock_io_max calls, 0 past them, -1 not a TCP send.
+ * A call is reported while the socket had sent fewer than sock_io_max data segments
+ * (a call that is sent at once is one segment; a call still queued behind others has
+ * not counted yet, so a corked conversation reports more calls, never fewer) and fewer
+ * than sock_io_max * snaplen bytes (what that many calls would show at least). The
+ * segment count is what stops a chatty request/response conversation (a few bytes a
+ * call) after its first calls rather than after hundreds.
  */
-static __always_inline int sock_start(struct sensor_cfg *c, struct sock *sk, int ret, int send)
+static __always_inline int tcp_send_start(struct sensor_cfg *c, struct sock *sk, int ret)
+{
+	__u32 max = c->sock_io_max;
+	if (sk->sk_protocol != IPPROTO_TCP || sk->sk_type != SOCK_STREAM)
+		return -1;
+	struct tcp_sock *tp = bpf_skc_to_tcp_sock(sk);
+	if (!tp)
+		return -1;
+	if (!max)
+		return 1;
+	__u64 before = tp->bytes_sent - (ret > 0 ? ret : 0);
+	return tp->data_segs_out <= max && before < (__u64)max * (c->snaplen ? c->snaplen : 1);
+}
+
+/* Whether another socket's call, or a receive, is among its first ones (map `sock_io`). */
+static __always_inline int sock_start(struct sensor_cfg *c, struct sock *sk)
 {
 	__u32 max = c->sock_io_max;
 	if (!max)
 		return 1;
-	if (send && sk->sk_protocol == IPPROTO_TCP && sk->sk_type == SOCK_STREAM) {
-		struct tcp_sock *tp = bpf_skc_to_tcp_sock(sk);
-		if (tp) {
-			__u64 before = tp->bytes_sent - (ret > 0 ? ret : 0);
-			return before < (__u64)max * (c->snaplen ? c->snaplen : 1);
-		}
-	}
 	struct socket *so = sk->sk_socket;
 	return sock_io_counted(sk, so->file->f_inode->i_ino, max);
 }
@@ -386,6 +397,10 @@ static __always_inline int sock_call(struct sock *sk, int ret, int send)
 	struct socket *so = sk->sk_socket;
 	if (!so || !so->file)
 		return 0;
+	/* most sends are on a long TCP conversation: told first, before any map or register */
+	int tcp = send ? tcp_send_start(c, sk, ret) : -1;
+	if (!tcp)
+		return 0;
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
 	__u64 a[6] = {};
 	__u32 nr = syscall_args(regs, a);
@@ -397,7 +412,7 @@ static __always_inline int sock_call(struct sock *sk, int ret, int send)
 	__u16 family = sk->__sk_common.skc_family;
 	if (dropped && (*dropped & (family == AF_INET || family == AF_INET6 ? IOF_INET : IOF_SOCK)))
 		return 0;
-	if (!sock_start(c, sk, ret, send))
+	if (tcp < 0 && !sock_start(c, sk))
 		return 0;
 	switch (kind) { /* a constant kind per copy: fill_sys compiles one branch each */
 	case K_WRITE:
