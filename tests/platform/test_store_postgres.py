@@ -74,6 +74,17 @@ def test_migrations_are_recorded_once_and_the_schema_is_partitioned(
         )
         assert kinds == {"events": "p", "alerts": "p"}  # partitioned tables
         assert listed(conn, "events")  # today's and the next days' made on open
+        indexed = conn.execute(
+            "SELECT indexdef FROM pg_indexes WHERE tablename = 'events' ORDER BY indexname"
+        ).fetchall()
+        assert [r[0].split(" USING btree ")[1] for r in indexed] == [
+            "(agent_id, seq, ts)",  # exactly once; an event by agent and seq
+            "(container_id, ts)",
+            "(host_id, ts)",
+            "(proc_name, ts)",
+            "(ts)",
+            "(type, ts)",
+        ]  # what the API's filters and hunts use, and no more (ingest pays for each)
     finally:
         store.close()
 

@@ -47,7 +47,7 @@ class Partitions:
 
     def ensure(self, conn: PgConnection, table: str, times: Iterable[int]) -> None:
         """Make the partitions these times fall in, where missing (outside a transaction)."""
-        starts = {partition_start(ts) for ts in times}
+        starts = {ts - ts % PARTITION_NS for ts in times}  # partition_start, inlined: per row
         with self._lock:
             missing = sorted(s for s in starts if (table, s) not in self._known)
         for start in missing:
