@@ -17,6 +17,7 @@ from stockade.hunt.sigma import sigma_hunt
 from stockade.model import Event, Process
 from stockade.model.wire import Batch
 from stockade.platform.messages import IngestBatch
+from stockade.platform.services.saved_hunts import run_due, run_once
 from stockade.platform.store import AgentRecord, EventQuery
 from stockade.platform.store.hunting import Hunting
 from stockade.platform.store.postgres import PostgresStore
@@ -172,7 +173,7 @@ def test_saved_hunt_runs_on_schedule_on_postgresql(
     running: PlatformRunner, admin: httpx.Client
 ) -> None:
     """A saved hunt is stored, runs on its schedule and raises its alert, on PostgreSQL."""
-    body = {"name": "pg host seen", "sql": "SELECT hostname FROM hosts", "interval_s": 1}
+    body = {"name": "pg host seen", "sql": "SELECT count(*) FROM hosts", "interval_s": 1}
     created = admin.post("/api/v1/hunts", json=body)
     assert created.status_code == 201, created.text
     assert admin.post("/api/v1/hunts", json=body).status_code == 409
@@ -186,3 +187,20 @@ def test_saved_hunt_runs_on_schedule_on_postgresql(
     assert stored["last_error"] == "" and stored["last_rows"] >= 1
     rules = admin.post("/api/v1/hunt", json={"sql": "SELECT rule FROM alerts"}).json()["rows"]
     assert ["Hunt: pg host seen"] in rules
+
+
+def test_two_workers_run_a_due_saved_hunt_once(store: PostgresStore, postgres_url: str) -> None:
+    """Two workers' stores on one database, both seeing a hunt due: one run, one alert."""
+    other = PostgresStore(postgres_url)
+    try:
+        first, second = store.hunting(), other.hunting()
+        first.saved.create("fleet", "SELECT count(*) FROM events", 60, "Warning", "admin", NOW)
+        (seen,) = second.saved.list()
+        assert first.saved.claim(seen, NOW)
+        assert not second.saved.claim(seen, NOW)  # its view of the same run is stale
+        assert run_due(second, NOW + 1) == 0  # not due again before its interval
+        assert run_once(first, seen, NOW) == 1
+        (hunt,) = second.saved.list()
+    finally:
+        other.close()
+    assert hunt.alerts == 1 and hunt.last_run_at == NOW and hunt.last_rows == 1
