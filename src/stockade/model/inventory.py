@@ -43,7 +43,8 @@ class PackageFile(msgspec.Struct, frozen=True, kw_only=True):
 
     path: str
     md5: str = ""  # hex, as dpkg's md5sums list it
-    sha256: str = ""  # hex (Python's RECORD holds it in urlsafe base64)
+    sha256: str = ""  # hex (Python's RECORD holds it in urlsafe base64), or of the content read
+    sha1: str = ""  # hex, of the content read from the image (no package database has it)
 
 
 class Package(msgspec.Struct, frozen=True, kw_only=True):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import msgspec
 
@@ -10,7 +11,9 @@ from stockade.model.inventory import Ecosystem, Finding, LayerRef, Package, Pack
 from stockade.scan.analyzers import FileAnalysis, OSInfo
 from stockade.scan.analyzers.package_files import CONFFILES, files_key
 from stockade.scan.analyzers.pom import inherited_licenses
+from stockade.scan.digests import FileDigest
 from stockade.scan.layers import LayerResult
+from stockade.scan.package_digests import with_digests
 
 
 @dataclass(slots=True)
@@ -31,7 +34,29 @@ class Applied:
     executables: dict[str, str] = field(default_factory=dict)  # "/path" -> "sha256:..."
 
 
-def _remove_under(files: dict[str, _FileState], directory: str) -> None:
+@dataclass(slots=True)
+class _Tree:
+    """The merged view of what a scan that hashes files met: digests and links by path."""
+
+    digests: dict[str, FileDigest] = field(default_factory=dict)
+    links: dict[str, str] = field(default_factory=dict)
+
+    def remove(self, path: str, under: bool) -> None:
+        for found in (self.digests, self.links):
+            found.pop(path, None)
+            if under:
+                _remove_under(found, path)
+
+    def add(self, result: LayerResult) -> None:
+        for path, digest in result.digests.items():
+            self.links.pop(path, None)
+            self.digests[path] = digest
+        for path, target in result.links.items():
+            self.digests.pop(path, None)
+            self.links[path] = target
+
+
+def _remove_under(files: dict[str, Any], directory: str) -> None:
     if not directory:
         files.clear()
         return
@@ -43,14 +68,18 @@ def _remove_under(files: dict[str, _FileState], directory: str) -> None:
 def apply_layers(layers: list[tuple[LayerRef, LayerResult]]) -> Applied:
     """Pure merge: later layers override, whiteouts and opaque dirs delete what lies below."""
     files: dict[str, _FileState] = {}
+    tree = _Tree()
     warnings: list[str] = []
     for ref, result in layers:
         warnings.extend(result.warnings)
         for directory in result.opaque_dirs:
             _remove_under(files, directory)
+            tree.remove(directory, under=True)
         for path in result.whiteouts:
             files.pop(path, None)
             _remove_under(files, path)
+            tree.remove(path, under=True)
+        tree.add(result)
         for path, analysis in result.files.items():
             previous = files.get(path)
             origins = {}
@@ -59,10 +88,10 @@ def apply_layers(layers: list[tuple[LayerRef, LayerResult]]) -> Applied:
                 # a package already in an older copy of the same file keeps its older layer
                 origins[key] = previous.origins.get(key, ref) if previous else ref
             files[path] = _FileState(analysis, ref, origins)
-    return _collect(files, warnings)
+    return _collect(files, warnings, tree)
 
 
-def _collect(files: dict[str, _FileState], warnings: list[str]) -> Applied:
+def _collect(files: dict[str, _FileState], warnings: list[str], tree: _Tree) -> Applied:
     packages: list[Package] = []
     findings: list[Finding] = []
     os_info: OSInfo | None = None
@@ -82,11 +111,13 @@ def _collect(files: dict[str, _FileState], warnings: list[str]) -> Applied:
                 declared = inherited_licenses(f"{package.name}:{package.version}", licenses)
             key = files_key(package)
             listed = (*package_files.get(key, ()), *package_files.get(key + CONFFILES, ()))
-            packages.append(
-                msgspec.structs.replace(
-                    package, layer=origin, licenses=declared, files=package.files or listed
-                )
+            package = msgspec.structs.replace(
+                package, layer=origin, licenses=declared, files=package.files or listed
             )
+            if package.files and (tree.digests or tree.links):
+                package, missing = with_digests(package, tree.digests, tree.links)
+                warnings.extend(missing)
+            packages.append(package)
         findings.extend(
             msgspec.structs.replace(f, layer=state.layer) for f in state.analysis.findings
         )

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from stockade.scan.analyzers import ANALYZERS, Analyzer, AnalyzerOptions, FileAnalysis
@@ -13,7 +14,7 @@ from stockade.scan.files import FileInfo, RandomAccess, Readable, WalkLimits
 from stockade.scan.options import Scanner, ScanOptions
 from stockade.scan.selection import Chosen, SkippedFiles
 
-CACHE_SCHEMA = 3
+CACHE_SCHEMA = 4  # 4: layer results carry file digests and links (SBOM scans)
 MAX_REMEMBERED_NAMES = 65536  # distinct file names whose analyzers are remembered
 # declared names, declared suffixes, and the (analyzer, cap) pairs that declare neither
 _NameIndex = tuple[frozenset[str], tuple[str, ...], tuple[tuple[Analyzer, int], ...]]
@@ -56,6 +57,7 @@ class AnalyzerGroup:
     caps: tuple[int, ...]  # per analyzer: the largest file it reads
     config_classes: tuple[type[ImageConfigAnalyzer], ...] = ()
     caps_floor: int = 0  # the smallest of `caps`: files within it need no size check
+    digests: bool = False  # hash every regular file met (SBOMs: `digests.py`)
     _built: list[tuple[tuple[Analyzer, int], ...]] = field(default_factory=list, repr=False)
     _built_config: list[tuple[ImageConfigAnalyzer, ...]] = field(default_factory=list, repr=False)
     # per file name: the analyzers that may want a file so named (see `_may_want`)
@@ -100,6 +102,7 @@ class AnalyzerGroup:
                 f"limits={options.max_file_size},{','.join(limits.skip_dirs)}",
                 f"secrets={_fingerprint(options.secret_config)}",
                 f"yara={_fingerprint(options.yara_rules)}",
+                f"digests={options.package_files}",
             ]
         )
         return cls(
@@ -110,6 +113,7 @@ class AnalyzerGroup:
             caps,
             config_classes,
             min(caps, default=0),
+            options.package_files,
         )
 
     def _capped(self) -> tuple[tuple[Analyzer, int], ...]:
@@ -184,6 +188,19 @@ class AnalyzerGroup:
             too_large=chosen.too_large,
         )
 
+    def selector(self, seekable: bool = False) -> Callable[[FileInfo], Chosen | None]:
+        """What a walk asks about each file: `select` (or `select_seekable` on disk), and
+        in a scan that hashes files every regular file, analyzed or not, to be hashed."""
+        select = self.select_seekable if seekable else self.select
+        if not self.digests:
+            return select
+
+        def select_and_digest(info: FileInfo) -> Chosen:
+            chosen = select(info)
+            return _DIGEST_ONLY if chosen is None else replace(chosen, digest=True)
+
+        return select_and_digest
+
     def cap_of(self, analyzer: Analyzer) -> int:
         """The largest file `analyzer` reads whole in this scan."""
         return next(cap for a, cap in self._capped() if a is analyzer)
@@ -235,6 +252,9 @@ class AnalyzerGroup:
         """The cache key of an image config's findings (`image`: its digests) under this group."""
         ids = ",".join(sorted(f"{c.id}@{c.version}" for c in self.config_classes))
         return hashlib.sha256(f"{image}|{ids}|{self.cache_salt}".encode()).hexdigest()
+
+
+_DIGEST_ONLY = Chosen((), digest=True)  # streamed to the hashers, no analyzer reads it
 
 
 def _may_want(analyzer: Analyzer, name: str) -> bool:

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import msgspec
 
 from stockade.scan.analyzers import FileAnalysis
-from stockade.scan.files import FileInfo
+from stockade.scan.digests import Digesting, FileDigest
+from stockade.scan.files import FileInfo, Readable
 from stockade.scan.group import AnalyzerGroup
-from stockade.scan.selection import SkippedFiles
+from stockade.scan.selection import Chosen, SkippedFiles
 from stockade.scan.sources import ImageSource, Layer
 from stockade.scan.sources.blobstore import VerifyingReader
 
@@ -28,12 +30,54 @@ class LayerResult(msgspec.Struct, kw_only=True):
     whiteouts: list[str] = msgspec.field(default_factory=list)
     opaque_dirs: list[str] = msgspec.field(default_factory=list)
     warnings: list[str] = msgspec.field(default_factory=list)
+    # only in scans that hash files (SBOMs): every regular file's digests, and the
+    # symbolic links (target as written) that lead to them
+    digests: dict[str, FileDigest] = msgspec.field(default_factory=dict)
+    links: dict[str, str] = msgspec.field(default_factory=dict)
+
+
+def _report(group: AnalyzerGroup) -> WalkReport:
+    from stockade.scan.walker import WalkReport
+
+    return WalkReport(links={} if group.digests else None)
 
 
 def _result(report: WalkReport) -> LayerResult:
     return LayerResult(
-        whiteouts=report.whiteouts, opaque_dirs=report.opaque_dirs, warnings=report.warnings
+        whiteouts=report.whiteouts,
+        opaque_dirs=report.opaque_dirs,
+        warnings=report.warnings,
     )
+
+
+def analyze_walk(
+    walk: Iterable[tuple[FileInfo, Chosen, bytes | Readable]],
+    group: AnalyzerGroup,
+    result: LayerResult,
+    skipped: SkippedFiles,
+) -> None:
+    """Analyze each file a walk yields into `result`, hashing those the walk marks."""
+    for info, chosen, content in walk:
+        if not chosen.digest:
+            analysis = group.analyze(info, chosen, content, result.warnings, skipped)
+        else:
+            digesting = Digesting(content)
+            analysis = group.analyze(info, chosen, digesting.content, result.warnings, skipped)
+            digest = digesting.finish()
+            if digest is None:
+                result.warnings.append(f"{info.path}: cannot be read to hash it")
+            else:
+                result.digests[info.path] = digest
+        if analysis is not None:
+            result.files[info.path] = analysis
+
+
+def _hardlinked(result: LayerResult, hardlinks: dict[str, str]) -> None:
+    """A hard link has the digests of the file it links to in the same layer."""
+    for path, target in hardlinks.items():
+        digest = result.digests.get(target)
+        if digest is not None:
+            result.digests[path] = digest
 
 
 def _what(layer: Layer) -> str:
@@ -74,18 +118,17 @@ def verify_layer(source: ImageSource, layer: Layer, group: AnalyzerGroup) -> Non
 
 def analyze_layer(source: ImageSource, layer: Layer, group: AnalyzerGroup) -> LayerResult:
     """Stream the layer once, checking its digests; analyze the files asked for."""
-    from stockade.scan.walker import WalkReport, walk_layer
+    from stockade.scan.walker import walk_layer
 
-    report = WalkReport()
+    report = _report(group)
     result = _result(report)
     what = _what(layer)
     blob = source.open_layer(layer)
-    walk = walk_layer(blob, what, group.select, group.limits, report, layer.ref.diff_id)
+    walk = walk_layer(blob, what, group.selector(), group.limits, report, layer.ref.diff_id)
     skipped = SkippedFiles()
-    for info, chosen, content in walk:
-        analysis = group.analyze(info, chosen, content, result.warnings, skipped)
-        if analysis is not None:
-            result.files[info.path] = analysis
+    analyze_walk(walk, group, result, skipped)
+    result.links = report.links or {}
+    _hardlinked(result, report.hardlinks)
     result.warnings.extend(f"{what}: {line}" for line in skipped.warnings())
     return result
 
@@ -94,7 +137,7 @@ def analyze_tree(root: Path, group: AnalyzerGroup) -> LayerResult:
     """Walk a directory as if it were a single layer (in two processes when there are
     two CPUs, no other thread and a tree large enough to repay the split: `tree_split.py`)."""
     from stockade.scan import tree_split
-    from stockade.scan.walker import WalkReport, list_small_tree, walk_directory
+    from stockade.scan.walker import list_small_tree, walk_directory
 
     listings = None
     if tree_split.may_fork():
@@ -103,15 +146,13 @@ def analyze_tree(root: Path, group: AnalyzerGroup) -> LayerResult:
         )
         units = tree_split.units_of(root, group) if listings is None else []
         if len(units) > 1:
-            files, warnings = tree_split.merged(tree_split.analyze_units(root, group, units))
-            return LayerResult(files=files, warnings=warnings)
-    report = WalkReport()
+            return tree_split.merged(tree_split.analyze_units(root, group, units))
+    report = _report(group)
     result = _result(report)
     skipped = SkippedFiles()
-    walk = walk_directory(root, group.select_seekable, group.limits, report, listings=listings)
-    for info, chosen, content in walk:
-        analysis = group.analyze(info, chosen, content, result.warnings, skipped)
-        if analysis is not None:
-            result.files[info.path] = analysis
+    selector = group.selector(seekable=True)
+    walk = walk_directory(root, selector, group.limits, report, listings=listings)
+    analyze_walk(walk, group, result, skipped)
+    result.links = report.links or {}
     result.warnings.extend(skipped.warnings())
     return result

@@ -18,6 +18,7 @@ class Chosen:
     whole: tuple[Analyzer, ...]  # the content in memory (within their size limit)
     streamed: tuple[Analyzer, ...] = ()  # over their limit but able to read a stream
     too_large: tuple[Analyzer, ...] = ()  # over their limit: not read, reported
+    digest: bool = False  # hashed as it is read, whoever reads it (SBOM scans: `digests.py`)
 
     @property
     def in_memory(self) -> bool:
@@ -36,9 +37,9 @@ class Chosen:
         whole = tuple(a for a in self.whole if a.accepts_head(head))
         if whole == self.whole:
             return self
-        if not whole and not self.streamed and not self.too_large:
+        if not whole and not self.streamed and not self.too_large and not self.digest:
             return None
-        return Chosen(whole, self.streamed, self.too_large)
+        return Chosen(whole, self.streamed, self.too_large, self.digest)
 
 
 def _mib(size: int) -> str:

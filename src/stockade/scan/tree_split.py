@@ -19,7 +19,9 @@ from typing import Any
 import msgspec
 
 from stockade.scan.analyzers import FileAnalysis
+from stockade.scan.digests import FileDigest
 from stockade.scan.group import AnalyzerGroup
+from stockade.scan.layers import LayerResult, analyze_walk
 from stockade.scan.selection import MAX_EXAMPLES, SkippedFiles
 from stockade.scan.walker import WalkReport, subdirectories, walk_directory
 
@@ -50,6 +52,8 @@ class UnitResult(msgspec.Struct, kw_only=True):
     counts: dict[str, int]
     examples: dict[str, list[str]]
     caps: dict[str, int]
+    digests: dict[str, FileDigest]
+    links: dict[str, str]
 
 
 def may_fork() -> bool:
@@ -94,19 +98,17 @@ def units_of(root: Path, group: AnalyzerGroup) -> list[Unit]:
 
 def analyze_unit(root: Path, group: AnalyzerGroup, unit: Unit, index: int) -> UnitResult:
     """Walk one unit and analyze what it selects."""
-    report = WalkReport()
+    report = WalkReport(links={} if group.digests else None)
     skipped = SkippedFiles()
-    files: dict[str, FileAnalysis] = {}
-    walk = walk_directory(
-        root, group.select_seekable, group.limits, report, unit.rel_dir, unit.subtree
-    )
-    for info, chosen, content in walk:
-        analysis = group.analyze(info, chosen, content, report.warnings, skipped)
-        if analysis is not None:
-            files[info.path] = analysis
+    found = LayerResult(warnings=report.warnings)
+    selector = group.selector(seekable=True)
+    walk = walk_directory(root, selector, group.limits, report, unit.rel_dir, unit.subtree)
+    analyze_walk(walk, group, found, skipped)
     return UnitResult(
         index=index,
-        files=files,
+        files=found.files,
+        digests=found.digests,
+        links=report.links or {},
         warnings=report.warnings,
         per_file=skipped.per_file,
         counts=skipped.counts,
@@ -162,14 +164,18 @@ def analyze_units(root: Path, group: AnalyzerGroup, units: list[Unit]) -> list[U
     ]
 
 
-def merged(results: list[UnitResult]) -> tuple[dict[str, FileAnalysis], list[str]]:
+def merged(results: list[UnitResult]) -> LayerResult:
     """Files and warnings as one walk would have them: warnings in walk order, then the
     skipped-file lines (each package file's, then one tally per other analyzer)."""
     files: dict[str, FileAnalysis] = {}
+    digests: dict[str, FileDigest] = {}
+    links: dict[str, str] = {}
     warnings: list[str] = []
     skipped = SkippedFiles()
     for result in results:
         files.update(result.files)
+        digests.update(result.digests)
+        links.update(result.links)
         warnings.extend(result.warnings)
         skipped.per_file.extend(result.per_file)
         for name, count in result.counts.items():
@@ -177,4 +183,9 @@ def merged(results: list[UnitResult]) -> tuple[dict[str, FileAnalysis], list[str
             skipped.caps[name] = result.caps[name]
             examples = skipped.examples.setdefault(name, [])
             examples.extend(result.examples.get(name, [])[: MAX_EXAMPLES - len(examples)])
-    return files, [*warnings, *skipped.warnings()]
+    return LayerResult(
+        files=files,
+        digests=digests,
+        links=links,
+        warnings=[*warnings, *skipped.warnings()],
+    )

@@ -39,6 +39,10 @@ class WalkReport:
     whiteouts: list[str] = field(default_factory=list)
     opaque_dirs: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # kept only when asked for ({}: a scan that hashes files): each symbolic link's target
+    # as written, and each hard link to a file not held in memory, by the path it links to
+    links: dict[str, str] | None = None
+    hardlinks: dict[str, str] = field(default_factory=dict)
 
 
 def safe_path(name: str) -> str | None:
@@ -123,6 +127,8 @@ def _entries(
             )
             continue
         if not (member.is_regular or is_hardlink) or limits.skipped(path):
+            if is_symlink and report.links is not None:
+                report.links[path] = member.linkname
             continue
         if is_hardlink:  # same content as a file met earlier in this layer
             target = kept.get(safe_path(member.linkname) or "")
@@ -131,6 +137,8 @@ def _entries(
                 linked = select(info)
                 if linked is not None:
                     yield info, linked, target
+            elif report.links is not None:
+                report.hardlinks[path] = safe_path(member.linkname) or ""
             continue
         info = FileInfo(path=path, size=member.size, mode=member.mode)
         if member.sparse:
@@ -191,6 +199,8 @@ def walk_directory(
                         stack.append(rel)
                     continue
                 if not entry.is_file(follow_symlinks=False):
+                    if report.links is not None and entry.is_symlink():
+                        report.links[rel] = os.readlink(entry.path)
                     continue
                 st = entry.stat(follow_symlinks=False)
             except OSError:

@@ -21,6 +21,7 @@ import stockade
 from stockade.model.inventory import ScanResult
 from stockade.scan.graph import with_ids
 from stockade.scan.output.base import TOOL_NAME, OutputError
+from stockade.scan.output.spdx_files import FileElements, verification_code
 from stockade.scan.output.spdx_packages import (
     UNSAFE_ID,
     extracted_licences,
@@ -46,7 +47,8 @@ def _creation(result: ScanResult) -> CreationInfo:
 
 def spdx_json(result: ScanResult, *, tag_value: bool = False) -> bytes:
     """The SPDX document (JSON, or tag-value): DOCUMENT DESCRIBES the image, which CONTAINS
-    the OS and each package; each package DEPENDS_ON the installed packages it requires."""
+    the OS and each package; each package DEPENDS_ON the installed packages it requires
+    and CONTAINS its files, where the scan hashed them."""
     image = SpdxPackage(
         spdx_id="SPDXRef-Image",
         name=result.target,
@@ -69,12 +71,16 @@ def spdx_json(result: ScanResult, *, tag_value: bool = False) -> bytes:
         packages = with_ids(packages)
     element_ids = {p.id: spdx_id("Package", n, p.name) for n, p in enumerate(packages)}
     refs: dict[str, str] = {}
+    files = FileElements()
     for package in packages:
-        element = package_element(package, element_ids[package.id], refs)
+        verification = verification_code(list(package.files))
+        element = package_element(package, element_ids[package.id], refs, verification)
         elements.append(element)
         relationships.append(
             Relationship(image.spdx_id, RelationshipType.CONTAINS, element.spdx_id)
         )
+        if verification is not None:
+            files.add_package(element.spdx_id, package.files)
     relationships += [
         Relationship(element_ids[p.id], RelationshipType.DEPENDS_ON, element_ids[dependency])
         for p in packages
@@ -84,7 +90,8 @@ def spdx_json(result: ScanResult, *, tag_value: bool = False) -> bytes:
     document = Document(
         _creation(result),
         packages=elements,
-        relationships=relationships,
+        files=files.files,
+        relationships=relationships + files.relationships,
         extracted_licensing_info=extracted_licences(refs),
     )
     stream = io.StringIO()

@@ -14,6 +14,7 @@ from spdx_tools.spdx.model.package import (
     ExternalPackageRef,
     ExternalPackageRefCategory,
     PackagePurpose,
+    PackageVerificationCode,
 )
 from spdx_tools.spdx.model.package import Package as SpdxPackage
 from spdx_tools.spdx.model.spdx_no_assertion import SpdxNoAssertion
@@ -97,8 +98,14 @@ def _source_info(package: Package) -> str | None:
     return where or None
 
 
-def package_element(package: Package, element_id: str, refs: dict[str, str]) -> SpdxPackage:
-    """One scanned package: supplier, licences, purl and (OS packages) CPE, where found."""
+def package_element(
+    package: Package,
+    element_id: str,
+    refs: dict[str, str],
+    verification: PackageVerificationCode | None = None,
+) -> SpdxPackage:
+    """One scanned package: supplier, licences, purl and (OS packages) CPE, where found;
+    with a `verification` code, its files were analyzed (listed as File elements)."""
     references = [
         ExternalPackageRef(ExternalPackageRefCategory.PACKAGE_MANAGER, "purl", purl_of(package))
     ]
@@ -111,7 +118,8 @@ def package_element(package: Package, element_id: str, refs: dict[str, str]) -> 
         download_location=SpdxNoAssertion(),
         version=package.version or None,
         supplier=supplier_actor(package.supplier) if package.supplier else SpdxNoAssertion(),
-        files_analyzed=False,
+        files_analyzed=verification is not None,
+        verification_code=verification,
         license_declared=_license(package.licenses, refs),
         license_concluded=SpdxNoAssertion(),
         copyright_text=SpdxNoAssertion(),
