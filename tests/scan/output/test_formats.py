@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 from cyclonedx.schema import SchemaVersion
 from cyclonedx.validation.json import JsonStrictValidator
 from spdx_tools.spdx.parser.parse_anything import parse_file
 from spdx_tools.spdx.validation.document_validator import validate_full_spdx_document
 
-from stockade.model.inventory import ScanResult
+from stockade.model.inventory import PackageFile, ScanResult
 from stockade.scan.output import FORMATS, OutputError, write
 from tests.scan.output.sarif import assert_valid_sarif
 
@@ -112,3 +114,39 @@ def test_spdx_valid(scan_result: ScanResult, tmp_path: Path) -> None:
     assert declared["Jinja2"] == "LicenseRef-BSD"  # "BSD" names no SPDX licence
     extracted = {e.license_id: e.extracted_text for e in document.extracted_licensing_info}
     assert extracted["LicenseRef-BSD"] == "BSD"
+
+
+def test_spdx_lists_hashed_files_with_a_verification_code(
+    scan_result: ScanResult, tmp_path: Path
+) -> None:
+    present = (
+        PackageFile(path="/usr/lib/libssl.so.3", md5="1" * 32, sha1="a" * 40, sha256="b" * 64),
+        PackageFile(path="/etc/ssl/openssl.cnf", sha1="c" * 40, sha256="d" * 64),
+    )
+    missing = PackageFile(path="/usr/share/doc/libssl3/changelog.gz", md5="2" * 32)
+    packages = [
+        msgspec.structs.replace(p, files=(*present, missing)) if p.name == "libssl3" else p
+        for p in scan_result.packages
+    ]
+    result = msgspec.structs.replace(scan_result, packages=packages)
+    for fmt, name in (("spdx-json", "sbom.spdx.json"), ("spdx", "sbom.spdx")):
+        (tmp_path / name).write_bytes(write(result, fmt))
+        document = parse_file(str(tmp_path / name))
+        assert validate_full_spdx_document(document) == [], fmt
+        libssl = next(p for p in document.packages if p.name == "libssl3")
+        assert libssl.files_analyzed and libssl.verification_code is not None
+        assert libssl.verification_code.value == hashlib.sha1(b"a" * 40 + b"c" * 40).hexdigest()
+        assert libssl.verification_code.excluded_files == ["./usr/share/doc/libssl3/changelog.gz"]
+        files = {f.name: {c.algorithm.name: c.value for c in f.checksums} for f in document.files}
+        assert files == {
+            "./usr/lib/libssl.so.3": {"SHA1": "a" * 40, "SHA256": "b" * 64, "MD5": "1" * 32},
+            "./etc/ssl/openssl.cnf": {"SHA1": "c" * 40, "SHA256": "d" * 64},
+        }
+        contains = {
+            r.related_spdx_element_id
+            for r in document.relationships
+            if r.spdx_element_id == libssl.spdx_id and r.relationship_type.name == "CONTAINS"
+        }
+        assert contains == {f.spdx_id for f in document.files}
+        # packages whose database lists no files stay unanalyzed
+        assert not next(p for p in document.packages if p.name == "lodash").files_analyzed

