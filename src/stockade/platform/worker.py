@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import Coroutine
 from pathlib import Path
@@ -139,6 +140,9 @@ class Worker:
 
     async def run(self) -> None:
         """Consume, keep retention and saved hunts going, until cancelled; then close the bus."""
+        # what start-up made lives as long as the process: each collection of the batches'
+        # short-lived objects would otherwise walk all of it again
+        gc.freeze()
         duties = worker_duties(
             self._store, self._runner, self.config.retention, self._metrics, self._outputs
         )

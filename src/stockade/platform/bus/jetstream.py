@@ -222,17 +222,26 @@ async def _pull(js: JetStreamContext) -> JetStreamContext.PullSubscription:
 
 
 async def _deliver(messages: list[Msg], handlers: list[BatchHandler]) -> None:
-    """Run the handlers on each message, each agent's in sequence order, and settle it."""
-    decoded: list[tuple[IngestBatch, Msg]] = []
-    for message in messages:
+    """Run the handlers on each message, each agent's in sequence order, and settle it.
+
+    Each message is decoded only when its turn comes and let go after it: a fetch holds up
+    to FETCH_MESSAGES batches, and all of them decoded at once would be hundreds of
+    thousands of objects for the garbage collector to walk again and again."""
+    for message in sorted(messages, key=_order):
         try:
-            decoded.append((_decode(message), message))
+            batch = _decode(message)
         except Exception as e:  # noqa: BLE001  not one of ours: nothing can ever store it
             log.error("dropping a message on %s that is not a batch: %s", message.subject, e)
             await _settle(message.term())
-    decoded.sort(key=lambda pair: (pair[0].batch.agent_id, pair[0].batch.first_seq))
-    for batch, message in decoded:
+            continue
         await _settle(_handle(batch, message, handlers))
+
+
+def _order(message: Msg) -> tuple[str, int]:
+    """(agent, first seq) of a message, from its id `agent:first-last` (publish sets it)."""
+    agent, _, seqs = (message.headers or {}).get(api.Header.MSG_ID.value, "").partition(":")
+    first = seqs.partition("-")[0]
+    return agent, int(first) if first.isdigit() else 0
 
 
 async def _handle(batch: IngestBatch, message: Msg, handlers: list[BatchHandler]) -> None:
