@@ -19,10 +19,11 @@ from stockade.model.wire import Batch
 from stockade.platform.messages import IngestBatch
 from stockade.platform.services.saved_hunts import run_due, run_once
 from stockade.platform.store import AgentRecord, EventQuery
-from stockade.platform.store.hunting import Hunting
+from stockade.platform.store.hunting import Hunting, HuntingUnavailable
 from stockade.platform.store.postgres import PostgresStore
 from tests.support.platform_runner import PlatformRunner
 from tests.support.polling import poll_value
+from tests.support.postgres import PostgresServer
 
 pytestmark = pytest.mark.server
 STORE_KINDS = ("postgresql",)  # the API tests' platform (tests/platform/conftest.py)
@@ -204,3 +205,17 @@ def test_two_workers_run_a_due_saved_hunt_once(store: PostgresStore, postgres_ur
     finally:
         other.close()
     assert hunt.alerts == 1 and hunt.last_run_at == NOW and hunt.last_rows == 1
+
+
+def test_a_store_role_that_cannot_make_the_hunt_role_says_so(postgres: PostgresServer) -> None:
+    """Without CREATEROLE the store works but hunting is unavailable, in one clear line."""
+    postgres.sql("CREATE ROLE plain_owner LOGIN")
+    postgres.sql("CREATE DATABASE plain_owned OWNER plain_owner")
+    url = postgres.url("plain_owned").replace("postgres@", "plain_owner@")
+    store = PostgresStore(url)
+    try:
+        with pytest.raises(HuntingUnavailable, match="CREATEROLE") as refused:
+            store.hunting()
+    finally:
+        store.close()
+    assert "\n" not in str(refused.value)
