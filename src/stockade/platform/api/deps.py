@@ -19,8 +19,10 @@ from stockade.platform.store import StoreError
 _bearer = HTTPBearer(auto_error=False, description="token from POST /api/v1/auth/login")
 
 
-def platform_services(request: Request) -> PlatformServices:
+async def platform_services(request: Request) -> PlatformServices:
     """The services the app was created with."""
+    # async although it awaits nothing: FastAPI runs a plain def dependency on its thread
+    # pool, a round trip through another thread for every request (every agent batch)
     return cast(PlatformServices, request.app.state.services)
 
 
