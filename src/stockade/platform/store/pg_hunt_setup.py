@@ -14,6 +14,7 @@ under the store's write lock, so several processes may race to it safely).
 
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
 from dataclasses import dataclass
@@ -94,7 +95,8 @@ def _role_exists(conn: PgConnection, role: str) -> bool:
 
 
 def _views(conn: PgConnection, role: str) -> None:
-    """The hunt views, made anew (a new version may shape them differently)."""
+    """The hunt views, made anew when their text changed (a new version may shape them
+    differently); left alone otherwise: dropping them waits for every running hunt."""
     statements = [f"DROP SCHEMA IF EXISTS {HUNT_SCHEMA} CASCADE", f"CREATE SCHEMA {HUNT_SCHEMA}"]
     for name, sql in views_in(postgres_dialect()).items():
         # security_barrier: the hunt's own conditions run after the window's, so an error
@@ -104,4 +106,14 @@ def _views(conn: PgConnection, role: str) -> None:
         f'GRANT USAGE ON SCHEMA {HUNT_SCHEMA} TO "{role}"',
         f'GRANT SELECT ON ALL TABLES IN SCHEMA {HUNT_SCHEMA} TO "{role}"',
     ]
+    digest = hashlib.sha256("\n".join(statements).encode()).hexdigest()
+    made = conn.call(
+        conn.raw.fetchval(
+            "SELECT obj_description(oid, 'pg_namespace') FROM pg_namespace WHERE nspname = $1",
+            HUNT_SCHEMA,
+        )
+    )
+    if made == digest:
+        return
+    statements.append(f"COMMENT ON SCHEMA {HUNT_SCHEMA} IS '{digest}'")
     conn.call(conn.raw.execute(";\n".join(statements)))
