@@ -113,16 +113,16 @@ def test_a_small_tree_is_walked_once_in_this_process_from_the_listings_it_made(
 def test_a_tree_over_the_size_estimate_is_not_listed_whole(tmp_path: Path) -> None:
     _tree(tmp_path)
     group = AnalyzerGroup.build(ScanOptions(cache_dir=None), tree=True)
-    assert list_small_tree(tmp_path, group.limits, 50, group.picks_by_name) is None
-    listings = list_small_tree(tmp_path, group.limits, 10_000, group.picks_by_name)
+    assert list_small_tree(tmp_path, group.limits, 50, group.declared_names()) is None
+    listings = list_small_tree(tmp_path, group.limits, 10_000, group.declared_names())
     assert listings is not None
     assert {"", "app/node_modules/pkg00", "opt/deep"} <= set(listings)
     entries = sum(len(listing) for listing in listings.values())  # no file weighs more yet
     jar = tmp_path / "opt" / "deep" / "big.jar"  # picked by name: weighs by its size
     jar.write_bytes(b"\0" * 40 * BYTES_PER_ENTRY)
-    assert list_small_tree(tmp_path, group.limits, entries + 41, group.picks_by_name)
+    assert list_small_tree(tmp_path, group.limits, entries + 41, group.declared_names())
     jar.write_bytes(b"\0" * 400 * BYTES_PER_ENTRY)
-    assert list_small_tree(tmp_path, group.limits, entries + 41, group.picks_by_name) is None
+    assert list_small_tree(tmp_path, group.limits, entries + 41, group.declared_names()) is None
 
 
 def test_units_follow_the_walk_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -122,10 +122,10 @@ class AnalyzerGroup:
             self._built.append(tuple(zip(analyzers, self.caps, strict=True)))
         return self._built[0]
 
-    def picks_by_name(self, name: str) -> bool:
-        """True when some analyzer declares files named `name` (by name or suffix)."""
+    def declared_names(self) -> tuple[frozenset[str], tuple[str, ...]]:
+        """The file names and name endings some analyzer declares it picks files by."""
         names, suffixes, _ = self._name_index()
-        return name in names or name.endswith(suffixes)
+        return names, suffixes
 
     def _name_index(self) -> _NameIndex:
         """Every declared file name, every declared suffix, and the analyzers declaring

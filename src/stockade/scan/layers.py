@@ -142,7 +142,7 @@ def analyze_tree(root: Path, group: AnalyzerGroup) -> LayerResult:
     listings = None
     if tree_split.may_fork():
         listings = list_small_tree(
-            root, group.limits, tree_split.SPLIT_MIN_ENTRIES, group.picks_by_name
+            root, group.limits, tree_split.SPLIT_MIN_ENTRIES, group.declared_names()
         )
         units = tree_split.units_of(root, group) if listings is None else []
         if len(units) > 1:

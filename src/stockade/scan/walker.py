@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 import os
 import posixpath
 import stat
@@ -29,6 +30,7 @@ OPAQUE_MARKER = ".wh..wh..opq"
 TAR_BUFSIZE = 1024 * 1024
 MAX_KEPT_FOR_LINKS = 8 * 1024 * 1024
 ROOTFS_PSEUDO_DIRS = ("proc", "sys", "dev")
+_BY_NAME = operator.attrgetter("name")
 BYTES_PER_ENTRY = 4096  # in a size estimate, file bytes worth as much work as one entry
 
 
@@ -217,12 +219,12 @@ def walk_directory(
 
 
 def list_small_tree(
-    root: Path, limits: WalkLimits, budget: int, weighty: Callable[[str], bool]
+    root: Path, limits: WalkLimits, budget: int, declared: tuple[frozenset[str], tuple[str, ...]]
 ) -> Listings | None:
     """Every listing `walk_directory` would make of `root` when the tree is small, else
     None (having listed little more than `budget` allows). A cheap size estimate, wasted
-    only on large trees: each entry counts 1, and each regular file that `weighty` says
-    an analyzer picks by name counts 1 more per BYTES_PER_ENTRY (a jar costs more than a
+    only on large trees: each entry counts 1, and each regular file named as `declared`
+    (file names, name endings) counts 1 more per BYTES_PER_ENTRY (a jar costs more than a
     package.json); its stat is kept by the entry for the walk."""
     listings: Listings = {}
     pending, spent = [""], 0
@@ -230,7 +232,7 @@ def list_small_tree(
         rel_dir = pending.pop()
         report = WalkReport()
         entries = _listing(root, rel_dir, report)
-        spent += len(entries) + _weight(entries, weighty)
+        spent += len(entries) + _weight(entries, declared)
         if spent > budget:
             return None
         if report.warnings:
@@ -240,10 +242,13 @@ def list_small_tree(
     return listings
 
 
-def _weight(entries: list[os.DirEntry[str]], weighty: Callable[[str], bool]) -> int:
+def _weight(
+    entries: list[os.DirEntry[str]], declared: tuple[frozenset[str], tuple[str, ...]]
+) -> int:
+    names, suffixes = declared
     weight = 0
     for entry in entries:
-        if weighty(entry.name):
+        if entry.name in names or entry.name.endswith(suffixes):
             try:
                 if entry.is_file(follow_symlinks=False):
                     weight += entry.stat(follow_symlinks=False).st_size // BYTES_PER_ENTRY
@@ -286,14 +291,10 @@ def _listing(root: Path, rel_dir: str, report: WalkReport) -> list[os.DirEntry[s
     base = top.rstrip("/")  # "/" scans the host root: "/usr", not "//usr"
     try:
         with os.scandir(f"{base}/{rel_dir}" if rel_dir else top) as listing:
-            return sorted(listing, key=_entry_name)
+            return sorted(listing, key=_BY_NAME)
     except OSError as e:
         report.warnings.append(f"{root}/{rel_dir}: cannot list ({e.strerror})")
         return []
-
-
-def _entry_name(entry: os.DirEntry[str]) -> str:
-    return entry.name
 
 
 def _directory_file(
