@@ -210,6 +210,10 @@ def bench(item: Input, trivy: str, tmp: Path, revision: str) -> None:
                 )
             except RuntimeError as e:  # Trivy gives up on some trees: say so, keep ours
                 print(f"{item.name}_trivy: failed ({e})", flush=True)
+        # a host root takes minutes per scan: show each run as it ends
+        theirs_now = f", Trivy {theirs[-1][0]:.1f} s" if len(theirs) > run else ""
+        print(f"  run {run + 1}/{RUNS}: Stockade {ours[-1][0]:.1f} s{theirs_now} "
+              f"(load {load()})", flush=True)  # fmt: skip
     packages, secrets = found_sets(report)
     wall, rss = statistics.median(s[0] for s in ours), statistics.median(s[1] for s in ours)
     cpu = statistics.median(s[2] for s in ours)
