@@ -58,3 +58,23 @@ def test_the_field_checks_name_every_field_of_their_kind() -> None:
         changed = Process(**{**defaults, field: other})
         assert _has_image(changed) == (field in _IMAGE_FIELDS), field
         assert _same_identity(changed, base) == (field not in _IDENTITY_FIELDS), field
+
+
+def test_processes_gone_from_the_table_are_not_kept_by_its_caches() -> None:
+    """A busy host runs thousands of short processes: once one has left the table (dead
+    past `max_dead`, or replaced by an exec), no per-object cache holds it (and its /proc
+    details) any more."""
+    tree = ProcessTree(max_dead=8)
+    tree.apply(Event(type="execve", ts=1, proc=Process(pid=1, name="sh", exepath="/bin/sh")))
+    for pid in range(100, 600):
+        tree.apply(Event(type="clone", ts=2, proc=Process(pid=pid, tid=pid, ppid=1, start_ns=3)))
+        image = Process(pid=pid, ppid=1, name="true", exepath="/bin/true", start_ns=3)
+        tree.apply(Event(type="execve", ts=3, proc=image))
+        tree.apply(
+            Event(type="openat", ts=4, proc=Process(pid=pid, ppid=1, name="true", start_ns=3))
+        )
+        tree.apply(Event(type="procexit", ts=5, proc=Process(pid=pid, ppid=1, start_ns=3)))
+    caches = (tree._summaries, tree._images, tree._memo)
+    held = {hit[0].pid for cache in caches for hit in cache.values()}
+    assert len(held) <= 1 + 8  # the shell and the processes still in the dead table
+    assert sum(len(cache) for cache in caches) <= 3 * (1 + 8)

@@ -21,6 +21,7 @@ CLONE_TYPES = frozenset({"clone", "clone3", "fork", "vfork"})
 
 
 _CACHE_MAX = 65_536
+_MEMO_PER_PROCESS = 64  # sensor objects (threads, identities) merged with one known process
 _Answer = tuple[Process, tuple[Ancestor, ...]]
 # id(parent) -> (parent, the ancestors of a child of it, the pids its walk looked up)
 _Chain = tuple[Process, tuple[Ancestor, ...], tuple[int, ...]]
@@ -85,7 +86,8 @@ class ProcessTree:
         self._dead: OrderedDict[int, Process] = OrderedDict()
         self._max_ancestors = max_ancestors
         self._max_dead = max_dead
-        self._memo: dict[tuple[int, int], tuple[Process, Process, Process]] = {}
+        # per known Process object: it, and per sensor Process object (it, merged)
+        self._memo: dict[int, tuple[Process, dict[int, tuple[Process, Process]]]] = {}
         self.generation = 0  # bumped whenever an answer the tree gave may have changed
         self._views: dict[int, _View] = {}
         self._summaries: dict[int, tuple[Process, Ancestor]] = {}
@@ -112,7 +114,7 @@ class ProcessTree:
             if pid not in fresh:
                 self._dead[pid] = gone
         while len(self._dead) > self._max_dead:
-            self._dead.popitem(last=False)
+            self._release(self._dead.popitem(last=False)[1])
         self._live = fresh
 
     def get(self, pid: int, start_ns: int = 0) -> Process | None:
@@ -305,8 +307,7 @@ class ProcessTree:
             )
         elif parent is not None:
             child = self._with_image(child, parent)
-        self._live[child.pid] = child
-        self._changed(child.pid)
+        self._replace(child)
         return child
 
     def _on_exec(self, proc: Process) -> Process:
@@ -326,9 +327,25 @@ class ProcessTree:
                 cwd=proc.cwd or before.cwd,
                 tty=proc.tty or (before.tty if not proc.name else 0),
             )
+        self._replace(proc)
+        return proc
+
+    def _replace(self, proc: Process) -> None:
+        """Make `proc` the live entry of its pid, releasing the object it replaces."""
+        before = self._live.get(proc.pid)
         self._live[proc.pid] = proc
         self._changed(proc.pid)
-        return proc
+        if before is not None and before is not proc:
+            self._release(before)
+
+    def _release(self, gone: Process) -> None:
+        """Drop what was cached per object for a Process that left the table (replaced, or
+        dead past `max_dead`): these caches hold the object, and with it its /proc details,
+        so they would otherwise keep every process of a busy host until they fill up."""
+        for table in (self._summaries, self._images, self._memo):
+            hit = table.get(id(gone))
+            if hit is not None and hit[0] is gone:
+                del table[id(gone)]
 
     def _known(self, proc: Process) -> Process:
         known = self._live.get(proc.pid)
@@ -340,14 +357,18 @@ class ProcessTree:
 
     def _merged(self, proc: Process, known: Process) -> Process:
         """`_with_image`, memoized: a sensor reuses one Process per actor identity."""
-        key = (id(proc), id(known))
-        hit = self._memo.get(key)
-        if hit is not None and hit[0] is proc and hit[1] is known:
-            return hit[2]
+        per_known = self._memo.get(id(known))
+        if per_known is None or per_known[0] is not known:
+            if len(self._memo) >= _CACHE_MAX:
+                self._memo.clear()
+            per_known = self._memo[id(known)] = (known, {})  # holding it keeps its id unique
+        hit = per_known[1].get(id(proc))
+        if hit is not None and hit[0] is proc:
+            return hit[1]
         merged = self._with_image(proc, known)
-        if len(self._memo) >= _CACHE_MAX:
-            self._memo.clear()
-        self._memo[key] = (proc, known, merged)  # holding both keeps their ids unique
+        if len(per_known[1]) >= _MEMO_PER_PROCESS:
+            per_known[1].clear()
+        per_known[1][id(proc)] = (proc, merged)
         return merged
 
     def _on_exit(self, proc: Process) -> None:
@@ -358,4 +379,6 @@ class ProcessTree:
         self._dead.move_to_end(proc.pid)
         self._changed(proc.pid)
         while len(self._dead) > self._max_dead:
-            self._changed(self._dead.popitem(last=False)[0])
+            pid, dead = self._dead.popitem(last=False)
+            self._changed(pid)
+            self._release(dead)
