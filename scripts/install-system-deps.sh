@@ -18,6 +18,8 @@ test_pkgs+=(openssh-server openssh-client)
 # The container images' root filesystem (deploy/images/build.sh); sqlite3 and systemd for
 # the documented backup and the units' checks (tests/deploy).
 test_pkgs+=(debootstrap sqlite3 systemd)
+# deploy/compose.yaml brought up for real from those images (tests/deploy/test_compose_run.py).
+test_pkgs+=(podman-compose)
 bench_pkgs=(redis-tools hyperfine)
 
 pkgs=("${run_pkgs[@]}")

@@ -11,7 +11,6 @@ import os
 import shutil
 import ssl
 import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,19 +21,13 @@ import httpx
 import pytest
 import yaml
 
-from tests.support.ci import require
-from tests.support.podman import BASE_FLAGS, RUN_FLAGS, Podman
+from tests.support.deploy_images import BUILD_TIMEOUT_S, DEPLOY
+from tests.support.podman import RUN_FLAGS, Podman
 from tests.support.polling import poll_value
 from tests.support.ports import free_port
 
-DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
-BUILD = DEPLOY / "images" / "build.sh"
-TAG = "test"
-PLATFORM_IMAGE = f"localhost/stockade-platform:{TAG}"
-AGENT_IMAGE = f"localhost/stockade-agent:{TAG}"
 PLATFORM_HOST = "stockade-platform"  # the platform's host name, in its agent certificate
 ADMIN_PASSWORD = "deploy-image-secret-1"
-BUILD_TIMEOUT_S = 1500  # a first build on a busy 2-core machine: debootstrap and all wheels
 START_TIMEOUT_S = 90
 # the host paths the agent reads (and the bpffs and cgroups it writes), as compose.yaml
 AGENT_MOUNTS = (
@@ -52,25 +45,6 @@ pytestmark = [
     pytest.mark.slow,
     pytest.mark.timeout(BUILD_TIMEOUT_S),
 ]
-
-
-@pytest.fixture(scope="module")
-def images(podman: Podman) -> tuple[str, str]:
-    """Both images, built by the documented script (the root filesystem from its cache)."""
-    require(shutil.which("debootstrap"), "debootstrap not installed")
-    env = {
-        **os.environ,
-        "PYTHON": sys.executable,
-        "STOCKADE_IMAGE_TAG": TAG,
-        "PODMAN_FLAGS": " ".join(BASE_FLAGS),
-        "PODMAN_RUN_FLAGS": " ".join(RUN_FLAGS),
-    }
-    built = subprocess.run(
-        [str(BUILD), "all"], env=env, capture_output=True, text=True, timeout=BUILD_TIMEOUT_S
-    )
-    assert built.returncode == 0, built.stderr[-4000:]
-    assert built.stdout.split() == [AGENT_IMAGE, PLATFORM_IMAGE]
-    return AGENT_IMAGE, PLATFORM_IMAGE
 
 
 @dataclass
