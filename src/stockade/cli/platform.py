@@ -212,6 +212,7 @@ def platform_config(settings: StockadeConfig) -> PlatformConfig:
         ),
         agent_cert_validity_s=section.agent_cert_days * 86400,
         incident_window_s=max(1, round(section.incident_window_min * 60)),
+        fleet_correlations=tuple(Path(p) for p in section.fleet_correlations),
         profile_discover_minutes=int(section.profile_discover_min),
         console_tls=not section.plain_http,
         console_cert=Path(section.tls_cert) if section.tls_cert else None,

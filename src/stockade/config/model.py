@@ -70,6 +70,8 @@ class ServerSection(_Section):
     store_max_gb: NonNegative = 5
     agent_cert_days: Annotated[int, msgspec.Meta(ge=1)] = 30
     incident_window_min: Annotated[float, msgspec.Meta(gt=0)] = 30  # alerts this close group
+    # correlation files whose `scope: fleet` items the workers judge; empty: the shipped
+    fleet_correlations: list[str] = msgspec.field(default_factory=list)
     profile_discover_min: NonNegative = 60  # a new workload group learns, then is monitored
     plain_http: bool = False
     tls_cert: str = ""
