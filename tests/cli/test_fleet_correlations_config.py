@@ -43,3 +43,19 @@ def test_a_broken_file_stops_the_server_in_one_line(tmp_path: Path) -> None:
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
     assert f"{broken}:5:10: LOAD_ERR_YAML_VALIDATE" in lines[0]
+
+
+def test_rules_validate_counts_the_fleet_correlations(tmp_path: Path) -> None:
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("[]\n")
+    good = tmp_path / "fleet.yaml"
+    good.write_text(BROKEN.replace("hosts: 1", "hosts: 2"))
+    runner = CliRunner()
+    args = ["rules", "validate", "--no-host-check", str(rules), "--correlations"]
+    result = runner.invoke(app, [*args, str(good)])
+    assert result.exit_code == 0, result.output
+    assert "ok: 0 correlations, 1 fleet correlations" in result.output
+    good.write_text(BROKEN)
+    result = runner.invoke(app, [*args, str(good)])
+    assert result.exit_code == 1
+    assert f"{good}:5:10: LOAD_ERR_YAML_VALIDATE" in result.output
