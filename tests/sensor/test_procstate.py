@@ -53,3 +53,15 @@ def test_this_process(tmp_path: Path) -> None:
     assert procstate.fd_type("pipe:[5]", 0) == "pipe"
     assert procstate.fd_type("anon_inode:[eventpoll]", 0) == "eventpoll"
     assert procstate.fd_type("/memfd:x (deleted)", 0) == "memfd"
+
+
+def test_processes_with_the_same_environment_and_cgroups_share_one_copy(tmp_path: Path) -> None:
+    for pid in (1, 2):
+        (tmp_path / str(pid)).mkdir()
+        (tmp_path / str(pid) / "cgroup").write_text("4:cpu,cpuacct:/libpod_parent/x\n0::/x\n")
+        (tmp_path / str(pid) / "environ").write_bytes(b"PATH=/bin\0HOME=/root\0")
+    first, second = (procstate.read_cgroups(pid, tmp_path) for pid in (1, 2))
+    assert first == (("cpu", "/libpod_parent/x"), ("cpuacct", "/libpod_parent/x"))
+    assert first is second
+    env = [procstate.read_environ(pid, tmp_path) for pid in (1, 2)]
+    assert env[0] == ("PATH=/bin", "HOME=/root") and env[0] is env[1]

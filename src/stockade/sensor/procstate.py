@@ -10,7 +10,9 @@ import os
 import resource
 import stat
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Generic, TypeVar
 
 from stockade.model import ProcSnapshot, StdFd
 from stockade.sensor import procfs
@@ -29,6 +31,26 @@ _ANON_TYPES = {
 _ENVIRON_MAX = 64 * 1024  # Falco keeps at most this much of a large environment
 _PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
 _TICKS = os.sysconf("SC_CLK_TCK")
+# The processes of one container (or one login) share their environment and cgroups:
+# the tree holds thousands of processes, so each distinct value is kept once.
+_SHARED_MAX = 4096
+T = TypeVar("T")
+
+
+class _Shared(Generic[T]):
+    """`parse(raw)`, the same value for the same bytes (a bounded table, cleared when full)."""
+
+    def __init__(self, parse: Callable[[bytes], T]) -> None:
+        self._parse = parse
+        self._values: dict[bytes, T] = {}
+
+    def __call__(self, raw: bytes) -> T:
+        found = self._values.get(raw)
+        if found is None:
+            if len(self._values) >= _SHARED_MAX:
+                self._values.clear()
+            found = self._values[raw] = self._parse(raw)
+        return found
 
 
 def _read(path: str, limit: int = 65536) -> bytes | None:
@@ -48,7 +70,14 @@ def _read(path: str, limit: int = 65536) -> bytes | None:
 def read_environ(pid: int, proc: Path = _PROC) -> tuple[str, ...]:
     """The process's environment as "KEY=value" entries (empty if unreadable)."""
     raw = _read(f"{proc}/{pid}/environ", _ENVIRON_MAX) or b""
+    return _environ_entries(raw)
+
+
+def _parse_environ(raw: bytes) -> tuple[str, ...]:
     return tuple(item for item in raw.decode(errors="replace").split("\0") if item)
+
+
+_environ_entries = _Shared(_parse_environ)
 
 
 def fd_type(link: str, mode: int) -> str:
@@ -121,7 +150,12 @@ def _fd_count(pid: int, proc: Path) -> int:
 
 def read_cgroups(pid: int, proc: Path = _PROC) -> tuple[tuple[str, str], ...]:
     """(subsystem, path) for each cgroup v1 subsystem; on a pure v2 host, each controller."""
-    text = (_read(f"{proc}/{pid}/cgroup") or b"").decode(errors="replace")
+    raw = _read(f"{proc}/{pid}/cgroup") or b""
+    return _cgroup_entries(raw)
+
+
+def _parse_cgroups(raw: bytes) -> tuple[tuple[str, str], ...]:
+    text = raw.decode(errors="replace")
     found: list[tuple[str, str]] = []
     unified = ""
     for line in text.splitlines():
@@ -134,6 +168,9 @@ def read_cgroups(pid: int, proc: Path = _PROC) -> tuple[tuple[str, str], ...]:
         controllers = procfs.read_text(root / "cgroup.controllers") if root else None
         found = [(name, unified) for name in (controllers or "").split()]
     return tuple(found)
+
+
+_cgroup_entries = _Shared(_parse_cgroups)
 
 
 def read_snapshot(pid: int, proc: Path = _PROC) -> ProcSnapshot | None:
