@@ -5,8 +5,8 @@ machine's cores, so an end-to-end rate says little about any one of them. Each s
 therefore measured apart, by the events it moves and the CPU seconds it spends on them
 (read from /proc, which load does not distort the way it distorts wall-clock rates):
 - ingest: 200 simulated agents (`stockade.fleet.loadgen`: real enrollment, mTLS, the
-  agent's own spool and transport) offer more than 1 API node takes here
-  (`STOCKADE_BENCH_FLEET_OFFERED`, 20k events/s over them), no worker running: the
+  agent's own spool and transport) send full batches to 1 API node as fast as it acks
+  them (`LoadPlan.max_backlog`: none generated beyond one batch unsent), no worker: the
   events/s the node acknowledged (durable in JetStream), median over windows, and the
   node's CPU seconds per 100k events (so its events/s per core);
 - drain: JetStream pre-filled by the node, then 1 worker, and again 2 workers, store the
@@ -46,10 +46,9 @@ FILL_S = INGEST_S / 3  # each refill of the backlog before a drain
 DRAIN_ROUNDS = int(os.environ.get("STOCKADE_BENCH_FLEET_ROUNDS", "2"))  # of 1 then 2 workers
 LAG_S = INGEST_S
 LAG_SHARE = float(os.environ.get("STOCKADE_BENCH_FLEET_LAG_SHARE", "0.5"))  # of capacity
-# offered over the fleet while "flat out": above what 1 node acks here (the agents generate
-# far faster than they send, and whatever they generate is sent before a stage ends)
-OFFERED = float(os.environ.get("STOCKADE_BENCH_FLEET_OFFERED", "20000"))
-FLAT_OUT = LoadPlan(events_per_s=OFFERED / AGENTS, send_interval_s=0.5, threads=24)
+# flat out: each agent sends full batches (the agent's 1,000 records) as fast as the node
+# acks them, and holds no more than one unsent, so a stage ends soon after it is stopped
+FLAT_OUT = LoadPlan(events_per_s=100_000, send_interval_s=0.5, threads=24, max_backlog=1000)
 POLL_S = 0.25
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -133,7 +132,7 @@ def ingest(fleet: Fleet, agents: list[SimulatedAgent]) -> float:
     events = last[0] - first[0]
     rate = statistics.median(rates)
     print(
-        f"ingest, 1 API node, no worker, {OFFERED:,.0f} events/s offered: {rate:,.0f} "
+        f"ingest, 1 API node, no worker, agents flat out: {rate:,.0f} "
         f"events/s acked (median of {len(rates)} "
         f"windows of {WINDOW_S:.0f} s); node {_per_100k(last[1] - first[1], events):.2f} CPU s "
         f"per 100k events = {100_000 / _per_100k(last[1] - first[1], events):,.0f} events/s "

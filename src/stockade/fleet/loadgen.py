@@ -39,6 +39,7 @@ class LoadPlan:
     send_interval_s: float = 1.0  # one batch per interval per agent, as a busy agent's
     batch_records: int = 1000  # the agent's own default
     threads: int = 16  # blocking steps in flight at once
+    max_backlog: int = 0  # > 0: an agent generates only while fewer are unacked (flat out)
 
 
 @dataclass
@@ -153,7 +154,9 @@ async def _drive(
         if generating.is_set():
             owed += (now - last) * plan.events_per_s
         last = now
-        count, owed = int(owed), owed - int(owed)
+        if plan.max_backlog:  # what could not be sent yet is not owed
+            owed = min(owed, plan.max_backlog - (agent.generated.last_seq - agent.acked_seq))
+        count, owed = max(int(owed), 0), owed - int(owed)
         await loop.run_in_executor(pool, agent.generate, count)
         sent = await loop.run_in_executor(pool, agent.send)
         if sent == 0:
