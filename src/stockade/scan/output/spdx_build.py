@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import io
-import json
 import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+import msgspec
 from spdx_tools.spdx.jsonschema.document_converter import DocumentConverter
 from spdx_tools.spdx.model.actor import Actor, ActorType
 from spdx_tools.spdx.model.document import CreationInfo, Document
@@ -112,7 +112,7 @@ def _json(document: Document, files: FileElements) -> bytes:
     if files.files:
         converted["files"] = files.json_files()
         converted["relationships"] = converted.get("relationships", []) + files.json_relationships()
-    return json.dumps(converted, indent=4).encode()
+    return msgspec.json.format(msgspec.json.encode(converted), indent=4)
 
 
 def _tag_value(document: Document, files: FileElements) -> bytes:
