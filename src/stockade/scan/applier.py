@@ -40,8 +40,10 @@ class _Tree:
 
     digests: dict[str, FileDigest] = field(default_factory=dict)
     links: dict[str, str] = field(default_factory=dict)
+    deleted: set[str] = field(default_factory=set)  # whiteouts, to say why a file is absent
 
     def remove(self, path: str, under: bool) -> None:
+        self.deleted.add(path)
         for found in (self.digests, self.links):
             found.pop(path, None)
             if under:
@@ -115,7 +117,7 @@ def _collect(files: dict[str, _FileState], warnings: list[str], tree: _Tree) -> 
                 package, layer=origin, licenses=declared, files=package.files or listed
             )
             if package.files and (tree.digests or tree.links):
-                package, missing = with_digests(package, tree.digests, tree.links)
+                package, missing = with_digests(package, tree.digests, tree.links, tree.deleted)
                 warnings.extend(missing)
             packages.append(package)
         findings.extend(

@@ -46,7 +46,10 @@ def resolved(path: str, links: dict[str, str]) -> str | None:
 
 
 def with_digests(
-    package: Package, digests: dict[str, FileDigest], links: dict[str, str]
+    package: Package,
+    digests: dict[str, FileDigest],
+    links: dict[str, str],
+    deleted: frozenset[str] | set[str] = frozenset(),
 ) -> tuple[Package, list[str]]:
     """The package with its listed files' SHA-1 and SHA-256 (of the content found) filled
     in, and warnings naming listed files that are no regular file in the image, or whose
@@ -57,7 +60,7 @@ def with_digests(
     for file in package.files:
         found = _digest_of(file.path.lstrip("/"), digests, links)
         if found is None:
-            missing.append(file.path)
+            missing.append(f"{file.path} ({_why_absent(file.path.lstrip('/'), links, deleted)})")
             files.append(file)
             continue
         if file.sha256 and file.sha256 != found.sha256:
@@ -69,8 +72,7 @@ def with_digests(
     if missing:
         warnings.append(
             f"{what}: {len(missing)} of its {len(files)} listed file(s) are no regular file "
-            "in the scanned image (missing, deleted, a directory or a dangling link), so not "
-            f"hashed: {_named(missing)}"
+            f"in the scanned image, so not hashed: {_named(missing)}"
         )
     if changed:
         warnings.append(
@@ -88,6 +90,24 @@ def _digest_of(
         real = resolved(path, links)
         found = digests.get(real) if real is not None else None
     return found
+
+
+def _why_absent(path: str, links: dict[str, str], deleted: frozenset[str] | set[str]) -> str:
+    """Why a listed path leads to no regular file: a whiteout, a link to nothing, or absent."""
+    directory, _, name = path.rpartition("/")
+    parent = (resolved(directory, links) or directory) if directory else ""
+    real = f"{parent}/{name}" if parent else name
+    if real in links:
+        return f"a symbolic link to {links[real]}, which is no regular file"
+    ancestors = {path, real, *_ancestors(path), *_ancestors(real)}
+    if deleted & ancestors:
+        return "deleted by a later layer"
+    return "absent, or a directory or special file"
+
+
+def _ancestors(path: str) -> list[str]:
+    parts = path.split("/")
+    return ["/".join(parts[:n]) for n in range(1, len(parts))]
 
 
 def _named(paths: list[str]) -> str:
