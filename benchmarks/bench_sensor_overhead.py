@@ -159,6 +159,15 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def redis_server(port: int) -> subprocess.Popen[bytes]:
+    """A redis-server on loopback `port`, pinned to REDIS_CPU, persisting nothing."""
+    return subprocess.Popen(
+        ["taskset", "-c", str(REDIS_CPU), "redis-server", "--port", str(port),
+         "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+
+
 def cpu_ns(pid: int) -> int:
     """CPU time a process has run, in ns (the scheduler's own account, not clock ticks)."""
     return int(Path(f"/proc/{pid}/schedstat").read_text().split()[0])
@@ -277,11 +286,7 @@ def main() -> int:
         return 0
     os.sched_setaffinity(0, {REDIS_CPU})  # the syscall cost loops run beside redis
     port = free_port()
-    server = subprocess.Popen(
-        ["taskset", "-c", str(REDIS_CPU), "redis-server", "--port", str(port),
-         "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-    )  # fmt: skip
+    server = redis_server(port)
     with tempfile.TemporaryDirectory() as tmp:
         agent = Agent(Path(tmp) / "spool")
         try:

@@ -25,7 +25,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from benchmarks.bench_sensor_overhead import REDIS_CPU, bench_rule_paths, free_port
+from benchmarks.bench_sensor_overhead import REDIS_CPU, bench_rule_paths, free_port, redis_server
 
 REQUESTS = 30_000
 STATS = Path("/proc/sys/kernel/bpf_stats_enabled")
@@ -57,11 +57,7 @@ def main() -> int:
     source = BpfSource(types)
     source.set_fd_kinds(fd_kinds_needed(detectors, types))
     port = free_port()
-    server = subprocess.Popen(
-        ["taskset", "-c", str(REDIS_CPU), "redis-server", "--port", str(port),
-         "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-    )  # fmt: skip
+    server = redis_server(port)
     seen: Counter[tuple[str, str]] = Counter()
     done = threading.Event()
 
