@@ -12,16 +12,11 @@ from __future__ import annotations
 
 from stockade.platform.store.base import StoreError
 from stockade.platform.store.dialect import alert_text_vector
+from stockade.platform.store.migrations_sqlite import ALERT_CONSOLE_COLUMNS
 
-_FULL_TEXT_SEARCH = """
-        ALTER TABLE alerts ADD COLUMN hostname TEXT NOT NULL DEFAULT '';
-        ALTER TABLE alerts ADD COLUMN container_name TEXT NOT NULL DEFAULT '';
-        ALTER TABLE alerts ADD COLUMN image TEXT NOT NULL DEFAULT '';
-        ALTER TABLE alerts ADD COLUMN tags TEXT NOT NULL DEFAULT ',';
-        ALTER TABLE alerts ADD COLUMN count INTEGER NOT NULL DEFAULT 1;
-        ALTER TABLE alerts ADD COLUMN status TEXT NOT NULL DEFAULT 'new';
-        ALTER TABLE alerts ADD COLUMN status_by TEXT NOT NULL DEFAULT '';
-        ALTER TABLE alerts ADD COLUMN status_at INTEGER;
+_FULL_TEXT_SEARCH = (
+    ALERT_CONSOLE_COLUMNS
+    + """
         DROP INDEX alerts_rule_ts;
         CREATE INDEX alerts_rule_ts ON alerts (rule, ts DESC, id DESC);
         DROP INDEX alerts_priority_num_ts;
@@ -35,6 +30,7 @@ _FULL_TEXT_SEARCH = """
         ALTER TABLE agents ADD COLUMN heartbeat_at INTEGER NOT NULL DEFAULT 0;
         ALTER TABLE agents ADD COLUMN events_per_s REAL NOT NULL DEFAULT 0
 """.replace("ALERT_TEXT", alert_text_vector(""))
+)
 
 _INVENTORY_KEY_SQLITE = """
             seen_at INTEGER NOT NULL,
