@@ -8,7 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from stockade.agent.image_scan_runner import scan_command
+from stockade.agent.image_scan_runner import (
+    SubprocessScanner,
+    executables_command,
+    scan_command,
+)
 from stockade.agent.image_scans import (
     ImageScanError,
     ImageScanRequest,
@@ -107,6 +111,7 @@ class FakeScanner:
 
     def __init__(self, failing: str = "") -> None:
         self.calls: list[str] = []
+        self.listed: list[str] = []  # digests whose executables-only pass was asked for
         self.failing = failing
 
     def scan(self, request: ImageScanRequest) -> ScanResult:
@@ -114,6 +119,11 @@ class FakeScanner:
         if request.digest == self.failing:
             raise ImageScanError("broken image")
         return ScanResult(target=request.source, image_digest="sha256:" + "9" * 64)
+
+    def keep_executables(self, request: ImageScanRequest) -> None:
+        self.listed.append(request.digest)
+        if request.digest == self.failing:
+            raise ImageScanError("broken image")
 
     def cancel(self) -> None:
         pass
@@ -134,17 +144,57 @@ def test_scheduler_scans_once_per_digest_under_the_runtime_digest(tmp_path: Path
     first, again = [event_in(box(DIGEST_A))], [event_in(box(DIGEST_A, cid="c2"))]
     run_until_idle(scheduler, first, again, first)
     assert scanner.calls == [DIGEST_A] and scheduler.scanned == [DIGEST_A]
+    assert scanner.listed == []  # the full scan kept the executables' digests
     assert platform.stored == {DIGEST_A: ["localhost/app:1"]} and platform.closed
     restarted = ImageScanScheduler(tmp_path, FakePlatform(), scanner)
-    run_until_idle(restarted, first)
+    run_until_idle(restarted, first, again)
     assert scanner.calls == [DIGEST_A]  # remembered in the state dir
+    assert scanner.listed == [DIGEST_A]  # once per run: listed unless kept already
 
 
-def test_scheduler_skips_digests_the_platform_knows(tmp_path: Path) -> None:
-    scanner = FakeScanner()
-    scheduler = ImageScanScheduler(tmp_path, FakePlatform(known=[DIGEST_A]), scanner)
-    run_until_idle(scheduler, [event_in(box(DIGEST_A))])
-    assert scanner.calls == [] and scheduler.skipped == 1 and DIGEST_A in scheduler.done
+def test_scheduler_lists_the_executables_of_digests_the_platform_knows(tmp_path: Path) -> None:
+    """A scan stored by a user holds no executables for this agent: it lists them itself,
+    once for all the image's containers, without scanning or uploading."""
+    scanner, platform = FakeScanner(), FakePlatform(known=[DIGEST_A])
+    scheduler = ImageScanScheduler(tmp_path, platform, scanner)
+    first, second = event_in(box(DIGEST_A)), event_in(box(DIGEST_A, cid="c2"))
+    run_until_idle(scheduler, [first], [second])
+    assert scanner.calls == [] and scanner.listed == [DIGEST_A]
+    assert scheduler.skipped == 1 and DIGEST_A in scheduler.done
+    assert platform.stored == {DIGEST_A: []}  # nothing uploaded
+
+
+def test_a_failed_executables_pass_is_counted_and_tried_again_after_a_restart(
+    tmp_path: Path,
+) -> None:
+    scanner = FakeScanner(failing=DIGEST_A)
+    for _ in range(2):
+        scheduler = ImageScanScheduler(tmp_path, FakePlatform(known=[DIGEST_A]), scanner)
+        run_until_idle(scheduler, [event_in(box(DIGEST_A))], [event_in(box(DIGEST_A))])
+        assert scheduler.failed == 1 and DIGEST_A not in scheduler.done
+    assert scanner.listed == [DIGEST_A, DIGEST_A] and scanner.calls == []
+
+
+def test_executables_command_runs_no_scanner_niced(tmp_path: Path) -> None:
+    request = ImageScanRequest(DIGEST_A, "f" * 64, "app", "c" * 64, "podman")
+    command = executables_command(request, tmp_path / "cache", tmp_path / "kept")
+    assert command[1:3] == ["-n", "15"] and "podman:" + "f" * 64 in command
+    assert command[command.index("--scanners") + 1] == ""
+    assert command[command.index("--executables-to") + 1] == str(tmp_path / "kept")
+
+
+def test_an_executables_pass_runs_only_for_a_stored_image_not_kept_yet(tmp_path: Path) -> None:
+    """Kept already, or a container's root filesystem (not the image's layers): no child
+    runs (one would fail on these made-up images)."""
+    scanner = SubprocessScanner(tmp_path / "cache", None, tmp_path / "image-files")
+    kept = tmp_path / "image-files" / ("sha256-" + "a" * 64 + ".msgpack")
+    kept.parent.mkdir()
+    kept.write_bytes(b"\x80")
+    scanner.keep_executables(ImageScanRequest(DIGEST_A, "f" * 64, "app", "c" * 64, "podman"))
+    scanner.keep_executables(ImageScanRequest(DIGEST_B, "", "app", "c" * 64, "docker"))
+    with pytest.raises(ImageScanError, match="podman:"):
+        scanner.keep_executables(ImageScanRequest(DIGEST_B, "e" * 64, "app", "c" * 64, "podman"))
+    assert sorted(p.name for p in kept.parent.iterdir()) == [kept.name]
 
 
 def test_a_failed_scan_is_counted_and_not_remembered(tmp_path: Path) -> None:

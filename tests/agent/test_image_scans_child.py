@@ -65,6 +65,25 @@ def test_the_child_keeps_the_images_executables_digests(tmp_path: Path) -> None:
     assert found == {"/bin/tool": "sha256:" + hashlib.sha256(b"new tool").hexdigest()}
 
 
+def test_with_no_scanner_the_child_lists_the_executables_alone(tmp_path: Path) -> None:
+    """The agent's pass over an image the platform had a scan of: no finding, no package."""
+    layer = LayerSpec(
+        files={"app/.env": TOKEN, "bin/tool": b"tool", "app/node_modules/ms/package.json": b"{}"},
+        modes={"bin/tool": 0o755},
+    )
+    layout = write_oci_layout(tmp_path / "img", [layer])
+    kept = tmp_path / "image-files" / "sha256-x.msgpack"
+    done = _child(
+        *(f"oci:{layout}", "--scanners", "", "--cache-dir", str(tmp_path / "c")),
+        *("--executables-to", str(kept)),
+    )
+    assert done.returncode == 0, done.stderr
+    result = decode_scan(done.stdout)
+    assert result.findings == [] and result.packages == []
+    found = msgspec.msgpack.decode(kept.read_bytes())
+    assert found == {"/bin/tool": "sha256:" + hashlib.sha256(b"tool").hexdigest()}
+
+
 def test_scanned_executables_are_read_back_and_an_unscanned_image_looked_for_again(
     tmp_path: Path,
 ) -> None:

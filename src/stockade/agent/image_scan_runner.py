@@ -2,6 +2,8 @@
 
 A subprocess keeps the scanner's memory out of the agent (it ends with the scan), can be
 killed when the agent stops, and does not compete with the event pipeline for the GIL.
+The same child, run with no scanners, only lists an image's executables' sha256 for the
+drift check (`keep_executables`): the pass over an image the platform had a scan of.
 """
 
 from __future__ import annotations
@@ -49,6 +51,18 @@ def scan_command(
     kept = file_of(image_files_dir, request.digest) if image_files_dir is not None else None
     if kept is not None:
         command += ["--executables-to", str(kept)]
+    return _niced(command)
+
+
+def executables_command(request: ImageScanRequest, cache_dir: Path, kept: Path) -> list[str]:
+    """The command line listing only the image's executables' sha256 into `kept`, at low
+    CPU priority (pure): no scanner runs, the executables analyzer alone reads the layers."""
+    command = [sys.executable, "-m", "stockade.agent.scan_child", request.source]
+    command += ["--scanners", "", "--cache-dir", str(cache_dir), "--executables-to", str(kept)]
+    return _niced(command)
+
+
+def _niced(command: list[str]) -> list[str]:
     nice = shutil.which("nice")
     return [nice, "-n", str(NICENESS), *command] if nice else command
 
@@ -68,11 +82,29 @@ class SubprocessScanner:
 
     def scan(self, request: ImageScanRequest) -> ScanResult:
         """The scan of the image, read from the child's output (the upload format)."""
+        command = scan_command(request, self._cache_dir, self._vulndb, self._image_files_dir)
+        out = self._run(command, request.source)
+        try:
+            return decode_scan(out)
+        except msgspec.DecodeError as e:
+            raise ImageScanError(f"scan of {request.source} printed no scan result: {e}") from e
+
+    def keep_executables(self, request: ImageScanRequest) -> None:
+        """List the image's executables' sha256 for the drift check, unless kept already
+        or the image's layers are not at hand (a container's root filesystem is no image)."""
+        if self._image_files_dir is None or not request.source.startswith("podman:"):
+            return
+        kept = file_of(self._image_files_dir, request.digest)
+        if kept is not None and not kept.exists():
+            self._run(executables_command(request, self._cache_dir, kept), request.source)
+
+    def _run(self, command: list[str], source: str) -> bytes:
+        """The child's standard output; ImageScanError when it fails or takes too long."""
         with self._lock:
             if self._cancelled:
                 raise ImageScanError("the agent is stopping")
             proc = self._running = subprocess.Popen(
-                scan_command(request, self._cache_dir, self._vulndb, self._image_files_dir),
+                command,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 stdin=subprocess.DEVNULL,
@@ -82,22 +114,17 @@ class SubprocessScanner:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.communicate()
-            raise ImageScanError(
-                f"scan of {request.source} took over {SCAN_TIMEOUT_S:.0f} s"
-            ) from None
+            raise ImageScanError(f"scan of {source} took over {SCAN_TIMEOUT_S:.0f} s") from None
         finally:
             with self._lock:
                 self._running = None
         if proc.returncode != 0:
             message = err.decode(errors="replace").strip().splitlines()
             raise ImageScanError(
-                f"scan of {request.source} failed ({proc.returncode}): "
+                f"scan of {source} failed ({proc.returncode}): "
                 f"{message[-1] if message else 'no message'}"
             )
-        try:
-            return decode_scan(out)
-        except msgspec.DecodeError as e:
-            raise ImageScanError(f"scan of {request.source} printed no scan result: {e}") from e
+        return out
 
     def cancel(self) -> None:
         """Kill the running scan and refuse new ones."""

@@ -1,12 +1,22 @@
 """Scanning the image of each new container once per digest, off the hot path.
 
 The pipeline hands every batch of events to `ImageScanScheduler.offer`, which only picks
-the images not seen before (`images_to_scan`, pure) and queues them. One worker thread
-asks the platform whether the digest is known (this agent or a user scanned it: another
-agent's scan is its own), else scans it in a low-priority subprocess and uploads the
-result, waiting a little while the platform defers it until the events reporting the
+the images not seen in this run (`images_to_scan`, pure) and queues them. One worker
+thread asks the platform whether the digest is known (this agent or a user scanned it:
+another agent's scan is its own), else scans it in a low-priority subprocess and uploads
+the result, waiting a little while the platform defers it until the events reporting the
 image's container have landed. Digests done are kept in `<state dir>/scanned-images` so
 a restart does not scan them again.
+
+Every image also gets its executables' sha256 kept for the drift check
+(`profiles/scanned_files.py`): the full scan writes them, and for a digest the platform
+knew, or one done before, `ImageScanner.keep_executables` runs a pass with no scanner but
+the executables analyzer (same niced child, same verified layer reading) unless the list
+is kept already. That is done here rather than by the platform keeping the lists with its
+scans and serving them to agents: the hashes then come from layers this agent read and
+verified itself (never from another agent's or a user's upload), nothing is added to the
+store, the API or its access rules, and the pass costs one read of the image's layers,
+hashing only the files with an execute bit.
 """
 
 from __future__ import annotations
@@ -75,6 +85,10 @@ class ImageScanner(Protocol):
     def scan(self, request: ImageScanRequest) -> ScanResult:
         """The scan of the requested image; ImageScanError when it fails."""
 
+    def keep_executables(self, request: ImageScanRequest) -> None:
+        """Keep the image's executables' sha256 for the drift check, unless kept already
+        (ImageScanError when the pass fails)."""
+
     def cancel(self) -> None:
         """Stop the running scan, if any."""
 
@@ -111,11 +125,6 @@ class ScannedDigests:
     def __contains__(self, digest: object) -> bool:
         return digest in self._digests
 
-    def snapshot(self) -> set[str]:
-        """A copy of the digests done."""
-        with self._lock:
-            return set(self._digests)
-
     def add(self, digest: str) -> None:
         """Remember a digest as done, on disk at once."""
         with self._lock:
@@ -141,11 +150,13 @@ class ImageScanScheduler:
         self._stopping = threading.Event()
         self._platform = platform
         self._scanner = scanner
-        self._seen = self.done.snapshot()  # done, queued or being scanned
+        # queued or handled in this run: a digest done before a restart is queued once
+        # more, to have its executables listed if they are not kept yet
+        self._seen: set[str] = set()
         self._queue: queue.Queue[ImageScanRequest | None] = queue.Queue(MAX_QUEUED)
         self._thread = threading.Thread(target=self._work, name="stockade-image-scans", daemon=True)
         self.scanned: list[str] = []  # digests this agent scanned and uploaded, in order
-        self.skipped = 0  # digests the platform knew already
+        self.skipped = 0  # digests the platform knew already (their executables listed here)
         self.failed = 0
 
     def start(self) -> None:
@@ -200,8 +211,12 @@ class ImageScanScheduler:
 
     def _handle(self, request: ImageScanRequest) -> None:
         try:
+            if request.digest in self.done:
+                self._scanner.keep_executables(request)
+                return
             if self._platform.known(request.digest):
                 self.skipped += 1
+                self._scanner.keep_executables(request)  # the platform's scan has no list
             else:
                 result = self._scanner.scan(request)
                 result.image_digest = request.digest  # the runtime's digest names the image

@@ -80,7 +80,7 @@ class AnalyzerGroup:
         classes = tuple(
             cls_
             for _, cls_ in ANALYZERS.items()
-            if cls_.scanner in wanted and cls_.enabled(analyzer_options)
+            if (cls_.by_option or cls_.scanner in wanted) and cls_.enabled(analyzer_options)
         )
         caps = tuple(c.max_size or options.max_file_size for c in classes)
         config_classes = tuple(

@@ -72,6 +72,8 @@ class Analyzer(ABC):
     id: ClassVar[str]
     version: ClassVar[int] = 1
     scanner: ClassVar[Scanner] = Scanner.PKG
+    # True when its own option (`enabled`) alone chooses it, whichever scanners run
+    by_option: ClassVar[bool] = False
     max_size: ClassVar[int] = 0  # largest file it reads; 0 means the scan's max_file_size
     # the package ecosystems it can emit; each has a row in scan/ecosystems.py
     ecosystems: ClassVar[frozenset[Ecosystem]] = frozenset()

@@ -1,9 +1,10 @@
 """The sha256 of every executable file in an image, for the agent's drift check.
 
 Only when a scan asks for it (`AnalyzerOptions.executables`: the agent's own image
-scans). A file counts when any execute bit is set: the kernel runs no other. The
-content is hashed as the walk reads the layer anyway, so the cost is one sha256 pass over
-the executables, nothing over the rest of the image.
+scans), whichever scanners run: with none, a scan lists the executables alone (the
+agent's pass over an image scanned elsewhere). A file counts when any execute bit is
+set: the kernel runs no other. The content is hashed as the walk reads the layer anyway,
+so the cost is one sha256 pass over the executables, nothing over the rest of the image.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ class ExecutableDigestAnalyzer(Analyzer):
     """Records each executable file's sha256 (`FileAnalysis.sha256`)."""
 
     id = "executables"
+    by_option = True  # not part of any scanner: the agent's drift check asks for it
     streams = True  # a binary past the scan's file size limit is hashed as it streams by
 
     @classmethod
