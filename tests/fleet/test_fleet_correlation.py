@@ -148,3 +148,41 @@ def test_fleet_correlations_fire_once_across_workers(fleet: Fleet, tmp_path: Pat
     assert lateral[1] == "host-3"
     assert "node-1 (host-1) connected to 10.77.0.3 of node-3 (host-3)" in lateral[2]
     assert all(row[3] is not None for row in fired), "each fleet alert is in an incident"
+
+
+def test_fleet_alert_finished_after_worker_crash(
+    tmp_path: Path, nats_server: NatsServer, postgres_url: str
+) -> None:
+    """A worker killed -9 right after storing a fleet alert, before its incident and the
+    outputs: the next worker, given the batch again, finishes both, once each."""
+    fleet = Fleet(tmp_path, nats_server, 1, 1, "postgresql", postgres_url)
+    alerts_file = tmp_path / "alerts.txt"
+    worker = fleet.workers[0]
+    worker.args += ["-o", "file_output.enabled=true", "-o", f"file_output.filename={alerts_file}"]
+    # the bus hands the dead worker's batch on after 2 s rather than 30
+    worker.env = {"STOCKADE_CRASH_AT": "fleet-after-judge", "STOCKADE_NATS_ACK_WAIT_S": "2"}
+    fleet.start()
+    try:
+        hosts = _enroll(fleet, tmp_path, 3)
+        early = time.time_ns() - 60 * S
+        for i, host in enumerate(hosts):
+            host.send([], [host.alert(early + i * S, SPREAD_RULE)])
+        assert worker.proc is not None
+        worker.proc.wait(60)  # the third batch completes the spread: the worker dies there
+        fired = fleet.rows("SELECT seq, incident_id FROM alerts WHERE agent_id = 'fleet'")
+        assert len(fired) == 1 and fired[0][1] is None, fired  # stored, not grouped yet
+        worker.env = {"STOCKADE_NATS_ACK_WAIT_S": "2"}
+        worker.start()
+        poll_until(
+            lambda: not fleet.rows("SELECT seq FROM fleet_outbox"),
+            60,
+            "the next worker finished the fleet alert",
+        )
+        fired = fleet.rows("SELECT seq, incident_id FROM alerts WHERE agent_id = 'fleet'")
+        assert len(fired) == 1 and fired[0][1] is not None, fired
+        members = fleet.rows(f"SELECT count(*) FROM alerts WHERE incident_id = {fired[0][1]}")
+        assert members[0][0] == 1
+        lines = alerts_file.read_text().splitlines()
+        assert sum("Same detection on many hosts" in line for line in lines) == 1, lines
+    finally:
+        fleet.stop()

@@ -51,6 +51,7 @@ class PlatformProcess:
         self.ready = ready
         self.log_path = log_dir / f"{name}.log"
         self.proc: subprocess.Popen[bytes] | None = None
+        self.env: dict[str, str] = {}  # set in its environment besides the test's own
 
     def start(self) -> None:
         """Start the process and wait until it prints its ready line."""
@@ -60,7 +61,7 @@ class PlatformProcess:
                 stdout=subprocess.PIPE,
                 stderr=log,
                 bufsize=0,  # unbuffered: select() then sees every line, not only the first
-                env={**os.environ, "STOCKADE_ADMIN_PASSWORD": ADMIN_PASSWORD},
+                env={**os.environ, "STOCKADE_ADMIN_PASSWORD": ADMIN_PASSWORD, **self.env},
             )
         self._wait_ready()
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import re
 from collections import defaultdict
 from typing import Any
@@ -43,7 +44,9 @@ DURABLE = "stockade-workers"
 LAST_SEQ_HEADER = "Stockade-Last-Seq"
 FORMAT_HEADER = "Stockade-Format"
 AGENT_BODY = "agent-body"  # FORMAT_HEADER of a message that is an agent's request body
-ACK_WAIT_S = 30.0  # a worker silent this long has its messages handed to another
+# a worker silent this long has its messages handed to another (set when the workers'
+# durable consumer is first made; the crash tests shorten it)
+ACK_WAIT_S = 30.0
 FETCH_MESSAGES = 64
 FETCH_WAIT_S = 1.0
 GAP_RETRY_S = 0.2  # the message before it is being stored by another worker
@@ -211,10 +214,19 @@ async def _ensure_stream(js: JetStreamContext) -> None:
     )
 
 
+def ack_wait_s() -> float:
+    """ACK_WAIT_S, or STOCKADE_NATS_ACK_WAIT_S when that is a positive number."""
+    try:
+        wait = float(os.environ.get("STOCKADE_NATS_ACK_WAIT_S", ""))
+    except ValueError:
+        return ACK_WAIT_S
+    return wait if wait > 0 else ACK_WAIT_S
+
+
 async def _pull(js: JetStreamContext) -> JetStreamContext.PullSubscription:
     config = api.ConsumerConfig(
         ack_policy=api.AckPolicy.EXPLICIT,
-        ack_wait=ACK_WAIT_S,
+        ack_wait=ack_wait_s(),
         max_deliver=-1,
         max_ack_pending=20_000,
     )

@@ -6,6 +6,8 @@ the outputs like an agent's."""
 from __future__ import annotations
 
 import logging
+import os
+import signal
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -34,6 +36,10 @@ from stockade.rules.transformers import ExtractorBuilder
 
 log = logging.getLogger(__name__)
 PRUNE_EVERY_NS = 60 * 1_000_000_000
+SWEEP_EVERY_NS = 60 * 1_000_000_000  # the first judge after start sweeps at once
+# a claim this old has lost its worker: past the bus's redelivery to another (30 s)
+STALE_CLAIM_NS = 300 * 1_000_000_000
+CRASH_AFTER_JUDGE = "fleet-after-judge"
 AlertSink = Callable[[list[Alert]], None]
 
 
@@ -85,6 +91,7 @@ class FleetCorrelator:
         self._local_address = _local_address()
         self._keep_ns = 2 * max((c.window_ns for c in correlations), default=0)
         self._pruned_at = 0
+        self._swept_at = 0
 
     def attach(self, bus: Bus) -> None:
         """Subscribe to the batches subject, when there is anything to judge."""
@@ -92,31 +99,58 @@ class FleetCorrelator:
             bus.subscribe(BATCHES, self.handle)
 
     async def handle(self, ingest: IngestBatch) -> None:
-        """Judge the batch; a failure is logged, never refuses the batch."""
+        """Judge the batch, then group and hand out the alerts raised; a failure is logged,
+        never refuses the batch (what it left owed is taken over later, see `take_stale`)."""
         batch = ingest.batch
         signals = signals_of(list(self._specs.values()), batch, _alert_ts)
         addresses = host_addresses(batch, self._local_address)
         if not signals and not addresses:
-            return
+            return  # judged nothing, so it raised nothing before either
+        origin = (batch.agent_id, batch.last_seq)
         try:
-            alerts = await self._runner.write(self.judge, signals, addresses)
+            alerts = await self._runner.write(self.judge, signals, addresses, origin)
+            if alerts:
+                crash_point(CRASH_AFTER_JUDGE)
+                await self._runner.write(self.group, alerts)
+                if self._emit is not None:
+                    self._emit(alerts)
+                await self._runner.write(self._state.settle, [a.seq for a in alerts])
         except StoreError as e:
             log.error("fleet correlations left out batch of agent %s: %s", batch.agent_id, e)
-            return
-        if alerts and self._emit is not None:
-            self._emit(alerts)
 
-    def judge(self, signals: list[Signal], addresses: list[tuple[str, str, int]]) -> list[Alert]:
-        """On the store's writer thread: judge, group the alerts raised into incidents."""
+    def judge(
+        self,
+        signals: list[Signal],
+        addresses: list[tuple[str, str, int]],
+        origin: tuple[str, int],
+    ) -> list[Alert]:
+        """On the store's writer thread: the alerts raised (and those the batch still owes),
+        with those of dead workers now and then."""
         now = time.time_ns()
-        alerts = self._state.judge(self._specs, signals, addresses, now)
-        if alerts:
-            seqs = [a.seq for a in alerts]
-            raised = Batch(agent_id=FLEET_AGENT, first_seq=min(seqs), last_seq=max(seqs))
-            raised.alerts = alerts
-            self._incidents.group_batch(raised)
+        alerts = self._state.judge(self._specs, signals, addresses, now, origin)
+        if now - self._swept_at > SWEEP_EVERY_NS:
+            self._swept_at = now
+            alerts += self._state.take_stale(now - STALE_CLAIM_NS, now)
         newest = max((s.ts for s in signals), default=0)
         if newest - self._pruned_at > PRUNE_EVERY_NS:
             self._pruned_at = newest
             self._state.prune(newest - self._keep_ns)
         return alerts
+
+    def group(self, alerts: list[Alert]) -> None:
+        """On the store's writer thread: the alerts into incidents (grouping skips those
+        already in one, so a redelivery groups nothing twice).
+
+        The outputs get them next, then they are settled: a crash in between hands them
+        out again (at least once, with the same uuid)."""
+        seqs = [a.seq for a in alerts]
+        raised = Batch(agent_id=FLEET_AGENT, first_seq=min(seqs), last_seq=max(seqs))
+        raised.alerts = alerts
+        self._incidents.group_batch(raised)
+
+
+def crash_point(name: str) -> None:
+    """Die at once (as `kill -9`) when STOCKADE_CRASH_AT names this point: for the tests
+    that prove a crash there loses nothing."""
+    if os.environ.get("STOCKADE_CRASH_AT") == name:
+        os.kill(os.getpid(), signal.SIGKILL)

@@ -480,4 +480,19 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
         # at ingest; SQLite keeps its own
         "",
     ),
+    (
+        18,
+        # fleet alerts whose side effects (incident, outputs) are not finished yet: written
+        # with the alert, removed once the outputs have it; the batch that raised it (agent,
+        # last seq) finds them again when redelivered after a worker crashed
+        """
+        CREATE TABLE fleet_outbox (
+            seq INTEGER NOT NULL PRIMARY KEY,
+            agent_id TEXT NOT NULL,
+            batch_seq INTEGER NOT NULL,
+            claimed_at INTEGER NOT NULL
+        );
+        CREATE INDEX fleet_outbox_batch ON fleet_outbox (agent_id, batch_seq)
+        """,
+    ),
 )

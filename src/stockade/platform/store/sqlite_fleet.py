@@ -5,7 +5,9 @@ The store's write transaction is the one writer at a time (SQLite's lock; on Pos
 advisory lock), so of two workers holding alerts of one group the second sees the first's
 signals, and a correlation met is written once: a fire of the same group whose span ends
 within the suppression window of another's suppresses it, and (correlation, group, first
-ts) is unique besides.
+ts) is unique besides. Each alert raised is owed to its incident and the outputs until
+`settle` (`sqlite_fleet_outbox.py`): written in the same transaction, so a worker crash
+cannot lose those side effects.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from stockade.detect.fleet import (
     spread_window,
 )
 from stockade.model.alerts import Alert
+from stockade.platform.store import sqlite_fleet_outbox as outbox
 from stockade.platform.store.sql import Connection
 from stockade.platform.store.sqlite import SqliteStore
 from stockade.platform.store.sqlite_batches import ALERT_COLUMNS, alert_row
@@ -51,10 +54,12 @@ class SqliteFleetState:  # a FleetState (stockade.platform.store.fleet)
         signals: Sequence[Signal],
         addresses: Sequence[tuple[str, str, int]],
         now: int,
+        origin: tuple[str, int] = ("", 0),
     ) -> list[Alert]:
         """Record, judge and store in one write transaction (see the module's docstring)."""
-        alerts: list[Alert] = []
         with self._store.transaction() as conn:
+            # a redelivered batch: what it raised before its worker died is owed still
+            alerts = outbox.take_batch(conn, *origin, now)
             for address, host, ts in addresses:
                 conn.execute(
                     "INSERT INTO fleet_addresses (address, host_id, seen_ts) VALUES (?, ?, ?) "
@@ -72,8 +77,19 @@ class SqliteFleetState:  # a FleetState (stockade.platform.store.fleet)
                 for fire in _fires(conn, spec, signal):
                     alert = _fire(conn, spec, fire, now)
                     if alert is not None:
+                        outbox.add(conn, alert, *origin, now)
                         alerts.append(alert)
         return alerts
+
+    def take_stale(self, claimed_before: int, now: int) -> list[Alert]:
+        """Owed fleet alerts whose worker died, taken over by this one."""
+        with self._store.transaction() as conn:
+            return outbox.take_stale(conn, claimed_before, now)
+
+    def settle(self, seqs: Sequence[int]) -> None:
+        """These fleet alerts are in their incidents and the outputs have them."""
+        with self._store.transaction() as conn:
+            outbox.settle(conn, seqs)
 
     def prune(self, before_ts: int) -> int:
         """Forget signals older than `before_ts`; how many."""
