@@ -4,6 +4,7 @@ the hunt API (SQL, Sigma, saved hunts run on schedule) of a platform on PostgreS
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,7 +12,9 @@ from pathlib import Path
 import httpx
 import msgspec
 import pytest
+from typer.testing import CliRunner
 
+from stockade.cli.main import app
 from stockade.hunt.engine import HuntError, HuntQuery
 from stockade.hunt.sigma import sigma_hunt
 from stockade.model import Event, Process
@@ -223,3 +226,28 @@ def test_a_store_role_that_cannot_make_the_hunt_role_says_so(postgres: PostgresS
     finally:
         store.close()
     assert "\n" not in str(refused.value)
+
+
+def test_hunt_cli_reads_the_configured_store(
+    store: PostgresStore, postgres_url: str, tmp_path: Path
+) -> None:
+    """`stockade hunt` on PostgreSQL, by flags or by the servers' configuration file, as
+    the hunt role (a write refused in one line); an unreachable store said in one line."""
+    sql = "SELECT proc_name, count(*) FROM events GROUP BY proc_name ORDER BY proc_name"
+    flags = ["--store", "postgresql", "--store-location", postgres_url]
+    out = CliRunner().invoke(app, ["hunt", "--json", "--since", "48", *flags, sql])
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.stdout)["rows"] == [["curl", 18], ["nohup", 1], ["sh", 17]]
+    config = tmp_path / "stockade.yaml"
+    config.write_text(f"server:\n  store: postgresql\n  store_location: {postgres_url}\n")
+    out = CliRunner().invoke(app, ["hunt", "--config", str(config), "SELECT hostname FROM hosts"])
+    assert out.exit_code == 0, out.output
+    assert out.stdout.splitlines() == ["hostname", "n1"]
+    refused = CliRunner().invoke(app, ["hunt", *flags, "DELETE FROM events"])
+    assert refused.exit_code != 0 and refused.stderr.count("\n") == 1, refused.output
+    gone = postgres_url.rsplit("/", 1)[0] + "/no_such_database"
+    missing = CliRunner().invoke(
+        app, ["hunt", "--store", "postgresql", "--store-location", gone, "SELECT 1"]
+    )
+    assert missing.exit_code != 0 and missing.stderr.count("\n") == 1, missing.output
+    assert "no_such_database" in missing.stderr
