@@ -15,7 +15,8 @@ from stockade.registry import Registry
 from stockade.scan.errors import RuleError
 from stockade.scan.misconfig.dockerfile import Instruction
 from stockade.scan.misconfig.predicates import DOCKERFILE_TESTS, IMAGE_TESTS, Hit, ImageFacts
-from stockade.scan.secrets.rules import SafeLoader
+
+SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml parses ~10x faster
 
 
 class Check(msgspec.Struct, frozen=True, kw_only=True):

@@ -1,20 +1,15 @@
-"""Secret rules and allow rules: the built-in YAML set plus a user config in Trivy's shape."""
+"""Secret rules and allow rules: the built-in set plus a user config (YAML, Trivy's shape)."""
 
 from __future__ import annotations
 
 import functools
 import re
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from stockade.model.inventory import Severity
 from stockade.scan.errors import RuleError
-
-SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml parses ~10x faster
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,8 +142,11 @@ def _number(value: object, where: str, most: float) -> float:
 
 
 def _parse(text: str, where: str) -> dict[str, Any]:
+    import yaml  # only a user config is YAML: a scan with the built-in rules never imports it
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml parses ~10x faster
     try:
-        data = yaml.load(text, Loader=SafeLoader) or {}
+        data = yaml.load(text, Loader=loader) or {}
     except (yaml.YAMLError, RecursionError) as e:  # RecursionError: nested too deep
         raise RuleError(f"{where}: not valid YAML ({e})") from e
     if not isinstance(data, dict):
@@ -158,14 +156,13 @@ def _parse(text: str, where: str) -> dict[str, Any]:
 
 @functools.cache
 def builtin_rules() -> RuleSet:
-    """The rules shipped with Stockade."""
-    text = resources.files(__package__).joinpath("builtin_rules.yaml").read_text()
-    data = _parse(text, "builtin_rules.yaml")
+    """The rules shipped with Stockade (`builtin_rules.py`)."""
+    from stockade.scan.secrets.builtin_rules import ALLOW_RULES, RULES
+
+    where = "built-in rules"
     return RuleSet(
-        rules=tuple(
-            _rule(r, "builtin_rules.yaml", multiline=False, check=False) for r in data["rules"]
-        ),
-        allow_rules=tuple(_allow_rule(a, "builtin_rules.yaml") for a in data["allow-rules"]),
+        rules=tuple(_rule(r, where, multiline=False, check=False) for r in RULES),
+        allow_rules=tuple(_allow_rule(a, where) for a in ALLOW_RULES),
     )
 
 
