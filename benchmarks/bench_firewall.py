@@ -1,55 +1,93 @@
 """Connection setup latency with the firewall's protect tables for 100 groups, on and off.
 
-Two network namespaces made here, joined by a veth pair: a client and a server (a Python
-listener that accepts and closes). With the tables on, both namespaces hold the protect
-table of their group as `firewall.enforce` builds it, with allow rules to and from 100
-other groups (one address each, never contacted), the rule the measured connection needs
-coming last in its chain (the longest walk a new connection makes). Rounds come in
-blocks of off, on, on, off (ABBA) so drift on a shared machine falls on both sides; each
-round times `connect()` (SYN to SYN-ACK, closed with RST) `CONNECTS` times and keeps the
-median. Printed: the median of each side's round medians, and the median over blocks of
-the block's added percentage (on vs off within one block: the figure least moved by the
-machine's load, which here varies more between rounds than the tables cost; goal <= 5 %).
+Pairs of network namespaces made here, each a client and a server joined by a veth pair,
+all with the same addresses: one pair with no table ("off"), one whose namespaces hold
+the protect table of their group as `firewall.enforce` builds it, with allow rules to
+and from 100 other groups (one address each, never contacted), the rule the measured
+connection needs coming last in its chain (the longest walk a new connection makes).
+One server process listens in every server namespace (accepts and closes). One client
+process times `connect()` (SYN to SYN-ACK, closed with RST) in turn through every pair,
+its sockets made in each client namespace (`setns`), the order of the pairs reversed on
+every other turn (ABBA at the level of single connections): the machine's load, which
+on a shared machine moves more between seconds than the tables cost, falls on every
+pair alike. The client is pinned to one CPU and the server to another (where there are
+two): over veth the whole handshake runs in the client's context, and a server sharing
+its CPU is woken inside connect() and runs its accept() within the timed call (which
+then took ~45 us instead of ~16 us, hiding the tables' cost in a larger base).
+
+Per round (`CONNECTS` connections per pair) the added percentage is the pair's median
+connect() wall time against the "off" pair's; the goal's figure (<= 5 %) is
+`connect_added_median`, the median over `ROUNDS` rounds. Also printed: the client's CPU
+time per connect() (the handshake's work in its context; waits for a CPU not counted),
+added per round the same way.
+
+`--floor` adds two pairs measuring the tables' parts: `hooks` (the table's base chains
+with policy accept and no rule: the cost of being hooked at all) and `one-lookup` (in
+each base chain only its first rule that looks a set up: one lookup per packet).
 """
 
 from __future__ import annotations
 
+import argparse
+import json
 import os
 import statistics
 import subprocess
 import sys
 import uuid
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "src"))
 
 from stockade.firewall.allowlist import AllowRule  # noqa: E402
-from stockade.firewall.nftrules import protect_commands, remove_commands  # noqa: E402
+from stockade.firewall.nftrules import protect_commands  # noqa: E402
 from stockade.respond import nftables  # noqa: E402
 
+JsonObj = dict[str, Any]
 GROUPS = 100
-CONNECTS = 1000
-BLOCKS = 10  # ABBA blocks: off, on, on, off
+CONNECTS = 1000  # per pair and round; below the listeners' backlog (drained between rounds)
+ROUNDS = 20
 PORT = 8080
-SERVER = f"""
-import socket
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("0.0.0.0", {PORT})); s.listen(4096); print("ready", flush=True)
-while True:
-    c, _ = s.accept(); c.close()
+_SETNS = """
+import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+def setns(path):
+    fd = os.open(path, os.O_RDONLY)
+    if libc.setns(fd, 0x40000000) != 0:
+        raise OSError(ctypes.get_errno(), "setns " + path)
+    os.close(fd)
 """
-CLIENT = f"""
-import socket, struct, time
+SERVER = f"""{_SETNS}
+import select, socket, sys
+os.sched_setaffinity(0, {{int(sys.argv[1])}})
+listeners = []
+for path in sys.argv[2:]:
+    setns(path)
+    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("0.0.0.0", {PORT})); s.listen(4096); listeners.append(s)
+print("ready", flush=True)
+while True:
+    for s in select.select(listeners, [], [])[0]:
+        c, _ = s.accept(); c.close()
+"""
+CLIENT = f"""{_SETNS}
+import json, socket, struct, sys, time
+os.sched_setaffinity(0, {{int(sys.argv[1])}})
 linger = struct.pack("ii", 1, 0)
-times = []
-cpu = time.thread_time_ns()
-for _ in range({CONNECTS}):
-    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger)
-    t = time.perf_counter_ns(); s.connect(("10.253.0.2", {PORT}))
-    times.append(time.perf_counter_ns() - t); s.close()
-cpu = time.thread_time_ns() - cpu
-times.sort(); print(times[len(times) // 2], cpu // {CONNECTS})
+pairs = sys.argv[2:]
+walls = {{p: [] for p in pairs}}; cpus = {{p: 0 for p in pairs}}
+for i in range({CONNECTS}):
+    for path in (pairs if i % 2 else pairs[::-1]):
+        setns(path)
+        s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger)
+        c = time.thread_time_ns(); t = time.perf_counter_ns()
+        s.connect(("10.253.0.2", {PORT}))
+        walls[path].append(time.perf_counter_ns() - t); cpus[path] += time.thread_time_ns() - c
+        s.close()
+print(json.dumps({{p: [sorted(w)[len(w) // 2], cpus[p] // {CONNECTS}] for p, w in walls.items()}}))
 """
 
 
@@ -57,27 +95,13 @@ def _ip(*args: str) -> None:
     subprocess.run(["ip", *args], check=True, capture_output=True)
 
 
-def _namespaces(tag: str) -> tuple[str, str]:
+def _pair(tag: str) -> tuple[str, str]:
+    """A client and a server namespace joined by a veth pair (10.253.0.1 -> 10.253.0.2)."""
     client, server = f"sfwc-{tag}", f"sfws-{tag}"
     _ip("netns", "add", client)
     _ip("netns", "add", server)
-    _ip(
-        "link",
-        "add",
-        f"vc{tag}",
-        "netns",
-        client,
-        "type",
-        "veth",
-        "peer",
-        f"vs{tag}",
-        "netns",
-        server,
-    )
-    for ns, link, address in (
-        (client, f"vc{tag}", "10.253.0.1/24"),
-        (server, f"vs{tag}", "10.253.0.2/24"),
-    ):
+    _ip("link", "add", "c0", "netns", client, "type", "veth", "peer", "s0", "netns", server)
+    for ns, link, address in ((client, "c0", "10.253.0.1/24"), (server, "s0", "10.253.0.2/24")):
         _ip("-n", ns, "addr", "add", address, "dev", link)
         _ip("-n", ns, "link", "set", link, "up")
         _ip("-n", ns, "link", "set", "lo", "up")
@@ -97,62 +121,128 @@ def _rules() -> tuple[list[AllowRule], dict[str, list[str]]]:
     return rules, addresses
 
 
-def _median_connect(client: str) -> tuple[int, int]:
-    """The round's median connect() wall time and its CPU time per connection (ns)."""
-    out = subprocess.run(["ip", "netns", "exec", client, sys.executable, "-c", CLIENT],
+def _adds(command: JsonObj, kind: str) -> bool:
+    return kind in command.get("add", {})
+
+
+def _is_base_chain(command: JsonObj) -> bool:
+    return "hook" in command.get("add", {}).get("chain", {})
+
+
+def _names_a_set(command: JsonObj) -> bool:
+    return _adds(command, "rule") and '"@' in json.dumps(command)
+
+
+def _accepting(command: JsonObj) -> JsonObj:
+    """A base chain's command with policy accept (anything else as it is)."""
+    if not _is_base_chain(command):
+        return command
+    return {"add": {"chain": {**command["add"]["chain"], "policy": "accept"}}}
+
+
+def whole(table: JsonObj) -> JsonObj:
+    """The protect table as the firewall applies it."""
+    return table
+
+
+def hooks_only(table: JsonObj) -> JsonObj:
+    """The table's base chains alone, policy accept: what being hooked at all costs."""
+    kept = [
+        _accepting(c)
+        for c in table["nftables"]
+        if not any(_adds(c, kind) for kind in ("rule", "set", "map"))
+        and (not _adds(c, "chain") or _is_base_chain(c))
+    ]
+    return {"nftables": kept}
+
+
+def one_lookup(table: JsonObj) -> JsonObj:
+    """The table with policy accept, each base chain keeping only its first set lookup."""
+    base = {c["add"]["chain"]["name"] for c in table["nftables"] if _is_base_chain(c)}
+    kept: list[JsonObj] = []
+    looked_up: set[str] = set()
+    for command in table["nftables"]:
+        rule = command.get("add", {}).get("rule")
+        if rule is None or rule["chain"] not in base:
+            kept.append(_accepting(command))
+        elif _names_a_set(command) and rule["chain"] not in looked_up:
+            looked_up.add(rule["chain"])
+            kept.append(command)
+    return {"nftables": kept}
+
+
+Variant = Callable[[JsonObj], JsonObj]
+FLOOR: dict[str, Variant] = {"hooks": hooks_only, "one-lookup": one_lookup}
+
+
+def _round(clients: dict[str, str], cpu: int) -> dict[str, tuple[int, int]]:
+    """One client run: per pair, the median connect() wall time and CPU per connect (ns)."""
+    paths = [f"/run/netns/{ns}" for ns in clients.values()]
+    out = subprocess.run([sys.executable, "-c", CLIENT, str(cpu), *paths],
                          check=True, capture_output=True, text=True)  # fmt: skip
-    wall, cpu = out.stdout.split()
-    return int(wall), int(cpu)
+    found = json.loads(out.stdout)
+    return {name: tuple(found[f"/run/netns/{ns}"]) for name, ns in clients.items()}
+
+
+def _added(rounds: list[dict[str, tuple[int, int]]], name: str, index: int) -> list[float]:
+    return [(r[name][index] - r["off"][index]) / r["off"][index] * 100 for r in rounds]
+
+
+def _print(name: str, rounds: list[dict[str, tuple[int, int]]]) -> None:
+    prefix = "connect" if name == "whole" else f"{name}: connect"
+    wall, cpu = _added(rounds, name, 0), _added(rounds, name, 1)
+    median_us = {n: statistics.median(r[n][0] for r in rounds) / 1000 for n in ("off", name)}
+    print(f"{prefix}_median: off {median_us['off']:.1f} us, on {median_us[name]:.1f} us")
+    print(f"{prefix}_added_per_round: {sorted(round(a, 1) for a in wall)} %")
+    tail = " (goal <= 5 %)" if name == "whole" else ""
+    print(f"{prefix}_added_median: {statistics.median(wall):+.1f} %{tail}")
+    print(f"{prefix}_cpu_added_median: {statistics.median(cpu):+.1f} %"
+          f" (per round {sorted(round(a, 1) for a in cpu)})")  # fmt: skip
 
 
 def main() -> None:
     """Measure and print the figures."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--floor", action="store_true", help="also time the tables' parts")
+    parser.add_argument("--rounds", type=int, default=ROUNDS, help="client runs")
+    args = parser.parse_args()
+    cpus = os.sched_getaffinity(0)
+    client_cpu, server_cpu = max(cpus), min(cpus)
+    variants: dict[str, Variant | None] = {"off": None, "whole": whole}
+    if args.floor:
+        variants.update(FLOOR)
     tag = uuid.uuid4().hex[:6]
-    client, server = _namespaces(tag)
-    listener = subprocess.Popen(["ip", "netns", "exec", server, sys.executable, "-c", SERVER],
-                                stdout=subprocess.PIPE, text=True)  # fmt: skip
+    pairs: dict[str, tuple[str, str]] = {}
+    listener: subprocess.Popen[str] | None = None
     try:
-        assert listener.stdout is not None and listener.stdout.readline().strip() == "ready"
+        for i, name in enumerate(variants):
+            pairs[name] = _pair(f"{tag}{i}")
         rules, addresses = _rules()
-        tables = {
-            ns: protect_commands(group, rules, addresses)
-            for ns, group in ((client, "client"), (server, "server"))
-        }
-        rule_count = sum(1 for c in tables[server]["nftables"] if "rule" in c.get("add", {}))
-        side: dict[bool, list[int]] = {False: [], True: []}
-        cpu: dict[bool, list[int]] = {False: [], True: []}
-        added: list[float] = []
+        for name, variant in variants.items():
+            for ns, group in zip(pairs[name], ("client", "server"), strict=True):
+                if variant is not None:
+                    table = variant(protect_commands(group, rules, addresses))
+                    nftables.apply(Path(f"/run/netns/{ns}"), table)
+        servers = [f"/run/netns/{server}" for _, server in pairs.values()]
+        listener = subprocess.Popen([sys.executable, "-c", SERVER, str(server_cpu), *servers],
+                                    stdout=subprocess.PIPE, text=True)  # fmt: skip
+        assert listener.stdout is not None and listener.stdout.readline().strip() == "ready"
+        clients = {name: client for name, (client, _) in pairs.items()}
         load = os.getloadavg()[0]
-        _median_connect(client)  # warm-up
-        for _ in range(BLOCKS):
-            block: dict[bool, list[int]] = {False: [], True: []}
-            for on in (False, True, True, False):
-                for ns, commands in tables.items():
-                    nftables.apply(Path(f"/run/netns/{ns}"), commands if on else remove_commands())
-                wall, per_connect = _median_connect(client)
-                block[on].append(wall)
-                cpu[on].append(per_connect)
-            side[False] += block[False]
-            side[True] += block[True]
-            added.append((sum(block[True]) - sum(block[False])) / sum(block[False]) * 100)
+        _round(clients, client_cpu)  # warm-up
+        rounds = [_round(clients, client_cpu) for _ in range(args.rounds)]
         load = max(load, os.getloadavg()[0])
-        off, on_ = statistics.median(side[False]), statistics.median(side[True])
-        cpu_off, cpu_on = statistics.median(cpu[False]), statistics.median(cpu[True])
-        print(f"groups: {GROUPS}; server table rules: {rule_count}; connects/round: {CONNECTS}")
-        print(f"load average: up to {load:.1f}")
-        print(f"connect_median_off: {off / 1000:.1f} us")
-        print(f"connect_median_on: {on_ / 1000:.1f} us")
-        print(f"connect_added_per_block: {sorted(round(a, 1) for a in added)} %")
-        print(f"connect_added_median: {statistics.median(added):+.1f} % (goal <= 5 %)")
-        print(
-            f"connect_cpu_per_connection: off {cpu_off / 1000:.1f} us, on {cpu_on / 1000:.1f} us"
-            f" ({(cpu_on - cpu_off) / cpu_off * 100:+.1f} %: the client's CPU time, the whole"
-            " handshake runs in its context over veth; waits for a CPU do not count)"
-        )
+        print(f"groups: {GROUPS}; connects per pair and round: {CONNECTS}")
+        print(f"rounds: {args.rounds}; client on CPU {client_cpu}, server on CPU {server_cpu};"
+              f" load average: up to {load:.1f}")  # fmt: skip
+        for name in variants:
+            if name != "off":
+                _print(name, rounds)
     finally:
-        listener.kill()
-        listener.wait()
-        for ns in (client, server):
+        if listener is not None:
+            listener.kill()
+            listener.wait()
+        for ns in (ns for pair in pairs.values() for ns in pair):
             subprocess.run(["ip", "netns", "del", ns], check=False, capture_output=True)
 
 
