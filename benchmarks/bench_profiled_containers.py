@@ -7,6 +7,12 @@ workload group, each running a real exec of busybox every few seconds, so every 
 has a profile to learn and every container a socket table for the firewall to read.
 Once all run, the child measures its own CPU time over MEASURE_S seconds, and prints
 its VmRSS, its peak (VmHWM) and how many groups its profile detector holds.
+
+With `--breakdown`, the containers start in steps (0, 50, 100, 200) and the child's
+resident memory is broken down by mapping kind at each (benchmarks/rss_breakdown.py);
+with `--tracemalloc` too, the child also prints (to stderr) the Python allocations that
+grew most between steps; with `--pymalloc`, Python's allocator statistics (stderr).
+Environment variables such as MALLOC_ARENA_MAX reach the child.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
+from itertools import pairwise
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -31,8 +38,10 @@ MEASURE_S = 60
 PARALLEL_STARTS = 4
 WORKLOAD = "while true; do /bin/busybox true; /bin/busybox sleep 5; done"
 CHILD = """
-import os, sys, threading, time
+import os, sys, threading, time, tracemalloc
 from pathlib import Path
+if sys.argv[5] == "1":
+    tracemalloc.start(25)
 from stockade.agent.daemon import Agent, AgentConfig
 from stockade.profiles.detector import ProfileDetector
 config = AgentConfig(Path(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4],
@@ -44,7 +53,17 @@ runner.start()
 if not agent.ready.wait(120):
     sys.exit("agent did not become ready")
 print("ready", flush=True)
-measure = float(sys.stdin.readline())
+last = tracemalloc.take_snapshot() if tracemalloc.is_tracing() else None
+while (line := sys.stdin.readline().strip()) == "step":
+    if last is not None:
+        now = tracemalloc.take_snapshot()
+        for diff in now.compare_to(last, "traceback")[:8]:
+            print(diff, *diff.traceback.format()[-6:], sep="\\n  ", file=sys.stderr)
+        last = now
+    if sys.argv[6] == "1":
+        sys._debugmallocstats()
+    print("stepped", flush=True)
+measure = float(line)
 def cpu():
     t = os.times()
     return t.user + t.system
@@ -60,13 +79,28 @@ runner.join(60)
 """
 
 
-def _start_containers(podman: Podman, image: str) -> list[str]:
+STEPS = (0, 50, 100, CONTAINERS)  # container counts at which --breakdown looks
+
+
+def _start_containers(podman: Podman, image: str, indexes: range) -> list[str]:
     def start(index: int) -> str:
         label = ("--label", f"stockade.group=bench-profiled-{index}")
         return podman.run_detached(image, "sh", "-c", WORKLOAD, extra=label)
 
     with ThreadPoolExecutor(PARALLEL_STARTS) as pool:
-        return list(pool.map(start, range(CONTAINERS)))
+        return list(pool.map(start, indexes))
+
+
+def _step(child: subprocess.Popen[str], count: int) -> None:
+    """Print the child's memory by mapping kind with `count` containers running."""
+    from benchmarks.rss_breakdown import describe
+
+    assert child.stdin is not None and child.stdout is not None
+    time.sleep(2 * 2.0)  # a firewall round or two over the new containers
+    child.stdin.write("step\n")
+    child.stdin.flush()
+    child.stdout.readline()
+    print(f"with {count} containers:\n{describe(child.pid)}", flush=True)
 
 
 def _remove(podman: Podman, ids: list[str]) -> None:
@@ -74,8 +108,10 @@ def _remove(podman: Podman, ids: list[str]) -> None:
         podman.cmd("rm", "-f", "-t", "0", *ids[start : start + 50], check=False, timeout=600)
 
 
-def main() -> int:
+def main(argv: list[str]) -> int:
     """Start the agent, then the containers; print the agent's figures."""
+    breakdown = "--breakdown" in argv
+    steps = STEPS if breakdown else (0, CONTAINERS)
     from stockade.sensor.bpf import BpfSource
 
     if reason := BpfSource.unavailable_reason():
@@ -89,7 +125,8 @@ def main() -> int:
     ):
         image = podman.build_busybox_image(Path(tmp))
         child = subprocess.Popen(
-            [sys.executable, "-c", CHILD, str(Path(tmp) / "agent"), url, token, pin],
+            [sys.executable, "-c", CHILD, str(Path(tmp) / "agent"), url, token, pin,
+             "1" if "--tracemalloc" in argv else "0", "1" if "--pymalloc" in argv else "0"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
         )  # fmt: skip
         assert child.stdin is not None and child.stdout is not None
@@ -97,8 +134,13 @@ def main() -> int:
             if child.stdout.readline().strip() != "ready":
                 raise RuntimeError("the agent did not start")
             started = time.monotonic()
-            ids = _start_containers(podman, image)
+            for low, high in pairwise(steps):
+                if breakdown:
+                    _step(child, low)
+                ids += _start_containers(podman, image, range(low, high))
             print(f"containers started: {len(ids)} in {time.monotonic() - started:.0f} s")
+            if breakdown:
+                _step(child, len(ids))
             child.stdin.write(f"{MEASURE_S}\n")
             child.stdin.flush()
             figures = child.stdout.readline().split()
@@ -118,4 +160,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

@@ -28,7 +28,7 @@ from stockade.agent.detection import (
 )
 from stockade.agent.enroll import Credentials, enroll, load_credentials
 from stockade.agent.errors import AgentError, SpoolFull, TransportError
-from stockade.agent.firewall_sync import FirewallSync, running_containers
+from stockade.agent.firewall_sync import FirewallSync
 from stockade.agent.heap import release_free_pages, return_large_buffers
 from stockade.agent.hostinfo import this_host
 from stockade.agent.image_scan_runner import start_image_scans
@@ -50,6 +50,7 @@ from stockade.context import ContextStage
 from stockade.context.local import local_context_stage
 from stockade.context.pending import PendingContainers
 from stockade.context.resolver import ContainerResolver
+from stockade.context.running import RunningContainers
 from stockade.context.runtime import all_runtimes
 from stockade.detect.base import Detector
 from stockade.host.fim_monitor import FimMonitor
@@ -67,6 +68,7 @@ from stockade.sensor.fallback import DEFAULT_CHAIN, Chain, SensorChoice, choose_
 
 log = logging.getLogger(__name__)
 HEARTBEAT_EVERY_S = 5.0
+RESYNC_S = 30.0  # at most one process tree resync from /proc per this many seconds
 
 
 @dataclass(frozen=True)
@@ -289,6 +291,7 @@ class Agent:
         last_flush = time.monotonic()
         last_full_log = 0.0
         last_dropped = 0
+        last_resync = float("-inf")
         commits = self._commits
         while not stop.is_set():
             mark = commits.begin_batch() if commits else 0
@@ -310,9 +313,11 @@ class Agent:
                 spool.flush()
                 last_flush = time.monotonic()
                 dropped = choice.source.stats().dropped
-                if dropped > last_dropped:  # exits were lost: the tree may hold the dead
+                # Exits were lost: the tree may hold the dead. A scan reads several /proc
+                # files of every process; while drops go on (a busy host), one per RESYNC_S.
+                if dropped > last_dropped and time.monotonic() - last_resync > RESYNC_S:
                     context.tree.resync(procfs.scan())
-                    last_dropped = dropped
+                    last_dropped, last_resync = dropped, time.monotonic()
 
     def _accept(self, spool: Spool, events: list[Event], host: Host) -> None:
         """Spool the events, then their alerts (which get their event's seq).
@@ -358,7 +363,7 @@ class Agent:
             FirewallSync(
                 self.config.server_url,
                 creds,
-                lambda: running_containers(resolver),
+                RunningContainers(resolver),
                 lambda alerts: self._fim_alerts(spool, alerts),
                 host_id=host.id,
                 resolvers=self.config.firewall_dns,

@@ -16,7 +16,6 @@ reachable from its first packet, not from the next round.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 import uuid
@@ -27,7 +26,8 @@ import msgspec
 
 from stockade.agent.container_starts import ContainerStarts
 from stockade.agent.enroll import Credentials, response_detail
-from stockade.context.resolver import UNKNOWN_CONTAINER_ID, ContainerResolver
+from stockade.context.resolver import ContainerResolver
+from stockade.context.running import RunningContainers
 from stockade.firewall.allowlist import AllowRule, Violations
 from stockade.firewall.conntrack import read_conntrack, tracked_connections
 from stockade.firewall.enforce import Enforcer, Member
@@ -38,8 +38,6 @@ from stockade.model import Alert, Container, Event
 from stockade.profiles.groups import group_id, workload_group
 from stockade.profiles.modes import Mode, ModePolicy, effective_modes
 from stockade.profiles.wire import LearnedGroup, LearnedReport, ProfilePush
-from stockade.respond.containers import RUNTIME_STATE_DIRS, locate
-from stockade.respond.errors import RespondError
 from stockade.rules.output import falco_time
 
 log = logging.getLogger(__name__)
@@ -55,21 +53,7 @@ _push = msgspec.json.Decoder(ProfilePush)
 
 def running_containers(resolver: ContainerResolver) -> list[Container]:
     """The containers running on this host (from the runtimes' state), with their init pid."""
-    found: list[Container] = []
-    for state_dir in RUNTIME_STATE_DIRS:
-        try:
-            names = sorted(os.listdir(state_dir))
-        except OSError:
-            continue
-        for name in names:
-            try:
-                pid = locate(name).pid
-            except RespondError:
-                continue  # stopped, or not a container's state
-            container = resolver.for_pid(pid)
-            if container.id != UNKNOWN_CONTAINER_ID and not container.is_host:
-                found.append(msgspec.structs.replace(container, pid=pid))
-    return found
+    return RunningContainers(resolver)()
 
 
 class FirewallSync:
