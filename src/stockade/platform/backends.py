@@ -17,6 +17,9 @@ from stockade.registry import Registry
 F = TypeVar("F")
 
 
+BATCH_WRITERS = 4  # enough to overlap one batch's commit with the next ones' rows and COPY
+
+
 def _factory(registry: Registry[F], key: str, option: str) -> F:
     if key not in registry:
         raise PlatformConfigError(f"{registry.unknown(key)}; choose one with {option}")
@@ -32,6 +35,12 @@ def check_backends(store_id: str, bus_id: str) -> None:
 def open_store(store_id: str, location: str) -> Store:
     """The store registered as `store_id`, opened at `location` (a file path or a URL)."""
     return _factory(STORES, store_id, "--store")(location)
+
+
+def batch_writers(store: Store) -> int:
+    """Threads a worker stores batches on at once: BATCH_WRITERS where the store allows
+    concurrent `store_batch` calls (`concurrent_batches`), else none of their own."""
+    return BATCH_WRITERS if getattr(store, "concurrent_batches", False) else 0
 
 
 def open_bus(bus_id: str, location: str) -> Bus:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from stockade.outputs import AlertOutputs, open_outputs
 from stockade.platform.backends import (
+    batch_writers,
     check_backends,
     open_bus,
     open_fleet_state,
@@ -122,7 +123,8 @@ class Worker:
             store = open_store(config.store, config.store_location or str(data_dir / DB_FILE))
         except (OSError, StoreError) as e:
             raise DataDirError(f"cannot open the store: {e}") from e
-        worker = cls(config, store, StoreRunner(), open_bus(config.bus, config.bus_location))
+        runner = StoreRunner(batch_writers=batch_writers(store))
+        worker = cls(config, store, runner, open_bus(config.bus, config.bus_location))
         try:
             incidents = IncidentService(
                 store,

@@ -48,6 +48,7 @@ AGENT_BODY = "agent-body"  # FORMAT_HEADER of a message that is an agent's reque
 # durable consumer is first made; the crash tests shorten it)
 ACK_WAIT_S = 30.0
 FETCH_MESSAGES = 64
+AGENTS_AT_ONCE = 4  # agents whose messages one worker handles at a time
 FETCH_WAIT_S = 1.0
 GAP_RETRY_S = 0.2  # the message before it is being stored by another worker
 FAILURE_RETRY_S = 1.0
@@ -83,6 +84,7 @@ class NatsBus:
         self._lock = asyncio.Lock()
         self._handlers: defaultdict[str, list[BatchHandler]] = defaultdict(list)
         self._held: dict[str, int] = {}  # agent -> highest seq JetStream acknowledged to us
+        self._subscription: JetStreamContext.PullSubscription | None = None
 
     async def _jetstream(self) -> JetStreamContext:
         async with self._lock:
@@ -148,23 +150,32 @@ class NatsBus:
         return self._held[agent_id]
 
     async def consume(self) -> None:
-        """Take batches from the shared durable consumer and run the handlers, until cancelled."""
+        """Take batches from the shared durable consumer and run the handlers, until
+        cancelled; the next messages are fetched while the last ones are handled."""
         handlers = self._handlers.get(BATCHES)
         if not handlers:
             raise BusError(f"nothing subscribed to {BATCHES}: nothing to consume for")
-        subscription: JetStreamContext.PullSubscription | None = None
-        while True:
-            try:
-                if subscription is None:
-                    subscription = await _pull(await self._jetstream())
-                messages = await subscription.fetch(FETCH_MESSAGES, timeout=FETCH_WAIT_S)
-            except nats.errors.TimeoutError:
-                continue
-            except (*_ERRORS, BusError) as e:
-                log.warning("cannot fetch batches from NATS: %s; retrying", e)
-                await asyncio.sleep(FAILURE_RETRY_S)
-                continue
-            await _deliver(messages, handlers)
+        fetching = asyncio.create_task(self._fetch())
+        try:
+            while True:
+                messages = await fetching
+                fetching = asyncio.create_task(self._fetch())
+                await _deliver(messages, handlers)
+        finally:
+            fetching.cancel()
+
+    async def _fetch(self) -> list[Msg]:
+        """The next messages of the durable consumer; none after a timeout or failure."""
+        try:
+            if self._subscription is None:
+                self._subscription = await _pull(await self._jetstream())
+            return await self._subscription.fetch(FETCH_MESSAGES, timeout=FETCH_WAIT_S)
+        except nats.errors.TimeoutError:
+            return []
+        except (*_ERRORS, BusError) as e:
+            log.warning("cannot fetch batches from NATS: %s; retrying", e)
+            await asyncio.sleep(FAILURE_RETRY_S)
+            return []
 
     async def close(self) -> None:
         """Flush and close the connection."""
@@ -234,19 +245,33 @@ async def _pull(js: JetStreamContext) -> JetStreamContext.PullSubscription:
 
 
 async def _deliver(messages: list[Msg], handlers: list[BatchHandler]) -> None:
-    """Run the handlers on each message, each agent's in sequence order, and settle it.
+    """Run the handlers on each message and settle it: each agent's messages in sequence
+    order, up to AGENTS_AT_ONCE agents' at a time (a store that writes batches
+    concurrently then overlaps one's commit with the next ones' work)."""
+    by_agent: defaultdict[str, list[Msg]] = defaultdict(list)
+    for message in sorted(messages, key=_order):
+        by_agent[_order(message)[0]].append(message)
+    turns = asyncio.Semaphore(AGENTS_AT_ONCE)
 
-    Each message is decoded only when its turn comes and let go after it: a fetch holds up
+    async def agent_in_order(queue: list[Msg]) -> None:
+        async with turns:
+            for message in queue:
+                await _deliver_one(message, handlers)
+
+    await asyncio.gather(*(agent_in_order(queue) for queue in by_agent.values()))
+
+
+async def _deliver_one(message: Msg, handlers: list[BatchHandler]) -> None:
+    """Decode the message only when its turn comes, and let it go after: a fetch holds up
     to FETCH_MESSAGES batches, and all of them decoded at once would be hundreds of
     thousands of objects for the garbage collector to walk again and again."""
-    for message in sorted(messages, key=_order):
-        try:
-            batch = _decode(message)
-        except Exception as e:  # noqa: BLE001  not one of ours: nothing can ever store it
-            log.error("dropping a message on %s that is not a batch: %s", message.subject, e)
-            await _settle(message.term())
-            continue
-        await _settle(_handle(batch, message, handlers))
+    try:
+        batch = _decode(message)
+    except Exception as e:  # noqa: BLE001  not one of ours: nothing can ever store it
+        log.error("dropping a message on %s that is not a batch: %s", message.subject, e)
+        await _settle(message.term())
+        return
+    await _settle(_handle(batch, message, handlers))
 
 
 def _order(message: Msg) -> tuple[str, int]:

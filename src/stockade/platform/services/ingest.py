@@ -113,6 +113,6 @@ class StoreWorker:
 
     async def handle(self, batch: IngestBatch) -> None:
         """Store one batch in one transaction."""
-        result = await self._runner.write(self._store.store_batch, batch, time.time_ns())
+        result = await self._runner.write_batch(self._store.store_batch, batch, time.time_ns())
         self._metrics.events_stored.inc(result.events_stored)
         self._metrics.alerts_stored.inc(result.alerts_stored)

@@ -41,6 +41,8 @@ MIGRATION_LOCK = 0x5704CADF  # advisory lock: one process migrates at a time
 class PostgresStore(SqliteStore):
     """A `Store` in a PostgreSQL database; safe from many threads and many processes."""
 
+    concurrent_batches = True  # store_batch from several threads at once (agent row locks)
+
     def __init__(self, url: str) -> None:
         self.path = url
         self.where = redacted(url)

@@ -19,8 +19,15 @@ class StoreRunner:
     query budget each) or a flood of console requests never make ingest wait for a reader.
     """
 
-    def __init__(self, readers: int = 2, agent_readers: int = 1) -> None:
+    def __init__(self, readers: int = 2, agent_readers: int = 1, batch_writers: int = 0) -> None:
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="store-writer")
+        # a store whose batches may be written concurrently (PostgreSQL: each agent's row
+        # locked) stores several agents' batches at once, hiding each commit's round trips
+        self._batch_writers = (
+            ThreadPoolExecutor(batch_writers, thread_name_prefix="batch-writer")
+            if batch_writers
+            else self._writer
+        )
         self._readers = ThreadPoolExecutor(readers, thread_name_prefix="store-reader")
         self._agent_readers = ThreadPoolExecutor(agent_readers, thread_name_prefix="agent-reader")
 
@@ -28,6 +35,12 @@ class StoreRunner:
         """Run a writing store call on the writer thread."""
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._writer, functools.partial(fn, *args, **kwargs))
+
+    async def write_batch(self, fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+        """Run `store_batch` on a batch writer thread (the writer's, when there are none)."""
+        loop = asyncio.get_running_loop()
+        call = functools.partial(fn, *args, **kwargs)
+        return await loop.run_in_executor(self._batch_writers, call)
 
     async def read(self, fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
         """Run a reading store call for a user (console, user API) on a reader thread."""
@@ -43,5 +56,6 @@ class StoreRunner:
     def close(self) -> None:
         """Wait for running calls and stop the threads."""
         self._writer.shutdown(wait=True)
+        self._batch_writers.shutdown(wait=True)
         self._readers.shutdown(wait=True)
         self._agent_readers.shutdown(wait=True)
