@@ -1,9 +1,9 @@
 """A small typed ctypes binding to the system libbpf.so.1 (libbpf 1.1 API subset).
 
 Only what the sensor needs: open/load an object, toggle and attach programs, update maps,
-pin maps and links in bpffs and reuse pinned maps, and drain a ring buffer. Every
-pointer-returning function has `restype = c_void_p`, and callbacks are kept referenced
-for as long as libbpf may call them.
+pin maps and links in bpffs and reuse pinned maps, drain a ring buffer, and look up
+functions in the kernel's BTF. Every pointer-returning function has `restype = c_void_p`,
+and callbacks are kept referenced for as long as libbpf may call them.
 """
 
 from __future__ import annotations
@@ -61,6 +61,13 @@ _SIGNATURES: dict[str, tuple[object, list[object]]] = {
     "ring_buffer__poll": (ctypes.c_int, [_P, ctypes.c_int]),
     "ring_buffer__consume": (ctypes.c_int, [_P]),
     "ring_buffer__free": (None, [_P]),
+    "btf__load_vmlinux_btf": (_P, []),
+    "btf__find_by_name_kind": (ctypes.c_int, [_P, ctypes.c_char_p, ctypes.c_uint32]),
+    "btf__free": (None, [_P]),
+    "bpf_prog_load": (
+        ctypes.c_int,
+        [ctypes.c_int, ctypes.c_char_p, ctypes.c_char_p, _P, ctypes.c_size_t, _P],
+    ),
 }
 
 _LIB_NAMES = ("libbpf.so.1",)

@@ -21,6 +21,12 @@ from stockade.sensor.bpf.libbpf import (
 from stockade.sensor.bpf.pin_adopt import Adoption, PinAdopter
 from stockade.sensor.bpf.pins import PinLayout, object_key
 from stockade.sensor.bpf.ringbuf import RingReader
+from stockade.sensor.bpf.trampoline import (
+    TRAMPOLINES,
+    attach_mode,
+    choose_programs,
+    trampoline_refusal,
+)
 
 TRACEFS_DIRS = (Path("/sys/kernel/tracing"), Path("/sys/kernel/debug/tracing"))
 WAKEUP_BYTES = 256 * 1024  # wake the reader once this much data waits in the ring
@@ -88,16 +94,33 @@ class LoadedSensor:
         self._links: list[int] = []
         self.attached: list[str] = []
         self.skipped: list[str] = []  # wanted but without a tracepoint on this kernel
+        self.mode = attach_mode()  # auto: trampolines where the kernel has them
+        self.trampolines: list[str] = []  # attached programs whose pair is fentry/fexit
+        self._tried_trampolines = False
         self.adoption: Adoption | None = None  # what was taken over from pinned state
         self._pending: list[bytes] = []
         self._callback = make_sample_callback(self._pending.append)
         self._reader: RingReader | None = None
         self._use_mmap = reader == "mmap"
         try:
-            self._load(obj_path, set(programs), attach)
+            self._load_either(obj_path, set(programs), attach)
         except BaseException:
             self.close()
             raise
+
+    def _load_either(self, obj_path: Path, wanted: set[str], attach: bool) -> None:
+        """Load with trampolines where chosen; if the kernel refuses them, with tracepoints."""
+        if self.mode == "auto" and TRAMPOLINES.refused is not None:
+            self.mode = "tracepoint"  # refused earlier in this process: not tried again
+        try:
+            self._load(obj_path, wanted, attach)
+        except LibbpfError as e:
+            if not self._tried_trampolines:
+                raise
+            TRAMPOLINES.refuse(str(e))
+            self.close()
+            self.mode = "tracepoint"
+            self._load(obj_path, wanted, attach)
 
     def _load(self, obj_path: Path, wanted: set[str], attach: bool) -> None:
         lib, log = self._lib, self._log
@@ -105,50 +128,67 @@ class LoadedSensor:
         if self._ring_bytes is not None:
             ring = check_ptr(lib.bpf_object__find_map_by_name(self._obj, b"events"), "map")
             check_rc(lib.bpf_map__set_max_entries(ring, self._ring_bytes), "ring size", log)
-        enabled, programs = self._enabled_programs(wanted)
+        if self.mode == "auto" and (refusal := trampoline_refusal()):
+            TRAMPOLINES.refuse(refusal)
+            self.mode = "tracepoint"
+        chosen = choose_programs(wanted, self.mode)  # wanted name -> program in the object
+        self._tried_trampolines = any(p != n for n, p in chosen.items())
+        enabled, programs = self._enabled_programs(chosen)
         adopter = None
         load = set(enabled)
         if self._pins is not None:
-            adopter = PinAdopter(lib, self._obj, self._pins, object_key(obj_path))
+            # the mode in the key: links of the other attach path are replaced, not adopted
+            key = object_key(obj_path) + ("-fentry" if self._tried_trampolines else "")
+            adopter = PinAdopter(lib, self._obj, self._pins, key)
             load = set(adopter.plan(enabled).load)
-        for name, prog in programs:
-            lib.bpf_program__set_autoload(prog, name in load)
+        autoload = {chosen[name] for name in load}
+        for name, prog in programs.items():
+            lib.bpf_program__set_autoload(prog, name in autoload)
         check_rc(lib.bpf_object__load(self._obj), "load (verifier)", log)
         self._configure()
         if not attach:  # a probe: the verifier accepted every program, nothing runs
             return
         if adopter is not None:
             adopter.begin_attach()
-        for name, prog in programs:
-            if name in load:
-                link = check_ptr(lib.bpf_program__attach(prog), f"attach {name}", log)
-                self._links.append(link)
-                if adopter is not None:
-                    adopter.pin_link(name, link)
+        for name in sorted(load):
+            link = check_ptr(
+                lib.bpf_program__attach(programs[chosen[name]]), f"attach {chosen[name]}", log
+            )
+            self._links.append(link)
+            if adopter is not None:
+                adopter.pin_link(name, link)
         if adopter is not None:
             self.adoption = adopter.finish()
         self.attached = sorted(enabled)
+        self.trampolines = sorted(n for n in enabled if chosen[n].startswith("f"))
         self._open_reader()
 
-    def _enabled_programs(self, wanted: set[str]) -> tuple[set[str], list[tuple[str, int]]]:
-        """The wanted programs this kernel has a tracepoint for, and every program."""
-        events = tracefs_events()
-        if events is None and any(w.startswith("enter_") for w in wanted):
-            raise LibbpfError(
-                "tracefs is not mounted at /sys/kernel/tracing and mounting it failed"
-            )
-        enabled: set[str] = set()
-        programs: list[tuple[str, int]] = []
+    def _enabled_programs(self, chosen: dict[str, str]) -> tuple[set[str], dict[str, int]]:
+        """The wanted programs this kernel can attach (by wanted name), and every program.
+
+        A syscall tracepoint program needs its tracepoint in tracefs; the others (BTF
+        tracepoints, trampolines chosen because their function exists) need nothing more.
+        """
+        events = None
+        if any(p.startswith(("enter_", "exit_")) for p in chosen.values()):
+            events = tracefs_events()
+            if events is None:
+                raise LibbpfError(
+                    "tracefs is not mounted at /sys/kernel/tracing and mounting it failed"
+                )
+        programs: dict[str, int] = {}
         prog = self._lib.bpf_object__next_program(self._obj, None)
         while prog:
-            name = self._lib.bpf_program__name(prog).decode()
-            programs.append((name, prog))
-            if name in wanted:
-                if has_tracepoint(events, name):
-                    enabled.add(name)
-                else:
-                    self.skipped.append(name)
+            programs[self._lib.bpf_program__name(prog).decode()] = prog
             prog = self._lib.bpf_object__next_program(self._obj, prog)
+        enabled: set[str] = set()
+        for name, program in chosen.items():
+            if program not in programs:
+                continue
+            if has_tracepoint(events, program):
+                enabled.add(name)
+            else:
+                self.skipped.append(name)
         return enabled, programs
 
     def _open_reader(self) -> None:

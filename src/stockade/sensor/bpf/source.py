@@ -150,6 +150,11 @@ class BpfSource(EventSource):
         """Names of the BPF programs attached (empty before start)."""
         return list(self._sensor.attached) if self._sensor else []
 
+    @property
+    def trampolines(self) -> list[str]:
+        """The attached programs whose pair runs as BPF trampolines (fentry/fexit)."""
+        return list(self._sensor.trampolines) if self._sensor else []
+
     def programs(self) -> set[str]:
         """The BPF programs needed for this source's event types."""
         generic = set(GENERIC_PROGRAMS) if self.generic else set()

@@ -165,19 +165,15 @@ static __always_inline __u32 task_vpid(struct task_struct *t)
 	return up.nr;
 }
 
-static __always_inline void fill_hdr(struct rec_hdr *h, __u32 kind, __s64 res)
+/* The header fields read from task t (the current task, or a child being forked). */
+static __always_inline void fill_task(struct rec_hdr *h, struct task_struct *t, __u32 kind, __s64 res)
 {
-	struct task_struct *t = bpf_get_current_task_btf();
-	__u64 id = bpf_get_current_pid_tgid();
 	const struct cred *cr = t->cred;
 
 	h->ts = bpf_ktime_get_boot_ns();
-	h->cgroup_id = bpf_get_current_cgroup_id();
 	h->res = res;
 	h->kind = kind;
 	h->cpu = bpf_get_smp_processor_id();
-	h->pid = id >> 32;
-	h->tid = (__u32)id;
 	h->ppid = t->real_parent->tgid;
 	h->uid = cr->uid.val;
 	h->gid = cr->gid.val;
@@ -192,7 +188,27 @@ static __always_inline void fill_hdr(struct rec_hdr *h, __u32 kind, __s64 res)
 	h->flags = 0;
 	h->slen[0] = h->slen[1] = h->slen[2] = h->slen[3] = 0;
 	h->nr = 0;
+}
+
+static __always_inline void fill_hdr(struct rec_hdr *h, __u32 kind, __s64 res)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+
+	fill_task(h, bpf_get_current_task_btf(), kind, res);
+	h->cgroup_id = bpf_get_current_cgroup_id();
+	h->pid = id >> 32;
+	h->tid = (__u32)id;
 	bpf_get_current_comm(h->comm, sizeof(h->comm));
+}
+
+/* The header of a record about `child` (just forked), written while its parent runs. */
+static __always_inline void fill_hdr_child(struct rec_hdr *h, struct task_struct *child, __u32 kind)
+{
+	fill_task(h, child, kind, 0);
+	h->cgroup_id = BPF_CORE_READ(child, cgroups, dfl_cgrp, kn, id);
+	h->pid = child->tgid;
+	h->tid = child->pid;
+	bpf_probe_read_kernel(h->comm, sizeof(h->comm), child->comm);
 }
 
 /*

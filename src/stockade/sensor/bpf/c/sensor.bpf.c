@@ -1,8 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Stockade's kernel sensor: one enter/exit tracepoint pair per system call the rules
- * need (the loader disables the others before load), plus sched_process_exec/exit.
- * Enter stashes the arguments per thread; exit emits one record with the result.
+ * Stockade's kernel sensor: one enter/exit pair per system call the rules need (the
+ * loader disables the others before load), plus sched_process_exec/exit. Enter stashes
+ * the arguments per thread; exit emits one record with the result.
+ *
+ * Each pair exists twice: as BPF trampolines on the call's entry function (fenter_X /
+ * fexit_X, the default where the kernel has them) and as syscall tracepoints (enter_X /
+ * exit_X, the fallback). Attaching any syscall tracepoint turns on the kernel's slow
+ * syscall path for every task; a trampoline costs only the calls it is on.
  */
 #include "common.bpf.h"
 #include "net.bpf.h"
@@ -10,19 +15,63 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-static __always_inline int stash_enter(struct trace_event_raw_sys_enter *ctx, __u32 kind)
+/* The number and the six arguments of the system call the task is in. */
+static __always_inline __u32 syscall_args(const struct pt_regs *regs, __u64 *a)
+{
+#if defined(__TARGET_ARCH_x86)
+	a[0] = regs->di;
+	a[1] = regs->si;
+	a[2] = regs->dx;
+	a[3] = regs->r10;
+	a[4] = regs->r8;
+	a[5] = regs->r9;
+	return regs->orig_ax;
+#elif defined(__TARGET_ARCH_arm64)
+	a[0] = regs->orig_x0; /* x0 holds the result once the call returns */
+	for (int i = 1; i < 6; i++)
+		a[i] = regs->regs[i];
+	return regs->syscallno;
+#else
+	return ~0u; /* no socket-layer or trampoline path: the loader keeps the tracepoints */
+#endif
+}
+
+/* The entry function of system call `name`, which the trampoline programs attach to. */
+#if defined(__TARGET_ARCH_arm64)
+#define SYS_PREFIX "__arm64_sys_"
+#else
+#define SYS_PREFIX "__x64_sys_"
+#endif
+
+static __always_inline struct stash *stash_new(__u32 kind)
 {
 	if (is_self())
-		return 0;
+		return NULL;
 	struct stash *s = stash_of_current(BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (!s)
-		return 0;
+	if (s)
+		s->kind = kind;
+	return s;
+}
+
+/* Stash from a syscall tracepoint's record. */
+static __always_inline int stash_tp(struct trace_event_raw_sys_enter *ctx, __u32 kind)
+{
+	struct stash *s = stash_new(kind);
 	/*
 	 * probe_read, not direct context loads: a syscall's record holds only its own
 	 * arguments, and attaching a program that reads past it fails with EACCES.
 	 */
-	bpf_probe_read_kernel(s->a, sizeof(s->a), ctx->args);
-	s->kind = kind;
+	if (s)
+		bpf_probe_read_kernel(s->a, sizeof(s->a), ctx->args);
+	return 0;
+}
+
+/* Stash from the user registers the entry function gets (the trampoline path). */
+static __always_inline int stash_regs(const struct pt_regs *regs, __u32 kind)
+{
+	struct stash *s = stash_new(kind);
+	if (s)
+		syscall_args(regs, s->a);
 	return 0;
 }
 
@@ -244,7 +293,55 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 	return 0;
 }
 
-static __always_inline int emit_exit(struct trace_event_raw_sys_exit *ctx, __u32 kind)
+#define PF_KTHREAD 0x00200000
+
+/* The clone family call a task is in, by its number (0: none; e.g. a kernel thread). */
+static __always_inline __u32 fork_kind(__u32 nr)
+{
+#if defined(__TARGET_ARCH_x86)
+	switch (nr) {
+	case 56: return K_CLONE;
+	case 57: return K_FORK;
+	case 58: return K_VFORK;
+	case 435: return K_CLONE3;
+	}
+#elif defined(__TARGET_ARCH_arm64)
+	switch (nr) {
+	case 220: return K_CLONE;
+	case 435: return K_CLONE3;
+	}
+#endif
+	return 0;
+}
+
+/*
+ * The trampoline path's clone event: a trampoline's exit runs in the parent only, so the
+ * new process is reported here, at the fork, with its own identity and the parent the
+ * fork gave it (the record the tracepoint path has the child write on its first return:
+ * result 0, no arguments). New threads and kernel threads are not reported.
+ */
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(on_fork_report, struct task_struct *parent, struct task_struct *child)
+{
+	if (child->pid != child->tgid)
+		return 0;
+	struct task_struct *cur = bpf_get_current_task_btf();
+	if (cur->flags & PF_KTHREAD)
+		return 0;
+	__u64 a[6] = {};
+	__u32 kind = fork_kind(syscall_args((struct pt_regs *)bpf_task_pt_regs(cur), a));
+	if (!kind)
+		return 0;
+	struct scratch *sc = get_scratch();
+	if (!sc)
+		return 0;
+	fill_hdr_child(&sc->h, child, kind);
+	__builtin_memset(sc->h.a, 0, sizeof(sc->h.a));
+	submit(sc, 0);
+	return 0;
+}
+
+static __always_inline int emit_exit(__s64 ret, __u32 kind, __u32 nr)
 {
 	int clone = kind == K_CLONE || kind == K_CLONE3 || kind == K_FORK || kind == K_VFORK;
 	struct stash *s = stash_of_current(0);
@@ -255,11 +352,11 @@ static __always_inline int emit_exit(struct trace_event_raw_sys_exit *ctx, __u32
 	if (s)
 		s->kind = 0; /* taken: the next exit without an enter finds nothing */
 	__u64 id = bpf_get_current_pid_tgid();
-	__s64 ret = ctx->ret;
 	/*
 	 * clone/fork family: reported once, by the new process returning 0 (as the proc
 	 * connector does), so the process tree sees one event per new process. The parent's
-	 * return and new threads (tid != tgid) are not reported.
+	 * return and new threads (tid != tgid) are not reported. A trampoline's exit never
+	 * runs in the child (it returns through ret_from_fork): on_fork_report reports it.
 	 */
 	if (clone) {
 		if (ret != 0 || (__u32)id != (id >> 32) || is_self())
@@ -281,8 +378,7 @@ static __always_inline int emit_exit(struct trace_event_raw_sys_exit *ctx, __u32
 			bpf_map_delete_elem(&forked_by, &pid);
 		}
 	}
-	if (kind == K_GENERIC)
-		sc->h.nr = BPF_CORE_READ(ctx, id);
+	sc->h.nr = nr;
 	if (s)
 		__builtin_memcpy(sc->h.a, s->a, sizeof(sc->h.a));
 	else
@@ -293,18 +389,27 @@ static __always_inline int emit_exit(struct trace_event_raw_sys_exit *ctx, __u32
 
 /*
  * Enter of an I/O or dup call: stashed only when its descriptor passes io_wanted. Every
- * such call of the host runs this, so argument 0 (the fd, within every one of these
- * calls' records) is a direct context load, not a helper call.
+ * such call of the host runs this, so argument 0 (the fd) is read first, alone: from the
+ * tracepoint's record by a direct context load, or from the registers.
  */
-static __always_inline int io_enter(struct trace_event_raw_sys_enter *ctx, __u32 kind, int counted)
+static __always_inline int io_pass(long fd, __u32 kind, int counted)
 {
 	struct sensor_cfg *c = get_cfg();
 	if (!c || c->self_tgid == (bpf_get_current_pid_tgid() >> 32))
 		return 0;
-	long fd = ctx->args[0];
-	if (!io_wanted(c, fd, kind, counted))
-		return 0;
-	return stash_enter(ctx, kind);
+	return io_wanted(c, fd, kind, counted);
+}
+
+static __always_inline int io_enter(struct trace_event_raw_sys_enter *ctx, __u32 kind, int counted)
+{
+	return io_pass(ctx->args[0], kind, counted) ? stash_tp(ctx, kind) : 0;
+}
+
+static __always_inline int io_enter_regs(const struct pt_regs *regs, __u32 kind, int counted)
+{
+	__u64 a[6] = {};
+	syscall_args(regs, a);
+	return io_pass(a[0], kind, counted) ? stash_regs(regs, kind) : 0;
 }
 
 /*
@@ -321,27 +426,6 @@ struct {
 	__type(key, __u32);
 	__type(value, __u8);
 } sock_kinds SEC(".maps");
-
-/* The number and the six arguments of the system call the task is in. */
-static __always_inline __u32 syscall_args(struct pt_regs *regs, __u64 *a)
-{
-#if defined(__TARGET_ARCH_x86)
-	a[0] = regs->di;
-	a[1] = regs->si;
-	a[2] = regs->dx;
-	a[3] = regs->r10;
-	a[4] = regs->r8;
-	a[5] = regs->r9;
-	return regs->orig_ax;
-#elif defined(__TARGET_ARCH_arm64)
-	a[0] = regs->orig_x0; /* x0 holds the result once the call returns */
-	for (int i = 1; i < 6; i++)
-		a[i] = regs->regs[i];
-	return regs->syscallno;
-#else
-	return ~0u; /* no socket-layer path: the loader keeps the syscall pairs */
-#endif
-}
 
 static __always_inline int sock_emit(__u64 *args, __u32 kind, __s64 ret)
 {
@@ -447,42 +531,40 @@ int BPF_PROG(on_sock_recv, struct sock *sk, int ret, int flags)
 	return sock_call(sk, ret, 0);
 }
 
-#define SYSCALL_IO(name, KIND)                                                      \
+/*
+ * The two pairs of one system call: tracepoints (enter_X, exit_X) and trampolines on its
+ * entry function (fenter_X, fexit_X, whose exit gets the result as its last argument).
+ */
+#define SYSCALL_PAIRS(name, KIND, ENTER_TP, ENTER_REGS)                              \
 	SEC("tracepoint/syscalls/sys_enter_" #name)                                  \
 	int enter_##name(struct trace_event_raw_sys_enter *ctx)                      \
 	{                                                                            \
-		return io_enter(ctx, KIND, 1);                                           \
+		return ENTER_TP;                                                     \
 	}                                                                            \
 	SEC("tracepoint/syscalls/sys_exit_" #name)                                   \
 	int exit_##name(struct trace_event_raw_sys_exit *ctx)                        \
 	{                                                                            \
-		return emit_exit(ctx, KIND);                                         \
+		return emit_exit(ctx->ret, KIND, 0);                                 \
+	}                                                                            \
+	SEC("fentry/" SYS_PREFIX #name)                                              \
+	int BPF_PROG(fenter_##name, const struct pt_regs *regs)                      \
+	{                                                                            \
+		return ENTER_REGS;                                                   \
+	}                                                                            \
+	SEC("fexit/" SYS_PREFIX #name)                                               \
+	int BPF_PROG(fexit_##name, const struct pt_regs *regs, long ret)             \
+	{                                                                            \
+		return emit_exit(ret, KIND, 0);                                      \
 	}
+
+#define SYSCALL_IO(name, KIND) \
+	SYSCALL_PAIRS(name, KIND, io_enter(ctx, KIND, 1), io_enter_regs(regs, KIND, 1))
 
 /* A dup family call: filtered on its old fd's class, as an I/O call is, but not counted. */
-#define SYSCALL_DUP(name, KIND)                                                     \
-	SEC("tracepoint/syscalls/sys_enter_" #name)                                  \
-	int enter_##name(struct trace_event_raw_sys_enter *ctx)                      \
-	{                                                                            \
-		return io_enter(ctx, KIND, 0);                                           \
-	}                                                                            \
-	SEC("tracepoint/syscalls/sys_exit_" #name)                                   \
-	int exit_##name(struct trace_event_raw_sys_exit *ctx)                        \
-	{                                                                            \
-		return emit_exit(ctx, KIND);                                         \
-	}
+#define SYSCALL_DUP(name, KIND) \
+	SYSCALL_PAIRS(name, KIND, io_enter(ctx, KIND, 0), io_enter_regs(regs, KIND, 0))
 
-#define SYSCALL(name, KIND)                                                         \
-	SEC("tracepoint/syscalls/sys_enter_" #name)                                  \
-	int enter_##name(struct trace_event_raw_sys_enter *ctx)                      \
-	{                                                                            \
-		return stash_enter(ctx, KIND);                                           \
-	}                                                                            \
-	SEC("tracepoint/syscalls/sys_exit_" #name)                                   \
-	int exit_##name(struct trace_event_raw_sys_exit *ctx)                        \
-	{                                                                            \
-		return emit_exit(ctx, KIND);                                         \
-	}
+#define SYSCALL(name, KIND) SYSCALL_PAIRS(name, KIND, stash_tp(ctx, KIND), stash_regs(regs, KIND))
 
 SYSCALL(clone, K_CLONE)
 SYSCALL(clone3, K_CLONE3)
@@ -551,10 +633,8 @@ SYSCALL(pipe2, K_PIPE2)
  * close: the fd is gone at exit, so its mode (a[1]) and, for an inet socket, its tuple
  * (map `closing`, per thread) are read at enter; the exit puts the tuple in slot 1.
  */
-SEC("tracepoint/syscalls/sys_enter_close")
-int enter_close(struct trace_event_raw_sys_enter *ctx)
+static __always_inline int close_enter(void)
 {
-	stash_enter(ctx, K_CLOSE);
 	struct stash *s = stash_of_current(0);
 	if (!s || s->kind != K_CLOSE)
 		return 0;
@@ -569,11 +649,8 @@ int enter_close(struct trace_event_raw_sys_enter *ctx)
 	return 0;
 }
 
-SEC("tracepoint/syscalls/sys_exit_close")
-int exit_close(struct trace_event_raw_sys_exit *ctx)
-{
-	return emit_exit(ctx, K_CLOSE);
-}
+SYSCALL_PAIRS(close, K_CLOSE, (stash_tp(ctx, K_CLOSE), close_enter()),
+	      (stash_regs(regs, K_CLOSE), close_enter()))
 SYSCALL(fcntl, K_FCNTL)
 SYSCALL(splice, K_SPLICE)
 SYSCALL_IO(read, K_READ)
@@ -629,15 +706,16 @@ int enter_generic(struct trace_event_raw_sys_enter *ctx)
 {
 	if (!generic_wanted(BPF_CORE_READ(ctx, id)))
 		return 0;
-	return stash_enter(ctx, K_GENERIC);
+	return stash_tp(ctx, K_GENERIC);
 }
 
 SEC("tracepoint/raw_syscalls/sys_exit")
 int exit_generic(struct trace_event_raw_sys_exit *ctx)
 {
-	if (!generic_wanted(BPF_CORE_READ(ctx, id)))
+	long nr = BPF_CORE_READ(ctx, id);
+	if (!generic_wanted(nr))
 		return 0;
-	return emit_exit(ctx, K_GENERIC);
+	return emit_exit(ctx->ret, K_GENERIC, nr);
 }
 
 static __always_inline __u16 read_argv(char *buf, struct task_struct *t)
