@@ -95,7 +95,7 @@ def test_short_records_are_rejected(rec: bytes) -> None:
 
 def test_every_syscall_program_has_a_kind() -> None:
     source = (resources.files("stockade.sensor.bpf") / "c" / "sensor.bpf.c").read_text()
-    in_c = {f"enter_{m}" for m in re.findall(r"^SYSCALL(?:_IO|_DUP)?\((\w+),", source, re.M)}
+    in_c = {f"enter_{m}" for m in re.findall(r"^SYSCALL(?:_IO|_DUP|_PAIRS)?\((\w+),", source, re.M)}
     # pairs written out (close reads its fd at enter), the generic pair aside
     in_c |= {f"enter_{m}" for m in re.findall(r"^int enter_(\w+)\(", source, re.M)}
     in_c.discard("enter_generic")
