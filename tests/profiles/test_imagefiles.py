@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from stockade.profiles.imagefiles import image_drift, image_file
+from stockade.profiles.imagefiles import ImageFiles, image_drift, image_file
+from stockade.profiles.scanned_files import ScannedExecutables, file_of, write_executables
 
 pytestmark = [pytest.mark.root]  # whiteouts are character devices, opaque dirs trusted xattrs
 
@@ -57,3 +58,19 @@ def test_image_file(tmp_path: Path, path: str, found: str | None) -> None:
 )
 def test_image_drift(on_upper: bool, image: str | None, current: str, drift: bool) -> None:
     assert image_drift(on_upper, image, lambda: current) is drift
+
+
+def test_an_images_list_serves_every_container_of_it_and_no_list_falls_back(
+    tmp_path: Path,
+) -> None:
+    """The list kept for a digest answers for each container of the image; a digest with
+    none (an image never listed) is looked up in the layers, unreadable here (pid 0)."""
+    listed, unlisted = "sha256:" + "1" * 64, "sha256:" + "2" * 64
+    kept = file_of(tmp_path, listed)
+    assert kept is not None
+    write_executables(kept, {"/usr/bin/ls": "sha256:aa"})
+    files = ImageFiles(ScannedExecutables(tmp_path))
+    for container in ("c1" * 32, "c2" * 32):
+        assert files.sha256(container, 0, "/usr/bin/ls", listed) == "sha256:aa"
+        assert files.sha256(container, 0, "/usr/bin/other", listed) is None
+        assert files.sha256(container, 0, "/usr/bin/ls", unlisted) is None
