@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import json
 from pathlib import Path
 from typing import Any
 
@@ -96,34 +97,71 @@ def test_bad_rules_are_one_line_errors(rule: AllowRule, error: str) -> None:
         check_rule(rule, "rules[0]")
 
 
+def _commands(commands: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+    return [c["add"][kind] for c in commands["nftables"] if kind in c.get("add", {})]
+
+
 def _elements(commands: dict[str, Any], name: str) -> list[Any]:
-    sets = [c["add"]["set"] for c in commands["nftables"] if "set" in c.get("add", {})]
-    return next(s.get("elem", []) for s in sets if s["name"] == name)
+    return next(s.get("elem", []) for s in _commands(commands, "set") if s["name"] == name)
+
+
+Allowed = dict[str, set[tuple[str, str, int]]]
+
+
+def _peers(commands: dict[str, Any], hook: str, family: str = "ip") -> tuple[Allowed, set[str]]:
+    """Per peer address in the chain's verdict map, the (protocol, port field, port) its
+    chain accepts; and the TCP replies' rules (each must refuse a connection's opening)."""
+    rules: dict[str, list[list[Any]]] = {}
+    for rule in _commands(commands, "rule"):
+        rules.setdefault(rule["chain"], []).append(rule["expr"])
+    peer_map = next(m for m in _commands(commands, "map") if m["name"] == f"{hook}_{family}_peers")
+    found: Allowed = {}
+    guarded: set[str] = set()
+    for address, verdict in peer_map.get("elem", []):
+        for expr in rules[verdict["jump"]["target"]]:
+            protocol, port = expr[0]["match"]["right"], expr[1]["match"]
+            numbers = port["right"]["set"] if isinstance(port["right"], dict) else [port["right"]]
+            field = port["left"]["payload"]["field"]
+            found.setdefault(address, set()).update((protocol, field, n) for n in numbers)
+            if protocol == "tcp" and field == "sport" and expr[2]["match"]["op"] == "!=":
+                guarded.add(address)
+    return found, guarded
 
 
 def test_protect_rules_allow_learned_peers_dns_and_their_replies_only() -> None:
     rules = [AllowRule(src="client", dst="web", port=8080)]
     addresses = {"web": ["10.88.0.5", "10.88.0.7"], "client": ["10.88.0.6"]}
     web = protect_commands("web", rules, addresses, resolvers=["10.88.0.1"])
-    chains = [c["add"]["chain"] for c in web["nftables"] if "chain" in c.get("add", {})]
+    chains = [c for c in _commands(web, "chain") if "hook" in c]
     assert {(c["name"], c["policy"]) for c in chains} == {("input", "drop"), ("output", "drop")}
-    assert _elements(web, "input_ip") == [{"concat": ["10.88.0.6", "tcp", 8080]}]
-    assert _elements(web, "output_ip") == [
-        {"concat": ["10.88.0.1", "tcp", 53]},
-        {"concat": ["10.88.0.1", "udp", 53]},
-    ]
+    assert _peers(web, "input") == (
+        {
+            "10.88.0.1": {("tcp", "sport", 53), ("udp", "sport", 53)},  # the resolver's answers
+            "10.88.0.6": {("tcp", "dport", 8080)},
+        },
+        {"10.88.0.1"},
+    )
+    assert _peers(web, "output") == (
+        {
+            "10.88.0.1": {("tcp", "dport", 53), ("udp", "dport", 53)},
+            "10.88.0.6": {("tcp", "sport", 8080)},  # replies to the client's connections
+        },
+        {"10.88.0.6"},
+    )
     client = protect_commands("client", rules, addresses)
-    assert _elements(client, "output_ip") == [
-        {"concat": ["10.88.0.5", "tcp", 8080]},
-        {"concat": ["10.88.0.7", "tcp", 8080]},
-    ]
-    assert _elements(client, "input_ip") == []
+    to_web = {"10.88.0.5": {("tcp", "dport", 8080)}, "10.88.0.7": {("tcp", "dport", 8080)}}
+    assert _peers(client, "output") == (to_web, set())
+    from_web = {"10.88.0.5": {("tcp", "sport", 8080)}, "10.88.0.7": {("tcp", "sport", 8080)}}
+    assert _peers(client, "input") == (from_web, {"10.88.0.5", "10.88.0.7"})
+    # peers allowed the same ports share one chain
+    (peer_map,) = [m for m in _commands(client, "map") if m["name"] == "output_ip_peers"]
+    assert len({json.dumps(verdict) for _, verdict in peer_map["elem"]}) == 1
     assert web["nftables"][1] == {"delete": {"table": {"family": "inet", "name": TABLE}}}
     outside = [AllowRule(src="web", dst="2001:db8::/32", dst_kind=EXTERNAL, port=443)]
     ipv6 = protect_commands("web", outside, addresses)
     prefix = {"prefix": {"addr": "2001:db8::", "len": 32}}
     assert _elements(ipv6, "output_ip6_net") == [{"concat": [prefix, "tcp", 443]}]
-    assert _elements(ipv6, "output_ip6") == []
+    assert _peers(ipv6, "output", "ip6") == ({}, set())
 
 
 def test_enforcer_applies_once_per_namespace_and_removes_when_unprotected() -> None:
