@@ -1,0 +1,123 @@
+"""The protect table in real network namespaces: what its peer map and port chains let through.
+
+Two namespaces joined by a veth pair, a server (listening on 8080 and 9090) and a client
+(listening on 7070), one rule: client -> server:8080. Quicker than containers, and it
+reaches the cases the container test does not: a peer's allowed port cannot open a
+connection back (a SYN is never a reply), loopback inside a protected namespace.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from stockade.firewall.allowlist import AllowRule
+from stockade.firewall.nftrules import protect_commands, remove_commands
+from stockade.respond import nftables
+from tests.support.ci import require
+
+pytestmark = [pytest.mark.root]
+CLIENT, SERVER = "10.254.7.1", "10.254.7.2"
+LISTEN = """
+import select, socket, sys
+listeners = []
+for port in sys.argv[1:]:
+    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    s.bind(("0.0.0.0", int(port))); s.listen(16); listeners.append(s)
+print("ready", flush=True)
+while True:
+    for s in select.select(listeners, [], [])[0]:
+        s.accept()[0].close()
+"""
+CONNECT = """
+import socket, sys
+s = socket.socket(); s.settimeout(1)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)  # the listener's port as a source
+if len(sys.argv) > 3:
+    s.bind(("0.0.0.0", int(sys.argv[3])))
+try:
+    s.connect((sys.argv[1], int(sys.argv[2]))); print("connected")
+except OSError as e:
+    print(type(e).__name__)
+"""
+
+
+@dataclass(frozen=True)
+class Pair:
+    """The client and server namespaces (their names under /run/netns)."""
+
+    client: str
+    server: str
+
+    def connects(self, ns: str, address: str, port: int, source_port: int = 0) -> bool:
+        """True when a TCP connection from `ns` (from `source_port`, if given) is set up."""
+        argv = ["ip", "netns", "exec", ns, sys.executable, "-c", CONNECT, address, str(port)]
+        argv += [str(source_port)] if source_port else []
+        out = subprocess.run(argv, capture_output=True, text=True, check=True, timeout=10)
+        return out.stdout.strip() == "connected"
+
+    def protect(self, ns: str, group: str, rules: list[AllowRule]) -> None:
+        """Apply the group's protect table in `ns`."""
+        addresses = {"client": [CLIENT], "server": [SERVER]}
+        nftables.apply(Path(f"/run/netns/{ns}"), protect_commands(group, rules, addresses))
+
+
+def _ip(*args: str) -> None:
+    subprocess.run(["ip", *args], check=True, capture_output=True)
+
+
+def _listen(ns: str, *ports: int) -> subprocess.Popen[str]:
+    argv = ["ip", "netns", "exec", ns, sys.executable, "-c", LISTEN, *map(str, ports)]
+    process = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
+    assert process.stdout is not None and process.stdout.readline().strip() == "ready"
+    return process
+
+
+@pytest.fixture
+def pair() -> Iterator[Pair]:
+    """Client and server namespaces joined by a veth pair, with their listeners."""
+    require(shutil.which("nft") and shutil.which("ip"), "nft or ip missing")
+    tag = uuid.uuid4().hex[:6]
+    found = Pair(f"sfwtc-{tag}", f"sfwts-{tag}")
+    listeners: list[subprocess.Popen[str]] = []
+    try:
+        _ip("netns", "add", found.client)
+        _ip("netns", "add", found.server)
+        _ip("link", "add", "c0", "netns", found.client, "type", "veth",
+            "peer", "s0", "netns", found.server)  # fmt: skip
+        for ns, link, address in ((found.client, "c0", CLIENT), (found.server, "s0", SERVER)):
+            _ip("-n", ns, "addr", "add", f"{address}/24", "dev", link)
+            _ip("-n", ns, "link", "set", link, "up")
+            _ip("-n", ns, "link", "set", "lo", "up")
+        listeners += [_listen(found.server, 8080, 9090), _listen(found.client, 7070)]
+        yield found
+    finally:
+        for process in listeners:
+            process.kill()
+            process.wait()
+        for ns in (found.client, found.server):
+            subprocess.run(["ip", "netns", "del", ns], check=False, capture_output=True)
+
+
+def test_only_the_allowed_side_opens_and_only_to_the_allowed_port(pair: Pair) -> None:
+    rules = [AllowRule(src="client", dst="server", port=8080)]
+    assert pair.connects(pair.client, SERVER, 9090)  # open before protect
+    pair.protect(pair.client, "client", rules)
+    pair.protect(pair.server, "server", rules)
+    assert pair.connects(pair.client, SERVER, 8080)
+    assert not pair.connects(pair.client, SERVER, 9090)
+    assert pair.connects(pair.server, "127.0.0.1", 9090)  # loopback inside stays open
+
+    # The server's own table: its allowed port answers, never opens (a SYN is no reply).
+    nftables.apply(Path(f"/run/netns/{pair.client}"), remove_commands())
+    assert not pair.connects(pair.server, CLIENT, 7070, source_port=8081)
+    assert not pair.connects(pair.server, CLIENT, 7070, source_port=8080)
+    nftables.apply(Path(f"/run/netns/{pair.server}"), remove_commands())
+    assert pair.connects(pair.server, CLIENT, 7070, source_port=8080)
