@@ -1,4 +1,5 @@
-"""A real agent scans the image of a new podman container once, and not for a second one."""
+"""A real agent scans the image of a new podman container once, and not for a second one,
+keeping the image's executables' sha256 for its drift checks."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from stockade.agent import Agent, AgentConfig
+from stockade.profiles.scanned_files import IMAGE_FILES_DIR, file_of
 from tests.support.agent_runner import AgentRunner
 from tests.support.platform_runner import PlatformRunner
 from tests.support.podman import Podman
@@ -49,6 +51,8 @@ def test_one_scan_per_image_digest(
         podman.remove(second)
     assert scans.scanned.count(digest_text) == 1 and scans.failed == 0
     assert digest_text in (tmp_path / "agent" / "scanned-images").read_text().split()
+    listed = file_of(tmp_path / "agent" / IMAGE_FILES_DIR, digest_text)  # for drift checks
+    assert listed is not None and listed.exists()
     platform.stop()
     with platform.stored() as store:
         stored = store.get_scan(digest_text)
