@@ -151,3 +151,22 @@ def test_rescan_from_cache_imports_only_what_the_cached_path_needs(tmp_path: Pat
         "stockade.scan.matchers",
     }
     assert not_needed & again == set()
+
+
+def test_a_node_project_scan_imports_no_reader_it_does_not_use(tmp_path: Path) -> None:
+    package = tmp_path / "node_modules" / "left-pad"
+    package.mkdir(parents=True)
+    (package / "package.json").write_text('{"name": "left-pad", "version": "1.3.0"}')
+    (package / "index.js").write_text("module.exports = leftPad;\n")
+    (tmp_path / "package.json").write_text('{"name": "app", "version": "1.0.0"}')
+    command = [sys.executable, "-X", "importtime", "-m", "stockade.cli.scan", "fs", str(tmp_path)]
+    args = ["--scanners", "pkg,secret", "-f", "json", "-o", str(tmp_path / "report.json")]
+    done = subprocess.run([*command, *args], capture_output=True, text=True, check=True)
+    lines = [line for line in done.stderr.splitlines() if line.startswith("import time:")]
+    imported = {line.rsplit("|", 1)[1].strip() for line in lines}
+    assert "stockade.scan.walker" in imported  # the import lines are read right
+    not_needed = {"yaml", "yara", "xml.etree.ElementTree", "stockade.scan.analyzers.pom"}
+    not_needed |= {"stockade.scan.analyzers.zipindex", "stockade.scan.analyzers.jar_archive"}
+    assert not_needed & imported == set()
+    names = [p["name"] for p in json.loads((tmp_path / "report.json").read_text())["packages"]]
+    assert names == ["left-pad"]

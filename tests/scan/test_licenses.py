@@ -13,7 +13,7 @@ import pytest
 from stockade.scan.analyzers import AnalyzerOptions
 from stockade.scan.analyzers.copyright_text import free_form_licenses
 from stockade.scan.analyzers.dpkg_copyright import DpkgCopyrightAnalyzer
-from stockade.scan.analyzers.jar import archive_packages, pom_licenses
+from stockade.scan.analyzers.jar_archive import archive_packages, pom_licenses
 from stockade.scan.files import FileInfo
 from stockade.scan.licenses import from_classifier, spdx_or_name
 from tests.support.ci import require, require_file

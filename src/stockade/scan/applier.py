@@ -10,7 +10,6 @@ import msgspec
 from stockade.model.inventory import Ecosystem, Finding, LayerRef, Package, PackageFile
 from stockade.scan.analyzers import FileAnalysis, OSInfo
 from stockade.scan.analyzers.package_files import CONFFILES, files_key
-from stockade.scan.analyzers.pom import inherited_licenses
 from stockade.scan.digests import FileDigest
 from stockade.scan.layers import LayerResult
 from stockade.scan.package_digests import with_digests
@@ -110,6 +109,8 @@ def _collect(files: dict[str, _FileState], warnings: list[str], tree: _Tree) -> 
             if not declared and package.ecosystem is Ecosystem.DEBIAN:
                 declared = tuple(licenses.get(package.name, ()))
             elif not declared and package.ecosystem is Ecosystem.MAVEN:  # the parent POM's
+                from stockade.scan.analyzers.pom import inherited_licenses  # Java only
+
                 declared = inherited_licenses(f"{package.name}:{package.version}", licenses)
             key = files_key(package)
             listed = (*package_files.get(key, ()), *package_files.get(key + CONFFILES, ()))
