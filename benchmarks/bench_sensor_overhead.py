@@ -234,11 +234,22 @@ def measure(port: int, server_pid: int, agent: Agent) -> dict[str, list[float]]:
     return got
 
 
+def attach_path() -> str:
+    """How this kernel takes the syscall programs: trampolines, or tracepoints and why."""
+    from stockade.sensor.bpf.trampoline import attach_mode, trampoline_refusal
+
+    if attach_mode() == "tracepoint":
+        return "syscall tracepoints (STOCKADE_BPF_ATTACH=tracepoint)"
+    refusal = trampoline_refusal()
+    return f"syscall tracepoints ({refusal})" if refusal else "BPF trampolines (fentry/fexit)"
+
+
 def report(got: dict[str, list[float]], types: list[str]) -> None:
     """Print the figures."""
     med = statistics.median
     print(f"event types attached (agent's default rules): {len(types)} ({','.join(types)})")
     print(f"programs attached: {int(med(got['programs']))}")
+    print(f"syscall pairs attached as: {attach_path()}")
     print(f"pinning: redis-server+redis-benchmark on cpu {REDIS_CPU}, agent on cpu {AGENT_CPU}")
     print(f"pairs: {PAIRS} (A/B then B/A, {REQUESTS} requests per test)")
     print(f"redis without agent: {med(got['without']):.0f} requests/s")

@@ -48,10 +48,11 @@ _SOCKET_CALLS = HIGH_VOLUME_EVENT_TYPES | {EventType.DUP, EventType.DUP2, EventT
 
 
 class BpfSource(EventSource):
-    """Kernel events from CO-RE tracepoint programs through one ring buffer.
+    """Kernel events from CO-RE programs through one ring buffer.
 
     Only the programs of `event_types` (plus the process lifecycle) are loaded and
-    attached: one sys_enter/sys_exit tracepoint pair per system call. I/O events carry up
+    attached: one enter/exit pair per system call, as BPF trampolines where the kernel
+    takes them, else syscall tracepoints (`trampoline.py`). I/O events carry up
     to `snaplen` bytes of data; on a socket, only its first `sock_io_max` I/O calls are
     reported (0: all), so a busy connection costs a map lookup per call, not an event.
     """
