@@ -1,12 +1,15 @@
 """Drift against an image the platform already had a scan of (a user's): the agent lists the
 image's executables itself, so an image binary replaced in place in its layer before any
 container ran it is refused as drift in every container of the image, after a restart
-too, while an unchanged one runs, also once copied up by chmod. Real podman, real
-platform, the agent's real scan worker and exec guard."""
+too, while an unchanged one runs, also once copied up by chmod. A binary replaced in its
+layer before the agent's pass makes podman refuse the image: that is a Critical alert, and
+the named binary is drift (alerted in monitor, refused in protect) while the others run.
+Real podman, real platform, the agent's real scan worker and exec guard."""
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import shutil
 import subprocess
 import uuid
@@ -16,6 +19,7 @@ import msgspec
 import pytest
 
 from stockade.agent.enroll import Credentials
+from stockade.agent.image_integrity import INTEGRITY_RULE, IntegrityAlerts
 from stockade.agent.image_scan_runner import HttpScanPlatform, SubprocessScanner
 from stockade.agent.image_scans import ImageScanScheduler
 from stockade.model import Alert, Event, Process
@@ -28,6 +32,7 @@ from stockade.profiles.imagefiles import ImageFiles, image_file, root_overlay
 from stockade.profiles.modes import GroupState, Mode
 from stockade.profiles.profile import Behaviour, Kind, Profile, merged
 from stockade.profiles.scanned_files import IMAGE_FILES_DIR, ScannedExecutables, file_of
+from stockade.profiles.tampered_images import TamperedImages
 from stockade.profiles.verdict import ExecVerdict
 from tests.support.platform_runner import PlatformRunner
 from tests.support.podman import Podman
@@ -83,11 +88,19 @@ def _agent_credentials(platform: PlatformRunner, directory: Path) -> Credentials
 
 
 def _run_scan_worker(
-    state: Path, platform: PlatformRunner, creds: Credentials, containers: list[Container]
+    state: Path,
+    platform: PlatformRunner,
+    creds: Credentials,
+    containers: list[Container],
+    alerts: list[Alert] | None = None,
 ) -> ImageScanScheduler:
-    """One agent run's scan worker offered these containers' execs, until it is idle."""
+    """One agent run's scan worker offered these containers' execs, until it is idle;
+    integrity alerts go to `alerts`."""
     scanner = SubprocessScanner(state / "scan-cache", None, state / IMAGE_FILES_DIR)
-    scheduler = ImageScanScheduler(state, HttpScanPlatform(platform.agent_url, creds), scanner)
+    tampered = IntegrityAlerts((alerts if alerts is not None else []).extend, "host")
+    scheduler = ImageScanScheduler(
+        state, HttpScanPlatform(platform.agent_url, creds), scanner, on_integrity=tampered
+    )
     scheduler.start()
     try:
         events = [
@@ -130,8 +143,10 @@ def test_an_image_the_platform_knew_is_cross_checked_against_its_layers(
     guard = ExecGuard(detector.verdict, on_refused)
     try:
         first = _container(podman, image, image_id, digest)
-        worker = _run_scan_worker(state, platform, creds, [first])
+        integrity: list[Alert] = []
+        worker = _run_scan_worker(state, platform, creds, [first], integrity)
         assert (worker.skipped, worker.scanned, worker.failed) == (1, [], 0)
+        assert worker.tampered == [] and integrity == []  # an intact image: no alert
         kept = file_of(state / IMAGE_FILES_DIR, digest)
         assert kept is not None and kept.exists()
         listed_at = kept.stat().st_mtime_ns
@@ -167,6 +182,72 @@ def test_an_image_the_platform_knew_is_cross_checked_against_its_layers(
         [alert] = _drained(detector)  # one per group and path
         assert alert.rule == DRIFT_RULE and alert.output_fields["profile.new"] == TOOL
         assert alert.output_fields["profile.action"] == "refused"
+    finally:
+        guard.close()
+        podman.remove_started()
+        subprocess.run(["podman", "rmi", "-f", image], check=False, capture_output=True)
+
+
+def _store_users_scan(platform: PlatformRunner, image: str, digest: str) -> None:
+    """A user's scan of the image on the platform (no file list: the agent lists its own)."""
+    with contextlib.closing(platform.login()) as admin:
+        stored = admin.post(
+            "/api/v1/scans",
+            content=msgspec.json.encode(ScanResult(target=image, image_digest=digest)),
+            params={"name": image},
+        )
+        assert stored.status_code == 201, stored.text
+
+
+def test_a_layer_changed_before_the_pass_is_an_integrity_alert_and_drift(
+    platform: PlatformRunner, podman: Podman, busybox_image: str, tmp_path: Path
+) -> None:
+    image, image_id, digest = _image(podman, busybox_image, tmp_path / "build")
+    _store_users_scan(platform, image, digest)
+    state = tmp_path / "agent"
+    state.mkdir()
+    creds = _agent_credentials(platform, tmp_path / "creds")
+    detector = ProfileDetector()
+    guard = ExecGuard(detector.verdict, detector.refused)
+    try:
+        first = _container(podman, image, image_id, digest)
+        layer_file = image_file(root_overlay(first.pid).lowerdirs, TOOL)
+        assert layer_file is not None  # replaced in place before the agent's pass ran
+        Path(layer_file).write_bytes(Path(layer_file).read_bytes() + b"\0changed in place")
+
+        integrity: list[Alert] = []
+        worker = _run_scan_worker(state, platform, creds, [first], integrity)
+        assert (worker.skipped, worker.tampered, worker.failed) == (1, [digest], 1)
+        [alert] = integrity
+        assert alert.rule == INTEGRITY_RULE and alert.priority == "Critical"
+        assert "T1525" in alert.tags
+        fields = alert.output_fields
+        assert fields["container.image.digest"] == digest
+        assert fields["image.tampered_file"] == TOOL
+        assert fields["container.ids"] == [first.id]
+
+        detector.image_files = ImageFiles(
+            ScannedExecutables(state / IMAGE_FILES_DIR), TamperedImages(state / IMAGE_FILES_DIR)
+        )
+        tool_sha = hashlib.sha256(Path(layer_file).read_bytes()).hexdigest()
+        detector.hasher = lambda event: f"sha256:{tool_sha}"
+        group = workload_group(first).id
+        detector.book.replace(
+            merged(Profile(group=group), [Behaviour(Kind.EXEC, p) for p in ALLOWED])
+        )
+        detector.book.set_state(group, GroupState(first_seen_ns=0, process=Mode.MONITOR))
+        ran = Event(type="execve", ts=1, proc=Process(pid=1, exepath=TOOL), container=first)
+        [drift] = detector.inspect(ran)  # pinning on first read would have taken it
+        assert drift.rule == DRIFT_RULE and drift.output_fields["profile.action"] == "alert"
+
+        detector.book.set_state(group, GroupState(first_seen_ns=0, process=Mode.PROTECT))
+        guard.protect(first.id, first.pid)
+        assert podman.cmd("exec", first.id, OTHER).returncode == 0  # not the file named
+        assert _drained(detector) == []
+        assert podman.cmd("exec", first.id, TOOL, check=False).returncode != 0
+        [refused] = _drained(detector)
+        assert refused.rule == DRIFT_RULE and refused.output_fields["profile.new"] == TOOL
+        assert refused.output_fields["profile.action"] == "refused"
     finally:
         guard.close()
         podman.remove_started()

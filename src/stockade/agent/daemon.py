@@ -31,6 +31,7 @@ from stockade.agent.errors import AgentError, SpoolFull, TransportError
 from stockade.agent.firewall_sync import FirewallSync
 from stockade.agent.heap import release_free_pages, return_large_buffers
 from stockade.agent.hostinfo import this_host
+from stockade.agent.image_integrity import IntegrityAlerts
 from stockade.agent.image_scan_runner import start_image_scans
 from stockade.agent.image_scans import ImageScanScheduler
 from stockade.agent.inventory import (
@@ -190,8 +191,9 @@ class Agent:
         self.agent_id, self.source_name = creds.agent_id, choice.name
         log.info("agent %s: event source %s", creds.agent_id, choice.name)
         if self.config.scan_images:
+            tampered = IntegrityAlerts(lambda alerts: self._fim_alerts(spool, alerts), host.id)
             self.image_scans = start_image_scans(
-                self.config.state_dir, self.config.server_url, creds, self.config.vulndb
+                self.config.state_dir, self.config.server_url, creds, self.config.vulndb, tampered
             )
         responder = self.responder = Responder(
             ActionJournal(self.config.state_dir / "actions"),
@@ -373,7 +375,7 @@ class Agent:
         )
 
     def _fim_alerts(self, spool: Spool, alerts: list[Alert]) -> None:
-        """FIM's alerts, spooled (and sent to the outputs) like the rules' ones."""
+        """Alerts from other threads (FIM, firewall, image integrity), spooled like the rules'."""
         if not alerts:
             return
         with contextlib.suppress(SpoolFull):

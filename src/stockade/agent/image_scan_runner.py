@@ -4,10 +4,13 @@ A subprocess keeps the scanner's memory out of the agent (it ends with the scan)
 killed when the agent stops, and does not compete with the event pipeline for the GIL.
 The same child, run with no scanners, only lists an image's executables' sha256 for the
 drift check (`keep_executables`): the pass over an image the platform had a scan of.
+A child that exits with `INTEGRITY_EXIT` found the image's layer content changed: the
+image is marked for the drift check (`tampered_images`) and `ImageIntegrityError` raised.
 """
 
 from __future__ import annotations
 
+import logging
 import shutil
 import subprocess
 import sys
@@ -21,15 +24,20 @@ import msgspec
 from stockade.agent.enroll import Credentials, response_detail
 from stockade.agent.errors import TransportError
 from stockade.agent.image_scans import (
+    ImageIntegrityError,
     ImageScanError,
     ImageScanRequest,
     ImageScanScheduler,
+    IntegrityHandler,
     ScanDeferred,
 )
+from stockade.agent.scan_child import INTEGRITY_EXIT, IntegrityFailure
 from stockade.model.inventory import ScanResult
 from stockade.model.wire import SCAN_CONTENT_TYPE, decode_scan, encode_scan
 from stockade.profiles.scanned_files import IMAGE_FILES_DIR, file_of
+from stockade.profiles.tampered_images import mark_tampered
 
+log = logging.getLogger(__name__)
 SCANS_PATH = "/api/v1/agent/scans"
 SCAN_TIMEOUT_S = 600.0
 NICENESS = 15
@@ -83,7 +91,7 @@ class SubprocessScanner:
     def scan(self, request: ImageScanRequest) -> ScanResult:
         """The scan of the image, read from the child's output (the upload format)."""
         command = scan_command(request, self._cache_dir, self._vulndb, self._image_files_dir)
-        out = self._run(command, request.source)
+        out = self._run(command, request)
         try:
             return decode_scan(out)
         except msgspec.DecodeError as e:
@@ -96,10 +104,12 @@ class SubprocessScanner:
             return
         kept = file_of(self._image_files_dir, request.digest)
         if kept is not None and not kept.exists():
-            self._run(executables_command(request, self._cache_dir, kept), request.source)
+            self._run(executables_command(request, self._cache_dir, kept), request)
 
-    def _run(self, command: list[str], source: str) -> bytes:
-        """The child's standard output; ImageScanError when it fails or takes too long."""
+    def _run(self, command: list[str], request: ImageScanRequest) -> bytes:
+        """The child's standard output; ImageScanError when it fails or takes too long,
+        ImageIntegrityError (the image marked first) when its layers failed their check."""
+        source = request.source
         with self._lock:
             if self._cancelled:
                 raise ImageScanError("the agent is stopping")
@@ -118,6 +128,8 @@ class SubprocessScanner:
         finally:
             with self._lock:
                 self._running = None
+        if proc.returncode == INTEGRITY_EXIT:
+            raise self._integrity_failed(request, out)
         if proc.returncode != 0:
             message = err.decode(errors="replace").strip().splitlines()
             raise ImageScanError(
@@ -125,6 +137,20 @@ class SubprocessScanner:
                 f"{message[-1] if message else 'no message'}"
             )
         return out
+
+    def _integrity_failed(self, request: ImageScanRequest, out: bytes) -> ImageIntegrityError:
+        """The error for a child that found the image's layers changed, marking the image
+        for the drift check (an unreadable report distrusts every file of its layers)."""
+        try:
+            failure = msgspec.json.decode(out, type=IntegrityFailure)
+        except msgspec.DecodeError:
+            failure = IntegrityFailure(f"scan of {request.source}: layer integrity check failed")
+        if self._image_files_dir is not None:
+            try:
+                mark_tampered(self._image_files_dir, request.digest, failure.file)
+            except OSError as e:
+                log.error("image %s: cannot record its failed integrity: %s", request.digest, e)
+        return ImageIntegrityError(failure.message, failure.file)
 
     def cancel(self) -> None:
         """Kill the running scan and refuse new ones."""
@@ -180,10 +206,16 @@ class HttpScanPlatform:
 
 
 def start_image_scans(
-    state_dir: Path, server_url: str, credentials: Credentials, vulndb: Path | None
+    state_dir: Path,
+    server_url: str,
+    credentials: Credentials,
+    vulndb: Path | None,
+    on_integrity: IntegrityHandler | None = None,
 ) -> ImageScanScheduler:
-    """A running scheduler scanning in subprocesses and reporting to the platform."""
+    """A running scheduler scanning in subprocesses and reporting to the platform;
+    `on_integrity` hears of each image whose layers failed their integrity check."""
     scanner = SubprocessScanner(state_dir / "scan-cache", vulndb, state_dir / IMAGE_FILES_DIR)
-    scheduler = ImageScanScheduler(state_dir, HttpScanPlatform(server_url, credentials), scanner)
+    platform = HttpScanPlatform(server_url, credentials)
+    scheduler = ImageScanScheduler(state_dir, platform, scanner, on_integrity=on_integrity)
     scheduler.start()
     return scheduler

@@ -24,7 +24,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -59,6 +59,18 @@ class ImageScanRequest:
 
 class ImageScanError(AgentError):
     """An image could not be scanned."""
+
+
+class ImageIntegrityError(ImageScanError):
+    """An image's layer content does not match its digest (changed on disk): `file` is the
+    file the check named, "" when it named none."""
+
+    def __init__(self, message: str, file: str = "") -> None:
+        super().__init__(message)
+        self.file = file
+
+
+IntegrityHandler = Callable[[ImageScanRequest, ImageIntegrityError], None]
 
 
 class ScanDeferred(TransportError):
@@ -144,12 +156,14 @@ class ImageScanScheduler:
         platform: ScanPlatform,
         scanner: ImageScanner,
         upload_retries_s: tuple[float, ...] = UPLOAD_RETRIES_S,
+        on_integrity: IntegrityHandler | None = None,
     ) -> None:
         self.done = ScannedDigests(state_dir / SCANNED_FILE)
         self._upload_retries_s = upload_retries_s
         self._stopping = threading.Event()
         self._platform = platform
         self._scanner = scanner
+        self._on_integrity = on_integrity  # told once per digest and run (queued once)
         # queued or handled in this run: a digest done before a restart is queued once
         # more, to have its executables listed if they are not kept yet
         self._seen: set[str] = set()
@@ -158,6 +172,7 @@ class ImageScanScheduler:
         self.scanned: list[str] = []  # digests this agent scanned and uploaded, in order
         self.skipped = 0  # digests the platform knew already (their executables listed here)
         self.failed = 0
+        self.tampered: list[str] = []  # digests whose layers failed their integrity check
 
     def start(self) -> None:
         """Start the worker thread."""
@@ -226,6 +241,13 @@ class ImageScanScheduler:
         except TransportError as e:
             log.warning("image %s: %s; will scan it when seen again", request.digest, e)
             self._seen.discard(request.digest)
+            return
+        except ImageIntegrityError as e:  # not kept as done: checked again after a restart
+            self.failed += 1
+            self.tampered.append(request.digest)
+            log.error("image %s: layer integrity check failed: %s", request.digest, e)
+            if self._on_integrity is not None:
+                self._on_integrity(request, e)
             return
         except ImageScanError as e:
             self.failed += 1

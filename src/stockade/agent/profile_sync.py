@@ -23,6 +23,7 @@ from stockade.profiles.detector import ProfileDetector
 from stockade.profiles.imagefiles import ImageFiles
 from stockade.profiles.protection import ExeHashes, Protection
 from stockade.profiles.scanned_files import IMAGE_FILES_DIR, ScannedExecutables
+from stockade.profiles.tampered_images import TamperedImages
 from stockade.profiles.wire import ProfilePush
 from stockade.respond.errors import RespondError
 
@@ -131,7 +132,8 @@ def start_profiles(
     if detector.hasher is None:
         detector.hasher = ExeHashes()
     if detector.image_files is None:
-        detector.image_files = ImageFiles(ScannedExecutables(state_dir / IMAGE_FILES_DIR))
+        kept = state_dir / IMAGE_FILES_DIR
+        detector.image_files = ImageFiles(ScannedExecutables(kept), TamperedImages(kept))
     try:
         protection: Protection | None = Protection(detector)
     except RespondError as e:

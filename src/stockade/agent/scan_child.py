@@ -2,7 +2,10 @@
 
 It prints the scan in the agent's upload format (`model.wire.encode_scan`), not one of
 the user's report formats, so reports can change for people without breaking agents.
-A failure is one line on stderr and exit status 2 (1 with a traceback for a bug).
+A failure is one line on stderr and exit status 2 (1 with a traceback for a bug). An
+image whose layer content does not match its digest (the runtime's check or the scanner's
+own, `DigestMismatchError`) exits with `INTEGRITY_EXIT` instead and prints an
+`IntegrityFailure` (JSON) on stdout, so the agent tells it apart without reading text.
 """
 
 from __future__ import annotations
@@ -10,6 +13,17 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+
+import msgspec
+
+INTEGRITY_EXIT = 3
+
+
+class IntegrityFailure(msgspec.Struct, frozen=True):
+    """What the child prints when the image's layer content failed its digest check."""
+
+    message: str
+    file: str = ""  # the file whose content failed, when the check named it
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -54,9 +68,15 @@ def run(argv: list[str]) -> bytes:
 def main(argv: list[str] | None = None) -> int:
     """Run the scan and write it to stdout; returns the exit status."""
     from stockade.errors import StockadeError
+    from stockade.scan.errors import DigestMismatchError
 
     try:
         data = run(sys.argv[1:] if argv is None else argv)
+    except DigestMismatchError as e:
+        print(f"error: {e}", file=sys.stderr)
+        sys.stdout.buffer.write(msgspec.json.encode(IntegrityFailure(str(e), e.file)))
+        sys.stdout.flush()
+        return INTEGRITY_EXIT
     except StockadeError as e:
         print(f"error: {e}", file=sys.stderr)
         return e.exit_code

@@ -12,7 +12,10 @@ identical reinstall, is not).
 
 Where the agent scanned the image (`scanned_files`), the scanner's sha256 of an
 executable, read from the image's verified layers, is taken instead of the pinned one:
-a layer file changed in place even before its first read is then caught too.
+a layer file changed in place even before its first read is then caught too. Where that
+scan failed because a layer's content did not match its digest (`tampered_images`), the
+file the check named (every file of the layers, when it named none) gets `UNTRUSTED` as
+its image sha256, which no file matches: it is drift wherever it is run from.
 """
 
 from __future__ import annotations
@@ -25,7 +28,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from stockade.profiles.scanned_files import ScannedExecutables
+from stockade.profiles.tampered_images import TamperedImages
 
+UNTRUSTED = "untrusted"  # the image sha256 of a file whose layer failed its integrity check
 MAX_PINNED = 65536
 MAX_CONTAINERS = 4096
 _OPAQUE_XATTRS = ("trusted.overlay.opaque", "user.overlay.opaque")
@@ -102,8 +107,11 @@ def image_drift(on_upper: bool, image_sha256: str | None, file_sha256: Callable[
 class ImageFiles:
     """sha256 of files as each container's image has them (pinned on first read)."""
 
-    def __init__(self, scanned: ScannedExecutables | None = None) -> None:
+    def __init__(
+        self, scanned: ScannedExecutables | None = None, tampered: TamperedImages | None = None
+    ) -> None:
         self._scanned = scanned
+        self._tampered = tampered
         self._overlays: dict[str, RootOverlay] = {}  # by container id
         self._pinned: dict[tuple[str, str], str] = {}  # (layer file) -> "sha256:..."
         self._found: dict[tuple[str, str], str | None] = {}  # (container, path) -> layer file
@@ -118,6 +126,9 @@ class ImageFiles:
         found = self._layer_file(container_id, pid, path)
         if found is None:
             return None
+        tampered = self._tampered
+        if image_digest and tampered is not None and tampered.distrusts(image_digest, path):
+            return UNTRUSTED
         key = (found, path)
         pinned = self._pinned.get(key)
         if pinned is None:

@@ -36,10 +36,15 @@ def file_of(directory: Path, digest: str) -> Path | None:
 
 def write_executables(path: Path, executables: Mapping[str, str]) -> None:
     """Store an image's map at `path` (from `file_of`) atomically; OSError if it cannot."""
+    write_atomically(path, msgspec.msgpack.encode(dict(executables)))
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write `data` to `path` through a temporary file in its directory; OSError if not."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
     with os.fdopen(fd, "wb") as handle:
-        handle.write(msgspec.msgpack.encode(dict(executables)))
+        handle.write(data)
     os.replace(tmp, path)
 
 

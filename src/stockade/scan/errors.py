@@ -16,7 +16,12 @@ class SourceError(ScanError):
 
 
 class DigestMismatchError(SourceError):
-    """A blob's content does not match the digest that names it."""
+    """A blob's content does not match the digest that names it; `file` is the file in the
+    layer whose content failed the check, when the reader could name it ("" otherwise)."""
+
+    def __init__(self, message: str, file: str = "") -> None:
+        super().__init__(message)
+        self.file = file
 
 
 class LayerError(ScanError):

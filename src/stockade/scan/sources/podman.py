@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import tempfile
 from pathlib import Path
 
-from stockade.scan.errors import SourceError
+from stockade.scan.errors import DigestMismatchError, SourceError
 from stockade.scan.sources.blobstore import TarStore
 from stockade.scan.sources.oci import OciImage
 from stockade.scan.sources.rootfs import PODMAN_FLAGS
+
+# podman reports a layer whose files no longer match the checksums it stored for them
+# (a file of the layer's diff changed on disk) only as text: this is the one place it is
+# matched. containers/storage words it `file integrity checksum failed for "PATH"`.
+_INTEGRITY_FAILED = re.compile(r'file integrity checksum failed for "([^"]*)"')
 
 
 class PodmanImage(OciImage):
@@ -31,7 +37,7 @@ class PodmanImage(OciImage):
         if result.returncode != 0:
             self._tmp.cleanup()
             message = result.stderr.decode(errors="replace").strip()
-            raise SourceError(f"podman image {name}: {message or 'cannot be saved'}")
+            raise save_error(name, message)
         try:
             super().__init__(ref, TarStore(archive))
         except BaseException:
@@ -42,3 +48,13 @@ class PodmanImage(OciImage):
         """Close the archive and delete the temporary copy."""
         super().close()
         self._tmp.cleanup()
+
+
+def save_error(name: str, message: str) -> SourceError:
+    """The error for a failed `podman save`: DigestMismatchError naming the file when
+    podman found a layer's content changed, else SourceError (pure)."""
+    text = f"podman image {name}: {message or 'cannot be saved'}"
+    tampered = _INTEGRITY_FAILED.search(message)
+    if tampered is not None:
+        return DigestMismatchError(text, file="/" + tampered.group(1).lstrip("/"))
+    return SourceError(text)
