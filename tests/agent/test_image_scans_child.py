@@ -10,6 +10,7 @@ from pathlib import Path
 
 import msgspec
 
+from stockade.agent.scan_child import INTEGRITY_EXIT, IntegrityFailure
 from stockade.model.wire import decode_scan
 from stockade.profiles.scanned_files import (
     RECHECK_S,
@@ -17,7 +18,7 @@ from stockade.profiles.scanned_files import (
     file_of,
     write_executables,
 )
-from tests.scan.imagebuild import LayerSpec, write_oci_layout
+from tests.scan.imagebuild import LayerSpec, layer_tar, sha256, write_oci_layout
 
 TOKEN = b"GITHUB_TOKEN=ghp_" + b"A1b2" * 9 + b"\n"
 
@@ -42,6 +43,24 @@ def test_a_bad_source_is_one_line_on_stderr(tmp_path: Path) -> None:
     assert done.returncode == 2 and done.stdout == b""
     lines = done.stderr.decode().strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in lines[0]
+
+
+def test_a_layer_not_matching_its_diff_id_is_an_integrity_failure(tmp_path: Path) -> None:
+    """The scanner's own layer digest check: its own exit status and a structured report,
+    so the agent never reads the message to tell it from other failures."""
+    genuine = LayerSpec(files={"bin/tool": b"tool"}, modes={"bin/tool": 0o755})
+    changed = LayerSpec(files={"bin/tool": b"changed"}, modes={"bin/tool": 0o755})
+    posing = LayerSpec(blob=layer_tar(changed), diff_id=sha256(layer_tar(genuine)))
+    layout = write_oci_layout(tmp_path / "img", [posing])
+    kept = tmp_path / "image-files" / "sha256-x.msgpack"
+    done = _child(
+        *(f"oci:{layout}", "--scanners", "", "--cache-dir", str(tmp_path / "c")),
+        *("--executables-to", str(kept)),
+    )
+    assert done.returncode == INTEGRITY_EXIT, done.stderr
+    failure = msgspec.json.decode(done.stdout, type=IntegrityFailure)
+    assert "diff id" in failure.message and failure.file == ""  # no file named: a layer
+    assert not kept.exists()
 
 
 def test_the_child_keeps_the_images_executables_digests(tmp_path: Path) -> None:
