@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from stockade.cli.doctor import Check, chosen_source, object_check, tracepoint_checks
+from stockade.cli.doctor import Check, attach_check, chosen_source, object_check, tracepoint_checks
 from stockade.cli.main import app
 
 
@@ -71,3 +71,16 @@ def test_doctor_says_whether_the_shipped_object_is_used() -> None:
     reason = shipped_object()[1]  # a source tree ships none: its object is built here
     if reason is not None:
         assert check.problem == f"{reason}: built on this host with clang and bpftool instead"
+
+
+@pytest.mark.root
+@pytest.mark.ebpf
+def test_doctor_says_how_the_syscall_programs_attach(monkeypatch: pytest.MonkeyPatch) -> None:
+    from stockade.sensor.bpf.trampoline import trampoline_refusal
+
+    check = attach_check()
+    assert (check.kind, check.name) == ("eBPF attach", "BPF trampolines (fentry/fexit)")
+    assert (check.problem is None) == (trampoline_refusal() is None)
+    monkeypatch.setenv("STOCKADE_BPF_ATTACH", "tracepoint")
+    forced = attach_check().problem
+    assert forced and forced.startswith("forced by $STOCKADE_BPF_ATTACH: syscall tracepoints")

@@ -81,6 +81,24 @@ def object_check() -> Check:
     return Check("eBPF object", "shipped CO-RE object", problem)
 
 
+def attach_check() -> Check:
+    """Whether the syscall programs run as BPF trampolines, or on syscall tracepoints and why.
+
+    Tracepoints work, but put every task of the host on the kernel's slow syscall path.
+    """
+    from stockade.sensor.bpf.libbpf import LibbpfError
+    from stockade.sensor.bpf.trampoline import attach_mode, trampoline_refusal
+
+    try:
+        forced = attach_mode() == "tracepoint"
+        problem = "forced by $STOCKADE_BPF_ATTACH" if forced else trampoline_refusal()
+    except (LibbpfError, OSError) as e:
+        problem = str(e)
+    if problem is not None:
+        problem += ": syscall tracepoints instead (every syscall of the host pays their cost)"
+    return Check("eBPF attach", "BPF trampolines (fentry/fexit)", problem)
+
+
 def tracepoint_checks(events: Path | None) -> list[Check]:
     """The tracepoints the eBPF programs need that cannot be attached here, and what is lost.
 
@@ -125,7 +143,14 @@ def doctor() -> None:
     except OSError as e:  # tracefs is root's
         tracepoints = [Check("tracepoints", "tracefs", _denied(e))]
     table = Table("kind", "name", "status")
-    checks = (*sources, object_check(), *tracepoints, *runtimes, *compiled_checks())
+    checks = (
+        *sources,
+        object_check(),
+        attach_check(),
+        *tracepoints,
+        *runtimes,
+        *compiled_checks(),
+    )
     for check in checks:
         status = "[green]ok[/]" if check.problem is None else f"[red]no[/]: {check.problem}"
         table.add_row(check.kind, check.name, status)

@@ -117,7 +117,7 @@ class LoadedSensor:
         except LibbpfError as e:
             if not self._tried_trampolines:
                 raise
-            TRAMPOLINES.refuse(str(e))
+            TRAMPOLINES.refuse(str(e), unexpected=True)
             self.close()
             self.mode = "tracepoint"
             self._load(obj_path, wanted, attach)

@@ -44,11 +44,15 @@ class TrampolineVerdict:
     def __init__(self) -> None:
         self.refused: str | None = None  # the first load error, when refused
 
-    def refuse(self, error: str) -> None:
-        """Note the refusal and log it once; later loads go straight to the tracepoints."""
+    def refuse(self, error: str, *, unexpected: bool = False) -> None:
+        """Note the refusal and log it once; later loads go straight to the tracepoints.
+
+        `unexpected`: the probe passed but the sensor's own programs failed (a warning).
+        """
         if self.refused is None:
             first = error.splitlines()[0] if error else "refused"
-            log.info("eBPF: BPF trampolines (fentry/fexit) unusable here (%s): tracepoints", first)
+            level = logging.WARNING if unexpected else logging.INFO
+            log.log(level, "eBPF: BPF trampolines (fentry/fexit) unusable (%s): tracepoints", first)
         self.refused = error
 
 
