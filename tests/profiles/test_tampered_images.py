@@ -57,14 +57,14 @@ def test_a_malformed_digest_has_no_marker(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("stderr", "file"),
     [
-        ('Error: copying layer: file integrity checksum failed for "opt/x/true"', "/opt/x/true"),
+        ('Error: reading blob: file integrity checksum failed for "opt/x/true"', "/opt/x/true"),
         ("Error: no such image", None),
     ],
     ids=["integrity", "other"],
 )
 def test_podman_save_errors_tell_an_integrity_failure_apart(stderr: str, file: str | None) -> None:
-    error = save_error("app", stderr)
-    assert str(error) == f"podman image app: {stderr}"
+    error = save_error("app", f"Copying blob sha256:0a\n{stderr}" if file else stderr)
+    assert str(error) == f"podman image app: {stderr}"  # one line
     assert isinstance(error, DigestMismatchError) == (file is not None)
     if isinstance(error, DigestMismatchError):
         assert error.file == file

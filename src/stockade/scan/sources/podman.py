@@ -53,8 +53,9 @@ class PodmanImage(OciImage):
 def save_error(name: str, message: str) -> SourceError:
     """The error for a failed `podman save`: DigestMismatchError naming the file when
     podman found a layer's content changed, else SourceError (pure)."""
-    text = f"podman image {name}: {message or 'cannot be saved'}"
     tampered = _INTEGRITY_FAILED.search(message)
-    if tampered is not None:
-        return DigestMismatchError(text, file="/" + tampered.group(1).lstrip("/"))
-    return SourceError(text)
+    if tampered is not None:  # the one line saying so, not podman's progress lines
+        line = next(x for x in message.splitlines() if tampered.group(0) in x).strip()
+        file = "/" + tampered.group(1).lstrip("/")
+        return DigestMismatchError(f"podman image {name}: {line}", file=file)
+    return SourceError(f"podman image {name}: {message or 'cannot be saved'}")
