@@ -6,10 +6,14 @@ import stat
 from dataclasses import dataclass
 from typing import Protocol, Self, runtime_checkable
 
+import msgspec
 
-@dataclass(frozen=True, slots=True)
-class FileInfo:
+
+class FileInfo(msgspec.Struct, frozen=True):
     """A regular file met while walking a layer or a directory."""
+
+    # a Struct, not a frozen dataclass: made for every file a walk meets, it is built
+    # several times faster
 
     path: str  # relative, "/"-separated, no leading slash, no ".." parts
     size: int

@@ -67,6 +67,7 @@ SKIP_FILES = frozenset(
         "Gemfile.lock",
     }
 )  # lock files are full of integrity hashes that look like keys
+SKIP_DIRS = ("node_modules/", ".git/")  # at the top; anywhere below as "/node_modules/"
 
 
 @register
@@ -84,14 +85,16 @@ class SecretAnalyzer(Analyzer):
 
     def required(self, info: FileInfo) -> bool:
         """Files that are not obviously binary, skipped or exempt by path."""
-        path, name = info.path, info.name
-        if info.size == 0 or name in SKIP_FILES:  # past the scan's size limit: reported
+        path = info.path
+        if info.size == 0 or "/node_modules/" in path or "/.git/" in path:
+            return False  # empty, or where only installed code and history live
+        if path.startswith(SKIP_DIRS):
+            return False
+        name = path[path.rfind("/") + 1 :]
+        if name in SKIP_FILES:
             return False
         dot = name.rfind(".")
         if dot > 0 and name[dot:].lower() in SKIP_EXTENSIONS:
-            return False
-        rooted = "/" + path
-        if "/.git/" in rooted or "/node_modules/" in rooted:
             return False
         return not self._engine.path_allowed(path)
 
