@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from stockade.profiles.imagefiles import ImageFiles, image_drift, image_file
+from stockade.profiles.imagefiles import UNTRUSTED, ImageFiles, image_drift, image_file
 from stockade.profiles.scanned_files import ScannedExecutables, file_of, write_executables
 
 pytestmark = [pytest.mark.root]  # whiteouts are character devices, opaque dirs trusted xattrs
@@ -53,8 +53,12 @@ def test_image_file(tmp_path: Path, path: str, found: str | None) -> None:
         (True, "sha256:a", "sha256:b", True),
         (False, "sha256:a", "sha256:b", True),
         (False, "sha256:a", "", False),
+        (False, UNTRUSTED, "sha256:a", True),
     ],
-    ids=["new-file", "not-in-image", "copied-up-unchanged", "replaced", "lower-changed", "unread"],
+    ids=[
+        *("new-file", "not-in-image", "copied-up-unchanged", "replaced", "lower-changed"),
+        *("unread", "layer-failed-its-integrity-check"),
+    ],
 )
 def test_image_drift(on_upper: bool, image: str | None, current: str, drift: bool) -> None:
     assert image_drift(on_upper, image, lambda: current) is drift
