@@ -148,15 +148,19 @@ def _npm(packages: list[Package]) -> Resolver:
     def resolve(package: Package, requirement: str) -> Iterable[int]:
         if package.from_lockfile:
             return pinned.get(f"{package.path}|{requirement}", ())
-        directory = posixpath.dirname(package.path)
+        # paths are relative and normalised: string splits stand in for posixpath's
+        # dirname and join (asked a few times per dependency of every npm package)
+        directory = package.path.rpartition("/")[0]
         while True:  # node looks in node_modules of the package's dir, then of each parent
-            if posixpath.basename(directory) != "node_modules":
-                found = installed.get(posixpath.join(directory, "node_modules", requirement))
+            parent, _, base = directory.rpartition("/")
+            if base != "node_modules":
+                prefix = f"{directory}/" if directory else ""
+                found = installed.get(f"{prefix}node_modules/{requirement}")
                 if found is not None:
                     return (found,)
             if not directory:
                 return ()
-            directory = posixpath.dirname(directory)
+            directory = parent
 
     return resolve
 
