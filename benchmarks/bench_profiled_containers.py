@@ -39,6 +39,7 @@ PARALLEL_STARTS = 4
 WORKLOAD = "while true; do /bin/busybox true; /bin/busybox sleep 5; done"
 CHILD = """
 import os, sys, threading, time, tracemalloc
+from collections import Counter
 from pathlib import Path
 if sys.argv[5] == "1":
     tracemalloc.start(25)
@@ -48,17 +49,24 @@ config = AgentConfig(Path(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4],
                      scan_images=False, firewall=True)
 agent = Agent(config)
 stop = threading.Event()
-runner = threading.Thread(target=agent.run, args=(stop,))
+runner = threading.Thread(target=agent.run, args=(stop,), daemon=True)
 runner.start()
 if not agent.ready.wait(120):
     sys.exit("agent did not become ready")
 print("ready", flush=True)
 last = tracemalloc.take_snapshot() if tracemalloc.is_tracing() else None
+def owner(trace):
+    mine = [f for f in trace if "/stockade/" in f.filename][-3:]
+    return " < ".join(f"{f.filename.split('/stockade/')[-1]}:{f.lineno}" for f in reversed(mine))
 while (line := sys.stdin.readline().strip()) == "step":
     if last is not None:
-        now = tracemalloc.take_snapshot()
-        for diff in now.compare_to(last, "traceback")[:8]:
-            print(diff, *diff.traceback.format()[-6:], sep="\\n  ", file=sys.stderr)
+        now, grown = tracemalloc.take_snapshot(), Counter()
+        for diff in now.compare_to(last, "traceback"):
+            where = owner(diff.traceback) or " ".join(diff.traceback.format()[-2:]).strip()
+            grown[where or "?"] += diff.size_diff
+        print(f"traced {tracemalloc.get_traced_memory()[0] / 2**20:.1f} MB", file=sys.stderr)
+        for where, size in grown.most_common(15):
+            print(f"  {size / 1024:+8.0f} KB {where}", file=sys.stderr)
         last = now
     if sys.argv[6] == "1":
         sys._debugmallocstats()
