@@ -11,7 +11,8 @@ its VmRSS, its peak (VmHWM) and how many groups its profile detector holds.
 With `--breakdown`, the containers start in steps (0, 50, 100, 200) and the child's
 resident memory is broken down by mapping kind at each (benchmarks/rss_breakdown.py);
 with `--tracemalloc` too, the child also prints (to stderr) the Python allocations that
-grew most between steps; with `--pymalloc`, Python's allocator statistics (stderr).
+grew most between steps; with `--pymalloc`, Python's allocator statistics;
+with `--census`, the object types whose count grew most (both to stderr).
 Environment variables such as MALLOC_ARENA_MAX reach the child.
 """
 
@@ -38,7 +39,7 @@ MEASURE_S = 60
 PARALLEL_STARTS = 4
 WORKLOAD = "while true; do /bin/busybox true; /bin/busybox sleep 5; done"
 CHILD = """
-import os, sys, threading, time, tracemalloc
+import gc, os, sys, threading, time, tracemalloc
 from collections import Counter
 from pathlib import Path
 if sys.argv[5] == "1":
@@ -54,6 +55,7 @@ runner.start()
 if not agent.ready.wait(120):
     sys.exit("agent did not become ready")
 print("ready", flush=True)
+counted = Counter()
 last = tracemalloc.take_snapshot() if tracemalloc.is_tracing() else None
 def owner(trace):
     mine = [f for f in trace if "/stockade/" in f.filename][-3:]
@@ -70,6 +72,10 @@ while (line := sys.stdin.readline().strip()) == "step":
         last = now
     if sys.argv[6] == "1":
         sys._debugmallocstats()
+    if sys.argv[7] == "1":
+        census = Counter(type(o).__qualname__ for o in gc.get_objects())
+        print("objects grown:", *(census - counted).most_common(12), file=sys.stderr)
+        counted = census
     print("stepped", flush=True)
 measure = float(line)
 def cpu():
@@ -134,7 +140,8 @@ def main(argv: list[str]) -> int:
         image = podman.build_busybox_image(Path(tmp))
         child = subprocess.Popen(
             [sys.executable, "-c", CHILD, str(Path(tmp) / "agent"), url, token, pin,
-             "1" if "--tracemalloc" in argv else "0", "1" if "--pymalloc" in argv else "0"],
+             "1" if "--tracemalloc" in argv else "0", "1" if "--pymalloc" in argv else "0",
+             "1" if "--census" in argv else "0"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
         )  # fmt: skip
         assert child.stdin is not None and child.stdout is not None
