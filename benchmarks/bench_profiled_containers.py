@@ -76,6 +76,12 @@ while (line := sys.stdin.readline().strip()) == "step":
         census = Counter(type(o).__qualname__ for o in gc.get_objects())
         print("objects grown:", *(census - counted).most_common(12), file=sys.stderr)
         counted = census
+        for o in gc.get_objects():
+            if str(type(o).__module__).startswith("stockade.") and hasattr(o, "__dict__"):
+                for name, value in vars(o).items():
+                    if hasattr(value, "__len__") and not isinstance(value, (str, bytes)):
+                        if len(value) >= 500:
+                            print(f"  {type(o).__qualname__}.{name}: {len(value)}", file=sys.stderr)
     print("stepped", flush=True)
 measure = float(line)
 def cpu():

@@ -154,3 +154,17 @@ def test_a_forgotten_container_is_asked_again(tmp_path: Path) -> None:
     fast.resolver.forget(cgroup)
     again = fast.enrich(Event(type="openat", ts=9, proc=actor))
     assert again.container.name == "renamed"
+
+
+def test_an_exited_actor_leaves_no_cached_answer(tmp_path: Path) -> None:
+    (tmp_path / f"ctr-{_CID}").mkdir()
+    cgroup = os.stat(tmp_path / f"ctr-{_CID}").st_ino
+    runtime = _DirRuntime()
+    runtime.ready = True
+    fast, _ = _pair(tmp_path, runtime)
+    for pid in range(100, 300):  # short-lived programs, each its own actor, as execs make
+        actor = Process(pid=pid, ppid=10, name="true", start_ns=pid, cgroup_id=cgroup)
+        fast.enrich(Event(type="vfork", ts=pid, proc=actor))
+        assert fast.enrich(Event(type="openat", ts=pid, proc=actor)).container.name == "web"
+        fast.enrich(Event(type="procexit", ts=pid, proc=actor))
+    assert fast.cached_actors == 0

@@ -45,7 +45,9 @@ ACCEPTS = {KIND_IDS[EventType.ACCEPT]: "accept", KIND_IDS[EventType.ACCEPT4]: "a
 CLONES = {KIND_IDS[t]: t.value for t in (EventType.CLONE, EventType.CLONE3, EventType.FORK,
                                           EventType.VFORK)}  # fmt: skip
 HOST = Container.host()  # what Event's default would be, without a call per event
-ACTORS_MAX = 65536  # distinct identities kept (the cache starts over when full)
+# Distinct identities kept (the cache starts over when full). Every exec or thread is a
+# new identity: a larger bound keeps the exited ones' Process structs longer.
+ACTORS_MAX = 16384
 UNSET = 0xFFFFFFFF  # loginuid not set
 
 
