@@ -11,6 +11,8 @@ from typing import Any
 from stockade.model.inventory import Severity
 from stockade.scan.errors import RuleError
 
+BUILTIN_RULES = Path(__file__).with_name("builtin_rules.json")
+
 
 @dataclass(frozen=True, slots=True)
 class AllowRule:
@@ -156,13 +158,15 @@ def _parse(text: str, where: str) -> dict[str, Any]:
 
 @functools.cache
 def builtin_rules() -> RuleSet:
-    """The rules shipped with Stockade (`builtin_rules.py`)."""
-    from stockade.scan.secrets.builtin_rules import ALLOW_RULES, RULES
+    """The rules shipped with Stockade (`builtin_rules.json`, Trivy's keys; JSON so a scan
+    parses it with msgspec, already loaded, rather than importing a YAML parser)."""
+    import msgspec
 
+    data = msgspec.json.decode(BUILTIN_RULES.read_bytes(), type=dict[str, list[dict[str, Any]]])
     where = "built-in rules"
     return RuleSet(
-        rules=tuple(_rule(r, where, multiline=False, check=False) for r in RULES),
-        allow_rules=tuple(_allow_rule(a, where) for a in ALLOW_RULES),
+        rules=tuple(_rule(r, where, multiline=False, check=False) for r in data["rules"]),
+        allow_rules=tuple(_allow_rule(a, where) for a in data["allow-rules"]),
     )
 
 
