@@ -5,13 +5,17 @@ Podman 4 keeps each container's runtime state, with the network status its backe
 reads bbolt, and its on-disk format is small: two meta pages (the newest valid one
 names the root bucket), branch pages (keys and child pages) and leaf pages (keys and
 values; a value flagged as a bucket holds that bucket's root page, or the bucket itself
-inline when it is small). Pages are read from a snapshot of the file taken at once; a
-writer may rewrite pages meanwhile, so any inconsistency is reported as `BoltError`
-and the caller reads again later.
+inline when it is small). The file is mapped read-only, not copied: only the pages a
+lookup visits are paged in, so an 8 MB database no longer costs 8 MB of the agent's heap
+per read. A writer may rewrite pages meanwhile, so any inconsistency is reported as
+`BoltError` and the caller reads again later (bbolt only ever grows its file, so a mapped
+page never vanishes under the reader).
 """
 
 from __future__ import annotations
 
+import mmap
+import os
 import struct
 from collections.abc import Iterator
 from pathlib import Path
@@ -33,17 +37,18 @@ class BoltError(ContextError):
 
 
 class BoltFile:
-    """A snapshot of one bbolt file; `get(bucket, ..., key)` reads a value by its path."""
+    """One bbolt file, mapped; `get(bucket, ..., key)` reads a value by its path."""
 
-    def __init__(self, data: bytes) -> None:
+    def __init__(self, data: bytes | mmap.mmap) -> None:
         self._data = data
         self._page_size, self._root = _newest_meta(data)
 
     @classmethod
     def read(cls, path: Path) -> BoltFile:
-        """Snapshot the file at `path`."""
+        """Map the file at `path` read-only (unmapped when the BoltFile is dropped)."""
         try:
-            return cls(path.read_bytes())
+            with path.open("rb") as file:
+                return cls(_mapped(file.fileno()))
         except OSError as e:
             raise BoltError(f"{path}: cannot read: {e.strerror}") from e
 
@@ -99,7 +104,14 @@ class BoltFile:
         return memoryview(self._data)[start : start + (overflow + 1) * self._page_size]
 
 
-def _newest_meta(data: bytes) -> tuple[int, int]:
+def _mapped(fd: int) -> bytes | mmap.mmap:
+    """The file `fd` mapped read-only; b"" when it is empty (an empty file cannot be mapped)."""
+    if os.fstat(fd).st_size == 0:
+        return b""
+    return mmap.mmap(fd, 0, access=mmap.ACCESS_READ)
+
+
+def _newest_meta(data: bytes | mmap.mmap) -> tuple[int, int]:
     """(page size, root bucket page) of the valid meta page with the highest txid."""
     first = _meta(data, 0)
     # meta page 1 follows page 0; the page size is in a valid page 0 (else the usual 4 KiB)
@@ -111,7 +123,7 @@ def _newest_meta(data: bytes) -> tuple[int, int]:
     return page_size, root
 
 
-def _meta(data: bytes, offset: int) -> tuple[int, int, int] | None:
+def _meta(data: bytes | mmap.mmap, offset: int) -> tuple[int, int, int] | None:
     """(txid, page size, root bucket page) of the meta page at `offset`, if valid."""
     at = offset + _PAGE.size
     if at + _META.size > len(data):
