@@ -38,7 +38,7 @@ class BuildahRuntime(ContainerRuntime):
         runtime_roots: tuple[Path, ...] = (Path("/run/runc"), Path("/run/crun")),
     ) -> None:
         self._storage = storage_root
-        self._containers = JsonFile(storage_root / "overlay-containers" / "containers.json")
+        self._containers = JsonFile.shared(storage_root / "overlay-containers" / "containers.json")
         self._runtime_roots = runtime_roots
 
     def unavailable_reason(self) -> str | None:

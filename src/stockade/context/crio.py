@@ -69,7 +69,7 @@ class CrioRuntime(ContainerRuntime):
     ) -> None:
         self._crio_state = crio_state
         self._roots = (storage_root / "overlay-containers", run_root / "overlay-containers")
-        self._images = JsonFile(storage_root / "overlay-images" / "images.json")
+        self._images = JsonFile.shared(storage_root / "overlay-images" / "images.json")
 
     def unavailable_reason(self) -> str | None:
         """CRI-O is readable when it has run here (its state dir) and its store exists."""

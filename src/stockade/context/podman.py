@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from stockade.context.imageref import split_reference
 from stockade.context.netstatus import PodmanNetworkStatus
@@ -28,10 +29,21 @@ _CGROUP_RE = re.compile(r"libpod-([0-9a-f]{64})(?:\.scope)?(?:/|$)")
 class JsonFile:
     """A JSON file re-read only when its size or mtime changes."""
 
+    # containers.json and images.json are read by several runtimes (podman, buildah, CRI-O)
+    # in each of the agent's resolvers: one parsed copy per path, not one per reader
+    _shared: ClassVar[dict[Path, JsonFile]] = {}
+    _shared_lock: ClassVar[threading.Lock] = threading.Lock()
+
+    @classmethod
+    def shared(cls, path: Path) -> JsonFile:
+        """The one JsonFile of `path` in this process, for files that several readers follow."""
+        with cls._shared_lock:
+            return cls._shared.setdefault(path, cls(path))
+
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._stamp: tuple[int, int] | None = None
-        self._value: Any = None
+        # (stamp, parsed) swapped as one: a shared file may be loaded from several threads
+        self._loaded: tuple[tuple[int, int], Any] | None = None
 
     def load(self, *, fresh: bool = False) -> Any:
         """The parsed content, or None while the file is missing or half-written.
@@ -39,17 +51,17 @@ class JsonFile:
         `fresh` reads the file whatever its stamp says: a rewrite within one mtime tick
         that keeps the size (one container swapped for another) leaves the stamp unchanged.
         """
-        if fresh:
-            self._stamp = None
+        loaded = self._loaded
         try:
             st = self.path.stat()
             stamp = (st.st_mtime_ns, st.st_size)
-            if stamp != self._stamp:
-                self._value = json.loads(self.path.read_bytes())
-                self._stamp = stamp
+            if fresh or loaded is None or loaded[0] != stamp:
+                loaded = (stamp, json.loads(self.path.read_bytes()))
+                self._loaded = loaded
         except (OSError, ValueError):
-            self._stamp, self._value = None, None
-        return self._value
+            self._loaded = None
+            return None
+        return loaded[1]
 
 
 class EventsLog:
@@ -143,8 +155,8 @@ class PodmanRuntime(ContainerRuntime):
         runtime_roots: tuple[Path, ...] = (Path("/run/runc"), Path("/run/crun")),
     ) -> None:
         self._storage = storage_root
-        self._containers = JsonFile(storage_root / "overlay-containers" / "containers.json")
-        self._images = JsonFile(storage_root / "overlay-images" / "images.json")
+        self._containers = JsonFile.shared(storage_root / "overlay-containers" / "containers.json")
+        self._images = JsonFile.shared(storage_root / "overlay-images" / "images.json")
         self._events = EventsLog(events_log)
         self._runtime_roots = runtime_roots
         self._network = PodmanNetworkStatus(storage_root / "libpod" / "bolt_state.db")
