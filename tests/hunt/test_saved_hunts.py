@@ -61,11 +61,9 @@ def test_a_saved_hunt_that_finds_rows_raises_an_alert(
         30,
         "the saved hunt's alert",
     )
-    assert alerts[0] == [
-        "Hunt: hunted node seen",
-        "Error",
-        "saved hunt 'hunted node seen' found 1 rows",
-    ]
+    rule, priority, output = alerts[0]
+    assert (rule, priority) == ("Hunt: hunted node seen", "Error")
+    assert output.endswith(": Error saved hunt 'hunted node seen' found 1 rows")  # Falco's shape
     stored = admin.get(f"/api/v1/hunts/{hunt_id}").json()
     assert stored["alerts"] >= 1 and stored["last_rows"] == 1 and stored["last_error"] == ""
     listed = admin.get("/api/v1/alerts", params={"rule": "Hunt: hunted node seen"})
@@ -119,4 +117,4 @@ def test_a_saved_hunts_alert_goes_to_the_outputs(tmp_path: Path) -> None:
         receiver.stop()
     (alert,) = receiver.alerts  # one run in the hour: one alert
     assert (alert["rule"], alert["priority"]) == ("Hunt: forwarded node seen", "Critical")
-    assert alert["output"] == "saved hunt 'forwarded node seen' found 1 rows"
+    assert alert["output"].endswith(": Critical saved hunt 'forwarded node seen' found 1 rows")

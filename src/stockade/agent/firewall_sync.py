@@ -18,7 +18,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import uuid
 from collections.abc import Callable, Sequence
 
 import httpx
@@ -35,10 +34,10 @@ from stockade.firewall.events import CONNECTION_EVENTS, connection_of
 from stockade.firewall.flows import Connection, FlowReport, aggregate
 from stockade.firewall.sockets import Socket, connections, listeners, read_sockets
 from stockade.model import Alert, Container, Event
+from stockade.model.alerts import THIS_HOST, Priority, new_alert
 from stockade.profiles.groups import group_id, workload_group
 from stockade.profiles.modes import Mode, ModePolicy, effective_modes
 from stockade.profiles.wire import LearnedGroup, LearnedReport, ProfilePush
-from stockade.rules.output import falco_time
 
 log = logging.getLogger(__name__)
 FLOWS_PATH = "/api/v1/agent/flows"
@@ -287,14 +286,13 @@ class FirewallSync:
         mode = modes.get(c.src) if c.src_kind == "group" else modes.get(c.dst)
         container = next((x for x in running if group_id(x) == c.src), None)
         target = f"{c.dst}:{c.port}/{c.protocol}"
-        return Alert(
-            uuid=str(uuid.uuid4()),
-            output=f"Connection outside the learned firewall rules ({c.src} -> {target}, "
-            f"mode {mode})",
-            priority="Warning",
+        return new_alert(
             rule=RULE_NAME,
-            time=falco_time(now),
-            output_fields={
+            priority=Priority.WARNING,
+            text=f"Connection outside the learned firewall rules ({c.src} -> {target}, "
+            f"mode {mode})",
+            ts=now,
+            fields={
                 "firewall.src": c.src,
                 "firewall.dst": c.dst,
                 "firewall.port": c.port,
@@ -304,6 +302,7 @@ class FirewallSync:
             },  # fmt: skip
             source="firewall",
             tags=["network", "firewall", "T1046"],
+            hostname=THIS_HOST,
             host_id=self._host_id,
             container_id=container.id if container else "",
         )

@@ -10,21 +10,18 @@ from __future__ import annotations
 
 import logging
 import shutil
-import socket
 import subprocess
 import time
-import uuid
 from collections.abc import Callable, Sequence
 
 from stockade.agent.image_scans import ImageIntegrityError, ImageScanRequest
 from stockade.model import Alert, Priority
-from stockade.rules.output import clock_time, falco_time
+from stockade.model.alerts import THIS_HOST, new_alert
 from stockade.scan.sources.rootfs import PODMAN_FLAGS
 
 log = logging.getLogger(__name__)
 INTEGRITY_RULE = "Image layer integrity failure"
 TAGS = ["container", "drift", "image", "mitre_persistence", "T1525"]
-_HOSTNAME = socket.gethostname()
 
 
 def integrity_alert(
@@ -41,13 +38,12 @@ def integrity_alert(
         f"{INTEGRITY_RULE} (image={request.image} digest={request.digest} file={file} "
         f"containers={','.join(c[:12] for c in container_ids)})"
     )
-    return Alert(
-        uuid=str(uuid.uuid4()),
-        output=f"{clock_time(now_ns)}: {priority.falco_name} {text}",
-        priority=priority.falco_name,
+    return new_alert(
         rule=INTEGRITY_RULE,
-        time=falco_time(now_ns),
-        output_fields={
+        priority=priority,
+        text=text,
+        ts=now_ns,
+        fields={
             "container.image": request.image,
             "container.image.id": request.image_id,
             "container.image.digest": request.digest,
@@ -56,8 +52,8 @@ def integrity_alert(
             "container.ids": list(container_ids),
         },
         source="image",
-        tags=list(TAGS),
-        hostname=_HOSTNAME,
+        tags=TAGS,
+        hostname=THIS_HOST,
         host_id=host_id,
         container_id=request.container_id,
     )

@@ -10,8 +10,6 @@ events' own timestamps, so a capture replayed later raises the same alerts.
 
 from __future__ import annotations
 
-import socket
-import uuid
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,9 +17,9 @@ from typing import Any
 from stockade.detect.base import DETECTORS, DetectorConfig, DetectorConfigError
 from stockade.detect.windows import CountWindow, GroupTable, SequenceProgress
 from stockade.model import Alert, Event, Priority
-from stockade.rules.output import OutputFormat, clock_time, falco_time
+from stockade.model.alerts import THIS_HOST, new_alert
+from stockade.rules.output import OutputFormat
 
-_HOSTNAME = socket.gethostname()
 COUNT_MARK = "\x00corr.count\x00"  # where `%corr.count` stood in an output
 
 
@@ -77,15 +75,15 @@ class Correlation:
         fields["corr.count"] = count
         fields["corr.window_s"] = self.window_ns / 1e9
         fields.update({g.name: value for g, value in zip(self.group_by, key, strict=True)})
-        return Alert(
-            uuid=str(uuid.uuid4()),
-            output=f"{clock_time(event.ts)}: {self.priority.falco_name} {text}",
-            priority=self.priority.falco_name,
+        return new_alert(
             rule=self.name,
-            time=falco_time(event.ts),
-            output_fields=fields,
-            tags=list(self.tags),
-            hostname=_HOSTNAME,
+            priority=self.priority,
+            text=text,
+            ts=event.ts,
+            fields=fields,
+            source="syscall",
+            tags=self.tags,
+            hostname=THIS_HOST,
             host_id=event.host_id,
             container_id=event.container.id,
             event_seq=event.seq,

@@ -18,14 +18,13 @@ from __future__ import annotations
 import enum
 import ipaddress
 import re
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from stockade.model import Alert, Event, Priority
+from stockade.model.alerts import new_alert
 from stockade.model.wire import Batch
-from stockade.rules.output import falco_time
 
 FLEET_AGENT = "fleet"  # the agent_id of the alerts fleet correlations raise
 TECHNIQUE = re.compile(r"^T\d{4}(\.\d{3})?$")
@@ -239,15 +238,14 @@ def fleet_alert(spec: FleetCorrelation, fire: Fire, seq: int) -> Alert:
     """The alert a fire raises (agent `fleet`, seq the fire's own number)."""
     fields: dict[str, object] = {**fire.fields, "fleet.window_s": spec.window_ns / 1e9}
     text = FIELD_MARK.sub(lambda m: str(fields.get(m.group(1), "<NA>")), spec.output).strip()
-    return Alert(
-        uuid=str(uuid.uuid4()),
-        output=f"{falco_time(fire.last_ts)}: {spec.priority.falco_name} {text}",
-        priority=spec.priority.falco_name,
+    return new_alert(
         rule=spec.name,
-        time=falco_time(fire.last_ts),
-        output_fields=fields,
+        priority=spec.priority,
+        text=text,
+        ts=fire.last_ts,
+        fields=fields,
         source="fleet",
-        tags=list(spec.tags),
+        tags=spec.tags,
         host_id=fire.host_id,
         seq=seq,
     )

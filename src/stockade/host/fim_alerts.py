@@ -7,14 +7,13 @@ Informational with the `package_manager` tag, so they stay auditable without pag
 from __future__ import annotations
 
 import os
-import socket
 import time
-import uuid
 from dataclasses import dataclass
 
 from stockade.host.fim_compare import ChangeKind, FileChange
 from stockade.host.fim_scan import FileState
 from stockade.model import HOST_CONTAINER_ID, Alert, Priority
+from stockade.model.alerts import THIS_HOST, falco_time, new_alert
 
 PACKAGE_MANAGERS = frozenset(
     {
@@ -39,7 +38,6 @@ RULE_BY_KIND = {
     ChangeKind.REMOVED: "File integrity: watched file deleted",
     ChangeKind.MODIFIED: "File integrity: watched file changed",
 }
-_HOSTNAME = socket.gethostname()
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,13 +64,8 @@ def _attrs(state: FileState | None) -> dict[str, object] | None:
         "gid": state.gid,
         "mode": f"{state.mode & 0o7777:04o}",
         "size": state.size,
-        "mtime": _rfc3339(state.mtime_ns),
+        "mtime": falco_time(state.mtime_ns),
     }
-
-
-def _rfc3339(ts_ns: int) -> str:
-    secs, ns = divmod(ts_ns, 1_000_000_000)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs)) + f".{ns:09d}Z"
 
 
 def fim_alert(
@@ -100,17 +93,15 @@ def fim_alert(
     }
     text = f"{rule} (file={change.path} changed={','.join(change.changed)} {by} "
     text += f"container_id={fields['container.id']})"
-    clock = time.strftime("%H:%M:%S", time.gmtime(ts_ns // 1_000_000_000))
-    return Alert(
-        uuid=str(uuid.uuid4()),
-        output=f"{clock}.{ts_ns % 1_000_000_000:09d}: {priority.falco_name} {text}",
-        priority=priority.falco_name,
+    return new_alert(
         rule=rule,
-        time=_rfc3339(ts_ns),
-        output_fields=fields,
+        priority=priority,
+        text=text,
+        ts=ts_ns,
+        fields=fields,
         source="fim",
         tags=["fim", "package_manager"] if quiet else ["fim"],
-        hostname=_HOSTNAME,
+        hostname=THIS_HOST,
         host_id=host_id,
         container_id=container,
     )

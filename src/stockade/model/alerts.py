@@ -1,10 +1,16 @@
-"""Alerts in Falco's JSON output shape, plus Stockade's origin fields."""
+"""Alerts in Falco's JSON output shape, plus Stockade's origin fields, and how one is made."""
 
 from __future__ import annotations
 
 import enum
+import socket
+import time
+import uuid
+from collections.abc import Iterable
 
 import msgspec
+
+THIS_HOST = socket.gethostname()  # the `hostname` of alerts raised on this machine
 
 
 class Priority(enum.IntEnum):
@@ -54,3 +60,48 @@ class Alert(msgspec.Struct, kw_only=True):
     event_seq: int = 0
     seq: int = 0  # the alert's own spool sequence, set by the agent
     count: int = 1  # identical alerts this one stands for (aggregated at the agent)
+
+
+def falco_time(ts: int) -> str:
+    """RFC 3339 with nanoseconds, UTC (Falco's `time`)."""
+    secs, ns = divmod(ts, 1_000_000_000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs)) + f".{ns:09d}Z"
+
+
+def clock_time(ts: int) -> str:
+    """Time of day with nanoseconds, as Falco prefixes its outputs."""
+    secs, ns = divmod(ts, 1_000_000_000)
+    return time.strftime("%H:%M:%S", time.gmtime(secs)) + f".{ns:09d}"
+
+
+def new_alert(
+    *,
+    rule: str,
+    priority: Priority,
+    text: str,
+    ts: int,
+    fields: dict[str, object],
+    source: str,
+    tags: Iterable[str] = (),
+    hostname: str = "",
+    host_id: str = "",
+    container_id: str = "",
+    event_seq: int = 0,
+    seq: int = 0,
+) -> Alert:
+    """A new alert (fresh uuid) in Falco's shape: output `<time of day>: <Priority> <text>`."""
+    return Alert(
+        uuid=str(uuid.uuid4()),
+        output=f"{clock_time(ts)}: {priority.falco_name} {text}",
+        priority=priority.falco_name,
+        rule=rule,
+        time=falco_time(ts),
+        output_fields=fields,
+        source=source,
+        tags=list(tags),
+        hostname=hostname,
+        host_id=host_id,
+        container_id=container_id,
+        event_seq=event_seq,
+        seq=seq,
+    )

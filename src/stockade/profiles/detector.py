@@ -8,15 +8,14 @@ guard, or to be killed at exec where no permission event could stop it (memfd).
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
-import uuid
 from collections import deque
 from collections.abc import Callable
 
 from stockade.detect.base import DETECTORS, DetectorConfig
 from stockade.model import Alert, Event, Priority, Process
+from stockade.model.alerts import THIS_HOST, new_alert
 from stockade.model.entities import Container
 from stockade.profiles.book import Deviation, ProfileBook
 from stockade.profiles.groups import GroupId, workload_group
@@ -26,11 +25,9 @@ from stockade.profiles.observe import EVENT_TYPES, EXEC_TYPES, behaviours_of
 from stockade.profiles.profile import Behaviour, Kind
 from stockade.profiles.verdict import ALLOW, ExecVerdict, exec_verdict
 from stockade.profiles.wire import LearnedGroup, LearnedReport, ProfilePush
-from stockade.rules.output import clock_time, falco_time
 
 DEVIATION_RULE = "Behaviour outside the learned profile"
 DRIFT_RULE = "Container drift: executable not from the image"
-_HOSTNAME = socket.gethostname()
 
 ExeHasher = Callable[[Event], str]  # "sha256:..." of an exec's executable, "" if unknown
 
@@ -203,15 +200,15 @@ def deviation_alert(event: Event, deviations: list[Deviation], why: str = "") ->
         "container.id": event.container.short_id,
         "container.name": event.container.name,
     }
-    return Alert(
-        uuid=str(uuid.uuid4()),
-        output=f"{clock_time(event.ts)}: {priority.falco_name} {text}",
-        priority=priority.falco_name,
+    return new_alert(
         rule=rule,
-        time=falco_time(event.ts),
-        output_fields=fields,
+        priority=priority,
+        text=text,
+        ts=event.ts,
+        fields=fields,
+        source="syscall",
         tags=["profile", "drift"] if lead.drift else ["profile"],
-        hostname=_HOSTNAME,
+        hostname=THIS_HOST,
         host_id=event.host_id,
         container_id=event.container.id,
         event_seq=event.seq,

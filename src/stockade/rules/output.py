@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -35,18 +34,6 @@ def render(value: Any) -> str:
     if isinstance(value, tuple | list):
         return ",".join(map(str, value))
     return str(value)
-
-
-def falco_time(ts: int) -> str:
-    """RFC 3339 with nanoseconds, UTC (Falco's `time`)."""
-    secs, ns = divmod(ts, 1_000_000_000)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs)) + f".{ns:09d}Z"
-
-
-def clock_time(ts: int) -> str:
-    """Time of day with nanoseconds, as Falco prefixes its outputs."""
-    secs, ns = divmod(ts, 1_000_000_000)
-    return time.strftime("%H:%M:%S", time.gmtime(secs)) + f".{ns:09d}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import socket
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
 from stockade.model import Alert, Event, Priority
+from stockade.model.alerts import THIS_HOST, new_alert
 from stockade.rules import ast
 from stockade.rules.messages import LoadMessage
-from stockade.rules.output import OutputFormat, clock_time, falco_time
+from stockade.rules.output import OutputFormat
 
 Matching = Literal["all", "first"]
 Predicate = Callable[[Event], bool]
-_HOSTNAME = socket.gethostname()
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -41,17 +39,15 @@ class CompiledRule:
     def alert(self, event: Event) -> Alert:
         """The Falco-shaped alert this rule raises for `event`."""
         text, fields = self.formatter.format(event)
-        prefix = f"{clock_time(event.ts)}: {self.priority.falco_name} "
-        return Alert(
-            uuid=str(uuid.uuid4()),
-            output=prefix + text,
-            priority=self.priority.falco_name,
+        return new_alert(
             rule=self.name,
-            time=falco_time(event.ts),
-            output_fields=fields,
+            priority=self.priority,
+            text=text,
+            ts=event.ts,
+            fields=fields,
             source=self.source,
-            tags=list(self.tags),
-            hostname=_HOSTNAME,
+            tags=self.tags,
+            hostname=THIS_HOST,
             host_id=event.host_id,
             container_id=event.container.id,
             event_seq=event.seq,

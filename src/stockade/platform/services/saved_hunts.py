@@ -9,16 +9,14 @@ import asyncio
 import json
 import logging
 import time
-import uuid
 from collections.abc import Callable
 
 import msgspec
 
 from stockade.hunt.engine import HuntError, HuntQuery
-from stockade.model.alerts import Alert, Priority
+from stockade.model.alerts import Alert, Priority, new_alert
 from stockade.platform.store.hunting import Hunting
 from stockade.platform.store.sqlite_hunts import SavedHunt
-from stockade.platform.timestamps import format_ns
 
 log = logging.getLogger(__name__)
 TICK_S = 1.0
@@ -35,13 +33,12 @@ def due(hunt: SavedHunt, now: int) -> bool:
 def alert_for(hunt: SavedHunt, columns: list[str], rows: list[list[object]], at: int) -> Alert:
     """The alert a run with rows raises: the rule is the hunt's name, the rows its fields."""
     shown = [dict(zip(columns, row, strict=True)) for row in rows[:ROWS_IN_ALERT]]
-    return Alert(
-        uuid=str(uuid.uuid4()),
-        output=f"saved hunt {hunt.name!r} found {len(rows)} rows",
-        priority=Priority.parse(hunt.priority).falco_name,
+    return new_alert(
         rule=f"Hunt: {hunt.name}",
-        time=format_ns(at),
-        output_fields={"hunt.id": hunt.id, "hunt.rows": json.dumps(shown, default=str)},
+        priority=Priority.parse(hunt.priority),
+        text=f"saved hunt {hunt.name!r} found {len(rows)} rows",
+        ts=at,
+        fields={"hunt.id": hunt.id, "hunt.rows": json.dumps(shown, default=str)},
         source="hunt",
         tags=["hunt"],
     )
