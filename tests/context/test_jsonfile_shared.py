@@ -1,4 +1,4 @@
-"""One parsed copy of a JSON state file that several runtimes follow."""
+"""One parsed copy of podman's state files (JSON files, events log) that several runtimes follow."""
 
 from __future__ import annotations
 
@@ -26,3 +26,16 @@ def test_a_shared_file_is_read_again_when_it_changes(tmp_path: Path) -> None:
     assert JsonFile.shared(path).load() == [1, 2]
     path.unlink()
     assert JsonFile.shared(path).load() is None
+
+
+def test_two_podman_runtimes_follow_one_events_log(tmp_path: Path) -> None:
+    log = tmp_path / "events.log"
+    log.write_text(
+        '{"Type": "container", "ID": "abc", "Status": "start", "Attributes": {"a": "1"}}\n'
+    )
+    first = PodmanRuntime(storage_root=tmp_path, events_log=log)._events
+    second = PodmanRuntime(storage_root=tmp_path, events_log=log)._events
+    assert first is second
+    first.refresh()
+    second.refresh()
+    assert second.labels == {"abc": {"a": "1"}}

@@ -67,14 +67,29 @@ class JsonFile:
 class EventsLog:
     """Follows libpod's events log (JSON lines) for container labels and start times."""
 
+    # each of the agent's resolvers has its podman runtime: one follower per log, not one each
+    _shared: ClassVar[dict[Path, EventsLog]] = {}
+    _shared_lock: ClassVar[threading.Lock] = threading.Lock()
+
+    @classmethod
+    def shared(cls, path: Path) -> EventsLog:
+        """The one EventsLog of `path` in this process."""
+        with cls._shared_lock:
+            return cls._shared.setdefault(path, cls(path))
+
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._lock = threading.Lock()  # a shared log is refreshed from several threads
         self._offset = 0
         self.labels: dict[str, dict[str, str]] = {}
         self.started: dict[str, int] = {}
 
     def refresh(self) -> None:
         """Read the lines appended since the last call."""
+        with self._lock:
+            self._read_appended()
+
+    def _read_appended(self) -> None:
         try:
             with self.path.open("rb") as f:
                 if f.seek(0, 2) < self._offset:
@@ -157,7 +172,7 @@ class PodmanRuntime(ContainerRuntime):
         self._storage = storage_root
         self._containers = JsonFile.shared(storage_root / "overlay-containers" / "containers.json")
         self._images = JsonFile.shared(storage_root / "overlay-images" / "images.json")
-        self._events = EventsLog(events_log)
+        self._events = EventsLog.shared(events_log)
         self._runtime_roots = runtime_roots
         self._network = PodmanNetworkStatus(storage_root / "libpod" / "bolt_state.db")
 
