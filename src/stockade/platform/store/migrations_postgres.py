@@ -10,21 +10,17 @@ through `dialect.ddl`.
 
 from __future__ import annotations
 
+from stockade.platform.store.alert_console_schema import (
+    ALERT_CONSOLE_COLUMNS,
+    ALERT_CONSOLE_INDEXES,
+)
 from stockade.platform.store.base import StoreError
 from stockade.platform.store.dialect import alert_text_vector
-from stockade.platform.store.migrations_sqlite import ALERT_CONSOLE_COLUMNS
 
 _FULL_TEXT_SEARCH = (
     ALERT_CONSOLE_COLUMNS
+    + ALERT_CONSOLE_INDEXES
     + """
-        DROP INDEX alerts_rule_ts;
-        CREATE INDEX alerts_rule_ts ON alerts (rule, ts DESC, id DESC);
-        DROP INDEX alerts_priority_num_ts;
-        CREATE INDEX alerts_priority_num_ts ON alerts (priority_num, ts DESC, id DESC);
-        CREATE INDEX alerts_hostname_ts ON alerts (hostname, ts DESC, id DESC);
-        CREATE INDEX alerts_container_name_ts ON alerts (container_name, ts DESC, id DESC);
-        CREATE INDEX alerts_image_ts ON alerts (image, ts);
-        CREATE INDEX alerts_status_ts ON alerts (status, ts);
         CREATE INDEX alerts_text ON alerts USING gin (ALERT_TEXT);
         ALTER TABLE agents ADD COLUMN events_total INTEGER NOT NULL DEFAULT 0;
         ALTER TABLE agents ADD COLUMN heartbeat_at INTEGER NOT NULL DEFAULT 0;

@@ -6,17 +6,10 @@ PostgreSQL runs the same texts through `dialect.ddl`, except the few versions
 
 from __future__ import annotations
 
-# version 9 (the alert console) adds these columns on both databases
-ALERT_CONSOLE_COLUMNS = """
-        ALTER TABLE alerts ADD COLUMN hostname TEXT NOT NULL DEFAULT '';
-        ALTER TABLE alerts ADD COLUMN container_name TEXT NOT NULL DEFAULT '';
-        ALTER TABLE alerts ADD COLUMN image TEXT NOT NULL DEFAULT '';
-        ALTER TABLE alerts ADD COLUMN tags TEXT NOT NULL DEFAULT ',';
-        ALTER TABLE alerts ADD COLUMN count INTEGER NOT NULL DEFAULT 1;
-        ALTER TABLE alerts ADD COLUMN status TEXT NOT NULL DEFAULT 'new';
-        ALTER TABLE alerts ADD COLUMN status_by TEXT NOT NULL DEFAULT '';
-        ALTER TABLE alerts ADD COLUMN status_at INTEGER;
-"""
+from stockade.platform.store.alert_console_schema import (
+    ALERT_CONSOLE_COLUMNS,
+    ALERT_CONSOLE_INDEXES,
+)
 
 MIGRATIONS: tuple[tuple[int, str], ...] = (
     (
@@ -276,14 +269,9 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
             image = coalesce((SELECT c.image FROM containers c
                 WHERE c.id = alerts.container_id AND c.agent_id = alerts.agent_id), '');
         UPDATE alerts SET tags = ',' WHERE tags = ',,';
-        DROP INDEX alerts_rule_ts;
-        CREATE INDEX alerts_rule_ts ON alerts (rule, ts DESC, id DESC);
-        DROP INDEX alerts_priority_num_ts;
-        CREATE INDEX alerts_priority_num_ts ON alerts (priority_num, ts DESC, id DESC);
-        CREATE INDEX alerts_hostname_ts ON alerts (hostname, ts DESC, id DESC);
-        CREATE INDEX alerts_container_name_ts ON alerts (container_name, ts DESC, id DESC);
-        CREATE INDEX alerts_image_ts ON alerts (image, ts);
-        CREATE INDEX alerts_status_ts ON alerts (status, ts);
+"""
+        + ALERT_CONSOLE_INDEXES
+        + """
         CREATE VIRTUAL TABLE alerts_text USING fts5 (
             rule, output, proc_cmdline, hostname, container_name, image, tags,
             content='alerts', content_rowid='id'
