@@ -12,9 +12,10 @@ from __future__ import annotations
 import json
 import re
 import threading
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, TypeVar
 
 from stockade.context.imageref import split_reference
 from stockade.context.netstatus import PodmanNetworkStatus
@@ -26,19 +27,25 @@ from stockade.model.entities import Mount
 _CGROUP_RE = re.compile(r"libpod-([0-9a-f]{64})(?:\.scope)?(?:/|$)")
 
 
+_Reader = TypeVar("_Reader")
+_SHARED: dict[tuple[object, Path], Any] = {}  # one reader per (kind, path) in this process
+_SHARED_LOCK = threading.Lock()
+
+
+def _shared(kind: Callable[[Path], _Reader], path: Path) -> _Reader:
+    """The process's one reader of `path` made by `kind`: one parsed copy, not one per user."""
+    with _SHARED_LOCK:
+        return _SHARED.setdefault((kind, path), kind(path))  # type: ignore[no-any-return]
+
+
 class JsonFile:
     """A JSON file re-read only when its size or mtime changes."""
 
-    # containers.json and images.json are read by several runtimes (podman, buildah, CRI-O)
-    # in each of the agent's resolvers: one parsed copy per path, not one per reader
-    _shared: ClassVar[dict[Path, JsonFile]] = {}
-    _shared_lock: ClassVar[threading.Lock] = threading.Lock()
-
     @classmethod
     def shared(cls, path: Path) -> JsonFile:
-        """The one JsonFile of `path` in this process, for files that several readers follow."""
-        with cls._shared_lock:
-            return cls._shared.setdefault(path, cls(path))
+        """The one JsonFile of `path` in this process: containers.json and images.json are
+        read by several runtimes (podman, buildah, CRI-O) in each of the agent's resolvers."""
+        return _shared(cls, path)
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -67,15 +74,10 @@ class JsonFile:
 class EventsLog:
     """Follows libpod's events log (JSON lines) for container labels and start times."""
 
-    # each of the agent's resolvers has its podman runtime: one follower per log, not one each
-    _shared: ClassVar[dict[Path, EventsLog]] = {}
-    _shared_lock: ClassVar[threading.Lock] = threading.Lock()
-
     @classmethod
     def shared(cls, path: Path) -> EventsLog:
-        """The one EventsLog of `path` in this process."""
-        with cls._shared_lock:
-            return cls._shared.setdefault(path, cls(path))
+        """The one EventsLog of `path` in this process (each resolver has a podman runtime)."""
+        return _shared(cls, path)
 
     def __init__(self, path: Path) -> None:
         self.path = path
