@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 import subprocess
 import tempfile
 from collections.abc import Callable
@@ -17,6 +18,7 @@ from stockade.scan.sources.oci import OciImage
 from stockade.scan.sources.rootfs import PODMAN_FLAGS
 
 _TIMEOUT = 600  # saving a large image takes a while
+CONTAINERD_ADDRESS = "/run/containerd/containerd.sock"  # ctr's default; $CONTAINERD_ADDRESS
 Opener = Callable[[str, str, str], Source | str]  # (ref, name, binary) -> source, or why not
 
 
@@ -92,7 +94,21 @@ def _docker(ref: str, name: str, docker: str) -> Source | str:
     )
 
 
+def _containerd_socket_missing() -> str | None:
+    """Why containerd cannot be running here, else None: without its socket `ctr` would
+    keep dialing for its whole connect timeout (10 s) before saying so."""
+    address = os.environ.get("CONTAINERD_ADDRESS", CONTAINERD_ADDRESS)
+    try:
+        if stat.S_ISSOCK(os.stat(address).st_mode):
+            return None
+    except OSError:
+        pass
+    return f"not running (no socket at {address})"
+
+
 def _containerd(ref: str, name: str, ctr: str) -> Source | str:
+    if missing := _containerd_socket_missing():
+        return missing
     namespace = os.environ.get("CONTAINERD_NAMESPACE", "default")
     listed = _run(ctr, "-n", namespace, "images", "ls", "-q")
     if listed.returncode != 0:
