@@ -32,10 +32,11 @@ STRATUM_CLIENT = (
 STRATUM_LOGIN = '{{"id":1,"method":"mining.subscribe","params":["cpuminer/2.5.1"]}}'
 HTTP_GET = "GET / HTTP/1.1"
 # A one-request HTTP server on a unix socket, and curl asking it for the version as a
-# docker client would.
+# docker client would. The server reads the whole request before answering: closing with
+# unread bytes resets the connection, curl then fails and RETRY waits out all its rounds.
 UNIX_SERVER = (
     'python3 -c "import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); '
-    "s.listen(1); s.settimeout(20); c,_=s.accept(); c.recv(64); "
+    "s.listen(1); s.settimeout(20); c,_=s.accept(); c.recv(4096); "
     "c.sendall(b'HTTP/1.0 200 OK\\r\\n\\r\\n{{}}')\" {} & "
 )
 UNIX_CLIENT = "curl -s --unix-socket {} http://localhost/version"
