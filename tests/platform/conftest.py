@@ -2,11 +2,13 @@
 
 The platform stores in SQLite; a module that sets `STORE_KINDS = ("sqlite", "postgresql")`
 runs all its tests once per store (PostgreSQL: a database of its own on the session's
-server). STOCKADE_TEST_STORES=sqlite,postgresql runs every module on each.
+server). STOCKADE_TEST_STORES=sqlite,postgresql runs every module on each. A module that
+sets `PLATFORM_CONFIG = {"field": value}` gets a platform with those PlatformConfig fields.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Iterator
 
@@ -44,7 +46,10 @@ def running(
 ) -> Iterator[PlatformRunner]:
     """One real platform for the tests of a module (per store kind, see STORE_KINDS)."""
     url = store_url(store_kind, request)
-    server = PlatformRunner(tmp_path_factory.mktemp("platform"), url).start()
+    server = PlatformRunner(tmp_path_factory.mktemp("platform"), url)
+    overrides = getattr(request.module, "PLATFORM_CONFIG", {})
+    server.config = dataclasses.replace(server.config, **overrides)
+    server.start()
     yield server
     server.stop()
 

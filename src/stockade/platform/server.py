@@ -49,7 +49,7 @@ from stockade.platform.services import (
     PlatformServices,
     ScanService,
 )
-from stockade.platform.services.accounts import ensure_admin
+from stockade.platform.services.accounts import LoginPacing, ensure_admin
 from stockade.platform.services.actions import ActionService, action_store
 from stockade.platform.services.enrollment import create_token
 from stockade.platform.services.firewall import FirewallService
@@ -94,6 +94,7 @@ class PlatformConfig:
     profile_discover_minutes: int = DEFAULT_DISCOVER_MINUTES  # then a group is monitored
     outputs: OutputSettings = field(default_factory=OutputSettings)  # where alerts also go
     fleet_correlations: tuple[Path, ...] = ()  # correlation files; (): the shipped defaults
+    login_pacing: LoginPacing = LoginPacing()  # how late failed and refused logins answer
 
     @property
     def runs_workers(self) -> bool:
@@ -271,7 +272,7 @@ class Platform:
         services = PlatformServices(
             store=store,
             runner=runner,
-            accounts=AccountService(store, runner, audit, HashPool()),
+            accounts=AccountService(store, runner, audit, HashPool(), config.login_pacing),
             audit=audit,
             agents=AgentService(store, runner, ca, validity),
             alerts=AlertService(store, runner),

@@ -42,6 +42,14 @@ REFUSED = "LOGIN_REFUSED"  # the audit log's method for refused logins
 LOCKED_OUT = "too many failed logins; try later"
 
 
+@dataclass(frozen=True, slots=True)
+class LoginPacing:
+    """How late failed (401) and refused (429) logins are answered."""
+
+    failure_delay_s: float = FAILURE_DELAY_S
+    refusal_delay_s: float = REFUSAL_DELAY_S
+
+
 class AccountError(PlatformError):
     """A refused account operation, with the HTTP status that says why."""
 
@@ -84,9 +92,15 @@ class AccountService:
     """Logs users in (rate limited) and manages users and tokens, off the event loop."""
 
     def __init__(
-        self, store: Store, runner: StoreRunner, audit: AuditService, hashing: HashPool
+        self,
+        store: Store,
+        runner: StoreRunner,
+        audit: AuditService,
+        hashing: HashPool,
+        pacing: LoginPacing = LoginPacing(),
     ) -> None:
         self._store, self._runner, self._audit, self._hashing = store, runner, audit, hashing
+        self._pacing = pacing
         self.guard = LoginGuard()
         self.refusals = RefusalTally()
 
@@ -112,7 +126,7 @@ class AccountService:
             raise AccountError(429, str(e), 1) from e  # Retry-After: 1, not a lockout's
         if user is None or not good:
             await self._log_lockouts(username, source, self.guard.failed(username, source, now))
-            await asyncio.sleep(max(0.0, started + FAILURE_DELAY_S - time.monotonic()))
+            await asyncio.sleep(max(0.0, started + self._pacing.failure_delay_s - time.monotonic()))
             raise AccountError(401, "wrong username or password")
         self.guard.succeeded(username, source)
         self._hashing.refund()
@@ -148,7 +162,7 @@ class AccountService:
         if self.refusals.refused(source, now):
             path = f"login of {username!r} refused: {why}; repeats are counted"
             await self._audit.record(username, REFUSED, path, 429, source)
-        await asyncio.sleep(REFUSAL_DELAY_S)
+        await asyncio.sleep(self._pacing.refusal_delay_s)
 
     async def report_refusals_every(self, interval_s: float) -> None:
         """Report ended windows of refused logins every `interval_s` until cancelled."""
