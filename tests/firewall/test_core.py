@@ -108,24 +108,25 @@ def _elements(commands: dict[str, Any], name: str) -> list[Any]:
 Allowed = dict[str, set[tuple[str, str, int]]]
 
 
-def _peers(commands: dict[str, Any], hook: str, family: str = "ip") -> tuple[Allowed, set[str]]:
+def _peers(commands: dict[str, Any], hook: str, family: str = "ip") -> Allowed:
     """Per peer address in the chain's verdict map, the (protocol, port field, port) its
-    chain accepts; and the TCP replies' rules (each must refuse a connection's opening)."""
+    chain accepts."""
     rules: dict[str, list[list[Any]]] = {}
     for rule in _commands(commands, "rule"):
         rules.setdefault(rule["chain"], []).append(rule["expr"])
     peer_map = next(m for m in _commands(commands, "map") if m["name"] == f"{hook}_{family}_peers")
     found: Allowed = {}
-    guarded: set[str] = set()
     for address, verdict in peer_map.get("elem", []):
         for expr in rules[verdict["jump"]["target"]]:
             protocol, port = expr[0]["match"]["right"], expr[1]["match"]
             numbers = port["right"]["set"] if isinstance(port["right"], dict) else [port["right"]]
             field = port["left"]["payload"]["field"]
             found.setdefault(address, set()).update((protocol, field, n) for n in numbers)
-            if protocol == "tcp" and field == "sport" and expr[2]["match"]["op"] == "!=":
-                guarded.add(address)
-    return found, guarded
+    return found
+
+
+def _first_rule(commands: dict[str, Any], hook: str) -> Any:
+    return next(r["expr"] for r in _commands(commands, "rule") if r["chain"] == hook)
 
 
 def test_protect_rules_allow_learned_peers_dns_and_their_replies_only() -> None:
@@ -134,25 +135,22 @@ def test_protect_rules_allow_learned_peers_dns_and_their_replies_only() -> None:
     web = protect_commands("web", rules, addresses, resolvers=["10.88.0.1"])
     chains = [c for c in _commands(web, "chain") if "hook" in c]
     assert {(c["name"], c["policy"]) for c in chains} == {("input", "drop"), ("output", "drop")}
-    assert _peers(web, "input") == (
-        {
-            "10.88.0.1": {("tcp", "sport", 53), ("udp", "sport", 53)},  # the resolver's answers
-            "10.88.0.6": {("tcp", "dport", 8080)},
-        },
-        {"10.88.0.1"},
-    )
-    assert _peers(web, "output") == (
-        {
-            "10.88.0.1": {("tcp", "dport", 53), ("udp", "dport", 53)},
-            "10.88.0.6": {("tcp", "sport", 8080)},  # replies to the client's connections
-        },
-        {"10.88.0.6"},
-    )
+    for hook in ("input", "output"):  # any TCP packet but an opening, before any lookup
+        flags = {"payload": {"protocol": "tcp", "field": "flags"}}
+        opening = {"op": "!=", "left": {"&": [flags, ["syn", "ack"]]}, "right": "syn"}
+        assert _first_rule(web, hook) == [{"match": opening}, {"accept": None}]
+    # TCP replies pass that first rule: the maps hold openings and UDP replies only
+    assert _peers(web, "input") == {
+        "10.88.0.1": {("udp", "sport", 53)},  # the resolver's answers
+        "10.88.0.6": {("tcp", "dport", 8080)},
+    }
+    assert _peers(web, "output") == {"10.88.0.1": {("tcp", "dport", 53), ("udp", "dport", 53)}}
     client = protect_commands("client", rules, addresses)
     to_web = {"10.88.0.5": {("tcp", "dport", 8080)}, "10.88.0.7": {("tcp", "dport", 8080)}}
-    assert _peers(client, "output") == (to_web, set())
-    from_web = {"10.88.0.5": {("tcp", "sport", 8080)}, "10.88.0.7": {("tcp", "sport", 8080)}}
-    assert _peers(client, "input") == (from_web, {"10.88.0.5", "10.88.0.7"})
+    assert _peers(client, "output") == to_web
+    assert _peers(client, "input") == {}
+    client_input = [r for r in _commands(client, "rule") if r["chain"] == "input"]
+    assert "vmap" not in json.dumps(client_input)  # nothing to look a peer up for
     # peers allowed the same ports share one chain
     (peer_map,) = [m for m in _commands(client, "map") if m["name"] == "output_ip_peers"]
     assert len({json.dumps(verdict) for _, verdict in peer_map["elem"]}) == 1
@@ -161,7 +159,9 @@ def test_protect_rules_allow_learned_peers_dns_and_their_replies_only() -> None:
     ipv6 = protect_commands("web", outside, addresses)
     prefix = {"prefix": {"addr": "2001:db8::", "len": 32}}
     assert _elements(ipv6, "output_ip6_net") == [{"concat": [prefix, "tcp", 443]}]
-    assert _peers(ipv6, "output", "ip6") == ({}, set())
+    assert _peers(ipv6, "output", "ip6") == {}
+    inputs = [r for r in _commands(ipv6, "rule") if r["chain"] == "input"]
+    assert "@output_ip6_net" not in json.dumps(inputs)  # TCP replies need no lookup
 
 
 def test_enforcer_applies_once_per_namespace_and_removes_when_unprotected() -> None:

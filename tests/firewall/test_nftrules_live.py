@@ -22,6 +22,7 @@ from stockade.firewall.allowlist import AllowRule
 from stockade.firewall.nftrules import protect_commands, remove_commands
 from stockade.respond import nftables
 from tests.support.ci import require
+from tests.support.polling import poll_value
 
 pytestmark = [pytest.mark.root]
 CLIENT, SERVER = "10.254.7.1", "10.254.7.2"
@@ -46,6 +47,27 @@ try:
     s.connect((sys.argv[1], int(sys.argv[2]))); print("connected")
 except OSError as e:
     print(type(e).__name__)
+"""
+
+# hand-made packets to a port (pinned to one CPU, so they arrive in order): a SYN with
+# ECN flags (an opening all the same), a UDP datagram, then a bare ACK (no connection's)
+FAKES = """
+import os, socket, struct, sys
+os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+src, dst, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+def checksum(data):
+    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return ~total & 0xFFFF
+def segment(flags):
+    header = struct.pack("!HHIIBBHHH", 40000, port, 1, 1, 5 << 4, flags, 65535, 0, 0)
+    pseudo = socket.inet_aton(src) + socket.inet_aton(dst) + struct.pack("!HH", 6, 20)
+    return header[:16] + struct.pack("!H", checksum(pseudo + header)) + header[18:]
+raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_TCP)
+raw.sendto(segment(0xC2), (dst, 0))  # SYN|ECE|CWR
+socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b"x", (dst, port))
+raw.sendto(segment(0x10), (dst, 0))  # ACK
 """
 
 
@@ -121,3 +143,37 @@ def test_only_the_allowed_side_opens_and_only_to_the_allowed_port(pair: Pair) ->
     assert not pair.connects(pair.server, CLIENT, 7070, source_port=8080)
     nftables.apply(Path(f"/run/netns/{pair.server}"), remove_commands())
     assert pair.connects(pair.server, CLIENT, 7070, source_port=8080)
+
+
+def _counters(ns: str) -> dict[str, int]:
+    """The namespace's TCP and UDP counters (/proc/net/snmp), as `Tcp.InSegs` and so on."""
+    argv = ["ip", "netns", "exec", ns, "cat", "/proc/net/snmp"]
+    lines = subprocess.run(argv, capture_output=True, text=True, check=True).stdout.splitlines()
+    found: dict[str, int] = {}
+    for names, values in zip(lines[::2], lines[1::2], strict=True):
+        protocol, *fields = names.split()
+        numbers = map(int, values.split()[1:])
+        found.update({f"{protocol[:-1]}.{k}": n for k, n in zip(fields, numbers, strict=True)})
+    return found
+
+
+def test_only_a_connections_opening_is_checked(pair: Pair) -> None:
+    """Non-SYN TCP passes to the stack, which opens nothing for it; openings and UDP are checked."""
+    rules = [AllowRule(src="client", dst="server", port=8080)]
+    pair.protect(pair.server, "server", rules)  # the client stays open: it sends the fakes
+    before = _counters(pair.server)
+    argv = ["ip", "netns", "exec", pair.client, sys.executable, "-c", FAKES, CLIENT, SERVER]
+    subprocess.run(argv + ["9090"], capture_output=True, check=True, timeout=10)
+    after = poll_value(
+        lambda: _counters(pair.server),
+        lambda now: now["Tcp.OutRsts"] > before["Tcp.OutRsts"],
+        10,
+        "the server's RST to the fake ACK",
+    )
+    delta = {key: after[key] - before[key] for key in before}
+    assert delta["Tcp.InSegs"] == 1  # the ACK; the SYN with ECN flags was dropped
+    assert delta["Tcp.OutRsts"] == 1 and delta["Tcp.PassiveOpens"] == 0
+    assert delta["Udp.InDatagrams"] == delta["Udp.NoPorts"] == 0  # the datagram was dropped
+    assert not pair.connects(pair.client, SERVER, 9090)
+    pair.protect(pair.client, "client", rules)
+    assert pair.connects(pair.client, SERVER, 8080)  # its SYN-ACK and ACK need no lookup

@@ -4,20 +4,32 @@ Once a group is protected, each of its containers gets one table in its own netw
 namespace: both directions drop by default; loopback, DNS to the configured resolvers
 and every allow rule naming the group are accepted.
 
-A packet costs one lookup keyed on the peer's address alone: a verdict map per chain and
-address family sends each allowed peer address to a small chain of its own (shared by
-peers allowed the same ports) holding the protocol and port checks. Keyed on the 4-byte
-IPv4 address with a fixed size, the kernel picks its fast hash, several times cheaper per
+Only a connection's first packet is looked up. Every chain first accepts any TCP packet
+that is not a SYN without ACK (replies, established traffic, RSTs): a TCP connection opens
+only with that SYN, which pays one lookup on the sender's output and one on the receiver's
+input, so deny by default holds for TCP. This is safe because a host's TCP stack accepts a
+non-SYN segment only for a socket that exists: an established connection, or one whose SYN
+it sent (which was checked); anything else is answered by a RST. Two edge cases remain: a
+SYN-cookie ACK (only while a listener's queue has overflowed) opens a connection, but its
+cookie is a keyed hash that only the SYN-ACK to a checked SYN reveals, so a peer never
+allowed can only guess it blindly; and a process with CAP_NET_RAW (not among podman's
+default capabilities) can send hand-made non-SYN segments anywhere: they open nothing
+but carry their payload to whoever captures them. UDP and other protocols have no first
+packet: each of their packets is looked up.
+
+The lookup is keyed on the peer's address alone: a verdict map per chain and address
+family sends each allowed peer address to a small chain of its own (shared by peers
+allowed the same ports) holding the protocol and port checks. Keyed on the 4-byte IPv4
+address with a fixed size, the kernel picks its fast hash, several times cheaper per
 packet than a lookup keyed on (address, protocol, port). Allowed CIDRs sit in interval
 sets of (network, protocol, port), looked up only when not empty.
 
 The table is stateless: no `ct` expression, so connection tracking stays off in the
 container's namespace (it cost a new connection about half its setup time). A packet is
 accepted when it goes to (or comes from) an allowed peer's port, or is the reply to
-such a packet: it comes from a peer's allowed port (the peer's side of an outbound
-connection) or goes from one of ours (our side of an inbound one). A TCP packet opening
-a connection (SYN without ACK) is never taken as a reply, so only the allowed side can
-open one; for UDP a peer's allowed port may also reach other local ports. ICMP errors
+such a packet: any TCP packet but an opening, and for UDP a packet from a peer's allowed
+port (the peer's side of an outbound exchange) or from one of ours (our side of an
+inbound one), so a peer's allowed UDP port may also reach other local ports. ICMP errors
 (unreachable, too big, time exceeded) and IPv6 neighbour discovery pass either way.
 The commands replace the table whole in one transaction, so re-applying is idempotent.
 """
@@ -57,9 +69,9 @@ def _iface(key: str) -> JsonObj:
 
 _TCP_FLAGS = {"payload": {"protocol": "tcp", "field": "flags"}}
 _SYN_ONLY = {"&": [_TCP_FLAGS, ["syn", "ack"]]}
-# a connection's first packet: only the allowed side opens a connection
-_TCP_OPENING = {"match": {"op": "==", "left": _SYN_ONLY, "right": "syn"}}
+# any TCP packet but a connection's first (SYN without ACK): accepted before any lookup
 _TCP_NOT_OPENING = {"match": {"op": "!=", "left": _SYN_ONLY, "right": "syn"}}
+_TCP = {"match": {"op": "==", "left": {"meta": {"key": "l4proto"}}, "right": "tcp"}}
 _ICMP_TYPES = {
     "icmp": ["destination-unreachable", "time-exceeded", "parameter-problem"],
     "icmpv6": [
@@ -154,8 +166,6 @@ def _port_rules(chain: str, ports: Ports, *, reply: bool) -> list[JsonObj]:
             {"match": {"op": "==", "left": {"meta": {"key": "l4proto"}}, "right": protocol}},
             {"match": {"op": "==", "left": field, "right": right}},
         ]
-        if reply and protocol == "tcp":
-            match.append(_TCP_NOT_OPENING)
         commands.append(_rule(chain, *match))
     return commands
 
@@ -165,12 +175,14 @@ def _peer_commands(
 ) -> list[JsonObj]:
     """One chain and family's peer chains and the verdict map leading to them.
 
-    A peer's chain accepts packets to its allowed ports (`forward`) and the replies from
-    the ports this container may reach on it (`replies`, never a TCP opening); peers
-    allowed the same ports share one chain. Unmatched, the packet returns to the hook's
-    chain (loopback, CIDRs, ICMP, then drop).
+    A peer's chain accepts packets to its allowed ports (`forward`: for TCP only openings
+    get here) and the non-TCP replies from the ports this container may reach on it
+    (`replies`: TCP replies pass the chain's first rule); peers allowed the same ports
+    share one chain. Unmatched, the packet returns to the hook's chain (loopback, CIDRs,
+    ICMP, then drop).
     """
-    to_peer, from_peer = _ports_by_peer(forward), _ports_by_peer(replies)
+    to_peer = _ports_by_peer(forward)
+    from_peer = _ports_by_peer(t for t in replies if t[1] != "tcp")
     chains: dict[tuple[Ports, Ports], str] = {}
     elements = []
     commands: list[JsonObj] = []
@@ -204,16 +216,29 @@ def _set_command(hook: str, family: str, networks: list[Triple]) -> JsonObj:
 Split = dict[tuple[str, str], tuple[list[Triple], list[Triple]]]  # (hook, family) -> split
 
 
-def _chain_commands(hook: str, split: Split) -> list[JsonObj]:
-    """One hook's chain: allowed peers (one map lookup), CIDRs, loopback, their replies, ICMP.
+def _not_tcp(triples: Iterable[Triple]) -> bool:
+    """True when some triple is of another protocol than TCP (whose replies pass anyway)."""
+    return any(protocol != "tcp" for _, protocol, _ in triples)
 
-    Only non-empty maps and sets are looked up (the table is rebuilt whenever one changes).
-    The peers come first so that a container's own connections (the packets that matter)
-    pass after one lookup; loopback is matched by interface index, not by name."""
+
+def _has_peers(split: Split, hook: str, family: str) -> bool:
+    """True when the chain's peer map is not empty: forward peers or non-TCP replies."""
+    return bool(split[hook, family][0]) or _not_tcp(split[_OPPOSITE[hook], family][0])
+
+
+def _chain_commands(hook: str, split: Split) -> list[JsonObj]:
+    """One hook's chain: TCP but openings, allowed peers (one map lookup), CIDRs, loopback,
+    non-TCP replies from CIDRs, ICMP.
+
+    The first rule lets most packets through without a lookup; only non-empty maps and
+    sets are looked up (the table is rebuilt whenever one changes). The peers come before
+    loopback so that a container's own connections pass after one lookup; loopback is
+    matched by interface index, not by name."""
     chain = {"family": FAMILY, "table": TABLE, "name": hook, "type": "filter", "hook": hook}
     commands = [{"add": {"chain": {**chain, "prio": PRIORITY, "policy": "drop"}}}]
+    commands.append(_rule(hook, _TCP_NOT_OPENING))
     for family in _ADDRESS_TYPES:
-        if split[hook, family][0] or split[_OPPOSITE[hook], family][0]:
+        if _has_peers(split, hook, family):
             key = {"payload": {"protocol": family, "field": _PEER_FIELD[hook]}}
             vmap = {"vmap": {"key": key, "data": f"@{map_name(hook, family)}"}}
             commands.append(_rule(hook, vmap, verdict=None))
@@ -223,10 +248,10 @@ def _chain_commands(hook: str, split: Split) -> list[JsonObj]:
     replies = [
         _rule(hook, _lookup(hook, set_name(_OPPOSITE[hook], family), family, reply=True))
         for family in _ADDRESS_TYPES
-        if split[_OPPOSITE[hook], family][1]
+        if _not_tcp(split[_OPPOSITE[hook], family][1])
     ]
     if replies:
-        commands += [_rule(hook, _TCP_OPENING, verdict="drop"), *replies]
+        commands += [_rule(hook, _TCP, verdict="drop"), *replies]
     commands += [_rule(hook, _icmp(protocol)) for protocol in _ICMP_TYPES]
     return commands
 
