@@ -446,16 +446,17 @@ static __always_inline int sock_emit(__u64 *args, __u32 kind, __s64 ret)
  * not counted yet, so a corked conversation reports more calls, never fewer) and fewer
  * than sock_io_max * snaplen bytes (what that many calls would show at least). The
  * segment count is what stops a chatty request/response conversation (a few bytes a
- * call) after its first calls rather than after hundreds.
+ * call) after its first calls rather than after hundreds. A socket a process sends on is
+ * a full one, so a TCP stream socket is a tcp_sock: read through bpf_rdonly_cast, which
+ * the verifier turns into a plain move (bpf_skc_to_tcp_sock is a helper call, paid on
+ * every send of the host).
  */
 static __always_inline int tcp_send_start(struct sensor_cfg *c, struct sock *sk, int ret)
 {
 	__u32 max = c->sock_io_max;
 	if (sk->sk_protocol != IPPROTO_TCP || sk->sk_type != SOCK_STREAM)
 		return -1;
-	struct tcp_sock *tp = bpf_skc_to_tcp_sock(sk);
-	if (!tp)
-		return -1;
+	struct tcp_sock *tp = bpf_rdonly_cast(sk, bpf_core_type_id_kernel(struct tcp_sock));
 	if (!max)
 		return 1;
 	__u64 before = tp->bytes_sent - (ret > 0 ? ret : 0);
@@ -475,15 +476,20 @@ static __always_inline int sock_start(struct sensor_cfg *c, struct sock *sk)
 static __always_inline int sock_call(struct sock *sk, int ret, int send)
 {
 	struct sensor_cfg *c = get_cfg();
-	if (!c || c->self_tgid == (bpf_get_current_pid_tgid() >> 32))
+	if (!c)
+		return 0;
+	/*
+	 * Most sends are on a long TCP conversation: told first, from the socket alone,
+	 * before the caller, any helper, map or register (this runs on every send of the host).
+	 */
+	int tcp = send ? tcp_send_start(c, sk, ret) : -1;
+	if (!tcp)
+		return 0;
+	if (c->self_tgid == (bpf_get_current_pid_tgid() >> 32))
 		return 0;
 	/* a process's own socket: the kernel's (an NFS mount's ...) have no file */
 	struct socket *so = sk->sk_socket;
 	if (!so || !so->file)
-		return 0;
-	/* most sends are on a long TCP conversation: told first, before any map or register */
-	int tcp = send ? tcp_send_start(c, sk, ret) : -1;
-	if (!tcp)
 		return 0;
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
 	__u64 a[6] = {};
