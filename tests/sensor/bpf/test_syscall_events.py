@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from stockade.agent.detection import event_types_needed, fd_kinds_needed
+from stockade.detect.rules import RulesDetector
 from stockade.model import Event, EventType
 from stockade.rules import load_rules
 from stockade.sensor.bpf import BpfSource
@@ -249,12 +251,13 @@ def test_socket_calls_come_from_the_socket_layer_when_rules_want_sockets_only() 
         "    os.write(f.fileno(), b'file')\n"
         "print(os.getpid(), srv.getsockname()[1])\n"
     )
-    src = BpfSource({T.WRITE, T.RECVFROM}, lifecycle=False, snaplen=8, sock_io_max=2)
-    src.set_fd_kinds({"write": frozenset("46"), "recvfrom": frozenset("46")})
+    types = {T.WRITE, T.READ, T.RECVFROM}  # recvfrom rides with read: both from the receive
+    src = BpfSource(types, lifecycle=False, snaplen=8, sock_io_max=2)
+    src.set_fd_kinds({t.value: frozenset("46") for t in types})
     src.start()
     try:
         assert {"on_sock_send", "on_sock_recv"} <= set(src.attached)
-        assert not {"enter_write", "exit_write", "enter_recvfrom"} & set(src.attached)
+        assert not {"enter_write", "exit_write", "enter_read", "enter_recvfrom"} & set(src.attached)
         out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
         pid, port = map(int, out.stdout.split())
         last: Check = lambda e: e.args.get("data", "").startswith("B")  # noqa: E731
@@ -270,6 +273,48 @@ def test_socket_calls_come_from_the_socket_layer_when_rules_want_sockets_only() 
         assert big == ["B0000000"]  # snaplen 8
         # other sockets' calls are counted: the first sock_io_max
         assert [e.args["data"] for e in found if e.type == "recvfrom"] == ["w000", "w001"]
+    finally:
+        src.stop()
+
+
+SENDTO_RULE = """
+- rule: stratum by sendto
+  desc: a stratum request sent with sendto on an IP socket
+  condition: evt.type = sendto and fd.typechar = 4 and evt.buffer contains mining.subscribe
+  output: "%evt.buffer"
+  priority: WARNING
+"""
+
+
+def test_a_rule_on_sendto_alone_gets_its_pair_and_no_socket_send_program(tmp_path: Path) -> None:
+    code = (
+        "import os, socket\n"
+        "srv = socket.create_server(('127.0.0.1', 0))\n"
+        "tcp = socket.create_connection(srv.getsockname())\n"
+        "peer, _ = srv.accept()\n"
+        "os.write(tcp.fileno(), b'write-first')\n"
+        "tcp.sendto(b'mining.subscribe', 0, srv.getsockname())\n"
+        "os.write(tcp.fileno(), b'write-last')\n"
+        "print(os.getpid())\n"
+    )
+    path = tmp_path / "rules.yaml"
+    path.write_text(SENDTO_RULE)
+    rules = RulesDetector.from_paths([path])
+    types = event_types_needed([rules])
+    src = BpfSource(types, lifecycle=False)
+    src.set_fd_kinds(fd_kinds_needed([rules], types))
+    src.start()
+    try:
+        # sendto is a socket call anyway: its own pair, not a program on every socket send
+        assert {"enter_sendto", "exit_sendto"} <= set(src.attached)
+        assert not {"on_sock_send", "enter_write", "exit_write"} & set(src.attached)
+        out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+        pid = int(out.stdout)
+        found = _events_of(src, pid, {"sendto": lambda e: e.args["data"] == "mining.subscribe"})
+        found += [e for e in src.poll(0.5) if e.proc.pid == pid]  # the rest: no write after
+        assert "write" not in {e.type for e in found}
+        sent = [e for e in found if e.type == "sendto"]
+        assert [a.rule for e in sent for a in rules.inspect(e)] == ["stratum by sendto"]
     finally:
         src.stop()
 

@@ -5,8 +5,11 @@ dropped, `iofilter`), its calls are caught where the kernel sends or receives on
 socket (tracepoints sock_send_length / sock_recv_length, c/sensor.bpf.c `sock_call`):
 the host's file and pipe I/O then runs no program, and a socket's call runs one program
 instead of an enter and an exit. The records are the same; the call is told by its
-number (map `sock_kinds`). Kernels without those tracepoints, and architectures whose
-registers the programs do not read, keep the syscall pairs.
+number (map `sock_kinds`). A direction's program is attached only when a call that also
+runs on files (write, writev, read, readv) is among its types: otherwise the socket
+calls' own pairs, which run on those calls alone, are cheaper than a program on every
+socket send (or receive) of the host. Kernels without those tracepoints, and
+architectures whose registers the programs do not read, keep the syscall pairs.
 """
 
 from __future__ import annotations
@@ -43,13 +46,26 @@ def supported(events_dir: Path | None, machine: str | None = None) -> bool:
     return all((events_dir / tracepoint).is_dir() for tracepoint in _TRACEPOINTS)
 
 
+FILE_CALLS: frozenset[T] = frozenset({T.WRITE, T.WRITEV, T.READ, T.READV})
+"""The calls that run on files and pipes too: what a socket-layer program is worth its cost for."""
+
+
 def socket_layer_types(event_types: Iterable[T], io_drop: Mapping[int, int]) -> frozenset[T]:
-    """The types among `event_types` whose rules want sockets only (from `io_drop`)."""
-    return frozenset(
+    """The types among `event_types` whose rules want sockets only (from `io_drop`) and
+    whose direction's program is worth attaching.
+
+    A socket-layer program runs on every send (or receive) of the host, a redis reply
+    too. That pays off when it spares the host's file and pipe I/O a syscall pair
+    (write, writev, read, readv); sendto, sendmsg, recvfrom and recvmsg are socket calls
+    anyway, so without one of those their own pairs run on those calls alone.
+    """
+    wanted = {
         t
         for t in event_types
         if t in SOCKET_LAYER and io_drop.get(KIND_IDS[t], 0) & NOT_SOCKETS == NOT_SOCKETS
-    )
+    }
+    worth = {SOCKET_LAYER[t] for t in wanted & FILE_CALLS}
+    return frozenset(t for t in wanted if SOCKET_LAYER[t] in worth)
 
 
 def sock_kinds(types: Iterable[T]) -> dict[int, int]:
