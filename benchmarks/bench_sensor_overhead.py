@@ -5,14 +5,15 @@ The sensor runs as the agent runs it: the event types the default rules need
 stage, the default rules and an on-disk spool (no platform), in a child process.
 With STOCKADE_BENCH_FALCO_RULES=1, Falco's stable and incubating rules are loaded too.
 
-Many short rounds, interleaved A/B then B/A, each pair giving one ratio
-(with / without); the figure is the median of those ratios, which a slow drift of a
-shared machine does not bias. redis-server and redis-benchmark are pinned to CPU 1 and
-the agent to CPU 0: on a real host the agent is one process among many and its own
-user-space work lands wherever the scheduler puts it, while the kernel-side cost (the
-BPF programs and the syscall tracing slow path) is paid inside the traced processes'
-own syscalls on their own core. Pinning separates the two: the ratio is the cost redis
-pays, and the agent's CPU time is printed beside it. Goal: slowdown <= 3 %.
+Many short rounds (STOCKADE_BENCH_PAIRS pairs, default 40), interleaved A/B then B/A,
+each pair giving one ratio (with / without); the figure is the median of those ratios,
+which a slow drift of a shared machine does not bias. redis-server and redis-benchmark
+are pinned to CPU 1 and the agent to CPU 0: on a real host the agent is one process
+among many and its own user-space work lands wherever the scheduler puts it, while the
+kernel-side cost (the BPF programs and the syscall tracing slow path) is paid inside the
+traced processes' own syscalls on their own core. Pinning separates the two: the ratio
+is the cost redis pays, and the agent's CPU time is printed beside it.
+Goal: slowdown <= 3 %.
 
 Wall rates on a shared 2-core machine swing by tens of percent between rounds, so the
 cost is also given in CPU time: the ns redis-server and redis-benchmark run per request
@@ -21,6 +22,9 @@ per-pair ratio holds up when other jobs steal the core.
 
 Also prints CPU ns per traced (openat+close) and untraced (getppid) syscall with and
 without the agent: thread CPU time holds up on a busy machine where wall rates do not.
+
+Then the events the agent received while attached, counted by type and process name
+(where they come from: the syscall cost loops of this script are among them).
 
 `--pipeline-child SPOOL_DIR` runs the agent-side child (used by bench_sensor_rss too).
 """
@@ -37,13 +41,16 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 from benchmarks.corpus import CORPUS
 
-PAIRS = 40  # the median of per-pair ratios: more pairs, less of a busy host in it
+# the median of per-pair ratios: more pairs, less of a busy host in it
+PAIRS = int(os.environ.get("STOCKADE_BENCH_PAIRS", "40"))
 REQUESTS = 30_000
 REDIS_CPU, AGENT_CPU = 1, 0
+TYPES_SHOWN = 12
 
 
 def bench_rule_paths() -> list[Path]:
@@ -89,6 +96,7 @@ def pipeline_child(spool_dir: Path) -> int:
         print(len(source.attached), flush=True)
         cpu0, wall0 = time.process_time(), time.monotonic()
         events = alerts = full = 0
+        by_type: Counter[str] = Counter()
         while not select.select([sys.stdin], [], [], 0)[0]:
             raw = source.poll(0.05)
             batch = pipeline.without_own_activity(stage.enrich_all(raw), own)
@@ -98,6 +106,7 @@ def pipeline_child(spool_dir: Path) -> int:
             except SpoolFull:  # as the agent does: count the loss, keep sensing
                 full += len(batch)
             events += len(batch)
+            by_type.update(f"{event.type}:{event.proc.name or '?'}" for event in batch)
         sys.stdin.readline()  # "stop"
         spool.flush()
         cpu, wall = time.process_time() - cpu0, time.monotonic() - wall0
@@ -107,7 +116,8 @@ def pipeline_child(spool_dir: Path) -> int:
         source.stop()
         if full:
             print(f"spool full: {full} events not spooled", file=sys.stderr, flush=True)
-        print(events, alerts, dropped, f"{cpu:.4f}", f"{wall:.4f}", rss_kb, flush=True)
+        types_seen = ",".join(f"{key.replace(' ', '_')}={n}" for key, n in by_type.items()) or "-"
+        print(events, alerts, dropped, f"{cpu:.4f}", f"{wall:.4f}", rss_kb, types_seen, flush=True)
     spool.close()
     return 0
 
@@ -140,11 +150,17 @@ class Agent:
         self._send("start")
         return int(self._line())
 
-    def stop(self) -> tuple[int, int, int, float, float, int]:
-        """Detach; returns events, alerts, dropped, cpu s, wall s, rss kB of the round."""
+    def stop(self) -> tuple[int, int, int, float, float, int, Counter[str]]:
+        """Detach; returns events, alerts, dropped, cpu s, wall s, rss kB and the events
+        by type of the round."""
         self._send("stop")
-        e, a, d, cpu, wall, rss = self._line().split()
-        return int(e), int(a), int(d), float(cpu), float(wall), int(rss)
+        e, a, d, cpu, wall, rss, types = self._line().split()
+        by_type = Counter(
+            {key: int(n) for key, _, n in (pair.rpartition("=") for pair in types.split(","))}
+            if types != "-"
+            else {}
+        )
+        return int(e), int(a), int(d), float(cpu), float(wall), int(rss), by_type
 
     def close(self) -> None:
         """End the child."""
@@ -202,8 +218,11 @@ def syscall_cost_ns(n: int = 20_000) -> tuple[float, float]:
     return traced, (time.thread_time_ns() - start) / n
 
 
-def measure(port: int, server_pid: int, agent: Agent) -> dict[str, list[float]]:
-    """PAIRS interleaved pairs; per-round figures by name."""
+def measure(
+    port: int, server_pid: int, agent: Agent, by_type: Counter[str]
+) -> dict[str, list[float]]:
+    """PAIRS interleaved pairs; per-round figures by name (the agent's events by type
+    added up in `by_type`)."""
     got: dict[str, list[float]] = {}
 
     def add(name: str, value: float) -> None:
@@ -221,7 +240,8 @@ def measure(port: int, server_pid: int, agent: Agent) -> dict[str, list[float]]:
             add(f"traced {tag}", traced)
             add(f"untraced {tag}", untraced)
             if sensed:
-                events, alerts, dropped, cpu, wall, rss = agent.stop()
+                events, alerts, dropped, cpu, wall, rss, types = agent.stop()
+                by_type.update(types)
                 for name, value in (("events", events), ("alerts", alerts), ("dropped", dropped),
                                     ("cpu", cpu), ("wall", wall), ("rss", rss)):  # fmt: skip
                     add(name, value)
@@ -244,7 +264,7 @@ def attach_path() -> str:
     return f"syscall tracepoints ({refusal})" if refusal else "BPF trampolines (fentry/fexit)"
 
 
-def report(got: dict[str, list[float]], types: list[str]) -> None:
+def report(got: dict[str, list[float]], types: list[str], by_type: Counter[str]) -> None:
     """Print the figures."""
     med = statistics.median
     print(f"event types attached (agent's default rules): {len(types)} ({','.join(types)})")
@@ -272,6 +292,9 @@ def report(got: dict[str, list[float]], types: list[str]) -> None:
           f"dropped {sum(got['dropped']):.0f})")  # fmt: skip
     if events:
         print(f"agent cpu per event: {cpu / events * 1e6:.1f} us")
+    print("agent events by type:process (the most frequent):")
+    for key, n in by_type.most_common(TYPES_SHOWN):
+        print(f"  {key}: {n}")
     print(f"agent pipeline rss (no transport): {max(got['rss']) / 1024:.1f} MB")
     for label, key in (("openat+close (traced)", "traced"), ("getppid (not traced)", "untraced")):
         off, on = med(got[f"{key} without"]), med(got[f"{key} with"])
@@ -298,19 +321,20 @@ def main() -> int:
     os.sched_setaffinity(0, {REDIS_CPU})  # the syscall cost loops run beside redis
     port = free_port()
     server = redis_server(port)
+    by_type: Counter[str] = Counter()
     with tempfile.TemporaryDirectory() as tmp:
         agent = Agent(Path(tmp) / "spool")
         try:
             time.sleep(0.5)
             requests_per_s(port, server.pid)  # warm-up
-            got = measure(port, server.pid, agent)
+            got = measure(port, server.pid, agent, by_type)
         finally:
             try:
                 agent.close()  # raises if the agent child died; redis must stop anyway
             finally:
                 server.terminate()
                 server.wait()
-    report(got, agent.types)
+    report(got, agent.types, by_type)
     return 0
 
 
