@@ -71,6 +71,7 @@ _TCP_FLAGS = {"payload": {"protocol": "tcp", "field": "flags"}}
 _SYN_ONLY = {"&": [_TCP_FLAGS, ["syn", "ack"]]}
 # any TCP packet but a connection's first (SYN without ACK): accepted before any lookup
 _TCP_NOT_OPENING = {"match": {"op": "!=", "left": _SYN_ONLY, "right": "syn"}}
+# past the first rule a TCP packet is an opening, never a reply
 _TCP = {"match": {"op": "==", "left": {"meta": {"key": "l4proto"}}, "right": "tcp"}}
 _ICMP_TYPES = {
     "icmp": ["destination-unreachable", "time-exceeded", "parameter-problem"],
