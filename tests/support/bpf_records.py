@@ -20,11 +20,13 @@ def record(
     slots: tuple[bytes, ...] = (),
     flags: int = 0,
     uid: int = 0,
+    pid: int = 42,
+    tid: int = 43,
 ) -> bytes:
     """A record as the kernel writes it: header, then the slots back to back."""
     lens = [len(s) for s in slots] + [0] * (4 - len(slots))
     ident = IDENT.pack(
-        77, 0x3, 0x7, 500, 42, 43, 1, uid, 0, uid, 0, 0xFFFFFFFF, 0, 5, b"cat\0".ljust(16, b"\0")
+        77, 0x3, 0x7, 500, pid, tid, 1, uid, 0, uid, 0, 0xFFFFFFFF, 0, 5, b"cat\0".ljust(16, b"\0")
     )
     head = ident + WHAT.pack(1_000, res, *a, KIND_IDS[kind], flags, *lens)
     return head + b"".join(slots)

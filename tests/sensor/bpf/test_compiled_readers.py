@@ -77,6 +77,22 @@ def test_a_batch_of_kinds_in_turn_shares_actors_as_the_python_readers_do() -> No
     ]
 
 
+def test_exits_drop_identities_as_the_python_readers_do() -> None:
+    """Each side reads some kinds (a rename only in Python): an exit read by either drops
+    the group's identities for both, and neither keeps its last actor past it."""
+    rename = record(EventType.RENAMEAT2, slots=(b"/a\0", b"/b\0"), pid=42, tid=42)
+    opened = record(EventType.OPENAT, slots=(b"/x\0",), pid=42, tid=42)
+    exited = record(EventType.PROCEXIT, pid=42, tid=42)
+    other = record(EventType.SOCKET, pid=50, tid=50)
+    records = [rename, opened, other, exited, rename, opened, other, opened, exited, rename]
+    (compiled, _), (python, _) = _both(records)
+    assert compiled == python
+    assert [[e.proc is f.proc for f in compiled] for e in compiled] == [
+        [e.proc is f.proc for f in python] for e in python
+    ]
+    assert compiled[0].proc is compiled[1].proc and compiled[4].proc is not compiled[1].proc
+
+
 @pytest.mark.ebpf
 @pytest.mark.root
 def test_a_real_stream_decodes_the_same() -> None:

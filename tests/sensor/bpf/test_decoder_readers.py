@@ -75,6 +75,22 @@ def test_actors_are_shared_across_kinds_and_told_apart() -> None:
     assert other.proc is not opened.proc and other.proc.uid == 7
 
 
+def test_a_groups_exit_drops_every_identity_it_had() -> None:
+    """Threads and credentials are identities of their own; the group's exit (the kernel
+    reports it once, when the last thread goes) drops them all, and only them."""
+    decoder = RecordDecoder(compiled=False)
+    main = decoder.decode(record(EventType.OPENAT, slots=(b"/x\0",), pid=42, tid=42)).proc
+    thread = decoder.decode(record(EventType.SOCKET, pid=42, tid=44)).proc
+    setuid = decoder.decode(record(EventType.SOCKET, pid=42, tid=42, uid=7)).proc
+    other = decoder.decode(record(EventType.SOCKET, pid=50, tid=50)).proc
+    assert len({id(main), id(thread), id(setuid), id(other)}) == 4
+    assert decoder.decode(record(EventType.PROCEXIT, pid=42, tid=44)).proc is thread
+    assert [p is other for p in decoder._procs.values()] == [True]
+    again = decoder.decode(record(EventType.SOCKET, pid=42, tid=42)).proc
+    assert again is not main and again == main  # a late record: built again, the same
+    assert decoder.decode(record(EventType.SOCKET, pid=50, tid=50)).proc is other
+
+
 def test_execveat_gets_a_process_of_its_own() -> None:
     slots = (b"x\0", b"x\0-v\0", b"x\0bin\0", b"tmp\0")
     rec = record(EventType.EXECVEAT, a=(41, 0, 0, 0, 0, 0), slots=slots, flags=2)

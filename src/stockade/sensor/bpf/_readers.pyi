@@ -8,6 +8,8 @@ class CompiledReaders:
     def __init__(
         self,
         procs: dict[bytes, Process],
+        pid_keys: dict[int, list[bytes]],
+        forget: Callable[[int], None],
         fallback: list[Callable[[bytes], Event]],
         host: Container,
         offset: int,

@@ -118,6 +118,8 @@ cdef class CompiledReaders:
     """Readers of openat, socket, connect, accept(4), clone/fork/vfork, procexit and exec."""
 
     cdef dict _procs
+    cdef dict _pid_keys
+    cdef object _forget_python
     cdef list _fallback
     cdef object _host
     cdef int64_t _offset
@@ -128,9 +130,11 @@ cdef class CompiledReaders:
     cdef dict _execs
     cdef uint32_t _k_openat, _k_socket, _k_connect, _k_procexit
 
-    def __init__(self, dict procs, list fallback, host, int64_t offset, dict kinds,
-                 dict clones, dict accepts, dict execs):
+    def __init__(self, dict procs, dict pid_keys, forget, list fallback, host,
+                 int64_t offset, dict kinds, dict clones, dict accepts, dict execs):
         self._procs = procs  # identity (the record's first 88 bytes) -> its shared Process
+        self._pid_keys = pid_keys  # pid -> its identities in procs (dropped at its exit)
+        self._forget_python = forget  # the Python readers' `_forget`, which drops them
         self._fallback = fallback  # the Python readers, by the kind's low byte
         self._host = host
         self._offset = offset
@@ -152,6 +156,7 @@ cdef class CompiledReaders:
         if proc is None:  # what the Python readers' `_actor` does
             if len(self._procs) >= ACTORS_MAX:
                 self._procs.clear()
+                self._pid_keys.clear()
             proc = self._procs[key] = Process(
                 pid=_u32(p, AT_PID), tid=_u32(p, AT_TID), ppid=_u32(p, AT_PPID),
                 vpid=_u32(p, AT_VPID), name=comm_of(rec[AT_COMM:IDENT]), uid=_u32(p, AT_UID),
@@ -161,9 +166,19 @@ cdef class CompiledReaders:
                 cap_effective=_u64(p, AT_CAP_EFF), cap_permitted=_u64(p, AT_CAP_PERM),
                 cgroup_id=_u64(p, AT_CGROUP),
             )
+            keys = self._pid_keys.get(proc.pid)
+            if keys is None:
+                self._pid_keys[proc.pid] = [key]
+            else:
+                (<list>keys).append(key)
         self._last_key = key
         self._last_proc = proc
         return proc
+
+    cdef _forget(self, uint32_t pid):
+        """The exited group's identities go, and neither side's last actor stands."""
+        self._forget_python(pid)
+        self._last_proc = None
 
     def decode_all(self, records):
         """Decode records in order: the events, and how many were malformed (skipped)."""
@@ -258,6 +273,7 @@ cdef class CompiledReaders:
                 source="ebpf",
             )
         elif kind == self._k_procexit:
+            self._forget(_u32(p, AT_PID))
             code = _u64(p, AT_A0) or _u64(p, AT_A1)
             return Event(
                 type="procexit", ts=ts, proc=proc, container=host, res=res,

@@ -68,7 +68,16 @@ class RecordDecoder(KindReaders):
         if self.compiled:  # the same readers in C; the others stay the Python ones
             kinds = {t.value: KIND_IDS[t] for t in _COMPILED_KINDS}
             self._compiled = CompiledReaders(
-                self._procs, self._readers, HOST, self._offset, kinds, CLONES, ACCEPTS, _EXECS
+                self._procs,
+                self._pid_keys,
+                self._forget,
+                self._readers,
+                HOST,
+                self._offset,
+                kinds,
+                CLONES,
+                ACCEPTS,
+                _EXECS,
             )
 
     def decode(self, rec: bytes) -> Event:

@@ -46,8 +46,9 @@ CLONES = {KIND_IDS[t]: t.value for t in (EventType.CLONE, EventType.CLONE3, Even
                                           EventType.VFORK)}  # fmt: skip
 HOST = Container.host()  # what Event's default would be, without a call per event
 # Distinct identities kept (the cache starts over when full). Every exec or thread is a
-# new identity: a larger bound keeps the exited ones' Process structs longer.
-ACTORS_MAX = 16384
+# new identity; a process's are dropped when its exit is read, so the bound is only for
+# exits that were lost (a miss costs one Process built again).
+ACTORS_MAX = 8192
 UNSET = 0xFFFFFFFF  # loginuid not set
 
 
@@ -65,9 +66,11 @@ class KindReaders:
     def __init__(self, epoch_offset_ns: int) -> None:
         self._offset = epoch_offset_ns
         self._procs: dict[bytes, Process] = {}
+        # pid (thread group) -> its identities in `_procs`: all go when the group exits
+        self._pid_keys: dict[int, list[bytes]] = {}
         # The last actor seen: most records come in runs from one thread.
-        self._last_key = bytes(_IDENT_SIZE)
-        self._last_proc = self._process(self._last_key)
+        self._nobody = (bytes(_IDENT_SIZE), self._process(bytes(_IDENT_SIZE)))
+        self._last_key, self._last_proc = self._nobody
 
     def readers(self) -> list[Callable[[bytes], Event]]:
         """The reader of each kind, by the kind's low byte (`_decode` where none)."""
@@ -114,9 +117,26 @@ class KindReaders:
         if proc is None:
             if len(self._procs) >= ACTORS_MAX:
                 self._procs.clear()
+                self._pid_keys.clear()
             proc = self._procs[key] = self._process(rec)
+            keys = self._pid_keys.get(proc.pid)
+            if keys is None:
+                self._pid_keys[proc.pid] = [key]
+            else:
+                keys.append(key)
         self._last_key, self._last_proc = key, proc
         return proc
+
+    def _forget(self, pid: int) -> None:
+        """Drop the identities of a thread group that exited (its procexit comes when the
+        last thread goes, and a reused pid starts later: a new identity)."""
+        keys = self._pid_keys.pop(pid, None)
+        if keys is not None:
+            procs = self._procs
+            for key in keys:
+                procs.pop(key, None)
+        # a record of a dropped identity builds its Process again, as the compiled readers do
+        self._last_key, self._last_proc = self._nobody
 
     def _openat(self, rec: bytes) -> Event:
         ts, res, dirfd, flags, mode, dev, ino, kind, rflags, l0, l1, l2, l3 = _OPENAT.unpack_from(
@@ -213,6 +233,7 @@ class KindReaders:
         if HDR_SIZE + l0 + l1 + l2 + l3 > len(rec):
             raise self._short(rec)
         proc = self._last_proc if rec.startswith(self._last_key) else self._actor(rec)
+        self._forget(proc.pid)
         code = a0 or a1
         args = {
             "status": code,
