@@ -168,3 +168,26 @@ def test_an_exited_actor_leaves_no_cached_answer(tmp_path: Path) -> None:
         assert fast.enrich(Event(type="openat", ts=pid, proc=actor)).container.name == "web"
         fast.enrich(Event(type="procexit", ts=pid, proc=actor))
     assert fast.cached_actors == 0
+
+
+def test_an_exit_drops_the_answers_of_every_identity_of_the_process(tmp_path: Path) -> None:
+    """A sensor gives a process one actor per identity (before its exec, each thread);
+    the exit comes from one of them and drops the answers of all, and no other's."""
+    (tmp_path / f"ctr-{_CID}").mkdir()
+    cgroup = os.stat(tmp_path / f"ctr-{_CID}").st_ino
+    runtime = _DirRuntime()
+    runtime.ready = True
+    fast, _ = _pair(tmp_path, runtime)
+    shell = Process(pid=10, ppid=1, name="sh", start_ns=5, cgroup_id=cgroup)
+    fast.enrich(Event(type="openat", ts=1, proc=shell))
+    for pid in range(100, 150):
+        forked = Process(pid=pid, ppid=10, name="sh", start_ns=pid, cgroup_id=cgroup)
+        fast.enrich(Event(type="vfork", ts=pid, proc=forked))
+        fast.enrich(Event(type="openat", ts=pid, proc=forked))  # its redirection, say
+        ran = msgspec.structs.replace(forked, name="true")
+        fast.enrich(Event(type="execve", ts=pid, proc=ran))
+        thread = msgspec.structs.replace(ran, tid=pid + 1)
+        for actor in (ran, thread):
+            assert fast.enrich(Event(type="openat", ts=pid, proc=actor)).container.name == "web"
+        fast.enrich(Event(type="procexit", ts=pid, proc=thread))
+    assert fast.cached_actors == 1  # the shell's

@@ -78,3 +78,21 @@ def test_processes_gone_from_the_table_are_not_kept_by_its_caches() -> None:
     held = {hit[0].pid for cache in caches for hit in cache.values()}
     assert len(held) <= 1 + 8  # the shell and the processes still in the dead table
     assert sum(len(cache) for cache in caches) <= 3 * (1 + 8)
+
+
+def test_an_exit_lets_go_of_what_merging_kept() -> None:
+    """Events are merged with live entries only: at a process's exit the merged answers
+    and the image kept for that go, while the dead table still gives its ancestry."""
+    tree = ProcessTree()
+    tree.apply(Event(type="execve", ts=1, proc=Process(pid=1, name="sh", exepath="/bin/sh")))
+    for pid in range(100, 110):
+        tree.apply(Event(type="clone", ts=2, proc=Process(pid=pid, tid=pid, ppid=1, start_ns=3)))
+        image = Process(pid=pid, ppid=1, name="true", exepath="/bin/true", start_ns=3)
+        tree.apply(Event(type="execve", ts=3, proc=image))
+        actor = Process(pid=pid, ppid=1, name="true", start_ns=3)
+        assert tree.apply(Event(type="openat", ts=4, proc=actor)).proc.exepath == "/bin/true"
+        tree.apply(Event(type="procexit", ts=5, proc=Process(pid=pid, ppid=1, start_ns=3)))
+    held = {hit[0].pid for cache in (tree._images, tree._memo) for hit in cache.values()}
+    assert held <= {1}
+    late = tree.apply(Event(type="openat", ts=6, proc=Process(pid=200, ppid=109, start_ns=4)))
+    assert [a.pid for a in late.ancestors] == [109, 1]

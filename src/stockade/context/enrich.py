@@ -19,10 +19,11 @@ else:
     COMPILED = True
 
 _TREE_CHANGING = frozenset(CLONE_TYPES | EXEC_TYPES | {"procexit"})
-# Answers kept for actors seen before. An exited actor's is dropped at its exit; the bound
-# is for actors whose exit was lost. Each answer holds the enriched process (its /proc
-# details, ~4 KB): at 65,536, 200 containers exec'ing every 5 s grew the agent by ~1 MB a
-# minute until the cache started over.
+# Answers kept for actors seen before. A process's are dropped at its exit (every identity
+# it had: threads, the one before its exec); the bound is for actors whose exit was lost.
+# Each answer holds the enriched process (its /proc details, ~4 KB): at 65,536, 200
+# containers exec'ing every 5 s grew the agent by ~1 MB a minute until the cache started
+# over.
 _HITS_MAX = 4096
 _replace = msgspec.structs.replace
 # id(sensor's proc) -> (that proc, tree generation, resolver version, tree answer,
@@ -55,6 +56,7 @@ class ContextStage:
         self._host_id = host_id
         self._details = details
         self._hits: dict[int, _Hit] = {}
+        self._pid_hits: dict[int, list[int]] = {}  # pid -> the keys of its answers in _hits
         self.compiled = compiled and COMPILED
 
     @property
@@ -114,7 +116,7 @@ class ContextStage:
             )
         if event.type in _TREE_CHANGING:
             if event.type == "procexit":
-                self._hits.pop(id(raw), None)  # the actor is gone: so is its answer
+                self._forget(raw.pid)  # the process is gone: so are its answers
             exec_ = event.type in EXEC_TYPES
             if exec_ and self._details is not None:
                 raw = self._details.at_exec(raw)
@@ -153,9 +155,20 @@ class ContextStage:
         if container.complete and not container.unresolvable_reason and proc.cgroup_id:
             if len(self._hits) >= _HITS_MAX:
                 self._hits.clear()
+                self._pid_hits.clear()
+            if id(raw) not in self._hits:  # (a hit holds its raw: no other has its id)
+                self._pid_hits.setdefault(raw.pid, []).append(id(raw))
             hit = (raw, self.tree.generation, version, answer, proc, ancestors, container)
             self._hits[id(raw)] = hit
         return proc, ancestors, container
+
+    def _forget(self, pid: int) -> None:
+        """Drop the answers of every identity of an exited process."""
+        hits = self._hits
+        for key in self._pid_hits.pop(pid, ()):
+            hit = hits.get(key)
+            if hit is not None and hit[0].pid == pid:
+                del hits[key]
 
     def _named(self, proc: Process, *, fresh: bool = False) -> Process:
         """`proc` with the names of its current ids (as the tree knows them otherwise)."""

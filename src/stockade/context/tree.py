@@ -341,11 +341,11 @@ class ProcessTree:
         if before is not None and before is not proc:
             self._release(before)
 
-    def _release(self, gone: Process) -> None:
+    def _release(self, gone: Process, tables: Iterable[dict[int, Any]] = ()) -> None:
         """Drop what was cached per object for a Process that left the table (replaced, or
         dead past `max_dead`): these caches hold the object, and with it its /proc details,
         so they would otherwise keep every process of a busy host until they fill up."""
-        for table in (self._summaries, self._images, self._memo):
+        for table in tables or (self._summaries, self._images, self._memo):
             hit = table.get(id(gone))
             if hit is not None and hit[0] is gone:
                 del table[id(gone)]
@@ -381,6 +381,9 @@ class ProcessTree:
         self._dead[proc.pid] = gone
         self._dead.move_to_end(proc.pid)
         self._changed(proc.pid)
+        # Merging with an event's process reads only live entries: what was kept for that
+        # (the merged answers, the image) goes now, not when the dead table lets go of it.
+        self._release(gone, (self._memo, self._images))
         while len(self._dead) > self._max_dead:
             pid, dead = self._dead.popitem(last=False)
             self._changed(pid)
