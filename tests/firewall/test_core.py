@@ -8,13 +8,14 @@ from pathlib import Path
 from typing import Any
 
 import kubernetes_validate
+import msgspec
 import pytest
 import yaml
 
 from stockade.firewall.allowlist import AllowRule, Violations, allowed, check_rule, learn
 from stockade.firewall.conntrack import parse_conntrack, tracked_connections
 from stockade.firewall.enforce import Enforcer, Member
-from stockade.firewall.events import connection_of
+from stockade.firewall.events import connection_of, from_a_container
 from stockade.firewall.flows import EXTERNAL, Connection, aggregate, merge, outbound
 from stockade.firewall.networkpolicy import GROUP_LABEL, network_policies, to_yaml
 from stockade.firewall.nftrules import TABLE, protect_commands
@@ -235,6 +236,18 @@ def test_connect_and_accept_events_are_connections() -> None:
     outside = connection_of(_event("accept"), {"10.88.0.5": "web-x"})
     assert outside is not None and outside[0].src_kind == EXTERNAL
     assert outside[1] == ("tcp", "10.88.0.5", 8080, "10.88.0.6", 50000)
+
+
+def test_only_containers_inet_connections_are_kept_for_the_round() -> None:
+    """What the firewall holds between rounds: the host's own connects (thousands a
+    second on a busy host), unix sockets and other calls are never connections."""
+    assert from_a_container(_event("connect")) and from_a_container(_event("accept4"))
+    host = msgspec.structs.replace(_event("connect"), container=Container.host())
+    unix = _event("connect")
+    unix.fd = FdInfo(type="unix", name="/run/x.sock")
+    opened = msgspec.structs.replace(_event("connect"), type="openat")
+    assert not any(from_a_container(e) for e in (host, unix, opened))
+    assert all(connection_of(e, {"10.88.0.5": "web-x"}) is None for e in (host, unix, opened))
 
 
 CONNTRACK_TEXT = "\n".join(  # nf_conntrack lines: original direction, then the reply

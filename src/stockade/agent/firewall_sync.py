@@ -30,7 +30,7 @@ from stockade.context.running import RunningContainers
 from stockade.firewall.allowlist import AllowRule, Violations
 from stockade.firewall.conntrack import read_conntrack, tracked_connections
 from stockade.firewall.enforce import Enforcer, Member
-from stockade.firewall.events import CONNECTION_EVENTS, connection_of
+from stockade.firewall.events import connection_of, from_a_container
 from stockade.firewall.flows import Connection, FlowReport, aggregate
 from stockade.firewall.sockets import Socket, connections, listeners, read_sockets
 from stockade.model import Alert, Container, Event
@@ -130,8 +130,9 @@ class FirewallSync:
                     log.exception("firewall: sync failed")
 
     def observe(self, events: Sequence[Event]) -> None:
-        """Hand in the sensor's events (any thread); connects and accepts are kept."""
-        wanted = [e for e in events if e.type in CONNECTION_EVENTS]
+        """Hand in the sensor's events (any thread); containers' connects and accepts are
+        kept until the next round."""
+        wanted = [e for e in events if from_a_container(e)]
         if wanted:
             with self._events_lock:
                 self._events += wanted[: MAX_EVENTS - len(self._events)]

@@ -21,6 +21,18 @@ _INET = ("ipv4", "ipv6")
 SocketKey = tuple[str, str, int, str, int]  # as firewall.sockets.Socket.key
 
 
+def from_a_container(event: Event) -> bool:
+    """Whether an event may make a connection: a container's inet connect or accept (the
+    host's own, often thousands a second on a busy host, are not the firewall's)."""
+    fd = event.fd
+    return (
+        event.type in CONNECTION_EVENTS
+        and fd is not None
+        and fd.type in _INET
+        and not event.container.is_host
+    )
+
+
 def connection_of(
     event: Event, groups_by_address: Mapping[str, str]
 ) -> tuple[Connection, SocketKey] | None:
