@@ -10,10 +10,13 @@ process times `connect()` (SYN to SYN-ACK, closed with RST) in turn through ever
 its sockets made in each client namespace (`setns`), the order of the pairs reversed on
 every other turn (ABBA at the level of single connections): the machine's load, which
 on a shared machine moves more between seconds than the tables cost, falls on every
-pair alike. The client is pinned to one CPU and the server to another (where there are
-two): over veth the whole handshake runs in the client's context, and a server sharing
-its CPU is woken inside connect() and runs its accept() within the timed call (which
-then took ~45 us instead of ~16 us, hiding the tables' cost in a larger base).
+pair alike. The tables move on to the next pair every round (the "off" pair's absence of
+them too), so that what a pair of namespaces costs of itself (pairs holding the same
+table differed by up to ~0.7 % in one run) falls on every variant alike. The client is
+pinned to one CPU and the server to another (where there are two): over veth the whole
+handshake runs in the client's context, and a server sharing its CPU is woken inside
+connect() and runs its accept() within the timed call (which then took ~45 us instead
+of ~16 us, hiding the tables' cost in a larger base).
 
 Per round (`CONNECTS` connections per pair) the added percentage is the pair's median
 connect() wall time against the "off" pair's; the goal's figure (<= 5 %) is
@@ -44,7 +47,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "src"))
 
 from stockade.firewall.allowlist import AllowRule  # noqa: E402
-from stockade.firewall.nftrules import protect_commands  # noqa: E402
+from stockade.firewall.nftrules import protect_commands, remove_commands  # noqa: E402
 from stockade.respond import nftables  # noqa: E402
 
 JsonObj = dict[str, Any]
@@ -175,6 +178,22 @@ def _round(clients: dict[str, str], cpu: int) -> dict[str, tuple[int, int]]:
     return {name: tuple(found[f"/run/netns/{ns}"]) for name, ns in clients.items()}
 
 
+def _place(
+    variants: dict[str, Variant | None], pairs: list[tuple[str, str]], shift: int
+) -> dict[str, str]:
+    """Give pair `(i + shift) % n` the tables of the i-th variant; each variant's client netns."""
+    rules, addresses = _rules()
+    tables = {group: protect_commands(group, rules, addresses) for group in ("client", "server")}
+    clients = {}
+    for i, (name, variant) in enumerate(variants.items()):
+        pair = pairs[(i + shift) % len(pairs)]
+        for ns, group in zip(pair, ("client", "server"), strict=True):
+            table = remove_commands() if variant is None else variant(tables[group])
+            nftables.apply(Path(f"/run/netns/{ns}"), table)
+        clients[name] = pair[0]
+    return clients
+
+
 def _added(rounds: list[dict[str, tuple[int, int]]], name: str, index: int) -> list[float]:
     return [(r[name][index] - r["off"][index]) / r["off"][index] * 100 for r in rounds]
 
@@ -203,25 +222,17 @@ def main() -> None:
     if args.floor:
         variants.update(FLOOR)
     tag = uuid.uuid4().hex[:6]
-    pairs: dict[str, tuple[str, str]] = {}
+    pairs: list[tuple[str, str]] = []
     listener: subprocess.Popen[str] | None = None
     try:
-        for i, name in enumerate(variants):
-            pairs[name] = _pair(f"{tag}{i}")
-        rules, addresses = _rules()
-        for name, variant in variants.items():
-            for ns, group in zip(pairs[name], ("client", "server"), strict=True):
-                if variant is not None:
-                    table = variant(protect_commands(group, rules, addresses))
-                    nftables.apply(Path(f"/run/netns/{ns}"), table)
-        servers = [f"/run/netns/{server}" for _, server in pairs.values()]
+        pairs += [_pair(f"{tag}{i}") for i in range(len(variants))]
+        servers = [f"/run/netns/{server}" for _, server in pairs]
         listener = subprocess.Popen([sys.executable, "-c", SERVER, str(server_cpu), *servers],
                                     stdout=subprocess.PIPE, text=True)  # fmt: skip
         assert listener.stdout is not None and listener.stdout.readline().strip() == "ready"
-        clients = {name: client for name, (client, _) in pairs.items()}
         load = os.getloadavg()[0]
-        _round(clients, client_cpu)  # warm-up
-        rounds = [_round(clients, client_cpu) for _ in range(args.rounds)]
+        _round(_place(variants, pairs, 0), client_cpu)  # warm-up
+        rounds = [_round(_place(variants, pairs, r), client_cpu) for r in range(args.rounds)]
         load = max(load, os.getloadavg()[0])
         print(f"groups: {GROUPS}; connects per pair and round: {CONNECTS}")
         print(f"rounds: {args.rounds}; client on CPU {client_cpu}, server on CPU {server_cpu};"
@@ -233,7 +244,7 @@ def main() -> None:
         if listener is not None:
             listener.kill()
             listener.wait()
-        for ns in (ns for pair in pairs.values() for ns in pair):
+        for ns in (ns for pair in pairs for ns in pair):
             subprocess.run(["ip", "netns", "del", ns], check=False, capture_output=True)
 
 
