@@ -21,7 +21,9 @@ cost is also given in CPU time: the ns redis-server and redis-benchmark run per 
 per-pair ratio holds up when other jobs steal the core.
 
 Also prints CPU ns per traced (openat+close) and untraced (getppid) syscall with and
-without the agent: thread CPU time holds up on a busy machine where wall rates do not.
+without the agent, and per one-byte send and receive on a loopback TCP connection long
+past its start (what a redis request's send pays the socket-send program, beside the two
+calls' slow path): thread CPU time holds up on a busy machine where wall rates do not.
 
 Then the events the agent received while attached, counted by type and process name
 (where they come from: the syscall cost loops of this script are among them).
@@ -218,8 +220,34 @@ def syscall_cost_ns(n: int = 20_000) -> tuple[float, float]:
     return traced, (time.thread_time_ns() - start) / n
 
 
+class Conversation:
+    """A loopback TCP connection long past its start (sock_io_max), as redis's are."""
+
+    def __init__(self) -> None:
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.client = socket.create_connection(self.server.getsockname())
+        self.peer, _ = self.server.accept()
+        for end in (self.client, self.peer):
+            end.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.send_recv_ns(1_000)  # past the start: the socket-send program reports nothing
+
+    def send_recv_ns(self, n: int = 20_000) -> float:
+        """CPU ns per one-byte send and its receive: the socket-send program runs on the send."""
+        send, recv = self.client.send, self.peer.recv
+        start = time.thread_time_ns()
+        for _ in range(n):
+            send(b"x")
+            recv(16)
+        return (time.thread_time_ns() - start) / n
+
+    def close(self) -> None:
+        """Close the three sockets."""
+        for end in (self.client, self.peer, self.server):
+            end.close()
+
+
 def measure(
-    port: int, server_pid: int, agent: Agent, by_type: Counter[str]
+    port: int, server_pid: int, agent: Agent, by_type: Counter[str], talk: Conversation
 ) -> dict[str, list[float]]:
     """PAIRS interleaved pairs; per-round figures by name (the agent's events by type
     added up in `by_type`)."""
@@ -239,6 +267,7 @@ def measure(
             tag = "with" if sensed else "without"
             add(f"traced {tag}", traced)
             add(f"untraced {tag}", untraced)
+            add(f"send {tag}", talk.send_recv_ns())
             if sensed:
                 events, alerts, dropped, cpu, wall, rss, types = agent.stop()
                 by_type.update(types)
@@ -296,7 +325,11 @@ def report(got: dict[str, list[float]], types: list[str], by_type: Counter[str])
     for key, n in by_type.most_common(TYPES_SHOWN):
         print(f"  {key}: {n}")
     print(f"agent pipeline rss (no transport): {max(got['rss']) / 1024:.1f} MB")
-    for label, key in (("openat+close (traced)", "traced"), ("getppid (not traced)", "untraced")):
+    for label, key in (
+        ("openat+close (traced)", "traced"),
+        ("getppid (not traced)", "untraced"),
+        ("send+recv of a long TCP conversation", "send"),
+    ):
         off, on = med(got[f"{key} without"]), med(got[f"{key} with"])
         print(f"{label} cpu without agent: {off:.0f} ns")
         print(f"{label} cpu with agent: {on:.0f} ns")
@@ -322,13 +355,15 @@ def main() -> int:
     port = free_port()
     server = redis_server(port)
     by_type: Counter[str] = Counter()
+    talk = Conversation()
     with tempfile.TemporaryDirectory() as tmp:
         agent = Agent(Path(tmp) / "spool")
         try:
             time.sleep(0.5)
             requests_per_s(port, server.pid)  # warm-up
-            got = measure(port, server.pid, agent, by_type)
+            got = measure(port, server.pid, agent, by_type, talk)
         finally:
+            talk.close()
             try:
                 agent.close()  # raises if the agent child died; redis must stop anyway
             finally:
