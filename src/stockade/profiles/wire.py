@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import msgspec
 
 from stockade.profiles.modes import GroupState, ModePolicy
@@ -13,7 +15,8 @@ class LearnedGroup(msgspec.Struct, frozen=True, kw_only=True):
 
     id: str
     name: str
-    first_seen_ns: int
+    # a time in ns since the epoch: bounded, as the store keeps it in a signed 64-bit integer
+    first_seen_ns: Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]
     behaviours: list[Behaviour] = msgspec.field(default_factory=list)
 
 
