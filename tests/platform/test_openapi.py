@@ -21,6 +21,7 @@ from typing import Any
 
 import httpx
 import pytest
+import requests
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
@@ -29,8 +30,10 @@ from schemathesis.specs.openapi.checks import (
     negative_data_rejection,
     positive_data_acceptance,
 )
+from schemathesis.transport.requests import ManagedCookiesSession
 
 from stockade.model.wire import BATCH_CONTENT_TYPE, SCAN_CONTENT_TYPE
+from stockade.platform.services.accounts import LoginPacing
 from tests.support.agent_client import TestAgent
 from tests.support.platform_runner import PlatformRunner
 
@@ -40,12 +43,24 @@ EXAMPLES_PER_OPERATION = 6  # x 2 modes x 2 roles x ~19 operations: ~400 request
 LOGOUT = "/api/v1/auth/logout"
 ORDERS = "/api/v1/agent/orders"
 SHORT_POLL_S = 0.2  # the orders long poll holds up to 30 s: a short hold answers the same
+# Generated logins fail: answered at once, as their schema is tested, not their pacing.
+PLATFORM_CONFIG = {"login_pacing": LoginPacing(failure_delay_s=0, refusal_delay_s=0)}
 
 for media_type in (BATCH_CONTENT_TYPE, SCAN_CONTENT_TYPE):  # generated as raw bytes
     schemathesis.serializer.alias(media_type, "application/octet-stream")
 
 
-def _check_operation(operation: Any, mode: GenerationMode, user: httpx.Client, ca: str) -> None:
+@pytest.fixture
+def session() -> Iterator[requests.Session]:
+    """One HTTP session for a test's generated requests: its TLS connections are kept open
+    (a session per request did a handshake each), its cookies dropped after each request."""
+    with ManagedCookiesSession() as opened:
+        yield opened
+
+
+def _check_operation(
+    operation: Any, mode: GenerationMode, user: httpx.Client, ca: str, session: requests.Session
+) -> None:
     @given(case=operation.as_strategy(generation_mode=mode))
     @settings(
         max_examples=EXAMPLES_PER_OPERATION,
@@ -60,6 +75,7 @@ def _check_operation(operation: Any, mode: GenerationMode, user: httpx.Client, c
             auth = "Bearer " + user.post("/api/v1/auth/tokens", json={"name": "x"}).json()["token"]
         case.call_and_validate(
             base_url=str(user.base_url).rstrip("/"),
+            session=session,
             headers={"Authorization": auth},
             excluded_checks=[positive_data_acceptance, negative_data_rejection],
             verify=ca,
@@ -84,6 +100,7 @@ def test_api_answers_within_its_schema(
     viewer: httpx.Client,
     role: str,
     mode: GenerationMode,
+    session: requests.Session,
 ) -> None:
     user = admin if role == "admin" else viewer
     schema = schemathesis.openapi.from_dict(user.get("/openapi.json").json())
@@ -92,7 +109,7 @@ def test_api_answers_within_its_schema(
     checked = 0
     for operation in operations:
         try:
-            _check_operation(operation, mode, user, str(running.platform.ca_path))
+            _check_operation(operation, mode, user, str(running.platform.ca_path), session)
         except Unsatisfiable:  # no parameter or body to get wrong (e.g. GET /health)
             assert mode == GenerationMode.NEGATIVE, operation.label
             continue
@@ -142,6 +159,7 @@ def _check_agent_operation(
     cert: tuple[str, str] | None,
     ca: str,
     seen: set[tuple[str, int]],
+    session: requests.Session,
 ) -> None:
     @given(case=operation.as_strategy(generation_mode=mode))
     @settings(
@@ -157,6 +175,7 @@ def _check_agent_operation(
             case.query = {**(case.query or {}), "wait_s": min(wait, SHORT_POLL_S)}
         answer = case.call_and_validate(
             base_url=url,
+            session=session,
             cert=cert,
             excluded_checks=[positive_data_acceptance, negative_data_rejection],
             verify=ca,
@@ -169,7 +188,11 @@ def _check_agent_operation(
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
 @pytest.mark.parametrize("caller", ["agent", "anonymous"])
 def test_agent_port_answers_within_its_schema(
-    running: PlatformRunner, agent: TestAgent, caller: str, mode: GenerationMode
+    running: PlatformRunner,
+    agent: TestAgent,
+    caller: str,
+    mode: GenerationMode,
+    session: requests.Session,
 ) -> None:
     ca = str(running.platform.ca_path)
     key = agent.cert_path.parent / "agent.key"
@@ -182,7 +205,7 @@ def test_agent_port_answers_within_its_schema(
     seen: set[tuple[str, int]] = set()  # (path, status) of every answer
     for operation in operations:
         try:
-            _check_agent_operation(operation, mode, running.agent_url, cert, ca, seen)
+            _check_agent_operation(operation, mode, running.agent_url, cert, ca, seen, session)
         except Unsatisfiable:  # no parameter or body to get wrong (e.g. GET /ca)
             assert mode == GenerationMode.NEGATIVE, operation.label
             continue
