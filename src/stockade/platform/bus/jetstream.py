@@ -35,6 +35,7 @@ from stockade.platform.bus.codec import (
     encode_message,
     split_batch,
 )
+from stockade.platform.bus.inflight import RecordBudget
 from stockade.platform.messages import CheckedBody, IngestBatch
 from stockade.platform.store.base import SequenceGapError, UnknownAgentError
 
@@ -48,7 +49,10 @@ AGENT_BODY = "agent-body"  # FORMAT_HEADER of a message that is an agent's reque
 # durable consumer is first made; the crash tests shorten it)
 ACK_WAIT_S = 30.0
 FETCH_MESSAGES = 64
-AGENTS_AT_ONCE = 4  # agents whose messages one worker handles at a time
+AGENTS_AT_ONCE = 32  # agents whose messages one worker handles at a time
+# records one worker handles at a time: a few full agent batches (each its own transaction,
+# several at once) or many small ones (stored in groups: group commit)
+RECORDS_AT_ONCE = 4_000
 FETCH_WAIT_S = 1.0
 GAP_RETRY_S = 0.2  # the message before it is being stored by another worker
 FAILURE_RETRY_S = 1.0
@@ -246,17 +250,19 @@ async def _pull(js: JetStreamContext) -> JetStreamContext.PullSubscription:
 
 async def _deliver(messages: list[Msg], handlers: list[BatchHandler]) -> None:
     """Run the handlers on each message and settle it: each agent's messages in sequence
-    order, up to AGENTS_AT_ONCE agents' at a time (a store that writes batches
-    concurrently then overlaps one's commit with the next ones' work)."""
+    order, up to AGENTS_AT_ONCE agents' and RECORDS_AT_ONCE records at a time (a store
+    that writes batches concurrently, or in groups, then shares its commits' costs)."""
     by_agent: defaultdict[str, list[Msg]] = defaultdict(list)
     for message in sorted(messages, key=_order):
         by_agent[_order(message)[0]].append(message)
     turns = asyncio.Semaphore(AGENTS_AT_ONCE)
+    budget = RecordBudget(RECORDS_AT_ONCE)
 
     async def agent_in_order(queue: list[Msg]) -> None:
         async with turns:
             for message in queue:
-                await _deliver_one(message, handlers)
+                async with budget.hold(_records(message)):
+                    await _deliver_one(message, handlers)
 
     await asyncio.gather(*(agent_in_order(queue) for queue in by_agent.values()))
 
@@ -279,6 +285,13 @@ def _order(message: Msg) -> tuple[str, int]:
     agent, _, seqs = (message.headers or {}).get(api.Header.MSG_ID.value, "").partition(":")
     first = seqs.partition("-")[0]
     return agent, int(first) if first.isdigit() else 0
+
+
+def _records(message: Msg) -> int:
+    """How many records a message carries, from its id (1 when it does not say)."""
+    seqs = (message.headers or {}).get(api.Header.MSG_ID.value, "").rpartition(":")[2]
+    first, _, last = seqs.partition("-")
+    return int(last) - int(first) + 1 if first.isdigit() and last.isdigit() else 1
 
 
 async def _handle(batch: IngestBatch, message: Msg, handlers: list[BatchHandler]) -> None:

@@ -9,6 +9,7 @@ from stockade.platform.bus import BATCHES, Bus, BusError
 from stockade.platform.bus.codec import decode_body
 from stockade.platform.messages import IngestBatch
 from stockade.platform.services.agents import AgentIdentity
+from stockade.platform.services.group_commit import GroupCommit, GroupStore
 from stockade.platform.services.ingest_checks import MAX_BODY_BYTES as MAX_BODY_BYTES
 from stockade.platform.services.ingest_checks import IngestError as IngestError
 from stockade.platform.services.ingest_checks import check_body, check_seqs
@@ -106,13 +107,18 @@ class StoreWorker:
         self._store = store
         self._runner = runner
         self._metrics = metrics
+        # a store that takes groups gets batches handled at the same time in one transaction
+        self._groups = GroupCommit(store, runner) if isinstance(store, GroupStore) else None
 
     def attach(self, bus: Bus) -> None:
         """Subscribe to the batches subject."""
         bus.subscribe(BATCHES, self.handle)
 
     async def handle(self, batch: IngestBatch) -> None:
-        """Store one batch in one transaction."""
-        result = await self._runner.write_batch(self._store.store_batch, batch, time.time_ns())
+        """Store one batch (in one transaction, or in a group's)."""
+        if self._groups is not None:
+            result = await self._groups.store(batch)
+        else:
+            result = await self._runner.write_batch(self._store.store_batch, batch, time.time_ns())
         self._metrics.events_stored.inc(result.events_stored)
         self._metrics.alerts_stored.inc(result.alerts_stored)

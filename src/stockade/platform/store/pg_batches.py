@@ -1,9 +1,7 @@
-"""Storing a batch in PostgreSQL: COPY of its new events and alerts, exactly once.
+"""A batch's rows for PostgreSQL, and their COPY into events and alerts.
 
 Rows are built before the transaction (by the SQLite store's own row builders), so the
-partitions they need can be made first; inside it, the agent's row is locked
-(`FOR UPDATE`): batches of one agent stored by several workers at once queue there, and
-each stores only what is past the sequence the one before it acknowledged.
+partitions they need can be made first; `pg_group.py` stores them exactly once.
 """
 
 from __future__ import annotations
@@ -11,14 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from stockade.model.alerts import Alert
-from stockade.model.events import Event
 from stockade.platform.messages import IngestBatch
 from stockade.platform.store.base import (
-    BatchResult,
-    SequenceGapError,
     StoreError,
-    UnknownAgentError,
 )
 from stockade.platform.store.pg_connection import PgConnection
 from stockade.platform.store.pg_connection import without_nul as clean_nul
@@ -28,7 +21,6 @@ from stockade.platform.store.sqlite_batches import (
     EVENT_COLUMNS,
     alert_row,
     event_row,
-    finish_batch,
 )
 
 _NO_PARTITION = "no partition of relation"
@@ -69,27 +61,14 @@ def without_nul(rows: BatchRows) -> BatchRows:
     )
 
 
-def write_batch(conn: PgConnection, ingest: IngestBatch, rows: BatchRows, now: int) -> BatchResult:
-    """Store what is new in the batch inside the caller's transaction."""
-    batch = ingest.batch
-    agent = batch.agent_id
-    row = conn.execute("SELECT acked_seq FROM agents WHERE id = ? FOR UPDATE", (agent,)).fetchone()
-    if row is None:
-        raise UnknownAgentError(f"agent {agent} is not enrolled")
-    acked = int(row[0])
-    if batch.first_seq > acked + 1:
-        raise SequenceGapError(batch.first_seq, acked)
-    events = [r for r in rows.events if r[1] > acked]
-    alerts = [r for r in rows.alerts if r[1] > acked]
+def copy_rows(conn: PgConnection, rows: BatchRows) -> None:
+    """COPY the rows into events and alerts; NoPartition or NulInText when that is why not."""
     try:
-        conn.copy_records("events", EVENT_COLUMNS, events)
-        conn.copy_records("alerts", ALERT_COLUMNS, alerts)
+        conn.copy_records("events", EVENT_COLUMNS, rows.events)
+        conn.copy_records("alerts", ALERT_COLUMNS, rows.alerts)
     except StoreError as e:
         if _NO_PARTITION in str(e):
             raise NoPartition(str(e)) from e
         if _NUL in str(e):
             raise NulInText(str(e)) from e
         raise
-    new_events: list[Event] = [e for e in batch.events if e.seq > acked]
-    new_alerts: list[Alert] = [a for a in batch.alerts if a.seq > acked]
-    return finish_batch(conn, batch, acked, (new_events, new_alerts), now)

@@ -6,7 +6,8 @@ SQLite's dialect) through `dialect.py`, on one asyncpg connection per calling th
 one-writer design does not carry over to several processes:
 - batches: COPY into events and alerts, exactly once under a lock on the agent's row
   (`SELECT ... FOR UPDATE`), so any number of workers in any number of processes may
-  store batches of the same agent concurrently;
+  store batches of the same agent concurrently; a group of several agents' batches goes
+  in one transaction and one COPY (`store_batches`, `pg_group.py`: group commit);
 - the other writes, written for SQLite's single writer (read, then write), take one
   advisory lock per transaction: they stay serialised across processes as on SQLite;
 - events and alerts are partitioned by day (`pg_partitions.py`); retention drops whole
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from urllib.parse import urlsplit, urlunsplit
 
@@ -26,8 +27,9 @@ from stockade.platform.store.base import STORES, BatchResult, RecordKind, StoreE
 from stockade.platform.store.dialect import PARTITIONED, PRELUDE, Catalog, PostgresDialect
 from stockade.platform.store.hunting import Hunting, HuntingUnavailable
 from stockade.platform.store.migrations import migrate
-from stockade.platform.store.pg_batches import NulInText, prepare_batch, without_nul, write_batch
+from stockade.platform.store.pg_batches import NulInText, prepare_batch, without_nul
 from stockade.platform.store.pg_connection import LoopThread, PgConnection, connect
+from stockade.platform.store.pg_group import GroupOutcome, Prepared, write_group
 from stockade.platform.store.pg_hunt import PostgresHuntSource
 from stockade.platform.store.pg_hunt_setup import prepare_hunting
 from stockade.platform.store.pg_partitions import NoPartition, Partitions
@@ -141,14 +143,22 @@ class PostgresStore(SqliteStore):
 
     def store_batch(self, batch: IngestBatch, now: int) -> BatchResult:
         """Store the not-yet-stored part of a batch in one transaction (COPY)."""
+        outcome = self.store_batches([batch], now)[0]
+        if isinstance(outcome, StoreError):
+            raise outcome
+        return outcome
+
+    def store_batches(self, batches: Sequence[IngestBatch], now: int) -> list[GroupOutcome]:
+        """Store a group of batches (at most one per agent) in one transaction: one COPY
+        of their events, one of their alerts; per batch, what it stored or why not."""
         conn = self._conn()
-        rows = prepare_batch(conn, batch, now)
+        group = [Prepared(b, prepare_batch(conn, b, now)) for b in batches]
         for attempt in (1, 2, 3):  # again after a partition went missing or a NUL refused
-            self._partitions.ensure(conn, "events", (r[2] for r in rows.events))
-            self._partitions.ensure(conn, "alerts", (r[3] for r in rows.alerts))
+            self._partitions.ensure(conn, "events", (r[2] for p in group for r in p.rows.events))
+            self._partitions.ensure(conn, "alerts", (r[3] for p in group for r in p.rows.alerts))
             try:
                 with self._transaction(serialised=False) as tx:
-                    return write_batch(tx, batch, rows, now)
+                    return write_group(tx, group, now)
             except NoPartition:
                 if attempt == 3:
                     raise
@@ -156,7 +166,7 @@ class PostgresStore(SqliteStore):
             except NulInText:
                 if attempt == 3:
                     raise
-                rows = without_nul(rows)
+                group = [Prepared(p.ingest, without_nul(p.rows)) for p in group]
         raise AssertionError("unreachable")
 
     def prune(self, kind: RecordKind, before_ts: int | None, limit: int) -> int:
