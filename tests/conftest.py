@@ -19,6 +19,7 @@ from tests.support.nats import NatsServer
 from tests.support.podman import Podman
 from tests.support.postgres import TEMPLATE as POSTGRES_TEMPLATE
 from tests.support.postgres import PostgresServer, start_postgres
+from tests.support.wheel import build_wheel
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -57,6 +58,12 @@ def podman() -> Iterator[Podman]:
 def busybox_image(podman: Podman, tmp_path_factory: pytest.TempPathFactory) -> str:
     """A busybox image built locally (no registry here); returns its name."""
     return podman.build_busybox_image(tmp_path_factory.mktemp("busybox-rootfs"))
+
+
+@pytest.fixture(scope="session")
+def stockade_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The stockade wheel built once from a clean copy of the sources (tests/support/wheel.py)."""
+    return build_wheel(tmp_path_factory.mktemp("wheel"))
 
 
 @pytest.fixture(scope="session")

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import ast
-import shutil
-import subprocess
 import sys
 import tomllib
 import zipfile
@@ -17,11 +15,11 @@ from packaging.utils import canonicalize_name
 
 from tests.support.capabilities import ebpf
 from tests.support.ci import require
+from tests.support.wheel import GENERATED_C
 
 ROOT = Path(__file__).resolve().parent.parent
 SRC = ROOT / "src" / "stockade"
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
-GENERATED_C = {"stockade/sensor/bpf/_readers.c", "stockade/context/_batch.c"}  # from .pyx
 
 
 def imported_top_level(root: Path) -> set[str]:
@@ -58,29 +56,9 @@ def test_mypy_overrides_name_only_modules_in_use() -> None:
     assert [m for m in overrides if m.split(".")[0] not in imported] == []
 
 
-def _project_copy(into: Path) -> Path:
-    """The project's sources, without build products, to build from where nothing is left."""
-    into.mkdir()
-    for name in ("pyproject.toml", "setup.py", "README.md"):
-        shutil.copy(ROOT / name, into / name)
-    generated = (Path(c).name for c in GENERATED_C)
-    skip = shutil.ignore_patterns("__pycache__", "*.so", "*.egg-info", *generated)
-    shutil.copytree(ROOT / "src", into / "src", ignore=skip)
-    return into
-
-
 @pytest.mark.slow
-def test_wheel_ships_bpf_sources_and_object_but_not_generated_c(tmp_path: Path) -> None:
-    project = _project_copy(tmp_path / "project")
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(tmp_path), "."],
-        cwd=project,
-        check=True,
-        capture_output=True,
-        timeout=600,
-    )
-    (wheel,) = tmp_path.glob("stockade-*.whl")
-    names = set(zipfile.ZipFile(wheel).namelist())
+def test_wheel_ships_bpf_sources_and_object_but_not_generated_c(stockade_wheel: Path) -> None:
+    names = set(zipfile.ZipFile(stockade_wheel).namelist())
     assert names & GENERATED_C == set()
     bpf = {"c/sensor.bpf.c", "c/common.bpf.h", "c/net.bpf.h", "c/record.h"}
     assert {f"stockade/sensor/bpf/{name}" for name in bpf} <= names

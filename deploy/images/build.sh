@@ -11,6 +11,8 @@
 #   STOCKADE_IMAGE_TAG    tag of the images (default: latest)
 #   STOCKADE_IMAGE_CACHE  where the root filesystem is kept between builds, by a hash of
 #                         its inputs (default: ~/.cache/stockade-images)
+#   STOCKADE_WHEEL        a stockade wheel already built from this tree, installed instead
+#                         of building one (default: build it)
 #   PYTHON                Python 3.11 (Debian 12's) that builds the wheels (default: python3)
 #   DEBIAN_MIRROR         debootstrap's mirror (default: http://deb.debian.org/debian)
 #   PODMAN_FLAGS          global podman flags (e.g. --runtime runc --cgroup-manager cgroupfs)
@@ -67,8 +69,12 @@ find "$cache" -maxdepth 1 -name 'rootfs-*.tar' ! -name "rootfs-$key.tar" -delete
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' "$repo/pyproject.toml")
 wheels=$(mktemp -d)
 trap 'rm -rf "$wheels"' EXIT
-echo "[${SECONDS}s] building the stockade $version wheel" >&2
-"$python" -m pip wheel -q --no-deps -w "$wheels" "$repo" >&2
+if [ -n "${STOCKADE_WHEEL:-}" ]; then
+  cp "$STOCKADE_WHEEL" "$wheels/"
+else
+  echo "[${SECONDS}s] building the stockade $version wheel" >&2
+  "$python" -m pip wheel -q --no-deps -w "$wheels" "$repo" >&2
+fi
 wheel=$(ls "$wheels"/stockade-*.whl)
 
 # The dependencies' wheels, kept by a hash of the dependency lists (pip's own cache would

@@ -19,14 +19,15 @@ AGENT_IMAGE = f"localhost/stockade-agent:{TAG}"
 BUILD_TIMEOUT_S = 1500  # a first build on a busy 2-core machine: debootstrap and all wheels
 
 
-def build_images() -> tuple[str, str]:
+def build_images(wheel: Path) -> tuple[str, str]:
     """Both images (agent, platform), built by the documented script (the root filesystem
-    from its cache)."""
+    from its cache) around `wheel`, the stockade wheel built from this tree."""
     require(shutil.which("debootstrap"), "debootstrap not installed")
     env = {
         **os.environ,
         "PYTHON": sys.executable,
         "STOCKADE_IMAGE_TAG": TAG,
+        "STOCKADE_WHEEL": str(wheel),
         "PODMAN_FLAGS": " ".join(BASE_FLAGS),
         "PODMAN_RUN_FLAGS": " ".join(RUN_FLAGS),
     }
