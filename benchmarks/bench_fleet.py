@@ -249,7 +249,7 @@ def main() -> None:
         root = Path(tmp)
         with fleet_on_postgres(root, api_nodes=1, workers=2) as (fleet, postgres):
             agents = enroll_agents(
-                root / "agents", AGENTS, fleet.agent_urls, fleet.ca_pem, fleet.token
+                root / "agents", AGENTS, fleet.agent_urls, fleet.ca_pem, fleet.token_source(AGENTS)
             )
             try:
                 measure(fleet, postgres, agents)

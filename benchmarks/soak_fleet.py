@@ -69,7 +69,11 @@ def main() -> int:
         root = Path(tmp)
         with fleet_on_postgres(root) as (fleet, postgres):
             agents = enroll_agents(
-                root / "agents", args.agents, fleet.agent_urls, fleet.ca_pem, fleet.token
+                root / "agents",
+                args.agents,
+                fleet.agent_urls,
+                fleet.ca_pem,
+                fleet.token_source(args.agents),
             )
             started = time.monotonic()
             run = LoadRun(fleet, agents, PLAN, args.minutes * 60)

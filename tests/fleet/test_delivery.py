@@ -51,7 +51,8 @@ def agents(
     fleet: Fleet, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[list[SimulatedAgent]]:
     root: Path = tmp_path_factory.mktemp("agents")
-    enrolled = enroll_agents(root, AGENTS, fleet.agent_urls, fleet.ca_pem, fleet.token)
+    tokens = fleet.token_source(AGENTS)
+    enrolled = enroll_agents(root, AGENTS, fleet.agent_urls, fleet.ca_pem, tokens)
     yield enrolled
     for agent in enrolled:
         agent.close()

@@ -12,7 +12,7 @@ import sqlite3
 import subprocess
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -161,11 +161,20 @@ class Fleet:
 
     def token(self) -> str:
         """A one-time enrollment token, written to the store directly."""
+        return self.tokens(1)[0]
+
+    def tokens(self, count: int) -> list[str]:
+        """`count` one-time enrollment tokens, written through one opening of the store
+        (each opening connects and checks the schema under a lock: ~0.1 s)."""
         store = open_store(self.store, self.store_location)
         try:
-            return create_token(store, 3600)
+            return [create_token(store, 3600) for _ in range(count)]
         finally:
             store.close()
+
+    def token_source(self, count: int) -> Callable[[], str]:
+        """A thread-safe supply of `count` tokens made at once (for `enroll_agents`)."""
+        return iter(self.tokens(count)).__next__  # a list iterator's next() holds the GIL
 
     def rows(self, query: str) -> list[tuple[Any, ...]]:
         """The rows a read-only query finds in the fleet's store."""
