@@ -29,7 +29,7 @@ from stockade.agent.detection import (
 from stockade.agent.enroll import Credentials, enroll, load_credentials
 from stockade.agent.errors import AgentError, SpoolFull, TransportError
 from stockade.agent.firewall_sync import FirewallSync
-from stockade.agent.heap import release_free_pages, return_large_buffers
+from stockade.agent.heap import limit_arenas, release_free_pages, return_large_buffers
 from stockade.agent.hostinfo import this_host
 from stockade.agent.image_integrity import IntegrityAlerts
 from stockade.agent.image_scan_runner import start_image_scans
@@ -110,6 +110,7 @@ class Agent:
     ) -> None:
         self.config = config
         return_large_buffers()  # batch-sized buffers must not stay resident once freed
+        limit_arenas()  # before its threads start: one arena each would keep their pages
         self.ready = threading.Event()  # set once events flow (enrolled, sensor started)
         self.agent_id = ""
         self.source_name = ""
