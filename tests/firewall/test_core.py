@@ -19,7 +19,7 @@ from stockade.firewall.events import connection_of, from_a_container
 from stockade.firewall.flows import EXTERNAL, Connection, aggregate, merge, outbound
 from stockade.firewall.networkpolicy import GROUP_LABEL, network_policies, to_yaml
 from stockade.firewall.nftrules import TABLE, protect_commands
-from stockade.firewall.sockets import connections, parse_table
+from stockade.firewall.sockets import connections, parse_sockstat, parse_table, read_sockets
 from stockade.model import Container, Event, Process
 from stockade.model.events import FdInfo
 
@@ -48,6 +48,44 @@ def test_socket_table_gives_outbound_and_inbound_from_outside() -> None:
         ("external", "10.0.0.10", "group", "client", 22),
         ("group", "client", "external", "203.0.113.9", 443),
     }
+
+
+SOCKSTAT = """\
+sockets: used 3
+TCP: inuse {tcp} orphan 0 tw {tw} alloc 420 mem 95
+UDP: inuse 0 mem 0
+RAW: inuse 0
+FRAG: inuse 0 memory 0
+"""
+
+
+def _netns(tmp_path: Path, sockstat: str | None) -> Path:
+    """A /proc with one process whose namespace's tcp and udp tables both have rows."""
+    net = tmp_path / "7" / "net"
+    net.mkdir(parents=True)
+    (net / "tcp").write_text(TCP_TABLE)
+    (net / "udp").write_text(TCP_TABLE)
+    if sockstat is not None:
+        (net / "sockstat").write_text(sockstat)
+        (net / "sockstat6").write_text("TCP6: inuse 0\nUDP6: inuse 0\nRAW6: inuse 0\n")
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    ("sockstat", "protocols"),
+    [
+        (SOCKSTAT.format(tcp=4, tw=0), ["tcp"] * 5),
+        (SOCKSTAT.format(tcp=0, tw=1), ["tcp"] * 5),  # TIME_WAIT ones only
+        (SOCKSTAT.format(tcp=0, tw=0), []),  # no table read: each walks the host's hash
+        (None, ["tcp"] * 5 + ["udp"] * 5),  # no counts: every table is read
+    ],
+)
+def test_only_tables_the_namespace_counts_sockets_in_are_read(
+    tmp_path: Path, sockstat: str | None, protocols: list[str]
+) -> None:
+    found = read_sockets(7, _netns(tmp_path, sockstat))
+    assert [s.protocol for s in found] == protocols
+    assert parse_sockstat(SOCKSTAT.format(tcp=4, tw=2))["TCP", "tw"] == 2
 
 
 def test_flows_count_and_merge() -> None:

@@ -3,6 +3,10 @@
 This catches connections that began before the agent did: the table lists every socket
 of the namespace, established, closing (TIME_WAIT) or listening. Parsing is pure; only
 `read_sockets` touches /proc.
+
+Reading a TCP table walks the host's whole connection hash, whatever the namespace holds
+(~3.5 ms per read on a 24 GiB host, for an empty table): a namespace's socket counts
+(`net/sockstat`, `net/sockstat6`, ~25 µs) say first which tables can have a row at all.
 """
 
 from __future__ import annotations
@@ -18,6 +22,14 @@ EPHEMERAL_PORTS = range(32768, 61000)  # Linux's default ip_local_port_range
 TCP_LISTEN = 0x0A
 TCP_CLOSE = 0x07
 _TABLES = (("tcp", "tcp"), ("tcp6", "tcp"), ("udp", "udp"), ("udp6", "udp"))
+# Per table, the sockstat counts of sockets it lists (TIME_WAIT ones are counted for TCP
+# over both families: either table may hold them).
+_COUNTED_IN = {
+    "tcp": (("TCP", "inuse"), ("TCP", "tw")),
+    "tcp6": (("TCP6", "inuse"), ("TCP", "tw")),
+    "udp": (("UDP", "inuse"),),
+    "udp6": (("UDP6", "inuse"),),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,12 +79,44 @@ def listeners(sockets: Iterable[Socket]) -> set[tuple[str, int]]:
     return {(s.protocol, s.local_port) for s in sockets if s.state == TCP_LISTEN}
 
 
+def parse_sockstat(text: str) -> dict[tuple[str, str], int]:
+    """A namespace's socket counts (/proc/net/sockstat, sockstat6) by (protocol, counter)."""
+    counts: dict[tuple[str, str], int] = {}
+    for line in text.splitlines():
+        protocol, _, rest = line.partition(":")
+        fields = rest.split()
+        for name, value in zip(fields[::2], fields[1::2], strict=False):
+            if value.isdigit():
+                counts[protocol, name] = int(value)
+    return counts
+
+
+def tables_in_use(counts: dict[tuple[str, str], int]) -> list[str]:
+    """The tables that may hold a row, by the namespace's counts (all when a count is
+    missing: the table is read rather than guessed empty)."""
+    return [
+        name
+        for name, _ in _TABLES
+        if any(counts.get(counter, 1) > 0 for counter in _COUNTED_IN[name])
+    ]
+
+
 def read_sockets(pid: int, proc: Path = Path("/proc")) -> list[Socket]:
     """Every socket of the network namespace process `pid` is in; [] if it is gone."""
+    net = proc / str(pid) / "net"
+    counts: dict[tuple[str, str], int] = {}
+    for name in ("sockstat", "sockstat6"):
+        try:
+            counts.update(parse_sockstat((net / name).read_text()))
+        except OSError:
+            continue
+    wanted = tables_in_use(counts)
     found: list[Socket] = []
     for name, protocol in _TABLES:
+        if name not in wanted:
+            continue
         try:
-            text = (proc / str(pid) / "net" / name).read_text()
+            text = (net / name).read_text()
         except OSError:
             continue
         found += parse_table(text, protocol)
