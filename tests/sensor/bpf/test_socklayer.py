@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from stockade.model import EventType as T
 from stockade.sensor.bpf.kinds import KIND_IDS
-from stockade.sensor.bpf.socklayer import NOT_SOCKETS, socket_layer_types
+from stockade.sensor.bpf.socklayer import (
+    NOT_SOCKETS,
+    SOCKET_LAYER_SLOT,
+    common_drop,
+    socket_layer_types,
+)
 
 SENDS = {T.WRITE, T.WRITEV, T.SENDTO, T.SENDMSG}
 
@@ -31,3 +36,13 @@ def test_each_direction_is_decided_on_its_own() -> None:
 def test_a_write_that_rules_want_on_files_too_stays_on_its_pair() -> None:
     drop = _sockets_only(T.SENDTO) | {KIND_IDS[T.WRITE]: NOT_SOCKETS & ~8}  # files kept
     assert socket_layer_types({T.WRITE, T.SENDTO}, drop) == frozenset()
+
+
+def test_the_shared_slot_holds_the_classes_every_socket_layer_kind_drops() -> None:
+    inet, unix = 1, 2  # c/io.bpf.h IOF_INET, IOF_SOCK
+    drop = {KIND_IDS[T.WRITE]: NOT_SOCKETS | unix, KIND_IDS[T.SENDTO]: NOT_SOCKETS | unix}
+    assert common_drop({T.WRITE, T.SENDTO}, drop) == {SOCKET_LAYER_SLOT: NOT_SOCKETS | unix}
+    drop[KIND_IDS[T.SENDTO]] = NOT_SOCKETS | inet  # one kind wants unix sockets: kept
+    assert common_drop({T.WRITE, T.SENDTO}, drop) == {SOCKET_LAYER_SLOT: NOT_SOCKETS}
+    assert common_drop(set(), drop) == {}
+    assert SOCKET_LAYER_SLOT not in KIND_IDS.values()

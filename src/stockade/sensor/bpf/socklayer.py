@@ -68,6 +68,22 @@ def socket_layer_types(event_types: Iterable[T], io_drop: Mapping[int, int]) -> 
     return frozenset(t for t in wanted if SOCKET_LAYER[t] in worth)
 
 
+SOCKET_LAYER_SLOT = 0  # c/io.bpf.h IO_DROP_SOCKET_LAYER: io_drop's slot that no kind uses
+
+
+def common_drop(types: Iterable[T], io_drop: Mapping[int, int]) -> dict[int, int]:
+    """io_drop's socket-layer slot: the classes every one of `types` drops, so that a send or
+    receive on such a socket (a unix socket's, when the rules want IP ones) is let go before
+    the program asks who calls or which call it is. Empty without socket-layer types."""
+    drops = [io_drop.get(KIND_IDS[t], 0) for t in types]
+    if not drops:
+        return {}
+    common = NOT_SOCKETS | 1 | 2  # c/io.bpf.h IOF_INET | IOF_SOCK
+    for dropped in drops:
+        common &= dropped
+    return {SOCKET_LAYER_SLOT: common}
+
+
 def sock_kinds(types: Iterable[T]) -> dict[int, int]:
     """Syscall number -> kind id for the socket-layer types (map `sock_kinds`)."""
     numbers = {name: nr for nr, name in syscall_table().items()}

@@ -27,7 +27,13 @@ from stockade.sensor.bpf.loader import (
 from stockade.sensor.bpf.pin_adopt import Adoption, OverlapFilter
 from stockade.sensor.bpf.pins import PinLayout
 from stockade.sensor.bpf.shipped import load_object, shipped_object
-from stockade.sensor.bpf.socklayer import SOCKET_LAYER, sock_kinds, socket_layer_types, supported
+from stockade.sensor.bpf.socklayer import (
+    SOCKET_LAYER,
+    common_drop,
+    sock_kinds,
+    socket_layer_types,
+    supported,
+)
 from stockade.sensor.fdnames import name_polls
 from stockade.sensor.serversocks import server_socket_inodes
 
@@ -225,6 +231,7 @@ class BpfSource(EventSource):
         if reason := self._static_reason():
             raise SensorUnavailable(reason)
         numbers = generic_syscalls()
+        routed = self._socket_layer()
         try:
             loaded = load_object(
                 lambda obj: LoadedSensor(
@@ -234,8 +241,8 @@ class BpfSource(EventSource):
                     snaplen=self.snaplen,
                     generic_nrs=[numbers[name] for name in self.generic],
                     sock_io_max=self.sock_io_max,
-                    io_drop=self._io_drop,
-                    sock_kinds=sock_kinds(self._socket_layer()),
+                    io_drop=self._io_drop | common_drop(routed, self._io_drop),
+                    sock_kinds=sock_kinds(routed),
                     pins=self._pins,
                     ring_bytes=self._ring_bytes,
                 ),

@@ -24,6 +24,8 @@ struct {
 #define IOF_FILE 8  /* regular files and devices: f */
 #define IOF_DIR 16  /* d */
 #define IOF_OTHER 32 /* no open fd, anonymous inodes (eventfd, epoll ...) */
+/* io_drop's slot 0 (no kind has id 0): the classes every socket-layer kind drops */
+#define IO_DROP_SOCKET_LAYER 0
 #define S_IFIFO 0010000
 #define S_IFCHR 0020000
 #define S_IFDIR 0040000

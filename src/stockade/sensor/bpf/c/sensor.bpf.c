@@ -485,6 +485,13 @@ static __always_inline int sock_call(struct sock *sk, int ret, int send)
 	int tcp = send ? tcp_send_start(c, sk, ret) : -1;
 	if (!tcp)
 		return 0;
+	/* a socket class no socket-layer kind wants (a unix socket's send): before any helper */
+	__u16 family = sk->__sk_common.skc_family;
+	__u32 class = family == AF_INET || family == AF_INET6 ? IOF_INET : IOF_SOCK;
+	__u32 slot = IO_DROP_SOCKET_LAYER;
+	__u8 *unwanted = bpf_map_lookup_elem(&io_drop, &slot);
+	if (unwanted && (*unwanted & class))
+		return 0;
 	if (c->self_tgid == (bpf_get_current_pid_tgid() >> 32))
 		return 0;
 	/* a process's own socket: the kernel's (an NFS mount's ...) have no file */
@@ -499,8 +506,7 @@ static __always_inline int sock_call(struct sock *sk, int ret, int send)
 		return 0;
 	__u32 kind = *found;
 	__u8 *dropped = bpf_map_lookup_elem(&io_drop, &kind);
-	__u16 family = sk->__sk_common.skc_family;
-	if (dropped && (*dropped & (family == AF_INET || family == AF_INET6 ? IOF_INET : IOF_SOCK)))
+	if (dropped && (*dropped & class))
 		return 0;
 	if (tcp < 0 && !sock_start(c, sk))
 		return 0;
