@@ -416,6 +416,8 @@ def register(app: typer.Typer) -> None:
 
 
 if __name__ == "__main__":  # `python -m stockade.cli.scan`: the main app reports the errors
+    # this module's commands, built once: the app would otherwise import it a second time
+    sys.modules.setdefault("stockade.cli.scan", sys.modules[__name__])
     from stockade.cli.main import app
 
     app(["scan", *sys.argv[1:]], prog_name="stockade")

@@ -8,7 +8,6 @@ the rest read through afterwards; nothing is read a second time.
 
 from __future__ import annotations
 
-import hashlib
 from typing import TYPE_CHECKING
 
 import msgspec
@@ -30,6 +29,8 @@ class FileDigest(msgspec.Struct, frozen=True, array_like=True):
 
 class _Hashers:
     def __init__(self) -> None:
+        import hashlib  # OpenSSL loads only in scans that hash files
+
         self.sha1: _Hash = hashlib.sha1(usedforsecurity=False)
         self.sha256: _Hash = hashlib.sha256()
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -31,6 +30,8 @@ def _fingerprint(path: Path | None) -> str:
     """A digest of a rules file or directory, so edited rules invalidate the cache."""
     if path is None:
         return ""
+    import hashlib
+
     digest = hashlib.sha256()
     files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
     for file in files:
@@ -53,7 +54,7 @@ class AnalyzerGroup:
     classes: tuple[type[Analyzer], ...]
     analyzer_options: AnalyzerOptions
     limits: WalkLimits
-    cache_salt: str
+    salt: str  # what the cache key depends on besides the layer (`cache_salt`)
     caps: tuple[int, ...]  # per analyzer: the largest file it reads
     config_classes: tuple[type[ImageConfigAnalyzer], ...] = ()
     caps_floor: int = 0  # the smallest of `caps`: files within it need no size check
@@ -109,7 +110,7 @@ class AnalyzerGroup:
             classes,
             analyzer_options,
             limits,
-            hashlib.sha256(salt.encode()).hexdigest(),
+            salt,
             caps,
             config_classes,
             min(caps, default=0),
@@ -238,8 +239,17 @@ class AnalyzerGroup:
                 merged.merge(result)
         return merged
 
+    @property
+    def cache_salt(self) -> str:
+        """The digest of `salt`; hashed when a cache asks (hashlib loads OpenSSL)."""
+        import hashlib
+
+        return hashlib.sha256(self.salt.encode()).hexdigest()
+
     def cache_key(self, diff_id: str) -> str:
         """The cache key of a layer's results under this group."""
+        import hashlib
+
         return hashlib.sha256(f"{diff_id}|{self.cache_salt}".encode()).hexdigest()
 
     def config_analyzers(self) -> tuple[ImageConfigAnalyzer, ...]:
@@ -250,6 +260,8 @@ class AnalyzerGroup:
 
     def config_cache_key(self, image: str) -> str:
         """The cache key of an image config's findings (`image`: its digests) under this group."""
+        import hashlib
+
         ids = ",".join(sorted(f"{c.id}@{c.version}" for c in self.config_classes))
         return hashlib.sha256(f"{image}|{ids}|{self.cache_salt}".encode()).hexdigest()
 

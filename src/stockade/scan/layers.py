@@ -13,10 +13,10 @@ from stockade.scan.digests import Digesting, FileDigest
 from stockade.scan.files import FileInfo, Readable
 from stockade.scan.group import AnalyzerGroup
 from stockade.scan.selection import Chosen, SkippedFiles
-from stockade.scan.sources import ImageSource, Layer
-from stockade.scan.sources.blobstore import VerifyingReader
 
-if TYPE_CHECKING:  # the walker (and the decompressors) load only when a layer is read
+if TYPE_CHECKING:  # the image sources and the walker load when they are used: a
+    # directory scan needs neither tarfile nor the decompressors
+    from stockade.scan.sources import ImageSource, Layer
     from stockade.scan.walker import WalkReport
 
 
@@ -101,6 +101,8 @@ def verify_layer(source: ImageSource, layer: Layer, group: AnalyzerGroup) -> Non
     """Read a layer through without analyzing it: DigestMismatchError (naming the layer)
     unless it hashes to its `cache_digest`, so cached results are only used for it."""
     if cache_digest(layer) != layer.ref.diff_id:
+        from stockade.scan.sources.blobstore import VerifyingReader
+
         blob = VerifyingReader(source.open_layer(layer), layer.ref.digest, _what(layer))
         try:
             while blob.read(_READ_BYTES):

@@ -5,12 +5,12 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from stockade.model.inventory import Finding, LayerRef, Package, ScanResult
 from stockade.scan.analyzers import OSInfo
 from stockade.scan.analyzers.image_config import ImageConfigInput
 from stockade.scan.applier import Applied, apply_layers, without_declared_duplicates
-from stockade.scan.cache import LayerCache
 from stockade.scan.distro import os_label, with_distro
 from stockade.scan.errors import SourceError
 from stockade.scan.graph import link
@@ -23,7 +23,10 @@ from stockade.scan.layers import (
     verify_layer,
 )
 from stockade.scan.options import Scanner, ScanOptions
-from stockade.scan.sources import ImageSource, RootfsSource, open_source
+
+if TYPE_CHECKING:  # images' sources and the layer cache load for image scans only
+    from stockade.scan.cache import LayerCache
+    from stockade.scan.sources import ImageSource
 
 Progress = Callable[[str, int, int], None]
 
@@ -34,6 +37,8 @@ def _no_progress(what: str, done: int, total: int) -> None:
 
 def scan_image(ref: str, options: ScanOptions, progress: Progress | None = None) -> ScanResult:
     """Scan the image (or root filesystem) named by `ref`."""
+    from stockade.scan.sources import ImageSource, RootfsSource, open_source
+
     report = progress or _no_progress
     with open_source(ref) as source:
         if isinstance(source, RootfsSource):
@@ -46,6 +51,8 @@ def scan_image(ref: str, options: ScanOptions, progress: Progress | None = None)
 def scan_image_executables(ref: str, options: ScanOptions) -> tuple[ScanResult, dict[str, str]]:
     """`scan_image`, plus the image's executable files' sha256 by path ("/usr/bin/id") as
     its verified layers hold them; empty for a container's root filesystem (not an image's)."""
+    from stockade.scan.sources import ImageSource, RootfsSource, open_source
+
     options = dataclasses.replace(options, executables=True)
     with open_source(ref) as source:
         if isinstance(source, RootfsSource):
@@ -60,12 +67,11 @@ def scan_image_executables(ref: str, options: ScanOptions) -> tuple[ScanResult, 
 def scan_fs(path: str | Path, options: ScanOptions, progress: Progress | None = None) -> ScanResult:
     """Scan a directory tree (a project or a rootfs): lock files' dependencies are listed
     (marked as such), the project's own package.json is not a package."""
-    from stockade.scan.sources.rootfs import DirectorySource
-
     root = Path(path)
-    source = DirectorySource(str(root), root)
+    if not root.is_dir():  # as a DirectorySource says, without loading the image sources
+        raise SourceError(f"{root}: not a directory")
     group = AnalyzerGroup.build(options, tree=True)
-    return _scan_tree(str(root), source.root, options, group, progress or _no_progress)
+    return _scan_tree(str(root), root, options, group, progress or _no_progress)
 
 
 def scan_sbom(path: Path, options: ScanOptions) -> ScanResult:
@@ -101,6 +107,8 @@ def _layers_applied(
 ) -> tuple[ScanResult, Applied]:
     """The image's layers read (or taken from the cache once verified) and merged; the
     image-config findings wait in the result's `findings`."""
+    from stockade.scan.cache import LayerCache
+
     group = AnalyzerGroup.build(options)
     cache = LayerCache(options.cache_dir) if options.cache_dir is not None else None
     layers = source.layers()

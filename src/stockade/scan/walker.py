@@ -6,20 +6,16 @@ import operator
 import os
 import posixpath
 import stat
-import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-import zstandard
-from isal import isal_zlib
-
-from stockade.scan.decompress import decompressed
 from stockade.scan.errors import LayerError, LimitExceededError
 from stockade.scan.files import FileInfo, Readable, Selection, WalkLimits
-from stockade.scan.sources.blobstore import VerifyingReader
-from stockade.scan.tarstream import HARDLINK, SYMLINK, TarStream
+
+if TYPE_CHECKING:  # a layer's readers load with `walk_layer`: a directory walk needs none
+    from stockade.scan.tarstream import TarStream
 
 T = TypeVar("T", bound=Selection)
 Select = Callable[[FileInfo], T | None]
@@ -84,6 +80,15 @@ def walk_layer(
     With `diff_id`, the uncompressed tar must hash to it: DigestMismatchError (naming the
     layer) at the end of the walk otherwise, so a layer cannot pass for another one.
     """
+    import zlib
+
+    import zstandard
+    from isal import isal_zlib
+
+    from stockade.scan.decompress import decompressed
+    from stockade.scan.sources.blobstore import VerifyingReader
+    from stockade.scan.tarstream import TarStream
+
     stream: Readable = decompressed(blob, limits.max_layer_size, what)
     if diff_id:
         stream = VerifyingReader(stream, diff_id, f"{what} (uncompressed, diff id)")
@@ -105,6 +110,8 @@ def walk_layer(
 def _entries(
     tar: TarStream, what: str, select: Select[T], limits: WalkLimits, report: WalkReport
 ) -> Iterator[tuple[FileInfo, T, Content]]:
+    from stockade.scan.tarstream import HARDLINK, SYMLINK
+
     kept: dict[str, bytes] = {}  # recent contents, for hardlinks to them (bounded)
     kept_bytes = 0
     for member in tar:

@@ -9,8 +9,6 @@ so the cost is one sha256 pass over the executables, nothing over the rest of th
 
 from __future__ import annotations
 
-import hashlib
-
 from stockade.scan.analyzers.base import Analyzer, AnalyzerOptions, FileAnalysis, register
 from stockade.scan.files import FileInfo, Readable
 
@@ -36,11 +34,15 @@ class ExecutableDigestAnalyzer(Analyzer):
 
     def analyze(self, info: FileInfo, content: bytes) -> FileAnalysis | None:
         """The digest of the whole content."""
+        import hashlib  # OpenSSL loads only when a scan hashes executables
+
         del info
         return FileAnalysis(sha256="sha256:" + hashlib.sha256(content).hexdigest())
 
     def analyze_stream(self, info: FileInfo, stream: Readable) -> FileAnalysis | None:
         """The digest, read in chunks."""
+        import hashlib
+
         del info
         digest = hashlib.sha256()
         while chunk := stream.read(_CHUNK):

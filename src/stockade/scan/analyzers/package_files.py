@@ -8,10 +8,6 @@ applier gives each package the list filed under its `files_key`.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import csv
-import io
 import posixpath
 
 from stockade.model.inventory import Ecosystem, Package, PackageFile
@@ -63,6 +59,11 @@ def parse_conffiles(status: str) -> dict[str, list[PackageFile]]:
 
 def parse_record(text: str, site_dir: str) -> list[PackageFile]:
     """The rows "path,sha256=<urlsafe b64>,size" of a RECORD, under `site_dir`."""
+    import base64  # here: every scan registers this analyzer, only SBOM scans read RECORDs
+    import binascii
+    import csv
+    import io
+
     files = []
     for row in csv.reader(io.StringIO(text)):
         if not row or not row[0]:
