@@ -140,3 +140,46 @@ def test_units_follow_the_walk_order(tmp_path: Path, monkeypatch: pytest.MonkeyP
         ("a/y", False),
         ("a/x", False),
     ]
+
+
+def test_a_listed_tree_large_enough_is_split_from_its_listings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _tree(tmp_path)
+    one = _scan(tmp_path, split=False, monkeypatch=monkeypatch)
+    monkeypatch.setattr(tree_split, "SPLIT_MIN_ENTRIES", 10_000)  # listed whole...
+    monkeypatch.setattr(tree_split, "SPLIT_LISTED_MIN_ENTRIES", 100)  # ...and split
+    monkeypatch.setattr(tree_split, "may_fork", lambda: True)
+    split: list[int] = []
+    real_analyze_units = tree_split.analyze_units
+
+    def counting_analyze_units(*args: Any) -> list[tree_split.UnitResult]:
+        split.append(len(args[2]))
+        return real_analyze_units(*args)
+
+    monkeypatch.setattr(tree_split, "analyze_units", counting_analyze_units)
+    listed: list[str] = []
+    real_scandir = os.scandir
+
+    def counting_scandir(path: str) -> Any:
+        listed.append(path)
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", counting_scandir)
+    options = ScanOptions(
+        scanners=frozenset({Scanner.PKG, Scanner.SECRET}), cache_dir=None, max_file_size=1024
+    )
+    two = analyze_tree(tmp_path, AnalyzerGroup.build(options, tree=True))
+    assert msgspec.msgpack.encode(two) == msgspec.msgpack.encode(one)
+    assert split and split[0] > 1
+    assert len(listed) == len(set(listed))  # this process listed each directory once
+
+
+def test_a_ticket_may_hand_out_several_units(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _tree(tmp_path)
+    one = _scan(tmp_path, split=False, monkeypatch=monkeypatch)
+    monkeypatch.setattr(tree_split, "MAX_TICKETS", 3)  # several units a ticket
+    two = _scan(tmp_path, split=True, monkeypatch=monkeypatch)
+    assert msgspec.msgpack.encode(two) == msgspec.msgpack.encode(one)

@@ -146,9 +146,14 @@ def analyze_tree(root: Path, group: AnalyzerGroup) -> LayerResult:
         listings = list_small_tree(
             root, group.limits, tree_split.SPLIT_MIN_ENTRIES, group.declared_names()
         )
-        units = tree_split.units_of(root, group) if listings is None else []
+        if listings is None:
+            units = tree_split.units_of(root, group)
+        elif tree_split.worth_splitting(listings):
+            units = tree_split.units_of(root, group, listings)
+        else:
+            units = []
         if len(units) > 1:
-            return tree_split.merged(tree_split.analyze_units(root, group, units))
+            return tree_split.merged(tree_split.analyze_units(root, group, units, listings))
     report = _report(group)
     result = _result(report)
     skipped = SkippedFiles()

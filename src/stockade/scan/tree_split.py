@@ -3,7 +3,7 @@
 Reading files and matching secrets is Python work bound to one core, and a scan of a host
 root or a dependency tree spends most of its time there: the tree is cut into units (the
 files directly in a directory, or a whole subtree), a forked worker and this process take
-units from a shared counter until none is left, and the results are put back together in
+units from a pipe of tickets until none is left, and the results are put back together in
 the order one walk would have met them (so warnings and results do not depend on timing).
 A worker that fails leaves its units to this process.
 """
@@ -14,7 +14,6 @@ import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import msgspec
 
@@ -23,7 +22,13 @@ from stockade.scan.digests import FileDigest
 from stockade.scan.group import AnalyzerGroup
 from stockade.scan.layers import LayerResult, analyze_walk
 from stockade.scan.selection import MAX_EXAMPLES, SkippedFiles
-from stockade.scan.walker import WalkReport, subdirectories, walk_directory
+from stockade.scan.walker import (
+    Listings,
+    WalkReport,
+    subdirectories,
+    subdirectories_of,
+    walk_directory,
+)
 
 TARGET_UNITS = 256  # enough for two processes to finish close together
 # below this size estimate (directory entries, plus the bytes of files picked by name in
@@ -31,7 +36,12 @@ TARGET_UNITS = 256  # enough for two processes to finish close together
 # more than the second core saves: a 10k-file node_modules tree is walked in one process,
 # a Maven repository of 1k jars in two
 SPLIT_MIN_ENTRIES = 20_000
+# a tree listed whole (under SPLIT_MIN_ENTRIES) is still split from this many entries: both
+# processes walk from the listings made, so the split costs the fork and no second listing
+SPLIT_LISTED_MIN_ENTRIES = 5_000
 MAX_LISTINGS = 4096  # directories listed to cut the tree
+TICKET_BYTES = 4  # a unit's number in the pipe the processes take units from
+MAX_TICKETS = 8192  # 32 KiB: written whole into an empty pipe (64 KiB) without blocking
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,9 +80,15 @@ def cpus() -> int:
         return os.cpu_count() or 1
 
 
-def units_of(root: Path, group: AnalyzerGroup) -> list[Unit]:
+def worth_splitting(listings: Listings) -> bool:
+    """True when a tree listed whole has enough entries to repay a second process."""
+    return sum(map(len, listings.values())) >= SPLIT_LISTED_MIN_ENTRIES
+
+
+def units_of(root: Path, group: AnalyzerGroup, listings: Listings | None = None) -> list[Unit]:
     """The tree cut into units in walk order: a directory's own files come first, then
-    its subdirectories' units, last name first (as the walk pops them)."""
+    its subdirectories' units, last name first (as the walk pops them). Directories in
+    `listings` are not listed again."""
     units = [Unit("", True)]
     at, listed = 0, 0
     while len(units) < TARGET_UNITS and listed < MAX_LISTINGS:
@@ -83,7 +99,12 @@ def units_of(root: Path, group: AnalyzerGroup) -> list[Unit]:
                 break
         listed += 1
         unit = units[found]
-        subdirs = subdirectories(root, unit.rel_dir, group.limits)
+        known = listings.get(unit.rel_dir) if listings is not None else None
+        subdirs = (
+            subdirectories(root, unit.rel_dir, group.limits)
+            if known is None
+            else subdirectories_of(unit.rel_dir, known, group.limits)
+        )
         if subdirs is None:  # walked whole: the walk reports why it cannot be listed
             units[found] = Unit(unit.rel_dir, True)
             at = found + 1
@@ -96,13 +117,17 @@ def units_of(root: Path, group: AnalyzerGroup) -> list[Unit]:
     return units
 
 
-def analyze_unit(root: Path, group: AnalyzerGroup, unit: Unit, index: int) -> UnitResult:
-    """Walk one unit and analyze what it selects."""
+def analyze_unit(
+    root: Path, group: AnalyzerGroup, unit: Unit, index: int, listings: Listings | None = None
+) -> UnitResult:
+    """Walk one unit (from `listings` where they hold its directories) and analyze it."""
     report = WalkReport(links={} if group.digests else None)
     skipped = SkippedFiles()
     found = LayerResult(warnings=report.warnings)
     selector = group.selector(seekable=True)
-    walk = walk_directory(root, selector, group.limits, report, unit.rel_dir, unit.subtree)
+    walk = walk_directory(
+        root, selector, group.limits, report, unit.rel_dir, unit.subtree, listings
+    )
     analyze_walk(walk, group, found, skipped)
     return UnitResult(
         index=index,
@@ -118,48 +143,83 @@ def analyze_unit(root: Path, group: AnalyzerGroup, unit: Unit, index: int) -> Un
 
 
 def _take_units(
-    root: Path, group: AnalyzerGroup, units: list[Unit], counter: Any
+    root: Path, group: AnalyzerGroup, units: list[Unit], tickets: int, listings: Listings | None
 ) -> list[UnitResult]:
+    """Analyze the units of each ticket read from the `tickets` pipe until it is empty."""
+    per_ticket = _units_per_ticket(len(units))
     done: list[UnitResult] = []
-    while True:
-        with counter.get_lock():
-            index = counter.value
-            counter.value += 1
-        if index >= len(units):
-            return done
-        done.append(analyze_unit(root, group, units[index], index))
+    while len(ticket := os.read(tickets, TICKET_BYTES)) == TICKET_BYTES:
+        first = int.from_bytes(ticket, "little") * per_ticket
+        taken = range(first, min(first + per_ticket, len(units)))
+        done.extend(analyze_unit(root, group, units[i], i, listings) for i in taken)
+    return done
 
 
-def _worker(root: Path, group: AnalyzerGroup, units: list[Unit], counter: Any, pipe: Any) -> None:
-    done: list[UnitResult] = []
+def _units_per_ticket(units: int) -> int:
+    return max(1, -(-units // MAX_TICKETS))
+
+
+def _worker(
+    root: Path, group: AnalyzerGroup, units: list[Unit], tickets: int, listings: Listings | None
+) -> bytes:
     try:
-        done = _take_units(root, group, units, counter)
-    except BaseException:  # noqa: BLE001 - this process redoes whatever is missing
-        done = []
-    pipe.send_bytes(msgspec.msgpack.encode(done))
-    pipe.close()
+        return msgspec.msgpack.encode(_take_units(root, group, units, tickets, listings))
+    except BaseException:  # noqa: BLE001 - the scanning process redoes whatever is missing
+        return msgspec.msgpack.encode([])
 
 
-def analyze_units(root: Path, group: AnalyzerGroup, units: list[Unit]) -> list[UnitResult]:
-    """Every unit's result, in unit order, from this process and one forked worker."""
-    import multiprocessing  # only for trees large enough to split
+def _fork_worker(
+    root: Path, group: AnalyzerGroup, units: list[Unit], tickets: int, listings: Listings | None
+) -> tuple[int, int]:
+    """(pid, read end of its results) of a forked worker taking tickets like this process."""
+    receiving, sending = os.pipe()
+    pid = os.fork()
+    if pid:
+        os.close(sending)
+        return pid, receiving
+    status = 1
+    try:  # the worker: never returns into the caller's code, never runs its exit handlers
+        os.close(receiving)
+        with os.fdopen(sending, "wb") as results:
+            results.write(_worker(root, group, units, tickets, listings))
+        status = 0
+    finally:
+        os._exit(status)
 
+
+def analyze_units(
+    root: Path, group: AnalyzerGroup, units: list[Unit], listings: Listings | None = None
+) -> list[UnitResult]:
+    """Every unit's result, in unit order, from this process and one forked worker (both
+    walk from `listings`, the worker from its copy, where they hold a directory).
+
+    Units are handed out as tickets in a pipe (a read of a few bytes from a pipe is
+    atomic): os.fork and two pipes, not multiprocessing, whose import and shared counter
+    cost as much CPU as walking a few thousand files."""
     group.analyzers  # noqa: B018 - built before the fork: the worker inherits them
-    context = multiprocessing.get_context("fork")
-    counter = context.Value("i", 0)
-    receiving, sending = context.Pipe(duplex=False)
-    worker = context.Process(target=_worker, args=(root, group, units, counter, sending))
-    worker.start()
-    sending.close()
-    results = {r.index: r for r in _take_units(root, group, units, counter)}
+    taking, handing = os.pipe()
+    count = -(-len(units) // _units_per_ticket(len(units)))
+    os.write(handing, b"".join(n.to_bytes(TICKET_BYTES, "little") for n in range(count)))
+    os.close(handing)  # the pipe empties, then reads return nothing: every unit is taken
     try:
-        theirs = msgspec.msgpack.decode(receiving.recv_bytes(), type=list[UnitResult])
-    except (EOFError, OSError, msgspec.DecodeError):
+        pid, receiving = _fork_worker(root, group, units, taking, listings)
+    except OSError:
+        os.close(taking)
+        raise
+    try:
+        results = {r.index: r for r in _take_units(root, group, units, taking, listings)}
+    finally:  # the worker ends once the tickets run out: wait for it whatever happened here
+        os.close(taking)
+        with os.fdopen(receiving, "rb") as pipe:
+            data = pipe.read()
+        os.waitpid(pid, 0)
+    try:
+        theirs = msgspec.msgpack.decode(data, type=list[UnitResult])
+    except msgspec.DecodeError:
         theirs = []  # the worker died: its units are done again below
-    worker.join()
     results.update((r.index, r) for r in theirs)
     return [
-        results[i] if i in results else analyze_unit(root, group, unit, i)
+        results[i] if i in results else analyze_unit(root, group, unit, i, listings)
         for i, unit in enumerate(units)
     ]
 

@@ -245,7 +245,7 @@ def list_small_tree(
         if report.warnings:
             continue  # the walk lists it again, and warns where one walk would
         listings[rel_dir] = entries
-        pending.extend(_subdirectories_of(rel_dir, entries, limits))
+        pending.extend(subdirectories_of(rel_dir, entries, limits))
     return listings
 
 
@@ -271,12 +271,13 @@ def subdirectories(root: Path, rel_dir: str, limits: WalkLimits) -> list[str] | 
     entries = _listing(root, rel_dir, report)
     if report.warnings:
         return None
-    return _subdirectories_of(rel_dir, entries, limits)
+    return subdirectories_of(rel_dir, entries, limits)
 
 
-def _subdirectories_of(
+def subdirectories_of(
     rel_dir: str, entries: list[os.DirEntry[str]], limits: WalkLimits
 ) -> list[str]:
+    """`subdirectories` from a listing of `rel_dir` already made."""
     skipped = frozenset(limits.skip_dirs)
     prefix = f"{rel_dir}/" if rel_dir else ""
     found = []
