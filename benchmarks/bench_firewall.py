@@ -4,15 +4,17 @@ Pairs of network namespaces made here, each a client and a server joined by a ve
 all with the same addresses: one pair with no table ("off"), one whose namespaces hold
 the protect table of their group as `firewall.enforce` builds it, with allow rules to
 and from 100 other groups (one address each, never contacted), the rule the measured
-connection needs coming last in its chain (the longest walk a new connection makes).
+connection needs coming last (where rules are walked in order, the longest walk).
 One server process listens in every server namespace (accepts and closes). One client
 process times `connect()` (SYN to SYN-ACK, closed with RST) in turn through every pair,
-its sockets made in each client namespace (`setns`), the order of the pairs reversed on
-every other turn (ABBA at the level of single connections): the machine's load, which
-on a shared machine moves more between seconds than the tables cost, falls on every
-pair alike. The tables move on to the next pair every round (the "off" pair's absence of
-them too), so that what a pair of namespaces costs of itself (pairs holding the same
-table differed by up to ~0.7 % in one run) falls on every variant alike. The client is
+its sockets made in each client namespace (`setns`), the pairs in a new shuffled order
+on every turn (seeded: the same orders every run): the machine's load, which on a
+shared machine moves more between seconds than the tables cost, falls on every pair
+alike, and no pair always follows the same one (in a fixed or reversed order, the pair
+right after "off" measured ~0.5 % dearer than the same table in another place). The
+tables move on to the next pair every round (the "off" pair's absence of them too), so
+that what a pair of namespaces costs of itself (pairs holding the same table differed
+by up to ~0.7 % in one run) falls on every variant alike. The client is
 pinned to one CPU and the server to another (where there are two): over veth the whole
 handshake runs in the client's context, and a server sharing its CPU is woken inside
 connect() and runs its accept() within the timed call (which then took ~45 us instead
@@ -78,13 +80,15 @@ while True:
         c, _ = s.accept(); c.close()
 """
 CLIENT = f"""{_SETNS}
-import json, socket, struct, sys, time
+import json, random, socket, struct, sys, time
 os.sched_setaffinity(0, {{int(sys.argv[1])}})
 linger = struct.pack("ii", 1, 0)
 pairs = sys.argv[2:]
 walls = {{p: [] for p in pairs}}; cpus = {{p: 0 for p in pairs}}
+shuffled = random.Random(0)
 for i in range({CONNECTS}):
-    for path in (pairs if i % 2 else pairs[::-1]):
+    order = pairs[:]; shuffled.shuffle(order)
+    for path in order:
         setns(path)
         s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger)
         c = time.thread_time_ns(); t = time.perf_counter_ns()
