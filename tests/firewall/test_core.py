@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import errno
-import json
 from pathlib import Path
 from typing import Any
 
@@ -144,23 +143,19 @@ def _elements(commands: dict[str, Any], name: str) -> list[Any]:
     return next(s.get("elem", []) for s in _commands(commands, "set") if s["name"] == name)
 
 
-Allowed = dict[str, set[tuple[str, str, int]]]
+def _peers(commands: dict[str, Any], hook: str, family: str = "ip") -> set[tuple[str, str, int]]:
+    """The (peer address, protocol, port) in the chain's hash set of one family."""
+    return {tuple(e["concat"]) for e in _elements(commands, f"{hook}_{family}_peers")}
 
 
-def _peers(commands: dict[str, Any], hook: str, family: str = "ip") -> Allowed:
-    """Per peer address in the chain's verdict map, the (protocol, port field, port) its
-    chain accepts."""
-    rules: dict[str, list[list[Any]]] = {}
+def _looked_up(commands: dict[str, Any], hook: str) -> list[tuple[str, str]]:
+    """The chain's lookups: (set name, port field), in order."""
+    found = []
     for rule in _commands(commands, "rule"):
-        rules.setdefault(rule["chain"], []).append(rule["expr"])
-    peer_map = next(m for m in _commands(commands, "map") if m["name"] == f"{hook}_{family}_peers")
-    found: Allowed = {}
-    for address, verdict in peer_map.get("elem", []):
-        for expr in rules[verdict["jump"]["target"]]:
-            protocol, port = expr[0]["match"]["right"], expr[1]["match"]
-            numbers = port["right"]["set"] if isinstance(port["right"], dict) else [port["right"]]
-            field = port["left"]["payload"]["field"]
-            found.setdefault(address, set()).update((protocol, field, n) for n in numbers)
+        match = rule["expr"][0]["match"]
+        if rule["chain"] == hook and str(match["right"]).startswith("@"):
+            port = match["left"]["concat"][2]["payload"]["field"]
+            found.append((match["right"][1:], port))
     return found
 
 
@@ -178,29 +173,27 @@ def test_protect_rules_allow_learned_peers_dns_and_their_replies_only() -> None:
         flags = {"payload": {"protocol": "tcp", "field": "flags"}}
         opening = {"op": "!=", "left": {"&": [flags, ["syn", "ack"]]}, "right": "syn"}
         assert _first_rule(web, hook) == [{"match": opening}, {"accept": None}]
-    # TCP replies pass that first rule: the maps hold openings and UDP replies only
-    assert _peers(web, "input") == {
-        "10.88.0.1": {("udp", "sport", 53)},  # the resolver's answers
-        "10.88.0.6": {("tcp", "dport", 8080)},
-    }
-    assert _peers(web, "output") == {"10.88.0.1": {("tcp", "dport", 53), ("udp", "dport", 53)}}
+    # openings and UDP look their peer up; TCP replies passed the first rule
+    assert _peers(web, "input") == {("10.88.0.6", "tcp", 8080)}
+    assert _peers(web, "output") == {("10.88.0.1", "tcp", 53), ("10.88.0.1", "udp", 53)}
+    assert _looked_up(web, "input") == [
+        ("input_ip_peers", "dport"),
+        ("output_ip_peers", "sport"),  # the resolver's UDP answers
+    ]
+    assert _looked_up(web, "output") == [("output_ip_peers", "dport")]  # no UDP inbound
     client = protect_commands("client", rules, addresses)
-    to_web = {"10.88.0.5": {("tcp", "dport", 8080)}, "10.88.0.7": {("tcp", "dport", 8080)}}
+    to_web = {("10.88.0.5", "tcp", 8080), ("10.88.0.7", "tcp", 8080)}
     assert _peers(client, "output") == to_web
-    assert _peers(client, "input") == {}
-    client_input = [r for r in _commands(client, "rule") if r["chain"] == "input"]
-    assert "vmap" not in json.dumps(client_input)  # nothing to look a peer up for
-    # peers allowed the same ports share one chain
-    (peer_map,) = [m for m in _commands(client, "map") if m["name"] == "output_ip_peers"]
-    assert len({json.dumps(verdict) for _, verdict in peer_map["elem"]}) == 1
+    assert _peers(client, "input") == set()
+    assert _looked_up(client, "input") == []  # nothing to look up
     assert web["nftables"][1] == {"delete": {"table": {"family": "inet", "name": TABLE}}}
     outside = [AllowRule(src="web", dst="2001:db8::/32", dst_kind=EXTERNAL, port=443)]
     ipv6 = protect_commands("web", outside, addresses)
     prefix = {"prefix": {"addr": "2001:db8::", "len": 32}}
     assert _elements(ipv6, "output_ip6_net") == [{"concat": [prefix, "tcp", 443]}]
-    assert _peers(ipv6, "output", "ip6") == {}
-    inputs = [r for r in _commands(ipv6, "rule") if r["chain"] == "input"]
-    assert "@output_ip6_net" not in json.dumps(inputs)  # TCP replies need no lookup
+    assert _peers(ipv6, "output", "ip6") == set()
+    assert _looked_up(ipv6, "output") == [("output_ip6_net", "dport")]
+    assert _looked_up(ipv6, "input") == []  # TCP replies need no lookup
 
 
 def test_enforcer_applies_once_per_namespace_and_removes_when_unprotected() -> None:

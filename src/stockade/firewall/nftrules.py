@@ -17,12 +17,11 @@ default capabilities) can send hand-made non-SYN segments anywhere: they open no
 but carry their payload to whoever captures them. UDP and other protocols have no first
 packet: each of their packets is looked up.
 
-The lookup is keyed on the peer's address alone: a verdict map per chain and address
-family sends each allowed peer address to a small chain of its own (shared by peers
-allowed the same ports) holding the protocol and port checks. Keyed on the 4-byte IPv4
-address with a fixed size, the kernel picks its fast hash, several times cheaper per
-packet than a lookup keyed on (address, protocol, port). Allowed CIDRs sit in interval
-sets of (network, protocol, port), looked up only when not empty.
+An opening (or a UDP packet) is accepted by one lookup of (peer address, protocol, port)
+in a hash set per chain and address family, of fixed size (the kernel's plain hash, not
+its resizable one); allowed CIDRs sit in interval sets of (network, protocol, port). Only
+non-empty sets are looked up. (A verdict map keyed on the address alone, jumping to a
+chain of port checks per peer, measured dearer per opening.)
 
 The table is stateless: no `ct` expression, so connection tracking stays off in the
 container's namespace (it cost a new connection about half its setup time). A packet is
@@ -48,7 +47,6 @@ TABLE = "stockade_firewall"
 PRIORITY = 0  # after isolation (-300): an isolated container stays cut off whatever this allows
 JsonObj = dict[str, Any]
 Triple = tuple[str, str, int]  # peer address or CIDR, protocol, port
-Ports = tuple[tuple[str, int], ...]  # (protocol, port), sorted
 _ADDRESS_TYPES = {"ip": "ipv4_addr", "ip6": "ipv6_addr"}
 _PEER_FIELD = {"input": "saddr", "output": "daddr"}
 _HOOKS = ("input", "output")
@@ -56,10 +54,9 @@ _HOOKS = ("input", "output")
 _OPPOSITE = {"input": "output", "output": "input"}
 
 
-def _rule(chain: str, *expr: JsonObj, verdict: str | None = "accept") -> JsonObj:
-    """A rule; `verdict` None when the last expression gives one (a verdict map)."""
-    ending = [] if verdict is None else [{verdict: None}]
-    rule = {"family": FAMILY, "table": TABLE, "chain": chain, "expr": [*expr, *ending]}
+def _rule(chain: str, *expr: JsonObj, verdict: str = "accept") -> JsonObj:
+    """A rule: its matches, then its verdict."""
+    rule = {"family": FAMILY, "table": TABLE, "chain": chain, "expr": [*expr, {verdict: None}]}
     return {"add": {"rule": rule}}
 
 
@@ -92,8 +89,8 @@ def set_name(chain: str, family: str) -> str:
     return f"{chain}_{family}_net"
 
 
-def map_name(chain: str, family: str) -> str:
-    """The verdict map sending each allowed peer address of one chain and family to its chain."""
+def peers_name(chain: str, family: str) -> str:
+    """The hash set of allowed (peer address, protocol, port) of one chain and address family."""
     return f"{chain}_{family}_peers"
 
 
@@ -149,68 +146,19 @@ def _split(triples: Iterable[Triple], family: str) -> tuple[list[Triple], list[T
     return exact, networks
 
 
-def _ports_by_peer(triples: Iterable[Triple]) -> dict[str, set[tuple[str, int]]]:
-    found: dict[str, set[tuple[str, int]]] = {}
-    for peer, protocol, port in triples:
-        found.setdefault(peer, set()).add((protocol, port))
-    return found
-
-
-def _port_rules(chain: str, ports: Ports, *, reply: bool) -> list[JsonObj]:
-    """A peer chain's rules for its allowed (protocol, port): one rule per protocol."""
-    field = {"payload": {"protocol": "th", "field": "sport" if reply else "dport"}}
-    commands = []
-    for protocol in sorted({p for p, _ in ports}):
-        numbers = sorted(n for p, n in ports if p == protocol)
-        right: Any = numbers[0] if len(numbers) == 1 else {"set": numbers}
-        match = [
-            {"match": {"op": "==", "left": {"meta": {"key": "l4proto"}}, "right": protocol}},
-            {"match": {"op": "==", "left": field, "right": right}},
-        ]
-        commands.append(_rule(chain, *match))
-    return commands
-
-
-def _peer_commands(
-    hook: str, family: str, forward: list[Triple], replies: list[Triple]
-) -> list[JsonObj]:
-    """One chain and family's peer chains and the verdict map leading to them.
-
-    A peer's chain accepts packets to its allowed ports (`forward`: for TCP only openings
-    get here) and the non-TCP replies from the ports this container may reach on it
-    (`replies`: TCP replies pass the chain's first rule); peers allowed the same ports
-    share one chain. Unmatched, the packet returns to the hook's chain (loopback, CIDRs,
-    ICMP, then drop).
-    """
-    to_peer = _ports_by_peer(forward)
-    from_peer = _ports_by_peer(t for t in replies if t[1] != "tcp")
-    chains: dict[tuple[Ports, Ports], str] = {}
-    elements = []
-    commands: list[JsonObj] = []
-    for peer in sorted(to_peer.keys() | from_peer.keys()):
-        key = (tuple(sorted(to_peer.get(peer, ()))), tuple(sorted(from_peer.get(peer, ()))))
-        if key not in chains:
-            chains[key] = name = f"{hook}_{family}_peer{len(chains)}"
-            commands.append({"add": {"chain": {"family": FAMILY, "table": TABLE, "name": name}}})
-            commands += _port_rules(name, key[0], reply=False)
-            commands += _port_rules(name, key[1], reply=True)
-        elements.append([peer, {"jump": {"target": chains[key]}}])
-    peer_map = {
-        "family": FAMILY, "table": TABLE, "name": map_name(hook, family),
-        "type": _ADDRESS_TYPES[family], "map": "verdict", "size": max(1, len(elements)),
-    }  # fmt: skip
-    if elements:
-        peer_map["elem"] = elements
-    return [*commands, {"add": {"map": peer_map}}]
-
-
-def _set_command(hook: str, family: str, networks: list[Triple]) -> JsonObj:
+def _set_command(name: str, family: str, triples: list[Triple], *, interval: bool) -> JsonObj:
+    """A set of (peer, protocol, port): CIDRs in an interval set, addresses in a hash set
+    of fixed size (the kernel's plain hash, not its resizable one)."""
     found: JsonObj = {
-        "family": FAMILY, "table": TABLE, "name": set_name(hook, family),
-        "type": [_ADDRESS_TYPES[family], "inet_proto", "inet_service"], "flags": ["interval"],
+        "family": FAMILY, "table": TABLE, "name": name,
+        "type": [_ADDRESS_TYPES[family], "inet_proto", "inet_service"],
     }  # fmt: skip
-    if networks:
-        found["elem"] = [{"concat": [address_expr(a), p, n]} for a, p, n in networks]
+    if interval:
+        found["flags"] = ["interval"]
+    else:
+        found["size"] = max(1, len(triples))
+    if triples:
+        found["elem"] = [{"concat": [address_expr(a), p, n]} for a, p, n in triples]
     return {"add": {"set": found}}
 
 
@@ -222,34 +170,36 @@ def _not_tcp(triples: Iterable[Triple]) -> bool:
     return any(protocol != "tcp" for _, protocol, _ in triples)
 
 
-def _has_peers(split: Split, hook: str, family: str) -> bool:
-    """True when the chain's peer map is not empty: forward peers or non-TCP replies."""
-    return bool(split[hook, family][0]) or _not_tcp(split[_OPPOSITE[hook], family][0])
+def _sets(hook: str, family: str, split: Split) -> tuple[tuple[str, list[Triple]], ...]:
+    """A chain's two sets of one family, with their triples: exact peers, then CIDRs."""
+    exact, networks = split[hook, family]
+    return ((peers_name(hook, family), exact), (set_name(hook, family), networks))
 
 
 def _chain_commands(hook: str, split: Split) -> list[JsonObj]:
-    """One hook's chain: TCP but openings, allowed peers (one map lookup), CIDRs, loopback,
-    non-TCP replies from CIDRs, ICMP.
+    """One hook's chain: TCP but openings, allowed peers and CIDRs, loopback, non-TCP
+    replies, ICMP.
 
-    The first rule lets most packets through without a lookup; only non-empty maps and
-    sets are looked up (the table is rebuilt whenever one changes). The peers come before
-    loopback so that a container's own connections pass after one lookup; loopback is
-    matched by interface index, not by name."""
+    The first rule lets most packets through without a lookup; only non-empty sets are
+    looked up (the table is rebuilt whenever one changes). The peers come before loopback
+    so that a container's own connections pass after one lookup; loopback is matched by
+    interface index, not by name. A reply is looked up in the other chain's sets, by its
+    source port."""
     chain = {"family": FAMILY, "table": TABLE, "name": hook, "type": "filter", "hook": hook}
     commands = [{"add": {"chain": {**chain, "prio": PRIORITY, "policy": "drop"}}}]
     commands.append(_rule(hook, _TCP_NOT_OPENING))
-    for family in _ADDRESS_TYPES:
-        if _has_peers(split, hook, family):
-            key = {"payload": {"protocol": family, "field": _PEER_FIELD[hook]}}
-            vmap = {"vmap": {"key": key, "data": f"@{map_name(hook, family)}"}}
-            commands.append(_rule(hook, vmap, verdict=None))
-        if split[hook, family][1]:
-            commands.append(_rule(hook, _lookup(hook, set_name(hook, family), family)))
+    commands += [
+        _rule(hook, _lookup(hook, name, family))
+        for family in _ADDRESS_TYPES
+        for name, triples in _sets(hook, family, split)
+        if triples
+    ]
     commands.append(_rule(hook, _iface("iif" if hook == "input" else "oif")))
     replies = [
-        _rule(hook, _lookup(hook, set_name(_OPPOSITE[hook], family), family, reply=True))
+        _rule(hook, _lookup(hook, name, family, reply=True))
         for family in _ADDRESS_TYPES
-        if _not_tcp(split[_OPPOSITE[hook], family][1])
+        for name, triples in _sets(_OPPOSITE[hook], family, split)
+        if _not_tcp(triples)
     ]
     if replies:
         commands += [_rule(hook, _TCP, verdict="drop"), *replies]
@@ -275,9 +225,10 @@ def protect_commands(
     split = {(h, f): _split(triples[h], f) for h in _HOOKS for f in _ADDRESS_TYPES}
     for hook in _HOOKS:
         for family in _ADDRESS_TYPES:
-            forward, replies = split[hook, family][0], split[_OPPOSITE[hook], family][0]
-            commands += _peer_commands(hook, family, forward, replies)
-            commands.append(_set_command(hook, family, split[hook, family][1]))
+            commands += [
+                _set_command(name, family, triples, interval=name == set_name(hook, family))
+                for name, triples in _sets(hook, family, split)
+            ]
     for hook in _HOOKS:
         commands += _chain_commands(hook, split)
     return {"nftables": commands}
