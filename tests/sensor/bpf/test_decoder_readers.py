@@ -8,7 +8,7 @@ import pytest
 
 from stockade.model import EventType
 from stockade.sensor.bpf import BpfSource
-from stockade.sensor.bpf.argspec import BUILDERS, HDR_SIZE
+from stockade.sensor.bpf.argspec import _CACHE_MAX, BUILDERS, HDR_SIZE, TEXTS, WALKED, text, walked
 from stockade.sensor.bpf.decoder import DecodeError, RecordDecoder
 from stockade.sensor.bpf.kinds import KIND_IDS
 from tests.support.bpf_records import READER_CASES, TUPLE, V4, record
@@ -134,3 +134,13 @@ def test_a_poll_batch_is_decoded_in_order_and_counted() -> None:
     assert (stats.decode_errors, stats.events_by_type) == (1, {"socket": 2, "openat": 1})
     source.decode(records[:1])
     assert source.stats().events_by_type == {"socket": 3, "openat": 1}
+
+
+def test_decoded_texts_and_paths_kept_stay_few() -> None:
+    """A busy host opens endless unique temporary paths: the caches start over."""
+    for n in range(3 * _CACHE_MAX):
+        walk = f"x\0pytest-{n}\0tmp\0".encode()  # leaf first, as the kernel writes it
+        assert walked(walk, 0, len(walk)) == f"/tmp/pytest-{n}/x"
+        given = f"/tmp/pytest-{n}\0".encode()
+        assert text(given, 0, len(given)) == f"/tmp/pytest-{n}"
+    assert 0 < len(WALKED) <= _CACHE_MAX and 0 < len(TEXTS) <= _CACHE_MAX

@@ -26,7 +26,11 @@ Args = dict[str, Any]
 Builder = Callable[[bytes, tuple[int, ...], tuple[int, ...], int, int], tuple[Args, FdInfo | None]]
 
 
-_CACHE_MAX = 65536
+# Distinct texts and paths kept (each cache starts over when full). A miss costs one
+# decode (~1 µs); an entry ~250 bytes, held for the agent's life: a busy host's unique
+# temporary paths filled 65,536 of each (~30 MB) in minutes, pinning the allocator's
+# arenas. A host's hot set (libraries, /etc, /proc files) is far smaller.
+_CACHE_MAX = 4096
 TEXTS: dict[bytes, str] = {}  # raw string slot -> text (read inline by the compiled readers)
 WALKED: dict[bytes, str] = {}  # raw dentry walk -> path (read inline by the decoder)
 
