@@ -35,6 +35,24 @@ WANTED_PATHS = (
     "usr/lib/ruby/gems/3.1.0/specifications/rake-13.0.6.gemspec",
 )
 
+# paths where a directory alone rules files in or out for analyzers declaring no names
+DIRECTORY_PATHS = (
+    "app/node_modules/esbuild/bin/esbuild",
+    "node_modules/pkg/.env",
+    "node_modules2/.env",
+    "x/node_modulesy/.env",
+    ".git/config",
+    "src/.git/hooks/pre-commit",
+    "src/.github/token.env",
+    "usr/share/tool/bin",
+    "usr/sharedtool/bin",
+    "usr/share",
+    "var/lib/dpkg/status.d/base/extra",
+    "var/lib/dpkg/statusx",
+    "var/lib/dpkg/status.d",
+    "top.env",
+)
+
 
 def _real_paths() -> list[str]:
     """The files of this Python's standard library (with its site-packages), relative."""
@@ -66,9 +84,30 @@ def test_declared_names_cover_every_file_an_analyzer_takes() -> None:
 def test_the_group_selects_as_asking_every_analyzer_does() -> None:
     options = ScanOptions(scanners=frozenset({Scanner.PKG, Scanner.SECRET}), cache_dir=None)
     group = AnalyzerGroup.build(options, tree=True)
-    for path in [*WANTED_PATHS, *_real_paths()[:10_000]]:
+    for path in [*WANTED_PATHS, *DIRECTORY_PATHS, *_real_paths()[:10_000]]:
         for mode in (0o644, 0o755):
             info = FileInfo(path=path, size=4096, mode=mode)
             chosen = group.select(info)
             asked = [a for a in group.analyzers if a.required(info)]
             assert (list(chosen.whole) if chosen else []) == asked, path
+
+
+def test_a_directory_an_analyzer_rules_out_holds_no_file_it_would_take() -> None:
+    options = AnalyzerOptions(lockfiles=True)
+    general = [
+        cls(options)
+        for _, cls in ANALYZERS.items()
+        if not cls.file_names and not cls.file_suffixes and cls.enabled(options)
+    ]
+    assert {"dpkg", "gobinary", "secret"} <= {a.id for a in general}
+    ruled_out = 0
+    for path in [*WANTED_PATHS, *DIRECTORY_PATHS, *_real_paths()]:
+        rel_dir = path.rpartition("/")[0]
+        for analyzer in general:
+            if analyzer.wants_files_in(rel_dir):
+                continue
+            ruled_out += 1
+            for mode in (0o644, 0o755):
+                info = FileInfo(path=path, size=4096, mode=mode)
+                assert not analyzer.required(info), (analyzer.id, path)
+    assert ruled_out

@@ -64,6 +64,10 @@ class AnalyzerGroup:
     # per file name: the analyzers that may want a file so named (see `_may_want`)
     _by_name: dict[str, tuple[tuple[Analyzer, int], ...]] = field(default_factory=dict, repr=False)
     _index: list[_NameIndex] = field(default_factory=list, repr=False)
+    # the last directory met and the undeclaring analyzers that want files in it
+    _in_dir: list[tuple[str, tuple[tuple[Analyzer, int], ...]]] = field(
+        default_factory=list, repr=False
+    )
 
     @classmethod
     def build(cls, options: ScanOptions, tree: bool = False) -> AnalyzerGroup:
@@ -146,23 +150,40 @@ class AnalyzerGroup:
         """The analyzer instances (built on first use)."""
         return tuple(a for a, _ in self._capped())
 
-    def _candidates(self, name: str) -> tuple[tuple[Analyzer, int], ...]:
-        """The analyzers (with their caps, in registry order) a file named `name` may
+    def _candidates(self, path: str) -> tuple[tuple[Analyzer, int], ...]:
+        """The analyzers (with their caps, in registry order) the file at `path` may
         interest; remembered per declared name, as those recur (package.json, METADATA)."""
+        cut = path.rfind("/")
+        name = path[cut + 1 :]
         found = self._by_name.get(name)
         if found is None:
             names, suffixes, general = self._name_index()
             if name not in names and not name.endswith(suffixes):
-                return general  # most names (of a node_modules tree, say) are met once
+                # most names (of a node_modules tree, say) are met once
+                return self._general_in(path[:cut] if cut >= 0 else "", general)
             found = tuple((a, cap) for a, cap in self._capped() if _may_want(a, name))
             if len(self._by_name) >= MAX_REMEMBERED_NAMES:
                 self._by_name.clear()
             self._by_name[name] = found
         return found
 
+    def _general_in(
+        self, rel_dir: str, general: tuple[tuple[Analyzer, int], ...]
+    ) -> tuple[tuple[Analyzer, int], ...]:
+        """Those of the `general` analyzers that may want files in `rel_dir`; asked once
+        per directory, as a walk meets a directory's files one after the other."""
+        last = self._in_dir
+        if last and last[0][0] == rel_dir:
+            return last[0][1]
+        found = tuple((a, cap) for a, cap in general if a.wants_files_in(rel_dir))
+        last[:] = [(rel_dir, found)]
+        return found
+
     def select(self, info: FileInfo) -> Chosen | None:
         """The analyzers that want this file and how they read it, or None."""
-        capped = self._candidates(info.name)
+        capped = self._candidates(info.path)
+        if not capped:
+            return None
         size = info.size
         if size <= self.caps_floor:  # nearly every file: within every limit
             whole = [a for a, _ in capped if a.required(info)]

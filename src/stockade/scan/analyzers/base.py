@@ -102,6 +102,13 @@ class Analyzer(ABC):
     def analyze(self, info: FileInfo, content: bytes) -> FileAnalysis | None:
         """Results for one file; None when it holds nothing of interest."""
 
+    def wants_files_in(self, rel_dir: str) -> bool:
+        """False when `required` is false for every file directly in `rel_dir` (relative,
+        "" for the top): a walk then does not ask about that directory's files one by one.
+        Only asked of analyzers declaring no `file_names` or `file_suffixes`."""
+        del rel_dir
+        return True
+
     def analyze_stream(self, info: FileInfo, stream: Readable) -> FileAnalysis | None:
         """Results for a file too large to hold, from a stream (seekable on disk, forward
         in a layer); only called on analyzers that set `streams`."""

@@ -89,6 +89,10 @@ class DpkgAnalyzer(Analyzer):
             info.path.startswith(STATUS_D) and not info.name.endswith(".md5sums")
         )
 
+    def wants_files_in(self, rel_dir: str) -> bool:
+        """Only the status file's directory and the status.d tree."""
+        return rel_dir == STATUS.rpartition("/")[0] or f"{rel_dir}/".startswith(STATUS_D)
+
     def analyze(self, info: FileInfo, content: bytes) -> FileAnalysis | None:
         """One Package per installed paragraph."""
         text = content.decode("utf-8", "replace")

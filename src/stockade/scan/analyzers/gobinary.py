@@ -18,6 +18,7 @@ EXECUTABLE_MAGICS = (b"\x7fELF", b"MZ", b"\xcf\xfa\xed\xfe", b"\xfe\xed\xfa\xcf"
 DEVEL = "(devel)"
 _SEMVER = re.compile(r"^v?\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$")
 _VERSION_PREFIXES = ("main", "common", "version", "cmd")
+NOT_IN = "usr/share/"  # where Go binaries never live
 
 
 def _ldflags_version(module: str, ldflags: str) -> str:
@@ -124,7 +125,11 @@ class GoBinaryAnalyzer(Analyzer):
 
     def required(self, info: FileInfo) -> bool:
         """Executable files, except in places where Go binaries never live."""
-        return info.executable and info.size > 1024 and not info.path.startswith("usr/share/")
+        return info.executable and info.size > 1024 and not info.path.startswith(NOT_IN)
+
+    def wants_files_in(self, rel_dir: str) -> bool:
+        """Anywhere but under usr/share."""
+        return not f"{rel_dir}/".startswith(NOT_IN)
 
     def analyze(self, info: FileInfo, content: bytes) -> FileAnalysis | None:
         """Modules of a Go binary held in memory; None for anything else."""

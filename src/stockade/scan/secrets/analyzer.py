@@ -98,6 +98,11 @@ class SecretAnalyzer(Analyzer):
             return False
         return not self._engine.path_allowed(path)
 
+    def wants_files_in(self, rel_dir: str) -> bool:
+        """Not in node_modules or .git, at any depth (as `required` says per file)."""
+        within = f"/{rel_dir}/"
+        return "/node_modules/" not in within and "/.git/" not in within
+
     def accepts_head(self, head: bytes) -> bool:
         """Text: no NUL byte where the engine looks for one."""
         return b"\x00" not in head[:BINARY_SNIFF]
