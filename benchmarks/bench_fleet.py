@@ -11,7 +11,9 @@ therefore measured apart, by the events it moves and the CPU seconds it spends o
   node's CPU seconds per 100k events (so its events/s per core);
 - drain: JetStream pre-filled by the node, then 1 worker, and again 2 workers, store the
   backlog in PostgreSQL (interleaved 1, 2, 1, 2, ...): events/s stored, the workers' and
-  PostgreSQL's CPU seconds per 100k events, the 1 -> 2 ratio of the medians;
+  PostgreSQL's CPU seconds per 100k events, the 1 -> 2 ratio of the medians; then once
+  more with 1 worker from a backlog of small batches (100 records), where each batch's
+  own costs weigh (group commit shares them);
 - lag: 1 node + 2 workers at a sustained offered rate below both capacities (a fraction
   of the smaller, stated): generation -> the store's acked seq reaching each agent step,
   polled every 0.25 s (so the figure is at most that much high), p99.
@@ -51,6 +53,11 @@ LAG_SHARE = float(os.environ.get("STOCKADE_BENCH_FLEET_LAG_SHARE", "0.25"))
 # flat out: each agent sends full batches (the agent's 1,000 records) as fast as the node
 # acks them, and holds no more than one unsent, so a stage ends soon after it is stopped
 FLAT_OUT = LoadPlan(events_per_s=100_000, send_interval_s=0.5, threads=24, max_backlog=1000)
+# the same with batches of 100 records, as agents send when each has little to say: the
+# worker's per-batch costs (transactions, round trips) then weigh, and group commit counts
+SMALL_BATCHES = LoadPlan(
+    events_per_s=100_000, send_interval_s=0.5, threads=24, max_backlog=100, batch_records=100
+)
 POLL_S = 0.25
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -146,11 +153,13 @@ def ingest(fleet: Fleet, agents: list[SimulatedAgent]) -> float:
     return rate
 
 
-def _fill(agents: list[SimulatedAgent]) -> None:
-    asyncio.run(run_load(agents, FLAT_OUT, FILL_S))
+def _fill(agents: list[SimulatedAgent], plan: LoadPlan = FLAT_OUT) -> None:
+    asyncio.run(run_load(agents, plan, FILL_S))
 
 
-def drain(fleet: Fleet, agents: list[SimulatedAgent], postgres: PostgresServer, n: int) -> float:
+def drain(
+    fleet: Fleet, agents: list[SimulatedAgent], postgres: PostgresServer, n: int, what: str = ""
+) -> float:
     """Start `n` workers on the backlog; events/s stored until it is gone, and their CPU."""
     workers = fleet.workers[:n]
     for worker in workers:
@@ -168,7 +177,7 @@ def drain(fleet: Fleet, agents: list[SimulatedAgent], postgres: PostgresServer, 
         worker.kill(signal.SIGTERM)  # all acked by now: nothing left to redeliver
     rate = events / elapsed
     print(
-        f"drain, {n} worker{'s' if n > 1 else ''}: {rate:,.0f} events/s stored ({events:,} "
+        f"drain, {n} worker{'s' if n > 1 else ''}{what}: {rate:,.0f} events/s stored ({events:,} "
         f"events); workers {_per_100k(worker_cpu, events):.2f} CPU s per 100k, PostgreSQL "
         f"{_per_100k(pg_cpu, events):.2f} ({_load()})",
         flush=True,
@@ -240,6 +249,8 @@ def measure(fleet: Fleet, postgres: PostgresServer, agents: list[SimulatedAgent]
         f"(x{two / one:.2f}; {two / 2:,.0f} per worker) ({_load()})",
         flush=True,
     )
+    _fill(agents, SMALL_BATCHES)
+    drain(fleet, agents, postgres, 1, f", batches of {SMALL_BATCHES.batch_records} records")
     lag(fleet, agents, LAG_SHARE * min(node, two))
 
 
