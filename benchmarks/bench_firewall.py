@@ -14,7 +14,8 @@ alike, and no pair always follows the same one (in a fixed or reversed order, th
 right after "off" measured ~0.5 % dearer than the same table in another place). The
 tables move on to the next pair every round (the "off" pair's absence of them too), so
 that what a pair of namespaces costs of itself (pairs holding the same table differed
-by up to ~0.7 % in one run) falls on every variant alike. The client is
+by up to ~0.7 % in one run) and its place in the seeded orders fall on every variant
+alike. The client is
 pinned to one CPU and the server to another (where there are two): over veth the whole
 handshake runs in the client's context, and a server sharing its CPU is woken inside
 connect() and runs its accept() within the timed call (which then took ~45 us instead
@@ -185,13 +186,16 @@ def _round(clients: dict[str, str], cpu: int) -> dict[str, tuple[int, int]]:
 def _place(
     variants: dict[str, Variant | None], pairs: list[tuple[str, str]], shift: int
 ) -> dict[str, str]:
-    """Give pair `(i + shift) % n` the tables of the i-th variant; each variant's client netns."""
+    """Give the i-th variant's tables to pair `(i + shift) % n`; each variant's client netns,
+    in the pairs' order (so that every variant takes every place in the client's turns)."""
     rules, addresses = _rules()
     tables = {group: protect_commands(group, rules, addresses) for group in ("client", "server")}
+    names = list(variants)
     clients = {}
-    for i, (name, variant) in enumerate(variants.items()):
-        pair = pairs[(i + shift) % len(pairs)]
+    for k, pair in enumerate(pairs):
+        name = names[(k - shift) % len(names)]
         for ns, group in zip(pair, ("client", "server"), strict=True):
+            variant = variants[name]
             table = remove_commands() if variant is None else variant(tables[group])
             nftables.apply(Path(f"/run/netns/{ns}"), table)
         clients[name] = pair[0]
