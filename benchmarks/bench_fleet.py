@@ -153,8 +153,8 @@ def ingest(fleet: Fleet, agents: list[SimulatedAgent]) -> float:
     return rate
 
 
-def _fill(agents: list[SimulatedAgent], plan: LoadPlan = FLAT_OUT) -> None:
-    asyncio.run(run_load(agents, plan, FILL_S))
+def _fill(agents: list[SimulatedAgent], plan: LoadPlan = FLAT_OUT, seconds: float = FILL_S) -> None:
+    asyncio.run(run_load(agents, plan, seconds))
 
 
 def drain(
@@ -249,7 +249,7 @@ def measure(fleet: Fleet, postgres: PostgresServer, agents: list[SimulatedAgent]
         f"(x{two / one:.2f}; {two / 2:,.0f} per worker) ({_load()})",
         flush=True,
     )
-    _fill(agents, SMALL_BATCHES)
+    _fill(agents, SMALL_BATCHES, 2 * FILL_S)  # small batches are acked at a slower pace
     drain(fleet, agents, postgres, 1, f", batches of {SMALL_BATCHES.batch_records} records")
     lag(fleet, agents, LAG_SHARE * min(node, two))
 
