@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import atexit
+import gc
 import inspect
 import sys
 from collections import Counter
@@ -306,6 +308,9 @@ def _scan_command(
             options = build_options(**values, package_files=sbom)
 
             def run() -> ScanResult:
+                # Python's exit collects every object still held (~30 M instructions after
+                # a scan of 10k files); the process frees them all anyway: skip that walk
+                atexit.register(gc.freeze)
                 with _progress() as report:
                     result = scan(subject, options, report)
                 if rules:
