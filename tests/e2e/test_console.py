@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, navigate
 from tests.support.podman import Podman
 from tests.support.polling import poll_until
 from tests.support.processes import ADMIN_PASSWORD, SHELL_RULE, Running
@@ -34,7 +34,7 @@ def test_console_shows_the_shell_alert(
             page = browser.new_page(
                 viewport={"width": 1400, "height": 900}, ignore_https_errors=True
             )
-            page.goto(stockade_up.console_url)
+            navigate(page, stockade_up.console_url)
             page.fill("#username", "admin")
             page.fill("#password", ADMIN_PASSWORD)
             page.click("#login-button")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, navigate
 from tests.support.corpus_scan import app_image_json, app_image_scan
 from tests.support.platform_runner import PlatformRunner
 
@@ -39,7 +39,7 @@ def test_console_shows_an_image_and_its_findings(
         assert platform.platform.console_url.startswith("https://")
         # the console's certificate is from the platform CA, which Chromium does not know
         page = browser.new_page(viewport={"width": 1400, "height": 900}, ignore_https_errors=True)
-        page.goto(platform.platform.console_url)
+        navigate(page, platform.platform.console_url)
         page.fill("#username", "admin")
         page.fill("#password", platform.admin_password)
         page.click("#login-button")

@@ -16,7 +16,7 @@ import pytest
 from stockade.agent import Agent, AgentConfig
 from tests.detect.scenarios import SCENARIOS
 from tests.support.agent_runner import AgentRunner
-from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, navigate
 from tests.support.ci import skip_or_fail
 from tests.support.platform_runner import PlatformRunner
 from tests.support.podman import Podman
@@ -143,12 +143,12 @@ def show_in_console(
             )
             page.on("pageerror", lambda error: errors.append(str(error)))
             page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            page.goto(f"{base}/login.html")
+            navigate(page, f"{base}/login.html")
             page.fill("#username", "admin")
             page.fill("#password", platform.admin_password)
             page.click("#login-button")
             page.wait_for_url(f"{base}/")
-            page.goto(f"{base}/incident.html?id={incident_id}")
+            navigate(page, f"{base}/incident.html?id={incident_id}")
             node = page.locator(f'[data-testid=story-node][data-process-id="{offender_id}"]')
             expect(node).to_have_class("node offending")
             for shown in ("bash", "sh", "id"):

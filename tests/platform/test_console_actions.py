@@ -15,7 +15,7 @@ from stockade.agent.orders import OrderChannel
 from stockade.agent.responder import Responder
 from stockade.model import Host
 from stockade.respond.base import ActionContext
-from tests.support.browser import logged_in_console
+from tests.support.browser import logged_in_console, navigate
 from tests.support.platform_runner import PlatformRunner
 
 pytestmark = [pytest.mark.server, pytest.mark.browser]
@@ -50,7 +50,7 @@ def test_order_an_action_and_read_the_trail(
     try:
         with logged_in_console(base, running.admin_password, width=1500, height=900) as session:
             page = session.page
-            page.goto(f"{base}/actions.html")
+            navigate(page, f"{base}/actions.html")
             expect(page.locator(f'#order-agent option[value="{agent_id}"]')).to_have_count(1)
             page.select_option("#order-action", "kill_process")
             expect(page.get_by_test_id("order-needs")).to_have_text("kill_process needs: pid")

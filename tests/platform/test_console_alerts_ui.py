@@ -21,7 +21,7 @@ from stockade.model.alerts import Alert
 from stockade.model.entities import Container
 from stockade.model.wire import Heartbeat, SensorStatus
 from tests.support.agent_client import make_alert, make_event
-from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, navigate
 from tests.support.platform_runner import PlatformRunner
 
 pytestmark = [pytest.mark.server, pytest.mark.browser]
@@ -83,13 +83,13 @@ def test_alert_console_flows(
             errors: list[str] = []
             page.on("console", lambda m: errors.append(m.text) if _counts(m) else None)
             page.on("pageerror", lambda e: errors.append(str(e)))
-            page.goto(f"{base}/login.html")
+            navigate(page, f"{base}/login.html")
             page.fill("#username", "admin")
             page.fill("#password", running.admin_password)
             page.click("#login-button")
             page.wait_for_url(f"{base}/")
             for path in PAGES:  # each page loads, its data arrives, nothing is logged as an error
-                page.goto(f"{base}{path}")
+                navigate(page, f"{base}{path}")
                 expect(page.locator("#logout")).to_be_visible()
                 page.wait_for_load_state("networkidle")
                 assert errors == [], f"{path}: {errors}"
@@ -109,7 +109,7 @@ def test_alert_console_flows(
 def _dashboard(page: Any, base: str, artifacts_dir: Path) -> None:
     from playwright.sync_api import expect
 
-    page.goto(f"{base}/")
+    navigate(page, f"{base}/")
     expect(page.get_by_test_id("count-alerts")).to_have_text(str(COUNT))
     bars = page.locator("[data-testid=chart-bar]")
     expect(bars.first).to_be_visible()
@@ -152,7 +152,7 @@ def _paging(page: Any, base: str, rows: Any) -> None:
     page.click("#page-prev")
     expect(page.get_by_test_id("page-number")).to_have_text("page 2")
     expect(rows.first).to_have_attribute("data-id", second[0])
-    page.goto(f"{base}/alerts.html?limit=25")  # the URL keeps the filters
+    navigate(page, f"{base}/alerts.html?limit=25")  # the URL keeps the filters
     expect(rows).to_have_count(25)
 
 

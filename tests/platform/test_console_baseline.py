@@ -13,7 +13,7 @@ from stockade.agent.baseline_checks import BaselineWorker
 from stockade.baseline.load import BUILTIN_DIR, load_policy
 from stockade.baseline.probes import Target
 from stockade.model.baseline import BASELINE_PATH, BaselineReport
-from tests.support.browser import logged_in_console
+from tests.support.browser import logged_in_console, navigate
 from tests.support.platform_runner import PlatformRunner
 
 pytestmark = [pytest.mark.server, pytest.mark.browser]
@@ -42,7 +42,7 @@ def test_baseline_page_shows_failing_checks_first(
     base = running.platform.console_url
     with logged_in_console(base, running.admin_password) as session:
         page = session.page
-        page.goto(f"{base}/baseline.html")
+        navigate(page, f"{base}/baseline.html")
         row = page.locator(f'[data-testid=fleet-row][data-host-id="{agent.host_id}"]')
         expect(row.get_by_test_id("fleet-failed")).to_have_text(str(failed))
         row.get_by_role("link").click()

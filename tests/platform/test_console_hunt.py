@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.agent_client import make_alert, make_event
-from tests.support.browser import logged_in_console
+from tests.support.browser import logged_in_console, navigate
 from tests.support.platform_runner import PlatformRunner
 
 pytestmark = [pytest.mark.server, pytest.mark.browser]
@@ -28,7 +28,7 @@ def test_hunt_page_runs_a_query_and_saves_a_hunt(
     base = running.platform.console_url
     with logged_in_console(base, running.admin_password) as session:
         page = session.page
-        page.goto(f"{base}/")
+        navigate(page, f"{base}/")
         page.click("#nav-hunt")
         page.wait_for_url(f"{base}/hunt.html")
         expect(page.locator("#nav-hunt")).to_have_class("active")

@@ -12,7 +12,7 @@ import pytest
 from stockade.model.entities import Container
 from stockade.model.events import Ancestor, Event, FdInfo
 from tests.support.agent_client import make_alert, make_event
-from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, navigate
 from tests.support.platform_runner import PlatformRunner
 
 MIN = 60 * 1_000_000_000
@@ -71,7 +71,7 @@ def test_incident_page_draws_the_storyline_and_shows_a_process(
 
             page.on("console", console_error)
             page.on("pageerror", page_error)
-            page.goto(f"{base}/login.html")
+            navigate(page, f"{base}/login.html")
             page.fill("#username", "admin")
             page.fill("#password", running.admin_password)
             page.click("#login-button")

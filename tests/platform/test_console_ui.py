@@ -11,7 +11,7 @@ import pytest
 from stockade.model.entities import Container
 from stockade.model.wire import Heartbeat, SensorStatus
 from tests.support.agent_client import make_alert, make_event
-from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, navigate
 from tests.support.platform_runner import PlatformRunner
 
 WEB = Container(
@@ -53,7 +53,7 @@ def test_alert_shows_process_container_and_image(
             page = browser.new_page(
                 viewport={"width": 1440, "height": 900}, ignore_https_errors=True
             )
-            page.goto(f"{base}/alerts.html")
+            navigate(page, f"{base}/alerts.html")
             page.wait_for_url(f"{base}/login.html")
             page.fill("#password", "wrong")
             page.click("#login-button")

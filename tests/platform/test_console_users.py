@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, navigate
 from tests.support.platform_runner import PlatformRunner
 
 
@@ -20,7 +20,7 @@ def test_admin_manages_users_in_the_console(running: PlatformRunner, admin: http
         try:
             # the console's certificate is from the platform CA, which Chromium does not know
             page = browser.new_page(ignore_https_errors=True)
-            page.goto(f"{base}/login.html")
+            navigate(page, f"{base}/login.html")
             page.fill("#username", "admin")
             page.fill("#password", running.admin_password)
             page.click("#login-button")

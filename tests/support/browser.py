@@ -7,6 +7,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from tests.support.polling import poll_until
+
 if TYPE_CHECKING:
     from playwright.sync_api import ConsoleMessage, Page
 
@@ -19,6 +21,29 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+
+NAVIGATION_TIMEOUT_S = 30
+
+
+def navigate(page: Page, url: str) -> None:
+    """Load `url` in `page`, again when Chromium gave up because the host's network changed.
+
+    Chromium aborts a load in flight with ERR_NETWORK_CHANGED whenever an interface comes or
+    goes, and the tests start containers (each a veth) all the time: that is not the page's
+    failure. Any other error is raised at once.
+    """
+    from playwright.sync_api import Error
+
+    def loaded() -> bool:
+        try:
+            page.goto(url)
+        except Error as error:
+            if "ERR_NETWORK_CHANGED" not in str(error):
+                raise
+            return False
+        return True
+
+    poll_until(loaded, NAVIGATION_TIMEOUT_S, f"{url} to load while the host's network settled")
 
 
 @dataclass
@@ -54,7 +79,7 @@ def logged_in_console(
 
             page.on("console", console_error)
             page.on("pageerror", lambda error: session.problems.append(str(error)))
-            page.goto(f"{base}/login.html")
+            navigate(page, f"{base}/login.html")
             page.fill("#username", "admin")
             page.fill("#password", password)
             page.click("#login-button")
