@@ -13,11 +13,12 @@ import pytest
 from stockade.model.wire import Batch
 from stockade.platform.messages import IngestBatch
 from stockade.platform.services.group_commit import GroupCommit
-from stockade.platform.store import AgentRecord, SequenceGapError, StoreError
+from stockade.platform.store import SequenceGapError, StoreError
 from stockade.platform.store.base import BatchResult
 from stockade.platform.store.postgres import PostgresStore
 from stockade.platform.store.runner import StoreRunner
 from tests.support.agent_client import make_event
+from tests.support.postgres import store_with_agents
 
 pytestmark = pytest.mark.server
 AGENTS = [f"a{n}" for n in range(12)]
@@ -39,13 +40,7 @@ class Recorded:
 
 @pytest.fixture
 def store(postgres_url: str) -> Iterator[PostgresStore]:
-    s = PostgresStore(postgres_url)
-    for agent in AGENTS:
-        s.add_agent(
-            AgentRecord(
-                id=agent, hostname=agent, host_id="host-1", cert_fingerprint=agent, enrolled_at=1
-            )
-        )
+    s = store_with_agents(postgres_url, dict.fromkeys(AGENTS, "host-1"))
     yield s
     s.close()
 

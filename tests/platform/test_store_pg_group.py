@@ -10,10 +10,11 @@ import pytest
 
 from stockade.model.wire import Batch
 from stockade.platform.messages import IngestBatch
-from stockade.platform.store import AgentRecord, SequenceGapError, UnknownAgentError
+from stockade.platform.store import SequenceGapError, UnknownAgentError
 from stockade.platform.store.base import BatchResult
 from stockade.platform.store.postgres import PostgresStore
 from tests.support.agent_client import make_alert, make_event
+from tests.support.postgres import store_with_agents
 
 pytestmark = pytest.mark.server
 AGENTS = ("a1", "a2", "a3")
@@ -21,17 +22,7 @@ AGENTS = ("a1", "a2", "a3")
 
 @pytest.fixture
 def store(postgres_url: str) -> Iterator[PostgresStore]:
-    s = PostgresStore(postgres_url)
-    for agent in AGENTS:
-        s.add_agent(
-            AgentRecord(
-                id=agent,
-                hostname=agent,
-                host_id=f"h-{agent}",
-                cert_fingerprint=agent,
-                enrolled_at=1,
-            )
-        )
+    s = store_with_agents(postgres_url, {agent: f"h-{agent}" for agent in AGENTS})
     yield s
     s.close()
 

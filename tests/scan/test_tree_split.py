@@ -22,6 +22,19 @@ from stockade.scan.walker import BYTES_PER_ENTRY, list_small_tree
 AWS_KEY = "AKIA" + "Z7VRSQ5TJN2XMPLE"
 
 
+def record_listings(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The directories os.scandir is asked for from now on, in order."""
+    listed: list[str] = []
+    real_scandir = os.scandir
+
+    def counting_scandir(path: str) -> Any:
+        listed.append(path)
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", counting_scandir)
+    return listed
+
+
 def _jar(depth: int) -> bytes:
     inner = b"Manifest-Version: 1.0\r\n"
     data = _zip({"META-INF/MANIFEST.MF": inner})
@@ -91,14 +104,7 @@ def test_a_small_tree_is_walked_once_in_this_process_from_the_listings_it_made(
         raise AssertionError("a small tree was split")
 
     monkeypatch.setattr(tree_split, "analyze_units", no_split)
-    listed: list[str] = []
-    real_scandir = os.scandir
-
-    def counting_scandir(path: str) -> Any:
-        listed.append(path)
-        return real_scandir(path)
-
-    monkeypatch.setattr(os, "scandir", counting_scandir)
+    listed = record_listings(monkeypatch)
     group = AnalyzerGroup.build(
         ScanOptions(
             scanners=frozenset({Scanner.PKG, Scanner.SECRET}), cache_dir=None, max_file_size=1024
@@ -158,14 +164,7 @@ def test_a_listed_tree_large_enough_is_split_from_its_listings(
         return real_analyze_units(*args)
 
     monkeypatch.setattr(tree_split, "analyze_units", counting_analyze_units)
-    listed: list[str] = []
-    real_scandir = os.scandir
-
-    def counting_scandir(path: str) -> Any:
-        listed.append(path)
-        return real_scandir(path)
-
-    monkeypatch.setattr(os, "scandir", counting_scandir)
+    listed = record_listings(monkeypatch)
     options = ScanOptions(
         scanners=frozenset({Scanner.PKG, Scanner.SECRET}), cache_dir=None, max_file_size=1024
     )

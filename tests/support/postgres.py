@@ -18,12 +18,18 @@ import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import asyncpg
 
 from tests.support.ci import skip_or_fail
 from tests.support.polling import poll_until
 from tests.support.ports import free_port
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from stockade.platform.store.postgres import PostgresStore
 
 BIN = Path("/usr/lib/postgresql/15/bin")
 TEMPLATE = "stockade_template"
@@ -137,3 +143,18 @@ def _server_user() -> pwd.struct_passwd:
         return pwd.getpwnam("postgres")
     except KeyError:
         skip_or_fail("no `postgres` user to run PostgreSQL as (apt-get install postgresql)")
+
+
+def store_with_agents(url: str, host_of: Mapping[str, str]) -> PostgresStore:
+    """A PostgreSQL store at `url` with each agent of `host_of` enrolled on its host id."""
+    from stockade.platform.store import AgentRecord
+    from stockade.platform.store.postgres import PostgresStore
+
+    store = PostgresStore(url)
+    for agent, host_id in host_of.items():
+        store.add_agent(
+            AgentRecord(
+                id=agent, hostname=agent, host_id=host_id, cert_fingerprint=agent, enrolled_at=1
+            )
+        )
+    return store
