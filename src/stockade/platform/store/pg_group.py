@@ -3,9 +3,9 @@
 Group commit: a worker hands the store the batches of several agents that are ready at
 once; their agents' rows are locked in one statement (in id order, so two workers' groups
 never wait on each other in a cycle), every new event of the group goes in one COPY and
-every new alert in another, and one commit makes them all durable. Exactly once as for a
-single batch (`pg_batches.py`): under its agent's lock each batch stores only what is
-past the agent's acked seq. A batch that cannot be stored (unknown agent, a gap before
+every new alert in another, and one commit makes them all durable. Exactly once: under
+its agent's lock each batch stores only what is past the agent's acked seq (a single
+batch is a group of one). A batch that cannot be stored (unknown agent, a gap before
 it) is left out with its error and the others go on; at most one batch per agent.
 """
 
