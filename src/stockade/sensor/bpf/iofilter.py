@@ -21,15 +21,16 @@ IO_FILTERED: frozenset[T] = frozenset(
 """The event types whose programs filter on the descriptor's class (SYSCALL_IO, SYSCALL_DUP:
 a dup on its old fd, whose class the new one shares)."""
 
-IOF_OTHER = 32
-# c/io.bpf.h IOF_* and the fd.typechar values the decoder (argspec_io.fd_info) can give a
-# descriptor of that class; IOF_OTHER (no fd, anonymous inodes) gets none today.
+# c/io.bpf.h IOF_*: the descriptor classes the I/O programs tell apart
+IOF_INET, IOF_SOCK, IOF_PIPE, IOF_FILE, IOF_DIR, IOF_OTHER = 1, 2, 4, 8, 16, 32
+# each class and the fd.typechar values the decoder (argspec_io.fd_info) can give a
+# descriptor of it; IOF_OTHER (no fd, anonymous inodes) gets none today.
 _CLASSES: tuple[tuple[int, frozenset[str]], ...] = (
-    (1, frozenset("46")),  # IOF_INET
-    (2, frozenset("un")),  # IOF_SOCK
-    (4, frozenset("p")),  # IOF_PIPE
-    (8, frozenset("fm")),  # IOF_FILE
-    (16, frozenset("d")),  # IOF_DIR
+    (IOF_INET, frozenset("46")),
+    (IOF_SOCK, frozenset("un")),
+    (IOF_PIPE, frozenset("p")),
+    (IOF_FILE, frozenset("fm")),
+    (IOF_DIR, frozenset("d")),
 )
 _NAMED = frozenset().union(*(chars for _, chars in _CLASSES))
 

@@ -19,6 +19,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from stockade.model import EventType as T
+from stockade.sensor.bpf.iofilter import IOF_DIR, IOF_FILE, IOF_INET, IOF_OTHER, IOF_PIPE, IOF_SOCK
 from stockade.sensor.bpf.kinds import KIND_IDS, syscall_name
 from stockade.sensor.bpf.syscalls import syscall_table
 
@@ -34,7 +35,7 @@ SOCKET_LAYER: dict[T, str] = {
 }
 """The event types that can come from the socket layer, and the program that reports them."""
 
-NOT_SOCKETS = 4 | 8 | 16 | 32  # c/io.bpf.h IOF_PIPE | IOF_FILE | IOF_DIR | IOF_OTHER
+NOT_SOCKETS = IOF_PIPE | IOF_FILE | IOF_DIR | IOF_OTHER
 _TRACEPOINTS = ("sock/sock_send_length", "sock/sock_recv_length")
 _MACHINES = frozenset({"x86_64", "aarch64"})  # c/sensor.bpf.c syscall_args
 
@@ -78,7 +79,7 @@ def common_drop(types: Iterable[T], io_drop: Mapping[int, int]) -> dict[int, int
     drops = [io_drop.get(KIND_IDS[t], 0) for t in types]
     if not drops:
         return {}
-    common = NOT_SOCKETS | 1 | 2  # c/io.bpf.h IOF_INET | IOF_SOCK
+    common = NOT_SOCKETS | IOF_INET | IOF_SOCK
     for dropped in drops:
         common &= dropped
     return {SOCKET_LAYER_SLOT: common}
