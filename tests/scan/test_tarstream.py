@@ -8,6 +8,7 @@ import tarfile
 import pytest
 
 from stockade.scan.errors import LayerError
+from stockade.scan.prefetch import PrefetchReader
 from stockade.scan.tarstream import TarStream
 
 LONG = "deep/" + "d" * 120 + "/" + "f" * 90 + ".txt"
@@ -71,3 +72,17 @@ def test_garbage_and_truncation_are_layer_errors() -> None:
     with pytest.raises(LayerError, match="truncated"):
         for _ in stream:
             stream.content()
+
+
+@pytest.mark.parametrize("chunk_size", [7, 512, 4096], ids=["7", "512", "4096"])
+def test_entries_through_the_read_ahead_thread(chunk_size: int) -> None:
+    data = _archive(tarfile.PAX_FORMAT)
+    direct = TarStream(io.BytesIO(data))
+    # a.txt's data is left unread: the next entry skips it (without copying, ahead)
+    expected = [(e.name, direct.content() if e.name == LONG else b"") for e in direct]
+    reader = PrefetchReader(io.BytesIO(data), chunk_size=chunk_size)
+    ahead = TarStream(reader)
+    try:
+        assert [(e.name, ahead.content() if e.name == LONG else b"") for e in ahead] == expected
+    finally:
+        reader.close()

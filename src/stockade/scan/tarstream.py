@@ -6,8 +6,9 @@ entries, so this reader decodes only the fields a scan needs and forgets each en
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
 
 from stockade.scan.errors import LayerError
 from stockade.scan.files import Readable
@@ -34,6 +35,15 @@ class TarEntry:
     def is_regular(self) -> bool:
         """A regular file (old tars write NUL or 7 as the type)."""
         return self.kind in (REGULAR, b"\0", b"7")
+
+
+@runtime_checkable
+class Skippable(Readable, Protocol):
+    """A stream that can pass over bytes without handing them out (`PrefetchReader`)."""
+
+    def skip(self, size: int, /) -> int:
+        """Pass over up to `size` bytes; how many were passed (fewer only at the end)."""
+        ...
 
 
 def _number(field: bytes) -> int:
@@ -85,6 +95,10 @@ class TarStream:
         self._stream = stream
         self._left = 0  # data bytes of the current entry not read yet
         self._padding = 0
+        # most of a layer's bytes belong to files nobody reads: never copy them
+        self._pass_over: Callable[[int], int] | None = (
+            stream.skip if isinstance(stream, Skippable) else None
+        )
 
     def _read_exact(self, size: int) -> bytes:
         data = self._stream.read(size)
@@ -93,6 +107,10 @@ class TarStream:
         return data
 
     def _skip(self, size: int) -> None:
+        if self._pass_over is not None:
+            if size and self._pass_over(size) != size:
+                raise LayerError("truncated tar stream while skipping file data")
+            return
         while size > 0:
             chunk = self._stream.read(min(size, 1024 * 1024))
             if not chunk:

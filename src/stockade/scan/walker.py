@@ -86,15 +86,18 @@ def walk_layer(
     from isal import isal_zlib
 
     from stockade.scan.decompress import decompressed
+    from stockade.scan.prefetch import PrefetchReader
     from stockade.scan.sources.blobstore import VerifyingReader
     from stockade.scan.tarstream import TarStream
 
-    stream: Readable = decompressed(blob, limits.max_layer_size, what)
+    inflating: Readable = decompressed(blob, limits.max_layer_size, what)
     if diff_id:
-        stream = VerifyingReader(stream, diff_id, f"{what} (uncompressed, diff id)")
+        inflating = VerifyingReader(inflating, diff_id, f"{what} (uncompressed, diff id)")
+    # inflated and hashed on a second thread while this one walks the tar
+    stream = PrefetchReader(inflating)
     try:
         yield from _entries(TarStream(stream), what, select, limits, report)
-        while stream.read(TAR_BUFSIZE):  # drain padding so the blob digest is checked
+        while stream.skip(TAR_BUFSIZE):  # drain padding so the blob digest is checked
             pass
     except LimitExceededError:
         raise  # already names the layer and the limit
