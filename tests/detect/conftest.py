@@ -1,4 +1,4 @@
-"""Fixtures for detection tests on real containers: one live pipeline for the session,
+"""Fixtures for detection tests on real containers: one live pipeline for the package,
 Stockade's default rules, Falco's rules (from the corpus) and the images scenarios run in."""
 
 from __future__ import annotations
@@ -35,10 +35,12 @@ def falco_rules(corpus: Path) -> RulesDetector:
     return detector
 
 
-@pytest.fixture(scope="session")
+# Package scope: detached when tests/detect ends, not at the end of the session; its thread
+# would otherwise judge every event of the host under all later tests, on the same cores.
+@pytest.fixture(scope="package")
 def live(default_rules: RulesDetector, falco_rules: RulesDetector) -> Iterator[LivePipeline]:
     """The eBPF sensor and context stage, attached to what both rule sets and the default
-    correlations need."""
+    correlations need (for the tests of this package)."""
     for marker in ("ebpf", "podman"):
         if reason := capabilities.CHECKS[marker]():
             skip_or_fail(f"{marker}: {reason}")

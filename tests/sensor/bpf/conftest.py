@@ -11,9 +11,11 @@ from tests.support.podman import Podman
 from tests.support.sensor import HOST_MOUNTS, Collector
 
 
-@pytest.fixture(scope="session")
+# Package scope: its programs run on every syscall of the host, so they are detached
+# when tests/sensor/bpf ends rather than at the end of the session.
+@pytest.fixture(scope="package")
 def bpf_source() -> Iterator[BpfSource]:
-    """One BpfSource with every default event type, started for the whole session."""
+    """One BpfSource with every default event type, started for this package's tests."""
     source = BpfSource()
     source.start()
     yield source
@@ -27,7 +29,9 @@ def collector(bpf_source: BpfSource) -> Collector:
     return Collector(bpf_source)
 
 
-@pytest.fixture(scope="session")
-def container(podman: Podman, busybox_image: str) -> str:
+@pytest.fixture(scope="package")
+def container(podman: Podman, busybox_image: str) -> Iterator[str]:
     """A running busybox container with the host's /usr mounted read-only (for strace)."""
-    return podman.run_detached(busybox_image, "sleep", "600", extra=HOST_MOUNTS)
+    running = podman.run_detached(busybox_image, "sleep", "600", extra=HOST_MOUNTS)
+    yield running
+    podman.remove(running)

@@ -70,6 +70,13 @@ def shipped_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return where
 
 
+@pytest.fixture(scope="module")
+def host_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One host-build cache for the fallback tests: the first compiles with clang, the
+    others find that object there (the fallback decision is what each of them tests)."""
+    return tmp_path_factory.mktemp("host-build")
+
+
 @pytest.mark.ebpf
 def test_shipped_object_loads_without_clang_or_bpftool(shipped_dir: Path, tmp_path: Path) -> None:
     no_tools = tmp_path / "bin"
@@ -91,16 +98,16 @@ def test_shipped_object_loads_without_clang_or_bpftool(shipped_dir: Path, tmp_pa
 
 @pytest.mark.ebpf
 def test_broken_shipped_object_falls_back_to_a_host_build(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, host_cache: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     package = tmp_path / "package"
     package.mkdir()
     (package / OBJECT_NAME).write_bytes(b"\x7fELF not an object")
     (package / STAMP_NAME).write_text(sources_key(c_sources()) + "\n")
     with caplog.at_level(logging.WARNING, logger="stockade.sensor.bpf.shipped"):
-        loaded = load_object(_probe, package_dir=package, cache_dir=tmp_path / "cache")
+        loaded = load_object(_probe, package_dir=package, cache_dir=host_cache)
     loaded.value.close()
-    assert loaded.path.is_relative_to(tmp_path / "cache")
+    assert loaded.path.is_relative_to(host_cache)
     assert loaded.fallback_reason is not None
     assert loaded.fallback_reason.startswith("the shipped object did not load on this kernel")
     (message,) = [r.getMessage() for r in caplog.records]
@@ -109,11 +116,12 @@ def test_broken_shipped_object_falls_back_to_a_host_build(
 
 @pytest.mark.ebpf
 def test_missing_shipped_object_falls_back_to_a_host_build(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, host_cache: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     with caplog.at_level(logging.WARNING, logger="stockade.sensor.bpf.shipped"):
-        loaded = load_object(_probe, package_dir=tmp_path, cache_dir=tmp_path / "cache")
+        loaded = load_object(_probe, package_dir=tmp_path, cache_dir=host_cache)
     loaded.value.close()
+    assert loaded.path.is_relative_to(host_cache)
     assert loaded.fallback_reason == f"no CO-RE object shipped in {tmp_path}"
     (message,) = [r.getMessage() for r in caplog.records]
     assert message.startswith(f"eBPF: no CO-RE object shipped in {tmp_path}; building")
@@ -128,15 +136,16 @@ def test_source_checkout_is_told_from_an_installed_package(tmp_path: Path) -> No
 
 @pytest.mark.ebpf
 def test_source_checkout_builds_on_the_host_at_debug_level(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, host_cache: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     checkout = tmp_path / "checkout"
     package = checkout / "src" / "stockade" / "sensor" / "bpf"
     package.mkdir(parents=True)
     (checkout / "setup.py").write_text("")
     with caplog.at_level(logging.DEBUG, logger="stockade.sensor.bpf.shipped"):
-        loaded = load_object(_probe, package_dir=package, cache_dir=tmp_path / "cache")
+        loaded = load_object(_probe, package_dir=package, cache_dir=host_cache)
     loaded.value.close()
+    assert loaded.path.is_relative_to(host_cache)
     (record,) = caplog.records
     assert record.levelno == logging.DEBUG
     assert record.getMessage().startswith(f"eBPF: no CO-RE object shipped in {package}")
