@@ -13,8 +13,8 @@ import threading
 
 from stockade.scan.files import Readable
 
-CHUNK_SIZE = 1024 * 1024
-DEPTH = 4  # chunks read ahead: bounds the memory to DEPTH + 2 chunks
+CHUNK_SIZE = 512 * 1024
+DEPTH = 2  # chunks read ahead: DEPTH + 2 chunks held at most (queued, being read, in use)
 
 
 class PrefetchReader:

@@ -90,14 +90,16 @@ def walk_layer(
     from stockade.scan.sources.blobstore import VerifyingReader
     from stockade.scan.tarstream import TarStream
 
-    inflating: Readable = decompressed(blob, limits.max_layer_size, what)
+    # three threads: one inflates (and hashes the blob), one hashes the tar for its diff
+    # id, this one walks it; the first two are mostly in C that releases the GIL
+    stream: Readable = decompressed(blob, limits.max_layer_size, what)
     if diff_id:
-        inflating = VerifyingReader(inflating, diff_id, f"{what} (uncompressed, diff id)")
-    # inflated and hashed on a second thread while this one walks the tar
-    stream = PrefetchReader(inflating)
+        stream = PrefetchReader(stream)
+        stream = VerifyingReader(stream, diff_id, f"{what} (uncompressed, diff id)")
+    tar = PrefetchReader(stream)
     try:
-        yield from _entries(TarStream(stream), what, select, limits, report)
-        while stream.skip(TAR_BUFSIZE):  # drain padding so the blob digest is checked
+        yield from _entries(TarStream(tar), what, select, limits, report)
+        while tar.skip(TAR_BUFSIZE):  # drain padding so the blob digest is checked
             pass
     except LimitExceededError:
         raise  # already names the layer and the limit
@@ -106,7 +108,7 @@ def walk_layer(
     except (EOFError, OSError, zlib.error, isal_zlib.error, zstandard.ZstdError) as e:  # type: ignore[misc]
         raise LayerError(f"{what}: corrupt or truncated layer ({e})") from e
     finally:
-        stream.close()
+        tar.close()
         blob.close()
 
 
