@@ -8,7 +8,8 @@ from __future__ import annotations
 import contextlib
 import time
 import urllib.request
-from pathlib import Path
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -54,6 +55,39 @@ def _new(alert: dict[str, Any]) -> str:
     return str(alert["output_fields"]["profile.new"])
 
 
+@dataclass(frozen=True)
+class ProfiledHost:
+    """A platform, an agent with the profile detector enrolled in it, and an admin client."""
+
+    platform: PlatformRunner
+    detector: ProfileDetector
+    admin: httpx.Client
+
+
+@pytest.fixture(scope="module")
+def host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProfiledHost]:
+    """One platform and agent for this module's tests: each test labels a web container of
+    its own group, and judges only that group's profile and alerts (an agent's start and
+    stop, its eBPF programs attached and detached, cost seconds each)."""
+    work = tmp_path_factory.mktemp("profiled-host")
+    platform = PlatformRunner(work / "platform").start()
+    try:
+        config = AgentConfig(
+            work / "agent",
+            platform.agent_url,
+            platform.token(),
+            platform.ca_fingerprint,
+            scan_images=False,
+            detectors=("profile",),
+        )
+        with AgentRunner(Agent(config)) as runner, contextlib.closing(platform.login()) as admin:
+            [detector] = runner.agent.detectors
+            assert isinstance(detector, ProfileDetector)
+            yield ProfiledHost(platform, detector, admin)
+    finally:
+        platform.stop()
+
+
 def _set_mode(admin: httpx.Client, group: str, detector: ProfileDetector, mode: Mode) -> None:
     answer = admin.put(f"/api/v1/groups/{group}/mode", json={"process": mode.value})
     assert answer.status_code == 200, answer.text
@@ -65,156 +99,136 @@ def _set_mode(admin: httpx.Client, group: str, detector: ProfileDetector, mode: 
 
 
 def test_discover_monitor_protect_and_drift_on_a_web_container(
-    platform: PlatformRunner, podman: Podman, tools_image: str, tmp_path: Path
+    host: ProfiledHost, podman: Podman, tools_image: str
 ) -> None:
-    config = AgentConfig(
-        tmp_path / "agent",
-        platform.agent_url,
-        platform.token(),
-        platform.ca_fingerprint,
-        scan_images=False,
-        detectors=("profile",),
+    admin, detector = host.admin, host.detector
+    web = podman.run_detached(
+        tools_image,
+        *("python3", "-m", "http.server", "8080"),
+        extra=("--label", f"{GROUP_LABEL}={GROUP_NAME}"),
     )
-    with AgentRunner(Agent(config)) as runner, contextlib.closing(platform.login()) as admin:
-        [detector] = runner.agent.detectors
-        assert isinstance(detector, ProfileDetector)
-        web = podman.run_detached(
-            tools_image,
-            *("python3", "-m", "http.server", "8080"),
-            extra=("--label", f"{GROUP_LABEL}={GROUP_NAME}"),
-        )
-        ip = podman.cmd("inspect", "-f", "{{.NetworkSettings.IPAddress}}", web).stdout.decode()
-        poll_value(lambda: _try_get(ip.strip()), lambda s: s == 200, 30, "the web to answer")
-        for command in NORMAL:
-            podman.exec(web, *command)
-        # discover: the entrypoint and the operators' commands reach the stored profile
-        # other containers on this host have groups too: the web's is found by its label
-        gid = poll_value(
-            lambda: _group_id(admin, GROUP_NAME),
-            bool,
-            AGENT_WAIT_S,
-            "the web's group at the platform",
-        )
-        poll_value(
-            lambda: _executables(admin, gid),
-            lambda found: {"/usr/bin/python3.11", "/usr/bin/ls", "/usr/bin/dash"} <= found,
-            AGENT_WAIT_S,
-            "python3, sh and ls in the web's stored profile",
-        )
-        assert not _alerts(admin, DEVIATION_RULE, gid)
-        poll_until(
-            lambda: detector.book.profile(GroupId(gid)).version > 0,
-            15,
-            "the stored profile pushed back",
-        )
+    ip = podman.cmd("inspect", "-f", "{{.NetworkSettings.IPAddress}}", web).stdout.decode()
+    poll_value(lambda: _try_get(ip.strip()), lambda s: s == 200, 30, "the web to answer")
+    for command in NORMAL:
+        podman.exec(web, *command)
+    # discover: the entrypoint and the operators' commands reach the stored profile
+    # other containers on this host have groups too: the web's is found by its label
+    gid = poll_value(
+        lambda: _group_id(admin, GROUP_NAME),
+        bool,
+        AGENT_WAIT_S,
+        "the web's group at the platform",
+    )
+    poll_value(
+        lambda: _executables(admin, gid),
+        lambda found: {"/usr/bin/python3.11", "/usr/bin/ls", "/usr/bin/dash"} <= found,
+        AGENT_WAIT_S,
+        "python3, sh and ls in the web's stored profile",
+    )
+    assert not _alerts(admin, DEVIATION_RULE, gid)
+    poll_until(
+        lambda: detector.book.profile(GroupId(gid)).version > 0,
+        15,
+        "the stored profile pushed back",
+    )
 
-        _set_mode(admin, gid, detector, Mode.MONITOR)
-        for _ in range(3):
-            podman.exec(web, "id")  # new: one alert, however often it runs
-        for command in NORMAL:
-            podman.exec(web, *command)  # learned: quiet
-        podman.exec(web, "python3", "-c", COPY_IN)
-        podman.exec(web, "/usr/local/bin/dropped", "/")
-        drift = poll_value(
-            lambda: _alerts(admin, DRIFT_RULE, gid),
-            bool,
-            AGENT_WAIT_S,
-            "the copied-in binary's drift alert",
-        )
-        assert [_new(a) for a in drift] == ["/usr/local/bin/dropped"]
-        deviations = poll_value(
-            lambda: _alerts(admin, DEVIATION_RULE, gid),
-            lambda found: len(found) >= 2,
-            AGENT_WAIT_S,
-            "the new exec's and the new file's alerts",
-        )
-        found = sorted((a["output_fields"]["profile.kind"], _new(a)) for a in deviations)
-        assert found == [
-            ("executables", "/usr/bin/id"),  # once, though it ran three times
-            ("files_written", "/usr/local/bin/dropped"),  # the copy itself is new too
-        ]
-        assert all(a["count"] == 1 for a in deviations)
+    _set_mode(admin, gid, detector, Mode.MONITOR)
+    for _ in range(3):
+        podman.exec(web, "id")  # new: one alert, however often it runs
+    for command in NORMAL:
+        podman.exec(web, *command)  # learned: quiet
+    podman.exec(web, "python3", "-c", COPY_IN)
+    podman.exec(web, "/usr/local/bin/dropped", "/")
+    drift = poll_value(
+        lambda: _alerts(admin, DRIFT_RULE, gid),
+        bool,
+        AGENT_WAIT_S,
+        "the copied-in binary's drift alert",
+    )
+    assert [_new(a) for a in drift] == ["/usr/local/bin/dropped"]
+    deviations = poll_value(
+        lambda: _alerts(admin, DEVIATION_RULE, gid),
+        lambda found: len(found) >= 2,
+        AGENT_WAIT_S,
+        "the new exec's and the new file's alerts",
+    )
+    found = sorted((a["output_fields"]["profile.kind"], _new(a)) for a in deviations)
+    assert found == [
+        ("executables", "/usr/bin/id"),  # once, though it ran three times
+        ("files_written", "/usr/local/bin/dropped"),  # the copy itself is new too
+    ]
+    assert all(a["count"] == 1 for a in deviations)
 
-        _set_mode(admin, gid, detector, Mode.PROTECT)
-        refused = poll_value(
-            lambda: podman.cmd("exec", web, "id", check=False),
-            lambda done: done.returncode != 0,
-            15,
-            "the exec guard on the web container",
-        )
-        assert b"not permitted" in refused.stderr
-        for command in NORMAL:
-            podman.exec(web, *command)  # learned processes keep working
-        assert _try_get(ip.strip()) == 200
-        dropped = podman.cmd("exec", web, "/usr/local/bin/dropped", check=False)
-        assert dropped.returncode != 0 and b"not permitted" in dropped.stderr
-        # an image binary overwritten in place: refused although its path was in the image
-        podman.exec(web, "python3", "-c", OVERWRITE)
-        overwritten = podman.cmd("exec", web, "/usr/bin/tac", "/etc/hostname", check=False)
-        assert overwritten.returncode != 0 and b"not permitted" in overwritten.stderr
-        refusals = poll_value(
-            lambda: [
-                a
-                for a in _alerts(admin, DRIFT_RULE, gid) + _alerts(admin, DEVIATION_RULE, gid)
-                if a["output_fields"]["profile.action"] == "refused"
-            ],
-            lambda found: len(found) >= 3,
-            AGENT_WAIT_S,
-            "the refusals recorded at the platform",
-        )
-        assert {_new(a) for a in refusals} == {
-            "/usr/bin/id",
-            "/usr/local/bin/dropped",
-            "/usr/bin/tac",
-        }
+    _set_mode(admin, gid, detector, Mode.PROTECT)
+    refused = poll_value(
+        lambda: podman.cmd("exec", web, "id", check=False),
+        lambda done: done.returncode != 0,
+        15,
+        "the exec guard on the web container",
+    )
+    assert b"not permitted" in refused.stderr
+    for command in NORMAL:
+        podman.exec(web, *command)  # learned processes keep working
+    assert _try_get(ip.strip()) == 200
+    dropped = podman.cmd("exec", web, "/usr/local/bin/dropped", check=False)
+    assert dropped.returncode != 0 and b"not permitted" in dropped.stderr
+    # an image binary overwritten in place: refused although its path was in the image
+    podman.exec(web, "python3", "-c", OVERWRITE)
+    overwritten = podman.cmd("exec", web, "/usr/bin/tac", "/etc/hostname", check=False)
+    assert overwritten.returncode != 0 and b"not permitted" in overwritten.stderr
+    refusals = poll_value(
+        lambda: [
+            a
+            for a in _alerts(admin, DRIFT_RULE, gid) + _alerts(admin, DEVIATION_RULE, gid)
+            if a["output_fields"]["profile.action"] == "refused"
+        ],
+        lambda found: len(found) >= 3,
+        AGENT_WAIT_S,
+        "the refusals recorded at the platform",
+    )
+    assert {_new(a) for a in refusals} == {
+        "/usr/bin/id",
+        "/usr/local/bin/dropped",
+        "/usr/bin/tac",
+    }
 
 
 def test_a_learned_profile_is_quiet_under_normal_load(
-    platform: PlatformRunner, podman: Podman, tools_image: str, tmp_path: Path
+    host: ProfiledHost, podman: Podman, tools_image: str
 ) -> None:
     """The web under its normal load (requests, the operators' commands) learned, then the
     same load in monitor for QUIET_S raises nothing (the 5-minute run is bench_profiles)."""
-    config = AgentConfig(
-        tmp_path / "agent",
-        platform.agent_url,
-        platform.token(),
-        platform.ca_fingerprint,
-        scan_images=False,
-        detectors=("profile",),
+    admin, detector = host.admin, host.detector
+    web = podman.run_detached(
+        tools_image,
+        *("python3", "-m", "http.server", "8080"),
+        extra=("--label", f"{GROUP_LABEL}={GROUP_NAME}-quiet"),
     )
-    with AgentRunner(Agent(config)) as runner, contextlib.closing(platform.login()) as admin:
-        [detector] = runner.agent.detectors
-        assert isinstance(detector, ProfileDetector)
-        web = podman.run_detached(
-            tools_image,
-            *("python3", "-m", "http.server", "8080"),
-            extra=("--label", f"{GROUP_LABEL}={GROUP_NAME}-quiet"),
-        )
-        ip = podman.cmd("inspect", "-f", "{{.NetworkSettings.IPAddress}}", web).stdout.decode()
-        poll_value(lambda: _try_get(ip.strip()), lambda s: s == 200, 30, "the web to answer")
-        gid = poll_value(
-            lambda: _group_id(admin, f"{GROUP_NAME}-quiet"), bool, AGENT_WAIT_S, "the web's group"
-        )
-        _normal_load(podman, web, ip.strip(), rounds=3)
-        poll_value(
-            lambda: _executables(admin, gid),
-            lambda found: {"/usr/bin/python3.11", "/usr/bin/ls", "/usr/bin/dash"} <= found,
-            AGENT_WAIT_S,
-            "the normal load learned",
-        )
-        _set_mode(admin, gid, detector, Mode.MONITOR)
-        deadline = time.monotonic() + QUIET_S
-        rounds = 0
-        while time.monotonic() < deadline:
-            _normal_load(podman, web, ip.strip(), rounds=1)
-            rounds += 1
-        assert rounds >= 3
-        podman.exec(web, "id")  # a marker: once its alert is stored, everything before is too
-        marker = poll_value(
-            lambda: _alerts(admin, DEVIATION_RULE, gid), bool, AGENT_WAIT_S, "the marker's alert"
-        )
-        assert [_new(a) for a in marker] == ["/usr/bin/id"]
-        assert _alerts(admin, DRIFT_RULE, gid) == []
+    ip = podman.cmd("inspect", "-f", "{{.NetworkSettings.IPAddress}}", web).stdout.decode()
+    poll_value(lambda: _try_get(ip.strip()), lambda s: s == 200, 30, "the web to answer")
+    gid = poll_value(
+        lambda: _group_id(admin, f"{GROUP_NAME}-quiet"), bool, AGENT_WAIT_S, "the web's group"
+    )
+    _normal_load(podman, web, ip.strip(), rounds=3)
+    poll_value(
+        lambda: _executables(admin, gid),
+        lambda found: {"/usr/bin/python3.11", "/usr/bin/ls", "/usr/bin/dash"} <= found,
+        AGENT_WAIT_S,
+        "the normal load learned",
+    )
+    _set_mode(admin, gid, detector, Mode.MONITOR)
+    deadline = time.monotonic() + QUIET_S
+    rounds = 0
+    while time.monotonic() < deadline:
+        _normal_load(podman, web, ip.strip(), rounds=1)
+        rounds += 1
+    assert rounds >= 3
+    podman.exec(web, "id")  # a marker: once its alert is stored, everything before is too
+    marker = poll_value(
+        lambda: _alerts(admin, DEVIATION_RULE, gid), bool, AGENT_WAIT_S, "the marker's alert"
+    )
+    assert [_new(a) for a in marker] == ["/usr/bin/id"]
+    assert _alerts(admin, DRIFT_RULE, gid) == []
 
 
 def _normal_load(podman: Podman, web: str, ip: str, rounds: int) -> None:

@@ -111,9 +111,10 @@ class Podman:
         self.cmd("rm", "-f", "-t", "0", container, check=False)
 
     def remove_started(self) -> None:
-        """Remove every container this wrapper started."""
-        for container in self._started:
-            self.remove(container)
+        """Remove every container this wrapper started, in one `podman rm` (one per
+        container took seconds at the end of a session)."""
+        if self._started:
+            self.cmd("rm", "-f", "-i", "-t", "0", *self._started, check=False, timeout=300)
         self._started.clear()
 
     def load_image(self, archive: Path, name: str) -> str:
