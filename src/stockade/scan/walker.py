@@ -90,9 +90,9 @@ def walk_layer(
     from stockade.scan.sources.blobstore import VerifyingReader
     from stockade.scan.tarstream import TarStream
 
-    # three threads: one inflates (and hashes the blob), one hashes the tar for its diff
-    # id, this one walks it; the first two are mostly in C that releases the GIL
-    stream: Readable = decompressed(blob, limits.max_layer_size, what)
+    # four threads: one reads and hashes the blob, one inflates it, one hashes the tar for
+    # its diff id, this one walks it; all but this one mostly run C that releases the GIL
+    stream: Readable = decompressed(PrefetchReader(blob), limits.max_layer_size, what)
     if diff_id:
         stream = PrefetchReader(stream)
         stream = VerifyingReader(stream, diff_id, f"{what} (uncompressed, diff id)")
