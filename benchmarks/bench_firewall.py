@@ -2,7 +2,7 @@
 
 Pairs of network namespaces made here, each a client and a server joined by a veth pair,
 all with the same addresses: one pair with no table ("off"), one whose namespaces hold
-the protect table of their group as `firewall.enforce` builds it, with allow rules to
+the protect tables of their group as `firewall.enforce` builds it, with allow rules to
 and from 100 other groups (one address each, never contacted), the rule the measured
 connection needs coming last (where rules are walked in order, the longest walk).
 One server process listens in every server namespace (accepts and closes). One client
@@ -27,10 +27,11 @@ connect() wall time against the "off" pair's; the goal's figure (<= 5 %) is
 time per connect() (the handshake's work in its context; waits for a CPU not counted),
 added per round the same way.
 
-`--floor` adds two pairs measuring the tables' parts: `hooks` (the table's base chains
+`--floor` adds two pairs measuring the tables' parts: `hooks` (the tables' base chains
 with policy accept and no rule: the cost of being hooked at all) and `first-rule` (each
-base chain with policy accept and only its first rule, which accepts any TCP packet but
-a connection's opening SYN: what every packet of the handshake but the SYN costs).
+base chain with policy accept and only its rules up to the first that accepts: the one
+sending all but TCP to another chain, then the one accepting any TCP packet but a
+connection's opening SYN: what every packet of the handshake but the SYN costs).
 """
 
 from __future__ import annotations
@@ -146,12 +147,12 @@ def _accepting(command: JsonObj) -> JsonObj:
 
 
 def whole(table: JsonObj) -> JsonObj:
-    """The protect table as the firewall applies it."""
+    """The protect tables as the firewall applies them."""
     return table
 
 
 def hooks_only(table: JsonObj) -> JsonObj:
-    """The table's base chains alone, policy accept: what being hooked at all costs."""
+    """The tables' base chains alone, policy accept: what being hooked at all costs."""
     kept = [
         _accepting(c)
         for c in table["nftables"]
@@ -162,11 +163,18 @@ def hooks_only(table: JsonObj) -> JsonObj:
 
 
 def first_rule(table: JsonObj) -> JsonObj:
-    """The table's base chains, policy accept, each with only its first rule."""
+    """The tables' base chains, policy accept, each with its rules up to the first that
+    accepts (what a TCP packet but an opening passes); the chains they jump to, empty."""
     kept = hooks_only(table)["nftables"]
-    chains = [c["add"]["chain"]["name"] for c in kept if _adds(c, "chain")]
-    rules = [c for c in table["nftables"] if _adds(c, "rule")]
-    kept += [next(r for r in rules if r["add"]["rule"]["chain"] == name) for name in chains]
+    kept += [c for c in table["nftables"] if _adds(c, "chain") and not _is_base_chain(c)]
+    bases = {(c["add"]["chain"]["family"], c["add"]["chain"]["name"]) for c in kept
+             if _is_base_chain(c)}  # fmt: skip
+    for command in (c for c in table["nftables"] if _adds(c, "rule")):
+        rule = command["add"]["rule"]
+        if (rule["family"], rule["chain"]) in bases:
+            kept.append(command)
+            if "accept" in rule["expr"][-1]:
+                bases.discard((rule["family"], rule["chain"]))
     return {"nftables": kept}
 
 

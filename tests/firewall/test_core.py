@@ -143,24 +143,30 @@ def _elements(commands: dict[str, Any], name: str) -> list[Any]:
     return next(s.get("elem", []) for s in _commands(commands, "set") if s["name"] == name)
 
 
-def _peers(commands: dict[str, Any], hook: str, family: str = "ip") -> set[tuple[str, str, int]]:
-    """The (peer address, protocol, port) in the chain's hash set of one family."""
-    return {tuple(e["concat"]) for e in _elements(commands, f"{hook}_{family}_peers")}
+def _peers(
+    commands: dict[str, Any], hook: str, family: str = "ip", protocol: str = "tcp"
+) -> set[tuple[str, int]]:
+    """The (peer address, port) in the chain's hash set of one family and protocol."""
+    found = _commands(commands, "set")
+    name = f"{hook}_{protocol}_peers"
+    sets = [s for s in found if s["name"] == name and s["family"] == family]
+    return {tuple(e["concat"]) for s in sets for e in s["elem"]}
 
 
-def _looked_up(commands: dict[str, Any], hook: str) -> list[tuple[str, str]]:
+def _looked_up(commands: dict[str, Any], chain: str, family: str = "ip") -> list[tuple[str, str]]:
     """The chain's lookups: (set name, port field), in order."""
     found = []
-    for rule in _commands(commands, "rule"):
-        match = rule["expr"][0]["match"]
-        if rule["chain"] == hook and str(match["right"]).startswith("@"):
-            port = match["left"]["concat"][2]["payload"]["field"]
+    for expr in _rules(commands, chain, family):
+        match = expr[-2]["match"] if len(expr) > 1 else {}
+        if str(match.get("right"))[:1] == "@":
+            port = match["left"]["concat"][1]["payload"]["field"]
             found.append((match["right"][1:], port))
     return found
 
 
-def _first_rule(commands: dict[str, Any], hook: str) -> Any:
-    return next(r["expr"] for r in _commands(commands, "rule") if r["chain"] == hook)
+def _rules(commands: dict[str, Any], chain: str, family: str) -> list[Any]:
+    found = _commands(commands, "rule")
+    return [r["expr"] for r in found if (r["chain"], r["family"]) == (chain, family)]
 
 
 def test_protect_rules_allow_learned_peers_dns_and_their_replies_only() -> None:
@@ -168,32 +174,41 @@ def test_protect_rules_allow_learned_peers_dns_and_their_replies_only() -> None:
     addresses = {"web": ["10.88.0.5", "10.88.0.7"], "client": ["10.88.0.6"]}
     web = protect_commands("web", rules, addresses, resolvers=["10.88.0.1"])
     chains = [c for c in _commands(web, "chain") if "hook" in c]
-    assert {(c["name"], c["policy"]) for c in chains} == {("input", "drop"), ("output", "drop")}
-    for hook in ("input", "output"):  # any TCP packet but an opening, before any lookup
-        flags = {"payload": {"protocol": "tcp", "field": "flags"}}
-        opening = {"op": "!=", "left": {"&": [flags, ["syn", "ack"]]}, "right": "syn"}
-        assert _first_rule(web, hook) == [{"match": opening}, {"accept": None}]
-    # openings and UDP look their peer up; TCP replies passed the first rule
-    assert _peers(web, "input") == {("10.88.0.6", "tcp", 8080)}
-    assert _peers(web, "output") == {("10.88.0.1", "tcp", 53), ("10.88.0.1", "udp", 53)}
-    assert _looked_up(web, "input") == [
-        ("input_ip_peers", "dport"),
-        ("output_ip_peers", "sport"),  # the resolver's UDP answers
-    ]
-    assert _looked_up(web, "output") == [("output_ip_peers", "dport")]  # no UDP inbound
+    assert {(c["family"], c["name"], c["policy"]) for c in chains} == {
+        (family, hook, "drop") for family in ("ip", "ip6") for hook in ("input", "output")
+    }
+    flags = {"payload": {"base": "th", "offset": 104, "len": 8}}
+    opening = {"op": "!=", "left": {"&": [flags, 0x12]}, "right": 0x02}  # SYN without ACK
+    protocol = {"ip": {"payload": {"protocol": "ip", "field": "protocol"}},
+                "ip6": {"meta": {"key": "l4proto"}}}  # fmt: skip
+    for family in ("ip", "ip6"):
+        for hook in ("input", "output"):  # all but TCP elsewhere; TCP but openings accepted
+            not_tcp = {"match": {"op": "!=", "left": protocol[family], "right": "tcp"}}
+            first, second = _rules(web, hook, family)[:2]
+            assert first == [not_tcp, {"goto": {"target": f"{hook}_other"}}]
+            assert second == [{"match": opening}, {"accept": None}]
+            assert _rules(web, f"{hook}_other", family)[-1] == [{"drop": None}]
+    # openings and UDP look their peer up; TCP replies passed the second rule
+    assert _peers(web, "input") == {("10.88.0.6", 8080)}
+    assert _peers(web, "output") == {("10.88.0.1", 53)}
+    assert _peers(web, "output", protocol="udp") == {("10.88.0.1", 53)}
+    assert _looked_up(web, "input") == [("input_tcp_peers", "dport")]
+    assert _looked_up(web, "input_other") == [("output_udp_peers", "sport")]  # DNS answers
+    assert _looked_up(web, "output") == [("output_tcp_peers", "dport")]
+    assert _looked_up(web, "output_other") == [("output_udp_peers", "dport")]  # no UDP inbound
     client = protect_commands("client", rules, addresses)
-    to_web = {("10.88.0.5", "tcp", 8080), ("10.88.0.7", "tcp", 8080)}
-    assert _peers(client, "output") == to_web
+    assert _peers(client, "output") == {("10.88.0.5", 8080), ("10.88.0.7", 8080)}
     assert _peers(client, "input") == set()
-    assert _looked_up(client, "input") == []  # nothing to look up
+    assert _looked_up(client, "input") == _looked_up(client, "input_other") == []
     assert web["nftables"][1] == {"delete": {"table": {"family": "inet", "name": TABLE}}}
     outside = [AllowRule(src="web", dst="2001:db8::/32", dst_kind=EXTERNAL, port=443)]
     ipv6 = protect_commands("web", outside, addresses)
     prefix = {"prefix": {"addr": "2001:db8::", "len": 32}}
-    assert _elements(ipv6, "output_ip6_net") == [{"concat": [prefix, "tcp", 443]}]
+    assert _elements(ipv6, "output_tcp_net") == [{"concat": [prefix, 443]}]
     assert _peers(ipv6, "output", "ip6") == set()
-    assert _looked_up(ipv6, "output") == [("output_ip6_net", "dport")]
-    assert _looked_up(ipv6, "input") == []  # TCP replies need no lookup
+    assert _looked_up(ipv6, "output", "ip6") == [("output_tcp_net", "dport")]
+    assert _looked_up(ipv6, "output") == []  # no IPv4 peer
+    assert _looked_up(ipv6, "input", "ip6") == []  # TCP replies need no lookup
 
 
 def test_enforcer_applies_once_per_namespace_and_removes_when_unprotected() -> None:

@@ -1,9 +1,10 @@
-"""The protect table in real network namespaces: what its peer map and port chains let through.
+"""The protect tables in real network namespaces: what they let through.
 
-Two namespaces joined by a veth pair, a server (listening on 8080 and 9090) and a client
-(listening on 7070), one rule: client -> server:8080. Quicker than containers, and it
-reaches the cases the container test does not: a peer's allowed port cannot open a
-connection back (a SYN is never a reply), loopback inside a protected namespace.
+Two namespaces joined by a veth pair (IPv4 and IPv6), a server (listening on 8080 and
+9090) and a client (listening on 7070), one rule: client -> server:8080. Quicker than
+containers, and it reaches the cases the container test does not: a peer's allowed port
+cannot open a connection back (a SYN is never a reply), loopback inside a protected
+namespace, IPv6 (its own table).
 """
 
 from __future__ import annotations
@@ -19,19 +20,21 @@ from pathlib import Path
 import pytest
 
 from stockade.firewall.allowlist import AllowRule
-from stockade.firewall.nftrules import protect_commands, remove_commands
+from stockade.firewall.nftrules import TABLE, protect_commands, remove_commands
 from stockade.respond import nftables
 from tests.support.ci import require
 from tests.support.polling import poll_value
 
 pytestmark = [pytest.mark.root]
 CLIENT, SERVER = "10.254.7.1", "10.254.7.2"
+CLIENT6, SERVER6 = "fd00:254:7::1", "fd00:254:7::2"
 LISTEN = """
 import select, socket, sys
 listeners = []
-for port in sys.argv[1:]:
-    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    s.bind(("0.0.0.0", int(port))); s.listen(16); listeners.append(s)
+for port in sys.argv[1:]:  # IPv4 and IPv6 alike
+    s = socket.socket(socket.AF_INET6); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+    s.bind(("::", int(port))); s.listen(16); listeners.append(s)
 print("ready", flush=True)
 while True:
     for s in select.select(listeners, [], [])[0]:
@@ -39,10 +42,10 @@ while True:
 """
 CONNECT = """
 import socket, sys
-s = socket.socket(); s.settimeout(1)
+s = socket.socket(socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET); s.settimeout(1)
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)  # the listener's port as a source
 if len(sys.argv) > 3:
-    s.bind(("0.0.0.0", int(sys.argv[3])))
+    s.bind(("::" if ":" in sys.argv[1] else "0.0.0.0", int(sys.argv[3])))
 try:
     s.connect((sys.argv[1], int(sys.argv[2]))); print("connected")
 except OSError as e:
@@ -86,8 +89,8 @@ class Pair:
         return out.stdout.strip() == "connected"
 
     def protect(self, ns: str, group: str, rules: list[AllowRule]) -> None:
-        """Apply the group's protect table in `ns`."""
-        addresses = {"client": [CLIENT], "server": [SERVER]}
+        """Apply the group's protect tables in `ns`."""
+        addresses = {"client": [CLIENT, CLIENT6], "server": [SERVER, SERVER6]}
         nftables.apply(Path(f"/run/netns/{ns}"), protect_commands(group, rules, addresses))
 
 
@@ -114,8 +117,12 @@ def pair() -> Iterator[Pair]:
         _ip("netns", "add", found.server)
         _ip("link", "add", "c0", "netns", found.client, "type", "veth",
             "peer", "s0", "netns", found.server)  # fmt: skip
-        for ns, link, address in ((found.client, "c0", CLIENT), (found.server, "s0", SERVER)):
+        for ns, link, address, address6 in (
+            (found.client, "c0", CLIENT, CLIENT6),
+            (found.server, "s0", SERVER, SERVER6),
+        ):
             _ip("-n", ns, "addr", "add", f"{address}/24", "dev", link)
+            _ip("-n", ns, "addr", "add", f"{address6}/64", "dev", link, "nodad")
             _ip("-n", ns, "link", "set", link, "up")
             _ip("-n", ns, "link", "set", "lo", "up")
         listeners += [_listen(found.server, 8080, 9090), _listen(found.client, 7070)]
@@ -177,3 +184,20 @@ def test_only_a_connections_opening_is_checked(pair: Pair) -> None:
     assert not pair.connects(pair.client, SERVER, 9090)
     pair.protect(pair.client, "client", rules)
     assert pair.connects(pair.client, SERVER, 8080)  # its SYN-ACK and ACK need no lookup
+
+
+def test_ipv6_has_its_own_table_with_the_same_rules(pair: Pair) -> None:
+    """IPv6 is denied by default too; neighbour discovery and the allowed peer's port pass."""
+    rules = [AllowRule(src="client", dst="server", port=8080)]
+    stale = {"add": {"table": {"family": "inet", "name": TABLE}}}  # an earlier version's
+    nftables.apply(Path(f"/run/netns/{pair.server}"), {"nftables": [stale]})
+    pair.protect(pair.client, "client", rules)
+    pair.protect(pair.server, "server", rules)
+    listed = nftables.list_ruleset(Path(f"/run/netns/{pair.server}"))["nftables"]
+    tables = {(t["table"]["family"], t["table"]["name"]) for t in listed if "table" in t}
+    assert tables == {("ip", TABLE), ("ip6", TABLE)}
+    subprocess.run(["ip", "-n", pair.client, "neigh", "flush", "all"], check=True)
+    assert pair.connects(pair.client, SERVER6, 8080)  # after a neighbour solicitation
+    assert not pair.connects(pair.client, SERVER6, 9090)
+    assert not pair.connects(pair.server, CLIENT6, 7070, source_port=8080)
+    assert pair.connects(pair.client, SERVER, 8080)
