@@ -17,7 +17,7 @@ from stockade.scan import tree_split
 from stockade.scan.group import AnalyzerGroup
 from stockade.scan.layers import LayerResult, analyze_tree
 from stockade.scan.options import Scanner, ScanOptions
-from stockade.scan.walker import BYTES_PER_ENTRY, list_small_tree
+from stockade.scan.walker import BYTES_PER_ENTRY, list_tree_head
 
 AWS_KEY = "AKIA" + "Z7VRSQ5TJN2XMPLE"
 
@@ -116,19 +116,22 @@ def test_a_small_tree_is_walked_once_in_this_process_from_the_listings_it_made(
     assert len(listed) == len(set(listed))  # each directory listed once
 
 
-def test_a_tree_over_the_size_estimate_is_not_listed_whole(tmp_path: Path) -> None:
+def test_a_tree_over_the_size_estimate_is_listed_only_at_its_top(tmp_path: Path) -> None:
     _tree(tmp_path)
     group = AnalyzerGroup.build(ScanOptions(cache_dir=None), tree=True)
-    assert list_small_tree(tmp_path, group.limits, 50, group.declared_names()) is None
-    listings = list_small_tree(tmp_path, group.limits, 10_000, group.declared_names())
-    assert listings is not None
+    listings, whole = list_tree_head(tmp_path, group.limits, 50, group.declared_names())
+    assert not whole
+    assert {"", "app", "lib"} <= set(listings)  # breadth first: the top levels
+    assert "app/node_modules/pkg00" not in listings
+    listings, whole = list_tree_head(tmp_path, group.limits, 10_000, group.declared_names())
+    assert whole
     assert {"", "app/node_modules/pkg00", "opt/deep"} <= set(listings)
     entries = sum(len(listing) for listing in listings.values())  # no file weighs more yet
     jar = tmp_path / "opt" / "deep" / "big.jar"  # picked by name: weighs by its size
     jar.write_bytes(b"\0" * 40 * BYTES_PER_ENTRY)
-    assert list_small_tree(tmp_path, group.limits, entries + 41, group.declared_names())
+    assert list_tree_head(tmp_path, group.limits, entries + 42, group.declared_names())[1]
     jar.write_bytes(b"\0" * 400 * BYTES_PER_ENTRY)
-    assert list_small_tree(tmp_path, group.limits, entries + 41, group.declared_names()) is None
+    assert not list_tree_head(tmp_path, group.limits, entries + 42, group.declared_names())[1]
 
 
 def test_units_follow_the_walk_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -136,7 +139,7 @@ def test_units_follow_the_walk_order(tmp_path: Path, monkeypatch: pytest.MonkeyP
         (tmp_path / name).mkdir(parents=True)
     monkeypatch.setattr(tree_split, "TARGET_UNITS", 100)
     group = AnalyzerGroup.build(ScanOptions(cache_dir=None), tree=True)
-    units = tree_split.units_of(tmp_path, group)
+    units = tree_split.units_of(tmp_path, group, {})
     assert [(u.rel_dir, u.subtree) for u in units] == [
         ("", False),
         ("c", False),
@@ -148,13 +151,12 @@ def test_units_follow_the_walk_order(tmp_path: Path, monkeypatch: pytest.MonkeyP
     ]
 
 
-def test_a_listed_tree_large_enough_is_split_from_its_listings(
+def test_a_large_tree_is_split_from_the_listings_of_its_top(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _tree(tmp_path)
     one = _scan(tmp_path, split=False, monkeypatch=monkeypatch)
-    monkeypatch.setattr(tree_split, "SPLIT_MIN_ENTRIES", 10_000)  # listed whole...
-    monkeypatch.setattr(tree_split, "SPLIT_LISTED_MIN_ENTRIES", 100)  # ...and split
+    monkeypatch.setattr(tree_split, "SPLIT_MIN_ENTRIES", 100)  # listed in part, then split
     monkeypatch.setattr(tree_split, "may_fork", lambda: True)
     split: list[int] = []
     real_analyze_units = tree_split.analyze_units
@@ -171,7 +173,10 @@ def test_a_listed_tree_large_enough_is_split_from_its_listings(
     two = analyze_tree(tmp_path, AnalyzerGroup.build(options, tree=True))
     assert msgspec.msgpack.encode(two) == msgspec.msgpack.encode(one)
     assert split and split[0] > 1
-    assert len(listed) == len(set(listed))  # this process listed each directory once
+    # this process listed each directory once (the estimate, the cut and its own units)
+    # and not all of them: the worker lists its units' directories itself
+    assert len(listed) == len(set(listed))
+    assert len(listed) < sum(1 for p in tmp_path.rglob("*") if p.is_dir()) + 1
 
 
 def test_a_ticket_may_hand_out_several_units(

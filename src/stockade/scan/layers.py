@@ -139,19 +139,14 @@ def analyze_tree(root: Path, group: AnalyzerGroup) -> LayerResult:
     """Walk a directory as if it were a single layer (in two processes when there are
     two CPUs, no other thread and a tree large enough to repay the split: `tree_split.py`)."""
     from stockade.scan import tree_split
-    from stockade.scan.walker import list_small_tree, walk_directory
+    from stockade.scan.walker import list_tree_head, walk_directory
 
     listings = None
     if tree_split.may_fork():
-        listings = list_small_tree(
+        listings, whole = list_tree_head(
             root, group.limits, tree_split.SPLIT_MIN_ENTRIES, group.declared_names()
         )
-        if listings is None:
-            units = tree_split.units_of(root, group)
-        elif tree_split.worth_splitting(listings):
-            units = tree_split.units_of(root, group, listings)
-        else:
-            units = []
+        units = [] if whole else tree_split.units_of(root, group, listings)
         if len(units) > 1:
             return tree_split.merged(tree_split.analyze_units(root, group, units, listings))
     report = _report(group)

@@ -25,20 +25,18 @@ from stockade.scan.selection import MAX_EXAMPLES, SkippedFiles
 from stockade.scan.walker import (
     Listings,
     WalkReport,
-    subdirectories,
+    listing_of,
     subdirectories_of,
     walk_directory,
 )
 
 TARGET_UNITS = 256  # enough for two processes to finish close together
 # below this size estimate (directory entries, plus the bytes of files picked by name in
-# 4 kB steps: `list_small_tree`), forking, cutting the tree and merging the results cost
-# more than the second core saves: a 10k-file node_modules tree is walked in one process,
-# a Maven repository of 1k jars in two
-SPLIT_MIN_ENTRIES = 20_000
-# a tree listed whole (under SPLIT_MIN_ENTRIES) is still split from this many entries: both
-# processes walk from the listings made, so the split costs the fork and no second listing
-SPLIT_LISTED_MIN_ENTRIES = 5_000
+# 4 kB steps: `list_tree_head`), forking, cutting the tree and merging the results cost
+# more than the second core saves: such a tree is walked in one process from the listings
+# the estimate made. A larger tree is cut from the listings made up to here (its top
+# levels) and each process lists the rest of its own units: listing is work to share too
+SPLIT_MIN_ENTRIES = 5_000
 MAX_LISTINGS = 4096  # directories listed to cut the tree
 TICKET_BYTES = 4  # a unit's number in the pipe the processes take units from
 MAX_TICKETS = 8192  # 32 KiB: written whole into an empty pipe (64 KiB) without blocking
@@ -80,15 +78,10 @@ def cpus() -> int:
         return os.cpu_count() or 1
 
 
-def worth_splitting(listings: Listings) -> bool:
-    """True when a tree listed whole has enough entries to repay a second process."""
-    return sum(map(len, listings.values())) >= SPLIT_LISTED_MIN_ENTRIES
-
-
-def units_of(root: Path, group: AnalyzerGroup, listings: Listings | None = None) -> list[Unit]:
+def units_of(root: Path, group: AnalyzerGroup, listings: Listings) -> list[Unit]:
     """The tree cut into units in walk order: a directory's own files come first, then
-    its subdirectories' units, last name first (as the walk pops them). Directories in
-    `listings` are not listed again."""
+    its subdirectories' units, last name first (as the walk pops them). Directories are
+    listed once: from `listings`, else listed here and added to them for the walk."""
     units = [Unit("", True)]
     at, listed = 0, 0
     while len(units) < TARGET_UNITS and listed < MAX_LISTINGS:
@@ -99,16 +92,15 @@ def units_of(root: Path, group: AnalyzerGroup, listings: Listings | None = None)
                 break
         listed += 1
         unit = units[found]
-        known = listings.get(unit.rel_dir) if listings is not None else None
-        subdirs = (
-            subdirectories(root, unit.rel_dir, group.limits)
-            if known is None
-            else subdirectories_of(unit.rel_dir, known, group.limits)
-        )
-        if subdirs is None:  # walked whole: the walk reports why it cannot be listed
-            units[found] = Unit(unit.rel_dir, True)
-            at = found + 1
-            continue
+        entries = listings.get(unit.rel_dir)
+        if entries is None:
+            entries = listing_of(root, unit.rel_dir)
+            if entries is None:  # walked whole: the walk reports why it cannot be listed
+                units[found] = Unit(unit.rel_dir, True)
+                at = found + 1
+                continue
+            listings[unit.rel_dir] = entries
+        subdirs = subdirectories_of(unit.rel_dir, entries, group.limits)
         units[found : found + 1] = [
             Unit(unit.rel_dir, False),
             *(Unit(d, True) for d in reversed(subdirs)),

@@ -6,6 +6,7 @@ import operator
 import os
 import posixpath
 import stat
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -193,7 +194,7 @@ def walk_directory(
     Directory entries' types come from the directory listing (no stat), so only regular
     files are stat'ed; skipped directories are never entered. `start` walks one subtree
     (paths stay relative to `root`); without `subdirs`, only the files directly in it.
-    `listings` (from `list_small_tree`) are used, and dropped, instead of listing again.
+    `listings` (from `list_tree_head`) are used, and dropped, instead of listing again.
     Order: a directory's files by name, then its subdirectories' walks, last name first.
     """
     skipped = frozenset(limits.skip_dirs)
@@ -230,28 +231,26 @@ def walk_directory(
                 yield from _directory_file(entry.path, info, chosen, limits, report)
 
 
-def list_small_tree(
+def list_tree_head(
     root: Path, limits: WalkLimits, budget: int, declared: tuple[frozenset[str], tuple[str, ...]]
-) -> Listings | None:
-    """Every listing `walk_directory` would make of `root` when the tree is small, else
-    None (having listed little more than `budget` allows). A cheap size estimate, wasted
-    only on large trees: each entry counts 1, and each regular file named as `declared`
-    (file names, name endings) counts 1 more per BYTES_PER_ENTRY (a jar costs more than a
-    package.json); its stat is kept by the entry for the walk."""
+) -> tuple[Listings, bool]:
+    """Listings `walk_directory` would make of `root`, breadth first, until the tree is
+    listed whole (True) or a cheap size estimate passes `budget` (False: the tree is large,
+    and the listings made hold its top levels). Each entry counts 1, and each regular file
+    named as `declared` (file names, name endings) counts 1 more per BYTES_PER_ENTRY (a jar
+    costs more than a package.json); its stat is kept by the entry for the walk."""
     listings: Listings = {}
-    pending, spent = [""], 0
-    while pending:
-        rel_dir = pending.pop()
+    pending, spent = deque([""]), 0
+    while pending and spent < budget:
+        rel_dir = pending.popleft()
         report = WalkReport()
         entries = _listing(root, rel_dir, report)
         spent += len(entries) + _weight(entries, declared)
-        if spent > budget:
-            return None
         if report.warnings:
             continue  # the walk lists it again, and warns where one walk would
         listings[rel_dir] = entries
         pending.extend(subdirectories_of(rel_dir, entries, limits))
-    return listings
+    return listings, spent < budget
 
 
 def _weight(
@@ -269,20 +268,19 @@ def _weight(
     return weight
 
 
-def subdirectories(root: Path, rel_dir: str, limits: WalkLimits) -> list[str] | None:
-    """The subdirectories `walk_directory` enters from `rel_dir`, in the order it pushes
-    them (by name); None when `rel_dir` cannot be listed."""
+def listing_of(root: Path, rel_dir: str) -> list[os.DirEntry[str]] | None:
+    """`rel_dir`'s entries as `walk_directory` lists them; None when it cannot be listed
+    (the walk then lists it again and says why)."""
     report = WalkReport()
     entries = _listing(root, rel_dir, report)
-    if report.warnings:
-        return None
-    return subdirectories_of(rel_dir, entries, limits)
+    return None if report.warnings else entries
 
 
 def subdirectories_of(
     rel_dir: str, entries: list[os.DirEntry[str]], limits: WalkLimits
 ) -> list[str]:
-    """`subdirectories` from a listing of `rel_dir` already made."""
+    """The subdirectories `walk_directory` enters from `rel_dir`, in the order it pushes
+    them (by name), from a listing of `rel_dir`."""
     skipped = frozenset(limits.skip_dirs)
     prefix = f"{rel_dir}/" if rel_dir else ""
     found = []
