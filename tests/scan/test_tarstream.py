@@ -86,3 +86,34 @@ def test_entries_through_the_read_ahead_thread(chunk_size: int) -> None:
         assert [(e.name, ahead.content() if e.name == LONG else b"") for e in ahead] == expected
     finally:
         reader.close()
+
+
+def _with_size_field(field: bytes) -> bytes:
+    """A one-file ustar archive (content "alpha") whose size field is spelt `field`."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.USTAR_FORMAT) as tar:
+        info = tarfile.TarInfo("a.txt")
+        info.size = 5
+        tar.addfile(info, io.BytesIO(b"alpha"))
+    data = bytearray(buffer.getvalue())
+    data[124:136] = field
+    data[148:156] = b" " * 8
+    data[148:156] = b"%06o\0 " % sum(data[:512])
+    return bytes(data)
+
+
+@pytest.mark.parametrize(
+    "field",
+    [
+        b"00000000005\0",
+        b"00000000005 ",
+        b"5\0\0\0\0\0\0\0\0\0\0\0",
+        b"          5\0",
+        b"\x80" + (5).to_bytes(11, "big"),
+    ],
+    ids=["nul-terminated", "space-terminated", "short", "space-padded", "base-256"],
+)
+def test_size_field_spellings(field: bytes) -> None:
+    stream = TarStream(io.BytesIO(_with_size_field(field)))
+    [(entry, content)] = [(e, stream.content()) for e in stream]
+    assert (entry.name, entry.size, content) == ("a.txt", 5, b"alpha")
