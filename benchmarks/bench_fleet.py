@@ -17,7 +17,8 @@ therefore measured apart, by the events it moves and the CPU seconds it spends o
 - lag: 1 node + 2 workers at a sustained offered rate below both capacities (a fraction
   of the smaller, stated): generation -> the store's acked seq reaching each agent step,
   polled every 0.25 s (so the figure is at most that much high), p99.
-Every figure is printed with the load average it ran under.
+PostgreSQL runs with the settings deploy/ gives it (`PRODUCTION_SETTINGS`: durable, every
+commit flushed to disk). Every figure is printed with the load average it ran under.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from tests.support.fleet import Fleet, PlatformProcess, fleet_on_postgres  # noqa: E402
-from tests.support.postgres import PostgresServer  # noqa: E402
+from tests.support.postgres import PRODUCTION_SETTINGS, PostgresServer  # noqa: E402
 
 from stockade.fleet.loadgen import LoadPlan, SimulatedAgent, enroll_agents, run_load  # noqa: E402
 
@@ -258,7 +259,7 @@ def main() -> None:
     """Start the fleet, enroll the agents, measure and print the figures."""
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        with fleet_on_postgres(root, api_nodes=1, workers=2) as (fleet, postgres):
+        with fleet_on_postgres(root, 1, 2, PRODUCTION_SETTINGS) as (fleet, postgres):
             agents = enroll_agents(
                 root / "agents", AGENTS, fleet.agent_urls, fleet.ca_pem, fleet.token_source(AGENTS)
             )

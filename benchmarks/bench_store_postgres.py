@@ -1,12 +1,12 @@
 """Store ingest: events/s through `Store.store_batch`, PostgreSQL (COPY) beside SQLite.
 
-Starts a real PostgreSQL 15 (Debian's packages, durable settings: fsync and synchronous
-commit on) on loopback, and stores the same pre-built batches of 1,000 events (with one
-alert each) into each store: one writer, then (PostgreSQL only: SQLite has one writer)
-several writers at once, each its own store and agent, as workers in separate processes
-would. Prints the median rate over several rounds, and the CPU seconds spent per 100,000
-events (this process plus every process of the PostgreSQL server, from /proc): a figure
-a loaded machine distorts far less than events/s.
+Starts a real PostgreSQL 15 (Debian's packages, with the settings deploy/ runs it with:
+durable, `PRODUCTION_SETTINGS`) on loopback, and stores the same pre-built batches of
+1,000 events (with one alert each) into each store: one writer, then (PostgreSQL only:
+SQLite has one writer) several writers at once, each its own store and agent, as workers
+in separate processes would. Prints the median rate over several rounds, and the CPU
+seconds spent per 100,000 events (this process plus every process of the PostgreSQL
+server, from /proc): a figure a loaded machine distorts far less than events/s.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from pathlib import Path
 
 import msgspec
 from tests.support.agent_client import make_alert, make_event
-from tests.support.postgres import PostgresServer, start_postgres
+from tests.support.postgres import PRODUCTION_SETTINGS, PostgresServer, start_postgres
 
 from stockade.model.wire import Batch
 from stockade.platform.messages import IngestBatch
@@ -149,7 +149,7 @@ def main() -> int:
             sqlite_rate = _measure([sqlite])
         finally:
             sqlite.close()
-    server = start_postgres(settings=())  # durable: fsync, synchronous commit
+    server = start_postgres(settings=PRODUCTION_SETTINGS)
     try:
         one = PostgresStore(server.create_database(template=None))
         try:

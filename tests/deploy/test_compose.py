@@ -15,6 +15,7 @@ from stockade.config import ConfigSources, load_config
 from stockade.platform.bus.base import BUSES
 from stockade.platform.store.base import STORES
 from tests.support.cli_options import NATS_PENDING, WORKER_PENDING, unknown_options
+from tests.support.postgres import PRODUCTION_SETTINGS
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 FLEET = {"nats", "postgres", "server-1", "server-2", "worker-1", "worker-2", "agent"}
@@ -88,3 +89,9 @@ def test_only_the_servers_hold_the_ca_key() -> None:
         if any(str(v).startswith("pki:") for v in service.get("volumes", []))
     }
     assert holders == {"server-1", "server-2"}
+
+
+def test_postgres_runs_with_the_production_settings() -> None:
+    command = _services()["postgres"]["command"]
+    assert command[0] == "postgres"
+    assert tuple(command[2::2]) == PRODUCTION_SETTINGS and set(command[1::2]) == {"-c"}

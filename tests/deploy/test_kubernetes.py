@@ -13,6 +13,7 @@ from stockade.config import ConfigSources, load_config
 from stockade.platform.bus.base import BUSES
 from stockade.platform.store.base import STORES
 from tests.support.cli_options import NATS_PENDING, WORKER_PENDING, unknown_options
+from tests.support.postgres import PRODUCTION_SETTINGS
 
 MANIFESTS = Path(__file__).resolve().parents[2] / "deploy" / "kubernetes"
 KUSTOMIZATION = MANIFESTS / "kustomization.yaml"
@@ -160,3 +161,9 @@ def test_only_the_servers_hold_the_ca_key() -> None:
         if v.get("secret", {}).get("secretName") == "stockade-ca"
     }
     assert holders == {"stockade-server"}
+
+
+def test_postgres_runs_with_the_production_settings() -> None:
+    command = _container("StatefulSet", "stockade-postgres")["args"]
+    assert command[0] == "postgres"
+    assert tuple(command[2::2]) == PRODUCTION_SETTINGS and set(command[1::2]) == {"-c"}

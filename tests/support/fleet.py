@@ -285,10 +285,15 @@ def assert_stored_once(fleet: Fleet, agents: Sequence[SimulatedAgent]) -> None:
 
 @contextlib.contextmanager
 def fleet_on_postgres(
-    root: Path, api_nodes: int = 2, workers: int = 2
+    root: Path,
+    api_nodes: int = 2,
+    workers: int = 2,
+    settings: tuple[str, ...] = ("fsync=off", "full_page_writes=off"),
 ) -> Iterator[tuple[Fleet, PostgresServer]]:
-    """PostgreSQL (commits durable), nats-server and the fleet's processes, all under `root`."""
-    postgres = start_postgres(settings=("fsync=off", "full_page_writes=off"))
+    """PostgreSQL (commits synchronous; by default neither flushed to disk nor safe from a
+    torn page: the tests need no host crash), nats-server and the fleet's processes, all
+    under `root`."""
+    postgres = start_postgres(settings=settings)
     nats = NatsServer(root / "jetstream")
     fleet: Fleet | None = None
     try:

@@ -34,6 +34,10 @@ if TYPE_CHECKING:
 BIN = Path("/usr/lib/postgresql/15/bin")
 TEMPLATE = "stockade_template"
 FAST_SETTINGS = ("fsync=off", "synchronous_commit=off", "full_page_writes=off")
+# What deploy/ runs PostgreSQL with (docs/deploy.md says why), and the benchmarks too: all
+# durable (fsync, synchronous commit, full-page writes on); full-page images compressed,
+# and checkpoints (each followed by a full-page image of every page written again) spaced
+PRODUCTION_SETTINGS = ("wal_compression=lz4", "max_wal_size=8GB", "checkpoint_timeout=15min")
 
 
 @dataclass
