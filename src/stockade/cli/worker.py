@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import signal
 from typing import TYPE_CHECKING
 
@@ -83,10 +84,21 @@ def worker(
         incident_window_min=incident_window_min,
     )
     opened = Worker.open(platform_config(settings))
+    collect_less_often()
     try:
         asyncio.run(_run_until_signalled(opened))
     finally:
         opened.close()
+
+
+def collect_less_often() -> None:
+    """Tune the garbage collector for ingest: fewer young collections, start-up frozen."""
+    # each event is ~30 objects that live until its batch is stored: with the default
+    # threshold (700 allocations) the young generation is collected every few dozen
+    # events, each time walking the batches in hand (a quarter of decoding and row building,
+    # measured); what start-up made lives as long as the process, so no collection walks it
+    gc.freeze()
+    gc.set_threshold(50_000, 10, 10)
 
 
 async def _run_until_signalled(opened: Worker) -> None:
