@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import typer
@@ -74,6 +75,23 @@ def test_version_needs_neither_rich_nor_any_command_module() -> None:
     modules = imported_modules("version")
     assert "rich" not in modules
     assert not {f"stockade.cli.{m}" for m in MODULES} & modules
+
+
+def test_scan_fs_imports_no_other_command_module(tmp_path: Path) -> None:
+    # sys.modules after the command, not -X importtime: it misses importlib's imports
+    probe = (
+        "import sys\n"
+        "from stockade.cli.main import app\n"
+        "app(sys.argv[1:], standalone_mode=False)\n"
+        "print(' '.join(sys.modules), file=sys.stderr)\n"
+    )
+    args = ["scan", "fs", str(tmp_path), "--scanners", "pkg", "--no-cache", "-f", "json"]
+    done = subprocess.run(
+        [sys.executable, "-c", probe, *args], capture_output=True, text=True, check=True
+    )
+    modules = set(done.stderr.split())
+    assert "stockade.cli.scan" in modules
+    assert {f"stockade.cli.{m}" for m in MODULES if m != "scan"} & modules == set()
 
 
 @pytest.mark.parametrize("module", MODULES)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import subprocess
@@ -106,6 +107,13 @@ def test_fs_scan_with_skip_dirs(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     assert [f["path"] for f in json.loads(result.stdout)["findings"]] == ["app/run.sh"]
+
+
+def test_a_scan_turns_the_garbage_collector_back_on(tmp_path: Path) -> None:
+    assert gc.isenabled()
+    result = RUNNER.invoke(app, ["scan", "fs", str(tmp_path), "--scanners", "pkg", "--no-cache"])
+    assert result.exit_code == 0, result.output
+    assert gc.isenabled()
 
 
 def test_errors_are_reported_with_exit_code_two(tmp_path: Path) -> None:

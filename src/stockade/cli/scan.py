@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import atexit
 import gc
 import inspect
 import sys
@@ -308,9 +307,6 @@ def _scan_command(
             options = build_options(**values, package_files=sbom)
 
             def run() -> ScanResult:
-                # Python's exit collects every object still held (~30 M instructions after
-                # a scan of 10k files); the process frees them all anyway: skip that walk
-                atexit.register(gc.freeze)
                 with _progress() as report:
                     result = scan(subject, options, report)
                 if rules:
@@ -323,7 +319,8 @@ def _scan_command(
                     apply_vex(result, statements)
                 return result
 
-            _run(run, fmt, output or [], exit_code, list_packages)
+            with _collector_paused():
+                _run(run, fmt, output or [], exit_code, list_packages)
 
         shared = inspect.signature(_scan_options, eval_str=True).parameters.values()
         command.__signature__ = inspect.Signature([target, *shared])  # type: ignore[attr-defined]
@@ -331,6 +328,24 @@ def _scan_command(
         return scan_app.command(name)(command)
 
     return define
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """No cyclic garbage collection while a scan runs, and what it built frozen after it.
+
+    A scan builds tens of thousands of objects (modules, listings, results) and next to
+    no cycles: the collector would walk the young ones some sixty times for nothing, and
+    Python's exit would walk every object still held once more (~30 M instructions after
+    a scan of 10k files) although the process frees them all anyway."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        if enabled:
+            gc.enable()
 
 
 def _ignore_rules(ignorefile: Path | None) -> list[IgnoreRule]:

@@ -36,7 +36,7 @@ TARGET_UNITS = 256  # enough for two processes to finish close together
 # more than the second core saves: such a tree is walked in one process from the listings
 # the estimate made. A larger tree is cut from the listings made up to here (its top
 # levels) and each process lists the rest of its own units: listing is work to share too
-SPLIT_MIN_ENTRIES = 5_000
+SPLIT_MIN_ENTRIES = 2_000
 MAX_LISTINGS = 4096  # directories listed to cut the tree
 TICKET_BYTES = 4  # a unit's number in the pipe the processes take units from
 MAX_TICKETS = 8192  # 32 KiB: written whole into an empty pipe (64 KiB) without blocking
