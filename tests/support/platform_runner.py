@@ -128,6 +128,19 @@ class PlatformRunner:
         transport = httpx.HTTPTransport(verify=verify, local_address=source)
         return httpx.Client(base_url=self.platform.console_url, transport=transport, timeout=30)
 
+    def login_status(self, source: str, username: str, password: str) -> int:
+        """One login's status from `source`; retried while turned away for a moment, as a
+        client would."""
+        with self.console(source) as c:
+            body = {"username": username, "password": password}
+            answer = poll_value(
+                lambda: c.post("/api/v1/auth/login", json=body),
+                lambda r: not turned_away(r),
+                30,
+                f"login of {username} from {source} not turned away",
+            )
+            return answer.status_code
+
     def login(self, username: str = "admin", password: str | None = None) -> httpx.Client:
         """A console client logged in (as admin unless told otherwise)."""
         client = self.console()

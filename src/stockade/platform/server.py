@@ -53,7 +53,6 @@ from stockade.platform.services.accounts import LoginPacing, ensure_admin
 from stockade.platform.services.actions import ActionService, action_store
 from stockade.platform.services.enrollment import create_token
 from stockade.platform.services.firewall import FirewallService
-from stockade.platform.services.hash_pool import HashPool
 from stockade.platform.services.host_risk import HostRisk
 from stockade.platform.services.profiles import ProfileService
 from stockade.platform.services.response_policies import PolicyService
@@ -272,7 +271,9 @@ class Platform:
         services = PlatformServices(
             store=store,
             runner=runner,
-            accounts=AccountService(store, runner, audit, HashPool(), config.login_pacing),
+            accounts=AccountService(
+                store, runner, audit, config.login_pacing.hash_pool(), config.login_pacing
+            ),
             audit=audit,
             agents=AgentService(store, runner, ca, validity),
             alerts=AlertService(store, runner),

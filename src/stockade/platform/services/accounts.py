@@ -19,7 +19,12 @@ from stockade.platform.services.credentials import (
     token_hash,
     verify_password,
 )
-from stockade.platform.services.hash_pool import HashPool, HashPoolBusy
+from stockade.platform.services.hash_pool import (
+    FAILURE_BURST,
+    FAILURE_RATE_PER_S,
+    HashPool,
+    HashPoolBusy,
+)
 from stockade.platform.services.login_guard import Lockout, LoginGuard
 from stockade.platform.services.login_refusals import RefusalTally
 from stockade.platform.services.roles import Role
@@ -44,10 +49,17 @@ LOCKED_OUT = "too many failed logins; try later"
 
 @dataclass(frozen=True, slots=True)
 class LoginPacing:
-    """How late failed (401) and refused (429) logins are answered."""
+    """How late failed (401) and refused (429) logins are answered, and how many failed
+    logins are checked a second (the hashing pool's rate; past it logins are turned away)."""
 
     failure_delay_s: float = FAILURE_DELAY_S
     refusal_delay_s: float = REFUSAL_DELAY_S
+    failure_rate_per_s: float = FAILURE_RATE_PER_S
+    failure_burst: float = FAILURE_BURST
+
+    def hash_pool(self) -> HashPool:
+        """The hashing pool that checks logins at this pace."""
+        return HashPool(rate=self.failure_rate_per_s, burst=self.failure_burst)
 
 
 class AccountError(PlatformError):

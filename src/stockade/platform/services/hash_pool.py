@@ -13,6 +13,8 @@ from stockade.platform.errors import PlatformError
 
 P = ParamSpec("P")
 R = TypeVar("R")
+FAILURE_RATE_PER_S = 2.0  # failed logins checked a second, on average
+FAILURE_BURST = 5.0  # ... and at once, after a quiet while
 
 
 class HashPoolBusy(PlatformError):
@@ -33,7 +35,11 @@ class HashPool:
     """
 
     def __init__(
-        self, workers: int = 1, queue: int = 8, rate: float = 2.0, burst: float = 5.0
+        self,
+        workers: int = 1,
+        queue: int = 8,
+        rate: float = FAILURE_RATE_PER_S,
+        burst: float = FAILURE_BURST,
     ) -> None:
         self._executor = ThreadPoolExecutor(workers, thread_name_prefix="password-hash")
         self._limit = workers + queue
