@@ -27,9 +27,10 @@ table per family needs no `meta nfproto` test before an address; IPv4 tests its 
 by a payload load (`ip protocol`, which the kernel inlines) instead of a call (`meta
 l4proto`, kept for IPv6, whose extension headers it skips); the TCP flags are a raw load
 of the flags byte (a `tcp flags` match would test the protocol again); the sets are per
-protocol, so their keys hold no protocol. (A verdict map keyed on the address alone,
-jumping to a chain of port checks per peer, measured dearer per opening; so did interval
-(pipapo) sets for the exact peers, and one inet table for both families.)
+protocol, so their keys hold no protocol. Together these cost a connection's setup about
+1 point (of ~6 %) less than one inet table did. (A verdict map keyed on the address
+alone, jumping to a chain of port checks per peer, measured dearer per opening; so did
+interval (pipapo) sets for the exact peers.)
 
 The tables are stateless: no `ct` expression, so connection tracking stays off in the
 container's namespace (it cost a new connection about half its setup time). A packet is
@@ -277,5 +278,5 @@ def remove_commands() -> JsonObj:
 
 
 def has_protection(ruleset: JsonObj) -> bool:
-    """True when a ruleset listing holds the protect table."""
+    """True when a ruleset listing holds a protect table (of either family)."""
     return any(item.get("table", {}).get("name") == TABLE for item in ruleset.get("nftables", []))
