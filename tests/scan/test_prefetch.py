@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import io
+import threading
+import types
+from dataclasses import dataclass
 
 import pytest
 
 from stockade.scan.errors import DigestMismatchError
+from stockade.scan.files import FileInfo, WalkLimits
 from stockade.scan.prefetch import PrefetchReader
+from stockade.scan.walker import WalkReport, walk_layer
+from tests.scan.imagebuild import LayerSpec, compress, layer_tar, sha256
 
 DATA = bytes(range(256)) * 41  # 10,496 bytes: no chunk size below divides it evenly
 
@@ -71,3 +77,55 @@ def test_close_mid_stream_stops_the_thread_and_closes_the_stream() -> None:
     reader.close()
     assert stream.closed_by_reader
     assert not reader.reading_ahead
+
+
+@dataclass(frozen=True)
+class Whole:
+    """Every file read into memory."""
+
+    in_memory: bool = True
+    head_size: int = 0
+
+    def after_head(self, head: bytes) -> Whole:
+        del head
+        return self
+
+
+def _every_file(info: FileInfo) -> Whole:
+    del info
+    return Whole()
+
+
+def _prefetching() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "layer-prefetch"]
+
+
+def _layer() -> tuple[bytes, bytes]:
+    """(gzip blob, tar) of a layer that inflates to far more than the threads read ahead."""
+    raw = layer_tar(LayerSpec(files={f"f{i}": bytes(256 * 1024) for i in range(64)}))
+    return compress(raw, "gzip"), raw
+
+
+def test_an_abandoned_layer_walk_stops_its_threads() -> None:
+    blob, raw = _layer()
+    walk = walk_layer(
+        io.BytesIO(blob), "layer x", _every_file, WalkLimits(), WalkReport(), sha256(raw)
+    )
+    assert isinstance(walk, types.GeneratorType)
+    info, _, content = next(walk)
+    assert isinstance(content, bytes)
+    assert (info.path, len(content)) == ("f0", 256 * 1024)
+    assert _prefetching()  # reading ahead, blocked on full queues
+    walk.close()  # as when an analyzer's error ends the walk
+    assert not _prefetching()
+
+
+def test_a_layer_whose_tar_is_not_its_diff_id_fails_after_its_last_file() -> None:
+    blob, _ = _layer()
+    walk = walk_layer(
+        io.BytesIO(blob), "layer x", _every_file, WalkLimits(), WalkReport(), sha256(b"other")
+    )
+    with pytest.raises(DigestMismatchError, match=r"layer x \(uncompressed, diff id\)"):
+        for _ in walk:
+            pass
+    assert not _prefetching()

@@ -93,12 +93,15 @@ def walk_layer(
 
     # four threads: one reads and hashes the blob, one inflates it, one hashes the tar for
     # its diff id, this one walks it; all but this one mostly run C that releases the GIL
-    stream: Readable = decompressed(PrefetchReader(blob), limits.max_layer_size, what)
-    if diff_id:
-        stream = PrefetchReader(stream)
-        stream = VerifyingReader(stream, diff_id, f"{what} (uncompressed, diff id)")
-    tar = PrefetchReader(stream)
+    # (the gzip reader never closes what it reads: `blob_ahead` is closed here)
+    blob_ahead = PrefetchReader(blob)
+    tar: PrefetchReader | None = None
     try:
+        stream: Readable = decompressed(blob_ahead, limits.max_layer_size, what)
+        if diff_id:
+            stream = PrefetchReader(stream)
+            stream = VerifyingReader(stream, diff_id, f"{what} (uncompressed, diff id)")
+        tar = PrefetchReader(stream)
         yield from _entries(TarStream(tar), what, select, limits, report)
         while tar.skip(TAR_BUFSIZE):  # drain padding so the blob digest is checked
             pass
@@ -109,8 +112,9 @@ def walk_layer(
     except (EOFError, OSError, zlib.error, isal_zlib.error, zstandard.ZstdError) as e:  # type: ignore[misc]
         raise LayerError(f"{what}: corrupt or truncated layer ({e})") from e
     finally:
-        tar.close()
-        blob.close()
+        if tar is not None:
+            tar.close()  # stops the threads after the first, which read from it
+        blob_ahead.close()  # closes the blob
 
 
 def _entries(
