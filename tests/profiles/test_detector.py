@@ -19,6 +19,7 @@ from stockade.profiles.profile import (
     merged,
     to_yaml,
 )
+from stockade.profiles.verdict import ExecVerdict
 
 WEB = Container(id="c" * 64, name="web", image_repository="localhost/web")
 
@@ -71,16 +72,41 @@ def test_network_has_its_own_mode() -> None:
 
 @pytest.mark.parametrize(
     ("upper", "memfd", "action"),
-    [(True, False, "refused"), (False, True, "kill")],
+    [(True, False, "alert"), (False, True, "kill")],
     ids=["upper", "memfd"],
 )
 def test_drift_is_alerted_and_protect_says_what_it_did(
     upper: bool, memfd: bool, action: str
 ) -> None:
+    """An exec that ran (its container not guarded yet) is no refusal; a memfd is killed."""
     detector = _detector(Mode.PROTECT)
     [drift] = detector.inspect(_exec("/tmp/x", upper=upper, memfd=memfd))
     assert drift.rule == DRIFT_RULE and drift.priority == "Critical"
     assert drift.output_fields["profile.action"] == action
+
+
+def test_only_the_guards_refusals_are_recorded_as_refused() -> None:
+    detector = _detector(Mode.PROTECT)
+    detector.inspect(_connect("10.88.0.5", 80))  # the container is seen
+    [ran] = detector.inspect(_exec("/usr/bin/id"))  # before the guard was on it
+    assert ran.output_fields["profile.action"] == "alert"
+    detector.refused(WEB.id, "/usr/bin/nc", ExecVerdict(False, "not in the learned profile"))
+    [refused] = detector.inspect(_connect("10.88.0.5", 80))  # drained with the next event
+    assert refused.output_fields["profile.new"] == "/usr/bin/nc"
+    assert refused.output_fields["profile.action"] == "refused"
+
+
+def test_protect_kills_every_memfd_exec_though_it_alerts_once() -> None:
+    detector = _detector(Mode.PROTECT)
+    killed: list[int] = []
+    detector.on_kill = lambda event: killed.append(event.proc.pid)
+    [alert] = detector.inspect(_exec("/memfd:x", memfd=True))
+    assert alert.output_fields["profile.action"] == "kill"
+    assert detector.inspect(_exec("/memfd:x", memfd=True)) == []  # deduplicated alert
+    assert killed == [10, 10]  # but killed again
+    detector.book.set_state(group_id(WEB), GroupState(first_seen_ns=0, process=Mode.MONITOR))
+    detector.inspect(_exec("/memfd:x", memfd=True))
+    assert killed == [10, 10]  # monitor only alerts
 
 
 def test_a_file_run_while_discovering_is_no_drift_later_unless_its_content_changed() -> None:

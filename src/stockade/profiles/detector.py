@@ -151,10 +151,13 @@ class ProfileDetector:
                 event.container, event.proc.exepath, event.proc.exe_upper_layer, lambda: exe_hash
             )
         with self._lock:
-            deviations = self.book.judge(event, behaviours, self._clock(), drifted)
+            now = self._clock()
+            deviations = self.book.judge(event, behaviours, now, drifted)
+            group = self.book.group_of(event).id
+            protected = self.book.modes(group, now).process is Mode.PROTECT
         alerts = [deviation_alert(event, deviations)] if deviations else []
-        if self.on_kill is not None and any(action_of(d, event) == "kill" for d in deviations):
-            self.on_kill(event)
+        if self.on_kill is not None and protected and killed_at_exec(event):
+            self.on_kill(event)  # every such exec, though only the first one is alerted
         return refusals + alerts
 
     def _drain_refusals(self) -> list[Alert]:
@@ -164,13 +167,26 @@ class ProfileDetector:
         return drained
 
 
+def killed_at_exec(event: Event) -> bool:
+    """Whether protect kills this exec: it ran from memory (a memfd), where no permission
+    event could refuse it."""
+    return (
+        event.type in EXEC_TYPES
+        and event.res >= 0
+        and event.proc.exe_from_memfd
+        and not event.container.is_host
+    )
+
+
 def action_of(deviation: Deviation, event: Event) -> str:
-    """What protect does: refused by the exec guard, or kill at exec (memfd); else alert."""
-    if deviation.mode is not Mode.PROTECT:
+    """What protect did: refused by the exec guard (the exec failed), killed at exec (a
+    memfd); else only an alert, also for an exec that ran (its container was not guarded
+    yet), which must not be recorded as refused."""
+    if deviation.mode is not Mode.PROTECT or event.type not in EXEC_TYPES:
         return "alert"
-    if event.type in EXEC_TYPES and event.proc.exe_from_memfd:
+    if killed_at_exec(event):
         return "kill"
-    return "refused" if event.type in EXEC_TYPES else "alert"
+    return "refused" if event.res < 0 else "alert"
 
 
 def deviation_alert(event: Event, deviations: list[Deviation], why: str = "") -> Alert:
