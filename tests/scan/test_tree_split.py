@@ -151,6 +151,27 @@ def test_units_follow_the_walk_order(tmp_path: Path, monkeypatch: pytest.MonkeyP
     ]
 
 
+def test_a_listed_subtree_with_many_subdirectories_is_cut_once_more(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for n in range(tree_split.MANY_SUBDIRS):
+        (tmp_path / "@scope" / f"pkg{n}").mkdir(parents=True)
+    (tmp_path / "few" / "one").mkdir(parents=True)
+    monkeypatch.setattr(tree_split, "TARGET_UNITS", 2)  # the root's cut alone reaches it
+    group = AnalyzerGroup.build(ScanOptions(cache_dir=None), tree=True)
+    listings, whole = list_tree_head(tmp_path, group.limits, 10_000, group.declared_names())
+    assert whole
+    units = tree_split.units_of(tmp_path, group, listings)
+    last = f"@scope/pkg{tree_split.MANY_SUBDIRS - 1}"
+    assert [(u.rel_dir, u.subtree) for u in units][:4] == [
+        ("", False),
+        ("few", True),  # listed too, but with one subdirectory: left whole
+        ("@scope", False),
+        (last, True),
+    ]
+    assert len(units) == 3 + tree_split.MANY_SUBDIRS
+
+
 def test_a_large_tree_is_split_from_the_listings_of_its_top(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

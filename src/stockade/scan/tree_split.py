@@ -38,6 +38,7 @@ TARGET_UNITS = 256  # enough for two processes to finish close together
 # levels) and each process lists the rest of its own units: listing is work to share too
 SPLIT_MIN_ENTRIES = 2_000
 MAX_LISTINGS = 4096  # directories listed to cut the tree
+MANY_SUBDIRS = 8  # a listed subtree with this many subdirectories is cut once more
 TICKET_BYTES = 4  # a unit's number in the pipe the processes take units from
 MAX_TICKETS = 8192  # 32 KiB: written whole into an empty pipe (64 KiB) without blocking
 
@@ -106,7 +107,21 @@ def units_of(root: Path, group: AnalyzerGroup, listings: Listings) -> list[Unit]
             *(Unit(d, True) for d in reversed(subdirs)),
         ]
         at = found + 1 + len(subdirs)
-    return units
+    return _cut_listed(units, listings, group)
+
+
+def _cut_listed(units: list[Unit], listings: Listings, group: AnalyzerGroup) -> list[Unit]:
+    """Subtrees already listed that hold many subdirectories (an npm scope) cut once
+    more: it costs no listing, and leaves no such subtree to be walked alone at the end."""
+    cut: list[Unit] = []
+    for unit in units:
+        entries = listings.get(unit.rel_dir) if unit.subtree else None
+        subdirs = [] if entries is None else subdirectories_of(unit.rel_dir, entries, group.limits)
+        if len(subdirs) < MANY_SUBDIRS:
+            cut.append(unit)
+            continue
+        cut += [Unit(unit.rel_dir, False), *(Unit(d, True) for d in reversed(subdirs))]
+    return cut
 
 
 def analyze_unit(
