@@ -224,3 +224,32 @@ def test_nested_archives_left_unread_are_reported(tmp_path: Path) -> None:
     (tmp_path / "deep.jar").write_bytes(inner)
     result = scan_fs(tmp_path, ScanOptions(scanners=frozenset({Scanner.PKG}), cache_dir=None))
     assert any("nested deeper than" in w and w.startswith("deep.jar/lib/") for w in result.warnings)
+
+
+def _repository_pom(group: str, artifact: str, version: str) -> str:
+    return (
+        f"<project><groupId>{group}</groupId><artifactId>{artifact}</artifactId>"
+        f"<version>{version}</version></project>"
+    )
+
+
+def test_a_repository_scanned_from_its_root_gets_groups_from_its_poms(tmp_path: Path) -> None:
+    for group, artifact, version in [("dev.failsafe", "failsafe", "3.3.2"),
+                                     ("org.ow2.asm", "asm", "9.7")]:  # fmt: skip
+        directory = tmp_path.joinpath(*group.split("."), artifact, version)
+        directory.mkdir(parents=True)
+        stem = f"{artifact}-{version}"
+        (directory / f"{stem}.jar").write_bytes(_zip({"A.class": b"\xca\xfe"}))
+        (directory / f"{stem}.pom").write_text(_repository_pom(group, artifact, version))
+    lone = tmp_path / "lib" / "tool" / "1.0"  # no POM beside it: no group to be had
+    lone.mkdir(parents=True)
+    (lone / "tool-1.0.jar").write_bytes(_zip({"A.class": b""}))
+    result = scan_fs(tmp_path, ScanOptions(scanners=frozenset({Scanner.PKG}), cache_dir=None))
+    # `dev/` at the top of the scanned tree is a directory like any other, not /dev
+    assert {(p.name, p.version) for p in result.packages} == {
+        ("dev.failsafe:failsafe", "3.3.2"),
+        ("org.ow2.asm:asm", "9.7"),
+        ("tool", "1.0"),
+    }
+    purls = {p.purl for p in result.packages}
+    assert "pkg:maven/dev.failsafe/failsafe@3.3.2" in purls

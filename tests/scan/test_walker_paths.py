@@ -1,13 +1,17 @@
-"""safe_path: tar entry names normalised like posixpath.normpath, escapes refused."""
+"""safe_path: tar entry names normalised like posixpath.normpath, escapes refused; a host
+root's pseudo filesystems left unwalked."""
 
 from __future__ import annotations
 
 import itertools
+import os
 import posixpath
 
 import pytest
 
-from stockade.scan.walker import safe_path
+from stockade.scan.files import WalkLimits
+from stockade.scan.walker import safe_path, subdirectories_of
+from tests.support.ci import require
 
 
 def normpath_reference(name: str) -> str | None:
@@ -49,3 +53,13 @@ def test_safe_path_matches_normpath_for_every_combination() -> None:
 )
 def test_safe_path_examples(name: str, expected: str | None) -> None:
     assert safe_path(name) == expected
+
+
+def test_a_host_roots_pseudo_filesystems_are_not_entered() -> None:
+    with os.scandir("/") as listing:
+        entries = sorted(listing, key=lambda entry: entry.name)
+    entered = subdirectories_of("", entries, WalkLimits())
+    mounted = [name for name in ("proc", "sys") if os.path.ismount(f"/{name}")]
+    require(bool(mounted), "/proc or /sys mounted")
+    assert not set(mounted) & set(entered)
+    assert "usr" in entered

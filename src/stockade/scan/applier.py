@@ -108,10 +108,12 @@ def _collect(files: dict[str, _FileState], warnings: list[str], tree: _Tree) -> 
             declared = package.licenses
             if not declared and package.ecosystem is Ecosystem.DEBIAN:
                 declared = tuple(licenses.get(package.name, ()))
-            elif not declared and package.ecosystem is Ecosystem.MAVEN:  # the parent POM's
-                from stockade.scan.analyzers.pom import inherited_licenses  # Java only
+            elif package.ecosystem is Ecosystem.MAVEN:
+                package = _with_repository_group(package, licenses)
+                if not declared:  # the parent POM's
+                    from stockade.scan.analyzers.pom import inherited_licenses  # Java only
 
-                declared = inherited_licenses(f"{package.name}:{package.version}", licenses)
+                    declared = inherited_licenses(f"{package.name}:{package.version}", licenses)
             key = files_key(package)
             listed = (*package_files.get(key, ()), *package_files.get(key + CONFFILES, ()))
             package = msgspec.structs.replace(
@@ -129,6 +131,19 @@ def _collect(files: dict[str, _FileState], warnings: list[str], tree: _Tree) -> 
             os_info = candidate
     executables = {"/" + p: s.analysis.sha256 for p, s in files.items() if s.analysis.sha256}
     return Applied(packages, findings, os_info, warnings, executables)
+
+
+def _with_repository_group(package: Package, table: dict[str, list[str]]) -> Package:
+    """A Maven package without a group gets the one its repository POM gives (a scan
+    started at the repository's root, where the path alone cannot say it)."""
+    if ":" in package.name:
+        return package
+    from stockade.scan.analyzers.pom import repository_group  # Java only
+
+    group = repository_group(package.path, package.name, package.version, table)
+    if not group:
+        return package
+    return msgspec.structs.replace(package, name=f"{group}:{package.name}")
 
 
 def without_declared_duplicates(packages: list[Package]) -> list[Package]:

@@ -210,7 +210,7 @@ def walk_directory(
         prefix = f"{rel_dir}/" if rel_dir else ""
         for entry in entries:
             rel = prefix + entry.name
-            if rel in skipped or (not rel_dir and entry.name in ROOTFS_PSEUDO_DIRS):
+            if rel in skipped or (not rel_dir and _pseudo_filesystem(entry)):
                 continue  # under a skipped directory nothing is met: it is never entered
             try:
                 if entry.is_dir(follow_symlinks=False):
@@ -290,7 +290,7 @@ def subdirectories_of(
     found = []
     for entry in entries:
         rel = prefix + entry.name
-        if rel in skipped or (not rel_dir and entry.name in ROOTFS_PSEUDO_DIRS):
+        if rel in skipped or (not rel_dir and _pseudo_filesystem(entry)):
             continue
         try:
             if entry.is_dir(follow_symlinks=False):
@@ -298,6 +298,13 @@ def subdirectories_of(
         except OSError:
             continue
     return found
+
+
+def _pseudo_filesystem(entry: os.DirEntry[str]) -> bool:
+    """A host root's /proc, /sys or /dev: mounted there, never walked. A directory of the
+    same name that is no mount point (a Maven repository's `dev/failsafe`, a project's
+    `dev/`) is walked like any other."""
+    return entry.name in ROOTFS_PSEUDO_DIRS and os.path.ismount(entry.path)
 
 
 def _listing(root: Path, rel_dir: str, report: WalkReport) -> list[os.DirEntry[str]]:

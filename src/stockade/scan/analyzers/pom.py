@@ -114,6 +114,21 @@ def side_table(pom: Pom) -> dict[str, list[str]]:
     return entries
 
 
+def repository_group(path: str, artifact: str, version: str, table: dict[str, list[str]]) -> str:
+    """The groupId of `<group path>/<artifact>/<version>/<artifact>-<version>*.jar` when the
+    scan starts at the repository's root (no `repository` part names where the group
+    begins): the group whose POM lies beside the jar and whose path the jar's spells."""
+    parts = path.split("/")
+    if len(parts) < 4 or parts[-3:-1] != [artifact, version]:
+        return ""
+    above = parts[:-3]
+    for start in range(len(above)):  # the longest group first
+        group = ".".join(above[start:])
+        if pom_key(f"{group}:{artifact}:{version}") in table:
+            return group
+    return ""
+
+
 def inherited_licenses(gav: str, table: dict[str, list[str]]) -> tuple[str, ...]:
     """The licences of the nearest ancestor POM that declares some (none: ())."""
     seen = {gav}
