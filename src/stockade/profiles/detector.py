@@ -137,8 +137,9 @@ class ProfileDetector:
         refusals = self._drain_refusals()
         if event.container.is_host or event.type not in EVENT_TYPES:
             return refusals
-        if event.container.id not in self.containers:
-            self.containers[event.container.id] = event.container
+        known = self.containers.get(event.container.id)
+        if known is None or (event.container.pid and known.pid != event.container.pid):
+            self.containers[event.container.id] = event.container  # new, or restarted
             if self.on_container is not None:
                 self.on_container(event.container)
         exe_hash = ""

@@ -109,10 +109,10 @@ class ExecGuard:
         if found:
             self.forget()  # its files' ignore marks would pin their inodes
 
-    def guarded(self) -> set[str]:
-        """Ids of the containers guarded now."""
+    def guarded(self) -> dict[str, Path]:
+        """The containers guarded now: id -> the root (/proc/PID/root) they are guarded on."""
         with self._lock:
-            return {g.container_id for g in self._roots.values()}
+            return {g.container_id: g.root for g in self._roots.values()}
 
     def _mark(self, flags: int, path: Path) -> None:
         mask = FAN_OPEN_EXEC_PERM

@@ -43,10 +43,15 @@ class Protection:
             self.consider(container)
 
     def consider(self, container: Container) -> None:
-        """Guard the container if its group is in protect, release it if no longer."""
+        """Guard the container if its group is in protect, release it if no longer; a
+        restarted container (same id, a new init process and root mount) is guarded anew."""
         protect = self._detector.process_mode(container) is Mode.PROTECT
-        guarded = container.id in self.guard.guarded()
+        root = self.guard.guarded().get(container.id)
+        guarded = root is not None
         try:
+            if guarded and protect and container.pid > 0 and root != _root_of(container):
+                self.guard.release(container.id)  # the mark went with the old root mount
+                guarded = False
             if protect and not guarded and container.pid > 0:
                 self.guard.protect(container.id, container.pid)
                 log.info("protect: guarding execs of container %s", container.short_id)
@@ -58,6 +63,10 @@ class Protection:
     def close(self) -> None:
         """Stop guarding (every exec is allowed again)."""
         self.guard.close()
+
+
+def _root_of(container: Container) -> Path:
+    return Path(f"/proc/{container.pid}/root")
 
 
 def kill_at_exec(event: Event) -> None:
