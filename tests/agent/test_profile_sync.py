@@ -85,6 +85,11 @@ def test_learned_profile_round_trip_modes_and_restarts(
         versions = admin.get(f"/api/v1/profiles/{GROUP}/versions").json()
         assert [v["version"] for v in versions] == [2, 1]
         assert versions[0]["created_by"] == "admin"
+        first = admin.get(f"/api/v1/profiles/{GROUP}", params={"version": 1}).json()
+        assert first["version"] == 1 and "/usr/bin/id" not in first["items"]["executables"]
+        old_yaml = admin.get(f"/api/v1/profiles/{GROUP}/yaml", params={"version": 1}).text
+        assert learned in from_yaml(old_yaml, "v1").behaviours()  # the learned version
+        assert Behaviour(Kind.EXEC, "/usr/bin/id") not in from_yaml(old_yaml, "v1").behaviours()
         poll_until(
             lambda: detector.book.profile(GROUP).has(Behaviour(Kind.EXEC, "/usr/bin/id")),
             10,

@@ -55,3 +55,32 @@ def test_an_allowed_file_is_asked_about_once_until_it_is_modified(
     finally:
         guard.close()
         podman.remove(container)
+
+
+def test_a_hard_link_of_an_allowed_file_is_still_asked_about(
+    podman: Podman, tools_image: str
+) -> None:
+    """perl and perl5.36.0 are one file in the image (two names, one inode): allowing one
+    name must not let the kernel allow the other without asking."""
+    container = podman.run_detached(tools_image, "sleep", "600")
+    pid = int(podman.cmd("inspect", "-f", "{{.State.Pid}}", container).stdout)
+    links = podman.exec(container, "stat", "-c", "%i %h", "/usr/bin/perl", PERL_LINK).split(b"\n")
+    assert links[0] == links[1] and links[0].endswith(b" 2")  # the image's hard link
+    profile = merged(Profile(group=GroupId("g")), [Behaviour(Kind.EXEC, "/usr/bin/perl")])
+    refused: list[str] = []
+    guard = ExecGuard(
+        lambda _cid, path, upper, file_hash: exec_verdict(profile, path, upper, file_hash),
+        lambda _cid, path, _v: refused.append(path),
+    )
+    try:
+        guard.protect(container, pid)
+        for _ in range(2):
+            podman.exec(container, "/usr/bin/perl", "-e", "1")
+        ran = podman.cmd("exec", container, PERL_LINK, "-e", "1", check=False)
+        assert ran.returncode != 0 and refused == [PERL_LINK]
+    finally:
+        guard.close()
+        podman.remove(container)
+
+
+PERL_LINK = "/usr/bin/perl5.36.0"
