@@ -16,6 +16,8 @@ from stockade.scan.analyzers.dpkg_copyright import DpkgCopyrightAnalyzer
 from stockade.scan.analyzers.jar_archive import archive_packages, pom_licenses
 from stockade.scan.files import FileInfo
 from stockade.scan.licenses import from_classifier, spdx_or_name
+from stockade.scan.options import Scanner, ScanOptions
+from stockade.scan.scanner import scan_fs
 from tests.support.ci import require, require_file
 
 MIT = "Permission is hereby granted, free of charge, to any person obtaining a copy of this"
@@ -118,3 +120,35 @@ def test_java_licences_from_the_embedded_pom() -> None:
         archive.writestr(base + "pom.xml", pom)
     [package] = archive_packages(buffer.getvalue(), "lib-1.0.jar")
     assert package.licenses == ("Apache-2.0",)
+
+
+def _status_entry(name: str, source: str) -> str:
+    return (
+        f"Package: {name}\nStatus: install ok installed\nArchitecture: amd64\n"
+        f"Source: {source} (12.2.0-14)\nVersion: 12.2.0-14\n\n"
+    )
+
+
+def test_a_doc_directory_linked_to_a_siblings_gets_its_licences(tmp_path: Path) -> None:
+    status = tmp_path / "var/lib/dpkg/status"
+    status.parent.mkdir(parents=True)
+    status.write_text(
+        _status_entry("gcc-12-base", "gcc-12")
+        + _status_entry("libgcc-s1", "gcc-12")
+        + _status_entry("zlib1g", "zlib")
+    )
+    docs = tmp_path / "usr/share/doc"
+    (docs / "gcc-12-base").mkdir(parents=True)
+    (docs / "gcc-12-base/copyright").write_text(
+        "This program is free software; you can redistribute it under the terms of the GNU "
+        "General Public License as published by the Free Software Foundation; either "
+        "version 3 of the License, or (at your option) any later version.\n"
+    )
+    (docs / "libgcc-s1").symlink_to("gcc-12-base")  # Policy 12.5: same source package
+    result = scan_fs(tmp_path, ScanOptions(scanners=frozenset({Scanner.PKG}), cache_dir=None))
+    licences = {p.name: p.licenses for p in result.packages}
+    assert licences == {
+        "gcc-12-base": ("GPL-3.0-or-later",),
+        "libgcc-s1": ("GPL-3.0-or-later",),
+        "zlib1g": (),  # another source's copyright is never borrowed
+    }

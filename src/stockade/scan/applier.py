@@ -101,13 +101,16 @@ def _collect(files: dict[str, _FileState], warnings: list[str], tree: _Tree) -> 
     for state in files.values():
         licenses.update(state.analysis.licenses)
         package_files.update(state.analysis.package_files)
+    by_source = _debian_licenses_by_source(files, licenses)
     for path in sorted(files):
         state = files[path]
         for package in state.analysis.packages:
             origin = state.origins.get((package.name, package.version), state.layer)
             declared = package.licenses
             if not declared and package.ecosystem is Ecosystem.DEBIAN:
-                declared = tuple(licenses.get(package.name, ()))
+                declared = tuple(licenses.get(package.name, ())) or by_source.get(
+                    (package.source_name or package.name, package.source_version), ()
+                )
             elif package.ecosystem is Ecosystem.MAVEN:
                 package = _with_repository_group(package, licenses)
                 if not declared:  # the parent POM's
@@ -131,6 +134,23 @@ def _collect(files: dict[str, _FileState], warnings: list[str], tree: _Tree) -> 
             os_info = candidate
     executables = {"/" + p: s.analysis.sha256 for p, s in files.items() if s.analysis.sha256}
     return Applied(packages, findings, os_info, warnings, executables)
+
+
+def _debian_licenses_by_source(
+    files: dict[str, _FileState], licenses: dict[str, list[str]]
+) -> dict[tuple[str, str], tuple[str, ...]]:
+    """Licences of each Debian source package (name, version), from the first of its binary
+    packages with a copyright file. Debian writes copyright per source package, and a
+    binary package may link its doc directory to a sibling's of the same source (Policy
+    12.5: libstdc++6 -> gcc-12-base), where the walk finds no file of its own."""
+    found: dict[tuple[str, str], tuple[str, ...]] = {}
+    for state in files.values():
+        for package in state.analysis.packages:
+            own = licenses.get(package.name) if package.ecosystem is Ecosystem.DEBIAN else None
+            if own:
+                key = (package.source_name or package.name, package.source_version)
+                found.setdefault(key, tuple(own))
+    return found
 
 
 def _with_repository_group(package: Package, table: dict[str, list[str]]) -> Package:
