@@ -81,8 +81,9 @@ def parse_location(location: str) -> list[str]:
 class NatsBus:
     """A `Bus` between processes on NATS JetStream; connects at its first use."""
 
-    def __init__(self, servers: list[str]) -> None:
+    def __init__(self, servers: list[str], connect_timeout_s: float = CONNECT_TIMEOUT_S) -> None:
         self._servers = servers
+        self._connect_timeout_s = connect_timeout_s  # how long a first connect keeps trying
         self._nc: Client | None = None
         self._js: JetStreamContext | None = None
         self._lock = asyncio.Lock()
@@ -105,7 +106,7 @@ class NatsBus:
                         max_reconnect_attempts=-1,
                         error_cb=_log_error,
                     ),
-                    CONNECT_TIMEOUT_S,
+                    self._connect_timeout_s,
                 )
             except _ERRORS as e:
                 raise BusError(f"cannot reach NATS at {','.join(self._servers)}: {e}") from e
