@@ -151,14 +151,15 @@ class ProfileDetector:
             drifted = self._drifted(
                 event.container, event.proc.exepath, event.proc.exe_upper_layer, lambda: exe_hash
             )
+        kill = self.on_kill is not None and killed_at_exec(event)
         with self._lock:
             now = self._clock()
             deviations = self.book.judge(event, behaviours, now, drifted)
-            group = self.book.group_of(event).id
-            protected = self.book.modes(group, now).process is Mode.PROTECT
+            if kill:  # every such exec in protect, though only the first one is alerted
+                kill = self.book.modes(self.book.group_of(event).id, now).process is Mode.PROTECT
         alerts = [deviation_alert(event, deviations)] if deviations else []
-        if self.on_kill is not None and protected and killed_at_exec(event):
-            self.on_kill(event)  # every such exec, though only the first one is alerted
+        if kill and self.on_kill is not None:
+            self.on_kill(event)
         return refusals + alerts
 
     def _drain_refusals(self) -> list[Alert]:
