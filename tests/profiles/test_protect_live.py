@@ -102,13 +102,7 @@ def test_discover_monitor_protect_and_drift_on_a_web_container(
     host: ProfiledHost, podman: Podman, tools_image: str
 ) -> None:
     admin, detector = host.admin, host.detector
-    web = podman.run_detached(
-        tools_image,
-        *("python3", "-m", "http.server", "8080"),
-        extra=("--label", f"{GROUP_LABEL}={GROUP_NAME}"),
-    )
-    ip = podman.cmd("inspect", "-f", "{{.NetworkSettings.IPAddress}}", web).stdout.decode()
-    poll_value(lambda: _try_get(ip.strip()), lambda s: s == 200, 30, "the web to answer")
+    web, ip = _start_web(podman, tools_image, GROUP_NAME)
     for command in NORMAL:
         podman.exec(web, *command)
     # discover: the entrypoint and the operators' commands reach the stored profile
@@ -169,7 +163,7 @@ def test_discover_monitor_protect_and_drift_on_a_web_container(
     assert b"not permitted" in refused.stderr
     for command in NORMAL:
         podman.exec(web, *command)  # learned processes keep working
-    assert _try_get(ip.strip()) == 200
+    assert _try_get(ip) == 200
     dropped = podman.cmd("exec", web, "/usr/local/bin/dropped", check=False)
     assert dropped.returncode != 0 and b"not permitted" in dropped.stderr
     # an image binary overwritten in place: refused although its path was in the image
@@ -199,17 +193,11 @@ def test_a_learned_profile_is_quiet_under_normal_load(
     """The web under its normal load (requests, the operators' commands) learned, then the
     same load in monitor for QUIET_S raises nothing (the 5-minute run is bench_profiles)."""
     admin, detector = host.admin, host.detector
-    web = podman.run_detached(
-        tools_image,
-        *("python3", "-m", "http.server", "8080"),
-        extra=("--label", f"{GROUP_LABEL}={GROUP_NAME}-quiet"),
-    )
-    ip = podman.cmd("inspect", "-f", "{{.NetworkSettings.IPAddress}}", web).stdout.decode()
-    poll_value(lambda: _try_get(ip.strip()), lambda s: s == 200, 30, "the web to answer")
+    web, ip = _start_web(podman, tools_image, f"{GROUP_NAME}-quiet")
     gid = poll_value(
         lambda: _group_id(admin, f"{GROUP_NAME}-quiet"), bool, AGENT_WAIT_S, "the web's group"
     )
-    _normal_load(podman, web, ip.strip(), rounds=3)
+    _normal_load(podman, web, ip, rounds=3)
     poll_value(
         lambda: _executables(admin, gid),
         lambda found: {"/usr/bin/python3.11", "/usr/bin/ls", "/usr/bin/dash"} <= found,
@@ -220,7 +208,7 @@ def test_a_learned_profile_is_quiet_under_normal_load(
     deadline = time.monotonic() + QUIET_S
     rounds = 0
     while time.monotonic() < deadline:
-        _normal_load(podman, web, ip.strip(), rounds=1)
+        _normal_load(podman, web, ip, rounds=1)
         rounds += 1
     assert rounds >= 3
     podman.exec(web, "id")  # a marker: once its alert is stored, everything before is too
@@ -237,6 +225,18 @@ def _normal_load(podman: Podman, web: str, ip: str, rounds: int) -> None:
             assert _get(ip) == 200
         for command in NORMAL:
             podman.exec(web, *command)
+
+
+def _start_web(podman: Podman, tools_image: str, group: str) -> tuple[str, str]:
+    """A web container labelled into `group`, answering: its id and address."""
+    web = podman.run_detached(
+        tools_image,
+        *("python3", "-m", "http.server", "8080"),
+        extra=("--label", f"{GROUP_LABEL}={group}"),
+    )
+    ip = podman.cmd("inspect", "-f", "{{.NetworkSettings.IPAddress}}", web).stdout.decode().strip()
+    poll_value(lambda: _try_get(ip), lambda s: s == 200, 30, "the web to answer")
+    return web, ip
 
 
 def _try_get(ip: str) -> int:
