@@ -8,7 +8,6 @@ from pathlib import Path
 
 from stockade.platform.services.accounts import REFUSED, AccountError, AccountService, LoginPacing
 from stockade.platform.services.audit import AuditService
-from stockade.platform.services.hash_pool import HashPool
 from stockade.platform.services.login_refusals import (
     MANY_ADDRESSES,
     MINUTE_NS,
@@ -63,7 +62,7 @@ def test_a_locked_out_flood_is_two_audit_rows(tmp_path: Path) -> None:
     store = SqliteStore(str(tmp_path / "stockade.db"))
     runner = StoreRunner()
     quick = LoginPacing(failure_delay_s=0.05, refusal_delay_s=0.05)  # the rows are tested here
-    accounts = AccountService(store, runner, AuditService(store, runner), HashPool(), quick)
+    accounts = AccountService(store, runner, AuditService(store, runner), quick)
 
     async def flood() -> list[BaseException | str]:
         for i in range(5):  # wrong guesses, checked: the fifth locks the account here out

@@ -271,9 +271,7 @@ class Platform:
         services = PlatformServices(
             store=store,
             runner=runner,
-            accounts=AccountService(
-                store, runner, audit, config.login_pacing.hash_pool(), config.login_pacing
-            ),
+            accounts=AccountService(store, runner, audit, config.login_pacing),
             audit=audit,
             agents=AgentService(store, runner, ca, validity),
             alerts=AlertService(store, runner),

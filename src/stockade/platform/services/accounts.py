@@ -57,10 +57,6 @@ class LoginPacing:
     failure_rate_per_s: float = FAILURE_RATE_PER_S
     failure_burst: float = FAILURE_BURST
 
-    def hash_pool(self) -> HashPool:
-        """The hashing pool that checks logins at this pace."""
-        return HashPool(rate=self.failure_rate_per_s, burst=self.failure_burst)
-
 
 class AccountError(PlatformError):
     """A refused account operation, with the HTTP status that says why."""
@@ -108,11 +104,11 @@ class AccountService:
         store: Store,
         runner: StoreRunner,
         audit: AuditService,
-        hashing: HashPool,
         pacing: LoginPacing = LoginPacing(),
     ) -> None:
-        self._store, self._runner, self._audit, self._hashing = store, runner, audit, hashing
+        self._store, self._runner, self._audit = store, runner, audit
         self._pacing = pacing
+        self._hashing = HashPool(rate=pacing.failure_rate_per_s, burst=pacing.failure_burst)
         self.guard = LoginGuard()
         self.refusals = RefusalTally()
 
