@@ -102,12 +102,15 @@ def units_of(root: Path, group: AnalyzerGroup, listings: Listings) -> list[Unit]
                 continue
             listings[unit.rel_dir] = entries
         subdirs = subdirectories_of(unit.rel_dir, entries, group.limits)
-        units[found : found + 1] = [
-            Unit(unit.rel_dir, False),
-            *(Unit(d, True) for d in reversed(subdirs)),
-        ]
+        units[found : found + 1] = _opened(unit.rel_dir, subdirs)
         at = found + 1 + len(subdirs)
     return _cut_listed(units, listings, group)
+
+
+def _opened(rel_dir: str, subdirs: list[str]) -> list[Unit]:
+    """A subtree's unit replaced by its own files and its subdirectories' subtrees, in
+    walk order (last name first, as the walk pops them)."""
+    return [Unit(rel_dir, False), *(Unit(d, True) for d in reversed(subdirs))]
 
 
 def _cut_listed(units: list[Unit], listings: Listings, group: AnalyzerGroup) -> list[Unit]:
@@ -120,7 +123,7 @@ def _cut_listed(units: list[Unit], listings: Listings, group: AnalyzerGroup) -> 
         if len(subdirs) < MANY_SUBDIRS:
             cut.append(unit)
             continue
-        cut += [Unit(unit.rel_dir, False), *(Unit(d, True) for d in reversed(subdirs))]
+        cut += _opened(unit.rel_dir, subdirs)
     return cut
 
 

@@ -210,7 +210,7 @@ def walk_directory(
         prefix = f"{rel_dir}/" if rel_dir else ""
         for entry in entries:
             rel = prefix + entry.name
-            if rel in skipped or (not rel_dir and _pseudo_filesystem(entry)):
+            if _left_out(rel, rel_dir, entry, skipped):
                 continue  # under a skipped directory nothing is met: it is never entered
             try:
                 if entry.is_dir(follow_symlinks=False):
@@ -290,7 +290,7 @@ def subdirectories_of(
     found = []
     for entry in entries:
         rel = prefix + entry.name
-        if rel in skipped or (not rel_dir and _pseudo_filesystem(entry)):
+        if _left_out(rel, rel_dir, entry, skipped):
             continue
         try:
             if entry.is_dir(follow_symlinks=False):
@@ -298,6 +298,11 @@ def subdirectories_of(
         except OSError:
             continue
     return found
+
+
+def _left_out(rel: str, rel_dir: str, entry: os.DirEntry[str], skipped: frozenset[str]) -> bool:
+    """An entry the walk never enters: skipped by name, or a host root's pseudo filesystem."""
+    return rel in skipped or (not rel_dir and _pseudo_filesystem(entry))
 
 
 def _pseudo_filesystem(entry: os.DirEntry[str]) -> bool:
