@@ -71,24 +71,50 @@ def test_network_has_its_own_mode() -> None:
 
 
 @pytest.mark.parametrize(
-    ("upper", "memfd", "action"),
-    [(True, False, "alert"), (False, True, "kill")],
-    ids=["upper", "memfd"],
+    ("upper", "memfd", "killer", "action"),
+    [
+        (True, False, False, "alert"),
+        (True, False, True, "killed"),
+        (False, True, True, "killed"),
+    ],
+    ids=["upper-no-killer", "upper", "memfd"],
 )
 def test_drift_is_alerted_and_protect_says_what_it_did(
-    upper: bool, memfd: bool, action: str
+    upper: bool, memfd: bool, killer: bool, action: str
 ) -> None:
-    """An exec that ran (its container not guarded yet) is no refusal; a memfd is killed."""
+    """An exec that ran is no refusal: killed at exec where protect can kill, else alerted."""
     detector = _detector(Mode.PROTECT)
+    if killer:
+        detector.on_kill = lambda _event: None
     [drift] = detector.inspect(_exec("/tmp/x", upper=upper, memfd=memfd))
     assert drift.rule == DRIFT_RULE and drift.priority == "Critical"
     assert drift.output_fields["profile.action"] == action
 
 
+def test_an_unknown_exec_that_ran_unguarded_is_killed_and_recorded_so() -> None:
+    """A new container's entrypoint and first execs run before the guard is on it: protect
+    kills each unknown one at exec, and says so (not refused, not a mere alert) and why."""
+    detector = _detector(Mode.PROTECT)
+    detector.book.replace(
+        merged(Profile(group=group_id(WEB)), [Behaviour(Kind.EXEC, "/usr/bin/python3")])
+    )
+    killed: list[str] = []
+    detector.on_kill = lambda event: killed.append(event.proc.exepath)
+    [alert] = detector.inspect(_exec("/usr/bin/sleep", parent="/"))  # the entrypoint
+    assert alert.output_fields["profile.action"] == "killed"
+    assert alert.output_fields["profile.new"] == "/usr/bin/sleep"
+    assert "not in the learned profile" in str(alert.output_fields["profile.reason"])
+    assert "action=killed" in alert.output and "before the exec guard" in alert.output
+    assert detector.inspect(_exec("/", parent="/usr/bin/conmon")) == []  # runc init lives
+    assert detector.inspect(_exec("/usr/bin/python3")) != []  # learned path, new parent
+    detector.inspect(_exec("/usr/bin/sleep", parent="/"))  # alerted once, killed again
+    assert killed == ["/usr/bin/sleep", "/usr/bin/sleep"]
+
+
 def test_only_the_guards_refusals_are_recorded_as_refused() -> None:
     detector = _detector(Mode.PROTECT)
     detector.inspect(_connect("10.88.0.5", 80))  # the container is seen
-    [ran] = detector.inspect(_exec("/usr/bin/id"))  # before the guard was on it
+    [ran] = detector.inspect(_exec("/usr/bin/id"))  # before the guard was on it, no killer
     assert ran.output_fields["profile.action"] == "alert"
     detector.refused(WEB.id, "/usr/bin/nc", ExecVerdict(False, "not in the learned profile"))
     [refused] = detector.inspect(_connect("10.88.0.5", 80))  # drained with the next event
@@ -101,7 +127,7 @@ def test_protect_kills_every_memfd_exec_though_it_alerts_once() -> None:
     killed: list[int] = []
     detector.on_kill = lambda event: killed.append(event.proc.pid)
     [alert] = detector.inspect(_exec("/memfd:x", memfd=True))
-    assert alert.output_fields["profile.action"] == "kill"
+    assert alert.output_fields["profile.action"] == "killed"
     assert detector.inspect(_exec("/memfd:x", memfd=True)) == []  # deduplicated alert
     assert killed == [10, 10]  # but killed again
     detector.book.set_state(group_id(WEB), GroupState(first_seen_ns=0, process=Mode.MONITOR))

@@ -1,7 +1,8 @@
 """Profiles on the whole agent (real eBPF sensor, real podman web container, real
 platform): discover learns the web's processes, monitor raises one alert per new thing,
 protect refuses an unknown executable before it runs while the learned ones keep working,
-and drift (a binary copied in, an image binary overwritten in place) is alerted, then refused."""
+and drift (a binary copied in, an image binary overwritten in place) is alerted, then refused;
+a container started in a protected group with an entrypoint outside the profile is killed."""
 
 from __future__ import annotations
 
@@ -16,9 +17,11 @@ import httpx
 import pytest
 
 from stockade.agent import Agent, AgentConfig
+from stockade.model.entities import Container
 from stockade.profiles.detector import DEVIATION_RULE, DRIFT_RULE, ProfileDetector
-from stockade.profiles.groups import GROUP_LABEL, GroupId
-from stockade.profiles.modes import Mode
+from stockade.profiles.groups import GROUP_LABEL, GroupId, group_id
+from stockade.profiles.modes import GroupState, Mode
+from stockade.profiles.profile import Behaviour, Kind, Profile, merged
 from tests.support.agent_runner import AgentRunner
 from tests.support.platform_runner import PlatformRunner
 from tests.support.podman import Podman
@@ -251,3 +254,72 @@ def _executables(admin: httpx.Client, group: str) -> set[str]:
     return (
         set(answer.json()["items"].get("executables", [])) if answer.status_code == 200 else set()
     )
+
+
+def _protect_before_start(detector: ProfileDetector, name: str, allowed: tuple[str, ...]) -> str:
+    """Put the labelled group `name` in protect with `allowed` as its profile on the agent,
+    before any container of it runs; its id."""
+    gid = group_id(Container(id="0" * 64, labels={GROUP_LABEL: name}))
+    detector.book.set_state(gid, GroupState(first_seen_ns=0, process=Mode.PROTECT))
+    detector.book.replace(merged(Profile(group=gid), [Behaviour(Kind.EXEC, p) for p in allowed]))
+    return gid
+
+
+def _status(podman: Podman, container: str) -> str:
+    return (
+        podman.cmd("inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", container)
+        .stdout.decode()
+        .strip()
+    )
+
+
+def _actions(admin: httpx.Client, group: str) -> list[tuple[str, str]]:
+    found = _alerts(admin, DRIFT_RULE, group) + _alerts(admin, DEVIATION_RULE, group)
+    return sorted((_new(a), str(a["output_fields"]["profile.action"])) for a in found)
+
+
+def test_an_unknown_entrypoint_in_a_protected_group_is_killed_at_exec(
+    host: ProfiledHost, podman: Podman, tools_image: str
+) -> None:
+    """Protected before it starts: the entrypoint runs before the guard is on the container,
+    so protect kills it at exec and records `killed`; the benign twin (its entrypoint and
+    execs in the profile) runs on, its unknown exec later refused by the guard."""
+    admin, detector = host.admin, host.detector
+    victim_group, benign_group = f"{GROUP_NAME}-start-kill", f"{GROUP_NAME}-start-ok"
+    victim_gid = _protect_before_start(detector, victim_group, ("/usr/bin/python3.11",))
+    benign_gid = _protect_before_start(detector, benign_group, ("/usr/bin/sleep", "/usr/bin/true"))
+    victim = podman.run_detached(
+        tools_image, "sleep", "600", extra=("--label", f"{GROUP_LABEL}={victim_group}")
+    )
+    benign = podman.run_detached(
+        tools_image, "sleep", "600", extra=("--label", f"{GROUP_LABEL}={benign_group}")
+    )
+    status = poll_value(
+        lambda: _status(podman, victim),
+        lambda s: not s.startswith("running"),
+        AGENT_WAIT_S,
+        "the unknown entrypoint killed",
+    )
+    assert status == "exited 137"  # SIGKILL
+    poll_value(
+        lambda: _actions(admin, victim_gid),
+        lambda found: ("/usr/bin/sleep", "killed") in found,
+        AGENT_WAIT_S,
+        "the kill recorded at the platform",
+    )
+    podman.exec(benign, "/usr/bin/true")
+    refused = poll_value(
+        lambda: podman.cmd("exec", benign, "/usr/bin/id", check=False),
+        lambda done: done.returncode != 0,
+        AGENT_WAIT_S,
+        "the exec guard on the benign container",
+    )
+    assert b"not permitted" in refused.stderr
+    poll_value(
+        lambda: _actions(admin, benign_gid),
+        lambda found: ("/usr/bin/id", "refused") in found,
+        AGENT_WAIT_S,
+        "the benign container's refusal recorded (everything before it is judged)",
+    )
+    assert _status(podman, benign) == "running 0"
+    assert not [a for a in _actions(admin, benign_gid) if a[1] == "killed"]

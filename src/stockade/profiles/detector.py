@@ -2,8 +2,9 @@
 
 Each event's behaviours are judged by the `ProfileBook`; each deviation becomes one
 alert naming what was new, its group and the mode it was judged in. In protect the
-alert says what was done about it (`profile.action`): refused before it ran by the exec
-guard, or to be killed at exec where no permission event could stop it (memfd).
+alert says what was done about it (`profile.action`, why in `profile.reason`): refused
+before it ran by the exec guard, or killed at exec where no permission event stopped it
+(a memfd, or a container the guard was not on yet: its entrypoint and first execs).
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ from stockade.profiles.wire import LearnedGroup, LearnedReport, ProfilePush
 DEVIATION_RULE = "Behaviour outside the learned profile"
 DRIFT_RULE = "Container drift: executable not from the image"
 
+MEMFD_REASON = "run from memory (a memfd): no file a permission event could refuse"
+UNGUARDED_REASON = "it ran before the exec guard was on its container"
 ExeHasher = Callable[[Event], str]  # "sha256:..." of an exec's executable, "" if unknown
 
 
@@ -151,16 +154,41 @@ class ProfileDetector:
             drifted = self._drifted(
                 event.container, event.proc.exepath, event.proc.exe_upper_layer, lambda: exe_hash
             )
-        kill = self.on_kill is not None and killed_at_exec(event)
         with self._lock:
             now = self._clock()
             deviations = self.book.judge(event, behaviours, now, drifted)
-            if kill:  # every such exec in protect, though only the first one is alerted
-                kill = self.book.modes(self.book.group_of(event).id, now).process is Mode.PROTECT
-        alerts = [deviation_alert(event, deviations)] if deviations else []
-        if kill and self.on_kill is not None:
-            self.on_kill(event)
+            kill = self._kill_verdict(event, behaviours, drifted, exe_hash, now)
+        why = kill.reason if kill is not None else ""
+        alerts = [deviation_alert(event, deviations, why, kill is not None)] if deviations else []
+        if kill is not None and self.on_kill is not None:
+            self.on_kill(event)  # every such exec in protect, though only the first is alerted
         return refusals + alerts
+
+    def _kill_verdict(
+        self,
+        event: Event,
+        behaviours: list[Behaviour],
+        drifted: bool | None,
+        exe_hash: str,
+        now: int,
+    ) -> ExecVerdict | None:
+        """Why protect kills an exec that ran (no permission event refused it), or None."""
+        if self.on_kill is None or not ran_in_container(event):
+            return None
+        path = event.proc.exepath
+        if Behaviour(Kind.EXEC, path) not in behaviours:
+            return None  # the runtime starting the container or an exec session
+        group = self.book.group_of(event).id
+        if self.book.modes(group, now).process is not Mode.PROTECT:
+            return None
+        if event.proc.exe_from_memfd:
+            return ExecVerdict(False, MEMFD_REASON, drift=True)
+        if drifted is None:
+            drifted = event.proc.exe_upper_layer
+        verdict = exec_verdict(self.book.profile(group), path, drifted, lambda: exe_hash)
+        if verdict.allow:
+            return None
+        return ExecVerdict(False, f"{verdict.reason}; {UNGUARDED_REASON}", verdict.drift)
 
     def _drain_refusals(self) -> list[Alert]:
         drained = []
@@ -169,30 +197,27 @@ class ProfileDetector:
         return drained
 
 
-def killed_at_exec(event: Event) -> bool:
-    """Whether protect kills this exec: it ran from memory (a memfd), where no permission
-    event could refuse it."""
-    return (
-        event.type in EXEC_TYPES
-        and event.res >= 0
-        and event.proc.exe_from_memfd
-        and not event.container.is_host
-    )
+def ran_in_container(event: Event) -> bool:
+    """Whether the event is an exec in a container that succeeded (the program runs)."""
+    return event.type in EXEC_TYPES and event.res >= 0 and not event.container.is_host
 
 
-def action_of(deviation: Deviation, event: Event) -> str:
-    """What protect did: refused by the exec guard (the exec failed), killed at exec (a
-    memfd); else only an alert, also for an exec that ran (its container was not guarded
-    yet), which must not be recorded as refused."""
+def action_of(deviation: Deviation, event: Event, killed: bool = False) -> str:
+    """What protect did: refused by the exec guard (the exec failed), killed at exec (it
+    ran: a memfd, or its container was not guarded yet); else only an alert (an exec that
+    ran is never recorded as refused)."""
     if deviation.mode is not Mode.PROTECT or event.type not in EXEC_TYPES:
         return "alert"
-    if killed_at_exec(event):
-        return "kill"
+    if killed:
+        return "killed"
     return "refused" if event.res < 0 else "alert"
 
 
-def deviation_alert(event: Event, deviations: list[Deviation], why: str = "") -> Alert:
-    """One alert for what one event did outside the profile (drift first), naming it all."""
+def deviation_alert(
+    event: Event, deviations: list[Deviation], why: str = "", killed: bool = False
+) -> Alert:
+    """One alert for what one event did outside the profile (drift first), naming it all
+    (`killed`: protect killed the process at exec, `why` says why)."""
     lead = next((d for d in deviations if d.drift), deviations[0])
     group = workload_group(event.container)
     rule = DRIFT_RULE if lead.drift else DEVIATION_RULE
@@ -200,9 +225,11 @@ def deviation_alert(event: Event, deviations: list[Deviation], why: str = "") ->
         d.behaviour.describe() for d in [lead, *(d for d in deviations if d is not lead)]
     )
     priority = Priority.CRITICAL if lead.mode is Mode.PROTECT else Priority.WARNING
+    action = action_of(lead, event, killed)
+    because = f" action={action} reason={why}" if why else ""
     text = (
         f"{rule} (new {what} group={group.name} mode={lead.mode.value} "
-        f"proc.exepath={event.proc.exepath} container_id={event.container.short_id})"
+        f"proc.exepath={event.proc.exepath} container_id={event.container.short_id}{because})"
     )
     fields: dict[str, object] = {
         "profile.group": group.id,
@@ -211,7 +238,7 @@ def deviation_alert(event: Event, deviations: list[Deviation], why: str = "") ->
         "profile.new": lead.behaviour.value,
         "profile.all_new": what,
         "profile.mode": lead.mode.value,
-        "profile.action": action_of(lead, event),
+        "profile.action": action,
         "profile.reason": why,
         "proc.exepath": event.proc.exepath,
         "proc.pid": event.proc.pid,

@@ -1,5 +1,5 @@
 """Protect mode on this host: the exec guard kept on the containers of protected groups,
-processes killed at exec where no permission event could stop them, executables hashed.
+processes killed at exec where no permission event stopped them, executables hashed.
 
 `Protection` binds a `ProfileDetector` to an `ExecGuard`: a container is guarded from the
 first event seen of it while its group is in protect, and released when the group
@@ -70,7 +70,8 @@ def _root_of(container: Container) -> Path:
 
 
 def kill_at_exec(event: Event) -> None:
-    """SIGKILL the process that ran what could not be refused (a memfd), by pidfd."""
+    """SIGKILL, by pidfd, a process whose exec protect refuses but no permission event
+    stopped (a memfd; a container the guard was not on yet)."""
     try:
         fd = os.pidfd_open(event.proc.pid)
     except OSError:
