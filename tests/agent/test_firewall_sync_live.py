@@ -8,6 +8,7 @@ port is cut while the learned one keeps working, also after the web container re
 
 from __future__ import annotations
 
+import json
 import os
 import time
 import uuid
@@ -15,7 +16,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import kubernetes_validate
 import pytest
+import yaml
 
 from stockade.agent.enroll import enroll
 from stockade.agent.firewall_sync import FirewallSync, running_containers
@@ -161,4 +164,21 @@ def test_discover_monitor_protect_through_the_platform(
     flows = {f["port"]: f for f in admin.get("/api/v1/flows").json()["flows"]}
     assert flows[8080]["allowed"] and not flows[9090]["allowed"]
     assert flows[9090]["violations"] >= 1
-    assert "port: 8080" in admin.get("/api/v1/networkpolicies").text
+    # The exported policies select the pods by the labels the containers really carry.
+    policies = yaml.safe_load(admin.get("/api/v1/networkpolicies").text)["items"]
+    for document in policies:
+        kubernetes_validate.validate(document, kubernetes_validate.latest_version(), strict=True)
+    by_name = {p["metadata"]["name"]: p["spec"] for p in policies}
+    web_spec, client_spec = by_name[f"stockade-{web_group}"], by_name[f"stockade-{client_group}"]
+    carried = {n: podman.cmd("inspect", "--format", "{{json .Config.Labels}}", n).stdout
+               for n in names.values()}  # fmt: skip
+    for spec, name in ((web_spec, names["web"]), (client_spec, names["client"])):
+        labels = spec["podSelector"]["matchLabels"]
+        assert labels, spec
+        assert labels.items() <= json.loads(carried[name]).items(), (labels, carried[name])
+    assert web_spec["ingress"] == [
+        {
+            "from": [{"namespaceSelector": {}, "podSelector": client_spec["podSelector"]}],
+            "ports": [{"protocol": "TCP", "port": 8080}],
+        }
+    ]

@@ -16,11 +16,13 @@ from stockade.firewall.conntrack import parse_conntrack, tracked_connections
 from stockade.firewall.enforce import Enforcer, Member
 from stockade.firewall.events import connection_of, from_a_container
 from stockade.firewall.flows import EXTERNAL, Connection, aggregate, merge, outbound
-from stockade.firewall.networkpolicy import GROUP_LABEL, network_policies, to_yaml
+from stockade.firewall.networkpolicy import UNSELECTABLE_PEERS, network_policies, to_yaml
 from stockade.firewall.nftrules import TABLE, protect_commands
 from stockade.firewall.sockets import connections, parse_sockstat, parse_table, read_sockets
 from stockade.model import Container, Event, Process
 from stockade.model.events import FdInfo
+from stockade.profiles.groups import GROUP_LABEL, group_id
+from stockade.profiles.selectors import pod_selector
 
 # /proc/net/tcp of a client: a listener on 22, an outbound to 10.88.0.5:8080 (TIME_WAIT),
 # an accepted one on 22 from outside, and an outbound to 203.0.113.9:443.
@@ -223,40 +225,74 @@ def test_enforcer_applies_once_per_namespace_and_removes_when_unprotected() -> N
     assert enforcer.sync([restarted], [], set()).removed == [web.container_id]
 
 
-def test_network_policy_export_is_valid_and_matches_the_rules() -> None:
-    rules = [
-        AllowRule(src="client-1a2b3c4d", dst="web-5e6f7a8b", port=8080),
-        AllowRule(
-            src="web-5e6f7a8b", dst="203.0.113.0/24", dst_kind=EXTERNAL, port=443, protocol="tcp"
-        ),
-    ]
-    documents = yaml.safe_load(to_yaml(network_policies(rules)))["items"]
+# A Kubernetes Deployment's pod, a pod grouped by the explicit label, and a container
+# outside Kubernetes that no label defines.
+WEB_POD = Container(
+    id="w" * 64, name="web", image_repository="shop/web", pod_name="web-7d4b9c8f6d-x2x9q",
+    pod_namespace="shop", pod_labels={"app.kubernetes.io/name": "web", "app": "web",
+                                      "pod-template-hash": "7d4b9c8f6d"},
+)  # fmt: skip
+CLIENT_POD = Container(
+    id="c" * 64, name="client", image_repository="shop/client", pod_name="client",
+    pod_namespace="shop", pod_labels={GROUP_LABEL: "shop-client"},
+)  # fmt: skip
+LONER = Container(id="l" * 64, image_repository="tools/loner")
+
+
+def _export(rules: list[AllowRule]) -> tuple[str, list[dict[str, Any]]]:
+    selectors = {str(group_id(c)): pod_selector(c) for c in (WEB_POD, CLIENT_POD, LONER)}
+    text = to_yaml(*network_policies(rules, selectors))
+    documents: list[dict[str, Any]] = yaml.safe_load(text)["items"]
     for document in documents:
         kubernetes_validate.validate(document, kubernetes_validate.latest_version(), strict=True)
-    by_group = {d["spec"]["podSelector"]["matchLabels"][GROUP_LABEL]: d["spec"] for d in documents}
-    web = by_group["web-5e6f7a8b"]
-    assert web["ingress"] == [
+    return text, documents
+
+
+def test_network_policy_export_is_valid_and_selects_the_pods_by_their_own_labels() -> None:
+    web, client, loner = group_id(WEB_POD), group_id(CLIENT_POD), group_id(LONER)
+    rules = [
+        AllowRule(src=client, dst=web, port=8080),
+        AllowRule(src=web, dst="203.0.113.0/24", dst_kind=EXTERNAL, port=443),
+        AllowRule(src=loner, dst=web, port=9090),
+    ]
+    text, documents = _export(rules)
+    by_name = {d["metadata"]["name"]: d for d in documents}
+    assert set(by_name) == {f"stockade-{web}", f"stockade-{client}"}
+    web_policy, client_policy = by_name[f"stockade-{web}"], by_name[f"stockade-{client}"]
+    in_shop = {"matchLabels": {"kubernetes.io/metadata.name": "shop"}}
+    # the Deployment's pods by the labels their template gives (not the per-revision hash)
+    assert web_policy["metadata"]["namespace"] == "shop"
+    assert web_policy["spec"]["podSelector"] == {
+        "matchLabels": {"app.kubernetes.io/name": "web", "app": "web"}
+    }
+    assert web_policy["spec"]["ingress"] == [
         {
             "from": [
                 {
-                    "namespaceSelector": {},
-                    "podSelector": {"matchLabels": {GROUP_LABEL: "client-1a2b3c4d"}},
+                    "namespaceSelector": in_shop,
+                    "podSelector": {"matchLabels": {GROUP_LABEL: "shop-client"}},
                 }
             ],
             "ports": [{"protocol": "TCP", "port": 8080}],
         }
-    ]
+    ]  # the loner's rule has no peer to name: said so, not invented
+    assert web_policy["metadata"]["annotations"] == {UNSELECTABLE_PEERS: loner}
     assert {
         "to": [{"ipBlock": {"cidr": "203.0.113.0/24"}}],
         "ports": [{"protocol": "TCP", "port": 443}],
-    } in web["egress"]
-    client = by_group["client-1a2b3c4d"]
-    assert client["ingress"] == []
-    assert client["egress"][1]["ports"] == [{"protocol": "TCP", "port": 8080}]
+    } in web_policy["spec"]["egress"]
+    assert client_policy["spec"]["podSelector"] == {"matchLabels": {GROUP_LABEL: "shop-client"}}
+    assert client_policy["spec"]["ingress"] == []
+    assert client_policy["spec"]["egress"][1] == {
+        "to": [{"namespaceSelector": in_shop, "podSelector": web_policy["spec"]["podSelector"]}],
+        "ports": [{"protocol": "TCP", "port": 8080}],
+    }
+    assert f"# group {loner}: no NetworkPolicy, no label selects its pods" in text
 
 
 def test_an_invalid_policy_is_caught_by_the_schema() -> None:
-    bad = network_policies([AllowRule(src="a", dst="b", port=80)])[1]  # b: its ingress
+    rules = [AllowRule(src=group_id(CLIENT_POD), dst=group_id(WEB_POD), port=80)]
+    bad = _export(rules)[1][1]  # the web's: its ingress
     bad["spec"]["ingress"][0]["ports"][0]["protocol"] = 7
     with pytest.raises(kubernetes_validate.ValidationError):
         kubernetes_validate.validate(bad, kubernetes_validate.latest_version(), strict=True)

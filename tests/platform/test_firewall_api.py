@@ -12,6 +12,8 @@ import yaml
 
 from stockade.firewall.allowlist import AllowRule
 from stockade.firewall.flows import Flow, FlowReport
+from stockade.profiles.selectors import PodSelector
+from stockade.profiles.wire import LearnedGroup, LearnedReport
 from tests.support.platform_runner import PlatformRunner
 
 pytestmark = [pytest.mark.server]
@@ -29,6 +31,14 @@ def _report(agent_client: httpx.Client, report: FlowReport) -> httpx.Response:
         content=msgspec.json.encode(report),
         headers={"Content-Type": "application/json"},
     )
+
+
+def _announce(agent_client: httpx.Client, group: str, selector: PodSelector) -> None:
+    report = LearnedReport(groups=[LearnedGroup(id=group, name=group, first_seen_ns=NS,
+                                                selector=selector)])  # fmt: skip
+    answer = agent_client.post("/api/v1/agent/profiles", content=msgspec.json.encode(report),
+                               headers={"Content-Type": "application/json"})  # fmt: skip
+    assert answer.status_code == 200, answer.text
 
 
 def test_flows_learn_rules_and_export_network_policies(
@@ -59,11 +69,31 @@ def test_flows_learn_rules_and_export_network_policies(
     )
     assert [r.id for r in agent_rules] == [rules[0]["id"]]
 
+    exported = admin.get("/api/v1/networkpolicies").text
+    assert yaml.safe_load(exported)["items"] == []  # no agent said which pods they are
+    assert "# group web-1: no NetworkPolicy, no label selects its pods" in exported
+    # Agents report the groups' pods: two web pods of two revisions, one client pod.
+    for version in ("v1", "v2"):
+        web_pod = PodSelector(labels={"app": "web", "version": version}, namespace="shop")
+        _announce(agent.client, "web-1", web_pod)
+    _announce(agent.client, "client-1", PodSelector(labels={"stockade.group": "client"}))
     policies = yaml.safe_load(admin.get("/api/v1/networkpolicies").text)["items"]
     for document in policies:
         kubernetes_validate.validate(document, kubernetes_validate.latest_version(), strict=True)
     web = next(p for p in policies if p["metadata"]["name"] == "stockade-web-1")
-    assert web["spec"]["ingress"][0]["ports"] == [{"protocol": "TCP", "port": 8080}]
+    assert web["spec"]["podSelector"] == {"matchLabels": {"app": "web"}}  # what both carry
+    assert web["metadata"]["namespace"] == "shop"
+    assert web["spec"]["ingress"] == [
+        {
+            "from": [
+                {
+                    "namespaceSelector": {},
+                    "podSelector": {"matchLabels": {"stockade.group": "client"}},
+                }
+            ],
+            "ports": [{"protocol": "TCP", "port": 8080}],
+        }
+    ]
 
 
 def test_rules_crud_and_roles(running: PlatformRunner, admin: httpx.Client) -> None:

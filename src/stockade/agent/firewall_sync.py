@@ -37,6 +37,7 @@ from stockade.model import Alert, Container, Event
 from stockade.model.alerts import THIS_HOST, Priority, new_alert
 from stockade.profiles.groups import group_id, workload_group
 from stockade.profiles.modes import Mode, ModePolicy, effective_modes
+from stockade.profiles.selectors import pod_selector
 from stockade.profiles.wire import LearnedGroup, LearnedReport, ProfilePush
 
 log = logging.getLogger(__name__)
@@ -244,10 +245,13 @@ class FirewallSync:
 
     def _announce(self, client: httpx.Client, running: Sequence[Container], now: int) -> None:
         """Make the platform know each group (so a user can set its mode) once."""
-        new = {g.id: g for g in map(workload_group, running) if g.id not in self._announced}
+        new = {g.id: (g, c) for c in running if (g := workload_group(c)).id not in self._announced}
         if not new:
             return
-        groups = [LearnedGroup(id=g.id, name=g.name, first_seen_ns=now) for g in new.values()]
+        groups = [
+            LearnedGroup(id=g.id, name=g.name, first_seen_ns=now, selector=pod_selector(c))
+            for g, c in new.values()
+        ]
         try:
             sent = client.post(
                 self._url + PROFILES_PATH, content=msgspec.json.encode(LearnedReport(groups=groups))

@@ -10,6 +10,7 @@ from stockade.platform.errors import PlatformConfigError
 from stockade.platform.services.firewall import FirewallStore
 from stockade.platform.store.base import STORES, Store, StoreError
 from stockade.platform.store.fleet import FleetState
+from stockade.platform.store.group_selectors import GroupSelectorStore
 from stockade.platform.store.incidents import IncidentStore
 from stockade.platform.store.profiles import ProfileStore
 from stockade.registry import Registry
@@ -54,6 +55,14 @@ def open_profile_store(store: Store) -> ProfileStore | None:
     from stockade.platform.store.sqlite_profiles import SqliteProfileStore
 
     return SqliteProfileStore(store) if isinstance(store, SqliteStore) else None
+
+
+def open_group_selectors(store: Store) -> GroupSelectorStore | None:
+    """The workload groups' pod selectors kept beside `store`, or None where it keeps none."""
+    from stockade.platform.store.sqlite import SqliteStore
+    from stockade.platform.store.sqlite_group_selectors import SqliteGroupSelectors
+
+    return SqliteGroupSelectors(store) if isinstance(store, SqliteStore) else None
 
 
 def open_incident_store(store: Store) -> IncidentStore:

@@ -25,6 +25,7 @@ from stockade.platform.backends import (
     check_backends,
     open_bus,
     open_firewall_store,
+    open_group_selectors,
     open_incident_store,
     open_profile_store,
     open_store,
@@ -113,7 +114,9 @@ def _profile_service(
     """Groups and profiles, where the store keeps them (modes by the configured policy)."""
     profiles = open_profile_store(store)
     policy = ModePolicy(discover_minutes=config.profile_discover_minutes)
-    return ProfileService(profiles, runner, policy) if profiles is not None else None
+    if profiles is None:
+        return None
+    return ProfileService(profiles, runner, policy, open_group_selectors(store))
 
 
 def _url_host(host: str) -> str:
@@ -283,7 +286,9 @@ class Platform:
             actions=actions,
             policies=PolicyService(action_store(store), runner, actions),
             profiles=_profile_service(store, runner, config),
-            firewall=FirewallService(open_firewall_store(store), runner),
+            firewall=FirewallService(
+                open_firewall_store(store), runner, open_group_selectors(store)
+            ),
             query_budget_s=config.query_budget_s,
             host_risk=HostRisk(config.vulndb),
         )

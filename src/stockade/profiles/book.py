@@ -17,6 +17,7 @@ from stockade.model.entities import Container
 from stockade.profiles.groups import GroupId, WorkloadGroup, workload_group
 from stockade.profiles.modes import GroupModes, GroupState, Mode, ModePolicy, effective_modes
 from stockade.profiles.profile import NETWORK_KINDS, Behaviour, Kind, Profile, merged
+from stockade.profiles.selectors import PodSelector, common, pod_selector
 
 MAX_CACHED_CONTAINERS = 4096
 
@@ -40,6 +41,7 @@ class ProfileBook:
     states: dict[GroupId, GroupState] = field(default_factory=dict)
     learned: dict[GroupId, set[Behaviour]] = field(default_factory=dict)  # not yet sent
     names: dict[GroupId, str] = field(default_factory=dict)
+    selectors: dict[GroupId, PodSelector] = field(default_factory=dict)  # over its containers
     _reported: set[tuple[GroupId, Behaviour, Mode]] = field(default_factory=set)
     _groups: dict[str, WorkloadGroup] = field(default_factory=dict)  # by container id
 
@@ -55,6 +57,8 @@ class ProfileBook:
                 self._groups.clear()
             found = self._groups[container.id] = workload_group(container)
             self.names[found.id] = found.name
+            seen, selector = self.selectors.get(found.id), pod_selector(container)
+            self.selectors[found.id] = common(seen, selector) if seen else selector
         return found
 
     def modes(self, group: GroupId, now_ns: int) -> GroupModes:

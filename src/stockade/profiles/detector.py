@@ -119,6 +119,7 @@ class ProfileDetector:
                     name=self.book.names.get(group, group),
                     first_seen_ns=self.book.states[group].first_seen_ns,
                     behaviours=sorted(behaviours),
+                    selector=self.book.selectors.get(group),
                 )
                 for group, behaviours in learned.items()
             ]

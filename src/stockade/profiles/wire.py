@@ -8,6 +8,7 @@ import msgspec
 
 from stockade.profiles.modes import GroupState, ModePolicy
 from stockade.profiles.profile import Behaviour, Profile
+from stockade.profiles.selectors import PodSelector
 
 
 class LearnedGroup(msgspec.Struct, frozen=True, kw_only=True):
@@ -18,6 +19,7 @@ class LearnedGroup(msgspec.Struct, frozen=True, kw_only=True):
     # a time in ns since the epoch: bounded, as the store keeps it in a signed 64-bit integer
     first_seen_ns: Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]
     behaviours: list[Behaviour] = msgspec.field(default_factory=list)
+    selector: PodSelector | None = None  # the pods it is, as a container of it shows
 
 
 class LearnedReport(msgspec.Struct, frozen=True, kw_only=True):

@@ -14,6 +14,7 @@ from stockade.firewall.allowlist import AllowRule, check_rule, learn
 from stockade.firewall.flows import Flow, FlowReport
 from stockade.firewall.networkpolicy import network_policies, to_yaml
 from stockade.platform.errors import PlatformError
+from stockade.platform.store.group_selectors import GroupSelectorStore
 from stockade.platform.store.runner import StoreRunner
 
 MAX_FLOWS_PER_REPORT = 10_000
@@ -36,9 +37,15 @@ class FirewallStore(Protocol):
 class FirewallService:
     """Reads and changes the firewall's flows and rules."""
 
-    def __init__(self, store: FirewallStore, runner: StoreRunner) -> None:
+    def __init__(
+        self,
+        store: FirewallStore,
+        runner: StoreRunner,
+        selectors: GroupSelectorStore | None = None,
+    ) -> None:
         self._store = store
         self._runner = runner
+        self._selectors = selectors
 
     async def report(self, agent_id: str, report: FlowReport) -> int:
         """Store an agent's flows; those of learning groups become learned rules."""
@@ -87,5 +94,7 @@ class FirewallService:
         return await self._runner.write(self._store.delete_rule, rule_id)
 
     async def network_policies_yaml(self) -> str:
-        """Every group's NetworkPolicy, as one YAML stream."""
-        return to_yaml(network_policies(r for r, _, _ in await self.rules()))
+        """Every group's NetworkPolicy (pods selected as their groups' sightings say), as YAML."""
+        rules = [r for r, _, _ in await self.rules()]
+        selectors = await self._runner.read(self._selectors.selectors) if self._selectors else {}
+        return to_yaml(*network_policies(rules, selectors))

@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass
 
 from stockade.platform.errors import PlatformError
+from stockade.platform.store.group_selectors import GroupSelectorStore
 from stockade.platform.store.profiles import GroupRecord, ProfileStore, ProfileVersion
 from stockade.platform.store.runner import StoreRunner
 from stockade.profiles.groups import GroupId
@@ -52,10 +53,17 @@ def _profile(group_id: str, stored: ProfileVersion | None) -> Profile:
 class ProfileService:
     """Groups, modes and profiles: the store's calls, run off the event loop."""
 
-    def __init__(self, store: ProfileStore, runner: StoreRunner, policy: ModePolicy) -> None:
+    def __init__(
+        self,
+        store: ProfileStore,
+        runner: StoreRunner,
+        policy: ModePolicy,
+        selectors: GroupSelectorStore | None = None,
+    ) -> None:
         self._store = store
         self._runner = runner
         self.policy = policy
+        self._selectors = selectors
 
     async def groups(self) -> list[GroupStatus]:
         """Every group with its modes now."""
@@ -138,6 +146,8 @@ class ProfileService:
         stored = 0
         for learned in report.groups:
             self._store.see_group(learned.id, learned.name, learned.first_seen_ns)
+            if learned.selector is not None and self._selectors is not None:
+                self._selectors.merge_selector(learned.id, learned.selector)
             current = _profile(learned.id, self._store.latest_profile(learned.id))
             grown = merged(current, learned.behaviours)
             if grown.items != current.items or current.version == 0:

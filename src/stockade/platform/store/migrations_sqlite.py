@@ -483,4 +483,15 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
         CREATE INDEX fleet_outbox_batch ON fleet_outbox (agent_id, batch_seq)
         """,
     ),
+    (
+        19,
+        # each workload group's pod selector (JSON: labels, namespace, or why none), what
+        # its sightings have in common: the NetworkPolicy export selects pods by it
+        """
+        CREATE TABLE group_selectors (
+            group_id TEXT NOT NULL PRIMARY KEY,
+            selector TEXT NOT NULL
+        )
+        """,
+    ),
 )
