@@ -20,6 +20,8 @@ test_pkgs+=(openssh-server openssh-client)
 test_pkgs+=(debootstrap sqlite3 systemd)
 # deploy/compose.yaml brought up for real from those images (tests/deploy/test_compose_run.py).
 test_pkgs+=(podman-compose)
+# A Docker Engine the image-name tests load images into (tests/scan/test_runtime_daemons.py).
+test_pkgs+=(docker.io)
 bench_pkgs=(redis-tools hyperfine)
 
 pkgs=("${run_pkgs[@]}")

@@ -15,6 +15,8 @@ import pytest
 
 from tests.support import capabilities
 from tests.support.ci import skip_or_fail
+from tests.support.containerd import Containerd
+from tests.support.containerd import unavailable_reason as containerd_unavailable
 from tests.support.nats import NatsServer
 from tests.support.podman import Podman
 from tests.support.postgres import TEMPLATE as POSTGRES_TEMPLATE
@@ -58,6 +60,18 @@ def podman() -> Iterator[Podman]:
 def busybox_image(podman: Podman, tmp_path_factory: pytest.TempPathFactory) -> str:
     """A busybox image built locally (no registry here); returns its name."""
     return podman.build_busybox_image(tmp_path_factory.mktemp("busybox-rootfs"))
+
+
+@pytest.fixture(scope="session")
+def containerd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Containerd]:
+    """One containerd of the test run's own (its socket under tmp), shared by every test."""
+    reason = containerd_unavailable()
+    if reason:
+        skip_or_fail(reason)
+    daemon = Containerd(tmp_path_factory.mktemp("ctd"))
+    daemon.start()
+    yield daemon
+    daemon.stop()
 
 
 @pytest.fixture(scope="session")

@@ -1,9 +1,9 @@
 """ContainerdRuntime against a real containerd started by the test, with real runc tasks.
 
-The daemon runs on its own root, state dir and socket (tests/support/containerd.py); the
-busybox image built with podman is imported from an OCI archive. The adapter is pointed at
-that daemon's task root and socket, and containers are found from the cgroup id of their
-init process as the sensor would report it.
+The daemon (the session's `containerd` fixture, tests/support/containerd.py) runs on its own
+root, state dir and socket; the busybox image built with podman is imported from an OCI
+archive. The adapter is pointed at that daemon's task root and socket, and containers are
+found from the cgroup id of their init process as the sensor would report it.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import os
 import secrets
 import socket
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,25 +22,13 @@ from stockade.context.containerd_api import ContainerdClient
 from stockade.context.resolver import CgroupIndex
 from stockade.model import Container
 from stockade.sensor import procfs
-from tests.support.ci import skip_or_fail
-from tests.support.containerd import Containerd, unavailable_reason
+from tests.support.containerd import Containerd
 
 pytestmark = [pytest.mark.root, pytest.mark.podman]
 
 PLAIN_NS = "stockade-test"
 CRI_NS = "k8s.io"
 CRI = "io.kubernetes.cri."
-
-
-@pytest.fixture(scope="module")
-def containerd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Containerd]:
-    reason = unavailable_reason()
-    if reason:
-        skip_or_fail(reason)
-    daemon = Containerd(tmp_path_factory.mktemp("ctd"))
-    daemon.start()
-    yield daemon
-    daemon.stop()
 
 
 @pytest.fixture(scope="module")

@@ -88,7 +88,8 @@ def _saved(
 def _docker(ref: str, name: str, docker: str) -> Source | str:
     found = _run(docker, "image", "inspect", "--format", "{{.Id}}", name)
     if found.returncode != 0:
-        return _why(found)
+        # "Error: No such image: NAME" (CLI 20.10), "Error response from daemon: ..." (28)
+        return "no such image" if b"No such image" in found.stderr else _why(found)
     return _saved(
         ref, lambda archive: [docker, "save", "-o", str(archive), name], _SavedDockerImage
     )
@@ -109,7 +110,7 @@ def _containerd_socket_missing() -> str | None:
 def _containerd(ref: str, name: str, ctr: str) -> Source | str:
     if missing := _containerd_socket_missing():
         return missing
-    namespace = os.environ.get("CONTAINERD_NAMESPACE", "default")
+    namespace = os.environ.get("CONTAINERD_NAMESPACE", "default")  # only this one, as Trivy
     listed = _run(ctr, "-n", namespace, "images", "ls", "-q")
     if listed.returncode != 0:
         return _why(listed)
