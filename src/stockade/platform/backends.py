@@ -1,5 +1,7 @@
 """The store and bus a platform runs on, built from its configuration through the
-STORES and BUSES registries (the only place the platform chooses them)."""
+STORES and BUSES registries (the only place the platform chooses them), and the stores kept
+beside the store: profiles, firewall, incidents and fleet state, one implementation each
+over the SQL `Database` both the SQLite and the PostgreSQL store are."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from stockade.platform.store.fleet import FleetState
 from stockade.platform.store.group_selectors import GroupSelectorStore
 from stockade.platform.store.incidents import IncidentStore
 from stockade.platform.store.profiles import ProfileStore
+from stockade.platform.store.sql import Database
 from stockade.registry import Registry
 
 F = TypeVar("F")
@@ -51,10 +54,10 @@ def open_bus(bus_id: str, location: str) -> Bus:
 
 def open_profile_store(store: Store) -> ProfileStore | None:
     """The workload groups and profiles kept beside `store`, or None where it keeps none."""
-    from stockade.platform.store.sqlite import SqliteStore
+    # imported here: a store module is loaded by the STORES registry, never before it is read
     from stockade.platform.store.sqlite_profiles import SqliteProfileStore
 
-    return SqliteProfileStore(store) if isinstance(store, SqliteStore) else None
+    return SqliteProfileStore(store) if isinstance(store, Database) else None
 
 
 def open_group_selectors(store: Store) -> GroupSelectorStore | None:
@@ -67,30 +70,27 @@ def open_group_selectors(store: Store) -> GroupSelectorStore | None:
 
 def open_incident_store(store: Store) -> IncidentStore:
     """The incidents kept beside `store` (in the same database)."""
-    # imported here: a store module is loaded by the STORES registry, never before it is read
-    from stockade.platform.store.sqlite import SqliteStore
     from stockade.platform.store.sqlite_incidents import SqliteIncidentStore
 
-    if isinstance(store, SqliteStore):
-        return SqliteIncidentStore(store)
-    raise StoreError(f"the {type(store).__name__} store keeps no incidents yet")
+    return SqliteIncidentStore(_database(store, "incidents"))
 
 
 def open_fleet_state(store: Store) -> FleetState:
     """The fleet correlations' shared state kept beside `store` (in the same database)."""
-    from stockade.platform.store.sqlite import SqliteStore
     from stockade.platform.store.sqlite_fleet import SqliteFleetState
 
-    if isinstance(store, SqliteStore):
-        return SqliteFleetState(store)
-    raise StoreError(f"the {type(store).__name__} store keeps no fleet correlation state yet")
+    return SqliteFleetState(_database(store, "fleet correlation state"))
 
 
 def open_firewall_store(store: Store) -> FirewallStore:
     """The firewall's flows and rules kept beside `store` (in the same database)."""
-    from stockade.platform.store.sqlite import SqliteStore
     from stockade.platform.store.sqlite_firewall import SqliteFirewall
 
-    if isinstance(store, SqliteStore):
-        return SqliteFirewall(store)
-    raise StoreError(f"the {type(store).__name__} store keeps no firewall flows yet")
+    return SqliteFirewall(_database(store, "firewall flows"))
+
+
+def _database(store: Store, what: str) -> Database:
+    """`store` as the SQL database the store modules run on (SQLite's or PostgreSQL's)."""
+    if isinstance(store, Database):
+        return store
+    raise StoreError(f"the {type(store).__name__} store keeps no {what}")

@@ -13,7 +13,7 @@ from stockade.platform.store.runner import StoreRunner
 from stockade.profiles.groups import GroupId
 from stockade.profiles.modes import GroupModes, GroupState, Mode, ModePolicy, effective_modes
 from stockade.profiles.profile import Profile, ProfileFormatError, from_yaml, merged, to_yaml
-from stockade.profiles.wire import LearnedReport, ProfilePush, PushedGroup
+from stockade.profiles.wire import LearnedGroup, LearnedReport, ProfilePush, PushedGroup
 
 MAX_PROFILE_BYTES = 4 * 1024 * 1024
 
@@ -148,13 +148,23 @@ class ProfileService:
             self._store.see_group(learned.id, learned.name, learned.first_seen_ns)
             if learned.selector is not None and self._selectors is not None:
                 self._selectors.merge_selector(learned.id, learned.selector)
+            stored += self._merge_group(learned, f"agent {agent_id}")
+        return stored
+
+    def _merge_group(self, learned: LearnedGroup, by: str) -> int:
+        """Merge into the latest version; again on a newer one if another platform process
+        stored it meanwhile (so neither's additions are lost). 1 if a version was stored."""
+        while True:
             current = _profile(learned.id, self._store.latest_profile(learned.id))
             grown = merged(current, learned.behaviours)
-            if grown.items != current.items or current.version == 0:
-                text = to_yaml(Profile(group=grown.group, items=grown.items))
-                self._store.add_profile(learned.id, text, f"agent {agent_id}", time.time_ns())
-                stored += 1
-        return stored
+            if grown.items == current.items and current.version != 0:
+                return 0
+            text = to_yaml(Profile(group=grown.group, items=grown.items))
+            added = self._store.add_profile_after(
+                learned.id, current.version, text, by, time.time_ns()
+            )
+            if added is not None:
+                return 1
 
     async def push(self, since: int) -> ProfilePush:
         """Every group's modes and profile, unless the revision is still `since`."""

@@ -67,6 +67,12 @@ class ProfileStore(Protocol):
         """Store a new version (the latest plus one) of the group's profile."""
         ...
 
+    def add_profile_after(
+        self, group_id: str, version: int, yaml: str, by: str, now: int
+    ) -> ProfileVersion | None:
+        """Store `yaml` as version `version + 1`; None when another writer took it first."""
+        ...
+
     def revision(self) -> int:
         """The revision counter (0 before any change)."""
         ...

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
 T = TypeVar("T")
@@ -58,6 +59,21 @@ class Budgeted(Protocol):
 
     def within(self, budget_s: float, run: Callable[[], T]) -> T:
         """Run `run`, its statements stopped (QueryTimeout) once `budget_s` has passed."""
+        ...
+
+
+@runtime_checkable
+class Database(Protocol):
+    """A store the SQL modules run on, SQLite or PostgreSQL (`SqliteStore`, `PostgresStore`):
+    this thread's connection, and one write transaction (serialised with the store's other
+    writes: SQLite's lock; on PostgreSQL an advisory lock, across processes too)."""
+
+    def connection(self) -> Connection:
+        """This thread's connection, for reads."""
+        ...
+
+    def transaction(self) -> AbstractContextManager[Connection]:
+        """This thread's connection inside one write transaction (rolled back on error)."""
         ...
 
 

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from stockade.firewall.allowlist import AllowRule
 from stockade.firewall.flows import Flow
-from stockade.platform.store.sqlite import SqliteStore
+from stockade.platform.store.sql import Database
 
 _FLOW_COLUMNS = "src_kind, src, dst_kind, dst, port, protocol, count, first_ns, last_ns"
 _RULE_COLUMNS = "src_kind, src, dst_kind, dst, port, protocol, origin"
@@ -15,7 +15,7 @@ _RULE_COLUMNS = "src_kind, src, dst_kind, dst, port, protocol, origin"
 class SqliteFirewall:
     """Flows and allow rules kept in the SQLite store's own database file."""
 
-    def __init__(self, store: SqliteStore) -> None:
+    def __init__(self, store: Database) -> None:
         self._store = store
 
     def add_flows(self, flows: Iterable[Flow], violations: Iterable[bool]) -> int:

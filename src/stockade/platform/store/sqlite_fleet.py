@@ -28,8 +28,7 @@ from stockade.detect.fleet import (
 )
 from stockade.model.alerts import Alert
 from stockade.platform.store import sqlite_fleet_outbox as outbox
-from stockade.platform.store.sql import Connection
-from stockade.platform.store.sqlite import SqliteStore
+from stockade.platform.store.sql import Connection, Database
 from stockade.platform.store.sqlite_batches import ALERT_COLUMNS, alert_row
 
 _INSERT_SIGNAL = (
@@ -45,7 +44,7 @@ _INSERT_ALERT = (
 class SqliteFleetState:  # a FleetState (stockade.platform.store.fleet)
     """`FleetState` in the store's own database (SQLite or PostgreSQL)."""
 
-    def __init__(self, store: SqliteStore) -> None:
+    def __init__(self, store: Database) -> None:
         self._store = store
 
     def judge(

@@ -18,8 +18,7 @@ from stockade.platform.store.incidents import (
     IncidentQuery,
     IncidentRecord,
 )
-from stockade.platform.store.sql import Connection
-from stockade.platform.store.sqlite import SqliteStore
+from stockade.platform.store.sql import Connection, Database
 from stockade.platform.store.sqlite_queries import STORED_ALERT_COLUMNS, stored_alert
 
 _COLUMNS = (
@@ -56,7 +55,7 @@ def _record(row: tuple[Any, ...]) -> IncidentRecord:
 class SqliteIncidentStore:
     """An `IncidentStore` in the SQLite store's own database file."""
 
-    def __init__(self, store: SqliteStore) -> None:
+    def __init__(self, store: Database) -> None:
         self._store = store
 
     def ungrouped_alerts(self, agent_id: str, seqs: list[int]) -> set[int]:
@@ -115,7 +114,7 @@ class SqliteIncidentStore:
                         [(ids[-1], agent_id, seq) for seq in draft.alert_seqs],
                     )
         except sqlite3.Error as e:
-            raise StoreError(f"cannot store incidents in {self._store.path}: {e}") from e
+            raise StoreError(f"cannot store incidents: {e}") from e
         return ids
 
     def list_incidents(self, query: IncidentQuery) -> list[IncidentRecord]:

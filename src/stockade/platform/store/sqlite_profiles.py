@@ -1,21 +1,24 @@
-"""Workload groups and their versioned profiles in SQLite, beside `SqliteStore`'s tables.
+"""Workload groups and their versioned profiles, beside the store's tables (SQLite or
+PostgreSQL: the same SQL, through `dialect.py` on PostgreSQL).
 
 A group's row keeps its first sighting and the modes a user set (NULL: the policy
 decides); each stored profile is a new version (its YAML, who, when); one revision
-counter goes up on every change so agents know when to fetch again.
+counter goes up on every change so agents know when to fetch again. Versions never
+collide when several platform processes write one group at once: a new number is read and
+written in one statement, and a merge made on a version read earlier is stored only as
+that version's successor (`add_profile_after`), else merged again on the newer one.
 """
 
 from __future__ import annotations
 
 from stockade.platform.store.profiles import GroupRecord, ProfileVersion
-from stockade.platform.store.sql import Connection
-from stockade.platform.store.sqlite import SqliteStore
+from stockade.platform.store.sql import Connection, Database
 
 
 class SqliteProfileStore:
-    """`ProfileStore` on the `SqliteStore`'s connections."""
+    """`ProfileStore` on the store's connections (SQLite's or PostgreSQL's)."""
 
-    def __init__(self, store: SqliteStore) -> None:
+    def __init__(self, store: Database) -> None:
         self._store = store
 
     def groups(self) -> list[GroupRecord]:
@@ -86,16 +89,30 @@ class SqliteProfileStore:
     def add_profile(self, group_id: str, yaml: str, by: str, now: int) -> ProfileVersion:
         """Store a new version (the latest plus one) of the group's profile."""
         with self._store.transaction() as conn:
+            # one statement: the next number is taken where it is written (the key
+            # (group_id, version) refuses a second writer's same number, never overwrites)
             row = conn.execute(
-                "SELECT MAX(version) FROM profile_versions WHERE group_id = ?", (group_id,)
+                "INSERT INTO profile_versions (group_id, version, yaml, created_at, created_by) "
+                "SELECT ?, COALESCE(MAX(version), 0) + 1, ?, ?, ? FROM profile_versions "
+                "WHERE group_id = ? RETURNING version",
+                (group_id, yaml, now, by, group_id),
             ).fetchone()
-            version = (row[0] or 0) + 1
-            conn.execute(
-                "INSERT INTO profile_versions VALUES (?, ?, ?, ?, ?)",
-                (group_id, version, yaml, now, by),
-            )
             _bump(conn)
-        return ProfileVersion(group_id, version, yaml, now, by)
+        return ProfileVersion(group_id, int(row[0]), yaml, now, by)
+
+    def add_profile_after(
+        self, group_id: str, version: int, yaml: str, by: str, now: int
+    ) -> ProfileVersion | None:
+        """Store `yaml` as version `version + 1`; None when another writer took it first."""
+        with self._store.transaction() as conn:
+            cursor = conn.execute(
+                "INSERT OR IGNORE INTO profile_versions VALUES (?, ?, ?, ?, ?)",
+                (group_id, version + 1, yaml, now, by),
+            )
+            if cursor.rowcount != 1:
+                return None
+            _bump(conn)
+        return ProfileVersion(group_id, version + 1, yaml, now, by)
 
     def revision(self) -> int:
         """The revision counter (0 before any change)."""
