@@ -15,9 +15,9 @@ from stockade.model import Event, Host, Process
 from stockade.model.entities import Container
 from stockade.model.events import Ancestor
 from stockade.profiles.detector import DEVIATION_RULE, ProfileDetector
-from stockade.profiles.groups import group_id
+from stockade.profiles.groups import GROUP_LABEL, GroupId, group_id
 from stockade.profiles.modes import Mode
-from stockade.profiles.profile import Behaviour, Kind, from_yaml
+from stockade.profiles.profile import Behaviour, Kind, Profile, from_yaml, to_yaml
 from tests.support.platform_runner import PlatformRunner
 from tests.support.polling import poll_until
 
@@ -122,3 +122,61 @@ def test_modes_need_an_analyst_and_unknown_groups_are_404(platform: PlatformRunn
         assert (
             viewer.put("/api/v1/groups/nope/mode", json={"process": "protect"}).status_code == 403
         )
+
+
+def test_a_profile_imported_before_the_workload_runs_reaches_its_agents(
+    platform: PlatformRunner, tmp_path: Path
+) -> None:
+    shop = Container(id="e" * 64, name="shop", labels={GROUP_LABEL: "shop-web"})
+    items = {
+        Kind.EXEC: ["/usr/bin/ls"],
+        Kind.EXEC_HASH: ["/usr/bin/ls sha256:00"],
+        Kind.USER: ["33"],
+    }
+    prepared = to_yaml(Profile(group=GroupId("shop-web"), items=items))
+    state = tmp_path / "agent"
+    host = Host(id="host-import", hostname="import-node")
+    creds = enroll(state, platform.agent_url, platform.token(), host, platform.ca_fingerprint)
+    with contextlib.closing(platform.login()) as admin:
+        # by the label value the workload's containers will carry: the group is made
+        answer = admin.put("/api/v1/profiles/shop-web", json={"yaml": prepared})
+        assert answer.status_code == 200, answer.text
+        assert (answer.json()["group"], answer.json()["version"]) == (group_id(shop), 1)
+        made = admin.get(f"/api/v1/groups/{group_id(shop)}").json()
+        assert (made["name"], made["profile_version"]) == ("shop-web", 1)
+        # by an id no agent has reported (as exported elsewhere)
+        other = "localhost-api-0a1b2c3d"
+        moved = to_yaml(Profile(group=GroupId(other), items={Kind.EXEC: ["/usr/bin/id"]}))
+        assert admin.put(f"/api/v1/profiles/{other}", json={"yaml": moved}).status_code == 200
+        assert admin.get(f"/api/v1/profiles/{other}").json()["items"]["executables"] == [
+            "/usr/bin/id"
+        ]
+        mismatch = admin.put("/api/v1/profiles/shop-api", json={"yaml": prepared})
+        assert mismatch.status_code == 422
+        assert (
+            admin.put(f"/api/v1/groups/{group_id(shop)}/mode", json={"process": "monitor"}).json()[
+                "process_mode"
+            ]
+            == "monitor"
+        )
+
+    # An agent that then sees the workload judges it by the imported profile at once.
+    sync = _sync(platform, creds, state).start()
+    try:
+        detector = _detector(sync)
+        poll_until(
+            lambda: detector.book.profile(group_id(shop)).has(Behaviour(Kind.EXEC, "/usr/bin/ls")),
+            10,
+            "the imported profile pushed to the agent",
+        )
+
+        def run(path: str) -> Event:
+            proc = Process(pid=7, exepath=path, uid=33)
+            return Event(type="execve", ts=1, proc=proc, container=shop)
+
+        assert [
+            a.output_fields.get("profile.new") for a in detector.inspect(run("/usr/bin/ls"))
+        ] == []
+        assert {a.rule for a in detector.inspect(run("/usr/bin/id"))} == {DEVIATION_RULE}
+    finally:
+        sync.stop()

@@ -30,6 +30,7 @@ _SLUG_UNSAFE = re.compile(r"[^a-z0-9.]+")
 _REPLICASET_TAIL = re.compile(r"-[a-z0-9]{5,10}-[a-z0-9]{5}$")
 _POD_SUFFIX = re.compile(r"-[a-z0-9]{5}$")
 _ORDINAL = re.compile(r"-\d+$")
+_GROUP_ID = re.compile(r"[a-z0-9][a-z0-9.-]*-[0-9a-f]{8}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,10 +51,20 @@ def workload_group(container: Container) -> WorkloadGroup:
     repository = container.image_repository or container.image or container.image_id
     explicit = container.labels.get(GROUP_LABEL) or container.pod_labels.get(GROUP_LABEL)
     if explicit:
-        return WorkloadGroup(_slug_id(explicit, ""), explicit, repository, "label", explicit)
+        return label_group(explicit, repository)
     kind, owner = _owner(container)
     name = f"{repository} ({kind} {owner})" if owner else repository
     return WorkloadGroup(_slug_id(repository, f"{kind}:{owner}"), name, repository, kind, owner)
+
+
+def label_group(value: str, image_repository: str = "") -> WorkloadGroup:
+    """The group of every container labelled `stockade.group=<value>` (known before any runs)."""
+    return WorkloadGroup(_slug_id(value, ""), value, image_repository, "label", value)
+
+
+def is_group_id(text: str) -> bool:
+    """Whether `text` has the form of a group id (a slug, a dash, 8 hex), not of a label value."""
+    return text == HOST_GROUP or _GROUP_ID.fullmatch(text) is not None
 
 
 def group_id(container: Container) -> GroupId:

@@ -3,7 +3,8 @@
 GET /api/v1/groups, /groups/{id}; PUT /groups/{id}/mode (analyst or admin). GET
 /api/v1/profiles, /profiles/{group} (`?version=N`), /profiles/{group}/versions,
 /profiles/{group}/yaml (export); PUT /profiles/{group} (a YAML profile: edit or import,
-stored as the next version). Agents take every change within seconds.
+stored as the next version; a group no agent reported yet is made). Agents take every
+change within seconds.
 """
 
 from __future__ import annotations
@@ -194,14 +195,16 @@ async def export_yaml(
     return Response(stored.yaml, media_type="application/yaml")
 
 
-@router.put("/profiles/{group_id}", response_model=ProfileView, responses=error_responses(404))
+@router.put("/profiles/{group_id}", response_model=ProfileView, responses=error_responses(422))
 async def replace(
     group_id: str, body: ProfileChange, profiles: Profiles, user: Responder
 ) -> ProfileView:
-    """Store an edited or imported YAML profile as the group's next version."""
+    """Store an edited or imported YAML profile as the group's next version.
+
+    A group no agent reported yet is made: `group_id` (and the YAML's `group`) is its id,
+    or the `stockade.group` label value its containers will carry (the answer names the id).
+    """
     try:
         return profile_view(await profiles.replace(group_id, body.yaml, user.username))
-    except UnknownGroup as e:
-        raise HTTPException(404, str(e)) from e
     except ProfileRefused as e:
         raise HTTPException(422, str(e)) from e

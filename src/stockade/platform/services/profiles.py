@@ -10,7 +10,7 @@ from stockade.platform.errors import PlatformError
 from stockade.platform.store.group_selectors import GroupSelectorStore
 from stockade.platform.store.profiles import GroupRecord, ProfileStore, ProfileVersion
 from stockade.platform.store.runner import StoreRunner
-from stockade.profiles.groups import GroupId
+from stockade.profiles.groups import GroupId, is_group_id, label_group
 from stockade.profiles.modes import GroupModes, GroupState, Mode, ModePolicy, effective_modes
 from stockade.profiles.profile import Profile, ProfileFormatError, from_yaml, merged, to_yaml
 from stockade.profiles.wire import LearnedGroup, LearnedReport, ProfilePush, PushedGroup
@@ -123,8 +123,11 @@ class ProfileService:
         return await self._runner.read(self._store.profile_versions, group_id)
 
     async def replace(self, group_id: str, yaml: str, username: str) -> ProfileVersion:
-        """Store an edited or imported profile as the group's new version."""
-        await self.group(group_id)
+        """Store an edited or imported profile as the group's new version.
+
+        A group no agent has reported yet is made here, so a profile can be prepared
+        before the workload runs: `group_id` is its id, or else (not of an id's form) the
+        value of the `stockade.group` label its containers will carry."""
         if len(yaml.encode()) > MAX_PROFILE_BYTES:
             raise ProfileRefused(f"profile over {MAX_PROFILE_BYTES} bytes")
         try:
@@ -133,10 +136,17 @@ class ProfileService:
             raise ProfileRefused(str(e)) from e
         if profile.group != group_id:
             raise ProfileRefused(f"profile names group {profile.group!r}, not {group_id!r}")
-        text = to_yaml(Profile(group=profile.group, items=profile.items))
-        return await self._runner.write(
-            self._store.add_profile, group_id, text, username, time.time_ns()
-        )
+        return await self._runner.write(self._import, group_id, profile, username, time.time_ns())
+
+    def _import(self, group_id: str, profile: Profile, username: str, now: int) -> ProfileVersion:
+        if self._store.group(group_id) is None:
+            group = label_group(group_id) if not is_group_id(group_id) else None
+            target, name = (group.id, group.name) if group else (group_id, group_id)
+            self._store.see_group(target, name, now)
+        else:
+            target = group_id
+        text = to_yaml(Profile(group=GroupId(target), items=profile.items))
+        return self._store.add_profile(target, text, username, now)
 
     async def learned(self, agent_id: str, report: LearnedReport) -> int:
         """Merge what an agent learned into each group's profile; the new versions stored."""
