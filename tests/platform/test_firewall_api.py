@@ -1,4 +1,5 @@
-"""The firewall's API on a real platform: an agent's flows in, rules out, NetworkPolicy."""
+"""The firewall's API on a real platform on each store (SQLite, PostgreSQL): an agent's flows
+in, rules out, NetworkPolicy."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from stockade.profiles.wire import LearnedGroup, LearnedReport
 from tests.support.platform_runner import PlatformRunner
 
 pytestmark = [pytest.mark.server]
+STORE_KINDS = ("sqlite", "postgresql")  # every test runs on each store (conftest.py)
 NS = 1_800_000_000_000_000_000
 
 

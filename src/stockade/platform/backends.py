@@ -62,10 +62,9 @@ def open_profile_store(store: Store) -> ProfileStore | None:
 
 def open_group_selectors(store: Store) -> GroupSelectorStore | None:
     """The workload groups' pod selectors kept beside `store`, or None where it keeps none."""
-    from stockade.platform.store.sqlite import SqliteStore
     from stockade.platform.store.sqlite_group_selectors import SqliteGroupSelectors
 
-    return SqliteGroupSelectors(store) if isinstance(store, SqliteStore) else None
+    return SqliteGroupSelectors(store) if isinstance(store, Database) else None
 
 
 def open_incident_store(store: Store) -> IncidentStore:

@@ -1,4 +1,9 @@
-"""The container firewall in SQLite: flows merged by key, allow rules by id."""
+"""The container firewall in the store: flows merged by key, allow rules by id.
+
+One implementation for SQLite and PostgreSQL. Each write is one statement per row (an
+upsert, `INSERT OR IGNORE`), so platform processes adding the same flow or rule at once
+add up or keep one, with no read before the write.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +18,7 @@ _RULE_COLUMNS = "src_kind, src, dst_kind, dst, port, protocol, origin"
 
 
 class SqliteFirewall:
-    """Flows and allow rules kept in the SQLite store's own database file."""
+    """Flows and allow rules kept in the store's own database (SQLite's or PostgreSQL's)."""
 
     def __init__(self, store: Database) -> None:
         self._store = store

@@ -1,19 +1,19 @@
-"""Workload groups' pod selectors in SQLite (migration 19), beside `SqliteStore`'s tables."""
+"""Workload groups' pod selectors (migration 19) beside the store's tables, SQLite or PostgreSQL."""
 
 from __future__ import annotations
 
 import msgspec
 
-from stockade.platform.store.sqlite import SqliteStore
+from stockade.platform.store.sql import Database
 from stockade.profiles.selectors import PodSelector, common
 
 _decode = msgspec.json.Decoder(PodSelector).decode
 
 
 class SqliteGroupSelectors:
-    """`GroupSelectorStore` on the `SqliteStore`'s connections."""
+    """`GroupSelectorStore` on the store's connections (SQLite's or PostgreSQL's)."""
 
-    def __init__(self, store: SqliteStore) -> None:
+    def __init__(self, store: Database) -> None:
         self._store = store
 
     def merge_selector(self, group_id: str, selector: PodSelector) -> None:
