@@ -32,6 +32,10 @@ with policy accept and no rule: the cost of being hooked at all) and `first-rule
 base chain with policy accept and only its rules up to the first that accepts: the one
 sending all but TCP to another chain, then the one accepting any TCP packet but a
 connection's opening SYN: what every packet of the handshake but the SYN costs).
+
+`--ab NAMES` adds a pair per other layout of the same policy (`firewall_layouts.py`), to
+compare layouts in one run: each is also given against the tables as applied, as the
+median over rounds of the difference of the two added percentages in the same round.
 """
 
 from __future__ import annotations
@@ -48,8 +52,9 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "src"))
+sys.path[:0] = [str(REPO / "src"), str(REPO)]
 
+from benchmarks.firewall_layouts import LAYOUTS  # noqa: E402
 from stockade.firewall.allowlist import AllowRule  # noqa: E402
 from stockade.firewall.nftrules import protect_commands, remove_commands  # noqa: E402
 from stockade.respond import nftables  # noqa: E402
@@ -224,6 +229,11 @@ def _print(name: str, rounds: list[dict[str, tuple[int, int]]]) -> None:
     print(f"{prefix}_added_median: {statistics.median(wall):+.1f} %{tail}")
     print(f"{prefix}_cpu_added_median: {statistics.median(cpu):+.1f} %"
           f" (per round {sorted(round(a, 1) for a in cpu)})")  # fmt: skip
+    if name in LAYOUTS:  # paired with the tables as applied, round by round
+        against = [a - w for a, w in zip(wall, _added(rounds, "whole", 0), strict=True)]
+        dearer = sum(d > 0 for d in against)
+        print(f"{name}: against whole: {statistics.median(against):+.2f} points"
+              f" (median of rounds; dearer in {dearer} of {len(against)})")  # fmt: skip
 
 
 def main() -> None:
@@ -231,12 +241,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--floor", action="store_true", help="also time the tables' parts")
     parser.add_argument("--rounds", type=int, default=ROUNDS, help="client runs")
+    parser.add_argument("--ab", default="", metavar="NAMES",
+                        help=f"also time other layouts, comma-separated ({', '.join(LAYOUTS)}"
+                             " or all; see benchmarks/firewall_layouts.py)")  # fmt: skip
     args = parser.parse_args()
     cpus = os.sched_getaffinity(0)
     client_cpu, server_cpu = max(cpus), min(cpus)
     variants: dict[str, Variant | None] = {"off": None, "whole": whole}
     if args.floor:
         variants.update(FLOOR)
+    names = list(LAYOUTS) if args.ab == "all" else [n for n in args.ab.split(",") if n]
+    unknown = [n for n in names if n not in LAYOUTS]
+    if unknown:
+        parser.error(f"--ab: no layout named {', '.join(unknown)} (known: {', '.join(LAYOUTS)})")
+    variants.update({name: LAYOUTS[name] for name in names})
     tag = uuid.uuid4().hex[:6]
     pairs: list[tuple[str, str]] = []
     listener: subprocess.Popen[str] | None = None

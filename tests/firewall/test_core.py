@@ -179,8 +179,8 @@ def test_protect_rules_allow_learned_peers_dns_and_their_replies_only() -> None:
     assert {(c["family"], c["name"], c["policy"]) for c in chains} == {
         (family, hook, "drop") for family in ("ip", "ip6") for hook in ("input", "output")
     }
-    flags = {"payload": {"base": "th", "offset": 104, "len": 8}}
-    opening = {"op": "!=", "left": {"&": [flags, 0x12]}, "right": 0x02}  # SYN without ACK
+    flags = {"payload": {"base": "th", "offset": 96, "len": 32}}  # its second byte
+    opening = {"op": "!=", "left": {"&": [flags, 0x120000]}, "right": 0x020000}  # SYN, no ACK
     protocol = {"ip": {"payload": {"protocol": "ip", "field": "protocol"}},
                 "ip6": {"meta": {"key": "l4proto"}}}  # fmt: skip
     for family in ("ip", "ip6"):
