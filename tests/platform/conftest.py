@@ -11,12 +11,14 @@ from __future__ import annotations
 import dataclasses
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.support.platform_runner import PlatformRunner
 from tests.support.postgres import PostgresServer
+from tests.support.stores import StoreOpener
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -38,6 +40,18 @@ def store_url(store_kind: str, request: pytest.FixtureRequest) -> str:
         return ""
     server: PostgresServer = request.getfixturevalue("postgres")
     return server.create_database()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def open_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreOpener]:
+    """Opens stores on one fresh database of each kind (SQLite file, PostgreSQL database)."""
+    kind = str(request.param)
+    location = str(tmp_path / "db.sqlite")
+    if kind == "postgresql":
+        location = request.getfixturevalue("postgres_url")
+    opener = StoreOpener(kind, location)
+    yield opener
+    opener.close()
 
 
 @pytest.fixture(scope="module")

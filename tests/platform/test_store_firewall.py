@@ -5,36 +5,12 @@ flow at once), rules kept once by id, selectors narrowed to what every sighting 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
-from pathlib import Path
-
-import pytest
 
 from stockade.firewall.allowlist import AllowRule
 from stockade.firewall.flows import Flow
 from stockade.platform.backends import open_firewall_store, open_group_selectors
-from stockade.platform.store import STORES, Store
 from stockade.profiles.selectors import PodSelector
-
-OpenStore = Callable[[], Store]
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def open_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[OpenStore]:
-    """Opens stores on one database of each kind, as separate platform processes would."""
-    kind = str(request.param)
-    location = str(tmp_path / "db.sqlite") if kind == "sqlite" else ""
-    if kind == "postgresql":
-        location = request.getfixturevalue("postgres_url")
-    opened: list[Store] = []
-
-    def opener() -> Store:
-        opened.append(STORES.get(kind)(location))
-        return opened[-1]
-
-    yield opener
-    for store in opened:
-        store.close()
+from tests.support.stores import StoreOpener
 
 
 def _flow(port: int, first: int, last: int, count: int = 1, dst: str = "web-1") -> Flow:
@@ -42,7 +18,7 @@ def _flow(port: int, first: int, last: int, count: int = 1, dst: str = "web-1") 
                 first_ns=first, last_ns=last)  # fmt: skip
 
 
-def test_flows_merge_by_key_and_filter_by_group(open_store: OpenStore) -> None:
+def test_flows_merge_by_key_and_filter_by_group(open_store: StoreOpener) -> None:
     firewall = open_firewall_store(open_store())
     assert firewall.add_flows([_flow(80, 10, 20, 2), _flow(53, 5, 5, dst="dns-1")], [False, True])
     firewall.add_flows([_flow(80, 5, 15, 3)], [True])
@@ -53,7 +29,7 @@ def test_flows_merge_by_key_and_filter_by_group(open_store: OpenStore) -> None:
     assert len(firewall.flows(limit=1)) == 1
 
 
-def test_processes_adding_one_flow_at_once_add_up(open_store: OpenStore) -> None:
+def test_processes_adding_one_flow_at_once_add_up(open_store: StoreOpener) -> None:
     firewalls = [open_firewall_store(open_store()) for _ in range(3)]
     errors: list[BaseException] = []
 
@@ -74,7 +50,7 @@ def test_processes_adding_one_flow_at_once_add_up(open_store: OpenStore) -> None
     assert (flow.count, flow.first_ns, flow.last_ns, violations) == (30, 71, 129, 0)
 
 
-def test_rules_are_kept_once_and_deleted_by_id(open_store: OpenStore) -> None:
+def test_rules_are_kept_once_and_deleted_by_id(open_store: StoreOpener) -> None:
     firewall = open_firewall_store(open_store())
     learned = AllowRule(src="client-1", dst="web-1", port=80)
     user = AllowRule(src="client-1", dst="db-1", port=5432, origin="user")
@@ -85,7 +61,7 @@ def test_rules_are_kept_once_and_deleted_by_id(open_store: OpenStore) -> None:
     assert [r for r, _, _ in firewall.rules()] == [user]
 
 
-def test_selectors_keep_what_every_sighting_shares(open_store: OpenStore) -> None:
+def test_selectors_keep_what_every_sighting_shares(open_store: StoreOpener) -> None:
     selectors = open_group_selectors(open_store())
     assert selectors is not None
     selectors.merge_selector("web-1", PodSelector(labels={"app": "web", "pod": "a"}))

@@ -6,14 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable, Iterator
-from pathlib import Path
-
-import pytest
 
 from stockade.platform.backends import open_profile_store
 from stockade.platform.services.profiles import ProfileService
-from stockade.platform.store import STORES, Store
+from stockade.platform.store import Store
 from stockade.platform.store.profiles import ProfileStore, ProfileVersion
 from stockade.platform.store.runner import StoreRunner
 from stockade.platform.store.sql import Database
@@ -21,27 +17,9 @@ from stockade.platform.store.sqlite_profiles import SqliteProfileStore
 from stockade.profiles.modes import ModePolicy
 from stockade.profiles.profile import Behaviour, Kind, from_yaml
 from stockade.profiles.wire import LearnedGroup, LearnedReport
+from tests.support.stores import StoreOpener
 
 GROUP = "localhost-web-1a2b3c4d"
-OpenStore = Callable[[], Store]
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def open_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[OpenStore]:
-    """Opens stores on one database of each kind, as separate platform processes would."""
-    kind = str(request.param)
-    location = str(tmp_path / "db.sqlite") if kind == "sqlite" else ""
-    if kind == "postgresql":
-        location = request.getfixturevalue("postgres_url")
-    opened: list[Store] = []
-
-    def opener() -> Store:
-        opened.append(STORES.get(kind)(location))
-        return opened[-1]
-
-    yield opener
-    for store in opened:
-        store.close()
 
 
 def _profiles(store: Store) -> ProfileStore:
@@ -50,7 +28,7 @@ def _profiles(store: Store) -> ProfileStore:
     return profiles
 
 
-def test_groups_modes_and_the_revision(open_store: OpenStore) -> None:
+def test_groups_modes_and_the_revision(open_store: StoreOpener) -> None:
     profiles = _profiles(open_store())
     assert profiles.revision() == 0 and profiles.groups() == []
     assert profiles.see_group(GROUP, "localhost/web", 5)
@@ -64,7 +42,7 @@ def test_groups_modes_and_the_revision(open_store: OpenStore) -> None:
     assert profiles.revision() == 2
 
 
-def test_versions_are_numbered_and_kept(open_store: OpenStore) -> None:
+def test_versions_are_numbered_and_kept(open_store: StoreOpener) -> None:
     profiles = _profiles(open_store())
     assert profiles.latest_profile(GROUP) is None
     first = profiles.add_profile(GROUP, "v1", "alice", 10)
@@ -79,7 +57,7 @@ def test_versions_are_numbered_and_kept(open_store: OpenStore) -> None:
     assert profiles.revision() == 3
 
 
-def test_processes_adding_versions_at_once_never_collide(open_store: OpenStore) -> None:
+def test_processes_adding_versions_at_once_never_collide(open_store: StoreOpener) -> None:
     stores = [_profiles(open_store()) for _ in range(3)]
     added: list[int] = []
     errors: list[BaseException] = []
@@ -128,7 +106,7 @@ def _learned(*paths: str) -> LearnedReport:
 
 
 def test_a_learned_merge_is_made_again_on_a_version_stored_meanwhile(
-    open_store: OpenStore,
+    open_store: StoreOpener,
 ) -> None:
     store, other_store = open_store(), open_store()
     assert isinstance(store, Database)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from dataclasses import dataclass
@@ -9,6 +10,7 @@ from dataclasses import dataclass
 from stockade.detect.incidents import (
     DEFAULT_WINDOW_NS,
     AlertFacts,
+    IncidentDraft,
     group_alerts,
     lineage_of,
     priority_of,
@@ -26,6 +28,7 @@ from stockade.platform.store.incidents import (
     IncidentChange,
     IncidentNote,
     IncidentQuery,
+    IncidentReads,
     IncidentRecord,
     IncidentStore,
 )
@@ -98,10 +101,15 @@ class IncidentService:
             log.error("alerts of agent %s left out of incidents: %s", ingest.batch.agent_id, e)
 
     def group_batch(self, batch: Batch) -> list[int]:
-        """Group the batch's stored, ungrouped alerts (on the store's writer thread, so no
-        other grouping runs in between); the ids of the incidents that gained alerts."""
+        """Group the batch's stored, ungrouped alerts (reads and writes in one store write
+        transaction, so no other grouping runs in between, in this process or another);
+        the ids of the incidents that gained alerts."""
+        plan = functools.partial(self._plan, batch)
+        return self._incidents.group(batch.agent_id, plan, time.time_ns())
+
+    def _plan(self, batch: Batch, reads: IncidentReads) -> list[IncidentDraft]:
         agent = batch.agent_id
-        todo = self._incidents.ungrouped_alerts(agent, [a.seq for a in batch.alerts])
+        todo = reads.ungrouped_alerts(agent, [a.seq for a in batch.alerts])
         if not todo:
             return []
         events = {e.seq: e for e in batch.events}
@@ -111,12 +119,11 @@ class IncidentService:
                 continue
             event = events.get(alert.event_seq)
             if event is None and alert.event_seq:
-                event = self._incidents.stored_event(agent, alert.event_seq)
+                event = reads.stored_event(agent, alert.event_seq)
             facts.append(alert_facts(alert, event))
         since = min(f.ts for f in facts) - self._window_ns
-        candidates = self._incidents.open_incidents({f.host_id for f in facts}, since)
-        drafts = group_alerts(facts, candidates, self._window_ns)
-        return self._incidents.apply_grouping(agent, drafts, time.time_ns())
+        candidates = reads.open_incidents({f.host_id for f in facts}, since)
+        return group_alerts(facts, candidates, self._window_ns)
 
     async def page(self, query: IncidentQuery) -> list[IncidentRecord]:
         """Incidents matching the query, latest activity first."""

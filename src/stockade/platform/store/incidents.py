@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -64,8 +65,8 @@ class IncidentChange:
     note: str | None = None
 
 
-class IncidentStore(Protocol):
-    """Durable incidents; the alerts table carries each alert's `incident_id`."""
+class IncidentReads(Protocol):
+    """What grouping a batch's alerts reads, inside the transaction that stores the result."""
 
     def ungrouped_alerts(self, agent_id: str, seqs: list[int]) -> set[int]:
         """Of these alert sequences, those stored and not yet in an incident."""
@@ -76,8 +77,19 @@ class IncidentStore(Protocol):
     def open_incidents(self, host_ids: set[str], since_ts: int) -> list[IncidentDraft]:
         """Open incidents of these hosts with an alert at or after `since_ts`."""
 
-    def apply_grouping(self, agent_id: str, drafts: list[IncidentDraft], now: int) -> list[int]:
-        """Store new incidents, widen existing ones, and mark their new alerts; the ids."""
+
+class IncidentStore(Protocol):
+    """Durable incidents; the alerts table carries each alert's `incident_id`."""
+
+    def stored_event(self, agent_id: str, seq: int) -> Event | None:
+        """One stored event, if kept."""
+
+    def group(
+        self, agent_id: str, plan: Callable[[IncidentReads], list[IncidentDraft]], now: int
+    ) -> list[int]:
+        """Make the drafts with `plan` from reads in one write transaction, then store them
+        (new incidents, widened ones, their new alerts marked); the incidents' ids. No
+        other grouping, in any process, runs between the plan's reads and the writes."""
 
     def list_incidents(self, query: IncidentQuery) -> list[IncidentRecord]:
         """Incidents matching the query, latest activity first."""

@@ -1,9 +1,11 @@
-"""Incidents in SQLite: one row per incident, its notes, and `alerts.incident_id`."""
+"""Incidents in the store (SQLite or PostgreSQL): one row per incident, its notes, and
+`alerts.incident_id`."""
 
 from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
@@ -16,6 +18,7 @@ from stockade.platform.store.incidents import (
     IncidentChange,
     IncidentNote,
     IncidentQuery,
+    IncidentReads,
     IncidentRecord,
 )
 from stockade.platform.store.sql import Connection, Database
@@ -52,17 +55,17 @@ def _record(row: tuple[Any, ...]) -> IncidentRecord:
     )
 
 
-class SqliteIncidentStore:
-    """An `IncidentStore` in the SQLite store's own database file."""
+class _Reads:
+    """The grouping's reads (`IncidentReads`) on one connection."""
 
-    def __init__(self, store: Database) -> None:
-        self._store = store
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
 
     def ungrouped_alerts(self, agent_id: str, seqs: list[int]) -> set[int]:
         """Of these alert sequences, those stored and not yet in an incident."""
         if not seqs:
             return set()
-        rows = self._store.connection().execute(
+        rows = self._conn.execute(
             "SELECT seq FROM alerts WHERE agent_id = ? AND seq BETWEEN ? AND ? "
             "AND incident_id IS NULL",
             (agent_id, min(seqs), max(seqs)),
@@ -72,17 +75,15 @@ class SqliteIncidentStore:
 
     def stored_event(self, agent_id: str, seq: int) -> Event | None:
         """One stored event, if kept."""
-        row = (
-            self._store.connection()
-            .execute("SELECT body FROM events WHERE agent_id = ? AND seq = ?", (agent_id, seq))
-            .fetchone()
-        )
+        row = self._conn.execute(
+            "SELECT body FROM events WHERE agent_id = ? AND seq = ?", (agent_id, seq)
+        ).fetchone()
         return _event_decoder.decode(row[0]) if row else None
 
     def open_incidents(self, host_ids: set[str], since_ts: int) -> list[IncidentDraft]:
         """Open incidents of these hosts with an alert at or after `since_ts`."""
         hosts, statuses = sorted(host_ids), [s.value for s in OPEN_STATUSES]
-        rows = self._store.connection().execute(
+        rows = self._conn.execute(
             "SELECT id, host_id, container_id, first_ts, last_ts, severity, title, lineage_json "
             f"FROM incidents WHERE host_id IN ({','.join('?' * len(hosts))}) AND last_ts >= ? "
             f"AND status IN ({','.join('?' * len(statuses))})",
@@ -102,12 +103,28 @@ class SqliteIncidentStore:
             for r in rows
         ]
 
-    def apply_grouping(self, agent_id: str, drafts: list[IncidentDraft], now: int) -> list[int]:
-        """Store new incidents, widen existing ones, and mark their new alerts; the ids."""
+
+class SqliteIncidentStore:
+    """An `IncidentStore` in the store's own database (SQLite's or PostgreSQL's)."""
+
+    def __init__(self, store: Database) -> None:
+        self._store = store
+
+    def stored_event(self, agent_id: str, seq: int) -> Event | None:
+        """One stored event, if kept."""
+        return _Reads(self._store.connection()).stored_event(agent_id, seq)
+
+    def group(
+        self, agent_id: str, plan: Callable[[IncidentReads], list[IncidentDraft]], now: int
+    ) -> list[int]:
+        """Make the drafts with `plan` from reads in one write transaction, then store them
+        (new incidents, widened ones, their new alerts marked); the incidents' ids."""
         ids: list[int] = []
         try:
             with self._store.transaction() as conn:
-                for draft in drafts:
+                # the reads in the transaction too: on PostgreSQL its lock keeps a grouping in
+                # another worker process from reading the same open incidents meanwhile
+                for draft in plan(_Reads(conn)):
                     ids.append(_save_draft(conn, draft, now))
                     conn.executemany(
                         "UPDATE alerts SET incident_id = ? WHERE agent_id = ? AND seq = ?",
