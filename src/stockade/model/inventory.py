@@ -62,6 +62,9 @@ class Package(msgspec.Struct, frozen=True, kw_only=True):
     path: str = ""  # file the analyzer read it from
     layer: LayerRef = LayerRef()
     from_lockfile: bool = False  # declared by a lock file (`path`), not found installed
+    # Maven: where the groupId was read (pom.properties, repository-path, repository-pom,
+    # a manifest attribute, class-package): the last two are inferred, as Syft infers them
+    group_source: str = ""
     supplier: str = ""  # who distributes it: Debian's Maintainer, a Python Author, ...
     # what it needs, as its ecosystem states it (`scan/graph.py` resolves these): Debian
     # names with alternatives as "a|b", Python Requires-Dist lines, npm names (or

@@ -154,16 +154,25 @@ def _debian_licenses_by_source(
 
 
 def _with_repository_group(package: Package, table: dict[str, list[str]]) -> Package:
-    """A Maven package without a group gets the one its repository POM gives (a scan
-    started at the repository's root, where the path alone cannot say it)."""
-    if ":" in package.name:
+    """A Maven package whose group no pom.properties or repository path names gets the one
+    its repository POM gives (a scan started at the repository's root, where the path alone
+    cannot say it): that POM outranks any group read from the manifest or classes."""
+    from stockade.scan.analyzers.jar_identity import (
+        POM_PROPERTIES,
+        REPOSITORY_PATH,
+        REPOSITORY_POM,
+    )
+
+    if package.group_source in (POM_PROPERTIES, REPOSITORY_PATH):
         return package
     from stockade.scan.analyzers.pom import repository_group  # Java only
 
-    group = repository_group(package.path, package.name, package.version, table)
+    artifact = package.name.rpartition(":")[2]
+    group = repository_group(package.path, artifact, package.version, table)
     if not group:
         return package
-    return msgspec.structs.replace(package, name=f"{group}:{package.name}")
+    name = f"{group}:{artifact}"
+    return msgspec.structs.replace(package, name=name, group_source=REPOSITORY_POM)
 
 
 def without_declared_duplicates(packages: list[Package]) -> list[Package]:

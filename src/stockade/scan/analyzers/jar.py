@@ -18,7 +18,7 @@ class JarAnalyzer(Analyzer):
     """Java archives (.jar, .war, .ear, .par)."""
 
     id = "jar"
-    version = 4
+    version = 5  # 5: groupIds inferred as Syft does (jar_group.py)
     ecosystems = frozenset({Ecosystem.MAVEN})
     max_size = 128 * 1024 * 1024  # fat jars bundle their dependencies
     seeks = True  # on disk: the central directory and a few entries, never the whole jar

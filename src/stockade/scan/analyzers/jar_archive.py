@@ -8,11 +8,12 @@ the jar analyzer (`jar.py`) when it meets its first archive or POM.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 
 from stockade.model.inventory import Ecosystem, Package
 from stockade.scan.analyzers.jar import ARCHIVE_SUFFIXES
+from stockade.scan.analyzers.jar_group import CLASS_PACKAGE, class_package_group
 from stockade.scan.analyzers.jar_identity import (
     Coordinates,
     file_name_coordinates,
@@ -45,6 +46,7 @@ def _package(found: Coordinates, path: str, pom: Pom | None = None) -> Package:
         version=found.version,
         ecosystem=Ecosystem.MAVEN,
         path=path,
+        group_source=found.group_source,
         licenses=pom.licenses if pom is not None else (),
         requires=pom.dependencies if pom is not None else (),
     )
@@ -103,7 +105,15 @@ def _archive_packages(
     if entries is None:  # zip64, another compression method, a damaged end record
         return _with_zipfile(source, path, depth, skipped, poms)
     members = [_Member(e.name, e.file_size, partial(read_entry, source, e)) for e in entries]
-    return _packages(members, path, depth, (skipped, poms), (CorruptEntry,))
+    classes = partial(_class_names, source)
+    return _packages(members, classes, path, depth, (skipped, poms), (CorruptEntry,))
+
+
+def _class_names(source: ZipSource) -> list[str]:
+    """The names of the archive's .class entries (read again from its central directory:
+    only archives nothing else names a group for need them)."""
+    entries = wanted_entries(source, (b"META-INF/MANIFEST.MF",), (b".class",)) or []
+    return [e.name for e in entries]
 
 
 def _with_zipfile(
@@ -125,11 +135,12 @@ def _with_zipfile(
             or info.filename.endswith(ARCHIVE_SUFFIXES)
         ]
         corrupt = (zipfile.BadZipFile, OSError, ValueError, EOFError)
-        return _packages(members, path, depth, (skipped, poms), corrupt)
+        return _packages(members, archive.namelist, path, depth, (skipped, poms), corrupt)
 
 
 def _packages(
     members: list[_Member],
+    class_names: Callable[[], list[str]],
     path: str,
     depth: int,
     out: tuple[list[str], dict[str, list[str]]],  # what was skipped, the POMs' side table
@@ -137,7 +148,7 @@ def _packages(
 ) -> list[Package]:
     skipped, poms = out
     try:
-        found = _own_and_bundled(members, path, poms)
+        found = _own_and_bundled(members, class_names, path, poms)
         found += _nested(members, path, depth, skipped, poms)
     except corrupt:
         return []  # corrupt entries (bad CRC, truncated data): nothing to trust
@@ -154,7 +165,10 @@ def _text(member: _Member) -> str:
 
 
 def _own_and_bundled(
-    members: list[_Member], path: str, table: dict[str, list[str]]
+    members: list[_Member],
+    class_names: Callable[[], list[str]],
+    path: str,
+    table: dict[str, list[str]],
 ) -> list[Package]:
     poms: list[Coordinates] = []
     pom_files: dict[str, Pom] = {}  # by META-INF/maven/<g>/<a>/ directory
@@ -178,6 +192,8 @@ def _own_and_bundled(
     ]
     if not any(_is_own(p, file_name, poms) for p in poms):
         own = manifest_coordinates(manifest, path)
+        if own is not None and not own.group and (group := class_package_group(class_names())):
+            own = replace(own, group=group, group_source=CLASS_PACKAGE)
         if own is not None:
             found.append(_package(own, path))
     return found

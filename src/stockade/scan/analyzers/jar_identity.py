@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from stockade.scan.analyzers.jar_group import manifest_group
+
 # commons-lang3-3.12.0.jar, spring-core-5.3.4-SNAPSHOT.jar, jna-5.13.0-jpms.jar
 _FILE_NAME = re.compile(r"^([A-Za-z0-9._-]*[A-Za-z0-9_.])-(\d[^\s/]*?)\.(?:jar|war|ear|par)$")
 _VERSION = re.compile(r"^\d[0-9A-Za-z._+~-]*$")
@@ -19,6 +21,9 @@ _GROUP = re.compile(r"^[A-Za-z_][\w-]*(?:\.[A-Za-z_][\w-]*)+$")
 _REPOSITORY_ROOTS = ("repository", "maven-repo", "maven2")
 # set by a parent POM for every project under it: names no project's group
 _PARENT_VENDOR_IDS = frozenset({"org.apache"})
+POM_PROPERTIES = "pom.properties"  # group_source values besides manifest attribute names
+REPOSITORY_PATH = "repository-path"
+REPOSITORY_POM = "repository-pom"  # the POM beside the jar (scan/applier.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +33,8 @@ class Coordinates:
     group: str
     artifact: str
     version: str
+    group_source: str = ""  # where the group was read: POM_PROPERTIES, REPOSITORY_PATH,
+    # a manifest attribute's name or jar_group.CLASS_PACKAGE
 
     @property
     def name(self) -> str:
@@ -52,7 +59,7 @@ def pom_properties(text: str, entry: str) -> Coordinates | None:
     artifact, version = fields.get("artifactId", ""), fields.get("version", "")
     if not artifact or not valid_version(version):
         return None
-    return Coordinates(group, artifact, version)
+    return Coordinates(group, artifact, version, POM_PROPERTIES if group else "")
 
 
 def manifest_main_section(text: str) -> dict[str, str]:
@@ -105,7 +112,7 @@ def repository_coordinates(path: str) -> Coordinates | None:
         if parts[index] in _REPOSITORY_ROOTS:
             group = ".".join(parts[index + 1 : -3])
             break
-    return Coordinates(group, artifact, version)
+    return Coordinates(group, artifact, version, REPOSITORY_PATH if group else "")
 
 
 def _symbolic_name(fields: dict[str, str]) -> str:
@@ -146,11 +153,22 @@ def manifest_coordinates(fields: dict[str, str], path: str) -> Coordinates | Non
         version = next((v for v in candidates if valid_version(v)), "")
     if not artifact or not version:
         return None
+    if from_path is not None and from_path.group:
+        return from_path
+    group, source = _stated_group(fields, symbolic, artifact)
+    return Coordinates(group, artifact, version, source)
+
+
+def _stated_group(fields: dict[str, str], symbolic: str, artifact: str) -> tuple[str, str]:
+    """(groupId, where from) the manifest states: the precise readings first, then Syft's
+    wider ones (`jar_group.py`)."""
     vendor_id = fields.get("Implementation-Vendor-Id", "")
-    group = (
-        (from_path.group if from_path is not None else "")
-        or (vendor_id if _GROUP.match(vendor_id) and vendor_id not in _PARENT_VENDOR_IDS else "")
-        or _group_from_symbolic_name(symbolic, artifact)
-        or _group_from_symbolic_name(fields.get("Automatic-Module-Name", ""), artifact)
-    )
-    return Coordinates(group, artifact, version)
+    if _GROUP.match(vendor_id) and vendor_id not in _PARENT_VENDOR_IDS:
+        return vendor_id, "Implementation-Vendor-Id"
+    for attribute, name in (
+        ("Bundle-SymbolicName", symbolic),
+        ("Automatic-Module-Name", fields.get("Automatic-Module-Name", "")),
+    ):
+        if group := _group_from_symbolic_name(name, artifact):
+            return group, attribute
+    return manifest_group(fields, artifact)

@@ -20,6 +20,7 @@ LAYER_DIGEST = "stockade:layer:digest"
 FOUND_IN = "stockade:package:path"  # the file the package was read from
 SOURCE_NAME = "stockade:package:source_name"  # the source package an OS package is built from
 SOURCE_VERSION = "stockade:package:source_version"
+GROUP_SOURCE = "stockade:package:group_source"  # where a Maven groupId was read or inferred
 OS_REF = "os"
 
 
@@ -43,6 +44,7 @@ def _properties(package: Package) -> list[Property]:
         SOURCE_VERSION: package.source_version if built_from else "",
         FROM_LOCKFILE: "true" if package.from_lockfile else "",
         FOUND_IN: package.path,
+        GROUP_SOURCE: package.group_source,
         LAYER_DIFF_ID: package.layer.diff_id,
         LAYER_DIGEST: package.layer.digest if package.layer.digest != package.layer.diff_id else "",
     }
