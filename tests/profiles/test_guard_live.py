@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -19,11 +20,15 @@ pytestmark = [pytest.mark.root, pytest.mark.podman]
 ALLOWED = ("/usr/bin/true", "/usr/bin/sh", "/usr/bin/dash", "/usr/bin/cp", "/usr/bin/id")
 
 
+@pytest.mark.parametrize("mark", ["mount", "rootfs"])
 def test_an_allowed_file_is_asked_about_once_until_it_is_modified(
-    podman: Podman, tools_image: str
+    podman: Podman, tools_image: str, mark: str
 ) -> None:
+    """Alike whether the container's root mount is marked (guarded once seen running) or
+    its rootfs overlay's superblock (guarded at create, by the OCI hook)."""
     container = podman.run_detached(tools_image, "sleep", "600")
     pid = int(podman.cmd("inspect", "-f", "{{.State.Pid}}", container).stdout)
+    rootfs = podman.cmd("inspect", "-f", "{{.GraphDriver.Data.MergedDir}}", container).stdout
     profile = merged(Profile(group=GroupId("g")), [Behaviour(Kind.EXEC, p) for p in ALLOWED])
     asked: list[str] = []
     refused: list[str] = []
@@ -34,7 +39,10 @@ def test_an_allowed_file_is_asked_about_once_until_it_is_modified(
 
     guard = ExecGuard(decide, lambda _cid, path, _v: refused.append(path))
     try:
-        guard.protect(container, pid)
+        if mark == "mount":
+            guard.protect(container, pid)
+        else:
+            guard.protect_rootfs(container, pid, Path(rootfs.decode().strip()))
         for _ in range(3):
             podman.exec(container, "/usr/bin/true")
         assert asked.count("/usr/bin/true") == 1  # the kernel allowed the repeats itself

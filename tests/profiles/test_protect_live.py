@@ -11,12 +11,15 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from stockade.agent import Agent, AgentConfig
+from stockade.agent.oci_hook import install_hook
+from stockade.agent.oci_hook_server import SOCKET_NAME
 from stockade.model.entities import Container
 from stockade.profiles.detector import DEVIATION_RULE, DRIFT_RULE, ProfileDetector
 from stockade.profiles.groups import GROUP_LABEL, GroupId, group_id
@@ -65,6 +68,7 @@ class ProfiledHost:
     platform: PlatformRunner
     detector: ProfileDetector
     admin: httpx.Client
+    hook_socket: Path
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +90,7 @@ def host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProfiledHost]:
         with AgentRunner(Agent(config)) as runner, contextlib.closing(platform.login()) as admin:
             [detector] = runner.agent.detectors
             assert isinstance(detector, ProfileDetector)
-            yield ProfiledHost(platform, detector, admin)
+            yield ProfiledHost(platform, detector, admin, work / "agent" / SOCKET_NAME)
     finally:
         platform.stop()
 
@@ -323,3 +327,46 @@ def test_an_unknown_entrypoint_in_a_protected_group_is_killed_at_exec(
     )
     assert _status(podman, benign) == "running 0"
     assert not [a for a in _actions(admin, benign_gid) if a[1] == "killed"]
+
+
+def test_the_oci_hook_guards_a_protected_container_before_its_entrypoint_runs(
+    host: ProfiledHost, podman: Podman, tools_image: str, tmp_path: Path
+) -> None:
+    """With the agent's hook installed (a hooks dir of the test's own, not the host's), a
+    protected group's container whose entrypoint is not in the profile fails to start
+    (exec EPERM, recorded refused); its twin whose entrypoint is in the profile starts."""
+    admin, detector = host.admin, host.detector
+    install_hook(tmp_path / "hooks", host.hook_socket, 2.0, fail_closed=False)
+    hooked = Podman(("--hooks-dir", str(tmp_path / "hooks")))
+    refused_group, started_group = f"{GROUP_NAME}-hook-refused", f"{GROUP_NAME}-hook-ok"
+    refused_gid = _protect_before_start(detector, refused_group, ("/usr/bin/python3.11",))
+    started_gid = _protect_before_start(detector, started_group, ("/usr/bin/sleep",))
+    try:
+        failed = hooked.run_detached(
+            tools_image, "sleep", "600", extra=("--label", f"{GROUP_LABEL}={refused_group}")
+        )  # the runtime reports the entrypoint's failed exec as the container's exit
+        ended = poll_value(
+            lambda: _status(podman, failed),
+            lambda state: state.startswith("exited"),  # after "stopped": podman cleaned up
+            30,
+            "the refused container's end",
+        )
+        assert ended == "exited 1"  # runc: "exec /usr/bin/sleep: operation not permitted"
+        started = hooked.run_detached(
+            tools_image, "sleep", "600", extra=("--label", f"{GROUP_LABEL}={started_group}")
+        )
+        assert _status(podman, started) == "running 0"
+        assert podman.cmd("exec", started, "/usr/bin/sleep", "0").returncode == 0
+        refused = podman.cmd("exec", started, "/usr/bin/id", check=False)  # no event needed
+        assert refused.returncode != 0 and b"not permitted" in refused.stderr
+        poll_value(
+            lambda: _actions(admin, refused_gid),
+            lambda found: ("/usr/bin/sleep", "refused") in found,
+            AGENT_WAIT_S,
+            "the refused entrypoint recorded at the platform",
+        )
+        assert ("/usr/bin/id", "refused") in poll_value(
+            lambda: _actions(admin, started_gid), bool, AGENT_WAIT_S, "the refused exec"
+        )
+    finally:
+        hooked.remove_started()

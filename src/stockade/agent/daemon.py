@@ -41,6 +41,7 @@ from stockade.agent.inventory import (
     InventoryWorker,
 )
 from stockade.agent.inventory_outbox import InventoryOutbox
+from stockade.agent.oci_hook_server import HookSettings
 from stockade.agent.orders import OrderChannel
 from stockade.agent.profile_sync import start_profiles
 from stockade.agent.responder import Responder
@@ -97,6 +98,7 @@ class AgentConfig:
     firewall_dns: tuple[str, ...] = ()  # DNS resolvers a protected container may still reach
     pin_dir: Path | None = None  # bpffs dir keeping the eBPF sensor between runs; None: off
     ring_bytes: int | None = None  # a new eBPF ring's size; None: the object's (32 MiB)
+    hook: HookSettings = field(default_factory=HookSettings)  # protect's OCI hook
 
 
 class Agent:
@@ -207,7 +209,7 @@ class Agent:
         inventory = self._start_inventory(host, creds)
         baseline = self._start_baseline(host, creds)
         stop_profiles = start_profiles(
-            self.detectors, self.config.server_url, creds, self.config.state_dir
+            self.detectors, self.config.server_url, creds, self.config.state_dir, self.config.hook
         )
         firewall = self.firewall = self._start_firewall(host, creds, spool)
         context = local_context_stage(host_id=host.id)

@@ -19,6 +19,7 @@ import httpx
 import msgspec
 
 from stockade.agent.enroll import Credentials, response_detail
+from stockade.agent.oci_hook_server import HookSettings, start_hook_guard
 from stockade.profiles.detector import ProfileDetector
 from stockade.profiles.imagefiles import ImageFiles
 from stockade.profiles.protection import ExeHashes, Protection
@@ -121,10 +122,14 @@ class ProfileSync:
 
 
 def start_profiles(
-    detectors: Sequence[object], server_url: str, credentials: Credentials, state_dir: Path
+    detectors: Sequence[object],
+    server_url: str,
+    credentials: Credentials,
+    state_dir: Path,
+    hook: HookSettings | None = None,
 ) -> Callable[[], None] | None:
-    """Start profile sync and protect mode for the agent's `ProfileDetector`, if it runs one;
-    returns what stops them."""
+    """Start profile sync and protect mode for the agent's `ProfileDetector`, if it runs one
+    (with the OCI hook's socket, guarding containers at create); returns what stops them."""
     found = [d for d in detectors if isinstance(d, ProfileDetector)]
     if not found:
         return None
@@ -141,9 +146,14 @@ def start_profiles(
         protection = None
     on_push = protection.on_push if protection is not None else None
     sync = ProfileSync(server_url, credentials, detector, state_dir, on_push).start()
+    stop_hook = None
+    if protection is not None:
+        stop_hook = start_hook_guard(protection, state_dir, hook or HookSettings())
 
     def stop() -> None:
         sync.stop()
+        if stop_hook is not None:
+            stop_hook()
         if protection is not None:
             protection.close()
 

@@ -16,6 +16,7 @@ from stockade.cli.datadir import agent_dir
 
 if TYPE_CHECKING:  # imported when a command runs: keeps `stockade --help` fast
     from stockade.agent import Agent, AgentConfig
+    from stockade.agent.oci_hook_server import HookSettings
     from stockade.config import StockadeConfig
     from stockade.host.fim_policy import FimPolicy
     from stockade.model import Alert
@@ -35,6 +36,7 @@ def register(app: typer.Typer) -> None:
     agents.callback()(agent)
     agents.command("revoke")(agent_revoke)
     agents.command("uninstall")(agent_uninstall)
+    agents.command("oci-hook")(agent_oci_hook)
     app.add_typer(agents, name="agent")
     app.command("replay")(replay_command)
 
@@ -185,6 +187,21 @@ def agent(
     Agent(agent_config, on_ready=announce).run(stop)
 
 
+def agent_oci_hook(
+    socket: Annotated[Path, typer.Option(help="The agent's hook socket (in its state dir).")],
+    deadline: Annotated[float, typer.Option(help="Seconds to wait for the agent.")] = 2.0,
+    fail_closed: Annotated[
+        bool, typer.Option(help="Without an answer, refuse to start the container.")
+    ] = False,
+) -> None:
+    """The OCI createRuntime hook (the runtime runs it, OCI state on stdin): asks the agent
+    to guard the container before it runs."""
+    from stockade.agent.oci_hook import run
+
+    code = run(str(socket), deadline, fail_closed, sys.stdin.buffer.read())
+    raise typer.Exit(code)
+
+
 def agent_uninstall(
     pin_dir: Annotated[
         Path, typer.Option(help="The bpffs directory the agent ran with (--pin-dir).")
@@ -241,6 +258,7 @@ def build_agent_config(settings: StockadeConfig, enroll: str | None) -> AgentCon
         firewall_dns=tuple(section.firewall_dns),
         pin_dir=Path(section.pin_dir) if section.pin_dir else None,
         ring_bytes=_ring_bytes(section.ring_mib),
+        hook=_hook_settings(settings),
     )
     if section.sources:
         from stockade.sensor.fallback import parse_chain
@@ -249,6 +267,15 @@ def build_agent_config(settings: StockadeConfig, enroll: str | None) -> AgentCon
     if section.detectors:
         config = dataclasses.replace(config, detectors=tuple(section.detectors))
     return config
+
+
+def _hook_settings(settings: StockadeConfig) -> HookSettings:
+    """Protect's OCI hook from the `protect` section (installed only where hooks_dir says)."""
+    from stockade.agent.oci_hook_server import HookSettings
+
+    protect = settings.protect
+    hooks_dir = Path(protect.hooks_dir) if protect.hooks_dir else None
+    return HookSettings(hooks_dir, protect.hook_fail_closed, protect.hook_deadline)
 
 
 def _ring_bytes(ring_mib: int) -> int | None:

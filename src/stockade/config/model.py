@@ -53,6 +53,14 @@ class AgentSection(_Section):
     ring_mib: int = 0  # size of a new eBPF ring buffer in MiB (a power of 2); 0: 32
 
 
+class ProtectSection(_Section):
+    """Protect mode on the agent: the OCI hook that guards a container before it runs."""
+
+    hooks_dir: str = ""  # where to install the hook (podman: /usr/share/containers/oci/hooks.d)
+    hook_fail_closed: bool = False  # no answer from the agent: the container does not start
+    hook_deadline: Annotated[float, msgspec.Meta(gt=0, le=30)] = 2.0  # seconds the hook waits
+
+
 class ServerSection(_Section):
     """`stockade server` (and the platform of `stockade up`)."""
 
@@ -87,4 +95,5 @@ class StockadeConfig(OutputSettings, kw_only=True, forbid_unknown_fields=True):
     dns_resolver: Literal["hosts", "system"] = "hosts"
     watch: WatchSection = msgspec.field(default_factory=WatchSection)
     agent: AgentSection = msgspec.field(default_factory=AgentSection)
+    protect: ProtectSection = msgspec.field(default_factory=ProtectSection)
     server: ServerSection = msgspec.field(default_factory=ServerSection)

@@ -1,11 +1,15 @@
-"""The exec guard of protected groups: fanotify permission events on a container's root mount.
+"""The exec guard of protected groups: fanotify permission events on a container's root.
 
-One fanotify group marks the root mount of every container whose group is in protect
-(FAN_MARK_MOUNT on /proc/PID/root: the mount in the container's own namespace). Each
-exec asks `decide` with the path as the container sees it, whether the file is on the
-overlay's upper layer (written or replaced after the container started) and a lazy
-sha256; a refusal answers FAN_DENY (the exec fails with EPERM) and is handed to
-`on_refused`. Unmarked containers, and everything once the guard is closed, run freely.
+One fanotify group marks the root of every container whose group is in protect. A
+running container's root mount is marked (FAN_MARK_MOUNT on /proc/PID/root: the mount
+in the container's own namespace); a container being created (the OCI hook, before its
+entrypoint runs, while /proc/PID/root is still the host's) has its rootfs overlay's
+superblock marked instead (FAN_MARK_FILESYSTEM on the bundle's root.path: every mount of
+that overlay, the container's own included, shares it). Each exec asks `decide` with the
+path as the container sees it, whether the file is on the overlay's upper layer (written
+or replaced after the container started) and a lazy sha256; a refusal answers FAN_DENY
+(the exec fails with EPERM) and is handed to `on_refused`. Unmarked containers, and
+everything once the guard is closed, run freely.
 
 An allowed file gets an inode mark ignoring exec permission events, so the kernel stops
 asking about it: a repeated exec (and the ELF interpreter each exec opens) costs no trip
@@ -30,6 +34,7 @@ from stockade.fanotify import (
     FAN_CLASS_CONTENT,
     FAN_CLOEXEC,
     FAN_MARK_ADD,
+    FAN_MARK_FILESYSTEM,
     FAN_MARK_FLUSH,
     FAN_MARK_IGNORED_MASK,
     FAN_MARK_MOUNT,
@@ -42,7 +47,7 @@ from stockade.fanotify import (
     permission_fds,
     reads_until,
 )
-from stockade.profiles.imagefiles import root_overlay
+from stockade.profiles.imagefiles import mounted_overlay, root_overlay
 from stockade.profiles.verdict import ALLOW, ExecVerdict
 from stockade.respond.errors import RespondError
 
@@ -56,12 +61,14 @@ OnRefused = Callable[[str, str, ExecVerdict], None]  # container id, path, verdi
 
 @dataclass(frozen=True, slots=True)
 class GuardedRoot:
-    """A protected container's root: its mount's device, upper layer and mark path."""
+    """A protected container's root: its device, upper layer, init pid and how it is marked."""
 
     container_id: str
-    root: Path  # /proc/PID/root
+    root: Path  # /proc/PID/root, or the rootfs mount point (a superblock mark)
     dev: int
     upperdir: str  # the overlay's upper directory ("" when not on overlay)
+    pid: int = 0  # the container's init process when guarded
+    kind: int = FAN_MARK_MOUNT  # or FAN_MARK_FILESYSTEM
 
 
 def overlay_upperdir(pid: int) -> str:
@@ -92,8 +99,18 @@ class ExecGuard:
     def protect(self, container_id: str, pid: int) -> None:
         """Guard every exec on the container's root mount (its init process is `pid`)."""
         root = Path(f"/proc/{pid}/root")
-        guarded = GuardedRoot(container_id, root, os.stat(root).st_dev, overlay_upperdir(pid))
-        self._mark(FAN_MARK_ADD | FAN_MARK_MOUNT, root)
+        upperdir = overlay_upperdir(pid)
+        self._add(GuardedRoot(container_id, root, os.stat(root).st_dev, upperdir, pid))
+
+    def protect_rootfs(self, container_id: str, pid: int, rootfs: Path) -> None:
+        """Guard every exec from the container's rootfs (mounted at `rootfs` on this host)
+        before its init process `pid` runs anything: its superblock is marked."""
+        upperdir = mounted_overlay(rootfs).upperdir
+        dev = os.stat(rootfs).st_dev
+        self._add(GuardedRoot(container_id, rootfs, dev, upperdir, pid, FAN_MARK_FILESYSTEM))
+
+    def _add(self, guarded: GuardedRoot) -> None:
+        self._mark(FAN_MARK_ADD | guarded.kind, guarded.root)
         with self._lock:
             self._roots[guarded.dev] = guarded
 
@@ -105,7 +122,7 @@ class ExecGuard:
                 del self._roots[guarded.dev]
         for guarded in found:
             with contextlib.suppress(RespondError):  # a container gone took its mount along
-                self._mark(FAN_MARK_REMOVE | FAN_MARK_MOUNT, guarded.root)
+                self._mark(FAN_MARK_REMOVE | guarded.kind, guarded.root)
         if found:
             self.forget()  # its files' ignore marks would pin their inodes
 
@@ -113,6 +130,11 @@ class ExecGuard:
         """The containers guarded now: id -> the root (/proc/PID/root) they are guarded on."""
         with self._lock:
             return {g.container_id: g.root for g in self._roots.values()}
+
+    def init_pids(self) -> dict[str, int]:
+        """The containers guarded now: id -> the init process they were guarded for."""
+        with self._lock:
+            return {g.container_id: g.pid for g in self._roots.values()}
 
     def _mark(self, flags: int, path: Path) -> None:
         mask = FAN_OPEN_EXEC_PERM

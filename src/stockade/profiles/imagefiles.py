@@ -46,14 +46,26 @@ class RootOverlay:
 
 def root_overlay(pid: int) -> RootOverlay:
     """The overlay mounted as `pid`'s root (empty when its root is no overlay)."""
-    for line in Path(f"/proc/{pid}/mountinfo").read_text().splitlines():
+    return _overlay_at(Path(f"/proc/{pid}/mountinfo"), "/")
+
+
+def mounted_overlay(mount_point: Path) -> RootOverlay:
+    """The overlay mounted at `mount_point` in this process's namespace (empty if none)."""
+    return _overlay_at(Path("/proc/self/mountinfo"), os.fsdecode(mount_point))
+
+
+def _overlay_at(mountinfo: Path, mount_point: str) -> RootOverlay:
+    found = RootOverlay()
+    for line in mountinfo.read_text().splitlines():
         left, _, right = line.partition(" - ")
         fields, tail = left.split(), right.split()
-        if len(fields) > 4 and fields[4] == "/" and tail and tail[0] == "overlay":
+        if len(fields) > 4 and fields[4] == mount_point and tail and tail[0] == "overlay":
             options = {k: v for k, _, v in (o.partition("=") for o in tail[-1].split(","))}
             lower = tuple(d for d in options.get("lowerdir", "").split(":") if d)
-            return RootOverlay(options.get("upperdir", ""), lower)
-    return RootOverlay()
+            found = RootOverlay(options.get("upperdir", ""), lower)
+            if mount_point == "/":
+                return found  # the first: a process's root
+    return found  # the last: the one on top at a mount point
 
 
 def _whiteout(path: str) -> bool:

@@ -1,9 +1,11 @@
 """Protect mode on this host: the exec guard kept on the containers of protected groups,
 processes killed at exec where no permission event stopped them, executables hashed.
 
-`Protection` binds a `ProfileDetector` to an `ExecGuard`: a container is guarded from the
-first event seen of it while its group is in protect, and released when the group
-leaves protect (checked again on every push from the platform).
+`Protection` binds a `ProfileDetector` to an `ExecGuard`: a container is guarded while
+its group is in protect, from its creation when the runtime's OCI hook asks
+(`guard_at_create`: before its entrypoint runs), else from the first event seen of it
+(its entrypoint and first execs then ran: protect kills them at exec), and released
+when the group leaves protect (checked again on every push from the platform).
 """
 
 from __future__ import annotations
@@ -42,14 +44,26 @@ class Protection:
         for container in list(self._detector.containers.values()):
             self.consider(container)
 
+    def guard_at_create(self, container: Container, rootfs: Path) -> bool:
+        """A container being created (its init process `container.pid` has run nothing of
+        it yet): guard its rootfs when its group is in protect; whether it is guarded."""
+        if self._detector.process_mode(container) is not Mode.PROTECT:
+            return False
+        self._detector.containers[container.id] = container  # the guard's verdicts need it
+        if container.id in self.guard.init_pids():
+            self.guard.release(container.id)  # restarted: a new rootfs mount
+        self.guard.protect_rootfs(container.id, container.pid, rootfs)
+        log.info("protect: guarding execs of container %s from its creation", container.short_id)
+        return True
+
     def consider(self, container: Container) -> None:
         """Guard the container if its group is in protect, release it if no longer; a
         restarted container (same id, a new init process and root mount) is guarded anew."""
         protect = self._detector.process_mode(container) is Mode.PROTECT
-        root = self.guard.guarded().get(container.id)
-        guarded = root is not None
+        pid = self.guard.init_pids().get(container.id)
+        guarded = pid is not None
         try:
-            if guarded and protect and container.pid > 0 and root != _root_of(container):
+            if guarded and protect and container.pid > 0 and pid != container.pid:
                 self.guard.release(container.id)  # the mark went with the old root mount
                 guarded = False
             if protect and not guarded and container.pid > 0:
@@ -63,10 +77,6 @@ class Protection:
     def close(self) -> None:
         """Stop guarding (every exec is allowed again)."""
         self.guard.close()
-
-
-def _root_of(container: Container) -> Path:
-    return Path(f"/proc/{container.pid}/root")
 
 
 def kill_at_exec(event: Event) -> None:
