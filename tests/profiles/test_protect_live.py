@@ -365,8 +365,11 @@ def test_the_oci_hook_guards_a_protected_container_before_its_entrypoint_runs(
             AGENT_WAIT_S,
             "the refused entrypoint recorded at the platform",
         )
-        assert ("/usr/bin/id", "refused") in poll_value(
-            lambda: _actions(admin, started_gid), bool, AGENT_WAIT_S, "the refused exec"
+        poll_value(
+            lambda: _actions(admin, started_gid),
+            lambda found: ("/usr/bin/id", "refused") in found,
+            AGENT_WAIT_S,
+            "the started container's refused exec recorded",
         )
     finally:
         hooked.remove_started()
