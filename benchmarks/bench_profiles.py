@@ -167,14 +167,7 @@ def bench_rss() -> None:
 def bench_time_to_profile(podman: Podman, image: str, workdir: Path, quiet_minutes: float) -> None:
     """From a container's first start to its entrypoint in the platform's stored profile."""
     platform = PlatformRunner(workdir / "platform").start()
-    config = AgentConfig(
-        workdir / "agent",
-        platform.agent_url,
-        platform.token(),
-        platform.ca_fingerprint,
-        scan_images=False,
-        detectors=("profile",),
-    )
+    config = platform.agent_config(workdir / "agent", detectors=("profile",))
     stop_agent = _run_agent(config)
     try:
         with contextlib.closing(platform.login()) as admin:

@@ -31,7 +31,7 @@ from tests.support.platform_runner import PlatformRunner  # noqa: E402
 from tests.support.podman import Podman  # noqa: E402
 
 from benchmarks.corpus import CORPUS  # noqa: E402
-from stockade.agent import Agent, AgentConfig  # noqa: E402
+from stockade.agent import Agent  # noqa: E402
 from stockade.agent.action_journal import ActionJournal  # noqa: E402
 from stockade.agent.enroll import enroll  # noqa: E402
 from stockade.agent.orders import OrderChannel  # noqa: E402
@@ -138,14 +138,7 @@ def agent_figures(podman: Podman, tmp: Path) -> dict[str, Figures]:
         for action in ACTIONS:
             policy = tmp / f"{action}.yaml"
             policy.write_text(_policy(action, RULE))
-            config = AgentConfig(
-                tmp / f"agent-{action}",
-                platform.agent_url,
-                platform.token(),
-                platform.ca_fingerprint,
-                scan_images=False,
-                policies=(policy,),
-            )
+            config = platform.agent_config(tmp / f"agent-{action}", policies=(policy,))
             for measure, values in _run_agent(podman, image, Agent(config), action).items():
                 figures[measure][action] = values
     finally:

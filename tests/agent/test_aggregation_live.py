@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from stockade.agent import Agent, AgentConfig
+from stockade.agent import Agent
 from stockade.platform.store import AlertQuery
 from tests.support.agent_runner import AgentRunner
 from tests.support.platform_runner import PlatformRunner
@@ -34,13 +34,9 @@ def test_repeated_alerts_reach_the_platform_as_one_with_their_count(
 ) -> None:
     rules = tmp_path / "marker.yaml"
     rules.write_text(RULE)
-    config = AgentConfig(
+    config = platform.agent_config(
         tmp_path / "agent",
-        platform.agent_url,
-        platform.token(),
-        platform.ca_fingerprint,
         rules=(rules,),
-        scan_images=False,
         alert_window_s=3600,  # the repeats leave when the agent stops, not before
     )
     agent = Agent(config)

@@ -53,7 +53,7 @@ def test_agent_reports_events_and_a_container_shell_alert(
     platform: PlatformRunner, podman: Podman, busybox_image: str, tmp_path: Path
 ) -> None:
     state = tmp_path / "agent"
-    agent = Agent(AgentConfig(state, platform.agent_url, platform.token(), platform.ca_fingerprint))
+    agent = Agent(platform.agent_config(state, scan_images=True))
     with AgentRunner(agent):
         subprocess.run(["/bin/sleep", "0.31"], check=True)
         shell = podman.popen(busybox_image, "sh", "-i", name="stockade-agent-shell")

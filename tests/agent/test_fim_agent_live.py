@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from stockade.agent.daemon import Agent, AgentConfig
+from stockade.agent.daemon import Agent
 from stockade.host.fim_policy import FimPolicy
 from stockade.sensor.fallback import parse_chain
 from tests.support.agent_runner import AgentRunner
@@ -28,13 +28,9 @@ def test_fim_alert_reaches_the_platform(platform: PlatformRunner, tmp_path: Path
     watched.mkdir()
     target = watched / "sshd_config"
     target.write_text("PermitRootLogin no\n")
-    config = AgentConfig(
+    config = platform.agent_config(
         tmp_path / "agent",
-        platform.agent_url,
-        platform.token(),
-        platform.ca_fingerprint,
         sources=parse_chain(["proc_connector"]),
-        scan_images=False,
         inventory=False,
         fim=FimPolicy(paths=(str(watched),), containers=False),
     )
@@ -70,15 +66,8 @@ def test_fim_alert_reaches_the_platform(platform: PlatformRunner, tmp_path: Path
 @pytest.mark.server
 @pytest.mark.slow
 def test_agent_sends_its_baseline_results(platform: PlatformRunner, tmp_path: Path) -> None:
-    config = AgentConfig(
-        tmp_path / "agent",
-        platform.agent_url,
-        platform.token(),
-        platform.ca_fingerprint,
-        sources=parse_chain(["proc_connector"]),
-        scan_images=False,
-        inventory=False,
-        baseline=True,
+    config = platform.agent_config(
+        tmp_path / "agent", sources=parse_chain(["proc_connector"]), inventory=False, baseline=True
     )
     agent = Agent(config)
     with AgentRunner(agent), contextlib.closing(platform.login()) as admin:

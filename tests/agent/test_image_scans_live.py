@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from stockade.agent import Agent, AgentConfig
+from stockade.agent import Agent
 from stockade.agent.image_integrity import INTEGRITY_RULE
 from stockade.profiles.imagefiles import image_file, root_overlay
 from stockade.profiles.scanned_files import IMAGE_FILES_DIR, file_of
@@ -70,11 +70,7 @@ def test_one_scan_per_image_digest_and_an_alert_for_a_tampered_one(
 ) -> None:
     digest = podman.cmd("image", "inspect", "--format", "{{.Digest}}", busybox_image)
     digest_text = digest.stdout.decode().strip()
-    agent = Agent(
-        AgentConfig(
-            tmp_path / "agent", platform.agent_url, platform.token(), platform.ca_fingerprint
-        )
-    )
+    agent = Agent(platform.agent_config(tmp_path / "agent", scan_images=True))
     tampered, tampered_digest, tampered_cid = tampered_image(
         podman, busybox_image, tmp_path / "build"
     )

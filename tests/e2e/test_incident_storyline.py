@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from stockade.agent import Agent, AgentConfig
+from stockade.agent import Agent
 from tests.detect.scenarios import SCENARIOS
 from tests.support.agent_runner import AgentRunner
 from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, navigate
@@ -84,13 +84,7 @@ def test_attack_in_a_container_is_one_incident_with_its_process_chain(
     tmp_path: Path,
     artifacts_dir: Path,
 ) -> None:
-    config = AgentConfig(
-        tmp_path / "agent",
-        platform.agent_url,
-        platform.token(),
-        platform.ca_fingerprint,
-        scan_images=False,
-    )
+    config = platform.agent_config(tmp_path / "agent")
     name = f"stockade-incident-{uuid.uuid4().hex[:6]}"
     with contextlib.closing(platform.login()) as admin:
         with AgentRunner(Agent(config)):

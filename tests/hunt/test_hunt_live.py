@@ -13,7 +13,7 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from stockade.agent import Agent, AgentConfig
+from stockade.agent import Agent
 from stockade.cli.main import app
 from tests.support.agent_runner import AgentRunner
 from tests.support.platform_runner import PlatformRunner
@@ -77,14 +77,7 @@ def test_hunts_find_a_real_agents_alert_event_and_packages(
     """An exec the test makes is found as an alert and an event; packages equal dpkg's."""
     rules = tmp_path / "marker.yaml"
     rules.write_text(RULE)
-    config = AgentConfig(
-        tmp_path / "agent",
-        platform.agent_url,
-        platform.token(),
-        platform.ca_fingerprint,
-        rules=(rules,),
-        scan_images=False,
-    )
+    config = platform.agent_config(tmp_path / "agent", rules=(rules,))
     admin = platform.login()
     with AgentRunner(Agent(config)):
         subprocess.run(["/bin/sleep", "0.523"], check=True)

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from stockade.agent import Agent, AgentConfig
+from stockade.agent import Agent
 from tests.support.agent_runner import AgentRunner
 from tests.support.platform_runner import PlatformRunner
 from tests.support.polling import poll_value
@@ -38,12 +38,8 @@ def test_a_live_query_gets_the_agents_packages_now(
     platform: PlatformRunner, tmp_path: Path
 ) -> None:
     """deb_packages asked live: bash's version is dpkg's; an unknown table fails in one line."""
-    config = AgentConfig(
+    config = platform.agent_config(
         tmp_path / "agent",
-        platform.agent_url,
-        platform.token(),
-        platform.ca_fingerprint,
-        scan_images=False,
         inventory=False,  # the answer can only come from the live query
     )
     admin = platform.login()

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from stockade.agent import Agent, AgentConfig
+from stockade.agent import Agent
 from stockade.profiles.detector import DEVIATION_RULE, DRIFT_RULE, ProfileDetector
 from stockade.profiles.groups import GROUP_LABEL, GroupId
 from stockade.profiles.modes import Mode
@@ -69,8 +69,7 @@ def test_package_installs_and_container_starts_raise_nothing(
     podman: Podman, tools_image: str, tmp_path: Path
 ) -> None:
     platform = PlatformRunner(tmp_path / "platform").start()
-    config = AgentConfig(tmp_path / "agent", platform.agent_url, platform.token(),
-                         platform.ca_fingerprint, scan_images=False)  # fmt: skip
+    config = platform.agent_config(tmp_path / "agent")
     label = ("--label", f"{GROUP_LABEL}={GROUP_NAME}")
     try:
         with AgentRunner(Agent(config)) as runner, contextlib.closing(platform.login()) as admin:

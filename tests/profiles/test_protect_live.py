@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from stockade.agent import Agent, AgentConfig
+from stockade.agent import Agent
 from stockade.agent.oci_hook import install_hook
 from stockade.agent.oci_hook_server import SOCKET_NAME
 from stockade.model.entities import Container
@@ -79,14 +79,7 @@ def host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProfiledHost]:
     work = tmp_path_factory.mktemp("profiled-host")
     platform = PlatformRunner(work / "platform").start()
     try:
-        config = AgentConfig(
-            work / "agent",
-            platform.agent_url,
-            platform.token(),
-            platform.ca_fingerprint,
-            scan_images=False,
-            detectors=("profile",),
-        )
+        config = platform.agent_config(work / "agent", detectors=("profile",))
         with AgentRunner(Agent(config)) as runner, contextlib.closing(platform.login()) as admin:
             [detector] = runner.agent.detectors
             assert isinstance(detector, ProfileDetector)

@@ -8,9 +8,11 @@ import ssl
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 
+from stockade.agent import AgentConfig
 from stockade.model import Event
 from stockade.platform import Platform, PlatformConfig
 from stockade.platform.services.retention import RetentionPolicy
@@ -118,6 +120,23 @@ class PlatformRunner:
     def token(self) -> str:
         """A one-time enrollment token."""
         return self.platform.create_enrollment_token()
+
+    def agent_config(
+        self, state_dir: Path, *, scan_images: bool = False, **settings: Any
+    ) -> AgentConfig:
+        """A real agent's config enrolling here (a fresh token, this CA pinned).
+
+        Image scans are off unless asked: most tests do not need them and they cost time.
+        `settings` are the other `AgentConfig` fields that differ from its defaults.
+        """
+        return AgentConfig(
+            state_dir,
+            self.agent_url,
+            self.token(),
+            self.ca_fingerprint,
+            scan_images=scan_images,
+            **settings,
+        )
 
     def console(self, source: str | None = None) -> httpx.Client:
         """A client for the console port (not logged in), trusting only the platform CA.
