@@ -33,7 +33,6 @@ from tests.support.podman import Podman  # noqa: E402
 from benchmarks.corpus import CORPUS  # noqa: E402
 from stockade.agent import Agent  # noqa: E402
 from stockade.agent.action_journal import ActionJournal  # noqa: E402
-from stockade.agent.enroll import enroll  # noqa: E402
 from stockade.agent.orders import OrderChannel  # noqa: E402
 from stockade.agent.responder import Responder  # noqa: E402
 from stockade.model import Alert, Container, Event, Host, Process  # noqa: E402
@@ -193,7 +192,7 @@ def order_figures(tmp: Path) -> dict[str, list[float]]:
     platform = PlatformRunner(tmp / "order-platform").start()
     host = Host(id="bench-orders", hostname="bench-orders")
     state = tmp / "order-agent"
-    creds = enroll(state, platform.agent_url, platform.token(), host, platform.ca_fingerprint)
+    creds = platform.credentials(state, host)
     responder = Responder(
         ActionJournal(state / "actions"), ActionContext(state / "respond"), agent_id=creds.agent_id
     )

@@ -20,7 +20,6 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from stockade.agent.enroll import enroll
 from stockade.agent.firewall_sync import FirewallSync, running_containers
 from stockade.context.local import local_context_stage
 from stockade.firewall.nftrules import has_protection
@@ -96,8 +95,7 @@ def test_discover_monitor_protect_through_the_platform(
                    f"sleep 3 | nc -w 2 {running()[0].ip} {port}")  # fmt: skip
 
     poll_until(lambda: reaches(8080), 30, "the web container to answer")
-    creds = enroll(tmp_path / "agent", platform.agent_url, platform.token(),
-                   Host(id="fws-host", hostname="fws-node"), platform.ca_fingerprint)  # fmt: skip
+    creds = platform.credentials(tmp_path / "agent", Host(id="fws-host", hostname="fws-node"))
     admin = platform.login()
 
     def set_network_mode(*groups_and_mode: str) -> None:

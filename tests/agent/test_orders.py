@@ -13,7 +13,6 @@ import httpx
 import pytest
 
 from stockade.agent.action_journal import ActionJournal
-from stockade.agent.enroll import enroll
 from stockade.agent.errors import TransportError
 from stockade.agent.orders import OrderChannel
 from stockade.agent.responder import Responder
@@ -46,7 +45,7 @@ class Channel:
 
 def _open(platform: PlatformRunner, state: Path) -> Channel:
     host = Host(id="host-orders", hostname="orders-node")
-    creds = enroll(state, platform.agent_url, platform.token(), host, platform.ca_fingerprint)
+    creds = platform.credentials(state, host)
     responder = Responder(
         ActionJournal(state / "actions"),
         ActionContext(state / "respond"),

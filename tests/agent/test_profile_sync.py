@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from stockade.agent.enroll import Credentials, enroll
+from stockade.agent.enroll import Credentials
 from stockade.agent.profile_sync import ProfileSync
 from stockade.model import Event, Host, Process
 from stockade.model.entities import Container
@@ -56,7 +56,7 @@ def test_learned_profile_round_trip_modes_and_restarts(
 ) -> None:
     state = tmp_path / "agent"
     host = Host(id="host-profiles", hostname="profiles-node")
-    creds = enroll(state, platform.agent_url, platform.token(), host, platform.ca_fingerprint)
+    creds = platform.credentials(state, host)
     sync = _sync(platform, creds, state).start()
     admin = platform.login()
     try:

@@ -14,7 +14,7 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
-from stockade.agent.enroll import enroll, load_credentials
+from stockade.agent.enroll import load_credentials
 from stockade.agent.errors import TransportError
 from stockade.agent.spool import Spool
 from stockade.agent.transport import Transport
@@ -43,7 +43,7 @@ def test_the_agent_renews_its_certificate_and_a_revoked_one_cannot(
     platform: PlatformRunner, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     state = tmp_path / "agent"
-    creds = enroll(state, platform.agent_url, platform.token(), HOST, platform.ca_fingerprint)
+    creds = platform.credentials(state, HOST)
     first = _cert(creds.cert_path)
     lifetime = first.not_valid_after_utc - first.not_valid_before_utc
     assert lifetime == dt.timedelta(days=30, minutes=5)  # valid from 5 min ago for clock skew
@@ -86,7 +86,7 @@ def test_a_running_transport_renews_a_certificate_that_is_due(tmp_path: Path) ->
     runner.start()
     try:
         state = tmp_path / "agent"
-        creds = enroll(state, runner.agent_url, runner.token(), HOST, runner.ca_fingerprint)
+        creds = runner.credentials(state, HOST)
         first = _cert(creds.cert_path)
         spool = Spool(state / "spool")
         transport = Transport(spool, runner.agent_url, creds)

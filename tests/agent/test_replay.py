@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from stockade.agent.enroll import enroll
 from stockade.agent.hostinfo import this_host
 from stockade.model import Ancestor, Container, Event, Process
 from stockade.model.events import encode_jsonl
@@ -72,8 +71,7 @@ def test_replay_names_the_bad_line(tmp_path: Path) -> None:
 @pytest.mark.server
 def test_replay_to_a_platform(platform: PlatformRunner, tmp_path: Path) -> None:
     state = tmp_path / "agent"
-    pin = platform.platform.ca_fingerprint
-    creds = enroll(state, platform.agent_url, platform.token(), this_host(state), pin)
+    creds = platform.credentials(state, this_host(state))
     result = _stockade(
         "replay",
         str(_capture(tmp_path / "c.jsonl")),

@@ -71,7 +71,7 @@ def test_events_arrive_exactly_once_across_platform_restarts(
     platform: PlatformRunner, tmp_path: Path
 ) -> None:
     state = tmp_path / "agent"
-    creds = enroll(state, platform.agent_url, platform.token(), HOST, _pin(platform))
+    creds = platform.credentials(state, HOST)
     spool = Spool(state / "spool")
     transport = Transport(spool, platform.agent_url, creds, batch_records=100)
     spool.append(_events(1, 250))
@@ -134,7 +134,7 @@ def test_kill_9_between_spool_and_send_loses_and_duplicates_nothing(
     platform: PlatformRunner, tmp_path: Path
 ) -> None:
     state = tmp_path / "agent"
-    creds = enroll(state, platform.agent_url, platform.token(), HOST, _pin(platform))
+    creds = platform.credentials(state, HOST)
     sender = subprocess.Popen(
         [sys.executable, "-c", SENDER, str(state), platform.agent_url, HOST.id],
         stdout=subprocess.PIPE,
@@ -210,7 +210,7 @@ def test_records_the_platform_refuses_are_skipped_counted_and_the_stream_moves_o
     platform: PlatformRunner, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     state = tmp_path / "agent"
-    creds = enroll(state, platform.agent_url, platform.token(), HOST, _pin(platform))
+    creds = platform.credentials(state, HOST)
     spool = Spool(state / "spool")
     spool.append(_events(1, 3))
     spool.close()
@@ -255,7 +255,7 @@ def test_a_batch_refused_for_who_sends_it_stays_on_disk_and_is_reported(
     from stockade.agent.transport import BatchRefused
 
     state = tmp_path / "agent"
-    creds = enroll(state, platform.agent_url, platform.token(), HOST, _pin(platform))
+    creds = platform.credentials(state, HOST)
     spool = Spool(state / "spool")
     spool.append(_events(1, 2))
     transport = Transport(spool, platform.agent_url, creds)

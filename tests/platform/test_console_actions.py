@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from stockade.agent.action_journal import ActionJournal
-from stockade.agent.enroll import enroll
 from stockade.agent.orders import OrderChannel
 from stockade.agent.responder import Responder
 from stockade.model import Host
@@ -26,7 +25,7 @@ def agent_id(running: PlatformRunner, tmp_path: Path) -> Iterator[str]:
     """An enrolled agent whose order channel runs (no sensor: orders only)."""
     host = Host(id="ui-actions", hostname="ui-actions-node")
     state = tmp_path / "agent"
-    creds = enroll(state, running.agent_url, running.token(), host, running.ca_fingerprint)
+    creds = running.credentials(state, host)
     responder = Responder(
         ActionJournal(state / "actions"),
         ActionContext(state / "respond"),

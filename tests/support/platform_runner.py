@@ -13,7 +13,8 @@ from typing import Any
 import httpx
 
 from stockade.agent import AgentConfig
-from stockade.model import Event
+from stockade.agent.enroll import Credentials, enroll
+from stockade.model import Event, Host
 from stockade.platform import Platform, PlatformConfig
 from stockade.platform.services.retention import RetentionPolicy
 from stockade.platform.store.base import AgentRecord, AlertQuery, EventQuery
@@ -137,6 +138,10 @@ class PlatformRunner:
             scan_images=scan_images,
             **settings,
         )
+
+    def credentials(self, state_dir: Path, host: Host) -> Credentials:
+        """Enroll `state_dir` here as a real agent would (a fresh token, this CA pinned)."""
+        return enroll(state_dir, self.agent_url, self.token(), host, self.ca_fingerprint)
 
     def console(self, source: str | None = None) -> httpx.Client:
         """A client for the console port (not logged in), trusting only the platform CA.
