@@ -27,13 +27,13 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from tests.support.order_agent import order_agent  # noqa: E402
 from tests.support.platform_runner import PlatformRunner  # noqa: E402
 from tests.support.podman import Podman  # noqa: E402
 
 from benchmarks.corpus import CORPUS  # noqa: E402
 from stockade.agent import Agent  # noqa: E402
 from stockade.agent.action_journal import ActionJournal  # noqa: E402
-from stockade.agent.orders import OrderChannel  # noqa: E402
 from stockade.agent.responder import Responder  # noqa: E402
 from stockade.model import Alert, Container, Event, Host, Process  # noqa: E402
 from stockade.model.actions import ActionRecord, ActionStatus, ActionTarget  # noqa: E402
@@ -191,34 +191,24 @@ def order_figures(tmp: Path) -> dict[str, list[float]]:
     processes, ORDER_SAMPLES times."""
     platform = PlatformRunner(tmp / "order-platform").start()
     host = Host(id="bench-orders", hostname="bench-orders")
-    state = tmp / "order-agent"
-    creds = platform.credentials(state, host)
-    responder = Responder(
-        ActionJournal(state / "actions"), ActionContext(state / "respond"), agent_id=creds.agent_id
-    )
-    channel = OrderChannel(platform.agent_url, creds, responder).start()
-    admin = platform.login()
     latencies = []
     try:
-        for _ in range(ORDER_SAMPLES):
-            victim = subprocess.Popen(["sleep", "600"])
-            body = {
-                "action": "kill_process",
-                "agent_id": creds.agent_id,
-                "target": {"pid": victim.pid},
-                "wait_s": 10,
-            }
-            started = time.monotonic()
-            answer = admin.post("/api/v1/actions", json=body).json()
-            latencies.append(time.monotonic() - started)
-            if answer["status"] != "done":
-                raise SystemExit(f"order not done: {answer}")
-            victim.wait()
+        with order_agent(platform, tmp / "order-agent", host) as agent, platform.login() as admin:
+            for _ in range(ORDER_SAMPLES):
+                victim = subprocess.Popen(["sleep", "600"])
+                body = {
+                    "action": "kill_process",
+                    "agent_id": agent.agent_id,
+                    "target": {"pid": victim.pid},
+                    "wait_s": 10,
+                }
+                started = time.monotonic()
+                answer = admin.post("/api/v1/actions", json=body).json()
+                latencies.append(time.monotonic() - started)
+                if answer["status"] != "done":
+                    raise SystemExit(f"order not done: {answer}")
+                victim.wait()
     finally:
-        admin.close()
-        responder.close()
-        channel.stop()
-        responder.journal.close()
         platform.stop()
     return {"kill_process": latencies}
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -14,7 +13,6 @@ import pytest
 
 from stockade.agent.action_journal import ActionJournal
 from stockade.agent.errors import TransportError
-from stockade.agent.orders import OrderChannel
 from stockade.agent.responder import Responder
 from stockade.model import Alert, Event, Host, Process
 from stockade.model.actions import (
@@ -26,6 +24,7 @@ from stockade.model.actions import (
     Trigger,
 )
 from stockade.respond.base import ActionContext
+from tests.support.order_agent import OrderAgent, order_agent
 from tests.support.platform_runner import PlatformRunner
 from tests.support.podman import Podman
 from tests.support.polling import poll_until, poll_value
@@ -34,36 +33,12 @@ pytestmark = [pytest.mark.server, pytest.mark.root, pytest.mark.podman]
 RESULT_WAIT_S = 10.0  # the API's longest wait; bench_response measures the time it takes
 
 
-@dataclass
-class Channel:
-    """An enrolled agent's responder and order channel (no sensor: orders only)."""
-
-    agent_id: str
-    responder: Responder
-    channel: OrderChannel
-
-
-def _open(platform: PlatformRunner, state: Path) -> Channel:
-    host = Host(id="host-orders", hostname="orders-node")
-    creds = platform.credentials(state, host)
-    responder = Responder(
-        ActionJournal(state / "actions"),
-        ActionContext(state / "respond"),
-        agent_id=creds.agent_id,
-        host_id=host.id,
-    )
-    return Channel(creds.agent_id, responder, OrderChannel(platform.agent_url, creds, responder))
-
-
 @pytest.fixture
-def agent(platform: PlatformRunner, tmp_path: Path) -> Iterator[Channel]:
+def agent(platform: PlatformRunner, tmp_path: Path) -> Iterator[OrderAgent]:
     """An agent's order channel, running."""
-    opened = _open(platform, tmp_path / "agent")
-    opened.channel.start()
-    yield opened
-    opened.responder.close()
-    opened.channel.stop()
-    opened.responder.journal.close()
+    host = Host(id="host-orders", hostname="orders-node")
+    with order_agent(platform, tmp_path / "agent", host) as running:
+        yield running
 
 
 def _order(admin: httpx.Client, agent_id: str, action: str, **target: object) -> httpx.Response:
@@ -72,7 +47,7 @@ def _order(admin: httpx.Client, agent_id: str, action: str, **target: object) ->
 
 
 def test_an_order_is_done_and_its_result_shown(
-    platform: PlatformRunner, agent: Channel, podman: Podman, busybox_image: str
+    platform: PlatformRunner, agent: OrderAgent, podman: Podman, busybox_image: str
 ) -> None:
     container = podman.run_detached(busybox_image, "sleep", "600")
     with contextlib.closing(platform.login()) as admin:
@@ -94,7 +69,9 @@ def test_an_order_is_done_and_its_result_shown(
     assert state.strip() == b"137"
 
 
-def test_viewers_read_the_trail_but_may_not_act(platform: PlatformRunner, agent: Channel) -> None:
+def test_viewers_read_the_trail_but_may_not_act(
+    platform: PlatformRunner, agent: OrderAgent
+) -> None:
     viewer = platform.add_user("watcher", "viewer")
     with contextlib.closing(viewer):
         refused = _order(viewer, agent.agent_id, "kill_process", pid=1)
@@ -115,7 +92,7 @@ def test_viewers_read_the_trail_but_may_not_act(platform: PlatformRunner, agent:
 )
 def test_bad_orders_are_refused_in_one_line(
     platform: PlatformRunner,
-    agent: Channel,
+    agent: OrderAgent,
     action: str,
     agent_id: str | None,
     target: dict[str, object],
@@ -127,7 +104,7 @@ def test_bad_orders_are_refused_in_one_line(
     assert answer.status_code == status and answer.json()["detail"].startswith(detail)
 
 
-def test_a_failed_action_reports_its_error(platform: PlatformRunner, agent: Channel) -> None:
+def test_a_failed_action_reports_its_error(platform: PlatformRunner, agent: OrderAgent) -> None:
     with contextlib.closing(platform.login()) as admin:
         record = _order(admin, agent.agent_id, "kill_container", container_id="ab" * 32).json()
     assert record["status"] == "failed"
@@ -135,7 +112,7 @@ def test_a_failed_action_reports_its_error(platform: PlatformRunner, agent: Chan
 
 
 def test_orders_survive_a_platform_restart(
-    platform: PlatformRunner, agent: Channel, podman: Podman, busybox_image: str
+    platform: PlatformRunner, agent: OrderAgent, podman: Podman, busybox_image: str
 ) -> None:
     platform.stop()
     platform.start()
@@ -184,7 +161,7 @@ policies:
 
 
 def test_pushed_policies_reach_the_agent_and_their_dry_runs_the_trail(
-    platform: PlatformRunner, agent: Channel
+    platform: PlatformRunner, agent: OrderAgent
 ) -> None:
     with contextlib.closing(platform.login()) as admin:
         assert admin.get("/api/v1/policies").json()["version"] == 0
@@ -210,7 +187,7 @@ def test_pushed_policies_reach_the_agent_and_their_dry_runs_the_trail(
 
 
 def test_bad_pushed_policies_are_refused_in_one_line(
-    platform: PlatformRunner, agent: Channel
+    platform: PlatformRunner, agent: OrderAgent
 ) -> None:
     del agent
     with contextlib.closing(platform.login()) as admin:
@@ -226,7 +203,7 @@ def test_bad_pushed_policies_are_refused_in_one_line(
         assert viewer.get("/api/v1/policies").status_code == 200
 
 
-def test_an_agent_cannot_report_a_user_order_never_given(agent: Channel) -> None:
+def test_an_agent_cannot_report_a_user_order_never_given(agent: OrderAgent) -> None:
     forged = ActionRecord(
         id="forged-1",
         action="kill_process",

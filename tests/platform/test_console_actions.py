@@ -9,12 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from stockade.agent.action_journal import ActionJournal
-from stockade.agent.orders import OrderChannel
-from stockade.agent.responder import Responder
 from stockade.model import Host
-from stockade.respond.base import ActionContext
 from tests.support.browser import logged_in_console, navigate
+from tests.support.order_agent import order_agent
 from tests.support.platform_runner import PlatformRunner
 
 pytestmark = [pytest.mark.server, pytest.mark.browser]
@@ -24,19 +21,8 @@ pytestmark = [pytest.mark.server, pytest.mark.browser]
 def agent_id(running: PlatformRunner, tmp_path: Path) -> Iterator[str]:
     """An enrolled agent whose order channel runs (no sensor: orders only)."""
     host = Host(id="ui-actions", hostname="ui-actions-node")
-    state = tmp_path / "agent"
-    creds = running.credentials(state, host)
-    responder = Responder(
-        ActionJournal(state / "actions"),
-        ActionContext(state / "respond"),
-        agent_id=creds.agent_id,
-        host_id=host.id,
-    )
-    channel = OrderChannel(running.agent_url, creds, responder).start()
-    yield creds.agent_id
-    responder.close()
-    channel.stop()
-    responder.journal.close()
+    with order_agent(running, tmp_path / "agent", host) as agent:
+        yield agent.agent_id
 
 
 def test_order_an_action_and_read_the_trail(
