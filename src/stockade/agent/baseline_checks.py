@@ -11,7 +11,7 @@ from collections.abc import Callable
 import httpx
 import msgspec
 
-from stockade.agent.enroll import Credentials, response_detail
+from stockade.agent.enroll import Credentials, platform_call
 from stockade.agent.errors import TransportError
 from stockade.baseline.engine import run_policy
 from stockade.baseline.load import builtin_policies
@@ -56,18 +56,14 @@ class BaselineSender:
 
     def send(self, report: BaselineReport) -> None:
         """Store the report on the platform; TransportError when it did not."""
-        try:
-            response = self._client.post(
-                self._url,
-                content=msgspec.json.encode(report),
-                headers={"content-type": "application/json"},
-            )
-        except httpx.HTTPError as e:
-            raise TransportError(f"platform unreachable at {self._url}: {e}") from e
-        if response.status_code != 200:
-            raise TransportError(
-                f"baseline refused ({response.status_code}): {response_detail(response)}"
-            )
+        platform_call(
+            self._client,
+            "POST",
+            self._url,
+            "baseline",
+            content=msgspec.json.encode(report),
+            headers={"content-type": "application/json"},
+        )
 
     def close(self) -> None:
         """Close the connection pool."""

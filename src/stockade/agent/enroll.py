@@ -16,7 +16,7 @@ import ssl
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import httpx
 import msgspec
@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from stockade.agent.errors import AgentError, EnrollError
+from stockade.agent.errors import AgentError, EnrollError, TransportError
 from stockade.model import Host
 from stockade.model.wire import EnrollRequest, EnrollResponse
 
@@ -214,6 +214,22 @@ def post_json(
         return msgspec.json.decode(response.content, type=answer)
     except msgspec.DecodeError as e:
         raise error(f"the platform's {what} answer is unusable: {e}") from e
+
+
+def platform_call(
+    client: httpx.Client, method: str, url: str, what: str, **request: Any
+) -> httpx.Response:
+    """`method` on `url` with `request` (httpx's arguments); its 200 answer, else
+    TransportError saying the platform was unreachable or refused `what`."""
+    try:
+        response = client.request(method, url, **request)
+    except httpx.HTTPError as e:
+        raise TransportError(f"platform unreachable at {url}: {e}") from e
+    if response.status_code != 200:
+        raise TransportError(
+            f"{what} refused ({response.status_code}): {response_detail(response)}"
+        )
+    return response
 
 
 def response_detail(response: httpx.Response) -> str:

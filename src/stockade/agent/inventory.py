@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import httpx
 import msgspec
 
-from stockade.agent.enroll import Credentials, response_detail
+from stockade.agent.enroll import Credentials, platform_call
 from stockade.agent.errors import TransportError
 from stockade.agent.inventory_outbox import InventoryOutbox, encode_diff
 from stockade.agent.inventory_watch import SourceWatch
@@ -115,18 +115,14 @@ class InventorySender:
 
     def send(self, diff_: InventoryDiff) -> None:
         """Store the difference on the platform; TransportError when it did not."""
-        try:
-            response = self._client.post(
-                self._url,
-                content=encode_diff(diff_),
-                headers={"content-type": "application/json", "content-encoding": "zstd"},
-            )
-        except httpx.HTTPError as e:
-            raise TransportError(f"platform unreachable at {self._url}: {e}") from e
-        if response.status_code != 200:
-            raise TransportError(
-                f"inventory refused ({response.status_code}): {response_detail(response)}"
-            )
+        platform_call(
+            self._client,
+            "POST",
+            self._url,
+            "inventory",
+            content=encode_diff(diff_),
+            headers={"content-type": "application/json", "content-encoding": "zstd"},
+        )
 
 
 class InventoryWorker:

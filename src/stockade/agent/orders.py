@@ -17,7 +17,7 @@ import threading
 import httpx
 import msgspec
 
-from stockade.agent.enroll import Credentials, response_detail
+from stockade.agent.enroll import Credentials, platform_call
 from stockade.agent.errors import TransportError
 from stockade.agent.responder import Responder
 from stockade.model.actions import ActionReport, OrdersAnswer, PolicyPush
@@ -88,15 +88,7 @@ class OrderChannel:
         client.close()
 
     def _get(self, client: httpx.Client, path: str, **params: float) -> bytes:
-        try:
-            response = client.get(self._url + path, params=params)
-        except httpx.HTTPError as e:
-            raise TransportError(f"platform unreachable at {self._url}: {e}") from e
-        if response.status_code != 200:
-            raise TransportError(
-                f"{path} refused ({response.status_code}): {response_detail(response)}"
-            )
-        return response.content
+        return platform_call(client, "GET", self._url + path, path, params=params).content
 
     def fetch_orders(self, client: httpx.Client) -> OrdersAnswer:
         """One long poll: the orders pending for this agent (maybe none)."""
@@ -137,15 +129,11 @@ class OrderChannel:
 
     def send_report(self, client: httpx.Client, report: ActionReport) -> None:
         """Post ended records; TransportError unless the platform stored them."""
-        try:
-            response = client.post(
-                self._url + REPORTS_PATH,
-                content=msgspec.json.encode(report),
-                headers={"content-type": "application/json"},
-            )
-        except httpx.HTTPError as e:
-            raise TransportError(f"platform unreachable at {self._url}: {e}") from e
-        if response.status_code != 200:
-            raise TransportError(
-                f"action report refused ({response.status_code}): {response_detail(response)}"
-            )
+        platform_call(
+            client,
+            "POST",
+            self._url + REPORTS_PATH,
+            "action report",
+            content=msgspec.json.encode(report),
+            headers={"content-type": "application/json"},
+        )
