@@ -10,15 +10,14 @@ STOCKADE_BENCH_FALCO_RULES=1, Falco's stable and incubating rules are loaded too
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import socket
 import subprocess
 import sys
 import tempfile
-import threading
 from collections.abc import Iterator
 from pathlib import Path
+
+from tests.support.platform_runner import PlatformRunner
 
 CHILD = """
 import subprocess, sys, threading, time
@@ -47,44 +46,14 @@ runner.join(60)
 """
 
 
-def free_port() -> int:
-    """A TCP port free on loopback."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextlib.contextmanager
 def platform_on_loopback(data_dir: Path) -> Iterator[tuple[str, str, str]]:
     """Serve a platform from a thread; yields (agent URL, one enrollment token, CA pin)."""
-    from stockade.platform import Platform, PlatformConfig
-
-    config = PlatformConfig(data_dir=data_dir, console_port=free_port(), agent_port=free_port())
-    platform = Platform.open(config)
-    started = threading.Event()
-    loop = asyncio.new_event_loop()
-    task: list[asyncio.Task[None]] = []
-
-    async def serve() -> None:
-        ready = asyncio.Event()
-        task.append(asyncio.create_task(platform.serve(ready)))
-        await ready.wait()
-        started.set()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task[0]
-
-    thread = threading.Thread(target=loop.run_until_complete, args=(serve(),), daemon=True)
-    thread.start()
+    platform = PlatformRunner(data_dir).start()
     try:
-        if not started.wait(30):
-            raise RuntimeError("platform did not start")
-        url = f"https://127.0.0.1:{config.effective_agent_port}"
-        yield url, platform.create_enrollment_token(), platform.ca_fingerprint
+        yield platform.agent_url, platform.token(), platform.ca_fingerprint
     finally:
-        if task:
-            loop.call_soon_threadsafe(task[0].cancel)
-        thread.join(30)
-        platform.close()
+        platform.stop()
 
 
 def main() -> int:
