@@ -6,17 +6,16 @@ compares what it saw with the execs caused (and, when the eBPF sensor runs here,
 
 from __future__ import annotations
 
-import asyncio
 import gc
 import os
-import socket
 import statistics
 import subprocess
 import tempfile
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+from tests.support.platform_runner import PlatformRunner
 
 from stockade.agent import pipeline
 from stockade.agent.detection import agent_detectors
@@ -150,42 +149,18 @@ def bench_proc_connector(execs: int = 2000) -> None:
     print(f"proc_connector_drops: {source.stats().dropped} overflows")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def bench_transport(count: int = 20_000) -> None:
     """Spooled events sent to a real platform (mTLS, zstd, stored in SQLite) until acked."""
-    from stockade.agent.enroll import enroll, pin_ca
     from stockade.agent.hostinfo import this_host
     from stockade.agent.transport import Transport
-    from stockade.platform import Platform, PlatformConfig
-    from stockade.platform.services.retention import RetentionPolicy
 
     with tempfile.TemporaryDirectory() as tmp:
-        config = PlatformConfig(
-            data_dir=Path(tmp) / "platform",
-            console_port=_free_port(),
-            agent_port=_free_port(),
-            # the events' times are small numbers: age retention would delete them as they land
-            retention=RetentionPolicy(events_max_age_s=0, alerts_max_age_s=0),
-        )
-        platform = Platform.open(config)
-        loop = asyncio.new_event_loop()
-        ready = asyncio.Event()
-        task = loop.create_task(platform.serve(ready))
-        thread = threading.Thread(target=loop.run_forever, daemon=True)
-        thread.start()
-        while not ready.is_set():
-            time.sleep(0.05)
+        # the tests' platform keeps events of any age: these have small numbers as times
+        platform = PlatformRunner(Path(tmp) / "platform").start()
         try:
             state = Path(tmp) / "agent"
-            token = platform.create_enrollment_token()
-            pin_ca(state, platform.ca_pem.encode())
             host = this_host(state)
-            creds = enroll(state, platform.agent_url, token, host)
+            creds = platform.credentials(state, host)
             spool = Spool(state / "spool")
             for _ in range(count // 1000):
                 spool.append(_events(1000, host.id))  # the host its certificate is bound to
@@ -197,11 +172,7 @@ def bench_transport(count: int = 20_000) -> None:
             spool.close()
             print(f"transport_to_platform: {count / elapsed:,.0f} events/s")
         finally:
-            loop.call_soon_threadsafe(task.cancel)
-            time.sleep(0.5)
-            loop.call_soon_threadsafe(loop.stop)
-            thread.join(10)
-            platform.close()
+            platform.stop()
 
 
 def main() -> int:

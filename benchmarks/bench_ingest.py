@@ -7,7 +7,6 @@ median rate over several rounds, for one agent and for several agents at once.
 
 from __future__ import annotations
 
-import socket
 import ssl
 import statistics
 import subprocess
@@ -24,6 +23,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from tests.support.ports import free_port
 
 from stockade.model.entities import Container, Host
 from stockade.model.events import Ancestor, Event, Process
@@ -39,15 +39,9 @@ PARALLEL_AGENTS = 4
 HEADERS = {"Content-Type": BATCH_CONTENT_TYPE, "Content-Encoding": "zstd"}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _start_server(data_dir: Path) -> tuple[subprocess.Popen[bytes], str, str, str]:
     """`stockade server` in its own process (as deployed): it, agent URL, CA, console URL."""
-    console, agent = _free_port(), _free_port()
+    console, agent = free_port(), free_port()
     server = subprocess.Popen(
         [
             sys.executable,

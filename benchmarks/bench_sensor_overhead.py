@@ -46,6 +46,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from tests.support.ports import free_port
+
 from benchmarks.corpus import CORPUS
 
 # the median of per-pair ratios: more pairs, less of a busy host in it
@@ -168,13 +170,6 @@ class Agent:
         """End the child."""
         self._send("quit")
         self.proc.wait(timeout=60)
-
-
-def free_port() -> int:
-    """A TCP port free on loopback."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def redis_server(port: int) -> subprocess.Popen[bytes]:

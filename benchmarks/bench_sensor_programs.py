@@ -25,7 +25,9 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from benchmarks.bench_sensor_overhead import REDIS_CPU, bench_rule_paths, free_port, redis_server
+from tests.support.ports import free_port
+
+from benchmarks.bench_sensor_overhead import REDIS_CPU, bench_rule_paths, redis_server
 
 REQUESTS = 30_000
 STATS = Path("/proc/sys/kernel/bpf_stats_enabled")
