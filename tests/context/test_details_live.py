@@ -6,40 +6,22 @@ from __future__ import annotations
 import subprocess
 import sys
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from stockade.context import ContextStage
 from stockade.context.local import local_context_stage
 from stockade.model import Event
 from stockade.rules import load_rules
 from stockade.rules.fields import FIELDS
 from stockade.sensor.bpf import BpfSource
 from tests.support.podman import Podman
-from tests.support.polling import poll_until
+from tests.support.sensor import Collector
 
 pytestmark = [pytest.mark.root, pytest.mark.ebpf]
 EXECS = ("execve", "execveat")
-
-
-class Live:
-    """Kernel events through this host's context stage, kept for the test to search."""
-
-    def __init__(self, source: BpfSource) -> None:
-        self.source = source
-        self.stage: ContextStage = local_context_stage(host_id="test-host")
-        self.events: list[Event] = []
-
-    def wait_for(self, match: Callable[[Event], bool], timeout_s: float = 20) -> Event:
-        """The first enriched event that matches (polling until the deadline)."""
-
-        def found() -> Event | None:
-            self.events += [self.stage.enrich(e) for e in self.source.poll(0.05)]
-            return next((e for e in self.events if match(e)), None)
-
-        return poll_until(found, timeout_s, "a matching event", interval=0)
+WAIT_S = 20  # enriching each event reads /proc: a loaded machine needs the time
 
 
 @pytest.fixture(scope="module")
@@ -51,9 +33,10 @@ def source() -> Iterator[BpfSource]:
 
 
 @pytest.fixture
-def live(source: BpfSource) -> Live:
+def live(source: BpfSource) -> Collector:
+    """Kernel events through this host's context stage, kept for the test to search."""
     source.poll(0)
-    return Live(source)
+    return Collector(source, enrich=local_context_stage(host_id="test-host").enrich)
 
 
 def field(event: Event, name: str, arg: str | None = None) -> object:
@@ -66,11 +49,11 @@ def _python(code: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, "-c", code])
 
 
-def test_proc_env_comes_from_the_process_environment(live: Live) -> None:
+def test_proc_env_comes_from_the_process_environment(live: Collector) -> None:
     token = uuid.uuid4().hex
     sleeper = subprocess.Popen(["/bin/sleep", "3"], env={"STOCKADE_MARK": token, "LANG": "C"})
     try:
-        event = live.wait_for(lambda e: e.type in EXECS and e.proc.pid == sleeper.pid)
+        event = live.first(lambda e: e.type in EXECS and e.proc.pid == sleeper.pid, WAIT_S)
     finally:
         sleeper.kill()
         sleeper.wait()
@@ -81,7 +64,7 @@ def test_proc_env_comes_from_the_process_environment(live: Live) -> None:
     assert isinstance(limit, int) and limit > 0
 
 
-def test_memfd_exec_has_falcos_exepath_and_name(live: Live) -> None:
+def test_memfd_exec_has_falcos_exepath_and_name(live: Collector) -> None:
     code = (
         "import os\n"
         "fd = os.memfd_create('stockpayload', 0)\n"
@@ -90,8 +73,8 @@ def test_memfd_exec_has_falcos_exepath_and_name(live: Live) -> None:
     )
     child = _python(code)
     try:
-        event = live.wait_for(
-            lambda e: e.type in EXECS and e.proc.pid == child.pid and e.proc.exe_from_memfd
+        event = live.first(
+            lambda e: e.type in EXECS and e.proc.pid == child.pid and e.proc.exe_from_memfd, WAIT_S
         )
         comm = Path(f"/proc/{child.pid}/comm").read_text().strip()
     finally:
@@ -104,15 +87,15 @@ def test_memfd_exec_has_falcos_exepath_and_name(live: Live) -> None:
     assert field(event, "proc.name") == comm
 
 
-def test_user_follows_setuid_and_the_exec_after_it(live: Live) -> None:
+def test_user_follows_setuid_and_the_exec_after_it(live: Collector) -> None:
     code = (
         "import os, time\nos.setuid(1)\ntime.sleep(0.3)\nos.execv('/bin/sleep', ['sleep', '2'])\n"
     )
     child = _python(code)
     try:
-        changed = live.wait_for(lambda e: e.type == "setuid" and e.proc.pid == child.pid)
-        execed = live.wait_for(
-            lambda e: e.type in EXECS and e.proc.pid == child.pid and e.proc.name == "sleep"
+        changed = live.first(lambda e: e.type == "setuid" and e.proc.pid == child.pid, WAIT_S)
+        execed = live.first(
+            lambda e: e.type in EXECS and e.proc.pid == child.pid and e.proc.name == "sleep", WAIT_S
         )
     finally:
         child.kill()
@@ -132,14 +115,16 @@ def _passwd_name(passwd: Path, uid: int) -> str:
 
 
 def test_directory_traversal_rule_fires_on_the_raw_path(
-    live: Live, tmp_path: Path, corpus: Path
+    live: Collector, tmp_path: Path, corpus: Path
 ) -> None:
     workdir = tmp_path / "a" / "b"
     workdir.mkdir(parents=True)
     depth = len(workdir.parts) - 1
     raw = "../" * depth + "etc/hostname"
     reader = subprocess.run(["/bin/cat", raw], cwd=workdir, capture_output=True, check=True)
-    event = live.wait_for(lambda e: e.type == "openat" and e.fd is not None and e.fd.nameraw == raw)
+    event = live.first(
+        lambda e: e.type == "openat" and e.fd is not None and e.fd.nameraw == raw, WAIT_S
+    )
     assert reader.stdout
     assert field(event, "fd.name") == "/etc/hostname"
     assert field(event, "fd.nameraw") == raw
@@ -152,14 +137,14 @@ def test_directory_traversal_rule_fires_on_the_raw_path(
 
 @pytest.mark.podman
 def test_user_name_comes_from_the_containers_passwd(
-    live: Live, podman: Podman, busybox_image: str
+    live: Collector, podman: Podman, busybox_image: str
 ) -> None:
     name = f"stockade-users-{uuid.uuid4().hex[:8]}"
     podman.run_detached(busybox_image, "sleep", "600", name=name)
     podman.cmd("exec", name, "sh", "-c", "echo stockuser:x:4321:4321::/home:/bin/sh >> /etc/passwd")
     podman.cmd("exec", "-d", "--user", "4321", name, "/bin/sleep", "5")
-    event = live.wait_for(
-        lambda e: e.type in EXECS and e.container.name == name and e.proc.euid == 4321
+    event = live.first(
+        lambda e: e.type in EXECS and e.container.name == name and e.proc.euid == 4321, WAIT_S
     )
     assert field(event, "user.uid") == 4321
     assert field(event, "user.name") == "stockuser"
@@ -184,19 +169,20 @@ def test_user_name_comes_from_the_containers_passwd(
 
 @pytest.mark.podman
 def test_falcos_rule_alert_in_a_container_carries_the_container(
-    live: Live, podman: Podman, busybox_image: str, corpus: Path
+    live: Collector, podman: Podman, busybox_image: str, corpus: Path
 ) -> None:
     name = f"stockade-traversal-{uuid.uuid4().hex[:8]}"
     podman.run_detached(busybox_image, "sleep", "600", name=name)
     podman.exec(name, "mkdir", "-p", "/tmp/a/b")
     podman.cmd("exec", "-w", "/tmp/a/b", name, "cat", "../../../etc/passwd")
-    event = live.wait_for(
+    event = live.first(
         lambda e: (
             e.type == "openat"
             and e.container.name == name
             and e.fd is not None
             and e.fd.nameraw == "../../../etc/passwd"
-        )
+        ),
+        WAIT_S,
     )
     ruleset = load_rules([corpus / "falco/rules/falco_rules.yaml"])
     (alert,) = [a for a in ruleset.evaluate(event) if a.rule.startswith("Directory traversal")]

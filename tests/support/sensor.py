@@ -21,8 +21,10 @@ HOST_MOUNTS = ("-v", "/usr:/usr:ro", "-v", "/lib:/lib:ro", "-v", "/lib64:/lib64:
 class Collector:
     """Polls a source and keeps every event, so tests can wait for what they expect."""
 
-    def __init__(self, source: EventSource) -> None:
+    def __init__(self, source: EventSource, enrich: Callable[[Event], Event] | None = None) -> None:
+        """`enrich`: what each event goes through before it is kept (a context stage's)."""
         self.source = source
+        self.enrich = enrich
         self.events: list[Event] = []
 
     def wait_for(
@@ -31,10 +33,17 @@ class Collector:
         """Poll until at least one event matches and return the matches; fails at the deadline."""
 
         def found() -> list[Event]:
-            self.events.extend(self.source.poll(0.05))
+            polled = self.source.poll(0.05)
+            self.events.extend(map(self.enrich, polled) if self.enrich else polled)
             return [e for e in self.events if match(e)]
 
         return poll_until(found, timeout_s, f"{what} from the sensor", interval=0)
+
+    def first(
+        self, match: Callable[[Event], bool], timeout_s: float = 10.0, what: str = "an event"
+    ) -> Event:
+        """The first kept event that matches (polling until the deadline)."""
+        return self.wait_for(match, timeout_s, what)[0]
 
 
 def collect_until(
