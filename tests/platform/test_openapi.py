@@ -40,6 +40,14 @@ from tests.support.platform_runner import PlatformRunner
 pytestmark = pytest.mark.server
 
 EXAMPLES_PER_OPERATION = 6  # x 2 modes x 2 roles x ~19 operations: ~400 requests
+# both fuzzers: the same examples every run, none kept between runs, no time limits
+FUZZ_SETTINGS = settings(
+    max_examples=EXAMPLES_PER_OPERATION,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+)
 LOGOUT = "/api/v1/auth/logout"
 ORDERS = "/api/v1/agent/orders"
 SHORT_POLL_S = 0.2  # the orders long poll holds up to 30 s: a short hold answers the same
@@ -62,13 +70,7 @@ def _check_operation(
     operation: Any, mode: GenerationMode, user: httpx.Client, ca: str, session: requests.Session
 ) -> None:
     @given(case=operation.as_strategy(generation_mode=mode))
-    @settings(
-        max_examples=EXAMPLES_PER_OPERATION,
-        deadline=None,
-        derandomize=True,
-        database=None,
-        suppress_health_check=list(HealthCheck),
-    )
+    @FUZZ_SETTINGS
     def run(case: schemathesis.Case[Any]) -> None:
         auth = user.headers["Authorization"]
         if case.path == LOGOUT:  # logging out ends the session: log in again afterwards
@@ -162,13 +164,7 @@ def _check_agent_operation(
     session: requests.Session,
 ) -> None:
     @given(case=operation.as_strategy(generation_mode=mode))
-    @settings(
-        max_examples=EXAMPLES_PER_OPERATION,
-        deadline=None,
-        derandomize=True,
-        database=None,
-        suppress_health_check=list(HealthCheck),
-    )
+    @FUZZ_SETTINGS
     def run(case: schemathesis.Case[Any]) -> None:
         wait = (case.query or {}).get("wait_s")
         if case.path == ORDERS and isinstance(wait, int | float) and 0 <= wait <= 30:
