@@ -64,3 +64,13 @@ def test_yaml_that_is_no_sigma_rule_is_refused_in_one_line(tmp_path: Path) -> No
     rule.write_text("0")
     with pytest.raises(HuntError, match="must be a Sigma rule"):
         sigma_hunt(SqliteHuntSource(tmp_path / "unused.db"), [rule], (0, NOW))
+
+
+def test_malformed_yaml_is_refused_with_its_line_and_column(tmp_path: Path) -> None:
+    """A parse error names the file, line and column in one line, as rule loading does."""
+    rule = tmp_path / "rule.yml"
+    rule.write_text("title: x\ndetection: [\n")
+    with pytest.raises(HuntError) as caught:
+        sigma_hunt(SqliteHuntSource(tmp_path / "unused.db"), [rule], (0, NOW))
+    assert str(caught.value).startswith("sigma hunt: rule.yml:3:1: not valid YAML: ")
+    assert "\n" not in str(caught.value)

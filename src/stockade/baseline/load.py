@@ -12,6 +12,7 @@ import yaml
 
 from stockade.baseline.errors import PolicyError
 from stockade.baseline.model import Check, Condition, Policy, Test
+from stockade.yaml_marks import yaml_problem, yaml_where
 
 SUBJECTS = ("file", "sysctl", "command", "process", "files")
 EXPECT_KEYS: dict[str, frozenset[str]] = {
@@ -167,9 +168,7 @@ def parse_policy(text: str, file: str) -> Policy:
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f"{file}:{mark.line + 1}:{mark.column + 1}" if mark else file
-        raise PolicyError(f"{where}: not valid YAML: {getattr(e, 'problem', e)}") from e
+        raise PolicyError(f"{yaml_where(file, e)}: not valid YAML: {yaml_problem(e)}") from e
     if root is None:
         raise PolicyError(f"{file}:1:1: empty policy")
     top = r.mapping(root, "a policy file")

@@ -21,6 +21,7 @@ import yaml
 from stockade.config.keys import parse_key, set_key, unknown_key, unknown_keys
 from stockade.config.model import StockadeConfig
 from stockade.errors import UsageError
+from stockade.yaml_marks import yaml_problem, yaml_where
 
 DEFAULT_PATH = Path("/etc/stockade/stockade.yaml")
 CONFIG_ENV = "STOCKADE_CONFIG"  # the file's path, when --config is not given
@@ -84,10 +85,7 @@ def _read_file(path: Path, required: bool) -> dict[str, Any]:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
-        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
-        raise ConfigError(f"{where}: malformed YAML: {problem}") from e
+        raise ConfigError(f"{yaml_where(str(path), e)}: malformed YAML: {yaml_problem(e)}") from e
     if data is None:
         return {}
     if not isinstance(data, dict):

@@ -42,6 +42,7 @@ from stockade.rules.messages import LoadMessage, Origin
 from stockade.rules.output import OutputFormat, compile_output
 from stockade.rules.parser import parse_condition
 from stockade.rules.transformers import ExtractorBuilder
+from stockade.yaml_marks import yaml_position
 
 CORRELATIONS_DIR = "correlations"
 KEYS = frozenset(
@@ -113,8 +114,7 @@ def read_correlations(text: str, file: str) -> CorrelationSet:
     try:
         root = loader.get_single_node()
     except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        line, col = yaml_position(e) or (1, 1)
         msg = f"invalid YAML: {getattr(e, 'problem', None) or e}"
         result.errors.append(LoadMessage("LOAD_ERR_YAML_PARSE", msg, file, line, col, ""))
         return result

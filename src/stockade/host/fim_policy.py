@@ -17,6 +17,7 @@ from pathlib import Path
 import yaml
 
 from stockade.errors import StockadeError
+from stockade.yaml_marks import yaml_where
 
 DEFAULT_PATHS = (
     "/etc",
@@ -86,9 +87,10 @@ def load_policy(path: Path) -> FimPolicy:
     """Read a policy file (`paths`, `ignore`, `extra_ignore`, limits); one-line errors."""
     try:
         data = yaml.safe_load(path.read_text()) or {}
-    except (OSError, yaml.YAMLError) as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+    except OSError as e:
+        raise FimError(f"{path}: cannot read FIM policy: {str(e).splitlines()[0]}") from e
+    except yaml.YAMLError as e:
+        where = yaml_where(str(path), e)
         raise FimError(f"{where}: cannot read FIM policy: {str(e).splitlines()[0]}") from e
     if not isinstance(data, dict) or set(data) - _KEYS:
         unknown = sorted(set(data) - _KEYS) if isinstance(data, dict) else "not a mapping"

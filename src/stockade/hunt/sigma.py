@@ -19,6 +19,7 @@ from stockade.hunt.source import HuntSource
 from stockade.model.events import Event
 from stockade.rules import load_rules
 from stockade.rules.sigma import load_sigma_rules
+from stockade.yaml_marks import yaml_problem, yaml_where
 
 _decode = msgspec.msgpack.Decoder(Event).decode
 
@@ -84,8 +85,11 @@ def _check_documents(paths: Sequence[Path]) -> None:
     for path in paths:
         try:
             documents = list(yaml.safe_load_all(path.read_text()))
-        except (OSError, yaml.YAMLError) as e:
-            raise HuntError(f"sigma hunt: {path.name}: {' '.join(str(e).split())}") from None
+        except OSError as e:
+            raise HuntError(f"sigma hunt: {path.name}: {e.strerror}") from None
+        except yaml.YAMLError as e:
+            where = yaml_where(path.name, e)
+            raise HuntError(f"sigma hunt: {where}: not valid YAML: {yaml_problem(e)}") from None
         if not documents or not all(isinstance(d, dict) for d in documents):
             raise HuntError(f"sigma hunt: {path.name}: each YAML document must be a Sigma rule")
 

@@ -8,6 +8,7 @@ from typing import Any
 import yaml
 
 from stockade.rules.messages import LoadMessage, Origin
+from stockade.yaml_marks import yaml_position
 
 
 class _RulesLoader(yaml.SafeLoader):
@@ -73,8 +74,7 @@ def read_rules(text: str, file: str) -> ReadResult:
             if node is not None:
                 _read_document(loader, node, file, result)
     except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None) or getattr(e, "context_mark", None)
-        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        line, col = yaml_position(e) or (1, 1)
         result.errors.append(
             LoadMessage("LOAD_ERR_YAML_PARSE", f"yaml-cpp: {e}", file, line, col, "")
         )

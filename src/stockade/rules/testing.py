@@ -29,6 +29,7 @@ from stockade.rules.default import default_rule_paths
 from stockade.rules.errors import RulesError
 from stockade.rules.loader import load_rules
 from stockade.rules.ruleset import Ruleset
+from stockade.yaml_marks import yaml_position
 
 
 class RuleTestFileError(RulesError):
@@ -181,8 +182,8 @@ def parse_test_file(text: str, path: Path) -> RuleTestFile:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
     except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark is not None else ""
+        position = yaml_position(e)
+        line = f":{position[0]}" if position else ""
         raise RuleTestFileError(f"{origin}{line}: invalid YAML: {e}") from e
     if not isinstance(root, yaml.MappingNode) or not isinstance(data, dict):
         raise RuleTestFileError(f"{origin}:1: a rule test file is a mapping with 'cases'")
