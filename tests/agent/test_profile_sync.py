@@ -136,7 +136,7 @@ def test_a_profile_imported_before_the_workload_runs_reaches_its_agents(
     prepared = to_yaml(Profile(group=GroupId("shop-web"), items=items))
     state = tmp_path / "agent"
     host = Host(id="host-import", hostname="import-node")
-    creds = enroll(state, platform.agent_url, platform.token(), host, platform.ca_fingerprint)
+    creds = platform.credentials(state, host)
     with contextlib.closing(platform.login()) as admin:
         # by the label value the workload's containers will carry: the group is made
         answer = admin.put("/api/v1/profiles/shop-web", json={"yaml": prepared})
