@@ -352,6 +352,10 @@ def test_the_oci_hook_guards_a_protected_container_before_its_entrypoint_runs(
         assert podman.cmd("exec", started, "/usr/bin/sleep", "0").returncode == 0
         refused = podman.cmd("exec", started, "/usr/bin/id", check=False)  # no event needed
         assert refused.returncode != 0 and b"not permitted" in refused.stderr
+        hooked.cmd("restart", "-t", "0", started)  # a new rootfs mount, guarded at create again
+        assert _status(podman, started) == "running 0"
+        again = podman.cmd("exec", started, "/usr/bin/id", check=False)
+        assert again.returncode != 0 and b"not permitted" in again.stderr
         poll_value(
             lambda: _actions(admin, refused_gid),
             lambda found: ("/usr/bin/sleep", "refused") in found,

@@ -106,6 +106,8 @@ class ExecGuard:
         """Guard every exec from the container's rootfs (mounted at `rootfs` on this host)
         before its init process `pid` runs anything: its superblock is marked."""
         upperdir = mounted_overlay(rootfs).upperdir
+        if not upperdir:  # a plain directory's superblock is the host's: never mark that
+            raise RespondError(f"{rootfs} is no overlay mounted for the container alone")
         dev = os.stat(rootfs).st_dev
         self._add(GuardedRoot(container_id, rootfs, dev, upperdir, pid, FAN_MARK_FILESYSTEM))
 

@@ -1,0 +1,92 @@
+"""What the agent answers a hook request: guarded only when the group is in protect and
+the container's rootfs can be marked; a container no runtime knows is none of its business."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from stockade.agent.oci_hook_server import GuardAtCreate, HookRequest
+from stockade.context.runtime import ContainerRuntime
+from stockade.model.entities import Container
+from stockade.profiles.detector import ProfileDetector
+from stockade.profiles.groups import GROUP_LABEL, group_id
+from stockade.profiles.modes import GroupState, Mode
+from stockade.profiles.protection import Protection
+
+pytestmark = [pytest.mark.root]  # the exec guard's fanotify group needs CAP_SYS_ADMIN
+KNOWN = Container(id="a" * 64, name="web", labels={GROUP_LABEL: "hook-unit"})
+
+
+class OneContainerRuntime(ContainerRuntime):
+    """A runtime that knows one container (podman's metadata, in a real agent)."""
+
+    id = "one"
+
+    def unavailable_reason(self) -> str | None:
+        """Always available."""
+        return None
+
+    def container_id_for_cgroup(self, cgroup_path: str) -> str | None:
+        """None: no cgroups here."""
+        del cgroup_path
+        return None
+
+    def describe(self, container_id: str, cgroup_id: int) -> Container | None:
+        """The one container, by id."""
+        del cgroup_id
+        return KNOWN if container_id == KNOWN.id else None
+
+
+@pytest.fixture
+def protection() -> Iterator[Protection]:
+    """A real Protection (its fanotify group) over a fresh detector."""
+    with contextlib.closing(Protection(ProfileDetector(clock=lambda: 0))) as made:
+        yield made
+
+
+def _bundle(tmp_path: Path, rootfs: Path) -> Path:
+    (tmp_path / "config.json").write_text(json.dumps({"root": {"path": str(rootfs)}}))
+    return tmp_path
+
+
+@pytest.fixture
+def overlay(tmp_path: Path) -> Iterator[Path]:
+    """An overlay mounted for this test alone (a rootfs: its superblock is its own)."""
+    for name in ("lower", "upper", "work", "merged"):
+        (tmp_path / name).mkdir()
+    options = f"lowerdir={tmp_path}/lower,upperdir={tmp_path}/upper,workdir={tmp_path}/work"
+    mount = ["mount", "-t", "overlay", "overlay", "-o", options, str(tmp_path / "merged")]
+    subprocess.run(mount, check=True, capture_output=True)
+    try:
+        yield tmp_path / "merged"
+    finally:
+        subprocess.run(["umount", str(tmp_path / "merged")], check=False, capture_output=True)
+
+
+def test_only_a_protected_groups_known_container_is_guarded(
+    protection: Protection, tmp_path: Path, overlay: Path
+) -> None:
+    answer = GuardAtCreate(protection, [OneContainerRuntime()])
+    bundle = _bundle(tmp_path, overlay)
+    assert answer(HookRequest("b" * 64, 7, bundle)) == {"ok": True, "guarded": False}
+    assert answer(HookRequest(KNOWN.id, 7, bundle)) == {"ok": True, "guarded": False}
+
+    detector = protection._detector  # noqa: SLF001 - the one the agent shares with it
+    state = GroupState(first_seen_ns=0, process=Mode.PROTECT)
+    detector.book.set_state(group_id(KNOWN), state)
+    assert answer(HookRequest(KNOWN.id, 7, bundle)) == {"ok": True, "guarded": True}
+    assert protection.guard.init_pids() == {KNOWN.id: 7}
+    assert detector.containers[KNOWN.id].pid == 7  # the guard's verdicts find it
+
+    missing = answer(HookRequest(KNOWN.id, 8, _bundle(tmp_path, tmp_path / "gone")))
+    assert missing["ok"] is False and "gone" in missing["error"]
+    # a plain directory: its superblock is the host's, whose execs must never be judged
+    plain = answer(HookRequest(KNOWN.id, 9, _bundle(tmp_path, tmp_path / "lower")))
+    assert plain == {"ok": False, "error": f"{tmp_path}/lower is no overlay mounted for the "
+                     "container alone"}  # fmt: skip
