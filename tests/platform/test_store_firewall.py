@@ -4,13 +4,14 @@ flow at once), rules kept once by id, selectors narrowed to what every sighting 
 
 from __future__ import annotations
 
-import threading
+import functools
 
 from stockade.firewall.allowlist import AllowRule
 from stockade.firewall.flows import Flow
 from stockade.platform.backends import open_firewall_store, open_group_selectors
 from stockade.profiles.selectors import PodSelector
 from tests.support.stores import StoreOpener
+from tests.support.together import run_together
 
 
 def _flow(port: int, first: int, last: int, count: int = 1, dst: str = "web-1") -> Flow:
@@ -31,21 +32,12 @@ def test_flows_merge_by_key_and_filter_by_group(open_store: StoreOpener) -> None
 
 def test_processes_adding_one_flow_at_once_add_up(open_store: StoreOpener) -> None:
     firewalls = [open_firewall_store(open_store()) for _ in range(3)]
-    errors: list[BaseException] = []
 
     def add(n: int) -> None:
-        try:
-            for i in range(10):
-                firewalls[n].add_flows([_flow(443, 100 - n * 10 - i, 100 + n * 10 + i)], [False])
-        except BaseException as e:
-            errors.append(e)
+        for i in range(10):
+            firewalls[n].add_flows([_flow(443, 100 - n * 10 - i, 100 + n * 10 + i)], [False])
 
-    threads = [threading.Thread(target=add, args=(n,)) for n in range(3)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    run_together(functools.partial(add, n) for n in range(3))
     [(flow, violations)] = firewalls[0].flows()
     assert (flow.count, flow.first_ns, flow.last_ns, violations) == (30, 71, 129, 0)
 

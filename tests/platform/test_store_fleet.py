@@ -4,7 +4,7 @@ is judged once, and an alert is owed until settled."""
 
 from __future__ import annotations
 
-import threading
+import functools
 import time
 
 from stockade.detect.fleet import (
@@ -19,6 +19,7 @@ from stockade.model.alerts import Alert, Priority
 from stockade.platform.backends import open_fleet_state
 from stockade.platform.store import AlertQuery
 from tests.support.stores import StoreOpener
+from tests.support.together import run_together
 
 MINUTE = 60 * 10**9
 TS = time.time_ns()  # today: PostgreSQL has the alerts' partition, as for a stored alert's day
@@ -38,20 +39,12 @@ def _signal(host: int) -> Signal:
 def test_workers_judging_one_spread_at_once_raise_it_once(open_store: StoreOpener) -> None:
     states = [open_fleet_state(open_store()) for _ in range(4)]
     raised: list[Alert] = []
-    errors: list[BaseException] = []
 
     def judge(n: int) -> None:
-        try:  # worker n holds host n's alert (and the last worker host 0's, delivered again)
-            raised.extend(states[n].judge(SPECS, [_signal(n % 3)], [], TS, (f"agent-{n}", 1)))
-        except BaseException as e:
-            errors.append(e)
+        # worker n holds host n's alert (and the last worker host 0's, delivered again)
+        raised.extend(states[n].judge(SPECS, [_signal(n % 3)], [], TS, (f"agent-{n}", 1)))
 
-    threads = [threading.Thread(target=judge, args=(n,)) for n in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    run_together(functools.partial(judge, n) for n in range(4))
     [alert] = raised
     assert alert.output_fields["fleet.hosts"] == 3
     stored = open_store().query_alerts(AlertQuery())

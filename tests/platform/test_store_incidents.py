@@ -4,7 +4,7 @@ grouped again adds nothing."""
 
 from __future__ import annotations
 
-import threading
+import functools
 
 import msgspec
 
@@ -18,6 +18,7 @@ from stockade.platform.store.incidents import IncidentQuery
 from stockade.platform.store.runner import StoreRunner
 from tests.support.agent_client import make_alert, make_event
 from tests.support.stores import StoreOpener
+from tests.support.together import run_together
 
 SHOP = Container(id="5a" * 32, name="shop", image="localhost/shop:1", runtime="podman")
 TS = 1_800_000_000 * 10**9
@@ -47,25 +48,13 @@ def test_workers_grouping_one_container_at_once_make_one_incident(
     for _ in batches:  # one incident service per worker process, each on its own store
         worker_store = open_store()
         workers.append(IncidentService(worker_store, open_incident_store(worker_store), runner))
-    errors: list[BaseException] = []
-
-    def group(worker: IncidentService, batch: Batch) -> None:
-        try:
-            worker.group_batch(batch)
-        except BaseException as e:
-            errors.append(e)
-
-    threads = [
-        threading.Thread(target=group, args=pair) for pair in zip(workers, batches, strict=True)
-    ]
     try:
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        run_together(
+            functools.partial(worker.group_batch, batch)
+            for worker, batch in zip(workers, batches, strict=True)
+        )
         assert workers[0].group_batch(batches[0]) == []  # grouped already: nothing added
     finally:
         runner.close()
-    assert errors == []
     incidents = open_incident_store(store).list_incidents(IncidentQuery())
     assert [(i.container_id, i.alert_count) for i in incidents] == [(SHOP.id, 9)]

@@ -4,7 +4,7 @@ restart of the database, an unreachable one."""
 
 from __future__ import annotations
 
-import threading
+import functools
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -30,6 +30,7 @@ from tests.support.agent_client import make_alert, make_event
 from tests.support.polling import poll_until
 from tests.support.ports import free_port
 from tests.support.postgres import PostgresServer
+from tests.support.together import run_together
 
 pytestmark = pytest.mark.server
 
@@ -92,21 +93,13 @@ def test_migrations_are_recorded_once_and_the_schema_is_partitioned(
 def test_processes_starting_together_migrate_once(postgres: PostgresServer) -> None:
     url = postgres.create_database(template=None)
     opened: list[PostgresStore] = []
-    errors: list[BaseException] = []
 
     def open_store() -> None:
-        try:
-            opened.append(PostgresStore(url))
-        except BaseException as e:
-            errors.append(e)
+        opened.append(PostgresStore(url))
 
-    threads = [threading.Thread(target=open_store) for _ in range(3)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    run_together([open_store] * 3)
     try:
-        assert not errors and len(opened) == 3
+        assert len(opened) == 3
         rows = opened[0].connection().execute("SELECT version FROM schema_migrations").fetchall()
         assert len(rows) == len(MIGRATIONS)
     finally:
@@ -119,28 +112,21 @@ def test_batches_from_several_stores_at_once_are_stored_exactly_once(
 ) -> None:
     batches = [_ingest(first, first + 49) for first in range(1, 1001, 50)]
     writers = [PostgresStore(postgres_url) for _ in range(4)]  # as four worker processes
-    errors: list[BaseException] = []
 
     def deliver(writer: PostgresStore) -> None:
-        try:
-            for batch in batches:  # every writer delivers every batch: 3 of 4 are redeliveries
-                while True:
-                    try:
-                        writer.store_batch(batch, now=1)
-                        break
-                    except SequenceGapError:
-                        continue  # another writer has not stored the batch before it yet
-        except BaseException as e:
-            errors.append(e)
+        for batch in batches:  # every writer delivers every batch: 3 of 4 are redeliveries
+            while True:
+                try:
+                    writer.store_batch(batch, now=1)
+                    break
+                except SequenceGapError:
+                    continue  # another writer has not stored the batch before it yet
 
-    threads = [threading.Thread(target=deliver, args=(w,)) for w in writers]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    for w in writers:
-        w.close()
-    assert not errors
+    try:
+        run_together(functools.partial(deliver, w) for w in writers)
+    finally:
+        for w in writers:
+            w.close()
     conn = store.connection()
     counts = conn.execute("SELECT count(*), count(DISTINCT seq) FROM events").fetchone()
     assert counts == (980, 980)  # 20 batches of 49 events (and one alert each)

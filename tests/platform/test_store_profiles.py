@@ -5,7 +5,7 @@ processes write one group at once, and a learned merge never lost to a concurren
 from __future__ import annotations
 
 import asyncio
-import threading
+import functools
 
 from stockade.platform.backends import open_profile_store
 from stockade.platform.services.profiles import ProfileService
@@ -18,6 +18,7 @@ from stockade.profiles.modes import ModePolicy
 from stockade.profiles.profile import Behaviour, Kind, from_yaml
 from stockade.profiles.wire import LearnedGroup, LearnedReport
 from tests.support.stores import StoreOpener
+from tests.support.together import run_together
 
 GROUP = "localhost-web-1a2b3c4d"
 
@@ -60,22 +61,11 @@ def test_versions_are_numbered_and_kept(open_store: StoreOpener) -> None:
 def test_processes_adding_versions_at_once_never_collide(open_store: StoreOpener) -> None:
     stores = [_profiles(open_store()) for _ in range(3)]
     added: list[int] = []
-    errors: list[BaseException] = []
 
     def add(profiles: ProfileStore, n: int) -> None:
-        try:
-            added.extend(
-                profiles.add_profile(GROUP, f"{n}", f"node {n}", i).version for i in range(5)
-            )
-        except BaseException as e:
-            errors.append(e)
+        added.extend(profiles.add_profile(GROUP, f"{n}", f"node {n}", i).version for i in range(5))
 
-    threads = [threading.Thread(target=add, args=(p, n)) for n, p in enumerate(stores)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    run_together(functools.partial(add, p, n) for n, p in enumerate(stores))
     assert sorted(added) == list(range(1, 16))
     assert [v.version for v in stores[0].profile_versions(GROUP)] == list(range(15, 0, -1))
     assert stores[0].revision() == 15
