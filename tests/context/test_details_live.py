@@ -12,10 +12,9 @@ from pathlib import Path
 import pytest
 
 from stockade.context.local import local_context_stage
-from stockade.model import Event
 from stockade.rules import load_rules
-from stockade.rules.fields import FIELDS
 from stockade.sensor.bpf import BpfSource
+from tests.support.fields import field_value
 from tests.support.podman import Podman
 from tests.support.sensor import Collector
 
@@ -39,12 +38,6 @@ def live(source: BpfSource) -> Collector:
     return Collector(source, enrich=local_context_stage(host_id="test-host").enrich)
 
 
-def field(event: Event, name: str, arg: str | None = None) -> object:
-    """What the rule engine reads for `name` from `event`."""
-    definition, effective = FIELDS.lookup(name, arg)
-    return definition.extractor(effective)(event)
-
-
 def _python(code: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, "-c", code])
 
@@ -57,10 +50,10 @@ def test_proc_env_comes_from_the_process_environment(live: Collector) -> None:
     finally:
         sleeper.kill()
         sleeper.wait()
-    assert field(event, "proc.env") == f"STOCKADE_MARK={token} LANG=C"
-    assert field(event, "proc.env", "STOCKADE_MARK") == token
-    assert field(event, "proc.stdin.type") is not None
-    limit = field(event, "proc.fdlimit")
+    assert field_value(event, "proc.env") == f"STOCKADE_MARK={token} LANG=C"
+    assert field_value(event, "proc.env", "STOCKADE_MARK") == token
+    assert field_value(event, "proc.stdin.type") is not None
+    limit = field_value(event, "proc.fdlimit")
     assert isinstance(limit, int) and limit > 0
 
 
@@ -80,11 +73,11 @@ def test_memfd_exec_has_falcos_exepath_and_name(live: Collector) -> None:
     finally:
         child.kill()
         child.wait()
-    assert field(event, "proc.exepath") == "memfd:stockpayload"
-    assert field(event, "proc.is_exe_from_memfd") is True
-    assert field(event, "proc.exe") == "stockpayload"
+    assert field_value(event, "proc.exepath") == "memfd:stockpayload"
+    assert field_value(event, "proc.is_exe_from_memfd") is True
+    assert field_value(event, "proc.exe") == "stockpayload"
     # Falco's proc.name is the kernel's comm: the last part of the path the exec was given
-    assert field(event, "proc.name") == comm
+    assert field_value(event, "proc.name") == comm
 
 
 def test_user_follows_setuid_and_the_exec_after_it(live: Collector) -> None:
@@ -102,8 +95,8 @@ def test_user_follows_setuid_and_the_exec_after_it(live: Collector) -> None:
         child.wait()
     host_name = _passwd_name(Path("/etc/passwd"), 1)
     # the setuid event itself is judged with the credentials the call left (Falco's exit event)
-    assert (field(changed, "user.uid"), field(changed, "user.name")) == (1, host_name)
-    assert (field(execed, "user.uid"), field(execed, "user.name")) == (1, host_name)
+    assert (field_value(changed, "user.uid"), field_value(changed, "user.name")) == (1, host_name)
+    assert (field_value(execed, "user.uid"), field_value(execed, "user.name")) == (1, host_name)
 
 
 def _passwd_name(passwd: Path, uid: int) -> str:
@@ -126,8 +119,8 @@ def test_directory_traversal_rule_fires_on_the_raw_path(
         lambda e: e.type == "openat" and e.fd is not None and e.fd.nameraw == raw, WAIT_S
     )
     assert reader.stdout
-    assert field(event, "fd.name") == "/etc/hostname"
-    assert field(event, "fd.nameraw") == raw
+    assert field_value(event, "fd.name") == "/etc/hostname"
+    assert field_value(event, "fd.nameraw") == raw
     ruleset = load_rules([corpus / "falco/rules/falco_rules.yaml"])
     alerts = [a for a in ruleset.evaluate(event) if a.rule.startswith("Directory traversal")]
     assert alerts, "Directory traversal monitored file read did not fire"
@@ -146,9 +139,10 @@ def test_user_name_comes_from_the_containers_passwd(
     event = live.first(
         lambda e: e.type in EXECS and e.container.name == name and e.proc.euid == 4321, WAIT_S
     )
-    assert field(event, "user.uid") == 4321
-    assert field(event, "user.name") == "stockuser"
-    assert (field(event, "user.homedir"), field(event, "user.shell")) == ("/home", "/bin/sh")
+    assert field_value(event, "user.uid") == 4321
+    assert field_value(event, "user.name") == "stockuser"
+    assert field_value(event, "user.homedir") == "/home"
+    assert field_value(event, "user.shell") == "/bin/sh"
     ruleset = load_rules(
         [],
         sources=[

@@ -11,8 +11,8 @@ import pytest
 
 from stockade.context.local import local_context_stage
 from stockade.model import Event
-from stockade.rules.fields import FIELDS
 from stockade.sensor.bpf import BpfSource
+from tests.support.fields import field_value
 from tests.support.podman import Podman
 from tests.support.polling import poll_until
 
@@ -39,12 +39,6 @@ def _wait_for(source: BpfSource, match: Callable[[Event], bool]) -> Event:
     return poll_until(found, 20, "a matching event", interval=0)
 
 
-def field(event: Event, name: str) -> object:
-    """What the rule engine reads for `name` from `event`."""
-    definition, effective = FIELDS.lookup(name, None)
-    return definition.extractor(effective)(event)
-
-
 def test_cpu_fields_of_an_exec_in_a_container(
     source: BpfSource, podman: Podman, busybox_image: str
 ) -> None:
@@ -59,12 +53,12 @@ def test_cpu_fields_of_an_exec_in_a_container(
         lambda e: e.type in EXECS and e.container.name == name and e.proc.exepath == "/bin/busybox",
     )
 
-    cpu = field(event, "evt.cpu")
+    cpu = field_value(event, "evt.cpu")
     assert isinstance(cpu, int) and 0 <= cpu < (os.cpu_count() or 1)
     # Falco gives 0 outside scheduler switch events, which the sensor does not report
-    assert (field(event, "thread.exectime"), field(event, "thread.totexectime")) == (0, 0)
-    user, system, total = (field(event, f) for f in ("thread.cpu.user", "thread.cpu.system",
-                                                       "thread.cpu"))  # fmt: skip
+    assert field_value(event, "thread.exectime") == field_value(event, "thread.totexectime") == 0
+    cpu_fields = ("thread.cpu.user", "thread.cpu.system", "thread.cpu")
+    user, system, total = (field_value(event, f) for f in cpu_fields)
     assert isinstance(user, float) and isinstance(system, float) and isinstance(total, float)
     assert 0 <= user <= 100 and 0 <= system <= 100
     assert total == min(user + system, 100.0)

@@ -10,7 +10,7 @@ from stockade.config import ConfigError, ConfigSources, load_config
 from stockade.model import Event, FdInfo, Process
 from stockade.rules import load_rules
 from stockade.rules.dns import DnsNames, hosts_resolver
-from stockade.rules.fields import FIELDS
+from tests.support.fields import field_value
 
 TABLE = {"api.example": frozenset({"10.0.0.5", "fd00::5"}), "db.example": frozenset({"10.0.0.6"})}
 
@@ -19,11 +19,6 @@ def _connect(dip: str, *, server: bool = False) -> Event:
     fd = FdInfo(num=3, type="ipv4", l4proto="tcp", sip="127.0.0.1", sport=40000, dip=dip,
                 dport=443, is_server=server)  # fmt: skip
     return Event(type="connect", ts=1, proc=Process(pid=9, name="curl"), fd=fd)
-
-
-def value(event: Event, field: str) -> object:
-    definition, arg = FIELDS.lookup(field, None)
-    return definition.extractor(arg)(event)
 
 
 def test_watched_names_resolve_and_refresh() -> None:
@@ -76,8 +71,9 @@ def test_rules_compare_names_by_resolution() -> None:
     )
     assert rules.evaluate(_connect("127.0.0.2")) == []  # the benign twin: another address
     accepted = _connect("10.9.9.9", server=True)  # the local side serves: lip is the server's
-    assert value(accepted, "fd.lip.name") is None and value(accepted, "fd.cip.name") == "localhost"
-    assert value(accepted, "fd.rip.name") == "localhost"
+    assert field_value(accepted, "fd.lip.name") is None
+    assert field_value(accepted, "fd.cip.name") == "localhost"
+    assert field_value(accepted, "fd.rip.name") == "localhost"
 
 
 def test_the_resolver_is_chosen_by_configuration(tmp_path: Path) -> None:

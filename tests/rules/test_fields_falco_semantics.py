@@ -7,7 +7,7 @@ import pytest
 from stockade.model import Ancestor, Event, FdInfo, Process, ProcSnapshot, StdFd
 from stockade.model.entities import Container
 from stockade.rules import load_rules
-from stockade.rules.fields import FIELDS
+from tests.support.fields import field_value
 
 SNAPSHOT = ProcSnapshot(
     pgid=40,
@@ -67,12 +67,6 @@ POLL = Event(
 )
 
 
-def value(event: Event, field: str, arg: str | None = None) -> object:
-    """The value `field` (with `arg`) extracts from `event`."""
-    definition, effective = FIELDS.lookup(field, arg)
-    return definition.extractor(effective)(event)
-
-
 @pytest.mark.parametrize(
     ("event", "field", "arg", "expected"),
     [
@@ -124,13 +118,13 @@ def value(event: Event, field: str, arg: str | None = None) -> object:
     ids=lambda v: v if isinstance(v, str) else None,
 )
 def test_field_values(event: Event, field: str, arg: str | None, expected: object) -> None:
-    assert value(event, field, arg) == expected
+    assert field_value(event, field, arg) == expected
 
 
 def test_fields_without_a_snapshot_are_not_available() -> None:
     bare = Event(type="openat", ts=1, proc=Process(pid=3))
     for field in ("proc.fdlimit", "proc.stdin.type", "proc.pgid", "thread.cgroups"):
-        assert value(bare, field) is None, field
+        assert field_value(bare, field) is None, field
 
 
 def test_evt_around_accepts_events_within_the_window() -> None:

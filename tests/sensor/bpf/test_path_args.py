@@ -12,9 +12,9 @@ import pytest
 from stockade.context import ContainerResolver, ContextStage, ProcessTree
 from stockade.model import Event, EventType
 from stockade.rules import load_rules
-from stockade.rules.fields import FIELDS
 from stockade.sensor.bpf import BpfSource
 from stockade.sensor.procfs import scan
+from tests.support.fields import field_value
 from tests.support.sensor import collect_until
 
 pytestmark = [pytest.mark.ebpf, pytest.mark.root]
@@ -48,11 +48,6 @@ def source() -> Iterator[BpfSource]:
     src.stop()
 
 
-def _field(event: Event, name: str) -> object:
-    definition, arg = FIELDS.lookup(name, None)
-    return definition.extractor(arg)(event)
-
-
 def test_path_arguments_raw_and_resolved(source: BpfSource, tmp_path: Path) -> None:
     (tmp_path / "data").write_text("x")
     tree = ProcessTree()
@@ -69,26 +64,28 @@ def test_path_arguments_raw_and_resolved(source: BpfSource, tmp_path: Path) -> N
     mine = [e for e in events if str(tmp_path) in (e.proc.cwd or "")]
 
     def one(etype: tuple[str, ...], raw: str) -> Event:
-        found = [e for e in mine if e.type in etype and _field(e, "evt.rawarg." + _key(e)) == raw]
+        found = [
+            e for e in mine if e.type in etype and field_value(e, "evt.rawarg." + _key(e)) == raw
+        ]
         assert found, f"no {etype} of {raw!r} in {[(e.type, e.args) for e in mine]}"
         return found[0]
 
     opened = one(("openat", "open"), "sub/../data")
-    assert _field(opened, "evt.arg.name") == f"{tmp_path}/data"
-    assert _field(opened, "fd.name") == f"{tmp_path}/data"
-    assert _field(opened, "fd.nameraw") == "sub/../data"
-    assert f"name=sub/../data({tmp_path}/data)" in str(_field(opened, "evt.args"))
+    assert field_value(opened, "evt.arg.name") == f"{tmp_path}/data"
+    assert field_value(opened, "fd.name") == f"{tmp_path}/data"
+    assert field_value(opened, "fd.nameraw") == "sub/../data"
+    assert f"name=sub/../data({tmp_path}/data)" in str(field_value(opened, "evt.args"))
     made = one(("mkdir", "mkdirat"), "sub")
-    assert _field(made, "evt.arg.path") == f"{tmp_path}/sub"
+    assert field_value(made, "evt.arg.path") == f"{tmp_path}/sub"
     removed = one(("unlink", "unlinkat"), "renamed")
     key = _key(removed)
-    assert _field(removed, f"evt.arg.{key}") == f"{tmp_path}/renamed"
+    assert field_value(removed, f"evt.arg.{key}") == f"{tmp_path}/renamed"
     moved = one(("rename", "renameat", "renameat2"), "data")
-    assert _field(moved, "evt.arg.newpath") == f"{tmp_path}/renamed"
+    assert field_value(moved, "evt.arg.newpath") == f"{tmp_path}/renamed"
     # An absolute path is shown as given, "..", failure and all.
     absolute = f"{tmp_path}/sub/../missing"
     failed = one(("openat", "open"), absolute)
-    assert failed.res < 0 and _field(failed, "evt.arg.name") == absolute
+    assert failed.res < 0 and field_value(failed, "evt.arg.name") == absolute
 
     rules = load_rules([], sources=[("r.yaml", RULES.format(absolute=tmp_path))])
     fired = {(a.rule, e.args.get("name")) for e in mine for a in rules.evaluate(e)}

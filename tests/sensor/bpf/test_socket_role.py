@@ -11,6 +11,7 @@ import pytest
 from stockade.model import Event, EventType
 from stockade.rules.fields import FIELDS
 from stockade.sensor.bpf import BpfSource
+from tests.support.fields import field_value
 from tests.support.sensor import collect_until
 
 pytestmark = [pytest.mark.ebpf, pytest.mark.root]
@@ -158,7 +159,7 @@ def test_fd_name_changed_when_a_call_names_the_peer(datagram_source: BpfSource) 
         keep=lambda e: e.proc.pid == pid and e.fd is not None and e.fd.dport == port,
     )
     changed = {
-        (e.type, _data(e)): (_field(e, "fd.name_changed"), _field(e, "fd.connected"))
+        (e.type, _data(e)): (field_value(e, "fd.name_changed"), field_value(e, "fd.connected"))
         for e in events
     }
     assert changed == {
@@ -166,11 +167,6 @@ def test_fd_name_changed_when_a_call_names_the_peer(datagram_source: BpfSource) 
         ("connect", ""): (True, True),  # the socket takes its peer
         ("sendto", "dgram-connected"): (False, True),  # the benign twin: the name stays
     }
-
-
-def _field(event: Event, name: str) -> object:
-    definition, arg = FIELDS.lookup(name, None)
-    return definition.extractor(arg)(event)
 
 
 # Sockets made before the sensor starts: an accepted connection (and its client), a
