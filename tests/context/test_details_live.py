@@ -6,14 +6,11 @@ from __future__ import annotations
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from stockade.context.local import local_context_stage
 from stockade.rules import load_rules
-from stockade.sensor.bpf import BpfSource
 from tests.support.fields import field_value
 from tests.support.podman import Podman
 from tests.support.sensor import Collector
@@ -21,21 +18,6 @@ from tests.support.sensor import Collector
 pytestmark = [pytest.mark.root, pytest.mark.ebpf]
 EXECS = ("execve", "execveat")
 WAIT_S = 20  # enriching each event reads /proc: a loaded machine needs the time
-
-
-@pytest.fixture(scope="module")
-def source() -> Iterator[BpfSource]:
-    bpf = BpfSource()
-    bpf.start()
-    yield bpf
-    bpf.stop()
-
-
-@pytest.fixture
-def live(source: BpfSource) -> Collector:
-    """Kernel events through this host's context stage, kept for the test to search."""
-    source.poll(0)
-    return Collector(source, enrich=local_context_stage(host_id="test-host").enrich)
 
 
 def _python(code: str) -> subprocess.Popen[bytes]:

@@ -5,52 +5,31 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Callable, Iterator
 
 import pytest
 
-from stockade.context.local import local_context_stage
-from stockade.model import Event
 from stockade.sensor.bpf import BpfSource
 from tests.support.fields import field_value
 from tests.support.podman import Podman
 from tests.support.polling import poll_until
+from tests.support.sensor import Collector
 
 pytestmark = [pytest.mark.root, pytest.mark.ebpf, pytest.mark.podman]
 EXECS = ("execve", "execveat")
 
 
-@pytest.fixture(scope="module")
-def source() -> Iterator[BpfSource]:
-    bpf = BpfSource()
-    bpf.start()
-    yield bpf
-    bpf.stop()
-
-
-def _wait_for(source: BpfSource, match: Callable[[Event], bool]) -> Event:
-    stage = local_context_stage(host_id="test-host")
-    seen: list[Event] = []
-
-    def found() -> Event | None:
-        seen.extend(stage.enrich(e) for e in source.poll(0.05))
-        return next((e for e in seen if match(e)), None)
-
-    return poll_until(found, 20, "a matching event", interval=0)
-
-
 def test_cpu_fields_of_an_exec_in_a_container(
-    source: BpfSource, podman: Podman, busybox_image: str
+    live: Collector, podman: Podman, busybox_image: str
 ) -> None:
     name = f"stockade-cpu-{uuid.uuid4().hex[:8]}"
     podman.run_detached(busybox_image, "sleep", "600", name=name)
-    source.poll(0)
+    live.source.poll(0)
     podman.cmd("exec", "-d", name, "/bin/sleep", "5")
     # busybox's own exec: runc first execs its sealed copy of itself (named "/"), which is
     # gone before /proc can be read, so it has no CPU figures
-    event = _wait_for(
-        source,
+    event = live.first(
         lambda e: e.type in EXECS and e.container.name == name and e.proc.exepath == "/bin/busybox",
+        20,
     )
 
     cpu = field_value(event, "evt.cpu")
