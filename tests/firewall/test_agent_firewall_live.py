@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
-from stockade.agent import Agent, AgentConfig
+from stockade.agent import Agent
 from stockade.agent.firewall_sync import RULE_NAME
 from stockade.firewall.nftrules import has_protection
 from stockade.model.entities import Container
@@ -45,15 +45,7 @@ def admin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
     work = tmp_path_factory.mktemp("firewalled-host")
     platform = PlatformRunner(work / "platform").start()
     try:
-        config = AgentConfig(
-            work / "agent",
-            platform.agent_url,
-            platform.token(),
-            platform.ca_fingerprint,
-            scan_images=False,
-            detectors=("profile",),
-            firewall=True,
-        )
+        config = platform.agent_config(work / "agent", detectors=("profile",), firewall=True)
         with AgentRunner(Agent(config)), contextlib.closing(platform.login()) as client:
             yield client
     finally:
