@@ -16,7 +16,7 @@ import pytest
 from stockade.agent import Agent
 from tests.detect.scenarios import SCENARIOS
 from tests.support.agent_runner import AgentRunner
-from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, navigate
+from tests.support.browser import logged_in_console, navigate
 from tests.support.ci import skip_or_fail
 from tests.support.platform_runner import PlatformRunner
 from tests.support.podman import Podman
@@ -125,37 +125,23 @@ def show_in_console(
     platform: PlatformRunner, incident_id: int, offender_id: str, artifacts_dir: Path
 ) -> None:
     """The incident page draws the chain; a click on the reverse shell shows its alerts."""
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     base = platform.platform.console_url
-    errors: list[str] = []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(
-                viewport={"width": 1500, "height": 1000}, ignore_https_errors=True
-            )
-            page.on("pageerror", lambda error: errors.append(str(error)))
-            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            navigate(page, f"{base}/login.html")
-            page.fill("#username", "admin")
-            page.fill("#password", platform.admin_password)
-            page.click("#login-button")
-            page.wait_for_url(f"{base}/")
-            navigate(page, f"{base}/incident.html?id={incident_id}")
-            node = page.locator(f'[data-testid=story-node][data-process-id="{offender_id}"]')
-            expect(node).to_have_class("node offending")
-            for shown in ("bash", "sh", "id"):
-                expect(
-                    page.locator(f'[data-testid=story-node][data-name="{shown}"]').first
-                ).to_be_visible()
-            node.click()
-            details = page.get_by_test_id("story-details")
-            expect(details.get_by_test_id("story-process-rules")).to_contain_text(
-                "Reverse shell or netcat execution"
-            )
-            expect(details.get_by_test_id("story-step").first).to_contain_text("/tmp/nc -e /bin/sh")
-            page.screenshot(path=str(artifacts_dir / "incident-real-attack.png"), full_page=True)
-        finally:
-            browser.close()
-    assert errors == []
+    with logged_in_console(base, platform.admin_password, width=1500) as session:
+        page = session.page
+        navigate(page, f"{base}/incident.html?id={incident_id}")
+        node = page.locator(f'[data-testid=story-node][data-process-id="{offender_id}"]')
+        expect(node).to_have_class("node offending")
+        for shown in ("bash", "sh", "id"):
+            expect(
+                page.locator(f'[data-testid=story-node][data-name="{shown}"]').first
+            ).to_be_visible()
+        node.click()
+        details = page.get_by_test_id("story-details")
+        expect(details.get_by_test_id("story-process-rules")).to_contain_text(
+            "Reverse shell or netcat execution"
+        )
+        expect(details.get_by_test_id("story-step").first).to_contain_text("/tmp/nc -e /bin/sh")
+        page.screenshot(path=str(artifacts_dir / "incident-real-attack.png"), full_page=True)
+    assert session.problems == []

