@@ -8,8 +8,11 @@
 - time from a container's first start to a usable profile: the whole agent (eBPF, profile
   detector) and a real platform, from `podman run` returning until the platform's stored
   profile holds the entrypoint;
-- with --quiet-minutes N: a learned web under its normal load for N minutes in monitor
-  (the issue's 5 minutes; the test suite runs 30 s), printing the alerts it raised (goal 0).
+- with --quiet-minutes N: a learned web and a client container under their normal load
+  (the client's requests to the web, the operators' commands in the web) for N minutes in
+  monitor, the agent's firewall on (`firewall: true`), both groups' process and network
+  modes in monitor; prints the process and the firewall alerts raised (goal 0 of each;
+  the issue's 5 minutes; the test suite runs 30 s of the process half).
 """
 
 from __future__ import annotations
@@ -22,7 +25,6 @@ import statistics
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
@@ -37,6 +39,7 @@ from tests.support.tools_image import build_tools_image  # noqa: E402
 
 from benchmarks.corpus import CORPUS  # noqa: E402
 from stockade.agent import Agent, AgentConfig  # noqa: E402
+from stockade.agent.firewall_sync import RULE_NAME as FIREWALL_RULE  # noqa: E402
 from stockade.model import Container, Event, Process  # noqa: E402
 from stockade.model.events import Ancestor, FdInfo  # noqa: E402
 from stockade.profiles.detector import DEVIATION_RULE, DRIFT_RULE, ProfileDetector  # noqa: E402
@@ -167,7 +170,15 @@ def bench_rss() -> None:
 def bench_time_to_profile(podman: Podman, image: str, workdir: Path, quiet_minutes: float) -> None:
     """From a container's first start to its entrypoint in the platform's stored profile."""
     platform = PlatformRunner(workdir / "platform").start()
-    config = platform.agent_config(workdir / "agent", detectors=("profile",))
+    config = AgentConfig(
+        workdir / "agent",
+        platform.agent_url,
+        platform.token(),
+        platform.ca_fingerprint,
+        scan_images=False,
+        detectors=("profile",),
+        firewall=bool(quiet_minutes),  # the quiet run judges the web's and client's flows too
+    )
     stop_agent = _run_agent(config)
     try:
         with contextlib.closing(platform.login()) as admin:
@@ -202,36 +213,87 @@ def _holds_entrypoint(answer: httpx.Response | None) -> bool:
     return "/usr/bin/python3.11" in answer.json()["items"].get("executables", [])
 
 
+# The client's normal traffic: a request to the web every 0.2 s, for as long as it runs.
+CLIENT_LOOP = (
+    "import sys, time, urllib.request\n"
+    "while True:\n"
+    "    try:\n"
+    "        urllib.request.urlopen(f'http://{sys.argv[1]}:8080/', timeout=10).read()\n"
+    "    except OSError:\n"
+    "        pass\n"
+    "    time.sleep(0.2)\n"
+)
+
+
+def _group(admin: httpx.Client, name: str) -> str:
+    """The id of the group named `name` at the platform, waiting for it to be reported."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        found = [g["id"] for g in admin.get("/api/v1/groups").json() if g["name"] == name]
+        if found:
+            return str(found[0])
+        time.sleep(0.5)
+    raise SystemExit(f"the group {name} was not reported within 120 s")
+
+
+def _learned(admin: httpx.Client, client: str, web: str) -> bool:
+    rules = admin.get("/api/v1/firewall/rules").json()
+    return any((r["src"], r["dst"], r["port"]) == (client, web, 8080) for r in rules)
+
+
 def _quiet_run(podman: Podman, admin: httpx.Client, web: str, gid: str, minutes: float) -> None:
     ip = podman.cmd("inspect", "-f", "{{.NetworkSettings.IPAddress}}", web).stdout.decode().strip()
+    image = podman.cmd("inspect", "-f", "{{.ImageName}}", web).stdout.decode().strip()
+    podman.run_detached(image, "python3", "-c", CLIENT_LOOP, ip,
+                        extra=("--label", f"{GROUP_LABEL}=bench-client"))  # fmt: skip
+    client_gid = _group(admin, "bench-client")
 
     def load() -> None:
-        for _ in range(20):
-            with urllib.request.urlopen(f"http://{ip}:8080/", timeout=10):  # noqa: S310
-                pass
         podman.exec(web, "sh", "-c", "ls / >/dev/null")
         podman.exec(web, "python3", "-c", "print(6 * 7)")
+        time.sleep(1)  # the client's requests go on meanwhile
 
     for _ in range(3):
         load()
+    deadline = time.monotonic() + 120
+    while not _learned(admin, client_gid, gid) and time.monotonic() < deadline:
+        time.sleep(0.5)
     time.sleep(10)  # learned and stored
-    answer = admin.put(
-        f"/api/v1/groups/{gid}/mode", json={"process": "monitor", "network": "monitor"}
-    )
-    assert answer.status_code == 200
+    for group in (gid, client_gid):
+        answer = admin.put(
+            f"/api/v1/groups/{group}/mode", json={"process": "monitor", "network": "monitor"}
+        )
+        assert answer.status_code == 200
     time.sleep(5)  # pushed to the agent
     deadline = time.monotonic() + minutes * 60
     while time.monotonic() < deadline:
         load()
     time.sleep(60)  # the agent's backlog
-    alerts = [
+    groups = {gid, client_gid}
+    process = [
         a
         for rule in (DEVIATION_RULE, DRIFT_RULE)
         for a in admin.get("/api/v1/alerts", params={"rule": rule}).json()["items"]
-        if a["output_fields"].get("profile.group") == gid
+        if a["output_fields"].get("profile.group") in groups
     ]
-    print(f"quiet run: {minutes:g} min of normal load in monitor -> {len(alerts)} alerts (goal 0)")
-    for alert in alerts:
+    firewall = [
+        a
+        for a in admin.get("/api/v1/alerts", params={"rule": FIREWALL_RULE}).json()["items"]
+        if {a["output_fields"].get("firewall.src"), a["output_fields"].get("firewall.dst")} & groups
+    ]
+    print(
+        f"quiet run: {minutes:g} min of normal load (web + client) in monitor -> "
+        f"{len(process)} process alerts, {len(firewall)} firewall alerts (goal 0 and 0)"
+    )
+    seen = [
+        f
+        for f in admin.get("/api/v1/flows").json()["flows"]
+        if (f["src"], f["dst"], f["port"]) == (client_gid, gid, 8080)
+    ]
+    counted, bad = sum(f["count"] for f in seen), sum(f["violations"] for f in seen)
+    learned = _learned(admin, client_gid, gid)
+    print(f"  client -> web:8080 learned: {learned}, connections: {counted}, violations: {bad}")
+    for alert in process + firewall:
         print(f"  {alert['output']}")
 
 
