@@ -293,7 +293,7 @@ def test_an_unknown_entrypoint_in_a_protected_group_is_killed_at_exec(
     )
     status = poll_value(
         lambda: _status(podman, victim),
-        lambda s: not s.startswith("running"),
+        lambda s: s.startswith("exited"),  # "stopped" first, until podman cleaned up
         AGENT_WAIT_S,
         "the unknown entrypoint killed",
     )
@@ -329,7 +329,8 @@ def test_the_oci_hook_guards_a_protected_container_before_its_entrypoint_runs(
     protected group's container whose entrypoint is not in the profile fails to start
     (exec EPERM, recorded refused); its twin whose entrypoint is in the profile starts."""
     admin, detector = host.admin, host.detector
-    install_hook(tmp_path / "hooks", host.hook_socket, 2.0, fail_closed=False)
+    # a deadline for a busy host: a hook that gave up would let the refused container start
+    install_hook(tmp_path / "hooks", host.hook_socket, 15.0, fail_closed=True)
     hooked = Podman(("--hooks-dir", str(tmp_path / "hooks")))
     refused_group, started_group = f"{GROUP_NAME}-hook-refused", f"{GROUP_NAME}-hook-ok"
     refused_gid = _protect_before_start(detector, refused_group, ("/usr/bin/python3.11",))
