@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -50,43 +51,58 @@ def protection() -> Iterator[Protection]:
         yield made
 
 
+def _ended_pid() -> int:
+    """The pid of a process that ran and was reaped."""
+    child = subprocess.Popen(["true"])
+    child.wait()
+    return child.pid
+
+
 def _bundle(tmp_path: Path, rootfs: Path) -> Path:
     (tmp_path / "config.json").write_text(json.dumps({"root": {"path": str(rootfs)}}))
     return tmp_path
 
 
 @pytest.fixture
-def overlay(tmp_path: Path) -> Iterator[Path]:
-    """An overlay mounted for this test alone (a rootfs: its superblock is its own)."""
-    for name in ("lower", "upper", "work", "merged"):
-        (tmp_path / name).mkdir()
-    options = f"lowerdir={tmp_path}/lower,upperdir={tmp_path}/upper,workdir={tmp_path}/work"
-    mount = ["mount", "-t", "overlay", "overlay", "-o", options, str(tmp_path / "merged")]
-    subprocess.run(mount, check=True, capture_output=True)
+def overlays(tmp_path: Path) -> Iterator[list[Path]]:
+    """Two overlays mounted for this test alone (rootfs: each superblock is its own)."""
+    merged = []
+    for rootfs in ("one", "two"):
+        base = tmp_path / rootfs
+        for name in ("lower", "upper", "work", "merged"):
+            (base / name).mkdir(parents=True)
+        options = f"lowerdir={base}/lower,upperdir={base}/upper,workdir={base}/work"
+        mount = ["mount", "-t", "overlay", "overlay", "-o", options, str(base / "merged")]
+        subprocess.run(mount, check=True, capture_output=True)
+        merged.append(base / "merged")
     try:
-        yield tmp_path / "merged"
+        yield merged
     finally:
-        subprocess.run(["umount", str(tmp_path / "merged")], check=False, capture_output=True)
+        for path in merged:
+            subprocess.run(["umount", str(path)], check=False, capture_output=True)
 
 
 def test_only_a_protected_groups_known_container_is_guarded(
-    protection: Protection, tmp_path: Path, overlay: Path
+    protection: Protection, tmp_path: Path, overlays: list[Path]
 ) -> None:
     answer = GuardAtCreate(protection, [OneContainerRuntime()])
-    bundle = _bundle(tmp_path, overlay)
+    bundle = _bundle(tmp_path, overlays[0])
     assert answer(HookRequest("b" * 64, 7, bundle)) == {"ok": True, "guarded": False}
     assert answer(HookRequest(KNOWN.id, 7, bundle)) == {"ok": True, "guarded": False}
 
     detector = protection._detector  # noqa: SLF001 - the one the agent shares with it
     state = GroupState(first_seen_ns=0, process=Mode.PROTECT)
     detector.book.set_state(group_id(KNOWN), state)
-    assert answer(HookRequest(KNOWN.id, 7, bundle)) == {"ok": True, "guarded": True}
-    assert protection.guard.init_pids() == {KNOWN.id: 7}
-    assert detector.containers[KNOWN.id].pid == 7  # the guard's verdicts find it
+    stopped = _ended_pid()
+    assert answer(HookRequest(KNOWN.id, stopped, bundle)) == {"ok": True, "guarded": True}
+    assert protection.guard.init_pids() == {KNOWN.id: stopped}
+    assert detector.containers[KNOWN.id].pid == stopped  # the guard's verdicts find it
+    protection.guard.protect_rootfs("another", os.getpid(), overlays[1])
+    assert protection.guard.init_pids() == {"another": os.getpid()}  # the stopped one forgotten
 
     missing = answer(HookRequest(KNOWN.id, 8, _bundle(tmp_path, tmp_path / "gone")))
     assert missing["ok"] is False and "gone" in missing["error"]
     # a plain directory: its superblock is the host's, whose execs must never be judged
-    plain = answer(HookRequest(KNOWN.id, 9, _bundle(tmp_path, tmp_path / "lower")))
-    assert plain == {"ok": False, "error": f"{tmp_path}/lower is no overlay mounted for the "
+    plain = answer(HookRequest(KNOWN.id, 9, _bundle(tmp_path, tmp_path / "one" / "lower")))
+    assert plain == {"ok": False, "error": f"{tmp_path}/one/lower is no overlay mounted for the "
                      "container alone"}  # fmt: skip

@@ -114,7 +114,15 @@ class ExecGuard:
     def _add(self, guarded: GuardedRoot) -> None:
         self._mark(FAN_MARK_ADD | guarded.kind, guarded.root)
         with self._lock:
+            self._forget_stopped()
             self._roots[guarded.dev] = guarded
+
+    def _forget_stopped(self) -> None:
+        """Drop the containers whose init process is gone: their marks went with their
+        mounts, and their devices may be reused by another overlay."""
+        for dev, known in list(self._roots.items()):
+            if known.pid > 0 and not os.path.exists(f"/proc/{known.pid}"):
+                del self._roots[dev]
 
     def release(self, container_id: str) -> None:
         """Stop guarding the container (if it still runs, its mark is removed)."""
