@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
@@ -15,31 +14,28 @@ from stockade.scan.layers import LayerResult
 from stockade.scan.package_digests import with_digests
 
 
-@dataclass(slots=True)
-class _FileState:
+class _FileState(msgspec.Struct):
     analysis: FileAnalysis
     layer: LayerRef
-    origins: dict[tuple[str, str], LayerRef] = field(default_factory=dict)
+    origins: dict[tuple[str, str], LayerRef] = msgspec.field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
-class Applied:
+class Applied(msgspec.Struct, frozen=True):
     """The merged view of an image."""
 
     packages: list[Package]
     findings: list[Finding]
     os: OSInfo | None
     warnings: list[str]
-    executables: dict[str, str] = field(default_factory=dict)  # "/path" -> "sha256:..."
+    executables: dict[str, str] = msgspec.field(default_factory=dict)  # "/path" -> "sha256:..."
 
 
-@dataclass(slots=True)
-class _Tree:
+class _Tree(msgspec.Struct):
     """The merged view of what a scan that hashes files met: digests and links by path."""
 
-    digests: dict[str, FileDigest] = field(default_factory=dict)
-    links: dict[str, str] = field(default_factory=dict)
-    deleted: set[str] = field(default_factory=set)  # whiteouts, to say why a file is absent
+    digests: dict[str, FileDigest] = msgspec.field(default_factory=dict)
+    links: dict[str, str] = msgspec.field(default_factory=dict)
+    deleted: set[str] = msgspec.field(default_factory=set)  # whiteouts, to say why a file is absent
 
     def remove(self, path: str, under: bool) -> None:
         self.deleted.add(path)

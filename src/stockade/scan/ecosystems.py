@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+
+import msgspec
 
 from stockade.model.inventory import Ecosystem
 from stockade.scan.errors import ScanError
@@ -29,8 +30,7 @@ def as_written(name: str) -> str:
     return name
 
 
-@dataclass(frozen=True, slots=True)
-class EcosystemSpec:
+class EcosystemSpec(msgspec.Struct, frozen=True):
     """Everything that differs between package ecosystems, in one row."""
 
     scheme: str  # id of the VersionScheme that orders its versions

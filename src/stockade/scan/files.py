@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import stat
-from dataclasses import dataclass
 from typing import Protocol, Self, runtime_checkable
 
 import msgspec
@@ -31,8 +30,7 @@ class FileInfo(msgspec.Struct, frozen=True):
         return path[path.rfind("/") + 1 :]
 
 
-@dataclass(frozen=True, slots=True)
-class WalkLimits:
+class WalkLimits(msgspec.Struct, frozen=True):
     """Bounds that keep memory and time in check on hostile input."""
 
     max_file_size: int = 10 * 1024 * 1024

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
 from pathlib import Path
+
+import msgspec
 
 from stockade.scan.analyzers import ANALYZERS, Analyzer, AnalyzerOptions, FileAnalysis
 from stockade.scan.analyzers.base import SkippedFile
@@ -43,8 +44,7 @@ def _fingerprint(path: Path | None) -> str:
     return digest.hexdigest()
 
 
-@dataclass(frozen=True, slots=True)
-class AnalyzerGroup:
+class AnalyzerGroup(msgspec.Struct, frozen=True):
     """Analyzers for one scan; `select` decides per file, `analyze` merges their results.
 
     The analyzers are instantiated on first use: a scan served from the cache needs only
@@ -59,14 +59,14 @@ class AnalyzerGroup:
     config_classes: tuple[type[ImageConfigAnalyzer], ...] = ()
     caps_floor: int = 0  # the smallest of `caps`: files within it need no size check
     digests: bool = False  # hash every regular file met (SBOMs: `digests.py`)
-    _built: list[tuple[tuple[Analyzer, int], ...]] = field(default_factory=list, repr=False)
-    _built_config: list[tuple[ImageConfigAnalyzer, ...]] = field(default_factory=list, repr=False)
+    _built: list[tuple[tuple[Analyzer, int], ...]] = msgspec.field(default_factory=list)
+    _built_config: list[tuple[ImageConfigAnalyzer, ...]] = msgspec.field(default_factory=list)
     # per file name: the analyzers that may want a file so named (see `_may_want`)
-    _by_name: dict[str, tuple[tuple[Analyzer, int], ...]] = field(default_factory=dict, repr=False)
-    _index: list[_NameIndex] = field(default_factory=list, repr=False)
+    _by_name: dict[str, tuple[tuple[Analyzer, int], ...]] = msgspec.field(default_factory=dict)
+    _index: list[_NameIndex] = msgspec.field(default_factory=list)
     # the last directory met and the undeclaring analyzers that want files in it
-    _in_dir: list[tuple[str, tuple[tuple[Analyzer, int], ...]]] = field(
-        default_factory=list, repr=False
+    _in_dir: list[tuple[str, tuple[tuple[Analyzer, int], ...]]] = msgspec.field(
+        default_factory=list
     )
 
     @classmethod
@@ -219,7 +219,7 @@ class AnalyzerGroup:
 
         def select_and_digest(info: FileInfo) -> Chosen:
             chosen = select(info)
-            return _DIGEST_ONLY if chosen is None else replace(chosen, digest=True)
+            return _DIGEST_ONLY if chosen is None else msgspec.structs.replace(chosen, digest=True)
 
         return select_and_digest
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
 from pathlib import Path
+
+import msgspec
 
 from stockade.model.inventory import Severity
 from stockade.scan.locations import DEFAULT_CACHE_DIR
@@ -23,8 +24,7 @@ class Scanner(enum.StrEnum):
 DEFAULT_SCANNERS = frozenset({Scanner.PKG, Scanner.VULN, Scanner.SECRET, Scanner.MISCONFIG})
 
 
-@dataclass(frozen=True, slots=True)
-class ScanOptions:
+class ScanOptions(msgspec.Struct, frozen=True):
     """Options of one scan; every field has a safe default."""
 
     scanners: frozenset[Scanner] = DEFAULT_SCANNERS

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+import msgspec
 
 from stockade.model.inventory import Finding, LayerRef, Package, ScanResult
 from stockade.scan.analyzers import OSInfo
@@ -53,10 +54,10 @@ def scan_image_executables(ref: str, options: ScanOptions) -> tuple[ScanResult, 
     its verified layers hold them; empty for a container's root filesystem (not an image's)."""
     from stockade.scan.sources import ImageSource, RootfsSource, open_source
 
-    options = dataclasses.replace(options, executables=True)
+    options = msgspec.structs.replace(options, executables=True)
     with open_source(ref) as source:
         if isinstance(source, RootfsSource):
-            group = AnalyzerGroup.build(dataclasses.replace(options, executables=False))
+            group = AnalyzerGroup.build(msgspec.structs.replace(options, executables=False))
             return _scan_tree(ref, source.root, options, group, _no_progress), {}
         if not isinstance(source, ImageSource):
             raise SourceError(f"{ref}: unsupported source type {type(source).__name__}")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import msgspec
 
 from stockade.scan.analyzers import Analyzer
 from stockade.scan.files import FileInfo
@@ -11,8 +11,7 @@ from stockade.scan.options import Scanner
 MAX_EXAMPLES = 3
 
 
-@dataclass(frozen=True, slots=True)
-class Chosen:
+class Chosen(msgspec.Struct, frozen=True):
     """The analyzers that want one file, split by how they get its content."""
 
     whole: tuple[Analyzer, ...]  # the content in memory (within their size limit)
@@ -46,18 +45,17 @@ def _mib(size: int) -> str:
     return f"{size / (1024 * 1024):.0f} MiB"
 
 
-@dataclass(slots=True)
-class SkippedFiles:
+class SkippedFiles(msgspec.Struct):
     """Files analyzers wanted but did not read, turned into warnings once a walk ends.
 
     A package analyzer's skip loses packages, so each file gets its own warning; the
     others (secrets, YARA) are tallied in one warning per analyzer with a few examples.
     """
 
-    per_file: list[str] = field(default_factory=list)
-    counts: dict[str, int] = field(default_factory=dict)
-    examples: dict[str, list[str]] = field(default_factory=dict)
-    caps: dict[str, int] = field(default_factory=dict)
+    per_file: list[str] = msgspec.field(default_factory=list)
+    counts: dict[str, int] = msgspec.field(default_factory=dict)
+    examples: dict[str, list[str]] = msgspec.field(default_factory=dict)
+    caps: dict[str, int] = msgspec.field(default_factory=dict)
 
     def add(self, analyzer: Analyzer, cap: int, info: FileInfo) -> None:
         """Record that `analyzer` did not read the file `info` (over its `cap` bytes)."""

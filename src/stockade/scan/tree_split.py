@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 
 import msgspec
@@ -43,8 +42,7 @@ TICKET_BYTES = 4  # a unit's number in the pipe the processes take units from
 MAX_TICKETS = 8192  # 32 KiB: written whole into an empty pipe (64 KiB) without blocking
 
 
-@dataclass(frozen=True, slots=True)
-class Unit:
+class Unit(msgspec.Struct, frozen=True):
     """The files directly in `rel_dir`, or (with `subtree`) everything under it."""
 
     rel_dir: str

@@ -8,9 +8,10 @@ import posixpath
 import stat
 from collections import deque
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
+
+import msgspec
 
 from stockade.scan.errors import LayerError, LimitExceededError
 from stockade.scan.files import FileInfo, Readable, Selection, WalkLimits
@@ -31,17 +32,16 @@ _BY_NAME = operator.attrgetter("name")
 BYTES_PER_ENTRY = 4096  # in a size estimate, file bytes worth as much work as one entry
 
 
-@dataclass(slots=True)
-class WalkReport:
+class WalkReport(msgspec.Struct):
     """What a walk saw besides files: deletions, opaque directories and warnings."""
 
-    whiteouts: list[str] = field(default_factory=list)
-    opaque_dirs: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
+    whiteouts: list[str] = msgspec.field(default_factory=list)
+    opaque_dirs: list[str] = msgspec.field(default_factory=list)
+    warnings: list[str] = msgspec.field(default_factory=list)
     # kept only when asked for ({}: a scan that hashes files): each symbolic link's target
     # as written, and each hard link to a file not held in memory, by the path it links to
     links: dict[str, str] | None = None
-    hardlinks: dict[str, str] = field(default_factory=dict)
+    hardlinks: dict[str, str] = msgspec.field(default_factory=dict)
 
 
 def safe_path(name: str) -> str | None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar, TypeVar
 
@@ -52,8 +51,7 @@ class SkippedFile(ScanError):
     """An analyzer left a file unread for a reason the scan reports as a warning."""
 
 
-@dataclass(frozen=True, slots=True)
-class AnalyzerOptions:
+class AnalyzerOptions(msgspec.Struct, frozen=True):
     """Settings analyzers are built with."""
 
     yara_rules: Path | None = None

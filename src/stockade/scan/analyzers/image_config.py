@@ -8,8 +8,9 @@ once per image and caches their findings beside the layers' results.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
 from typing import ClassVar, TypeVar
+
+import msgspec
 
 from stockade.model.inventory import Finding
 from stockade.registry import Registry
@@ -21,12 +22,11 @@ CONFIG_TARGET = "image config"  # what findings of the config name as their targ
 BASE_NAME_ANNOTATION = "org.opencontainers.image.base.name"
 
 
-@dataclass(frozen=True, slots=True)
-class ImageConfigInput:
+class ImageConfigInput(msgspec.Struct, frozen=True):
     """What an image-config analyzer looks at: the config and the manifest's annotations."""
 
     config: ImageConfig
-    annotations: dict[str, str] = field(default_factory=dict)
+    annotations: dict[str, str] = msgspec.field(default_factory=dict)
 
     @property
     def base_name(self) -> str:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import msgspec
 
 from stockade.model.inventory import Severity
 from stockade.scan.errors import RuleError
@@ -14,8 +15,7 @@ from stockade.scan.errors import RuleError
 BUILTIN_RULES = Path(__file__).with_name("builtin_rules.json")
 
 
-@dataclass(frozen=True, slots=True)
-class AllowRule:
+class AllowRule(msgspec.Struct, frozen=True):
     """Suppresses matches in some paths, or matches whose text looks harmless."""
 
     id: str
@@ -32,8 +32,7 @@ class AllowRule:
         return self.regex is not None and bool(self.regex.search(secret))
 
 
-@dataclass(frozen=True, slots=True)
-class SecretRule:
+class SecretRule(msgspec.Struct, frozen=True):
     """One kind of secret: cheap keywords first, then a regex over bytes."""
 
     id: str
@@ -60,8 +59,7 @@ def _compiled(pattern: bytes) -> re.Pattern[bytes]:
     return re.compile(pattern, re.MULTILINE)
 
 
-@dataclass(frozen=True, slots=True)
-class RuleSet:
+class RuleSet(msgspec.Struct, frozen=True):
     """The rules and global allow rules in force for one scan."""
 
     rules: tuple[SecretRule, ...]
@@ -160,8 +158,6 @@ def _parse(text: str, where: str) -> dict[str, Any]:
 def builtin_rules() -> RuleSet:
     """The rules shipped with Stockade (`builtin_rules.json`, Trivy's keys; JSON so a scan
     parses it with msgspec, already loaded, rather than importing a YAML parser)."""
-    import msgspec
-
     data = msgspec.json.decode(BUILTIN_RULES.read_bytes(), type=dict[str, list[dict[str, Any]]])
     where = "built-in rules"
     return RuleSet(
