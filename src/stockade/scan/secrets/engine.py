@@ -26,9 +26,11 @@ class SecretEngine:
         self.ruleset = ruleset
         # each distinct keyword is looked for once per file, then rules pick theirs
         self._keywords = KeywordIndex(tuple(sorted({k for r in ruleset.rules for k in r.keywords})))
-        self._path_allows = tuple(a for a in ruleset.allow_rules if a.path is not None)
-        self._text_allows = tuple(a for a in ruleset.allow_rules if a.regex is not None)
-        self._any_path_allow = any_path_matcher([a.path for a in self._path_allows if a.path])
+        self._path_allows = tuple(a for a in ruleset.allow_rules if a.path_pattern is not None)
+        self._text_allows = tuple(a for a in ruleset.allow_rules if a.regex_pattern is not None)
+        self._any_path_allow = any_path_matcher(
+            [a.path_pattern for a in self._path_allows if a.path_pattern is not None]
+        )
         self._every_rule_keyed = all(r.keywords for r in ruleset.rules)
 
     def path_allowed(self, path: str) -> bool:
@@ -115,21 +117,23 @@ def engine_for(config: Path | None) -> SecretEngine:
     return SecretEngine(load_rules(config))
 
 
-def one_pattern(patterns: list[re.Pattern[str]]) -> re.Pattern[str] | None:
+def one_pattern(patterns: list[str]) -> re.Pattern[str] | None:
     """One regex matching where any of `patterns` matches; None when they cannot be joined.
 
     Joining is exact only for patterns without groups (no backreference can shift) and with
-    the default flags; anything else keeps the one-by-one search.
+    the default flags (a global inline flag inside the join is an error); anything else
+    keeps the one-by-one search. Only the join is compiled, not each pattern first.
     """
-    if not patterns or any(p.groups or p.flags != re.UNICODE for p in patterns):
+    if not patterns:
         return None
     try:
-        return re.compile("|".join(f"(?:{p.pattern})" for p in patterns))
+        joined = re.compile("|".join(f"(?:{p})" for p in patterns))
     except re.error:
         return None
+    return None if joined.groups or joined.flags != re.UNICODE else joined
 
 
-def any_path_matcher(patterns: list[re.Pattern[str]]) -> Callable[[str], bool] | None:
+def any_path_matcher(patterns: list[str]) -> Callable[[str], bool] | None:
     """A test of whether any of `patterns` matches a path; None when they cannot be joined.
 
     Asked for nearly every file of a scan: RE2 searches the joined pattern several times

@@ -19,17 +19,29 @@ class AllowRule(msgspec.Struct, frozen=True):
     """Suppresses matches in some paths, or matches whose text looks harmless."""
 
     id: str
-    path: re.Pattern[str] | None = None
-    regex: re.Pattern[bytes] | None = None
+    path_pattern: str | None = None  # both compiled on first use, as a rule's pattern
+    regex_pattern: bytes | None = None
     description: str = ""
+
+    @property
+    def path(self) -> re.Pattern[str] | None:
+        """The compiled path pattern (cached per process), if any."""
+        return None if self.path_pattern is None else _compiled_str(self.path_pattern)
+
+    @property
+    def regex(self) -> re.Pattern[bytes] | None:
+        """The compiled text pattern (cached per process), if any."""
+        return None if self.regex_pattern is None else _compiled(self.regex_pattern)
 
     def allows_path(self, path: str) -> bool:
         """True when the file's path alone exempts it."""
-        return self.path is not None and bool(self.path.search(path))
+        found = self.path
+        return found is not None and bool(found.search(path))
 
     def allows_secret(self, secret: bytes) -> bool:
         """True when the matched text looks harmless (an example, a placeholder)."""
-        return self.regex is not None and bool(self.regex.search(secret))
+        found = self.regex
+        return found is not None and bool(found.search(secret))
 
 
 class SecretRule(msgspec.Struct, frozen=True):
@@ -42,7 +54,7 @@ class SecretRule(msgspec.Struct, frozen=True):
     pattern: bytes  # compiled on first use: most rules never meet their keywords
     keywords: tuple[bytes, ...]  # lower case
     secret_group: str = ""
-    path: re.Pattern[str] | None = None
+    path_pattern: str | None = None
     allow_rules: tuple[AllowRule, ...] = ()
     multiline: bool = True  # False: a match lies on a keyword's line or the next one
     entropy: float = 0.0  # least bits per character of the secret (0: any)
@@ -53,10 +65,20 @@ class SecretRule(msgspec.Struct, frozen=True):
         """The compiled pattern (cached per process)."""
         return _compiled(self.pattern)
 
+    @property
+    def path(self) -> re.Pattern[str] | None:
+        """The compiled path pattern (cached per process), if any."""
+        return None if self.path_pattern is None else _compiled_str(self.path_pattern)
+
 
 @functools.cache
 def _compiled(pattern: bytes) -> re.Pattern[bytes]:
     return re.compile(pattern, re.MULTILINE)
+
+
+@functools.cache
+def _compiled_str(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
 
 
 class RuleSet(msgspec.Struct, frozen=True):
@@ -66,35 +88,35 @@ class RuleSet(msgspec.Struct, frozen=True):
     allow_rules: tuple[AllowRule, ...]
 
 
-def _compile_str(pattern: object, where: str) -> re.Pattern[str] | None:
+def _path_text(pattern: object, where: str, check: bool) -> str | None:
+    """A path pattern's text; compiled here only to check a user's (the built-ins are tested)."""
     if pattern is None:
         return None
-    try:
-        return re.compile(str(pattern))
-    except re.error as e:
-        raise RuleError(f"{where}: invalid path regex {pattern!r} ({e})") from e
+    if check:
+        try:
+            re.compile(str(pattern))
+        except re.error as e:
+            raise RuleError(f"{where}: invalid path regex {pattern!r} ({e})") from e
+    return str(pattern)
 
 
-def _compile_bytes(pattern: object, where: str) -> re.Pattern[bytes]:
-    try:
-        return re.compile(str(pattern).encode(), re.MULTILINE)
-    except re.error as e:
-        raise RuleError(f"{where}: invalid regex {pattern!r} ({e})") from e
-
-
-def _checked(pattern: object, where: str) -> bytes:
-    _compile_bytes(pattern, where)  # a user's broken regex fails at load time, with its rule id
+def _checked(pattern: object, where: str, check: bool = True) -> bytes:
+    """A pattern's bytes; a user's broken regex fails at load time, with its rule id."""
+    if check:
+        try:
+            re.compile(str(pattern).encode(), re.MULTILINE)
+        except re.error as e:
+            raise RuleError(f"{where}: invalid regex {pattern!r} ({e})") from e
     return str(pattern).encode()
 
 
-def _allow_rule(raw: dict[str, Any], where: str) -> AllowRule:
+def _allow_rule(raw: dict[str, Any], where: str, check: bool = True) -> AllowRule:
     rule_id = str(raw.get("id", ""))
+    here = f"{where} allow rule {rule_id}"
     return AllowRule(
         id=rule_id,
-        path=_compile_str(raw.get("path"), f"{where} allow rule {rule_id}"),
-        regex=_compile_bytes(raw["regex"], f"{where} allow rule {rule_id}")
-        if raw.get("regex")
-        else None,
+        path_pattern=_path_text(raw.get("path"), here, check),
+        regex_pattern=_checked(raw["regex"], here, check) if raw.get("regex") else None,
         description=str(raw.get("description", "")),
     )
 
@@ -119,11 +141,11 @@ def _rule(
         category=str(raw.get("category", "")),
         title=str(raw.get("title", rule_id)),
         severity=_severity(raw.get("severity"), here),
-        pattern=_checked(raw["regex"], here) if check else str(raw["regex"]).encode(),
+        pattern=_checked(raw["regex"], here, check),
         keywords=keywords,
         secret_group=str(raw.get("secret-group-name", "")),
-        path=_compile_str(raw.get("path"), here),
-        allow_rules=tuple(_allow_rule(a, here) for a in raw.get("allow-rules") or ()),
+        path_pattern=_path_text(raw.get("path"), here, check),
+        allow_rules=tuple(_allow_rule(a, here, check) for a in raw.get("allow-rules") or ()),
         multiline=bool(raw.get("multiline", multiline)),
         entropy=_number(raw.get("entropy", 0), f"{here} entropy", 8.0),
         character_classes=int(_number(raw.get("character-classes", 0), f"{here} classes", 4)),
@@ -162,7 +184,7 @@ def builtin_rules() -> RuleSet:
     where = "built-in rules"
     return RuleSet(
         rules=tuple(_rule(r, where, multiline=False, check=False) for r in data["rules"]),
-        allow_rules=tuple(_allow_rule(a, where) for a in data["allow-rules"]),
+        allow_rules=tuple(_allow_rule(a, where, check=False) for a in data["allow-rules"]),
     )
 
 
