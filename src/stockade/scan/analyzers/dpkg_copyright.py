@@ -8,8 +8,9 @@ from stockade.scan.analyzers.base import Analyzer, FileAnalysis, register
 from stockade.scan.analyzers.copyright_text import free_form_licenses
 from stockade.scan.files import FileInfo
 
-_LICENSE_LINE = re.compile(rb"^License:[ \t]*(\S[^\n]*)", re.MULTILINE)
-_GNU = re.compile(r"^(L?GPL|AGPL|GFDL)-?(\d(?:\.\d)?)(\+)?$", re.IGNORECASE)
+# compiled by `re` on first use: every scan imports this module, few meet a copyright file
+_LICENSE_LINE = rb"(?m)^License:[ \t]*(\S[^\n]*)"
+_GNU = r"(?i)^(L?GPL|AGPL|GFDL)-?(\d(?:\.\d)?)(\+)?$"
 _NAMES = {
     "expat": "MIT",
     "bsd-2-clause": "BSD-2-Clause",
@@ -25,7 +26,7 @@ _NAMES = {
 
 def spdx_name(short: str) -> str:
     """Debian's short licence name as an SPDX id where one is obvious (GPL-2+ and the like)."""
-    match = _GNU.match(short)
+    match = re.match(_GNU, short)
     if match:
         family, version, plus = match.groups()
         version = version if "." in version else f"{version}.0"
@@ -36,7 +37,7 @@ def spdx_name(short: str) -> str:
 def copyright_licenses(content: bytes) -> list[str]:
     """The distinct licences a DEP-5 copyright file declares, in order of appearance."""
     found: list[str] = []
-    for match in _LICENSE_LINE.finditer(content):
+    for match in re.finditer(_LICENSE_LINE, content):
         for part in re.split(
             r"\s+(?:or|and)\s+|\s*[|,]\s*", match.group(1).decode("utf-8", "replace")
         ):

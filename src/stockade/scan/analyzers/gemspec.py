@@ -8,10 +8,11 @@ from stockade.model.inventory import Ecosystem, Package
 from stockade.scan.analyzers.base import Analyzer, FileAnalysis, register
 from stockade.scan.files import FileInfo
 
-_NAME = re.compile(r"""\.name\s*=\s*["']([^"']+)["']""")
-_VERSION = re.compile(r"""\.version\s*=\s*(?:Gem::Version\.new\()?\s*["']([^"']+)["']""")
-_LICENSES = re.compile(r"""\.licenses?\s*=\s*\[?([^\]\n]+)""")
-_QUOTED = re.compile(r"""["']([^"']+)["']""")
+# compiled by `re` on first use: every scan imports this module, few meet a gemspec
+_NAME = r"""\.name\s*=\s*["']([^"']+)["']"""
+_VERSION = r"""\.version\s*=\s*(?:Gem::Version\.new\()?\s*["']([^"']+)["']"""
+_LICENSES = r"""\.licenses?\s*=\s*\[?([^\]\n]+)"""
+_QUOTED = r"""["']([^"']+)["']"""
 
 
 @register
@@ -30,15 +31,15 @@ class GemspecAnalyzer(Analyzer):
     def analyze(self, info: FileInfo, content: bytes) -> FileAnalysis | None:
         """The gem this spec describes."""
         text = content.decode("utf-8", "replace")
-        name, version = _NAME.search(text), _VERSION.search(text)
+        name, version = re.search(_NAME, text), re.search(_VERSION, text)
         if not name or not version:
             return None
-        licenses = _LICENSES.search(text)
+        licenses = re.search(_LICENSES, text)
         package = Package(
             name=name.group(1),
             version=version.group(1),
             ecosystem=Ecosystem.RUBYGEMS,
-            licenses=tuple(_QUOTED.findall(licenses.group(1))) if licenses else (),
+            licenses=tuple(re.findall(_QUOTED, licenses.group(1))) if licenses else (),
             path=info.path,
         )
         return FileAnalysis(packages=[package])

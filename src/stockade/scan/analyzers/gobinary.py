@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import io
-import json
 import re
-import shlex
 
 import msgspec
 
@@ -16,7 +14,8 @@ from stockade.scan.files import FileInfo, RandomAccess, Readable
 
 EXECUTABLE_MAGICS = (b"\x7fELF", b"MZ", b"\xcf\xfa\xed\xfe", b"\xfe\xed\xfa\xcf")
 DEVEL = "(devel)"
-_SEMVER = re.compile(r"^v?\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$")
+# compiled by `re` on first use: every scan imports this module, few meet a Go binary
+_SEMVER = r"^v?\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$"
 _VERSION_PREFIXES = ("main", "common", "version", "cmd")
 NOT_IN = "usr/share/"  # where Go binaries never live
 
@@ -25,6 +24,8 @@ def _ldflags_version(module: str, ldflags: str) -> str:
     """The version stamped with `-X pkg.version=...`, ranked as Trivy ranks them:
     `<module>/cmd/...` keys, then main/common/version/cmd packages, then any other;
     "" when none, or when the best rank holds more than one."""
+    import shlex  # here: only a Go binary stamped with ldflags needs it
+
     try:
         words = shlex.split(ldflags)
     except ValueError:
@@ -38,7 +39,7 @@ def _ldflags_version(module: str, ldflags: str) -> str:
         else:
             continue
         key, _, value = setting.strip("'\"").partition("=")
-        if not key.lower().endswith((".version", ".ver")) or not _SEMVER.match(value):
+        if not key.lower().endswith((".version", ".ver")) or not re.match(_SEMVER, value):
             continue
         package = key.rpartition("/")[2].partition(".")[0].lower()
         rank = 0 if key.startswith(module + "/cmd/") else 1 if package in _VERSION_PREFIXES else 2
@@ -50,6 +51,8 @@ def _ldflags_version(module: str, ldflags: str) -> str:
 def _unquoted(value: str) -> str:
     """A build setting's value: Go quotes it (strconv.Quote) when it holds spaces or quotes."""
     if len(value) >= 2 and value[0] == value[-1] == '"':
+        import json  # here: only a quoted build setting needs it
+
         try:
             decoded = json.loads(value)
         except ValueError:
