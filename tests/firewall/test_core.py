@@ -11,7 +11,14 @@ import msgspec
 import pytest
 import yaml
 
-from stockade.firewall.allowlist import AllowRule, Violations, allowed, check_rule, learn
+from stockade.firewall.allowlist import (
+    AllowRule,
+    Violations,
+    allowed,
+    check_rule,
+    learn,
+    learnable,
+)
 from stockade.firewall.conntrack import parse_conntrack, tracked_connections
 from stockade.firewall.enforce import Enforcer, Member
 from stockade.firewall.events import connection_of, from_a_container
@@ -119,6 +126,20 @@ def test_learned_rules_allow_their_flow_and_violations_report_once() -> None:
     assert violations.new(rules, [new]) == []
     cidr = AllowRule(src="client", dst="203.0.113.0/24", dst_kind=EXTERNAL, port=443, origin="user")
     assert allowed([cidr], Connection(src="client", dst="203.0.113.7", dst_kind=EXTERNAL, port=443))
+
+
+def test_flows_to_or_from_a_learning_group_are_learned() -> None:
+    flows = aggregate([
+        Connection(src="client", dst="web", port=8080),  # client learning: its egress
+        Connection(src="203.0.113.9", src_kind=EXTERNAL, dst="web", port=80),  # web's ingress
+        Connection(src="api", dst="db", port=5432),  # neither end learning
+        Connection(src="203.0.113.9", src_kind=EXTERNAL, dst="db", port=5432),
+    ])  # fmt: skip
+    learned = learn(learnable(flows, ["client", "web"]))
+    assert [(r.src, r.dst, r.port) for r in learned] == [
+        ("203.0.113.9", "web", 80),
+        ("client", "web", 8080),
+    ]
 
 
 @pytest.mark.parametrize(

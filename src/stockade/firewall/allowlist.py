@@ -70,6 +70,20 @@ def check_rule(rule: AllowRule, where: str) -> AllowRule:
     return rule
 
 
+def learnable(flows: Iterable[Flow], learning: Iterable[str]) -> list[Flow]:
+    """The flows with a learning group at either end.
+
+    The destination counts too: a group in discover learns who reaches it, from another
+    group or from outside (a load balancer, the host), or it would raise a violation for
+    its own inbound traffic as soon as it leaves discover.
+    """
+    groups = set(learning)
+    return [
+        f for f in flows
+        if (f.src_kind == GROUP and f.src in groups) or (f.dst_kind == GROUP and f.dst in groups)
+    ]  # fmt: skip
+
+
 def learn(flows: Iterable[Flow]) -> list[AllowRule]:
     """One learned rule per flow (its exact source, destination, port and protocol)."""
     rules = {

@@ -1,6 +1,6 @@
 """The container firewall on the platform: flows agents report, allow rules, NetworkPolicy.
 
-Flows of groups still learning (in discover) become learned rules as they arrive; users
+Flows to or from groups still learning (in discover) become learned rules as they arrive; users
 add and remove rules by hand. Agents fetch the rules to judge and enforce.
 """
 
@@ -10,7 +10,7 @@ import time
 from collections.abc import Iterable
 from typing import Protocol
 
-from stockade.firewall.allowlist import AllowRule, check_rule, learn
+from stockade.firewall.allowlist import AllowRule, check_rule, learn, learnable
 from stockade.firewall.flows import Flow, FlowReport
 from stockade.firewall.networkpolicy import network_policies, to_yaml
 from stockade.platform.errors import PlatformError
@@ -48,7 +48,7 @@ class FirewallService:
         self._selectors = selectors
 
     async def report(self, agent_id: str, report: FlowReport) -> int:
-        """Store an agent's flows; those of learning groups become learned rules."""
+        """Store an agent's flows; those to or from learning groups become learned rules."""
         if len(report.flows) > MAX_FLOWS_PER_REPORT:
             raise FirewallRefused(f"flows: more than {MAX_FLOWS_PER_REPORT} in one report")
         violations = report.violations or [False] * len(report.flows)
@@ -61,8 +61,7 @@ class FirewallService:
                                      protocol=flow.protocol), f"flows[{i}]")  # fmt: skip
             except ValueError as e:
                 raise FirewallRefused(str(e)) from e
-        learning = set(report.learning)
-        learned = learn(f for f in report.flows if f.src_kind == "group" and f.src in learning)
+        learned = learn(learnable(report.flows, report.learning))
         stored = await self._runner.write(self._store.add_flows, report.flows, violations)
         if learned:
             await self._runner.write(self._store.put_rules, learned, time.time_ns(), agent_id)
