@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -81,6 +82,9 @@ def netavark_podman(podman: Podman, tmp_path: Path) -> Iterator[tuple[Podman, Pa
         client = Podman(store, env={**os.environ, "CONTAINERS_CONF": str(conf)})
         yield client, root
         client.remove_started()
+        # containers/storage bind-mounts its overlay directory onto itself and leaves it so
+        if (root / "overlay").is_mount():
+            subprocess.run(["umount", "--lazy", str(root / "overlay")], check=False)
 
 
 @pytest.mark.podman
