@@ -26,7 +26,7 @@ from tests.support.nats import NatsServer
 from tests.support.polling import poll_until
 from tests.support.ports import free_port
 from tests.support.postgres import PostgresServer, start_postgres
-from tests.support.processes import ADMIN_PASSWORD, STOCKADE
+from tests.support.processes import ADMIN_PASSWORD, STOCKADE, end
 
 START_TIMEOUT_S = 90
 LOAD_TIMEOUT_S = 180
@@ -83,15 +83,10 @@ class PlatformProcess:
 
     def kill(self, sig: int = signal.SIGKILL) -> None:
         """Signal the process (SIGKILL: a crash) and wait for it to end."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        if self.proc is not None and self.proc.stdout is not None:
-            self.proc.stdout.close()
+        if self.proc is not None:
+            end(self.proc, sig)
+            if self.proc.stdout is not None:
+                self.proc.stdout.close()
         self.proc = None
 
     @property

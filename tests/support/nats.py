@@ -10,6 +10,7 @@ from pathlib import Path
 from tests.support.ci import require
 from tests.support.polling import poll_until
 from tests.support.ports import free_port
+from tests.support.processes import end
 
 NATS_SERVER = Path("/usr/sbin/nats-server")
 START_TIMEOUT_S = 30
@@ -63,13 +64,8 @@ class NatsServer:
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
         """Stop the server (SIGKILL: as a crash would) and wait for it."""
-        if self._proc is not None and self._proc.poll() is None:
-            self._proc.send_signal(sig)
-            try:
-                self._proc.wait(START_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait()
+        if self._proc is not None:
+            end(self._proc, sig, START_TIMEOUT_S)
         self._proc = None
 
     def restart(self, sig: int = signal.SIGTERM) -> None:

@@ -25,6 +25,7 @@ import asyncpg
 from tests.support.ci import skip_or_fail
 from tests.support.polling import poll_until
 from tests.support.ports import free_port
+from tests.support.processes import end
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -69,12 +70,7 @@ class PostgresServer:
 
     def halt(self) -> None:
         """Stop the server (fast shutdown: clients are disconnected); its files stay."""
-        self.process.send_signal(signal.SIGINT)  # SIGTERM would wait for every client to leave
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        end(self.process, signal.SIGINT)  # SIGTERM would wait for every client to leave
 
     def resume(self) -> None:
         """Start the halted server again on the same port and files."""

@@ -54,6 +54,17 @@ def wait_for_line(proc: subprocess.Popen[bytes], needle: str, timeout: float = 6
     raise AssertionError(f"{needle!r} not printed; stdout={''.join(seen)!r} stderr={err!r}")
 
 
+def end(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM, timeout: float = 30) -> None:
+    """Signal a process and wait for it; SIGKILL it if it has not ended by the timeout."""
+    if proc.poll() is None:
+        proc.send_signal(sig)
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 def stop(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM, timeout: float = 30) -> int:
     """Signal a process and wait for it; returns its exit code."""
     if proc.poll() is None:
