@@ -16,7 +16,7 @@ import pytest
 
 from stockade.model.alerts import Alert
 from stockade.model.entities import Container
-from stockade.model.wire import Heartbeat, SensorStatus
+from stockade.model.wire import SensorStatus
 from stockade.platform.timestamps import format_ns, parse_ns
 from tests.support.agent_client import TestAgent, make_alert, make_event
 from tests.support.platform_runner import PlatformRunner
@@ -225,19 +225,14 @@ def test_agents_report_their_health(
 ) -> None:
     agent: TestAgent = running.enroll(tmp_path, hostname="busy-host", host_id="bh")
     for total in (1_000, 5_000):
-        beat = Heartbeat(
-            agent_id=agent.agent_id,
-            host=agent.host,
-            version="0.1.0",
-            sensor=SensorStatus(
-                source="proc_connector",
-                degraded="no eBPF: BTF missing",
-                events_by_type={"execve": total},
-                dropped=12,
-                decode_errors=3,
-            ),
+        sensor = SensorStatus(
+            source="proc_connector",
+            degraded="no eBPF: BTF missing",
+            events_by_type={"execve": total},
+            dropped=12,
+            decode_errors=3,
         )
-        r = agent.client.post("/api/v1/agent/heartbeat", content=msgspec.json.encode(beat))
+        r = agent.heartbeat(sensor)
         assert r.status_code == 200, r.text
     [me] = [a for a in admin.get("/api/v1/agents").json() if a["id"] == agent.agent_id]
     assert me["events_per_s"] > 0

@@ -19,7 +19,7 @@ import pytest
 
 from stockade.model.alerts import Alert
 from stockade.model.entities import Container
-from stockade.model.wire import Heartbeat, SensorStatus
+from stockade.model.wire import SensorStatus
 from tests.support.agent_client import make_alert, make_event
 from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, navigate
 from tests.support.platform_runner import PlatformRunner
@@ -57,13 +57,7 @@ def sent(running: PlatformRunner, tmp_path_factory: pytest.TempPathFactory) -> l
         events.append(event)
         alerts.append(alert)
     assert agent.send(agent.batch(events, alerts)).status_code == 200
-    beat = Heartbeat(
-        agent_id=agent.agent_id,
-        host=agent.host,
-        version="0.1.0",
-        sensor=SensorStatus(source="ebpf", events_by_type={"execve": 4200}, dropped=7),
-    )
-    r = agent.client.post("/api/v1/agent/heartbeat", content=msgspec.json.encode(beat))
+    r = agent.heartbeat(SensorStatus(source="ebpf", events_by_type={"execve": 4200}, dropped=7))
     assert r.status_code == 200, r.text
     return alerts
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import msgspec
 import pytest
 
 from stockade.model.entities import Container
-from stockade.model.wire import Heartbeat, SensorStatus
+from stockade.model.wire import SensorStatus
 from tests.support.agent_client import make_alert, make_event
 from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, navigate
 from tests.support.platform_runner import PlatformRunner
@@ -35,13 +34,8 @@ def test_alert_shows_process_container_and_image(
     alert = make_alert(2, event, rule="Terminal shell in container", priority="Warning")
     alert.count = 7  # seven identical alerts, aggregated at the agent
     assert agent.send(agent.batch([event], [alert])).status_code == 200
-    beat = Heartbeat(  # the agent's spool overflowed: the console must show the loss
-        agent_id=agent.agent_id,
-        host=agent.host,
-        version="0.1.0",
-        sensor=SensorStatus(source="ebpf", spool_dropped=19_279),
-    )
-    r = agent.client.post("/api/v1/agent/heartbeat", content=msgspec.json.encode(beat))
+    # the agent's spool overflowed: the console must show the loss
+    r = agent.heartbeat(SensorStatus(source="ebpf", spool_dropped=19_279))
     assert r.status_code == 200, r.text
     base = running.platform.console_url
 

@@ -130,21 +130,15 @@ def test_heartbeat_shows_in_agents_and_metrics(
     running: PlatformRunner, admin: httpx.Client, tmp_path: Path
 ) -> None:
     agent = running.enroll(tmp_path, hostname="beat-host")
-    beat = Heartbeat(
-        agent_id=agent.agent_id,
-        host=agent.host,
-        version="0.1.0",
-        sensor=SensorStatus(
-            source="proc_connector",
-            degraded="no BTF",
-            events_by_type={"execve": 7},
-            dropped=2,
-            decode_errors=1,
-            spool_dropped=19_279,
-        ),
-        spooled_seq=9,
+    sensor = SensorStatus(
+        source="proc_connector",
+        degraded="no BTF",
+        events_by_type={"execve": 7},
+        dropped=2,
+        decode_errors=1,
+        spool_dropped=19_279,
     )
-    r = agent.client.post("/api/v1/agent/heartbeat", content=msgspec.json.encode(beat))
+    r = agent.heartbeat(sensor, spooled_seq=9)
     assert r.status_code == 200, r.text
     [row] = [a for a in admin.get("/api/v1/agents").json() if a["id"] == agent.agent_id]
     assert row["hostname"] == "beat-host"

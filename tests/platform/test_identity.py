@@ -6,11 +6,10 @@ from __future__ import annotations
 import time
 
 import httpx
-import msgspec
 import pytest
 
 from stockade.model.entities import Container, Host
-from stockade.model.wire import Heartbeat, SensorStatus
+from stockade.model.wire import SensorStatus
 from tests.support.agent_client import TestAgent, make_alert, make_event
 from tests.support.platform_runner import PlatformRunner
 
@@ -90,10 +89,7 @@ def test_a_second_agent_cannot_rewrite_a_container_record(
 
 
 def _beat(agent: TestAgent, host: Host) -> httpx.Response:
-    beat = Heartbeat(
-        agent_id=agent.agent_id, host=host, version="0.1.0", sensor=SensorStatus(source="x")
-    )
-    return agent.client.post("/api/v1/agent/heartbeat", content=msgspec.json.encode(beat))
+    return agent.heartbeat(SensorStatus(source="x"), host=host)
 
 
 def test_a_heartbeat_cannot_claim_another_host(

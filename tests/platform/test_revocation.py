@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from stockade.cli.datadir import platform_dir
 from stockade.cli.main import app
-from stockade.model.wire import SCAN_CONTENT_TYPE, Heartbeat, RenewRequest, SensorStatus
+from stockade.model.wire import SCAN_CONTENT_TYPE, RenewRequest, SensorStatus
 from tests.support.agent_client import TestAgent, key_and_csr, make_event
 from tests.support.platform_runner import PlatformRunner
 from tests.support.polling import poll_until
@@ -25,15 +25,12 @@ REVOKED_WITHIN_S = 5
 
 def _refused_everywhere(agent: TestAgent) -> list[int]:
     """The status of each agent route called with the agent's certificate."""
-    beat = Heartbeat(
-        agent_id=agent.agent_id, host=agent.host, version="0", sensor=SensorStatus(source="x")
-    )
     _, csr = key_and_csr(agent.agent_id)
     c = agent.client
     return [
         c.get("/api/v1/agent/ack").status_code,
         agent.send(agent.batch([make_event(1, time.time_ns(), host_id=agent.host_id)])).status_code,
-        c.post("/api/v1/agent/heartbeat", content=msgspec.json.encode(beat)).status_code,
+        agent.heartbeat(SensorStatus(source="x")).status_code,
         c.post(
             "/api/v1/agent/renew", content=msgspec.json.encode(RenewRequest(csr_pem=csr))
         ).status_code,

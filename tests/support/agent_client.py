@@ -18,7 +18,14 @@ from cryptography.x509.oid import NameOID
 from stockade.model.alerts import Alert
 from stockade.model.entities import Container, Host
 from stockade.model.events import Event, Process
-from stockade.model.wire import BATCH_CONTENT_TYPE, Batch, EnrollRequest, EnrollResponse
+from stockade.model.wire import (
+    BATCH_CONTENT_TYPE,
+    Batch,
+    EnrollRequest,
+    EnrollResponse,
+    Heartbeat,
+    SensorStatus,
+)
 from stockade.platform.timestamps import format_ns
 
 _ids = itertools.count(1)
@@ -159,6 +166,14 @@ class TestAgent:
         return self.client.post(
             "/api/v1/agent/batches", content=encode_batch(batch), headers=BATCH_HEADERS
         )
+
+    def heartbeat(self, sensor: SensorStatus, **fields: Any) -> httpx.Response:
+        """POST this agent's heartbeat with `sensor`; `fields`: its other fields that differ."""
+        beat = Heartbeat(
+            **{"agent_id": self.agent_id, "host": self.host, "version": "0.1.0", **fields},
+            sensor=sensor,
+        )
+        return self.client.post("/api/v1/agent/heartbeat", content=msgspec.json.encode(beat))
 
     def post_raw(self, body: bytes, **headers: Any) -> httpx.Response:
         """POST arbitrary bytes as a batch."""
