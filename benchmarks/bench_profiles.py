@@ -170,12 +170,8 @@ def bench_rss() -> None:
 def bench_time_to_profile(podman: Podman, image: str, workdir: Path, quiet_minutes: float) -> None:
     """From a container's first start to its entrypoint in the platform's stored profile."""
     platform = PlatformRunner(workdir / "platform").start()
-    config = AgentConfig(
+    config = platform.agent_config(
         workdir / "agent",
-        platform.agent_url,
-        platform.token(),
-        platform.ca_fingerprint,
-        scan_images=False,
         detectors=("profile",),
         firewall=bool(quiet_minutes),  # the quiet run judges the web's and client's flows too
     )
