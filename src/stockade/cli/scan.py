@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import gc
 import inspect
 import sys
@@ -322,12 +323,18 @@ def _scan_command(
             with _collector_paused():
                 _run(run, fmt, output or [], exit_code, list_packages)
 
-        shared = inspect.signature(_scan_options, eval_str=True).parameters.values()
-        command.__signature__ = inspect.Signature([target, *shared])  # type: ignore[attr-defined]
+        command.__signature__ = inspect.Signature([target, *_shared_options()])  # type: ignore[attr-defined]
         command.__doc__ = doc_holder.__doc__
         return scan_app.command(name)(command)
 
     return define
+
+
+@functools.cache
+def _shared_options() -> tuple[inspect.Parameter, ...]:
+    """The parameters of `_scan_options`, read once for the three commands (annotations are
+    strings under `from __future__ import annotations`: evaluating them is the costly part)."""
+    return tuple(inspect.signature(_scan_options, eval_str=True).parameters.values())
 
 
 @contextmanager
