@@ -25,7 +25,7 @@ test_pkgs+=(docker.io)
 # Jars with no embedded POM outside a Maven layout, whose groupId is inferred
 # (tests/scan/test_jar_group.py).
 test_pkgs+=(libgeronimo-annotation-1.3-spec-java libwagon-http-shaded-java gettext-base)
-bench_pkgs=(redis-tools hyperfine)
+bench_pkgs=(redis-tools hyperfine valgrind)  # valgrind: bench_scan_startup.py counts instructions
 
 pkgs=("${run_pkgs[@]}")
 case "$group" in
