@@ -278,8 +278,8 @@ def _actions(admin: httpx.Client, group: str) -> list[tuple[str, str]]:
 def test_an_unknown_entrypoint_in_a_protected_group_is_killed_at_exec(
     host: ProfiledHost, podman: Podman, tools_image: str
 ) -> None:
-    """Protected before it starts: the entrypoint runs before the guard is on the container,
-    so protect kills it at exec and records `killed`; the benign twin (its entrypoint and
+    """Protected before it starts: the entrypoint usually runs before the guard is on the
+    container, so protect kills it at exec and records `killed`; the benign twin (its entrypoint and
     execs in the profile) runs on, its unknown exec later refused by the guard."""
     admin, detector = host.admin, host.detector
     victim_group, benign_group = f"{GROUP_NAME}-start-kill", f"{GROUP_NAME}-start-ok"
@@ -297,12 +297,16 @@ def test_an_unknown_entrypoint_in_a_protected_group_is_killed_at_exec(
         AGENT_WAIT_S,
         "the unknown entrypoint killed",
     )
-    assert status == "exited 137"  # SIGKILL
+    # Killed at exec (SIGKILL), or, when the agent judged one of runc's own events from the
+    # new container first and put the guard on before the entrypoint's exec, refused (runc's
+    # init exits 1): the entrypoint never runs on either way, and the choice is recorded.
+    assert status in ("exited 137", "exited 1")
+    choice = "killed" if status == "exited 137" else "refused"
     poll_value(
         lambda: _actions(admin, victim_gid),
-        lambda found: ("/usr/bin/sleep", "killed") in found,
+        lambda found: ("/usr/bin/sleep", choice) in found,
         AGENT_WAIT_S,
-        "the kill recorded at the platform",
+        f"the entrypoint {choice} recorded at the platform",
     )
     podman.exec(benign, "/usr/bin/true")
     refused = poll_value(
