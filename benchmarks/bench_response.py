@@ -14,6 +14,7 @@ Two figures per action, on real podman containers:
 
 from __future__ import annotations
 
+import contextlib
 import statistics
 import subprocess
 import sys
@@ -193,7 +194,10 @@ def order_figures(tmp: Path) -> dict[str, list[float]]:
     host = Host(id="bench-orders", hostname="bench-orders")
     latencies = []
     try:
-        with order_agent(platform, tmp / "order-agent", host) as agent, platform.login() as admin:
+        with (
+            order_agent(platform, tmp / "order-agent", host) as agent,
+            contextlib.closing(platform.login()) as admin,  # login() hands an open client
+        ):
             for _ in range(ORDER_SAMPLES):
                 victim = subprocess.Popen(["sleep", "600"])
                 body = {
