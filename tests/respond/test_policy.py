@@ -133,3 +133,36 @@ def test_policy_file_errors_say_what_and_where(text: str, error: str) -> None:
 def test_missing_policy_file(tmp_path: Path) -> None:
     with pytest.raises(PolicyError, match=r"cannot read policy file .*nope.yaml"):
         load_policies((tmp_path / "nope.yaml",))
+
+
+SCOPED = """
+policies:
+  - name: by-tag-host-namespace
+    match: {tags: [mitre_execution, shell]}
+    scope: {hosts: ["node-*", "host-id-7"], namespaces: ["prod-*"]}
+    actions: [kill_process]
+"""
+
+
+@pytest.mark.parametrize(
+    ("tags", "hostname", "host_id", "namespace", "chosen"),
+    [
+        (["shell"], "node-1", "", "prod-eu", ["kill_process"]),
+        (["network"], "node-1", "", "prod-eu", []),  # no tag in common
+        ([], "node-1", "", "prod-eu", []),  # an alert without tags
+        (["shell"], "build-1", "", "prod-eu", []),  # another host
+        (["shell"], "build-1", "host-id-7", "prod-eu", ["kill_process"]),  # by host id
+        (["shell"], "node-1", "", "staging", []),  # another namespace
+        (["shell"], "node-1", "", "", []),  # not in Kubernetes: no namespace to match
+    ],
+    ids=["match", "other-tag", "no-tags", "other-host", "host-id", "other-ns", "no-ns"],
+)
+def test_tags_hosts_and_namespaces_decide(
+    tags: list[str], hostname: str, host_id: str, namespace: str, chosen: list[str]
+) -> None:
+    alert = _alert("Terminal shell in container")
+    alert.tags, alert.hostname, alert.host_id = tags, hostname, host_id
+    container = Container(id=CID, image="localhost/app:1", pod_namespace=namespace)
+    event = Event(type="execve", ts=1, proc=Process(pid=42, name="bash"), container=container)
+    decisions = decide(parse_policies(SCOPED, "test.yaml"), alert, event)
+    assert [d.action for d in decisions] == chosen
