@@ -3,6 +3,7 @@ revocation came through the console API or `stockade agent revoke` on the databa
 
 from __future__ import annotations
 
+import contextlib
 import time
 from pathlib import Path
 
@@ -54,6 +55,9 @@ def test_a_revoked_agent_is_refused_on_every_route(
     assert row["status"] == "revoked" and row["revoked_at"]
     assert admin.delete("/api/v1/agents/no-such-agent").status_code == 404
     assert running.console().delete(f"/api/v1/agents/{other.agent_id}").status_code == 401
+    for role in ("viewer", "analyst"):  # revoking is an admin's alone
+        with contextlib.closing(running.add_user(f"revoker-{role}", role)) as user:
+            assert user.delete(f"/api/v1/agents/{other.agent_id}").status_code == 403
     assert other.client.get("/api/v1/agent/ack").status_code == 200
 
 
