@@ -136,11 +136,6 @@ class ExecGuard:
         if found:
             self.forget()  # its files' ignore marks would pin their inodes
 
-    def guarded(self) -> dict[str, Path]:
-        """The containers guarded now: id -> the root (/proc/PID/root) they are guarded on."""
-        with self._lock:
-            return {g.container_id: g.root for g in self._roots.values()}
-
     def init_pids(self) -> dict[str, int]:
         """The containers guarded now: id -> the init process they were guarded for."""
         with self._lock:
