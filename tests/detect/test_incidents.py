@@ -103,3 +103,45 @@ def test_lineage_is_the_process_and_its_two_nearest_ancestors_but_never_init() -
     assert lineage_of(event, alert) == {"40:4", "30:3"}
     alert.output_fields["proc.pid"] = 40
     assert lineage_of(None, alert) == {"40:0"}
+
+
+def stored_host_incident(ident: int, minute: int, lineage: str, title: str) -> IncidentDraft:
+    return IncidentDraft(
+        id=ident, host_id="host-1", container_id="host", first_ts=minute * MIN,
+        last_ts=minute * MIN, severity=int(Priority.NOTICE), title=title, lineage={lineage},
+    )  # fmt: skip
+
+
+def test_an_alert_tying_two_stored_host_incidents_merges_them_into_the_older() -> None:
+    shell, miner = process_key(500, 11), process_key(700, 17)
+    older = stored_host_incident(3, 5, shell, "shell")
+    newer = stored_host_incident(9, 2, miner, "miner")  # began earlier, stored later
+    both = facts(4, 8, container="host", lineage=(shell, miner), priority=Priority.CRITICAL)
+    [merged] = group_alerts([both], [newer, older], WINDOW)
+    assert (merged.id, merged.merged_ids, merged.alert_seqs) == (3, [9], [4])
+    assert (merged.first_ts, merged.last_ts) == (2 * MIN, 8 * MIN)
+    assert merged.lineage == {shell, miner}
+    assert merged.severity == Priority.CRITICAL
+    assert merged.title == "miner"  # the rule of the first alert of both
+
+
+def test_new_incidents_tied_by_a_later_alert_become_one() -> None:
+    a = facts(1, 0, container="host", lineage=(process_key(600, 12),))
+    b = facts(2, 1, container="host", lineage=(process_key(601, 13),))
+    c = facts(3, 2, container="host", lineage=(process_key(600, 12), process_key(601, 13)))
+    [merged] = group_alerts([a, b, c], [], WINDOW)
+    assert (merged.id, merged.merged_ids, merged.alert_seqs) == (0, [], [1, 2, 3])
+
+
+def test_a_late_alert_between_two_incidents_of_a_container_merges_them() -> None:
+    first = IncidentDraft(
+        id=5, host_id="host-1", container_id=WEB, first_ts=0, last_ts=0,
+        severity=int(Priority.WARNING), title="first",
+    )  # fmt: skip
+    second = IncidentDraft(
+        id=6, host_id="host-1", container_id=WEB, first_ts=50 * MIN, last_ts=50 * MIN,
+        severity=int(Priority.WARNING), title="second",
+    )  # fmt: skip
+    [merged] = group_alerts([facts(7, 25)], [first, second], WINDOW)  # within 30 min of each
+    assert (merged.id, merged.merged_ids, merged.alert_seqs) == (5, [6], [7])
+    assert (merged.first_ts, merged.last_ts, merged.title) == (0, 50 * MIN, "first")

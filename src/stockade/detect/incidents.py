@@ -1,5 +1,9 @@
 """Grouping alerts into incidents: same container, or same process ancestry on a host,
-within a window (pure: values in, a plan of what to store out)."""
+within a window (pure: values in, a plan of what to store out).
+
+An alert that more than one open incident takes (its process ancestry ties two host
+incidents together, or it falls between two incidents of one container within the window
+of each) merges them: the older incident (the lowest stored id) absorbs the others."""
 
 from __future__ import annotations
 
@@ -51,6 +55,7 @@ class IncidentDraft:
     lineage: set[str] = field(default_factory=set)
     id: int = 0
     alert_seqs: list[int] = field(default_factory=list)  # alerts this grouping added
+    merged_ids: list[int] = field(default_factory=list)  # stored incidents it absorbed
 
     def takes(self, alert: AlertFacts, window_ns: int) -> bool:
         """True when `alert` belongs here: same origin, within the window of its alerts."""
@@ -72,15 +77,28 @@ class IncidentDraft:
         self.lineage |= alert.lineage
         self.alert_seqs.append(alert.seq)
 
+    def absorb(self, other: IncidentDraft) -> None:
+        """Take `other` in: its times, severity, lineage, new alerts and stored id."""
+        if other.first_ts < self.first_ts:
+            self.title = other.title  # the rule of the first alert of both
+        self.first_ts = min(self.first_ts, other.first_ts)
+        self.last_ts = max(self.last_ts, other.last_ts)
+        self.severity = min(self.severity, other.severity)
+        self.lineage |= other.lineage
+        self.alert_seqs += other.alert_seqs
+        self.merged_ids += ([other.id] if other.id else []) + other.merged_ids
+
 
 def group_alerts(
     alerts: Iterable[AlertFacts], open_incidents: Sequence[IncidentDraft], window_ns: int
 ) -> list[IncidentDraft]:
-    """Assign each alert (in time order) to the oldest open incident that takes it, else to
-    a new one; returns the incidents that gained alerts (stored ones first, by id)."""
+    """Assign each alert (in time order) to the open incident that takes it, else to a new
+    one; several that take it merge into the oldest. Returns the incidents that gained
+    alerts (their `merged_ids` name the stored incidents they absorbed)."""
     candidates = sorted(open_incidents, key=lambda d: (d.first_ts, d.id))
     for alert in sorted(alerts, key=lambda a: (a.ts, a.seq)):
-        home = next((d for d in candidates if d.takes(alert, window_ns)), None)
+        homes = [d for d in candidates if d.takes(alert, window_ns)]
+        home = _merge(homes, candidates) if homes else None
         if home is None:
             home = IncidentDraft(
                 host_id=alert.host_id,
@@ -93,6 +111,18 @@ def group_alerts(
             candidates.append(home)
         home.add(alert)
     return [d for d in candidates if d.alert_seqs]
+
+
+def _merge(homes: list[IncidentDraft], candidates: list[IncidentDraft]) -> IncidentDraft:
+    """One incident of `homes`: the lowest stored id (else the first) absorbs the others,
+    which leave `candidates`."""
+    stored = [d for d in homes if d.id]
+    keeper = min(stored, key=lambda d: d.id) if stored else homes[0]
+    for other in homes:
+        if other is not keeper:
+            keeper.absorb(other)
+            candidates.remove(other)
+    return keeper
 
 
 def lineage_of(event: Event | None, alert: Alert) -> frozenset[str]:

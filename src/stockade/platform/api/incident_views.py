@@ -59,10 +59,11 @@ class IncidentAlert(AlertFields):
 
 
 class TimelineEntry(BaseModel):
-    """One moment of an incident: an alert, a status or assignee change, or a note."""
+    """One moment of an incident: an alert, a status or assignee change, a note, or the
+    platform's own entries (another incident merged in; retention removed its alerts)."""
 
     time: str
-    kind: str = Field(description="alert | status | assignee | note")
+    kind: str = Field(description="alert | status | assignee | note | merge | retention")
     text: str
     username: str = Field(description='who made a change or note; "" for an alert')
     alert_uuid: str = Field(description='the alert of an "alert" entry; "" otherwise')

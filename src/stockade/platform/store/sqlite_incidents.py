@@ -22,6 +22,7 @@ from stockade.platform.store.incidents import (
     IncidentRecord,
 )
 from stockade.platform.store.sql import Connection, Database
+from stockade.platform.store.sqlite_incident_merge import merge_incidents
 from stockade.platform.store.sqlite_queries import STORED_ALERT_COLUMNS, stored_alert
 
 _COLUMNS = (
@@ -125,6 +126,7 @@ class SqliteIncidentStore:
                 # the reads in the transaction too: on PostgreSQL its lock keeps a grouping in
                 # another worker process from reading the same open incidents meanwhile
                 for draft in plan(_Reads(conn)):
+                    merge_incidents(conn, draft.id, draft.merged_ids, now)
                     ids.append(_save_draft(conn, draft, now))
                     conn.executemany(
                         "UPDATE alerts SET incident_id = ? WHERE agent_id = ? AND seq = ?",
