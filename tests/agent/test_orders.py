@@ -62,7 +62,7 @@ def test_an_order_is_done_and_its_result_shown(
             "alert_id": "",
             "rule": "",
         }
-        trail = admin.get("/api/v1/actions", params={"agent_id": agent.agent_id}).json()
+        trail = admin.get("/api/v1/actions", params={"agent_id": agent.agent_id}).json()["items"]
         assert [r["id"] for r in trail] == [record["id"]]
         assert trail[0]["completed_at"] and trail[0]["host_id"] == "host-orders"
     state = podman.cmd("inspect", "--format", "{{.State.ExitCode}}", container).stdout
@@ -177,7 +177,7 @@ def test_pushed_policies_reach_the_agent_and_their_dry_runs_the_trail(
         )
         agent.responder.offer(alert, Event(type="execve", ts=1, proc=Process(pid=4, name="x")))
         trail = poll_value(
-            lambda: admin.get("/api/v1/actions", params={"status": "dry-run"}).json(),
+            lambda: admin.get("/api/v1/actions", params={"status": "dry-run"}).json()["items"],
             bool,
             10,
             "the dry run in the platform's trail",

@@ -88,7 +88,9 @@ def test_policy_kills_a_reverse_shell_before_its_second_answer(
         assert state.strip() == b"137"
         with contextlib.closing(platform.login()) as admin:
             trail = poll_value(
-                lambda: admin.get("/api/v1/actions", params={"action": "kill_container"}).json(),
+                lambda: admin.get("/api/v1/actions", params={"action": "kill_container"}).json()[
+                    "items"
+                ],
                 lambda found: any(r["status"] == "done" for r in found),
                 30,
                 "the policy's kill in the platform's audit trail",

@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 from stockade.model.actions import ActionRecord, ActionStatus, ActionTarget
 from stockade.platform.api.bodies import json_response
 from stockade.platform.api.deps import Services, current_user, require
-from stockade.platform.api.http_errors import error_responses
+from stockade.platform.api.http_errors import error_responses, hinted_pattern
 from stockade.platform.services.accounts import Principal
 from stockade.platform.services.actions import ActionRefused
 from stockade.platform.services.roles import Role
@@ -24,6 +24,7 @@ from stockade.platform.timestamps import format_ns
 from stockade.respond.base import RESPONSE_ACTIONS
 
 MAX_LIMIT = 10_000
+_CURSOR = hinted_pattern(r"^[0-9]{1,19}\.[!-~]{1,128}$", "pass next_cursor as it is")
 router = APIRouter(prefix="/api/v1", tags=["actions"], dependencies=[Depends(current_user)])
 Responder = Annotated[Principal, Depends(require(Role.ANALYST))]
 
@@ -74,6 +75,24 @@ class ActionView(BaseModel):
     detail: str
     error: str
     data: dict[str, str]
+
+
+class ActionPage(BaseModel):
+    """One page of the trail; pass `next_cursor` as `cursor` for the next (null: the last)."""
+
+    items: list[ActionView]
+    next_cursor: str | None = Field(description="null on the last page")
+
+
+def page_cursor(record: ActionRecord) -> str:
+    """The cursor of the page after `record`: its request time and id."""
+    return f"{record.requested_at}.{record.id}"
+
+
+def parse_cursor(text: str) -> tuple[int, str]:
+    """(requested_at, id) from a cursor (the pattern has checked its shape)."""
+    requested_at, _, action_id = text.partition(".")
+    return int(requested_at), action_id
 
 
 class ActionKind(BaseModel):
@@ -130,22 +149,33 @@ async def catalog() -> list[ActionKind]:
     ]
 
 
-@router.get("/actions", response_model=list[ActionView])
+@router.get("/actions", response_model=ActionPage)
 async def trail(
     services: Services,
     agent_id: str | None = None,
     action: str | None = None,
     status: ActionStatus | None = None,
+    cursor: Annotated[
+        str | None, Query(description="next_cursor of the previous page", pattern=_CURSOR)
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="at most this many")] = 100,
-) -> list[ActionView]:
-    """The audit trail of response actions (users' orders and policies'), newest first."""
+) -> ActionPage:
+    """The audit trail of response actions (users' orders and policies'), newest first,
+    a page at a time (keyset: actions added meanwhile never shift the later pages)."""
     query = ActionQuery(
         agent_id=agent_id,
         action=action,
         status=str(status) if status is not None else None,
-        limit=limit,
+        limit=limit + 1,  # one more tells whether a next page exists
+        after=parse_cursor(cursor) if cursor else None,
     )
-    return [action_view(r) for r in await services.actions.trail(query)]
+    found = await services.actions.trail(query)
+    shown = found[:limit]
+    more = len(found) > limit
+    return ActionPage(
+        items=[action_view(r) for r in shown],
+        next_cursor=page_cursor(shown[-1]) if more else None,
+    )
 
 
 @router.get("/actions/{action_id}", response_model=ActionView, responses=error_responses(404))

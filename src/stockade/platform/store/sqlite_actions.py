@@ -23,6 +23,7 @@ class ActionQuery:
     action: str | None = None
     status: str | None = None
     limit: int = 100
+    after: tuple[int, str] | None = None  # (requested_at, id) the previous page ended at
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,8 +79,10 @@ class SqliteActions:
         return [_decoder.decode(r[0]) for r in rows]
 
     def list_actions(self, query: ActionQuery) -> list[ActionRecord]:
-        """The trail matching the query, newest first."""
-        where, params = [], []
+        """The trail matching the query, newest first (ties by id, descending), starting
+        after `query.after`: keyset pages that a new action never shifts."""
+        where: list[str] = []
+        params: list[object] = []
         for column, value in (
             ("agent_id", query.agent_id),
             ("action", query.action),
@@ -88,10 +91,14 @@ class SqliteActions:
             if value is not None:
                 where.append(f"{column} = ?")
                 params.append(value)
+        if query.after is not None:
+            requested_at, action_id = query.after
+            where.append("(requested_at < ? OR (requested_at = ? AND id < ?))")
+            params += [requested_at, requested_at, action_id]
         sql = "SELECT record FROM actions"
         if where:
             sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY requested_at DESC LIMIT ?"
+        sql += " ORDER BY requested_at DESC, id DESC LIMIT ?"
         rows = self._conn().execute(sql, (*params, query.limit))
         return [_decoder.decode(r[0]) for r in rows]
 

@@ -32,13 +32,40 @@ function actionRow(record) {
   );
 }
 
+// Paging state: the cursors of the pages before this one, so "previous" goes back exactly.
+const paging = { cursors: [null], next: null };
+const PAGE_SIZE = "100";
+
 async function loadActions() {
   const form = new FormData(document.getElementById("action-filters"));
-  const params = new URLSearchParams({ limit: "500" });
+  const params = new URLSearchParams({ limit: PAGE_SIZE });
   for (const [key, value] of form.entries()) if (value) params.set(key, value);
-  const records = await api(`/api/v1/actions?${params}`);
-  fillTable("actions-table", records.map(actionRow));
-  document.getElementById("actions-empty").hidden = records.length > 0;
+  const cursor = paging.cursors[paging.cursors.length - 1];
+  if (cursor) params.set("cursor", cursor);
+  const page = await api(`/api/v1/actions?${params}`);
+  fillTable("actions-table", page.items.map(actionRow));
+  document.getElementById("actions-empty").hidden = page.items.length > 0;
+  paging.next = page.next_cursor;
+  document.getElementById("actions-page").textContent = `page ${paging.cursors.length}`;
+  document.getElementById("actions-prev").disabled = paging.cursors.length <= 1;
+  document.getElementById("actions-next").disabled = !page.next_cursor;
+}
+
+function setupPaging() {
+  document.getElementById("action-filters").addEventListener("submit", (event) => {
+    event.preventDefault();
+    paging.cursors = [null];
+    loadActions().catch(showError);
+  });
+  document.getElementById("actions-next").addEventListener("click", () => {
+    if (!paging.next) return;
+    paging.cursors.push(paging.next);
+    loadActions().catch(showError);
+  });
+  document.getElementById("actions-prev").addEventListener("click", () => {
+    if (paging.cursors.length > 1) paging.cursors.pop();
+    loadActions().catch(showError);
+  });
 }
 
 async function fillChoices() {
@@ -85,6 +112,7 @@ async function order(event) {
   }
   const outcome = answer.error || answer.detail || "ordered; the agent has not reported yet";
   showResult(`${answer.action}: ${answer.status} — ${outcome}`, answer.status === "failed");
+  paging.cursors = [null];
   await loadActions();
 }
 
@@ -92,6 +120,7 @@ document.addEventListener("DOMContentLoaded", () => {
   if (document.body.dataset.page !== "actions") return;
   setupSignedIn(loadActions);
   if (!token()) return;
+  setupPaging();
   fillChoices().catch(showError);
   document.getElementById("order-form").addEventListener("submit", (event) => {
     order(event).catch((error) => showResult(`Failed: ${error.message}`, true));
