@@ -59,6 +59,7 @@ from stockade.platform.api.agent_firewall import router as firewall_router
 from stockade.platform.api.agent_inventory import router as inventory_router
 from stockade.platform.api.agent_orders import router as orders_router
 from stockade.platform.api.agent_profiles import router as agent_profiles_router
+from stockade.platform.api.agent_rules import router as agent_rules_router
 from stockade.platform.api.agent_schema import (
     Digest,
     HeartbeatAnswer,
@@ -250,6 +251,7 @@ def create_agent_app(services: PlatformServices) -> FastAPI:
     app.include_router(baseline_router)
     app.include_router(agent_profiles_router)
     app.include_router(firewall_router)
+    app.include_router(agent_rules_router)
     install_wire_schemas(app)
     http_errors.install(app)
     return app

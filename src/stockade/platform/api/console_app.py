@@ -37,6 +37,7 @@ from stockade.platform.api.login_shield import LoginShield
 from stockade.platform.api.params import Limit, TimeParam, time_ns
 from stockade.platform.api.profiles import router as profiles_router
 from stockade.platform.api.response_policies import router as policies_router
+from stockade.platform.api.rules import router as rules_router
 from stockade.platform.api.users import refused
 from stockade.platform.api.users import router as users_router
 from stockade.platform.api.views import agent_view, container_view, event_view
@@ -192,6 +193,7 @@ def create_console_app(services: PlatformServices) -> FastAPI:
     app.include_router(policies_router, responses=error_responses(400, 401, 403, 422))
     app.include_router(profiles_router, responses=error_responses(400, 401, 403, 422))
     app.include_router(firewall_router, responses=error_responses(400, 401, 403, 422))
+    app.include_router(rules_router, responses=error_responses(400, 401, 403, 422))
     mount_docs(app)
     http_errors.install(app)
 

@@ -494,4 +494,40 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
         )
         """,
     ),
+    (
+        20,
+        # custom rule files: every version (who, when, content hash; a deletion is a
+        # version too), single rules switched on or off, one revision counter agents poll,
+        # and which revision each agent loaded (or why it kept its previous rules)
+        """
+        CREATE TABLE rule_file_versions (
+            name TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            content TEXT NOT NULL,
+            sha256 TEXT NOT NULL,
+            deleted INTEGER NOT NULL,
+            created_at INTEGER NOT NULL,
+            created_by TEXT NOT NULL,
+            PRIMARY KEY (name, version)
+        );
+        CREATE TABLE rule_toggles (
+            rule TEXT NOT NULL PRIMARY KEY,
+            enabled INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL,
+            updated_by TEXT NOT NULL
+        );
+        CREATE TABLE rule_revision (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            revision INTEGER NOT NULL
+        );
+        CREATE TABLE agent_rule_loads (
+            agent_id TEXT NOT NULL PRIMARY KEY,
+            revision INTEGER NOT NULL,
+            sha256 TEXT NOT NULL,
+            error TEXT NOT NULL,
+            rules INTEGER NOT NULL,
+            reported_at INTEGER NOT NULL
+        )
+        """,
+    ),
 )
