@@ -19,7 +19,7 @@ from stockade.model.entities import Container
 from stockade.model.events import Event
 from stockade.model.wire import Batch
 from stockade.platform.messages import IngestBatch
-from stockade.platform.store import AgentRecord, sqlite_alert_pages
+from stockade.platform.store import AgentRecord, sqlite_alert_pages, sqlite_alert_words
 from stockade.platform.store.alert_console import (
     AlertFilter,
     AlertPageQuery,
@@ -29,7 +29,7 @@ from stockade.platform.store.alert_console import (
 )
 from stockade.platform.store.postgres import PostgresStore
 from stockade.platform.store.sqlite import SqliteStore
-from stockade.platform.store.sqlite_alert_pages import text_match
+from stockade.platform.store.sqlite_alert_words import WordPlan, text_match
 from stockade.platform.timestamps import parse_ns
 from tests.support.agent_client import make_alert, make_event
 from tests.support.postgres import PostgresServer
@@ -268,15 +268,38 @@ def test_an_alert_is_found_by_its_id(any_store: SqliteStore) -> None:
     ],
     ids=["text", "tags", "text-and-container"],
 )
-def test_common_words_are_tested_row_by_row_with_the_same_answer(
-    any_store: SqliteStore, monkeypatch: pytest.MonkeyPatch, given: AlertFilter, expected: object
+@pytest.mark.parametrize("plan", list(WordPlan), ids=lambda p: str(p.value))
+def test_each_way_of_matching_words_gives_the_same_answer(
+    store: SqliteStore, plan: WordPlan, given: AlertFilter, expected: object
 ) -> None:
     assert callable(expected)
-    monkeypatch.setattr(sqlite_alert_pages, "MANY_MATCHES", 1)  # every word counts as common
+    conn = store._conn()
     for sort in AlertSort:
-        found = _all_pages(any_store, AlertPageQuery(given, sort, limit=3))
-        seqs = sorted(a.stored.alert.seq for a in found)
-        assert seqs == [2 * i + 2 for i in range(COUNT) if expected(i)]
+        for walk in (False, True):
+            query, seqs = AlertPageQuery(given, sort, limit=3), []
+            for _ in range(COUNT):
+                page = sqlite_alert_pages.read_page(conn, query, walk, plan)
+                seqs += [a.stored.alert.seq for a in page.alerts]
+                if page.next is None:
+                    break
+                query = AlertPageQuery(given, sort, after=page.next, limit=3)
+            assert sorted(seqs) == [2 * i + 2 for i in range(COUNT) if expected(i)]
+
+
+@pytest.mark.parametrize(
+    ("few", "share", "plan"),
+    [
+        (1_000, 0.2, WordPlan.READ),  # 19 of 37 alerts: fewer than 1,000
+        (2, 0.9, WordPlan.LISTED),  # 19 of 37: at least 2, short of 90 %
+        (2, 0.5, WordPlan.TESTED),  # 19 of 37: at least half
+    ],
+)
+def test_how_words_are_matched_follows_how_many_alerts_they_match(
+    store: SqliteStore, monkeypatch: pytest.MonkeyPatch, few: int, share: float, plan: WordPlan
+) -> None:
+    monkeypatch.setattr(sqlite_alert_words, "FEW_MATCHES", few)
+    monkeypatch.setattr(sqlite_alert_words, "COMMON_SHARE", share)
+    assert sqlite_alert_words.word_plan(store._conn(), text_match("", ("host",))) is plan
 
 
 def test_alerts_stored_before_the_console_get_its_columns(

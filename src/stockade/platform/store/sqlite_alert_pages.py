@@ -8,7 +8,7 @@ group and the groups after it, each ordered and limited, merged.
 
 from __future__ import annotations
 
-import re
+from functools import partial
 from typing import Any
 
 import msgspec
@@ -27,6 +27,7 @@ from stockade.platform.store.alert_console import (
 from stockade.platform.store.base import ContainerRecord, QueryTimeout, StoredAlert
 from stockade.platform.store.dialect import alert_text_vector, text_query
 from stockade.platform.store.sql import Connection, is_sqlite
+from stockade.platform.store.sqlite_alert_words import WordPlan, match_term, text_match, word_plan
 from stockade.platform.store.sqlite_budget import within
 from stockade.platform.store.sqlite_queries import container_ids, host_terms
 
@@ -40,8 +41,6 @@ SORT_COLUMNS: dict[AlertSort, str] = {
 _CONTAINER = "c.id, c.name, c.image, c.image_digest, c.runtime, c.first_seen, c.last_seen, "
 _CONTAINER += "c.host_id, c.agent_id"
 _SOURCE = "alerts a LEFT JOIN containers c ON c.id = a.container_id AND c.agent_id = a.agent_id"
-_WORD = re.compile(r"\w", re.UNICODE)
-MANY_MATCHES = 30_000  # past this many text matches, testing rows in order beats reading all
 WALK_S = 0.15  # how long a page walks its sort column's index before reading the filters'''
 _decoder = msgspec.json.Decoder(Alert)
 
@@ -49,9 +48,12 @@ _decoder = msgspec.json.Decoder(Alert)
 class Conditions:
     """SQL conditions of a filter with their parameters, and a host filter's alternatives."""
 
-    def __init__(self, conn: Connection, f: AlertFilter, walk: bool = False) -> None:
+    def __init__(
+        self, conn: Connection, f: AlertFilter, walk: bool = False, words: WordPlan | None = None
+    ) -> None:
         # walk: keep every filter off its index (`+column`), so that SQLite walks the sort
-        # column's index and tests each row, rather than sorting all the filter's rows
+        # column's index and tests each row, rather than sorting all the filter's rows;
+        # words: how the text and tags are matched (None: by how many alerts they match)
         self.plus = "+" if walk else ""
         self.terms: list[str] = []
         self.params: list[Any] = []
@@ -63,15 +65,13 @@ class Conditions:
             self._add_in(f"{self.plus}a.container_id", container_ids(conn, f.container))
         if f.image is not None:
             self._add_image(conn, f.image)
-        for tag in f.tags:
-            self.add("instr(a.tags, ?) > 0", f",{tag},")
         if not is_sqlite(conn):
-            if query := text_query(f.text or ""):  # tags are matched above already
+            if query := text_query(f.text or ""):
                 self.add(f"{alert_text_vector('a.')} @@ to_tsquery('simple', ?)", query)
-            return
-        match = text_match(f.text or "", f.tags)
-        if match:
-            self._add_match(conn, match, walk)
+        elif match := text_match(f.text or "", f.tags):  # the tags' words: a first cut
+            self.add(match_term(words or word_plan(conn, match), walk), match)
+        for tag in f.tags:  # exact: the words of `a-b` also match the tag `a_b`
+            self.add("instr(a.tags, ?) > 0", f",{tag},")
 
     def add(self, term: str, *params: Any) -> None:
         """Add one condition and its parameters."""
@@ -92,24 +92,6 @@ class Conditions:
             if value is not None:
                 self.add(term, value)
 
-    def _add_match(self, conn: Connection, match: str, walk: bool) -> None:
-        """Few matches: read them all, then order them. Many: walk the order, testing each
-        row, as a page fills within a few rows then (each test is one index seek)."""
-        counted = MANY_MATCHES
-        if not walk:
-            counted = conn.execute(
-                "SELECT count(*) FROM (SELECT rowid FROM alerts_text WHERE alerts_text MATCH ? "
-                "LIMIT ?)",
-                (match, MANY_MATCHES),
-            ).fetchone()[0]
-        if counted < MANY_MATCHES:
-            self.add("a.id IN (SELECT rowid FROM alerts_text WHERE alerts_text MATCH ?)", match)
-        else:
-            self.add(
-                "EXISTS (SELECT 1 FROM alerts_text t WHERE alerts_text MATCH ? AND t.rowid = a.id)",
-                match,
-            )
-
     def _add_in(self, column: str, values: list[str]) -> None:
         self.add(f"{column} IN ({','.join('?' * len(values))})", *values)
 
@@ -119,21 +101,6 @@ class Conditions:
             return
         rows = conn.execute("SELECT DISTINCT id FROM containers WHERE image_digest = ?", (image,))
         self._add_in(f"{self.plus}a.container_id", [str(r[0]) for r in rows] or [""])
-
-
-def text_match(text: str, tags: tuple[str, ...] = ()) -> str:
-    """An FTS5 query: every word of `text` (`word*`: any word it begins), every tag in tags.
-
-    Whole words by default: a prefix costs a walk over every word it begins at each test.
-    """
-    words = [w for w in text.split() if _WORD.search(w)]
-    terms = [_quoted(w[:-1]) + "*" if w.endswith("*") else _quoted(w) for w in words]
-    terms += [f"tags : {_quoted(t)}" for t in tags if _WORD.search(t)]
-    return " AND ".join(terms)
-
-
-def _quoted(word: str) -> str:
-    return '"' + word.replace('"', '""') + '"'
 
 
 def _order(sort: AlertSort, reverse: bool) -> list[tuple[str, bool]]:
@@ -196,19 +163,33 @@ def page_alerts(conn: Connection, q: AlertPageQuery) -> AlertPage:
     walked for a moment (quick when the filters match many alerts), then, if the page is not
     full by then, the filters' indexes are read and their rows sorted (quick when they match
     few). SQLite, without statistics, cannot tell which; QueryTimeout past the budget.
+    Words and tags are counted instead (capped), which tells (`sqlite_alert_words`).
     """
-    filtered = q.filter != AlertFilter(since=q.filter.since, until=q.filter.until)
-    if filtered and (q.sort is not AlertSort.TIME or q.filter.min_priority is not None):
+    f = q.filter
+    words = None
+    if is_sqlite(conn) and (match := text_match(f.text or "", f.tags)):
+        words = within(conn, q.budget_s, partial(word_plan, conn, match))
+    tries: list[tuple[bool, WordPlan | None]] = []
+    indexed = AlertFilter(since=f.since, until=f.until, tags=f.tags, text=f.text)
+    if f != indexed and (q.sort is not AlertSort.TIME or f.min_priority is not None):
+        tries.append((True, words))
+    elif words is WordPlan.TESTED:  # a common word may be rare early in this order
+        tries.append((False, words))
+    for walk, plan in tries:
         try:
-            return within(conn, min(WALK_S, q.budget_s), lambda: read_page(conn, q, walk=True))
+            return within(conn, min(WALK_S, q.budget_s), partial(read_page, conn, q, walk, plan))
         except QueryTimeout:
             pass
-    return within(conn, q.budget_s, lambda: read_page(conn, q, walk=False))
+    last = WordPlan.LISTED if words is WordPlan.TESTED else words
+    return within(conn, q.budget_s, partial(read_page, conn, q, False, last))
 
 
-def read_page(conn: Connection, q: AlertPageQuery, walk: bool) -> AlertPage:
-    """One page, walking the sort column's index (`walk`) or reading the filters' indexes."""
-    where = Conditions(conn, q.filter, walk)
+def read_page(
+    conn: Connection, q: AlertPageQuery, walk: bool, words: WordPlan | None = None
+) -> AlertPage:
+    """One page, walking the sort column's index (`walk`) or reading the filters' indexes;
+    words: how its text and tags are matched (None: counted here)."""
+    where = Conditions(conn, q.filter, walk, words)
     source = "alerts a"
     if not walk and q.sort is AlertSort.TIME and q.filter.min_priority is not None:
         # the few severe alerts: read by priority and sorted (SQLite would walk the time)

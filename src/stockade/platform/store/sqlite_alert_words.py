@@ -1,0 +1,73 @@
+"""How a page of alerts finds the ones whose words (and tags) match, on SQLite's FTS5 table.
+
+The cheapest way depends on how many alerts match, so it is counted first (capped):
+- few: read those rows by id, then order them (each costs a row read and a sort);
+- some: read the matching ids once into a list, then walk the page's sort index looking each
+  entry up in it (no row read: a fraction of a microsecond an entry);
+- common: walk the sort index asking FTS5 about each row (tens of microseconds a row, but
+  a page fills within a few rows, where listing every match reads a doclist of most ids).
+A common word may still be rare early in the page's order (a word of one rule, ordered by
+rule): that walk has a short budget, after which the page lists the matches instead.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+
+from stockade.platform.store.sql import Connection
+
+# up to this many matches, reading their rows and sorting them beats walking the order
+FEW_MATCHES = 2_000
+# from this share of all alerts on, testing rows in order beats listing every match
+COMMON_SHARE = 0.2
+_WORD = re.compile(r"\w", re.UNICODE)
+_MATCHES = "SELECT rowid FROM alerts_text WHERE alerts_text MATCH ?"
+
+
+class WordPlan(enum.Enum):
+    """How a page applies a text match (see the module's docstring)."""
+
+    READ = "read"  # few: the matching rows read by id and sorted
+    LISTED = "listed"  # some: the ids listed once, looked up while walking the order
+    TESTED = "tested"  # common: each row of the walk tested by FTS5
+
+
+def text_match(text: str, tags: tuple[str, ...] = ()) -> str:
+    """An FTS5 query: every word of `text` (`word*`: any word it begins), every tag in tags.
+
+    Whole words by default: a prefix costs a walk over every word it begins at each test.
+    """
+    words = [w for w in text.split() if _WORD.search(w)]
+    terms = [_quoted(w[:-1]) + "*" if w.endswith("*") else _quoted(w) for w in words]
+    terms += [f"tags : {_quoted(t)}" for t in tags if _WORD.search(t)]
+    return " AND ".join(terms)
+
+
+def _quoted(word: str) -> str:
+    return '"' + word.replace('"', '""') + '"'
+
+
+def word_plan(conn: Connection, match: str) -> WordPlan:
+    """The cheapest plan for `match`, from how many alerts it matches (counted up to a cap)."""
+    # two subqueries: each reads one end of the key, where min(id), max(id) reads it all
+    low, high = conn.execute(
+        "SELECT (SELECT min(id) FROM alerts), (SELECT max(id) FROM alerts)"
+    ).fetchone()
+    alerts = 0 if low is None else high - low + 1  # ids leave few gaps: a close estimate
+    common = max(FEW_MATCHES, int(alerts * COMMON_SHARE))
+    counted = conn.execute(
+        f"SELECT count(*) FROM ({_MATCHES} LIMIT ?)", (match, common)
+    ).fetchone()[0]
+    if counted < FEW_MATCHES:
+        return WordPlan.READ
+    return WordPlan.TESTED if counted >= common else WordPlan.LISTED
+
+
+def match_term(plan: WordPlan, walk: bool) -> str:
+    """The SQL condition (one parameter: the FTS5 query) that applies a match by `plan`."""
+    if plan is WordPlan.TESTED:
+        return "EXISTS (SELECT 1 FROM alerts_text t WHERE alerts_text MATCH ? AND t.rowid = a.id)"
+    # `+`: the list is only looked up in; without it SQLite reads the rows by id and sorts
+    plus = "" if plan is WordPlan.READ and not walk else "+"
+    return f"{plus}a.id IN ({_MATCHES})"
