@@ -1,6 +1,7 @@
 """Incidents on a real platform: alerts sent by an enrolled agent are grouped as they are
-stored; the API lists them by page, shows one with its timeline and storyline, and lets an
-analyst change it (audited), while a viewer may only read."""
+stored (and those stored without grouping, by the platform's backfill); the API lists them
+by page, shows one with its timeline and storyline, and lets an analyst change it
+(audited), while a viewer may only read."""
 
 from __future__ import annotations
 
@@ -8,13 +9,16 @@ import time
 from typing import Any
 
 import httpx
+import msgspec
 import pytest
 
 from stockade.model.entities import Container
 from stockade.model.events import Ancestor, Event, FdInfo
 from stockade.platform.api.incident_views import IncidentDetailView
+from stockade.platform.messages import IngestBatch
 from tests.support.agent_client import TestAgent, make_alert, make_event
 from tests.support.platform_runner import PlatformRunner
+from tests.support.polling import poll_until
 
 pytestmark = pytest.mark.server
 MIN = 60 * 1_000_000_000
@@ -25,6 +29,7 @@ CONMON = Ancestor(pid=4000, vpid=4000, start_ns=10, name="conmon", argv=("conmon
 BASH = Ancestor(pid=4001, vpid=3, start_ns=11, name="bash", argv=("bash", "-i"))
 
 STORE_KINDS = ("sqlite", "postgresql")  # every test runs on each store (conftest.py)
+PLATFORM_CONFIG = {"incident_backfill_s": 0.5}  # a left-out alert is sought soon
 
 
 def shell_event(seq: int, ts: int, container: Container, name: str, pid: int) -> Event:
@@ -185,3 +190,24 @@ def test_incidents_are_typed_in_the_openapi_document(admin: httpx.Client) -> Non
     one = spec["paths"]["/api/v1/incidents/{incident_id}"]
     assert set(one) == {"get", "patch"}
     assert "storyline" in spec["components"]["schemas"]["IncidentDetailView"]["properties"]
+
+
+def test_the_platform_groups_alerts_stored_without_grouping(
+    running: PlatformRunner, admin: httpx.Client, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    old = running.enroll(tmp_path_factory.mktemp("old"), hostname="old-node", host_id="old-host")
+    event = make_event(1, time.time_ns() - 90 * MIN, container=CART, host_id="old-host")
+    alert = make_alert(2, event, rule="Write below etc")
+    batch = old.batch([event], [alert])
+    with running.beside() as store:  # as a platform from before incidents stored it
+        store.store_batch(IngestBatch(batch=batch, event_blobs=[msgspec.msgpack.encode(event)]), 0)
+    stored = admin.get("/api/v1/alerts", params={"host": "old-host"}).json()["items"]
+    assert [a["uuid"] for a in stored] == [alert.uuid]
+
+    def grouped() -> int | None:
+        items = admin.get("/api/v1/alerts", params={"host": "old-host"}).json()["items"]
+        return int(items[0]["incident_id"]) if items[0]["incident_id"] else None
+
+    incident = poll_until(grouped, 30, "the backfill to group the old alert")
+    r = admin.get(f"/api/v1/incidents/{incident}")
+    assert (r.json()["title"], r.json()["alert_count"]) == ("Write below etc", 1)

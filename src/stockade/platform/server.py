@@ -55,6 +55,7 @@ from stockade.platform.services.actions import ActionService, action_store
 from stockade.platform.services.enrollment import create_token
 from stockade.platform.services.firewall import FirewallService
 from stockade.platform.services.host_risk import HostRisk
+from stockade.platform.services.incidents import BACKFILL_EVERY_S
 from stockade.platform.services.profiles import ProfileService
 from stockade.platform.services.response_policies import PolicyService
 from stockade.platform.services.retention import RetentionPolicy
@@ -91,6 +92,7 @@ class PlatformConfig:
     agent_cert_validity_s: int = int(AGENT_CERT_VALIDITY.total_seconds())
     retention: RetentionPolicy = RetentionPolicy()  # events and alerts by age and size
     incident_window_s: int = DEFAULT_WINDOW_NS // 1_000_000_000  # alerts this close group
+    incident_backfill_s: float = BACKFILL_EVERY_S  # how often alerts left ungrouped are sought
     profile_discover_minutes: int = DEFAULT_DISCOVER_MINUTES  # then a group is monitored
     outputs: OutputSettings = field(default_factory=OutputSettings)  # where alerts also go
     fleet_correlations: tuple[Path, ...] = ()  # correlation files; (): the shipped defaults
@@ -381,7 +383,9 @@ class Platform:
         ]
         svc = self._services
         duties = (
-            worker_duties(svc.store, svc.runner, self.config.retention, svc.metrics, self._outputs)
+            worker_duties(
+                svc.store, svc.runner, self.config, svc.metrics, self._outputs, svc.incidents
+            )
             if self.config.runs_workers
             else []
         )

@@ -1,6 +1,6 @@
 """A platform worker: takes batches from the shared bus, stores them, groups their alerts
 into incidents, judges the fleet correlations over every host's batches and forwards the
-alerts to the outputs; also runs retention and saved hunts.
+alerts to the outputs; also runs retention, saved hunts and the incident backfill.
 
 `stockade worker` runs one; any number share the bus's durable consumer. Where the bus is
 in-process (`stockade up`, `stockade server` without a bus location), the platform process
@@ -33,7 +33,7 @@ from stockade.platform.services.fleet_correlation import FleetCorrelator, load_f
 from stockade.platform.services.incidents import IncidentService
 from stockade.platform.services.ingest import StoreWorker
 from stockade.platform.services.metrics import PlatformMetrics
-from stockade.platform.services.retention import RetentionPolicy, RetentionService
+from stockade.platform.services.retention import RetentionService
 from stockade.platform.services.saved_hunts import run_schedule
 from stockade.platform.store import Store, StoreError
 from stockade.platform.store.hunting import HuntingUnavailable, hunting_of
@@ -86,13 +86,19 @@ async def run_saved_hunts(store: Store, outputs: AlertOutputs | None) -> None:
 def worker_duties(
     store: Store,
     runner: StoreRunner,
-    retention: RetentionPolicy,
+    config: PlatformConfig,
     metrics: PlatformMetrics,
     outputs: AlertOutputs | None,
+    incidents: IncidentService,
 ) -> list[Coroutine[Any, Any, None]]:
-    """What runs beside the consumers: retention and saved hunts."""
-    policy = RetentionService(store, runner, retention, metrics)
-    return [policy.run(), run_saved_hunts(store, outputs)]
+    """What runs beside the consumers: retention, saved hunts, and grouping the alerts
+    left out of incidents."""
+    policy = RetentionService(store, runner, config.retention, metrics)
+    return [
+        policy.run(),
+        run_saved_hunts(store, outputs),
+        incidents.run_backfill(config.incident_backfill_s),
+    ]
 
 
 class Worker:
@@ -105,6 +111,9 @@ class Worker:
         self._bus = bus
         self._metrics = PlatformMetrics()
         self._outputs: AlertOutputs | None = None
+        self._incidents = IncidentService(
+            store, open_incident_store(store), runner, config.incident_window_s * 1_000_000_000
+        )
 
     @classmethod
     def open(cls, config: PlatformConfig) -> Worker:
@@ -126,14 +135,14 @@ class Worker:
         runner = StoreRunner(batch_writers=batch_writers(store))
         worker = cls(config, store, runner, open_bus(config.bus, config.bus_location))
         try:
-            incidents = IncidentService(
-                store,
-                open_incident_store(store),
-                worker._runner,
-                config.incident_window_s * 1_000_000_000,
-            )
             worker._outputs = attach_workers(
-                store, worker._runner, worker._bus, worker._metrics, incidents, config, data_dir
+                store,
+                worker._runner,
+                worker._bus,
+                worker._metrics,
+                worker._incidents,
+                config,
+                data_dir,
             )
         except BaseException:
             worker.close()
@@ -146,7 +155,7 @@ class Worker:
         # short-lived objects would otherwise walk all of it again
         gc.freeze()
         duties = worker_duties(
-            self._store, self._runner, self.config.retention, self._metrics, self._outputs
+            self._store, self._runner, self.config, self._metrics, self._outputs, self._incidents
         )
         tasks = [asyncio.create_task(work) for work in (self._bus.consume(), *duties)]
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 import time
@@ -40,6 +41,8 @@ MAX_ALERTS_SHOWN = 1_000  # an incident's page lists its first alerts; the count
 STORY_LOOKBACK_NS = 10 * 60 * 1_000_000_000  # events before the first alert that set it up
 STORY_AFTER_NS = 60 * 1_000_000_000
 MAX_STORY_EVENTS = 20_000
+BACKFILL_BATCH = 500  # alerts per write transaction: ingest waits no longer than that
+BACKFILL_EVERY_S = 60.0
 
 
 def alert_facts(alert: Alert, event: Event | None) -> AlertFacts:
@@ -113,10 +116,21 @@ class IncidentService:
         if not todo:
             return []
         events = {e.seq: e for e in batch.events}
+        alerts = [a for a in batch.alerts if a.seq in todo]
+        return self._group(agent, alerts, events, reads)
+
+    def _plan_stored(
+        self, agent: str, seqs: list[int], taken: list[int], reads: IncidentReads
+    ) -> list[IncidentDraft]:
+        alerts = reads.stored_ungrouped(agent, seqs)  # another worker may have grouped some
+        taken.append(len(alerts))
+        return self._group(agent, alerts, {}, reads) if alerts else []
+
+    def _group(
+        self, agent: str, alerts: list[Alert], events: dict[int, Event], reads: IncidentReads
+    ) -> list[IncidentDraft]:
         facts = []
-        for alert in batch.alerts:
-            if alert.seq not in todo:
-                continue
+        for alert in alerts:
             event = events.get(alert.event_seq)
             if event is None and alert.event_seq:
                 event = reads.stored_event(agent, alert.event_seq)
@@ -124,6 +138,37 @@ class IncidentService:
         since = min(f.ts for f in facts) - self._window_ns
         candidates = reads.open_incidents({f.host_id for f in facts}, since)
         return group_alerts(facts, candidates, self._window_ns)
+
+    async def backfill(self, limit: int = BACKFILL_BATCH) -> int:
+        """Group up to `limit` of the oldest alerts left in no incident (stored before
+        grouping existed, or when grouping failed), each agent's in one write transaction
+        as a batch's are; how many were grouped."""
+        backlog = await self._runner.read(self._incidents.backlog, limit)
+        by_agent: dict[str, list[int]] = {}
+        for agent, seq in backlog:
+            by_agent.setdefault(agent, []).append(seq)
+        taken: list[int] = []
+        for agent, seqs in by_agent.items():
+            plan = functools.partial(self._plan_stored, agent, seqs, taken)
+            await self._runner.write(self._incidents.group, agent, plan, time.time_ns())
+        return sum(taken)
+
+    async def run_backfill(self, every_s: float = BACKFILL_EVERY_S) -> None:
+        """Backfill until cancelled: batch after batch while alerts wait, then every
+        `every_s`; a store error is logged and tried again later."""
+        while True:
+            try:
+                grouped = await self.backfill()
+            except StoreError as e:
+                log.warning("incident backfill: %s; next try in %.0f s", e, every_s)
+                grouped = 0
+            except Exception:  # a bug must not end the backfill silently for good
+                log.exception("incident backfill failed; next try in %.0f s", every_s)
+                grouped = 0
+            if grouped:
+                log.info("grouped %d alerts left out of incidents", grouped)
+            if grouped < BACKFILL_BATCH:
+                await asyncio.sleep(every_s)
 
     async def page(self, query: IncidentQuery) -> list[IncidentRecord]:
         """Incidents matching the query, latest activity first."""

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from stockade.detect.incidents import IncidentDraft
+from stockade.model.alerts import Alert
 from stockade.model.events import Event
 from stockade.model.incidents import IncidentStatus
 from stockade.platform.store.base import StoredAlert
@@ -71,6 +72,9 @@ class IncidentReads(Protocol):
     def ungrouped_alerts(self, agent_id: str, seqs: list[int]) -> set[int]:
         """Of these alert sequences, those stored and not yet in an incident."""
 
+    def stored_ungrouped(self, agent_id: str, seqs: list[int]) -> list[Alert]:
+        """Of these alerts, those stored and not yet in an incident, as stored."""
+
     def stored_event(self, agent_id: str, seq: int) -> Event | None:
         """One stored event, if kept."""
 
@@ -80,6 +84,10 @@ class IncidentReads(Protocol):
 
 class IncidentStore(Protocol):
     """Durable incidents; the alerts table carries each alert's `incident_id`."""
+
+    def backlog(self, limit: int) -> list[tuple[str, int]]:
+        """The oldest stored alerts in no incident, up to `limit`: (agent id, seq) each;
+        saved hunts' alerts (a search's result, of no host) are never grouped."""
 
     def stored_event(self, agent_id: str, seq: int) -> Event | None:
         """One stored event, if kept."""

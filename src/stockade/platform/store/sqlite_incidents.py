@@ -11,6 +11,7 @@ from typing import Any
 import msgspec
 
 from stockade.detect.incidents import IncidentDraft
+from stockade.model.alerts import Alert
 from stockade.model.events import Event
 from stockade.model.incidents import OPEN_STATUSES, IncidentStatus
 from stockade.platform.store.base import StoredAlert, StoreError
@@ -22,6 +23,7 @@ from stockade.platform.store.incidents import (
     IncidentRecord,
 )
 from stockade.platform.store.sql import Connection, Database
+from stockade.platform.store.sqlite_hunts import HUNT_AGENT
 from stockade.platform.store.sqlite_incident_merge import merge_incidents
 from stockade.platform.store.sqlite_queries import STORED_ALERT_COLUMNS, stored_alert
 
@@ -33,6 +35,7 @@ _COLUMNS = (
     "(SELECT image FROM containers WHERE id = i.container_id ORDER BY last_seen DESC LIMIT 1)"
 )
 _event_decoder = msgspec.msgpack.Decoder(Event)
+_alert_decoder = msgspec.json.Decoder(Alert)
 
 
 def _record(row: tuple[Any, ...]) -> IncidentRecord:
@@ -74,6 +77,17 @@ class _Reads:
         wanted = set(seqs)
         return {int(r[0]) for r in rows if r[0] in wanted}
 
+    def stored_ungrouped(self, agent_id: str, seqs: list[int]) -> list[Alert]:
+        """Of these alerts, those stored and not yet in an incident, as stored."""
+        if not seqs:
+            return []
+        rows = self._conn.execute(
+            "SELECT body FROM alerts WHERE agent_id = ? AND incident_id IS NULL "
+            f"AND seq IN ({','.join('?' * len(seqs))})",
+            (agent_id, *seqs),
+        )
+        return [_alert_decoder.decode(r[0]) for r in rows]
+
     def stored_event(self, agent_id: str, seq: int) -> Event | None:
         """One stored event, if kept."""
         row = self._conn.execute(
@@ -110,6 +124,16 @@ class SqliteIncidentStore:
 
     def __init__(self, store: Database) -> None:
         self._store = store
+
+    def backlog(self, limit: int) -> list[tuple[str, int]]:
+        """The oldest stored alerts in no incident, up to `limit`: (agent id, seq) each;
+        saved hunts' alerts (a search's result, of no host) are never grouped."""
+        rows = self._store.connection().execute(
+            "SELECT agent_id, seq FROM alerts WHERE incident_id IS NULL AND agent_id <> ? "
+            "ORDER BY ts LIMIT ?",
+            (HUNT_AGENT, limit),
+        )
+        return [(str(r[0]), int(r[1])) for r in rows]
 
     def stored_event(self, agent_id: str, seq: int) -> Event | None:
         """One stored event, if kept."""
