@@ -116,14 +116,17 @@ class Fleet:
         common += ["--bus", "nats", "--bus-location", nats.url]
         retention = ["--events-days", "0", "--alerts-days", "0", "--store-max-gb", "0"]
         self.agent_ports = [free_port() for _ in range(api_nodes)]
+        self.console_ports = [free_port() for _ in range(api_nodes)]
         self.api = [
             PlatformProcess(
                 f"api-{i}",
-                ["server", *common, "--port", str(free_port()), "--agent-port", str(port)],
+                ["server", *common, "--port", str(console), "--agent-port", str(port)],
                 "Agent endpoint:",
                 root,
             )
-            for i, port in enumerate(self.agent_ports)
+            for i, (console, port) in enumerate(
+                zip(self.console_ports, self.agent_ports, strict=True)
+            )
         ]
         self.workers = [
             PlatformProcess(f"worker-{i}", ["worker", *common, *retention], "worker:", root)
@@ -136,9 +139,19 @@ class Fleet:
         return [f"https://127.0.0.1:{port}" for port in self.agent_ports]
 
     @property
+    def console_urls(self) -> list[str]:
+        """The console port of each API node."""
+        return [f"https://127.0.0.1:{port}" for port in self.console_ports]
+
+    @property
+    def ca_path(self) -> Path:
+        """The platform CA's certificate file (what console clients trust)."""
+        return self.root / "data" / "platform" / "pki" / "ca.crt"
+
+    @property
     def ca_pem(self) -> bytes:
         """The platform CA the agents pin."""
-        return (self.root / "data" / "platform" / "pki" / "ca.crt").read_bytes()
+        return self.ca_path.read_bytes()
 
     @property
     def processes(self) -> list[PlatformProcess]:

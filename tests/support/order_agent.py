@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from stockade.agent.action_journal import ActionJournal
+from stockade.agent.enroll import Credentials
 from stockade.agent.orders import OrderChannel
 from stockade.agent.responder import Responder
 from stockade.model import Host
@@ -28,13 +29,28 @@ class OrderAgent:
 def order_agent(platform: PlatformRunner, state_dir: Path, host: Host) -> Iterator[OrderAgent]:
     """Enroll `state_dir` with the platform and run its order channel until the block ends."""
     creds = platform.credentials(state_dir, host)
+    with running_channel(platform.agent_url, creds, state_dir, host) as agent:
+        yield agent
+
+
+@contextlib.contextmanager
+def running_channel(
+    agent_url: str,
+    creds: Credentials,
+    state_dir: Path,
+    host: Host,
+    channel_type: type[OrderChannel] = OrderChannel,
+    **channel_args: float,
+) -> Iterator[OrderAgent]:
+    """An enrolled agent's responder and order channel (`channel_type`, built with
+    `channel_args` besides) on `agent_url`, running until the block ends."""
     responder = Responder(
         ActionJournal(state_dir / "actions"),
         ActionContext(state_dir / "respond"),
         agent_id=creds.agent_id,
         host_id=host.id,
     )
-    channel = OrderChannel(platform.agent_url, creds, responder).start()
+    channel = channel_type(agent_url, creds, responder, **channel_args).start()
     try:
         yield OrderAgent(creds.agent_id, responder, channel)
     finally:

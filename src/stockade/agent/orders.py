@@ -38,10 +38,17 @@ _policies = msgspec.json.Decoder(PolicyPush)
 class OrderChannel:
     """Two threads over the agent's mTLS identity: one waits for orders, one reports."""
 
-    def __init__(self, server_url: str, credentials: Credentials, responder: Responder) -> None:
+    def __init__(
+        self,
+        server_url: str,
+        credentials: Credentials,
+        responder: Responder,
+        long_poll_s: float = LONG_POLL_S,
+    ) -> None:
         self._url = server_url.rstrip("/")
         self._credentials = credentials
         self._responder = responder
+        self._long_poll_s = long_poll_s  # how long the platform may hold one poll
         self._stop = threading.Event()
         self.policy_version = 0  # of the pushed policies the responder has
         self._threads = [
@@ -52,7 +59,7 @@ class OrderChannel:
     def new_client(self) -> httpx.Client:
         """An HTTP client presenting the agent's current certificate."""
         # a new client per reconnect: it presents the current (maybe renewed) certificate
-        timeout = httpx.Timeout(10.0, read=LONG_POLL_S + 10.0)
+        timeout = httpx.Timeout(10.0, read=self._long_poll_s + 10.0)
         return httpx.Client(verify=self._credentials.ssl_context(), timeout=timeout)
 
     def start(self) -> OrderChannel:
@@ -92,7 +99,7 @@ class OrderChannel:
 
     def fetch_orders(self, client: httpx.Client) -> OrdersAnswer:
         """One long poll: the orders pending for this agent (maybe none)."""
-        return _answer.decode(self._get(client, ORDERS_PATH, wait_s=LONG_POLL_S))
+        return _answer.decode(self._get(client, ORDERS_PATH, wait_s=self._long_poll_s))
 
     def _take_policies(self, client: httpx.Client) -> None:
         """Fetch the pushed policies and hand them to the responder."""

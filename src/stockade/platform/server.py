@@ -31,6 +31,7 @@ from stockade.platform.backends import (
     open_store,
 )
 from stockade.platform.bus import Bus, BusError
+from stockade.platform.bus.signals import Signals
 from stockade.platform.errors import (
     DataDirError,
     ListenError,
@@ -69,6 +70,7 @@ log = logging.getLogger(__name__)
 DB_FILE = "stockade.db"
 SHUTDOWN_GRACE_S = 1.0
 REFUSAL_REPORT_S = 10  # how often ended windows of refused logins reach the audit log
+SIGNALS_RETRY_S = 5.0  # how soon a node tries again to hear the bus's signals
 AGENT_KEEP_ALIVE_S = 30  # agents call every few seconds: keep their TLS sessions open
 
 
@@ -209,6 +211,18 @@ class _EmbeddedServer(uvicorn.Server):
             self.server_state.connections.discard(connection)
 
 
+async def _listen_for_signals(actions: ActionService) -> None:
+    """Hear the other API nodes' wake-ups (orders, ended actions), trying again while the
+    bus is out of reach: meanwhile an agent polling here gets an order at its next poll."""
+    while True:
+        try:
+            await actions.listen()
+            return
+        except BusError as e:
+            log.warning("%s; other API nodes' wake-ups missed (retry in %g s)", e, SIGNALS_RETRY_S)
+            await asyncio.sleep(SIGNALS_RETRY_S)
+
+
 class Platform:
     """The platform: state in a data dir, a console listener and an mTLS agent listener."""
 
@@ -272,7 +286,8 @@ class Platform:
                 store.close()
                 raise
         audit = AuditService(store, runner)
-        actions = ActionService(action_store(store), runner)
+        signals = bus if isinstance(bus, Signals) else None
+        actions = ActionService(action_store(store), runner, signals)
         services = PlatformServices(
             store=store,
             runner=runner,
@@ -393,6 +408,7 @@ class Platform:
         reporting = asyncio.create_task(
             svc.accounts.report_refusals_every(REFUSAL_REPORT_S), name="stockade-refusals"
         )
+        background.append(asyncio.create_task(_listen_for_signals(svc.actions)))
         try:
             await self._wait_started(started, tasks)
             if ready is not None:

@@ -6,6 +6,7 @@ from collections import defaultdict
 
 from stockade.platform.bus.base import BUSES, BatchHandler, BusError
 from stockade.platform.bus.codec import decode_body
+from stockade.platform.bus.signals import LocalSignals, SignalHandler
 from stockade.platform.messages import CheckedBody, IngestBatch
 
 
@@ -14,6 +15,7 @@ class InProcessBus:
 
     def __init__(self) -> None:
         self._handlers: defaultdict[str, list[BatchHandler]] = defaultdict(list)
+        self._signals = LocalSignals()
         self._closed = False
 
     def subscribe(self, subject: str, handler: BatchHandler) -> None:
@@ -30,6 +32,14 @@ class InProcessBus:
         decoded = decode_body(batch.body) if isinstance(batch, CheckedBody) else batch
         for handler in handlers:
             await handler(decoded)
+
+    async def listen(self, topic: str, handler: SignalHandler) -> None:
+        """Call `handler(key)` for every later signal on `topic` (this process's)."""
+        await self._signals.listen(topic, handler)
+
+    async def signal(self, topic: str, key: str) -> None:
+        """Call the listeners of `topic` now: there is no other node to tell."""
+        await self._signals.signal(topic, key)
 
     async def held_seq(self, agent_id: str, at_least: int) -> int:  # noqa: ARG002
         """0: what was published here is stored before `publish` returns."""

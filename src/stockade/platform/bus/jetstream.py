@@ -36,6 +36,7 @@ from stockade.platform.bus.codec import (
     split_batch,
 )
 from stockade.platform.bus.inflight import RecordBudget
+from stockade.platform.bus.signals import SIGNALS, SignalHandler
 from stockade.platform.messages import CheckedBody, IngestBatch
 from stockade.platform.store.base import SequenceGapError, UnknownAgentError
 
@@ -122,6 +123,34 @@ class NatsBus:
     def subscribe(self, subject: str, handler: BatchHandler) -> None:
         """Run `handler` on each message of `subject` that `consume` takes."""
         self._handlers[subject].append(handler)
+
+    async def _client(self) -> Client:
+        await self._jetstream()
+        if self._nc is None:
+            raise BusError("the NATS connection closed")
+        return self._nc
+
+    async def listen(self, topic: str, handler: SignalHandler) -> None:
+        """Call `handler(key)` for every signal on `topic` any node sends (core NATS: every
+        subscriber hears each one; the client subscribes again after a reconnect)."""
+
+        async def deliver(message: Msg) -> None:
+            handler(message.data.decode(errors="replace"))
+
+        client = await self._client()
+        try:
+            await client.subscribe(f"{SIGNALS}.{topic}", cb=deliver)
+            await client.flush()  # the server has the subscription once it answers
+        except _ERRORS as e:
+            raise BusError(f"cannot listen for {topic} signals on NATS: {e}") from e
+
+    async def signal(self, topic: str, key: str) -> None:
+        """Publish `key` on the topic's subject to every node (best effort: not stored)."""
+        client = await self._client()
+        try:
+            await client.publish(f"{SIGNALS}.{topic}", key.encode())
+        except _ERRORS as e:
+            raise BusError(f"cannot send a {topic} signal on NATS: {e}") from e
 
     async def publish(self, subject: str, batch: IngestBatch | CheckedBody) -> None:
         """Publish the batch as messages; returns once JetStream holds every one on disk."""

@@ -4,12 +4,17 @@ A user's order is stored pending, then handed to its agent by the agent's long p
 (`orders`), which wakes as soon as an order is stored. The agent reports the outcome
 (`report`), and the record is replaced by it; policy actions the agent took on its own
 arrive the same way. Waiters (`wait_ended`) wake when a record ends.
+
+With several API nodes on one store the agent's poll and the user's request may be on
+different nodes: each wake-up also goes out as a bus signal (`bus/signals.py`), so the
+node holding the poll or the waiter wakes at once, whichever node stored the change.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 import uuid
 from collections import defaultdict
@@ -23,6 +28,8 @@ from stockade.model.actions import (
     OrdersAnswer,
     Trigger,
 )
+from stockade.platform.bus.base import BusError
+from stockade.platform.bus.signals import LocalSignals, Signals
 from stockade.platform.errors import PlatformConfigError, PlatformError
 from stockade.platform.store import AgentRecord, Store
 from stockade.platform.store.runner import StoreRunner
@@ -30,7 +37,10 @@ from stockade.platform.store.sqlite_actions import ActionQuery, PolicyDocument
 from stockade.respond.base import RESPONSE_ACTIONS, check_target
 from stockade.respond.errors import RespondError
 
+log = logging.getLogger(__name__)
 MAX_WAIT_S = 30.0
+ORDERS = "orders"  # signal: an agent (key; "" for every agent) has orders or new policies
+ENDED = "action-ended"  # signal: an action (key) ended
 
 
 class ActionRefused(PlatformError):
@@ -78,12 +88,38 @@ def action_store(store: Store) -> ActionStore:
 class ActionService:
     """Orders to agents and the trail of every action, in one platform process."""
 
-    def __init__(self, store: ActionStore, runner: StoreRunner) -> None:
+    def __init__(
+        self, store: ActionStore, runner: StoreRunner, signals: Signals | None = None
+    ) -> None:
         self._store = store
         self._runner = runner
+        self._signals = signals or LocalSignals()
         self._orders_for: defaultdict[str, asyncio.Event] = defaultdict(asyncio.Event)
         self._ended: defaultdict[str, asyncio.Event] = defaultdict(asyncio.Event)
         self._closing = False
+
+    async def listen(self) -> None:
+        """Hear the other nodes' wake-ups from now on; BusError when the bus is out of reach."""
+        await self._signals.listen(ORDERS, self._wake_agent)
+        await self._signals.listen(ENDED, self._wake_waiter)
+
+    def _wake_agent(self, agent_id: str) -> None:
+        if not agent_id:
+            self._wake_polls()
+        elif (event := self._orders_for.get(agent_id)) is not None:
+            event.set()  # only an agent polling here has an event; others are not made one
+
+    def _wake_waiter(self, action_id: str) -> None:
+        if (event := self._ended.pop(action_id, None)) is not None:
+            event.set()
+
+    async def _tell(self, topic: str, key: str) -> None:
+        """Signal the other nodes; this one was woken directly. A lost signal only delays
+        the wake-up there until the next poll, so a failure is logged, not raised."""
+        try:
+            await self._signals.signal(topic, key)
+        except BusError as e:
+            log.warning("cannot tell the other API nodes (%s %s): %s", topic, key, e)
 
     def close(self) -> None:
         """Answer every long poll and waiter now (the platform is stopping)."""
@@ -114,11 +150,16 @@ class ActionService:
             requested_at=time.time_ns(),
         )
         await self._runner.write(self._store.save_action, record)
-        self._orders_for[agent_id].set()
+        self._wake_agent(agent_id)
+        await self._tell(ORDERS, agent_id)
         return record
 
-    def wake_all(self) -> None:
-        """Answer every agent's long poll now (the pushed policies changed)."""
+    async def wake_all(self) -> None:
+        """Answer every agent's long poll now, on every node (the pushed policies changed)."""
+        self._wake_polls()
+        await self._tell(ORDERS, "")
+
+    def _wake_polls(self) -> None:
         for event in self._orders_for.values():
             event.set()
 
@@ -167,8 +208,8 @@ class ActionService:
             record.agent_id, record.host_id = agent_id, host_id
             await self._runner.write(self._store.save_action, record)
             stored += 1
-            if record.id in self._ended:
-                self._ended.pop(record.id).set()
+            self._wake_waiter(record.id)
+            await self._tell(ENDED, record.id)
         return stored
 
     async def get(self, action_id: str) -> ActionRecord | None:

@@ -47,5 +47,5 @@ class PolicyService:
         document = await self._runner.write(
             self._store.put_policies, yaml, username, time.time_ns()
         )
-        self._actions.wake_all()
+        await self._actions.wake_all()
         return document, policies
