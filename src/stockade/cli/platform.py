@@ -35,7 +35,13 @@ EventsDays = Annotated[
     float, typer.Option(help="Days events are kept, by their time (0: no limit).", min=0)
 ]
 AlertsDays = Annotated[
-    float, typer.Option(help="Days alerts are kept, by their time (0: no limit).", min=0)
+    float,
+    typer.Option(
+        help="Days alerts are kept, by their time (0: no limit). An incident goes with its "
+        "last alert when closed, or untouched and this old; one a user worked on stays "
+        "until closed.",
+        min=0,
+    ),
 ]
 StoreMaxGb = Annotated[
     float,

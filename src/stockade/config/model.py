@@ -74,6 +74,8 @@ class ServerSection(_Section):
     query_budget: Annotated[float, msgspec.Meta(ge=0.01)] = 2.0
     vulndb: str = ""  # vulnerability DB (`stockade db update`) for hosts' vulnerable packages
     events_days: NonNegative = 7
+    # alerts kept by their time (0: no limit); an incident goes with its last alert when
+    # closed, or untouched and this old; one a user worked on stays until closed
     alerts_days: NonNegative = 90
     store_max_gb: NonNegative = 5
     agent_cert_days: Annotated[int, msgspec.Meta(ge=1)] = 30

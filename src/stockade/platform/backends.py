@@ -13,6 +13,7 @@ from stockade.platform.services.firewall import FirewallStore
 from stockade.platform.store.base import STORES, Store, StoreError
 from stockade.platform.store.fleet import FleetState
 from stockade.platform.store.group_selectors import GroupSelectorStore
+from stockade.platform.store.incident_retention import IncidentRetention
 from stockade.platform.store.incidents import IncidentStore
 from stockade.platform.store.profiles import ProfileStore
 from stockade.platform.store.sql import Database
@@ -72,6 +73,13 @@ def open_incident_store(store: Store) -> IncidentStore:
     from stockade.platform.store.sqlite_incidents import SqliteIncidentStore
 
     return SqliteIncidentStore(_database(store, "incidents"))
+
+
+def open_incident_retention(store: Store) -> IncidentRetention:
+    """Retention's part in the incidents kept beside `store` (in the same database)."""
+    from stockade.platform.store.sqlite_incident_retention import SqliteIncidentRetention
+
+    return SqliteIncidentRetention(_database(store, "incidents"))
 
 
 def open_fleet_state(store: Store) -> FleetState:

@@ -23,6 +23,7 @@ from stockade.platform.backends import (
     check_backends,
     open_bus,
     open_fleet_state,
+    open_incident_retention,
     open_incident_store,
     open_store,
 )
@@ -93,7 +94,8 @@ def worker_duties(
 ) -> list[Coroutine[Any, Any, None]]:
     """What runs beside the consumers: retention, saved hunts, and grouping the alerts
     left out of incidents."""
-    policy = RetentionService(store, runner, config.retention, metrics)
+    orphans = open_incident_retention(store)
+    policy = RetentionService(store, runner, config.retention, metrics, orphans)
     return [
         policy.run(),
         run_saved_hunts(store, outputs),

@@ -3,7 +3,8 @@
 Enforced continuously (every `interval_s`) in short write transactions of at most
 `chunk_rows` rows each, so ingest waits for the single writer no longer than one chunk.
 Past the size cap events go first; alerts only when no event is left, as they are the
-smaller and the more valuable record.
+smaller and the more valuable record. Incidents that lost all their alerts go by the rule
+of `incident_retention.py` (closed, or untouched and past the alerts' age).
 """
 
 from __future__ import annotations
@@ -13,8 +14,10 @@ import logging
 import time
 from dataclasses import dataclass
 
+from stockade.platform.services.incident_retention import IncidentPruner
 from stockade.platform.services.metrics import PlatformMetrics
 from stockade.platform.store import RecordKind, Store, StoreError
+from stockade.platform.store.incident_retention import IncidentRetention
 from stockade.platform.store.runner import StoreRunner
 
 log = logging.getLogger(__name__)
@@ -39,18 +42,27 @@ class RetentionResult:
 
     deleted: dict[RecordKind, int]
     used_bytes: int
+    incidents: int = 0  # incidents removed with their last alert
 
 
 class RetentionService:
     """Applies a `RetentionPolicy` to the store through the single writer."""
 
     def __init__(
-        self, store: Store, runner: StoreRunner, policy: RetentionPolicy, metrics: PlatformMetrics
+        self,
+        store: Store,
+        runner: StoreRunner,
+        policy: RetentionPolicy,
+        metrics: PlatformMetrics,
+        incidents: IncidentRetention | None = None,
     ) -> None:
         self._store = store
         self._runner = runner
         self.policy = policy
         self._metrics = metrics
+        self._incidents = (
+            IncidentPruner(incidents, runner, policy.chunk_rows) if incidents is not None else None
+        )
 
     async def _prune(self, kind: RecordKind, before_ts: int | None) -> int:
         count = await self._runner.write(self._store.prune, kind, before_ts, self.policy.chunk_rows)
@@ -96,7 +108,17 @@ class RetentionService:
         }
         used = await self._by_size(deleted)
         self._metrics.store_bytes.set(used)
-        return RetentionResult(deleted=deleted, used_bytes=used)
+        return RetentionResult(deleted=deleted, used_bytes=used, incidents=await self._orphans(now))
+
+    async def _orphans(self, now_ns: int) -> int:
+        """Remove the incidents whose alerts are all gone, as the rule says."""
+        if self._incidents is None:
+            return 0
+        max_age_s = self.policy.alerts_max_age_s
+        stale_before = now_ns - int(max_age_s * 1e9) if max_age_s > 0 else None
+        count = await self._incidents.prune(stale_before, now_ns)
+        self._metrics.retention_deleted.labels(kind="incidents").inc(count)
+        return count
 
     async def run(self) -> None:
         """Enforce the policy every `interval_s` until cancelled; a store error is logged."""
@@ -108,11 +130,13 @@ class RetentionService:
             except Exception:  # a bug must not end retention silently for good
                 log.exception("retention failed; next try in %.0f s", self.policy.interval_s)
             else:
-                if any(result.deleted.values()):
+                if any(result.deleted.values()) or result.incidents:
                     log.info(
-                        "retention deleted %d events and %d alerts; store uses %d bytes",
+                        "retention deleted %d events, %d alerts and %d incidents; "
+                        "store uses %d bytes",
                         result.deleted[RecordKind.EVENTS],
                         result.deleted[RecordKind.ALERTS],
+                        result.incidents,
                         result.used_bytes,
                     )
             await asyncio.sleep(self.policy.interval_s)
