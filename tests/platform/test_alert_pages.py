@@ -377,3 +377,20 @@ def test_walking_the_sort_or_reading_the_filters_gives_one_answer(
             query = AlertPageQuery(given, sort, after=page.next, limit=3)
         pages[walk] = ids
     assert pages[True] == pages[False] and pages[True]
+
+
+@pytest.mark.parametrize(("few_rows", "walked"), [(5_000, False), (1, True)], ids=["few", "many"])
+def test_a_walk_is_tried_only_when_the_filters_match_many(
+    store: SqliteStore, monkeypatch: pytest.MonkeyPatch, few_rows: int, walked: bool
+) -> None:
+    monkeypatch.setattr(sqlite_alert_pages, "FEW_ROWS", few_rows)
+    conn = store._conn()
+    assert isinstance(conn, sqlite3.Connection)
+    statements: list[str] = []
+    conn.set_trace_callback(statements.append)
+    try:
+        page = store.page_alerts(AlertPageQuery(AlertFilter(container="web"), AlertSort.RULE))
+    finally:
+        conn.set_trace_callback(None)
+    assert len(page.alerts) == 13
+    assert any("+a.container_id" in s for s in statements) is walked
