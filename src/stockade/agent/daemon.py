@@ -46,6 +46,7 @@ from stockade.agent.orders import OrderChannel
 from stockade.agent.profile_sync import start_profiles
 from stockade.agent.responder import Responder
 from stockade.agent.ring_commits import RingCommits, resume_commits
+from stockade.agent.rules_sync import RulesSync, restore_bundle, rules_detector
 from stockade.agent.spool import Spool
 from stockade.agent.transport import Transport
 from stockade.context import ContextStage
@@ -62,6 +63,8 @@ from stockade.model.wire import Heartbeat, SensorStatus
 from stockade.outputs import AlertOutputs, OutputSettings, open_outputs
 from stockade.respond.base import ActionContext
 from stockade.respond.policy_load import load_policies
+from stockade.rules.custom import RuleBundle
+from stockade.rules.default import default_rule_paths
 from stockade.sensor import procfs
 from stockade.sensor.base import EventSource, SensorError
 from stockade.sensor.bpf.pins import PinLayout
@@ -120,6 +123,9 @@ class Agent:
         self.detectors: tuple[Detector, ...] = tuple(
             detectors if detectors is not None else agent_detectors(config.detectors, config.rules)
         )
+        self.rules_sync: RulesSync | None = None
+        self._captured: frozenset[str] = frozenset()  # event types the sensor started with
+        self._custom_rules = self._restore_custom_rules()  # before the sensor is chosen
         release_free_pages()  # what compiling the rules left behind
         self.dropped_full = 0  # events refused by a full spool
         self.aggregator = AlertAggregator(config.alert_window_s)
@@ -158,7 +164,7 @@ class Agent:
 
     def _choose_source(self) -> SensorChoice:
         try:
-            types = event_types_needed(self.detectors)
+            types = self._captured = event_types_needed(self.detectors)
             return choose_source(
                 self.config.sources,
                 event_types=types,
@@ -212,6 +218,7 @@ class Agent:
             self.detectors, self.config.server_url, creds, self.config.state_dir, self.config.hook
         )
         firewall = self.firewall = self._start_firewall(host, creds, spool)
+        rules_sync = self.rules_sync = self._start_rules_sync(creds)
         context = local_context_stage(host_id=host.id)
         pending = PendingContainers(context.resolver)
         senders = threading.Event()
@@ -259,6 +266,8 @@ class Agent:
                 stop_profiles()
             if firewall is not None:
                 firewall.stop()
+            if rules_sync is not None:
+                rules_sync.stop()
             responder.journal.close()
             for thread in threads:
                 thread.join()
@@ -376,6 +385,26 @@ class Agent:
             .start()
             .watch_starts()
         )
+
+    def _restore_custom_rules(self) -> RuleBundle:
+        """The platform's custom rules kept from the last run, loaded into the rules detector."""
+        detector = rules_detector(self.detectors)
+        if detector is None:
+            return RuleBundle()
+        base = list(self.config.rules) or default_rule_paths()
+        return restore_bundle(detector, base, self.config.state_dir)
+
+    def _start_rules_sync(self, creds: Credentials) -> RulesSync | None:
+        """The thread taking the platform's custom rules, if the agent runs rules."""
+        detector = rules_detector(self.detectors)
+        if detector is None:
+            return None
+        base = list(self.config.rules) or default_rule_paths()
+        state_dir, loaded = self.config.state_dir, self._custom_rules
+        sync = RulesSync(
+            self.config.server_url, creds, detector, base, state_dir, self._captured, loaded
+        )
+        return sync.start()
 
     def _fim_alerts(self, spool: Spool, alerts: list[Alert]) -> None:
         """Alerts from other threads (FIM, firewall, image integrity), spooled like the rules'."""

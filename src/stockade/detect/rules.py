@@ -73,6 +73,10 @@ class RulesDetector:
             kinds |= found
         return frozenset(kinds)
 
+    def use(self, ruleset: Ruleset) -> None:
+        """Judge events by `ruleset` from now on (built and checked by the caller)."""
+        self._ruleset = ruleset  # one reference assignment: the swap is atomic
+
     def reload(
         self, paths: Sequence[Path | str], *, sources: Sequence[tuple[str, str]] = ()
     ) -> list[LoadMessage]:
