@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -82,15 +83,64 @@ def test_freeze_stops_answers_until_thaw(
     poll_until(lambda: _answers(address), 30, "the thawed container to answer again")
 
 
+# the container's own ruleset: a table with a set, a base chain and rules using both, and a
+# counter that the test's traffic moves while isolated; the set holds documentation
+# addresses only, so nothing the test sends is dropped by it
+OWN_RULES = """
+table inet app_filter {
+    set blocked {
+        type ipv4_addr
+        elements = { 192.0.2.1, 198.51.100.7 }
+    }
+    chain input {
+        type filter hook input priority 0; policy accept;
+        ip saddr @blocked drop
+        tcp dport 9999 accept comment "the app's own port"
+        ip protocol tcp counter
+    }
+}
+"""
+
+
 def test_isolate_cuts_peers_keeps_allowed_and_release_restores_rules(
     podman: Podman, busybox_image: str, action_context: ActionContext
 ) -> None:
+    """Isolated and released twice: on an empty ruleset, then on the container's own rules."""
     require(nftables_installed(), "nft (nftables) is not installed")
     isolated, peer = _serving(podman, busybox_image), _serving(podman, busybox_image)
     peer_address = _inspect(podman, peer, "{{.NetworkSettings.IPAddress}}")
+    poll_until(lambda: _reaches(podman, isolated, peer_address), 30, "the peer to answer")
+    netns = locate(isolated).netns
+    assert nftables.without_metainfo(nftables.list_ruleset(netns)) == []
+    _isolate_and_release(podman, isolated, peer_address, action_context)
+
+    subprocess.run(
+        ["nsenter", f"--net={netns}", "nft", "-f", "-"], input=OWN_RULES.encode(), check=True
+    )
+    own = nftables.without_metainfo(nftables.list_ruleset(netns))
+    assert {"set", "chain", "rule"} <= {kind for item in own for kind in item}
+    before, after = _isolate_and_release(podman, isolated, peer_address, action_context)
+    assert _counted(after) > _counted(before)  # the counter moved, and was left as it was
+
+
+def _counted(ruleset: dict[str, Any]) -> int:
+    """Packets counted by the rules' counter statements."""
+    return sum(
+        expr["counter"]["packets"]
+        for item in ruleset["nftables"]
+        for expr in item.get("rule", {}).get("expr", [])
+        if "counter" in expr
+    )
+
+
+def _isolate_and_release(
+    podman: Podman, isolated: str, peer_address: str, action_context: ActionContext
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Isolate: the peer is cut, the allowed host still reaches it; release: the ruleset
+    listed after is the one listed before, object for object (counters' values aside),
+    left in place rather than restored whole."""
     address = _inspect(podman, isolated, "{{.NetworkSettings.IPAddress}}")
     gateway = _inspect(podman, isolated, "{{.NetworkSettings.Gateway}}")
-    poll_until(lambda: _reaches(podman, isolated, peer_address), 30, "the peer to answer")
     netns = locate(isolated).netns
     before = nftables.list_ruleset(netns)
 
@@ -102,9 +152,11 @@ def test_isolate_cuts_peers_keeps_allowed_and_release_restores_rules(
 
     released = perform("release_container", target, action_context)
     assert released.status == ActionStatus.DONE, released
+    assert "exactly as before" in released.detail, released
     after = nftables.list_ruleset(netns)
-    assert nftables.without_metainfo(after) == nftables.without_metainfo(before)
+    assert nftables.comparable(after) == nftables.comparable(before)  # handles included
     poll_until(lambda: _reaches(podman, isolated, peer_address), 30, "the peer again")
+    return before, after
 
 
 def nftables_installed() -> bool:

@@ -1,8 +1,10 @@
 """Isolating a network namespace and releasing it, shared by container and host isolation.
 
 Isolation saves the namespace's ruleset listing, then adds one table in one transaction.
-Release removes the table and, should the ruleset still differ from the saved listing,
-restores that listing whole, so the namespace ends with exactly the rules it had.
+Release removes the table and, should the ruleset still differ from the saved listing
+(counters' running values aside: traffic counted meanwhile changes no rule, and restoring
+would turn those counters back), restores that listing whole, so the namespace ends with
+exactly the rules it had.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ def release(netns: Path, saved: Path, table: str, what: str) -> str:
     before = json.loads(saved.read_text())
     how = "exactly as before"
     after = nftables.list_ruleset(netns)
-    if nftables.without_metainfo(after) != nftables.without_metainfo(before):
+    if nftables.comparable(after) != nftables.comparable(before):
         nftables.apply(netns, nftables.restore_commands(before))
         how = "saved ruleset restored whole"
     saved.unlink()

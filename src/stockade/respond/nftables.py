@@ -106,6 +106,24 @@ def without_metainfo(ruleset: JsonObj) -> list[JsonObj]:
     return [item for item in ruleset.get("nftables", []) if "metainfo" not in item]
 
 
+def comparable(ruleset: JsonObj) -> list[JsonObj]:
+    """A listing's objects as a release must give them back: without the version header and
+    without counters' running values (the traffic counted meanwhile is not a rule change)."""
+    return [_without_counts(item) for item in without_metainfo(ruleset)]
+
+
+def _without_counts(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_without_counts(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    out = {k: _without_counts(v) for k, v in value.items()}
+    counter = out.get("counter")
+    if isinstance(counter, dict):  # a rule's counter statement or a named counter object
+        out["counter"] = {k: v for k, v in counter.items() if k not in ("packets", "bytes")}
+    return out
+
+
 def restore_commands(saved: JsonObj) -> JsonObj:
     """nft JSON commands replacing the whole ruleset by a saved listing."""
     return {"nftables": [{"flush": {"ruleset": None}}, *without_metainfo(saved)]}
