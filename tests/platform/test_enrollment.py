@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import ssl
 import time
+import uuid
 from pathlib import Path
 
 import httpx
@@ -28,7 +29,8 @@ STORE_KINDS = ("sqlite", "postgresql")  # every test runs on each store (conftes
 
 def _enroll_raw(running: PlatformRunner, token: str) -> httpx.Response:
     _, csr = key_and_csr()
-    request = EnrollRequest(token=token, csr_pem=csr, host=Host(id="h", hostname="node"))
+    host = Host(id=f"h-{uuid.uuid4().hex}", hostname="node")  # a host no agent holds yet
+    request = EnrollRequest(token=token, csr_pem=csr, host=host)
     ctx = tls_context(running.platform.ca_pem)
     with httpx.Client(base_url=running.platform.agent_url, verify=ctx, timeout=30) as c:
         return c.post("/api/v1/agent/enroll", content=msgspec.json.encode(request))

@@ -136,7 +136,7 @@ def test_batch_not_covering_its_range_is_422(
 def test_agent_id_not_matching_the_cert_is_403(
     agent: TestAgent, running: PlatformRunner, tmp_path: Path, admin: httpx.Client
 ) -> None:
-    other = running.enroll(tmp_path / "other")
+    other = running.enroll(tmp_path / "other", host_id="other-host")
     batch = Batch(agent_id=other.agent_id, first_seq=1, last_seq=2, events=_events(1, 2))
     r = agent.send(batch)
     assert r.status_code == 403

@@ -46,7 +46,7 @@ def test_a_revoked_agent_is_refused_on_every_route(
     running: PlatformRunner, admin: httpx.Client, tmp_path: Path
 ) -> None:
     agent = running.enroll(tmp_path / "gone")
-    other = running.enroll(tmp_path / "stays")
+    other = running.enroll(tmp_path / "stays", host_id="host-stays")
     assert agent.client.get("/api/v1/agent/ack").status_code == 200
     r = admin.delete(f"/api/v1/agents/{agent.agent_id}")
     assert r.status_code == 200 and r.json()["status"] == "revoked"

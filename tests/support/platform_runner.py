@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from stockade.agent import AgentConfig
+from stockade.agent import AgentConfig, hostinfo
 from stockade.agent.enroll import Credentials, enroll
 from stockade.model import Event, Host
 from stockade.platform import Platform, PlatformConfig
@@ -118,14 +118,16 @@ class PlatformRunner:
         """The platform CA's fingerprint, which agents pin when enrolling."""
         return self.platform.ca_fingerprint
 
-    def token(self) -> str:
-        """A one-time enrollment token."""
-        return self.platform.create_enrollment_token()
+    def token(self, replaces_host: str = "") -> str:
+        """A one-time enrollment token; with `replaces_host`, one an admin made to enroll that
+        host afresh (its active agent, if any, is revoked), as tests re-enroll one host."""
+        return self.platform.create_enrollment_token(replaces_host=replaces_host)
 
     def agent_config(
         self, state_dir: Path, *, scan_images: bool = False, **settings: Any
     ) -> AgentConfig:
-        """A real agent's config enrolling here (a fresh token, this CA pinned).
+        """A real agent's config enrolling here (a fresh token replacing this machine's
+        previous test agent, this CA pinned).
 
         Image scans are off unless asked: most tests do not need them and they cost time.
         `settings` are the other `AgentConfig` fields that differ from its defaults.
@@ -133,15 +135,17 @@ class PlatformRunner:
         return AgentConfig(
             state_dir,
             self.agent_url,
-            self.token(),
+            self.token(replaces_host=hostinfo.host_id(state_dir)),
             self.ca_fingerprint,
             scan_images=scan_images,
             **settings,
         )
 
     def credentials(self, state_dir: Path, host: Host) -> Credentials:
-        """Enroll `state_dir` here as a real agent would (a fresh token, this CA pinned)."""
-        return enroll(state_dir, self.agent_url, self.token(), host, self.ca_fingerprint)
+        """Enroll `state_dir` here as a real agent would (a fresh token that replaces the
+        host's previous agent, this CA pinned)."""
+        token = self.token(replaces_host=host.id)
+        return enroll(state_dir, self.agent_url, token, host, self.ca_fingerprint)
 
     def console(self, source: str | None = None) -> httpx.Client:
         """A client for the console port (not logged in), trusting only the platform CA.
@@ -194,11 +198,13 @@ class PlatformRunner:
     def enroll(
         self, tmp_path: Path, hostname: str = "node-1", host_id: str = "host-1"
     ) -> TestAgent:
-        """A new test agent enrolled through the real endpoint (closed by `stop()`)."""
+        """A new test agent enrolled through the real endpoint (closed by `stop()`); it
+        replaces (revokes) an earlier test agent of the same host id, as a reinstall would.
+        """
         agent = TestAgent.enroll(
             self.platform.agent_url,
             self.platform.ca_pem,
-            self.token(),
+            self.token(replaces_host=host_id),
             tmp_path,
             hostname=hostname,
             host_id=host_id,

@@ -233,17 +233,34 @@ def token_create(
     option: Overrides = None,
     data_dir: DataDir = None,
     ttl: Annotated[int, typer.Option(help="Seconds the token stays valid.", min=1)] = 3600,
+    replace_host: Annotated[
+        str,
+        typer.Option(
+            help="Host id whose active agent this token replaces (a reinstalled host): "
+            "enrolling that host with it revokes the old agent.",
+        ),
+    ] = "",
 ) -> None:
     """Print a one-time enrollment token for `stockade agent --enroll` (stdout) and the
     platform CA's fingerprint for `--ca-fingerprint` (stderr)."""
+    import asyncio
+    import getpass
+
     from stockade.platform import Platform
 
+    if replace_host != replace_host.strip() or (replace_host and not replace_host.isprintable()):
+        raise UsageError(f"--replace-host {replace_host!r}: give the host id as the agents list it")
     # the servers' own configuration (file, STOCKADE_*): the token goes to the store they
     # read, a fleet's PostgreSQL as much as the data dir's SQLite
     settings = command_config(ctx, config, option, {"data_dir": "data_dir"}, data_dir=data_dir)
     platform = Platform.open(platform_config(settings))
     try:
-        typer.echo(platform.create_enrollment_token(ttl))
+        token = platform.create_enrollment_token(ttl, replace_host)
+        if replace_host:  # a token that revokes an agent is an admin's act: audited
+            what = f"enrollment token replacing the agent of host {replace_host!r}"
+            who = f"cli:{getpass.getuser()}"
+            asyncio.run(platform.audit.record(who, "CLI", what, 0, "local"))
+        typer.echo(token)
         typer.echo(f"CA fingerprint: sha256:{platform.ca_fingerprint}", err=True)
     finally:
         platform.close()

@@ -84,6 +84,7 @@ async def _run(platform: Platform, agent_state: Path, alert_window: float) -> No
     import asyncio
 
     from stockade.agent import Agent, AgentConfig
+    from stockade.agent.hostinfo import this_host
 
     loop = asyncio.get_running_loop()
     stopping = asyncio.Event()
@@ -96,7 +97,9 @@ async def _run(platform: Platform, agent_state: Path, alert_window: float) -> No
         server.result()  # re-raises the platform's startup error
     token = None
     if not Agent.is_enrolled(agent_state):
-        token = platform.create_enrollment_token()
+        # the platform's own admin enrolls its local agent: an agent state dir made afresh
+        # (a reinstall) replaces the host's previous agent rather than being refused
+        token = platform.create_enrollment_token(replaces_host=this_host(agent_state).id)
         agent_state.mkdir(parents=True, exist_ok=True)
         (agent_state / "ca.crt").write_text(platform.ca_pem)  # pin the CA before enrolling
     # the platform forwards the local agent's alerts to the outputs: the agent has none

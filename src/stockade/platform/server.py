@@ -323,9 +323,10 @@ class Platform:
         """The audit log."""
         return self._services.audit
 
-    def create_enrollment_token(self, ttl_s: int = 3600) -> str:
-        """A one-time token an agent exchanges for its certificate within `ttl_s` seconds."""
-        return create_token(self._services.store, ttl_s)
+    def create_enrollment_token(self, ttl_s: int = 3600, replaces_host: str = "") -> str:
+        """A one-time token an agent exchanges for its certificate within `ttl_s` seconds;
+        with `replaces_host`, enrolling that host with it revokes the host's active agent."""
+        return create_token(self._services.store, ttl_s, replaces_host)
 
     @property
     def ca_fingerprint(self) -> str:

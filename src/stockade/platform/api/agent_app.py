@@ -3,7 +3,9 @@
 Contract (bodies are `stockade.model.wire` structs; errors are JSON {"detail": reason}):
 
     POST /api/v1/agent/enroll     JSON EnrollRequest -> 200 EnrollResponse; no client cert
-                                  needed; 403 unknown/used/expired token; 422 bad request/CSR
+                                  needed; 403 unknown/used/expired token; 409 the host id is
+                                  held by another active agent (the reason says the way out);
+                                  422 bad request/CSR; 503 store unavailable (retry)
     GET  /api/v1/agent/ca         -> 200 the CA certificate (PEM); no client cert needed: an
                                   agent enrolling keeps it only if its fingerprint is pinned
     POST /api/v1/agent/batches    zstd(msgpack(Batch)) with Content-Type BATCH_CONTENT_TYPE and
@@ -77,7 +79,7 @@ from stockade.platform.services import PlatformServices
 from stockade.platform.services.enrollment import EnrollmentRefused
 from stockade.platform.services.ingest import MAX_BODY_BYTES, IngestError
 from stockade.platform.services.scans import MAX_SCAN_BYTES, ScanRejected
-from stockade.platform.store import UnknownAgentError
+from stockade.platform.store import StoreError, UnknownAgentError
 
 SMALL_BODY_BYTES = 1024 * 1024
 PEM = "application/x-pem-file"
@@ -97,7 +99,7 @@ router = APIRouter(prefix="/api/v1/agent")
 @router.post(
     "/enroll",
     openapi_extra=wire_body(EnrollRequest),
-    responses={**wire_answer(EnrollResponse), **errors(403, 413, 422)},
+    responses={**wire_answer(EnrollResponse), **errors(403, 409, 413, 422, 503)},
 )
 async def enroll(request: Request, services: Services) -> Response:
     """Exchange a one-time token and a CSR for a client certificate (EnrollResponse)."""
@@ -110,7 +112,9 @@ async def enroll(request: Request, services: Services) -> Response:
     except (msgspec.DecodeError, RecursionError, CsrError) as e:
         return error(422, f"bad enrollment request: {e}")
     except EnrollmentRefused as e:
-        return error(403, str(e))
+        return error(e.status, str(e))
+    except StoreError as e:
+        return error(503, f"cannot enroll now, retry later: {e}")
     return json_response(answer)
 
 

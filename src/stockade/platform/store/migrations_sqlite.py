@@ -530,4 +530,10 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
         )
         """,
     ),
+    (
+        21,
+        # a token an admin made to enroll a new agent on a host another active agent holds
+        # (a reinstall): enrolling with it revokes the holder; '' for an ordinary token
+        "ALTER TABLE enrollment_tokens ADD COLUMN replaces_host TEXT NOT NULL DEFAULT ''",
+    ),
 )

@@ -53,6 +53,7 @@ from stockade.platform.store.sqlite_actions import SqliteActions
 from stockade.platform.store.sqlite_alert_console import SqliteAlertConsole
 from stockade.platform.store.sqlite_baseline import SqliteBaseline
 from stockade.platform.store.sqlite_budget import within
+from stockade.platform.store.sqlite_enrollment import SqliteEnrollment
 from stockade.platform.store.sqlite_hunts import SavedHunts, sqlite_transaction
 from stockade.platform.store.sqlite_inventory import SqliteInventory
 
@@ -64,7 +65,9 @@ _AGENT_COLUMNS = (
 )
 
 
-class SqliteStore(SqliteActions, SqliteAlertConsole, SqliteInventory, SqliteBaseline):
+class SqliteStore(
+    SqliteActions, SqliteAlertConsole, SqliteInventory, SqliteBaseline, SqliteEnrollment
+):
     """A `Store` in one SQLite file; safe to call from many threads (one connection each)."""
 
     def __init__(self, path: str) -> None:
