@@ -11,7 +11,9 @@ from pathlib import Path
 import httpx
 import msgspec
 import pytest
+from typer.testing import CliRunner
 
+from stockade.cli.main import app
 from stockade.rules.custom import RuleLoadReport
 from tests.support.platform_runner import PlatformRunner
 
@@ -135,3 +137,30 @@ def test_agent_fetches_the_bundle_and_reports_its_load(
     assert (shown["revision"], shown["loaded"], shown["rules"]) == (bundle["revision"], True, 40)
     bad = agent.client.post("/api/v1/agent/rules", content=b'{"revision": "x"}')
     assert bad.status_code == 422
+
+
+def test_cli_uploads_switches_and_lists_through_the_api(
+    running: PlatformRunner, analyst: httpx.Client, tmp_path: Path
+) -> None:
+    token = str(analyst.headers["Authorization"]).removeprefix("Bearer ")
+    env = {"STOCKADE_URL": running.platform.console_url, "STOCKADE_TOKEN": token,
+           "STOCKADE_CA": str(running.platform.ca_path)}  # fmt: skip
+    rule_file = tmp_path / "cli_rules.yaml"
+    rule_file.write_text(GOOD.replace(RULE, "From the CLI"))
+    cli = CliRunner()
+    uploaded = cli.invoke(app, ["rules", "upload", str(rule_file)], env=env)
+    assert uploaded.exit_code == 0, uploaded.output
+    assert "stored cli_rules.yaml version 1" in uploaded.output
+    disabled = cli.invoke(app, ["rules", "disable", "From the CLI"], env=env)
+    assert disabled.exit_code == 0, disabled.output
+    listed = cli.invoke(app, ["rules", "list"], env=env)
+    assert "off  cli_rules.yaml" in listed.output and "From the CLI (switched)" in listed.output
+    shown = cli.invoke(app, ["rules", "show", "cli_rules.yaml"], env=env)
+    assert shown.output == GOOD.replace(RULE, "From the CLI")
+
+    (tmp_path / "bad.yaml").write_text(MALFORMED)
+    refused = cli.invoke(app, ["rules", "upload", str(tmp_path / "bad.yaml")], env=env)
+    assert refused.exit_code == 2
+    assert "bad.yaml:1:3: LOAD_ERR_COMPILE_CONDITION" in refused.output
+    assert "Traceback" not in refused.output
+    assert cli.invoke(app, ["rules", "delete", "cli_rules.yaml"], env=env).exit_code == 0

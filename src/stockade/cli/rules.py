@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from stockade.cli.configured import ConfigFile, command_config
+from stockade.cli.rules_remote import add_commands
 
 if TYPE_CHECKING:  # the rule engine is imported when a command runs: keeps start-up fast
     from stockade.agent.aggregate import AlertAggregator
@@ -393,10 +394,14 @@ def watch_outputs(settings: StockadeConfig, alerts: Path | None) -> AlertOutputs
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the top-level app."""
-    rules = typer.Typer(help="Falco-compatible rules: validate, list fields, explain, test.")
+    rules = typer.Typer(
+        help="Falco-compatible rules: validate, list fields, explain, test; the platform's "
+        "custom rules (list, files, show, upload, delete, enable, disable, agents)."
+    )
     rules.command("validate")(validate)
     rules.command("fields")(fields)
     rules.command("explain")(explain)
     rules.command("test")(test)
+    add_commands(rules)  # the platform's custom rules, through its API
     app.add_typer(rules, name="rules")
     app.command("watch")(watch)
