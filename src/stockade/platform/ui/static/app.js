@@ -14,6 +14,7 @@ const MENU = [
   ["hosts", "/hosts.html", "Hosts"],
   ["baseline", "/baseline.html", "Baseline"],
   ["hunt", "/hunt.html", "Hunt"],
+  ["rules", "/rules.html", "Rules"],
   ["profiles", "/profiles.html", "Profiles"],
   ["images", "/images.html", "Images"],
   ["users", "/users.html", "Users"],
