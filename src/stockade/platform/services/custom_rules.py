@@ -55,6 +55,17 @@ class EffectiveRules:
     toggles: dict[str, bool]
 
 
+def _text_problem(name: str, content: str) -> str | None:
+    """Why `content` cannot be stored as text (every store keeps UTF-8 without NUL)."""
+    try:
+        content.encode("utf-8")
+    except UnicodeEncodeError as e:
+        return f"{name}: the content is not valid text (character {e.start}: {e.reason})"
+    if "\x00" in content:
+        return f"{name}: the content holds a NUL character (at {content.index(chr(0))})"
+    return None
+
+
 class RuleService:
     """Custom rule files and switches: checked, versioned, bundled for agents."""
 
@@ -86,7 +97,7 @@ class RuleService:
 
     async def put(self, name: str, content: str, username: str) -> int:
         """Check and store a file's next version; its number. RulesRefused when it fails."""
-        problem = check_file_name(name)
+        problem = check_file_name(name) or _text_problem(name, content)
         if problem is not None:
             raise RulesRefused(problem)
         return await self._runner.write(self._put, name, content, username)
