@@ -1,6 +1,12 @@
 """A response policy on the whole agent (real eBPF sensor, real podman container, real
-platform): a Critical reverse-shell alert kills the container before the shell answers
-the attacker's second command, and the audit trail says which policy, alert and rule."""
+platform): a Critical reverse-shell alert kills the container, and the audit trail says
+which policy, alert and rule.
+
+What it proves of "before the shell answers the second command" is weaker than the words:
+the second command takes the shell 5 s to answer, and the kill must land within those.
+A second command answered at once is not stopped reliably: the kill lands 0.1 s (idle
+host) to over 1 s (a busy host, the agent's pipeline behind the host's event backlog)
+after the exec (docs/response.md, "Limits")."""
 
 from __future__ import annotations
 
@@ -74,7 +80,8 @@ def test_policy_kills_a_reverse_shell_before_its_second_answer(
             with conn:
                 conn.sendall(b"echo first-$((6*7))\n")
                 _read_until(conn, b"first-42", 30)  # answered, or killed already
-                # the operator's second command, which takes the shell a moment to answer
+                # the operator's second command, which takes the shell 5 s to answer: an
+                # instant one is often answered before the kill lands (see the docstring)
                 with contextlib.suppress(OSError):
                     conn.sendall(b"sleep 5; echo second-$((6*7))\n")
                 answer = _read_until(conn, b"second-42", 30)
