@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import logging
+import threading
 from pathlib import Path
 
 import pytest
 
-from stockade.outputs.base import OutputContext
+from stockade.outputs.base import DeliveryError, OutputContext
 from stockade.outputs.delivery import QueuedOutput
 from stockade.outputs.queue import DiskQueue
 from tests.outputs.alerts import alerts, fast_retry
+from tests.support.polling import poll_until
 
 
 def test_queue_keeps_order_and_survives_reopening(tmp_path: Path) -> None:
@@ -40,6 +42,9 @@ class _Down:
     def send(self, bodies: list[bytes]) -> None:
         raise OSError("connection refused")
 
+    def pending(self) -> int:
+        return 0
+
     def reset(self) -> None:
         return
 
@@ -65,3 +70,50 @@ def test_a_full_queue_refuses_new_alerts_counted_and_logged(
         )
     finally:
         output.close()
+
+
+class _Lagging:
+    """A stream transport whose receiver confirms only what the test lets through, then
+    breaks once: what was sent and not confirmed must be sent again, in order."""
+
+    def __init__(self) -> None:
+        self.sent: list[bytes] = []  # every body written, resends included
+        self.unconfirmed = 0
+        self.confirm = threading.Event()
+        self.broken = threading.Event()
+
+    def send(self, bodies: list[bytes]) -> None:
+        self.sent.extend(bodies)
+        self.unconfirmed += len(bodies)
+
+    def pending(self) -> int:
+        if self.broken.is_set():
+            self.broken.clear()
+            raise DeliveryError("connection reset", 2)  # two more did arrive first
+        if self.confirm.is_set():
+            self.unconfirmed = 0
+        return self.unconfirmed
+
+    def reset(self) -> None:
+        self.unconfirmed = 0
+
+    def close(self) -> None:
+        return
+
+
+def test_alerts_leave_the_queue_only_once_confirmed(tmp_path: Path) -> None:
+    transport = _Lagging()
+    encode = lambda a: a.uuid[-3:].encode()  # noqa: E731
+    output = QueuedOutput("test", OutputContext(fast_retry(tmp_path), tmp_path), encode, transport)
+    try:
+        output.emit(alerts(5))
+        poll_until(lambda: len(transport.sent) == 5, 5, "5 alerts written")
+        assert (output.stats().queued, output.stats().sent) == (5, 0)  # written, unconfirmed
+        transport.broken.set()  # the connection breaks: 2 of the 5 were confirmed
+        poll_until(lambda: len(transport.sent) == 8, 5, "the 3 unconfirmed written again")
+        transport.confirm.set()
+        poll_until(lambda: output.stats().queued == 0, 5, "every alert confirmed")
+    finally:
+        output.close()
+    assert [int(b) for b in transport.sent] == [1, 2, 3, 4, 5, 3, 4, 5]
+    assert output.stats().sent == 5

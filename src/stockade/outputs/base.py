@@ -18,7 +18,7 @@ class OutputError(StockadeError):
 
 
 class DeliveryError(OutputError):
-    """A send failed; the first `delivered` payloads of the batch did arrive."""
+    """A send failed; the first `delivered` of the payloads not yet confirmed did arrive."""
 
     def __init__(self, message: str, delivered: int = 0) -> None:
         super().__init__(message)

@@ -23,6 +23,10 @@ class FalcoHttpTransport:
         """POST each alert in order; DeliveryError says how many were acknowledged first."""
         self._client.post_each(bodies, self._headers)
 
+    def pending(self) -> int:
+        """None: a send returns only once the receiver answered."""
+        return 0
+
     def reset(self) -> None:
         """Drop the connection; the next send opens a new one."""
         self._client.reset()

@@ -49,11 +49,11 @@ class DiskQueue:
                 self._size += len(taken)
             return len(taken)
 
-    def peek(self, limit: int) -> list[tuple[int, bytes]]:
-        """The oldest `limit` rows, (id, body), without removing them."""
+    def peek(self, limit: int, after: int = 0) -> list[tuple[int, bytes]]:
+        """The oldest `limit` rows past id `after`, (id, body), without removing them."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT id, body FROM queue ORDER BY id LIMIT ?", (limit,)
+                "SELECT id, body FROM queue WHERE id > ? ORDER BY id LIMIT ?", (after, limit)
             ).fetchall()
         return [(int(i), bytes(b)) for i, b in rows]
 

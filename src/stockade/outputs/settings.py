@@ -58,7 +58,10 @@ class SyslogOutput(_Section):
     app_name: str = "stockade"
     insecure: bool = False
     ca_cert: str = ""
-    timeout: float = 10.0
+    timeout: float = 10.0  # also: seconds of no TCP acknowledgement before reconnecting
+    # after a failed TCP/TLS connection, resend this much of what the receiver's kernel had
+    # acknowledged (a receiver process may die with it unread): duplicates, not losses
+    resend_bytes: int = 4 << 20
 
 
 class SplunkHecOutput(_Section):

@@ -110,6 +110,10 @@ class HecTransport:
             time.sleep(pause)
             pause = min(pause * 2, 1.0)
 
+    def pending(self) -> int:
+        """None: a send returns only once the receiver answered."""
+        return 0
+
     def reset(self) -> None:
         """Drop the connection; the next send opens a new one."""
         self._client.reset()

@@ -1,7 +1,9 @@
 """Syslog output: RFC 5424 messages carrying CEF, over UDP, TCP or TLS (RFC 5425/6587).
 
-TCP and TLS frame each message by octet counting (`LEN SP MSG`); UDP sends one datagram
-per message and cannot know whether it arrived (its queue empties as fast as it sends).
+TCP and TLS frame each message by octet counting (`LEN SP MSG`) and count a message as
+delivered once the receiver's TCP acknowledged it (`tcp_ack.py`, which says what that
+cannot cover); UDP sends one datagram per message and cannot know whether it arrived
+(its queue empties as fast as it sends).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from stockade.outputs.base import OUTPUTS, DeliveryError, OutputContext, OutputE
 from stockade.outputs.delivery import QueuedOutput
 from stockade.outputs.falco_format import message
 from stockade.outputs.settings import SyslogOutput
+from stockade.outputs.tcp_ack import AckTracker
 from stockade.outputs.tls import client_context
 
 PROTOCOLS = ("udp", "tcp", "tls")
@@ -117,16 +120,28 @@ def octet_frame(body: bytes) -> bytes:
 
 
 class SyslogTransport:
-    """Sends syslog messages over one UDP socket or one TCP/TLS connection."""
+    """Sends syslog messages over one UDP socket or one TCP/TLS connection.
+
+    UDP cannot know what arrived. Over TCP and TLS a message is confirmed only once the
+    receiver's kernel acknowledged its bytes (`tcp_ack.AckTracker`), and after a failure
+    the last `resend_bytes` acknowledged are sent again first: a receiver process that
+    died with that much unread loses nothing, those messages arriving twice. A receiver
+    that dies with more unread than that loses the rest: syslog has no application
+    acknowledgement (RELP would be needed).
+    """
 
     def __init__(self, settings: SyslogOutput) -> None:
         if settings.protocol not in PROTOCOLS:
             choices = ", ".join(PROTOCOLS)
             raise OutputError(f"syslog_output.protocol {settings.protocol!r}: choose {choices}")
+        if settings.resend_bytes < 0:
+            raise OutputError(f"syslog_output.resend_bytes {settings.resend_bytes}: must be >= 0")
         self._settings = settings
         tls = settings.protocol == "tls"
         self._tls = client_context(settings.ca_cert, settings.insecure) if tls else None
+        self._acks = AckTracker(settings.resend_bytes, settings.timeout)
         self._sock: socket.socket | None = None
+        self._where = f"syslog {settings.protocol} {settings.host}:{settings.port}"
 
     def _connect(self) -> socket.socket:
         address = (self._settings.host, self._settings.port)
@@ -137,14 +152,30 @@ class SyslogTransport:
         sock = socket.create_connection(address, timeout=self._settings.timeout)
         if self._tls is not None:
             sock = self._tls.wrap_socket(sock, server_hostname=self._settings.host)
+        if replay := self._acks.replay():  # acknowledged before a failure, maybe never read
+            sock.sendall(replay)
+            self._acks.wrote(sock, replay, 0)
         return sock
 
     def _open(self) -> socket.socket:
-        if self._sock is not None and self._settings.protocol != "udp" and _peer_closed(self._sock):
-            self.reset()
+        if self._sock is not None and self._settings.protocol != "udp":
+            self._check_peer(self._sock)
         if self._sock is None:
             self._sock = self._connect()
         return self._sock
+
+    def _check_peer(self, sock: socket.socket) -> None:
+        """Reconnect when the receiver ended the connection; fail if alerts were unconfirmed."""
+        closed = _peer_closed(sock)
+        if closed is None:
+            return
+        self._acks.settle(sock)
+        if closed == "reset" or self._acks.waiting():
+            delivered = self._acks.broken(sock)  # the tail may have been unread: resent first
+            self._drop()
+            raise DeliveryError(f"{self._where}: the receiver {closed} the connection", delivered)
+        self._acks.closed_cleanly()  # it read everything before closing
+        self._drop()
 
     def send(self, bodies: list[bytes]) -> None:
         """Send the messages in order (one write per batch on TCP and TLS)."""
@@ -157,40 +188,56 @@ class SyslogTransport:
                     except OSError as e:
                         raise DeliveryError(f"syslog udp: {e}", sent) from e
                 return
-            sock.sendall(b"".join(octet_frame(b) for b in bodies))
+            data = b"".join(octet_frame(b) for b in bodies)
+            sock.sendall(data)
+            self._acks.wrote(sock, data, len(bodies))
         except OSError as e:  # ssl.SSLError is an OSError
-            where = f"{self._settings.host}:{self._settings.port}"
-            raise DeliveryError(f"syslog {self._settings.protocol} {where}: {e}") from e
+            delivered = self._acks.broken(self._sock)
+            self._drop()
+            raise DeliveryError(f"{self._where}: {e}", delivered) from e
+
+    def pending(self) -> int:
+        """Messages sent and not yet acknowledged by the receiver's TCP (none over UDP)."""
+        if self._sock is None or self._settings.protocol == "udp":
+            return 0
+        try:
+            return self._acks.pending(self._sock)
+        except DeliveryError as e:
+            raise DeliveryError(f"{self._where}: {e}", e.delivered) from e
 
     def reset(self) -> None:
-        """Forget the connection; the next send opens a new one."""
+        """Forget the connection (its acknowledged tail is resent on the next one)."""
+        self._acks.broken(self._sock)
+        self._drop()
+
+    def _drop(self) -> None:
         if self._sock is not None:
             self._sock.close()
             self._sock = None
 
     def close(self) -> None:
         """Close the connection."""
-        self.reset()
+        self._drop()
 
 
-def _peer_closed(sock: socket.socket) -> bool:
-    """True when the receiver closed the connection (readable with nothing to read)."""
+def _peer_closed(sock: socket.socket) -> str | None:
+    """How the receiver ended the connection ("closed", "reset"), or None while it is open."""
     readable, _, _ = select.select([sock], [], [], 0)
     if not readable:
-        return False
+        return None
     if not isinstance(sock, ssl.SSLSocket):
         try:
-            return sock.recv(1, socket.MSG_PEEK) == b""
+            return "closed" if sock.recv(1, socket.MSG_PEEK) == b"" else None
         except OSError:
-            return True
+            return "reset"
     previous = sock.gettimeout()
     sock.setblocking(False)  # TLS 1.3 session tickets also make the socket readable
     try:
-        return sock.recv(1) == b""
+        return "closed" if sock.recv(1) == b"" else None
     except ssl.SSLWantReadError:
-        return False
+        return None
     except OSError:
-        return True
+        return "reset"
     finally:
         sock.settimeout(previous)
 

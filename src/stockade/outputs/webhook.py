@@ -48,6 +48,10 @@ class WebhookTransport:
             headers[SIGNATURE_HEADER] = signature(self._secret, now, body)
         self._client.post(self._client.path, body, headers)
 
+    def pending(self) -> int:
+        """None: a send returns only once the receiver answered."""
+        return 0
+
     def reset(self) -> None:
         """Drop the connection; the next send opens a new one."""
         self._client.reset()
