@@ -3,11 +3,9 @@ once the receivers are back, each has every alert exactly once, in order (per so
 
 The four outputs (syslog over TCP, http to falcosidekick, Splunk HEC with acknowledgements,
 the signed webhook) run side by side so the suite waits out the minute once. Receivers go
-down only when what was emitted so far has arrived: syslog over TCP has no application
-acknowledgement, so what sits in the socket buffers when a receiver dies cannot be known
-to be lost (a limit of the protocol). The HTTP outputs acknowledge per request (http) or
-per batch (webhook; HEC once indexed): a request in flight at the stop could arrive twice
-(at-least-once), which this test rules out by stopping between sends.
+down only when what was emitted so far has arrived, so that exactly once can be asserted:
+alerts in transit at the stop may arrive twice (at least once), which the quick
+test_syslog_in_transit.py and test_http_in_transit.py cover.
 """
 
 from __future__ import annotations

@@ -41,6 +41,9 @@ class _Server(ThreadingHTTPServer):
         self.connections.add(conn)
         return conn, address
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Quiet: a connection cut by `stop` mid-request is what the tests do on purpose."""
+
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
@@ -81,6 +84,10 @@ class HttpReceiver:
         self._lock = threading.Lock()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
+        self._requests = 0
+        self.held = 0  # requests left unanswered since `hold_after` took effect
+        self._hold_after: int | None = None
+        self._down = threading.Event()  # set by `stop`: held requests end unanswered
 
     @property
     def url(self) -> str:
@@ -97,7 +104,22 @@ class HttpReceiver:
         """Answer one request (subclasses implement the protocol)."""
         raise NotImplementedError
 
+    def hold_after(self, requests: int) -> Self:
+        """Take `requests` more requests, then leave the next ones unanswered until `stop`:
+        the receiver dies with requests in flight (`start` serves normally again)."""
+        with self._lock:
+            self._hold_after = self._requests + requests
+        return self
+
     def _locked_route(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Answer:
+        with self._lock:
+            self._requests += 1
+            held = self._hold_after is not None and self._requests > self._hold_after
+        if held:
+            with self._lock:
+                self.held += 1
+            self._down.wait()
+            return 503, {"text": "receiver went down"}  # written to a closed connection
         with self._lock:
             status, answer = self.route(method, path, headers, body)
             if status == 400:
@@ -106,6 +128,8 @@ class HttpReceiver:
 
     def start(self) -> Self:
         """Listen and serve from a thread."""
+        self._hold_after, self.held = None, 0
+        self._down.clear()
         self._server = _Server(self.port, self._locked_route)
         self.port = self._server.server_address[1]
         if self.tls is not None:
@@ -118,6 +142,7 @@ class HttpReceiver:
         """Stop listening and drop every open connection."""
         if self._server is None:
             return
+        self._down.set()
         self._server.shutdown()
         self._server.server_close()
         for conn in list(self._server.connections):

@@ -116,6 +116,7 @@ class SyslogReceiver:
     cert: Path | None = None  # TLS: the server's certificate and key
     key: Path | None = None
     parse_every: int = 1  # parse one message in this many (a benchmark's receiver keeps up)
+    rcvbuf: int = 0  # SO_RCVBUF of its connections (0: the kernel's, autotuned)
     messages: list[SyslogMessage] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     frames: int = 0  # messages received, parsed or not
@@ -126,6 +127,8 @@ class SyslogReceiver:
         self._conns: list[socket.socket] = []
         self._listener: socket.socket | None = None
         self._running = False
+        self._reading = threading.Event()  # cleared by `hold`: data waits unread
+        self._reading.set()
 
     def start(self) -> Self:
         """Bind (the same port on a restart) and serve from background threads."""
@@ -138,7 +141,10 @@ class SyslogReceiver:
         listener.bind(("127.0.0.1", self.port))
         self.port = listener.getsockname()[1]
         if kind == socket.SOCK_STREAM:
+            if self.rcvbuf:  # inherited by the accepted connections
+                listener.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.rcvbuf)
             listener.listen(16)
+        self._reading.set()
         self._listener, self._running = listener, True
         target = self._serve_udp if self.protocol == "udp" else self._accept
         self._spawn(target)
@@ -193,7 +199,7 @@ class SyslogReceiver:
     def _read_frames(self, conn: socket.socket) -> None:
         """Octet-counted frames: `LEN SP MSG` (RFC 6587)."""
         buffer = b""
-        while True:
+        while self._reading.wait() and self._running:
             try:
                 chunk = conn.recv(262144)
             except OSError:
@@ -210,6 +216,20 @@ class SyslogReceiver:
                     break
                 self._record(buffer[space + 1 : space + 1 + length])
                 buffer = buffer[space + 1 + length :]
+
+    def hold(self) -> None:
+        """Stop reading: what arrives waits, acknowledged by the kernel, in the socket buffers."""
+        self._reading.clear()
+
+    def kill(self) -> None:
+        """Die as a process holding unread data does: its kernel resets the connections
+        and the unread data is gone."""
+        self._running = False
+        for conn in self._conns:
+            conn.close()  # no shutdown: with data unread, the kernel answers with a reset
+        self._conns.clear()
+        self._reading.set()
+        self.stop()
 
     def stop(self) -> None:
         """Close the listener and every connection (the receiver goes down)."""

@@ -8,9 +8,12 @@ cannot cover); UDP sends one datagram per message and cannot know whether it arr
 
 from __future__ import annotations
 
+import contextlib
 import select
 import socket
 import ssl
+import struct
+from collections.abc import Iterator
 
 import stockade
 from stockade.model import Alert, Priority
@@ -22,6 +25,8 @@ from stockade.outputs.tcp_ack import AckTracker
 from stockade.outputs.tls import client_context
 
 PROTOCOLS = ("udp", "tcp", "tls")
+CHUNK_BYTES = 16 << 10  # one write, and one acknowledgement check, per this much
+ABORT_LINGER = struct.pack("ii", 1, 0)  # SO_LINGER on, 0 s: close with a reset
 # Falco priority -> CEF severity (0-10)
 CEF_SEVERITY = {
     Priority.EMERGENCY: 10,
@@ -172,7 +177,7 @@ class SyslogTransport:
         self._acks.settle(sock)
         if closed == "reset" or self._acks.waiting():
             delivered = self._acks.broken(sock)  # the tail may have been unread: resent first
-            self._drop()
+            self._drop(abort=True)
             raise DeliveryError(f"{self._where}: the receiver {closed} the connection", delivered)
         self._acks.closed_cleanly()  # it read everything before closing
         self._drop()
@@ -188,12 +193,12 @@ class SyslogTransport:
                     except OSError as e:
                         raise DeliveryError(f"syslog udp: {e}", sent) from e
                 return
-            data = b"".join(octet_frame(b) for b in bodies)
-            sock.sendall(data)
-            self._acks.wrote(sock, data, len(bodies))
+            for count, data in _chunks(bodies):
+                sock.sendall(data)
+                self._acks.wrote(sock, data, count)
         except OSError as e:  # ssl.SSLError is an OSError
             delivered = self._acks.broken(self._sock)
-            self._drop()
+            self._drop(abort=True)
             raise DeliveryError(f"{self._where}: {e}", delivered) from e
 
     def pending(self) -> int:
@@ -208,16 +213,36 @@ class SyslogTransport:
     def reset(self) -> None:
         """Forget the connection (its acknowledged tail is resent on the next one)."""
         self._acks.broken(self._sock)
-        self._drop()
+        self._drop(abort=True)
 
-    def _drop(self) -> None:
+    def _drop(self, abort: bool = False) -> None:
+        """Close the connection; `abort`: with a reset, so that what it still holds unsent
+        is not delivered behind the resend on the next connection."""
         if self._sock is not None:
+            if abort and self._settings.protocol != "udp":
+                with contextlib.suppress(OSError):
+                    self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, ABORT_LINGER)
             self._sock.close()
             self._sock = None
 
     def close(self) -> None:
         """Close the connection."""
         self._drop()
+
+
+def _chunks(bodies: list[bytes]) -> Iterator[tuple[int, bytes]]:
+    """The framed messages in writes of about CHUNK_BYTES: (messages, data) each, so that
+    acknowledgements confirm part of a batch as it arrives."""
+    frames: list[bytes] = []
+    size = 0
+    for body in bodies:
+        frames.append(octet_frame(body))
+        size += len(frames[-1])
+        if size >= CHUNK_BYTES:
+            yield len(frames), b"".join(frames)
+            frames, size = [], 0
+    if frames:
+        yield len(frames), b"".join(frames)
 
 
 def _peer_closed(sock: socket.socket) -> str | None:
