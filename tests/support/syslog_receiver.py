@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import select
 import socket
 import ssl
 import threading
@@ -15,11 +16,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Self
 
+from tests.support.polling import poll_until
+
 RFC5424 = re.compile(
     r"<(?P<pri>\d{1,3})>1 (?P<timestamp>\S+) (?P<hostname>\S+) (?P<app>\S+) (?P<procid>\S+) "
     r"(?P<msgid>\S+) (?P<sd>-|(?:\[[^\]]*\])+)(?: (?P<msg>.*))?",
     re.DOTALL,
 )
+READ_CHECK_S = 0.05  # how soon a reader notices `hold`
 SO_RCVBUFFORCE = 33  # Linux's; Python's socket module does not name it
 _CEF_FIELD = r"\|((?:[^|\\]|\\.)*)"  # up to an unescaped `|`
 _CEF_HEADER = re.compile(r"(CEF:\d+)" + _CEF_FIELD * 6 + r"\|(.*)", re.DOTALL)
@@ -107,6 +111,13 @@ def parse_rfc5424(data: bytes) -> SyslogMessage:
     )
 
 
+def _readable(conn: socket.socket) -> bool:
+    """Data to read within READ_CHECK_S (TLS: also what the TLS layer holds decrypted)."""
+    if isinstance(conn, ssl.SSLSocket) and conn.pending():
+        return True
+    return bool(select.select([conn], [], [], READ_CHECK_S)[0])
+
+
 @dataclass
 class SyslogReceiver:
     """Listens on 127.0.0.1:`port` (0: any) by `protocol` (udp, tcp, tls)."""
@@ -129,6 +140,7 @@ class SyslogReceiver:
         self._running = False
         self._reading = threading.Event()  # cleared by `hold`: data waits unread
         self._reading.set()
+        self._readers = self._parked = 0  # connections read from, and those held
 
     def start(self) -> Self:
         """Bind (the same port on a restart) and serve from background threads."""
@@ -197,10 +209,24 @@ class SyslogReceiver:
             self._spawn(self._read_frames, conn)
 
     def _read_frames(self, conn: socket.socket) -> None:
+        with self._lock:
+            self._readers += 1
+        try:
+            self._read_frames_until_closed(conn)
+        finally:
+            with self._lock:
+                self._readers -= 1
+
+    def _read_frames_until_closed(self, conn: socket.socket) -> None:
         """Octet-counted frames: `LEN SP MSG` (RFC 6587)."""
         buffer = b""
-        while self._reading.wait() and self._running:
+        while self._running:
+            if not self._reading.is_set():
+                self._park()
+                continue
             try:
+                if not _readable(conn):  # `hold` is seen within READ_CHECK_S
+                    continue
                 chunk = conn.recv(262144)
             except OSError:
                 return
@@ -217,9 +243,18 @@ class SyslogReceiver:
                 self._record(buffer[space + 1 : space + 1 + length])
                 buffer = buffer[space + 1 + length :]
 
+    def _park(self) -> None:
+        with self._lock:
+            self._parked += 1
+        self._reading.wait()
+        with self._lock:
+            self._parked -= 1
+
     def hold(self) -> None:
-        """Stop reading: what arrives waits, acknowledged by the kernel, in the socket buffers."""
+        """Stop reading (returns once no connection reads any more): what arrives waits,
+        acknowledged by the kernel, in the socket buffers."""
         self._reading.clear()
+        poll_until(lambda: self._parked >= self._readers, 10, "every connection's reader held")
 
     def kill(self) -> None:
         """Die as a process holding unread data does: its kernel resets the connections
