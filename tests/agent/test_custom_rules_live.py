@@ -87,9 +87,12 @@ def test_uploaded_rule_alerts_then_stops_and_a_refused_one_keeps_the_rules(
     platform: PlatformRunner, analyst: httpx.Client, podman: Podman, busybox_image: str,
     tmp_path: Path,
 ) -> None:  # fmt: skip
-    runner = AgentRunner(
-        Agent(platform.agent_config(tmp_path / "agent", inventory=False, alert_window_s=0))
+    own = tmp_path / "own.yaml"  # the agent's own rules: execs only, so its sensor starts quickly
+    own.write_text(_rule("Agent's own rule", "stockade-never-run"))
+    config = platform.agent_config(
+        tmp_path / "agent", rules=(own,), detectors=("rules",), inventory=False, alert_window_s=0
     )
+    runner = AgentRunner(Agent(config))
     runner.start()
     try:
         agent_id = runner.agent.agent_id

@@ -36,6 +36,10 @@ from stockade.rules.ruleset import Ruleset
 MAX_RULE_FILE_BYTES = 1024 * 1024
 
 
+# the effective ruleset last compiled, by (base files, bundle sha256): at most one is kept
+_last_effective: dict[tuple[tuple[str, ...], str], Ruleset] = {}
+
+
 class RulesRefused(PlatformError):
     """A rule change cannot be taken: the message is the first error, file:line:column."""
 
@@ -166,9 +170,14 @@ class RuleService:
     async def effective(self) -> EffectiveRules:
         """The default rules with the custom ones after them, compiled as agents do."""
         bundle = await self._runner.read(self._bundle)
-        ruleset = await self._runner.read(
-            load_with_bundle, self._base, bundle.files, bundle.toggles
-        )
+        key = (tuple(str(p) for p in self._base), bundle.sha256)
+        ruleset = _last_effective.get(key)
+        if ruleset is None:  # compiled once per bundle: the console asks every few seconds
+            ruleset = await self._runner.read(
+                load_with_bundle, self._base, bundle.files, bundle.toggles
+            )
+            _last_effective.clear()
+            _last_effective[key] = ruleset
         custom = frozenset(f.name for f in bundle.files)
         return EffectiveRules(bundle.revision, bundle.sha256, ruleset, custom, bundle.toggles)
 
