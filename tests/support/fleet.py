@@ -9,6 +9,7 @@ import os
 import select
 import signal
 import sqlite3
+import ssl
 import subprocess
 import threading
 import time
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import httpx
 
 from stockade.fleet.loadgen import LoadPlan, SimulatedAgent, run_load
 from stockade.platform.backends import open_store
@@ -147,6 +149,16 @@ class Fleet:
     def ca_path(self) -> Path:
         """The platform CA's certificate file (what console clients trust)."""
         return self.root / "data" / "platform" / "pki" / "ca.crt"
+
+    def login(self, node: int) -> httpx.Client:
+        """A console client of API node `node`, logged in as admin (the caller closes it)."""
+        verify = ssl.create_default_context(cafile=str(self.ca_path))
+        client = httpx.Client(base_url=self.console_urls[node], verify=verify, timeout=30)
+        body = {"username": "admin", "password": ADMIN_PASSWORD}
+        answer = client.post("/api/v1/auth/login", json=body)
+        assert answer.status_code == 200, answer.text
+        client.headers["Authorization"] = f"Bearer {answer.json()['token']}"
+        return client
 
     @property
     def ca_pem(self) -> bytes:

@@ -58,3 +58,25 @@ async def poll_until_async(
         if time.monotonic() >= deadline:
             raise AssertionError(f"timed out after {timeout:g}s waiting for {what}")
         await asyncio.sleep(interval)
+
+
+def holds_throughout(
+    fetch: Callable[[], T],
+    accept: Callable[[T], object],
+    seconds: float,
+    what: str,
+    *,
+    interval: float = INTERVAL_S,
+) -> int:
+    """Call `fetch` for `seconds`, asserting `accept(result)` every time; returns how many
+    results held. For what must stay true across a known window (a cache's age), not a wait."""
+    deadline = time.monotonic() + seconds
+    held = 0
+    while True:
+        value = fetch()
+        if not accept(value):
+            raise AssertionError(f"{what} stopped holding after {held} checks: {value!r}"[:600])
+        held += 1
+        if time.monotonic() >= deadline:
+            return held
+        time.sleep(interval)

@@ -9,6 +9,7 @@ pays for `CREATE DATABASE`, not for the migrations.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import os
 import pwd
@@ -28,7 +29,7 @@ from tests.support.ports import free_port
 from tests.support.processes import end
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Iterator, Mapping
 
     from stockade.platform.store.postgres import PostgresStore
 
@@ -67,6 +68,18 @@ class PostgresServer:
         clone = f" TEMPLATE {template}" if template else ""
         self.sql(f"CREATE DATABASE {name}{clone}")
         return self.url(name)
+
+    @contextlib.contextmanager
+    def database_down(self, url: str) -> Iterator[None]:
+        """The database of `url` out of reach for the block, the server up for the others:
+        its connections ended and new ones refused, as a store down looks to its clients."""
+        name = url.rsplit("/", 1)[1]
+        self.sql(f"ALTER DATABASE {name} WITH ALLOW_CONNECTIONS false")
+        self.sql(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'")
+        try:
+            yield
+        finally:
+            self.sql(f"ALTER DATABASE {name} WITH ALLOW_CONNECTIONS true")
 
     def halt(self) -> None:
         """Stop the server (fast shutdown: clients are disconnected); its files stay."""

@@ -11,7 +11,7 @@ import socket
 import ssl
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -211,12 +211,13 @@ class _EmbeddedServer(uvicorn.Server):
             self.server_state.connections.discard(connection)
 
 
-async def _listen_for_signals(actions: ActionService) -> None:
-    """Hear the other API nodes' wake-ups (orders, ended actions), trying again while the
-    bus is out of reach: meanwhile an agent polling here gets an order at its next poll."""
+async def _listen_for_signals(listen: Callable[[], Awaitable[None]]) -> None:
+    """Hear the other API nodes' signals (orders, ended actions, revoked agents) through
+    `listen`, trying again while the bus is out of reach: meanwhile an agent polling here
+    gets an order at its next poll, and a revocation is seen at the next re-read."""
     while True:
         try:
-            await actions.listen()
+            await listen()
             return
         except BusError as e:
             log.warning("%s; other API nodes' wake-ups missed (retry in %g s)", e, SIGNALS_RETRY_S)
@@ -293,7 +294,7 @@ class Platform:
             runner=runner,
             accounts=AccountService(store, runner, audit, config.login_pacing),
             audit=audit,
-            agents=AgentService(store, runner, ca, validity),
+            agents=AgentService(store, runner, ca, validity, signals=signals),
             alerts=AlertService(store, runner),
             enrollment=EnrollmentService(store, runner, ca, validity),
             incidents=incidents,
@@ -409,7 +410,8 @@ class Platform:
         reporting = asyncio.create_task(
             svc.accounts.report_refusals_every(REFUSAL_REPORT_S), name="stockade-refusals"
         )
-        background.append(asyncio.create_task(_listen_for_signals(svc.actions)))
+        background.append(asyncio.create_task(_listen_for_signals(svc.actions.listen)))
+        background.append(asyncio.create_task(_listen_for_signals(svc.agents.listen)))
         try:
             await self._wait_started(started, tasks)
             if ready is not None:

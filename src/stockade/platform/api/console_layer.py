@@ -7,11 +7,16 @@ flood multiplies (and the agent port shares the event loop).
 
 from __future__ import annotations
 
+import logging
+
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from stockade.platform.api.deps import SAFE_METHODS, USER_STATE
 from stockade.platform.services.audit import AuditService
+from stockade.platform.store import StoreError
+
+log = logging.getLogger(__name__)
 
 CONSOLE_CSP = "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 _OWN_ASSETS_ONLY = {"Content-Security-Policy": CONSOLE_CSP, "X-Content-Type-Options": "nosniff"}
@@ -42,7 +47,7 @@ class ConsoleLayer:
                     username = scope.get("state", {}).get(USER_STATE, "")
                     client = scope.get("client")
                     source = client[0] if client else ""
-                    await self._audit.record(username, method, path, status, source)
+                    await self._record(username, method, path, status, source)
                 if headed:
                     message["headers"] = list(message.get("headers", []))
                     headers = MutableHeaders(scope=message)
@@ -51,3 +56,13 @@ class ConsoleLayer:
             await send(message)
 
         await self._app(scope, receive, answer)
+
+    async def _record(
+        self, username: str, method: str, path: str, status: int, source: str
+    ) -> None:
+        """Audit one call; with the store down the answer still leaves (the call itself
+        could not change the store either), and the entry missed is logged instead."""
+        try:
+            await self._audit.record(username, method, path, status, source)
+        except StoreError as e:
+            log.error("audit entry lost (%s %s %s by %r): %s", method, path, status, username, e)

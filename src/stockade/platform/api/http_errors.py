@@ -1,6 +1,7 @@
 """Every error of the HTTP APIs has one documented shape: {"detail": "one-line reason"}.
 
-Request validation errors are turned from FastAPI's list of problems into one line, a wrong
+Request validation errors are turned from FastAPI's list of problems into one line, a store
+that cannot be reached into 503 (never a 500), a wrong
 method on a known path is 405 with `Allow` (the console's static files would otherwise answer
 404 for every path under /api/), and an unknown path under /api/ is 404.
 """
@@ -15,6 +16,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.routing import Match, Mount
 from starlette.types import Scope
+
+from stockade.platform.store import StoreError
 
 ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"]
 
@@ -75,6 +78,16 @@ def validation_detail(exc: RequestValidationError) -> str:
     return "; ".join(parts) or "invalid request"
 
 
+async def _store_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    """503 for a call the store could not answer (down, restarting): the call's writes
+    are one transaction each, so nothing of it is done; the client retries later."""
+    del request
+    return JSONResponse(
+        {"detail": f"the store cannot be reached now; nothing was changed, retry later: {exc}"},
+        status_code=503,
+    )
+
+
 async def _validation_failed(request: Request, exc: Exception) -> JSONResponse:
     del request
     assert isinstance(exc, RequestValidationError)
@@ -101,6 +114,7 @@ def install(app: FastAPI, prefix: str = "/api") -> None:
     Call after every router is included and before any catch-all mount.
     """
     app.add_exception_handler(RequestValidationError, _validation_failed)
+    app.add_exception_handler(StoreError, _store_unavailable)
 
     async def unmatched(request: Request) -> JSONResponse:
         path = request.url.path

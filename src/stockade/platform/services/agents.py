@@ -3,12 +3,16 @@
 A certificate's CN names the agent; the agent's record (written at enrollment) binds it to
 one host. Each check reads that record again once it is `max_age_s` old, so a revocation
 made anywhere (another API node, `stockade agent revoke` on the database) is refused on
-every listener within that time; a revocation made through this process at once.
+every listener within that time; a revocation made through an API node at once on every
+node that hears its signal (the bus's fan-out), which drops its copy of the record.
+While the store is down, the last copy stands: an agent known to be revoked stays refused,
+and one whose copy was dropped by a signal cannot be identified (503) until the store is back.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,12 +20,16 @@ from dataclasses import dataclass
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
+from stockade.platform.bus import BusError
+from stockade.platform.bus.signals import LocalSignals, Signals
 from stockade.platform.errors import PlatformError
 from stockade.platform.pki import CertificateAuthority, common_name, fingerprint
 from stockade.platform.store import AgentRecord, Store, StoreError
 from stockade.platform.store.runner import StoreRunner
 
+log = logging.getLogger(__name__)
 RECHECK_AFTER_S = 2.0  # revocation reaches every listener within this (+ one request)
+REVOKED = "agent-revoked"  # signal: an agent (key) was revoked; drop the copy of its record
 
 
 class AgentRefused(PlatformError):
@@ -53,6 +61,7 @@ class AgentService:
         cert_validity: dt.timedelta,
         max_age_s: float = RECHECK_AFTER_S,
         clock: Callable[[], float] = time.monotonic,
+        signals: Signals | None = None,
     ) -> None:
         self._store = store
         self._runner = runner
@@ -60,7 +69,15 @@ class AgentService:
         self._validity = cert_validity
         self._max_age_s = max_age_s
         self._clock = clock
+        self._signals = signals or LocalSignals()
         self._known: dict[str, tuple[float, AgentRecord | None]] = {}
+
+    async def listen(self) -> None:
+        """Hear the other nodes' revocations from now on; BusError when the bus is out of reach."""
+        await self._signals.listen(REVOKED, self._forget)
+
+    def _forget(self, agent_id: str) -> None:
+        self._known.pop(agent_id, None)
 
     @property
     def ca_pem(self) -> str:
@@ -98,7 +115,12 @@ class AgentService:
     async def revoke(self, agent_id: str) -> bool:
         """Refuse the agent's certificates from now on; False when it is not enrolled."""
         done = await self._runner.write(self._store.revoke_agent, agent_id, time.time_ns())
-        self._known.pop(agent_id, None)
+        self._forget(agent_id)
+        if done:
+            try:  # a lost signal only leaves the other nodes to their next re-read
+                await self._signals.signal(REVOKED, agent_id)
+            except BusError as e:
+                log.warning("cannot tell the other API nodes of revoked agent %s: %s", agent_id, e)
         return done
 
     def _renew(self, agent: AgentIdentity, csr_pem: str) -> str:
