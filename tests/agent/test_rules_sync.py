@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from stockade.agent.detection import event_types_needed, fd_kinds_needed
 from stockade.agent.enroll import Credentials
-from stockade.agent.rules_sync import STATE_FILE, RulesSync, restore_bundle
+from stockade.agent.rules_sync import STATE_FILE, RulesSync, refusal, restore_bundle
 from stockade.detect.rules import RulesDetector
-from stockade.rules.custom import RuleBundle, RuleFileText
+from stockade.rules.custom import RuleBundle, RuleFileText, load_with_bundle
 
 OWN = """- rule: Own rule
   desc: the agent's own file
@@ -101,3 +102,37 @@ def test_switches_apply_and_the_kept_bundle_loads_at_the_next_start(
     assert (
         restore_bundle(RulesDetector.from_paths([own_rules]), [own_rules], tmp_path).revision == 0
     )
+
+
+def test_a_rule_on_descriptors_the_sensor_drops_is_refused(tmp_path: Path) -> None:
+    own = tmp_path / "own.yaml"  # the agent started watching writes to unix sockets only
+    own.write_text(
+        OWN.replace(
+            "evt.type = execve and proc.name = own-tool", "evt.type = write and fd.typechar = u"
+        )
+    )
+    detector = RulesDetector.from_paths([own])
+    types = event_types_needed([detector])
+    kept = fd_kinds_needed([detector], types)
+    assert kept["write"] == frozenset({"u"})
+    files = RuleFileText(
+        "files.yaml",
+        OWN.replace("Own rule", "File writes").replace(
+            "evt.type = execve and proc.name = own-tool", "evt.type = write and fd.typechar = f"
+        ),
+    )
+    sockets = RuleFileText(
+        "sockets.yaml",
+        OWN.replace("Own rule", "Socket writes").replace(
+            "evt.type = execve and proc.name = own-tool",
+            "evt.type = write and fd.typechar = u and proc.name = x",
+        ),
+    )
+    for custom, error in (
+        (files, "files.yaml:1:3: rule 'File writes' needs write events on descriptor"),
+        (sockets, ""),
+    ):
+        bundle = RuleBundle(revision=1, sha256="d", files=[custom])
+        ruleset = load_with_bundle([own], bundle.files, {})
+        assert refusal(ruleset, bundle, types, kept).startswith(error)
+        assert bool(error) == bool(refusal(ruleset, bundle, types, kept))

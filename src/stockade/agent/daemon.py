@@ -125,6 +125,7 @@ class Agent:
         )
         self.rules_sync: RulesSync | None = None
         self._captured: frozenset[str] = frozenset()  # event types the sensor started with
+        self._fd_kinds: dict[str, frozenset[str]] = {}  # descriptor kinds it keeps, by type
         self._custom_rules = self._restore_custom_rules()  # before the sensor is chosen
         release_free_pages()  # what compiling the rules left behind
         self.dropped_full = 0  # events refused by a full spool
@@ -165,10 +166,11 @@ class Agent:
     def _choose_source(self) -> SensorChoice:
         try:
             types = self._captured = event_types_needed(self.detectors)
+            self._fd_kinds = fd_kinds_needed(self.detectors, types)
             return choose_source(
                 self.config.sources,
                 event_types=types,
-                fd_kinds=fd_kinds_needed(self.detectors, types),
+                fd_kinds=self._fd_kinds,
                 configure=self._configure_source,
             )
         except SensorError as e:
@@ -402,8 +404,9 @@ class Agent:
         base = list(self.config.rules) or default_rule_paths()
         state_dir, loaded = self.config.state_dir, self._custom_rules
         sync = RulesSync(
-            self.config.server_url, creds, detector, base, state_dir, self._captured, loaded
-        )
+            self.config.server_url, creds, detector, base, state_dir, self._captured, loaded,
+            fd_kinds=self._fd_kinds,
+        )  # fmt: skip
         return sync.start()
 
     def _fim_alerts(self, spool: Spool, alerts: list[Alert]) -> None:

@@ -5,11 +5,12 @@ Every `SYNC_S` one thread asks the platform for the custom rules bundle
 agent's own rule files first (the same loader the agent started with) and swapped into the
 rules detector in one reference assignment: the pipeline keeps judging events throughout,
 each under the old or the new rules whole. A bundle with load errors, or with a rule
-needing an event type the sensor was not started with (it could never match until a
-restart attaches it), is refused: the agent keeps its rules and says why
-(`POST /api/v1/agent/rules`), as it reports each load. The last loaded bundle is kept in
-the state dir and loaded at start, before the sensor is chosen, so its event types are
-attached and the agent judges by it before the platform answers.
+needing an event type the sensor was not started with, or I/O on descriptor kinds its
+filter drops (it could never match until a restart attaches them), is refused: the
+agent keeps its rules and says why (`POST /api/v1/agent/rules`), as it reports each load.
+The last loaded bundle is kept in the state dir and loaded at start, before the sensor is
+chosen, so its event types are attached and the agent judges by it before the platform
+answers.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-from collections.abc import Sequence, Set
+from collections.abc import Mapping, Sequence, Set
 from pathlib import Path
 
 import httpx
@@ -32,6 +33,7 @@ from stockade.rules.custom import (
     bundle_errors,
     load_with_bundle,
 )
+from stockade.rules.fdkinds import fd_kinds_for
 from stockade.rules.ruleset import Ruleset
 from stockade.sensor.fallback import capturable
 
@@ -47,9 +49,15 @@ def rules_detector(detectors: Sequence[Detector]) -> RulesDetector | None:
     return next((d for d in detectors if isinstance(d, RulesDetector)), None)
 
 
-def refusal(ruleset: Ruleset, bundle: RuleBundle, captured: Set[str]) -> str:
+def refusal(
+    ruleset: Ruleset,
+    bundle: RuleBundle,
+    captured: Set[str],
+    fd_kinds: Mapping[str, frozenset[str]] | None = None,
+) -> str:
     """Why the agent cannot run `bundle` (its first load error, or a rule its sensor
-    cannot feed); "" when it can."""
+    cannot feed: an event type not attached, or descriptor kinds the kernel drops for a
+    type (`fd_kinds`, the sensor's filter)); "" when it can."""
     errors = bundle_errors(ruleset, bundle.files)
     if errors:
         return str(errors[0])
@@ -59,13 +67,21 @@ def refusal(ruleset: Ruleset, bundle: RuleBundle, captured: Set[str]) -> str:
             continue
         if rule.file not in own and rule.name not in bundle.toggles:
             continue  # the agent's own rules were attached at start
+        where = f"{rule.file}:{rule.line}:{rule.column}: rule '{rule.name}' needs"
         missing = sorted(capturable(rule.event_types) - captured)
         if missing:
             return (
-                f"{rule.file}:{rule.line}:{rule.column}: rule '{rule.name}' needs event "
-                f"type(s) {', '.join(missing)} that this agent's sensor was not started "
-                "with; restart the agent to attach them"
+                f"{where} event type(s) {', '.join(missing)} that this agent's sensor was "
+                "not started with; restart the agent to attach them"
             )
+        for event_type in sorted(rule.event_types & set(fd_kinds or {})):
+            kinds = fd_kinds_for(rule.tree, event_type)
+            kept = (fd_kinds or {})[event_type]
+            if kinds is None or not kinds <= kept:
+                return (
+                    f"{where} {event_type} events on descriptor kinds the sensor drops "
+                    f"(it keeps {', '.join(sorted(kept)) or 'none'}); restart the agent"
+                )
     return ""
 
 
@@ -103,6 +119,7 @@ class RulesSync:
         captured: Set[str],
         loaded: RuleBundle | None = None,
         interval_s: float = SYNC_S,
+        fd_kinds: Mapping[str, frozenset[str]] | None = None,
     ) -> None:
         self._url = server_url.rstrip("/")
         self._credentials = credentials
@@ -110,6 +127,7 @@ class RulesSync:
         self._base = list(base)
         self._state_dir = state_dir
         self._captured = frozenset(captured)
+        self._fd_kinds = dict(fd_kinds or {})  # the sensor's I/O filter (iofilter.py)
         self.loaded = loaded or RuleBundle()  # the bundle the detector runs now
         self.revision = -1  # the newest revision seen (loaded or refused)
         self._unsent: RuleLoadReport | None = None
@@ -163,7 +181,7 @@ class RulesSync:
             rules = enabled_rules(self._detector.ruleset)
             return RuleLoadReport(bundle.revision, bundle.sha256, rules=rules)
         ruleset = load_with_bundle(self._base, bundle.files, bundle.toggles)
-        problem = refusal(ruleset, bundle, self._captured)
+        problem = refusal(ruleset, bundle, self._captured, self._fd_kinds)
         if problem:
             log.error("rules: custom rules revision %d refused: %s", bundle.revision, problem)
             rules = enabled_rules(self._detector.ruleset)
