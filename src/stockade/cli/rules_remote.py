@@ -3,7 +3,8 @@ custom rules through its user API (`/api/v1/rules`), with a user's token.
 
 The platform is `--url` (STOCKADE_URL), the token `--token` (STOCKADE_TOKEN: an API token
 or a login's), and `--ca` (STOCKADE_CA) the CA file the console's certificate is checked
-against (the platform's own CA, `ca.crt` in its data dir; else the system's trust store).
+against: by default the platform's own CA where it runs on this machine (`pki/ca.crt` in the
+default data dir), else the system's trust store.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from stockade.cli.datadir import platform_dir
 from stockade.errors import StockadeError, UsageError
 
 if TYPE_CHECKING:  # imported when a command runs: keeps `stockade --help` fast
@@ -39,12 +41,22 @@ class PlatformUnreachable(StockadeError):
     """The platform's API cannot be reached."""
 
 
+def _local_ca() -> Path | None:
+    """The CA of a platform whose data is in the default data dir, if there is one."""
+    try:
+        found = platform_dir(None) / "pki" / "ca.crt"
+    except UsageError:
+        return None
+    return found if found.is_file() else None
+
+
 def _client(url: str, token: str, ca: Path | None) -> httpx.Client:
     import httpx
 
     if not token:
         raise UsageError("--token (or STOCKADE_TOKEN): a user's API token is needed")
     verify: ssl.SSLContext | bool = True
+    ca = ca or _local_ca()
     if ca is not None:
         try:
             verify = ssl.create_default_context(cafile=str(ca))
