@@ -19,7 +19,12 @@ from stockade.model.entities import Container
 from stockade.model.events import Event
 from stockade.model.wire import Batch
 from stockade.platform.messages import IngestBatch
-from stockade.platform.store import AgentRecord, sqlite_alert_pages, sqlite_alert_words
+from stockade.platform.store import (
+    AgentRecord,
+    sqlite_alert_pages,
+    sqlite_alert_words,
+    sqlite_budget,
+)
 from stockade.platform.store.alert_console import (
     AlertFilter,
     AlertPageQuery,
@@ -287,19 +292,25 @@ def test_each_way_of_matching_words_gives_the_same_answer(
 
 
 @pytest.mark.parametrize(
-    ("few", "share", "plan"),
+    ("few", "share", "plan", "counted"),
     [
-        (1_000, 0.2, WordPlan.READ),  # 19 of 37 alerts: fewer than 1,000
-        (2, 0.9, WordPlan.LISTED),  # 19 of 37: at least 2, short of 90 %
-        (2, 0.5, WordPlan.TESTED),  # 19 of 37: at least half
+        (1_000, 0.2, WordPlan.READ, 19),  # 19 of 37 alerts: fewer than 1,000
+        (2, 0.9, WordPlan.LISTED, 19),  # 19 of 37: at least 2, short of 90 %
+        (2, 0.5, WordPlan.TESTED, 18),  # 19 of 37: at least half (counted up to there)
     ],
 )
 def test_how_words_are_matched_follows_how_many_alerts_they_match(
-    store: SqliteStore, monkeypatch: pytest.MonkeyPatch, few: int, share: float, plan: WordPlan
+    store: SqliteStore,
+    monkeypatch: pytest.MonkeyPatch,
+    few: int,
+    share: float,
+    plan: WordPlan,
+    counted: int,
 ) -> None:
     monkeypatch.setattr(sqlite_alert_words, "FEW_MATCHES", few)
     monkeypatch.setattr(sqlite_alert_words, "COMMON_SHARE", share)
-    assert sqlite_alert_words.word_plan(store._conn(), text_match("", ("host",))) is plan
+    words = sqlite_alert_words.word_plan(store._conn(), text_match("", ("host",)))
+    assert (words.plan, words.matches) == (plan, counted)
 
 
 def test_alerts_stored_before_the_console_get_its_columns(
@@ -394,3 +405,29 @@ def test_a_walk_is_tried_only_when_the_filters_match_many(
         conn.set_trace_callback(None)
     assert len(page.alerts) == 13
     assert any("+a.container_id" in s for s in statements) is walked
+
+
+@pytest.mark.parametrize(("steps", "read"), [(0, False), (1, True)], ids=["walked", "read"])
+def test_a_listed_walk_past_its_steps_reads_the_matches_instead(
+    store: SqliteStore, monkeypatch: pytest.MonkeyPatch, steps: int, read: bool
+) -> None:
+    monkeypatch.setattr(sqlite_alert_words, "FEW_MATCHES", 2)  # "host": 19 matches, listed
+    monkeypatch.setattr(sqlite_alert_words, "COMMON_SHARE", 0.9)
+    monkeypatch.setattr(sqlite_alert_words, "STEPS_PER_ROW_READ", steps)
+    monkeypatch.setattr(sqlite_budget, "PROGRESS_EVERY_OPS", 1)  # stop at the first look
+    conn = store._conn()
+    assert isinstance(conn, sqlite3.Connection)
+    statements: list[str] = []
+    conn.set_trace_callback(statements.append)
+    try:
+        page = store.page_alerts(AlertPageQuery(AlertFilter(tags=("host",)), AlertSort.RULE))
+    finally:
+        conn.set_trace_callback(None)
+    assert [a.stored.alert.seq for a in page.alerts] == [
+        a.stored.alert.seq
+        for a in _all_pages(
+            store, AlertPageQuery(AlertFilter(tags=("host",)), AlertSort.RULE, limit=50)
+        )
+    ]
+    assert len(page.alerts) == 19
+    assert any(" a.id IN (SELECT rowid" in s for s in statements) is read

@@ -8,6 +8,7 @@ group and the groups after it, each ordered and limited, merged.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import partial
 from typing import Any
 
@@ -27,7 +28,13 @@ from stockade.platform.store.alert_console import (
 from stockade.platform.store.base import ContainerRecord, QueryTimeout, StoredAlert
 from stockade.platform.store.dialect import alert_text_vector, text_query
 from stockade.platform.store.sql import Connection, is_sqlite
-from stockade.platform.store.sqlite_alert_words import WordPlan, match_term, text_match, word_plan
+from stockade.platform.store.sqlite_alert_words import (
+    WordPlan,
+    match_term,
+    text_match,
+    walk_steps,
+    word_plan,
+)
 from stockade.platform.store.sqlite_budget import within
 from stockade.platform.store.sqlite_queries import container_ids, host_terms
 
@@ -70,7 +77,7 @@ class Conditions:
             if query := text_query(f.text or ""):
                 self.add(f"{alert_text_vector('a.')} @@ to_tsquery('simple', ?)", query)
         elif match := text_match(f.text or "", f.tags):  # the tags' words: a first cut
-            self.add(match_term(words or word_plan(conn, match), walk), match)
+            self.add(match_term(words or word_plan(conn, match).plan, walk), match)
         for tag in f.tags:  # exact: the words of `a-b` also match the tag `a_b`
             self.add("instr(a.tags, ?) > 0", f",{tag},")
 
@@ -170,27 +177,34 @@ def page_alerts(conn: Connection, q: AlertPageQuery) -> AlertPage:
     words = None
     if is_sqlite(conn) and (match := text_match(f.text or "", f.tags)):
         words = within(conn, q.budget_s, partial(word_plan, conn, match))
-    tries: list[tuple[bool, WordPlan | None]] = []
+    plan = words.plan if words else None
+    tries: list[tuple[bool, WordPlan | None, int]] = []  # walk, plan, VM steps (0: any)
     indexed = AlertFilter(since=f.since, until=f.until, tags=f.tags, text=f.text)
     if f != indexed and (q.sort is not AlertSort.TIME or f.min_priority is not None):
-        if not _few_rows(conn, q, words):
-            tries.append((True, words))
-    elif words is WordPlan.TESTED:  # a common word may be rare early in this order
-        tries.append((False, words))
-    for walk, plan in tries:
+        if not _few_rows(conn, q):
+            tries.append((True, plan, 0))
+    elif plan is WordPlan.TESTED:  # a common word may be rare early in this order
+        tries.append((False, plan, 0))
+    elif words and plan is WordPlan.LISTED and walk_steps(words):
+        tries.append((False, plan, walk_steps(words)))  # the matches may come late in it
+        plan = WordPlan.READ
+    if plan is WordPlan.TESTED:  # not quick within the walk's budget: list the matches
+        plan = WordPlan.LISTED
+    for walk, tried, steps in tries:
         try:
-            return within(conn, min(WALK_S, q.budget_s), partial(read_page, conn, q, walk, plan))
+            run = partial(read_page, conn, q, walk, tried)
+            return within(conn, min(WALK_S, q.budget_s), run, steps)
         except QueryTimeout:
             pass
-    last = WordPlan.LISTED if words is WordPlan.TESTED else words
-    return within(conn, q.budget_s, partial(read_page, conn, q, False, last))
+    return within(conn, q.budget_s, partial(read_page, conn, q, False, plan))
 
 
-def _few_rows(conn: Connection, q: AlertPageQuery, words: WordPlan | None) -> bool:
+def _few_rows(conn: Connection, q: AlertPageQuery) -> bool:
     """Whether the filters match fewer than FEW_ROWS alerts: then reading and sorting them
     is quick, where a walk would pass many rows for each it keeps. Counted on the filters'
-    indexes up to FEW_ROWS, within the walk's budget (False past it)."""
-    where = Conditions(conn, q.filter, False, words)
+    indexes up to FEW_ROWS, within the walk's budget (False past it); words and tags left
+    out (counted apart), so the count is at most what the page's filter matches."""
+    where = Conditions(conn, replace(q.filter, text=None, tags=()))
 
     def count() -> int:
         total = 0

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import enum
 import re
+from dataclasses import dataclass
 
 from stockade.platform.store.sql import Connection
 
@@ -21,6 +22,10 @@ from stockade.platform.store.sql import Connection
 FEW_MATCHES = 2_000
 # from this share of all alerts on, testing rows in order beats listing every match
 COMMON_SHARE = 0.2
+# a listed walk takes about as many VM steps as reading and sorting this many rows would;
+# past READ_AT_MOST matches, reading them all costs more than the longest walk
+STEPS_PER_ROW_READ = 200
+READ_AT_MOST = 30_000
 _WORD = re.compile(r"\w", re.UNICODE)
 _MATCHES = "SELECT rowid FROM alerts_text WHERE alerts_text MATCH ?"
 
@@ -48,7 +53,15 @@ def _quoted(word: str) -> str:
     return '"' + word.replace('"', '""') + '"'
 
 
-def word_plan(conn: Connection, match: str) -> WordPlan:
+@dataclass(frozen=True, slots=True)
+class Words:
+    """A text match's plan, and how many alerts it matches (counted up to a cap)."""
+
+    plan: WordPlan
+    matches: int
+
+
+def word_plan(conn: Connection, match: str) -> Words:
     """The cheapest plan for `match`, from how many alerts it matches (counted up to a cap)."""
     # two subqueries: each reads one end of the key, where min(id), max(id) reads it all
     low, high = conn.execute(
@@ -60,8 +73,14 @@ def word_plan(conn: Connection, match: str) -> WordPlan:
         f"SELECT count(*) FROM ({_MATCHES} LIMIT ?)", (match, common)
     ).fetchone()[0]
     if counted < FEW_MATCHES:
-        return WordPlan.READ
-    return WordPlan.TESTED if counted >= common else WordPlan.LISTED
+        return Words(WordPlan.READ, counted)
+    return Words(WordPlan.TESTED if counted >= common else WordPlan.LISTED, counted)
+
+
+def walk_steps(words: Words) -> int:
+    """SQLite VM steps a listed walk may take before reading the matches instead is quicker
+    (0: always walk on): the walk ends early unless the matches come late in its order."""
+    return words.matches * STEPS_PER_ROW_READ if words.matches < READ_AT_MOST else 0
 
 
 def match_term(plan: WordPlan, walk: bool) -> str:

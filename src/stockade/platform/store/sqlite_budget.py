@@ -15,13 +15,21 @@ T = TypeVar("T")
 PROGRESS_EVERY_OPS = 10_000  # SQLite VM steps between two looks at a query's clock
 
 
-def within(conn: Connection, budget_s: float, run: Callable[[], T]) -> T:
-    """Run `run` on `conn`, interrupting its statements once `budget_s` has passed."""
+def within(conn: Connection, budget_s: float, run: Callable[[], T], max_steps: int = 0) -> T:
+    """Run `run` on `conn`, interrupting its statements once `budget_s` has passed or, on
+    SQLite with `max_steps`, once they ran about that many VM steps (a bound on the work
+    itself, which other load on the machine does not shorten)."""
     if isinstance(conn, Budgeted):
         return conn.within(budget_s, run)
     assert isinstance(conn, sqlite3.Connection)
     deadline = time.monotonic() + budget_s
-    conn.set_progress_handler(lambda: time.monotonic() > deadline, PROGRESS_EVERY_OPS)
+    looks = [0, max_steps // PROGRESS_EVERY_OPS or -1]  # looks taken, looks allowed
+
+    def stop() -> bool:
+        looks[0] += 1
+        return looks[0] == looks[1] or time.monotonic() > deadline
+
+    conn.set_progress_handler(stop, PROGRESS_EVERY_OPS)
     try:
         return run()
     except sqlite3.OperationalError as e:
