@@ -3,7 +3,8 @@ whole by retention.
 
 A partition holds one UTC day of `ts` (nanoseconds), named `events_p20261207`. Each
 process remembers the partitions it made or saw; creating one is idempotent and taken
-under an advisory lock, so several processes may race to create the same day safely.
+under an advisory lock, so several processes may race to create the same day safely;
+dropping one takes the same lock and lets a day another process dropped first be.
 Another process may drop one this process remembers: the insert then fails with
 `NoPartition`, and the caller forgets what it knew and tries again.
 """
@@ -72,14 +73,31 @@ class Partitions:
         for name, start, end in listed(conn, table):
             if before_ts is not None and end > before_ts:
                 break
-            held = int(conn.execute(f"SELECT count(*) FROM {name}").fetchone()[0])
-            conn.execute(f"DROP TABLE IF EXISTS {name}")
+            held = _drop(conn, name)
             with self._lock:
                 self._known.discard((table, start))
-            rows += held
+            rows += held or 0
             if before_ts is None and held:
                 break
         return rows
+
+
+def _drop(conn: PgConnection, name: str) -> int | None:
+    """Drop a partition under the lock that creates it; the rows it held, or None when
+    another process (its retention listed the same days) dropped it first."""
+    conn.execute("BEGIN")
+    try:
+        conn.execute("SELECT pg_advisory_xact_lock(hashtext(?))", (name,))
+        held = None
+        if conn.execute("SELECT to_regclass(?)", (name,)).fetchone()[0] is not None:
+            held = int(conn.execute(f"SELECT count(*) FROM {name}").fetchone()[0])
+            conn.execute(f"DROP TABLE {name}")
+    except BaseException:
+        if not conn.broken:
+            conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+    return held
 
 
 def listed(conn: PgConnection, table: str) -> list[tuple[str, int, int]]:
