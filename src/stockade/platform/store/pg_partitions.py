@@ -107,7 +107,8 @@ def listed(conn: PgConnection, table: str) -> list[tuple[str, int, int]]:
         "JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = CAST(? AS regclass)",
         (table,),
     ).fetchall()
-    bounds = [(str(name), *_bounds(str(bound))) for name, bound in rows]
+    # a partition another process is dropping meanwhile shows with no bounds: it is gone
+    bounds = [(str(name), *_bounds(str(bound))) for name, bound in rows if bound is not None]
     return sorted(bounds, key=lambda b: b[1])
 
 
