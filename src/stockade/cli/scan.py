@@ -1,450 +1,83 @@
-"""Commands for image and filesystem scanning (sub-app `stockade scan`)."""
+"""Image and filesystem scanning (sub-app `stockade scan`), and `python -m stockade.cli.scan`.
+
+The typer commands live in `scan_commands.py`, loaded when typer asks for them
+(`register`). Run as a module, a plain command line (`scan_options.parse_plain`) is
+scanned without typer or click; any other is handed to the main app, which answers it as
+`stockade scan ...` would.
+"""
 
 from __future__ import annotations
 
-import functools
-import gc
-import inspect
+import errno
+import os
 import sys
-from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING
 
-import typer
+from stockade.cli.scan_options import COMPLETION_VARIABLE, BadValue, PlainCommand, parse_plain
+from stockade.errors import StockadeError
 
-from stockade.cli.scan_outputs import TABLE, Output, plan_outputs
-from stockade.scan.locations import DEFAULT_CACHE_DIR, DEFAULT_VULNDB_PATH
-
-if TYPE_CHECKING:  # the scanner is imported when a command runs: keeps start-up fast
-    from rich.console import Console
-
-    from stockade.model.inventory import ScanResult
-    from stockade.scan.ignore import IgnoreRule
-    from stockade.scan.options import ScanOptions
-    from stockade.scan.scanner import Progress
-    from stockade.scan.vex import VexStatement
-
-scan_app = typer.Typer(help="Scan container images and filesystems.", no_args_is_help=True)
-
-FILE_LISTING_FORMATS = ("cyclonedx", "cyclonedx-json")  # SPDX 2.3 files need a SHA-1
-KIND_LABEL = {"vulnerability": "vuln", "misconfiguration": "misconfig"}
-SEVERITY_STYLE = {  # by Severity name
-    "CRITICAL": "bold red",
-    "HIGH": "red",
-    "MEDIUM": "yellow",
-    "LOW": "cyan",
-    "UNKNOWN": "dim",
-}
-
-FormatOpt = Annotated[
-    str,
-    typer.Option(
-        "--format",
-        "-f",
-        help="table, or a report writer (json, trivy-json, sarif, cyclonedx-json, spdx-json, spdx)",
-    ),
-]
-OutputOpt = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--output",
-        "-o",
-        help="FILE (the -f format), FORMAT (to stdout) or FORMAT=FILE; repeat for several",
-    ),
-]
-SeverityOpt = Annotated[
-    str, typer.Option("--severity", help="Severities to report, e.g. HIGH,CRITICAL")
-]
-UnfixedOpt = Annotated[bool, typer.Option("--ignore-unfixed", help="Hide unfixed vulns")]
-ExitCodeOpt = Annotated[int, typer.Option("--exit-code", help="Exit code when findings remain")]
-SkipDirsOpt = Annotated[str, typer.Option("--skip-dirs", help="Directories to skip, D1,D2")]
-ScannersOpt = Annotated[str, typer.Option("--scanners", help="pkg,vuln,secret,misconfig,malware")]
-CacheDirOpt = Annotated[Path, typer.Option("--cache-dir", help="Layer cache directory")]
-NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the cache")]
-DbOpt = Annotated[Path | None, typer.Option("--db", help="Vulnerability database file")]
-YaraOpt = Annotated[Path | None, typer.Option("--yara-rules", help="Directory of YARA rules")]
-SecretConfigOpt = Annotated[
-    Path | None, typer.Option("--secret-config", help="Secret rules config (YAML)")
-]
-ListPkgsOpt = Annotated[bool, typer.Option("--list-all-pkgs", help="Table: list packages too")]
-IgnorefileOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--ignorefile",
-        help="Accepted findings (ids a line, or Trivy's YAML shape) "
-        "[default: .stockadeignore or .stockadeignore.yaml here]",
-        show_default=False,
-    ),
-]
-VexOpt = Annotated[
-    list[Path] | None,
-    typer.Option(
-        "--vex",
-        help="OpenVEX or CycloneDX VEX document: its not_affected/fixed findings are "
-        "reported as suppressed; repeat for several",
-    ),
-]
-LockfilesOpt = Annotated[
-    bool,
-    typer.Option(
-        "--lockfiles",
-        help="Image scans: list lock files' dependencies too, marked so (scan fs always does)",
-    ),
-]
-
-
-def _csv(value: str) -> list[str]:
-    return [item.strip() for item in value.split(",") if item.strip()]
-
-
-def build_options(
-    *,
-    severity: str,
-    ignore_unfixed: bool,
-    skip_dirs: str,
-    scanners: str,
-    cache_dir: Path,
-    no_cache: bool,
-    db: Path | None,
-    yara_rules: Path | None,
-    secret_config: Path | None,
-    lockfiles: bool = False,
-    package_files: bool = False,
-) -> ScanOptions:
-    """ScanOptions from command-line values; BadParameter on unknown names."""
-    from stockade.model.inventory import Severity
-    from stockade.scan.options import Scanner, ScanOptions
-
-    try:
-        chosen = frozenset(Scanner(s) for s in _csv(scanners))
-        severities = frozenset(Severity[s.upper()] for s in _csv(severity))
-    except (ValueError, KeyError) as e:
-        raise typer.BadParameter(f"unknown scanner or severity: {e}") from e
-    if db is None and Scanner.VULN in chosen:
-        db = _default_db()
-    if yara_rules is not None:
-        chosen |= {Scanner.MALWARE}
-    return ScanOptions(
-        scanners=chosen,
-        skip_dirs=tuple(_csv(skip_dirs)),
-        cache_dir=None if no_cache else cache_dir,
-        db_path=db,
-        yara_rules=yara_rules,
-        secret_config=secret_config,
-        severities=severities,
-        ignore_unfixed=ignore_unfixed,
-        lockfiles=lockfiles,
-        package_files=package_files,
-    )
-
-
-def _default_db() -> Path:
-    """The default database; UsageError when missing (a scan must not pass for want of it)."""
-    from stockade.errors import UsageError
-
-    default_db = DEFAULT_VULNDB_PATH.expanduser()
-    if not default_db.is_file():
-        raise UsageError(
-            f"vulnerability scanning needs a database and there is none at {default_db}: "
-            "run `stockade db import PATH`, pass --db FILE, or leave vulnerabilities out "
-            "with --scanners pkg,secret,misconfig"
-        )
-    return default_db
-
-
-def _no_progress(what: str, done: int, total: int) -> None:
-    del what, done, total
-
-
-@contextmanager
-def _progress() -> Iterator[Progress]:
-    if not sys.stderr.isatty():  # rich is imported only when there is a terminal to draw on
-        yield _no_progress
-        return
-    from rich.console import Console
-    from rich.progress import BarColumn, Progress, TextColumn
-
-    console = Console(stderr=True)
-    with Progress(
-        TextColumn("scanning {task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total} layers"),
-        console=console,
-        transient=True,
-        disable=not console.is_terminal,
-    ) as bar:
-        task = bar.add_task("", total=None)
-
-        def report(what: str, done: int, total: int) -> None:
-            bar.update(task, description=what, completed=done, total=total)
-
-        yield report
-
-
-def render_table(result: ScanResult, console: Console, list_packages: bool) -> None:
-    """The human report: a summary, the findings, and optionally every package."""
-    from rich.table import Table
-
-    counts = Counter(p.ecosystem.value for p in result.packages)
-    summary = ", ".join(f"{n} {eco}" for eco, n in sorted(counts.items())) or "none"
-    console.print(f"[bold]{result.target}[/bold]  os: {result.os or 'unknown'}", soft_wrap=True)
-    console.print(f"packages: {summary}; findings: {len(result.findings)}", soft_wrap=True)
-    if result.findings:
-        table = Table(show_lines=False)
-        for column in ("Kind", "ID", "Severity", "Where", "Detail"):
-            table.add_column(column, overflow="fold")
-        for f in result.findings:
-            where = f"{f.path or f.target}" + (f":{f.line}" if f.line else "")
-            if f.kind == "vulnerability":
-                where = f"{f.target} {f.installed_version} -> {f.fixed_version or '(no fix)'}"
-            sev = f"[{SEVERITY_STYLE[f.severity.name]}]{f.severity.name}[/]"
-            table.add_row(KIND_LABEL.get(f.kind, f.kind), f.id, sev, where, f.match or f.title)
-        console.print(table)
-    if list_packages and result.packages:
-        packages = Table()
-        for column in ("Ecosystem", "Name", "Version", "Path", "Layer"):
-            packages.add_column(column, overflow="fold")
-        for p in result.packages:
-            where = f"{p.path} (lock file)" if p.from_lockfile else p.path
-            packages.add_row(p.ecosystem.value, p.name, p.version, where, p.layer.diff_id[:19])
-        console.print(packages)
-    for hidden in result.suppressed:
-        f, why = hidden.finding, hidden.statement or "no reason given"
-        vex = [s for s in (hidden.status, hidden.justification) if s and s != "ignored"]
-        label = f"suppressed ({', '.join(vex)})" if vex else "suppressed"
-        console.print(
-            f"[dim]{label}: {f.id} {f.target} ({why}; {hidden.source})[/dim]", soft_wrap=True
-        )
-    for warning in result.warnings[:20]:
-        console.print(f"[dim]warning: {warning}[/dim]")
-
-
-def _emit(result: ScanResult, output: Output, list_packages: bool) -> None:
-    if output.fmt == TABLE:
-        from rich.console import Console
-
-        if output.path is None:
-            render_table(result, Console(), list_packages)
-            return
-        with output.path.open("w") as handle:
-            render_table(result, Console(file=handle, width=200), list_packages)
-        return
-    from stockade.scan.output import write
-
-    data = write(result, output.fmt)
-    if output.path is None:
-        sys.stdout.buffer.write(data)
-        sys.stdout.flush()
-    else:
-        output.path.write_bytes(data)
-
-
-def _run(
-    scan: Callable[[], ScanResult],
-    fmt: str,
-    outputs: list[str],
-    exit_code: int,
-    list_packages: bool,
-) -> None:
-    from stockade.errors import UsageError
-
-    planned = plan_outputs(fmt, outputs)  # before the scan: a typo should not cost a scan
-    result = scan()
-    for output in planned:
-        try:
-            _emit(result, output, list_packages)
-        except OSError as e:
-            if output.path is None:
-                raise  # stdout itself failed: not a mistake in the command line
-            raise UsageError(f"cannot write the report to {output.path}: {e.strerror}") from e
-    if result.findings and exit_code:
-        raise typer.Exit(exit_code)
-
-
-def _scan_options(
-    fmt: FormatOpt = TABLE,
-    output: OutputOpt = None,
-    severity: SeverityOpt = "UNKNOWN,LOW,MEDIUM,HIGH,CRITICAL",
-    ignore_unfixed: UnfixedOpt = False,
-    exit_code: ExitCodeOpt = 0,
-    skip_dirs: SkipDirsOpt = "",
-    scanners: ScannersOpt = "pkg,vuln,secret,misconfig",
-    cache_dir: CacheDirOpt = DEFAULT_CACHE_DIR,
-    no_cache: NoCacheOpt = False,
-    db: DbOpt = None,
-    yara_rules: YaraOpt = None,
-    secret_config: SecretConfigOpt = None,
-    list_all_pkgs: ListPkgsOpt = False,
-    lockfiles: LockfilesOpt = False,
-    ignorefile: IgnorefileOpt = None,
-    vex: VexOpt = None,
-) -> None:
-    """The options every scan command takes, declared once (`_scan_command` reads them)."""
-
-
-def _scan_command(
-    name: str, target: inspect.Parameter, scan: Callable[[Any, ScanOptions, Progress], ScanResult]
-) -> Callable[[Callable[..., None]], Callable[..., None]]:
-    """Register command `name`: its `target` argument, then the options of `_scan_options`.
-
-    The decorated function gives the command its help text; `scan` does the work. Typer
-    reads a command's parameters from its signature, so the shared options are written once
-    and both `scan image` and `scan fs` offer exactly the same ones.
-    """
-
-    def define(doc_holder: Callable[..., None]) -> Callable[..., None]:
-        def command(**values: Any) -> None:
-            subject = values.pop(target.name)
-            fmt, output = values.pop("fmt"), values.pop("output")
-            exit_code, list_packages = values.pop("exit_code"), values.pop("list_all_pkgs")
-            rules = _ignore_rules(values.pop("ignorefile"))
-            statements = _vex_statements(values.pop("vex") or [])  # read before the scan
-            # a CycloneDX SBOM lists each package's files with their digests: read the
-            # package databases' file lists only when one is written
-            sbom = any(o.fmt in FILE_LISTING_FORMATS for o in plan_outputs(fmt, output or []))
-            options = build_options(**values, package_files=sbom)
-
-            def run() -> ScanResult:
-                with _progress() as report:
-                    result = scan(subject, options, report)
-                if rules:
-                    from stockade.scan.ignore import apply_ignores
-
-                    apply_ignores(result, rules, datetime.now(UTC).date())
-                if statements:
-                    from stockade.scan.vex import apply_vex
-
-                    apply_vex(result, statements)
-                return result
-
-            with _collector_paused():
-                _run(run, fmt, output or [], exit_code, list_packages)
-
-        command.__signature__ = inspect.Signature([target, *_shared_options()])  # type: ignore[attr-defined]
-        command.__doc__ = doc_holder.__doc__
-        return scan_app.command(name)(command)
-
-    return define
-
-
-@functools.cache
-def _shared_options() -> tuple[inspect.Parameter, ...]:
-    """The parameters of `_scan_options`, read once for the three commands (annotations are
-    strings under `from __future__ import annotations`: evaluating them is the costly part)."""
-    return tuple(inspect.signature(_scan_options, eval_str=True).parameters.values())
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """No cyclic garbage collection while a scan runs, and what it built frozen after it.
-
-    A scan builds tens of thousands of objects (modules, listings, results) and next to
-    no cycles: the collector would walk the young ones some sixty times for nothing, and
-    Python's exit would walk every object still held once more (~30 M instructions after
-    a scan of 10k files) although the process frees them all anyway."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.freeze()
-        if enabled:
-            gc.enable()
-
-
-def _ignore_rules(ignorefile: Path | None) -> list[IgnoreRule]:
-    """The rules of --ignorefile, else of a default ignore file here; none without either."""
-    from stockade.scan.ignore import DEFAULT_IGNOREFILES, load_ignorefile
-
-    if ignorefile is None:
-        ignorefile = next((Path(n) for n in DEFAULT_IGNOREFILES if Path(n).is_file()), None)
-        if ignorefile is None:
-            return []
-    return load_ignorefile(ignorefile)
-
-
-def _vex_statements(paths: list[Path]) -> list[VexStatement]:
-    """The statements of every --vex document, in the order given (later ones win)."""
-    if not paths:
-        return []
-    from stockade.scan.vex import load_vex
-
-    return [statement for path in paths for statement in load_vex(path)]
-
-
-def _scan_image(ref: str, options: ScanOptions, report: Progress) -> ScanResult:
-    from stockade.scan.scanner import scan_image
-
-    return scan_image(ref, options, report)
-
-
-def _scan_fs(path: Path, options: ScanOptions, report: Progress) -> ScanResult:
-    from stockade.scan.errors import ScanError
-    from stockade.scan.scanner import scan_fs
-
-    if not path.is_dir():
-        raise ScanError(f"{path}: not a directory")
-    return scan_fs(path, options, report)
-
-
-def _scan_sbom(path: Path, options: ScanOptions, report: Progress) -> ScanResult:
-    from stockade.scan.scanner import scan_sbom
-
-    del report  # nothing to walk: the packages are read from one file
-    return scan_sbom(path, options)
-
-
-_IMAGE_REF = inspect.Parameter(
-    "ref",
-    inspect.Parameter.POSITIONAL_OR_KEYWORD,
-    annotation=Annotated[
-        str,
-        typer.Argument(
-            help="oci-archive:P, oci-dir:DIR (or oci:DIR), docker-archive:P, podman:NAME, "
-            "dir:P, container:ID, a path, or an image name in podman, Docker or containerd"
-        ),
-    ],
-)
-_FS_PATH = inspect.Parameter(
-    "path",
-    inspect.Parameter.POSITIONAL_OR_KEYWORD,
-    annotation=Annotated[Path, typer.Argument(help="Directory to scan")],
-)
-
-
-@_scan_command("image", _IMAGE_REF, _scan_image)
-def image_command() -> None:
-    """Scan an image: packages, vulnerabilities, secrets, misconfigurations, malware."""
-
-
-@_scan_command("fs", _FS_PATH, _scan_fs)
-def fs_command() -> None:
-    """Scan a directory tree (lock files included)."""
-
-
-_SBOM_PATH = inspect.Parameter(
-    "sbom",
-    inspect.Parameter.POSITIONAL_OR_KEYWORD,
-    annotation=Annotated[Path, typer.Argument(help="CycloneDX or SPDX JSON document")],
-)
-
-
-@_scan_command("sbom", _SBOM_PATH, _scan_sbom)
-def sbom_command() -> None:
-    """Match vulnerabilities for the packages of an existing SBOM (ours, Syft's, Trivy's)."""
+if TYPE_CHECKING:
+    import typer
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the top-level app."""
+    from stockade.cli.scan_commands import scan_app
+
     app.add_typer(scan_app, name="scan")
 
 
-if __name__ == "__main__":  # `python -m stockade.cli.scan`: the main app reports the errors
-    # this module's commands, built once: the app would otherwise import it a second time
-    sys.modules.setdefault("stockade.cli.scan", sys.modules[__name__])
+def run_with_typer(args: list[str]) -> None:
+    """`stockade scan ARGS` through the main typer app (help, errors and all)."""
     from stockade.cli.main import app
 
-    app(["scan", *sys.argv[1:]], prog_name="stockade")
+    app(["scan", *args], prog_name="stockade")
+
+
+BAD_VALUE = -1  # `run_plain`'s status for a wrong value: nothing was scanned
+
+
+def run_plain(plain: PlainCommand) -> int:
+    """Scan as the typer command would, with its error lines: the exit status, or
+    BAD_VALUE when typer must report a wrong value (with the usage)."""
+    from stockade.cli.scan_run import run_scan
+
+    subject = plain.subject if plain.command == "image" else Path(plain.subject)
+    try:
+        return run_scan(plain.command, subject, plain.values)
+    except BadValue:
+        return BAD_VALUE
+    except StockadeError as e:  # as the main app reports it (`stockade.cli.main.report`)
+        message = " ".join(line.strip() for line in str(e).splitlines())
+        sys.stderr.write(f"stockade: error: {message}\n")
+        sys.stderr.flush()
+        return e.exit_code
+
+
+def main(args: list[str]) -> None:
+    """`python -m stockade.cli.scan ARGS`: exits with the command's status."""
+    plain = parse_plain(args) if COMPLETION_VARIABLE not in os.environ else None
+    if plain is None:
+        run_with_typer(args)
+        return
+    try:
+        status = run_plain(plain)
+    except (EOFError, KeyboardInterrupt):  # as click's standalone mode ends them
+        sys.stderr.write("\nAborted!\n")
+        sys.exit(1)
+    except OSError as e:
+        if e.errno != errno.EPIPE:
+            raise
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing left to flush
+        sys.exit(1)
+    if status == BAD_VALUE:
+        run_with_typer(args)
+        return
+    sys.exit(status)
+
+
+if __name__ == "__main__":
+    # the main app would otherwise import this module a second time
+    sys.modules.setdefault("stockade.cli.scan", sys.modules[__name__])
+    main(sys.argv[1:])

@@ -6,8 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
 
-import typer
-
+from stockade.cli.scan_options import BadValue
 from stockade.errors import UsageError
 
 TABLE = "table"  # the human view; every other format is a report writer (scan.output.WRITERS)
@@ -28,10 +27,10 @@ def known_formats() -> list[str]:
 
 
 def check_format(fmt: str) -> None:
-    """BadParameter unless `fmt` is the table or a registered report writer."""
+    """BadValue unless `fmt` is the table or a registered report writer."""
     known = known_formats()
     if fmt not in known:
-        raise typer.BadParameter(f"unknown format {fmt!r}; choose one of {', '.join(known)}")
+        raise BadValue(f"unknown format {fmt!r}; choose one of {', '.join(known)}")
 
 
 def _output(value: str, fmt: str, known: list[str]) -> Output:
