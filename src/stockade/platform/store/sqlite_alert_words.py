@@ -1,6 +1,7 @@
 """How a page of alerts finds the ones whose words (and tags) match, on SQLite's FTS5 table.
 
-The cheapest way depends on how many alerts match, so it is counted first (capped):
+The cheapest way depends on how many alerts match, so they are counted first (up to
+READ_AT_MOST), and a word's share of the newest SAMPLE alerts tells whether it is common:
 - few: read those rows by id, then order them (each costs a row read and a sort);
 - some: read the matching ids once into a list, then walk the page's sort index looking each
   entry up in it (no row read: a fraction of a microsecond an entry);
@@ -20,8 +21,9 @@ from stockade.platform.store.sql import Connection
 
 # up to this many matches, reading their rows and sorting them beats walking the order
 FEW_MATCHES = 2_000
-# from this share of all alerts on, testing rows in order beats listing every match
+# from this share of alerts on (of the newest SAMPLE), testing rows in order beats listing
 COMMON_SHARE = 0.2
+SAMPLE = 5_000
 # a listed walk takes about as many VM steps as reading and sorting this many rows would;
 # past READ_AT_MOST matches, reading them all costs more than the longest walk
 STEPS_PER_ROW_READ = 200
@@ -62,19 +64,24 @@ class Words:
 
 
 def word_plan(conn: Connection, match: str) -> Words:
-    """The cheapest plan for `match`, from how many alerts it matches (counted up to a cap)."""
+    """The cheapest plan for `match`: counted up to READ_AT_MOST, and its share of the newest
+    SAMPLE alerts (counting every match of a common word would read a long doclist)."""
     # two subqueries: each reads one end of the key, where min(id), max(id) reads it all
     low, high = conn.execute(
         "SELECT (SELECT min(id) FROM alerts), (SELECT max(id) FROM alerts)"
     ).fetchone()
-    alerts = 0 if low is None else high - low + 1  # ids leave few gaps: a close estimate
-    common = max(FEW_MATCHES, int(alerts * COMMON_SHARE))
     counted = conn.execute(
-        f"SELECT count(*) FROM ({_MATCHES} LIMIT ?)", (match, common)
+        f"SELECT count(*) FROM ({_MATCHES} LIMIT ?)", (match, READ_AT_MOST)
     ).fetchone()[0]
     if counted < FEW_MATCHES:
         return Words(WordPlan.READ, counted)
-    return Words(WordPlan.TESTED if counted >= common else WordPlan.LISTED, counted)
+    newest = conn.execute(
+        "SELECT count(*) FROM alerts_text WHERE alerts_text MATCH ? AND rowid > ?",
+        (match, high - SAMPLE),
+    ).fetchone()[0]
+    if newest >= min(SAMPLE, high - low + 1) * COMMON_SHARE:
+        return Words(WordPlan.TESTED, counted)
+    return Words(WordPlan.LISTED, counted)
 
 
 def walk_steps(words: Words) -> int:
