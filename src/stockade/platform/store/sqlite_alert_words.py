@@ -24,9 +24,10 @@ FEW_MATCHES = 2_000
 # from this share of alerts on (of the newest SAMPLE), testing rows in order beats listing
 COMMON_SHARE = 0.2
 SAMPLE = 5_000
-# a listed walk takes about as many VM steps as reading and sorting this many rows would;
-# past READ_AT_MOST matches, reading them all costs more than the longest walk
-STEPS_PER_ROW_READ = 200
+# a listed walk may take a quarter of the VM steps' time that reading and sorting its
+# matches would take (~200 steps' time a row): many times what it needs when the matches
+# are spread through the order; past READ_AT_MOST matches, reading costs more than any walk
+STEPS_PER_ROW_READ = 50
 READ_AT_MOST = 30_000
 _WORD = re.compile(r"\w", re.UNICODE)
 _MATCHES = "SELECT rowid FROM alerts_text WHERE alerts_text MATCH ?"
