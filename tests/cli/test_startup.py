@@ -51,6 +51,7 @@ NOT_IN_SCAN_FS = (
     "stockade.scan.vulndb",
     "stockade.scan.sources",
     "stockade.scan.cache",
+    "stockade.scan.ignore",  # read only when there is an ignore file
 )
 
 

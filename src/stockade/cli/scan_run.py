@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from stockade.cli.scan_options import BadValue
 from stockade.cli.scan_outputs import TABLE, Output, plan_outputs
-from stockade.scan.locations import DEFAULT_VULNDB_PATH
+from stockade.scan.locations import DEFAULT_IGNOREFILES, DEFAULT_VULNDB_PATH
 
 if TYPE_CHECKING:  # the scanner is imported when a command runs: keeps start-up fast
     from rich.console import Console
@@ -227,12 +227,12 @@ def _collector_paused() -> Iterator[None]:
 
 def _ignore_rules(ignorefile: Path | None) -> list[IgnoreRule]:
     """The rules of --ignorefile, else of a default ignore file here; none without either."""
-    from stockade.scan.ignore import DEFAULT_IGNOREFILES, load_ignorefile
-
     if ignorefile is None:
         ignorefile = next((Path(n) for n in DEFAULT_IGNOREFILES if Path(n).is_file()), None)
         if ignorefile is None:
-            return []
+            return []  # the ignore file reader is not even imported
+    from stockade.scan.ignore import load_ignorefile
+
     return load_ignorefile(ignorefile)
 
 

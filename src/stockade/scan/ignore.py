@@ -10,7 +10,6 @@ from typing import Any
 from stockade.model.inventory import Finding, ScanResult, Suppressed
 from stockade.scan.errors import ScanError
 
-DEFAULT_IGNOREFILES = (".stockadeignore", ".stockadeignore.yaml")
 _SECTIONS = {  # Trivy's .trivyignore.yaml sections -> finding kinds
     "vulnerabilities": "vulnerability",
     "misconfigurations": "misconfiguration",

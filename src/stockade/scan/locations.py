@@ -6,3 +6,4 @@ from pathlib import Path
 
 DEFAULT_CACHE_DIR = Path.home() / ".cache" / "stockade" / "scan"
 DEFAULT_VULNDB_PATH = Path("~/.cache/stockade/vulndb.sqlite")  # expanded when opened
+DEFAULT_IGNOREFILES = (".stockadeignore", ".stockadeignore.yaml")  # in the working directory
