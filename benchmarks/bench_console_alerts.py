@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import random
+import shutil
 import sqlite3
 import statistics
 import tempfile
@@ -227,7 +228,10 @@ def measure(client: httpx.Client, newest: int) -> None:
     cursor = ""
     for _ in range(200):  # page 201 of the newest, through the cursors
         params: dict[str, str | int] = {"limit": PAGE, **({"cursor": cursor} if cursor else {})}
-        cursor = str(client.get("/api/v1/alerts", params=params).json()["next_cursor"])
+        following = client.get("/api/v1/alerts", params=params).json().get("next_cursor")
+        if not following:  # a small store (STOCKADE_BENCH_CONSOLE_ALERTS) ends sooner
+            break
+        cursor = str(following)
     deep = [_time(client, "/api/v1/alerts", {"limit": PAGE, "cursor": cursor}) for _ in range(RUNS)]
     _report("page 201 (by cursor)", deep)
     until = format_ns(newest + 1)
@@ -254,11 +258,17 @@ def _data_dir() -> Path:
 
 
 def _built(data_dir: Path) -> None:
-    """Build the data dir unless a complete one is kept (built aside, then renamed)."""
+    """Build the data dir unless a complete one is kept (built aside, then renamed); stores
+    kept for other schema versions or sizes are removed first."""
     if (data_dir / "stockade.db").exists():
         print(f"store kept from an earlier run: {data_dir}")
         return
     data_dir.parent.mkdir(parents=True, exist_ok=True)
+    for stale in data_dir.parent.glob("schema-*-data-*-alerts-*"):  # 1.4 GB each at 1 M
+        if stale.is_dir():
+            shutil.rmtree(stale)
+        else:
+            stale.unlink()
     building = Path(tempfile.mkdtemp(prefix="building-", dir=data_dir.parent)) / "data"
     build(building)
     _password_file(building).rename(_password_file(data_dir))
