@@ -211,3 +211,28 @@ def test_the_platform_groups_alerts_stored_without_grouping(
     incident = poll_until(grouped, 30, "the backfill to group the old alert")
     r = admin.get(f"/api/v1/incidents/{incident}")
     assert (r.json()["title"], r.json()["alert_count"]) == ("Write below etc", 1)
+
+
+def test_an_alert_tying_two_host_incidents_merges_them(
+    running: PlatformRunner, admin: httpx.Client, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    tied = running.enroll(tmp_path_factory.mktemp("tie"), hostname="tie-node", host_id="tie-host")
+    t0 = time.time_ns() - 5 * MIN
+    shell = make_event(1, t0, proc_name="sh", pid=8100, host_id="tie-host")
+    miner = make_event(2, t0 + 1, proc_name="xmrig", pid=8200, host_id="tie-host")
+    shell.proc.start_ns, miner.proc.start_ns = 81, 82
+    first = [make_alert(3, shell, rule="Shell"), make_alert(4, miner, rule="Miner")]
+    assert tied.send(tied.batch([shell, miner], first)).status_code == 200
+    older, newer = sorted(i["id"] for i in incidents(admin, host="tie-host")["items"])
+    # the miner's next event shows its parent: the shell of the other incident
+    again = make_event(5, t0 + 2, proc_name="xmrig", pid=8200, host_id="tie-host")
+    again.proc.start_ns = 82
+    again.ancestors = (Ancestor(pid=8100, vpid=8100, start_ns=81, name="sh"),)
+    tie = [make_alert(6, again, rule="Miner", priority="Critical")]
+    assert tied.send(tied.batch([again], tie)).status_code == 200
+    [merged] = incidents(admin, host="tie-host")["items"]
+    assert (merged["id"], merged["alert_count"], merged["severity"]) == (older, 3, "Critical")
+    timeline = admin.get(f"/api/v1/incidents/{older}").json()["timeline"]
+    assert [e["kind"] for e in timeline] == ["alert", "alert", "alert", "merge"]
+    assert timeline[-1]["text"].startswith(f"incident {newer} (Miner, 1 alerts) merged in")
+    assert admin.get(f"/api/v1/incidents/{newer}").status_code == 404
