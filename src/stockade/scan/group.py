@@ -152,19 +152,30 @@ class AnalyzerGroup(msgspec.Struct, frozen=True):
 
     def _candidates(self, path: str) -> tuple[tuple[Analyzer, int], ...]:
         """The analyzers (with their caps, in registry order) the file at `path` may
-        interest; remembered per declared name, as those recur (package.json, METADATA)."""
+        interest; remembered per declared name, as those recur (package.json, METADATA),
+        and per directory for the others (asked for every file a walk meets: kept flat)."""
         cut = path.rfind("/")
         name = path[cut + 1 :]
         found = self._by_name.get(name)
-        if found is None:
-            names, suffixes, general = self._name_index()
-            if name not in names and not name.endswith(suffixes):
-                # most names (of a node_modules tree, say) are met once
-                return self._general_in(path[:cut] if cut >= 0 else "", general)
-            found = tuple((a, cap) for a, cap in self._capped() if _may_want(a, name))
-            if len(self._by_name) >= MAX_REMEMBERED_NAMES:
-                self._by_name.clear()
-            self._by_name[name] = found
+        if found is not None:
+            return found
+        names, suffixes, general = self._index[0] if self._index else self._name_index()
+        if name in names or name.endswith(suffixes):
+            return self._declared(name)
+        # most names (of a node_modules tree, say) are met once; their directory is the
+        # previous file's nearly always
+        rel_dir = path[:cut] if cut >= 0 else ""
+        last = self._in_dir
+        if last and last[0][0] == rel_dir:
+            return last[0][1]
+        return self._general_in(rel_dir, general)
+
+    def _declared(self, name: str) -> tuple[tuple[Analyzer, int], ...]:
+        """The analyzers that may want a file called `name` (a declared one), remembered."""
+        found = tuple((a, cap) for a, cap in self._capped() if _may_want(a, name))
+        if len(self._by_name) >= MAX_REMEMBERED_NAMES:
+            self._by_name.clear()
+        self._by_name[name] = found
         return found
 
     def _general_in(
@@ -186,6 +197,8 @@ class AnalyzerGroup(msgspec.Struct, frozen=True):
             return None
         size = info.size
         if size <= self.caps_floor:  # nearly every file: within every limit
+            if len(capped) == 1:  # most files: one analyzer (a Go binary's, say) to ask
+                return Chosen((capped[0][0],)) if capped[0][0].required(info) else None
             whole = [a for a, _ in capped if a.required(info)]
             return Chosen(tuple(whole)) if whole else None
         wanting = [(a, cap) for a, cap in capped if a.required(info)]
