@@ -9,6 +9,7 @@ scanned without typer or click; any other is handed to the main app, which answe
 from __future__ import annotations
 
 import errno
+import gc
 import os
 import sys
 from pathlib import Path
@@ -61,6 +62,10 @@ def main(args: list[str]) -> None:
     if plain is None:
         run_with_typer(args)
         return
+    # no cyclic collection from here on: importing the scanner makes ~100k objects and no
+    # garbage, and the collector walked them again and again (~4 M instructions); the
+    # scan itself runs with it paused anyway (`scan_run._collector_paused`)
+    gc.disable()
     try:
         status = run_plain(plain)
     except (EOFError, KeyboardInterrupt):  # as click's standalone mode ends them
@@ -72,6 +77,7 @@ def main(args: list[str]) -> None:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing left to flush
         sys.exit(1)
     if status == BAD_VALUE:
+        gc.enable()
         run_with_typer(args)
         return
     sys.exit(status)
