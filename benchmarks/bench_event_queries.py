@@ -1,15 +1,20 @@
 """User API event queries on a large store: p50/p95 per offered filter (target: p95 <= 1 s).
 
-Builds a SQLite store of STOCKADE_BENCH_QUERY_EVENTS events (default 10 M) with the
-platform's own schema: rows are bulk-inserted with the indexes dropped, then the indexes are
-rebuilt, which takes minutes instead of the hours ingest through the API would. The store is
-kept under STOCKADE_BENCH_QUERY_DIR (default: a temporary directory) and reused when its
-size matches. Then each filter of `GET /api/v1/events` runs through `SqliteStore.query_events`
-(the call the API makes) with several values, newest first, limit 100 (the API's default).
+`--store sqlite` or `--store postgresql`; without it both (PostgreSQL where Debian's
+PostgreSQL 15 is installed). Builds a store of STOCKADE_BENCH_QUERY_EVENTS events (default
+10 M) with the platform's own schema: rows are bulk-inserted with the indexes dropped, then
+the indexes are rebuilt, which takes minutes instead of the hours ingest through the API
+would. The SQLite store is kept under STOCKADE_BENCH_QUERY_DIR (default: a temporary
+directory) and reused when its size matches; the PostgreSQL one is built by
+`event_queries_pg.py` on a server of its own each run. Then each filter of
+`GET /api/v1/events` runs through the store's `query_events` (the call the API makes) with
+several values, newest first, limit 100 (the API's default), 20 runs each; the load average
+is printed beside the figures.
 """
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import os
 import random
@@ -21,10 +26,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import msgspec
+from tests.support.postgres import BIN as POSTGRES_BIN
 
+from benchmarks import event_queries_pg
 from stockade.model.entities import Container
 from stockade.model.events import Event, Process
-from stockade.platform.store.base import EventQuery
+from stockade.platform.store.base import EventQuery, Store
+from stockade.platform.store.postgres import PostgresStore
 from stockade.platform.store.sqlite import SqliteStore
 
 EVENTS = int(os.environ.get("STOCKADE_BENCH_QUERY_EVENTS", "10000000"))
@@ -131,9 +139,8 @@ def _filters() -> dict[str, list[EventQuery]]:
     }
 
 
-def measure(path: Path) -> None:
+def measure(store: Store) -> None:
     """p50/p95 of each filter through the store, and over all of them."""
-    store = SqliteStore(str(path))
     every: list[float] = []
     try:
         for name, queries in _filters().items():
@@ -155,18 +162,61 @@ def measure(path: Path) -> None:
     print(f"  {'all filters':22} p50 {p50 * 1e3:8.1f} ms  p95 {p95 * 1e3:8.1f} ms")
 
 
-def main() -> None:
-    """Build (or reuse) the store, then time the filters."""
+def run_sqlite() -> None:
+    """Build (or reuse) the SQLite store, then time the filters."""
     base = os.environ.get("STOCKADE_BENCH_QUERY_DIR")
     directory = Path(base) if base else Path(tempfile.mkdtemp(prefix="stockade-query-bench-"))
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"events-{EVENTS}.db"
     if not path.exists():
         build(path)
-    print(f"/api/v1/events queries on {EVENTS:,} events (limit 100, {RUNS_PER_FILTER} runs each):")
-    measure(path)
+    _header("sqlite")
+    measure(SqliteStore(str(path)))
     if not base:
         path.unlink()
+
+
+def run_postgresql() -> None:
+    """Build the PostgreSQL store on a server of its own, then time the filters."""
+    server = event_queries_pg.start()
+    try:
+        url = server.create_database(template=None)
+        event_queries_pg.build(
+            url,
+            EVENTS,
+            hosts=HOSTS,
+            containers=CONTAINERS,
+            types=TYPES,
+            proc_names=PROC_NAMES,
+            t0=T0,
+            step_ns=STEP_NS,
+            body=_body,
+        )
+        _header("postgresql")
+        measure(PostgresStore(url))
+    finally:
+        server.stop()
+
+
+def _header(store: str) -> None:
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(
+        f"/api/v1/events queries on {EVENTS:,} events, {store} (limit 100, "
+        f"{RUNS_PER_FILTER} runs each; load average {load}):"
+    )
+
+
+def main() -> None:
+    """Time the filters on the store asked for, else on each store available."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--store", choices=["sqlite", "postgresql"])
+    store = parser.parse_args().store
+    if store in (None, "sqlite"):
+        run_sqlite()
+    if store == "postgresql" or (store is None and (POSTGRES_BIN / "initdb").exists()):
+        run_postgresql()
+    elif store is None:
+        print(f"postgresql: not measured ({POSTGRES_BIN}/initdb missing)")
 
 
 if __name__ == "__main__":
