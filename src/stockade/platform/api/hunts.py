@@ -15,12 +15,13 @@ from pydantic import BaseModel, Field
 from stockade.hunt.engine import HuntError, HuntQuery
 from stockade.platform.api.deps import Services, current_user
 from stockade.platform.api.hunt import store_hunting
+from stockade.platform.api.params import INT64_MAX
 from stockade.platform.services import PlatformServices
 from stockade.platform.services.accounts import Principal
 from stockade.platform.store.sqlite_hunts import HuntNameTaken, SavedHunt, SavedHunts
 
 router = APIRouter(prefix="/api/v1", tags=["hunting"], dependencies=[Depends(current_user)])
-HuntId = Annotated[int, Path(ge=1, description="a saved hunt's id")]
+HuntId = Annotated[int, Path(ge=1, le=INT64_MAX, description="a saved hunt's id")]
 PRIORITY = "^(Emergency|Alert|Critical|Error|Warning|Notice|Informational|Debug)$"
 
 

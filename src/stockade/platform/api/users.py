@@ -44,7 +44,7 @@ class PasswordChange(BaseModel):
 class NewToken(BaseModel):
     """A name for the token and its lifetime."""
 
-    name: str
+    name: str = Field(min_length=1, max_length=64)
     days: int = Field(30, ge=1, le=MAX_TOKEN_DAYS)
 
 

@@ -46,7 +46,8 @@ def text_match(text: str, tags: tuple[str, ...] = ()) -> str:
 
     Whole words by default: a prefix costs a walk over every word it begins at each test.
     """
-    words = [w for w in text.split() if _WORD.search(w)]
+    spaced = text.replace("\x00", " ")  # FTS5 reads a query only up to its first NUL
+    words = [w for w in spaced.split() if _WORD.search(w)]
     terms = [_quoted(w[:-1]) + "*" if w.endswith("*") else _quoted(w) for w in words]
     terms += [f"tags : {_quoted(t)}" for t in tags if _WORD.search(t)]
     return " AND ".join(terms)
