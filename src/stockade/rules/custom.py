@@ -13,6 +13,7 @@ import hashlib
 import re
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Annotated
 
 import msgspec
 import yaml
@@ -21,7 +22,11 @@ from stockade.rules.loader import load_rules
 from stockade.rules.messages import LoadMessage
 from stockade.rules.ruleset import Ruleset
 
+Int64 = Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]  # what the store's columns hold
 FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}\.ya?ml$")
+FILE_NAME_HINT = (
+    "use letters, digits, '_', '.', '-' (at most 100 characters) ending in .yaml or .yml"
+)
 TOGGLE_SOURCE = "toggle: "  # the source name of a switched rule's override item
 
 
@@ -45,10 +50,10 @@ class RuleBundle(msgspec.Struct, frozen=True):
 class RuleLoadReport(msgspec.Struct, frozen=True):
     """What an agent did with a bundle: loaded (no error) or kept its previous rules."""
 
-    revision: int
+    revision: Int64
     sha256: str
     error: str = ""
-    rules: int = 0  # rules enabled after the load
+    rules: Int64 = 0  # rules enabled after the load
 
 
 def bundle_hash(files: Sequence[RuleFileText], toggles: dict[str, bool]) -> str:
@@ -90,7 +95,4 @@ def check_file_name(name: str) -> str | None:
     """Why `name` cannot name a custom rule file, or None when it can."""
     if FILE_NAME.match(name):
         return None
-    return (
-        f"rule file name {name!r}: use letters, digits, '_', '.', '-' "
-        "(at most 100 characters) ending in .yaml or .yml"
-    )
+    return f"rule file name {name!r}: {FILE_NAME_HINT}"

@@ -67,8 +67,9 @@ def _describe(kind: str, data: dict[str, Any]) -> str:
 def read_rules(text: str, file: str) -> ReadResult:
     """Parse rules YAML into raw items; never raises on bad content."""
     result = ReadResult()
-    loader = _RulesLoader(text)
+    loader: _RulesLoader | None = None
     try:
+        loader = _RulesLoader(text)  # refuses control characters here already
         while loader.check_node():
             node = loader.get_node()
             if node is not None:
@@ -80,7 +81,8 @@ def read_rules(text: str, file: str) -> ReadResult:
         )
         result.items.clear()
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     return result
 
 

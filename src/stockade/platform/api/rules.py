@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 
 from stockade.platform.api.actions import Responder
 from stockade.platform.api.deps import Services, current_user
-from stockade.platform.api.http_errors import error_responses
+from stockade.platform.api.http_errors import error_responses, hinted_pattern
 from stockade.platform.services import PlatformServices
 from stockade.platform.services.custom_rules import (
     MAX_RULE_FILE_BYTES,
@@ -28,9 +28,17 @@ from stockade.platform.services.custom_rules import (
 from stockade.platform.store.sql import Database
 from stockade.platform.store.sqlite_rules import RuleFileVersion, SqliteRuleStore
 from stockade.platform.timestamps import format_ns
+from stockade.rules.custom import FILE_NAME, FILE_NAME_HINT
 
 router = APIRouter(prefix="/api/v1", tags=["rules"], dependencies=[Depends(current_user)])
-FileName = Annotated[str, Path(max_length=120, description="the rule file's name (*.yaml)")]
+FileName = Annotated[
+    str,
+    Path(
+        max_length=120,
+        pattern=hinted_pattern(FILE_NAME.pattern, FILE_NAME_HINT),
+        description="the rule file's name (*.yaml)",
+    ),
+]
 
 
 class RuleFileView(BaseModel):
