@@ -122,3 +122,19 @@ def test_a_plain_scan_imports_neither_typer_nor_click(tmp_path: Path) -> None:
     }
     assert "stockade.cli.scan_run" in imported  # the probe sees the imports
     assert {m for m in imported if m.split(".")[0] in ("typer", "click", "rich")} == set()
+
+
+def test_the_stockade_command_takes_the_same_path(tmp_path: Path) -> None:
+    report = tmp_path / "report.json"
+    plain = [sys.executable, "-X", "importtime", "-m", "stockade.cli", "scan", "fs"]
+    done = subprocess.run(
+        [*plain, str(tmp_path), "--scanners", "pkg", "-o", f"json={report}", "--no-cache"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "typer" not in done.stderr and report.is_file()
+    bad = [sys.executable, "-m", "stockade.cli", "scan", "fs", str(tmp_path), "--scanners", "x"]
+    refused = subprocess.run(bad, capture_output=True, text=True, check=False)
+    assert refused.returncode == 2
+    assert "Usage: python -m stockade.cli scan fs" in refused.stderr  # named as typer names it

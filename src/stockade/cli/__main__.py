@@ -1,5 +1,5 @@
 """`python -m stockade.cli` runs the `stockade` command."""
 
-from stockade.cli.main import app
+from stockade.cli.entry import main
 
-app()
+main()

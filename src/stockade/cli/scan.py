@@ -29,11 +29,12 @@ def register(app: typer.Typer) -> None:
     app.add_typer(scan_app, name="scan")
 
 
-def run_with_typer(args: list[str]) -> None:
-    """`stockade scan ARGS` through the main typer app (help, errors and all)."""
+def run_with_typer(args: list[str], prog_name: str | None) -> None:
+    """`stockade scan ARGS` through the main typer app (help, errors and all); click
+    finds the program's name itself when `prog_name` is None."""
     from stockade.cli.main import app
 
-    app(["scan", *args], prog_name="stockade")
+    app(["scan", *args], prog_name=prog_name)
 
 
 BAD_VALUE = -1  # `run_plain`'s status for a wrong value: nothing was scanned
@@ -56,11 +57,11 @@ def run_plain(plain: PlainCommand) -> int:
         return e.exit_code
 
 
-def main(args: list[str]) -> None:
-    """`python -m stockade.cli.scan ARGS`: exits with the command's status."""
+def main(args: list[str], prog_name: str | None = "stockade") -> None:
+    """`stockade scan ARGS`: exits with the command's status (`prog_name` as for typer)."""
     plain = parse_plain(args) if COMPLETION_VARIABLE not in os.environ else None
     if plain is None:
-        run_with_typer(args)
+        run_with_typer(args, prog_name)
         return
     # no cyclic collection from here on: importing the scanner makes ~100k objects and no
     # garbage, and the collector walked them again and again (~4 M instructions); the
@@ -78,7 +79,7 @@ def main(args: list[str]) -> None:
         sys.exit(1)
     if status == BAD_VALUE:
         gc.enable()
-        run_with_typer(args)
+        run_with_typer(args, prog_name)
         return
     sys.exit(status)
 
