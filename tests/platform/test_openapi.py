@@ -81,9 +81,6 @@ AGENT_MEANING_CHECKED = {
     "POST /api/v1/agent/actions": "a report must name an order given to this agent",
     "POST /api/v1/agent/inventory": "tables must be ones the platform knows",
     "POST /api/v1/agent/flows": "violations must name one entry per flow",
-    # Not yet in the document (the wire struct does not state it): a check's status is one
-    # of a closed set.
-    "POST /api/v1/agent/baseline": "a check's status must be one the engine gives",
     # JSON Schema's `integer` takes 1.0 too; the wire structs (msgspec, strict) take 1 only
     "POST /api/v1/agent/profiles": "integers are sent as JSON integers, never as 1.0",
     "POST /api/v1/agent/rules": "integers are sent as JSON integers, never as 1.0",

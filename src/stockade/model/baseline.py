@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Literal, get_args
+
 import msgspec
 
 BASELINE_PATH = "/api/v1/agent/baseline"
-STATUSES = ("pass", "fail", "not_applicable")
+CheckStatus = Literal["pass", "fail", "not_applicable"]
+STATUSES: tuple[str, ...] = get_args(CheckStatus)
 
 
 class CheckReport(msgspec.Struct, kw_only=True, frozen=True):
@@ -13,7 +16,7 @@ class CheckReport(msgspec.Struct, kw_only=True, frozen=True):
 
     check_id: str
     title: str
-    status: str  # pass, fail, not_applicable
+    status: CheckStatus
     evidence: str = ""
     remediation: str = ""
     compliance: dict[str, list[str]] = msgspec.field(default_factory=dict)
