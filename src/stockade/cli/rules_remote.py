@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from stockade.cli.datadir import platform_dir
-from stockade.errors import StockadeError, UsageError
+from stockade.cli.errors import CliError
+from stockade.errors import UsageError
 
 if TYPE_CHECKING:  # imported when a command runs: keeps `stockade --help` fast
     import httpx
@@ -37,7 +38,7 @@ RuleName = Annotated[str, typer.Argument(help="A rule's name, as `stockade rules
 FileName = Annotated[str, typer.Argument(help="A custom rule file's name (*.yaml).")]
 
 
-class PlatformUnreachable(StockadeError):
+class PlatformUnreachable(CliError):
     """The platform's API cannot be reached."""
 
 

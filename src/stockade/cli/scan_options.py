@@ -14,14 +14,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import NamedTuple
 
+from stockade.cli.errors import CliError
+from stockade.errors import USAGE_EXIT
 from stockade.scan.locations import DEFAULT_CACHE_DIR
 
 COMMANDS = ("image", "fs", "sbom")  # in the order `stockade scan --help` lists them
 COMPLETION_VARIABLE = "_STOCKADE_COMPLETE"  # set by a shell asking typer to complete
 
 
-class BadValue(ValueError):
+class BadValue(CliError):
     """A command-line value is wrong: typer reports it as a bad parameter, with the usage."""
+
+    exit_code = USAGE_EXIT
 
 
 class ScanOption(NamedTuple):
