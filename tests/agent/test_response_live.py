@@ -2,11 +2,13 @@
 platform): a Critical reverse-shell alert kills the container, and the audit trail says
 which policy, alert and rule.
 
-What it proves of "before the shell answers the second command" is weaker than the words:
-the second command takes the shell 5 s to answer, and the kill must land within those.
-A second command answered at once is not stopped reliably: the kill lands 0.1 s (idle
-host) to over 1 s (a busy host, the agent's pipeline behind the host's event backlog)
-after the exec (docs/response.md, "Limits")."""
+The policy acts on the alert, after the exec it judges has run: the kill lands 0.1 s (idle
+host) to over 1 s (a busy host, the agent's pipeline behind the host's event backlog) after
+the exec (docs/response.md, "Limits"). The test's operator therefore works at an operator's
+pace: its second command takes the shell 5 s to answer, and the kill must land within
+those. A command answered within milliseconds of the shell's start cannot be stopped by any
+alert-driven response; refusing the shell's exec itself is the exec guard's work
+(tests/profiles/test_protect_live.py)."""
 
 from __future__ import annotations
 
