@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import msgspec
 import pytest
 
 from stockade.model import Event
@@ -186,3 +187,17 @@ def test_the_runtimes_own_writes_are_no_behaviour() -> None:
     assert detector.inspect(write) == []
     app = Event(type="openat", ts=1, proc=Process(pid=11, exepath="/app"), container=WEB, fd=hosts)
     assert detector.inspect(app) != []
+
+
+def test_a_container_first_seen_unresolved_is_considered_again_once_complete() -> None:
+    detector = _detector(Mode.DISCOVER)
+    considered: list[Container] = []
+    detector.on_container = considered.append
+    partial = msgspec.structs.replace(WEB, pid=42, complete=False)
+    complete = msgspec.structs.replace(WEB, pid=42, labels={"stockade.group": "shop"})
+    for container in (partial, partial, complete, complete):
+        event = msgspec.structs.replace(_exec("/usr/bin/true"), container=container)
+        detector.inspect(event)
+    # once unresolved, once with its labels (its group), then never again for the same one
+    assert considered == [partial, complete]
+    assert detector.containers[WEB.id] is complete

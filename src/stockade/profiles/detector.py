@@ -142,8 +142,8 @@ class ProfileDetector:
         if event.container.is_host or event.type not in EVENT_TYPES:
             return refusals
         known = self.containers.get(event.container.id)
-        if known is None or (event.container.pid and known.pid != event.container.pid):
-            self.containers[event.container.id] = event.container  # new, or restarted
+        if known is None or _newer(known, event.container):
+            self.containers[event.container.id] = event.container
             if self.on_container is not None:
                 self.on_container(event.container)
         exe_hash = ""
@@ -266,3 +266,10 @@ def _build(config: DetectorConfig) -> ProfileDetector:  # noqa: ARG001 - no file
 
 
 DETECTORS.register("profile", _build)
+
+
+def _newer(known: Container, seen: Container) -> bool:
+    """Whether `seen` replaces the container kept: restarted (a new init process), or its
+    metadata complete where the first event saw it still being resolved (its labels, and so
+    its group, may only now be known)."""
+    return bool(seen.pid and known.pid != seen.pid) or (seen.complete and not known.complete)
