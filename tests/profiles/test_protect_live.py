@@ -23,8 +23,8 @@ from stockade.agent.oci_hook_server import SOCKET_NAME
 from stockade.model.entities import Container
 from stockade.profiles.detector import DEVIATION_RULE, DRIFT_RULE, ProfileDetector
 from stockade.profiles.groups import GROUP_LABEL, GroupId, group_id
-from stockade.profiles.modes import GroupState, Mode
-from stockade.profiles.profile import Behaviour, Kind, Profile, merged
+from stockade.profiles.modes import Mode
+from stockade.profiles.profile import Behaviour, Kind, Profile, merged, to_yaml
 from tests.support.agent_runner import AgentRunner
 from tests.support.platform_runner import PlatformRunner
 from tests.support.podman import Podman
@@ -253,12 +253,17 @@ def _executables(admin: httpx.Client, group: str) -> set[str]:
     )
 
 
-def _protect_before_start(detector: ProfileDetector, name: str, allowed: tuple[str, ...]) -> str:
-    """Put the labelled group `name` in protect with `allowed` as its profile on the agent,
-    before any container of it runs; its id."""
+def _protect_before_start(
+    admin: httpx.Client, detector: ProfileDetector, name: str, allowed: tuple[str, ...]
+) -> str:
+    """Put the labelled group `name` in protect with `allowed` as its profile, through the
+    platform (as an operator would, before any container of it runs) so that no later push
+    of the platform's view takes it back; its id, once the agent holds the mode."""
     gid = group_id(Container(id="0" * 64, labels={GROUP_LABEL: name}))
-    detector.book.set_state(gid, GroupState(first_seen_ns=0, process=Mode.PROTECT))
-    detector.book.replace(merged(Profile(group=gid), [Behaviour(Kind.EXEC, p) for p in allowed]))
+    profile = merged(Profile(group=GroupId(gid)), [Behaviour(Kind.EXEC, p) for p in allowed])
+    answer = admin.put(f"/api/v1/profiles/{gid}", json={"yaml": to_yaml(profile)})
+    assert answer.status_code == 200, answer.text
+    _set_mode(admin, gid, detector, Mode.PROTECT)
     return gid
 
 
@@ -283,8 +288,10 @@ def test_an_unknown_entrypoint_in_a_protected_group_is_killed_at_exec(
     execs in the profile) runs on, its unknown exec later refused by the guard."""
     admin, detector = host.admin, host.detector
     victim_group, benign_group = f"{GROUP_NAME}-start-kill", f"{GROUP_NAME}-start-ok"
-    victim_gid = _protect_before_start(detector, victim_group, ("/usr/bin/python3.11",))
-    benign_gid = _protect_before_start(detector, benign_group, ("/usr/bin/sleep", "/usr/bin/true"))
+    victim_gid = _protect_before_start(admin, detector, victim_group, ("/usr/bin/python3.11",))
+    benign_gid = _protect_before_start(
+        admin, detector, benign_group, ("/usr/bin/sleep", "/usr/bin/true")
+    )
     victim = podman.run_detached(
         tools_image, "sleep", "600", extra=("--label", f"{GROUP_LABEL}={victim_group}")
     )
@@ -337,8 +344,8 @@ def test_the_oci_hook_guards_a_protected_container_before_its_entrypoint_runs(
     install_hook(tmp_path / "hooks", host.hook_socket, 15.0, fail_closed=True)
     hooked = Podman(("--hooks-dir", str(tmp_path / "hooks")))
     refused_group, started_group = f"{GROUP_NAME}-hook-refused", f"{GROUP_NAME}-hook-ok"
-    refused_gid = _protect_before_start(detector, refused_group, ("/usr/bin/python3.11",))
-    started_gid = _protect_before_start(detector, started_group, ("/usr/bin/sleep",))
+    refused_gid = _protect_before_start(admin, detector, refused_group, ("/usr/bin/python3.11",))
+    started_gid = _protect_before_start(admin, detector, started_group, ("/usr/bin/sleep",))
     try:
         failed = hooked.run_detached(
             tools_image, "sleep", "600", extra=("--label", f"{GROUP_LABEL}={refused_group}")
