@@ -194,10 +194,11 @@ def test_a_large_tree_is_split_from_the_listings_of_its_top(
     two = analyze_tree(tmp_path, AnalyzerGroup.build(options, tree=True))
     assert msgspec.msgpack.encode(two) == msgspec.msgpack.encode(one)
     assert split and split[0] > 1
-    # this process listed each directory once (the estimate, the cut and its own units)
-    # and not all of them: the worker lists its units' directories itself
+    # this process listed each directory at most once (the estimate, the cut and its own
+    # units) and never the worker's units again; how many units the worker took depends on
+    # when it was scheduled (on a busy machine this process may take every ticket itself)
     assert len(listed) == len(set(listed))
-    assert len(listed) < sum(1 for p in tmp_path.rglob("*") if p.is_dir()) + 1
+    assert len(listed) <= sum(1 for p in tmp_path.rglob("*") if p.is_dir()) + 1
 
 
 def test_a_ticket_may_hand_out_several_units(
