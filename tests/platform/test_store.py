@@ -13,6 +13,7 @@ import pytest
 from stockade.model.entities import Container
 from stockade.model.wire import Batch
 from stockade.platform.messages import IngestBatch
+from stockade.platform.services.enrollment import enrollment_store
 from stockade.platform.store import (
     STORES,
     AgentRecord,
@@ -104,12 +105,14 @@ def test_alert_process_comes_from_its_event_when_fields_lack_it(store: Store) ->
 
 
 def test_enrollment_token_states(store: Store) -> None:
+    enrollment = enrollment_store(store)
+    agent = AgentRecord(id="x", hostname="h", host_id="h", cert_fingerprint="x", enrolled_at=1)
     store.add_enrollment_token("h1", expires_at=100)
-    assert store.claim_enrollment_token("nope", 1, "x") is TokenState.UNKNOWN
-    assert store.claim_enrollment_token("h1", 200, "x") is TokenState.EXPIRED
+    assert enrollment.enroll_agent("nope", 1, agent).token is TokenState.UNKNOWN
+    assert enrollment.enroll_agent("h1", 200, agent).token is TokenState.EXPIRED
     store.add_enrollment_token("h2", expires_at=100)
-    assert store.claim_enrollment_token("h2", 50, "x") is TokenState.CLAIMED
-    assert store.claim_enrollment_token("h2", 60, "y") is TokenState.USED
+    assert enrollment.enroll_agent("h2", 50, agent).done
+    assert enrollment.enroll_agent("h2", 60, agent).token is TokenState.USED
 
 
 def test_store_registry_refuses_duplicates() -> None:

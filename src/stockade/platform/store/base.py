@@ -283,9 +283,6 @@ class Store(Protocol):
     def add_enrollment_token(self, token_hash: str, expires_at: int) -> None:
         """Remember a one-time enrollment token by its hash."""
 
-    def claim_enrollment_token(self, token_hash: str, now: int, agent_id: str) -> TokenState:
-        """Use a token once for `agent_id`; the state says why it was refused."""
-
     def add_agent(self, agent: AgentRecord) -> None:
         """Record a newly enrolled agent."""
 

@@ -42,7 +42,6 @@ from stockade.platform.store.base import (
     StoredEvent,
     StoredScan,
     StoreError,
-    TokenState,
     UnknownAgentError,
     UserRecord,
 )
@@ -216,25 +215,6 @@ class SqliteStore(
                 "VALUES (?, ?, ?)",
                 (token_hash, time.time_ns(), expires_at),
             )
-
-    def claim_enrollment_token(self, token_hash: str, now: int, agent_id: str) -> TokenState:
-        """Use a token once for `agent_id`; the state says why it was refused."""
-        with self._write() as conn:
-            row = conn.execute(
-                "SELECT expires_at, used_at FROM enrollment_tokens WHERE token_hash = ?",
-                (token_hash,),
-            ).fetchone()
-            if row is None:
-                return TokenState.UNKNOWN
-            if row[1] is not None:
-                return TokenState.USED
-            if row[0] <= now:
-                return TokenState.EXPIRED
-            conn.execute(
-                "UPDATE enrollment_tokens SET used_at = ?, agent_id = ? WHERE token_hash = ?",
-                (now, agent_id, token_hash),
-            )
-            return TokenState.CLAIMED
 
     # agents
 
